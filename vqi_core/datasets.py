@@ -1,0 +1,201 @@
+"""Datasets in MVTec AD folder layout, with optional masks.
+
+Expected layout of one category::
+
+    <category>/train/good/*              defect-free images for fitting
+    <category>/test/good/*               defect-free test images
+    <category>/test/<defect_type>/*      defective test images
+    <category>/ground_truth/<defect_type>/<stem>_mask.png   optional masks
+
+A dataset root is either one category itself or a folder of categories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from .images import ImageReadError, is_image_path
+
+GOOD = "good"
+EXPECTED_LAYOUT = (
+    "expected MVTec AD layout: <category>/train/good/<images>, <category>/test/good/<images>, "
+    "<category>/test/<defect_type>/<images>, optional <category>/ground_truth/<defect_type>/<stem>_mask.png"
+)
+
+
+class DatasetError(ValueError):
+    """The folder is missing, has the wrong layout, or holds no usable training images."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image of a dataset: label 0 is good, 1 is defective."""
+
+    path: Path
+    label: int
+    defect_type: str
+    mask_path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """Identifier unique within a category: ``<defect_type>/<file name>``."""
+        return f"{self.defect_type}/{self.path.name}"
+
+
+@dataclass
+class Category:
+    """The samples of one category, and the files that were skipped with the reason why."""
+
+    root: Path
+    name: str
+    train: list[Sample]
+    test: list[Sample]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def has_masks(self) -> bool:
+        """True when at least one defective test image has a ground-truth mask."""
+        return any(s.mask_path is not None for s in self.test if s.label == 1)
+
+    @property
+    def defect_types(self) -> list[str]:
+        """Sorted defect type names found in the test set (``good`` excluded)."""
+        return sorted({s.defect_type for s in self.test if s.label == 1})
+
+
+def is_category_folder(path: Path) -> bool:
+    """True when ``path`` has a ``train/good`` folder."""
+    return (path / "train" / GOOD).is_dir()
+
+
+def list_categories(root: Path | str) -> list[str]:
+    """Names of the categories under ``root``; ``[root.name]`` when root is a category itself."""
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a dataset folder")
+    if is_category_folder(root):
+        return [root.name]
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and is_category_folder(p))
+    if not names:
+        raise DatasetError(f"{root} holds no category: {EXPECTED_LAYOUT}")
+    return names
+
+
+def category_path(root: Path | str, category: str | None = None) -> Path:
+    """The folder of ``category`` under ``root`` (or root itself when it is one category)."""
+    root = Path(root)
+    if is_category_folder(root):
+        return root
+    names = list_categories(root)
+    if category is None:
+        if len(names) == 1:
+            return root / names[0]
+        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one")
+    if category not in names:
+        raise DatasetError(f"category {category!r} not found in {root}; found: {', '.join(names)}")
+    return root / category
+
+
+def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
+    """Image files directly in ``folder`` (sorted), and the other files skipped with a reason."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is not a folder")
+    images, skipped = [], []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        if not is_image_path(path):
+            skipped.append({"file": str(path), "reason": f"not an image file (suffix {path.suffix or 'none'!r})"})
+            continue
+        problem = _header_problem(path)
+        if problem:
+            skipped.append({"file": str(path), "reason": problem})
+            continue
+        images.append(path)
+    return images, skipped
+
+
+def _header_problem(path: Path) -> str | None:
+    """A reason why the file is not a readable image, judged from its header; None when fine."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as exc:  # PIL raises many types for corrupt files
+        return f"corrupt or unreadable image ({exc.__class__.__name__}: {exc})"
+    return None
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+def load_category(path: Path | str) -> Category:
+    """Discover the samples of one category folder; raise ``DatasetError`` on a wrong layout."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"dataset folder {path} does not exist")
+    if not is_category_folder(path):
+        raise DatasetError(f"{path} has no train/good folder: {EXPECTED_LAYOUT}")
+    train_paths, skipped = list_images(path / "train" / GOOD)
+    if not train_paths:
+        raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image")
+    train = [Sample(p, 0, GOOD) for p in train_paths]
+
+    test: list[Sample] = []
+    test_root = path / "test"
+    if test_root.is_dir():
+        for type_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
+            defect_type = type_dir.name
+            paths, bad = list_images(type_dir)
+            skipped.extend(bad)
+            for image_path in paths:
+                if defect_type == GOOD:
+                    test.append(Sample(image_path, 0, GOOD))
+                    continue
+                mask_path, problem = _find_mask(path, defect_type, image_path)
+                if problem:
+                    skipped.append({"file": str(mask_path), "reason": problem})
+                    mask_path = None
+                test.append(Sample(image_path, 1, defect_type, mask_path))
+    return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
+
+
+def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | None, str | None]:
+    mask_dir = root / "ground_truth" / defect_type
+    if not mask_dir.is_dir():
+        return None, None
+    for candidate in (mask_dir / f"{image_path.stem}_mask.png", mask_dir / f"{image_path.stem}.png"):
+        if candidate.is_file():
+            try:
+                mask_size = _image_size(candidate)
+                image_size = _image_size(image_path)
+            except Exception as exc:
+                return candidate, f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
+            if mask_size != image_size:
+                return candidate, (
+                    f"mask ignored: it is {mask_size[0]}x{mask_size[1]} px but its image "
+                    f"{image_path.name} is {image_size[0]}x{image_size[1]} px"
+                )
+            return candidate, None
+    return None, None
+
+
+def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]:
+    """Unlabelled samples (label -1) for every image in a plain folder, or a single image file."""
+    folder = Path(folder)
+    if folder.is_file():
+        problem = _header_problem(folder) if is_image_path(folder) else "not an image file"
+        if problem:
+            raise ImageReadError(f"{folder}: {problem}")
+        return [Sample(folder, -1, "unknown")], []
+    paths, skipped = list_images(folder)
+    if not paths:
+        raise DatasetError(f"{folder} holds no readable image")
+    return [Sample(p, -1, "unknown") for p in paths], skipped

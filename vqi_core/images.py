@@ -1,0 +1,105 @@
+"""Image and mask reading with one consistent conversion for every input kind.
+
+Every image, whatever it is on disk (grayscale, RGB, RGBA, palette, 8 or 16 bit),
+becomes an RGB ``uint8`` array of shape (H, W, 3):
+
+- 16-bit and 32-bit integer images are scaled by their type's full range
+  (``value / 65535 * 255``), so that brightness means the same in every file;
+- float images are taken as 0..1;
+- grayscale is replicated to three channels;
+- alpha is composited over black (a transparent background reads as "no part").
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+
+
+class ImageReadError(ValueError):
+    """An image or mask file cannot be read; the message names the file and the reason."""
+
+
+def is_image_path(path: Path) -> bool:
+    """True when the file name has a supported image suffix (case-insensitive)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _open(source: Path | bytes, name: str) -> Image.Image:
+    if isinstance(source, bytes):
+        if len(source) > MAX_IMAGE_BYTES:
+            raise ImageReadError(
+                f"{name}: file is {len(source) / 1e6:.0f} MB, larger than the "
+                f"{MAX_IMAGE_BYTES / 1e6:.0f} MB limit"
+            )
+        stream: io.BytesIO | Path = io.BytesIO(source)
+    else:
+        stream = source
+    try:
+        image = Image.open(stream)
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise ImageReadError(
+                f"{name}: {image.width}x{image.height} pixels is larger than the "
+                f"{MAX_IMAGE_PIXELS:,} pixel limit"
+            )
+        image.load()
+    except ImageReadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{name}: file not found") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{name}: image is too large to decode safely") from exc
+    return image
+
+
+def to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Convert any PIL image to an RGB uint8 array with the rules in the module docstring."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        full_range = 65535.0 if mode.startswith("I;16") or values.max(initial=0) <= 65535 else 2**31 - 1
+        gray = np.clip(values / full_range * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        gray = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        return np.clip(rgba[..., :3] * alpha + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def read_image(source: Path | str | bytes, name: str | None = None) -> np.ndarray:
+    """Read an image file (or its bytes) as an RGB uint8 array of shape (H, W, 3)."""
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+        name = name or str(source)
+    return to_rgb_array(_open(source, name or "uploaded image"))
+
+
+def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a ground-truth mask as a boolean (H, W) array, binarised at > 127.
+
+    Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs.
+    """
+    path = Path(path)
+    image = _open(path, str(path))
+    rgb = to_rgb_array(image)
+    mask = rgb.max(axis=2) > 127
+    if expected_hw is not None and mask.shape != tuple(expected_hw):
+        raise ImageReadError(
+            f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} px but its image is "
+            f"{expected_hw[1]}x{expected_hw[0]} px"
+        )
+    return mask

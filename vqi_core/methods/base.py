@@ -1,0 +1,256 @@
+"""The interface every inspection method implements, and the parts they share.
+
+A method is fitted on defect-free RGB uint8 images (``np.ndarray`` of shape
+(H, W, 3), any size) and predicts an image score (higher = more anomalous)
+and an anomaly map per image. Subclasses implement three hooks:
+
+- ``_fit_features(train_images, progress)``: learn "good" (most call
+  :meth:`extract` to get backbone features of the training images);
+- ``_score_batch(x, geometries)``: scores (B,) and maps on any grid (B, h, w)
+  for one preprocessed batch;
+- ``_arrays()`` / ``_load_arrays(arrays)``: the fitted state as named arrays.
+
+The base class does preprocessing, batching, seeding, a held-out slice of the
+good images for normalisation statistics, map upsampling and smoothing back
+onto the image, and saving/loading as JSON + ``.npz`` (``allow_pickle=False``)
+so that a saved model never unpickles code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..backbones import DEFAULT_BACKBONE, get_backbone, load_state_dict_file
+from ..features import FeatureExtractor
+from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
+from ..progress import ProgressCallback, report, seed_everything
+
+MODEL_JSON = "model.json"
+ARRAYS_FILE = "arrays.npz"
+BACKBONE_FILE = "backbone.pt"
+
+
+@dataclass
+class Prediction:
+    """Image scores (N,) and raw anomaly maps, one (h, w) float32 array per image at its eval size."""
+
+    scores: np.ndarray
+    maps: list[np.ndarray]
+
+
+class AnomalyModel(ABC):
+    """Base class of all methods; parameters live in the constructor (scikit-learn style)."""
+
+    name: ClassVar[str] = ""
+    #: True for methods that need labelled defective images to fit (the CAM classifier).
+    supervised: ClassVar[bool] = False
+
+    def __init__(self, *, backbone: str = DEFAULT_BACKBONE, layers: Sequence[str] | None = None,
+                 image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",
+                 crop: float = 1.0, batch_size: int = 16, smoothing_sigma: float = 4.0,
+                 holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
+                 finetune: str | None = None, finetune_params: dict[str, Any] | None = None):
+        spec = get_backbone(backbone)
+        self.backbone = backbone
+        self.layers = list(layers or spec.default_layers)
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+        self.resize = resize
+        self.crop = crop
+        self.batch_size = batch_size
+        self.smoothing_sigma = smoothing_sigma
+        self.holdout_fraction = holdout_fraction
+        self.seed = seed
+        self.jit = jit
+        self.finetune = finetune
+        self.finetune_params = dict(finetune_params or {})
+        self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std)
+        #: fine-tuned backbone weights (state dict) when a method changes the backbone
+        self.backbone_state: dict[str, torch.Tensor] | None = None
+        #: statistics of held-out good images: map and score percentiles
+        self.normalization: dict[str, float] = {}
+        self.fit_info: dict[str, Any] = {}
+        self._extractor: FeatureExtractor | None = None
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values."""
+        return {
+            "backbone": self.backbone, "layers": list(self.layers), "image_size": list(self.image_size),
+            "resize": self.resize, "crop": self.crop, "batch_size": self.batch_size,
+            "smoothing_sigma": self.smoothing_sigma, "holdout_fraction": self.holdout_fraction,
+            "seed": self.seed, "jit": self.jit, "finetune": self.finetune,
+            "finetune_params": dict(self.finetune_params),
+        }
+
+    # ------------------------------------------------------------------ backbone
+    @property
+    def extractor(self) -> FeatureExtractor:
+        """Feature extractor for this model's backbone and layers (fine-tuned weights if any)."""
+        if self._extractor is None:
+            self._extractor = FeatureExtractor(self.backbone, self.layers, jit=self.jit,
+                                               state_dict=self.backbone_state)
+        return self._extractor
+
+    def set_backbone_state(self, state: dict[str, torch.Tensor] | None) -> None:
+        """Use fine-tuned backbone weights from now on (None: the pretrained ones)."""
+        self.backbone_state = state
+        self._extractor = None
+
+    def batches(self, images: Sequence[np.ndarray]):
+        """Yield (start index, preprocessed tensor, geometries) over ``images`` in batches."""
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start:start + self.batch_size]
+            x, geometries = self.preprocessing(list(chunk))
+            yield start, x, geometries
+
+    def extract(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
+                stage: str = "feature extraction") -> list[torch.Tensor]:
+        """Backbone feature maps of all images, one tensor per layer (N, C, h, w)."""
+        per_layer: list[list[torch.Tensor]] = []
+        report(progress, stage, 0, len(images))
+        for start, x, _ in self.batches(images):
+            features = self.extractor(x)
+            if not per_layer:
+                per_layer = [[] for _ in features]
+            for store, feature in zip(per_layer, features):
+                store.append(feature)
+            report(progress, stage, min(start + len(x), len(images)), len(images))
+        return [torch.cat(store) for store in per_layer]
+
+    @staticmethod
+    def valid_grid(geometries: list[Geometry], grid_hw: tuple[int, int], input_hw: tuple[int, int]) -> np.ndarray:
+        """Boolean (B, h, w): which cells of a feature grid lie on the image (not letterbox padding)."""
+        gh, gw = grid_hw
+        ih, iw = input_hw
+        valid = np.zeros((len(geometries), gh, gw), bool)
+        for i, g in enumerate(geometries):
+            y0, y1 = max(0, math.floor(g.y0 * gh / ih)), min(gh, math.ceil(g.y1 * gh / ih))
+            x0, x1 = max(0, math.floor(g.x0 * gw / iw)), min(gw, math.ceil(g.x1 * gw / iw))
+            valid[i, y0:y1, x0:x1] = True
+        return valid
+
+    # ------------------------------------------------------------------ fit / predict
+    def fit(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
+            labels: Sequence[int] | None = None) -> "AnomalyModel":
+        """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods."""
+        if len(images) == 0:
+            raise ValueError("the training set is empty: at least one defect-free image is needed")
+        seed_everything(self.seed)
+        started = time.perf_counter()
+        train, holdout = self._split_holdout(images, labels)
+        if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
+            from ..finetune import finetune_backbone
+
+            good = [images[i] for i in train if labels is None or labels[i] == 0]
+            self.set_backbone_state(finetune_backbone(self.finetune, good, self, progress, **self.finetune_params))
+        if self.supervised:
+            self._fit_labelled([images[i] for i in train], [int(labels[i]) for i in train], progress)  # type: ignore[index]
+        else:
+            self._fit_features([images[i] for i in train], progress)
+        holdout_images = [images[i] for i in holdout] if holdout else [images[i] for i in train]
+        if labels is not None:
+            holdout_images = [images[i] for i in (holdout or train) if labels[i] == 0]
+        prediction = self.predict(holdout_images, progress, stage="normalisation")
+        self.normalization = normalization_statistics(prediction)
+        self.fit_info = {"train_images": len(train), "holdout_images": len(holdout),
+                         "fit_seconds": time.perf_counter() - started}
+        return self
+
+    def _split_holdout(self, images: Sequence[np.ndarray], labels: Sequence[int] | None) -> tuple[list[int], list[int]]:
+        indices = list(range(len(images)))
+        good = [i for i in indices if labels is None or labels[i] == 0]
+        n_holdout = int(round(len(good) * self.holdout_fraction)) if len(good) >= 10 else 0
+        if n_holdout == 0:
+            return indices, []
+        rng = np.random.default_rng(self.seed)
+        holdout = sorted(rng.choice(good, size=n_holdout, replace=False).tolist())
+        held = set(holdout)
+        return [i for i in indices if i not in held], holdout
+
+    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit_features")
+
+    def _fit_labelled(self, images: list[np.ndarray], labels: list[int], progress: ProgressCallback | None) -> None:
+        raise NotImplementedError(f"{type(self).__name__} is not a supervised method")
+
+    @abstractmethod
+    def _score_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (B,) and maps (B, h, w) on any grid aligned with the network input."""
+
+    def predict(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
+                stage: str = "scoring") -> Prediction:
+        """Image scores and anomaly maps (smoothed, on each image at its eval size)."""
+        scores: list[np.ndarray] = []
+        maps: list[np.ndarray] = []
+        report(progress, stage, 0, len(images))
+        for start, x, geometries in self.batches(images):
+            with torch.no_grad():
+                batch_scores, grid_maps = self._score_batch(x, geometries)
+            scores.append(np.asarray(batch_scores, np.float64))
+            maps.extend(self.grid_to_image(grid_maps[i], geometries[i]) for i in range(len(geometries)))
+            report(progress, stage, min(start + len(x), len(images)), len(images))
+        return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps)
+
+    def grid_to_image(self, grid_map: np.ndarray, geometry: Geometry) -> np.ndarray:
+        """Upsample a grid map to the network input, smooth it, and map it onto the image's eval size."""
+        ih, iw = self.preprocessing.input_hw
+        full = cv2.resize(np.asarray(grid_map, np.float32), (iw, ih), interpolation=cv2.INTER_LINEAR)
+        if self.smoothing_sigma > 0:
+            full = cv2.GaussianBlur(full, (0, 0), self.smoothing_sigma)
+        return map_to_image(full, geometry, eval_size(geometry.original_hw))
+
+    # ------------------------------------------------------------------ persistence
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Fitted state as named numpy arrays."""
+
+    @abstractmethod
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the fitted state from :meth:`_arrays`' output."""
+
+    def save(self, folder: Path | str) -> None:
+        """Write ``model.json`` + ``arrays.npz`` (+ ``backbone.pt`` tensors when fine-tuned) to ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"method": self.name, "params": self.get_params(), "preprocessing": self.preprocessing.to_dict(),
+                "normalization": self.normalization, "fit_info": self.fit_info,
+                "fine_tuned_backbone": self.backbone_state is not None}
+        (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2))
+        np.savez_compressed(folder / ARRAYS_FILE, **self._arrays())
+        if self.backbone_state is not None:
+            torch.save({k: v.contiguous() for k, v in self.backbone_state.items()}, folder / BACKBONE_FILE)
+
+    @classmethod
+    def load_from(cls, folder: Path, meta: dict) -> "AnomalyModel":
+        """Rebuild a model of this class from a saved folder (see :func:`vqi_core.methods.load_model`)."""
+        model = cls(**meta["params"])
+        with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
+            model._load_arrays({key: data[key] for key in data.files})
+        if meta.get("fine_tuned_backbone"):
+            model.set_backbone_state(load_state_dict_file(folder / BACKBONE_FILE))
+        model.normalization = {k: float(v) for k, v in meta["normalization"].items()}
+        model.fit_info = meta.get("fit_info", {})
+        return model
+
+
+def normalization_statistics(prediction: Prediction) -> dict[str, float]:
+    """Statistics of good images' maps and scores used to normalise every map the same way."""
+    pixels = np.concatenate([m.ravel() for m in prediction.maps]) if prediction.maps else np.zeros(1)
+    per_image_max = np.array([m.max() for m in prediction.maps]) if prediction.maps else np.zeros(1)
+    return {
+        "map_median": float(np.median(pixels)),
+        "map_p99": float(np.percentile(pixels, 99)),
+        "map_max": float(per_image_max.max()),
+        "score_median": float(np.median(prediction.scores)) if len(prediction.scores) else 0.0,
+        "score_max": float(prediction.scores.max()) if len(prediction.scores) else 0.0,
+    }

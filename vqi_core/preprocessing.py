@@ -1,0 +1,140 @@
+"""Image preprocessing shared by fit and predict, and the way back to image space.
+
+A :class:`Preprocessing` holds everything that turns an RGB uint8 image into
+the backbone's input tensor: target size, resize mode, optional centre crop,
+and the backbone's own mean and std. It is saved with every model, so a
+reloaded model preprocesses exactly as it did when it was fitted.
+
+Resize modes:
+
+- ``squash``: stretch to ``height x width`` (aspect ratio not kept);
+- ``letterbox``: keep the aspect ratio, scale the long side to fit and pad the
+  rest with the mean colour; anomaly maps are cropped back to the image area.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+
+RESIZE_MODES = ("squash", "letterbox")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where an image's pixels lie in the network input: rows y0:y1, columns x0:x1."""
+
+    original_hw: tuple[int, int]
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize, crop and normalise images for one backbone."""
+
+    height: int = 256
+    width: int = 256
+    resize: str = "squash"
+    crop: float = 1.0  # fraction of the resized image kept by a centre crop (1.0 = no crop)
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def __post_init__(self) -> None:
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, not {self.resize!r}")
+        if not 0.3 <= self.crop <= 1.0:
+            raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
+        if min(self.height, self.width) < 32 or max(self.height, self.width) > 2048:
+            raise ValueError(f"input size {self.height}x{self.width} must be between 32 and 2048 px")
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        """Size of the network input after the optional centre crop."""
+        return round(self.height * self.crop), round(self.width * self.crop)
+
+    def to_dict(self) -> dict:
+        """JSON-ready description."""
+        return {**asdict(self), "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Preprocessing":
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
+
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
+        """Resize and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
+        h, w = image.shape[:2]
+        if self.resize == "squash":
+            resized = _resize(image, self.height, self.width)
+            y0, y1, x0, x1 = 0, self.height, 0, self.width
+        else:
+            scale = min(self.height / h, self.width / w)
+            new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+            inner = _resize(image, new_h, new_w)
+            resized = np.empty((self.height, self.width, 3), np.uint8)
+            resized[:] = np.round(np.array(self.mean) * 255).astype(np.uint8)
+            y0, x0 = (self.height - new_h) // 2, (self.width - new_w) // 2
+            y1, x1 = y0 + new_h, x0 + new_w
+            resized[y0:y1, x0:x1] = inner
+        crop_h, crop_w = self.input_hw
+        top, left = (self.height - crop_h) // 2, (self.width - crop_w) // 2
+        cropped = resized[top:top + crop_h, left:left + crop_w]
+        geometry = Geometry((h, w), y0 - top, y1 - top, x0 - left, x1 - left)
+        return cropped.astype(np.float32) / 255.0, geometry
+
+    def __call__(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[Geometry]]:
+        """Batch of RGB uint8 images -> normalised NCHW float tensor and their geometries."""
+        prepared = [self.prepare(image) for image in images]
+        batch = np.stack([p[0] for p in prepared])
+        batch = (batch - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
+        tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
+        return tensor, [p[1] for p in prepared]
+
+    def unnormalise(self, tensor: torch.Tensor) -> np.ndarray:
+        """Inverse of the normalisation: NCHW tensor -> NHWC uint8 array (for augmentations and display)."""
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        values = (tensor.detach().cpu() * std + mean).clamp(0, 1) * 255
+        return values.round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if (h, w) == (height, width):
+        return image
+    interpolation = cv2.INTER_AREA if height * width < h * w else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def map_to_image(input_map: np.ndarray, geometry: Geometry, out_hw: tuple[int, int] | None = None) -> np.ndarray:
+    """Bring a map on the network input grid back onto the image (or ``out_hw``), float32.
+
+    Areas of the image that the centre crop removed get the map's minimum.
+    """
+    in_h, in_w = input_map.shape
+    oh, ow = geometry.original_hw
+    out_h, out_w = out_hw or (oh, ow)
+    # Image extent on the input grid (may reach outside it when cropped).
+    y0, y1, x0, x1 = geometry.y0, geometry.y1, geometry.x0, geometry.x1
+    fill = float(input_map.min())
+    padded_top, padded_left = max(0, -y0), max(0, -x0)
+    padded_bottom, padded_right = max(0, y1 - in_h), max(0, x1 - in_w)
+    if padded_top or padded_left or padded_bottom or padded_right:
+        input_map = cv2.copyMakeBorder(input_map.astype(np.float32), padded_top, padded_bottom, padded_left,
+                                       padded_right, cv2.BORDER_CONSTANT, value=fill)
+        y0, y1, x0, x1 = y0 + padded_top, y1 + padded_top, x0 + padded_left, x1 + padded_left
+    region = np.ascontiguousarray(input_map[y0:y1, x0:x1], dtype=np.float32)
+    return cv2.resize(region, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+
+
+def eval_size(original_hw: tuple[int, int], long_side: int = 256) -> tuple[int, int]:
+    """Size at which maps are stored and pixel metrics computed: the image's aspect, long side <= 256."""
+    h, w = original_hw
+    scale = min(1.0, long_side / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))

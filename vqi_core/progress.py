@@ -1,0 +1,32 @@
+"""Progress reporting and cancellation shared by every long-running step.
+
+A progress callback receives ``(stage, done, total)``; it cancels the work by
+raising :class:`Cancelled`, which the step lets through unchanged.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class Cancelled(Exception):
+    """Raised by a progress callback to stop the running job."""
+
+
+def report(progress: Optional[ProgressCallback], stage: str, done: int, total: int) -> None:
+    """Call ``progress`` if there is one."""
+    if progress is not None:
+        progress(stage, done, total)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so that a run is reproducible."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
