@@ -1,0 +1,216 @@
+"""Command-line interface: ``python -m vqi_core train | evaluate | predict | runs``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+
+from .backbones import list_backbones
+from .datasets import DatasetError
+from .images import ImageReadError
+from .localisation import render_overlay
+from .methods import list_methods
+from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
+from .runs import Run, RunError, RunStore
+
+DEFAULT_RUNS = "runs"
+
+
+class TerminalProgress:
+    """A tqdm progress bar per stage on stderr."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self._bar = None
+        self._stage = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = self._tqdm(total=total, desc=stage, unit="img" if total > 1 else "step",
+                                   file=sys.stderr, leave=False, dynamic_ncols=True)
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        """Close the current bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as JSON when it parses (numbers, lists, true/false)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"--param expects key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per job."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vqi_core",
+        description="VQI: learn what a good part looks like from defect-free images, score new images, "
+                    "localise defects.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="fit a method on a category and evaluate it on its test set",
+        description="Fit on <data>/train/good, evaluate on <data>/test, write a run folder under --runs "
+                    "and print its path as the last line.")
+    train.add_argument("--data", required=True,
+                       help="category folder in MVTec AD layout (train/good, test/<type>, optional ground_truth), "
+                            "or a root holding several categories (then give --category)")
+    train.add_argument("--category", help="category name when --data holds several categories")
+    train.add_argument("--method", default="patchcore", choices=list_methods(),
+                       help="inspection method (default: %(default)s)")
+    train.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
+    train.add_argument("--backbone", choices=list_backbones(),
+                       help="feature backbone (default: the method's own, EfficientNet-Lite0)")
+    train.add_argument("--image-size", type=int, nargs="+", metavar="PX",
+                       help="network input size: one number for a square, or HEIGHT WIDTH "
+                            "(default: the method's own)")
+    train.add_argument("--resize", choices=["squash", "letterbox"],
+                       help="squash: stretch to the input size; letterbox: keep the aspect ratio and pad "
+                            "(default: the method's own)")
+    train.add_argument("--crop", type=float, help="centre crop keeping this fraction of the resized image (0.3-1)")
+    train.add_argument("--finetune", choices=["cutpaste", "simsiam"],
+                       help="fine-tune the backbone on the good images first (self-supervised)")
+    train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
+    train.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
+                       help="any other method parameter, e.g. --param coreset_fraction=0.05 (repeatable)")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="re-score a run's test set with its saved model and print the metrics",
+        description="Load a saved run, score the test set again (its own, or --data), print the metrics and "
+                    "how far the new scores are from the saved ones.")
+    evaluate.add_argument("--run", required=True, help="run folder")
+    evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own)")
+
+    predict = commands.add_parser(
+        "predict", help="score new images with a saved run; write a CSV and overlay images",
+        description="Score every image of a folder (or one image) with a saved run at its saved threshold; "
+                    "write predictions.csv and <name>_overlay.png per image to --out.")
+    predict.add_argument("--run", required=True, help="run folder")
+    predict.add_argument("--input", required=True, help="an image file or a folder of images")
+    predict.add_argument("--out", required=True, help="output folder for predictions.csv and overlays")
+
+    runs = commands.add_parser("runs", help="list (or delete) saved runs",
+                               description="List the runs in a folder with their headline metrics.")
+    runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
+    runs.add_argument("--delete", metavar="RUN_ID", help="delete this run")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    params = dict(args.param)
+    for key in ("backbone", "resize", "crop", "finetune"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if args.image_size:
+        if len(args.image_size) > 2:
+            raise SystemExit("--image-size takes one number or HEIGHT WIDTH")
+        params["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
+    progress = TerminalProgress()
+    try:
+        run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed), args.runs, progress)
+    finally:
+        progress.close()
+    metrics = run.metrics
+    print(_metrics_line(metrics))
+    if run.report["skipped"]:
+        print(f"skipped {len(run.report['skipped'])} file(s): see {run.path / 'report.json'}")
+    for note in run.report["notes"]:
+        print(note)
+    print(run.path)
+    return 0
+
+
+def _metrics_line(metrics: dict) -> str:
+    def fmt(key: str) -> str:
+        value = metrics.get(key)
+        return "n/a" if value is None else f"{value:.4f}"
+
+    return (f"image AUROC {fmt('image_auroc')}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}  "
+            f"fit {metrics.get('fit_seconds', 0):.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    progress = TerminalProgress()
+    try:
+        result = evaluate_run(Run(Path(args.run)), args.data, progress)
+    finally:
+        progress.close()
+    print(_metrics_line(result["metrics"]))
+    if result["max_score_difference"] is not None:
+        print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    run = Run(Path(args.run))
+    progress = TerminalProgress()
+    try:
+        results, skipped = score_folder(run, args.input, progress)
+    finally:
+        progress.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results_frame(results, run.threshold).to_csv(out / "predictions.csv", index=False)
+    for result in results:
+        overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
+        cv2.imwrite(str(out / f"{Path(result.name).stem}_overlay.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+    defective = sum(r.defective for r in results)
+    print(f"{len(results)} image(s) scored at threshold {run.threshold:.4g}: {defective} defective, "
+          f"{len(results) - defective} good")
+    for item in skipped:
+        print(f"skipped {item['file']}: {item['reason']}")
+    print(out / "predictions.csv")
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store = RunStore(args.runs)
+    if args.delete:
+        store.delete(args.delete)
+        print(f"deleted {args.delete}")
+        return 0
+    runs = store.list()
+    if not runs:
+        print(f"no runs in {store.root}")
+        return 0
+    print(f"{'run':<52} {'method':<10} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}")
+    for run in runs:
+        m = run.metrics
+        auroc = "n/a" if m.get("image_auroc") is None else f"{m['image_auroc']:.4f}"
+        pixel = "n/a" if m.get("pixel_auroc") is None else f"{m['pixel_auroc']:.4f}"
+        print(f"{run.id:<52} {run.config['method']:<10} {auroc:>11} {pixel:>11} {m.get('fit_seconds', 0):>7.1f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "runs": _runs}
+    try:
+        return handlers[args.command](args)
+    except (DatasetError, ImageReadError, RunError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: no run was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,251 @@
+"""Orchestration: fit a method on a category, evaluate it, write a run; score new images.
+
+This is the one place where datasets, methods, metrics, localisation and the
+run store meet; the CLI and the dashboard call these functions.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .datasets import Category, Sample, category_path, load_category, load_folder
+from .images import ImageReadError, read_image
+from .localisation import Box, boxes_from_map, normalize_map
+from .methods import AnomalyModel, create_model, method_class
+from .metrics import summary_metrics
+from .progress import ProgressCallback, report
+from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
+                   Run, RunStore, eval_masks, predictions_frame, save_maps, write_bytes_atomic, write_json_atomic)
+
+PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
+
+
+@dataclass
+class RunConfig:
+    """What to train: a category folder (or a root plus category), a method and its parameters."""
+
+    data: str
+    method: str = "patchcore"
+    params: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    seed: int = 0
+    supervised_train_fraction: float = 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that determine a run's numbers."""
+    versions = {"vqi_core": __version__, "python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
+                 skipped: list[dict[str, str]]) -> tuple[list[Sample], list[np.ndarray]]:
+    """Decode images; unreadable ones are appended to ``skipped`` and left out."""
+    kept, images = [], []
+    report(progress, stage, 0, len(samples))
+    for index, sample in enumerate(samples):
+        try:
+            images.append(read_image(sample.path))
+            kept.append(sample)
+        except ImageReadError as exc:
+            skipped.append({"file": str(sample.path), "reason": str(exc)})
+        report(progress, stage, index + 1, len(samples))
+    return kept, images
+
+
+def split_for_method(category: Category, method: str, config: RunConfig) -> tuple[list[Sample], list[Sample], list[str]]:
+    """Training and evaluated samples; supervised methods get a labelled part of the test set."""
+    if not method_class(method).supervised:
+        return category.train, category.test, []
+    from .datasets import supervised_split
+
+    labelled, evaluated = supervised_split(category, config.supervised_train_fraction, config.seed)
+    note = (f"This method has seen defects: {sum(s.label == 1 for s in labelled)} labelled defective and "
+            f"{sum(s.label == 0 for s in labelled)} good test images (stratified by defect type, seed "
+            f"{config.seed}) were used for training, together with the train/good images; it is evaluated on "
+            f"the other {len(evaluated)} test images only. The unsupervised methods have seen no defect.")
+    return category.train + labelled, evaluated, [note]
+
+
+def new_run_id(category: str, method: str) -> str:
+    """A sortable, unique run name: date-time, category, method, random suffix."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{category}-{method}-{secrets.token_hex(2)}"
+
+
+def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallback | None = None) -> Run:
+    """Fit ``config.method`` on the category's good images, evaluate on its test set, write a run.
+
+    Raises ``DatasetError`` for a wrong layout or an empty training set, and lets
+    ``Cancelled`` through after removing the partial run.
+    """
+    folder = category_path(config.data, config.category)
+    category = load_category(folder)
+    store = RunStore(runs_dir)
+    run_id = new_run_id(category.name, config.method)
+    staging = store.new_staging_folder(run_id)
+    try:
+        return _train_into(config, category, store, run_id, staging, progress)
+    except BaseException:  # cancelled or failed: leave nothing half-written behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: str, staging: Path,
+                progress: ProgressCallback | None) -> Run:
+    skipped = list(category.skipped)
+    train_samples, test_samples, notes = split_for_method(category, config.method, config)
+    train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped)
+    test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped)
+    if not any(s.label == 0 for s in train_samples):
+        raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
+
+    model = create_model(config.method, **{**config.params, "seed": config.seed})
+    started = time.perf_counter()
+    labels = [s.label for s in train_samples] if model.supervised else None
+    model.fit(train_images, progress, labels=labels)
+    fit_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    prediction = model.predict(test_images, progress, stage="evaluation") if test_images else None
+    predict_seconds = time.perf_counter() - started
+    report(progress, "metrics", 0, 1)
+    scores = pd.DataFrame({
+        "image": [s.name for s in test_samples],
+        "path": [str(s.path) for s in test_samples],
+        "label": [("defective" if s.label == 1 else "good") for s in test_samples],
+        "defect_type": [s.defect_type for s in test_samples],
+        "mask_path": [str(s.mask_path) if s.mask_path else "" for s in test_samples],
+        "score": prediction.scores if prediction is not None else [],
+    })
+    maps = prediction.maps if prediction is not None else []
+    labels_array = np.array([s.label for s in test_samples], int)
+    masks, masked_maps = eval_masks(scores, maps) if category.has_masks else ([], [])
+    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None) \
+        if len(set(labels_array.tolist())) == 2 else {"image_auroc": None, "pixel_auroc": None, "aupro": None}
+    metrics.update({
+        "fit_seconds": round(fit_seconds, 3),
+        "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
+        "train_images": len(train_images), "test_images": len(test_images),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "seen_defects": model.supervised,
+    })
+    threshold = metrics.get("f1_threshold")
+    source = "F1-optimal on the evaluated test set"
+    if threshold is None:
+        threshold, source = model.normalization.get("score_max", 0.0), "highest held-out good score"
+    report(progress, "saving", 0, 1)
+    model.save(staging / MODEL_DIR)
+    save_maps(staging / MAPS_FILE, maps)
+    write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
+    write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
+    write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes})
+    write_json_atomic(staging / CONFIG_FILE, {
+        "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
+        "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
+        "has_masks": category.has_masks, "defect_types": category.defect_types,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
+    })
+    write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
+    run = store.publish(staging, run_id)
+    report(progress, "done", 1, 1)
+    return run
+
+
+@dataclass
+class ImageResult:
+    """Verdict for one scored image."""
+
+    name: str
+    score: float
+    defective: bool
+    anomaly_map: np.ndarray  # normalised, eval size
+    boxes: list[Box]
+    image: np.ndarray | None = None
+
+
+def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
+                 progress: ProgressCallback | None = None, keep_images: bool = False) -> list[ImageResult]:
+    """Score already decoded images with a fitted model at ``threshold``."""
+    prediction = model.predict(list(images), progress)
+    results = []
+    for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
+        norm_map = normalize_map(raw_map, model.normalization)
+        results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
+                                   boxes_from_map(norm_map, image_hw=image.shape[:2]),
+                                   image if keep_images else None))
+    return results
+
+
+def score_folder(run: Run, source: Path | str, progress: ProgressCallback | None = None,
+                 model: AnomalyModel | None = None) -> tuple[list[ImageResult], list[dict[str, str]]]:
+    """Score every image of a folder (or one image file) with a saved run; returns results and skipped files."""
+    samples, skipped = load_folder(source)
+    samples, images = read_samples(samples, progress, "loading images", skipped)
+    model = model or run.load_model()
+    results = score_images(model, images, [s.path.name for s in samples], run.threshold, progress, keep_images=True)
+    return results, skipped
+
+
+def results_frame(results: Sequence[ImageResult], threshold: float) -> pd.DataFrame:
+    """A CSV-ready table of scored images."""
+    return pd.DataFrame({
+        "image": [r.name for r in results],
+        "score": [r.score for r in results],
+        "threshold": threshold,
+        "prediction": ["defective" if r.defective else "good" for r in results],
+        "boxes": [";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in r.boxes) for r in results],
+    })
+
+
+def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
+                 model: AnomalyModel | None = None) -> dict[str, Any]:
+    """Score a test set again with the run's saved model: its own test set, or another category's.
+
+    Returns ``metrics``, the new ``scores`` and, for the run's own test set, the largest
+    absolute difference from the saved scores (0 when the run reproduces exactly).
+    """
+    model = model or run.load_model()
+    if data is None:
+        frame = run.scores
+        skipped: list[dict[str, str]] = []
+        samples = [Sample(Path(p), 1 if lab == "defective" else 0, t, Path(m) if isinstance(m, str) and m else None)
+                   for p, lab, t, m in zip(frame["path"], frame["label"], frame["defect_type"], frame["mask_path"])]
+    else:
+        category = load_category(category_path(data))
+        skipped = list(category.skipped)
+        samples = category.test
+    samples, images = read_samples(samples, progress, "loading test images", skipped)
+    prediction = model.predict(images, progress, stage="evaluation")
+    scores = pd.DataFrame({"label": ["defective" if s.label == 1 else "good" for s in samples],
+                           "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
+                           "score": prediction.scores})
+    labels = np.array([s.label for s in samples], int)
+    masks, masked_maps = eval_masks(scores, prediction.maps)
+    has_masks = any(s.mask_path is not None for s in samples)
+    metrics = summary_metrics(labels, prediction.scores, masks if has_masks else None,
+                              masked_maps if has_masks else None)
+    same_set = data is None and len(samples) == len(run.scores)
+    difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set and len(samples) else None
+    return {"metrics": metrics, "scores": prediction.scores, "max_score_difference": difference,
+            "skipped": skipped}

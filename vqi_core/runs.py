@@ -1,0 +1,257 @@
+"""Persisted runs: one folder per fit + evaluation, written atomically.
+
+A run folder holds::
+
+    config.json     method, backbone, parameters, seed, dataset, package versions
+    model/          model.json + arrays.npz (+ backbone.pt tensors): no pickle
+    scores.csv      image, path, label, defect_type, score, threshold, prediction
+    maps.npz        per-image anomaly maps (float16, compressed), key m<index>
+    metrics.json    image_auroc, pixel_auroc, aupro, F1-optimal threshold, timings
+    report.json     skipped files with reasons, notes (e.g. a supervised split)
+    threshold.json  the operating threshold and where it came from
+
+A run is built in a hidden ``.incomplete-*`` folder and renamed into place
+only when every file is written, so an interrupted run never looks complete
+and never touches an earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .images import read_image, read_mask
+from .methods import AnomalyModel, load_model
+from .metrics import mask_to_eval_size
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+SCORES_FILE = "scores.csv"
+MAPS_FILE = "maps.npz"
+REPORT_FILE = "report.json"
+THRESHOLD_FILE = "threshold.json"
+MODEL_DIR = "model"
+INCOMPLETE_PREFIX = ".incomplete-"
+LABEL_NAMES = {0: "good", 1: "defective", -1: "unknown"}
+
+
+class RunError(RuntimeError):
+    """A run folder is missing, incomplete or unreadable."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and an atomic rename."""
+    write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode())
+
+
+def write_bytes_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """``scores`` with the threshold and the prediction (defective when score >= threshold)."""
+    frame = scores.copy()
+    frame["threshold"] = threshold
+    frame["prediction"] = np.where(frame["score"].to_numpy() >= threshold, "defective", "good")
+    return frame
+
+
+@dataclass
+class Run:
+    """A completed run folder, read lazily."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not (self.path / METRICS_FILE).is_file() or not (self.path / CONFIG_FILE).is_file():
+            if not self.path.exists():
+                raise RunError(f"run folder {self.path} no longer exists (deleted from disk?)")
+            raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
+        self._scores: pd.DataFrame | None = None
+        self._maps = None
+
+    @property
+    def id(self) -> str:
+        """The run's folder name."""
+        return self.path.name
+
+    @property
+    def config(self) -> dict:
+        """Method, parameters, dataset, seed and package versions."""
+        return self._read_json(CONFIG_FILE)
+
+    @property
+    def metrics(self) -> dict:
+        """Evaluation metrics and timings."""
+        return self._read_json(METRICS_FILE)
+
+    @property
+    def report(self) -> dict:
+        """Skipped files and notes."""
+        return self._read_json(REPORT_FILE) if (self.path / REPORT_FILE).is_file() else {"skipped": [], "notes": []}
+
+    def _read_json(self, name: str) -> dict:
+        try:
+            return json.loads((self.path / name).read_text())
+        except FileNotFoundError:
+            raise RunError(f"{self.path / name} is missing (run deleted from disk?)") from None
+
+    @property
+    def threshold_info(self) -> dict:
+        """``{"threshold": float, "source": str}``."""
+        return self._read_json(THRESHOLD_FILE)
+
+    @property
+    def threshold(self) -> float:
+        """The saved operating threshold (images with score >= it are defective)."""
+        return float(self.threshold_info["threshold"])
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Per-image results of the evaluated test set (without threshold columns)."""
+        if self._scores is None:
+            frame = pd.read_csv(self.path / SCORES_FILE)
+            self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
+        return self._scores
+
+    def predictions(self, threshold: float | None = None) -> pd.DataFrame:
+        """Scores with threshold and prediction at ``threshold`` (default: the saved one)."""
+        return predictions_frame(self.scores, self.threshold if threshold is None else threshold)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """True labels (0 good, 1 defective) of the evaluated images."""
+        return (self.scores["label"] == "defective").to_numpy().astype(int)
+
+    @property
+    def score_values(self) -> np.ndarray:
+        """Scores of the evaluated images."""
+        return self.scores["score"].to_numpy(dtype=float)
+
+    def anomaly_map(self, index: int) -> np.ndarray:
+        """Raw anomaly map (float32, eval size) of evaluated image ``index``."""
+        if self._maps is None:
+            self._maps = np.load(self.path / MAPS_FILE, allow_pickle=False)
+        return self._maps[f"m{index:05d}"].astype(np.float32)
+
+    def image(self, index: int) -> np.ndarray:
+        """The evaluated image ``index`` (RGB uint8) read from its dataset path."""
+        return read_image(self.scores["path"].iloc[index])
+
+    def mask(self, index: int) -> np.ndarray | None:
+        """Ground-truth mask at full image size, or None where the image has none."""
+        mask_path = self.scores.iloc[index].get("mask_path")
+        return read_mask(mask_path) if isinstance(mask_path, str) and mask_path else None
+
+    def load_model(self) -> AnomalyModel:
+        """The fitted model of this run."""
+        return load_model(self.path / MODEL_DIR)
+
+    def save_threshold(self, threshold: float, source: str = "user") -> None:
+        """Store a new operating threshold; rewrites ``scores.csv`` predictions atomically."""
+        if not np.isfinite(threshold):
+            raise ValueError("threshold must be a finite number")
+        write_json_atomic(self.path / THRESHOLD_FILE, {"threshold": float(threshold), "source": source,
+                                                       "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        write_bytes_atomic(self.path / SCORES_FILE,
+                           self.predictions(threshold).to_csv(index=False).encode())
+
+
+class RunStore:
+    """A folder of runs."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    def list(self) -> list[Run]:
+        """Completed runs, newest first; incomplete and foreign folders are ignored."""
+        if not self.root.is_dir():
+            return []
+        runs = []
+        for folder in self.root.iterdir():
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            try:
+                runs.append(Run(folder))
+            except RunError:
+                continue
+        return sorted(runs, key=lambda run: run.id, reverse=True)
+
+    def get(self, run_id: str) -> Run:
+        """The run named ``run_id``."""
+        return Run(self.root / run_id)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder (renamed aside first, so a half-deleted run never lists)."""
+        folder = self.root / run_id
+        if not folder.is_dir() or "/" in run_id or run_id.startswith("."):
+            raise RunError(f"no run {run_id!r} in {self.root}")
+        trash = self.root / f"{INCOMPLETE_PREFIX}deleted-{run_id}"
+        os.replace(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def new_staging_folder(self, run_id: str) -> Path:
+        """A hidden folder in which a run is built before :meth:`publish`."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}{run_id}-", dir=self.root))
+
+    def publish(self, staging: Path, run_id: str) -> Run:
+        """Move a fully written staging folder into place as run ``run_id``."""
+        target = self.root / run_id
+        if target.exists():
+            raise RunError(f"run {run_id} already exists")
+        os.replace(staging, target)
+        return Run(target)
+
+
+def save_maps(path: Path, maps: list[np.ndarray]) -> None:
+    """Store anomaly maps as compressed float16 arrays keyed ``m<index>``."""
+    np.savez_compressed(path, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
+
+
+def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Masks at eval size paired with maps, for images where ground truth is known.
+
+    Good images count with an empty mask; defective images without a mask are left out.
+    """
+    masks, kept_maps = [], []
+    for (_, row), anomaly_map in zip(scores.iterrows(), maps):
+        if row["label"] == "good":
+            masks.append(np.zeros(anomaly_map.shape, bool))
+        elif isinstance(row.get("mask_path"), str) and row["mask_path"]:
+            masks.append(mask_to_eval_size(read_mask(row["mask_path"]), anomaly_map.shape))
+        else:
+            continue
+        kept_maps.append(anomaly_map)
+    return masks, kept_maps
