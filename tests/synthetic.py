@@ -1,0 +1,91 @@
+"""Small synthetic inspection data: textured "good" parts, drawn defects with known masks.
+
+Shared by the tests. Everything is seeded, so the same call gives the same pixels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+DEMO_DATA = REPO_ROOT / "assets" / "demo"
+
+
+def textured_image(size: int | tuple[int, int] = 64, seed: int = 0) -> np.ndarray:
+    """A good part: smooth grey-blue gradient with a regular stripe texture and mild noise (RGB uint8)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    phase = rng.uniform(0, 2 * np.pi)
+    base = 120 + 25 * np.sin(xx / 3.0 + phase) + 10 * (yy / h)
+    noise = rng.normal(0, 3, (h, w))
+    gray = np.clip(base + noise, 0, 255)
+    image = np.stack([gray * 0.9, gray, gray * 1.05], axis=2)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def draw_defect(image: np.ndarray, seed: int = 0, kind: str = "blob") -> tuple[np.ndarray, np.ndarray]:
+    """Draw a defect (``blob`` or ``scratch``) at a seeded position; returns the image and its bool mask."""
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    out = image.copy()
+    mask = np.zeros((h, w), np.uint8)
+    cy, cx = int(rng.integers(h // 4, 3 * h // 4)), int(rng.integers(w // 4, 3 * w // 4))
+    if kind == "blob":
+        radius = max(3, min(h, w) // 8)
+        cv2.circle(mask, (cx, cy), radius, 1, -1)
+        color = (230, 60, 40)
+    elif kind == "scratch":
+        length = min(h, w) // 3
+        angle = rng.uniform(0, np.pi)
+        dx, dy = int(length * np.cos(angle) / 2), int(length * np.sin(angle) / 2)
+        cv2.line(mask, (cx - dx, cy - dy), (cx + dx, cy + dy), 1, max(2, min(h, w) // 24))
+        color = (20, 20, 20)
+    else:
+        raise ValueError(f"unknown defect kind {kind!r}")
+    out[mask.astype(bool)] = color
+    return out, mask.astype(bool)
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    """Write an RGB (or single-channel) uint8 array as PNG, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(path), array)
+    return path
+
+
+def write_mvtec_dataset(root: Path, n_train: int = 12, n_test_good: int = 4, n_per_defect: int = 4,
+                        size: int | tuple[int, int] = 64, with_masks: bool = True,
+                        defect_kinds: tuple[str, ...] = ("blob", "scratch")) -> Path:
+    """Write a category in MVTec AD layout under ``root`` and return ``root``."""
+    for i in range(n_train):
+        write_png(root / "train" / "good" / f"{i:03d}.png", textured_image(size, seed=i))
+    for i in range(n_test_good):
+        write_png(root / "test" / "good" / f"{i:03d}.png", textured_image(size, seed=1000 + i))
+    for kind in defect_kinds:
+        for i in range(n_per_defect):
+            image, mask = draw_defect(textured_image(size, seed=2000 + i), seed=i, kind=kind)
+            write_png(root / "test" / kind / f"{i:03d}.png", image)
+            if with_masks:
+                write_png(root / "ground_truth" / kind / f"{i:03d}_mask.png", mask.astype(np.uint8) * 255)
+    return root
+
+
+def real_subset(name: str, n_train: int, n_test_per_type: int) -> tuple[list[Path], list[tuple[Path, int]]]:
+    """Seeded small subset of a ``../shared/data`` dataset: train paths and (test path, label) pairs."""
+    root = SHARED_DATA / name
+    rng = np.random.default_rng(0)
+    train = sorted((root / "train" / "good").iterdir())
+    train = [train[i] for i in sorted(rng.choice(len(train), min(n_train, len(train)), replace=False))]
+    test: list[tuple[Path, int]] = []
+    for type_dir in sorted(p for p in (root / "test").iterdir() if p.is_dir()):
+        files = sorted(type_dir.iterdir())
+        picked = sorted(rng.choice(len(files), min(n_test_per_type, len(files)), replace=False))
+        test.extend((files[i], int(type_dir.name != "good")) for i in picked)
+    return train, test
