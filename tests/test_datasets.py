@@ -1,0 +1,94 @@
+"""MVTec layout discovery: categories, masks, skipped files and clear layout errors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthetic import SHARED_DATA, write_mvtec_dataset, write_png
+from vqi_core.datasets import DatasetError, category_path, list_categories, load_category, load_folder
+
+
+def test_category_with_masks(tmp_path):
+    root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=3)
+    category = load_category(root)
+    assert len(category.train) == 5 and all(s.label == 0 for s in category.train)
+    assert len(category.test) == 2 + 2 * 3
+    assert category.defect_types == ["blob", "scratch"]
+    assert category.has_masks
+    assert all(s.mask_path is not None for s in category.test if s.label == 1)
+    assert category.skipped == []
+
+
+def test_masks_are_optional_per_image(tmp_path):
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, with_masks=False)
+    (root / "ground_truth" / "blob").mkdir(parents=True)
+    write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((64, 64), np.uint8))
+    category = load_category(root)
+    with_mask = [s for s in category.test if s.mask_path is not None]
+    assert [s.name for s in with_mask] == ["blob/000.png"]
+
+
+def test_root_with_several_categories(tmp_path):
+    write_mvtec_dataset(tmp_path / "a", n_train=2)
+    write_mvtec_dataset(tmp_path / "b", n_train=2)
+    (tmp_path / "not_a_category").mkdir()
+    assert list_categories(tmp_path) == ["a", "b"]
+    assert category_path(tmp_path, "b") == tmp_path / "b"
+    with pytest.raises(DatasetError, match="choose one"):
+        category_path(tmp_path)
+    with pytest.raises(DatasetError, match="category 'c' not found"):
+        category_path(tmp_path, "c")
+    assert list_categories(tmp_path / "a") == ["a"]
+
+
+def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3)
+    (root / "train" / "good" / "readme.txt").write_text("notes")
+    (root / "train" / "good" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    category = load_category(root)
+    assert len(category.train) == 3
+    reasons = {item["file"].split("/")[-1]: item["reason"] for item in category.skipped}
+    assert "not an image file" in reasons["readme.txt"]
+    assert "corrupt or unreadable" in reasons["broken.png"]
+
+
+def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=1)
+    write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((10, 10), np.uint8))
+    category = load_category(root)
+    blob = next(s for s in category.test if s.defect_type == "blob")
+    assert blob.mask_path is None
+    assert any("mask ignored: it is 10x10 px but its image 000.png is 64x64 px" in item["reason"]
+               for item in category.skipped)
+
+
+def test_wrong_layout_and_empty_training_set_are_clear_errors(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_category(tmp_path / "nowhere")
+    (tmp_path / "flat").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "flat" / "x.png")
+    with pytest.raises(DatasetError, match="expected MVTec AD layout"):
+        load_category(tmp_path / "flat")
+    with pytest.raises(DatasetError, match="holds no category"):
+        list_categories(tmp_path / "flat")
+    (tmp_path / "empty" / "train" / "good").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="holds no readable training image"):
+        load_category(tmp_path / "empty")
+
+
+def test_plain_folder_and_single_image(tmp_path):
+    write_png(tmp_path / "in" / "a.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "in" / "b.txt").write_text("x")
+    samples, skipped = load_folder(tmp_path / "in")
+    assert [s.path.name for s in samples] == ["a.png"] and len(skipped) == 1
+    samples, _ = load_folder(tmp_path / "in" / "a.png")
+    assert len(samples) == 1
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")
+def test_real_dataset_counts():
+    category = load_category(SHARED_DATA / "magnetic_tile")
+    assert len(category.train) == 762
+    assert sum(s.label == 1 for s in category.test) == 392
+    assert all(s.mask_path is not None for s in category.test if s.label == 1)
+    assert category.skipped == []

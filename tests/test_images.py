@@ -1,0 +1,74 @@
+"""Reading every image kind one consistent way, and clear errors for bad files."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, read_image, read_mask
+
+
+def _save(tmp_path, name, image):
+    path = tmp_path / name
+    image.save(path)
+    return path
+
+
+def test_grayscale_becomes_three_equal_channels(tmp_path):
+    gray = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    rgb = read_image(_save(tmp_path, "g.png", Image.fromarray(gray, "L")))
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    assert np.array_equal(rgb[..., 0], gray) and np.array_equal(rgb[..., 0], rgb[..., 2])
+
+
+def test_sixteen_bit_is_scaled_by_full_range(tmp_path):
+    values = np.array([[0, 65535], [32768, 257]], dtype=np.uint16)
+    rgb = read_image(_save(tmp_path, "d.png", Image.fromarray(values)))
+    assert rgb[..., 0].tolist() == [[0, 255], [128, 1]]
+
+
+def test_rgba_is_composited_over_black(tmp_path):
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., :3] = 200
+    rgba[0, 0, 3] = 255
+    rgba[0, 1, 3] = 0
+    rgba[1, :, 3] = 128
+    rgb = read_image(_save(tmp_path, "a.png", Image.fromarray(rgba, "RGBA")))
+    assert rgb[0, 0].tolist() == [200, 200, 200]
+    assert rgb[0, 1].tolist() == [0, 0, 0]
+    assert 95 <= rgb[1, 0, 0] <= 105
+
+
+def test_rgb_and_jpeg_bytes(tmp_path):
+    image = Image.fromarray(np.full((5, 7, 3), (10, 20, 30), np.uint8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    assert read_image(buffer.getvalue(), "upload.png")[0, 0].tolist() == [10, 20, 30]
+
+
+def test_non_image_and_corrupt_files_raise_clear_errors(tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    with pytest.raises(ImageReadError, match="notes.png: not a readable image"):
+        read_image(text)
+    good = _save(tmp_path, "ok.png", Image.fromarray(np.zeros((50, 50, 3), np.uint8)))
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:60])
+    with pytest.raises(ImageReadError, match="truncated.png"):
+        read_image(truncated)
+    with pytest.raises(ImageReadError, match="file not found"):
+        read_image(tmp_path / "missing.png")
+
+
+def test_huge_upload_is_refused_before_decoding():
+    with pytest.raises(ImageReadError, match="larger than the 50 MB limit"):
+        read_image(b"\0" * (MAX_IMAGE_BYTES + 1), "huge.png")
+
+
+def test_mask_binarised_at_127_and_size_checked(tmp_path):
+    mask = np.array([[0, 127], [128, 255]], np.uint8)
+    path = _save(tmp_path, "m.png", Image.fromarray(mask, "L"))
+    assert read_mask(path).tolist() == [[False, False], [True, True]]
+    with pytest.raises(ImageReadError, match="mask is 2x2 px but its image is 3x2 px"):
+        read_mask(path, expected_hw=(2, 3))

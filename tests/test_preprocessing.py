@@ -1,0 +1,51 @@
+"""Resize modes, crop and the way back from the network grid to the image."""
+
+import numpy as np
+import pytest
+
+from vqi_core.preprocessing import Preprocessing, eval_size, map_to_image
+
+
+def test_squash_fills_input_and_normalises():
+    pre = Preprocessing(32, 48, "squash", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+    x, geometries = pre([np.full((100, 60, 3), 255, np.uint8)])
+    assert tuple(x.shape) == (1, 3, 32, 48)
+    assert np.allclose(x.numpy(), 1.0)
+    assert geometries[0].original_hw == (100, 60)
+
+
+def test_letterbox_keeps_aspect_and_maps_back():
+    pre = Preprocessing(64, 64, "letterbox")
+    image = np.zeros((40, 160, 3), np.uint8)  # a long part: 4:1
+    x, (geometry,) = pre([image])
+    assert (geometry.y1 - geometry.y0, geometry.x1 - geometry.x0) == (16, 64)
+    padding = x[0, :, : geometry.y0].numpy()
+    assert np.allclose(padding, 0.0, atol=0.01)  # mean colour -> 0 after normalisation
+    grid = np.zeros((64, 64), np.float32)
+    grid[geometry.y0:geometry.y1, 32:] = 1.0  # right half of the part is anomalous
+    back = map_to_image(grid, geometry)
+    assert back.shape == (40, 160)
+    assert back[:, :70].max() < 0.5 and back[:, 90:].min() > 0.5
+
+
+def test_crop_marks_outside_as_minimum():
+    pre = Preprocessing(64, 64, "squash", crop=0.5)
+    x, (geometry,) = pre([np.zeros((64, 64, 3), np.uint8)])
+    assert tuple(x.shape[-2:]) == (32, 32)
+    back = map_to_image(np.ones((32, 32), np.float32) * 3, geometry)
+    assert back.shape == (64, 64)
+    assert back[32, 32] == pytest.approx(3.0)
+
+
+def test_round_trip_dict_and_validation():
+    pre = Preprocessing(128, 96, "letterbox", 0.9, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
+    with pytest.raises(ValueError, match="resize must be one of"):
+        Preprocessing(resize="stretch")
+    with pytest.raises(ValueError, match="crop must be between"):
+        Preprocessing(crop=0.1)
+
+
+def test_eval_size_caps_long_side():
+    assert eval_size((600, 300)) == (256, 128)
+    assert eval_size((100, 50)) == (100, 50)
