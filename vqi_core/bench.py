@@ -1,0 +1,142 @@
+"""Benchmark: every method on every dataset of ``../shared/data``; prints a table and writes files.
+
+``python -m vqi_core.bench [--datasets ...] [--methods ...]``
+
+Each (dataset, method) pair runs in its own process, so that its peak memory
+is its own. A method entry is a name with optional parameters, e.g.
+``patchcore``, ``dfm:finetune=cutpaste``, ``patchcore:coreset_fraction=0.05``.
+Columns: image AUROC, pixel AUROC, AUPRO, fit seconds, inference ms/image
+(preprocessing + backbone + scoring + maps), backbone-only ms/image on the
+same inputs, and peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_METHODS = ("patchcore", "padim", "spade", "dfm", "dfm:finetune=cutpaste", "dfm:finetune=simsiam",
+                   "patchcore:finetune=cutpaste", "cam")
+COLUMNS = ("dataset", "method", "image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image",
+           "backbone_ms_per_image", "peak_rss_mb", "note")
+
+
+def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
+    """``name:key=value,key=value`` -> (name, params); values read as JSON where possible."""
+    name, _, rest = entry.partition(":")
+    params: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return name, params
+
+
+def backbone_ms_per_image(run, limit: int = 64) -> float:
+    """Backbone-only forward time per image on the run's own preprocessed test images."""
+    import torch
+
+    model = run.load_model()
+    images = [run.image(i) for i in range(min(limit, len(run.scores)))]
+    batches = [model.preprocessing(images[i:i + model.batch_size])[0] for i in range(0, len(images), model.batch_size)]
+    model.extractor(batches[0])  # trace / warm up
+    started = time.perf_counter()
+    with torch.no_grad():
+        for x in batches:
+            model.extractor(x)
+    return 1000 * (time.perf_counter() - started) / len(images)
+
+
+def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Queue) -> None:
+    from .pipeline import RunConfig, train_run
+
+    try:
+        name, params = parse_method(entry)
+        run = train_run(RunConfig(str(dataset), name, params), runs_dir)
+        metrics = run.metrics
+        row = {key: metrics.get(key) for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image")}
+        row["backbone_ms_per_image"] = round(backbone_ms_per_image(run), 2)
+        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        row["note"] = "has seen labelled defects; held-out part only" if metrics.get("seen_defects") else ""
+        if metrics.get("balanced_accuracy") is not None:
+            row["note"] += f"; balanced accuracy {metrics['balanced_accuracy']:.3f}"
+        row["run"] = str(run.path)
+        queue.put(row)
+    except Exception as exc:  # report the failure as a row, keep benchmarking the rest
+        queue.put({"note": f"failed: {exc.__class__.__name__}: {exc}"})
+
+
+def run_benchmark(datasets: list[Path], methods: list[str], runs_dir: str) -> list[dict[str, Any]]:
+    """One row per (dataset, method); each pair in a fresh process."""
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for dataset in datasets:
+        for entry in methods:
+            queue = context.Queue()
+            process = context.Process(target=_run_one, args=(dataset, entry, runs_dir, queue))
+            process.start()
+            row = queue.get()
+            process.join()
+            row = {"dataset": dataset.name, "method": entry, **row}
+            rows.append(row)
+            print(format_row(row), flush=True)
+    return rows
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}" if value <= 1.0 else f"{value:.1f}"
+    return str(value)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One table line."""
+    return " | ".join(_fmt(row.get(column)) for column in COLUMNS)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + format_row(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run, print the table and write ``<out>/bench.json`` and ``bench.md``."""
+    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="folder of datasets (default: %(default)s)")
+    parser.add_argument("--datasets", nargs="+", help="dataset folder names (default: every category under --data-root)")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="method entries (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
+    parser.add_argument("--keep-runs", type=Path, help="keep the run folders here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+
+    from .datasets import list_categories
+
+    names = args.datasets or list_categories(args.data_root)
+    datasets = [args.data_root / name for name in names]
+    print(" | ".join(COLUMNS), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run_benchmark(datasets, args.methods, str(args.keep_runs or tmp))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    (args.out / "bench.json").write_text(json.dumps({"created": stamp, "rows": rows}, indent=2))
+    (args.out / "bench.md").write_text(f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n")
+    print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
