@@ -1,0 +1,256 @@
+"""Tests of vqi_core.metrics against hand-computed cases and brute-force references."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import cv2
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, f1_score
+
+from vqi_core.metrics import (OperatingPoint, ThresholdEvaluator, aupro, f1_optimal_threshold, image_auroc,
+                              mask_to_eval_size, pixel_auroc, roc_curve, summary_metrics,
+                              threshold_for_false_alarm_rate, youden_threshold)
+
+
+def brute_force_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    predicted = [score >= threshold for score in scores]
+    tp = sum(1 for p, y in zip(predicted, labels) if p and y == 1)
+    fp = sum(1 for p, y in zip(predicted, labels) if p and y == 0)
+    tn = sum(1 for p, y in zip(predicted, labels) if not p and y == 0)
+    fn = sum(1 for p, y in zip(predicted, labels) if not p and y == 1)
+    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
+
+
+# ---------------------------------------------------------------------- AUROC
+def test_image_auroc_hand_computed() -> None:
+    # Pairs (defective, good): (0.8 > 0.1), (0.8 > 0.4), (0.35 < 0.4), (0.35 > 0.1) -> 3 of 4.
+    assert image_auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    # A tie between a good and a defective score counts one half: (0.5 vs 0.5) + (0.9 > 0.5) -> 1.5 / 2.
+    assert image_auroc([0, 1, 1], [0.5, 0.5, 0.9]) == pytest.approx(0.75)
+
+
+def test_image_auroc_perfect_inverted_random_and_one_class() -> None:
+    labels = np.array([0] * 50 + [1] * 50)
+    assert image_auroc(labels, np.arange(100.0)) == 1.0
+    assert image_auroc(labels, -np.arange(100.0)) == 0.0
+    rng = np.random.default_rng(0)
+    random_labels = rng.integers(0, 2, 20000)
+    assert image_auroc(random_labels, rng.random(20000)) == pytest.approx(0.5, abs=0.02)
+    assert image_auroc([0, 0, 0], [0.1, 0.2, 0.3]) is None
+    assert image_auroc([1, 1], [0.1, 0.2]) is None
+
+
+def test_unknown_labels_and_bad_scores_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"index 1.*unknown \(-1\)"):
+        image_auroc([0, -1, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="index 2"):
+        ThresholdEvaluator([0, 1, 1], [0.1, 0.2, np.nan])
+    with pytest.raises(ValueError, match="3 labels but 2 scores"):
+        image_auroc([0, 1, 1], [0.1, 0.2])
+
+
+def test_pixel_auroc_hand_computed_over_all_images() -> None:
+    masks = [np.array([[False, True]]), np.array([[False, False]])]
+    maps = [np.array([[0.2, 0.9]], np.float32), np.array([[0.95, 0.1]], np.float32)]
+    # One defective pixel (0.9) against good pixels 0.2, 0.95, 0.1: it beats 2 of 3.
+    assert pixel_auroc(masks, maps) == pytest.approx(2 / 3)
+    assert pixel_auroc([np.zeros((2, 2), bool)], [np.ones((2, 2), np.float32)]) is None
+
+
+def test_shape_mismatch_names_the_image() -> None:
+    masks = [np.zeros((4, 4), bool), np.zeros((4, 5), bool)]
+    maps = [np.zeros((4, 4), np.float32), np.zeros((4, 4), np.float32)]
+    with pytest.raises(ValueError, match=r"image 1: mask shape \(4, 5\) does not match map shape \(4, 4\)"):
+        pixel_auroc(masks, maps)
+    with pytest.raises(ValueError, match="image 1"):
+        aupro(masks, maps)
+
+
+# ---------------------------------------------------------------------- AUPRO
+def reference_aupro(masks: list[np.ndarray], maps: list[np.ndarray], max_fpr: float = 0.3) -> float:
+    """MVTec AD's definition, evaluated at every distinct map value (slow, for small inputs)."""
+    regions = []
+    for mask, anomaly_map in zip(masks, maps):
+        count, components = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        regions += [anomaly_map[components == label] for label in range(1, count)]
+    good = np.concatenate([m[~k] for k, m in zip(masks, maps)])
+    thresholds = np.append(np.unique(np.concatenate([m.ravel() for m in maps])), np.inf)[::-1]
+    fpr = np.array([(good >= t).mean() for t in thresholds])
+    pro = np.array([np.mean([(region >= t).mean() for region in regions]) for t in thresholds])
+    end = np.interp(max_fpr, fpr, pro)
+    kept = fpr <= max_fpr
+    return float(np.trapezoid(np.append(pro[kept], end), np.append(fpr[kept], max_fpr)) / max_fpr)
+
+
+def test_aupro_perfect_and_inverted_maps() -> None:
+    masks, maps = [], []
+    for offset in range(4):
+        mask = np.zeros((32, 40), bool)
+        mask[5 + offset:12 + offset, 8:20] = True
+        masks.append(mask)
+        maps.append(np.where(mask, 0.9, 0.1).astype(np.float32))
+    masks.append(np.zeros((32, 40), bool))
+    maps.append(np.full((32, 40), 0.2, np.float32))
+    assert aupro(masks, maps) == pytest.approx(1.0)
+    assert aupro(masks, [1.0 - m for m in maps]) < 0.05
+
+
+def test_aupro_averages_over_regions_not_pixels() -> None:
+    mask = np.zeros((20, 20), bool)
+    mask[2:12, 2:12] = True  # 100 pixels, found
+    mask[16:18, 16:18] = True  # 4 pixels, missed (as low as the good pixels)
+    anomaly_map = np.zeros((20, 20), np.float32)
+    anomaly_map[2:12, 2:12] = 1.0
+    # Curve points (FPR, PRO): (0, 0.5) just above the good level, (1, 1) at it. At FPR 0.3, PRO 0.65;
+    # area 0.3 * (0.5 + 0.65) / 2, normalised by 0.3 -> 0.575.
+    assert aupro([mask], [anomaly_map]) == pytest.approx(0.575)
+    # Pixel-level overlap would start at 100/104 instead of 0.5 and give about 0.97.
+    overlap = 100 / 104
+    assert (overlap + overlap + 0.3 * (1 - overlap)) / 2 == pytest.approx(0.967, abs=1e-3)
+
+
+def test_aupro_matches_the_exact_definition_on_random_maps() -> None:
+    rng = np.random.default_rng(1)
+    masks, maps = [], []
+    for index in range(6):
+        mask = np.zeros((24, 30), bool)
+        if index % 2:
+            mask[3:3 + 2 * index, 4:10] = True
+            mask[18:21, 20:20 + index] = True
+        anomaly_map = rng.normal(size=(24, 30)) + 1.5 * mask * rng.random((24, 30))
+        masks.append(mask)
+        maps.append(cv2.GaussianBlur(anomaly_map.astype(np.float32), (0, 0), 1.0))
+    expected = reference_aupro(masks, maps)
+    assert 0.2 < expected < 0.9
+    assert aupro(masks, maps) == pytest.approx(expected, abs=2e-3)
+    assert aupro(masks, maps, max_fpr=0.05) == pytest.approx(reference_aupro(masks, maps, 0.05), abs=5e-3)
+
+
+def test_aupro_none_without_regions() -> None:
+    assert aupro([np.zeros((5, 5), bool)], [np.zeros((5, 5), np.float32)]) is None
+    assert aupro([], []) is None
+
+
+def test_mask_to_eval_size_area_rule() -> None:
+    mask = np.zeros((512, 400), bool)
+    mask[100:300, 50:150] = True
+    mask[400, :] = True  # 1-px line: covers half of each output pixel of row 200 at 2x downscaling
+    small = mask_to_eval_size(mask, (256, 200))
+    assert small.shape == (256, 200) and small.dtype == bool
+    assert small[50:150, 25:75].all() and small[50:150, 25:75].sum() + 200 == small.sum()
+    assert small[200].all()
+    quarter = mask_to_eval_size(mask, (128, 100))  # 4x: the line covers a quarter of an output pixel
+    assert not quarter[100].any() and quarter[25:75, 12:38].all()
+    same = mask_to_eval_size(mask, (512, 400))
+    assert same is not mask and (same == mask).all()
+
+
+# ---------------------------------------------------------------------- thresholds
+@pytest.fixture
+def scored() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.normal(size=300) + 1.2 * labels, 1)  # rounding makes many ties
+    return labels, scores
+
+
+def test_threshold_evaluator_matches_brute_force_and_sklearn(scored) -> None:
+    labels, scores = scored
+    evaluator = ThresholdEvaluator(labels, scores)
+    rng = np.random.default_rng(3)
+    thresholds = np.concatenate([rng.uniform(-4, 5, 100), rng.choice(scores, 50), [-np.inf, np.inf]])
+    many = evaluator.evaluate_many(thresholds)
+    for i, threshold in enumerate(thresholds):
+        point = evaluator.evaluate(threshold)
+        assert {k: getattr(point, k) for k in ("tp", "fp", "tn", "fn")} == brute_force_point(labels, scores, threshold)
+        predicted = (scores >= threshold).astype(int)
+        assert (point.confusion_matrix() == confusion_matrix(labels, predicted, labels=[0, 1])).all()
+        assert point.f1 == pytest.approx(f1_score(labels, predicted, zero_division=0.0))
+        assert point.escape_rate == pytest.approx(point.fn / (point.tp + point.fn))
+        for key, values in many.items():
+            assert values[i] == pytest.approx(getattr(point, key)), key
+
+
+def test_operating_point_with_empty_denominators() -> None:
+    point = ThresholdEvaluator([0, 0, 1], [0.1, 0.2, 0.3]).evaluate(10.0)
+    assert (point.tp, point.fp, point.tn, point.fn) == (0, 0, 2, 1)
+    assert point.precision == 0.0 and point.recall == 0.0 and point.f1 == 0.0
+    only_good = ThresholdEvaluator([0, 0], [0.1, 0.2]).evaluate(0.15)
+    assert only_good.recall == 0.0 and only_good.escape_rate == 0.0 and only_good.false_alarm_rate == 0.5
+
+
+def test_threshold_equal_to_a_score_counts_as_defective() -> None:
+    point = ThresholdEvaluator([0, 1], [0.3, 0.7]).evaluate(0.7)
+    assert isinstance(point, OperatingPoint)
+    assert (point.tp, point.fp, point.tn, point.fn) == (1, 0, 1, 0)
+
+
+def test_f1_optimal_threshold_maximises_f1(scored) -> None:
+    labels, scores = scored
+    threshold, best = f1_optimal_threshold(labels, scores)
+    all_f1 = [f1_score(labels, (scores >= t).astype(int)) for t in np.unique(scores)]
+    assert best == pytest.approx(max(all_f1))
+    assert f1_score(labels, (scores >= threshold).astype(int)) == pytest.approx(best)
+    assert threshold in scores
+    assert f1_optimal_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == (0.3, 1.0)
+    with pytest.raises(ValueError, match="defective"):
+        f1_optimal_threshold([0, 0], [0.1, 0.2])
+
+
+def test_youden_threshold(scored) -> None:
+    labels, scores = scored
+    threshold = youden_threshold(labels, scores)
+    evaluator = ThresholdEvaluator(labels, scores)
+    j = [evaluator.evaluate(t).recall - evaluator.evaluate(t).false_alarm_rate for t in np.unique(scores)]
+    chosen = evaluator.evaluate(threshold)
+    assert chosen.recall - chosen.false_alarm_rate == pytest.approx(max(j))
+    assert youden_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 0.3
+
+
+def test_threshold_for_false_alarm_rate(scored) -> None:
+    labels, scores = scored
+    good = np.sort(scores[labels == 0])
+    zero = threshold_for_false_alarm_rate(labels, scores, 0.0)
+    assert zero > good[-1] and zero == np.nextafter(good[-1], np.inf)
+    for rate in (0.0, 0.01, 0.05, 0.1, 0.3, 0.999):
+        threshold = threshold_for_false_alarm_rate(labels, scores, rate)
+        assert (good >= threshold).mean() <= rate
+        # lowest such threshold: any lower score value would exceed the rate
+        lower = scores[scores < threshold]
+        if len(lower):
+            assert (good >= lower.max()).mean() > rate
+    assert threshold_for_false_alarm_rate(labels, scores, 1.0) == scores.min()
+    assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(11)), 0.1) == np.nextafter(8.0, np.inf)
+
+
+def test_roc_curve_uses_the_same_rule() -> None:
+    labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    evaluator = ThresholdEvaluator(labels, scores)
+    for f, t, threshold in zip(fpr, tpr, thresholds):
+        point = evaluator.evaluate(threshold)
+        assert (point.false_alarm_rate, point.recall) == (pytest.approx(f), pytest.approx(t))
+    assert np.trapezoid(tpr, fpr) == pytest.approx(image_auroc(labels, scores))
+
+
+def test_summary_metrics_is_json_ready() -> None:
+    labels = [0, 0, 0, 1, 1]
+    scores = [0.1, 0.2, 0.6, 0.5, 0.9]
+    masks = [np.zeros((8, 8), bool)] * 3 + [np.eye(8, dtype=bool)] * 2
+    maps = [np.full((8, 8), 0.1, np.float32)] * 3 + [np.eye(8, dtype=np.float32)] * 2
+    summary = summary_metrics(labels, scores, masks, maps)
+    json.dumps(summary)
+    assert summary["image_auroc"] == pytest.approx(5 / 6)
+    assert summary["pixel_auroc"] == 1.0 and summary["aupro"] == pytest.approx(1.0)
+    assert summary["f1_threshold"] == 0.5 and summary["best_f1"] == pytest.approx(0.8)
+    assert (summary["tp"], summary["fp"], summary["tn"], summary["fn"]) == (2, 1, 2, 0)
+    assert summary["precision"] == pytest.approx(2 / 3) and summary["recall"] == 1.0
+    assert summary["accuracy"] == pytest.approx(0.8)
+    assert asdict(ThresholdEvaluator(labels, scores).evaluate(0.5))["tp"] == 2
+    no_masks = summary_metrics(labels, scores)
+    assert no_masks["pixel_auroc"] is None and no_masks["aupro"] is None
+    one_class = summary_metrics([0, 0], [0.1, 0.2])
+    assert one_class["image_auroc"] is None and one_class["f1_threshold"] is None

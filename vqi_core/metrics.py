@@ -1,0 +1,324 @@
+"""Image- and pixel-level evaluation metrics, thresholds and operating points.
+
+One decision rule everywhere: an image is predicted defective when
+``score >= threshold`` (and a pixel is counted as detected when
+``map value >= threshold``). Labels are ints: 0 = good, 1 = defective; images
+with an unknown label (-1) cannot be evaluated and are refused.
+
+Ratios whose denominator is 0 (precision with nothing predicted defective,
+recall or escape rate without defective images, false-alarm rate without good
+images, ...) are reported as 0.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+from sklearn import metrics as skm
+
+
+# ---------------------------------------------------------------------- validation
+def _check_labels_scores(labels: Sequence[int] | np.ndarray,
+                         scores: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as an int array of 0/1 and scores as a finite float array of the same length."""
+    labels = np.asarray(labels)
+    scores = np.asarray(scores, dtype=np.float64)
+    if labels.ndim != 1 or scores.ndim != 1:
+        raise ValueError(f"labels and scores must be 1-D, got shapes {labels.shape} and {scores.shape}")
+    if len(labels) != len(scores):
+        raise ValueError(f"{len(labels)} labels but {len(scores)} scores")
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if len(bad):
+        raise ValueError(f"label {labels[bad[0]]!r} at index {bad[0]}: only images with a known label "
+                         "(0 good, 1 defective) can be evaluated; leave out unknown (-1) ones")
+    not_finite = np.flatnonzero(~np.isfinite(scores))
+    if len(not_finite):
+        raise ValueError(f"score at index {not_finite[0]} is {scores[not_finite[0]]}: scores must be finite")
+    return labels.astype(np.int64), scores
+
+
+def _check_pixels(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Boolean masks and float maps, pairwise of the same 2-D shape and finite."""
+    if len(masks) != len(maps):
+        raise ValueError(f"{len(masks)} masks but {len(maps)} maps")
+    checked_masks, checked_maps = [], []
+    for index, (mask, anomaly_map) in enumerate(zip(masks, maps)):
+        mask, anomaly_map = np.asarray(mask), np.asarray(anomaly_map)
+        if anomaly_map.ndim != 2 or mask.shape != anomaly_map.shape:
+            raise ValueError(f"image {index}: mask shape {mask.shape} does not match map shape {anomaly_map.shape} "
+                             "(both must be the same (h, w); see mask_to_eval_size)")
+        if not np.isfinite(anomaly_map).all():
+            raise ValueError(f"image {index}: the anomaly map has non-finite values")
+        checked_masks.append(mask.astype(bool, copy=False))
+        checked_maps.append(anomaly_map if anomaly_map.dtype.kind == "f" else anomaly_map.astype(np.float64))
+    return checked_masks, checked_maps
+
+
+def _both_classes(labels: np.ndarray) -> bool:
+    return bool((labels == 0).any() and (labels == 1).any())
+
+
+# ---------------------------------------------------------------------- ranking metrics
+def image_auroc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float | None:
+    """Area under the image-level ROC curve; None unless both classes are present."""
+    labels, scores = _check_labels_scores(labels, scores)
+    if not _both_classes(labels):
+        return None
+    return float(skm.roc_auc_score(labels, scores))
+
+
+def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float | None:
+    """Area under the ROC curve over all pixels of all images; None unless both pixel classes occur."""
+    masks, maps = _check_pixels(masks, maps)
+    if not masks:
+        return None
+    truth = np.concatenate([m.ravel() for m in masks])
+    if truth.all() or not truth.any():
+        return None
+    values = np.concatenate([m.ravel() for m in maps])
+    return float(skm.roc_auc_score(truth, values))
+
+
+def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: float = 0.3,
+          num_thresholds: int = 1000) -> float | None:
+    """Area under the per-region-overlap (PRO) curve up to ``max_fpr``, divided by ``max_fpr`` (0..1).
+
+    As in MVTec AD: each 8-connected component of a ground-truth mask is one
+    region; at a threshold, PRO is the mean over all regions of the share of
+    the region's pixels with ``value >= threshold`` (so a small defect counts as
+    much as a large one), and the FPR is the share of defect-free pixels (of
+    all images) at or above it. The curve is evaluated at ``num_thresholds``
+    thresholds spread evenly in FPR over [0, max_fpr] (quantiles of the
+    defect-free pixel values), with exact FPR and PRO at each, joined
+    linearly and cut at ``max_fpr``. None when there is no region or no
+    defect-free pixel.
+    """
+    if not 0 < max_fpr <= 1:
+        raise ValueError(f"max_fpr must be in (0, 1], not {max_fpr}")
+    if num_thresholds < 2:
+        raise ValueError(f"num_thresholds must be at least 2, not {num_thresholds}")
+    masks, maps = _check_pixels(masks, maps)
+    region_ids, region_values, good_values = [], [], []
+    n_regions = 0
+    for mask, anomaly_map in zip(masks, maps):
+        good_values.append(anomaly_map[~mask])
+        if not mask.any():
+            continue
+        count, components = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        inside = components > 0
+        region_ids.append(components[inside].astype(np.int64) + (n_regions - 1))
+        region_values.append(anomaly_map[inside])
+        n_regions += count - 1
+    good = np.sort(np.concatenate(good_values)) if good_values else np.zeros(0)
+    if n_regions == 0 or len(good) == 0:
+        return None
+    ids = np.concatenate(region_ids)
+    values = np.concatenate(region_values).astype(good.dtype, copy=False)
+    n_good = len(good)
+
+    # Thresholds: good-pixel quantiles for evenly spaced FPRs in [0, max_fpr], the next one beyond
+    # max_fpr (to cut the curve there), the lowest good value (FPR 1) and just above the highest (FPR 0).
+    target_fpr = np.linspace(0.0, max_fpr, num_thresholds)
+    index = np.clip(np.round((1.0 - target_fpr) * n_good).astype(np.int64), 0, n_good - 1)
+    index = np.concatenate([index, [max(index.min() - 1, 0), 0]])
+    above_all = np.nextafter(good[-1], np.array(np.inf, good.dtype))
+    thresholds = np.unique(np.concatenate([good[index], [above_all]]))  # ascending
+    n_thresholds = len(thresholds)
+
+    fpr = (n_good - np.searchsorted(good, thresholds, side="left")) / n_good
+    # bins[i] = number of thresholds <= value i, so pixel i is detected at thresholds[k] iff bins[i] > k.
+    bins = np.searchsorted(thresholds, values, side="right")
+    histogram = np.bincount(ids * (n_thresholds + 1) + bins, minlength=n_regions * (n_thresholds + 1))
+    histogram = histogram.reshape(n_regions, n_thresholds + 1)
+    detected = np.cumsum(histogram[:, ::-1], axis=1)[:, ::-1][:, 1:]  # (regions, thresholds)
+    pro = (detected / histogram.sum(axis=1, keepdims=True)).mean(axis=0)
+
+    fpr, pro = fpr[::-1], pro[::-1]  # ascending FPR (descending threshold)
+    kept = np.searchsorted(fpr, max_fpr, side="right")  # fpr[:kept] <= max_fpr; fpr[0] == 0
+    if kept < len(fpr):
+        x0, x1, y0, y1 = fpr[kept - 1], fpr[kept], pro[kept - 1], pro[kept]
+        fpr = np.append(fpr[:kept], max_fpr)
+        pro = np.append(pro[:kept], y0 + (y1 - y0) * (max_fpr - x0) / (x1 - x0))
+    return float(np.trapezoid(pro, fpr) / max_fpr)
+
+
+def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
+    """Resize a boolean ground-truth mask to a map's eval size (h, w).
+
+    The mask is resized as a 0/1 float with area interpolation (each output
+    pixel gets the share of its footprint that is defective) and kept where
+    that share is >= 0.5. Unlike nearest-neighbour sampling, this does not drop
+    or keep thin defects by the luck of the sampling grid: a defect survives
+    where it covers at least half of an output pixel, so the defective area
+    is preserved on average; a line thinner than about half the downscaling
+    factor (in original pixels) disappears.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    h, w = int(eval_hw[0]), int(eval_hw[1])
+    if mask.shape == (h, w):
+        return mask.copy()
+    coverage = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    return coverage >= 0.5
+
+
+def roc_curve(labels: Sequence[int] | np.ndarray,
+              scores: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image-level ROC curve (fpr, tpr, thresholds) from scikit-learn, collinear points dropped.
+
+    ``thresholds`` decrease; the first is +inf (nothing predicted defective).
+    """
+    labels, scores = _check_labels_scores(labels, scores)
+    if not _both_classes(labels):
+        raise ValueError("a ROC curve needs both good and defective images")
+    fpr, tpr, thresholds = skm.roc_curve(labels, scores)
+    return fpr, tpr, thresholds
+
+
+# ---------------------------------------------------------------------- operating points
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Counts and rates at one threshold (defective = positive; ratios with a 0 denominator are 0.0)."""
+
+    threshold: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    false_alarm_rate: float  # share of good images predicted defective (FPR)
+    escape_rate: float  # share of defective images predicted good (fn / (tp + fn))
+
+    def confusion_matrix(self) -> np.ndarray:
+        """[[tn, fp], [fn, tp]]: rows true good/defective, columns predicted good/defective."""
+        return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    numerator, denominator = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
+    return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
+                     where=denominator > 0)
+
+
+class ThresholdEvaluator:
+    """Confusion counts and rates at any threshold in O(log N), from scores sorted once."""
+
+    def __init__(self, labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray):
+        labels, scores = _check_labels_scores(labels, scores)
+        self._good = np.sort(scores[labels == 0])
+        self._defective = np.sort(scores[labels == 1])
+        self.n_good = len(self._good)
+        self.n_defective = len(self._defective)
+
+    def counts(self, thresholds: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(tp, fp, tn, fn) at each threshold (any shape), with the ``score >= threshold`` rule."""
+        thresholds = np.asarray(thresholds, dtype=np.float64)
+        if np.isnan(thresholds).any():
+            raise ValueError("a threshold is NaN")
+        fp = self.n_good - np.searchsorted(self._good, thresholds, side="left")
+        tp = self.n_defective - np.searchsorted(self._defective, thresholds, side="left")
+        return tp, fp, self.n_good - fp, self.n_defective - tp
+
+    def evaluate(self, threshold: float) -> OperatingPoint:
+        """The operating point at one threshold (plain Python arithmetic: a few microseconds)."""
+        threshold = float(threshold)
+        if threshold != threshold:
+            raise ValueError("the threshold is NaN")
+        fp = self.n_good - int(self._good.searchsorted(threshold, side="left"))
+        tp = self.n_defective - int(self._defective.searchsorted(threshold, side="left"))
+        tn, fn = self.n_good - fp, self.n_defective - tp
+
+        def ratio(numerator: int, denominator: int) -> float:
+            return numerator / denominator if denominator > 0 else 0.0
+
+        return OperatingPoint(threshold, tp, fp, tn, fn, accuracy=ratio(tp + tn, self.n_good + self.n_defective),
+                              precision=ratio(tp, tp + fp), recall=ratio(tp, self.n_defective),
+                              f1=ratio(2 * tp, 2 * tp + fp + fn), false_alarm_rate=ratio(fp, self.n_good),
+                              escape_rate=ratio(fn, self.n_defective))
+
+    def evaluate_many(self, thresholds: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+        """Operating points at many thresholds: one array per :class:`OperatingPoint` field."""
+        thresholds = np.asarray(thresholds, dtype=np.float64)
+        tp, fp, tn, fn = self.counts(thresholds)
+        return {
+            "threshold": thresholds, "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+            "accuracy": _ratio(tp + tn, self.n_good + self.n_defective),
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, self.n_defective),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn),  # = 2PR/(P+R), and 0 when tp == 0
+            "false_alarm_rate": _ratio(fp, self.n_good),
+            "escape_rate": _ratio(fn, self.n_defective),
+        }
+
+
+def f1_optimal_threshold(labels: Sequence[int] | np.ndarray,
+                         scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) maximising F1 over every image score as threshold; ties: the lowest threshold."""
+    labels, scores = _check_labels_scores(labels, scores)
+    if not (labels == 1).any():
+        raise ValueError("an F1-optimal threshold needs at least one defective image")
+    candidates = np.unique(scores)
+    f1 = ThresholdEvaluator(labels, scores).evaluate_many(candidates)["f1"]
+    best = int(np.argmax(f1))
+    return float(candidates[best]), float(f1[best])
+
+
+def youden_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
+    """Threshold maximising recall - false-alarm rate (Youden's J) over every score; ties: the lowest."""
+    labels, scores = _check_labels_scores(labels, scores)
+    if not _both_classes(labels):
+        raise ValueError("Youden's threshold needs both good and defective images")
+    candidates = np.unique(scores)
+    points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
+    return float(candidates[int(np.argmax(points["recall"] - points["false_alarm_rate"]))])
+
+
+def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                                   max_rate: float) -> float:
+    """Lowest threshold at which at most ``max_rate`` of the good images are predicted defective.
+
+    With k = floor(max_rate * n_good) false alarms allowed, that is just above
+    the (k+1)-th highest good score (rate 0: just above the highest good
+    score); when every good image may be a false alarm, the lowest score.
+    """
+    if not 0 <= max_rate <= 1:
+        raise ValueError(f"max_rate must be between 0 and 1, not {max_rate}")
+    labels, scores = _check_labels_scores(labels, scores)
+    good = np.sort(scores[labels == 0])
+    if len(good) == 0:
+        raise ValueError("a false-alarm rate needs at least one good image")
+    allowed = int(np.floor(max_rate * len(good) + 1e-9))  # tolerance: 0.1 * 30 must allow 3
+    if allowed >= len(good):
+        return float(scores.min())
+    return float(np.nextafter(good[len(good) - allowed - 1], np.inf))
+
+
+def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                    masks: Sequence[np.ndarray] | None = None,
+                    maps: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+    """JSON-ready metrics: AUROCs, AUPRO, the F1-optimal threshold and the operating point there.
+
+    Keys: image_auroc, pixel_auroc, aupro (None without masks), f1_threshold,
+    best_f1, and tp, fp, tn, fn, accuracy, precision, recall,
+    false_alarm_rate, escape_rate at ``f1_threshold`` (all None unless both
+    classes are present).
+    """
+    if (masks is None) != (maps is None):
+        raise ValueError("give both masks and maps, or neither")
+    labels, scores = _check_labels_scores(labels, scores)
+    result: dict[str, Any] = {
+        "image_auroc": image_auroc(labels, scores),
+        "pixel_auroc": pixel_auroc(masks, maps) if masks is not None else None,
+        "aupro": aupro(masks, maps) if masks is not None else None,
+    }
+    point_keys = ("tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "false_alarm_rate", "escape_rate")
+    if not _both_classes(labels):
+        return {**result, "f1_threshold": None, "best_f1": None, **dict.fromkeys(point_keys)}
+    threshold, best_f1 = f1_optimal_threshold(labels, scores)
+    point = asdict(ThresholdEvaluator(labels, scores).evaluate(threshold))
+    return {**result, "f1_threshold": threshold, "best_f1": best_f1, **{key: point[key] for key in point_keys}}
