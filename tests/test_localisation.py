@@ -1,0 +1,102 @@
+"""Tests of vqi_core.localisation: normalisation, boxes and overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
+                                   heatmap_image, normalize_map, normalize_score, render_overlay)
+
+NORMALIZATION = {"map_median": 2.0, "map_p99": 5.0, "map_max": 6.0, "score_median": 10.0, "score_max": 30.0}
+
+
+def blob(shape: tuple[int, int], center: tuple[int, int], radius: float, height: float) -> np.ndarray:
+    """A Gaussian bump of ``height`` at ``center`` (row, column)."""
+    rows, cols = np.mgrid[:shape[0], :shape[1]]
+    return height * np.exp(-((rows - center[0]) ** 2 + (cols - center[1]) ** 2) / (2 * radius ** 2))
+
+
+def test_normalize_map_uses_good_statistics() -> None:
+    raw = np.array([[0.0, 2.0], [4.0, 10.0]], np.float32)
+    normalised = normalize_map(raw, NORMALIZATION)
+    assert normalised.dtype == np.float32
+    assert normalised.tolist() == [[0.0, 0.0], [0.5, 2.0]]  # clipped below 0, kept above 1
+    flat = normalize_map(np.array([[3.0, 3.5]]), {"map_median": 3.0, "map_max": 3.0})
+    assert np.isfinite(flat).all() and flat[0, 0] == 0 and flat[0, 1] > 1
+
+
+def test_normalize_score() -> None:
+    assert normalize_score(20.0, NORMALIZATION) == 0.5
+    assert normalize_score(5.0, NORMALIZATION) == 0.0
+    assert normalize_score(np.array([10.0, 40.0]), NORMALIZATION).tolist() == [0.0, 1.5]
+    with pytest.raises(ValueError, match="score_median"):
+        normalize_score(1.0, {})
+
+
+def test_two_blobs_give_two_boxes_in_original_coordinates() -> None:
+    norm_map = blob((100, 200), (30, 50), 5, 2.0) + blob((100, 200), (70, 150), 8, 3.0)
+    boxes = boxes_from_map(norm_map, threshold=1.0, image_hw=(400, 800))  # 4x the map size
+    assert len(boxes) == 2
+    first, second = boxes
+    assert first.peak == pytest.approx(3.0, abs=0.01) and second.peak == pytest.approx(2.0, abs=0.01)
+    # Second blob: centre (row 70, col 150) -> (280, 600) in the image.
+    assert first.x0 < 600 < first.x1 and first.y0 < 280 < first.y1
+    assert second.x0 < 200 < second.x1 and second.y0 < 120 < second.y1
+    # Radius where a bump of height h crosses 1: r * sqrt(2 ln h); box width = 2 * that * 4.
+    width = 2 * 8 * np.sqrt(2 * np.log(3.0)) * 4
+    assert first.x1 - first.x0 == pytest.approx(width, abs=12)
+    assert first.area == pytest.approx(np.pi * (width / 2) ** 2, rel=0.15)
+    assert all(0 <= b.x0 < b.x1 <= 800 and 0 <= b.y0 < b.y1 <= 400 for b in boxes)
+
+
+def test_min_area_filter_drops_a_tiny_blob() -> None:
+    norm_map = blob((100, 100), (30, 30), 6, 2.0)
+    norm_map[80, 80] = 5.0  # a single hot pixel
+    assert len(boxes_from_map(norm_map, min_area_fraction=0.0)) == 2
+    boxes = boxes_from_map(norm_map, min_area_fraction=0.001)
+    assert len(boxes) == 1 and boxes[0].x0 < 30 < boxes[0].x1
+
+
+def test_good_looking_map_yields_no_box() -> None:
+    raw = NORMALIZATION["map_median"] + blob((64, 64), (32, 32), 10, 3.9)  # peak just below map_max (6)
+    assert boxes_from_map(normalize_map(raw, NORMALIZATION)) == []
+    # Reaching exactly the highest good level is not "more anomalous than any good image".
+    assert boxes_from_map(np.ones((8, 8), np.float32)) == []
+
+
+def test_overlay_blends_only_where_the_map_is_high() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    norm_map = np.zeros((60, 80), np.float32)
+    norm_map[10:20, 10:20] = 1.5  # high region, top left (rows 20:40, cols 20:40 in the image)
+    overlay = render_overlay(image, norm_map)
+    assert overlay.shape == image.shape and overlay.dtype == np.uint8
+    assert np.abs(overlay[25:35, 25:35].astype(int) - image[25:35, 25:35]).mean() > 20
+    assert (overlay[60:, 80:] == image[60:, 80:]).all()
+    # alpha 0.5 at vmax: half image, half dark red (JET at its top is (128, 0, 0) in RGB)
+    expected = np.round(image[30, 30] * 0.5 + np.array(heatmap_image(np.array([[1.5]]))[0, 0]) * 0.5)
+    assert np.abs(overlay[30, 30].astype(int) - expected).max() <= 1
+    assert (render_overlay(image, norm_map, show_heatmap=False) == image).all()
+
+
+def test_overlay_draws_boxes_and_mask_outline() -> None:
+    image = np.full((100, 100, 3), 128, np.uint8)
+    mask = np.zeros((100, 100), bool)
+    mask[40:60, 40:60] = True
+    box = Box(x0=10, y0=10, x1=30, y1=30, area=400, peak=2.0)
+    overlay = render_overlay(image, np.zeros((50, 50), np.float32), boxes=[box], mask=mask)
+    assert tuple(overlay[40, 50]) == GROUND_TRUTH_COLOR  # top edge of the mask
+    assert tuple(overlay[50, 50]) == (128, 128, 128)  # inside the outline
+    assert tuple(overlay[10, 20]) == DEFECT_COLOR and tuple(overlay[29, 20]) == DEFECT_COLOR
+    assert tuple(overlay[20, 20]) == (128, 128, 128)
+    small_mask = render_overlay(image, np.zeros((50, 50), np.float32), mask=mask[::2, ::2])
+    assert tuple(small_mask[40, 50]) == GROUND_TRUTH_COLOR  # a mask at another size is resized
+
+
+def test_heatmap_image_and_colours() -> None:
+    heat = heatmap_image(np.array([[0.0, 0.75, 1.5, 9.0]], np.float32))
+    assert heat.shape == (1, 4, 3) and heat.dtype == np.uint8
+    assert heat[0, 0, 2] > heat[0, 0, 0]  # low values blue
+    assert heat[0, 2, 0] > heat[0, 2, 2] and (heat[0, 3] == heat[0, 2]).all()  # high red, saturated at vmax
+    assert len({GOOD_COLOR, DEFECT_COLOR, GROUND_TRUTH_COLOR}) == 3

@@ -1,0 +1,142 @@
+"""Normalised anomaly maps, defect boxes and overlays for display.
+
+Maps and scores are normalised with statistics of held-out GOOD images, never
+per image, so that a good part does not light up just because its map has
+*some* maximum: 0 is the median good level and 1 the highest level any
+held-out good image reached; values above 1 mean "more anomalous than any
+good image seen".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+#: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
+GOOD_COLOR = (0, 114, 178)
+DEFECT_COLOR = (213, 94, 0)
+#: Ground-truth outline: magenta does not occur in the JET heatmap.
+GROUND_TRUTH_COLOR = (255, 0, 255)
+#: Normalised map level below which the heatmap is fully transparent in overlays (half-way to the highest good level).
+OVERLAY_FLOOR = 0.5
+#: Smallest box kept by :func:`boxes_from_map`, as a fraction of the map area.
+MIN_AREA_FRACTION = 0.001
+
+
+def _span(normalization: Mapping[str, float], low_key: str, high_key: str) -> tuple[float, float]:
+    """(low, high - low) with a small positive span when the good images showed no spread."""
+    try:
+        low, high = float(normalization[low_key]), float(normalization[high_key])
+    except KeyError as exc:
+        raise ValueError(f"normalisation statistics lack {exc.args[0]!r}: is the model fitted?") from exc
+    return low, max(high - low, 1e-6 * max(1.0, abs(low)))
+
+
+def normalize_map(raw_map: np.ndarray, normalization: Mapping[str, float]) -> np.ndarray:
+    """Raw map -> float32 map: 0 at ``map_median``, 1 at ``map_max``, linear, clipped below at 0 only."""
+    low, span = _span(normalization, "map_median", "map_max")
+    normalised = (np.asarray(raw_map, dtype=np.float32) - np.float32(low)) / np.float32(span)
+    return np.maximum(normalised, 0, dtype=np.float32)
+
+
+def normalize_score(score: float | np.ndarray, normalization: Mapping[str, float]) -> float | np.ndarray:
+    """Image score(s): 0 at ``score_median``, 1 at ``score_max``, linear, clipped below at 0 only."""
+    low, span = _span(normalization, "score_median", "score_max")
+    normalised = np.maximum((np.asarray(score, dtype=np.float64) - low) / span, 0.0)
+    return float(normalised) if normalised.ndim == 0 else normalised
+
+
+@dataclass(frozen=True)
+class Box:
+    """A suspicious region in original image pixels: columns x0:x1, rows y0:y1 (end exclusive)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    area: int  # pixels of the region itself (not of the box), in original pixels
+    peak: float  # highest normalised map value inside the region
+
+
+def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fraction: float = MIN_AREA_FRACTION,
+                   image_hw: tuple[int, int] | None = None) -> list[Box]:
+    """Boxes around the 8-connected regions where the normalised map is strictly above ``threshold``.
+
+    Regions smaller than ``min_area_fraction`` of the map are dropped;
+    coordinates are scaled from the map's size to ``image_hw`` (default: the
+    map's size). Sorted by peak value, highest first. With the default
+    threshold 1, only pixels higher than any held-out good image's get a box.
+    """
+    norm_map = np.asarray(norm_map, dtype=np.float32)
+    h, w = norm_map.shape
+    image_h, image_w = image_hw if image_hw is not None else (h, w)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((norm_map > threshold).astype(np.uint8),
+                                                               connectivity=8)
+    if count <= 1:
+        return []
+    peaks = np.full(count, -np.inf, dtype=np.float32)
+    np.maximum.at(peaks, labels.ravel(), norm_map.ravel())
+    scale_y, scale_x = image_h / h, image_w / w
+    min_area = max(1.0, min_area_fraction * h * w)
+    boxes = []
+    for label in range(1, count):
+        left, top, width, height, area = stats[label]
+        if area < min_area:
+            continue
+        boxes.append(Box(
+            x0=int(np.floor(left * scale_x)), y0=int(np.floor(top * scale_y)),
+            x1=min(image_w, int(np.ceil((left + width) * scale_x))),
+            y1=min(image_h, int(np.ceil((top + height) * scale_y))),
+            area=int(round(area * scale_x * scale_y)), peak=float(peaks[label])))
+    return sorted(boxes, key=lambda box: box.peak, reverse=True)
+
+
+def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
+    """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, ``vmax`` and above dark red."""
+    if vmax <= 0:
+        raise ValueError(f"vmax must be positive, not {vmax}")
+    values = np.clip(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)) / vmax, 0.0, 1.0)
+    bgr = cv2.applyColorMap(np.round(values * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Sequence[Box] = (),
+                   mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = 1.5,
+                   show_heatmap: bool = True) -> np.ndarray:
+    """The image with its heatmap, defect boxes and ground-truth outline, RGB uint8 at the image's size.
+
+    The map is resized to the image and blended in with opacity rising from 0
+    at :data:`OVERLAY_FLOOR` to ``alpha`` at 1 (the highest good level) and
+    above, so pixels at typical good levels keep their exact colour. Boxes are
+    drawn in :data:`DEFECT_COLOR`, the outline of ``mask`` (bool, any size) in
+    :data:`GROUND_TRUTH_COLOR`.
+    """
+    image = np.asarray(image_rgb_uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    h, w = image.shape[:2]
+    out = image.copy()
+    if show_heatmap:
+        resized = cv2.resize(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)), (w, h),
+                             interpolation=cv2.INTER_LINEAR)
+        opacity = alpha * np.clip((resized - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)[..., None]
+        blended = image * (1.0 - opacity) + heatmap_image(resized, vmax) * opacity
+        out = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    thickness = max(1, round(max(h, w) / 300))
+    if mask is not None:
+        mask_u8 = np.asarray(mask, dtype=bool).astype(np.uint8)
+        if mask_u8.shape != (h, w):
+            mask_u8 = cv2.resize(mask_u8, (w, h), interpolation=cv2.INTER_NEAREST)
+        contours, _ = cv2.findContours(mask_u8, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
+    for box in boxes:
+        cv2.rectangle(out, (box.x0, box.y0), (max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)),
+                      DEFECT_COLOR, thickness)
+    return out
