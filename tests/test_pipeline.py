@@ -1,0 +1,149 @@
+"""Train -> run folder -> reload -> score, the run store's atomicity, and the CLI contract."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
+from vqi_core.cli import main
+from vqi_core.datasets import DatasetError
+from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
+from vqi_core.progress import Cancelled
+from vqi_core.runs import Run, RunError, RunStore
+
+FAST = {"image_size": [64, 64], "jit": False}
+METHOD = "padim"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return write_mvtec_dataset(tmp_path_factory.mktemp("data") / "widget", n_train=16, n_test_good=6,
+                               n_per_defect=5)
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory) -> Run:
+    return train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path_factory.mktemp("runs"))
+
+
+def test_run_folder_contents(trained):
+    names = {p.name for p in trained.path.iterdir()}
+    assert {"config.json", "metrics.json", "scores.csv", "maps.npz", "report.json", "threshold.json", "model"} <= names
+    metrics = trained.metrics
+    for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image"):
+        assert key in metrics
+    assert metrics["image_auroc"] > 0.9 and metrics["pixel_auroc"] > 0.9
+    config = trained.config
+    assert config["method"] == METHOD and config["seed"] == 0 and "torch" in config["versions"]
+    frame = pd.read_csv(trained.path / "scores.csv")
+    assert list(frame.columns)[:4] == ["image", "path", "label", "defect_type"]
+    assert {"score", "threshold", "prediction"} <= set(frame.columns)
+    assert len(frame) == 6 + 2 * 5
+    model_files = {p.suffix for p in (trained.path / "model").iterdir()}
+    assert model_files <= {".json", ".npz", ".pt"}
+
+
+def test_reloaded_run_reproduces_saved_scores_exactly(trained):
+    result = evaluate_run(trained)
+    assert result["max_score_difference"] == 0.0
+
+
+def test_same_seed_same_numbers(dataset, trained, tmp_path):
+    again = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
+    assert np.array_equal(again.score_values, trained.score_values)
+
+
+def test_cancel_leaves_no_run_and_keeps_earlier_ones(dataset, tmp_path):
+    earlier = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
+    before = (earlier.path / "metrics.json").read_bytes()
+
+    def cancel_at_evaluation(stage, done, total):
+        if stage == "evaluation" and done > 0:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path, cancel_at_evaluation)
+    assert [run.id for run in RunStore(tmp_path).list()] == [earlier.id]
+    assert [p.name for p in tmp_path.iterdir()] == [earlier.id]  # no staging folder left behind
+    assert (earlier.path / "metrics.json").read_bytes() == before
+
+
+def test_incomplete_folder_is_never_listed(tmp_path, trained):
+    (tmp_path / "half-written").mkdir()
+    (tmp_path / "half-written" / "config.json").write_text("{}")
+    assert RunStore(tmp_path).list() == []
+    with pytest.raises(RunError, match="not a complete run"):
+        Run(tmp_path / "half-written")
+
+
+def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):
+    run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
+    high = float(run.score_values.max()) + 1.0
+    run.save_threshold(high, "test")
+    reloaded = Run(run.path)
+    assert reloaded.threshold == high and reloaded.threshold_info["source"] == "test"
+    assert set(pd.read_csv(run.path / "scores.csv")["prediction"]) == {"good"}
+    results, _ = score_folder(reloaded, dataset / "test" / "blob")
+    assert not any(r.defective for r in results)
+
+
+def test_score_folder_finds_the_defect(trained, tmp_path):
+    image, mask = draw_defect(textured_image(64, seed=99), seed=3)
+    write_png(tmp_path / "new" / "part.png", image)
+    (tmp_path / "new" / "notes.txt").write_text("not an image")
+    results, skipped = score_folder(trained, tmp_path / "new")
+    assert len(results) == 1 and skipped and "not an image" in skipped[0]["reason"]
+    result = results[0]
+    assert result.defective
+    peak = np.unravel_index(result.anomaly_map.argmax(), result.anomaly_map.shape)
+    assert mask[peak]
+    assert result.boxes, "a defect above every good image's maximum must give a box"
+
+
+def test_without_masks_pixel_metrics_are_null(tmp_path):
+    data = write_mvtec_dataset(tmp_path / "nomask", n_train=12, with_masks=False)
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert run.metrics["pixel_auroc"] is None and run.metrics["aupro"] is None
+    assert run.metrics["image_auroc"] is not None
+
+
+def test_layout_errors_are_clear(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        train_run(RunConfig(str(tmp_path / "missing"), METHOD, FAST), tmp_path / "runs")
+    (tmp_path / "flat").mkdir()
+    with pytest.raises(DatasetError, match="expected MVTec AD layout"):
+        train_run(RunConfig(str(tmp_path / "flat"), METHOD, FAST), tmp_path / "runs")
+    assert not (tmp_path / "runs").exists() or RunStore(tmp_path / "runs").list() == []
+
+
+def test_cli_train_predict_runs(dataset, tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    code = main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
+                 "--image-size", "64", "--param", "jit=false"])
+    assert code == 0
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    run = Run(Path(last_line))
+    assert json.loads((run.path / "metrics.json").read_text())["image_auroc"] > 0.9
+    assert run.config["params"]["image_size"] == [64, 64]
+
+    out = tmp_path / "pred"
+    assert main(["predict", "--run", str(run.path), "--input", str(dataset / "test" / "blob"), "--out", str(out)]) == 0
+    frame = pd.read_csv(out / "predictions.csv")
+    assert len(frame) == 5 and set(frame["prediction"]) <= {"good", "defective"}
+    assert len(list(out.glob("*_overlay.png"))) == 5
+
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(runs_dir)]) == 0
+    assert run.id in capsys.readouterr().out
+    assert main(["runs", "--runs", str(runs_dir), "--delete", run.id]) == 0
+    assert RunStore(runs_dir).list() == []
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--runs", str(tmp_path / "r")]) == 2
+    assert "error: dataset folder" in capsys.readouterr().err
+    assert main(["evaluate", "--run", str(tmp_path / "gone")]) == 2
+    assert "no longer exists" in capsys.readouterr().err
