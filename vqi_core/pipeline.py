@@ -141,8 +141,9 @@ def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: 
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
     masks, masked_maps = eval_masks(scores, maps) if category.has_masks else ([], [])
-    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None) \
-        if len(set(labels_array.tolist())) == 2 else {"image_auroc": None, "pixel_auroc": None, "aupro": None}
+    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None)
+    if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
+        metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
     metrics.update({
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
