@@ -8,7 +8,7 @@ from dataclasses import asdict
 import cv2
 import numpy as np
 import pytest
-from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from vqi_core.metrics import (OperatingPoint, ThresholdEvaluator, aupro, f1_optimal_threshold, image_auroc,
                               mask_to_eval_size, pixel_auroc, roc_curve, summary_metrics,
@@ -58,6 +58,14 @@ def test_pixel_auroc_hand_computed_over_all_images() -> None:
     # One defective pixel (0.9) against good pixels 0.2, 0.95, 0.1: it beats 2 of 3.
     assert pixel_auroc(masks, maps) == pytest.approx(2 / 3)
     assert pixel_auroc([np.zeros((2, 2), bool)], [np.ones((2, 2), np.float32)]) is None
+
+
+def test_pixel_auroc_equals_sklearn_with_ties() -> None:
+    rng = np.random.default_rng(4)
+    masks = [rng.random((16, 20)) < 0.2 for _ in range(5)]
+    maps = [np.round(rng.normal(size=(16, 20)) + mask, 1).astype(np.float32) for mask in masks]
+    expected = roc_auc_score(np.concatenate([m.ravel() for m in masks]), np.concatenate([m.ravel() for m in maps]))
+    assert pixel_auroc(masks, maps) == pytest.approx(expected, abs=1e-12)
 
 
 def test_shape_mismatch_names_the_image() -> None:
