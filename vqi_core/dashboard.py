@@ -1,0 +1,400 @@
+"""Tables, figures and overlays of the dashboard: numpy, pandas and plotly only, no Streamlit.
+
+The pages call these functions and draw what they return, so everything the
+dashboard shows can be tested and benchmarked without a browser. Colours come
+from :mod:`vqi_core.localisation`, so good and defective look the same in the
+overlays and in every plot.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import localisation
+from .localisation import boxes_from_map, normalize_map, render_overlay
+from .methods import AnomalyModel, method_class
+from .methods.base import MODEL_JSON
+from .metrics import OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, roc_curve, \
+    threshold_for_false_alarm_rate, youden_threshold
+from .runs import MODEL_DIR, Run, RunError
+
+
+def css_color(rgb: Sequence[int]) -> str:
+    """A plotly/CSS colour string for an RGB triple."""
+    return f"rgb({int(rgb[0])},{int(rgb[1])},{int(rgb[2])})"
+
+
+GOOD_COLOR = css_color(localisation.GOOD_COLOR)
+DEFECT_COLOR = css_color(localisation.DEFECT_COLOR)
+OPERATING_POINT_COLOR = "rgb(0,0,0)"
+OUTCOMES = ("TP", "FP", "FN", "TN")
+OUTCOME_MEANING = {"TP": "defect caught", "FP": "false alarm", "FN": "escape", "TN": "good passed"}
+ACTUAL_ROWS = ("Good part (actual)", "Defective part (actual)")
+PREDICTED_COLUMNS = ("Passed as good", "Rejected as defective")
+PLOT_MARGIN = dict(l=10, r=10, t=40, b=10)
+
+
+# ---------------------------------------------------------------------- threshold page
+@dataclass(frozen=True)
+class ScoreAxis:
+    """Range and step of a threshold control over a set of scores, and how to print a threshold."""
+
+    low: float
+    high: float
+    step: float
+    decimals: int
+
+    def format(self, value: float) -> str:
+        """``value`` with as many decimals as the step needs."""
+        return f"{value:.{self.decimals}f}"
+
+    def clamp(self, value: float) -> float:
+        """``value`` moved into [low, high]."""
+        return min(self.high, max(self.low, float(value)))
+
+
+def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
+    """A slider axis covering every score (and the values in ``include``) with about 500 steps."""
+    values = np.concatenate([np.asarray(scores, np.float64).ravel(), np.asarray(include, np.float64)])
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return ScoreAxis(0.0, 1.0, 0.01, 2)
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else max(1.0, abs(high))
+    exponent = math.floor(math.log10(span / 500))
+    step = 10.0 ** exponent
+    low = math.floor(low / step) * step - step
+    high = math.ceil(high / step) * step + step
+    return ScoreAxis(round(low, max(0, -exponent)), round(high, max(0, -exponent)), step, max(0, -exponent))
+
+
+@dataclass(frozen=True)
+class ThresholdData:
+    """Everything the threshold view draws that does not depend on the threshold (computed once per run)."""
+
+    n_good: int
+    n_defective: int
+    fpr: np.ndarray  # ROC curve, empty unless both classes are present
+    tpr: np.ndarray
+    auroc: float | None
+    bin_edges: np.ndarray
+    good_counts: np.ndarray
+    defective_counts: np.ndarray
+    axis: ScoreAxis
+
+
+def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                           bins: int = 40, include: Sequence[float] = ()) -> ThresholdData:
+    """ROC curve, score histograms and slider axis of a labelled test set."""
+    labels = np.asarray(labels, int)
+    scores = np.asarray(scores, np.float64)
+    both = bool((labels == 0).any() and (labels == 1).any())
+    fpr, tpr, _ = roc_curve(labels, scores) if both else (np.zeros(0), np.zeros(0), None)
+    axis = score_axis(scores, include)
+    edges = np.linspace(axis.low, axis.high, bins + 1)
+    return ThresholdData(
+        n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
+        auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
+        good_counts=np.histogram(scores[labels == 0], edges)[0],
+        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis)
+
+
+def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
+    """The confusion matrix in plain words: rows actual good/defective, columns passed/rejected."""
+    return pd.DataFrame(point.confusion_matrix(), index=pd.Index(ACTUAL_ROWS, name="actual"),
+                        columns=list(PREDICTED_COLUMNS))
+
+
+def rate_numbers(point: OperatingPoint) -> dict[str, float]:
+    """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point."""
+    return {"Precision": point.precision, "Recall": point.recall, "F1": point.f1, "Accuracy": point.accuracy,
+            "False-alarm rate": point.false_alarm_rate, "Escape rate": point.escape_rate}
+
+
+def cost_sentence(point: OperatingPoint) -> str:
+    """What the threshold costs, in one sentence a quality engineer can read aloud."""
+    n_good, n_defective = point.tn + point.fp, point.tp + point.fn
+    return (f"{point.fp} of {n_good} good parts would be rejected (false alarms, {_share(point.fp, n_good)}) and "
+            f"{point.fn} of {n_defective} defective parts would pass (escapes, {_share(point.fn, n_defective)}).")
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count / total:.1%}" if total else "n/a"
+
+
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, title: str,
+               x_title: str = "False-alarm rate (good parts rejected)",
+               y_title: str = "Detection rate (defective parts caught)") -> go.Figure:
+    """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked."""
+    traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
+                         hoverinfo="skip", showlegend=False),
+              go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_COLOR, width=2),
+                         showlegend=False)]
+    if point is not None:
+        traces.append(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="operating point",
+                                 marker=dict(color=OPERATING_POINT_COLOR, size=12, symbol="x"), showlegend=False))
+    return go.Figure(traces, dict(title=title, xaxis=dict(title=x_title, range=[-0.02, 1.02], tickformat=".0%"),
+                                  yaxis=dict(title=y_title, range=[-0.02, 1.02], tickformat=".0%"),
+                                  margin=PLOT_MARGIN, height=360))
+
+
+def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
+    """Score histograms of good vs defective test images with the threshold as a vertical line."""
+    centers = (data.bin_edges[:-1] + data.bin_edges[1:]) / 2
+    width = float(data.bin_edges[1] - data.bin_edges[0])
+    bars = [go.Bar(x=centers, y=data.good_counts, width=width, name=f"good ({data.n_good})",
+                   marker_color=GOOD_COLOR, opacity=0.65),
+            go.Bar(x=centers, y=data.defective_counts, width=width, name=f"defective ({data.n_defective})",
+                   marker_color=DEFECT_COLOR, opacity=0.65)]
+    line = dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
+                line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash"))
+    return go.Figure(bars, dict(
+        title="Scores of good and defective test images", barmode="overlay", shapes=[line],
+        xaxis=dict(title="Anomaly score (≥ threshold: defective)"), yaxis=dict(title="Images"),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        margin=PLOT_MARGIN, height=360))
+
+
+def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.ndarray,
+                   scores: Sequence[float] | np.ndarray, threshold: float,
+                   data: ThresholdData | None = None) -> dict[str, Any]:
+    """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures.
+
+    Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
+    (rates 0..1), ``cost`` (a sentence), ``roc`` and ``histogram`` (plotly figures).
+    Pass ``data`` from :func:`prepare_threshold_data` to skip recomputing the threshold-free parts.
+    """
+    data = data or prepare_threshold_data(labels, scores, include=(threshold,))
+    point = evaluator.evaluate(threshold)
+    auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
+    return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
+            "cost": cost_sentence(point), "roc": roc, "histogram": histogram_figure(data, threshold)}
+
+
+def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                      max_false_alarm_rate: float) -> dict[str, float]:
+    """Preset thresholds by name; presets that the test set cannot support (one class only) are left out."""
+    labels = np.asarray(labels, int)
+    presets: dict[str, float] = {}
+    if (labels == 1).any() and (labels == 0).any():
+        presets["F1-optimal"] = f1_optimal_threshold(labels, scores)[0]
+        presets["Youden"] = youden_threshold(labels, scores)
+    if (labels == 0).any():
+        presets[f"≤ {max_false_alarm_rate:.1%} false alarms"] = threshold_for_false_alarm_rate(
+            labels, scores, max_false_alarm_rate)
+    return presets
+
+
+# ---------------------------------------------------------------------- pixel level
+@dataclass(frozen=True)
+class PixelData:
+    """A seeded sample of test pixels (normalised map values, defect or not) for the pixel-level view."""
+
+    evaluator: ThresholdEvaluator
+    fpr: np.ndarray
+    tpr: np.ndarray
+    n_pixels: int  # all evaluated pixels
+    n_sampled: int
+
+
+def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarray],
+                       max_pixels: int = 300_000, seed: int = 0) -> PixelData:
+    """Pixel labels and normalised values of all images, sampled down to ``max_pixels`` with ``seed``."""
+    truth = np.concatenate([np.asarray(m, bool).ravel() for m in masks])
+    values = np.concatenate([np.asarray(m, np.float32).ravel() for m in norm_maps]).astype(np.float64)
+    if len(truth) > max_pixels:
+        keep = np.sort(np.random.default_rng(seed).choice(len(truth), max_pixels, replace=False))
+        truth, values = truth[keep], values[keep]
+    labels = truth.astype(int)
+    both = bool(truth.any() and not truth.all())
+    fpr, tpr, _ = roc_curve(labels, values) if both else (np.zeros(0), np.zeros(0), None)
+    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, sum(np.size(m) for m in masks), len(labels))
+
+
+def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
+    """Pixel-level operating point at a normalised-map ``threshold``, its numbers and the pixel ROC."""
+    point = data.evaluator.evaluate(threshold)
+    auroc = "n/a" if pixel_auroc is None else f"{pixel_auroc:.3f}"
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Pixel ROC, pixel AUROC {auroc}",
+                     x_title="Good pixels flagged", y_title="Defect pixels flagged")
+    numbers = {"Defect pixels flagged": point.recall, "Good pixels flagged": point.false_alarm_rate,
+               "Pixel precision": point.precision, "Pixel F1": point.f1}
+    return {"point": point, "numbers": numbers, "roc": roc}
+
+
+# ---------------------------------------------------------------------- inspect page
+def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+             threshold: float) -> np.ndarray:
+    """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""
+    labels = np.asarray(labels, int)
+    predicted = np.asarray(scores, np.float64) >= threshold
+    return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
+
+
+def run_normalization(run: Run) -> dict[str, float]:
+    """The held-out good-image statistics that normalise this run's maps (read without loading the model)."""
+    path = run.path / MODEL_DIR / MODEL_JSON
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing (run deleted from disk?)") from None
+    return {key: float(value) for key, value in meta["normalization"].items()}
+
+
+def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``image`` scaled down so that its longer side is at most ``max_side`` (unchanged when None or smaller)."""
+    h, w = image.shape[:2]
+    if max_side is None or max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha: float = 0.5,
+                heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
+                max_side: int | None = None) -> np.ndarray:
+    """Test image ``index`` of a run with its heatmap, defect boxes and ground-truth outline (RGB uint8)."""
+    image = run.image(index)
+    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    found = boxes_from_map(norm_map, image_hw=image.shape[:2]) if boxes else ()
+    mask = run.mask(index) if ground_truth else None
+    overlay = render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap)
+    return fit_to(overlay, max_side)
+
+
+def heatmap_only(run: Run, index: int, normalization: dict[str, float], max_side: int | None = None) -> np.ndarray:
+    """The normalised anomaly map of test image ``index`` as a colour image."""
+    return fit_to(localisation.heatmap_image(normalize_map(run.anomaly_map(index), normalization)), max_side)
+
+
+# ---------------------------------------------------------------------- runs and comparison
+def _rounded(value: Any, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run with its headline metrics; runs that vanished from disk meanwhile are left out."""
+    rows = []
+    for run in runs:
+        try:
+            config, metrics = run.config, run.metrics
+        except RunError:
+            continue
+        rows.append({"run": run.id, "category": config.get("category"), "method": config.get("method"),
+                     "backbone": config.get("params", {}).get("backbone"),
+                     "image AUROC": _rounded(metrics.get("image_auroc")),
+                     "pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
+                     "fit s": _rounded(metrics.get("fit_seconds"), 1),
+                     "ms/image": _rounded(metrics.get("ms_per_image"), 1),
+                     "seen defects": bool(metrics.get("seen_defects")), "created": config.get("created")})
+    columns = ["run", "category", "method", "backbone", "image AUROC", "pixel AUROC", "AUPRO", "fit s",
+               "ms/image", "seen defects", "created"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def run_label(run: Run) -> str:
+    """A short human label: method, backbone, category and image AUROC."""
+    try:
+        config, metrics = run.config, run.metrics
+    except RunError:
+        return f"{run.id} (missing)"
+    auroc = metrics.get("image_auroc")
+    quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
+    return f"{config.get('method')} · {config.get('params', {}).get('backbone')} · {config.get('category')} · " \
+           f"{quality} · {run.id[:15]}"
+
+
+def seen_defects_notes(run: Run) -> list[str]:
+    """Notes to show prominently: the method saw labelled defects (CAM), so its figures are not unsupervised."""
+    notes = list(run.report.get("notes", []))
+    if run.metrics.get("seen_defects") and not notes:
+        notes.append("This method has seen labelled defective images during training.")
+    return notes
+
+
+def common_test_images(runs: Sequence[Run]) -> list[str]:
+    """Paths of the test images every run evaluated, in the first run's order."""
+    if not runs:
+        return []
+    shared = set(runs[0].scores["path"])
+    for run in runs[1:]:
+        shared &= set(run.scores["path"])
+    return [path for path in runs[0].scores["path"] if path in shared]
+
+
+def compare_runs(runs: Sequence[Run], paths: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
+    """Metrics table and overlaid ROC curves of ``runs`` on the test images ``paths``.
+
+    Image AUROC and best F1 are computed on ``paths``; pixel AUROC, AUPRO and timings
+    are each run's own (on the images it evaluated).
+    """
+    figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
+                                  hoverinfo="skip", showlegend=False))
+    rows = []
+    for run in runs:
+        frame = run.scores.set_index("path").loc[list(paths)]
+        labels = (frame["label"] == "defective").to_numpy().astype(int)
+        scores = frame["score"].to_numpy(float)
+        both = bool((labels == 0).any() and (labels == 1).any())
+        auroc = image_auroc(labels, scores) if both else None
+        best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
+        if both:
+            fpr, tpr, _ = roc_curve(labels, scores)
+            figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{run_label(run)}"))
+        metrics = run.metrics
+        rows.append({"run": run.id, "method": run.config.get("method"),
+                     "backbone": run.config.get("params", {}).get("backbone"),
+                     "image AUROC": _rounded(auroc), "F1 at best threshold": _rounded(best_f1),
+                     "best threshold": _rounded(best_threshold), "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
+                     "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
+                     "ms/image": _rounded(metrics.get("ms_per_image"), 1),
+                     "seen defects": bool(metrics.get("seen_defects"))})
+    figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
+                         xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
+                         yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),
+                         legend=dict(orientation="h", y=-0.25))
+    return pd.DataFrame(rows), figure
+
+
+# ---------------------------------------------------------------------- train page
+@dataclass(frozen=True)
+class MethodParameter:
+    """A method-specific constructor parameter with its default."""
+
+    name: str
+    default: Any
+
+
+def parameter_defaults(method: str) -> dict[str, Any]:
+    """Defaults of every constructor keyword of ``method``: the shared ones, overridden by the method's own."""
+    defaults: dict[str, Any] = {}
+    for function in (AnomalyModel.__init__, method_class(method).__init__):
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.default is not parameter.empty:
+                defaults[parameter.name] = parameter.default
+    return defaults
+
+
+def method_parameters(method: str) -> list[MethodParameter]:
+    """The method's own scalar keyword parameters (not the shared backbone/preprocessing ones) with defaults."""
+    shared = set(inspect.signature(AnomalyModel.__init__).parameters) | {"layers"}
+    parameters = inspect.signature(method_class(method).__init__).parameters.values()
+    return [MethodParameter(p.name, p.default) for p in parameters
+            if p.name not in shared and p.kind == p.KEYWORD_ONLY and isinstance(p.default, (bool, int, float, str))]
+
+
+def method_description(method: str) -> str:
+    """First paragraph of the method module's docstring (what the method does, and its paper)."""
+    cls = method_class(method)
+    text = inspect.getdoc(inspect.getmodule(cls)) or inspect.getdoc(cls) or method
+    return " ".join(text.split("\n\n")[0].split())
