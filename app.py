@@ -1,0 +1,65 @@
+"""VQI dashboard: ``streamlit run app.py``.
+
+The sidebar holds what every page works on (dataset folder, category, current
+run); the pages in ``ui/pages/`` call :mod:`vqi_core` and draw the results.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, default_data_root, runs_dir, set_current_run, \
+    store
+from vqi_core.dashboard import run_label
+from vqi_core.datasets import DatasetError, list_categories
+
+st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
+
+
+def dataset_sidebar() -> None:
+    """Dataset folder and category; a wrong folder shows its problem instead of a traceback."""
+    st.session_state.setdefault(DATA_ROOT, default_data_root())
+    root = st.sidebar.text_input(
+        "Dataset folder", key=DATA_ROOT,
+        help="A folder in MVTec AD layout: <category>/train/good, <category>/test/<good or defect type>, optional "
+             "<category>/ground_truth/<defect type>/<name>_mask.png; or a folder of such categories.")
+    try:
+        categories = list_categories(root)
+    except DatasetError as exc:
+        st.sidebar.error(str(exc), icon=":material/folder_off:")
+        categories = []
+    if st.session_state.get(CATEGORY) not in categories:
+        st.session_state[CATEGORY] = categories[0] if categories else None
+    st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
+                         help="The part type to train on: one category folder of the dataset.")
+
+
+def run_sidebar() -> None:
+    """The current run, chosen among the saved runs (newest first)."""
+    runs = store().list()
+    labels = {run.id: run_label(run) for run in runs}
+    current = st.session_state.get(CURRENT_RUN)
+    if current is None and runs:
+        category = st.session_state.get(CATEGORY)
+        current = next((run.id for run in runs if run.config.get("category") == category), runs[0].id)
+        set_current_run(current)
+    st.session_state["run_select"] = current if current in labels else None
+    st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.get,
+                         placeholder="no saved run yet" if not labels else "choose a run",
+                         on_change=lambda: set_current_run(st.session_state["run_select"]),
+                         help=f"Saved runs in {runs_dir()} (set VQI_RUNS_DIR to use another folder).")
+    if current is not None and current not in labels:
+        st.sidebar.warning(f"Run {current} is no longer on disk.", icon=":material/warning:")
+
+
+dataset_sidebar()
+run_sidebar()
+navigation = st.navigation([
+    st.Page(PAGES["home"], title="Home", icon=":material/home:", default=True),
+    st.Page(PAGES["train"], title="Train", icon=":material/model_training:"),
+    st.Page(PAGES["inspect"], title="Inspect", icon=":material/image_search:", url_path="inspect"),
+    st.Page(PAGES["threshold"], title="Threshold", icon=":material/tune:"),
+    st.Page(PAGES["compare"], title="Compare", icon=":material/compare:"),
+    st.Page(PAGES["predict"], title="Predict", icon=":material/upload_file:"),
+])
+navigation.run()

@@ -1,0 +1,200 @@
+"""What every page shares: folders, the current run, cached loading, notes and colours.
+
+Everything here is glue between Streamlit and :mod:`vqi_core`; computations live in
+:mod:`vqi_core.dashboard`. Cached values are keyed by the run folder's path, so a
+page rerun never reloads a model or re-renders an overlay it already has.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from vqi_core import dashboard
+from vqi_core.datasets import DatasetError, category_path, load_category
+from vqi_core.localisation import normalize_map
+from vqi_core.methods import AnomalyModel
+from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.runs import Run, RunError, RunStore, eval_masks
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
+PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
+         "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
+#: session-state keys shared between the sidebar and the pages
+CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
+LEGEND = (f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span> · "
+          f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes</span> · "
+          "<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
+
+
+def runs_dir() -> Path:
+    """Folder of saved runs: ``$VQI_RUNS_DIR`` or ``runs/`` in the repository."""
+    return Path(os.environ.get(RUNS_ENV) or REPO_ROOT / "runs")
+
+
+def default_data_root() -> str:
+    """Dataset folder shown first: ``$VQI_DATA_ROOT`` or the bundled demo data."""
+    return os.environ.get(DATA_ENV) or str(REPO_ROOT / "assets" / "demo")
+
+
+def store() -> RunStore:
+    """The run store of :func:`runs_dir`."""
+    return RunStore(runs_dir())
+
+
+def stop_with_error(message: str) -> NoReturn:
+    """Show ``message`` as an error and end this page's run."""
+    st.error(message, icon=":material/error:")
+    st.stop()
+
+
+def require_run() -> Run:
+    """The current run; otherwise explain what to do (or why it is gone) and stop the page."""
+    run_id = st.session_state.get(CURRENT_RUN)
+    if not run_id:
+        st.info("No run is selected. Train one on the Train page, or pick a saved run in the sidebar.",
+                icon=":material/info:")
+        st.page_link(PAGES["train"], label="Go to Train", icon=":material/model_training:")
+        st.stop()
+    try:
+        return store().get(run_id)
+    except RunError as exc:
+        stop_with_error(f"The current run cannot be opened: {exc}. Choose another run in the sidebar.")
+
+
+def set_current_run(run_id: str | None) -> None:
+    """Make ``run_id`` the current run (use in widget callbacks)."""
+    st.session_state[CURRENT_RUN] = run_id
+
+
+def show_run_notes(run: Run) -> None:
+    """Prominent notes about the run, e.g. that the CAM classifier has seen labelled defects."""
+    for note in dashboard.seen_defects_notes(run):
+        st.warning(note, icon=":material/warning:")
+
+
+def working_threshold(run: Run) -> tuple[float, str]:
+    """The threshold being explored on the Threshold page (unsaved), else the run's saved one, with its source."""
+    explored = st.session_state.get(f"threshold:{run.id}")
+    if explored is not None and explored != run.threshold:
+        return float(explored), "explored on the Threshold page, not saved"
+    return run.threshold, f"saved: {run.threshold_info.get('source', 'unknown')}"
+
+
+def headline_metrics(metrics: dict[str, Any]) -> None:
+    """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics."""
+    def ratio(key: str) -> str:
+        return "n/a" if metrics.get(key) is None else f"{metrics[key]:.3f}"
+
+    columns = st.columns(5)
+    columns[0].metric("Image AUROC", ratio("image_auroc"), help="1.0 = every defective image scores above every good one")
+    columns[1].metric("Pixel AUROC", ratio("pixel_auroc"), help="n/a without ground-truth masks")
+    columns[2].metric("AUPRO", ratio("aupro"), help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
+    columns[3].metric("Fit time", f"{metrics.get('fit_seconds', 0):.1f} s")
+    columns[4].metric("Inference", f"{metrics.get('ms_per_image', 0):.1f} ms/image")
+
+
+# ---------------------------------------------------------------------- cached loading
+@st.cache_data(ttl=30, show_spinner=False)
+def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
+    """Image counts of a category; raises ``DatasetError`` for a missing folder or wrong layout."""
+    found = load_category(category_path(root, category))
+    return {"path": str(found.root), "train": len(found.train),
+            "test_good": sum(s.label == 0 for s in found.test), "test_defective": sum(s.label == 1 for s in found.test),
+            "defect_types": found.defect_types, "has_masks": found.has_masks, "skipped": found.skipped}
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_model(run_path: str) -> AnomalyModel:
+    """The fitted model of a run (one copy per run folder)."""
+    return Run(Path(run_path)).load_model()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def test_frame(run_path: str) -> pd.DataFrame:
+    """The run's evaluated test images: image, path, label, defect_type, mask_path, score."""
+    return Run(Path(run_path)).scores
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def normalization(run_path: str) -> dict[str, float]:
+    """The run's map normalisation statistics."""
+    return dashboard.run_normalization(Run(Path(run_path)))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def evaluator(run_path: str) -> ThresholdEvaluator:
+    """Operating points of the run's test set at any threshold."""
+    frame = test_frame(run_path)
+    return ThresholdEvaluator(labels_of(frame), frame["score"].to_numpy(float))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def threshold_data(run_path: str, saved_threshold: float) -> dashboard.ThresholdData:
+    """ROC, histograms and slider axis of the run's test set (the axis includes the saved threshold)."""
+    frame = test_frame(run_path)
+    return dashboard.prepare_threshold_data(labels_of(frame), frame["score"].to_numpy(float),
+                                            include=(saved_threshold,))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
+def pixel_data(run_path: str) -> dashboard.PixelData:
+    """Sampled pixel labels and normalised map values of the run's test images with known masks."""
+    run = Run(Path(run_path))
+    stats = normalization(run_path)
+    frame = test_frame(run_path)
+    maps = [normalize_map(run.anomaly_map(i), stats) for i in range(len(frame))]
+    masks, kept = eval_masks(frame, maps)
+    return dashboard.prepare_pixel_data(masks, kept)
+
+
+@st.cache_data(max_entries=600, show_spinner=False)
+def overlay(run_path: str, index: int, alpha: float = 0.5, heatmap: bool = True, boxes: bool = True,
+            ground_truth: bool = True, max_side: int | None = 320) -> np.ndarray:
+    """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side)."""
+    return dashboard.run_overlay(Run(Path(run_path)), index, normalization(run_path), alpha=alpha, heatmap=heatmap,
+                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def original(run_path: str, index: int, max_side: int | None = 768) -> np.ndarray:
+    """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
+    return dashboard.fit_to(Run(Path(run_path)).image(index), max_side)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def heatmap(run_path: str, index: int, max_side: int | None = 768) -> np.ndarray:
+    """The normalised anomaly map of test image ``index`` in colour."""
+    return dashboard.heatmap_only(Run(Path(run_path)), index, normalization(run_path), max_side)
+
+
+def labels_of(frame: pd.DataFrame) -> np.ndarray:
+    """0/1 labels of a scores frame."""
+    return (frame["label"] == "defective").to_numpy().astype(int)
+
+
+def clear_run_caches() -> None:
+    """Forget cached models and arrays (after a run was deleted)."""
+    load_model.clear()
+    evaluator.clear()
+    pixel_data.clear()
+    st.cache_data.clear()
+
+
+def data_choice() -> tuple[str, str | None]:
+    """Dataset root and category chosen in the sidebar."""
+    return st.session_state.get(DATA_ROOT) or default_data_root(), st.session_state.get(CATEGORY)
+
+
+def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:
+    """The chosen category's summary, or an error message (never a traceback) and stop."""
+    try:
+        return dataset_summary(root, category)
+    except DatasetError as exc:
+        stop_with_error(f"Dataset problem: {exc}")

@@ -1,0 +1,79 @@
+"""Compare: runs on the same test set side by side: ROC curves, metrics, one image across runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import common
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, common_test_images, compare_runs, run_label, \
+    seen_defects_notes
+from vqi_core.images import ImageReadError
+from vqi_core.runs import Run, RunError
+
+
+def default_selection(runs: list[Run]) -> list[str]:
+    """The current run and up to two others of the same category."""
+    current = st.session_state.get(common.CURRENT_RUN)
+    first = next((run for run in runs if run.id == current), runs[0])
+    same = [run.id for run in runs if run.id != first.id
+            and run.config.get("category") == first.config.get("category")
+            and run.config.get("dataset") == first.config.get("dataset")]
+    return [first.id, *same[:2]]
+
+
+def image_across_runs(runs: list[Run], paths: list[str]) -> None:
+    """One chosen test image as each run sees it, at each run's saved threshold."""
+    names = dict(zip(runs[0].scores["path"], runs[0].scores["image"]))
+    labels = dict(zip(runs[0].scores["path"], runs[0].scores["label"]))
+    defective_first = sorted(paths, key=lambda p: labels[p] != "defective")
+    path = st.selectbox("Test image", defective_first, format_func=lambda p: f"{names[p]} ({labels[p]})",
+                        key="compare_image")
+    colour = DEFECT_COLOR if labels[path] == "defective" else GOOD_COLOR
+    st.markdown(f"True label: <span style='color:{colour}'>**{labels[path]}**</span> · {common.LEGEND}",
+                unsafe_allow_html=True)
+    columns = st.columns(len(runs))
+    for column, run in zip(columns, runs):
+        index = int(run.scores.index[run.scores["path"] == path][0])
+        score, threshold = float(run.scores["score"].iloc[index]), run.threshold
+        verdict = "defective" if score >= threshold else "good"
+        with column:
+            try:
+                st.image(common.overlay(str(run.path), index, max_side=512), width="stretch")
+            except (ImageReadError, RunError, OSError) as exc:
+                st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
+            st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}  \n"
+                        f"score {score:.4g} · threshold {threshold:.4g} → **{verdict}**")
+
+
+st.title("Compare")
+saved = common.store().list()
+if len(saved) < 2:
+    st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
+            "on the Train page.", icon=":material/info:")
+    st.stop()
+labels = {run.id: run_label(run) for run in saved}
+chosen_ids = st.multiselect("Runs to compare (same test set)", list(labels), default=default_selection(saved),
+                            format_func=labels.get, key="compare_runs")
+if len(chosen_ids) < 2:
+    st.info("Choose two or more runs.", icon=":material/info:")
+    st.stop()
+try:
+    chosen = [common.store().get(run_id) for run_id in chosen_ids]
+    shared = common_test_images(chosen)
+except RunError as exc:
+    common.stop_with_error(f"A chosen run cannot be opened: {exc}")
+if not shared:
+    common.stop_with_error("These runs share no test image: compare runs trained on the same dataset and category.")
+for run in chosen:
+    for note in seen_defects_notes(run):
+        st.warning(f"`{run.id}`: {note}", icon=":material/warning:")
+if any(len(run.scores) != len(shared) for run in chosen):
+    st.info(f"The runs evaluated different test images; image AUROC, F1 and the ROC curves use the "
+            f"{len(shared)} images all of them evaluated. Pixel AUROC, AUPRO and timings are each run's own.",
+            icon=":material/info:")
+
+table, figure = compare_runs(chosen, shared)
+st.plotly_chart(figure, key="compare_roc")
+st.dataframe(table, hide_index=True, key="compare_table")
+st.subheader("One image across the runs")
+image_across_runs(chosen, shared)

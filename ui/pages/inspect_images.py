@@ -1,0 +1,107 @@
+"""Inspect: test images of the current run with heatmaps, boxes and outcomes; one image large on demand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from ui import common
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, OUTCOME_MEANING, OUTCOMES, outcomes
+from vqi_core.images import ImageReadError
+from vqi_core.runs import Run, RunError
+
+PER_PAGE, COLUMNS = 12, 4
+SELECTED, PAGE = "inspect_selected", "inspect_page"
+LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
+
+
+def describe(row: pd.Series) -> str:
+    """One caption line: score, true label and predicted outcome, coloured good/defective."""
+    colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
+    return (f"**{row['image']}** · score {row['score']:.4g}  \n"
+            f"true <span style='color:{colour}'>**{row['label']}**</span> · "
+            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]})")
+
+
+def filtered_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The test images that pass the defect-type and outcome filters, in the chosen order."""
+    types = sorted(frame["defect_type"].unique())
+    left, middle, right = st.columns([2, 2, 1])
+    chosen_types = left.multiselect("Defect type", types, key="inspect_types", placeholder="all types")
+    chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
+                                   format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
+                                   help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
+    order = right.selectbox("Order", ["highest score first", "lowest score first", "file name"], key="inspect_order")
+    if chosen_types:
+        frame = frame[frame["defect_type"].isin(chosen_types)]
+    if chosen_outcomes:
+        frame = frame[frame["outcome"].isin(chosen_outcomes)]
+    if order == "file name":
+        return frame.sort_values("image")
+    return frame.sort_values("score", ascending=order == "lowest score first")
+
+
+def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
+    """One test image large: original, heatmap overlay, boxes with the ground-truth outline."""
+    path = str(run.path)
+    row = frame.loc[index]
+    with st.container(border=True):
+        head, close = st.columns([5, 1])
+        head.markdown(describe(row), unsafe_allow_html=True)
+        close.button("Close", key="inspect_close", icon=":material/close:",
+                     on_click=lambda: st.session_state.pop(SELECTED, None))
+        alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
+        try:
+            columns = st.columns(3)
+            columns[0].image(common.original(path, index), caption="Original", width="stretch")
+            columns[1].image(common.overlay(path, index, alpha, True, False, False, 768),
+                             caption="Heatmap (transparent below the typical good level)", width="stretch")
+            columns[2].image(common.overlay(path, index, alpha, False, True, True, 768),
+                             caption="Boxes (above any good image) and ground-truth outline", width="stretch")
+        except LOAD_ERRORS as exc:
+            st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+        st.markdown(common.LEGEND, unsafe_allow_html=True)
+
+
+def grid(run: Run, frame: pd.DataFrame) -> None:
+    """Thumbnails with overlays, PER_PAGE at a time."""
+    pages = max(1, math.ceil(len(frame) / PER_PAGE))
+    if st.session_state.get(PAGE, 1) > pages:
+        st.session_state[PAGE] = 1
+    page = st.pagination(pages, key=PAGE) if pages > 1 else 1
+    shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
+    columns = st.columns(COLUMNS)
+    for position, (index, row) in enumerate(shown.iterrows()):
+        with columns[position % COLUMNS].container(border=True):
+            try:
+                st.image(common.overlay(str(run.path), int(index)), width="stretch")
+            except LOAD_ERRORS as exc:
+                st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+            st.markdown(describe(row), unsafe_allow_html=True)
+            st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
+                      on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
+
+
+st.title("Inspect")
+current = common.require_run()
+common.show_run_notes(current)
+threshold, source = common.working_threshold(current)
+test = common.test_frame(str(current.path)).copy()
+if test.empty:
+    common.stop_with_error("This run has no evaluated test image.")
+test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
+counts = test["outcome"].value_counts()
+st.caption(f"Run `{current.id}` · threshold {threshold:.4g} ({source}) · "
+           + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES))
+st.markdown(common.LEGEND, unsafe_allow_html=True)
+selected_run, selected = st.session_state.get(SELECTED, (None, None))
+if selected_run == current.id and selected in test.index:
+    large_view(current, test, selected)
+matching = filtered_frame(test)
+st.caption(f"{len(matching)} of {len(test)} test images match.")
+if matching.empty:
+    st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
+else:
+    grid(current, matching)

@@ -1,0 +1,115 @@
+"""Predict: score uploaded images or a folder with a saved run; verdicts, heatmaps, boxes and a CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui import common
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, fit_to
+from vqi_core.datasets import DatasetError
+from vqi_core.images import ImageReadError, read_image
+from vqi_core.localisation import render_overlay
+from vqi_core.pipeline import ImageResult, results_frame, score_folder, score_images
+from vqi_core.runs import Run, RunError
+
+RESULTS = "predict_results"
+COLUMNS = 3
+
+
+def progress_bar() -> Any:
+    """A progress callback drawing into one ``st.progress`` bar."""
+    bar = st.progress(0.0, text="Scoring…")
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 0.0, text=f"{stage}: {done}/{total}")
+
+    return update
+
+
+def decode_uploads(files: list[Any]) -> tuple[list[Any], list[str], list[str]]:
+    """Decoded images, their names, and one message per file that could not be read."""
+    images, names, problems = [], [], []
+    for upload in files:
+        try:
+            images.append(read_image(upload.getvalue(), upload.name))
+            names.append(upload.name)
+        except ImageReadError as exc:
+            problems.append(str(exc))
+    return images, names, problems
+
+
+def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
+    """Score the chosen images; returns what the results section draws (problems are messages)."""
+    threshold = run.threshold
+    problems: list[str] = []
+    skipped: list[dict[str, str]] = []
+    model = common.load_model(str(run.path))
+    if mode == "upload":
+        images, names, problems = decode_uploads(files)
+        results = score_images(model, images, names, threshold, progress_bar(), keep_images=True) if images else []
+    else:
+        results, skipped = score_folder(run, folder, progress_bar(), model=model)
+    return {"run": run.id, "threshold": threshold, "cards": [card(r) for r in results],
+            "frame": results_frame(results, threshold), "problems": problems, "skipped": skipped}
+
+
+def card(result: ImageResult) -> dict[str, Any]:
+    """What one result card shows: name, verdict, score, box count and the overlay at display size."""
+    overlay = fit_to(render_overlay(result.image, result.anomaly_map, result.boxes), 512)
+    return {"name": result.name, "defective": result.defective, "score": result.score,
+            "boxes": len(result.boxes), "overlay": overlay}
+
+
+def show(outcome: dict[str, Any]) -> None:
+    """Per-file problems, counts, CSV download and one card per scored image."""
+    for problem in outcome["problems"]:
+        st.error(problem, icon=":material/broken_image:")
+    for item in outcome["skipped"]:
+        st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+    cards: list[dict[str, Any]] = outcome["cards"]
+    if not cards:
+        st.info("No image could be scored.", icon=":material/info:")
+        return
+    defective = sum(c["defective"] for c in cards)
+    counts = st.columns(3)
+    counts[0].metric("Images scored", len(cards))
+    counts[1].metric("Defective", defective)
+    counts[2].metric("Good", len(cards) - defective)
+    st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
+                       file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key="predict_download")
+    st.markdown(common.LEGEND, unsafe_allow_html=True)
+    columns = st.columns(COLUMNS)
+    for position, item in enumerate(cards):
+        verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
+        with columns[position % COLUMNS].container(border=True):
+            st.image(item["overlay"], width="stretch")
+            st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
+                        f"{item['score']:.4g} · {item['boxes']} box(es)", unsafe_allow_html=True)
+
+
+st.title("Predict")
+current = common.require_run()
+st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.4g} "
+           f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
+           "on the Threshold page.")
+mode = st.radio("Images", ["upload", "folder"], horizontal=True, key="predict_mode",
+                format_func={"upload": "Upload files", "folder": "A folder on the server"}.get)
+files, folder = [], ""
+if mode == "upload":
+    files = st.file_uploader("Images to score", accept_multiple_files=True, key="predict_files",
+                             help="PNG, JPEG, BMP, TIFF or WebP; up to 50 MB and 64 megapixels each.") or []
+else:
+    folder = st.text_input("Folder (or one image file) on the server", key="predict_folder")
+ready = bool(files) if mode == "upload" else bool(folder.strip())
+if st.button("Score images", key="predict_score", type="primary", disabled=not ready, icon=":material/play_arrow:"):
+    try:
+        st.session_state[RESULTS] = score(current, mode, files, folder.strip())
+    except (DatasetError, ImageReadError, RunError, FileNotFoundError, ValueError) as exc:
+        st.session_state.pop(RESULTS, None)
+        st.error(f"Cannot score: {exc}", icon=":material/error:")
+outcome = st.session_state.get(RESULTS)
+if outcome and outcome["run"] == current.id:
+    show(outcome)

@@ -1,0 +1,124 @@
+"""Threshold: choose the operating point with the cost of false alarms and escapes in view, and save it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import common
+from vqi_core.dashboard import ScoreAxis, pixel_view, threshold_presets, threshold_view
+from vqi_core.runs import Run, RunError
+
+SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
+
+
+def set_threshold(value: float, source: str) -> None:
+    """Move slider and number entry to ``value`` (widget callback)."""
+    st.session_state[SLIDER] = st.session_state[NUMBER] = value
+    st.session_state[SOURCE] = source
+
+
+def init_threshold(run: Run, axis: ScoreAxis) -> None:
+    """Start at the threshold being explored for this run, else its saved one (once per run)."""
+    if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
+        return
+    value, _ = common.working_threshold(run)
+    set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved"))
+    st.session_state[OWNER] = run.id
+
+
+def save(run: Run, value: float, source: str) -> None:
+    """Save the threshold into the run (button callback); the outcome shows on the next draw."""
+    try:
+        run.save_threshold(value, source)
+    except (RunError, OSError, ValueError) as exc:
+        st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
+    else:
+        st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
+                 icon=":material/save:")
+
+
+@st.fragment
+def image_level(run: Run) -> None:
+    """Slider, presets, confusion matrix, rates, ROC and histograms; reruns alone on every change."""
+    path = str(run.path)
+    frame = common.test_frame(path)
+    labels, scores = common.labels_of(frame), frame["score"].to_numpy(float)
+    data = common.threshold_data(path, run.threshold)
+    axis = data.axis
+    init_threshold(run, axis)
+
+    controls, presets_column = st.columns([3, 2])
+    with controls:
+        st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
+                  step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
+                  on_change=lambda: set_threshold(st.session_state[SLIDER], "manual"))
+        st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=f"%.{axis.decimals}f",
+                        key=NUMBER, on_change=lambda: set_threshold(axis.clamp(st.session_state[NUMBER]), "manual"))
+    with presets_column:
+        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
+                                   key="threshold_max_false_alarms",
+                                   help="For the preset 'at most X % false alarms': the lowest threshold that "
+                                        "rejects at most this share of the good test images.") / 100
+        st.caption("Presets")
+        for name, value in threshold_presets(labels, scores, max_rate).items():
+            st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
+                      args=(axis.clamp(value), name), width="stretch")
+
+    threshold = float(st.session_state[SLIDER])
+    st.session_state[f"threshold:{run.id}"] = threshold  # Inspect shows outcomes at this threshold
+    view = threshold_view(common.evaluator(path), labels, scores, threshold, data)
+    point = view["point"]
+
+    st.markdown(f"**At {axis.format(threshold)}:** {view['cost']}")
+    matrix, rates = st.columns([2, 3])
+    with matrix:
+        st.caption("Confusion matrix (test images)")
+        st.dataframe(view["confusion"], key="confusion_matrix")
+    with rates:
+        columns = st.columns(3)
+        for index, (name, value) in enumerate(view["numbers"].items()):
+            columns[index % 3].metric(name, f"{value:.1%}")
+    left, right = st.columns(2)
+    left.plotly_chart(view["roc"], key="roc_chart")
+    right.plotly_chart(view["histogram"], key="histogram_chart")
+
+    source = st.session_state.get(SOURCE, "manual")
+    saved = run.threshold_info
+    st.caption(f"Saved threshold: {axis.format(saved['threshold'])} ({saved.get('source', 'unknown')}). "
+               f"Current: {axis.format(point.threshold)} ({source}).")
+    if "threshold_save_error" in st.session_state:
+        st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
+    st.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
+              args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
+
+
+@st.fragment
+def pixel_level(run: Run) -> None:
+    """Pixel ROC and the share of defect / good pixels flagged at a per-pixel threshold."""
+    data = common.pixel_data(str(run.path))
+    st.caption(f"Pixels of all test images with known ground truth (good images count as all-good); "
+               f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
+               "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
+               "which boxes are drawn.")
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold")
+    view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
+    columns = st.columns(len(view["numbers"]))
+    for column, (name, value) in zip(columns, view["numbers"].items()):
+        column.metric(name, f"{value:.1%}")
+    st.plotly_chart(view["roc"], key="pixel_roc_chart")
+
+
+st.title("Threshold")
+current = common.require_run()
+common.show_run_notes(current)
+st.caption(f"Run `{current.id}` · {len(common.test_frame(str(current.path)))} evaluated test images · "
+           "defective = positive: a false alarm rejects a good part, an escape passes a defective one.")
+if current.config.get("has_masks"):
+    image_tab, pixel_tab = st.tabs(["Image level", "Pixel level"])
+    with image_tab:
+        image_level(current)
+    with pixel_tab:
+        pixel_level(current)
+else:
+    image_level(current)
+    st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")

