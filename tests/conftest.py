@@ -1,0 +1,65 @@
+"""Shared fixtures: a small synthetic category, one run trained per session, and the dashboard pointed at them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from synthetic import write_mvtec_dataset
+from vqi_core.pipeline import RunConfig, train_run
+from vqi_core.runs import Run, RunStore
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+#: a light method with parameters that fit and evaluate the synthetic category in about a second
+FAST_METHOD = "padim"
+FAST_PARAMS = {"image_size": [64, 64], "jit": False}
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """A dataset root holding one synthetic category ``widget`` (64x64 textures, blob/scratch defects, masks)."""
+    root = tmp_path_factory.mktemp("data")
+    write_mvtec_dataset(root / "widget", n_train=12, n_test_good=4, n_per_defect=5)  # 14 test images: 2 pages
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_run(synthetic_root, tmp_path_factory) -> Run:
+    """One run of FAST_METHOD on ``widget``, trained once per test session (copy it before changing it)."""
+    config = RunConfig(str(synthetic_root), FAST_METHOD, FAST_PARAMS, category="widget")
+    return train_run(config, tmp_path_factory.mktemp("session-runs"))
+
+
+@pytest.fixture
+def runs_store(tmp_path, trained_run) -> RunStore:
+    """A private runs folder holding a copy of the session's run: tests may save thresholds or delete it."""
+    root = tmp_path / "runs"
+    shutil.copytree(trained_run.path, root / trained_run.id)
+    return RunStore(root)
+
+
+@pytest.fixture
+def app_env(monkeypatch, synthetic_root, runs_store) -> RunStore:
+    """Point the dashboard at the synthetic dataset and the private runs folder (VQI_DATA_ROOT, VQI_RUNS_DIR)."""
+    monkeypatch.setenv("VQI_DATA_ROOT", str(synthetic_root))
+    monkeypatch.setenv("VQI_RUNS_DIR", str(runs_store.root))
+    return runs_store
+
+
+@pytest.fixture
+def open_page(app_env) -> Callable[..., AppTest]:
+    """``open_page(page=None, **session_state)``: the dashboard run once, then switched to ``ui/pages/<page>``."""
+    def open_(page: str | None = None, **session_state: Any) -> AppTest:
+        app = AppTest.from_file(str(APP), default_timeout=60)
+        for key, value in session_state.items():
+            app.session_state[key] = value
+        app.run()
+        if page is not None:
+            app.switch_page(f"ui/pages/{page}").run()
+        return app
+
+    return open_

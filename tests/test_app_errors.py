@@ -1,0 +1,71 @@
+"""Bad input anywhere in the dashboard shows a clear message in the page, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from synthetic import textured_image, write_png
+from vqi_core.images import MAX_IMAGE_BYTES
+
+
+def messages(app) -> str:
+    """All error and warning texts of the page and sidebar, joined."""
+    return " | ".join([e.value for e in app.error] + [w.value for w in app.warning])
+
+
+def test_nonexistent_dataset_folder(open_page, tmp_path):
+    app = open_page("train.py")
+    app.text_input(key="data_root").set_value(str(tmp_path / "missing")).run()
+    assert not app.exception
+    assert "does not exist" in messages(app)
+    assert app.get("button") == [] or all(b.key != "train_start" for b in app.button)
+
+
+def test_dataset_folder_with_the_wrong_layout(open_page, tmp_path):
+    write_png(tmp_path / "flat" / "a.png", textured_image(32))
+    app = open_page("train.py", data_root=str(tmp_path / "flat"))
+    assert not app.exception
+    assert "expected MVTec AD layout" in messages(app)
+
+
+def test_category_with_an_empty_training_set(open_page, tmp_path):
+    (tmp_path / "empty" / "train" / "good").mkdir(parents=True)
+    write_png(tmp_path / "empty" / "test" / "good" / "a.png", textured_image(32))
+    app = open_page("train.py", data_root=str(tmp_path / "empty"))
+    assert not app.exception
+    assert "holds no readable training image" in messages(app)
+
+
+@pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "predict.py"])
+def test_run_folder_deleted_while_open(open_page, app_env, page):
+    run = app_env.list()[0]
+    app = open_page()
+    shutil.rmtree(run.path)
+    app.switch_page(f"ui/pages/{page}").run()
+    assert not app.exception
+    assert "no longer exists" in messages(app)
+
+
+def test_oversized_upload_is_refused_and_others_still_scored(open_page):
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([
+        ("huge.png", b"\x89PNG" + bytes(MAX_IMAGE_BYTES + 1), "image/png"),
+        ("garbage.jpg", b"\xff\xd8 definitely not a jpeg", "image/jpeg"),
+    ]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    errors = [e.value for e in app.error]
+    assert any("huge.png" in e and "50 MB" in e for e in errors)
+    assert any("garbage.jpg" in e and "not a readable image" in e for e in errors)
+    assert any(i.value == "No image could be scored." for i in app.info)
+
+
+def test_predict_from_a_folder_that_does_not_exist(open_page, tmp_path):
+    app = open_page("predict.py")
+    app.radio(key="predict_mode").set_value("folder").run()
+    app.text_input(key="predict_folder").set_value(str(tmp_path / "nowhere")).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert "Cannot score" in messages(app)

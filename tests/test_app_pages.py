@@ -1,0 +1,143 @@
+"""Dashboard pages in AppTest: every page renders; threshold numbers match the metrics engine; inspect, compare, predict."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from synthetic import draw_defect, textured_image
+from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS
+from vqi_core.metrics import ThresholdEvaluator, f1_optimal_threshold
+
+PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
+         "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
+
+
+def png(image: np.ndarray) -> bytes:
+    """PNG bytes of an RGB image."""
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    assert ok
+    return encoded.tobytes()
+
+
+def shown_confusion(app) -> np.ndarray:
+    """The confusion matrix the Threshold page shows, as [[tn, fp], [fn, tp]]."""
+    frames = [d.value for d in app.dataframe if list(d.value.index) == list(ACTUAL_ROWS)]
+    assert len(frames) == 1
+    assert list(frames[0].columns) == list(PREDICTED_COLUMNS)
+    return frames[0].to_numpy()
+
+
+def metric(app, label: str) -> str:
+    """The value of the ``st.metric`` labelled ``label``."""
+    return next(m.value for m in app.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(open_page, page):
+    app = open_page(page)
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title[0].value == PAGES[page]
+
+
+def test_sidebar_defaults_to_env_dataset_and_newest_run(open_page, app_env, synthetic_root):
+    app = open_page()
+    assert app.text_input(key="data_root").value == str(synthetic_root)
+    assert app.selectbox(key="category").value == "widget"
+    assert app.session_state["current_run_id"] == app_env.list()[0].id
+
+
+def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):
+    run = app_env.list()[0]
+    threshold = float(np.median(run.score_values))
+    app = open_page("threshold.py")
+    app.slider(key="threshold_slider").set_value(threshold).run()
+    expected = ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold)
+    assert (shown_confusion(app) == expected.confusion_matrix()).all()
+    assert metric(app, "Precision") == f"{expected.precision:.1%}"
+    assert metric(app, "False-alarm rate") == f"{expected.false_alarm_rate:.1%}"
+    assert metric(app, "Escape rate") == f"{expected.escape_rate:.1%}"
+    assert app.number_input(key="threshold_number").value == pytest.approx(threshold)
+
+
+def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
+    run = app_env.list()[0]
+    n_good, n_defective = int((run.labels == 0).sum()), int((run.labels == 1).sum())
+    app = open_page("threshold.py")
+    slider = app.slider(key="threshold_slider")
+    slider.set_value(slider.min).run()
+    assert shown_confusion(app).tolist() == [[0, n_good], [0, n_defective]]  # everything rejected
+    app.slider(key="threshold_slider").set_value(app.slider(key="threshold_slider").max).run()
+    assert shown_confusion(app).tolist() == [[n_good, 0], [n_defective, 0]]  # everything passed
+
+
+def test_number_entry_and_preset_move_the_slider(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    value = float(run.score_values.max())
+    app.number_input(key="threshold_number").set_value(value).run()
+    assert app.slider(key="threshold_slider").value == pytest.approx(value)
+    app.button(key="preset_F1-optimal").click().run()
+    best, _ = f1_optimal_threshold(run.labels, run.score_values)
+    assert app.slider(key="threshold_slider").value == pytest.approx(best)
+
+
+def test_save_threshold_is_used_by_the_run(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    value = float(np.sort(run.score_values)[2])
+    app.slider(key="threshold_slider").set_value(value).run()
+    app.button(key="threshold_save").click().run()
+    assert not app.exception
+    assert run.threshold == pytest.approx(value)
+    assert run.threshold_info["source"] == "manual"
+    assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
+
+
+def test_pixel_level_view_is_shown_for_runs_with_masks(open_page):
+    app = open_page("threshold.py")
+    labels = [m.label for m in app.metric]
+    assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels
+
+
+def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py")
+    assert len(app.get("pagination")) == 1  # 14 test images, 12 per page
+    caught = int(((run.score_values >= run.threshold) & (run.labels == 1)).sum())
+    app.button_group(key="inspect_outcomes").set_value(["TP"]).run()
+    assert any(c.value == f"{caught} of {len(run.labels)} test images match." for c in app.caption)
+    first_defective = int(np.flatnonzero(run.labels == 1)[0])
+    app.button(key=f"inspect_open_{first_defective}").click().run()
+    captions = [caption for image in app.image for caption in image.captions]
+    assert "Original" in captions
+    assert not app.exception and not app.error
+
+
+def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
+    run = app_env.list()[0]
+    shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")
+    app = open_page("compare.py")
+    assert not app.exception and not app.error
+    table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
+    assert len(table) == 2
+    assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
+
+
+def test_predict_scores_uploads_and_reports_a_non_image(open_page):
+    app = open_page("predict.py")
+    defective, _ = draw_defect(textured_image(64, seed=7), seed=3)
+    app.file_uploader(key="predict_files").set_value([
+        ("good.png", png(textured_image(64, seed=5)), "image/png"),
+        ("broken.png", png(defective), "image/png"),
+        ("notes.txt", b"not an image", "text/plain"),
+    ]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert len(app.error) == 1 and "notes.txt" in app.error[0].value
+    assert metric(app, "Images scored") == "2"
+    assert len(app.get("download_button")) == 1
