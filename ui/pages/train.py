@@ -171,10 +171,11 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
 
 
 def job_panel() -> None:
-    """The job of this session (or the one running in another tab), polled every second while it runs."""
-    job = jobs.get_job(st.session_state.get(JOB_KEY)) or jobs.running_job()
+    """The running job (possibly started in another tab), else this session's last one; polled while it runs."""
+    job = jobs.running_job() or jobs.get_job(st.session_state.get(JOB_KEY))
     if job is None:
         return
+    st.session_state[JOB_KEY] = job.job_id  # keep showing its outcome once it ends
     polling = job.status().running
 
     @st.fragment(run_every=1.0 if polling else None)

@@ -1,0 +1,142 @@
+"""Training from the dashboard: the Train page starts a job, shows its progress, cancels it, lists and deletes runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FAST_METHOD
+from vqi_core import jobs
+from vqi_core.datasets import DatasetError
+from vqi_core.pipeline import RunConfig
+from vqi_core.progress import Cancelled
+
+
+class BlockingTrain:
+    """A fake ``train_run``: reports feature extraction progress until released or cancelled."""
+
+    def __init__(self, result=None, error: Exception | None = None, steps: int = 10_000):
+        self.release = threading.Event()
+        self.result, self.error, self.steps = result, error, steps
+
+    def __call__(self, config: RunConfig, runs_dir: Path, progress):
+        for done in range(self.steps):
+            progress("feature extraction", done, self.steps)
+            if self.release.is_set():
+                break
+            time.sleep(0.005)
+        if self.error is not None:
+            raise self.error
+        progress("done", 1, 1)
+        return self.result
+
+
+@pytest.fixture
+def finished_jobs():
+    """Make sure no job of a test outlives it (they are module-level)."""
+    yield
+    for job in list(jobs._JOBS.values()):
+        job.cancel()
+        assert job.wait(timeout=60)
+
+
+def test_train_page_trains_a_run(open_page, app_env, finished_jobs):
+    before = {run.id for run in app_env.list()}
+    app = open_page("train.py")
+    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
+    app.number_input(key="train_image_size").set_value(64)
+    app.checkbox(key="train_jit").uncheck()
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    job = jobs.get_job(app.session_state["train_job_id"])
+    assert job is not None and job.wait(timeout=300)
+    app.run()
+    status = job.status()
+    assert status.state == jobs.DONE, status.error
+    assert {run.id for run in app_env.list()} - before == {status.run_id}
+    assert any(status.run_id in s.value for s in app.success)
+    assert job.run.config["params"]["image_size"] == [64, 64] and job.run.config["method"] == FAST_METHOD
+    labels = [m.label for m in app.metric]
+    assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time", "Inference"} <= set(labels)
+    app.button(key="train_open_inspect").click().run()
+    assert app.session_state["current_run_id"] == status.run_id
+    assert app.title[0].value == "Inspect" and not app.exception
+
+
+def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jobs):
+    fake = BlockingTrain()
+    job = jobs.start_training(RunConfig("data", FAST_METHOD, category="widget"), app_env.root, train=fake)
+    while not job.status().stages:
+        time.sleep(0.01)
+    app = open_page("train.py")
+    assert app.button(key="train_start").disabled  # one job at a time
+    assert any("feature extraction" in p.text for p in app.get("progress"))
+    app.button(key="train_cancel").click().run()
+    assert job.wait(timeout=30)
+    app.run()
+    assert job.status().state == jobs.CANCELLED
+    assert any("cancelled" in i.value for i in app.info)
+    assert not app.exception
+
+
+def test_delete_a_run_after_confirmation(open_page, app_env):
+    run_id = app_env.list()[0].id
+    app = open_page("train.py")
+    app.selectbox(key="delete_choice").set_value(run_id)
+    app.button(key="delete_ask").click().run()
+    assert any(run_id in w.value for w in app.warning)
+    assert app_env.list() != []  # nothing deleted before the confirmation
+    app.button(key="delete_confirm").click().run()
+    assert app_env.list() == []
+    assert app.session_state["current_run_id"] is None
+    assert not app.exception
+
+
+def test_job_records_stages_elapsed_time_and_eta(trained_run, tmp_path, finished_jobs):
+    fake = BlockingTrain(result=trained_run, steps=50)
+    job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=fake)
+    while not job.status().stages or job.status().current.done < 5:
+        time.sleep(0.005)
+    stage = job.status().current
+    assert stage.name == "feature extraction" and stage.total == 50
+    assert stage.eta is not None and stage.eta > 0
+    with pytest.raises(jobs.JobError):
+        jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=fake)
+    assert job.wait(timeout=30)
+    status = job.status()
+    assert status.state == jobs.DONE and status.run_id == trained_run.id and status.error is None
+    assert [s.name for s in status.stages] == ["feature extraction", "done"]
+    assert all(s.finished and s.fraction == 1.0 and s.eta == 0.0 for s in status.stages)
+    assert status.elapsed > 0
+
+
+@pytest.mark.parametrize("error, message", [
+    (DatasetError("/nowhere has no train/good folder"), "/nowhere has no train/good folder"),
+    (RuntimeError("out of cheese"), "RuntimeError: out of cheese"),
+])
+def test_failed_job_keeps_a_message_not_a_traceback(tmp_path, finished_jobs, error, message):
+    fake = BlockingTrain(error=error, steps=1)
+    job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=fake)
+    assert job.wait(timeout=30)
+    assert job.status().state == jobs.FAILED and job.status().error == message
+
+
+def test_cancel_raises_cancelled_in_the_progress_callback(tmp_path, finished_jobs):
+    seen: list[BaseException] = []
+
+    def train(config, runs_dir, progress):
+        try:
+            while True:
+                progress("coreset", 0, 1)
+                time.sleep(0.005)
+        except Cancelled as exc:
+            seen.append(exc)
+            raise
+
+    job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=train)
+    job.cancel()
+    assert job.wait(timeout=30)
+    assert job.status().state == jobs.CANCELLED and len(seen) == 1 and job.run is None

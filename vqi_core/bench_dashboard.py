@@ -1,0 +1,149 @@
+"""Dashboard benchmark: server-side time from a threshold slider change to the redrawn threshold panel.
+
+``python -m vqi_core.bench_dashboard [--images 1000] [--repeats 40] [--out bench_results]``
+
+A synthetic test set (seeded scores, 30 % defective) is evaluated at random
+thresholds. Three figures are reported, median and 95th percentile in ms:
+
+- ``threshold_view``: operating point, numbers and both plotly figures
+  (:func:`vqi_core.dashboard.threshold_view`), the work of the Threshold
+  page's fragment;
+- ``+ serialise``: the same plus turning the figures into the JSON that
+  ``st.plotly_chart`` sends (``plotly.io.to_json``), i.e. the fragment's
+  server-side cost without Streamlit's own bookkeeping;
+- ``AppTest page rerun``: the real Threshold page in Streamlit's AppTest
+  after ``slider.set_value``: AppTest reruns the whole app (sidebar, page,
+  both tabs), so this is an upper bound for the fragment-only rerun a browser
+  triggers.
+
+The target is 150 ms per slider move. Writes ``<out>/dashboard.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import plotly.io
+
+from .dashboard import prepare_threshold_data, threshold_view
+from .metrics import ThresholdEvaluator
+from .runs import CONFIG_FILE, METRICS_FILE, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE, write_json_atomic
+
+TARGET_MS = 150.0
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_test_set(n_images: int, defective_share: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (0/1) and overlapping anomaly scores: good ~ N(1, 0.3), defective ~ N(2, 0.6)."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n_images) < defective_share).astype(int)
+    scores = np.where(labels == 1, rng.normal(2.0, 0.6, n_images), rng.normal(1.0, 0.3, n_images))
+    return labels, scores
+
+
+def timed(function: Callable[[float], object], thresholds: np.ndarray) -> list[float]:
+    """Milliseconds of ``function(t)`` for each threshold, after one warm-up call."""
+    function(float(thresholds[0]))
+    times = []
+    for threshold in thresholds:
+        started = time.perf_counter()
+        function(float(threshold))
+        times.append(1000 * (time.perf_counter() - started))
+    return times
+
+
+def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray) -> str:
+    """A run folder holding only what the Threshold page reads (no model, no maps, no masks); returns its id."""
+    run_id = "00000000-000000-synthetic-bench"
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    frame = pd.DataFrame({"image": [f"img{i:05d}.png" for i in range(len(labels))], "path": "",
+                          "label": np.where(labels == 1, "defective", "good"), "defect_type": "synthetic",
+                          "mask_path": "", "score": scores})
+    frame.to_csv(folder / SCORES_FILE, index=False)
+    write_json_atomic(folder / THRESHOLD_FILE, {"threshold": float(np.median(scores)), "source": "benchmark"})
+    write_json_atomic(folder / REPORT_FILE, {"skipped": [], "notes": []})
+    write_json_atomic(folder / CONFIG_FILE, {"run_id": run_id, "method": "synthetic", "params": {},
+                                             "category": "synthetic", "has_masks": False})
+    write_json_atomic(folder / METRICS_FILE, {"seen_defects": False})
+    return run_id
+
+
+def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> list[float]:
+    """Milliseconds per slider move on the real Threshold page in AppTest (whole-app rerun)."""
+    from streamlit.testing.v1 import AppTest
+
+    with tempfile.TemporaryDirectory() as folder:
+        run_id = write_synthetic_run(Path(folder), labels, scores)
+        os.environ["VQI_RUNS_DIR"] = folder
+        app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+        app.session_state["current_run_id"] = run_id
+        app.run()
+        app.switch_page("ui/pages/threshold.py").run()
+        if app.exception or app.error:
+            raise RuntimeError(f"the Threshold page failed: {[e.value for e in [*app.exception, *app.error]]}")
+
+        def move(threshold: float) -> None:
+            app.slider(key="threshold_slider").set_value(threshold).run()
+
+        return timed(move, thresholds)
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    """Median, 95th percentile and maximum in ms."""
+    return {"median_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
+            "max_ms": round(max(times), 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print a table and write ``<out>/dashboard.json``."""
+    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_dashboard", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=1000, help="test images (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=40, help="slider moves per measurement (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
+    parser.add_argument("--skip-apptest", action="store_true", help="only the function-level measurements")
+    args = parser.parse_args(argv)
+
+    labels, scores = synthetic_test_set(args.images)
+    thresholds = np.random.default_rng(1).uniform(scores.min(), scores.max(), args.repeats)
+    evaluator = ThresholdEvaluator(labels, scores)
+    data = prepare_threshold_data(labels, scores)
+
+    def view(threshold: float) -> dict:
+        return threshold_view(evaluator, labels, scores, threshold, data)
+
+    def view_and_serialise(threshold: float) -> None:
+        result = view(threshold)
+        for key in ("roc", "histogram"):
+            plotly.io.to_json(result[key], validate=False)
+
+    rows = {"threshold_view": summary(timed(view, thresholds)),
+            "+ serialise": summary(timed(view_and_serialise, thresholds))}
+    if not args.skip_apptest:
+        rows["AppTest page rerun"] = summary(apptest_rerun_ms(labels, scores, thresholds))
+
+    print(f"Threshold panel, {args.images} test images, {args.repeats} slider moves (target <= {TARGET_MS:.0f} ms)")
+    print(f"{'measurement':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    for name, row in rows.items():
+        print(f"{name:<22} {row['median_ms']:>10.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "images": args.images, "repeats": args.repeats,
+              "target_ms": TARGET_MS, "measurements": rows,
+              "within_target": all(row["p95_ms"] <= TARGET_MS for row in rows.values())}
+    (args.out / "dashboard.json").write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out / 'dashboard.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
