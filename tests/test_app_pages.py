@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import cv2
@@ -98,10 +99,15 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
 
 
-def test_pixel_level_view_is_shown_for_runs_with_masks(open_page):
+def test_pixel_level_tab_is_computed_only_when_opened(open_page):
     app = open_page("threshold.py")
+    assert [t.label for t in app.tabs] == ["Image level", "Pixel level"]
+    assert "Defect pixels flagged" not in [m.label for m in app.metric]
+    app.session_state["threshold_tab"] = "Pixel level"
+    app.run()
     labels = [m.label for m in app.metric]
-    assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels
+    assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels and "Precision" not in labels
+    assert not app.exception
 
 
 def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
@@ -126,6 +132,18 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert len(table) == 2
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
+
+
+def test_compare_refuses_runs_on_different_test_sets(open_page, app_env):
+    run = app_env.list()[0]
+    other = app_env.root / "29990101-000000-other-padim-copy"
+    shutil.copytree(run.path, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "dataset": "/elsewhere/other"}))
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()
+    assert not app.exception
+    assert any("not evaluated on the same test set" in e.value for e in app.error)
 
 
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):

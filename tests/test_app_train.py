@@ -60,7 +60,7 @@ def test_train_page_trains_a_run(open_page, app_env, finished_jobs):
     assert any(status.run_id in s.value for s in app.success)
     assert job.run.config["params"]["image_size"] == [64, 64] and job.run.config["method"] == FAST_METHOD
     labels = [m.label for m in app.metric]
-    assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time", "Inference"} <= set(labels)
+    assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)
     app.button(key="train_open_inspect").click().run()
     assert app.session_state["current_run_id"] == status.run_id
     assert app.title[0].value == "Inspect" and not app.exception

@@ -96,8 +96,8 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
     columns[0].metric("Image AUROC", ratio("image_auroc"), help="1.0 = every defective image scores above every good one")
     columns[1].metric("Pixel AUROC", ratio("pixel_auroc"), help="n/a without ground-truth masks")
     columns[2].metric("AUPRO", ratio("aupro"), help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
-    columns[3].metric("Fit time", f"{metrics.get('fit_seconds', 0):.1f} s")
-    columns[4].metric("Inference", f"{metrics.get('ms_per_image', 0):.1f} ms/image")
+    columns[3].metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}")
+    columns[4].metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}")
 
 
 # ---------------------------------------------------------------------- cached loading
@@ -160,6 +160,12 @@ def overlay(run_path: str, index: int, alpha: float = 0.5, heatmap: bool = True,
     """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side)."""
     return dashboard.run_overlay(Run(Path(run_path)), index, normalization(run_path), alpha=alpha, heatmap=heatmap,
                                  boxes=boxes, ground_truth=ground_truth, max_side=max_side)
+
+
+@st.cache_data(max_entries=600, show_spinner=False)
+def thumbnail(run_path: str, index: int, side: int = 320) -> np.ndarray:
+    """Test image ``index`` with heatmap, boxes and ground-truth outline, centred in a square (for grids)."""
+    return dashboard.square_thumbnail(overlay(run_path, index, max_side=side), side)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -38,8 +38,9 @@ DEFECT_COLOR = css_color(localisation.DEFECT_COLOR)
 OPERATING_POINT_COLOR = "rgb(0,0,0)"
 OUTCOMES = ("TP", "FP", "FN", "TN")
 OUTCOME_MEANING = {"TP": "defect caught", "FP": "false alarm", "FN": "escape", "TN": "good passed"}
-ACTUAL_ROWS = ("Good part (actual)", "Defective part (actual)")
-PREDICTED_COLUMNS = ("Passed as good", "Rejected as defective")
+ACTUAL_ROWS = ("Good part", "Defective part")
+PREDICTED_COLUMNS = ("Passed", "Rejected")
+THUMBNAIL_BACKGROUND = (240, 242, 246)
 PLOT_MARGIN = dict(l=10, r=10, t=40, b=10)
 
 
@@ -109,7 +110,7 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
 
 
 def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
-    """The confusion matrix in plain words: rows actual good/defective, columns passed/rejected."""
+    """The confusion matrix in plain words: rows the actual part (good/defective), columns the decision."""
     return pd.DataFrame(point.confusion_matrix(), index=pd.Index(ACTUAL_ROWS, name="actual"),
                         columns=list(PREDICTED_COLUMNS))
 
@@ -260,6 +261,17 @@ def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
+def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
+    """``image`` fitted into a ``side`` x ``side`` square and centred on a light background (for even grids)."""
+    fitted = fit_to(image, side)
+    h, w = fitted.shape[:2]
+    canvas = np.empty((side, side, 3), np.uint8)
+    canvas[:] = THUMBNAIL_BACKGROUND
+    top, left = (side - h) // 2, (side - w) // 2
+    canvas[top:top + h, left:left + w] = fitted
+    return canvas
+
+
 def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha: float = 0.5,
                 heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
                 max_side: int | None = None) -> np.ndarray:
@@ -323,26 +335,29 @@ def seen_defects_notes(run: Run) -> list[str]:
 
 
 def common_test_images(runs: Sequence[Run]) -> list[str]:
-    """Paths of the test images every run evaluated, in the first run's order."""
-    if not runs:
+    """Names (``<defect_type>/<file>``) of the test images every run evaluated, in the first run's order.
+
+    Empty unless all runs were trained on the same category folder (``config["dataset"]``, resolved).
+    """
+    if not runs or len({run.config.get("dataset") for run in runs}) != 1:
         return []
-    shared = set(runs[0].scores["path"])
+    shared = set(runs[0].scores["image"])
     for run in runs[1:]:
-        shared &= set(run.scores["path"])
-    return [path for path in runs[0].scores["path"] if path in shared]
+        shared &= set(run.scores["image"])
+    return [name for name in runs[0].scores["image"] if name in shared]
 
 
-def compare_runs(runs: Sequence[Run], paths: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
-    """Metrics table and overlaid ROC curves of ``runs`` on the test images ``paths``.
+def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
+    """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
 
-    Image AUROC and best F1 are computed on ``paths``; pixel AUROC, AUPRO and timings
+    Image AUROC and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings
     are each run's own (on the images it evaluated).
     """
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
     rows = []
     for run in runs:
-        frame = run.scores.set_index("path").loc[list(paths)]
+        frame = run.scores.set_index("image").loc[list(images)]
         labels = (frame["label"] == "defective").to_numpy().astype(int)
         scores = frame["score"].to_numpy(float)
         both = bool((labels == 0).any() and (labels == 1).any())

@@ -21,19 +21,18 @@ def default_selection(runs: list[Run]) -> list[str]:
     return [first.id, *same[:2]]
 
 
-def image_across_runs(runs: list[Run], paths: list[str]) -> None:
+def image_across_runs(runs: list[Run], images: list[str]) -> None:
     """One chosen test image as each run sees it, at each run's saved threshold."""
-    names = dict(zip(runs[0].scores["path"], runs[0].scores["image"]))
-    labels = dict(zip(runs[0].scores["path"], runs[0].scores["label"]))
-    defective_first = sorted(paths, key=lambda p: labels[p] != "defective")
-    path = st.selectbox("Test image", defective_first, format_func=lambda p: f"{names[p]} ({labels[p]})",
+    labels = dict(zip(runs[0].scores["image"], runs[0].scores["label"]))
+    defective_first = sorted(images, key=lambda name: labels[name] != "defective")
+    name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image")
-    colour = DEFECT_COLOR if labels[path] == "defective" else GOOD_COLOR
-    st.markdown(f"True label: <span style='color:{colour}'>**{labels[path]}**</span> · {common.LEGEND}",
+    colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
+    st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · {common.LEGEND}",
                 unsafe_allow_html=True)
     columns = st.columns(len(runs))
     for column, run in zip(columns, runs):
-        index = int(run.scores.index[run.scores["path"] == path][0])
+        index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         verdict = "defective" if score >= threshold else "good"
         with column:
@@ -63,7 +62,8 @@ try:
 except RunError as exc:
     common.stop_with_error(f"A chosen run cannot be opened: {exc}")
 if not shared:
-    common.stop_with_error("These runs share no test image: compare runs trained on the same dataset and category.")
+    common.stop_with_error("These runs were not evaluated on the same test set: compare runs trained on the same "
+                           "category folder.")
 for run in chosen:
     for note in seen_defects_notes(run):
         st.warning(f"`{run.id}`: {note}", icon=":material/warning:")

@@ -76,7 +76,7 @@ def grid(run: Run, frame: pd.DataFrame) -> None:
     for position, (index, row) in enumerate(shown.iterrows()):
         with columns[position % COLUMNS].container(border=True):
             try:
-                st.image(common.overlay(str(run.path), int(index)), width="stretch")
+                st.image(common.thumbnail(str(run.path), int(index)), width="stretch")
             except LOAD_ERRORS as exc:
                 st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
             st.markdown(describe(row), unsafe_allow_html=True)

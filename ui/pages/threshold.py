@@ -72,7 +72,7 @@ def image_level(run: Run) -> None:
     st.markdown(f"**At {axis.format(threshold)}:** {view['cost']}")
     matrix, rates = st.columns([2, 3])
     with matrix:
-        st.caption("Confusion matrix (test images)")
+        st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
         st.dataframe(view["confusion"], key="confusion_matrix")
     with rates:
         columns = st.columns(3)
@@ -113,12 +113,14 @@ current = common.require_run()
 common.show_run_notes(current)
 st.caption(f"Run `{current.id}` · {len(common.test_frame(str(current.path)))} evaluated test images · "
            "defective = positive: a false alarm rejects a good part, an escape passes a defective one.")
-if current.config.get("has_masks"):
-    image_tab, pixel_tab = st.tabs(["Image level", "Pixel level"])
-    with image_tab:
-        image_level(current)
-    with pixel_tab:
-        pixel_level(current)
+if current.config.get("has_masks"):  # lazy tabs: pixel statistics are only collected when that tab is open
+    image_tab, pixel_tab = st.tabs(["Image level", "Pixel level"], key="threshold_tab", on_change="rerun")
+    if image_tab.open:
+        with image_tab:
+            image_level(current)
+    if pixel_tab.open:
+        with pixel_tab:
+            pixel_level(current)
 else:
     image_level(current)
     st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")
