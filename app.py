@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, default_data_root, runs_dir, set_current_run, \
-    store
+    store, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories
 
@@ -62,4 +62,5 @@ navigation = st.navigation([
     st.Page(PAGES["compare"], title="Compare", icon=":material/compare:"),
     st.Page(PAGES["predict"], title="Predict", icon=":material/upload_file:"),
 ])
-navigation.run()
+with user_errors():  # e.g. a run folder deleted from disk while a page reads it
+    navigation.run()

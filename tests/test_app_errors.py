@@ -69,3 +69,15 @@ def test_predict_from_a_folder_that_does_not_exist(open_page, tmp_path):
     app.button(key="predict_score").click().run()
     assert not app.exception
     assert "Cannot score" in messages(app)
+
+
+def test_files_vanishing_from_a_run_show_messages(open_page, app_env):
+    run = app_env.list()[0]
+    (run.path / "maps.npz").unlink()
+    app = open_page("inspect_images.py")
+    assert not app.exception
+    assert any("Cannot show" in w.value for w in app.warning)
+    (run.path / "threshold.json").unlink()
+    app.switch_page("ui/pages/threshold.py").run()
+    assert not app.exception
+    assert any("threshold.json is missing" in e.value for e in app.error)

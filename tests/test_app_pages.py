@@ -146,6 +146,17 @@ def test_compare_refuses_runs_on_different_test_sets(open_page, app_env):
     assert any("not evaluated on the same test set" in e.value for e in app.error)
 
 
+@pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])
+def test_a_run_that_has_seen_defects_says_so(open_page, app_env, page):
+    run = app_env.list()[0]
+    note = "This method has seen defects: 4 labelled defective test images were used for training."
+    (run.path / "report.json").write_text(json.dumps({"skipped": [], "notes": [note]}))
+    shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")
+    app = open_page(page, current_run_id=run.id)
+    assert any(note in w.value for w in app.warning)
+    assert not app.exception
+
+
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     app = open_page("predict.py")
     defective, _ = draw_defect(textured_image(64, seed=7), seed=3)

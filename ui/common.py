@@ -8,8 +8,9 @@ page rerun never reloads a model or re-renders an overlay it already has.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import streamlit as st
 
 from vqi_core import dashboard
 from vqi_core.datasets import DatasetError, category_path, load_category
+from vqi_core.images import ImageReadError
 from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import ThresholdEvaluator
@@ -31,6 +33,19 @@ CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
 LEGEND = (f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span> · "
           f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes</span> · "
           "<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
+
+
+#: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
+USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a user error raised inside the block as ``st.error`` (pages and fragment reruns alike)."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        st.error(f"{exc}", icon=":material/error:")
 
 
 def runs_dir() -> Path:

@@ -22,7 +22,7 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
         return
     value, _ = common.working_threshold(run)
-    set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved"))
+    set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved") if value == run.threshold else "manual")
     st.session_state[OWNER] = run.id
 
 
@@ -40,6 +40,12 @@ def save(run: Run, value: float, source: str) -> None:
 @st.fragment
 def image_level(run: Run) -> None:
     """Slider, presets, confusion matrix, rates, ROC and histograms; reruns alone on every change."""
+    with common.user_errors():
+        image_level_body(run)
+
+
+def image_level_body(run: Run) -> None:
+    """The content of :func:`image_level`."""
     path = str(run.path)
     frame = common.test_frame(path)
     labels, scores = common.labels_of(frame), frame["score"].to_numpy(float)
@@ -95,6 +101,12 @@ def image_level(run: Run) -> None:
 @st.fragment
 def pixel_level(run: Run) -> None:
     """Pixel ROC and the share of defect / good pixels flagged at a per-pixel threshold."""
+    with common.user_errors():
+        pixel_level_body(run)
+
+
+def pixel_level_body(run: Run) -> None:
+    """The content of :func:`pixel_level`."""
     data = common.pixel_data(str(run.path))
     st.caption(f"Pixels of all test images with known ground truth (good images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
