@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, default_data_root, runs_dir, set_current_run, \
-    store, user_errors
+from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, default_data_root, runs_dir, \
+    set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories
 
@@ -19,10 +19,11 @@ st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":ma
 def dataset_sidebar() -> None:
     """Dataset folder and category; a wrong folder shows its problem instead of a traceback."""
     st.session_state.setdefault(DATA_ROOT, default_data_root())
-    root = st.sidebar.text_input(
+    st.sidebar.text_input(
         "Dataset folder", key=DATA_ROOT,
         help="A folder in MVTec AD layout: <category>/train/good, <category>/test/<good or defect type>, optional "
              "<category>/ground_truth/<defect type>/<name>_mask.png; or a folder of such categories.")
+    root, _ = data_choice()
     try:
         categories = list_categories(root)
     except DatasetError as exc:

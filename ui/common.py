@@ -94,9 +94,14 @@ def show_run_notes(run: Run) -> None:
         st.warning(note, icon=":material/warning:")
 
 
+def explored_key(run: Run) -> str:
+    """Session-state key of the threshold being explored for ``run`` on the Threshold page."""
+    return f"explored_threshold:{run.id}"
+
+
 def working_threshold(run: Run) -> tuple[float, str]:
     """The threshold being explored on the Threshold page (unsaved), else the run's saved one, with its source."""
-    explored = st.session_state.get(f"threshold:{run.id}")
+    explored = st.session_state.get(explored_key(run))
     if explored is not None and explored != run.threshold:
         return float(explored), "explored on the Threshold page, not saved"
     return run.threshold, f"saved: {run.threshold_info.get('source', 'unknown')}"
@@ -189,12 +194,6 @@ def original(run_path: str, index: int, max_side: int | None = 768) -> np.ndarra
     return dashboard.fit_to(Run(Path(run_path)).image(index), max_side)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def heatmap(run_path: str, index: int, max_side: int | None = 768) -> np.ndarray:
-    """The normalised anomaly map of test image ``index`` in colour."""
-    return dashboard.heatmap_only(Run(Path(run_path)), index, normalization(run_path), max_side)
-
-
 def labels_of(frame: pd.DataFrame) -> np.ndarray:
     """0/1 labels of a scores frame."""
     return (frame["label"] == "defective").to_numpy().astype(int)
@@ -209,8 +208,9 @@ def clear_run_caches() -> None:
 
 
 def data_choice() -> tuple[str, str | None]:
-    """Dataset root and category chosen in the sidebar."""
-    return st.session_state.get(DATA_ROOT) or default_data_root(), st.session_state.get(CATEGORY)
+    """Dataset root chosen in the sidebar (``~`` expanded, made absolute so runs record absolute paths) and category."""
+    typed = (st.session_state.get(DATA_ROOT) or default_data_root()).strip()
+    return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
 
 
 def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:

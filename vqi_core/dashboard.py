@@ -284,11 +284,6 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
     return fit_to(overlay, max_side)
 
 
-def heatmap_only(run: Run, index: int, normalization: dict[str, float], max_side: int | None = None) -> np.ndarray:
-    """The normalised anomaly map of test image ``index`` as a colour image."""
-    return fit_to(localisation.heatmap_image(normalize_map(run.anomaly_map(index), normalization)), max_side)
-
-
 # ---------------------------------------------------------------------- runs and comparison
 def _rounded(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)

@@ -56,9 +56,9 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
         try:
             columns = st.columns(3)
             columns[0].image(common.original(path, index), caption="Original", width="stretch")
-            columns[1].image(common.overlay(path, index, alpha, True, False, False, 768),
+            columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768),
                              caption="Heatmap (transparent below the typical good level)", width="stretch")
-            columns[2].image(common.overlay(path, index, alpha, False, True, True, 768),
+            columns[2].image(common.overlay(path, index, heatmap=False, max_side=768),
                              caption="Boxes (above any good image) and ground-truth outline", width="stretch")
         except LOAD_ERRORS as exc:
             st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")

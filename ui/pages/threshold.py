@@ -71,7 +71,7 @@ def image_level_body(run: Run) -> None:
                       args=(axis.clamp(value), name), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
-    st.session_state[f"threshold:{run.id}"] = threshold  # Inspect shows outcomes at this threshold
+    st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
     view = threshold_view(common.evaluator(path), labels, scores, threshold, data)
     point = view["point"]
 
@@ -79,7 +79,7 @@ def image_level_body(run: Run) -> None:
     matrix, rates = st.columns([2, 3])
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
-        st.dataframe(view["confusion"], key="confusion_matrix")
+        st.dataframe(view["confusion"])
     with rates:
         columns = st.columns(3)
         for index, (name, value) in enumerate(view["numbers"].items()):

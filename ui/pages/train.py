@@ -54,7 +54,8 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                               format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
-                                   "patch features; DFM: PCA of image features (fastest).")
+                                   "patch features; DFM: PCA of image features (fastest); CAM (where installed): "
+                                   "a classifier that also trains on labelled defects.")
         if problems[method]:
             st.error(problems[method], icon=":material/error:")
             return RunConfig(root, method, {}, category), False
