@@ -127,9 +127,9 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def open_run(run_id: str, page: str) -> None:
-    """Make the new run current and remember which of its pages to open (button callback)."""
+    """Make the new run current and open one of its pages (a full-app rerun, also from inside the fragment)."""
     set_current_run(run_id)
-    st.session_state["train_goto"] = PAGES[page]
+    st.switch_page(PAGES[page])
 
 
 def show_job(job: jobs.TrainingJob, polling: bool) -> None:
@@ -161,10 +161,10 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             st.error(str(exc))
             return
         left, right, _ = st.columns([1, 1, 2])
-        left.button("Inspect images", key="train_open_inspect", on_click=open_run, args=(status.run_id, "inspect"),
-                    icon=":material/image_search:", type="primary")
-        right.button("Choose threshold", key="train_open_threshold", on_click=open_run,
-                     args=(status.run_id, "threshold"), icon=":material/tune:")
+        if left.button("Inspect images", key="train_open_inspect", icon=":material/image_search:", type="primary"):
+            open_run(status.run_id, "inspect")
+        if right.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
+            open_run(status.run_id, "threshold")
     elif status.state == jobs.CANCELLED:
         st.info(status.error or "Cancelled.", icon=":material/cancel:")
     else:
@@ -223,8 +223,6 @@ def runs_panel() -> None:
         no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
 
 
-if "train_goto" in st.session_state:
-    st.switch_page(st.session_state.pop("train_goto"))
 st.title("Train")
 root, category = data_choice()
 summary = dataset_or_stop(root, category)
