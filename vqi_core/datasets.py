@@ -199,3 +199,32 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     if not paths:
         raise DatasetError(f"{folder} holds no readable image")
     return [Sample(p, -1, "unknown") for p in paths], skipped
+
+
+def supervised_split(category: Category, train_fraction: float = 0.5, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Split the test set into a labelled training part and an evaluated part, for supervised methods.
+
+    The MVTec layout has no labelled defective training images, so a supervised
+    method must learn from part of the test set. The split is stratified: each
+    defect type, and ``good``, contributes ``train_fraction`` of its images
+    (rounded, at least one to each part when it has two or more; a type with a
+    single image is only evaluated), chosen with a ``seed``-ed generator. Both
+    parts keep the test set's order.
+    """
+    import numpy as np
+
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be between 0 and 1 (exclusive), not {train_fraction}")
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[int]] = {}
+    for index, sample in enumerate(category.test):
+        groups.setdefault(sample.defect_type, []).append(index)
+    labelled: set[int] = set()
+    for defect_type in sorted(groups):
+        members = groups[defect_type]
+        if len(members) < 2:
+            continue
+        n_labelled = min(len(members) - 1, max(1, round(train_fraction * len(members))))
+        labelled.update(members[i] for i in rng.permutation(len(members))[:n_labelled])
+    return ([s for i, s in enumerate(category.test) if i in labelled],
+            [s for i, s in enumerate(category.test) if i not in labelled])
