@@ -1,0 +1,170 @@
+"""Self-supervised fine-tuning (CutPaste, SimSiam): augmentations, training, reproducibility, the fit hook."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from synthetic import textured_image
+from vqi_core.backbones import get_backbone
+from vqi_core.finetune import FINETUNE_KINDS, finetune_backbone, run_finetune
+from vqi_core.finetune.cutpaste import cutpaste, scar
+from vqi_core.methods import load_model
+from vqi_core.methods.base import AnomalyModel
+from vqi_core.progress import Cancelled
+
+SIZE = {"image_size": (64, 64), "jit": False}
+#: tiny and quick: 32 px crops of 64 px inputs, two batches of 8 images per epoch
+QUICK = {"epochs": 2, "batch_size": 8, "crop_size": 32}
+
+
+class MeanFeatures(AnomalyModel):
+    """Throwaway method for the hook: distance of each cell's features to the mean training feature."""
+
+    name = "mean_features"
+
+    def __init__(self, **common):
+        super().__init__(**common)
+        self.mean: torch.Tensor | None = None
+
+    def _fit_features(self, images, progress):
+        self.mean = self.extract(images, progress)[-1].mean(dim=(0, 2, 3))
+
+    def _score_batch(self, x, geometries):
+        distance = (self.extractor(x)[-1] - self.mean[None, :, None, None]).norm(dim=1)
+        return distance.amax(dim=(1, 2)).numpy(), distance.numpy()
+
+    def _arrays(self):
+        return {"mean": self.mean.numpy()}
+
+    def _load_arrays(self, arrays):
+        self.mean = torch.from_numpy(arrays["mean"])
+
+
+def varied_image(seed: int) -> np.ndarray:
+    """A striped texture with a few random coloured rectangles: images that differ from each other."""
+    rng = np.random.default_rng(seed)
+    image = textured_image(64, seed=seed)
+    for _ in range(4):
+        x, y = (int(v) for v in rng.integers(0, 56, 2))
+        w, h = (int(v) for v in rng.integers(8, 32, 2))
+        cv2.rectangle(image, (x, y), (x + w, y + h), tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
+    return image
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine waiting threads cost seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def images() -> list[np.ndarray]:
+    return [varied_image(i) for i in range(16)]
+
+
+def test_augmentations_keep_shape_and_change_a_bounded_region():
+    image = textured_image(64, seed=3)
+    rng = np.random.default_rng(0)
+    for augment, max_fraction in ((cutpaste, 0.5), (scar, 0.3)):
+        for _ in range(20):
+            out = augment(image, rng)
+            assert out.shape == image.shape and out.dtype == np.uint8
+            changed = (out != image).any(axis=2).mean()
+            assert changed <= max_fraction
+    assert np.array_equal(cutpaste(image, np.random.default_rng(5)), cutpaste(image, np.random.default_rng(5)))
+
+
+@pytest.mark.parametrize("kind", FINETUNE_KINDS)
+def test_loss_decreases_and_progress_is_reported(kind, images):
+    calls = []
+    result = run_finetune(kind, images, MeanFeatures(**SIZE), lambda *a: calls.append(a), **{**QUICK, "epochs": 4})
+    assert len(result.epoch_losses) == 4
+    assert result.epoch_losses[-1] < result.epoch_losses[0]
+    label = {"cutpaste": "CutPaste", "simsiam": "SimSiam"}[kind]
+    assert (f"fine-tuning ({label}) epoch 1/4", 0, 2) in calls
+    assert calls[-1] == (f"fine-tuning ({label}) epoch 4/4", 2, 2)
+    assert result.trained_stages == ["blocks.3"]  # the deepest of the method's layers
+
+
+@pytest.mark.parametrize("kind", FINETUNE_KINDS)
+def test_same_seed_same_weights(kind, images):
+    model = MeanFeatures(**SIZE)
+    params = {**QUICK, "epochs": 1}
+    first = finetune_backbone(kind, images, model, **params)
+    second = finetune_backbone(kind, images, model, **params)
+    other = finetune_backbone(kind, images, model, **params, seed=1)
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+def test_returns_full_backbone_state_with_only_trained_stages_changed(images):
+    state = finetune_backbone("cutpaste", images, MeanFeatures(**SIZE), **{**QUICK, "epochs": 1, "train_stages": 1})
+    get_backbone("efficientnet_lite0").build(False).load_state_dict(state, strict=True)  # the full classifier
+    pretrained = get_backbone("efficientnet_lite0").build(True).state_dict()
+    changed = {key.split(".")[1] for key in state if key.startswith("blocks.")
+               and not torch.equal(state[key], pretrained[key])}
+    assert changed == {"3"}
+    assert torch.equal(state["conv_stem.weight"], pretrained["conv_stem.weight"])
+    # BatchNorm keeps its running statistics (small batches would make them noisy)
+    assert all(torch.equal(state[k], pretrained[k]) for k in state if "running_" in k)
+
+
+@pytest.mark.parametrize("kind", FINETUNE_KINDS)
+def test_cancel_stops_training(kind, images):
+    batches = []
+
+    def progress(stage, done, total):
+        if stage.startswith("fine-tuning"):
+            batches.append(done)
+            if done == 1:
+                raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        finetune_backbone(kind, images, MeanFeatures(**SIZE), progress, **QUICK)
+    assert batches == [0, 1]
+
+
+def test_unknown_kind_and_too_few_images(images):
+    with pytest.raises(ValueError, match="unknown fine-tuning kind"):
+        finetune_backbone("rotation", images, MeanFeatures(**SIZE))
+    with pytest.raises(ValueError, match="at least"):
+        finetune_backbone("simsiam", images[:1], MeanFeatures(**SIZE))
+
+
+def test_fit_hook_uses_saves_and_reloads_the_fine_tuned_backbone(images, tmp_path):
+    plain = MeanFeatures(**SIZE, holdout_fraction=0.0).fit(images)
+    model = MeanFeatures(**SIZE, holdout_fraction=0.0, finetune="cutpaste",
+                         finetune_params={**QUICK, "epochs": 1}).fit(images)
+    assert model.backbone_state is not None
+    test = [textured_image(64, seed=100 + i) for i in range(3)]
+    scores = model.predict(test).scores
+    assert not np.allclose(scores, plain.predict(test).scores)  # the features did change
+    model.save(tmp_path / "model")
+    assert (tmp_path / "model" / "backbone.pt").is_file()
+    reloaded = MeanFeatures.load_from(tmp_path / "model", _meta(tmp_path / "model"))
+    assert reloaded.get_params() == model.get_params()
+    again = reloaded.predict(test)
+    assert np.array_equal(again.scores, scores)
+
+
+def test_fine_tuned_dfm_through_the_registry(images, tmp_path):
+    pytest.importorskip("vqi_core.methods.dfm")
+    from vqi_core.methods import create_model
+
+    model = create_model("dfm", **SIZE, finetune="simsiam", finetune_params={**QUICK, "epochs": 1}).fit(images)
+    test = [textured_image(64, seed=200 + i) for i in range(3)]
+    model.save(tmp_path / "dfm")
+    assert np.array_equal(load_model(tmp_path / "dfm").predict(test).scores, model.predict(test).scores)
+
+
+def _meta(folder):
+    import json
+
+    return json.loads((folder / "model.json").read_text())
