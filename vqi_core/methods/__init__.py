@@ -15,6 +15,7 @@ METHOD_PATHS: dict[str, str] = {
     "padim": "vqi_core.methods.padim:Padim",
     "spade": "vqi_core.methods.spade:Spade",
     "dfm": "vqi_core.methods.dfm:DFM",
+    "cam": "vqi_core.methods.cam:CamClassifier",
 }
 
 

@@ -1,0 +1,132 @@
+"""CAM defect classifier and the stratified supervised split of a test set."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from synthetic import draw_defect, textured_image, write_mvtec_dataset
+from vqi_core.datasets import load_category, supervised_split
+from vqi_core.methods import create_model, load_model, method_class
+from vqi_core.methods.cam import CamClassifier, stratified_split
+from vqi_core.progress import Cancelled
+
+SIZE = 128
+QUICK = {"image_size": (SIZE, SIZE), "jit": False, "epochs": 4, "batch_size": 8, "lr": 1e-3, "head_lr": 1e-2}
+
+
+def labelled_set(n_good: int, n_defective: int, offset: int) -> tuple[list[np.ndarray], list[int], list[np.ndarray]]:
+    """Good textures and textures with a drawn blob; returns images, labels and defect masks (None for good)."""
+    images, labels, masks = [], [], []
+    for i in range(n_good):
+        images.append(textured_image(SIZE, seed=offset + i))
+        labels.append(0)
+        masks.append(None)
+    for i in range(n_defective):
+        image, mask = draw_defect(textured_image(SIZE, seed=offset + 500 + i), seed=offset + i, kind="blob")
+        images.append(image)
+        labels.append(1)
+        masks.append(mask)
+    return images, labels, masks
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine waiting threads cost seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return labelled_set(16, 8, 0), labelled_set(6, 6, 1000)
+
+
+@pytest.fixture(scope="module")
+def fitted(data) -> CamClassifier:
+    (images, labels, _), _ = data
+    return create_model("cam", **QUICK).fit(images, labels=labels)
+
+
+def test_registered_as_supervised():
+    assert method_class("cam") is CamClassifier and CamClassifier.supervised
+
+
+def test_classifies_and_the_heatmap_peaks_inside_the_defect(fitted, data):
+    _, (images, labels, masks) = data
+    prediction = fitted.predict(images)
+    assert np.all((prediction.scores >= 0) & (prediction.scores <= 1))  # P(defective)
+    assert roc_auc_score(labels, prediction.scores) > 0.9
+    for anomaly_map, mask in zip(prediction.maps, masks):
+        if mask is not None:
+            peak = np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)
+            assert mask[peak], "the class activation map should peak on the drawn defect"
+    history = fitted.history
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert len(history["validation_loss"]) == len(history["train_loss"])
+
+
+def test_saves_reloads_and_reproduces_exactly(fitted, data, tmp_path):
+    _, (images, _, _) = data
+    fitted.save(tmp_path / "cam")
+    assert {p.name for p in (tmp_path / "cam").iterdir()} == {"model.json", "arrays.npz", "backbone.pt"}
+    reloaded = load_model(tmp_path / "cam")
+    assert reloaded.get_params() == fitted.get_params()
+    first, again = fitted.predict(images), reloaded.predict(images)
+    assert np.array_equal(first.scores, again.scores)
+    assert all(np.array_equal(a, b) for a, b in zip(first.maps, again.maps))
+
+
+def test_same_seed_same_model_and_cancellation(fitted, data):
+    (images, labels, _), (test_images, _, _) = data
+    again = create_model("cam", **QUICK).fit(images, labels=labels)
+    assert np.array_equal(again.predict(test_images).scores, fitted.predict(test_images).scores)
+
+    seen = []
+
+    def progress(stage, done, total):
+        seen.append(stage)
+        if stage.startswith("training (CAM)") and done == 1:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        create_model("cam", **QUICK).fit(images, progress, labels=labels)
+    assert seen[-1] == f"training (CAM) epoch 1/{QUICK['epochs']}"
+
+
+def test_needs_both_classes(data):
+    (images, labels, _), _ = data
+    with pytest.raises(ValueError, match="good .* and defective"):
+        create_model("cam", **QUICK).fit(images[:5], labels=[0] * 5)
+    with pytest.raises(ValueError, match="exactly one layer"):
+        CamClassifier(layers=["blocks.3", "blocks.4"])
+
+
+def test_stratified_validation_split():
+    labels = np.array([0] * 20 + [1] * 5 + [0])
+    train, validation = stratified_split(labels, 0.2, np.random.default_rng(0))
+    assert sorted(train.tolist() + validation.tolist()) == list(range(len(labels)))
+    assert Counter(labels[validation].tolist()) == {0: 4, 1: 1}
+    assert len(stratified_split(labels, 0.0, np.random.default_rng(0))[1]) == 0
+
+
+def test_supervised_split_is_stratified_seeded_and_disjoint(tmp_path):
+    root = write_mvtec_dataset(tmp_path / "widget", n_train=2, n_test_good=6, n_per_defect=5, size=32)
+    category = load_category(root)
+    labelled, evaluated = supervised_split(category, 0.5, seed=0)
+    assert {s.path for s in labelled}.isdisjoint({s.path for s in evaluated})
+    assert len(labelled) + len(evaluated) == len(category.test)
+    assert Counter(s.defect_type for s in labelled) == {"good": 3, "blob": 2, "scratch": 2}  # round(2.5) == 2
+    assert Counter(s.defect_type for s in evaluated) == {"good": 3, "blob": 3, "scratch": 3}
+    assert supervised_split(category, 0.5, seed=0) == (labelled, evaluated)
+    assert supervised_split(category, 0.5, seed=1) != (labelled, evaluated)
+    order = [s.path for s in category.test]
+    assert [s.path for s in labelled] == sorted((s.path for s in labelled), key=order.index)
+    with pytest.raises(ValueError, match="train_fraction"):
+        supervised_split(category, 1.0)
