@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vqi_core.images import read_image
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 DEMO_DATA = REPO_ROOT / "assets" / "demo"
@@ -89,3 +91,19 @@ def real_subset(name: str, n_train: int, n_test_per_type: int) -> tuple[list[Pat
         picked = sorted(rng.choice(len(files), min(n_test_per_type, len(files)), replace=False))
         test.extend((files[i], int(type_dir.name != "good")) for i in picked)
     return train, test
+
+
+def defect_split(size: int = 96, n_train: int = 16, n_good: int = 4, n_defect: int = 4) -> dict[str, list]:
+    """In-memory split: ``train`` and ``good`` textures, ``bad`` images (blob/scratch defects) and their ``masks``."""
+    defects = [draw_defect(textured_image(size, seed=2000 + i), seed=i, kind=("blob", "scratch")[i % 2])
+               for i in range(n_defect)]
+    return {"train": [textured_image(size, seed=i) for i in range(n_train)],
+            "good": [textured_image(size, seed=1000 + i) for i in range(n_good)],
+            "bad": [image for image, _ in defects], "masks": [mask for _, mask in defects]}
+
+
+def read_real_subset(name: str, n_train: int,
+                     n_test_per_type: int) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """:func:`real_subset` read into memory: train images, test images and their labels."""
+    train, test = real_subset(name, n_train, n_test_per_type)
+    return [read_image(p) for p in train], [read_image(p) for p, _ in test], [label for _, label in test]

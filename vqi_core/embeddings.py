@@ -1,0 +1,57 @@
+"""Patch embeddings and grid-map helpers shared by the feature-distribution methods (PaDiM, SPADE, DFM)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def default_layers(backbone: str, table: dict[str, tuple[str, ...]]) -> list[str]:
+    """A method's default layers for the backbone's family: ``table["efficientnet"]`` or ``table["resnet"]``."""
+    return list(table["efficientnet" if backbone.startswith("efficientnet") else "resnet"])
+
+
+def finest_grid(features: Sequence[torch.Tensor]) -> tuple[int, int]:
+    """The (h, w) of the feature map with the most cells."""
+    return max((tuple(f.shape[-2:]) for f in features), key=lambda hw: hw[0] * hw[1])
+
+
+def resize_grid(feature: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
+    """Bilinearly resample an (N, C, h, w) map to ``grid_hw`` (unchanged when it already has that size)."""
+    if tuple(feature.shape[-2:]) == tuple(grid_hw):
+        return feature
+    return F.interpolate(feature, size=tuple(grid_hw), mode="bilinear", align_corners=False)
+
+
+def concat_embedding(features: Sequence[torch.Tensor], grid_hw: tuple[int, int] | None = None) -> torch.Tensor:
+    """Feature maps of several layers concatenated along channels on one grid (the finest by default)."""
+    grid_hw = grid_hw or finest_grid(features)
+    return torch.cat([resize_grid(f, grid_hw) for f in features], dim=1)
+
+
+def blurred_max(grid_maps: np.ndarray, valid: np.ndarray, sigma_cells: float) -> np.ndarray:
+    """Image scores: the maximum of each (h, w) map over its valid cells after a Gaussian blur.
+
+    Blurring on the grid with ``sigma_cells`` approximates the maximum of the smoothed
+    full-resolution map, as the upsampled map is smoothed with ``sigma_cells * stride`` pixels.
+    """
+    scores = np.empty(len(grid_maps), np.float64)
+    for i, (grid_map, cells) in enumerate(zip(grid_maps, valid)):
+        smooth = np.asarray(grid_map, np.float32)
+        if sigma_cells > 0:
+            smooth = cv2.GaussianBlur(smooth, (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT)
+        scores[i] = float(smooth[cells].max()) if cells.any() else float(smooth.max())
+    return scores
+
+
+def mask_invalid(grid_maps: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Maps with letterbox padding cells set to each map's minimum over valid cells (no false peaks there)."""
+    out = np.array(grid_maps, np.float32, copy=True)
+    for grid_map, cells in zip(out, valid):
+        if cells.any() and not cells.all():
+            grid_map[~cells] = grid_map[cells].min()
+    return out

@@ -1,0 +1,143 @@
+"""DFM: Deep Feature Modeling (Ahuja et al., "Probabilistic Modeling of Deep Features for
+Out-of-Distribution and Adversarial Detection", 2019), as in Intel's visual quality inspection
+reference kit.
+
+A backbone layer is average-pooled to a small grid and flattened; PCA keeps ``variance`` of the
+training variance. The image score is the feature reconstruction error (``fre``: squared
+distance to the PCA subspace) or the Gaussian negative log-likelihood in the PCA space
+(``nll``). The anomaly map comes from a second PCA fitted on the per-position feature vectors of
+the (unpooled) layer: each position's reconstruction error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..embeddings import concat_embedding, default_layers, mask_invalid
+from ..preprocessing import Geometry
+from ..progress import ProgressCallback, report
+from .base import AnomalyModel
+
+try:  # Intel's accelerated PCA when scikit-learn-intelex is installed (no global patching)
+    from sklearnex.decomposition import PCA
+except ImportError:  # pragma: no cover - depends on the installation
+    from sklearn.decomposition import PCA
+
+SCORE_TYPES = ("fre", "nll")
+DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
+
+
+class PCASubspace:
+    """A fitted PCA as plain arrays: mean (D,), components (k, D), explained variance (k,)."""
+
+    def __init__(self, mean: np.ndarray, components: np.ndarray, variance: np.ndarray):
+        self.mean = torch.from_numpy(np.asarray(mean, np.float32))
+        self.components = torch.from_numpy(np.asarray(components, np.float32))
+        self.variance = torch.from_numpy(np.asarray(variance, np.float32))
+
+    @classmethod
+    def fit(cls, samples: np.ndarray, variance: float, seed: int) -> "PCASubspace":
+        """PCA of ``samples`` (n, D) keeping the fraction ``variance`` of the variance (all components if n < 2)."""
+        samples = np.asarray(samples, np.float64)
+        if len(samples) < 2:
+            return cls(samples.mean(0), np.zeros((0, samples.shape[1])), np.zeros(0))
+        with warnings.catch_warnings():  # deprecation noise inside scikit-learn-intelex
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
+            pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed).fit(samples)
+        return cls(pca.mean_, pca.components_, pca.explained_variance_)
+
+    def project(self, samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Coordinates in the subspace (n, k) and the residual of the reconstruction (n, D)."""
+        centred = samples - self.mean
+        coordinates = centred @ self.components.T
+        return coordinates, centred - coordinates @ self.components
+
+    def reconstruction_error(self, samples: torch.Tensor) -> torch.Tensor:
+        """Squared distance of each sample to the subspace (n,)."""
+        return self.project(samples)[1].square().sum(-1)
+
+    def negative_log_likelihood(self, samples: torch.Tensor) -> torch.Tensor:
+        """Gaussian NLL (up to constants) of each sample's coordinates in the subspace (n,)."""
+        coordinates, _ = self.project(samples)
+        variance = self.variance.clamp_min(1e-12)
+        return (coordinates.square() / variance).sum(-1) + variance.log().sum()
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The state as named arrays."""
+        return {f"{prefix}_mean": self.mean.numpy(), f"{prefix}_components": self.components.numpy(),
+                f"{prefix}_variance": self.variance.numpy()}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "PCASubspace":
+        """Inverse of :meth:`arrays`."""
+        return cls(arrays[f"{prefix}_mean"], arrays[f"{prefix}_components"], arrays[f"{prefix}_variance"])
+
+
+class DFM(AnomalyModel):
+    """DFM: PCA of pooled deep features; ``fre`` or ``nll`` image score; per-position PCA map."""
+
+    name = "dfm"
+
+    def __init__(self, *, pooled_size: int = 4, variance: float = 0.99, score_type: str = "fre",
+                 max_patches: int = 200_000, layers: Sequence[str] | None = None,
+                 backbone: str = "efficientnet_lite0", **common: Any):
+        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
+        if score_type not in SCORE_TYPES:
+            raise ValueError(f"score_type must be one of {SCORE_TYPES}, not {score_type!r}")
+        if not 0 < variance < 1:
+            raise ValueError(f"variance must be a fraction between 0 and 1, not {variance}")
+        self.pooled_size = int(pooled_size)
+        self.variance = float(variance)
+        self.score_type = score_type
+        self.max_patches = int(max_patches)
+        self.image_pca: PCASubspace | None = None  # on pooled, flattened features
+        self.patch_pca: PCASubspace | None = None  # on per-position feature vectors
+
+    def get_params(self) -> dict[str, Any]:
+        return {**super().get_params(), "pooled_size": self.pooled_size, "variance": self.variance,
+                "score_type": self.score_type, "max_patches": self.max_patches}
+
+    def _pooled(self, embedding: torch.Tensor) -> torch.Tensor:
+        """(B, C * s * s) image features: the embedding average-pooled to an s x s grid."""
+        return F.adaptive_avg_pool2d(embedding, self.pooled_size).flatten(1)
+
+    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+        embedding = concat_embedding(self.extract(images, progress))
+        report(progress, "PCA", 0, 2)
+        self.image_pca = PCASubspace.fit(self._pooled(embedding).numpy(), self.variance, self.seed)
+        report(progress, "PCA", 1, 2)
+        patches = embedding.permute(0, 2, 3, 1).reshape(-1, embedding.shape[1]).numpy()
+        if len(patches) > self.max_patches:
+            rng = np.random.default_rng(self.seed)
+            patches = patches[np.sort(rng.choice(len(patches), size=self.max_patches, replace=False))]
+        self.patch_pca = PCASubspace.fit(patches, self.variance, self.seed)
+        report(progress, "PCA", 2, 2)
+
+    def _score_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[np.ndarray, np.ndarray]:
+        if self.image_pca is None or self.patch_pca is None:
+            raise RuntimeError("the model is not fitted")
+        embedding = concat_embedding(self.extractor(x))
+        pooled = self._pooled(embedding)
+        if self.score_type == "fre":
+            scores = self.image_pca.reconstruction_error(pooled)
+        else:
+            scores = self.image_pca.negative_log_likelihood(pooled)
+        batch, channels, height, width = embedding.shape
+        patches = embedding.permute(0, 2, 3, 1).reshape(-1, channels)
+        grid_maps = self.patch_pca.reconstruction_error(patches).reshape(batch, height, width).numpy()
+        valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
+        return scores.numpy(), mask_invalid(grid_maps, valid)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        if self.image_pca is None or self.patch_pca is None:
+            raise RuntimeError("the model is not fitted")
+        return {**self.image_pca.arrays("image"), **self.patch_pca.arrays("patch")}
+
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.image_pca = PCASubspace.from_arrays(arrays, "image")
+        self.patch_pca = PCASubspace.from_arrays(arrays, "patch")

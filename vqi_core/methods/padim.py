@@ -1,0 +1,109 @@
+"""PaDiM: a Gaussian per feature-grid position (Defard et al., "PaDiM: a Patch Distribution
+Modeling Framework for Anomaly Detection and Localization", ICPR 2021).
+
+Features of several backbone levels are concatenated on the finest grid, a seeded random
+subset of the channels is kept, and every grid position gets its own mean and covariance
+(+ ``epsilon * I``) over the training images. The anomaly map is the Mahalanobis distance of
+each test patch to its position's Gaussian; the image score is the map's maximum.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..embeddings import blurred_max, concat_embedding, default_layers, mask_invalid
+from ..preprocessing import Geometry
+from ..progress import ProgressCallback, report
+from .base import AnomalyModel
+
+#: default layers per backbone family: three levels (EfficientNet-Lite strides 8, 16, 32)
+DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.4", "blocks.5"), "resnet": ("layer1", "layer2", "layer3")}
+
+
+class Padim(AnomalyModel):
+    """PaDiM with a random channel subset of ``n_features`` and covariance regulariser ``epsilon``.
+
+    Defaults (224 px input, 28 x 28 grid, 150 channels) keep the model near 70 MB (float32 inverse covariances).
+    """
+
+    name = "padim"
+
+    def __init__(self, *, n_features: int = 150, epsilon: float = 0.01, layers: Sequence[str] | None = None,
+                 backbone: str = "efficientnet_lite0", image_size: tuple[int, int] | list[int] = (224, 224),
+                 **common: Any):
+        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS),
+                         image_size=image_size, **common)
+        if n_features < 1:
+            raise ValueError(f"n_features must be at least 1, not {n_features}")
+        self.n_features = int(n_features)
+        self.epsilon = float(epsilon)
+        self.channel_index: torch.Tensor | None = None  # (d,) kept channels of the concatenated embedding
+        self.mean: torch.Tensor | None = None  # (P, d) per-position mean
+        self.inv_covariance: torch.Tensor | None = None  # (P, d, d) per-position inverse covariance
+
+    def get_params(self) -> dict[str, Any]:
+        return {**super().get_params(), "n_features": self.n_features, "epsilon": self.epsilon}
+
+    def _select_channels(self, total: int) -> torch.Tensor:
+        if self.n_features >= total:
+            return torch.arange(total)
+        rng = np.random.default_rng(self.seed)
+        return torch.from_numpy(np.sort(rng.choice(total, size=self.n_features, replace=False)))
+
+    def _embed(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """(B, d, h, w) embedding: concatenated layers, kept channels only."""
+        embedding = concat_embedding(features)
+        if self.channel_index is None:
+            self.channel_index = self._select_channels(embedding.shape[1])
+        return embedding[:, self.channel_index]
+
+    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+        self.channel_index = None
+        stage, count = "feature extraction", 0
+        report(progress, stage, 0, len(images))
+        total = outer = None
+        for start, x, _ in self.batches(images):
+            embedding = self._embed(self.extractor(x))
+            patches = embedding.flatten(2).permute(2, 0, 1).double().contiguous()  # (P, B, d)
+            if total is None:
+                total = torch.zeros(patches.shape[0], patches.shape[2], dtype=torch.float64)
+                outer = torch.zeros(patches.shape[0], patches.shape[2], patches.shape[2], dtype=torch.float64)
+            total += patches.sum(1)
+            outer += patches.transpose(1, 2) @ patches
+            count += len(x)
+            report(progress, stage, min(start + len(x), len(images)), len(images))
+        report(progress, "covariance", 0, 1)
+        mean = total / count
+        covariance = (outer - count * mean[:, :, None] * mean[:, None, :]) / max(count - 1, 1)
+        covariance += self.epsilon * torch.eye(covariance.shape[-1], dtype=torch.float64)
+        # numpy's batched inverse: torch's multi-threaded batched inverse can hang on some builds
+        inverse = np.linalg.inv(covariance.numpy())
+        self.mean = mean.float()
+        self.inv_covariance = torch.from_numpy(inverse.astype(np.float32))
+        report(progress, "covariance", 1, 1)
+
+    def _score_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[np.ndarray, np.ndarray]:
+        if self.mean is None or self.inv_covariance is None:
+            raise RuntimeError("the model is not fitted")
+        embedding = self._embed(self.extractor(x))
+        batch, _, height, width = embedding.shape
+        delta = (embedding.flatten(2).permute(2, 0, 1) - self.mean[:, None, :]).contiguous()  # (P, B, d)
+        squared = ((delta @ self.inv_covariance) * delta).sum(-1).clamp_min(0)
+        grid_maps = squared.sqrt().T.reshape(batch, height, width).numpy()
+        valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
+        scores = blurred_max(grid_maps, valid, self.smoothing_sigma * height / x.shape[-2])
+        return scores, mask_invalid(grid_maps, valid)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        if self.mean is None or self.inv_covariance is None or self.channel_index is None:
+            raise RuntimeError("the model is not fitted")
+        return {"channel_index": self.channel_index.numpy(), "mean": self.mean.numpy(),
+                "inv_covariance": self.inv_covariance.numpy()}
+
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.channel_index = torch.from_numpy(arrays["channel_index"].astype(np.int64))
+        self.mean = torch.from_numpy(arrays["mean"].astype(np.float32))
+        self.inv_covariance = torch.from_numpy(arrays["inv_covariance"].astype(np.float32))
