@@ -4,7 +4,8 @@ Modeling Framework for Anomaly Detection and Localization", ICPR 2021).
 Features of several backbone levels are concatenated on the finest grid, a seeded random
 subset of the channels is kept, and every grid position gets its own mean and covariance
 (+ ``epsilon * I``) over the training images. The anomaly map is the Mahalanobis distance of
-each test patch to its position's Gaussian; the image score is the map's maximum.
+each test patch to its position's Gaussian; the image score is the map's maximum (after the
+same Gaussian smoothing as the returned maps, applied on the grid).
 """
 
 from __future__ import annotations

@@ -1,0 +1,193 @@
+"""PatchCore, the coreset sampler and the nearest-neighbour wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from vqi_core.knn import NearestNeighbors
+from vqi_core.methods import create_model, load_model
+from vqi_core.methods.patchcore import PatchCore
+from vqi_core.progress import Cancelled
+from vqi_core.samplers import greedy_coreset
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SMALL = {"image_size": (96, 96), "jit": False, "batch_size": 8, "coreset_fraction": 0.1, "top_k": 3}
+
+
+def texture(rng: np.random.Generator, height: int = 96, width: int = 96) -> np.ndarray:
+    """A grey surface with vertical streaks and mild noise (RGB uint8)."""
+    streaks = rng.normal(0, 12, width).cumsum() * 0.2 + 128
+    image = np.tile(streaks, (height, 1)) + rng.normal(0, 4, (height, width))
+    return np.repeat(np.clip(image, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def with_defect(rng: np.random.Generator, height: int = 96, width: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """A texture with a dark scratch drawn on it, and the scratch's mask."""
+    image = texture(rng, height, width)
+    mask = np.zeros((height, width), np.uint8)
+    x0, y0 = int(rng.integers(20, width - 40)), int(rng.integers(20, height - 40))
+    cv2.line(mask, (x0, y0), (x0 + 18, y0 + 14), 1, thickness=4)
+    image[mask > 0] = 25
+    return image, mask.astype(bool)
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> dict[str, list]:
+    rng = np.random.default_rng(0)
+    train = [texture(rng) for _ in range(12)]
+    good = [texture(rng) for _ in range(4)]
+    defects = [with_defect(rng) for _ in range(4)]
+    return {"train": train, "good": good, "bad": [d[0] for d in defects], "masks": [d[1] for d in defects]}
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic) -> PatchCore:
+    return PatchCore(**SMALL).fit(synthetic["train"])
+
+
+def test_defects_score_higher_and_maps_peak_inside_them(fitted, synthetic):
+    good = fitted.predict(synthetic["good"])
+    bad = fitted.predict(synthetic["bad"])
+    assert bad.scores.min() > good.scores.max()
+    for anomaly_map, mask in zip(bad.maps, synthetic["masks"]):
+        assert anomaly_map.shape == mask.shape
+        peak = np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)
+        near_defect = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+        assert near_defect[peak]
+
+
+def test_save_load_reproduces_scores_exactly(fitted, synthetic, tmp_path):
+    images = synthetic["good"] + synthetic["bad"]
+    before = fitted.predict(images)
+    fitted.save(tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert isinstance(loaded, PatchCore) and loaded.get_params() == fitted.get_params()
+    after = loaded.predict(images)
+    np.testing.assert_array_equal(before.scores, after.scores)
+    for a, b in zip(before.maps, after.maps):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("knn", ["flat", "hnsw"])
+def test_same_seed_gives_identical_scores(synthetic, knn, tmp_path):
+    params = {**SMALL, "knn": knn, "reweight_neighbors": 3, "seed": 7}
+    first = create_model("patchcore", **params).fit(synthetic["train"])
+    second = create_model("patchcore", **params).fit(synthetic["train"])
+    np.testing.assert_array_equal(first.memory_bank, second.memory_bank)
+    images = synthetic["bad"] + synthetic["good"]
+    np.testing.assert_array_equal(first.predict(images).scores, second.predict(images).scores)
+    first.save(tmp_path / knn)
+    np.testing.assert_array_equal(load_model(tmp_path / knn).predict(images).scores, first.predict(images).scores)
+
+
+def test_letterbox_padding_is_not_scored(synthetic):
+    rng = np.random.default_rng(1)
+    train = [texture(rng, 64, 128) for _ in range(8)]
+    image, mask = with_defect(rng, 64, 128)
+    model = PatchCore(**{**SMALL, "resize": "letterbox"}).fit(train)
+    assert len(model.memory_bank) == round(0.1 * 8 * 6 * 12)  # 6 of the 12 grid rows are image, not padding
+    prediction = model.predict([image, texture(rng, 64, 128)])
+    assert prediction.maps[0].shape == mask.shape
+    assert prediction.scores[0] > prediction.scores[1]
+
+
+def test_progress_reports_stages_and_cancellation_propagates(synthetic):
+    stages: list[str] = []
+
+    def record(stage: str, done: int, total: int) -> None:
+        stages.append(stage)
+
+    PatchCore(**SMALL).fit(synthetic["train"], progress=record)
+    assert {"feature extraction", "coreset", "normalisation"} <= set(stages)
+
+    def cancel(stage: str, done: int, total: int) -> None:
+        if stage == "coreset":
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        PatchCore(**SMALL).fit(synthetic["train"], progress=cancel)
+
+
+# ---------------------------------------------------------------------- sampler
+def clusters(rng: np.random.Generator, sizes=(400, 300, 200, 50, 3), dim: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    centres = rng.normal(0, 50, (len(sizes), dim))
+    points = np.concatenate([c + rng.normal(0, 1, (n, dim)) for c, n in zip(centres, sizes)]).astype(np.float32)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    order = rng.permutation(len(points))
+    return points[order], labels[order]
+
+
+def test_greedy_coreset_count_determinism_and_coverage():
+    points, labels = clusters(np.random.default_rng(0))
+    chosen = greedy_coreset(points, 5, projection_dim=8, seed=3)
+    assert len(chosen) == 5 == len(np.unique(chosen))
+    assert sorted(labels[chosen]) == [0, 1, 2, 3, 4]  # one per cluster, the 3-point one included
+    np.testing.assert_array_equal(chosen, greedy_coreset(points, 5, projection_dim=8, seed=3))
+    assert len(np.unique(greedy_coreset(points, 100, projection_dim=8, seed=3))) == 100
+
+
+def test_grouped_coreset_covers_almost_as_tightly_as_plain_greedy():
+    points = np.random.default_rng(1).normal(size=(2000, 32)).astype(np.float32)
+    plain = greedy_coreset(points, 100, projection_dim=0)
+    grouped = greedy_coreset(points, 100, projection_dim=0, group_sizes=[200] * 10)
+    assert len(np.unique(grouped)) == 100
+    np.testing.assert_array_equal(grouped, greedy_coreset(points, 100, projection_dim=0, group_sizes=[200] * 10))
+
+    def radius(selected: np.ndarray) -> float:
+        return float(torch.cdist(torch.from_numpy(points), torch.from_numpy(points[selected])).min(1).values.max())
+
+    assert radius(grouped) <= 1.15 * radius(plain)
+
+
+def test_greedy_coreset_edge_cases():
+    points = np.random.default_rng(2).normal(size=(10, 4)).astype(np.float32)
+    np.testing.assert_array_equal(greedy_coreset(points, 50), np.arange(10))
+    assert len(greedy_coreset(np.ones((10, 4), np.float32), 4)) == 4  # duplicates: still 4 distinct rows
+    with pytest.raises(ValueError):
+        greedy_coreset(points, 3, group_sizes=[4, 4])
+
+
+# ---------------------------------------------------------------------- nearest neighbours
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_knn_matches_brute_force(kind):
+    rng = np.random.default_rng(0)
+    bank, _ = clusters(rng, sizes=(800, 600, 400, 200), dim=24)
+    queries = bank[rng.choice(len(bank), 300)] + rng.normal(0, 0.3, (300, 24)).astype(np.float32)
+    exact = torch.cdist(torch.from_numpy(queries).double(), torch.from_numpy(bank).double())
+    true_distances, true_indices = exact.topk(3, largest=False)
+    index = NearestNeighbors(kind, nlist=16, nprobe=4).fit(bank)
+    distances, indices = index.search(queries, 3)
+    assert distances.shape == indices.shape == (300, 3)
+    recall = np.mean(indices[:, 0] == true_indices[:, 0].numpy())
+    assert recall == 1.0 if kind == "flat" else recall >= 0.9
+    found = np.take_along_axis(exact.numpy(), indices, 1)
+    np.testing.assert_allclose(distances, found, rtol=1e-4, atol=1e-3)  # distances are Euclidean
+    if kind == "flat":
+        np.testing.assert_allclose(distances, true_distances.numpy(), rtol=1e-4, atol=1e-3)
+    else:
+        restored = NearestNeighbors(kind, nlist=16, nprobe=4).load_bytes(index.to_bytes())
+        np.testing.assert_array_equal(restored.search(queries, 3)[1], indices)
+
+
+# ---------------------------------------------------------------------- real data
+@pytest.mark.skipif(not (DATA / "mvtec_bottle_256").is_dir(), reason="shared data not available")
+def test_bottle_subset_image_auroc():
+    from vqi_core.datasets import load_category
+    from vqi_core.images import read_image
+
+    category = load_category(DATA / "mvtec_bottle_256")
+    rng = np.random.default_rng(0)
+    train = [category.train[i] for i in rng.choice(len(category.train), 40, replace=False)]
+    good = [s for s in category.test if s.label == 0]
+    bad = [s for s in category.test if s.label == 1]
+    test = [good[i] for i in rng.choice(len(good), 15, replace=False)] + \
+           [bad[i] for i in rng.choice(len(bad), 15, replace=False)]
+    model = PatchCore().fit([read_image(s.path) for s in train])
+    scores = model.predict([read_image(s.path) for s in test]).scores
+    assert roc_auc_score([s.label for s in test], scores) >= 0.9

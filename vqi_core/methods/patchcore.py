@@ -1,0 +1,175 @@
+"""PatchCore (Roth et al., "Towards Total Recall in Industrial Anomaly Detection", CVPR 2022).
+
+Fit: locally aware patch features of the good images (each backbone layer
+averaged over a ``patch_size`` neighbourhood, deeper layers upsampled onto the
+finest grid, concatenated) go into a memory bank, subsampled to a greedy
+k-center coreset (:mod:`vqi_core.samplers`). Predict: each patch's anomaly
+score is its distance to the nearest bank feature (:mod:`vqi_core.knn`); the
+image score is the mean of the ``top_k`` highest patch scores (``top_k=1``:
+the paper's maximum), optionally reweighted by the density of the bank around
+the matched features (the paper's eq. 7). Letterbox padding cells are neither
+stored nor scored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..knn import KNN_KINDS, NearestNeighbors
+from ..preprocessing import Geometry
+from ..progress import ProgressCallback, report
+from ..samplers import greedy_coreset
+from .base import AnomalyModel
+
+
+class PatchCore(AnomalyModel):
+    """Nearest-neighbour distance of locally aware patch features to a coreset of good patches."""
+
+    name = "patchcore"
+
+    def __init__(self, *, coreset_fraction: float = 0.01, coreset_projection_dim: int = 128,
+                 coreset_oversample: float = 4.0, patch_size: int = 3, top_k: int = 1,
+                 reweight_neighbors: int = 0, knn: str = "flat", knn_params: dict[str, Any] | None = None,
+                 **common: Any):
+        super().__init__(**common)
+        if not 0 < coreset_fraction <= 1:
+            raise ValueError(f"coreset_fraction must be in (0, 1], not {coreset_fraction}")
+        if patch_size < 1 or patch_size % 2 == 0:
+            raise ValueError(f"patch_size must be a positive odd number, not {patch_size}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, not {top_k}")
+        if knn not in KNN_KINDS:
+            raise ValueError(f"knn must be one of {KNN_KINDS}, not {knn!r}")
+        self.coreset_fraction = coreset_fraction
+        self.coreset_projection_dim = coreset_projection_dim
+        self.coreset_oversample = coreset_oversample
+        self.patch_size = patch_size
+        self.top_k = top_k
+        self.reweight_neighbors = reweight_neighbors
+        self.knn = knn
+        self.knn_params = dict(knn_params or {})
+        self.memory_bank: np.ndarray | None = None
+        self.index = NearestNeighbors(knn, seed=self.seed, **self.knn_params)
+
+    def get_params(self) -> dict[str, Any]:
+        return {**super().get_params(), "coreset_fraction": self.coreset_fraction,
+                "coreset_projection_dim": self.coreset_projection_dim,
+                "coreset_oversample": self.coreset_oversample, "patch_size": self.patch_size,
+                "top_k": self.top_k, "reweight_neighbors": self.reweight_neighbors, "knn": self.knn,
+                "knn_params": dict(self.knn_params)}
+
+    # ------------------------------------------------------------------ features
+    def embed(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """Locally aware patch features (B, h, w, D) on the finest grid of the per-layer maps (B, C, h', w')."""
+        grid = max((f.shape[-2:] for f in features), key=lambda hw: hw[0] * hw[1])
+        parts = []
+        for feature in features:
+            if self.patch_size > 1:
+                feature = F.avg_pool2d(feature, self.patch_size, stride=1, padding=self.patch_size // 2,
+                                       count_include_pad=False)
+            if feature.shape[-2:] != grid:
+                feature = F.interpolate(feature, size=tuple(grid), mode="bilinear", align_corners=False)
+            parts.append(feature)
+        return torch.cat(parts, dim=1).permute(0, 2, 3, 1).contiguous()
+
+    def _embed_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[torch.Tensor, torch.Tensor]:
+        embeddings = self.embed(self.extractor(x))
+        valid = self.valid_grid(geometries, tuple(embeddings.shape[1:3]), tuple(x.shape[-2:]))
+        return embeddings, torch.from_numpy(valid)
+
+    # ------------------------------------------------------------------ fit
+    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+        rows, counts = [], []
+        stage = "feature extraction"
+        report(progress, stage, 0, len(images))
+        for start, x, geometries in self.batches(images):
+            embeddings, valid = self._embed_batch(x, geometries)
+            rows.append(embeddings[valid])
+            counts.extend(int(n) for n in valid.sum(dim=(1, 2)))
+            report(progress, stage, min(start + len(x), len(images)), len(images))
+        self.fit_embeddings(torch.cat(rows), counts, progress)
+
+    def fit_embeddings(self, patches: torch.Tensor, patches_per_image: list[int],
+                       progress: ProgressCallback | None = None) -> None:
+        """Build the memory bank and its index from (N, D) good patch features, grouped by image."""
+        n_select = max(1, round(self.coreset_fraction * len(patches)))
+        chosen = greedy_coreset(patches, n_select, projection_dim=self.coreset_projection_dim, seed=self.seed,
+                                group_sizes=patches_per_image, oversample=self.coreset_oversample,
+                                progress=progress)
+        self.memory_bank = patches[torch.from_numpy(chosen)].numpy()
+        report(progress, "nearest-neighbour index", 0, 1)
+        self.index = NearestNeighbors(self.knn, seed=self.seed, **self.knn_params).fit(self.memory_bank)
+        report(progress, "nearest-neighbour index", 1, 1)
+
+    # ------------------------------------------------------------------ predict
+    def _score_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[np.ndarray, np.ndarray]:
+        embeddings, valid = self._embed_batch(x, geometries)
+        return self.score_embeddings(embeddings, valid)
+
+    def score_embeddings(self, embeddings: torch.Tensor, valid: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Image scores (B,) and patch score maps (B, h, w) of patch features (B, h, w, D); ``valid`` (B, h, w)."""
+        if self.memory_bank is None:
+            raise RuntimeError("the model is not fitted")
+        batch, height, width, _ = embeddings.shape
+        all_valid = bool(valid.all())
+        queries = (embeddings.reshape(batch * height * width, -1) if all_valid else embeddings[valid]).numpy()
+        distances, nearest = self.index.search(queries, 1)
+        counts = valid.reshape(batch, -1).sum(dim=1).tolist()
+        scores = np.empty(batch, np.float64)
+        maps = np.empty((batch, height, width), np.float32)
+        offset = 0
+        for i, count in enumerate(counts):
+            patch_scores = distances[offset:offset + count, 0]
+            scores[i] = self._image_score(patch_scores, queries[offset:offset + count],
+                                          nearest[offset:offset + count, 0])
+            maps[i] = _fill_padding(patch_scores, valid[i].numpy())
+            offset += count
+        return scores, maps
+
+    def _image_score(self, patch_scores: np.ndarray, queries: np.ndarray, nearest: np.ndarray) -> float:
+        k = min(self.top_k, len(patch_scores))
+        top = np.argpartition(patch_scores, len(patch_scores) - k)[-k:]
+        top_scores = patch_scores[top].astype(np.float64)
+        if self.reweight_neighbors > 1:
+            top_scores *= self._density_weights(queries[top], nearest[top])
+        return float(top_scores.mean())
+
+    def _density_weights(self, queries: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+        """The paper's eq. 7: 1 - softmax of a patch's distances to the neighbourhood of its nearest bank feature."""
+        _, support = self.index.search(self.memory_bank[nearest], self.reweight_neighbors)
+        distances = np.linalg.norm(queries[:, None, :] - self.memory_bank[support], axis=-1).astype(np.float64)
+        distances -= distances.min(axis=1, keepdims=True)
+        softmax = np.exp(distances) / np.exp(distances).sum(axis=1, keepdims=True)
+        return 1.0 - softmax[:, 0]
+
+    # ------------------------------------------------------------------ persistence
+    def _arrays(self) -> dict[str, np.ndarray]:
+        if self.memory_bank is None:
+            raise RuntimeError("the model is not fitted")
+        arrays = {"memory_bank": self.memory_bank}
+        if self.knn != "flat":
+            arrays["knn_index"] = self.index.to_bytes()
+        return arrays
+
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.memory_bank = np.ascontiguousarray(arrays["memory_bank"], dtype=np.float32)
+        self.index = NearestNeighbors(self.knn, seed=self.seed, **self.knn_params)
+        if "knn_index" in arrays:
+            self.index.load_bytes(arrays["knn_index"])
+        else:
+            self.index.fit(self.memory_bank)
+
+
+def _fill_padding(patch_scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Scores of the valid cells on the (h, w) grid; padding cells repeat the nearest image edge."""
+    if valid.all():
+        return patch_scores.reshape(valid.shape)
+    rows = np.flatnonzero(valid.any(axis=1))
+    cols = np.flatnonzero(valid.any(axis=0))
+    inner = patch_scores.reshape(len(rows), len(cols))
+    pad = ((rows[0], valid.shape[0] - rows[-1] - 1), (cols[0], valid.shape[1] - cols[-1] - 1))
+    return np.pad(inner, pad, mode="edge")
