@@ -48,7 +48,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     before = {run.id for run in app_env.list()}
     app = open_page("train.py", data_root=os.path.relpath(synthetic_root))  # typed relative to the server's folder
     app.selectbox(key="train_method").set_value(FAST_METHOD).run()
-    app.number_input(key="train_image_size").set_value(64)
+    app.number_input(key="train_image_height").set_value(64)
+    app.number_input(key="train_image_width").set_value(96)
     app.checkbox(key="train_jit").uncheck()
     app.button(key="train_start").click().run()
     assert not app.exception
@@ -59,7 +60,7 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert status.state == jobs.DONE, status.error
     assert {run.id for run in app_env.list()} - before == {status.run_id}
     assert any(status.run_id in s.value for s in app.success)
-    assert job.run.config["params"]["image_size"] == [64, 64] and job.run.config["method"] == FAST_METHOD
+    assert job.run.config["params"]["image_size"] == [64, 96] and job.run.config["method"] == FAST_METHOD
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)

@@ -9,8 +9,9 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from synthetic import draw_defect, textured_image, write_mvtec_dataset
+from synthetic import SHARED_DATA, draw_defect, textured_image, write_mvtec_dataset
 from vqi_core.datasets import load_category, supervised_split
+from vqi_core.images import read_image
 from vqi_core.methods import create_model, load_model, method_class
 from vqi_core.methods.cam import CamClassifier, stratified_split
 from vqi_core.progress import Cancelled
@@ -130,3 +131,16 @@ def test_supervised_split_is_stratified_seeded_and_disjoint(tmp_path):
     assert [s.path for s in labelled] == sorted((s.path for s in labelled), key=order.index)
     with pytest.raises(ValueError, match="train_fraction"):
         supervised_split(category, 1.0)
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mvtec_bottle_256").is_dir(), reason="shared bottle data not available")
+def test_separates_real_bottle_defects_on_the_held_out_part():
+    category = load_category(SHARED_DATA / "mvtec_bottle_256")
+    labelled, evaluated = supervised_split(category, 0.5, seed=0)
+    rng = np.random.default_rng(0)
+    good_train = [category.train[i] for i in sorted(rng.choice(len(category.train), 40, replace=False))]
+    train = good_train + labelled
+    model = create_model("cam", image_size=(128, 128), epochs=4, jit=False)
+    model.fit([read_image(s.path) for s in train], labels=[s.label for s in train])
+    scores = model.predict([read_image(s.path) for s in evaluated]).scores
+    assert roc_auc_score([s.label for s in evaluated], scores) >= 0.9

@@ -97,6 +97,29 @@ def test_letterbox_padding_is_not_scored(synthetic):
     assert prediction.scores[0] > prediction.scores[1]
 
 
+def test_fixed_scale_fits_mixed_sizes_and_reloads_with_the_same_input(synthetic, tmp_path):
+    rng = np.random.default_rng(2)
+    train = [texture(rng, 96, 48) for _ in range(5)] + [texture(rng, 48, 144) for _ in range(5)]
+    image, mask = with_defect(rng, 64, 112)
+    model = PatchCore(**{**SMALL, "resize": "fixed_scale"}).fit(train)
+    assert model.preprocessing.scale > 0 and model.image_size[1] > model.image_size[0]  # bounding box 96 x 144
+    prediction = model.predict([image, texture(rng, 64, 112)])
+    assert prediction.maps[0].shape == mask.shape and prediction.scores[0] > prediction.scores[1]
+    model.save(tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.preprocessing == model.preprocessing
+    np.testing.assert_array_equal(loaded.predict([image]).scores, model.predict([image]).scores)
+
+
+def test_smoothed_score_is_the_peak_of_the_blurred_patch_map(synthetic):
+    raw = PatchCore(**{**SMALL, "smooth_score": False, "top_k": 1}).fit(synthetic["train"])
+    smooth = PatchCore(**{**SMALL, "smooth_score": True, "top_k": 1}).fit(synthetic["train"])
+    images = synthetic["bad"] + synthetic["good"]
+    raw_scores, smooth_scores = raw.predict(images).scores, smooth.predict(images).scores
+    assert np.all(smooth_scores <= raw_scores + 1e-5)  # a blur never raises the maximum
+    assert smooth_scores[:4].min() > smooth_scores[4:].max()
+
+
 def test_progress_reports_stages_and_cancellation_propagates(synthetic):
     stages: list[str] = []
 

@@ -49,3 +49,24 @@ def test_round_trip_dict_and_validation():
 def test_eval_size_caps_long_side():
     assert eval_size((600, 300)) == (256, 128)
     assert eval_size((100, 50)) == (100, 50)
+
+
+def test_fixed_scale_keeps_one_pixel_scale_and_takes_the_training_shape():
+    sizes = [(400, 100), (200, 600), (300, 300)]  # a tall, a wide and a square crop of one camera
+    pre = Preprocessing(128, 128, "fixed_scale").fit_to(sizes)
+    assert pre.height % 32 == 0 and pre.width % 32 == 0 and pre.width > pre.height  # bounding box 400 x 600
+    assert pre.height * pre.width == pytest.approx(128 * 128, rel=0.5)
+    assert pre.scale == pytest.approx(min(pre.height / 400, pre.width / 600))
+    assert pre.scale * 400 <= pre.height and pre.scale * 600 <= pre.width
+    _, geometries = pre([np.zeros((h, w, 3), np.uint8) for h, w in sizes])
+    for (h, w), g in zip(sizes, geometries):  # every image at the same scale, none cut
+        assert (g.y1 - g.y0) == round(h * pre.scale) and (g.x1 - g.x0) == round(w * pre.scale)
+        assert g.y0 >= 0 and g.x0 >= 0 and g.y1 <= pre.height and g.x1 <= pre.width
+    _, (big,) = pre([np.zeros((800, 1200, 3), np.uint8)])  # larger than any training image: shrunk to fit
+    assert big.y1 - big.y0 <= pre.height and big.x1 - big.x0 <= pre.width
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
+
+
+def test_fixed_scale_needs_a_scale():
+    with pytest.raises(ValueError, match="needs a scale"):
+        Preprocessing(64, 64, "fixed_scale")([np.zeros((10, 10, 3), np.uint8)])

@@ -16,6 +16,7 @@ from .images import ImageReadError
 from .localisation import render_overlay
 from .methods import list_methods
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
+from .preprocessing import RESIZE_MODES
 from .runs import Run, RunError, RunStore
 
 DEFAULT_RUNS = "runs"
@@ -82,10 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--backbone", choices=list_backbones(),
                        help="feature backbone (default: the method's own, EfficientNet-Lite0)")
     train.add_argument("--image-size", type=int, nargs="+", metavar="PX",
-                       help="network input size: one number for a square, or HEIGHT WIDTH "
+                       help="network input size: one number for a square, or HEIGHT WIDTH; with --resize "
+                            "fixed_scale, the pixel budget (the input takes the training images' shape) "
                             "(default: the method's own)")
-    train.add_argument("--resize", choices=["squash", "letterbox"],
-                       help="squash: stretch to the input size; letterbox: keep the aspect ratio and pad "
+    train.add_argument("--resize", choices=list(RESIZE_MODES),
+                       help="squash: stretch to the input size; letterbox: keep the aspect ratio, scale to fit "
+                            "and pad; fixed_scale: one scale for every image (the largest training image just "
+                            "fits), keep the aspect ratio and pad, so a pixel covers the same area in every image "
                             "(default: the method's own)")
     train.add_argument("--crop", type=float, help="centre crop keeping this fraction of the resized image (0.3-1)")
     train.add_argument("--finetune", choices=["cutpaste", "simsiam"],

@@ -10,17 +10,23 @@ Resize modes:
 - ``squash``: stretch to ``height x width`` (aspect ratio not kept);
 - ``letterbox``: keep the aspect ratio, scale the long side to fit and pad the
   rest with the mean colour; anomaly maps are cropped back to the image area.
+- ``fixed_scale``: scale every image by the same factor ``scale`` (so a pixel
+  covers the same physical size in every image, as crops of one camera do),
+  centre it and pad like ``letterbox``; an image too large for the input at
+  that scale is shrunk to fit. Unless ``scale`` is given, models choose it at
+  fit time, with an input of the training images' shape (:meth:`Preprocessing.fit_to`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
 import torch
 
-RESIZE_MODES = ("squash", "letterbox")
+RESIZE_MODES = ("squash", "letterbox", "fixed_scale")
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class Preprocessing:
     crop: float = 1.0  # fraction of the resized image kept by a centre crop (1.0 = no crop)
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    scale: float = 0.0  # ``fixed_scale`` mode: input pixels per image pixel (0 = not chosen yet)
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
@@ -52,6 +59,20 @@ class Preprocessing:
             raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
         if min(self.height, self.width) < 32 or max(self.height, self.width) > 2048:
             raise ValueError(f"input size {self.height}x{self.width} must be between 32 and 2048 px")
+        if self.scale < 0:
+            raise ValueError(f"scale must not be negative, not {self.scale}")
+
+    def fit_to(self, sizes: list[tuple[int, int]]) -> "Preprocessing":
+        """``fixed_scale`` settings for images of the (h, w) ``sizes``: an input of their bounding box's
+        shape with about ``height x width`` pixels (sides rounded to multiples of 32), and the largest
+        scale at which the bounding box fits it."""
+        if not sizes:
+            raise ValueError("no image sizes to choose a scale from")
+        max_h, max_w = max(h for h, _ in sizes), max(w for _, w in sizes)
+        budget_scale = math.sqrt(self.height * self.width / (max_h * max_w))
+        height = min(2048, max(32, 32 * round(max_h * budget_scale / 32)))
+        width = min(2048, max(32, 32 * round(max_w * budget_scale / 32)))
+        return replace(self, height=height, width=width, scale=min(height / max_h, width / max_w))
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -75,6 +96,10 @@ class Preprocessing:
             y0, y1, x0, x1 = 0, self.height, 0, self.width
         else:
             scale = min(self.height / h, self.width / w)
+            if self.resize == "fixed_scale":
+                if self.scale <= 0:
+                    raise ValueError("fixed_scale preprocessing needs a scale; fit the model first")
+                scale = min(scale, self.scale)
             new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
             inner = _resize(image, new_h, new_w)
             resized = np.empty((self.height, self.width, 3), np.uint8)

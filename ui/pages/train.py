@@ -13,6 +13,7 @@ from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import RunConfig
+from vqi_core.preprocessing import RESIZE_MODES
 from vqi_core.runs import RunError
 
 JOB_KEY = "train_job_id"
@@ -43,6 +44,17 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
     return st.text_input(label, value=str(default), key=key, help=help_text)
 
 
+#: widgets whose defaults depend on the method: reset when the method changes
+METHOD_SETTINGS = ("train_backbone", "train_image_height", "train_image_width", "train_resize", "train_crop",
+                   "train_batch_size", "train_smoothing", "train_jit", "train_finetune")
+
+
+def forget_method_settings() -> None:
+    """Drop the method-dependent widget values, so that the new method's own defaults show."""
+    for key in METHOD_SETTINGS:
+        st.session_state.pop(key, None)
+
+
 def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
     """Widgets for method, backbone and parameters; returns the config and whether it can be trained."""
     can_train = True
@@ -51,6 +63,7 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
         problems = {name: method_problem(name) for name in list_methods()}
         first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
         method = st.selectbox("Method", list(problems), index=first_usable, key="train_method",
+                              on_change=forget_method_settings,
                               format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
@@ -75,18 +88,25 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
             st.error(f"The ImageNet weights of {backbone} are not on this machine and cannot be downloaded "
                      "offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")
             can_train = False
-        size = st.number_input("Input size (px)", 32, 1024, int(defaults["image_size"][0]), step=32,
-                               key="train_image_size",
-                               help="Images are resized to this square size before the network. Larger finds "
-                                    "smaller defects but is slower (time grows with the square of the size).")
-        resize = st.radio("Resize mode", ["squash", "letterbox"], horizontal=True, key="train_resize",
-                          index=["squash", "letterbox"].index(defaults["resize"]),
+        height_column, width_column = st.columns(2)
+        height = height_column.number_input(
+            "Input height (px)", 32, 1024, int(defaults["image_size"][0]), step=32, key="train_image_height",
+            help="Network input size. Larger finds smaller defects but is slower (time grows with the area).")
+        width = width_column.number_input(
+            "Input width (px)", 32, 1024, int(defaults["image_size"][1]), step=32, key="train_image_width",
+            help="Make it wider than high for wide parts, or the reverse for tall strips.")
+        resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key="train_resize",
+                          index=list(RESIZE_MODES).index(defaults["resize"]),
                           help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
-                               "aspect ratio and pad (for elongated parts).")
+                               "aspect ratio, scale to fit and pad (for elongated parts); fixed_scale: one scale "
+                               "for every image, chosen so the largest training image fits (crops of one camera "
+                               "whose sizes vary: a pixel keeps its physical size); the input then takes the shape of the "
+                               "training images with about height x width pixels.")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
-        params: dict[str, Any] = {"backbone": backbone, "image_size": [int(size), int(size)], "resize": resize}
+        params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],
+                                  "resize": resize}
         knobs = method_parameters(method)
         if knobs:
             st.markdown(f"**{method} parameters**")

@@ -57,7 +57,7 @@ class AnomalyModel(ABC):
 
     def __init__(self, *, backbone: str = DEFAULT_BACKBONE, layers: Sequence[str] | None = None,
                  image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",
-                 crop: float = 1.0, batch_size: int = 16, smoothing_sigma: float = 4.0,
+                 crop: float = 1.0, scale: float = 0.0, batch_size: int = 16, smoothing_sigma: float = 4.0,
                  holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
                  finetune: str | None = None, finetune_params: dict[str, Any] | None = None):
         spec = get_backbone(backbone)
@@ -73,7 +73,8 @@ class AnomalyModel(ABC):
         self.jit = jit
         self.finetune = finetune
         self.finetune_params = dict(finetune_params or {})
-        self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std)
+        self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std,
+                                           scale)
         #: fine-tuned backbone weights (state dict) when a method changes the backbone
         self.backbone_state: dict[str, torch.Tensor] | None = None
         #: statistics of held-out good images: map and score percentiles
@@ -86,7 +87,8 @@ class AnomalyModel(ABC):
         """Constructor parameters as JSON-ready values."""
         return {
             "backbone": self.backbone, "layers": list(self.layers), "image_size": list(self.image_size),
-            "resize": self.resize, "crop": self.crop, "batch_size": self.batch_size,
+            "resize": self.resize, "crop": self.crop,
+            "scale": self.preprocessing.scale, "batch_size": self.batch_size,
             "smoothing_sigma": self.smoothing_sigma, "holdout_fraction": self.holdout_fraction,
             "seed": self.seed, "jit": self.jit, "finetune": self.finetune,
             "finetune_params": dict(self.finetune_params),
@@ -147,6 +149,10 @@ class AnomalyModel(ABC):
             raise ValueError("the training set is empty: at least one defect-free image is needed")
         seed_everything(self.seed)
         started = time.perf_counter()
+        if self.resize == "fixed_scale" and self.preprocessing.scale == 0:
+            sizes = [image.shape[:2] for i, image in enumerate(images) if labels is None or labels[i] == 0]
+            self.preprocessing = self.preprocessing.fit_to(sizes)
+            self.image_size = (self.preprocessing.height, self.preprocessing.width)
         train, holdout = self._split_holdout(images, labels)
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
             from ..finetune import finetune_backbone

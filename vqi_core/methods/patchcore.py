@@ -7,18 +7,24 @@ k-center coreset (:mod:`vqi_core.samplers`). Predict: each patch's anomaly
 score is its distance to the nearest bank feature (:mod:`vqi_core.knn`); the
 image score is the mean of the ``top_k`` highest patch scores (``top_k=1``:
 the paper's maximum), optionally reweighted by the density of the bank around
-the matched features (the paper's eq. 7). Letterbox padding cells are neither
-stored nor scored.
+the matched features (the paper's eq. 7). With ``smooth_score`` the patch
+scores are first blurred on the grid with the anomaly map's own Gaussian, so
+the image score is the peak of the heatmap the user sees, and a single noisy
+patch weighs less than a defect spanning a few. Letterbox padding cells are
+neither stored nor scored.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backbones import DEFAULT_BACKBONE
+from ..embeddings import default_layers
 from ..knn import KNN_KINDS, NearestNeighbors
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -26,16 +32,28 @@ from ..samplers import greedy_coreset
 from .base import AnomalyModel
 
 
+#: default layers per backbone family (EfficientNet-Lite: strides 8 and 16, the second after 5 more blocks)
+DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.4"), "resnet": ("layer2", "layer3")}
+
+
 class PatchCore(AnomalyModel):
-    """Nearest-neighbour distance of locally aware patch features to a coreset of good patches."""
+    """Nearest-neighbour distance of locally aware patch features to a coreset of good patches.
+
+    Defaults were tuned on ``magnetic_tile`` (see the README's benchmark): one pixel scale for every
+    image at about 256 x 384 input pixels, a 5% coreset chosen on a 32-dimensional projection, an IVF
+    index, and the image score taken from the smoothed map.
+    """
 
     name = "patchcore"
 
-    def __init__(self, *, coreset_fraction: float = 0.01, coreset_projection_dim: int = 128,
-                 coreset_oversample: float = 4.0, patch_size: int = 3, top_k: int = 1,
-                 reweight_neighbors: int = 0, knn: str = "flat", knn_params: dict[str, Any] | None = None,
-                 **common: Any):
-        super().__init__(**common)
+    def __init__(self, *, coreset_fraction: float = 0.05, coreset_projection_dim: int = 32,
+                 coreset_oversample: float = 3.0, patch_size: int = 3, top_k: int = 1,
+                 reweight_neighbors: int = 0, smooth_score: bool = True, knn: str = "ivf",
+                 knn_params: dict[str, Any] | None = None, backbone: str = DEFAULT_BACKBONE,
+                 layers: Sequence[str] | None = None, image_size: tuple[int, int] | list[int] = (256, 384),
+                 resize: str = "fixed_scale", smoothing_sigma: float = 8.0, **common: Any):
+        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS),
+                         image_size=image_size, resize=resize, smoothing_sigma=smoothing_sigma, **common)
         if not 0 < coreset_fraction <= 1:
             raise ValueError(f"coreset_fraction must be in (0, 1], not {coreset_fraction}")
         if patch_size < 1 or patch_size % 2 == 0:
@@ -50,6 +68,7 @@ class PatchCore(AnomalyModel):
         self.patch_size = patch_size
         self.top_k = top_k
         self.reweight_neighbors = reweight_neighbors
+        self.smooth_score = smooth_score
         self.knn = knn
         self.knn_params = dict(knn_params or {})
         self.memory_bank: np.ndarray | None = None
@@ -59,7 +78,8 @@ class PatchCore(AnomalyModel):
         return {**super().get_params(), "coreset_fraction": self.coreset_fraction,
                 "coreset_projection_dim": self.coreset_projection_dim,
                 "coreset_oversample": self.coreset_oversample, "patch_size": self.patch_size,
-                "top_k": self.top_k, "reweight_neighbors": self.reweight_neighbors, "knn": self.knn,
+                "top_k": self.top_k, "reweight_neighbors": self.reweight_neighbors,
+                "smooth_score": self.smooth_score, "knn": self.knn,
                 "knn_params": dict(self.knn_params)}
 
     # ------------------------------------------------------------------ features
@@ -121,12 +141,17 @@ class PatchCore(AnomalyModel):
         counts = valid.reshape(batch, -1).sum(dim=1).tolist()
         scores = np.empty(batch, np.float64)
         maps = np.empty((batch, height, width), np.float32)
+        sigma_cells = self.smoothing_sigma * height / self.preprocessing.input_hw[0]
         offset = 0
         for i, count in enumerate(counts):
             patch_scores = distances[offset:offset + count, 0]
+            cells = valid[i].numpy()
+            maps[i] = _fill_padding(patch_scores, cells)
+            if self.smooth_score and sigma_cells > 0:
+                smoothed = cv2.GaussianBlur(maps[i], (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT)
+                patch_scores = smoothed[cells]
             scores[i] = self._image_score(patch_scores, queries[offset:offset + count],
                                           nearest[offset:offset + count, 0])
-            maps[i] = _fill_padding(patch_scores, valid[i].numpy())
             offset += count
         return scores, maps
 

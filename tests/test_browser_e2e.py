@@ -1,0 +1,157 @@
+"""End to end in a real headless browser: start the app, train, move the threshold slider, check the page.
+
+Drives Debian's Chromium (``/usr/bin/chromium``, never a downloaded browser) with
+Playwright. Skipped when Chromium is absent, unless ``VQI_REQUIRE_BROWSER=1``
+(CI sets it). Saves a screenshot of every page to ``$VQI_SCREENSHOT_DIR``
+(default ``test-artifacts/screenshots``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from synthetic import REPO_ROOT, write_mvtec_dataset
+from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.runs import RunStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+SCREENSHOTS = Path(os.environ.get("VQI_SCREENSHOT_DIR", REPO_ROOT / "test-artifacts" / "screenshots"))
+COST = re.compile(r"(\d+) of (\d+) good parts would be rejected.*?(\d+) of (\d+) defective parts would pass")
+
+if not CHROMIUM.exists():
+    if os.environ.get("VQI_REQUIRE_BROWSER") == "1":
+        pytest.fail("VQI_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: run `make browser`", pytrace=False)
+    pytest.skip("Debian chromium not installed (`make browser`)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard served on a free loopback port, on a small synthetic dataset and an empty runs folder."""
+    root = tmp_path_factory.mktemp("e2e-data")
+    write_mvtec_dataset(root / "widget", n_train=12, n_test_good=5, n_per_defect=4)
+    runs = tmp_path_factory.mktemp("e2e-runs")
+    port = _free_port()
+    env = {**os.environ, "VQI_DATA_ROOT": str(root), "VQI_RUNS_DIR": str(runs)}
+    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.terminate()
+        pytest.fail("streamlit did not start within 60 s")
+    yield {"url": url, "runs": runs}
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _goto(page, server, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    _settle(page)
+
+
+def _cost_counts(page) -> tuple[int, int, int, int]:
+    text = page.get_by_text(COST).first.inner_text()
+    fp, n_good, fn, n_defective = map(int, COST.search(text).groups())
+    return fp, n_good, fn, n_defective
+
+
+def test_train_threshold_and_every_page(page, server):
+    page.goto(server["url"])
+    page.get_by_text("VQI learns what a good part looks like").wait_for(timeout=60_000)
+    _settle(page)
+    _shot(page, "home")
+
+    _goto(page, server, "Train")
+    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+    page.get_by_role("option", name=re.compile(r"^padim", re.I)).first.click()
+    _settle(page)
+    page.get_by_role("button", name=re.compile("^Train$")).click()
+    page.get_by_role("button", name="Choose threshold").wait_for(timeout=240_000)
+    _settle(page)
+    _shot(page, "train")
+    runs = RunStore(server["runs"]).list()
+    assert len(runs) == 1 and runs[0].config["method"] == "padim"
+    run = runs[0]
+
+    page.get_by_role("button", name="Choose threshold").click()
+    page.get_by_role("heading", name="Threshold").first.wait_for(timeout=30_000)
+    _settle(page)
+    evaluator = ThresholdEvaluator(run.labels, run.score_values)
+    slider = page.get_by_role("slider").first
+    number = page.get_by_label("Exact threshold")
+
+    slider.focus()
+    slider.press("End")  # highest threshold: every part passes
+    _settle(page)
+    high = float(number.input_value())
+    expected = evaluator.evaluate(high)
+    assert _cost_counts(page) == (expected.fp, expected.tn + expected.fp, expected.fn, expected.tp + expected.fn)
+
+    slider.focus()
+    slider.press("Home")  # lowest threshold: every part is rejected
+    _settle(page)
+    low = float(number.input_value())
+    assert low < high
+    expected_low = evaluator.evaluate(low)
+    counts = _cost_counts(page)
+    assert counts == (expected_low.fp, expected_low.tn + expected_low.fp, expected_low.fn,
+                      expected_low.tp + expected_low.fn)
+    assert counts[2] == 0 and counts[0] > 0  # no escape, every good part a false alarm
+    assert (expected.fp, expected.fn) != (expected_low.fp, expected_low.fn)
+    _shot(page, "threshold")
+
+    for title in ("Inspect", "Compare", "Predict"):
+        _goto(page, server, title)
+        assert page.locator("[data-testid='stException']").count() == 0, f"traceback on {title}"
+        _shot(page, title.lower())
