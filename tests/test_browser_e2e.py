@@ -106,6 +106,28 @@ def _cost_counts(page) -> tuple[int, int, int, int]:
     return fp, n_good, fn, n_defective
 
 
+def _shown_after_change(page, number, previous: str, evaluator: ThresholdEvaluator,
+                        timeout_s: float = 30.0) -> tuple[float, tuple[int, int, int, int]]:
+    """Wait for the threshold entry to leave ``previous``, then for the page to show the counts that
+    ``vqi_core`` computes for the threshold in the entry; return that threshold and the counts shown.
+
+    The fragment redraws asynchronously, so the entry and the cost line are read until they agree
+    (or the timeout fails the test with what the page last showed).
+    """
+    sync_api.expect(number).not_to_have_value(previous, timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _settle(page)
+        threshold = float(number.input_value())
+        expected = evaluator.evaluate(threshold)
+        wanted = (expected.fp, expected.tn + expected.fp, expected.fn, expected.tp + expected.fn)
+        shown = _cost_counts(page)
+        if shown == wanted:
+            return threshold, shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"at threshold {threshold} the page shows {shown}, vqi_core computes {wanted}")
+
+
 def test_train_threshold_and_every_page(page, server):
     page.goto(server["url"])
     page.get_by_text("VQI learns what a good part looks like").wait_for(timeout=60_000)
@@ -130,25 +152,18 @@ def test_train_threshold_and_every_page(page, server):
     evaluator = ThresholdEvaluator(run.labels, run.score_values)
     slider = page.get_by_role("slider").first
     number = page.get_by_label("Exact threshold")
+    start = number.input_value()
 
     slider.focus()
     slider.press("End")  # highest threshold: every part passes
-    _settle(page)
-    high = float(number.input_value())
-    expected = evaluator.evaluate(high)
-    assert _cost_counts(page) == (expected.fp, expected.tn + expected.fp, expected.fn, expected.tp + expected.fn)
+    high, counts_high = _shown_after_change(page, number, start, evaluator)
+    assert counts_high[0] == 0 and counts_high[2] == counts_high[3]  # no false alarm, every defect escapes
 
     slider.focus()
     slider.press("Home")  # lowest threshold: every part is rejected
-    _settle(page)
-    low = float(number.input_value())
+    low, counts_low = _shown_after_change(page, number, number.input_value(), evaluator)
     assert low < high
-    expected_low = evaluator.evaluate(low)
-    counts = _cost_counts(page)
-    assert counts == (expected_low.fp, expected_low.tn + expected_low.fp, expected_low.fn,
-                      expected_low.tp + expected_low.fn)
-    assert counts[2] == 0 and counts[0] > 0  # no escape, every good part a false alarm
-    assert (expected.fp, expected.fn) != (expected_low.fp, expected_low.fn)
+    assert counts_low[2] == 0 and counts_low[0] == counts_low[1]  # no escape, every good part a false alarm
     _shot(page, "threshold")
 
     for title in ("Inspect", "Compare", "Predict"):

@@ -66,9 +66,10 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         row = {key: metrics.get(key) for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image")}
         row["backbone_ms_per_image"] = round(backbone_ms_per_image(run), 2)
         row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-        row["note"] = "has seen labelled defects; held-out part only" if metrics.get("seen_defects") else ""
+        notes = ["has seen labelled defects; held-out part only"] if metrics.get("seen_defects") else []
         if metrics.get("balanced_accuracy") is not None:
-            row["note"] += f"; balanced accuracy {metrics['balanced_accuracy']:.3f}"
+            notes.append(f"balanced accuracy {metrics['balanced_accuracy']:.3f}")
+        row["note"] = "; ".join(notes)
         row["run"] = str(run.path)
         queue.put(row)
     except Exception as exc:  # report the failure as a row, keep benchmarking the rest

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ui.common import PAGES, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, runs_dir, \
-    set_current_run, store
+    set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
@@ -67,8 +67,8 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                               format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
-                                   "patch features; DFM: PCA of image features (fastest); CAM (where installed): "
-                                   "a classifier that also trains on labelled defects.")
+                                   "patch features; DFM: PCA of image features (fastest); CAM: a classifier that "
+                                   "also trains on labelled defects (it has seen defects, the others have not).")
         if problems[method]:
             st.error(problems[method], icon=":material/error:")
             return RunConfig(root, method, {}, category), False
@@ -100,8 +100,8 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                           help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
                                "aspect ratio, scale to fit and pad (for elongated parts); fixed_scale: one scale "
                                "for every image, chosen so the largest training image fits (crops of one camera "
-                               "whose sizes vary: a pixel keeps its physical size); the input then takes the shape of the "
-                               "training images with about height x width pixels.")
+                               "whose sizes vary: a pixel keeps its physical size); the input then takes the "
+                               "shape of the training images with about height x width pixels.")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
@@ -177,6 +177,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         st.success(f"Run `{status.run_id}` finished in {format_seconds(status.elapsed)}.", icon=":material/check:")
         try:
             headline_metrics(job.run.metrics)
+            show_run_notes(job.run)
         except RunError as exc:
             st.error(str(exc))
             return
