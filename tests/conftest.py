@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
-from synthetic import write_mvtec_dataset
+from synthetic import SMALL_METHODS, defect_split, write_mvtec_dataset
+from vqi_core.methods import AnomalyModel, create_model
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.runs import Run, RunStore
 
@@ -25,6 +27,33 @@ def synthetic_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_mvtec_dataset(root / "widget", n_train=12, n_test_good=4, n_per_defect=5)  # 14 test images: 2 pages
     return root
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Torch on one thread for a module: tiny tensors gain nothing from threads, and on a busy machine
+    waiting threads cost seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def small_fit() -> Callable[[str], tuple[AnomalyModel, dict[str, list], list[tuple[str, int, int]]]]:
+    """``small_fit(method)``: that method with SMALL_METHODS settings fitted once per session on
+    :func:`defect_split` data; returns the model, the data and the progress calls of its fit."""
+    fitted: dict[str, tuple] = {}
+
+    def get(method: str) -> tuple[AnomalyModel, dict[str, list], list[tuple[str, int, int]]]:
+        if method not in fitted:
+            params = SMALL_METHODS[method]
+            data, calls = defect_split(params["image_size"][0]), []
+            model = create_model(method, **params).fit(data["train"], progress=lambda *call: calls.append(call))
+            fitted[method] = (model, data, calls)
+        return fitted[method]
+
+    return get
 
 
 @pytest.fixture(scope="session")

@@ -102,6 +102,15 @@ def defect_split(size: int = 96, n_train: int = 16, n_good: int = 4, n_defect: i
             "bad": [image for image, _ in defects], "masks": [mask for _, mask in defects]}
 
 
+#: small, fast settings per unsupervised method for the synthetic tests (input side = the data's side)
+SMALL_METHODS: dict[str, dict] = {
+    "padim": {"image_size": (96, 96), "jit": False, "batch_size": 8, "n_features": 64},
+    "spade": {"image_size": (96, 96), "jit": False, "batch_size": 8},
+    "dfm": {"image_size": (128, 128), "jit": False, "batch_size": 8},
+    "patchcore": {"image_size": (96, 96), "jit": False, "batch_size": 8, "coreset_fraction": 0.1, "top_k": 3},
+}
+
+
 def read_real_subset(name: str, n_train: int,
                      n_test_per_type: int) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """:func:`real_subset` read into memory: train images, test images and their labels."""

@@ -6,7 +6,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import roc_auc_score
 
 from synthetic import SHARED_DATA, draw_defect, textured_image, write_mvtec_dataset
@@ -15,6 +14,8 @@ from vqi_core.images import read_image
 from vqi_core.methods import create_model, load_model, method_class
 from vqi_core.methods.cam import CamClassifier, stratified_split
 from vqi_core.progress import Cancelled
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost time
 
 SIZE = 128
 QUICK = {"image_size": (SIZE, SIZE), "jit": False, "epochs": 4, "batch_size": 8, "lr": 1e-3, "head_lr": 1e-2}
@@ -33,15 +34,6 @@ def labelled_set(n_good: int, n_defective: int, offset: int) -> tuple[list[np.nd
         labels.append(1)
         masks.append(mask)
     return images, labels, masks
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine waiting threads cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from vqi_core.methods import load_model
 from vqi_core.methods.base import AnomalyModel
 from vqi_core.progress import Cancelled
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost time
+
 SIZE = {"image_size": (64, 64), "jit": False}
 #: tiny and quick: 32 px crops of 64 px inputs, two batches of 8 images per epoch
 QUICK = {"epochs": 2, "batch_size": 8, "crop_size": 32}
@@ -52,15 +54,6 @@ def varied_image(seed: int) -> np.ndarray:
         w, h = (int(v) for v in rng.integers(8, 32, 2))
         cv2.rectangle(image, (x, y), (x + w, y + h), tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
     return image
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine waiting threads cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""The contract every unsupervised method keeps, checked for each one on the same synthetic data.
+
+Drawn defects score above every good image and their anomaly map peaks on them;
+a saved model reloads and reproduces its scores and maps exactly; the same seed
+gives the same scores; progress is reported per stage and a cancel raised from
+the callback stops the fit; the default model separates real defects on a small
+``mvtec_bottle_256`` subset.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from synthetic import SHARED_DATA, SMALL_METHODS, read_real_subset
+from vqi_core.methods import create_model, load_model, method_class
+from vqi_core.progress import Cancelled
+
+#: per method: the stages (stage, done, total) its fit must report besides feature extraction, and how far
+#: (pixels) the map's peak may lie from the drawn defect (one cell of the method's coarsest grid)
+EXPECTED = {
+    "padim": {"stages": [("covariance", 1, 1)], "peak_tolerance": 4},
+    "spade": {"stages": [], "peak_tolerance": 4},
+    "dfm": {"stages": [("PCA", 2, 2)], "peak_tolerance": 8},
+    "patchcore": {"stages": [("nearest-neighbour index", 1, 1)], "peak_tolerance": 4},
+}
+
+
+@pytest.fixture(params=sorted(EXPECTED))
+def method(request) -> str:
+    return request.param
+
+
+def test_defects_score_higher_and_maps_peak_inside_them(small_fit, method):
+    model, data, _ = small_fit(method)
+    good, bad = model.predict(data["good"]), model.predict(data["bad"])
+    assert bad.scores.min() > good.scores.max()
+    size = 2 * EXPECTED[method]["peak_tolerance"] + 1
+    for anomaly_map, mask in zip(bad.maps, data["masks"]):
+        assert anomaly_map.shape == mask.shape
+        peak = np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)
+        assert cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8))[peak]
+
+
+def test_save_load_reproduces_scores_exactly(small_fit, method, tmp_path):
+    model, data, _ = small_fit(method)
+    images = data["good"] + data["bad"]
+    before = model.predict(images)
+    model.save(tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert isinstance(loaded, method_class(method)) and loaded.get_params() == model.get_params()
+    after = loaded.predict(images)
+    np.testing.assert_array_equal(before.scores, after.scores)
+    for a, b in zip(before.maps, after.maps):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_same_seed_gives_identical_scores(small_fit, method):
+    model, data, _ = small_fit(method)
+    images = data["good"] + data["bad"]
+    again = create_model(method, **SMALL_METHODS[method]).fit(data["train"])
+    np.testing.assert_array_equal(again.predict(images).scores, model.predict(images).scores)
+
+
+def test_progress_is_reported_and_cancel_propagates(small_fit, method):
+    _, data, calls = small_fit(method)
+    for stage in [("feature extraction", 14, 14), *EXPECTED[method]["stages"]]:  # 16 images less the 10% holdout
+        assert stage in calls
+    assert calls[-1][0] == "normalisation"
+
+    def cancel(stage: str, done: int, total: int) -> None:
+        if done > 0:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        create_model(method, **SMALL_METHODS[method]).fit(data["train"], progress=cancel)
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mvtec_bottle_256").is_dir(), reason="shared bottle data not available")
+def test_default_model_separates_real_bottle_defects(method):
+    train, test, labels = read_real_subset("mvtec_bottle_256", 40, 8)
+    model = create_model(method, jit=False)  # the default model; tracing only pays off on long runs
+    scores = model.fit(train).predict(test).scores
+    assert roc_auc_score(labels, scores) >= 0.9
