@@ -9,7 +9,7 @@ import pytest
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import main
-from vqi_core.datasets import DatasetError
+from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.runs import Run, RunError, RunStore
@@ -140,6 +140,19 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     assert run.id in capsys.readouterr().out
     assert main(["runs", "--runs", str(runs_dir), "--delete", run.id]) == 0
     assert RunStore(runs_dir).list() == []
+
+
+def test_cli_trains_the_cam_classifier_on_a_labelled_share_of_the_test_set(dataset, tmp_path, capsys):
+    code = main(["train", "--data", str(dataset), "--method", "cam", "--runs", str(tmp_path / "runs"),
+                 "--supervised-train-fraction", "0.25", "--image-size", "64", "--param", "epochs=1",
+                 "--param", "jit=false"])
+    assert code == 0
+    run = Run(Path(capsys.readouterr().out.strip().splitlines()[-1]))
+    labelled, evaluated = supervised_split(load_category(dataset), 0.25, seed=0)
+    assert run.metrics["seen_defects"] is True and run.metrics["test_images"] == len(evaluated)
+    assert len(run.scores) == len(evaluated) < len(evaluated) + len(labelled)
+    assert run.config["request"]["supervised_train_fraction"] == 0.25
+    assert "has seen defects" in run.report["notes"][0]
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):

@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--finetune", choices=["cutpaste", "simsiam"],
                        help="fine-tune the backbone on the good images first (self-supervised)")
     train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
+    train.add_argument("--supervised-train-fraction", type=float, default=0.5, metavar="FRACTION",
+                       help="supervised methods (cam) only: share of each defect type and of the good test images "
+                            "used for training; the rest is evaluated (default: %(default)s)")
     train.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
                        help="any other method parameter, e.g. --param coreset_fraction=0.05 (repeatable)")
 
@@ -131,7 +134,8 @@ def _train(args: argparse.Namespace) -> int:
         params["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
     progress = TerminalProgress()
     try:
-        run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed), args.runs, progress)
+        run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,
+                                  args.supervised_train_fraction), args.runs, progress)
     finally:
         progress.close()
     metrics = run.metrics
