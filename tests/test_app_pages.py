@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS
+from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, score_axis
 from vqi_core.metrics import ThresholdEvaluator, f1_optimal_threshold
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
@@ -62,7 +62,7 @@ def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_e
     assert metric(app, "Precision") == f"{expected.precision:.1%}"
     assert metric(app, "False-alarm rate") == f"{expected.false_alarm_rate:.1%}"
     assert metric(app, "Escape rate") == f"{expected.escape_rate:.1%}"
-    assert app.number_input(key="threshold_number").value == pytest.approx(threshold)
+    assert app.number_input(key="threshold_number").value == app.slider(key="threshold_slider").value
 
 
 def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
@@ -81,10 +81,25 @@ def test_number_entry_and_preset_move_the_slider(open_page, app_env):
     app = open_page("threshold.py")
     value = float(run.score_values.max())
     app.number_input(key="threshold_number").set_value(value).run()
-    assert app.slider(key="threshold_slider").value == pytest.approx(value)
+    evaluator = ThresholdEvaluator(run.labels, run.score_values)
+    assert app.slider(key="threshold_slider").value == app.number_input(key="threshold_number").value <= value
+    assert (shown_confusion(app) == evaluator.evaluate(value).confusion_matrix()).all()
     app.button(key="preset_F1-optimal").click().run()
     best, _ = f1_optimal_threshold(run.labels, run.score_values)
-    assert app.slider(key="threshold_slider").value == pytest.approx(best)
+    assert app.slider(key="threshold_slider").value <= best
+    assert (shown_confusion(app) == evaluator.evaluate(best).confusion_matrix()).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.gamma(2.0, 150.0, 300), [288.634517, 288.6401]])  # two close scores
+    axis = score_axis(scores, include=[288.6400001])  # a saved threshold close to a score changes nothing
+    assert axis.step >= 1 and axis.decimals == 3
+    for score in scores:
+        snapped = axis.snap(score)
+        assert float(axis.format(snapped)) == snapped <= score
+        assert ((scores >= snapped) == (scores >= score)).all()
 
 
 def test_save_threshold_is_used_by_the_run(open_page, app_env):
@@ -94,7 +109,7 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     app.slider(key="threshold_slider").set_value(value).run()
     app.button(key="threshold_save").click().run()
     assert not app.exception
-    assert run.threshold == pytest.approx(value)
+    assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
     assert run.threshold_info["source"] == "manual"
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic import REPO_ROOT, write_mvtec_dataset
+from synthetic import REPO_ROOT
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore
 
@@ -27,6 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = Path(os.environ.get("VQI_SCREENSHOT_DIR", REPO_ROOT / "test-artifacts" / "screenshots"))
+DEMO = REPO_ROOT / "assets" / "demo"
 COST = re.compile(r"(\d+) of (\d+) good parts would be rejected.*?(\d+) of (\d+) defective parts would pass")
 
 if not CHROMIUM.exists():
@@ -45,12 +46,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The dashboard served on a free loopback port, on a small synthetic dataset and an empty runs folder."""
-    root = tmp_path_factory.mktemp("e2e-data")
-    write_mvtec_dataset(root / "widget", n_train=12, n_test_good=5, n_per_defect=4)
+    """The dashboard served on a free loopback port, on the bundled demo data (as `make app`) and an empty runs
+    folder."""
     runs = tmp_path_factory.mktemp("e2e-runs")
     port = _free_port()
-    env = {**os.environ, "VQI_DATA_ROOT": str(root), "VQI_RUNS_DIR": str(runs)}
+    env = {**os.environ, "VQI_DATA_ROOT": str(DEMO), "VQI_RUNS_DIR": str(runs)}
     log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
@@ -90,13 +90,34 @@ def _settle(page) -> None:
 
 
 def _shot(page, name: str) -> None:
+    """Screenshot of the page in a tall window (Streamlit scrolls inside the page, so a full-page shot would
+    stop at the window's height)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1700})
+    _settle(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def _goto(page, server, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
     page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    _settle(page)
+
+
+def _train(page, server, method: str) -> None:
+    """Train ``method`` with the Train page's defaults and wait until its run is saved."""
+    before = {run.id for run in RunStore(server["runs"]).list()}
+    _goto(page, server, "Train")
+    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+    page.get_by_role("option", name=re.compile(rf"^{method}", re.I)).first.click()
+    _settle(page)
+    page.get_by_role("button", name=re.compile("^Train$")).click()
+    deadline = time.monotonic() + 240
+    while not {run.id for run in RunStore(server["runs"]).list()} - before:
+        assert time.monotonic() < deadline, f"no {method} run saved within 240 s"
+        page.wait_for_timeout(500)
+    page.get_by_role("button", name="Choose threshold").wait_for(timeout=60_000)
     _settle(page)
 
 
@@ -128,22 +149,16 @@ def _shown_after_change(page, number, previous: str, evaluator: ThresholdEvaluat
             raise AssertionError(f"at threshold {threshold} the page shows {shown}, vqi_core computes {wanted}")
 
 
-def test_train_threshold_and_every_page(page, server):
+def test_train_threshold_compare_and_predict(page, server):
     page.goto(server["url"])
     page.get_by_text("VQI learns what a good part looks like").wait_for(timeout=60_000)
     _settle(page)
     _shot(page, "home")
 
-    _goto(page, server, "Train")
-    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
-    page.get_by_role("option", name=re.compile(r"^padim", re.I)).first.click()
-    _settle(page)
-    page.get_by_role("button", name=re.compile("^Train$")).click()
-    page.get_by_role("button", name="Choose threshold").wait_for(timeout=240_000)
-    _settle(page)
+    _train(page, server, "padim")
     _shot(page, "train")
     runs = RunStore(server["runs"]).list()
-    assert len(runs) == 1 and runs[0].config["method"] == "padim"
+    assert len(runs) == 1 and runs[0].config["method"] == "padim" and runs[0].config["category"] == "bottle"
     run = runs[0]
 
     page.get_by_role("button", name="Choose threshold").click()
@@ -164,9 +179,38 @@ def test_train_threshold_and_every_page(page, server):
     low, counts_low = _shown_after_change(page, number, number.input_value(), evaluator)
     assert low < high
     assert counts_low[2] == 0 and counts_low[0] == counts_low[1]  # no escape, every good part a false alarm
-    _shot(page, "threshold")
 
-    for title in ("Inspect", "Compare", "Predict"):
-        _goto(page, server, title)
-        assert page.locator("[data-testid='stException']").count() == 0, f"traceback on {title}"
-        _shot(page, title.lower())
+    page.get_by_role("button", name=re.compile("^F1-optimal")).click()
+    _, counts_f1 = _shown_after_change(page, number, number.input_value(), evaluator)
+    page.get_by_role("button", name="Save threshold").click()
+    _settle(page)
+    saved = RunStore(server["runs"]).get(run.id).threshold
+    counts_saved = evaluator.evaluate(saved)
+    assert counts_f1 == (counts_saved.fp, counts_saved.fp + counts_saved.tn, counts_saved.fn,
+                         counts_saved.fn + counts_saved.tp)
+    _shot(page, "threshold")
+    page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
+
+    _goto(page, server, "Inspect")
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
+    _shot(page, "inspect")
+
+    _train(page, server, "dfm")
+    _goto(page, server, "Compare")
+    page.get_by_role("heading", name="One image across the runs").wait_for(timeout=60_000)
+    _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare"
+    _shot(page, "compare")
+
+    _goto(page, server, "Predict")
+    uploads = [DEMO / "bottle" / "test" / "good" / "021.png", DEMO / "bottle" / "test" / "broken_large" / "002.png"]
+    page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files([str(p) for p in uploads])
+    score_button = page.get_by_role("button", name="Score images")
+    sync_api.expect(score_button).to_be_enabled(timeout=30_000)
+    score_button.click()
+    scored = page.get_by_test_id("stMetric").filter(has_text="Images scored")
+    scored.wait_for(timeout=120_000)
+    _settle(page)
+    assert "2" in scored.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict"
+    _shot(page, "predict")

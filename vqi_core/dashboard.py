@@ -47,7 +47,12 @@ PLOT_MARGIN = dict(l=10, r=10, t=40, b=10)
 # ---------------------------------------------------------------------- threshold page
 @dataclass(frozen=True)
 class ScoreAxis:
-    """Range and step of a threshold control over a set of scores, and how to print a threshold."""
+    """Range and step of a threshold control over a set of scores, and how to print a threshold.
+
+    ``decimals`` is fine enough that a value printed with it still separates any two distinct scores
+    (up to three decimals finer than the step), so a threshold cut to it with :meth:`snap` rejects
+    exactly the images the unrounded one does, and what the page prints is what it applies.
+    """
 
     low: float
     high: float
@@ -55,16 +60,25 @@ class ScoreAxis:
     decimals: int
 
     def format(self, value: float) -> str:
-        """``value`` with as many decimals as the step needs."""
-        return f"{value:.{self.decimals}f}"
+        """``value`` cut down to the axis's decimals (never printed above what it rejects)."""
+        return f"{self._cut(value):.{self.decimals}f}"
 
     def clamp(self, value: float) -> float:
         """``value`` moved into [low, high]."""
         return min(self.high, max(self.low, float(value)))
 
+    def snap(self, value: float) -> float:
+        """``value`` clamped and cut down to the printed decimals (scores >= it: the same images)."""
+        return self._cut(self.clamp(value))
+
+    def _cut(self, value: float) -> float:
+        scale = 10.0 ** self.decimals
+        return round(math.floor(float(value) * scale + 1e-6) / scale, self.decimals)
+
 
 def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
-    """A slider axis covering every score (and the values in ``include``) with about 500 steps."""
+    """A slider axis covering every score (and the values in ``include``) with about 500 steps, printed with
+    the decimals that tell distinct scores apart (see :class:`ScoreAxis`)."""
     values = np.concatenate([np.asarray(scores, np.float64).ravel(), np.asarray(include, np.float64)])
     values = values[np.isfinite(values)]
     if len(values) == 0:
@@ -75,7 +89,13 @@ def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = 
     step = 10.0 ** exponent
     low = math.floor(low / step) * step - step
     high = math.ceil(high / step) * step + step
-    return ScoreAxis(round(low, max(0, -exponent)), round(high, max(0, -exponent)), step, max(0, -exponent))
+    step_decimals = max(0, -exponent)
+    scores = np.asarray(scores, np.float64).ravel()
+    gaps = np.diff(np.unique(scores[np.isfinite(scores)]))  # between scores only: ``include`` may sit close to one
+    gaps = gaps[gaps > 0]
+    needed = math.ceil(-math.log10(gaps.min())) if len(gaps) else 0
+    decimals = min(max(step_decimals, needed), step_decimals + 3)
+    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals)
 
 
 @dataclass(frozen=True)

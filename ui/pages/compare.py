@@ -41,7 +41,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
             st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}  \n"
-                        f"score {score:.4g} · threshold {threshold:.4g} → **{verdict}**")
+                        f"score {score:.6g} · threshold {threshold:.6g} → **{verdict}**")
 
 
 st.title("Compare")

@@ -20,7 +20,7 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 def describe(row: pd.Series) -> str:
     """One caption line: score, true label and predicted outcome, coloured good/defective."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
-    return (f"**{row['image']}** · score {row['score']:.4g}  \n"
+    return (f"**{row['image']}** · score {row['score']:.6g}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]})")
 
@@ -93,7 +93,7 @@ if test.empty:
     common.stop_with_error("This run has no evaluated test image.")
 test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
 counts = test["outcome"].value_counts()
-st.caption(f"Run `{current.id}` · threshold {threshold:.4g} ({source}) · "
+st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES))
 st.markdown(common.LEGEND, unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))

@@ -87,12 +87,12 @@ def show(outcome: dict[str, Any]) -> None:
         with columns[position % COLUMNS].container(border=True):
             st.image(item["overlay"], width="stretch")
             st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.4g} · {item['boxes']} box(es)", unsafe_allow_html=True)
+                        f"{item['score']:.6g} · {item['boxes']} box(es)", unsafe_allow_html=True)
 
 
 st.title("Predict")
 current = common.require_run()
-st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.4g} "
+st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.6g} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
 mode = st.radio("Images", ["upload", "folder"], horizontal=True, key="predict_mode",

@@ -12,7 +12,7 @@ SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "thresho
 
 
 def set_threshold(value: float, source: str) -> None:
-    """Move slider and number entry to ``value`` (widget callback)."""
+    """Move slider and number entry to ``value``, already snapped to the axis (widget callback)."""
     st.session_state[SLIDER] = st.session_state[NUMBER] = value
     st.session_state[SOURCE] = source
 
@@ -22,7 +22,7 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
         return
     value, _ = common.working_threshold(run)
-    set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved") if value == run.threshold else "manual")
+    set_threshold(axis.snap(value), run.threshold_info.get("source", "saved") if value == run.threshold else "manual")
     st.session_state[OWNER] = run.id
 
 
@@ -57,9 +57,9 @@ def image_level_body(run: Run) -> None:
     with controls:
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
-                  on_change=lambda: set_threshold(st.session_state[SLIDER], "manual"))
+                  on_change=lambda: set_threshold(axis.snap(st.session_state[SLIDER]), "manual"))
         st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=f"%.{axis.decimals}f",
-                        key=NUMBER, on_change=lambda: set_threshold(axis.clamp(st.session_state[NUMBER]), "manual"))
+                        key=NUMBER, on_change=lambda: set_threshold(axis.snap(st.session_state[NUMBER]), "manual"))
     with presets_column:
         max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
                                    key="threshold_max_false_alarms",
@@ -67,8 +67,9 @@ def image_level_body(run: Run) -> None:
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate).items():
+            value = axis.snap(value)
             st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
-                      args=(axis.clamp(value), name), width="stretch")
+                      args=(value, name), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
     st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
