@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: $VQI_SHARED_DATA, else ``../shared/data`` beside the project
+DEFAULT_DATA_ROOT = Path(os.environ.get("VQI_SHARED_DATA")
+                         or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 DEFAULT_METHODS = ("patchcore", "padim", "spade", "dfm", "dfm:finetune=cutpaste", "dfm:finetune=simsiam",
                    "patchcore:finetune=cutpaste", "cam")
 COLUMNS = ("dataset", "method", "image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image",
