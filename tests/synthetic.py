@@ -5,17 +5,16 @@ Shared by the tests. Everything is seeded, so the same call gives the same pixel
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-#: the real datasets (MVTec layout): $VQI_SHARED_DATA, else ``../shared/data`` beside the project
-SHARED_DATA = Path(os.environ.get("VQI_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+SHARED_DATA = DEFAULT_DATA_ROOT  # the real datasets: $VQI_SHARED_DATA, else ../shared/data beside the project
 DEMO_DATA = REPO_ROOT / "assets" / "demo"
 
 

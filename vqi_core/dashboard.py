@@ -79,7 +79,9 @@ class ScoreAxis:
 def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
     """A slider axis covering every score (and the values in ``include``) with about 500 steps, printed with
     the decimals that tell distinct scores apart (see :class:`ScoreAxis`)."""
-    values = np.concatenate([np.asarray(scores, np.float64).ravel(), np.asarray(include, np.float64)])
+    scores = np.asarray(scores, np.float64).ravel()
+    scores = scores[np.isfinite(scores)]
+    values = np.concatenate([scores, np.asarray(include, np.float64)])
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return ScoreAxis(0.0, 1.0, 0.01, 2)
@@ -90,9 +92,7 @@ def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = 
     low = math.floor(low / step) * step - step
     high = math.ceil(high / step) * step + step
     step_decimals = max(0, -exponent)
-    scores = np.asarray(scores, np.float64).ravel()
-    gaps = np.diff(np.unique(scores[np.isfinite(scores)]))  # between scores only: ``include`` may sit close to one
-    gaps = gaps[gaps > 0]
+    gaps = np.diff(np.unique(scores))  # between scores only: ``include`` may sit close to one
     needed = math.ceil(-math.log10(gaps.min())) if len(gaps) else 0
     decimals = min(max(step_decimals, needed), step_decimals + 3)
     return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals)
