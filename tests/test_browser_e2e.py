@@ -174,15 +174,18 @@ def test_train_threshold_compare_and_predict(page, server):
     high, counts_high = _shown_after_change(page, number, start, evaluator)
     assert counts_high[0] == 0 and counts_high[2] == counts_high[3]  # no false alarm, every defect escapes
 
+    shown_high = number.input_value()  # read before the key press: the page may redraw before the next line runs
     slider.focus()
     slider.press("Home")  # lowest threshold: every part is rejected
-    low, counts_low = _shown_after_change(page, number, number.input_value(), evaluator)
+    low, counts_low = _shown_after_change(page, number, shown_high, evaluator)
     assert low < high
     assert counts_low[2] == 0 and counts_low[0] == counts_low[1]  # no escape, every good part a false alarm
 
+    shown_low = number.input_value()
     page.get_by_role("button", name=re.compile("^F1-optimal")).click()
-    _, counts_f1 = _shown_after_change(page, number, number.input_value(), evaluator)
+    _, counts_f1 = _shown_after_change(page, number, shown_low, evaluator)
     page.get_by_role("button", name="Save threshold").click()
+    page.get_by_test_id("stToast").wait_for(timeout=30_000)  # "saved" appears once the run file is written
     _settle(page)
     saved = RunStore(server["runs"]).get(run.id).threshold
     counts_saved = evaluator.evaluate(saved)
