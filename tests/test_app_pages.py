@@ -76,6 +76,25 @@ def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
     assert shown_confusion(app).tolist() == [[n_good, 0], [n_defective, 0]]  # everything passed
 
 
+def test_defect_type_table_follows_the_slider(open_page, app_env):
+    run = app_env.list()[0]
+    frame = run.scores
+    app = open_page("threshold.py")
+    for threshold in np.quantile(run.score_values, [0.2, 0.6, 0.9]):
+        app.slider(key="threshold_slider").set_value(float(threshold)).run()
+        applied = app.slider(key="threshold_slider").value
+        tables = [d.value for d in app.dataframe if "defect type" in d.value.columns]
+        assert len(tables) == 1
+        table = tables[0].set_index("defect type")
+        for name, entry in run.metrics["per_defect_type"].items():
+            scores = frame.loc[(frame["defect_type"] == name) & (frame["label"] == "defective"), "score"]
+            caught = int((scores >= applied).sum())
+            assert (table.loc[name, "images"], table.loc[name, "caught"]) == (len(scores), caught)
+            assert table.loc[name, "escaped"] == len(scores) - caught
+            assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
+        assert table["escaped"].sum() == shown_confusion(app)[1, 0]
+
+
 def test_number_entry_and_preset_move_the_slider(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.metrics import (OperatingPoint, ThresholdEvaluator, aupro, f1_optimal_threshold, image_auroc,
+from vqi_core.metrics import (OperatingPoint, ThresholdEvaluator, aupro, defect_type_metrics, f1_optimal_threshold,
+                              image_auroc,
                               mask_to_eval_size, pixel_auroc, roc_curve, summary_metrics,
                               threshold_for_false_alarm_rate, youden_threshold)
 
@@ -262,3 +263,35 @@ def test_summary_metrics_is_json_ready() -> None:
     assert no_masks["pixel_auroc"] is None and no_masks["aupro"] is None
     one_class = summary_metrics([0, 0], [0.1, 0.2])
     assert one_class["image_auroc"] is None and one_class["f1_threshold"] is None
+
+
+def test_defect_type_metrics_split_the_pooled_figures_by_type() -> None:
+    rng = np.random.default_rng(0)
+    types = ["good", "good", "good", "scratch", "scratch", "stain", "stain", "dent"]
+    labels = [0, 0, 0, 1, 1, 1, 1, 1]
+    scores = [0.1, 0.2, 0.6, 0.5, 0.9, 0.7, 0.8, 0.3]
+    maps = [rng.random((8, 8)).astype(np.float32) * 0.5 for _ in types]
+    masks: list[np.ndarray | None] = [np.zeros((8, 8), bool) for _ in types]
+    masks[3][:2] = masks[4][:2] = True  # scratch: 32 pixels, found perfectly
+    maps[3][:2] += 1.0
+    maps[4][:2] += 1.0
+    masks[5][4:] = masks[6][4:] = True  # stain: 64 pixels, scored like good ones
+    masks[7] = None  # dent: image without a mask
+    per_type = defect_type_metrics(types, labels, scores, masks, maps)
+    json.dumps(per_type)
+    assert list(per_type) == ["dent", "scratch", "stain"]
+    assert per_type["scratch"]["images"] == 2
+    assert per_type["scratch"]["image_auroc"] == pytest.approx(image_auroc([0, 0, 0, 1, 1], [0.1, 0.2, 0.6, 0.5, 0.9]))
+    assert per_type["dent"]["image_auroc"] == pytest.approx(2 / 3)  # 0.3 beats 0.1 and 0.2, not 0.6
+    assert per_type["scratch"]["pixel_auroc"] == 1.0
+    stain_subset = [0, 1, 2, 5, 6]
+    assert per_type["stain"]["pixel_auroc"] == pytest.approx(
+        pixel_auroc([masks[i] for i in stain_subset], [maps[i] for i in stain_subset]))
+    assert 0.3 < per_type["stain"]["pixel_auroc"] < 0.7
+    assert per_type["dent"]["pixel_auroc"] is None and per_type["dent"]["defect_pixel_share"] == 0.0
+    assert per_type["scratch"]["defect_pixel_share"] == pytest.approx(32 / 96)
+    assert per_type["stain"]["defect_pixel_share"] == pytest.approx(64 / 96)
+    image_only = defect_type_metrics(types, labels, scores)
+    assert image_only["stain"] == {"images": 2, "image_auroc": 1.0}
+    with pytest.raises(ValueError, match="7 defect types but 8 labels"):
+        defect_type_metrics(types[:-1], labels, scores)

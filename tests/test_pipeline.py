@@ -36,6 +36,11 @@ def test_run_folder_contents(trained):
     for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image"):
         assert key in metrics
     assert metrics["image_auroc"] > 0.9 and metrics["pixel_auroc"] > 0.9
+    per_type = metrics["per_defect_type"]
+    assert sorted(per_type) == sorted(trained.config["defect_types"]) and len(per_type) == 2
+    for entry in per_type.values():
+        assert entry["images"] == 5 and entry["image_auroc"] > 0.8 and entry["pixel_auroc"] > 0.8
+    assert sum(entry["defect_pixel_share"] for entry in per_type.values()) == pytest.approx(1.0)
     config = trained.config
     assert config["method"] == METHOD and config["seed"] == 0 and "torch" in config["versions"]
     frame = pd.read_csv(trained.path / "scores.csv")
@@ -49,6 +54,7 @@ def test_run_folder_contents(trained):
 def test_reloaded_run_reproduces_saved_scores_exactly(trained):
     result = evaluate_run(trained)
     assert result["max_score_difference"] == 0.0
+    assert result["metrics"]["per_defect_type"] == trained.metrics["per_defect_type"]
 
 
 def test_same_seed_same_numbers(dataset, trained, tmp_path):
@@ -108,6 +114,7 @@ def test_without_masks_pixel_metrics_are_null(tmp_path):
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     assert run.metrics["pixel_auroc"] is None and run.metrics["aupro"] is None
     assert run.metrics["image_auroc"] is not None
+    assert all(set(entry) == {"images", "image_auroc"} for entry in run.metrics["per_defect_type"].values())
 
 
 def test_layout_errors_are_clear(tmp_path):
@@ -124,9 +131,12 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     code = main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
                  "--image-size", "64", "--param", "jit=false"])
     assert code == 0
-    last_line = capsys.readouterr().out.strip().splitlines()[-1]
-    run = Run(Path(last_line))
+    lines = capsys.readouterr().out.strip().splitlines()
+    run = Run(Path(lines[-1]))
     assert json.loads((run.path / "metrics.json").read_text())["image_auroc"] > 0.9
+    blob = run.metrics["per_defect_type"]["blob"]
+    expected = f"  blob: 5 image(s), image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
+    assert any(line.startswith(expected) for line in lines), lines
     assert run.config["params"]["image_size"] == [64, 64]
 
     out = tmp_path / "pred"

@@ -157,10 +157,11 @@ def evaluator(run_path: str) -> ThresholdEvaluator:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def threshold_data(run_path: str, saved_threshold: float) -> dashboard.ThresholdData:
-    """ROC, histograms and slider axis of the run's test set (the axis includes the saved threshold)."""
+    """ROC, histograms, slider axis and per-type scores of the run's test set (the axis includes the saved
+    threshold)."""
     frame = test_frame(run_path)
     return dashboard.prepare_threshold_data(labels_of(frame), frame["score"].to_numpy(float),
-                                            include=(saved_threshold,))
+                                            include=(saved_threshold,), defect_types=frame["defect_type"].tolist())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")

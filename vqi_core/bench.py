@@ -73,6 +73,7 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         if metrics.get("balanced_accuracy") is not None:
             notes.append(f"balanced accuracy {metrics['balanced_accuracy']:.3f}")
         row["note"] = "; ".join(notes)
+        row["per_defect_type"] = metrics.get("per_defect_type", {})
         row["run"] = str(run.path)
         queue.put(row)
     except Exception as exc:  # report the failure as a row, keep benchmarking the rest
@@ -116,6 +117,21 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def defect_type_table(rows: list[dict[str, Any]]) -> str:
+    """Pixel AUROC per defect type (and the type's share of the defect pixels) of the rows that have one."""
+    with_pixels = [row for row in rows
+                   if any(e.get("pixel_auroc") is not None for e in row.get("per_defect_type", {}).values())]
+    if not with_pixels:
+        return ""
+    lines = ["| dataset | method | pixel_auroc | per defect type: pixel AUROC (share of the defect pixels) |",
+             "|---|---|---|---|"]
+    for row in with_pixels:
+        parts = [f"{name} {_fmt(entry.get('pixel_auroc'))} ({entry.get('defect_pixel_share') or 0:.0%})"
+                 for name, entry in row["per_defect_type"].items()]
+        lines.append(f"| {row['dataset']} | {row['method']} | {_fmt(row.get('pixel_auroc'))} | {', '.join(parts)} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, print the table and write ``<out>/bench.json`` and ``bench.md``."""
     parser = argparse.ArgumentParser(prog="python -m vqi_core.bench", description=__doc__,
@@ -137,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     (args.out / "bench.json").write_text(json.dumps({"created": stamp, "rows": rows}, indent=2))
-    (args.out / "bench.md").write_text(f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n")
+    by_type = defect_type_table(rows)
+    if by_type:
+        print(f"\n{by_type}")
+    (args.out / "bench.md").write_text(f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n"
+                                       + (f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else ""))
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.md'}")
     return 0
 

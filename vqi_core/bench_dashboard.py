@@ -2,14 +2,14 @@
 
 ``python -m vqi_core.bench_dashboard [--images 1000] [--repeats 40] [--out bench_results]``
 
-A synthetic test set (seeded scores, 30 % defective) is evaluated at random
+A synthetic test set (seeded scores, 30 % defective in five defect types) is evaluated at random
 thresholds. Four figures are reported, median and 95th percentile in ms:
 
 - ``metrics at a threshold``: confusion matrix and rates from the
   precomputed sorted scores (:class:`vqi_core.metrics.ThresholdEvaluator`);
-- ``threshold_view``: operating point, numbers and both plotly figures
-  (:func:`vqi_core.dashboard.threshold_view`), the work of the Threshold
-  page's fragment;
+- ``threshold_view``: operating point, numbers, the per-defect-type table and
+  both plotly figures (:func:`vqi_core.dashboard.threshold_view`), the work
+  of the Threshold page's fragment;
 - ``+ serialise``: the same plus turning the figures into the JSON that
   ``st.plotly_chart`` sends (``plotly.io.to_json``), i.e. the fragment's
   server-side cost without Streamlit's own bookkeeping;
@@ -44,12 +44,15 @@ TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def synthetic_test_set(n_images: int, defective_share: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Labels (0/1) and overlapping anomaly scores: good ~ N(1, 0.3), defective ~ N(2, 0.6)."""
+def synthetic_test_set(n_images: int, defective_share: float = 0.3,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Labels (0/1), overlapping anomaly scores (good ~ N(1, 0.3), defective ~ N(2, 0.6)) and defect types
+    (``good``, or one of five types in turn)."""
     rng = np.random.default_rng(seed)
     labels = (rng.random(n_images) < defective_share).astype(int)
     scores = np.where(labels == 1, rng.normal(2.0, 0.6, n_images), rng.normal(1.0, 0.3, n_images))
-    return labels, scores
+    types = [f"type{i % 5}" if label else "good" for i, label in enumerate(labels)]
+    return labels, scores, types
 
 
 def timed(function: Callable[[float], object], thresholds: np.ndarray) -> list[float]:
@@ -63,13 +66,13 @@ def timed(function: Callable[[float], object], thresholds: np.ndarray) -> list[f
     return times
 
 
-def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray) -> str:
+def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, types: list[str]) -> str:
     """A run folder holding only what the Threshold page reads (no model, no maps, no masks); returns its id."""
     run_id = "00000000-000000-synthetic-bench"
     folder = root / run_id
     folder.mkdir(parents=True)
     frame = pd.DataFrame({"image": [f"img{i:05d}.png" for i in range(len(labels))], "path": "",
-                          "label": np.where(labels == 1, "defective", "good"), "defect_type": "synthetic",
+                          "label": np.where(labels == 1, "defective", "good"), "defect_type": types,
                           "mask_path": "", "score": scores})
     frame.to_csv(folder / SCORES_FILE, index=False)
     write_json_atomic(folder / THRESHOLD_FILE, {"threshold": float(np.median(scores)), "source": "benchmark"})
@@ -80,12 +83,13 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray) -> s
     return run_id
 
 
-def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> list[float]:
+def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, types: list[str],
+                     thresholds: np.ndarray) -> list[float]:
     """Milliseconds per slider move on the real Threshold page in AppTest (whole-app rerun)."""
     from streamlit.testing.v1 import AppTest
 
     with tempfile.TemporaryDirectory() as folder:
-        run_id = write_synthetic_run(Path(folder), labels, scores)
+        run_id = write_synthetic_run(Path(folder), labels, scores, types)
         os.environ["VQI_RUNS_DIR"] = folder
         app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
         app.session_state["current_run_id"] = run_id
@@ -116,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-apptest", action="store_true", help="only the function-level measurements")
     args = parser.parse_args(argv)
 
-    labels, scores = synthetic_test_set(args.images)
+    labels, scores, types = synthetic_test_set(args.images)
     thresholds = np.random.default_rng(1).uniform(scores.min(), scores.max(), args.repeats)
     evaluator = ThresholdEvaluator(labels, scores)
-    data = prepare_threshold_data(labels, scores)
+    data = prepare_threshold_data(labels, scores, defect_types=types)
 
     def view(threshold: float) -> dict:
         return threshold_view(evaluator, labels, scores, threshold, data)
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             "threshold_view": summary(timed(view, thresholds)),
             "+ serialise": summary(timed(view_and_serialise, thresholds))}
     if not args.skip_apptest:
-        rows["AppTest page rerun"] = summary(apptest_rerun_ms(labels, scores, thresholds))
+        rows["AppTest page rerun"] = summary(apptest_rerun_ms(labels, scores, types, thresholds))
 
     print(f"Threshold panel, {args.images} test images, {args.repeats} slider moves (target <= {TARGET_MS:.0f} ms)")
     print(f"{'measurement':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")

@@ -140,6 +140,8 @@ def _train(args: argparse.Namespace) -> int:
         progress.close()
     metrics = run.metrics
     print(_metrics_line(metrics))
+    for line in _defect_type_lines(metrics):
+        print(line)
     if run.report["skipped"]:
         print(f"skipped {len(run.report['skipped'])} file(s): see {run.path / 'report.json'}")
     for note in run.report["notes"]:
@@ -150,11 +152,27 @@ def _train(args: argparse.Namespace) -> int:
 
 def _metrics_line(metrics: dict) -> str:
     def fmt(key: str) -> str:
-        value = metrics.get(key)
-        return "n/a" if value is None else f"{value:.4f}"
+        return _number(metrics.get(key))
 
     return (f"image AUROC {fmt('image_auroc')}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}  "
             f"fit {metrics.get('fit_seconds', 0):.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image")
+
+
+def _defect_type_lines(metrics: dict) -> list[str]:
+    """One line per defect type: its images, image AUROC against the good images, pixel AUROC and pixel share."""
+    lines = []
+    for name, entry in metrics.get("per_defect_type", {}).items():
+        line = f"  {name}: {entry['images']} image(s), image AUROC {_number(entry['image_auroc'])}"
+        if "pixel_auroc" in entry:
+            share = entry["defect_pixel_share"]
+            line += (f", pixel AUROC {_number(entry['pixel_auroc'])} "
+                     f"({'n/a' if share is None else f'{share:.0%}'} of the defect pixels)")
+        lines.append(line)
+    return lines
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -164,6 +182,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print(_metrics_line(result["metrics"]))
+    for line in _defect_type_lines(result["metrics"]):
+        print(line)
     if result["max_score_difference"] is not None:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     return 0

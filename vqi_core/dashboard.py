@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import cv2
@@ -111,13 +111,24 @@ class ThresholdData:
     good_counts: np.ndarray
     defective_counts: np.ndarray
     axis: ScoreAxis
+    defect_type_scores: dict[str, np.ndarray] = field(default_factory=dict)  # sorted, per defect type
 
 
 def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-                           bins: int = 40, include: Sequence[float] = ()) -> ThresholdData:
-    """ROC curve, score histograms and slider axis of a labelled test set."""
+                           bins: int = 40, include: Sequence[float] = (),
+                           defect_types: Sequence[str] | None = None) -> ThresholdData:
+    """ROC curve, score histograms and slider axis of a labelled test set (and, given the defect type of
+    each image, the defective images' scores per type)."""
     labels = np.asarray(labels, int)
     scores = np.asarray(scores, np.float64)
+    type_scores: dict[str, np.ndarray] = {}
+    if defect_types is not None:
+        types = np.asarray(defect_types, dtype=object)
+        if len(types) != len(labels):
+            raise ValueError(f"{len(types)} defect types but {len(labels)} labels")
+        defective = labels == 1
+        type_scores = {str(name): np.sort(scores[defective & (types == name)])
+                       for name in sorted(set(types[defective]))}
     both = bool((labels == 0).any() and (labels == 1).any())
     fpr, tpr, _ = roc_curve(labels, scores) if both else (np.zeros(0), np.zeros(0), None)
     axis = score_axis(scores, include)
@@ -126,7 +137,25 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
         n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
         auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
         good_counts=np.histogram(scores[labels == 0], edges)[0],
-        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis)
+        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores)
+
+
+def defect_type_frame(data: ThresholdData, threshold: float,
+                      per_type_metrics: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Per defect type at ``threshold``: defective test images, how many are caught and escape, the
+    detection rate, and (from the run's ``per_defect_type`` metrics) its image and pixel AUROC."""
+    rows = []
+    for name, scores in data.defect_type_scores.items():
+        caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
+        row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
+               "detection rate": caught / len(scores)}
+        if per_type_metrics:
+            entry = per_type_metrics.get(name, {})
+            row["image AUROC"] = entry.get("image_auroc")
+            if any("pixel_auroc" in e for e in per_type_metrics.values()):  # the run's dataset has masks
+                row["pixel AUROC"] = entry.get("pixel_auroc")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
@@ -187,11 +216,13 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
 
 def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.ndarray,
                    scores: Sequence[float] | np.ndarray, threshold: float,
-                   data: ThresholdData | None = None) -> dict[str, Any]:
+                   data: ThresholdData | None = None,
+                   per_type_metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures.
 
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
-    (rates 0..1), ``cost`` (a sentence), ``roc`` and ``histogram`` (plotly figures).
+    (rates 0..1), ``cost`` (a sentence), ``roc`` and ``histogram`` (plotly figures), ``by_type``
+    (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     Pass ``data`` from :func:`prepare_threshold_data` to skip recomputing the threshold-free parts.
     """
     data = data or prepare_threshold_data(labels, scores, include=(threshold,))
@@ -199,7 +230,8 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
-            "cost": cost_sentence(point), "roc": roc, "histogram": histogram_figure(data, threshold)}
+            "cost": cost_sentence(point), "roc": roc, "histogram": histogram_figure(data, threshold),
+            "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 
 
 def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,

@@ -307,6 +307,48 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     return float(np.nextafter(good[len(good) - allowed - 1], np.inf))
 
 
+def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.ndarray,
+                        scores: Sequence[float] | np.ndarray, masks: Sequence[np.ndarray | None] | None = None,
+                        maps: Sequence[np.ndarray] | None = None) -> dict[str, dict[str, Any]]:
+    """How well each defect type is found: one JSON-ready entry per type of the defective images.
+
+    ``images``: how many; ``image_auroc``: its images against all good images (None without good ones).
+    With ``masks`` and ``maps`` (one per image, a mask None where the ground truth is unknown; good
+    images count as all-good): ``pixel_auroc``, its defect pixels against the defect-free pixels of the
+    good images and of its own images (the pooled pixel AUROC restricted to this type), and
+    ``defect_pixel_share``, its share of all defect pixels (the pooled figure weighs types by it).
+    """
+    labels, scores = _check_labels_scores(labels, scores)
+    types = np.asarray(defect_types, dtype=object)
+    if len(types) != len(labels):
+        raise ValueError(f"{len(types)} defect types but {len(labels)} labels")
+    if (masks is None) != (maps is None):
+        raise ValueError("give both masks and maps, or neither")
+    if masks is not None and not len(masks) == len(maps) == len(labels):
+        raise ValueError(f"{len(masks)} masks and {len(maps)} maps for {len(labels)} images")
+    known = [] if masks is None else [i for i, mask in enumerate(masks) if mask is not None or labels[i] == 0]
+
+    def ground_truth(index: int) -> np.ndarray:
+        mask = masks[index]
+        return np.zeros(np.shape(maps[index]), bool) if mask is None else np.asarray(mask, bool)
+
+    good = labels == 0
+    defect_pixels = {i: int(ground_truth(i).sum()) for i in known if labels[i] == 1}
+    all_defect_pixels = sum(defect_pixels.values())
+    result: dict[str, dict[str, Any]] = {}
+    for name in sorted({str(t) for t in types[labels == 1]}):
+        mine = (types == name) & (labels == 1)
+        entry: dict[str, Any] = {"images": int(mine.sum()),
+                                 "image_auroc": image_auroc(labels[mine | good], scores[mine | good])}
+        if masks is not None:
+            chosen = [i for i in known if good[i] or mine[i]]
+            entry["pixel_auroc"] = pixel_auroc([ground_truth(i) for i in chosen], [maps[i] for i in chosen])
+            entry["defect_pixel_share"] = (sum(n for i, n in defect_pixels.items() if mine[i]) / all_defect_pixels
+                                           if all_defect_pixels else None)
+        result[name] = entry
+    return result
+
+
 def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                     masks: Sequence[np.ndarray] | None = None,
                     maps: Sequence[np.ndarray] | None = None) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from .datasets import Category, Sample, category_path, load_category, load_folde
 from .images import ImageReadError, read_image
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
-from .metrics import summary_metrics
+from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
-                   Run, RunStore, eval_masks, predictions_frame, save_maps, write_bytes_atomic, write_json_atomic)
+                   Run, RunStore, ground_truth_masks, predictions_frame, save_maps, write_bytes_atomic,
+                   write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -140,7 +141,9 @@ def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: 
     })
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
-    masks, masked_maps = eval_masks(scores, maps) if category.has_masks else ([], [])
+    truth = ground_truth_masks(scores, maps) if category.has_masks else None
+    masks = [mask for mask in truth if mask is not None] if truth else []
+    masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
     metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None)
     if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
         metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
@@ -150,6 +153,9 @@ def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: 
         "train_images": len(train_images), "test_images": len(test_images),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "seen_defects": model.supervised,
+        "per_defect_type": defect_type_metrics(scores["defect_type"].tolist(), labels_array,
+                                               scores["score"].to_numpy(), truth if masks else None,
+                                               maps if masks else None),
     })
     threshold = metrics.get("f1_threshold")
     source = "F1-optimal on the evaluated test set"
@@ -242,10 +248,12 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                            "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
                            "score": prediction.scores})
     labels = np.array([s.label for s in samples], int)
-    masks, masked_maps = eval_masks(scores, prediction.maps)
-    has_masks = any(s.mask_path is not None for s in samples)
-    metrics = summary_metrics(labels, prediction.scores, masks if has_masks else None,
-                              masked_maps if has_masks else None)
+    truth = ground_truth_masks(scores, prediction.maps) if any(s.mask_path for s in samples) else None
+    masks = [mask for mask in truth if mask is not None] if truth else None
+    masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
+    metrics = summary_metrics(labels, prediction.scores, masks, masked_maps)
+    metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, prediction.scores,
+                                                     truth, prediction.maps if truth else None)
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set and len(samples) else None
     return {"metrics": metrics, "scores": prediction.scores, "max_score_difference": difference,

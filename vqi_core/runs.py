@@ -240,18 +240,23 @@ def save_maps(path: Path, maps: list[np.ndarray]) -> None:
     np.savez_compressed(path, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
 
 
-def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Masks at eval size paired with maps, for images where ground truth is known.
-
-    Good images count with an empty mask; defective images without a mask are left out.
-    """
-    masks, kept_maps = [], []
+def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> list[np.ndarray | None]:
+    """One mask per image at its map's size: empty for good images, None where a defect's mask is unknown."""
+    masks: list[np.ndarray | None] = []
     for (_, row), anomaly_map in zip(scores.iterrows(), maps):
         if row["label"] == "good":
             masks.append(np.zeros(anomaly_map.shape, bool))
         elif isinstance(row.get("mask_path"), str) and row["mask_path"]:
             masks.append(mask_to_eval_size(read_mask(row["mask_path"]), anomaly_map.shape))
         else:
-            continue
-        kept_maps.append(anomaly_map)
-    return masks, kept_maps
+            masks.append(None)
+    return masks
+
+
+def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Masks at eval size paired with maps, for images where ground truth is known.
+
+    Good images count with an empty mask; defective images without a mask are left out.
+    """
+    pairs = [(mask, m) for mask, m in zip(ground_truth_masks(scores, maps), maps) if mask is not None]
+    return [mask for mask, _ in pairs], [m for _, m in pairs]

@@ -73,7 +73,8 @@ def image_level_body(run: Run) -> None:
 
     threshold = float(st.session_state[SLIDER])
     st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
-    view = threshold_view(common.evaluator(path), labels, scores, threshold, data)
+    view = threshold_view(common.evaluator(path), labels, scores, threshold, data,
+                          run.metrics.get("per_defect_type"))
     point = view["point"]
 
     st.markdown(f"**At {axis.format(threshold)}:** {view['cost']}")
@@ -85,6 +86,14 @@ def image_level_body(run: Run) -> None:
         columns = st.columns(3)
         for index, (name, value) in enumerate(view["numbers"].items()):
             columns[index % 3].metric(name, f"{value:.1%}")
+    if not view["by_type"].empty:
+        st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
+                   "run (each type against the good images)")
+        percent = st.column_config.NumberColumn(format="percent")
+        st.dataframe(view["by_type"], hide_index=True,
+                     column_config={"detection rate": percent,
+                                    "image AUROC": st.column_config.NumberColumn(format="%.3f"),
+                                    "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
     right.plotly_chart(view["histogram"], key="histogram_chart")
