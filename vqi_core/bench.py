@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import resource
 import tempfile
 import time
@@ -32,10 +33,14 @@ COLUMNS = ("dataset", "method", "image_auroc", "pixel_auroc", "aupro", "fit_seco
 
 
 def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
-    """``name:key=value,key=value`` -> (name, params); values read as JSON where possible."""
+    """``name:key=value,key=value`` -> (name, params); values read as JSON where possible.
+
+    A comma separates parameters only where a ``key=`` follows, so JSON lists work:
+    ``patchcore:image_size=[320,480],knn=flat``.
+    """
     name, _, rest = entry.partition(":")
     params: dict[str, Any] = {}
-    for item in filter(None, rest.split(",")):
+    for item in filter(None, re.split(r",(?=\s*[A-Za-z_]\w*=)", rest)):
         key, _, value = item.partition("=")
         try:
             params[key] = json.loads(value)

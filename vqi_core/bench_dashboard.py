@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import tempfile
@@ -88,6 +89,8 @@ def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, types: list[str],
     """Milliseconds per slider move on the real Threshold page in AppTest (whole-app rerun)."""
     from streamlit.testing.v1 import AppTest
 
+    # AppTest's own constructor writes session state outside a script run, which Streamlit logs as a warning
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         run_id = write_synthetic_run(Path(folder), labels, scores, types)
         os.environ["VQI_RUNS_DIR"] = folder
