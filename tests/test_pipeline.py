@@ -2,10 +2,13 @@
 
 import json
 from pathlib import Path
+from urllib.error import URLError
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torchvision.models._api
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import main
@@ -148,8 +151,36 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     capsys.readouterr()
     assert main(["runs", "--runs", str(runs_dir)]) == 0
     assert run.id in capsys.readouterr().out
+
+    same_stem = tmp_path / "same_stem"  # part.png and part.jpg: two overlays, neither overwrites the other
+    same_stem.mkdir()
+    image = cv2.imread(str(dataset / "test" / "blob" / "000.png"))
+    cv2.imwrite(str(same_stem / "part.png"), image)
+    cv2.imwrite(str(same_stem / "part.jpg"), image)
+    assert main(["predict", "--run", str(run.path), "--input", str(same_stem), "--out", str(tmp_path / "pred2")]) == 0
+    assert sorted(p.name for p in (tmp_path / "pred2").glob("*_overlay.png")) == [
+        "part.jpg_overlay.png", "part.png_overlay.png"]
+
     assert main(["runs", "--runs", str(runs_dir), "--delete", run.id]) == 0
     assert RunStore(runs_dir).list() == []
+
+
+def test_cli_input_errors_are_one_line_with_exit_code_2(dataset, tmp_path, capsys, monkeypatch):
+    runs_dir = tmp_path / "runs"
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
+                 "--image-size", "64", "64", "64"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --image-size takes one number or HEIGHT WIDTH"
+
+    def offline(url, *args, **kwargs):
+        raise URLError("no internet")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # nothing cached, and no download possible
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
+                 "--backbone", "resnet18", "--image-size", "64"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar: one line, no traceback
+    assert error.startswith("error: resnet18 ImageNet weights are not cached at") and "internet" in error
+    assert not runs_dir.exists() or RunStore(runs_dir).list() == []
 
 
 def test_cli_trains_the_cam_classifier_on_a_labelled_share_of_the_test_set(dataset, tmp_path, capsys):

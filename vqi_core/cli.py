@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import cv2
 
-from .backbones import list_backbones
+from .backbones import BackboneUnavailable, list_backbones
 from .datasets import DatasetError
 from .images import ImageReadError
 from .localisation import render_overlay
@@ -130,7 +130,7 @@ def _train(args: argparse.Namespace) -> int:
             params[key] = getattr(args, key)
     if args.image_size:
         if len(args.image_size) > 2:
-            raise SystemExit("--image-size takes one number or HEIGHT WIDTH")
+            raise ValueError("--image-size takes one number or HEIGHT WIDTH")
         params["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
     progress = TerminalProgress()
     try:
@@ -199,9 +199,11 @@ def _predict(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results_frame(results, run.threshold).to_csv(out / "predictions.csv", index=False)
-    for result in results:
+    for result in results:  # named after the whole file name: a.png and a.jpg must not overwrite each other
         overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
-        cv2.imwrite(str(out / f"{Path(result.name).stem}_overlay.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+        target = out / f"{Path(result.name).name}_overlay.png"
+        if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {target}")
     defective = sum(r.defective for r in results)
     print(f"{len(results)} image(s) scored at threshold {run.threshold:.4g}: {defective} defective, "
           f"{len(results) - defective} good")
@@ -236,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "runs": _runs}
     try:
         return handlers[args.command](args)
-    except (DatasetError, ImageReadError, RunError, ValueError, FileNotFoundError) as exc:
+    except (DatasetError, ImageReadError, RunError, BackboneUnavailable, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
