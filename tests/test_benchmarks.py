@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 
 import pytest
 
@@ -34,6 +36,15 @@ def test_engine_benchmark_writes_its_table(tmp_path, capsys):
     markdown = (out / "bench.md").read_text()
     assert "| widget | padim:image_size=[64,64],jit=false |" in markdown and "blob" in markdown
     assert "widget | padim" in capsys.readouterr().out
+
+
+def test_a_benchmark_process_that_dies_becomes_a_failure_row():
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=os._exit, args=(3,))  # exits without reporting, like a process killed for memory
+    process.start()
+    row = bench._wait_for_row(process, context.Queue())
+    process.join()
+    assert row == {"note": "failed: the benchmark process exited with code 3"}
 
 
 @pytest.mark.parametrize("skip_apptest", [True, False])

@@ -21,6 +21,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 #: $VQI_SHARED_DATA, else ``../shared/data`` beside the project
@@ -85,6 +86,19 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         queue.put({"note": f"failed: {exc.__class__.__name__}: {exc}"})
 
 
+def _wait_for_row(process: multiprocessing.Process, queue: multiprocessing.Queue) -> dict[str, Any]:
+    """The row the child process reports, or a failure row if it dies first (e.g. killed for memory)."""
+    while True:
+        try:
+            return queue.get(timeout=1.0)
+        except Empty:
+            if not process.is_alive():
+                try:  # it may have reported just before exiting
+                    return queue.get(timeout=1.0)
+                except Empty:
+                    return {"note": f"failed: the benchmark process exited with code {process.exitcode}"}
+
+
 def run_benchmark(datasets: list[Path], methods: list[str], runs_dir: str) -> list[dict[str, Any]]:
     """One row per (dataset, method); each pair in a fresh process."""
     context = multiprocessing.get_context("spawn")
@@ -94,7 +108,7 @@ def run_benchmark(datasets: list[Path], methods: list[str], runs_dir: str) -> li
             queue = context.Queue()
             process = context.Process(target=_run_one, args=(dataset, entry, runs_dir, queue))
             process.start()
-            row = queue.get()
+            row = _wait_for_row(process, queue)
             process.join()
             row = {"dataset": dataset.name, "method": entry, **row}
             rows.append(row)
