@@ -99,6 +99,18 @@ def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):
     assert not any(r.defective for r in results)
 
 
+def test_delete_removes_a_run_even_beside_an_earlier_leftover(dataset, tmp_path):
+    store = RunStore(tmp_path)
+    run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
+    leftover = tmp_path / f".incomplete-deleted-{run.id}"  # an earlier deletion that could not finish
+    (leftover / "model").mkdir(parents=True)
+    store.delete(run.id)
+    assert store.list() == [] and not run.path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [leftover.name]  # the new trash folder is gone
+    with pytest.raises(RunError, match="no run"):
+        store.delete(run.id)
+
+
 def test_score_folder_finds_the_defect(trained, tmp_path):
     image, mask = draw_defect(textured_image(64, seed=99), seed=3)
     write_png(tmp_path / "new" / "part.png", image)

@@ -18,6 +18,7 @@ and never touches an earlier one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -41,7 +42,8 @@ REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
-LABEL_NAMES = {0: "good", 1: "defective", -1: "unknown"}
+
+log = logging.getLogger(__name__)
 
 
 class RunError(RuntimeError):
@@ -179,13 +181,17 @@ class Run:
         return load_model(self.path / MODEL_DIR)
 
     def save_threshold(self, threshold: float, source: str = "user") -> None:
-        """Store a new operating threshold; rewrites ``scores.csv`` predictions atomically."""
+        """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically.
+
+        ``threshold.json``, the one predict uses, is replaced last: an interruption in between leaves
+        the old threshold in effect.
+        """
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
-        write_json_atomic(self.path / THRESHOLD_FILE, {"threshold": float(threshold), "source": source,
-                                                       "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
         write_bytes_atomic(self.path / SCORES_FILE,
                            self.predictions(threshold).to_csv(index=False).encode())
+        write_json_atomic(self.path / THRESHOLD_FILE, {"threshold": float(threshold), "source": source,
+                                                       "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
 
 class RunStore:
@@ -217,9 +223,13 @@ class RunStore:
         folder = self.root / run_id
         if not folder.is_dir() or "/" in run_id or run_id.startswith("."):
             raise RunError(f"no run {run_id!r} in {self.root}")
-        trash = self.root / f"{INCOMPLETE_PREFIX}deleted-{run_id}"
-        os.replace(folder, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        trash = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}deleted-{run_id}-", dir=self.root))
+        try:
+            os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover
+        except OSError as exc:
+            trash.rmdir()
+            raise RunError(f"could not delete run {run_id}: {exc}") from exc
+        shutil.rmtree(trash, onerror=lambda _function, path, _info: log.warning("could not remove %s", path))
 
     def new_staging_folder(self, run_id: str) -> Path:
         """A hidden folder in which a run is built before :meth:`publish`."""
