@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -108,7 +108,7 @@ class AnomalyModel(ABC):
         self.backbone_state = state
         self._extractor = None
 
-    def batches(self, images: Sequence[np.ndarray]):
+    def batches(self, images: Sequence[np.ndarray]) -> Iterator[tuple[int, torch.Tensor, list[Geometry]]]:
         """Yield (start index, preprocessed tensor, geometries) over ``images`` in batches."""
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
@@ -154,11 +154,15 @@ class AnomalyModel(ABC):
             self.preprocessing = self.preprocessing.fit_to(sizes)
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
         train, holdout = self._split_holdout(images, labels)
+        finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
-            from ..finetune import finetune_backbone
+            from ..finetune import run_finetune
 
             good = [images[i] for i in train if labels is None or labels[i] == 0]
-            self.set_backbone_state(finetune_backbone(self.finetune, good, self, progress, **self.finetune_params))
+            result = run_finetune(self.finetune, good, self, progress, **self.finetune_params)
+            self.set_backbone_state(result.state)
+            finetune_info = {"finetune": {"kind": self.finetune, "epoch_losses": result.epoch_losses,
+                                          "seconds": result.seconds, "trained_stages": result.trained_stages}}
         if self.supervised:
             self._fit_labelled([images[i] for i in train], [int(labels[i]) for i in train], progress)  # type: ignore[index]
         else:
@@ -169,7 +173,7 @@ class AnomalyModel(ABC):
         prediction = self.predict(holdout_images, progress, stage="normalisation")
         self.normalization = normalization_statistics(prediction)
         self.fit_info = {"train_images": len(train), "holdout_images": len(holdout),
-                         "fit_seconds": time.perf_counter() - started}
+                         "fit_seconds": time.perf_counter() - started, **finetune_info}
         return self
 
     def _split_holdout(self, images: Sequence[np.ndarray], labels: Sequence[int] | None) -> tuple[list[int], list[int]]:
@@ -240,6 +244,7 @@ class AnomalyModel(ABC):
     def load_from(cls, folder: Path, meta: dict) -> "AnomalyModel":
         """Rebuild a model of this class from a saved folder (see :func:`vqi_core.methods.load_model`)."""
         model = cls(**meta["params"])
+        model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
             model._load_arrays({key: data[key] for key in data.files})
         if meta.get("fine_tuned_backbone"):
