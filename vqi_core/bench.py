@@ -22,7 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runs import Run
 
 #: $VQI_SHARED_DATA, else ``../shared/data`` beside the project
 DEFAULT_DATA_ROOT = Path(os.environ.get("VQI_SHARED_DATA")
@@ -50,7 +53,7 @@ def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
-def backbone_ms_per_image(run, limit: int = 64) -> float:
+def backbone_ms_per_image(run: "Run", limit: int = 64) -> float:
     """Backbone-only forward time per image on the run's own preprocessed test images."""
     import torch
 

@@ -54,6 +54,7 @@ class Trunk(nn.Module):
         self.layers = list(layers)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The requested layers' feature maps, in the requested order."""
         taps = {}
         for name, stage in zip(self.names, self.stages):
             x = stage(x)

@@ -40,11 +40,6 @@ class NearestNeighbors:
         self.seed = seed
         self.index: faiss.Index | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters as JSON-ready values."""
-        return {"kind": self.kind, "nlist": self.nlist, "nprobe": self.nprobe, "hnsw_m": self.hnsw_m,
-                "ef_construction": self.ef_construction, "ef_search": self.ef_search, "seed": self.seed}
-
     @property
     def size(self) -> int:
         """Number of vectors in the bank (0 before fitting)."""

@@ -121,13 +121,6 @@ class Preprocessing:
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
 
-    def unnormalise(self, tensor: torch.Tensor) -> np.ndarray:
-        """Inverse of the normalisation: NCHW tensor -> NHWC uint8 array (for augmentations and display)."""
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
-        values = (tensor.detach().cpu() * std + mean).clamp(0, 1) * 255
-        return values.round().byte().permute(0, 2, 3, 1).numpy()
-
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     h, w = image.shape[:2]

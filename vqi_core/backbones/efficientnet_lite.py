@@ -42,6 +42,7 @@ class Conv2dSame(nn.Conv2d):
     """Conv2d with TensorFlow's "same" padding computed from the input size."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolution with TensorFlow's 'same' padding computed for this input size."""
         kernel, stride = self.kernel_size[0], self.stride[0]
         if kernel > 1 or stride > 1:
             top, bottom = _same_padding(x.shape[-2], kernel, stride)
@@ -65,6 +66,7 @@ class DepthwiseSeparable(nn.Module):
         self.has_skip = stride == 1 and in_ch == out_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Depthwise then pointwise convolution; residual where the shape allows."""
         out = F.relu6(self.bn1(self.conv_dw(x)))
         out = self.bn2(self.conv_pw(out))
         return out + x if self.has_skip else out
@@ -82,6 +84,7 @@ class InvertedResidual(nn.Module):
         self.has_skip = stride == 1 and in_ch == out_ch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Expand, depthwise convolution, project; residual where the shape allows."""
         out = F.relu6(self.bn1(self.conv_pw(x)))
         out = F.relu6(self.bn2(self.conv_dw(out)))
         out = self.bn3(self.conv_pwl(out))
@@ -133,6 +136,7 @@ class EfficientNetLite(nn.Module):
         return F.relu6(self.bn2(self.conv_head(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits (N, 1000)."""
         return self.classifier(self.forward_features(x).mean((2, 3)))
 
 

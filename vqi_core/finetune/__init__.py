@@ -126,6 +126,7 @@ class TrainableTrunk(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The requested layers' feature maps, gradients flowing through the trained stages."""
         taps: dict[str, torch.Tensor] = {}
         with torch.no_grad():
             x = self._run(self.frozen_names, self.frozen, x, taps)

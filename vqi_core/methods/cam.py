@@ -65,6 +65,7 @@ class CamClassifier(AnomalyModel):
         self.history: dict[str, np.ndarray] = {}
 
     def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values, this method's included."""
         return {**super().get_params(), "epochs": self.epochs, "train_stages": self.train_stages, "lr": self.lr,
                 "head_lr": self.head_lr, "weight_decay": self.weight_decay,
                 "validation_fraction": self.validation_fraction, "patience": self.patience,

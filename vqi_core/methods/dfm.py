@@ -99,6 +99,7 @@ class DFM(AnomalyModel):
         self.patch_pca: PCASubspace | None = None  # on per-position feature vectors
 
     def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values, this method's included."""
         return {**super().get_params(), "pooled_size": self.pooled_size, "variance": self.variance,
                 "score_type": self.score_type, "max_patches": self.max_patches}
 

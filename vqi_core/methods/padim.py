@@ -46,6 +46,7 @@ class Padim(AnomalyModel):
         self.inv_covariance: torch.Tensor | None = None  # (P, d, d) per-position inverse covariance
 
     def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values, this method's included."""
         return {**super().get_params(), "n_features": self.n_features, "epsilon": self.epsilon}
 
     def _select_channels(self, total: int) -> torch.Tensor:

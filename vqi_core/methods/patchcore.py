@@ -75,6 +75,7 @@ class PatchCore(AnomalyModel):
         self.index = NearestNeighbors(knn, seed=self.seed, **self.knn_params)
 
     def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values, this method's included."""
         return {**super().get_params(), "coreset_fraction": self.coreset_fraction,
                 "coreset_projection_dim": self.coreset_projection_dim,
                 "coreset_oversample": self.coreset_oversample, "patch_size": self.patch_size,

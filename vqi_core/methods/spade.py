@@ -48,6 +48,7 @@ class Spade(AnomalyModel):
         self.pyramid_bank: list[torch.Tensor] = []  # per level (N, C, h, w), float16
 
     def get_params(self) -> dict[str, Any]:
+        """Constructor parameters as JSON-ready values, this method's included."""
         return {**super().get_params(), "k": self.k, "global_layer": self.global_layer,
                 "global_grid": self.global_grid}
 
