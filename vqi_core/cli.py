@@ -10,14 +10,13 @@ from typing import Any, Sequence
 
 import cv2
 
-from .backbones import BackboneUnavailable, list_backbones
-from .datasets import DatasetError
-from .images import ImageReadError
+from .backbones import list_backbones
+from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
 from .preprocessing import RESIZE_MODES
-from .runs import Run, RunError, RunStore
+from .runs import Run, RunStore
 
 DEFAULT_RUNS = "runs"
 
@@ -238,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "runs": _runs}
     try:
         return handlers[args.command](args)
-    except (DatasetError, ImageReadError, RunError, BackboneUnavailable, ValueError, OSError) as exc:
+    except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
