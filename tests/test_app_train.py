@@ -51,6 +51,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.number_input(key="train_image_height").set_value(64)
     app.number_input(key="train_image_width").set_value(96)
     app.checkbox(key="train_jit").uncheck()
+    assert app.radio(key="train_intensity").value == "none"  # the method's own default
+    app.radio(key="train_intensity").set_value("standardise")
     app.button(key="train_start").click().run()
     assert not app.exception
     job = jobs.get_job(app.session_state["train_job_id"])
@@ -61,6 +63,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert {run.id for run in app_env.list()} - before == {status.run_id}
     assert any(status.run_id in s.value for s in app.success)
     assert job.run.config["params"]["image_size"] == [64, 96] and job.run.config["method"] == FAST_METHOD
+    assert job.run.config["params"]["intensity"] == "standardise"
+    assert job.run.load_model().preprocessing.intensity_spread > 0  # fitted on the training images, saved
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)

@@ -162,3 +162,20 @@ def test_knn_matches_brute_force(kind):
     else:
         restored = NearestNeighbors(kind, nlist=16, nprobe=4).load_bytes(index.to_bytes())
         np.testing.assert_array_equal(restored.search(queries, 3)[1], indices)
+
+
+def test_standardised_intensity_ignores_exposure_but_not_defects(synthetic, tmp_path):
+    darker = [np.round(image * 0.35).astype(np.uint8) for image in synthetic["good"]]  # same parts, less light
+    scores = {}
+    for intensity in ("none", "standardise"):
+        model = PatchCore(**{**SMALL, "intensity": intensity}).fit(synthetic["train"])
+        scores[intensity] = model.predict(synthetic["good"] + darker + synthetic["bad"]).scores
+    good, dark, bad = np.split(scores["standardise"], 3)
+    assert dark.max() < good.max() + 0.1 * (bad.min() - good.max())  # exposure is not an anomaly ...
+    assert bad.min() > 1.5 * good.max()  # ... the scratches still are
+    plain_good, plain_dark, _ = np.split(scores["none"], 3)
+    assert plain_dark.min() > plain_good.max()  # captured as is, the darker parts look anomalous
+    model.save(tmp_path / "model")
+    reloaded = load_model(tmp_path / "model")
+    assert reloaded.preprocessing.intensity_spread == model.preprocessing.intensity_spread > 0
+    np.testing.assert_array_equal(reloaded.predict(darker).scores, model.predict(darker).scores)

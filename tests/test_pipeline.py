@@ -144,7 +144,7 @@ def test_layout_errors_are_clear(tmp_path):
 def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     runs_dir = tmp_path / "runs"
     code = main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
-                 "--image-size", "64", "--param", "jit=false"])
+                 "--image-size", "64", "--intensity", "standardise", "--param", "jit=false"])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     run = Run(Path(lines[-1]))
@@ -152,7 +152,7 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     blob = run.metrics["per_defect_type"]["blob"]
     expected = f"  blob: 5 image(s), image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
     assert any(line.startswith(expected) for line in lines), lines
-    assert run.config["params"]["image_size"] == [64, 64]
+    assert run.config["params"]["image_size"] == [64, 64] and run.config["params"]["intensity"] == "standardise"
 
     out = tmp_path / "pred"
     assert main(["predict", "--run", str(run.path), "--input", str(dataset / "test" / "blob"), "--out", str(out)]) == 0

@@ -70,3 +70,36 @@ def test_fixed_scale_keeps_one_pixel_scale_and_takes_the_training_shape():
 def test_fixed_scale_needs_a_scale():
     with pytest.raises(ValueError, match="needs a scale"):
         Preprocessing(64, 64, "fixed_scale")([np.zeros((10, 10, 3), np.uint8)])
+
+
+def test_standardise_intensity_removes_exposure_differences_only():
+    rng = np.random.default_rng(0)
+    images = [np.clip(rng.normal(100, 20, (40, 60, 3)), 0, 255).astype(np.uint8) for _ in range(5)]
+    pre = Preprocessing(32, 48, "squash", intensity="standardise").fit_intensity(images)
+    assert pre.intensity_mean == pytest.approx(100, abs=2) and pre.intensity_spread == pytest.approx(20, abs=2)
+    image = images[0]
+    brighter = np.clip(image.astype(np.float32) * 1.5 + 10, 0, 255).astype(np.uint8)  # another exposure
+    x, _ = pre([image, brighter])
+    np.testing.assert_allclose(x[0].numpy(), x[1].numpy(), atol=0.03)
+    plain, _ = Preprocessing(32, 48, "squash")([image, brighter])
+    assert (plain[1] - plain[0]).abs().mean() > 0.3  # without it the two exposures differ
+    flat, _ = pre([np.full((40, 60, 3), 7, np.uint8)])  # a flat image stays flat (no division by zero)
+    assert torch_is_finite(flat) and float(flat.std()) == pytest.approx(0.0, abs=1e-6)
+    scratched = image.copy()
+    scratched[10:14, 5:50] = 0  # a local defect still shows after standardisation
+    x, _ = pre([image, scratched])
+    assert (x[1] - x[0]).abs().amax() > 0.5
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
+
+
+def test_standardise_intensity_needs_fitting_and_a_known_mode():
+    with pytest.raises(ValueError, match="fit the model first"):
+        Preprocessing(32, 32, "squash", intensity="standardise")([np.zeros((8, 8, 3), np.uint8)])
+    with pytest.raises(ValueError, match="intensity must be one of"):
+        Preprocessing(intensity="equalise")
+    with pytest.raises(ValueError, match="no images"):
+        Preprocessing(intensity="standardise").fit_intensity([])
+
+
+def torch_is_finite(tensor) -> bool:
+    return bool(np.isfinite(tensor.numpy()).all())

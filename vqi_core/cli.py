@@ -15,7 +15,7 @@ from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
-from .preprocessing import RESIZE_MODES
+from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore
 
 DEFAULT_RUNS = "runs"
@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "and pad; fixed_scale: one scale for every image (the largest training image just "
                             "fits), keep the aspect ratio and pad, so a pixel covers the same area in every image "
                             "(default: the method's own)")
+    train.add_argument("--intensity", choices=list(INTENSITY_MODES),
+                       help="none: grey levels as captured; standardise: bring every image to the training "
+                            "images' typical brightness and contrast first, so varying exposure is not an "
+                            "anomaly (default: the method's own; PatchCore standardises)")
     train.add_argument("--crop", type=float, help="centre crop keeping this fraction of the resized image (0.3-1)")
     train.add_argument("--finetune", choices=["cutpaste", "simsiam"],
                        help="fine-tune the backbone on the good images first (self-supervised)")
@@ -124,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> int:
     params = dict(args.param)
-    for key in ("backbone", "resize", "crop", "finetune"):
+    for key in ("backbone", "resize", "intensity", "crop", "finetune"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.image_size:

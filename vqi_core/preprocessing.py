@@ -1,9 +1,10 @@
 """Image preprocessing shared by fit and predict, and the way back to image space.
 
 A :class:`Preprocessing` holds everything that turns an RGB uint8 image into
-the backbone's input tensor: target size, resize mode, optional centre crop,
-and the backbone's own mean and std. It is saved with every model, so a
-reloaded model preprocesses exactly as it did when it was fitted.
+the backbone's input tensor: intensity mode, target size, resize mode,
+optional centre crop, and the backbone's own mean and std. It is saved with
+every model, so a reloaded model preprocesses exactly as it did when it was
+fitted.
 
 Resize modes:
 
@@ -15,18 +16,32 @@ Resize modes:
   centre it and pad like ``letterbox``; an image too large for the input at
   that scale is shrunk to fit. Unless ``scale`` is given, models choose it at
   fit time, with an input of the training images' shape (:meth:`Preprocessing.fit_to`).
+
+Intensity modes (applied to the image before resizing):
+
+- ``none``: grey levels as captured;
+- ``standardise``: each image's grey levels are shifted and scaled to one
+  common mean and spread (all channels together, so colours keep their
+  relations), the typical values of the training images
+  (:meth:`Preprocessing.fit_intensity`). Exposure and lighting that vary
+  between images then do not count as anomalies; a part that differs from
+  good ones only in overall brightness or contrast is not detected either.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
 RESIZE_MODES = ("squash", "letterbox", "fixed_scale")
+INTENSITY_MODES = ("none", "standardise")
+#: smallest per-image grey-level spread divided by in ``standardise`` mode (a flat image stays flat)
+MIN_INTENSITY_SPREAD = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class Geometry:
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """Resize, crop and normalise images for one backbone."""
+    """Adjust intensity, resize, crop and normalise images for one backbone."""
 
     height: int = 256
     width: int = 256
@@ -51,10 +66,17 @@ class Preprocessing:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     scale: float = 0.0  # ``fixed_scale`` mode: input pixels per image pixel (0 = not chosen yet)
+    intensity: str = "none"
+    intensity_mean: float = 0.0  # ``standardise`` mode: common grey-level mean (0..255) and
+    intensity_spread: float = 0.0  # standard deviation of every image (0 = not chosen yet)
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, not {self.resize!r}")
+        if self.intensity not in INTENSITY_MODES:
+            raise ValueError(f"intensity must be one of {INTENSITY_MODES}, not {self.intensity!r}")
+        if self.intensity_spread < 0:
+            raise ValueError(f"intensity_spread must not be negative, not {self.intensity_spread}")
         if not 0.3 <= self.crop <= 1.0:
             raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
         if min(self.height, self.width) < 32 or max(self.height, self.width) > 2048:
@@ -74,6 +96,25 @@ class Preprocessing:
         width = min(2048, max(32, 32 * round(max_w * budget_scale / 32)))
         return replace(self, height=height, width=width, scale=min(height / max_h, width / max_w))
 
+    def fit_intensity(self, images: Sequence[np.ndarray]) -> "Preprocessing":
+        """``standardise`` settings: the median grey-level mean and spread of the (training) ``images``."""
+        if not images:
+            raise ValueError("no images to choose the common intensity from")
+        means, spreads = zip(*(_intensity_stats(image) for image in images))
+        return replace(self, intensity_mean=float(np.median(means)),
+                       intensity_spread=max(MIN_INTENSITY_SPREAD, float(np.median(spreads))))
+
+    def adjust_intensity(self, image: np.ndarray) -> np.ndarray:
+        """The image as the network sees it before resizing: unchanged (``none``) or standardised (float32)."""
+        if self.intensity == "none":
+            return image
+        if self.intensity_spread <= 0:
+            raise ValueError("standardise intensity needs the common mean and spread; fit the model first")
+        mean, spread = _intensity_stats(image)
+        gain = self.intensity_spread / max(spread, MIN_INTENSITY_SPREAD)
+        adjusted = (image.astype(np.float32) - np.float32(mean)) * np.float32(gain) + np.float32(self.intensity_mean)
+        return np.clip(adjusted, 0.0, 255.0)
+
     @property
     def input_hw(self) -> tuple[int, int]:
         """Size of the network input after the optional centre crop."""
@@ -89,8 +130,9 @@ class Preprocessing:
         return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
-        """Resize and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
+        """Adjust intensity, resize and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
         h, w = image.shape[:2]
+        image = self.adjust_intensity(image)
         if self.resize == "squash":
             resized = _resize(image, self.height, self.width)
             y0, y1, x0, x1 = 0, self.height, 0, self.width
@@ -102,8 +144,8 @@ class Preprocessing:
                 scale = min(scale, self.scale)
             new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
             inner = _resize(image, new_h, new_w)
-            resized = np.empty((self.height, self.width, 3), np.uint8)
-            resized[:] = np.round(np.array(self.mean) * 255).astype(np.uint8)
+            resized = np.empty((self.height, self.width, 3), inner.dtype)
+            resized[:] = np.round(np.array(self.mean) * 255)
             y0, x0 = (self.height - new_h) // 2, (self.width - new_w) // 2
             y1, x1 = y0 + new_h, x0 + new_w
             resized[y0:y1, x0:x1] = inner
@@ -120,6 +162,12 @@ class Preprocessing:
         batch = (batch - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
+
+
+def _intensity_stats(image: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of an image's grey levels over all pixels and channels."""
+    mean, std = cv2.meanStdDev(image.reshape(-1, 1))
+    return float(mean[0, 0]), float(std[0, 0])
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:

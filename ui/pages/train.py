@@ -13,7 +13,7 @@ from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import RunConfig
-from vqi_core.preprocessing import RESIZE_MODES
+from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
 
 JOB_KEY = "train_job_id"
@@ -45,7 +45,8 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
 
 
 #: widgets whose defaults depend on the method: reset when the method changes
-METHOD_SETTINGS = ("train_backbone", "train_image_height", "train_image_width", "train_resize", "train_crop",
+METHOD_SETTINGS = ("train_backbone", "train_image_height", "train_image_width", "train_resize", "train_intensity",
+                   "train_crop",
                    "train_batch_size", "train_smoothing", "train_jit", "train_finetune")
 
 
@@ -102,11 +103,17 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                                "for every image, chosen so the largest training image fits (crops of one camera "
                                "whose sizes vary: a pixel keeps its physical size); the input then takes the "
                                "shape of the training images with about height x width pixels.")
+        intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True, key="train_intensity",
+                             index=list(INTENSITY_MODES).index(defaults["intensity"]),
+                             help="none: grey levels as captured; standardise: every image is brought to the "
+                                  "training images' typical brightness and contrast first, so exposure or "
+                                  "lighting that varies between images is not an anomaly (a part wrong only in "
+                                  "overall brightness is then not found either).")
         seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
         params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],
-                                  "resize": resize}
+                                  "resize": resize, "intensity": intensity}
         knobs = method_parameters(method)
         if knobs:
             st.markdown(f"**{method} parameters**")

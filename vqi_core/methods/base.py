@@ -57,8 +57,8 @@ class AnomalyModel(ABC):
 
     def __init__(self, *, backbone: str = DEFAULT_BACKBONE, layers: Sequence[str] | None = None,
                  image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",
-                 crop: float = 1.0, scale: float = 0.0, batch_size: int = 16, smoothing_sigma: float = 4.0,
-                 holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
+                 crop: float = 1.0, scale: float = 0.0, intensity: str = "none", batch_size: int = 16,
+                 smoothing_sigma: float = 4.0, holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
                  finetune: str | None = None, finetune_params: dict[str, Any] | None = None):
         spec = get_backbone(backbone)
         self.backbone = backbone
@@ -74,7 +74,7 @@ class AnomalyModel(ABC):
         self.finetune = finetune
         self.finetune_params = dict(finetune_params or {})
         self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std,
-                                           scale)
+                                           scale, intensity)
         #: fine-tuned backbone weights (state dict) when a method changes the backbone
         self.backbone_state: dict[str, torch.Tensor] | None = None
         #: statistics of held-out good images: map and score percentiles
@@ -88,7 +88,8 @@ class AnomalyModel(ABC):
         return {
             "backbone": self.backbone, "layers": list(self.layers), "image_size": list(self.image_size),
             "resize": self.resize, "crop": self.crop,
-            "scale": self.preprocessing.scale, "batch_size": self.batch_size,
+            "scale": self.preprocessing.scale, "intensity": self.preprocessing.intensity,
+            "batch_size": self.batch_size,
             "smoothing_sigma": self.smoothing_sigma, "holdout_fraction": self.holdout_fraction,
             "seed": self.seed, "jit": self.jit, "finetune": self.finetune,
             "finetune_params": dict(self.finetune_params),
@@ -153,6 +154,9 @@ class AnomalyModel(ABC):
             sizes = [image.shape[:2] for i, image in enumerate(images) if labels is None or labels[i] == 0]
             self.preprocessing = self.preprocessing.fit_to(sizes)
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
+        if self.preprocessing.intensity != "none":
+            self.preprocessing = self.preprocessing.fit_intensity(
+                [image for i, image in enumerate(images) if labels is None or labels[i] == 0])
         train, holdout = self._split_holdout(images, labels)
         finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images

@@ -40,8 +40,9 @@ class PatchCore(AnomalyModel):
     """Nearest-neighbour distance of locally aware patch features to a coreset of good patches.
 
     Defaults were tuned on ``magnetic_tile`` (see the README's benchmark): one pixel scale for every
-    image at about 256 x 384 input pixels, a 5% coreset chosen on a 32-dimensional projection, an IVF
-    index, and the image score taken from the smoothed map.
+    image at about 256 x 384 input pixels, each image's grey levels standardised (its tiles are
+    photographed under six lighting set-ups), a 5% coreset chosen on a 32-dimensional projection, an
+    IVF index, and the image score taken from the smoothed map.
     """
 
     name = "patchcore"
@@ -51,9 +52,11 @@ class PatchCore(AnomalyModel):
                  reweight_neighbors: int = 0, smooth_score: bool = True, knn: str = "ivf",
                  knn_params: dict[str, Any] | None = None, backbone: str = DEFAULT_BACKBONE,
                  layers: Sequence[str] | None = None, image_size: tuple[int, int] | list[int] = (256, 384),
-                 resize: str = "fixed_scale", smoothing_sigma: float = 8.0, **common: Any):
+                 resize: str = "fixed_scale", intensity: str = "standardise", smoothing_sigma: float = 8.0,
+                 **common: Any):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS),
-                         image_size=image_size, resize=resize, smoothing_sigma=smoothing_sigma, **common)
+                         image_size=image_size, resize=resize, intensity=intensity,
+                         smoothing_sigma=smoothing_sigma, **common)
         if not 0 < coreset_fraction <= 1:
             raise ValueError(f"coreset_fraction must be in (0, 1], not {coreset_fraction}")
         if patch_size < 1 or patch_size % 2 == 0:
