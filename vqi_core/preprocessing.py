@@ -17,7 +17,7 @@ Resize modes:
   that scale is shrunk to fit. Unless ``scale`` is given, models choose it at
   fit time, with an input of the training images' shape (:meth:`Preprocessing.fit_to`).
 
-Intensity modes (applied to the image before resizing):
+Intensity modes:
 
 - ``none``: grey levels as captured;
 - ``standardise``: each image's grey levels are shifted and scaled to one
@@ -104,16 +104,15 @@ class Preprocessing:
         return replace(self, intensity_mean=float(np.median(means)),
                        intensity_spread=max(MIN_INTENSITY_SPREAD, float(np.median(spreads))))
 
-    def adjust_intensity(self, image: np.ndarray) -> np.ndarray:
-        """The image as the network sees it before resizing: unchanged (``none``) or standardised (float32)."""
+    def intensity_transform(self, image: np.ndarray) -> tuple[float, float] | None:
+        """(gain, offset) that brings ``image``'s grey levels to the common mean and spread; None for ``none``."""
         if self.intensity == "none":
-            return image
+            return None
         if self.intensity_spread <= 0:
             raise ValueError("standardise intensity needs the common mean and spread; fit the model first")
         mean, spread = _intensity_stats(image)
         gain = self.intensity_spread / max(spread, MIN_INTENSITY_SPREAD)
-        adjusted = (image.astype(np.float32) - np.float32(mean)) * np.float32(gain) + np.float32(self.intensity_mean)
-        return np.clip(adjusted, 0.0, 255.0)
+        return gain, self.intensity_mean - gain * mean
 
     @property
     def input_hw(self) -> tuple[int, int]:
@@ -130,11 +129,11 @@ class Preprocessing:
         return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
-        """Adjust intensity, resize and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
+        """Resize, adjust intensity and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
         h, w = image.shape[:2]
-        image = self.adjust_intensity(image)
+        transform = self.intensity_transform(image)  # from the whole image, applied after resizing (less memory)
         if self.resize == "squash":
-            resized = _resize(image, self.height, self.width)
+            resized = _apply_intensity(_resize(image, self.height, self.width), transform)
             y0, y1, x0, x1 = 0, self.height, 0, self.width
         else:
             scale = min(self.height / h, self.width / w)
@@ -143,7 +142,7 @@ class Preprocessing:
                     raise ValueError("fixed_scale preprocessing needs a scale; fit the model first")
                 scale = min(scale, self.scale)
             new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-            inner = _resize(image, new_h, new_w)
+            inner = _apply_intensity(_resize(image, new_h, new_w), transform)
             resized = np.empty((self.height, self.width, 3), inner.dtype)
             resized[:] = np.round(np.array(self.mean) * 255)
             y0, x0 = (self.height - new_h) // 2, (self.width - new_w) // 2
@@ -168,6 +167,14 @@ def _intensity_stats(image: np.ndarray) -> tuple[float, float]:
     """Mean and standard deviation of an image's grey levels over all pixels and channels."""
     mean, std = cv2.meanStdDev(image.reshape(-1, 1))
     return float(mean[0, 0]), float(std[0, 0])
+
+
+def _apply_intensity(image: np.ndarray, transform: tuple[float, float] | None) -> np.ndarray:
+    """``image * gain + offset`` clipped to 0..255 (float32), or the image itself without a transform."""
+    if transform is None:
+        return image
+    gain, offset = transform
+    return np.clip(image.astype(np.float32) * np.float32(gain) + np.float32(offset), 0.0, 255.0)
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
