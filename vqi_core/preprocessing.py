@@ -104,7 +104,7 @@ class Preprocessing:
         return replace(self, intensity_mean=float(np.median(means)),
                        intensity_spread=max(MIN_INTENSITY_SPREAD, float(np.median(spreads))))
 
-    def intensity_transform(self, image: np.ndarray) -> tuple[float, float] | None:
+    def _intensity_transform(self, image: np.ndarray) -> tuple[float, float] | None:
         """(gain, offset) that brings ``image``'s grey levels to the common mean and spread; None for ``none``."""
         if self.intensity == "none":
             return None
@@ -131,7 +131,7 @@ class Preprocessing:
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
         """Resize, adjust intensity and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
         h, w = image.shape[:2]
-        transform = self.intensity_transform(image)  # from the whole image, applied after resizing (less memory)
+        transform = self._intensity_transform(image)  # from the whole image, applied after resizing (less memory)
         if self.resize == "squash":
             resized = _apply_intensity(_resize(image, self.height, self.width), transform)
             y0, y1, x0, x1 = 0, self.height, 0, self.width

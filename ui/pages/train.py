@@ -46,8 +46,7 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
 
 #: widgets whose defaults depend on the method: reset when the method changes
 METHOD_SETTINGS = ("train_backbone", "train_image_height", "train_image_width", "train_resize", "train_intensity",
-                   "train_crop",
-                   "train_batch_size", "train_smoothing", "train_jit", "train_finetune")
+                   "train_crop", "train_batch_size", "train_smoothing", "train_jit", "train_finetune")
 
 
 def forget_method_settings() -> None:
