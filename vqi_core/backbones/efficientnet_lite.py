@@ -110,11 +110,10 @@ class EfficientNetLite(nn.Module):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; choose from {sorted(VARIANTS)}")
-        width = VARIANTS[variant][0]
         self.conv_stem, self.bn1 = _conv_bn(3, 32, 3, 2)
         stages, in_ch = [], 32
-        for index, ((_, kernel, stride, expansion, out), depth) in enumerate(zip(STAGES, stage_depths(variant))):
-            out_ch = _round_channels(out, width)
+        layout = zip(STAGES, stage_depths(variant), stage_channels(variant))
+        for index, ((_, kernel, stride, expansion, _), depth, out_ch) in enumerate(layout):
             blocks = []
             for block in range(depth):
                 block_stride = stride if block == 0 else 1
@@ -127,7 +126,6 @@ class EfficientNetLite(nn.Module):
         self.blocks = nn.Sequential(*stages)
         self.conv_head, self.bn2 = _conv_bn(in_ch, 1280, 1)
         self.classifier = nn.Linear(1280, num_classes)
-        self.stage_channels = stage_channels(variant)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Feature map after the head convolution (1280 channels, stride 32)."""
