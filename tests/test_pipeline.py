@@ -1,6 +1,8 @@
 """Train -> run folder -> reload -> score, the run store's atomicity, and the CLI contract."""
 
 import json
+import os
+import time
 from pathlib import Path
 from urllib.error import URLError
 
@@ -106,9 +108,30 @@ def test_delete_removes_a_run_even_beside_an_earlier_leftover(dataset, tmp_path)
     (leftover / "model").mkdir(parents=True)
     store.delete(run.id)
     assert store.list() == [] and not run.path.exists()
-    assert [p.name for p in tmp_path.iterdir()] == [leftover.name]  # the new trash folder is gone
+    assert list(tmp_path.iterdir()) == []  # the new trash folder and the earlier leftover are gone
     with pytest.raises(RunError, match="no run"):
         store.delete(run.id)
+
+
+def test_training_removes_what_killed_runs_left_behind(dataset, tmp_path):
+    abandoned = tmp_path / ".incomplete-20260101-000000-blob-patchcore-0000-x1"  # killed while saving
+    (abandoned / "model").mkdir(parents=True)
+    (abandoned / "maps.npz").write_bytes(b"half written")
+    two_hours_ago = time.time() - 7200
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    unfinished_deletion = tmp_path / ".incomplete-deleted-20250101-000000-blob-padim-0000-x2"
+    (unfinished_deletion / "model").mkdir(parents=True)
+    being_saved = tmp_path / ".incomplete-20260101-000001-blob-spade-0000-x3"  # another process, right now
+    being_saved.mkdir()
+    staging_seen_during_fit = []
+
+    def watch(stage, done, total):
+        if stage in ("loading training images", "evaluation"):
+            staging_seen_during_fit.extend(p.name for p in tmp_path.glob(".incomplete-*") if p != being_saved)
+
+    run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path, watch)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([being_saved.name, run.id])
+    assert staging_seen_during_fit == []  # a run's staging folder exists only while it is being saved
 
 
 def test_score_folder_finds_the_defect(trained, tmp_path):

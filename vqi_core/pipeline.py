@@ -103,17 +103,8 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     folder = category_path(config.data, config.category)
     category = load_category(folder)
     store = RunStore(runs_dir)
+    store.remove_leftovers()
     run_id = new_run_id(category.name, config.method)
-    staging = store.new_staging_folder(run_id)
-    try:
-        return _train_into(config, category, store, run_id, staging, progress)
-    except BaseException:  # cancelled or failed: leave nothing half-written behind
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: str, staging: Path,
-                progress: ProgressCallback | None) -> Run:
     skipped = list(category.skipped)
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped)
@@ -162,19 +153,24 @@ def _train_into(config: RunConfig, category: Category, store: RunStore, run_id: 
     if threshold is None:
         threshold, source = model.normalization.get("score_max", 0.0), "highest held-out good score"
     report(progress, "saving", 0, 1)
-    model.save(staging / MODEL_DIR)
-    save_maps(staging / MAPS_FILE, maps)
-    write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
-    write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
-    write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes})
-    write_json_atomic(staging / CONFIG_FILE, {
-        "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
-        "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
-        "has_masks": category.has_masks, "defect_types": category.defect_types,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
-    })
-    write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
-    run = store.publish(staging, run_id)
+    staging = store.new_staging_folder(run_id)
+    try:
+        model.save(staging / MODEL_DIR)
+        save_maps(staging / MAPS_FILE, maps)
+        write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
+        write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
+        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes})
+        write_json_atomic(staging / CONFIG_FILE, {
+            "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
+            "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
+            "has_masks": category.has_masks, "defect_types": category.defect_types,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
+        })
+        write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
+        run = store.publish(staging, run_id)
+    except BaseException:  # failed or interrupted: leave nothing half-written behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     report(progress, "done", 1, 1)
     return run
 

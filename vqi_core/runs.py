@@ -10,9 +10,11 @@ A run folder holds::
     report.json     skipped files with reasons, notes (e.g. a supervised split)
     threshold.json  the operating threshold and where it came from
 
-A run is built in a hidden ``.incomplete-*`` folder and renamed into place
-only when every file is written, so an interrupted run never looks complete
-and never touches an earlier one.
+A run's files are written into a hidden ``.incomplete-*`` folder, created
+when the model is fitted and evaluated, and renamed into place only when every
+file is written, so an interrupted run never looks complete and never touches
+an earlier one. What a killed process leaves behind is removed by
+:meth:`RunStore.remove_leftovers` when the next run is trained or deleted.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
+DELETED_PREFIX = f"{INCOMPLETE_PREFIX}deleted-"
+#: a staging folder older than this is abandoned: runs are written within seconds of its creation
+STALE_STAGING_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +228,42 @@ class RunStore:
         folder = self.root / run_id
         if not folder.is_dir() or "/" in run_id or run_id.startswith("."):
             raise RunError(f"no run {run_id!r} in {self.root}")
-        trash = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}deleted-{run_id}-", dir=self.root))
+        trash = Path(tempfile.mkdtemp(prefix=f"{DELETED_PREFIX}{run_id}-", dir=self.root))
         try:
             os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover
         except OSError as exc:
             trash.rmdir()
             raise RunError(f"could not delete run {run_id}: {exc}") from exc
         shutil.rmtree(trash, onerror=lambda _function, path, _info: log.warning("could not remove %s", path))
+        self.remove_leftovers()
+
+    def remove_leftovers(self, stale_after_s: float = STALE_STAGING_SECONDS) -> list[str]:
+        """Remove what interrupted processes left: unfinished deletions, and staging folders older
+        than ``stale_after_s`` (younger ones may belong to a run being saved right now).
+
+        Returns the names of the folders removed; one that cannot be removed is logged and kept.
+        """
+        if not self.root.is_dir():
+            return []
+        removed = []
+        now = time.time()
+        for folder in self.root.iterdir():
+            if not folder.name.startswith(INCOMPLETE_PREFIX) or not folder.is_dir():
+                continue
+            try:
+                abandoned = folder.name.startswith(DELETED_PREFIX) or now - folder.stat().st_mtime > stale_after_s
+            except FileNotFoundError:  # removed meanwhile by another process
+                continue
+            if not abandoned:
+                continue
+            failures: list[str] = []
+            shutil.rmtree(folder, onerror=lambda _function, path, info: (
+                None if issubclass(info[0], FileNotFoundError) else failures.append(path)))
+            if failures:
+                log.warning("could not remove the leftover %s (%d entries)", folder, len(failures))
+            else:
+                removed.append(folder.name)
+        return removed
 
     def new_staging_folder(self, run_id: str) -> Path:
         """A hidden folder in which a run is built before :meth:`publish`."""
