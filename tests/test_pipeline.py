@@ -134,6 +134,21 @@ def test_training_removes_what_killed_runs_left_behind(dataset, tmp_path):
     assert staging_seen_during_fit == []  # a run's staging folder exists only while it is being saved
 
 
+def test_a_leftover_that_cannot_be_removed_is_logged_and_kept(dataset, tmp_path, monkeypatch, caplog):
+    store = RunStore(tmp_path)
+    run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
+
+    def rmtree_denied(path, onerror):  # e.g. a file held open on a network share
+        onerror(os.unlink, str(Path(path) / "maps.npz"), (PermissionError, PermissionError("denied"), None))
+
+    monkeypatch.setattr("vqi_core.runs.shutil.rmtree", rmtree_denied)
+    store.delete(run.id)
+    assert store.list() == []  # deleted as far as anyone can see
+    [kept] = tmp_path.iterdir()
+    assert kept.name.startswith(f".incomplete-deleted-{run.id}")
+    assert "could not remove the leftover" in caplog.text
+
+
 def test_score_folder_finds_the_defect(trained, tmp_path):
     image, mask = draw_defect(textured_image(64, seed=99), seed=3)
     write_png(tmp_path / "new" / "part.png", image)

@@ -234,18 +234,16 @@ class RunStore:
         except OSError as exc:
             trash.rmdir()
             raise RunError(f"could not delete run {run_id}: {exc}") from exc
-        shutil.rmtree(trash, onerror=lambda _function, path, _info: log.warning("could not remove %s", path))
-        self.remove_leftovers()
+        self.remove_leftovers()  # the renamed-aside folder, and any earlier one that could not be removed
 
-    def remove_leftovers(self, stale_after_s: float = STALE_STAGING_SECONDS) -> list[str]:
+    def remove_leftovers(self, stale_after_s: float = STALE_STAGING_SECONDS) -> None:
         """Remove what interrupted processes left: unfinished deletions, and staging folders older
         than ``stale_after_s`` (younger ones may belong to a run being saved right now).
 
-        Returns the names of the folders removed; one that cannot be removed is logged and kept.
+        A folder that cannot be removed is logged and kept.
         """
         if not self.root.is_dir():
-            return []
-        removed = []
+            return
         now = time.time()
         for folder in self.root.iterdir():
             if not folder.name.startswith(INCOMPLETE_PREFIX) or not folder.is_dir():
@@ -261,9 +259,6 @@ class RunStore:
                 None if issubclass(info[0], FileNotFoundError) else failures.append(path)))
             if failures:
                 log.warning("could not remove the leftover %s (%d entries)", folder, len(failures))
-            else:
-                removed.append(folder.name)
-        return removed
 
     def new_staging_folder(self, run_id: str) -> Path:
         """A hidden folder in which a run is built before :meth:`publish`."""
