@@ -11,7 +11,7 @@ A run folder holds::
     threshold.json  the operating threshold and where it came from
 
 A run's files are written into a hidden ``.incomplete-*`` folder, created
-when the model is fitted and evaluated, and renamed into place only when every
+once the model is fitted and evaluated, and renamed into place only when every
 file is written, so an interrupted run never looks complete and never touches
 an earlier one. What a killed process leaves behind is removed by
 :meth:`RunStore.remove_leftovers` when the next run is trained or deleted.
