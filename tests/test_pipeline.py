@@ -13,7 +13,7 @@ import pytest
 import torchvision.models._api
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
-from vqi_core.cli import main
+from vqi_core.cli import TerminalProgress, main
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
 from vqi_core.progress import Cancelled
@@ -213,6 +213,16 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
 
     assert main(["runs", "--runs", str(runs_dir), "--delete", run.id]) == 0
     assert RunStore(runs_dir).list() == []
+
+
+def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):
+    progress = TerminalProgress(log_interval_s=3600)  # stderr is captured here, so not a terminal
+    for done in range(501):
+        progress("evaluation", done, 500)
+    progress("saving", 1, 1)
+    progress.close()
+    log = capsys.readouterr().err
+    assert 1 <= log.count("evaluation") <= 3 and "saving" in log  # one line per image would be 501
 
 
 def test_cli_input_errors_are_one_line_with_exit_code_2(dataset, tmp_path, capsys, monkeypatch):

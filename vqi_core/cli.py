@@ -22,25 +22,30 @@ DEFAULT_RUNS = "runs"
 
 
 class TerminalProgress:
-    """A tqdm progress bar per stage on stderr."""
+    """A tqdm progress bar per stage on stderr.
 
-    def __init__(self) -> None:
+    Redrawn at most ten times a second on a terminal and every ``log_interval_s`` seconds when stderr
+    is a file or a pipe (a CI log), so that a log does not get one line per image.
+    """
+
+    def __init__(self, log_interval_s: float = 10.0) -> None:
         from tqdm import tqdm
 
         self._tqdm = tqdm
         self._bar = None
         self._stage = None
+        self._min_interval_s = 0.1 if sys.stderr.isatty() else log_interval_s
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage != self._stage:
             self.close()
             self._stage = stage
             self._bar = self._tqdm(total=total, desc=stage, unit="img" if total > 1 else "step",
-                                   file=sys.stderr, leave=False, dynamic_ncols=True)
+                                   file=sys.stderr, leave=False, dynamic_ncols=True,
+                                   mininterval=self._min_interval_s)
         if self._bar is not None:
             self._bar.total = total
-            self._bar.n = done
-            self._bar.refresh()
+            self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
         """Close the current bar."""
