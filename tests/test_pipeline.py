@@ -222,7 +222,7 @@ def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):
     progress("saving", 1, 1)
     progress.close()
     log = capsys.readouterr().err
-    assert 1 <= log.count("evaluation") <= 3 and "saving" in log  # one line per image would be 501
+    assert 1 <= log.count("evaluation") <= 3 and "saving" in log  # one redraw per image would be 501
 
 
 def test_cli_input_errors_are_one_line_with_exit_code_2(dataset, tmp_path, capsys, monkeypatch):

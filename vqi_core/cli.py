@@ -25,7 +25,7 @@ class TerminalProgress:
     """A tqdm progress bar per stage on stderr.
 
     Redrawn at most ten times a second on a terminal and every ``log_interval_s`` seconds when stderr
-    is a file or a pipe (a CI log), so that a log does not get one line per image.
+    is a file or a pipe (a CI log), so that a log does not get one redraw per image.
     """
 
     def __init__(self, log_interval_s: float = 10.0) -> None:
