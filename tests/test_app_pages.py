@@ -119,6 +119,23 @@ def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
         snapped = axis.snap(score)
         assert float(axis.format(snapped)) == snapped <= score
         assert ((scores >= snapped) == (scores >= score)).all()
+        above = np.nextafter(score, np.inf)  # e.g. "at most X % false alarms": this score passes
+        snapped = axis.snap(above)
+        assert float(axis.format(snapped)) == snapped
+        assert ((scores >= snapped) == (scores >= above)).all()
+
+
+def test_false_alarm_preset_on_the_page_allows_exactly_the_false_alarms_asked_for(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.number_input(key="threshold_max_false_alarms").set_value(0.0).run()
+    preset = next(b for b in app.button if b.key.startswith("preset_≤"))
+    preset.click().run()
+    assert not app.exception
+    matrix = shown_confusion(app)
+    assert matrix[0, 1] == 0  # no good part rejected
+    good = run.score_values[run.labels == 0]
+    assert app.slider(key="threshold_slider").value > good.max()
 
 
 def test_save_threshold_is_used_by_the_run(open_page, app_env):

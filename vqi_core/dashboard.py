@@ -58,6 +58,7 @@ class ScoreAxis:
     high: float
     step: float
     decimals: int
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)  # sorted, unique
 
     def format(self, value: float) -> str:
         """``value`` cut down to the axis's decimals (never printed above what it rejects)."""
@@ -68,8 +69,17 @@ class ScoreAxis:
         return min(self.high, max(self.low, float(value)))
 
     def snap(self, value: float) -> float:
-        """``value`` clamped and cut down to the printed decimals (scores >= it: the same images)."""
-        return self._cut(self.clamp(value))
+        """``value`` clamped and cut down to the printed decimals (scores >= it: the same images).
+
+        A value just above a score (e.g. "at most X % false alarms" passes that score) is cut down no
+        further than the first printed value above the score, so the score stays passed.
+        """
+        value = self.clamp(value)
+        snapped = self._cut(value)
+        below = int(np.searchsorted(self.scores, value, side="left"))  # scores[:below] < value
+        if below and snapped <= self.scores[below - 1]:
+            snapped = round(self._cut(float(self.scores[below - 1])) + 10.0 ** -self.decimals, self.decimals)
+        return snapped
 
     def _cut(self, value: float) -> float:
         scale = 10.0 ** self.decimals
@@ -95,7 +105,7 @@ def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = 
     gaps = np.diff(np.unique(scores))  # between scores only: ``include`` may sit close to one
     needed = math.ceil(-math.log10(gaps.min())) if len(gaps) else 0
     decimals = min(max(step_decimals, needed), step_decimals + 3)
-    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals)
+    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals, np.unique(scores))
 
 
 @dataclass(frozen=True)
