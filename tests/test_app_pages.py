@@ -11,7 +11,7 @@ import pytest
 
 from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, score_axis
-from vqi_core.metrics import ThresholdEvaluator, f1_optimal_threshold
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -136,6 +136,33 @@ def test_false_alarm_preset_on_the_page_allows_exactly_the_false_alarms_asked_fo
     assert matrix[0, 1] == 0  # no good part rejected
     good = run.score_values[run.labels == 0]
     assert app.slider(key="threshold_slider").value > good.max()
+
+
+def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(open_page, app_env):
+    run = app_env.list()[0]
+    evaluator = ThresholdEvaluator(run.labels, run.score_values)
+    app = open_page("threshold.py")
+    shown = {}
+    for false_alarm, escape in ((1.0, 10.0), (0.0, 1.0)):  # free false alarms: rejecting every part costs nothing
+        app.number_input(key="cost_false_alarm").set_value(false_alarm).run()
+        app.number_input(key="cost_escape").set_value(escape).run()
+        app.number_input(key="line_defect_rate").set_value(2.0).run()
+        next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
+        assert not app.exception
+        costs = LineCosts(false_alarm, escape, 0.02)
+        point = evaluator.evaluate(minimum_cost_threshold(run.labels, run.score_values, costs))
+        assert (shown_confusion(app) == point.confusion_matrix()).all()
+        total = 1000 * costs.per_part(point.false_alarm_rate, point.escape_rate)
+        assert any("2.0% defective" in m.value and f"expected cost of {total:,.1f}" in m.value
+                   for m in app.markdown)
+        shown[false_alarm] = shown_confusion(app)
+    assert shown[0.0][0, 1] == (run.labels == 0).sum()  # every good part rejected
+    assert not (shown[0.0] == shown[1.0]).all()
+    app.number_input(key="cost_false_alarm").set_value(0.0).run()
+    app.number_input(key="cost_escape").set_value(0.0).run()
+    assert not app.exception
+    assert any("at least one of the costs" in w.value for w in app.warning)
+    assert not any(b.key == "preset_Minimum cost" for b in app.button)
 
 
 def test_save_threshold_is_used_by_the_run(open_page, app_env):

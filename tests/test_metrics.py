@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.metrics import (OperatingPoint, ThresholdEvaluator, aupro, defect_type_metrics, f1_optimal_threshold,
-                              image_auroc,
-                              mask_to_eval_size, pixel_auroc, roc_curve, summary_metrics,
-                              threshold_for_false_alarm_rate, youden_threshold)
+from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, defect_type_metrics,
+                              f1_optimal_threshold, image_auroc, mask_to_eval_size, minimum_cost_threshold,
+                              pixel_auroc, roc_curve, summary_metrics, threshold_for_false_alarm_rate,
+                              youden_threshold)
 
 
 def brute_force_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
@@ -233,6 +233,58 @@ def test_threshold_for_false_alarm_rate(scored) -> None:
             assert (good >= lower.max()).mean() > rate
     assert threshold_for_false_alarm_rate(labels, scores, 1.0) == scores.min()
     assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(11)), 0.1) == np.nextafter(8.0, np.inf)
+
+
+def brute_force_cost(labels: np.ndarray, scores: np.ndarray, threshold: float, costs: LineCosts) -> float:
+    counts = brute_force_point(labels, scores, threshold)
+    false_alarm_rate = counts["fp"] / (counts["fp"] + counts["tn"])
+    escape_rate = counts["fn"] / (counts["fn"] + counts["tp"])
+    return ((1 - costs.defect_rate) * false_alarm_rate * costs.false_alarm
+            + costs.defect_rate * escape_rate * costs.escape)
+
+
+@pytest.mark.parametrize("costs", [LineCosts(), LineCosts(1.0, 200.0, 0.01), LineCosts(5.0, 1.0, 0.2),
+                                   LineCosts(0.0, 1.0, 0.05), LineCosts(1.0, 0.0, 0.05)])
+def test_minimum_cost_threshold_has_the_lowest_expected_cost(scored, costs) -> None:
+    labels, scores = scored
+    threshold = minimum_cost_threshold(labels, scores, costs)
+    candidates = np.append(np.unique(scores), np.inf)  # inf: reject nothing
+    lowest = min(brute_force_cost(labels, scores, t, costs) for t in candidates)
+    assert brute_force_cost(labels, scores, threshold, costs) == pytest.approx(lowest)
+    lower = scores[scores < threshold]  # ties go to the lowest threshold
+    if len(lower):
+        assert brute_force_cost(labels, scores, lower.max(), costs) > lowest + 1e-12
+
+
+def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
+    labels, scores = scored
+    good, defective = scores[labels == 0], scores[labels == 1]
+    free_escapes = minimum_cost_threshold(labels, scores, LineCosts(1.0, 0.0, 0.05))
+    assert free_escapes == scores[scores > good.max()].min()  # the lowest threshold that rejects no good part
+    free_alarms = minimum_cost_threshold(labels, scores, LineCosts(0.0, 1.0, 0.05))
+    assert free_alarms == scores.min() and free_alarms <= defective.min()  # catch every defect
+    thresholds = [minimum_cost_threshold(labels, scores, LineCosts(1.0, escape, 0.01))
+                  for escape in (1.0, 10.0, 100.0, 1000.0)]
+    assert thresholds == sorted(thresholds, reverse=True) and thresholds[0] > thresholds[-1]
+    assert (good >= thresholds[0]).mean() < (good >= thresholds[-1]).mean()
+    with pytest.raises(ValueError, match="both good and defective"):
+        minimum_cost_threshold([0, 0], [0.1, 0.2], LineCosts())
+
+
+@pytest.mark.parametrize("kwargs, message", [({"false_alarm": -1.0}, "false alarm"),
+                                             ({"escape": float("nan")}, "escape"),
+                                             ({"false_alarm": 0.0, "escape": 0.0}, "at least one"),
+                                             ({"defect_rate": 0.0}, "defect rate"),
+                                             ({"defect_rate": 1.0}, "defect rate")])
+def test_line_costs_refuse_values_that_mean_nothing(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        LineCosts(**kwargs)
+
+
+def test_line_costs_per_part() -> None:
+    costs = LineCosts(false_alarm=2.0, escape=50.0, defect_rate=0.02)
+    assert costs.per_part(0.1, 0.25) == pytest.approx(0.98 * 0.1 * 2.0 + 0.02 * 0.25 * 50.0)
+    assert np.allclose(costs.per_part(np.array([0.0, 1.0]), np.array([1.0, 0.0])), [1.0, 1.96])
 
 
 def test_roc_curve_uses_the_same_rule() -> None:

@@ -23,8 +23,8 @@ from . import localisation
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, roc_curve, \
-    threshold_for_false_alarm_rate, youden_threshold
+from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, \
+    minimum_cost_threshold, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .runs import MODEL_DIR, Run, RunError
 
 
@@ -187,6 +187,18 @@ def cost_sentence(point: OperatingPoint) -> str:
             f"{point.fn} of {n_defective} defective parts would pass (escapes, {_share(point.fn, n_defective)}).")
 
 
+def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
+    """What the threshold would cost per ``parts`` parts made, at the test set's false-alarm and escape rates
+    but the line's own defect rate, against passing every part unchecked."""
+    good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
+    false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
+    total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
+    return (f"Per {parts:,} parts made with {costs.defect_rate:.1%} defective: about {false_alarms:.1f} false "
+            f"alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} ({false_alarms:.1f} × "
+            f"{costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every part unchecked would "
+            f"cost {defective * costs.escape:,.1f}. Rates from the test set.")
+
+
 def _share(count: int, total: int) -> str:
     return f"{count / total:.1%}" if total else "n/a"
 
@@ -227,11 +239,13 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
 def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.ndarray,
                    scores: Sequence[float] | np.ndarray, threshold: float,
                    data: ThresholdData | None = None,
-                   per_type_metrics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                   per_type_metrics: dict[str, dict[str, Any]] | None = None,
+                   costs: LineCosts | None = None) -> dict[str, Any]:
     """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures.
 
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
-    (rates 0..1), ``cost`` (a sentence), ``roc`` and ``histogram`` (plotly figures), ``by_type``
+    (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
+    None), ``roc`` and ``histogram`` (plotly figures), ``by_type``
     (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     Pass ``data`` from :func:`prepare_threshold_data` to skip recomputing the threshold-free parts.
     """
@@ -240,18 +254,22 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
-            "cost": cost_sentence(point), "roc": roc, "histogram": histogram_figure(data, threshold),
+            "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
+            "roc": roc, "histogram": histogram_figure(data, threshold),
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 
 
 def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-                      max_false_alarm_rate: float) -> dict[str, float]:
-    """Preset thresholds by name; presets that the test set cannot support (one class only) are left out."""
+                      max_false_alarm_rate: float, costs: LineCosts | None = None) -> dict[str, float]:
+    """Preset thresholds by name (with ``costs``, also the minimum-cost one); presets that the test set
+    cannot support (one class only) are left out."""
     labels = np.asarray(labels, int)
     presets: dict[str, float] = {}
     if (labels == 1).any() and (labels == 0).any():
         presets["F1-optimal"] = f1_optimal_threshold(labels, scores)[0]
         presets["Youden"] = youden_threshold(labels, scores)
+        if costs is not None:
+            presets["Minimum cost"] = minimum_cost_threshold(labels, scores, costs)
     if (labels == 0).any():
         presets[f"≤ {max_false_alarm_rate:.1%} false alarms"] = threshold_for_false_alarm_rate(
             labels, scores, max_false_alarm_rate)

@@ -307,6 +307,49 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     return float(np.nextafter(good[len(good) - allowed - 1], np.inf))
 
 
+@dataclass(frozen=True)
+class LineCosts:
+    """What a decision costs on the production line, to weigh false alarms against escapes.
+
+    ``false_alarm``: the cost of rejecting a good part (re-inspection, scrap); ``escape``: the cost of
+    passing a defective one (rework downstream, a complaint); any unit, the same for both.
+    ``defect_rate``: the share of defective parts the line makes, usually far below the test set's.
+    """
+
+    false_alarm: float = 1.0
+    escape: float = 10.0
+    defect_rate: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("false_alarm", "escape"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"the cost of {'a false alarm' if name == 'false_alarm' else 'an escape'} "
+                                 f"must be a number >= 0, not {value}")
+        if self.false_alarm == 0 and self.escape == 0:
+            raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
+        if not 0 < self.defect_rate < 1:
+            raise ValueError(f"the defect rate must be between 0 and 1 (exclusive), not {self.defect_rate}")
+
+    def per_part(self, false_alarm_rate: float | np.ndarray, escape_rate: float | np.ndarray) -> float | np.ndarray:
+        """Expected cost per part made at these rates (good parts rejected, defective parts passed)."""
+        return ((1 - self.defect_rate) * np.asarray(false_alarm_rate, np.float64) * self.false_alarm
+                + self.defect_rate * np.asarray(escape_rate, np.float64) * self.escape)
+
+
+def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                           costs: LineCosts) -> float:
+    """Threshold with the lowest expected cost per part (:meth:`LineCosts.per_part`) at the rates of this
+    labelled set, over every score and "reject nothing" (just above the highest score); ties: the lowest."""
+    labels, scores = _check_labels_scores(labels, scores)
+    if not _both_classes(labels):
+        raise ValueError("a minimum-cost threshold needs both good and defective images")
+    candidates = np.append(np.unique(scores), np.nextafter(scores.max(), np.inf))
+    points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
+    cost = costs.per_part(points["false_alarm_rate"], points["escape_rate"])
+    return float(candidates[int(np.argmin(cost))])
+
+
 def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.ndarray,
                         scores: Sequence[float] | np.ndarray, masks: Sequence[np.ndarray | None] | None = None,
                         maps: Sequence[np.ndarray] | None = None) -> dict[str, dict[str, Any]]:

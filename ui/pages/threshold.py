@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import ScoreAxis, pixel_view, threshold_presets, threshold_view
+from vqi_core.metrics import LineCosts
 from vqi_core.runs import Run, RunError
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -37,6 +38,26 @@ def save(run: Run, value: float, source: str) -> None:
                  icon=":material/save:")
 
 
+def line_costs() -> LineCosts | None:
+    """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid)."""
+    with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
+        left, middle, right = st.columns(3)
+        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, 1.0, 0.5, key="cost_false_alarm",
+                                        help="Rejecting a good part: re-inspection, scrap. Any unit, the same "
+                                             "for both costs.")
+        escape = middle.number_input("Cost of an escape", 0.0, None, 10.0, 1.0, key="cost_escape",
+                                     help="Passing a defective part: rework downstream, a complaint, a recall.")
+        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, 1.0, 0.1,
+                                         format="%.3f", key="line_defect_rate",
+                                         help="The share the line makes, not the test set's (usually far "
+                                              "higher). Used with the test set's rates to estimate the cost.")
+        try:
+            return LineCosts(false_alarm, escape, defect_rate / 100)
+        except ValueError as exc:
+            st.warning(f"{exc}; the minimum-cost preset and the expected cost are hidden.", icon=":material/warning:")
+            return None
+
+
 @st.fragment
 def image_level(run: Run) -> None:
     """Slider, presets, confusion matrix, rates, ROC and histograms; reruns alone on every change."""
@@ -52,6 +73,7 @@ def image_level_body(run: Run) -> None:
     data = common.threshold_data(path, run.threshold)
     axis = data.axis
     init_threshold(run, axis)
+    costs = line_costs()
 
     controls, presets_column = st.columns([3, 2])
     with controls:
@@ -66,7 +88,7 @@ def image_level_body(run: Run) -> None:
                                    help="For the preset 'at most X % false alarms': the lowest threshold that "
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
-        for name, value in threshold_presets(labels, scores, max_rate).items():
+        for name, value in threshold_presets(labels, scores, max_rate, costs).items():
             value = axis.snap(value)
             st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
                       args=(value, name), width="stretch")
@@ -74,10 +96,12 @@ def image_level_body(run: Run) -> None:
     threshold = float(st.session_state[SLIDER])
     st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
     view = threshold_view(common.evaluator(path), labels, scores, threshold, data,
-                          run.metrics.get("per_defect_type"))
+                          run.metrics.get("per_defect_type"), costs)
     point = view["point"]
 
     st.markdown(f"**At {axis.format(threshold)}:** {view['cost']}")
+    if view["line_cost"]:
+        st.markdown(view["line_cost"])
     matrix, rates = st.columns([2, 3])
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
