@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from urllib.error import URLError
@@ -15,6 +16,7 @@ import torchvision.models._api
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import TerminalProgress, main
 from vqi_core.datasets import DatasetError, load_category, supervised_split
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, minimum_cost_threshold, threshold_for_false_alarm_rate
 from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.runs import Run, RunError, RunStore
@@ -213,6 +215,46 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
 
     assert main(["runs", "--runs", str(runs_dir), "--delete", run.id]) == 0
     assert RunStore(runs_dir).list() == []
+
+
+def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_path, capsys):
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    labels, scores = run.labels, run.score_values
+    evaluator = ThresholdEvaluator(labels, scores)
+
+    def shown(*extra: str) -> tuple[list[str], list[int]]:
+        assert main(["threshold", "--run", str(run.path), *extra]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        counts = [int(n) for line in lines[2:4] for n in line.split()[-2:]]  # [tn, fp, fn, tp]
+        return lines, counts
+
+    lines, counts = shown()
+    assert lines[0].startswith(f"threshold {run.threshold:.6g} (F1-optimal")
+    assert counts == evaluator.evaluate(run.threshold).confusion_matrix().ravel().tolist()
+
+    middle = float(np.median(scores))
+    lines, counts = shown("--value", str(middle), "--cost-false-alarm", "2", "--cost-escape", "50",
+                          "--defect-rate", "2")
+    point = evaluator.evaluate(middle)
+    assert counts == point.confusion_matrix().ravel().tolist()
+    total = 1000 * LineCosts(2.0, 50.0, 0.02).per_part(point.false_alarm_rate, point.escape_rate)
+    assert "with 2.0% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
+    assert run.threshold != middle  # shown, not saved
+
+    costs = LineCosts(0.0, 1.0, 0.01)  # free false alarms: reject every part
+    lines, counts = shown("--preset", "min-cost", "--cost-false-alarm", "0", "--cost-escape", "1", "--save")
+    best = minimum_cost_threshold(labels, scores, costs)
+    assert counts == evaluator.evaluate(best).confusion_matrix().ravel().tolist() and counts[1] == (labels == 0).sum()
+    assert run.threshold == best and run.threshold_info["source"] == f"Minimum cost: {costs.summary()}"
+    assert (run.predictions()["prediction"] == "defective").all()
+
+    lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
+    assert counts[1] == 0 and counts == evaluator.evaluate(threshold_for_false_alarm_rate(labels, scores, 0.0)) \
+        .confusion_matrix().ravel().tolist()
+
+    assert main(["threshold", "--run", str(run.path), "--defect-rate", "0"]) == 2
+    assert "defect rate" in capsys.readouterr().err
+    assert run.threshold == best  # a refused command changes nothing
 
 
 def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m vqi_core train | evaluate | predict | runs``."""
+"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | runs``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from .backbones import list_backbones
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
+from .metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, \
+    threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore
@@ -124,6 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", required=True, help="an image file or a folder of images")
     predict.add_argument("--out", required=True, help="output folder for predictions.csv and overlays")
 
+    threshold = commands.add_parser(
+        "threshold", help="show what a run's threshold does, choose another one, save it",
+        description="Print what a threshold does on a run's evaluated test set (confusion matrix, false "
+                    "alarms and escapes, precision / recall / F1, the expected cost on the line) and, with "
+                    "--save, store it in the run: predict and scores.csv use it from then on. Without --value "
+                    "or --preset: the saved threshold.")
+    threshold.add_argument("--run", required=True, help="run folder")
+    choice = threshold.add_mutually_exclusive_group()
+    choice.add_argument("--value", type=float, help="this threshold (images scoring at or above it are rejected)")
+    choice.add_argument("--preset", choices=list(THRESHOLD_PRESETS),
+                        help="f1: the F1-optimal threshold; youden: the one maximising detection rate minus "
+                             "false-alarm rate; min-cost: the lowest expected cost with the costs below; "
+                             "false-alarms: the lowest threshold rejecting at most --max-false-alarms of the "
+                             "good test images")
+    threshold.add_argument("--max-false-alarms", type=float, default=1.0, metavar="PERCENT",
+                           help="for --preset false-alarms: allowed share of good parts rejected, in %% "
+                                "(default: %(default)s)")
+    threshold.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="COST",
+                           help="cost of rejecting a good part, any unit (default: %(default)s)")
+    threshold.add_argument("--cost-escape", type=float, default=10.0, metavar="COST",
+                           help="cost of passing a defective part, same unit (default: %(default)s)")
+    threshold.add_argument("--defect-rate", type=float, default=1.0, metavar="PERCENT",
+                           help="share of defective parts the line makes, in %%, for the expected cost "
+                                "(default: %(default)s)")
+    threshold.add_argument("--save", action="store_true", help="store the threshold in the run")
+
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
                                description="List the runs in a folder with their headline metrics.")
     runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
@@ -221,6 +249,47 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
+
+
+def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> tuple[float, str]:
+    """(threshold, source) from --value, --preset or the run's saved threshold."""
+    labels, scores = run.labels, run.score_values
+    if args.value is not None:
+        return args.value, "manual"
+    if args.preset == "f1":
+        return f1_optimal_threshold(labels, scores)[0], "F1-optimal"
+    if args.preset == "youden":
+        return youden_threshold(labels, scores), "Youden"
+    if args.preset == "min-cost":
+        return minimum_cost_threshold(labels, scores, costs), f"Minimum cost: {costs.summary()}"
+    if args.preset == "false-alarms":
+        rate = args.max_false_alarms / 100
+        return threshold_for_false_alarm_rate(labels, scores, rate), f"≤ {rate:.1%} false alarms"
+    return run.threshold, run.threshold_info.get("source", "saved")
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    from .dashboard import cost_sentence, line_cost_sentence
+
+    run = Run(Path(args.run))
+    costs = LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
+    value, source = _chosen_threshold(args, run, costs)
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
+    print(f"threshold {value:.6g} ({source}) on {len(run.labels)} evaluated test images of run {run.id}")
+    print(f"{'':<16}{'passed':>8}{'rejected':>10}")
+    print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
+    print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
+    print(cost_sentence(point))
+    print(f"precision {point.precision:.3f}, recall {point.recall:.3f}, F1 {point.f1:.3f}, "
+          f"accuracy {point.accuracy:.3f}")
+    print(line_cost_sentence(point, costs))
+    if args.save:
+        run.save_threshold(value, source)
+        print(f"saved in {run.path}: predict and scores.csv use it from now on")
+    return 0
+
+
 def _runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs)
     if args.delete:
@@ -243,7 +312,7 @@ def _runs(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "runs": _runs}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold, "runs": _runs}
     try:
         return handlers[args.command](args)
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write

@@ -331,6 +331,11 @@ class LineCosts:
         if not 0 < self.defect_rate < 1:
             raise ValueError(f"the defect rate must be between 0 and 1 (exclusive), not {self.defect_rate}")
 
+    def summary(self) -> str:
+        """The costs in words, e.g. for the source of a saved threshold."""
+        return (f"a false alarm costs {self.false_alarm:g}, an escape {self.escape:g}, "
+                f"{self.defect_rate:.1%} defective")
+
     def per_part(self, false_alarm_rate: float | np.ndarray, escape_rate: float | np.ndarray) -> float | np.ndarray:
         """Expected cost per part made at these rates (good parts rejected, defective parts passed)."""
         return ((1 - self.defect_rate) * np.asarray(false_alarm_rate, np.float64) * self.false_alarm

@@ -90,8 +90,9 @@ def image_level_body(run: Run) -> None:
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
             value = axis.snap(value)
+            source = f"{name}: {costs.summary()}" if name == "Minimum cost" and costs else name
             st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
-                      args=(value, name), width="stretch")
+                      args=(value, source), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
     st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
