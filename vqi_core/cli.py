@@ -14,8 +14,7 @@ from .backbones import list_backbones
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
-from .metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, \
-    threshold_for_false_alarm_rate, youden_threshold
+from .metrics import LineCosts, ThresholdEvaluator
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore
@@ -249,24 +248,26 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
+#: --preset choices and the Threshold page's preset names ("false-alarms" is named after its rate)
+THRESHOLD_PRESETS = {"f1": "F1-optimal", "youden": "Youden", "min-cost": "Minimum cost", "false-alarms": None}
 
 
 def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> tuple[float, str]:
-    """(threshold, source) from --value, --preset or the run's saved threshold."""
-    labels, scores = run.labels, run.score_values
+    """(threshold, source) from --value, --preset (the Threshold page's presets) or the run's saved threshold."""
+    from .dashboard import false_alarm_preset_name, preset_source, threshold_presets
+
     if args.value is not None:
         return args.value, "manual"
-    if args.preset == "f1":
-        return f1_optimal_threshold(labels, scores)[0], "F1-optimal"
-    if args.preset == "youden":
-        return youden_threshold(labels, scores), "Youden"
-    if args.preset == "min-cost":
-        return minimum_cost_threshold(labels, scores, costs), f"Minimum cost: {costs.summary()}"
-    if args.preset == "false-alarms":
-        rate = args.max_false_alarms / 100
-        return threshold_for_false_alarm_rate(labels, scores, rate), f"≤ {rate:.1%} false alarms"
-    return run.threshold, run.threshold_info.get("source", "saved")
+    if args.preset is None:
+        return run.threshold, run.threshold_info.get("source", "saved")
+    if not 0 <= args.max_false_alarms <= 100:
+        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    rate = args.max_false_alarms / 100
+    presets = threshold_presets(run.labels, run.score_values, rate, costs)
+    name = THRESHOLD_PRESETS[args.preset] or false_alarm_preset_name(rate)
+    if name not in presets:
+        raise ValueError(f"the preset {args.preset} needs both good and defective images in the run's test set")
+    return presets[name], preset_source(name, costs)
 
 
 def _threshold(args: argparse.Namespace) -> int:

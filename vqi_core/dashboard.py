@@ -259,6 +259,19 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 
 
+MINIMUM_COST = "Minimum cost"
+
+
+def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
+    """The name of the "at most X % false alarms" preset."""
+    return f"≤ {max_false_alarm_rate:.1%} false alarms"
+
+
+def preset_source(name: str, costs: LineCosts | None) -> str:
+    """What a threshold saved from preset ``name`` records as its source (the minimum-cost one with its costs)."""
+    return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
+
+
 def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                       max_false_alarm_rate: float, costs: LineCosts | None = None) -> dict[str, float]:
     """Preset thresholds by name (with ``costs``, also the minimum-cost one); presets that the test set
@@ -269,9 +282,9 @@ def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float
         presets["F1-optimal"] = f1_optimal_threshold(labels, scores)[0]
         presets["Youden"] = youden_threshold(labels, scores)
         if costs is not None:
-            presets["Minimum cost"] = minimum_cost_threshold(labels, scores, costs)
+            presets[MINIMUM_COST] = minimum_cost_threshold(labels, scores, costs)
     if (labels == 0).any():
-        presets[f"≤ {max_false_alarm_rate:.1%} false alarms"] = threshold_for_false_alarm_rate(
+        presets[false_alarm_preset_name(max_false_alarm_rate)] = threshold_for_false_alarm_rate(
             labels, scores, max_false_alarm_rate)
     return presets
 

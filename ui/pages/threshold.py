@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import ScoreAxis, pixel_view, threshold_presets, threshold_view
+from vqi_core.dashboard import ScoreAxis, pixel_view, preset_source, threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.runs import Run, RunError
 
@@ -90,9 +90,8 @@ def image_level_body(run: Run) -> None:
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
             value = axis.snap(value)
-            source = f"{name}: {costs.summary()}" if name == "Minimum cost" and costs else name
             st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
-                      args=(value, source), width="stretch")
+                      args=(value, preset_source(name, costs)), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
     st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
