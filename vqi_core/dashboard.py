@@ -102,10 +102,11 @@ def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = 
     low = math.floor(low / step) * step - step
     high = math.ceil(high / step) * step + step
     step_decimals = max(0, -exponent)
-    gaps = np.diff(np.unique(scores))  # between scores only: ``include`` may sit close to one
+    distinct = np.unique(scores)
+    gaps = np.diff(distinct)  # between scores only: ``include`` may sit close to one
     needed = math.ceil(-math.log10(gaps.min())) if len(gaps) else 0
     decimals = min(max(step_decimals, needed), step_decimals + 3)
-    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals, np.unique(scores))
+    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals, distinct)
 
 
 @dataclass(frozen=True)
