@@ -125,6 +125,16 @@ def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
         assert ((scores >= snapped) == (scores >= above)).all()
 
 
+def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold():
+    scores = np.array([1.0, 1.235 - 1e-10, 2.0])  # the middle score prints as 1.235 with the rounding tolerance
+    axis = score_axis(scores)
+    assert axis.decimals == 3
+    for score in scores:
+        snapped = axis.snap(score)
+        assert float(axis.format(snapped)) == snapped
+        assert ((scores >= snapped) == (scores >= score)).all()
+
+
 def test_false_alarm_preset_on_the_page_allows_exactly_the_false_alarms_asked_for(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")

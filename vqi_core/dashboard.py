@@ -72,13 +72,17 @@ class ScoreAxis:
         """``value`` clamped and cut down to the printed decimals (scores >= it: the same images).
 
         A value just above a score (e.g. "at most X % false alarms" passes that score) is cut down no
-        further than the first printed value above the score, so the score stays passed.
+        further than the first printed value above the score, so the score stays passed; a value that
+        :meth:`_cut`'s rounding tolerance would lift over the next score stays below that score.
         """
         value = self.clamp(value)
         snapped = self._cut(value)
-        below = int(np.searchsorted(self.scores, value, side="left"))  # scores[:below] < value
-        if below and snapped <= self.scores[below - 1]:
-            snapped = round(self._cut(float(self.scores[below - 1])) + 10.0 ** -self.decimals, self.decimals)
+        at = int(np.searchsorted(self.scores, value, side="left"))  # scores[:at] < value <= scores[at:]
+        scale = 10.0 ** self.decimals
+        if at and snapped <= self.scores[at - 1]:
+            snapped = round(self._cut(float(self.scores[at - 1])) + 1 / scale, self.decimals)
+        if at < len(self.scores) and snapped > self.scores[at]:
+            snapped = round(math.floor(float(self.scores[at]) * scale) / scale, self.decimals)
         return snapped
 
     def _cut(self, value: float) -> float:
