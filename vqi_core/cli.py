@@ -248,13 +248,14 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-#: --preset choices and the Threshold page's preset names ("false-alarms" is named after its rate)
-THRESHOLD_PRESETS = {"f1": "F1-optimal", "youden": "Youden", "min-cost": "Minimum cost", "false-alarms": None}
+#: --preset choices: the Threshold page's presets (see _chosen_threshold)
+THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 
 
 def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> tuple[float, str]:
     """(threshold, source) from --value, --preset (the Threshold page's presets) or the run's saved threshold."""
-    from .dashboard import false_alarm_preset_name, preset_source, threshold_presets
+    from .dashboard import F1_OPTIMAL, MINIMUM_COST, YOUDEN, false_alarm_preset_name, preset_source, \
+        threshold_presets  # imported here: plotly would slow down every CLI command's start
 
     if args.value is not None:
         return args.value, "manual"
@@ -264,9 +265,11 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> t
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
     rate = args.max_false_alarms / 100
     presets = threshold_presets(run.labels, run.score_values, rate, costs)
-    name = THRESHOLD_PRESETS[args.preset] or false_alarm_preset_name(rate)
+    name = {"f1": F1_OPTIMAL, "youden": YOUDEN, "min-cost": MINIMUM_COST,
+            "false-alarms": false_alarm_preset_name(rate)}[args.preset]
     if name not in presets:
-        raise ValueError(f"the preset {args.preset} needs both good and defective images in the run's test set")
+        needed = "good" if args.preset == "false-alarms" else "both good and defective"
+        raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
     return presets[name], preset_source(name, costs)
 
 

@@ -264,7 +264,8 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 
 
-MINIMUM_COST = "Minimum cost"
+#: preset names (the page's buttons, the source of a saved threshold; the CLI's --preset maps onto them)
+F1_OPTIMAL, YOUDEN, MINIMUM_COST = "F1-optimal", "Youden", "Minimum cost"
 
 
 def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
@@ -284,8 +285,8 @@ def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float
     labels = np.asarray(labels, int)
     presets: dict[str, float] = {}
     if (labels == 1).any() and (labels == 0).any():
-        presets["F1-optimal"] = f1_optimal_threshold(labels, scores)[0]
-        presets["Youden"] = youden_threshold(labels, scores)
+        presets[F1_OPTIMAL] = f1_optimal_threshold(labels, scores)[0]
+        presets[YOUDEN] = youden_threshold(labels, scores)
         if costs is not None:
             presets[MINIMUM_COST] = minimum_cost_threshold(labels, scores, costs)
     if (labels == 0).any():
