@@ -12,6 +12,7 @@ import pytest
 from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, score_axis
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
+from vqi_core.runs import changed_settings
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -220,6 +221,24 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert len(table) == 2
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
+    assert table["settings"].tolist() == [changed_settings(run.config)] * 2
+
+
+def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env):
+    run = app_env.list()[0]
+    other = app_env.root / "29990101-000000-widget-padim-seed7"
+    shutil.copytree(run.path, other)
+    config = json.loads((other / "config.json").read_text())
+    params = {**config["params"], "smoothing_sigma": 2.5, "seed": 7}
+    (other / "config.json").write_text(json.dumps({**config, "seed": 7, "params": params}))
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()
+    assert not app.exception and not app.error
+    table = next(d.value for d in app.dataframe if "settings" in d.value.columns)
+    # the session's run sets a small input and no TorchScript (FAST_PARAMS); the copy also a seed and a sigma
+    assert table["settings"].tolist() == ["image_size=[64, 64], jit=false",
+                                          "image_size=[64, 64], smoothing_sigma=2.5, seed=7, jit=false"]
+    assert any("smoothing_sigma=2.5, seed=7" in m.value for m in app.markdown)
 
 
 def test_compare_refuses_runs_on_different_test_sets(open_page, app_env):

@@ -19,7 +19,8 @@ from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, minimum_cost_threshold, threshold_for_false_alarm_rate
 from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
 from vqi_core.progress import Cancelled
-from vqi_core.runs import Run, RunError, RunStore
+from vqi_core.methods import create_model
+from vqi_core.runs import Run, RunError, RunStore, changed_settings
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
@@ -181,6 +182,14 @@ def test_layout_errors_are_clear(tmp_path):
     assert not (tmp_path / "runs").exists() or RunStore(tmp_path / "runs").list() == []
 
 
+def test_settings_of_a_default_run_and_of_an_unknown_method():
+    params = create_model("padim").get_params()
+    assert changed_settings({"method": "padim", "params": {**params, "scale": 0.5}}) == "defaults"
+    lite1 = create_model("padim", backbone="efficientnet_lite1", crop=0.8).get_params()
+    assert changed_settings({"method": "padim", "params": lite1}) == "crop=0.8"
+    assert changed_settings({"method": "no-such-method", "params": {}}) == "unknown"
+
+
 def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     runs_dir = tmp_path / "runs"
     code = main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
@@ -202,7 +211,8 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
 
     capsys.readouterr()
     assert main(["runs", "--runs", str(runs_dir)]) == 0
-    assert run.id in capsys.readouterr().out
+    listed = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(run.id))
+    assert listed.endswith('image_size=[64, 64], intensity="standardise", jit=false'), listed
 
     same_stem = tmp_path / "same_stem"  # part.png and part.jpg: two overlays, neither overwrites the other
     same_stem.mkdir()

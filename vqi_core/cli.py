@@ -17,7 +17,7 @@ from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator
 from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
-from .runs import Run, RunStore
+from .runs import Run, RunStore, changed_settings
 
 DEFAULT_RUNS = "runs"
 
@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     threshold.add_argument("--save", action="store_true", help="store the threshold in the run")
 
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
-                               description="List the runs in a folder with their headline metrics.")
+                               description="List the runs in a folder with their headline metrics and the settings that differ "
+                                           "from their method's defaults.")
     runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
     runs.add_argument("--delete", metavar="RUN_ID", help="delete this run")
     return parser
@@ -304,12 +305,15 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {store.root}")
         return 0
-    print(f"{'run':<52} {'method':<10} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}")
+    print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
+          f"settings")
     for run in runs:
-        m = run.metrics
+        m, config = run.metrics, run.config
         auroc = "n/a" if m.get("image_auroc") is None else f"{m['image_auroc']:.4f}"
         pixel = "n/a" if m.get("pixel_auroc") is None else f"{m['pixel_auroc']:.4f}"
-        print(f"{run.id:<52} {run.config['method']:<10} {auroc:>11} {pixel:>11} {m.get('fit_seconds', 0):>7.1f}")
+        backbone = str(config.get("params", {}).get("backbone"))
+        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {auroc:>11} {pixel:>11} "
+              f"{m.get('fit_seconds', 0):>7.1f}  {changed_settings(config)}")
     return 0
 
 

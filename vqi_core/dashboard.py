@@ -25,7 +25,7 @@ from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, roc_curve, threshold_for_false_alarm_rate, youden_threshold
-from .runs import MODEL_DIR, Run, RunError
+from .runs import MODEL_DIR, Run, RunError, changed_settings
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -397,13 +397,13 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
         except RunError:
             continue
         rows.append({"run": run.id, "category": config.get("category"), "method": config.get("method"),
-                     "backbone": config.get("params", {}).get("backbone"),
+                     "backbone": config.get("params", {}).get("backbone"), "settings": changed_settings(config),
                      "image AUROC": _rounded(metrics.get("image_auroc")),
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
                      "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),
                      "seen defects": bool(metrics.get("seen_defects")), "created": config.get("created")})
-    columns = ["run", "category", "method", "backbone", "image AUROC", "pixel AUROC", "AUPRO", "fit s",
+    columns = ["run", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC", "AUPRO", "fit s",
                "ms/image", "seen defects", "created"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -463,6 +463,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
         metrics = run.metrics
         rows.append({"run": run.id, "method": run.config.get("method"),
                      "backbone": run.config.get("params", {}).get("backbone"),
+                     "settings": changed_settings(run.config),
                      "image AUROC": _rounded(auroc), "F1 at best threshold": _rounded(best_f1),
                      "best threshold": _rounded(best_threshold), "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),

@@ -19,6 +19,7 @@ an earlier one. What a killed process leaves behind is removed by
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -32,8 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .backbones import DEFAULT_BACKBONE
 from .images import read_image, read_mask
-from .methods import AnomalyModel, load_model
+from .methods import AnomalyModel, create_model, load_model
 from .metrics import mask_to_eval_size
 
 CONFIG_FILE = "config.json"
@@ -45,6 +47,8 @@ THRESHOLD_FILE = "threshold.json"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
 DELETED_PREFIX = f"{INCOMPLETE_PREFIX}deleted-"
+#: run parameters a settings summary leaves out: the backbone is shown apart, ``scale`` is fitted
+FITTED_OR_SHOWN_APART = frozenset({"backbone", "scale"})
 #: a staging folder older than this is abandoned: runs are written within seconds of its creation
 STALE_STAGING_SECONDS = 3600.0
 
@@ -83,6 +87,26 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@functools.lru_cache(maxsize=32)
+def _default_params(method: str, backbone: str) -> tuple[tuple[str, str], ...]:
+    params = create_model(method, backbone=backbone).get_params()
+    return tuple((name, json.dumps(value, sort_keys=True)) for name, value in params.items())
+
+
+def changed_settings(config: dict[str, Any]) -> str:
+    """A run's parameters (seed included) that differ from its method's defaults for its backbone, as
+    ``name=value, ...``, or ``"defaults"``; the backbone (shown apart) and fitted values are left out."""
+    params = config.get("params", {})
+    try:
+        defaults = dict(_default_params(config["method"], params.get("backbone", DEFAULT_BACKBONE)))
+    except (KeyError, ValueError):  # a method or backbone this version does not know
+        return "unknown"
+    changed = [f"{name}={json.dumps(value, sort_keys=True)}" for name, value in params.items()
+               if name not in FITTED_OR_SHOWN_APART and name in defaults
+               and json.dumps(value, sort_keys=True) != defaults[name]]
+    return ", ".join(changed) or "defaults"
 
 
 def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, common_test_images, compare_runs, run_label, \
     seen_defects_notes
 from vqi_core.images import ImageReadError
-from vqi_core.runs import Run, RunError
+from vqi_core.runs import Run, RunError, changed_settings
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -32,6 +32,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 unsafe_allow_html=True)
     columns = st.columns(len(runs))
     for column, run in zip(columns, runs):
+        settings = changed_settings(run.config)
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         verdict = "defective" if score >= threshold else "good"
@@ -40,7 +41,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.image(common.overlay(str(run.path), index, max_side=512), width="stretch")
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
-            st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}  \n"
+            st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}"
+                        f" · {settings}  \n"
                         f"score {score:.6g} · threshold {threshold:.6g} → **{verdict}**")
 
 
@@ -74,6 +76,18 @@ if any(len(run.scores) != len(shared) for run in chosen):
 
 table, figure = compare_runs(chosen, shared)
 st.plotly_chart(figure, key="compare_roc")
-st.dataframe(table, hide_index=True, key="compare_table")
+no_masks = "None where the run's dataset has no ground-truth masks."
+st.dataframe(table, hide_index=True, key="compare_table", column_config={
+    "settings": st.column_config.TextColumn(
+        help="Parameters and seed that differ from the method's defaults (the backbone has its own column)."),
+    "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
+    "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
+    "best threshold": st.column_config.NumberColumn(format="%.6g", help="The F1-optimal threshold on those images."),
+    "pixel AUROC": st.column_config.NumberColumn(format="%.4f", help=no_masks),
+    "AUPRO": st.column_config.NumberColumn(format="%.4f", help=f"Area under the per-region overlap curve up to "
+                                                               f"30 % false-positive pixels. {no_masks}"),
+    "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
+    "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+})
 st.subheader("One image across the runs")
 image_across_runs(chosen, shared)
