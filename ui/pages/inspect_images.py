@@ -28,7 +28,7 @@ def describe(row: pd.Series) -> str:
 def filtered_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The test images that pass the defect-type and outcome filters, in the chosen order."""
     types = sorted(frame["defect_type"].unique())
-    left, middle, right = st.columns([2, 2, 1])
+    left, middle, right = st.columns([1.3, 3, 1])
     chosen_types = left.multiselect("Defect type", types, key="inspect_types", placeholder="all types")
     chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
                                    format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
