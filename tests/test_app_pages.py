@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, score_axis
+from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, score_axis
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
 from vqi_core.runs import changed_settings
 
@@ -174,6 +176,18 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+
+
+def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env):
+    run = app_env.list()[0]
+    threshold = float(np.median(run.score_values))
+    frame = pd.read_csv(io.BytesIO(decisions_csv(run, threshold)))
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold)
+    counts = frame["outcome"].value_counts()
+    assert (counts.get("TP", 0), counts.get("FP", 0), counts.get("FN", 0), counts.get("TN", 0)) == (
+        point.tp, point.fp, point.fn, point.tn)
+    assert frame["image"].tolist() == run.scores["image"].tolist()
+    assert ((frame["prediction"] == "defective") == (frame["score"] >= threshold)).all()
 
 
 def test_save_threshold_is_used_by_the_run(open_page, app_env):

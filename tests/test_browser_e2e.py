@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
@@ -191,6 +192,13 @@ def test_train_threshold_compare_and_predict(page, server):
     counts_saved = evaluator.evaluate(saved)
     assert counts_f1 == (counts_saved.fp, counts_saved.fp + counts_saved.tn, counts_saved.fn,
                          counts_saved.fn + counts_saved.tp)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Decisions at this threshold (CSV)").click()
+    decisions = pd.read_csv(download.value.path())
+    outcome_counts = decisions["outcome"].value_counts()
+    assert len(decisions) == len(run.labels) and decisions["threshold"].nunique() == 1
+    assert counts_f1 == (outcome_counts.get("FP", 0), int((decisions["label"] == "good").sum()),
+                         outcome_counts.get("FN", 0), int((decisions["label"] == "defective").sum()))
     _shot(page, "threshold")
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
 

@@ -237,7 +237,7 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
     return go.Figure(bars, dict(
         title="Scores of good and defective test images", barmode="overlay", shapes=[line],
         xaxis=dict(title="Anomaly score (≥ threshold: defective)"), yaxis=dict(title="Images"),
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"),
         margin=PLOT_MARGIN, height=360))
 
 
@@ -339,6 +339,14 @@ def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nd
     labels = np.asarray(labels, int)
     predicted = np.asarray(scores, np.float64) >= threshold
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
+
+
+def decisions_csv(run: Run, threshold: float) -> bytes:
+    """The run's test images with score, threshold, decision and outcome (TP/FP/FN/TN) at ``threshold``, as CSV."""
+    frame = run.predictions(threshold)
+    frame["outcome"] = outcomes(run.labels, run.score_values, threshold)
+    columns = ["image", "label", "defect_type", "score", "threshold", "prediction", "outcome", "path"]
+    return frame[columns].to_csv(index=False).encode()
 
 
 def run_normalization(run: Run) -> dict[str, float]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import ScoreAxis, pixel_view, preset_source, threshold_presets, threshold_view
+from vqi_core.dashboard import ScoreAxis, decisions_csv, pixel_view, preset_source, threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.runs import Run, RunError
 
@@ -128,8 +130,14 @@ def image_level_body(run: Run) -> None:
                f"Current: {axis.format(point.threshold)} ({source}).")
     if "threshold_save_error" in st.session_state:
         st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
-    st.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
-              args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
+    buttons = st.container(horizontal=True)
+    buttons.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
+                   args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
+    buttons.download_button(
+        "Decisions at this threshold (CSV)", functools.partial(decisions_csv, run, threshold),
+        file_name=f"{run.id}-decisions-{axis.format(threshold)}.csv", mime="text/csv", on_click="ignore",
+        key="threshold_download", icon=":material/download:",
+        help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
 
 
 @st.fragment
