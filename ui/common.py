@@ -36,6 +36,18 @@ LEGEND = (f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span> · "
 
 
 #: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
+_NO_MASKS = "Empty where the run's dataset has no ground-truth masks."
+#: how the run tables (Home, Train, Compare) show their columns
+RUN_TABLE_COLUMNS = {
+    "settings": st.column_config.TextColumn(
+        help="Parameters and seed that differ from the method's defaults (the backbone has its own column)."),
+    "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the run's evaluated test images."),
+    "pixel AUROC": st.column_config.NumberColumn(format="%.4f", help=_NO_MASKS),
+    "AUPRO": st.column_config.NumberColumn(
+        format="%.4f", help=f"Area under the per-region overlap curve up to 30 % false-positive pixels. {_NO_MASKS}"),
+    "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
+    "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+}
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)
 
 

@@ -76,18 +76,11 @@ if any(len(run.scores) != len(shared) for run in chosen):
 
 table, figure = compare_runs(chosen, shared)
 st.plotly_chart(figure, key="compare_roc")
-no_masks = "None where the run's dataset has no ground-truth masks."
 st.dataframe(table, hide_index=True, key="compare_table", column_config={
-    "settings": st.column_config.TextColumn(
-        help="Parameters and seed that differ from the method's defaults (the backbone has its own column)."),
+    **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(format="%.6g", help="The F1-optimal threshold on those images."),
-    "pixel AUROC": st.column_config.NumberColumn(format="%.4f", help=no_masks),
-    "AUPRO": st.column_config.NumberColumn(format="%.4f", help=f"Area under the per-region overlap curve up to "
-                                                               f"30 % false-positive pixels. {no_masks}"),
-    "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
-    "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
 })
 st.subheader("One image across the runs")
 image_across_runs(chosen, shared)

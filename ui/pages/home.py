@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, PAGES, data_choice, runs_dir, store
+from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, store
 from vqi_core.dashboard import runs_table
 
 st.title("VQI · visual quality inspection")
@@ -34,4 +34,4 @@ if table.empty:
 else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{len(table)} run(s); the current run is `{current or 'none'}`.")
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)

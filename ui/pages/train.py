@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import PAGES, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, runs_dir, \
+from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, runs_dir, \
     set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
@@ -234,7 +234,7 @@ def runs_panel() -> None:
     if table.empty:
         st.caption(f"No saved run in {runs_dir()} yet.")
         return
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
     if "delete_error" in st.session_state:
         st.error(st.session_state.pop("delete_error"), icon=":material/error:")
     ids = list(table["run"])
