@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, score_axis
+from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, order_images, score_axis
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
 from vqi_core.runs import changed_settings
 
@@ -225,6 +225,27 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     captions = [caption for image in app.image for caption in image.captions]
     assert "Original" in captions
     assert not app.exception and not app.error
+
+
+def test_image_orders():
+    frame = pd.DataFrame({"image": ["c", "a", "d", "b"], "score": [0.9, 0.1, 0.52, 0.45]})
+    assert order_images(frame, "highest score first", 0.5)["image"].tolist() == ["c", "d", "b", "a"]
+    assert order_images(frame, "lowest score first", 0.5)["image"].tolist() == ["a", "b", "d", "c"]
+    # c and a are equally far (0.4): a tie keeps the order of the frame
+    assert order_images(frame, "closest to the threshold first", 0.5)["image"].tolist() == ["d", "b", "c", "a"]
+    assert order_images(frame, "file name", 0.5)["image"].tolist() == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="unknown order"):
+        order_images(frame, "random", 0.5)
+
+
+def test_inspect_shows_the_borderline_images_first(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py")
+    app.selectbox(key="inspect_order").set_value("closest to the threshold first").run()
+    assert not app.exception
+    closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - run.threshold)))]
+    first_caption = next(m.value for m in app.markdown if m.value.startswith("**"))
+    assert first_caption.startswith(f"**{closest}**"), first_caption
 
 
 def test_compare_two_runs_on_the_same_test_set(open_page, app_env):

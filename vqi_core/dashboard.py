@@ -341,6 +341,22 @@ def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nd
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
 
 
+#: orders of the Inspect grid; "closest to the threshold" puts the borderline decisions first
+IMAGE_ORDERS = ("highest score first", "lowest score first", "closest to the threshold first", "file name")
+
+
+def order_images(frame: pd.DataFrame, order: str, threshold: float) -> pd.DataFrame:
+    """``frame`` (columns ``image``, ``score``) sorted by one of :data:`IMAGE_ORDERS` (stable, ties by position)."""
+    if order == "file name":
+        return frame.sort_values("image", kind="stable")
+    if order == "closest to the threshold first":
+        distance = (frame["score"] - threshold).abs()
+        return frame.iloc[np.argsort(distance.to_numpy(), kind="stable")]
+    if order in IMAGE_ORDERS:
+        return frame.sort_values("score", ascending=order == "lowest score first", kind="stable")
+    raise ValueError(f"unknown order {order!r}; choose from {', '.join(IMAGE_ORDERS)}")
+
+
 def decisions_csv(run: Run, threshold: float) -> bytes:
     """The run's test images with score, threshold, decision and outcome (TP/FP/FN/TN) at ``threshold``, as CSV."""
     frame = run.predictions(threshold)

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, OUTCOME_MEANING, OUTCOMES, outcomes
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, order_images, \
+    outcomes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
 
@@ -25,7 +26,7 @@ def describe(row: pd.Series) -> str:
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]})")
 
 
-def filtered_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The test images that pass the defect-type and outcome filters, in the chosen order."""
     types = sorted(frame["defect_type"].unique())
     left, middle, right = st.columns([1.3, 3, 1])
@@ -33,14 +34,14 @@ def filtered_frame(frame: pd.DataFrame) -> pd.DataFrame:
     chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
                                    format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
                                    help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
-    order = right.selectbox("Order", ["highest score first", "lowest score first", "file name"], key="inspect_order")
+    order = right.selectbox("Order", IMAGE_ORDERS, key="inspect_order",
+                            help="Closest to the threshold first: the borderline decisions, where a small change "
+                                 "of the threshold or of the part flips the verdict.")
     if chosen_types:
         frame = frame[frame["defect_type"].isin(chosen_types)]
     if chosen_outcomes:
         frame = frame[frame["outcome"].isin(chosen_outcomes)]
-    if order == "file name":
-        return frame.sort_values("image")
-    return frame.sort_values("score", ascending=order == "lowest score first")
+    return order_images(frame, order, threshold)
 
 
 def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
@@ -99,7 +100,7 @@ st.markdown(common.LEGEND, unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if selected_run == current.id and selected in test.index:
     large_view(current, test, selected)
-matching = filtered_frame(test)
+matching = filtered_frame(test, threshold)
 st.caption(f"{len(matching)} of {len(test)} test images match.")
 if matching.empty:
     st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
