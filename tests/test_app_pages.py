@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, order_images, score_axis
+from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, order_images, score_axis, \
+    square_thumbnail
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
 from vqi_core.runs import changed_settings
 
@@ -227,6 +228,16 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     assert not app.exception and not app.error
 
 
+@pytest.mark.parametrize("height, width", [(50, 100), (1000, 500)])
+def test_square_thumbnail_fills_the_square_along_the_longer_side(height, width):
+    image = np.zeros((height, width, 3), np.uint8)  # black: unlike the light background
+    thumbnail = square_thumbnail(image, 320)
+    dark = (thumbnail == 0).all(axis=2)
+    rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
+    long_extent, short_extent = (len(cols), len(rows)) if width > height else (len(rows), len(cols))
+    assert thumbnail.shape == (320, 320, 3) and long_extent == 320 and short_extent == 160
+
+
 def test_image_orders():
     frame = pd.DataFrame({"image": ["c", "a", "d", "b"], "score": [0.9, 0.1, 0.52, 0.45]})
     assert order_images(frame, "highest score first", 0.5)["image"].tolist() == ["c", "d", "b", "a"]
@@ -312,3 +323,10 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert len(app.error) == 1 and "notes.txt" in app.error[0].value
     assert metric(app, "Images scored") == "2"
     assert len(app.get("download_button")) == 1
+
+    def cards() -> list[str]:
+        return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")]
+
+    assert cards() == ["broken.png", "good.png"]  # defective first
+    app.segmented_control(key="predict_show").set_value("good").run()
+    assert cards() == ["good.png"]

@@ -17,7 +17,7 @@ from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_pn
 from vqi_core.cli import TerminalProgress, main
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, minimum_cost_threshold, threshold_for_false_alarm_rate
-from vqi_core.pipeline import RunConfig, evaluate_run, score_folder, train_run
+from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, score_folder, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.methods import create_model
 from vqi_core.runs import Run, RunError, RunStore, changed_settings
@@ -163,6 +163,21 @@ def test_score_folder_finds_the_defect(trained, tmp_path):
     peak = np.unravel_index(result.anomaly_map.argmax(), result.anomaly_map.shape)
     assert mask[peak]
     assert result.boxes, "a defect above every good image's maximum must give a box"
+
+
+def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(dataset / "test" / "blob", folder)
+    (folder / "001b_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    sources, skipped = folder_sources(folder)
+    model = trained.load_model()
+    whole = list(iter_score(model, sources, trained.threshold, [], chunk_size=len(sources)))
+    chunk_skipped: list[dict[str, str]] = []
+    chunked = list(iter_score(model, sources, trained.threshold, chunk_skipped, chunk_size=2))
+    assert [r.name for r in chunked] == [r.name for r in whole] and len(chunked) == 5
+    assert [r.score for r in chunked] == pytest.approx([r.score for r in whole], rel=1e-5)
+    assert all(r.image is not None for r in chunked)
+    assert [item["file"] for item in skipped + chunk_skipped] == [str(folder / "001b_corrupt.png")]
 
 
 def test_without_masks_pixel_metrics_are_null(tmp_path):

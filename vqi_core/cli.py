@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
+import pandas as pd
 
 from .backbones import list_backbones
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator
-from .pipeline import RunConfig, evaluate_run, results_frame, score_folder, train_run
+from .pipeline import RESULT_COLUMNS, RunConfig, evaluate_run, folder_sources, iter_score, result_row, train_run
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
-from .runs import Run, RunStore, changed_settings
+from .runs import Run, RunStore, changed_settings, write_bytes_atomic
 
 DEFAULT_RUNS = "runs"
 
@@ -227,22 +228,26 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
-    progress = TerminalProgress()
-    try:
-        results, skipped = score_folder(run, args.input, progress)
-    finally:
-        progress.close()
+    sources, skipped = folder_sources(args.input)
+    model = run.load_model()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results_frame(results, run.threshold).to_csv(out / "predictions.csv", index=False)
-    for result in results:  # named after the whole file name: a.png and a.jpg must not overwrite each other
-        overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
-        target = out / f"{Path(result.name).name}_overlay.png"
-        if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"could not write {target}")
-    defective = sum(r.defective for r in results)
-    print(f"{len(results)} image(s) scored at threshold {run.threshold:.4g}: {defective} defective, "
-          f"{len(results) - defective} good")
+    rows = []
+    progress = TerminalProgress()
+    try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
+        for result in iter_score(model, sources, run.threshold, skipped, progress):
+            overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
+            target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
+            if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
+                raise OSError(f"could not write {target}")
+            rows.append(result_row(result, run.threshold))
+    finally:
+        progress.close()
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
+    defective = int((frame["prediction"] == "defective").sum())
+    print(f"{len(frame)} image(s) scored at threshold {run.threshold:.4g}: {defective} defective, "
+          f"{len(frame) - defective} good")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     print(out / "predictions.csv")

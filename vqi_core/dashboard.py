@@ -384,9 +384,28 @@ def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """An RGB uint8 image as JPEG bytes: a compact form for keeping many result cards in a session."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"could not encode a {image.shape} image as JPEG")
+    return data.tobytes()
+
+
+def result_cards_order(cards: Sequence[dict[str, Any]], show: str | None = None) -> list[dict[str, Any]]:
+    """Scored-image cards (``defective``, ``score``) with the defective ones first, highest score first;
+    ``show`` "defective" or "good" keeps only those."""
+    kept = [c for c in cards if show not in ("defective", "good") or c["defective"] == (show == "defective")]
+    return sorted(kept, key=lambda c: (not c["defective"], -c["score"]))
+
+
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
-    """``image`` fitted into a ``side`` x ``side`` square and centred on a light background (for even grids)."""
-    fitted = fit_to(image, side)
+    """``image`` scaled so its longer side is ``side`` (small images enlarged too) and centred on a light
+    ``side`` x ``side`` background, for even grids."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    fitted = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     h, w = fitted.shape[:2]
     canvas = np.empty((side, side, 3), np.uint8)
     canvas[:] = THUMBNAIL_BACKGROUND

@@ -6,6 +6,7 @@ run store meet; the CLI and the dashboard call these functions.
 
 from __future__ import annotations
 
+import functools
 import platform
 import resource
 import secrets
@@ -14,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -200,25 +201,77 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
     return results
 
 
+#: images decoded and scored at a time by :func:`iter_score`: memory stays bounded whatever their number
+SCORING_CHUNK = 32
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """An image to score: its name in the results, where it comes from (for messages), how to decode it."""
+
+    name: str
+    origin: str
+    load: Callable[[], np.ndarray]
+
+
+def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
+    """The images of a plain folder (or one image file), and the files skipped with a reason."""
+    samples, skipped = load_folder(source)
+    return [ImageSource(s.path.name, str(s.path), functools.partial(read_image, s.path)) for s in samples], skipped
+
+
+def upload_sources(uploads: Sequence[tuple[str, bytes]]) -> list[ImageSource]:
+    """Images given as (file name, encoded bytes), e.g. uploaded in the dashboard."""
+    return [ImageSource(name, name, functools.partial(read_image, data, name)) for name, data in uploads]
+
+
+def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
+               skipped: list[dict[str, str]], progress: ProgressCallback | None = None,
+               chunk_size: int = SCORING_CHUNK) -> Iterator[ImageResult]:
+    """Decode and score ``sources`` ``chunk_size`` at a time, yielding each result with its image.
+
+    Only one chunk of decoded images is held at a time; undecodable images are appended to
+    ``skipped`` (``file``, ``reason``) and left out.
+    """
+    report(progress, "scoring", 0, len(sources))
+    for start in range(0, len(sources), chunk_size):
+        names, images = [], []
+        for source in sources[start:start + chunk_size]:
+            try:
+                images.append(source.load())
+                names.append(source.name)
+            except ImageReadError as exc:
+                skipped.append({"file": source.origin, "reason": str(exc)})
+        if images:
+            yield from score_images(model, images, names, threshold, keep_images=True)
+        report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
+
+
 def score_folder(run: Run, source: Path | str, progress: ProgressCallback | None = None,
                  model: AnomalyModel | None = None) -> tuple[list[ImageResult], list[dict[str, str]]]:
-    """Score every image of a folder (or one image file) with a saved run; returns results and skipped files."""
-    samples, skipped = load_folder(source)
-    samples, images = read_samples(samples, progress, "loading images", skipped)
-    model = model or run.load_model()
-    results = score_images(model, images, [s.path.name for s in samples], run.threshold, progress, keep_images=True)
+    """Score every image of a folder (or one image file) with a saved run; returns results and skipped files.
+
+    Every result keeps its image: for a folder of any size, iterate :func:`iter_score` instead.
+    """
+    sources, skipped = folder_sources(source)
+    results = list(iter_score(model or run.load_model(), sources, run.threshold, skipped, progress))
     return results, skipped
+
+
+#: columns of :func:`results_frame` and of the CLI's predictions.csv
+RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes"]
+
+
+def result_row(result: ImageResult, threshold: float) -> dict[str, Any]:
+    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..."""
+    return {"image": result.name, "score": result.score, "threshold": threshold,
+            "prediction": "defective" if result.defective else "good",
+            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes)}
 
 
 def results_frame(results: Sequence[ImageResult], threshold: float) -> pd.DataFrame:
     """A CSV-ready table of scored images."""
-    return pd.DataFrame({
-        "image": [r.name for r in results],
-        "score": [r.score for r in results],
-        "threshold": threshold,
-        "prediction": ["defective" if r.defective else "good" for r in results],
-        "boxes": [";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in r.boxes) for r in results],
-    })
+    return pd.DataFrame([result_row(r, threshold) for r in results], columns=RESULT_COLUMNS)
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, fit_to
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, jpeg_bytes, result_cards_order, square_thumbnail
 from vqi_core.datasets import DatasetError
-from vqi_core.images import ImageReadError, read_image
+from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
-from vqi_core.pipeline import ImageResult, results_frame, score_folder, score_images
+from vqi_core.pipeline import RESULT_COLUMNS, ImageResult, folder_sources, iter_score, result_row, upload_sources
 from vqi_core.runs import Run, RunError
 
-RESULTS = "predict_results"
-COLUMNS = 3
+RESULTS, PAGE = "predict_results", "predict_page"
+COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
 
 
 def progress_bar() -> Any:
@@ -28,42 +30,35 @@ def progress_bar() -> Any:
     return update
 
 
-def decode_uploads(files: list[Any]) -> tuple[list[Any], list[str], list[str]]:
-    """Decoded images, their names, and one message per file that could not be read."""
-    images, names, problems = [], [], []
-    for upload in files:
-        try:
-            images.append(read_image(upload.getvalue(), upload.name))
-            names.append(upload.name)
-        except ImageReadError as exc:
-            problems.append(str(exc))
-    return images, names, problems
-
-
 def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
-    """Score the chosen images; returns what the results section draws (problems are messages)."""
+    """Score the chosen images a chunk at a time; returns what the results section draws."""
     threshold = run.threshold
-    problems: list[str] = []
     skipped: list[dict[str, str]] = []
-    model = common.load_model(str(run.path))
     if mode == "upload":
-        images, names, problems = decode_uploads(files)
-        results = score_images(model, images, names, threshold, progress_bar(), keep_images=True) if images else []
+        sources = upload_sources([(upload.name, upload.getvalue()) for upload in files])
     else:
-        results, skipped = score_folder(run, folder, progress_bar(), model=model)
-    return {"run": run.id, "threshold": threshold, "cards": [card(r) for r in results],
-            "frame": results_frame(results, threshold), "problems": problems, "skipped": skipped}
+        sources, skipped = folder_sources(folder)
+    listed = len(skipped)
+    model = common.load_model(str(run.path))
+    cards, rows = [], []
+    for result in iter_score(model, sources, threshold, skipped, progress_bar()):
+        cards.append(card(result))
+        rows.append(result_row(result, threshold))
+    # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
+    problems = [item["reason"] for item in skipped[listed:]] if mode == "upload" else []
+    return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
+            "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else []}
 
 
 def card(result: ImageResult) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count and the overlay at display size."""
-    overlay = fit_to(render_overlay(result.image, result.anomaly_map, result.boxes), 512)
+    """What one result card shows: name, verdict, score, box count and the overlay at display size (PNG)."""
+    overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
-            "boxes": len(result.boxes), "overlay": overlay}
+            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay)}
 
 
 def show(outcome: dict[str, Any]) -> None:
-    """Per-file problems, counts, CSV download and one card per scored image."""
+    """Per-file problems, counts, CSV download and the result cards, defective first, a page at a time."""
     for problem in outcome["problems"]:
         st.error(problem, icon=":material/broken_image:")
     for item in outcome["skipped"]:
@@ -80,9 +75,16 @@ def show(outcome: dict[str, Any]) -> None:
     st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_download")
+    choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
+                                  help="Defective images come first, highest score first.")
+    shown = result_cards_order(cards, choice)
+    pages = max(1, math.ceil(len(shown) / PER_PAGE))
+    if st.session_state.get(PAGE, 1) > pages:
+        st.session_state[PAGE] = 1
+    page = st.pagination(pages, key=PAGE) if pages > 1 else 1
     st.markdown(common.LEGEND, unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
-    for position, item in enumerate(cards):
+    for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
         with columns[position % COLUMNS].container(border=True):
             st.image(item["overlay"], width="stretch")
@@ -107,6 +109,7 @@ ready = bool(files) if mode == "upload" else bool(folder.strip())
 if st.button("Score images", key="predict_score", type="primary", disabled=not ready, icon=":material/play_arrow:"):
     try:
         st.session_state[RESULTS] = score(current, mode, files, folder.strip())
+        st.session_state.pop(PAGE, None)  # new results start on their first page
     except (DatasetError, ImageReadError, RunError, FileNotFoundError, ValueError) as exc:
         st.session_state.pop(RESULTS, None)
         st.error(f"Cannot score: {exc}", icon=":material/error:")
