@@ -258,7 +258,7 @@ def score_folder(run: Run, source: Path | str, progress: ProgressCallback | None
     return results, skipped
 
 
-#: columns of :func:`results_frame` and of the CLI's predictions.csv
+#: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row`
 RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes"]
 
 
@@ -267,11 +267,6 @@ def result_row(result: ImageResult, threshold: float) -> dict[str, Any]:
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes)}
-
-
-def results_frame(results: Sequence[ImageResult], threshold: float) -> pd.DataFrame:
-    """A CSV-ready table of scored images."""
-    return pd.DataFrame([result_row(r, threshold) for r in results], columns=RESULT_COLUMNS)
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
