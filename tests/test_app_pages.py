@@ -14,7 +14,7 @@ import pytest
 from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, order_images, score_axis, \
     square_thumbnail
-from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.runs import changed_settings
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
@@ -152,6 +152,19 @@ def test_false_alarm_preset_on_the_page_allows_exactly_the_false_alarms_asked_fo
     assert app.slider(key="threshold_slider").value > good.max()
 
 
+def test_the_rates_come_with_their_confidence_intervals(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(app.slider(key="threshold_slider").value)
+    n_good, n_defective = point.fp + point.tn, point.fn + point.tp
+    low, high = rate_interval(point.fp, n_good)
+    sentence = next(m.value for m in app.markdown if "good parts would be rejected" in m.value)
+    assert f"{point.fp} of {n_good} good parts would be rejected (false alarms, {point.fp / n_good:.1%}; " \
+           f"95% interval {low:.1%}–{high:.1%})" in sentence
+    low, high = rate_interval(point.fn, n_defective)
+    assert f"(escapes, {point.fn / n_defective:.1%}; 95% interval {low:.1%}–{high:.1%})" in sentence
+
+
 def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(open_page, app_env):
     run = app_env.list()[0]
     evaluator = ThresholdEvaluator(run.labels, run.score_values)
@@ -169,6 +182,10 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
         total = 1000 * costs.per_part(point.false_alarm_rate, point.escape_rate)
         assert any("2.0% defective" in m.value and f"expected cost of {total:,.1f}" in m.value
                    for m in app.markdown)
+        worst_false_alarm = rate_interval(point.fp, point.fp + point.tn)[1]
+        worst_escape = rate_interval(point.fn, point.fn + point.tp)[1]
+        worst = 1000 * costs.per_part(worst_false_alarm, worst_escape)
+        assert any(f"a cost of up to {worst:,.1f}" in m.value for m in app.markdown)
         shown[false_alarm] = shown_confusion(app)
     assert shown[0.0][0, 1] == (run.labels == 0).sum()  # every good part rejected
     assert not (shown[0.0] == shown[1.0]).all()

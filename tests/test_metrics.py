@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, defect_type_metrics,
                               f1_optimal_threshold, image_auroc, mask_to_eval_size, minimum_cost_threshold,
-                              pixel_auroc, roc_curve, summary_metrics, threshold_for_false_alarm_rate,
+                              pixel_auroc, rate_interval, roc_curve, summary_metrics, threshold_for_false_alarm_rate,
                               youden_threshold)
 
 
@@ -347,3 +347,17 @@ def test_defect_type_metrics_split_the_pooled_figures_by_type() -> None:
     assert image_only["stain"] == {"images": 2, "image_auroc": 1.0}
     with pytest.raises(ValueError, match="7 defect types but 8 labels"):
         defect_type_metrics(types[:-1], labels, scores)
+
+
+def test_rate_interval_is_the_exact_binomial_interval() -> None:
+    low, high = rate_interval(5, 20)  # published Clopper-Pearson 95 % interval: 0.0866-0.4910
+    assert (low, high) == pytest.approx((0.08657, 0.49105), abs=1e-5)
+    assert rate_interval(0, 14) == pytest.approx((0.0, 1 - 0.025 ** (1 / 14)))  # 0 of 14: up to 23 %
+    assert rate_interval(14, 14) == pytest.approx((0.025 ** (1 / 14), 1.0))
+    narrow, wide = rate_interval(50, 1000, 0.9), rate_interval(50, 1000, 0.99)
+    assert wide[0] < narrow[0] < 0.05 < narrow[1] < wide[1]
+    assert rate_interval(0, 0) is None
+    with pytest.raises(ValueError, match="count <= total"):
+        rate_interval(3, 2)
+    with pytest.raises(ValueError, match="confidence"):
+        rate_interval(1, 2, 1.0)

@@ -24,7 +24,7 @@ from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, \
-    minimum_cost_threshold, roc_curve, threshold_for_false_alarm_rate, youden_threshold
+    minimum_cost_threshold, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 
 
@@ -185,27 +185,46 @@ def rate_numbers(point: OperatingPoint) -> dict[str, float]:
             "False-alarm rate": point.false_alarm_rate, "Escape rate": point.escape_rate}
 
 
+#: confidence of the intervals shown around rates measured on the test set
+CONFIDENCE = 0.95
+
+
 def cost_sentence(point: OperatingPoint) -> str:
-    """What the threshold costs, in one sentence a quality engineer can read aloud."""
+    """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
+    test set's rates are (exact :data:`CONFIDENCE` intervals)."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
-    return (f"{point.fp} of {n_good} good parts would be rejected (false alarms, {_share(point.fp, n_good)}) and "
-            f"{point.fn} of {n_defective} defective parts would pass (escapes, {_share(point.fn, n_defective)}).")
+    return (f"{point.fp} of {n_good} good parts would be rejected (false alarms, "
+            f"{_share_with_interval(point.fp, n_good)}) and {point.fn} of {n_defective} defective parts would "
+            f"pass (escapes, {_share_with_interval(point.fn, n_defective)}).")
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
     """What the threshold would cost per ``parts`` parts made, at the test set's false-alarm and escape rates
-    but the line's own defect rate, against passing every part unchecked."""
+    but the line's own defect rate, against passing every part unchecked; and at the upper ends of the
+    rates' :data:`CONFIDENCE` intervals."""
     good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
-    return (f"Per {parts:,} parts made with {costs.defect_rate:.1%} defective: about {false_alarms:.1f} false "
-            f"alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} ({false_alarms:.1f} × "
-            f"{costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every part unchecked would "
-            f"cost {defective * costs.escape:,.1f}. Rates from the test set.")
+    sentence = (f"Per {parts:,} parts made with {costs.defect_rate:.1%} defective: about {false_alarms:.1f} false "
+                f"alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} ({false_alarms:.1f} × "
+                f"{costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every part unchecked would "
+                f"cost {defective * costs.escape:,.1f}. Rates from the test set.")
+    false_alarm_interval = rate_interval(point.fp, point.fp + point.tn, CONFIDENCE)
+    escape_interval = rate_interval(point.fn, point.fn + point.tp, CONFIDENCE)
+    if false_alarm_interval is None or escape_interval is None:
+        return sentence
+    worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
+    worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
+    return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
+            f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:.1f} false alarms and "
+            f"{defective * worst_escape:.1f} escapes, a cost of up to {worst_total:,.1f}.")
 
 
-def _share(count: int, total: int) -> str:
-    return f"{count / total:.1%}" if total else "n/a"
+def _share_with_interval(count: int, total: int) -> str:
+    interval = rate_interval(count, total, CONFIDENCE)
+    if interval is None:
+        return "n/a"
+    return f"{count / total:.1%}; {CONFIDENCE:.0%} interval {interval[0]:.1%}–{interval[1]:.1%}"
 
 
 def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, title: str,
