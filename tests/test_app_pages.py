@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, PREDICTED_COLUMNS, decisions_csv, order_images, score_axis, \
-    square_thumbnail
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, \
+    order_images, score_axis, square_thumbnail
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.runs import changed_settings
 
@@ -285,6 +285,10 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert len(table) == 2
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
+    low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" to "))
+    assert low <= run.metrics["image_auroc"] <= high
+    assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
+    assert table[VERSUS_FIRST].iloc[1] == "+0.0000 (+0.0000 to +0.0000)"  # the same scores: no difference at all
 
 
 def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env):

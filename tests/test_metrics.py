@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, defect_type_metrics,
-                              f1_optimal_threshold, image_auroc, mask_to_eval_size, minimum_cost_threshold,
-                              pixel_auroc, rate_interval, roc_curve, summary_metrics, threshold_for_false_alarm_rate,
-                              youden_threshold)
+from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
+                              defect_type_metrics, f1_optimal_threshold, image_auroc, mask_to_eval_size,
+                              minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
+                              summary_metrics, threshold_for_false_alarm_rate, youden_threshold)
 
 
 def brute_force_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
@@ -361,3 +361,27 @@ def test_rate_interval_is_the_exact_binomial_interval() -> None:
         rate_interval(3, 2)
     with pytest.raises(ValueError, match="confidence"):
         rate_interval(1, 2, 1.0)
+
+
+def test_bootstrap_aurocs_are_paired_stratified_resamples() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.zeros(40, int), np.ones(25, int)]
+    better = np.round(np.r_[rng.normal(0, 1, 40), rng.normal(2, 1, 25)], 1)  # rounded: ties count one half
+    worse = np.round(better + rng.normal(0, 1.5, 65), 1)
+    aurocs = bootstrap_aurocs(labels, [better, worse, better], resamples=300, seed=7)
+    assert aurocs.shape == (300, 3) and (aurocs[:, 0] == aurocs[:, 2]).all()  # same resamples for every set
+    # each resample's AUROC is scikit-learn's on the same draw (good and defective drawn separately)
+    draw = np.random.default_rng(7)
+    good = draw.choice(np.flatnonzero(labels == 0), (300, 40))
+    defective = draw.choice(np.flatnonzero(labels == 1), (300, 25))
+    for row in (0, 150, 299):
+        drawn = np.r_[good[row], defective[row]]
+        assert aurocs[row, 1] == pytest.approx(image_auroc(labels[drawn], worse[drawn]))
+    low, high = percentile_interval(aurocs[:, 0])
+    assert low < image_auroc(labels, better) < high
+    difference = percentile_interval(aurocs[:, 0] - aurocs[:, 1])
+    assert difference[0] > 0  # the better scores are better on (almost) every paired resample
+    with pytest.raises(ValueError, match="both good and defective"):
+        bootstrap_aurocs(np.zeros(5, int), [np.arange(5.0)])
+    with pytest.raises(ValueError, match="confidence"):
+        percentile_interval(aurocs[:, 0], 0)

@@ -14,6 +14,7 @@ from typing import Any, Iterator, NoReturn
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from vqi_core import dashboard
@@ -152,6 +153,12 @@ def load_model(run_path: str) -> AnomalyModel:
 def test_frame(run_path: str) -> pd.DataFrame:
     """The run's evaluated test images: image, path, label, defect_type, mask_path, score."""
     return Run(Path(run_path)).scores
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing the runs (bootstrap intervals)…")
+def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> tuple[pd.DataFrame, go.Figure]:
+    """:func:`vqi_core.dashboard.compare_runs` of saved runs, computed once per choice of runs."""
+    return dashboard.compare_runs([Run(Path(path)) for path in run_paths], list(images))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

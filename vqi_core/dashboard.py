@@ -23,8 +23,9 @@ from . import localisation
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, f1_optimal_threshold, image_auroc, \
-    minimum_cost_threshold, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
+from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, \
+    image_auroc, minimum_cost_threshold, percentile_interval, rate_interval, roc_curve, \
+    threshold_for_false_alarm_rate, youden_threshold
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 
 
@@ -470,6 +471,16 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+#: Compare table columns: the bootstrap interval of a run's image AUROC, and its difference from the first run's
+AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
+VERSUS_FIRST = f"AUROC minus the first run's ({CONFIDENCE:.0%} interval)"
+
+
+def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
+    number = "{:+.4f}" if signed else "{:.4f}"
+    return f"{number.format(interval[0])} to {number.format(interval[1])}"
+
+
 def run_label(run: Run) -> str:
     """A short human label: method, backbone, category and image AUROC."""
     try:
@@ -506,27 +517,35 @@ def common_test_images(runs: Sequence[Run]) -> list[str]:
 def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
     """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
 
-    Image AUROC and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings
-    are each run's own (on the images it evaluated).
+    Image AUROC (with its bootstrap :data:`CONFIDENCE` interval, and the paired interval of its difference
+    from the first run's) and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings are each
+    run's own (on the images it evaluated).
     """
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
+    frames = [run.scores.set_index("image").loc[list(images)] for run in runs]
+    labels = (frames[0]["label"] == "defective").to_numpy().astype(int)
+    score_sets = [frame["score"].to_numpy(float) for frame in frames]
+    both = bool((labels == 0).any() and (labels == 1).any())
+    resampled = bootstrap_aurocs(labels, score_sets) if both else None
     rows = []
-    for run in runs:
-        frame = run.scores.set_index("image").loc[list(images)]
-        labels = (frame["label"] == "defective").to_numpy().astype(int)
-        scores = frame["score"].to_numpy(float)
-        both = bool((labels == 0).any() and (labels == 1).any())
+    for column, (run, scores) in enumerate(zip(runs, score_sets)):
         auroc = image_auroc(labels, scores) if both else None
         best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
-        if both:
+        interval, difference = None, "reference" if column == 0 else None
+        if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
             figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{run_label(run)}"))
+            interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
+            if column > 0:
+                gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
+                difference = f"{auroc - image_auroc(labels, score_sets[0]):+.4f} ({_interval_text(gap, signed=True)})"
         metrics = run.metrics
         rows.append({"run": run.id, "method": run.config.get("method"),
                      "backbone": run.config.get("params", {}).get("backbone"),
                      "settings": changed_settings(run.config),
-                     "image AUROC": _rounded(auroc), "F1 at best threshold": _rounded(best_f1),
+                     "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
+                     "F1 at best threshold": _rounded(best_f1),
                      "best threshold": _rounded(best_threshold), "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import cv2
 import numpy as np
-from scipy.stats import beta
+from scipy.stats import beta, rankdata
 from sklearn import metrics as skm
 
 
@@ -69,6 +69,42 @@ def image_auroc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np
     if not _both_classes(labels):
         return None
     return float(skm.roc_auc_score(labels, scores))
+
+
+def bootstrap_aurocs(labels: Sequence[int] | np.ndarray, score_sets: Sequence[Sequence[float] | np.ndarray],
+                     resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Image AUROC of each score set (one per run, same images) on ``resamples`` bootstrap resamples: (resamples, R).
+
+    The resamples are stratified (good and defective images drawn separately, so both classes are always
+    present) and shared by all score sets, so column differences are paired comparisons of the runs.
+    """
+    if not score_sets:
+        raise ValueError("no score set to bootstrap")
+    labels = _check_labels_scores(labels, score_sets[0])[0]
+    checked = [_check_labels_scores(labels, scores)[1] for scores in score_sets]
+    if not _both_classes(labels):
+        raise ValueError("a bootstrap AUROC needs both good and defective images")
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, not {resamples}")
+    good, defective = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
+    rng = np.random.default_rng(seed)
+    drawn = np.concatenate([rng.choice(good, (resamples, len(good))),
+                            rng.choice(defective, (resamples, len(defective)))], axis=1)
+    aurocs = np.empty((resamples, len(checked)))
+    for column, scores in enumerate(checked):
+        ranks = rankdata(scores[drawn], axis=1)  # Mann-Whitney: AUROC from the defective images' ranks
+        wins = ranks[:, len(good):].sum(axis=1) - len(defective) * (len(defective) + 1) / 2
+        aurocs[:, column] = wins / (len(good) * len(defective))
+    return aurocs
+
+
+def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap ``values`` (percentile method)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(np.asarray(values, np.float64), [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, common_test_images, compare_runs, run_label, \
-    seen_defects_notes
+from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, common_test_images, \
+    run_label, seen_defects_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 
@@ -74,11 +74,17 @@ if any(len(run.scores) != len(shared) for run in chosen):
             f"{len(shared)} images all of them evaluated. Pixel AUROC, AUPRO and timings are each run's own.",
             icon=":material/info:")
 
-table, figure = compare_runs(chosen, shared)
+table, figure = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))
 st.plotly_chart(figure, key="compare_roc")
 st.dataframe(table, hide_index=True, key="compare_table", column_config={
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
+    AUROC_INTERVAL: st.column_config.TextColumn(
+        help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
+             "test images (good and defective drawn separately)."),
+    VERSUS_FIRST: st.column_config.TextColumn(
+        help="This run's image AUROC minus the first run's, with the interval of that difference over the same "
+             "resamples: an interval that contains 0 means the test set cannot tell the two runs apart."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(format="%.6g", help="The F1-optimal threshold on those images."),
 })
