@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, \
-    order_images, score_axis, square_thumbnail
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
+    decisions_csv, order_images, score_axis, square_thumbnail
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.runs import changed_settings
 
@@ -95,6 +95,8 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
             caught = int((scores >= applied).sum())
             assert (table.loc[name, "images"], table.loc[name, "caught"]) == (len(scores), caught)
             assert table.loc[name, "escaped"] == len(scores) - caught
+            low, high = rate_interval(caught, len(scores))
+            assert table.loc[name, DETECTION_INTERVAL] == f"{low:.0%}–{high:.0%}"
             assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
 

@@ -156,15 +156,25 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
         defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores)
 
 
+#: confidence of the intervals shown around rates measured on the test set
+CONFIDENCE = 0.95
+
+
+#: the By-defect-type column with the interval of each type's detection rate
+DETECTION_INTERVAL = f"detection {CONFIDENCE:.0%} interval"
+
+
 def defect_type_frame(data: ThresholdData, threshold: float,
                       per_type_metrics: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Per defect type at ``threshold``: defective test images, how many are caught and escape, the
-    detection rate, and (from the run's ``per_defect_type`` metrics) its image and pixel AUROC."""
+    detection rate with its exact :data:`CONFIDENCE` interval, and (from the run's ``per_defect_type``
+    metrics) its image and pixel AUROC."""
     rows = []
     for name, scores in data.defect_type_scores.items():
         caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
+        low, high = rate_interval(caught, len(scores), CONFIDENCE)
         row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
-               "detection rate": caught / len(scores)}
+               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.0%}–{high:.0%}"}
         if per_type_metrics:
             entry = per_type_metrics.get(name, {})
             row["image AUROC"] = entry.get("image_auroc")
@@ -184,10 +194,6 @@ def rate_numbers(point: OperatingPoint) -> dict[str, float]:
     """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point."""
     return {"Precision": point.precision, "Recall": point.recall, "F1": point.f1, "Accuracy": point.accuracy,
             "False-alarm rate": point.false_alarm_rate, "Escape rate": point.escape_rate}
-
-
-#: confidence of the intervals shown around rates measured on the test set
-CONFIDENCE = 0.95
 
 
 def cost_sentence(point: OperatingPoint) -> str:

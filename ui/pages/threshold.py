@@ -7,7 +7,8 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import ScoreAxis, decisions_csv, pixel_view, preset_source, threshold_presets, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, pixel_view, preset_source, \
+    threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.runs import Run, RunError
 
@@ -118,6 +119,9 @@ def image_level_body(run: Run) -> None:
         percent = st.column_config.NumberColumn(format="percent")
         st.dataframe(view["by_type"], hide_index=True,
                      column_config={"detection rate": percent,
+                                    DETECTION_INTERVAL: st.column_config.TextColumn(
+                                        help="Where this type's detection rate could lie (exact binomial "
+                                             "interval): few images of a type mean a wide interval."),
                                     "image AUROC": st.column_config.NumberColumn(format="%.3f"),
                                     "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
     left, right = st.columns(2)
