@@ -7,6 +7,7 @@ page rerun never reloads a model or re-renders an overlay it already has.
 
 from __future__ import annotations
 
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -225,6 +226,15 @@ def clear_run_caches() -> None:
     evaluator.clear()
     pixel_data.clear()
     st.cache_data.clear()
+
+
+def page_number(items: int, per_page: int, key: str) -> int:
+    """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one;
+    a remembered page past the end (fewer items now) falls back to the first."""
+    pages = max(1, math.ceil(items / per_page))
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = 1
+    return st.pagination(pages, key=key) if pages > 1 else 1
 
 
 def data_choice() -> tuple[str, str | None]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -68,10 +66,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
 
 def grid(run: Run, frame: pd.DataFrame) -> None:
     """Thumbnails with overlays, PER_PAGE at a time."""
-    pages = max(1, math.ceil(len(frame) / PER_PAGE))
-    if st.session_state.get(PAGE, 1) > pages:
-        st.session_state[PAGE] = 1
-    page = st.pagination(pages, key=PAGE) if pages > 1 else 1
+    page = common.page_number(len(frame), PER_PAGE, PAGE)
     shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
     columns = st.columns(COLUMNS)
     for position, (index, row) in enumerate(shown.iterrows()):

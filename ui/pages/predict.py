@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -51,7 +50,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
 
 
 def card(result: ImageResult) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count and the overlay at display size (PNG)."""
+    """What one result card shows: name, verdict, score, box count and the overlay at display size (JPEG)."""
     overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay)}
@@ -78,10 +77,7 @@ def show(outcome: dict[str, Any]) -> None:
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
                                   help="Defective images come first, highest score first.")
     shown = result_cards_order(cards, choice)
-    pages = max(1, math.ceil(len(shown) / PER_PAGE))
-    if st.session_state.get(PAGE, 1) > pages:
-        st.session_state[PAGE] = 1
-    page = st.pagination(pages, key=PAGE) if pages > 1 else 1
+    page = common.page_number(len(shown), PER_PAGE, PAGE)
     st.markdown(common.LEGEND, unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
     for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
