@@ -105,7 +105,7 @@ ready = bool(files) if mode == "upload" else bool(folder.strip())
 if st.button("Score images", key="predict_score", type="primary", disabled=not ready, icon=":material/play_arrow:"):
     try:
         st.session_state[RESULTS] = score(current, mode, files, folder.strip())
-        st.session_state.pop(PAGE, None)  # new results start on their first page
+        st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
     except (DatasetError, ImageReadError, RunError, FileNotFoundError, ValueError) as exc:
         st.session_state.pop(RESULTS, None)
         st.error(f"Cannot score: {exc}", icon=":material/error:")
