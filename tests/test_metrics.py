@@ -305,6 +305,9 @@ def test_summary_metrics_is_json_ready() -> None:
     summary = summary_metrics(labels, scores, masks, maps)
     json.dumps(summary)
     assert summary["image_auroc"] == pytest.approx(5 / 6)
+    low, high = summary["image_auroc_interval"]
+    assert 0 <= low < 5 / 6 < high <= 1  # 5 images: a wide interval
+    assert summary_metrics([0, 0], [0.1, 0.2])["image_auroc_interval"] is None  # one class: no AUROC at all
     assert summary["pixel_auroc"] == 1.0 and summary["aupro"] == pytest.approx(1.0)
     assert summary["f1_threshold"] == 0.5 and summary["best_f1"] == pytest.approx(0.8)
     assert (summary["tp"], summary["fp"], summary["tn"], summary["fn"]) == (2, 1, 2, 0)

@@ -127,7 +127,11 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
         return "n/a" if metrics.get(key) is None else f"{metrics[key]:.3f}"
 
     columns = st.columns(5)
-    columns[0].metric("Image AUROC", ratio("image_auroc"), help="1.0 = every defective image scores above every good one")
+    interval = metrics.get("image_auroc_interval")
+    spread = f" (95 % interval {interval[0]:.3f}-{interval[1]:.3f} over bootstrap resamples of the test images)" \
+        if interval else ""
+    columns[0].metric("Image AUROC", ratio("image_auroc"),
+                      help=f"1.0 = every defective image scores above every good one{spread}.")
     columns[1].metric("Pixel AUROC", ratio("pixel_auroc"), help="n/a without ground-truth masks")
     columns[2].metric("AUPRO", ratio("aupro"), help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     columns[3].metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}")

@@ -75,7 +75,8 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         name, params = parse_method(entry)
         run = train_run(RunConfig(str(dataset), name, params), runs_dir)
         metrics = run.metrics
-        row = {key: metrics.get(key) for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image")}
+        row = {key: metrics.get(key) for key in ("image_auroc", "image_auroc_interval", "pixel_auroc", "aupro",
+                                                  "fit_seconds", "ms_per_image")}
         row["backbone_ms_per_image"] = round(backbone_ms_per_image(run), 2)
         row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         notes = ["has seen labelled defects; held-out part only"] if metrics.get("seen_defects") else []

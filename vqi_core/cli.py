@@ -191,7 +191,9 @@ def _metrics_line(metrics: dict) -> str:
     def fmt(key: str) -> str:
         return _number(metrics.get(key))
 
-    return (f"image AUROC {fmt('image_auroc')}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}  "
+    interval = metrics.get("image_auroc_interval")
+    spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f})" if interval else ""
+    return (f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}  "
             f"fit {metrics.get('fit_seconds', 0):.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image")
 
 

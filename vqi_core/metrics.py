@@ -457,16 +457,17 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
                     maps: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
     """JSON-ready metrics: AUROCs, AUPRO, the F1-optimal threshold and the operating point there.
 
-    Keys: image_auroc, pixel_auroc, aupro (None without masks), f1_threshold,
-    best_f1, and tp, fp, tn, fn, accuracy, precision, recall,
-    false_alarm_rate, escape_rate at ``f1_threshold`` (all None unless both
-    classes are present).
+    Keys: image_auroc, image_auroc_interval (its 95 % bootstrap interval, [low, high]), pixel_auroc, aupro
+    (None without masks), f1_threshold, best_f1, and tp, fp, tn, fn, accuracy, precision, recall,
+    false_alarm_rate, escape_rate at ``f1_threshold`` (all None unless both classes are present).
     """
     if (masks is None) != (maps is None):
         raise ValueError("give both masks and maps, or neither")
     labels, scores = _check_labels_scores(labels, scores)
     result: dict[str, Any] = {
         "image_auroc": image_auroc(labels, scores),
+        "image_auroc_interval": (list(percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0]))
+                                 if _both_classes(labels) else None),
         "pixel_auroc": pixel_auroc(masks, maps) if masks is not None else None,
         "aupro": aupro(masks, maps) if masks is not None else None,
     }
