@@ -269,6 +269,11 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert "with 2.0% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
     assert run.threshold != middle  # shown, not saved
 
+    shown("--value", str(middle), "--decisions", str(tmp_path / "decisions.csv"))
+    decisions = pd.read_csv(tmp_path / "decisions.csv")
+    assert decisions["outcome"].value_counts().reindex(["TP", "FP", "FN", "TN"], fill_value=0).tolist() == [
+        point.tp, point.fp, point.fn, point.tn]
+
     costs = LineCosts(0.0, 1.0, 0.01)  # free false alarms: reject every part
     lines, counts = shown("--preset", "min-cost", "--cost-false-alarm", "0", "--cost-escape", "1", "--save")
     best = minimum_cost_threshold(labels, scores, costs)

@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="share of defective parts the line makes, in %%, for the expected cost "
                                 "(default: %(default)s)")
     threshold.add_argument("--save", action="store_true", help="store the threshold in the run")
+    threshold.add_argument("--decisions", metavar="CSV",
+                           help="also write every test image with its score, the threshold, the decision and the "
+                                "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
 
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
                                description="List the runs in a folder with their headline metrics and the settings that differ "
@@ -282,7 +285,7 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> t
 
 
 def _threshold(args: argparse.Namespace) -> int:
-    from .dashboard import cost_sentence, line_cost_sentence
+    from .dashboard import cost_sentence, decisions_csv, line_cost_sentence
 
     run = Run(Path(args.run))
     costs = LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
@@ -296,6 +299,9 @@ def _threshold(args: argparse.Namespace) -> int:
     print(f"precision {point.precision:.3f}, recall {point.recall:.3f}, F1 {point.f1:.3f}, "
           f"accuracy {point.accuracy:.3f}")
     print(line_cost_sentence(point, costs))
+    if args.decisions:
+        write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
+        print(f"decisions at {value:.6g} written to {args.decisions}")
     if args.save:
         run.save_threshold(value, source)
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
