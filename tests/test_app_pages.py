@@ -13,7 +13,7 @@ import pytest
 
 from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
-    decisions_csv, order_images, score_axis, square_thumbnail
+    decisions_csv, order_images, prepare_threshold_data, score_axis, square_thumbnail, threshold_view
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.runs import changed_settings
 
@@ -255,6 +255,17 @@ def test_square_thumbnail_fills_the_square_along_the_longer_side(height, width):
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
     long_extent, short_extent = (len(cols), len(rows)) if width > height else (len(rows), len(cols))
     assert thumbnail.shape == (320, 320, 3) and long_extent == 320 and short_extent == 160
+
+
+def test_the_roc_title_gives_the_auroc_and_its_interval():
+    labels = np.r_[np.zeros(30, int), np.ones(20, int)]
+    scores = np.r_[np.linspace(0, 1, 30), np.linspace(0.6, 1.6, 20)]
+    data = prepare_threshold_data(labels, scores)
+    low, high = data.auroc_interval
+    assert low < data.auroc < high
+    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8, data)
+    assert view["roc"].layout.title.text == f"Image ROC, AUROC {data.auroc:.3f} (95% interval {low:.3f}–{high:.3f})"
+    assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
 
 
 def test_image_orders():

@@ -38,6 +38,8 @@ GOOD_COLOR = css_color(localisation.GOOD_COLOR)
 DEFECT_COLOR = css_color(localisation.DEFECT_COLOR)
 OPERATING_POINT_COLOR = "rgb(0,0,0)"
 OUTCOMES = ("TP", "FP", "FN", "TN")
+#: confidence of the intervals shown around rates and AUROCs measured on the test set
+CONFIDENCE = 0.95
 OUTCOME_MEANING = {"TP": "defect caught", "FP": "false alarm", "FN": "escape", "TN": "good passed"}
 ACTUAL_ROWS = ("Good part", "Defective part")
 PREDICTED_COLUMNS = ("Passed", "Rejected")
@@ -128,13 +130,14 @@ class ThresholdData:
     defective_counts: np.ndarray
     axis: ScoreAxis
     defect_type_scores: dict[str, np.ndarray] = field(default_factory=dict)  # sorted, per defect type
+    auroc_interval: tuple[float, float] | None = None  # CONFIDENCE bootstrap interval of ``auroc``
 
 
 def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                            bins: int = 40, include: Sequence[float] = (),
                            defect_types: Sequence[str] | None = None) -> ThresholdData:
-    """ROC curve, score histograms and slider axis of a labelled test set (and, given the defect type of
-    each image, the defective images' scores per type)."""
+    """ROC curve and AUROC (with its bootstrap interval), score histograms and slider axis of a labelled test
+    set (and, given the defect type of each image, the defective images' scores per type)."""
     labels = np.asarray(labels, int)
     scores = np.asarray(scores, np.float64)
     type_scores: dict[str, np.ndarray] = {}
@@ -153,11 +156,8 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
         n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
         auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
         good_counts=np.histogram(scores[labels == 0], edges)[0],
-        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores)
-
-
-#: confidence of the intervals shown around rates measured on the test set
-CONFIDENCE = 0.95
+        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores,
+        auroc_interval=percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0], CONFIDENCE) if both else None)
 
 
 #: the By-defect-type column with the interval of each type's detection rate
@@ -283,6 +283,8 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     data = data or prepare_threshold_data(labels, scores, include=(threshold,))
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
+    if data.auroc_interval is not None:
+        auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.3f}–{data.auroc_interval[1]:.3f})"
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
