@@ -23,8 +23,8 @@ from . import localisation
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, \
-    image_auroc, minimum_cost_threshold, percentile_interval, rate_interval, roc_curve, \
+from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
+    f1_optimal_threshold, image_auroc, minimum_cost_threshold, percentile_interval, rate_interval, roc_curve, \
     threshold_for_false_alarm_rate, youden_threshold
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 
@@ -157,7 +157,7 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
         auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
         good_counts=np.histogram(scores[labels == 0], edges)[0],
         defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores,
-        auroc_interval=percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0], CONFIDENCE) if both else None)
+        auroc_interval=auroc_interval(labels, scores, CONFIDENCE))
 
 
 #: the By-defect-type column with the interval of each type's detection rate
@@ -536,6 +536,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
     score_sets = [frame["score"].to_numpy(float) for frame in frames]
     both = bool((labels == 0).any() and (labels == 1).any())
     resampled = bootstrap_aurocs(labels, score_sets) if both else None
+    reference = image_auroc(labels, score_sets[0]) if both else None
     rows = []
     for column, (run, scores) in enumerate(zip(runs, score_sets)):
         auroc = image_auroc(labels, scores) if both else None
@@ -547,7 +548,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
             interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
-                difference = f"{auroc - image_auroc(labels, score_sets[0]):+.4f} ({_interval_text(gap, signed=True)})"
+                difference = f"{auroc - reference:+.4f} ({_interval_text(gap, signed=True)})"
         metrics = run.metrics
         rows.append({"run": run.id, "method": run.config.get("method"),
                      "backbone": run.config.get("params", {}).get("backbone"),

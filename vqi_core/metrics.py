@@ -107,6 +107,15 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
     return float(low), float(high)
 
 
+def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                   confidence: float = 0.95) -> tuple[float, float] | None:
+    """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""
+    labels, scores = _check_labels_scores(labels, scores)
+    if not _both_classes(labels):
+        return None
+    return percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0], confidence)
+
+
 def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray]) -> float | None:
     """Area under the ROC curve over all pixels of all images; None unless both pixel classes occur.
 
@@ -464,10 +473,10 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     if (masks is None) != (maps is None):
         raise ValueError("give both masks and maps, or neither")
     labels, scores = _check_labels_scores(labels, scores)
+    interval = auroc_interval(labels, scores)
     result: dict[str, Any] = {
         "image_auroc": image_auroc(labels, scores),
-        "image_auroc_interval": (list(percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0]))
-                                 if _both_classes(labels) else None),
+        "image_auroc_interval": list(interval) if interval else None,
         "pixel_auroc": pixel_auroc(masks, maps) if masks is not None else None,
         "aupro": aupro(masks, maps) if masks is not None else None,
     }
