@@ -37,7 +37,6 @@ LEGEND = (f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span> · "
           "<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
 
 
-#: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
 _NO_MASKS = "Empty where the run's dataset has no ground-truth masks."
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
@@ -50,6 +49,7 @@ RUN_TABLE_COLUMNS = {
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
 }
+#: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)
 
 

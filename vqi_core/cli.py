@@ -156,8 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
 
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
-                               description="List the runs in a folder with their headline metrics and the settings that differ "
-                                           "from their method's defaults.")
+                               description="List the runs in a folder with their headline metrics and the "
+                                           "settings that differ from their method's defaults.")
     runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
     runs.add_argument("--delete", metavar="RUN_ID", help="delete this run")
     return parser
