@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,8 +190,14 @@ def test_train_threshold_compare_and_predict(page, server):
     assert counts_low[2] == 0 and counts_low[0] == counts_low[1]  # no escape, every good part a false alarm
 
     shown_low = number.input_value()
+    number.fill(f"{float(np.median(run.score_values)):.2f}")  # typed into the exact entry
+    number.press("Enter")
+    middle, _ = _shown_after_change(page, number, shown_low, evaluator)
+    assert low < middle < high
+
+    shown_middle = number.input_value()
     page.get_by_role("button", name=re.compile("^F1-optimal")).click()
-    _, counts_f1 = _shown_after_change(page, number, shown_low, evaluator)
+    _, counts_f1 = _shown_after_change(page, number, shown_middle, evaluator)
     page.get_by_role("button", name="Save threshold").click()
     page.get_by_test_id("stToast").wait_for(timeout=30_000)  # "saved" appears once the run file is written
     _settle(page)
@@ -211,6 +218,15 @@ def test_train_threshold_compare_and_predict(page, server):
     _goto(page, server, "Inspect")
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
     _shot(page, "inspect")
+    page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
+    page.get_by_role("option", name="closest to the threshold first").click()
+    _settle(page)
+    closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - saved)))]
+    first_card = page.locator("[data-testid='stMarkdownContainer'] strong").filter(has_text=".png").first
+    sync_api.expect(first_card).to_have_text(closest, timeout=30_000)
+    page.get_by_role("button", name="Enlarge").first.click()
+    page.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
 
     _train(page, server, "dfm")
     _goto(page, server, "Compare")
