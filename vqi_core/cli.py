@@ -233,6 +233,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
+    threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
     out = Path(args.out)
@@ -240,18 +241,18 @@ def _predict(args: argparse.Namespace) -> int:
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
-        for result in iter_score(model, sources, run.threshold, skipped, progress):
+        for result in iter_score(model, sources, threshold, skipped, progress):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
             target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
                 raise OSError(f"could not write {target}")
-            rows.append(result_row(result, run.threshold))
+            rows.append(result_row(result, threshold))
     finally:
         progress.close()
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
     defective = int((frame["prediction"] == "defective").sum())
-    print(f"{len(frame)} image(s) scored at threshold {run.threshold:.4g}: {defective} defective, "
+    print(f"{len(frame)} image(s) scored at threshold {threshold:.4g}: {defective} defective, "
           f"{len(frame) - defective} good")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
