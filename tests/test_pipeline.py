@@ -17,7 +17,7 @@ from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_pn
 from vqi_core.cli import TerminalProgress, main
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, minimum_cost_threshold, threshold_for_false_alarm_rate
-from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, score_folder, train_run
+from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.methods import create_model
 from vqi_core.runs import Run, RunError, RunStore, changed_settings
@@ -91,6 +91,12 @@ def test_incomplete_folder_is_never_listed(tmp_path, trained):
     assert RunStore(tmp_path).list() == []
     with pytest.raises(RunError, match="not a complete run"):
         Run(tmp_path / "half-written")
+
+
+def score_folder(run: Run, folder: Path) -> tuple[list, list[dict[str, str]]]:
+    """Every result of a folder scored with a saved run at its threshold, and the skipped files."""
+    sources, skipped = folder_sources(folder)
+    return list(iter_score(run.load_model(), sources, run.threshold, skipped)), skipped
 
 
 def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):

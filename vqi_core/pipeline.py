@@ -247,17 +247,6 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
 
 
-def score_folder(run: Run, source: Path | str, progress: ProgressCallback | None = None,
-                 model: AnomalyModel | None = None) -> tuple[list[ImageResult], list[dict[str, str]]]:
-    """Score every image of a folder (or one image file) with a saved run; returns results and skipped files.
-
-    Every result keeps its image: for a folder of any size, iterate :func:`iter_score` instead.
-    """
-    sources, skipped = folder_sources(source)
-    results = list(iter_score(model or run.load_model(), sources, run.threshold, skipped, progress))
-    return results, skipped
-
-
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row`
 RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes"]
 
