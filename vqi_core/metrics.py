@@ -12,6 +12,7 @@ images, ...) are reported as 0.0.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -353,6 +354,7 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     return float(np.nextafter(good[len(good) - allowed - 1], np.inf))
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a slider move asks for the same few counts again and again
 def rate_interval(count: int, total: int, confidence: float = 0.95) -> tuple[float, float] | None:
     """Exact (Clopper-Pearson) ``confidence`` interval of a rate seen as ``count`` of ``total``; None if ``total`` is 0.
 
