@@ -1,0 +1,129 @@
+"""Copies across a dataset's split: found exactly, named in plain words, and taken out of the AUROC."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthetic import SHARED_DATA, textured_image
+from vqi_core.datasets import load_category
+from vqi_core.images import read_image
+from vqi_core.split_check import COPY_RMSE, auroc_without_copies, check_split, find_copies
+
+
+def noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """The same scene with sensor noise of ``sigma`` grey levels (another photo of the same part)."""
+    rng = np.random.default_rng(seed)
+    return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+def brute_force(queries, references, tolerance):
+    """The closest reference of the same shape within ``tolerance`` for each query, by full-size RMSE."""
+    found = {}
+    for q, query in enumerate(queries):
+        rmses = [float(np.sqrt(np.mean((query.astype(np.float64) - ref) ** 2))) if ref.shape == query.shape
+                 else np.inf for ref in references]
+        best = int(np.argmin(rmses))
+        if rmses[best] <= tolerance:
+            found[q] = (best, rmses[best])
+    return found
+
+
+def test_copies_found_exactly_like_brute_force() -> None:
+    """Thumbnail pruning never loses a copy: the result equals a brute-force full-size comparison, for
+    perturbations on both sides of the tolerance, several sizes and a non-square shape."""
+    rng = np.random.default_rng(0)
+    references = [textured_image(size, seed=i) for i, size in enumerate([64, 64, 64, 48, (40, 90), (40, 90), 20])]
+    queries = []
+    for i, reference in enumerate(references):
+        for sigma in (0.0, 0.4, 0.9, 1.1, 3.0):
+            queries.append(noisy(reference, sigma, seed=10 * i + int(10 * sigma)))
+    queries.append(textured_image(64, seed=99))  # a new part
+    queries.append(references[0][:, :63].copy())  # same content, other size: not a copy
+    rng.shuffle(queries)
+    expected = brute_force(queries, references, COPY_RMSE)
+    pairs = find_copies(queries, references)
+    assert {p.query: p.reference for p in pairs} == {q: r for q, (r, _) in expected.items()}
+    for pair in pairs:
+        assert pair.rmse == pytest.approx(expected[pair.query][1], abs=1e-4)
+    assert len(expected) >= 2 * len(references)  # sigma 0 and 0.4 always within 1 grey level
+    assert not any(q for q, (_, rmse) in expected.items() if rmse > COPY_RMSE)
+
+
+def test_lossless_resave_is_a_copy_and_another_photo_is_not() -> None:
+    scene = textured_image(64, seed=3)
+    buffer = io.BytesIO()
+    Image.fromarray(scene).save(buffer, format="PNG")
+    resaved = read_image(buffer.getvalue(), "resaved.png")
+    other_photo = noisy(scene, 3.0, seed=1)  # same scene, same camera, another exposure's noise
+    pairs = find_copies([resaved, other_photo], [scene])
+    assert [(p.query, p.reference, p.rmse) for p in pairs] == [(0, 0, 0.0)]
+
+
+def test_repeats_within_one_list_point_to_the_earlier_image_once() -> None:
+    a, b = textured_image(32, seed=1), textured_image(32, seed=2)
+    images = [a, b, a.copy(), b.copy(), a.copy()]
+    pairs = find_copies(images)
+    assert [(p.query, p.reference) for p in pairs] == [(2, 0), (3, 1), (4, 0)]
+    with pytest.raises(ValueError, match="tolerance"):
+        find_copies(images, tolerance=-1)
+
+
+def test_check_split_notes_and_auroc_without_copies() -> None:
+    train = [textured_image(32, seed=i) for i in range(4)]
+    train_names = [f"train/good/{i}.png" for i in range(4)]
+    test = [train[0].copy(), train[1].copy(), textured_image(32, seed=50),  # good: two copies, one new
+            train[2].copy(),                                                # defective copy of a good image
+            textured_image(32, seed=60), textured_image(32, seed=60)]       # a defective image twice
+    test_names = ["test/good/a.png", "test/good/b.png", "test/good/c.png", "test/crack/d.png",
+                  "test/crack/e.png", "test/crack/f.png"]
+    test_labels = ["good", "good", "good", "defective", "defective", "defective"]
+    check = check_split(train_names, ["good"] * 4, train, test_names, test_labels, test)
+    assert [(e["test"], e["copy"]) for e in check.copies_of_train] == [
+        ("test/good/a.png", "train/good/0.png"), ("test/good/b.png", "train/good/1.png"),
+        ("test/crack/d.png", "train/good/2.png")]
+    assert [(e["test"], e["copy"]) for e in check.repeats_in_test] == [("test/crack/f.png", "test/crack/e.png")]
+    notes = check.notes(test_labels)
+    assert notes[0].startswith("2 of 3 good test images are copies of training images")
+    assert "test/good/a.png is train/good/0.png" in notes[0]
+    assert notes[1].startswith("1 defective test image(s) are copies of train/good images")
+    assert notes[2].startswith("1 test image(s) appear more than once")
+    assert check.to_dict()["copies_of_train"][0]["rmse"] == 0.0
+
+    # scores that rank the copies perfectly but the new images badly: the AUROC without copies shows it
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([0.0, 0.0, 5.0, 9.0, 4.0, 4.0])
+    assert auroc_without_copies(check, test_names, labels, scores) == 0.0  # c (5.0) above e (4.0)
+    only_copies = check_split(train_names, ["good"] * 4, train, test_names[:2] + test_names[3:4],
+                              ["good", "good", "defective"], test[:2] + test[3:4])
+    assert auroc_without_copies(only_copies, test_names[:2] + test_names[3:4], [0, 0, 1], [0.0, 0.0, 1.0]) is None
+    assert check.notes(test_labels, 0.75, 0.0)[-1] == \
+        "Image AUROC without the 4 copied test image(s): 0.0000 (with them 0.7500)."
+    assert only_copies.notes(["good", "good", "defective"], 1.0, None)[-1] == (
+        "Image AUROC 1.0000 cannot be checked without the copies: no good test image is left once the 3 copied "
+        "test image(s) are set aside.")
+
+
+def test_no_notes_without_copies() -> None:
+    train = [textured_image(32, seed=i) for i in range(3)]
+    test = [textured_image(32, seed=10 + i) for i in range(3)]
+    check = check_split(["train/good/x"] * 3, ["good"] * 3, train, ["t0", "t1", "t2"], ["good"] * 3, test)
+    assert check.notes(["good"] * 3) == [] and not check.flagged_test_names
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "glass").is_dir(), reason="../shared/data not present")
+def test_real_glass_test_good_images_are_copies_of_train_good() -> None:
+    """The shared `glass` release repeats its 18 train/good images as test/good; its defective images are new."""
+    category = load_category(SHARED_DATA / "glass")
+    train = [read_image(s.path) for s in category.train]
+    test = [read_image(s.path) for s in category.test]
+    check = check_split([f"train/{s.name}" for s in category.train], ["good"] * len(train), train,
+                        [f"test/{s.name}" for s in category.test],
+                        ["good" if s.label == 0 else "defective" for s in category.test], test)
+    good_tests = sum(s.label == 0 for s in category.test)
+    assert good_tests == 18 and len(check.copies_of_train) == 18
+    assert all(e["label"] == "good" and e["rmse"] == 0.0 for e in check.copies_of_train)
+    assert check.repeats_in_test == []

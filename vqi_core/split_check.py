@@ -1,0 +1,208 @@
+"""Copies across a dataset's split: test images that are training images again.
+
+A model that has seen a photo during training scores that photo as perfectly
+normal, so a good test image that is a copy of a training image is an easy
+true negative and flatters the AUROCs and the false-alarm rate; a defective
+test image that is a copy of a ``train/good`` image contradicts its label. The
+check finds copies by their decoded pixels (the same RGB conversion as
+training): two images are copies when they have the same size and the
+root-mean-square difference of their pixels is at most ``tolerance`` grey
+levels (0 for identical files, about 0.5-1 for the same photo re-saved
+losslessly or as a high-quality JPEG; two different photos of the same part
+under the same camera differ by several grey levels from sensor noise alone).
+
+Candidates are found on 32 px area-averaged thumbnails, whose RMSE never
+exceeds the full images' (a mean of differences is at most their root mean
+square), then confirmed at full size, so the check is exact and costs about
+one resize per image plus a matrix product of thumbnails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .metrics import image_auroc
+
+#: the largest pixel RMSE (grey levels, 0-255) at which two images count as copies
+COPY_RMSE = 1.0
+THUMBNAIL_SIDE = 32
+_QUERY_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class CopyPair:
+    """``query`` is a copy of ``reference`` (indices into the two lists), ``rmse`` grey levels apart."""
+
+    query: int
+    reference: int
+    rmse: float
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """Area-averaged thumbnail (at most ``THUMBNAIL_SIDE`` px a side, never enlarged), flattened, float64."""
+    height, width = image.shape[:2]
+    size = (min(THUMBNAIL_SIDE, width), min(THUMBNAIL_SIDE, height))
+    small = image if size == (width, height) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small.astype(np.float64).ravel()
+
+
+def _rmse(a: np.ndarray, b: np.ndarray) -> float:
+    difference = a.astype(np.float32) - b.astype(np.float32)
+    return float(np.sqrt(np.mean(difference * difference)))
+
+
+def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] | None = None,
+                tolerance: float = COPY_RMSE) -> list[CopyPair]:
+    """For each query image, the closest reference image it is a copy of (pixel RMSE ≤ ``tolerance``).
+
+    ``references=None`` looks for copies within ``queries`` itself: each image
+    is matched to the closest *earlier* image, so every repeat is reported once
+    (the first occurrence is not). Images must share their shape to be copies.
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    within = references is None
+    references = queries if references is None else references
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(references):
+        by_shape.setdefault(image.shape, []).append(index)
+    reference_thumbs = {shape: np.stack([_thumbnail(references[i]) for i in indices])
+                        for shape, indices in by_shape.items()}
+    query_groups: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(queries):
+        if image.shape in by_shape:
+            query_groups.setdefault(image.shape, []).append(index)
+    pairs = []
+    for shape, query_indices in query_groups.items():
+        candidates = by_shape[shape]
+        targets = reference_thumbs[shape]
+        target_norms = np.einsum("ij,ij->i", targets, targets)
+        for start in range(0, len(query_indices), _QUERY_CHUNK):
+            chunk = query_indices[start:start + _QUERY_CHUNK]
+            thumbs = np.stack([_thumbnail(queries[i]) for i in chunk])
+            squared = (np.einsum("ij,ij->i", thumbs, thumbs)[:, None] + target_norms[None, :]
+                       - 2.0 * thumbs @ targets.T) / thumbs.shape[1]
+            bound = (tolerance + 1e-6) ** 2 + 1e-6  # rounding slack of the expanded square
+            for row, query in enumerate(chunk):
+                order = np.argsort(squared[row], kind="stable")
+                best: CopyPair | None = None
+                for column in order:
+                    if squared[row, column] > bound:
+                        break
+                    reference = candidates[column]
+                    if within and reference >= query:
+                        continue
+                    rmse = _rmse(queries[query], references[reference])
+                    if rmse <= tolerance and (best is None or rmse < best.rmse):
+                        best = CopyPair(query, reference, rmse)
+                        if rmse == 0.0:
+                            break
+                if best is not None:
+                    pairs.append(best)
+    return sorted(pairs, key=lambda pair: pair.query)
+
+
+@dataclass
+class SplitCheck:
+    """Copies found between a test set and its training images, and within the test set.
+
+    Each entry names the test image (``test/<defect_type>/<file>``), its label,
+    the image it copies (``train/...`` or ``test/...``), that image's label and
+    the pixel RMSE between them.
+    """
+
+    test_images: int
+    train_images: int
+    copies_of_train: list[dict[str, Any]] = field(default_factory=list)
+    repeats_in_test: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def flagged_test_names(self) -> set[str]:
+        """Test images that are copies of a training image or of an earlier test image."""
+        return {entry["test"] for entry in self.copies_of_train + self.repeats_in_test}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for ``report.json``)."""
+        return {"tolerance_rmse": COPY_RMSE, "test_images": self.test_images, "train_images": self.train_images,
+                "copies_of_train": self.copies_of_train, "repeats_in_test": self.repeats_in_test}
+
+    def notes(self, test_labels: Sequence[str], auroc: float | None = None,
+              auroc_without: float | None = None) -> list[str]:
+        """Plain sentences for the run report and the pages; empty when there are no copies.
+
+        With the run's image AUROC (``auroc``) a last sentence gives the AUROC
+        without the copies (``auroc_without``, see :func:`auroc_without_copies`).
+        """
+        notes = []
+        good_total = sum(label == "good" for label in test_labels)
+        good_copies = [e for e in self.copies_of_train if e["label"] == "good"]
+        contradicting = [e for e in self.copies_of_train if e["label"] != e["copy_label"]]
+        if good_copies:
+            example = good_copies[0]
+            notes.append(
+                f"{len(good_copies)} of {good_total} good test images are copies of training images (same pixels, "
+                f"at most {COPY_RMSE:g} grey level apart; e.g. {example['test']} is {example['copy']}). A model "
+                f"scores a photo it was trained on as perfectly normal, so these copies make the AUROCs and the "
+                f"false-alarm rate look better than they will be on new parts.")
+        if contradicting:
+            example = contradicting[0]
+            notes.append(
+                f"{len(contradicting)} defective test image(s) are copies of train/good images (e.g. "
+                f"{example['test']} is {example['copy']}): the same photo is taught as good and tested as "
+                f"defective, so one of the two labels is wrong.")
+        conflicts = [e for e in self.repeats_in_test if e["label"] != e["copy_label"]]
+        if conflicts:
+            example = conflicts[0]
+            notes.append(
+                f"{len(conflicts)} test image(s) are copies of other test images with another label (e.g. "
+                f"{example['test']} is {example['copy']}, labelled {example['copy_label']}).")
+        repeats = len(self.repeats_in_test) - len(conflicts)
+        if repeats:
+            notes.append(f"{repeats} test image(s) appear more than once in the test set (same pixels): each "
+                         f"copy counts again in every figure.")
+        flagged = self.copies_of_train + self.repeats_in_test
+        if flagged and auroc is not None:
+            if auroc_without is not None:
+                notes.append(f"Image AUROC without the {len(flagged)} copied test image(s): {auroc_without:.4f} "
+                             f"(with them {auroc:.4f}).")
+            else:
+                left = {label: sum(item == label for item in test_labels)
+                        - sum(e["label"] == label for e in flagged) for label in ("good", "defective")}
+                empty = "good" if left["good"] == 0 else "defective"
+                notes.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
+                             f"image is left once the {len(flagged)} copied test image(s) are set aside.")
+        return notes
+
+
+def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
+                test_names: Sequence[str], test_labels: Sequence[str], test_images: Sequence[np.ndarray],
+                tolerance: float = COPY_RMSE) -> SplitCheck:
+    """Copies between test and training images and within the test images (see the module docstring).
+
+    Names are shown as given (use ``train/...`` and ``test/...`` so that they
+    cannot be confused); labels are ``"good"`` or ``"defective"``.
+    """
+    check = SplitCheck(len(test_images), len(train_images))
+    for pair in find_copies(test_images, train_images, tolerance):
+        check.copies_of_train.append({
+            "test": test_names[pair.query], "label": test_labels[pair.query], "copy": train_names[pair.reference],
+            "copy_label": train_labels[pair.reference], "rmse": round(pair.rmse, 3)})
+    in_train = {entry["test"] for entry in check.copies_of_train}
+    for pair in find_copies(test_images, None, tolerance):
+        if test_names[pair.query] not in in_train:
+            check.repeats_in_test.append({
+                "test": test_names[pair.query], "label": test_labels[pair.query], "copy": test_names[pair.reference],
+                "copy_label": test_labels[pair.reference], "rmse": round(pair.rmse, 3)})
+    return check
+
+
+def auroc_without_copies(check: SplitCheck, test_names: Sequence[str], labels: Sequence[int] | np.ndarray,
+                         scores: Sequence[float] | np.ndarray) -> float | None:
+    """Image AUROC on the test images that are not copies; ``None`` when a class has no image left."""
+    flagged = check.flagged_test_names
+    keep = np.array([name not in flagged for name in test_names], bool)
+    return image_auroc(np.asarray(labels)[keep], np.asarray(scores)[keep])
