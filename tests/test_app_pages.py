@@ -247,6 +247,23 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     assert not app.exception and not app.error
 
 
+def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_env):
+    run = app_env.list()[0]
+    good = run.scores.query("label == 'good'")["image"].tolist()
+    note = f"1 of {len(good)} good test images are copies of training images (...)."
+    report = {**run.report, "notes": [note], "split_check": {"copies_of_train": [
+        {"test": f"test/{good[0]}", "label": "good", "copy": "train/good/007.png", "copy_label": "good",
+         "rmse": 0.0}], "repeats_in_test": []}}
+    (run.path / "report.json").write_text(json.dumps(report))
+    app = open_page("inspect_images.py")
+    assert any(note in w.value for w in app.warning)
+    app.multiselect(key="inspect_types").set_value(["good"]).run()
+    cards = [m.value for m in app.markdown if m.value.startswith("**good/")]
+    assert len(cards) == len(good)
+    marked = [card for card in cards if "copy of `train/good/007.png`" in card]
+    assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
+
+
 @pytest.mark.parametrize("height, width", [(50, 100), (1000, 500)])
 def test_square_thumbnail_fills_the_square_along_the_longer_side(height, width):
     image = np.zeros((height, width, 3), np.uint8)  # black: unlike the light background

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -147,3 +148,25 @@ def test_cancel_raises_cancelled_in_the_progress_callback(tmp_path, finished_job
     job.cancel()
     assert job.wait(timeout=30)
     assert job.status().state == jobs.CANCELLED and len(seen) == 1 and job.run is None
+
+
+def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_path, monkeypatch):
+    """The check button says "no copies" on a clean category; after a test image is made a copy of a training
+    image the same button names it, with the copy in a table."""
+    app = open_page("train.py")
+    app.button(key="train_check_copies").click().run()
+    assert any(s.value.startswith("No copies: none of the 14 test images copies one of the 12 training images")
+               for s in app.success)
+    assert not app.warning
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    shutil.copy(data / "widget" / "train" / "good" / "005.png", data / "widget" / "test" / "good" / "again.png")
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    app = open_page("train.py")
+    assert not app.success  # a result is shown only for the category it was computed for
+    app.button(key="train_check_copies").click().run()
+    assert any(w.value.startswith("1 of 5 good test images are copies of training images") for w in app.warning)
+    table = next(d.value for d in app.dataframe if "copy_label" in d.value.columns)
+    assert table[["test", "copy"]].values.tolist() == [["test/good/again.png", "train/good/005.png"]]
+    assert not app.exception

@@ -15,8 +15,10 @@ import torchvision.models._api
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import TerminalProgress, main
+from vqi_core.dashboard import copied_images
 from vqi_core.datasets import DatasetError, load_category, supervised_split
-from vqi_core.metrics import LineCosts, ThresholdEvaluator, minimum_cost_threshold, threshold_for_false_alarm_rate
+from vqi_core.metrics import (LineCosts, ThresholdEvaluator, image_auroc, minimum_cost_threshold,
+                              threshold_for_false_alarm_rate)
 from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.methods import create_model
@@ -57,6 +59,44 @@ def test_run_folder_contents(trained):
     assert len(frame) == 6 + 2 * 5
     model_files = {p.suffix for p in (trained.path / "model").iterdir()}
     assert model_files <= {".json", ".npz", ".pt"}
+    assert metrics["copied_test_images"] == 0 and metrics["image_auroc_without_copies"] is None
+    assert trained.report["split_check"]["copies_of_train"] == [] and trained.report["notes"] == []
+
+
+def test_test_images_that_copy_training_images_are_reported_and_set_aside(dataset, tmp_path, capsys):
+    """A good test image that is a training image again, and a defective one that repeats: the run says so,
+    names them, gives the AUROC without them; ``check`` finds the same before any training."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    shutil.copy(data / "train" / "good" / "003.png", data / "test" / "good" / "again.png")
+    shutil.copy(data / "test" / "blob" / "001.png", data / "test" / "blob" / "001_again.png")
+    shutil.copy(data / "ground_truth" / "blob" / "001_mask.png", data / "ground_truth" / "blob" / "001_again_mask.png")
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    metrics, check = run.metrics, run.report["split_check"]
+    assert [(e["test"], e["copy"], e["rmse"]) for e in check["copies_of_train"]] == [
+        ("test/good/again.png", "train/good/003.png", 0.0)]
+    assert [(e["test"], e["copy"]) for e in check["repeats_in_test"]] == [("test/blob/001_again.png",
+                                                                          "test/blob/001.png")]
+    assert metrics["copied_test_images"] == 2
+    labels, scores = run.labels, run.score_values
+    keep = ~run.scores["image"].isin(["good/again.png", "blob/001_again.png"]).to_numpy()
+    assert metrics["image_auroc_without_copies"] == pytest.approx(image_auroc(labels[keep], scores[keep]))
+    assert run.scores.set_index("image").loc["good/again.png", "score"] <= run.scores.query("label == 'good'")[
+        "score"].median()  # a photo the model was trained on: among the most normal-looking
+    notes = run.report["notes"]
+    assert notes[0].startswith("1 of 7 good test images are copies of training images")
+    assert notes[1].startswith("1 test image(s) appear more than once")
+    assert notes[2].startswith("Image AUROC without the 2 copied test image(s): ")
+    assert copied_images(run) == {"good/again.png": "train/good/003.png", "blob/001_again.png": "test/blob/001.png"}
+
+    assert main(["check", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "train/good: 16 image(s)" in out and "test/blob: 6 image(s), 6 with a mask" in out
+    assert "test/good/again.png (good) copies train/good/003.png (good), RMSE 0.000" in out
+    assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
+    capsys.readouterr()
+    assert main(["check", "--data", str(dataset), "--fail-on-copies"]) == 0
+    assert "no copies: none of the 16 readable test images" in capsys.readouterr().out
 
 
 def test_reloaded_run_reproduces_saved_scores_exactly(trained):

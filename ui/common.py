@@ -103,8 +103,8 @@ def set_current_run(run_id: str | None) -> None:
 
 
 def show_run_notes(run: Run) -> None:
-    """Prominent notes about the run, e.g. that the CAM classifier has seen labelled defects."""
-    for note in dashboard.seen_defects_notes(run):
+    """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others."""
+    for note in dashboard.run_notes(run):
         st.warning(note, icon=":material/warning:")
 
 

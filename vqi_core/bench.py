@@ -82,6 +82,10 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         notes = ["has seen labelled defects; held-out part only"] if metrics.get("seen_defects") else []
         if metrics.get("balanced_accuracy") is not None:
             notes.append(f"balanced accuracy {metrics['balanced_accuracy']:.3f}")
+        if metrics.get("copied_test_images"):
+            without = metrics.get("image_auroc_without_copies")
+            notes.append(f"{metrics['copied_test_images']} test images copy training images; image AUROC without "
+                         f"them {'n/a (a class has none left)' if without is None else f'{without:.4f}'}")
         row["note"] = "; ".join(notes)
         row["per_defect_type"] = metrics.get("per_defect_type", {})
         row["run"] = str(run.path)

@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | runs``."""
+"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | check | runs``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator
-from .pipeline import RESULT_COLUMNS, RunConfig, evaluate_run, folder_sources, iter_score, result_row, train_run
+from .pipeline import (RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
+                       result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
+from .split_check import COPY_RMSE
 
 DEFAULT_RUNS = "runs"
 
@@ -154,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     threshold.add_argument("--decisions", metavar="CSV",
                            help="also write every test image with its score, the threshold, the decision and the "
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
+
+    check = commands.add_parser(
+        "check", help="check a category's folders before training: counts, unreadable files, copied test images",
+        description="Decode every image of a category, list the unreadable ones, and look for test images "
+                    "that are copies of training images or of other test images (the same pixels, at most "
+                    f"{COPY_RMSE:g} grey level apart): such copies make the AUROCs and false-alarm rates look "
+                    "better than they will be on new parts.")
+    check.add_argument("--data", required=True, help="category folder, or dataset root with --category")
+    check.add_argument("--category", help="category sub-folder of --data")
+    check.add_argument("--fail-on-copies", action="store_true",
+                       help="exit with status 1 when copies are found (for scripts); default: status 0")
 
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
                                description="List the runs in a folder with their headline metrics and the "
@@ -309,6 +322,34 @@ def _threshold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    progress = TerminalProgress()
+    try:
+        category, check = check_dataset(args.data, args.category, progress)
+    finally:
+        progress.close()
+    labels = [label_name(s) for s in category.test]
+    print(f"category {category.name} ({category.root})")
+    print(f"  train/good: {len(category.train)} image(s)")
+    for defect_type in ["good", *category.defect_types]:
+        samples = [s for s in category.test if s.defect_type == defect_type]
+        masks = sum(s.mask_path is not None for s in samples)
+        print(f"  test/{defect_type}: {len(samples)} image(s)" + (f", {masks} with a mask" if masks else ""))
+    for item in category.skipped:
+        print(f"skipped {item['file']}: {item['reason']}")
+    notes = check.notes(labels)
+    if not notes:
+        print(f"no copies: none of the {check.test_images} readable test images copies one of the "
+              f"{check.train_images} training images or another test image")
+        return 0
+    for note in notes:
+        print(note)
+    for entry in check.copies_of_train + check.repeats_in_test:
+        print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
+              f"RMSE {entry['rmse']:.3f}")
+    return 1 if args.fail_on_copies else 0
+
+
 def _runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs)
     if args.delete:
@@ -334,7 +375,8 @@ def _runs(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold, "runs": _runs}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
+                "check": _check, "runs": _runs}
     try:
         return handlers[args.command](args)
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write

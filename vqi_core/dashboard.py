@@ -26,6 +26,7 @@ from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
     f1_optimal_threshold, image_auroc, minimum_cost_threshold, percentile_interval, rate_interval, roc_curve, \
     threshold_for_false_alarm_rate, youden_threshold
+from .pipeline import check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 
 
@@ -501,12 +502,30 @@ def run_label(run: Run) -> str:
            f"{quality} · {run.id[:15]}"
 
 
-def seen_defects_notes(run: Run) -> list[str]:
-    """Notes to show prominently: the method saw labelled defects (CAM), so its figures are not unsupervised."""
+def run_notes(run: Run) -> list[str]:
+    """Notes to show prominently: the method saw labelled defects (CAM), so its figures are not unsupervised;
+    test images are copies of training images (see :mod:`vqi_core.split_check`)."""
     notes = list(run.report.get("notes", []))
-    if run.metrics.get("seen_defects") and not notes:
-        notes.append("This method has seen labelled defective images during training.")
+    if run.metrics.get("seen_defects") and not any("has seen" in note for note in notes):
+        notes.insert(0, "This method has seen labelled defective images during training.")
     return notes
+
+
+def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
+    """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (empty without copies), ``copies`` (test
+    image, label, copied image, its label, RMSE), image counts and unreadable files."""
+    found, check = check_dataset(root, category)
+    return {"notes": check.notes([label_name(s) for s in found.test]),
+            "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
+                                   columns=["test", "label", "copy", "copy_label", "rmse"]),
+            "test_images": check.test_images, "train_images": check.train_images, "skipped": found.skipped}
+
+
+def copied_images(run: Run) -> dict[str, str]:
+    """Test images (``<defect_type>/<file>``, as in ``scores.csv``) that copy another image, and what they copy."""
+    check = run.report.get("split_check") or {}
+    return {entry["test"].removeprefix("test/"): entry["copy"]
+            for entry in check.get("copies_of_train", []) + check.get("repeats_in_test", [])}
 
 
 def common_test_images(runs: Sequence[Run]) -> list[str]:

@@ -27,6 +27,7 @@ from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
+from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
                    Run, RunStore, ground_truth_masks, predictions_frame, save_maps, write_bytes_atomic,
                    write_json_atomic)
@@ -76,6 +77,19 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
     return kept, images
 
 
+def location(sample: Sample, root: Path) -> str:
+    """Where a sample lies in its category: ``train/good/<file>``, ``test/<defect_type>/<file>``."""
+    try:
+        return sample.path.relative_to(root).as_posix()
+    except ValueError:
+        return sample.name
+
+
+def label_name(sample: Sample) -> str:
+    """``"good"`` or ``"defective"``."""
+    return "defective" if sample.label == 1 else "good"
+
+
 def split_for_method(category: Category, method: str, config: RunConfig) -> tuple[list[Sample], list[Sample], list[str]]:
     """Training and evaluated samples; supervised methods get a labelled part of the test set."""
     if not method_class(method).supervised:
@@ -88,6 +102,23 @@ def split_for_method(category: Category, method: str, config: RunConfig) -> tupl
             f"{config.seed}) were used for training, together with the train/good images; it is evaluated on "
             f"the other {len(evaluated)} test images only. The unsupervised methods have seen no defect.")
     return category.train + labelled, evaluated, [note]
+
+
+def check_dataset(data: Path | str, category: str | None = None,
+                  progress: ProgressCallback | None = None) -> tuple[Category, SplitCheck]:
+    """Decode a category's images and look for test images that copy training images or each other.
+
+    Unreadable files are added to the returned category's ``skipped`` list.
+    """
+    found = load_category(category_path(data, category))
+    train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped)
+    test_samples, test_images = read_samples(found.test, progress, "loading test images", found.skipped)
+    report(progress, "checking the split for copies", 0, 1)
+    check = check_split([location(s, found.root) for s in train_samples], [label_name(s) for s in train_samples],
+                        train_images, [location(s, found.root) for s in test_samples],
+                        [label_name(s) for s in test_samples], test_images)
+    report(progress, "checking the split for copies", 1, 1)
+    return found, check
 
 
 def new_run_id(category: str, method: str) -> str:
@@ -112,6 +143,10 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped)
     if not any(s.label == 0 for s in train_samples):
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
+    report(progress, "checking the split for copies", 0, 1)
+    split = check_split([location(s, category.root) for s in train_samples], [label_name(s) for s in train_samples],
+                        train_images, [location(s, category.root) for s in test_samples],
+                        [label_name(s) for s in test_samples], test_images)
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
     started = time.perf_counter()
@@ -126,7 +161,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     scores = pd.DataFrame({
         "image": [s.name for s in test_samples],
         "path": [str(s.path) for s in test_samples],
-        "label": [("defective" if s.label == 1 else "good") for s in test_samples],
+        "label": [label_name(s) for s in test_samples],
         "defect_type": [s.defect_type for s in test_samples],
         "mask_path": [str(s.mask_path) if s.mask_path else "" for s in test_samples],
         "score": prediction.scores if prediction is not None else [],
@@ -145,6 +180,10 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         "train_images": len(train_images), "test_images": len(test_images),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "seen_defects": model.supervised,
+        "copied_test_images": len(split.flagged_test_names),
+        "image_auroc_without_copies": auroc_without_copies(
+            split, [location(s, category.root) for s in test_samples], labels_array, scores["score"].to_numpy())
+        if split.flagged_test_names else None,
         "per_defect_type": defect_type_metrics(scores["defect_type"].tolist(), labels_array,
                                                scores["score"].to_numpy(), truth if masks else None,
                                                maps if masks else None),
@@ -160,7 +199,8 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         save_maps(staging / MAPS_FILE, maps)
         write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
         write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
-        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes})
+        notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
+        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict()})
         write_json_atomic(staging / CONFIG_FILE, {
             "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
@@ -277,7 +317,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         samples = category.test
     samples, images = read_samples(samples, progress, "loading test images", skipped)
     prediction = model.predict(images, progress, stage="evaluation")
-    scores = pd.DataFrame({"label": ["defective" if s.label == 1 else "good" for s in samples],
+    scores = pd.DataFrame({"label": [label_name(s) for s in samples],
                            "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
                            "score": prediction.scores})
     labels = np.array([s.label for s in samples], int)

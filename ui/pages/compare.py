@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, common_test_images, \
-    run_label, seen_defects_notes
+    run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 
@@ -67,7 +67,7 @@ if not shared:
     common.stop_with_error("These runs were not evaluated on the same test set: compare runs trained on the same "
                            "category folder.")
 for run in chosen:
-    for note in seen_defects_notes(run):
+    for note in run_notes(run):
         st.warning(f"`{run.id}`: {note}", icon=":material/warning:")
 if any(len(run.scores) != len(shared) for run in chosen):
     st.info(f"The runs evaluated different test images; image AUROC, F1 and the ROC curves use the "

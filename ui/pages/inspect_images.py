@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, order_images, \
-    outcomes
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, copied_images, \
+    order_images, outcomes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
 
@@ -19,9 +19,10 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 def describe(row: pd.Series) -> str:
     """One caption line: score, true label and predicted outcome, coloured good/defective."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
+    copy = f"  \n:orange[copy of `{row['copy_of']}`]" if isinstance(row.get("copy_of"), str) else ""
     return (f"**{row['image']}** · score {row['score']:.6g}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
-            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]})")
+            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
 
 
 def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -88,6 +89,7 @@ test = common.test_frame(str(current.path)).copy()
 if test.empty:
     common.stop_with_error("This run has no evaluated test image.")
 test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
+test["copy_of"] = test["image"].map(copied_images(current))
 counts = test["outcome"].value_counts()
 st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES))

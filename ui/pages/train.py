@@ -10,13 +10,16 @@ from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, d
     runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table
+from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
+    split_check_summary
+from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
 
 JOB_KEY = "train_job_id"
+CHECKED_SPLIT = "train_checked_split"
 FINETUNE_HELP = ("Optional self-supervised fine-tuning of the backbone on the good training images before fitting: "
                  "cutpaste learns to tell a part from the same part with a pasted patch; simsiam learns features "
                  "that stay the same under augmentation. Slower; can help on textures unlike ImageNet.")
@@ -244,6 +247,20 @@ def runs_panel() -> None:
         no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
 
 
+def split_check_panel(found: dict[str, Any]) -> None:
+    """What the copy check found in the chosen category (:func:`vqi_core.dashboard.split_check_summary`)."""
+    if not found["notes"]:
+        st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
+                   f"{found['train_images']} training images or another test image.", icon=":material/check:")
+        return
+    for note in found["notes"]:
+        st.warning(note, icon=":material/warning:")
+    with st.expander(f"{len(found['copies'])} copied test image(s)"):
+        st.dataframe(found["copies"], hide_index=True, column_config={
+            "test": "test image", "copy": "copy of", "copy_label": "its label",
+            "rmse": st.column_config.NumberColumn("RMSE", format="%.3f", help="pixel RMSE in grey levels")})
+
+
 st.title("Train")
 root, category = data_choice()
 summary = dataset_or_stop(root, category)
@@ -254,6 +271,20 @@ st.markdown(f"Category **{category or summary['path']}** from `{root}` (change b
 if summary["skipped"]:
     with st.expander(f"{len(summary['skipped'])} file(s) will be skipped"):
         st.dataframe(summary["skipped"], hide_index=True)
+
+if st.button("Check for copied test images", key="train_check_copies", icon=":material/content_copy:",
+             help="Decodes every image (seconds for hundreds of images) and looks for test images that are copies "
+                  "of training images or of other test images: copies make every figure look better than it "
+                  "will be on new parts."):
+    with st.spinner("Decoding every image and looking for copies…"):
+        try:
+            st.session_state[CHECKED_SPLIT] = ((root, category), split_check_summary(root, category))
+        except (DatasetError, OSError) as exc:
+            st.session_state.pop(CHECKED_SPLIT, None)
+            st.error(f"The check could not read this category: {exc}", icon=":material/error:")
+checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
+if checked_for == (root, category):
+    split_check_panel(check_result)
 
 config, can_train = training_form(root, category)
 running = jobs.running_job() is not None
