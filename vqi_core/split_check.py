@@ -132,50 +132,50 @@ class SplitCheck:
 
     def notes(self, test_labels: Sequence[str], auroc: float | None = None,
               auroc_without: float | None = None) -> list[str]:
-        """Plain sentences for the run report and the pages; empty when there are no copies.
+        """One note in plain sentences for the run report and the pages; an empty list without copies.
 
         With the run's image AUROC (``auroc``) a last sentence gives the AUROC
         without the copies (``auroc_without``, see :func:`auroc_without_copies`).
         """
-        notes = []
+        sentences = []
         good_total = sum(label == "good" for label in test_labels)
         good_copies = [e for e in self.copies_of_train if e["label"] == "good"]
         contradicting = [e for e in self.copies_of_train if e["label"] != e["copy_label"]]
         if good_copies:
             example = good_copies[0]
-            notes.append(
+            sentences.append(
                 f"{len(good_copies)} of {good_total} good test images are copies of training images (same pixels, "
                 f"at most {COPY_RMSE:g} grey level apart; e.g. {example['test']} is {example['copy']}). A model "
                 f"scores a photo it was trained on as perfectly normal, so these copies make the AUROCs and the "
                 f"false-alarm rate look better than they will be on new parts.")
         if contradicting:
             example = contradicting[0]
-            notes.append(
+            sentences.append(
                 f"{len(contradicting)} defective test image(s) are copies of train/good images (e.g. "
                 f"{example['test']} is {example['copy']}): the same photo is taught as good and tested as "
                 f"defective, so one of the two labels is wrong.")
         conflicts = [e for e in self.repeats_in_test if e["label"] != e["copy_label"]]
         if conflicts:
             example = conflicts[0]
-            notes.append(
+            sentences.append(
                 f"{len(conflicts)} test image(s) are copies of other test images with another label (e.g. "
                 f"{example['test']} is {example['copy']}, labelled {example['copy_label']}).")
         repeats = len(self.repeats_in_test) - len(conflicts)
         if repeats:
-            notes.append(f"{repeats} test image(s) appear more than once in the test set (same pixels): each "
+            sentences.append(f"{repeats} test image(s) appear more than once in the test set (same pixels): each "
                          f"copy counts again in every figure.")
         flagged = self.copies_of_train + self.repeats_in_test
         if flagged and auroc is not None:
             if auroc_without is not None:
-                notes.append(f"Image AUROC without the {len(flagged)} copied test image(s): {auroc_without:.4f} "
+                sentences.append(f"Image AUROC without the {len(flagged)} copied test image(s): {auroc_without:.4f} "
                              f"(with them {auroc:.4f}).")
             else:
                 left = {label: sum(item == label for item in test_labels)
                         - sum(e["label"] == label for e in flagged) for label in ("good", "defective")}
                 empty = "good" if left["good"] == 0 else "defective"
-                notes.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
+                sentences.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
                              f"image is left once the {len(flagged)} copied test image(s) are set aside.")
-        return notes
+        return [" ".join(sentences)] if sentences else []
 
 
 def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
