@@ -154,10 +154,12 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     """The check button says "no copies" on a clean category; after a test image is made a copy of a training
     image the same button names it, with the copy in a table."""
     app = open_page("train.py")
-    app.button(key="train_check_copies").click().run()
+    app.button(key="train_check_test_set").click().run()
     assert any(s.value.startswith("No copies: none of the 14 test images copies one of the 12 training images")
                for s in app.success)
-    assert not app.warning
+    assert [w.value.split(":")[0] for w in app.warning] == [  # the drawn defects raise the spread
+        "A whole-image statistic alone separates the good test images from the defective ones"]
+    assert any(c.value.startswith("Each whole-image statistic alone, AUROC good vs defective") for c in app.caption)
 
     data = tmp_path / "data"
     shutil.copytree(synthetic_root, data)
@@ -165,7 +167,7 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     monkeypatch.setenv("VQI_DATA_ROOT", str(data))
     app = open_page("train.py")
     assert not app.success  # a result is shown only for the category it was computed for
-    app.button(key="train_check_copies").click().run()
+    app.button(key="train_check_test_set").click().run()
     assert any(w.value.startswith("1 of 5 good test images are copies of training images") for w in app.warning)
     table = next(d.value for d in app.dataframe if "copy_label" in d.value.columns)
     assert table[["test", "copy"]].values.tolist() == [["test/good/again.png", "train/good/005.png"]]

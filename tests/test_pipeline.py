@@ -60,7 +60,12 @@ def test_run_folder_contents(trained):
     model_files = {p.suffix for p in (trained.path / "model").iterdir()}
     assert model_files <= {".json", ".npz", ".pt"}
     assert metrics["copied_test_images"] == 0 and metrics["image_auroc_without_copies"] is None
-    assert trained.report["split_check"]["copies_of_train"] == [] and trained.report["notes"] == []
+    assert trained.report["split_check"]["copies_of_train"] == []
+    # the drawn defects raise the grey-level spread of every defective image: a capture cue, noted
+    cues = {cue["cue"]: cue for cue in trained.report["split_check"]["capture_cues"]}
+    assert cues["grey-level spread"]["auroc"] == 1.0 and cues["image size"]["auroc"] == 0.5
+    assert [note.split(":")[0] for note in trained.report["notes"]] == [
+        "A whole-image statistic alone separates the good test images from the defective ones"]
 
 
 def test_test_images_that_copy_training_images_are_reported_and_set_aside(dataset, tmp_path, capsys):
@@ -84,7 +89,8 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert run.scores.set_index("image").loc["good/again.png", "score"] <= run.scores.query("label == 'good'")[
         "score"].median()  # a photo the model was trained on: among the most normal-looking
     notes = run.report["notes"]
-    assert len(notes) == 1 and notes[0].startswith("1 of 7 good test images are copies of training images")
+    assert len(notes) == 2 and notes[0].startswith("1 of 7 good test images are copies of training images")
+    assert notes[1].startswith("A whole-image statistic alone separates")  # see test_run_folder_contents
     assert " 1 test image(s) appear more than once" in notes[0]
     assert f"Image AUROC without the 2 copied test image(s): {metrics['image_auroc_without_copies']:.4f}" in notes[0]
     assert copied_images(run) == {"good/again.png": "train/good/003.png", "blob/001_again.png": "test/blob/001.png"}

@@ -11,7 +11,7 @@ from PIL import Image
 from synthetic import SHARED_DATA, textured_image
 from vqi_core.datasets import load_category
 from vqi_core.images import read_image
-from vqi_core.split_check import COPY_RMSE, auroc_without_copies, check_split, find_copies
+from vqi_core.split_check import COPY_RMSE, CUE_AUROC, auroc_without_copies, capture_cues, check_split, find_copies
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -116,6 +116,37 @@ def test_no_notes_without_copies() -> None:
     assert check.notes(["good"] * 3) == [] and not check.flagged_test_names
 
 
+def test_capture_cues_find_a_difference_in_exposure_or_size_not_in_content() -> None:
+    """Defective parts photographed darker (or cropped larger) are told apart by that alone; parts photographed
+    alike are not, in either direction of the difference."""
+    good = [textured_image(48, seed=i) for i in range(8)]
+    others = [textured_image(48, seed=100 + i) for i in range(8)]
+    labels = ["good"] * 8 + ["defective"] * 8
+    alike = {c["cue"]: c["auroc"] for c in capture_cues(good + others, labels)}
+    assert alike["image size"] == 0.5 and alike["aspect ratio"] == 0.5 and alike["mean grey level"] < CUE_AUROC
+    darker = [(image.astype(int) - 30).clip(0, 255).astype(np.uint8) for image in others]  # same contrast
+    cues = {c["cue"]: c for c in capture_cues(good + darker, labels)}
+    assert cues["mean grey level"]["auroc"] == 1.0
+    assert cues["mean grey level"]["defective_median"] < 0.85 * cues["mean grey level"]["good_median"]
+    brighter = {c["cue"]: c["auroc"] for c in capture_cues(darker + good, labels)}
+    assert brighter["mean grey level"] == 1.0  # direction-free
+    wider = [textured_image((48, 64), seed=100 + i) for i in range(8)]
+    cues = {c["cue"]: c["auroc"] for c in capture_cues(good + wider, labels)}
+    assert cues["image size"] == 1.0 and cues["aspect ratio"] == 1.0
+    assert capture_cues(good, ["good"] * 8) == []
+    with pytest.raises(ValueError, match="labels"):
+        capture_cues(good, ["good"])
+
+    check = check_split(["train/good/0"], ["good"], [textured_image(32, seed=999)],
+                        [f"t{i}" for i in range(16)], labels, good + darker)
+    notes = check.notes(labels)
+    assert len(notes) == 1 and notes[0].startswith(
+        "A whole-image statistic alone separates the good test images from the defective ones: mean grey level "
+        "(AUROC 1.000; median ")
+    assert check.cues_line().startswith("Each whole-image statistic alone, AUROC good vs defective (0.5 = no hint): "
+                                        "mean grey level 1.000, ")
+
+
 @pytest.mark.skipif(not (SHARED_DATA / "glass").is_dir(), reason="../shared/data not present")
 def test_real_glass_test_good_images_are_copies_of_train_good() -> None:
     """The shared `glass` release repeats its 18 train/good images as test/good; its defective images are new."""
@@ -129,3 +160,16 @@ def test_real_glass_test_good_images_are_copies_of_train_good() -> None:
     assert good_tests == 18 and len(check.copies_of_train) == 18
     assert all(e["label"] == "good" and e["rmse"] == 0.0 for e in check.copies_of_train)
     assert check.repeats_in_test == []
+    # and its defective images were captured darker: the mean grey level alone separates them
+    assert [cue["cue"] for cue in check.strong_cues] == ["mean grey level"]
+    assert check.strong_cues[0]["auroc"] > 0.98
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mvtec_bottle_256").is_dir(), reason="../shared/data not present")
+def test_real_bottle_has_no_copies_and_no_strong_capture_cue() -> None:
+    category = load_category(SHARED_DATA / "mvtec_bottle_256")
+    labels = ["good" if s.label == 0 else "defective" for s in category.test]
+    check = check_split([f"train/{s.name}" for s in category.train], ["good"] * len(category.train),
+                        [read_image(s.path) for s in category.train], [f"test/{s.name}" for s in category.test],
+                        labels, [read_image(s.path) for s in category.test])
+    assert check.notes(labels) == [] and len(check.capture_cues) == 4

@@ -337,17 +337,18 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  test/{defect_type}: {len(samples)} image(s)" + (f", {masks} with a mask" if masks else ""))
     for item in category.skipped:
         print(f"skipped {item['file']}: {item['reason']}")
-    notes = check.notes(labels)
-    if not notes:
+    copies = check.copies_of_train + check.repeats_in_test
+    if not copies:
         print(f"no copies: none of the {check.test_images} readable test images copies one of the "
               f"{check.train_images} training images or another test image")
-        return 0
-    for note in notes:
+    for note in check.notes(labels):
         print(note)
-    for entry in check.copies_of_train + check.repeats_in_test:
+    for entry in copies:
         print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
               f"RMSE {entry['rmse']:.3f}")
-    return 1 if args.fail_on_copies else 0
+    if check.capture_cues:
+        print(check.cues_line())
+    return 1 if args.fail_on_copies and copies else 0
 
 
 def _runs(args: argparse.Namespace) -> int:

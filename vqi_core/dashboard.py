@@ -512,13 +512,15 @@ def run_notes(run: Run) -> list[str]:
 
 
 def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
-    """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (empty without copies), ``copies`` (test
-    image, label, copied image, its label, RMSE), image counts and unreadable files."""
+    """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, strong capture cues), ``copies``
+    (test image, label, copied image, its label, RMSE), ``cues`` (every cue's AUROC in a line), image counts and
+    unreadable files."""
     found, check = check_dataset(root, category)
     return {"notes": check.notes([label_name(s) for s in found.test]),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
                                    columns=["test", "label", "copy", "copy_label", "rmse"]),
-            "test_images": check.test_images, "train_images": check.train_images, "skipped": found.skipped}
+            "cues": check.cues_line(), "test_images": check.test_images, "train_images": check.train_images,
+            "skipped": found.skipped}
 
 
 def copied_images(run: Run) -> dict[str, str]:

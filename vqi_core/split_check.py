@@ -1,6 +1,6 @@
-"""Copies across a dataset's split: test images that are training images again.
+"""Checks of a test set before its figures are trusted: copies across the split, and capture cues.
 
-A model that has seen a photo during training scores that photo as perfectly
+**Copies.** A model that has seen a photo during training scores that photo as perfectly
 normal, so a good test image that is a copy of a training image is an easy
 true negative and flatters the AUROCs and the false-alarm rate; a defective
 test image that is a copy of a ``train/good`` image contradicts its label. The
@@ -15,12 +15,21 @@ Candidates are found on 32 px area-averaged thumbnails, whose RMSE never
 exceeds the full images' (a mean of differences is at most their root mean
 square), then confirmed at full size, so the check is exact and costs about
 one resize per image plus a matrix product of thumbnails.
+
+**Capture cues.** When a whole-image statistic (mean grey level, grey-level
+spread, size, aspect ratio) alone separates the good test images from the
+defective ones, a model can score well by noticing how the images were
+captured (another day, light, exposure, camera or crop) rather than the
+defects. Each statistic's AUROC is reported (direction-free, 0.5-1); at
+``CUE_AUROC`` or above it gets a note. Some defects do change the whole image
+(a missing part, a broken bottle), so the note asks to check, it does not
+conclude.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -31,6 +40,15 @@ from .metrics import image_auroc
 COPY_RMSE = 1.0
 THUMBNAIL_SIDE = 32
 _QUERY_CHUNK = 512
+#: a whole-image statistic that alone separates good from defective test images this well gets a note
+CUE_AUROC = 0.95
+#: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
+CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
+    "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
+    "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
+    "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
+    "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f} (width / height)"),
+}
 
 
 @dataclass(frozen=True)
@@ -106,19 +124,42 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
     return sorted(pairs, key=lambda pair: pair.query)
 
 
+def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
+
+    One entry per :data:`CAPTURE_CUES` statistic: ``cue``, ``auroc`` (direction-free, 0.5-1), the median of
+    each class (``good_median``, ``defective_median``); empty unless both classes are present.
+    """
+    defective = np.array([label != "good" for label in labels], int)
+    if len(images) != len(defective):
+        raise ValueError(f"{len(images)} images but {len(defective)} labels")
+    if not (defective.any() and (defective == 0).any()):
+        return []
+    cues = []
+    for name, (statistic, _) in CAPTURE_CUES.items():
+        values = np.array([statistic(image) for image in images], float)
+        auroc = image_auroc(defective, values)
+        cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
+                     "good_median": float(np.median(values[defective == 0])),
+                     "defective_median": float(np.median(values[defective == 1]))})
+    return cues
+
+
 @dataclass
 class SplitCheck:
-    """Copies found between a test set and its training images, and within the test set.
+    """Copies found between a test set and its training images and within the test set; capture cues.
 
-    Each entry names the test image (``test/<defect_type>/<file>``), its label,
-    the image it copies (``train/...`` or ``test/...``), that image's label and
-    the pixel RMSE between them.
+    Each copy entry names the test image (``test/<defect_type>/<file>``), its
+    label, the image it copies (``train/...`` or ``test/...``), that image's
+    label and the pixel RMSE between them; ``capture_cues`` is
+    :func:`capture_cues` of the test images.
     """
 
     test_images: int
     train_images: int
     copies_of_train: list[dict[str, Any]] = field(default_factory=list)
     repeats_in_test: list[dict[str, Any]] = field(default_factory=list)
+    capture_cues: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def flagged_test_names(self) -> set[str]:
@@ -128,14 +169,21 @@ class SplitCheck:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for ``report.json``)."""
         return {"tolerance_rmse": COPY_RMSE, "test_images": self.test_images, "train_images": self.train_images,
-                "copies_of_train": self.copies_of_train, "repeats_in_test": self.repeats_in_test}
+                "copies_of_train": self.copies_of_train, "repeats_in_test": self.repeats_in_test,
+                "capture_cues": self.capture_cues}
+
+    @property
+    def strong_cues(self) -> list[dict[str, Any]]:
+        """The capture cues that alone reach :data:`CUE_AUROC`."""
+        return [cue for cue in self.capture_cues if cue["auroc"] >= CUE_AUROC]
 
     def notes(self, test_labels: Sequence[str], auroc: float | None = None,
               auroc_without: float | None = None) -> list[str]:
-        """One note in plain sentences for the run report and the pages; an empty list without copies.
+        """Plain notes for the run report and the pages: one about copies, one about strong capture cues.
 
-        With the run's image AUROC (``auroc``) a last sentence gives the AUROC
+        With the run's image AUROC (``auroc``) the copies note ends with the AUROC
         without the copies (``auroc_without``, see :func:`auroc_without_copies`).
+        Empty when there is neither.
         """
         sentences = []
         good_total = sum(label == "good" for label in test_labels)
@@ -175,13 +223,38 @@ class SplitCheck:
                 empty = "good" if left["good"] == 0 else "defective"
                 sentences.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
                              f"image is left once the {len(flagged)} copied test image(s) are set aside.")
-        return [" ".join(sentences)] if sentences else []
+        notes = [" ".join(sentences)] if sentences else []
+        if self.strong_cues:
+            found = "; ".join(
+                f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "
+                f"{_cue_value(cue, 'defective_median')} defective)" for cue in self.strong_cues)
+            subject = "A whole-image statistic alone separates" if len(self.strong_cues) == 1 else \
+                "Whole-image statistics alone separate"
+            notes.append(
+                f"{subject} the good test images from the defective ones: {found}. A "
+                f"model can score well on this test set by noticing how the images were captured (light, exposure, "
+                f"camera, crop) rather than the defects: check that good and defective parts were photographed "
+                f"the same way, unless the defects themselves change the whole image.")
+        return notes
+
+
+    def cues_line(self) -> str:
+        """Every capture cue's AUROC in one line ("" without both classes)."""
+        if not self.capture_cues:
+            return ""
+        return ("Each whole-image statistic alone, AUROC good vs defective (0.5 = no hint): "
+                + ", ".join(f"{cue['cue']} {cue['auroc']:.3f}" for cue in self.capture_cues) + ".")
+
+
+def _cue_value(cue: dict[str, Any], key: str) -> str:
+    return CAPTURE_CUES[cue["cue"]][1].format(cue[key])
 
 
 def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
                 test_names: Sequence[str], test_labels: Sequence[str], test_images: Sequence[np.ndarray],
                 tolerance: float = COPY_RMSE) -> SplitCheck:
-    """Copies between test and training images and within the test images (see the module docstring).
+    """Copies between test and training images and within the test images, and the test images' capture cues
+    (see the module docstring).
 
     Names are shown as given (use ``train/...`` and ``test/...`` so that they
     cannot be confused); labels are ``"good"`` or ``"defective"``.
@@ -197,6 +270,7 @@ def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_i
             check.repeats_in_test.append({
                 "test": test_names[pair.query], "label": test_labels[pair.query], "copy": test_names[pair.reference],
                 "copy_label": test_labels[pair.reference], "rmse": round(pair.rmse, 3)})
+    check.capture_cues = capture_cues(test_images, test_labels)
     return check
 
 

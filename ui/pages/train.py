@@ -248,17 +248,20 @@ def runs_panel() -> None:
 
 
 def split_check_panel(found: dict[str, Any]) -> None:
-    """What the copy check found in the chosen category (:func:`vqi_core.dashboard.split_check_summary`)."""
-    if not found["notes"]:
+    """What the check found in the chosen category: copies and capture cues
+    (:func:`vqi_core.dashboard.split_check_summary`)."""
+    if found["copies"].empty:
         st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
                    f"{found['train_images']} training images or another test image.", icon=":material/check:")
-        return
     for note in found["notes"]:
         st.warning(note, icon=":material/warning:")
-    with st.expander(f"{len(found['copies'])} copied test image(s)"):
-        st.dataframe(found["copies"], hide_index=True, column_config={
-            "test": "test image", "copy": "copy of", "copy_label": "its label",
-            "rmse": st.column_config.NumberColumn("RMSE", format="%.3f", help="pixel RMSE in grey levels")})
+    if not found["copies"].empty:
+        with st.expander(f"{len(found['copies'])} copied test image(s)"):
+            st.dataframe(found["copies"], hide_index=True, column_config={
+                "test": "test image", "copy": "copy of", "copy_label": "its label",
+                "rmse": st.column_config.NumberColumn("RMSE", format="%.3f", help="pixel RMSE in grey levels")})
+    if found["cues"]:
+        st.caption(found["cues"])
 
 
 st.title("Train")
@@ -272,11 +275,12 @@ if summary["skipped"]:
     with st.expander(f"{len(summary['skipped'])} file(s) will be skipped"):
         st.dataframe(summary["skipped"], hide_index=True)
 
-if st.button("Check for copied test images", key="train_check_copies", icon=":material/content_copy:",
+if st.button("Check the test set", key="train_check_test_set", icon=":material/fact_check:",
              help="Decodes every image (seconds for hundreds of images) and looks for test images that are copies "
-                  "of training images or of other test images: copies make every figure look better than it "
-                  "will be on new parts."):
-    with st.spinner("Decoding every image and looking for copies…"):
+                  "of training images or of other test images, and for whole-image statistics (brightness, "
+                  "contrast, size, shape) that alone tell good from defective test images. Either makes every "
+                  "figure look better than it will be on new parts."):
+    with st.spinner("Decoding every image, looking for copies and capture cues…"):
         try:
             st.session_state[CHECKED_SPLIT] = ((root, category), split_check_summary(root, category))
         except (DatasetError, OSError) as exc:
