@@ -53,6 +53,17 @@ def test_copies_found_exactly_like_brute_force() -> None:
     assert not any(q for q, (_, rmse) in expected.items() if rmse > COPY_RMSE)
 
 
+def test_large_photos_of_one_scene_are_set_apart_and_a_copy_is_kept() -> None:
+    """Photos of one scene whose sensor noise averages out below the tolerance in small thumbnails: the larger
+    confirmation thumbnails and the full size decide, exactly as brute force does."""
+    scene = textured_image(600, seed=5)
+    references = [noisy(scene, 3.0, seed=i) for i in range(3)]
+    queries = [noisy(scene, 3.0, seed=10), references[1].copy(), noisy(references[2], 0.4, seed=11)]
+    expected = brute_force(queries, references, COPY_RMSE)
+    assert sorted(expected) == [1, 2]
+    assert [(p.query, p.reference) for p in find_copies(queries, references)] == [(1, 1), (2, 2)]
+
+
 def test_lossless_resave_is_a_copy_and_another_photo_is_not() -> None:
     scene = textured_image(64, seed=3)
     buffer = io.BytesIO()
