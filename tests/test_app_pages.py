@@ -56,6 +56,12 @@ def test_sidebar_defaults_to_env_dataset_and_newest_run(open_page, app_env, synt
     assert app.session_state["current_run_id"] == app_env.list()[0].id
 
 
+def test_home_lists_what_each_runs_test_set_check_found(open_page, app_env):
+    app = open_page()
+    table = next(d.value for d in app.dataframe if "test set check" in d.value.columns)
+    assert table["test set check"].tolist() == ["grey-level spread alone 1.000"]  # the drawn defects raise it
+
+
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):
     run = app_env.list()[0]
     threshold = float(np.median(run.score_values))

@@ -11,7 +11,8 @@ from PIL import Image
 from synthetic import SHARED_DATA, textured_image
 from vqi_core.datasets import load_category
 from vqi_core.images import read_image
-from vqi_core.split_check import COPY_RMSE, CUE_AUROC, auroc_without_copies, capture_cues, check_split, find_copies
+from vqi_core.split_check import (COPY_RMSE, CUE_AUROC, auroc_without_copies, capture_cues, check_split, find_copies,
+                                  findings_line)
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -118,6 +119,18 @@ def test_check_split_notes_and_auroc_without_copies() -> None:
     assert only_copies.notes(["good", "good", "defective"], 1.0, None)[0].endswith(
         " Image AUROC 1.0000 cannot be checked without the copies: no good test image is left once the 3 copied "
         "test image(s) are set aside.")
+
+
+def test_findings_line_for_run_tables() -> None:
+    cue = {"cue": "mean grey level", "auroc": 0.988, "good_median": 176.0, "defective_median": 144.9}
+    weak = {**cue, "cue": "image size", "auroc": 0.6}
+    copy = {"test": "test/good/a.png", "label": "good", "copy": "train/good/a.png", "copy_label": "good", "rmse": 0.0}
+    assert findings_line(None) == "not checked"
+    assert findings_line({"copies_of_train": [], "repeats_in_test": [], "capture_cues": [weak]}) == "none"
+    assert findings_line({"copies_of_train": [copy] * 18, "repeats_in_test": [], "capture_cues": [cue, weak]}) == \
+        "18 copied test images; mean grey level alone 0.988"
+    assert findings_line({"copies_of_train": [], "repeats_in_test": [copy], "capture_cues": []}) == \
+        "1 copied test image"
 
 
 def test_no_notes_without_copies() -> None:

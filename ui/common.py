@@ -48,6 +48,9 @@ RUN_TABLE_COLUMNS = {
         format="%.4f", help=f"Area under the per-region overlap curve up to 30 % false-positive pixels. {_NO_MASKS}"),
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+    "test set check": st.column_config.TextColumn(
+        help="What the run's test-set check found: test images that copy training or other test images, and "
+             "whole-image statistics that alone tell good from defective (AUROC ≥ 0.95); \"none\" if neither."),
 }
 #: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)

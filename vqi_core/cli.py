@@ -20,7 +20,7 @@ from .pipeline import (RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, f
                        result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
-from .split_check import COPY_RMSE
+from .split_check import COPY_RMSE, findings_line
 
 DEFAULT_RUNS = "runs"
 
@@ -362,14 +362,15 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"no runs in {store.root}")
         return 0
     print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
-          f"settings")
+          f"settings | test set check")
     for run in runs:
         m, config = run.metrics, run.config
         auroc = "n/a" if m.get("image_auroc") is None else f"{m['image_auroc']:.4f}"
         pixel = "n/a" if m.get("pixel_auroc") is None else f"{m['pixel_auroc']:.4f}"
         backbone = str(config.get("params", {}).get("backbone"))
         print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {auroc:>11} {pixel:>11} "
-              f"{m.get('fit_seconds', 0):>7.1f}  {changed_settings(config)}")
+              f"{m.get('fit_seconds', 0):>7.1f}  {changed_settings(config)} | "
+              f"{findings_line(run.report.get('split_check'))}")
     return 0
 
 

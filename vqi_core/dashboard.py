@@ -28,6 +28,7 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interv
     threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
+from .split_check import findings_line
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -474,9 +475,10 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
                      "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-                     "seen defects": bool(metrics.get("seen_defects")), "created": config.get("created")})
+                     "seen defects": bool(metrics.get("seen_defects")),
+                     "test set check": findings_line(run.report.get("split_check")), "created": config.get("created")})
     columns = ["run", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC", "AUPRO", "fit s",
-               "ms/image", "seen defects", "created"]
+               "ms/image", "seen defects", "test set check", "created"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -149,7 +149,7 @@ class Run:
 
     @property
     def report(self) -> dict:
-        """Skipped files and notes."""
+        """Skipped files, notes and the test-set check (``split_check``, runs since it exists)."""
         return self._read_json(REPORT_FILE) if (self.path / REPORT_FILE).is_file() else {"skipped": [], "notes": []}
 
     def _read_json(self, name: str) -> dict:

@@ -280,6 +280,20 @@ def _cue_value(cue: dict[str, Any], key: str) -> str:
     return CAPTURE_CUES[cue["cue"]][1].format(cue[key])
 
 
+def findings_line(check: dict[str, Any] | None) -> str:
+    """A run's test-set findings in a few words (for run tables), from ``report.json``'s ``split_check``:
+    ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, or ``"not checked"`` (older runs)."""
+    if check is None:
+        return "not checked"
+    findings = []
+    copies = len(check.get("copies_of_train", [])) + len(check.get("repeats_in_test", []))
+    if copies:
+        findings.append(f"{copies} copied test image{'s' if copies > 1 else ''}")
+    findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
+                 if cue["auroc"] >= CUE_AUROC]
+    return "; ".join(findings) or "none"
+
+
 def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
                 test_names: Sequence[str], test_labels: Sequence[str], test_images: Sequence[np.ndarray],
                 tolerance: float = COPY_RMSE) -> SplitCheck:
