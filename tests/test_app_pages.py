@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 
 import cv2
@@ -12,8 +13,9 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
-    decisions_csv, order_images, prepare_threshold_data, score_axis, square_thumbnail, threshold_view
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
+    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, score_axis, \
+    square_thumbnail, threshold_view
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.runs import changed_settings
 
@@ -202,6 +204,21 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+
+
+def test_presets_are_also_measured_on_images_they_were_not_chosen_on(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    shown = next(d.value for d in app.dataframe if "preset" in d.value.columns)
+    expected, folds = held_out_presets(run.labels, run.score_values, 0.01, LineCosts())
+    assert folds == 4  # the synthetic test set has 4 good images
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected)
+    assert list(expected["preset"]) == ["F1-optimal", "Youden", "Minimum cost", "≤ 1.0% false alarms"]
+    assert all(re.fullmatch(r"\d of 4 \(\d+\.\d%\)", text) for text in expected[HELD_OUT_FALSE_ALARMS])
+    app.number_input(key="threshold_max_false_alarms").set_value(30.0).run()
+    shown = next(d.value for d in app.dataframe if "preset" in d.value.columns)
+    assert shown["preset"].iloc[-1] == "≤ 30.0% false alarms"
+    assert not app.exception
 
 
 def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env):

@@ -11,7 +11,8 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
-                              defect_type_metrics, f1_optimal_threshold, image_auroc, mask_to_eval_size,
+                              defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
+                              mask_to_eval_size,
                               minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
                               summary_metrics, threshold_for_false_alarm_rate, youden_threshold)
 
@@ -388,3 +389,38 @@ def test_bootstrap_aurocs_are_paired_stratified_resamples() -> None:
         bootstrap_aurocs(np.zeros(5, int), [np.arange(5.0)])
     with pytest.raises(ValueError, match="confidence"):
         percentile_interval(aurocs[:, 0], 0)
+
+
+def test_held_out_counts_hold_every_image_out_once_in_stratified_folds() -> None:
+    rng = np.random.default_rng(3)
+    labels = np.array([0] * 23 + [1] * 11)
+    scores = rng.permutation(np.arange(34.0))  # unique: a score names its image
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def recording_rule(fold_labels: np.ndarray, fold_scores: np.ndarray) -> float:
+        seen.append((fold_labels.copy(), fold_scores.copy()))
+        return 17.0  # a fixed threshold: held-out counts must equal the in-sample counts
+    held = held_out_counts(labels, scores, recording_rule)
+    assert held.folds == 5 and len(seen) == 5 and (held.good, held.defective) == (23, 11)
+    held_out = [np.setdiff1d(scores, fold_scores) for _, fold_scores in seen]
+    assert sorted(np.concatenate(held_out).tolist()) == sorted(scores.tolist())  # each image held out once
+    for (fold_labels, _), out in zip(seen, held_out):
+        out_labels = labels[np.isin(scores, out)]
+        assert np.bincount(out_labels, minlength=2).tolist() in ([4, 2], [4, 3], [5, 2], [5, 3])  # good, defective
+        assert (fold_labels == 0).sum() + (out_labels == 0).sum() == 23
+    point = ThresholdEvaluator(labels, scores).evaluate(17.0)
+    assert (held.false_alarms, held.escapes) == (point.fp, point.fn)
+    assert held_out_counts(labels, scores, recording_rule) == held  # seeded: the same folds again
+    assert held_out_counts(labels[:25], scores[:25], recording_rule).folds == 2  # only 2 defective images
+    assert held_out_counts(labels[:24], scores[:24], recording_rule) is None  # 1 defective image: nothing to hold out
+
+
+def test_a_threshold_chosen_on_its_own_images_is_optimistic() -> None:
+    """'No false alarm on the test set' puts the threshold just above the highest good score; the good
+    image that has it, held out, is then a false alarm: held-out counts show what in-sample ones hide."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 40 + [1] * 20)
+    scores = np.concatenate([rng.normal(0, 1, 40), rng.normal(2, 1, 20)])
+    rule = lambda l, s: threshold_for_false_alarm_rate(l, s, 0.0)  # noqa: E731
+    assert ThresholdEvaluator(labels, scores).evaluate(rule(labels, scores)).fp == 0
+    assert held_out_counts(labels, scores, rule).false_alarms >= 1

@@ -17,7 +17,7 @@ from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_pn
 from vqi_core.cli import TerminalProgress, main
 from vqi_core.dashboard import copied_images
 from vqi_core.datasets import DatasetError, load_category, supervised_split
-from vqi_core.metrics import (LineCosts, ThresholdEvaluator, image_auroc, minimum_cost_threshold,
+from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
@@ -338,6 +338,12 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
     assert counts[1] == 0 and counts == evaluator.evaluate(threshold_for_false_alarm_rate(labels, scores, 0.0)) \
         .confusion_matrix().ravel().tolist()
+    held = held_out_counts(labels, scores, lambda l, s: threshold_for_false_alarm_rate(l, s, 0.0))
+    assert lines[-1] == (f"chosen on other images (5-fold, held out): {held.false_alarms} of {held.good} good parts "
+                         f"rejected, {held.escapes} of {held.defective} defective parts passed; the rates above are "
+                         f"measured on the images the threshold was chosen on")
+    lines, _ = shown("--value", str(middle))
+    assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
 
     assert main(["threshold", "--run", str(run.path), "--defect-rate", "0"]) == 2
     assert "defect rate" in capsys.readouterr().err

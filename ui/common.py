@@ -23,7 +23,7 @@ from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
-from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.runs import Run, RunError, RunStore, eval_masks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -180,6 +180,16 @@ def evaluator(run_path: str) -> ThresholdEvaluator:
     """Operating points of the run's test set at any threshold."""
     frame = test_frame(run_path)
     return ThresholdEvaluator(labels_of(frame), frame["score"].to_numpy(float))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def held_out_presets(run_path: str, max_false_alarm_rate: float,
+                     costs: tuple[float, float, float] | None) -> tuple[pd.DataFrame, int]:
+    """:func:`vqi_core.dashboard.held_out_presets` of the run's test set (``costs``: false alarm, escape,
+    defect rate), computed once per setting."""
+    frame = test_frame(run_path)
+    return dashboard.held_out_presets(labels_of(frame), frame["score"].to_numpy(float), max_false_alarm_rate,
+                                      LineCosts(*costs) if costs else None)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -15,7 +15,7 @@ from .backbones import list_backbones
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
-from .metrics import LineCosts, ThresholdEvaluator
+from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
 from .pipeline import (RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
                        result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
@@ -279,8 +279,7 @@ THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 
 def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> tuple[float, str]:
     """(threshold, source) from --value, --preset (the Threshold page's presets) or the run's saved threshold."""
-    from .dashboard import F1_OPTIMAL, MINIMUM_COST, YOUDEN, false_alarm_preset_name, preset_source, \
-        threshold_presets  # imported here: plotly would slow down every CLI command's start
+    from .dashboard import preset_source, threshold_presets  # here: plotly would slow down every command's start
 
     if args.value is not None:
         return args.value, "manual"
@@ -288,14 +287,35 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> t
         return run.threshold, run.threshold_info.get("source", "saved")
     if not 0 <= args.max_false_alarms <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
-    rate = args.max_false_alarms / 100
-    presets = threshold_presets(run.labels, run.score_values, rate, costs)
-    name = {"f1": F1_OPTIMAL, "youden": YOUDEN, "min-cost": MINIMUM_COST,
-            "false-alarms": false_alarm_preset_name(rate)}[args.preset]
+    presets = threshold_presets(run.labels, run.score_values, args.max_false_alarms / 100, costs)
+    name = _preset_name(args)
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
     return presets[name], preset_source(name, costs)
+
+
+def _preset_name(args: argparse.Namespace) -> str:
+    """The Threshold page's name of the preset chosen with --preset."""
+    from .dashboard import F1_OPTIMAL, MINIMUM_COST, YOUDEN, false_alarm_preset_name
+
+    return {"f1": F1_OPTIMAL, "youden": YOUDEN, "min-cost": MINIMUM_COST,
+            "false-alarms": false_alarm_preset_name(args.max_false_alarms / 100)}[args.preset]
+
+
+def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts) -> str | None:
+    """How the chosen preset does on images it was not chosen on (None without a preset, or too few images)."""
+    from .dashboard import preset_rules
+
+    if args.preset is None or args.value is not None:
+        return None
+    rule = preset_rules(run.labels, args.max_false_alarms / 100, costs)[_preset_name(args)]
+    held = held_out_counts(run.labels, run.score_values, rule)
+    if held is None:
+        return None
+    return (f"chosen on other images ({held.folds}-fold, held out): {held.false_alarms} of {held.good} good parts "
+            f"rejected, {held.escapes} of {held.defective} defective parts passed; the rates above are measured "
+            f"on the images the threshold was chosen on")
 
 
 def _threshold(args: argparse.Namespace) -> int:
@@ -313,6 +333,9 @@ def _threshold(args: argparse.Namespace) -> int:
     print(f"precision {point.precision:.3f}, recall {point.recall:.3f}, F1 {point.f1:.3f}, "
           f"accuracy {point.accuracy:.3f}")
     print(line_cost_sentence(point, costs))
+    held_out = _held_out_line(args, run, costs)
+    if held_out:
+        print(held_out)
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {value:.6g} written to {args.decisions}")

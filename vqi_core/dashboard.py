@@ -8,6 +8,7 @@ overlays and in every plot.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
@@ -23,9 +24,9 @@ from . import localisation
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    f1_optimal_threshold, image_auroc, minimum_cost_threshold, percentile_interval, rate_interval, roc_curve, \
-    threshold_for_false_alarm_rate, youden_threshold
+from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, auroc_interval, \
+    bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
+    percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 from .split_check import findings_line
@@ -308,21 +309,59 @@ def preset_source(name: str, costs: LineCosts | None) -> str:
     return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
 
 
+def preset_rules(labels: Sequence[int] | np.ndarray, max_false_alarm_rate: float,
+                 costs: LineCosts | None = None) -> dict[str, ThresholdRule]:
+    """The preset threshold rules by name (with ``costs``, also the minimum-cost one); presets that the
+    labels cannot support (one class only) are left out."""
+    labels = np.asarray(labels, int)
+    rules: dict[str, ThresholdRule] = {}
+    if (labels == 1).any() and (labels == 0).any():
+        rules[F1_OPTIMAL] = lambda l, s: f1_optimal_threshold(l, s)[0]
+        rules[YOUDEN] = youden_threshold
+        if costs is not None:
+            rules[MINIMUM_COST] = functools.partial(minimum_cost_threshold, costs=costs)
+    if (labels == 0).any():
+        rules[false_alarm_preset_name(max_false_alarm_rate)] = functools.partial(
+            threshold_for_false_alarm_rate, max_rate=max_false_alarm_rate)
+    return rules
+
+
 def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                       max_false_alarm_rate: float, costs: LineCosts | None = None) -> dict[str, float]:
-    """Preset thresholds by name (with ``costs``, also the minimum-cost one); presets that the test set
-    cannot support (one class only) are left out."""
+    """Preset thresholds by name (:func:`preset_rules` applied to the whole test set)."""
     labels = np.asarray(labels, int)
-    presets: dict[str, float] = {}
-    if (labels == 1).any() and (labels == 0).any():
-        presets[F1_OPTIMAL] = f1_optimal_threshold(labels, scores)[0]
-        presets[YOUDEN] = youden_threshold(labels, scores)
-        if costs is not None:
-            presets[MINIMUM_COST] = minimum_cost_threshold(labels, scores, costs)
-    if (labels == 0).any():
-        presets[false_alarm_preset_name(max_false_alarm_rate)] = threshold_for_false_alarm_rate(
-            labels, scores, max_false_alarm_rate)
-    return presets
+    return {name: rule(labels, np.asarray(scores, float))
+            for name, rule in preset_rules(labels, max_false_alarm_rate, costs).items()}
+
+
+#: columns of :func:`held_out_presets`
+IN_SAMPLE_FALSE_ALARMS, IN_SAMPLE_ESCAPES = "false alarms, chosen on these images", "escapes, chosen on these images"
+HELD_OUT_FALSE_ALARMS, HELD_OUT_ESCAPES = "false alarms, held out", "escapes, held out"
+
+
+def _count_text(count: int, total: int) -> str:
+    return f"{count} of {total} ({count / total:.1%})" if total else "n/a"
+
+
+def held_out_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                     max_false_alarm_rate: float, costs: LineCosts | None = None, folds: int = 5,
+                     seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """Each preset's false alarms and escapes when chosen on the test images themselves, and when chosen
+    on the other folds and applied to held-out images (:func:`vqi_core.metrics.held_out_counts`); and the
+    number of folds used (0 when a class has fewer than 2 images: the table is then empty)."""
+    labels, scores = np.asarray(labels, int), np.asarray(scores, float)
+    evaluator, rows, used = ThresholdEvaluator(labels, scores), [], 0
+    for name, rule in preset_rules(labels, max_false_alarm_rate, costs).items():
+        held = held_out_counts(labels, scores, rule, folds, seed)
+        if held is None:
+            continue
+        used, point = held.folds, evaluator.evaluate(rule(labels, scores))
+        rows.append({"preset": name, IN_SAMPLE_FALSE_ALARMS: _count_text(point.fp, held.good),
+                     IN_SAMPLE_ESCAPES: _count_text(point.fn, held.defective),
+                     HELD_OUT_FALSE_ALARMS: _count_text(held.false_alarms, held.good),
+                     HELD_OUT_ESCAPES: _count_text(held.escapes, held.defective)})
+    columns = ["preset", IN_SAMPLE_FALSE_ALARMS, IN_SAMPLE_ESCAPES, HELD_OUT_FALSE_ALARMS, HELD_OUT_ESCAPES]
+    return pd.DataFrame(rows, columns=columns), used
 
 
 # ---------------------------------------------------------------------- pixel level

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -419,6 +419,51 @@ def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[
     points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
     cost = costs.per_part(points["false_alarm_rate"], points["escape_rate"])
     return float(candidates[int(np.argmin(cost))])
+
+
+#: a threshold rule: labelled scores in, threshold out (e.g. :func:`youden_threshold`)
+ThresholdRule = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class HeldOutCounts:
+    """Errors of a threshold rule on images it was not chosen on, summed over the folds of
+    :func:`held_out_counts`: ``false_alarms`` of ``good`` good images, ``escapes`` of ``defective``."""
+
+    false_alarms: int
+    good: int
+    escapes: int
+    defective: int
+    folds: int
+
+
+def held_out_counts(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, rule: ThresholdRule,
+                    folds: int = 5, seed: int = 0) -> HeldOutCounts | None:
+    """How a threshold *rule* does on images it was not chosen on: stratified k-fold cross-validation.
+
+    Each class is split into ``folds`` near-equal parts in a seeded random order; for each part in
+    turn the rule chooses a threshold on the other parts and that threshold decides the held-out part.
+    A threshold chosen and measured on the same images looks better than it will be on new parts; this
+    shows by how much. Fewer folds when a class has fewer images; None when a class has fewer than 2.
+    """
+    labels, scores = _check_labels_scores(labels, scores)
+    good, defective = int((labels == 0).sum()), int((labels == 1).sum())
+    k = min(folds, good, defective)
+    if k < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(labels), int)
+    for label in (0, 1):
+        order = rng.permutation(np.flatnonzero(labels == label))
+        fold_of[order] = np.arange(len(order)) % k
+    false_alarms = escapes = 0
+    for fold in range(k):
+        held = fold_of == fold
+        threshold = rule(labels[~held], scores[~held])
+        rejected = scores[held] >= threshold
+        false_alarms += int((rejected & (labels[held] == 0)).sum())
+        escapes += int((~rejected & (labels[held] == 1)).sum())
+    return HeldOutCounts(false_alarms, good, escapes, defective, k)
 
 
 def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.ndarray,

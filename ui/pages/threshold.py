@@ -61,6 +61,19 @@ def line_costs() -> LineCosts | None:
             return None
 
 
+def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
+    """Each preset's errors when chosen on the test images themselves and on images it was not chosen on."""
+    cost_fields = (costs.false_alarm, costs.escape, costs.defect_rate) if costs else None
+    table, folds = common.held_out_presets(path, max_rate, cost_fields)
+    if table.empty:
+        return
+    with st.expander("How the presets do on images they were not chosen on"):
+        st.caption(f"A preset chosen on these test images and measured on them looks better than it will on new "
+                   f"parts. Held out: each class split into {folds} seeded parts; each part is decided by the "
+                   f"preset chosen on the other {folds - 1}, and the errors are summed.")
+        st.dataframe(table, hide_index=True, key="held_out_presets")
+
+
 @st.fragment
 def image_level(run: Run) -> None:
     """Slider, presets, confusion matrix, rates, ROC and histograms; reruns alone on every change."""
@@ -124,6 +137,7 @@ def image_level_body(run: Run) -> None:
                                              "interval): few images of a type mean a wide interval."),
                                     "image AUROC": st.column_config.NumberColumn(format="%.3f"),
                                     "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
+    held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
     right.plotly_chart(view["histogram"], key="histogram_chart")
