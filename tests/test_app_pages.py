@@ -404,3 +404,19 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert cards() == ["broken.png", "good.png"]  # defective first
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
+    good_card = next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
+    assert "unlike" not in good_card  # photographed as the training images were
+
+
+def test_predict_says_which_images_are_unlike_the_training_images(open_page):
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([
+        ("good.png", png(textured_image(64, seed=5)), "image/png"),
+        ("dark.png", png(textured_image(64, seed=6) // 3), "image/png"),  # a lamp went out
+    ]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert any(w.value.startswith("1 of 2 image(s) are unlike the good training images") for w in app.warning)
+    card = next(m.value for m in app.markdown if m.value.startswith("**dark.png**"))
+    assert ":orange[unlike the training images: mean grey level" in card
+    assert "unlike" not in next(m.value for m in app.markdown if m.value.startswith("**good.png**"))

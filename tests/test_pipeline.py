@@ -232,6 +232,30 @@ def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_
     assert [item["file"] for item in skipped + chunk_skipped] == [str(folder / "001b_corrupt.png")]
 
 
+def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, capsys):
+    """A part photographed much darker, or at another size, is scored and said to be unlike the training images
+    (CSV column and a CLI line); another good part photographed as in training is not."""
+    ranges = trained.report["training_capture_ranges"]
+    assert ranges["image size"] == [64 * 64, 64 * 64]  # every synthetic training image is 64 x 64
+    folder = tmp_path / "new"
+    write_png(folder / "same_camera.png", textured_image(64, seed=77))
+    write_png(folder / "dark.png", (textured_image(64, seed=78) // 2))
+    write_png(folder / "wide.png", textured_image((64, 128), seed=79))
+    sources, skipped = folder_sources(folder)
+    results = {r.name: r for r in iter_score(trained.load_model(), sources, trained.threshold, skipped,
+                                             training_ranges=ranges)}
+    assert results["same_camera.png"].unlike_training == []
+    assert [text.split(" ")[0:3] for text in results["dark.png"].unlike_training][0] == ["mean", "grey", "level"]
+    assert results["wide.png"].unlike_training[0].startswith("image size 8,192 px, above the training images'")
+
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "2 image(s) unlike the good training images" in out
+    frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
+    assert frame.loc["same_camera.png", "unlike_training"] == ""
+    assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)
+
+
 def test_without_masks_pixel_metrics_are_null(tmp_path):
     data = write_mvtec_dataset(tmp_path / "nomask", n_train=12, with_masks=False)
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")

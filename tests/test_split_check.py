@@ -11,8 +11,8 @@ from PIL import Image
 from synthetic import SHARED_DATA, textured_image
 from vqi_core.datasets import load_category
 from vqi_core.images import read_image
-from vqi_core.split_check import (COPY_RMSE, CUE_AUROC, auroc_without_copies, capture_cues, check_split, find_copies,
-                                  findings_line)
+from vqi_core.capture import capture_cues
+from vqi_core.split_check import COPY_RMSE, CUE_AUROC, auroc_without_copies, check_split, find_copies, findings_line
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:

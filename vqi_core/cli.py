@@ -254,7 +254,8 @@ def _predict(args: argparse.Namespace) -> int:
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
-        for result in iter_score(model, sources, threshold, skipped, progress):
+        for result in iter_score(model, sources, threshold, skipped, progress,
+                                 training_ranges=run.report.get("training_capture_ranges")):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
             target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
@@ -267,6 +268,10 @@ def _predict(args: argparse.Namespace) -> int:
     defective = int((frame["prediction"] == "defective").sum())
     print(f"{len(frame)} image(s) scored at threshold {threshold:.4g}: {defective} defective, "
           f"{len(frame) - defective} good")
+    unlike = int((frame["unlike_training"] != "").sum())
+    if unlike:
+        print(f"{unlike} image(s) unlike the good training images (brightness, contrast, size or shape; see "
+              f"unlike_training in predictions.csv): check the lighting and the camera before trusting their scores")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     print(out / "predictions.csv")

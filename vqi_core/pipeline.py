@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .capture import capture_ranges, unlike_training
 from .datasets import Category, Sample, category_path, load_category, load_folder
 from .images import ImageReadError, read_image
 from .localisation import Box, boxes_from_map, normalize_map
@@ -147,6 +148,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     split = check_split([location(s, category.root) for s in train_samples], [label_name(s) for s in train_samples],
                         train_images, [location(s, category.root) for s in test_samples],
                         [label_name(s) for s in test_samples], test_images)
+    ranges = capture_ranges([image for s, image in zip(train_samples, train_images) if s.label == 0])
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
     started = time.perf_counter()
@@ -200,7 +202,8 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
         write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
-        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict()})
+        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict(),
+                                                  "training_capture_ranges": ranges})
         write_json_atomic(staging / CONFIG_FILE, {
             "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
@@ -226,18 +229,21 @@ class ImageResult:
     anomaly_map: np.ndarray  # normalised, eval size
     boxes: list[Box]
     image: np.ndarray | None = None
+    unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
-                 progress: ProgressCallback | None = None, keep_images: bool = False) -> list[ImageResult]:
-    """Score already decoded images with a fitted model at ``threshold``."""
+                 progress: ProgressCallback | None = None, keep_images: bool = False,
+                 training_ranges: dict[str, Sequence[float]] | None = None) -> list[ImageResult]:
+    """Score already decoded images with a fitted model at ``threshold``; with the run's
+    ``training_ranges`` (``report.json``), each result also says how its image is unlike the training images."""
     prediction = model.predict(list(images), progress)
     results = []
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
         norm_map = normalize_map(raw_map, model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, image_hw=image.shape[:2]),
-                                   image if keep_images else None))
+                                   image if keep_images else None, unlike_training(image, training_ranges)))
     return results
 
 
@@ -267,11 +273,12 @@ def upload_sources(uploads: Sequence[tuple[str, bytes]]) -> list[ImageSource]:
 
 def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
                skipped: list[dict[str, str]], progress: ProgressCallback | None = None,
-               chunk_size: int = SCORING_CHUNK) -> Iterator[ImageResult]:
+               chunk_size: int = SCORING_CHUNK,
+               training_ranges: dict[str, Sequence[float]] | None = None) -> Iterator[ImageResult]:
     """Decode and score ``sources`` ``chunk_size`` at a time, yielding each result with its image.
 
     Only one chunk of decoded images is held at a time; undecodable images are appended to
-    ``skipped`` (``file``, ``reason``) and left out.
+    ``skipped`` (``file``, ``reason``) and left out. ``training_ranges``: see :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
     for start in range(0, len(sources), chunk_size):
@@ -283,19 +290,22 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             except ImageReadError as exc:
                 skipped.append({"file": source.origin, "reason": str(exc)})
         if images:
-            yield from score_images(model, images, names, threshold, keep_images=True)
+            yield from score_images(model, images, names, threshold, keep_images=True,
+                                    training_ranges=training_ranges)
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row`
-RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes"]
+RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_training"]
 
 
 def result_row(result: ImageResult, threshold: float) -> dict[str, Any]:
-    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..."""
+    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;... and how
+    the image is unlike the training images (empty when it is not)."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
-            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes)}
+            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
+            "unlike_training": "; ".join(result.unlike_training)}
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,

@@ -21,8 +21,8 @@ of thumbnails (more only where many images look alike at 32 px).
 spread, size, aspect ratio) alone separates the good test images from the
 defective ones, a model can score well by noticing how the images were
 captured (another day, light, exposure, camera or crop) rather than the
-defects. Each statistic's AUROC is reported (direction-free, 0.5-1); at
-``CUE_AUROC`` or above it gets a note. Some defects do change the whole image
+defects. Each statistic's AUROC is reported (direction-free, 0.5-1; see
+:func:`vqi_core.capture.capture_cues`); at ``CUE_AUROC`` or above it gets a note. Some defects do change the whole image
 (a missing part, a broken bottle), so the note asks to check, it does not
 conclude.
 """
@@ -30,11 +30,12 @@ conclude.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
+from .capture import capture_cues, format_cue
 from .metrics import image_auroc
 
 #: the largest pixel RMSE (grey levels, 0-255) at which two images count as copies
@@ -45,13 +46,6 @@ CONFIRMATION_SIDES = (128, 512)
 _QUERY_CHUNK = 512
 #: a whole-image statistic that alone separates good from defective test images this well gets a note
 CUE_AUROC = 0.95
-#: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
-CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
-    "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
-    "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
-    "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
-    "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f} (width / height)"),
-}
 
 
 @dataclass(frozen=True)
@@ -152,27 +146,6 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
                 if best is not None:
                     pairs.append(best)
     return sorted(pairs, key=lambda pair: pair.query)
-
-
-def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[dict[str, Any]]:
-    """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
-
-    One entry per :data:`CAPTURE_CUES` statistic: ``cue``, ``auroc`` (direction-free, 0.5-1), the median of
-    each class (``good_median``, ``defective_median``); empty unless both classes are present.
-    """
-    defective = np.array([label != "good" for label in labels], int)
-    if len(images) != len(defective):
-        raise ValueError(f"{len(images)} images but {len(defective)} labels")
-    if not (defective.any() and (defective == 0).any()):
-        return []
-    cues = []
-    for name, (statistic, _) in CAPTURE_CUES.items():
-        values = np.array([statistic(image) for image in images], float)
-        auroc = image_auroc(defective, values)
-        cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
-                     "good_median": float(np.median(values[defective == 0])),
-                     "defective_median": float(np.median(values[defective == 1]))})
-    return cues
 
 
 @dataclass
@@ -277,7 +250,7 @@ class SplitCheck:
 
 
 def _cue_value(cue: dict[str, Any], key: str) -> str:
-    return CAPTURE_CUES[cue["cue"]][1].format(cue[key])
+    return format_cue(cue["cue"], cue[key])
 
 
 def findings_line(check: dict[str, Any] | None) -> str:

@@ -40,7 +40,8 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     listed = len(skipped)
     model = common.load_model(str(run.path))
     cards, rows = [], []
-    for result in iter_score(model, sources, threshold, skipped, progress_bar()):
+    for result in iter_score(model, sources, threshold, skipped, progress_bar(),
+                             training_ranges=run.report.get("training_capture_ranges")):
         cards.append(card(result))
         rows.append(result_row(result, threshold))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
@@ -50,10 +51,11 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
 
 
 def card(result: ImageResult) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count and the overlay at display size (JPEG)."""
+    """What one result card shows: name, verdict, score, box count, the overlay at display size (JPEG) and how
+    the image is unlike the training images."""
     overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
-            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay)}
+            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
 
 
 def show(outcome: dict[str, Any]) -> None:
@@ -71,6 +73,12 @@ def show(outcome: dict[str, Any]) -> None:
     counts[0].metric("Images scored", len(cards))
     counts[1].metric("Defective", defective)
     counts[2].metric("Good", len(cards) - defective)
+    unlike = sum(bool(c["unlike_training"]) for c in cards)
+    if unlike:
+        st.warning(f"{unlike} of {len(cards)} image(s) are unlike the good training images (brightness, contrast, "
+                   f"size or shape; said on their cards): the model never learnt what good looks like under these "
+                   f"conditions, so check the lighting and the camera before trusting their scores.",
+                   icon=":material/photo_camera:")
     st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_download")
@@ -84,8 +92,9 @@ def show(outcome: dict[str, Any]) -> None:
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
         with columns[position % COLUMNS].container(border=True):
             st.image(item["overlay"], width="stretch")
+            unlike = "".join(f"  \n:orange[unlike the training images: {text}]" for text in item["unlike_training"])
             st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.6g} · {item['boxes']} box(es)", unsafe_allow_html=True)
+                        f"{item['score']:.6g} · {item['boxes']} box(es){unlike}", unsafe_allow_html=True)
 
 
 st.title("Predict")

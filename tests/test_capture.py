@@ -1,0 +1,42 @@
+"""Whole-image statistics: the training images' ranges, and new images outside them said in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from synthetic import textured_image
+from vqi_core.capture import RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics, unlike_training
+
+
+def shifted(image: np.ndarray, grey_levels: int) -> np.ndarray:
+    return (image.astype(int) + grey_levels).clip(0, 255).astype(np.uint8)
+
+
+def test_capture_ranges_are_the_training_images_extremes() -> None:
+    images = [textured_image(32, seed=i) for i in range(5)] + [shifted(textured_image(32, seed=9), 20)]
+    ranges = capture_ranges(images)
+    means = [capture_statistics(image)["mean grey level"] for image in images]
+    assert ranges["mean grey level"] == [min(means), max(means)]
+    assert ranges["image size"] == [1024.0, 1024.0] and ranges["aspect ratio"] == [1.0, 1.0]
+    with pytest.raises(ValueError, match="at least one image"):
+        capture_ranges([])
+
+
+def test_new_images_unlike_the_training_images_are_named_with_how() -> None:
+    training = [textured_image(48, seed=i) for i in range(6)]
+    ranges = capture_ranges(training)
+    low, high = ranges["mean grey level"]
+    margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR["mean grey level"]
+    assert unlike_training(textured_image(48, seed=50), ranges) == []  # another good part, same camera
+    assert unlike_training(training[0], None) == []  # a run from before the ranges were kept
+    darkest = min(training, key=lambda image: image.mean())
+    slightly = shifted(darkest, -int(margin) + 1)  # below the range, within the margin
+    assert capture_statistics(slightly)["mean grey level"] < low and unlike_training(slightly, ranges) == []
+    dark = shifted(darkest, -40)  # a lamp went out
+    [said] = unlike_training(dark, ranges)
+    assert said.startswith(f"mean grey level {dark.mean():.1f}, below the training images' {low:.1f} to {high:.1f}")
+    larger = textured_image((48, 96), seed=3)  # another camera or crop
+    said = unlike_training(larger, ranges)
+    assert said == ["image size 4,608 px, above the training images' 2,304 px to 2,304 px",
+                    "aspect ratio 2.00, above the training images' 1.00 to 1.00"]

@@ -1,0 +1,92 @@
+"""How images were captured, seen through whole-image statistics: brightness, contrast, size, shape.
+
+Two uses, both about telling the part from the way it was photographed:
+
+- **capture cues of a test set** (:func:`capture_cues`): how well each
+  statistic alone separates good from defective test images; a high AUROC
+  means a model could score well by noticing the capture rather than the
+  defects (see :mod:`vqi_core.split_check`);
+- **new images unlike the training images** (:func:`capture_ranges`,
+  :func:`unlike_training`): a new image brighter, darker, flatter or of
+  another size or shape than every good training image is outside what the
+  model learnt "good" from; its score says as much about the camera as about
+  the part (a lamp, an exposure or a camera changed), so the result says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .metrics import image_auroc
+
+#: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
+CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
+    "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
+    "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
+    "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
+    "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f}"),  # width / height
+}
+#: how far beyond the training images' range a new image may lie before it is called unlike them: a
+#: share of the range's width, plus a floor in the statistic's own unit (grey levels; none for the
+#: size, which a camera keeps exactly; 0.01 for the aspect ratio)
+RANGE_MARGIN = 0.1
+RANGE_FLOOR = {"mean grey level": 2.0, "grey-level spread": 2.0, "image size": 0.0, "aspect ratio": 0.01}
+
+
+def format_cue(name: str, value: float) -> str:
+    """A statistic's value in its own format (e.g. ``"262,144 px"``)."""
+    return CAPTURE_CUES[name][1].format(value)
+
+
+def capture_statistics(image: np.ndarray) -> dict[str, float]:
+    """Every :data:`CAPTURE_CUES` statistic of an RGB uint8 image."""
+    return {name: statistic(image) for name, (statistic, _) in CAPTURE_CUES.items()}
+
+
+def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
+
+    One entry per :data:`CAPTURE_CUES` statistic: ``cue``, ``auroc`` (direction-free, 0.5-1), the median of
+    each class (``good_median``, ``defective_median``); empty unless both classes are present.
+    """
+    defective = np.array([label != "good" for label in labels], int)
+    if len(images) != len(defective):
+        raise ValueError(f"{len(images)} images but {len(defective)} labels")
+    if not (defective.any() and (defective == 0).any()):
+        return []
+    cues = []
+    for name, (statistic, _) in CAPTURE_CUES.items():
+        values = np.array([statistic(image) for image in images], float)
+        auroc = image_auroc(defective, values)
+        cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
+                     "good_median": float(np.median(values[defective == 0])),
+                     "defective_median": float(np.median(values[defective == 1]))})
+    return cues
+
+
+def capture_ranges(images: Sequence[np.ndarray]) -> dict[str, list[float]]:
+    """The lowest and highest value of each statistic over ``images`` (the good training images)."""
+    if not images:
+        raise ValueError("capture ranges need at least one image")
+    values = [capture_statistics(image) for image in images]
+    return {name: [min(v[name] for v in values), max(v[name] for v in values)] for name in CAPTURE_CUES}
+
+
+def unlike_training(image: np.ndarray, ranges: dict[str, Sequence[float]] | None) -> list[str]:
+    """How ``image`` lies outside the training images' ``ranges`` (:func:`capture_ranges`), in words;
+    empty when it lies within every range widened by :data:`RANGE_MARGIN` (or without ranges)."""
+    if not ranges:
+        return []
+    found = []
+    for name, value in capture_statistics(image).items():
+        if name not in ranges:
+            continue
+        low, high = ranges[name]
+        margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR[name]
+        if value < low - margin or value > high + margin:
+            side = "below" if value < low else "above"
+            found.append(f"{name} {format_cue(name, value)}, {side} the training images' "
+                         f"{format_cue(name, low)} to {format_cue(name, high)}")
+    return found
