@@ -14,10 +14,11 @@ import pytest
 
 from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
-    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, score_axis, \
-    square_thumbnail, threshold_view
+    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, run_notes, \
+    score_axis, square_thumbnail, threshold_view
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
-from vqi_core.runs import changed_settings
+from vqi_core.pipeline import SEEN_DEFECTS_NOTE
+from vqi_core.runs import Run, changed_settings
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -382,6 +383,17 @@ def test_a_run_that_has_seen_defects_says_so(open_page, app_env, page):
     app = open_page(page, current_run_id=run.id)
     assert any(note in w.value for w in app.warning)
     assert not app.exception
+
+
+def test_a_run_that_has_seen_defects_says_so_beside_other_notes(app_env):
+    """A run whose metrics say it has seen defects but whose report lacks that note (an older run) still says
+    so, first, also when the report holds another note."""
+    run = app_env.list()[0]
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "seen_defects": True}))
+    (run.path / "report.json").write_text(json.dumps({"skipped": [], "notes": ["1 of 4 good test images ..."]}))
+    notes = run_notes(Run(run.path))
+    assert len(notes) == 2 and notes[0].startswith(SEEN_DEFECTS_NOTE) and notes[1] == "1 of 4 good test images ..."
 
 
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):

@@ -158,11 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
 
     check = commands.add_parser(
-        "check", help="check a category's folders before training: counts, unreadable files, copied test images",
-        description="Decode every image of a category, list the unreadable ones, and look for test images "
-                    "that are copies of training images or of other test images (the same pixels, at most "
-                    f"{COPY_RMSE:g} grey level apart): such copies make the AUROCs and false-alarm rates look "
-                    "better than they will be on new parts.")
+        "check", help="check a category before training: counts, unreadable files, copies, capture cues",
+        description="Decode every image of a category, list the unreadable ones, look for test images that are "
+                    "copies of training images or of other test images (the same pixels, at most "
+                    f"{COPY_RMSE:g} grey level apart), and measure how well each whole-image statistic (mean grey "
+                    "level, grey-level spread, size, aspect ratio) alone separates good from defective test "
+                    "images. Copies and such capture cues make the AUROCs and false-alarm rates look better than "
+                    "they will be on new parts.")
     check.add_argument("--data", required=True, help="category folder, or dataset root with --category")
     check.add_argument("--category", help="category sub-folder of --data")
     check.add_argument("--fail-on-copies", action="store_true",

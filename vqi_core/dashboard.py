@@ -27,7 +27,7 @@ from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, auroc_interval, \
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
-from .pipeline import check_dataset, label_name
+from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 from .split_check import findings_line
 
@@ -309,6 +309,10 @@ def preset_source(name: str, costs: LineCosts | None) -> str:
     return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
 
 
+def _f1_optimal(labels: np.ndarray, scores: np.ndarray) -> float:
+    return f1_optimal_threshold(labels, scores)[0]
+
+
 def preset_rules(labels: Sequence[int] | np.ndarray, max_false_alarm_rate: float,
                  costs: LineCosts | None = None) -> dict[str, ThresholdRule]:
     """The preset threshold rules by name (with ``costs``, also the minimum-cost one); presets that the
@@ -316,7 +320,7 @@ def preset_rules(labels: Sequence[int] | np.ndarray, max_false_alarm_rate: float
     labels = np.asarray(labels, int)
     rules: dict[str, ThresholdRule] = {}
     if (labels == 1).any() and (labels == 0).any():
-        rules[F1_OPTIMAL] = lambda l, s: f1_optimal_threshold(l, s)[0]
+        rules[F1_OPTIMAL] = _f1_optimal
         rules[YOUDEN] = youden_threshold
         if costs is not None:
             rules[MINIMUM_COST] = functools.partial(minimum_cost_threshold, costs=costs)
@@ -547,8 +551,8 @@ def run_notes(run: Run) -> list[str]:
     """Notes to show prominently: the method saw labelled defects (CAM), so its figures are not unsupervised;
     test images are copies of training images (see :mod:`vqi_core.split_check`)."""
     notes = list(run.report.get("notes", []))
-    if run.metrics.get("seen_defects") and not any("has seen" in note for note in notes):
-        notes.insert(0, "This method has seen labelled defective images during training.")
+    if run.metrics.get("seen_defects") and not any(note.startswith(SEEN_DEFECTS_NOTE) for note in notes):
+        notes.insert(0, f"{SEEN_DEFECTS_NOTE}: it was trained on labelled defective images.")
     return notes
 
 

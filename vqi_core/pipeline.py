@@ -78,6 +78,10 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
     return kept, images
 
 
+#: how the note of a method that has seen labelled defects begins (report.json, the pages)
+SEEN_DEFECTS_NOTE = "This method has seen defects"
+
+
 def location(sample: Sample, root: Path) -> str:
     """Where a sample lies in its category: ``train/good/<file>``, ``test/<defect_type>/<file>``."""
     try:
@@ -98,11 +102,19 @@ def split_for_method(category: Category, method: str, config: RunConfig) -> tupl
     from .datasets import supervised_split
 
     labelled, evaluated = supervised_split(category, config.supervised_train_fraction, config.seed)
-    note = (f"This method has seen defects: {sum(s.label == 1 for s in labelled)} labelled defective and "
+    note = (f"{SEEN_DEFECTS_NOTE}: {sum(s.label == 1 for s in labelled)} labelled defective and "
             f"{sum(s.label == 0 for s in labelled)} good test images (stratified by defect type, seed "
             f"{config.seed}) were used for training, together with the train/good images; it is evaluated on "
             f"the other {len(evaluated)} test images only. The unsupervised methods have seen no defect.")
     return category.train + labelled, evaluated, [note]
+
+
+def check_samples(root: Path, train_samples: Sequence[Sample], train_images: Sequence[np.ndarray],
+                  test_samples: Sequence[Sample], test_images: Sequence[np.ndarray]) -> SplitCheck:
+    """:func:`vqi_core.split_check.check_split` of decoded samples, named by where they lie under ``root``."""
+    return check_split([location(s, root) for s in train_samples], [label_name(s) for s in train_samples],
+                       train_images, [location(s, root) for s in test_samples],
+                       [label_name(s) for s in test_samples], test_images)
 
 
 def check_dataset(data: Path | str, category: str | None = None,
@@ -115,9 +127,7 @@ def check_dataset(data: Path | str, category: str | None = None,
     train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped)
     test_samples, test_images = read_samples(found.test, progress, "loading test images", found.skipped)
     report(progress, "checking the split for copies", 0, 1)
-    check = check_split([location(s, found.root) for s in train_samples], [label_name(s) for s in train_samples],
-                        train_images, [location(s, found.root) for s in test_samples],
-                        [label_name(s) for s in test_samples], test_images)
+    check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
     report(progress, "checking the split for copies", 1, 1)
     return found, check
 
@@ -145,9 +155,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     if not any(s.label == 0 for s in train_samples):
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
     report(progress, "checking the split for copies", 0, 1)
-    split = check_split([location(s, category.root) for s in train_samples], [label_name(s) for s in train_samples],
-                        train_images, [location(s, category.root) for s in test_samples],
-                        [label_name(s) for s in test_samples], test_images)
+    split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     ranges = capture_ranges([image for s, image in zip(train_samples, train_images) if s.label == 0])
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
