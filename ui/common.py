@@ -25,6 +25,7 @@ from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.runs import Run, RunError, RunStore, eval_masks
+from vqi_core.split_check import CUE_AUROC
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
@@ -50,7 +51,8 @@ RUN_TABLE_COLUMNS = {
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
     "test set check": st.column_config.TextColumn(
         help="What the run's test-set check found: test images that copy training or other test images, and "
-             "whole-image statistics that alone tell good from defective (AUROC ≥ 0.95); \"none\" if neither."),
+             f"whole-image statistics that alone tell good from defective (AUROC ≥ {CUE_AUROC}); \"none\" if "
+             "neither."),
 }
 #: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)

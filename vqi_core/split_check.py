@@ -118,6 +118,8 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
         if image.shape in by_shape:
             query_groups.setdefault(image.shape, []).append(index)
     query_thumbs, reference_levels = _Thumbnails(queries), _Thumbnails(references)
+    # the largest squared RMSE of 32 px thumbnails that still allows a copy (with the expanded square's slack)
+    bound = (tolerance + 1e-6) ** 2 + 1e-6
     pairs = []
     for shape, query_indices in query_groups.items():
         candidates = by_shape[shape]
@@ -128,7 +130,6 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
             thumbs = np.stack([_thumbnail(queries[i]) for i in chunk])
             squared = (np.einsum("ij,ij->i", thumbs, thumbs)[:, None] + target_norms[None, :]
                        - 2.0 * thumbs @ targets.T) / thumbs.shape[1]
-            bound = (tolerance + 1e-6) ** 2 + 1e-6  # rounding slack of the expanded square
             for row, query in enumerate(chunk):
                 order = np.argsort(squared[row], kind="stable")
                 best: CopyPair | None = None

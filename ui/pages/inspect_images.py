@@ -17,7 +17,7 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 
 
 def describe(row: pd.Series) -> str:
-    """One caption line: score, true label and predicted outcome, coloured good/defective."""
+    """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of `{row['copy_of']}`]" if isinstance(row.get("copy_of"), str) else ""
     return (f"**{row['image']}** · score {row['score']:.6g}  \n"
