@@ -105,6 +105,16 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert "no copies: none of the 16 readable test images" in capsys.readouterr().out
 
 
+def test_run_files_get_the_usual_permissions_not_private_ones(trained):
+    """Written through private temporary files and folders, a run still ends up readable as the umask allows
+    (a dashboard serving a runs folder, a colleague reading a report)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    assert trained.path.stat().st_mode & 0o777 == 0o777 & ~umask
+    for name in ("config.json", "metrics.json", "scores.csv", "report.json", "threshold.json"):
+        assert (trained.path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+
+
 def test_reloaded_run_reproduces_saved_scores_exactly(trained):
     result = evaluate_run(trained)
     assert result["max_score_difference"] == 0.0

@@ -64,8 +64,20 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode())
 
 
+@functools.cache
+def _default_modes() -> tuple[int, int]:
+    """The permissions a new file and a new folder get from the process's umask, found by creating both
+    (reading the umask means setting it, process-wide, which a worker thread could race)."""
+    with tempfile.TemporaryDirectory() as folder:
+        file, subfolder = Path(folder) / "file", Path(folder) / "folder"
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o666))
+        subfolder.mkdir(0o777)
+        return file.stat().st_mode & 0o777, subfolder.stat().st_mode & 0o777
+
+
 def write_bytes_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
+    permissions of a file created the usual way (the temporary file's own are private)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -73,6 +85,7 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _default_modes()[0])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -285,9 +298,12 @@ class RunStore:
                 log.warning("could not remove the leftover %s (%d entries)", folder, len(failures))
 
     def new_staging_folder(self, run_id: str) -> Path:
-        """A hidden folder in which a run is built before :meth:`publish`."""
+        """A hidden folder in which a run is built before :meth:`publish` (with the permissions of a folder
+        created the usual way, not the private ones of a temporary folder)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}{run_id}-", dir=self.root))
+        staging = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}{run_id}-", dir=self.root))
+        staging.chmod(_default_modes()[1])
+        return staging
 
     def publish(self, staging: Path, run_id: str) -> Run:
         """Move a fully written staging folder into place as run ``run_id``."""
