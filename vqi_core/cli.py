@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | check | runs``."""
+"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | report | check | runs``."""
 
 from __future__ import annotations
 
@@ -156,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     threshold.add_argument("--decisions", metavar="CSV",
                            help="also write every test image with its score, the threshold, the decision and the "
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
+
+    report = commands.add_parser(
+        "report", help="write a run's validation report: one self-contained HTML file",
+        description="Write what the run learnt from, how it was tested (and what the test-set check found), "
+                    "how well it ranks parts, what its threshold does (confusion matrix, rates with their 95 % "
+                    "intervals, each defect type, each preset on images it was not chosen on) and its false "
+                    "alarms and escapes as overlay thumbnails, to one HTML file that opens offline.")
+    report.add_argument("--run", required=True, help="run folder")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--threshold", type=float, help="report at this threshold (default: the run's saved one)")
+    report.add_argument("--cost-false-alarm", type=float, help="with --cost-escape and --defect-rate: add the "
+                        "expected cost per 1,000 parts on the line")
+    report.add_argument("--cost-escape", type=float, help="cost of passing a defective part")
+    report.add_argument("--defect-rate", type=float, help="defective parts on the line, in percent")
+    report.add_argument("--max-false-alarms", type=float, default=1.0,
+                        help="the 'at most X %% false alarms' preset's rate, in percent (default: %(default)s)")
 
     check = commands.add_parser(
         "check", help="check a category before training: counts, unreadable files, copies, capture cues",
@@ -352,6 +368,23 @@ def _threshold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import run_report_html  # here: plotly (through the dashboard) would slow down every command
+
+    cost_options = (args.cost_false_alarm, args.cost_escape, args.defect_rate)
+    if any(value is not None for value in cost_options) and None in cost_options:
+        raise ValueError("give all three of --cost-false-alarm, --cost-escape and --defect-rate, or none")
+    costs = None if args.cost_false_alarm is None else \
+        LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
+    if not 0 <= args.max_false_alarms <= 100:
+        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    run = Run(Path(args.run))
+    document = run_report_html(run, args.threshold, costs, args.max_false_alarms / 100)
+    write_bytes_atomic(Path(args.out), document.encode("utf-8"))
+    print(args.out)
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
@@ -408,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
-                "check": _check, "runs": _runs}
+                "report": _report, "check": _check, "runs": _runs}
     try:
         return handlers[args.command](args)
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write

@@ -10,6 +10,7 @@ from ui import common
 from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, pixel_view, preset_source, \
     threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
+from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunError
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -156,6 +157,13 @@ def image_level_body(run: Run) -> None:
         file_name=f"{run.id}-decisions-{axis.format(threshold)}.csv", mime="text/csv", on_click="ignore",
         key="threshold_download", icon=":material/download:",
         help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
+    buttons.download_button(
+        "Validation report (HTML)", functools.partial(run_report_html, run, threshold, costs, max_rate),
+        file_name=f"{run.id}-report-{axis.format(threshold)}.html", mime="text/html", on_click="ignore",
+        key="threshold_report", icon=":material/description:",
+        help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "
+             "how well it ranks parts, what this threshold does (with intervals, per defect type, the presets "
+             "on held-out images) and its false alarms and escapes as thumbnails.")
 
 
 @st.fragment

@@ -1,0 +1,96 @@
+"""The validation report: one self-contained HTML file whose numbers are the run's own."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+
+from vqi_core.cli import main
+from vqi_core.metrics import LineCosts, ThresholdEvaluator
+from vqi_core.report import run_report_html
+
+
+class Collect(HTMLParser):
+    """Text, headings, image sources and every URL-like attribute of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text, self.headings, self.images, self.links = [], [], [], []
+        self._heading = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append((attrs.get("src", ""), attrs.get("alt", "")))
+        self.links += [value for key, value in attrs.items() if key in ("href", "src") and value]
+        if tag in ("h1", "h2"):
+            self._heading = []
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+def parse(document: str) -> Collect:
+    parsed = Collect()
+    parsed.feed(document)
+    return parsed
+
+
+def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
+    run = runs_store.list()[0]
+    labels, scores = run.labels, run.score_values
+    good_scores = np.sort(scores[labels == 0])
+    threshold = float(good_scores[-2])  # the two highest-scoring good parts become false alarms
+    point = ThresholdEvaluator(labels, scores).evaluate(threshold)
+    assert point.fp == 2
+    document = run_report_html(run, threshold, LineCosts(1.0, 10.0, 0.01), examples=6)
+    parsed = parse(document)
+    text = " ".join(parsed.text)
+    assert parsed.headings[0] == "VQI validation report: widget · padim"
+    assert f"At the threshold {threshold:.6g} (chosen for this report)" in parsed.headings
+    assert f"False alarms at this threshold: {point.fp} good parts rejected" in parsed.headings
+    assert f"Escapes at this threshold: {point.fn} defective parts passed" in parsed.headings
+    assert run.id in text and "Per 1,000 parts made with 1.0% defective" in text
+    assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in text
+    # the false alarms are shown, highest score first, each as an embedded image
+    false_alarm_names = [alt for _, alt in parsed.images][:point.fp]
+    highest = run.scores[labels == 0].sort_values("score", ascending=False)["image"].tolist()[:2]
+    assert false_alarm_names == highest
+    assert len(parsed.images) == point.fp + min(point.fn, 6)
+    # self-contained: nothing is fetched from elsewhere
+    assert all(src.startswith("data:image/jpeg;base64,") for src, _ in parsed.images)
+    assert all(link.startswith("data:") for link in parsed.links)
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", document)
+    # the presets on held-out images, the test-set check and the ranking are there
+    assert "The presets on images they were not chosen on" in parsed.headings
+    assert "grey-level spread alone 1.000" in text and f"{run.metrics['image_auroc']:.4f}" in text
+
+
+def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, capsys):
+    run = runs_store.list()[0]
+    parsed = parse(run_report_html(run))
+    source = run.threshold_info["source"]
+    assert f"At the threshold {run.threshold:.6g} ({source})" in parsed.headings
+    assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
+    out = tmp_path / "reports" / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
+                 "--cost-escape", "20", "--defect-rate", "0.5"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert "Per 1,000 parts made with 0.5% defective" in out.read_text()
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--cost-escape", "5"]) == 2
+    assert "give all three" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+
+
+def test_threshold_page_offers_the_report(open_page):
+    app = open_page("threshold.py")
+    assert "threshold_report" in [button.key for button in app.get("download_button")]
+    assert not app.exception

@@ -1,0 +1,190 @@
+"""A run's validation report: one self-contained HTML file for a quality record or an audit.
+
+It documents what the run learnt from, how it was tested (and what the
+test-set check found), how well it ranks parts, where its threshold is and
+what that threshold does: confusion matrix, rates with their exact 95 %
+intervals, each defect type, each preset on images it was not chosen on, and
+the false alarms and escapes themselves as overlay thumbnails. Everything is
+inside the file (images as base64 JPEG, the ROC curve as SVG): it opens
+offline and can be archived as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, cost_sentence, defect_type_frame,
+                        held_out_presets, jpeg_bytes, line_cost_sentence, prepare_threshold_data, rate_numbers,
+                        run_normalization, run_notes, run_overlay, square_thumbnail)
+from .images import ImageReadError
+from .metrics import LineCosts, ThresholdEvaluator
+from .runs import Run, RunError, changed_settings
+from .split_check import findings_line
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
+th { background: #f5f5f5; text-align: left; } .note { background: #fff6e0; padding: 0.5rem 0.8rem; }
+.examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
+figcaption { overflow-wrap: anywhere; }
+figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.85rem; }
+"""
+
+
+def _table(frame: pd.DataFrame, index: bool = False) -> str:
+    if index:  # the index as a first column, its name as that column's header (no extra header row)
+        frame = frame.reset_index()
+    return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}")
+
+
+def _pairs(rows: Sequence[tuple[str, object]]) -> str:
+    cells = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
+                    for key, value in rows)
+    return f"<table>{cells}</table>"
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, size: int = 320) -> str:
+    """The ROC curve as an inline SVG (false-alarm rate across, detection rate up), with the operating point."""
+    pad = 40
+    span = size - 2 * pad
+
+    def xy(x: float, y: float) -> str:
+        return f"{pad + x * span:.1f},{pad + (1 - y) * span:.1f}"
+
+    curve = " ".join(xy(x, y) for x, y in zip(fpr, tpr))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
+             f'aria-label="ROC curve">',
+             f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" stroke="#bbb"/>',
+             f'<polyline points="{xy(0, 0)} {xy(1, 1)}" fill="none" stroke="#ccc" stroke-dasharray="4 4"/>',
+             f'<polyline points="{curve}" fill="none" stroke="{DEFECT_COLOR}" stroke-width="2"/>']
+    if point is not None:
+        cx, cy = (float(v) for v in xy(*point).split(","))
+        parts.append(f'<path d="M{cx - 6},{cy - 6} L{cx + 6},{cy + 6} M{cx - 6},{cy + 6} L{cx + 6},{cy - 6}" '
+                     f'stroke="black" stroke-width="2.5"/>')
+    parts += [f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle" font-size="11">false-alarm rate '
+              f'(good parts rejected)</text>',
+              f'<text x="12" y="{size / 2}" text-anchor="middle" font-size="11" '
+              f'transform="rotate(-90 12 {size / 2})">detection rate (defective parts caught)</text>',
+              f'<text x="{pad}" y="{size - pad + 14}" font-size="10">0%</text>',
+              f'<text x="{size - pad}" y="{size - pad + 14}" font-size="10" text-anchor="end">100%</text>',
+              f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">100%</text>', "</svg>"]
+    return "".join(parts)
+
+
+def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float]) -> str:
+    figures = []
+    for index in indices:
+        row = run.scores.iloc[index]
+        caption = f"{html.escape(str(row['image']))}<br>score {row['score']:.6g}"
+        try:
+            thumbnail = square_thumbnail(run_overlay(run, index, normalization, max_side=512), 256)
+        except (ImageReadError, RunError, OSError) as exc:
+            figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
+                           f"</figcaption></figure>")
+            continue
+        data = base64.b64encode(jpeg_bytes(thumbnail, quality=85)).decode("ascii")
+        figures.append(f'<figure><img alt="{html.escape(str(row["image"]))}" src="data:image/jpeg;base64,{data}">'
+                       f"<figcaption>{caption}</figcaption></figure>")
+    return f'<div class="examples">{"".join(figures)}</div>' if figures else "<p>None.</p>"
+
+
+def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
+                    max_false_alarm_rate: float = 0.01, examples: int = 6) -> str:
+    """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
+
+    ``costs`` adds the expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the
+    "at most X % false alarms" preset's rate; ``examples``: how many false alarms and escapes are shown
+    (the ones farthest on the wrong side of the threshold).
+    """
+    config, metrics, scores = run.config, run.metrics, run.scores
+    saved = threshold is None
+    threshold = run.threshold if threshold is None else float(threshold)
+    source = run.threshold_info.get("source", "saved") if saved else "chosen for this report"
+    labels, values = run.labels, run.score_values
+    data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
+    point = ThresholdEvaluator(labels, values).evaluate(threshold)
+    category, method = config.get("category", "?"), config.get("method", "?")
+    versions = config.get("versions", {})
+    check = run.report.get("split_check")
+
+    counts = scores.groupby("defect_type", sort=True).size()
+    test_set = pd.DataFrame({"images": counts, "with a mask": scores.assign(
+        masked=scores["mask_path"].fillna("").astype(str) != "").groupby("defect_type")["masked"].sum()})
+    test_set.index.name = "test folder"
+
+    auroc = _number(data.auroc)
+    if data.auroc_interval is not None:
+        auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f})"
+    rates = "".join(f"<tr><th>{name}</th><td>{value:.1%}</td></tr>" for name, value in rate_numbers(point).items())
+    by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
+    if "detection rate" in by_type:
+        by_type["detection rate"] = by_type["detection rate"].map(lambda v: f"{v:.1%}")
+    presets, folds = held_out_presets(labels, values, max_false_alarm_rate, costs)
+    rejected = values >= threshold
+    false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if labels[i] == 0 and rejected[i]]
+    escapes = [int(i) for i in np.argsort(values, kind="stable") if labels[i] == 1 and not rejected[i]]
+    normalization = run_normalization(run)
+
+    notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
+    sections = [
+        f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
+        f'<p class="muted">Generated {time.strftime("%Y-%m-%d %H:%M")} by VQI {__version__} from run '
+        f"<code>{html.escape(run.id)}</code>.</p>",
+        notes,
+        "<h2>What the model learnt from</h2>",
+        _pairs([("run", run.id), ("created", config.get("created", "?")), ("method", method),
+                ("backbone", config.get("params", {}).get("backbone")), ("settings changed from the defaults",
+                                                                     changed_settings(config)),
+                ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
+                ("good training images", metrics.get("train_images")),
+                ("fit time (s)", _number(metrics.get("fit_seconds"), 1)),
+                ("scoring (ms per image)", _number(metrics.get("ms_per_image"), 1)),
+                ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
+        "<h2>How it was tested</h2>",
+        _table(test_set, index=True),
+        _pairs([("test-set check", findings_line(check))]),
+        "<h2>How well it ranks parts</h2>",
+        _pairs([("image AUROC", auroc), ("pixel AUROC", _number(metrics.get("pixel_auroc"))),
+                ("AUPRO (to 30 % false-positive pixels)", _number(metrics.get("aupro")))]),
+        roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
+        f"<h2>At the threshold {threshold:.6g} ({html.escape(source)})</h2>",
+        "<p>Images scoring at or above the threshold are rejected as defective.</p>",
+        _table(confusion_frame(point), index=True),
+        f"<p>{html.escape(cost_sentence(point))}</p>",
+        f"<p>{html.escape(line_cost_sentence(point, costs))}</p>" if costs else "",
+        f"<table>{rates}</table>",
+        _table(by_type) if not by_type.empty else "",
+    ]
+    if folds:
+        sections += [
+            "<h2>The presets on images they were not chosen on</h2>",
+            f"<p>A threshold chosen on the test images and measured on them looks better than it will on new "
+            f"parts. Held out: each class split into {folds} seeded parts, each part decided by the preset chosen "
+            f"on the other {folds - 1}, errors summed.</p>",
+            _table(presets)]
+    sections += [
+        f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
+        f"parts rejected</h2>",
+        _examples(run, false_alarms[:examples], normalization),
+        f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_COLOR}">defective</span> '
+        f"parts passed</h2>",
+        _examples(run, escapes[:examples], normalization),
+        f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
+        f"Heatmaps are normalised with held-out good training images; boxes mark what lies above every one of "
+        f"them.</p>",
+    ]
+    title = html.escape(f"VQI report {run.id}")
+    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
