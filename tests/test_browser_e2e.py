@@ -219,6 +219,10 @@ def test_train_threshold_compare_and_predict(page, server):
     assert len(decisions) == len(run.labels) and decisions["threshold"].nunique() == 1
     assert counts_f1 == (outcome_counts.get("FP", 0), int((decisions["label"] == "good").sum()),
                          outcome_counts.get("FN", 0), int((decisions["label"] == "defective").sum()))
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Validation report (HTML)").click()
+    report = Path(download.value.path()).read_text()
+    assert run.id in report and f"{counts_f1[0]} of {counts_f1[1]} good parts would be rejected" in report
     _shot(page, "threshold")
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
 
