@@ -86,6 +86,9 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
                  "--cost-escape", "20", "--defect-rate", "0.5"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     assert "Per 1,000 parts made with 0.5% defective" in out.read_text()
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", "1e9"]) == 0
+    capsys.readouterr()
+    assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--cost-escape", "5"]) == 2
     assert "give all three" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
 

@@ -379,7 +379,8 @@ def _report(args: argparse.Namespace) -> int:
     if not 0 <= args.max_false_alarms <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
     run = Run(Path(args.run))
-    document = run_report_html(run, args.threshold, costs, args.max_false_alarms / 100)
+    document = run_report_html(run, args.threshold, costs, args.max_false_alarms / 100,
+                               source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     print(args.out)
     return 0

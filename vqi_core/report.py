@@ -101,17 +101,19 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float])
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
-                    max_false_alarm_rate: float = 0.01, examples: int = 6) -> str:
+                    max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
-    ``costs`` adds the expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the
+    ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the
     "at most X % false alarms" preset's rate; ``examples``: how many false alarms and escapes are shown
     (the ones farthest on the wrong side of the threshold).
     """
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
     threshold = run.threshold if threshold is None else float(threshold)
-    source = run.threshold_info.get("source", "saved") if saved else "chosen for this report"
+    if saved:
+        source = run.threshold_info.get("source", "saved")
+    source = source or "chosen for this report"
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)
