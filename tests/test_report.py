@@ -81,6 +81,9 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     source = run.threshold_info["source"]
     assert f"At the threshold {run.threshold:.6g} ({source})" in parsed.headings
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
+    capsys.readouterr()
+    assert "Per 1,000 parts made with 1.0% defective" in (tmp_path / "default.html").read_text()  # as threshold
     out = tmp_path / "reports" / "report.html"
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20", "--defect-rate", "0.5"]) == 0
@@ -89,8 +92,8 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", "1e9"]) == 0
     capsys.readouterr()
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings
-    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--cost-escape", "5"]) == 2
-    assert "give all three" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--defect-rate", "0"]) == 2
+    assert "defect rate" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
 
 
 def test_threshold_page_offers_the_report(open_page):

@@ -69,6 +69,27 @@ def parse_param(text: str) -> tuple[str, Any]:
         return key.strip(), value
 
 
+def add_threshold_options(parser: argparse.ArgumentParser) -> None:
+    """The options that ``threshold`` and ``report`` share: the false-alarm preset's rate and the line's costs."""
+    parser.add_argument("--max-false-alarms", type=float, default=1.0, metavar="PERCENT",
+                        help="for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
+                             "in %% (default: %(default)s)")
+    parser.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="COST",
+                        help="cost of rejecting a good part, any unit (default: %(default)s)")
+    parser.add_argument("--cost-escape", type=float, default=10.0, metavar="COST",
+                        help="cost of passing a defective part, same unit (default: %(default)s)")
+    parser.add_argument("--defect-rate", type=float, default=1.0, metavar="PERCENT",
+                        help="share of defective parts the line makes, in %%, for the expected cost "
+                             "(default: %(default)s)")
+
+
+def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
+    """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`."""
+    if not 0 <= args.max_false_alarms <= 100:
+        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -142,16 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "false-alarm rate; min-cost: the lowest expected cost with the costs below; "
                              "false-alarms: the lowest threshold rejecting at most --max-false-alarms of the "
                              "good test images")
-    threshold.add_argument("--max-false-alarms", type=float, default=1.0, metavar="PERCENT",
-                           help="for --preset false-alarms: allowed share of good parts rejected, in %% "
-                                "(default: %(default)s)")
-    threshold.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="COST",
-                           help="cost of rejecting a good part, any unit (default: %(default)s)")
-    threshold.add_argument("--cost-escape", type=float, default=10.0, metavar="COST",
-                           help="cost of passing a defective part, same unit (default: %(default)s)")
-    threshold.add_argument("--defect-rate", type=float, default=1.0, metavar="PERCENT",
-                           help="share of defective parts the line makes, in %%, for the expected cost "
-                                "(default: %(default)s)")
+    add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true", help="store the threshold in the run")
     threshold.add_argument("--decisions", metavar="CSV",
                            help="also write every test image with its score, the threshold, the decision and the "
@@ -166,12 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--run", required=True, help="run folder")
     report.add_argument("--out", required=True, help="the HTML file to write")
     report.add_argument("--threshold", type=float, help="report at this threshold (default: the run's saved one)")
-    report.add_argument("--cost-false-alarm", type=float, help="with --cost-escape and --defect-rate: add the "
-                        "expected cost per 1,000 parts on the line")
-    report.add_argument("--cost-escape", type=float, help="cost of passing a defective part")
-    report.add_argument("--defect-rate", type=float, help="defective parts on the line, in percent")
-    report.add_argument("--max-false-alarms", type=float, default=1.0,
-                        help="the 'at most X %% false alarms' preset's rate, in percent (default: %(default)s)")
+    add_threshold_options(report)
 
     check = commands.add_parser(
         "check", help="check a category before training: counts, unreadable files, copies, capture cues",
@@ -300,7 +307,7 @@ def _predict(args: argparse.Namespace) -> int:
 THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 
 
-def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> tuple[float, str]:
+def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> tuple[float, str]:
     """(threshold, source) from --value, --preset (the Threshold page's presets) or the run's saved threshold."""
     from .dashboard import preset_source, threshold_presets  # here: plotly would slow down every command's start
 
@@ -308,31 +315,29 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts) -> t
         return args.value, "manual"
     if args.preset is None:
         return run.threshold, run.threshold_info.get("source", "saved")
-    if not 0 <= args.max_false_alarms <= 100:
-        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
-    presets = threshold_presets(run.labels, run.score_values, args.max_false_alarms / 100, costs)
-    name = _preset_name(args)
+    presets = threshold_presets(run.labels, run.score_values, max_rate, costs)
+    name = _preset_name(args.preset, max_rate)
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
     return presets[name], preset_source(name, costs)
 
 
-def _preset_name(args: argparse.Namespace) -> str:
+def _preset_name(preset: str, max_rate: float) -> str:
     """The Threshold page's name of the preset chosen with --preset."""
     from .dashboard import F1_OPTIMAL, MINIMUM_COST, YOUDEN, false_alarm_preset_name
 
     return {"f1": F1_OPTIMAL, "youden": YOUDEN, "min-cost": MINIMUM_COST,
-            "false-alarms": false_alarm_preset_name(args.max_false_alarms / 100)}[args.preset]
+            "false-alarms": false_alarm_preset_name(max_rate)}[preset]
 
 
-def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts) -> str | None:
+def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> str | None:
     """How the chosen preset does on images it was not chosen on (None without a preset, or too few images)."""
     from .dashboard import preset_rules
 
     if args.preset is None or args.value is not None:
         return None
-    rule = preset_rules(run.labels, args.max_false_alarms / 100, costs)[_preset_name(args)]
+    rule = preset_rules(run.labels, max_rate, costs)[_preset_name(args.preset, max_rate)]
     held = held_out_counts(run.labels, run.score_values, rule)
     if held is None:
         return None
@@ -345,8 +350,8 @@ def _threshold(args: argparse.Namespace) -> int:
     from .dashboard import cost_sentence, decisions_csv, line_cost_sentence
 
     run = Run(Path(args.run))
-    costs = LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
-    value, source = _chosen_threshold(args, run, costs)
+    max_rate, costs = threshold_options(args)
+    value, source = _chosen_threshold(args, run, costs, max_rate)
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
     print(f"threshold {value:.6g} ({source}) on {len(run.labels)} evaluated test images of run {run.id}")
     print(f"{'':<16}{'passed':>8}{'rejected':>10}")
@@ -356,7 +361,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(f"precision {point.precision:.3f}, recall {point.recall:.3f}, F1 {point.f1:.3f}, "
           f"accuracy {point.accuracy:.3f}")
     print(line_cost_sentence(point, costs))
-    held_out = _held_out_line(args, run, costs)
+    held_out = _held_out_line(args, run, costs, max_rate)
     if held_out:
         print(held_out)
     if args.decisions:
@@ -371,16 +376,9 @@ def _threshold(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import run_report_html  # here: plotly (through the dashboard) would slow down every command
 
-    cost_options = (args.cost_false_alarm, args.cost_escape, args.defect_rate)
-    if any(value is not None for value in cost_options) and None in cost_options:
-        raise ValueError("give all three of --cost-false-alarm, --cost-escape and --defect-rate, or none")
-    costs = None if args.cost_false_alarm is None else \
-        LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
-    if not 0 <= args.max_false_alarms <= 100:
-        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    max_rate, costs = threshold_options(args)
     run = Run(Path(args.run))
-    document = run_report_html(run, args.threshold, costs, args.max_false_alarms / 100,
-                               source="given with --threshold")
+    document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     print(args.out)
     return 0
