@@ -624,7 +624,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
                      "best threshold": _rounded(best_threshold), "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-                     "seen defects": bool(metrics.get("seen_defects"))})
+                     "seen defects": bool(metrics.get("seen_defects")),
+                     "test set check": findings_line(run.report.get("split_check"))})
     figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
                          yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),
