@@ -12,7 +12,8 @@ st.markdown(
     "VQI learns what a good part looks like from images of defect-free parts only, then scores new images, "
     "shows where the defect is and lets you choose the score at which a part is rejected, with the cost of false "
     "alarms and escapes in plain view. **First** pick a dataset folder and category in the sidebar (the bundled "
-    "demo works as is), **then** train a run on the Train page.")
+    "demo works as is), **then** train a run on the Train page (\"Check the test set\" there first tells you "
+    "whether its figures can be trusted). The Threshold page writes a validation report for the quality record.")
 
 root, category = data_choice()
 st.caption(f"Dataset: `{root}` · category: `{category or 'none'}` · runs folder: `{runs_dir()}`")
