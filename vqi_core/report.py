@@ -21,8 +21,8 @@ import pandas as pd
 
 from . import __version__
 from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, cost_sentence, defect_type_frame,
-                        held_out_presets, jpeg_bytes, line_cost_sentence, prepare_threshold_data, rate_numbers,
-                        run_normalization, run_notes, run_overlay, square_thumbnail)
+                        held_out_presets, jpeg_bytes, line_cost_sentence, outcomes, prepare_threshold_data,
+                        rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
 from .runs import Run, RunError, changed_settings
@@ -104,9 +104,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                     max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
-    ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the
-    "at most X % false alarms" preset's rate; ``examples``: how many false alarms and escapes are shown
-    (the ones farthest on the wrong side of the threshold).
+    ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
+    expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the "at most X % false
+    alarms" preset's rate; ``examples``: how many false alarms and escapes are shown (the ones farthest
+    on the wrong side of the threshold).
     """
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
@@ -134,9 +135,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     if "detection rate" in by_type:
         by_type["detection rate"] = by_type["detection rate"].map(lambda v: f"{v:.1%}")
     presets, folds = held_out_presets(labels, values, max_false_alarm_rate, costs)
-    rejected = values >= threshold
-    false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if labels[i] == 0 and rejected[i]]
-    escapes = [int(i) for i in np.argsort(values, kind="stable") if labels[i] == 1 and not rejected[i]]
+    outcome = outcomes(labels, values, threshold)
+    false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]
+    escapes = [int(i) for i in np.argsort(values, kind="stable") if outcome[i] == "FN"]
     normalization = run_normalization(run)
 
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
