@@ -9,7 +9,7 @@ import os
 import pytest
 
 from synthetic import write_mvtec_dataset
-from vqi_core import bench, bench_dashboard
+from vqi_core import bench, bench_dashboard, bench_memory
 
 
 def test_method_entries_take_json_values_with_commas():
@@ -60,3 +60,15 @@ def test_dashboard_benchmark_writes_every_measurement(tmp_path, capsys, skip_app
         assert 0 < row["median_ms"] <= row["p95_ms"] <= row["max_ms"]
     assert result["images"] == 120 and result["repeats"] == 3 and isinstance(result["within_target"], bool)
     assert "AppTest page rerun" in capsys.readouterr().out or skip_apptest
+
+
+def test_memory_benchmark_trains_both_ways_and_compares_them(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert bench_memory.main(["--train", "6", "--test", "4", "--side", "96", "--method", "padim",
+                              "--out", str(out)]) == 0
+    result = json.loads((out / "memory.json").read_text())
+    assert [row["setting"] for row in result["rows"]] == ["all images in memory", "decoded from the files"]
+    assert result["same_scores"] is True
+    for row in result["rows"]:
+        assert row["peak_rss_mb"] > 0 and row["fit_seconds"] > 0 and row["image_auroc"] is not None
+    assert "identical scores" in (out / "memory.md").read_text() and "decoded from the files" in capsys.readouterr().out

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, read_image, read_mask
+import vqi_core.images
+from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_image,
+                             read_mask)
 
 
 def _save(tmp_path, name, image):
@@ -72,3 +74,25 @@ def test_mask_binarised_at_127_and_size_checked(tmp_path):
     assert read_mask(path).tolist() == [[False, False], [True, True]]
     with pytest.raises(ImageReadError, match="mask is 2x2 px but its image is 3x2 px"):
         read_mask(path, expected_hw=(2, 3))
+
+
+def test_image_files_decode_on_demand_and_know_their_sizes_without_decoding(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, (10 + i, 20, 3), dtype=np.uint8) for i in range(4)]
+    paths = [_save(tmp_path, f"{i}.png", Image.fromarray(a)) for i, a in enumerate(arrays)]
+    files = ImageFiles(paths, [a.shape[:2] for a in arrays])
+    assert len(files) == 4 and np.array_equal(files[2], arrays[2]) and np.array_equal(files[-1], arrays[3])
+    assert [a.shape for a in files[1:3]] == [(11, 20, 3), (12, 20, 3)]
+    assert [a.shape for a in files] == [a.shape for a in arrays]  # iteration stops at the end
+    chosen = image_subset(files, [3, 0])
+    assert isinstance(chosen, ImageFiles) and np.array_equal(chosen[0], arrays[3])
+    assert image_subset(arrays, [3, 0])[1] is arrays[0]  # a list stays a list of the same arrays
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(vqi_core.images, "read_image", no_decoding)
+    assert image_shapes(chosen) == [(13, 20), (10, 20)] and image_shapes(arrays) == [(10, 20), (11, 20),
+                                                                                     (12, 20), (13, 20)]
+    with pytest.raises(ValueError, match="4 paths but 3 shapes"):
+        ImageFiles(paths, [a.shape[:2] for a in arrays[:3]])

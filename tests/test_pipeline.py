@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import time
+import weakref
 from pathlib import Path
 from urllib.error import URLError
 
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torchvision.models._api
+
+import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import TerminalProgress, main
@@ -124,6 +127,36 @@ def test_reloaded_run_reproduces_saved_scores_exactly(trained):
 def test_same_seed_same_numbers(dataset, trained, tmp_path):
     again = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
     assert np.array_equal(again.score_values, trained.score_values)
+
+
+@pytest.mark.parametrize("method", ["padim", "patchcore"])
+def test_a_set_over_the_memory_budget_is_decoded_batch_by_batch_with_the_same_results(dataset, tmp_path, method,
+                                                                                      monkeypatch):
+    """With no memory for decoded images, a run decodes them from their files at each pass: it never holds
+    more than about two batches of them, and every number it writes is the same."""
+    params = {**FAST, "batch_size": 4}
+    in_memory = train_run(RunConfig(str(dataset), method, params), tmp_path / "in_memory")
+    alive, decoded = [0, 0], [0]
+    reading = vqi_core.images.read_image
+
+    def counted_read(*args, **kwargs):
+        image = reading(*args, **kwargs)
+        alive[0] += 1
+        alive[1] = max(alive[1], alive[0])
+        decoded[0] += 1
+        weakref.finalize(image, lambda: alive.__setitem__(0, alive[0] - 1))
+        return image
+
+    monkeypatch.setattr(vqi_core.images, "read_image", counted_read)
+    from_files = train_run(RunConfig(str(dataset), method, params, image_memory_mb=0), tmp_path / "from_files")
+    assert decoded[0] >= 2 * (16 + 16)  # training and test images decoded again, at least twice each
+    assert alive[1] <= 2 * 4 + 2  # two batches (one being replaced) and a pair compared by the copy check
+    assert np.array_equal(from_files.score_values, in_memory.score_values)
+    for key in ("image_auroc", "pixel_auroc", "aupro", "per_defect_type"):
+        assert from_files.metrics[key] == in_memory.metrics[key]
+    assert from_files.report["split_check"] == in_memory.report["split_check"]
+    assert from_files.report["training_capture_ranges"] == in_memory.report["training_capture_ranges"]
+    assert from_files.config["request"]["image_memory_mb"] == 0
 
 
 def test_cancel_leaves_no_run_and_keeps_earlier_ones(dataset, tmp_path):

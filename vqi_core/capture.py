@@ -56,9 +56,10 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
         raise ValueError(f"{len(images)} images but {len(defective)} labels")
     if not (defective.any() and (defective == 0).any()):
         return []
+    statistics = [capture_statistics(image) for image in images]  # one pass: images may be decoded on demand
     cues = []
-    for name, (statistic, _) in CAPTURE_CUES.items():
-        values = np.array([statistic(image) for image in images], float)
+    for name in CAPTURE_CUES:
+        values = np.array([image_statistics[name] for image_statistics in statistics], float)
         auroc = image_auroc(defective, values)
         cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
                      "good_median": float(np.median(values[defective == 0])),

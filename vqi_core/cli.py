@@ -16,8 +16,8 @@ from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
-from .pipeline import (RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
-                       result_row, train_run)
+from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
+                       iter_score, label_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, findings_line
@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--supervised-train-fraction", type=float, default=0.5, metavar="FRACTION",
                        help="supervised methods (cam) only: share of each defect type and of the good test images "
                             "used for training; the rest is evaluated (default: %(default)s)")
+    train.add_argument("--image-memory-mb", type=float, default=IMAGE_MEMORY_MB, metavar="MIB",
+                       help="hold the decoded training (and test) images in memory up to this many MiB per set; "
+                            "a larger set is decoded from its files at each pass, which is slower but needs "
+                            "little memory; results are the same (default: %(default)s)")
     train.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
                        help="any other method parameter, e.g. --param coreset_fraction=0.05 (repeatable)")
 
@@ -213,7 +217,7 @@ def _train(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,
-                                  args.supervised_train_fraction), args.runs, progress)
+                                  args.supervised_train_fraction, args.image_memory_mb), args.runs, progress)
     finally:
         progress.close()
     metrics = run.metrics

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Sequence, overload
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -103,3 +104,47 @@ def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> n
             f"{expected_hw[1]}x{expected_hw[0]} px"
         )
     return mask
+
+
+class ImageFiles(Sequence[np.ndarray]):
+    """A sequence of images that holds file paths, not pixels: each image is decoded when it is asked for.
+
+    Used for image sets too large to hold decoded in memory; wherever a method takes a
+    ``Sequence[np.ndarray]``, it works batch by batch, so at most a batch of decoded
+    images is alive at a time. ``shapes`` are the images' (H, W), known without decoding.
+    """
+
+    def __init__(self, paths: Sequence[Path | str], shapes: Sequence[tuple[int, int]]):
+        if len(paths) != len(shapes):
+            raise ValueError(f"{len(paths)} paths but {len(shapes)} shapes")
+        self.paths = [Path(p) for p in paths]
+        self.shapes = [(int(h), int(w)) for h, w in shapes]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(index, slice):
+            return [read_image(path) for path in self.paths[index]]
+        return read_image(self.paths[index])
+
+
+def image_subset(images: Sequence[np.ndarray], indices: Sequence[int]) -> Sequence[np.ndarray]:
+    """``images[i] for i in indices`` without decoding anything: a list of the same arrays, or
+    :class:`ImageFiles` of the chosen files."""
+    if isinstance(images, ImageFiles):
+        return ImageFiles([images.paths[i] for i in indices], [images.shapes[i] for i in indices])
+    return [images[i] for i in indices]
+
+
+def image_shapes(images: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    """(H, W) of every image; read from :class:`ImageFiles` without decoding."""
+    if isinstance(images, ImageFiles):
+        return list(images.shapes)
+    return [image.shape[:2] for image in images]

@@ -23,7 +23,7 @@ import pandas as pd
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import Category, Sample, category_path, load_category, load_folder
-from .images import ImageReadError, read_image
+from .images import ImageFiles, ImageReadError, image_subset, read_image
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
@@ -36,6 +36,11 @@ from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE,
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
 
+#: decoded images of one set (training or test) held in memory up to this many MiB; beyond it they are
+#: decoded from their files whenever they are needed (slower, as each training pass decodes them again)
+IMAGE_MEMORY_MB = 1024
+
+
 @dataclass
 class RunConfig:
     """What to train: a category folder (or a root plus category), a method and its parameters."""
@@ -46,6 +51,8 @@ class RunConfig:
     category: str | None = None
     seed: int = 0
     supervised_train_fraction: float = 0.5
+    #: decoded images of each set held in memory up to this many MiB (:func:`read_samples`); no effect on results
+    image_memory_mb: float = IMAGE_MEMORY_MB
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -64,18 +71,36 @@ def package_versions() -> dict[str, str]:
 
 
 def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
-                 skipped: list[dict[str, str]]) -> tuple[list[Sample], list[np.ndarray]]:
-    """Decode images; unreadable ones are appended to ``skipped`` and left out."""
-    kept, images = [], []
+                 skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB
+                 ) -> tuple[list[Sample], Sequence[np.ndarray]]:
+    """Decode every image once to check it; unreadable ones are appended to ``skipped`` and left out.
+
+    The images come back decoded in a list while they fit in ``memory_mb`` MiB, otherwise as
+    :class:`~vqi_core.images.ImageFiles` that decode each image again when it is needed, so that a
+    training set of any size fits in memory.
+    """
+    kept: list[Sample] = []
+    images: list[np.ndarray] = []
+    shapes: list[tuple[int, int]] = []
+    budget, held = memory_mb * 2 ** 20, 0
     report(progress, stage, 0, len(samples))
     for index, sample in enumerate(samples):
         try:
-            images.append(read_image(sample.path))
-            kept.append(sample)
+            image = read_image(sample.path)
         except ImageReadError as exc:
             skipped.append({"file": str(sample.path), "reason": str(exc)})
+        else:
+            kept.append(sample)
+            shapes.append(image.shape[:2])
+            held += image.nbytes
+            if held <= budget:
+                images.append(image)
+            else:
+                images.clear()  # over budget: keep paths and sizes only
         report(progress, stage, index + 1, len(samples))
-    return kept, images
+    if held <= budget:
+        return kept, images
+    return kept, ImageFiles([s.path for s in kept], shapes)
 
 
 #: how the note of a method that has seen labelled defects begins (report.json, the pages)
@@ -150,13 +175,15 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     run_id = new_run_id(category.name, config.method)
     skipped = list(category.skipped)
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
-    train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped)
-    test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped)
+    train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
+                                               config.image_memory_mb)
+    test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
+                                             config.image_memory_mb)
     if not any(s.label == 0 for s in train_samples):
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
-    ranges = capture_ranges([image for s, image in zip(train_samples, train_images) if s.label == 0])
+    ranges = capture_ranges(image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0]))
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
     started = time.perf_counter()

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from .capture import capture_cues, format_cue
+from .images import image_shapes
 from .metrics import image_auroc
 
 #: the largest pixel RMSE (grey levels, 0-255) at which two images count as copies
@@ -109,14 +110,14 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
     within = references is None
     references = queries if references is None else references
     by_shape: dict[tuple[int, ...], list[int]] = {}
-    for index, image in enumerate(references):
-        by_shape.setdefault(image.shape, []).append(index)
+    for index, shape in enumerate(image_shapes(references)):
+        by_shape.setdefault(shape, []).append(index)
     reference_thumbs = {shape: np.stack([_thumbnail(references[i]) for i in indices])
                         for shape, indices in by_shape.items()}
     query_groups: dict[tuple[int, ...], list[int]] = {}
-    for index, image in enumerate(queries):
-        if image.shape in by_shape:
-            query_groups.setdefault(image.shape, []).append(index)
+    for index, shape in enumerate(image_shapes(queries)):
+        if shape in by_shape:
+            query_groups.setdefault(shape, []).append(index)
     query_thumbs, reference_levels = _Thumbnails(queries), _Thumbnails(references)
     # the largest squared RMSE of 32 px thumbnails that still allows a copy (with the expanded square's slack)
     bound = (tolerance + 1e-6) ** 2 + 1e-6

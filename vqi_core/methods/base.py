@@ -32,6 +32,7 @@ import torch
 
 from ..backbones import DEFAULT_BACKBONE, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
+from ..images import image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
 from ..progress import ProgressCallback, report, seed_everything
 
@@ -150,29 +151,30 @@ class AnomalyModel(ABC):
             raise ValueError("the training set is empty: at least one defect-free image is needed")
         seed_everything(self.seed)
         started = time.perf_counter()
-        good_images = [image for i, image in enumerate(images) if labels is None or labels[i] == 0]
+        good = [i for i in range(len(images)) if labels is None or labels[i] == 0]
         if self.resize == "fixed_scale" and self.preprocessing.scale == 0:
-            self.preprocessing = self.preprocessing.fit_to([image.shape[:2] for image in good_images])
+            self.preprocessing = self.preprocessing.fit_to(image_shapes(image_subset(images, good)))
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
         if self.preprocessing.intensity != "none":
-            self.preprocessing = self.preprocessing.fit_intensity(good_images)
+            self.preprocessing = self.preprocessing.fit_intensity(image_subset(images, good))
         train, holdout = self._split_holdout(images, labels)
         finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
             from ..finetune import run_finetune
 
-            good = [images[i] for i in train if labels is None or labels[i] == 0]
-            result = run_finetune(self.finetune, good, self, progress, **self.finetune_params)
+            good_train = image_subset(images, [i for i in train if labels is None or labels[i] == 0])
+            result = run_finetune(self.finetune, good_train, self, progress, **self.finetune_params)
             self.set_backbone_state(result.state)
             finetune_info = {"finetune": {"kind": self.finetune, "epoch_losses": result.epoch_losses,
                                           "seconds": result.seconds, "trained_stages": result.trained_stages}}
         if self.supervised:
-            self._fit_labelled([images[i] for i in train], [int(labels[i]) for i in train], progress)  # type: ignore[index]
+            self._fit_labelled(image_subset(images, train), [int(labels[i]) for i in train], progress)  # type: ignore[index]
         else:
-            self._fit_features([images[i] for i in train], progress)
-        holdout_images = [images[i] for i in holdout] if holdout else [images[i] for i in train]
+            self._fit_features(image_subset(images, train), progress)
+        normalisation_set = holdout or train
         if labels is not None:
-            holdout_images = [images[i] for i in (holdout or train) if labels[i] == 0]
+            normalisation_set = [i for i in normalisation_set if labels[i] == 0]
+        holdout_images = image_subset(images, normalisation_set)
         prediction = self.predict(holdout_images, progress, stage="normalisation")
         self.normalization = normalization_statistics(prediction)
         self.fit_info = {"train_images": len(train), "holdout_images": len(holdout),
@@ -190,10 +192,10 @@ class AnomalyModel(ABC):
         held = set(holdout)
         return [i for i in indices if i not in held], holdout
 
-    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+    def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _fit_features")
 
-    def _fit_labelled(self, images: list[np.ndarray], labels: list[int], progress: ProgressCallback | None) -> None:
+    def _fit_labelled(self, images: Sequence[np.ndarray], labels: list[int], progress: ProgressCallback | None) -> None:
         raise NotImplementedError(f"{type(self).__name__} is not a supervised method")
 
     @abstractmethod

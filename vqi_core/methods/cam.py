@@ -72,7 +72,7 @@ class CamClassifier(AnomalyModel):
                 "pretrained": self.pretrained}
 
     # ------------------------------------------------------------------ training
-    def _fit_labelled(self, images: list[np.ndarray], labels: list[int], progress: ProgressCallback | None) -> None:
+    def _fit_labelled(self, images: Sequence[np.ndarray], labels: list[int], progress: ProgressCallback | None) -> None:
         label_array = np.asarray(labels, np.int64)
         if set(label_array.tolist()) != {0, 1}:
             raise ValueError("the CAM classifier needs labelled good (0) and defective (1) images")
@@ -142,7 +142,7 @@ class CamClassifier(AnomalyModel):
             "train_seconds": np.array([time.perf_counter() - started]),
         }
 
-    def _frozen_outputs(self, trunk: TrainableTrunk, images: list[np.ndarray],
+    def _frozen_outputs(self, trunk: TrainableTrunk, images: Sequence[np.ndarray],
                         progress: ProgressCallback | None) -> torch.Tensor:
         """The frozen stages' output of every image, stored as float16 to halve the memory."""
         outputs = []

@@ -107,7 +107,7 @@ class DFM(AnomalyModel):
         """(B, C * s * s) image features: the embedding average-pooled to an s x s grid."""
         return F.adaptive_avg_pool2d(embedding, self.pooled_size).flatten(1)
 
-    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+    def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
         embedding = concat_embedding(self.extract(images, progress))
         report(progress, "PCA", 0, 2)
         self.image_pca = PCASubspace.fit(self._pooled(embedding).numpy(), self.variance, self.seed)

@@ -62,7 +62,7 @@ class Padim(AnomalyModel):
             self.channel_index = self._select_channels(embedding.shape[1])
         return embedding[:, self.channel_index]
 
-    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+    def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
         self.channel_index = None
         stage, count = "feature extraction", 0
         report(progress, stage, 0, len(images))

@@ -106,7 +106,7 @@ class PatchCore(AnomalyModel):
         return embeddings, torch.from_numpy(valid)
 
     # ------------------------------------------------------------------ fit
-    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+    def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
         rows, counts = [], []
         stage = "feature extraction"
         report(progress, stage, 0, len(images))

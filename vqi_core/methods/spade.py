@@ -70,7 +70,7 @@ class Spade(AnomalyModel):
         global_map = maps[self.extraction_layers().index(self.global_layer)]
         return maps[:len(self.layers)], F.adaptive_avg_pool2d(global_map, self.global_grid).flatten(1)
 
-    def _fit_features(self, images: list[np.ndarray], progress: ProgressCallback | None) -> None:
+    def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
         stage = "feature extraction"
         report(progress, stage, 0, len(images))
         pyramids: list[list[torch.Tensor]] = [[] for _ in self.layers]
