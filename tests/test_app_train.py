@@ -54,6 +54,7 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.checkbox(key=f"train_jit_{FAST_METHOD}").uncheck()
     assert app.radio(key=f"train_intensity_{FAST_METHOD}").value == "none"  # the method's own default
     app.radio(key=f"train_intensity_{FAST_METHOD}").set_value("standardise")
+    app.number_input(key="train_image_memory_mb").set_value(0)  # decoded from the files at each pass
     app.button(key="train_start").click().run()
     assert not app.exception
     job = jobs.get_job(app.session_state["train_job_id"])
@@ -65,6 +66,7 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert any(status.run_id in s.value for s in app.success)
     assert job.run.config["params"]["image_size"] == [64, 96] and job.run.config["method"] == FAST_METHOD
     assert job.run.config["params"]["intensity"] == "standardise"
+    assert job.run.config["request"]["image_memory_mb"] == 0
     assert job.run.load_model().preprocessing.intensity_spread > 0  # fitted on the training images, saved
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]

@@ -14,7 +14,7 @@ from vqi_core.dashboard import method_description, method_parameters, parameter_
     split_check_summary
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class
-from vqi_core.pipeline import RunConfig
+from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
 
@@ -136,8 +136,14 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                 help="Gaussian blur of the anomaly map at input resolution; 0 = none."))
             params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key=f"train_jit_{method}",
                                         help="Trace the backbone: about 1.3x faster on CPU, a few seconds to start.")
+            image_memory_mb = float(st.number_input(
+                "Decoded images kept in memory (MiB per set)", 0, 1_000_000, IMAGE_MEMORY_MB, 256,
+                key="train_image_memory_mb",
+                help="The training and the test images stay decoded in memory while each set fits in this many "
+                     "MiB (a 5-megapixel photo takes 15 MiB); a larger set is decoded from its files at each "
+                     "pass: slower, but the run needs little memory. The results are the same."))
     config = RunConfig(data=root, method=method, params=params, category=category, seed=seed,
-                       supervised_train_fraction=fraction)
+                       supervised_train_fraction=fraction, image_memory_mb=image_memory_mb)
     return config, can_train
 
 
