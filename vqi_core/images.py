@@ -8,6 +8,9 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
 - float images are taken as 0..1;
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part").
+
+:class:`ImageFiles` is a sequence of images that are decoded when asked for, for
+image sets too large to hold decoded in memory.
 """
 
 from __future__ import annotations
