@@ -151,12 +151,12 @@ class AnomalyModel(ABC):
             raise ValueError("the training set is empty: at least one defect-free image is needed")
         seed_everything(self.seed)
         started = time.perf_counter()
-        good = [i for i in range(len(images)) if labels is None or labels[i] == 0]
+        good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.resize == "fixed_scale" and self.preprocessing.scale == 0:
-            self.preprocessing = self.preprocessing.fit_to(image_shapes(image_subset(images, good)))
+            self.preprocessing = self.preprocessing.fit_to(image_shapes(good_images))
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
         if self.preprocessing.intensity != "none":
-            self.preprocessing = self.preprocessing.fit_intensity(image_subset(images, good))
+            self.preprocessing = self.preprocessing.fit_intensity(good_images)
         train, holdout = self._split_holdout(images, labels)
         finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
