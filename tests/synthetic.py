@@ -31,6 +31,20 @@ def textured_image(size: int | tuple[int, int] = 64, seed: int = 0) -> np.ndarra
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def random_part(seed: int, size: int = 64) -> np.ndarray:
+    """A part of its own: a smooth random pattern (two parts correlate about as much as two random images)."""
+    rng = np.random.default_rng(seed)
+    pattern = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), 4)
+    grey = np.clip(128 + 60 * pattern / pattern.std(), 0, 255)
+    return np.repeat(grey[:, :, None], 3, axis=2).astype(np.uint8)
+
+
+def another_photo(image: np.ndarray, seed: int) -> np.ndarray:
+    """The same part under other light: darker, flatter, with sensor noise (never a copy)."""
+    rng = np.random.default_rng(seed)
+    return np.clip(0.7 * image + 30 + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+
+
 def draw_defect(image: np.ndarray, seed: int = 0, kind: str = "blob") -> tuple[np.ndarray, np.ndarray]:
     """Draw a defect (``blob`` or ``scratch``) at a seeded position; returns the image and its bool mask."""
     rng = np.random.default_rng(seed)

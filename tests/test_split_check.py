@@ -1,4 +1,5 @@
-"""Copies across a dataset's split: found exactly, named in plain words, and taken out of the AUROC."""
+"""Copies across a dataset's split: found exactly, named in plain words, and taken out of the AUROC; training
+look-alikes (other photos of a test part) noted when the good test images have far more of them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import SHARED_DATA, textured_image
+from synthetic import SHARED_DATA, another_photo, draw_defect, random_part, textured_image
 from vqi_core.datasets import load_category
 from vqi_core.images import read_image
 from vqi_core.capture import capture_cues
-from vqi_core.split_check import COPY_RMSE, CUE_AUROC, auroc_without_copies, check_split, find_copies, findings_line
+from vqi_core.split_check import (COPY_RMSE, CUE_AUROC, LOOK_ALIKE_LIKENESS, auroc_without_copies, check_split,
+                                  find_copies, findings_line)
 
 
 def noisy(image: np.ndarray, sigma: float, seed: int) -> np.ndarray:
@@ -197,3 +199,73 @@ def test_real_bottle_has_no_copies_and_no_strong_capture_cue() -> None:
                         [read_image(s.path) for s in category.train], [f"test/{s.name}" for s in category.test],
                         labels, [read_image(s.path) for s in category.test])
     assert check.notes(labels) == [] and len(check.capture_cues) == 4
+    # every bottle looks like a training bottle, defective or not: look-alikes, but none that stand out
+    assert {label: entry["with_look_alike"] / entry["images"] for label, entry in check.look_alike_summary.items()} \
+        == {"good": 1.0, "defective": 1.0} and not check.look_alikes_stand_out
+
+
+def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_parts() -> None:
+    """Good test images that are other photos of training parts, defective images of new parts: a note with an
+    example pair and both shares, a findings line; with defective photos of training parts too (a drawn defect
+    on each) nothing stands out, as a defect in a fifth of the image does not count."""
+    train = [random_part(seed) for seed in range(10)]
+    train_names = [f"train/good/{i}.png" for i in range(10)]
+    good = [another_photo(train[i], seed=100 + i) for i in range(6)]
+    new_parts = [draw_defect(random_part(50 + i), seed=i)[0] for i in range(6)]
+    labels = ["good"] * 6 + ["defective"] * 6
+    test_names = [f"test/good/{i}.png" for i in range(6)] + [f"test/crack/{i}.png" for i in range(6)]
+    check = check_split(train_names, ["good"] * 10, train, test_names, labels, good + new_parts)
+    assert check.copies_of_train == [] and check.look_alikes_stand_out
+    assert [(e["test"], e["look_alike"]) for e in check.look_alikes] == [
+        (f"test/good/{i}.png", f"train/good/{i}.png") for i in range(6)]
+    assert all(e["likeness"] >= LOOK_ALIKE_LIKENESS for e in check.look_alikes)
+    assert check.look_alike_summary["good"]["with_look_alike"] == 6
+    assert check.look_alike_summary["defective"] == {**check.look_alike_summary["defective"], "images": 6,
+                                                     "with_look_alike": 0}
+    assert check.look_alike_summary["defective"]["median_likeness"] < 0.9
+    notes = [note for note in check.notes(labels) if "look almost like" in note]  # (the darker light is a cue)
+    assert len(notes) == 1 and notes[0].startswith(
+        "6 of 6 good test images (100%) look almost like a training image (grey-level thumbnails correlate at "
+        "0.98 or more over the 80% where they agree best; e.g. test/good/0.png and train/good/0.png, ")
+    assert "against 0 of 6 defective ones (0%)" in notes[0] and "split the good images by part" in notes[0]
+    assert check.look_alike_line().startswith("Test images that look almost like a training image (likeness "
+                                              "≥ 0.98, copies aside): 6 of 6 good (median likeness ")
+    assert findings_line(check.to_dict()).startswith(
+        "training look-alikes for 6 of 6 good, 0 of 6 defective test images; ")
+
+    defective_photos = [draw_defect(another_photo(train[i], seed=200 + i), seed=i)[0] for i in range(4, 10)]
+    alike = check_split(train_names, ["good"] * 10, train, test_names, labels, good + defective_photos)
+    assert alike.look_alike_summary["defective"]["with_look_alike"] == 6
+    assert not alike.look_alikes_stand_out
+    assert not any("look almost like" in note for note in alike.notes(labels))
+    assert "look-alike" not in findings_line(alike.to_dict())
+
+
+def test_copies_are_not_counted_as_look_alikes() -> None:
+    train = [random_part(seed) for seed in range(4)]
+    test = [train[0].copy(), another_photo(train[1], seed=1), random_part(70)]
+    check = check_split([f"train/good/{i}" for i in range(4)], ["good"] * 4, train, ["t0", "t1", "t2"],
+                        ["good", "good", "defective"], test)
+    assert [e["test"] for e in check.copies_of_train] == ["t0"]
+    assert [e["test"] for e in check.look_alikes] == ["t1"]
+    assert check.look_alike_summary["good"]["images"] == 1
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")
+def test_real_magnetic_tile_good_test_images_look_like_training_photos_of_the_same_tiles() -> None:
+    """The release photographs each tile six times and has no split: after the random 80/20 split of its good
+    images, other photos of nearly every good test tile are in train/good, of few defective tiles."""
+    category = load_category(SHARED_DATA / "magnetic_tile")
+    labels = ["good" if s.label == 0 else "defective" for s in category.test]
+    check = check_split([f"train/{s.name}" for s in category.train], ["good"] * len(category.train),
+                        [read_image(s.path) for s in category.train], [f"test/{s.name}" for s in category.test],
+                        labels, [read_image(s.path) for s in category.test])
+    summary = check.look_alike_summary
+    assert summary["good"]["with_look_alike"] / summary["good"]["images"] > 0.9
+    assert summary["defective"]["with_look_alike"] / summary["defective"]["images"] < 0.3
+    assert check.look_alikes_stand_out and check.copies_of_train == []
+    # the example pair is two exposures of one tile: exp<k>_num_<n> with nearby numbers
+    good_pairs = [(e["test"], e["look_alike"]) for e in check.look_alikes if e["label"] == "good"]
+    numbers = [(int(test.split("_num_")[1].split(".")[0]), int(alike.split("_num_")[1].split(".")[0]))
+               for test, alike in good_pairs]
+    assert np.median([abs(a - b) for a, b in numbers]) < 100

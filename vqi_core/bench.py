@@ -70,7 +70,7 @@ def backbone_ms_per_image(run: "Run", limit: int = 64) -> float:
 
 def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Queue) -> None:
     from .pipeline import RunConfig, train_run
-    from .split_check import CUE_AUROC
+    from .split_check import CUE_AUROC, look_alike_finding
 
     try:
         name, params = parse_method(entry)
@@ -87,8 +87,11 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
             without = metrics.get("image_auroc_without_copies")
             notes.append(f"{metrics['copied_test_images']} test images copy training images; image AUROC without "
                          f"them {'n/a (a class has none left)' if without is None else f'{without:.4f}'}")
+        check = run.report.get("split_check", {})
+        if finding := look_alike_finding(check.get("look_alike_summary", {})):
+            notes.append(finding)
         notes += [f"{cue['cue']} alone: AUROC {cue['auroc']:.3f}"
-                  for cue in run.report.get("split_check", {}).get("capture_cues", []) if cue["auroc"] >= CUE_AUROC]
+                  for cue in check.get("capture_cues", []) if cue["auroc"] >= CUE_AUROC]
         row["note"] = "; ".join(notes)
         row["per_defect_type"] = metrics.get("per_defect_type", {})
         row["run"] = str(run.path)

@@ -20,7 +20,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
                        iter_score, label_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
-from .split_check import COPY_RMSE, findings_line
+from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 
 DEFAULT_RUNS = "runs"
 
@@ -185,13 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_threshold_options(report)
 
     check = commands.add_parser(
-        "check", help="check a category before training: counts, unreadable files, copies, capture cues",
+        "check", help="check a category before training: counts, unreadable files, copies, look-alikes, capture "
+                      "cues",
         description="Decode every image of a category, list the unreadable ones, look for test images that are "
                     "copies of training images or of other test images (the same pixels, at most "
-                    f"{COPY_RMSE:g} grey level apart), and measure how well each whole-image statistic (mean grey "
-                    "level, grey-level spread, size, aspect ratio) alone separates good from defective test "
-                    "images. Copies and such capture cues make the AUROCs and false-alarm rates look better than "
-                    "they will be on new parts.")
+                    f"{COPY_RMSE:g} grey level apart), count the test images that look almost like a training "
+                    f"image (likeness {LOOK_ALIKE_LIKENESS:g} or more: other photos of the same part, when the good "
+                    "test images have far more of them than the defective ones), and measure how well each "
+                    "whole-image statistic (mean grey level, grey-level spread, size, aspect ratio) alone "
+                    "separates good from defective test images. Copies, look-alikes and such capture cues make "
+                    "the AUROCs and false-alarm rates look better than they will be on new parts.")
     check.add_argument("--data", required=True, help="category folder, or dataset root with --category")
     check.add_argument("--category", help="category sub-folder of --data")
     check.add_argument("--fail-on-copies", action="store_true",
@@ -412,8 +415,13 @@ def _check(args: argparse.Namespace) -> int:
     for entry in copies:
         print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
               f"RMSE {entry['rmse']:.3f}")
-    if check.capture_cues:
-        print(check.cues_line())
+    if check.look_alikes_stand_out:
+        for entry in check.look_alikes:
+            print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
+                  f"likeness {entry['likeness']:.3f}")
+    for line in (check.look_alike_line(), check.cues_line()):
+        if line:
+            print(line)
     return 1 if args.fail_on_copies and copies else 0
 
 

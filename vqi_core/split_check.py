@@ -17,6 +17,20 @@ square), then confirmed on 128 px and 512 px thumbnails and at full size, so
 the check is exact and costs about one resize per image plus a matrix product
 of thumbnails (more only where many images look alike at 32 px).
 
+**Look-alikes.** A dataset that photographs each part several times (another
+exposure, angle or session) and splits the photos at random puts other photos of
+a test part into training: no copy, yet a part the model has seen. Each test
+image that is not a copy gets the closest training image by its likeness: the
+correlation of 32 px grey-level thumbnails (brightness and contrast do not
+count) over the ``LOOK_ALIKE_CELLS`` share of the thumbnail where the two agree
+best (a defect in the rest does not count); at ``LOOK_ALIKE_LIKENESS`` or above
+it has a look-alike (different photos of one magnetic tile reach 0.99, two
+different tiles about 0.96). Parts that all look the same (bottles from one
+fixture) give every test image a look-alike, good or defective, so only a much
+larger share among the good test images than among the defective ones
+(``LOOK_ALIKE_GAP``) gets a note; a defect that changes most of the image also
+lowers its image's share, so the note asks to check.
+
 **Capture cues.** When a whole-image statistic (mean grey level, grey-level
 spread, size, aspect ratio) alone separates the good test images from the
 defective ones, a model can score well by noticing how the images were
@@ -45,6 +59,14 @@ THUMBNAIL_SIDE = 32
 #: larger thumbnails that confirm a candidate before the full-size comparison
 CONFIRMATION_SIDES = (128, 512)
 _QUERY_CHUNK = 512
+#: two images whose grey-level thumbnails correlate this well (where they agree best) look alike
+LOOK_ALIKE_LIKENESS = 0.98
+#: the share of a thumbnail compared for likeness: where two images differ most (a defect's worth) is left out
+LOOK_ALIKE_CELLS = 0.8
+#: references per query whose likeness is computed: those with the highest plain correlation
+_LOOK_CANDIDATES = 10
+#: good test images have a look-alike this much more often (a share, 0-1) than defective ones -> a note
+LOOK_ALIKE_GAP = 0.3
 #: a whole-image statistic that alone separates good from defective test images this well gets a note
 CUE_AUROC = 0.95
 
@@ -59,11 +81,21 @@ class CopyPair:
 
 
 def _thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
-    """Area-averaged thumbnail (at most ``side`` px a side, never enlarged), flattened, float64."""
+    """Area-averaged thumbnail (at most ``side`` px a side, never enlarged), float32."""
     height, width = image.shape[:2]
     size = (min(side, width), min(side, height))
     small = image if size == (width, height) else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return small.astype(np.float64).ravel()
+    return small.astype(np.float32)
+
+
+def _look(thumbnail: np.ndarray) -> np.ndarray:
+    """A thumbnail's grey levels on a ``THUMBNAIL_SIDE`` square, centred and scaled to unit length (zeros for
+    a flat image): the dot product of two is the correlation of their thumbnails."""
+    grey = thumbnail.mean(axis=2) if thumbnail.ndim == 3 else thumbnail
+    grey = cv2.resize(grey, (THUMBNAIL_SIDE, THUMBNAIL_SIDE), interpolation=cv2.INTER_AREA)
+    centred = grey.ravel() - grey.mean()
+    norm = float(np.linalg.norm(centred))
+    return centred / norm if norm > 1e-6 else np.zeros_like(centred)
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:
@@ -81,7 +113,7 @@ class _Thumbnails:
     def get(self, index: int, side: int) -> np.ndarray:
         key = (index, side)
         if key not in self._made:
-            self._made[key] = _thumbnail(self.images[index], side).astype(np.float32)
+            self._made[key] = _thumbnail(self.images[index], side).ravel()
         return self._made[key]
 
 
@@ -105,30 +137,40 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
     is matched to the closest *earlier* image, so every repeat is reported once
     (the first occurrence is not). Images must share their shape to be copies.
     """
+    query_thumbs = [_thumbnail(image) for image in queries]
+    if references is None:
+        return _find_copies(queries, query_thumbs, queries, query_thumbs, tolerance, within=True)
+    return _find_copies(queries, query_thumbs, references, [_thumbnail(image) for image in references], tolerance,
+                        within=False)
+
+
+def _find_copies(queries: Sequence[np.ndarray], query_thumbs: Sequence[np.ndarray],
+                 references: Sequence[np.ndarray], reference_thumbs: Sequence[np.ndarray], tolerance: float,
+                 within: bool) -> list[CopyPair]:
+    """:func:`find_copies` with each image's :func:`_thumbnail` made beforehand (each image is decoded once
+    for them, which matters when images are decoded on demand)."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    within = references is None
-    references = queries if references is None else references
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for index, shape in enumerate(image_shapes(references)):
         by_shape.setdefault(shape, []).append(index)
-    reference_thumbs = {shape: np.stack([_thumbnail(references[i]) for i in indices])
+    targets_by_shape = {shape: np.stack([reference_thumbs[i].ravel() for i in indices]).astype(np.float64)
                         for shape, indices in by_shape.items()}
     query_groups: dict[tuple[int, ...], list[int]] = {}
     for index, shape in enumerate(image_shapes(queries)):
         if shape in by_shape:
             query_groups.setdefault(shape, []).append(index)
-    query_thumbs, reference_levels = _Thumbnails(queries), _Thumbnails(references)
+    query_levels, reference_levels = _Thumbnails(queries), _Thumbnails(references)
     # the largest squared RMSE of 32 px thumbnails that still allows a copy (with the expanded square's slack)
     bound = (tolerance + 1e-6) ** 2 + 1e-6
     pairs = []
     for shape, query_indices in query_groups.items():
         candidates = by_shape[shape]
-        targets = reference_thumbs[shape]
+        targets = targets_by_shape[shape]
         target_norms = np.einsum("ij,ij->i", targets, targets)
         for start in range(0, len(query_indices), _QUERY_CHUNK):
             chunk = query_indices[start:start + _QUERY_CHUNK]
-            thumbs = np.stack([_thumbnail(queries[i]) for i in chunk])
+            thumbs = np.stack([query_thumbs[i].ravel() for i in chunk]).astype(np.float64)
             squared = (np.einsum("ij,ij->i", thumbs, thumbs)[:, None] + target_norms[None, :]
                        - 2.0 * thumbs @ targets.T) / thumbs.shape[1]
             for row, query in enumerate(chunk):
@@ -140,7 +182,7 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
                     reference = candidates[column]
                     if within and reference >= query:
                         continue
-                    rmse = _within(query_thumbs, query, reference_levels, reference, tolerance)
+                    rmse = _within(query_levels, query, reference_levels, reference, tolerance)
                     if rmse is not None and (best is None or rmse < best.rmse):
                         best = CopyPair(query, reference, rmse)
                         if rmse == 0.0:
@@ -150,13 +192,45 @@ def find_copies(queries: Sequence[np.ndarray], references: Sequence[np.ndarray] 
     return sorted(pairs, key=lambda pair: pair.query)
 
 
+def _closest_looks(query_thumbs: Sequence[np.ndarray],
+                   reference_thumbs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """For each query thumbnail, the index of the reference that looks most alike and their likeness: the
+    correlation of their grey levels (brightness and contrast ignored, see :func:`_look`) over the
+    :data:`LOOK_ALIKE_CELLS` share of the thumbnail where they agree best, so that a defect in the rest does
+    not count. The best of the :data:`_LOOK_CANDIDATES` references with the highest plain correlation."""
+    if not len(query_thumbs) or not len(reference_thumbs):
+        return np.zeros(0, int), np.zeros(0)
+    cells = THUMBNAIL_SIDE * THUMBNAIL_SIDE
+    kept = max(1, int(LOOK_ALIKE_CELLS * cells))
+    references = np.stack([_look(thumb) for thumb in reference_thumbs]) * np.sqrt(cells)  # unit variance
+    candidates_per_query = min(_LOOK_CANDIDATES, len(references))
+    nearest, likeness = [], []
+    for start in range(0, len(query_thumbs), _QUERY_CHUNK):
+        queries = np.stack([_look(thumb) for thumb in query_thumbs[start:start + _QUERY_CHUNK]]) * np.sqrt(cells)
+        candidates = np.argsort(-(queries @ references.T), axis=1, kind="stable")[:, :candidates_per_query]
+        squared = (queries[:, None, :] - references[candidates]) ** 2
+        # the mean squared difference of unit-variance grey levels is 2 - 2 x their correlation
+        trimmed = 1.0 - np.partition(squared, kept - 1, axis=2)[:, :, :kept].mean(axis=2) / 2.0
+        best = trimmed.argmax(axis=1)
+        rows = np.arange(len(best))
+        nearest.append(candidates[rows, best])
+        likeness.append(trimmed[rows, best])
+    return np.concatenate(nearest), np.concatenate(likeness).astype(np.float64)
+
+
 @dataclass
 class SplitCheck:
-    """Copies found between a test set and its training images and within the test set; capture cues.
+    """Copies found between a test set and its training images and within the test set; look-alikes; capture
+    cues.
 
     Each copy entry names the test image (``test/<defect_type>/<file>``), its
     label, the image it copies (``train/...`` or ``test/...``), that image's
-    label and the pixel RMSE between them; ``capture_cues`` is
+    label and the pixel RMSE between them. Each look-alike entry names a test
+    image that is not a copy, its label, the training image it looks most like
+    and their likeness (at least ``LOOK_ALIKE_LIKENESS``, see :func:`_closest_looks`);
+    ``look_alike_summary`` gives per label (``good``, ``defective``) the test
+    images that are not copies, how many have a look-alike, and the median
+    likeness of the closest training image. ``capture_cues`` is
     :func:`capture_cues` of the test images.
     """
 
@@ -164,6 +238,8 @@ class SplitCheck:
     train_images: int
     copies_of_train: list[dict[str, Any]] = field(default_factory=list)
     repeats_in_test: list[dict[str, Any]] = field(default_factory=list)
+    look_alikes: list[dict[str, Any]] = field(default_factory=list)
+    look_alike_summary: dict[str, dict[str, Any]] = field(default_factory=dict)
     capture_cues: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -175,7 +251,13 @@ class SplitCheck:
         """JSON-ready form (for ``report.json``)."""
         return {"tolerance_rmse": COPY_RMSE, "test_images": self.test_images, "train_images": self.train_images,
                 "copies_of_train": self.copies_of_train, "repeats_in_test": self.repeats_in_test,
-                "capture_cues": self.capture_cues}
+                "look_alike_likeness": LOOK_ALIKE_LIKENESS, "look_alikes": self.look_alikes,
+                "look_alike_summary": self.look_alike_summary, "capture_cues": self.capture_cues}
+
+    @property
+    def look_alikes_stand_out(self) -> bool:
+        """Good test images have a training look-alike :data:`LOOK_ALIKE_GAP` more often than defective ones."""
+        return _look_alikes_stand_out(self.look_alike_summary)
 
     @property
     def strong_cues(self) -> list[dict[str, Any]]:
@@ -229,6 +311,21 @@ class SplitCheck:
                 sentences.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
                              f"image is left once the {len(flagged)} copied test image(s) are set aside.")
         notes = [" ".join(sentences)] if sentences else []
+        if self.look_alikes_stand_out:
+            good, defective = self.look_alike_summary["good"], self.look_alike_summary["defective"]
+            example = next(e for e in self.look_alikes if e["label"] == "good")
+            notes.append(
+                f"{good['with_look_alike']} of {good['images']} good test images "
+                f"({good['with_look_alike'] / good['images']:.0%}) look almost like a training image (grey-level "
+                f"thumbnails correlate at {LOOK_ALIKE_LIKENESS:g} or more over the {LOOK_ALIKE_CELLS:.0%} where "
+                f"they agree best; e.g. {example['test']} and {example['look_alike']}, {example['likeness']:.3f}), "
+                f"against {defective['with_look_alike']} of {defective['images']} defective ones "
+                f"({defective['with_look_alike'] / defective['images']:.0%}); median likeness of the closest "
+                f"training image {good['median_likeness']:.3f} good, {defective['median_likeness']:.3f} "
+                f"defective. If they are other photos of the same parts "
+                f"(another exposure, angle or session), the model has seen those parts in training, and the "
+                f"false-alarm rate and the AUROCs will be better here than on new parts: split the good images "
+                f"by part, not by photo. Check, unless the defects change most of the image.")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "
@@ -243,12 +340,40 @@ class SplitCheck:
         return notes
 
 
+    def look_alike_line(self) -> str:
+        """The look-alike shares of both labels in one line ("" without both classes)."""
+        summary = self.look_alike_summary
+        if not {"good", "defective"} <= summary.keys():
+            return ""
+        return ("Test images that look almost like a training image (likeness ≥ "
+                f"{LOOK_ALIKE_LIKENESS:g}, copies aside): " + ", ".join(
+                    f"{entry['with_look_alike']} of {entry['images']} {label} (median likeness "
+                    f"{entry['median_likeness']:.3f})" for label, entry in summary.items()) + ".")
+
     def cues_line(self) -> str:
         """Every capture cue's AUROC in one line ("" without both classes)."""
         if not self.capture_cues:
             return ""
         return ("Each whole-image statistic alone, AUROC good vs defective (0.5 = no hint): "
                 + ", ".join(f"{cue['cue']} {cue['auroc']:.3f}" for cue in self.capture_cues) + ".")
+
+
+def _look_alikes_stand_out(summary: dict[str, dict[str, Any]]) -> bool:
+    if not {"good", "defective"} <= summary.keys():
+        return False
+    shares = {label: entry["with_look_alike"] / entry["images"] for label, entry in summary.items()}
+    return shares["good"] - shares["defective"] >= LOOK_ALIKE_GAP
+
+
+def look_alike_finding(summary: dict[str, dict[str, Any]]) -> str:
+    """Look-alikes in a few words when they stand out (``SplitCheck.look_alike_summary``, or
+    ``report.json``'s), e.g. ``"training look-alikes for 122 of 190 good, 5 of 392 defective test images"``;
+    "" otherwise."""
+    if not _look_alikes_stand_out(summary):
+        return ""
+    good, defective = summary["good"], summary["defective"]
+    return (f"training look-alikes for {good['with_look_alike']} of {good['images']} good, "
+            f"{defective['with_look_alike']} of {defective['images']} defective test images")
 
 
 def _cue_value(cue: dict[str, Any], key: str) -> str:
@@ -264,6 +389,8 @@ def findings_line(check: dict[str, Any] | None) -> str:
     copies = len(check.get("copies_of_train", [])) + len(check.get("repeats_in_test", []))
     if copies:
         findings.append(f"{copies} copied test image{'s' if copies > 1 else ''}")
+    if finding := look_alike_finding(check.get("look_alike_summary", {})):
+        findings.append(finding)
     findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
                  if cue["auroc"] >= CUE_AUROC]
     return "; ".join(findings) or "none"
@@ -272,25 +399,47 @@ def findings_line(check: dict[str, Any] | None) -> str:
 def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
                 test_names: Sequence[str], test_labels: Sequence[str], test_images: Sequence[np.ndarray],
                 tolerance: float = COPY_RMSE) -> SplitCheck:
-    """Copies between test and training images and within the test images, and the test images' capture cues
-    (see the module docstring).
+    """Copies between test and training images and within the test images, look-alikes of training images, and
+    the test images' capture cues (see the module docstring).
 
     Names are shown as given (use ``train/...`` and ``test/...`` so that they
     cannot be confused); labels are ``"good"`` or ``"defective"``.
     """
     check = SplitCheck(len(test_images), len(train_images))
-    for pair in find_copies(test_images, train_images, tolerance):
+    train_thumbs = [_thumbnail(image) for image in train_images]
+    test_thumbs = [_thumbnail(image) for image in test_images]
+    for pair in _find_copies(test_images, test_thumbs, train_images, train_thumbs, tolerance, within=False):
         check.copies_of_train.append({
             "test": test_names[pair.query], "label": test_labels[pair.query], "copy": train_names[pair.reference],
             "copy_label": train_labels[pair.reference], "rmse": round(pair.rmse, 3)})
     in_train = {entry["test"] for entry in check.copies_of_train}
-    for pair in find_copies(test_images, None, tolerance):
+    for pair in _find_copies(test_images, test_thumbs, test_images, test_thumbs, tolerance, within=True):
         if test_names[pair.query] not in in_train:
             check.repeats_in_test.append({
                 "test": test_names[pair.query], "label": test_labels[pair.query], "copy": test_names[pair.reference],
                 "copy_label": test_labels[pair.reference], "rmse": round(pair.rmse, 3)})
+    _add_look_alikes(check, train_names, train_thumbs, test_names, test_labels, test_thumbs)
     check.capture_cues = capture_cues(test_images, test_labels)
     return check
+
+
+def _add_look_alikes(check: SplitCheck, train_names: Sequence[str], train_thumbs: Sequence[np.ndarray],
+                     test_names: Sequence[str], test_labels: Sequence[str], test_thumbs: Sequence[np.ndarray]) -> None:
+    """Fill ``check.look_alikes`` and ``check.look_alike_summary`` for the test images that are not copies."""
+    copies = check.flagged_test_names
+    kept = [i for i, name in enumerate(test_names) if name not in copies]
+    nearest, likeness = _closest_looks([test_thumbs[i] for i in kept], train_thumbs)
+    for row, index in enumerate(kept):
+        if likeness[row] >= LOOK_ALIKE_LIKENESS:
+            check.look_alikes.append({"test": test_names[index], "label": test_labels[index],
+                                      "look_alike": train_names[nearest[row]],
+                                      "likeness": round(float(likeness[row]), 4)})
+    for label in ("good", "defective"):
+        rows = [row for row, index in enumerate(kept) if test_labels[index] == label]
+        if rows:
+            check.look_alike_summary[label] = {
+                "images": len(rows), "with_look_alike": int((likeness[rows] >= LOOK_ALIKE_LIKENESS).sum()),
+                "median_likeness": round(float(np.median(likeness[rows])), 4)}
 
 
 def auroc_without_copies(check: SplitCheck, test_names: Sequence[str], labels: Sequence[int] | np.ndarray,
