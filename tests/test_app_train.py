@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST_METHOD
+from synthetic import another_photo, draw_defect, random_part, write_png
 from vqi_core import jobs
 from vqi_core.datasets import DatasetError
 from vqi_core.pipeline import RunConfig
@@ -173,4 +174,27 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     assert any(w.value.startswith("1 of 5 good test images are copies of training images") for w in app.warning)
     table = next(d.value for d in app.dataframe if "copy_label" in d.value.columns)
     assert table[["test", "copy"]].values.tolist() == [["test/good/again.png", "train/good/005.png"]]
+    assert not app.exception
+
+
+def test_train_page_check_names_good_test_images_that_look_like_training_parts(open_page, tmp_path, monkeypatch):
+    """A category whose good test images are other photos of training parts and whose defective ones are new
+    parts: the check warns, lists each look-alike pair in a table and gives both shares in a caption."""
+    category = tmp_path / "data" / "tiles"
+    parts = [random_part(seed) for seed in range(8)]
+    for index, image in enumerate(parts):
+        write_png(category / "train" / "good" / f"{index:03d}.png", image)
+    for index in range(4):
+        write_png(category / "test" / "good" / f"{index:03d}.png", another_photo(parts[index], seed=10 + index))
+        write_png(category / "test" / "crack" / f"{index:03d}.png", draw_defect(random_part(40 + index), index)[0])
+    monkeypatch.setenv("VQI_DATA_ROOT", str(tmp_path / "data"))
+    app = open_page("train.py")
+    app.button(key="train_check_test_set").click().run()
+    assert any(w.value.startswith("4 of 4 good test images (100%) look almost like a training image")
+               for w in app.warning)
+    table = next(d.value for d in app.dataframe if "look_alike" in d.value.columns)
+    assert table[["test", "look_alike"]].values.tolist() == [
+        [f"test/good/{i:03d}.png", f"train/good/{i:03d}.png"] for i in range(4)]
+    assert any(c.value.startswith("Test images that look almost like a training image (likeness ≥ 0.98, copies "
+                                  "aside): 4 of 4 good") for c in app.caption)
     assert not app.exception

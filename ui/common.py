@@ -50,9 +50,10 @@ RUN_TABLE_COLUMNS = {
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
     "test set check": st.column_config.TextColumn(
-        help="What the run's test-set check found: test images that copy training or other test images, and "
-             f"whole-image statistics that alone tell good from defective (AUROC ≥ {CUE_AUROC}); \"none\" if "
-             "neither."),
+        help="What the run's test-set check found: test images that copy training or other test images, good "
+             "test images that look like training images far more often than defective ones (other photos of "
+             f"the same parts), and whole-image statistics that alone tell good from defective (AUROC ≥ "
+             f"{CUE_AUROC}); \"none\" if none of these."),
 }
 #: errors caused by the input or by files changing on disk: shown as a message, never as a traceback
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)

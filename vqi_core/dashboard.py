@@ -557,14 +557,18 @@ def run_notes(run: Run) -> list[str]:
 
 
 def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
-    """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, strong capture cues), ``copies``
-    (test image, label, copied image, its label, RMSE), ``cues`` (every cue's AUROC in a line), image counts and
-    unreadable files."""
+    """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
+    capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,
+    label, training look-alike, likeness; empty unless they stand out), ``lines`` (the look-alike shares and
+    every cue's AUROC, a line each), image counts and unreadable files."""
     found, check = check_dataset(root, category)
     return {"notes": check.notes([label_name(s) for s in found.test]),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
                                    columns=["test", "label", "copy", "copy_label", "rmse"]),
-            "cues": check.cues_line(), "test_images": check.test_images, "train_images": check.train_images,
+            "look_alikes": pd.DataFrame(check.look_alikes if check.look_alikes_stand_out else [],
+                                        columns=["test", "label", "look_alike", "likeness"]),
+            "lines": [line for line in (check.look_alike_line(), check.cues_line()) if line],
+            "test_images": check.test_images, "train_images": check.train_images,
             "skipped": found.skipped}
 
 

@@ -254,7 +254,7 @@ def runs_panel() -> None:
 
 
 def split_check_panel(found: dict[str, Any]) -> None:
-    """What the check found in the chosen category: copies and capture cues
+    """What the check found in the chosen category: copies, look-alikes and capture cues
     (:func:`vqi_core.dashboard.split_check_summary`)."""
     if found["copies"].empty:
         st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
@@ -266,8 +266,15 @@ def split_check_panel(found: dict[str, Any]) -> None:
             st.dataframe(found["copies"], hide_index=True, column_config={
                 "test": "test image", "copy": "copy of", "copy_label": "its label",
                 "rmse": st.column_config.NumberColumn("RMSE", format="%.3f", help="pixel RMSE in grey levels")})
-    if found["cues"]:
-        st.caption(found["cues"])
+    if not found["look_alikes"].empty:
+        with st.expander(f"{len(found['look_alikes'])} test image(s) that look almost like a training image"):
+            st.dataframe(found["look_alikes"], hide_index=True, column_config={
+                "test": "test image", "look_alike": "looks like",
+                "likeness": st.column_config.NumberColumn(
+                    "likeness", format="%.3f", help="correlation of the two images' 32 px grey-level thumbnails "
+                                                    "over the 80 % where they agree best (1 = the same picture)")})
+    for line in found["lines"]:
+        st.caption(line)
 
 
 st.title("Train")
@@ -283,10 +290,11 @@ if summary["skipped"]:
 
 if st.button("Check the test set", key="train_check_test_set", icon=":material/fact_check:",
              help="Decodes every image (seconds for hundreds of images) and looks for test images that are copies "
-                  "of training images or of other test images, and for whole-image statistics (brightness, "
-                  "contrast, size, shape) that alone tell good from defective test images. Either makes every "
-                  "figure look better than it will be on new parts."):
-    with st.spinner("Decoding every image, looking for copies and capture cues…"):
+                  "of training images or of other test images, for good test images that look like training "
+                  "images far more often than the defective ones do (other photos of the same parts), and for "
+                  "whole-image statistics (brightness, contrast, size, shape) that alone tell good from defective "
+                  "test images. Each makes every figure look better than it will be on new parts."):
+    with st.spinner("Decoding every image, looking for copies, look-alikes and capture cues…"):
         try:
             st.session_state[CHECKED_SPLIT] = ((root, category), split_check_summary(root, category))
         except (DatasetError, OSError) as exc:
