@@ -1,5 +1,6 @@
 """Train -> run folder -> reload -> score, the run store's atomicity, and the CLI contract."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, im
                               threshold_for_false_alarm_rate)
 from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
+from vqi_core.provenance import data_label, describe_changes, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.runs import Run, RunError, RunStore, changed_settings
 
@@ -127,6 +129,53 @@ def test_reloaded_run_reproduces_saved_scores_exactly(trained):
 def test_same_seed_same_numbers(dataset, trained, tmp_path):
     again = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
     assert np.array_equal(again.score_values, trained.score_values)
+    assert again.config["data_sha256"] == trained.config["data_sha256"]
+
+
+def test_run_records_every_file_it_used_with_its_sha256(trained, dataset):
+    """data_manifest.csv names each training image, test image and mask with its size and SHA-256;
+    config.json's data_sha256 is the manifest's digest."""
+    manifest = trained.data_manifest
+    assert manifest["role"].value_counts().to_dict() == {"train": 16, "test": 16, "mask": 10}
+    row = manifest[manifest["file"] == "train/good/003.png"].iloc[0]
+    content = (dataset / "train" / "good" / "003.png").read_bytes()
+    assert row["bytes"] == len(content) and row["sha256"] == hashlib.sha256(content).hexdigest()
+    assert set(manifest[manifest["role"] == "mask"]["file"].str.split("/").str[0]) == {"ground_truth"}
+    assert trained.config["data_files"] == 42 and trained.config["data_sha256"] == manifest_digest(manifest)
+
+
+def test_runs_from_before_data_manifests_say_so(trained, tmp_path):
+    older = Path(shutil.copytree(trained.path, tmp_path / "older"))
+    (older / "data_manifest.csv").unlink()
+    config = json.loads((older / "config.json").read_text())
+    (older / "config.json").write_text(json.dumps({k: v for k, v in config.items() if not k.startswith("data_")}))
+    run = Run(older)
+    assert run.data_manifest is None and data_label(run.config) == "not recorded"
+    assert evaluate_run(run)["data_changes"] is None and describe_changes(None) == ""
+    assert describe_changes({"changed": [], "missing": [], "added": []}) == ""
+
+
+def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(dataset, trained, tmp_path, capsys):
+    """The digest depends on the files' bytes and names in the category, not on where the folder lies; after
+    a test image and a mask change and one test image is removed, ``evaluate`` names them."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert run.config["data_sha256"] == trained.config["data_sha256"]
+    assert evaluate_run(run)["data_changes"] == {"changed": [], "missing": [], "added": []}
+
+    image = cv2.imread(str(data / "test" / "good" / "001.png"))
+    cv2.imwrite(str(data / "test" / "good" / "001.png"), 255 - image)
+    mask = data / "ground_truth" / "blob" / "002_mask.png"
+    mask.write_bytes(mask.read_bytes() + b"\0")  # the same pixels, other bytes: still a change
+    (data / "test" / "blob" / "000.png").unlink()
+    (data / "ground_truth" / "blob" / "000_mask.png").unlink()
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "Since the run was trained, its data files differ: 2 changed (ground_truth/blob/002_mask.png, "
+        "test/good/001.png); 2 missing (ground_truth/blob/000_mask.png, test/blob/000.png).")
+    changed = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert changed.config["data_sha256"] != run.config["data_sha256"] and changed.config["data_files"] == 40
 
 
 @pytest.mark.parametrize("method", ["padim", "patchcore"])

@@ -19,6 +19,7 @@ from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
 from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
                        iter_score, label_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
+from .provenance import describe_changes
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 
@@ -141,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="re-score a run's test set with its saved model and print the metrics",
         description="Load a saved run, score the test set again (its own, or --data), print the metrics and "
-                    "how far the new scores are from the saved ones.")
+                    "how far the new scores are from the saved ones; on its own test set, also name the test "
+                    "images and masks whose bytes changed (SHA-256) or that are missing since training.")
     evaluate.add_argument("--run", required=True, help="run folder")
     evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own)")
 
@@ -273,6 +275,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(line)
     if result["max_score_difference"] is not None:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
+    if changes := describe_changes(result["data_changes"]):
+        print(changes)
     return 0
 
 

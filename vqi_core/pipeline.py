@@ -28,9 +28,10 @@ from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
+from .provenance import data_manifest, manifest_changes, manifest_digest
 from .split_check import SplitCheck, auroc_without_copies, check_split
-from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
-                   Run, RunStore, ground_truth_masks, predictions_frame, save_maps, write_bytes_atomic,
+from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
+                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, predictions_frame, save_maps, write_bytes_atomic,
                    write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
@@ -183,6 +184,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
+    manifest = data_manifest(category.root, train_samples, test_samples)
     ranges = capture_ranges(image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0]))
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
@@ -236,6 +238,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         save_maps(staging / MAPS_FILE, maps)
         write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
         write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
+        write_bytes_atomic(staging / MANIFEST_FILE, manifest.to_csv(index=False).encode())
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
         write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict(),
                                                   "training_capture_ranges": ranges})
@@ -243,6 +246,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
             "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
             "has_masks": category.has_masks, "defect_types": category.defect_types,
+            "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
@@ -348,7 +352,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores`` and, for the run's own test set, the largest
-    absolute difference from the saved scores (0 when the run reproduces exactly).
+    absolute difference from the saved scores (0 when the run reproduces exactly) and ``data_changes``: the
+    test and mask files changed or missing since training (:func:`vqi_core.provenance.manifest_changes`;
+    None for another test set, or a run without a data manifest).
     """
     model = model or run.load_model()
     if data is None:
@@ -360,6 +366,11 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         category = load_category(category_path(data))
         skipped = list(category.skipped)
         samples = category.test
+    saved_manifest = run.data_manifest if data is None else None
+    changes = None
+    if saved_manifest is not None:
+        changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
+                                   data_manifest(run.config["dataset"], [], samples))
     samples, images = read_samples(samples, progress, "loading test images", skipped)
     prediction = model.predict(images, progress, stage="evaluation")
     scores = pd.DataFrame({"label": [label_name(s) for s in samples],
@@ -375,4 +386,4 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set and len(samples) else None
     return {"metrics": metrics, "scores": prediction.scores, "max_score_difference": difference,
-            "skipped": skipped}
+            "skipped": skipped, "data_changes": changes}

@@ -9,6 +9,7 @@ A run folder holds::
     metrics.json    image_auroc, pixel_auroc, aupro, F1-optimal threshold, timings
     report.json     skipped files with reasons, notes (e.g. a supervised split)
     threshold.json  the operating threshold and where it came from
+    data_manifest.csv  every training, test and mask file used: size and SHA-256
 
 A run's files are written into a hidden ``.incomplete-*`` folder, created
 once the model is fitted and evaluated, and renamed into place only when every
@@ -44,6 +45,7 @@ SCORES_FILE = "scores.csv"
 MAPS_FILE = "maps.npz"
 REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
+MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
 DELETED_PREFIX = f"{INCOMPLETE_PREFIX}deleted-"
@@ -180,6 +182,13 @@ class Run:
     def threshold(self) -> float:
         """The saved operating threshold (images with score >= it are defective)."""
         return float(self.threshold_info["threshold"])
+
+    @property
+    def data_manifest(self) -> pd.DataFrame | None:
+        """Every file the run learnt from and was tested on, with its SHA-256 (see
+        :mod:`vqi_core.provenance`); None for runs trained before manifests existed."""
+        path = self.path / MANIFEST_FILE
+        return pd.read_csv(path, dtype={"sha256": str}) if path.is_file() else None
 
     @property
     def scores(self) -> pd.DataFrame:
