@@ -73,6 +73,7 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     # the presets on held-out images, the test-set check and the ranking are there
     assert "The presets on images they were not chosen on" in parsed.headings
     assert "grey-level spread alone 1.000" in text and f"{run.metrics['image_auroc']:.4f}" in text
+    assert f"{run.config['data_sha256']} over {run.config['data_files']} files (listed in data_manifest.csv)" in text
 
 
 def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, capsys):

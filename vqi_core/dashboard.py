@@ -29,6 +29,7 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRul
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
+from .provenance import data_label
 from .split_check import findings_line
 
 
@@ -629,7 +630,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),
                      "seen defects": bool(metrics.get("seen_defects")),
-                     "test set check": findings_line(run.report.get("split_check"))})
+                     "test set check": findings_line(run.report.get("split_check")), "data": data_label(run.config)})
     figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
                          yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),

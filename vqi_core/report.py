@@ -25,7 +25,7 @@ from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, c
                         rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
-from .runs import Run, RunError, changed_settings
+from .runs import MANIFEST_FILE, Run, RunError, changed_settings
 from .split_check import findings_line
 
 STYLE = """
@@ -151,6 +151,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("backbone", config.get("params", {}).get("backbone")), ("settings changed from the defaults",
                                                                      changed_settings(config)),
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
+                ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
+                 f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
                 ("good training images", metrics.get("train_images")),
                 ("fit time (s)", _number(metrics.get("fit_seconds"), 1)),
                 ("scoring (ms per image)", _number(metrics.get("ms_per_image"), 1)),
