@@ -288,6 +288,31 @@ def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_
     assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
 
 
+@pytest.mark.parametrize("stand_out", [True, False])
+def test_inspect_names_training_look_alikes_only_when_they_stand_out(open_page, app_env, stand_out):
+    """Good test images with a training look-alike are marked when the check found far more of them among the
+    good images than among the defective ones; when every image has one (parts that all look alike), none is."""
+    run = app_env.list()[0]
+    good = run.scores.query("label == 'good'")["image"].tolist()
+    defective_with = 0 if stand_out else 21
+    summary = {"good": {"images": len(good), "with_look_alike": 2, "median_likeness": 0.97},
+               "defective": {"images": 21, "with_look_alike": defective_with, "median_likeness": 0.95}}
+    look_alikes = [{"test": f"test/{name}", "label": "good", "look_alike": f"train/good/00{i}.png",
+                    "likeness": 0.99} for i, name in enumerate(good[:2])]
+    (run.path / "report.json").write_text(json.dumps({**run.report, "split_check": {
+        "copies_of_train": [], "repeats_in_test": [], "look_alikes": look_alikes, "look_alike_summary": summary}}))
+    app = open_page("inspect_images.py")
+    app.multiselect(key="inspect_types").set_value(["good"]).run()
+    cards = [m.value for m in app.markdown if m.value.startswith("**good/")]
+    marked = [card for card in cards if "looks like `train/good/" in card]
+    if stand_out:
+        assert {card.split("**")[1] for card in marked} == set(good[:2])
+        assert "looks like `train/good/000.png`" in next(c for c in cards if c.startswith(f"**{good[0]}**"))
+    else:
+        assert marked == []
+    assert not app.exception
+
+
 @pytest.mark.parametrize("height, width", [(50, 100), (1000, 500)])
 def test_square_thumbnail_fills_the_square_along_the_longer_side(height, width):
     image = np.zeros((height, width, 3), np.uint8)  # black: unlike the light background

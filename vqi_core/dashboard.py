@@ -30,7 +30,7 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRul
 from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .runs import MODEL_DIR, Run, RunError, changed_settings
 from .provenance import data_label
-from .split_check import findings_line
+from .split_check import findings_line, look_alike_finding
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -578,6 +578,16 @@ def copied_images(run: Run) -> dict[str, str]:
     check = run.report.get("split_check") or {}
     return {entry["test"].removeprefix("test/"): entry["copy"]
             for entry in check.get("copies_of_train", []) + check.get("repeats_in_test", [])}
+
+
+def look_alike_images(run: Run) -> dict[str, str]:
+    """Test images (``<defect_type>/<file>``) with a training look-alike, and the look-alike, when the run's
+    test-set check found that they stand out (good test images have far more of them than defective ones;
+    see :mod:`vqi_core.split_check`); empty otherwise."""
+    check = run.report.get("split_check") or {}
+    if not look_alike_finding(check.get("look_alike_summary", {})):
+        return {}
+    return {entry["test"].removeprefix("test/"): entry["look_alike"] for entry in check.get("look_alikes", [])}
 
 
 def common_test_images(runs: Sequence[Run]) -> list[str]:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, copied_images, \
-    order_images, outcomes
+    look_alike_images, order_images, outcomes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
 
@@ -17,9 +17,12 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 
 
 def describe(row: pd.Series) -> str:
-    """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies."""
+    """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies or
+    which training image it looks like (when the run's look-alikes stand out)."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of `{row['copy_of']}`]" if isinstance(row.get("copy_of"), str) else ""
+    if isinstance(row.get("looks_like"), str):
+        copy += f"  \n:orange[looks like `{row['looks_like']}`]"
     return (f"**{row['image']}** · score {row['score']:.6g}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
@@ -90,6 +93,7 @@ if test.empty:
     common.stop_with_error("This run has no evaluated test image.")
 test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
 test["copy_of"] = test["image"].map(copied_images(current))
+test["looks_like"] = test["image"].map(look_alike_images(current))
 counts = test["outcome"].value_counts()
 st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES))
