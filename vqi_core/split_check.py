@@ -325,7 +325,8 @@ class SplitCheck:
                 f"defective. If they are other photos of the same parts "
                 f"(another exposure, angle or session), the model has seen those parts in training, and the "
                 f"false-alarm rate and the AUROCs will be better here than on new parts: split the good images "
-                f"by part, not by photo. Check, unless the defects change most of the image.")
+                f"by part, not by photo. (Defects that change most of an image also make it look less like any "
+                f"training image: with such defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "
