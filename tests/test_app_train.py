@@ -181,12 +181,13 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     """A category whose good test images are other photos of training parts and whose defective ones are new
     parts: the check warns, lists each look-alike pair in a table and gives both shares in a caption."""
     category = tmp_path / "data" / "tiles"
-    parts = [random_part(seed) for seed in range(8)]
+    parts = [random_part(seed) for seed in range(9)]
     for index, image in enumerate(parts):
         write_png(category / "train" / "good" / f"{index:03d}.png", image)
     for index in range(4):
         write_png(category / "test" / "good" / f"{index:03d}.png", another_photo(parts[index], seed=10 + index))
         write_png(category / "test" / "crack" / f"{index:03d}.png", draw_defect(random_part(40 + index), index)[0])
+    write_png(category / "test" / "crack" / "004.png", another_photo(parts[8], seed=20))  # listed after the good
     monkeypatch.setenv("VQI_DATA_ROOT", str(tmp_path / "data"))
     app = open_page("train.py")
     app.button(key="train_check_test_set").click().run()
@@ -194,7 +195,8 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
                for w in app.warning)
     table = next(d.value for d in app.dataframe if "look_alike" in d.value.columns)
     assert table[["test", "look_alike"]].values.tolist() == [
-        [f"test/good/{i:03d}.png", f"train/good/{i:03d}.png"] for i in range(4)]
+        [f"test/good/{i:03d}.png", f"train/good/{i:03d}.png"] for i in range(4)] + [
+        ["test/crack/004.png", "train/good/008.png"]]
     assert any(c.value.startswith("Test images that look almost like a training image (likeness ≥ 0.98, copies "
                                   "aside): 4 of 4 good") for c in app.caption)
     assert not app.exception

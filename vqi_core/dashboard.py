@@ -567,7 +567,8 @@ def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
                                    columns=["test", "label", "copy", "copy_label", "rmse"]),
             "look_alikes": pd.DataFrame(check.look_alikes if check.look_alikes_stand_out else [],
-                                        columns=["test", "label", "look_alike", "likeness"]),
+                                        columns=["test", "label", "look_alike", "likeness"]
+                                        ).sort_values("label", key=lambda label: label != "good", kind="stable"),
             "lines": [line for line in (check.look_alike_line(), check.cues_line()) if line],
             "test_images": check.test_images, "train_images": check.train_images,
             "skipped": found.skipped}
