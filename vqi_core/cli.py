@@ -1,4 +1,5 @@
-"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | report | check | runs``."""
+"""Command-line interface: ``python -m vqi_core train | evaluate | predict | threshold | report | check | split |
+runs``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import cv2
 import pandas as pd
 
 from .backbones import list_backbones
+from .datasets import category_path, load_category
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
@@ -20,6 +22,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
                        iter_score, label_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
+from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import Run, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 
@@ -201,6 +204,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--category", help="category sub-folder of --data")
     check.add_argument("--fail-on-copies", action="store_true",
                        help="exit with status 1 when copies are found (for scripts); default: status 0")
+
+    split = commands.add_parser(
+        "split", help="split a category's good images anew, by part: look-alike photos stay on one side",
+        description="Pool train/good and test/good, join the photos that look almost alike (likeness "
+                    f"{LOOK_ALIKE_LIKENESS:g} or more, as in check; a chain of look-alikes is one group) and draw "
+                    "whole groups, seeded, into test/good until it holds --test-fraction of the good images. "
+                    "Writes a new category folder (--out, which must not exist) with the defective test images "
+                    "and the masks as they were and split.json (source, seed, every group), and prints its path "
+                    "as the last line. For a category whose good test images look like training images far more "
+                    "often than its defective ones do (check says so): other photos of the same parts.")
+    split.add_argument("--data", required=True, help="category folder, or dataset root with --category")
+    split.add_argument("--category", help="category sub-folder of --data")
+    split.add_argument("--out", required=True, help="the new category folder to write (must not exist)")
+    split.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
+                       help=f"share of the good images to put into test/good (default {DEFAULT_TEST_FRACTION:g})")
+    split.add_argument("--seed", type=int, default=0, help="seed of the draw of groups (default 0)")
 
     runs = commands.add_parser("runs", help="list (or delete) saved runs",
                                description="List the runs in a folder with their headline metrics and the "
@@ -395,6 +414,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split(args: argparse.Namespace) -> int:
+    category = load_category(category_path(args.data, args.category))
+    progress = TerminalProgress()
+    try:
+        split = split_by_part(category, args.test_fraction, args.seed, progress)
+    finally:
+        progress.close()
+    out = write_split(category, split, args.out, args.test_fraction, args.seed)
+    sizes = [len(group) for group in split.groups]
+    defective = sum(s.defect_type != "good" for s in category.test)
+    print(f"{sum(sizes)} good images in {len(sizes)} groups of look-alike photos (largest {max(sizes)}, "
+          f"{sizes.count(1)} alone)")
+    print(f"train/good {len(split.train)}, test/good {len(split.test)}; the {defective} defective test images and "
+          f"the masks as they were")
+    for item in split.skipped:
+        print(f"skipped {item['file']}: {item['reason']}")
+    print(out)
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
@@ -456,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
-                "report": _report, "check": _check, "runs": _runs}
+                "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
         return handlers[args.command](args)
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write

@@ -44,7 +44,7 @@ conclude.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -65,6 +65,8 @@ LOOK_ALIKE_LIKENESS = 0.98
 LOOK_ALIKE_CELLS = 0.8
 #: references per query whose likeness is computed: those with the highest plain correlation
 _LOOK_CANDIDATES = 10
+#: the same when grouping a set of images: more, as a photo's own group mates come first among them
+_GROUP_CANDIDATES = 50
 #: good test images have a look-alike this much more often (a share, 0-1) than defective ones -> a note
 LOOK_ALIKE_GAP = 0.3
 #: a whole-image statistic that alone separates good from defective test images this well gets a note
@@ -192,30 +194,67 @@ def _find_copies(queries: Sequence[np.ndarray], query_thumbs: Sequence[np.ndarra
     return sorted(pairs, key=lambda pair: pair.query)
 
 
+def _likeness(queries: np.ndarray, references: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The likeness of each query to each of its ``candidates`` (indices into ``references``), shape (q, k):
+    the correlation of their grey levels (rows of :func:`_look`, scaled to unit variance) over the
+    :data:`LOOK_ALIKE_CELLS` share of the thumbnail where they agree best, so that a defect in the rest does
+    not count."""
+    kept = max(1, int(LOOK_ALIKE_CELLS * queries.shape[1]))
+    squared = (queries[:, None, :] - references[candidates]) ** 2
+    # the mean squared difference of unit-variance grey levels is 2 - 2 x their correlation
+    return 1.0 - np.partition(squared, kept - 1, axis=2)[:, :, :kept].mean(axis=2) / 2.0
+
+
+def _looks(thumbnails: Iterable[np.ndarray]) -> np.ndarray:
+    """:func:`_look` of each thumbnail, scaled to unit variance, one row each."""
+    rows = [_look(thumb) for thumb in thumbnails]
+    return np.stack(rows) * np.sqrt(THUMBNAIL_SIDE * THUMBNAIL_SIDE) if rows else np.zeros((0, 0), np.float32)
+
+
 def _closest_looks(query_thumbs: Sequence[np.ndarray],
                    reference_thumbs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """For each query thumbnail, the index of the reference that looks most alike and their likeness: the
-    correlation of their grey levels (brightness and contrast ignored, see :func:`_look`) over the
-    :data:`LOOK_ALIKE_CELLS` share of the thumbnail where they agree best, so that a defect in the rest does
-    not count. The best of the :data:`_LOOK_CANDIDATES` references with the highest plain correlation."""
+    """For each query thumbnail, the index of the reference that looks most alike and their
+    :func:`_likeness`: the best of the :data:`_LOOK_CANDIDATES` references with the highest plain
+    correlation."""
     if not len(query_thumbs) or not len(reference_thumbs):
         return np.zeros(0, int), np.zeros(0)
-    cells = THUMBNAIL_SIDE * THUMBNAIL_SIDE
-    kept = max(1, int(LOOK_ALIKE_CELLS * cells))
-    references = np.stack([_look(thumb) for thumb in reference_thumbs]) * np.sqrt(cells)  # unit variance
-    candidates_per_query = min(_LOOK_CANDIDATES, len(references))
+    references = _looks(reference_thumbs)
     nearest, likeness = [], []
     for start in range(0, len(query_thumbs), _QUERY_CHUNK):
-        queries = np.stack([_look(thumb) for thumb in query_thumbs[start:start + _QUERY_CHUNK]]) * np.sqrt(cells)
-        candidates = np.argsort(-(queries @ references.T), axis=1, kind="stable")[:, :candidates_per_query]
-        squared = (queries[:, None, :] - references[candidates]) ** 2
-        # the mean squared difference of unit-variance grey levels is 2 - 2 x their correlation
-        trimmed = 1.0 - np.partition(squared, kept - 1, axis=2)[:, :, :kept].mean(axis=2) / 2.0
-        best = trimmed.argmax(axis=1)
+        queries = _looks(query_thumbs[start:start + _QUERY_CHUNK])
+        candidates = np.argsort(-(queries @ references.T), axis=1, kind="stable")[:, :_LOOK_CANDIDATES]
+        alike = _likeness(queries, references, candidates)
+        best = alike.argmax(axis=1)
         rows = np.arange(len(best))
         nearest.append(candidates[rows, best])
-        likeness.append(trimmed[rows, best])
+        likeness.append(alike[rows, best])
     return np.concatenate(nearest), np.concatenate(likeness).astype(np.float64)
+
+
+def look_alike_groups(images: Iterable[np.ndarray]) -> list[list[int]]:
+    """Indices of ``images`` in groups of look-alikes: two images whose likeness reaches
+    :data:`LOOK_ALIKE_LIKENESS` share a group, and so does a chain of them. Each group is sorted, the groups
+    by their first index. ``images`` is read once (a generator may decode them one at a time)."""
+    looks = _looks(_thumbnail(image) for image in images)
+    parent = list(range(len(looks)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    chunk = _QUERY_CHUNK // 8  # a chunk's differences to its candidates: chunk x 50 x 1024 floats
+    for start in range(0, len(looks), chunk):
+        queries = looks[start:start + chunk]
+        candidates = np.argsort(-(queries @ looks.T), axis=1, kind="stable")[:, :_GROUP_CANDIDATES]
+        for row, column in zip(*np.nonzero(_likeness(queries, looks, candidates) >= LOOK_ALIKE_LIKENESS)):
+            first, second = root(start + int(row)), root(int(candidates[row, column]))
+            parent[max(first, second)] = min(first, second)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(looks)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
 
 
 @dataclass
@@ -325,8 +364,9 @@ class SplitCheck:
                 f"defective. If they are other photos of the same parts "
                 f"(another exposure, angle or session), the model has seen those parts in training, and the "
                 f"false-alarm rate and the AUROCs will be better here than on new parts: split the good images "
-                f"by part, not by photo. (Defects that change most of an image also make it look less like any "
-                f"training image: with such defects, this can be expected.)")
+                f"by part, not by photo (`python -m vqi_core split` keeps look-alike photos together). (Defects "
+                f"that change most of an image also make it look less like any training image: with such "
+                f"defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "

@@ -1,0 +1,112 @@
+"""A split by part: look-alike photos of one part never end up on both sides, and the check then finds none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from synthetic import SHARED_DATA, another_photo, draw_defect, random_part, write_png
+from vqi_core.cli import main
+from vqi_core.datasets import DatasetError, load_category
+from vqi_core.images import read_image
+from vqi_core.resplit import SPLIT_FILE, split_by_part, write_split
+from vqi_core.split_check import check_split, look_alike_groups
+
+PARTS, PHOTOS = 10, 3
+
+
+def photographed_category(root: Path) -> Path:
+    """10 parts photographed 3 times each, the photos split at random (part 0's first photo in test/good, its
+    others in train/good, ...), 4 defective images of new parts with masks; one name in both good folders."""
+    for part in range(PARTS):
+        image = random_part(part)
+        for photo in range(PHOTOS):
+            side = "test" if (part + photo) % 5 == 0 else "train"
+            photographed = another_photo(image, seed=10 * part + photo)
+            write_png(root / side / "good" / f"part{part}_photo{photo}.png", photographed)
+    write_png(root / "test" / "good" / "part0_photo1.png", another_photo(random_part(0), seed=99))  # same name
+    for index in range(4):
+        image, mask = draw_defect(random_part(50 + index), seed=index)
+        write_png(root / "test" / "crack" / f"{index:03d}.png", image)
+        write_png(root / "ground_truth" / "crack" / f"{index:03d}_mask.png", mask.astype("uint8") * 255)
+    return root
+
+
+def labelled(category):
+    return ([f"train/{s.name}" for s in category.train], [read_image(s.path) for s in category.train],
+            [f"test/{s.name}" for s in category.test], ["good" if s.label == 0 else "defective" for s in category.test],
+            [read_image(s.path) for s in category.test])
+
+
+def check(category):
+    train_names, train, test_names, labels, test = labelled(category)
+    return check_split(train_names, ["good"] * len(train), train, test_names, labels, test)
+
+
+def test_look_alike_groups_join_the_photos_of_each_part() -> None:
+    photos = [another_photo(random_part(part), seed=photo) for part in range(4) for photo in range(3)]
+    assert look_alike_groups(photos) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert look_alike_groups(iter(photos[:1])) == [[0]] and look_alike_groups([]) == []
+
+
+def test_split_by_part_keeps_each_part_on_one_side(tmp_path) -> None:
+    source = load_category(photographed_category(tmp_path / "widget"))
+    assert check(source).look_alikes_stand_out  # the random split leaks parts
+    split = split_by_part(source, test_fraction=0.2, seed=0)
+    assert len(split.train) + len(split.test) == PARTS * PHOTOS + 1 and len(split.groups) == PARTS
+    assert len(split.test) == 6  # 2 whole parts of 3 photos (part 0 has 4: it does not fit into 6 with another)
+    parts = lambda paths: {path.name.split("_")[0] for path in paths}
+    assert not parts(split.train) & parts(split.test)
+
+    out = write_split(source, split, tmp_path / "widget_by_part", 0.2, 0)
+    written = load_category(out)
+    assert len(written.train) == len(split.train) and sum(s.label == 0 for s in written.test) == len(split.test)
+    assert [s.name for s in written.test if s.label == 1] == [s.name for s in source.test if s.label == 1]
+    assert all(s.mask_path is not None for s in written.test if s.label == 1)
+    record = json.loads((out / SPLIT_FILE).read_text())
+    assert record["seed"] == 0 and record["test_good"] == len(split.test) and len(record["groups"]) == PARTS
+    assert sorted(record["files"].values()) == sorted(p.relative_to(source.root).as_posix()
+                                                      for p in split.train + split.test)
+    after = check(written)
+    assert after.look_alike_summary["good"]["with_look_alike"] == 0 and not after.look_alikes_stand_out
+
+    again = split_by_part(source, test_fraction=0.2, seed=0)
+    assert again.test == split.test  # seeded
+    assert split_by_part(source, test_fraction=0.2, seed=1).test != split.test
+    with pytest.raises(FileExistsError, match="already exists"):
+        write_split(source, split, out, 0.2, 0)
+
+
+def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> None:
+    part = random_part(0)
+    for photo in range(8):
+        write_png(tmp_path / "same" / "train" / "good" / f"{photo}.png", another_photo(part, seed=photo))
+    with pytest.raises(DatasetError, match="cannot be split by their photos"):
+        split_by_part(load_category(tmp_path / "same"))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        split_by_part(load_category(tmp_path / "same"), test_fraction=1.0)
+
+
+def test_cli_split_prints_the_new_category_last(tmp_path, capsys) -> None:
+    source = photographed_category(tmp_path / "widget")
+    out = tmp_path / "by_part"
+    assert main(["split", "--data", str(source), "--out", str(out), "--seed", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == str(out)
+    assert lines[-3] == "31 good images in 10 groups of look-alike photos (largest 4, 0 alone)"
+    assert json.loads((out / SPLIT_FILE).read_text())["seed"] == 3
+    assert main(["split", "--data", str(source), "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")
+def test_real_magnetic_tile_split_by_part_leaves_no_good_test_image_a_training_look_alike(tmp_path) -> None:
+    source = load_category(SHARED_DATA / "magnetic_tile")
+    split = split_by_part(source)
+    assert len(split.train) + len(split.test) == 952 and len(split.test) == 190
+    after = check(load_category(write_split(source, split, tmp_path / "magnetic_tile_by_part", 0.2, 0)))
+    good, defective = after.look_alike_summary["good"], after.look_alike_summary["defective"]
+    assert good["with_look_alike"] == 0 and good["median_likeness"] < 0.97
+    assert not after.look_alikes_stand_out and defective["images"] == 392

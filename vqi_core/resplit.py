@@ -1,0 +1,130 @@
+"""A new split of a category's good images by part, not by photo: look-alike photos stay on one side.
+
+When a dataset photographs each part several times (another exposure, angle or
+session) and its good photos were split at random, the test set holds parts the
+model has seen, and every figure looks better than it will be on new parts (the
+look-alikes of :mod:`vqi_core.split_check`). :func:`split_by_part` pools
+``train/good`` and ``test/good``, joins look-alike photos into groups (a chain
+of look-alikes is one group) and draws whole groups, seeded, into ``test/good``
+until it holds ``test_fraction`` of the good images. :func:`write_split` writes
+the new category: the good images on their new sides, the defective test images
+and the masks as they were, and ``split.json`` with the source, the seed and
+every group. It is written under a temporary name beside ``out`` and renamed
+into place when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .datasets import GOOD, Category, DatasetError
+from .images import ImageReadError, read_image
+from .progress import ProgressCallback, report
+from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
+
+SPLIT_FILE = "split.json"
+DEFAULT_TEST_FRACTION = 0.2
+
+
+@dataclass
+class PartSplit:
+    """Good images (paths in the source category) on each side, and the look-alike groups they came in."""
+
+    train: list[Path]
+    test: list[Path]
+    groups: list[list[Path]]
+    skipped: list[dict[str, str]]
+
+
+def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
+                  progress: ProgressCallback | None = None) -> PartSplit:
+    """Pool the category's good images, group look-alike photos and draw whole groups into the test side.
+
+    Raises ``DatasetError`` when no group fits into the test side (every good image looks like the others:
+    parts that look the same cannot be told apart by their photos).
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test fraction must lie between 0 and 1, got {test_fraction}")
+    pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
+    paths: list[Path] = []
+    skipped: list[dict[str, str]] = []
+
+    def readable_images() -> Iterator[np.ndarray]:  # decoded one at a time; unreadable files are skipped
+        for index, path in enumerate(pooled):
+            report(progress, "grouping look-alike photos", index, len(pooled))
+            try:
+                image = read_image(path)
+            except ImageReadError as exc:
+                skipped.append({"file": str(path), "reason": str(exc)})
+                continue
+            paths.append(path)
+            yield image
+        report(progress, "grouping look-alike photos", len(pooled), len(pooled))
+
+    groups = [[paths[i] for i in group] for group in look_alike_groups(readable_images())]
+    if not paths:
+        raise DatasetError(f"{category.root} has no readable good image to split")
+    target = round(test_fraction * len(paths))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    test_groups, held = set(), 0
+    for index in order:
+        if held + len(groups[index]) <= target:
+            test_groups.add(int(index))
+            held += len(groups[index])
+    if held == 0:
+        largest = max(len(group) for group in groups)
+        raise DatasetError(
+            f"no group of look-alike photos fits into a test side of {target} of the {len(paths)} good images: "
+            f"the largest group holds {largest} (likeness {LOOK_ALIKE_LIKENESS:g} or more joins photos). Parts "
+            f"that all look the same cannot be split by their photos: keep the split, or group the images by a "
+            f"part number yourself.")
+    test = [path for i, group in enumerate(groups) if i in test_groups for path in group]
+    train = [path for i, group in enumerate(groups) if i not in test_groups for path in group]
+    return PartSplit(sorted(train), sorted(test), groups, skipped)
+
+
+def write_split(category: Category, split: PartSplit, out: Path | str, test_fraction: float, seed: int) -> Path:
+    """Write ``split`` as a new category folder ``out`` (which must not exist): ``train/good`` and ``test/good``
+    from the split, the defective test images and ``ground_truth`` as they were, and ``split.json``."""
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} already exists: choose a new folder for the split")
+    staging = out.parent / f".{out.name}.incomplete"
+    shutil.rmtree(staging, ignore_errors=True)
+    root = category.root
+    files: dict[str, str] = {}
+    try:
+        for side, paths in (("train", split.train), ("test", split.test)):
+            for path in paths:
+                name = path.name
+                if (staging / side / GOOD / name).exists():  # the same name came from train/good and test/good
+                    name = f"{path.parent.parent.name}_{name}"
+                target = staging / side / GOOD / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+                files[target.relative_to(staging).as_posix()] = path.relative_to(root).as_posix()
+        for sample in category.test:
+            if sample.defect_type == GOOD:
+                continue
+            target = staging / "test" / sample.defect_type / sample.path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(sample.path, target)
+        if (root / "ground_truth").is_dir():
+            shutil.copytree(root / "ground_truth", staging / "ground_truth")
+        record = {"source": str(root.resolve()), "seed": seed, "test_fraction": test_fraction,
+                  "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
+                  "train_good": len(split.train), "test_good": len(split.test),
+                  "groups": [[path.relative_to(root).as_posix() for path in group] for group in split.groups],
+                  "files": files, "skipped": split.skipped}
+        (staging / SPLIT_FILE).write_text(json.dumps(record, indent=1))
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
