@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import localisation
+from .datasets import category_path, load_category
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
@@ -28,8 +29,9 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRul
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
-from .runs import MODEL_DIR, Run, RunError, changed_settings
 from .provenance import data_label
+from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
+from .runs import MODEL_DIR, Run, RunError, changed_settings
 from .split_check import findings_line, look_alike_finding
 
 
@@ -572,6 +574,17 @@ def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
             "lines": [line for line in (check.look_alike_line(), check.cues_line()) if line],
             "test_images": check.test_images, "train_images": check.train_images,
             "skipped": found.skipped}
+
+
+def split_category_by_part(root: str, category: str | None, seed: int = 0) -> dict[str, Any]:
+    """:func:`vqi_core.resplit.split_by_part` of the chosen category, written beside it as
+    ``<category>_by_part``: the new folder (``path``), its good ``train`` and ``test`` images and the ``groups``
+    of look-alike photos. Raises ``DatasetError`` when the photos cannot be grouped, ``FileExistsError`` when
+    the folder exists."""
+    found = load_category(category_path(root, category))
+    split = split_by_part(found, DEFAULT_TEST_FRACTION, seed)
+    out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part", DEFAULT_TEST_FRACTION, seed)
+    return {"path": str(out), "train": len(split.train), "test": len(split.test), "groups": len(split.groups)}
 
 
 def copied_images(run: Run) -> dict[str, str]:

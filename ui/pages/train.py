@@ -11,7 +11,7 @@ from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, d
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
-    split_check_summary
+    split_category_by_part, split_check_summary
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
@@ -20,6 +20,7 @@ from vqi_core.runs import RunError
 
 JOB_KEY = "train_job_id"
 CHECKED_SPLIT = "train_checked_split"
+SPLIT_RESULT = "train_split_result"
 FINETUNE_HELP = ("Optional self-supervised fine-tuning of the backbone on the good training images before fitting: "
                  "cutpaste learns to tell a part from the same part with a pasted patch; simsiam learns features "
                  "that stay the same under augmentation. Slower; can help on textures unlike ImageNet.")
@@ -253,9 +254,23 @@ def runs_panel() -> None:
         no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
 
 
-def split_check_panel(found: dict[str, Any]) -> None:
+def split_by_part_clicked(root: str, category: str | None) -> None:
+    """Write the category split by part (a button callback: it runs before the sidebar lists the categories, so
+    the new one is listed at once); the outcome is kept for the panel."""
+    try:
+        made = split_category_by_part(root, category)
+    except (DatasetError, OSError) as exc:
+        st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {exc}")
+    else:
+        st.session_state[SPLIT_RESULT] = ((root, category), True, (
+            f"Wrote `{made['path']}`: {made['train']} good training and {made['test']} good test images from "
+            f"{made['groups']} groups of look-alike photos, the defective images and masks as they were. Choose "
+            f"it as the category in the sidebar and check it again."))
+
+
+def split_check_panel(found: dict[str, Any], root: str, category: str | None) -> None:
     """What the check found in the chosen category: copies, look-alikes and capture cues
-    (:func:`vqi_core.dashboard.split_check_summary`)."""
+    (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part."""
     if found["copies"].empty:
         st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
                    f"{found['train_images']} training images or another test image.", icon=":material/check:")
@@ -273,6 +288,17 @@ def split_check_panel(found: dict[str, Any]) -> None:
                 "likeness": st.column_config.NumberColumn(
                     "likeness", format="%.3f", help="correlation of the two images' 32 px grey-level thumbnails "
                                                     "over the 80 % where they agree best (1 = the same picture)")})
+        st.button("Split the good images by part", key="train_split_by_part", icon=":material/call_split:",
+                  on_click=split_by_part_clicked, args=(root, category),
+                  help="Writes a new category beside this one (<category>_by_part): its good images pooled, "
+                       "look-alike photos joined into groups and whole groups drawn into test/good (20 %, seed 0); "
+                       "the defective images and masks as they are. This category is not changed.")
+        made_for, succeeded, message = st.session_state.get(SPLIT_RESULT, (None, False, ""))
+        if made_for == (root, category):
+            if succeeded:
+                st.success(message, icon=":material/check:")
+            else:
+                st.error(message, icon=":material/error:")
     for line in found["lines"]:
         st.caption(line)
 
@@ -302,7 +328,7 @@ if st.button("Check the test set", key="train_check_test_set", icon=":material/f
             st.error(f"The check could not read this category: {exc}", icon=":material/error:")
 checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
 if checked_for == (root, category):
-    split_check_panel(check_result)
+    split_check_panel(check_result, root, category)
 
 config, can_train = training_form(root, category)
 running = jobs.running_job() is not None
