@@ -60,7 +60,7 @@ def test_split_by_part_keeps_each_part_on_one_side(tmp_path) -> None:
     parts = lambda paths: {path.name.split("_")[0] for path in paths}
     assert not parts(split.train) & parts(split.test)
 
-    out = write_split(source, split, tmp_path / "widget_by_part", 0.2, 0)
+    out = write_split(source, split, tmp_path / "widget_by_part")
     written = load_category(out)
     assert len(written.train) == len(split.train) and sum(s.label == 0 for s in written.test) == len(split.test)
     assert [s.name for s in written.test if s.label == 1] == [s.name for s in source.test if s.label == 1]
@@ -76,7 +76,7 @@ def test_split_by_part_keeps_each_part_on_one_side(tmp_path) -> None:
     assert again.test == split.test  # seeded
     assert split_by_part(source, test_fraction=0.2, seed=1).test != split.test
     with pytest.raises(FileExistsError, match="already exists"):
-        write_split(source, split, out, 0.2, 0)
+        write_split(source, split, out)
 
 
 def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> None:
@@ -106,7 +106,7 @@ def test_real_magnetic_tile_split_by_part_leaves_no_good_test_image_a_training_l
     source = load_category(SHARED_DATA / "magnetic_tile")
     split = split_by_part(source)
     assert len(split.train) + len(split.test) == 952 and len(split.test) == 190
-    after = check(load_category(write_split(source, split, tmp_path / "magnetic_tile_by_part", 0.2, 0)))
+    after = check(load_category(write_split(source, split, tmp_path / "magnetic_tile_by_part")))
     good, defective = after.look_alike_summary["good"], after.look_alike_summary["defective"]
     assert good["with_look_alike"] == 0 and good["median_likeness"] < 0.97
     assert not after.look_alikes_stand_out and defective["images"] == 392

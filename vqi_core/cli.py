@@ -421,7 +421,7 @@ def _split(args: argparse.Namespace) -> int:
         split = split_by_part(category, args.test_fraction, args.seed, progress)
     finally:
         progress.close()
-    out = write_split(category, split, args.out, args.test_fraction, args.seed)
+    out = write_split(category, split, args.out)
     sizes = [len(group) for group in split.groups]
     defective = sum(s.defect_type != "good" for s in category.test)
     print(f"{sum(sizes)} good images in {len(sizes)} groups of look-alike photos (largest {max(sizes)}, "

@@ -583,7 +583,7 @@ def split_category_by_part(root: str, category: str | None, seed: int = 0) -> di
     the folder exists."""
     found = load_category(category_path(root, category))
     split = split_by_part(found, DEFAULT_TEST_FRACTION, seed)
-    out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part", DEFAULT_TEST_FRACTION, seed)
+    out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part")
     return {"path": str(out), "train": len(split.train), "test": len(split.test), "groups": len(split.groups)}
 
 

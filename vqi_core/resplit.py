@@ -34,12 +34,15 @@ DEFAULT_TEST_FRACTION = 0.2
 
 @dataclass
 class PartSplit:
-    """Good images (paths in the source category) on each side, and the look-alike groups they came in."""
+    """Good images (paths in the source category) on each side, the look-alike groups they came in, the
+    unreadable files left out, and the test fraction and seed of the draw."""
 
     train: list[Path]
     test: list[Path]
     groups: list[list[Path]]
     skipped: list[dict[str, str]]
+    test_fraction: float
+    seed: int
 
 
 def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
@@ -86,10 +89,10 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             f"part number yourself.")
     test = [path for i, group in enumerate(groups) if i in test_groups for path in group]
     train = [path for i, group in enumerate(groups) if i not in test_groups for path in group]
-    return PartSplit(sorted(train), sorted(test), groups, skipped)
+    return PartSplit(sorted(train), sorted(test), groups, skipped, test_fraction, seed)
 
 
-def write_split(category: Category, split: PartSplit, out: Path | str, test_fraction: float, seed: int) -> Path:
+def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     """Write ``split`` as a new category folder ``out`` (which must not exist): ``train/good`` and ``test/good``
     from the split, the defective test images and ``ground_truth`` as they were, and ``split.json``."""
     out = Path(out)
@@ -117,7 +120,7 @@ def write_split(category: Category, split: PartSplit, out: Path | str, test_frac
             shutil.copy2(sample.path, target)
         if (root / "ground_truth").is_dir():
             shutil.copytree(root / "ground_truth", staging / "ground_truth")
-        record = {"source": str(root.resolve()), "seed": seed, "test_fraction": test_fraction,
+        record = {"source": str(root.resolve()), "seed": split.seed, "test_fraction": split.test_fraction,
                   "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
                   "train_good": len(split.train), "test_good": len(split.test),
                   "groups": [[path.relative_to(root).as_posix() for path in group] for group in split.groups],
