@@ -36,9 +36,9 @@ spread, size, aspect ratio) alone separates the good test images from the
 defective ones, a model can score well by noticing how the images were
 captured (another day, light, exposure, camera or crop) rather than the
 defects. Each statistic's AUROC is reported (direction-free, 0.5-1; see
-:func:`vqi_core.capture.capture_cues`); at ``CUE_AUROC`` or above it gets a note. Some defects do change the whole image
-(a missing part, a broken bottle), so the note asks to check, it does not
-conclude.
+:func:`vqi_core.capture.capture_cues`); at ``CUE_AUROC`` or above it gets a
+note. Some defects do change the whole image (a missing part, a broken
+bottle), so the note asks to check, it does not conclude.
 """
 
 from __future__ import annotations
@@ -205,6 +205,13 @@ def _likeness(queries: np.ndarray, references: np.ndarray, candidates: np.ndarra
     return 1.0 - np.partition(squared, kept - 1, axis=2)[:, :, :kept].mean(axis=2) / 2.0
 
 
+def _candidate_likeness(queries: np.ndarray, references: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each query, the ``count`` references with the highest plain correlation and their :func:`_likeness`
+    (both shape (q, count))."""
+    candidates = np.argsort(-(queries @ references.T), axis=1, kind="stable")[:, :count]
+    return candidates, _likeness(queries, references, candidates)
+
+
 def _looks(thumbnails: Iterable[np.ndarray]) -> np.ndarray:
     """:func:`_look` of each thumbnail, scaled to unit variance, one row each."""
     rows = [_look(thumb) for thumb in thumbnails]
@@ -222,8 +229,7 @@ def _closest_looks(query_thumbs: Sequence[np.ndarray],
     nearest, likeness = [], []
     for start in range(0, len(query_thumbs), _QUERY_CHUNK):
         queries = _looks(query_thumbs[start:start + _QUERY_CHUNK])
-        candidates = np.argsort(-(queries @ references.T), axis=1, kind="stable")[:, :_LOOK_CANDIDATES]
-        alike = _likeness(queries, references, candidates)
+        candidates, alike = _candidate_likeness(queries, references, _LOOK_CANDIDATES)
         best = alike.argmax(axis=1)
         rows = np.arange(len(best))
         nearest.append(candidates[rows, best])
@@ -247,8 +253,8 @@ def look_alike_groups(images: Iterable[np.ndarray]) -> list[list[int]]:
     chunk = _QUERY_CHUNK // 8  # a chunk's differences to its candidates: chunk x 50 x 1024 floats
     for start in range(0, len(looks), chunk):
         queries = looks[start:start + chunk]
-        candidates = np.argsort(-(queries @ looks.T), axis=1, kind="stable")[:, :_GROUP_CANDIDATES]
-        for row, column in zip(*np.nonzero(_likeness(queries, looks, candidates) >= LOOK_ALIKE_LIKENESS)):
+        candidates, alike = _candidate_likeness(queries, looks, _GROUP_CANDIDATES)
+        for row, column in zip(*np.nonzero(alike >= LOOK_ALIKE_LIKENESS)):
             first, second = root(start + int(row)), root(int(candidates[row, column]))
             parent[max(first, second)] = min(first, second)
     groups: dict[int, list[int]] = {}
