@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
-                                   heatmap_image, normalize_map, normalize_score, render_overlay)
+                                   heatmap_image, normalize_map, render_overlay)
 
 NORMALIZATION = {"map_median": 2.0, "map_p99": 5.0, "map_max": 6.0, "score_median": 10.0, "score_max": 30.0}
 
@@ -24,14 +24,8 @@ def test_normalize_map_uses_good_statistics() -> None:
     assert normalised.tolist() == [[0.0, 0.0], [0.5, 2.0]]  # clipped below 0, kept above 1
     flat = normalize_map(np.array([[3.0, 3.5]]), {"map_median": 3.0, "map_max": 3.0})
     assert np.isfinite(flat).all() and flat[0, 0] == 0 and flat[0, 1] > 1
-
-
-def test_normalize_score() -> None:
-    assert normalize_score(20.0, NORMALIZATION) == 0.5
-    assert normalize_score(5.0, NORMALIZATION) == 0.0
-    assert normalize_score(np.array([10.0, 40.0]), NORMALIZATION).tolist() == [0.0, 1.5]
-    with pytest.raises(ValueError, match="score_median"):
-        normalize_score(1.0, {})
+    with pytest.raises(ValueError, match="map_median"):
+        normalize_map(raw, {})
 
 
 def test_two_blobs_give_two_boxes_in_original_coordinates() -> None:

@@ -42,13 +42,6 @@ def normalize_map(raw_map: np.ndarray, normalization: Mapping[str, float]) -> np
     return np.maximum(normalised, 0, dtype=np.float32)
 
 
-def normalize_score(score: float | np.ndarray, normalization: Mapping[str, float]) -> float | np.ndarray:
-    """Image score(s): 0 at ``score_median``, 1 at ``score_max``, linear, clipped below at 0 only."""
-    low, span = _span(normalization, "score_median", "score_max")
-    normalised = np.maximum((np.asarray(score, dtype=np.float64) - low) / span, 0.0)
-    return float(normalised) if normalised.ndim == 0 else normalised
-
-
 @dataclass(frozen=True)
 class Box:
     """A suspicious region in original image pixels: columns x0:x1, rows y0:y1 (end exclusive)."""

@@ -267,12 +267,12 @@ class ImageResult:
     defective: bool
     anomaly_map: np.ndarray  # normalised, eval size
     boxes: list[Box]
-    image: np.ndarray | None = None
+    image: np.ndarray  # the scored image, RGB uint8
     unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
-                 progress: ProgressCallback | None = None, keep_images: bool = False,
+                 progress: ProgressCallback | None = None,
                  training_ranges: dict[str, Sequence[float]] | None = None) -> list[ImageResult]:
     """Score already decoded images with a fitted model at ``threshold``; with the run's
     ``training_ranges`` (``report.json``), each result also says how its image is unlike the training images."""
@@ -282,7 +282,7 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
         norm_map = normalize_map(raw_map, model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, image_hw=image.shape[:2]),
-                                   image if keep_images else None, unlike_training(image, training_ranges)))
+                                   image, unlike_training(image, training_ranges)))
     return results
 
 
@@ -329,8 +329,7 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             except ImageReadError as exc:
                 skipped.append({"file": source.origin, "reason": str(exc)})
         if images:
-            yield from score_images(model, images, names, threshold, keep_images=True,
-                                    training_ranges=training_ranges)
+            yield from score_images(model, images, names, threshold, training_ranges=training_ranges)
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
 
 
