@@ -93,8 +93,10 @@ def test_same_seed_same_model_and_cancellation(fitted, data):
     assert seen[-1] == f"training (CAM) epoch 1/{QUICK['epochs']}"
 
 
-def test_needs_both_classes(data):
+def test_needs_labels_of_both_classes(data):
     (images, labels, _), _ = data
+    with pytest.raises(ValueError, match="fit needs labels"):
+        create_model("cam", **QUICK).fit(images)
     with pytest.raises(ValueError, match="good .* and defective"):
         create_model("cam", **QUICK).fit(images[:5], labels=[0] * 5)
     with pytest.raises(ValueError, match="exactly one layer"):

@@ -149,6 +149,8 @@ class AnomalyModel(ABC):
         """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods."""
         if len(images) == 0:
             raise ValueError("the training set is empty: at least one defect-free image is needed")
+        if self.supervised and labels is None:
+            raise ValueError(f"{self.name} learns from labelled images: fit needs labels (0 good, 1 defective)")
         seed_everything(self.seed)
         started = time.perf_counter()
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
@@ -167,8 +169,8 @@ class AnomalyModel(ABC):
             self.set_backbone_state(result.state)
             finetune_info = {"finetune": {"kind": self.finetune, "epoch_losses": result.epoch_losses,
                                           "seconds": result.seconds, "trained_stages": result.trained_stages}}
-        if self.supervised:
-            self._fit_labelled(image_subset(images, train), [int(labels[i]) for i in train], progress)  # type: ignore[index]
+        if self.supervised and labels is not None:
+            self._fit_labelled(image_subset(images, train), [int(labels[i]) for i in train], progress)
         else:
             self._fit_features(image_subset(images, train), progress)
         normalisation_set = holdout or train
