@@ -45,7 +45,7 @@ def run_sidebar() -> None:
         current = next((run.id for run in runs if run.config.get("category") == category), runs[0].id)
         set_current_run(current)
     st.session_state["run_select"] = current if current in labels else None
-    st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.get,
+    st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.__getitem__,
                          placeholder="no saved run yet" if not labels else "choose a run",
                          on_change=lambda: set_current_run(st.session_state["run_select"]),
                          help=f"Saved runs in {runs_dir()} (set VQI_RUNS_DIR to use another folder).")

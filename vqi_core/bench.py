@@ -20,6 +20,7 @@ import re
 import resource
 import tempfile
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,7 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         queue.put({"note": f"failed: {exc.__class__.__name__}: {exc}"})
 
 
-def _wait_for_row(process: multiprocessing.Process, queue: multiprocessing.Queue) -> dict[str, Any]:
+def _wait_for_row(process: BaseProcess, queue: multiprocessing.Queue) -> dict[str, Any]:
     """The row the child process reports, or a failure row if it dies first (e.g. killed for memory)."""
     while True:
         try:

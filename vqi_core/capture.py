@@ -61,6 +61,7 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
     for name in CAPTURE_CUES:
         values = np.array([image_statistics[name] for image_statistics in statistics], float)
         auroc = image_auroc(defective, values)
+        assert auroc is not None  # both classes are present
         cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
                      "good_median": float(np.median(values[defective == 0])),
                      "defective_median": float(np.median(values[defective == 1]))})

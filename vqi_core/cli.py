@@ -41,7 +41,7 @@ class TerminalProgress:
 
         self._tqdm = tqdm
         self._bar = None
-        self._stage = None
+        self._stage: str | None = None
         self._min_interval_s = 0.1 if sys.stderr.isatty() else log_interval_s
 
     def __call__(self, stage: str, done: int, total: int) -> None:

@@ -178,7 +178,9 @@ def defect_type_frame(data: ThresholdData, threshold: float,
     rows = []
     for name, scores in data.defect_type_scores.items():
         caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
-        low, high = rate_interval(caught, len(scores), CONFIDENCE)
+        interval = rate_interval(caught, len(scores), CONFIDENCE)
+        assert interval is not None  # a defect type is listed because it has images
+        low, high = interval
         row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
                "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.0%}–{high:.0%}"}
         if per_type_metrics:
@@ -641,7 +643,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
             fpr, tpr, _ = roc_curve(labels, scores)
             figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{run_label(run)}"))
             interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
-            if column > 0:
+            if column > 0 and auroc is not None and reference is not None:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference = f"{auroc - reference:+.4f} ({_interval_text(gap, signed=True)})"
         metrics = run.metrics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -10,14 +10,14 @@ import torch
 import torch.nn.functional as F
 
 
-def default_layers(backbone: str, table: dict[str, tuple[str, ...]]) -> list[str]:
+def default_layers(backbone: str, table: Mapping[str, tuple[str, ...]]) -> list[str]:
     """A method's default layers for the backbone's family: ``table["efficientnet"]`` or ``table["resnet"]``."""
     return list(table["efficientnet" if backbone.startswith("efficientnet") else "resnet"])
 
 
 def finest_grid(features: Sequence[torch.Tensor]) -> tuple[int, int]:
     """The (h, w) of the feature map with the most cells."""
-    return max((tuple(f.shape[-2:]) for f in features), key=lambda hw: hw[0] * hw[1])
+    return max(((int(f.shape[-2]), int(f.shape[-1])) for f in features), key=lambda hw: hw[0] * hw[1])
 
 
 def resize_grid(feature: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor:
@@ -43,7 +43,8 @@ def blurred_max(grid_maps: np.ndarray, valid: np.ndarray, sigma_cells: float) ->
     for i, (grid_map, cells) in enumerate(zip(grid_maps, valid)):
         smooth = np.asarray(grid_map, np.float32)
         if sigma_cells > 0:
-            smooth = cv2.GaussianBlur(smooth, (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT)
+            smooth = np.asarray(cv2.GaussianBlur(smooth, (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT),
+                                np.float32)
         scores[i] = float(smooth[cells].max()) if cells.any() else float(smooth.max())
     return scores
 

@@ -19,7 +19,7 @@ from .backbones import BackboneSpec, get_backbone
 from .backbones.efficientnet_lite import EfficientNetLite
 
 try:  # optional: retired upstream and pinned to an old torch
-    import intel_extension_for_pytorch as ipex  # type: ignore
+    import intel_extension_for_pytorch as ipex
 except Exception:  # noqa: BLE001 - any import failure means "not available"
     ipex = None
 
@@ -32,7 +32,8 @@ def trunk_stages(model: nn.Module) -> "OrderedDict[str, nn.Module]":
             stages[f"blocks.{index}"] = stage
         return stages
     if hasattr(model, "layer1"):  # torchvision ResNet family
-        stages = OrderedDict(stem=nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool))
+        stem = [getattr(model, name) for name in ("conv1", "bn1", "relu", "maxpool")]
+        stages = OrderedDict(stem=nn.Sequential(*stem))
         for name in ("layer1", "layer2", "layer3", "layer4"):
             stages[name] = getattr(model, name)
         return stages

@@ -150,4 +150,4 @@ def image_shapes(images: Sequence[np.ndarray]) -> list[tuple[int, int]]:
     """(H, W) of every image; read from :class:`ImageFiles` without decoding."""
     if isinstance(images, ImageFiles):
         return list(images.shapes)
-    return [image.shape[:2] for image in images]
+    return [(image.shape[0], image.shape[1]) for image in images]

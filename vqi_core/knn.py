@@ -57,6 +57,7 @@ class NearestNeighbors:
             return self
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)  # deterministic construction
+        index: Any  # faiss.IndexIVFFlat or faiss.IndexHNSWFlat, by kind
         try:
             if self.kind == "ivf":
                 nlist = int(self.nlist or max(1, min(round(4 * math.sqrt(len(bank))), len(bank) // 39)))
@@ -76,10 +77,11 @@ class NearestNeighbors:
         return self
 
     def _apply_search_params(self) -> None:
+        index: Any = self.index  # faiss.IndexIVFFlat or faiss.IndexHNSWFlat, by kind
         if self.kind == "ivf":
-            self.index.nprobe = self.nprobe
+            index.nprobe = self.nprobe
         elif self.kind == "hnsw":
-            self.index.hnsw.efSearch = self.ef_search
+            index.hnsw.efSearch = self.ef_search
 
     def search(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Euclidean distances (Q, k) float32 and bank indices (Q, k) int64 of each query's k nearest."""

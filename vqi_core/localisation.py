@@ -71,7 +71,7 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
     if count <= 1:
         return []
     peaks = np.full(count, -np.inf, dtype=np.float32)
-    np.maximum.at(peaks, labels.ravel(), norm_map.ravel())
+    np.maximum.at(peaks, np.asarray(labels, np.int32).ravel(), norm_map.ravel())
     scale_y, scale_x = image_h / h, image_w / w
     min_area = max(1.0, min_area_fraction * h * w)
     boxes = []
@@ -126,7 +126,7 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if mask is not None:
         mask_u8 = np.asarray(mask, dtype=bool).astype(np.uint8)
         if mask_u8.shape != (h, w):
-            mask_u8 = cv2.resize(mask_u8, (w, h), interpolation=cv2.INTER_NEAREST)
+            mask_u8 = np.asarray(cv2.resize(mask_u8, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
         contours, _ = cv2.findContours(mask_u8, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
     for box in boxes:

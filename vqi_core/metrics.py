@@ -255,7 +255,7 @@ class OperatingPoint:
         return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
 
 
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def _ratio(numerator: np.ndarray | int, denominator: np.ndarray | int) -> np.ndarray:
     numerator, denominator = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
     return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
                      where=denominator > 0)
@@ -483,13 +483,15 @@ def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.
         raise ValueError(f"{len(types)} defect types but {len(labels)} labels")
     if (masks is None) != (maps is None):
         raise ValueError("give both masks and maps, or neither")
-    if masks is not None and not len(masks) == len(maps) == len(labels):
-        raise ValueError(f"{len(masks)} masks and {len(maps)} maps for {len(labels)} images")
-    known = [] if masks is None else [i for i, mask in enumerate(masks) if mask is not None or labels[i] == 0]
+    given_masks: Sequence[np.ndarray | None] = [] if masks is None else masks
+    given_maps: Sequence[np.ndarray] = [] if maps is None else maps
+    if masks is not None and not len(given_masks) == len(given_maps) == len(labels):
+        raise ValueError(f"{len(given_masks)} masks and {len(given_maps)} maps for {len(labels)} images")
+    known = [i for i, mask in enumerate(given_masks) if mask is not None or labels[i] == 0]
 
     def ground_truth(index: int) -> np.ndarray:
-        mask = masks[index]
-        return np.zeros(np.shape(maps[index]), bool) if mask is None else np.asarray(mask, bool)
+        mask = given_masks[index]
+        return np.zeros(np.shape(given_maps[index]), bool) if mask is None else np.asarray(mask, bool)
 
     good = labels == 0
     defect_pixels = {i: int(ground_truth(i).sum()) for i in known if labels[i] == 1}
@@ -501,7 +503,7 @@ def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.
                                  "image_auroc": image_auroc(labels[mine | good], scores[mine | good])}
         if masks is not None:
             chosen = [i for i in known if good[i] or mine[i]]
-            entry["pixel_auroc"] = pixel_auroc([ground_truth(i) for i in chosen], [maps[i] for i in chosen])
+            entry["pixel_auroc"] = pixel_auroc([ground_truth(i) for i in chosen], [given_maps[i] for i in chosen])
             entry["defect_pixel_share"] = (sum(n for i, n in defect_pixels.items() if mine[i]) / all_defect_pixels
                                            if all_defect_pixels else None)
         result[name] = entry
@@ -524,8 +526,8 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     result: dict[str, Any] = {
         "image_auroc": image_auroc(labels, scores),
         "image_auroc_interval": list(interval) if interval else None,
-        "pixel_auroc": pixel_auroc(masks, maps) if masks is not None else None,
-        "aupro": aupro(masks, maps) if masks is not None else None,
+        "pixel_auroc": pixel_auroc(masks, maps) if masks is not None and maps is not None else None,
+        "aupro": aupro(masks, maps) if masks is not None and maps is not None else None,
     }
     point_keys = ("tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "false_alarm_rate", "escape_rate")
     if not _both_classes(labels):

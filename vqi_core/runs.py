@@ -145,7 +145,7 @@ class Run:
                 raise RunError(f"run folder {self.path} no longer exists (deleted from disk?)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
-        self._maps = None
+        self._maps: Any = None  # the NpzFile of maps.npz, opened on first use
 
     @property
     def id(self) -> str:
@@ -325,7 +325,7 @@ class RunStore:
 
 def save_maps(path: Path, maps: list[np.ndarray]) -> None:
     """Store anomaly maps as compressed float16 arrays keyed ``m<index>``."""
-    np.savez_compressed(path, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
+    np.savez_compressed(path, allow_pickle=False, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
 
 
 def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> list[np.ndarray | None]:

@@ -40,7 +40,7 @@ def random_projection(features: torch.Tensor, dim: int, seed: int = 0) -> torch.
                       for start in range(0, len(features), _CHUNK_ROWS)])
 
 
-def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int], first: torch.Tensor,
+def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int] | torch.Tensor, first: torch.Tensor,
                     progress: ProgressCallback | None = None, stage: str = "coreset",
                     done_before: int = 0, total: int | None = None) -> list[torch.Tensor]:
     """Greedy k-center selection in each of G groups at once.
@@ -111,8 +111,8 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *, projec
             members = starts.unsqueeze(1) + torch.where(offsets < sizes.unsqueeze(1), offsets, 0)
             first = (torch.rand(len(sizes), generator=generator) * sizes).long()
             total = int(keep.max()) + n_select
-            picked = greedy_k_center(projected[members], keep, first, progress, stage, 0, total)
-            candidates = torch.cat([members[g, p] for g, p in enumerate(picked)]).unique()
+            picked_per_group = greedy_k_center(projected[members], keep, first, progress, stage, 0, total)
+            candidates = torch.cat([members[g, p] for g, p in enumerate(picked_per_group)]).unique()
             done = int(keep.max())
     if n_select >= len(candidates):
         return candidates[:n_select].numpy().astype(np.int64)

@@ -153,12 +153,12 @@ def _find_copies(queries: Sequence[np.ndarray], query_thumbs: Sequence[np.ndarra
     for them, which matters when images are decoded on demand)."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    by_shape: dict[tuple[int, ...], list[int]] = {}
+    by_shape: dict[tuple[int, int], list[int]] = {}
     for index, shape in enumerate(image_shapes(references)):
         by_shape.setdefault(shape, []).append(index)
     targets_by_shape = {shape: np.stack([reference_thumbs[i].ravel() for i in indices]).astype(np.float64)
                         for shape, indices in by_shape.items()}
-    query_groups: dict[tuple[int, ...], list[int]] = {}
+    query_groups: dict[tuple[int, int], list[int]] = {}
     for index, shape in enumerate(image_shapes(queries)):
         if shape in by_shape:
             query_groups.setdefault(shape, []).append(index)

@@ -54,7 +54,7 @@ if len(saved) < 2:
     st.stop()
 labels = {run.id: run_label(run) for run in saved}
 chosen_ids = st.multiselect("Runs to compare (same test set)", list(labels), default=default_selection(saved),
-                            format_func=labels.get, key="compare_runs")
+                            format_func=labels.__getitem__, key="compare_runs")
 if len(chosen_ids) < 2:
     st.info("Choose two or more runs.", icon=":material/info:")
     st.stop()

@@ -92,9 +92,10 @@ def show(outcome: dict[str, Any]) -> None:
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
         with columns[position % COLUMNS].container(border=True):
             st.image(item["overlay"], width="stretch")
-            unlike = "".join(f"  \n:orange[unlike the training images: {text}]" for text in item["unlike_training"])
+            how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
+                                 for text in item["unlike_training"])
             st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.6g} · {item['boxes']} box(es){unlike}", unsafe_allow_html=True)
+                        f"{item['score']:.6g} · {item['boxes']} box(es){how_unlike}", unsafe_allow_html=True)
 
 
 st.title("Predict")

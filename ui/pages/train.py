@@ -193,9 +193,9 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             return
         left, right, _ = st.columns([1, 1, 2])
         if left.button("Inspect images", key="train_open_inspect", icon=":material/image_search:", type="primary"):
-            open_run(status.run_id, "inspect")
+            open_run(job.run.id, "inspect")
         if right.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
-            open_run(status.run_id, "threshold")
+            open_run(job.run.id, "threshold")
     elif status.state == jobs.CANCELLED:
         st.info(status.error or "Cancelled.", icon=":material/cancel:")
     else:

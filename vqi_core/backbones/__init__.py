@@ -45,7 +45,9 @@ class BackboneSpec:
 
 
 def _lite(variant: str) -> Callable[[bool], nn.Module]:
-    return lambda pretrained=True: efficientnet_lite(variant, pretrained)
+    def build(pretrained: bool = True) -> nn.Module:
+        return efficientnet_lite(variant, pretrained)
+    return build
 
 
 def _lite_layers(variant: str) -> dict[str, tuple[int, int]]:

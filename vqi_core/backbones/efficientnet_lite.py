@@ -26,9 +26,9 @@ VARIANTS = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
 
 
 def _round_channels(channels: int, width: float, divisor: int = 8) -> int:
-    channels *= width
-    rounded = max(divisor, int(channels + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * channels:
+    scaled = channels * width
+    rounded = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * scaled:
         rounded += divisor
     return int(rounded)
 
@@ -114,7 +114,7 @@ class EfficientNetLite(nn.Module):
         stages, in_ch = [], 32
         layout = zip(STAGES, stage_depths(variant), stage_channels(variant))
         for index, ((_, kernel, stride, expansion, _), depth, out_ch) in enumerate(layout):
-            blocks = []
+            blocks: list[nn.Module] = []
             for block in range(depth):
                 block_stride = stride if block == 0 else 1
                 if index == 0:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -147,7 +147,7 @@ class TrainableTrunk(nn.Module):
             raise ValueError(f"layers {missing} are frozen: their maps need the full forward pass")
         return [taps[name] for name in self.layers]
 
-    def _run(self, names: list[str], stages: Sequence[nn.Module], x: torch.Tensor,
+    def _run(self, names: list[str], stages: Iterable[nn.Module], x: torch.Tensor,
              taps: dict[str, torch.Tensor]) -> torch.Tensor:
         for name, stage in zip(names, stages):
             x = stage(x)
@@ -208,8 +208,8 @@ def prepare_inputs(images: Sequence[np.ndarray], preprocessing: Preprocessing) -
 
 def to_tensor(batch: Sequence[np.ndarray], preprocessing: Preprocessing) -> torch.Tensor:
     """RGB uint8 (H, W, 3) arrays of one size -> the backbone's normalised NCHW float tensor."""
-    array = np.stack(batch).astype(np.float32) / 255.0
-    array = (array - np.array(preprocessing.mean, np.float32)) / np.array(preprocessing.std, np.float32)
+    mean, std = np.array(preprocessing.mean, np.float32), np.array(preprocessing.std, np.float32)
+    array = (np.stack(batch).astype(np.float32) / 255.0 - mean) / std
     return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
 
 

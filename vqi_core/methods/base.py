@@ -132,7 +132,7 @@ class AnomalyModel(ABC):
         return [torch.cat(store) for store in per_layer]
 
     @staticmethod
-    def valid_grid(geometries: list[Geometry], grid_hw: tuple[int, int], input_hw: tuple[int, int]) -> np.ndarray:
+    def valid_grid(geometries: list[Geometry], grid_hw: Sequence[int], input_hw: Sequence[int]) -> np.ndarray:
         """Boolean (B, h, w): which cells of a feature grid lie on the image (not letterbox padding)."""
         gh, gw = grid_hw
         ih, iw = input_hw
@@ -243,7 +243,7 @@ class AnomalyModel(ABC):
                 "normalization": self.normalization, "fit_info": self.fit_info,
                 "fine_tuned_backbone": self.backbone_state is not None}
         (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2))
-        np.savez_compressed(folder / ARRAYS_FILE, **self._arrays())
+        np.savez_compressed(folder / ARRAYS_FILE, allow_pickle=False, **self._arrays())
         if self.backbone_state is not None:
             torch.save({k: v.contiguous() for k, v in self.backbone_state.items()}, folder / BACKBONE_FILE)
 

@@ -66,22 +66,24 @@ class Padim(AnomalyModel):
         self.channel_index = None
         stage, count = "feature extraction", 0
         report(progress, stage, 0, len(images))
-        total = outer = None
+        total: torch.Tensor | None = None  # (P, d) sum of the patches at each position
+        outer: torch.Tensor | None = None  # (P, d, d) sum of their outer products
         for start, x, _ in self.batches(images):
             embedding = self._embed(self.extractor(x))
             patches = embedding.flatten(2).permute(2, 0, 1).double().contiguous()  # (P, B, d)
-            if total is None:
+            if total is None or outer is None:
                 total = torch.zeros(patches.shape[0], patches.shape[2], dtype=torch.float64)
                 outer = torch.zeros(patches.shape[0], patches.shape[2], patches.shape[2], dtype=torch.float64)
             total += patches.sum(1)
             outer += patches.transpose(1, 2) @ patches
             count += len(x)
             report(progress, stage, min(start + len(x), len(images)), len(images))
+        assert total is not None and outer is not None  # fit() refuses an empty training set
         report(progress, "covariance", 0, 1)
         mean = total / count
         covariance = (outer - count * mean[:, :, None] * mean[:, None, :]) / max(count - 1, 1)
         covariance += self.epsilon * torch.eye(covariance.shape[-1], dtype=torch.float64)
-        # numpy's batched inverse: torch's multi-threaded batched inverse can hang on some builds
+        # numpy's batched inverse: torch 2.14.1's multi-threaded batched inverse hangs (MKL SLASWP error)
         inverse = np.linalg.inv(covariance.numpy())
         self.mean = mean.float()
         self.inv_covariance = torch.from_numpy(inverse.astype(np.float32))

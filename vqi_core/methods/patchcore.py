@@ -107,7 +107,8 @@ class PatchCore(AnomalyModel):
 
     # ------------------------------------------------------------------ fit
     def _fit_features(self, images: Sequence[np.ndarray], progress: ProgressCallback | None) -> None:
-        rows, counts = [], []
+        rows: list[torch.Tensor] = []
+        counts: list[int] = []
         stage = "feature extraction"
         report(progress, stage, 0, len(images))
         for start, x, geometries in self.batches(images):
@@ -169,8 +170,10 @@ class PatchCore(AnomalyModel):
 
     def _density_weights(self, queries: np.ndarray, nearest: np.ndarray) -> np.ndarray:
         """The paper's eq. 7: 1 - softmax of a patch's distances to the neighbourhood of its nearest bank feature."""
-        _, support = self.index.search(self.memory_bank[nearest], self.reweight_neighbors)
-        distances = np.linalg.norm(queries[:, None, :] - self.memory_bank[support], axis=-1).astype(np.float64)
+        bank = self.memory_bank
+        assert bank is not None  # predict() checked that the model is fitted
+        _, support = self.index.search(bank[nearest], self.reweight_neighbors)
+        distances = np.linalg.norm(queries[:, None, :] - bank[support], axis=-1).astype(np.float64)
         distances -= distances.min(axis=1, keepdims=True)
         softmax = np.exp(distances) / np.exp(distances).sum(axis=1, keepdims=True)
         return 1.0 - softmax[:, 0]
