@@ -102,6 +102,6 @@ class FeatureExtractor:
         """Feature maps (NCHW, float32, contiguous) of each requested layer."""
         x = x.contiguous(memory_format=torch.channels_last)
         module = self._module_for(x)
-        with torch.no_grad():
+        with torch.inference_mode():
             outputs = module(x)
         return [out.contiguous() for out in outputs]

@@ -211,7 +211,7 @@ class AnomalyModel(ABC):
         maps: list[np.ndarray] = []
         report(progress, stage, 0, len(images))
         for start, x, geometries in self.batches(images):
-            with torch.no_grad():
+            with torch.inference_mode():
                 batch_scores, grid_maps = self._score_batch(x, geometries)
             scores.append(np.asarray(batch_scores, np.float64))
             maps.extend(self.grid_to_image(grid_maps[i], geometries[i]) for i in range(len(geometries)))
