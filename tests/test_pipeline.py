@@ -144,7 +144,7 @@ def test_run_records_every_file_it_used_with_its_sha256(trained, dataset):
     assert trained.config["data_files"] == 42 and trained.config["data_sha256"] == manifest_digest(manifest)
 
 
-def test_runs_from_before_data_manifests_say_so(trained, tmp_path):
+def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
     older = Path(shutil.copytree(trained.path, tmp_path / "older"))
     (older / "data_manifest.csv").unlink()
     config = json.loads((older / "config.json").read_text())
@@ -153,6 +153,9 @@ def test_runs_from_before_data_manifests_say_so(trained, tmp_path):
     assert run.data_manifest is None and data_label(run.config) == "not recorded"
     assert evaluate_run(run)["data_changes"] is None and describe_changes(None) == ""
     assert describe_changes({"changed": [], "missing": [], "added": []}) == ""
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(older)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("data files: not recorded")
 
 
 def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(dataset, trained, tmp_path, capsys):

@@ -285,8 +285,9 @@ def _number(value: float | None) -> str:
 
 def _evaluate(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
+    run = Run(Path(args.run))
     try:
-        result = evaluate_run(Run(Path(args.run)), args.data, progress)
+        result = evaluate_run(run, args.data, progress)
     finally:
         progress.close()
     print(_metrics_line(result["metrics"]))
@@ -296,6 +297,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     if changes := describe_changes(result["data_changes"]):
         print(changes)
+    if args.data is None and run.data_manifest is None:
+        print("data files: not recorded (the run was trained before runs listed their files), "
+              "so changes since training cannot be named")
     return 0
 
 
