@@ -48,17 +48,23 @@ def test_run_folder_deleted_while_open(open_page, app_env, page):
     assert "no longer exists" in messages(app)
 
 
-def test_oversized_upload_is_refused_and_others_still_scored(open_page):
+def test_oversized_upload_is_refused_and_others_still_scored(open_page, tmp_path):
+    write_png(tmp_path / "part.png", textured_image(64, seed=5))
+    bad_uploads = [("huge.png", b"\x89PNG" + bytes(MAX_IMAGE_BYTES + 1), "image/png"),
+                   ("garbage.jpg", b"\xff\xd8 definitely not a jpeg", "image/jpeg")]
     app = open_page("predict.py")
-    app.file_uploader(key="predict_files").set_value([
-        ("huge.png", b"\x89PNG" + bytes(MAX_IMAGE_BYTES + 1), "image/png"),
-        ("garbage.jpg", b"\xff\xd8 definitely not a jpeg", "image/jpeg"),
-    ]).run()
+    app.file_uploader(key="predict_files").set_value(
+        bad_uploads + [("part.png", (tmp_path / "part.png").read_bytes(), "image/png")]).run()
     app.button(key="predict_score").click().run()
     assert not app.exception
     errors = [e.value for e in app.error]
     assert any("huge.png" in e and "50 MB" in e for e in errors)
     assert any("garbage.jpg" in e and "not a readable image" in e for e in errors)
+    assert [m.value for m in app.metric if m.label == "Images scored"] == ["1"]  # the readable one
+
+    app.file_uploader(key="predict_files").set_value(bad_uploads).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
     assert any(i.value == "No image could be scored." for i in app.info)
 
 

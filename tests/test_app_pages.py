@@ -152,15 +152,19 @@ def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold(
 
 def test_false_alarm_preset_on_the_page_allows_exactly_the_false_alarms_asked_for(open_page, app_env):
     run = app_env.list()[0]
+    good = np.sort(run.score_values[run.labels == 0])[::-1]
+    assert len(good) == 4 and len(set(good)) == 4
     app = open_page("threshold.py")
-    app.number_input(key="threshold_max_false_alarms").set_value(0.0).run()
-    preset = next(b for b in app.button if b.key.startswith("preset_≤"))
-    preset.click().run()
-    assert not app.exception
-    matrix = shown_confusion(app)
-    assert matrix[0, 1] == 0  # no good part rejected
-    good = run.score_values[run.labels == 0]
-    assert app.slider(key="threshold_slider").value > good.max()
+    for percent, false_alarms in ((0.0, 0), (25.0, 1), (50.0, 2), (74.0, 2)):
+        app.number_input(key="threshold_max_false_alarms").set_value(percent).run()
+        preset = next(b for b in app.button if b.key.startswith("preset_≤"))
+        preset.click().run()
+        assert not app.exception
+        assert shown_confusion(app)[0, 1] == false_alarms  # as many good parts rejected as allowed, no more
+        threshold = app.slider(key="threshold_slider").value
+        assert good[false_alarms] < threshold  # the next good part passes ...
+        if false_alarms:
+            assert threshold <= good[false_alarms - 1]  # ... and the lowest threshold that allows it is taken
 
 
 def test_the_rates_come_with_their_confidence_intervals(open_page, app_env):

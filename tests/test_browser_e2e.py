@@ -255,6 +255,6 @@ def test_train_threshold_compare_and_predict(page, server):
     scored = page.get_by_test_id("stMetric").filter(has_text="Images scored")
     scored.wait_for(timeout=120_000)
     _settle(page)
-    assert "2" in scored.inner_text()
+    assert scored.get_by_test_id("stMetricValue").inner_text().strip() == "2"
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict"
     _shot(page, "predict")

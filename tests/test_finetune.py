@@ -137,7 +137,8 @@ def test_fit_hook_uses_saves_and_reloads_the_fine_tuned_backbone(images, tmp_pat
                          finetune_params={**QUICK, "epochs": 1}).fit(images)
     assert model.backbone_state is not None
     test = [textured_image(64, seed=100 + i) for i in range(3)]
-    scores = model.predict(test).scores
+    prediction = model.predict(test)
+    scores = prediction.scores
     assert not np.allclose(scores, plain.predict(test).scores)  # the features did change
     model.save(tmp_path / "model")
     assert (tmp_path / "model" / "backbone.pt").is_file()
@@ -148,6 +149,7 @@ def test_fit_hook_uses_saves_and_reloads_the_fine_tuned_backbone(images, tmp_pat
     assert finetune["trained_stages"] and "finetune" not in plain.fit_info
     again = reloaded.predict(test)
     assert np.array_equal(again.scores, scores)
+    assert all(np.array_equal(a, b) for a, b in zip(again.maps, prediction.maps, strict=True))
 
 
 def test_fine_tuned_dfm_through_the_registry(images, tmp_path):
@@ -157,7 +159,9 @@ def test_fine_tuned_dfm_through_the_registry(images, tmp_path):
     model = create_model("dfm", **SIZE, finetune="simsiam", finetune_params={**QUICK, "epochs": 1}).fit(images)
     test = [textured_image(64, seed=200 + i) for i in range(3)]
     model.save(tmp_path / "dfm")
-    assert np.array_equal(load_model(tmp_path / "dfm").predict(test).scores, model.predict(test).scores)
+    reloaded, original = load_model(tmp_path / "dfm").predict(test), model.predict(test)
+    assert np.array_equal(reloaded.scores, original.scores)
+    assert all(np.array_equal(a, b) for a, b in zip(reloaded.maps, original.maps, strict=True))
 
 
 def _meta(folder):
