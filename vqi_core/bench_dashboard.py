@@ -142,16 +142,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_apptest:
         rows["AppTest page rerun"] = summary(apptest_rerun_ms(labels, scores, types, thresholds))
 
-    print(f"Threshold panel, {args.images} test images, {args.repeats} slider moves (target <= {TARGET_MS:.0f} ms)")
-    print(f"{'measurement':<22} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
-    for name, row in rows.items():
-        print(f"{name:<22} {row['median_ms']:>10.3f} {row['p95_ms']:>8.3f} {row['max_ms']:>8.3f}")
+    title = f"Threshold panel, {args.images} test images, {args.repeats} slider moves (target <= {TARGET_MS:.0f} ms)"
+    lines = ["| measurement | median ms | p95 ms | max ms |", "|---|---|---|---|"]
+    lines += [f"| {name} | {row['median_ms']:.3f} | {row['p95_ms']:.3f} | {row['max_ms']:.3f} |"
+              for name, row in rows.items()]
+    print(title)
+    print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "images": args.images, "repeats": args.repeats,
               "target_ms": TARGET_MS, "measurements": rows,
               "within_target": all(row["p95_ms"] <= TARGET_MS for row in rows.values())}
     (args.out / "dashboard.json").write_text(json.dumps(result, indent=2))
-    print(f"wrote {args.out / 'dashboard.json'}")
+    (args.out / "dashboard.md").write_text(f"{title}\n\n" + "\n".join(lines) + "\n")
+    print(f"wrote {args.out / 'dashboard.json'} and {args.out / 'dashboard.md'}")
     return 0
 
 
