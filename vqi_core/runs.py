@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
 from .images import read_image, read_mask
@@ -145,7 +146,7 @@ class Run:
                 raise RunError(f"run folder {self.path} no longer exists (deleted from disk?)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
-        self._maps: Any = None  # the NpzFile of maps.npz, opened on first use
+        self._maps: NpzFile | None = None  # maps.npz, opened on first use
 
     @property
     def id(self) -> str:
