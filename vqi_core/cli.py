@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import cv2
 import pandas as pd
 
+from .archive import export_run_file, import_run
 from .backbones import list_backbones
 from .datasets import category_path, load_category
 from .jobs import EXPECTED_ERRORS
@@ -23,7 +24,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import Run, RunStore, changed_settings, write_bytes_atomic
+from .runs import Run, RunError, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 
 DEFAULT_RUNS = "runs"
@@ -221,11 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"share of the good images to put into test/good (default {DEFAULT_TEST_FRACTION:g})")
     split.add_argument("--seed", type=int, default=0, help="seed of the draw of groups (default 0)")
 
-    runs = commands.add_parser("runs", help="list (or delete) saved runs",
+    runs = commands.add_parser("runs", help="list, delete, export or import saved runs",
                                description="List the runs in a folder with their headline metrics and the "
-                                           "settings that differ from their method's defaults.")
+                                           "settings that differ from their method's defaults; or delete one, "
+                                           "write one to a .zip archive, or add one from such an archive.")
     runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
-    runs.add_argument("--delete", metavar="RUN_ID", help="delete this run")
+    action = runs.add_mutually_exclusive_group()
+    action.add_argument("--delete", metavar="RUN_ID", help="delete this run")
+    action.add_argument("--export", metavar="RUN_ID",
+                        help="write this run (model, scores, maps, threshold, reports) to a .zip archive (see --out)")
+    action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
+                        help="add the run in this .zip archive to --runs, after checking that it is a safe, "
+                             "complete run whose model loads")
+    runs.add_argument("--out", help="with --export: the archive to write (default: <run id>.zip here)")
     return parser
 
 
@@ -474,9 +483,20 @@ def _check(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs)
+    if args.out and not args.export:
+        raise RunError("--out names the archive that --export writes; give --export RUN_ID with it")
     if args.delete:
         store.delete(args.delete)
         print(f"deleted {args.delete}")
+        return 0
+    if args.export:
+        target = export_run_file(store.get(args.export), args.out or f"{args.export}.zip")
+        print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
+        return 0
+    if args.import_archive:
+        run = import_run(Path(args.import_archive), store)
+        print(f"imported {run.id} into {store.root}")
+        print(run.path)
         return 0
     runs = store.list()
     if not runs:

@@ -1,11 +1,33 @@
-"""Home: what VQI does, what to do first, and the saved runs."""
+"""Home: what VQI does, what to do first, the saved runs, and moving a run to another machine."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
-from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, store
+from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, set_current_run, store
+from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
+from vqi_core.runs import RunError
+
+IMPORT_RESULT = "home_import_result"
+
+
+def import_clicked() -> None:
+    """Add the uploaded run archive to the runs folder and make it the current run (a button callback: it runs
+    before the sidebar lists the runs, so the new one is listed at once); the outcome is kept for the page."""
+    upload = st.session_state.get("home_import_file")
+    if upload is None:
+        st.session_state[IMPORT_RESULT] = (False, "Choose a run archive (.zip) first.")
+        return
+    try:
+        run = import_run(upload.getvalue(), store())
+    except RunError as exc:
+        st.session_state[IMPORT_RESULT] = (False, f"{upload.name} was not imported: {exc}")
+    else:
+        set_current_run(run.id)
+        st.session_state[IMPORT_RESULT] = (True, f"Imported `{run.id}` from {upload.name}; it is the current run.")
 
 st.title("VQI · visual quality inspection")
 st.markdown(
@@ -29,10 +51,29 @@ with columns[2]:
     st.page_link(PAGES["compare"], label="Compare runs", icon=":material/compare:")
 
 st.subheader("Saved runs")
-table = runs_table(store().list())
+saved = {run.id: run for run in store().list()}
+table = runs_table(list(saved.values()))
 if table.empty:
     st.info("No saved run yet: train one on the Train page.", icon=":material/info:")
 else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{len(table)} run(s); the current run is `{current or 'none'}`.")
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
+
+with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:"):
+    st.caption("A run archive holds the whole run: the model, the scores and heatmaps of its test images, the "
+               "saved threshold and the reports. Import it on the line's machine to score new parts there with "
+               "exactly the model that was validated (its test images stay where they were: Inspect shows them "
+               "only where that folder exists).")
+    current = st.session_state.get(CURRENT_RUN)
+    if current in saved:
+        st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
+                           file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
+                           key="home_export", icon=":material/download:")
+    st.file_uploader("Run archive to import", type=["zip"], key="home_import_file")
+    st.button("Import the run", key="home_import", on_click=import_clicked, icon=":material/upload:")
+    succeeded, message = st.session_state.pop(IMPORT_RESULT, (None, ""))
+    if succeeded is True:
+        st.success(message, icon=":material/check:")
+    elif succeeded is False:
+        st.error(message, icon=":material/error:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -68,17 +70,18 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
         st.markdown(common.LEGEND, unsafe_allow_html=True)
 
 
-def grid(run: Run, frame: pd.DataFrame) -> None:
-    """Thumbnails with overlays, PER_PAGE at a time."""
+def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
+    """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time."""
     page = common.page_number(len(frame), PER_PAGE, PAGE)
     shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
     columns = st.columns(COLUMNS)
     for position, (index, row) in enumerate(shown.iterrows()):
         with columns[position % COLUMNS].container(border=True):
-            try:
-                st.image(common.thumbnail(str(run.path), int(index)), width="stretch")
-            except LOAD_ERRORS as exc:
-                st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+            if images_here:
+                try:
+                    st.image(common.thumbnail(str(run.path), int(index)), width="stretch")
+                except LOAD_ERRORS as exc:
+                    st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
             st.markdown(describe(row), unsafe_allow_html=True)
             st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
                       on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
@@ -87,6 +90,12 @@ def grid(run: Run, frame: pd.DataFrame) -> None:
 st.title("Inspect")
 current = common.require_run()
 common.show_run_notes(current)
+dataset = Path(current.config.get("dataset", ""))
+images_here = dataset.is_dir()
+if not images_here:
+    st.warning(f"This run's test images are not on this machine (`{dataset}` does not exist, as for a run "
+               "imported from another machine): their scores and outcomes are listed without the images.",
+               icon=":material/folder_off:")
 threshold, source = common.working_threshold(current)
 test = common.test_frame(str(current.path)).copy()
 if test.empty:
@@ -106,4 +115,4 @@ st.caption(f"{len(matching)} of {len(test)} test images match.")
 if matching.empty:
     st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
 else:
-    grid(current, matching)
+    grid(current, matching, images_here)

@@ -1,0 +1,155 @@
+"""Run archives: a run exported to a .zip and imported elsewhere is the same run; unsafe or broken archives
+are refused with a reason and leave nothing behind (vqi_core.archive, `runs --export/--import`, Home page)."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from vqi_core import archive
+from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
+from vqi_core.cli import main
+from vqi_core.pipeline import folder_sources, iter_score
+from vqi_core.runs import Run, RunError, RunStore
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def assert_nothing_added(store: RunStore) -> None:
+    assert not store.root.exists() or list(store.root.iterdir()) == []  # no run and no staging folder left
+
+
+def zip_bytes(members: dict[str, bytes], symlinks: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as packed:
+        for name, content in members.items():
+            info = zipfile.ZipInfo(name)
+            if name in symlinks:
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            packed.writestr(info, content)
+    return buffer.getvalue()
+
+
+def test_an_exported_run_imports_as_the_same_run_and_scores_the_same(trained_run, synthetic_root, tmp_path):
+    target = export_run_file(trained_run, tmp_path / "run.zip")
+    with zipfile.ZipFile(target) as packed:
+        assert all(name.startswith(f"{trained_run.id}/") for name in packed.namelist())
+    store = RunStore(tmp_path / "line" / "runs")
+    imported = import_run(target, store)
+    assert imported.id == trained_run.id and [run.id for run in store.list()] == [trained_run.id]
+    assert files_of(imported.path) == files_of(trained_run.path)  # every file, byte for byte
+
+    good = synthetic_root / "widget" / "test" / "good"
+    sources, skipped = folder_sources(good)
+    results = list(iter_score(imported.load_model(), sources, imported.threshold, skipped))
+    saved = trained_run.scores.set_index(trained_run.scores["image"].str.split("/").str[-1])
+    good_saved = saved[saved["label"] == "good"]
+    assert len(results) == len(good_saved) == 4
+    assert {r.name: r.score for r in results} == pytest.approx(good_saved["score"].to_dict(), rel=1e-5)
+
+    with pytest.raises(RunError, match="already exists"):  # a second import does not replace the first
+        import_run(run_archive_bytes(trained_run), store)
+    assert sorted(path.name for path in store.root.iterdir()) == [trained_run.id]
+
+
+def test_archive_bytes_and_file_hold_the_same_members(trained_run, tmp_path):
+    buffer = io.BytesIO()
+    export_run(trained_run, buffer)
+    with zipfile.ZipFile(io.BytesIO(run_archive_bytes(trained_run))) as from_bytes, \
+            zipfile.ZipFile(buffer) as from_stream:
+        assert from_bytes.namelist() == from_stream.namelist() == sorted(from_bytes.namelist())
+        assert f"{trained_run.id}/model/model.json" in from_bytes.namelist()
+
+
+@pytest.mark.parametrize("members, symlinks, reason", [
+    ({"run1/config.json": b"{}", "../evil.txt": b"x"}, (), "not a file inside one run folder"),
+    ({"/abs/config.json": b"{}"}, (), "not a file inside one run folder"),
+    ({"run1/config.json": b"{}", "run1/link": b"/etc/passwd"}, ("run1/link",), "not a file inside one run folder"),
+    ({"config.json": b"{}"}, (), "not a file inside one run folder"),
+    ({".incomplete-x/config.json": b"{}"}, (), "not a file inside one run folder"),
+    ({"run1/config.json": b"{}", "run2/config.json": b"{}"}, (), "holds one run folder; this one holds 2"),
+    ({"run1/config.json": b"{}", "run1/metrics.json": b"{}"}, (), "model/model.json missing"),
+    ({}, (), "the archive is empty"),
+])
+def test_unsafe_or_incomplete_archives_are_refused(tmp_path, members, symlinks, reason):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunError, match=reason):
+        import_run(zip_bytes(members, symlinks), store)
+    assert_nothing_added(store)
+
+
+def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refused(trained_run, tmp_path,
+                                                                                  monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunError, match="not a run archive"):
+        import_run(b"PK\x03\x04 but no zip", store)
+    assert_nothing_added(store)
+
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    model_json = f"{trained_run.id}/model/model.json"
+    members[model_json] = json.dumps({**json.loads(members[model_json]), "method": "nosuchmethod"}).encode()
+    with pytest.raises(RunError, match="cannot be used"):
+        import_run(zip_bytes(members), store)
+    assert list(store.root.iterdir()) == []  # the staging folder is gone again
+
+    monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(RunError, match="unpacks to"):
+        import_run(run_archive_bytes(trained_run), store)
+    assert list(store.root.iterdir()) == []
+
+
+def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatch):
+    source = RunStore(trained_run.path.parent)
+    monkeypatch.chdir(tmp_path)
+    assert main(["runs", "--runs", str(source.root), "--export", trained_run.id]) == 0
+    assert (tmp_path / f"{trained_run.id}.zip").is_file() and "wrote" in capsys.readouterr().out
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "line" / trained_run.id)
+    assert Run(tmp_path / "line" / trained_run.id).metrics == trained_run.metrics
+
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["runs", "--runs", str(source.root), "--out", "x.zip"]) == 2
+    assert "--export" in capsys.readouterr().err
+
+
+def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, tmp_path):
+    app = open_page()
+    download = app.get("download_button")
+    assert len(download) == 1 and download[0].proto.label == "Download the current run (.zip)"
+
+    app_env.delete(trained_run.id)
+    app.file_uploader(key="home_import_file").set_value(
+        [(f"{trained_run.id}.zip", run_archive_bytes(trained_run), "application/zip")]).run()
+    app.button(key="home_import").click().run()
+    assert not app.exception
+    assert [run.id for run in app_env.list()] == [trained_run.id]
+    assert any(f"Imported `{trained_run.id}`" in s.value for s in app.success)
+    assert app.session_state["current_run_id"] == trained_run.id
+    assert app.sidebar.selectbox(key="run_select").value == trained_run.id  # listed and chosen at once
+
+    app.file_uploader(key="home_import_file").set_value([("notes.zip", b"not a zip", "application/zip")]).run()
+    app.button(key="home_import").click().run()
+    assert not app.exception
+    assert any("notes.zip was not imported: not a run archive" in e.value for e in app.error)
+    assert [run.id for run in app_env.list()] == [trained_run.id]
+
+
+
+def test_inspect_lists_an_imported_run_without_its_images_where_the_dataset_is_missing(open_page, app_env,
+                                                                                       trained_run, tmp_path):
+    config_file = app_env.root / trained_run.id / "config.json"
+    config = json.loads(config_file.read_text())
+    config_file.write_text(json.dumps({**config, "dataset": str(tmp_path / "on-the-lab-machine" / "widget")}))
+    app = open_page("inspect_images.py")
+    assert not app.exception
+    assert any("test images are not on this machine" in w.value for w in app.warning)
+    assert not any("Cannot show" in w.value for w in app.warning)  # one notice, not one per image
+    assert any(m.value.startswith("**") and "score" in m.value for m in app.markdown)  # the images are listed

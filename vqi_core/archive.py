@@ -1,0 +1,110 @@
+"""Run archives: a whole run folder as one ``.zip``, to move a validated model to the line's machine.
+
+The archive holds the run exactly as saved (model, scores, maps, threshold, reports, data manifest) under
+one folder named after the run. Importing one is careful with a file that comes from elsewhere: every
+member must lie inside that folder (no absolute paths, ``..`` or links), the unpacked size and the
+number of files are bounded, the run's own files must be there, and the model must load (from JSON and
+arrays only, never unpickling) before the run is listed; until then it is built in a hidden staging
+folder, so a failed import leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from .methods.base import MODEL_JSON
+from .runs import CONFIG_FILE, METRICS_FILE, MODEL_DIR, Run, RunError, RunStore, write_bytes_atomic
+
+#: the largest unpacked size and number of files an imported archive may have
+MAX_UNPACKED_BYTES = 4 * 1024 ** 3
+MAX_FILES = 10_000
+#: files every run archive must hold, relative to its run folder
+REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
+
+
+def export_run(run: Run, target: Path | str | BinaryIO) -> None:
+    """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order)."""
+    files = sorted(path for path in run.path.rglob("*") if path.is_file())
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
+
+
+def run_archive_bytes(run: Run) -> bytes:
+    """The run as zip archive bytes (for a download button)."""
+    buffer = io.BytesIO()
+    export_run(run, buffer)
+    return buffer.getvalue()
+
+
+def export_run_file(run: Run, target: Path | str) -> Path:
+    """The run's archive written to the file ``target`` atomically (an interrupted export leaves no half file)."""
+    target = Path(target)
+    write_bytes_atomic(target, run_archive_bytes(run))
+    return target
+
+
+def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
+    """Add the run in archive ``source`` (a path, the bytes or a binary stream) to ``store``.
+
+    Raises ``RunError`` saying what is wrong with an archive that is not a zip file, holds anything but
+    one run folder, reaches outside it, is too large, lacks a run's files, holds a run that already
+    exists in ``store`` or a model that does not load; nothing is added then.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise RunError(f"not a run archive (.zip): {exc}") from exc
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        run_id, relative = _checked_members(members)
+        if (store.root / run_id).exists():
+            raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")
+        staging = store.new_staging_folder(run_id)
+        try:
+            for info, path in zip(members, relative):
+                target = staging.joinpath(*path.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as packed, open(target, "wb") as unpacked:
+                    shutil.copyfileobj(packed, unpacked)
+            Run(staging).load_model()
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return store.publish(staging, run_id)
+
+
+def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosixPath]]:
+    """The run id and each member's path inside the run folder, or ``RunError`` for an unsafe archive."""
+    if not members:
+        raise RunError("the archive is empty")
+    if len(members) > MAX_FILES:
+        raise RunError(f"the archive holds {len(members):,} files; a run archive holds at most {MAX_FILES:,}")
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise RunError(f"the archive unpacks to {unpacked / 1024 ** 3:.1f} GiB; at most "
+                       f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
+    run_ids, relative = set(), []
+    for info in members:
+        path = PurePosixPath(info.filename)
+        if (path.is_absolute() or "\\" in info.filename or ".." in path.parts or len(path.parts) < 2
+                or path.parts[0].startswith(".") or stat.S_ISLNK(info.external_attr >> 16)):
+            raise RunError(f"the archive holds {info.filename!r}, which is not a file inside one run folder")
+        run_ids.add(path.parts[0])
+        relative.append(PurePosixPath(*path.parts[1:]))
+    if len(run_ids) != 1:
+        raise RunError(f"a run archive holds one run folder; this one holds {len(run_ids)}: "
+                       f"{', '.join(sorted(run_ids)[:3])}")
+    present = {path.as_posix() for path in relative}
+    missing = [name for name in REQUIRED_FILES if name not in present]
+    if missing:
+        raise RunError(f"not a run archive: {', '.join(missing)} missing")
+    return run_ids.pop(), relative
