@@ -153,3 +153,18 @@ def test_inspect_lists_an_imported_run_without_its_images_where_the_dataset_is_m
     assert any("test images are not on this machine" in w.value for w in app.warning)
     assert not any("Cannot show" in w.value for w in app.warning)  # one notice, not one per image
     assert any(m.value.startswith("**") and "score" in m.value for m in app.markdown)  # the images are listed
+
+
+def test_a_run_saved_under_the_same_name_meanwhile_wins_and_the_import_leaves_nothing(trained_run, tmp_path,
+                                                                                       monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    publish = store.publish
+
+    def saved_meanwhile(staging, run_id):
+        (store.root / run_id).mkdir()  # another process saved a run of that name after the first check
+        return publish(staging, run_id)
+
+    monkeypatch.setattr(store, "publish", saved_meanwhile)
+    with pytest.raises(RunError, match="already exists"):
+        import_run(run_archive_bytes(trained_run), store)
+    assert [path.name for path in store.root.iterdir()] == [trained_run.id]  # no staging folder left

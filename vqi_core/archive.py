@@ -73,13 +73,13 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
             Run(staging).load_model()
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError) as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
+        except RunError:
             raise
-        return store.publish(staging, run_id)
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
 
 
 def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosixPath]]:
