@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="hold the decoded training (and test) images in memory up to this many MiB per set; "
                             "a larger set is decoded from its files at each pass, which is slower but needs "
                             "little memory; results are the same (default: %(default)s)")
+    train.add_argument("--region", metavar="MASK",
+                       help="a mask image of the inspection region: white where the part is inspected, black where "
+                            "it is not (fixtures, labels, background); drawn on a training image or at its size and "
+                            "stretched to every image; nothing outside it can raise a score or a box (default: "
+                            "whole images)")
     train.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE",
                        help="any other method parameter, e.g. --param coreset_fraction=0.05 (repeatable)")
 
@@ -250,7 +255,8 @@ def _train(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,
-                                  args.supervised_train_fraction, args.image_memory_mb), args.runs, progress)
+                                  args.supervised_train_fraction, args.image_memory_mb, args.region), args.runs,
+                                  progress)
     finally:
         progress.close()
     metrics = run.metrics
@@ -324,7 +330,7 @@ def _predict(args: argparse.Namespace) -> int:
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress,
                                  training_ranges=run.report.get("training_capture_ranges")):
-            overlay = render_overlay(result.image, result.anomaly_map, result.boxes)
+            overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
             target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
                 raise OSError(f"could not write {target}")

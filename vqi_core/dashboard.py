@@ -12,7 +12,9 @@ import functools
 import inspect
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
@@ -22,6 +24,7 @@ import plotly.graph_objects as go
 
 from . import localisation
 from .datasets import category_path, load_category
+from .images import read_image
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
@@ -30,8 +33,9 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRul
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .provenance import data_label
+from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MODEL_DIR, Run, RunError, changed_settings
+from .runs import MODEL_DIR, Run, RunError, changed_settings, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 
 
@@ -500,8 +504,46 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, image_hw=image.shape[:2]) if boxes else ()
     mask = run.mask(index) if ground_truth else None
-    overlay = render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap)
+    region = run.region
+    overlay = render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
+                             region=region.mask if region is not None else None)
     return fit_to(overlay, max_side)
+
+
+# ---------------------------------------------------------------------- inspection region
+#: folder inside the runs folder where uploaded inspection regions are kept for training jobs (hidden: not a run)
+REGIONS_FOLDER = ".regions"
+
+
+def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[InspectionRegion, Path]:
+    """Check an uploaded region mask and keep it as ``<runs>/.regions/<digest>-<name>.png`` for a training job.
+
+    Raises ``ValueError`` (with the reason) for a file that is not an image or marks nothing as inspected.
+    """
+    region = InspectionRegion.read(data, name)
+    folder = Path(runs_dir) / REGIONS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem)[:60] or "region"
+    path = folder / f"{region.digest()[:12]}-{stem}.png"
+    if not path.is_file():  # named by its content: written once, whatever the reruns
+        write_bytes_atomic(path, region.to_png())
+    return region, path
+
+
+def region_preview(root: str, category: str | None, region: InspectionRegion,
+                   max_side: int | None = 480) -> tuple[np.ndarray, str | None]:
+    """The category's first training image with the area outside ``region`` darkened, as a model will ignore
+    it, and why the region does not fit the training images (None when it does)."""
+    found = load_category(category_path(root, category))
+    image = read_image(found.train[0].path)
+    problem = None
+    try:
+        region.check_fits([image.shape[:2]])
+    except ValueError as exc:
+        problem = str(exc)
+    overlay = render_overlay(image, np.zeros(image.shape[:2], np.float32), show_heatmap=False,
+                             region=region.mask)
+    return fit_to(overlay, max_side), problem
 
 
 # ---------------------------------------------------------------------- runs and comparison

@@ -22,6 +22,8 @@ DEFECT_COLOR = (213, 94, 0)
 GROUND_TRUTH_COLOR = (255, 0, 255)
 #: Normalised map level below which the heatmap is fully transparent in overlays (half-way to the highest good level).
 OVERLAY_FLOOR = 0.5
+#: brightness kept outside the inspection region in an overlay (the ignored area is shown darkened)
+IGNORED_BRIGHTNESS = 0.35
 #: Smallest box kept by :func:`boxes_from_map`, as a fraction of the map area.
 MIN_AREA_FRACTION = 0.001
 
@@ -98,14 +100,15 @@ def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
 
 def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Sequence[Box] = (),
                    mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = 1.5,
-                   show_heatmap: bool = True) -> np.ndarray:
+                   show_heatmap: bool = True, region: np.ndarray | None = None) -> np.ndarray:
     """The image with its heatmap, defect boxes and ground-truth outline, RGB uint8 at the image's size.
 
     The map is resized to the image and blended in with opacity rising from 0
     at :data:`OVERLAY_FLOOR` to ``alpha`` at 1 (the highest good level) and
     above, so pixels at typical good levels keep their exact colour. Boxes are
     drawn in :data:`DEFECT_COLOR`, the outline of ``mask`` (bool, any size) in
-    :data:`GROUND_TRUTH_COLOR`.
+    :data:`GROUND_TRUTH_COLOR`. Outside an inspection ``region`` (bool, any size) the image is darkened to
+    :data:`IGNORED_BRIGHTNESS`.
     """
     image = np.asarray(image_rgb_uint8)
     if image.ndim == 2:
@@ -122,6 +125,11 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
         opacity = alpha * np.clip((resized - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)[..., None]
         blended = image * (1.0 - opacity) + heatmap_image(resized, vmax) * opacity
         out = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    if region is not None:
+        inside = np.asarray(region, dtype=bool)
+        if inside.shape != (h, w):
+            inside = cv2.resize(inside.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        out[~inside] = np.round(out[~inside] * IGNORED_BRIGHTNESS).astype(np.uint8)
     thickness = max(1, round(max(h, w) / 300))
     if mask is not None:
         mask_u8 = np.asarray(mask, dtype=bool).astype(np.uint8)

@@ -23,11 +23,12 @@ import pandas as pd
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import Category, Sample, category_path, load_category, load_folder
-from .images import ImageFiles, ImageReadError, image_subset, read_image
+from .images import ImageFiles, ImageReadError, image_shapes, image_subset, read_image
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
+from .region import InspectionRegion
 from .provenance import data_manifest, manifest_changes, manifest_digest
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
@@ -54,6 +55,8 @@ class RunConfig:
     supervised_train_fraction: float = 0.5
     #: decoded images of each set held in memory up to this many MiB (:func:`read_samples`); no effect on results
     image_memory_mb: float = IMAGE_MEMORY_MB
+    #: a mask image of the inspection region (white = inspected; :mod:`vqi_core.region`); None: whole images
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -171,6 +174,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     """
     folder = category_path(config.data, config.category)
     category = load_category(folder)
+    region = InspectionRegion.read(config.region) if config.region else None
     store = RunStore(runs_dir)
     store.remove_leftovers()
     run_id = new_run_id(category.name, config.method)
@@ -178,6 +182,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb)
+    if region is not None:  # before the test images are decoded: a region for other images ends the run here
+        region.check_fits(image_shapes(image_subset(train_images, [i for i, s in enumerate(train_samples)
+                                                                   if s.label == 0])))
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
                                              config.image_memory_mb)
     if not any(s.label == 0 for s in train_samples):
@@ -188,6 +195,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     ranges = capture_ranges(image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0]))
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
+    model.region = region
     started = time.perf_counter()
     labels = [s.label for s in train_samples] if model.supervised else None
     model.fit(train_images, progress, labels=labels)
@@ -247,6 +255,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
             "has_masks": category.has_masks, "defect_types": category.defect_types,
             "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
+            "region": region.describe() if region is not None else None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
@@ -269,6 +278,7 @@ class ImageResult:
     boxes: list[Box]
     image: np.ndarray  # the scored image, RGB uint8
     unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
+    region: np.ndarray | None = None  # the inspected part of the image (bool, image size); None: all of it
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
@@ -282,7 +292,8 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
         norm_map = normalize_map(raw_map, model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, image_hw=image.shape[:2]),
-                                   image, unlike_training(image, training_ranges)))
+                                   image, unlike_training(image, training_ranges),
+                                   model.region.mask_for(image.shape[:2]) if model.region is not None else None))
     return results
 
 

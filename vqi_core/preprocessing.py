@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
-from typing import Sequence
+from typing import Iterable
 
 import cv2
 import numpy as np
@@ -96,11 +96,12 @@ class Preprocessing:
         width = min(2048, max(32, 32 * round(max_w * budget_scale / 32)))
         return replace(self, height=height, width=width, scale=min(height / max_h, width / max_w))
 
-    def fit_intensity(self, images: Sequence[np.ndarray]) -> "Preprocessing":
+    def fit_intensity(self, images: Iterable[np.ndarray]) -> "Preprocessing":
         """``standardise`` settings: the median grey-level mean and spread of the (training) ``images``."""
-        if not images:
+        stats = [_intensity_stats(image) for image in images]
+        if not stats:
             raise ValueError("no images to choose the common intensity from")
-        means, spreads = zip(*(_intensity_stats(image) for image in images))
+        means, spreads = zip(*stats)
         return replace(self, intensity_mean=float(np.median(means)),
                        intensity_spread=max(MIN_INTENSITY_SPREAD, float(np.median(spreads))))
 

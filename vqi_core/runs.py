@@ -39,6 +39,7 @@ from .backbones import DEFAULT_BACKBONE
 from .images import read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .metrics import mask_to_eval_size
+from .region import REGION_FILE, InspectionRegion
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -113,7 +114,8 @@ def _default_params(method: str, backbone: str) -> tuple[tuple[str, str], ...]:
 
 def changed_settings(config: dict[str, Any]) -> str:
     """A run's parameters (seed included) that differ from its method's defaults for its backbone, as
-    ``name=value, ...``, or ``"defaults"``; the backbone (shown apart) and fitted values are left out."""
+    ``name=value, ...``, and its inspection region, or ``"defaults"``; the backbone (shown apart) and fitted
+    values are left out."""
     params = config.get("params", {})
     try:
         defaults = dict(_default_params(config["method"], params.get("backbone", DEFAULT_BACKBONE)))
@@ -122,6 +124,8 @@ def changed_settings(config: dict[str, Any]) -> str:
     changed = [f"{name}={json.dumps(value, sort_keys=True)}" for name, value in params.items()
                if name not in FITTED_OR_SHOWN_APART and name in defaults
                and json.dumps(value, sort_keys=True) != defaults[name]]
+    if config.get("region"):
+        changed.append(f"region={config['region']['inspected_share']:.0%} of the image")
     return ", ".join(changed) or "defaults"
 
 
@@ -231,6 +235,12 @@ class Run:
     def load_model(self) -> AnomalyModel:
         """The fitted model of this run."""
         return load_model(self.path / MODEL_DIR)
+
+    @property
+    def region(self) -> InspectionRegion | None:
+        """The run's inspection region (see :mod:`vqi_core.region`), or None when it inspects whole images."""
+        path = self.path / MODEL_DIR / REGION_FILE
+        return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
     def save_threshold(self, threshold: float, source: str = "user") -> None:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically.

@@ -53,7 +53,8 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
 def card(result: ImageResult) -> dict[str, Any]:
     """What one result card shows: name, verdict, score, box count, the overlay at display size (JPEG) and how
     the image is unlike the training images."""
-    overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes), CARD_SIDE)
+    overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region),
+                                       CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
 

@@ -10,8 +10,8 @@ from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, d
     runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
-    split_category_by_part, split_check_summary
+from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, region_preview, \
+    runs_table, split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
@@ -46,6 +46,30 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
     if isinstance(default, float):
         return float(st.number_input(label, value=default, format="%g", key=key, help=help_text))
     return st.text_input(label, value=str(default), key=key, help=help_text)
+
+
+def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
+    """An optional inspection region upload with its preview; returns the stored mask's path and whether it
+    can be used."""
+    upload = st.file_uploader(
+        "Inspection region (optional mask image)", type=["png", "bmp", "tif", "tiff", "jpg", "jpeg"],
+        key="train_region",
+        help="White where the part is inspected, black where it is not (fixtures, labels, background). Draw it on "
+             "a training image or at its size; it is stretched to every image. Nothing outside it can raise a "
+             "score or a box, and a defect there is not found.")
+    if upload is None:
+        return None, True
+    try:
+        region, path = store_region_upload(runs_dir(), upload.name, upload.getvalue())
+        preview, problem = region_preview(root, category, region)
+    except (ValueError, DatasetError) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None, False
+    st.image(preview, caption=f"Inspected: {region.inspected_share:.0%} of the image (the darkened area is ignored)")
+    if problem:
+        st.error(problem, icon=":material/error:")
+        return None, False
+    return str(path), True
 
 
 def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
@@ -124,6 +148,8 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                                     format_func=lambda value: value or "none", help=FINETUNE_HELP)
             if finetune:
                 params["finetune"] = finetune
+        region, region_usable = region_input(root, category)
+        can_train = can_train and region_usable
         with st.expander("Advanced"):
             params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
                                        key=f"train_crop_{method}",
@@ -144,7 +170,7 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                      "MiB (a 5-megapixel photo takes 15 MiB); a larger set is decoded from its files at each "
                      "pass: slower, but the run needs little memory. The results are the same."))
     config = RunConfig(data=root, method=method, params=params, category=category, seed=seed,
-                       supervised_train_fraction=fraction, image_memory_mb=image_memory_mb)
+                       supervised_train_fraction=fraction, image_memory_mb=image_memory_mb, region=region)
     return config, can_train
 
 

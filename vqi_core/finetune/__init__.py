@@ -187,7 +187,7 @@ def prepare_training(images: Sequence[np.ndarray], model: "AnomalyModel", train_
         raise ValueError("fine-tuning needs at least one good image")
     network = build_network(model)
     trunk = TrainableTrunk(network, model.layers, train_stages)
-    return network, trunk, prepare_inputs(images, model.preprocessing)
+    return network, trunk, prepare_inputs((model.inspected(image) for image in images), model.preprocessing)
 
 
 def pooled(features: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -201,7 +201,7 @@ def state_copy(network: nn.Module) -> dict[str, torch.Tensor]:
 
 
 # ---------------------------------------------------------------------- data
-def prepare_inputs(images: Sequence[np.ndarray], preprocessing: Preprocessing) -> list[np.ndarray]:
+def prepare_inputs(images: Iterable[np.ndarray], preprocessing: Preprocessing) -> list[np.ndarray]:
     """Each image resized (and cropped) as at inference, as RGB uint8 at the network input size."""
     return [np.round(preprocessing.prepare(image)[0] * 255).astype(np.uint8) for image in images]
 

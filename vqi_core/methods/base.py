@@ -10,9 +10,10 @@ and an anomaly map per image. Subclasses implement three hooks:
   for one preprocessed batch;
 - ``_arrays()`` / ``_load_arrays(arrays)``: the fitted state as named arrays.
 
-The base class does preprocessing, batching, seeding, a held-out slice of the
-good images for normalisation statistics, map upsampling and smoothing back
-onto the image, and saving/loading as JSON + ``.npz`` (``allow_pickle=False``)
+The base class does the inspection region (:mod:`vqi_core.region`),
+preprocessing, batching, seeding, a held-out slice of the good images for
+normalisation statistics, map upsampling and smoothing back onto the image,
+and saving/loading as JSON + ``.npz`` (``allow_pickle=False``)
 so that a saved model never unpickles code.
 """
 
@@ -35,6 +36,7 @@ from ..features import FeatureExtractor
 from ..images import image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
 from ..progress import ProgressCallback, report, seed_everything
+from ..region import REGION_FILE, InspectionRegion
 
 MODEL_JSON = "model.json"
 ARRAYS_FILE = "arrays.npz"
@@ -81,6 +83,8 @@ class AnomalyModel(ABC):
         #: statistics of held-out good images: map and score percentiles
         self.normalization: dict[str, float] = {}
         self.fit_info: dict[str, Any] = {}
+        #: the part of every image that is inspected (None: all of it); set before fitting, saved with the model
+        self.region: InspectionRegion | None = None
         self._extractor: FeatureExtractor | None = None
 
     # ------------------------------------------------------------------ parameters
@@ -110,11 +114,17 @@ class AnomalyModel(ABC):
         self.backbone_state = state
         self._extractor = None
 
+    def inspected(self, image: np.ndarray) -> np.ndarray:
+        """The image as the model sees it: outside the inspection region painted over (as it is without one)."""
+        if self.region is None:
+            return image
+        return self.region.apply_to_image(image, [255 * value for value in self.preprocessing.mean])
+
     def batches(self, images: Sequence[np.ndarray]) -> Iterator[tuple[int, torch.Tensor, list[Geometry]]]:
         """Yield (start index, preprocessed tensor, geometries) over ``images`` in batches."""
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
-            x, geometries = self.preprocessing(list(chunk))
+            x, geometries = self.preprocessing([self.inspected(image) for image in chunk])
             yield start, x, geometries
 
     def extract(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
@@ -154,11 +164,13 @@ class AnomalyModel(ABC):
         seed_everything(self.seed)
         started = time.perf_counter()
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
+        if self.region is not None:
+            self.region.check_fits(image_shapes(good_images))
         if self.resize == "fixed_scale" and self.preprocessing.scale == 0:
             self.preprocessing = self.preprocessing.fit_to(image_shapes(good_images))
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
         if self.preprocessing.intensity != "none":
-            self.preprocessing = self.preprocessing.fit_intensity(good_images)
+            self.preprocessing = self.preprocessing.fit_intensity(self.inspected(image) for image in good_images)
         train, holdout = self._split_holdout(images, labels)
         finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
@@ -215,6 +227,8 @@ class AnomalyModel(ABC):
                 batch_scores, grid_maps = self._score_batch(x, geometries)
             scores.append(np.asarray(batch_scores, np.float64))
             maps.extend(self.grid_to_image(grid_maps[i], geometries[i]) for i in range(len(geometries)))
+            if self.region is not None:
+                maps[start:] = [self.region.apply_to_map(m) for m in maps[start:]]
             report(progress, stage, min(start + len(x), len(images)), len(images))
         return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps)
 
@@ -236,13 +250,17 @@ class AnomalyModel(ABC):
         """Restore the fitted state from :meth:`_arrays`' output."""
 
     def save(self, folder: Path | str) -> None:
-        """Write ``model.json`` + ``arrays.npz`` (+ ``backbone.pt`` tensors when fine-tuned) to ``folder``."""
+        """Write ``model.json`` + ``arrays.npz`` (+ ``backbone.pt`` tensors when fine-tuned, ``region.png`` with an
+        inspection region) to ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"method": self.name, "params": self.get_params(), "preprocessing": self.preprocessing.to_dict(),
                 "normalization": self.normalization, "fit_info": self.fit_info,
-                "fine_tuned_backbone": self.backbone_state is not None}
+                "fine_tuned_backbone": self.backbone_state is not None,
+                "region": self.region.describe() if self.region is not None else None}
         (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2))
+        if self.region is not None:
+            (folder / REGION_FILE).write_bytes(self.region.to_png())
         np.savez_compressed(folder / ARRAYS_FILE, allow_pickle=False, **self._arrays())
         if self.backbone_state is not None:
             torch.save({k: v.contiguous() for k, v in self.backbone_state.items()}, folder / BACKBONE_FILE)
@@ -256,6 +274,8 @@ class AnomalyModel(ABC):
             model._load_arrays({key: data[key] for key in data.files})
         if meta.get("fine_tuned_backbone"):
             model.set_backbone_state(load_state_dict_file(folder / BACKBONE_FILE))
+        if meta.get("region"):
+            model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
         model.normalization = {k: float(v) for k, v in meta["normalization"].items()}
         model.fit_info = meta.get("fit_info", {})
         return model

@@ -1,0 +1,236 @@
+"""The inspection region: a mask of the part of every image that is inspected, stored with the model."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
+from vqi_core.cli import main
+from vqi_core.finetune import prepare_training
+from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
+from vqi_core.methods import create_model, load_model
+from vqi_core.metrics import image_auroc
+from vqi_core.pipeline import RunConfig, train_run
+from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, InspectionRegion
+from vqi_core.runs import Run, RunStore, changed_settings
+
+SIDE = 96
+#: the right-hand strip of every image is a fixture that is not inspected
+IGNORED_COLUMNS = 24
+
+
+def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def strip_region(side: int = SIDE) -> np.ndarray:
+    mask = np.ones((side, side), bool)
+    mask[:, side - IGNORED_COLUMNS:] = False
+    return mask
+
+
+def clamped(seed: int, index: int) -> np.ndarray:
+    """A good part with a red clamp in the fixture strip, at a place no training image has one."""
+    image = textured_image(SIDE, seed)
+    cv2.circle(image, (SIDE - 12, 20 + 16 * index), 9, (230, 60, 40), -1)
+    return image
+
+
+def clamp_data() -> dict[str, list]:
+    """Training parts without clamps; good test parts with a clamp outside the region; defects inside it."""
+    return {"train": [textured_image(SIDE, i) for i in range(16)],
+            "good": [clamped(1000 + i, i) for i in range(4)],
+            "bad": [draw_defect(textured_image(SIDE, 2000 + i), seed=i, kind=("blob", "scratch")[i % 2])[0]
+                    for i in range(4)]}
+
+
+# ---------------------------------------------------------------------- the region itself
+def test_white_is_inspected_in_any_image_kind():
+    grey = np.zeros((40, 60), np.uint8)
+    grey[10:30, 5:50] = 255
+    region = InspectionRegion.read(png_bytes(grey), "grey.png")
+    assert region.shape == (40, 60) and region.mask.sum() == 20 * 45
+    assert region.inspected_share == pytest.approx(900 / 2400)
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[10:30, 5:50, 3] = 255  # opaque white inside, transparent (reads as black) outside
+    assert np.array_equal(InspectionRegion.read(png_bytes(rgba, "RGBA"), "rgba.png").mask, region.mask)
+
+
+def test_an_empty_or_unreadable_region_is_refused_with_its_reason(tmp_path):
+    with pytest.raises(ValueError, match="no white pixel: white marks the area to inspect"):
+        InspectionRegion.read(png_bytes(np.zeros((20, 20), np.uint8)), "black.png")
+    with pytest.raises(ValueError, match="inspection region: notes.txt: not a readable image"):
+        InspectionRegion.read(b"not an image", "notes.txt")
+    with pytest.raises(ValueError, match="file not found"):
+        InspectionRegion.read(tmp_path / "missing.png")
+
+
+def test_a_large_region_is_stored_small_and_stretched_to_each_image():
+    mask = np.zeros((3000, 1500), bool)
+    mask[:1500] = True  # the top half
+    region = InspectionRegion(mask)
+    assert max(region.shape) == MAX_REGION_SIDE and region.shape == (1024, 512)
+    stretched = region.mask_for((100, 30))
+    assert stretched.shape == (100, 30) and stretched[:50].all() and not stretched[50:].any()
+
+
+def test_painting_changes_only_the_ignored_area_and_maps_are_cold_there():
+    region = InspectionRegion(strip_region())
+    image = textured_image(SIDE, 3)
+    painted = region.apply_to_image(image, (10, 20, 30))
+    assert np.array_equal(painted[:, :SIDE - IGNORED_COLUMNS], image[:, :SIDE - IGNORED_COLUMNS])
+    assert (painted[:, SIDE - IGNORED_COLUMNS:] == (10, 20, 30)).all()
+    anomaly_map = np.random.default_rng(0).uniform(5, 9, (48, 48)).astype(np.float32)  # eval size differs
+    anomaly_map[:, -4:] = 100.0  # hot in the ignored strip
+    cold = region.apply_to_map(anomaly_map)
+    inside = region.mask_for((48, 48))
+    assert np.array_equal(cold[inside], anomaly_map[inside])
+    assert (cold[~inside] == anomaly_map[inside].min()).all()
+
+
+def test_a_region_drawn_for_other_images_is_refused():
+    region = InspectionRegion(np.ones((100, 300), bool), "wide.png")
+    region.check_fits([(200, 600), (210, 600)])  # same aspect, another size: stretched
+    with pytest.raises(ValueError, match=r"wide.png\) is 300x100 px .* training images are about 600x600 px"):
+        region.check_fits([(600, 600)])
+
+
+def test_the_overlay_darkens_the_ignored_area():
+    image = np.full((SIDE, SIDE, 3), 200, np.uint8)
+    overlay = render_overlay(image, np.zeros((48, 48), np.float32), show_heatmap=False, region=strip_region())
+    assert (overlay[:, :SIDE - IGNORED_COLUMNS] == 200).all()
+    assert (overlay[:, SIDE - IGNORED_COLUMNS:] == round(200 * IGNORED_BRIGHTNESS)).all()
+
+
+# ---------------------------------------------------------------------- methods with a region
+@pytest.mark.parametrize("method", ["patchcore", "padim", "spade", "dfm"])
+def test_a_clamp_outside_the_region_is_no_longer_a_false_alarm(method, one_thread):
+    data = clamp_data()
+    labels = [0] * len(data["good"]) + [1] * len(data["bad"])
+    model = create_model(method, **SMALL_METHODS[method])
+    model.region = InspectionRegion(strip_region())
+    model.fit(data["train"])
+    prediction = model.predict(data["good"] + data["bad"])
+    assert image_auroc(labels, prediction.scores) == 1.0
+    for anomaly_map in prediction.maps:  # no heat in the ignored strip (eval size = 96 px here)
+        inside = model.region.mask_for(anomaly_map.shape)
+        assert (anomaly_map[~inside] == anomaly_map[inside].min()).all()
+    if method in ("patchcore", "padim"):  # without the region, the clamps outscore the real defects
+        plain = create_model(method, **SMALL_METHODS[method]).fit(data["train"])
+        assert image_auroc(labels, plain.predict(data["good"] + data["bad"]).scores) < 0.5
+
+
+def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path, one_thread):
+    data = clamp_data()
+    model = create_model("patchcore", **SMALL_METHODS["patchcore"])
+    model.region = InspectionRegion(strip_region(), "fixture.png")
+    model.fit(data["train"])
+    model.save(tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["region"]["source"] == "fixture.png" and meta["region"]["inspected_share"] == 0.75
+    assert (tmp_path / "model" / REGION_FILE).is_file()
+    loaded = load_model(tmp_path / "model")
+    assert loaded.region is not None and np.array_equal(loaded.region.mask, model.region.mask)
+    before, after = model.predict(data["good"]), loaded.predict(data["good"])
+    assert np.array_equal(before.scores, after.scores)
+    assert all(np.array_equal(a, b) for a, b in zip(before.maps, after.maps))
+
+
+def test_fine_tuning_sees_the_painted_images():
+    model = create_model("dfm", image_size=(64, 64), jit=False)
+    model.region = InspectionRegion(strip_region(64))
+    _, _, inputs = prepare_training([textured_image(64, i) for i in range(2)], model, train_stages=1)
+    strips = [image[:, 64 - IGNORED_COLUMNS + 1:] for image in inputs]  # away from the resampled edge
+    assert all((strip == strip[0, 0]).all() for strip in strips)
+    assert not (inputs[0][:, :32] == inputs[0][0, 0]).all()
+
+
+# ---------------------------------------------------------------------- runs, CLI and dashboard
+@pytest.fixture
+def clamp_category(tmp_path):
+    """A category whose good test parts carry a clamp in the fixture strip, and the strip's region mask."""
+    root = tmp_path / "data" / "clamps"
+    data = clamp_data()
+    for i, image in enumerate(data["train"]):
+        write_png(root / "train" / "good" / f"{i:03d}.png", image)
+    for i, image in enumerate(data["good"]):
+        write_png(root / "test" / "good" / f"{i:03d}.png", image)
+    for i, image in enumerate(data["bad"]):
+        write_png(root / "test" / "blob" / f"{i:03d}.png", image)
+    region = write_png(tmp_path / "fixture_region.png", strip_region().astype(np.uint8) * 255)
+    return root, region
+
+
+def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, one_thread):
+    root, region_file = clamp_category
+    config = RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}, region=str(region_file))
+    run = train_run(config, tmp_path / "runs")
+    assert run.metrics["image_auroc"] == 1.0
+    assert run.config["region"]["source"] == str(region_file)
+    assert run.config["region"]["inspected_share"] == 0.75
+    assert "region=75% of the image" in changed_settings(run.config)
+    assert run.region is not None and np.array_equal(run.region.mask, strip_region())
+    assert Run(run.path).load_model().region is not None
+    plain = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}), tmp_path / "runs")
+    assert plain.metrics["image_auroc"] < 0.5 and plain.region is None and plain.config["region"] is None
+
+
+def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):
+    root, _ = clamp_category
+    wide = write_png(tmp_path / "wide.png", np.full((50, 200), 255, np.uint8))
+    runs = tmp_path / "runs"
+    with pytest.raises(ValueError, match="draw the region on a training image"):
+        train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}, region=str(wide)), runs)
+    assert RunStore(runs).list() == []
+    assert not runs.exists() or not [p for p in runs.iterdir() if not p.name.startswith(".")]
+
+
+def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_category, tmp_path, capsys,
+                                                                     one_thread):
+    root, region_file = clamp_category
+    runs = tmp_path / "runs"
+    assert main(["train", "--data", str(root), "--method", "padim", "--runs", str(runs), "--image-size", "96",
+                 "--param", "jit=false", "--region", str(region_file)]) == 0
+    run_path = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["runs", "--runs", str(runs)]) == 0
+    assert "region=75% of the image" in capsys.readouterr().out
+    out = tmp_path / "predictions"
+    assert main(["predict", "--run", run_path, "--input", str(root / "test" / "good"), "--out", str(out)]) == 0
+    overlay = cv2.cvtColor(cv2.imread(str(out / "000.png_overlay.png")), cv2.COLOR_BGR2RGB)
+    image = cv2.cvtColor(cv2.imread(str(root / "test" / "good" / "000.png")), cv2.COLOR_BGR2RGB)
+    strip = slice(SIDE - IGNORED_COLUMNS, SIDE)
+    assert np.array_equal(overlay[:, strip], np.round(image[:, strip] * IGNORED_BRIGHTNESS).astype(np.uint8))
+    assert "defective" not in (out / "predictions.csv").read_text()  # the clamps are not rejected
+    black = write_png(tmp_path / "black.png", np.zeros((96, 96), np.uint8))
+    assert main(["train", "--data", str(root), "--method", "padim", "--runs", str(runs), "--region",
+                 str(black)]) == 2
+    assert "no white pixel" in capsys.readouterr().err
+
+
+def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
+    app = open_page("train.py", data_root=os.path.relpath(synthetic_root))
+    region = np.zeros((64, 64), np.uint8)
+    region[:, :48] = 255
+    app.file_uploader(key="train_region").set_value([("fixture.png", png_bytes(region), "image/png")]).run()
+    assert not app.exception and not app.error
+    assert any("Inspected: 75% of the image" in caption for image in app.get("image") for caption in image.captions)
+    assert not app.button(key="train_start").disabled
+    stored = list((app_env.root / ".regions").glob("*-fixture.png"))
+    assert len(stored) == 1 and np.array_equal(InspectionRegion.read(stored[0]).mask, region > 0)
+    app.file_uploader(key="train_region").set_value([("wide.png", png_bytes(np.full((20, 80), 255, np.uint8)),
+                                                      "image/png")]).run()
+    assert "draw the region on a training image" in app.error[0].value
+    assert app.button(key="train_start").disabled
+    app.file_uploader(key="train_region").set_value([("empty.png", png_bytes(np.zeros((64, 64), np.uint8)),
+                                                      "image/png")]).run()
+    assert "no white pixel" in app.error[0].value and app.button(key="train_start").disabled
