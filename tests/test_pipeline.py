@@ -374,6 +374,12 @@ def test_settings_of_a_default_run_and_of_an_unknown_method():
     lite1 = create_model("padim", backbone="efficientnet_lite1", crop=0.8).get_params()
     assert changed_settings({"method": "padim", "params": lite1}) == "crop=0.8"
     assert changed_settings({"method": "no-such-method", "params": {}}) == "unknown"
+    fitted = create_model("patchcore", image_size=(320, 320)).get_params()  # fixed_scale fitted 320x320
+    asked: dict = {}
+    assert changed_settings({"method": "patchcore", "params": fitted, "request": {"params": asked}}) == "defaults"
+    asked = {"image_size": [512, 768]}
+    assert changed_settings({"method": "patchcore", "params": fitted,
+                             "request": {"params": asked}}) == "image_size=[512, 768]"
 
 
 def test_cli_train_predict_runs(dataset, tmp_path, capsys):

@@ -121,6 +121,10 @@ def changed_settings(config: dict[str, Any]) -> str:
         defaults = dict(_default_params(config["method"], params.get("backbone", DEFAULT_BACKBONE)))
     except (KeyError, ValueError):  # a method or backbone this version does not know
         return "unknown"
+    if params.get("resize") == "fixed_scale":  # the input's shape was fitted to the images: show what was asked
+        asked = (config.get("request") or {}).get("params", {})
+        params = {name: asked[name] if name == "image_size" else value for name, value in params.items()
+                  if name != "image_size" or "image_size" in asked}
     changed = [f"{name}={json.dumps(value, sort_keys=True)}" for name, value in params.items()
                if name not in FITTED_OR_SHOWN_APART and name in defaults
                and json.dumps(value, sort_keys=True) != defaults[name]]
