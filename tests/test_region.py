@@ -19,6 +19,7 @@ from vqi_core.methods import create_model, load_model
 from vqi_core.metrics import image_auroc
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, InspectionRegion
+from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunStore, changed_settings
 
 SIDE = 96
@@ -181,8 +182,11 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     assert "region=75% of the image" in changed_settings(run.config)
     assert run.region is not None and np.array_equal(run.region.mask, strip_region())
     assert Run(run.path).load_model().region is not None
+    assert (f"75% of the image, from {region_file} (96x96 px mask, SHA-256 {run.config['region']['sha256']})"
+            in run_report_html(run))
     plain = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}), tmp_path / "runs")
     assert plain.metrics["image_auroc"] < 0.5 and plain.region is None and plain.config["region"] is None
+    assert "<th>inspection region</th><td>the whole image</td>" in run_report_html(plain)
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):

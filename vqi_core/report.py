@@ -100,6 +100,15 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float])
     return f'<div class="examples">{"".join(figures)}</div>' if figures else "<p>None.</p>"
 
 
+def region_line(region: dict | None) -> str:
+    """What a run's ``config.json`` ``region`` entry says, in words."""
+    if not region:
+        return "the whole image"
+    return (f"{region['inspected_share']:.0%} of the image, from {region['source']} ({region['width']}x"
+            f"{region['height']} px mask, SHA-256 {region['sha256']}); the darkened area of the images below is "
+            "not inspected")
+
+
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
                     max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
@@ -124,7 +133,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
 
     counts = scores.groupby("defect_type", sort=True).size()
     test_set = pd.DataFrame({"images": counts, "with a mask": scores.assign(
-        masked=scores["mask_path"].fillna("").astype(str) != "").groupby("defect_type")["masked"].sum()})
+        masked=scores["mask_path"].map(lambda path: isinstance(path, str) and path != "")).groupby("defect_type")["masked"].sum()})
     test_set.index.name = "test folder"
 
     auroc = _number(data.auroc)
@@ -150,6 +159,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _pairs([("run", run.id), ("created", config.get("created", "?")), ("method", method),
                 ("backbone", config.get("params", {}).get("backbone")), ("settings changed from the defaults",
                                                                      changed_settings(config)),
+                ("inspection region", region_line(config.get("region"))),
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
                  f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
