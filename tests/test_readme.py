@@ -22,7 +22,10 @@ def test_the_python_example_runs(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     auroc, threshold = (float(value) for value in lines[0].split())
     assert auroc > 0.9 and threshold > 0
-    scored = lines[1:-1]
+    scored = lines[1:-2]
     assert scored and all(line.split()[2] in ("True", "False") for line in scored)
     assert sum(line.split()[2] == "True" for line in scored) >= len(scored) - 1  # broken bottles are caught
-    assert lines[-1].endswith("(256, 256)")
+    assert lines[-2].endswith("(256, 256)")
+    whole_image = float(lines[-2].split("]")[0].strip("[ "))
+    in_region = float(lines[-1].strip("[] "))
+    assert in_region > 0.9 * whole_image  # the break lies inside the disc: the region keeps it
