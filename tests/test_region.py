@@ -238,3 +238,15 @@ def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
     app.file_uploader(key="train_region").set_value([("empty.png", png_bytes(np.zeros((64, 64), np.uint8)),
                                                       "image/png")]).run()
     assert "no white pixel" in app.error[0].value and app.button(key="train_start").disabled
+
+
+def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):
+    region_file = write_png(tmp_path / "left.png", np.pad(np.full((64, 48), 255, np.uint8), ((0, 0), (0, 16))))
+    run = train_run(RunConfig(str(synthetic_root), "padim", {"image_size": [64, 64], "jit": False},
+                              category="widget", region=str(region_file)), app_env.root)
+    app = open_page("inspect_images.py", current_run_id=run.id)
+    assert not app.exception
+    assert any("inspected: 75% of each image (the darkened area is ignored)" in c.value for c in app.caption)
+    other = next(r.id for r in app_env.list() if r.id != run.id)
+    plain = open_page("inspect_images.py", current_run_id=other)
+    assert not any("inspected:" in c.value for c in plain.caption)

@@ -530,6 +530,12 @@ def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[I
     return region, path
 
 
+def region_caption(config: dict[str, Any]) -> str:
+    """How much of each image a run inspects, for a page caption (empty for a run that inspects whole images)."""
+    region = config.get("region")
+    return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)" if region else ""
+
+
 def region_preview(root: str, category: str | None, region: InspectionRegion,
                    max_side: int | None = 480) -> tuple[np.ndarray, str | None]:
     """The category's first training image with the area outside ``region`` darkened, as a model will ignore

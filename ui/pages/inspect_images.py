@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, copied_images, \
-    look_alike_images, order_images, outcomes
+    look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
 
@@ -104,8 +104,9 @@ test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float)
 test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))
 counts = test["outcome"].value_counts()
+region = region_caption(current.config)
 st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
-           + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES))
+           + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.LEGEND, unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if selected_run == current.id and selected in test.index:
