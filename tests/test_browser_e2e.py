@@ -17,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,8 +109,9 @@ def _goto(page, server, title: str) -> None:
     _settle(page)
 
 
-def _train(page, server, method: str) -> None:
-    """Train ``method`` with the Train page's defaults and wait until its run is saved."""
+def _train(page, server, method: str, region: Path | None = None) -> None:
+    """Train ``method`` with the Train page's defaults (and an uploaded inspection ``region``) and wait until its
+    run is saved."""
     before = {run.id for run in RunStore(server["runs"]).list()}
     _goto(page, server, "Train")
     page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
@@ -118,13 +120,19 @@ def _train(page, server, method: str) -> None:
     height, width = parameter_defaults(method)["image_size"]  # the form shows the chosen method's own defaults
     sync_api.expect(page.get_by_role("spinbutton", name="Input height (px)")).to_have_value(str(height))
     sync_api.expect(page.get_by_role("spinbutton", name="Input width (px)")).to_have_value(str(width))
+    settings = "defaults"
+    if region is not None:
+        page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(region))
+        page.get_by_text("Inspected: 67% of the image").wait_for(timeout=30_000)  # the preview on a training image
+        _settle(page)
+        settings = "region=67% of the image"
     page.get_by_role("button", name=re.compile("^Train$")).click()
     deadline = time.monotonic() + 240
     while not {run.id for run in RunStore(server["runs"]).list()} - before:
         assert time.monotonic() < deadline, f"no {method} run saved within 240 s"
         page.wait_for_timeout(500)
     [new] = [run for run in RunStore(server["runs"]).list() if run.id not in before]
-    assert changed_settings(new.config) == "defaults", f"the page trained {method} with other settings than shown"
+    assert changed_settings(new.config) == settings, f"the page trained {method} with other settings than shown"
     page.get_by_role("button", name="Choose threshold").wait_for(timeout=60_000)
     _settle(page)
 
@@ -239,7 +247,13 @@ def test_train_threshold_compare_and_predict(page, server):
     page.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
 
-    _train(page, server, "dfm")
+    disc = np.zeros((256, 256), np.uint8)  # the demo bottles are 256 px photos: inspect a disc around the bottle
+    cv2.circle(disc, (128, 128), 118, 255, -1)
+    region = server["runs"].parent / "bottle_disc.png"
+    cv2.imwrite(str(region), disc)
+    _train(page, server, "dfm", region)
+    dfm_run = next(r for r in RunStore(server["runs"]).list() if r.config["method"] == "dfm")
+    assert dfm_run.region is not None and np.array_equal(dfm_run.region.mask, disc > 0)
     _goto(page, server, "Compare")
     page.get_by_role("heading", name="One image across the runs").wait_for(timeout=60_000)
     _settle(page)
