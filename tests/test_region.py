@@ -13,6 +13,7 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
+from vqi_core.dashboard import region_preview
 from vqi_core.finetune import prepare_training
 from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
 from vqi_core.methods import create_model, load_model
@@ -250,3 +251,17 @@ def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_en
     other = next(r.id for r in app_env.list() if r.id != run.id)
     plain = open_page("inspect_images.py", current_run_id=other)
     assert not any("inspected:" in c.value for c in plain.caption)
+
+
+def test_the_preview_checks_the_region_as_training_does(tmp_path):
+    root = tmp_path / "cat"
+    write_png(root / "train" / "good" / "000.png", textured_image((48, 96), 0))  # shown, but unlike the others
+    for i in range(1, 5):
+        write_png(root / "train" / "good" / f"{i:03d}.png", textured_image(64, i))
+    (root / "train" / "good" / "005.png").write_bytes(b"not a png")  # skipped, as training skips it
+    write_png(root / "test" / "good" / "000.png", textured_image(64, 9))
+    preview, problem = region_preview(str(root), None, InspectionRegion(strip_region(64)))
+    assert problem is None and preview.shape == (48, 96, 3)
+    assert (preview[:, -8:] < textured_image((48, 96), 0)[:, -8:]).all()  # the ignored strip is darkened
+    _, problem = region_preview(str(root), None, InspectionRegion(np.ones((48, 96), bool), "wide.png"))
+    assert problem is not None and "training images are about 64x64 px" in problem

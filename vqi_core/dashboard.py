@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from . import localisation
 from .datasets import category_path, load_category
-from .images import read_image
+from .images import ImageReadError, read_image, stored_size
 from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
@@ -539,12 +539,19 @@ def region_caption(config: dict[str, Any]) -> str:
 def region_preview(root: str, category: str | None, region: InspectionRegion,
                    max_side: int | None = 480) -> tuple[np.ndarray, str | None]:
     """The category's first training image with the area outside ``region`` darkened, as a model will ignore
-    it, and why the region does not fit the training images (None when it does)."""
+    it, and why the region does not fit the training images (None when it does: the check training makes,
+    on the sizes in the files' headers)."""
     found = load_category(category_path(root, category))
     image = read_image(found.train[0].path)
+    sizes = []
+    for sample in found.train:
+        try:
+            sizes.append(stored_size(sample.path))
+        except ImageReadError:  # training skips it too
+            continue
     problem = None
     try:
-        region.check_fits([image.shape[:2]])
+        region.check_fits(sizes)
     except ValueError as exc:
         problem = str(exc)
     overlay = render_overlay(image, np.zeros(image.shape[:2], np.float32), show_heatmap=False,

@@ -92,6 +92,16 @@ def read_image(source: Path | str | bytes, name: str | None = None) -> np.ndarra
     return to_rgb_array(_open(source, name or "uploaded image"))
 
 
+def stored_size(path: Path | str) -> tuple[int, int]:
+    """(H, W) of an image file read from its header, without decoding the pixels; ``ImageReadError`` if it
+    is not an image."""
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+
+
 def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> np.ndarray:
     """Read a ground-truth mask as a boolean (H, W) array, binarised at > 127.
 
