@@ -19,7 +19,7 @@ from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
 from vqi_core.methods import create_model, load_model
 from vqi_core.metrics import image_auroc
 from vqi_core.pipeline import RunConfig, train_run
-from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, InspectionRegion
+from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, RESIZED_KEPT, InspectionRegion
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunStore, changed_settings
 
@@ -84,6 +84,9 @@ def test_a_large_region_is_stored_small_and_stretched_to_each_image():
     assert max(region.shape) == MAX_REGION_SIDE and region.shape == (1024, 512)
     stretched = region.mask_for((100, 30))
     assert stretched.shape == (100, 30) and stretched[:50].all() and not stretched[50:].any()
+    for height in range(100, 150):  # images of many sizes: the stretched copies kept stay few
+        assert region.mask_for((height, 30)).shape == (height, 30)
+    assert len(region._resized) <= RESIZED_KEPT
 
 
 def test_painting_changes_only_the_ignored_area_and_maps_are_cold_there():

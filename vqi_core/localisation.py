@@ -126,18 +126,21 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
         blended = image * (1.0 - opacity) + heatmap_image(resized, vmax) * opacity
         out = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     if region is not None:
-        inside = np.asarray(region, dtype=bool)
-        if inside.shape != (h, w):
-            inside = cv2.resize(inside.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        inside = _mask_at(region, h, w).astype(bool)
         out[~inside] = np.round(out[~inside] * IGNORED_BRIGHTNESS).astype(np.uint8)
     thickness = max(1, round(max(h, w) / 300))
     if mask is not None:
-        mask_u8 = np.asarray(mask, dtype=bool).astype(np.uint8)
-        if mask_u8.shape != (h, w):
-            mask_u8 = np.asarray(cv2.resize(mask_u8, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
-        contours, _ = cv2.findContours(mask_u8, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+        contours, _ = cv2.findContours(_mask_at(mask, h, w), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
     for box in boxes:
         cv2.rectangle(out, (box.x0, box.y0), (max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)),
                       DEFECT_COLOR, thickness)
     return out
+
+
+def _mask_at(mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A bool mask of any size as a 0/1 uint8 array of size (h, w) (nearest neighbour)."""
+    mask_u8 = np.asarray(mask, dtype=bool).astype(np.uint8)
+    if mask_u8.shape != (h, w):
+        mask_u8 = np.asarray(cv2.resize(mask_u8, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
+    return mask_u8

@@ -31,6 +31,8 @@ from .images import ImageReadError, read_image
 MAX_REGION_SIDE = 1024
 #: the region's aspect ratio may differ from the training images' median one by at most this fraction
 MAX_ASPECT_DIFFERENCE = 0.1
+#: stretched copies of the mask kept for reuse (images of one size reuse one; many sizes do not pile up)
+RESIZED_KEPT = 8
 #: file name of the region inside a saved model folder
 REGION_FILE = "region.png"
 
@@ -82,6 +84,8 @@ class InspectionRegion:
         """The region stretched to (H, W), bool."""
         key = (int(hw[0]), int(hw[1]))
         if key not in self._resized:
+            if len(self._resized) >= RESIZED_KEPT:  # images of many sizes: keep memory bounded
+                self._resized.clear()
             if key == self.shape:
                 self._resized[key] = self.mask
             else:
