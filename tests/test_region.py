@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 
 import cv2
 import numpy as np
@@ -235,6 +236,12 @@ def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
     assert not app.button(key="train_start").disabled
     stored = list((app_env.root / ".regions").glob("*-fixture.png"))
     assert len(stored) == 1 and np.array_equal(InspectionRegion.read(stored[0]).mask, region > 0)
+    hours_ago = time.time() - 7200
+    os.utime(stored[0], (hours_ago, hours_ago))
+    app_env.remove_leftovers()  # as the next training does: an upload older than an hour is removed...
+    assert not stored[0].exists()
+    app.run()  # ...and stored again while the page still shows it
+    assert stored[0].is_file() and not app.button(key="train_start").disabled
     app.file_uploader(key="train_region").set_value([("wide.png", png_bytes(np.full((20, 80), 255, np.uint8)),
                                                       "image/png")]).run()
     assert "draw the region on a training image" in app.error[0].value

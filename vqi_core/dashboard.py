@@ -35,7 +35,7 @@ from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MODEL_DIR, Run, RunError, changed_settings, write_bytes_atomic
+from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 
 
@@ -511,10 +511,6 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
 
 
 # ---------------------------------------------------------------------- inspection region
-#: folder inside the runs folder where uploaded inspection regions are kept for training jobs (hidden: not a run)
-REGIONS_FOLDER = ".regions"
-
-
 def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[InspectionRegion, Path]:
     """Check an uploaded region mask and keep it as ``<runs>/.regions/<digest>-<name>.png`` for a training job.
 

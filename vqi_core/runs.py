@@ -50,6 +50,8 @@ THRESHOLD_FILE = "threshold.json"
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
+#: folder of uploaded inspection regions waiting for a training job (hidden: not a run)
+REGIONS_FOLDER = ".regions"
 DELETED_PREFIX = f"{INCOMPLETE_PREFIX}deleted-"
 #: run parameters a settings summary leaves out: the backbone is shown apart, ``scale`` is fitted
 FITTED_OR_SHOWN_APART = frozenset({"backbone", "scale"})
@@ -299,13 +301,21 @@ class RunStore:
 
     def remove_leftovers(self, stale_after_s: float = STALE_STAGING_SECONDS) -> None:
         """Remove what interrupted processes left: unfinished deletions, and staging folders older
-        than ``stale_after_s`` (younger ones may belong to a run being saved right now).
+        than ``stale_after_s`` (younger ones may belong to a run being saved right now); and uploaded
+        inspection regions older than that (a run keeps its own copy; the Train page stores an upload again
+        when it trains with it).
 
         A folder that cannot be removed is logged and kept.
         """
         if not self.root.is_dir():
             return
         now = time.time()
+        for upload in (self.root / REGIONS_FOLDER).glob("*.png"):
+            try:
+                if now - upload.stat().st_mtime > stale_after_s:
+                    upload.unlink()
+            except FileNotFoundError:  # removed meanwhile by another process
+                continue
         for folder in self.root.iterdir():
             if not folder.name.startswith(INCOMPLETE_PREFIX) or not folder.is_dir():
                 continue
