@@ -24,6 +24,7 @@ from vqi_core.images import ImageReadError
 from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
+from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, eval_masks
 from vqi_core.split_check import CUE_AUROC
 
@@ -156,6 +157,14 @@ def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
     return {"path": str(found.root), "train": len(found.train),
             "test_good": sum(s.label == 0 for s in found.test), "test_defective": sum(s.label == 1 for s in found.test),
             "defect_types": found.defect_types, "has_masks": found.has_masks, "skipped": found.skipped}
+
+
+@st.cache_data(ttl=30, max_entries=8, show_spinner=False)
+def region_preview(root: str, category: str | None, region_digest: str,
+                   _region: InspectionRegion) -> tuple[np.ndarray, str | None]:
+    """:func:`vqi_core.dashboard.region_preview`, once per region (by its digest) and category, not at every
+    rerun of the Train page (it reads every training image's header)."""
+    return dashboard.region_preview(root, category, _region)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")

@@ -7,11 +7,11 @@ from typing import Any
 import streamlit as st
 
 from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, \
-    runs_dir, set_current_run, show_run_notes, store
+    region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, region_preview, \
-    runs_table, split_category_by_part, split_check_summary, store_region_upload
+from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
+    split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
@@ -61,7 +61,7 @@ def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
         return None, True
     try:
         region, path = store_region_upload(runs_dir(), upload.name, upload.getvalue())
-        preview, problem = region_preview(root, category, region)
+        preview, problem = region_preview(root, category, region.digest(), region)
     except (ValueError, DatasetError) as exc:
         st.error(str(exc), icon=":material/error:")
         return None, False
