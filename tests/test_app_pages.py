@@ -16,6 +16,7 @@ from synthetic import draw_defect, textured_image
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
     PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, run_notes, \
     score_axis, square_thumbnail, threshold_view
+from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import SEEN_DEFECTS_NOTE
 from vqi_core.runs import Run, changed_settings
@@ -292,6 +293,16 @@ def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_
     assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
 
 
+@pytest.mark.parametrize("has_masks", [True, False])
+def test_the_legend_names_the_ground_truth_outline_only_where_there_are_masks(open_page, app_env, has_masks):
+    run = app_env.list()[0]
+    (run.path / "config.json").write_text(json.dumps({**run.config, "has_masks": has_masks}))
+    app = open_page("inspect_images.py")
+    legends = [m.value for m in app.markdown if "defective / boxes" in m.value]
+    assert len(legends) == 1
+    assert ("ground-truth outline" in legends[0]) == has_masks
+
+
 @pytest.mark.parametrize("stand_out", [True, False])
 def test_inspect_names_training_look_alikes_only_when_they_stand_out(open_page, app_env, stand_out):
     """Good test images with a training look-alike are marked when the check found far more of them among the
@@ -429,6 +440,8 @@ def test_a_run_that_has_seen_defects_says_so_beside_other_notes(app_env):
 
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     app = open_page("predict.py")
+    # the browser refuses a larger file before sending it (read_image refuses it where a client does not)
+    assert app.file_uploader(key="predict_files").proto.max_upload_size_mb == MAX_IMAGE_BYTES // 2**20
     defective, _ = draw_defect(textured_image(64, seed=7), seed=3)
     app.file_uploader(key="predict_files").set_value([
         ("good.png", png(textured_image(64, seed=5)), "image/png"),
@@ -449,6 +462,9 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert cards() == ["good.png"]
     good_card = next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
     assert "unlike" not in good_card  # photographed as the training images were
+    assert "· 0 boxes" in good_card
+    legends = [m.value for m in app.markdown if "defective / boxes" in m.value]
+    assert len(legends) == 1 and "ground-truth outline" not in legends[0]  # uploads have no masks
 
 
 def test_predict_says_which_images_are_unlike_the_training_images(open_page):

@@ -16,6 +16,7 @@ from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
 from vqi_core.dashboard import region_preview
 from vqi_core.finetune import prepare_training
+from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
 from vqi_core.methods import create_model, load_model
 from vqi_core.metrics import image_auroc
@@ -228,6 +229,7 @@ def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_cate
 
 def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
     app = open_page("train.py", data_root=os.path.relpath(synthetic_root))
+    assert app.file_uploader(key="train_region").proto.max_upload_size_mb == MAX_IMAGE_BYTES // 2**20
     region = np.zeros((64, 64), np.uint8)
     region[:, :48] = 255
     app.file_uploader(key="train_region").set_value([("fixture.png", png_bytes(region), "image/png")]).run()

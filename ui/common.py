@@ -20,7 +20,7 @@ import streamlit as st
 
 from vqi_core import dashboard
 from vqi_core.datasets import DatasetError, category_path, load_category
-from vqi_core.images import ImageReadError
+from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError
 from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
@@ -32,11 +32,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
+#: an image upload's size limit in MB, told to the browser so that it refuses a larger file before sending it
+IMAGE_UPLOAD_MB = MAX_IMAGE_BYTES // 2**20
 #: session-state keys shared between the sidebar and the pages
 CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
-LEGEND = (f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span> · "
-          f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes</span> · "
-          "<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
+
+
+def legend(ground_truth: bool) -> str:
+    """The overlay colours as HTML; the ground-truth outline only where the images have masks."""
+    parts = [f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span>",
+             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes</span>"]
+    if ground_truth:
+        parts.append("<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
+    return " · ".join(parts)
 
 
 _NO_MASKS = "Empty where the run's dataset has no ground-truth masks."

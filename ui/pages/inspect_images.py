@@ -52,6 +52,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
     """One test image large: original, heatmap overlay, boxes with the ground-truth outline."""
     path = str(run.path)
     row = frame.loc[index]
+    masks = bool(run.config.get("has_masks"))
     with st.container(border=True):
         head, close = st.columns([5, 1])
         head.markdown(describe(row), unsafe_allow_html=True)
@@ -64,10 +65,11 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
             columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768),
                              caption="Heatmap (transparent below the typical good level)", width="stretch")
             columns[2].image(common.overlay(path, index, heatmap=False, max_side=768),
-                             caption="Boxes (above any good image) and ground-truth outline", width="stretch")
+                             caption="Boxes (above any good image)" + (" and ground-truth outline" if masks else ""),
+                             width="stretch")
         except LOAD_ERRORS as exc:
             st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
-        st.markdown(common.LEGEND, unsafe_allow_html=True)
+        st.markdown(common.legend(masks), unsafe_allow_html=True)
 
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
@@ -107,7 +109,7 @@ counts = test["outcome"].value_counts()
 region = region_caption(current.config)
 st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
-st.markdown(common.LEGEND, unsafe_allow_html=True)
+st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if selected_run == current.id and selected in test.index:
     large_view(current, test, selected)

@@ -87,7 +87,7 @@ def show(outcome: dict[str, Any]) -> None:
                                   help="Defective images come first, highest score first.")
     shown = result_cards_order(cards, choice)
     page = common.page_number(len(shown), PER_PAGE, PAGE)
-    st.markdown(common.LEGEND, unsafe_allow_html=True)
+    st.markdown(common.legend(ground_truth=False), unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
     for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
@@ -96,7 +96,7 @@ def show(outcome: dict[str, Any]) -> None:
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
             st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.6g} · {item['boxes']} box(es){how_unlike}", unsafe_allow_html=True)
+                        f"{item['score']:.6g} · {item['boxes']} {'box' if item['boxes'] == 1 else 'boxes'}{how_unlike}", unsafe_allow_html=True)
 
 
 st.title("Predict")
@@ -109,7 +109,9 @@ mode = st.radio("Images", ["upload", "folder"], horizontal=True, key="predict_mo
 files, folder = [], ""
 if mode == "upload":
     files = st.file_uploader("Images to score", accept_multiple_files=True, key="predict_files",
-                             help="PNG, JPEG, BMP, TIFF or WebP; up to 50 MB and 64 megapixels each.") or []
+                             max_upload_size=common.IMAGE_UPLOAD_MB,
+                             help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 megapixels "
+                                  "each.") or []
 else:
     folder = st.text_input("Folder (or one image file) on the server", key="predict_folder")
 ready = bool(files) if mode == "upload" else bool(folder.strip())

@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, headline_metrics, \
-    region_preview, runs_dir, set_current_run, show_run_notes, store
+from ui.common import IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, \
+    headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
@@ -53,7 +53,7 @@ def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
     can be used."""
     upload = st.file_uploader(
         "Inspection region (optional mask image)", type=["png", "bmp", "tif", "tiff", "jpg", "jpeg"],
-        key="train_region",
+        key="train_region", max_upload_size=IMAGE_UPLOAD_MB,
         help="White where the part is inspected, black where it is not (fixtures, labels, background). Draw it on "
              "a training image or at its size; it is stretched to every image. Nothing outside it can raise a "
              "score or a box, and a defect there is not found.")
