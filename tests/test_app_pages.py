@@ -475,7 +475,7 @@ def test_predict_says_which_images_are_unlike_the_training_images(open_page):
     ]).run()
     app.button(key="predict_score").click().run()
     assert not app.exception
-    assert any(w.value.startswith("1 of 2 image(s) are unlike the good training images") for w in app.warning)
+    assert any(w.value.startswith("1 of 2 images is unlike the good training images") for w in app.warning)
     card = next(m.value for m in app.markdown if m.value.startswith("**dark.png**"))
     assert ":orange[unlike the training images: mean grey level" in card
     assert "unlike" not in next(m.value for m in app.markdown if m.value.startswith("**good.png**"))

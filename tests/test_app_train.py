@@ -171,7 +171,7 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     app = open_page("train.py")
     assert not app.success  # a result is shown only for the category it was computed for
     app.button(key="train_check_test_set").click().run()
-    assert any(w.value.startswith("1 of 5 good test images are copies of training images") for w in app.warning)
+    assert any(w.value.startswith("1 of 5 good test images is a copy of a training image") for w in app.warning)
     table = next(d.value for d in app.dataframe if "copy_label" in d.value.columns)
     assert table[["test", "copy"]].values.tolist() == [["test/good/again.png", "train/good/005.png"]]
     assert not app.exception

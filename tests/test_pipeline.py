@@ -94,15 +94,15 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert run.scores.set_index("image").loc["good/again.png", "score"] <= run.scores.query("label == 'good'")[
         "score"].median()  # a photo the model was trained on: among the most normal-looking
     notes = run.report["notes"]
-    assert len(notes) == 2 and notes[0].startswith("1 of 7 good test images are copies of training images")
+    assert len(notes) == 2 and notes[0].startswith("1 of 7 good test images is a copy of a training image")
     assert notes[1].startswith("A whole-image statistic alone separates")  # see test_run_folder_contents
-    assert " 1 test image(s) appear more than once" in notes[0]
-    assert f"Image AUROC without the 2 copied test image(s): {metrics['image_auroc_without_copies']:.4f}" in notes[0]
+    assert " 1 test image appears more than once" in notes[0]
+    assert f"Image AUROC without the 2 copied test images: {metrics['image_auroc_without_copies']:.4f}" in notes[0]
     assert copied_images(run) == {"good/again.png": "train/good/003.png", "blob/001_again.png": "test/blob/001.png"}
 
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "train/good: 16 image(s)" in out and "test/blob: 6 image(s), 6 with a mask" in out
+    assert "train/good: 16 images" in out and "test/blob: 6 images, 6 with a mask" in out
     assert "test/good/again.png (good) copies train/good/003.png (good), RMSE 0.000" in out
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
     capsys.readouterr()
@@ -345,7 +345,7 @@ def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, ca
 
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "2 image(s) unlike the good training images" in out
+    assert "2 images unlike the good training images" in out
     frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["same_camera.png", "unlike_training"] == ""
     assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)
@@ -391,7 +391,7 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     run = Run(Path(lines[-1]))
     assert json.loads((run.path / "metrics.json").read_text())["image_auroc"] > 0.9
     blob = run.metrics["per_defect_type"]["blob"]
-    expected = f"  blob: 5 image(s), image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
+    expected = f"  blob: 5 images, image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
     assert any(line.startswith(expected) for line in lines), lines
     low, high = run.metrics["image_auroc_interval"]
     assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}-{high:.4f})")

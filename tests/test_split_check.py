@@ -104,8 +104,8 @@ def test_check_split_notes_and_auroc_without_copies() -> None:
     assert len(notes) == 1  # one note, one warning on a page
     assert notes[0].startswith("2 of 3 good test images are copies of training images")
     assert "test/good/a.png is train/good/0.png" in notes[0]
-    assert " 1 defective test image(s) are copies of train/good images" in notes[0]
-    assert notes[0].endswith(" 1 test image(s) appear more than once in the test set (same pixels): each copy "
+    assert " 1 defective test image is a copy of a train/good image" in notes[0]
+    assert notes[0].endswith(" 1 test image appears more than once in the test set (same pixels): each copy "
                              "counts again in every figure.")
     assert check.to_dict()["copies_of_train"][0]["rmse"] == 0.0
 
@@ -117,10 +117,10 @@ def test_check_split_notes_and_auroc_without_copies() -> None:
                               ["good", "good", "defective"], test[:2] + test[3:4])
     assert auroc_without_copies(only_copies, test_names[:2] + test_names[3:4], [0, 0, 1], [0.0, 0.0, 1.0]) is None
     assert check.notes(test_labels, 0.75, 0.0)[0].endswith(
-        " Image AUROC without the 4 copied test image(s): 0.0000 (with them 0.7500).")
+        " Image AUROC without the 4 copied test images: 0.0000 (with them 0.7500).")
     assert only_copies.notes(["good", "good", "defective"], 1.0, None)[0].endswith(
         " Image AUROC 1.0000 cannot be checked without the copies: no good test image is left once the 3 copied "
-        "test image(s) are set aside.")
+        "test images are set aside.")
 
 
 def test_findings_line_for_run_tables() -> None:

@@ -26,6 +26,7 @@ from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import Run, RunError, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
+from .wording import counted
 
 DEFAULT_RUNS = "runs"
 
@@ -264,7 +265,7 @@ def _train(args: argparse.Namespace) -> int:
     for line in _defect_type_lines(metrics):
         print(line)
     if run.report["skipped"]:
-        print(f"skipped {len(run.report['skipped'])} file(s): see {run.path / 'report.json'}")
+        print(f"skipped {counted(len(run.report['skipped']), 'file')}: see {run.path / 'report.json'}")
     for note in run.report["notes"]:
         print(note)
     print(run.path)
@@ -285,7 +286,7 @@ def _defect_type_lines(metrics: dict) -> list[str]:
     """One line per defect type: its images, image AUROC against the good images, pixel AUROC and pixel share."""
     lines = []
     for name, entry in metrics.get("per_defect_type", {}).items():
-        line = f"  {name}: {entry['images']} image(s), image AUROC {_number(entry['image_auroc'])}"
+        line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {_number(entry['image_auroc'])}"
         if "pixel_auroc" in entry:
             share = entry["defect_pixel_share"]
             line += (f", pixel AUROC {_number(entry['pixel_auroc'])} "
@@ -340,11 +341,11 @@ def _predict(args: argparse.Namespace) -> int:
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
     defective = int((frame["prediction"] == "defective").sum())
-    print(f"{len(frame)} image(s) scored at threshold {threshold:.4g}: {defective} defective, "
+    print(f"{counted(len(frame), 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
           f"{len(frame) - defective} good")
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
-        print(f"{unlike} image(s) unlike the good training images (brightness, contrast, size or shape; see "
+        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, size or shape; see "
               f"unlike_training in predictions.csv): check the lighting and the camera before trusting their scores")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
@@ -461,11 +462,11 @@ def _check(args: argparse.Namespace) -> int:
         progress.close()
     labels = [label_name(s) for s in category.test]
     print(f"category {category.name} ({category.root})")
-    print(f"  train/good: {len(category.train)} image(s)")
+    print(f"  train/good: {counted(len(category.train), 'image')}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        print(f"  test/{defect_type}: {len(samples)} image(s)" + (f", {masks} with a mask" if masks else ""))
+        print(f"  test/{defect_type}: {counted(len(samples), 'image')}" + (f", {masks} with a mask" if masks else ""))
     for item in category.skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     copies = check.copies_of_train + check.repeats_in_test

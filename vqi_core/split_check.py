@@ -52,6 +52,7 @@ import numpy as np
 from .capture import capture_cues, format_cue
 from .images import image_shapes
 from .metrics import image_auroc
+from .wording import are, counted
 
 #: the largest pixel RMSE (grey levels, 0-255) at which two images count as copies
 COPY_RMSE = 1.0
@@ -324,37 +325,43 @@ class SplitCheck:
         if good_copies:
             example = good_copies[0]
             sentences.append(
-                f"{len(good_copies)} of {good_total} good test images are copies of training images (same pixels, "
+                f"{len(good_copies)} of {counted(good_total, 'good test image')} "
+                f"{'is a copy of a training image' if len(good_copies) == 1 else 'are copies of training images'} "
+                f"(same pixels, "
                 f"at most {COPY_RMSE:g} grey level apart; e.g. {example['test']} is {example['copy']}). A model "
                 f"scores a photo it was trained on as perfectly normal, so these copies make the AUROCs and the "
                 f"false-alarm rate look better than they will be on new parts.")
         if contradicting:
             example = contradicting[0]
             sentences.append(
-                f"{len(contradicting)} defective test image(s) are copies of train/good images (e.g. "
-                f"{example['test']} is {example['copy']}): the same photo is taught as good and tested as "
+                f"{counted(len(contradicting), 'defective test image')} "
+                f"{'is a copy of a train/good image' if len(contradicting) == 1 else 'are copies of train/good images'}"
+                f" (e.g. {example['test']} is {example['copy']}): the same photo is taught as good and tested as "
                 f"defective, so one of the two labels is wrong.")
         conflicts = [e for e in self.repeats_in_test if e["label"] != e["copy_label"]]
         if conflicts:
             example = conflicts[0]
             sentences.append(
-                f"{len(conflicts)} test image(s) are copies of other test images with another label (e.g. "
-                f"{example['test']} is {example['copy']}, labelled {example['copy_label']}).")
+                f"{counted(len(conflicts), 'test image')} "
+                f"{'is a copy of another test image' if len(conflicts) == 1 else 'are copies of other test images'}"
+                f" with another label (e.g. {example['test']} is {example['copy']}, labelled "
+                f"{example['copy_label']}).")
         repeats = len(self.repeats_in_test) - len(conflicts)
         if repeats:
-            sentences.append(f"{repeats} test image(s) appear more than once in the test set (same pixels): each "
-                         f"copy counts again in every figure.")
+            sentences.append(f"{counted(repeats, 'test image')} {'appears' if repeats == 1 else 'appear'} more than "
+                             f"once in the test set (same pixels): each copy counts again in every figure.")
         flagged = self.copies_of_train + self.repeats_in_test
         if flagged and auroc is not None:
             if auroc_without is not None:
-                sentences.append(f"Image AUROC without the {len(flagged)} copied test image(s): {auroc_without:.4f} "
-                             f"(with them {auroc:.4f}).")
+                sentences.append(f"Image AUROC without the {counted(len(flagged), 'copied test image')}: "
+                                 f"{auroc_without:.4f} (with them {auroc:.4f}).")
             else:
                 left = {label: sum(item == label for item in test_labels)
                         - sum(e["label"] == label for e in flagged) for label in ("good", "defective")}
                 empty = "good" if left["good"] == 0 else "defective"
                 sentences.append(f"Image AUROC {auroc:.4f} cannot be checked without the copies: no {empty} test "
-                             f"image is left once the {len(flagged)} copied test image(s) are set aside.")
+                                 f"image is left once the {counted(len(flagged), 'copied test image')} "
+                                 f"{are(len(flagged))} set aside.")
         notes = [" ".join(sentences)] if sentences else []
         if self.look_alikes_stand_out:
             good, defective = self.look_alike_summary["good"], self.look_alike_summary["defective"]

@@ -10,6 +10,7 @@ from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_d
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import RunError
+from vqi_core.wording import counted
 
 IMPORT_RESULT = "home_import_result"
 
@@ -57,7 +58,7 @@ if table.empty:
     st.info("No saved run yet: train one on the Train page.", icon=":material/info:")
 else:
     current = st.session_state.get(CURRENT_RUN)
-    st.caption(f"{len(table)} run(s); the current run is `{current or 'none'}`.")
+    st.caption(f"{counted(len(table), 'run')}; the current run is `{current or 'none'}`.")
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
 
 with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:"):

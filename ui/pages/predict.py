@@ -14,6 +14,7 @@ from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
 from vqi_core.pipeline import RESULT_COLUMNS, ImageResult, folder_sources, iter_score, result_row, upload_sources
 from vqi_core.runs import Run, RunError
+from vqi_core.wording import are, counted
 
 RESULTS, PAGE = "predict_results", "predict_page"
 COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
@@ -76,7 +77,7 @@ def show(outcome: dict[str, Any]) -> None:
     counts[2].metric("Good", len(cards) - defective)
     unlike = sum(bool(c["unlike_training"]) for c in cards)
     if unlike:
-        st.warning(f"{unlike} of {len(cards)} image(s) are unlike the good training images (brightness, contrast, "
+        st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images (brightness, contrast, "
                    f"size or shape; said on their cards): the model never learnt what good looks like under these "
                    f"conditions, so check the lighting and the camera before trusting their scores.",
                    icon=":material/photo_camera:")
@@ -96,7 +97,8 @@ def show(outcome: dict[str, Any]) -> None:
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
             st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.6g} · {item['boxes']} {'box' if item['boxes'] == 1 else 'boxes'}{how_unlike}", unsafe_allow_html=True)
+                        f"{item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}",
+                        unsafe_allow_html=True)
 
 
 st.title("Predict")

@@ -17,6 +17,7 @@ from vqi_core.methods import list_methods, method_class
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
+from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
 CHECKED_SPLIT = "train_checked_split"
@@ -303,12 +304,13 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None) ->
     for note in found["notes"]:
         st.warning(note, icon=":material/warning:")
     if not found["copies"].empty:
-        with st.expander(f"{len(found['copies'])} copied test image(s)"):
+        with st.expander(counted(len(found['copies']), "copied test image")):
             st.dataframe(found["copies"], hide_index=True, column_config={
                 "test": "test image", "copy": "copy of", "copy_label": "its label",
                 "rmse": st.column_config.NumberColumn("RMSE", format="%.3f", help="pixel RMSE in grey levels")})
     if not found["look_alikes"].empty:
-        with st.expander(f"{len(found['look_alikes'])} test image(s) that look almost like a training image"):
+        with st.expander(f"{counted(len(found['look_alikes']), 'test image')} that "
+                         f"{'looks' if len(found['look_alikes']) == 1 else 'look'} almost like a training image"):
             st.dataframe(found["look_alikes"], hide_index=True, column_config={
                 "test": "test image", "look_alike": "looks like",
                 "likeness": st.column_config.NumberColumn(
@@ -337,7 +339,7 @@ st.markdown(f"Category **{category or summary['path']}** from `{root}` (change b
             f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
             f"{'with' if summary['has_masks'] else 'without'} ground-truth masks.")
 if summary["skipped"]:
-    with st.expander(f"{len(summary['skipped'])} file(s) will be skipped"):
+    with st.expander(f"{counted(len(summary['skipped']), 'file')} will be skipped"):
         st.dataframe(summary["skipped"], hide_index=True)
 
 if st.button("Check the test set", key="train_check_test_set", icon=":material/fact_check:",
