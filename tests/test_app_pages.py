@@ -243,12 +243,18 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")
     value = float(np.sort(run.score_values)[2])
+    trained_with = run.threshold
     app.slider(key="threshold_slider").set_value(value).run()
+    app.text_input(key="threshold_reason").input("too many false alarms on lot 7").run()
     app.button(key="threshold_save").click().run()
     assert not app.exception
     assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
     assert run.threshold_info["source"] == "manual"
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
+    history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    assert history["threshold"].tolist() == [run.threshold, trained_with]  # newest first
+    assert history["reason"].tolist() == ["too many false alarms on lot 7", ""]
+    assert app.text_input(key="threshold_reason").value == ""  # a reason belongs to one change
 
 
 def test_pixel_level_tab_is_computed_only_when_opened(open_page):

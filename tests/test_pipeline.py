@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 import weakref
+from datetime import datetime
 from pathlib import Path
 from urllib.error import URLError
 
@@ -251,6 +252,24 @@ def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):
     assert not any(r.defective for r in results)
 
 
+def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    trained_with = run.threshold
+    run.save_threshold(1.5, "manual", "  customer complaint 4711 ")
+    run.save_threshold(2.5, "F1-optimal")
+    history = Run(run.path).threshold_history
+    assert history["threshold"].tolist() == [trained_with, 1.5, 2.5] and run.threshold == 2.5
+    assert history["source"].tolist()[1:] == ["manual", "F1-optimal"]
+    assert history["reason"].tolist() == ["", "customer complaint 4711", ""]
+    saved = [datetime.fromisoformat(value) for value in history["saved_at"]]
+    assert all(moment.tzinfo is not None for moment in saved) and saved == sorted(saved)
+
+    before = {name: (run.path / name).read_bytes() for name in ("threshold.json", "scores.csv")}
+    with pytest.raises(ValueError, match="at most 500"):
+        run.save_threshold(3.5, "manual", "x" * 501)
+    assert {name: (run.path / name).read_bytes() for name in before} == before  # refused: nothing changed
+
+
 def test_delete_removes_a_run_even_beside_an_earlier_leftover(dataset, tmp_path):
     store = RunStore(tmp_path)
     run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
@@ -473,6 +492,14 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert main(["threshold", "--run", str(run.path), "--defect-rate", "0"]) == 2
     assert "defect rate" in capsys.readouterr().err
     assert run.threshold == best  # a refused command changes nothing
+    assert main(["threshold", "--run", str(run.path), "--value", "1", "--reason", "lot 7"]) == 2
+    assert "use it with --save" in capsys.readouterr().err and run.threshold == best
+
+    lines, _ = shown("--value", str(middle), "--save", "--reason", "new supplier lot 7", "--history")
+    assert run.threshold == middle and run.threshold_history["reason"].iloc[-1] == "new supplier lot 7"
+    listed = lines[lines.index("threshold history, oldest first:") + 1:]
+    assert len(listed) == 3  # trained with, the minimum-cost one, this one
+    assert listed[-1].endswith(f"  {middle:.6g}  (manual)  new supplier lot 7")
 
 
 def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):

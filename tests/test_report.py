@@ -101,3 +101,16 @@ def test_threshold_page_offers_the_report(open_page):
     app = open_page("threshold.py")
     assert "threshold_report" in [button.key for button in app.get("download_button")]
     assert not app.exception
+
+
+def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store):
+    run = runs_store.list()[0]
+    trained_with = run.threshold
+    run.save_threshold(2.25, "manual", "<script>alert(1)</script> lot 7")
+    document = run_report_html(run)
+    parsed = parse(document)
+    assert "Threshold history" in parsed.headings
+    text = parsed.text
+    assert f"{trained_with:.6g}" in text and "2.25" in text
+    assert "<script>alert(1)</script> lot 7" in text  # shown as text...
+    assert "<script>" not in document  # ...never as markup

@@ -24,7 +24,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import Run, RunError, RunStore, changed_settings, write_bytes_atomic
+from .runs import MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
@@ -180,7 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "false-alarms: the lowest threshold rejecting at most --max-false-alarms of the "
                              "good test images")
     add_threshold_options(threshold)
-    threshold.add_argument("--save", action="store_true", help="store the threshold in the run")
+    threshold.add_argument("--save", action="store_true",
+                           help="store the threshold in the run; the one it replaces is kept in the run's threshold "
+                                "history")
+    threshold.add_argument("--reason", default="",
+                           help=f"with --save: why the threshold changes (e.g. 'customer complaint 4711'), kept in the "
+                                f"history beside it; at most {MAX_REASON_CHARS} characters")
+    threshold.add_argument("--history", action="store_true",
+                           help="also print every threshold the run has had: when, which, where from and why")
     threshold.add_argument("--decisions", metavar="CSV",
                            help="also write every test image with its score, the threshold, the decision and the "
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
@@ -399,6 +406,8 @@ def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rat
 def _threshold(args: argparse.Namespace) -> int:
     from .dashboard import cost_sentence, decisions_csv, line_cost_sentence
 
+    if args.reason and not args.save:
+        raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
     max_rate, costs = threshold_options(args)
     value, source = _chosen_threshold(args, run, costs, max_rate)
@@ -418,8 +427,13 @@ def _threshold(args: argparse.Namespace) -> int:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {value:.6g} written to {args.decisions}")
     if args.save:
-        run.save_threshold(value, source)
+        run.save_threshold(value, source, args.reason)
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
+    if args.history:
+        print("threshold history, oldest first:")
+        for entry in run.threshold_history.itertuples():
+            print(f"  {entry.saved_at or 'when not recorded'}  {entry.threshold:.6g}  ({entry.source})"
+                  + (f"  {entry.reason}" if entry.reason else ""))
     return 0
 
 

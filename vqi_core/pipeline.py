@@ -32,8 +32,8 @@ from .region import InspectionRegion
 from .provenance import data_manifest, manifest_changes, manifest_digest
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, predictions_frame, save_maps, write_bytes_atomic,
-                   write_json_atomic)
+                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, predictions_frame, save_maps, threshold_entry,
+                   write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -245,7 +245,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         model.save(staging / MODEL_DIR)
         save_maps(staging / MAPS_FILE, maps)
         write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
-        write_json_atomic(staging / THRESHOLD_FILE, {"threshold": float(threshold), "source": source})
+        write_json_atomic(staging / THRESHOLD_FILE, threshold_entry(threshold, source))
         write_bytes_atomic(staging / MANIFEST_FILE, manifest.to_csv(index=False).encode())
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
         write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict(),

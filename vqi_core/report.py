@@ -181,6 +181,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"<p>{html.escape(line_cost_sentence(point, costs))}</p>" if costs else "",
         f"<table>{rates}</table>",
         _table(by_type) if not by_type.empty else "",
+        "<h2>Threshold history</h2>",
+        "<p>Every threshold saved in the run, oldest first; the last one is in effect.</p>",
+        _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map("{:.6g}".format))),
     ]
     if folds:
         sections += [

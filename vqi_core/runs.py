@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ SCORES_FILE = "scores.csv"
 MAPS_FILE = "maps.npz"
 REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
+THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
+MAX_REASON_CHARS = 500
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
@@ -186,8 +189,19 @@ class Run:
 
     @property
     def threshold_info(self) -> dict:
-        """``{"threshold": float, "source": str}``."""
+        """``{"threshold": float, "source": str}``, with ``saved_at``, ``reason`` and the earlier thresholds'
+        ``history`` where they were recorded."""
         return self._read_json(THRESHOLD_FILE)
+
+    @property
+    def threshold_history(self) -> pd.DataFrame:
+        """Every threshold the run has had, oldest first, the one in effect last: ``saved_at``, ``threshold``,
+        ``source``, ``reason`` (empty where not recorded: runs trained before the history existed)."""
+        info = self.threshold_info
+        entries = [*info.get("history", []), info]
+        return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": float(entry["threshold"]),
+                              "source": entry.get("source", ""), "reason": entry.get("reason", "")}
+                             for entry in entries], columns=THRESHOLD_HISTORY_COLUMNS)
 
     @property
     def threshold(self) -> float:
@@ -248,18 +262,35 @@ class Run:
         path = self.path / MODEL_DIR / REGION_FILE
         return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
-    def save_threshold(self, threshold: float, source: str = "user") -> None:
+    def save_threshold(self, threshold: float, source: str = "user", reason: str = "") -> None:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically.
 
-        ``threshold.json``, the one predict uses, is replaced last: an interruption in between leaves
-        the old threshold in effect.
+        The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
+        ``reason``, why it changed, kept beside the new one. ``threshold.json``, the one predict uses, is
+        replaced last: an interruption in between leaves the old threshold in effect.
         """
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
+        reason = reason.strip()
+        if len(reason) > MAX_REASON_CHARS:
+            raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
+        previous = self.threshold_info
+        history = [*previous.pop("history", []), previous]
         write_bytes_atomic(self.path / SCORES_FILE,
                            self.predictions(threshold).to_csv(index=False).encode())
-        write_json_atomic(self.path / THRESHOLD_FILE, {"threshold": float(threshold), "source": source,
-                                                       "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+
+
+def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:
+    """The content of ``threshold.json``: the threshold, where it came from, when (local time with its UTC
+    offset) and why it was saved, and the thresholds before it."""
+    entry: dict[str, Any] = {"threshold": float(threshold), "source": source,
+                             "saved_at": datetime.now().astimezone().isoformat(timespec="seconds")}
+    if reason:
+        entry["reason"] = reason
+    if history:
+        entry["history"] = history
+    return entry
 
 
 class RunStore:

@@ -11,9 +11,11 @@ from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, pix
     threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunError
+from vqi_core.runs import MAX_REASON_CHARS, Run, RunError
+from vqi_core.wording import counted
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
+REASON = "threshold_reason"
 
 
 def set_threshold(value: float, source: str) -> None:
@@ -32,12 +34,14 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
 
 
 def save(run: Run, value: float, source: str) -> None:
-    """Save the threshold into the run (button callback); the outcome shows on the next draw."""
+    """Save the threshold with the reason entered into the run (button callback); the outcome shows on the next
+    draw."""
     try:
-        run.save_threshold(value, source)
+        run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
         st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
     else:
+        st.session_state[REASON] = ""  # a reason belongs to one change
         st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
                  icon=":material/save:")
 
@@ -149,6 +153,10 @@ def image_level_body(run: Run) -> None:
                f"Current: {axis.format(point.threshold)} ({source}).")
     if "threshold_save_error" in st.session_state:
         st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
+    st.text_input("Reason for saving (optional)", key=REASON, max_chars=MAX_REASON_CHARS,
+                  placeholder="e.g. customer complaint 4711, new supplier lot",
+                  help="Kept in the run's threshold history with the date and the threshold it replaces, and "
+                       "shown in the validation report.")
     buttons = st.container(horizontal=True)
     buttons.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
                    args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
@@ -165,6 +173,12 @@ def image_level_body(run: Run) -> None:
         help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "
              "how well it ranks parts, what this threshold does (with intervals, per defect type, the presets "
              "on held-out images) and its false alarms and escapes as thumbnails.")
+    history = run.threshold_history
+    with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
+        st.dataframe(history.iloc[::-1], hide_index=True, width="stretch",
+                     column_config={"saved_at": "saved", "threshold": st.column_config.NumberColumn(format="%.6g")})
+        st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
+                   "only its current threshold.")
 
 
 @st.fragment
