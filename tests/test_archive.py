@@ -99,6 +99,15 @@ def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refuse
         import_run(zip_bytes(members), store)
     assert list(store.root.iterdir()) == []  # the staging folder is gone again
 
+    members[model_json] = (trained_run.path / "model" / "model.json").read_bytes()
+    threshold_json = f"{trained_run.id}/threshold.json"
+    for broken in ({"threshold": "high", "source": "manual"}, {"threshold": 1.0, "history": [{"source": "x"}]},
+                   {"threshold": 1.0, "history": 3}):
+        members[threshold_json] = json.dumps(broken).encode()
+        with pytest.raises(RunError, match="cannot be used"):
+            import_run(zip_bytes(members), store)
+        assert list(store.root.iterdir()) == []
+
     monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(RunError, match="unpacks to"):
         import_run(run_archive_bytes(trained_run), store)

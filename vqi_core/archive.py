@@ -54,7 +54,7 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
 
     Raises ``RunError`` saying what is wrong with an archive that is not a zip file, holds anything but
     one run folder, reaches outside it, is too large, lacks a run's files, holds a run that already
-    exists in ``store`` or a model that does not load; nothing is added then.
+    exists in ``store``, a model that does not load or a threshold that cannot be read; nothing is added then.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
@@ -72,11 +72,13 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
-            Run(staging).load_model()
+            staged = Run(staging)
+            staged.load_model()
+            staged.threshold_history  # the threshold and its history are readable (the pages show them)
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except RunError:
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
