@@ -62,6 +62,23 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
                for item in category.skipped)
 
 
+def test_a_mask_is_checked_against_its_image_as_shown(tmp_path):
+    """An image stored sideways with an EXIF orientation is 64 px wide and 32 high when shown; its mask is
+    drawn on what is shown, so the mask's 64x32 fits and a mask of the stored 32x64 does not."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to show
+    for stem in ("000", "001"):
+        Image.fromarray(np.zeros((64, 32, 3), np.uint8)).save(root / "test" / "blob" / f"{stem}.png", exif=exif)
+    write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((32, 64), np.uint8))
+    write_png(root / "ground_truth" / "blob" / "001_mask.png", np.zeros((64, 32), np.uint8))
+    category = load_category(root)
+    masks = {s.path.name: s.mask_path for s in category.test if s.defect_type == "blob"}
+    assert masks["000.png"] is not None and masks["001.png"] is None
+    assert any("mask ignored: it is 32x64 px but its image 001.png is 64x32 px" in item["reason"]
+               for item in category.skipped)
+
+
 def test_wrong_layout_and_empty_training_set_are_clear_errors(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         load_category(tmp_path / "nowhere")

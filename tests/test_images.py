@@ -8,7 +8,7 @@ from PIL import Image
 
 import vqi_core.images
 from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_image,
-                             read_mask)
+                             read_mask, stored_size)
 
 
 def _save(tmp_path, name, image):
@@ -61,6 +61,39 @@ def test_non_image_and_corrupt_files_raise_clear_errors(tmp_path):
         read_image(truncated)
     with pytest.raises(ImageReadError, match="file not found"):
         read_image(tmp_path / "missing.png")
+
+
+def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # EXIF Orientation
+    image.info["exif"] = exif.tobytes()
+    return image
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png", "tif"])
+def test_an_exif_orientation_is_applied_as_a_viewer_shows_the_image(tmp_path, suffix):
+    """A camera that stores its pixels sideways (orientation 6: turn 90 degrees clockwise to show them): the
+    image, its size from the header and its bytes all come out the way they are shown."""
+    stored = np.zeros((60, 40, 3), np.uint8)  # 40 px wide, 60 px high as stored
+    stored[:10, :10] = 255  # a white block in the stored image's top-left corner...
+    path = tmp_path / f"sideways.{suffix}"
+    image = Image.fromarray(stored)
+    image.save(path, exif=_with_orientation(image, 6).info["exif"], **({"quality": 100} if suffix == "jpg" else {}))
+    shown = read_image(path)
+    assert shown.shape == (40, 60, 3) and stored_size(path) == (40, 60)
+    assert shown[:10, -10:].mean() > 200 and shown[:10, :10].mean() < 50  # ...is top-right once turned clockwise
+    assert np.array_equal(read_image(path.read_bytes(), "upload"), shown)
+    upright = tmp_path / f"upright.{suffix}"
+    Image.fromarray(stored).save(upright)
+    assert read_image(upright).shape == (60, 40, 3) and stored_size(upright) == (60, 40)
+
+
+def test_sixteen_bit_with_an_orientation_keeps_its_scaling(tmp_path):
+    values = np.array([[0, 65535, 257]], dtype=np.uint16)  # 3 wide, 1 high as stored
+    image = Image.fromarray(values)
+    path = tmp_path / "d16.png"
+    image.save(path, exif=_with_orientation(image, 8).info["exif"])  # turn 90 degrees counter-clockwise to show
+    assert read_image(path)[..., 0].tolist() == [[1], [255], [0]]
 
 
 def test_huge_upload_is_refused_before_decoding():

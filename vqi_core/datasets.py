@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .images import ImageReadError, is_image_path
+from .images import ImageReadError, is_image_path, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -131,11 +131,6 @@ def _header_problem(path: Path) -> str | None:
     return None
 
 
-def _image_size(path: Path) -> tuple[int, int]:
-    with Image.open(path) as image:
-        return image.size
-
-
 def load_category(path: Path | str) -> Category:
     """Discover the samples of one category folder; raise ``DatasetError`` on a wrong layout."""
     path = Path(path)
@@ -174,14 +169,14 @@ def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | N
     for candidate in (mask_dir / f"{image_path.stem}_mask.png", mask_dir / f"{image_path.stem}.png"):
         if candidate.is_file():
             try:
-                mask_size = _image_size(candidate)
-                image_size = _image_size(image_path)
+                mask_size = stored_size(candidate)
+                image_size = stored_size(image_path)
             except Exception as exc:
                 return candidate, f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
             if mask_size != image_size:
                 return candidate, (
-                    f"mask ignored: it is {mask_size[0]}x{mask_size[1]} px but its image "
-                    f"{image_path.name} is {image_size[0]}x{image_size[1]} px"
+                    f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
+                    f"{image_path.name} is {image_size[1]}x{image_size[0]} px"
                 )
             return candidate, None
     return None, None

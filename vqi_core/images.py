@@ -7,7 +7,10 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   (``value / 65535 * 255``), so that brightness means the same in every file;
 - float images are taken as 0..1;
 - grayscale is replicated to three channels;
-- alpha is composited over black (a transparent background reads as "no part").
+- alpha is composited over black (a transparent background reads as "no part");
+- an EXIF orientation (a camera or phone that stores its pixels sideways) is
+  applied, so every image, and its mask and size, is the way an image viewer
+  shows it.
 
 :class:`ImageFiles` is a sequence of images that are decoded when asked for, for
 image sets too large to hold decoded in memory.
@@ -20,11 +23,13 @@ from pathlib import Path
 from typing import Sequence, overload
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: EXIF orientations that turn the stored image by 90 degrees (width and height swap when it is shown)
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
 class ImageReadError(ValueError):
@@ -54,6 +59,8 @@ def _open(source: Path | bytes, name: str) -> Image.Image:
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
         image.load()
+        if _orientation(image) != 1:
+            ImageOps.exif_transpose(image, in_place=True)
     except ImageReadError:
         raise
     except FileNotFoundError as exc:
@@ -63,6 +70,11 @@ def _open(source: Path | bytes, name: str) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{name}: image is too large to decode safely") from exc
     return image
+
+
+def _orientation(image: Image.Image) -> int:
+    """The image's EXIF orientation, 1 (as stored) when it has none."""
+    return int(image.getexif().get(ExifTags.Base.Orientation, 1))
 
 
 def to_rgb_array(image: Image.Image) -> np.ndarray:
@@ -93,10 +105,13 @@ def read_image(source: Path | str | bytes, name: str | None = None) -> np.ndarra
 
 
 def stored_size(path: Path | str) -> tuple[int, int]:
-    """(H, W) of an image file read from its header, without decoding the pixels; ``ImageReadError`` if it
-    is not an image."""
+    """(H, W) of an image file as it is shown (its EXIF orientation applied), read from its header without
+    decoding the pixels; ``ImageReadError`` if it is not an image."""
     try:
         with Image.open(path) as image:
+            # Pillow's TIFF reader gives the size as shown already (and turns the pixels when it loads them)
+            if _orientation(image) in _QUARTER_TURNS and image.format != "TIFF":
+                return image.width, image.height
             return image.height, image.width
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
