@@ -252,6 +252,27 @@ def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):
     assert not any(r.defective for r in results)
 
 
+def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, dataset, tmp_path, capsys):
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    parts = tmp_path / "parts"
+    shutil.copytree(dataset / "test" / "good", parts)
+
+    def predict(*extra: str) -> int:
+        status = main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(tmp_path / "out"),
+                       *extra])
+        capsys.readouterr()
+        return status
+
+    run.save_threshold(float(run.score_values.max()) + 1.0, "test")  # every part passes
+    assert predict("--fail-on-defect") == 0
+    run.save_threshold(float(run.score_values.min()) - 1.0, "test")  # every part is rejected
+    assert predict() == 0 and predict("--fail-on-defect") == 1
+    assert len(pd.read_csv(tmp_path / "out" / "predictions.csv")) == 6  # written all the same
+    run.save_threshold(float(run.score_values.max()) + 1.0, "test")
+    (parts / "truncated.png").write_bytes((parts / "000.png").read_bytes()[:100])  # a part not inspected
+    assert predict("--fail-on-defect") == 1
+
+
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
     trained_with = run.threshold

@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--run", required=True, help="run folder")
     predict.add_argument("--input", required=True, help="an image file or a folder of images")
     predict.add_argument("--out", required=True, help="output folder for predictions.csv and overlays")
+    predict.add_argument("--fail-on-defect", action="store_true",
+                         help="exit status 1 (after writing everything) when an image is judged defective or could "
+                              "not be scored: a part that was not inspected does not pass either; for scripts on the "
+                              "line")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",
@@ -352,12 +356,13 @@ def _predict(args: argparse.Namespace) -> int:
           f"{len(frame) - defective} good")
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
-        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, size or shape; see "
-              f"unlike_training in predictions.csv): check the lighting and the camera before trusting their scores")
+        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, size or shape; "
+              f"see unlike_training in predictions.csv): check the lighting and the camera before trusting their "
+              f"scores")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     print(out / "predictions.csv")
-    return 0
+    return 1 if args.fail_on_defect and (defective or skipped) else 0
 
 
 #: --preset choices: the Threshold page's presets (see _chosen_threshold)
