@@ -66,6 +66,20 @@ def test_home_lists_what_each_runs_test_set_check_found(open_page, app_env):
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"]  # the drawn defects raise it
 
 
+def test_home_edits_the_current_runs_description(open_page, app_env):
+    run = app_env.list()[0]
+    run.describe("first candidate")
+    app = open_page()
+    assert app.text_area(key="home_description").value == "first candidate"  # starts from what is saved
+    app.text_area(key="home_description").input("approved by QA on 2026-12-02").run()
+    app.button(key="home_describe").click().run()
+    assert not app.exception and not app.error
+    assert run.description == "approved by QA on 2026-12-02"
+    table = next(d.value for d in app.dataframe if "description" in d.value.columns)
+    assert table["description"].tolist() == ["approved by QA on 2026-12-02"]  # the table drawn after the save
+    assert open_page().text_area(key="home_description").value == "approved by QA on 2026-12-02"
+
+
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):
     run = app_env.list()[0]
     threshold = float(np.median(run.score_values))

@@ -107,6 +107,12 @@ def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refuse
         with pytest.raises(RunError, match="cannot be used"):
             import_run(zip_bytes(members), store)
         assert list(store.root.iterdir()) == []
+    members[threshold_json] = (trained_run.path / "threshold.json").read_bytes()
+    for broken_description in (b"{not json", json.dumps({"text": 3}).encode(), json.dumps({}).encode()):
+        members[f"{trained_run.id}/description.json"] = broken_description
+        with pytest.raises(RunError, match="cannot be used"):
+            import_run(zip_bytes(members), store)
+        assert list(store.root.iterdir()) == []
 
     monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(RunError, match="unpacks to"):

@@ -20,7 +20,7 @@ import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
 from vqi_core.cli import TerminalProgress, main
-from vqi_core.dashboard import copied_images
+from vqi_core.dashboard import copied_images, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
@@ -271,6 +271,28 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     run.save_threshold(float(run.score_values.max()) + 1.0, "test")
     (parts / "truncated.png").write_bytes((parts / "000.png").read_bytes()[:100])  # a part not inspected
     assert predict("--fail-on-defect") == 1
+
+
+def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    run = Run(shutil.copytree(trained.path, runs_dir / trained.id))
+    assert run.description == ""
+    text = "line 3 candidate;\napproved by QA on 2026-12-02"
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, f"  {text} "]) == 0
+    assert run.description == text and Run(run.path).description == text
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(runs_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[lines.index(next(line for line in lines if line.startswith(run.id))) + 1] == (
+        "  line 3 candidate; approved by QA on 2026-12-02")  # on one line under its run
+    assert runs_table([run])["description"].tolist() == [text]
+
+    before = (run.path / "description.json").read_bytes()
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "x" * 2001]) == 2
+    assert "at most 2,000" in capsys.readouterr().err
+    assert (run.path / "description.json").read_bytes() == before  # refused: nothing changed
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, " "]) == 0
+    assert run.description == "" and not (run.path / "description.json").exists()
 
 
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):

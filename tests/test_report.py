@@ -103,6 +103,14 @@ def test_threshold_page_offers_the_report(open_page):
     assert not app.exception
 
 
+def test_report_gives_the_runs_description_escaped(runs_store):
+    run = runs_store.list()[0]
+    assert "none written" in parse(run_report_html(run)).text
+    run.describe("line 3 <b>candidate</b>")
+    document = run_report_html(run)
+    assert "line 3 <b>candidate</b>" in parse(document).text and "<b>candidate" not in document
+
+
 def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store):
     run = runs_store.list()[0]
     trained_with = run.threshold

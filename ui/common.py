@@ -50,6 +50,9 @@ def legend(ground_truth: bool) -> str:
 _NO_MASKS = "Empty where the run's dataset has no ground-truth masks."
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
+    "description": st.column_config.TextColumn(
+        help="What the run is for and what was decided about it, as written on the Home page (or with `runs "
+             "--describe`)."),
     "settings": st.column_config.TextColumn(
         help="Parameters and seed that differ from the method's defaults (the backbone has its own column)."),
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the run's evaluated test images."),

@@ -54,7 +54,8 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
 
     Raises ``RunError`` saying what is wrong with an archive that is not a zip file, holds anything but
     one run folder, reaches outside it, is too large, lacks a run's files, holds a run that already
-    exists in ``store``, a model that does not load or a threshold that cannot be read; nothing is added then.
+    exists in ``store``, a model that does not load or a threshold or description that cannot be read; nothing
+    is added then.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
@@ -74,7 +75,7 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                     shutil.copyfileobj(packed, unpacked)
             staged = Run(staging)
             staged.load_model()
-            staged.threshold_history  # the threshold and its history are readable (the pages show them)
+            staged.threshold_history, staged.description  # readable, as the pages show them
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except RunError:
             raise

@@ -24,7 +24,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, write_bytes_atomic
+from .runs import MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, write_bytes_atomic
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
@@ -251,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
                         help="add the run in this .zip archive to --runs, after checking that it is a safe, "
                              "complete run whose model loads")
+    action.add_argument("--describe", nargs=2, metavar=("RUN_ID", "TEXT"),
+                        help="replace this run's description: what it is for and what was decided about it (e.g. "
+                             "'line 3 candidate, approved by QA on 2026-12-02'); an empty TEXT removes it. It is "
+                             f"listed here, on the pages and in the validation report; at most "
+                             f"{MAX_DESCRIPTION_CHARS:,} characters")
     runs.add_argument("--out", help="with --export: the archive to write (default: <run id>.zip here)")
     return parser
 
@@ -524,6 +529,11 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"imported {run.id} into {store.root}")
         print(run.path)
         return 0
+    if args.describe:
+        run_id, text = args.describe
+        store.get(run_id).describe(text)
+        print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
+        return 0
     runs = store.list()
     if not runs:
         print(f"no runs in {store.root}")
@@ -538,6 +548,8 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {auroc:>11} {pixel:>11} "
               f"{m.get('fit_seconds', 0):>7.1f}  {changed_settings(config)} | "
               f"{findings_line(run.report.get('split_check'))}")
+        if run.description:
+            print(f"  {' '.join(run.description.split())}")  # on one line
     return 0
 
 

@@ -50,6 +50,8 @@ REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
 THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
 MAX_REASON_CHARS = 500
+DESCRIPTION_FILE = "description.json"
+MAX_DESCRIPTION_CHARS = 2000
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 INCOMPLETE_PREFIX = ".incomplete-"
@@ -66,6 +68,11 @@ log = logging.getLogger(__name__)
 
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
+
+
+def local_time() -> str:
+    """Now, as ISO 8601 local time with its UTC offset (e.g. ``2026-12-02T08:15:00+01:00``)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -204,6 +211,29 @@ class Run:
                              for entry in entries], columns=THRESHOLD_HISTORY_COLUMNS)
 
     @property
+    def description(self) -> str:
+        """What the run is for and what was decided about it, as its users wrote it ("" when nothing was)."""
+        path = self.path / DESCRIPTION_FILE
+        if not path.is_file():
+            return ""
+        text = json.loads(path.read_text())["text"]
+        if not isinstance(text, str):
+            raise ValueError(f"{path}: the description is not a text")
+        return text
+
+    def describe(self, text: str) -> None:
+        """Replace the run's description (written atomically; an empty text removes it)."""
+        text = text.strip()
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise ValueError(f"the description has {len(text):,} characters; at most {MAX_DESCRIPTION_CHARS:,} "
+                             f"are kept")
+        path = self.path / DESCRIPTION_FILE
+        if text:
+            write_json_atomic(path, {"text": text, "saved_at": local_time()})
+        else:
+            path.unlink(missing_ok=True)
+
+    @property
     def threshold(self) -> float:
         """The saved operating threshold (images with score >= it are defective)."""
         return float(self.threshold_info["threshold"])
@@ -285,7 +315,7 @@ def threshold_entry(threshold: float, source: str, reason: str = "", history: li
     """The content of ``threshold.json``: the threshold, where it came from, when (local time with its UTC
     offset) and why it was saved, and the thresholds before it."""
     entry: dict[str, Any] = {"threshold": float(threshold), "source": source,
-                             "saved_at": datetime.now().astimezone().isoformat(timespec="seconds")}
+                             "saved_at": local_time()}
     if reason:
         entry["reason"] = reason
     if history:

@@ -9,10 +9,11 @@ import streamlit as st
 from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, set_current_run, store
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
-from vqi_core.runs import RunError
+from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 
 IMPORT_RESULT = "home_import_result"
+DESCRIPTION, DESCRIBED, DESCRIBE_ERROR = "home_description", "home_described_run", "home_describe_error"
 
 
 def import_clicked() -> None:
@@ -29,6 +30,32 @@ def import_clicked() -> None:
     else:
         set_current_run(run.id)
         st.session_state[IMPORT_RESULT] = (True, f"Imported `{run.id}` from {upload.name}; it is the current run.")
+
+def describe_clicked(run: Run) -> None:
+    """Store the description typed for ``run`` (a button callback, so the table drawn after it shows it)."""
+    try:
+        run.describe(st.session_state.get(DESCRIPTION, ""))
+    except (RunError, OSError, ValueError) as exc:
+        st.session_state[DESCRIBE_ERROR] = f"The description was not saved: {exc}"
+    else:
+        st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:")
+
+
+def description_editor(run: Run) -> None:
+    """The current run's description, editable; the text box starts from what is saved when the page opens and
+    whenever the current run changes."""
+    if st.session_state.get(DESCRIBED) != run.id or DESCRIPTION not in st.session_state:
+        st.session_state[DESCRIPTION] = run.description
+        st.session_state[DESCRIBED] = run.id
+    st.text_area(f"Description of the current run `{run.id}`", key=DESCRIPTION, max_chars=MAX_DESCRIPTION_CHARS,
+                 placeholder="What the run is for and what was decided about it, e.g. \"line 3 candidate; approved "
+                             "by QA on 2026-12-02\"",
+                 help="Kept in the run (and in its archive), listed in the run tables and the validation report.")
+    st.button("Save description", key="home_describe", on_click=describe_clicked, args=(run,),
+              icon=":material/edit_note:")
+    if DESCRIBE_ERROR in st.session_state:
+        st.error(st.session_state.pop(DESCRIBE_ERROR), icon=":material/error:")
+
 
 st.title("VQI · visual quality inspection")
 st.markdown(
@@ -60,6 +87,8 @@ else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{counted(len(table), 'run')}; the current run is `{current or 'none'}`.")
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
+    if current in saved:
+        description_editor(saved[current])
 
 with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:"):
     st.caption("A run archive holds the whole run: the model, the scores and heatmaps of its test images, the "
