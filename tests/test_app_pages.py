@@ -414,10 +414,12 @@ def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env
     config = json.loads((other / "config.json").read_text())
     params = {**config["params"], "smoothing_sigma": 2.5, "seed": 7}
     (other / "config.json").write_text(json.dumps({**config, "seed": 7, "params": params}))
+    Run(other).describe("smoother maps, another seed")
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()
     assert not app.exception and not app.error
     table = next(d.value for d in app.dataframe if "settings" in d.value.columns)
+    assert table["description"].tolist() == ["", "smoother maps, another seed"]
     # the session's run sets a small input and no TorchScript (FAST_PARAMS); the copy also a seed and a sigma
     assert table["settings"].tolist() == ["image_size=[64, 64], jit=false",
                                           "image_size=[64, 64], smoothing_sigma=2.5, seed=7, jit=false"]
