@@ -24,7 +24,8 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, write_bytes_atomic
+from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings,
+                   write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 

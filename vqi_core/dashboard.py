@@ -568,16 +568,17 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             config, metrics = run.config, run.metrics
         except RunError:
             continue
-        rows.append({"run": run.id, "description": run.description, "category": config.get("category"), "method": config.get("method"),
-                     "backbone": config.get("params", {}).get("backbone"), "settings": changed_settings(config),
+        rows.append({"run": run.id, "description": run.description, "category": config.get("category"),
+                     "method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
+                     "settings": changed_settings(config),
                      "image AUROC": _rounded(metrics.get("image_auroc")),
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
                      "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),
                      "seen defects": bool(metrics.get("seen_defects")),
                      "test set check": findings_line(run.report.get("split_check")), "created": config.get("created")})
-    columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC", "AUPRO", "fit s",
-               "ms/image", "seen defects", "test set check", "created"]
+    columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
+               "AUPRO", "fit s", "ms/image", "seen defects", "test set check", "created"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -28,7 +28,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image")
     colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
-    st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · {common.legend(bool(runs[0].config.get('has_masks')))}",
+    legend = common.legend(bool(runs[0].config.get("has_masks")))
+    st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · {legend}",
                 unsafe_allow_html=True)
     columns = st.columns(len(runs))
     for column, run in zip(columns, runs):

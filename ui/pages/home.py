@@ -31,6 +31,7 @@ def import_clicked() -> None:
         set_current_run(run.id)
         st.session_state[IMPORT_RESULT] = (True, f"Imported `{run.id}` from {upload.name}; it is the current run.")
 
+
 def describe_clicked(run: Run) -> None:
     """Store the description typed for ``run`` (a button callback, so the table drawn after it shows it)."""
     try:

@@ -77,9 +77,10 @@ def show(outcome: dict[str, Any]) -> None:
     counts[2].metric("Good", len(cards) - defective)
     unlike = sum(bool(c["unlike_training"]) for c in cards)
     if unlike:
-        st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images (brightness, contrast, "
-                   f"size or shape; said on their cards): the model never learnt what good looks like under these "
-                   f"conditions, so check the lighting and the camera before trusting their scores.",
+        st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images "
+                   f"(brightness, contrast, size or shape; said on their cards): the model never learnt what good "
+                   f"looks like under these conditions, so check the lighting and the camera before trusting their "
+                   f"scores.",
                    icon=":material/photo_camera:")
     st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
