@@ -139,6 +139,7 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     app = open_page()
     download = app.get("download_button")
     assert len(download) == 1 and download[0].proto.label == "Download the current run (.zip)"
+    assert app.file_uploader(key="home_import_file").proto.max_upload_size_mb == 200  # as the README says
 
     app_env.delete(trained_run.id)
     app.file_uploader(key="home_import_file").set_value(

@@ -13,6 +13,7 @@ from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 
 IMPORT_RESULT = "home_import_result"
+ARCHIVE_UPLOAD_MB = 200  # a default magnetic_tile PatchCore run is a 49 MB archive
 DESCRIPTION, DESCRIBED, DESCRIBE_ERROR = "home_description", "home_described_run", "home_describe_error"
 
 
@@ -101,7 +102,9 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
         st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
                            file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
                            key="home_export", icon=":material/download:")
-    st.file_uploader("Run archive to import", type=["zip"], key="home_import_file")
+    st.file_uploader("Run archive to import", type=["zip"], key="home_import_file", max_upload_size=ARCHIVE_UPLOAD_MB,
+                     help=f"Up to {ARCHIVE_UPLOAD_MB} MB here; import a larger archive on the command line "
+                          f"(`python -m vqi_core runs --import <archive>`).")
     st.button("Import the run", key="home_import", on_click=import_clicked, icon=":material/upload:")
     succeeded, message = st.session_state.pop(IMPORT_RESULT, (None, ""))
     if succeeded is True:
