@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -465,9 +466,9 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     # the browser refuses a larger file before sending it (read_image refuses it where a client does not)
     assert app.file_uploader(key="predict_files").proto.max_upload_size_mb == MAX_IMAGE_BYTES // 2**20
     defective, _ = draw_defect(textured_image(64, seed=7), seed=3)
+    uploads = {"good.png": png(textured_image(64, seed=5)), "broken.png": png(defective)}
     app.file_uploader(key="predict_files").set_value([
-        ("good.png", png(textured_image(64, seed=5)), "image/png"),
-        ("broken.png", png(defective), "image/png"),
+        *[(name, data, "image/png") for name, data in uploads.items()],
         ("notes.txt", b"not an image", "text/plain"),
     ]).run()
     app.button(key="predict_score").click().run()
@@ -475,6 +476,10 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert len(app.error) == 1 and "notes.txt" in app.error[0].value
     assert metric(app, "Images scored") == "2"
     assert len(app.get("download_button")) == 1
+    frame = app.session_state["predict_results"]["frame"]  # what the CSV download holds
+    assert dict(zip(frame["image"], frame["sha256"])) == {
+        name: hashlib.sha256(data).hexdigest() for name, data in uploads.items()}
+    assert set(frame["run"]) == {app.session_state["current_run_id"]}
 
     def cards() -> list[str]:
         return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")]

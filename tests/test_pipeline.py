@@ -26,7 +26,7 @@ from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, im
                               threshold_for_false_alarm_rate)
 from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
-from vqi_core.provenance import data_label, describe_changes, manifest_digest
+from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.runs import Run, RunError, RunStore, changed_settings
 
@@ -464,6 +464,10 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     assert main(["predict", "--run", str(run.path), "--input", str(dataset / "test" / "blob"), "--out", str(out)]) == 0
     frame = pd.read_csv(out / "predictions.csv")
     assert len(frame) == 5 and set(frame["prediction"]) <= {"good", "defective"}
+    # for the quality record: the exact file, the run that judged it and when
+    assert frame["sha256"].tolist() == [file_sha256(dataset / "test" / "blob" / name) for name in frame["image"]]
+    assert set(frame["run"]) == {run.id}
+    assert all(datetime.fromisoformat(moment).tzinfo is not None for moment in frame["scored_at"])
     assert len(list(out.glob("*_overlay.png"))) == 5
 
     capsys.readouterr()

@@ -352,7 +352,7 @@ def _predict(args: argparse.Namespace) -> int:
             target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
                 raise OSError(f"could not write {target}")
-            rows.append(result_row(result, threshold))
+            rows.append(result_row(result, threshold, run.id))
     finally:
         progress.close()
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)

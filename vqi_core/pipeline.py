@@ -12,7 +12,7 @@ import resource
 import secrets
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -29,11 +29,11 @@ from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
-from .provenance import data_manifest, manifest_changes, manifest_digest
+from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, predictions_frame, save_maps, threshold_entry,
-                   write_bytes_atomic, write_json_atomic)
+                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, local_time, predictions_frame, save_maps,
+                   threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -279,6 +279,7 @@ class ImageResult:
     image: np.ndarray  # the scored image, RGB uint8
     unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
     region: np.ndarray | None = None  # the inspected part of the image (bool, image size); None: all of it
+    sha256: str = ""  # of the scored file's bytes (set by iter_score)
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
@@ -303,22 +304,27 @@ SCORING_CHUNK = 32
 
 @dataclass(frozen=True)
 class ImageSource:
-    """An image to score: its name in the results, where it comes from (for messages), how to decode it."""
+    """An image to score: its name in the results, where it comes from (for messages), how to decode it and
+    the SHA-256 of its bytes (so that a decision can be traced to the exact file)."""
 
     name: str
     origin: str
     load: Callable[[], np.ndarray]
+    sha256: Callable[[], str]
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
     """The images of a plain folder (or one image file), and the files skipped with a reason."""
     samples, skipped = load_folder(source)
-    return [ImageSource(s.path.name, str(s.path), functools.partial(read_image, s.path)) for s in samples], skipped
+    return [ImageSource(s.path.name, str(s.path), functools.partial(read_image, s.path),
+                        functools.partial(file_sha256, s.path)) for s in samples], skipped
 
 
 def upload_sources(uploads: Sequence[tuple[str, bytes]]) -> list[ImageSource]:
     """Images given as (file name, encoded bytes), e.g. uploaded in the dashboard."""
-    return [ImageSource(name, name, functools.partial(read_image, data, name)) for name, data in uploads]
+    return [ImageSource(name, name, functools.partial(read_image, data, name),
+                        functools.partial(bytes_sha256, data))
+            for name, data in uploads]
 
 
 def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
@@ -332,29 +338,37 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
     """
     report(progress, "scoring", 0, len(sources))
     for start in range(0, len(sources), chunk_size):
-        names, images = [], []
+        names, images, digests = [], [], []
         for source in sources[start:start + chunk_size]:
             try:
-                images.append(source.load())
-                names.append(source.name)
-            except ImageReadError as exc:
+                image, digest = source.load(), source.sha256()
+            except (ImageReadError, OSError) as exc:  # OSError: the file went away between decoding and hashing
                 skipped.append({"file": source.origin, "reason": str(exc)})
+                continue
+            images.append(image)
+            digests.append(digest)
+            names.append(source.name)
         if images:
-            yield from score_images(model, images, names, threshold, training_ranges=training_ranges)
+            results = score_images(model, images, names, threshold, training_ranges=training_ranges)
+            for result, digest in zip(results, digests):
+                yield replace(result, sha256=digest)
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row`
-RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_training"]
+RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_training", "sha256", "run",
+                  "scored_at"]
 
 
-def result_row(result: ImageResult, threshold: float) -> dict[str, Any]:
-    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;... and how
-    the image is unlike the training images (empty when it is not)."""
+def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, Any]:
+    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..., how the
+    image is unlike the training images (empty when it is not), and for the quality record the SHA-256 of the
+    file, the run that judged it and when."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
-            "unlike_training": "; ".join(result.unlike_training)}
+            "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
+            "scored_at": local_time()}
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,

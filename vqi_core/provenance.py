@@ -22,6 +22,11 @@ MANIFEST_COLUMNS = ["role", "file", "bytes", "sha256"]
 _READ_CHUNK = 1 << 20
 
 
+def bytes_sha256(data: bytes) -> str:
+    """The SHA-256 of ``data``, as 64 hex digits."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_sha256(path: Path | str) -> str:
     """The SHA-256 of a file's bytes, as 64 hex digits."""
     digest = hashlib.sha256()

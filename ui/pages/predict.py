@@ -44,7 +44,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     for result in iter_score(model, sources, threshold, skipped, progress_bar(),
                              training_ranges=run.report.get("training_capture_ranges")):
         cards.append(card(result))
-        rows.append(result_row(result, threshold))
+        rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [item["reason"] for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
