@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import time
 from typing import Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, c
                         rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
-from .runs import MANIFEST_FILE, Run, RunError, changed_settings
+from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time
 from .split_check import findings_line
 
 STYLE = """
@@ -152,7 +151,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
     sections = [
         f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
-        f'<p class="muted">Generated {time.strftime("%Y-%m-%d %H:%M")} by VQI {__version__} from run '
+        f'<p class="muted">Generated {local_time()} by VQI {__version__} from run '
         f"<code>{html.escape(run.id)}</code>.</p>",
         notes,
         "<h2>What the model learnt from</h2>",
