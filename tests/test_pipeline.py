@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from urllib.error import URLError
@@ -250,6 +251,20 @@ def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):
     assert set(pd.read_csv(run.path / "scores.csv")["prediction"]) == {"good"}
     results, _ = score_folder(reloaded, dataset / "test" / "blob")
     assert not any(r.defective for r in results)
+
+
+def test_thresholds_saved_at_the_same_time_all_reach_the_history(trained, tmp_path):
+    """Two engineers (or a page and a script) saving at once: each save reads the history and writes it back,
+    so without a lock one of them would drop the other's entry."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    values = [1.0 + index for index in range(8)]
+    with ThreadPoolExecutor(len(values)) as pool:
+        list(pool.map(lambda value: Run(run.path).save_threshold(value, "manual", f"save {value:g}"), values))
+    history = run.threshold_history
+    assert len(history) == 1 + len(values) and sorted(history["threshold"].tolist()[1:]) == values
+    assert run.threshold == history["threshold"].iloc[-1]
+    decided = run.predictions()["prediction"] == np.where(run.score_values >= run.threshold, "defective", "good")
+    assert decided.all()  # scores.csv agrees with the threshold in effect
 
 
 def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, dataset, tmp_path, capsys):

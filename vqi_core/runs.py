@@ -20,6 +20,7 @@ an earlier one. What a killed process leaves behind is removed by
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import logging
@@ -27,10 +28,11 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -68,6 +70,18 @@ log = logging.getLogger(__name__)
 
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` while the block runs: other threads and processes that lock it wait
+    (an advisory ``flock`` on the folder itself, so no lock file is left in the run)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def local_time() -> str:
@@ -304,11 +318,12 @@ class Run:
         reason = reason.strip()
         if len(reason) > MAX_REASON_CHARS:
             raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
-        previous = self.threshold_info
-        history = [*previous.pop("history", []), previous]
-        write_bytes_atomic(self.path / SCORES_FILE,
-                           self.predictions(threshold).to_csv(index=False).encode())
-        write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+        with locked(self.path):  # another save meanwhile would otherwise drop this one's entry or the other's
+            previous = self.threshold_info
+            history = [*previous.pop("history", []), previous]
+            write_bytes_atomic(self.path / SCORES_FILE,
+                               self.predictions(threshold).to_csv(index=False).encode())
+            write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:
