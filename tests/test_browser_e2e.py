@@ -213,10 +213,16 @@ def test_train_threshold_compare_and_predict(page, server):
     shown_middle = number.input_value()
     page.get_by_role("button", name=re.compile("^F1-optimal")).click()
     _, counts_f1 = _shown_after_change(page, number, shown_middle, evaluator)
+    reason = page.get_by_role("textbox", name="Reason for saving (optional)")
+    reason.fill("validated on the demo set")
+    reason.press("Enter")  # commits the text before the click
+    _settle(page)
     page.get_by_role("button", name="Save threshold").click()
     page.get_by_test_id("stToast").wait_for(timeout=30_000)  # "saved" appears once the run file is written
     _settle(page)
     saved = RunStore(server["runs"]).get(run.id).threshold
+    assert RunStore(server["runs"]).get(run.id).threshold_history["reason"].iloc[-1] == "validated on the demo set"
+    assert reason.input_value() == ""  # a reason belongs to one change
     counts_saved = evaluator.evaluate(saved)
     assert counts_f1 == (counts_saved.fp, counts_saved.fp + counts_saved.tn, counts_saved.fn,
                          counts_saved.fn + counts_saved.tp)
