@@ -327,6 +327,12 @@ def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_
         run.save_threshold(3.5, "manual", "x" * 501)
     assert {name: (run.path / name).read_bytes() for name in before} == before  # refused: nothing changed
 
+    (run.path / "threshold.json").write_text(json.dumps({"threshold": 4.5, "source": "F1-optimal"}))  # an old run
+    assert run.threshold_history.to_dict("records") == [
+        {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "reason": ""}]
+    run.save_threshold(5.5, "manual")
+    assert run.threshold_history["threshold"].tolist() == [4.5, 5.5]  # its one threshold starts the history
+
 
 def test_delete_removes_a_run_even_beside_an_earlier_leftover(dataset, tmp_path):
     store = RunStore(tmp_path)
