@@ -146,6 +146,25 @@ def test_run_records_every_file_it_used_with_its_sha256(trained, dataset):
     assert trained.config["data_files"] == 42 and trained.config["data_sha256"] == manifest_digest(manifest)
 
 
+def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_there(trained, dataset, tmp_path,
+                                                                                  capsys):
+    """A month later the line has new labelled images: `evaluate --data` tells how the validated run and its
+    saved threshold do on them."""
+    new = tmp_path / "widget_december"
+    shutil.copytree(dataset, new)
+    for name in ("000.png", "001.png"):  # two good parts photographed darker: scored otherwise
+        image = cv2.imread(str(new / "test" / "good" / name))
+        cv2.imwrite(str(new / "test" / "good" / name), image // 2)
+    result = evaluate_run(trained, new)
+    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the saved threshold"))
+    assert line.startswith(f"at the saved threshold {trained.threshold:.6g} (")
+    assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
+    assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line
+    assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
+
+
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
     older = Path(shutil.copytree(trained.path, tmp_path / "older"))
     (older / "data_manifest.csv").unlink()

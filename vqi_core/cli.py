@@ -317,6 +317,8 @@ def _number(value: float | None) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .dashboard import cost_sentence  # here: plotly would slow down every command's start
+
     progress = TerminalProgress()
     run = Run(Path(args.run))
     try:
@@ -326,6 +328,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(_metrics_line(result["metrics"]))
     for line in _defect_type_lines(result["metrics"]):
         print(line)
+    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
+    print(f"at the saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}): "
+          f"{cost_sentence(point)}")
     if result["max_score_difference"] is not None:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     if changes := describe_changes(result["data_changes"]):
