@@ -182,9 +182,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb)
+    good_train_images = image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0])
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
-        region.check_fits(image_shapes(image_subset(train_images, [i for i, s in enumerate(train_samples)
-                                                                   if s.label == 0])))
+        region.check_fits(image_shapes(good_train_images))
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
                                              config.image_memory_mb)
     if not any(s.label == 0 for s in train_samples):
@@ -192,7 +192,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
-    ranges = capture_ranges(image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0]))
+    ranges = capture_ranges(good_train_images)
 
     model = create_model(config.method, **{**config.params, "seed": config.seed})
     model.region = region
@@ -376,10 +376,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores`` and their ``labels`` (0 good, 1 defective), and for the run's own
-    test set the largest
-    absolute difference from the saved scores (0 when the run reproduces exactly) and ``data_changes``: the
-    test and mask files changed or missing since training (:func:`vqi_core.provenance.manifest_changes`;
-    None for another test set, or a run without a data manifest).
+    test set the largest absolute difference from the saved scores (0 when the run reproduces exactly) and
+    ``data_changes``: the test and mask files changed or missing since training
+    (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest).
     """
     model = model or run.load_model()
     if data is None:

@@ -131,8 +131,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     check = run.report.get("split_check")
 
     counts = scores.groupby("defect_type", sort=True).size()
-    test_set = pd.DataFrame({"images": counts, "with a mask": scores.assign(
-        masked=scores["mask_path"].map(lambda path: isinstance(path, str) and path != "")).groupby("defect_type")["masked"].sum()})
+    masked = scores["mask_path"].map(lambda path: isinstance(path, str) and path != "")
+    test_set = pd.DataFrame({"images": counts,
+                             "with a mask": scores.assign(masked=masked).groupby("defect_type")["masked"].sum()})
     test_set.index.name = "test folder"
 
     auroc = _number(data.auroc)
