@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write this run (model, scores, maps, threshold, reports) to a .zip archive (see --out)")
     action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
                         help="add the run in this .zip archive to --runs, after checking that it is a safe, "
-                             "complete run whose model loads")
+                             "complete run whose model loads and whose threshold and description can be read")
     action.add_argument("--describe", nargs=2, metavar=("RUN_ID", "TEXT"),
                         help="replace this run's description: what it is for and what was decided about it (e.g. "
                              "'line 3 candidate, approved by QA on 2026-12-02'); an empty TEXT removes it. It is "
@@ -496,7 +496,8 @@ def _check(args: argparse.Namespace) -> int:
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        print(f"  test/{defect_type}: {counted(len(samples), 'image')}" + (f", {masks} with a mask" if masks else ""))
+        print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
+              + (f", {masks} with a mask" if masks else ""))
     for item in category.skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     copies = check.copies_of_train + check.repeats_in_test
