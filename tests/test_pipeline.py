@@ -429,6 +429,32 @@ def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_
     assert [item["file"] for item in skipped + chunk_skipped] == [str(folder / "001b_corrupt.png")]
 
 
+def test_each_scored_file_is_read_once_and_its_hash_is_of_those_bytes(trained, dataset, tmp_path, monkeypatch):
+    """A file on the line may be replaced while it is scored: the SHA-256 in the results must be that of the
+    bytes that were judged, so every file is read once; a file gone before its turn is skipped by name."""
+    folder = tmp_path / "line"
+    shutil.copytree(dataset / "test" / "blob", folder)
+    sources, skipped = folder_sources(folder)
+    vanished = sources[-1].origin
+    Path(vanished).unlink()
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).startswith(str(folder)):
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting_open)  # how Pillow opens a path
+    monkeypatch.setattr("io.open", counting_open)  # how pathlib does
+    results = list(iter_score(trained.load_model(), sources, trained.threshold, skipped))
+    monkeypatch.undo()
+    scored = [str(folder / r.name) for r in results]
+    assert len(results) == len(sources) - 1 and sorted(opened) == sorted(scored + [vanished])
+    assert all(r.sha256 == file_sha256(folder / r.name) for r in results)
+    assert skipped == [{"file": vanished, "reason": f"{vanished}: file not found"}]
+
+
 def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, capsys):
     """A part photographed much darker, or at another size, is scored and said to be unlike the training images
     (CSV column and a CLI line); another good part photographed as in training is not."""

@@ -41,12 +41,12 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _open(source: Path | bytes, name: str) -> Image.Image:
+def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> Image.Image:
     if isinstance(source, bytes):
-        if len(source) > MAX_IMAGE_BYTES:
+        if max_bytes is not None and len(source) > max_bytes:
             raise ImageReadError(
                 f"{name}: file is {len(source) / 2**20:.1f} MB, larger than the "
-                f"{MAX_IMAGE_BYTES / 2**20:.0f} MB limit"
+                f"{max_bytes / 2**20:.0f} MB limit"
             )
         stream: io.BytesIO | Path = io.BytesIO(source)
     else:
@@ -96,12 +96,27 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
-def read_image(source: Path | str | bytes, name: str | None = None) -> np.ndarray:
-    """Read an image file (or its bytes) as an RGB uint8 array of shape (H, W, 3)."""
+def read_image(source: Path | str | bytes, name: str | None = None,
+               max_bytes: int | None = MAX_IMAGE_BYTES) -> np.ndarray:
+    """Read an image file (or its bytes) as an RGB uint8 array of shape (H, W, 3).
+
+    ``max_bytes`` limits bytes given directly (an upload); ``None``: no limit (a file already on disk that
+    was read whole). Every image is limited to ``MAX_IMAGE_PIXELS``.
+    """
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)
-    return to_rgb_array(_open(source, name or "uploaded image"))
+    return to_rgb_array(_open(source, name or "uploaded image", max_bytes))
+
+
+def read_file_bytes(path: Path | str) -> bytes:
+    """A file's bytes, with ``ImageReadError`` naming the file if it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def stored_size(path: Path | str) -> tuple[int, int]:

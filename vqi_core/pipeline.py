@@ -23,13 +23,14 @@ import pandas as pd
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import Category, Sample, category_path, load_category, load_folder
-from .images import ImageFiles, ImageReadError, image_shapes, image_subset, read_image
+from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_file_bytes,
+                     read_image)
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
-from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
+from .provenance import bytes_sha256, data_manifest, manifest_changes, manifest_digest
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunStore, ground_truth_masks, local_time, predictions_frame, save_maps,
@@ -304,27 +305,34 @@ SCORING_CHUNK = 32
 
 @dataclass(frozen=True)
 class ImageSource:
-    """An image to score: its name in the results, where it comes from (for messages), how to decode it and
-    the SHA-256 of its bytes (so that a decision can be traced to the exact file)."""
+    """An image to score: its name in the results, where it comes from (for messages), how to get its
+    encoded bytes and the most bytes accepted (``None``: no limit).
+
+    The bytes are read once, then decoded and hashed (SHA-256), so that the hash in the results is the hash
+    of exactly the bytes that were judged, even if the file is replaced while it is scored.
+    """
 
     name: str
     origin: str
-    load: Callable[[], np.ndarray]
-    sha256: Callable[[], str]
+    read_bytes: Callable[[], bytes]
+    max_bytes: int | None = MAX_IMAGE_BYTES
+
+    def read(self) -> tuple[np.ndarray, str]:
+        """The decoded image and the SHA-256 of its bytes; ``ImageReadError`` if it cannot be read."""
+        data = self.read_bytes()
+        return read_image(data, self.origin, self.max_bytes), bytes_sha256(data)
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
     """The images of a plain folder (or one image file), and the files skipped with a reason."""
     samples, skipped = load_folder(source)
-    return [ImageSource(s.path.name, str(s.path), functools.partial(read_image, s.path),
-                        functools.partial(file_sha256, s.path)) for s in samples], skipped
+    return [ImageSource(s.path.name, str(s.path), functools.partial(read_file_bytes, s.path), None)
+            for s in samples], skipped
 
 
 def upload_sources(uploads: Sequence[tuple[str, bytes]]) -> list[ImageSource]:
     """Images given as (file name, encoded bytes), e.g. uploaded in the dashboard."""
-    return [ImageSource(name, name, functools.partial(read_image, data, name),
-                        functools.partial(bytes_sha256, data))
-            for name, data in uploads]
+    return [ImageSource(name, name, functools.partial(bytes, data)) for name, data in uploads]
 
 
 def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
@@ -341,8 +349,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         names, images, digests = [], [], []
         for source in sources[start:start + chunk_size]:
             try:
-                image, digest = source.load(), source.sha256()
-            except (ImageReadError, OSError) as exc:  # OSError: the file went away between decoding and hashing
+                image, digest = source.read()
+            except ImageReadError as exc:
                 skipped.append({"file": source.origin, "reason": str(exc)})
                 continue
             images.append(image)
