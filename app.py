@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, default_data_root, runs_dir, \
     set_current_run, store, user_errors
-from vqi_core.dashboard import run_label
+from vqi_core.dashboard import run_label, run_problem
 from vqi_core.datasets import DatasetError, list_categories
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
@@ -29,6 +29,9 @@ def dataset_sidebar() -> None:
     except DatasetError as exc:
         st.sidebar.error(str(exc), icon=":material/folder_off:")
         categories = []
+    except (OSError, ValueError) as exc:  # e.g. no permission, a name too long, a NUL character
+        st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
+        categories = []
     if st.session_state.get(CATEGORY) not in categories:
         st.session_state[CATEGORY] = categories[0] if categories else None
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
@@ -36,13 +39,19 @@ def dataset_sidebar() -> None:
 
 
 def run_sidebar() -> None:
-    """The current run, chosen among the saved runs (newest first)."""
-    runs = store().list()
+    """The current run, chosen among the saved runs (newest first); a run whose files cannot be read is listed
+    as such (the pages say what is wrong with it) and never chosen for the user."""
+    try:
+        runs = store().list()
+    except OSError as exc:
+        st.sidebar.error(f"The runs folder {runs_dir()} cannot be read: {exc}", icon=":material/folder_off:")
+        runs = []
     labels = {run.id: run_label(run) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
-    if current is None and runs:
+    readable = [run for run in runs if run_problem(run) is None]
+    if current is None and readable:
         category = st.session_state.get(CATEGORY)
-        current = next((run.id for run in runs if run.config.get("category") == category), runs[0].id)
+        current = next((run.id for run in readable if run.config.get("category") == category), readable[0].id)
         set_current_run(current)
     st.session_state["run_select"] = current if current in labels else None
     st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.__getitem__,

@@ -87,3 +87,38 @@ def test_files_vanishing_from_a_run_show_messages(open_page, app_env):
     app.switch_page("ui/pages/threshold.py").run()
     assert not app.exception
     assert any("threshold.json is missing" in e.value for e in app.error)
+
+
+DAMAGES = {"metrics.json": "{", "config.json": "[1, 2]", "report.json": "{", "description.json": '{"text": 5}',
+           "threshold.json": '{"threshold": NaN, "source": "user"}'}
+
+
+@pytest.mark.parametrize("damaged_file", DAMAGES)
+def test_a_damaged_run_is_named_and_every_page_still_works(open_page, app_env, damaged_file):
+    """One damaged JSON file in a saved run (a disk fault, a hand edit) must not take the dashboard down: the
+    run is listed as unreadable (so it can be deleted), the other runs work, and opening it says which file."""
+    intact = app_env.list()[0]
+    damaged = app_env.root / f"{intact.id}-damaged"
+    shutil.copytree(intact.path, damaged)
+    (damaged / damaged_file).write_text(DAMAGES[damaged_file])
+    app = open_page(current_run_id=intact.id)
+    for page in ["home.py", "train.py", "inspect_images.py", "threshold.py", "compare.py", "predict.py"]:
+        app.switch_page(f"ui/pages/{page}").run()
+        assert not app.exception, (page, app.exception)
+        assert not any("cannot be opened" in e.value for e in app.error), page
+    app.switch_page("ui/pages/home.py").run()
+    table = app.dataframe[0].value.set_index("run")
+    assert table.loc[damaged.name, "description"].startswith(f"cannot be read: {damaged / damaged_file}")
+    assert "(cannot be read)" in app.selectbox(key="run_select").format_func(damaged.name)
+
+    app.session_state["current_run_id"] = damaged.name
+    for page in ["inspect_images.py", "threshold.py", "predict.py"]:
+        app.switch_page(f"ui/pages/{page}").run()
+        assert not app.exception, (page, app.exception)
+        assert any("cannot be opened" in e.value and f"{damaged_file} is damaged" in e.value for e in app.error)
+
+    app.switch_page("ui/pages/train.py").run()
+    app.selectbox(key="delete_choice").set_value(damaged.name).run()
+    app.button(key="delete_ask").click().run()
+    app.button(key="delete_confirm").click().run()
+    assert not app.exception and not damaged.exists() and intact.path.is_dir()

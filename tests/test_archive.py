@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import stat
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vqi_core import archive
@@ -68,6 +70,31 @@ def test_archive_bytes_and_file_hold_the_same_members(trained_run, tmp_path):
         assert f"{trained_run.id}/model/model.json" in from_bytes.namelist()
 
 
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def damaged_files(run: Run) -> list[tuple[str, bytes | None, str]]:
+    """(file of the run, damaged content or None for missing, what the refusal must say)."""
+    maps = dict(np.load(run.path / "maps.npz"))
+    maps.pop(sorted(maps)[-1])
+    return [
+        ("metrics.json", b"{", "metrics.json is damaged: not readable JSON"),
+        ("config.json", b"[1, 2]", "config.json is damaged: it holds a JSON list, not an object"),
+        ("report.json", b"{", "report.json is damaged"),
+        ("threshold.json", b'{"threshold": NaN, "source": "user"}', "a threshold is nan, not a finite number"),
+        ("threshold.json", None, "threshold.json missing"),
+        ("scores.csv", b"", "scores.csv is damaged"),
+        ("scores.csv", b"image,score\na.png,1.0\n", "scores.csv is damaged: column path, label missing"),
+        ("scores.csv", None, "scores.csv missing"),
+        ("maps.npz", b"not an npz file", "maps.npz is damaged: not an array file written by VQI"),
+        ("maps.npz", npz_bytes(**maps), f"maps.npz is damaged: it holds {len(maps)} maps for {len(maps) + 1}"),
+        ("model/arrays.npz", b"not an npz file", "cannot be loaded (not an array file written by VQI"),
+    ]
+
+
 @pytest.mark.parametrize("members, symlinks, reason", [
     ({"run1/config.json": b"{}", "../evil.txt": b"x"}, (), "not a file inside one run folder"),
     ({"/abs/config.json": b"{}"}, (), "not a file inside one run folder"),
@@ -113,6 +140,20 @@ def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refuse
         with pytest.raises(RunError, match="cannot be used"):
             import_run(zip_bytes(members), store)
         assert list(store.root.iterdir()) == []
+
+    members[f"{trained_run.id}/description.json"] = b'{"text": "fine"}'
+    for name, damage, reason in damaged_files(trained_run):
+        intact = members.pop(f"{trained_run.id}/{name}")
+        if damage is not None:
+            members[f"{trained_run.id}/{name}"] = damage
+        with pytest.raises(RunError) as refused:
+            import_run(zip_bytes(members), store)
+        assert reason in str(refused.value) and ".incomplete" not in str(refused.value), (name, refused.value)
+        assert "pickle" not in str(refused.value) and list(store.root.iterdir()) == []
+        members[f"{trained_run.id}/{name}"] = intact
+    assert import_run(zip_bytes(members), store).description == "fine"  # the intact archive still imports
+    shutil.rmtree(store.root)
+    store.root.mkdir()
 
     monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(RunError, match="unpacks to"):

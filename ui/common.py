@@ -114,9 +114,12 @@ def require_run() -> Run:
         st.page_link(PAGES["train"], label="Go to Train", icon=":material/model_training:")
         st.stop()
     try:
-        return store().get(run_id)
+        run = store().get(run_id)
+        run.check()
+        return run
     except RunError as exc:
-        stop_with_error(f"The current run cannot be opened: {exc}. Choose another run in the sidebar.")
+        stop_with_error(f"The current run cannot be opened: {exc}. Choose another run in the sidebar (or delete "
+                        f"this one on the Train page).")
 
 
 def set_current_run(run_id: str | None) -> None:
@@ -283,8 +286,11 @@ def page_number(items: int, per_page: int, key: str) -> int:
 
 def data_choice() -> tuple[str, str | None]:
     """Dataset root chosen in the sidebar (``~`` expanded, made absolute so runs record absolute paths) and category."""
-    typed = (st.session_state.get(DATA_ROOT) or default_data_root()).strip()
-    return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
+    typed = (st.session_state.get(DATA_ROOT) or "").strip() or default_data_root()
+    try:
+        return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
+    except (OSError, ValueError):  # a name the system refuses: the folder checks then say what is wrong
+        return typed, st.session_state.get(CATEGORY)
 
 
 def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:
@@ -293,3 +299,5 @@ def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:
         return dataset_summary(root, category)
     except DatasetError as exc:
         stop_with_error(f"Dataset problem: {exc}")
+    except (OSError, ValueError) as exc:  # e.g. no permission, a name too long, a NUL character
+        stop_with_error(f"Dataset problem: the folder cannot be read: {exc}")

@@ -18,13 +18,14 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .methods.base import MODEL_JSON
-from .runs import CONFIG_FILE, METRICS_FILE, MODEL_DIR, Run, RunError, RunStore, write_bytes_atomic
+from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE, Run, RunError,
+                   RunStore, write_bytes_atomic)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
 MAX_FILES = 10_000
 #: files every run archive must hold, relative to its run folder
-REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
+REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
 
 
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
@@ -54,8 +55,8 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
 
     Raises ``RunError`` saying what is wrong with an archive that is not a zip file, holds anything but
     one run folder, reaches outside it, is too large, lacks a run's files, holds a run that already
-    exists in ``store``, a model that does not load or a threshold or description that cannot be read; nothing
-    is added then.
+    exists in ``store``, a model that does not load or any other file that cannot be read (see
+    :meth:`Run.check`); nothing is added then.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
@@ -74,11 +75,12 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
             staged = Run(staging)
+            staged.check(data=True)  # every file the pages read, as they read it
             staged.load_model()
-            staged.threshold_history, staged.description  # readable, as the pages show them
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
-        except RunError:
-            raise
+        except RunError as exc:  # named inside the hidden staging folder: name it inside the archive instead
+            raise RunError(f"the archive's run {run_id} cannot be used: "
+                           f"{str(exc).replace(str(staging), run_id)}") from exc
         except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
         finally:

@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write this run (model, scores, maps, threshold, reports) to a .zip archive (see --out)")
     action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
                         help="add the run in this .zip archive to --runs, after checking that it is a safe, "
-                             "complete run whose model loads and whose threshold and description can be read")
+                             "complete run whose model loads and whose every file can be read (threshold, scores, maps, "
+                             "reports, description)")
     action.add_argument("--describe", nargs=2, metavar=("RUN_ID", "TEXT"),
                         help="replace this run's description: what it is for and what was decided about it (e.g. "
                              "'line 3 candidate, approved by QA on 2026-12-02'); an empty TEXT removes it. It is "

@@ -452,9 +452,11 @@ def run_normalization(run: Run) -> dict[str, float]:
     path = run.path / MODEL_DIR / MODEL_JSON
     try:
         meta = json.loads(path.read_text())
+        return {key: float(value) for key, value in meta["normalization"].items()}
     except FileNotFoundError:
         raise RunError(f"{path} is missing (run deleted from disk?)") from None
-    return {key: float(value) for key, value in meta["normalization"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+        raise RunError(f"{path} is damaged: no normalisation statistics ({exc.__class__.__name__}: {exc})") from exc
 
 
 def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
@@ -560,14 +562,27 @@ def _rounded(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def run_problem(run: Run) -> str | None:
+    """Why a saved run cannot be shown (a file missing or damaged, see :meth:`Run.check`); None when it can."""
+    try:
+        run.check()
+    except RunError as exc:
+        return str(exc)
+    return None
+
+
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run with its headline metrics; runs that vanished from disk meanwhile are left out."""
-    rows = []
+    """One row per run with its headline metrics; a run whose files cannot be read has only its id and the
+    problem (as its description), so that it can be found and deleted; runs that vanished from disk meanwhile
+    are left out."""
+    rows: list[dict[str, Any]] = []
     for run in runs:
-        try:
-            config, metrics = run.config, run.metrics
-        except RunError:
+        problem = run_problem(run)
+        if problem is not None:
+            if run.path.is_dir():
+                rows.append({"run": run.id, "description": f"cannot be read: {problem}"})
             continue
+        config, metrics = run.config, run.metrics
         rows.append({"run": run.id, "description": run.description, "category": config.get("category"),
                      "method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
                      "settings": changed_settings(config),
@@ -594,10 +609,9 @@ def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
 
 def run_label(run: Run) -> str:
     """A short human label: method, backbone, category and image AUROC."""
-    try:
-        config, metrics = run.config, run.metrics
-    except RunError:
-        return f"{run.id} (missing)"
+    if run_problem(run) is not None:
+        return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
+    config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
     return f"{config.get('method')} · {config.get('params', {}).get('backbone')} · {config.get('category')} · " \

@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,8 @@ DESCRIPTION_FILE = "description.json"
 MAX_DESCRIPTION_CHARS = 2000
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
+#: columns every ``scores.csv`` has (the pages and evaluation read them)
+SCORE_COLUMNS = ("image", "path", "label", "score")
 INCOMPLETE_PREFIX = ".incomplete-"
 #: folder of uploaded inspection regions waiting for a training job (hidden: not a run)
 REGIONS_FOLDER = ".regions"
@@ -203,10 +206,30 @@ class Run:
         return self._read_json(REPORT_FILE) if (self.path / REPORT_FILE).is_file() else {"skipped": [], "notes": []}
 
     def _read_json(self, name: str) -> dict:
+        """A JSON object file of the run; ``RunError`` saying which file is missing or damaged."""
+        path = self.path / name
         try:
-            return json.loads((self.path / name).read_text())
+            value = json.loads(path.read_text())
         except FileNotFoundError:
-            raise RunError(f"{self.path / name} is missing (run deleted from disk?)") from None
+            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RunError(f"{path} is damaged: not readable JSON ({exc})") from exc
+        if not isinstance(value, dict):
+            raise RunError(f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object")
+        return value
+
+    def check(self, data: bool = False) -> None:
+        """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
+        files (config, metrics, threshold with its history, report, description); with ``data`` also
+        ``scores.csv`` and ``maps.npz`` (one map per scored image)."""
+        self.config, self.metrics, self.report, self.threshold_history, self.description
+        if data:
+            self._scores = None
+            count = len(self.scores)
+            keys = self._map_keys()
+            if keys != {f"m{index:05d}" for index in range(count)}:
+                raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {len(keys):,} maps for "
+                               f"{count:,} scored images")
 
     @property
     def threshold_info(self) -> dict:
@@ -219,10 +242,19 @@ class Run:
         """Every threshold the run has had, oldest first, the one in effect last: ``saved_at``, ``threshold``,
         ``source``, ``reason`` (empty where not recorded: runs trained before the history existed)."""
         info = self.threshold_info
-        entries = [*info.get("history", []), info]
-        return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": float(entry["threshold"]),
+        history = info.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
+            raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: its history is not a list of thresholds")
+        return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""), "reason": entry.get("reason", "")}
-                             for entry in entries], columns=THRESHOLD_HISTORY_COLUMNS)
+                             for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
+
+    def _threshold_of(self, entry: dict) -> float:
+        value = entry.get("threshold")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold is {value!r}, not a finite "
+                           f"number")
+        return float(value)
 
     @property
     def description(self) -> str:
@@ -230,9 +262,9 @@ class Run:
         path = self.path / DESCRIPTION_FILE
         if not path.is_file():
             return ""
-        text = json.loads(path.read_text())["text"]
+        text = self._read_json(DESCRIPTION_FILE).get("text")
         if not isinstance(text, str):
-            raise ValueError(f"{path}: the description is not a text")
+            raise RunError(f"{path} is damaged: the description is not a text")
         return text
 
     def describe(self, text: str) -> None:
@@ -250,7 +282,7 @@ class Run:
     @property
     def threshold(self) -> float:
         """The saved operating threshold (images with score >= it are defective)."""
-        return float(self.threshold_info["threshold"])
+        return self._threshold_of(self.threshold_info)
 
     @property
     def data_manifest(self) -> pd.DataFrame | None:
@@ -263,7 +295,18 @@ class Run:
     def scores(self) -> pd.DataFrame:
         """Per-image results of the evaluated test set (without threshold columns)."""
         if self._scores is None:
-            frame = pd.read_csv(self.path / SCORES_FILE)
+            path = self.path / SCORES_FILE
+            try:
+                frame = pd.read_csv(path)
+            except FileNotFoundError:
+                raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+                raise RunError(f"{path} is damaged: {exc}") from exc
+            missing = [column for column in SCORE_COLUMNS if column not in frame]
+            if missing:
+                raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
+            if not pd.api.types.is_numeric_dtype(frame["score"]):
+                raise RunError(f"{path} is damaged: its scores are not all numbers")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
 
@@ -283,9 +326,29 @@ class Run:
 
     def anomaly_map(self, index: int) -> np.ndarray:
         """Raw anomaly map (float32, eval size) of evaluated image ``index``."""
+        try:
+            return self._open_maps()[f"m{index:05d}"].astype(np.float32)
+        except KeyError:
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: no map for image {index}") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: {array_file_problem(exc)}") from exc
+
+    def _open_maps(self) -> NpzFile:
         if self._maps is None:
-            self._maps = np.load(self.path / MAPS_FILE, allow_pickle=False)
-        return self._maps[f"m{index:05d}"].astype(np.float32)
+            path = self.path / MAPS_FILE
+            try:
+                maps = np.load(path, allow_pickle=False)
+            except FileNotFoundError:
+                raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+                raise RunError(f"{path} is damaged: {array_file_problem(exc)}") from exc
+            if not isinstance(maps, NpzFile):
+                raise RunError(f"{path} is damaged: {array_file_problem(ValueError('a single array'))}")
+            self._maps = maps
+        return self._maps
+
+    def _map_keys(self) -> set[str]:
+        return set(self._open_maps().files)
 
     def image(self, index: int) -> np.ndarray:
         """The evaluated image ``index`` (RGB uint8) read from its dataset path."""
@@ -297,8 +360,14 @@ class Run:
         return read_mask(mask_path) if isinstance(mask_path, str) and mask_path else None
 
     def load_model(self) -> AnomalyModel:
-        """The fitted model of this run."""
-        return load_model(self.path / MODEL_DIR)
+        """The fitted model of this run; ``RunError`` saying why when its files cannot be loaded."""
+        folder = self.path / MODEL_DIR
+        try:
+            return load_model(folder)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+            reason = array_file_problem(exc) if isinstance(exc, (ValueError, zipfile.BadZipFile, EOFError)) \
+                else f"{exc.__class__.__name__}: {exc}"
+            raise RunError(f"the model in {folder} cannot be loaded ({reason})") from exc
 
     @property
     def region(self) -> InspectionRegion | None:
@@ -324,6 +393,14 @@ class Run:
             write_bytes_atomic(self.path / SCORES_FILE,
                                self.predictions(threshold).to_csv(index=False).encode())
             write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+
+
+def array_file_problem(exc: BaseException) -> str:
+    """What is wrong with an array file (``.npz``) that numpy could not read, in words. numpy's own message
+    for a file that is not what it expects suggests unpickling it: that would run whatever the file holds."""
+    if isinstance(exc, ValueError) and "pickle" in str(exc):
+        return "not an array file written by VQI (damaged or replaced)"
+    return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:
