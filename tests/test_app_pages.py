@@ -254,6 +254,21 @@ def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env
     assert ((frame["prediction"] == "defective") == (frame["score"] >= threshold)).all()
 
 
+def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
+    """The slider starts at the saved threshold itself, not at its printed (cut-down) value: Inspect still says
+    the saved threshold is in use, and saving without moving anything keeps the very value."""
+    run = app_env.list()[0]
+    run.save_threshold(float(np.sort(run.score_values)[-3]) - 1e-4, "F1-optimal")  # not on the slider's grid
+    saved = run.threshold
+    app = open_page("threshold.py")
+    assert app.slider(key="threshold_slider").value == saved
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert any("(saved: F1-optimal" in c.value for c in app.caption)
+    app.switch_page("ui/pages/threshold.py").run()
+    app.button(key="threshold_save").click().run()
+    assert not app.exception and run.threshold == saved and run.threshold_info["source"] == "F1-optimal"
+
+
 def test_save_threshold_is_used_by_the_run(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")

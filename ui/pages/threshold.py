@@ -25,11 +25,19 @@ def set_threshold(value: float, source: str) -> None:
 
 
 def init_threshold(run: Run, axis: ScoreAxis) -> None:
-    """Start at the threshold being explored for this run, else its saved one (once per run)."""
+    """Start at the threshold being explored for this run, else its saved one (once per run).
+
+    The saved threshold is taken exactly, not snapped to the axis: opening the page must change nothing (saving
+    without moving the slider keeps the very value; new parts scoring between it and its printed, cut-down
+    value are judged as before).
+    """
     if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
         return
     value, _ = common.working_threshold(run)
-    set_threshold(axis.snap(value), run.threshold_info.get("source", "saved") if value == run.threshold else "manual")
+    if value == run.threshold:
+        set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved"))
+    else:
+        set_threshold(axis.snap(value), "manual")
     st.session_state[OWNER] = run.id
 
 
