@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import draw_defect, textured_image
+from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
     PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, run_notes, \
     score_axis, square_thumbnail, threshold_view
@@ -521,3 +521,24 @@ def test_predict_says_which_images_are_unlike_the_training_images(open_page):
     card = next(m.value for m in app.markdown if m.value.startswith("**dark.png**"))
     assert ":orange[unlike the training images: mean grey level" in card
     assert "unlike" not in next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
+
+
+def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed(open_page, app_env, tmp_path):
+    """A file name is text, never HTML or markdown; results judged at a threshold saved over since say so."""
+    name = "<img src=x onerror=alert(1)>_*lot*_$7$.png"
+    write_png(tmp_path / "line" / name, textured_image(64, seed=5))
+    app = open_page("predict.py")
+    app.radio(key="predict_mode").set_value("folder").run()
+    app.text_input(key="predict_folder").set_value(str(tmp_path / "line")).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    card = next(m.value for m in app.markdown if "score " in m.value and "box" in m.value)
+    assert card.startswith(r"**&lt;img src=x onerror=alert(1)&gt;\_\*lot\*\_\$7\$.png**"), card
+    assert not any(w.value.startswith("These images were judged") for w in app.warning)
+
+    run = app_env.get(app.session_state["current_run_id"])
+    judged_at = run.threshold
+    run.save_threshold(judged_at + 1.0, "test")
+    app.run()
+    assert any(w.value.startswith(f"These images were judged at {judged_at:.6g}") and
+               f"it is {judged_at + 1.0:.6g} now" in w.value for w in app.warning)

@@ -7,8 +7,10 @@ page rerun never reloads a model or re-renders an overlay it already has.
 
 from __future__ import annotations
 
+import html
 import math
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NoReturn
@@ -36,6 +38,21 @@ PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "u
 IMAGE_UPLOAD_MB = MAX_IMAGE_BYTES // 2**20
 #: session-state keys shared between the sidebar and the pages
 CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
+
+
+#: what markdown (and Streamlit's) could read inside a line: emphasis, code, links, LaTeX, colour directives
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~$:])")
+
+
+def as_text(text: str) -> str:
+    """``text`` (a file name, anything from outside) to put into markdown that allows HTML: shown as written,
+    never as HTML, emphasis, a link or a Streamlit colour directive."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def as_code(text: str) -> str:
+    """``text`` as a markdown code span (shown as written: markdown and HTML are not interpreted there)."""
+    return f"`{str(text).replace('`', chr(39))}`"
 
 
 def legend(ground_truth: bool) -> str:

@@ -22,10 +22,10 @@ def describe(row: pd.Series) -> str:
     """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies or
     which training image it looks like (when the run's look-alikes stand out)."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
-    copy = f"  \n:orange[copy of `{row['copy_of']}`]" if isinstance(row.get("copy_of"), str) else ""
+    copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
-        copy += f"  \n:orange[looks like `{row['looks_like']}`]"
-    return (f"**{row['image']}** · score {row['score']:.6g}  \n"
+        copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
+    return (f"**{common.as_text(row['image'])}** · score {row['score']:.6g}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
 

@@ -97,7 +97,7 @@ def show(outcome: dict[str, Any]) -> None:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
-            st.markdown(f"**{item['name']}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
+            st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
                         f"{item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}",
                         unsafe_allow_html=True)
 
@@ -127,4 +127,8 @@ if st.button("Score images", key="predict_score", type="primary", disabled=not r
         st.error(f"Cannot score: {exc}", icon=":material/error:")
 outcome = st.session_state.get(RESULTS)
 if outcome and outcome["run"] == current.id:
+    if outcome["threshold"] != current.threshold:
+        st.warning(f"These images were judged at {outcome['threshold']:.6g}, the run's threshold when they were "
+                   f"scored; it is {current.threshold:.6g} now. Score them again to judge them at it.",
+                   icon=":material/update:")
     show(outcome)
