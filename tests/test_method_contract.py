@@ -84,3 +84,21 @@ def test_default_model_separates_real_bottle_defects(method):
     model = create_model(method, jit=False)  # the default model; tracing only pays off on long runs
     scores = model.fit(train).predict(test).scores
     assert roc_auc_score(labels, scores) >= 0.9
+
+
+@pytest.mark.parametrize("method_name, params, message", [
+    ("padim", {"epsilon": -1.0}, "epsilon"),
+    ("padim", {"epsilon": 0.0}, "epsilon"),
+    ("patchcore", {"coreset_projection_dim": 0}, "coreset_projection_dim"),
+    ("patchcore", {"reweight_neighbors": -2}, "reweight_neighbors"),
+    ("dfm", {"batch_size": 0}, "batch_size"),
+    ("dfm", {"batch_size": 2.5}, "batch_size"),
+    ("spade", {"smoothing_sigma": float("nan")}, "smoothing_sigma"),
+    ("spade", {"smoothing_sigma": -1.0}, "smoothing_sigma"),
+    ("padim", {"holdout_fraction": 1.0}, "holdout_fraction"),
+])
+def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, params, message):
+    """A value that would fit a useless model (PaDiM with a negative regulariser scores every image 0) is refused
+    with the parameter's name, instead of a run that looks finished."""
+    with pytest.raises(ValueError, match=message):
+        create_model(method_name, **params)

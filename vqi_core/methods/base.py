@@ -64,12 +64,18 @@ class AnomalyModel(ABC):
                  smoothing_sigma: float = 4.0, holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
                  finetune: str | None = None, finetune_params: dict[str, Any] | None = None):
         spec = get_backbone(backbone)
+        if isinstance(batch_size, bool) or not float(batch_size).is_integer() or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+        if not (math.isfinite(smoothing_sigma) and smoothing_sigma >= 0):
+            raise ValueError(f"smoothing_sigma must be a number of pixels of at least 0, not {smoothing_sigma}")
+        if not 0 <= holdout_fraction < 1:
+            raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
         self.backbone = backbone
         self.layers = list(layers or spec.default_layers)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.resize = resize
         self.crop = crop
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.smoothing_sigma = smoothing_sigma
         self.holdout_fraction = holdout_fraction
         self.seed = seed

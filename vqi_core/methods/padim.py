@@ -10,6 +10,7 @@ same Gaussian smoothing as the returned maps, applied on the grid).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,6 +40,8 @@ class Padim(AnomalyModel):
                          image_size=image_size, **common)
         if n_features < 1:
             raise ValueError(f"n_features must be at least 1, not {n_features}")
+        if not (math.isfinite(epsilon) and epsilon > 0):
+            raise ValueError(f"epsilon (the covariance's regulariser) must be a positive number, not {epsilon}")
         self.n_features = int(n_features)
         self.epsilon = float(epsilon)
         self.channel_index: torch.Tensor | None = None  # (d,) kept channels of the concatenated embedding

@@ -63,6 +63,11 @@ class PatchCore(AnomalyModel):
             raise ValueError(f"patch_size must be a positive odd number, not {patch_size}")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, not {top_k}")
+        if coreset_projection_dim < 1 or coreset_oversample < 1:
+            raise ValueError(f"coreset_projection_dim and coreset_oversample must be at least 1, not "
+                             f"{coreset_projection_dim} and {coreset_oversample}")
+        if reweight_neighbors < 0:
+            raise ValueError(f"reweight_neighbors must not be negative, not {reweight_neighbors}")
         if knn not in KNN_KINDS:
             raise ValueError(f"knn must be one of {KNN_KINDS}, not {knn!r}")
         self.coreset_fraction = coreset_fraction
