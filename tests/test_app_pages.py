@@ -103,6 +103,8 @@ def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
     assert shown_confusion(app).tolist() == [[0, n_good], [0, n_defective]]  # everything rejected
     app.slider(key="threshold_slider").set_value(app.slider(key="threshold_slider").max).run()
     assert shown_confusion(app).tolist() == [[n_good, 0], [n_defective, 0]]  # everything passed
+    assert metric(app, "Precision") == "n/a"  # nothing rejected: not "0.0%"
+    assert metric(app, "Recall") == "0.0%" and metric(app, "False-alarm rate") == "0.0%"
 
 
 def test_defect_type_table_follows_the_slider(open_page, app_env):

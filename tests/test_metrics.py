@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
+from vqi_core.dashboard import percent, rate_numbers
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
                               mask_to_eval_size,
@@ -424,3 +425,15 @@ def test_a_threshold_chosen_on_its_own_images_is_optimistic() -> None:
     rule = lambda l, s: threshold_for_false_alarm_rate(l, s, 0.0)  # noqa: E731
     assert ThresholdEvaluator(labels, scores).evaluate(rule(labels, scores)).fp == 0
     assert held_out_counts(labels, scores, rule).false_alarms >= 1
+
+
+def test_rates_without_images_to_count_them_on_are_undefined_not_zero():
+    """No good test image: no false-alarm rate; no defective one: no recall, escape rate or F1 at a threshold that
+    rejects nothing; nothing rejected: no precision. A quality engineer must not read "0.0 %" there."""
+    only_good = rate_numbers(ThresholdEvaluator([0, 0, 0], [0.1, 0.2, 0.3]).evaluate(1.0))
+    assert only_good == {"Precision": None, "Recall": None, "F1": None, "Accuracy": 1.0,
+                         "False-alarm rate": 0.0, "Escape rate": None}
+    only_defective = rate_numbers(ThresholdEvaluator([1, 1], [0.1, 0.9]).evaluate(0.5))
+    assert only_defective["False-alarm rate"] is None and only_defective["Precision"] == 1.0
+    assert only_defective["Recall"] == only_defective["Escape rate"] == 0.5
+    assert [percent(v) for v in (None, 0.0, 0.1234)] == ["n/a", "0.0%", "12.3%"]

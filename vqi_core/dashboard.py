@@ -202,10 +202,20 @@ def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
                         columns=list(PREDICTED_COLUMNS))
 
 
-def rate_numbers(point: OperatingPoint) -> dict[str, float]:
-    """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point."""
-    return {"Precision": point.precision, "Recall": point.recall, "F1": point.f1, "Accuracy": point.accuracy,
-            "False-alarm rate": point.false_alarm_rate, "Escape rate": point.escape_rate}
+def rate_numbers(point: OperatingPoint) -> dict[str, float | None]:
+    """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point; None where the
+    rate is undefined (no image rejected, no defective or no good image), not a misleading 0."""
+    rejected, defective, good = point.tp + point.fp, point.tp + point.fn, point.tn + point.fp
+    return {"Precision": point.precision if rejected else None, "Recall": point.recall if defective else None,
+            "F1": point.f1 if point.tp + rejected + point.fn else None,
+            "Accuracy": point.accuracy if defective + good else None,
+            "False-alarm rate": point.false_alarm_rate if good else None,
+            "Escape rate": point.escape_rate if defective else None}
+
+
+def percent(value: float | None) -> str:
+    """A rate as a percentage with one decimal, "n/a" where it is undefined."""
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def cost_sentence(point: OperatingPoint) -> str:
@@ -409,8 +419,9 @@ def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> 
     auroc = "n/a" if pixel_auroc is None else f"{pixel_auroc:.3f}"
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Pixel ROC, pixel AUROC {auroc}",
                      x_title="Good pixels flagged", y_title="Defect pixels flagged")
-    numbers = {"Defect pixels flagged": point.recall, "Good pixels flagged": point.false_alarm_rate,
-               "Pixel precision": point.precision, "Pixel F1": point.f1}
+    rates = rate_numbers(point)
+    numbers = {"Defect pixels flagged": rates["Recall"], "Good pixels flagged": rates["False-alarm rate"],
+               "Pixel precision": rates["Precision"], "Pixel F1": rates["F1"]}
     return {"point": point, "numbers": numbers, "roc": roc}
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 from . import __version__
 from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, cost_sentence, defect_type_frame,
                         held_out_presets, jpeg_bytes, line_cost_sentence, outcomes, prepare_threshold_data,
-                        rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
+                        percent, rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
 from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time
@@ -139,7 +139,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     auroc = _number(data.auroc)
     if data.auroc_interval is not None:
         auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f})"
-    rates = "".join(f"<tr><th>{name}</th><td>{value:.1%}</td></tr>" for name, value in rate_numbers(point).items())
+    rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:
         by_type["detection rate"] = by_type["detection rate"].map(lambda v: f"{v:.1%}")

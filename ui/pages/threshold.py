@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, pixel_view, preset_source, \
+from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, percent, pixel_view, preset_source, \
     threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
@@ -16,6 +16,7 @@ from vqi_core.wording import counted
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON = "threshold_reason"
+UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
 
 
 def set_threshold(value: float, source: str) -> None:
@@ -138,13 +139,14 @@ def image_level_body(run: Run) -> None:
     with rates:
         columns = st.columns(3)
         for index, (name, value) in enumerate(view["numbers"].items()):
-            columns[index % 3].metric(name, f"{value:.1%}")
+            columns[index % 3].metric(name, percent(value),
+                                      help=None if value is not None else UNDEFINED_RATE_HELP)
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
-        percent = st.column_config.NumberColumn(format="percent")
+        percent_column = st.column_config.NumberColumn(format="percent")
         st.dataframe(view["by_type"], hide_index=True,
-                     column_config={"detection rate": percent,
+                     column_config={"detection rate": percent_column,
                                     DETECTION_INTERVAL: st.column_config.TextColumn(
                                         help="Where this type's detection rate could lie (exact binomial "
                                              "interval): few images of a type mean a wide interval."),
@@ -207,7 +209,7 @@ def pixel_level_body(run: Run) -> None:
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     columns = st.columns(len(view["numbers"]))
     for column, (name, value) in zip(columns, view["numbers"].items()):
-        column.metric(name, f"{value:.1%}")
+        column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
     st.plotly_chart(view["roc"], key="pixel_roc_chart")
 
 
