@@ -122,3 +122,16 @@ def test_a_damaged_run_is_named_and_every_page_still_works(open_page, app_env, d
     app.button(key="delete_ask").click().run()
     app.button(key="delete_confirm").click().run()
     assert not app.exception and not damaged.exists() and intact.path.is_dir()
+
+
+def test_a_category_without_test_images_is_flagged_before_training(open_page, tmp_path):
+    for i in range(3):
+        write_png(tmp_path / "untested" / "train" / "good" / f"{i}.png", textured_image(32, seed=i))
+    app = open_page("train.py", data_root=str(tmp_path / "untested"))
+    assert not app.exception
+    assert any(w.value.startswith("This category has no test images: a run trained on it cannot be validated")
+               for w in app.warning)
+    app.button(key="train_check_test_set").click().run()
+    assert not app.exception
+    assert "No test images to check." in [i.value for i in app.info]
+    assert not any(s.value.startswith("No copies") for s in app.success)

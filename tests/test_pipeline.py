@@ -661,3 +661,25 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert "error: dataset folder" in capsys.readouterr().err
     assert main(["evaluate", "--run", str(tmp_path / "gone")]) == 2
     assert "no longer exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_train, n_per_defect, scored_on", [
+    (12, 0, "of 1 held-out good training image"),
+    (6, 4, "of the training images themselves"),
+])
+def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_comes_from(
+        tmp_path, n_train, n_per_defect, scored_on):
+    """Without defective (or any) test images no threshold can be chosen on labelled images: the run takes the
+    highest good training score and says so in its notes, with what to do."""
+    data = write_mvtec_dataset(tmp_path / "data", n_train=n_train, n_test_good=0 if n_per_defect else 3,
+                               n_per_defect=n_per_defect, with_masks=False)
+    if n_per_defect:
+        shutil.rmtree(data / "test")  # no test image at all
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    model = run.load_model()
+    assert run.threshold == pytest.approx(model.normalization["score_max"])
+    expected_source = "highest held-out good score" if n_train >= 10 else "highest training-image score"
+    assert run.threshold_info["source"].startswith(expected_source)
+    missing = "no test images" if n_per_defect else "no defective test image"
+    note = next(n for n in run.report["notes"] if "no threshold could be chosen" in n)
+    assert note.startswith(f"The test set has {missing}") and scored_on in note and "evaluate --data" in note

@@ -31,6 +31,7 @@ from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, manifest_changes, manifest_digest
+from .wording import counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunStore, ground_truth_masks, local_time, predictions_frame, save_maps,
@@ -239,7 +240,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     threshold = metrics.get("f1_threshold")
     source = "F1-optimal on the evaluated test set"
     if threshold is None:
-        threshold, source = model.normalization.get("score_max", 0.0), "highest held-out good score"
+        threshold, source, note = fallback_threshold(model, int((labels_array == 0).sum()),
+                                                     int((labels_array == 1).sum()))
+        notes.append(note)
     report(progress, "saving", 0, 1)
     staging = store.new_staging_folder(run_id)
     try:
@@ -266,6 +269,24 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         raise
     report(progress, "done", 1, 1)
     return run
+
+
+def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tuple[float, str, str]:
+    """The threshold of a run whose test set cannot choose one (no test image, or only one class): the highest
+    score of the good images held out of the fit (of the training images themselves when too few were there to
+    hold any out); with its source and a note that says why and what to do."""
+    held_out = int(model.fit_info.get("holdout_images", 0))
+    threshold = float(model.normalization.get("score_max", 0.0))
+    source = "highest held-out good score" if held_out else "highest training-image score (none held out)"
+    missing = "no test images" if n_good + n_defective == 0 else \
+        "no defective test image" if n_defective == 0 else "no good test image"
+    scored_on = counted(held_out, "held-out good training image") if held_out else \
+        "the training images themselves (fewer than 10 good ones: none held out), which a model scores low, so " \
+        "expect false alarms"
+    note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold is the highest score "
+            f"of {scored_on}, {threshold:.6g}. Check it on labelled images from the line (`evaluate --data`) "
+            f"before trusting it.")
+    return threshold, source, note
 
 
 @dataclass

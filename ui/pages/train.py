@@ -298,7 +298,9 @@ def split_by_part_clicked(root: str, category: str | None) -> None:
 def split_check_panel(found: dict[str, Any], root: str, category: str | None) -> None:
     """What the check found in the chosen category: copies, look-alikes and capture cues
     (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part."""
-    if found["copies"].empty:
+    if found["test_images"] == 0:
+        st.info("No test images to check.", icon=":material/info:")
+    elif found["copies"].empty:
         st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
                    f"{found['train_images']} training images or another test image.", icon=":material/check:")
     for note in found["notes"]:
@@ -338,6 +340,14 @@ st.markdown(f"Category **{category or summary['path']}** from `{root}` (change b
             f"{summary['train']} good training images; test set {summary['test_good']} good and "
             f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
             f"{'with' if summary['has_masks'] else 'without'} ground-truth masks.")
+if summary["test_good"] == 0 or summary["test_defective"] == 0:
+    missing = "no test images" if summary["test_good"] + summary["test_defective"] == 0 else \
+        "no defective test image" if summary["test_defective"] == 0 else "no good test image"
+    st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and false "
+               f"alarms or escapes cannot be counted), and its threshold will be the highest score of good training "
+               f"images held out of the fit, not one chosen on labelled images. Add test images (test/good and "
+               f"test/<defect type>), or validate the run later on labelled images (`evaluate --data`).",
+               icon=":material/warning:")
 if summary["skipped"]:
     with st.expander(f"{counted(len(summary['skipped']), 'file')} will be skipped"):
         st.dataframe(summary["skipped"], hide_index=True)
