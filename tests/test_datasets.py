@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import SHARED_DATA, write_mvtec_dataset, write_png
+from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
 from vqi_core.datasets import DatasetError, category_path, list_categories, load_category, load_folder
 
 
@@ -109,3 +109,14 @@ def test_real_dataset_counts():
     assert sum(s.label == 1 for s in category.test) == 392
     assert all(s.mask_path is not None for s in category.test if s.label == 1)
     assert category.skipped == []
+
+
+def test_a_folder_to_score_that_is_missing_nested_or_under_home_is_explained(tmp_path, monkeypatch):
+    with pytest.raises(DatasetError, match=r"nowhere does not exist$"):
+        load_folder(tmp_path / "nowhere")
+    write_png(tmp_path / "line" / "lot7" / "part.png", textured_image(32))
+    with pytest.raises(DatasetError, match=r"holds no readable image \(its sub-folders are not searched"):
+        load_folder(tmp_path / "line")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    samples, skipped = load_folder("~/line/lot7")
+    assert [s.path for s in samples] == [tmp_path / "line" / "lot7" / "part.png"] and skipped == []

@@ -129,3 +129,13 @@ def test_image_files_decode_on_demand_and_know_their_sizes_without_decoding(tmp_
                                                                                      (12, 20), (13, 20)]
     with pytest.raises(ValueError, match="4 paths but 3 shapes"):
         ImageFiles(paths, [a.shape[:2] for a in arrays[:3]])
+
+
+def test_messages_for_unreadable_bytes_name_the_file_and_the_problem():
+    """Never Python's "<_io.BytesIO object at 0x...>": the upload's name and what is wrong with it."""
+    with pytest.raises(ImageReadError, match=r"^part\.png: the file is empty \(0 bytes\)$"):
+        read_image(b"", "part.png")
+    with pytest.raises(ImageReadError) as refused:
+        read_image(b"hello, not an image", "part.png")
+    assert str(refused.value).startswith("part.png: not a readable image (no valid PNG, JPEG")
+    assert "BytesIO" not in str(refused.value)

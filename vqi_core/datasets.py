@@ -183,8 +183,11 @@ def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | N
 
 
 def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]:
-    """Unlabelled samples (label -1) for every image in a plain folder, or a single image file."""
-    folder = Path(folder)
+    """Unlabelled samples (label -1) for every image in a plain folder (not its sub-folders), or a single image
+    file; ``~`` is the user's home folder."""
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise DatasetError(f"{folder} does not exist")
     if folder.is_file():
         problem = _header_problem(folder) if is_image_path(folder) else "not an image file"
         if problem:
@@ -192,7 +195,9 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
         return [Sample(folder, -1, "unknown")], []
     paths, skipped = list_images(folder)
     if not paths:
-        raise DatasetError(f"{folder} holds no readable image")
+        sub_folders = any(path.is_dir() and not path.name.startswith(".") for path in folder.iterdir())
+        raise DatasetError(f"{folder} holds no readable image" +
+                           (" (its sub-folders are not searched: name one of them)" if sub_folders else ""))
     return [Sample(p, -1, "unknown") for p in paths], skipped
 
 

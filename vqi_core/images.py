@@ -43,6 +43,8 @@ def is_image_path(path: Path) -> bool:
 
 def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> Image.Image:
     if isinstance(source, bytes):
+        if not source:
+            raise ImageReadError(f"{name}: the file is empty (0 bytes)")
         if max_bytes is not None and len(source) > max_bytes:
             raise ImageReadError(
                 f"{name}: file is {len(source) / 2**20:.1f} MB, larger than the "
@@ -65,7 +67,10 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         raise
     except FileNotFoundError as exc:
         raise ImageReadError(f"{name}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{name}: not a readable image (no valid PNG, JPEG, BMP, TIFF or WebP data: the file "
+                             f"is damaged or in another format)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{name}: image is too large to decode safely") from exc

@@ -122,7 +122,7 @@ if st.button("Score images", key="predict_score", type="primary", disabled=not r
     try:
         st.session_state[RESULTS] = score(current, mode, files, folder.strip())
         st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
-    except (DatasetError, ImageReadError, RunError, FileNotFoundError, ValueError) as exc:
+    except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
         st.session_state.pop(RESULTS, None)
         st.error(f"Cannot score: {exc}", icon=":material/error:")
 outcome = st.session_state.get(RESULTS)
