@@ -10,8 +10,9 @@ import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, default_data_root, runs_dir, \
     set_current_run, store, user_errors
-from vqi_core.dashboard import run_label, run_problem
+from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories
+from vqi_core.runs import RunError
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
 
@@ -43,12 +44,12 @@ def run_sidebar() -> None:
     as such (the pages say what is wrong with it) and never chosen for the user."""
     try:
         runs = store().list()
-    except OSError as exc:
+    except (OSError, RunError) as exc:
         st.sidebar.error(f"The runs folder {runs_dir()} cannot be read: {exc}", icon=":material/folder_off:")
         runs = []
     labels = {run.id: run_label(run) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
-    readable = [run for run in runs if run_problem(run) is None]
+    readable = [run for run in runs if run.problem() is None]
     if current is None and readable:
         category = st.session_state.get(CATEGORY)
         current = next((run.id for run in readable if run.config.get("category") == category), readable[0].id)

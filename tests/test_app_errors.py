@@ -45,7 +45,7 @@ def test_run_folder_deleted_while_open(open_page, app_env, page):
     shutil.rmtree(run.path)
     app.switch_page(f"ui/pages/{page}").run()
     assert not app.exception
-    assert "no longer exists" in messages(app)
+    assert "does not exist (deleted from disk" in messages(app)
 
 
 def test_oversized_upload_is_refused_and_others_still_scored(open_page, tmp_path):

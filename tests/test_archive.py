@@ -225,3 +225,35 @@ def test_a_run_saved_under_the_same_name_meanwhile_wins_and_the_import_leaves_no
     with pytest.raises(RunError, match="already exists"):
         import_run(run_archive_bytes(trained_run), store)
     assert [path.name for path in store.root.iterdir()] == [trained_run.id]  # no staging folder left
+
+
+def test_runs_command_deletes_only_runs_and_lists_past_a_damaged_one(trained_run, tmp_path, capsys):
+    """`runs --delete` refuses a folder that is not a run (it would delete data), and a path instead of an id;
+    one damaged run is listed as such and the others are still listed."""
+    store_root = tmp_path / "runs"
+    shutil.copytree(trained_run.path, store_root / trained_run.id)
+    shutil.copytree(trained_run.path, store_root / "damaged-run")
+    (store_root / "damaged-run" / "config.json").write_text("{}")
+    (store_root / "notes").mkdir()
+    (store_root / "notes" / "data.txt").write_text("keep me")
+    for run_id in ["notes", "../runs", "", "missing"]:
+        assert main(["runs", "--runs", str(store_root), "--delete", run_id]) == 2
+        assert "nothing deleted" in capsys.readouterr().err
+    assert (store_root / "notes" / "data.txt").read_text() == "keep me"
+    assert main(["runs", "--runs", str(store_root), "--describe", "../elsewhere", "text"]) == 2
+    assert "is not a run id" in capsys.readouterr().err
+
+    assert main(["runs", "--runs", str(store_root)]) == 0
+    listing = capsys.readouterr().out
+    assert f"damaged-run{' ' * 41} cannot be read: {store_root / 'damaged-run' / 'config.json'} is damaged" in listing
+    assert trained_run.id in listing
+    assert main(["runs", "--runs", str(store_root), "--delete", "damaged-run"]) == 0  # a damaged run can go
+    assert not (store_root / "damaged-run").exists() and (store_root / trained_run.id).is_dir()
+
+    with pytest.raises(RunError, match="cannot be used: .*config.json is damaged: no method"):
+        import_run(run_archive_bytes_with(trained_run, {"config.json": b"{}"}), RunStore(tmp_path / "line"))
+
+
+def run_archive_bytes_with(run: Run, replaced: dict[str, bytes]) -> bytes:
+    members = {f"{run.id}/{name}": replaced.get(name, content) for name, content in files_of(run.path).items()}
+    return zip_bytes(members)

@@ -660,7 +660,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--runs", str(tmp_path / "r")]) == 2
     assert "error: dataset folder" in capsys.readouterr().err
     assert main(["evaluate", "--run", str(tmp_path / "gone")]) == 2
-    assert "no longer exists" in capsys.readouterr().err
+    assert "does not exist (deleted from disk, or a mistyped path?)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("n_train, n_per_defect, scored_on", [
@@ -676,6 +676,7 @@ def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_come
     if n_per_defect:
         shutil.rmtree(data / "test")  # no test image at all
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    run.check(data=True)  # every page and command can read it, with no test image too
     model = run.load_model()
     assert run.threshold == pytest.approx(model.normalization["score_max"])
     expected_source = "highest held-out good score" if n_train >= 10 else "highest training-image score"

@@ -524,15 +524,15 @@ def _runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs)
     if args.out and not args.export:
         raise RunError("--out names the archive that --export writes; give --export RUN_ID with it")
-    if args.delete:
+    if args.delete is not None:
         store.delete(args.delete)
         print(f"deleted {args.delete}")
         return 0
-    if args.export:
+    if args.export is not None:
         target = export_run_file(store.get(args.export), args.out or f"{args.export}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
         return 0
-    if args.import_archive:
+    if args.import_archive is not None:
         run = import_run(Path(args.import_archive), store)
         print(f"imported {run.id} into {store.root}")
         print(run.path)
@@ -544,11 +544,15 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     runs = store.list()
     if not runs:
-        print(f"no runs in {store.root}")
+        print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
         return 0
     print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
           f"settings | test set check")
     for run in runs:
+        problem = run.problem()
+        if problem is not None:  # listed, so that it can be found and deleted; the others still listed
+            print(f"{run.id:<52} cannot be read: {problem}")
+            continue
         m, config = run.metrics, run.config
         auroc = "n/a" if m.get("image_auroc") is None else f"{m['image_auroc']:.4f}"
         pixel = "n/a" if m.get("pixel_auroc") is None else f"{m['pixel_auroc']:.4f}"

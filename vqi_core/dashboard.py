@@ -573,22 +573,13 @@ def _rounded(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def run_problem(run: Run) -> str | None:
-    """Why a saved run cannot be shown (a file missing or damaged, see :meth:`Run.check`); None when it can."""
-    try:
-        run.check()
-    except RunError as exc:
-        return str(exc)
-    return None
-
-
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run with its headline metrics; a run whose files cannot be read has only its id and the
     problem (as its description), so that it can be found and deleted; runs that vanished from disk meanwhile
     are left out."""
     rows: list[dict[str, Any]] = []
     for run in runs:
-        problem = run_problem(run)
+        problem = run.problem()
         if problem is not None:
             if run.path.is_dir():
                 rows.append({"run": run.id, "description": f"cannot be read: {problem}"})
@@ -620,7 +611,7 @@ def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
 
 def run_label(run: Run) -> str:
     """A short human label: method, backbone, category and image AUROC."""
-    if run_problem(run) is not None:
+    if run.problem() is not None:
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")

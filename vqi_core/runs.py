@@ -180,7 +180,7 @@ class Run:
         self.path = Path(self.path)
         if not (self.path / METRICS_FILE).is_file() or not (self.path / CONFIG_FILE).is_file():
             if not self.path.exists():
-                raise RunError(f"run folder {self.path} no longer exists (deleted from disk?)")
+                raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
@@ -218,11 +218,22 @@ class Run:
             raise RunError(f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object")
         return value
 
+    def problem(self) -> str | None:
+        """Why the run cannot be shown or used (a file missing or damaged, see :meth:`check`); None when it can."""
+        try:
+            self.check()
+        except RunError as exc:
+            return str(exc)
+        return None
+
     def check(self, data: bool = False) -> None:
         """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
         files (config, metrics, threshold with its history, report, description); with ``data`` also
         ``scores.csv`` and ``maps.npz`` (one map per scored image)."""
-        self.config, self.metrics, self.report, self.threshold_history, self.description
+        config = self.config
+        if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
+        self.metrics, self.report, self.threshold_history, self.description
         if data:
             self._scores = None
             count = len(self.scores)
@@ -305,7 +316,7 @@ class Run:
             missing = [column for column in SCORE_COLUMNS if column not in frame]
             if missing:
                 raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
-            if not pd.api.types.is_numeric_dtype(frame["score"]):
+            if len(frame) and not pd.api.types.is_numeric_dtype(frame["score"]):
                 raise RunError(f"{path} is damaged: its scores are not all numbers")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
@@ -423,6 +434,8 @@ class RunStore:
 
     def list(self) -> list[Run]:
         """Completed runs, newest first; incomplete and foreign folders are ignored."""
+        if self.root.exists() and not self.root.is_dir():
+            raise RunError(f"the runs folder {self.root} is a file, not a folder")
         if not self.root.is_dir():
             return []
         runs = []
@@ -436,14 +449,18 @@ class RunStore:
         return sorted(runs, key=lambda run: run.id, reverse=True)
 
     def get(self, run_id: str) -> Run:
-        """The run named ``run_id``."""
+        """The run named ``run_id`` (a folder name in this store, never a path)."""
+        if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+            raise RunError(f"{run_id!r} is not a run id (a run folder's name in {self.root})")
         return Run(self.root / run_id)
 
     def delete(self, run_id: str) -> None:
-        """Remove a run folder (renamed aside first, so a half-deleted run never lists)."""
-        folder = self.root / run_id
-        if not folder.is_dir() or "/" in run_id or run_id.startswith("."):
-            raise RunError(f"no run {run_id!r} in {self.root}")
+        """Remove a run folder (renamed aside first, so a half-deleted run never lists); a folder that is not a
+        run (no ``config.json`` and ``metrics.json``) is refused, whatever it holds."""
+        try:
+            folder = self.get(run_id).path
+        except RunError as exc:
+            raise RunError(f"no run {run_id!r} in {self.root}, nothing deleted: {exc}") from None
         trash = Path(tempfile.mkdtemp(prefix=f"{DELETED_PREFIX}{run_id}-", dir=self.root))
         try:
             os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, common_test_images, \
-    run_label, run_notes, run_problem
+    run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 
@@ -48,7 +48,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
 
 
 st.title("Compare")
-saved = [run for run in common.store().list() if run_problem(run) is None]  # the unreadable ones: see Home
+saved = [run for run in common.store().list() if run.problem() is None]  # the unreadable ones: see Home
 if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")

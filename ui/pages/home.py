@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, set_current_run, store
 from vqi_core.archive import import_run, run_archive_bytes
-from vqi_core.dashboard import run_problem, runs_table
+from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 
@@ -89,7 +89,7 @@ else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{counted(len(table), 'run')}; the current run is `{current or 'none'}`.")
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
-    if current in saved and run_problem(saved[current]) is None:
+    if current in saved and saved[current].problem() is None:
         description_editor(saved[current])
 
 with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:"):
@@ -98,7 +98,7 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
                "exactly the model that was validated (its test images stay where they were: Inspect shows them "
                "only where that folder exists).")
     current = st.session_state.get(CURRENT_RUN)
-    if current in saved and run_problem(saved[current]) is None:
+    if current in saved and saved[current].problem() is None:
         st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
                            file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
                            key="home_export", icon=":material/download:")
