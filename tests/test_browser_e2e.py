@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
-from vqi_core.dashboard import parameter_defaults
+from vqi_core.methods import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore, changed_settings
 

@@ -102,3 +102,22 @@ def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, par
     with the parameter's name, instead of a run that looks finished."""
     with pytest.raises(ValueError, match=message):
         create_model(method_name, **params)
+
+
+@pytest.mark.parametrize("method_name, params, message", [
+    ("dfm", {"foo": 1}, "'foo' is not a parameter of dfm; its parameters: backbone, batch_size"),
+    ("dfm", {"variance": "abc"}, "parameter variance of dfm must be a finite number, not 'abc'"),
+    ("patchcore", {"coreset_fraction": float("nan")}, "must be a finite number, not nan"),
+    ("patchcore", {"patch_size": 1.5}, "parameter patch_size of patchcore must be a whole number"),
+    ("patchcore", {"smooth_score": "abc"}, "parameter smooth_score of patchcore must be true or false"),
+    ("padim", {"jit": "maybe"}, "parameter jit of padim must be true or false"),
+    ("dfm", {"image_size": 64}, "parameter image_size of dfm must be a list of 2 numbers"),
+    ("dfm", {"layers": 5}, "parameter layers of dfm must be a list of layer names"),
+    ("patchcore", {"knn_params": 5}, "parameter knn_params of patchcore must be a JSON object"),
+    ("dfm", {"pooled_size": 0}, "pooled_size and max_patches must be at least 1"),
+    ("dfm", {"seed": -1}, "seed must be a whole number from 0 to 4294967295"),
+])
+def test_unknown_parameters_and_values_of_the_wrong_kind_are_named(method_name, params, message):
+    with pytest.raises(ValueError) as refused:
+        create_model(method_name, **params)
+    assert message in str(refused.value)

@@ -479,6 +479,25 @@ def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, ca
     assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)
 
 
+def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading_images(dataset, tmp_path, capsys,
+                                                                                       monkeypatch):
+    """Minutes of loading and fitting must not come before an error that the command line already shows."""
+    def no_reading(*args, **kwargs):
+        raise AssertionError("images were read before the parameters and the runs folder were checked")
+
+    monkeypatch.setattr("vqi_core.pipeline.read_samples", no_reading)
+    (tmp_path / "afile.txt").write_text("")
+    for extra, message in [
+        (["--param", "foo=1"], "error: 'foo' is not a parameter of padim"),
+        (["--param", "epsilon=abc"], "error: parameter epsilon of padim must be a finite number, not 'abc'"),
+        (["--param", "seed=5"], "error: the seed is a run setting"),
+        (["--runs", str(tmp_path / "afile.txt")], "is a file, not a folder"),
+    ]:
+        args = ["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs"), *extra]
+        assert main(args) == 2, extra
+        assert message in capsys.readouterr().err, extra
+
+
 def test_without_masks_pixel_metrics_are_null(tmp_path):
     data = write_mvtec_dataset(tmp_path / "nomask", n_train=12, with_masks=False)
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")

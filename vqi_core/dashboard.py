@@ -741,16 +741,6 @@ class MethodParameter:
     default: Any
 
 
-def parameter_defaults(method: str) -> dict[str, Any]:
-    """Defaults of every constructor keyword of ``method``: the shared ones, overridden by the method's own."""
-    defaults: dict[str, Any] = {}
-    for function in (AnomalyModel.__init__, method_class(method).__init__):
-        for parameter in inspect.signature(function).parameters.values():
-            if parameter.default is not parameter.empty:
-                defaults[parameter.name] = parameter.default
-    return defaults
-
-
 def method_parameters(method: str) -> list[MethodParameter]:
     """The method's own scalar keyword parameters (not the shared backbone/preprocessing ones) with defaults."""
     shared = set(inspect.signature(AnomalyModel.__init__).parameters) | {"layers"}

@@ -174,10 +174,14 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     Raises ``DatasetError`` for a wrong layout or an empty training set, and lets
     ``Cancelled`` through after removing the partial run.
     """
+    if "seed" in config.params:
+        raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
+    model = create_model(config.method, **{**config.params, "seed": config.seed})  # a bad parameter ends it here
     folder = category_path(config.data, config.category)
     category = load_category(folder)
     region = InspectionRegion.read(config.region) if config.region else None
     store = RunStore(runs_dir)
+    store.check_writable()  # before minutes of fitting, not after
     store.remove_leftovers()
     run_id = new_run_id(category.name, config.method)
     skipped = list(category.skipped)
@@ -196,7 +200,6 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     manifest = data_manifest(category.root, train_samples, test_samples)
     ranges = capture_ranges(good_train_images)
 
-    model = create_model(config.method, **{**config.params, "seed": config.seed})
     model.region = region
     started = time.perf_counter()
     labels = [s.label for s in train_samples] if model.supervised else None

@@ -448,6 +448,17 @@ class RunStore:
                 continue
         return sorted(runs, key=lambda run: run.id, reverse=True)
 
+    def check_writable(self) -> None:
+        """Create the runs folder if needed; ``RunError`` when it is a file or cannot be written."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise RunError(f"the runs folder {self.root} is a file, not a folder") from None
+        except OSError as exc:
+            raise RunError(f"the runs folder {self.root} cannot be created: {exc.strerror or exc}") from exc
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise RunError(f"the runs folder {self.root} cannot be written (no permission)")
+
     def get(self, run_id: str) -> Run:
         """The run named ``run_id`` (a folder name in this store, never a path)."""
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):

@@ -10,10 +10,10 @@ from ui.common import IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_cache
     headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import method_description, method_parameters, parameter_defaults, runs_table, \
+from vqi_core.dashboard import method_description, method_parameters, runs_table, \
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
-from vqi_core.methods import list_methods, method_class
+from vqi_core.methods import list_methods, method_class, parameter_defaults
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,68 @@ def list_methods() -> list[str]:
     return list(METHOD_PATHS)
 
 
+def parameter_defaults(method: str) -> dict[str, Any]:
+    """Defaults of every constructor keyword of ``method``: the shared ones, overridden by the method's own."""
+    defaults: dict[str, Any] = {}
+    for function in (AnomalyModel.__init__, method_class(method).__init__):
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.default is not parameter.empty:
+                defaults[parameter.name] = parameter.default
+    return defaults
+
+
+#: parameters whose default is None, and the kind of value they take
+_OPTIONAL_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "layers": ((list, tuple), "a list of layer names"), "global_layer": ((str,), "a layer name"),
+    "finetune": ((str,), "a fine-tuning kind"), "finetune_params": ((dict,), "a JSON object of parameters"),
+    "knn_params": ((dict,), "a JSON object of parameters"),
+}
+
+
+def check_params(method: str, params: dict[str, Any]) -> None:
+    """Refuse a parameter that ``method`` does not have, or a value of the wrong kind (a text for a number, a
+    number for true/false, NaN), with the parameter's name: before any image is read, not as a traceback from
+    deep inside the fit. The ranges are checked by each method's constructor."""
+    defaults = parameter_defaults(method)
+    for key, value in params.items():
+        if key not in defaults:
+            raise ValueError(f"{key!r} is not a parameter of {method}; its parameters: {', '.join(sorted(defaults))}")
+        expected = _expected_kind(defaults[key], key, value)
+        if expected:
+            raise ValueError(f"parameter {key} of {method} must be {expected}, not {value!r}")
+
+
+def _expected_kind(default: Any, key: str, value: Any) -> str | None:
+    """What ``value`` should be, judged by the parameter's default; None when it is of that kind."""
+    def number(item: Any) -> bool:
+        return isinstance(item, (int, float)) and not isinstance(item, bool) and math.isfinite(item)
+
+    if default is None:
+        if value is None or key not in _OPTIONAL_KINDS:
+            return None
+        types, kind = _OPTIONAL_KINDS[key]
+        ok = isinstance(value, types)
+        if ok and key == "layers":
+            ok = all(isinstance(item, str) for item in value)
+        return None if ok else kind
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if number(value) and float(value).is_integer() else "a whole number"
+    if isinstance(default, float):
+        return None if number(value) else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a text"
+    if isinstance(default, (tuple, list)):
+        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(number, value))
+        return None if ok else f"a list of {len(default)} numbers"
+    return None
+
+
 def create_model(name: str, **params: Any) -> AnomalyModel:
-    """A new, unfitted model of method ``name`` with the given constructor parameters."""
+    """A new, unfitted model of method ``name`` with the given constructor parameters (see
+    :func:`check_params`)."""
+    check_params(name, params)
     return method_class(name)(**params)
 
 
@@ -47,4 +109,5 @@ def load_model(folder: Path | str) -> AnomalyModel:
     return method_class(meta["method"]).load_from(folder, meta)
 
 
-__all__ = ["AnomalyModel", "Prediction", "create_model", "list_methods", "load_model", "method_class", "METHOD_PATHS"]
+__all__ = ["AnomalyModel", "Prediction", "check_params", "create_model", "list_methods", "load_model", "method_class",
+           "parameter_defaults", "METHOD_PATHS"]

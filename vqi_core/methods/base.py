@@ -68,6 +68,8 @@ class AnomalyModel(ABC):
             raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
         if not (math.isfinite(smoothing_sigma) and smoothing_sigma >= 0):
             raise ValueError(f"smoothing_sigma must be a number of pixels of at least 0, not {smoothing_sigma}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
+            raise ValueError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {seed!r}")
         if not 0 <= holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
         self.backbone = backbone

@@ -89,6 +89,8 @@ class DFM(AnomalyModel):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if score_type not in SCORE_TYPES:
             raise ValueError(f"score_type must be one of {SCORE_TYPES}, not {score_type!r}")
+        if pooled_size < 1 or max_patches < 1:
+            raise ValueError(f"pooled_size and max_patches must be at least 1, not {pooled_size} and {max_patches}")
         if not 0 < variance < 1:
             raise ValueError(f"variance must be a fraction between 0 and 1, not {variance}")
         self.pooled_size = int(pooled_size)
