@@ -1,5 +1,7 @@
 """MVTec layout discovery: categories, masks, skipped files and clear layout errors."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -120,3 +122,11 @@ def test_a_folder_to_score_that_is_missing_nested_or_under_home_is_explained(tmp
     monkeypatch.setenv("HOME", str(tmp_path))
     samples, skipped = load_folder("~/line/lot7")
     assert [s.path for s in samples] == [tmp_path / "line" / "lot7" / "part.png"] and skipped == []
+
+
+def test_a_named_pipe_called_png_is_skipped_not_waited_on(tmp_path):
+    write_png(tmp_path / "line" / "part.png", textured_image(32))
+    os.mkfifo(tmp_path / "line" / "camera.png")
+    samples, skipped = load_folder(tmp_path / "line")
+    assert [s.path.name for s in samples] == ["part.png"]
+    assert skipped == [{"file": str(tmp_path / "line" / "camera.png"), "reason": "not a regular file"}]

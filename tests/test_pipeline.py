@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torchvision.models._api
+from PIL import Image
 
 import vqi_core.images
 
@@ -703,3 +704,27 @@ def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_come
     missing = "no test images" if n_per_defect else "no defective test image"
     note = next(n for n in run.report["notes"] if "no threshold could be chosen" in n)
     assert note.startswith(f"The test set has {missing}") and scored_on in note and "evaluate --data" in note
+
+
+def test_cli_refuses_infinite_thresholds_and_long_reasons_before_writing_and_fails_when_nothing_is_scored(
+        trained, tmp_path, capsys):
+    decisions = tmp_path / "decisions.csv"
+    before = trained.threshold_info
+    for extra in (["--value=inf", "--save"], ["--value", "1", "--save", "--reason", "x" * 501]):
+        assert main(["threshold", "--run", str(trained.path), *extra, "--decisions", str(decisions)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and ("finite number" in captured.err or "at most 500" in captured.err)
+    assert not decisions.exists() and trained.threshold_info == before
+    assert main(["report", "--run", str(trained.path), "--threshold=-inf", "--out", str(tmp_path / "r.html")]) == 2
+    assert not (tmp_path / "r.html").exists()
+
+    folder = tmp_path / "unreadable"
+    folder.mkdir()
+    Image.new("1", (9000, 9000)).save(folder / "huge.png")  # a sound header, over the pixel limit
+    encoded = cv2.imencode(".jpg", textured_image(64, seed=3))[1].tobytes()
+    (folder / "truncated.jpg").write_bytes(encoded[: len(encoded) // 2])  # a sound header, half the data
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "o")]) == 2
+    assert "error: no image of" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("")
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file: name a folder" in capsys.readouterr().err

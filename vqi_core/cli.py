@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -344,10 +345,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
+    run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     progress = TerminalProgress()
@@ -374,6 +378,9 @@ def _predict(args: argparse.Namespace) -> int:
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     print(out / "predictions.csv")
+    if frame.empty:  # every image was skipped: nothing was inspected, which is not a success
+        print(f"error: no image of {args.input} could be scored", file=sys.stderr)
+        return 2
     return 1 if args.fail_on_defect and (defective or skipped) else 0
 
 
@@ -421,21 +428,25 @@ def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rat
 
 
 def _threshold(args: argparse.Namespace) -> int:
-    from .dashboard import cost_sentence, decisions_csv, line_cost_sentence
+    from .dashboard import cost_sentence, decisions_csv, line_cost_sentence, percent, rate_numbers
 
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
     max_rate, costs = threshold_options(args)
     value, source = _chosen_threshold(args, run, costs, max_rate)
+    _check_threshold(value)
+    if args.save and len(args.reason.strip()) > MAX_REASON_CHARS:  # refused before anything is printed or written
+        raise ValueError(f"the reason has {len(args.reason.strip()):,} characters; at most {MAX_REASON_CHARS} are "
+                         f"kept")
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
     print(f"threshold {value:.6g} ({source}) on {len(run.labels)} evaluated test images of run {run.id}")
     print(f"{'':<16}{'passed':>8}{'rejected':>10}")
     print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
     print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
     print(cost_sentence(point))
-    print(f"precision {point.precision:.3f}, recall {point.recall:.3f}, F1 {point.f1:.3f}, "
-          f"accuracy {point.accuracy:.3f}")
+    print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
+                    if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
     held_out = _held_out_line(args, run, costs, max_rate)
     if held_out:
@@ -454,10 +465,18 @@ def _threshold(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_threshold(value: float) -> None:
+    """A threshold must be a finite number (infinity would pass or reject every part, whatever it looks like)."""
+    if not math.isfinite(value):
+        raise ValueError(f"a threshold must be a finite number, not {value}")
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import run_report_html  # here: plotly (through the dashboard) would slow down every command
 
     max_rate, costs = threshold_options(args)
+    if args.threshold is not None:
+        _check_threshold(args.threshold)
     run = Run(Path(args.run))
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))

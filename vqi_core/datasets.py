@@ -110,6 +110,9 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
     for path in sorted(folder.iterdir()):
         if path.is_dir() or path.name.startswith("."):
             continue
+        if not path.is_file():  # a named pipe or a device: opening it to read a header could wait forever
+            skipped.append({"file": str(path), "reason": "not a regular file"})
+            continue
         if not is_image_path(path):
             skipped.append({"file": str(path), "reason": f"not an image file (suffix {path.suffix or 'none'!r})"})
             continue
