@@ -77,6 +77,9 @@ def test_split_by_part_keeps_each_part_on_one_side(tmp_path) -> None:
     assert split_by_part(source, test_fraction=0.2, seed=1).test != split.test
     with pytest.raises(FileExistsError, match="already exists"):
         write_split(source, split, out)
+    with pytest.raises(ValueError, match="lies inside the category"):
+        write_split(source, split, source.root / "test" / "widget_by_part")
+    assert not (source.root / "test" / "widget_by_part").exists()
 
 
 def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> None:

@@ -98,6 +98,9 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} already exists: choose a new folder for the split")
+    if out.resolve().is_relative_to(category.root.resolve()):
+        raise ValueError(f"{out} lies inside the category {category.root} that is split: it would become part of "
+                         f"it (e.g. a defect type); choose a folder outside it")
     staging = out.parent / f".{out.name}.incomplete"
     shutil.rmtree(staging, ignore_errors=True)
     root = category.root
