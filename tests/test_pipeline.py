@@ -728,3 +728,21 @@ def test_cli_refuses_infinite_thresholds_and_long_reasons_before_writing_and_fai
     (tmp_path / "afile").write_text("")
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "afile")]) == 2
     assert "is a file: name a folder" in capsys.readouterr().err
+
+
+def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images(trained, dataset, tmp_path, capsys):
+    other = tmp_path / "line" / "lot7"
+    shutil.copytree(dataset, other)
+    (other / "test" / "blob" / "000.png").write_bytes(b"not an image")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(tmp_path / "line"), "--category", "lot7"]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped {other / 'test' / 'blob' / '000.png'}" in out and " fit " not in out
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(other), "--category", "lot8"]) == 2
+    assert "is itself a category (lot7), not a folder holding 'lot8'" in capsys.readouterr().err
+    shutil.rmtree(other / "test")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
+    assert "has no readable test image to evaluate on" in capsys.readouterr().err
+    for option, message in [("--defect-rate=150", "--defect-rate is a percentage"),
+                            ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
+        assert main(["threshold", "--run", str(trained.path), option]) == 2
+        assert message in capsys.readouterr().err

@@ -95,6 +95,8 @@ def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
     """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`."""
     if not 0 <= args.max_false_alarms <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    if not 0 < args.defect_rate < 100:
+        raise ValueError(f"--defect-rate is a percentage above 0 and below 100, not {args.defect_rate}")
     return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
 
 
@@ -157,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "how far the new scores are from the saved ones; on its own test set, also name the test "
                     "images and masks whose bytes changed (SHA-256) or that are missing since training.")
     evaluate.add_argument("--run", required=True, help="run folder")
-    evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own)")
+    evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own), e.g. "
+                                         "new labelled images from the line in test/good and test/<defect type>")
+    evaluate.add_argument("--category", help="the category to evaluate on when --data holds several")
 
     predict = commands.add_parser(
         "predict", help="score new images with a saved run; write a CSV and overlay images",
@@ -297,8 +301,9 @@ def _metrics_line(metrics: dict) -> str:
 
     interval = metrics.get("image_auroc_interval")
     spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f})" if interval else ""
-    return (f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}  "
-            f"fit {metrics.get('fit_seconds', 0):.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image")
+    timings = f"  fit {metrics['fit_seconds']:.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image" \
+        if "fit_seconds" in metrics else ""  # a run's own figures; evaluate does not fit
+    return f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}{timings}"
 
 
 def _defect_type_lines(metrics: dict) -> list[str]:
@@ -324,9 +329,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     run = Run(Path(args.run))
     try:
-        result = evaluate_run(run, args.data, progress)
+        result = evaluate_run(run, args.data, progress, category=args.category)
     finally:
         progress.close()
+    for item in result["skipped"]:
+        print(f"skipped {item['file']}: {item['reason']}")
     print(_metrics_line(result["metrics"]))
     for line in _defect_type_lines(result["metrics"]):
         print(line)

@@ -90,6 +90,8 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
     """The folder of ``category`` under ``root`` (or root itself when it is one category)."""
     root = Path(root)
     if is_category_folder(root):
+        if category not in (None, root.name):
+            raise DatasetError(f"{root} is itself a category ({root.name}), not a folder holding {category!r}")
         return root
     names = list_categories(root)
     if category is None:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .capture import capture_ranges, unlike_training
-from .datasets import Category, Sample, category_path, load_category, load_folder
+from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_file_bytes,
                      read_image)
 from .localisation import Box, boxes_from_map, normalize_map
@@ -174,6 +174,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     Raises ``DatasetError`` for a wrong layout or an empty training set, and lets
     ``Cancelled`` through after removing the partial run.
     """
+    if not config.image_memory_mb >= 0:
+        raise ValueError(f"the memory for decoded images (--image-memory-mb) must be 0 or more MiB, not "
+                         f"{config.image_memory_mb}")
     if "seed" in config.params:
         raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
     model = create_model(config.method, **{**config.params, "seed": config.seed})  # a bad parameter ends it here
@@ -404,13 +407,15 @@ def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, 
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
-                 model: AnomalyModel | None = None) -> dict[str, Any]:
+                 model: AnomalyModel | None = None, category: str | None = None) -> dict[str, Any]:
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores`` and their ``labels`` (0 good, 1 defective), and for the run's own
     test set the largest absolute difference from the saved scores (0 when the run reproduces exactly) and
     ``data_changes``: the test and mask files changed or missing since training
-    (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest).
+    (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
+    ``skipped``: the test images that could not be read, with the reason. ``category``: the category of ``data``
+    when it holds several. ``DatasetError`` when no test image can be read.
     """
     model = model or run.load_model()
     if data is None:
@@ -419,15 +424,19 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         samples = [Sample(Path(p), 1 if lab == "defective" else 0, t, Path(m) if isinstance(m, str) and m else None)
                    for p, lab, t, m in zip(frame["path"], frame["label"], frame["defect_type"], frame["mask_path"])]
     else:
-        category = load_category(category_path(data))
-        skipped = list(category.skipped)
-        samples = category.test
+        found = load_category(category_path(data, category))
+        skipped = list(found.skipped)
+        samples = found.test
     saved_manifest = run.data_manifest if data is None else None
     changes = None
     if saved_manifest is not None:
         changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
                                    data_manifest(run.config["dataset"], [], samples))
     samples, images = read_samples(samples, progress, "loading test images", skipped)
+    if not samples:
+        where = data if data is not None else f"run {run.id}'s test set"
+        raise DatasetError(f"{where} has no readable test image to evaluate on "
+                           f"({counted(len(skipped), 'file')} skipped)")
     prediction = model.predict(images, progress, stage="evaluation")
     scores = pd.DataFrame({"label": [label_name(s) for s in samples],
                            "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],

@@ -111,8 +111,15 @@ def _default_modes() -> tuple[int, int]:
 def write_bytes_atomic(path: Path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
     permissions of a file created the usual way (the temporary file's own are private)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name a file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except FileExistsError:
+        raise NotADirectoryError(f"cannot write {path}: {path.parent} is a file, not a folder") from None
+    except OSError as exc:  # e.g. no permission: named by the file asked for, not the temporary one
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
