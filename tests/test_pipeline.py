@@ -453,7 +453,7 @@ def test_each_scored_file_is_read_once_and_its_hash_is_of_those_bytes(trained, d
     scored = [str(folder / r.name) for r in results]
     assert len(results) == len(sources) - 1 and sorted(opened) == sorted(scored + [vanished])
     assert all(r.sha256 == file_sha256(folder / r.name) for r in results)
-    assert skipped == [{"file": vanished, "reason": f"{vanished}: file not found"}]
+    assert skipped == [{"file": vanished, "reason": "file not found"}]  # the file once, beside its reason
 
 
 def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, capsys):
@@ -623,7 +623,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
 
     assert main(["threshold", "--run", str(run.path), "--defect-rate", "0"]) == 2
-    assert "defect rate" in capsys.readouterr().err
+    assert "--defect-rate is a percentage" in capsys.readouterr().err
     assert run.threshold == best  # a refused command changes nothing
     assert main(["threshold", "--run", str(run.path), "--value", "1", "--reason", "lot 7"]) == 2
     assert "use it with --save" in capsys.readouterr().err and run.threshold == best

@@ -276,6 +276,9 @@ def _train(args: argparse.Namespace) -> int:
         if len(args.image_size) > 2:
             raise ValueError("--image-size takes one number or HEIGHT WIDTH")
         params["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
+    if not 0 < args.supervised_train_fraction < 1:
+        raise ValueError(f"--supervised-train-fraction is a share above 0 and below 1, not "
+                         f"{args.supervised_train_fraction}")
     progress = TerminalProgress()
     try:
         run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,

@@ -378,7 +378,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             try:
                 image, digest = source.read()
             except ImageReadError as exc:
-                skipped.append({"file": source.origin, "reason": str(exc)})
+                reason = str(exc).removeprefix(f"{source.origin}: ")  # the file is named beside it already
+                skipped.append({"file": source.origin, "reason": reason})
                 continue
             images.append(image)
             digests.append(digest)

@@ -46,7 +46,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         cards.append(card(result))
         rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
-    problems = [item["reason"] for item in skipped[listed:]] if mode == "upload" else []
+    problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else []}
 
