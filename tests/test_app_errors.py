@@ -82,7 +82,9 @@ def test_files_vanishing_from_a_run_show_messages(open_page, app_env):
     (run.path / "maps.npz").unlink()
     app = open_page("inspect_images.py")
     assert not app.exception
-    assert any("Cannot show" in w.value for w in app.warning)
+    broken = [w.value for w in app.warning if "maps.npz" in w.value]
+    assert len(broken) == 1 and broken[0].startswith("The heatmaps cannot be shown")  # once, not per card
+    assert len(app.get("button")) and any(m.value.startswith("**") for m in app.markdown)  # the cards are listed
     (run.path / "threshold.json").unlink()
     app.switch_page("ui/pages/threshold.py").run()
     assert not app.exception

@@ -102,6 +102,13 @@ threshold, source = common.working_threshold(current)
 test = common.test_frame(str(current.path)).copy()
 if test.empty:
     common.stop_with_error("This run has no evaluated test image.")
+if images_here:
+    try:
+        current.anomaly_map(0)
+    except RunError as exc:  # said once here, not once per card
+        images_here = False
+        st.warning(f"The heatmaps cannot be shown: {exc}. The scores and outcomes are listed without the images.",
+                   icon=":material/broken_image:")
 test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
 test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))
@@ -111,7 +118,7 @@ st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
-if selected_run == current.id and selected in test.index:
+if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected)
 matching = filtered_frame(test, threshold)
 st.caption(f"{len(matching)} of {len(test)} test images match.")
