@@ -94,7 +94,7 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     capsys.readouterr()
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--defect-rate", "0"]) == 2
-    assert "defect rate" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+    assert "--defect-rate is a percentage" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
 
 
 def test_threshold_page_offers_the_report(open_page):
