@@ -287,8 +287,8 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     missing = "no test images" if n_good + n_defective == 0 else \
         "no defective test image" if n_defective == 0 else "no good test image"
     scored_on = counted(held_out, "held-out good training image") if held_out else \
-        "the training images themselves (fewer than 10 good ones: none held out), which a model scores low, so " \
-        "expect false alarms"
+        "the training images themselves (none held out: fewer than 10 good ones, or holdout_fraction 0), which " \
+        "a model scores low, so expect false alarms"
     note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold is the highest score "
             f"of {scored_on}, {threshold:.6g}. Check it on labelled images from the line (`evaluate --data`) "
             f"before trusting it.")

@@ -242,9 +242,8 @@ class Run:
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
         self.metrics, self.report, self.threshold_history, self.description
         if data:
-            self._scores = None
             count = len(self.scores)
-            keys = self._map_keys()
+            keys = set(self._open_maps().files)
             if keys != {f"m{index:05d}" for index in range(count)}:
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {len(keys):,} maps for "
                                f"{count:,} scored images")
@@ -361,12 +360,9 @@ class Run:
             except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
                 raise RunError(f"{path} is damaged: {array_file_problem(exc)}") from exc
             if not isinstance(maps, NpzFile):
-                raise RunError(f"{path} is damaged: {array_file_problem(ValueError('a single array'))}")
+                raise RunError(f"{path} is damaged: it holds one array, not the maps of the scored images")
             self._maps = maps
         return self._maps
-
-    def _map_keys(self) -> set[str]:
-        return set(self._open_maps().files)
 
     def image(self, index: int) -> np.ndarray:
         """The evaluated image ``index`` (RGB uint8) read from its dataset path."""
@@ -383,9 +379,7 @@ class Run:
         try:
             return load_model(folder)
         except (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
-            reason = array_file_problem(exc) if isinstance(exc, (ValueError, zipfile.BadZipFile, EOFError)) \
-                else f"{exc.__class__.__name__}: {exc}"
-            raise RunError(f"the model in {folder} cannot be loaded ({reason})") from exc
+            raise RunError(f"the model in {folder} cannot be loaded ({array_file_problem(exc)})") from exc
 
     @property
     def region(self) -> InspectionRegion | None:
@@ -414,8 +408,8 @@ class Run:
 
 
 def array_file_problem(exc: BaseException) -> str:
-    """What is wrong with an array file (``.npz``) that numpy could not read, in words. numpy's own message
-    for a file that is not what it expects suggests unpickling it: that would run whatever the file holds."""
+    """What is wrong with a file that numpy (or the model loader) could not read, in words. numpy's own message
+    for an array file that is not what it expects suggests unpickling it: that would run whatever it holds."""
     if isinstance(exc, ValueError) and "pickle" in str(exc):
         return "not an array file written by VQI (damaged or replaced)"
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
