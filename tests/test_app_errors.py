@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from synthetic import textured_image, write_png
@@ -137,3 +138,26 @@ def test_a_category_without_test_images_is_flagged_before_training(open_page, tm
     assert not app.exception
     assert "No test images to check." in [i.value for i in app.info]
     assert not any(s.value.startswith("No copies") for s in app.success)
+
+
+def test_an_unreadable_mask_hides_only_its_outline(open_page, app_env, tmp_path):
+    """A ground-truth mask damaged after training: the image and its heatmap still show (the large view says
+    why the outline is missing) and the pixel-level view leaves that mask out, saying so."""
+    run = app_env.list()[0]
+    scores = pd.read_csv(run.path / "scores.csv")
+    index = int(next(i for i, p in enumerate(scores["mask_path"]) if isinstance(p, str) and p))
+    (tmp_path / "broken_mask.png").write_bytes(b"not a png")
+    scores.loc[index, "mask_path"] = str(tmp_path / "broken_mask.png")
+    scores.to_csv(run.path / "scores.csv", index=False)
+
+    app = open_page("inspect_images.py", inspect_selected=(run.id, index))
+    assert not app.exception
+    assert not any("Cannot show" in m for m in messages(app).split(" | "))
+    assert any(w.value.startswith("No ground-truth outline:") and "broken_mask.png" in w.value for w in app.warning)
+
+    app.switch_page("ui/pages/threshold.py").run()
+    app.session_state["threshold_tab"] = "Pixel level"
+    app.run()
+    assert not app.exception
+    assert any(w.value.startswith("1 ground-truth mask cannot be read and is left out") for w in app.warning)
+    assert "Defect pixels flagged" in [m.label for m in app.metric]

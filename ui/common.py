@@ -255,8 +255,9 @@ def pixel_data(run_path: str) -> dashboard.PixelData:
     stats = normalization(run_path)
     frame = test_frame(run_path)
     maps = [normalize_map(run.anomaly_map(i), stats) for i in range(len(frame))]
-    masks, kept = eval_masks(frame, maps)
-    return dashboard.prepare_pixel_data(masks, kept)
+    unreadable: list[str] = []
+    masks, kept = eval_masks(frame, maps, unreadable)
+    return dashboard.prepare_pixel_data(masks, kept, unreadable_masks=unreadable)
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

@@ -397,10 +397,11 @@ class PixelData:
     tpr: np.ndarray
     n_pixels: int  # all evaluated pixels
     n_sampled: int
+    unreadable_masks: tuple[str, ...] = ()  # masks left out because they cannot be read, with the reason
 
 
 def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarray],
-                       max_pixels: int = 300_000, seed: int = 0) -> PixelData:
+                       max_pixels: int = 300_000, seed: int = 0, unreadable_masks: Sequence[str] = ()) -> PixelData:
     """Pixel labels and normalised values of all images, sampled down to ``max_pixels`` with ``seed``."""
     truth = np.concatenate([np.asarray(m, bool).ravel() for m in masks])
     values = np.concatenate([np.asarray(m, np.float32).ravel() for m in norm_maps]).astype(np.float64)
@@ -410,7 +411,8 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
     labels = truth.astype(int)
     both = bool(truth.any() and not truth.all())
     fpr, tpr, _ = roc_curve(labels, values) if both else (np.zeros(0), np.zeros(0), None)
-    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, sum(np.size(m) for m in masks), len(labels))
+    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, sum(np.size(m) for m in masks), len(labels),
+                     tuple(unreadable_masks))
 
 
 def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
@@ -516,7 +518,10 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
     image = run.image(index)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, image_hw=image.shape[:2]) if boxes else ()
-    mask = run.mask(index) if ground_truth else None
+    try:
+        mask = run.mask(index) if ground_truth else None
+    except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
+        mask = None
     region = run.region
     overlay = render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
                              region=region.mask if region is not None else None)

@@ -40,7 +40,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .images import read_image, read_mask
+from .images import ImageReadError, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .metrics import mask_to_eval_size
 from .region import REGION_FILE, InspectionRegion
@@ -535,23 +535,36 @@ def save_maps(path: Path, maps: list[np.ndarray]) -> None:
     np.savez_compressed(path, allow_pickle=False, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
 
 
-def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> list[np.ndarray | None]:
-    """One mask per image at its map's size: empty for good images, None where a defect's mask is unknown."""
+def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],
+                       unreadable: list[str] | None = None) -> list[np.ndarray | None]:
+    """One mask per image at its map's size: empty for good images, None where a defect's mask is unknown.
+
+    A mask file that cannot be read raises ``ImageReadError``; with ``unreadable`` given, it is left out
+    (None) and its problem appended there instead (a view that should still show the other images).
+    """
     masks: list[np.ndarray | None] = []
     for (_, row), anomaly_map in zip(scores.iterrows(), maps):
         if row["label"] == "good":
             masks.append(np.zeros(anomaly_map.shape, bool))
         elif isinstance(row.get("mask_path"), str) and row["mask_path"]:
-            masks.append(mask_to_eval_size(read_mask(row["mask_path"]), anomaly_map.shape))
+            try:
+                masks.append(mask_to_eval_size(read_mask(row["mask_path"]), anomaly_map.shape))
+            except ImageReadError as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append(str(exc))
+                masks.append(None)
         else:
             masks.append(None)
     return masks
 
 
-def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray],
+               unreadable: list[str] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Masks at eval size paired with maps, for images where ground truth is known.
 
-    Good images count with an empty mask; defective images without a mask are left out.
+    Good images count with an empty mask; defective images without a mask are left out (and those whose
+    mask cannot be read, with ``unreadable``: see :func:`ground_truth_masks`).
     """
-    pairs = [(mask, m) for mask, m in zip(ground_truth_masks(scores, maps), maps) if mask is not None]
+    pairs = [(mask, m) for mask, m in zip(ground_truth_masks(scores, maps, unreadable), maps) if mask is not None]
     return [mask for mask, _ in pairs], [m for _, m in pairs]

@@ -69,6 +69,11 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
                              width="stretch")
         except LOAD_ERRORS as exc:
             st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+        if masks:
+            try:
+                run.mask(index)
+            except ImageReadError as exc:
+                st.warning(f"No ground-truth outline: {exc}", icon=":material/broken_image:")
         st.markdown(common.legend(masks), unsafe_allow_html=True)
 
 

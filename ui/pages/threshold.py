@@ -201,6 +201,10 @@ def pixel_level(run: Run) -> None:
 def pixel_level_body(run: Run) -> None:
     """The content of :func:`pixel_level`."""
     data = common.pixel_data(str(run.path))
+    if data.unreadable_masks:
+        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
+                   f"{'is' if len(data.unreadable_masks) == 1 else 'are'} left out: "
+                   + "; ".join(data.unreadable_masks), icon=":material/broken_image:")
     st.caption(f"Pixels of all test images with known ground truth (good images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
                "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
