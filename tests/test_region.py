@@ -277,3 +277,13 @@ def test_the_preview_checks_the_region_as_training_does(tmp_path):
     assert (preview[:, -8:] < textured_image((48, 96), 0)[:, -8:]).all()  # the ignored strip is darkened
     _, problem = region_preview(str(root), None, InspectionRegion(np.ones((48, 96), bool), "wide.png"))
     assert problem is not None and "training images are about 64x64 px" in problem
+
+
+def test_a_damaged_copy_of_a_region_is_named_by_its_own_path(tmp_path):
+    """A run keeps a copy of its region: when that copy is damaged, the message names the copy, not the
+    (sound) file it was made from."""
+    (tmp_path / "region.png").write_bytes(b"damaged")
+    with pytest.raises(ValueError) as refused:
+        InspectionRegion.read(tmp_path / "region.png", "../masks/disc.png")
+    assert f"{tmp_path / 'region.png'}: not a readable image" in str(refused.value)
+    assert "disc.png" not in str(refused.value)

@@ -58,10 +58,14 @@ class InspectionRegion:
 
     @classmethod
     def read(cls, source: Path | str | bytes, name: str | None = None) -> "InspectionRegion":
-        """Read a region from a mask image file (or its bytes): white (> 127 in any channel) is inspected."""
+        """Read a region from a mask image file (or its bytes): white (> 127 in any channel) is inspected.
+
+        ``name`` describes where the region came from (e.g. the file a run's copy was made of); a file that
+        cannot be read is named by its own path all the same.
+        """
         label = name or (str(source) if isinstance(source, (str, Path)) else "uploaded region")
         try:
-            rgb = read_image(source, label)
+            rgb = read_image(source, str(source) if isinstance(source, (str, Path)) else label)
         except ImageReadError as exc:
             raise ValueError(f"inspection region: {exc}") from exc
         return cls(rgb.max(axis=2) > 127, label)
