@@ -161,3 +161,16 @@ def test_an_unreadable_mask_hides_only_its_outline(open_page, app_env, tmp_path)
     assert not app.exception
     assert any(w.value.startswith("1 ground-truth mask cannot be read and is left out") for w in app.warning)
     assert "Defect pixels flagged" in [m.label for m in app.metric]
+
+
+@pytest.mark.parametrize("typed", ["/tmp/" + "a" * 300, "/tmp/a\x00b", "   "])
+def test_a_dataset_folder_name_the_system_refuses_is_a_message(open_page, typed, synthetic_root):
+    """A name too long, a NUL character: a sidebar message on every page, never a traceback; blank is the
+    default folder, not the server's working directory."""
+    app = open_page("train.py")
+    app.text_input(key="data_root").set_value(typed).run()
+    assert not app.exception
+    if typed.strip():
+        assert "cannot be read" in messages(app) or "does not exist" in messages(app)
+    else:
+        assert str(synthetic_root) in " ".join(m.value for m in app.markdown)
