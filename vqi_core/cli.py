@@ -25,7 +25,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings,
+from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
                    write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
@@ -256,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write this run (model, scores, maps, threshold, reports) to a .zip archive (see --out)")
     action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
                         help="add the run in this .zip archive to --runs, after checking that it is a safe, "
-                             "complete run whose model loads and whose every file can be read (threshold, scores, maps, "
-                             "reports, description)")
+                             "complete run whose model loads and whose every file can be read (threshold, scores, "
+                             "maps, reports, description)")
     action.add_argument("--describe", nargs=2, metavar=("RUN_ID", "TEXT"),
                         help="replace this run's description: what it is for and what was decided about it (e.g. "
                              "'line 3 candidate, approved by QA on 2026-12-02'); an empty TEXT removes it. It is "
@@ -446,9 +446,8 @@ def _threshold(args: argparse.Namespace) -> int:
     max_rate, costs = threshold_options(args)
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
-    if args.save and len(args.reason.strip()) > MAX_REASON_CHARS:  # refused before anything is printed or written
-        raise ValueError(f"the reason has {len(args.reason.strip()):,} characters; at most {MAX_REASON_CHARS} are "
-                         f"kept")
+    if args.save:
+        checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
     print(f"threshold {value:.6g} ({source}) on {len(run.labels)} evaluated test images of run {run.id}")
     print(f"{'':<16}{'passed':>8}{'rejected':>10}")

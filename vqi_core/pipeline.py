@@ -277,6 +277,16 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     return run
 
 
+def missing_test_images(n_good: int, n_defective: int) -> str | None:
+    """What a test set lacks to choose a threshold on ("no test images", "no defective test image", "no good
+    test image"); None when it has both classes."""
+    if n_good + n_defective == 0:
+        return "no test images"
+    if n_defective == 0:
+        return "no defective test image"
+    return "no good test image" if n_good == 0 else None
+
+
 def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tuple[float, str, str]:
     """The threshold of a run whose test set cannot choose one (no test image, or only one class): the highest
     score of the good images held out of the fit (of the training images themselves when too few were there to
@@ -284,8 +294,7 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     held_out = int(model.fit_info.get("holdout_images", 0))
     threshold = float(model.normalization.get("score_max", 0.0))
     source = "highest held-out good score" if held_out else "highest training-image score (none held out)"
-    missing = "no test images" if n_good + n_defective == 0 else \
-        "no defective test image" if n_defective == 0 else "no good test image"
+    missing = missing_test_images(n_good, n_defective)
     scored_on = counted(held_out, "held-out good training image") if held_out else \
         "the training images themselves (none held out: fewer than 10 good ones, or holdout_fraction 0), which " \
         "a model scores low, so expect false alarms"

@@ -396,15 +396,21 @@ class Run:
         """
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
-        reason = reason.strip()
-        if len(reason) > MAX_REASON_CHARS:
-            raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
+        reason = checked_reason(reason)
         with locked(self.path):  # another save meanwhile would otherwise drop this one's entry or the other's
             previous = self.threshold_info
             history = [*previous.pop("history", []), previous]
             write_bytes_atomic(self.path / SCORES_FILE,
                                self.predictions(threshold).to_csv(index=False).encode())
             write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+
+
+def checked_reason(reason: str) -> str:
+    """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS``."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
+    return reason
 
 
 def array_file_problem(exc: BaseException) -> str:

@@ -97,8 +97,8 @@ def show(outcome: dict[str, Any]) -> None:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
-            st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · score "
-                        f"{item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}",
+            st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
+                        f"score {item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}",
                         unsafe_allow_html=True)
 
 

@@ -12,7 +12,7 @@ from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, per
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError
-from vqi_core.wording import counted
+from vqi_core.wording import are, counted
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON = "threshold_reason"
@@ -203,7 +203,7 @@ def pixel_level_body(run: Run) -> None:
     data = common.pixel_data(str(run.path))
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
-                   f"{'is' if len(data.unreadable_masks) == 1 else 'are'} left out: "
+                   f"{are(len(data.unreadable_masks))} left out: "
                    + "; ".join(data.unreadable_masks), icon=":material/broken_image:")
     st.caption(f"Pixels of all test images with known ground truth (good images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "

@@ -14,7 +14,7 @@ from vqi_core.dashboard import method_description, method_parameters, runs_table
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import list_methods, method_class, parameter_defaults
-from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig
+from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, missing_test_images
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
 from vqi_core.wording import counted
@@ -340,9 +340,8 @@ st.markdown(f"Category **{category or summary['path']}** from `{root}` (change b
             f"{summary['train']} good training images; test set {summary['test_good']} good and "
             f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
             f"{'with' if summary['has_masks'] else 'without'} ground-truth masks.")
-if summary["test_good"] == 0 or summary["test_defective"] == 0:
-    missing = "no test images" if summary["test_good"] + summary["test_defective"] == 0 else \
-        "no defective test image" if summary["test_defective"] == 0 else "no good test image"
+missing = missing_test_images(summary["test_good"], summary["test_defective"])
+if missing:
     st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and false "
                f"alarms or escapes cannot be counted), and its threshold will be the highest score of good training "
                f"images held out of the fit, not one chosen on labelled images. Add test images (test/good and "
