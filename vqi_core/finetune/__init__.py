@@ -110,6 +110,8 @@ class TrainableTrunk(nn.Module):
         self.frozen_names = names[:first_trained]
         self.trained_names = names[first_trained:last + 1]
         self.layers = list(layers)
+        # Channels-last convolutions run about twice as fast on CPUs; state_copy() restores the usual layout.
+        network.to(memory_format=torch.channels_last)
         for parameter in network.parameters():
             parameter.requires_grad_(False)
         for parameter in self.trained.parameters():
@@ -207,10 +209,11 @@ def prepare_inputs(images: Iterable[np.ndarray], preprocessing: Preprocessing) -
 
 
 def to_tensor(batch: Sequence[np.ndarray], preprocessing: Preprocessing) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) arrays of one size -> the backbone's normalised NCHW float tensor."""
+    """RGB uint8 (H, W, 3) arrays of one size -> the backbone's normalised NCHW float tensor, stored
+    channels-last (the layout the trunk trains in)."""
     mean, std = np.array(preprocessing.mean, np.float32), np.array(preprocessing.std, np.float32)
     array = (np.stack(batch).astype(np.float32) / 255.0 - mean) / std
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(0, 3, 1, 2)))
+    return torch.from_numpy(array).permute(0, 3, 1, 2)
 
 
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
