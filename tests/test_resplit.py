@@ -92,6 +92,14 @@ def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> 
         split_by_part(load_category(tmp_path / "same"), test_fraction=1.0)
 
 
+def test_cli_split_refuses_a_seed_numpy_cannot_take_before_reading_images(tmp_path, capsys) -> None:
+    source = photographed_category(tmp_path / "widget")
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "out"), "--seed=-1"]) == 2
+    captured = capsys.readouterr()
+    assert "seed must be a whole number from 0 to 4294967295, not -1" in captured.err
+    assert "grouping" not in captured.err and not (tmp_path / "out").exists()
+
+
 def test_cli_split_prints_the_new_category_last(tmp_path, capsys) -> None:
     source = photographed_category(tmp_path / "widget")
     out = tmp_path / "by_part"

@@ -25,6 +25,15 @@ def report(progress: Optional[ProgressCallback], stage: str, done: int, total: i
         progress(stage, done, total)
 
 
+MAX_SEED = 2 ** 32 - 1
+
+
+def check_seed(seed: object) -> None:
+    """Raise ``ValueError`` unless ``seed`` is a whole number from 0 to ``MAX_SEED`` (what NumPy accepts)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch so that a run is reproducible."""
     random.seed(seed)

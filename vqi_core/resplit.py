@@ -25,7 +25,7 @@ import numpy as np
 
 from .datasets import GOOD, Category, DatasetError
 from .images import ImageReadError, read_image
-from .progress import ProgressCallback, report
+from .progress import ProgressCallback, check_seed, report
 from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
 
 SPLIT_FILE = "split.json"
@@ -54,6 +54,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test fraction must lie between 0 and 1, got {test_fraction}")
+    check_seed(seed)
     pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
     paths: list[Path] = []
     skipped: list[dict[str, str]] = []

@@ -35,7 +35,7 @@ from ..backbones import DEFAULT_BACKBONE, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
 from ..images import image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
-from ..progress import ProgressCallback, report, seed_everything
+from ..progress import ProgressCallback, check_seed, report, seed_everything
 from ..region import REGION_FILE, InspectionRegion
 
 MODEL_JSON = "model.json"
@@ -68,8 +68,7 @@ class AnomalyModel(ABC):
             raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
         if not (math.isfinite(smoothing_sigma) and smoothing_sigma >= 0):
             raise ValueError(f"smoothing_sigma must be a number of pixels of at least 0, not {smoothing_sigma}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
-            raise ValueError(f"seed must be a whole number from 0 to {2 ** 32 - 1}, not {seed!r}")
+        check_seed(seed)
         if not 0 <= holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
         self.backbone = backbone
