@@ -166,6 +166,18 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
 
 
+def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys):
+    """New labelled images from the line need no training folder: the model is already trained."""
+    new = tmp_path / "line_week_49"
+    shutil.copytree(dataset / "test", new / "test")
+    shutil.copytree(dataset / "ground_truth", new / "ground_truth")
+    assert evaluate_run(trained, new)["metrics"] == evaluate_run(trained, dataset)["metrics"]
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
+    assert "image AUROC" in capsys.readouterr().out
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(new / "test")]) == 2
+    assert "has no test folder: expected test/test/good/<images>" in capsys.readouterr().err
+
+
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
     older = Path(shutil.copytree(trained.path, tmp_path / "older"))
     (older / "data_manifest.csv").unlink()
@@ -740,6 +752,9 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     assert main(["evaluate", "--run", str(trained.path), "--data", str(other), "--category", "lot8"]) == 2
     assert "is itself a category (lot7), not a folder holding 'lot8'" in capsys.readouterr().err
     shutil.rmtree(other / "test")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
+    assert "lot7 has no test folder: expected lot7/test/good/<images>" in capsys.readouterr().err
+    (other / "test" / "good").mkdir(parents=True)
     assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
     assert "has no readable test image to evaluate on" in capsys.readouterr().err
     for option, message in [("--defect-rate=150", "--defect-rate is a percentage"),

@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "images and masks whose bytes changed (SHA-256) or that are missing since training.")
     evaluate.add_argument("--run", required=True, help="run folder")
     evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own), e.g. "
-                                         "new labelled images from the line in test/good and test/<defect type>")
+                                         "new labelled images from the line in test/good and test/<defect type> "
+                                         "(optional ground_truth masks; no train/good needed)")
     evaluate.add_argument("--category", help="the category to evaluate on when --data holds several")
 
     predict = commands.add_parser(

@@ -147,24 +147,52 @@ def load_category(path: Path | str) -> Category:
     if not train_paths:
         raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image")
     train = [Sample(p, 0, GOOD) for p in train_paths]
+    test = _test_samples(path, skipped)
+    return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
 
+
+def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[Sample], list[dict[str, str]]]:
+    """The labelled test images (with their masks) of a category folder, and the files skipped, for scoring
+    with a model trained before: ``train/good`` may be absent. ``root`` is the category folder itself (it has a
+    ``test`` folder) or a root holding several, of which ``category`` is chosen."""
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"dataset folder {root} does not exist")
+    if not root.is_dir():
+        raise DatasetError(f"{root} is a file, not a dataset folder")
+    path = root
+    if category is not None or not (root / "test").is_dir():
+        holds_categories = any(p.is_dir() and is_category_folder(p) for p in root.iterdir())
+        if category is not None or holds_categories:
+            path = category_path(root, category)
+    if not (path / "test").is_dir():
+        raise DatasetError(f"{path} has no test folder: expected {path.name}/test/good/<images> and "
+                           f"{path.name}/test/<defect_type>/<images>, optional "
+                           f"{path.name}/ground_truth/<defect_type>/<stem>_mask.png")
+    skipped: list[dict[str, str]] = []
+    return _test_samples(path, skipped), skipped
+
+
+def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
+    """The samples of ``path``/test (good, and each defect type with its mask if any); problems go to ``skipped``."""
     test: list[Sample] = []
     test_root = path / "test"
-    if test_root.is_dir():
-        for type_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
-            defect_type = type_dir.name
-            paths, bad = list_images(type_dir)
-            skipped.extend(bad)
-            for image_path in paths:
-                if defect_type == GOOD:
-                    test.append(Sample(image_path, 0, GOOD))
-                    continue
-                mask_path, problem = _find_mask(path, defect_type, image_path)
-                if problem:
-                    skipped.append({"file": str(mask_path), "reason": problem})
-                    mask_path = None
-                test.append(Sample(image_path, 1, defect_type, mask_path))
-    return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
+    if not test_root.is_dir():
+        return test
+    for type_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
+        defect_type = type_dir.name
+        paths, bad = list_images(type_dir)
+        skipped.extend(bad)
+        for image_path in paths:
+            if defect_type == GOOD:
+                test.append(Sample(image_path, 0, GOOD))
+                continue
+            mask_path, problem = _find_mask(path, defect_type, image_path)
+            if problem:
+                skipped.append({"file": str(mask_path), "reason": problem})
+                mask_path = None
+            test.append(Sample(image_path, 1, defect_type, mask_path))
+    return test
 
 
 def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | None, str | None]:

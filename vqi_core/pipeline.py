@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import __version__
 from .capture import capture_ranges, unlike_training
-from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder
+from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_file_bytes,
                      read_image)
 from .localisation import Box, boxes_from_map, normalize_map
@@ -434,9 +434,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         samples = [Sample(Path(p), 1 if lab == "defective" else 0, t, Path(m) if isinstance(m, str) and m else None)
                    for p, lab, t, m in zip(frame["path"], frame["label"], frame["defect_type"], frame["mask_path"])]
     else:
-        found = load_category(category_path(data, category))
-        skipped = list(found.skipped)
-        samples = found.test
+        samples, skipped = load_test_set(data, category)
     saved_manifest = run.data_manifest if data is None else None
     changes = None
     if saved_manifest is not None:
