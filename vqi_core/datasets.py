@@ -160,11 +160,9 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
         raise DatasetError(f"dataset folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a dataset folder")
-    path = root
-    if category is not None or not (root / "test").is_dir():
-        holds_categories = any(p.is_dir() and is_category_folder(p) for p in root.iterdir())
-        if category is not None or holds_categories:
-            path = category_path(root, category)
+    holds_categories = not (root / "test").is_dir() and any(p.is_dir() and is_category_folder(p)
+                                                            for p in root.iterdir())
+    path = category_path(root, category) if category is not None or holds_categories else root
     if not (path / "test").is_dir():
         raise DatasetError(f"{path} has no test folder: expected {path.name}/test/good/<images> and "
                            f"{path.name}/test/<defect_type>/<images>, optional "
