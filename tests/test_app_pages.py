@@ -511,6 +511,43 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert len(legends) == 1 and "ground-truth outline" not in legends[0]  # uploads have no masks
 
 
+def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(open_page, app_env, synthetic_root,
+                                                                             tmp_path):
+    """New labelled images from the line (no train folder): the page says what the saved threshold does there,
+    false alarms included."""
+    lot = tmp_path / "lot_49"
+    shutil.copytree(synthetic_root / "widget" / "test", lot / "test")
+    shutil.copytree(synthetic_root / "widget" / "ground_truth", lot / "ground_truth")
+    for index, path in enumerate(sorted((lot / "test" / "blob").iterdir())[:2]):  # parts the line calls good
+        path.rename(lot / "test" / "good" / f"disputed_{index}.png")
+    app = open_page("predict.py")
+    app.radio(key="predict_mode").set_value("labelled").run()
+    assert app.button(key="predict_check").disabled
+    app.text_input(key="predict_labelled_folder").set_value(str(lot / "test")).run()
+    app.button(key="predict_check").click().run()
+    assert not app.exception
+    assert len(app.error) == 1 and "has no test folder: expected test/test/good/<images>" in app.error[0].value
+
+    app.text_input(key="predict_labelled_folder").set_value(str(lot)).run()
+    app.button(key="predict_check").click().run()
+    assert not app.exception and not app.error
+    run = app_env.get(app.session_state["current_run_id"])
+    result = app.session_state["predict_check_result"]
+    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
+    assert point.fp >= 2  # the defective parts labelled good are rejected
+    summary = next(m.value for m in app.markdown if "at the saved threshold" in m.value)
+    assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in summary
+    assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in summary
+    assert metric(app, "Images") == "14" and metric(app, "Pixel AUROC") != "n/a"
+    assert np.bincount(result["labels"]).tolist() == [6, 8]
+    assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
+    assert set(app.dataframe[1].value["defect type"]) == {"blob", "scratch"}
+
+    run.save_threshold(run.threshold + 1.0, "test")
+    app.run()
+    assert any(i.value.startswith("A threshold has been saved since this check") for i in app.info)
+
+
 def test_predict_says_which_images_are_unlike_the_training_images(open_page):
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value([

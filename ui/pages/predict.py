@@ -8,15 +8,20 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, jpeg_bytes, result_cards_order, square_thumbnail
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, prepare_threshold_data,
+                                 result_cards_order, square_thumbnail, threshold_view)
 from vqi_core.datasets import DatasetError
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
-from vqi_core.pipeline import RESULT_COLUMNS, ImageResult, folder_sources, iter_score, result_row, upload_sources
+from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.pipeline import (RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score, result_row,
+                               upload_sources)
 from vqi_core.runs import Run, RunError
 from vqi_core.wording import are, counted
 
-RESULTS, PAGE = "predict_results", "predict_page"
+RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
+MODES = {"upload": "Upload files", "folder": "A folder on the server",
+         "labelled": "Labelled images: check the run"}
 COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
 
 
@@ -49,6 +54,92 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else []}
+
+
+def check(run: Run, folder: str) -> dict[str, Any]:
+    """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
+    threshold; returns what the check section draws."""
+    result = evaluate_run(run, folder, progress_bar(), model=common.load_model(str(run.path)))
+    return {"run": run.id, "threshold": run.threshold, "folder": folder, **result}
+
+
+def show_check(outcome: dict[str, Any]) -> None:
+    """What the saved threshold does on the labelled images: false alarms and escapes, AUROCs, confusion matrix,
+    ROC curve and each defect type."""
+    for item in outcome["skipped"]:
+        st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+    labels, scores, threshold, metrics = outcome["labels"], outcome["scores"], outcome["threshold"], outcome["metrics"]
+    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=outcome["defect_types"])
+    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
+                          metrics.get("per_defect_type"))
+    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold {threshold:.6g}:** {view['cost']}")
+    figures = st.columns(4)
+    figures[0].metric("Images", len(labels))
+    for column, (name, key) in zip(figures[1:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
+                                                 ("AUPRO", "aupro")]):
+        value = metrics.get(key)
+        column.metric(name, "n/a" if value is None else f"{value:.3f}")
+    matrix, curve = st.columns([2, 3])
+    with matrix:
+        st.caption("Confusion matrix: rows the actual part, columns the decision")
+        st.dataframe(view["confusion"])
+    with curve:
+        st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc")
+    if not view["by_type"].empty:
+        st.caption("By defect type, at the saved threshold")
+        st.dataframe(view["by_type"], hide_index=True, column_config={
+            "detection rate": st.column_config.NumberColumn(format="percent"),
+            DETECTION_INTERVAL: st.column_config.TextColumn()})
+
+
+def check_section(run: Run) -> None:
+    """A folder of labelled images, the button that checks the run on them, and the last check's outcome."""
+    st.caption("New labelled images from the line, in a folder on the server: test/good and test/<defect type> "
+               "(masks optional in ground_truth/<defect type>/<name>_mask.png; no train folder needed). The check "
+               "says what the saved threshold does there: its false alarms and escapes.")
+    folder = st.text_input("Folder of labelled images on the server", key="predict_labelled_folder")
+    if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
+                 icon=":material/fact_check:"):
+        try:
+            st.session_state[CHECK] = check(run, folder.strip())
+        except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
+            st.session_state.pop(CHECK, None)
+            st.error(f"Cannot check the run: {exc}", icon=":material/error:")
+    checked = st.session_state.get(CHECK)
+    if checked and checked["run"] == run.id:
+        if checked["threshold"] == run.threshold:
+            show_check(checked)
+        else:
+            st.info(f"A threshold has been saved since this check ({checked['threshold']:.6g}, now "
+                    f"{run.threshold:.6g}): check again.", icon=":material/update:")
+
+
+def scoring_section(run: Run, mode: str) -> None:
+    """Uploads or a folder of unlabelled images, the button that scores them, and the results."""
+    files, folder = [], ""
+    if mode == "upload":
+        files = st.file_uploader("Images to score", accept_multiple_files=True, key="predict_files",
+                                 max_upload_size=common.IMAGE_UPLOAD_MB,
+                                 help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 "
+                                      "megapixels each.") or []
+    else:
+        folder = st.text_input("Folder (or one image file) on the server", key="predict_folder")
+    ready = bool(files) if mode == "upload" else bool(folder.strip())
+    if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
+                 icon=":material/play_arrow:"):
+        try:
+            st.session_state[RESULTS] = score(run, mode, files, folder.strip())
+            st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
+        except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
+            st.session_state.pop(RESULTS, None)
+            st.error(f"Cannot score: {exc}", icon=":material/error:")
+    outcome = st.session_state.get(RESULTS)
+    if outcome and outcome["run"] == run.id:
+        if outcome["threshold"] != run.threshold:
+            st.warning(f"These images were judged at {outcome['threshold']:.6g}, the run's threshold when they were "
+                       f"scored; it is {run.threshold:.6g} now. Score them again to judge them at it.",
+                       icon=":material/update:")
+        show(outcome)
 
 
 def card(result: ImageResult) -> dict[str, Any]:
@@ -107,28 +198,8 @@ current = common.require_run()
 st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.6g} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
-mode = st.radio("Images", ["upload", "folder"], horizontal=True, key="predict_mode",
-                format_func={"upload": "Upload files", "folder": "A folder on the server"}.get)
-files, folder = [], ""
-if mode == "upload":
-    files = st.file_uploader("Images to score", accept_multiple_files=True, key="predict_files",
-                             max_upload_size=common.IMAGE_UPLOAD_MB,
-                             help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 megapixels "
-                                  "each.") or []
+mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get)
+if mode == "labelled":
+    check_section(current)
 else:
-    folder = st.text_input("Folder (or one image file) on the server", key="predict_folder")
-ready = bool(files) if mode == "upload" else bool(folder.strip())
-if st.button("Score images", key="predict_score", type="primary", disabled=not ready, icon=":material/play_arrow:"):
-    try:
-        st.session_state[RESULTS] = score(current, mode, files, folder.strip())
-        st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
-    except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
-        st.session_state.pop(RESULTS, None)
-        st.error(f"Cannot score: {exc}", icon=":material/error:")
-outcome = st.session_state.get(RESULTS)
-if outcome and outcome["run"] == current.id:
-    if outcome["threshold"] != current.threshold:
-        st.warning(f"These images were judged at {outcome['threshold']:.6g}, the run's threshold when they were "
-                   f"scored; it is {current.threshold:.6g} now. Score them again to judge them at it.",
-                   icon=":material/update:")
-    show(outcome)
+    scoring_section(current, mode)
