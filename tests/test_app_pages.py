@@ -15,8 +15,8 @@ import pytest
 
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
-    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, order_images, prepare_threshold_data, run_notes, \
-    score_axis, square_thumbnail, threshold_view
+    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, judged_frame, order_images, \
+    prepare_threshold_data, run_notes, score_axis, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import SEEN_DEFECTS_NOTE
@@ -254,6 +254,15 @@ def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env
         point.tp, point.fp, point.fn, point.tn)
     assert frame["image"].tolist() == run.scores["image"].tolist()
     assert ((frame["prediction"] == "defective") == (frame["score"] >= threshold)).all()
+
+
+def test_judged_frame_puts_false_alarms_then_escapes_first():
+    frame = judged_frame(["/l/g1.png", "/l/g2.png", "/l/d1.png", "/l/d2.png", "/l/d3.png"], [0, 0, 1, 1, 1],
+                         ["good", "good", "blob", "blob", "scratch"], [5.0, 1.0, 0.5, 9.0, 2.0], threshold=2.0)
+    assert frame["image"].tolist() == ["g1.png", "d1.png", "d2.png", "d3.png", "g2.png"]
+    assert frame["outcome"].tolist() == ["FP", "FN", "TP", "TP", "TN"]  # score 2.0 at threshold 2.0: defective
+    assert frame["prediction"].tolist() == ["defective", "good", "defective", "defective", "good"]
+    assert frame["path"].iloc[1] == "/l/d1.png" and set(frame["threshold"]) == {2.0}
 
 
 def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
@@ -542,6 +551,10 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert np.bincount(result["labels"]).tolist() == [6, 8]
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
     assert set(app.dataframe[1].value["defect type"]) == {"blob", "scratch"}
+    misjudged = app.dataframe[2].value
+    assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])
+    assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn
+    assert len(app.get("download_button")) == 1
 
     run.save_threshold(run.threshold + 1.0, "test")
     app.run()

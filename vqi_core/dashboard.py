@@ -436,6 +436,21 @@ def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nd
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
 
 
+def judged_frame(paths: Sequence[str], labels: Sequence[int] | np.ndarray, defect_types: Sequence[str],
+                 scores: Sequence[float] | np.ndarray, threshold: float) -> pd.DataFrame:
+    """Labelled images judged at ``threshold``: path, label, defect type, score, decision and outcome
+    (:func:`outcomes`), the misjudged ones (false alarms, then escapes) first, each highest score first."""
+    labels, scores = np.asarray(labels, int), np.asarray(scores, np.float64)
+    frame = pd.DataFrame({"image": [Path(path).name for path in paths],
+                          "label": np.where(labels == 1, "defective", "good"), "defect_type": list(defect_types),
+                          "score": scores, "threshold": threshold,
+                          "prediction": np.where(scores >= threshold, "defective", "good"),
+                          "outcome": outcomes(labels, scores, threshold), "path": list(paths)})
+    rank = frame["outcome"].map({"FP": 0, "FN": 1, "TP": 2, "TN": 3})
+    return frame.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False],
+                                               kind="stable").drop(columns="rank").reset_index(drop=True)
+
+
 #: orders of the Inspect grid; "closest to the threshold" puts the borderline decisions first
 IMAGE_ORDERS = ("highest score first", "lowest score first", "closest to the threshold first", "file name")
 

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, prepare_threshold_data,
-                                 result_cards_order, square_thumbnail, threshold_view)
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_frame,
+                                 prepare_threshold_data, result_cards_order, square_thumbnail, threshold_view)
 from vqi_core.datasets import DatasetError
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
@@ -90,6 +90,17 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.dataframe(view["by_type"], hide_index=True, column_config={
             "detection rate": st.column_config.NumberColumn(format="percent"),
             DETECTION_INTERVAL: st.column_config.TextColumn()})
+    judged = judged_frame(outcome["paths"], labels, outcome["defect_types"], scores, threshold)
+    misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
+    if misjudged.empty:
+        st.success("Every image is judged as labelled.", icon=":material/check_circle:")
+    else:
+        st.caption(f"Judged otherwise than labelled: {counted(len(misjudged), 'image')} (FP: a false alarm, "
+                   "FN: an escape)")
+        st.dataframe(misjudged[["image", "label", "defect_type", "score", "outcome", "path"]], hide_index=True)
+    st.download_button("Download every image's decision (CSV)", judged.to_csv(index=False).encode(),
+                       file_name=f"check-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key="predict_check_download")
 
 
 def check_section(run: Run) -> None:
