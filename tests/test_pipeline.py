@@ -172,8 +172,14 @@ def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys)
     shutil.copytree(dataset / "test", new / "test")
     shutil.copytree(dataset / "ground_truth", new / "ground_truth")
     assert evaluate_run(trained, new)["metrics"] == evaluate_run(trained, dataset)["metrics"]
+    disputed = new / "test" / "good" / "disputed.png"  # a defective part the line labelled good
+    next(path for path in sorted((new / "test").glob("*/*.png")) if path.parent.name != "good").rename(disputed)
+    result = evaluate_run(trained, new)
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
-    assert "image AUROC" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "image AUROC" in out and f"  false alarm: {disputed} (score " in out
+    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
+    assert point.fp >= 1 and out.count("  false alarm: ") == point.fp and out.count("  escape (") == point.fn
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new / "test")]) == 2
     assert "has no test folder: expected test/test/good/<images>" in capsys.readouterr().err
 

@@ -155,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", help="re-score a run's test set with its saved model and print the metrics",
-        description="Load a saved run, score the test set again (its own, or --data), print the metrics and "
-                    "how far the new scores are from the saved ones; on its own test set, also name the test "
-                    "images and masks whose bytes changed (SHA-256) or that are missing since training.")
+        description="Load a saved run, score the test set again (its own, or --data), print the metrics, what "
+                    "the saved threshold does there (naming each false alarm and escape) and how far the new "
+                    "scores are from the saved ones; on its own test set, also name the test images and masks "
+                    "whose bytes changed (SHA-256) or that are missing since training.")
     evaluate.add_argument("--run", required=True, help="run folder")
     evaluate.add_argument("--data", help="another category folder to evaluate on (default: the run's own), e.g. "
                                          "new labelled images from the line in test/good and test/<defect type> "
@@ -328,7 +329,7 @@ def _number(value: float | None) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .dashboard import cost_sentence  # here: plotly would slow down every command's start
+    from .dashboard import cost_sentence, judged_frame  # here: plotly would slow down every command's start
 
     progress = TerminalProgress()
     run = Run(Path(args.run))
@@ -344,6 +345,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
     print(f"at the saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}): "
           f"{cost_sentence(point)}")
+    judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
+    for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
+        what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
+        print(f"  {what}: {row.path} (score {row.score:.6g})")
     if result["max_score_difference"] is not None:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     if changes := describe_changes(result["data_changes"]):
