@@ -19,7 +19,7 @@ from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, 
     prepare_threshold_data, run_notes, score_axis, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
-from vqi_core.pipeline import SEEN_DEFECTS_NOTE
+from vqi_core.pipeline import SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
@@ -541,7 +541,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     app.button(key="predict_check").click().run()
     assert not app.exception and not app.error
     run = app_env.get(app.session_state["current_run_id"])
-    result = app.session_state["predict_check_result"]
+    result = evaluate_run(run, lot)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
     assert point.fp >= 2  # the defective parts labelled good are rejected
     summary = next(m.value for m in app.markdown if "at the saved threshold" in m.value)

@@ -58,9 +58,16 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
 
 def check(run: Run, folder: str) -> dict[str, Any]:
     """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
-    threshold; returns what the check section draws."""
+    threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
+    threshold = run.threshold
     result = evaluate_run(run, folder, progress_bar(), model=common.load_model(str(run.path)))
-    return {"run": run.id, "threshold": run.threshold, "folder": folder, **result}
+    labels, scores = result["labels"], result["scores"]
+    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
+    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
+                          result["metrics"].get("per_defect_type"))
+    return {"run": run.id, "threshold": threshold, "folder": folder, "view": view, "images": len(labels),
+            "metrics": result["metrics"], "skipped": result["skipped"],
+            "judged": judged_frame(result["paths"], labels, result["defect_types"], scores, threshold)}
 
 
 def show_check(outcome: dict[str, Any]) -> None:
@@ -68,13 +75,11 @@ def show_check(outcome: dict[str, Any]) -> None:
     ROC curve and each defect type."""
     for item in outcome["skipped"]:
         st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
-    labels, scores, threshold, metrics = outcome["labels"], outcome["scores"], outcome["threshold"], outcome["metrics"]
-    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=outcome["defect_types"])
-    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
-                          metrics.get("per_defect_type"))
-    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold {threshold:.6g}:** {view['cost']}")
+    view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
+    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold {outcome['threshold']:.6g}:** "
+                f"{view['cost']}")
     figures = st.columns(4)
-    figures[0].metric("Images", len(labels))
+    figures[0].metric("Images", outcome["images"])
     for column, (name, key) in zip(figures[1:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
                                                  ("AUPRO", "aupro")]):
         value = metrics.get(key)
@@ -90,7 +95,6 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.dataframe(view["by_type"], hide_index=True, column_config={
             "detection rate": st.column_config.NumberColumn(format="percent"),
             DETECTION_INTERVAL: st.column_config.TextColumn()})
-    judged = judged_frame(outcome["paths"], labels, outcome["defect_types"], scores, threshold)
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
     if misjudged.empty:
         st.success("Every image is judged as labelled.", icon=":material/check_circle:")
