@@ -278,3 +278,23 @@ def test_train_threshold_compare_and_predict(page, server):
     assert scored.get_by_test_id("stMetricValue").inner_text().strip() == "2"
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict"
     _shot(page, "predict")
+
+    # the same run checked on labelled images (here the demo's own test set): what its saved threshold does there
+    caption = page.get_by_text(re.compile("at its saved threshold")).first.inner_text()
+    current = next(r for r in RunStore(server["runs"]).list() if r.id in caption)
+    page.get_by_text("Labelled images: check the run").click()
+    folder = page.get_by_label("Folder of labelled images on the server")
+    folder.wait_for(timeout=30_000)
+    folder.fill(str(DEMO / "bottle"))
+    folder.press("Enter")
+    check_button = page.get_by_role("button", name="Check the run")
+    sync_api.expect(check_button).to_be_enabled(timeout=30_000)
+    check_button.click()
+    summary = page.locator("p", has_text=re.compile("at the saved threshold .*good parts would be rejected")).first
+    summary.wait_for(timeout=120_000)
+    _settle(page)
+    point = ThresholdEvaluator(current.labels, current.score_values).evaluate(current.threshold)
+    shown = [int(n) for n in COST.search(summary.inner_text()).groups()]
+    assert shown == [point.fp, point.fp + point.tn, point.fn, point.fn + point.tp]  # a reloaded run scores the same
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict's check"
+    _shot(page, "predict_check")
