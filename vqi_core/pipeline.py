@@ -458,7 +458,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, prediction.scores,
                                                      truth, prediction.maps if truth else None)
     same_set = data is None and len(samples) == len(run.scores)
-    difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set and len(samples) else None
+    difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference,
