@@ -17,13 +17,14 @@ import json
 import multiprocessing
 import os
 import re
-import resource
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
 from typing import TYPE_CHECKING, Any
+
+from .system import peak_memory_mb
 
 if TYPE_CHECKING:
     from .runs import Run
@@ -80,7 +81,7 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Qu
         row = {key: metrics.get(key) for key in ("image_auroc", "image_auroc_interval", "pixel_auroc", "aupro",
                                                   "fit_seconds", "ms_per_image")}
         row["backbone_ms_per_image"] = round(backbone_ms_per_image(run), 2)
-        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        row["peak_rss_mb"] = peak_memory_mb()
         notes = ["has seen labelled defects; held-out part only"] if metrics.get("seen_defects") else []
         if metrics.get("balanced_accuracy") is not None:
             notes.append(f"balanced accuracy {metrics['balanced_accuracy']:.3f}")

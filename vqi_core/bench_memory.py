@@ -76,6 +76,11 @@ def train_in_a_process(data: Path, runs: Path, method: str, memory_mb: float) ->
     return {"metrics": metrics, "scores": scores, "wall_seconds": wall}
 
 
+def _megabytes(value: float | None) -> str:
+    """A peak memory for the table: whole MiB, or n/a where the system does not report it."""
+    return "n/a" if value is None else f"{value:.0f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table and write ``<out>/memory.json`` and ``<out>/memory.md``."""
     parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_memory", description=__doc__,
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
              f"(decoded: {decoded_mb['train']:.0f} MiB training, {decoded_mb['test']:.0f} MiB test)")
     header = "| setting | peak RSS MB | fit s | wall s | ms/image | image AUROC | pixel AUROC |"
     lines = [header, "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['setting']} | {r['peak_rss_mb']:.0f} | {r['fit_seconds']:.1f} | {r['wall_seconds']:.1f} | "
+    lines += [f"| {r['setting']} | {_megabytes(r['peak_rss_mb'])} | {r['fit_seconds']:.1f} | {r['wall_seconds']:.1f} | "
               f"{r['ms_per_image']:.1f} | {r['image_auroc']:.4f} | {r['pixel_auroc']:.4f} |" for r in rows]
     verdict = "identical scores" if same_scores else "THE SCORES DIFFER"
     print(title)

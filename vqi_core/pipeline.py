@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import platform
-import resource
 import secrets
 import shutil
 import time
@@ -33,6 +32,7 @@ from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, manifest_changes, manifest_digest
 from .wording import counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
+from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunStore, ground_truth_masks, local_time, predictions_frame, save_maps,
                    threshold_entry, write_bytes_atomic, write_json_atomic)
@@ -233,7 +233,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
         "train_images": len(train_images), "test_images": len(test_images),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_memory_mb(),
         "seen_defects": model.supervised,
         "copied_test_images": len(split.flagged_test_names),
         "image_auroc_without_copies": auroc_without_copies(

@@ -20,7 +20,6 @@ an earlier one. What a killed process leaves behind is removed by
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
 import logging
@@ -29,11 +28,10 @@ import shutil
 import tempfile
 import time
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +42,7 @@ from .images import ImageReadError, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .metrics import mask_to_eval_size
 from .region import REGION_FILE, InspectionRegion
+from .system import locked
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -73,18 +72,6 @@ log = logging.getLogger(__name__)
 
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
-
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` while the block runs: other threads and processes that lock it wait
-    (an advisory ``flock`` on the folder itself, so no lock file is left in the run)."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)  # releases the lock
 
 
 def local_time() -> str:

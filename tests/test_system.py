@@ -1,0 +1,77 @@
+"""What differs between operating systems: peak memory and folder locks, with and without POSIX-only modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from vqi_core import system
+
+ROOT = Path(__file__).resolve().parents[1]
+#: standard-library modules that exist on POSIX systems only
+POSIX_ONLY = ("fcntl", "resource", "pwd", "grp", "termios", "tty", "pty", "syslog")
+
+
+def test_peak_memory_is_reported_in_mebibytes_on_linux_and_macos(monkeypatch):
+    assert system.peak_memory_mb() > 10  # this Python process, with numpy and torch loaded
+    fake = SimpleNamespace(RUSAGE_SELF=0, getrusage=lambda who: SimpleNamespace(ru_maxrss=3 * 2 ** 30))
+    monkeypatch.setattr(system, "resource", fake)
+    monkeypatch.setattr(system.sys, "platform", "linux")
+    assert system.peak_memory_mb() == 3 * 2 ** 20  # KiB on Linux
+    monkeypatch.setattr(system.sys, "platform", "darwin")
+    assert system.peak_memory_mb() == 3 * 2 ** 10  # bytes on macOS
+    monkeypatch.setattr(system, "resource", None)
+    assert system.peak_memory_mb() is None  # not reported where the system has no getrusage
+
+
+def _overlaps(folder: Path) -> list[tuple[float, float]]:
+    """Four threads hold ``locked(folder)`` for 50 ms each, started together; each one's (start, end)."""
+    spans: list[tuple[float, float]] = []
+    start = threading.Barrier(4)
+
+    def hold() -> None:
+        start.wait()
+        with system.locked(folder):
+            began = time.monotonic()
+            time.sleep(0.05)
+            spans.append((began, time.monotonic()))
+
+    threads = [threading.Thread(target=hold) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(spans)
+
+
+@pytest.mark.parametrize("with_fcntl", [True, False], ids=["flock", "no fcntl"])
+def test_a_folder_lock_lets_one_thread_in_at_a_time(tmp_path, monkeypatch, with_fcntl):
+    if not with_fcntl:
+        monkeypatch.setattr(system, "fcntl", None)
+    spans = _overlaps(tmp_path)
+    assert len(spans) == 4
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:]))  # one after another
+    assert list(tmp_path.iterdir()) == []  # no lock file left in the folder
+
+
+def test_the_engine_and_dashboard_import_without_posix_only_modules():
+    """As on Windows: every module of the engine and the dashboard imports."""
+    blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in POSIX_ONLY)
+    script = (f"import sys; {blocked}\n"
+              "import importlib, pkgutil, vqi_core, ui\n"
+              "names = [m.name for package in (vqi_core, ui) for m in pkgutil.walk_packages(package.__path__, "
+              "package.__name__ + '.')]\n"
+              "names = [n for n in names if not n.endswith('__main__')]\n"
+              "for name in names: importlib.import_module(name)\n"
+              "from vqi_core import system\n"
+              "assert system.fcntl is None and system.resource is None and system.peak_memory_mb() is None\n"
+              "print(len(names))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) > 30
