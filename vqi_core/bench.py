@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import re
+import statistics
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
@@ -55,19 +56,23 @@ def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
-def backbone_ms_per_image(run: "Run", limit: int = 64) -> float:
-    """Backbone-only forward time per image on the run's own preprocessed test images."""
+def backbone_ms_per_image(run: "Run", limit: int = 64, passes: int = 3) -> float:
+    """Backbone-only forward time per image on the run's first ``limit`` preprocessed test images: the median
+    of ``passes`` passes (one pass varies by up to a third on a shared 2-core machine)."""
     import torch
 
     model = run.load_model()
     images = [run.image(i) for i in range(min(limit, len(run.scores)))]
     batches = [model.preprocessing(images[i:i + model.batch_size])[0] for i in range(0, len(images), model.batch_size)]
     model.extractor(batches[0])  # trace / warm up
-    started = time.perf_counter()
-    with torch.no_grad():
-        for x in batches:
-            model.extractor(x)
-    return 1000 * (time.perf_counter() - started) / len(images)
+    times = []
+    with torch.inference_mode():
+        for _ in range(passes):
+            started = time.perf_counter()
+            for x in batches:
+                model.extractor(x)
+            times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times) / len(images)
 
 
 def _run_one(dataset: Path, entry: str, runs_dir: str, queue: multiprocessing.Queue) -> None:
