@@ -30,7 +30,7 @@ def test_peak_memory_is_reported_in_mebibytes_on_linux_and_macos(monkeypatch):
     assert system.peak_memory_mb() is None  # not reported where the system has no getrusage
 
 
-def _overlaps(folder: Path) -> list[tuple[float, float]]:
+def _lock_spans(folder: Path) -> list[tuple[float, float]]:
     """Four threads hold ``locked(folder)`` for 50 ms each, started together; each one's (start, end)."""
     spans: list[tuple[float, float]] = []
     start = threading.Barrier(4)
@@ -54,7 +54,7 @@ def _overlaps(folder: Path) -> list[tuple[float, float]]:
 def test_a_folder_lock_lets_one_thread_in_at_a_time(tmp_path, monkeypatch, with_fcntl):
     if not with_fcntl:
         monkeypatch.setattr(system, "fcntl", None)
-    spans = _overlaps(tmp_path)
+    spans = _lock_spans(tmp_path)
     assert len(spans) == 4
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:]))  # one after another
     assert list(tmp_path.iterdir()) == []  # no lock file left in the folder
