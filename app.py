@@ -12,12 +12,32 @@ from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, defa
     set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories
-from vqi_core.runs import RunError
+from vqi_core.runs import Run, RunError
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
 
 
-def dataset_sidebar() -> None:
+def saved_runs() -> tuple[list[Run], str | None]:
+    """The saved runs, newest first, and why the runs folder cannot be read (then no runs)."""
+    try:
+        return store().list(), None
+    except RunError as exc:  # it says which folder and why
+        return [], str(exc)[:1].upper() + str(exc)[1:]
+    except OSError as exc:
+        return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
+
+
+def first_category(categories: list[str], runs: list[Run]) -> str | None:
+    """The category to show when none is chosen yet: the current run's (on a first visit the newest readable
+    run's) where the dataset folder holds it, so that the sidebar opens on what was worked on last; else the
+    first one."""
+    current = st.session_state.get(CURRENT_RUN)
+    run = next((run for run in runs if (run.id == current if current else run.problem() is None)), None)
+    category = run.config.get("category") if run is not None and run.problem() is None else None
+    return category if category in categories else (categories[0] if categories else None)
+
+
+def dataset_sidebar(runs: list[Run]) -> None:
     """Dataset folder and category; a wrong folder shows its problem instead of a traceback."""
     st.session_state.setdefault(DATA_ROOT, default_data_root())
     st.sidebar.text_input(
@@ -34,19 +54,16 @@ def dataset_sidebar() -> None:
         st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
         categories = []
     if st.session_state.get(CATEGORY) not in categories:
-        st.session_state[CATEGORY] = categories[0] if categories else None
+        st.session_state[CATEGORY] = first_category(categories, runs)
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
                          help="The part type to train on: one category folder of the dataset.")
 
 
-def run_sidebar() -> None:
+def run_sidebar(runs: list[Run], problem: str | None) -> None:
     """The current run, chosen among the saved runs (newest first); a run whose files cannot be read is listed
     as such (the pages say what is wrong with it) and never chosen for the user."""
-    try:
-        runs = store().list()
-    except (OSError, RunError) as exc:
-        st.sidebar.error(f"The runs folder {runs_dir()} cannot be read: {exc}", icon=":material/folder_off:")
-        runs = []
+    if problem is not None:
+        st.sidebar.error(problem, icon=":material/folder_off:")
     labels = {run.id: run_label(run) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
     readable = [run for run in runs if run.problem() is None]
@@ -63,8 +80,9 @@ def run_sidebar() -> None:
         st.sidebar.warning(f"Run {current} is no longer on disk.", icon=":material/warning:")
 
 
-dataset_sidebar()
-run_sidebar()
+runs, runs_problem = saved_runs()
+dataset_sidebar(runs)
+run_sidebar(runs, runs_problem)
 navigation = st.navigation([
     st.Page(PAGES["home"], title="Home", icon=":material/home:", default=True),
     st.Page(PAGES["train"], title="Train", icon=":material/model_training:"),

@@ -174,3 +174,15 @@ def test_a_dataset_folder_name_the_system_refuses_is_a_message(open_page, typed,
         assert "cannot be read" in messages(app) or "does not exist" in messages(app)
     else:
         assert str(synthetic_root) in " ".join(m.value for m in app.markdown)
+
+
+def test_a_runs_folder_that_is_a_file_is_an_error_in_the_sidebar(open_page, app_env, tmp_path, monkeypatch):
+    """Every page still opens; the sidebar says what is wrong beside the (empty) run selector."""
+    not_a_folder = tmp_path / "runs.txt"
+    not_a_folder.write_text("not a folder")
+    monkeypatch.setenv("VQI_RUNS_DIR", str(not_a_folder))
+    app = open_page()
+    assert [e.value for e in app.sidebar.error] == [
+        f"The runs folder {not_a_folder} is a file, not a folder"]
+    assert app.selectbox(key="category").value == "widget" and app.selectbox(key="run_select").options == []
+    assert not app.exception

@@ -61,6 +61,24 @@ def test_sidebar_defaults_to_env_dataset_and_newest_run(open_page, app_env, synt
     assert app.session_state["current_run_id"] == app_env.list()[0].id
 
 
+def test_sidebar_opens_on_the_newest_runs_category_not_the_first_one(open_page, app_env, synthetic_root, tmp_path,
+                                                                     monkeypatch):
+    """A first visit shows the category that was worked on last; a category the user chose stays chosen."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root / "widget", data / "widget")
+    shutil.copytree(synthetic_root / "widget", data / "anchor_plate")  # listed first
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    newest = app_env.list()[0]
+    assert newest.config["category"] == "widget"
+    app = open_page()
+    assert app.selectbox(key="category").options == ["anchor_plate", "widget"]
+    assert app.selectbox(key="category").value == "widget"
+    assert app.session_state["current_run_id"] == newest.id
+    app.selectbox(key="category").select("anchor_plate").run()
+    app.run()
+    assert app.selectbox(key="category").value == "anchor_plate" and not app.exception
+
+
 def test_home_lists_what_each_runs_test_set_check_found(open_page, app_env):
     app = open_page()
     table = next(d.value for d in app.dataframe if "test set check" in d.value.columns)
