@@ -392,6 +392,20 @@ class Run:
             write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
 
 
+def write_protected_folder(folder: Path) -> Path | None:
+    """The first folder in ``folder`` (itself included, symbolic links not followed) whose entries this process
+    may not list, remove or add; None when everything in it can be removed."""
+    needed = os.R_OK | os.W_OK | os.X_OK
+    if not os.access(folder, needed):
+        return folder
+    for directory, subfolders, _ in os.walk(folder):
+        for name in subfolders:
+            path = Path(directory, name)
+            if not path.is_symlink() and not os.access(path, needed):
+                return path
+    return None
+
+
 def checked_reason(reason: str) -> str:
     """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS``."""
     reason = reason.strip()
@@ -461,11 +475,17 @@ class RunStore:
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder (renamed aside first, so a half-deleted run never lists); a folder that is not a
-        run (no ``config.json`` and ``metrics.json``) is refused, whatever it holds."""
+        run (no ``config.json`` and ``metrics.json``) is refused, whatever it holds, and so is a write-protected
+        run (one of its folders read-only: someone froze it), which would otherwise vanish from the list but stay
+        on disk, half deleted."""
         try:
             folder = self.get(run_id).path
         except RunError as exc:
             raise RunError(f"no run {run_id!r} in {self.root}, nothing deleted: {exc}") from None
+        protected = write_protected_folder(folder)
+        if protected is not None:
+            raise RunError(f"run {run_id} is write-protected ({protected} is read-only), nothing deleted: make it "
+                           f"writable first if it should go")
         trash = Path(tempfile.mkdtemp(prefix=f"{DELETED_PREFIX}{run_id}-", dir=self.root))
         try:
             os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover
