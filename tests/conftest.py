@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -11,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from synthetic import SMALL_METHODS, defect_split, write_mvtec_dataset
+import vqi_core.runs
 from vqi_core.methods import AnomalyModel, create_model
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.runs import Run, RunStore
@@ -27,6 +29,15 @@ def synthetic_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_mvtec_dataset(root / "widget", n_train=12, n_test_good=4, n_per_defect=5)  # 14 test images: 2 pages
     return root
+
+
+@pytest.fixture
+def access_by_mode_bits(monkeypatch) -> None:
+    """Run folders' permissions judged by their mode bits, as for a user who is not root: root may write into
+    a read-only folder, and the tests run as root in CI."""
+    if os.geteuid() == 0:
+        monkeypatch.setattr(vqi_core.runs.os, "access",
+                            lambda path, mode: not (mode & os.W_OK) or bool(os.stat(path).st_mode & 0o200))
 
 
 @pytest.fixture(scope="module")

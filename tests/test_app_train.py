@@ -106,6 +106,23 @@ def test_delete_a_run_after_confirmation(open_page, app_env):
     assert not app.exception
 
 
+def test_a_write_protected_run_is_not_deleted_and_the_page_says_why(open_page, app_env, access_by_mode_bits):
+    run = app_env.list()[0]
+    (run.path / "model").chmod(0o555)
+    try:
+        app = open_page("train.py")
+        app.selectbox(key="delete_choice").set_value(run.id)
+        app.button(key="delete_ask").click().run()
+        app.button(key="delete_confirm").click().run()
+        assert [e.value for e in app.error] == [
+            f"run {run.id} is write-protected ({run.path / 'model'} is read-only), nothing deleted: make it writable "
+            f"first if it should go"]
+        assert [r.id for r in app_env.list()] == [run.id] and app.session_state["current_run_id"] == run.id
+        assert not app.exception
+    finally:
+        (run.path / "model").chmod(0o755)
+
+
 def test_job_records_stages_elapsed_time_and_eta(trained_run, tmp_path, finished_jobs):
     fake = BlockingTrain(result=trained_run, steps=50)
     job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=fake)
