@@ -94,6 +94,27 @@ def write_mvtec_dataset(root: Path, n_train: int = 12, n_test_good: int = 4, n_p
     return root
 
 
+def write_twelve_bit_category(root: Path) -> Path:
+    """A 12-bit camera's category: 16-bit grayscale files with values near 1500 of 4095 (a texture of +-300,
+    noise 20) and defects 100 brighter: 6 grey levels read as 12 bits, 0.4 of one read as 16 bits."""
+    def part(seed: int, spot: bool = False) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        xx = np.mgrid[0:64, 0:64][1].astype(np.float32)
+        image = 1500 + 300 * np.sin(xx / 3 + rng.uniform(0, 2 * np.pi)) + rng.normal(0, 20, (64, 64))
+        if spot:
+            mask = np.zeros((64, 64), np.uint8)
+            cv2.circle(mask, (int(rng.integers(16, 48)), int(rng.integers(16, 48))), 8, 1, -1)
+            image[mask > 0] += 100
+        return np.clip(image, 0, 4095).astype(np.uint16)
+
+    for folder, seeds, spot in (("train/good", range(16), False), ("test/good", range(100, 106), False),
+                                ("test/spot", range(200, 206), True)):
+        (root / folder).mkdir(parents=True)
+        for seed in seeds:
+            cv2.imwrite(str(root / folder / f"{seed:03d}.png"), part(seed, spot))
+    return root
+
+
 def real_subset(name: str, n_train: int, n_test_per_type: int) -> tuple[list[Path], list[tuple[Path, int]]]:
     """Seeded small subset of a ``../shared/data`` dataset: train paths and (test path, label) pairs."""
     root = SHARED_DATA / name

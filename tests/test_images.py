@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 import vqi_core.images
-from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_image,
-                             read_mask, stored_size)
+from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
+                             is_sixteen_bit_grayscale, read_image, read_mask, stored_size)
 
 
 def _save(tmp_path, name, image):
@@ -28,6 +28,33 @@ def test_sixteen_bit_is_scaled_by_full_range(tmp_path):
     values = np.array([[0, 65535], [32768, 257]], dtype=np.uint16)
     rgb = read_image(_save(tmp_path, "d.png", Image.fromarray(values)))
     assert rgb[..., 0].tolist() == [[0, 255], [128, 1]]
+
+
+def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(tmp_path):
+    """A 12-bit camera's file stores 0-4095: read as 16 bits it keeps 16 grey levels, read as 12 bits all 256."""
+    values = np.array([[0, 4095], [2048, 65535], [1, 4094]], dtype=np.uint16)
+    path = _save(tmp_path, "mono12.png", Image.fromarray(values))
+    assert read_image(path)[..., 0].tolist() == [[0, 16], [8, 255], [0, 16]]
+    assert read_image(path, bit_depth=12)[..., 0].tolist() == [[0, 255], [128, 255], [0, 255]]  # above: clipped
+    assert read_image(path.read_bytes(), "upload", bit_depth=10)[..., 0].tolist() == [[0, 255], [255, 255], [0, 255]]
+    ramp = np.arange(4096, dtype=np.uint16).reshape(64, 64)
+    twelve_bit = _save(tmp_path, "ramp.png", Image.fromarray(ramp))
+    assert len(np.unique(read_image(twelve_bit))) == 17 and len(np.unique(read_image(twelve_bit, bit_depth=12))) == 256
+    eight_bit = _save(tmp_path, "eight.png", Image.fromarray(np.full((2, 2), 200, np.uint8)))
+    assert read_image(eight_bit, bit_depth=12)[0, 0, 0] == 200  # 8-bit files are not affected
+    assert is_sixteen_bit_grayscale(path) and not is_sixteen_bit_grayscale(eight_bit)
+    assert not is_sixteen_bit_grayscale(_save_bytes(tmp_path, "notes.png", b"not an image"))
+    files = ImageFiles([path, twelve_bit], [(3, 2), (64, 64)], bit_depth=12)
+    assert files[0][0, 1, 0] == 255 and image_subset(files, [1]).bit_depth == 12
+    for wrong in (7, 17, 12.5, True, "12", None):
+        with pytest.raises(ValueError, match="bit_depth must be .* from 8 to 16"):
+            read_image(path, bit_depth=wrong)  # type: ignore[arg-type]
+
+
+def _save_bytes(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
 
 
 def test_rgba_is_composited_over_black(tmp_path):

@@ -20,12 +20,13 @@ from PIL import Image
 
 import vqi_core.images
 
-from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png
+from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import TerminalProgress, main
 from vqi_core.dashboard import copied_images, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
+from vqi_core.images import read_image
 from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
@@ -278,6 +279,28 @@ def score_folder(run: Run, folder: Path) -> tuple[list, list[dict[str, str]]]:
     """Every result of a folder scored with a saved run at its threshold, and the skipped files."""
     sources, skipped = folder_sources(folder)
     return list(iter_score(run.load_model(), sources, run.threshold, skipped)), skipped
+
+
+def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen_bits(tmp_path):
+    data = write_twelve_bit_category(tmp_path / "mono12")
+    as_sixteen = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    as_twelve = train_run(RunConfig(str(data), METHOD, {**FAST, "bit_depth": 12}), tmp_path / "runs")
+    assert as_sixteen.metrics["image_auroc"] < 0.8 and as_twelve.metrics["image_auroc"] >= 0.9
+    assert any(note.startswith("Every good training image is a 16-bit grayscale file and very dark")
+               for note in as_sixteen.report["notes"])
+    assert not any("16-bit" in note for note in as_twelve.report["notes"])
+    assert as_twelve.config["params"]["bit_depth"] == 12 and changed_settings(as_twelve.config).endswith("bit_depth=12")
+    first = as_twelve.scores["path"].iloc[0]
+    assert np.array_equal(as_twelve.image(0), read_image(first, bit_depth=12)) and as_twelve.image(0).max() > 100
+    results, skipped = score_folder(Run(as_twelve.path), data / "test" / "spot")  # new files: read the same way
+    saved = as_twelve.scores.set_index("image")["score"]
+    assert not skipped and [r.score for r in results] == pytest.approx([saved[f"spot/{r.name}"] for r in results],
+                                                                       rel=1e-5)
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "cli"),
+                 "--image-size", "64", "--param", "jit=false", "--bit-depth", "12"]) == 0
+    assert RunStore(tmp_path / "cli").list()[0].config["params"]["bit_depth"] == 12
+    assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1  # 16 grey levels: distinct parts alike
+    assert main(["check", "--data", str(data), "--fail-on-copies", "--bit-depth", "12"]) == 0
 
 
 def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):

@@ -17,6 +17,7 @@ from .archive import export_run_file, import_run
 from .backbones import list_backbones
 from .datasets import category_path, load_category
 from .jobs import EXPECTED_ERRORS
+from .images import BIT_DEPTHS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
@@ -100,6 +101,12 @@ def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
     return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
 
 
+#: what --bit-depth does (train, check)
+BIT_DEPTH_HELP = ("significant bits of 16-bit grayscale images, e.g. 12 for a 12-bit camera whose files store values "
+                  "up to 4095: they are scaled from 0-4095 to 0-255 (higher values clipped) instead of from "
+                  "0-65535, which would leave 16 grey levels")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -135,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "images' typical brightness and contrast first, so varying exposure is not an "
                             "anomaly (default: the method's own; PatchCore standardises)")
     train.add_argument("--crop", type=float, help="centre crop keeping this fraction of the resized image (0.3-1)")
+    train.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, metavar="BITS",
+                       help=f"{BIT_DEPTH_HELP}; kept with the model, so predict reads new files the same way "
+                            f"(8-16; default: 16)")
     train.add_argument("--finetune", choices=["cutpaste", "simsiam"],
                        help="fine-tune the backbone on the good images first (self-supervised)")
     train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
@@ -228,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the AUROCs and false-alarm rates look better than they will be on new parts.")
     check.add_argument("--data", required=True, help="category folder, or dataset root with --category")
     check.add_argument("--category", help="category sub-folder of --data")
+    check.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=16, metavar="BITS",
+                       help=f"{BIT_DEPTH_HELP}, so that distinct images do not look like copies "
+                            f"(8-16; default: %(default)s)")
     check.add_argument("--fail-on-copies", action="store_true",
                        help="exit with status 1 when copies are found (for scripts); default: status 0")
 
@@ -271,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> int:
     params = dict(args.param)
-    for key in ("backbone", "resize", "intensity", "crop", "finetune"):
+    for key in ("backbone", "resize", "intensity", "crop", "finetune", "bit_depth"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     if args.image_size:
@@ -522,7 +535,7 @@ def _split(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
-        category, check = check_dataset(args.data, args.category, progress)
+        category, check = check_dataset(args.data, args.category, progress, args.bit_depth)
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]

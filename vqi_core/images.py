@@ -5,6 +5,11 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
 
 - 16-bit and 32-bit integer images are scaled by their type's full range
   (``value / 65535 * 255``), so that brightness means the same in every file;
+  a 16-bit grayscale image from a camera of fewer bits (10, 12, 14: its
+  values stop at 1023, 4095, 16383) is scaled by that camera's range instead
+  when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits, higher values
+  clipped): otherwise a 12-bit image keeps only 16 of the 256 grey levels.
+  Pillow reads 16-bit colour files at 8 bits whatever ``bit_depth`` says;
 - float images are taken as 0..1;
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part");
@@ -28,6 +33,8 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: significant bits of 16-bit grayscale images that can be declared (``bit_depth``); 16 is the default
+BIT_DEPTHS = tuple(range(8, 17))
 #: EXIF orientations that turn the stored image by 90 degrees (width and height swap when it is shown)
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
@@ -82,12 +89,22 @@ def _orientation(image: Image.Image) -> int:
     return int(image.getexif().get(ExifTags.Base.Orientation, 1))
 
 
-def to_rgb_array(image: Image.Image) -> np.ndarray:
-    """Convert any PIL image to an RGB uint8 array with the rules in the module docstring."""
+def check_bit_depth(bit_depth: object) -> int:
+    """``bit_depth`` as an int; ``ValueError`` unless it is a whole number of bits in :data:`BIT_DEPTHS`."""
+    if isinstance(bit_depth, bool) or not isinstance(bit_depth, (int, float)) or bit_depth not in BIT_DEPTHS:
+        raise ValueError(f"bit_depth must be the significant bits of 16-bit images, a whole number from "
+                         f"{BIT_DEPTHS[0]} to {BIT_DEPTHS[-1]}, not {bit_depth!r}")
+    return int(bit_depth)
+
+
+def to_rgb_array(image: Image.Image, bit_depth: int = 16) -> np.ndarray:
+    """Convert any PIL image to an RGB uint8 array with the rules in the module docstring; ``bit_depth``: the
+    significant bits of a 16-bit grayscale image."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         values = np.asarray(image, dtype=np.float64)
-        full_range = 65535.0 if mode.startswith("I;16") or values.max(initial=0) <= 65535 else 2**31 - 1
+        sixteen_bit = mode.startswith("I;16") or values.max(initial=0) <= 65535
+        full_range = 2.0 ** check_bit_depth(bit_depth) - 1 if sixteen_bit else 2**31 - 1
         gray = np.clip(values / full_range * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if mode == "F":
@@ -102,16 +119,26 @@ def to_rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def read_image(source: Path | str | bytes, name: str | None = None,
-               max_bytes: int | None = MAX_IMAGE_BYTES) -> np.ndarray:
+               max_bytes: int | None = MAX_IMAGE_BYTES, bit_depth: int = 16) -> np.ndarray:
     """Read an image file (or its bytes) as an RGB uint8 array of shape (H, W, 3).
 
     ``max_bytes`` limits bytes given directly (an upload); ``None``: no limit (a file already on disk that
-    was read whole). Every image is limited to ``MAX_IMAGE_PIXELS``.
+    was read whole). Every image is limited to ``MAX_IMAGE_PIXELS``. ``bit_depth``: the significant bits of
+    16-bit grayscale images (see the module docstring).
     """
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)
-    return to_rgb_array(_open(source, name or "uploaded image", max_bytes))
+    return to_rgb_array(_open(source, name or "uploaded image", max_bytes), bit_depth)
+
+
+def is_sixteen_bit_grayscale(path: Path | str) -> bool:
+    """Whether an image file holds 16-bit grayscale pixels (read from its header; False if it is no image)."""
+    try:
+        with Image.open(path) as image:
+            return image.mode.startswith("I;16") or image.mode == "I"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
 
 
 def read_file_bytes(path: Path | str) -> bytes:
@@ -159,14 +186,16 @@ class ImageFiles(Sequence[np.ndarray]):
 
     Used for image sets too large to hold decoded in memory; wherever a method takes a
     ``Sequence[np.ndarray]``, it works batch by batch, so at most a batch of decoded
-    images is alive at a time. ``shapes`` are the images' (H, W), known without decoding.
+    images is alive at a time. ``shapes`` are the images' (H, W), known without decoding; ``bit_depth`` as
+    in :func:`read_image`.
     """
 
-    def __init__(self, paths: Sequence[Path | str], shapes: Sequence[tuple[int, int]]):
+    def __init__(self, paths: Sequence[Path | str], shapes: Sequence[tuple[int, int]], bit_depth: int = 16):
         if len(paths) != len(shapes):
             raise ValueError(f"{len(paths)} paths but {len(shapes)} shapes")
         self.paths = [Path(p) for p in paths]
         self.shapes = [(int(h), int(w)) for h, w in shapes]
+        self.bit_depth = check_bit_depth(bit_depth)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -179,15 +208,15 @@ class ImageFiles(Sequence[np.ndarray]):
 
     def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
         if isinstance(index, slice):
-            return [read_image(path) for path in self.paths[index]]
-        return read_image(self.paths[index])
+            return [read_image(path, bit_depth=self.bit_depth) for path in self.paths[index]]
+        return read_image(self.paths[index], bit_depth=self.bit_depth)
 
 
 def image_subset(images: Sequence[np.ndarray], indices: Sequence[int]) -> Sequence[np.ndarray]:
     """``images[i] for i in indices`` without decoding anything: a list of the same arrays, or
     :class:`ImageFiles` of the chosen files."""
     if isinstance(images, ImageFiles):
-        return ImageFiles([images.paths[i] for i in indices], [images.shapes[i] for i in indices])
+        return ImageFiles([images.paths[i] for i in indices], [images.shapes[i] for i in indices], images.bit_depth)
     return [images[i] for i in indices]
 
 

@@ -22,8 +22,8 @@ import pandas as pd
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set
-from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, read_file_bytes,
-                     read_image)
+from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
+                     is_sixteen_bit_grayscale, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
@@ -77,13 +77,13 @@ def package_versions() -> dict[str, str]:
 
 
 def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
-                 skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB
+                 skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB, bit_depth: int = 16
                  ) -> tuple[list[Sample], Sequence[np.ndarray]]:
     """Decode every image once to check it; unreadable ones are appended to ``skipped`` and left out.
 
     The images come back decoded in a list while they fit in ``memory_mb`` MiB, otherwise as
     :class:`~vqi_core.images.ImageFiles` that decode each image again when it is needed, so that a
-    training set of any size fits in memory.
+    training set of any size fits in memory. ``bit_depth``: see :func:`~vqi_core.images.read_image`.
     """
     kept: list[Sample] = []
     images: list[np.ndarray] = []
@@ -92,7 +92,7 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
     report(progress, stage, 0, len(samples))
     for index, sample in enumerate(samples):
         try:
-            image = read_image(sample.path)
+            image = read_image(sample.path, bit_depth=bit_depth)
         except ImageReadError as exc:
             skipped.append({"file": str(sample.path), "reason": str(exc)})
         else:
@@ -106,7 +106,25 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
         report(progress, stage, index + 1, len(samples))
     if held <= budget:
         return kept, images
-    return kept, ImageFiles([s.path for s in kept], shapes)
+    return kept, ImageFiles([s.path for s in kept], shapes, bit_depth)
+
+
+#: the highest grey level (0-255) a 12-bit image reaches when it is read as 16 bits (4095 / 65535 * 255)
+TWELVE_BITS_READ_AS_SIXTEEN = 16.0
+
+
+def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[str, list[float]]) -> str | None:
+    """A note when the good training images are 16-bit grayscale files so dark that they probably come from a
+    camera of 12 bits or fewer read as 16 bits (``bit_depth`` 16): each then keeps at most 16 grey levels."""
+    brightest = ranges["mean grey level"][1]
+    if bit_depth != 16 or brightest >= TWELVE_BITS_READ_AS_SIXTEEN or not good_train:
+        return None
+    if not is_sixteen_bit_grayscale(good_train[0].path):
+        return None
+    return (f"Every good training image is a 16-bit grayscale file and very dark (mean grey level at most "
+            f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "
+            f"levels. If that is the camera, train again with its bit depth (`train --bit-depth 12`, or the bit "
+            f"depth the Train page asks for).")
 
 
 #: how the note of a method that has seen labelled defects begins (report.json, the pages)
@@ -148,15 +166,18 @@ def check_samples(root: Path, train_samples: Sequence[Sample], train_images: Seq
                        [label_name(s) for s in test_samples], test_images)
 
 
-def check_dataset(data: Path | str, category: str | None = None,
-                  progress: ProgressCallback | None = None) -> tuple[Category, SplitCheck]:
-    """Decode a category's images and look for test images that copy training images or each other.
+def check_dataset(data: Path | str, category: str | None = None, progress: ProgressCallback | None = None,
+                  bit_depth: int = 16) -> tuple[Category, SplitCheck]:
+    """Decode a category's images (``bit_depth``: see :func:`~vqi_core.images.read_image`) and look for test
+    images that copy training images or each other.
 
     Unreadable files are added to the returned category's ``skipped`` list.
     """
     found = load_category(category_path(data, category))
-    train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped)
-    test_samples, test_images = read_samples(found.test, progress, "loading test images", found.skipped)
+    train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped,
+                                               bit_depth=bit_depth)
+    test_samples, test_images = read_samples(found.test, progress, "loading test images", found.skipped,
+                                             bit_depth=bit_depth)
     report(progress, "checking the split for copies", 0, 1)
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
     report(progress, "checking the split for copies", 1, 1)
@@ -190,18 +211,21 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     skipped = list(category.skipped)
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
-                                               config.image_memory_mb)
+                                               config.image_memory_mb, model.bit_depth)
     good_train_images = image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0])
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
         region.check_fits(image_shapes(good_train_images))
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
-                                             config.image_memory_mb)
+                                             config.image_memory_mb, model.bit_depth)
     if not any(s.label == 0 for s in train_samples):
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
     ranges = capture_ranges(good_train_images)
+    dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
+    if dark is not None:
+        notes.append(dark)
 
     model.region = region
     started = time.perf_counter()
@@ -353,10 +377,11 @@ class ImageSource:
     read_bytes: Callable[[], bytes]
     max_bytes: int | None = MAX_IMAGE_BYTES
 
-    def read(self) -> tuple[np.ndarray, str]:
-        """The decoded image and the SHA-256 of its bytes; ``ImageReadError`` if it cannot be read."""
+    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str]:
+        """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`) and the SHA-256 of its
+        bytes; ``ImageReadError`` if it cannot be read."""
         data = self.read_bytes()
-        return read_image(data, self.origin, self.max_bytes), bytes_sha256(data)
+        return read_image(data, self.origin, self.max_bytes, bit_depth), bytes_sha256(data)
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
@@ -385,7 +410,7 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         names, images, digests = [], [], []
         for source in sources[start:start + chunk_size]:
             try:
-                image, digest = source.read()
+                image, digest = source.read(model.bit_depth)
             except ImageReadError as exc:
                 reason = str(exc).removeprefix(f"{source.origin}: ")  # the file is named beside it already
                 skipped.append({"file": source.origin, "reason": reason})
@@ -441,7 +466,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     if saved_manifest is not None:
         changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
                                    data_manifest(run.config["dataset"], [], samples))
-    samples, images = read_samples(samples, progress, "loading test images", skipped)
+    samples, images = read_samples(samples, progress, "loading test images", skipped, bit_depth=model.bit_depth)
     if not samples:
         where = data if data is not None else f"run {run.id}'s test set"
         raise DatasetError(f"{where} has no readable test image to evaluate on "

@@ -33,7 +33,7 @@ import torch
 
 from ..backbones import DEFAULT_BACKBONE, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
-from ..images import image_shapes, image_subset
+from ..images import check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
 from ..progress import ProgressCallback, check_seed, report, seed_everything
 from ..region import REGION_FILE, InspectionRegion
@@ -62,7 +62,7 @@ class AnomalyModel(ABC):
                  image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",
                  crop: float = 1.0, scale: float = 0.0, intensity: str = "none", batch_size: int = 16,
                  smoothing_sigma: float = 4.0, holdout_fraction: float = 0.1, seed: int = 0, jit: bool = True,
-                 finetune: str | None = None, finetune_params: dict[str, Any] | None = None):
+                 finetune: str | None = None, finetune_params: dict[str, Any] | None = None, bit_depth: int = 16):
         spec = get_backbone(backbone)
         if isinstance(batch_size, bool) or not float(batch_size).is_integer() or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
@@ -83,6 +83,9 @@ class AnomalyModel(ABC):
         self.jit = jit
         self.finetune = finetune
         self.finetune_params = dict(finetune_params or {})
+        #: significant bits of 16-bit grayscale image files (:func:`vqi_core.images.read_image`): the files this
+        #: model is fitted on and scores are decoded with it; images given as arrays are already decoded
+        self.bit_depth = check_bit_depth(bit_depth)
         self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std,
                                            scale, intensity)
         #: fine-tuned backbone weights (state dict) when a method changes the backbone
@@ -104,7 +107,7 @@ class AnomalyModel(ABC):
             "batch_size": self.batch_size,
             "smoothing_sigma": self.smoothing_sigma, "holdout_fraction": self.holdout_fraction,
             "seed": self.seed, "jit": self.jit, "finetune": self.finetune,
-            "finetune_params": dict(self.finetune_params),
+            "finetune_params": dict(self.finetune_params), "bit_depth": self.bit_depth,
         }
 
     # ------------------------------------------------------------------ backbone
