@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST_METHOD
-from synthetic import another_photo, draw_defect, random_part, write_png
+from synthetic import another_photo, draw_defect, random_part, write_png, write_twelve_bit_category
 from vqi_core import jobs
 from vqi_core.datasets import DatasetError
 from vqi_core.pipeline import RunConfig
@@ -56,6 +56,7 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert app.radio(key=f"train_intensity_{FAST_METHOD}").value == "none"  # the method's own default
     app.radio(key=f"train_intensity_{FAST_METHOD}").set_value("standardise")
     app.number_input(key="train_image_memory_mb").set_value(0)  # decoded from the files at each pass
+    assert not any(n.key == "train_bit_depth" for n in app.number_input)  # 8-bit files: no bit depth to choose
     app.button(key="train_start").click().run()
     assert not app.exception
     job = jobs.get_job(app.session_state["train_job_id"])
@@ -66,7 +67,7 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert {run.id for run in app_env.list()} - before == {status.run_id}
     assert any(status.run_id in s.value for s in app.success)
     assert job.run.config["params"]["image_size"] == [64, 96] and job.run.config["method"] == FAST_METHOD
-    assert job.run.config["params"]["intensity"] == "standardise"
+    assert job.run.config["params"]["intensity"] == "standardise" and job.run.config["params"]["bit_depth"] == 16
     assert job.run.config["request"]["image_memory_mb"] == 0
     assert job.run.load_model().preprocessing.intensity_spread > 0  # fitted on the training images, saved
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
@@ -168,6 +169,30 @@ def test_cancel_raises_cancelled_in_the_progress_callback(tmp_path, finished_job
     job.cancel()
     assert job.wait(timeout=30)
     assert job.status().state == jobs.CANCELLED and len(seen) == 1 and job.run is None
+
+
+def test_train_page_reads_a_twelve_bit_camera_at_the_bit_depth_chosen_for_check_and_training(
+        open_page, app_env, tmp_path, finished_jobs):
+    """16-bit grayscale training images bring a bit-depth input: read as 16 bits, distinct 12-bit images look
+    like copies; at 12 bits the check finds none, and the run trained from the page keeps its bit depth."""
+    write_twelve_bit_category(tmp_path / "data" / "mono12")
+    app = open_page("train.py", data_root=str(tmp_path / "data"))
+    assert app.number_input(key="train_bit_depth").value == 16
+    app.button(key="train_check_test_set").click().run()
+    assert any("copies of training images" in w.value for w in app.warning)  # 16 grey levels: all alike
+    app.number_input(key="train_bit_depth").set_value(12).run()
+    assert not app.success and not any("copies" in w.value for w in app.warning)  # that check was at 16 bits
+    app.button(key="train_check_test_set").click().run()
+    assert any(s.value.startswith("No copies: none of the 12 test images") for s in app.success)
+    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
+    app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
+    app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
+    app.checkbox(key=f"train_jit_{FAST_METHOD}").uncheck()
+    app.button(key="train_start").click().run()
+    job = jobs.get_job(app.session_state["train_job_id"])
+    assert job is not None and job.wait(timeout=300) and job.status().state == jobs.DONE, job.status().error
+    assert job.run.config["params"]["bit_depth"] == 12 and job.run.metrics["image_auroc"] >= 0.9
+    assert not app.exception
 
 
 def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_path, monkeypatch):

@@ -566,12 +566,12 @@ def region_caption(config: dict[str, Any]) -> str:
 
 
 def region_preview(root: str, category: str | None, region: InspectionRegion,
-                   max_side: int | None = 480) -> tuple[np.ndarray, str | None]:
-    """The category's first training image with the area outside ``region`` darkened, as a model will ignore
-    it, and why the region does not fit the training images (None when it does: the check training makes,
-    on the sizes in the files' headers)."""
+                   max_side: int | None = 480, bit_depth: int = 16) -> tuple[np.ndarray, str | None]:
+    """The category's first training image (read at ``bit_depth``) with the area outside ``region`` darkened,
+    as a model will ignore it, and why the region does not fit the training images (None when it does: the
+    check training makes, on the sizes in the files' headers)."""
     found = load_category(category_path(root, category))
-    image = read_image(found.train[0].path)
+    image = read_image(found.train[0].path, bit_depth=bit_depth)
     sizes = []
     for sample in found.train:
         try:
@@ -649,12 +649,13 @@ def run_notes(run: Run) -> list[str]:
     return notes
 
 
-def split_check_summary(root: str, category: str | None) -> dict[str, Any]:
+def split_check_summary(root: str, category: str | None, bit_depth: int = 16) -> dict[str, Any]:
     """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
     capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,
     label, training look-alike, likeness; empty unless they stand out), ``lines`` (the look-alike shares and
-    every cue's AUROC, a line each), image counts and unreadable files."""
-    found, check = check_dataset(root, category)
+    every cue's AUROC, a line each), image counts and unreadable files. ``bit_depth``: of 16-bit grayscale
+    images (:func:`vqi_core.images.read_image`)."""
+    found, check = check_dataset(root, category, bit_depth=bit_depth)
     return {"notes": check.notes([label_name(s) for s in found.test]),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
                                    columns=["test", "label", "copy", "copy_label", "rmse"]),

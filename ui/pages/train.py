@@ -13,6 +13,7 @@ from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import method_description, method_parameters, runs_table, \
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
+from vqi_core.images import BIT_DEPTHS
 from vqi_core.methods import list_methods, method_class, parameter_defaults
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, missing_test_images
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
@@ -49,9 +50,9 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
     return st.text_input(label, value=str(default), key=key, help=help_text)
 
 
-def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
-    """An optional inspection region upload with its preview; returns the stored mask's path and whether it
-    can be used."""
+def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str | None, bool]:
+    """An optional inspection region upload with its preview (on a training image read at ``bit_depth``);
+    returns the stored mask's path and whether it can be used."""
     upload = st.file_uploader(
         "Inspection region (optional mask image)", type=["png", "bmp", "tif", "tiff", "jpg", "jpeg"],
         key="train_region", max_upload_size=IMAGE_UPLOAD_MB,
@@ -62,7 +63,7 @@ def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
         return None, True
     try:
         region, path = store_region_upload(runs_dir(), upload.name, upload.getvalue())
-        preview, problem = region_preview(root, category, region.digest(), region)
+        preview, problem = region_preview(root, category, region.digest(), region, bit_depth)
     except (ValueError, DatasetError) as exc:
         st.error(str(exc), icon=":material/error:")
         return None, False
@@ -73,8 +74,9 @@ def region_input(root: str, category: str | None) -> tuple[str | None, bool]:
     return str(path), True
 
 
-def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
-    """Widgets for method, backbone and parameters; returns the config and whether it can be trained."""
+def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunConfig, bool]:
+    """Widgets for method, backbone and parameters; returns the config (images read at ``bit_depth``) and
+    whether it can be trained."""
     can_train = True
     left, right = st.columns(2)
     with left:
@@ -132,7 +134,7 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
         params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],
-                                  "resize": resize, "intensity": intensity}
+                                  "resize": resize, "intensity": intensity, "bit_depth": bit_depth}
         knobs = method_parameters(method)
         if knobs:
             st.markdown(f"**{method} parameters**")
@@ -149,7 +151,7 @@ def training_form(root: str, category: str | None) -> tuple[RunConfig, bool]:
                                     format_func=lambda value: value or "none", help=FINETUNE_HELP)
             if finetune:
                 params["finetune"] = finetune
-        region, region_usable = region_input(root, category)
+        region, region_usable = region_input(root, category, bit_depth)
         can_train = can_train and region_usable
         with st.expander("Advanced"):
             params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
@@ -347,6 +349,15 @@ if missing:
                f"images held out of the fit, not one chosen on labelled images. Add test images (test/good and "
                f"test/<defect type>), or validate the run later on labelled images (`evaluate --data`).",
                icon=":material/warning:")
+bit_depth = 16
+if summary["sixteen_bit"]:
+    bit_depth = int(st.number_input(
+        "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], 16, key="train_bit_depth",
+        help="The training images are 16-bit grayscale files. If the camera gives fewer bits (12: its files store "
+             "values up to 4095), say so: the images are then scaled from 0-4095 to 0-255 instead of from "
+             "0-65535, which would leave them 16 grey levels, hide faint defects and make different images look "
+             "like copies. Used by the check and by training, and kept with the model, so new images are read "
+             "the same way."))
 if summary["skipped"]:
     with st.expander(f"{counted(len(summary['skipped']), 'file')} will be skipped"):
         st.dataframe(summary["skipped"], hide_index=True)
@@ -359,15 +370,16 @@ if st.button("Check the test set", key="train_check_test_set", icon=":material/f
                   "test images. Each makes every figure look better than it will be on new parts."):
     with st.spinner("Decoding every image, looking for copies, look-alikes and capture cues…"):
         try:
-            st.session_state[CHECKED_SPLIT] = ((root, category), split_check_summary(root, category))
+            st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth),
+                                               split_check_summary(root, category, bit_depth))
         except (DatasetError, OSError) as exc:
             st.session_state.pop(CHECKED_SPLIT, None)
             st.error(f"The check could not read this category: {exc}", icon=":material/error:")
 checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
-if checked_for == (root, category):
+if checked_for == (root, category, bit_depth):
     split_check_panel(check_result, root, category)
 
-config, can_train = training_form(root, category)
+config, can_train = training_form(root, category, bit_depth)
 running = jobs.running_job() is not None
 if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
              disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
