@@ -301,6 +301,11 @@ def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen
     assert RunStore(tmp_path / "cli").list()[0].config["params"]["bit_depth"] == 12
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1  # 16 grey levels: distinct parts alike
     assert main(["check", "--data", str(data), "--fail-on-copies", "--bit-depth", "12"]) == 0
+    groups = {}
+    for bits in ("16", "12"):  # the split by part groups the photos as read at the bit depth given
+        assert main(["split", "--data", str(data), "--out", str(tmp_path / f"split{bits}"), "--bit-depth", bits]) == 0
+        groups[bits] = len(json.loads((tmp_path / f"split{bits}" / "split.json").read_text())["groups"])
+    assert groups["12"] > groups["16"]  # 16 grey levels make more photos look alike
 
 
 def test_saved_threshold_drives_predictions_and_scores_csv(dataset, tmp_path):

@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
                        help=f"share of the good images to put into test/good (default {DEFAULT_TEST_FRACTION:g})")
     split.add_argument("--seed", type=int, default=0, help="seed of the draw of groups (default 0)")
+    split.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=16, metavar="BITS",
+                       help=f"{BIT_DEPTH_HELP}, so that different parts do not look alike "
+                            f"(8-16; default: %(default)s)")
 
     runs = commands.add_parser("runs", help="list, delete, export or import saved runs",
                                description="List the runs in a folder with their headline metrics and the "
@@ -516,7 +519,7 @@ def _split(args: argparse.Namespace) -> int:
     category = load_category(category_path(args.data, args.category))
     progress = TerminalProgress()
     try:
-        split = split_by_part(category, args.test_fraction, args.seed, progress)
+        split = split_by_part(category, args.test_fraction, args.seed, progress, args.bit_depth)
     finally:
         progress.close()
     out = write_split(category, split, args.out)

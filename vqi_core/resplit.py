@@ -46,8 +46,9 @@ class PartSplit:
 
 
 def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
-                  progress: ProgressCallback | None = None) -> PartSplit:
-    """Pool the category's good images, group look-alike photos and draw whole groups into the test side.
+                  progress: ProgressCallback | None = None, bit_depth: int = 16) -> PartSplit:
+    """Pool the category's good images, group look-alike photos and draw whole groups into the test side
+    (``bit_depth``: of 16-bit grayscale images, see :func:`~vqi_core.images.read_image`).
 
     Raises ``DatasetError`` when no group fits into the test side (every good image looks like the others:
     parts that look the same cannot be told apart by their photos).
@@ -63,7 +64,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
         for index, path in enumerate(pooled):
             report(progress, "grouping look-alike photos", index, len(pooled))
             try:
-                image = read_image(path)
+                image = read_image(path, bit_depth=bit_depth)
             except ImageReadError as exc:
                 skipped.append({"file": str(path), "reason": str(exc)})
                 continue

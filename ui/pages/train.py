@@ -283,11 +283,11 @@ def runs_panel() -> None:
         no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
 
 
-def split_by_part_clicked(root: str, category: str | None) -> None:
+def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> None:
     """Write the category split by part (a button callback: it runs before the sidebar lists the categories, so
     the new one is listed at once); the outcome is kept for the panel."""
     try:
-        made = split_category_by_part(root, category)
+        made = split_category_by_part(root, category, bit_depth=bit_depth)
     except (DatasetError, OSError) as exc:
         st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {exc}")
     else:
@@ -297,9 +297,10 @@ def split_by_part_clicked(root: str, category: str | None) -> None:
             f"it as the category in the sidebar and check it again."))
 
 
-def split_check_panel(found: dict[str, Any], root: str, category: str | None) -> None:
+def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
     """What the check found in the chosen category: copies, look-alikes and capture cues
-    (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part."""
+    (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part (its photos
+    read at ``bit_depth``)."""
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:
@@ -321,7 +322,7 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None) ->
                     "likeness", format="%.3f", help="correlation of the two images' 32 px grey-level thumbnails "
                                                     "over the 80 % where they agree best (1 = the same picture)")})
         st.button("Split the good images by part", key="train_split_by_part", icon=":material/call_split:",
-                  on_click=split_by_part_clicked, args=(root, category),
+                  on_click=split_by_part_clicked, args=(root, category, bit_depth),
                   help="Writes a new category beside this one (<category>_by_part): its good images pooled, "
                        "look-alike photos joined into groups and whole groups drawn into test/good (20 %, seed 0); "
                        "the defective images and masks as they are. This category is not changed.")
@@ -378,7 +379,7 @@ if st.button("Check the test set", key="train_check_test_set", icon=":material/f
             st.error(f"The check could not read this category: {exc}", icon=":material/error:")
 checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
 if checked_for == (root, category, bit_depth):
-    split_check_panel(check_result, root, category)
+    split_check_panel(check_result, root, category, bit_depth)
 
 config, can_train = training_form(root, category, bit_depth)
 running = jobs.running_job() is not None
