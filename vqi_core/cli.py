@@ -16,8 +16,8 @@ import pandas as pd
 from .archive import export_run_file, import_run
 from .backbones import list_backbones
 from .datasets import category_path, load_category
-from .jobs import EXPECTED_ERRORS
 from .images import BIT_DEPTHS
+from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
@@ -101,7 +101,7 @@ def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
     return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
 
 
-#: what --bit-depth does (train, check)
+#: what --bit-depth does (train, check, split)
 BIT_DEPTH_HELP = ("significant bits of 16-bit grayscale images, e.g. 12 for a 12-bit camera whose files store values "
                   "up to 4095: they are scaled from 0-4095 to 0-255 (higher values clipped) instead of from "
                   "0-65535, which would leave 16 grey levels")

@@ -119,7 +119,7 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
     brightest = ranges["mean grey level"][1]
     if bit_depth != 16 or brightest >= TWELVE_BITS_READ_AS_SIXTEEN or not good_train:
         return None
-    if not is_sixteen_bit_grayscale(good_train[0].path):
+    if not all(is_sixteen_bit_grayscale(sample.path) for sample in good_train):  # headers only
         return None
     return (f"Every good training image is a 16-bit grayscale file and very dark (mean grey level at most "
             f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "

@@ -353,7 +353,8 @@ class Run:
 
     def image(self, index: int) -> np.ndarray:
         """The evaluated image ``index`` (RGB uint8) read from its dataset path."""
-        return read_image(self.scores["path"].iloc[index], bit_depth=self.config["params"].get("bit_depth", 16))
+        return read_image(self.scores["path"].iloc[index],
+                          bit_depth=self.config.get("params", {}).get("bit_depth", 16))
 
     def mask(self, index: int) -> np.ndarray | None:
         """Ground-truth mask at full image size, or None where the image has none."""
