@@ -71,13 +71,19 @@ def is_category_folder(path: Path) -> bool:
     return (path / "train" / GOOD).is_dir()
 
 
-def list_categories(root: Path | str) -> list[str]:
-    """Names of the categories under ``root``; ``[root.name]`` when root is a category itself."""
+def existing_folder(root: Path | str) -> Path:
+    """``root`` as a Path; ``DatasetError`` when it does not exist or is a file."""
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"dataset folder {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a dataset folder")
+    return root
+
+
+def list_categories(root: Path | str) -> list[str]:
+    """Names of the categories under ``root``; ``[root.name]`` when root is a category itself."""
+    root = existing_folder(root)
     if is_category_folder(root):
         return [root.name]
     names = sorted(p.name for p in root.iterdir() if p.is_dir() and is_category_folder(p))
@@ -155,11 +161,7 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
     """The labelled test images (with their masks) of a category folder, and the files skipped, for scoring
     with a model trained before: ``train/good`` may be absent. ``root`` is the category folder itself (it has a
     ``test`` folder) or a root holding several, of which ``category`` is chosen."""
-    root = Path(root)
-    if not root.exists():
-        raise DatasetError(f"dataset folder {root} does not exist")
-    if not root.is_dir():
-        raise DatasetError(f"{root} is a file, not a dataset folder")
+    root = existing_folder(root)
     holds_categories = not (root / "test").is_dir() and any(p.is_dir() and is_category_folder(p)
                                                             for p in root.iterdir())
     path = category_path(root, category) if category is not None or holds_categories else root
