@@ -1,14 +1,17 @@
 """Reading every image kind one consistent way, and clear errors for bad files."""
 
 import io
+import struct
+import zlib
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 import vqi_core.images
 from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
-                             is_sixteen_bit_grayscale, read_image, read_mask, stored_size)
+                             is_sixteen_bit, read_image, read_mask, stored_size)
 
 
 def _save(tmp_path, name, image):
@@ -42,8 +45,8 @@ def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(
     assert len(np.unique(read_image(twelve_bit))) == 17 and len(np.unique(read_image(twelve_bit, bit_depth=12))) == 256
     eight_bit = _save(tmp_path, "eight.png", Image.fromarray(np.full((2, 2), 200, np.uint8)))
     assert read_image(eight_bit, bit_depth=12)[0, 0, 0] == 200  # 8-bit files are not affected
-    assert is_sixteen_bit_grayscale(path) and not is_sixteen_bit_grayscale(eight_bit)
-    assert not is_sixteen_bit_grayscale(_save_bytes(tmp_path, "notes.png", b"not an image"))
+    assert is_sixteen_bit(path) and not is_sixteen_bit(eight_bit)
+    assert not is_sixteen_bit(_save_bytes(tmp_path, "notes.png", b"not an image"))
     files = ImageFiles([path, twelve_bit], [(3, 2), (64, 64)], bit_depth=12)
     assert files[0][0, 1, 0] == 255 and image_subset(files, [1]).bit_depth == 12
     for wrong in (7, 17, 12.5, True, "12", None):
@@ -121,6 +124,93 @@ def test_sixteen_bit_with_an_orientation_keeps_its_scaling(tmp_path):
     path = tmp_path / "d16.png"
     image.save(path, exif=_with_orientation(image, 8).info["exif"])  # turn 90 degrees counter-clockwise to show
     assert read_image(path)[..., 0].tolist() == [[1], [255], [0]]
+
+
+def _sixteen_bit_colour_file(tmp_path, name, rgb_or_rgba):
+    """A 16-bit colour PNG or TIFF written by OpenCV (Pillow cannot write 16-bit colour)."""
+    path = tmp_path / name
+    channels = [2, 1, 0, 3][:rgb_or_rgba.shape[2]]
+    assert cv2.imwrite(str(path), rgb_or_rgba[..., channels])
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+def test_sixteen_bit_colour_keeps_its_low_bits_and_a_declared_bit_depth(tmp_path, suffix):
+    """Pillow decodes 16-bit colour at 8 bits (the high byte); VQI reads every bit, scaled as 16-bit grayscale
+    is: by 65535, or by the camera's range when a bit depth is declared."""
+    values = np.random.default_rng(0).integers(0, 4096, (5, 7, 3)).astype(np.uint16)  # a 12-bit camera's colours
+    path = _sixteen_bit_colour_file(tmp_path, f"rgb12.{suffix}", values)
+    assert is_sixteen_bit(path)
+    assert np.array_equal(read_image(path), np.round(values / 65535 * 255).astype(np.uint8))
+    twelve_bit = np.round(values / 4095 * 255).astype(np.uint8)
+    assert np.array_equal(read_image(path, bit_depth=12), twelve_bit)
+    assert np.array_equal(read_image(path.read_bytes(), "upload", bit_depth=12), twelve_bit)
+    assert len(np.unique(read_image(path, bit_depth=12))) > 16 * 3  # read as 16 bits: at most 17 levels
+    assert np.array_equal(ImageFiles([path], [(5, 7)], bit_depth=12)[0], twelve_bit)
+    rgba = np.concatenate([np.full((1, 3, 3), 4095, np.uint16), np.array([[[0], [32768], [65535]]], np.uint16)], 2)
+    assert read_image(_sixteen_bit_colour_file(tmp_path, f"rgba.{suffix}", rgba), bit_depth=12)[0, :, 0].tolist() \
+        == [0, 128, 255]  # alpha composited over black, scaled by its full 16 bits
+
+
+def _png_with_orientation(png: bytes, orientation: int) -> bytes:
+    """A PNG's bytes with an eXIf chunk (EXIF orientation) after its header chunk."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    tiff_header = exif.tobytes()[len(b"Exif\0\0"):]
+    chunk = b"eXIf" + tiff_header
+    after_header = len(b"\x89PNG\r\n\x1a\n") + 25
+    return png[:after_header] + struct.pack(">I", len(tiff_header)) + chunk + \
+        struct.pack(">I", zlib.crc32(chunk)) + png[after_header:]
+
+
+def _tiff_with_orientation(rgb: np.ndarray, orientation: int) -> bytes:
+    """An uncompressed 16-bit RGB TIFF (little-endian, one strip) with an orientation tag."""
+    height, width, _ = rgb.shape
+    pixels = rgb.astype("<u2").tobytes()
+    bits_at = 8 + 2 + 11 * 12 + 4
+    pixels_at = bits_at + 6
+
+    def tag(code, kind, count, value):  # kind 3: SHORT, 4: LONG
+        packed = struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+        return struct.pack("<HHI", code, kind, count) + packed
+
+    tags = [tag(256, 4, 1, width), tag(257, 4, 1, height), tag(258, 3, 3, bits_at), tag(259, 3, 1, 1),
+            tag(262, 3, 1, 2), tag(273, 4, 1, pixels_at), tag(274, 3, 1, orientation), tag(277, 3, 1, 3),
+            tag(278, 4, 1, height), tag(279, 4, 1, len(pixels)), tag(284, 3, 1, 1)]
+    return b"II*\0" + struct.pack("<IH", 8, len(tags)) + b"".join(tags) + b"\0\0\0\0" + \
+        struct.pack("<3H", 16, 16, 16) + pixels
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+def test_sixteen_bit_colour_with_an_orientation_is_shown_as_every_other_image(tmp_path, suffix, orientation):
+    """OpenCV turns a TIFF's 16-bit pixels by its orientation tag but not a PNG's by its EXIF chunk; either
+    way the image comes out as Pillow shows it. Each value's low byte is a function of its high byte, so the
+    16-bit image expected can be rebuilt from Pillow's 8-bit one."""
+    high = np.random.default_rng(orientation).integers(0, 256, (4, 6, 3))
+    stored = (high * 256 + high * 7 % 256).astype(np.uint16)  # 4 high, 6 wide as stored
+    if suffix == "png":
+        data = _png_with_orientation(cv2.imencode(".png", stored[..., ::-1])[1].tobytes(), orientation)
+    else:
+        data = _tiff_with_orientation(stored, orientation)
+    shown_high = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data)))).astype(np.int64)
+    assert shown_high.shape == ((6, 4, 3) if orientation >= 5 else (4, 6, 3))
+    expected = np.round((shown_high * 256 + shown_high * 7 % 256) / 65535 * 255).astype(np.uint8)
+    assert np.array_equal(read_image(data, "upload"), expected)
+    path = _save_bytes(tmp_path, f"turned.{suffix}", data)
+    assert np.array_equal(read_image(path), expected) and stored_size(path) == expected.shape[:2]
+
+
+def test_sixteen_bit_colour_that_decoders_disagree_on_is_refused(tmp_path, monkeypatch):
+    path = _sixteen_bit_colour_file(tmp_path, "rgb.png", np.arange(36, dtype=np.uint16).reshape(2, 6, 3) * 1000)
+    real_decode = cv2.imdecode
+    monkeypatch.setattr(vqi_core.images.cv2, "imdecode", lambda data, flags: real_decode(data, flags)[::-1])
+    with pytest.raises(ImageReadError, match="rgb.png: its 16-bit colour pixels decode differently in Pillow and "
+                                             "OpenCV; save it again as a plain 16-bit PNG or TIFF"):
+        read_image(path)
+    monkeypatch.setattr(vqi_core.images.cv2, "imdecode", lambda data, flags: None)
+    with pytest.raises(ImageReadError, match="rgb.png: its 16-bit colour pixels cannot be decoded"):
+        read_image(path)
 
 
 def test_huge_upload_is_refused_before_decoding():

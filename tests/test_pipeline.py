@@ -286,7 +286,7 @@ def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen
     as_sixteen = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     as_twelve = train_run(RunConfig(str(data), METHOD, {**FAST, "bit_depth": 12}), tmp_path / "runs")
     assert as_sixteen.metrics["image_auroc"] < 0.8 and as_twelve.metrics["image_auroc"] >= 0.9
-    assert any(note.startswith("Every good training image is a 16-bit grayscale file and very dark")
+    assert any(note.startswith("Every good training image is a 16-bit file and very dark")
                for note in as_sixteen.report["notes"])
     assert not any("16-bit" in note for note in as_twelve.report["notes"])
     assert as_twelve.config["params"]["bit_depth"] == 12 and changed_settings(as_twelve.config).endswith("bit_depth=12")

@@ -22,7 +22,7 @@ import streamlit as st
 
 from vqi_core import dashboard
 from vqi_core.datasets import DatasetError, category_path, load_category
-from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit_grayscale
+from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
@@ -183,13 +183,13 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------- cached loading
 @st.cache_data(ttl=30, show_spinner=False)
 def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
-    """Image counts of a category, and whether its training images are 16-bit grayscale files (read from the
+    """Image counts of a category, and whether its training images are 16-bit files (read from the
     first one's header); raises ``DatasetError`` for a missing folder or wrong layout."""
     found = load_category(category_path(root, category))
     return {"path": str(found.root), "train": len(found.train),
             "test_good": sum(s.label == 0 for s in found.test), "test_defective": sum(s.label == 1 for s in found.test),
             "defect_types": found.defect_types, "has_masks": found.has_masks, "skipped": found.skipped,
-            "sixteen_bit": bool(found.train) and is_sixteen_bit_grayscale(found.train[0].path)}
+            "sixteen_bit": bool(found.train) and is_sixteen_bit(found.train[0].path)}
 
 
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)

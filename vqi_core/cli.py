@@ -102,7 +102,7 @@ def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
 
 
 #: what --bit-depth does (train, check, split)
-BIT_DEPTH_HELP = ("significant bits of 16-bit grayscale images, e.g. 12 for a 12-bit camera whose files store values "
+BIT_DEPTH_HELP = ("significant bits of 16-bit images, e.g. 12 for a 12-bit camera whose files store values "
                   "up to 4095: they are scaled from 0-4095 to 0-255 (higher values clipped) instead of from "
                   "0-65535, which would leave 16 grey levels")
 

@@ -653,8 +653,8 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
     """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
     capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,
     label, training look-alike, likeness; empty unless they stand out), ``lines`` (the look-alike shares and
-    every cue's AUROC, a line each), image counts and unreadable files. ``bit_depth``: of 16-bit grayscale
-    images (:func:`vqi_core.images.read_image`)."""
+    every cue's AUROC, a line each), image counts and unreadable files. ``bit_depth``: of 16-bit images
+    (:func:`vqi_core.images.read_image`)."""
     found, check = check_dataset(root, category, bit_depth=bit_depth)
     return {"notes": check.notes([label_name(s) for s in found.test]),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
@@ -671,7 +671,7 @@ def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_d
     """:func:`vqi_core.resplit.split_by_part` of the chosen category, written beside it as
     ``<category>_by_part``: the new folder (``path``), its good ``train`` and ``test`` images and the ``groups``
     of look-alike photos. Raises ``DatasetError`` when the photos cannot be grouped, ``FileExistsError`` when
-    the folder exists. ``bit_depth``: of 16-bit grayscale images."""
+    the folder exists. ``bit_depth``: of 16-bit images."""
     found = load_category(category_path(root, category))
     split = split_by_part(found, DEFAULT_TEST_FRACTION, seed, bit_depth=bit_depth)
     out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part")

@@ -5,11 +5,13 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
 
 - 16-bit and 32-bit integer images are scaled by their type's full range
   (``value / 65535 * 255``), so that brightness means the same in every file;
-  a 16-bit grayscale image from a camera of fewer bits (10, 12, 14: its
-  values stop at 1023, 4095, 16383) is scaled by that camera's range instead
-  when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits, higher values
-  clipped): otherwise a 12-bit image keeps only 16 of the 256 grey levels.
-  Pillow reads 16-bit colour files at 8 bits whatever ``bit_depth`` says;
+  a 16-bit image (grayscale or colour) from a camera of fewer bits (10, 12, 14:
+  its values stop at 1023, 4095, 16383) is scaled by that camera's range
+  instead when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits,
+  higher values clipped): otherwise a 12-bit image keeps only 16 of the 256
+  grey levels. Pillow reads 16-bit colour files at 8 bits (the high byte of
+  each value), so their pixels are decoded by OpenCV, oriented as Pillow shows
+  them and checked against Pillow's 8 bits;
 - float images are taken as 0..1;
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part");
@@ -25,10 +27,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Sequence, overload
+from typing import Callable, NamedTuple, Sequence, overload
 
+import cv2
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
@@ -37,6 +40,17 @@ MAX_IMAGE_BYTES = 50 * 1024 * 1024
 BIT_DEPTHS = tuple(range(8, 17))
 #: EXIF orientations that turn the stored image by 90 degrees (width and height swap when it is shown)
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})
+#: how each EXIF orientation turns stored pixels (H, W, ...) into the image as shown, as Pillow's exif_transpose
+_SHOWN_AS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda pixels: pixels,
+    2: lambda pixels: pixels[:, ::-1],
+    3: lambda pixels: pixels[::-1, ::-1],
+    4: lambda pixels: pixels[::-1],
+    5: lambda pixels: pixels.swapaxes(0, 1),
+    6: lambda pixels: np.rot90(pixels, -1),
+    7: lambda pixels: pixels[::-1, ::-1].swapaxes(0, 1),
+    8: lambda pixels: np.rot90(pixels, 1),
+}
 
 
 class ImageReadError(ValueError):
@@ -48,7 +62,15 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> Image.Image:
+class _Opened(NamedTuple):
+    """A decoded Pillow image, and for a 16-bit colour file (which Pillow decodes at 8 bits) the EXIF
+    orientation that OpenCV's decoding of its pixels still needs (``None`` for any other file)."""
+
+    image: Image.Image
+    sixteen_bit_colour_orientation: int | None
+
+
+def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> _Opened:
     if isinstance(source, bytes):
         if not source:
             raise ImageReadError(f"{name}: the file is empty (0 bytes)")
@@ -67,6 +89,9 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                 f"{name}: {image.width}x{image.height} pixels is larger than the "
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
+        sixteen_bit_colour_orientation = None
+        if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
+            sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
         image.load()
         if _orientation(image) != 1:
             ImageOps.exif_transpose(image, in_place=True)
@@ -81,7 +106,43 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{name}: image is too large to decode safely") from exc
-    return image
+    return _Opened(image, sixteen_bit_colour_orientation)
+
+
+def _is_sixteen_bit_colour(image: Image.Image) -> bool:
+    """Whether a file Pillow has opened but not decoded holds 16-bit colour pixels (which it decodes at 8 bits:
+    its raw mode is ``RGB;16B``, ``RGBA;16N`` and the like)."""
+    if not isinstance(image, ImageFile.ImageFile) or image.mode not in ("RGB", "RGBA") or not image.tile:
+        return False
+    args = image.tile[0].args
+    raw_mode = args if isinstance(args, str) else args[0] if isinstance(args, tuple) and args else None
+    return isinstance(raw_mode, str) and ";16" in raw_mode
+
+
+def _sixteen_bit_colour_pixels(source: Path | bytes, name: str, orientation: int,
+                               eight_bit: Image.Image) -> np.ndarray:
+    """The 16-bit RGB or RGBA pixels of a 16-bit colour file as shown, decoded by OpenCV and turned by the EXIF
+    ``orientation`` that OpenCV leaves out; ``eight_bit`` is Pillow's 8-bit decoding of the same file as shown,
+    which must hold their high bytes (so that both agree on the image and its orientation)."""
+    data = source if isinstance(source, bytes) else read_file_bytes(source)
+    stored = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if stored is None or stored.dtype != np.uint16 or stored.ndim != 3 or stored.shape[2] not in (3, 4):
+        raise ImageReadError(f"{name}: its 16-bit colour pixels cannot be decoded (OpenCV cannot read the file)")
+    channels = [2, 1, 0, 3][:stored.shape[2]]  # OpenCV's BGR(A) to RGB(A)
+    pixels = np.ascontiguousarray(_SHOWN_AS.get(orientation, _SHOWN_AS[1])(stored[..., channels]))
+    if pixels.shape != np.asarray(eight_bit).shape or not np.array_equal(pixels >> 8, np.asarray(eight_bit)):
+        raise ImageReadError(f"{name}: its 16-bit colour pixels decode differently in Pillow and OpenCV; save it "
+                             f"again as a plain 16-bit PNG or TIFF")
+    return pixels
+
+
+def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16) -> np.ndarray:
+    """16-bit RGB or RGBA pixels (H, W, 3 or 4) as an RGB uint8 array with the rules in the module docstring;
+    ``bit_depth``: the significant bits of the colour values (alpha always uses the full 16 bits)."""
+    rgb = pixels[..., :3].astype(np.float64) / (2.0 ** check_bit_depth(bit_depth) - 1) * 255.0
+    if pixels.shape[2] == 4:
+        rgb *= pixels[..., 3:4] / 65535.0
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -99,7 +160,7 @@ def check_bit_depth(bit_depth: object) -> int:
 
 def to_rgb_array(image: Image.Image, bit_depth: int = 16) -> np.ndarray:
     """Convert any PIL image to an RGB uint8 array with the rules in the module docstring; ``bit_depth``: the
-    significant bits of a 16-bit grayscale image."""
+    significant bits of a 16-bit grayscale image (Pillow holds colour images at 8 bits)."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         values = np.asarray(image, dtype=np.float64)
@@ -124,19 +185,24 @@ def read_image(source: Path | str | bytes, name: str | None = None,
 
     ``max_bytes`` limits bytes given directly (an upload); ``None``: no limit (a file already on disk that
     was read whole). Every image is limited to ``MAX_IMAGE_PIXELS``. ``bit_depth``: the significant bits of
-    16-bit grayscale images (see the module docstring).
+    16-bit images (see the module docstring).
     """
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)
-    return to_rgb_array(_open(source, name or "uploaded image", max_bytes), bit_depth)
+    name = name or "uploaded image"
+    image, orientation = _open(source, name, max_bytes)
+    if orientation is None:
+        return to_rgb_array(image, bit_depth)
+    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image), bit_depth)
 
 
-def is_sixteen_bit_grayscale(path: Path | str) -> bool:
-    """Whether an image file holds 16-bit grayscale pixels (read from its header; False if it is no image)."""
+def is_sixteen_bit(path: Path | str) -> bool:
+    """Whether an image file holds 16-bit pixels, grayscale or colour (read from its header; False if it is no
+    image)."""
     try:
         with Image.open(path) as image:
-            return image.mode.startswith("I;16") or image.mode == "I"
+            return image.mode.startswith("I;16") or image.mode == "I" or _is_sixteen_bit_colour(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
 
@@ -170,8 +236,7 @@ def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> n
     Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs.
     """
     path = Path(path)
-    image = _open(path, str(path))
-    rgb = to_rgb_array(image)
+    rgb = to_rgb_array(_open(path, str(path)).image)
     mask = rgb.max(axis=2) > 127
     if expected_hw is not None and mask.shape != tuple(expected_hw):
         raise ImageReadError(

@@ -23,7 +23,7 @@ from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
-                     is_sixteen_bit_grayscale, read_file_bytes, read_image)
+                     is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .metrics import defect_type_metrics, summary_metrics
@@ -114,14 +114,14 @@ TWELVE_BITS_READ_AS_SIXTEEN = 16.0
 
 
 def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[str, list[float]]) -> str | None:
-    """A note when the good training images are 16-bit grayscale files so dark that they probably come from a
+    """A note when the good training images are 16-bit files so dark that they probably come from a
     camera of 12 bits or fewer read as 16 bits (``bit_depth`` 16): each then keeps at most 16 grey levels."""
     brightest = ranges["mean grey level"][1]
     if bit_depth != 16 or brightest >= TWELVE_BITS_READ_AS_SIXTEEN or not good_train:
         return None
-    if not all(is_sixteen_bit_grayscale(sample.path) for sample in good_train):  # headers only
+    if not all(is_sixteen_bit(sample.path) for sample in good_train):  # headers only
         return None
-    return (f"Every good training image is a 16-bit grayscale file and very dark (mean grey level at most "
+    return (f"Every good training image is a 16-bit file and very dark (mean grey level at most "
             f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "
             f"levels. If that is the camera, train again with its bit depth (`train --bit-depth 12`, or the bit "
             f"depth the Train page asks for).")

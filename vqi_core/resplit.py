@@ -48,7 +48,7 @@ class PartSplit:
 def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0,
                   progress: ProgressCallback | None = None, bit_depth: int = 16) -> PartSplit:
     """Pool the category's good images, group look-alike photos and draw whole groups into the test side
-    (``bit_depth``: of 16-bit grayscale images, see :func:`~vqi_core.images.read_image`).
+    (``bit_depth``: of 16-bit images, see :func:`~vqi_core.images.read_image`).
 
     Raises ``DatasetError`` when no group fits into the test side (every good image looks like the others:
     parts that look the same cannot be told apart by their photos).

@@ -355,7 +355,7 @@ if summary["sixteen_bit"]:
     bit_depth_column, _ = st.columns([1, 2])
     bit_depth = int(bit_depth_column.number_input(
         "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], 16, key="train_bit_depth",
-        help="The training images are 16-bit grayscale files. If the camera gives fewer bits (12: its files store "
+        help="The training images are 16-bit files. If the camera gives fewer bits (12: its files store "
              "values up to 4095), say so: the images are then scaled from 0-4095 to 0-255 instead of from "
              "0-65535, which would leave them 16 grey levels, hide faint defects and make different images look "
              "like copies. Used by the check and by training, and kept with the model, so new images are read "

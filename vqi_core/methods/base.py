@@ -83,8 +83,8 @@ class AnomalyModel(ABC):
         self.jit = jit
         self.finetune = finetune
         self.finetune_params = dict(finetune_params or {})
-        #: significant bits of 16-bit grayscale image files (:func:`vqi_core.images.read_image`): the files this
-        #: model is fitted on and scores are decoded with it; images given as arrays are already decoded
+        #: significant bits of 16-bit image files, grayscale or colour (:func:`vqi_core.images.read_image`): the
+        #: files this model is fitted on and scores are decoded with it; images given as arrays are already decoded
         self.bit_depth = check_bit_depth(bit_depth)
         self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std,
                                            scale, intensity)
