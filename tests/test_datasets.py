@@ -1,13 +1,15 @@
 """MVTec layout discovery: categories, masks, skipped files and clear layout errors."""
 
 import os
+import pathlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
-from vqi_core.datasets import DatasetError, category_path, list_categories, load_category, load_folder
+from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
+                               load_test_set)
 
 
 def test_category_with_masks(tmp_path):
@@ -130,3 +132,37 @@ def test_a_named_pipe_called_png_is_skipped_not_waited_on(tmp_path):
     samples, skipped = load_folder(tmp_path / "line")
     assert [s.path.name for s in samples] == ["part.png"]
     assert skipped == [{"file": str(tmp_path / "line" / "camera.png"), "reason": "not a regular file"}]
+
+
+def test_a_folder_without_read_permission_is_named_with_what_to_do(tmp_path, monkeypatch):
+    """Folders the user running VQI may not read (simulated: the tests run as root, who reads everything)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    real_iterdir, real_is_file = pathlib.Path.iterdir, pathlib.Path.is_file
+    locked = {root / "train" / "good", root / "test" / "blob", tmp_path, root / "ground_truth" / "scratch"}
+
+    def iterdir(folder):
+        if folder in locked:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real_iterdir(folder)
+
+    def is_file(path):
+        if path.parent in locked:  # a file in a folder without execute permission cannot even be looked at
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(pathlib.Path, "iterdir", iterdir)
+    monkeypatch.setattr(pathlib.Path, "is_file", is_file)
+    advice = r" \(Permission denied\): the user running VQI needs permission to read it and its folders"
+    with pytest.raises(DatasetError, match=f"cannot read {root / 'train' / 'good'}{advice}"):
+        load_category(root)
+    locked.remove(root / "train" / "good")
+    with pytest.raises(DatasetError, match=f"cannot read {root / 'test' / 'blob'}{advice}"):
+        load_test_set(root)
+    locked.remove(root / "test" / "blob")
+    with pytest.raises(DatasetError, match=f"cannot read {root / 'ground_truth' / 'scratch' / '000_mask.png'}"):
+        load_category(root)
+    locked.remove(root / "ground_truth" / "scratch")
+    assert len(load_category(root).test) == 3
+    for listing in (list_categories, load_folder):
+        with pytest.raises(DatasetError, match=f"cannot read {tmp_path}{advice}"):
+            listing(tmp_path)

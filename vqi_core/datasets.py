@@ -12,8 +12,10 @@ A dataset root is either one category itself or a folder of categories.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
@@ -66,6 +68,25 @@ class Category:
         return sorted({s.defect_type for s in self.test if s.label == 1})
 
 
+_Parameters = ParamSpec("_Parameters")
+_Result = TypeVar("_Result")
+
+
+def _names_unreadable_folders(function: Callable[_Parameters, _Result]) -> Callable[_Parameters, _Result]:
+    """``function`` with an operating-system error met while listing a dataset's folders (a folder without read
+    permission) turned into a ``DatasetError`` that names the folder or file and what to do."""
+    @functools.wraps(function)
+    def listing(*args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
+        try:
+            return function(*args, **kwargs)
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else "a dataset folder"
+            advice = ": the user running VQI needs permission to read it and its folders" \
+                if isinstance(exc, PermissionError) else ""
+            raise DatasetError(f"cannot read {where} ({exc.strerror or exc}){advice}") from exc
+    return listing
+
+
 def is_category_folder(path: Path) -> bool:
     """True when ``path`` has a ``train/good`` folder."""
     return (path / "train" / GOOD).is_dir()
@@ -81,6 +102,7 @@ def existing_folder(root: Path | str) -> Path:
     return root
 
 
+@_names_unreadable_folders
 def list_categories(root: Path | str) -> list[str]:
     """Names of the categories under ``root``; ``[root.name]`` when root is a category itself."""
     root = existing_folder(root)
@@ -92,6 +114,7 @@ def list_categories(root: Path | str) -> list[str]:
     return names
 
 
+@_names_unreadable_folders
 def category_path(root: Path | str, category: str | None = None) -> Path:
     """The folder of ``category`` under ``root`` (or root itself when it is one category)."""
     root = Path(root)
@@ -109,6 +132,7 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
     return root / category
 
 
+@_names_unreadable_folders
 def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
     """Image files directly in ``folder`` (sorted), and the other files skipped with a reason."""
     folder = Path(folder)
@@ -142,6 +166,7 @@ def _header_problem(path: Path) -> str | None:
     return None
 
 
+@_names_unreadable_folders
 def load_category(path: Path | str) -> Category:
     """Discover the samples of one category folder; raise ``DatasetError`` on a wrong layout."""
     path = Path(path)
@@ -157,6 +182,7 @@ def load_category(path: Path | str) -> Category:
     return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
 
 
+@_names_unreadable_folders
 def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[Sample], list[dict[str, str]]]:
     """The labelled test images (with their masks) of a category folder, and the files skipped, for scoring
     with a model trained before: ``train/good`` may be absent. ``root`` is the category folder itself (it has a
@@ -215,6 +241,7 @@ def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | N
     return None, None
 
 
+@_names_unreadable_folders
 def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]:
     """Unlabelled samples (label -1) for every image in a plain folder (not its sub-folders), or a single image
     file; ``~`` is the user's home folder."""
