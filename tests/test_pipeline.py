@@ -21,7 +21,7 @@ from PIL import Image
 import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
-from vqi_core.cli import TerminalProgress, main
+from vqi_core.cli import TerminalProgress, main, negative_numbers_attached
 from vqi_core.dashboard import copied_images, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
@@ -687,6 +687,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
                          f"measured on the images the threshold was chosen on")
     lines, _ = shown("--value", str(middle))
     assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
+    _, counts = shown("--value", "-1e-3")  # a value in exponent notation, not an unknown option "-1e-3"
+    assert counts == evaluator.evaluate(-1e-3).confusion_matrix().ravel().tolist()
+    assert negative_numbers_attached(["threshold", "--value", "-1e-3", "--run", "-r", "--save", "-2"]) == [
+        "threshold", "--value=-1e-3", "--run", "-r", "--save=-2"]
 
     assert main(["threshold", "--run", str(run.path), "--defect-rate", "0"]) == 2
     assert "--defect-rate is a percentage" in capsys.readouterr().err

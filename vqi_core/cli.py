@@ -615,9 +615,26 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def negative_numbers_attached(argv: Sequence[str]) -> list[str]:
+    """``argv`` with a negative number after an option joined to it (``--value -1e-3`` becomes
+    ``--value=-1e-3``): argparse takes ``-0.5`` as a value but ``-1e-3`` as an unknown option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1].startswith("--") and "=" not in joined[-1] and arg.startswith("-"):
+            try:
+                float(arg)
+            except ValueError:
+                pass
+            else:
+                joined[-1] = f"{joined[-1]}={arg}"
+                continue
+        joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(negative_numbers_attached(sys.argv[1:] if argv is None else argv))
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
                 "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
