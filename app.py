@@ -27,18 +27,19 @@ def saved_runs() -> tuple[list[Run], str | None]:
         return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
 
 
-def first_category(categories: list[str], runs: list[Run]) -> str | None:
+def first_category(categories: list[str], readable: list[Run]) -> str | None:
     """The category to show when none is chosen yet: the current run's (on a first visit the newest readable
     run's) where the dataset folder holds it, so that the sidebar opens on what was worked on last; else the
-    first one."""
+    first one. ``readable``: the saved runs whose files can be read, newest first."""
     current = st.session_state.get(CURRENT_RUN)
-    run = next((run for run in runs if (run.id == current if current else run.problem() is None)), None)
-    category = run.config.get("category") if run is not None and run.problem() is None else None
+    run = next((run for run in readable if run.id == current), None) if current else next(iter(readable), None)
+    category = run.config.get("category") if run is not None else None
     return category if category in categories else (categories[0] if categories else None)
 
 
-def dataset_sidebar(runs: list[Run]) -> None:
-    """Dataset folder and category; a wrong folder shows its problem instead of a traceback."""
+def dataset_sidebar(readable: list[Run]) -> None:
+    """Dataset folder and category; a wrong folder shows its problem instead of a traceback. ``readable``: the
+    saved runs whose files can be read, newest first."""
     st.session_state.setdefault(DATA_ROOT, default_data_root())
     st.sidebar.text_input(
         "Dataset folder", key=DATA_ROOT,
@@ -54,19 +55,18 @@ def dataset_sidebar(runs: list[Run]) -> None:
         st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
         categories = []
     if st.session_state.get(CATEGORY) not in categories:
-        st.session_state[CATEGORY] = first_category(categories, runs)
+        st.session_state[CATEGORY] = first_category(categories, readable)
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
                          help="The part type to train on: one category folder of the dataset.")
 
 
-def run_sidebar(runs: list[Run], problem: str | None) -> None:
-    """The current run, chosen among the saved runs (newest first); a run whose files cannot be read is listed
-    as such (the pages say what is wrong with it) and never chosen for the user."""
+def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> None:
+    """The current run, chosen among the saved runs (newest first); a run whose files cannot be read (not in
+    ``readable``) is listed as such (the pages say what is wrong with it) and never chosen for the user."""
     if problem is not None:
         st.sidebar.error(problem, icon=":material/folder_off:")
     labels = {run.id: run_label(run) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
-    readable = [run for run in runs if run.problem() is None]
     if current is None and readable:
         category = st.session_state.get(CATEGORY)
         current = next((run.id for run in readable if run.config.get("category") == category), readable[0].id)
@@ -81,8 +81,9 @@ def run_sidebar(runs: list[Run], problem: str | None) -> None:
 
 
 runs, runs_problem = saved_runs()
-dataset_sidebar(runs)
-run_sidebar(runs, runs_problem)
+readable_runs = [run for run in runs if run.problem() is None]  # reads each run's small files once per rerun
+dataset_sidebar(readable_runs)
+run_sidebar(runs, readable_runs, runs_problem)
 navigation = st.navigation([
     st.Page(PAGES["home"], title="Home", icon=":material/home:", default=True),
     st.Page(PAGES["train"], title="Train", icon=":material/model_training:"),
