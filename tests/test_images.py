@@ -152,6 +152,18 @@ def test_sixteen_bit_colour_keeps_its_low_bits_and_a_declared_bit_depth(tmp_path
         == [0, 128, 255]  # alpha composited over black, scaled by its full 16 bits
 
 
+
+def test_sixteen_bit_grayscale_with_alpha_keeps_its_low_bits():
+    """A 16-bit grayscale PNG with an alpha channel (colour type 4), which Pillow opens as 8-bit RGBA."""
+    gray, alpha = np.array([[0, 4095, 2048, 200]]), np.array([[65535, 65535, 65535, 32768]])
+    pixels = np.stack([gray, alpha], -1).astype(">u2")
+    header = struct.pack(">IIBBBBB", 4, 1, 16, 4, 0, 0, 0)  # width, height, bit depth, colour type 4 (GA)
+    png = b"\x89PNG\r\n\x1a\n" + b"".join(struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(kind + data)) for kind, data in [(b"IHDR", header), (b"IDAT", zlib.compress(
+            b"\0" + pixels.tobytes())), (b"IEND", b"")])
+    shown = read_image(png, "gray-alpha.png", bit_depth=12)
+    assert shown[0].tolist() == [[0] * 3, [255] * 3, [128] * 3, [6] * 3]  # the last half transparent: 12.5 / 2
+
 def _png_with_orientation(png: bytes, orientation: int) -> bytes:
     """A PNG's bytes with an eXIf chunk (EXIF orientation) after its header chunk."""
     exif = Image.Exif()

@@ -9,9 +9,9 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   its values stop at 1023, 4095, 16383) is scaled by that camera's range
   instead when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits,
   higher values clipped): otherwise a 12-bit image keeps only 16 of the 256
-  grey levels. Pillow reads 16-bit colour files at 8 bits (the high byte of
-  each value), so their pixels are decoded by OpenCV, oriented as Pillow shows
-  them and checked against Pillow's 8 bits;
+  grey levels. Pillow reads 16-bit colour files (and 16-bit grayscale with
+  alpha) at 8 bits (the high byte of each value), so their pixels are decoded
+  by OpenCV, oriented as Pillow shows them and checked against Pillow's 8 bits;
 - float images are taken as 0..1;
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part");
@@ -110,8 +110,8 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
 
 
 def _is_sixteen_bit_colour(image: Image.Image) -> bool:
-    """Whether a file Pillow has opened but not decoded holds 16-bit colour pixels (which it decodes at 8 bits:
-    its raw mode is ``RGB;16B``, ``RGBA;16N`` and the like)."""
+    """Whether a file Pillow has opened but not decoded holds 16-bit colour pixels, or 16-bit grayscale with
+    alpha (which it decodes at 8 bits as RGB or RGBA: its raw mode is ``RGB;16B``, ``LA;16B`` and the like)."""
     if not isinstance(image, ImageFile.ImageFile) or image.mode not in ("RGB", "RGBA") or not image.tile:
         return False
     args = image.tile[0].args
