@@ -51,7 +51,7 @@ def dataset_sidebar(readable: list[Run]) -> None:
     except DatasetError as exc:
         st.sidebar.error(str(exc), icon=":material/folder_off:")
         categories = []
-    except (OSError, ValueError) as exc:  # e.g. no permission, a name too long, a NUL character
+    except ValueError as exc:  # a NUL character (the system's refusals, such as no permission, are DatasetErrors)
         st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
         categories = []
     if st.session_state.get(CATEGORY) not in categories:
@@ -65,7 +65,8 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
     ``readable``) is listed as such (the pages say what is wrong with it) and never chosen for the user."""
     if problem is not None:
         st.sidebar.error(problem, icon=":material/folder_off:")
-    labels = {run.id: run_label(run) for run in runs}
+    readable_ids = {run.id for run in readable}
+    labels = {run.id: run_label(run, run.id in readable_ids) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
     if current is None and readable:
         category = st.session_state.get(CATEGORY)

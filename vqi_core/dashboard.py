@@ -629,9 +629,11 @@ def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
     return f"{number.format(interval[0])} to {number.format(interval[1])}"
 
 
-def run_label(run: Run) -> str:
-    """A short human label: method, backbone, category and image AUROC."""
-    if run.problem() is not None:
+def run_label(run: Run, readable: bool | None = None) -> str:
+    """A short human label: method, backbone, category and image AUROC. ``readable``: whether the run's files
+    can be read, where the caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if
+    None."""
+    if not (run.problem() is None if readable is None else readable):
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")

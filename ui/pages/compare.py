@@ -53,7 +53,7 @@ if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")
     st.stop()
-labels = {run.id: run_label(run) for run in saved}
+labels = {run.id: run_label(run, readable=True) for run in saved}
 chosen_ids = st.multiselect("Runs to compare (same test set)", list(labels), default=default_selection(saved),
                             format_func=labels.__getitem__, key="compare_runs")
 if len(chosen_ids) < 2:
