@@ -130,7 +130,8 @@ def _sixteen_bit_colour_pixels(source: Path | bytes, name: str, orientation: int
         raise ImageReadError(f"{name}: its 16-bit colour pixels cannot be decoded (OpenCV cannot read the file)")
     channels = [2, 1, 0, 3][:stored.shape[2]]  # OpenCV's BGR(A) to RGB(A)
     pixels = np.ascontiguousarray(_SHOWN_AS.get(orientation, _SHOWN_AS[1])(stored[..., channels]))
-    if pixels.shape != np.asarray(eight_bit).shape or not np.array_equal(pixels >> 8, np.asarray(eight_bit)):
+    high_bytes = np.asarray(eight_bit)
+    if pixels.shape != high_bytes.shape or not np.array_equal(pixels >> 8, high_bytes):
         raise ImageReadError(f"{name}: its 16-bit colour pixels decode differently in Pillow and OpenCV; save it "
                              f"again as a plain 16-bit PNG or TIFF")
     return pixels
