@@ -49,11 +49,14 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
     root = write_mvtec_dataset(tmp_path / "part", n_train=3)
     (root / "train" / "good" / "readme.txt").write_text("notes")
     (root / "train" / "good" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (root / "train" / "good" / "empty.png").write_bytes(b"")
     category = load_category(root)
     assert len(category.train) == 3
     reasons = {item["file"].split("/")[-1]: item["reason"] for item in category.skipped}
-    assert "not an image file" in reasons["readme.txt"]
+    assert reasons["readme.txt"] == ("not an image file VQI reads (suffix '.txt'; it reads .bmp, .jpeg, .jpg, .png, "
+                                     ".tif, .tiff, .webp)")
     assert "corrupt or unreadable" in reasons["broken.png"]
+    assert reasons["empty.png"] == "the file is empty (0 bytes)"
 
 
 def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):

@@ -91,6 +91,42 @@ def test_non_image_and_corrupt_files_raise_clear_errors(tmp_path):
         read_image(truncated)
     with pytest.raises(ImageReadError, match="file not found"):
         read_image(tmp_path / "missing.png")
+    with pytest.raises(ImageReadError, match=r"empty.png: the file is empty \(0 bytes\)$"):
+        read_image(_save_bytes(tmp_path, "empty.png", b""))
+
+
+def test_floating_point_images_are_read_as_zero_to_one_and_other_ranges_are_refused(tmp_path):
+    """A float TIFF of 0..1 is read; one of 0..255 (or with NaN) would be clipped to white, so it is refused."""
+    unit = np.array([[0.0, 1.0], [0.5, 1.0004]], np.float32)
+    assert read_image(_save(tmp_path, "unit.tif", Image.fromarray(unit, "F")))[..., 0].tolist() == [[0, 255],
+                                                                                                       [128, 255]]
+    with pytest.raises(ImageReadError, match=r"grey.tif: floating-point pixels from 0 to 200.08; VQI reads .* "
+                                             r"0 \(black\) to 1 \(white\)"):
+        read_image(_save(tmp_path, "grey.tif", Image.fromarray(unit * 200, "F")))
+    with pytest.raises(ImageReadError, match="NaN or infinite"):
+        read_image(_save(tmp_path, "nan.tif", Image.fromarray(np.array([[0.2, np.nan]], np.float32), "F")))
+
+
+def test_a_file_of_several_images_of_one_size_is_refused(tmp_path):
+    """Judging a stack's first page alone could pass a defect on another page; a smaller preview page is not an
+    image of the part and is left out."""
+    first = Image.fromarray(np.full((20, 30, 3), 40, np.uint8))
+    second = Image.fromarray(np.full((20, 30, 3), 200, np.uint8))
+    stack = tmp_path / "stack.tif"
+    first.save(stack, save_all=True, append_images=[second])
+    with pytest.raises(ImageReadError, match=r"stack.tif: the file holds 2 images of 30x20 px \(TIFF pages or "
+                                             r"frames\); VQI judges one image per file"):
+        read_image(stack)
+    with pytest.raises(ImageReadError, match="holds 2 images"):
+        read_image(stack.read_bytes(), "upload.tif")
+    animated = tmp_path / "animated.webp"
+    first.save(animated, save_all=True, append_images=[second], lossless=True)
+    with pytest.raises(ImageReadError, match="holds 2 images of 30x20 px .WEBP"):
+        read_image(animated)
+    with_preview = tmp_path / "preview.tif"
+    first.save(with_preview, save_all=True, append_images=[second.resize((15, 10))])
+    image = read_image(with_preview)
+    assert image.shape == (20, 30, 3) and (image == 40).all()
 
 
 def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:

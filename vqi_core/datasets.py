@@ -19,7 +19,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
-from .images import ImageReadError, is_image_path, stored_size
+from .images import IMAGE_SUFFIXES, ImageReadError, is_image_path, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -146,7 +146,7 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
             skipped.append({"file": str(path), "reason": "not a regular file"})
             continue
         if not is_image_path(path):
-            skipped.append({"file": str(path), "reason": f"not an image file (suffix {path.suffix or 'none'!r})"})
+            skipped.append({"file": str(path), "reason": not_an_image_reason(path)})
             continue
         problem = _header_problem(path)
         if problem:
@@ -156,9 +156,17 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
     return images, skipped
 
 
+def not_an_image_reason(path: Path) -> str:
+    """Why a file is not taken as an image: its suffix, and the suffixes VQI reads."""
+    suffix = repr(path.suffix) if path.suffix else "none"
+    return f"not an image file VQI reads (suffix {suffix}; it reads {', '.join(sorted(IMAGE_SUFFIXES))})"
+
+
 def _header_problem(path: Path) -> str | None:
     """A reason why the file is not a readable image, judged from its header; None when fine."""
     try:
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
         with Image.open(path) as image:
             image.verify()
     except Exception as exc:  # PIL raises many types for corrupt files
@@ -249,7 +257,7 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     if not folder.exists():
         raise DatasetError(f"{folder} does not exist")
     if folder.is_file():
-        problem = _header_problem(folder) if is_image_path(folder) else "not an image file"
+        problem = _header_problem(folder) if is_image_path(folder) else not_an_image_reason(folder)
         if problem:
             raise ImageReadError(f"{folder}: {problem}")
         return [Sample(folder, -1, "unknown")], []

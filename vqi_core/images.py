@@ -12,7 +12,12 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   grey levels. Pillow reads 16-bit colour files (and 16-bit grayscale with
   alpha) at 8 bits (the high byte of each value), so their pixels are decoded
   by OpenCV, oriented as Pillow shows them and checked against Pillow's 8 bits;
-- float images are taken as 0..1;
+- float images are taken as 0 (black) to 1 (white); one with values outside
+  that range (beyond rounding), NaN or infinity is refused, not clipped;
+- a file that holds several images of one size (a multi-page TIFF stack, an
+  animated WebP) is refused: one file is one image to judge, and judging its
+  first page alone could pass a defect on another (pages of other sizes, such
+  as a TIFF's preview, are not images of the part and are left out);
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part");
 - an EXIF orientation (a camera or phone that stores its pixels sideways) is
@@ -36,6 +41,8 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
+FLOAT_RANGE_TOLERANCE = 1e-3
 #: significant bits of 16-bit grayscale images that can be declared (``bit_depth``); 16 is the default
 BIT_DEPTHS = tuple(range(8, 17))
 #: EXIF orientations that turn the stored image by 90 degrees (width and height swap when it is shown)
@@ -83,12 +90,19 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
     else:
         stream = source
     try:
+        if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
+            raise ImageReadError(f"{name}: the file is empty (0 bytes)")
         image = Image.open(stream)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ImageReadError(
                 f"{name}: {image.width}x{image.height} pixels is larger than the "
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
+        stacked = images_of_first_size(image)
+        if stacked > 1:
+            raise ImageReadError(f"{name}: the file holds {stacked} images of {image.width}x{image.height} px "
+                                 f"({image.format} pages or frames); VQI judges one image per file, so save each "
+                                 "as its own file")
         sixteen_bit_colour_orientation = None
         if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
             sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
@@ -146,6 +160,23 @@ def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16) -> np.nd
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
+def images_of_first_size(image: Image.Image) -> int:
+    """How many of a file's images (TIFF pages, WebP frames) have the first one's size; 1 for a one-image file.
+    Reads the headers only, and leaves the image at its first page."""
+    n_frames = int(getattr(image, "n_frames", 1))
+    if n_frames <= 1:
+        return 1
+    size = image.size
+    try:
+        count = 0
+        for index in range(n_frames):
+            image.seek(index)
+            count += image.size == size
+    finally:
+        image.seek(0)
+    return count
+
+
 def _orientation(image: Image.Image) -> int:
     """The image's EXIF orientation, 1 (as stored) when it has none."""
     return int(image.getexif().get(ExifTags.Base.Orientation, 1))
@@ -159,9 +190,10 @@ def check_bit_depth(bit_depth: object) -> int:
     return int(bit_depth)
 
 
-def to_rgb_array(image: Image.Image, bit_depth: int = 16) -> np.ndarray:
+def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -> np.ndarray:
     """Convert any PIL image to an RGB uint8 array with the rules in the module docstring; ``bit_depth``: the
-    significant bits of a 16-bit grayscale image (Pillow holds colour images at 8 bits)."""
+    significant bits of a 16-bit grayscale image (Pillow holds colour images at 8 bits); ``name`` names the
+    image in the ``ImageReadError`` of a floating-point image outside 0..1."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         values = np.asarray(image, dtype=np.float64)
@@ -171,6 +203,13 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16) -> np.ndarray:
         return np.repeat(gray[..., None], 3, axis=2)
     if mode == "F":
         values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ImageReadError(f"{name}: floating-point pixels that are NaN or infinite: save the image as 8- or "
+                                 "16-bit")
+        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        if low < -FLOAT_RANGE_TOLERANCE or high > 1 + FLOAT_RANGE_TOLERANCE:
+            raise ImageReadError(f"{name}: floating-point pixels from {low:g} to {high:g}; VQI reads a floating-point "
+                                 "image as 0 (black) to 1 (white): save it as 8- or 16-bit, or scaled to 0..1")
         gray = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
@@ -194,7 +233,7 @@ def read_image(source: Path | str | bytes, name: str | None = None,
     name = name or "uploaded image"
     image, orientation = _open(source, name, max_bytes)
     if orientation is None:
-        return to_rgb_array(image, bit_depth)
+        return to_rgb_array(image, bit_depth, name)
     return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image), bit_depth)
 
 
@@ -237,7 +276,7 @@ def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> n
     Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs.
     """
     path = Path(path)
-    rgb = to_rgb_array(_open(path, str(path)).image)
+    rgb = to_rgb_array(_open(path, str(path)).image, name=str(path))
     mask = rgb.max(axis=2) > 127
     if expected_hw is not None and mask.shape != tuple(expected_hw):
         raise ImageReadError(
