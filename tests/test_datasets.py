@@ -69,6 +69,34 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
                for item in category.skipped)
 
 
+def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_listed(tmp_path):
+    """A BMP or TIFF mask is a mask; a mask named for no test image, or a mask folder of no defect type, is a
+    naming mistake that would leave the pixel metrics out silently, so it is listed with a reason."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    ground_truth = root / "ground_truth"
+    for mask in (ground_truth / "blob").iterdir():
+        mask.unlink()
+    disc = np.zeros((64, 64), np.uint8)
+    disc[20:40, 20:40] = 255
+    Image.fromarray(disc).save(ground_truth / "blob" / "000_mask.bmp")
+    Image.fromarray(disc).save(ground_truth / "blob" / "001.tif")
+    Image.fromarray(disc).save(ground_truth / "blob" / "001.jpg")  # of two that are not PNG, the first by name
+    Image.fromarray(disc).save(ground_truth / "blob" / "000_gt.png")
+    (ground_truth / "Scratches").mkdir()
+    category = load_category(root)
+    blob = {s.name: s.mask_path for s in category.test if s.defect_type == "blob"}
+    assert blob == {"blob/000.png": ground_truth / "blob" / "000_mask.bmp",
+                    "blob/001.png": ground_truth / "blob" / "001.jpg"}
+    reasons = {item["file"]: item["reason"] for item in category.skipped}
+    assert reasons == {
+        str(ground_truth / "blob" / "000_gt.png"): "mask matches no image in test/blob (the mask of an image "
+                                                     "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
+        str(ground_truth / "blob" / "001.tif"): "another mask for the same image: 001.jpg is used (a <stem>_mask "
+                                                  "name first, then a PNG, then the first by name)",
+        str(ground_truth / "Scratches"): "no test/Scratches folder: masks are matched to the test images of the "
+                                         "defect type of the same name"}
+
+
 def test_a_mask_is_checked_against_its_image_as_shown(tmp_path):
     """An image stored sideways with an EXIF orientation is 64 px wide and 32 high when shown; its mask is
     drawn on what is shown, so the mask's 64x32 fits and a mask of the stored 32x64 does not."""
@@ -162,7 +190,7 @@ def test_a_folder_without_read_permission_is_named_with_what_to_do(tmp_path, mon
     with pytest.raises(DatasetError, match=f"cannot read {root / 'test' / 'blob'}{advice}"):
         load_test_set(root)
     locked.remove(root / "test" / "blob")
-    with pytest.raises(DatasetError, match=f"cannot read {root / 'ground_truth' / 'scratch' / '000_mask.png'}"):
+    with pytest.raises(DatasetError, match=f"cannot read {root / 'ground_truth' / 'scratch'}{advice}"):
         load_category(root)
     locked.remove(root / "ground_truth" / "scratch")
     assert len(load_category(root).test) == 3

@@ -573,6 +573,21 @@ def test_without_masks_pixel_metrics_are_null(tmp_path):
     assert all(set(entry) == {"images", "image_auroc"} for entry in run.metrics["per_defect_type"].values())
 
 
+def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_mask(tmp_path):
+    """One mask deleted and one misnamed: the pixel metrics cover the other 6 images, and the run says so."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=12)
+    (data / "ground_truth" / "blob" / "001_mask.png").unlink()
+    (data / "ground_truth" / "scratch" / "002_mask.png").rename(data / "ground_truth" / "scratch" / "002_gt.png")
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert run.metrics["pixel_auroc"] is not None
+    assert ("Pixel AUROC and AUPRO cover 6 of 8 defective test images: 2 have no usable mask (blob 1, scratch 1; "
+            "the skipped files name masks") in "\n".join(run.report["notes"])
+    assert [item["file"] for item in run.report["skipped"]] == [str(data / "ground_truth" / "scratch" / "002_gt.png")]
+    complete = train_run(RunConfig(str(write_mvtec_dataset(tmp_path / "complete", n_train=12)), METHOD, FAST),
+                         tmp_path / "runs")
+    assert not any("Pixel AUROC and AUPRO cover" in note for note in complete.report["notes"])
+
+
 def test_layout_errors_are_clear(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         train_run(RunConfig(str(tmp_path / "missing"), METHOD, FAST), tmp_path / "runs")

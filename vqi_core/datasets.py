@@ -7,6 +7,12 @@ Expected layout of one category::
     <category>/test/<defect_type>/*      defective test images
     <category>/ground_truth/<defect_type>/<stem>_mask.png   optional masks
 
+A mask may also be named ``<stem>.png``, and be any image kind VQI reads
+(``.bmp``, ``.tif``, ...; a PNG is preferred when there are several). Mask
+files that match no test image, and mask folders of no test folder, are
+listed with the skipped files, so a naming mistake does not silently leave
+the pixel metrics out.
+
 A dataset root is either one category itself or a folder of categories.
 """
 
@@ -213,40 +219,78 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
     test_root = path / "test"
     if not test_root.is_dir():
         return test
-    for type_dir in sorted(p for p in test_root.iterdir() if p.is_dir()):
+    type_dirs = sorted(p for p in test_root.iterdir() if p.is_dir())
+    for type_dir in type_dirs:
         defect_type = type_dir.name
         paths, bad = list_images(type_dir)
         skipped.extend(bad)
+        masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
+        matched: set[Path] = set()
         for image_path in paths:
             if defect_type == GOOD:
                 test.append(Sample(image_path, 0, GOOD))
                 continue
-            mask_path, problem = _find_mask(path, defect_type, image_path)
-            if problem:
-                skipped.append({"file": str(mask_path), "reason": problem})
-                mask_path = None
+            mask_path = masks.get(image_path.stem)
+            if mask_path is not None:
+                matched.add(mask_path)
+                problem = _mask_problem(mask_path, image_path)
+                if problem:
+                    skipped.append({"file": str(mask_path), "reason": problem})
+                    mask_path = None
             test.append(Sample(image_path, 1, defect_type, mask_path))
+        skipped.extend({"file": str(mask), "reason": f"mask matches no image in test/{defect_type} (the mask of an "
+                                                     f"image <stem>.<ext> is <stem>_mask.png or <stem>.png)"}
+                       for mask in sorted(set(masks.values()) - matched))
+        skipped.extend({"file": str(mask), "reason": f"another mask for the same image: {used.name} is used (a "
+                                                     f"<stem>_mask name first, then a PNG, then the first by name)"}
+                       for mask, used in outranked if used in matched)
+    skipped.extend(_masks_without_test_folder(path, {p.name for p in type_dirs}))
     return test
 
 
-def _find_mask(root: Path, defect_type: str, image_path: Path) -> tuple[Path | None, str | None]:
-    mask_dir = root / "ground_truth" / defect_type
+def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]]]:
+    """The masks in ``mask_dir`` by the stem of the image they belong to (``<stem>_mask`` before ``<stem>``, a
+    PNG before other kinds, then the first by name), and each outranked mask with the one used instead; empty
+    when the folder does not exist."""
     if not mask_dir.is_dir():
-        return None, None
-    for candidate in (mask_dir / f"{image_path.stem}_mask.png", mask_dir / f"{image_path.stem}.png"):
-        if candidate.is_file():
-            try:
-                mask_size = stored_size(candidate)
-                image_size = stored_size(image_path)
-            except Exception as exc:
-                return candidate, f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
-            if mask_size != image_size:
-                return candidate, (
-                    f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
-                    f"{image_path.name} is {image_size[1]}x{image_size[0]} px"
-                )
-            return candidate, None
-    return None, None
+        return {}, []
+    by_stem: dict[str, list[tuple[tuple[bool, bool, str], Path]]] = {}
+    for mask in mask_dir.iterdir():
+        if mask.name.startswith(".") or not is_image_path(mask) or not mask.is_file():
+            continue
+        named_mask = mask.stem.endswith("_mask")
+        stem = mask.stem.removesuffix("_mask") if named_mask else mask.stem
+        by_stem.setdefault(stem, []).append(((not named_mask, mask.suffix.lower() != ".png", mask.name), mask))
+    chosen, outranked = {}, []
+    for stem, ranked in by_stem.items():
+        ranked.sort()
+        chosen[stem] = ranked[0][1]
+        outranked += [(mask, ranked[0][1]) for _, mask in ranked[1:]]
+    return chosen, sorted(outranked)
+
+
+def _mask_problem(mask_path: Path, image_path: Path) -> str | None:
+    """Why ``mask_path`` cannot be the mask of ``image_path`` (unreadable, another size); None when it can."""
+    try:
+        mask_size = stored_size(mask_path)
+        image_size = stored_size(image_path)
+    except Exception as exc:
+        return f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
+    if mask_size != image_size:
+        return (f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
+                f"{image_path.name} is {image_size[1]}x{image_size[0]} px")
+    return None
+
+
+def _masks_without_test_folder(path: Path, test_types: set[str]) -> list[dict[str, str]]:
+    """A skipped entry for each ``ground_truth/<type>`` folder that has no ``test/<type>`` folder."""
+    ground_truth = path / "ground_truth"
+    if not ground_truth.is_dir():
+        return []
+    return [{"file": str(folder), "reason": f"no test/{folder.name} folder: masks are matched to the test images "
+                                            f"of the defect type of the same name"}
+            for folder in sorted(ground_truth.iterdir())
+            if folder.is_dir() and not folder.name.startswith(".") and folder.name not in test_types]
 
 
 @_names_unreadable_folders

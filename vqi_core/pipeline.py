@@ -127,6 +127,21 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
             f"depth the Train page asks for).")
 
 
+def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
+    """A note when some defective test images have a usable mask and others not: the pixel metrics cover only the
+    first (None when all or none have one)."""
+    defective = [s for s in test_samples if s.label == 1]
+    without = [s for s in defective if s.mask_path is None]
+    if not without or len(without) == len(defective):
+        return None
+    by_type = ", ".join(f"{defect_type} {sum(s.defect_type == defect_type for s in without)}"
+                        for defect_type in sorted({s.defect_type for s in without}))
+    verb = "has" if len(without) == 1 else "have"
+    return (f"Pixel AUROC and AUPRO cover {len(defective) - len(without)} of "
+            f"{counted(len(defective), 'defective test image')}: {len(without)} {verb} no usable mask ({by_type}; "
+            f"the skipped files name masks that were there but could not be used, or matched no image)")
+
+
 #: how the note of a method that has seen labelled defects begins (report.json, the pages)
 SEEN_DEFECTS_NOTE = "This method has seen defects"
 
@@ -226,6 +241,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
     if dark is not None:
         notes.append(dark)
+    unmasked = missing_masks_note(test_samples)
+    if unmasked is not None:
+        notes.append(unmasked)
 
     model.region = region
     started = time.perf_counter()
