@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FAST_METHOD
-from synthetic import another_photo, draw_defect, random_part, write_png, write_twelve_bit_category
+from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core import jobs
+from vqi_core.dashboard import masks_phrase
 from vqi_core.datasets import DatasetError
 from vqi_core.pipeline import RunConfig
 from vqi_core.progress import Cancelled
@@ -76,6 +77,22 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.button(key="train_open_inspect").click().run()
     assert app.session_state["current_run_id"] == status.run_id
     assert app.title[0].value == "Inspect" and not app.exception
+
+
+def test_train_page_says_how_many_defective_images_have_a_mask_and_lists_a_misnamed_one(open_page, tmp_path):
+    root = tmp_path / "data"
+    part = write_mvtec_dataset(root / "part", n_train=4, n_test_good=1, n_per_defect=2)
+    (part / "ground_truth" / "blob" / "001_mask.png").rename(part / "ground_truth" / "blob" / "001_gt.png")
+    app = open_page("train.py", data_root=str(root))
+    assert not app.exception
+    summary = next(m.value for m in app.markdown if "good training images" in m.value)
+    assert summary.endswith("with ground-truth masks for 3 of 4 defective images (pixel AUROC and AUPRO cover "
+                            "those only).")
+    assert app.expander[0].label == "1 file will be skipped"
+    skipped = app.expander[0].dataframe[0].value
+    assert list(skipped["file"]) == [str(part / "ground_truth" / "blob" / "001_gt.png")]
+    assert skipped["reason"][0].startswith("mask matches no image in test/blob")
+    assert masks_phrase(0, 4) == "without ground-truth masks" and masks_phrase(4, 4) == "with ground-truth masks"
 
 
 def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jobs):

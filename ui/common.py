@@ -183,12 +183,14 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------- cached loading
 @st.cache_data(ttl=30, show_spinner=False)
 def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
-    """Image counts of a category, and whether its training images are 16-bit files (read from the
-    first one's header); raises ``DatasetError`` for a missing folder or wrong layout."""
+    """Image counts of a category (``test_masked``: defective test images with a usable mask), and whether its
+    training images are 16-bit files (read from the first one's header); raises ``DatasetError`` for a missing
+    folder or wrong layout."""
     found = load_category(category_path(root, category))
     return {"path": str(found.root), "train": len(found.train),
             "test_good": sum(s.label == 0 for s in found.test), "test_defective": sum(s.label == 1 for s in found.test),
             "defect_types": found.defect_types, "has_masks": found.has_masks, "skipped": found.skipped,
+            "test_masked": sum(s.label == 1 and s.mask_path is not None for s in found.test),
             "sixteen_bit": bool(found.train) and is_sixteen_bit(found.train[0].path)}
 
 

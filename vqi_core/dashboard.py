@@ -37,6 +37,7 @@ from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
+from .wording import counted
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -770,6 +771,16 @@ def method_parameters(method: str) -> list[MethodParameter]:
     parameters = inspect.signature(method_class(method).__init__).parameters.values()
     return [MethodParameter(p.name, p.default) for p in parameters
             if p.name not in shared and p.kind == p.KEYWORD_ONLY and isinstance(p.default, (bool, int, float, str))]
+
+
+def masks_phrase(masked: int, defective: int) -> str:
+    """How a category's defective test images are covered by ground-truth masks, as the end of a sentence."""
+    if masked == 0:
+        return "without ground-truth masks"
+    if masked < defective:
+        return (f"with ground-truth masks for {masked} of {counted(defective, 'defective image')} (pixel AUROC and "
+                f"AUPRO cover those only)")
+    return "with ground-truth masks"
 
 
 def method_description(method: str) -> str:

@@ -10,7 +10,7 @@ from ui.common import IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_cache
     headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import method_description, method_parameters, runs_table, \
+from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
 from vqi_core.images import BIT_DEPTHS
@@ -342,7 +342,7 @@ summary = dataset_or_stop(root, category)
 st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
             f"{summary['train']} good training images; test set {summary['test_good']} good and "
             f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
-            f"{'with' if summary['has_masks'] else 'without'} ground-truth masks.")
+            f"{masks_phrase(summary['test_masked'], summary['test_defective'])}.")
 missing = missing_test_images(summary["test_good"], summary["test_defective"])
 if missing:
     st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and false "
