@@ -103,6 +103,8 @@ def test_floating_point_images_are_read_as_zero_to_one_and_other_ranges_are_refu
     with pytest.raises(ImageReadError, match=r"grey.tif: floating-point pixels from 0 to 200.08; VQI reads .* "
                                              r"0 \(black\) to 1 \(white\)"):
         read_image(_save(tmp_path, "grey.tif", Image.fromarray(unit * 200, "F")))
+    with pytest.raises(ImageReadError, match="from 50 to 250; VQI reads"):
+        read_image(_save(tmp_path, "bright.tif", Image.fromarray(np.array([[50.0, 250.0]], np.float32), "F")))
     with pytest.raises(ImageReadError, match="NaN or infinite"):
         read_image(_save(tmp_path, "nan.tif", Image.fromarray(np.array([[0.2, np.nan]], np.float32), "F")))
 

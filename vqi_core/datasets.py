@@ -8,7 +8,8 @@ Expected layout of one category::
     <category>/ground_truth/<defect_type>/<stem>_mask.png   optional masks
 
 A mask may also be named ``<stem>.png``, and be any image kind VQI reads
-(``.bmp``, ``.tif``, ...; a PNG is preferred when there are several). Mask
+(``.bmp``, ``.tif``, ...); of several masks for one image, a ``_mask`` name
+is used first, then a PNG, then the first by name. Mask
 files that match no test image, and mask folders of no test folder, are
 listed with the skipped files, so a naming mistake does not silently leave
 the pixel metrics out.

@@ -206,7 +206,7 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
         if not np.isfinite(values).all():
             raise ImageReadError(f"{name}: floating-point pixels that are NaN or infinite: save the image as 8- or "
                                  "16-bit")
-        low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
         if low < -FLOAT_RANGE_TOLERANCE or high > 1 + FLOAT_RANGE_TOLERANCE:
             raise ImageReadError(f"{name}: floating-point pixels from {low:g} to {high:g}; VQI reads a floating-point "
                                  "image as 0 (black) to 1 (white): save it as 8- or 16-bit, or scaled to 0..1")
