@@ -50,6 +50,8 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
     (root / "train" / "good" / "readme.txt").write_text("notes")
     (root / "train" / "good" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     (root / "train" / "good" / "empty.png").write_bytes(b"")
+    page = Image.fromarray(np.zeros((64, 64), np.uint8))
+    page.save(root / "train" / "good" / "stack.tif", save_all=True, append_images=[page])
     category = load_category(root)
     assert len(category.train) == 3
     reasons = {item["file"].split("/")[-1]: item["reason"] for item in category.skipped}
@@ -57,6 +59,7 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
                                      ".tif, .tiff, .webp)")
     assert "corrupt or unreadable" in reasons["broken.png"]
     assert reasons["empty.png"] == "the file is empty (0 bytes)"
+    assert reasons["stack.tif"].startswith("the file holds 2 images of 64x64 px (TIFF pages or frames)")
 
 
 def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):

@@ -26,7 +26,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES, ImageReadError, is_image_path, stored_size
+from .images import IMAGE_SUFFIXES, ImageReadError, is_image_path, stacked_images_problem, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -175,6 +175,10 @@ def _header_problem(path: Path) -> str | None:
         if path.stat().st_size == 0:
             return "the file is empty (0 bytes)"
         with Image.open(path) as image:
+            stacked = stacked_images_problem(image)
+        if stacked:
+            return stacked
+        with Image.open(path) as image:  # verify() needs a freshly opened image
             image.verify()
     except Exception as exc:  # PIL raises many types for corrupt files
         return f"corrupt or unreadable image ({exc.__class__.__name__}: {exc})"

@@ -98,11 +98,9 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                 f"{name}: {image.width}x{image.height} pixels is larger than the "
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
-        stacked = images_of_first_size(image)
-        if stacked > 1:
-            raise ImageReadError(f"{name}: the file holds {stacked} images of {image.width}x{image.height} px "
-                                 f"({image.format} pages or frames); VQI judges one image per file, so save each "
-                                 "as its own file")
+        stacked = stacked_images_problem(image)
+        if stacked:
+            raise ImageReadError(f"{name}: {stacked}")
         sixteen_bit_colour_orientation = None
         if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
             sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
@@ -160,12 +158,13 @@ def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16) -> np.nd
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
-def images_of_first_size(image: Image.Image) -> int:
-    """How many of a file's images (TIFF pages, WebP frames) have the first one's size; 1 for a one-image file.
-    Reads the headers only, and leaves the image at its first page."""
+def stacked_images_problem(image: Image.Image) -> str | None:
+    """Why a file that holds several images of one size (TIFF pages, WebP frames) is refused; None for a file
+    of one image (pages of other sizes, such as a preview, do not count). Reads the headers only, and leaves the
+    image at its first page."""
     n_frames = int(getattr(image, "n_frames", 1))
     if n_frames <= 1:
-        return 1
+        return None
     size = image.size
     try:
         count = 0
@@ -174,7 +173,10 @@ def images_of_first_size(image: Image.Image) -> int:
             count += image.size == size
     finally:
         image.seek(0)
-    return count
+    if count == 1:
+        return None
+    return (f"the file holds {count} images of {size[0]}x{size[1]} px ({image.format} pages or frames); VQI judges "
+            "one image per file, so save each as its own file")
 
 
 def _orientation(image: Image.Image) -> int:
