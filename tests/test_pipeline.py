@@ -586,6 +586,15 @@ def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_
     complete = train_run(RunConfig(str(write_mvtec_dataset(tmp_path / "complete", n_train=12)), METHOD, FAST),
                          tmp_path / "runs")
     assert not any("Pixel AUROC and AUPRO cover" in note for note in complete.report["notes"])
+    assert not any(note.startswith("Only") for note in run.report["notes"] + complete.report["notes"])  # 12 images
+
+
+def test_a_run_on_fewer_than_ten_good_training_images_says_what_that_means(tmp_path):
+    run = train_run(RunConfig(str(write_mvtec_dataset(tmp_path / "few", n_train=3)), METHOD, FAST), tmp_path / "runs")
+    note = next(note for note in run.report["notes"] if note.startswith("Only"))
+    assert note.startswith("Only 3 good training images: a model knows good parts from these alone")
+    assert "with fewer than 10 none is held out to calibrate the maps" in note
+    assert run.load_model().fit_info["holdout_images"] == 0
 
 
 def test_layout_errors_are_clear(tmp_path):

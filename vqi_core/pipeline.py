@@ -26,6 +26,7 @@ from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, 
                      is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
+from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
@@ -125,6 +126,19 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
             f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "
             f"levels. If that is the camera, train again with its bit depth (`train --bit-depth 12`, or the bit "
             f"depth the Train page asks for).")
+
+
+def few_training_images_note(n_good: int) -> str | None:
+    """A note when there are too few good training images to show how good parts vary (and to hold any out to
+    calibrate the maps); None with :data:`~vqi_core.methods.base.MIN_GOOD_FOR_HOLDOUT` or more."""
+    if n_good >= MIN_GOOD_FOR_HOLDOUT:
+        return None
+    these = "it" if n_good == 1 else "these"
+    return (f"Only {counted(n_good, 'good training image')}: a model knows good parts from {these} alone, so the "
+            f"normal differences between parts (position, lighting, surface) can score as defects, and with fewer "
+            f"than {MIN_GOOD_FOR_HOLDOUT} none is held out to calibrate the maps (the training images themselves "
+            f"do, and new good parts score higher than they). Collect dozens of good images before trusting the "
+            f"threshold on the line.")
 
 
 def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
@@ -241,6 +255,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
     if dark is not None:
         notes.append(dark)
+    few = few_training_images_note(sum(s.label == 0 for s in train_samples))
+    if few is not None:
+        notes.append(few)
     unmasked = missing_masks_note(test_samples)
     if unmasked is not None:
         notes.append(unmasked)
@@ -338,8 +355,8 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     source = "highest held-out good score" if held_out else "highest training-image score (none held out)"
     missing = missing_test_images(n_good, n_defective)
     scored_on = counted(held_out, "held-out good training image") if held_out else \
-        "the training images themselves (none held out: fewer than 10 good ones, or holdout_fraction 0), which " \
-        "a model scores low, so expect false alarms"
+        f"the training images themselves (none held out: fewer than {MIN_GOOD_FOR_HOLDOUT} good ones, or " \
+        "holdout_fraction 0), which a model scores low, so expect false alarms"
     note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold is the highest score "
             f"of {scored_on}, {threshold:.6g}. Check it on labelled images from the line (`evaluate --data`) "
             f"before trusting it.")

@@ -15,7 +15,7 @@ from vqi_core.dashboard import masks_phrase, method_description, method_paramete
 from vqi_core.datasets import DatasetError
 from vqi_core.images import BIT_DEPTHS
 from vqi_core.methods import list_methods, method_class, parameter_defaults
-from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, missing_test_images
+from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, few_training_images_note, missing_test_images
 from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
 from vqi_core.runs import RunError
 from vqi_core.wording import counted
@@ -350,6 +350,9 @@ if missing:
                f"images held out of the fit, not one chosen on labelled images. Add test images (test/good and "
                f"test/<defect type>), or validate the run later on labelled images (`evaluate --data`).",
                icon=":material/warning:")
+few = few_training_images_note(summary["train"])
+if few:
+    st.warning(few, icon=":material/photo_library:")
 bit_depth = 16
 if summary["sixteen_bit"]:
     bit_depth_column, _ = st.columns([1, 2])

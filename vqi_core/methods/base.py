@@ -41,6 +41,9 @@ from ..region import REGION_FILE, InspectionRegion
 MODEL_JSON = "model.json"
 ARRAYS_FILE = "arrays.npz"
 BACKBONE_FILE = "backbone.pt"
+#: good training images needed before some are held out to calibrate the maps (with fewer, the training images
+#: themselves calibrate them)
+MIN_GOOD_FOR_HOLDOUT = 10
 
 
 @dataclass
@@ -208,7 +211,7 @@ class AnomalyModel(ABC):
     def _split_holdout(self, images: Sequence[np.ndarray], labels: Sequence[int] | None) -> tuple[list[int], list[int]]:
         indices = list(range(len(images)))
         good = [i for i in indices if labels is None or labels[i] == 0]
-        n_holdout = int(round(len(good) * self.holdout_fraction)) if len(good) >= 10 else 0
+        n_holdout = int(round(len(good) * self.holdout_fraction)) if len(good) >= MIN_GOOD_FOR_HOLDOUT else 0
         if n_holdout == 0:
             return indices, []
         rng = np.random.default_rng(self.seed)
