@@ -7,8 +7,11 @@ from html.parser import HTMLParser
 
 import numpy as np
 
+from conftest import FAST_METHOD, FAST_PARAMS
+from synthetic import write_mvtec_dataset
 from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
+from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.report import run_report_html
 
 
@@ -101,6 +104,21 @@ def test_threshold_page_offers_the_report(open_page):
     app = open_page("threshold.py")
     assert "threshold_report" in [button.key for button in app.get("download_button")]
     assert not app.exception
+
+
+def test_report_lists_the_files_left_out_of_the_run(runs_store, tmp_path):
+    """A quality record says which files were not evaluated and why (a corrupt image, a misnamed mask)."""
+    clean = parse(run_report_html(runs_store.list()[0])).text
+    assert clean[clean.index("files left out") + 1] == "none"
+    data = write_mvtec_dataset(tmp_path / "part", n_train=4, n_test_good=2, n_per_defect=2)
+    (data / "test" / "blob" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (data / "ground_truth" / "scratch" / "001_mask.png").rename(data / "ground_truth" / "scratch" / "001_gt.png")
+    run = train_run(RunConfig(str(data), FAST_METHOD, FAST_PARAMS), tmp_path / "runs")
+    text = parse(run_report_html(run)).text
+    assert text[text.index("files left out") + 1] == "2, listed below: they were not evaluated"
+    assert str(data / "test" / "blob" / "broken.png") in text
+    assert str(data / "ground_truth" / "scratch" / "001_gt.png") in text
+    assert any(line.startswith("mask matches no image in test/scratch") for line in text)
 
 
 def test_report_gives_the_runs_description_escaped(runs_store):

@@ -129,6 +129,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     category, method = config.get("category", "?"), config.get("method", "?")
     versions = config.get("versions", {})
     check = run.report.get("split_check")
+    skipped = run.report.get("skipped", [])
 
     counts = scores.groupby("defect_type", sort=True).size()
     masked = scores["mask_path"].map(lambda path: isinstance(path, str) and path != "")
@@ -170,7 +171,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
         "<h2>How it was tested</h2>",
         _table(test_set, index=True),
-        _pairs([("test-set check", findings_line(check))]),
+        _pairs([("test-set check", findings_line(check)),
+                ("files left out", f"{len(skipped)}, listed below: they were not evaluated" if skipped else "none")]),
+        _table(pd.DataFrame(skipped, columns=["file", "reason"])) if skipped else "",
         "<h2>How well it ranks parts</h2>",
         _pairs([("image AUROC", auroc), ("pixel AUROC", _number(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", _number(metrics.get("aupro")))]),
