@@ -19,7 +19,7 @@ from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, 
     prepare_threshold_data, run_notes, score_axis, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
-from vqi_core.pipeline import SEEN_DEFECTS_NOTE, evaluate_run
+from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
@@ -521,9 +521,13 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert metric(app, "Images scored") == "2"
     assert len(app.get("download_button")) == 1
     frame = app.session_state["predict_results"]["frame"]  # what the CSV download holds
-    assert dict(zip(frame["image"], frame["sha256"])) == {
+    scored = frame[frame["prediction"] != NOT_SCORED]
+    assert dict(zip(scored["image"], scored["sha256"])) == {
         name: hashlib.sha256(data).hexdigest() for name, data in uploads.items()}
     assert set(frame["run"]) == {app.session_state["current_run_id"]}
+    not_scored = frame[frame["prediction"] == NOT_SCORED]  # every file given is accounted for
+    assert list(not_scored["image"]) == ["notes.txt"] and not_scored["score"].isna().all()
+    assert not_scored["problem"].iloc[0].startswith("not a readable image") and set(scored["problem"]) == {""}
 
     def cards() -> list[str]:
         return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")]

@@ -27,7 +27,7 @@ from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.images import read_image
-from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_score, train_run
+from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_sources, iter_score, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -352,6 +352,10 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     run.save_threshold(float(run.score_values.max()) + 1.0, "test")
     (parts / "truncated.png").write_bytes((parts / "000.png").read_bytes()[:100])  # a part not inspected
     assert predict("--fail-on-defect") == 1
+    frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
+    assert len(frame) == 7 and frame.loc["truncated.png", "prediction"] == NOT_SCORED  # the record has it
+    assert frame.loc["truncated.png", "score"] == "" and frame.loc["truncated.png", "problem"] != ""
+    assert set(frame.drop(index="truncated.png")["prediction"]) == {"good"}
 
 
 def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):

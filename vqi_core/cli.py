@@ -22,7 +22,7 @@ from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
 from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
-                       iter_score, label_name, result_row, train_run)
+                       iter_score, label_name, not_scored_row, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
@@ -397,11 +397,14 @@ def _predict(args: argparse.Namespace) -> int:
             rows.append(result_row(result, threshold, run.id))
     finally:
         progress.close()
+    scored = len(rows)
+    rows += [not_scored_row(item, threshold, run.id) for item in skipped]
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
     defective = int((frame["prediction"] == "defective").sum())
-    print(f"{counted(len(frame), 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
-          f"{len(frame) - defective} good")
+    print(f"{counted(scored, 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
+          f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
+                                          f"predictions.csv)" if skipped else ""))
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
         print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, size or shape; "
@@ -410,7 +413,7 @@ def _predict(args: argparse.Namespace) -> int:
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
     print(out / "predictions.csv")
-    if frame.empty:  # every image was skipped: nothing was inspected, which is not a success
+    if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(f"error: no image of {args.input} could be scored", file=sys.stderr)
         return 2
     return 1 if args.fail_on_defect and (defective or skipped) else 0

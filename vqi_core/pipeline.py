@@ -460,9 +460,12 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
 
 
-#: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row`
+#: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
+#: :func:`not_scored_row`
 RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_training", "sha256", "run",
-                  "scored_at"]
+                  "scored_at", "problem"]
+#: the prediction of a file that could not be scored (see :func:`not_scored_row`)
+NOT_SCORED = "not scored"
 
 
 def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, Any]:
@@ -473,7 +476,16 @@ def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, 
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
             "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
-            "scored_at": local_time()}
+            "scored_at": local_time(), "problem": ""}
+
+
+def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str) -> dict[str, Any]:
+    """One CSV row for a file that was given to score but could not be (``skipped``: ``file``, ``reason``): no
+    score, the prediction :data:`NOT_SCORED` and the reason as its ``problem``, so that the table accounts for
+    every part and a part that was not inspected is never taken for a good one."""
+    return {"image": Path(skipped["file"]).name, "score": None, "threshold": threshold, "prediction": NOT_SCORED,
+            "boxes": "", "unlike_training": "", "sha256": "", "run": run_id, "scored_at": local_time(),
+            "problem": skipped["reason"]}
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,

@@ -14,8 +14,8 @@ from vqi_core.datasets import DatasetError
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score, result_row,
-                               upload_sources)
+from vqi_core.pipeline import (RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
+                               not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError
 from vqi_core.wording import are, counted
 
@@ -52,6 +52,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
+    rows += [not_scored_row(item, threshold, run.id) for item in skipped]  # the CSV accounts for every file
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else []}
 
