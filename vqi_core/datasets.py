@@ -26,7 +26,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES, ImageReadError, is_image_path, stacked_images_problem, stored_size
+from .images import EMPTY_FILE, IMAGE_SUFFIXES, ImageReadError, is_image_path, stacked_images_problem, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -173,7 +173,7 @@ def _header_problem(path: Path) -> str | None:
     """A reason why the file is not a readable image, judged from its header; None when fine."""
     try:
         if path.stat().st_size == 0:
-            return "the file is empty (0 bytes)"
+            return EMPTY_FILE
         with Image.open(path) as image:
             stacked = stacked_images_problem(image)
         if stacked:

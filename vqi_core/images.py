@@ -41,6 +41,8 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: why a file of 0 bytes is not read (decoding, and listing a folder: :mod:`vqi_core.datasets`)
+EMPTY_FILE = "the file is empty (0 bytes)"
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
 FLOAT_RANGE_TOLERANCE = 1e-3
 #: significant bits of 16-bit grayscale images that can be declared (``bit_depth``); 16 is the default
@@ -80,7 +82,7 @@ class _Opened(NamedTuple):
 def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> _Opened:
     if isinstance(source, bytes):
         if not source:
-            raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+            raise ImageReadError(f"{name}: {EMPTY_FILE}")
         if max_bytes is not None and len(source) > max_bytes:
             raise ImageReadError(
                 f"{name}: file is {len(source) / 2**20:.1f} MB, larger than the "
@@ -91,7 +93,7 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         stream = source
     try:
         if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
-            raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+            raise ImageReadError(f"{name}: {EMPTY_FILE}")
         image = Image.open(stream)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ImageReadError(
