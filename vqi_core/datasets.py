@@ -175,10 +175,13 @@ def _header_problem(path: Path) -> str | None:
         if path.stat().st_size == 0:
             return EMPTY_FILE
         with Image.open(path) as image:
-            stacked = stacked_images_problem(image)
+            if getattr(image, "n_frames", 1) <= 1:  # one image: its header is checked on this opening
+                image.verify()
+                return None
+            stacked = stacked_images_problem(image)  # seeks through the pages
         if stacked:
             return stacked
-        with Image.open(path) as image:  # verify() needs a freshly opened image
+        with Image.open(path) as image:  # verify() needs an image that has not been seeked
             image.verify()
     except Exception as exc:  # PIL raises many types for corrupt files
         return f"corrupt or unreadable image ({exc.__class__.__name__}: {exc})"
