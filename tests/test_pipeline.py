@@ -18,10 +18,11 @@ import pytest
 import torchvision.models._api
 from PIL import Image
 
+import vqi_core.cli
 import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
-from vqi_core.cli import TerminalProgress, main, negative_numbers_attached
+from vqi_core.cli import PREDICT_STAGING, TerminalProgress, main, negative_numbers_attached
 from vqi_core.dashboard import copied_images, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
@@ -331,6 +332,42 @@ def test_thresholds_saved_at_the_same_time_all_reach_the_history(trained, tmp_pa
     assert run.threshold == history["threshold"].iloc[-1]
     decided = run.predictions()["prediction"] == np.where(run.score_values >= run.threshold, "defective", "good")
     assert decided.all()  # scores.csv agrees with the threshold in effect
+
+
+def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trained, dataset, tmp_path, capsys,
+                                                                           monkeypatch):
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    command = ["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]
+    assert main(command) == 0
+    earlier = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert "predictions.csv" in earlier and len(earlier) == 7  # the CSV and 6 overlays
+    for part in list(parts.iterdir()):  # the next predict's parts have other names: new overlays
+        part.rename(parts / f"later_{part.name}")
+    run.save_threshold(float(run.score_values.min()) - 1.0, "test")  # and rejects every part
+    drawn = []
+    real_render = vqi_core.cli.render_overlay
+
+    def render_then_interrupt(*args, **kwargs):
+        if len(drawn) == 3:
+            raise KeyboardInterrupt
+        drawn.append(1)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(vqi_core.cli, "render_overlay", render_then_interrupt)
+    capsys.readouterr()
+    assert main(command) == 130
+    assert f"interrupted: predictions.csv and the overlays in {out} are as they were" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == earlier
+    assert len(list((out / PREDICT_STAGING).iterdir())) == 3  # the new overlays never reached the folder
+    monkeypatch.setattr(vqi_core.cli, "render_overlay", real_render)
+    assert main(command) == 0
+    capsys.readouterr()
+    assert not (out / PREDICT_STAGING).exists()  # the leftover staging folder is gone
+    assert len(list(out.glob("later_*_overlay.png"))) == 6 and len(list(out.iterdir())) == 13
+    frame = pd.read_csv(out / "predictions.csv")
+    assert len(frame) == 6 and set(frame["prediction"]) == {"defective"}
 
 
 def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, dataset, tmp_path, capsys):

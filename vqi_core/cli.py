@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +34,9 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
 DEFAULT_RUNS = "runs"
+#: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
+#: predict leaves an earlier predict's overlays and predictions.csv as they were
+PREDICT_STAGING = ".vqi-predict-partial"
 
 
 class TerminalProgress:
@@ -385,13 +390,16 @@ def _predict(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
     out.mkdir(parents=True, exist_ok=True)
+    staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
+    shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
+    staging.mkdir()
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress,
                                  training_ranges=run.report.get("training_capture_ranges")):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
-            target = out / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
+            target = staging / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
                 raise OSError(f"could not write {target}")
             rows.append(result_row(result, threshold, run.id))
@@ -400,7 +408,10 @@ def _predict(args: argparse.Namespace) -> int:
     scored = len(rows)
     rows += [not_scored_row(item, threshold, run.id) for item in skipped]
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
+        os.replace(overlay_file, out / overlay_file.name)
     write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
+    staging.rmdir()
     defective = int((frame["prediction"] == "defective").sum())
     print(f"{counted(scored, 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
@@ -646,5 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: no run was written", file=sys.stderr)
+        unchanged = (f"predictions.csv and the overlays in {args.out} are as they were" if args.command == "predict"
+                     else "no run was written")
+        print(f"interrupted: {unchanged}", file=sys.stderr)
         return 130
