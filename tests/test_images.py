@@ -131,6 +131,34 @@ def test_a_file_of_several_images_of_one_size_is_refused(tmp_path):
     assert image.shape == (20, 30, 3) and (image == 40).all()
 
 
+def test_the_largest_page_of_a_file_with_a_preview_is_read_wherever_it_lies(tmp_path):
+    """A TIFF whose first page is a small preview (or thumbnail) is read at the full image's size and pixels, as
+    8-bit, 16-bit grayscale and 16-bit colour, and its size from the header is the full image's."""
+    preview_first = tmp_path / "preview_first.tif"
+    Image.fromarray(np.full((10, 15, 3), 200, np.uint8)).save(
+        preview_first, save_all=True, append_images=[Image.fromarray(np.full((20, 30, 3), 40, np.uint8))])
+    image = read_image(preview_first)
+    assert image.shape == (20, 30, 3) and (image == 40).all()
+    assert read_image(preview_first.read_bytes(), "upload.tif").shape == (20, 30, 3)
+    assert stored_size(preview_first) == (20, 30)
+    grey = (np.arange(600).reshape(20, 30) * 100).astype(np.uint16)
+    grey_file = tmp_path / "grey16.tif"
+    assert cv2.imwritemulti(str(grey_file), [np.full((10, 15), 1000, np.uint16), grey])
+    assert is_sixteen_bit(grey_file)
+    assert (read_image(grey_file)[..., 0] == np.clip(grey / 65535 * 255 + 0.5, 0, 255).astype(np.uint8)).all()
+    colour = (np.arange(1800).reshape(20, 30, 3) * 37 % 65536).astype(np.uint16)  # RGB
+    colour_file = tmp_path / "colour16.tif"
+    assert cv2.imwritemulti(str(colour_file), [np.full((10, 15, 3), 1000, np.uint16), colour[..., ::-1]])  # BGR
+    assert is_sixteen_bit(colour_file)
+    assert (read_image(colour_file) == np.clip(colour / 65535 * 255 + 0.5, 0, 255).astype(np.uint8)).all()
+    stack_after_preview = tmp_path / "stack_after_preview.tif"
+    Image.fromarray(np.full((10, 15, 3), 200, np.uint8)).save(
+        stack_after_preview, save_all=True, append_images=[Image.fromarray(np.full((20, 30, 3), v, np.uint8))
+                                                           for v in (40, 90)])
+    with pytest.raises(ImageReadError, match="holds 2 images of 30x20 px"):
+        read_image(stack_after_preview)
+
+
 def _with_orientation(image: Image.Image, orientation: int) -> Image.Image:
     exif = Image.Exif()
     exif[0x0112] = orientation  # EXIF Orientation

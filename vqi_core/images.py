@@ -16,8 +16,9 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   that range (beyond rounding), NaN or infinity is refused, not clipped;
 - a file that holds several images of one size (a multi-page TIFF stack, an
   animated WebP) is refused: one file is one image to judge, and judging its
-  first page alone could pass a defect on another (pages of other sizes, such
-  as a TIFF's preview, are not images of the part and are left out);
+  first page alone could pass a defect on another; in a file whose pages
+  differ in size (a TIFF with a preview or thumbnail page) the largest page is
+  the image of the part and is the one read, wherever it lies in the file;
 - grayscale is replicated to three channels;
 - alpha is composited over black (a transparent background reads as "no part");
 - an EXIF orientation (a camera or phone that stores its pixels sideways) is
@@ -73,10 +74,12 @@ def is_image_path(path: Path) -> bool:
 
 class _Opened(NamedTuple):
     """A decoded Pillow image, and for a 16-bit colour file (which Pillow decodes at 8 bits) the EXIF
-    orientation that OpenCV's decoding of its pixels still needs (``None`` for any other file)."""
+    orientation that OpenCV's decoding of its pixels still needs (``None`` for any other file) and the page
+    that was read (see :func:`main_page`)."""
 
     image: Image.Image
     sixteen_bit_colour_orientation: int | None
+    page: int = 0
 
 
 def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> _Opened:
@@ -95,14 +98,17 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
             raise ImageReadError(f"{name}: {EMPTY_FILE}")
         image = Image.open(stream)
+        stacked = stacked_images_problem(image)
+        if stacked:
+            raise ImageReadError(f"{name}: {stacked}")
+        page = main_page(image)
+        if page:
+            image.seek(page)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ImageReadError(
                 f"{name}: {image.width}x{image.height} pixels is larger than the "
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
-        stacked = stacked_images_problem(image)
-        if stacked:
-            raise ImageReadError(f"{name}: {stacked}")
         sixteen_bit_colour_orientation = None
         if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
             sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
@@ -120,7 +126,7 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"{name}: image is too large to decode safely") from exc
-    return _Opened(image, sixteen_bit_colour_orientation)
+    return _Opened(image, sixteen_bit_colour_orientation, page)
 
 
 def _is_sixteen_bit_colour(image: Image.Image) -> bool:
@@ -134,12 +140,16 @@ def _is_sixteen_bit_colour(image: Image.Image) -> bool:
 
 
 def _sixteen_bit_colour_pixels(source: Path | bytes, name: str, orientation: int,
-                               eight_bit: Image.Image) -> np.ndarray:
+                               eight_bit: Image.Image, page: int = 0) -> np.ndarray:
     """The 16-bit RGB or RGBA pixels of a 16-bit colour file as shown, decoded by OpenCV and turned by the EXIF
-    ``orientation`` that OpenCV leaves out; ``eight_bit`` is Pillow's 8-bit decoding of the same file as shown,
-    which must hold their high bytes (so that both agree on the image and its orientation)."""
-    data = source if isinstance(source, bytes) else read_file_bytes(source)
-    stored = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    ``orientation`` that OpenCV leaves out; ``eight_bit`` is Pillow's 8-bit decoding of the same file (of its
+    ``page``) as shown, which must hold their high bytes (so that both agree on the image and its orientation)."""
+    data = np.frombuffer(source if isinstance(source, bytes) else read_file_bytes(source), np.uint8)
+    if page:
+        decoded, pages = cv2.imdecodemulti(data, cv2.IMREAD_UNCHANGED)
+        stored = pages[page] if decoded and page < len(pages) else None
+    else:
+        stored = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if stored is None or stored.dtype != np.uint16 or stored.ndim != 3 or stored.shape[2] not in (3, 4):
         raise ImageReadError(f"{name}: its 16-bit colour pixels cannot be decoded (OpenCV cannot read the file)")
     channels = [2, 1, 0, 3][:stored.shape[2]]  # OpenCV's BGR(A) to RGB(A)
@@ -160,21 +170,37 @@ def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16) -> np.nd
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
-def stacked_images_problem(image: Image.Image) -> str | None:
-    """Why a file that holds several images of one size (TIFF pages, WebP frames) is refused; None for a file
-    of one image (pages of other sizes, such as a preview, do not count). Reads the headers only, and leaves the
-    image at its first page."""
+def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
+    """(W, H) of every page or frame of an opened file, read from the headers; leaves the image at its first
+    page."""
     n_frames = int(getattr(image, "n_frames", 1))
     if n_frames <= 1:
-        return None
-    size = image.size
+        return [image.size]
+    sizes = []
     try:
-        count = 0
         for index in range(n_frames):
             image.seek(index)
-            count += image.size == size
+            sizes.append(image.size)
     finally:
         image.seek(0)
+    return sizes
+
+
+def main_page(image: Image.Image) -> int:
+    """The index of the page that is the image of the part: the largest (by pixels, the first of equals), so
+    that a TIFF's preview or thumbnail page is never read instead, wherever it lies; 0 for a file of one image.
+    Reads the headers only, and leaves the image at its first page."""
+    sizes = _page_sizes(image)
+    return max(range(len(sizes)), key=lambda index: (sizes[index][0] * sizes[index][1], -index))
+
+
+def stacked_images_problem(image: Image.Image) -> str | None:
+    """Why a file that holds several images of its largest size (TIFF pages, WebP frames) is refused; None for
+    a file of one image (smaller pages, such as a preview, do not count). Reads the headers only, and leaves the
+    image at its first page."""
+    sizes = _page_sizes(image)
+    size = max(sizes, key=lambda wh: wh[0] * wh[1])
+    count = sizes.count(size)
     if count == 1:
         return None
     return (f"the file holds {count} images of {size[0]}x{size[1]} px ({image.format} pages or frames); VQI judges "
@@ -235,10 +261,10 @@ def read_image(source: Path | str | bytes, name: str | None = None,
         source = Path(source)
         name = name or str(source)
     name = name or "uploaded image"
-    image, orientation = _open(source, name, max_bytes)
+    image, orientation, page = _open(source, name, max_bytes)
     if orientation is None:
         return to_rgb_array(image, bit_depth, name)
-    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image), bit_depth)
+    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page), bit_depth)
 
 
 def is_sixteen_bit(path: Path | str) -> bool:
@@ -246,6 +272,7 @@ def is_sixteen_bit(path: Path | str) -> bool:
     image)."""
     try:
         with Image.open(path) as image:
+            image.seek(main_page(image))
             return image.mode.startswith("I;16") or image.mode == "I" or _is_sixteen_bit_colour(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
@@ -266,6 +293,7 @@ def stored_size(path: Path | str) -> tuple[int, int]:
     decoding the pixels; ``ImageReadError`` if it is not an image."""
     try:
         with Image.open(path) as image:
+            image.seek(main_page(image))
             # Pillow's TIFF reader gives the size as shown already (and turns the pixels when it loads them)
             if _orientation(image) in _QUARTER_TURNS and image.format != "TIFF":
                 return image.width, image.height
