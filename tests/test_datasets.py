@@ -73,8 +73,8 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
 
 
 def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_listed(tmp_path):
-    """A BMP or TIFF mask is a mask; a mask named for no test image, or a mask folder of no defect type, is a
-    naming mistake that would leave the pixel metrics out silently, so it is listed with a reason."""
+    """A BMP or TIFF mask is a mask; a mask named for no test image (each of two such masks for one name), or a
+    mask folder of no defect type, is a naming mistake that would leave the pixel metrics out silently, so it is listed with a reason."""
     root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
     ground_truth = root / "ground_truth"
     for mask in (ground_truth / "blob").iterdir():
@@ -85,6 +85,8 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
     Image.fromarray(disc).save(ground_truth / "blob" / "001.tif")
     Image.fromarray(disc).save(ground_truth / "blob" / "001.jpg")  # of two that are not PNG, the first by name
     Image.fromarray(disc).save(ground_truth / "blob" / "000_gt.png")
+    Image.fromarray(disc).save(ground_truth / "blob" / "007_mask.png")  # two masks of an image that is not there
+    Image.fromarray(disc).save(ground_truth / "blob" / "007.png")
     (ground_truth / "Scratches").mkdir()
     category = load_category(root)
     blob = {s.name: s.mask_path for s in category.test if s.defect_type == "blob"}
@@ -94,6 +96,10 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
     assert reasons == {
         str(ground_truth / "blob" / "000_gt.png"): "mask matches no image in test/blob (the mask of an image "
                                                      "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
+        str(ground_truth / "blob" / "007_mask.png"): "mask matches no image in test/blob (the mask of an image "
+                                                       "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
+        str(ground_truth / "blob" / "007.png"): "mask matches no image in test/blob (the mask of an image "
+                                                  "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
         str(ground_truth / "blob" / "001.tif"): "another mask for the same image: 001.jpg is used (a <stem>_mask "
                                                   "name first, then a PNG, then the first by name)",
         str(ground_truth / "Scratches"): "no test/Scratches folder: masks are matched to the test images of the "

@@ -248,7 +248,8 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
             test.append(Sample(image_path, 1, defect_type, mask_path))
         skipped.extend({"file": str(mask), "reason": f"mask matches no image in test/{defect_type} (the mask of an "
                                                      f"image <stem>.<ext> is <stem>_mask.png or <stem>.png)"}
-                       for mask in sorted(set(masks.values()) - matched))
+                       for mask in sorted((set(masks.values()) - matched)
+                                          | {mask for mask, used in outranked if used not in matched}))
         skipped.extend({"file": str(mask), "reason": f"another mask for the same image: {used.name} is used (a "
                                                      f"<stem>_mask name first, then a PNG, then the first by name)"}
                        for mask, used in outranked if used in matched)
