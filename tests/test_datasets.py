@@ -74,7 +74,8 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
 
 def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_listed(tmp_path):
     """A BMP or TIFF mask is a mask; a mask named for no test image (each of two such masks for one name), or a
-    mask folder of no defect type, is a naming mistake that would leave the pixel metrics out silently, so it is listed with a reason."""
+    mask folder of no defect type, is a naming mistake that would leave the pixel metrics out silently, so it is
+    listed with a reason."""
     root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
     ground_truth = root / "ground_truth"
     for mask in (ground_truth / "blob").iterdir():
