@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -368,6 +369,38 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
     assert len(list(out.glob("later_*_overlay.png"))) == 6 and len(list(out.iterdir())) == 13
     frame = pd.read_csv(out / "predictions.csv")
     assert len(frame) == 6 and set(frame["prediction"]) == {"defective"}
+
+
+def test_ctrl_c_while_a_predict_puts_its_results_in_place_waits_until_all_are(trained, dataset, tmp_path, capsys,
+                                                                              monkeypatch):
+    """An interrupt between the renames would leave some new overlays beside the earlier predictions.csv: it is
+    held until every overlay and the CSV are in place, and then ends the command with a message that says so."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    command = ["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]
+    assert main(command) == 0
+    for part in list(parts.iterdir()):
+        part.rename(parts / f"later_{part.name}")
+    real_replace = os.replace
+    renamed = []
+
+    def replace_then_interrupt(source, target):
+        renamed.append(target)
+        if len(renamed) == 2:
+            signal.raise_signal(signal.SIGINT)  # Ctrl+C between two renames
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    capsys.readouterr()
+    handler = signal.getsignal(signal.SIGINT)
+    assert main(command) == 130
+    assert f"interrupted once the results were complete: predictions.csv and the overlays in {out}" in \
+        capsys.readouterr().err
+    assert len(renamed) == 7 and not (out / PREDICT_STAGING).exists()  # 6 overlays, then the CSV
+    assert len(list(out.glob("later_*_overlay.png"))) == 6
+    assert set(pd.read_csv(out / "predictions.csv")["image"].str.startswith("later_")) == {True}
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl+C works as before afterwards
 
 
 def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, dataset, tmp_path, capsys):

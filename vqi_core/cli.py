@@ -4,13 +4,16 @@ runs``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import cv2
 import pandas as pd
@@ -380,6 +383,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _interrupts_held(received: list[int]) -> Iterator[None]:
+    """Hold Ctrl+C (SIGINT) off until the block is done, noting each in ``received``: for the renames that must
+    all happen. Signals reach only the main thread; in another the block simply runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
@@ -408,10 +425,16 @@ def _predict(args: argparse.Namespace) -> int:
     scored = len(rows)
     rows += [not_scored_row(item, threshold, run.id) for item in skipped]
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
-        os.replace(overlay_file, out / overlay_file.name)
-    write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
-    staging.rmdir()
+    interrupted: list[int] = []
+    with _interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
+        for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
+            os.replace(overlay_file, out / overlay_file.name)
+        write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
+        staging.rmdir()
+    if interrupted:
+        print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
+              f"predict's", file=sys.stderr)
+        return 130
     defective = int((frame["prediction"] == "defective").sum())
     print(f"{counted(scored, 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
