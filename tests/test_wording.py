@@ -1,5 +1,7 @@
 """Messages count things in the right number."""
 
+from vqi_core.dashboard import cost_sentence
+from vqi_core.metrics import OperatingPoint
 from vqi_core.wording import are, counted
 
 
@@ -10,3 +12,16 @@ def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
     assert counted(2, "box", "boxes") == "2 boxes" and counted(1, "box", "boxes") == "1 box"
     assert counted(12_345, "run") == "12,345 runs"
     assert (are(1), are(0), are(2)) == ("is", "are", "are")
+
+
+def test_the_threshold_cost_sentence_counts_a_single_part_in_the_singular():
+    """The sentence the Threshold page, the CLI and the report all show: "of 1 good part", not "of 1 good parts"."""
+    one_each = OperatingPoint(threshold=0.5, tp=1, fp=1, tn=0, fn=0, accuracy=0.5, precision=0.5, recall=1.0,
+                              f1=2 / 3, false_alarm_rate=1.0, escape_rate=0.0)
+    sentence = cost_sentence(one_each)
+    assert sentence.startswith("1 of 1 good part would be rejected (false alarms, ")
+    assert "and 0 of 1 defective part would pass (escapes, " in sentence
+    many = OperatingPoint(threshold=0.5, tp=2, fp=0, tn=3, fn=1, accuracy=5 / 6, precision=1.0, recall=2 / 3,
+                          f1=0.8, false_alarm_rate=0.0, escape_rate=1 / 3)
+    assert cost_sentence(many).startswith("0 of 3 good parts would be rejected")
+    assert "and 1 of 3 defective parts would pass" in cost_sentence(many)

@@ -491,8 +491,9 @@ def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rat
     held = held_out_counts(run.labels, run.score_values, rule)
     if held is None:
         return None
-    return (f"chosen on other images ({held.folds}-fold, held out): {held.false_alarms} of {held.good} good parts "
-            f"rejected, {held.escapes} of {held.defective} defective parts passed; the rates above are measured "
+    return (f"chosen on other images ({held.folds}-fold, held out): {held.false_alarms} of "
+            f"{counted(held.good, 'good part')} rejected, {held.escapes} of "
+            f"{counted(held.defective, 'defective part')} passed; the rates above are measured "
             f"on the images the threshold was chosen on")
 
 
@@ -508,7 +509,7 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
-    print(f"threshold {value:.6g} ({source}) on {len(run.labels)} evaluated test images of run {run.id}")
+    print(f"threshold {value:.6g} ({source}) on {counted(len(run.labels), 'evaluated test image')} of run {run.id}")
     print(f"{'':<16}{'passed':>8}{'rejected':>10}")
     print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
     print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
@@ -562,9 +563,11 @@ def _split(args: argparse.Namespace) -> int:
     out = write_split(category, split, args.out)
     sizes = [len(group) for group in split.groups]
     defective = sum(s.defect_type != "good" for s in category.test)
-    print(f"{sum(sizes)} good images in {len(sizes)} groups of look-alike photos (largest {max(sizes)}, "
+    print(f"{counted(sum(sizes), 'good image')} in {counted(len(sizes), 'group')} of look-alike photos "
+          f"(largest {max(sizes)}, "
           f"{sizes.count(1)} alone)")
-    print(f"train/good {len(split.train)}, test/good {len(split.test)}; the {defective} defective test images and "
+    print(f"train/good {len(split.train)}, test/good {len(split.test)}; the "
+          f"{counted(defective, 'defective test image')} and "
           f"the masks as they were")
     for item in split.skipped:
         print(f"skipped {item['file']}: {item['reason']}")
@@ -590,8 +593,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"skipped {item['file']}: {item['reason']}")
     copies = check.copies_of_train + check.repeats_in_test
     if not copies:
-        print(f"no copies: none of the {check.test_images} readable test images copies one of the "
-              f"{check.train_images} training images or another test image")
+        print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one of the "
+              f"{counted(check.train_images, 'training image')} or another test image")
     for note in check.notes(labels):
         print(note)
     for entry in copies:

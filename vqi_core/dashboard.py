@@ -223,9 +223,9 @@ def cost_sentence(point: OperatingPoint) -> str:
     """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
     test set's rates are (exact :data:`CONFIDENCE` intervals)."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
-    return (f"{point.fp} of {n_good} good parts would be rejected (false alarms, "
-            f"{_share_with_interval(point.fp, n_good)}) and {point.fn} of {n_defective} defective parts would "
-            f"pass (escapes, {_share_with_interval(point.fn, n_defective)}).")
+    return (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
+            f"{_share_with_interval(point.fp, n_good)}) and {point.fn} of {counted(n_defective, 'defective part')} "
+            f"would pass (escapes, {_share_with_interval(point.fn, n_defective)}).")
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:

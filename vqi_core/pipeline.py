@@ -181,9 +181,9 @@ def split_for_method(category: Category, method: str, config: RunConfig) -> tupl
 
     labelled, evaluated = supervised_split(category, config.supervised_train_fraction, config.seed)
     note = (f"{SEEN_DEFECTS_NOTE}: {sum(s.label == 1 for s in labelled)} labelled defective and "
-            f"{sum(s.label == 0 for s in labelled)} good test images (stratified by defect type, seed "
+            f"{counted(sum(s.label == 0 for s in labelled), 'good test image')} (stratified by defect type, seed "
             f"{config.seed}) were used for training, together with the train/good images; it is evaluated on "
-            f"the other {len(evaluated)} test images only. The unsupervised methods have seen no defect.")
+            f"the other {counted(len(evaluated), 'test image')} only. The unsupervised methods have seen no defect.")
     return category.train + labelled, evaluated, [note]
 
 

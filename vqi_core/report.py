@@ -198,10 +198,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             _table(presets)]
     sections += [
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
-        f"parts rejected</h2>",
+        f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
         _examples(run, false_alarms[:examples], normalization),
         f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_COLOR}">defective</span> '
-        f"parts passed</h2>",
+        f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
         f"Heatmaps are normalised with held-out good training images; boxes mark what lies above every one of "

@@ -27,6 +27,7 @@ from .datasets import GOOD, Category, DatasetError
 from .images import ImageReadError, read_image
 from .progress import ProgressCallback, check_seed, report
 from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
+from .wording import counted
 
 SPLIT_FILE = "split.json"
 DEFAULT_TEST_FRACTION = 0.2
@@ -85,7 +86,8 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     if held == 0:
         largest = max(len(group) for group in groups)
         raise DatasetError(
-            f"no group of look-alike photos fits into a test side of {target} of the {len(paths)} good images: "
+            f"no group of look-alike photos fits into a test side of {target} of the "
+            f"{counted(len(paths), 'good image')}: "
             f"the largest group holds {largest} (likeness {LOOK_ALIKE_LIKENESS:g} or more joins photos). Parts "
             f"that all look the same cannot be split by their photos: keep the split, or group the images by a "
             f"part number yourself.")

@@ -43,6 +43,7 @@ from .methods import AnomalyModel, create_model, load_model
 from .metrics import mask_to_eval_size
 from .region import REGION_FILE, InspectionRegion
 from .system import locked
+from .wording import counted
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -232,8 +233,8 @@ class Run:
             count = len(self.scores)
             keys = set(self._open_maps().files)
             if keys != {f"m{index:05d}" for index in range(count)}:
-                raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {len(keys):,} maps for "
-                               f"{count:,} scored images")
+                raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
+                               f"{counted(count, 'scored image')}")
 
     @property
     def threshold_info(self) -> dict:

@@ -367,7 +367,7 @@ class SplitCheck:
             good, defective = self.look_alike_summary["good"], self.look_alike_summary["defective"]
             example = next(e for e in self.look_alikes if e["label"] == "good")
             notes.append(
-                f"{good['with_look_alike']} of {good['images']} good test images "
+                f"{good['with_look_alike']} of {counted(good['images'], 'good test image')} "
                 f"({good['with_look_alike'] / good['images']:.0%}) look almost like a training image (grey-level "
                 f"thumbnails correlate at {LOOK_ALIKE_LIKENESS:g} or more over the {LOOK_ALIKE_CELLS:.0%} where "
                 f"they agree best; e.g. {example['test']} and {example['look_alike']}, {example['likeness']:.3f}), "
@@ -427,7 +427,7 @@ def look_alike_finding(summary: dict[str, dict[str, Any]]) -> str:
         return ""
     good, defective = summary["good"], summary["defective"]
     return (f"training look-alikes for {good['with_look_alike']} of {good['images']} good, "
-            f"{defective['with_look_alike']} of {defective['images']} defective test images")
+            f"{defective['with_look_alike']} of {counted(defective['images'], 'defective test image')}")
 
 
 def _cue_value(cue: dict[str, Any], key: str) -> str:

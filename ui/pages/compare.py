@@ -9,6 +9,7 @@ from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_
     run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
+from vqi_core.wording import counted
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -72,7 +73,8 @@ for run in chosen:
         st.warning(f"`{run.id}`: {note}", icon=":material/warning:")
 if any(len(run.scores) != len(shared) for run in chosen):
     st.info(f"The runs evaluated different test images; image AUROC, F1 and the ROC curves use the "
-            f"{len(shared)} images all of them evaluated. Pixel AUROC, AUPRO and timings are each run's own.",
+            f"{counted(len(shared), 'image')} all of them evaluated. Pixel AUROC, AUPRO and timings are each "
+            "run's own.",
             icon=":material/info:")
 
 table, figure = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))

@@ -12,6 +12,7 @@ from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_M
     look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
+from vqi_core.wording import counted
 
 PER_PAGE, COLUMNS = 12, 4
 SELECTED, PAGE = "inspect_selected", "inspect_page"
@@ -126,7 +127,7 @@ selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected)
 matching = filtered_frame(test, threshold)
-st.caption(f"{len(matching)} of {len(test)} test images match.")
+st.caption(f"{len(matching)} of {counted(len(test), 'test image')} {'matches' if len(matching) == 1 else 'match'}.")
 if matching.empty:
     st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
 else:

@@ -292,9 +292,9 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
         st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {exc}")
     else:
         st.session_state[SPLIT_RESULT] = ((root, category), True, (
-            f"Wrote `{made['path']}`: {made['train']} good training and {made['test']} good test images from "
-            f"{made['groups']} groups of look-alike photos, the defective images and masks as they were. Choose "
-            f"it as the category in the sidebar and check it again."))
+            f"Wrote `{made['path']}`: {made['train']} good training and {counted(made['test'], 'good test image')} "
+            f"from {counted(made['groups'], 'group')} of look-alike photos, the defective images and masks as they "
+            f"were. Choose it as the category in the sidebar and check it again."))
 
 
 def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
@@ -304,8 +304,9 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:
-        st.success(f"No copies: none of the {found['test_images']} test images copies one of the "
-                   f"{found['train_images']} training images or another test image.", icon=":material/check:")
+        st.success(f"No copies: none of the {counted(found['test_images'], 'test image')} copies one of the "
+                   f"{counted(found['train_images'], 'training image')} or another test image.",
+                   icon=":material/check:")
     for note in found["notes"]:
         st.warning(note, icon=":material/warning:")
     if not found["copies"].empty:
@@ -340,7 +341,7 @@ st.title("Train")
 root, category = data_choice()
 summary = dataset_or_stop(root, category)
 st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
-            f"{summary['train']} good training images; test set {summary['test_good']} good and "
+            f"{counted(summary['train'], 'good training image')}; test set {summary['test_good']} good and "
             f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
             f"{masks_phrase(summary['test_masked'], summary['test_defective'])}.")
 missing = missing_test_images(summary["test_good"], summary["test_defective"])
