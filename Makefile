@@ -9,7 +9,7 @@ PORT ?= 8501
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-cache-dir -r requirements.txt  # a cache would double the disk used
 	touch $@
 
 setup: $(BIN)/.installed

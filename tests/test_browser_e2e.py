@@ -1,6 +1,6 @@
 """End to end in a real headless browser: start the app, train, move the threshold slider, check the page.
 
-Drives Debian's Chromium (``/usr/bin/chromium``, never a downloaded browser) with
+Drives Debian's Chromium (``/usr/bin/chromium``, or ``VQI_CHROMIUM``; never a downloaded browser) with
 Playwright. Skipped when Chromium is absent, unless ``VQI_REQUIRE_BROWSER=1``
 (CI sets it). Saves a screenshot of every page to ``$VQI_SCREENSHOT_DIR``
 (default ``test-artifacts/screenshots``).
@@ -27,7 +27,7 @@ from vqi_core.methods import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore, changed_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("VQI_CHROMIUM", "/usr/bin/chromium"))  # Debian's package, or any Chromium
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 SCREENSHOTS = Path(os.environ.get("VQI_SCREENSHOT_DIR", REPO_ROOT / "test-artifacts" / "screenshots"))
@@ -36,8 +36,9 @@ COST = re.compile(r"(\d+) of (\d+) good parts would be rejected.*?(\d+) of (\d+)
 
 if not CHROMIUM.exists():
     if os.environ.get("VQI_REQUIRE_BROWSER") == "1":
-        pytest.fail("VQI_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: run `make browser`", pytrace=False)
-    pytest.skip("Debian chromium not installed (`make browser`)", allow_module_level=True)
+        pytest.fail(f"VQI_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: run `make browser` or set VQI_CHROMIUM",
+                    pytrace=False)
+    pytest.skip(f"no Chromium at {CHROMIUM} (`make browser`, or set VQI_CHROMIUM)", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
