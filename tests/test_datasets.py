@@ -9,7 +9,7 @@ from PIL import Image
 
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
 from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
-                               load_test_set)
+                               load_test_set, not_an_image_reason, sub_folders)
 
 
 def test_category_with_masks(tmp_path):
@@ -145,6 +145,14 @@ def test_plain_folder_and_single_image(tmp_path):
     assert [s.path.name for s in samples] == ["a.png"] and len(skipped) == 1
     samples, _ = load_folder(tmp_path / "in" / "a.png")
     assert len(samples) == 1
+    assert load_folder(tmp_path / "in" / "b.txt") == ([], [{"file": str(tmp_path / "in" / "b.txt"),
+                                                            "reason": not_an_image_reason(tmp_path / "in" / "b.txt")}])
+    (tmp_path / "in" / "a.png").unlink()  # only a file that is no image: listed, for a row in predict's table
+    samples, skipped = load_folder(tmp_path / "in")
+    assert samples == [] and [item["file"] for item in skipped] == [str(tmp_path / "in" / "b.txt")]
+    (tmp_path / "in" / "lot 2").mkdir()
+    (tmp_path / "in" / ".cache").mkdir()
+    assert sub_folders(tmp_path / "in") == [tmp_path / "in" / "lot 2"] and sub_folders(tmp_path / "in" / "b.txt") == []
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")

@@ -366,7 +366,8 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
     assert main(command) == 0
     capsys.readouterr()
     assert not (out / PREDICT_STAGING).exists()  # the leftover staging folder is gone
-    assert len(list(out.glob("later_*_overlay.png"))) == 6 and len(list(out.iterdir())) == 13
+    assert len(list(out.glob("later_*_overlay.png"))) == 6  # the earlier predict's overlays are removed
+    assert len(list(out.iterdir())) == 7
     frame = pd.read_csv(out / "predictions.csv")
     assert len(frame) == 6 and set(frame["prediction"]) == {"defective"}
 
@@ -426,6 +427,67 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     assert len(frame) == 7 and frame.loc["truncated.png", "prediction"] == NOT_SCORED  # the record has it
     assert frame.loc["truncated.png", "score"] == "" and frame.loc["truncated.png", "problem"] != ""
     assert set(frame.drop(index="truncated.png")["prediction"]) == {"good"}
+
+
+def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(trained, dataset, tmp_path, capsys):
+    """A decisions CSV, a report, an archive or predict's overlays written into a run folder could replace the
+    run's own files (threshold.json, metrics.json, config.json): each is refused before anything is written."""
+    runs_dir = tmp_path / "runs"
+    run = Run(shutil.copytree(trained.path, runs_dir / trained.id))
+    before = {path: path.read_bytes() for path in run.path.rglob("*") if path.is_file()}
+    commands = [
+        (["threshold", "--run", str(run.path), "--decisions", str(run.path / "threshold.json")], "--decisions"),
+        (["report", "--run", str(run.path), "--out", str(run.path / "metrics.json")], "--out"),
+        (["runs", "--runs", str(runs_dir), "--export", run.id, "--out", str(run.path / "config.json")], "--out"),
+        (["predict", "--run", str(run.path), "--input", str(dataset / "test" / "good"), "--out",
+          str(run.path / "model")], "--out"),
+    ]
+    for command, option in commands:
+        capsys.readouterr()
+        assert main(command) == 2, command
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: {option} ") and f"is inside the run folder {run.path}:" in error
+    assert {path: path.read_bytes() for path in run.path.rglob("*") if path.is_file()} == before
+    assert Run(run.path).problem() is None
+    assert main(["threshold", "--run", str(run.path), "--decisions", str(tmp_path / "decisions.csv")]) == 0
+
+
+def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset, tmp_path, capsys):
+    """Sub-folders are named as not searched; a folder of unreadable files, or one unreadable file, still gets a
+    predictions.csv with a row and a reason for each; --out may not be the --input folder; a second predict into
+    the same --out removes the earlier predict's overlays of parts it does not score again, nothing else."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    shutil.copytree(dataset / "test" / "good", parts / "lot 8")
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"not searched: 1 sub-folder of {parts} (lot 8); give one as --input to score its images" in printed
+    assert "not checked: whether the images are unlike" not in printed
+    assert len(list(out.glob("*_overlay.png"))) == 6
+    (out / "notes.txt").write_text("mine")
+    assert main(["predict", "--run", str(run.path), "--input", str(parts / "000.png"), "--out", str(out)]) == 0
+    assert sorted(path.name for path in out.iterdir()) == ["000.png_overlay.png", "notes.txt", "predictions.csv"]
+    capsys.readouterr()
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(parts)]) == 2
+    assert "is the --input folder" in capsys.readouterr().err and not list(parts.glob("*_overlay.png"))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.png").write_bytes((parts / "000.png").read_bytes()[:100])
+    (broken / "b.png").write_text("not an image")
+    for given in (broken, broken / "a.png"):
+        assert main(["predict", "--run", str(run.path), "--input", str(given), "--out", str(tmp_path / "o2")]) == 2
+        captured = capsys.readouterr()
+        assert f"error: no image of {given} could be scored" in captured.err
+        assert f"skipped {broken / 'a.png'}: " in captured.out
+        frame = pd.read_csv(tmp_path / "o2" / "predictions.csv", keep_default_na=False)
+        assert set(frame["prediction"]) == {NOT_SCORED} and all(frame["problem"] != "")
+        assert len(frame) == (2 if given == broken else 1)
+    report = json.loads((run.path / "report.json").read_text())
+    del report["training_capture_ranges"]  # as in a run trained before the record existed
+    (run.path / "report.json").write_text(json.dumps(report))
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
+    assert "not checked: whether the images are unlike the good training images" in capsys.readouterr().out
 
 
 def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):

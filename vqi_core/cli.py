@@ -20,7 +20,7 @@ import pandas as pd
 
 from .archive import export_run_file, import_run
 from .backbones import list_backbones
-from .datasets import category_path, load_category
+from .datasets import category_path, load_category, sub_folders
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
@@ -31,8 +31,8 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
-                   write_bytes_atomic)
+from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, Run, RunError, RunStore,
+                   changed_settings, checked_reason, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
@@ -397,15 +397,30 @@ def _interrupts_held(received: list[int]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _refuse_inside_a_run(path: Path, option: str) -> None:
+    """``ValueError`` when ``path`` is a run folder or lies inside one (any run's, not only the one used): what
+    is written there could replace the run's own files."""
+    resolved = path.expanduser().resolve()
+    for folder in (resolved, *resolved.parents):
+        if (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file():
+            raise ValueError(f"{option} {path} is inside the run folder {folder}: write it outside, where it "
+                             f"cannot replace the run's own files")
+
+
 def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
-    sources, skipped = folder_sources(args.input)
-    model = run.load_model()
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
+    _refuse_inside_a_run(out, "--out")
+    if Path(args.input).expanduser().resolve() == out.expanduser().resolve():
+        raise ValueError(f"--out {out} is the --input folder: name another folder, or the overlays would be "
+                         f"scored as parts by the next predict of this folder")
+    sources, skipped = folder_sources(args.input)
+    model = run.load_model()
+    training_ranges = run.report.get("training_capture_ranges")
     out.mkdir(parents=True, exist_ok=True)
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
@@ -413,8 +428,7 @@ def _predict(args: argparse.Namespace) -> int:
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
-        for result in iter_score(model, sources, threshold, skipped, progress,
-                                 training_ranges=run.report.get("training_capture_ranges")):
+        for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
             target = staging / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
@@ -425,12 +439,15 @@ def _predict(args: argparse.Namespace) -> int:
     scored = len(rows)
     rows += [not_scored_row(item, threshold, run.id) for item in skipped]
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    earlier = _earlier_overlays(out)
     interrupted: list[int] = []
     with _interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
         for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
             os.replace(overlay_file, out / overlay_file.name)
         write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
         staging.rmdir()
+        for stale in earlier - {f"{name}_overlay.png" for name in frame["image"]}:
+            (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
     if interrupted:
         print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
               f"predict's", file=sys.stderr)
@@ -446,6 +463,14 @@ def _predict(args: argparse.Namespace) -> int:
               f"scores")
     for item in skipped:
         print(f"skipped {item['file']}: {item['reason']}")
+    unsearched = sub_folders(args.input)
+    if unsearched:
+        print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
+              f"({', '.join(folder.name for folder in unsearched[:5])}{', ...' if len(unsearched) > 5 else ''}); "
+              f"give one as --input to score its images")
+    if training_ranges is None:
+        print("not checked: whether the images are unlike the good training images (the run holds no record of "
+              "their brightness, contrast and size; runs trained before that record existed)")
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(f"error: no image of {args.input} could be scored", file=sys.stderr)
@@ -497,6 +522,17 @@ def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rat
             f"on the images the threshold was chosen on")
 
 
+def _earlier_overlays(out: Path) -> set[str]:
+    """The overlay files in ``out`` that its earlier predictions.csv names (an earlier predict's own output);
+    none when there is no such CSV or it cannot be read."""
+    try:
+        names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str)["image"].dropna()
+    except (OSError, ValueError, UnicodeDecodeError):  # missing, or not a predictions table: nothing is removed
+        return set()
+    return {f"{name}_overlay.png" for name in names
+            if Path(f"{name}_overlay.png").name == f"{name}_overlay.png" and (out / f"{name}_overlay.png").is_file()}
+
+
 def _threshold(args: argparse.Namespace) -> int:
     from .dashboard import cost_sentence, decisions_csv, line_cost_sentence, percent, rate_numbers
 
@@ -506,6 +542,8 @@ def _threshold(args: argparse.Namespace) -> int:
     max_rate, costs = threshold_options(args)
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
+    if args.decisions:
+        _refuse_inside_a_run(Path(args.decisions), "--decisions")
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
@@ -547,6 +585,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         _check_threshold(args.threshold)
     run = Run(Path(args.run))
+    _refuse_inside_a_run(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     print(args.out)
@@ -619,6 +658,7 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"deleted {args.delete}")
         return 0
     if args.export is not None:
+        _refuse_inside_a_run(Path(args.out or f"{args.export}.zip"), "--out")
         target = export_run_file(store.get(args.export), args.out or f"{args.export}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
         return 0

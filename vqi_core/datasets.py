@@ -26,7 +26,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
-from .images import EMPTY_FILE, IMAGE_SUFFIXES, ImageReadError, is_image_path, stacked_images_problem, stored_size
+from .images import EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, stacked_images_problem, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -304,22 +304,33 @@ def _masks_without_test_folder(path: Path, test_types: set[str]) -> list[dict[st
 
 @_names_unreadable_folders
 def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]:
-    """Unlabelled samples (label -1) for every image in a plain folder (not its sub-folders), or a single image
-    file; ``~`` is the user's home folder."""
+    """Unlabelled samples (label -1) for every image in a plain folder (not its sub-folders, see
+    :func:`sub_folders`), or a single image file, and the files skipped with a reason (a file that is no readable
+    image, given alone, is skipped too: every file given is accounted for); ``~`` is the user's home folder.
+    ``DatasetError`` for a folder that is missing or holds no file to score."""
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise DatasetError(f"{folder} does not exist")
     if folder.is_file():
         problem = _header_problem(folder) if is_image_path(folder) else not_an_image_reason(folder)
         if problem:
-            raise ImageReadError(f"{folder}: {problem}")
+            return [], [{"file": str(folder), "reason": problem}]
         return [Sample(folder, -1, "unknown")], []
     paths, skipped = list_images(folder)
-    if not paths:
+    if not paths and not skipped:
         sub_folders = any(path.is_dir() and not path.name.startswith(".") for path in folder.iterdir())
         raise DatasetError(f"{folder} holds no readable image" +
                            (" (its sub-folders are not searched: name one of them)" if sub_folders else ""))
     return [Sample(p, -1, "unknown") for p in paths], skipped
+
+
+def sub_folders(folder: Path | str) -> list[Path]:
+    """The sub-folders of ``folder`` (hidden ones left out), sorted; none for a file. Scoring a folder does not
+    search them, so they are named to the user."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith("."))
 
 
 def supervised_split(category: Category, train_fraction: float = 0.5, seed: int = 0) -> tuple[list[Sample], list[Sample]]:

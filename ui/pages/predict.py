@@ -10,7 +10,7 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_frame,
                                  prepare_threshold_data, result_cards_order, square_thumbnail, threshold_view)
-from vqi_core.datasets import DatasetError
+from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
 from vqi_core.metrics import ThresholdEvaluator
@@ -54,7 +54,8 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     rows += [not_scored_row(item, threshold, run.id) for item in skipped]  # the CSV accounts for every file
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
-            "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else []}
+            "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else [],
+            "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else []}
 
 
 def check(run: Run, folder: str) -> dict[str, Any]:
@@ -173,6 +174,10 @@ def show(outcome: dict[str, Any]) -> None:
         st.error(problem, icon=":material/broken_image:")
     for item in outcome["skipped"]:
         st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+    if outcome["sub_folders"]:
+        names = ", ".join(common.as_text(name) for name in outcome["sub_folders"])
+        st.info(f"Not searched: {counted(len(outcome['sub_folders']), 'sub-folder')} ({names}). Give one as the "
+                "folder to score its images.", icon=":material/folder:")
     cards: list[dict[str, Any]] = outcome["cards"]
     if not cards:
         st.info("No image could be scored.", icon=":material/info:")
