@@ -224,6 +224,26 @@ def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(
     assert changed.config["data_sha256"] != run.config["data_sha256"] and changed.config["data_files"] == 40
 
 
+def test_evaluate_leaves_out_a_mask_that_has_gone_or_broken_since_training_and_says_so(dataset, tmp_path, capsys):
+    """A mask deleted or overwritten after training leaves its image out of the pixel metrics, named with the
+    reason, instead of ending the evaluation; the image metrics are those of every image."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    (data / "ground_truth" / "blob" / "001_mask.png").unlink()
+    (data / "ground_truth" / "blob" / "003_mask.png").write_text("not a mask")
+    result = evaluate_run(run)
+    assert result["max_score_difference"] == 0.0 and result["metrics"]["image_auroc"] == run.metrics["image_auroc"]
+    assert result["metrics"]["pixel_auroc"] > 0.9
+    reasons = {Path(item["file"]).name: item["reason"] for item in result["skipped"]}
+    assert reasons["001_mask.png"] == "mask ignored: the file is missing"
+    assert reasons["003_mask.png"].startswith("mask ignored: unreadable") and len(reasons) == 2
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    assert f"skipped {data / 'ground_truth' / 'blob' / '001_mask.png'}: mask ignored: the file is missing" in \
+        capsys.readouterr().out.splitlines()
+
+
 @pytest.mark.parametrize("method", ["padim", "patchcore"])
 def test_a_set_over_the_memory_budget_is_decoded_batch_by_batch_with_the_same_results(dataset, tmp_path, method,
                                                                                       monkeypatch):

@@ -241,7 +241,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
             mask_path = masks.get(image_path.stem)
             if mask_path is not None:
                 matched.add(mask_path)
-                problem = _mask_problem(mask_path, image_path)
+                problem = mask_problem(mask_path, image_path)
                 if problem:
                     skipped.append({"file": str(mask_path), "reason": problem})
                     mask_path = None
@@ -278,13 +278,19 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
     return chosen, sorted(outranked)
 
 
-def _mask_problem(mask_path: Path, image_path: Path) -> str | None:
-    """Why ``mask_path`` cannot be the mask of ``image_path`` (unreadable, another size); None when it can."""
+def mask_problem(mask_path: Path, image_path: Path) -> str | None:
+    """Why ``mask_path`` cannot be the mask of ``image_path`` (missing, unreadable, another size); None when it
+    can, or when the image itself cannot be read (its own problem is said with the image)."""
+    if not mask_path.is_file():
+        return "mask ignored: the file is missing"
     try:
         mask_size = stored_size(mask_path)
-        image_size = stored_size(image_path)
     except Exception as exc:
         return f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
+    try:
+        image_size = stored_size(image_path)
+    except Exception:
+        return None
     if mask_size != image_size:
         return (f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
                 f"{image_path.name} is {image_size[1]}x{image_size[0]} px")

@@ -21,7 +21,8 @@ import pandas as pd
 
 from . import __version__
 from .capture import capture_ranges, unlike_training
-from .datasets import Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set
+from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
+                       mask_problem)
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
                      is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
@@ -488,6 +489,18 @@ def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str) -> di
             "problem": skipped["reason"]}
 
 
+def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
+    """``sample`` without its mask where the mask file has gone, cannot be read or is no longer of its image's
+    size (listed in ``skipped`` with the reason), as a test set's masks are checked when it is loaded."""
+    if sample.mask_path is None:
+        return sample
+    problem = mask_problem(sample.mask_path, sample.path)
+    if problem is None:
+        return sample
+    skipped.append({"file": str(sample.mask_path), "reason": problem})
+    return replace(sample, mask_path=None)
+
+
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
                  model: AnomalyModel | None = None, category: str | None = None) -> dict[str, Any]:
     """Score a test set again with the run's saved model: its own test set, or another category's.
@@ -504,7 +517,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     if data is None:
         frame = run.scores
         skipped: list[dict[str, str]] = []
-        samples = [Sample(Path(p), 1 if lab == "defective" else 0, t, Path(m) if isinstance(m, str) and m else None)
+        samples = [usable_mask(Sample(Path(p), 1 if lab == "defective" else 0, t,
+                                      Path(m) if isinstance(m, str) and m else None), skipped)
                    for p, lab, t, m in zip(frame["path"], frame["label"], frame["defect_type"], frame["mask_path"])]
     else:
         samples, skipped = load_test_set(data, category)
