@@ -262,11 +262,13 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     assert not app.exception
 
     # the fix, from the same panel: a new category beside this one, split by part; this one unchanged
+    (category / "train" / "good" / "notes.txt").write_text("lot 7")  # no image: left out, and said so
     app.button(key="train_split_by_part").click().run()
     made = tmp_path / "data" / "tiles_by_part"
     assert any(s.value.startswith(f"Wrote `{made}`: 10 good training and 3 good test images from 9 groups")
+               and "; 1 file left out (unreadable or no image: listed in split.json). Choose it" in s.value
                for s in app.success)
-    assert (made / "split.json").is_file() and len(list((category / "train" / "good").iterdir())) == 9
+    assert (made / "split.json").is_file() and len(list((category / "train" / "good").iterdir())) == 10
     assert "tiles_by_part" in app.selectbox(key="category").options
     app.button(key="train_split_by_part").click().run()
     assert any("already exists" in e.value for e in app.error) and not app.exception

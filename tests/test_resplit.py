@@ -121,3 +121,20 @@ def test_real_magnetic_tile_split_by_part_leaves_no_good_test_image_a_training_l
     good, defective = after.look_alike_summary["good"], after.look_alike_summary["defective"]
     assert good["with_look_alike"] == 0 and good["median_likeness"] < 0.97
     assert not after.look_alikes_stand_out and defective["images"] == 392
+
+
+def test_a_split_names_every_file_it_leaves_out(tmp_path, capsys) -> None:
+    """Files refused when the category is listed (not an image, damaged) are printed and kept in split.json, as
+    are good images that cannot be decoded: none disappears from the new category unsaid."""
+    source = photographed_category(tmp_path / "widget")
+    (source / "train" / "good" / "notes.txt").write_text("lot 7")
+    (source / "test" / "crack" / "scan.png").write_text("not an image")
+    good = source / "train" / "good" / "part1_photo1.png"
+    good.write_bytes(good.read_bytes()[:200])  # a damaged good image
+    out = tmp_path / "by_part"
+    assert main(["split", "--data", str(source), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    left_out = {Path(item["file"]).name for item in json.loads((out / SPLIT_FILE).read_text())["skipped"]}
+    assert left_out == {"notes.txt", "scan.png", "part1_photo1.png"}
+    assert all(f"skipped {source / folder / name}: " in printed for folder, name in
+               [("train/good", "notes.txt"), ("test/crack", "scan.png"), ("train/good", "part1_photo1.png")])

@@ -673,12 +673,13 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
 def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_depth: int = 16) -> dict[str, Any]:
     """:func:`vqi_core.resplit.split_by_part` of the chosen category, written beside it as
     ``<category>_by_part``: the new folder (``path``), its good ``train`` and ``test`` images and the ``groups``
-    of look-alike photos. Raises ``DatasetError`` when the photos cannot be grouped, ``FileExistsError`` when
+    of look-alike photos, and the files left out (``skipped``: file, reason). Raises ``DatasetError`` when the photos cannot be grouped, ``FileExistsError`` when
     the folder exists. ``bit_depth``: of 16-bit images."""
     found = load_category(category_path(root, category))
     split = split_by_part(found, DEFAULT_TEST_FRACTION, seed, bit_depth=bit_depth)
     out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part")
-    return {"path": str(out), "train": len(split.train), "test": len(split.test), "groups": len(split.groups)}
+    return {"path": str(out), "train": len(split.train), "test": len(split.test), "groups": len(split.groups),
+            "skipped": split.skipped}
 
 
 def copied_images(run: Run) -> dict[str, str]:

@@ -36,7 +36,8 @@ DEFAULT_TEST_FRACTION = 0.2
 @dataclass
 class PartSplit:
     """Good images (paths in the source category) on each side, the look-alike groups they came in, the
-    unreadable files left out, and the test fraction and seed of the draw."""
+    files left out with the reason (the category's skipped files and the good images that could not be decoded),
+    and the test fraction and seed of the draw."""
 
     train: list[Path]
     test: list[Path]
@@ -59,7 +60,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     check_seed(seed)
     pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
     paths: list[Path] = []
-    skipped: list[dict[str, str]] = []
+    skipped: list[dict[str, str]] = list(category.skipped)  # the files refused when the category was listed too
 
     def readable_images() -> Iterator[np.ndarray]:  # decoded one at a time; unreadable files are skipped
         for index, path in enumerate(pooled):

@@ -294,7 +294,9 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
         st.session_state[SPLIT_RESULT] = ((root, category), True, (
             f"Wrote `{made['path']}`: {made['train']} good training and {counted(made['test'], 'good test image')} "
             f"from {counted(made['groups'], 'group')} of look-alike photos, the defective images and masks as they "
-            f"were. Choose it as the category in the sidebar and check it again."))
+            f"were" + (f"; {counted(len(made['skipped']), 'file')} left out (unreadable or no image: listed in "
+                       f"split.json)" if made["skipped"] else "")
+            + ". Choose it as the category in the sidebar and check it again."))
 
 
 def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
