@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..backbones import get_backbone
 from ..embeddings import blurred_max, concat_embedding, default_layers, mask_invalid
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -40,6 +41,12 @@ class Padim(AnomalyModel):
                          image_size=image_size, **common)
         if n_features < 1:
             raise ValueError(f"n_features must be at least 1, not {n_features}")
+        layer_channels = get_backbone(backbone).layers
+        if all(layer in layer_channels for layer in self.layers):  # an unknown layer is said when features are taken
+            total = sum(layer_channels[layer][0] for layer in self.layers)
+            if n_features > total:
+                raise ValueError(f"n_features is {n_features} but the layers {', '.join(self.layers)} of {backbone} "
+                                 f"have {total} channels: choose at most {total}")
         if not (math.isfinite(epsilon) and epsilon > 0):
             raise ValueError(f"epsilon (the covariance's regulariser) must be a positive number, not {epsilon}")
         self.n_features = int(n_features)
