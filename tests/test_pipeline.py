@@ -244,6 +244,29 @@ def test_evaluate_leaves_out_a_mask_that_has_gone_or_broken_since_training_and_s
         capsys.readouterr().out.splitlines()
 
 
+def test_masks_that_mark_no_defect_pixel_are_named_in_the_run_notes(dataset, tmp_path, capsys):
+    """All-black masks give no pixel AUROC (nothing to find) or quietly count their images as defect-free pixels:
+    the run says which masks they are, and why the pixel metrics are missing when every mask is black."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    masks = sorted((data / "ground_truth" / "blob").glob("*_mask.png"))
+    cv2.imwrite(str(masks[0]), np.zeros(cv2.imread(str(masks[0])).shape[:2], np.uint8))
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert run.metrics["pixel_auroc"] is not None
+    assert f"1 mask of defective test images is all black, marking no defect pixel (blob/{masks[0].stem[:3]}.png)" \
+        in run.report["notes"][0]
+    for mask in data.glob("ground_truth/*/*_mask.png"):
+        cv2.imwrite(str(mask), np.zeros(cv2.imread(str(mask)).shape[:2], np.uint8))
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--method", METHOD, "--image-size", "64", "--runs",
+                 str(tmp_path / "runs")]) == 0
+    run = Run(Path(capsys.readouterr().out.splitlines()[-1]))
+    assert run.metrics["pixel_auroc"] is None and run.metrics["aupro"] is None
+    assert any(note.startswith("Every mask of the defective test images marks no defect pixel (all black: ")
+               and note.endswith("so pixel AUROC and AUPRO cannot be measured: check that the masks mark defects "
+                                 "white (> 127)") for note in run.report["notes"])
+
+
 @pytest.mark.parametrize("method", ["padim", "patchcore"])
 def test_a_set_over_the_memory_budget_is_decoded_batch_by_batch_with_the_same_results(dataset, tmp_path, method,
                                                                                       monkeypatch):

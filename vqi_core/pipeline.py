@@ -32,7 +32,7 @@ from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, manifest_changes, manifest_digest
-from .wording import counted
+from .wording import are, counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
@@ -155,6 +155,21 @@ def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
     return (f"Pixel AUROC and AUPRO cover {len(defective) - len(without)} of "
             f"{counted(len(defective), 'defective test image')}: {len(without)} {verb} no usable mask ({by_type}; "
             f"the skipped files name masks that were there but could not be used, or matched no image)")
+
+
+def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
+    """A note naming the defective test images whose mask marks no defect pixel (all black: their pixels count
+    as defect-free), saying that the pixel metrics cannot be measured when every mask is so; None when none is."""
+    empty = [s.name for s, mask in zip(test_samples, truth) if s.label == 1 and mask is not None and not mask.any()]
+    if not empty:
+        return None
+    masked = sum(s.label == 1 and mask is not None for s, mask in zip(test_samples, truth))
+    named = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
+    if len(empty) == masked:
+        return (f"Every mask of the defective test images marks no defect pixel (all black: {named}), so pixel "
+                f"AUROC and AUPRO cannot be measured: check that the masks mark defects white (> 127)")
+    return (f"{counted(len(empty), 'mask')} of defective test images {are(len(empty))} all black, marking no defect "
+            f"pixel ({named}): those images' pixels count as defect-free in pixel AUROC and AUPRO")
 
 
 #: how the note of a method that has seen labelled defects begins (report.json, the pages)
@@ -286,6 +301,9 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     truth = ground_truth_masks(scores, maps) if category.has_masks else None
     masks = [mask for mask in truth if mask is not None] if truth else []
     masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
+    empty = empty_masks_note(test_samples, truth) if truth else None
+    if empty is not None:
+        notes.append(empty)
     metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None)
     if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
         metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
