@@ -1018,6 +1018,15 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     (other / "test" / "good").mkdir(parents=True)
     assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
     assert "has no readable test image to evaluate on" in capsys.readouterr().err
+    moved = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
+    config = json.loads((moved.path / "config.json").read_text())
+    scores = pd.read_csv(moved.path / "scores.csv")
+    scores["path"] = scores["path"].str.replace(str(dataset), str(tmp_path / "gone"), regex=False)
+    scores.to_csv(moved.path / "scores.csv", index=False)
+    (moved.path / "config.json").write_text(json.dumps({**config, "dataset": str(tmp_path / "gone")}))
+    assert main(["evaluate", "--run", str(moved.path)]) == 2
+    assert f"its dataset folder {tmp_path / 'gone'} is no longer there (moved or deleted?); to evaluate on the " \
+           f"images where they are now, give their category folder as --data" in capsys.readouterr().err
     for option, message in [("--defect-rate=150", "--defect-rate is a percentage"),
                             ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
         assert main(["threshold", "--run", str(trained.path), option]) == 2

@@ -548,8 +548,12 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     samples, images = read_samples(samples, progress, "loading test images", skipped, bit_depth=model.bit_depth)
     if not samples:
         where = data if data is not None else f"run {run.id}'s test set"
+        dataset = Path(str(run.config.get("dataset", "")))
+        moved = (f": its dataset folder {dataset} is no longer there (moved or deleted?); to evaluate on the images "
+                 f"where they are now, give their category folder as --data") if data is None and \
+            not dataset.is_dir() else ""
         raise DatasetError(f"{where} has no readable test image to evaluate on "
-                           f"({counted(len(skipped), 'file')} skipped)")
+                           f"({counted(len(skipped), 'file')} skipped){moved}")
     prediction = model.predict(images, progress, stage="evaluation")
     scores = pd.DataFrame({"label": [label_name(s) for s in samples],
                            "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
