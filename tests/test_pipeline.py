@@ -23,7 +23,7 @@ import vqi_core.cli
 import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
-from vqi_core.cli import PREDICT_STAGING, TerminalProgress, main, negative_numbers_attached
+from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
 from vqi_core.dashboard import copied_images, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
@@ -1031,3 +1031,12 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
                             ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
         assert main(["threshold", "--run", str(trained.path), option]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_operating_system_errors_are_said_as_the_file_and_the_reason(trained, dataset, tmp_path, capsys):
+    (tmp_path / "a file").write_text("x")
+    assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"), "--out",
+                 str(tmp_path / "a file" / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'a file' / 'out'}: Not a directory\n"
+    assert error_text(PermissionError(13, "Permission denied", "/line/out")) == "/line/out: Permission denied"
+    assert error_text(FileNotFoundError("run folder x does not exist")) == "run folder x does not exist"

@@ -712,6 +712,16 @@ def negative_numbers_attached(argv: Sequence[str]) -> list[str]:
     return joined
 
 
+def error_text(exc: BaseException) -> str:
+    """An error as one line for people: the file and the system's reason for an operating-system error
+    ("out/predictions.csv: Read-only file system", not "[Errno 30] ..."), the message of any other."""
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        if exc.filename is None:
+            return exc.strerror
+        return f"{exc.filename}: {exc.strerror}" + (f" (to {exc.filename2})" if exc.filename2 is not None else "")
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(negative_numbers_attached(sys.argv[1:] if argv is None else argv))
@@ -720,7 +730,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         unchanged = (f"predictions.csv and the overlays in {args.out} are as they were" if args.command == "predict"
