@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -80,8 +82,17 @@ def test_predict_from_a_folder_that_does_not_exist(open_page, tmp_path):
 
 def test_files_vanishing_from_a_run_show_messages(open_page, app_env):
     run = app_env.list()[0]
+    maps = dict(np.load(run.path / "maps.npz"))
     (run.path / "maps.npz").unlink()
-    app = open_page("inspect_images.py")
+    app = open_page("inspect_images.py", current_run_id=run.id)
+    assert not app.exception  # a run without its maps is not opened half-way
+    assert any("cannot be opened" in e.value and "maps.npz is missing" in e.value for e in app.error)
+    with zipfile.ZipFile(run.path / "maps.npz", "w") as packed:  # every map listed, the first one unreadable
+        packed.writestr("m00000.npy", b"not an array")
+        for key in sorted(maps)[1:]:
+            with packed.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, maps[key])
+    app.switch_page("ui/pages/inspect_images.py").run()
     assert not app.exception
     broken = [w.value for w in app.warning if "maps.npz" in w.value]
     assert len(broken) == 1 and broken[0].startswith("The heatmaps cannot be shown")  # once, not per card

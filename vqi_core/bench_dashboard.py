@@ -39,7 +39,9 @@ import plotly.io
 
 from .dashboard import prepare_threshold_data, threshold_view
 from .metrics import ThresholdEvaluator
-from .runs import CONFIG_FILE, METRICS_FILE, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE, write_json_atomic
+from .methods.base import ARRAYS_FILE, MODEL_JSON
+from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
+                   save_maps, write_json_atomic)
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +70,8 @@ def timed(function: Callable[[float], object], thresholds: np.ndarray) -> list[f
 
 
 def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, types: list[str]) -> str:
-    """A run folder holding only what the Threshold page reads (no model, no maps, no masks); returns its id."""
+    """A run folder holding what the Threshold page reads, with a placeholder model and maps (no masks) that pass
+    :meth:`vqi_core.runs.Run.check`; returns its id."""
     run_id = "00000000-000000-synthetic-bench"
     folder = root / run_id
     folder.mkdir(parents=True)
@@ -76,6 +79,11 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": types,
                           "mask_path": "", "score": scores})
     frame.to_csv(folder / SCORES_FILE, index=False)
+    save_maps(folder / MAPS_FILE, [np.zeros((1, 1), np.float32)] * len(labels))
+    (folder / MODEL_DIR).mkdir()
+    write_json_atomic(folder / MODEL_DIR / MODEL_JSON, {"method": "synthetic", "params": {}, "preprocessing": {},
+                                                         "normalization": {}})
+    np.savez_compressed(folder / MODEL_DIR / ARRAYS_FILE)
     write_json_atomic(folder / THRESHOLD_FILE, {"threshold": float(np.median(scores)), "source": "benchmark"})
     write_json_atomic(folder / REPORT_FILE, {"skipped": [], "notes": []})
     write_json_atomic(folder / CONFIG_FILE, {"run_id": run_id, "method": "synthetic", "params": {},

@@ -377,7 +377,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     if changes := describe_changes(result["data_changes"]):
         print(changes)
-    if args.data is None and run.data_manifest is None:
+    if result["data_manifest_problem"] is not None:
+        print(f"data files: {result['data_manifest_problem']}, so changes since training cannot be named")
+    elif args.data is None and not run.data_files_recorded:
         print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
     return 0

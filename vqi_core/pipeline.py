@@ -36,8 +36,8 @@ from .wording import are, counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, Run, RunStore, ground_truth_masks, local_time, predictions_frame, save_maps,
-                   threshold_entry, write_bytes_atomic, write_json_atomic)
+                   THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
+                   save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -528,8 +528,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     test set the largest absolute difference from the saved scores (0 when the run reproduces exactly) and
     ``data_changes``: the test and mask files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
-    ``skipped``: the test images that could not be read, with the reason. ``category``: the category of ``data``
-    when it holds several. ``DatasetError`` when no test image can be read.
+    ``data_manifest_problem``: why the run's own ``data_manifest.csv`` cannot be read (missing or damaged: the test
+    set is evaluated all the same, without ``data_changes``), else None; ``skipped``: the test images that could
+    not be read, with the reason. ``category``: the category of ``data`` when it holds several. ``DatasetError``
+    when no test image can be read.
     """
     model = model or run.load_model()
     if data is None:
@@ -540,11 +542,15 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                    for p, lab, t, m in zip(frame["path"], frame["label"], frame["defect_type"], frame["mask_path"])]
     else:
         samples, skipped = load_test_set(data, category)
-    saved_manifest = run.data_manifest if data is None else None
-    changes = None
-    if saved_manifest is not None:
-        changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
-                                   data_manifest(run.config["dataset"], [], samples))
+    changes, manifest_problem = None, None
+    if data is None:
+        try:
+            saved_manifest = run.data_manifest
+        except RunError as exc:  # missing or damaged: evaluated all the same, without naming the changed files
+            saved_manifest, manifest_problem = None, str(exc)
+        if saved_manifest is not None:
+            changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
+                                       data_manifest(run.config["dataset"], [], samples))
     samples, images = read_samples(samples, progress, "loading test images", skipped, bit_depth=model.bit_depth)
     if not samples:
         where = data if data is not None else f"run {run.id}'s test set"
@@ -570,4 +576,4 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference,
-            "skipped": skipped, "data_changes": changes}
+            "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}

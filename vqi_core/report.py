@@ -115,8 +115,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
     expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the "at most X % false
     alarms" preset's rate; ``examples``: how many false alarms and escapes are shown (the ones farthest
-    on the wrong side of the threshold).
+    on the wrong side of the threshold). ``RunError`` naming the file when one of the run's files is missing or
+    damaged (see :meth:`~vqi_core.runs.Run.check`): a report is never written from half a run.
     """
+    run.check()
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
     threshold = run.threshold if threshold is None else float(threshold)

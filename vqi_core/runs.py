@@ -10,6 +10,7 @@ A run folder holds::
     report.json     skipped files with reasons, notes (e.g. a supervised split)
     threshold.json  the operating threshold and where it came from
     data_manifest.csv  every training, test and mask file used: size and SHA-256
+    description.json   what the run is for, as its users wrote it (optional)
 
 A run's files are written into a hidden ``.incomplete-*`` folder, created
 once the model is fitted and evaluated, and renamed into place only when every
@@ -20,6 +21,7 @@ an earlier one. What a killed process leaves behind is removed by
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import logging
@@ -31,7 +33,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -40,7 +42,9 @@ from numpy.lib.npyio import NpzFile
 from .backbones import DEFAULT_BACKBONE
 from .images import ImageReadError, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
+from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON
 from .metrics import mask_to_eval_size
+from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
 from .system import locked
 from .wording import counted
@@ -67,8 +71,19 @@ DELETED_PREFIX = f"{INCOMPLETE_PREFIX}deleted-"
 FITTED_OR_SHOWN_APART = frozenset({"backbone", "scale"})
 #: a staging folder older than this is abandoned: runs are written within seconds of its creation
 STALE_STAGING_SECONDS = 3600.0
+#: how a zip archive (an ``.npz`` file, a torch file) begins: a local file header, or the end of an empty one's
+ZIP_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06")
+#: the files :meth:`Run.check` reads past the JSON ones, and ``config.json`` (whether a manifest is needed)
+CHECKED_FILES = (CONFIG_FILE, SCORES_FILE, MAPS_FILE, MANIFEST_FILE, f"{MODEL_DIR}/{MODEL_JSON}",
+                 f"{MODEL_DIR}/{ARRAYS_FILE}", f"{MODEL_DIR}/{BACKBONE_FILE}", f"{MODEL_DIR}/{REGION_FILE}")
+#: a file changed less than this long ago may change again within the file system's clock tick, its signature
+#: (inode, size, times) unchanged: checked again each time until it is older ("racily clean", as git says)
+RACY_SECONDS = 2.0
+MAX_PASSED_CHECKS = 4096
 
 log = logging.getLogger(__name__)
+#: run folder -> the signature of its :data:`CHECKED_FILES` when they last passed :meth:`Run.check`
+_passed_checks: dict[Path, tuple] = {}
 
 
 class RunError(RuntimeError):
@@ -197,8 +212,19 @@ class Run:
 
     @property
     def report(self) -> dict:
-        """Skipped files, notes and the test-set check (``split_check``, runs since it exists)."""
-        return self._read_json(REPORT_FILE) if (self.path / REPORT_FILE).is_file() else {"skipped": [], "notes": []}
+        """Skipped files (``file``, ``reason``), notes, the test-set check (``split_check``, runs since it exists)
+        and the training images' ``training_capture_ranges`` (runs since they exist); ``RunError`` naming
+        ``report.json`` when it is damaged: any of these not as the pages and commands read it (see
+        :func:`report_problem`). ``skipped`` and ``notes`` are always there, ``split_check`` only when not null."""
+        if not (self.path / REPORT_FILE).is_file():
+            return {"skipped": [], "notes": []}
+        report = self._read_json(REPORT_FILE)
+        problem = report_problem(report)
+        if problem is not None:
+            raise RunError(f"{self.path / REPORT_FILE} is damaged: {problem}")
+        if report.get("split_check", {}) is None:  # not checked, as for runs without the entry
+            del report["split_check"]
+        return {"skipped": [], "notes": [], **report}
 
     def _read_json(self, name: str) -> dict:
         """A JSON object file of the run; ``RunError`` saying which file is missing or damaged."""
@@ -223,18 +249,74 @@ class Run:
 
     def check(self, data: bool = False) -> None:
         """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
-        files (config, metrics, threshold with its history, report, description); with ``data`` also
-        ``scores.csv`` and ``maps.npz`` (one map per scored image)."""
+        files (config, metrics, threshold with its history, report, description), ``scores.csv`` (its
+        columns), ``maps.npz`` (one map per scored image), the model (``model.json``, its array files, its
+        region) and ``data_manifest.csv`` (its columns).
+
+        Cheap enough to list runs with: of the array files only their table of contents is read (nothing is
+        decompressed), of ``data_manifest.csv`` only its header, and the files past the JSON ones only when they
+        changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
+        comes from elsewhere) every file is read in full: every map, and the whole manifest."""
         config = self.config
         if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
         self.metrics, self.report, self.threshold_history, self.description
         if data:
-            count = len(self.scores)
-            keys = set(self._open_maps().files)
-            if keys != {f"m{index:05d}" for index in range(count)}:
-                raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
-                               f"{counted(count, 'scored image')}")
+            self._check_files()
+            for index in range(len(self.scores)):
+                self.anomaly_map(index)
+            self.data_manifest
+            return
+        signature = _files_signature([self.path / name for name in CHECKED_FILES])
+        if signature is None or _passed_checks.get(self.path) != signature:
+            self._check_files()
+            if signature is not None:
+                if len(_passed_checks) >= MAX_PASSED_CHECKS:
+                    _passed_checks.clear()
+                _passed_checks[self.path] = signature
+
+    def _check_files(self) -> None:
+        """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
+        manifest's header."""
+        count = len(self.scores)
+        keys = {name.removesuffix(".npy") for name in self._array_file_members(self.path / MAPS_FILE)}
+        if keys != {f"m{index:05d}" for index in range(count)}:
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
+                           f"{counted(count, 'scored image')}")
+        self._check_model()
+        self._check_manifest_header()
+
+    def _array_file_members(self, path: Path, model: bool = False) -> list[str]:
+        """The members of the run's array file ``path`` (see :func:`zip_members`); ``RunError`` naming it when it
+        is missing or cannot be opened (``model``: said as the model that cannot be loaded)."""
+        try:
+            return zip_members(path)
+        except FileNotFoundError:
+            if model:
+                raise RunError(f"the model in {path.parent} cannot be loaded ({path.name} is missing)") from None
+            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        except (OSError, ValueError) as exc:
+            if model:  # worded as when the model is loaded
+                raise RunError(f"the model in {path.parent} cannot be loaded ({exc}: {path.name})") from exc
+            raise RunError(f"{path} is damaged: {exc}") from exc
+
+    def _check_model(self) -> None:
+        """``RunError`` when ``model.json`` does not parse or lacks what loading the model and normalising its
+        maps read, or when one of the model's files is missing or its array files cannot be opened (read from
+        their table of contents: the model is not loaded)."""
+        folder = self.path / MODEL_DIR
+        meta = self._read_json(f"{MODEL_DIR}/{MODEL_JSON}")
+        normalization = meta.get("normalization")
+        if (not isinstance(meta.get("method"), str) or not isinstance(meta.get("params"), dict)
+                or not isinstance(meta.get("preprocessing"), dict) or not isinstance(normalization, dict)
+                or not all(_is_number(value) for value in normalization.values())):
+            raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters, preprocessing or "
+                           f"normalisation statistics")
+        self._array_file_members(folder / ARRAYS_FILE, model=True)
+        if meta.get("fine_tuned_backbone"):
+            self._array_file_members(folder / BACKBONE_FILE, model=True)
+        if meta.get("region") and not (folder / REGION_FILE).is_file():
+            raise RunError(f"the model in {folder} cannot be loaded ({REGION_FILE} is missing)")
 
     @property
     def threshold_info(self) -> dict:
@@ -290,11 +372,48 @@ class Run:
         return self._threshold_of(self.threshold_info)
 
     @property
+    def data_files_recorded(self) -> bool:
+        """Whether the run recorded the files it learnt from and was tested on (``config.json``'s ``data_sha256``,
+        ``data_manifest.csv``): False for runs trained before runs listed their files. Where it is True and
+        :attr:`data_manifest` raises, the manifest is missing or damaged."""
+        return bool(self.config.get("data_sha256")) or (self.path / MANIFEST_FILE).exists()
+
+    @property
     def data_manifest(self) -> pd.DataFrame | None:
         """Every file the run learnt from and was tested on, with its SHA-256 (see
-        :mod:`vqi_core.provenance`); None for runs trained before manifests existed."""
+        :mod:`vqi_core.provenance`); None for runs trained before manifests existed (see
+        :attr:`data_files_recorded`). ``RunError`` naming ``data_manifest.csv`` when it cannot be read, lacks
+        its columns, or is missing from a run that recorded its files."""
         path = self.path / MANIFEST_FILE
-        return pd.read_csv(path, dtype={"sha256": str}) if path.is_file() else None
+        if not path.exists() and not self.data_files_recorded:
+            return None
+        try:
+            frame = pd.read_csv(path, dtype={"sha256": str})
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+            raise RunError(f"{path} is damaged: {exc}") from exc
+        self._check_manifest_columns(frame.columns)
+        return frame
+
+    def _check_manifest_header(self) -> None:
+        """:attr:`data_manifest`'s checks on the first line of ``data_manifest.csv`` alone (for :meth:`check`)."""
+        path = self.path / MANIFEST_FILE
+        if not path.exists() and not self.data_files_recorded:
+            return
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                header = next(csv.reader(handle), [])
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise RunError(f"{path} is damaged: {exc}") from exc
+        self._check_manifest_columns(header)
+
+    def _check_manifest_columns(self, columns: Iterable[str]) -> None:
+        missing = [column for column in MANIFEST_COLUMNS if column not in set(columns)]
+        if missing:
+            raise RunError(f"{self.path / MANIFEST_FILE} is damaged: column {', '.join(missing)} missing")
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -332,11 +451,14 @@ class Run:
     def anomaly_map(self, index: int) -> np.ndarray:
         """Raw anomaly map (float32, eval size) of evaluated image ``index``."""
         try:
-            return self._open_maps()[f"m{index:05d}"].astype(np.float32)
+            value = self._open_maps()[f"m{index:05d}"]
         except KeyError:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: no map for image {index}") from None
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: {array_file_problem(exc)}") from exc
+        if not isinstance(value, np.ndarray) or value.ndim != 2 or value.dtype.kind not in "fiu":  # no .npy: bytes
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
+        return value.astype(np.float32)
 
     def _open_maps(self) -> NpzFile:
         if self._maps is None:
@@ -409,10 +531,14 @@ def write_protected_folder(folder: Path) -> Path | None:
 
 
 def checked_reason(reason: str) -> str:
-    """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS``."""
+    """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS`` or holds a
+    control character (a line break or a terminal escape would garble the history where it is printed)."""
     reason = reason.strip()
     if len(reason) > MAX_REASON_CHARS:
         raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
+    control = next((char for char in reason if ord(char) < 32 or 127 <= ord(char) < 160), None)
+    if control is not None:
+        raise ValueError(f"the reason holds a control character ({control!r}): write it on one line of plain text")
     return reason
 
 
@@ -422,6 +548,92 @@ def array_file_problem(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and "pickle" in str(exc):
         return "not an array file written by VQI (damaged or replaced)"
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+
+
+def zip_members(path: Path) -> list[str]:
+    """The member names of the zip archive ``path`` (an ``.npz`` file, a torch file), read from its table of
+    contents at its end: nothing is decompressed. ``FileNotFoundError`` when it is missing; ``ValueError`` saying
+    what is wrong when it is not a zip archive or is cut short."""
+    with open(path, "rb") as handle:
+        if handle.read(4) not in ZIP_PREFIXES:
+            raise ValueError("not an array file written by VQI (damaged or replaced)")
+        handle.seek(0)
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                return archive.namelist()
+        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+            raise ValueError(f"table of contents unreadable, as in a file cut short ({array_file_problem(exc)})"
+                             ) from exc
+
+
+def _files_signature(paths: Iterable[Path]) -> tuple | None:
+    """Inode, size, modification and change time of each file (None where missing): equal as long as no file
+    was written, replaced, created or removed; None when a file changed less than :data:`RACY_SECONDS` ago, or
+    cannot be looked at."""
+    signature: list[tuple[int, int, int, int] | None] = []
+    recent = time.time_ns() - int(RACY_SECONDS * 1e9)
+    for path in paths:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            signature.append(None)
+            continue
+        except OSError:
+            return None
+        if max(info.st_mtime_ns, info.st_ctime_ns) > recent:
+            return None
+        signature.append((info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    return tuple(signature)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _objects_with_texts(value: Any, *keys: str) -> bool:
+    """Whether ``value`` is a list of JSON objects, each with a text under every one of ``keys``."""
+    return isinstance(value, list) and all(
+        isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in keys) for entry in value)
+
+
+def _split_check_problem(check: Any) -> str | None:
+    """What is wrong with ``report.json``'s ``split_check`` (see :meth:`vqi_core.split_check.SplitCheck.to_dict`)
+    for its readers (the run tables, Inspect, the report, the benchmark); None when nothing is."""
+    if not isinstance(check, dict):
+        return '"split_check" is not an object'
+    for key in ("copies_of_train", "repeats_in_test"):
+        if not _objects_with_texts(check.get(key, []), "test", "copy"):
+            return f'"split_check.{key}" is not a list of test images ("test") with the image they copy ("copy")'
+    if not _objects_with_texts(check.get("look_alikes", []), "test", "look_alike"):
+        return '"split_check.look_alikes" is not a list of test images ("test") with their look-alike ("look_alike")'
+    summary = check.get("look_alike_summary", {})
+    if not isinstance(summary, dict) or not all(
+            isinstance(entry, dict) and _is_number(entry.get("images")) and entry["images"] > 0
+            and _is_number(entry.get("with_look_alike")) for entry in summary.values()):
+        return '"split_check.look_alike_summary" is not a count of images ("images", "with_look_alike") per label'
+    cues = check.get("capture_cues", [])
+    if not _objects_with_texts(cues, "cue") or not all(_is_number(cue.get("auroc")) for cue in cues):
+        return '"split_check.capture_cues" is not a list of cues ("cue") with their AUROC ("auroc")'
+    return None
+
+
+def report_problem(report: dict) -> str | None:
+    """What is wrong with the content of a run's ``report.json`` for the pages and commands that read it, in
+    words; None when nothing is. Every entry may be absent (runs from before it existed)."""
+    if not _objects_with_texts(report.get("skipped", []), "file", "reason"):
+        return '"skipped" is not a list of files left out, each with its "file" and "reason"'
+    notes = report.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+        return '"notes" is not a list of texts'
+    check = report.get("split_check")
+    if check is not None and (problem := _split_check_problem(check)) is not None:
+        return problem
+    ranges = report.get("training_capture_ranges")
+    if ranges is not None and not (isinstance(ranges, dict) and all(
+            isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(bound) for bound in bounds)
+            for bounds in ranges.values())):
+        return '"training_capture_ranges" is not the lowest and highest value of each statistic'
+    return None
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:

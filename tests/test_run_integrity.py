@@ -1,0 +1,290 @@
+"""A run whose file is damaged or missing is named, never loaded half-way: Run.check (what `runs`, the dashboard's
+run tables and every page use), the report command and `runs --import` refuse it with the file and the problem;
+report.json is checked for what its readers rely on, data_manifest.csv for its columns, and the model, maps.npz
+and scores.csv cheaply (the array files' table of contents, nothing decompressed)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vqi_core import runs as runs_module
+from vqi_core.archive import import_run, run_archive_bytes
+from vqi_core.cli import main
+from vqi_core.report import run_report_html
+from vqi_core.runs import Run, RunError, RunStore, checked_reason
+
+
+def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
+    """A copy of ``run`` as ``root/run_id`` (the session's run is shared: damage copies only)."""
+    return Run(shutil.copytree(run.path, root / run_id))
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def cut_short(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def refused_everywhere(run: Run, damaged: str, tmp_path: Path, capsys) -> None:
+    """``run`` fails check() naming ``damaged`` (a message fragment), `runs` lists it as "cannot be read" with it, and
+    the report command refuses it without writing the report."""
+    with pytest.raises(RunError, match="cannot be loaded|is damaged|is missing") as refused:
+        run.check()
+    assert damaged in str(refused.value)
+    assert run.problem() == str(refused.value)
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(run.path.parent)]) == 0
+    listing = capsys.readouterr().out
+    assert f"cannot be read: {refused.value}" in listing
+    out = tmp_path / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
+    assert f"error: {refused.value}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_session_run_passes_every_check(trained_run):
+    trained_run.check()
+    trained_run.check(data=True)
+    assert trained_run.data_files_recorded and trained_run.data_manifest is not None
+
+
+# ---------------------------------------------------------------------------------------------------- report.json
+DAMAGED_REPORTS = [
+    ({"skipped": 5}, '"skipped" is not a list'),
+    ({"skipped": [5], "notes": "hello"}, '"skipped" is not a list'),
+    ({"skipped": [{"file": "a.png"}]}, '"skipped" is not a list'),
+    ({"skipped": [], "notes": "hello"}, '"notes" is not a list of texts'),
+    ({"notes": [1]}, '"notes" is not a list of texts'),
+    ({"split_check": []}, '"split_check" is not an object'),
+    ({"split_check": {"copies_of_train": 3}}, '"split_check.copies_of_train" is not a list'),
+    ({"split_check": {"repeats_in_test": [{"test": "test/good/a.png"}]}},
+     '"split_check.repeats_in_test" is not a list'),
+    ({"split_check": {"look_alikes": [{"test": "a", "look_alike": 1}]}}, '"split_check.look_alikes" is not a list'),
+    ({"split_check": {"look_alike_summary": {"good": {"images": 0, "with_look_alike": 0},
+                                             "defective": {"images": 3, "with_look_alike": 0}}}},
+     '"split_check.look_alike_summary" is not a count'),
+    ({"split_check": {"look_alike_summary": {"good": 4}}}, '"split_check.look_alike_summary" is not a count'),
+    ({"split_check": {"capture_cues": [{"cue": "mean grey level", "auroc": "high"}]}},
+     '"split_check.capture_cues" is not'),
+    ({"training_capture_ranges": [1, 2]}, '"training_capture_ranges" is not'),
+    ({"training_capture_ranges": {"mean grey level": [1]}}, '"training_capture_ranges" is not'),
+    ({"training_capture_ranges": {"mean grey level": ["dark", "bright"]}}, '"training_capture_ranges" is not'),
+]
+
+
+@pytest.mark.parametrize("content, problem", DAMAGED_REPORTS)
+def test_a_report_json_its_readers_cannot_use_is_named(trained_run, tmp_path, capsys, content, problem):
+    run = copied(trained_run, tmp_path / "runs")
+    (run.path / "report.json").write_text(json.dumps(content))
+    with pytest.raises(RunError, match="report.json is damaged") as refused:
+        run.report
+    assert problem in str(refused.value) and str(run.path / "report.json") in str(refused.value)
+    refused_everywhere(run, f"{run.path / 'report.json'} is damaged: {problem}", tmp_path, capsys)
+
+
+def test_an_archive_with_a_damaged_report_json_is_refused(trained_run, tmp_path):
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    store = RunStore(tmp_path / "line")
+    for content, problem in (DAMAGED_REPORTS[0], DAMAGED_REPORTS[1], DAMAGED_REPORTS[-1]):
+        (run.path / "report.json").write_text(json.dumps(content))
+        with pytest.raises(RunError, match="cannot be used: .*report.json is damaged") as refused:
+            import_run(run_archive_bytes(run), store)
+        assert problem in str(refused.value) and ".incomplete" not in str(refused.value)
+        assert list(store.root.iterdir()) == []
+
+
+def test_reports_of_older_runs_and_a_null_test_set_check_are_read(trained_run, tmp_path, capsys):
+    run = copied(trained_run, tmp_path / "runs")
+    report = json.loads((run.path / "report.json").read_text())
+    for content in ({}, {"skipped": [{"file": "a.png", "reason": "unreadable"}], "notes": ["a note"]},
+                    {**report, "split_check": {"copies_of_train": []}},
+                    {**report, "split_check": None, "training_capture_ranges": None}):
+        (run.path / "report.json").write_text(json.dumps(content))
+        run.check()
+        assert {"skipped", "notes"} <= run.report.keys()
+        assert run.report.get("split_check", {}) is not None  # the readers take null as "not checked"
+    assert "<td>not checked</td>" in run_report_html(Run(run.path)).replace("\n", "")
+
+
+# ----------------------------------------------------------------------------------------------- data_manifest.csv
+@pytest.mark.parametrize("content, problem", [
+    (b"\x00\x01garbage", "is damaged: column role, file, bytes, sha256 missing"),
+    (b"a,b\n1,2\n", "is damaged: column role, file, bytes, sha256 missing"),
+    (b"role,file\ntrain,train/good/000.png\n", "is damaged: column bytes, sha256 missing"),
+    (b"\xff\xfe\xfa role,file,bytes,sha256\n", "is damaged: 'utf-8' codec can't decode"),
+    (None, "is missing"),
+], ids=["nul-garbage", "other-columns", "two-columns", "not-utf8", "deleted"])
+def test_a_damaged_or_missing_data_manifest_is_named(trained_run, tmp_path, capsys, content, problem):
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    path = run.path / "data_manifest.csv"
+    if content is None:
+        path.unlink()
+    else:
+        path.write_bytes(content)
+    assert run.data_files_recorded  # the run's config.json says it recorded its files: not an older run
+    with pytest.raises(RunError, match=re.escape(f"{path} {problem}")):
+        run.data_manifest
+    refused_everywhere(run, f"{path} {problem}", tmp_path, capsys)
+    with pytest.raises(RunError, match=re.escape(f"cannot be used: {run.id}/data_manifest.csv {problem}")):
+        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
+
+
+def test_a_manifest_cut_short_inside_a_row_is_found_when_read_in_full(trained_run, tmp_path):
+    run = copied(trained_run, tmp_path / "runs")
+    path = run.path / "data_manifest.csv"
+    path.write_bytes(path.read_bytes() + b'test,"unterminated\n')
+    run.check()  # the cheap check reads the header alone
+    with pytest.raises(RunError, match="data_manifest.csv is damaged"):
+        run.check(data=True)  # as an import does
+
+
+def test_a_run_from_before_manifests_is_told_from_one_whose_manifest_is_gone(trained_run, tmp_path):
+    run = copied(trained_run, tmp_path / "runs")
+    (run.path / "data_manifest.csv").unlink()
+    assert run.data_files_recorded
+    config = json.loads((run.path / "config.json").read_text())
+    (run.path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if not k.startswith("data_")}))
+    assert not run.data_files_recorded and run.data_manifest is None
+    run.check()
+
+
+def test_evaluate_goes_on_without_a_damaged_manifest_and_says_so(trained_run, tmp_path, capsys):
+    """Needs evaluate_run to catch the manifest's RunError and the CLI to say it (pipeline.py, cli.py)."""
+    run = copied(trained_run, tmp_path / "runs")
+    (run.path / "data_manifest.csv").write_bytes(b"\x00\x01garbage")
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == (f"data files: {run.path / 'data_manifest.csv'} is damaged: column role, file, bytes, "
+                         f"sha256 missing, so changes since training cannot be named")
+    assert any(line.startswith("image AUROC") for line in lines)
+
+    (run.path / "data_manifest.csv").unlink()
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    out = capsys.readouterr().out
+    assert "not recorded" not in out
+    assert out.splitlines()[-1].startswith(f"data files: {run.path / 'data_manifest.csv'} is missing")
+
+
+# ------------------------------------------------------------------------------ model, maps.npz, scores.csv
+def damage(path: Path, how: str) -> None:
+    if how == "cut short":
+        cut_short(path)
+    elif how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(how.encode())
+
+
+@pytest.mark.parametrize("name, how, said", [
+    ("model/model.json", "cut short", "model/model.json is damaged: not readable JSON"),
+    ("model/model.json", "deleted", "model/model.json is missing"),
+    ("model/model.json", '{"method": "padim"}', "model/model.json is damaged: no method, parameters"),
+    ("model/arrays.npz", "cut short", "model cannot be loaded (table of contents unreadable, as in a file cut short"),
+    ("model/arrays.npz", "deleted", "model cannot be loaded (arrays.npz is missing)"),
+    ("model/arrays.npz", "not an npz file", "model cannot be loaded (not an array file written by VQI"),
+    ("maps.npz", "cut short", "maps.npz is damaged: table of contents unreadable, as in a file cut short"),
+    ("maps.npz", "deleted", "maps.npz is missing"),
+    ("scores.csv", "a,b", "scores.csv is damaged: column image, path, label, score missing"),
+])
+def test_a_damaged_model_maps_or_scores_file_is_found_by_the_cheap_check(trained_run, tmp_path, capsys, name, how,
+                                                                        said):
+    run = copied(trained_run, tmp_path / "runs")
+    damage(run.path / name, how)
+    refused_everywhere(run, said, tmp_path, capsys)
+
+
+def test_a_fine_tuned_backbone_or_a_region_that_is_gone_is_found(trained_run, tmp_path):
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "fine_tuned_backbone": True}))
+    with pytest.raises(RunError, match=r"model cannot be loaded \(backbone.pt is missing\)"):
+        run.check()
+    (run.path / "model" / "backbone.pt").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(RunError, match="table of contents unreadable.*: backbone.pt"):
+        run.check()
+    meta_path.write_text(json.dumps({**meta, "region": {"source": "region.png"}}))
+    with pytest.raises(RunError, match=r"model cannot be loaded \(region.png is missing\)"):
+        run.check()
+
+
+def maps_with_first(run: Run, first: bytes) -> None:
+    """Rewrite the run's maps.npz with every map listed, the first one's content replaced by ``first``."""
+    maps = dict(np.load(run.path / "maps.npz"))
+    with zipfile.ZipFile(run.path / "maps.npz", "w") as packed:
+        packed.writestr("m00000.npy", first)
+        for key in sorted(maps)[1:]:
+            with packed.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, maps[key])
+
+
+@pytest.mark.parametrize("first", [b"not an array", npy_bytes(np.array(["a", "b"])), npy_bytes(np.zeros(3))],
+                         ids=["not-npy", "texts", "one-dimensional"])
+def test_a_map_that_is_no_map_is_found_when_the_maps_are_read(trained_run, tmp_path, first):
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    maps_with_first(run, first)
+    run.check()  # the table of contents is whole: the cheap check reads no map
+    with pytest.raises(RunError, match="maps.npz is damaged: the map of image 0 is not an image's map"):
+        run.anomaly_map(0)
+    with pytest.raises(RunError, match="maps.npz is damaged: the map of image 0"):
+        run.check(data=True)
+    with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged: the map of image 0"):
+        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
+
+
+def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
+    run = copied(trained_run, tmp_path / "runs")
+    threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown
+    assert "image not readable" not in run_report_html(run, threshold)
+    for how in ("cut short", "deleted"):
+        damage(run.path / "maps.npz", how)
+        with pytest.raises(RunError, match="maps.npz is (damaged|missing)"):
+            run_report_html(Run(run.path), threshold)
+        shutil.copy2(trained_run.path / "maps.npz", run.path / "maps.npz")
+
+
+def test_a_check_that_passed_is_not_redone_until_a_file_changes(trained_run, tmp_path, monkeypatch):
+    """Listing runs on every dashboard rerun reads scores.csv, the maps' and the model's table of contents only
+    for runs whose files changed; a file changed within the last RACY_SECONDS is read each time (a change within
+    the file system's clock tick may keep its size and times)."""
+    run = copied(trained_run, tmp_path / "runs")
+    calls = []
+    check_files = Run._check_files
+    monkeypatch.setattr(Run, "_check_files", lambda self: calls.append(self.id) or check_files(self))
+    run.check()
+    run.check()
+    assert len(calls) == 2  # just copied: racy, read each time
+    meta = run.path / "model" / "model.json"
+    meta.write_text(meta.read_text().replace('"method"', '"methox"'))  # the same size, at once
+    with pytest.raises(RunError, match="model.json is damaged"):
+        run.check()
+    shutil.copy2(trained_run.path / "model" / "model.json", meta)
+
+    monkeypatch.setattr(runs_module, "RACY_SECONDS", 0.0)
+    calls.clear()
+    for _ in range(3):
+        Run(run.path).check()
+    assert len(calls) == 1
+    cut_short(run.path / "maps.npz")
+    with pytest.raises(RunError, match="maps.npz is damaged"):
+        Run(run.path).check()
+
+
+def test_a_threshold_reason_with_a_line_break_or_a_terminal_escape_is_refused():
+    assert checked_reason("  new supplier lot 7 ") == "new supplier lot 7"
+    for reason in ("line1\nline2", "red \x1b[31m", "tab\there"):
+        with pytest.raises(ValueError, match="the reason holds a control character"):
+            checked_reason(reason)
