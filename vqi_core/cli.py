@@ -31,8 +31,8 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, Run, RunError, RunStore,
-                   changed_settings, checked_reason, write_bytes_atomic)
+from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
+                   is_run_folder, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
@@ -404,7 +404,7 @@ def _refuse_inside_a_run(path: Path, option: str) -> None:
     is written there could replace the run's own files."""
     resolved = path.expanduser().resolve()
     for folder in (resolved, *resolved.parents):
-        if (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file():
+        if is_run_folder(folder):
             raise ValueError(f"{option} {path} is inside the run folder {folder}: write it outside, where it "
                              f"cannot replace the run's own files")
 
@@ -531,8 +531,8 @@ def _earlier_overlays(out: Path) -> set[str]:
         names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str)["image"].dropna()
     except (OSError, ValueError, UnicodeDecodeError):  # missing, or not a predictions table: nothing is removed
         return set()
-    return {f"{name}_overlay.png" for name in names
-            if Path(f"{name}_overlay.png").name == f"{name}_overlay.png" and (out / f"{name}_overlay.png").is_file()}
+    overlays = (f"{name}_overlay.png" for name in names)
+    return {overlay for overlay in overlays if Path(overlay).name == overlay and (out / overlay).is_file()}
 
 
 def _threshold(args: argparse.Namespace) -> int:

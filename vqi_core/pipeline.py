@@ -555,9 +555,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     if not samples:
         where = data if data is not None else f"run {run.id}'s test set"
         dataset = Path(str(run.config.get("dataset", "")))
-        moved = (f": its dataset folder {dataset} is no longer there (moved or deleted?); to evaluate on the images "
-                 f"where they are now, give their category folder as --data") if data is None and \
-            not dataset.is_dir() else ""
+        moved = ""
+        if data is None and not dataset.is_dir():
+            moved = (f": its dataset folder {dataset} is no longer there (moved or deleted?); to evaluate on the "
+                     f"images where they are now, give their category folder as --data")
         raise DatasetError(f"{where} has no readable test image to evaluate on "
                            f"({counted(len(skipped), 'file')} skipped){moved}")
     prediction = model.predict(images, progress, stage="evaluation")

@@ -86,6 +86,11 @@ log = logging.getLogger(__name__)
 _passed_checks: dict[Path, tuple] = {}
 
 
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a complete run (its ``config.json`` and ``metrics.json``, written last)."""
+    return (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file()
+
+
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
 
@@ -188,7 +193,7 @@ class Run:
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
-        if not (self.path / METRICS_FILE).is_file() or not (self.path / CONFIG_FILE).is_file():
+        if not is_run_folder(self.path):
             if not self.path.exists():
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
@@ -385,7 +390,7 @@ class Run:
         :attr:`data_files_recorded`). ``RunError`` naming ``data_manifest.csv`` when it cannot be read, lacks
         its columns, or is missing from a run that recorded its files."""
         path = self.path / MANIFEST_FILE
-        if not path.exists() and not self.data_files_recorded:
+        if not self.data_files_recorded:
             return None
         try:
             frame = pd.read_csv(path, dtype={"sha256": str})
@@ -399,7 +404,7 @@ class Run:
     def _check_manifest_header(self) -> None:
         """:attr:`data_manifest`'s checks on the first line of ``data_manifest.csv`` alone (for :meth:`check`)."""
         path = self.path / MANIFEST_FILE
-        if not path.exists() and not self.data_files_recorded:
+        if not self.data_files_recorded:
             return
         try:
             with open(path, newline="", encoding="utf-8") as handle:
@@ -411,7 +416,8 @@ class Run:
         self._check_manifest_columns(header)
 
     def _check_manifest_columns(self, columns: Iterable[str]) -> None:
-        missing = [column for column in MANIFEST_COLUMNS if column not in set(columns)]
+        present = set(columns)
+        missing = [column for column in MANIFEST_COLUMNS if column not in present]
         if missing:
             raise RunError(f"{self.path / MANIFEST_FILE} is damaged: column {', '.join(missing)} missing")
 
