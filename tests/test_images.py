@@ -95,6 +95,27 @@ def test_non_image_and_corrupt_files_raise_clear_errors(tmp_path):
         read_image(_save_bytes(tmp_path, "empty.png", b""))
 
 
+def test_32_bit_and_signed_integer_images_are_refused_not_guessed(tmp_path):
+    """A 32-bit integer TIFF whose values all fit 16 bits was read as 16-bit, a larger one scaled by 2**31: both
+    guesses. A signed 16-bit TIFF (which Pillow opens the same way) is refused too; an unsigned one is read."""
+    values = np.array([[0, 4095], [30000, 65535]])
+    for dtype in (np.int32, np.uint32):
+        tiff = tmp_path / f"{dtype.__name__}.tif"
+        assert cv2.imwrite(str(tiff), values.astype(dtype))
+        with pytest.raises(ImageReadError, match=rf"{tiff.name}: 32-bit or signed integer pixels, which VQI does not "
+                                                 r"guess a range for: save the image as 8- or 16-bit unsigned"):
+            read_image(tiff)
+        assert not is_sixteen_bit(tiff)
+    signed = tmp_path / "signed.tif"
+    assert cv2.imwrite(str(signed), np.array([[0, 4095], [-300, 32767]], np.int16))
+    with pytest.raises(ImageReadError, match="signed.tif: 32-bit or signed integer"):
+        read_image(signed)
+    unsigned = tmp_path / "unsigned.tif"
+    assert cv2.imwrite(str(unsigned), values.astype(np.uint16))
+    assert read_image(unsigned)[..., 0].tolist() == [[0, 16], [117, 255]]
+    assert is_sixteen_bit(unsigned)
+
+
 def test_floating_point_images_are_read_as_zero_to_one_and_other_ranges_are_refused(tmp_path):
     """A float TIFF of 0..1 is read; one of 0..255 (or with NaN) would be clipped to white, so it is refused."""
     unit = np.array([[0.0, 1.0], [0.5, 1.0004]], np.float32)

@@ -3,7 +3,7 @@
 Every image, whatever it is on disk (grayscale, RGB, RGBA, palette, 8 or 16 bit),
 becomes an RGB ``uint8`` array of shape (H, W, 3):
 
-- 16-bit and 32-bit integer images are scaled by their type's full range
+- 16-bit integer images are scaled by their type's full range
   (``value / 65535 * 255``), so that brightness means the same in every file;
   a 16-bit image (grayscale or colour) from a camera of fewer bits (10, 12, 14:
   its values stop at 1023, 4095, 16383) is scaled by that camera's range
@@ -14,6 +14,8 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   by OpenCV, oriented as Pillow shows them and checked against Pillow's 8 bits;
 - float images are taken as 0 (black) to 1 (white); one with values outside
   that range (beyond rounding), NaN or infinity is refused, not clipped;
+- 32-bit or signed integer images are refused: their type says nothing of the
+  range the values fill (16-bit values stored in 32 bits look like any other);
 - a file that holds several images of one size (a multi-page TIFF stack, an
   animated WebP) is refused: one file is one image to judge, and judging its
   first page alone could pass a defect on another; in a file whose pages
@@ -225,10 +227,12 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
     significant bits of a 16-bit grayscale image (Pillow holds colour images at 8 bits); ``name`` names the
     image in the ``ImageReadError`` of a floating-point image outside 0..1."""
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+    if mode == "I":
+        raise ImageReadError(f"{name}: 32-bit or signed integer pixels, which VQI does not guess a range for: save "
+                             "the image as 8- or 16-bit unsigned integers (or as floating point from 0 to 1)")
+    if mode.startswith("I;16"):
         values = np.asarray(image, dtype=np.float64)
-        sixteen_bit = mode.startswith("I;16") or values.max(initial=0) <= 65535
-        full_range = 2.0 ** check_bit_depth(bit_depth) - 1 if sixteen_bit else 2**31 - 1
+        full_range = 2.0 ** check_bit_depth(bit_depth) - 1
         gray = np.clip(values / full_range * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if mode == "F":
@@ -273,7 +277,7 @@ def is_sixteen_bit(path: Path | str) -> bool:
     try:
         with Image.open(path) as image:
             image.seek(main_page(image))
-            return image.mode.startswith("I;16") or image.mode == "I" or _is_sixteen_bit_colour(image)
+            return image.mode.startswith("I;16") or _is_sixteen_bit_colour(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
 
