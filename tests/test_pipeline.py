@@ -10,6 +10,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.error import URLError
 
 import cv2
@@ -742,6 +743,12 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
         args = ["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs"), *extra]
         assert main(args) == 2, extra
         assert message in capsys.readouterr().err, extra
+    # the tests run as root, whom permissions do not stop: the two answers of the system are stood in for
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    for flags, reason in [(0, "no permission"), (os.ST_RDONLY, "its file system is mounted read-only")]:
+        monkeypatch.setattr("os.statvfs", lambda path: SimpleNamespace(f_flag=flags))
+        assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs")]) == 2
+        assert f"the runs folder {tmp_path / 'runs'} cannot be written ({reason})" in capsys.readouterr().err
 
 
 def test_without_masks_pixel_metrics_are_null(tmp_path):

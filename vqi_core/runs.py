@@ -685,7 +685,9 @@ class RunStore:
         except OSError as exc:
             raise RunError(f"the runs folder {self.root} cannot be created: {exc.strerror or exc}") from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
-            raise RunError(f"the runs folder {self.root} cannot be written (no permission)")
+            read_only = hasattr(os, "statvfs") and os.statvfs(self.root).f_flag & os.ST_RDONLY
+            reason = "its file system is mounted read-only" if read_only else "no permission"
+            raise RunError(f"the runs folder {self.root} cannot be written ({reason})")
 
     def get(self, run_id: str) -> Run:
         """The run named ``run_id`` (a folder name in this store, never a path)."""
