@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.dashboard import percent, rate_numbers
+from vqi_core.dashboard import line_cost_sentence, percent, rate_numbers
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
                               mask_to_eval_size,
@@ -287,6 +287,22 @@ def test_line_costs_per_part() -> None:
     costs = LineCosts(false_alarm=2.0, escape=50.0, defect_rate=0.02)
     assert costs.per_part(0.1, 0.25) == pytest.approx(0.98 * 0.1 * 2.0 + 0.02 * 0.25 * 50.0)
     assert np.allclose(costs.per_part(np.array([0.0, 1.0]), np.array([1.0, 0.0])), [1.0, 1.96])
+
+
+def test_the_expected_cost_on_the_line_is_not_given_when_a_rate_is_unknown() -> None:
+    """A test set of good images only has no escape rate: counting it as 0 made checking look free (cost 0.0
+    against 100.0 unchecked)."""
+    costs = LineCosts(false_alarm=1.0, escape=10.0, defect_rate=0.01)
+    only_good = ThresholdEvaluator(np.zeros(4, int), np.array([0.1, 0.2, 0.3, 0.4])).evaluate(0.35)
+    assert line_cost_sentence(only_good, costs) == (
+        "No expected cost per 1,000 parts: the test set has no defective image, so the escape rate is unknown. "
+        "Check the run on labelled images from the line (Predict's check, or evaluate --data).")
+    only_defective = ThresholdEvaluator(np.ones(3, int), np.array([0.1, 0.2, 0.3])).evaluate(0.15)
+    assert line_cost_sentence(only_defective, costs).startswith(
+        "No expected cost per 1,000 parts: the test set has no good image, so the false-alarm rate is unknown.")
+    both = ThresholdEvaluator(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])).evaluate(0.25)
+    assert line_cost_sentence(both, costs).startswith("Per 1,000 parts made with 1.0% defective: about 0.0 false "
+                                                      "alarms and 0.0 escapes, an expected cost of 0.0")
 
 
 def test_roc_curve_uses_the_same_rule() -> None:

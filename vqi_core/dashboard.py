@@ -37,7 +37,7 @@ from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
-from .wording import counted
+from .wording import are, counted
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -231,7 +231,16 @@ def cost_sentence(point: OperatingPoint) -> str:
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
     """What the threshold would cost per ``parts`` parts made, at the test set's false-alarm and escape rates
     but the line's own defect rate, against passing every part unchecked; and at the upper ends of the
-    rates' :data:`CONFIDENCE` intervals."""
+    rates' :data:`CONFIDENCE` intervals. Without good or without defective test images a rate is unknown, and
+    the sentence says so instead of counting it as 0."""
+    lacking = [(kind, rate) for kind, rate, images in (("good", "false-alarm rate", point.tn + point.fp),
+                                                        ("defective", "escape rate", point.tp + point.fn))
+               if images == 0]
+    if lacking:
+        return (f"No expected cost per {parts:,} parts: the test set has "
+                f"{' and '.join(f'no {kind} image' for kind, _ in lacking)}, so the "
+                f"{' and '.join(rate for _, rate in lacking)} {are(len(lacking))} unknown. Check the run on "
+                f"labelled images from the line (Predict's check, or evaluate --data).")
     good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
