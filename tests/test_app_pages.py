@@ -298,6 +298,63 @@ def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
     assert not app.exception and run.threshold == saved and run.threshold_info["source"] == "F1-optimal"
 
 
+def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_open(open_page, app_env, capsys):
+    """Streamlit drops the state of widgets it does not draw: the costs, the allowed false alarms and where the
+    threshold came from must come back, and the history must record the preset, not 'manual'. The page and
+    ``threshold --preset`` give and save the same value."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.number_input(key="cost_escape").set_value(50.0).run()
+    app.number_input(key="threshold_max_false_alarms").set_value(10.0).run()
+    app.text_input(key="threshold_reason").input("audit 12").run()
+    app.button(key="preset_Youden").click().run()
+    chosen = app.slider(key="threshold_slider").value
+    assert any("Current:" in c.value and c.value.endswith("(Youden).") for c in app.caption)
+    app.session_state["threshold_tab"] = "Pixel level"
+    app.run()
+    app.session_state["threshold_tab"] = "Image level"
+    app.run()
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert any(f"threshold {chosen:.6g} (explored on the Threshold page, not saved)" in c.value for c in app.caption)
+    app.switch_page("ui/pages/threshold.py").run()
+    assert app.number_input(key="cost_escape").value == 50.0
+    assert app.number_input(key="threshold_max_false_alarms").value == 10.0
+    assert app.text_input(key="threshold_reason").value == "audit 12"
+    assert app.slider(key="threshold_slider").value == chosen
+    assert any("Current:" in c.value and c.value.endswith("(Youden).") for c in app.caption)
+    app.button(key="threshold_save").click().run()
+    assert run.threshold == chosen and run.threshold_history["source"].iloc[-1] == "Youden"
+    assert run.threshold_history["reason"].iloc[-1] == "audit 12"
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert any(f"threshold {chosen:.6g} (saved: Youden)" in c.value for c in app.caption)
+
+    from vqi_core.cli import main
+    assert main(["threshold", "--run", str(run.path), "--preset", "youden"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"threshold {chosen:.6g} (Youden)")
+
+
+def test_opening_the_threshold_page_is_not_exploring_a_threshold(open_page, app_env):
+    """Only a threshold the user chose is 'explored': after the page was merely opened, a threshold saved
+    elsewhere (the command line, another browser) is the one Inspect uses."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    saved_elsewhere = float(np.sort(run.score_values)[-2])
+    run.save_threshold(saved_elsewhere, "manual")
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert any(f"threshold {saved_elsewhere:.6g} (saved: manual)" in c.value for c in app.caption)
+
+
+def test_the_threshold_page_prints_the_saved_threshold_as_every_other_page_does(open_page, app_env):
+    """A saved threshold off the slider's grid was printed cut to the grid (183.19 for 183.196274), below the
+    value in force; now with 6 significant digits, as Inspect, Predict and the command line print it."""
+    run = app_env.list()[0]
+    value = float(np.sort(run.score_values)[-3]) - 1.234567e-4
+    run.save_threshold(value, "manual")
+    app = open_page("threshold.py")
+    caption = next(c.value for c in app.caption if c.value.startswith("Saved threshold:"))
+    assert caption == f"Saved threshold: {value:.6g} (manual). Current: {value:.6g} (manual)."
+
+
 def test_save_threshold_is_used_by_the_run(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")

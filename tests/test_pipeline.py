@@ -25,7 +25,7 @@ import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import copied_images, runs_table
+from vqi_core.dashboard import copied_images, runs_table, score_axis
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
@@ -882,8 +882,9 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
         point.tp, point.fp, point.fn, point.tn]
 
     costs = LineCosts(0.0, 1.0, 0.01)  # free false alarms: reject every part
+    axis = score_axis(scores, include=(run.threshold,))  # the Threshold page's slider: presets are put on it
     lines, counts = shown("--preset", "min-cost", "--cost-false-alarm", "0", "--cost-escape", "1", "--save")
-    best = minimum_cost_threshold(labels, scores, costs)
+    best = axis.snap(minimum_cost_threshold(labels, scores, costs))
     assert counts == evaluator.evaluate(best).confusion_matrix().ravel().tolist() and counts[1] == (labels == 0).sum()
     assert run.threshold == best and run.threshold_info["source"] == f"Minimum cost: {costs.summary()}"
     assert (run.predictions()["prediction"] == "defective").all()

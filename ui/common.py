@@ -150,16 +150,28 @@ def show_run_notes(run: Run) -> None:
         st.warning(note, icon=":material/warning:")
 
 
+def remembered(key: str, default: Any) -> str:
+    """``key``, for a widget whose value must outlive the reruns that do not draw it (another page, a closed
+    tab): Streamlit drops a widget's state then, so its value is also kept under a key of its own and given
+    back. Draw the widget without a default value (the default is ``default``)."""
+    memory = f"remembered:{key}"
+    if key in st.session_state:
+        st.session_state[memory] = st.session_state[key]
+    else:
+        st.session_state[key] = st.session_state.get(memory, default)
+    return key
+
+
 def explored_key(run: Run) -> str:
     """Session-state key of the threshold being explored for ``run`` on the Threshold page."""
     return f"explored_threshold:{run.id}"
 
 
 def working_threshold(run: Run) -> tuple[float, str]:
-    """The threshold being explored on the Threshold page (unsaved), else the run's saved one, with its source."""
-    explored = st.session_state.get(explored_key(run))
-    if explored is not None and explored != run.threshold:
-        return float(explored), "explored on the Threshold page, not saved"
+    """The threshold chosen on the Threshold page and not saved, else the run's saved one, with its source."""
+    explored = st.session_state.get(explored_key(run))  # (value, source), set when the user chooses one
+    if explored is not None and explored[0] != run.threshold:
+        return float(explored[0]), "explored on the Threshold page, not saved"
     return run.threshold, f"saved: {run.threshold_info.get('source', 'unknown')}"
 
 

@@ -485,8 +485,9 @@ THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 
 
 def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> tuple[float, str]:
-    """(threshold, source) from --value, --preset (the Threshold page's presets) or the run's saved threshold."""
-    from .dashboard import preset_source, threshold_presets  # here: plotly would slow down every command's start
+    """(threshold, source) from --value, --preset (the Threshold page's presets, on the page's grid: the page
+    and the command give and save the same value) or the run's saved threshold."""
+    from .dashboard import preset_source, score_axis, threshold_presets  # here: plotly slows every command's start
 
     if args.value is not None:
         return args.value, "manual"
@@ -497,7 +498,7 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    return presets[name], preset_source(name, costs)
+    return score_axis(run.score_values, include=(run.threshold,)).snap(presets[name]), preset_source(name, costs)
 
 
 def _preset_name(preset: str, max_rate: float) -> str:

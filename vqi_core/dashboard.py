@@ -78,6 +78,11 @@ class ScoreAxis:
         """``value`` cut down to the axis's decimals (never printed above what it rejects)."""
         return f"{self._cut(value):.{self.decimals}f}"
 
+    def text(self, value: float) -> str:
+        """``value`` as the page prints it: with the axis's decimals when it has no more (a value set on the
+        axis), else with 6 significant digits, as the other pages and the command line print thresholds."""
+        return self.format(value) if self._cut(value) == value else f"{value:.6g}"
+
     def clamp(self, value: float) -> float:
         """``value`` moved into [low, high]."""
         return min(self.high, max(self.low, float(value)))

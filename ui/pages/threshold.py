@@ -19,26 +19,35 @@ REASON = "threshold_reason"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
 
 
-def set_threshold(value: float, source: str) -> None:
-    """Move slider and number entry to ``value``, already snapped to the axis (widget callback)."""
+def show_threshold(value: float, source: str) -> None:
+    """Move slider and number entry to ``value`` and say where it comes from."""
     st.session_state[SLIDER] = st.session_state[NUMBER] = value
     st.session_state[SOURCE] = source
 
 
+def choose_threshold(run: Run, value: float, source: str) -> None:
+    """The user chose ``value`` (slider, entry or preset; already snapped to the axis): shown, and kept as the
+    threshold being explored for this run, with its source, which Inspect uses and this page returns to (widget
+    callback)."""
+    show_threshold(value, source)
+    st.session_state[common.explored_key(run)] = (value, source)
+
+
 def init_threshold(run: Run, axis: ScoreAxis) -> None:
-    """Start at the threshold being explored for this run, else its saved one (once per run).
+    """Start at the threshold being explored for this run (with the source it was chosen by), else at its
+    saved one (once per run, and again whenever Streamlit has dropped the slider: another page or tab was open).
 
     The saved threshold is taken exactly, not snapped to the axis: opening the page must change nothing (saving
-    without moving the slider keeps the very value; new parts scoring between it and its printed, cut-down
-    value are judged as before).
+    without moving the slider keeps the very value; new parts scoring between it and a value on the slider's
+    grid are judged as before).
     """
     if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
         return
-    value, _ = common.working_threshold(run)
-    if value == run.threshold:
-        set_threshold(axis.clamp(value), run.threshold_info.get("source", "saved"))
+    explored = st.session_state.get(common.explored_key(run))
+    if explored is not None and explored[0] != run.threshold:
+        show_threshold(axis.clamp(explored[0]), explored[1])
     else:
-        set_threshold(axis.snap(value), "manual")
+        show_threshold(axis.clamp(run.threshold), run.threshold_info.get("source", "saved"))
     st.session_state[OWNER] = run.id
 
 
@@ -51,6 +60,7 @@ def save(run: Run, value: float, source: str) -> None:
         st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
     else:
         st.session_state[REASON] = ""  # a reason belongs to one change
+        st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
                  icon=":material/save:")
 
@@ -59,13 +69,15 @@ def line_costs() -> LineCosts | None:
     """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid)."""
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)
-        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, 1.0, 0.5, key="cost_false_alarm",
+        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, step=0.5,
+                                        key=common.remembered("cost_false_alarm", 1.0),
                                         help="Rejecting a good part: re-inspection, scrap. Any unit, the same "
                                              "for both costs.")
-        escape = middle.number_input("Cost of an escape", 0.0, None, 10.0, 1.0, key="cost_escape",
+        escape = middle.number_input("Cost of an escape", 0.0, None, step=1.0,
+                                     key=common.remembered("cost_escape", 10.0),
                                      help="Passing a defective part: rework downstream, a complaint, a recall.")
-        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, 1.0, 0.1,
-                                         format="%.3f", key="line_defect_rate",
+        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, step=0.1,
+                                         format="%.3f", key=common.remembered("line_defect_rate", 1.0),
                                          help="The share the line makes, not the test set's (usually far "
                                               "higher). Used with the test set's rates to estimate the cost.")
         try:
@@ -109,27 +121,27 @@ def image_level_body(run: Run) -> None:
     with controls:
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
-                  on_change=lambda: set_threshold(axis.snap(st.session_state[SLIDER]), "manual"))
+                  on_change=lambda: choose_threshold(run, axis.snap(st.session_state[SLIDER]), "manual"))
         st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=f"%.{axis.decimals}f",
-                        key=NUMBER, on_change=lambda: set_threshold(axis.snap(st.session_state[NUMBER]), "manual"))
+                        key=NUMBER,
+                        on_change=lambda: choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual"))
     with presets_column:
-        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
-                                   key="threshold_max_false_alarms",
+        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, step=0.5,
+                                   key=common.remembered("threshold_max_false_alarms", 1.0),
                                    help="For the preset 'at most X % false alarms': the lowest threshold that "
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
             value = axis.snap(value)
-            st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=set_threshold,
-                      args=(value, preset_source(name, costs)), width="stretch")
+            st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=choose_threshold,
+                      args=(run, value, preset_source(name, costs)), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
-    st.session_state[common.explored_key(run)] = threshold  # Inspect shows outcomes at this threshold
     view = threshold_view(common.evaluator(path), labels, scores, threshold, data,
                           run.metrics.get("per_defect_type"), costs)
     point = view["point"]
 
-    st.markdown(f"**At {axis.format(threshold)}:** {view['cost']}")
+    st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
     if view["line_cost"]:
         st.markdown(view["line_cost"])
     matrix, rates = st.columns([2, 3])
@@ -159,11 +171,11 @@ def image_level_body(run: Run) -> None:
 
     source = st.session_state.get(SOURCE, "manual")
     saved = run.threshold_info
-    st.caption(f"Saved threshold: {axis.format(saved['threshold'])} ({saved.get('source', 'unknown')}). "
-               f"Current: {axis.format(point.threshold)} ({source}).")
+    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
+               f"Current: {axis.text(point.threshold)} ({source}).")
     if "threshold_save_error" in st.session_state:
         st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
-    st.text_input("Reason for saving (optional)", key=REASON, max_chars=MAX_REASON_CHARS,
+    st.text_input("Reason for saving (optional)", key=common.remembered(REASON, ""), max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
                        "shown in the validation report.")
@@ -172,13 +184,13 @@ def image_level_body(run: Run) -> None:
                    args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
     buttons.download_button(
         "Decisions at this threshold (CSV)", functools.partial(decisions_csv, run, threshold),
-        file_name=f"{run.id}-decisions-{axis.format(threshold)}.csv", mime="text/csv", on_click="ignore",
+        file_name=f"{run.id}-decisions-{axis.text(threshold)}.csv", mime="text/csv", on_click="ignore",
         key="threshold_download", icon=":material/download:",
         help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
     buttons.download_button(
         "Validation report (HTML)", functools.partial(run_report_html, run, threshold, costs, max_rate,
                                                       source=source),
-        file_name=f"{run.id}-report-{axis.format(threshold)}.html", mime="text/html", on_click="ignore",
+        file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
         key="threshold_report", icon=":material/description:",
         help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "
              "how well it ranks parts, what this threshold does (with intervals, per defect type, the presets "
@@ -209,7 +221,8 @@ def pixel_level_body(run: Run) -> None:
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
                "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
                "which boxes are drawn.")
-    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold")
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, step=0.01,
+                          key=common.remembered("pixel_threshold", 1.0))
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     columns = st.columns(len(view["numbers"]))
     for column, (name, value) in zip(columns, view["numbers"].items()):
