@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, default_data_root, runs_dir, \
     set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
-from vqi_core.datasets import DatasetError, list_categories
+from vqi_core.datasets import DatasetError, category_path, list_categories
 from vqi_core.runs import Run, RunError
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
@@ -37,6 +37,31 @@ def first_category(categories: list[str], readable: list[Run]) -> str | None:
     return category if category in categories else (categories[0] if categories else None)
 
 
+def chosen_category_folder() -> str | None:
+    """The category folder chosen in the sidebar, resolved as runs record it (None when there is none)."""
+    root, category = data_choice()
+    try:
+        return str(category_path(root, category).resolve()) if category else None
+    except (DatasetError, OSError, ValueError):
+        return None
+
+
+def runs_of_chosen_category(readable: list[Run]) -> list[Run]:
+    """The readable runs of the category chosen in the sidebar, newest first: those trained on its very folder,
+    else (a copied or moved dataset) those trained on a category of its name."""
+    folder, name = chosen_category_folder(), st.session_state.get(CATEGORY)
+    same_folder = [run for run in readable if folder is not None and run.config.get("dataset") == folder]
+    return same_folder or [run for run in readable if run.config.get("category") == name]
+
+
+def follow_category(readable: list[Run]) -> None:
+    """The user chose another category: its newest run becomes the current run (the current run stays when the
+    category has none; the sidebar then says what it was trained on). Widget callback."""
+    of_category = runs_of_chosen_category(readable)
+    if of_category:
+        set_current_run(of_category[0].id)
+
+
 def dataset_sidebar(readable: list[Run]) -> None:
     """Dataset folder and category; a wrong folder shows its problem instead of a traceback. ``readable``: the
     saved runs whose files can be read, newest first."""
@@ -57,7 +82,9 @@ def dataset_sidebar(readable: list[Run]) -> None:
     if st.session_state.get(CATEGORY) not in categories:
         st.session_state[CATEGORY] = first_category(categories, readable)
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
-                         help="The part type to train on: one category folder of the dataset.")
+                         on_change=follow_category, args=(readable,),
+                         help="The part type to train on: one category folder of the dataset; choosing one makes "
+                              "its newest run the current run.")
 
 
 def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> None:
@@ -69,8 +96,7 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
     labels = {run.id: run_label(run, run.id in readable_ids) for run in runs}
     current = st.session_state.get(CURRENT_RUN)
     if current is None and readable:
-        category = st.session_state.get(CATEGORY)
-        current = next((run.id for run in readable if run.config.get("category") == category), readable[0].id)
+        current = next(iter(runs_of_chosen_category(readable)), readable[0]).id
         set_current_run(current)
     st.session_state["run_select"] = current if current in labels else None
     st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.__getitem__,
@@ -79,6 +105,11 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
                          help=f"Saved runs in {runs_dir()} (set VQI_RUNS_DIR to use another folder).")
     if current is not None and current not in labels:
         st.sidebar.warning(f"Run {current} is no longer on disk.", icon=":material/warning:")
+    run = next((run for run in readable if run.id == current), None)
+    folder = chosen_category_folder()
+    if run is not None and folder is not None and run.config.get("dataset") != folder:
+        st.sidebar.caption(f":material/info: The current run was trained on `{run.config.get('dataset')}`, not on "
+                           "the category chosen above.")
 
 
 runs, runs_problem = saved_runs()

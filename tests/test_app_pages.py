@@ -79,6 +79,36 @@ def test_sidebar_opens_on_the_newest_runs_category_not_the_first_one(open_page, 
     assert app.selectbox(key="category").value == "anchor_plate" and not app.exception
 
 
+def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_images_is_named(
+        open_page, app_env, synthetic_root, tmp_path, monkeypatch):
+    """The sidebar kept a run of another category current after a category was chosen; and a run trained on
+    another folder of the same name was shown as if trained on this one."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root / "widget", data / "widget")
+    shutil.copytree(synthetic_root / "widget", data / "anchor_plate")
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    widget_run = app_env.list()[0]
+    plate_folder = app_env.root / "20000101-000000-anchor_plate-padim-0000"  # older: the widget run stays newest
+    shutil.copytree(widget_run.path, plate_folder)
+    config = json.loads((plate_folder / "config.json").read_text())
+    config.update(category="anchor_plate", dataset=str((data / "anchor_plate").resolve()))
+    (plate_folder / "config.json").write_text(json.dumps(config))
+
+    def elsewhere_note(app) -> list[str]:
+        return [c.value for c in app.sidebar.caption if "The current run was trained on" in c.value]
+
+    app = open_page()
+    assert app.selectbox(key="category").value == "widget"
+    assert app.session_state["current_run_id"] == widget_run.id
+    assert elsewhere_note(app) == [f":material/info: The current run was trained on "
+                                   f"`{widget_run.config['dataset']}`, not on the category chosen above."]
+    app.selectbox(key="category").select("anchor_plate").run()
+    assert app.session_state["current_run_id"] == plate_folder.name and elsewhere_note(app) == []
+    app.selectbox(key="category").select("widget").run()  # no run on this folder: the run of its name
+    assert app.session_state["current_run_id"] == widget_run.id and len(elsewhere_note(app)) == 1
+    assert not app.exception
+
+
 def test_home_lists_what_each_runs_test_set_check_found(open_page, app_env):
     app = open_page()
     table = next(d.value for d in app.dataframe if "test set check" in d.value.columns)
