@@ -751,6 +751,23 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
         assert f"the runs folder {tmp_path / 'runs'} cannot be written ({reason})" in capsys.readouterr().err
 
 
+def test_a_run_trained_on_a_relative_data_folder_finds_its_images_from_any_folder(tmp_path, monkeypatch, capsys):
+    """scores.csv held the paths as typed (``data/part/test/...``): Inspect, Compare and evaluate found no image
+    once started from another folder, while config.json named the folder absolute."""
+    write_mvtec_dataset(tmp_path / "data" / "part", n_train=12, n_test_good=2, n_per_defect=2)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", "data/part", "--method", METHOD, "--runs", "runs", "--image-size", "64",
+                 "--param", "jit=false"]) == 0
+    run = Run(tmp_path / capsys.readouterr().out.splitlines()[-1])  # the runs folder as given: relative
+    assert all(Path(path).is_absolute() and Path(path).is_file() for path in run.scores["path"])
+    assert all(Path(path).is_absolute() for path in run.scores["mask_path"].dropna())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    assert "no readable test image" not in capsys.readouterr().err
+
+
 def test_without_masks_pixel_metrics_are_null(tmp_path):
     data = write_mvtec_dataset(tmp_path / "nomask", n_train=12, with_masks=False)
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")

@@ -246,7 +246,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     if "seed" in config.params:
         raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
     model = create_model(config.method, **{**config.params, "seed": config.seed})  # a bad parameter ends it here
-    folder = category_path(config.data, config.category)
+    folder = category_path(config.data, config.category).resolve()  # scores.csv's paths hold from any folder
     category = load_category(folder)
     region = InspectionRegion.read(config.region) if config.region else None
     store = RunStore(runs_dir)
