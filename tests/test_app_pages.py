@@ -700,6 +700,54 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     run = app_env.get(app.session_state["current_run_id"])
     judged_at = run.threshold
     run.save_threshold(judged_at + 1.0, "test")
-    app.run()
+    app.switch_page("ui/pages/home.py").run()  # the folder named and the results outlive another page
+    app.switch_page("ui/pages/predict.py").run()
+    assert app.radio(key="predict_mode").value == "folder"
+    assert app.text_input(key="predict_folder").value == str(tmp_path / "line")
     assert any(w.value.startswith(f"These images were judged at {judged_at:.6g}") and
                f"it is {judged_at + 1.0:.6g} now" in w.value for w in app.warning)
+
+
+def test_predict_judges_its_results_again_at_a_newly_saved_threshold_without_scoring_again(open_page, app_env):
+    """Uploads are gone once another page was open, so 'score them again' could not be done: the scores do not
+    depend on the threshold, and the results are judged again at the saved one."""
+    app = open_page("predict.py")
+    images = [png(textured_image(64, seed=5)), png(draw_defect(textured_image(64, seed=7), seed=3)[0]), b"no"]
+    app.file_uploader(key="predict_files").set_value(
+        [(f"part{index}.png", data, "image/png") for index, data in enumerate(images)]).run()
+    app.button(key="predict_score").click().run()
+    scores = app.session_state["predict_results"]["frame"]["score"].tolist()[:2]
+    run = app_env.get(app.session_state["current_run_id"])
+    run.save_threshold(max(scores) + 1.0, "test")  # every image good now
+    app.switch_page("ui/pages/threshold.py").run()
+    app.switch_page("ui/pages/predict.py").run()
+    assert app.file_uploader(key="predict_files").value == []  # Streamlit drops the uploads with the page
+    assert any(w.value.startswith("These images were judged") for w in app.warning)
+    app.button(key="predict_rejudge").click().run()
+    assert not app.exception and not any(w.value.startswith("These images were judged") for w in app.warning)
+    assert (metric(app, "Defective"), metric(app, "Good")) == ("0", "2")
+    frame = app.session_state["predict_results"]["frame"]
+    assert frame["threshold"].tolist() == [run.threshold] * 3
+    assert frame["prediction"].tolist() == ["good", "good", NOT_SCORED]
+    assert frame["score"].tolist()[:2] == scores
+    app.segmented_control(key="predict_show").set_value("defective").run()
+    assert [i.value for i in app.info] == ["No defective image among these results."]
+
+
+def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(open_page, app_env):
+    app = open_page("inspect_images.py")
+    app.selectbox(key="inspect_order").set_value("file name").run()
+    app.session_state["inspect_page"] = 2
+    app.run()
+    first_on_page_two = [m.value for m in app.markdown if m.value.startswith("**")][0]
+    app.switch_page("ui/pages/home.py").run()
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert app.selectbox(key="inspect_order").value == "file name"
+    assert [m.value for m in app.markdown if m.value.startswith("**")][0] == first_on_page_two
+    app.multiselect(key="inspect_types").set_value(["scratch"]).run()
+    app.button_group(key="inspect_outcomes").set_value(["TP"]).run()
+    app.switch_page("ui/pages/threshold.py").run()
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert app.multiselect(key="inspect_types").value == ["scratch"]
+    assert app.button_group(key="inspect_outcomes").value == ["TP"]
+    assert not app.exception

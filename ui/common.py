@@ -311,9 +311,10 @@ def clear_run_caches() -> None:
 
 def page_number(items: int, per_page: int, key: str) -> int:
     """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one;
-    a remembered page past the end (fewer items now) falls back to the first."""
+    a remembered page past the end (fewer items now) falls back to the first. The page outlives a visit to
+    another page (see :func:`remembered`)."""
     pages = max(1, math.ceil(items / per_page))
-    if st.session_state.get(key, 1) > pages:
+    if st.session_state[remembered(key, 1)] > pages:
         st.session_state[key] = 1
     return st.pagination(pages, key=key) if pages > 1 else 1
 

@@ -31,7 +31,7 @@ from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, auroc_interval, \
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
-from .pipeline import SEEN_DEFECTS_NOTE, check_dataset, label_name
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
@@ -524,6 +524,20 @@ def result_cards_order(cards: Sequence[dict[str, Any]], show: str | None = None)
     ``show`` "defective" or "good" keeps only those."""
     kept = [c for c in cards if show not in ("defective", "good") or c["defective"] == (show == "defective")]
     return sorted(kept, key=lambda c: (not c["defective"], -c["score"]))
+
+
+def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
+                 threshold: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Scored-image cards (``defective``, ``score``) and their predictions table (the columns of
+    :data:`vqi_core.pipeline.RESULT_COLUMNS`) judged at ``threshold`` instead: a score does not depend on the
+    threshold, so each verdict follows the rule scoring applies (at or above it: defective); a file that could
+    not be scored stays not scored, with the new threshold in its row."""
+    judged = frame.copy()
+    judged["threshold"] = threshold
+    scored = judged["prediction"] != NOT_SCORED
+    judged.loc[scored, "prediction"] = np.where(judged.loc[scored, "score"].astype(float) >= threshold,
+                                                "defective", "good")
+    return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
 
 
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_frame,
-                                 prepare_threshold_data, result_cards_order, square_thumbnail, threshold_view)
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_again,
+                                 judged_frame, prepare_threshold_data, result_cards_order, square_thumbnail,
+                                 threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import render_overlay
@@ -114,7 +115,8 @@ def check_section(run: Run) -> None:
     st.caption("New labelled images from the line, in a folder on the server: test/good and test/<defect type> "
                "(masks optional in ground_truth/<defect type>/<name>_mask.png; no train folder needed). The check "
                "says what the saved threshold does there: its false alarms and escapes.")
-    folder = st.text_input("Folder of labelled images on the server", key="predict_labelled_folder")
+    folder = st.text_input("Folder of labelled images on the server",
+                           key=common.remembered("predict_labelled_folder", ""))
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
                  icon=":material/fact_check:"):
         try:
@@ -140,7 +142,7 @@ def scoring_section(run: Run, mode: str) -> None:
                                  help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 "
                                       "megapixels each.") or []
     else:
-        folder = st.text_input("Folder (or one image file) on the server", key="predict_folder")
+        folder = st.text_input("Folder (or one image file) on the server", key=common.remembered("predict_folder", ""))
     ready = bool(files) if mode == "upload" else bool(folder.strip())
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
                  icon=":material/play_arrow:"):
@@ -154,9 +156,18 @@ def scoring_section(run: Run, mode: str) -> None:
     if outcome and outcome["run"] == run.id:
         if outcome["threshold"] != run.threshold:
             st.warning(f"These images were judged at {outcome['threshold']:.6g}, the run's threshold when they were "
-                       f"scored; it is {run.threshold:.6g} now. Score them again to judge them at it.",
-                       icon=":material/update:")
+                       f"scored; it is {run.threshold:.6g} now.", icon=":material/update:")
+            st.button(f"Judge them at {run.threshold:.6g}", key="predict_rejudge", icon=":material/update:",
+                      on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
+                      help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
+                           "prediction follow the saved threshold, nothing is scored again.")
         show(outcome)
+
+
+def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """Scoring results judged at ``threshold`` (:func:`vqi_core.dashboard.judged_again`)."""
+    cards, frame = judged_again(outcome["cards"], outcome["frame"], threshold)
+    return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 
 
 def card(result: ImageResult) -> dict[str, Any]:
@@ -197,9 +208,11 @@ def show(outcome: dict[str, Any]) -> None:
     st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_download")
-    choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
+    choice = st.segmented_control("Show", ["all", "defective", "good"], key=common.remembered("predict_show", "all"),
                                   help="Defective images come first, highest score first.")
     shown = result_cards_order(cards, choice)
+    if not shown:
+        st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE)
     st.markdown(common.legend(ground_truth=False), unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
@@ -219,7 +232,8 @@ current = common.require_run()
 st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.6g} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
-mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get)
+mode = st.radio("Images", list(MODES), horizontal=True, key=common.remembered("predict_mode", "upload"),
+                format_func=MODES.get)
 if mode == "labelled":
     check_section(current)
 else:
