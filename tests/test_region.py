@@ -253,6 +253,36 @@ def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
     assert "no white pixel" in app.error[0].value and app.button(key="train_start").disabled
 
 
+def test_the_train_page_keeps_its_settings_and_region_while_another_page_is_open(open_page, app_env):
+    """Streamlit drops the state of widgets it does not draw and the file of an uploader: the settings came back
+    as defaults and the region was gone, so Train trained another model than the one set up, saying nothing."""
+    def region_previews() -> list[str]:
+        return [caption for image in app.get("image") for caption in image.captions if caption.startswith("Inspected")]
+
+    region = np.zeros((64, 64), np.uint8)
+    region[:, :48] = 255
+    app = open_page("train.py")
+    app.selectbox(key="train_method").set_value("padim").run()
+    app.number_input(key="train_image_height_padim").set_value(64).run()
+    app.checkbox(key="train_jit_padim").uncheck().run()
+    app.file_uploader(key="train_region").set_value([("fixture.png", png_bytes(region), "image/png")]).run()
+    app.switch_page("ui/pages/inspect_images.py").run()
+    app.switch_page("ui/pages/train.py").run()
+    assert app.selectbox(key="train_method").value == "padim"
+    assert app.number_input(key="train_image_height_padim").value == 64
+    assert app.checkbox(key="train_jit_padim").value is False
+    assert region_previews() == ["Inspected: 75% of the image (the darkened area is ignored)"]
+    assert any(c.value == "Region `fixture.png`, uploaded before another page was opened, is still used."
+               for c in app.caption)
+    app.button(key="train_remove_region").click().run()
+    assert region_previews() == [] and not app.exception
+    app.file_uploader(key="train_region").set_value([("fixture.png", png_bytes(region), "image/png")]).run()
+    app.file_uploader(key="train_region").set_value([]).run()  # removed in the uploader: forgotten too
+    app.switch_page("ui/pages/home.py").run()
+    app.switch_page("ui/pages/train.py").run()
+    assert region_previews() == [] and not app.exception
+
+
 def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):
     region_file = write_png(tmp_path / "left.png", np.pad(np.full((64, 48), 255, np.uint8), ((0, 0), (0, 16))))
     run = train_run(RunConfig(str(synthetic_root), "padim", {"image_size": [64, 64], "jit": False},
