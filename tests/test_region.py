@@ -14,7 +14,7 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
-from vqi_core.dashboard import region_preview
+from vqi_core.dashboard import region_caption, region_preview
 from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
@@ -236,6 +236,10 @@ def test_train_page_takes_a_region_upload(open_page, synthetic_root, app_env):
     assert not app.exception and not app.error
     assert any("Inspected: 75% of the image" in caption for image in app.get("image") for caption in image.captions)
     assert not app.button(key="train_start").disabled
+    assert not any("centre crop" in c.value for c in app.caption)
+    app.slider(key=f"train_crop_{app.selectbox(key='train_method').value}").set_value(0.7).run()
+    assert any(c.value.startswith(":material/crop: With the centre crop of 0.7, the border outside the central 70%")
+               for c in app.caption)
     stored = list((app_env.root / ".regions").glob("*-fixture.png"))
     assert len(stored) == 1 and np.array_equal(InspectionRegion.read(stored[0]).mask, region > 0)
     hours_ago = time.time() - 7200
@@ -281,6 +285,21 @@ def test_the_train_page_keeps_its_settings_and_region_while_another_page_is_open
     app.switch_page("ui/pages/home.py").run()
     app.switch_page("ui/pages/train.py").run()
     assert region_previews() == [] and not app.exception
+
+
+def test_the_inspected_part_of_an_image_names_the_centre_crop_too():
+    """A centre crop below 1 leaves the image's border uninspected: a caption that gave the region's share alone
+    (50 %) claimed more than the run inspects."""
+    region = {"inspected_share": 0.5}
+    assert region_caption({"params": {"crop": 1.0}}) == ""
+    assert region_caption({"region": region, "params": {"crop": 1.0}}) == (
+        "inspected: 50% of each image (the darkened area is ignored)")
+    assert region_caption({"params": {"crop": 0.7}}) == (
+        "inspected: the centre crop (0.7 of the resized image's height and width; the border outside it is never "
+        "inspected)")
+    assert region_caption({"region": region, "params": {"crop": 0.7}}) == (
+        "inspected: the region (50% of each image; the darkened area is ignored) within the centre crop (0.7 of the "
+        "resized image's height and width; the border outside it is never inspected)")
 
 
 def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):

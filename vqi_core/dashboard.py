@@ -589,9 +589,17 @@ def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[I
 
 
 def region_caption(config: dict[str, Any]) -> str:
-    """How much of each image a run inspects, for a page caption (empty for a run that inspects whole images)."""
-    region = config.get("region")
-    return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)" if region else ""
+    """How much of each image a run inspects, for a page caption: its inspection region and its centre crop,
+    whose border is never inspected (empty for a run that inspects whole images)."""
+    region, crop = config.get("region"), float((config.get("params") or {}).get("crop", 1.0))
+    cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
+               f"inspected)") if crop < 1 else ""
+    if region and cropped:
+        return (f"inspected: the region ({region['inspected_share']:.0%} of each image; the darkened area is "
+                f"ignored) within {cropped}")
+    if region:
+        return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)"
+    return f"inspected: {cropped}" if cropped else ""
 
 
 def region_preview(root: str, category: str | None, region: InspectionRegion,

@@ -191,6 +191,10 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                 help="The training and the test images stay decoded in memory while each set fits in this many "
                      "MiB (a 5-megapixel photo takes 15 MiB); a larger set is decoded from its files at each "
                      "pass: slower, but the run needs little memory. The results are the same."))
+        if region and params["crop"] < 1:
+            st.caption(f":material/crop: With the centre crop of {params['crop']:g}, the border outside the central "
+                       f"{params['crop']:.0%} of the resized image's height and width is not inspected either: less "
+                       "than the region preview shows.")
     config = RunConfig(data=root, method=method, params=params, category=category, seed=seed,
                        supervised_train_fraction=fraction, image_memory_mb=image_memory_mb, region=region)
     return config, can_train
