@@ -38,8 +38,12 @@ def test_root_with_several_categories(tmp_path):
     (tmp_path / "not_a_category").mkdir()
     assert list_categories(tmp_path) == ["a", "b"]
     assert category_path(tmp_path, "b") == tmp_path / "b"
-    with pytest.raises(DatasetError, match="choose one"):
+    with pytest.raises(DatasetError, match=rf"choose one \(give its own folder, e.g. {tmp_path / 'a'}, or name it "
+                                           r"with --category on the command line\)"):
         category_path(tmp_path)
+    with pytest.raises(DatasetError, match=rf"{tmp_path / 'a' / 'test'} is a test folder itself: give the folder "
+                                           rf"that holds it, {tmp_path / 'a'}$"):
+        load_test_set(tmp_path / "a" / "test")  # not "expected test/test/good/<images>"
     with pytest.raises(DatasetError, match="category 'c' not found"):
         category_path(tmp_path, "c")
     assert list_categories(tmp_path / "a") == ["a"]

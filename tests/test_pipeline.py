@@ -185,7 +185,7 @@ def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
     assert point.fp >= 1 and out.count("  false alarm: ") == point.fp and out.count("  escape (") == point.fn
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new / "test")]) == 2
-    assert "has no test folder: expected test/test/good/<images>" in capsys.readouterr().err
+    assert f"{new / 'test'} is a test folder itself: give the folder that holds it, {new}" in capsys.readouterr().err
 
 
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):

@@ -133,7 +133,8 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
     if category is None:
         if len(names) == 1:
             return root / names[0]
-        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one")
+        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own "
+                           f"folder, e.g. {root / names[0]}, or name it with --category on the command line)")
     if category not in names:
         raise DatasetError(f"category {category!r} not found in {root}; found: {', '.join(names)}")
     return root / category
@@ -213,6 +214,8 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
     holds_categories = not (root / "test").is_dir() and any(p.is_dir() and is_category_folder(p)
                                                             for p in root.iterdir())
     path = category_path(root, category) if category is not None or holds_categories else root
+    if path.name == "test" and (path / GOOD).is_dir():
+        raise DatasetError(f"{path} is a test folder itself: give the folder that holds it, {path.parent}")
     if not (path / "test").is_dir():
         raise DatasetError(f"{path} has no test folder: expected {path.name}/test/good/<images> and "
                            f"{path.name}/test/<defect_type>/<images>, optional "
