@@ -127,6 +127,11 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     table = next(d.value for d in app.dataframe if "description" in d.value.columns)
     assert table["description"].tolist() == ["approved by QA on 2026-12-02"]  # the table drawn after the save
     assert open_page().text_area(key="home_description").value == "approved by QA on 2026-12-02"
+    app.text_area(key="home_description").input("rejected: too many false alarms").run()  # typed, not saved
+    app.switch_page("ui/pages/threshold.py").run()
+    app.switch_page("ui/pages/home.py").run()
+    assert app.text_area(key="home_description").value == "rejected: too many false alarms"
+    assert run.description == "approved by QA on 2026-12-02"
 
 
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):
@@ -537,6 +542,17 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert low <= run.metrics["image_auroc"] <= high
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].iloc[1] == "+0.0000 (+0.0000 to +0.0000)"  # the same scores: no difference at all
+    last = app.selectbox(key="compare_image").options[-1].rsplit(" (", 1)[0]  # shown as "<image> (<label>)"
+    app.selectbox(key="compare_image").set_value(last).run()
+    assert app.selectbox(key="compare_image").value == last != app.selectbox(key="compare_image").options[0]
+    app.switch_page("ui/pages/home.py").run()  # what was chosen outlives another page
+    app.switch_page("ui/pages/compare.py").run()
+    assert app.selectbox(key="compare_image").value == last
+    assert len(app.multiselect(key="compare_runs").value) == 2
+    shutil.copytree(run.path, app_env.root / "29990102-000000-widget-padim-copy2")
+    shutil.rmtree(app_env.root / "29990101-000000-widget-padim-copy")  # a chosen run deleted meanwhile
+    app.run()
+    assert not app.exception and app.multiselect(key="compare_runs").value == [run.id]
 
 
 def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env):
