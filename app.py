@@ -54,10 +54,12 @@ def runs_of_chosen_category(readable: list[Run]) -> list[Run]:
     return same_folder or [run for run in readable if run.config.get("category") == name]
 
 
-def follow_category(readable: list[Run]) -> None:
-    """The user chose another category: its newest run becomes the current run (the current run stays when the
-    category has none; the sidebar then says what it was trained on). Widget callback."""
-    of_category = runs_of_chosen_category(readable)
+def follow_category() -> None:
+    """Another category was chosen: its newest run becomes the current run (the current run stays when the
+    category has none; the sidebar then says what it was trained on). The runs are listed again: one may have
+    been trained since the page was drawn."""
+    runs, _ = saved_runs()
+    of_category = runs_of_chosen_category([run for run in runs if run.problem() is None])
     if of_category:
         set_current_run(of_category[0].id)
 
@@ -79,10 +81,13 @@ def dataset_sidebar(readable: list[Run]) -> None:
     except ValueError as exc:  # a NUL character (the system's refusals, such as no permission, are DatasetErrors)
         st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
         categories = []
-    if st.session_state.get(CATEGORY) not in categories:
+    previous = st.session_state.get(CATEGORY)
+    if previous not in categories:  # a first visit, or another dataset folder
         st.session_state[CATEGORY] = first_category(categories, readable)
+        if previous is not None:  # the folder changed the category: as if it had been chosen
+            follow_category()
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
-                         on_change=follow_category, args=(readable,),
+                         on_change=follow_category,
                          help="The part type to train on: one category folder of the dataset; choosing one makes "
                               "its newest run the current run.")
 

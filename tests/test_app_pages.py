@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 import shutil
 
@@ -106,6 +107,14 @@ def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_ima
     assert app.session_state["current_run_id"] == plate_folder.name and elsewhere_note(app) == []
     app.selectbox(key="category").select("widget").run()  # no run on this folder: the run of its name
     assert app.session_state["current_run_id"] == widget_run.id and len(elsewhere_note(app)) == 1
+    newer = app_env.root / "29990101-000000-anchor_plate-padim-1111"  # trained since the page was drawn
+    shutil.copytree(plate_folder, newer)
+    app.selectbox(key="category").select("anchor_plate").run()
+    assert app.session_state["current_run_id"] == newer.name
+    app.selectbox(key="category").select("widget").run()
+    app.text_input(key="data_root").input(str(data / "anchor_plate")).run()  # a folder that is one category
+    assert app.selectbox(key="category").value == "anchor_plate"
+    assert app.session_state["current_run_id"] == newer.name and elsewhere_note(app) == []
     assert not app.exception
 
 
@@ -132,6 +141,10 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     app.switch_page("ui/pages/home.py").run()
     assert app.text_area(key="home_description").value == "rejected: too many false alarms"
     assert run.description == "approved by QA on 2026-12-02"
+    run.describe("approved again (from the command line)")  # saved elsewhere: the box shows what is saved
+    app.switch_page("ui/pages/threshold.py").run()
+    app.switch_page("ui/pages/home.py").run()
+    assert app.text_area(key="home_description").value == "approved again (from the command line)"
 
 
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):
@@ -749,6 +762,27 @@ def test_predict_judges_its_results_again_at_a_newly_saved_threshold_without_sco
     assert frame["score"].tolist()[:2] == scores
     app.segmented_control(key="predict_show").set_value("defective").run()
     assert [i.value for i in app.info] == ["No defective image among these results."]
+
+
+def test_pages_set_no_widget_value_beside_its_default(open_page, app_env):
+    """Streamlit logs "created with a default value but also had its value set via the Session State API" when a
+    page writes a widget's value and also gives it a default: a sign that the two disagree."""
+    import streamlit.elements.lib.policies as policies
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(policies.__name__)
+    logger.addHandler(handler)
+    try:
+        app = open_page()
+        for page in ["inspect_images.py", "home.py", "inspect_images.py", "threshold.py", "train.py", "compare.py",
+                     "predict.py", "threshold.py", "inspect_images.py"]:
+            policies._shown_default_value_warning = False  # Streamlit says it once per process otherwise
+            app.switch_page(f"ui/pages/{page}").run()
+            assert not app.exception
+    finally:
+        logger.removeHandler(handler)
+    assert [record.getMessage() for record in records] == []
 
 
 def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(open_page, app_env):

@@ -150,18 +150,6 @@ def show_run_notes(run: Run) -> None:
         st.warning(note, icon=":material/warning:")
 
 
-def remembered(key: str, default: Any) -> str:
-    """``key``, for a widget whose value must outlive the reruns that do not draw it (another page, a closed
-    tab): Streamlit drops a widget's state then, so its value is also kept under a key of its own and given
-    back. Draw the widget without a default value (the default is ``default``)."""
-    memory = f"remembered:{key}"
-    if key in st.session_state:
-        st.session_state[memory] = st.session_state[key]
-    else:
-        st.session_state[key] = st.session_state.get(memory, default)
-    return key
-
-
 def explored_key(run: Run) -> str:
     """Session-state key of the threshold being explored for ``run`` on the Threshold page."""
     return f"explored_threshold:{run.id}"
@@ -312,11 +300,11 @@ def clear_run_caches() -> None:
 def page_number(items: int, per_page: int, key: str) -> int:
     """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one;
     a remembered page past the end (fewer items now) falls back to the first. The page outlives a visit to
-    another page (see :func:`remembered`)."""
+    another page (``persist_state``)."""
     pages = max(1, math.ceil(items / per_page))
-    if st.session_state[remembered(key, 1)] > pages:
-        st.session_state[key] = 1
-    return st.pagination(pages, key=key) if pages > 1 else 1
+    if st.session_state.get(key, 1) > pages:
+        del st.session_state[key]  # not set to 1: that would be a value set beside the widget's default
+    return st.pagination(pages, key=key, persist_state="session") if pages > 1 else 1
 
 
 def data_choice() -> tuple[str, str | None]:

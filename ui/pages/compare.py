@@ -26,10 +26,10 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     """One chosen test image as each run sees it, at each run's saved threshold."""
     labels = dict(zip(runs[0].scores["image"], runs[0].scores["label"]))
     defective_first = sorted(images, key=lambda name: labels[name] != "defective")
-    key = common.remembered("compare_image", defective_first[0])  # kept while other pages are open
-    if st.session_state[key] not in defective_first:  # chosen among other runs' images
-        st.session_state[key] = defective_first[0]
-    name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})", key=key)
+    if st.session_state.get("compare_image", defective_first[0]) not in defective_first:  # other runs' images
+        del st.session_state["compare_image"]
+    name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
+                        key="compare_image", persist_state="session")
     colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
     legend = common.legend(bool(runs[0].config.get("has_masks")))
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · {legend}",
@@ -57,11 +57,12 @@ if len(saved) < 2:
             "on the Train page.", icon=":material/info:")
     st.stop()
 labels = {run.id: run_label(run, readable=True) for run in saved}
-runs_key = common.remembered("compare_runs", default_selection(saved))  # kept while other pages are open
-if any(run_id not in labels for run_id in st.session_state[runs_key]):  # deleted meanwhile
-    st.session_state[runs_key] = [run_id for run_id in st.session_state[runs_key] if run_id in labels]
+if "compare_runs" not in st.session_state:  # the choice is then kept while other pages are open
+    st.session_state["compare_runs"] = default_selection(saved)
+elif any(run_id not in labels for run_id in st.session_state["compare_runs"]):  # deleted meanwhile
+    st.session_state["compare_runs"] = [run_id for run_id in st.session_state["compare_runs"] if run_id in labels]
 chosen_ids = st.multiselect("Runs to compare (same test set)", list(labels), format_func=labels.__getitem__,
-                            key=runs_key)
+                            key="compare_runs", persist_state="session")
 if len(chosen_ids) < 2:
     st.info("Choose two or more runs.", icon=":material/info:")
     st.stop()

@@ -6,8 +6,7 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, remembered, runs_dir, set_current_run, \
-    store
+from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, set_current_run, store
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -45,12 +44,13 @@ def describe_clicked(run: Run) -> None:
 
 
 def description_editor(run: Run) -> None:
-    """The current run's description, editable; the text box starts from what is saved when the current run
-    changes, and keeps what is being typed while other pages are open."""
-    if st.session_state.get(DESCRIBED) != run.id:
+    """The current run's description, editable; the text box starts from what is saved whenever the current run
+    or its saved description changes (here, from the command line or another browser), and keeps what is being
+    typed while other pages are open."""
+    if st.session_state.get(DESCRIBED) != (run.id, run.description):
         st.session_state[DESCRIPTION] = run.description
-        st.session_state[DESCRIBED] = run.id
-    st.text_area(f"Description of the current run `{run.id}`", key=remembered(DESCRIPTION, run.description),
+        st.session_state[DESCRIBED] = (run.id, run.description)
+    st.text_area(f"Description of the current run `{run.id}`", key=DESCRIPTION, persist_state="session",
                  max_chars=MAX_DESCRIPTION_CHARS,
                  placeholder="What the run is for and what was decided about it, e.g. \"line 3 candidate; approved "
                              "by QA on 2026-12-02\"",

@@ -35,15 +35,16 @@ def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The test images that pass the defect-type and outcome filters, in the chosen order."""
     types = sorted(frame["defect_type"].unique())
     left, middle, right = st.columns([1.3, 3, 1])
-    types_key = common.remembered("inspect_types", [])  # kept while other pages are open; this run's types only
-    if any(name not in types for name in st.session_state[types_key]):
-        st.session_state[types_key] = [name for name in st.session_state[types_key] if name in types]
-    chosen_types = left.multiselect("Defect type", types, key=types_key, placeholder="all types")
-    chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi",
-                                   key=common.remembered("inspect_outcomes", []),
+    kept = st.session_state.get("inspect_types", [])  # kept while other pages are open; this run's types only
+    if any(name not in types for name in kept):
+        st.session_state["inspect_types"] = [name for name in kept if name in types]
+    chosen_types = left.multiselect("Defect type", types, key="inspect_types", placeholder="all types",
+                                    persist_state="session")
+    chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
+                                   persist_state="session",
                                    format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
                                    help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
-    order = right.selectbox("Order", IMAGE_ORDERS, key=common.remembered("inspect_order", IMAGE_ORDERS[0]),
+    order = right.selectbox("Order", IMAGE_ORDERS, key="inspect_order", persist_state="session",
                             help="Closest to the threshold first: the borderline decisions, where a small change "
                                  "of the threshold or of the part flips the verdict.")
     if chosen_types:

