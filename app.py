@@ -27,6 +27,11 @@ def saved_runs() -> tuple[list[Run], str | None]:
         return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
 
 
+def only_readable(runs: list[Run]) -> list[Run]:
+    """The runs whose files can be read (each run's small files are read)."""
+    return [run for run in runs if run.problem() is None]
+
+
 def first_category(categories: list[str], readable: list[Run]) -> str | None:
     """The category to show when none is chosen yet: the current run's (on a first visit the newest readable
     run's) where the dataset folder holds it, so that the sidebar opens on what was worked on last; else the
@@ -59,7 +64,7 @@ def follow_category() -> None:
     category has none; the sidebar then says what it was trained on). The runs are listed again: one may have
     been trained since the page was drawn."""
     runs, _ = saved_runs()
-    of_category = runs_of_chosen_category([run for run in runs if run.problem() is None])
+    of_category = runs_of_chosen_category(only_readable(runs))
     if of_category:
         set_current_run(of_category[0].id)
 
@@ -118,7 +123,7 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
 
 
 runs, runs_problem = saved_runs()
-readable_runs = [run for run in runs if run.problem() is None]  # reads each run's small files once per rerun
+readable_runs = only_readable(runs)  # each run's small files read once per rerun
 dataset_sidebar(readable_runs)
 run_sidebar(runs, readable_runs, runs_problem)
 navigation = st.navigation([

@@ -35,7 +35,8 @@ from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, check_dataset, label_name
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, write_bytes_atomic
+from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
+    write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 from .wording import are, counted
 
@@ -238,10 +239,12 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     but the line's own defect rate, against passing every part unchecked; and at the upper ends of the
     rates' :data:`CONFIDENCE` intervals. Without good or without defective test images a rate is unknown, and
     the sentence says so instead of counting it as 0."""
-    lacking = [(kind, rate) for kind, rate, images in (("good", "false-alarm rate", point.tn + point.fp),
-                                                        ("defective", "escape rate", point.tp + point.fn))
-               if images == 0]
-    if lacking:
+    false_alarm_interval = rate_interval(point.fp, point.fp + point.tn, CONFIDENCE)  # None: no good test image
+    escape_interval = rate_interval(point.fn, point.fn + point.tp, CONFIDENCE)  # None: no defective one
+    if false_alarm_interval is None or escape_interval is None:
+        lacking = [(kind, rate) for kind, rate, interval in (("good", "false-alarm rate", false_alarm_interval),
+                                                              ("defective", "escape rate", escape_interval))
+                   if interval is None]
         return (f"No expected cost per {parts:,} parts: the test set has "
                 f"{' and '.join(f'no {kind} image' for kind, _ in lacking)}, so the "
                 f"{' and '.join(rate for _, rate in lacking)} {are(len(lacking))} unknown. Check the run on "
@@ -253,10 +256,6 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
                 f"alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} ({false_alarms:.1f} × "
                 f"{costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every part unchecked would "
                 f"cost {defective * costs.escape:,.1f}. Rates from the test set.")
-    false_alarm_interval = rate_interval(point.fp, point.fp + point.tn, CONFIDENCE)
-    escape_interval = rate_interval(point.fn, point.fn + point.tp, CONFIDENCE)
-    if false_alarm_interval is None or escape_interval is None:
-        return sentence
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
@@ -532,11 +531,8 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     :data:`vqi_core.pipeline.RESULT_COLUMNS`) judged at ``threshold`` instead: a score does not depend on the
     threshold, so each verdict follows the rule scoring applies (at or above it: defective); a file that could
     not be scored stays not scored, with the new threshold in its row."""
-    judged = frame.copy()
-    judged["threshold"] = threshold
-    scored = judged["prediction"] != NOT_SCORED
-    judged.loc[scored, "prediction"] = np.where(judged.loc[scored, "score"].astype(float) >= threshold,
-                                                "defective", "good")
+    judged = predictions_frame(frame, threshold)
+    judged.loc[frame["prediction"] == NOT_SCORED, "prediction"] = NOT_SCORED
     return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
 
 

@@ -71,16 +71,14 @@ def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str |
         help="White where the part is inspected, black where it is not (fixtures, labels, background). Draw it on "
              "a training image or at its size; it is stretched to every image. Nothing outside it can raise a "
              "score or a box, and a defect there is not found.")
-    kept: tuple[str, bytes] | None = st.session_state.get(KEPT_REGION)
-    if upload is not None:
-        name, data = upload.name, upload.getvalue()
-    elif kept is not None:
-        name, data = kept
+    kept: tuple[str, bytes] | None = st.session_state.get(KEPT_REGION)  # the upload's, kept by its callback
+    if kept is None:
+        return None, True
+    name, data = kept
+    if upload is None:
         st.caption(f"Region `{name}`, uploaded before another page was opened, is still used.")
         st.button("Remove the region", key="train_remove_region", icon=":material/close:",
                   on_click=lambda: st.session_state.pop(KEPT_REGION, None))
-    else:
-        return None, True
     try:
         region, path = store_region_upload(runs_dir(), name, data)
         preview, problem = region_preview(root, category, region.digest(), region, bit_depth)
