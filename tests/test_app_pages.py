@@ -344,6 +344,22 @@ def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
     app.switch_page("ui/pages/threshold.py").run()
     app.button(key="threshold_save").click().run()
     assert not app.exception and run.threshold == saved and run.threshold_info["source"] == "F1-optimal"
+    assert len(run.threshold_history) == 2  # the one it was trained with, then this one: no repeated row
+    assert any("is the saved threshold already: nothing changed" in toast.value for toast in app.toast)
+
+
+def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, app_env):
+    """A new run saves the F1-optimal threshold itself (off the slider's grid); its preset used to give the
+    value cut to the grid instead, which Inspect then called explored and not saved."""
+    run = app_env.list()[0]
+    assert run.threshold_info["source"].startswith("F1-optimal")
+    app = open_page("threshold.py")
+    button = app.button(key="preset_F1-optimal")
+    assert button.label == f"F1-optimal: {run.threshold:.6g}"  # as the saved threshold is printed
+    button.click().run()
+    assert app.slider(key="threshold_slider").value == run.threshold
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert any(f"threshold {run.threshold:.6g} (saved: F1-optimal" in c.value for c in app.caption)
 
 
 def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_open(open_page, app_env, capsys):
@@ -351,6 +367,7 @@ def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_o
     threshold came from must come back, and the history must record the preset, not 'manual'. The page and
     ``threshold --preset`` give and save the same value."""
     run = app_env.list()[0]
+    run.save_threshold(float(run.score_values.max()) + 1.0, "manual")  # so that no preset is the saved one
     app = open_page("threshold.py")
     app.number_input(key="cost_escape").set_value(50.0).run()
     app.number_input(key="threshold_max_false_alarms").set_value(10.0).run()

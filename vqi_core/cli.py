@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true",
                            help="store the threshold in the run; the one it replaces is kept in the run's threshold "
-                                "history")
+                                "history (the threshold already saved is not stored again unless --reason is given)")
     threshold.add_argument("--reason", default="",
                            help=f"with --save: why the threshold changes (e.g. 'customer complaint 4711'), kept in the "
                                 f"history beside it; at most {MAX_REASON_CHARS} characters")
@@ -564,9 +564,10 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {value:.6g} written to {args.decisions}")
-    if args.save:
-        run.save_threshold(value, source, args.reason)
+    if args.save and run.save_threshold(value, source, args.reason):
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
+    elif args.save:
+        print(f"{value:.6g} is the saved threshold already: nothing changed (--reason records why it stays)")
     if args.history:
         print("threshold history, oldest first:")
         for entry in run.threshold_history.itertuples():

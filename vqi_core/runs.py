@@ -504,8 +504,9 @@ class Run:
         path = self.path / MODEL_DIR / REGION_FILE
         return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
-    def save_threshold(self, threshold: float, source: str = "user", reason: str = "") -> None:
-        """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically.
+    def save_threshold(self, threshold: float, source: str = "user", reason: str = "") -> bool:
+        """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically; False
+        (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given.
 
         The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
         ``reason``, why it changed, kept beside the new one. ``threshold.json``, the one predict uses, is
@@ -516,10 +517,13 @@ class Run:
         reason = checked_reason(reason)
         with locked(self.path):  # another save meanwhile would otherwise drop this one's entry or the other's
             previous = self.threshold_info
+            if previous.get("threshold") == float(threshold) and not reason:
+                return False  # a history row that changes nothing would only hide the real changes
             history = [*previous.pop("history", []), previous]
             write_bytes_atomic(self.path / SCORES_FILE,
                                self.predictions(threshold).to_csv(index=False).encode())
             write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+        return True
 
 
 def write_protected_folder(folder: Path) -> Path | None:

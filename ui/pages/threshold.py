@@ -55,10 +55,14 @@ def save(run: Run, value: float, source: str) -> None:
     """Save the threshold with the reason entered into the run (button callback); the outcome shows on the next
     draw."""
     try:
-        run.save_threshold(value, source, st.session_state.get(REASON, ""))
+        written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
         st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
     else:
+        if not written:
+            st.toast(f"{value:g} is the saved threshold already: nothing changed. To record why it stays, enter a "
+                     f"reason and save again.", icon=":material/info:")
+            return
         st.session_state[REASON] = ""  # a reason belongs to one change
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
@@ -132,8 +136,8 @@ def image_level_body(run: Run) -> None:
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
-            value = axis.snap(value)
-            st.button(f"{name}: {axis.format(value)}", key=f"preset_{name}", on_click=choose_threshold,
+            value = value if value == run.threshold else axis.snap(value)  # the saved one itself, not near it
+            st.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                       args=(run, value, preset_source(name, costs)), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
