@@ -405,7 +405,9 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
     assert main(command) == 130
     assert f"interrupted: predictions.csv and the overlays in {out} are as they were" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == earlier
-    assert len(list((out / PREDICT_STAGING).iterdir())) == 3  # the new overlays never reached the folder
+    assert not (out / PREDICT_STAGING).exists()  # the new overlays never reached the folder, and are gone
+    (out / PREDICT_STAGING).mkdir()  # as a predict killed outright (no Python left to clean up) leaves it
+    (out / PREDICT_STAGING / "later_000.png_overlay.png").write_bytes(b"half written")
     monkeypatch.setattr(vqi_core.cli, "render_overlay", real_render)
     assert main(command) == 0
     capsys.readouterr()
@@ -496,6 +498,45 @@ def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(traine
     assert main(["threshold", "--run", str(run.path), "--decisions", str(tmp_path / "decisions.csv")]) == 0
 
 
+def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_part(trained, dataset, tmp_path,
+                                                                                    capsys):
+    """A part scored by an earlier predict and unreadable now loses its old overlay (it was not inspected this
+    time); a hidden image is listed as not scored, not left out; a name too long for an overlay file gets a
+    shortened, unique overlay name instead of failing the whole predict; the threshold is printed as saved."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    long_name = "検査" * 41 + "_0001.png"  # 255 bytes: a valid file name, too long once _overlay.png is added
+    shutil.copy(parts / "001.png", parts / long_name)
+    shutil.copy(parts / "002.png", parts / ".part9.png")
+    (parts / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"at threshold {run.threshold:.6g} ({run.threshold_info['source']}):" in printed
+    assert f"skipped {parts / '.part9.png'}: a hidden file (its name starts with a dot)" in printed
+    frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
+    assert frame.loc[".part9.png", "prediction"] == NOT_SCORED and ".DS_Store" not in frame.index
+    [long_overlay] = [path for path in out.glob("*_overlay.png") if path.name.startswith("検査")]
+    assert len(long_overlay.name.encode()) <= 255 and frame.loc[long_name, "prediction"] in ("good", "defective")
+    assert (out / "000.png_overlay.png").is_file()
+    (parts / "000.png").write_bytes((parts / "000.png").read_bytes()[:100])  # the same part, unreadable now
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
+    frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
+    assert frame.loc["000.png", "prediction"] == NOT_SCORED
+    assert not (out / "000.png_overlay.png").exists() and long_overlay.is_file()
+
+
+def test_a_predict_that_cannot_write_an_overlay_says_why_and_leaves_nothing_behind(trained, dataset, tmp_path,
+                                                                                  capsys, monkeypatch):
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    out = tmp_path / "new" / "out"
+    monkeypatch.setattr(vqi_core.cli, "overlay_file_name", lambda name: f"missing/{name}_overlay.png")
+    command = ["predict", "--run", str(run.path), "--input", str(dataset / "test" / "good"), "--out", str(out)]
+    assert main(command) == 2
+    assert f"could not write the overlay 000.png_overlay.png into {out}: No such file" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the folders this predict created are gone with its staging folder
+
+
 def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset, tmp_path, capsys):
     """Sub-folders are named as not searched; a folder of unreadable files, or one unreadable file, still gets a
     predictions.csv with a row and a reason for each; --out may not be the --input folder; a second predict into
@@ -515,6 +556,9 @@ def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset
     capsys.readouterr()
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(parts)]) == 2
     assert "is the --input folder" in capsys.readouterr().err and not list(parts.glob("*_overlay.png"))
+    assert main(["predict", "--run", str(run.path), "--input", str(parts / "000.png"), "--out", str(parts)]) == 2
+    assert "is the --input folder of that image" in capsys.readouterr().err
+    assert not list(parts.glob("*_overlay.png")) and not (parts / "predictions.csv").exists()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.png").write_bytes((parts / "000.png").read_bytes()[:100])

@@ -27,7 +27,7 @@ from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
 from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
-                       iter_score, label_name, not_scored_row, result_row, train_run)
+                       iter_score, label_name, not_scored_row, overlay_file_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
@@ -413,16 +413,20 @@ def _predict(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
+    threshold_source = run.threshold_info.get("source", "saved")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
     _refuse_inside_a_run(out, "--out")
-    if Path(args.input).expanduser().resolve() == out.expanduser().resolve():
-        raise ValueError(f"--out {out} is the --input folder: name another folder, or the overlays would be "
-                         f"scored as parts by the next predict of this folder")
+    given = Path(args.input).expanduser().resolve()
+    if (given.parent if given.is_file() else given) == out.expanduser().resolve():
+        raise ValueError(f"--out {out} is the --input folder{' of that image' if given.is_file() else ''}: name "
+                         f"another folder, or the overlays would be scored as parts by the next predict of this "
+                         f"folder")
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
     training_ranges = run.report.get("training_capture_ranges")
+    created = [folder for folder in (out, *out.absolute().parents) if not folder.exists()]  # removed on failure
     out.mkdir(parents=True, exist_ok=True)
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
@@ -432,10 +436,18 @@ def _predict(args: argparse.Namespace) -> int:
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
-            target = staging / f"{result.name}_overlay.png"  # the whole file name: a.png and a.jpg both kept
-            if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"could not write {target}")
+            target = staging / overlay_file_name(result.name)
+            try:
+                target.write_bytes(cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))[1].tobytes())
+            except OSError as exc:
+                raise OSError(f"could not write the overlay {target.name} into {out}: "
+                              f"{exc.strerror or exc}") from exc
             rows.append(result_row(result, threshold, run.id))
+    except BaseException:  # nothing of this predict is left behind; an earlier one's results stay as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+        raise
     finally:
         progress.close()
     scored = len(rows)
@@ -448,14 +460,15 @@ def _predict(args: argparse.Namespace) -> int:
             os.replace(overlay_file, out / overlay_file.name)
         write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
         staging.rmdir()
-        for stale in earlier - {f"{name}_overlay.png" for name in frame["image"]}:
+        for stale in earlier - {overlay_file_name(row["image"]) for row in rows[:scored]}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
     if interrupted:
         print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
               f"predict's", file=sys.stderr)
         return 130
     defective = int((frame["prediction"] == "defective").sum())
-    print(f"{counted(scored, 'image')} scored at threshold {threshold:.4g}: {defective} defective, "
+    print(f"{counted(scored, 'image')} scored at threshold {threshold:.6g} "
+          f"({threshold_source}): {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
                                           f"predictions.csv)" if skipped else ""))
     unlike = int((frame["unlike_training"] != "").sum())
@@ -498,7 +511,9 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    return score_axis(run.score_values, include=(run.threshold,)).snap(presets[name]), preset_source(name, costs)
+    value = presets[name]  # the saved threshold itself where the preset gives it, as on the page
+    axis = score_axis(run.score_values, include=(run.threshold,))
+    return (value if value == run.threshold else axis.snap(value)), preset_source(name, costs)
 
 
 def _preset_name(preset: str, max_rate: float) -> str:
@@ -532,7 +547,7 @@ def _earlier_overlays(out: Path) -> set[str]:
         names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str)["image"].dropna()
     except (OSError, ValueError, UnicodeDecodeError):  # missing, or not a predictions table: nothing is removed
         return set()
-    overlays = (f"{name}_overlay.png" for name in names)
+    overlays = (overlay_file_name(name) for name in names)
     return {overlay for overlay in overlays if Path(overlay).name == overlay and (out / overlay).is_file()}
 
 

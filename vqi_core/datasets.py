@@ -142,13 +142,18 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
 
 @_names_unreadable_folders
 def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
-    """Image files directly in ``folder`` (sorted), and the other files skipped with a reason."""
+    """Image files directly in ``folder`` (sorted), and the other files skipped with a reason (hidden images
+    too; other hidden files, such as ``.DS_Store``, are passed over)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"{folder} is not a folder")
     images, skipped = [], []
     for path in sorted(folder.iterdir()):
-        if path.is_dir() or path.name.startswith("."):
+        if path.is_dir() or (path.name.startswith(".") and not is_image_path(path)):  # e.g. .DS_Store
+            continue
+        if path.name.startswith("."):  # an image nobody would find among the parts: said, not silently left out
+            skipped.append({"file": str(path), "reason": "a hidden file (its name starts with a dot): not read; "
+                                                         "rename it to include it"})
             continue
         if not path.is_file():  # a named pipe or a device: opening it to read a header could wait forever
             skipped.append({"file": str(path), "reason": "not a regular file"})

@@ -7,6 +7,7 @@ run store meet; the CLI and the dashboard call these functions.
 from __future__ import annotations
 
 import functools
+import hashlib
 import platform
 import secrets
 import shutil
@@ -485,6 +486,24 @@ RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_
                   "scored_at", "problem"]
 #: the prediction of a file that could not be scored (see :func:`not_scored_row`)
 NOT_SCORED = "not scored"
+
+
+#: the longest file name, in bytes, that common file systems (ext4, NTFS, APFS) accept
+MAX_FILE_NAME_BYTES = 255
+OVERLAY_SUFFIX = "_overlay.png"
+
+
+def overlay_file_name(image_name: str) -> str:
+    """The file name of ``image_name``'s overlay: the whole name (``a.png`` and ``a.jpg`` both kept) plus
+    ``_overlay.png``; where that is too long for a file system, the name is shortened and a digest of the whole
+    name keeps it unique."""
+    name = f"{image_name}{OVERLAY_SUFFIX}"
+    if len(name.encode()) <= MAX_FILE_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(image_name.encode()).hexdigest()[:12]
+    room = MAX_FILE_NAME_BYTES - len(f"~{digest}{OVERLAY_SUFFIX}".encode())
+    kept = image_name.encode()[:room].decode(errors="ignore")  # never half a character
+    return f"{kept}~{digest}{OVERLAY_SUFFIX}"
 
 
 def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, Any]:
