@@ -9,6 +9,7 @@ import io
 import json
 import re
 import shutil
+import struct
 import zipfile
 from pathlib import Path
 
@@ -242,6 +243,28 @@ def test_a_map_that_is_no_map_is_found_when_the_maps_are_read(trained_run, tmp_p
     with pytest.raises(RunError, match="maps.npz is damaged: the map of image 0"):
         run.check(data=True)
     with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged: the map of image 0"):
+        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
+
+
+def test_a_map_whose_compressed_data_is_damaged_is_a_run_error(trained_run, tmp_path):
+    """Compressed data that does not decompress raises zlib.error, which is not an OSError: it crossed every
+    page's guard as a traceback."""
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    path = run.path / "maps.npz"
+    with zipfile.ZipFile(path) as packed:
+        info = packed.getinfo("m00000.npy")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    damaged = bytearray(path.read_bytes())
+    header = info.header_offset
+    name_length, extra_length = struct.unpack("<HH", damaged[header + 26:header + 30])
+    damaged[header + 30 + name_length + extra_length] = 0xFF  # a deflate block of the reserved type
+    path.write_bytes(bytes(damaged))
+    run.check()  # the table of contents is whole: the cheap check reads no map
+    with pytest.raises(RunError, match="maps.npz is damaged: error: Error -3 while decompressing"):
+        run.anomaly_map(0)
+    with pytest.raises(RunError, match="maps.npz is damaged"):
+        run.check(data=True)
+    with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged"):
         import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
 
 

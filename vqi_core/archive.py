@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .methods.base import MODEL_JSON
-from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE, Run, RunError,
-                   RunStore, write_bytes_atomic)
+from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
+                   Run, RunError, RunStore, write_bytes_atomic)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -81,7 +81,7 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         except RunError as exc:  # named inside the hidden staging folder: name it inside the archive instead
             raise RunError(f"the archive's run {run_id} cannot be used: "
                            f"{str(exc).replace(str(staging), run_id)}") from exc
-        except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
             raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published

@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -82,6 +83,9 @@ RACY_SECONDS = 2.0
 MAX_PASSED_CHECKS = 4096
 
 log = logging.getLogger(__name__)
+#: what reading a damaged array file (``.npz``, a zip archive) can raise: a cut-short file, a broken table of
+#: contents, a failed checksum, compressed data that does not decompress (``zlib.error`` is not an OSError)
+ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 #: run folder -> the signature of its :data:`CHECKED_FILES` when they last passed :meth:`Run.check`
 _passed_checks: dict[Path, tuple] = {}
 
@@ -460,7 +464,7 @@ class Run:
             value = self._open_maps()[f"m{index:05d}"]
         except KeyError:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: no map for image {index}") from None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except ARRAY_FILE_ERRORS as exc:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: {array_file_problem(exc)}") from exc
         if not isinstance(value, np.ndarray) or value.ndim != 2 or value.dtype.kind not in "fiu":  # no .npy: bytes
             raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
@@ -473,7 +477,7 @@ class Run:
                 maps = np.load(path, allow_pickle=False)
             except FileNotFoundError:
                 raise RunError(f"{path} is missing (run deleted from disk?)") from None
-            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            except ARRAY_FILE_ERRORS as exc:
                 raise RunError(f"{path} is damaged: {array_file_problem(exc)}") from exc
             if not isinstance(maps, NpzFile):
                 raise RunError(f"{path} is damaged: it holds one array, not the maps of the scored images")
@@ -495,7 +499,7 @@ class Run:
         folder = self.path / MODEL_DIR
         try:
             return load_model(folder)
-        except (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+        except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
             raise RunError(f"the model in {folder} cannot be loaded ({array_file_problem(exc)})") from exc
 
     @property
