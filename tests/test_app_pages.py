@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,10 +17,11 @@ import pytest
 
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
-    PREDICTED_COLUMNS, VERSUS_FIRST, decisions_csv, held_out_presets, judged_frame, order_images, \
+    PREDICTED_COLUMNS, VERSUS_FIRST, common_test_images, decisions_csv, held_out_presets, judged_frame, order_images, \
     prepare_threshold_data, run_notes, score_axis, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, minimum_cost_threshold, rate_interval
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
+    rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 
@@ -604,16 +606,54 @@ def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env
     assert any("smoothing_sigma=2.5, seed=7" in m.value for m in app.markdown)
 
 
-def test_compare_refuses_runs_on_different_test_sets(open_page, app_env):
+def copy_with_test_files(run: Run, folder: Path, dataset: str, change=lambda name, digest: digest) -> Run:
+    """A copy of ``run`` trained, as its config says, on ``dataset``, its test images' digests passed through
+    ``change`` (as if those files had other content)."""
+    shutil.copytree(run.path, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "dataset": dataset}))
+    manifest = pd.read_csv(folder / "data_manifest.csv", dtype={"sha256": str})
+    manifest["sha256"] = [change(file.removeprefix("test/"), digest) if role == "test" else digest
+                          for role, file, digest in zip(manifest["role"], manifest["file"], manifest["sha256"])]
+    manifest.to_csv(folder / "data_manifest.csv", index=False)
+    return Run(folder)
+
+
+def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page, app_env):
+    """The same files elsewhere (a copied or imported dataset) compare; a file replaced between two trainings is
+    named and left out, and the ROC legend gives each curve's AUROC on the images compared; other files
+    altogether are refused."""
     run = app_env.list()[0]
-    other = app_env.root / "29990101-000000-other-padim-copy"
-    shutil.copytree(run.path, other)
-    config = json.loads((other / "config.json").read_text())
-    (other / "config.json").write_text(json.dumps({**config, "dataset": "/elsewhere/other"}))
+    scores = pd.read_csv(run.path / "scores.csv")
+    scores.loc[scores.index[scores["label"] == "good"][-1], "score"] = scores["score"].max() + 1.0  # a false alarm
+    scores.to_csv(run.path / "scores.csv", index=False)  # so that AUROCs on fewer images differ from metrics.json
+    run = Run(run.path)
+    moved = copy_with_test_files(run, app_env.root / "29990101-000000-widget-padim-moved", "/elsewhere/widget")
+    replaced_name = run.scores["image"][run.scores["label"] == "good"].iloc[0]
+    replaced = copy_with_test_files(run, app_env.root / "29990102-000000-widget-padim-replaced", run.config["dataset"],
+                                    lambda name, digest: "0" * 64 if name == replaced_name else digest)
+    other = copy_with_test_files(run, app_env.root / "29990103-000000-other-padim-copy", run.config["dataset"],
+                                 lambda name, digest: "1" * 64)
+    assert common_test_images([run, moved]).names == run.scores["image"].tolist()
+    assert common_test_images([run, replaced]).changed == [replaced_name]
     app = open_page("compare.py")
-    app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()
+    app.multiselect(key="compare_runs").set_value([run.id, moved.id]).run()
+    assert not app.exception and not app.error
+    app.multiselect(key="compare_runs").set_value([run.id, replaced.id]).run()
+    assert not app.exception and not app.error
+    [warning] = [w.value for w in app.warning if "The test set changed" in w.value]
+    assert f"1 test image of the same name is another file in one run than in another ({replaced_name})" in warning
+    evaluated = run.scores["image"] != replaced_name
+    expected = image_auroc(run.labels[evaluated], run.score_values[evaluated])
+    table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
+    assert table["image AUROC"].tolist() == pytest.approx([expected] * 2, abs=1e-4)
+    roc = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("compare_roc"))
+    legend = [trace["name"] for trace in json.loads(roc.proto.spec)["data"] if "name" in trace]
+    assert len(legend) == 2 and all(f"AUROC {expected:.3f}" in name for name in legend)  # not the runs' own
+    assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
+    app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
     assert not app.exception
-    assert any("not evaluated on the same test set" in e.value for e in app.error)
+    assert any("not evaluated on the same test images" in e.value for e in app.error)
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])

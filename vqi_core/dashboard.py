@@ -731,17 +731,46 @@ def look_alike_images(run: Run) -> dict[str, str]:
     return {entry["test"].removeprefix("test/"): entry["look_alike"] for entry in check.get("look_alikes", [])}
 
 
-def common_test_images(runs: Sequence[Run]) -> list[str]:
-    """Names (``<defect_type>/<file>``) of the test images every run evaluated, in the first run's order.
+@dataclass(frozen=True)
+class SharedTestImages:
+    """The test images runs can be compared on (see :func:`common_test_images`)."""
 
-    Empty unless all runs were trained on the same category folder (``config["dataset"]``, resolved).
-    """
-    if not runs or len({run.config.get("dataset") for run in runs}) != 1:
-        return []
-    shared = set(runs[0].scores["image"])
+    names: list[str]  # ``<defect_type>/<file>``, in the first run's order
+    changed: list[str] = field(default_factory=list)  # evaluated by every run, but not the same file in each
+    by_folder: bool = False  # decided by the category folder: a run recorded no file digests
+
+
+def test_image_digests(run: Run) -> dict[str, str] | None:
+    """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``), from
+    its data manifest; None for a run trained before manifests existed."""
+    manifest = run.data_manifest
+    if manifest is None:
+        return None
+    tests = manifest[manifest["role"] == "test"]
+    return {str(file).removeprefix("test/"): str(digest) for file, digest in zip(tests["file"], tests["sha256"])}
+
+
+def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
+    """The test images every run evaluated with the very same bytes (by the SHA-256 in each run's manifest),
+    wherever each run found them: a copied or imported dataset compares, a file replaced between two trainings
+    does not (it is listed in ``changed``). Runs without a manifest (trained before manifests existed) compare
+    on the names they share only when all were trained on the same category folder."""
+    if not runs:
+        return SharedTestImages([])
+    evaluated = set(runs[0].scores["image"])
     for run in runs[1:]:
-        shared &= set(run.scores["image"])
-    return [name for name in runs[0].scores["image"] if name in shared]
+        evaluated &= set(run.scores["image"])
+    names = [name for name in runs[0].scores["image"] if name in evaluated]
+    digests = [test_image_digests(run) for run in runs]
+    if any(run_digests is None for run_digests in digests):
+        same_folder = len({run.config.get("dataset") for run in runs}) == 1
+        return SharedTestImages(names if same_folder else [], by_folder=True)
+    same: list[str] = []
+    changed: list[str] = []
+    for name in names:
+        found = {run_digests.get(name) for run_digests in digests if run_digests is not None}
+        (same if len(found) == 1 and None not in found else changed).append(name)
+    return SharedTestImages(same, changed)
 
 
 def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
@@ -766,7 +795,9 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
         interval, difference = None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
-            figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"{run_label(run)}"))
+            figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
+                x=fpr, y=tpr, mode="lines", name=f"{run.config.get('method')} · "
+                f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
             interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
             if column > 0 and auroc is not None and reference is not None:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)

@@ -9,16 +9,18 @@ from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_
     run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
-from vqi_core.wording import counted
+from vqi_core.wording import are, counted
 
 
 def default_selection(runs: list[Run]) -> list[str]:
-    """The current run and up to two others of the same category."""
+    """The current run and up to two others of the same category, trained on the same folder or the same
+    files."""
     current = st.session_state.get(common.CURRENT_RUN)
     first = next((run for run in runs if run.id == current), runs[0])
     same = [run.id for run in runs if run.id != first.id
             and run.config.get("category") == first.config.get("category")
-            and run.config.get("dataset") == first.config.get("dataset")]
+            and (run.config.get("dataset") == first.config.get("dataset")
+                 or run.config.get("data_sha256", "") == first.config.get("data_sha256"))]
     return [first.id, *same[:2]]
 
 
@@ -68,15 +70,24 @@ if len(chosen_ids) < 2:
     st.stop()
 try:
     chosen = [common.store().get(run_id) for run_id in chosen_ids]
-    shared = common_test_images(chosen)
+    found = common_test_images(chosen)
 except RunError as exc:
     common.stop_with_error(f"A chosen run cannot be opened: {exc}")
+shared = found.names
+named = ", ".join(common.as_text(name) for name in found.changed[:5]) + (", ..." if len(found.changed) > 5 else "")
+changed = (f" {counted(len(found.changed), 'test image')} of the same name {are(len(found.changed))} another file in "
+           f"one run than in another ({named}).")
 if not shared:
-    common.stop_with_error("These runs were not evaluated on the same test set: compare runs trained on the same "
-                           "category folder.")
+    common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
+                           "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
+                                           "category folder)." if found.by_folder else ".")
+                           + (changed if found.changed else ""))
 for run in chosen:
     for note in run_notes(run):
         st.warning(f"`{run.id}`: {note}", icon=":material/warning:")
+if found.changed:
+    st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
+               icon=":material/difference:")
 if any(len(run.scores) != len(shared) for run in chosen):
     st.info(f"The runs evaluated different test images; image AUROC, F1 and the ROC curves use the "
             f"{counted(len(shared), 'image')} all of them evaluated. Pixel AUROC, AUPRO and timings are each "
