@@ -852,6 +852,13 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     app.switch_page("ui/pages/inspect_images.py").run()
     assert app.selectbox(key="inspect_order").value == "file name"
     assert [m.value for m in app.markdown if m.value.startswith("**")][0] == first_on_page_two
+    app.selectbox(key="inspect_order").set_value("highest score first").run()  # another list: from its top
+    run = app_env.list()[0]
+    highest = run.scores["image"].iloc[int(np.argmax(run.score_values))]
+    assert [m.value for m in app.markdown if m.value.startswith("**")][0].startswith(f"**{highest}**")
+    app.selectbox(key="inspect_order").set_value("file name").run()
+    app.session_state["inspect_page"] = 2
+    app.run()
     app.multiselect(key="inspect_types").set_value(["scratch"]).run()
     app.button_group(key="inspect_outcomes").set_value(["TP"]).run()
     app.switch_page("ui/pages/threshold.py").run()

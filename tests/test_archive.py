@@ -207,7 +207,7 @@ def test_inspect_lists_an_imported_run_without_its_images_where_the_dataset_is_m
     config_file.write_text(json.dumps({**config, "dataset": str(tmp_path / "on-the-lab-machine" / "widget")}))
     app = open_page("inspect_images.py")
     assert not app.exception
-    assert any("test images are not on this machine" in w.value for w in app.warning)
+    assert any("test images are not where it found them" in w.value for w in app.warning)
     assert not any("Cannot show" in w.value for w in app.warning)  # one notice, not one per image
     assert any(m.value.startswith("**") and "score" in m.value for m in app.markdown)  # the images are listed
 

@@ -14,10 +14,12 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
+from vqi_core.images import ImageReadError
 from vqi_core.cli import main
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunError, RunStore, checked_reason
@@ -311,3 +313,27 @@ def test_a_threshold_reason_with_a_line_break_or_a_terminal_escape_is_refused():
     for reason in ("line1\nline2", "red \x1b[31m", "tab\there"):
         with pytest.raises(ValueError, match="the reason holds a control character"):
             checked_reason(reason)
+
+
+def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(trained_run, tmp_path, open_page,
+                                                                               monkeypatch):
+    """Inspect drew whatever file is now at the path under the score, verdict and heatmap of the one the run
+    scored; the manifest's SHA-256 tells them apart."""
+    store = RunStore(tmp_path / "changed_runs")
+    run = copied(trained_run, store.root, trained_run.id)
+    images = shutil.copytree(Path(run.config["dataset"]) / "test", tmp_path / "widget" / "test")
+    scores = pd.read_csv(run.path / "scores.csv")
+    scores["path"] = [str(images / name) for name in scores["image"]]
+    scores.to_csv(run.path / "scores.csv", index=False)
+    run = Run(run.path)
+    assert run.image(0).shape[2] == 3  # the very file the run scored
+    replaced = images / run.scores["image"].iloc[1]
+    replaced.write_bytes((images / run.scores["image"].iloc[0]).read_bytes())  # another part under its name
+    with pytest.raises(ImageReadError, match="has changed since the run scored it"):
+        run.image(1)
+    assert run.image(0).shape[2] == 3
+    monkeypatch.setenv("VQI_RUNS_DIR", str(store.root))
+    app = open_page("inspect_images.py", inspect_order="file name")
+    assert not app.exception
+    assert any("has changed since the run scored it" in w.value and run.scores["image"].iloc[1] in w.value
+               for w in app.warning)

@@ -297,12 +297,16 @@ def clear_run_caches() -> None:
     st.cache_data.clear()
 
 
-def page_number(items: int, per_page: int, key: str) -> int:
-    """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one;
-    a remembered page past the end (fewer items now) falls back to the first. The page outlives a visit to
-    another page (``persist_state``)."""
+def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int:
+    """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one.
+
+    The page outlives a visit to another page (``persist_state``); it falls back to the first when the list
+    changes (``showing``: what the list is of, e.g. its run, filters and order; the first results are never
+    passed over unseen) or a remembered page lies past the end."""
     pages = max(1, math.ceil(items / per_page))
-    if st.session_state.get(key, 1) > pages:
+    shown_before = st.session_state.get(f"{key}:showing")
+    st.session_state[f"{key}:showing"] = showing
+    if key in st.session_state and (st.session_state[key] > pages or shown_before != showing):
         del st.session_state[key]  # not set to 1: that would be a value set beside the widget's default
     return st.pagination(pages, key=key, persist_state="session") if pages > 1 else 1
 

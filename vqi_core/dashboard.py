@@ -740,16 +740,6 @@ class SharedTestImages:
     by_folder: bool = False  # decided by the category folder: a run recorded no file digests
 
 
-def test_image_digests(run: Run) -> dict[str, str] | None:
-    """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``), from
-    its data manifest; None for a run trained before manifests existed."""
-    manifest = run.data_manifest
-    if manifest is None:
-        return None
-    tests = manifest[manifest["role"] == "test"]
-    return {str(file).removeprefix("test/"): str(digest) for file, digest in zip(tests["file"], tests["sha256"])}
-
-
 def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
     """The test images every run evaluated with the very same bytes (by the SHA-256 in each run's manifest),
     wherever each run found them: a copied or imported dataset compares, a file replaced between two trainings
@@ -761,7 +751,7 @@ def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
     for run in runs[1:]:
         evaluated &= set(run.scores["image"])
     names = [name for name in runs[0].scores["image"] if name in evaluated]
-    digests = [test_image_digests(run) for run in runs]
+    digests = [run.test_image_digests() for run in runs]
     if any(run_digests is None for run_digests in digests):
         same_folder = len({run.config.get("dataset") for run in runs}) == 1
         return SharedTestImages(names if same_folder else [], by_folder=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .images import ImageReadError, read_image, read_mask
+from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON
 from .metrics import mask_to_eval_size
@@ -203,6 +204,7 @@ class Run:
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
+        self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
     @property
     def id(self) -> str:
@@ -484,9 +486,29 @@ class Run:
             self._maps = maps
         return self._maps
 
+    def test_image_digests(self) -> dict[str, str] | None:
+        """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``),
+        from the data manifest; None for a run trained before manifests existed."""
+        if self._test_digests is None:
+            manifest = self.data_manifest
+            if manifest is None:
+                return None
+            tests = manifest[manifest["role"] == "test"]
+            self._test_digests = {str(file).removeprefix("test/"): str(digest)
+                                  for file, digest in zip(tests["file"], tests["sha256"])}
+        return self._test_digests
+
     def image(self, index: int) -> np.ndarray:
-        """The evaluated image ``index`` (RGB uint8) read from its dataset path."""
-        return read_image(self.scores["path"].iloc[index],
+        """The evaluated image ``index`` (RGB uint8) read from its dataset path; ``ImageReadError`` when the file
+        is no longer the one the run scored (its SHA-256 differs from the manifest's): its score and heatmap
+        belong to the earlier file, and drawn over this one they would mislead."""
+        path = self.scores["path"].iloc[index]
+        data = read_file_bytes(path)
+        recorded = (self.test_image_digests() or {}).get(self.scores["image"].iloc[index])
+        if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
+            raise ImageReadError(f"{path} has changed since the run scored it (not the file the run recorded): "
+                                 f"its score and heatmap belong to the earlier file")
+        return read_image(data, name=str(path), max_bytes=None,
                           bit_depth=self.config.get("params", {}).get("bit_depth", 16))
 
     def mask(self, index: int) -> np.ndarray | None:

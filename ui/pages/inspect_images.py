@@ -85,7 +85,9 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
     """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time."""
-    page = common.page_number(len(frame), PER_PAGE, PAGE)
+    showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),
+               tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"))
+    page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
     columns = st.columns(COLUMNS)
     for position, (index, row) in enumerate(shown.iterrows()):
@@ -96,8 +98,9 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
                 except LOAD_ERRORS as exc:
                     st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
             st.markdown(describe(row), unsafe_allow_html=True)
-            st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
-                      on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
+            if images_here:  # nothing to enlarge otherwise
+                st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
+                          on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
 
 
 st.title("Inspect")
@@ -106,9 +109,9 @@ common.show_run_notes(current)
 dataset = Path(current.config.get("dataset", ""))
 images_here = dataset.is_dir()
 if not images_here:
-    st.warning(f"This run's test images are not on this machine (`{dataset}` does not exist, as for a run "
-               "imported from another machine): their scores and outcomes are listed without the images.",
-               icon=":material/folder_off:")
+    st.warning(f"This run's test images are not where it found them: `{dataset}` does not exist here (moved, "
+               "renamed or deleted since, or the run was imported from another machine). Their scores and outcomes "
+               "are listed without the images.", icon=":material/folder_off:")
 threshold, source = common.working_threshold(current)
 test = common.test_frame(str(current.path)).copy()
 if test.empty:

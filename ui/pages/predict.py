@@ -215,7 +215,7 @@ def show(outcome: dict[str, Any]) -> None:
     shown = result_cards_order(cards, choice)
     if not shown:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
-    page = common.page_number(len(shown), PER_PAGE, PAGE)
+    page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["run"], choice))
     st.markdown(common.legend(ground_truth=False), unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
     for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
