@@ -94,3 +94,21 @@ def test_heatmap_image_and_colours() -> None:
     assert heat[0, 0, 2] > heat[0, 0, 0]  # low values blue
     assert heat[0, 2, 0] > heat[0, 2, 2] and (heat[0, 3] == heat[0, 2]).all()  # high red, saturated at vmax
     assert len({GOOD_COLOR, DEFECT_COLOR, GROUND_TRUTH_COLOR}) == 3
+
+
+def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_they_belong():
+    """The overlay of a 2000x4000 px image shown at 200 px is drawn at 200 px (it was blended at full size,
+    seconds and gigabytes for the largest images), its box scaled with it."""
+    from vqi_core.dashboard import result_overlay
+    from vqi_core.pipeline import ImageResult
+
+    norm_map = np.zeros((64, 128), np.float32)
+    norm_map[16:32, 64:96] = 3.0
+    image = np.full((2000, 4000, 3), 128, np.uint8)
+    boxes = boxes_from_map(norm_map, image_hw=image.shape[:2])
+    assert [(box.x0, box.y0, box.x1, box.y1) for box in boxes] == [(2000, 500, 3000, 1000)]
+    result = ImageResult("big.png", 1.0, True, norm_map, boxes, image)
+    drawn = result_overlay(result, 200)
+    assert drawn.shape == (100, 200, 3)
+    rows, columns = np.nonzero(np.all(drawn == DEFECT_COLOR, axis=2))
+    assert (rows.min(), rows.max(), columns.min(), columns.max()) == (25, 49, 100, 149)

@@ -13,7 +13,7 @@ import inspect
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,7 +31,7 @@ from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, auroc_interval, \
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
-from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, check_dataset, label_name
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, label_name
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
@@ -554,8 +554,9 @@ def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
 def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha: float = 0.5,
                 heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
                 max_side: int | None = None) -> np.ndarray:
-    """Test image ``index`` of a run with its heatmap, defect boxes and ground-truth outline (RGB uint8)."""
-    image = run.image(index)
+    """Test image ``index`` of a run with its heatmap, defect boxes and ground-truth outline (RGB uint8), its
+    longer side at most ``max_side`` (drawn at that size: a large image is not blended at full size first)."""
+    image = fit_to(run.image(index), max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, image_hw=image.shape[:2]) if boxes else ()
     try:
@@ -563,9 +564,17 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
     except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
         mask = None
     region = run.region
-    overlay = render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
-                             region=region.mask if region is not None else None)
-    return fit_to(overlay, max_side)
+    return render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
+                          region=region.mask if region is not None else None)
+
+
+def result_overlay(result: ImageResult, max_side: int) -> np.ndarray:
+    """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``."""
+    image = fit_to(result.image, max_side)
+    scale = image.shape[1] / result.image.shape[1]
+    boxes = [replace(box, x0=math.floor(box.x0 * scale), y0=math.floor(box.y0 * scale),
+                     x1=math.ceil(box.x1 * scale), y1=math.ceil(box.y1 * scale)) for box in result.boxes]
+    return render_overlay(image, result.anomaly_map, boxes, region=result.region)
 
 
 # ---------------------------------------------------------------------- inspection region

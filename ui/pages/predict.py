@@ -9,11 +9,10 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_again,
-                                 judged_frame, prepare_threshold_data, result_cards_order, square_thumbnail,
-                                 threshold_view)
+                                 judged_frame, prepare_threshold_data, result_cards_order, result_overlay,
+                                 square_thumbnail, threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import render_overlay
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
@@ -174,8 +173,7 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
 def card(result: ImageResult) -> dict[str, Any]:
     """What one result card shows: name, verdict, score, box count, the overlay at display size (JPEG) and how
     the image is unlike the training images."""
-    overlay = square_thumbnail(render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region),
-                                       CARD_SIDE)
+    overlay = square_thumbnail(result_overlay(result, CARD_SIDE), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
 
