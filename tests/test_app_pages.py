@@ -703,8 +703,10 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert not_scored["problem"].iloc[0].startswith("not a readable image") and set(scored["problem"]) == {""}
 
     def cards() -> list[str]:
-        return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")]
+        return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")
+                and not m.value.startswith("**Scored:**")]
 
+    assert any(m.value.startswith("**Scored:** 3 uploaded files at threshold") for m in app.markdown)
     assert cards() == ["broken.png", "good.png"]  # defective first
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
@@ -793,6 +795,27 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     assert app.text_input(key="predict_folder").value == str(tmp_path / "line")
     assert any(w.value.startswith(f"These images were judged at {judged_at:.6g}") and
                f"it is {judged_at + 1.0:.6g} now" in w.value for w in app.warning)
+    assert any(m.value == f"**Scored:** `{tmp_path / 'line'}` at threshold {judged_at:.6g}" for m in app.markdown)
+    assert not any(i.value.startswith("These results are of") for i in app.info)
+    app.text_input(key="predict_folder").set_value(str(tmp_path / "other line")).run()  # typed, not scored yet
+    assert any(i.value.startswith(f"These results are of `{tmp_path / 'line'}`, not of the images chosen above")
+               for i in app.info)
+
+
+def test_predict_counts_the_files_it_could_not_score_and_says_what_it_could_not_check(open_page, app_env, tmp_path):
+    write_png(tmp_path / "line" / "part.png", textured_image(64, seed=5))
+    (tmp_path / "line" / "broken.png").write_bytes(b"not a png")
+    run = app_env.list()[0]
+    report = json.loads((run.path / "report.json").read_text())
+    del report["training_capture_ranges"]  # as in a run trained before the record existed
+    (run.path / "report.json").write_text(json.dumps(report))
+    app = open_page("predict.py")
+    app.radio(key="predict_mode").set_value("folder").run()
+    app.text_input(key="predict_folder").set_value(str(tmp_path / "line")).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert {m.label: m.value for m in app.metric}["Not scored"] == "1"
+    assert any(i.value.startswith("Not checked: whether these images are unlike") for i in app.info)
 
 
 def test_predict_judges_its_results_again_at_a_newly_saved_threshold_without_scoring_again(open_page, app_env):
@@ -818,7 +841,9 @@ def test_predict_judges_its_results_again_at_a_newly_saved_threshold_without_sco
     assert frame["prediction"].tolist() == ["good", "good", NOT_SCORED]
     assert frame["score"].tolist()[:2] == scores
     app.segmented_control(key="predict_show").set_value("defective").run()
-    assert [i.value for i in app.info] == ["No defective image among these results."]
+    assert [i.value for i in app.info] == [  # the uploads are gone with the other page: the results say so
+        'These results are of 3 uploaded files, not of the images chosen above: press "Score images" to score '
+        'those.', "No defective image among these results."]
 
 
 def test_pages_set_no_widget_value_beside_its_default(open_page, app_env):

@@ -14,7 +14,7 @@ from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jp
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
+from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError
 from vqi_core.wording import are, counted
@@ -55,7 +55,25 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     rows += [not_scored_row(item, threshold, run.id) for item in skipped]  # the CSV accounts for every file
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else [],
-            "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else []}
+            "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
+            "mode": mode, "folder": folder, "uploads": sorted(upload.name for upload in files),
+            "capture_checked": run.report.get("training_capture_ranges") is not None}
+
+
+def source_text(outcome: dict[str, Any]) -> str:
+    """What was scored, in words: the folder (or file) named, or how many files were uploaded."""
+    if outcome["mode"] == "upload":
+        return f"{counted(len(outcome['uploads']), 'uploaded file')}"
+    return common.as_code(outcome["folder"])
+
+
+def still_chosen(outcome: dict[str, Any], mode: str, files: list[Any], folder: str) -> bool:
+    """Whether the images chosen now are the ones these results are of."""
+    if mode != outcome["mode"]:
+        return False
+    if mode == "upload":
+        return sorted(upload.name for upload in files) == outcome["uploads"]
+    return folder.strip() == outcome["folder"]
 
 
 def check(run: Run, folder: str) -> dict[str, Any]:
@@ -161,6 +179,9 @@ def scoring_section(run: Run, mode: str) -> None:
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
+        if not still_chosen(outcome, mode, files, folder):
+            st.info(f"These results are of {source_text(outcome)}, not of the images chosen above: press "
+                    "\"Score images\" to score those.", icon=":material/history:")
         show(outcome)
 
 
@@ -179,7 +200,9 @@ def card(result: ImageResult) -> dict[str, Any]:
 
 
 def show(outcome: dict[str, Any]) -> None:
-    """Per-file problems, counts, CSV download and the result cards, defective first, a page at a time."""
+    """What was scored, per-file problems, counts, CSV download and the result cards, defective first, a page at
+    a time."""
+    st.markdown(f"**Scored:** {source_text(outcome)} at threshold {outcome['threshold']:.6g}")
     for problem in outcome["problems"]:
         st.error(problem, icon=":material/broken_image:")
     for item in outcome["skipped"]:
@@ -193,10 +216,17 @@ def show(outcome: dict[str, Any]) -> None:
         st.info("No image could be scored.", icon=":material/info:")
         return
     defective = sum(c["defective"] for c in cards)
-    counts = st.columns(3)
+    counts = st.columns(4)
     counts[0].metric("Images scored", len(cards))
     counts[1].metric("Defective", defective)
     counts[2].metric("Good", len(cards) - defective)
+    counts[3].metric("Not scored", int((outcome["frame"]["prediction"] == NOT_SCORED).sum()),
+                     help="Files given that could not be scored (listed above, with the reason): not inspected, "
+                          "so neither good nor defective.")
+    if not outcome["capture_checked"]:
+        st.info("Not checked: whether these images are unlike the good training images (brightness, contrast, "
+                "size or shape). The run holds no record of them: it was trained before runs kept one.",
+                icon=":material/photo_camera:")
     unlike = sum(bool(c["unlike_training"]) for c in cards)
     if unlike:
         st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images "
