@@ -40,3 +40,20 @@ def test_new_images_unlike_the_training_images_are_named_with_how() -> None:
     said = unlike_training(larger, ranges)
     assert said == ["image size 4,608 px, above the training images' 2,304 px to 2,304 px",
                     "aspect ratio 2.00, above the training images' 1.00 to 1.00"]
+
+
+def test_a_grey_or_channel_swapped_image_of_a_colour_line_is_unlike_the_training_images() -> None:
+    """A mono camera or swapped colour channels (RGB read as BGR) keep brightness, contrast and size: only the
+    colour tells them apart, and scores on such images are not to be trusted."""
+    tint = np.array([1.0, 0.85, 0.6])  # warm light: red above blue, as on many lines
+    training = [(textured_image(48, seed=i) * tint).clip(0, 255).astype(np.uint8) for i in range(6)]
+    ranges = capture_ranges(training)
+    same_line = (textured_image(48, seed=40) * tint).clip(0, 255).astype(np.uint8)
+    assert unlike_training(same_line, ranges) == []
+    grey = np.repeat(same_line.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    assert any(text.startswith("colourfulness 0.0, below the training images'") for text in
+               unlike_training(grey, ranges))
+    swapped = same_line[..., ::-1]
+    said = unlike_training(swapped, ranges)
+    assert any(text.startswith("red-blue balance -") and ", below the training images' +" in text for text in said)
+    assert capture_statistics(swapped)["colourfulness"] == capture_statistics(same_line)["colourfulness"]

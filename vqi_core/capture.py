@@ -1,4 +1,4 @@
-"""How images were captured, seen through whole-image statistics: brightness, contrast, size, shape.
+"""How images were captured, seen through whole-image statistics: brightness, contrast, colour, size, shape.
 
 Two uses, both about telling the part from the way it was photographed:
 
@@ -7,8 +7,10 @@ Two uses, both about telling the part from the way it was photographed:
   means a model could score well by noticing the capture rather than the
   defects (see :mod:`vqi_core.split_check`);
 - **new images unlike the training images** (:func:`capture_ranges`,
-  :func:`unlike_training`): a new image brighter, darker, flatter or of
-  another size or shape than every good training image is outside what the
+  :func:`unlike_training`): a new image brighter, darker, flatter, more or
+  less colourful, of another colour balance (a mono camera, swapped colour
+  channels, another white balance) or of another size or shape than every
+  good training image is outside what the
   model learnt "good" from; its score says as much about the camera as about
   the part (a lamp, an exposure or a camera changed), so the result says so.
 """
@@ -25,6 +27,8 @@ from .metrics import image_auroc
 CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
     "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
     "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
+    "colourfulness": (lambda image: _colourfulness(image), "{:.1f}"),
+    "red-blue balance": (lambda image: float(image[..., 0].mean()) - float(image[..., 2].mean()), "{:+.1f}"),
     "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
     "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f}"),  # width / height
 }
@@ -32,7 +36,13 @@ CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
 #: share of the range's width, plus a floor in the statistic's own unit (grey levels; none for the
 #: size, which a camera keeps exactly; 0.01 for the aspect ratio)
 RANGE_MARGIN = 0.1
-RANGE_FLOOR = {"mean grey level": 2.0, "grey-level spread": 2.0, "image size": 0.0, "aspect ratio": 0.01}
+RANGE_FLOOR = {"mean grey level": 2.0, "grey-level spread": 2.0, "colourfulness": 2.0, "red-blue balance": 2.0,
+               "image size": 0.0, "aspect ratio": 0.01}
+
+
+def _colourfulness(image: np.ndarray) -> float:
+    """Mean difference between each pixel's highest and lowest channel, in grey levels (0: a grey image)."""
+    return float(np.mean(image.max(axis=2) - image.min(axis=2), dtype=np.float64))
 
 
 def format_cue(name: str, value: float) -> str:

@@ -241,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{COPY_RMSE:g} grey level apart), count the test images that look almost like a training "
                     f"image (likeness {LOOK_ALIKE_LIKENESS:g} or more: other photos of the same part, when the good "
                     "test images have far more of them than the defective ones), and measure how well each "
-                    "whole-image statistic (mean grey level, grey-level spread, size, aspect ratio) alone "
+                    "whole-image statistic (mean grey level, grey-level spread, colourfulness, red-blue balance, size, "
+                    "aspect ratio) alone "
                     "separates good from defective test images. Copies, look-alikes and such capture cues make "
                     "the AUROCs and false-alarm rates look better than they will be on new parts.")
     check.add_argument("--data", required=True, help="category folder, or dataset root with --category")
@@ -473,7 +474,7 @@ def _predict(args: argparse.Namespace) -> int:
                                           f"predictions.csv)" if skipped else ""))
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
-        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, size or shape; "
+        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, colour, size or shape; "
               f"see unlike_training in predictions.csv): check the lighting and the camera before trusting their "
               f"scores")
     for item in skipped:
@@ -485,7 +486,7 @@ def _predict(args: argparse.Namespace) -> int:
               f"give one as --input to score its images")
     if training_ranges is None:
         print("not checked: whether the images are unlike the good training images (the run holds no record of "
-              "their brightness, contrast and size; runs trained before that record existed)")
+              "their brightness, contrast, colour and size; runs trained before that record existed)")
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(f"error: no image of {args.input} could be scored", file=sys.stderr)

@@ -32,7 +32,7 @@ larger share among the good test images than among the defective ones
 lowers its image's share, so the note asks to check.
 
 **Capture cues.** When a whole-image statistic (mean grey level, grey-level
-spread, size, aspect ratio) alone separates the good test images from the
+spread, colourfulness, red-blue balance, size, aspect ratio) alone separates the good test images from the
 defective ones, a model can score well by noticing how the images were
 captured (another day, light, exposure, camera or crop) rather than the
 defects. Each statistic's AUROC is reported (direction-free, 0.5-1; see

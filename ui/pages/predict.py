@@ -225,12 +225,12 @@ def show(outcome: dict[str, Any]) -> None:
                           "so neither good nor defective.")
     if not outcome["capture_checked"]:
         st.info("Not checked: whether these images are unlike the good training images (brightness, contrast, "
-                "size or shape). The run holds no record of them: it was trained before runs kept one.",
+                "colour, size or shape). The run holds no record of them: it was trained before runs kept one.",
                 icon=":material/photo_camera:")
     unlike = sum(bool(c["unlike_training"]) for c in cards)
     if unlike:
         st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images "
-                   f"(brightness, contrast, size or shape; said on their cards): the model never learnt what good "
+                   f"(brightness, contrast, colour, size or shape; said on their cards): the model never learnt what good "
                    f"looks like under these conditions, so check the lighting and the camera before trusting their "
                    f"scores.",
                    icon=":material/photo_camera:")
