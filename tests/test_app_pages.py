@@ -17,8 +17,9 @@ import pytest
 
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
-    PREDICTED_COLUMNS, VERSUS_FIRST, common_test_images, decisions_csv, held_out_presets, judged_frame, order_images, \
-    prepare_threshold_data, run_notes, score_axis, square_thumbnail, threshold_view
+    PREDICTED_COLUMNS, VERSUS_FIRST, box_note, common_test_images, decisions_csv, held_out_presets, judged_frame, order_images, \
+    prepare_threshold_data, run_box_count, run_normalization, run_notes, score_axis, square_thumbnail, \
+    threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
@@ -891,3 +892,37 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     assert app.multiselect(key="inspect_types").value == ["scratch"]
     assert app.button_group(key="inspect_outcomes").value == ["TP"]
     assert not app.exception
+
+
+def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
+    """Boxes mark regions above every held-out good image's map, whatever the threshold: a part rejected
+    without a box, or passed with one, says why on its card instead of leaving the engineer to guess."""
+    run = app_env.list()[0]
+    run.save_threshold(float(run.score_values.min()), "manual")  # every part rejected
+    model_json = run.path / "model" / "model.json"
+    meta = json.loads(model_json.read_text())
+    normalization = meta["normalization"]
+    maps = [run.anomaly_map(index) for index in range(len(run.scores))]
+    peaks = sorted(float(m.max()) for m in maps)  # the highest good level set so that about half have no box
+    normalization["map_max"] = peaks[len(peaks) // 2]
+    model_json.write_text(json.dumps(meta))
+    boxes = [run_box_count(run, index, run_normalization(run)) for index in range(len(run.scores))]
+    no_box = [name for name, count in zip(run.scores["image"], boxes) if count == 0]
+    assert 0 < len(no_box) < len(boxes)
+    app = open_page("inspect_images.py", inspect_order="file name")
+
+    def cards() -> dict[str, str]:
+        return {m.value.split("**")[1]: m.value for m in app.markdown if m.value.startswith("**")}
+
+    shown = cards()
+    assert len(shown) == 12
+    for name, card in shown.items():
+        assert (":grey[no box: no region is above every good image's map" in card) == (name in no_box)
+    boxed = [name for name in shown if name not in no_box]
+    assert boxed and len(boxed) < len(shown)
+    run.save_threshold(float(run.score_values.max()) + 1.0, "manual")  # every part passed
+    app.run()
+    shown = cards()
+    for name in boxed:
+        assert "above every good image's map, but the score is below the threshold" in shown[name]
+    assert box_note(True, 2) is None and box_note(False, 0) is None

@@ -58,7 +58,8 @@ def as_code(text: str) -> str:
 def legend(ground_truth: bool) -> str:
     """The overlay colours as HTML; the ground-truth outline only where the images have masks."""
     parts = [f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span>",
-             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes</span>"]
+             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes (regions above every held-out "
+             "good image's map, whatever the threshold)</span>"]
     if ground_truth:
         parts.append("<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
     return " · ".join(parts)
@@ -270,6 +271,12 @@ def overlay(run_path: str, index: int, alpha: float = 0.5, heatmap: bool = True,
     """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side)."""
     return dashboard.run_overlay(Run(Path(run_path)), index, normalization(run_path), alpha=alpha, heatmap=heatmap,
                                  boxes=boxes, ground_truth=ground_truth, max_side=max_side)
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def box_count(run_path: str, index: int) -> int:
+    """How many boxes the overlay of test image ``index`` shows (see :func:`vqi_core.dashboard.run_box_count`)."""
+    return dashboard.run_box_count(Run(Path(run_path)), index, normalization(run_path))
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

@@ -536,6 +536,23 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
 
 
+def box_note(defective: bool, boxes: int) -> str | None:
+    """Where boxes and verdict seem to disagree, why: boxes mark regions above every held-out good image's map,
+    the verdict compares the image's score with the threshold (None where they agree)."""
+    if defective and boxes == 0:
+        return ("no box: no region is above every good image's map; the score as a whole is at or above the "
+                "threshold (see the heat)")
+    if not defective and boxes:
+        return (f"{counted(boxes, 'box', 'boxes')} above every good image's map, but the score is below the "
+                "threshold")
+    return None
+
+
+def run_box_count(run: Run, index: int, normalization: dict[str, float]) -> int:
+    """How many boxes :func:`run_overlay` draws on test image ``index`` (from its map alone: no image is read)."""
+    return len(boxes_from_map(normalize_map(run.anomaly_map(index), normalization)))
+
+
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
     """``image`` scaled so its longer side is ``side`` (small images enlarged too) and centred on a light
     ``side`` x ``side`` background, for even grids."""

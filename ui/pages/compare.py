@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, common_test_images, \
-    run_label, run_notes
+from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, box_note, \
+    common_test_images, run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 from vqi_core.wording import are, counted
@@ -43,13 +43,16 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         verdict = "defective" if score >= threshold else "good"
         with column:
+            note = None
             try:
                 st.image(common.overlay(str(run.path), index, max_side=512), width="stretch")
+                note = box_note(verdict == "defective", common.box_count(str(run.path), index))
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
             st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}"
                         f" · {settings}  \n"
-                        f"score {score:.6g} · threshold {threshold:.6g} → **{verdict}**")
+                        f"score {score:.6g} · threshold {threshold:.6g} → **{verdict}**"
+                        + (f"  \n:grey[{note}]" if note else ""))
 
 
 st.title("Compare")

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, copied_images, \
-    look_alike_images, order_images, outcomes, region_caption
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, box_note, \
+    copied_images, look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
 from vqi_core.wording import counted
@@ -19,13 +19,17 @@ SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 
 
-def describe(row: pd.Series) -> str:
+def describe(row: pd.Series, boxes: int | None = None) -> str:
     """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies or
-    which training image it looks like (when the run's look-alikes stand out)."""
+    which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
+    (their number, when known) and the verdict seem to disagree, why."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes) if boxes is not None else None
+    if note:
+        copy += f"  \n:grey[{note}]"
     return (f"**{common.as_text(row['image'])}** · score {row['score']:.6g}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
@@ -61,7 +65,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
     masks = bool(run.config.get("has_masks"))
     with st.container(border=True):
         head, close = st.columns([5, 1])
-        head.markdown(describe(row), unsafe_allow_html=True)
+        head.markdown(describe(row, shown_boxes(run, index)), unsafe_allow_html=True)
         close.button("Close", key="inspect_close", icon=":material/close:",
                      on_click=lambda: st.session_state.pop(SELECTED, None))
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
@@ -69,9 +73,10 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
             columns = st.columns(3)
             columns[0].image(common.original(path, index), caption="Original", width="stretch")
             columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768),
-                             caption="Heatmap (transparent below the typical good level)", width="stretch")
+                             caption="Heatmap (transparent below half the highest good level)", width="stretch")
             columns[2].image(common.overlay(path, index, heatmap=False, max_side=768),
-                             caption="Boxes (above any good image)" + (" and ground-truth outline" if masks else ""),
+                             caption="Boxes (regions above every held-out good image's map)"
+                             + (" and ground-truth outline" if masks else ""),
                              width="stretch")
         except LOAD_ERRORS as exc:
             st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
@@ -81,6 +86,14 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
             except ImageReadError as exc:
                 st.warning(f"No ground-truth outline: {exc}", icon=":material/broken_image:")
         st.markdown(common.legend(masks), unsafe_allow_html=True)
+
+
+def shown_boxes(run: Run, index: int) -> int | None:
+    """How many boxes image ``index``'s overlay shows (None when its map cannot be read: its card says why)."""
+    try:
+        return common.box_count(str(run.path), index)
+    except LOAD_ERRORS:
+        return None
 
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
@@ -97,7 +110,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
                     st.image(common.thumbnail(str(run.path), int(index)), width="stretch")
                 except LOAD_ERRORS as exc:
                     st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
-            st.markdown(describe(row), unsafe_allow_html=True)
+            st.markdown(describe(row, shown_boxes(run, int(index)) if images_here else None), unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
                           on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))

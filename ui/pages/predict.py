@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_again,
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, box_note, jpeg_bytes, judged_again,
                                  judged_frame, prepare_threshold_data, result_cards_order, result_overlay,
                                  square_thumbnail, threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
@@ -252,9 +252,10 @@ def show(outcome: dict[str, Any]) -> None:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
+            note = box_note(item["defective"], item["boxes"])
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
-                        f"score {item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}",
-                        unsafe_allow_html=True)
+                        f"score {item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}"
+                        + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
 
 
 st.title("Predict")
