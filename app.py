@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, data_choice, default_data_root, runs_dir, \
-    set_current_run, store, user_errors
+from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, chosen_category_folder, data_choice, default_data_root, \
+    runs_dir, set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
-from vqi_core.datasets import DatasetError, category_path, list_categories
+from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.runs import Run, RunError
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
@@ -40,15 +40,6 @@ def first_category(categories: list[str], readable: list[Run]) -> str | None:
     run = next((run for run in readable if run.id == current), None) if current else next(iter(readable), None)
     category = run.config.get("category") if run is not None else None
     return category if category in categories else (categories[0] if categories else None)
-
-
-def chosen_category_folder() -> str | None:
-    """The category folder chosen in the sidebar, resolved as runs record it (None when there is none)."""
-    root, category = data_choice()
-    try:
-        return str(category_path(root, category).resolve()) if category else None
-    except (DatasetError, OSError, ValueError):
-        return None
 
 
 def runs_of_chosen_category(readable: list[Run]) -> list[Run]:

@@ -926,3 +926,25 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     for name in boxed:
         assert "above every good image's map, but the score is below the threshold" in shown[name]
     assert box_note(True, 2) is None and box_note(False, 0) is None
+
+
+def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(open_page, app_env):
+    """A run whose dataset folder is gone (moved, or the run imported from another machine) shows its images from
+    the category folder chosen in the sidebar, each checked against the run's record of the file it scored."""
+    run = app_env.list()[0]
+    gone = "/nowhere/datasets/widget"
+    config = json.loads((run.path / "config.json").read_text())
+    chosen = config["dataset"]
+    (run.path / "config.json").write_text(json.dumps({**config, "dataset": gone}))
+    scores = pd.read_csv(run.path / "scores.csv")
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(chosen, gone, regex=False)
+    scores.to_csv(run.path / "scores.csv", index=False)
+    app = open_page("inspect_images.py")
+    assert not app.exception
+    assert any(i.value.startswith(f"This run's test images are read from the folder chosen in the sidebar, "
+                                  f"`{chosen}`") for i in app.info)
+    assert len(app.get("image")) == 12  # every image matches its record: none is refused
+    assert not [w.value for w in app.warning if "Cannot show" in w.value]
+    next(b for b in app.button if b.label == "Enlarge").click().run()  # original, heatmap, boxes and outline
+    assert not app.exception and not app.error and len(app.get("image")) == 15

@@ -267,10 +267,12 @@ def pixel_data(run_path: str) -> dashboard.PixelData:
 
 @st.cache_data(max_entries=600, show_spinner=False)
 def overlay(run_path: str, index: int, alpha: float = 0.5, heatmap: bool = True, boxes: bool = True,
-            ground_truth: bool = True, max_side: int | None = 320) -> np.ndarray:
-    """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side)."""
-    return dashboard.run_overlay(Run(Path(run_path)), index, normalization(run_path), alpha=alpha, heatmap=heatmap,
-                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side)
+            ground_truth: bool = True, max_side: int | None = 320, dataset: str | None = None) -> np.ndarray:
+    """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side);
+    ``dataset``: read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`)."""
+    run = Run(Path(run_path), Path(dataset) if dataset else None)
+    return dashboard.run_overlay(run, index, normalization(run_path), alpha=alpha, heatmap=heatmap, boxes=boxes,
+                                 ground_truth=ground_truth, max_side=max_side)
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -280,15 +282,15 @@ def box_count(run_path: str, index: int) -> int:
 
 
 @st.cache_data(max_entries=600, show_spinner=False)
-def thumbnail(run_path: str, index: int, side: int = 320) -> np.ndarray:
+def thumbnail(run_path: str, index: int, side: int = 320, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes and ground-truth outline, centred in a square (for grids)."""
-    return dashboard.square_thumbnail(overlay(run_path, index, max_side=side), side)
+    return dashboard.square_thumbnail(overlay(run_path, index, max_side=side, dataset=dataset), side)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def original(run_path: str, index: int, max_side: int | None = 768) -> np.ndarray:
+def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
-    return dashboard.fit_to(Run(Path(run_path)).image(index), max_side)
+    return dashboard.fit_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
 
 
 def labels_of(frame: pd.DataFrame) -> np.ndarray:
@@ -325,6 +327,15 @@ def data_choice() -> tuple[str, str | None]:
         return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
     except (OSError, ValueError):  # a name the system refuses: the folder checks then say what is wrong
         return typed, st.session_state.get(CATEGORY)
+
+
+def chosen_category_folder() -> str | None:
+    """The category folder chosen in the sidebar, resolved as runs record it (None when there is none)."""
+    root, category = data_choice()
+    try:
+        return str(category_path(root, category).resolve()) if category else None
+    except (DatasetError, OSError, ValueError):
+        return None
 
 
 def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:

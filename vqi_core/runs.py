@@ -192,12 +192,16 @@ def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 @dataclass
 class Run:
-    """A completed run folder, read lazily."""
+    """A completed run folder, read lazily. ``dataset``: a category folder to read the test images and masks from
+    instead of the one the run was trained on (moved, or on another machine); each image is still checked
+    against the run's record of it (see :meth:`image`)."""
 
     path: Path
+    dataset: Path | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
+        self.dataset = Path(self.dataset) if self.dataset is not None else None
         if not is_run_folder(self.path):
             if not self.path.exists():
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
@@ -502,7 +506,7 @@ class Run:
         """The evaluated image ``index`` (RGB uint8) read from its dataset path; ``ImageReadError`` when the file
         is no longer the one the run scored (its SHA-256 differs from the manifest's): its score and heatmap
         belong to the earlier file, and drawn over this one they would mislead."""
-        path = self.scores["path"].iloc[index]
+        path = self.data_path(self.scores["path"].iloc[index])
         data = read_file_bytes(path)
         recorded = (self.test_image_digests() or {}).get(self.scores["image"].iloc[index])
         if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
@@ -514,7 +518,17 @@ class Run:
     def mask(self, index: int) -> np.ndarray | None:
         """Ground-truth mask at full image size, or None where the image has none."""
         mask_path = self.scores.iloc[index].get("mask_path")
-        return read_mask(mask_path) if isinstance(mask_path, str) and mask_path else None
+        return read_mask(self.data_path(mask_path)) if isinstance(mask_path, str) and mask_path else None
+
+    def data_path(self, recorded: str) -> str:
+        """Where a test image or mask the run recorded at ``recorded`` is read from: inside :attr:`dataset`
+        when one is given, at the same place relative to the category folder."""
+        if self.dataset is None:
+            return recorded
+        try:
+            return str(self.dataset / Path(recorded).relative_to(str(self.config.get("dataset", ""))))
+        except ValueError:  # not inside the folder the run recorded: read where it was
+            return recorded
 
     def load_model(self) -> AnomalyModel:
         """The fitted model of this run; ``RunError`` saying why when its files cannot be loaded."""

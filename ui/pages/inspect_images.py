@@ -71,10 +71,11 @@ def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
         try:
             columns = st.columns(3)
-            columns[0].image(common.original(path, index), caption="Original", width="stretch")
-            columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768),
+            columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
+            columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768,
+                                            dataset=read_from(run)),
                              caption="Heatmap (transparent below half the highest good level)", width="stretch")
-            columns[2].image(common.overlay(path, index, heatmap=False, max_side=768),
+            columns[2].image(common.overlay(path, index, heatmap=False, max_side=768, dataset=read_from(run)),
                              caption="Boxes (regions above every held-out good image's map)"
                              + (" and ground-truth outline" if masks else ""),
                              width="stretch")
@@ -107,7 +108,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
         with columns[position % COLUMNS].container(border=True):
             if images_here:
                 try:
-                    st.image(common.thumbnail(str(run.path), int(index)), width="stretch")
+                    st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
                 except LOAD_ERRORS as exc:
                     st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
             st.markdown(describe(row, shown_boxes(run, int(index)) if images_here else None), unsafe_allow_html=True)
@@ -116,15 +117,41 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
                           on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
 
 
+def read_from(run: Run) -> str | None:
+    """The category folder the run's test images are read from when not where it found them (cache key)."""
+    return str(run.dataset) if run.dataset is not None else None
+
+
+def images_folder(run: Run) -> str | None:
+    """The category folder to read the run's test images from when the one it found them in is not here: the
+    folder chosen in the sidebar, where it holds the run's first test image at the same place (each image is
+    still checked against the run's record of it); None otherwise."""
+    chosen = common.chosen_category_folder()
+    if chosen is None or chosen == run.config.get("dataset"):
+        return None
+    recorded = str(run.scores["path"].iloc[0])
+    first = Run(run.path, Path(chosen)).data_path(recorded)
+    return chosen if first != recorded and Path(first).is_file() else None
+
+
 st.title("Inspect")
 current = common.require_run()
 common.show_run_notes(current)
 dataset = Path(current.config.get("dataset", ""))
-images_here = dataset.is_dir()
+images_here, moved_to = dataset.is_dir(), None
 if not images_here:
-    st.warning(f"This run's test images are not where it found them: `{dataset}` does not exist here (moved, "
-               "renamed or deleted since, or the run was imported from another machine). Their scores and outcomes "
-               "are listed without the images.", icon=":material/folder_off:")
+    moved_to = images_folder(current)
+    images_here = moved_to is not None
+    if moved_to is not None:
+        st.info(f"This run's test images are read from the folder chosen in the sidebar, `{moved_to}`: the run "
+                f"found them in `{dataset}`, which is not here. Each is checked against the run's record of the "
+                "file it scored.", icon=":material/drive_file_move:")
+        current = Run(current.path, Path(moved_to))
+    else:
+        st.warning(f"This run's test images are not where it found them: `{dataset}` does not exist here (moved, "
+                   "renamed or deleted since, or the run was imported from another machine). Their scores and "
+                   "outcomes are listed without the images; choose the folder that holds them now in the sidebar "
+                   "to see them.", icon=":material/folder_off:")
 threshold, source = common.working_threshold(current)
 test = common.test_frame(str(current.path)).copy()
 if test.empty:
