@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -64,6 +65,26 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
     assert "corrupt or unreadable" in reasons["broken.png"]
     assert reasons["empty.png"] == "the file is empty (0 bytes)"
     assert reasons["stack.tif"].startswith("the file holds 2 images of 64x64 px (TIFF pages or frames)")
+
+
+def test_sub_folders_and_hidden_images_of_a_dataset_are_listed_not_silently_left_out(tmp_path):
+    """A lot sorted into a sub-folder, or an image whose name starts with a dot, is not read: the run report
+    says so instead of the images going missing unnoticed."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3)
+    shutil.copytree(root / "test" / "good", root / "test" / "good" / "lot 8")
+    shutil.copytree(root / "train" / "good", root / "train" / "good" / "old")
+    shutil.copy(root / "train" / "good" / "000.png", root / "train" / "good" / ".000.png")
+    (root / "train" / "good" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    category = load_category(root)
+    reasons = {item["file"]: item["reason"] for item in category.skipped}
+    assert reasons == {
+        str(root / "train" / "good" / ".000.png"): "a hidden file (its name starts with a dot): not read; rename it "
+                                                   "to include it",
+        str(root / "train" / "good" / "old"): "a sub-folder: the images in it are not read (only those directly in "
+                                              "train/good)",
+        str(root / "test" / "good" / "lot 8"): "a sub-folder: the images in it are not read (only those directly in "
+                                               "test/good)"}
+    assert len(category.train) == 3
 
 
 def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):

@@ -203,6 +203,7 @@ def load_category(path: Path | str) -> Category:
     if not is_category_folder(path):
         raise DatasetError(f"{path} has no train/good folder: {EXPECTED_LAYOUT}")
     train_paths, skipped = list_images(path / "train" / GOOD)
+    skipped.extend(nested_folders(path / "train" / GOOD))
     if not train_paths:
         raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image")
     train = [Sample(p, 0, GOOD) for p in train_paths]
@@ -240,6 +241,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         defect_type = type_dir.name
         paths, bad = list_images(type_dir)
         skipped.extend(bad)
+        skipped.extend(nested_folders(type_dir))
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         matched: set[Path] = set()
         for image_path in paths:
@@ -336,6 +338,14 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
         raise DatasetError(f"{folder} holds no readable image" +
                            (" (its sub-folders are not searched: name one of them)" if sub_folders else ""))
     return [Sample(p, -1, "unknown") for p in paths], skipped
+
+
+def nested_folders(image_folder: Path) -> list[dict[str, str]]:
+    """The sub-folders of a dataset's image folder (``train/good``, ``test/<type>``) as skipped entries: their
+    images are not read, and saying so keeps a lot sorted into a sub-folder from going missing unnoticed."""
+    return [{"file": str(folder), "reason": f"a sub-folder: the images in it are not read (only those directly in "
+                                            f"{image_folder.parent.name}/{image_folder.name})"}
+            for folder in sub_folders(image_folder)]
 
 
 def sub_folders(folder: Path | str) -> list[Path]:
