@@ -50,6 +50,10 @@ def runs_of_chosen_category(readable: list[Run]) -> list[Run]:
     return same_folder or [run for run in readable if run.config.get("category") == name]
 
 
+#: the last category the sidebar showed (kept while a dataset folder without categories is typed)
+SHOWN_CATEGORY = "shown_category"
+
+
 def follow_category() -> None:
     """Another category was chosen: its newest run becomes the current run (the current run stays when the
     category has none; the sidebar then says what it was trained on). The runs are listed again: one may have
@@ -80,8 +84,10 @@ def dataset_sidebar(readable: list[Run]) -> None:
     previous = st.session_state.get(CATEGORY)
     if previous not in categories:  # a first visit, or another dataset folder
         st.session_state[CATEGORY] = first_category(categories, readable)
-        if previous is not None:  # the folder changed the category: as if it had been chosen
-            follow_category()
+        if previous is not None or st.session_state.get(SHOWN_CATEGORY) not in (None, st.session_state[CATEGORY]):
+            follow_category()  # the folder changed the category (also by way of a folder without any): as chosen
+    if st.session_state[CATEGORY] is not None:
+        st.session_state[SHOWN_CATEGORY] = st.session_state[CATEGORY]
     st.sidebar.selectbox("Category", categories, key=CATEGORY, placeholder="no category found",
                          on_change=follow_category,
                          help="The part type to train on: one category folder of the dataset; choosing one makes "

@@ -118,6 +118,13 @@ def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_ima
     app.text_input(key="data_root").input(str(data / "anchor_plate")).run()  # a folder that is one category
     assert app.selectbox(key="category").value == "anchor_plate"
     assert app.session_state["current_run_id"] == newer.name and elsewhere_note(app) == []
+    app.text_input(key="data_root").input(str(data)).run()
+    app.selectbox(key="category").select("widget").run()
+    assert app.session_state["current_run_id"] == widget_run.id
+    app.text_input(key="data_root").input(str(data / "anchor_plate'")).run()  # a typo on the way: no category
+    assert app.selectbox(key="category").value is None
+    app.text_input(key="data_root").input(str(data / "anchor_plate")).run()  # as if it had been typed at once
+    assert app.session_state["current_run_id"] == newer.name and elsewhere_note(app) == []
     assert not app.exception
 
 

@@ -66,7 +66,9 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     status = job.status()
     assert status.state == jobs.DONE, status.error
     assert {run.id for run in app_env.list()} - before == {status.run_id}
-    assert any(status.run_id in s.value for s in app.success)
+    assert any(status.run_id in s.value and s.value.endswith("It is the current run.") for s in app.success)
+    assert app.session_state["current_run_id"] == status.run_id  # the sidebar and every page show it at once
+    assert app.selectbox(key="run_select").value == status.run_id
     assert job.run.config["params"]["image_size"] == [64, 96] and job.run.config["method"] == FAST_METHOD
     assert job.run.config["params"]["intensity"] == "standardise" and job.run.config["params"]["bit_depth"] == 16
     assert job.run.config["request"]["image_memory_mb"] == 0
@@ -101,6 +103,10 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     job = jobs.start_training(RunConfig("data", FAST_METHOD, category="widget"), app_env.root, train=fake)
     while not job.status().stages:
         time.sleep(0.01)
+    elsewhere = open_page("train.py", data_root="/nowhere/datasets")  # a wrong folder hides neither the job
+    assert any(e.value.startswith("Dataset problem") for e in elsewhere.error)  # nor the saved runs
+    assert any("feature extraction" in p.text for p in elsewhere.get("progress"))
+    assert elsewhere.button(key="train_cancel") and any("Saved runs" in h.value for h in elsewhere.subheader)
     app = open_page("train.py")
     assert app.button(key="train_start").disabled  # one job at a time
     assert any("feature extraction" in p.text for p in app.get("progress"))
@@ -272,3 +278,24 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     assert "tiles_by_part" in app.selectbox(key="category").options
     app.button(key="train_split_by_part").click().run()
     assert any("already exists" in e.value for e in app.error) and not app.exception
+
+
+def test_a_stage_that_reports_rarely_is_timed_up_to_now(tmp_path, finished_jobs):
+    """A stage's time and estimate were frozen at its last report: a slow step (a PCA, a long batch) showed
+    '1 s, ETA 5 s' for as long as it took."""
+    reported, release = threading.Event(), threading.Event()
+
+    def one_report_then_wait(config, runs_dir, progress):
+        progress("PCA", 1, 4)
+        reported.set()
+        release.wait(30)
+        raise RuntimeError("stopped by the test")
+
+    job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=one_report_then_wait)
+    assert reported.wait(30)
+    first = job.status().current
+    time.sleep(0.3)
+    later = job.status().current
+    release.set()
+    assert job.wait(timeout=30)
+    assert later.elapsed >= first.elapsed + 0.25 and later.eta > first.eta  # at its rate so far: 1 step in that time

@@ -257,3 +257,26 @@ def test_runs_command_deletes_only_runs_and_lists_past_a_damaged_one(trained_run
 def run_archive_bytes_with(run: Run, replaced: dict[str, bytes]) -> bytes:
     members = {f"{run.id}/{name}": replaced.get(name, content) for name, content in files_of(run.path).items()}
     return zip_bytes(members)
+
+
+def test_an_archive_that_cannot_be_unpacked_here_is_a_message_not_a_traceback(trained_run, tmp_path, open_page,
+                                                                             access_by_mode_bits):
+    """The Home page's import ran in a button callback, where an OSError (a runs folder that cannot be written,
+    a run name too long for the file system) replaced the whole app with a traceback."""
+    data = run_archive_bytes(trained_run)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    with pytest.raises(RunError, match=rf"the runs folder {locked} cannot be written \(no permission\)"):
+        import_run(data, RunStore(locked))
+    long_name = tmp_path / "long" / ("2026" + "x" * 246)
+    shutil.copytree(trained_run.path, long_name)
+    with pytest.raises(RunError, match="cannot be unpacked into .*: File name too long"):
+        import_run(run_archive_bytes(Run(long_name)), RunStore(tmp_path / "runs2"))
+    assert list((tmp_path / "runs2").iterdir()) == []
+    app = open_page("home.py")
+    app.file_uploader(key="home_import_file").set_value(("long.zip", run_archive_bytes(Run(long_name)),
+                                                         "application/zip")).run()
+    app.button(key="home_import").click().run()
+    assert not app.exception
+    assert any("long.zip was not imported" in e.value and "File name too long" in e.value for e in app.error)

@@ -96,6 +96,10 @@ def test_default_model_separates_real_bottle_defects(method):
     ("spade", {"smoothing_sigma": float("nan")}, "smoothing_sigma"),
     ("spade", {"smoothing_sigma": -1.0}, "smoothing_sigma"),
     ("padim", {"holdout_fraction": 1.0}, "holdout_fraction"),
+    ("spade", {"global_grid": 0}, "global_grid"),
+    ("cam", {"lr": -1.0}, "lr and head_lr must be positive"),
+    ("cam", {"head_lr": 0.0}, "lr and head_lr must be positive"),
+    ("cam", {"epochs": 0}, "epochs and patience must be at least 1"),
 ])
 def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, params, message):
     """A value that would fit a useless model (PaDiM with a negative regulariser scores every image 0) is refused

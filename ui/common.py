@@ -338,11 +338,12 @@ def chosen_category_folder() -> str | None:
         return None
 
 
-def dataset_or_stop(root: str, category: str | None) -> dict[str, Any]:
-    """The chosen category's summary, or an error message (never a traceback) and stop."""
+def dataset_or_error(root: str, category: str | None) -> dict[str, Any] | None:
+    """The chosen category's summary, or None with an error message (never a traceback)."""
     try:
         return dataset_summary(root, category)
     except DatasetError as exc:
-        stop_with_error(f"Dataset problem: {exc}")
+        st.error(f"Dataset problem: {exc}", icon=":material/error:")
     except (OSError, ValueError) as exc:  # e.g. no permission, a name too long, a NUL character
-        stop_with_error(f"Dataset problem: the folder cannot be read: {exc}")
+        st.error(f"Dataset problem: the folder cannot be read: {exc}", icon=":material/error:")
+    return None

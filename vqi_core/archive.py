@@ -67,7 +67,11 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
             raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")
-        staging = store.new_staging_folder(run_id)
+        store.check_writable()
+        try:
+            staging = store.new_staging_folder(run_id)
+        except OSError as exc:  # e.g. a run name too long for this file system
+            raise RunError(f"the run {run_id} cannot be unpacked into {store.root}: {exc.strerror or exc}") from exc
         try:
             for info, path in zip(members, relative):
                 target = staging.joinpath(*path.parts)

@@ -49,7 +49,8 @@ class StageProgress:
 
     @property
     def elapsed(self) -> float:
-        """Seconds spent in this stage so far."""
+        """Seconds spent in this stage: up to its last report, or in a :meth:`TrainingJob.status` snapshot of a
+        stage under way, up to the snapshot."""
         return self.updated - self.started
 
     @property
@@ -130,10 +131,13 @@ class TrainingJob:
         return self._run
 
     def status(self) -> JobStatus:
-        """A snapshot of state, stages and timings."""
+        """A snapshot of state, stages and timings; a stage still under way is timed up to now (not to its last
+        report: a slow step would show a frozen time and estimate)."""
         with self._lock:
             end = self._finished if self._finished is not None else time.monotonic()
-            return JobStatus(self.job_id, self._state, tuple(self._stages.values()), end - self._started,
+            stages = tuple(stage if stage.finished else replace(stage, updated=max(stage.updated, end))
+                           for stage in self._stages.values())
+            return JobStatus(self.job_id, self._state, stages, end - self._started,
                              self._error, self._run.id if self._run else None, self._cancel.is_set(), self.config)
 
     def _progress(self, stage: str, done: int, total: int) -> None:

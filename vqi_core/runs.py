@@ -370,11 +370,17 @@ class Run:
         return text
 
     def describe(self, text: str) -> None:
-        """Replace the run's description (written atomically; an empty text removes it)."""
-        text = text.strip()
+        """Replace the run's description (written atomically; an empty text removes it). ``ValueError`` for a
+        text too long or holding a control character other than a line break or a tab (a terminal escape would
+        garble the terminal where ``runs`` prints it)."""
+        text = text.strip().replace("\r\n", "\n")
         if len(text) > MAX_DESCRIPTION_CHARS:
             raise ValueError(f"the description has {len(text):,} characters; at most {MAX_DESCRIPTION_CHARS:,} "
                              f"are kept")
+        control = next((char for char in text if (ord(char) < 32 and char not in "\n\t") or 127 <= ord(char) < 160),
+                       None)
+        if control is not None:
+            raise ValueError(f"the description holds a control character ({control!r}): write plain text")
         path = self.path / DESCRIPTION_FILE
         if text:
             write_json_atomic(path, {"text": text, "saved_at": local_time()})

@@ -26,7 +26,7 @@ def import_clicked() -> None:
         return
     try:
         run = import_run(upload.getvalue(), store())
-    except RunError as exc:
+    except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
         st.session_state[IMPORT_RESULT] = (False, f"{upload.name} was not imported: {exc}")
     else:
         set_current_run(run.id)

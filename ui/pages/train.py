@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, dataset_or_stop, \
-    headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
+from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, \
+    dataset_or_error, headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
@@ -21,6 +21,7 @@ from vqi_core.runs import RunError
 from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
+STARTED_HERE = "train_started_here"  # the job this session started: its run becomes current when it is done
 CHECKED_SPLIT = "train_checked_split"
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
 SPLIT_RESULT = "train_split_result"
@@ -84,6 +85,10 @@ def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str |
         preview, problem = region_preview(root, category, region.digest(), region, bit_depth)
     except (ValueError, DatasetError) as exc:
         st.error(str(exc), icon=":material/error:")
+        return None, False
+    except OSError as exc:  # kept in the runs folder, which cannot be written: nothing can be trained there either
+        st.error(f"The region cannot be kept in the runs folder {runs_dir()}: {exc.strerror or exc}",
+                 icon=":material/error:")
         return None, False
     st.image(preview, caption=f"Inspected: {region.inspected_share:.0%} of the image (the darkened area is ignored)")
     if problem:
@@ -226,7 +231,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         st.markdown(f"**Elapsed** {format_seconds(status.elapsed)} · **stage** {current.name if current else 'starting'}"
                     f" · **ETA for this stage** {format_seconds(current.eta if current else None)}")
         for stage in status.stages:
-            unit = f"{stage.done}/{stage.total} images" if stage.total > 1 else ("done" if stage.finished else "…")
+            unit = f"{stage.done}/{stage.total}" if stage.total > 1 else ("done" if stage.finished else "…")
             text = f"{stage.name}: {unit} · {format_seconds(stage.elapsed)}"
             if not stage.finished:
                 text += f" · ETA {format_seconds(stage.eta)}"
@@ -236,7 +241,9 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         else:
             st.button("Cancel training", key="train_cancel", on_click=job.cancel, icon=":material/cancel:")
     elif status.state == jobs.DONE and job.run is not None:
-        st.success(f"Run `{status.run_id}` finished in {format_seconds(status.elapsed)}.", icon=":material/check:")
+        made_current = " It is the current run." if st.session_state.get(CURRENT_RUN) == status.run_id else ""
+        st.success(f"Run `{status.run_id}` finished in {format_seconds(status.elapsed)}.{made_current}",
+                   icon=":material/check:")
         try:
             headline_metrics(job.run.metrics)
             show_run_notes(job.run)
@@ -260,7 +267,12 @@ def job_panel() -> None:
     if job is None:
         return
     st.session_state[JOB_KEY] = job.job_id  # keep showing its outcome once it ends
-    polling = job.status().running
+    status = job.status()
+    if status.state == jobs.DONE and status.run_id and st.session_state.get(STARTED_HERE) == job.job_id:
+        del st.session_state[STARTED_HERE]  # once: the user may choose another run afterwards
+        set_current_run(status.run_id)  # what was just trained is what the other pages should show
+        st.rerun()  # the sidebar was drawn with the run that was current before
+    polling = status.running
 
     @st.fragment(run_every=1.0 if polling else None)
     def panel() -> None:
@@ -362,64 +374,72 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
         st.caption(line)
 
 
+def training_section(root: str, category: str | None, summary: dict[str, Any]) -> None:
+    """The chosen category's summary and checks, the training form and the Train button."""
+    st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
+                f"{counted(summary['train'], 'good training image')}; test set {summary['test_good']} good and "
+                f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
+                f"{masks_phrase(summary['test_masked'], summary['test_defective'])}.")
+    missing = missing_test_images(summary["test_good"], summary["test_defective"])
+    if missing:
+        st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and "
+                   f"false alarms or escapes cannot be counted), and its threshold will be the highest score of good "
+                   f"training images held out of the fit, not one chosen on labelled images. Add test images "
+                   f"(test/good and test/<defect type>), or validate the run later on labelled images (`evaluate "
+                   f"--data`).",
+                   icon=":material/warning:")
+    few = few_training_images_note(summary["train"])
+    if few:
+        st.warning(few, icon=":material/photo_library:")
+    bit_depth = 16
+    if summary["sixteen_bit"]:
+        bit_depth_column, _ = st.columns([1, 2])
+        bit_depth = int(bit_depth_column.number_input(
+            "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], 16, key="train_bit_depth",
+            persist_state="session",
+            help="The training images are 16-bit files. If the camera gives fewer bits (12: its files store "
+                 "values up to 4095), say so: the images are then scaled from 0-4095 to 0-255 instead of from "
+                 "0-65535, which would leave them 16 grey levels, hide faint defects and make different images look "
+                 "like copies. Used by the check and by training, and kept with the model, so new images are read "
+                 "the same way."))
+    if summary["skipped"]:
+        with st.expander(f"{counted(len(summary['skipped']), 'file')} will be skipped"):
+            st.dataframe(summary["skipped"], hide_index=True)
+
+    if st.button("Check the test set", key="train_check_test_set", icon=":material/fact_check:",
+                 help="Decodes every image (seconds for hundreds of images) and looks for test images that are copies "
+                      "of training images or of other test images, for good test images that look like training "
+                      "images far more often than the defective ones do (other photos of the same parts), and for "
+                      "whole-image statistics (brightness, contrast, size, shape) that alone tell good from defective "
+                      "test images. Each makes every figure look better than it will be on new parts."):
+        with st.spinner("Decoding every image, looking for copies, look-alikes and capture cues…"):
+            try:
+                st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth),
+                                                   split_check_summary(root, category, bit_depth))
+            except (DatasetError, OSError) as exc:
+                st.session_state.pop(CHECKED_SPLIT, None)
+                st.error(f"The check could not read this category: {exc}", icon=":material/error:")
+    checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
+    if checked_for == (root, category, bit_depth):
+        split_check_panel(check_result, root, category, bit_depth)
+
+    config, can_train = training_form(root, category, bit_depth)
+    running = jobs.running_job() is not None
+    if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
+                 disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
+        try:
+            job_id = jobs.start_training(config, runs_dir()).job_id
+            st.session_state[JOB_KEY] = st.session_state[STARTED_HERE] = job_id
+        except jobs.JobError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.rerun()  # redraw with the Train button disabled and the progress panel polling
+
+
 st.title("Train")
 root, category = data_choice()
-summary = dataset_or_stop(root, category)
-st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
-            f"{counted(summary['train'], 'good training image')}; test set {summary['test_good']} good and "
-            f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
-            f"{masks_phrase(summary['test_masked'], summary['test_defective'])}.")
-missing = missing_test_images(summary["test_good"], summary["test_defective"])
-if missing:
-    st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and false "
-               f"alarms or escapes cannot be counted), and its threshold will be the highest score of good training "
-               f"images held out of the fit, not one chosen on labelled images. Add test images (test/good and "
-               f"test/<defect type>), or validate the run later on labelled images (`evaluate --data`).",
-               icon=":material/warning:")
-few = few_training_images_note(summary["train"])
-if few:
-    st.warning(few, icon=":material/photo_library:")
-bit_depth = 16
-if summary["sixteen_bit"]:
-    bit_depth_column, _ = st.columns([1, 2])
-    bit_depth = int(bit_depth_column.number_input(
-        "Bit depth of the 16-bit images", BIT_DEPTHS[0], BIT_DEPTHS[-1], 16, key="train_bit_depth",
-        persist_state="session",
-        help="The training images are 16-bit files. If the camera gives fewer bits (12: its files store "
-             "values up to 4095), say so: the images are then scaled from 0-4095 to 0-255 instead of from "
-             "0-65535, which would leave them 16 grey levels, hide faint defects and make different images look "
-             "like copies. Used by the check and by training, and kept with the model, so new images are read "
-             "the same way."))
-if summary["skipped"]:
-    with st.expander(f"{counted(len(summary['skipped']), 'file')} will be skipped"):
-        st.dataframe(summary["skipped"], hide_index=True)
-
-if st.button("Check the test set", key="train_check_test_set", icon=":material/fact_check:",
-             help="Decodes every image (seconds for hundreds of images) and looks for test images that are copies "
-                  "of training images or of other test images, for good test images that look like training "
-                  "images far more often than the defective ones do (other photos of the same parts), and for "
-                  "whole-image statistics (brightness, contrast, size, shape) that alone tell good from defective "
-                  "test images. Each makes every figure look better than it will be on new parts."):
-    with st.spinner("Decoding every image, looking for copies, look-alikes and capture cues…"):
-        try:
-            st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth),
-                                               split_check_summary(root, category, bit_depth))
-        except (DatasetError, OSError) as exc:
-            st.session_state.pop(CHECKED_SPLIT, None)
-            st.error(f"The check could not read this category: {exc}", icon=":material/error:")
-checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
-if checked_for == (root, category, bit_depth):
-    split_check_panel(check_result, root, category, bit_depth)
-
-config, can_train = training_form(root, category, bit_depth)
-running = jobs.running_job() is not None
-if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
-             disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
-    try:
-        st.session_state[JOB_KEY] = jobs.start_training(config, runs_dir()).job_id
-    except jobs.JobError as exc:
-        st.error(str(exc), icon=":material/error:")
-    else:
-        st.rerun()  # redraw with the Train button disabled and the progress panel polling
+summary = dataset_or_error(root, category)
+if summary is not None:  # the running job and the saved runs do not depend on the dataset
+    training_section(root, category, summary)
 job_panel()
 runs_panel()

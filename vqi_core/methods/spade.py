@@ -40,6 +40,8 @@ class Spade(AnomalyModel):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
+        if global_grid < 1:  # 0 pools to nothing: every image would score 0
+            raise ValueError(f"global_grid must be at least 1, not {global_grid}")
         family = "efficientnet" if backbone.startswith("efficientnet") else "resnet"
         self.k = int(k)
         self.global_layer = global_layer or DEFAULT_GLOBAL_LAYER[family]
