@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_source
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
+from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.runs import Run, RunError, RunStore, changed_settings
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -1126,3 +1128,60 @@ def test_operating_system_errors_are_said_as_the_file_and_the_reason(trained, da
     assert capsys.readouterr().err == f"error: {tmp_path / 'a file' / 'out'}: Not a directory\n"
     assert error_text(PermissionError(13, "Permission denied", "/line/out")) == "/line/out: Permission denied"
     assert error_text(FileNotFoundError("run folder x does not exist")) == "run folder x does not exist"
+
+
+def test_output_files_keep_a_symbolic_link_and_refuse_a_pipe_or_a_device(trained, tmp_path, capsys):
+    """Writing a temporary file and renaming it onto the path replaced a link (the file it pointed to kept its
+    old content), a named pipe or a device node, and the command said it had written it."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "line3.html").write_text("old")
+    (tmp_path / "current.html").symlink_to(archive / "line3.html")
+    assert main(["report", "--run", str(trained.path), "--out", str(tmp_path / "current.html")]) == 0
+    assert (tmp_path / "current.html").is_symlink() and "<html" in (archive / "line3.html").read_text()[:200]
+    os.mkfifo(tmp_path / "pipe")
+    capsys.readouterr()
+    assert main(["threshold", "--run", str(trained.path), "--decisions", str(tmp_path / "pipe")]) == 2
+    assert "it is not a regular file (a pipe, a device or a socket)" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.stat(tmp_path / "pipe").st_mode)  # still a pipe
+
+
+def test_a_runs_folder_inside_a_run_is_refused(trained, dataset, tmp_path, capsys):
+    """A run trained or imported into another run's folder was exported and deleted with it."""
+    run = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(run.path / "inner")]) == 2
+    assert f"is inside the run folder {run.path}, not a runs folder" in capsys.readouterr().err
+    assert not (run.path / "inner").exists()
+    assert main(["runs", "--runs", str(run.path)]) == 2
+    assert f"is a run folder, not a runs folder: give the folder that holds the runs, e.g. {run.path.parent}" in \
+        capsys.readouterr().err
+    nested = tmp_path / "nested" / trained.id
+    shutil.copytree(trained.path, nested)
+    shutil.copytree(trained.path, nested / "older")  # a run inside the run: its archive would carry both
+    with pytest.raises(RunError, match="this one's run holds another run inside it, older"):
+        import_run(run_archive_bytes(Run(nested)), RunStore(tmp_path / "imported"))
+
+
+def test_evaluate_chooses_a_lot_of_new_images_by_name_without_a_training_folder(trained, dataset, tmp_path, capsys,
+                                                                              monkeypatch):
+    """New labelled lots from the line have test/ only; --category chose among categories with train/good."""
+    lots = tmp_path / "line lots"
+    for name in ("lot1", "lot2"):
+        shutil.copytree(dataset / "test", lots / name / "test")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(lots), "--category", "lot2"]) == 0
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(lots)]) == 2
+    assert "holds several categories (lot1, lot2): choose one" in capsys.readouterr().err
+    assert main(["evaluate", "--run", str(trained.path), "--category", "lot2"]) == 2
+    assert "--category chooses a category of --data: give --data with it" in capsys.readouterr().err
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["evaluate", "--run", str(trained.path), "--data", "~/line lots/lot1"]) == 0  # quoted: no shell
+    capsys.readouterr()
+
+
+def test_a_reader_that_stops_early_is_no_error(trained, monkeypatch, capsys):
+    def stopped_reading(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(vqi_core.cli, "_runs", stopped_reading)
+    assert main(["runs", "--runs", str(trained.path.parent)]) == 141  # as `| head` ends a shell command
+    assert "error" not in capsys.readouterr().err

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 
 from conftest import FAST_METHOD, FAST_PARAMS
 from synthetic import write_mvtec_dataset
@@ -140,3 +141,11 @@ def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store)
     assert f"{trained_with:.6g}" in text and "2.25" in text
     assert "<script>alert(1)</script> lot 7" in text  # shown as text...
     assert "<script>" not in document  # ...never as markup
+
+
+def test_a_missing_figure_in_a_report_table_reads_n_a_not_none():
+    """A defect type's image AUROC is None without good test images: the table printed 'None'."""
+    from vqi_core.report import _table
+
+    html_table = _table(pd.DataFrame({"defect type": ["contamination"], "image AUROC": [None], "images": [3]}))
+    assert "<td>n/a</td>" in html_table and "None" not in html_table

@@ -113,6 +113,11 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
         raise RunError(f"a run archive holds one run folder; this one holds {len(run_ids)}: "
                        f"{', '.join(sorted(run_ids)[:3])}")
     present = {path.as_posix() for path in relative}
+    nested = sorted(path.parent.as_posix() for path in relative if len(path.parts) > 1 and path.name == CONFIG_FILE
+                    and (path.parent / METRICS_FILE).as_posix() in present)
+    if nested:
+        raise RunError(f"a run archive holds one run folder; this one's run holds another run inside it, "
+                       f"{nested[0]}")
     missing = [name for name in REQUIRED_FILES if name not in present]
     if missing:
         raise RunError(f"not a run archive: {', '.join(missing)} missing")

@@ -356,6 +356,8 @@ def _number(value: float | None) -> str:
 def _evaluate(args: argparse.Namespace) -> int:
     from .dashboard import cost_sentence, judged_frame  # here: plotly would slow down every command's start
 
+    if args.category is not None and args.data is None:
+        raise ValueError("--category chooses a category of --data: give --data with it")
     progress = TerminalProgress()
     run = Run(Path(args.run))
     try:
@@ -671,6 +673,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     store = RunStore(args.runs)
+    store.check_not_in_a_run()
     if args.out and not args.export:
         raise RunError("--out names the archive that --export writes; give --export RUN_ID with it")
     if args.delete is not None:
@@ -742,13 +745,27 @@ def error_text(exc: BaseException) -> str:
     return str(exc)
 
 
+#: options that name a file or folder (``--import``'s is stored as ``import_archive``)
+PATH_OPTIONS = ("data", "runs", "run", "out", "input", "decisions", "region", "import_archive")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
     args = build_parser().parse_args(negative_numbers_attached(sys.argv[1:] if argv is None else argv))
+    for option in PATH_OPTIONS:  # a quoted ~ (or one from a script) is the home folder, as the shell would read it
+        value = getattr(args, option, None)
+        if isinstance(value, str) and (value == "~" or value.startswith("~/")):
+            setattr(args, option, str(Path(value).expanduser()))
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
                 "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
         return handlers[args.command](args)
+    except BrokenPipeError:  # the output's reader has stopped (`| head`): not an input error
+        try:  # Python's own flush of standard output at exit would fail too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # no file descriptor behind sys.stdout (captured)
+            pass
+        return 141  # as a shell reports a command ended by SIGPIPE
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write
         print(f"error: {error_text(exc)}", file=sys.stderr)
         return 2

@@ -217,9 +217,20 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
     with a model trained before: ``train/good`` may be absent. ``root`` is the category folder itself (it has a
     ``test`` folder) or a root holding several, of which ``category`` is chosen."""
     root = existing_folder(root)
-    holds_categories = not (root / "test").is_dir() and any(p.is_dir() and is_category_folder(p)
-                                                            for p in root.iterdir())
-    path = category_path(root, category) if category is not None or holds_categories else root
+    names = [p.name for p in sorted(root.iterdir())  # categories to test: no train/good needed
+             if p.is_dir() and not p.name.startswith(".") and (p / "test").is_dir()]
+    if category is not None and (root / "test").is_dir() and root.name != category:
+        raise DatasetError(f"{root} is itself a category ({root.name}), not a folder holding {category!r}")
+    if category is not None and (root / "test").is_dir():
+        category = None  # the category folder itself, named as it is
+    if category is not None and category not in names:
+        raise DatasetError(f"category {category!r} not found in {root} (a folder with a test folder in it); found: "
+                           f"{', '.join(names) or 'none'}")
+    if category is None and not (root / "test").is_dir() and len(names) > 1:
+        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own folder, "
+                           f"e.g. {root / names[0]}, or name it with --category on the command line)")
+    path = root / category if category is not None else (root / names[0] if len(names) == 1 and not (
+        root / "test").is_dir() else root)
     if path.name == "test" and (path / GOOD).is_dir():
         raise DatasetError(f"{path} is a test folder itself: give the folder that holds it, {path.parent}")
     if not (path / "test").is_dir():

@@ -41,6 +41,9 @@ figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.8
 def _table(frame: pd.DataFrame, index: bool = False) -> str:
     if index:  # the index as a first column, its name as that column's header (no extra header row)
         frame = frame.reset_index()
+    frame = frame.copy()
+    for name in frame.columns[(frame.dtypes == object).to_numpy()]:  # None there is missing too, not "None"
+        frame[name] = frame[name].where(frame[name].notna(), "n/a")
     return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}")
 
 

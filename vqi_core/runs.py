@@ -123,9 +123,16 @@ def _default_modes() -> tuple[int, int]:
 
 def write_bytes_atomic(path: Path, payload: bytes) -> None:
     """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
-    permissions of a file created the usual way (the temporary file's own are private)."""
+    permissions of a file created the usual way (the temporary file's own are private). A symbolic link is
+    kept: the file it points to is written. Anything but a regular file there (a pipe, a device) is refused:
+    renaming onto it would replace it."""
+    if path.is_symlink():
+        path = path.resolve()
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: name a file to write")
+    if path.exists() and not path.is_file():
+        raise OSError(f"cannot write {path}: it is not a regular file (a pipe, a device or a socket), which "
+                      f"writing would replace: name a file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -726,8 +733,20 @@ class RunStore:
                 continue
         return sorted(runs, key=lambda run: run.id, reverse=True)
 
+    def check_not_in_a_run(self) -> None:
+        """``RunError`` when the runs folder is a run folder or lies inside one: a run written there would be
+        carried along by that run's export and deleted with it."""
+        resolved = self.root.expanduser().resolve()
+        inside = next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
+        if inside is not None:
+            what = "a run folder" if inside == resolved else f"inside the run folder {inside}"
+            raise RunError(f"{self.root} is {what}, not a runs folder: give the folder that holds the runs, e.g. "
+                           f"{inside.parent}")
+
     def check_writable(self) -> None:
-        """Create the runs folder if needed; ``RunError`` when it is a file or cannot be written."""
+        """Create the runs folder if needed; ``RunError`` when it is a file, a run folder (or inside one) or
+        cannot be written."""
+        self.check_not_in_a_run()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
