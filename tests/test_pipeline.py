@@ -40,6 +40,7 @@ from vqi_core.runs import Run, RunError, RunStore, changed_settings
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
+FAST_ARGS = ["--image-size", "64", "--param", "jit=false"]
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +166,9 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     result = evaluate_run(trained, new)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
-    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the saved threshold"))
-    assert line.startswith(f"at the saved threshold {trained.threshold:.6g} (")
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("at the run's saved threshold"))
+    assert line.startswith(f"at the run's saved threshold {trained.threshold:.6g} (")
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line
     assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
@@ -1185,3 +1187,29 @@ def test_a_reader_that_stops_early_is_no_error(trained, monkeypatch, capsys):
     monkeypatch.setattr(vqi_core.cli, "_runs", stopped_reading)
     assert main(["runs", "--runs", str(trained.path.parent)]) == 141  # as `| head` ends a shell command
     assert "error" not in capsys.readouterr().err
+
+
+def test_a_refused_train_creates_no_folder_and_an_interrupt_after_the_run_is_written_says_so(
+        dataset, tmp_path, capsys, monkeypatch):
+    """A training refused after its runs folder was made left that folder (input refused: nothing created); a
+    Ctrl+C while train printed its figures said 'no run was written' of a run that was there."""
+    wide = np.zeros((10, 40), np.uint8)
+    wide[2:8, 5:35] = 255
+    write_png(tmp_path / "wide_region.png", wide)  # another shape than the 64x64 training images
+    runs = tmp_path / "new" / "line 3"
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs),
+                 "--region", str(tmp_path / "wide_region.png"), *FAST_ARGS]) == 2
+    assert "region" in capsys.readouterr().err and not (tmp_path / "new").exists()
+
+    real_metrics_line = vqi_core.cli._metrics_line
+
+    def interrupted_while_printing(metrics):
+        signal.raise_signal(signal.SIGINT)
+        return real_metrics_line(metrics)
+
+    monkeypatch.setattr(vqi_core.cli, "_metrics_line", interrupted_while_printing)
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs), *FAST_ARGS]) == 130
+    captured = capsys.readouterr()
+    [run] = RunStore(runs).list()
+    assert captured.out.splitlines()[-1] == str(run.path)  # still the last line, for scripts
+    assert f"interrupted once the run was written: {run.path}" in captured.err

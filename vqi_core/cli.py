@@ -313,15 +313,20 @@ def _train(args: argparse.Namespace) -> int:
                                   progress)
     finally:
         progress.close()
-    metrics = run.metrics
-    print(_metrics_line(metrics))
-    for line in _defect_type_lines(metrics):
-        print(line)
-    if run.report["skipped"]:
-        print(f"skipped {counted(len(run.report['skipped']), 'file')}: see {run.path / 'report.json'}")
-    for note in run.report["notes"]:
-        print(note)
-    print(run.path)
+    interrupted: list[int] = []
+    with _interrupts_held(interrupted):  # the run is written: a script must get its folder as the last line
+        metrics = run.metrics
+        print(_metrics_line(metrics))
+        for line in _defect_type_lines(metrics):
+            print(line)
+        if run.report["skipped"]:
+            print(f"skipped {counted(len(run.report['skipped']), 'file')}: see {run.path / 'report.json'}")
+        for note in run.report["notes"]:
+            print(note)
+        print(run.path)
+    if interrupted:
+        print(f"interrupted once the run was written: {run.path}", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -370,8 +375,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     for line in _defect_type_lines(result["metrics"]):
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
-    print(f"at the saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}): "
-          f"{cost_sentence(point)}")
+    print(f"at the run's saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}; not "
+          f"chosen on these images): {cost_sentence(point)}")
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"

@@ -37,8 +37,8 @@ from .wording import are, counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
-                   save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
+                   THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, is_run_folder, local_time,
+                   predictions_frame, save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -239,8 +239,20 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     """Fit ``config.method`` on the category's good images, evaluate on its test set, write a run.
 
     Raises ``DatasetError`` for a wrong layout or an empty training set, and lets
-    ``Cancelled`` through after removing the partial run.
+    ``Cancelled`` through after removing the partial run. A run that fails or is refused leaves nothing: the
+    runs folder too is removed again when this call created it.
     """
+    runs_dir = Path(runs_dir)
+    created = [folder for folder in (runs_dir, *runs_dir.absolute().parents) if not folder.exists()]
+    try:
+        return _train_run(config, runs_dir, progress)
+    except BaseException:
+        if created and not any(is_run_folder(folder) for folder in created[-1].rglob("*") if folder.is_dir()):
+            shutil.rmtree(created[-1], ignore_errors=True)  # only what this call made, and no run in it
+        raise
+
+
+def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | None) -> Run:
     if not config.image_memory_mb >= 0:
         raise ValueError(f"the memory for decoded images (--image-memory-mb) must be 0 or more MiB, not "
                          f"{config.image_memory_mb}")
@@ -348,11 +360,11 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
+        report(progress, "done", 1, 1)  # before publishing: a cancel here leaves no run, as the caller is told
         run = store.publish(staging, run_id)
     except BaseException:  # failed or interrupted: leave nothing half-written behind
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report(progress, "done", 1, 1)
     return run
 
 
