@@ -234,24 +234,8 @@ def maps_with_first(run: Run, first: bytes) -> None:
                 np.lib.format.write_array(member, maps[key])
 
 
-@pytest.mark.parametrize("first", [b"not an array", npy_bytes(np.array(["a", "b"])), npy_bytes(np.zeros(3))],
-                         ids=["not-npy", "texts", "one-dimensional"])
-def test_a_map_that_is_no_map_is_found_when_the_maps_are_read(trained_run, tmp_path, first):
-    run = copied(trained_run, tmp_path / "runs", trained_run.id)
-    maps_with_first(run, first)
-    run.check()  # the table of contents is whole: the cheap check reads no map
-    with pytest.raises(RunError, match="maps.npz is damaged: the map of image 0 is not an image's map"):
-        run.anomaly_map(0)
-    with pytest.raises(RunError, match="maps.npz is damaged: the map of image 0"):
-        run.check(data=True)
-    with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged: the map of image 0"):
-        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
-
-
-def test_a_map_whose_compressed_data_is_damaged_is_a_run_error(trained_run, tmp_path):
-    """Compressed data that does not decompress raises zlib.error, which is not an OSError: it crossed every
-    page's guard as a traceback."""
-    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+def deflate_damaged(run: Run) -> None:
+    """Damage the compressed data of the run's first map (its table of contents stays whole)."""
     path = run.path / "maps.npz"
     with zipfile.ZipFile(path) as packed:
         info = packed.getinfo("m00000.npy")
@@ -261,12 +245,24 @@ def test_a_map_whose_compressed_data_is_damaged_is_a_run_error(trained_run, tmp_
     name_length, extra_length = struct.unpack("<HH", damaged[header + 26:header + 30])
     damaged[header + 30 + name_length + extra_length] = 0xFF  # a deflate block of the reserved type
     path.write_bytes(bytes(damaged))
+
+
+@pytest.mark.parametrize("damage, said", [
+    (lambda run: maps_with_first(run, b"not an array"), "the map of image 0 is not an image's map"),
+    (lambda run: maps_with_first(run, npy_bytes(np.array(["a", "b"]))), "the map of image 0 is not an image's map"),
+    (lambda run: maps_with_first(run, npy_bytes(np.zeros(3))), "the map of image 0 is not an image's map"),
+    # zlib.error is not an OSError: it crossed every page's guard as a traceback
+    (deflate_damaged, "error: Error -3 while decompressing"),
+], ids=["not-npy", "texts", "one-dimensional", "compressed-data"])
+def test_a_map_that_cannot_be_read_is_found_when_the_maps_are_read(trained_run, tmp_path, damage, said):
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    damage(run)
     run.check()  # the table of contents is whole: the cheap check reads no map
-    with pytest.raises(RunError, match="maps.npz is damaged: error: Error -3 while decompressing"):
+    with pytest.raises(RunError, match=f"maps.npz is damaged: {said}"):
         run.anomaly_map(0)
-    with pytest.raises(RunError, match="maps.npz is damaged"):
+    with pytest.raises(RunError, match=f"maps.npz is damaged: {said}"):
         run.check(data=True)
-    with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged"):
+    with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged: {said}"):
         import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
 
 

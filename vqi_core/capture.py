@@ -23,11 +23,17 @@ import numpy as np
 
 from .metrics import image_auroc
 
+
+def _colourfulness(image: np.ndarray) -> float:
+    """Mean difference between each pixel's highest and lowest channel, in grey levels (0: a grey image)."""
+    return float(np.mean(image.max(axis=2) - image.min(axis=2), dtype=np.float64))
+
+
 #: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
 CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
     "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
     "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
-    "colourfulness": (lambda image: _colourfulness(image), "{:.1f}"),
+    "colourfulness": (_colourfulness, "{:.1f}"),
     "red-blue balance": (lambda image: float(image[..., 0].mean()) - float(image[..., 2].mean()), "{:+.1f}"),
     "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
     "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f}"),  # width / height
@@ -38,11 +44,6 @@ CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
 RANGE_MARGIN = 0.1
 RANGE_FLOOR = {"mean grey level": 2.0, "grey-level spread": 2.0, "colourfulness": 2.0, "red-blue balance": 2.0,
                "image size": 0.0, "aspect ratio": 0.01}
-
-
-def _colourfulness(image: np.ndarray) -> float:
-    """Mean difference between each pixel's highest and lowest channel, in grey levels (0: a grey image)."""
-    return float(np.mean(image.max(axis=2) - image.min(axis=2), dtype=np.float64))
 
 
 def format_cue(name: str, value: float) -> str:

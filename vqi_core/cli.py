@@ -32,7 +32,7 @@ from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
-                   is_run_folder, write_bytes_atomic)
+                   missing_folders, run_folder_holding, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted
 
@@ -410,11 +410,10 @@ def _interrupts_held(received: list[int]) -> Iterator[None]:
 def _refuse_inside_a_run(path: Path, option: str) -> None:
     """``ValueError`` when ``path`` is a run folder or lies inside one (any run's, not only the one used): what
     is written there could replace the run's own files."""
-    resolved = path.expanduser().resolve()
-    for folder in (resolved, *resolved.parents):
-        if is_run_folder(folder):
-            raise ValueError(f"{option} {path} is inside the run folder {folder}: write it outside, where it "
-                             f"cannot replace the run's own files")
+    folder = run_folder_holding(path)
+    if folder is not None:
+        raise ValueError(f"{option} {path} is inside the run folder {folder}: write it outside, where it cannot "
+                         f"replace the run's own files")
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -434,7 +433,7 @@ def _predict(args: argparse.Namespace) -> int:
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
     training_ranges = run.report.get("training_capture_ranges")
-    created = [folder for folder in (out, *out.absolute().parents) if not folder.exists()]  # removed on failure
+    created = missing_folders(out)  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict

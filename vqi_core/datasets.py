@@ -219,18 +219,20 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
     root = existing_folder(root)
     names = [p.name for p in sorted(root.iterdir())  # categories to test: no train/good needed
              if p.is_dir() and not p.name.startswith(".") and (p / "test").is_dir()]
-    if category is not None and (root / "test").is_dir() and root.name != category:
-        raise DatasetError(f"{root} is itself a category ({root.name}), not a folder holding {category!r}")
-    if category is not None and (root / "test").is_dir():
-        category = None  # the category folder itself, named as it is
-    if category is not None and category not in names:
-        raise DatasetError(f"category {category!r} not found in {root} (a folder with a test folder in it); found: "
-                           f"{', '.join(names) or 'none'}")
-    if category is None and not (root / "test").is_dir() and len(names) > 1:
+    if (root / "test").is_dir():  # the category folder itself
+        if category not in (None, root.name):
+            raise DatasetError(f"{root} is itself a category ({root.name}), not a folder holding {category!r}")
+        path = root
+    elif category is not None:
+        if category not in names:
+            raise DatasetError(f"category {category!r} not found in {root} (a folder with a test folder in it); "
+                               f"found: {', '.join(names) or 'none'}")
+        path = root / category
+    elif len(names) > 1:
         raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own folder, "
                            f"e.g. {root / names[0]}, or name it with --category on the command line)")
-    path = root / category if category is not None else (root / names[0] if len(names) == 1 and not (
-        root / "test").is_dir() else root)
+    else:
+        path = root / names[0] if names else root
     if path.name == "test" and (path / GOOD).is_dir():
         raise DatasetError(f"{path} is a test folder itself: give the folder that holds it, {path.parent}")
     if not (path / "test").is_dir():

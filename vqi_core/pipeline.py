@@ -38,7 +38,8 @@ from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, is_run_folder, local_time,
-                   predictions_frame, save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
+                   missing_folders, predictions_frame, save_maps, threshold_entry, write_bytes_atomic,
+                   write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -243,7 +244,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     runs folder too is removed again when this call created it.
     """
     runs_dir = Path(runs_dir)
-    created = [folder for folder in (runs_dir, *runs_dir.absolute().parents) if not folder.exists()]
+    created = missing_folders(runs_dir)
     try:
         return _train_run(config, runs_dir, progress)
     except BaseException:

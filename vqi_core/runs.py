@@ -96,6 +96,12 @@ def is_run_folder(folder: Path) -> bool:
     return (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file()
 
 
+def run_folder_holding(path: Path) -> Path | None:
+    """The run folder that ``path`` is, or lies inside (``~`` expanded, links resolved); None when none."""
+    resolved = path.expanduser().resolve()
+    return next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
+
+
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
 
@@ -119,6 +125,12 @@ def _default_modes() -> tuple[int, int]:
         os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o666))
         subfolder.mkdir(0o777)
         return file.stat().st_mode & 0o777, subfolder.stat().st_mode & 0o777
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and its parents that do not exist yet, ``path`` first: the last is the folder to remove again to
+    undo creating ``path`` with ``mkdir(parents=True)``."""
+    return [folder for folder in (path, *path.absolute().parents) if not folder.exists()]
 
 
 def write_bytes_atomic(path: Path, payload: bytes) -> None:
@@ -736,10 +748,9 @@ class RunStore:
     def check_not_in_a_run(self) -> None:
         """``RunError`` when the runs folder is a run folder or lies inside one: a run written there would be
         carried along by that run's export and deleted with it."""
-        resolved = self.root.expanduser().resolve()
-        inside = next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
+        inside = run_folder_holding(self.root)
         if inside is not None:
-            what = "a run folder" if inside == resolved else f"inside the run folder {inside}"
+            what = "a run folder" if inside == self.root.expanduser().resolve() else f"inside the run folder {inside}"
             raise RunError(f"{self.root} is {what}, not a runs folder: give the folder that holds the runs, e.g. "
                            f"{inside.parent}")
 
