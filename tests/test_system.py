@@ -105,3 +105,18 @@ def test_importing_vqi_core_gives_large_tensors_huge_pages_unless_the_environmen
     small_pages = 64 * 2 ** 20 // 4096
     assert _faults_of_a_large_tensor(THP_MEM_ALLOC_ENABLE="0") >= 0.9 * small_pages
     assert _faults_of_a_large_tensor() < small_pages / 4
+
+
+def test_ctrl_c_while_the_command_line_is_still_loading_says_nothing_was_done_without_a_traceback():
+    """Ctrl+C during ``python -m vqi_core``'s imports (a few seconds while torch loads) ends it quietly."""
+    script = ("import runpy, sys\n"
+              "class InterruptTheImport:  # stands in for Ctrl+C arriving while OpenCV loads\n"
+              "    def find_spec(self, name, path=None, target=None):\n"
+              "        if name == 'cv2':\n"
+              "            raise KeyboardInterrupt\n"
+              "sys.meta_path.insert(0, InterruptTheImport())\n"
+              "sys.argv = ['vqi_core', 'runs', '--runs', 'nowhere']\n"
+              "runpy.run_module('vqi_core', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted: nothing was done\n"
