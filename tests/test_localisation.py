@@ -112,3 +112,10 @@ def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_
     assert drawn.shape == (100, 200, 3)
     rows, columns = np.nonzero(np.all(drawn == DEFECT_COLOR, axis=2))
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (25, 49, 100, 149)
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5,)])
+def test_boxes_of_an_empty_or_flat_map_are_refused_not_a_crash(shape):
+    """OpenCV's connected components ended the whole process (a segmentation fault) on an empty map."""
+    with pytest.raises(ValueError, match=r"boxes need a 2-D map of at least 1 x 1, not one of shape"):
+        boxes_from_map(np.zeros(shape, np.float32))

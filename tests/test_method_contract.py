@@ -9,13 +9,18 @@ the callback stops the fit; the default model separates real defects on a small
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from synthetic import SHARED_DATA, SMALL_METHODS, read_real_subset
-from vqi_core.methods import create_model, load_model, method_class
+from vqi_core.backbones import get_backbone
+from vqi_core.knn import NearestNeighbors
+from vqi_core.methods import DamagedModel, create_model, load_model, method_class
 from vqi_core.progress import Cancelled
 
 #: per method: the stages (stage, done, total) its fit must report besides feature extraction, and how far
@@ -115,7 +120,10 @@ def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, par
     ("patchcore", {"patch_size": 1.5}, "parameter patch_size of patchcore must be a whole number"),
     ("patchcore", {"smooth_score": "abc"}, "parameter smooth_score of patchcore must be true or false"),
     ("padim", {"jit": "maybe"}, "parameter jit of padim must be true or false"),
-    ("dfm", {"image_size": 64}, "parameter image_size of dfm must be a list of 2 numbers"),
+    ("dfm", {"image_size": 64}, "parameter image_size of dfm must be a list of 2 whole numbers"),
+    ("dfm", {"image_size": [64.7, 64]}, "parameter image_size of dfm must be a list of 2 whole numbers"),
+    ("patchcore", {"knn_params": {"hnsw_m": 0}, "knn": "hnsw"}, "hnsw_m must be a whole number from 2 to 65,536"),
+    ("patchcore", {"knn_params": {"nprobe": -3}}, "nprobe must be a whole number from 1 to 65,536, not -3"),
     ("dfm", {"layers": 5}, "parameter layers of dfm must be a list of layer names"),
     ("patchcore", {"knn_params": 5}, "parameter knn_params of patchcore must be a JSON object"),
     ("dfm", {"pooled_size": 0}, "pooled_size and max_patches must be at least 1"),
@@ -125,3 +133,120 @@ def test_unknown_parameters_and_values_of_the_wrong_kind_are_named(method_name, 
     with pytest.raises(ValueError) as refused:
         create_model(method_name, **params)
     assert message in str(refused.value)
+
+
+def forget_digests(folder) -> None:
+    """Make ``folder``'s model look saved before model.json recorded its files' SHA-256 (no digest check)."""
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["file_sha256"]
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def fill_with_nan(model) -> None:
+    """Put NaN into the fitted state that ``model`` scores with."""
+    if model.name == "patchcore":
+        model.index = NearestNeighbors("flat").fit(np.full_like(model.memory_bank, np.nan))
+    elif model.name == "dfm":
+        model.image_pca.mean[:] = float("nan")
+    else:
+        getattr(model, {"padim": "mean", "spade": "global_bank"}[model.name])[:] = float("nan")
+
+
+def test_a_saved_model_whose_arrays_were_changed_is_refused_not_scored_as_good(small_fit, method, tmp_path):
+    """NaN in a saved model used to load, score NaN and judge every part good (NaN >= threshold is False)."""
+    model, data, _ = small_fit(method)
+    model.save(tmp_path / "model")
+    with np.load(tmp_path / "model" / "arrays.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    name = next(key for key, value in arrays.items() if value.dtype.kind == "f")
+    arrays[name] = np.full_like(arrays[name], np.nan)
+    np.savez_compressed(tmp_path / "model" / "arrays.npz", **arrays)
+    with pytest.raises(DamagedModel, match="arrays.npz is not the file this model saved"):
+        load_model(tmp_path / "model")
+    forget_digests(tmp_path / "model")  # what the arrays themselves hold is checked too
+    with pytest.raises(DamagedModel, match=f"arrays.npz is damaged: {name} holds NaN or infinite values"):
+        load_model(tmp_path / "model")
+    model.save(tmp_path / "intact")
+    loaded = load_model(tmp_path / "intact")
+    fill_with_nan(loaded)  # however it got there: never a NaN score
+    with pytest.raises(DamagedModel, match=f"the {method} model gives NaN or infinite scores"):
+        loaded.predict(data["bad"])
+
+
+def test_arrays_of_the_wrong_shape_are_refused_before_they_give_plausible_scores(small_fit, tmp_path):
+    """PaDiM statistics cut to one position used to broadcast over every position and score without a word."""
+    model, data, _ = small_fit("padim")
+    model.save(tmp_path / "model")
+    forget_digests(tmp_path / "model")
+    with np.load(tmp_path / "model" / "arrays.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    cut = {**arrays, "mean": arrays["mean"][:1], "inv_covariance": arrays["inv_covariance"][:1]}
+    np.savez_compressed(tmp_path / "model" / "arrays.npz", **cut)
+    with pytest.raises(DamagedModel, match="holds statistics of 1 positions, but its features have 12 x 12"):
+        load_model(tmp_path / "model").predict(data["bad"])
+    np.savez_compressed(tmp_path / "model" / "arrays.npz", **{**arrays, "mean": arrays["mean"].T})
+    with pytest.raises(DamagedModel, match=r"arrays.npz is damaged: mean is float32 of shape \(64, 144\), not "
+                                           r"floating-point numbers of shape \(any, 64\)"):
+        load_model(tmp_path / "model")
+    np.savez_compressed(tmp_path / "model" / "arrays.npz", **{key: arrays[key] for key in ("mean", "channel_index")})
+    with pytest.raises(DamagedModel, match="arrays.npz is damaged: it lacks inv_covariance"):
+        load_model(tmp_path / "model")
+
+
+def test_a_fine_tuned_backbone_file_that_is_not_the_backbones_weights_is_refused(small_fit, tmp_path):
+    model, _, _ = small_fit("padim")
+    weights = get_backbone(model.backbone).build(False).state_dict()
+    model.set_backbone_state(weights)  # as fine-tuning leaves it
+    try:
+        model.save(tmp_path / "model")
+    finally:
+        model.set_backbone_state(None)
+    assert isinstance(load_model(tmp_path / "model").backbone_state, dict)
+    forget_digests(tmp_path / "model")
+    backbone_file = tmp_path / "model" / "backbone.pt"
+    for state, problem in [({}, "backbone.pt is damaged: it does not hold the efficientnet_lite0 weights"),
+                           ({**weights, "conv_stem.weight": torch.full_like(weights["conv_stem.weight"], np.nan)},
+                            "backbone.pt is damaged: conv_stem.weight holds NaN or infinite values"),
+                           ({"anything": Pickled()}, "backbone.pt holds objects other than tensors, which VQI "
+                                                    "never unpickles")]:
+        torch.save(state, backbone_file)
+        with pytest.raises(DamagedModel, match=problem):
+            load_model(tmp_path / "model")
+
+
+class Pickled:
+    """An object a torch file can only hold pickled (loading it would need unpickling)."""
+
+
+@pytest.mark.parametrize("images, problem", [
+    ([np.zeros((32, 32, 3), np.uint16)], "image 0 is uint16 of shape (32, 32, 3): images must be RGB uint8"),
+    ([np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3))], "image 1 is float64 of shape (32, 32, 3)"),
+    ([np.zeros((32, 32), np.uint8)], "image 0 is uint8 of shape (32, 32): images must be RGB uint8"),
+    ([np.zeros((32, 32, 4), np.uint8)], "image 0 is uint8 of shape (32, 32, 4)"),
+    (np.zeros((32, 32, 3), np.uint8), "not one array of shape (32, 32, 3): pass [image] for one image"),
+])
+def test_arrays_that_are_not_rgb_uint8_images_are_refused_by_fit_and_predict(small_fit, images, problem):
+    """A 16-bit or 0..1 float array used to be scored as another image without a word."""
+    model, _, _ = small_fit("padim")
+    for call in (model.predict, create_model("padim", **SMALL_METHODS["padim"]).fit):
+        with pytest.raises(ValueError) as refused:
+            call(images)
+        assert problem in str(refused.value)
+
+
+def test_an_unsupervised_method_refuses_defective_images_to_learn_from(small_fit):
+    """fit(images, labels) used to learn the defective images as good ones (only the CAM classifier uses labels)."""
+    _, data, _ = small_fit("padim")
+    model = create_model("padim", **SMALL_METHODS["padim"])
+    with pytest.raises(ValueError, match="padim learns from defect-free images only: leave the 2 defective images"):
+        model.fit(data["train"] + data["bad"][:2], labels=[0] * len(data["train"]) + [1, 1])
+    with pytest.raises(ValueError, match="labels must give 0 .* for each of the"):
+        model.fit(data["train"], labels=[0])
+
+
+def test_whole_numbers_given_as_floats_are_taken_as_whole_numbers(small_fit):
+    model, data, _ = small_fit("patchcore")
+    params = {**SMALL_METHODS["patchcore"], "top_k": 3.0, "patch_size": 3.0, "coreset_projection_dim": 32.0,
+              "seed": 0.0}
+    again = create_model("patchcore", **params).fit(data["train"])
+    np.testing.assert_array_equal(again.predict(data["bad"]).scores, model.predict(data["bad"]).scores)

@@ -453,3 +453,18 @@ def test_rates_without_images_to_count_them_on_are_undefined_not_zero():
     assert only_defective["False-alarm rate"] is None and only_defective["Precision"] == 1.0
     assert only_defective["Recall"] == only_defective["Escape rate"] == 0.5
     assert [percent(v) for v in (None, 0.0, 0.1234)] == ["n/a", "0.0%", "12.3%"]
+
+
+@pytest.mark.parametrize("call, problem", [
+    (lambda: mask_to_eval_size(np.ones((4, 4), bool), (0, 5)), "an eval size of at least 1 x 1"),
+    (lambda: mask_to_eval_size(np.ones((0, 4), bool), (4, 4)), "not a mask of shape (0, 4)"),
+    (lambda: percentile_interval([]), "an interval needs at least one bootstrap value"),
+    (lambda: rate_interval(1.5, 3), "a rate needs whole numbers 0 <= count <= total, not 1.5 of 3"),
+    (lambda: LineCosts(false_alarm="1"), "the cost of a false alarm must be a number >= 0, not 1"),
+    (lambda: LineCosts(escape=True), "the cost of an escape must be a number >= 0, not True"),
+])
+def test_metric_helpers_refuse_input_they_cannot_use_with_a_message(call, problem):
+    """Each used to end in an OpenCV assertion, an IndexError, a ufunc TypeError, or to accept 1.5 of 3 parts."""
+    with pytest.raises(ValueError) as refused:
+        call()
+    assert problem in str(refused.value)

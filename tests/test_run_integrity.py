@@ -224,6 +224,40 @@ def test_a_fine_tuned_backbone_or_a_region_that_is_gone_is_found(trained_run, tm
         run.check()
 
 
+def test_a_model_whose_arrays_were_replaced_is_refused_by_predict_evaluate_and_import(trained_run, tmp_path, capsys):
+    """A valid array file holding NaN used to load, pass every check and judge every part good (score NaN)."""
+    run = copied(trained_run, tmp_path / "runs")
+    arrays_path = run.path / "model" / "arrays.npz"
+    with np.load(arrays_path) as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    name = next(key for key, value in arrays.items() if value.dtype.kind == "f")
+    np.savez_compressed(arrays_path, **{**arrays, name: np.full_like(arrays[name], np.nan)})
+    said = (f"the model in {run.path / 'model'} cannot be loaded: arrays.npz is not the file this model saved (its "
+            f"SHA-256 differs from the one model.json records): damaged or replaced")
+    with pytest.raises(RunError) as refused:
+        run.load_model()
+    assert str(refused.value) == said
+    images = Path(run.config["dataset"]) / "test" / "good"
+    for command in (["predict", "--run", str(run.path), "--input", str(images), "--out", str(tmp_path / "out")],
+                    ["evaluate", "--run", str(run.path)]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == f"error: {said}\n"
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(RunError, match=f"the archive's run {run.id} cannot be used: the model in {run.id}/model cannot "
+                                       f"be loaded: arrays.npz is not the file"):
+        import_run(run_archive_bytes(run), RunStore(tmp_path / "elsewhere"))
+
+
+def test_normalisation_statistics_that_are_not_finite_are_found_by_the_cheap_check(trained_run, tmp_path, capsys):
+    """NaN normalisation used to pass and drop every box from every overlay."""
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "normalization": {**meta["normalization"], "map_max": float("nan")}}))
+    refused_everywhere(run, "model/model.json is damaged: no method, parameters, preprocessing or normalisation "
+                            "statistics", tmp_path, capsys)
+
+
 def maps_with_first(run: Run, first: bytes) -> None:
     """Rewrite the run's maps.npz with every map listed, the first one's content replaced by ``first``."""
     maps = dict(np.load(run.path / "maps.npz"))

@@ -22,6 +22,10 @@ import faiss
 import numpy as np
 
 KNN_KINDS = ("flat", "ivf", "hnsw")
+#: the faiss index class of each kind
+_INDEX_CLASSES = {"flat": faiss.IndexFlatL2, "ivf": faiss.IndexIVFFlat, "hnsw": faiss.IndexHNSWFlat}
+#: the largest value of a search parameter (cells, probes, graph neighbours, candidate lists)
+MAX_SEARCH_PARAMETER = 65_536
 
 
 class NearestNeighbors:
@@ -31,12 +35,19 @@ class NearestNeighbors:
                  ef_construction: int = 64, ef_search: int = 48, seed: int = 0):
         if kind not in KNN_KINDS:
             raise ValueError(f"kind must be one of {KNN_KINDS}, not {kind!r}")
+        for name, value, least in (("nlist", 1 if nlist is None else nlist, 1), ("nprobe", nprobe, 1),
+                                   ("hnsw_m", hnsw_m, 2), ("ef_construction", ef_construction, 1),
+                                   ("ef_search", ef_search, 1)):  # faiss aborts the process on some others
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() \
+                    or not least <= value <= MAX_SEARCH_PARAMETER:
+                raise ValueError(f"{name} must be a whole number from {least} to {MAX_SEARCH_PARAMETER:,}, not "
+                                 f"{value!r}")
         self.kind = kind
-        self.nlist = nlist
-        self.nprobe = nprobe
-        self.hnsw_m = hnsw_m
-        self.ef_construction = ef_construction
-        self.ef_search = ef_search
+        self.nlist = None if nlist is None else int(nlist)
+        self.nprobe = int(nprobe)
+        self.hnsw_m = int(hnsw_m)
+        self.ef_construction = int(ef_construction)
+        self.ef_search = int(ef_search)
         self.seed = seed
         self.index: faiss.Index | None = None
 
@@ -61,6 +72,9 @@ class NearestNeighbors:
         try:
             if self.kind == "ivf":
                 nlist = int(self.nlist or max(1, min(round(4 * math.sqrt(len(bank))), len(bank) // 39)))
+                if nlist > len(bank):
+                    raise ValueError(f"nlist is {nlist}, but the bank holds {len(bank):,} vectors: an IVF index "
+                                     f"needs at least one vector per cell")
                 quantizer = faiss.IndexFlatL2(dim)
                 index = faiss.IndexIVFFlat(quantizer, dim, nlist)
                 index.cp.seed = self.seed
@@ -99,6 +113,12 @@ class NearestNeighbors:
         if self.index is None:
             raise RuntimeError("call fit() before to_bytes()")
         return faiss.serialize_index(self.index)
+
+    def indexes(self, bank: np.ndarray) -> bool:
+        """Whether the index is of this kind and holds as many vectors as ``bank`` (M, D), of its length D."""
+        index: Any = self.index
+        of_this_kind = isinstance(index, _INDEX_CLASSES[self.kind])
+        return of_this_kind and index.ntotal == len(bank) and index.d == bank.shape[1]
 
     def load_bytes(self, data: np.ndarray) -> "NearestNeighbors":
         """Restore the index written by :meth:`to_bytes`."""

@@ -66,6 +66,8 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
     threshold 1, only pixels higher than any held-out good image's get a box.
     """
     norm_map = np.asarray(norm_map, dtype=np.float32)
+    if norm_map.ndim != 2 or norm_map.size == 0:  # OpenCV ends the process on an empty one
+        raise ValueError(f"boxes need a 2-D map of at least 1 x 1, not one of shape {norm_map.shape}")
     h, w = norm_map.shape
     image_h, image_w = image_hw if image_hw is not None else (h, w)
     count, labels, stats, _ = cv2.connectedComponentsWithStats((norm_map > threshold).astype(np.uint8),

@@ -103,8 +103,11 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
     """The central ``confidence`` interval of bootstrap ``values`` (percentile method)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    values = np.asarray(values, np.float64)
+    if values.size == 0:
+        raise ValueError("an interval needs at least one bootstrap value")
     tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(np.asarray(values, np.float64), [tail, 100 - tail])
+    low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
 
 
@@ -214,6 +217,9 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     """
     mask = np.asarray(mask, dtype=bool)
     h, w = int(eval_hw[0]), int(eval_hw[1])
+    if mask.ndim != 2 or mask.size == 0 or h < 1 or w < 1:
+        raise ValueError(f"a mask (H, W) and an eval size of at least 1 x 1 are needed, not a mask of shape "
+                         f"{mask.shape} and the size {h} x {w}")
     if mask.shape == (h, w):
         return mask.copy()
     coverage = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
@@ -361,8 +367,8 @@ def rate_interval(count: int, total: int, confidence: float = 0.95) -> tuple[flo
     How far a rate measured on a test set can be from the line's: 0 false alarms in 14 good images
     means a false-alarm rate of up to 23 % at 95 % confidence, not 0 %.
     """
-    if not 0 <= count <= total:
-        raise ValueError(f"a rate needs 0 <= count <= total, not {count} of {total}")
+    if not (0 <= count <= total and float(count).is_integer() and float(total).is_integer()):
+        raise ValueError(f"a rate needs whole numbers 0 <= count <= total, not {count} of {total}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
     if total == 0:
@@ -389,7 +395,8 @@ class LineCosts:
     def __post_init__(self) -> None:
         for name in ("false_alarm", "escape"):
             value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (number and np.isfinite(value) and value >= 0):
                 raise ValueError(f"the cost of {'a false alarm' if name == 'false_alarm' else 'an escape'} "
                                  f"must be a number >= 0, not {value}")
         if self.false_alarm == 0 and self.escape == 0:

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -44,7 +45,7 @@ from numpy.lib.npyio import NpzFile
 from .backbones import DEFAULT_BACKBONE
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
-from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON
+from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
@@ -560,6 +561,8 @@ class Run:
         folder = self.path / MODEL_DIR
         try:
             return load_model(folder)
+        except DamagedModel as exc:  # says which file and what is wrong with it
+            raise RunError(str(exc)) from exc
         except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
             raise RunError(f"the model in {folder} cannot be loaded ({array_file_problem(exc)})") from exc
 
@@ -662,7 +665,7 @@ def _files_signature(paths: Iterable[Path]) -> tuple | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _objects_with_texts(value: Any, *keys: str) -> bool:

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .base import MODEL_JSON, AnomalyModel, Prediction
+from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction
 
 # method name -> "module:Class" (imported on first use)
 METHOD_PATHS: dict[str, str] = {
@@ -87,8 +87,10 @@ def _expected_kind(default: Any, key: str, value: Any) -> str | None:
     if isinstance(default, str):
         return None if isinstance(value, str) else "a text"
     if isinstance(default, (tuple, list)):
-        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(map(number, value))
-        return None if ok else f"a list of {len(default)} numbers"
+        whole = all(isinstance(item, int) for item in default)  # sizes in pixels
+        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
+            number(item) and (float(item).is_integer() or not whole) for item in value)
+        return None if ok else f"a list of {len(default)} {'whole ' if whole else ''}numbers"
     return None
 
 
@@ -96,18 +98,36 @@ def create_model(name: str, **params: Any) -> AnomalyModel:
     """A new, unfitted model of method ``name`` with the given constructor parameters (see
     :func:`check_params`)."""
     check_params(name, params)
-    return method_class(name)(**params)
+    defaults = parameter_defaults(name)
+    whole = {key: int(value) for key, value in params.items()  # 2.0 for a whole number is 2 (seed, top_k, ...)
+             if isinstance(value, float) and isinstance(defaults[key], int) and not isinstance(defaults[key], bool)}
+    return method_class(name)(**{**params, **whole})
 
 
 def load_model(folder: Path | str) -> AnomalyModel:
-    """Load a model saved with :meth:`AnomalyModel.save` (JSON + arrays, no pickle)."""
+    """Load a model saved with :meth:`AnomalyModel.save` (JSON + arrays, no pickle). :class:`DamagedModel`
+    naming the file when one is damaged or replaced (see :meth:`AnomalyModel.load_from`)."""
     folder = Path(folder)
     meta_path = folder / MODEL_JSON
     if not meta_path.is_file():
         raise FileNotFoundError(f"{folder} holds no saved model ({MODEL_JSON} missing)")
-    meta = json.loads(meta_path.read_text())
-    return method_class(meta["method"]).load_from(folder, meta)
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (not JSON: {exc})") \
+            from None
+    if not (isinstance(meta, dict) and meta.get("method") in METHOD_PATHS and isinstance(meta.get("params"), dict)
+            and isinstance(meta.get("preprocessing"), dict) and "normalization" in meta):
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (it lacks the "
+                           f"method, its parameters, the preprocessing or the normalisation statistics)")
+    try:
+        return method_class(meta["method"]).load_from(folder, meta)
+    except DamagedModel as exc:
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {exc}") from None
+    except (KeyError, TypeError) as exc:  # parameters or preprocessing of the wrong kind
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (it does not describe "
+                           f"a {meta['method']} model; {exc.__class__.__name__}: {exc})") from None
 
 
-__all__ = ["AnomalyModel", "Prediction", "check_params", "create_model", "list_methods", "load_model", "method_class",
-           "parameter_defaults", "METHOD_PATHS"]
+__all__ = ["AnomalyModel", "DamagedModel", "Prediction", "check_params", "create_model", "list_methods",
+           "load_model", "method_class", "parameter_defaults", "METHOD_PATHS"]

@@ -19,8 +19,10 @@ so that a saved model never unpickles code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import pickle
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..backbones import DEFAULT_BACKBONE, get_backbone, load_state_dict_file
+from ..backbones import DEFAULT_BACKBONE, BackboneSpec, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
 from ..images import check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
@@ -44,6 +46,66 @@ BACKBONE_FILE = "backbone.pt"
 #: good training images needed before some are held out to calibrate the maps (with fewer, the training images
 #: themselves calibrate them)
 MIN_GOOD_FOR_HOLDOUT = 10
+#: the normalisation statistics every fitted model holds (see :func:`normalization_statistics`)
+NORMALIZATION_KEYS = ("map_median", "map_p99", "map_max", "score_median", "score_max")
+
+
+class DamagedModel(ValueError):
+    """A saved model whose files do not hold what its method saved (damaged or replaced), or a model whose fitted
+    state gives no finite score."""
+
+
+def saved_array(arrays: dict[str, np.ndarray], name: str, shape: Sequence[int | None], kind: str = "f",
+                finite: bool = True) -> np.ndarray:
+    """``arrays[name]`` of a saved model, checked: numbers of ``kind`` ("f" floating point, "i" whole numbers,
+    "u" bytes), ``shape`` (None: any length along that axis), every value finite (unless not ``finite``);
+    :class:`DamagedModel` naming the array otherwise."""
+    if name not in arrays:
+        raise DamagedModel(f"{ARRAYS_FILE} is damaged: it lacks {name}")
+    array = arrays[name]
+    kinds, what = {"f": ("f", "floating-point numbers"), "i": ("iu", "whole numbers"), "u": ("u", "bytes")}[kind]
+    expected = ", ".join("any" if size is None else str(size) for size in shape)
+    if (array.dtype.kind not in kinds or array.ndim != len(shape)
+            or any(wanted is not None and size != wanted for size, wanted in zip(array.shape, shape))):
+        raise DamagedModel(f"{ARRAYS_FILE} is damaged: {name} is {array.dtype} of shape {array.shape}, not {what} "
+                           f"of shape ({expected}{',' if len(shape) == 1 else ''})")
+    if finite and kind == "f" and not np.isfinite(array).all():
+        raise DamagedModel(f"{ARRAYS_FILE} is damaged: {name} holds NaN or infinite values")
+    return array
+
+
+def check_rgb_image(image: Any, index: int) -> None:
+    """``ValueError`` unless ``image`` is an RGB uint8 array (H, W, 3), as :func:`vqi_core.images.read_image`
+    returns: other arrays (16-bit values, floats from 0 to 1, grayscale, RGBA) would be scored as something else
+    without a word."""
+    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+            and image.shape[0] > 0 and image.shape[1] > 0):
+        what = (f"{image.dtype} of shape {image.shape}" if isinstance(image, np.ndarray)
+                else type(image).__name__)
+        raise ValueError(f"image {index} is {what}: images must be RGB uint8 arrays of shape (H, W, 3), as "
+                         f"vqi_core.images.read_image returns (it converts grayscale, RGBA and 16-bit files)")
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def check_backbone_state(spec: BackboneSpec, state: dict[str, torch.Tensor]) -> None:
+    """:class:`DamagedModel` unless ``state`` holds exactly the backbone's tensors, of its shapes, with finite
+    values (a state that loads only half-way or scores NaN is refused when the model is loaded, not later)."""
+    expected = spec.build(False).state_dict()
+    if not isinstance(state, dict) or set(state) != set(expected):
+        missing = sorted(set(expected) - set(state)) if isinstance(state, dict) else []
+        raise DamagedModel(f"{BACKBONE_FILE} is damaged: it does not hold the {spec.name} weights"
+                           + (f" ({len(missing)} missing, e.g. {missing[0]})" if missing else ""))
+    for key, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[key].shape:
+            raise DamagedModel(f"{BACKBONE_FILE} is damaged: {key} is not a tensor of shape "
+                               f"{tuple(expected[key].shape)}")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise DamagedModel(f"{BACKBONE_FILE} is damaged: {key} holds NaN or infinite values")
 
 
 @dataclass
@@ -122,6 +184,10 @@ class AnomalyModel(ABC):
                                                state_dict=self.backbone_state)
         return self._extractor
 
+    def layer_channels(self, layers: Sequence[str] | None = None) -> list[int]:
+        """Channels of each of ``layers`` (the model's feature layers by default) of its backbone."""
+        return get_backbone(self.backbone).layer_channels(list(layers or self.layers))
+
     def set_backbone_state(self, state: dict[str, torch.Tensor] | None) -> None:
         """Use fine-tuned backbone weights from now on (None: the pretrained ones)."""
         self.backbone_state = state
@@ -137,6 +203,8 @@ class AnomalyModel(ABC):
         """Yield (start index, preprocessed tensor, geometries) over ``images`` in batches."""
         for start in range(0, len(images), self.batch_size):
             chunk = images[start:start + self.batch_size]
+            for offset, image in enumerate(chunk):  # as they are decoded: ImageFiles are read a chunk at a time
+                check_rgb_image(image, start + offset)
             x, geometries = self.preprocessing([self.inspected(image) for image in chunk])
             yield start, x, geometries
 
@@ -170,10 +238,17 @@ class AnomalyModel(ABC):
     def fit(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
             labels: Sequence[int] | None = None) -> "AnomalyModel":
         """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods."""
+        _check_image_list(images)
         if len(images) == 0:
             raise ValueError("the training set is empty: at least one defect-free image is needed")
         if self.supervised and labels is None:
             raise ValueError(f"{self.name} learns from labelled images: fit needs labels (0 good, 1 defective)")
+        if labels is not None:
+            if len(labels) != len(images) or not set(np.asarray(labels).tolist()) <= {0, 1}:
+                raise ValueError(f"labels must give 0 (good) or 1 (defective) for each of the {len(images)} images")
+            if not self.supervised and any(labels):
+                raise ValueError(f"{self.name} learns from defect-free images only: leave the "
+                                 f"{int(np.sum(labels))} defective images out of fit")
         seed_everything(self.seed)
         started = time.perf_counter()
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
@@ -232,12 +307,16 @@ class AnomalyModel(ABC):
     def predict(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
                 stage: str = "scoring") -> Prediction:
         """Image scores and anomaly maps (smoothed, on each image at its eval size)."""
+        _check_image_list(images)
         scores: list[np.ndarray] = []
         maps: list[np.ndarray] = []
         report(progress, stage, 0, len(images))
         for start, x, geometries in self.batches(images):
             with torch.inference_mode():
                 batch_scores, grid_maps = self._score_batch(x, geometries)
+            if not (np.isfinite(batch_scores).all() and np.isfinite(grid_maps).all()):
+                raise DamagedModel(f"the {self.name} model gives NaN or infinite scores (images {start} to "
+                                   f"{start + len(x) - 1}): its fitted state is damaged")
             scores.append(np.asarray(batch_scores, np.float64))
             maps.extend(self.grid_to_image(grid_maps[i], geometries[i]) for i in range(len(geometries)))
             if self.region is not None:
@@ -267,31 +346,79 @@ class AnomalyModel(ABC):
         inspection region) to ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        files = [ARRAYS_FILE]
+        np.savez_compressed(folder / ARRAYS_FILE, allow_pickle=False, **self._arrays())
+        if self.region is not None:
+            (folder / REGION_FILE).write_bytes(self.region.to_png())
+            files.append(REGION_FILE)
+        if self.backbone_state is not None:
+            torch.save({k: v.contiguous() for k, v in self.backbone_state.items()}, folder / BACKBONE_FILE)
+            files.append(BACKBONE_FILE)
         meta = {"method": self.name, "params": self.get_params(), "preprocessing": self.preprocessing.to_dict(),
                 "normalization": self.normalization, "fit_info": self.fit_info,
                 "fine_tuned_backbone": self.backbone_state is not None,
-                "region": self.region.describe() if self.region is not None else None}
+                "region": self.region.describe() if self.region is not None else None,
+                "file_sha256": {name: file_sha256(folder / name) for name in files}}
         (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2))
-        if self.region is not None:
-            (folder / REGION_FILE).write_bytes(self.region.to_png())
-        np.savez_compressed(folder / ARRAYS_FILE, allow_pickle=False, **self._arrays())
-        if self.backbone_state is not None:
-            torch.save({k: v.contiguous() for k, v in self.backbone_state.items()}, folder / BACKBONE_FILE)
 
     @classmethod
     def load_from(cls, folder: Path, meta: dict) -> "AnomalyModel":
-        """Rebuild a model of this class from a saved folder (see :func:`vqi_core.methods.load_model`)."""
+        """Rebuild a model of this class from a saved folder (see :func:`vqi_core.methods.load_model`):
+        :class:`DamagedModel` saying what is wrong when a file is not the one the model saved (models saved since
+        ``model.json`` records their SHA-256), or holds arrays, weights or statistics the method cannot use."""
+        _check_file_digests(folder, meta)
         model = cls(**meta["params"])
         model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
             model._load_arrays({key: data[key] for key in data.files})
         if meta.get("fine_tuned_backbone"):
-            model.set_backbone_state(load_state_dict_file(folder / BACKBONE_FILE))
+            try:
+                state = load_state_dict_file(folder / BACKBONE_FILE)
+            except pickle.UnpicklingError:  # torch's message would suggest loading it with weights_only=False
+                raise DamagedModel(f"{BACKBONE_FILE} holds objects other than tensors, which VQI never unpickles: "
+                                   f"damaged or replaced") from None
+            check_backbone_state(get_backbone(model.backbone), state)
+            model.set_backbone_state(state)
         if meta.get("region"):
             model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
-        model.normalization = {k: float(v) for k, v in meta["normalization"].items()}
+        normalization = meta["normalization"]
+        if not (isinstance(normalization, dict) and set(NORMALIZATION_KEYS) <= set(normalization) and all(
+                _finite_number(value) for value in normalization.values())):
+            raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics are not the finite numbers "
+                               f"{', '.join(NORMALIZATION_KEYS)}")
+        model.normalization = {k: float(v) for k, v in normalization.items()}
         model.fit_info = meta.get("fit_info", {})
         return model
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_image_list(images: Any) -> None:
+    """``ValueError`` for one image given where a list of images is expected."""
+    if isinstance(images, np.ndarray) and images.ndim < 4:
+        raise ValueError(f"images must be a list of RGB uint8 arrays (or an array of shape (N, H, W, 3)), not one "
+                         f"array of shape {images.shape}: pass [image] for one image")
+
+
+def _check_file_digests(folder: Path, meta: dict) -> None:
+    """:class:`DamagedModel` when a file of the model is not the one it saved (by the SHA-256 that
+    ``model.json`` records; models saved before it recorded them are not checked)."""
+    digests = meta.get("file_sha256")
+    if digests is None:
+        return
+    if not isinstance(digests, dict) or ARRAYS_FILE not in digests:
+        raise DamagedModel(f"{MODEL_JSON} is damaged: its file_sha256 does not list {ARRAYS_FILE}")
+    for name, digest in digests.items():
+        if name not in (ARRAYS_FILE, BACKBONE_FILE, REGION_FILE):
+            raise DamagedModel(f"{MODEL_JSON} is damaged: its file_sha256 lists {name!r}, not a model file")
+        path = folder / name
+        if not path.is_file():
+            raise DamagedModel(f"{name} is missing")
+        if file_sha256(path) != digest:
+            raise DamagedModel(f"{name} is not the file this model saved (its SHA-256 differs from the one "
+                               f"{MODEL_JSON} records): damaged or replaced")
 
 
 def normalization_statistics(prediction: Prediction) -> dict[str, float]:

@@ -29,7 +29,7 @@ from torch import nn
 from ..finetune import TrainableTrunk, build_network, state_copy, train_epochs
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
-from .base import AnomalyModel
+from .base import AnomalyModel, saved_array
 
 #: default CAM layer per backbone family (stride 16: finer maps than the last stage)
 DEFAULT_LAYER = {"efficientnet": "blocks.4", "resnet": "layer3"}
@@ -181,8 +181,8 @@ class CamClassifier(AnomalyModel):
                 **{f"history_{key}": value for key, value in self.history.items()}}
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.weight = torch.from_numpy(arrays["weight"].astype(np.float32))
-        self.bias = torch.from_numpy(arrays["bias"].astype(np.float32))
+        self.weight = torch.from_numpy(saved_array(arrays, "weight", tuple(self.layer_channels())).astype(np.float32))
+        self.bias = torch.from_numpy(saved_array(arrays, "bias", (1,)).astype(np.float32))
         self.history = {key.removeprefix("history_"): value for key, value in arrays.items()
                         if key.startswith("history_")}
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..embeddings import concat_embedding, default_layers, mask_invalid
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
-from .base import AnomalyModel
+from .base import AnomalyModel, saved_array
 
 try:  # Intel's accelerated PCA when scikit-learn-intelex is installed (no global patching)
     from sklearnex.decomposition import PCA
@@ -73,9 +73,12 @@ class PCASubspace:
                 f"{prefix}_variance": self.variance.numpy()}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> "PCASubspace":
-        """Inverse of :meth:`arrays`."""
-        return cls(arrays[f"{prefix}_mean"], arrays[f"{prefix}_components"], arrays[f"{prefix}_variance"])
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, dimension: int) -> "PCASubspace":
+        """Inverse of :meth:`arrays`, checked to be a PCA of ``dimension``-long samples
+        (:class:`~vqi_core.methods.base.DamagedModel` otherwise)."""
+        components = saved_array(arrays, f"{prefix}_components", (None, dimension))
+        return cls(saved_array(arrays, f"{prefix}_mean", (dimension,)), components,
+                   saved_array(arrays, f"{prefix}_variance", (len(components),)))
 
 
 class DFM(AnomalyModel):
@@ -142,5 +145,6 @@ class DFM(AnomalyModel):
         return {**self.image_pca.arrays("image"), **self.patch_pca.arrays("patch")}
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.image_pca = PCASubspace.from_arrays(arrays, "image")
-        self.patch_pca = PCASubspace.from_arrays(arrays, "patch")
+        channels = sum(self.layer_channels())
+        self.image_pca = PCASubspace.from_arrays(arrays, "image", channels * self.pooled_size ** 2)
+        self.patch_pca = PCASubspace.from_arrays(arrays, "patch", channels)

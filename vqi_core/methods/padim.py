@@ -20,7 +20,7 @@ from ..backbones import get_backbone
 from ..embeddings import blurred_max, concat_embedding, default_layers, mask_invalid
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
-from .base import AnomalyModel
+from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
 
 #: default layers per backbone family: three levels (EfficientNet-Lite strides 8, 16, 32)
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.4", "blocks.5"), "resnet": ("layer1", "layer2", "layer3")}
@@ -104,6 +104,9 @@ class Padim(AnomalyModel):
             raise RuntimeError("the model is not fitted")
         embedding = self._embed(self.extractor(x))
         batch, _, height, width = embedding.shape
+        if height * width != len(self.mean):  # a saved model of another input size, or a damaged one
+            raise DamagedModel(f"the padim model holds statistics of {len(self.mean)} positions, but its features "
+                               f"have {height} x {width}: its saved state is damaged")
         delta = (embedding.flatten(2).permute(2, 0, 1) - self.mean[:, None, :]).contiguous()  # (P, B, d)
         squared = ((delta @ self.inv_covariance) * delta).sum(-1).clamp_min(0)
         grid_maps = squared.sqrt().T.reshape(batch, height, width).numpy()
@@ -118,6 +121,14 @@ class Padim(AnomalyModel):
                 "inv_covariance": self.inv_covariance.numpy()}
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.channel_index = torch.from_numpy(arrays["channel_index"].astype(np.int64))
-        self.mean = torch.from_numpy(arrays["mean"].astype(np.float32))
-        self.inv_covariance = torch.from_numpy(arrays["inv_covariance"].astype(np.float32))
+        total = sum(self.layer_channels())
+        kept = min(self.n_features, total)
+        channel_index = saved_array(arrays, "channel_index", (kept,), "i")
+        if channel_index.min() < 0 or channel_index.max() >= total or len(np.unique(channel_index)) != kept:
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: channel_index does not pick {kept} different channels of "
+                               f"the {total}")
+        mean = saved_array(arrays, "mean", (None, kept))
+        inv_covariance = saved_array(arrays, "inv_covariance", (len(mean), kept, kept))
+        self.channel_index = torch.from_numpy(channel_index.astype(np.int64))
+        self.mean = torch.from_numpy(mean.astype(np.float32))
+        self.inv_covariance = torch.from_numpy(inv_covariance.astype(np.float32))

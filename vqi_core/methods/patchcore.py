@@ -29,7 +29,7 @@ from ..knn import KNN_KINDS, NearestNeighbors
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from ..samplers import greedy_coreset
-from .base import AnomalyModel
+from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
 
 
 #: default layers per backbone family (EfficientNet-Lite: strides 8 and 16, the second after 5 more blocks)
@@ -70,12 +70,12 @@ class PatchCore(AnomalyModel):
             raise ValueError(f"reweight_neighbors must not be negative, not {reweight_neighbors}")
         if knn not in KNN_KINDS:
             raise ValueError(f"knn must be one of {KNN_KINDS}, not {knn!r}")
-        self.coreset_fraction = coreset_fraction
-        self.coreset_projection_dim = coreset_projection_dim
-        self.coreset_oversample = coreset_oversample
-        self.patch_size = patch_size
-        self.top_k = top_k
-        self.reweight_neighbors = reweight_neighbors
+        self.coreset_fraction = float(coreset_fraction)
+        self.coreset_projection_dim = int(coreset_projection_dim)
+        self.coreset_oversample = float(coreset_oversample)
+        self.patch_size = int(patch_size)
+        self.top_k = int(top_k)
+        self.reweight_neighbors = int(reweight_neighbors)
         self.smooth_score = smooth_score
         self.knn = knn
         self.knn_params = dict(knn_params or {})
@@ -148,6 +148,9 @@ class PatchCore(AnomalyModel):
         all_valid = bool(valid.all())
         queries = (embeddings.reshape(batch * height * width, -1) if all_valid else embeddings[valid]).numpy()
         distances, nearest = self.index.search(queries, 1)
+        if (nearest < 0).any():  # faiss's "none found": distances of 1.8e19 (NaN in the bank, a damaged index)
+            raise DamagedModel("the patchcore model gives NaN or infinite scores: its nearest-neighbour index finds "
+                               "no neighbour for some patches (its fitted state is damaged)")
         counts = valid.reshape(batch, -1).sum(dim=1).tolist()
         scores = np.empty(batch, np.float64)
         maps = np.empty((batch, height, width), np.float32)
@@ -193,12 +196,21 @@ class PatchCore(AnomalyModel):
         return arrays
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.memory_bank = np.ascontiguousarray(arrays["memory_bank"], dtype=np.float32)
+        dimension = sum(self.layer_channels())
+        memory_bank = saved_array(arrays, "memory_bank", (None, dimension))
+        if len(memory_bank) == 0:
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: memory_bank holds no patch")
+        self.memory_bank = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.index = NearestNeighbors(self.knn, seed=self.seed, **self.knn_params)
-        if "knn_index" in arrays:
-            self.index.load_bytes(arrays["knn_index"])
-        else:
+        if self.knn == "flat":
             self.index.fit(self.memory_bank)
+            return
+        try:
+            self.index.load_bytes(saved_array(arrays, "knn_index", (None,), "u"))
+        except RuntimeError as exc:  # faiss cannot read it
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: knn_index is not a faiss index ({exc})") from None
+        if not self.index.indexes(self.memory_bank):
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: knn_index is not a {self.knn} index of memory_bank")
 
 
 def _fill_padding(patch_scores: np.ndarray, valid: np.ndarray) -> np.ndarray:

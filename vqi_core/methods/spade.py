@@ -20,7 +20,7 @@ from ..embeddings import default_layers, finest_grid, mask_invalid, resize_grid
 from ..features import FeatureExtractor
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
-from .base import AnomalyModel
+from .base import AnomalyModel, DamagedModel, saved_array
 
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.3", "blocks.4"), "resnet": ("layer1", "layer2", "layer3")}
 DEFAULT_GLOBAL_LAYER = {"efficientnet": "blocks.4", "resnet": "layer3"}
@@ -90,6 +90,9 @@ class Spade(AnomalyModel):
         if self.global_bank is None or not self.pyramid_bank:
             raise RuntimeError("the model is not fitted")
         pyramid, global_features = self._features(x)
+        if any(level.shape[-2:] != bank.shape[-2:] for level, bank in zip(pyramid, self.pyramid_bank)):
+            raise DamagedModel("the spade model's saved feature maps are not of the size of its features: its saved "
+                               "state is damaged")
         k = min(self.k, len(self.global_bank))
         distances, neighbours = torch.cdist(global_features, self.global_bank).topk(k, dim=1, largest=False)
         scores = distances.mean(1).numpy()
@@ -119,5 +122,11 @@ class Spade(AnomalyModel):
         return arrays
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self.global_bank = torch.from_numpy(arrays["global_bank"].astype(np.float32))
-        self.pyramid_bank = [torch.from_numpy(arrays[f"pyramid_{i}"]) for i in range(len(self.layers))]
+        global_features = self.layer_channels([self.global_layer])[0] * self.global_grid ** 2
+        global_bank = saved_array(arrays, "global_bank", (None, global_features))
+        if len(global_bank) == 0:
+            raise DamagedModel("arrays.npz is damaged: global_bank holds no training image")
+        self.global_bank = torch.from_numpy(global_bank.astype(np.float32))
+        self.pyramid_bank = [
+            torch.from_numpy(saved_array(arrays, f"pyramid_{i}", (len(global_bank), channels, None, None)))
+            for i, channels in enumerate(self.layer_channels())]
