@@ -468,3 +468,26 @@ def test_metric_helpers_refuse_input_they_cannot_use_with_a_message(call, proble
     with pytest.raises(ValueError) as refused:
         call()
     assert problem in str(refused.value)
+
+
+def test_pixel_metrics_count_defect_free_pixels_only_where_an_inspection_region_looks():
+    """Defect-free pixels outside the region (their map set to the region's lowest value) used to count as correctly
+    passed: pixel AUROC 0.873 for a model whose inspected pixels gave 0.702 (review of 2026-12-03)."""
+    mask = np.zeros((10, 10), bool)
+    mask[2:4, 2:4] = True
+    inspected = np.zeros((10, 10), bool)
+    inspected[:, :5] = True
+    anomaly_map = np.zeros((10, 10))
+    anomaly_map[mask] = 0.5
+    inspected_good = np.flatnonzero((inspected & ~mask).ravel())
+    anomaly_map.ravel()[inspected_good[::2]] = 1.0  # half of the inspected good pixels above the defect
+    kept = inspected | mask
+    assert pixel_auroc([mask], [anomaly_map], [inspected]) == roc_auc_score(mask[kept], anomaly_map[kept]) == 0.5
+    assert pixel_auroc([mask], [anomaly_map]) == roc_auc_score(mask.ravel(), anomaly_map.ravel()) > 0.75
+    assert aupro([mask], [anomaly_map], inspected=[inspected]) < aupro([mask], [anomaly_map])
+    both = summary_metrics([1], [1.0], [mask], [anomaly_map], [inspected])
+    assert both["pixel_auroc"] == 0.5
+    per_type = defect_type_metrics(["scratch"], [1], [1.0], [mask], [anomaly_map], [inspected])
+    assert per_type["scratch"]["pixel_auroc"] == 0.5
+    with pytest.raises(ValueError, match="inspected area shape"):
+        pixel_auroc([mask], [anomaly_map], [inspected[:5]])

@@ -14,16 +14,16 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
-from vqi_core.dashboard import region_caption, region_preview
+from vqi_core.dashboard import prepare_pixel_data, region_caption, region_preview
 from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
 from vqi_core.methods import create_model, load_model
-from vqi_core.metrics import image_auroc
-from vqi_core.pipeline import RunConfig, train_run
+from vqi_core.metrics import aupro, image_auroc, pixel_auroc
+from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, RESIZED_KEPT, InspectionRegion
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunStore, changed_settings
+from vqi_core.runs import Run, RunStore, changed_settings, eval_masks
 
 SIDE = 96
 #: the right-hand strip of every image is a fixture that is not inspected
@@ -193,6 +193,28 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     plain = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}), tmp_path / "runs")
     assert plain.metrics["image_auroc"] < 0.5 and plain.region is None and plain.config["region"] is None
     assert "<th>inspection region</th><td>the whole image</td>" in run_report_html(plain)
+
+
+def test_pixel_metrics_and_the_pixel_tab_count_defect_free_pixels_only_inside_the_region(clamp_category, tmp_path,
+                                                                                           one_thread):
+    """The quarter of every image outside the region is never flagged: counting its defect-free pixels as correctly
+    passed inflated pixel AUROC and AUPRO, and diluted the pixel tab's share of good pixels flagged."""
+    root, region_file = clamp_category
+    for i in range(4):  # the drawn defects with their masks
+        image, mask = draw_defect(textured_image(SIDE, 2000 + i), seed=i, kind=("blob", "scratch")[i % 2])
+        write_png(root / "ground_truth" / "blob" / f"{i:03d}_mask.png", mask.astype(np.uint8) * 255)
+    run = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}, region=str(region_file)),
+                    tmp_path / "runs")
+    maps = [run.anomaly_map(i) for i in range(len(run.scores))]
+    masks, kept = eval_masks(run.scores, maps)
+    inspected = [strip_region(len(m)) for m in kept]
+    assert run.metrics["pixel_auroc"] == pytest.approx(pixel_auroc(masks, kept, inspected), abs=1e-6)
+    assert run.metrics["pixel_auroc"] < pixel_auroc(masks, kept)  # what was reported before
+    assert run.metrics["aupro"] == pytest.approx(aupro(masks, kept, inspected=inspected), abs=1e-4)  # float16 maps
+    evaluated = evaluate_run(run)["metrics"]
+    assert evaluated["pixel_auroc"] == pytest.approx(run.metrics["pixel_auroc"], abs=1e-6)
+    data = prepare_pixel_data(masks, kept, inspected=inspected)
+    assert data.n_pixels == sum(int((mask | area).sum()) for mask, area in zip(masks, inspected)) < 8 * SIDE * SIDE
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):

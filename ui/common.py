@@ -262,7 +262,9 @@ def pixel_data(run_path: str) -> dashboard.PixelData:
     maps = [normalize_map(run.anomaly_map(i), stats) for i in range(len(frame))]
     unreadable: list[str] = []
     masks, kept = eval_masks(frame, maps, unreadable)
-    return dashboard.prepare_pixel_data(masks, kept, unreadable_masks=unreadable)
+    region = run.region
+    inspected = [region.mask_for(m.shape) for m in kept] if region is not None else None
+    return dashboard.prepare_pixel_data(masks, kept, unreadable_masks=unreadable, inspected=inspected)
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

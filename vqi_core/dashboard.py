@@ -415,18 +415,26 @@ class PixelData:
 
 
 def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarray],
-                       max_pixels: int = 300_000, seed: int = 0, unreadable_masks: Sequence[str] = ()) -> PixelData:
-    """Pixel labels and normalised values of all images, sampled down to ``max_pixels`` with ``seed``."""
-    truth = np.concatenate([np.asarray(m, bool).ravel() for m in masks])
-    values = np.concatenate([np.asarray(m, np.float32).ravel() for m in norm_maps]).astype(np.float64)
+                       max_pixels: int = 300_000, seed: int = 0, unreadable_masks: Sequence[str] = (),
+                       inspected: Sequence[np.ndarray] | None = None) -> PixelData:
+    """Pixel labels and normalised values of all images, sampled down to ``max_pixels`` with ``seed``.
+    ``inspected``: per image, the pixels an inspection region inspects; defect-free pixels outside it are left
+    out (see :func:`vqi_core.metrics.pixel_auroc`)."""
+    if inspected is None:
+        counted_pixels = [np.ones(np.shape(mask), bool) for mask in masks]
+    else:  # defect pixels wherever they are, defect-free ones where inspected
+        counted_pixels = [np.asarray(mask, bool) | np.asarray(area, bool) for mask, area in zip(masks, inspected)]
+    truth = np.concatenate([np.asarray(m, bool)[kept] for m, kept in zip(masks, counted_pixels)])
+    values = np.concatenate([np.asarray(m, np.float32)[kept] for m, kept in zip(norm_maps, counted_pixels)]
+                            ).astype(np.float64)
+    n_pixels = len(truth)
     if len(truth) > max_pixels:
         keep = np.sort(np.random.default_rng(seed).choice(len(truth), max_pixels, replace=False))
         truth, values = truth[keep], values[keep]
     labels = truth.astype(int)
     both = bool(truth.any() and not truth.all())
     fpr, tpr, _ = roc_curve(labels, values) if both else (np.zeros(0), np.zeros(0), None)
-    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, sum(np.size(m) for m in masks), len(labels),
-                     tuple(unreadable_masks))
+    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, n_pixels, len(labels), tuple(unreadable_masks))
 
 
 def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:

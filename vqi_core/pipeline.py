@@ -315,10 +315,14 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     truth = ground_truth_masks(scores, maps) if category.has_masks else None
     masks = [mask for mask in truth if mask is not None] if truth else []
     masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
+    inspected = inspected_areas(model, maps)
+    masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
+        if truth and inspected else None
     empty = empty_masks_note(test_samples, truth) if truth else None
     if empty is not None:
         notes.append(empty)
-    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None)
+    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None,
+                              masked_inspected)
     if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
         metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
     metrics.update({
@@ -333,7 +337,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         if split.flagged_test_names else None,
         "per_defect_type": defect_type_metrics(scores["defect_type"].tolist(), labels_array,
                                                scores["score"].to_numpy(), truth if masks else None,
-                                               maps if masks else None),
+                                               maps if masks else None, inspected if masks else None),
     })
     threshold = metrics.get("f1_threshold")
     source = "F1-optimal on the evaluated test set"
@@ -551,6 +555,14 @@ def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
     return replace(sample, mask_path=None)
 
 
+def inspected_areas(model: AnomalyModel, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Per map, the pixels the model's inspection region inspects (None: a model without a region inspects all):
+    pixel metrics leave out the defect-free pixels outside it, which no model would flag."""
+    if model.region is None:
+        return None
+    return [model.region.mask_for(anomaly_map.shape) for anomaly_map in maps]
+
+
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
                  model: AnomalyModel | None = None, category: str | None = None) -> dict[str, Any]:
     """Score a test set again with the run's saved model: its own test set, or another category's.
@@ -601,9 +613,13 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     truth = ground_truth_masks(scores, prediction.maps) if any(s.mask_path for s in samples) else None
     masks = [mask for mask in truth if mask is not None] if truth else None
     masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
-    metrics = summary_metrics(labels, prediction.scores, masks, masked_maps)
+    inspected = inspected_areas(model, prediction.maps)
+    masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
+        if truth and inspected else None
+    metrics = summary_metrics(labels, prediction.scores, masks, masked_maps, masked_inspected)
     metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, prediction.scores,
-                                                     truth, prediction.maps if truth else None)
+                                                     truth, prediction.maps if truth else None,
+                                                     inspected if truth else None)
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
