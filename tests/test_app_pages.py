@@ -358,6 +358,20 @@ def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
     assert any("is the saved threshold already: nothing changed" in toast.value for toast in app.toast)
 
 
+def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page, app_env):
+    """A value typed into "Exact threshold" and the click on Save that leaves the field reach the server in one
+    rerun: Save used to store the value of the draw before (300 saved while the page said "Current: 317")."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    low, high = sorted(run.score_values)[1], sorted(run.score_values)[-2]
+    app.slider(key="threshold_slider").set_value(low).run()
+    app.number_input(key="threshold_number").set_value(high)
+    app.button(key="threshold_save").click().run()
+    assert not app.exception
+    assert abs(run.threshold - high) < (high - low) / 100 and run.threshold_info["source"] == "manual"  # on the grid
+    assert app.slider(key="threshold_slider").value == run.threshold  # what the page shows is what was saved
+
+
 def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, app_env):
     """A new run saves the F1-optimal threshold itself (off the slider's grid); its preset used to give the
     value cut to the grid instead, which Inspect then called explored and not saved."""

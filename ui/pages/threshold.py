@@ -51,9 +51,13 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     st.session_state[OWNER] = run.id
 
 
-def save(run: Run, value: float, source: str) -> None:
-    """Save the threshold with the reason entered into the run (button callback); the outcome shows on the next
-    draw."""
+def save(run: Run, axis: ScoreAxis) -> None:
+    """Save the threshold shown, with the reason entered, into the run (button callback); the outcome shows on the
+    next draw. The threshold is read now, not when the button was drawn: an exact value typed in and the click
+    that leaves its field reach the server together, and the entry's own callback may not have run yet."""
+    if st.session_state.get(NUMBER) != st.session_state.get(SLIDER):
+        choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual")
+    value, source = float(st.session_state[SLIDER]), st.session_state.get(SOURCE, "manual")
     try:
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
@@ -185,7 +189,7 @@ def image_level_body(run: Run) -> None:
                        "shown in the validation report.")
     buttons = st.container(horizontal=True)
     buttons.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
-                   args=(run, threshold, source), help="Store it in the run: Predict and the exported scores.csv use it.")
+                   args=(run, axis), help="Store it in the run: Predict and the exported scores.csv use it.")
     buttons.download_button(
         "Decisions at this threshold (CSV)", functools.partial(decisions_csv, run, threshold),
         file_name=f"{run.id}-decisions-{axis.text(threshold)}.csv", mime="text/csv", on_click="ignore",
