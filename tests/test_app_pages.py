@@ -289,7 +289,7 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
         point = evaluator.evaluate(minimum_cost_threshold(run.labels, run.score_values, costs))
         assert (shown_confusion(app) == point.confusion_matrix()).all()
         total = 1000 * costs.per_part(point.false_alarm_rate, point.escape_rate)
-        assert any("2.0% defective" in m.value and f"expected cost of {total:,.1f}" in m.value
+        assert any("2% defective" in m.value and f"expected cost of {total:,.1f}" in m.value
                    for m in app.markdown)
         worst_false_alarm = rate_interval(point.fp, point.fp + point.tn)[1]
         worst_escape = rate_interval(point.fn, point.fn + point.tp)[1]
@@ -312,11 +312,11 @@ def test_presets_are_also_measured_on_images_they_were_not_chosen_on(open_page, 
     expected, folds = held_out_presets(run.labels, run.score_values, 0.01, LineCosts())
     assert folds == 4  # the synthetic test set has 4 good images
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), expected)
-    assert list(expected["preset"]) == ["F1-optimal", "Youden", "Minimum cost", "≤ 1.0% false alarms"]
+    assert list(expected["preset"]) == ["F1-optimal", "Youden", "Minimum cost", "≤ 1% false alarms"]
     assert all(re.fullmatch(r"\d of 4 \(\d+\.\d%\)", text) for text in expected[HELD_OUT_FALSE_ALARMS])
     app.number_input(key="threshold_max_false_alarms").set_value(30.0).run()
     shown = next(d.value for d in app.dataframe if "preset" in d.value.columns)
-    assert shown["preset"].iloc[-1] == "≤ 30.0% false alarms"
+    assert shown["preset"].iloc[-1] == "≤ 30% false alarms"
     assert not app.exception
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.dashboard import line_cost_sentence, percent, rate_numbers
+from vqi_core.dashboard import false_alarm_preset_name, line_cost_sentence, percent, rate_numbers
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
                               mask_to_eval_size,
@@ -301,8 +301,22 @@ def test_the_expected_cost_on_the_line_is_not_given_when_a_rate_is_unknown() -> 
     assert line_cost_sentence(only_defective, costs).startswith(
         "No expected cost per 1,000 parts: the test set has no good image, so the false-alarm rate is unknown.")
     both = ThresholdEvaluator(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])).evaluate(0.25)
-    assert line_cost_sentence(both, costs).startswith("Per 1,000 parts made with 1.0% defective: about 0.0 false "
+    assert line_cost_sentence(both, costs).startswith("Per 1,000 parts made with 1% defective: about 0.0 false "
                                                       "alarms and 0.0 escapes, an expected cost of 0.0")
+
+
+def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts():
+    """A defect rate of 0.005 % used to read "0.0% defective" in the sentence and in a saved threshold's source, and
+    "about 0.0 false alarms and 0.0 escapes" beside an expected cost of 1,190.5; 0.05 % allowed false alarms read
+    as 0.1 %."""
+    costs = LineCosts(false_alarm=1.0, escape=100_000.0, defect_rate=0.00005)
+    point = ThresholdEvaluator(np.array([0, 0, 0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.9, 0.4, 0.8])).evaluate(0.5)
+    assert line_cost_sentence(point, costs).startswith(
+        "Per 100,000 parts made with 0.005% defective: about 24998.8 false alarms and 2.5 escapes, an expected cost "
+        "of 274,998.8 (24998.8 × 1 + 2.5 × 100000)")
+    assert costs.summary() == "a false alarm costs 1, an escape 100000, 0.005% defective"
+    assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
+    assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
 
 
 def test_roc_curve_uses_the_same_rule() -> None:

@@ -955,7 +955,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     point = evaluator.evaluate(middle)
     assert counts == point.confusion_matrix().ravel().tolist()
     total = 1000 * LineCosts(2.0, 50.0, 0.02).per_part(point.false_alarm_rate, point.escape_rate)
-    assert "with 2.0% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
+    assert "with 2% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
     assert run.threshold != middle  # shown, not saved
 
     shown("--value", str(middle), "--decisions", str(tmp_path / "decisions.csv"))

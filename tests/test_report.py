@@ -63,7 +63,7 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     assert f"At the threshold {threshold:.6g} (chosen for this report)" in parsed.headings
     assert f"False alarms at this threshold: {point.fp} good parts rejected" in parsed.headings
     assert f"Escapes at this threshold: {point.fn} defective parts passed" in parsed.headings
-    assert run.id in text and "Per 1,000 parts made with 1.0% defective" in text
+    assert run.id in text and "Per 1,000 parts made with 1% defective" in text
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in text
     # the false alarms are shown, highest score first, each as an embedded image
     false_alarm_names = [alt for _, alt in parsed.images][:point.fp]
@@ -88,7 +88,7 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()
-    assert "Per 1,000 parts made with 1.0% defective" in (tmp_path / "default.html").read_text()  # as threshold
+    assert "Per 1,000 parts made with 1% defective" in (tmp_path / "default.html").read_text()  # as threshold
     out = tmp_path / "reports" / "report.html"
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20", "--defect-rate", "0.5"]) == 0

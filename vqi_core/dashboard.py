@@ -38,7 +38,7 @@ from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
     write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
-from .wording import are, counted
+from .wording import are, counted, entered_rate
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -249,13 +249,14 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
                 f"{' and '.join(f'no {kind} image' for kind, _ in lacking)}, so the "
                 f"{' and '.join(rate for _, rate in lacking)} {are(len(lacking))} unknown. Check the run on "
                 f"labelled images from the line (Predict's check, or evaluate --data).")
+    parts = max(parts, 10 ** math.ceil(math.log10(1 / costs.defect_rate)))  # at least one defective part
     good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
-    sentence = (f"Per {parts:,} parts made with {costs.defect_rate:.1%} defective: about {false_alarms:.1f} false "
-                f"alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} ({false_alarms:.1f} × "
-                f"{costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every part unchecked would "
-                f"cost {defective * costs.escape:,.1f}. Rates from the test set.")
+    sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
+                f"{false_alarms:.1f} false alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} "
+                f"({false_alarms:.1f} × {costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every "
+                f"part unchecked would cost {defective * costs.escape:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
@@ -334,7 +335,7 @@ F1_OPTIMAL, YOUDEN, MINIMUM_COST = "F1-optimal", "Youden", "Minimum cost"
 
 def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
     """The name of the "at most X % false alarms" preset."""
-    return f"≤ {max_false_alarm_rate:.1%} false alarms"
+    return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"
 
 
 def preset_source(name: str, costs: LineCosts | None) -> str:

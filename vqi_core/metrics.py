@@ -21,6 +21,8 @@ import numpy as np
 from scipy.stats import beta, rankdata
 from sklearn import metrics as skm
 
+from .wording import entered_rate
+
 
 # ---------------------------------------------------------------------- validation
 def _check_labels_scores(labels: Sequence[int] | np.ndarray,
@@ -423,7 +425,7 @@ class LineCosts:
     def summary(self) -> str:
         """The costs in words, e.g. for the source of a saved threshold."""
         return (f"a false alarm costs {self.false_alarm:g}, an escape {self.escape:g}, "
-                f"{self.defect_rate:.1%} defective")
+                f"{entered_rate(self.defect_rate)} defective")
 
     def per_part(self, false_alarm_rate: float | np.ndarray, escape_rate: float | np.ndarray) -> float | np.ndarray:
         """Expected cost per part made at these rates (good parts rejected, defective parts passed)."""

@@ -1,4 +1,4 @@
-"""How messages count things: "1 image", "3 images", never "3 image(s)"."""
+"""How messages count things: "1 image", "3 images", never "3 image(s)"; rates someone entered."""
 
 from __future__ import annotations
 
@@ -11,3 +11,9 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 def are(count: int) -> str:
     """The verb "to be" agreeing with ``count`` things."""
     return "is" if count == 1 else "are"
+
+
+def entered_rate(rate: float) -> str:
+    """A rate someone entered (a line's defect rate, an allowed false-alarm rate) as a percentage with up to four
+    significant digits: 0.005 % stays 0.005 %, where one decimal would print 0.0 %."""
+    return f"{100 * rate:.4g}%"
