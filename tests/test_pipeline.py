@@ -172,6 +172,10 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line
     assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
+    assert "; not chosen on these images): " in line
+    assert main(["evaluate", "--run", str(trained.path)]) == 0  # its own test set: the threshold was chosen there
+    own = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the run's saved"))
+    assert "; chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives" in own
 
 
 def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys):
@@ -190,6 +194,24 @@ def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys)
     assert point.fp >= 1 and out.count("  false alarm: ") == point.fp and out.count("  escape (") == point.fn
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new / "test")]) == 2
     assert f"{new / 'test'} is a test folder itself: give the folder that holds it, {new}" in capsys.readouterr().err
+
+
+def test_evaluate_on_new_images_says_when_their_masks_mark_no_defect(trained, dataset, tmp_path, capsys):
+    """Masks saved as 0/1 instead of 0/255 read all black: training said so, evaluate --data gave "pixel AUROC n/a"
+    without a reason, or counted those images' pixels as defect-free without a word."""
+    new = tmp_path / "line_week_50"
+    shutil.copytree(dataset / "test", new / "test")
+    shutil.copytree(dataset / "ground_truth", new / "ground_truth")
+    masks = sorted((new / "ground_truth").glob("*/*_mask.png"))
+    cv2.imwrite(str(masks[0]), (cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))  # 0/1
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
+    assert (f"note: 1 mask of defective test images is all black, marking no defect pixel ("
+            f"{masks[0].parent.name}/{masks[0].name.replace('_mask', '')}") in capsys.readouterr().out
+    for mask in masks:
+        cv2.imwrite(str(mask), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))
+    result = evaluate_run(trained, new)
+    assert result["metrics"]["pixel_auroc"] is None
+    assert result["notes"][0].startswith("Every mask of the defective test images marks no defect pixel")
 
 
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):

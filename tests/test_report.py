@@ -88,12 +88,16 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()
-    assert "Per 1,000 parts made with 1% defective" in (tmp_path / "default.html").read_text()  # as threshold
+    default = (tmp_path / "default.html").read_text()
+    assert "Per 1,000 parts made with 1% defective" in default  # as threshold
+    assert ("Costs assumed: a false alarm costs 1, an escape 10, 1% defective (VQI&#x27;s defaults, not figures "
+            "entered for this line).") in default  # default figures must not read as the line's own
     out = tmp_path / "reports" / "report.html"
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20", "--defect-rate", "0.5"]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     assert "Per 1,000 parts made with 0.5% defective" in out.read_text()
+    assert "Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered)." in out.read_text()
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", "1e9"]) == 0
     capsys.readouterr()
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings

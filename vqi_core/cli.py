@@ -371,12 +371,17 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress.close()
     for item in result["skipped"]:
         print(f"skipped {item['file']}: {item['reason']}")
+    for note in result["notes"]:
+        print(f"note: {note}")
     print(_metrics_line(result["metrics"]))
     for line in _defect_type_lines(result["metrics"]):
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
-    print(f"at the run's saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}; not "
-          f"chosen on these images): {cost_sentence(point)}")
+    chosen_where = ("not chosen on these images" if args.data is not None else
+                    "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
+                    "preset's rates on images it was not chosen on")
+    print(f"at the run's saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}; "
+          f"{chosen_where}): {cost_sentence(point)}")
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"

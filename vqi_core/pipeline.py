@@ -568,7 +568,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores``, their ``labels`` (0 good, 1 defective), ``defect_types``
-    (``good`` for good images) and ``paths``, and for the run's own
+    (``good`` for good images), ``paths``, ``notes`` (masks that mark no defect pixel), and for the run's own
     test set the largest absolute difference from the saved scores (0 when the run reproduces exactly) and
     ``data_changes``: the test and mask files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
@@ -622,7 +622,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                                                      inspected if truth else None)
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
+    empty_masks = empty_masks_note(samples, truth) if truth else None
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
-            "max_score_difference": difference,
+            "max_score_difference": difference, "notes": [empty_masks] if empty_masks else [],
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}

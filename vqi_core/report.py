@@ -111,6 +111,13 @@ def region_line(region: dict | None) -> str:
             "not inspected")
 
 
+def _costs_assumed(costs: LineCosts) -> str:
+    """Which costs the report's cost figures assume, and whether they are VQI's defaults or were entered: in a
+    quality record, default figures must not read as the line's own."""
+    entered = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
+    return f"Costs assumed: {costs.summary()} ({entered})."
+
+
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
                     max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
@@ -187,7 +194,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
-        f"<p>{html.escape(line_cost_sentence(point, costs))}</p>" if costs else "",
+        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs))}</p>"
+        if costs else "",
         f"<table>{rates}</table>",
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",

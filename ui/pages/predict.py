@@ -86,7 +86,7 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
                           result["metrics"].get("per_defect_type"))
     return {"run": run.id, "threshold": threshold, "folder": folder, "view": view, "images": len(labels),
-            "metrics": result["metrics"], "skipped": result["skipped"],
+            "metrics": result["metrics"], "skipped": result["skipped"], "notes": result["notes"],
             "judged": judged_frame(result["paths"], labels, result["defect_types"], scores, threshold)}
 
 
@@ -95,6 +95,8 @@ def show_check(outcome: dict[str, Any]) -> None:
     ROC curve and each defect type."""
     for item in outcome["skipped"]:
         st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+    for note in outcome.get("notes", []):  # results kept from before notes were returned have none
+        st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold {outcome['threshold']:.6g}:** "
                 f"{view['cost']}")
