@@ -238,8 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "cues",
         description="Decode every image of a category, list the unreadable ones, look for test images that are "
                     "copies of training images or of other test images (the same pixels, at most "
-                    f"{COPY_RMSE:g} grey levels apart, as a JPEG re-save), count the test images that look almost like a training "
-                    f"image (likeness {LOOK_ALIKE_LIKENESS:g} or more: other photos of the same part, when the good "
+                    f"{COPY_RMSE:g} grey levels apart, as a JPEG re-save), count the test images that look almost "
+                    f"like a training image (likeness {LOOK_ALIKE_LIKENESS:g} or more: other photos of the same part, when the good "
                     "test images have far more of them than the defective ones), and measure how well each "
                     "whole-image statistic (mean grey level, grey-level spread, colourfulness, red-blue balance, size, "
                     "aspect ratio) alone "
