@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from synthetic import SHARED_DATA, another_photo, draw_defect, random_part, write_png
+import vqi_core.cli
 from vqi_core.cli import main
 from vqi_core.datasets import DatasetError, load_category
 from vqi_core.images import read_image
-from vqi_core.resplit import SPLIT_FILE, split_by_part, write_split
+from vqi_core.resplit import SPLIT_FILE, PartSplit, split_by_part, write_split
 from vqi_core.split_check import check_split, look_alike_groups
 
 PARTS, PHOTOS = 10, 3
@@ -92,6 +93,53 @@ def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> 
         split_by_part(load_category(tmp_path / "same"), test_fraction=1.0)
 
 
+def test_a_split_never_writes_one_image_over_another_of_the_same_name(tmp_path) -> None:
+    """train/good/a.png renamed to train_a.png used to overwrite the copy of test/good/train_a.png: 17 images
+    counted, 16 written (review of 2026-12-03)."""
+    root = tmp_path / "widget"
+    for index, name in enumerate(["test/good/a.png", "test/good/train_a.png", "train/good/a.png", "train/good/b.png"]):
+        write_png(root / name, random_part(index))
+    source = load_category(root)
+    train = sorted([root / "test/good/a.png", root / "test/good/train_a.png", root / "train/good/a.png"])
+    out = write_split(source, PartSplit(train, [root / "train/good/b.png"], [], [], 0.25, 0), tmp_path / "out")
+    written = {path.name: read_image(path) for path in (out / "train" / "good").iterdir()}
+    assert sorted(written) == ["a.png", "train_a.png", "train_a_2.png"]
+    originals = [read_image(path) for path in train]
+    assert all(any((image == original).all() for image in written.values()) for original in originals)
+    assert sorted(json.loads((out / SPLIT_FILE).read_text())["files"]) == [
+        "test/good/b.png", "train/good/a.png", "train/good/train_a.png", "train/good/train_a_2.png"]
+
+
+def test_a_split_that_would_leave_a_side_empty_is_refused_with_the_reason(tmp_path, capsys) -> None:
+    source = photographed_category(tmp_path / "widget")
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "all"), "--test-fraction", "0.99"]) == 2
+    assert ("a test fraction of 0.99 puts all 31 good images into test/good: no training image would be left; "
+            "choose a smaller test fraction") in capsys.readouterr().err
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "none"), "--test-fraction", "0.01"]) == 2
+    assert ("a test fraction of 0.01 of 31 good images is no image: choose a larger test fraction (at least 0.016)"
+            in capsys.readouterr().err)  # it used to blame parts that all look the same
+    assert not (tmp_path / "all").exists() and not (tmp_path / "none").exists()
+    (tmp_path / "taken").mkdir()
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "taken")]) == 2
+    captured = capsys.readouterr()
+    assert "already exists" in captured.err and "grouping" not in captured.err  # refused before any image is read
+
+
+def test_a_mask_that_is_a_broken_link_is_named_and_a_split_leaves_it_out(tmp_path, capsys) -> None:
+    source = photographed_category(tmp_path / "widget")
+    mask = source / "ground_truth" / "crack" / "001_mask.png"
+    mask.unlink()
+    mask.symlink_to(tmp_path / "gone.png")
+    category = load_category(source)
+    assert {"file": str(mask), "reason": f"mask ignored: a broken link to {tmp_path / 'gone.png'}"} in category.skipped
+    (source / "test" / "good" / "moved.png").symlink_to(tmp_path / "gone.png")
+    assert {"file": str(source / "test" / "good" / "moved.png"),
+            "reason": f"a broken link to {tmp_path / 'gone.png'}"} in load_category(source).skipped
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "out" / "ground_truth" / "crack" / "001_mask.png").exists()
+    assert (tmp_path / "out" / "ground_truth" / "crack" / "000_mask.png").is_file()
+
+
 def test_cli_split_refuses_a_seed_numpy_cannot_take_before_reading_images(tmp_path, capsys) -> None:
     source = photographed_category(tmp_path / "widget")
     assert main(["split", "--data", str(source), "--out", str(tmp_path / "out"), "--seed=-1"]) == 2
@@ -138,3 +186,16 @@ def test_a_split_names_every_file_it_leaves_out(tmp_path, capsys) -> None:
     assert left_out == {"notes.txt", "scan.png", "part1_photo1.png"}
     assert all(f"skipped {source / folder / name}: " in printed for folder, name in
                [("train/good", "notes.txt"), ("test/crack", "scan.png"), ("train/good", "part1_photo1.png")])
+
+
+def test_ctrl_c_during_a_split_says_the_split_was_not_written(tmp_path, capsys, monkeypatch) -> None:
+    """It said "no run was written": split writes a category, not a run."""
+    source = photographed_category(tmp_path / "widget")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vqi_core.cli, "split_by_part", interrupted)
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == f"interrupted: {tmp_path / 'out'} was not written\n"
+    assert not (tmp_path / "out").exists()

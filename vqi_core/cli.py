@@ -30,7 +30,7 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
                        iter_score, label_name, not_scored_row, overlay_file_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
-from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
+from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
                    missing_folders, run_folder_holding, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
@@ -625,6 +625,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _split(args: argparse.Namespace) -> int:
     category = load_category(category_path(args.data, args.category))
+    check_split_target(category, Path(args.out))  # before every image is decoded and grouped
     progress = TerminalProgress()
     try:
         split = split_by_part(category, args.test_fraction, args.seed, progress, args.bit_depth)
@@ -779,7 +780,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        unchanged = (f"predictions.csv and the overlays in {args.out} are as they were" if args.command == "predict"
-                     else "no run was written")
-        print(f"interrupted: {unchanged}", file=sys.stderr)
+        out = getattr(args, "out", "")
+        unchanged = {"predict": f"predictions.csv and the overlays in {out} are as they were",
+                     "train": "no run was written", "split": f"{out} was not written",
+                     "report": f"{out} was not written",
+                     "evaluate": "nothing was written", "check": "nothing was written"}.get(args.command)
+        print(f"interrupted: {unchanged}" if unchanged else "interrupted", file=sys.stderr)
         return 130

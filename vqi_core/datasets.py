@@ -20,6 +20,7 @@ A dataset root is either one category itself or a folder of categories.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ParamSpec, TypeVar
@@ -156,7 +157,7 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
                                                          "rename it to include it"})
             continue
         if not path.is_file():  # a named pipe or a device: opening it to read a header could wait forever
-            skipped.append({"file": str(path), "reason": "not a regular file"})
+            skipped.append({"file": str(path), "reason": broken_link_reason(path) or "not a regular file"})
             continue
         if not is_image_path(path):
             skipped.append({"file": str(path), "reason": not_an_image_reason(path)})
@@ -288,7 +289,7 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
         return {}, []
     by_stem: dict[str, list[tuple[tuple[bool, bool, str], Path]]] = {}
     for mask in mask_dir.iterdir():
-        if mask.name.startswith(".") or not is_image_path(mask) or not mask.is_file():
+        if mask.name.startswith(".") or not is_image_path(mask) or mask.is_dir():  # a broken link is said
             continue
         named_mask = mask.stem.endswith("_mask")
         stem = mask.stem.removesuffix("_mask") if named_mask else mask.stem
@@ -301,11 +302,18 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
     return chosen, sorted(outranked)
 
 
+def broken_link_reason(path: Path) -> str | None:
+    """"a broken link to <target>" for a symbolic link whose target is gone; None for anything else."""
+    if path.is_symlink() and not path.exists():
+        return f"a broken link to {os.readlink(path)}"
+    return None
+
+
 def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     """Why ``mask_path`` cannot be the mask of ``image_path`` (missing, unreadable, another size); None when it
     can, or when the image itself cannot be read (its own problem is said with the image)."""
     if not mask_path.is_file():
-        return "mask ignored: the file is missing"
+        return f"mask ignored: {broken_link_reason(mask_path) or 'the file is missing'}"
     try:
         mask_size = stored_size(mask_path)
     except Exception as exc:

@@ -78,6 +78,9 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     if not paths:
         raise DatasetError(f"{category.root} has no readable good image to split")
     target = round(test_fraction * len(paths))
+    if target == 0:
+        raise DatasetError(f"a test fraction of {test_fraction:g} of {counted(len(paths), 'good image')} is no "
+                           f"image: choose a larger test fraction (at least {0.5 / len(paths):.2g})")
     order = np.random.default_rng(seed).permutation(len(groups))
     test_groups, held = set(), 0
     for index in order:
@@ -94,18 +97,27 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             f"part number yourself.")
     test = [path for i, group in enumerate(groups) if i in test_groups for path in group]
     train = [path for i, group in enumerate(groups) if i not in test_groups for path in group]
+    if not train:
+        raise DatasetError(f"a test fraction of {test_fraction:g} puts all {counted(len(paths), 'good image')} "
+                           f"into test/good: no training image would be left; choose a smaller test fraction")
     return PartSplit(sorted(train), sorted(test), groups, skipped, test_fraction, seed)
+
+
+def check_split_target(category: Category, out: Path) -> None:
+    """Refuse ``out`` as the folder of a split of ``category``: it exists, or lies inside the category (before
+    any image is read, and again when the split is written)."""
+    if out.exists():
+        raise FileExistsError(f"{out} already exists: choose a new folder for the split")
+    if out.resolve().is_relative_to(category.root.resolve()):
+        raise ValueError(f"{out} lies inside the category {category.root} that is split: it would become part of "
+                         f"it (e.g. a defect type); choose a folder outside it")
 
 
 def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     """Write ``split`` as a new category folder ``out`` (which must not exist): ``train/good`` and ``test/good``
     from the split, the defective test images and ``ground_truth`` as they were, and ``split.json``."""
     out = Path(out)
-    if out.exists():
-        raise FileExistsError(f"{out} already exists: choose a new folder for the split")
-    if out.resolve().is_relative_to(category.root.resolve()):
-        raise ValueError(f"{out} lies inside the category {category.root} that is split: it would become part of "
-                         f"it (e.g. a defect type); choose a folder outside it")
+    check_split_target(category, out)
     staging = out.parent / f".{out.name}.incomplete"
     shutil.rmtree(staging, ignore_errors=True)
     root = category.root
@@ -113,10 +125,7 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     try:
         for side, paths in (("train", split.train), ("test", split.test)):
             for path in paths:
-                name = path.name
-                if (staging / side / GOOD / name).exists():  # the same name came from train/good and test/good
-                    name = f"{path.parent.parent.name}_{name}"
-                target = staging / side / GOOD / name
+                target = _free_name(staging / side / GOOD, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
                 files[target.relative_to(staging).as_posix()] = path.relative_to(root).as_posix()
@@ -126,8 +135,12 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
             target = staging / "test" / sample.defect_type / sample.path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(sample.path, target)
-        if (root / "ground_truth").is_dir():
-            shutil.copytree(root / "ground_truth", staging / "ground_truth")
+        if (root / "ground_truth").is_dir():  # a broken link is left out (listed among the masks skipped)
+            try:
+                shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore_dangling_symlinks=True)
+            except shutil.Error as exc:  # a list of (source, target, reason), one per file that failed
+                source, _, reason = exc.args[0][0]
+                raise OSError(f"could not copy {source} into the split: {reason}") from None
         record = {"source": str(root.resolve()), "seed": split.seed, "test_fraction": split.test_fraction,
                   "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
                   "train_good": len(split.train), "test_good": len(split.test),
@@ -139,3 +152,12 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def _free_name(folder: Path, path: Path) -> Path:
+    """Where ``path`` goes in ``folder``: under its own name, else prefixed with the side it came from
+    (``train_`` / ``test_``: the same name in train/good and test/good), else numbered: never over another."""
+    side = path.parent.parent.name
+    candidates = [path.name, f"{side}_{path.name}"]
+    candidates += (f"{side}_{path.stem}_{number}{path.suffix}" for number in range(2, 10_000))
+    return next(folder / name for name in candidates if not (folder / name).exists())
