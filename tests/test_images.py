@@ -355,3 +355,23 @@ def test_messages_for_unreadable_bytes_name_the_file_and_the_problem():
         read_image(b"hello, not an image", "part.png")
     assert str(refused.value).startswith("part.png: not a readable image (no valid PNG, JPEG")
     assert "BytesIO" not in str(refused.value)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_an_uncompressed_grayscale_tiff_stored_sideways_is_refused_not_scrambled(tmp_path, dtype):
+    """Pillow gives such a file its shown size but decodes its rows as stored: the image came out as stripes, and
+    its mask (checked against the shown size) seemed to fit (review of 2026-12-03). Compressed, it is turned."""
+    from PIL import TiffImagePlugin
+
+    stored = (np.arange(60 * 40) % 251).astype(dtype).reshape(60, 40)
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[274] = 6  # EXIF orientation: turn 90 degrees clockwise to show
+    raw, packed = tmp_path / "raw.tif", tmp_path / "lzw.tif"
+    Image.fromarray(stored).save(raw, tiffinfo=tags)
+    Image.fromarray(stored).save(packed, tiffinfo=tags, compression="tiff_lzw")
+    with pytest.raises(ImageReadError, match="an uncompressed grayscale TIFF stored sideways .EXIF orientation 6."):
+        read_image(raw)
+    shown = read_image(packed)
+    assert shown.shape == (40, 60, 3) and stored_size(packed) == (40, 60)
+    if dtype == np.uint8:  # turned clockwise, as a viewer shows it
+        assert np.array_equal(shown[..., 0], np.rot90(stored, -1))

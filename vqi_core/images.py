@@ -111,6 +111,14 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                 f"{name}: {image.width}x{image.height} pixels is larger than the "
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
+        if len(image.getbands()) == 1 and any(
+                tile.codec_name == "raw" and (tile.extents[2] > image.width or tile.extents[3] > image.height)
+                for tile in image.tile):
+            # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
+            # stored (Pillow 13; colour ones and compressed ones are turned correctly)
+            raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
+                                 f"{_orientation(image)}), which would be decoded as scrambled pixels: save it with "
+                                 f"LZW or deflate compression, or turned upright without the orientation tag")
         sixteen_bit_colour_orientation = None
         if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
             sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
