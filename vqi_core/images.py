@@ -112,8 +112,8 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                 f"{MAX_IMAGE_PIXELS:,} pixel limit"
             )
         if len(image.getbands()) == 1 and any(
-                tile.codec_name == "raw" and (tile.extents[2] > image.width or tile.extents[3] > image.height)
-                for tile in image.tile):
+                tile.codec_name == "raw" and tile.extents is not None
+                and (tile.extents[2] > image.width or tile.extents[3] > image.height) for tile in image.tile):
             # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
             # stored (Pillow 13; colour ones and compressed ones are turned correctly)
             raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
