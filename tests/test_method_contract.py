@@ -104,7 +104,19 @@ def test_default_model_separates_real_bottle_defects(method):
     ("spade", {"global_grid": 0}, "global_grid"),
     ("cam", {"lr": -1.0}, "lr and head_lr must be positive"),
     ("cam", {"head_lr": 0.0}, "lr and head_lr must be positive"),
-    ("cam", {"epochs": 0}, "epochs and patience must be at least 1"),
+    ("cam", {"epochs": 0}, "epochs, patience and train_stages must be at least 1"),
+    ("cam", {"train_stages": 0}, "epochs, patience and train_stages must be at least 1"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"lr": -0.001, "head_lr": -0.001}},
+     "cutpaste fine-tuning's lr must be above 0 and at most 10, not -0.001"),
+    ("padim", {"finetune": "simsiam", "finetune_params": {"lr": 0}}, "simsiam fine-tuning's lr must be above 0"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"weight_decay": -1}}, "weight_decay must be from 0"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"epochs": 0}}, "epochs must be from 1 to 1000, not 0"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"epochs": 1.5}}, "epochs must be a whole number"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"crop_size": -5}}, "crop_size must be from 16 to 2048"),
+    ("padim", {"finetune": "cutpaste", "finetune_params": {"bogus": 1}}, "'bogus' is not a parameter of cutpaste"),
+    ("padim", {"finetune": "simsiam", "finetune_params": {"batch_size": 1}}, "batch_size must be from 2 to 4096"),
+    ("padim", {"finetune": "foo"}, "unknown fine-tuning kind 'foo'; choose from cutpaste, simsiam"),
+    ("padim", {"finetune_params": {"epochs": 2}}, "finetune_params .epochs. given without finetune"),
 ])
 def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, params, message):
     """A value that would fit a useless model (PaDiM with a negative regulariser scores every image 0) is refused

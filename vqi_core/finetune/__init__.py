@@ -30,6 +30,7 @@ Shared design, chosen for a few minutes of CPU time and stable features:
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -60,6 +61,50 @@ class FinetuneResult:
     batch_losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     trained_stages: list[str] = field(default_factory=list)
+
+
+#: the range of each fine-tuning parameter that has one: (lowest, highest, whether the lowest is allowed)
+_PARAMETER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "epochs": (1, 1000, True), "batch_size": (1, 4096, True), "crop_size": (16, 2048, True),
+    "train_stages": (1, 16, True), "lr": (0, 10, False), "head_lr": (0, 10, False), "weight_decay": (0, 10, True),
+    "dim": (1, 65_536, True), "hidden": (1, 65_536, True), "seed": (0, 2**32 - 1, True)}
+
+
+def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str, Any]:
+    """``params`` of fine-tuning ``kind`` checked before any image is read (names, whole numbers, ranges: a
+    negative learning rate would make the features worse and still write a run), whole numbers given as floats
+    made whole; ``ValueError`` naming the parameter otherwise. None or no kind: no fine-tuning (then no params)."""
+    params = dict(params or {})
+    if kind is None:
+        if params:
+            raise ValueError(f"finetune_params ({', '.join(sorted(params))}) given without finetune: choose "
+                             f"{' or '.join(FINETUNE_KINDS)}, or leave them out")
+        return params
+    if kind not in FINETUNE_KINDS:
+        raise ValueError(f"unknown fine-tuning kind {kind!r}; choose from {', '.join(FINETUNE_KINDS)}")
+    from .cutpaste import train_cutpaste
+    from .simsiam import train_simsiam
+
+    trainer = train_cutpaste if kind == "cutpaste" else train_simsiam
+    defaults = {name: parameter.default for name, parameter in inspect.signature(trainer).parameters.items()
+                if parameter.kind == parameter.KEYWORD_ONLY}
+    for name, value in params.items():
+        if name not in defaults:
+            raise ValueError(f"{name!r} is not a parameter of {kind} fine-tuning; its parameters: "
+                             f"{', '.join(sorted(defaults))}")
+        whole = name == "seed" or isinstance(defaults[name], int)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
+                whole and not float(value).is_integer()):
+            raise ValueError(f"{kind} fine-tuning's {name} must be a {'whole number' if whole else 'finite number'}, "
+                             f"not {value!r}")
+        low, high, low_allowed = _PARAMETER_RANGES[name]
+        if name == "batch_size" and kind == "simsiam":
+            low = 2  # its MLPs normalise over the batch
+        if not (low <= value <= high if low_allowed else low < value <= high):
+            raise ValueError(f"{kind} fine-tuning's {name} must be {'from' if low_allowed else 'above'} {low:g} "
+                             f"{'to' if low_allowed else 'and at most'} {high:g}, not {value!r}")
+        params[name] = int(value) if whole else float(value)
+    return params
 
 
 def finetune_backbone(kind: str, images: Sequence[np.ndarray], model: "AnomalyModel",

@@ -35,6 +35,7 @@ import torch
 
 from ..backbones import DEFAULT_BACKBONE, BackboneSpec, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
+from ..finetune import check_finetune
 from ..images import check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
 from ..progress import ProgressCallback, check_seed, report, seed_everything
@@ -147,7 +148,7 @@ class AnomalyModel(ABC):
         self.seed = seed
         self.jit = jit
         self.finetune = finetune
-        self.finetune_params = dict(finetune_params or {})
+        self.finetune_params = check_finetune(finetune, finetune_params)
         #: significant bits of 16-bit image files, grayscale or colour (:func:`vqi_core.images.read_image`): the
         #: files this model is fitted on and scores are decoded with it; images given as arrays are already decoded
         self.bit_depth = check_bit_depth(bit_depth)

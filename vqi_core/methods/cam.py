@@ -51,8 +51,8 @@ class CamClassifier(AnomalyModel):
             raise ValueError(f"the CAM classifier reads exactly one layer, not {self.layers}")
         if not 0.0 <= validation_fraction < 1.0:
             raise ValueError(f"validation_fraction must be in [0, 1), not {validation_fraction}")
-        if epochs < 1 or patience < 1 or train_stages < 0:
-            raise ValueError(f"epochs and patience must be at least 1 and train_stages at least 0, not {epochs}, "
+        if epochs < 1 or patience < 1 or train_stages < 1:  # with no stage trained, training refuses to start
+            raise ValueError(f"epochs, patience and train_stages must be at least 1, not {epochs}, "
                              f"{patience} and {train_stages}")
         if not (lr > 0 and head_lr > 0 and weight_decay >= 0):  # a learning rate of 0 or less learns nothing
             raise ValueError(f"lr and head_lr must be positive and weight_decay not negative, not {lr}, {head_lr} "
