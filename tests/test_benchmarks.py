@@ -22,20 +22,53 @@ def test_method_entries_take_json_values_with_commas():
 def test_engine_benchmark_writes_its_table(tmp_path, capsys):
     write_mvtec_dataset(tmp_path / "data" / "widget", n_train=10, n_test_good=4, n_per_defect=3)
     out = tmp_path / "out"
-    assert bench.main(["--data-root", str(tmp_path / "data"), "--methods", "nosuchmethod",
-                       "padim:image_size=[64,64],jit=false", "--out", str(out)]) == 0
+    assert bench.main(["--data-root", str(tmp_path / "data"), "--methods", "padim:image_size=[64,64],jit=false",
+                       "--out", str(out)]) == 0
 
     rows = json.loads((out / "bench.json").read_text())["rows"]
-    assert [(r["dataset"], r["method"]) for r in rows] == [("widget", "nosuchmethod"),
-                                                           ("widget", "padim:image_size=[64,64],jit=false")]
-    failed, padim = rows
+    assert [(r["dataset"], r["method"]) for r in rows] == [("widget", "padim:image_size=[64,64],jit=false")]
+    padim = rows[0]
     assert padim["image_auroc"] >= 0.9 and padim["pixel_auroc"] >= 0.9  # drawn defects are found
     assert padim["fit_seconds"] > 0 and padim["ms_per_image"] > 0 and padim["backbone_ms_per_image"] > 0
     assert set(padim["per_defect_type"]) == {"blob", "scratch"}
-    assert failed["note"].startswith("failed:") and "nosuchmethod" in failed["note"]  # a failure; the next still ran
     markdown = (out / "bench.md").read_text()
     assert "| widget | padim:image_size=[64,64],jit=false |" in markdown and "blob" in markdown
     assert "widget | padim" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options, problem", [
+    (["--methods", "nosuchmethod"], "unknown method 'nosuchmethod'"),
+    (["--methods", "padim:nope=1"], "'nope' is not a parameter of padim"),
+    (["--methods", "padim:finetune=cutpaste,finetune_params={\"lr\":-1}"], "cutpaste fine-tuning's lr must be above 0"),
+    (["--datasets", "nosuch"], "category 'nosuch' not found in"),
+    (["--out", "FILE"], "is a file: name a folder for the benchmark's files"),
+])
+def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, capsys, options, problem):
+    """Each used to start a process per row (or the whole benchmark), end with exit status 0, and replace an
+    earlier bench.json with failure rows; an --out that is a file failed only after every row had run."""
+    write_mvtec_dataset(tmp_path / "data" / "widget", n_train=4, n_test_good=2, n_per_defect=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "bench.json").write_text("earlier results")
+    (tmp_path / "FILE").write_text("")
+    options = [str(tmp_path / "FILE") if option == "FILE" else option for option in options]
+    defaults = {"--methods": ["padim"], "--out": [str(out)]}
+    argv = ["--data-root", str(tmp_path / "data")] + options + [
+        item for key, values in defaults.items() if key not in options for item in [key, *values]]
+    assert bench.main(argv) == 2
+    captured = capsys.readouterr()
+    assert problem in captured.err and "dataset | method" not in captured.out
+    assert (out / "bench.json").read_text() == "earlier results"
+
+
+def test_a_benchmark_with_a_failed_row_writes_its_table_and_ends_with_status_1(tmp_path, capsys, monkeypatch):
+    write_mvtec_dataset(tmp_path / "data" / "widget", n_train=4, n_test_good=2, n_per_defect=1)
+    monkeypatch.setattr(bench, "run_benchmark", lambda datasets, methods, runs: [
+        {"dataset": "widget", "method": "padim", "note": "failed: the benchmark process exited with code 9"}])
+    out = tmp_path / "out"
+    assert bench.main(["--data-root", str(tmp_path / "data"), "--methods", "padim", "--out", str(out)]) == 1
+    assert "error: 1 row of 1 failed (see their note)" in capsys.readouterr().err
+    assert json.loads((out / "bench.json").read_text())["rows"][0]["note"].startswith("failed:")
 
 
 def test_a_benchmark_process_that_dies_becomes_a_failure_row():
@@ -74,3 +107,26 @@ def test_memory_benchmark_trains_both_ways_and_compares_them(tmp_path, capsys):
     for row in result["rows"]:
         assert row["peak_rss_mb"] > 0 and row["fit_seconds"] > 0 and row["image_auroc"] is not None
     assert "identical scores" in (out / "memory.md").read_text() and "decoded from the files" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("benchmark, options, problem", [
+    (bench_memory, ["--test", "0"], "argument --test: must be at least 2, not 0"),
+    (bench_memory, ["--train", "-3"], "argument --train: must be at least 2, not -3"),
+    (bench_memory, ["--side", "0"], "argument --side: must be at least 32, not 0"),
+    (bench_memory, ["--method", "bogus"], "argument --method: invalid choice: 'bogus'"),
+    (bench_dashboard, ["--images", "0"], "argument --images: must be at least 10, not 0"),
+    (bench_dashboard, ["--repeats", "-3"], "argument --repeats: must be at least 1, not -3"),
+])
+def test_memory_and_dashboard_benchmarks_refuse_bad_options_before_any_work(capsys, benchmark, options, problem):
+    """Each used to write 240 photos or train twice first, then end in a traceback (a NoneType format, a cv2
+    assertion, an IndexError) with nothing written."""
+    with pytest.raises(SystemExit) as refused:
+        benchmark.main(options)
+    assert refused.value.code == 2 and problem in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("benchmark", [bench_memory, bench_dashboard])
+def test_memory_and_dashboard_benchmarks_refuse_an_out_that_is_a_file(tmp_path, capsys, benchmark):
+    (tmp_path / "taken").write_text("")
+    assert benchmark.main(["--out", str(tmp_path / "taken")]) == 2
+    assert f"error: --out {tmp_path / 'taken'} is a file" in capsys.readouterr().err

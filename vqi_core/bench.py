@@ -18,14 +18,16 @@ import multiprocessing
 import os
 import re
 import statistics
+import sys
 import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .system import peak_memory_mb
+from .wording import counted
 
 if TYPE_CHECKING:
     from .runs import Run
@@ -37,6 +39,29 @@ DEFAULT_METHODS = ("patchcore", "padim", "spade", "dfm", "dfm:finetune=cutpaste"
                    "patchcore:finetune=cutpaste", "cam")
 COLUMNS = ("dataset", "method", "image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image",
            "backbone_ms_per_image", "peak_rss_mb", "note")
+
+
+def whole_number_at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least`` (refused by argparse, with its option, before any
+    work starts)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    return parse
+
+
+def output_folder(folder: Path) -> Path:
+    """``folder``, created for a benchmark's files before it runs (``ValueError`` for a file, ``OSError`` where it
+    cannot be created): found after the benchmark, the results would be lost."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {folder} is a file: name a folder for the benchmark's files")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
@@ -173,7 +198,8 @@ def defect_type_table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, run, print the table and write ``<out>/bench.json`` and ``bench.md``."""
+    """Parse arguments, run, print the table and write ``<out>/bench.json`` and ``bench.md`` (each atomically);
+    2 when an option is refused (before anything runs), 1 when a row failed."""
     parser = argparse.ArgumentParser(prog="python -m vqi_core.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="folder of datasets (default: %(default)s)")
@@ -183,24 +209,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-runs", type=Path, help="keep the run folders here (default: a temporary folder)")
     args = parser.parse_args(argv)
 
-    from .datasets import list_categories
+    from .datasets import DatasetError, category_path, list_categories
+    from .methods import create_model
+    from .runs import write_bytes_atomic
 
-    names = args.datasets or list_categories(args.data_root)
-    datasets = [args.data_root / name for name in names]
+    try:  # everything that can be refused is refused before the first process starts, and nothing is written
+        for entry in args.methods:
+            name, params = parse_method(entry)
+            create_model(name, **params)
+        names = args.datasets or list_categories(args.data_root)
+        datasets = [category_path(args.data_root, name) for name in names]
+        output_folder(args.out)
+    except (ValueError, DatasetError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(" | ".join(COLUMNS), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         rows = run_benchmark(datasets, args.methods, str(args.keep_runs or tmp))
-    args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-    (args.out / "bench.json").write_text(json.dumps({"created": stamp, "rows": rows}, indent=2))
     by_type = defect_type_table(rows)
     if by_type:
         print(f"\n{by_type}")
-    (args.out / "bench.md").write_text(f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n"
-                                       + (f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else ""))
+    write_bytes_atomic(args.out / "bench.json", json.dumps({"created": stamp, "rows": rows}, indent=2).encode())
+    write_bytes_atomic(args.out / "bench.md", (f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n" + (
+        f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else "")).encode())
     print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.md'}")
+    failed = [row for row in rows if str(row.get("note", "")).startswith("failed:")]
+    if failed:
+        print(f"error: {counted(len(failed), 'row')} of {len(rows)} failed (see their note)", file=sys.stderr)
+        return 1
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

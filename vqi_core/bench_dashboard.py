@@ -18,7 +18,7 @@ thresholds. Four figures are reported, median and 95th percentile in ms:
   both tabs), so this is an upper bound for the fragment-only rerun a browser
   triggers.
 
-The target is 150 ms per slider move. Writes ``<out>/dashboard.json``.
+The target is 150 ms per slider move. Writes ``<out>/dashboard.json`` and ``<out>/dashboard.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,11 +38,12 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
+from .bench import output_folder, whole_number_at_least
 from .dashboard import prepare_threshold_data, threshold_view
 from .metrics import ThresholdEvaluator
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE, THRESHOLD_FILE,
-                   save_maps, write_json_atomic)
+                   save_maps, write_bytes_atomic, write_json_atomic)
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -122,14 +124,21 @@ def summary(times: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark, print a table and write ``<out>/dashboard.json``."""
+    """Run the benchmark, print a table and write ``<out>/dashboard.json`` and ``dashboard.md`` (atomically)."""
     parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_dashboard", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=1000, help="test images (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=40, help="slider moves per measurement (default: %(default)s)")
+    parser.add_argument("--images", type=whole_number_at_least(10), default=1000,
+                        help="test images, at least 10 (default: %(default)s)")
+    parser.add_argument("--repeats", type=whole_number_at_least(1), default=40,
+                        help="slider moves per measurement (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
     parser.add_argument("--skip-apptest", action="store_true", help="only the function-level measurements")
     args = parser.parse_args(argv)
+    try:
+        output_folder(args.out)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     labels, scores, types = synthetic_test_set(args.images)
     thresholds = np.random.default_rng(1).uniform(scores.min(), scores.max(), args.repeats)
@@ -156,12 +165,11 @@ def main(argv: list[str] | None = None) -> int:
               for name, row in rows.items()]
     print(title)
     print("\n".join(lines))
-    args.out.mkdir(parents=True, exist_ok=True)
     result = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "images": args.images, "repeats": args.repeats,
               "target_ms": TARGET_MS, "measurements": rows,
               "within_target": all(row["p95_ms"] <= TARGET_MS for row in rows.values())}
-    (args.out / "dashboard.json").write_text(json.dumps(result, indent=2))
-    (args.out / "dashboard.md").write_text(f"{title}\n\n" + "\n".join(lines) + "\n")
+    write_bytes_atomic(args.out / "dashboard.json", json.dumps(result, indent=2).encode())
+    write_bytes_atomic(args.out / "dashboard.md", (f"{title}\n\n" + "\n".join(lines) + "\n").encode())
     print(f"wrote {args.out / 'dashboard.json'} and {args.out / 'dashboard.md'}")
     return 0
 

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .runs import METRICS_FILE, SCORES_FILE
+from .bench import output_folder, whole_number_at_least
+from .methods import list_methods
+from .runs import METRICS_FILE, SCORES_FILE, write_bytes_atomic
 
 #: the two runs: name, ``--image-memory-mb``
 SETTINGS = (("all images in memory", 1_000_000.0), ("decoded from the files", 0.0))
@@ -85,12 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table and write ``<out>/memory.json`` and ``<out>/memory.md``."""
     parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_memory", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train", type=int, default=200, help="good training images (default: %(default)s)")
-    parser.add_argument("--test", type=int, default=40, help="test images, half of them defective (default: %(default)s)")
-    parser.add_argument("--side", type=int, default=1600, help="image side in pixels (default: %(default)s)")
-    parser.add_argument("--method", default="patchcore", help="method to train (default: %(default)s)")
+    parser.add_argument("--train", type=whole_number_at_least(2), default=200,
+                        help="good training images, at least 2 (default: %(default)s)")
+    parser.add_argument("--test", type=whole_number_at_least(2), default=40,
+                        help="test images, half of them defective, at least 2 (default: %(default)s)")
+    parser.add_argument("--side", type=whole_number_at_least(32), default=1600,
+                        help="image side in pixels, at least 32 (default: %(default)s)")
+    parser.add_argument("--method", default="patchcore", choices=[m for m in list_methods() if m != "cam"],
+                        help="method to train (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
+    try:
+        output_folder(args.out)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     decoded_mb = {"train": args.train * args.side ** 2 * 3 / 2 ** 20, "test": args.test * args.side ** 2 * 3 / 2 ** 20}
     rows = []
@@ -117,12 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     print(title)
     print("\n".join(lines))
     print(verdict)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "memory.md").write_text(f"{title}\n\n" + "\n".join(lines) + f"\n\n{verdict}\n")
-    (args.out / "memory.json").write_text(json.dumps(
+    write_bytes_atomic(args.out / "memory.md", (f"{title}\n\n" + "\n".join(lines) + f"\n\n{verdict}\n").encode())
+    write_bytes_atomic(args.out / "memory.json", json.dumps(
         {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "method": args.method, "train_images": args.train,
          "test_images": args.test, "side": args.side, "decoded_mb": decoded_mb, "rows": rows,
-         "same_scores": same_scores}, indent=2))
+         "same_scores": same_scores}, indent=2).encode())
     print(f"wrote {args.out / 'memory.md'} and {args.out / 'memory.json'}")
     return 0 if same_scores else 1
 
