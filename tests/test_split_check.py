@@ -290,3 +290,26 @@ def test_real_magnetic_tile_good_test_images_look_like_training_photos_of_the_sa
     numbers = [(int(test.split("_num_")[1].split(".")[0]), int(alike.split("_num_")[1].split(".")[0]))
                for test, alike in good_pairs]
     assert np.median([abs(a - b) for a, b in numbers]) < 100
+
+
+def test_a_method_that_trained_on_other_photos_of_the_evaluated_defects_gets_a_note() -> None:
+    """The CAM classifier's labelled half is drawn image by image: on a dataset that photographs each defective
+    part several times, it had seen other photos of 166 of its 196 held-out defects, without a word (review of
+    2026-12-03)."""
+    good = [random_part(seed) for seed in range(6)]
+    defects = [draw_defect(random_part(100 + seed), seed=seed)[0] for seed in range(4)]
+    train_names = [f"train/good/{i}.png" for i in range(6)] + [f"test/crack/{i}a.png" for i in range(4)]
+    train_labels = ["good"] * 6 + ["defective"] * 4
+    test_good = [random_part(200 + seed) for seed in range(3)]
+    seen = [another_photo(defect, seed=7) for defect in defects]  # other photos of the defects it trained on
+    new = [draw_defect(random_part(300 + seed), seed=seed)[0] for seed in range(4)]
+    for test_defective, expected in ((seen, "4 of 4 evaluated defective test images (100%) look almost like a "
+                                            "defective image the method trained on"), (new, "")):
+        check = check_split(train_names, train_labels, good + defects,
+                            [f"test/good/{i}.png" for i in range(3)] + [f"test/crack/{i}b.png" for i in range(4)],
+                            ["good"] * 3 + ["defective"] * 4, test_good + test_defective)
+        note = check.seen_defect_look_alikes_note()
+        assert note.startswith(expected) if expected else note == ""
+    assert "e.g. test/crack/0b.png and test/crack/0a.png" in check_split(
+        train_names, train_labels, good + defects, ["test/crack/0b.png"], ["defective"],
+        seen[:1]).seen_defect_look_alikes_note()

@@ -354,6 +354,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         write_json_atomic(staging / THRESHOLD_FILE, threshold_entry(threshold, source))
         write_bytes_atomic(staging / MANIFEST_FILE, manifest.to_csv(index=False).encode())
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
+        if model.supervised and (seen := split.seen_defect_look_alikes_note()):
+            notes.append(seen)
         write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict(),
                                                   "training_capture_ranges": ranges})
         write_json_atomic(staging / CONFIG_FILE, {

@@ -405,6 +405,24 @@ class SplitCheck:
         return notes
 
 
+    def seen_defect_look_alikes_note(self) -> str:
+        """For a method that trained on labelled defective images (the CAM classifier): a note when
+        :data:`LOOK_ALIKE_GAP` or more of the evaluated defective images look almost like a defective image it
+        trained on (other photos of the same defective part, in a dataset that photographs each part several
+        times: the labelled part is drawn image by image); "" otherwise."""
+        defective = self.look_alike_summary.get("defective")
+        seen = [entry for entry in self.look_alikes
+                if entry["label"] == "defective" and entry.get("look_alike_label") == "defective"]
+        if not defective or not seen or len(seen) / defective["images"] < LOOK_ALIKE_GAP:
+            return ""
+        example = seen[0]
+        return (f"{len(seen)} of {counted(defective['images'], 'evaluated defective test image')} "
+                f"({len(seen) / defective['images']:.0%}) look almost like a defective image the method trained on "
+                f"(likeness {LOOK_ALIKE_LIKENESS:g} or more; e.g. {example['test']} and {example['look_alike']}, "
+                f"{example['likeness']:.3f}). If they are other photos of the same defective parts, it has seen "
+                f"those defects, and its figures here are better than on new defects: the labelled images are "
+                f"drawn image by image, not part by part.")
+
     def look_alike_line(self) -> str:
         """The look-alike shares of both labels in one line ("" without both classes)."""
         summary = self.look_alike_summary
@@ -483,13 +501,14 @@ def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_i
             check.repeats_in_test.append({
                 "test": test_names[pair.query], "label": test_labels[pair.query], "copy": test_names[pair.reference],
                 "copy_label": test_labels[pair.reference], "rmse": round(pair.rmse, 3)})
-    _add_look_alikes(check, train_names, train_thumbs, test_names, test_labels, test_thumbs)
+    _add_look_alikes(check, train_names, train_labels, train_thumbs, test_names, test_labels, test_thumbs)
     check.capture_cues = capture_cues(test_images, test_labels)
     return check
 
 
-def _add_look_alikes(check: SplitCheck, train_names: Sequence[str], train_thumbs: Sequence[np.ndarray],
-                     test_names: Sequence[str], test_labels: Sequence[str], test_thumbs: Sequence[np.ndarray]) -> None:
+def _add_look_alikes(check: SplitCheck, train_names: Sequence[str], train_labels: Sequence[str],
+                     train_thumbs: Sequence[np.ndarray], test_names: Sequence[str], test_labels: Sequence[str],
+                     test_thumbs: Sequence[np.ndarray]) -> None:
     """Fill ``check.look_alikes`` and ``check.look_alike_summary`` for the test images that are not copies."""
     copies = check.flagged_test_names
     kept = [i for i, name in enumerate(test_names) if name not in copies]
@@ -498,6 +517,7 @@ def _add_look_alikes(check: SplitCheck, train_names: Sequence[str], train_thumbs
         if likeness[row] >= LOOK_ALIKE_LIKENESS:
             check.look_alikes.append({"test": test_names[index], "label": test_labels[index],
                                       "look_alike": train_names[nearest[row]],
+                                      "look_alike_label": train_labels[nearest[row]],
                                       "likeness": round(float(likeness[row]), 4)})
     for label in ("good", "defective"):
         rows = [row for row, index in enumerate(kept) if test_labels[index] == label]
