@@ -214,6 +214,21 @@ def test_evaluate_on_new_images_says_when_their_masks_mark_no_defect(trained, da
     assert result["notes"][0].startswith("Every mask of the defective test images marks no defect pixel")
 
 
+def test_evaluate_on_new_images_names_those_the_run_learnt_from(trained, dataset, tmp_path, capsys):
+    """A folder that holds a training image again (by its bytes, wherever it lies) gave flattering figures without
+    a word (review of 2026-12-03: a CAM run evaluated on its own labelled images scored AUROC 1.0)."""
+    new = tmp_path / "line_week_51"
+    shutil.copytree(dataset / "test", new / "test")
+    training_image = sorted((dataset / "train" / "good").glob("*.png"))[0]
+    shutil.copy(training_image, new / "test" / "good" / "again.png")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
+    assert (f"note: 1 of these {len(list((new / 'test').glob('*/*.png')))} images is an image the run learnt from "
+            f"(the same bytes as its training images, by SHA-256; e.g. {new / 'test' / 'good' / 'again.png'}): the "
+            f"figures on them are better than on new parts") in capsys.readouterr().out
+    (new / "test" / "good" / "again.png").unlink()
+    assert evaluate_run(trained, new)["notes"] == []
+
+
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
     older = Path(shutil.copytree(trained.path, tmp_path / "older"))
     (older / "data_manifest.csv").unlink()

@@ -32,7 +32,7 @@ from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
-from .provenance import bytes_sha256, data_manifest, manifest_changes, manifest_digest
+from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
 from .wording import are, counted
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
@@ -557,6 +557,26 @@ def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
     return replace(sample, mask_path=None)
 
 
+def learnt_from_note(run: Run, samples: Sequence[Sample]) -> str | None:
+    """A note naming the images among ``samples`` that the run learnt from (the same bytes, by the SHA-256 of its
+    data manifest: its training images, and for a method that learns from labelled defects its labelled test
+    images); None when there is none, or the run did not record its files."""
+    try:
+        manifest = run.data_manifest
+    except RunError:
+        return None
+    if manifest is None:
+        return None
+    learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
+    seen = [sample for sample in samples if file_sha256(sample.path) in learnt]
+    if not seen:
+        return None
+    return (f"{len(seen)} of these {counted(len(samples), 'image')} "
+            f"{'is an image' if len(seen) == 1 else 'are images'} the run learnt from "
+            f"(the same bytes as its training images, by SHA-256; e.g. {seen[0].path}): the figures on them are "
+            f"better than on new parts")
+
+
 def inspected_areas(model: AnomalyModel, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:
     """Per map, the pixels the model's inspection region inspects (None: a model without a region inspects all):
     pixel metrics leave out the defect-free pixels outside it, which no model would flag."""
@@ -624,8 +644,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                                                      inspected if truth else None)
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
-    empty_masks = empty_masks_note(samples, truth) if truth else None
+    notes = [note for note in (empty_masks_note(samples, truth) if truth else None,
+                               learnt_from_note(run, samples) if data is not None else None) if note]
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
-            "max_score_difference": difference, "notes": [empty_masks] if empty_masks else [],
+            "max_score_difference": difference, "notes": notes,
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}

@@ -19,7 +19,6 @@ so that a saved model never unpickles code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import pickle
@@ -39,6 +38,7 @@ from ..finetune import check_finetune
 from ..images import check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
 from ..progress import ProgressCallback, check_seed, report, seed_everything
+from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
 
 MODEL_JSON = "model.json"
@@ -85,12 +85,6 @@ def check_rgb_image(image: Any, index: int) -> None:
                 else type(image).__name__)
         raise ValueError(f"image {index} is {what}: images must be RGB uint8 arrays of shape (H, W, 3), as "
                          f"vqi_core.images.read_image returns (it converts grayscale, RGBA and 16-bit files)")
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def check_backbone_state(spec: BackboneSpec, state: dict[str, torch.Tensor]) -> None:
