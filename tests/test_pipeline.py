@@ -258,12 +258,14 @@ def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(
     mask.write_bytes(mask.read_bytes() + b"\0")  # the same pixels, other bytes: still a change
     (data / "test" / "blob" / "000.png").unlink()
     (data / "ground_truth" / "blob" / "000_mask.png").unlink()
+    (data / "ground_truth" / "blob" / "001_mask.png").write_bytes(b"garbage")  # there, but no longer readable
     assert main(["evaluate", "--run", str(run.path)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "Since the run was trained, its data files differ: 2 changed (ground_truth/blob/002_mask.png, "
-        "test/good/001.png); 2 missing (ground_truth/blob/000_mask.png, test/blob/000.png).")
+        "test/good/001.png); 3 missing or unreadable (ground_truth/blob/000_mask.png, "
+        "ground_truth/blob/001_mask.png, test/blob/000.png).")
     changed = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
-    assert changed.config["data_sha256"] != run.config["data_sha256"] and changed.config["data_files"] == 40
+    assert changed.config["data_sha256"] != run.config["data_sha256"] and changed.config["data_files"] == 39
 
 
 def test_evaluate_leaves_out_a_mask_that_has_gone_or_broken_since_training_and_says_so(dataset, tmp_path, capsys):

@@ -85,7 +85,8 @@ def describe_changes(changes: dict[str, list[str]] | None, examples: int = 3) ->
         files = changes.get(kind, [])
         if files:
             shown = ", ".join(files[:examples]) + (", …" if len(files) > examples else "")
-            parts.append(f"{len(files)} {kind} ({shown})")
+            # a file that is there but can no longer be read is left out of the test set like a missing one
+            parts.append(f"{len(files)} {'missing or unreadable' if kind == 'missing' else kind} ({shown})")
     return f"Since the run was trained, its data files differ: {'; '.join(parts)}." if parts else ""
 
 
