@@ -132,6 +132,17 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
                                          "defect type of the same name"}
 
 
+def test_the_mask_of_an_image_that_is_skipped_is_named_as_its_mask(tmp_path):
+    """A corrupt image's correctly named mask used to be called a mask that "matches no image", inviting a rename
+    of a mask whose name is right (review of 2026-12-03)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    (root / "test" / "blob" / "000.png").write_bytes(b"not a png")
+    reasons = {item["file"]: item["reason"] for item in load_category(root).skipped}
+    assert reasons[str(root / "ground_truth" / "blob" / "000_mask.png")] == (
+        "the mask of test/blob/000.png, which is skipped (see its own reason)")
+    assert reasons[str(root / "test" / "blob" / "000.png")].startswith("corrupt or unreadable image")
+
+
 def test_a_mask_is_checked_against_its_image_as_shown(tmp_path):
     """An image stored sideways with an EXIF orientation is 64 px wide and 32 high when shown; its mask is
     drawn on what is shown, so the mask's 64x32 fits and a mask of the stored 32x64 does not."""

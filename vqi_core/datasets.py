@@ -270,8 +270,8 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                     skipped.append({"file": str(mask_path), "reason": problem})
                     mask_path = None
             test.append(Sample(image_path, 1, defect_type, mask_path))
-        skipped.extend({"file": str(mask), "reason": f"mask matches no image in test/{defect_type} (the mask of an "
-                                                     f"image <stem>.<ext> is <stem>_mask.png or <stem>.png)"}
+        unreadable = {Path(item["file"]).stem: Path(item["file"]).name for item in bad}
+        skipped.extend({"file": str(mask), "reason": _unmatched_mask_reason(mask, defect_type, unreadable)}
                        for mask in sorted((set(masks.values()) - matched)
                                           | {mask for mask, used in outranked if used not in matched}))
         skipped.extend({"file": str(mask), "reason": f"another mask for the same image: {used.name} is used (a "
@@ -300,6 +300,16 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
         chosen[stem] = ranked[0][1]
         outranked += [(mask, ranked[0][1]) for _, mask in ranked[1:]]
     return chosen, sorted(outranked)
+
+
+def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, str]) -> str:
+    """Why a mask of ``test/<defect_type>`` is used for no image: its image is among the files skipped
+    (``unreadable``: name by stem; the mask's name is right), or no image has its name."""
+    image = unreadable.get(mask.stem.removesuffix("_mask"))
+    if image is not None:
+        return f"the mask of test/{defect_type}/{image}, which is skipped (see its own reason)"
+    return (f"mask matches no image in test/{defect_type} (the mask of an image <stem>.<ext> is <stem>_mask.png or "
+            f"<stem>.png)")
 
 
 def broken_link_reason(path: Path) -> str | None:
