@@ -251,3 +251,16 @@ def test_a_folder_without_read_permission_is_named_with_what_to_do(tmp_path, mon
     for listing in (list_categories, load_folder):
         with pytest.raises(DatasetError, match=f"cannot read {tmp_path}{advice}"):
             listing(tmp_path)
+
+
+def test_a_folder_of_test_images_only_is_not_called_a_missing_category(tmp_path):
+    """`check --data root --category lot` said "category 'lot' not found ... found: ..." of a folder that is there
+    (it has no train/good)."""
+    write_mvtec_dataset(tmp_path / "root" / "part", n_train=2, n_per_defect=1)
+    write_mvtec_dataset(tmp_path / "root" / "lot", n_train=2, n_per_defect=1)
+    shutil.rmtree(tmp_path / "root" / "lot" / "train")
+    with pytest.raises(DatasetError, match=r"lot has no train/good folder, so it is not a category to train or check"
+                                           r".*use evaluate --data .*root --category lot"):
+        category_path(tmp_path / "root", "lot")
+    with pytest.raises(DatasetError, match="category 'nothing' not found in .*; found: part"):
+        category_path(tmp_path / "root", "nothing")

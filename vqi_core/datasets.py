@@ -137,6 +137,10 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
         raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own "
                            f"folder, e.g. {root / names[0]}, or name it with --category on the command line)")
     if category not in names:
+        if (root / category).is_dir():  # a folder, but not a category: e.g. a lot of test images only
+            raise DatasetError(f"{root / category} has no train/good folder, so it is not a category to train or "
+                               f"check ({EXPECTED_LAYOUT}); to score a lot of labelled test images with a run, use "
+                               f"evaluate --data {root} --category {category}")
         raise DatasetError(f"category {category!r} not found in {root}; found: {', '.join(names)}")
     return root / category
 
