@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from synthetic import SHARED_DATA, draw_defect, textured_image, write_mvtec_dataset
-from vqi_core.datasets import load_category, supervised_split
+from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.images import read_image
 from vqi_core.methods import create_model, load_model, method_class
 from vqi_core.methods.cam import CamClassifier, stratified_split
@@ -125,6 +125,9 @@ def test_supervised_split_is_stratified_seeded_and_disjoint(tmp_path):
     assert [s.path for s in labelled] == sorted((s.path for s in labelled), key=order.index)
     with pytest.raises(ValueError, match="train_fraction"):
         supervised_split(category, 1.0)
+    single = load_category(write_mvtec_dataset(tmp_path / "single", n_train=2, n_test_good=4, n_per_defect=1, size=32))
+    with pytest.raises(DatasetError, match="every defect type has a single image, which is only evaluated"):
+        supervised_split(single, 0.5)  # it used to say CAM needs "good and defective images" of a set that has both
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "mvtec_bottle_256").is_dir(), reason="shared bottle data not available")

@@ -417,5 +417,9 @@ def supervised_split(category: Category, train_fraction: float = 0.5, seed: int 
             continue
         n_labelled = min(len(members) - 1, max(1, round(train_fraction * len(members))))
         labelled.update(members[i] for i in rng.permutation(len(members))[:n_labelled])
+    if groups.keys() - {GOOD} and not any(category.test[i].label == 1 for i in labelled):
+        raise DatasetError(f"no defective test image of {category.root} can be learnt from: every defect type has "
+                           f"a single image, which is only evaluated; a method that learns from labelled defects "
+                           f"needs two or more images of a defect type (one to learn from, one to evaluate on)")
     return ([s for i, s in enumerate(category.test) if i in labelled],
             [s for i, s in enumerate(category.test) if i not in labelled])
