@@ -14,10 +14,10 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
-from vqi_core.dashboard import prepare_pixel_data, region_caption, region_preview
+from vqi_core.dashboard import prepare_pixel_data, region_caption, region_preview, run_inspected_areas
 from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import IGNORED_BRIGHTNESS, render_overlay
+from vqi_core.localisation import IGNORED_BRIGHTNESS, boxes_from_map, normalize_map, render_overlay
 from vqi_core.methods import create_model, load_model
 from vqi_core.metrics import aupro, image_auroc, pixel_auroc
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
@@ -131,7 +131,9 @@ def test_a_clamp_outside_the_region_is_no_longer_a_false_alarm(method, one_threa
     assert image_auroc(labels, prediction.scores) == 1.0
     for anomaly_map in prediction.maps:  # no heat in the ignored strip (eval size = 96 px here)
         inside = model.region.mask_for(anomaly_map.shape)
-        assert (anomaly_map[~inside] == anomaly_map[inside].min()).all()
+        cool = min(anomaly_map[inside].min(), np.float32(model.normalization["map_median"]))
+        assert (anomaly_map[~inside] == cool).all()
+        assert (normalize_map(anomaly_map, model.normalization)[~inside] == 0).all()
     if method in ("patchcore", "padim"):  # without the region, the clamps outscore the real defects
         plain = create_model(method, **SMALL_METHODS[method]).fit(data["train"])
         assert image_auroc(labels, plain.predict(data["good"] + data["bad"]).scores) < 0.5
@@ -213,8 +215,27 @@ def test_pixel_metrics_and_the_pixel_tab_count_defect_free_pixels_only_inside_th
     assert run.metrics["aupro"] == pytest.approx(aupro(masks, kept, inspected=inspected), abs=1e-4)  # float16 maps
     evaluated = evaluate_run(run)["metrics"]
     assert evaluated["pixel_auroc"] == pytest.approx(run.metrics["pixel_auroc"], abs=1e-6)
+    assert all((area == strip_region()).all() for area in run_inspected_areas(run, maps))
     data = prepare_pixel_data(masks, kept, inspected=inspected)
     assert data.n_pixels == sum(int((mask | area).sum()) for mask, area in zip(masks, inspected)) < 8 * SIDE * SIDE
+
+
+def test_pixel_metrics_leave_out_the_border_a_centre_crop_cuts_off(clamp_category, tmp_path, one_thread):
+    """The border outside a centre crop is never seen; its defect-free pixels counted as correctly passed, so a crop
+    of 0.5 looked as good as none (review of 2026-12-03)."""
+    root, _ = clamp_category
+    for i in range(4):
+        _, mask = draw_defect(textured_image(SIDE, 2000 + i), seed=i, kind=("blob", "scratch")[i % 2])
+        write_png(root / "ground_truth" / "blob" / f"{i:03d}_mask.png", mask.astype(np.uint8) * 255)
+    run = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False, "crop": 0.5}),
+                    tmp_path / "runs")
+    maps = [run.anomaly_map(i) for i in range(len(run.scores))]
+    masks, kept = eval_masks(run.scores, maps)
+    seen = np.zeros((SIDE, SIDE), bool)
+    seen[SIDE // 4:3 * SIDE // 4, SIDE // 4:3 * SIDE // 4] = True  # the centre half of each side
+    assert run.metrics["pixel_auroc"] == pytest.approx(pixel_auroc(masks, kept, [seen] * len(kept)), abs=1e-4)
+    assert run.metrics["pixel_auroc"] < pixel_auroc(masks, kept)
+    assert all((area == seen).all() for area in run_inspected_areas(run, maps))  # as the pixel tab counts them
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):
@@ -358,3 +379,28 @@ def test_a_damaged_copy_of_a_region_is_named_by_its_own_path(tmp_path):
         InspectionRegion.read(tmp_path / "region.png", "../masks/disc.png")
     assert f"{tmp_path / 'region.png'}: not a readable image" in str(refused.value)
     assert "disc.png" not in str(refused.value)
+
+
+@pytest.mark.parametrize("ignored", ["region", "crop"])
+def test_what_is_never_inspected_gets_no_heat_and_no_box_even_when_all_that_is_inspected_is_hot(ignored,
+                                                                                                  one_thread):
+    """Outside a region (or the border a centre crop cuts off) the map took the lowest value inside: when all that
+    is inspected was above every good image's level, the whole image, ignored area included, got heat and one box
+    (review of 2026-12-03). The good images' median level is also taken over inspected pixels only."""
+    shape = (96, 192)
+    region = np.zeros(shape, bool)
+    region[:, :96] = True
+    params = {**SMALL_METHODS["padim"], **({"crop": 0.5} if ignored == "crop" else {})}
+    model = create_model("padim", **params)
+    if ignored == "region":
+        model.region = InspectionRegion(region)
+    model.fit([textured_image(shape, seed=seed) for seed in range(12)])
+    image = textured_image(shape, seed=100)
+    image = (image * 0.3).astype(np.uint8)  # all of it unlike the good images
+    prediction = model.predict([image])
+    area = prediction.inspected[0]
+    assert area is not None and 0 < area.mean() < 1
+    normalised = normalize_map(prediction.maps[0], model.normalization)
+    assert normalised[area].min() > 1 and (normalised[~area] == 0).all()  # hot where inspected, cool elsewhere
+    boxes = boxes_from_map(normalised)
+    assert boxes and all(area[box.y0:box.y1, box.x0:box.x1].all() for box in boxes)

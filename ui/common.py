@@ -27,7 +27,7 @@ from vqi_core.localisation import normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.region import InspectionRegion
-from vqi_core.runs import Run, RunError, RunStore, eval_masks
+from vqi_core.runs import Run, RunError, RunStore, ground_truth_masks
 from vqi_core.split_check import CUE_AUROC
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -261,10 +261,12 @@ def pixel_data(run_path: str) -> dashboard.PixelData:
     frame = test_frame(run_path)
     maps = [normalize_map(run.anomaly_map(i), stats) for i in range(len(frame))]
     unreadable: list[str] = []
-    masks, kept = eval_masks(frame, maps, unreadable)
-    region = run.region
-    inspected = [region.mask_for(m.shape) for m in kept] if region is not None else None
-    return dashboard.prepare_pixel_data(masks, kept, unreadable_masks=unreadable, inspected=inspected)
+    truth = ground_truth_masks(frame, maps, unreadable)
+    known = {index: mask for index, mask in enumerate(truth) if mask is not None}
+    areas = dashboard.run_inspected_areas(run, maps)
+    return dashboard.prepare_pixel_data(list(known.values()), [maps[i] for i in known],
+                                        unreadable_masks=unreadable,
+                                        inspected=[areas[i] for i in known] if areas is not None else None)
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

@@ -32,6 +32,7 @@ from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRul
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, label_name
+from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
@@ -496,6 +497,33 @@ def decisions_csv(run: Run, threshold: float) -> bytes:
     frame["outcome"] = outcomes(run.labels, run.score_values, threshold)
     columns = ["image", "label", "defect_type", "score", "threshold", "prediction", "outcome", "path"]
     return frame[columns].to_csv(index=False).encode()
+
+
+def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Per test map of the run, the pixels its model inspects (inside its centre crop and inspection region, as
+    :meth:`~vqi_core.methods.base.AnomalyModel.inspected_area`; all True where that is every pixel), read without
+    loading the model; None when it inspects every pixel of every image. A test image that is no longer there is
+    taken at its map's size (exact for the squash and letterbox resizes, which depend on the aspect alone)."""
+    path = run.path / MODEL_DIR / MODEL_JSON
+    try:
+        preprocessing = Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
+    region, paths = run.region, run.scores["path"].tolist()
+    areas: list[np.ndarray | None] = []
+    for anomaly_map, image_path in zip(maps, paths):
+        hw = anomaly_map.shape
+        try:
+            original_hw = stored_size(image_path)
+        except (OSError, ImageReadError, ValueError):
+            original_hw = hw
+        area = visible_area(preprocessing.geometry(original_hw), preprocessing.input_hw, hw)
+        if region is not None:
+            area = region.mask_for(hw) if area is None else area & region.mask_for(hw)
+        areas.append(area)
+    if all(area is None for area in areas):
+        return None
+    return [np.ones(m.shape, bool) if area is None else area for m, area in zip(maps, areas)]
 
 
 def run_normalization(run: Run) -> dict[str, float]:

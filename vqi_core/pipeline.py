@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
                      is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
-from .methods import AnomalyModel, create_model, method_class
+from .methods import AnomalyModel, Prediction, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
@@ -315,7 +315,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     truth = ground_truth_masks(scores, maps) if category.has_masks else None
     masks = [mask for mask in truth if mask is not None] if truth else []
     masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
-    inspected = inspected_areas(model, maps)
+    inspected = inspected_pixels(prediction) if prediction is not None else None
     masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
         if truth and inspected else None
     empty = empty_masks_note(test_samples, truth) if truth else None
@@ -577,12 +577,13 @@ def learnt_from_note(run: Run, samples: Sequence[Sample]) -> str | None:
             f"better than on new parts")
 
 
-def inspected_areas(model: AnomalyModel, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:
-    """Per map, the pixels the model's inspection region inspects (None: a model without a region inspects all):
-    pixel metrics leave out the defect-free pixels outside it, which no model would flag."""
-    if model.region is None:
+def inspected_pixels(prediction: Prediction) -> list[np.ndarray] | None:
+    """Per map, the pixels the model inspects (inside its centre crop and inspection region; None when it inspects
+    every pixel of every image): pixel metrics leave out the defect-free pixels outside, which no model would
+    flag."""
+    if all(area is None for area in prediction.inspected):
         return None
-    return [model.region.mask_for(anomaly_map.shape) for anomaly_map in maps]
+    return [np.ones(m.shape, bool) if area is None else area for m, area in zip(prediction.maps, prediction.inspected)]
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
@@ -635,7 +636,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     truth = ground_truth_masks(scores, prediction.maps) if any(s.mask_path for s in samples) else None
     masks = [mask for mask in truth if mask is not None] if truth else None
     masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
-    inspected = inspected_areas(model, prediction.maps)
+    inspected = inspected_pixels(prediction)
     masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
         if truth and inspected else None
     metrics = summary_metrics(labels, prediction.scores, masks, masked_maps, masked_inspected)

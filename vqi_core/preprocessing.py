@@ -129,12 +129,10 @@ class Preprocessing:
         """Inverse of :meth:`to_dict`."""
         return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
 
-    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
-        """Resize, adjust intensity and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
-        h, w = image.shape[:2]
-        transform = self._intensity_transform(image)  # from the whole image, applied after resizing (less memory)
+    def geometry(self, original_hw: tuple[int, int]) -> Geometry:
+        """Where the pixels of an image of ``original_hw`` (H, W) lie in the network input."""
+        h, w = original_hw
         if self.resize == "squash":
-            resized = _apply_intensity(_resize(image, self.height, self.width), transform)
             y0, y1, x0, x1 = 0, self.height, 0, self.width
         else:
             scale = min(self.height / h, self.width / w)
@@ -143,16 +141,27 @@ class Preprocessing:
                     raise ValueError("fixed_scale preprocessing needs a scale; fit the model first")
                 scale = min(scale, self.scale)
             new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-            inner = _apply_intensity(_resize(image, new_h, new_w), transform)
-            resized = np.empty((self.height, self.width, 3), inner.dtype)
-            resized[:] = np.round(np.array(self.mean) * 255)
             y0, x0 = (self.height - new_h) // 2, (self.width - new_w) // 2
             y1, x1 = y0 + new_h, x0 + new_w
-            resized[y0:y1, x0:x1] = inner
         crop_h, crop_w = self.input_hw
         top, left = (self.height - crop_h) // 2, (self.width - crop_w) // 2
+        return Geometry((h, w), y0 - top, y1 - top, x0 - left, x1 - left)
+
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
+        """Resize, adjust intensity and crop one RGB uint8 image; returns float32 HWC in 0..1 and its geometry."""
+        geometry = self.geometry(image.shape[:2])
+        transform = self._intensity_transform(image)  # from the whole image, applied after resizing (less memory)
+        crop_h, crop_w = self.input_hw
+        top, left = (self.height - crop_h) // 2, (self.width - crop_w) // 2
+        y0, y1, x0, x1 = geometry.y0 + top, geometry.y1 + top, geometry.x0 + left, geometry.x1 + left
+        if self.resize == "squash":
+            resized = _apply_intensity(_resize(image, self.height, self.width), transform)
+        else:
+            inner = _apply_intensity(_resize(image, y1 - y0, x1 - x0), transform)
+            resized = np.empty((self.height, self.width, 3), inner.dtype)
+            resized[:] = np.round(np.array(self.mean) * 255)
+            resized[y0:y1, x0:x1] = inner
         cropped = resized[top:top + crop_h, left:left + crop_w]
-        geometry = Geometry((h, w), y0 - top, y1 - top, x0 - left, x1 - left)
         return cropped.astype(np.float32) / 255.0, geometry
 
     def __call__(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[Geometry]]:
@@ -184,6 +193,23 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
         return image
     interpolation = cv2.INTER_AREA if height * width < h * w else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def visible_area(geometry: Geometry, input_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray | None:
+    """Which pixels of an image (at ``out_hw``, e.g. its eval size) the network input shows: bool (H, W), False
+    where a centre crop cut the image off; None when it shows all of it."""
+    in_h, in_w = input_hw
+    out_h, out_w = out_hw
+    height, width = geometry.y1 - geometry.y0, geometry.x1 - geometry.x0
+    top = math.ceil(max(0, -geometry.y0) / height * out_h - 1e-9)
+    bottom = math.floor((min(in_h, geometry.y1) - geometry.y0) / height * out_h + 1e-9)
+    left = math.ceil(max(0, -geometry.x0) / width * out_w - 1e-9)
+    right = math.floor((min(in_w, geometry.x1) - geometry.x0) / width * out_w + 1e-9)
+    if top <= 0 and left <= 0 and bottom >= out_h and right >= out_w:
+        return None
+    area = np.zeros((out_h, out_w), bool)
+    area[max(0, top):max(0, bottom), max(0, left):max(0, right)] = True
+    return area
 
 
 def map_to_image(input_map: np.ndarray, geometry: Geometry, out_hw: tuple[int, int] | None = None) -> np.ndarray:

@@ -24,7 +24,7 @@ import math
 import pickle
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
 
@@ -36,7 +36,7 @@ from ..backbones import DEFAULT_BACKBONE, BackboneSpec, get_backbone, load_state
 from ..features import FeatureExtractor
 from ..finetune import check_finetune
 from ..images import check_bit_depth, image_shapes, image_subset
-from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image
+from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, visible_area
 from ..progress import ProgressCallback, check_seed, report, seed_everything
 from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
@@ -105,10 +105,13 @@ def check_backbone_state(spec: BackboneSpec, state: dict[str, torch.Tensor]) -> 
 
 @dataclass
 class Prediction:
-    """Image scores (N,) and raw anomaly maps, one (h, w) float32 array per image at its eval size."""
+    """Image scores (N,) and raw anomaly maps, one (h, w) float32 array per image at its eval size, and per map the
+    pixels the model inspects (bool, the map's shape: inside its centre crop and inspection region; None where it
+    inspects the whole image)."""
 
     scores: np.ndarray
     maps: list[np.ndarray]
+    inspected: list[np.ndarray | None] = field(default_factory=list)
 
 
 class AnomalyModel(ABC):
@@ -305,6 +308,7 @@ class AnomalyModel(ABC):
         _check_image_list(images)
         scores: list[np.ndarray] = []
         maps: list[np.ndarray] = []
+        inspected: list[np.ndarray | None] = []
         report(progress, stage, 0, len(images))
         for start, x, geometries in self.batches(images):
             with torch.inference_mode():
@@ -313,11 +317,34 @@ class AnomalyModel(ABC):
                 raise DamagedModel(f"the {self.name} model gives NaN or infinite scores (images {start} to "
                                    f"{start + len(x) - 1}): its fitted state is damaged")
             scores.append(np.asarray(batch_scores, np.float64))
-            maps.extend(self.grid_to_image(grid_maps[i], geometries[i]) for i in range(len(geometries)))
-            if self.region is not None:
-                maps[start:] = [self.region.apply_to_map(m) for m in maps[start:]]
+            for grid_map, geometry in zip(grid_maps, geometries):
+                anomaly_map = self.grid_to_image(grid_map, geometry)
+                area = self.inspected_area(geometry, anomaly_map.shape)
+                maps.append(self._cooled_outside(anomaly_map, area))
+                inspected.append(area)
             report(progress, stage, min(start + len(x), len(images)), len(images))
-        return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps)
+        return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps, inspected)
+
+    def inspected_area(self, geometry: Geometry, hw: tuple[int, int]) -> np.ndarray | None:
+        """The pixels of an image's map (of shape ``hw``) that the model inspects: inside its centre crop (see
+        :func:`~vqi_core.preprocessing.visible_area`) and its inspection region; None when that is all of them."""
+        area = visible_area(geometry, self.preprocessing.input_hw, hw)
+        if self.region is not None:
+            inside = self.region.mask_for(hw)
+            area = inside if area is None else area & inside
+        return area
+
+    def _cooled_outside(self, anomaly_map: np.ndarray, area: np.ndarray | None) -> np.ndarray:
+        """The map with every pixel outside the inspected ``area`` set to the lowest value inside it, and never above
+        the good images' median level: no heat and no box appear there, even when all that is inspected is hot."""
+        if area is None:
+            return anomaly_map
+        fill = float(anomaly_map[area].min()) if area.any() else float(anomaly_map.min())
+        if "map_median" in self.normalization:
+            fill = min(fill, self.normalization["map_median"])
+        cooled = np.array(anomaly_map, copy=True)
+        cooled[~area] = fill
+        return cooled
 
     def grid_to_image(self, grid_map: np.ndarray, geometry: Geometry) -> np.ndarray:
         """Upsample a grid map to the network input, smooth it, and map it onto the image's eval size."""
@@ -417,9 +444,12 @@ def _check_file_digests(folder: Path, meta: dict) -> None:
 
 
 def normalization_statistics(prediction: Prediction) -> dict[str, float]:
-    """Statistics of good images' maps and scores used to normalise every map the same way."""
-    pixels = np.concatenate([m.ravel() for m in prediction.maps]) if prediction.maps else np.zeros(1)
-    per_image_max = np.array([m.max() for m in prediction.maps]) if prediction.maps else np.zeros(1)
+    """Statistics of good images' maps and scores used to normalise every map the same way, over the pixels the
+    model inspects (the filled area outside a crop or a region would pull the median good level down)."""
+    areas = prediction.inspected or [None] * len(prediction.maps)
+    values = [m[area] if area is not None and area.any() else m.ravel() for m, area in zip(prediction.maps, areas)]
+    pixels = np.concatenate(values) if values else np.zeros(1)
+    per_image_max = np.array([v.max() for v in values]) if values else np.zeros(1)
     return {
         "map_median": float(np.median(pixels)),
         "map_p99": float(np.percentile(pixels, 99)),
