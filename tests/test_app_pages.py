@@ -651,6 +651,10 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     scores.to_csv(run.path / "scores.csv", index=False)  # so that AUROCs on fewer images differ from metrics.json
     run = Run(run.path)
     moved = copy_with_test_files(run, app_env.root / "29990101-000000-widget-padim-moved", "/elsewhere/widget")
+    moved_scores = pd.read_csv(moved.path / "scores.csv")
+    for column in ("path", "mask_path"):  # its images are not where it found them: read from the sidebar's folder
+        moved_scores[column] = moved_scores[column].str.replace(run.config["dataset"], "/elsewhere/widget", regex=False)
+    moved_scores.to_csv(moved.path / "scores.csv", index=False)
     replaced_name = run.scores["image"][run.scores["label"] == "good"].iloc[0]
     replaced = copy_with_test_files(run, app_env.root / "29990102-000000-widget-padim-replaced", run.config["dataset"],
                                     lambda name, digest: "0" * 64 if name == replaced_name else digest)
@@ -661,6 +665,7 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, moved.id]).run()
     assert not app.exception and not app.error
+    assert not [w.value for w in app.warning if "Cannot show the image" in w.value]  # read where Inspect reads them
     app.multiselect(key="compare_runs").set_value([run.id, replaced.id]).run()
     assert not app.exception and not app.error
     [warning] = [w.value for w in app.warning if "The test set changed" in w.value]
@@ -969,3 +974,17 @@ def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(ope
     assert not [w.value for w in app.warning if "Cannot show" in w.value]
     next(b for b in app.button if b.label == "Enlarge").click().run()  # original, heatmap, boxes and outline
     assert not app.exception and not app.error and len(app.get("image")) == 15
+
+
+def test_inspect_says_a_run_without_test_images_has_none_when_its_dataset_folder_is_gone(open_page, app_env):
+    """It ended in an IndexError traceback (the first test image of none), the usual case of such a run imported
+    on the line's machine (review of 2026-12-03)."""
+    run = app_env.list()[0]
+    config = json.loads((run.path / "config.json").read_text())
+    (run.path / "config.json").write_text(json.dumps({**config, "dataset": "/nowhere/datasets/widget"}))
+    pd.read_csv(run.path / "scores.csv").iloc[:0].to_csv(run.path / "scores.csv", index=False)
+    (run.path / "maps.npz").unlink()
+    np.savez_compressed(run.path / "maps.npz")
+    app = open_page("inspect_images.py")
+    assert not app.exception
+    assert any("This run has no evaluated test image." in e.value for e in app.error)

@@ -31,7 +31,7 @@ from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.images import read_image
-from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_sources, iter_score, train_run
+from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_sources, iter_score, new_run_id, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -646,6 +646,23 @@ def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
     assert not (run.path / "description.json").exists()  # refused: nothing written
     run.describe("lot 7 approved\r\n\tby QA")
     assert run.description == "lot 7 approved\n\tby QA"  # line breaks and tabs are text
+
+
+def test_describing_a_run_deleted_meanwhile_brings_nothing_back(trained, tmp_path):
+    """A description saved in one tab after another tab deleted the run re-created its folder, which then blocked
+    importing the run's archive (review of 2026-12-03)."""
+    run = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
+    shutil.rmtree(run.path)
+    with pytest.raises(RunError, match=f"run {run.id} no longer exists in .*: its description was not saved"):
+        run.describe("approved")
+    assert not run.path.exists()
+
+
+def test_a_category_with_a_long_name_gets_a_run_name_a_file_system_takes():
+    """A 240-character category failed with 'File name too long' only when the finished run was saved."""
+    run_id = new_run_id("é" * 120, "patchcore")
+    assert len(run_id.encode()) < 120 and "é" * 40 in run_id and run_id.count("-") == 4
+    assert len(f".incomplete-{run_id}-0000".encode()) < 255
 
 
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):

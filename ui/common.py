@@ -342,6 +342,27 @@ def chosen_category_folder() -> str | None:
         return None
 
 
+def images_folder(run: Run) -> str | None:
+    """The category folder to read the run's test images from when the one it found them in is not here: the
+    folder chosen in the sidebar, where it holds the run's first test image at the same place (each image is
+    still checked against the run's record of it); None otherwise, and for a run without test images."""
+    if Path(str(run.config.get("dataset", ""))).is_dir() or run.scores.empty:
+        return None
+    chosen = chosen_category_folder()
+    if chosen is None or chosen == run.config.get("dataset"):
+        return None
+    recorded = str(run.scores["path"].iloc[0])
+    first = Run(run.path, Path(chosen)).data_path(recorded)
+    return chosen if first != recorded and Path(first).is_file() else None
+
+
+def run_with_images(run: Run) -> Run:
+    """``run``, reading its test images from the sidebar's category folder when its own is not here (as Inspect
+    does; see :func:`images_folder`)."""
+    moved_to = images_folder(run)
+    return Run(run.path, Path(moved_to)) if moved_to is not None else run
+
+
 def dataset_or_error(root: str, category: str | None) -> dict[str, Any] | None:
     """The chosen category's summary, or None with an error message (never a traceback)."""
     try:

@@ -231,9 +231,16 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     return found, check
 
 
+#: the most bytes of a category's name kept in a run name (with the date, the method, the suffix and the staging
+#: folder's prefix, a name stays far below the 255 bytes a file name may have)
+RUN_ID_CATEGORY_BYTES = 80
+
+
 def new_run_id(category: str, method: str) -> str:
-    """A sortable, unique run name: date-time, category, method, random suffix."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{category}-{method}-{secrets.token_hex(2)}"
+    """A sortable, unique run name: date-time, category (its first :data:`RUN_ID_CATEGORY_BYTES` bytes: a longer
+    one failed only when the finished run was saved), method, random suffix."""
+    short = category.encode()[:RUN_ID_CATEGORY_BYTES].decode(errors="ignore")
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{short}-{method}-{secrets.token_hex(2)}"
 
 
 def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallback | None = None) -> Run:

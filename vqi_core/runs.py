@@ -402,6 +402,8 @@ class Run:
         if control is not None:
             raise ValueError(f"the description holds a control character ({control!r}): write plain text")
         path = self.path / DESCRIPTION_FILE
+        if not is_run_folder(self.path):  # deleted meanwhile (another tab): writing would bring back its folder
+            raise RunError(f"run {self.id} no longer exists in {self.path.parent}: its description was not saved")
         if text:
             write_json_atomic(path, {"text": text, "saved_at": local_time()})
         else:

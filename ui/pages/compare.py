@@ -45,7 +45,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
         with column:
             note = None
             try:
-                st.image(common.overlay(str(run.path), index, max_side=512), width="stretch")
+                st.image(common.overlay(str(run.path), index, max_side=512, dataset=common.images_folder(run)),
+                         width="stretch")
                 note = box_note(verdict == "defective", common.box_count(str(run.path), index))
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")

@@ -122,25 +122,13 @@ def read_from(run: Run) -> str | None:
     return str(run.dataset) if run.dataset is not None else None
 
 
-def images_folder(run: Run) -> str | None:
-    """The category folder to read the run's test images from when the one it found them in is not here: the
-    folder chosen in the sidebar, where it holds the run's first test image at the same place (each image is
-    still checked against the run's record of it); None otherwise."""
-    chosen = common.chosen_category_folder()
-    if chosen is None or chosen == run.config.get("dataset"):
-        return None
-    recorded = str(run.scores["path"].iloc[0])
-    first = Run(run.path, Path(chosen)).data_path(recorded)
-    return chosen if first != recorded and Path(first).is_file() else None
-
-
 st.title("Inspect")
 current = common.require_run()
 common.show_run_notes(current)
 dataset = Path(current.config.get("dataset", ""))
 images_here, moved_to = dataset.is_dir(), None
 if not images_here:
-    moved_to = images_folder(current)
+    moved_to = common.images_folder(current)
     images_here = moved_to is not None
     if moved_to is not None:
         st.info(f"This run's test images are read from the folder chosen in the sidebar, `{moved_to}`: the run "

@@ -196,8 +196,8 @@ def image_level_body(run: Run) -> None:
         key="threshold_download", icon=":material/download:",
         help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
     buttons.download_button(
-        "Validation report (HTML)", functools.partial(run_report_html, run, threshold, costs, max_rate,
-                                                      source=source),
+        "Validation report (HTML)",
+        functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate, source=source),
         file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
         key="threshold_report", icon=":material/description:",
         help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "
