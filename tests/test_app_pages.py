@@ -372,6 +372,22 @@ def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page,
     assert app.slider(key="threshold_slider").value == run.threshold  # what the page shows is what was saved
 
 
+def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_page_was_shown(open_page, app_env):
+    """Another tab saved a threshold with a reason; this tab, never moved, then saved its own stale one over it
+    without a word (review of 2026-12-03)."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    shown = app.slider(key="threshold_slider").value
+    elsewhere = float(sorted(run.score_values)[-2])
+    run.save_threshold(elsewhere, "≤ 1% false alarms", "QA decision 12/03")  # another tab, or the command line
+    app.button(key="threshold_save").click().run()
+    assert not app.exception and run.threshold == elsewhere
+    assert any(e.value.startswith(f"Not saved: the saved threshold has changed since this page was shown, to "
+                                  f"{elsewhere:.6g} (≤ 1% false alarms, ") for e in app.error)
+    app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
+    assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
+
+
 def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, app_env):
     """A new run saves the F1-optimal threshold itself (off the slider's grid); its preset used to give the
     value cut to the grid instead, which Inspect then called explored and not saved."""

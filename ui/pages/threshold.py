@@ -16,6 +16,8 @@ from vqi_core.wording import are, counted
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON = "threshold_reason"
+#: the run and its saved threshold (value, when saved) as this page last showed them
+SAVED_SEEN = "threshold_saved_seen"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
 
 
@@ -59,6 +61,13 @@ def save(run: Run, axis: ScoreAxis) -> None:
         choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual")
     value, source = float(st.session_state[SLIDER]), st.session_state.get(SOURCE, "manual")
     try:
+        saved = run.threshold_info
+        if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
+            st.session_state["threshold_save_error"] = (
+                f"Not saved: the saved threshold has changed since this page was shown, to {saved['threshold']:.6g} "
+                f"({saved.get('source', 'unknown')}, {saved.get('saved_at') or 'when not recorded'}), in another "
+                f"tab or from the command line. Look at it above, then save again to replace it.")
+            return
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
         st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
@@ -71,6 +80,11 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
                  icon=":material/save:")
+
+
+def saved_seen(run_id: str, saved: dict) -> tuple:
+    """What identifies a run's saved threshold: the run, the value and when it was saved."""
+    return run_id, saved.get("threshold"), saved.get("saved_at")
 
 
 def line_costs() -> LineCosts | None:
@@ -179,6 +193,7 @@ def image_level_body(run: Run) -> None:
 
     source = st.session_state.get(SOURCE, "manual")
     saved = run.threshold_info
+    st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
                f"Current: {axis.text(point.threshold)} ({source}).")
     if "threshold_save_error" in st.session_state:
