@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, chosen_category_folder, data_choice, default_data_root, \
-    runs_dir, set_current_run, store, user_errors
+from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, chosen_category_folder, \
+    data_choice, default_data_root, runs_dir, set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.runs import Run, RunError
@@ -119,6 +119,7 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
                            "the category chosen above.")
 
 
+adopt_finished_training()  # before the sidebar shows the current run
 runs, runs_problem = saved_runs()
 readable_runs = only_readable(runs)  # each run's small files read once per rerun
 dataset_sidebar(readable_runs)

@@ -299,3 +299,32 @@ def test_a_stage_that_reports_rarely_is_timed_up_to_now(tmp_path, finished_jobs)
     release.set()
     assert job.wait(timeout=30)
     assert later.elapsed >= first.elapsed + 0.25 and later.eta > first.eta  # at its rate so far: 1 step in that time
+
+
+def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_after_it(open_page, app_env,
+                                                                                         finished_jobs):
+    """Its run became current only when the Train page was opened again, over a run chosen in the meantime
+    (review of 2026-12-03). It becomes current at the next rerun of any page; a run chosen after it stays."""
+    older = app_env.list()[0]
+    newer = app_env.get(shutil.copytree(older.path, app_env.root / "29990101-000000-widget-padim-new").name)
+    for choose_after in (False, True):
+        app = open_page("threshold.py")
+        train = BlockingTrain(result=newer)
+        job = jobs.start_training(RunConfig("unused", FAST_METHOD), app_env.root, train=train)
+        app.session_state["train_started_here"] = job.job_id  # as the Train page's button does
+        if not choose_after:
+            app.selectbox(key="run_select").set_value(older.id).run()  # chosen while it trains: it still takes over
+        train.release.set()
+        assert job.wait(timeout=60)
+        if choose_after:
+            assert app.selectbox(key="run_select").value == newer.id  # the newest, shown first
+            app.selectbox(key="run_select").set_value(older.id).run()  # chosen once it is done: it stays
+            app.switch_page("ui/pages/train.py").run()
+            assert app.session_state["current_run_id"] == older.id
+        else:
+            app.run()
+            assert app.session_state["current_run_id"] == newer.id
+            app.switch_page("ui/pages/train.py").run()
+            app.selectbox(key="run_select").set_value(older.id).run()
+            assert app.session_state["current_run_id"] == older.id
+        assert not app.exception

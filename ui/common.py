@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from vqi_core import dashboard
+from vqi_core import dashboard, jobs
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import normalize_map
@@ -38,6 +38,8 @@ PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "u
 IMAGE_UPLOAD_MB = MAX_IMAGE_BYTES // 2**20
 #: session-state keys shared between the sidebar and the pages
 CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
+#: the training job this session started: its run becomes the current run when it is done
+STARTED_HERE = "train_started_here"
 
 
 #: what markdown (and Streamlit's) could read inside a line: emphasis, code, links, LaTeX, colour directives
@@ -141,8 +143,27 @@ def require_run() -> Run:
 
 
 def set_current_run(run_id: str | None) -> None:
-    """Make ``run_id`` the current run (use in widget callbacks)."""
+    """Make ``run_id`` the current run (use in widget callbacks). A training job this session started that has
+    ended meanwhile no longer takes its place (see :func:`adopt_finished_training`): this choice came after it."""
     st.session_state[CURRENT_RUN] = run_id
+    job = jobs.get_job(st.session_state.get(STARTED_HERE))
+    if job is None or not job.status().running:
+        st.session_state.pop(STARTED_HERE, None)
+
+
+def adopt_finished_training() -> None:
+    """The run of the training job this session started becomes the current run once, when the job is done, on
+    whichever page is open then (not when the Train page is opened again, over a run chosen since)."""
+    job = jobs.get_job(st.session_state.get(STARTED_HERE))
+    if job is None:
+        st.session_state.pop(STARTED_HERE, None)
+        return
+    status = job.status()
+    if status.running:
+        return
+    del st.session_state[STARTED_HERE]
+    if status.state == jobs.DONE and status.run_id:
+        st.session_state[CURRENT_RUN] = status.run_id
 
 
 def show_run_notes(run: Run) -> None:

@@ -6,8 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, clear_run_caches, data_choice, \
-    dataset_or_error, headline_metrics, region_preview, runs_dir, set_current_run, show_run_notes, store
+from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, STARTED_HERE, adopt_finished_training, \
+    clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, set_current_run, \
+    show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
@@ -21,7 +22,6 @@ from vqi_core.runs import RunError
 from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
-STARTED_HERE = "train_started_here"  # the job this session started: its run becomes current when it is done
 CHECKED_SPLIT = "train_checked_split"
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
 SPLIT_RESULT = "train_split_result"
@@ -268,9 +268,8 @@ def job_panel() -> None:
         return
     st.session_state[JOB_KEY] = job.job_id  # keep showing its outcome once it ends
     status = job.status()
-    if status.state == jobs.DONE and status.run_id and st.session_state.get(STARTED_HERE) == job.job_id:
-        del st.session_state[STARTED_HERE]  # once: the user may choose another run afterwards
-        set_current_run(status.run_id)  # what was just trained is what the other pages should show
+    if not status.running and st.session_state.get(STARTED_HERE) == job.job_id:
+        adopt_finished_training()  # what was just trained is what the other pages should show
         st.rerun()  # the sidebar was drawn with the run that was current before
     polling = status.running
 
