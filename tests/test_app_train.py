@@ -278,6 +278,12 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     assert "tiles_by_part" in app.selectbox(key="category").options
     app.button(key="train_split_by_part").click().run()
     assert any("already exists" in e.value for e in app.error) and not app.exception
+    shutil.rmtree(made)  # the dataset folder is the category itself: the split lies beside it, not in it
+    app = open_page("train.py", data_root=str(category))
+    app.button(key="train_check_test_set").click().run()
+    app.button(key="train_split_by_part").click().run()
+    assert any(s.value.endswith(f"The dataset folder is the category itself: set it to `{tmp_path / 'data'}` to "
+                                f"choose between both in the sidebar, then check it again.") for s in app.success)
 
 
 def test_a_stage_that_reports_rarely_is_timed_up_to_now(tmp_path, finished_jobs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -325,12 +326,15 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
     except (DatasetError, OSError) as exc:
         st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {exc}")
     else:
+        beside = Path(made["path"]).parent  # where the split lies: the dataset folder, unless that is the category
         st.session_state[SPLIT_RESULT] = ((root, category), True, (
             f"Wrote `{made['path']}`: {made['train']} good training and {counted(made['test'], 'good test image')} "
             f"from {counted(made['groups'], 'group')} of look-alike photos, the defective images and masks as they "
             f"were" + (f"; {counted(len(made['skipped']), 'file')} left out (unreadable or no image: listed in "
                        f"split.json)" if made["skipped"] else "")
-            + ". Choose it as the category in the sidebar and check it again."))
+            + (". Choose it as the category in the sidebar and check it again." if beside.resolve()
+               == Path(root).expanduser().resolve() else f". The dataset folder is the category itself: set it to "
+               f"`{beside}` to choose between both in the sidebar, then check it again.")))
 
 
 def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
