@@ -761,7 +761,7 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
 
 
 def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(open_page, app_env, synthetic_root,
-                                                                             tmp_path):
+                                                                             tmp_path, monkeypatch):
     """New labelled images from the line (no train folder): the page says what the saved threshold does there,
     false alarms included."""
     lot = tmp_path / "lot_49"
@@ -778,7 +778,8 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert len(app.error) == 1 and app.error[0].value.endswith(
         f"{lot / 'test'} is a test folder itself: give the folder that holds it, {lot}")
 
-    app.text_input(key="predict_labelled_folder").set_value(str(lot)).run()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app.text_input(key="predict_labelled_folder").set_value("~/lot_49").run()  # ~ as the sidebar takes it
     app.button(key="predict_check").click().run()
     assert not app.exception and not app.error
     run = app_env.get(app.session_state["current_run_id"])

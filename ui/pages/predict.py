@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -139,7 +140,7 @@ def check_section(run: Run) -> None:
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
                  icon=":material/fact_check:"):
         try:
-            st.session_state[CHECK] = check(run, folder.strip())
+            st.session_state[CHECK] = check(run, str(Path(folder.strip()).expanduser()))  # ~ as in the sidebar
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
             st.session_state.pop(CHECK, None)
             st.error(f"Cannot check the run: {exc}", icon=":material/error:")
