@@ -41,6 +41,7 @@ def test_engine_benchmark_writes_its_table(tmp_path, capsys):
     (["--methods", "padim:nope=1"], "'nope' is not a parameter of padim"),
     (["--methods", "padim:finetune=cutpaste,finetune_params={\"lr\":-1}"], "cutpaste fine-tuning's lr must be above 0"),
     (["--datasets", "nosuch"], "category 'nosuch' not found in"),
+    (["--methods", "padim:seed=1"], "the seed is a run setting (--seed, RunConfig.seed), not a method parameter"),
     (["--out", "FILE"], "is a file: name a folder for the benchmark's files"),
 ])
 def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, capsys, options, problem):

@@ -240,7 +240,8 @@ class Pickled:
 def test_arrays_that_are_not_rgb_uint8_images_are_refused_by_fit_and_predict(small_fit, images, problem):
     """A 16-bit or 0..1 float array used to be scored as another image without a word."""
     model, _, _ = small_fit("padim")
-    for call in (model.predict, create_model("padim", **SMALL_METHODS["padim"]).fit):
+    fine_tuned = create_model("padim", **SMALL_METHODS["padim"], finetune="cutpaste")  # refused before fine-tuning
+    for call in (model.predict, create_model("padim", **SMALL_METHODS["padim"]).fit, fine_tuned.fit):
         with pytest.raises(ValueError) as refused:
             call(images)
         assert problem in str(refused.value)
@@ -261,4 +262,5 @@ def test_whole_numbers_given_as_floats_are_taken_as_whole_numbers(small_fit):
     params = {**SMALL_METHODS["patchcore"], "top_k": 3.0, "patch_size": 3.0, "coreset_projection_dim": 32.0,
               "seed": 0.0}
     again = create_model("patchcore", **params).fit(data["train"])
+    assert create_model("padim", finetune="cutpaste", finetune_params={"seed": None}).finetune_params == {"seed": None}
     np.testing.assert_array_equal(again.predict(data["bad"]).scores, model.predict(data["bad"]).scores)

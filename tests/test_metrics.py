@@ -317,6 +317,7 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     assert costs.summary() == "a false alarm costs 1, an escape 100000, 0.005% defective"
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
+    assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%
 
 
 def test_roc_curve_uses_the_same_rule() -> None:

@@ -284,7 +284,8 @@ def pixel_data(run_path: str) -> dashboard.PixelData:
     unreadable: list[str] = []
     truth = ground_truth_masks(frame, maps, unreadable)
     known = {index: mask for index, mask in enumerate(truth) if mask is not None}
-    areas = dashboard.run_inspected_areas(run, maps)
+    # as the run's own pixel figures count them: runs trained before that counted every pixel
+    areas = dashboard.run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
     return dashboard.prepare_pixel_data(list(known.values()), [maps[i] for i in known],
                                         unreadable_masks=unreadable,
                                         inspected=[areas[i] for i in known] if areas is not None else None)

@@ -210,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from .datasets import DatasetError, category_path, list_categories
-    from .methods import create_model
+    from .pipeline import RunConfig, model_for
     from .runs import write_bytes_atomic
 
     try:  # everything that can be refused is refused before the first process starts, and nothing is written
         for entry in args.methods:
             name, params = parse_method(entry)
-            create_model(name, **params)
+            model_for(RunConfig("", name, params))  # what each row's training would refuse
         names = args.datasets or list_categories(args.data_root)
         datasets = [category_path(args.data_root, name) for name in names]
         output_folder(args.out)
@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {counted(len(failed), 'row')} of {len(rows)} failed (see their note)", file=sys.stderr)
         return 1
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -260,13 +260,19 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
         raise
 
 
+def model_for(config: RunConfig) -> AnomalyModel:
+    """The unfitted model a run of ``config`` trains; ``ValueError`` for a parameter its method cannot take, or a
+    seed among them (the seed is a run setting)."""
+    if "seed" in config.params:
+        raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
+    return create_model(config.method, **{**config.params, "seed": config.seed})
+
+
 def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | None) -> Run:
     if not config.image_memory_mb >= 0:
         raise ValueError(f"the memory for decoded images (--image-memory-mb) must be 0 or more MiB, not "
                          f"{config.image_memory_mb}")
-    if "seed" in config.params:
-        raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
-    model = create_model(config.method, **{**config.params, "seed": config.seed})  # a bad parameter ends it here
+    model = model_for(config)  # a bad parameter ends it here
     folder = category_path(config.data, config.category).resolve()  # scores.csv's paths hold from any folder
     category = load_category(folder)
     region = InspectionRegion.read(config.region) if config.region else None
@@ -338,6 +344,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         "train_images": len(train_images), "test_images": len(test_images),
         "peak_rss_mb": peak_memory_mb(),
         "seen_defects": model.supervised,
+        "pixel_metrics_inspected_only": True,  # runs before 2026-12-03 also counted pixels never inspected
         "copied_test_images": len(split.flagged_test_names),
         "image_auroc_without_copies": auroc_without_copies(
             split, [location(s, category.root) for s in test_samples], labels_array, scores["score"].to_numpy())

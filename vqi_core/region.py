@@ -106,15 +106,6 @@ class InspectionRegion:
         painted[outside] = np.clip(np.round(np.asarray(fill, np.float64)), 0, 255).astype(np.uint8)
         return painted
 
-    def apply_to_map(self, anomaly_map: np.ndarray) -> np.ndarray:
-        """The map with every value outside the region set to its lowest value inside it."""
-        inside = self.mask_for(anomaly_map.shape)
-        if inside.all():
-            return anomaly_map
-        out = np.array(anomaly_map, copy=True)
-        out[~inside] = anomaly_map[inside].min() if inside.any() else anomaly_map.min()
-        return out
-
     def check_fits(self, sizes: Sequence[tuple[int, int]]) -> None:
         """Refuse a region whose aspect ratio is unlike the images' (median) one: it was drawn for other images."""
         if not sizes:

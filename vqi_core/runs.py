@@ -878,13 +878,3 @@ def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],
             masks.append(None)
     return masks
 
-
-def eval_masks(scores: pd.DataFrame, maps: list[np.ndarray],
-               unreadable: list[str] | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Masks at eval size paired with maps, for images where ground truth is known.
-
-    Good images count with an empty mask; defective images without a mask are left out (and those whose
-    mask cannot be read, with ``unreadable``: see :func:`ground_truth_masks`).
-    """
-    pairs = [(mask, m) for mask, m in zip(ground_truth_masks(scores, maps, unreadable), maps) if mask is not None]
-    return [mask for mask, _ in pairs], [m for _, m in pairs]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun`` in the number it asks for (``plural`` where adding an "s" is wrong)."""
@@ -16,4 +18,8 @@ def are(count: int) -> str:
 def entered_rate(rate: float) -> str:
     """A rate someone entered (a line's defect rate, an allowed false-alarm rate) as a percentage with up to four
     significant digits: 0.005 % stays 0.005 %, where one decimal would print 0.0 %."""
-    return f"{100 * rate:.4g}%"
+    value = 100 * rate
+    if value == 0:
+        return "0%"
+    decimals = max(0, 3 - math.floor(math.log10(abs(value))))  # four significant digits, never 1e-05
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + "%"

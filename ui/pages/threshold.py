@@ -240,8 +240,9 @@ def pixel_level_body(run: Run) -> None:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} left out: "
                    + "; ".join(data.unreadable_masks), icon=":material/broken_image:")
-    inside = (" inside the inspection region (defect pixels outside it count as missed)"
-              if run.config.get("region") else "")
+    crop = float((run.config.get("params") or {}).get("crop", 1.0)) < 1
+    inside = (" inspected (inside the inspection region and the centre crop; defect pixels outside count as missed)"
+              if (run.config.get("region") or crop) and run.metrics.get("pixel_metrics_inspected_only") else "")
     st.caption(f"Pixels{inside} of all test images with known ground truth (good images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
                "The map is normalised: 1 is the highest level any held-out good image reached, the level at "

@@ -89,6 +89,8 @@ def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str,
     defaults = {name: parameter.default for name, parameter in inspect.signature(trainer).parameters.items()
                 if parameter.kind == parameter.KEYWORD_ONLY}
     for name, value in params.items():
+        if name == "seed" and value is None:  # the model's seed, as by default
+            continue
         if name not in defaults:
             raise ValueError(f"{name!r} is not a parameter of {kind} fine-tuning; its parameters: "
                              f"{', '.join(sorted(defaults))}")

@@ -35,7 +35,7 @@ import torch
 from ..backbones import DEFAULT_BACKBONE, BackboneSpec, get_backbone, load_state_dict_file
 from ..features import FeatureExtractor
 from ..finetune import check_finetune
-from ..images import check_bit_depth, image_shapes, image_subset
+from ..images import ImageFiles, check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, visible_area
 from ..progress import ProgressCallback, check_seed, report, seed_everything
 from ..provenance import file_sha256
@@ -239,6 +239,9 @@ class AnomalyModel(ABC):
         _check_image_list(images)
         if len(images) == 0:
             raise ValueError("the training set is empty: at least one defect-free image is needed")
+        if not isinstance(images, ImageFiles):  # arrays given (files are read as RGB uint8): before fine-tuning
+            for index, image in enumerate(images):
+                check_rgb_image(image, index)
         if self.supervised and labels is None:
             raise ValueError(f"{self.name} learns from labelled images: fit needs labels (0 good, 1 defective)")
         if labels is not None:
