@@ -334,3 +334,16 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
             app.selectbox(key="run_select").set_value(older.id).run()
             assert app.session_state["current_run_id"] == older.id
         assert not app.exception
+
+
+def test_names_from_outside_are_shown_as_written_not_as_markdown(open_page, tmp_path):
+    """A category named with markdown (a backtick, emphasis) rendered as code or italics in the Train summary and
+    broke out of Home's code spans (review of 2026-12-03)."""
+    root = tmp_path / "data"
+    write_mvtec_dataset(root / "lot `7` *new*", n_train=2, n_per_defect=1)
+    app = open_page("train.py", data_root=str(root))
+    assert not app.exception
+    summary = next(m.value for m in app.markdown if "good training image" in m.value)
+    assert summary.startswith("Category **lot \\`7\\` \\*new\\*** from ")
+    app.switch_page("ui/pages/home.py").run()
+    assert any("category: `lot '7' *new*`" in c.value for c in app.caption)  # one code span, as written

@@ -88,7 +88,7 @@ if not shared:
                            + (changed if found.changed else ""))
 for run in chosen:
     for note in run_notes(run):
-        st.warning(f"`{run.id}`: {note}", icon=":material/warning:")
+        st.warning(f"{common.as_code(run.id)}: {note}", icon=":material/warning:")
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")

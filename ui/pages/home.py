@@ -6,7 +6,8 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, data_choice, runs_dir, set_current_run, store
+from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
+    set_current_run, store
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -30,7 +31,8 @@ def import_clicked() -> None:
         st.session_state[IMPORT_RESULT] = (False, f"{upload.name} was not imported: {exc}")
     else:
         set_current_run(run.id)
-        st.session_state[IMPORT_RESULT] = (True, f"Imported `{run.id}` from {upload.name}; it is the current run.")
+        st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
+                                                 f"current run.")
 
 
 def describe_clicked(run: Run) -> None:
@@ -50,7 +52,7 @@ def description_editor(run: Run) -> None:
     if st.session_state.get(DESCRIBED) != (run.id, run.description):
         st.session_state[DESCRIPTION] = run.description
         st.session_state[DESCRIBED] = (run.id, run.description)
-    st.text_area(f"Description of the current run `{run.id}`", key=DESCRIPTION, persist_state="session",
+    st.text_area(f"Description of the current run {as_code(run.id)}", key=DESCRIPTION, persist_state="session",
                  max_chars=MAX_DESCRIPTION_CHARS,
                  placeholder="What the run is for and what was decided about it, e.g. \"line 3 candidate; approved "
                              "by QA on 2026-12-02\"",
@@ -70,7 +72,8 @@ st.markdown(
     "whether its figures can be trusted). The Threshold page writes a validation report for the quality record.")
 
 root, category = data_choice()
-st.caption(f"Dataset: `{root}` · category: `{category or 'none'}` · runs folder: `{runs_dir()}`")
+st.caption(f"Dataset: {as_code(root)} · category: {as_code(category or 'none')} · "
+           f"runs folder: {as_code(str(runs_dir()))}")
 
 columns = st.columns(3)
 with columns[0]:

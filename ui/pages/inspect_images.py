@@ -156,7 +156,7 @@ test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))
 counts = test["outcome"].value_counts()
 region = region_caption(current.config)
-st.caption(f"Run `{current.id}` · threshold {threshold:.6g} ({source}) · "
+st.caption(f"Run {common.as_code(current.id)} · threshold {threshold:.6g} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))

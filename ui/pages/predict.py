@@ -263,7 +263,8 @@ def show(outcome: dict[str, Any]) -> None:
 
 st.title("Predict")
 current = common.require_run()
-st.caption(f"Run `{current.id}` ({current.config.get('method')}) at its saved threshold {current.threshold:.6g} "
+st.caption(f"Run {common.as_code(current.id)} ({current.config.get('method')}) at its saved threshold "
+           f"{current.threshold:.6g} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,

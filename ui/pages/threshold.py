@@ -259,7 +259,8 @@ def pixel_level_body(run: Run) -> None:
 st.title("Threshold")
 current = common.require_run()
 common.show_run_notes(current)
-st.caption(f"Run `{current.id}` · {counted(len(common.test_frame(str(current.path))), 'evaluated test image')} · "
+st.caption(f"Run {common.as_code(current.id)} · "
+           f"{counted(len(common.test_frame(str(current.path))), 'evaluated test image')} · "
            "defective = positive: a false alarm rejects a good part, an escape passes a defective one.")
 if current.config.get("has_masks"):  # lazy tabs: pixel statistics are only collected when that tab is open
     image_tab, pixel_tab = st.tabs(["Image level", "Pixel level"], key="threshold_tab", on_change="rerun")

@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, STARTED_HERE, adopt_finished_training, \
-    clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, set_current_run, \
-    show_run_notes, store
+    as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, \
+    set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
@@ -243,7 +243,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             st.button("Cancel training", key="train_cancel", on_click=job.cancel, icon=":material/cancel:")
     elif status.state == jobs.DONE and job.run is not None:
         made_current = " It is the current run." if st.session_state.get(CURRENT_RUN) == status.run_id else ""
-        st.success(f"Run `{status.run_id}` finished in {format_seconds(status.elapsed)}.{made_current}",
+        st.success(f"Run {as_code(str(status.run_id))} finished in {format_seconds(status.elapsed)}.{made_current}",
                    icon=":material/check:")
         try:
             headline_metrics(job.run.metrics)
@@ -379,7 +379,8 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
 
 def training_section(root: str, category: str | None, summary: dict[str, Any]) -> None:
     """The chosen category's summary and checks, the training form and the Train button."""
-    st.markdown(f"Category **{category or summary['path']}** from `{root}` (change both in the sidebar): "
+    st.markdown(f"Category **{as_text(category or summary['path'])}** from {as_code(root)} (change both in the "
+                f"sidebar): "
                 f"{counted(summary['train'], 'good training image')}; test set {summary['test_good']} good and "
                 f"{summary['test_defective']} defective ({', '.join(summary['defect_types']) or 'no defect type'}); "
                 f"{masks_phrase(summary['test_masked'], summary['test_defective'])}.")
