@@ -625,6 +625,20 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert not app.exception and app.multiselect(key="compare_runs").value == [run.id]
 
 
+def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_page, app_env):
+    """Two runs without test images were said to be "not evaluated on the same test images" (review of
+    2026-12-03)."""
+    run = app_env.list()[0]
+    empty = Path(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-empty"))
+    pd.read_csv(empty / "scores.csv").iloc[:0].to_csv(empty / "scores.csv", index=False)
+    (empty / "maps.npz").unlink()
+    np.savez_compressed(empty / "maps.npz")
+    app = open_page("compare.py")
+    assert not app.exception
+    assert any(e.value == f"`{empty.name}` has no evaluated test image: there is nothing to compare it on."
+               for e in app.error)
+
+
 def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env):
     run = app_env.list()[0]
     other = app_env.root / "29990101-000000-widget-padim-seed7"

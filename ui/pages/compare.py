@@ -81,6 +81,11 @@ shared = found.names
 named = ", ".join(common.as_text(name) for name in found.changed[:5]) + (", ..." if len(found.changed) > 5 else "")
 changed = (f" {counted(len(found.changed), 'test image')} of the same name {are(len(found.changed))} another file in "
            f"one run than in another ({named}).")
+without_test = [run.id for run in chosen if run.scores.empty]
+if without_test:  # nothing to compare on: not a question of different test images
+    common.stop_with_error(f"{', '.join(common.as_code(run_id) for run_id in without_test)} "
+                           f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
+                           f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
 if not shared:
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
