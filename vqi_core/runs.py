@@ -26,7 +26,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -45,7 +44,7 @@ from numpy.lib.npyio import NpzFile
 from .backbones import DEFAULT_BACKBONE
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
-from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel
+from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, finite_number
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
@@ -344,7 +343,7 @@ class Run:
         normalization = meta.get("normalization")
         if (not isinstance(meta.get("method"), str) or not isinstance(meta.get("params"), dict)
                 or not isinstance(meta.get("preprocessing"), dict) or not isinstance(normalization, dict)
-                or not all(_is_number(value) for value in normalization.values())):
+                or not all(finite_number(value) for value in normalization.values())):
             raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters, preprocessing or "
                            f"normalisation statistics")
         self._array_file_members(folder / ARRAYS_FILE, model=True)
@@ -666,10 +665,6 @@ def _files_signature(paths: Iterable[Path]) -> tuple | None:
     return tuple(signature)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _objects_with_texts(value: Any, *keys: str) -> bool:
     """Whether ``value`` is a list of JSON objects, each with a text under every one of ``keys``."""
     return isinstance(value, list) and all(
@@ -688,11 +683,11 @@ def _split_check_problem(check: Any) -> str | None:
         return '"split_check.look_alikes" is not a list of test images ("test") with their look-alike ("look_alike")'
     summary = check.get("look_alike_summary", {})
     if not isinstance(summary, dict) or not all(
-            isinstance(entry, dict) and _is_number(entry.get("images")) and entry["images"] > 0
-            and _is_number(entry.get("with_look_alike")) for entry in summary.values()):
+            isinstance(entry, dict) and finite_number(entry.get("images")) and entry["images"] > 0
+            and finite_number(entry.get("with_look_alike")) for entry in summary.values()):
         return '"split_check.look_alike_summary" is not a count of images ("images", "with_look_alike") per label'
     cues = check.get("capture_cues", [])
-    if not _objects_with_texts(cues, "cue") or not all(_is_number(cue.get("auroc")) for cue in cues):
+    if not _objects_with_texts(cues, "cue") or not all(finite_number(cue.get("auroc")) for cue in cues):
         return '"split_check.capture_cues" is not a list of cues ("cue") with their AUROC ("auroc")'
     return None
 
@@ -710,7 +705,7 @@ def report_problem(report: dict) -> str | None:
         return problem
     ranges = report.get("training_capture_ranges")
     if ranges is not None and not (isinstance(ranges, dict) and all(
-            isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(bound) for bound in bounds)
+            isinstance(bounds, list) and len(bounds) == 2 and all(finite_number(bound) for bound in bounds)
             for bounds in ranges.values())):
         return '"training_capture_ranges" is not the lowest and highest value of each statistic'
     return None

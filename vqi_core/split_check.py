@@ -404,7 +404,6 @@ class SplitCheck:
                 f"the same way, unless the defects themselves change the whole image.")
         return notes
 
-
     def seen_defect_look_alikes_note(self) -> str:
         """For a method that trained on labelled defective images (the CAM classifier): a note when
         :data:`LOOK_ALIKE_GAP` or more of the evaluated defective images look almost like a defective image it

@@ -5,11 +5,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction
+from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, finite_number
 
 # method name -> "module:Class" (imported on first use)
 METHOD_PATHS: dict[str, str] = {
@@ -67,9 +66,6 @@ def check_params(method: str, params: dict[str, Any]) -> None:
 
 def _expected_kind(default: Any, key: str, value: Any) -> str | None:
     """What ``value`` should be, judged by the parameter's default; None when it is of that kind."""
-    def number(item: Any) -> bool:
-        return isinstance(item, (int, float)) and not isinstance(item, bool) and math.isfinite(item)
-
     if default is None:
         if value is None or key not in _OPTIONAL_KINDS:
             return None
@@ -81,15 +77,15 @@ def _expected_kind(default: Any, key: str, value: Any) -> str | None:
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "true or false"
     if isinstance(default, int):
-        return None if number(value) and float(value).is_integer() else "a whole number"
+        return None if finite_number(value) and float(value).is_integer() else "a whole number"
     if isinstance(default, float):
-        return None if number(value) else "a finite number"
+        return None if finite_number(value) else "a finite number"
     if isinstance(default, str):
         return None if isinstance(value, str) else "a text"
     if isinstance(default, (tuple, list)):
         whole = all(isinstance(item, int) for item in default)  # sizes in pixels
         ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
-            number(item) and (float(item).is_integer() or not whole) for item in value)
+            finite_number(item) and (float(item).is_integer() or not whole) for item in value)
         return None if ok else f"a list of {len(default)} {'whole ' if whole else ''}numbers"
     return None
 

@@ -408,7 +408,7 @@ class AnomalyModel(ABC):
             model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
         normalization = meta["normalization"]
         if not (isinstance(normalization, dict) and set(NORMALIZATION_KEYS) <= set(normalization) and all(
-                _finite_number(value) for value in normalization.values())):
+                finite_number(value) for value in normalization.values())):
             raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics are not the finite numbers "
                                f"{', '.join(NORMALIZATION_KEYS)}")
         model.normalization = {k: float(v) for k, v in normalization.items()}
@@ -416,7 +416,8 @@ class AnomalyModel(ABC):
         return model
 
 
-def _finite_number(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (not a bool, NaN or infinite), as read from JSON."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
