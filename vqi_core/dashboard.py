@@ -31,7 +31,7 @@ from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, auroc_interval, \
     bootstrap_aurocs, f1_optimal_threshold, held_out_counts, image_auroc, minimum_cost_threshold, \
     percentile_interval, rate_interval, roc_curve, threshold_for_false_alarm_rate, youden_threshold
-from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, label_name
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
@@ -510,6 +510,8 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
     except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
         raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
     region, paths = run.region, run.scores["path"].tolist()
+    if region is None and preprocessing.crop >= 1:  # nothing cut off: no image header needs reading
+        return None
     areas: list[np.ndarray | None] = []
     for anomaly_map, image_path in zip(maps, paths):
         hw = anomaly_map.shape
@@ -521,9 +523,7 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
         if region is not None:
             area = region.mask_for(hw) if area is None else area & region.mask_for(hw)
         areas.append(area)
-    if all(area is None for area in areas):
-        return None
-    return [np.ones(m.shape, bool) if area is None else area for m, area in zip(maps, areas)]
+    return inspected_pixels(maps, areas)
 
 
 def run_normalization(run: Run) -> dict[str, float]:

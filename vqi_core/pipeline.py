@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
                      is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
-from .methods import AnomalyModel, Prediction, create_model, method_class
+from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
@@ -328,7 +328,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     truth = ground_truth_masks(scores, maps) if category.has_masks else None
     masks = [mask for mask in truth if mask is not None] if truth else []
     masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
-    inspected = inspected_pixels(prediction) if prediction is not None else None
+    inspected = inspected_pixels(prediction.maps, prediction.inspected) if prediction is not None else None
     masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
         if truth and inspected else None
     empty = empty_masks_note(test_samples, truth) if truth else None
@@ -591,13 +591,13 @@ def learnt_from_note(run: Run, samples: Sequence[Sample]) -> str | None:
             f"better than on new parts")
 
 
-def inspected_pixels(prediction: Prediction) -> list[np.ndarray] | None:
-    """Per map, the pixels the model inspects (inside its centre crop and inspection region; None when it inspects
-    every pixel of every image): pixel metrics leave out the defect-free pixels outside, which no model would
-    flag."""
-    if all(area is None for area in prediction.inspected):
+def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | None]) -> list[np.ndarray] | None:
+    """Per map, the pixels the model inspects (``areas``, as :attr:`Prediction.inspected`: None where it inspects
+    all of a map), all True where it inspects the whole image; None when it inspects every pixel of every map.
+    Pixel metrics leave out the defect-free pixels outside, which no model would flag."""
+    if all(area is None for area in areas):
         return None
-    return [np.ones(m.shape, bool) if area is None else area for m, area in zip(prediction.maps, prediction.inspected)]
+    return [np.ones(m.shape, bool) if area is None else area for m, area in zip(maps, areas)]
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
@@ -650,7 +650,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     truth = ground_truth_masks(scores, prediction.maps) if any(s.mask_path for s in samples) else None
     masks = [mask for mask in truth if mask is not None] if truth else None
     masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
-    inspected = inspected_pixels(prediction)
+    inspected = inspected_pixels(prediction.maps, prediction.inspected)
     masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
         if truth and inspected else None
     metrics = summary_metrics(labels, prediction.scores, masks, masked_maps, masked_inspected)
