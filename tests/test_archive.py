@@ -3,6 +3,8 @@ are refused with a reason and leave nothing behind (vqi_core.archive, `runs --ex
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import shutil
@@ -165,9 +167,12 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     source = RunStore(trained_run.path.parent)
     monkeypatch.chdir(tmp_path)
     assert main(["runs", "--runs", str(source.root), "--export", trained_run.id]) == 0
-    assert (tmp_path / f"{trained_run.id}.zip").is_file() and "wrote" in capsys.readouterr().out
+    digest = hashlib.sha256((tmp_path / f"{trained_run.id}.zip").read_bytes()).hexdigest()
+    exported = capsys.readouterr().out
+    assert "wrote" in exported and f"SHA-256 {digest}" in exported  # to record with the approval
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "line" / trained_run.id)
+    imported = capsys.readouterr().out.splitlines()
+    assert imported[-1] == str(tmp_path / "line" / trained_run.id) and f"SHA-256 {digest}" in imported[0]
     assert Run(tmp_path / "line" / trained_run.id).metrics == trained_run.metrics
 
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
@@ -188,7 +193,8 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     app.button(key="home_import").click().run()
     assert not app.exception
     assert [run.id for run in app_env.list()] == [trained_run.id]
-    assert any(f"Imported `{trained_run.id}`" in s.value for s in app.success)
+    digest = hashlib.sha256(run_archive_bytes(trained_run)).hexdigest()
+    assert any(f"Imported `{trained_run.id}`" in s.value and f"SHA-256 is `{digest}`" in s.value for s in app.success)
     assert app.session_state["current_run_id"] == trained_run.id
     assert app.sidebar.selectbox(key="run_select").value == trained_run.id  # listed and chosen at once
 
@@ -280,3 +286,65 @@ def test_an_archive_that_cannot_be_unpacked_here_is_a_message_not_a_traceback(tr
     app.button(key="home_import").click().run()
     assert not app.exception
     assert any("long.zip was not imported" in e.value and "File name too long" in e.value for e in app.error)
+
+
+def npy_claiming(shape: tuple[int, ...]) -> bytes:
+    """An .npy header claiming ``shape`` of float32, followed by no data (as a crafted file can)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        for name, content in members.items():
+            packed.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_archives_whose_arrays_claim_more_than_an_import_may_read_are_refused_before_reading_them(trained_run,
+                                                                                                 tmp_path):
+    """A compressed array, or a header with no data behind it, can claim a thousand times its packed size: the
+    claim is refused from the headers, before numpy or the model loader would allocate it."""
+    store = RunStore(tmp_path / "runs")
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    maps = f"{trained_run.id}/maps.npz"
+    with zipfile.ZipFile(io.BytesIO(members[maps])) as packed:
+        map_members = {name: packed.read(name) for name in packed.namelist()}
+    huge_map = {**map_members, "m00000.npy": npy_claiming((1_000_000, 1_000_000))}
+    with pytest.raises(RunError, match="maps.npz is damaged: its member m00000.npy says it holds 3,814,697 MB"):
+        import_run(zip_bytes({**members, maps: zip_of(huge_map)}), store)
+    assert list(store.root.iterdir()) == []
+
+    arrays = f"{trained_run.id}/model/arrays.npz"
+    with zipfile.ZipFile(io.BytesIO(members[arrays])) as packed:
+        model_members = {name: packed.read(name) for name in packed.namelist()}
+    first = sorted(model_members)[0]
+    for claimed in (npy_claiming((40_000, 40_000)), b"\x93NUMPY\x09\x00"):  # 6 GiB; an .npy version numpy never wrote
+        with pytest.raises(RunError, match="GiB once read|not an array written by VQI"):
+            import_run(zip_bytes({**members, arrays: zip_of({**model_members, first: claimed})}), store)
+        assert list(store.root.iterdir()) == []
+
+
+def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_refused(trained_run, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    twice = list(members.items()) + [(f"{trained_run.id}/threshold.json", b'{"threshold": -1e9, "source": "x"}')]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as packed:
+        for name, content in twice:
+            with pytest.warns(UserWarning, match="Duplicate name") if name in dict(twice[:-1]) and \
+                    content is twice[-1][1] else contextlib.nullcontext():
+                packed.writestr(name, content)
+    with pytest.raises(RunError, match="threshold.json' twice"):
+        import_run(buffer.getvalue(), store)
+
+    renamed = {name.replace(trained_run.id, "LINE3-APPROVED", 1): content for name, content in members.items()}
+    with pytest.raises(RunError, match=f"named LINE3-APPROVED, but its config.json says it is run '{trained_run.id}'"):
+        import_run(zip_bytes(renamed), store)
+    disguised = f"{trained_run.id}\n20991231-000000-approved \x1b[32mAUROC 1.0000\x1b[0m"
+    forged = {name.replace(trained_run.id, disguised, 1): content for name, content in members.items()}
+    with pytest.raises(RunError, match="control character '\\\\n'"):
+        import_run(zip_bytes(forged), store)
+    assert_nothing_added(store)

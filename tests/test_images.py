@@ -1,6 +1,7 @@
 """Reading every image kind one consistent way, and clear errors for bad files."""
 
 import io
+import os
 import struct
 import zlib
 
@@ -11,7 +12,7 @@ from PIL import Image, ImageOps
 
 import vqi_core.images
 from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
-                             is_sixteen_bit, read_image, read_mask, stored_size)
+                             is_sixteen_bit, read_file_bytes, read_image, read_mask, stored_size)
 
 
 def _save(tmp_path, name, image):
@@ -375,3 +376,19 @@ def test_an_uncompressed_grayscale_tiff_stored_sideways_is_refused_not_scrambled
     assert shown.shape == (40, 60, 3) and stored_size(packed) == (40, 60)
     if dtype == np.uint8:  # turned clockwise, as a viewer shows it
         assert np.array_equal(shown[..., 0], np.rot90(stored, -1))
+
+
+def test_reading_a_file_refuses_devices_pipes_folders_and_oversized_files(tmp_path, monkeypatch):
+    """A recorded path (a run's scores.csv may come from another machine) that names /dev/zero would be read for
+    ever, and a pipe would wait for a writer: only regular files of at most MAX_FILE_BYTES are read."""
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    for path in ("/dev/zero", pipe, tmp_path):
+        with pytest.raises(ImageReadError, match="not a regular file"):
+            read_file_bytes(path)
+    image = tmp_path / "part.png"
+    Image.new("RGB", (8, 8)).save(image)
+    assert read_file_bytes(image) == image.read_bytes()
+    monkeypatch.setattr(vqi_core.images, "MAX_FILE_BYTES", image.stat().st_size - 1)
+    with pytest.raises(ImageReadError, match="larger than the 0 MB an image file may be"):
+        read_file_bytes(image)

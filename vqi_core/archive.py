@@ -3,27 +3,39 @@
 The archive holds the run exactly as saved (model, scores, maps, threshold, reports, data manifest) under
 one folder named after the run. Importing one is careful with a file that comes from elsewhere: every
 member must lie inside that folder (no absolute paths, ``..`` or links), the unpacked size and the
-number of files are bounded, the run's own files must be there, and the model must load (from JSON and
-arrays only, never unpickling) before the run is listed; until then it is built in a hidden staging
-folder, so a failed import leaves nothing behind.
+number of files are bounded, and so is what its array files say they hold once read (a compressed array
+or zip member can claim a thousand times its packed size), the run's own files must be there, and the
+model must load (from JSON and arrays only, never unpickling) before the run is listed; until then it is
+built in a hidden staging folder, so a failed import leaves nothing behind.
+
+The SHA-256 digests inside a run catch damage, not a deliberate edit: whoever edits a file can edit its
+digest too. To know that a run is the one that was approved, compare the archive's own SHA-256
+(:func:`archive_sha256`, printed on export and import) with the one recorded when it was approved.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import stat
+import unicodedata
 import zipfile
+from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+import numpy as np
+
 from .methods.base import MODEL_JSON
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   Run, RunError, RunStore, write_bytes_atomic)
+                   ZIP_PREFIXES, Run, RunError, RunStore, write_bytes_atomic)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
 MAX_FILES = 10_000
+#: the largest anomaly map an imported run may hold (a 4096 x 4096 float32 map; VQI's are far smaller)
+MAX_MAP_BYTES = 64 * 1024 ** 2
 #: files every run archive must hold, relative to its run folder
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
 
@@ -34,6 +46,17 @@ def export_run(run: Run, target: Path | str | BinaryIO) -> None:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
             archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
+
+
+def archive_sha256(source: Path | str | bytes) -> str:
+    """The SHA-256 of a run archive (a path or its bytes), to compare with the one recorded when it was approved."""
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    with open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_archive_bytes(run: Run) -> bytes:
@@ -54,9 +77,10 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     """Add the run in archive ``source`` (a path, the bytes or a binary stream) to ``store``.
 
     Raises ``RunError`` saying what is wrong with an archive that is not a zip file, holds anything but
-    one run folder, reaches outside it, is too large, lacks a run's files, holds a run that already
-    exists in ``store``, a model that does not load or any other file that cannot be read (see
-    :meth:`Run.check`); nothing is added then.
+    one run folder, reaches outside it, is too large (packed or once its arrays are read), lacks a run's
+    files, holds a run that already exists in ``store`` or whose folder is not named as its ``config.json``
+    says, a model that does not load or any other file that cannot be read (see :meth:`Run.check`); nothing
+    is added then.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
@@ -78,15 +102,20 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
+            _check_array_claims(staging)
             staged = Run(staging)
             staged.check(data=True)  # every file the pages read, as they read it
+            if (recorded := staged.config.get("run_id")) != run_id:
+                raise RunError(f"its folder is named {run_id}, but its {CONFIG_FILE} says it is run {recorded!r}: "
+                               f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
             staged.load_model()
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except RunError as exc:  # named inside the hidden staging folder: name it inside the archive instead
             raise RunError(f"the archive's run {run_id} cannot be used: "
                            f"{str(exc).replace(str(staging), run_id)}") from exc
-        except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
-            raise RunError(f"the archive's run {run_id} cannot be used: {exc}") from exc
+        except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+            raise RunError(f"the archive's run {run_id} cannot be used: "
+                           f"{str(exc).replace(str(staging), run_id)}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
 
@@ -101,6 +130,9 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if unpacked > MAX_UNPACKED_BYTES:
         raise RunError(f"the archive unpacks to {unpacked / 1024 ** 3:.1f} GiB; at most "
                        f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
+    duplicate = next((name for name, count in Counter(info.filename for info in members).items() if count > 1), None)
+    if duplicate is not None:
+        raise RunError(f"the archive holds {duplicate!r} twice: zip tools may show either copy, so neither is trusted")
     run_ids, relative = set(), []
     for info in members:
         path = PurePosixPath(info.filename)
@@ -112,6 +144,10 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if len(run_ids) != 1:
         raise RunError(f"a run archive holds one run folder; this one holds {len(run_ids)}: "
                        f"{', '.join(sorted(run_ids)[:3])}")
+    hidden = next((char for char in next(iter(run_ids)) if _is_hidden_character(char)), None)
+    if hidden is not None:
+        raise RunError(f"the archive's run folder name holds the control character {hidden!r}: where runs are "
+                       f"listed it could pass for another run")
     present = {path.as_posix() for path in relative}
     nested = sorted(path.parent.as_posix() for path in relative if len(path.parts) > 1 and path.name == CONFIG_FILE
                     and (path.parent / METRICS_FILE).as_posix() in present)
@@ -122,3 +158,53 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if missing:
         raise RunError(f"not a run archive: {', '.join(missing)} missing")
     return run_ids.pop(), relative
+
+
+def _is_hidden_character(char: str) -> bool:
+    """A control or format character (a line break, a terminal escape, a right-to-left override), the zero-width
+    joiner of emoji sequences excepted."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") and char != "\u200d"
+
+
+def _check_array_claims(staging: Path) -> None:
+    """``RunError`` when the run's zip-based files (``.npz`` arrays, fine-tuned weights) say they hold more than an
+    import may read: a map over ``MAX_MAP_BYTES`` or over ``MAX_UNPACKED_BYTES`` in all. Only their tables of
+    contents and the arrays' headers are read, nothing is loaded."""
+    total = 0
+    for path in sorted(staging.rglob("*")):
+        if not path.is_file():
+            continue
+        with open(path, "rb") as handle:
+            if handle.read(4) not in ZIP_PREFIXES:
+                continue
+        name = path.relative_to(staging).as_posix()
+        try:
+            with zipfile.ZipFile(path) as packed:
+                for info in packed.infolist():
+                    claimed = max(info.file_size, _array_header_bytes(packed, info))
+                    if name == MAPS_FILE and claimed > MAX_MAP_BYTES:
+                        raise RunError(f"{name} is damaged: its member {info.filename} says it holds "
+                                       f"{claimed / 1024 ** 2:,.0f} MB, more than a map "
+                                       f"({MAX_MAP_BYTES / 1024 ** 2:.0f} MB at most)")
+                    total += claimed
+        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+            raise RunError(f"{name} is damaged: {exc}") from exc
+    if total > MAX_UNPACKED_BYTES:
+        raise RunError(f"its array files say they hold {total / 1024 ** 3:.1f} GiB once read; at most "
+                       f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
+
+
+def _array_header_bytes(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The bytes the ``.npy`` member ``info`` says it holds (shape x item size, from its header); 0 for another
+    member."""
+    if not info.filename.endswith(".npy"):
+        return 0
+    with packed.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"{info.filename} is not an array written by VQI (.npy version {version})")
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 import cv2
 import pandas as pd
 
-from .archive import export_run_file, import_run
+from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
 from .datasets import category_path, load_category, sub_folders
 from .images import BIT_DEPTHS
@@ -694,10 +694,11 @@ def _runs(args: argparse.Namespace) -> int:
         _refuse_inside_a_run(Path(args.out or f"{args.export}.zip"), "--out")
         target = export_run_file(store.get(args.export), args.out or f"{args.export}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
+        print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
         return 0
     if args.import_archive is not None:
         run = import_run(Path(args.import_archive), store)
-        print(f"imported {run.id} into {store.root}")
+        print(f"imported {run.id} into {store.root} from an archive with SHA-256 {archive_sha256(args.import_archive)}")
         print(run.path)
         return 0
     if args.describe:

@@ -34,6 +34,8 @@ image sets too large to hold decoded in memory.
 from __future__ import annotations
 
 import io
+import os
+import stat
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence, overload
 
@@ -44,6 +46,8 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: the largest file read from a dataset or a folder: over the size of MAX_IMAGE_PIXELS 16-bit RGBA pixels unpacked
+MAX_FILE_BYTES = 1024 ** 3
 #: why a file of 0 bytes is not read (decoding, and listing a folder: :mod:`vqi_core.datasets`)
 EMPTY_FILE = "the file is empty (0 bytes)"
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
@@ -291,8 +295,15 @@ def is_sixteen_bit(path: Path | str) -> bool:
 
 
 def read_file_bytes(path: Path | str) -> bytes:
-    """A file's bytes, with ``ImageReadError`` naming the file if it cannot be read."""
+    """A file's bytes, with ``ImageReadError`` naming the file if it cannot be read, is not a regular file (a device
+    or a pipe would be read for ever, or wait for a writer) or is larger than ``MAX_FILE_BYTES``."""
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError(f"{path}: not a regular file (a folder, a device or a pipe)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageReadError(f"{path}: file is {info.st_size / 2**20:,.0f} MB, larger than the "
+                                 f"{MAX_FILE_BYTES / 2**20:,.0f} MB an image file may be")
         return Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise ImageReadError(f"{path}: file not found") from exc

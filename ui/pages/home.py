@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
     set_current_run, store
-from vqi_core.archive import import_run, run_archive_bytes
+from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
@@ -25,14 +25,17 @@ def import_clicked() -> None:
     if upload is None:
         st.session_state[IMPORT_RESULT] = (False, "Choose a run archive (.zip) first.")
         return
+    archive = upload.getvalue()
     try:
-        run = import_run(upload.getvalue(), store())
+        run = import_run(archive, store())
     except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
         st.session_state[IMPORT_RESULT] = (False, f"{upload.name} was not imported: {exc}")
     else:
         set_current_run(run.id)
         st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
-                                                 f"current run.")
+                                                 f"current run. The archive's SHA-256 is "
+                                                 f"{as_code(archive_sha256(archive))}: compare it with the one "
+                                                 f"recorded when the run was approved.")
 
 
 def describe_clicked(run: Run) -> None:
