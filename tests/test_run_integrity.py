@@ -22,12 +22,15 @@ from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
 from vqi_core.cli import main
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunError, RunStore, checked_reason
+from vqi_core.runs import Run, RunError, RunStore, checked_reason, write_json_atomic
 
 
 def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
-    """A copy of ``run`` as ``root/run_id`` (the session's run is shared: damage copies only)."""
-    return Run(shutil.copytree(run.path, root / run_id))
+    """A copy of ``run`` as ``root/run_id``, its config naming it so (the session's run is shared: damage copies
+    only)."""
+    copy = Run(shutil.copytree(run.path, root / run_id))
+    write_json_atomic(copy.path / "config.json", {**copy.config, "run_id": run_id})
+    return Run(copy.path)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .methods.base import MODEL_JSON
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   ZIP_PREFIXES, Run, RunError, RunStore, write_bytes_atomic)
+                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, write_bytes_atomic)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -177,18 +177,18 @@ def _check_array_claims(staging: Path) -> None:
         with open(path, "rb") as handle:
             if handle.read(4) not in ZIP_PREFIXES:
                 continue
-        name = path.relative_to(staging).as_posix()
+        name = path.relative_to(staging).as_posix()  # messages name the path, said inside the archive by import_run
         try:
             with zipfile.ZipFile(path) as packed:
                 for info in packed.infolist():
                     claimed = max(info.file_size, _array_header_bytes(packed, info))
                     if name == MAPS_FILE and claimed > MAX_MAP_BYTES:
-                        raise RunError(f"{name} is damaged: its member {info.filename} says it holds "
+                        raise RunError(f"{path} is damaged: its member {info.filename} says it holds "
                                        f"{claimed / 1024 ** 2:,.0f} MB, more than a map "
                                        f"({MAX_MAP_BYTES / 1024 ** 2:.0f} MB at most)")
                     total += claimed
-        except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-            raise RunError(f"{name} is damaged: {exc}") from exc
+        except ARRAY_FILE_ERRORS as exc:
+            raise RunError(f"{path} is damaged: {array_file_problem(exc)}") from exc
     if total > MAX_UNPACKED_BYTES:
         raise RunError(f"its array files say they hold {total / 1024 ** 3:.1f} GiB once read; at most "
                        f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
@@ -196,11 +196,14 @@ def _check_array_claims(staging: Path) -> None:
 
 def _array_header_bytes(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     """The bytes the ``.npy`` member ``info`` says it holds (shape x item size, from its header); 0 for another
-    member."""
+    member or one without the ``.npy`` prefix (numpy reads those as the bytes they are)."""
     if not info.filename.endswith(".npy"):
         return 0
     with packed.open(info) as member:
-        version = np.lib.format.read_magic(member)
+        prefix = member.read(len(np.lib.format.MAGIC_PREFIX))
+        if prefix != np.lib.format.MAGIC_PREFIX:
+            return 0
+        version = tuple(member.read(2))
         if version == (1, 0):
             shape, _, dtype = np.lib.format.read_array_header_1_0(member)
         elif version == (2, 0):

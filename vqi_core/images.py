@@ -297,14 +297,17 @@ def is_sixteen_bit(path: Path | str) -> bool:
 def read_file_bytes(path: Path | str) -> bytes:
     """A file's bytes, with ``ImageReadError`` naming the file if it cannot be read, is not a regular file (a device
     or a pipe would be read for ever, or wait for a writer) or is larger than ``MAX_FILE_BYTES``."""
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageReadError(f"{path}: not a regular file (a folder, a device or a pipe)")
-        if info.st_size > MAX_FILE_BYTES:
-            raise ImageReadError(f"{path}: file is {info.st_size / 2**20:,.0f} MB, larger than the "
-                                 f"{MAX_FILE_BYTES / 2**20:,.0f} MB an image file may be")
-        return Path(path).read_bytes()
+    try:  # opened without waiting for a pipe's writer; what was opened is checked, then read
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | getattr(os, "O_NONBLOCK", 0))) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageReadError(f"{path}: not a regular file (a folder, a device or a pipe)")
+            if info.st_size > MAX_FILE_BYTES:
+                raise ImageReadError(f"{path}: file is {info.st_size / 2**20:,.0f} MB, larger than the "
+                                     f"{MAX_FILE_BYTES / 2**20:,.0f} MB an image file may be")
+            return handle.read()
+    except IsADirectoryError as exc:
+        raise ImageReadError(f"{path}: not a regular file (a folder, a device or a pipe)") from exc
     except FileNotFoundError as exc:
         raise ImageReadError(f"{path}: file not found") from exc
     except OSError as exc:
