@@ -10,7 +10,9 @@ import torch
 
 from synthetic import SMALL_METHODS
 from vqi_core.knn import NearestNeighbors
+from test_method_contract import forget_digests
 from vqi_core.methods import create_model, load_model
+from vqi_core.methods.base import DamagedModel
 from vqi_core.methods.patchcore import PatchCore
 from vqi_core.progress import Cancelled
 from vqi_core.samplers import greedy_coreset
@@ -160,8 +162,9 @@ def test_knn_matches_brute_force(kind):
     if kind == "flat":
         np.testing.assert_allclose(distances, true_distances.numpy(), rtol=1e-4, atol=1e-3)
     else:
-        restored = NearestNeighbors(kind, nlist=16, nprobe=4).load_bytes(index.to_bytes())
+        restored = NearestNeighbors(kind, nlist=16, nprobe=4).load_arrays(bank, index.to_arrays())
         np.testing.assert_array_equal(restored.search(queries, 3)[1], indices)
+        np.testing.assert_array_equal(restored.search(queries, 3)[0], distances)
 
 
 def test_standardised_intensity_ignores_exposure_but_not_defects(synthetic, tmp_path):
@@ -179,3 +182,28 @@ def test_standardised_intensity_ignores_exposure_but_not_defects(synthetic, tmp_
     reloaded = load_model(tmp_path / "model")
     assert reloaded.preprocessing.intensity_spread == model.preprocessing.intensity_spread > 0
     np.testing.assert_array_equal(reloaded.predict(darker).scores, model.predict(darker).scores)
+
+
+def test_an_ivf_index_is_saved_as_centroids_and_cells_and_restored_exactly(synthetic, tmp_path):
+    """faiss allocates what a serialised index claims before it notices the file is short (a 61-byte file can
+    claim gigabytes): an IVF index is saved as arrays VQI checks, and rebuilt from them exactly."""
+    model = create_model("patchcore", **{**SMALL, "knn": "ivf", "knn_params": {"nlist": 8, "nprobe": 2}})
+    model.fit(synthetic["train"])
+    images = synthetic["bad"] + synthetic["good"]
+    model.save(tmp_path / "model")
+    with np.load(tmp_path / "model" / "arrays.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    assert sorted(arrays) == ["ivf_centroids", "ivf_lists", "memory_bank"]
+    assert arrays["ivf_centroids"].shape == (8, model.memory_bank.shape[1])
+    loaded = load_model(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict(images).scores, model.predict(images).scores)
+
+    forget_digests(tmp_path / "model")  # what the arrays hold is checked, whatever model.json records
+    for damage, problem in [({"ivf_lists": arrays["ivf_lists"] + 8}, "its IVF cells .* are not one cell from 0 to 7"),
+                            ({"ivf_centroids": arrays["ivf_centroids"][:, :3]}, "its IVF centroids"),
+                            ({"ivf_centroids": None, "knn_index": np.zeros(61, np.uint8)},
+                             r"it lacks ivf_centroids \(saved by a VQI before 2026-12-03: train it again\)")]:
+        changed = {key: value for key, value in {**arrays, **damage}.items() if value is not None}
+        np.savez_compressed(tmp_path / "model" / "arrays.npz", **changed)
+        with pytest.raises(DamagedModel, match=f"arrays.npz is damaged: {problem}"):
+            load_model(tmp_path / "model")

@@ -9,17 +9,22 @@ Kinds of index:
 
 Distances returned are Euclidean (not squared). Approximate indexes are built
 single-threaded and with a fixed seed, so the same bank always gives the same
-index; they are saved in faiss's own binary format (:meth:`to_bytes`), never
-pickled, while an exact index is simply rebuilt from the bank.
+index. Saved (:meth:`NearestNeighbors.to_arrays`), never pickled: an exact index
+is simply rebuilt from the bank; an IVF index from its cells' centroids and each
+bank vector's cell, exactly as it was (the same lists in the same order), and
+checked first, so that a saved file never makes faiss allocate what it claims;
+an HNSW graph in faiss's own binary format, which faiss checks as it reads it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping
 
 import faiss
 import numpy as np
+from faiss.contrib.inspect_tools import get_invlist
+from faiss.contrib.ivf_tools import add_preassigned
 
 KNN_KINDS = ("flat", "ivf", "hnsw")
 #: the faiss index class of each kind
@@ -108,11 +113,22 @@ class NearestNeighbors:
         squared, indices = self.index.search(queries, k)
         return np.sqrt(np.maximum(squared, 0.0)), indices
 
-    def to_bytes(self) -> np.ndarray:
-        """The index in faiss's serialisation format, as a uint8 array."""
-        if self.index is None:
-            raise RuntimeError("call fit() before to_bytes()")
-        return faiss.serialize_index(self.index)
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """What restores this index over the same bank with :meth:`load_arrays`: nothing for an exact index,
+        ``ivf_centroids`` (nlist, D) and ``ivf_lists`` (M,) (each bank vector's cell) for IVF, ``knn_index`` (faiss's
+        serialisation, uint8) for HNSW."""
+        index: Any = self.index
+        if index is None:
+            raise RuntimeError("call fit() before to_arrays()")
+        if self.kind == "flat":
+            return {}
+        if self.kind == "ivf":
+            lists = np.full(index.ntotal, -1, np.int64)
+            for cell in range(index.nlist):
+                ids, _ = get_invlist(index.invlists, cell)
+                lists[ids] = cell
+            return {"ivf_centroids": index.quantizer.reconstruct_n(0, index.nlist), "ivf_lists": lists}
+        return {"knn_index": faiss.serialize_index(index)}
 
     def indexes(self, bank: np.ndarray) -> bool:
         """Whether the index is of this kind and holds as many vectors as ``bank`` (M, D), of its length D."""
@@ -120,11 +136,41 @@ class NearestNeighbors:
         of_this_kind = isinstance(index, _INDEX_CLASSES[self.kind])
         return of_this_kind and index.ntotal == len(bank) and index.d == bank.shape[1]
 
-    def load_bytes(self, data: np.ndarray) -> "NearestNeighbors":
-        """Restore the index written by :meth:`to_bytes`."""
-        self.index = faiss.deserialize_index(np.ascontiguousarray(data, dtype=np.uint8))
+    def load_arrays(self, bank: np.ndarray, arrays: Mapping[str, np.ndarray]) -> "NearestNeighbors":
+        """Restore the index over the (M, D) ``bank`` from what :meth:`to_arrays` wrote; ``KeyError`` naming a
+        missing array, ``ValueError`` saying what does not fit the bank (faiss's ``RuntimeError`` for an HNSW
+        graph it cannot read)."""
+        bank = _as_float32(bank)
+        if self.kind == "flat":
+            return self.fit(bank)
+        if self.kind == "ivf":
+            self.index = _ivf_index(bank, arrays["ivf_centroids"], arrays["ivf_lists"])
+        else:
+            self.index = faiss.deserialize_index(np.ascontiguousarray(arrays["knn_index"], dtype=np.uint8))
+        if not self.indexes(bank):
+            raise ValueError(f"its nearest-neighbour index is not a {self.kind} index of the bank")
         self._apply_search_params()
         return self
+
+
+def _ivf_index(bank: np.ndarray, centroids: np.ndarray, lists: np.ndarray) -> Any:
+    """The IVF index over ``bank`` whose cells have ``centroids`` and hold the bank vectors that ``lists`` gives
+    them, in bank order, as when it was built; ``ValueError`` for arrays that do not fit the bank."""
+    length, dim = bank.shape
+    if (centroids.ndim != 2 or not 1 <= len(centroids) <= length or centroids.shape[1] != dim
+            or centroids.dtype.kind != "f" or not np.isfinite(centroids).all()):
+        raise ValueError(f"its IVF centroids ({centroids.dtype} of shape {centroids.shape}) are not 1 to {length:,} "
+                         f"finite vectors of length {dim}")
+    if lists.shape != (length,) or lists.dtype.kind not in "iu" or not (
+            (lists >= 0) & (lists < len(centroids))).all():
+        raise ValueError(f"its IVF cells ({lists.dtype} of shape {lists.shape}) are not one cell from 0 to "
+                         f"{len(centroids) - 1} per bank vector")
+    quantizer = faiss.IndexFlatL2(dim)
+    quantizer.add(_as_float32(centroids))
+    index = faiss.IndexIVFFlat(quantizer, dim, len(centroids))
+    index.is_trained = True
+    add_preassigned(index, bank, np.ascontiguousarray(lists, dtype=np.int64))
+    return index
 
 
 def _as_float32(array: Any) -> np.ndarray:

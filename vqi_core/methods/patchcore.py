@@ -190,10 +190,7 @@ class PatchCore(AnomalyModel):
     def _arrays(self) -> dict[str, np.ndarray]:
         if self.memory_bank is None:
             raise RuntimeError("the model is not fitted")
-        arrays = {"memory_bank": self.memory_bank}
-        if self.knn != "flat":
-            arrays["knn_index"] = self.index.to_bytes()
-        return arrays
+        return {"memory_bank": self.memory_bank, **self.index.to_arrays()}
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         dimension = sum(self.layer_channels())
@@ -202,15 +199,15 @@ class PatchCore(AnomalyModel):
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: memory_bank holds no patch")
         self.memory_bank = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.index = NearestNeighbors(self.knn, seed=self.seed, **self.knn_params)
-        if self.knn == "flat":
-            self.index.fit(self.memory_bank)
-            return
         try:
-            self.index.load_bytes(saved_array(arrays, "knn_index", (None,), "u"))
-        except RuntimeError as exc:  # faiss cannot read it
+            self.index.load_arrays(self.memory_bank, arrays)
+        except KeyError as exc:
+            earlier = " (saved by a VQI before 2026-12-03: train it again)" if "knn_index" in arrays else ""
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: it lacks {exc.args[0]}{earlier}") from None
+        except ValueError as exc:
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: {exc}") from None
+        except RuntimeError as exc:  # faiss cannot read the HNSW graph
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: knn_index is not a faiss index ({exc})") from None
-        if not self.index.indexes(self.memory_bank):
-            raise DamagedModel(f"{ARRAYS_FILE} is damaged: knn_index is not a {self.knn} index of memory_bank")
 
 
 def _fill_padding(patch_scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
