@@ -25,6 +25,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
+from vqi_core.wording import told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -1019,3 +1020,18 @@ def test_inspect_says_a_run_without_test_images_has_none_when_its_dataset_folder
     app = open_page("inspect_images.py")
     assert not app.exception
     assert any("This run has no evaluated test image." in e.value for e in app.error)
+
+
+def test_an_inspect_card_tells_a_score_from_a_threshold_that_would_print_alike(open_page, app_env):
+    """With six significant digits a good image's score just below the threshold printed as the threshold did, and
+    "good" beside an equal-looking threshold reads as a wrong verdict (defective at or above it)."""
+    run = app_env.list()[0]
+    score = float(run.scores["score"].iloc[0])
+    run.save_threshold(score * (1 + 1e-9), reason="just above one score")
+    app = open_page("inspect_images.py")
+    card = next(m.value for m in app.markdown if m.value.startswith(f"**{run.scores['image'].iloc[0]}**"))
+    threshold = Run(run.path).threshold
+    assert f"{score:.6g}" == f"{threshold:.6g}"  # alike with the digits every threshold is printed with
+    score_text, threshold_text = told_apart(score, threshold)
+    assert f"score {score_text} (below the threshold {threshold_text})" in card and ("TN" in card or "FN" in card)
+    assert not app.exception

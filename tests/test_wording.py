@@ -2,7 +2,7 @@
 
 from vqi_core.dashboard import cost_sentence
 from vqi_core.metrics import OperatingPoint
-from vqi_core.wording import are, counted
+from vqi_core.wording import are, counted, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -25,3 +25,11 @@ def test_the_threshold_cost_sentence_counts_a_single_part_in_the_singular():
                           f1=0.8, false_alarm_rate=0.0, escape_rate=1 / 3)
     assert cost_sentence(many).startswith("0 of 3 good parts would be rejected")
     assert "and 1 of 3 defective parts would pass" in cost_sentence(many)
+
+
+def test_a_score_beside_a_threshold_that_prints_alike_is_told_apart_and_placed():
+    assert told_apart(0.12345644, 0.12345649) == ("0.1234564", "0.1234565")  # one more digit tells them apart
+    assert told_apart(2.0, 2.0) == ("2", "2") and told_apart(1.5, 2.0) == ("1.5", "2")
+    assert score_beside(0.12345644, 0.12345649) == "0.1234564 (below the threshold 0.1234565)"
+    assert score_beside(0.12345649, 0.12345644) == "0.1234565 (above the threshold 0.1234564)"
+    assert score_beside(0.1234, 0.5) == "0.1234" and score_beside(0.5, 0.5) == "0.5"  # apart already; equal

@@ -34,7 +34,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
                    missing_folders, run_folder_holding, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
-from .wording import counted
+from .wording import counted, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -385,7 +385,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
-        print(f"  {what}: {row.path} (score {row.score:.6g})")
+        print(f"  {what}: {row.path} (score {score_beside(row.score, run.threshold)})")
     if result["max_score_difference"] is not None:
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
     if changes := describe_changes(result["data_changes"]):

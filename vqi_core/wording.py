@@ -15,6 +15,24 @@ def are(count: int) -> str:
     return "is" if count == 1 else "are"
 
 
+def told_apart(first: float, second: float, digits: int = 6) -> tuple[str, str]:
+    """``first`` and ``second`` with ``digits`` significant digits, or with as many more as tell them apart where
+    they differ but would print alike."""
+    while first != second and digits < 17 and f"{first:.{digits}g}" == f"{second:.{digits}g}":
+        digits += 1
+    return f"{first:.{digits}g}", f"{second:.{digits}g}"
+
+
+def score_beside(score: float, threshold: float) -> str:
+    """``score`` as printed beside its verdict, with 6 significant digits as thresholds are printed; where the
+    threshold would print alike although it differs, with the digits that tell them apart and on which side of
+    the threshold it lies (so a "good" beside an equal-looking threshold is not read as defective at or above it)."""
+    if score == threshold or f"{score:.6g}" != f"{threshold:.6g}":
+        return f"{score:.6g}"
+    score_text, threshold_text = told_apart(score, threshold)
+    return f"{score_text} ({'below' if score < threshold else 'above'} the threshold {threshold_text})"
+
+
 def entered_rate(rate: float) -> str:
     """A rate someone entered (a line's defect rate, an allowed false-alarm rate) as a percentage with up to four
     significant digits: 0.005 % stays 0.005 %, where one decimal would print 0.0 %."""

@@ -9,7 +9,7 @@ from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_
     common_test_images, run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
-from vqi_core.wording import are, counted
+from vqi_core.wording import are, counted, told_apart
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -52,7 +52,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
             st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}"
                         f" · {settings}  \n"
-                        f"score {score:.6g} · threshold {threshold:.6g} → **{verdict}**"
+                        "score {} · threshold {} → **{}**".format(*told_apart(score, threshold), verdict)
                         + (f"  \n:grey[{note}]" if note else ""))
 
 

@@ -12,15 +12,16 @@ from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_M
     copied_images, look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
-from vqi_core.wording import counted
+from vqi_core.wording import counted, score_beside
 
 PER_PAGE, COLUMNS = 12, 4
 SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 
 
-def describe(row: pd.Series, boxes: int | None = None) -> str:
-    """One caption: score, true label and predicted outcome, coloured good/defective; what the image copies or
+def describe(row: pd.Series, threshold: float, boxes: int | None = None) -> str:
+    """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
+    good/defective; what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
     (their number, when known) and the verdict seem to disagree, why."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
@@ -30,7 +31,7 @@ def describe(row: pd.Series, boxes: int | None = None) -> str:
     note = box_note(row["outcome"] in ("TP", "FP"), boxes) if boxes is not None else None
     if note:
         copy += f"  \n:grey[{note}]"
-    return (f"**{common.as_text(row['image'])}** · score {row['score']:.6g}  \n"
+    return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
 
@@ -58,14 +59,14 @@ def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return order_images(frame, order, threshold)
 
 
-def large_view(run: Run, frame: pd.DataFrame, index: int) -> None:
+def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> None:
     """One test image large: original, heatmap overlay, boxes with the ground-truth outline."""
     path = str(run.path)
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
     with st.container(border=True):
         head, close = st.columns([5, 1])
-        head.markdown(describe(row, shown_boxes(run, index)), unsafe_allow_html=True)
+        head.markdown(describe(row, threshold, shown_boxes(run, index)), unsafe_allow_html=True)
         close.button("Close", key="inspect_close", icon=":material/close:",
                      on_click=lambda: st.session_state.pop(SELECTED, None))
         alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
@@ -97,7 +98,7 @@ def shown_boxes(run: Run, index: int) -> int | None:
         return None
 
 
-def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
+def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> None:
     """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time."""
     showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),
                tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"))
@@ -111,7 +112,8 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool) -> None:
                     st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
                 except LOAD_ERRORS as exc:
                     st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
-            st.markdown(describe(row, shown_boxes(run, int(index)) if images_here else None), unsafe_allow_html=True)
+            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
+                        unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
                           on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
@@ -161,10 +163,10 @@ st.caption(f"Run {common.as_code(current.id)} · threshold {threshold:.6g} ({sou
 st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
-    large_view(current, test, selected)
+    large_view(current, test, selected, threshold)
 matching = filtered_frame(test, threshold)
 st.caption(f"{len(matching)} of {counted(len(test), 'test image')} {'matches' if len(matching) == 1 else 'match'}.")
 if matching.empty:
     st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
 else:
-    grid(current, matching, images_here)
+    grid(current, matching, images_here, threshold)

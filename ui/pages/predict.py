@@ -18,7 +18,7 @@ from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError
-from vqi_core.wording import are, counted
+from vqi_core.wording import are, counted, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
@@ -257,7 +257,8 @@ def show(outcome: dict[str, Any]) -> None:
                                  for text in item["unlike_training"])
             note = box_note(item["defective"], item["boxes"])
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
-                        f"score {item['score']:.6g} · {counted(item['boxes'], 'box', 'boxes')}{how_unlike}"
+                        f"score {score_beside(item['score'], outcome['threshold'])} · "
+                        f"{counted(item['boxes'], 'box', 'boxes')}{how_unlike}"
                         + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
 
 
