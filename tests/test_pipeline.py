@@ -1,6 +1,7 @@
 """Train -> run folder -> reload -> score, the run store's atomicity, and the CLI contract."""
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import copied_images, runs_table, score_axis
+from vqi_core.dashboard import copied_images, decisions_csv, runs_table, score_axis
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
@@ -36,7 +37,7 @@ from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
-from vqi_core.runs import Run, RunError, RunStore, changed_settings
+from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
@@ -1269,3 +1270,27 @@ def test_a_refused_train_creates_no_folder_and_an_interrupt_after_the_run_is_wri
     [run] = RunStore(runs).list()
     assert captured.out.splitlines()[-1] == str(run.path)  # still the last line, for scripts
     assert f"interrupted once the run was written: {run.path}" in captured.err
+
+
+def test_csv_files_for_people_keep_a_file_name_that_would_be_a_formula_as_text(trained, dataset, tmp_path, capsys):
+    """A part photographed as ``=HYPERLINK(...).png`` would run as a formula where predictions.csv is opened in a
+    spreadsheet: exported text cells that would start one are kept as text; numbers stay numbers; a second predict
+    into the same folder still finds the earlier overlays by the names it wrote."""
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    originals = sorted(parts.iterdir())
+    originals[0].rename(parts / "=HYPERLINK(1).png")
+    originals[1].rename(parts / "-2.png")
+    assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 0
+    capsys.readouterr()
+    frame = pd.read_csv(out / "predictions.csv")
+    assert {"'=HYPERLINK(1).png", "'-2.png"} <= set(frame["image"]) and frame["score"].dtype == float
+    assert not any(name.startswith(("=", "-")) for name in frame["image"])
+    overlays = sorted(path.name for path in out.iterdir() if path.name != "predictions.csv")
+    (parts / "=HYPERLINK(1).png").unlink()  # not scored again: its earlier overlay goes
+    assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 0
+    left = sorted(path.name for path in out.iterdir() if path.name != "predictions.csv")
+    assert len(left) == len(overlays) - 1 and not any(name.startswith("=HYPERLINK") for name in left)
+    assert spreadsheet_text("'=HYPERLINK(1).png") == "=HYPERLINK(1).png" and spreadsheet_text("a.png") == "a.png"
+    decisions = pd.read_csv(io.BytesIO(decisions_csv(trained, trained.threshold)))
+    assert decisions["score"].dtype == float and not decisions["image"].str.startswith(FORMULA_STARTS).any()

@@ -32,7 +32,7 @@ from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
-                   missing_folders, run_folder_holding, write_bytes_atomic)
+                   missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .wording import counted, score_beside
 
@@ -470,7 +470,7 @@ def _predict(args: argparse.Namespace) -> int:
     with _interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
         for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
             os.replace(overlay_file, out / overlay_file.name)
-        write_bytes_atomic(out / "predictions.csv", frame.to_csv(index=False).encode())
+        write_bytes_atomic(out / "predictions.csv", spreadsheet_csv(frame))
         staging.rmdir()
         for stale in earlier - {overlay_file_name(row["image"]) for row in rows[:scored]}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
@@ -559,7 +559,7 @@ def _earlier_overlays(out: Path) -> set[str]:
         names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str)["image"].dropna()
     except (OSError, ValueError, UnicodeDecodeError):  # missing, or not a predictions table: nothing is removed
         return set()
-    overlays = (overlay_file_name(name) for name in names)
+    overlays = (overlay_file_name(spreadsheet_text(name)) for name in names)
     return {overlay for overlay in overlays if Path(overlay).name == overlay and (out / overlay).is_file()}
 
 

@@ -37,7 +37,7 @@ from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
-    write_bytes_atomic
+    spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 from .wording import are, counted, entered_rate
 
@@ -496,7 +496,7 @@ def decisions_csv(run: Run, threshold: float) -> bytes:
     frame = run.predictions(threshold)
     frame["outcome"] = outcomes(run.labels, run.score_values, threshold)
     columns = ["image", "label", "defect_type", "score", "threshold", "prediction", "outcome", "path"]
-    return frame[columns].to_csv(index=False).encode()
+    return spreadsheet_csv(frame[columns])
 
 
 def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:

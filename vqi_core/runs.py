@@ -201,6 +201,27 @@ def changed_settings(config: dict[str, Any]) -> str:
     return ", ".join(changed) or "defaults"
 
 
+#: how a text cell starts that a spreadsheet would run as a formula (and the quote that keeps one as text)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as CSV for people to open in a spreadsheet: a text cell that would start a formula there (a file
+    named ``=HYPERLINK(...).png``) is written after a quote, which keeps it text (read back by
+    :func:`spreadsheet_text`). A run's own ``scores.csv`` is its record, written as it is."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda value: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value)
+    return safe.to_csv(index=False).encode()
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A text cell of :func:`spreadsheet_csv`'s CSV as it was before it was written."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """``scores`` with the threshold and the prediction (defective when score >= threshold)."""
     frame = scores.copy()

@@ -17,7 +17,7 @@ from vqi_core.images import ImageReadError
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
-from vqi_core.runs import Run, RunError
+from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.wording import are, counted, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
@@ -125,7 +125,7 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.caption(f"Judged otherwise than labelled: {counted(len(misjudged), 'image')} (FP: a false alarm, "
                    "FN: an escape)")
         st.dataframe(misjudged[["image", "label", "defect_type", "score", "outcome", "path"]], hide_index=True)
-    st.download_button("Download every image's decision (CSV)", judged.to_csv(index=False).encode(),
+    st.download_button("Download every image's decision (CSV)", spreadsheet_csv(judged),
                        file_name=f"check-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_check_download")
 
@@ -237,7 +237,7 @@ def show(outcome: dict[str, Any]) -> None:
                    f"looks like under these conditions, so check the lighting and the camera before trusting their "
                    f"scores.",
                    icon=":material/photo_camera:")
-    st.download_button("Download results (CSV)", outcome["frame"].to_csv(index=False).encode(),
+    st.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
                        file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="predict_download")
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
