@@ -25,7 +25,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
-from vqi_core.wording import told_apart
+from vqi_core.wording import exact_number, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -384,7 +384,7 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     app.button(key="threshold_save").click().run()
     assert not app.exception and run.threshold == elsewhere
     assert any(e.value.startswith(f"Not saved: the saved threshold has changed since this page was shown, to "
-                                  f"{elsewhere:.6g} (≤ 1% false alarms, ") for e in app.error)
+                                  f"{exact_number(elsewhere)} (≤ 1% false alarms, ") for e in app.error)
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
 
@@ -396,11 +396,11 @@ def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, ap
     assert run.threshold_info["source"].startswith("F1-optimal")
     app = open_page("threshold.py")
     button = app.button(key="preset_F1-optimal")
-    assert button.label == f"F1-optimal: {run.threshold:.6g}"  # as the saved threshold is printed
+    assert button.label == f"F1-optimal: {exact_number(run.threshold)}"  # as the saved threshold is printed
     button.click().run()
     assert app.slider(key="threshold_slider").value == run.threshold
     app.switch_page("ui/pages/inspect_images.py").run()
-    assert any(f"threshold {run.threshold:.6g} (saved: F1-optimal" in c.value for c in app.caption)
+    assert any(f"threshold {exact_number(run.threshold)} (saved: F1-optimal" in c.value for c in app.caption)
 
 
 def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_open(open_page, app_env, capsys):
@@ -421,7 +421,8 @@ def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_o
     app.session_state["threshold_tab"] = "Image level"
     app.run()
     app.switch_page("ui/pages/inspect_images.py").run()
-    assert any(f"threshold {chosen:.6g} (explored on the Threshold page, not saved)" in c.value for c in app.caption)
+    assert any(f"threshold {exact_number(chosen)} (explored on the Threshold page, not saved)" in c.value
+               for c in app.caption)
     app.switch_page("ui/pages/threshold.py").run()
     assert app.number_input(key="cost_escape").value == 50.0
     assert app.number_input(key="threshold_max_false_alarms").value == 10.0
@@ -432,11 +433,11 @@ def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_o
     assert run.threshold == chosen and run.threshold_history["source"].iloc[-1] == "Youden"
     assert run.threshold_history["reason"].iloc[-1] == "audit 12"
     app.switch_page("ui/pages/inspect_images.py").run()
-    assert any(f"threshold {chosen:.6g} (saved: Youden)" in c.value for c in app.caption)
+    assert any(f"threshold {exact_number(chosen)} (saved: Youden)" in c.value for c in app.caption)
 
     from vqi_core.cli import main
     assert main(["threshold", "--run", str(run.path), "--preset", "youden"]) == 0
-    assert capsys.readouterr().out.splitlines()[0].startswith(f"threshold {chosen:.6g} (Youden)")
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"threshold {exact_number(chosen)} (Youden)")
 
 
 def test_opening_the_threshold_page_is_not_exploring_a_threshold(open_page, app_env):
@@ -447,7 +448,7 @@ def test_opening_the_threshold_page_is_not_exploring_a_threshold(open_page, app_
     saved_elsewhere = float(np.sort(run.score_values)[-2])
     run.save_threshold(saved_elsewhere, "manual")
     app.switch_page("ui/pages/inspect_images.py").run()
-    assert any(f"threshold {saved_elsewhere:.6g} (saved: manual)" in c.value for c in app.caption)
+    assert any(f"threshold {exact_number(saved_elsewhere)} (saved: manual)" in c.value for c in app.caption)
 
 
 def test_the_threshold_page_prints_the_saved_threshold_as_every_other_page_does(open_page, app_env):
@@ -458,7 +459,7 @@ def test_the_threshold_page_prints_the_saved_threshold_as_every_other_page_does(
     run.save_threshold(value, "manual")
     app = open_page("threshold.py")
     caption = next(c.value for c in app.caption if c.value.startswith("Saved threshold:"))
-    assert caption == f"Saved threshold: {value:.6g} (manual). Current: {value:.6g} (manual)."
+    assert caption == f"Saved threshold: {exact_number(value)} (manual). Current: {exact_number(value)} (manual)."
 
 
 def test_save_threshold_is_used_by_the_run(open_page, app_env):
@@ -474,7 +475,8 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     assert run.threshold_info["source"] == "manual"
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
     history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
-    assert history["threshold"].tolist() == [run.threshold, trained_with]  # newest first
+    assert history["threshold"].tolist() == [exact_number(run.threshold), exact_number(trained_with)]  # newest first
+    assert [float(value) for value in history["threshold"]] == [run.threshold, trained_with]  # exact, as printed
     assert history["reason"].tolist() == ["too many false alarms on lot 7", ""]
     assert app.text_input(key="threshold_reason").value == ""  # a reason belongs to one change
 
@@ -852,9 +854,10 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     app.switch_page("ui/pages/predict.py").run()
     assert app.radio(key="predict_mode").value == "folder"
     assert app.text_input(key="predict_folder").value == str(tmp_path / "line")
-    assert any(w.value.startswith(f"These images were judged at {judged_at:.6g}") and
-               f"it is {judged_at + 1.0:.6g} now" in w.value for w in app.warning)
-    assert any(m.value == f"**Scored:** `{tmp_path / 'line'}` at threshold {judged_at:.6g}" for m in app.markdown)
+    assert any(w.value.startswith(f"These images were judged at {exact_number(judged_at)}") and
+               f"it is {exact_number(judged_at + 1.0)} now" in w.value for w in app.warning)
+    assert any(m.value == f"**Scored:** `{tmp_path / 'line'}` at threshold {exact_number(judged_at)}"
+               for m in app.markdown)
     assert not any(i.value.startswith("These results are of") for i in app.info)
     app.text_input(key="predict_folder").set_value(str(tmp_path / "other line")).run()  # typed, not scored yet
     assert any(i.value.startswith(f"These results are of `{tmp_path / 'line'}`, not of the images chosen above")

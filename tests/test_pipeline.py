@@ -38,6 +38,7 @@ from vqi_core.provenance import data_label, describe_changes, file_sha256, manif
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
+from vqi_core.wording import exact_number
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
@@ -169,7 +170,7 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines()
                 if line.startswith("at the run's saved threshold"))
-    assert line.startswith(f"at the run's saved threshold {trained.threshold:.6g} (")
+    assert line.startswith(f"at the run's saved threshold {exact_number(trained.threshold)} (")
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line
     assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
@@ -556,7 +557,7 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     (parts / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"at threshold {run.threshold:.6g} ({run.threshold_info['source']}):" in printed
+    assert f"at threshold {exact_number(run.threshold)} ({run.threshold_info['source']}):" in printed
     assert f"skipped {parts / '.part9.png'}: a hidden file (its name starts with a dot)" in printed
     frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc[".part9.png", "prediction"] == NOT_SCORED and ".DS_Store" not in frame.index
@@ -1003,8 +1004,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
         return lines, counts
 
     lines, counts = shown()
-    assert lines[0].startswith(f"threshold {run.threshold:.6g} (F1-optimal")
+    assert lines[0].startswith(f"threshold {exact_number(run.threshold)} (F1-optimal")
     assert counts == evaluator.evaluate(run.threshold).confusion_matrix().ravel().tolist()
+    printed = lines[0].split()[1]
+    assert shown("--value", printed)[1] == counts  # typed back as printed, it judges every image as it did
 
     middle = float(np.median(scores))
     lines, counts = shown("--value", str(middle), "--cost-false-alarm", "2", "--cost-escape", "50",
@@ -1052,7 +1055,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert run.threshold == middle and run.threshold_history["reason"].iloc[-1] == "new supplier lot 7"
     listed = lines[lines.index("threshold history, oldest first:") + 1:]
     assert len(listed) == 3  # trained with, the minimum-cost one, this one
-    assert listed[-1].endswith(f"  {middle:.6g}  (manual)  new supplier lot 7")
+    assert listed[-1].endswith(f"  {exact_number(middle)}  (manual)  new supplier lot 7")
 
 
 def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):

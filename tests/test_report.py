@@ -14,6 +14,7 @@ from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.report import run_report_html
+from vqi_core.wording import exact_number
 
 
 class Collect(HTMLParser):
@@ -60,7 +61,7 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     parsed = parse(document)
     text = " ".join(parsed.text)
     assert parsed.headings[0] == "VQI validation report: widget · padim"
-    assert f"At the threshold {threshold:.6g} (chosen for this report)" in parsed.headings
+    assert f"At the threshold {exact_number(threshold)} (chosen for this report)" in parsed.headings
     assert f"False alarms at this threshold: {point.fp} good parts rejected" in parsed.headings
     assert f"Escapes at this threshold: {point.fn} defective parts passed" in parsed.headings
     assert run.id in text and "Per 1,000 parts made with 1% defective" in text
@@ -84,7 +85,7 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     run = runs_store.list()[0]
     parsed = parse(run_report_html(run))
     source = run.threshold_info["source"]
-    assert f"At the threshold {run.threshold:.6g} ({source})" in parsed.headings
+    assert f"At the threshold {exact_number(run.threshold)} ({source})" in parsed.headings
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()
@@ -142,7 +143,7 @@ def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store)
     parsed = parse(document)
     assert "Threshold history" in parsed.headings
     text = parsed.text
-    assert f"{trained_with:.6g}" in text and "2.25" in text
+    assert f"{exact_number(trained_with)}" in text and "2.25" in text
     assert "<script>alert(1)</script> lot 7" in text  # shown as text...
     assert "<script>" not in document  # ...never as markup
 

@@ -2,7 +2,7 @@
 
 from vqi_core.dashboard import cost_sentence
 from vqi_core.metrics import OperatingPoint
-from vqi_core.wording import are, counted, score_beside, told_apart
+from vqi_core.wording import are, counted, exact_number, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -33,3 +33,11 @@ def test_a_score_beside_a_threshold_that_prints_alike_is_told_apart_and_placed()
     assert score_beside(0.12345644, 0.12345649) == "0.1234564 (below the threshold 0.1234565)"
     assert score_beside(0.12345649, 0.12345644) == "0.1234565 (above the threshold 0.1234564)"
     assert score_beside(0.1234, 0.5) == "0.1234" and score_beside(0.5, 0.5) == "0.5"  # apart already; equal
+
+
+def test_a_threshold_is_printed_so_that_typed_back_it_judges_as_it_did():
+    """677.671 (six significant digits) would pass a part scored 677.6707 that the saved 677.670654296875 rejects."""
+    assert exact_number(677.670654296875) == "677.670654296875" and float("677.671") > 677.670654296875
+    assert exact_number(2.25) == "2.25" and exact_number(1e9) == "1e+09" and exact_number(0.1) == "0.1"
+    for value in (677.670654296875, 1 / 3, 1e-7 / 3, 123456.7):
+        assert float(exact_number(value)) == value

@@ -34,7 +34,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
                    missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
-from .wording import counted, score_beside
+from .wording import counted, exact_number, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -380,7 +380,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     chosen_where = ("not chosen on these images" if args.data is not None else
                     "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
                     "preset's rates on images it was not chosen on")
-    print(f"at the run's saved threshold {run.threshold:.6g} ({run.threshold_info.get('source', 'saved')}; "
+    print(f"at the run's saved threshold {exact_number(run.threshold)} ({run.threshold_info.get('source', 'saved')}; "
           f"{chosen_where}): {cost_sentence(point)}")
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
@@ -479,7 +479,7 @@ def _predict(args: argparse.Namespace) -> int:
               f"predict's", file=sys.stderr)
         return 130
     defective = int((frame["prediction"] == "defective").sum())
-    print(f"{counted(scored, 'image')} scored at threshold {threshold:.6g} "
+    print(f"{counted(scored, 'image')} scored at threshold {exact_number(threshold)} "
           f"({threshold_source}): {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
                                           f"predictions.csv)" if skipped else ""))
@@ -577,7 +577,8 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
-    print(f"threshold {value:.6g} ({source}) on {counted(len(run.labels), 'evaluated test image')} of run {run.id}")
+    print(f"threshold {exact_number(value)} ({source}) on {counted(len(run.labels), 'evaluated test image')} of run "
+          f"{run.id}")
     print(f"{'':<16}{'passed':>8}{'rejected':>10}")
     print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
     print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
@@ -590,15 +591,15 @@ def _threshold(args: argparse.Namespace) -> int:
         print(held_out)
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
-        print(f"decisions at {value:.6g} written to {args.decisions}")
+        print(f"decisions at {exact_number(value)} written to {args.decisions}")
     if args.save and run.save_threshold(value, source, args.reason):
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
     elif args.save:
-        print(f"{value:.6g} is the saved threshold already: nothing changed (--reason records why it stays)")
+        print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
     if args.history:
         print("threshold history, oldest first:")
         for entry in run.threshold_history.itertuples():
-            print(f"  {entry.saved_at or 'when not recorded'}  {entry.threshold:.6g}  ({entry.source})"
+            print(f"  {entry.saved_at or 'when not recorded'}  {exact_number(entry.threshold)}  ({entry.source})"
                   + (f"  {entry.reason}" if entry.reason else ""))
     return 0
 

@@ -39,7 +39,7 @@ from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
     spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
-from .wording import are, counted, entered_rate
+from .wording import are, counted, entered_rate, exact_number
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -82,8 +82,8 @@ class ScoreAxis:
 
     def text(self, value: float) -> str:
         """``value`` as the page prints it: with the axis's decimals when it has no more (a value set on the
-        axis), else with 6 significant digits, as the other pages and the command line print thresholds."""
-        return self.format(value) if self._cut(value) == value else f"{value:.6g}"
+        axis), else as the other pages and the command line print thresholds (:func:`exact_number`)."""
+        return self.format(value) if self._cut(value) == value else exact_number(value)
 
     def clamp(self, value: float) -> float:
         """``value`` moved into [low, high]."""

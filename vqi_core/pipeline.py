@@ -33,7 +33,7 @@ from .metrics import defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
-from .wording import are, counted
+from .wording import are, counted, exact_number
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
@@ -411,7 +411,7 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
         f"the training images themselves (none held out: fewer than {MIN_GOOD_FOR_HOLDOUT} good ones, or " \
         "holdout_fraction 0), which a model scores low, so expect false alarms"
     note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold is the highest score "
-            f"of {scored_on}, {threshold:.6g}. Check it on labelled images from the line (`evaluate --data`) "
+            f"of {scored_on}, {exact_number(threshold)}. Check it on labelled images from the line (`evaluate --data`) "
             f"before trusting it.")
     return threshold, source, note
 

@@ -26,6 +26,7 @@ from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
 from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time
 from .split_check import findings_line
+from .wording import exact_number
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
@@ -190,7 +191,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _pairs([("image AUROC", auroc), ("pixel AUROC", _number(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", _number(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
-        f"<h2>At the threshold {threshold:.6g} ({html.escape(source)})</h2>",
+        f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
@@ -200,7 +201,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",
         "<p>Every threshold saved in the run, oldest first; the last one is in effect.</p>",
-        _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map("{:.6g}".format))),
+        _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map(exact_number))),
     ]
     if folds:
         sections += [

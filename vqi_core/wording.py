@@ -15,6 +15,14 @@ def are(count: int) -> str:
     return "is" if count == 1 else "are"
 
 
+def exact_number(value: float) -> str:
+    """``value`` as a threshold is printed: with 6 significant digits where they give it back exactly, else with
+    as many as do (the shortest text that reads back as the same number), so a threshold typed back as printed
+    judges every image as it did (677.671 would pass a part scored 677.6707 that 677.670654296875 rejects)."""
+    short = f"{value:.6g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def told_apart(first: float, second: float, digits: int = 6) -> tuple[str, str]:
     """``first`` and ``second`` with ``digits`` significant digits, or with as many more as tell them apart where
     they differ but would print alike."""

@@ -12,7 +12,7 @@ from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_M
     copied_images, look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError
-from vqi_core.wording import counted, score_beside
+from vqi_core.wording import counted, exact_number, score_beside
 
 PER_PAGE, COLUMNS = 12, 4
 SELECTED, PAGE = "inspect_selected", "inspect_page"
@@ -158,7 +158,7 @@ test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))
 counts = test["outcome"].value_counts()
 region = region_caption(current.config)
-st.caption(f"Run {common.as_code(current.id)} · threshold {threshold:.6g} ({source}) · "
+st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))

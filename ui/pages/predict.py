@@ -18,7 +18,7 @@ from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError, spreadsheet_csv
-from vqi_core.wording import are, counted, score_beside
+from vqi_core.wording import are, counted, exact_number, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
@@ -99,8 +99,8 @@ def show_check(outcome: dict[str, Any]) -> None:
     for note in outcome.get("notes", []):  # results kept from before notes were returned have none
         st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
-    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold {outcome['threshold']:.6g}:** "
-                f"{view['cost']}")
+    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
+                f"{exact_number(outcome['threshold'])}:** {view['cost']}")
     figures = st.columns(4)
     figures[0].metric("Images", outcome["images"])
     for column, (name, key) in zip(figures[1:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
@@ -149,8 +149,8 @@ def check_section(run: Run) -> None:
         if checked["threshold"] == run.threshold:
             show_check(checked)
         else:
-            st.info(f"A threshold has been saved since this check ({checked['threshold']:.6g}, now "
-                    f"{run.threshold:.6g}): check again.", icon=":material/update:")
+            st.info(f"A threshold has been saved since this check ({exact_number(checked['threshold'])}, now "
+                    f"{exact_number(run.threshold)}): check again.", icon=":material/update:")
 
 
 def scoring_section(run: Run, mode: str) -> None:
@@ -176,9 +176,9 @@ def scoring_section(run: Run, mode: str) -> None:
     outcome = st.session_state.get(RESULTS)
     if outcome and outcome["run"] == run.id:
         if outcome["threshold"] != run.threshold:
-            st.warning(f"These images were judged at {outcome['threshold']:.6g}, the run's threshold when they were "
-                       f"scored; it is {run.threshold:.6g} now.", icon=":material/update:")
-            st.button(f"Judge them at {run.threshold:.6g}", key="predict_rejudge", icon=":material/update:",
+            st.warning(f"These images were judged at {exact_number(outcome['threshold'])}, the run's threshold when "
+                       f"they were scored; it is {exact_number(run.threshold)} now.", icon=":material/update:")
+            st.button(f"Judge them at {exact_number(run.threshold)}", key="predict_rejudge", icon=":material/update:",
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
@@ -205,7 +205,7 @@ def card(result: ImageResult) -> dict[str, Any]:
 def show(outcome: dict[str, Any]) -> None:
     """What was scored, per-file problems, counts, CSV download and the result cards, defective first, a page at
     a time."""
-    st.markdown(f"**Scored:** {source_text(outcome)} at threshold {outcome['threshold']:.6g}")
+    st.markdown(f"**Scored:** {source_text(outcome)} at threshold {exact_number(outcome['threshold'])}")
     for problem in outcome["problems"]:
         st.error(problem, icon=":material/broken_image:")
     for item in outcome["skipped"]:
@@ -265,7 +265,7 @@ def show(outcome: dict[str, Any]) -> None:
 st.title("Predict")
 current = common.require_run()
 st.caption(f"Run {common.as_code(current.id)} ({current.config.get('method')}) at its saved threshold "
-           f"{current.threshold:.6g} "
+           f"{exact_number(current.threshold)} "
            f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
            "on the Threshold page.")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,

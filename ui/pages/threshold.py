@@ -12,7 +12,7 @@ from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, per
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError
-from vqi_core.wording import are, counted
+from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON = "threshold_reason"
@@ -64,8 +64,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
         saved = run.threshold_info
         if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
             st.session_state["threshold_save_error"] = (
-                f"Not saved: the saved threshold has changed since this page was shown, to {saved['threshold']:.6g} "
-                f"({saved.get('source', 'unknown')}, {saved.get('saved_at') or 'when not recorded'}), in another "
+                f"Not saved: the saved threshold has changed since this page was shown, to "
+                f"{exact_number(saved['threshold'])} ({saved.get('source', 'unknown')}, "
+                f"{saved.get('saved_at') or 'when not recorded'}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             return
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
@@ -220,8 +221,8 @@ def image_level_body(run: Run) -> None:
              "on held-out images) and its false alarms and escapes as thumbnails.")
     history = run.threshold_history
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
-        st.dataframe(history.iloc[::-1], hide_index=True, width="stretch",
-                     column_config={"saved_at": "saved", "threshold": st.column_config.NumberColumn(format="%.6g")})
+        st.dataframe(history.iloc[::-1].assign(threshold=lambda frame: frame["threshold"].map(exact_number)),
+                     hide_index=True, width="stretch", column_config={"saved_at": "saved"})
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
