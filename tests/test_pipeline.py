@@ -38,6 +38,7 @@ from vqi_core.provenance import data_label, describe_changes, file_sha256, manif
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
+from vqi_core.system import locked
 from vqi_core.wording import exact_number
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -1297,3 +1298,20 @@ def test_csv_files_for_people_keep_a_file_name_that_would_be_a_formula_as_text(t
     assert spreadsheet_text("'=HYPERLINK(1).png") == "=HYPERLINK(1).png" and spreadsheet_text("a.png") == "a.png"
     decisions = pd.read_csv(io.BytesIO(decisions_csv(trained, trained.threshold)))
     assert decisions["score"].dtype == float and not decisions["image"].str.startswith(FORMULA_STARTS).any()
+
+
+def test_a_second_predict_into_a_folder_being_written_is_refused_and_changes_nothing(trained, dataset, tmp_path,
+                                                                                    capsys):
+    """Two predicts into one --out used to remove each other's staging folder and results, one of them reported
+    as written: the folder is locked while a predict writes into it."""
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    command = ["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]
+    assert main(command) == 0
+    capsys.readouterr()
+    earlier = {path.name: path.read_bytes() for path in out.iterdir()}
+    with locked(out):  # as the other predict holds it while it writes
+        assert main(command) == 2
+    assert f"another predict is writing into {out}: wait until it has finished" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier
+    assert main(command) == 0  # once it has finished

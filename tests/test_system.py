@@ -59,6 +59,12 @@ def test_a_folder_lock_lets_one_thread_in_at_a_time(tmp_path, monkeypatch, with_
     assert len(spans) == 4
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:]))  # one after another
     assert list(tmp_path.iterdir()) == []  # no lock file left in the folder
+    with system.locked(tmp_path):  # held: one that does not wait is refused at once, and gets it once released
+        with pytest.raises(system.FolderBusy):
+            with system.locked(tmp_path, wait=False):
+                pass
+    with system.locked(tmp_path, wait=False):
+        pass
 
 
 def test_the_engine_and_dashboard_import_without_posix_only_modules():

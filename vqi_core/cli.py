@@ -34,6 +34,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
                    missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
+from .system import FolderBusy, locked
 from .wording import counted, exact_number, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -422,6 +423,11 @@ def _refuse_inside_a_run(path: Path, option: str) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as held:  # holds the lock on --out that _predict_holding takes
+        return _predict_holding(args, held)
+
+
+def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
@@ -440,6 +446,11 @@ def _predict(args: argparse.Namespace) -> int:
     training_ranges = run.report.get("training_capture_ranges")
     created = missing_folders(out)  # removed again on failure
     out.mkdir(parents=True, exist_ok=True)
+    try:  # one predict at a time writes into a folder (the other's staging folder and results would go)
+        held.enter_context(locked(out, wait=False))
+    except FolderBusy:
+        raise ValueError(f"another predict is writing into {out}: wait until it has finished, or name another "
+                         f"--out") from None
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
     staging.mkdir()

@@ -40,18 +40,29 @@ def peak_memory_mb() -> float | None:
     return round(peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10), 1)
 
 
+class FolderBusy(Exception):
+    """Another process or thread holds the lock on a folder that was not to be waited for."""
+
+
 @contextmanager
-def locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path, wait: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` while the block runs: other threads and processes that lock it wait
-    (an advisory ``flock`` on the folder itself, so no lock file is left in it). Without ``fcntl`` only the
-    threads of this process wait."""
+    (an advisory ``flock`` on the folder itself, so no lock file is left in it), or, without ``wait``, get
+    :class:`FolderBusy` at once. Without ``fcntl`` only the threads of this process are excluded."""
     if fcntl is None:
-        with _PROCESS_LOCK:
+        if not _PROCESS_LOCK.acquire(blocking=wait):
+            raise FolderBusy(folder)
+        try:
             yield
+        finally:
+            _PROCESS_LOCK.release()
         return
     handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise FolderBusy(folder) from None
         yield
     finally:
         os.close(handle)  # releases the lock
