@@ -45,7 +45,7 @@ def cut_short(path: Path) -> None:
 
 def refused_everywhere(run: Run, damaged: str, tmp_path: Path, capsys) -> None:
     """``run`` fails check() naming ``damaged`` (a message fragment), `runs` lists it as "cannot be read" with it, and
-    the report command refuses it without writing the report."""
+    the report and threshold --save commands refuse it without writing anything."""
     with pytest.raises(RunError, match="cannot be loaded|is damaged|is missing") as refused:
         run.check()
     assert damaged in str(refused.value)
@@ -58,6 +58,10 @@ def refused_everywhere(run: Run, damaged: str, tmp_path: Path, capsys) -> None:
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
     assert f"error: {refused.value}" in capsys.readouterr().err
     assert not out.exists()
+    threshold = (run.path / "threshold.json").read_bytes()
+    assert main(["threshold", "--run", str(run.path), "--value", "1", "--save"]) == 2  # predict would not use it
+    assert f"error: {refused.value}" in capsys.readouterr().err
+    assert (run.path / "threshold.json").read_bytes() == threshold
 
 
 def test_the_session_run_passes_every_check(trained_run):

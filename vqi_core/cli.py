@@ -580,6 +580,7 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
+    run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
     max_rate, costs = threshold_options(args)
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
