@@ -1315,3 +1315,16 @@ def test_a_second_predict_into_a_folder_being_written_is_refused_and_changes_not
     assert f"another predict is writing into {out}: wait until it has finished" in capsys.readouterr().err
     assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier
     assert main(command) == 0  # once it has finished
+
+
+def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained, dataset, tmp_path, capsys):
+    """Overlays written into test/good_predictions were read as a new defect type by check, train and evaluate."""
+    for inside in ("test/good_predictions", "train/good/overlays", "ground_truth"):
+        out = dataset / inside
+        assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
+                     "--out", str(out)]) == 2
+        refusal = capsys.readouterr().err
+        assert f"is inside the {inside.split('/')[0]} folder of the dataset category {dataset}" in refusal
+        assert not out.exists() or inside == "ground_truth"
+    assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
+                 "--out", str(tmp_path / "beside")]) == 0  # outside the category

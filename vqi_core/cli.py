@@ -20,7 +20,7 @@ import pandas as pd
 
 from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
-from .datasets import category_path, load_category, sub_folders
+from .datasets import category_holding, category_path, load_category, sub_folders
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
@@ -436,6 +436,10 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
     _refuse_inside_a_run(out, "--out")
+    if (holding := category_holding(out)) is not None:
+        raise ValueError(f"--out {out} is inside the {holding[1]} folder of the dataset category {holding[0]}: its "
+                         f"overlays would be read as images (or masks) of that category by check, train and "
+                         f"evaluate; write it outside the category")
     given = Path(args.input).expanduser().resolve()
     if (given.parent if given.is_file() else given) == out.expanduser().resolve():
         raise ValueError(f"--out {out} is the --input folder{' of that image' if given.is_file() else ''}: name "

@@ -100,6 +100,17 @@ def is_category_folder(path: Path) -> bool:
     return (path / "train" / GOOD).is_dir()
 
 
+def category_holding(path: Path | str) -> tuple[Path, str] | None:
+    """The category folder and its sub-folder (``train``, ``test`` or ``ground_truth``) that ``path`` is or lies
+    inside, where files written would be read as training images, test images of a defect type or masks; None
+    elsewhere."""
+    resolved = Path(path).expanduser().resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.name in ("train", "test", "ground_truth") and is_category_folder(folder.parent):
+            return folder.parent, folder.name
+    return None
+
+
 def existing_folder(root: Path | str) -> Path:
     """``root`` as a Path; ``DatasetError`` when it does not exist or is a file."""
     root = Path(root)
