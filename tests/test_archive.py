@@ -177,6 +177,10 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
 
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", "nope.zip"]) == 2
+    assert capsys.readouterr().err.strip() == "error: nope.zip: no such file"
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a folder, not a run archive (.zip)" in capsys.readouterr().err
     assert main(["runs", "--runs", str(source.root), "--out", "x.zip"]) == 2
     assert "--export" in capsys.readouterr().err
 

@@ -1326,5 +1326,9 @@ def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained
         refusal = capsys.readouterr().err
         assert f"is inside the {inside.split('/')[0]} folder of the dataset category {dataset}" in refusal
         assert not out.exists() or inside == "ground_truth"
+    (tmp_path / "notes.txt").write_text("a file")
+    assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
+                 "--out", str(tmp_path / "notes.txt" / "out")]) == 2
+    assert f"cannot be made: {tmp_path / 'notes.txt'} is a file, not a folder" in capsys.readouterr().err
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                  "--out", str(tmp_path / "beside")]) == 0  # outside the category

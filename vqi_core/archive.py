@@ -84,8 +84,13 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except FileNotFoundError:
+        raise RunError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise RunError(f"{source} is a folder, not a run archive (.zip)") from None
     except (zipfile.BadZipFile, OSError) as exc:
-        raise RunError(f"not a run archive (.zip): {exc}") from exc
+        raise RunError(f"not a run archive (.zip): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+                       ) from exc
     with archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
         run_id, relative = _checked_members(members)

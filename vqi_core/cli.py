@@ -435,6 +435,9 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
+    if (blocking := next((folder for folder in out.absolute().parents if folder.exists() and not folder.is_dir()),
+                         None)) is not None:
+        raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
     _refuse_inside_a_run(out, "--out")
     if (holding := category_holding(out)) is not None:
         raise ValueError(f"--out {out} is inside the {holding[1]} folder of the dataset category {holding[0]}: its "
