@@ -257,8 +257,16 @@ def test_runs_command_deletes_only_runs_and_lists_past_a_damaged_one(trained_run
     listing = capsys.readouterr().out
     assert f"damaged-run{' ' * 41} cannot be read: {store_root / 'damaged-run' / 'config.json'} is damaged" in listing
     assert trained_run.id in listing
-    assert main(["runs", "--runs", str(store_root), "--delete", "damaged-run"]) == 0  # a damaged run can go
+    assert main(["runs", "--runs", str(store_root), "--delete", f"{store_root / 'damaged-run'}/"]) == 0
+    assert capsys.readouterr().out == "deleted damaged-run\n"  # a damaged run can go, named as a shell completes it
     assert not (store_root / "damaged-run").exists() and (store_root / trained_run.id).is_dir()
+    assert main(["runs", "--runs", str(store_root), "--describe", f"{trained_run.id}/", "line 3"]) == 0
+    assert capsys.readouterr().out == f"described {trained_run.id}\n"
+    assert Run(store_root / trained_run.id).description == "line 3"
+    assert main(["runs", "--runs", str(store_root), "--export", str(store_root / trained_run.id),
+                 "--out", str(tmp_path / "run.zip")]) == 0 and (tmp_path / "run.zip").is_file()
+    assert main(["runs", "--runs", str(store_root), "--delete", str(tmp_path / "runs2" / trained_run.id)]) == 2
+    assert "nothing deleted" in capsys.readouterr().err  # a run folder's path elsewhere is not one of these runs
 
     with pytest.raises(RunError, match="cannot be used: .*config.json is damaged: no method"):
         import_run(run_archive_bytes_with(trained_run, {"config.json": b"{}"}), RunStore(tmp_path / "line"))

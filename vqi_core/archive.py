@@ -85,9 +85,9 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except FileNotFoundError:
-        raise RunError(f"{source}: no such file") from None
+        raise RunError(f"{source!s}: no such file") from None
     except IsADirectoryError:
-        raise RunError(f"{source} is a folder, not a run archive (.zip)") from None
+        raise RunError(f"{source!s} is a folder, not a run archive (.zip)") from None
     except (zipfile.BadZipFile, OSError) as exc:
         raise RunError(f"not a run archive (.zip): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
                        ) from exc

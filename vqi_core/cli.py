@@ -187,10 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="score new images with a saved run; write a CSV and overlay images",
         description="Score every image of a folder (or one image) with a saved run at its saved threshold; "
-                    "write predictions.csv and <name>_overlay.png per image to --out.")
+                    "write predictions.csv (a row for every file given, a file that could not be scored "
+                    "included) and <name>_overlay.png per scored image to --out. Exit status 2 when no image "
+                    "could be scored (predictions.csv is written all the same).")
     predict.add_argument("--run", required=True, help="run folder")
-    predict.add_argument("--input", required=True, help="an image file or a folder of images")
-    predict.add_argument("--out", required=True, help="output folder for predictions.csv and overlays")
+    predict.add_argument("--input", required=True,
+                         help="an image file or a folder of images (its sub-folders are not searched: they are "
+                              "named at the end)")
+    predict.add_argument("--out", required=True,
+                         help="output folder for predictions.csv and overlays; not the --input folder, a run "
+                              "folder or a dataset category's folders. An earlier predict's results there are "
+                              "replaced (its overlays of files not scored now are removed; other files stay)")
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective or could "
                               "not be scored: a part that was not inspected does not pass either; for scripts on the "
@@ -273,10 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"{BIT_DEPTH_HELP}, so that different parts do not look alike "
                             f"(8-16; default: %(default)s)")
 
-    runs = commands.add_parser("runs", help="list, delete, export or import saved runs",
+    runs = commands.add_parser("runs", help="list, delete, describe, export or import saved runs",
                                description="List the runs in a folder with their headline metrics and the "
                                            "settings that differ from their method's defaults; or delete one, "
-                                           "write one to a .zip archive, or add one from such an archive.")
+                                           "describe one, write one to a .zip archive, or add one from such an "
+                                           "archive (export and import print the archive's SHA-256).")
     runs.add_argument("--runs", default=DEFAULT_RUNS, help="folder that holds the runs (default: %(default)s)")
     action = runs.add_mutually_exclusive_group()
     action.add_argument("--delete", metavar="RUN_ID", help="delete this run")
@@ -707,12 +715,12 @@ def _runs(args: argparse.Namespace) -> int:
     if args.out and not args.export:
         raise RunError("--out names the archive that --export writes; give --export RUN_ID with it")
     if args.delete is not None:
-        store.delete(args.delete)
-        print(f"deleted {args.delete}")
+        print(f"deleted {store.delete(args.delete)}")
         return 0
     if args.export is not None:
-        _refuse_inside_a_run(Path(args.out or f"{args.export}.zip"), "--out")
-        target = export_run_file(store.get(args.export), args.out or f"{args.export}.zip")
+        run_id = store.run_name(args.export)
+        _refuse_inside_a_run(Path(args.out or f"{run_id}.zip"), "--out")
+        target = export_run_file(store.get(run_id), args.out or f"{run_id}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
         print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
         return 0
@@ -722,7 +730,7 @@ def _runs(args: argparse.Namespace) -> int:
         print(run.path)
         return 0
     if args.describe:
-        run_id, text = args.describe
+        run_id, text = store.run_name(args.describe[0]), args.describe[1]
         store.get(run_id).describe(text)
         print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
         return 0

@@ -790,14 +790,24 @@ class RunStore:
             reason = "its file system is mounted read-only" if read_only else "no permission"
             raise RunError(f"the runs folder {self.root} cannot be written ({reason})")
 
-    def get(self, run_id: str) -> Run:
-        """The run named ``run_id`` (a folder name in this store, never a path)."""
+    def run_name(self, run_id: str) -> str:
+        """``run_id`` as the name of a run folder in this store; a path to a folder directly in it (as a shell's
+        completion gives, with its trailing slash) is taken as that folder's name. ``RunError`` for anything else
+        (another folder's path, ``..``, a hidden name)."""
+        path = Path(run_id)
+        if run_id and path.name and (path.parent == Path(".") or path.parent.resolve() == self.root.resolve()):
+            run_id = path.name
         if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
             raise RunError(f"{run_id!r} is not a run id (a run folder's name in {self.root})")
-        return Run(self.root / run_id)
+        return run_id
 
-    def delete(self, run_id: str) -> None:
-        """Remove a run folder (renamed aside first, so a half-deleted run never lists); a folder that is not a
+    def get(self, run_id: str) -> Run:
+        """The run named ``run_id`` (see :meth:`run_name`)."""
+        return Run(self.root / self.run_name(run_id))
+
+    def delete(self, run_id: str) -> str:
+        """Remove a run folder (renamed aside first, so a half-deleted run never lists) and return its name (see
+        :meth:`run_name`); a folder that is not a
         run (no ``config.json`` and ``metrics.json``) is refused, whatever it holds, and so is a write-protected
         run (one of its folders read-only: someone froze it), which would otherwise vanish from the list but stay
         on disk, half deleted."""
@@ -805,6 +815,7 @@ class RunStore:
             folder = self.get(run_id).path
         except RunError as exc:
             raise RunError(f"no run {run_id!r} in {self.root}, nothing deleted: {exc}") from None
+        run_id = folder.name
         protected = write_protected_folder(folder)
         if protected is not None:
             raise RunError(f"run {run_id} is write-protected ({protected} is read-only), nothing deleted: make it "
@@ -816,6 +827,7 @@ class RunStore:
             trash.rmdir()
             raise RunError(f"could not delete run {run_id}: {exc}") from exc
         self.remove_leftovers()  # the renamed-aside folder, and any earlier one that could not be removed
+        return run_id
 
     def remove_leftovers(self, stale_after_s: float = STALE_STAGING_SECONDS) -> None:
         """Remove what interrupted processes left: unfinished deletions, and staging folders older
