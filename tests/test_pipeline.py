@@ -1188,7 +1188,8 @@ def test_operating_system_errors_are_said_as_the_file_and_the_reason(trained, da
     (tmp_path / "a file").write_text("x")
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"), "--out",
                  str(tmp_path / "a file" / "out")]) == 2
-    assert capsys.readouterr().err == f"error: {tmp_path / 'a file' / 'out'}: Not a directory\n"
+    assert capsys.readouterr().err == (f"error: --out {tmp_path / 'a file' / 'out'} cannot be made: "
+                                       f"{tmp_path / 'a file'} is a file, not a folder\n")
     assert error_text(PermissionError(13, "Permission denied", "/line/out")) == "/line/out: Permission denied"
     assert error_text(FileNotFoundError("run folder x does not exist")) == "run folder x does not exist"
 
