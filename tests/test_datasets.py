@@ -24,6 +24,16 @@ def test_category_with_masks(tmp_path):
     assert category.skipped == []
 
 
+def test_an_empty_defect_type_folder_is_said_not_passed_over(tmp_path):
+    """A defect type whose folder is empty (its images not copied yet) is not tested at all: said, not silent."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=3)
+    (root / "test" / "crack").mkdir()
+    category = load_category(root)
+    assert category.defect_types == ["blob", "scratch"]
+    assert category.skipped == [{"file": str(root / "test" / "crack"),
+                                 "reason": "an empty folder: no crack test image is there to test on"}]
+
+
 def test_masks_are_optional_per_image(tmp_path):
     root = write_mvtec_dataset(tmp_path / "part", n_train=3, with_masks=False)
     (root / "ground_truth" / "blob").mkdir(parents=True)

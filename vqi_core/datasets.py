@@ -271,6 +271,9 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         paths, bad = list_images(type_dir)
         skipped.extend(bad)
         skipped.extend(nested_folders(type_dir))
+        if not paths and not bad and not any(type_dir.iterdir()):
+            skipped.append({"file": str(type_dir), "reason": f"an empty folder: no {defect_type} test image is there "
+                                                             f"to test on"})
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         matched: set[Path] = set()
         for image_path in paths:
