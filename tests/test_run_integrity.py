@@ -374,3 +374,20 @@ def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(t
     assert not app.exception
     assert any("has changed since the run scored it" in w.value and run.scores["image"].iloc[1] in w.value
                for w in app.warning)
+
+
+def test_scores_that_are_not_finite_or_repeat_an_image_and_figures_that_are_text_are_found(trained_run, tmp_path,
+                                                                                            capsys):
+    """They passed the check and then broke Compare (a NaN score, an image listed twice) and every page's sidebar
+    (an AUROC written as text)."""
+    scores = pd.read_csv(trained_run.path / "scores.csv")
+    nan_score = scores.assign(score=[float("nan")] + scores["score"].tolist()[1:])
+    twice = pd.concat([scores, scores.iloc[:1]])
+    for run_id, frame, said in [("nan", nan_score, "a score is missing, NaN or infinite"),
+                                ("twice", twice, f"{scores['image'].iloc[0]} is listed twice")]:
+        run = copied(trained_run, tmp_path / run_id, run_id)
+        frame.to_csv(run.path / "scores.csv", index=False)
+        refused_everywhere(run, f"scores.csv is damaged: {said}", tmp_path, capsys)
+    run = copied(trained_run, tmp_path / "text", "text")
+    (run.path / "metrics.json").write_text(json.dumps({**run.metrics, "image_auroc": "0.9"}))
+    refused_everywhere(run, "metrics.json is damaged: image_auroc is '0.9', not a number", tmp_path, capsys)

@@ -315,7 +315,8 @@ class Run:
         config = self.config
         if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
-        self.metrics, self.report, self.threshold_history, self.description
+        self._check_metrics()
+        self.report, self.threshold_history, self.description
         if data:
             self._check_files()
             for index in range(len(self.scores)):
@@ -329,6 +330,14 @@ class Run:
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
+
+    def _check_metrics(self) -> None:
+        """``RunError`` when a figure of ``metrics.json`` is text, or a list holds anything but numbers: every page
+        prints them as numbers (the sidebar's run labels on every page)."""
+        for key, value in self.metrics.items():
+            if isinstance(value, str) or (isinstance(value, list) and not all(
+                    isinstance(item, (int, float)) and not isinstance(item, bool) for item in value)):
+                raise RunError(f"{self.path / METRICS_FILE} is damaged: {key} is {value!r}, not a number")
 
     def _check_files(self) -> None:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
@@ -495,6 +504,12 @@ class Run:
                 raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
             if len(frame) and not pd.api.types.is_numeric_dtype(frame["score"]):
                 raise RunError(f"{path} is damaged: its scores are not all numbers")
+            if not np.isfinite(frame["score"].to_numpy(float)).all():
+                raise RunError(f"{path} is damaged: a score is missing, NaN or infinite (every test image the run "
+                               f"evaluated has a finite score)")
+            repeated = frame.loc[frame["image"].duplicated(), "image"]
+            if len(repeated):
+                raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
 
