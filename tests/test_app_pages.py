@@ -615,6 +615,11 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert low <= run.metrics["image_auroc"] <= high
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].iloc[1] == "+0.0000 (+0.0000 to +0.0000)"  # the same scores: no difference at all
+    best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
+    assert table["best threshold"].tolist() == [exact_number(best)] * 2  # typed back, it judges as here
+    shown = ThresholdEvaluator(run.labels, run.score_values).evaluate(float(table["best threshold"].iloc[0]))
+    assert shown.f1 == pytest.approx(best_f1)
+    assert table["F1 at best threshold"].iloc[0] == pytest.approx(best_f1, abs=1e-4)
     last = app.selectbox(key="compare_image").options[-1].rsplit(" (", 1)[0]  # shown as "<image> (<label>)"
     app.selectbox(key="compare_image").set_value(last).run()
     assert app.selectbox(key="compare_image").value == last != app.selectbox(key="compare_image").options[0]
