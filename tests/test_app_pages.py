@@ -1043,3 +1043,16 @@ def test_an_inspect_card_tells_a_score_from_a_threshold_that_would_print_alike(o
     score_text, threshold_text = told_apart(score, threshold)
     assert f"score {score_text} (below the threshold {threshold_text})" in card and ("TN" in card or "FN" in card)
     assert not app.exception
+
+
+def test_predict_says_its_results_are_of_an_earlier_file_of_the_same_name(open_page, app_env):
+    """Replacing part.png with another part.png left the first one's verdict under the name, with no note."""
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert not any(i.value.startswith("These results are of") for i in app.info)
+    defective = png(draw_defect(textured_image(64, seed=7), seed=3)[0])
+    app.file_uploader(key="predict_files").set_value([("part.png", defective, "image/png")]).run()
+    assert not app.exception
+    assert any(i.value.startswith("These results are of 1 uploaded file, not of the images chosen above")
+               for i in app.info)

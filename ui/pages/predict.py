@@ -57,7 +57,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
-            "mode": mode, "folder": folder, "uploads": sorted(upload.name for upload in files),
+            "mode": mode, "folder": folder, "uploads": uploaded(files),
             "capture_checked": run.report.get("training_capture_ranges") is not None}
 
 
@@ -73,8 +73,13 @@ def still_chosen(outcome: dict[str, Any], mode: str, files: list[Any], folder: s
     if mode != outcome["mode"]:
         return False
     if mode == "upload":
-        return sorted(upload.name for upload in files) == outcome["uploads"]
+        return uploaded(files) == outcome["uploads"]
     return folder.strip() == outcome["folder"]
+
+
+def uploaded(files: list[Any]) -> list[tuple[str, str]]:
+    """Which uploads these are: name and upload id (another file of the same name is another upload)."""
+    return sorted((upload.name, upload.file_id) for upload in files)
 
 
 def check(run: Run, folder: str) -> dict[str, Any]:
