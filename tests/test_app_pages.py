@@ -25,6 +25,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
+from ui import common
 from vqi_core.wording import exact_number, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
@@ -819,6 +820,9 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])
     assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn
     assert len(app.get("download_button")) == 1
+    assert not any(i.value.startswith("This check is of") for i in app.info)
+    app.text_input(key="predict_labelled_folder").set_value(str(tmp_path / "lot_50")).run()  # not checked yet
+    assert any(i.value.startswith(f"This check is of `{lot}`, not of the folder given above") for i in app.info)
 
     run.save_threshold(run.threshold + 1.0, "test")
     app.run()
@@ -1056,3 +1060,14 @@ def test_predict_says_its_results_are_of_an_earlier_file_of_the_same_name(open_p
     assert not app.exception
     assert any(i.value.startswith("These results are of 1 uploaded file, not of the images chosen above")
                for i in app.info)
+
+
+def test_file_names_in_predict_messages_are_shown_as_written(open_page):
+    """An upload that could not be scored was named in its error as markdown: emphasis, colour, LaTeX."""
+    app = open_page("predict.py")
+    name = "x_*bold*_:red[RED]_$E=mc^2$.png"
+    app.file_uploader(key="predict_files").set_value([(name, b"not an image", "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    error = next(e.value for e in app.error if "not a readable image" in e.value)
+    assert error.startswith(common.as_text(name)) and "*bold*" not in error and ":red[" not in error

@@ -24,6 +24,19 @@ def test_category_with_masks(tmp_path):
     assert category.skipped == []
 
 
+def test_a_test_set_without_a_good_folder_is_said_and_a_misnamed_one_refused(tmp_path):
+    """A lot with test/Good (or test/ok) was checked as all defective: 4 of 9 defective parts would pass."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=3)
+    (root / "test" / "good").rename(root / "test" / "Good")
+    with pytest.raises(DatasetError, match="looks like the good test images' folder, but that folder must be named"):
+        load_test_set(root)
+    shutil.rmtree(root / "test" / "Good")
+    samples, skipped = load_test_set(root)
+    assert len(samples) == 6 and all(sample.label == 1 for sample in samples)
+    assert skipped == [{"file": str(root / "test" / "good"),
+                        "reason": "missing: there is no good test image, so false alarms cannot be measured"}]
+
+
 def test_an_empty_defect_type_folder_is_said_not_passed_over(tmp_path):
     """A defect type whose folder is empty (its images not copied yet) is not tested at all: said, not silent."""
     root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=3)

@@ -81,7 +81,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
                              + (" and ground-truth outline" if masks else ""),
                              width="stretch")
         except LOAD_ERRORS as exc:
-            st.error(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+            st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
         if masks:
             try:
                 run.mask(index)
@@ -111,7 +111,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> 
                 try:
                     st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
                 except LOAD_ERRORS as exc:
-                    st.warning(f"Cannot show {row['image']}: {exc}", icon=":material/broken_image:")
+                    st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
             st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
                         unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise

@@ -100,7 +100,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     """What the saved threshold does on the labelled images: false alarms and escapes, AUROCs, confusion matrix,
     ROC curve and each defect type."""
     for item in outcome["skipped"]:
-        st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+        st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
     for note in outcome.get("notes", []):  # results kept from before notes were returned have none
         st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
@@ -151,6 +151,9 @@ def check_section(run: Run) -> None:
             st.error(f"Cannot check the run: {exc}", icon=":material/error:")
     checked = st.session_state.get(CHECK)
     if checked and checked["run"] == run.id:
+        if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
+            st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
+                    f"\"Check the run\" to check that one.", icon=":material/info:")
         if checked["threshold"] == run.threshold:
             show_check(checked)
         else:
@@ -212,9 +215,9 @@ def show(outcome: dict[str, Any]) -> None:
     a time."""
     st.markdown(f"**Scored:** {source_text(outcome)} at threshold {exact_number(outcome['threshold'])}")
     for problem in outcome["problems"]:
-        st.error(problem, icon=":material/broken_image:")
+        st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:
-        st.warning(f"Skipped {item['file']}: {item['reason']}", icon=":material/warning:")
+        st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
     if outcome["sub_folders"]:
         names = ", ".join(common.as_text(name) for name in outcome["sub_folders"])
         st.info(f"Not searched: {counted(len(outcome['sub_folders']), 'sub-folder')} ({names}). Give one as the "
