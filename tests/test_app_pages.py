@@ -962,6 +962,14 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     assert app.multiselect(key="inspect_types").value == ["scratch"]
     assert app.button_group(key="inspect_outcomes").value == ["TP"]
     assert not app.exception
+    app.multiselect(key="inspect_types").set_value([]).run()
+    app.button_group(key="inspect_outcomes").set_value([]).run()
+    app.session_state["inspect_page"] = 2
+    app.run()
+    assert app.session_state["inspect_page"] == 2
+    run.save_threshold(float(np.median(run.score_values)), "manual")  # other outcomes: the list starts again
+    app.run()
+    assert "inspect_page" not in app.session_state or app.session_state["inspect_page"] == 1
 
 
 def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):

@@ -100,8 +100,8 @@ def shown_boxes(run: Run, index: int) -> int | None:
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> None:
     """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time."""
-    showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),
-               tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"))
+    showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),  # the threshold moves outcomes and order
+               tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"), threshold)
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
     columns = st.columns(COLUMNS)
