@@ -628,6 +628,10 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     app.switch_page("ui/pages/compare.py").run()
     assert app.selectbox(key="compare_image").value == last
     assert len(app.multiselect(key="compare_runs").value) == 2
+    (app_env.root / "29990101-000000-widget-padim-copy" / "threshold.json").write_text("{")  # damaged meanwhile
+    app.run()
+    assert not app.exception and any(w.value.startswith("`29990101-000000-widget-padim-copy` cannot be read any more")
+                                     for w in app.warning)
     shutil.copytree(run.path, app_env.root / "29990102-000000-widget-padim-copy2")
     shutil.rmtree(app_env.root / "29990101-000000-widget-padim-copy")  # a chosen run deleted meanwhile
     app.run()

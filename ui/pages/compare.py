@@ -57,7 +57,14 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
 
 
 st.title("Compare")
-saved = [run for run in common.store().list() if run.problem() is None]  # the unreadable ones: see Home
+listed = common.store().list()
+saved = [run for run in listed if run.problem() is None]  # the unreadable ones: see Home
+unreadable = [run.id for run in listed if run.id not in {readable.id for readable in saved}]
+dropped = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id in unreadable]
+if dropped:  # chosen here, then damaged: said, not silently left out
+    st.warning(f"{', '.join(common.as_code(run_id) for run_id in dropped)} cannot be read any more and "
+               f"{'is' if len(dropped) == 1 else 'are'} left out of the comparison (Home says why).",
+               icon=":material/broken_image:")
 if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")
