@@ -1083,3 +1083,49 @@ def test_file_names_in_predict_messages_are_shown_as_written(open_page):
     assert not app.exception
     error = next(e.value for e in app.error if "not a readable image" in e.value)
     assert error.startswith(common.as_text(name)) and "*bold*" not in error and ":red[" not in error
+
+
+def test_the_threshold_page_stays_at_a_saved_value_whose_save_moved_the_sliders_range(open_page, app_env):
+    """With the saved threshold outside the scores (saved from the command line), saving another one narrowed
+    the slider's range: Streamlit made it a new slider at its minimum, and the page showed figures there."""
+    run = app_env.list()[0]
+    run.save_threshold(float(run.score_values.max()) * 3, "cli --value")
+    app = open_page("threshold.py")
+    value = float(np.sort(run.score_values)[len(run.score_values) // 2])
+    app.slider(key="threshold_slider").set_value(value).run()
+    shown = app.slider(key="threshold_slider").value
+    app.button(key="threshold_save").click().run()
+    assert not app.exception and run.threshold == shown
+    assert app.slider(key="threshold_slider").value == shown  # not the new range's minimum
+    caption = next(c.value for c in app.caption if c.value.startswith("Saved threshold:"))
+    assert caption.endswith(f"Current: {caption.split('Saved threshold: ')[1].split(' ')[0]} (manual).")
+
+
+def test_the_threshold_page_follows_a_threshold_saved_elsewhere_and_keeps_a_reason_to_its_run(open_page, app_env):
+    """A threshold saved from the command line while the page was open left the page at the old one, and a Save
+    wrote the old one back; a reason typed for one run was saved into the next one chosen."""
+    first = app_env.list()[0]
+    Run(shutil.copytree(first.path, app_env.root / "29990101-000000-widget-padim-copy"))
+    app = open_page("threshold.py")
+    run = app_env.get(app.session_state["current_run_id"])
+    other = next(listed for listed in app_env.list() if listed.id != run.id)
+    elsewhere = float(np.sort(run.score_values)[3])
+    run.save_threshold(elsewhere, "cli --value")
+    app.run()
+    assert app.session_state["threshold_slider"] == elsewhere
+    assert f"Saved threshold: {exact_number(elsewhere)} (cli --value). Current: {exact_number(elsewhere)} " \
+           f"(cli --value)." in [c.value for c in app.caption]
+    app.text_input(key="threshold_reason").input("complaint about the first run").run()
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()
+    assert app.text_input(key="threshold_reason").value == ""
+    assert not app.exception
+
+
+def test_home_names_no_deleted_run_as_current(open_page, app_env):
+    run = app_env.list()[0]
+    Run(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy"))
+    app = open_page()
+    assert any(c.value.endswith(f"the current run is `{app.session_state['current_run_id']}`.") for c in app.caption)
+    app_env.delete(app.session_state["current_run_id"])  # from the command line, while the page is open
+    app.run()
+    assert any(c.value == "1 run; the current run is none." for c in app.caption)

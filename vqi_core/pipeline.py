@@ -410,9 +410,9 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     scored_on = counted(held_out, "held-out good training image") if held_out else \
         f"the training images themselves (none held out: fewer than {MIN_GOOD_FOR_HOLDOUT} good ones, or " \
         "holdout_fraction 0), which a model scores low, so expect false alarms"
-    note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold is the highest score "
-            f"of {scored_on}, {exact_number(threshold)}. Check it on labelled images from the line (`evaluate --data`) "
-            f"before trusting it.")
+    note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold the run was trained "
+            f"with is the highest score of {scored_on}, {exact_number(threshold)}. Check it on labelled images from "
+            f"the line (`evaluate --data`) before trusting it.")
     return threshold, source, note
 
 

@@ -43,7 +43,7 @@ def describe_clicked(run: Run) -> None:
     try:
         run.describe(st.session_state.get(DESCRIPTION, ""))
     except (RunError, OSError, ValueError) as exc:
-        st.session_state[DESCRIBE_ERROR] = f"The description was not saved: {exc}"
+        st.session_state[DESCRIBE_ERROR] = run.id, f"The description was not saved: {exc}"
     else:
         st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:")
 
@@ -62,8 +62,9 @@ def description_editor(run: Run) -> None:
                  help="Kept in the run (and in its archive), listed in the run tables and the validation report.")
     st.button("Save description", key="home_describe", on_click=describe_clicked, args=(run,),
               icon=":material/edit_note:")
-    if DESCRIBE_ERROR in st.session_state:
-        st.error(st.session_state.pop(DESCRIBE_ERROR), icon=":material/error:")
+    failed_run, message = st.session_state.pop(DESCRIBE_ERROR, (None, ""))
+    if failed_run == run.id:  # an error of another run (deleted meanwhile) is not shown under this one
+        st.error(message, icon=":material/error:")
 
 
 st.title("VQI · visual quality inspection")
@@ -95,7 +96,8 @@ if table.empty:
     st.info("No saved run yet: train one on the Train page.", icon=":material/info:")
 else:
     current = st.session_state.get(CURRENT_RUN)
-    st.caption(f"{counted(len(table), 'run')}; the current run is `{current or 'none'}`.")
+    st.caption(f"{counted(len(table), 'run')}; the current run is "
+               f"{as_code(current) if current in saved else 'none'}.")
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
     if current in saved and saved[current].problem() is None:
         description_editor(saved[current])

@@ -15,7 +15,7 @@ from vqi_core.runs import MAX_REASON_CHARS, Run, RunError
 from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
-REASON = "threshold_reason"
+REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 #: the run and its saved threshold (value, when saved) as this page last showed them
 SAVED_SEEN = "threshold_saved_seen"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
@@ -37,20 +37,27 @@ def choose_threshold(run: Run, value: float, source: str) -> None:
 
 def init_threshold(run: Run, axis: ScoreAxis) -> None:
     """Start at the threshold being explored for this run (with the source it was chosen by), else at its
-    saved one (once per run, and again whenever Streamlit has dropped the slider: another page or tab was open).
+    saved one: once per run and saved threshold (saved here, in another tab or from the command line: the page
+    follows it unless another value is being explored), and again whenever Streamlit has dropped the slider
+    (another page was open, or the slider's range changed with the saved threshold). A reason typed for another
+    run is cleared: it belongs to one change of one run.
 
     The saved threshold is taken exactly, not snapped to the axis: opening the page must change nothing (saving
     without moving the slider keeps the very value; new parts scoring between it and a value on the slider's
     grid are judged as before).
     """
-    if st.session_state.get(OWNER) == run.id and SLIDER in st.session_state:
+    saved = run.threshold_info
+    owner = (run.id, run.threshold, saved.get("saved_at"), axis.low, axis.high)
+    if st.session_state.get(OWNER) == owner and SLIDER in st.session_state:
         return
+    if (st.session_state.get(OWNER) or (None,))[0] != run.id:
+        st.session_state[REASON] = ""
     explored = st.session_state.get(common.explored_key(run))
     if explored is not None and explored[0] != run.threshold:
         show_threshold(axis.clamp(explored[0]), explored[1])
     else:
-        show_threshold(axis.clamp(run.threshold), run.threshold_info.get("source", "saved"))
-    st.session_state[OWNER] = run.id
+        show_threshold(axis.clamp(run.threshold), saved.get("source", "saved"))
+    st.session_state[OWNER] = owner
 
 
 def save(run: Run, axis: ScoreAxis) -> None:
@@ -63,15 +70,16 @@ def save(run: Run, axis: ScoreAxis) -> None:
     try:
         saved = run.threshold_info
         if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
-            st.session_state["threshold_save_error"] = (
+            st.session_state[SAVE_ERROR] = run.id, (
                 f"Not saved: the saved threshold has changed since this page was shown, to "
                 f"{exact_number(saved['threshold'])} ({saved.get('source', 'unknown')}, "
                 f"{saved.get('saved_at') or 'when not recorded'}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
+            st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
-        st.session_state["threshold_save_error"] = f"Could not save the threshold: {exc}"
+        st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {exc}"
     else:
         if not written:
             st.toast(f"{value:g} is the saved threshold already: nothing changed. To record why it stays, enter a "
@@ -197,8 +205,9 @@ def image_level_body(run: Run) -> None:
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
                f"Current: {axis.text(point.threshold)} ({source}).")
-    if "threshold_save_error" in st.session_state:
-        st.error(st.session_state.pop("threshold_save_error"), icon=":material/error:")
+    failed_run, message = st.session_state.pop(SAVE_ERROR, (None, ""))
+    if failed_run == run.id:  # an error of another run (deleted meanwhile) is not shown under this one
+        st.error(message, icon=":material/error:")
     st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
@@ -213,7 +222,8 @@ def image_level_body(run: Run) -> None:
         help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
     buttons.download_button(
         "Validation report (HTML)",
-        functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate, source=source),
+        functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate,
+                          source=source if threshold == run.threshold else f"{source}, explored here, not saved"),
         file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
         key="threshold_report", icon=":material/description:",
         help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "

@@ -241,6 +241,9 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             st.info("Cancelling at the next progress step…", icon=":material/hourglass_top:")
         else:
             st.button("Cancel training", key="train_cancel", on_click=job.cancel, icon=":material/cancel:")
+    elif status.state == jobs.DONE and job.run is not None and not job.run.path.is_dir():
+        st.info(f"Run {as_code(str(status.run_id))} finished in {format_seconds(status.elapsed)} and has been deleted "
+                f"since.", icon=":material/delete:")
     elif status.state == jobs.DONE and job.run is not None:
         made_current = " It is the current run." if st.session_state.get(CURRENT_RUN) == status.run_id else ""
         st.success(f"Run {as_code(str(status.run_id))} finished in {format_seconds(status.elapsed)}.{made_current}",
@@ -311,6 +314,9 @@ def runs_panel() -> None:
     columns[1].button("Delete run…", key="delete_ask", icon=":material/delete:",
                       on_click=lambda: st.session_state.update(delete_pending=chosen))
     pending = st.session_state.get("delete_pending")
+    if pending and pending not in ids:  # deleted meanwhile (another tab, the command line): nothing to confirm
+        st.session_state.pop("delete_pending")
+        pending = None
     if pending:
         st.warning(f"Delete run `{pending}` and all its files? This cannot be undone.", icon=":material/warning:")
         yes, no, _ = st.columns([1, 1, 4])
