@@ -79,6 +79,23 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.button(key="train_open_inspect").click().run()
     assert app.session_state["current_run_id"] == status.run_id
     assert app.title[0].value == "Inspect" and not app.exception
+    app.switch_page("ui/pages/train.py").run()
+    app_env.delete(status.run_id)  # from the command line, or on this page
+    app.run()
+    assert not app.exception and not app.error  # not the finished run's metrics, now missing
+    assert any(i.value.startswith(f"Run `{status.run_id}` finished in") and i.value.endswith("has been deleted since.")
+               for i in app.info)
+
+
+def test_a_delete_confirmation_of_a_run_deleted_meanwhile_goes(open_page, app_env):
+    run_id = app_env.list()[0].id
+    app = open_page("train.py")
+    app.selectbox(key="delete_choice").set_value(run_id)
+    app.button(key="delete_ask").click().run()
+    app_env.delete(run_id)  # from the command line
+    app.run()
+    assert not any(w.value.startswith(f"Delete run `{run_id}`") for w in app.warning)
+    assert "delete_pending" not in app.session_state and not app.exception
 
 
 def test_train_page_says_how_many_defective_images_have_a_mask_and_lists_a_misnamed_one(open_page, tmp_path):

@@ -301,6 +301,8 @@ def runs_panel() -> None:
     """Saved runs with their metrics, and deletion with confirmation."""
     st.subheader("Saved runs")
     runs = store().list()
+    if st.session_state.get("delete_pending") not in {run.id for run in runs}:  # deleted meanwhile: nothing to confirm
+        st.session_state.pop("delete_pending", None)
     table = runs_table(runs)
     if table.empty:
         st.caption(f"No saved run in {runs_dir()} yet.")
@@ -314,9 +316,6 @@ def runs_panel() -> None:
     columns[1].button("Delete run…", key="delete_ask", icon=":material/delete:",
                       on_click=lambda: st.session_state.update(delete_pending=chosen))
     pending = st.session_state.get("delete_pending")
-    if pending and pending not in ids:  # deleted meanwhile (another tab, the command line): nothing to confirm
-        st.session_state.pop("delete_pending")
-        pending = None
     if pending:
         st.warning(f"Delete run `{pending}` and all its files? This cannot be undone.", icon=":material/warning:")
         yes, no, _ = st.columns([1, 1, 4])
