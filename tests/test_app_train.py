@@ -125,7 +125,8 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     assert any("feature extraction" in p.text for p in elsewhere.get("progress"))
     assert elsewhere.button(key="train_cancel") and any("Saved runs" in h.value for h in elsewhere.subheader)
     app = open_page("train.py")
-    assert app.button(key="train_start").disabled  # one job at a time
+    assert app.button(key="train_start").disabled  # one job at a time, and the page says why
+    assert any(c.value.startswith("A training is running (started here or in another tab)") for c in app.caption)
     assert any("feature extraction" in p.text for p in app.get("progress"))
     app.button(key="train_cancel").click().run()
     assert job.wait(timeout=30)

@@ -443,6 +443,9 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             st.error(str(exc), icon=":material/error:")
         else:
             st.rerun()  # redraw with the Train button disabled and the progress panel polling
+    if running:  # a click on a Train button drawn before it started is not taken: said, not silently ignored
+        st.caption("A training is running (started here or in another tab): one runs at a time, so Train is "
+                   "available again once it has finished or been cancelled. Its progress is below.")
 
 
 st.title("Train")
