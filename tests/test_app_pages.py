@@ -1129,3 +1129,15 @@ def test_home_names_no_deleted_run_as_current(open_page, app_env):
     app_env.delete(app.session_state["current_run_id"])  # from the command line, while the page is open
     app.run()
     assert any(c.value == "1 run; the current run is none." for c in app.caption)
+
+
+def test_predict_says_when_two_uploads_share_a_name(open_page):
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([
+        ("part.png", png(textured_image(64, seed=5)), "image/png"),
+        ("part.png", png(draw_defect(textured_image(64, seed=7), seed=3)[0]), "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert any(i.value.startswith("1 file name is given to more than one upload (part.png)") for i in app.info)
+    frame = app.session_state["predict_results"]["frame"]
+    assert frame["image"].tolist() == ["part.png", "part.png"] and frame["sha256"].nunique() == 2

@@ -218,6 +218,12 @@ def show(outcome: dict[str, Any]) -> None:
         st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:
         st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
+    uploaded_names = [name for name, _ in outcome["uploads"]]
+    repeated = sorted({name for name in uploaded_names if uploaded_names.count(name) > 1})
+    if repeated:
+        st.info(f"{counted(len(repeated), 'file name')} {are(len(repeated))} given to more than one upload "
+                f"({', '.join(common.as_text(name) for name in repeated[:5])}): their cards and CSV rows carry "
+                f"the same name, and the CSV's sha256 column tells the files apart.", icon=":material/info:")
     if outcome["sub_folders"]:
         names = ", ".join(common.as_text(name) for name in outcome["sub_folders"])
         st.info(f"Not searched: {counted(len(outcome['sub_folders']), 'sub-folder')} ({names}). Give one as the "
