@@ -289,6 +289,7 @@ def test_an_archive_that_cannot_be_unpacked_here_is_a_message_not_a_traceback(tr
         import_run(data, RunStore(locked))
     long_name = tmp_path / "long" / ("2026" + "x" * 246)
     shutil.copytree(trained_run.path, long_name)
+    (long_name / "config.json").write_text(json.dumps({**trained_run.config, "run_id": long_name.name}))
     with pytest.raises(RunError, match="cannot be unpacked into .*: File name too long"):
         import_run(run_archive_bytes(Run(long_name)), RunStore(tmp_path / "runs2"))
     assert list((tmp_path / "runs2").iterdir()) == []
@@ -360,3 +361,25 @@ def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_ref
     with pytest.raises(RunError, match="control character '\\\\n'"):
         import_run(zip_bytes(forged), store)
     assert_nothing_added(store)
+
+
+def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_are_refused(trained_run, tmp_path):
+    """<id>//threshold.json and <id>/./threshold.json are the same file as <id>/threshold.json once unpacked; a
+    faiss-format index makes faiss allocate what it claims; a renamed run's archive would be refused on import."""
+    store = RunStore(tmp_path / "runs")
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    for alias in (f"{trained_run.id}//threshold.json", f"{trained_run.id}/./threshold.json",
+                  f"{trained_run.id}/THRESHOLD.json"):
+        with pytest.raises(RunError, match="twice"):
+            import_run(zip_bytes({**members, alias: b'{"threshold": 5000.0, "source": "x"}'}), store)
+    arrays = f"{trained_run.id}/model/arrays.npz"
+    with zipfile.ZipFile(io.BytesIO(members[arrays])) as packed:
+        model_members = {name: packed.read(name) for name in packed.namelist()}
+    with_index = zip_of({**model_members, "knn_index.npy": npy_claiming((61,))})
+    with pytest.raises(RunError, match="nearest-neighbour index is in faiss's own format"):
+        import_run(zip_bytes({**members, arrays: with_index}), store)
+    assert_nothing_added(store)
+    renamed = Run(shutil.copytree(trained_run.path, tmp_path / "elsewhere" / "line3-approved"))
+    with pytest.raises(RunError, match="was renamed since it was saved"):
+        export_run_file(renamed, tmp_path / "run.zip")
+    assert not (tmp_path / "run.zip").exists()

@@ -45,6 +45,12 @@ def test_an_empty_defect_type_folder_is_said_not_passed_over(tmp_path):
     assert category.defect_types == ["blob", "scratch"]
     assert category.skipped == [{"file": str(root / "test" / "crack"),
                                  "reason": "an empty folder: no crack test image is there to test on"}]
+    (root / "test" / "crack" / "Thumbs.db").write_bytes(b"x")  # no image, only a file a viewer left
+    (root / "test" / ".ipynb_checkpoints").mkdir()  # a tool's hidden folder: not a defect type to note
+    skipped = load_category(root).skipped
+    assert {"file": str(root / "test" / "crack"),
+            "reason": "an empty folder: no crack test image is there to test on"} in skipped
+    assert not any(".ipynb_checkpoints" in item["file"] for item in skipped)
 
 
 def test_masks_are_optional_per_image(tmp_path):

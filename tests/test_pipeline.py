@@ -1327,6 +1327,11 @@ def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained
         refusal = capsys.readouterr().err
         assert f"is inside the {inside.split('/')[0]} folder of the dataset category {dataset}" in refusal
         assert not out.exists() or inside == "ground_truth"
+    lot = tmp_path / "lot" / "line"  # a labelled test set without a train folder, as evaluate --data takes
+    shutil.copytree(dataset / "test", lot / "test")
+    assert main(["predict", "--run", str(trained.path), "--input", str(lot / "test" / "good"),
+                 "--out", str(lot / "test" / "checked")]) == 2
+    assert f"is inside the test folder of the dataset category {lot}" in capsys.readouterr().err
     (tmp_path / "notes.txt").write_text("a file")
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                  "--out", str(tmp_path / "notes.txt" / "out")]) == 2

@@ -27,9 +27,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .methods.base import MODEL_JSON
+from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, write_bytes_atomic)
+                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, write_bytes_atomic, zip_members)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -41,7 +41,12 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_F
 
 
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
-    """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order)."""
+    """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order);
+    ``RunError`` for a run folder renamed since it was saved, whose archive an import would refuse."""
+    if run.config.get("run_id") != run.id:
+        raise RunError(f"the run folder {run.id} was renamed since it was saved (its {CONFIG_FILE} says it is run "
+                       f"{run.config.get('run_id')!r}): an import would refuse its archive; give it its name back "
+                       f"to export it")
     files = sorted(path for path in run.path.rglob("*") if path.is_file())
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
@@ -108,6 +113,11 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
             _check_array_claims(staging)
+            if _holds_faiss_index(staging / MODEL_DIR / ARRAYS_FILE):
+                raise RunError("its model's nearest-neighbour index is in faiss's own format (an HNSW index, or an "
+                               "IVF index saved before 2026-12-03), which faiss reads allocating whatever the file "
+                               "claims: an import does not read one. Train the run again (an IVF index is now saved "
+                               "as checked arrays) or use it where it was trained")
             staged = Run(staging)
             staged.check(data=True)  # every file the pages read, as they read it
             if (recorded := staged.config.get("run_id")) != run_id:
@@ -135,7 +145,9 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if unpacked > MAX_UNPACKED_BYTES:
         raise RunError(f"the archive unpacks to {unpacked / 1024 ** 3:.1f} GiB; at most "
                        f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
-    duplicate = next((name for name, count in Counter(info.filename for info in members).items() if count > 1), None)
+    names = Counter(str(PurePosixPath(info.filename)).casefold() for info in members)  # a//b, a/./b, A/b: one file
+    duplicate = next((info.filename for info in members if names[str(PurePosixPath(info.filename)).casefold()] > 1),
+                     None)
     if duplicate is not None:
         raise RunError(f"the archive holds {duplicate!r} twice: zip tools may show either copy, so neither is trusted")
     run_ids, relative = set(), []
@@ -216,3 +228,12 @@ def _array_header_bytes(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
         else:
             raise ValueError(f"{info.filename} is not an array written by VQI (.npy version {version})")
     return int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+def _holds_faiss_index(arrays: Path) -> bool:
+    """Whether the model's array file holds an index in faiss's own format (``knn_index``); False for a file that
+    cannot be opened, which the run's check then names."""
+    try:
+        return "knn_index.npy" in zip_members(arrays)
+    except (OSError, ValueError):
+        return False

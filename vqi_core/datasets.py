@@ -101,12 +101,13 @@ def is_category_folder(path: Path) -> bool:
 
 
 def category_holding(path: Path | str) -> tuple[Path, str] | None:
-    """The category folder and its sub-folder (``train``, ``test`` or ``ground_truth``) that ``path`` is or lies
-    inside, where files written would be read as training images, test images of a defect type or masks; None
-    elsewhere."""
+    """The category folder (or labelled test set: ``test/good`` without ``train``) and its sub-folder (``train``,
+    ``test`` or ``ground_truth``) that ``path`` is or lies inside, where files written would be read as training
+    images, test images of a defect type or masks; None elsewhere."""
     resolved = Path(path).expanduser().resolve()
     for folder in (resolved, *resolved.parents):
-        if folder.name in ("train", "test", "ground_truth") and is_category_folder(folder.parent):
+        if folder.name in ("train", "test", "ground_truth") and (
+                is_category_folder(folder.parent) or (folder.parent / "test" / GOOD).is_dir()):
             return folder.parent, folder.name
     return None
 
@@ -279,7 +280,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         paths, bad = list_images(type_dir)
         skipped.extend(bad)
         skipped.extend(nested_folders(type_dir))
-        if not paths and not bad and not any(type_dir.iterdir()):
+        if not paths and not type_dir.name.startswith("."):  # hidden: a tool's folder, not a defect type
             skipped.append({"file": str(type_dir), "reason": f"an empty folder: no {defect_type} test image is there "
                                                              f"to test on"})
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])

@@ -13,7 +13,9 @@ index. Saved (:meth:`NearestNeighbors.to_arrays`), never pickled: an exact index
 is simply rebuilt from the bank; an IVF index from its cells' centroids and each
 bank vector's cell, exactly as it was (the same lists in the same order), and
 checked first, so that a saved file never makes faiss allocate what it claims;
-an HNSW graph in faiss's own binary format, which faiss checks as it reads it.
+an HNSW graph in faiss's own binary format (as was an IVF index before), which
+faiss reads allocating what it claims: an imported run holding one is refused
+(:mod:`vqi_core.archive`).
 """
 
 from __future__ import annotations
@@ -143,9 +145,9 @@ class NearestNeighbors:
         bank = _as_float32(bank)
         if self.kind == "flat":
             return self.fit(bank)
-        if self.kind == "ivf":
+        if self.kind == "ivf" and ("ivf_centroids" in arrays or "knn_index" not in arrays):
             self.index = _ivf_index(bank, arrays["ivf_centroids"], arrays["ivf_lists"])
-        else:
+        else:  # HNSW, or an IVF index saved before it was saved as arrays (a file this machine wrote)
             self.index = faiss.deserialize_index(np.ascontiguousarray(arrays["knn_index"], dtype=np.uint8))
         if not self.indexes(bank):
             raise ValueError(f"its nearest-neighbour index is not a {self.kind} index of the bank")

@@ -26,7 +26,7 @@ from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
 from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time
 from .split_check import findings_line
-from .wording import exact_number
+from .wording import exact_number, score_beside
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
@@ -86,11 +86,11 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
     return "".join(parts)
 
 
-def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float]) -> str:
+def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float], threshold: float) -> str:
     figures = []
     for index in indices:
         row = run.scores.iloc[index]
-        caption = f"{html.escape(str(row['image']))}<br>score {row['score']:.6g}"
+        caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
             thumbnail = square_thumbnail(run_overlay(run, index, normalization, max_side=512), 256)
         except (ImageReadError, RunError, OSError) as exc:
@@ -213,10 +213,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     sections += [
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
-        _examples(run, false_alarms[:examples], normalization),
+        _examples(run, false_alarms[:examples], normalization, threshold),
         f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_COLOR}">defective</span> '
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
-        _examples(run, escapes[:examples], normalization),
+        _examples(run, escapes[:examples], normalization, threshold),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
         f"Heatmaps are normalised with held-out good training images; boxes mark what lies above every one of "
         f"them.</p>",

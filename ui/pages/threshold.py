@@ -82,12 +82,12 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {exc}"
     else:
         if not written:
-            st.toast(f"{value:g} is the saved threshold already: nothing changed. To record why it stays, enter a "
-                     f"reason and save again.", icon=":material/info:")
+            st.toast(f"{exact_number(value)} is the saved threshold already: nothing changed. To record why it "
+                     f"stays, enter a reason and save again.", icon=":material/info:")
             return
         st.session_state[REASON] = ""  # a reason belongs to one change
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
-        st.toast(f"Saved threshold {value:g} ({source}). Predict and scores.csv use it from now on.",
+        st.toast(f"Saved threshold {exact_number(value)} ({source}). Predict and scores.csv use it from now on.",
                  icon=":material/save:")
 
 

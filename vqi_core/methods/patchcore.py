@@ -202,8 +202,7 @@ class PatchCore(AnomalyModel):
         try:
             self.index.load_arrays(self.memory_bank, arrays)
         except KeyError as exc:
-            earlier = " (saved by a VQI before 2026-12-03: train it again)" if "knn_index" in arrays else ""
-            raise DamagedModel(f"{ARRAYS_FILE} is damaged: it lacks {exc.args[0]}{earlier}") from None
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: it lacks {exc.args[0]}") from None
         except ValueError as exc:
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: {exc}") from None
         except RuntimeError as exc:  # faiss cannot read the HNSW graph
