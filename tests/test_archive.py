@@ -383,3 +383,12 @@ def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_
     with pytest.raises(RunError, match="was renamed since it was saved"):
         export_run_file(renamed, tmp_path / "run.zip")
     assert not (tmp_path / "run.zip").exists()
+
+
+def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):
+    run = app_env.list()[0]
+    (run.path / "config.json").write_text(json.dumps({**run.config, "run_id": "renamed-from-this"}))
+    app = open_page("home.py")
+    assert not app.exception and not app.get("download_button")
+    assert any(c.value.startswith(f"The current run's folder `{run.id}` was renamed since it was saved")
+               for c in app.caption)
