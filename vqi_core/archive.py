@@ -15,7 +15,6 @@ digest too. To know that a run is the one that was approved, compare the archive
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
 import stat
@@ -28,6 +27,7 @@ from typing import BinaryIO
 import numpy as np
 
 from .methods.base import ARRAYS_FILE, MODEL_JSON
+from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
                    ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, write_bytes_atomic, zip_members)
 
@@ -43,7 +43,7 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_F
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
     """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order);
     ``RunError`` for a run folder renamed since it was saved, whose archive an import would refuse."""
-    if run.config.get("run_id") != run.id:
+    if run.renamed:
         raise RunError(f"the run folder {run.id} was renamed since it was saved (its {CONFIG_FILE} says it is run "
                        f"{run.config.get('run_id')!r}): an import would refuse its archive; give it its name back "
                        f"to export it")
@@ -55,13 +55,7 @@ def export_run(run: Run, target: Path | str | BinaryIO) -> None:
 
 def archive_sha256(source: Path | str | bytes) -> str:
     """The SHA-256 of a run archive (a path or its bytes), to compare with the one recorded when it was approved."""
-    if isinstance(source, bytes):
-        return hashlib.sha256(source).hexdigest()
-    digest = hashlib.sha256()
-    with open(source, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return bytes_sha256(source) if isinstance(source, bytes) else file_sha256(source)
 
 
 def run_archive_bytes(run: Run) -> bytes:
@@ -125,10 +119,8 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                                f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
             staged.load_model()
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
-        except RunError as exc:  # named inside the hidden staging folder: name it inside the archive instead
-            raise RunError(f"the archive's run {run_id} cannot be used: "
-                           f"{str(exc).replace(str(staging), run_id)}") from exc
-        except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+        except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+            # named inside the hidden staging folder: name it inside the archive instead
             raise RunError(f"the archive's run {run_id} cannot be used: "
                            f"{str(exc).replace(str(staging), run_id)}") from exc
         finally:
@@ -145,9 +137,9 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if unpacked > MAX_UNPACKED_BYTES:
         raise RunError(f"the archive unpacks to {unpacked / 1024 ** 3:.1f} GiB; at most "
                        f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
-    names = Counter(str(PurePosixPath(info.filename)).casefold() for info in members)  # a//b, a/./b, A/b: one file
-    duplicate = next((info.filename for info in members if names[str(PurePosixPath(info.filename)).casefold()] > 1),
-                     None)
+    unpacked_as = [str(PurePosixPath(info.filename)).casefold() for info in members]  # a//b, a/./b, A/b: one file
+    counts = Counter(unpacked_as)
+    duplicate = next((info.filename for info, name in zip(members, unpacked_as) if counts[name] > 1), None)
     if duplicate is not None:
         raise RunError(f"the archive holds {duplicate!r} twice: zip tools may show either copy, so neither is trusted")
     run_ids, relative = set(), []

@@ -267,12 +267,13 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
     if not test_root.is_dir():
         return test
     type_dirs = sorted(p for p in test_root.iterdir() if p.is_dir())
+    has_good = (test_root / GOOD).is_dir()
     misnamed = next((p for p in type_dirs if p.name != GOOD and p.name.lower() in (GOOD, "ok", "normal")), None)
-    if misnamed is not None and not (test_root / GOOD).is_dir():
+    if misnamed is not None and not has_good:
         raise DatasetError(f"{misnamed} looks like the good test images' folder, but that folder must be named "
                            f"{test_root / GOOD}: as it is, its images would be taken as defects of a type "
                            f"{misnamed.name!r}")
-    if type_dirs and not (test_root / GOOD).is_dir():
+    if type_dirs and not has_good:
         skipped.append({"file": str(test_root / GOOD), "reason": "missing: there is no good test image, so false "
                                                                   "alarms cannot be measured"})
     for type_dir in type_dirs:

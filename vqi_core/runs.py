@@ -256,6 +256,11 @@ class Run:
         return self.path.name
 
     @property
+    def renamed(self) -> bool:
+        """Whether the run's folder no longer has the name of the run id its ``config.json`` records."""
+        return self.config.get("run_id") != self.id
+
+    @property
     def config(self) -> dict:
         """Method, parameters, dataset, seed and package versions."""
         return self._read_json(CONFIG_FILE)

@@ -59,7 +59,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
 st.title("Compare")
 listed = common.store().list()
 saved = [run for run in listed if run.problem() is None]  # the unreadable ones: see Home
-unreadable = [run.id for run in listed if run.id not in {readable.id for readable in saved}]
+unreadable = {run.id for run in listed} - {run.id for run in saved}
 dropped = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id in unreadable]
 if dropped:  # chosen here, then damaged: said, not silently left out
     st.warning(f"{', '.join(common.as_code(run_id) for run_id in dropped)} cannot be read any more and "

@@ -108,13 +108,14 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
                "exactly the model that was validated (its test images stay where they were: Inspect shows them "
                "only where that folder exists).")
     current = st.session_state.get(CURRENT_RUN)
-    if current in saved and saved[current].problem() is None and saved[current].config.get("run_id") != current:
-        st.caption(f"The current run's folder {as_code(current)} was renamed since it was saved: an import would "
-                   f"refuse its archive, so it is not offered for download; give it its name back.")
-    elif current in saved and saved[current].problem() is None:
-        st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
-                           file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
-                           key="home_export", icon=":material/download:")
+    if current in saved and saved[current].problem() is None:
+        if saved[current].renamed:
+            st.caption(f"The current run's folder {as_code(current)} was renamed since it was saved: an import would "
+                       f"refuse its archive, so it is not offered for download; give it its name back.")
+        else:
+            st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
+                               file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
+                               key="home_export", icon=":material/download:")
     st.file_uploader("Run archive to import", type=["zip"], key="home_import_file", max_upload_size=ARCHIVE_UPLOAD_MB,
                      help=f"Up to {ARCHIVE_UPLOAD_MB} MB here; import a larger archive on the command line "
                           f"(`python -m vqi_core runs --import <archive>`).")
