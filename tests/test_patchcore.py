@@ -203,7 +203,9 @@ def test_an_ivf_index_is_saved_as_centroids_and_cells_and_restored_exactly(synth
     for damage, problem in [({"ivf_lists": arrays["ivf_lists"] + 8}, "its IVF cells .* are not one cell from 0 to 7"),
                             ({"ivf_centroids": arrays["ivf_centroids"][:, :3]}, "its IVF centroids"),
                             ({"ivf_centroids": None, "ivf_lists": None, "knn_index": np.zeros(61, np.uint8)},
-                             "knn_index is not a faiss index")]:
+                             "knn_index is not a faiss index"),
+                            ({"ivf_centroids": None, "ivf_lists": None, "knn_index": np.zeros(61, np.float32)},
+                             r"knn_index is float32 of shape \(61,\), not bytes")]:
         changed = {key: value for key, value in {**arrays, **damage}.items() if value is not None}
         np.savez_compressed(tmp_path / "model" / "arrays.npz", **changed)
         with pytest.raises(DamagedModel, match=f"arrays.npz is damaged: {problem}"):

@@ -199,6 +199,8 @@ class PatchCore(AnomalyModel):
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: memory_bank holds no patch")
         self.memory_bank = np.ascontiguousarray(memory_bank, dtype=np.float32)
         self.index = NearestNeighbors(self.knn, seed=self.seed, **self.knn_params)
+        if "knn_index" in arrays:  # faiss's own format (HNSW, IVF saved before): bytes, as it always was checked
+            saved_array(arrays, "knn_index", (None,), "u")
         try:
             self.index.load_arrays(self.memory_bank, arrays)
         except KeyError as exc:
