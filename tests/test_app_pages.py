@@ -617,8 +617,10 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].iloc[1] == "+0.0000 (+0.0000 to +0.0000)"  # the same scores: no difference at all
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
-    assert table["best threshold"].tolist() == [exact_number(best)] * 2  # typed back, it judges as here
-    shown = ThresholdEvaluator(run.labels, run.score_values).evaluate(float(table["best threshold"].iloc[0]))
+    assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
+    shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
+    assert shown_as["best threshold"]["type_config"]["format"] == "plain"  # typed back, it judges as here
+    shown = ThresholdEvaluator(run.labels, run.score_values).evaluate(table["best threshold"].iloc[0])
     assert shown.f1 == pytest.approx(best_f1)
     assert table["F1 at best threshold"].iloc[0] == pytest.approx(best_f1, abs=1e-4)
     last = app.selectbox(key="compare_image").options[-1].rsplit(" (", 1)[0]  # shown as "<image> (<label>)"

@@ -861,7 +861,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
                      "settings": changed_settings(run.config),
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      "F1 at best threshold": _rounded(best_f1),
-                     "best threshold": None if best_threshold is None else exact_number(best_threshold),
+                     "best threshold": None if best_threshold is None else float(best_threshold),
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),

@@ -123,8 +123,9 @@ st.dataframe(table, hide_index=True, key="compare_table", column_config={
         help="This run's image AUROC minus the first run's, with the interval of that difference over the same "
              "resamples: an interval that contains 0 means the test set cannot tell the two runs apart."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
-    "best threshold": st.column_config.TextColumn(help="The F1-optimal threshold on those images, as a threshold is "
-                                                       "printed: typed back, it judges them as it does here."),
+    "best threshold": st.column_config.NumberColumn(
+        format="plain", help="The F1-optimal threshold on those images, every digit shown: typed back, it judges them "
+                             "as it does here."),
 })
 st.subheader("One image across the runs")
 image_across_runs(chosen, shared)
