@@ -236,6 +236,20 @@ def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
         assert ((scores >= snapped) == (scores >= above)).all()
 
 
+def test_a_threshold_between_scores_closer_than_the_printed_decimals_is_kept_exactly():
+    good = np.linspace(0, 9.5, 20).tolist() + [float(np.float32(10.000001))]  # float32 scores 3 ulps apart
+    defective = [float(np.float32(10.000004))] + np.linspace(10.5, 20, 20).tolist()
+    labels, scores = np.array([0] * 21 + [1] * 21), np.array(good + defective)
+    axis = score_axis(scores)
+    assert axis.decimals == 5  # the cap: three decimals finer than the step, too coarse for these two
+    for value in (*scores, *np.nextafter(scores, np.inf)):
+        snapped = axis.snap(value)
+        assert ((scores >= snapped) == (scores >= value)).all()
+    f1_best = f1_optimal_threshold(labels, scores)[0]
+    assert axis.snap(f1_best) == f1_best and axis.text(f1_best) == exact_number(f1_best)
+    assert ThresholdEvaluator(labels, scores).evaluate(axis.snap(f1_best)).fp == 0
+
+
 def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold():
     scores = np.array([1.0, 1.235 - 1e-10, 2.0])  # the middle score prints as 1.235 with the rounding tolerance
     axis = score_axis(scores)

@@ -94,7 +94,9 @@ class ScoreAxis:
 
         A value just above a score (e.g. "at most X % false alarms" passes that score) is cut down no
         further than the first printed value above the score, so the score stays passed; a value that
-        :meth:`_cut`'s rounding tolerance would lift over the next score stays below that score.
+        :meth:`_cut`'s rounding tolerance would lift over the next score stays below that score. Where two
+        scores lie closer than the printed decimals can tell apart, ``value`` is kept unrounded (printed
+        then by :meth:`text` with every digit it needs).
         """
         value = self.clamp(value)
         snapped = self._cut(value)
@@ -104,7 +106,7 @@ class ScoreAxis:
             snapped = round(self._cut(float(self.scores[at - 1])) + 1 / scale, self.decimals)
         if at < len(self.scores) and snapped > self.scores[at]:
             snapped = round(math.floor(float(self.scores[at]) * scale) / scale, self.decimals)
-        return snapped
+        return snapped if int(np.searchsorted(self.scores, snapped, side="left")) == at else value
 
     def _cut(self, value: float) -> float:
         scale = 10.0 ** self.decimals
