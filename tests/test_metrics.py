@@ -153,8 +153,12 @@ def test_mask_to_eval_size_area_rule() -> None:
     assert small.shape == (256, 200) and small.dtype == bool
     assert small[50:150, 25:75].all() and small[50:150, 25:75].sum() + 200 == small.sum()
     assert small[200].all()
-    quarter = mask_to_eval_size(mask, (128, 100))  # 4x: the line covers a quarter of an output pixel
-    assert not quarter[100].any() and quarter[25:75, 12:38].all()
+    quarter = mask_to_eval_size(mask, (128, 100))  # 4x: the line covers a quarter of an output pixel,
+    assert quarter[100].all() and quarter[25:75, 12:38].all()  # too little for the area rule, yet not lost:
+    assert quarter.sum() == quarter[25:75, 12:38].sum() + 100  # one row for it, the block as the area rule has it
+    pit = np.zeros((1024, 1024), bool)
+    pit[501:503, 501:503] = True  # 2 x 2 px in a 1024 px image: 1/4 of one output pixel at 256 px
+    assert mask_to_eval_size(pit, (256, 256)).sum() == 1
     same = mask_to_eval_size(mask, (512, 400))
     assert same is not mask and (same == mask).all()
 

@@ -228,10 +228,12 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     The mask is resized as a 0/1 float with area interpolation (each output
     pixel gets the share of its footprint that is defective) and kept where
     that share is >= 0.5. Unlike nearest-neighbour sampling, this does not drop
-    or keep thin defects by the luck of the sampling grid: a defect survives
+    or keep thin defects by the luck of the sampling grid: a defect is kept
     where it covers at least half of an output pixel, so the defective area
-    is preserved on average; a line thinner than about half the downscaling
-    factor (in original pixels) disappears.
+    is preserved on average. A defect too thin or too small for that (a 1 px
+    scratch or a pit in a large image) is not lost either: where no pixel
+    nearby is kept, the pixels its coverage peaks on are, so every defect
+    the mask marks still counts in pixel AUROC and AUPRO.
     """
     mask = np.asarray(mask, dtype=bool)
     h, w = int(eval_hw[0]), int(eval_hw[1])
@@ -241,7 +243,10 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     if mask.shape == (h, w):
         return mask.copy()
     coverage = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-    return coverage >= 0.5
+    kept = coverage >= 0.5
+    neighbourhood = np.ones((3, 3), np.uint8)
+    peaks = (coverage > 0) & (coverage >= cv2.dilate(coverage, neighbourhood))  # ties along a thin line all kept
+    return kept | (peaks & ~cv2.dilate(kept.astype(np.uint8), neighbourhood).astype(bool))
 
 
 def roc_curve(labels: Sequence[int] | np.ndarray,
