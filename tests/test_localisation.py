@@ -114,6 +114,23 @@ def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (25, 49, 100, 149)
 
 
+def test_boxes_of_a_tall_narrow_image_are_drawn_where_they_belong_at_the_display_size():
+    """Shown at 320 px, a 4096 x 60 px strip is 5 px wide: the width's ratio (5/60) is not the height's
+    (320/4096), and boxes scaled by the width's alone were drawn 16 rows too low."""
+    from vqi_core.dashboard import result_overlay
+    from vqi_core.pipeline import ImageResult
+
+    norm_map = np.zeros((256, 4), np.float32)
+    norm_map[200:240, :] = 3.0
+    image = np.full((4096, 60, 3), 128, np.uint8)
+    boxes = boxes_from_map(norm_map, image_hw=image.shape[:2])
+    assert [(box.y0, box.y1) for box in boxes] == [(3200, 3840)]
+    drawn = result_overlay(ImageResult("strip.png", 1.0, True, norm_map, boxes, image), 320)
+    assert drawn.shape[:2] == (320, 5)
+    rows = np.flatnonzero(np.all(drawn == DEFECT_COLOR, axis=2).any(axis=1))
+    assert (rows.min(), rows.max()) == (250, 299)  # 3200 and 3840 px at 320/4096
+
+
 @pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5,)])
 def test_boxes_of_an_empty_or_flat_map_are_refused_not_a_crash(shape):
     """OpenCV's connected components ended the whole process (a segmentation fault) on an empty map."""

@@ -627,9 +627,9 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha:
 def result_overlay(result: ImageResult, max_side: int) -> np.ndarray:
     """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``."""
     image = fit_to(result.image, max_side)
-    scale = image.shape[1] / result.image.shape[1]
-    boxes = [replace(box, x0=math.floor(box.x0 * scale), y0=math.floor(box.y0 * scale),
-                     x1=math.ceil(box.x1 * scale), y1=math.ceil(box.y1 * scale)) for box in result.boxes]
+    across, down = image.shape[1] / result.image.shape[1], image.shape[0] / result.image.shape[0]  # each rounded
+    boxes = [replace(box, x0=math.floor(box.x0 * across), y0=math.floor(box.y0 * down),
+                     x1=math.ceil(box.x1 * across), y1=math.ceil(box.y1 * down)) for box in result.boxes]
     return render_overlay(image, result.anomaly_map, boxes, region=result.region)
 
 
