@@ -316,9 +316,9 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     costs = LineCosts(false_alarm=1.0, escape=100_000.0, defect_rate=0.00005)
     point = ThresholdEvaluator(np.array([0, 0, 0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.9, 0.4, 0.8])).evaluate(0.5)
     assert line_cost_sentence(point, costs).startswith(
-        "Per 100,000 parts made with 0.005% defective: about 24998.8 false alarms and 2.5 escapes, an expected cost "
-        "of 274,998.8 (24998.8 × 1 + 2.5 × 100000)")
-    assert costs.summary() == "a false alarm costs 1, an escape 100000, 0.005% defective"
+        "Per 100,000 parts made with 0.005% defective: about 24,998.8 false alarms and 2.5 escapes, an expected "
+        "cost of 274,998.8 (24,998.8 × 1 + 2.5 × 100,000)")
+    assert costs.summary() == "a false alarm costs 1, an escape 100,000, 0.005% defective"
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%

@@ -1,8 +1,10 @@
 """Messages count things in the right number."""
 
+import numpy as np
+
 from vqi_core.dashboard import cost_sentence
-from vqi_core.metrics import OperatingPoint
-from vqi_core.wording import are, counted, exact_number, score_beside, told_apart
+from vqi_core.metrics import LineCosts, OperatingPoint
+from vqi_core.wording import are, counted, entered_amount, exact_number, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -41,3 +43,11 @@ def test_a_threshold_is_printed_so_that_typed_back_it_judges_as_it_did():
     assert exact_number(2.25) == "2.25" and exact_number(1e9) == "1e+09" and exact_number(0.1) == "0.1"
     for value in (677.670654296875, 1 / 3, 1e-7 / 3, 123456.7):
         assert float(exact_number(value)) == value
+
+
+def test_a_cost_is_printed_as_entered_with_every_digit_never_in_exponent_form():
+    """A saved threshold's source read "an escape 1.23457e+06" for a cost of 1,234,567 (recorded as 1,234,570)."""
+    assert [entered_amount(v) for v in (1_234_567, 12.75, 0.001, 1e-7, 0, 100.0, 2.5e6)] == [
+        "1,234,567", "12.75", "0.001", "0.0000001", "0", "100", "2,500,000"]
+    costs = LineCosts(false_alarm=np.int64(12), escape=1_234_567.0, defect_rate=0.001)  # numpy numbers are numbers
+    assert costs.summary() == "a false alarm costs 12, an escape 1,234,567, 0.1% defective"

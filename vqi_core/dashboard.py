@@ -39,7 +39,7 @@ from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
     spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
-from .wording import are, counted, entered_rate, exact_number
+from .wording import are, counted, entered_amount, entered_rate, exact_number
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -257,14 +257,15 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
-                f"{false_alarms:.1f} false alarms and {escapes:.1f} escapes, an expected cost of {total:,.1f} "
-                f"({false_alarms:.1f} × {costs.false_alarm:g} + {escapes:.1f} × {costs.escape:g}); passing every "
+                f"{false_alarms:,.1f} false alarms and {escapes:,.1f} escapes, an expected cost of {total:,.1f} "
+                f"({false_alarms:,.1f} × {entered_amount(costs.false_alarm)} + {escapes:,.1f} × "
+                f"{entered_amount(costs.escape)}); passing every "
                 f"part unchecked would cost {defective * costs.escape:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
-            f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:.1f} false alarms and "
-            f"{defective * worst_escape:.1f} escapes, a cost of up to {worst_total:,.1f}.")
+            f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
+            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
 
 
 def _share_with_interval(count: int, total: int) -> str:

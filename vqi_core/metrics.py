@@ -13,6 +13,7 @@ images, ...) are reported as 0.0.
 from __future__ import annotations
 
 import functools
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
@@ -21,7 +22,7 @@ import numpy as np
 from scipy.stats import beta, rankdata
 from sklearn import metrics as skm
 
-from .wording import entered_rate
+from .wording import entered_amount, entered_rate
 
 
 # ---------------------------------------------------------------------- validation
@@ -418,7 +419,7 @@ class LineCosts:
     def __post_init__(self) -> None:
         for name in ("false_alarm", "escape"):
             value = getattr(self, name)
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
             if not (number and np.isfinite(value) and value >= 0):
                 raise ValueError(f"the cost of {'a false alarm' if name == 'false_alarm' else 'an escape'} "
                                  f"must be a number >= 0, not {value}")
@@ -429,7 +430,7 @@ class LineCosts:
 
     def summary(self) -> str:
         """The costs in words, e.g. for the source of a saved threshold."""
-        return (f"a false alarm costs {self.false_alarm:g}, an escape {self.escape:g}, "
+        return (f"a false alarm costs {entered_amount(self.false_alarm)}, an escape {entered_amount(self.escape)}, "
                 f"{entered_rate(self.defect_rate)} defective")
 
     def per_part(self, false_alarm_rate: float | np.ndarray, escape_rate: float | np.ndarray) -> float | np.ndarray:

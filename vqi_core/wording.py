@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -39,6 +40,13 @@ def score_beside(score: float, threshold: float) -> str:
         return f"{score:.6g}"
     score_text, threshold_text = told_apart(score, threshold)
     return f"{score_text} ({'below' if score < threshold else 'above'} the threshold {threshold_text})"
+
+
+def entered_amount(value: float) -> str:
+    """An amount someone entered (a cost) as they typed it: every digit, thousands grouped, never in exponent
+    form (1,234,567 stays 1,234,567, where ``:g`` printed 1.23457e+06)."""
+    text = format(Decimal(repr(float(value))), ",f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def entered_rate(rate: float) -> str:
