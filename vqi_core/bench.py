@@ -162,6 +162,10 @@ def run_benchmark(datasets: list[Path], methods: list[str], runs_dir: str) -> li
     return rows
 
 
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -191,7 +195,7 @@ def defect_type_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| dataset | method | pixel_auroc | per defect type: pixel AUROC (share of the defect pixels) |",
              "|---|---|---|---|"]
     for row in with_pixels:
-        parts = [f"{name} {_fmt(entry.get('pixel_auroc'))} ({entry.get('defect_pixel_share') or 0:.0%})"
+        parts = [f"{name} {_fmt(entry.get('pixel_auroc'))} ({_share(entry.get('defect_pixel_share'))})"
                  for name, entry in row["per_defect_type"].items()]
         lines.append(f"| {row['dataset']} | {row['method']} | {_fmt(row.get('pixel_auroc'))} | {', '.join(parts)} |")
     return "\n".join(lines)

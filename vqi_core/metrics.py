@@ -507,7 +507,8 @@ def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.
     With ``masks`` and ``maps`` (one per image, a mask None where the ground truth is unknown; good
     images count as all-good): ``pixel_auroc``, its defect pixels against the defect-free pixels of the
     good images and of its own images (the pooled pixel AUROC restricted to this type), and
-    ``defect_pixel_share``, its share of all defect pixels (the pooled figure weighs types by it).
+    ``defect_pixel_share``, its share of all defect pixels (the pooled figure weighs types by it; None where
+    none of its masks is known).
     ``inspected``: one per image, see :func:`pixel_auroc`.
     """
     labels, scores = _check_labels_scores(labels, scores)
@@ -538,8 +539,8 @@ def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.
             chosen = [i for i in known if good[i] or mine[i]]
             entry["pixel_auroc"] = pixel_auroc([ground_truth(i) for i in chosen], [given_maps[i] for i in chosen],
                                                None if inspected is None else [inspected[i] for i in chosen])
-            entry["defect_pixel_share"] = (sum(n for i, n in defect_pixels.items() if mine[i]) / all_defect_pixels
-                                           if all_defect_pixels else None)
+            masked = [n for i, n in defect_pixels.items() if mine[i]]  # none: no mask of this type is known
+            entry["defect_pixel_share"] = sum(masked) / all_defect_pixels if masked and all_defect_pixels else None
         result[name] = entry
     return result
 
