@@ -342,35 +342,60 @@ class ThresholdEvaluator:
         }
 
 
+def threshold_between(below: float | None, above: float) -> float:
+    """A threshold that judges a score of ``above`` defective and one of ``below`` good (None: nothing below):
+    the shortest number in the middle half of the gap between them, so it prints short and an image scored
+    again a little differently (another batch size or thread count moves a score by about 1e-7 of itself)
+    keeps its verdict. ``above`` itself where nothing lies below or the gap is too small to split."""
+    if below is None or not below < above:
+        return float(above)
+    gap = above - below
+    middle, low, high = below + gap / 2, below + gap / 4, above - gap / 4
+    for digits in range(1, 18):
+        short = float(f"{middle:.{digits}g}")
+        if low <= short <= high and below < short <= above:  # the quarters vanish where the gap is a float step
+            return short
+    return float(middle) if below < middle <= above else float(above)
+
+
+def _threshold_at(candidates: np.ndarray, index: int) -> float:
+    """The threshold between ``candidates[index - 1]`` and ``candidates[index]`` (sorted, unique scores)."""
+    return threshold_between(float(candidates[index - 1]) if index else None, float(candidates[index]))
+
+
 def f1_optimal_threshold(labels: Sequence[int] | np.ndarray,
                          scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 over every image score as threshold; ties: the lowest threshold."""
+    """(threshold, F1) maximising F1 over every image score as the lowest score judged defective (ties: the
+    lowest), the threshold set between that score and the next lower one (:func:`threshold_between`)."""
     labels, scores = _check_labels_scores(labels, scores)
     if not (labels == 1).any():
         raise ValueError("an F1-optimal threshold needs at least one defective image")
     candidates = np.unique(scores)
     f1 = ThresholdEvaluator(labels, scores).evaluate_many(candidates)["f1"]
     best = int(np.argmax(f1))
-    return float(candidates[best]), float(f1[best])
+    return _threshold_at(candidates, best), float(f1[best])
 
 
 def youden_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
-    """Threshold maximising recall - false-alarm rate (Youden's J) over every score; ties: the lowest."""
+    """Threshold maximising recall - false-alarm rate (Youden's J) over every score as the lowest judged
+    defective (ties: the lowest), set between it and the next lower score (:func:`threshold_between`)."""
     labels, scores = _check_labels_scores(labels, scores)
     if not _both_classes(labels):
         raise ValueError("Youden's threshold needs both good and defective images")
     candidates = np.unique(scores)
     points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
-    return float(candidates[int(np.argmax(points["recall"] - points["false_alarm_rate"]))])
+    return _threshold_at(candidates, int(np.argmax(points["recall"] - points["false_alarm_rate"])))
 
 
 def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                                    max_rate: float) -> float:
     """Lowest threshold at which at most ``max_rate`` of the good images are predicted defective.
 
-    With k = floor(max_rate * n_good) false alarms allowed, that is just above
-    the (k+1)-th highest good score (rate 0: just above the highest good
-    score); when every good image may be a false alarm, the lowest score.
+    With k = floor(max_rate * n_good) false alarms allowed, that is above the
+    (k+1)-th highest good score (rate 0: above the highest good score), between
+    it and the next higher score (:func:`threshold_between`; just above it when
+    no score is higher); when every good image may be a false alarm, the lowest
+    score.
     """
     if not 0 <= max_rate <= 1:
         raise ValueError(f"max_rate must be between 0 and 1, not {max_rate}")
@@ -381,7 +406,9 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     allowed = int(np.floor(max_rate * len(good) + 1e-9))  # tolerance: 0.1 * 30 must allow 3
     if allowed >= len(good):
         return float(scores.min())
-    return float(np.nextafter(good[len(good) - allowed - 1], np.inf))
+    passed = float(good[len(good) - allowed - 1])
+    higher = scores[scores > passed]
+    return threshold_between(passed, float(higher.min())) if len(higher) else float(np.nextafter(passed, np.inf))
 
 
 @functools.lru_cache(maxsize=4096)  # pure; a slider move asks for the same few counts again and again
@@ -442,14 +469,16 @@ class LineCosts:
 def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                            costs: LineCosts) -> float:
     """Threshold with the lowest expected cost per part (:meth:`LineCosts.per_part`) at the rates of this
-    labelled set, over every score and "reject nothing" (just above the highest score); ties: the lowest."""
+    labelled set, over every score as the lowest judged defective (set between it and the next lower score, see
+    :func:`threshold_between`) and "reject nothing" (just above the highest score); ties: the lowest."""
     labels, scores = _check_labels_scores(labels, scores)
     if not _both_classes(labels):
         raise ValueError("a minimum-cost threshold needs both good and defective images")
     candidates = np.append(np.unique(scores), np.nextafter(scores.max(), np.inf))
     points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
     cost = costs.per_part(points["false_alarm_rate"], points["escape_rate"])
-    return float(candidates[int(np.argmin(cost))])
+    best = int(np.argmin(cost))
+    return float(candidates[best]) if best == len(candidates) - 1 else _threshold_at(candidates[:-1], best)
 
 
 #: a threshold rule: labelled scores in, threshold out (e.g. :func:`youden_threshold`)
