@@ -35,3 +35,20 @@ def test_pca_subspaces_have_the_feature_sizes(small_fit):
     assert 1 <= components.shape[0] <= len(fitted.image_pca.variance) == components.shape[0]
     assert components.shape[1] == 112 * 4 * 4  # blocks.4 pooled to 4 x 4
     assert fitted.patch_pca.components.shape[1] == 112
+
+
+def test_training_images_that_do_not_vary_give_no_subspace_and_nll_is_refused_with_the_reason():
+    """One training image (or copies of one) has no variance: PCA on identical rows failed in oneDAL ("Unknown
+    status code"), and the NLL score was 0 for every image, a run with image AUROC 0.5 and no word why."""
+    rng = np.random.default_rng(0)
+    row = rng.standard_normal(6)
+    for samples in (row[None], np.repeat(row[None], 4, 0), np.repeat(row[None], 4, 0) * (1 + 1e-9)):
+        assert len(PCASubspace.fit(samples, 0.99, seed=0).variance) == 0
+    image = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    settings = {**SMALL_METHODS["dfm"], "image_size": (64, 64)}
+    with pytest.raises(ValueError, match=r"score_type='nll' needs training images that differ: the features of "
+                                         r"the 2 training images do not vary"):
+        DFM(**settings, score_type="nll").fit([image, image.copy()])
+    fitted = DFM(**settings).fit([image, image.copy()])  # fre: the distance to the one image seen
+    scores = fitted.predict([image, 255 - image]).scores
+    assert scores[1] > scores[0]

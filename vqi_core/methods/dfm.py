@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..embeddings import concat_embedding, default_layers, mask_invalid
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
+from ..wording import counted
 from .base import AnomalyModel, saved_array
 
 try:  # Intel's accelerated PCA when scikit-learn-intelex is installed (no global patching)
@@ -42,9 +43,11 @@ class PCASubspace:
 
     @classmethod
     def fit(cls, samples: np.ndarray, variance: float, seed: int) -> "PCASubspace":
-        """PCA of ``samples`` (n, D) keeping the fraction ``variance`` of the variance (all components if n < 2)."""
+        """PCA of ``samples`` (n, D) keeping the fraction ``variance`` of the variance (no component where the
+        samples do not vary: fewer than 2, or alike up to float rounding)."""
         samples = np.asarray(samples, np.float64)
-        if len(samples) < 2:
+        alike = len(samples) < 2 or samples.var(0).sum() <= 1e-12 * np.square(samples).mean(0).sum()
+        if alike:  # oneDAL fails on identical rows ("Unknown status code"); rounding noise is no subspace
             return cls(samples.mean(0), np.zeros((0, samples.shape[1])), np.zeros(0))
         with warnings.catch_warnings():  # deprecation noise inside scikit-learn-intelex
             warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
@@ -116,6 +119,10 @@ class DFM(AnomalyModel):
         embedding = concat_embedding(self.extract(images, progress))
         report(progress, "PCA", 0, 2)
         self.image_pca = PCASubspace.fit(self._pooled(embedding).numpy(), self.variance, self.seed)
+        if self.score_type == "nll" and not len(self.image_pca.variance):  # every image would score the same
+            raise ValueError(f"score_type='nll' needs training images that differ: the features of the "
+                             f"{counted(len(images), 'training image')} do not vary, so every image would score "
+                             f"the same; add training images, or use score_type='fre'")
         report(progress, "PCA", 1, 2)
         patches = embedding.permute(0, 2, 3, 1).reshape(-1, embedding.shape[1]).numpy()
         if len(patches) > self.max_patches:
