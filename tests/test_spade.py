@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from synthetic import SMALL_METHODS
 from vqi_core.methods.spade import Spade
@@ -20,3 +21,25 @@ def test_more_neighbours_than_training_images(small_fit):
     model = Spade(**{**SMALL_METHODS["spade"], "k": 50}).fit(data["train"][:4])
     prediction = model.predict(data["bad"][:1])
     assert np.isfinite(prediction.scores).all() and np.isfinite(prediction.maps[0]).all()
+
+
+def test_patch_distances_are_computed_in_blocks_of_bounded_size(monkeypatch):
+    """The distances of every patch to every gallery patch at once took 3 GB for one 1024 px image; in blocks
+    of at most DISTANCE_BLOCK entries the nearest distances are the same."""
+    from vqi_core.methods import spade
+
+    rng = torch.Generator().manual_seed(0)
+    level = torch.randn(2, 8, 6, 5, generator=rng)
+    bank = torch.randn(4, 8, 6, 5, generator=rng).half()
+    neighbours = torch.tensor([[0, 2], [3, 1]])
+    whole = spade.Spade._nearest_patch_distances(level, bank, neighbours)
+    sizes = []
+    real_cdist = torch.cdist
+    monkeypatch.setattr(spade.torch, "cdist", lambda a, b: sizes.append(len(a) * len(b)) or real_cdist(a, b))
+    monkeypatch.setattr(spade, "DISTANCE_BLOCK", 7 * 60)  # 7 of the 30 patches against a gallery of 60
+    blocked = spade.Spade._nearest_patch_distances(level, bank, neighbours)
+    assert max(sizes) <= 7 * 60 and len(sizes) == 2 * 5
+    assert torch.allclose(blocked, whole, rtol=1e-5, atol=1e-5)
+    gallery = bank[neighbours[1]].float().permute(0, 2, 3, 1).reshape(-1, 8)
+    expected = (level[1].flatten(1).T[:, None] - gallery[None]).norm(dim=-1).min(1).values.reshape(6, 5)
+    assert torch.allclose(blocked[1, 0], expected, rtol=1e-5, atol=1e-5)

@@ -24,6 +24,8 @@ from .base import AnomalyModel, DamagedModel, saved_array
 
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.3", "blocks.4"), "resnet": ("layer1", "layer2", "layer3")}
 DEFAULT_GLOBAL_LAYER = {"efficientnet": "blocks.4", "resnet": "layer3"}
+#: the most patch-to-patch distances computed at once (float32: 256 MB)
+DISTANCE_BLOCK = 64 * 2 ** 20
 
 
 class Spade(AnomalyModel):
@@ -105,13 +107,20 @@ class Spade(AnomalyModel):
 
     @staticmethod
     def _nearest_patch_distances(level: torch.Tensor, bank: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
-        """(B, 1, h, w): each patch's distance to its nearest patch among its neighbours' patches of this level."""
+        """(B, 1, h, w): each patch's distance to its nearest patch among its neighbours' patches of this level.
+
+        The distances are computed for as many patches at a time as keep the distance block under
+        :data:`DISTANCE_BLOCK` entries (the whole grid at once up to about 512 px inputs): the full block
+        grows with the fourth power of the input size, 3 GB for one 1024 px image."""
         batch, channels, height, width = level.shape
         out = torch.empty(batch, 1, height, width)
         for i in range(batch):
             query = level[i].flatten(1).T  # (h*w, C)
             gallery = bank[neighbours[i]].float().permute(0, 2, 3, 1).reshape(-1, channels)
-            out[i, 0] = torch.cdist(query, gallery).min(1).values.reshape(height, width)
+            rows = max(1, DISTANCE_BLOCK // len(gallery))
+            nearest = [torch.cdist(query[start:start + rows], gallery).min(1).values
+                       for start in range(0, len(query), rows)]
+            out[i, 0] = torch.cat(nearest).reshape(height, width)
         return out
 
     def _arrays(self) -> dict[str, np.ndarray]:
