@@ -213,3 +213,21 @@ def test_an_ivf_index_is_saved_as_centroids_and_cells_and_restored_exactly(synth
     legacy = {"memory_bank": arrays["memory_bank"], "knn_index": faiss.serialize_index(model.index.index)}
     np.savez_compressed(tmp_path / "model" / "arrays.npz", **legacy)  # as saved before 2026-12-03: still loads here
     np.testing.assert_array_equal(load_model(tmp_path / "model").predict(images).scores, model.predict(images).scores)
+
+
+def test_reweighting_finds_the_whole_neighbourhood_whatever_index_searches_the_bank(synthetic):
+    """An IVF index probing few cells found fewer neighbours than asked (faiss's id -1), and bank[-1], the last
+    bank vector, silently stood in for them in the paper's density weights."""
+    params = {**SMALL, "knn": "ivf", "knn_params": {"nlist": 16, "nprobe": 1}, "reweight_neighbors": 9}
+    model = create_model("patchcore", **params).fit(synthetic["train"][:3])
+    bank = model.memory_bank / 50  # closer features: weights away from 1, where the neighbourhood shows
+    model.memory_bank, model.index = bank, NearestNeighbors("ivf", nlist=16, nprobe=1, seed=0).fit(bank)
+    assert (model.index.search(bank, 9)[1] < 0).any()  # the index alone finds fewer than 9 for some
+    nearest = np.arange(0, len(bank), 7)
+    queries = bank[nearest] + 0.01
+    squared = ((bank[nearest][:, None, :] - bank[None]) ** 2).sum(-1)
+    support = np.argsort(squared, axis=1, kind="stable")[:, :9]  # the exact neighbourhood, itself first
+    distances = np.linalg.norm(queries[:, None, :] - bank[support], axis=-1).astype(np.float64)
+    distances -= distances.min(axis=1, keepdims=True)
+    expected = 1.0 - np.exp(distances[:, 0]) / np.exp(distances).sum(axis=1)
+    np.testing.assert_allclose(model._density_weights(queries, nearest), expected, rtol=1e-5)

@@ -155,6 +155,14 @@ class NearestNeighbors:
         return self
 
 
+def exact_search(queries: np.ndarray, bank: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances (Q, k) and bank indices (Q, k) of each query's ``k`` nearest bank vectors by brute force
+    (at most the bank's size; every one found, which an approximate index does not promise)."""
+    k = min(k, len(bank))
+    squared, indices = faiss.knn(_as_float32(queries), _as_float32(bank), k)
+    return np.sqrt(np.maximum(squared, 0.0)), indices
+
+
 def _ivf_index(bank: np.ndarray, centroids: np.ndarray, lists: np.ndarray) -> Any:
     """The IVF index over ``bank`` whose cells have ``centroids`` and hold the bank vectors that ``lists`` gives
     them, in bank order, as when it was built; ``ValueError`` for arrays that do not fit the bank."""

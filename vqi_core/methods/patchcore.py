@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..backbones import DEFAULT_BACKBONE
 from ..embeddings import default_layers
-from ..knn import KNN_KINDS, NearestNeighbors
+from ..knn import KNN_KINDS, NearestNeighbors, exact_search
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from ..samplers import greedy_coreset
@@ -177,10 +177,11 @@ class PatchCore(AnomalyModel):
         return float(top_scores.mean())
 
     def _density_weights(self, queries: np.ndarray, nearest: np.ndarray) -> np.ndarray:
-        """The paper's eq. 7: 1 - softmax of a patch's distances to the neighbourhood of its nearest bank feature."""
+        """The paper's eq. 7: 1 - softmax of a patch's distances to the neighbourhood of its nearest bank feature
+        (found exactly: an IVF index misses neighbours outside the cells it probes)."""
         bank = self.memory_bank
         assert bank is not None  # predict() checked that the model is fitted
-        _, support = self.index.search(bank[nearest], self.reweight_neighbors)
+        _, support = exact_search(bank[nearest], bank, self.reweight_neighbors)
         distances = np.linalg.norm(queries[:, None, :] - bank[support], axis=-1).astype(np.float64)
         distances -= distances.min(axis=1, keepdims=True)
         softmax = np.exp(distances) / np.exp(distances).sum(axis=1, keepdims=True)
