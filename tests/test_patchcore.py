@@ -137,6 +137,17 @@ def test_grouped_coreset_covers_almost_as_tightly_as_plain_greedy():
     assert radius(grouped) <= 1.15 * radius(plain)
 
 
+def test_coreset_progress_reaches_its_end_when_the_first_stage_already_keeps_enough():
+    """With no oversampling and groups that share the selection evenly, the first stage keeps exactly the rows
+    wanted: the coreset returned there, and its progress stopped at 16 of 144."""
+    points = np.random.default_rng(2).normal(size=(8 * 64, 16)).astype(np.float32)
+    events: list[tuple[str, int, int]] = []
+    chosen = greedy_coreset(points, 128, projection_dim=0, group_sizes=[64] * 8, oversample=1.0,
+                            progress=lambda stage, done, total: events.append((stage, done, total)))
+    assert len(chosen) == 128
+    assert events[-1] == ("coreset", 144, 144)
+
+
 def test_greedy_coreset_edge_cases():
     points = np.random.default_rng(2).normal(size=(10, 4)).astype(np.float32)
     np.testing.assert_array_equal(greedy_coreset(points, 50), np.arange(10))

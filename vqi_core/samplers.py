@@ -114,7 +114,8 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *, projec
             picked_per_group = greedy_k_center(projected[members], keep, first, progress, stage, 0, total)
             candidates = torch.cat([members[g, p] for g, p in enumerate(picked_per_group)]).unique()
             done = int(keep.max())
-    if n_select >= len(candidates):
+    if n_select >= len(candidates):  # the first stage kept no more than are wanted: nothing left to choose
+        report(progress, stage, done + n_select, done + n_select)
         return candidates[:n_select].numpy().astype(np.int64)
     first = torch.randint(len(candidates), (1,), generator=generator)
     (picked,) = greedy_k_center(projected[candidates].unsqueeze(0), n_select, first, progress, stage,
