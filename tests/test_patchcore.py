@@ -242,3 +242,11 @@ def test_reweighting_finds_the_whole_neighbourhood_whatever_index_searches_the_b
     distances -= distances.min(axis=1, keepdims=True)
     expected = 1.0 - np.exp(distances[:, 0]) / np.exp(distances).sum(axis=1)
     np.testing.assert_allclose(model._density_weights(queries, nearest), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("knn_params", [{"nprobes": 4}, {"seed": 1}])
+def test_an_unknown_search_parameter_is_named_not_a_type_error(knn_params):
+    """A typo in knn_params reached faiss's wrapper as a TypeError (a traceback from the command line)."""
+    with pytest.raises(ValueError, match=rf"knn_params has no '{next(iter(knn_params))}': its keys are nlist, "
+                                         r"nprobe, hnsw_m, ef_construction, ef_search \(the seed is the model's own\)"):
+        PatchCore(knn_params=knn_params)

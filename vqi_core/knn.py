@@ -35,6 +35,10 @@ _INDEX_CLASSES = {"flat": faiss.IndexFlatL2, "ivf": faiss.IndexIVFFlat, "hnsw": 
 MAX_SEARCH_PARAMETER = 65_536
 
 
+#: the search parameters a model may set (PatchCore's ``knn_params``)
+KNN_PARAMETERS = ("nlist", "nprobe", "hnsw_m", "ef_construction", "ef_search")
+
+
 class NearestNeighbors:
     """Euclidean k-nearest-neighbour search over a fixed bank (scikit-learn style ``fit`` / ``search``)."""
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..backbones import DEFAULT_BACKBONE
 from ..embeddings import default_layers
-from ..knn import KNN_KINDS, NearestNeighbors, exact_search
+from ..knn import KNN_KINDS, KNN_PARAMETERS, NearestNeighbors, exact_search
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from ..samplers import greedy_coreset
@@ -79,6 +79,10 @@ class PatchCore(AnomalyModel):
         self.smooth_score = smooth_score
         self.knn = knn
         self.knn_params = dict(knn_params or {})
+        unknown = sorted(set(self.knn_params) - set(KNN_PARAMETERS))
+        if unknown:
+            raise ValueError(f"knn_params has no {', '.join(map(repr, unknown))}: its keys are "
+                             f"{', '.join(KNN_PARAMETERS)} (the seed is the model's own)")
         self.memory_bank: np.ndarray | None = None
         self.index = NearestNeighbors(knn, seed=self.seed, **self.knn_params)
 
