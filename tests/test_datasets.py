@@ -126,6 +126,20 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
                for item in category.skipped)
 
 
+def test_a_mask_whose_pixels_cannot_be_read_is_ignored_with_a_reason_before_training(tmp_path):
+    """A 32-bit integer TIFF mask has a header of the right size but pixels VQI does not read: it ended the run
+    at its metrics stage, after the whole fit, instead of being skipped and named."""
+    from PIL import Image
+
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=1)
+    (root / "ground_truth" / "blob" / "000_mask.png").unlink()
+    Image.fromarray(np.zeros((64, 64), np.int32)).save(root / "ground_truth" / "blob" / "000_mask.tif")
+    category = load_category(root)
+    assert next(s for s in category.test if s.defect_type == "blob").mask_path is None
+    assert any(item["file"].endswith("000_mask.tif") and item["reason"].startswith("mask ignored: unreadable (")
+               and "32-bit or signed integer pixels" in item["reason"] for item in category.skipped)
+
+
 def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_listed(tmp_path):
     """A BMP or TIFF mask is a mask; a mask named for no test image (each of two such masks for one name), or a
     mask folder of no defect type, is a naming mistake that would leave the pixel metrics out silently, so it is

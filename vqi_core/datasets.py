@@ -27,7 +27,7 @@ from typing import Callable, ParamSpec, TypeVar
 
 from PIL import Image
 
-from .images import EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, stacked_images_problem, stored_size
+from .images import EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, read_mask, stacked_images_problem, stored_size
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -352,8 +352,8 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     can, or when the image itself cannot be read (its own problem is said with the image)."""
     if not mask_path.is_file():
         return f"mask ignored: {broken_link_reason(mask_path) or 'the file is missing'}"
-    try:
-        mask_size = stored_size(mask_path)
+    try:  # decoded, not only its header read: a mask that fails later would end the run after the fit
+        mask_size = read_mask(mask_path).shape
     except Exception as exc:
         return f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
     try:
