@@ -27,8 +27,14 @@ def test_category_with_masks(tmp_path):
 def test_a_test_set_without_a_good_folder_is_said_and_a_misnamed_one_refused(tmp_path):
     """A lot with test/Good (or test/ok) was checked as all defective: 4 of 9 defective parts would pass."""
     root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=3)
+    shutil.copytree(root / "test" / "good", root / "test" / "ok")  # beside test/good: taken as defects of "ok"
+    with pytest.raises(DatasetError, match=r"test/ok looks like a folder of good test images, but move them into "
+                                           r".*test/good: as it is, its images would be taken as defects of a "
+                                           r"type 'ok'"):
+        load_test_set(root)
+    shutil.rmtree(root / "test" / "ok")
     (root / "test" / "good").rename(root / "test" / "Good")
-    with pytest.raises(DatasetError, match="looks like the good test images' folder, but that folder must be named"):
+    with pytest.raises(DatasetError, match="looks like a folder of good test images, but that folder must be named"):
         load_test_set(root)
     shutil.rmtree(root / "test" / "Good")
     samples, skipped = load_test_set(root)
@@ -307,3 +313,27 @@ def test_a_folder_of_test_images_only_is_not_called_a_missing_category(tmp_path)
         category_path(tmp_path / "root", "lot")
     with pytest.raises(DatasetError, match="category 'nothing' not found in .*; found: part"):
         category_path(tmp_path / "root", "nothing")
+
+
+def test_images_one_level_too_high_are_named_and_an_empty_training_set_says_why(tmp_path):
+    """Images directly in test/ (or train/, ground_truth/) were passed over without a word: training went on
+    with no test set. An empty train/good said only that it held no readable image, not what was passed over."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    for folder in ("test", "train", "ground_truth"):
+        shutil.copy(root / "train" / "good" / "000.png", root / folder / "stray.png")
+    reasons = {item["file"]: item["reason"] for item in load_category(root).skipped}
+    assert reasons == {
+        str(root / "test" / "stray.png"): "directly in test/, not read: test images go in test/good or "
+                                          "test/<defect_type>",
+        str(root / "train" / "stray.png"): "directly in train/, not read: training images go in train/good",
+        str(root / "ground_truth" / "stray.png"): "directly in ground_truth/, not read: masks go in "
+                                                  "ground_truth/<defect_type>"}
+    good = root / "train" / "good"
+    (good / "lot").mkdir()
+    (good / "000.png").rename(good / "lot" / "000.png")
+    for name in ("001", "002"):
+        (good / f"{name}.png").rename(good / f"{name}.gif")
+    with pytest.raises(DatasetError, match=r"train/good holds no readable training image \(4 files or folders "
+                                           r"passed over: 001.gif: not an image file VQI reads \(suffix '.gif'; "
+                                           r".*\); 002.gif: .*; and 2 more\)$"):  # lot/ and train/stray.png
+        load_category(root)

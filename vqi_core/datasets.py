@@ -23,11 +23,12 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ParamSpec, TypeVar
+from typing import Callable, ParamSpec, Sequence, TypeVar
 
 from PIL import Image
 
 from .images import EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, read_mask, stacked_images_problem, stored_size
+from .wording import counted
 
 GOOD = "good"
 EXPECTED_LAYOUT = (
@@ -221,10 +222,12 @@ def load_category(path: Path | str) -> Category:
         raise DatasetError(f"{path} has no train/good folder: {EXPECTED_LAYOUT}")
     train_paths, skipped = list_images(path / "train" / GOOD)
     skipped.extend(nested_folders(path / "train" / GOOD))
+    skipped.extend(stray_images(path, "train"))
     if not train_paths:
-        raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image")
+        raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image{passed_over(skipped)}")
     train = [Sample(p, 0, GOOD) for p in train_paths]
     test = _test_samples(path, skipped)
+    skipped.extend(stray_images(path, "ground_truth"))
     return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
 
 
@@ -268,11 +271,12 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         return test
     type_dirs = sorted(p for p in test_root.iterdir() if p.is_dir())
     has_good = (test_root / GOOD).is_dir()
+    skipped.extend(stray_images(path, "test"))
     misnamed = next((p for p in type_dirs if p.name != GOOD and p.name.lower() in (GOOD, "ok", "normal")), None)
-    if misnamed is not None and not has_good:
-        raise DatasetError(f"{misnamed} looks like the good test images' folder, but that folder must be named "
-                           f"{test_root / GOOD}: as it is, its images would be taken as defects of a type "
-                           f"{misnamed.name!r}")
+    if misnamed is not None:
+        move = f"move them into {test_root / GOOD}" if has_good else f"that folder must be named {test_root / GOOD}"
+        raise DatasetError(f"{misnamed} looks like a folder of good test images, but {move}: as it is, its images "
+                           f"would be taken as defects of a type {misnamed.name!r}")
     if type_dirs and not has_good:
         skipped.append({"file": str(test_root / GOOD), "reason": "missing: there is no good test image, so false "
                                                                   "alarms cannot be measured"})
@@ -405,6 +409,32 @@ def nested_folders(image_folder: Path) -> list[dict[str, str]]:
     return [{"file": str(folder), "reason": f"a sub-folder: the images in it are not read (only those directly in "
                                             f"{image_folder.parent.name}/{image_folder.name})"}
             for folder in sub_folders(image_folder)]
+
+
+#: where the images found directly in a category's train, test and ground_truth folders belong
+_STRAY_HINTS = {"train": "training images go in train/good",
+                "test": "test images go in test/good or test/<defect_type>",
+                "ground_truth": "masks go in ground_truth/<defect_type>"}
+
+
+def stray_images(category: Path, folder: str) -> list[dict[str, str]]:
+    """The image files lying directly in ``category``/``folder`` (train, test or ground_truth), one level too
+    high to be read, as skipped entries that say where they belong."""
+    where = category / folder
+    if not where.is_dir():
+        return []
+    return [{"file": str(path), "reason": f"directly in {folder}/, not read: {_STRAY_HINTS[folder]}"}
+            for path in sorted(where.iterdir())
+            if path.is_file() and is_image_path(path) and not path.name.startswith(".")]
+
+
+def passed_over(skipped: Sequence[dict[str, str]], examples: int = 2) -> str:
+    """``skipped`` in a few words for an error message: how many, and the first ``examples`` with their reasons."""
+    if not skipped:
+        return ""
+    named = "; ".join(f"{Path(item['file']).name}: {item['reason']}" for item in skipped[:examples])
+    more = f"; and {len(skipped) - examples} more" if len(skipped) > examples else ""
+    return f" ({counted(len(skipped), 'file or folder', 'files or folders')} passed over: {named}{more})"
 
 
 def sub_folders(folder: Path | str) -> list[Path]:
