@@ -858,7 +858,10 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
 
     monkeypatch.setattr("vqi_core.pipeline.read_samples", no_reading)
     (tmp_path / "afile.txt").write_text("")
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
     for extra, message in [
+        (["--runs", str(tmp_path / "loop_a")], "a path given is a loop of symbolic links"),  # not a traceback
         (["--param", "foo=1"], "error: 'foo' is not a parameter of padim"),
         (["--param", "epsilon=abc"], "error: parameter epsilon of padim must be a finite number, not 'abc'"),
         (["--param", "seed=5"], "error: the seed is a run setting"),

@@ -808,6 +808,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write
         print(f"error: {error_text(exc)}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # Python 3.11's Path.resolve() on a loop of links (an OSError from 3.13 on)
+        if not str(exc).startswith("Symlink loop"):
+            raise
+        print(f"error: {exc}: a path given is a loop of symbolic links", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         out = getattr(args, "out", "")
         unchanged = {"predict": f"predictions.csv and the overlays in {out} are as they were",
