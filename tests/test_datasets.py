@@ -1,5 +1,6 @@
 """MVTec layout discovery: categories, masks, skipped files and clear layout errors."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -337,3 +338,18 @@ def test_images_one_level_too_high_are_named_and_an_empty_training_set_says_why(
                                            r"passed over: 001.gif: not an image file VQI reads \(suffix '.gif'; "
                                            r".*\); 002.gif: .*; and 2 more\)$"):  # lot/ and train/stray.png
         load_category(root)
+
+
+def test_a_file_name_that_is_not_utf8_is_named_with_escapes_and_skipped(tmp_path):
+    """A Latin-1 name from an archive unpacked elsewhere decoded as an image, then broke the run's CSV ("surrogates
+    not allowed") without naming the file; predict scored none of the folder's other images."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=2, n_per_defect=1)
+    good = root / "test" / "good"
+    os.rename(bytes(good / "000.png"), bytes(good) + b"/caf\xe9.png")
+    reason = "its file name is not valid UTF-8 (shown here with \\x escapes): not read; rename it"
+    category = load_category(root)
+    assert {"file": str(good / "caf\\xe9.png"), "reason": reason} in category.skipped
+    assert len([s for s in category.test if s.label == 0]) == 1
+    samples, skipped = load_folder(good)
+    assert len(samples) == 1 and skipped == [{"file": str(good / "caf\\xe9.png"), "reason": reason}]
+    json.dumps(skipped, ensure_ascii=False).encode("utf-8")  # writable as the report and the CSV are

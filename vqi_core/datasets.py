@@ -169,6 +169,9 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
     for path in sorted(folder.iterdir()):
         if path.is_dir() or (path.name.startswith(".") and not is_image_path(path)):  # e.g. .DS_Store
             continue
+        if (problem := file_name_problem(path)) is not None:
+            skipped.append(problem)
+            continue
         if path.name.startswith("."):  # an image nobody would find among the parts: said, not silently left out
             skipped.append({"file": str(path), "reason": "a hidden file (its name starts with a dot): not read; "
                                                          "rename it to include it"})
@@ -185,6 +188,18 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
             continue
         images.append(path)
     return images, skipped
+
+
+def file_name_problem(path: Path) -> dict[str, str] | None:
+    """A skipped entry for a file whose name is not valid UTF-8 (e.g. Latin-1 bytes from an archive unpacked
+    elsewhere): no CSV, report or overlay could name it. None for any other name."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        printable = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return {"file": str(path.parent / printable), "reason": "its file name is not valid UTF-8 (shown here with "
+                                                                "\\x escapes): not read; rename it"}
+    return None
 
 
 def not_an_image_reason(path: Path) -> str:
@@ -391,6 +406,8 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     if not folder.exists():
         raise DatasetError(f"{folder} does not exist")
     if folder.is_file():
+        if (named := file_name_problem(folder)) is not None:
+            return [], [named]
         problem = _header_problem(folder) if is_image_path(folder) else not_an_image_reason(folder)
         if problem:
             return [], [{"file": str(folder), "reason": problem}]
