@@ -720,7 +720,8 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
 
 #: Compare table columns: the bootstrap interval of a run's image AUROC, and its difference from the first run's
 AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
-VERSUS_FIRST = f"AUROC minus the first run's ({CONFIDENCE:.0%} interval)"
+VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
+VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
 
 
 def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
@@ -848,21 +849,24 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
     for column, (run, scores) in enumerate(zip(runs, score_sets)):
         auroc = image_auroc(labels, scores) if both else None
         best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
-        interval, difference = None, "reference" if column == 0 else None
+        interval, difference, difference_interval = None, None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", name=f"{run.config.get('method')} · "
                 f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
             interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
-            if column > 0 and auroc is not None and reference is not None:
+            if auroc is not None and reference is not None:
+                difference = round(auroc - reference, 4)
+            if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
-                difference = f"{auroc - reference:+.4f} ({_interval_text(gap, signed=True)})"
+                difference_interval = _interval_text(gap, signed=True)
         metrics = run.metrics
         rows.append({"run": run.id, "method": run.config.get("method"),
                      "backbone": run.config.get("params", {}).get("backbone"),
                      "settings": changed_settings(run.config),
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
+                     VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1),
                      "best threshold": None if best_threshold is None else float(best_threshold),
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, box_note, \
-    common_test_images, run_label, run_notes
+from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
+    box_note, common_test_images, run_label, run_notes
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 from vqi_core.wording import are, counted, told_apart
@@ -119,9 +119,11 @@ st.dataframe(table, hide_index=True, key="compare_table", column_config={
     AUROC_INTERVAL: st.column_config.TextColumn(
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
-    VERSUS_FIRST: st.column_config.TextColumn(
-        help="This run's image AUROC minus the first run's, with the interval of that difference over the same "
-             "resamples: an interval that contains 0 means the test set cannot tell the two runs apart."),
+    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.4f", help="This run's image AUROC minus the first "
+                                                                     "run's (0 for the first run itself)."),
+    VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
+        help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
+             "test set cannot tell the two runs apart."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format="plain", help="The F1-optimal threshold on those images, every digit shown: typed back, it judges them "
