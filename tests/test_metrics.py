@@ -335,6 +335,11 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         "Per 100,000 parts made with 0.005% defective: about 24,998.8 false alarms and 2.5 escapes, an expected "
         "cost of 274,998.8 (24,998.8 × 1 + 2.5 × 100,000)")
     assert costs.summary() == "a false alarm costs 1, an escape 100,000, 0.005% defective"
+    assert "not inspecting" not in line_cost_sentence(point, costs)  # 274,998.8 against 500,000 unchecked
+    costlier = line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # 247.5 + 50.0 against 100.0 unchecked
+    assert costlier.endswith("This threshold costs more than not inspecting at all: a threshold chosen on a test set "
+                             "whose mix of good and defective parts is not the line's (the F1-optimal one, for "
+                             "instance) can; the minimum-cost preset chooses one for these costs.")
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%

@@ -263,9 +263,12 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
                 f"part unchecked would cost {defective * costs.escape:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
+    costlier = (" This threshold costs more than not inspecting at all: a threshold chosen on a test set whose "
+                "mix of good and defective parts is not the line's (the F1-optimal one, for instance) can; the "
+                "minimum-cost preset chooses one for these costs." if total > defective * costs.escape else "")
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
             f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
-            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
+            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.{costlier}")
 
 
 def _share_with_interval(count: int, total: int) -> str:
