@@ -788,13 +788,14 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert set(frame["run"]) == {app.session_state["current_run_id"]}
     not_scored = frame[frame["prediction"] == NOT_SCORED]  # every file given is accounted for
     assert list(not_scored["image"]) == ["notes.txt"] and not_scored["score"].isna().all()
-    assert not_scored["problem"].iloc[0].startswith("not a readable image") and set(scored["problem"]) == {""}
+    assert not_scored["problem"].iloc[0].startswith("not an image file VQI reads (suffix '.txt'; it reads .bmp")
+    assert set(scored["problem"]) == {""}
 
     def cards() -> list[str]:
         return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")
-                and not m.value.startswith("**Scored:**")]
+                and not m.value.startswith("**Chosen:**")]
 
-    assert any(m.value.startswith("**Scored:** 3 uploaded files at threshold") for m in app.markdown)
+    assert any(m.value.startswith("**Chosen:** 3 uploaded files, judged at threshold") for m in app.markdown)
     assert cards() == ["broken.png", "good.png"]  # defective first
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
@@ -887,7 +888,7 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     assert app.text_input(key="predict_folder").value == str(tmp_path / "line")
     assert any(w.value.startswith(f"These images were judged at {exact_number(judged_at)}") and
                f"it is {exact_number(judged_at + 1.0)} now" in w.value for w in app.warning)
-    assert any(m.value == f"**Scored:** `{tmp_path / 'line'}` at threshold {exact_number(judged_at)}"
+    assert any(m.value == f"**Chosen:** `{tmp_path / 'line'}`, judged at threshold {exact_number(judged_at)}"
                for m in app.markdown)
     assert not any(i.value.startswith("These results are of") for i in app.info)
     app.text_input(key="predict_folder").set_value(str(tmp_path / "other line")).run()  # typed, not scored yet

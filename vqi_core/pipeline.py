@@ -23,8 +23,8 @@ import pandas as pd
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
-                       mask_problem)
-from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
+                       mask_problem, not_an_image_reason)
+from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, is_image_path,
                      is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import Box, boxes_from_map, normalize_map
 from .methods import AnomalyModel, create_model, method_class
@@ -501,6 +501,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                 image, digest = source.read(model.bit_depth)
             except ImageReadError as exc:
                 reason = str(exc).removeprefix(f"{source.origin}: ")  # the file is named beside it already
+                if not is_image_path(Path(source.name)):  # an upload of any kind: its suffix says why
+                    reason = not_an_image_reason(Path(source.name))
                 skipped.append({"file": source.origin, "reason": reason})
                 continue
             images.append(image)

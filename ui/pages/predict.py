@@ -213,7 +213,7 @@ def card(result: ImageResult) -> dict[str, Any]:
 def show(outcome: dict[str, Any]) -> None:
     """What was scored, per-file problems, counts, CSV download and the result cards, defective first, a page at
     a time."""
-    st.markdown(f"**Scored:** {source_text(outcome)} at threshold {exact_number(outcome['threshold'])}")
+    st.markdown(f"**Chosen:** {source_text(outcome)}, judged at threshold {exact_number(outcome['threshold'])}")
     for problem in outcome["problems"]:
         st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:
