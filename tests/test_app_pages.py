@@ -595,6 +595,18 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
 
 
+def test_the_score_histogram_counts_images_in_whole_numbers():
+    """With at most 3 images a bar, plotly ticked the "Images" axis at 0.5, 1, 1.5 ... images."""
+    labels, scores = np.r_[np.zeros(6, int), np.ones(4, int)], np.r_[np.linspace(0, 1, 6), [0.9, 1.2, 1.3, 1.3]]
+    few = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8,
+                         prepare_threshold_data(labels, scores))
+    assert (few["histogram"].layout.yaxis.tick0, few["histogram"].layout.yaxis.dtick) == (0, 1)
+    labels, scores = np.zeros(500, int), np.r_[np.zeros(499), 1.0]  # 499 in one bar: plotly's own whole ticks
+    many = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8,
+                          prepare_threshold_data(labels, scores))
+    assert many["histogram"].layout.yaxis.dtick is None
+
+
 def test_image_orders():
     frame = pd.DataFrame({"image": ["c", "a", "d", "b"], "score": [0.9, 0.1, 0.52, 0.45]})
     assert order_images(frame, "highest score first", 0.5)["image"].tolist() == ["c", "d", "b", "a"]

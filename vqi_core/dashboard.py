@@ -294,6 +294,13 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
                                   margin=PLOT_MARGIN, height=360))
 
 
+def _whole_number_ticks(data: ThresholdData) -> dict[str, Any]:
+    """Y-axis ticks of a histogram at whole numbers (plotly ticks counts up to 3 at 0.5, 1, 1.5 ...): every
+    image where the tallest bar holds at most 10; plotly's own ticks, whole numbers there, above that."""
+    tallest = max(int(np.max(data.good_counts, initial=0)), int(np.max(data.defective_counts, initial=0)))
+    return dict(tick0=0, dtick=1) if tallest <= 10 else {}
+
+
 def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
     """Score histograms of good vs defective test images with the threshold as a vertical line."""
     centers = (data.bin_edges[:-1] + data.bin_edges[1:]) / 2
@@ -306,7 +313,8 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
                 line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash"))
     return go.Figure(bars, dict(
         title="Scores of good and defective test images", barmode="overlay", shapes=[line],
-        xaxis=dict(title="Anomaly score (≥ threshold: defective)"), yaxis=dict(title="Images"),
+        xaxis=dict(title="Anomaly score (≥ threshold: defective)"),
+        yaxis=dict(title="Images", rangemode="tozero", **_whole_number_ticks(data)),
         legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"),
         margin=PLOT_MARGIN, height=360))
 

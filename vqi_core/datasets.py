@@ -169,8 +169,8 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
     for path in sorted(folder.iterdir()):
         if path.is_dir() or (path.name.startswith(".") and not is_image_path(path)):  # e.g. .DS_Store
             continue
-        if (problem := file_name_problem(path)) is not None:
-            skipped.append(problem)
+        if (misnamed := file_name_problem(path)) is not None:
+            skipped.append(misnamed)
             continue
         if path.name.startswith("."):  # an image nobody would find among the parts: said, not silently left out
             skipped.append({"file": str(path), "reason": "a hidden file (its name starts with a dot): not read; "
