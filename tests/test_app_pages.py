@@ -202,7 +202,8 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
             assert (table.loc[name, "images"], table.loc[name, "caught"]) == (len(scores), caught)
             assert table.loc[name, "escaped"] == len(scores) - caught
             low, high = rate_interval(caught, len(scores))
-            assert table.loc[name, DETECTION_INTERVAL] == f"{low:.0%}–{high:.0%}"
+            assert table.loc[name, DETECTION_INTERVAL] == f"{low:.1%}–{high:.1%}"  # one decimal, as the rates
+            assert table.loc[name, "detection rate"] == pytest.approx(100 * caught / len(scores))  # shown "%.1f%%"
             assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
 

@@ -196,7 +196,7 @@ def defect_type_frame(data: ThresholdData, threshold: float,
         assert interval is not None  # a defect type is listed because it has images
         low, high = interval
         row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
-               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.0%}–{high:.0%}"}
+               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.1%}–{high:.1%}"}
         if per_type_metrics:
             entry = per_type_metrics.get(name, {})
             row["image AUROC"] = entry.get("image_auroc")
