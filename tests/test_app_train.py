@@ -365,3 +365,21 @@ def test_names_from_outside_are_shown_as_written_not_as_markdown(open_page, tmp_
     assert summary.startswith("Category **lot \\`7\\` \\*new\\*** from ")
     app.switch_page("ui/pages/home.py").run()
     assert any("category: `lot '7' *new*`" in c.value for c in app.caption)  # one code span, as written
+
+
+def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_values(open_page, synthetic_root):
+    """knn was a free text field ("HNSW" failed only after Train was pressed) and every parameter's help read only
+    "patchcore parameter knn (default 'ivf')"."""
+    from vqi_core.dashboard import method_parameters
+    from vqi_core.methods import list_methods
+
+    for method in list_methods():
+        assert all(knob.help for knob in method_parameters(method)), method
+    app = open_page("train.py", data_root=str(synthetic_root))
+    app.selectbox(key="train_method").set_value("patchcore").run()
+    knn = app.selectbox(key="train_param_patchcore_knn")
+    assert knn.options == ["flat", "ivf", "hnsw"] and knn.value == "ivf"
+    assert knn.help.startswith("Nearest-neighbour search over the bank: ivf")
+    assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
+    app.selectbox(key="train_method").set_value("dfm").run()
+    assert app.selectbox(key="train_param_dfm_score_type").options == ["fre", "nll"]

@@ -895,17 +895,22 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
 # ---------------------------------------------------------------------- train page
 @dataclass(frozen=True)
 class MethodParameter:
-    """A method-specific constructor parameter with its default."""
+    """A method-specific constructor parameter with its default, what it does and, for a text, its values."""
 
     name: str
     default: Any
+    help: str = ""
+    choices: tuple[str, ...] = ()
 
 
 def method_parameters(method: str) -> list[MethodParameter]:
     """The method's own scalar keyword parameters (not the shared backbone/preprocessing ones) with defaults."""
     shared = set(inspect.signature(AnomalyModel.__init__).parameters) | {"layers"}
-    parameters = inspect.signature(method_class(method).__init__).parameters.values()
-    return [MethodParameter(p.name, p.default) for p in parameters
+    cls = method_class(method)
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return [MethodParameter(p.name, p.default, cls.parameter_help.get(p.name, ""),
+                            tuple(cls.parameter_choices.get(p.name, ())))
+            for p in parameters
             if p.name not in shared and p.kind == p.KEYWORD_ONLY and isinstance(p.default, (bool, int, float, str))]
 
 

@@ -12,7 +12,7 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, ST
     set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import masks_phrase, method_description, method_parameters, runs_table, \
+from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
 from vqi_core.images import BIT_DEPTHS
@@ -40,10 +40,14 @@ def method_problem(method: str) -> str | None:
     return None
 
 
-def parameter_input(method: str, name: str, default: Any) -> Any:
-    """A widget for one method-specific parameter, typed by its default."""
+def parameter_input(method: str, knob: MethodParameter) -> Any:
+    """A widget for one method-specific parameter, typed by its default (a choice where it has values)."""
+    name, default = knob.name, knob.default
     key, label = f"train_param_{method}_{name}", name.replace("_", " ").capitalize()
-    help_text = f"{method} parameter `{name}` (default {default!r})."
+    help_text = f"{knob.help} {method} parameter `{name}`, default {default!r}.".lstrip()
+    if knob.choices:
+        return st.selectbox(label, list(knob.choices), index=list(knob.choices).index(default), key=key,
+                            help=help_text, persist_state="session")
     if isinstance(default, bool):
         return st.checkbox(label, value=default, key=key, help=help_text, persist_state="session")
     if isinstance(default, int):
@@ -164,7 +168,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         if knobs:
             st.markdown(f"**{method} parameters**")
         for knob in knobs:
-            params[knob.name] = parameter_input(method, knob.name, knob.default)
+            params[knob.name] = parameter_input(method, knob)
         fraction = 0.5
         if supervised:
             fraction = st.slider("Share of the test set used for training", 0.1, 0.9, 0.5, 0.05,

@@ -120,6 +120,10 @@ class AnomalyModel(ABC):
     name: ClassVar[str] = ""
     #: True for methods that need labelled defective images to fit (the CAM classifier).
     supervised: ClassVar[bool] = False
+    #: what each method-specific parameter does, in a line (the Train page's help)
+    parameter_help: ClassVar[dict[str, str]] = {}
+    #: the values a text parameter takes (the Train page offers them to choose from)
+    parameter_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, *, backbone: str = DEFAULT_BACKBONE, layers: Sequence[str] | None = None,
                  image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",

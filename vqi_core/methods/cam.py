@@ -39,6 +39,16 @@ class CamClassifier(AnomalyModel):
     """Supervised defect classifier whose class activation map is the anomaly map."""
 
     name = "cam"
+    parameter_help = {
+        "epochs": "Most passes over the labelled training images (early stopping may end sooner).",
+        "train_stages": "Last backbone stages fine-tuned with the dense layer.",
+        "lr": "Learning rate of the fine-tuned backbone stages.",
+        "head_lr": "Learning rate of the dense layer.",
+        "weight_decay": "Weight decay of both.",
+        "validation_fraction": "Share of the labelled images kept aside (stratified, seeded) for early stopping.",
+        "patience": "Epochs without a better validation loss before training stops.",
+        "pretrained": "Start from the backbone's ImageNet weights (off: random weights).",
+    }
     supervised = True
 
     def __init__(self, *, layers: Sequence[str] | None = None, backbone: str = "efficientnet_lite0",

@@ -88,6 +88,14 @@ class DFM(AnomalyModel):
     """DFM: PCA of pooled deep features; ``fre`` or ``nll`` image score; per-position PCA map."""
 
     name = "dfm"
+    parameter_help = {
+        "pooled_size": "Grid the features are average-pooled to for the image-level PCA (s x s).",
+        "variance": "Share of the training features' variance the PCA keeps.",
+        "score_type": "Image score: fre, the feature reconstruction error; nll, the Gaussian negative "
+                      "log-likelihood in the PCA subspace.",
+        "max_patches": "At most this many training patch features (a seeded sample) for the PCA of the map.",
+    }
+    parameter_choices = {"score_type": SCORE_TYPES}
 
     def __init__(self, *, pooled_size: int = 4, variance: float = 0.99, score_type: str = "fre",
                  max_patches: int = 200_000, layers: Sequence[str] | None = None,

@@ -33,6 +33,10 @@ class Padim(AnomalyModel):
     """
 
     name = "padim"
+    parameter_help = {
+        "n_features": "Feature channels kept (a seeded random subset): each position's Gaussian is n x n.",
+        "epsilon": "Added to each covariance's diagonal so that it can be inverted.",
+    }
 
     def __init__(self, *, n_features: int = 150, epsilon: float = 0.01, layers: Sequence[str] | None = None,
                  backbone: str = "efficientnet_lite0", image_size: tuple[int, int] | list[int] = (224, 224),

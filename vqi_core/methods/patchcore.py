@@ -46,6 +46,23 @@ class PatchCore(AnomalyModel):
     """
 
     name = "patchcore"
+    parameter_help = {
+        "coreset_fraction": "Share of the training patch features kept in the memory bank (greedy coreset): more "
+                            "covers good parts more finely, with more memory and slower scoring.",
+        "coreset_projection_dim": "Dimensions of the random projection the coreset is chosen in (0: the features "
+                                  "themselves): fewer is faster and coarser.",
+        "coreset_oversample": "How many times its share of the bank each training image keeps before the final "
+                              "coreset selection (two stages): more is slower and closer to one greedy pass.",
+        "patch_size": "Neighbourhood, in feature cells, that each patch feature averages (locally aware features).",
+        "top_k": "Image score = mean of the k highest patch scores (of the smoothed map with smooth_score; 1: the "
+                 "maximum).",
+        "reweight_neighbors": "0 or 1: off; above: the paper's density reweighting of the image score over this "
+                              "many bank neighbours.",
+        "smooth_score": "Take the image score from the smoothed map (a single odd patch raises it less).",
+        "knn": "Nearest-neighbour search over the bank: ivf (inverted lists, fast; the default), flat (exact) or "
+               "hnsw (a graph; a run using it cannot be exported as an archive).",
+    }
+    parameter_choices = {"knn": KNN_KINDS}
 
     def __init__(self, *, coreset_fraction: float = 0.05, coreset_projection_dim: int = 32,
                  coreset_oversample: float = 3.0, patch_size: int = 3, top_k: int = 1,

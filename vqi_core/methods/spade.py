@@ -36,6 +36,11 @@ class Spade(AnomalyModel):
     """
 
     name = "spade"
+    parameter_help = {
+        "k": "Nearest training images, by global feature, that the image score averages over and the pixel "
+             "search looks in.",
+        "global_grid": "Grid the global feature is pooled to (g x g).",
+    }
 
     def __init__(self, *, k: int = 3, global_layer: str | None = None, global_grid: int = 4,
                  layers: Sequence[str] | None = None, backbone: str = "efficientnet_lite0", **common: Any):
