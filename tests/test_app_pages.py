@@ -1173,3 +1173,14 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
     assert any(i.value.startswith("1 file name is given to more than one upload (part.png)") for i in app.info)
     frame = app.session_state["predict_results"]["frame"]
     assert frame["image"].tolist() == ["part.png", "part.png"] and frame["sha256"].nunique() == 2
+
+
+def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
+    """The sidebar's picker cuts labels off: two runs of one method read "padim · efficientnet_lite0 · magnetic_t..."
+    alike, their AUROC and time cut away."""
+    from vqi_core.dashboard import run_label
+
+    run = app_env.list()[0]
+    method, auroc, trained, category, backbone = run_label(run).split(" · ")
+    assert (method, auroc, trained) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}", run.id[:15])
+    assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])

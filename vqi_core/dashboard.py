@@ -741,16 +741,16 @@ def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
 
 
 def run_label(run: Run, readable: bool | None = None) -> str:
-    """A short human label: method, backbone, category and image AUROC. ``readable``: whether the run's files
-    can be read, where the caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if
-    None."""
+    """A short human label: method, image AUROC, when it was trained, category and backbone, what tells runs
+    apart first (a narrow picker cuts the end off). ``readable``: whether the run's files can be read, where the
+    caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if None."""
     if not (run.problem() is None if readable is None else readable):
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
-    return f"{config.get('method')} · {config.get('params', {}).get('backbone')} · {config.get('category')} · " \
-           f"{quality} · {run.id[:15]}"
+    return f"{config.get('method')} · {quality} · {run.id[:15]} · {config.get('category')} · " \
+           f"{config.get('params', {}).get('backbone')}"
 
 
 def run_notes(run: Run) -> list[str]:
