@@ -636,6 +636,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert not app.exception and not app.error
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert len(table) == 2
+    notes = run_notes(run)
+    assert notes and [w.value for w in app.warning] == [f"All these runs: {note}" for note in notes]  # once each
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"] * 2  # as on Home

@@ -762,6 +762,16 @@ def run_notes(run: Run) -> list[str]:
     return notes
 
 
+def notes_of_runs(runs: Sequence[Run]) -> list[tuple[list[str], str]]:
+    """Each distinct :func:`run_notes` note of ``runs`` once, with the ids of the runs that have it (in the runs'
+    order): runs on one test set share its notes, which would otherwise be said once per run."""
+    holders: dict[str, list[str]] = {}
+    for run in runs:
+        for note in run_notes(run):
+            holders.setdefault(note, []).append(run.id)
+    return [(ids, note) for note, ids in holders.items()]
+
+
 def split_check_summary(root: str, category: str | None, bit_depth: int = 16) -> dict[str, Any]:
     """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
     capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,

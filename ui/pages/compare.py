@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
-    box_note, common_test_images, run_label, run_notes
+    box_note, common_test_images, notes_of_runs, run_label
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
 from vqi_core.wording import are, counted, told_apart
@@ -98,9 +98,9 @@ if not shared:
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
                                            "category folder)." if found.by_folder else ".")
                            + (changed if found.changed else ""))
-for run in chosen:
-    for note in run_notes(run):
-        st.warning(f"{common.as_code(run.id)}: {note}", icon=":material/warning:")
+for run_ids, note in notes_of_runs(chosen):
+    holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
+    st.warning(f"{holders}: {note}", icon=":material/warning:")
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")
