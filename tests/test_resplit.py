@@ -140,6 +140,21 @@ def test_a_mask_that_is_a_broken_link_is_named_and_a_split_leaves_it_out(tmp_pat
     assert (tmp_path / "out" / "ground_truth" / "crack" / "000_mask.png").is_file()
 
 
+def test_a_mask_that_is_a_working_relative_link_is_copied_into_the_split(tmp_path, monkeypatch) -> None:
+    """copytree's ignore_dangling_symlinks judged a relative link from the working folder: every working relative
+    link to a mask was left out of the split without a word."""
+    source = photographed_category(tmp_path / "widget")
+    store = tmp_path / "mask_store"
+    store.mkdir()
+    mask = source / "ground_truth" / "crack" / "001_mask.png"
+    mask.rename(store / "001_mask.png")
+    mask.symlink_to(Path("..", "..", "..", "mask_store", "001_mask.png"))
+    monkeypatch.chdir(store)  # anywhere but the link's own folder
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "out")]) == 0
+    copied = tmp_path / "out" / "ground_truth" / "crack" / "001_mask.png"
+    assert copied.is_file() and copied.read_bytes() == (store / "001_mask.png").read_bytes()
+
+
 def test_cli_split_refuses_a_seed_numpy_cannot_take_before_reading_images(tmp_path, capsys) -> None:
     source = photographed_category(tmp_path / "widget")
     assert main(["split", "--data", str(source), "--out", str(tmp_path / "out"), "--seed=-1"]) == 2

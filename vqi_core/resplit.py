@@ -137,7 +137,7 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
             shutil.copy2(sample.path, target)
         if (root / "ground_truth").is_dir():  # a broken link is left out (listed among the masks skipped)
             try:
-                shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore_dangling_symlinks=True)
+                shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore=_broken_links)
             except shutil.Error as exc:  # a list of (source, target, reason), one per file that failed
                 source, _, reason = exc.args[0][0]
                 raise OSError(f"could not copy {source} into the split: {reason}") from None
@@ -152,6 +152,13 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def _broken_links(folder: str, names: list[str]) -> list[str]:
+    """The names in ``folder`` that are links to nothing (``shutil.copytree``'s ``ignore``). Its own
+    ``ignore_dangling_symlinks`` judged a relative link from the working folder, not from the link's, and left
+    out every working one too."""
+    return [name for name in names if (Path(folder) / name).is_symlink() and not (Path(folder) / name).exists()]
 
 
 def _free_name(folder: Path, path: Path) -> Path:
