@@ -346,10 +346,19 @@ def test_a_file_name_that_is_not_utf8_is_named_with_escapes_and_skipped(tmp_path
     root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=2, n_per_defect=1)
     good = root / "test" / "good"
     os.rename(bytes(good / "000.png"), bytes(good) + b"/caf\xe9.png")
-    reason = "its file name is not valid UTF-8 (shown here with \\x escapes): not read; rename it"
+    reason = "its name is not valid UTF-8 (shown here with \\x escapes): not read; rename it"
     category = load_category(root)
     assert {"file": str(good / "caf\\xe9.png"), "reason": reason} in category.skipped
     assert len([s for s in category.test if s.label == 0]) == 1
     samples, skipped = load_folder(good)
     assert len(samples) == 1 and skipped == [{"file": str(good / "caf\\xe9.png"), "reason": reason}]
     json.dumps(skipped, ensure_ascii=False).encode("utf-8")  # writable as the report and the CSV are
+    os.rename(bytes(good) + b"/caf\xe9.png", bytes(root / "train") + b"/caf\xe9.png")  # lying in train/ itself
+    os.rename(bytes(root / "test" / "scratch"), bytes(root / "test") + b"/kratzer_gro\xdf")  # a defect type's folder
+    (root / "train" / "good" / "lot_\udcfc").mkdir()  # a sub-folder (str: the name as Python decoded it)
+    skipped = load_category(root).skipped
+    assert {"file": str(root / "train" / "caf\\xe9.png"), "reason": reason} in skipped
+    assert {"file": str(root / "test" / "kratzer_gro\\xdf"), "reason": reason} in skipped
+    assert {"file": str(root / "train" / "good" / "lot_\\xfc"), "reason": reason} in skipped
+    json.dumps(skipped, ensure_ascii=False).encode("utf-8")
+    assert "kratzer_gro\udcdf" not in load_category(root).defect_types

@@ -163,6 +163,22 @@ def test_mask_to_eval_size_area_rule() -> None:
     assert same is not mask and (same == mask).all()
 
 
+def test_a_thin_slanted_scratch_stays_one_region_at_eval_size() -> None:
+    """Keeping each pixel where a thin defect's coverage peaked split one slanted scratch into 14-37 regions (and
+    added stray pixels beside defects partly kept), each a defect of its own in AUPRO's average over regions."""
+    for end in ((399, 130), (399, 399), (250, 399)):
+        mask = np.zeros((400, 400), np.uint8)
+        cv2.line(mask, (0, 0), end, 1, 1)
+        cv2.circle(mask, (60, 300), 20, 1, -1)  # a pit large enough for the area rule, its rim partly covered
+        small = mask_to_eval_size(mask.astype(bool), (50, 50))
+        regions = cv2.connectedComponents(small.astype(np.uint8), connectivity=8)[0] - 1
+        assert regions == 2, end
+        kept_by_area = cv2.resize(mask.astype(np.float32), (50, 50), interpolation=cv2.INTER_AREA) >= 0.5
+        pit = np.zeros((50, 50), bool)
+        pit[30:46, :16] = True  # around the pit, away from the scratch
+        assert ((small & pit) == (kept_by_area & pit)).all()  # the pit as the area rule has it, no fragment added
+
+
 # ---------------------------------------------------------------------- thresholds
 @pytest.fixture
 def scored() -> tuple[np.ndarray, np.ndarray]:

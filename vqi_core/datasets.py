@@ -191,14 +191,14 @@ def list_images(folder: Path | str) -> tuple[list[Path], list[dict[str, str]]]:
 
 
 def file_name_problem(path: Path) -> dict[str, str] | None:
-    """A skipped entry for a file whose name is not valid UTF-8 (e.g. Latin-1 bytes from an archive unpacked
-    elsewhere): no CSV, report or overlay could name it. None for any other name."""
+    """A skipped entry for a file or folder whose name is not valid UTF-8 (e.g. Latin-1 bytes from an archive
+    unpacked elsewhere): no CSV, report or overlay could name it. None for any other name."""
     try:
         path.name.encode("utf-8")
     except UnicodeEncodeError:
         printable = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        return {"file": str(path.parent / printable), "reason": "its file name is not valid UTF-8 (shown here with "
-                                                                "\\x escapes): not read; rename it"}
+        return {"file": str(path.parent / printable), "reason": "its name is not valid UTF-8 (shown here with \\x "
+                                                                "escapes): not read; rename it"}
     return None
 
 
@@ -296,6 +296,9 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         skipped.append({"file": str(test_root / GOOD), "reason": "missing: there is no good test image, so false "
                                                                   "alarms cannot be measured"})
     for type_dir in type_dirs:
+        if (misnamed_type := file_name_problem(type_dir)) is not None:  # no report could name its type
+            skipped.append(misnamed_type)
+            continue
         defect_type = type_dir.name
         paths, bad = list_images(type_dir)
         skipped.extend(bad)
@@ -423,8 +426,10 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
 def nested_folders(image_folder: Path) -> list[dict[str, str]]:
     """The sub-folders of a dataset's image folder (``train/good``, ``test/<type>``) as skipped entries: their
     images are not read, and saying so keeps a lot sorted into a sub-folder from going missing unnoticed."""
-    return [{"file": str(folder), "reason": f"a sub-folder: the images in it are not read (only those directly in "
-                                            f"{image_folder.parent.name}/{image_folder.name})"}
+    return [file_name_problem(folder) or {"file": str(folder), "reason": f"a sub-folder: the images in it are not "
+                                                                         f"read (only those directly in "
+                                                                         f"{image_folder.parent.name}/"
+                                                                         f"{image_folder.name})"}
             for folder in sub_folders(image_folder)]
 
 
@@ -440,7 +445,8 @@ def stray_images(category: Path, folder: str) -> list[dict[str, str]]:
     where = category / folder
     if not where.is_dir():
         return []
-    return [{"file": str(path), "reason": f"directly in {folder}/, not read: {_STRAY_HINTS[folder]}"}
+    return [file_name_problem(path) or {"file": str(path), "reason": f"directly in {folder}/, not read: "
+                                                                     f"{_STRAY_HINTS[folder]}"}
             for path in sorted(where.iterdir())
             if path.is_file() and is_image_path(path) and not path.name.startswith(".")]
 

@@ -232,9 +232,11 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     or keep thin defects by the luck of the sampling grid: a defect is kept
     where it covers at least half of an output pixel, so the defective area
     is preserved on average. A defect too thin or too small for that (a 1 px
-    scratch or a pit in a large image) is not lost either: where no pixel
-    nearby is kept, the pixels its coverage peaks on are, so every defect
-    the mask marks still counts in pixel AUROC and AUPRO.
+    scratch or a pit in a large image) is not lost either: a defect (a
+    connected region of the mask) of which no pixel is kept keeps every pixel
+    it covers at all, one region as the defect is one, so every defect the
+    mask marks still counts in pixel AUROC and in AUPRO, which averages over
+    regions.
     """
     mask = np.asarray(mask, dtype=bool)
     h, w = int(eval_hw[0]), int(eval_hw[1])
@@ -245,9 +247,16 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
         return mask.copy()
     coverage = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
     kept = coverage >= 0.5
-    neighbourhood = np.ones((3, 3), np.uint8)
-    peaks = (coverage > 0) & (coverage >= cv2.dilate(coverage, neighbourhood))  # ties along a thin line all kept
-    return kept | (peaks & ~cv2.dilate(kept.astype(np.uint8), neighbourhood).astype(bool))
+    count, defects = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    kept_there = cv2.resize(kept.astype(np.uint8), (mask.shape[1], mask.shape[0]),
+                            interpolation=cv2.INTER_NEAREST).astype(bool)  # each kept pixel's area
+    has_kept = np.zeros(count, bool)
+    has_kept[0] = True  # the background
+    has_kept[defects[kept_there & mask]] = True
+    lost = ~has_kept[defects]
+    if not lost.any():
+        return kept
+    return kept | (cv2.resize(lost.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0)
 
 
 def roc_curve(labels: Sequence[int] | np.ndarray,
