@@ -356,6 +356,9 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     assert costlier.endswith("This threshold costs more than not inspecting at all: a threshold chosen on a test set "
                              "whose mix of good and defective parts is not the line's (the F1-optimal one, for "
                              "instance) can; the minimum-cost preset chooses one for these costs.")
+    for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
+        nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)
+        assert "not inspecting" not in line_cost_sentence(nothing, LineCosts(1.0, 0.3, rate))
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%

@@ -256,16 +256,17 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
+    unchecked = parts * float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
                 f"{false_alarms:,.1f} false alarms and {escapes:,.1f} escapes, an expected cost of {total:,.1f} "
                 f"({false_alarms:,.1f} × {entered_amount(costs.false_alarm)} + {escapes:,.1f} × "
                 f"{entered_amount(costs.escape)}); passing every "
-                f"part unchecked would cost {defective * costs.escape:,.1f}. Rates from the test set.")
+                f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
     costlier = (" This threshold costs more than not inspecting at all: a threshold chosen on a test set whose "
                 "mix of good and defective parts is not the line's (the F1-optimal one, for instance) can; the "
-                "minimum-cost preset chooses one for these costs." if total > defective * costs.escape else "")
+                "minimum-cost preset chooses one for these costs." if total > unchecked * (1 + 1e-9) else "")
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
             f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
             f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.{costlier}")
