@@ -31,7 +31,7 @@ from vqi_core.dashboard import copied_images, decisions_csv, runs_table, score_a
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
-from vqi_core.images import read_image
+from vqi_core.images import ImageReadError, read_image
 from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_sources, iter_score, new_run_id, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
@@ -1341,3 +1341,26 @@ def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained
     assert f"cannot be made: {tmp_path / 'notes.txt'} is a file, not a folder" in capsys.readouterr().err
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                  "--out", str(tmp_path / "beside")]) == 0  # outside the category
+
+
+def test_a_mask_that_cannot_be_read_at_the_metrics_stage_is_left_out_not_the_end_of_the_run(dataset, tmp_path,
+                                                                                            monkeypatch):
+    """A mask that passed the category's check but failed to decode (damaged past its header, or changed since)
+    ended the run at its metrics stage, after the whole fit."""
+    import vqi_core.runs as runs_module
+
+    real_read_mask = runs_module.read_mask
+
+    def damaged(path, *args, **kwargs):
+        if Path(path).name == "001_mask.png":
+            raise ImageReadError(f"{path}: not a readable image (zlib: invalid stored block lengths)")
+        return real_read_mask(path, *args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "read_mask", damaged)
+    run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path / "runs")
+    masked_types = [name for name in run.metrics["per_defect_type"]
+                    if (dataset / "ground_truth" / name / "001_mask.png").exists()]
+    assert run.metrics["pixel_auroc"] is not None and masked_types
+    notes = [n for n in run.report["notes"] if n.startswith(f"{len(masked_types)} mask")]
+    assert len(notes) == 1 and "could not be read and" in notes[0] and "left out of pixel AUROC and AUPRO" in notes[0]
+    assert "zlib: invalid stored block lengths" in notes[0]

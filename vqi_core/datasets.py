@@ -374,8 +374,14 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     can, or when the image itself cannot be read (its own problem is said with the image)."""
     if not mask_path.is_file():
         return f"mask ignored: {broken_link_reason(mask_path) or 'the file is missing'}"
-    try:  # decoded, not only its header read: a mask that fails later would end the run after the fit
-        mask_size = read_mask(mask_path).shape
+    damaged = _header_problem(mask_path)  # a damaged file, found without decoding (as training images are)
+    if damaged:
+        return f"mask ignored: {damaged}"
+    try:
+        mask_size = stored_size(mask_path)
+        with Image.open(mask_path) as image:
+            if image.mode in ("I", "F"):  # 32-bit or float pixels: decoded, as only their values tell if VQI reads them
+                read_mask(mask_path)
     except Exception as exc:
         return f"mask ignored: unreadable ({exc.__class__.__name__}: {exc})"
     try:

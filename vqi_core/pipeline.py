@@ -159,6 +159,14 @@ def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
             f"the skipped files name masks that were there but could not be used, or matched no image)")
 
 
+def unreadable_masks_note(problems: Sequence[str]) -> str:
+    """A note for masks that passed the check of the category yet could not be read when the pixel metrics
+    were computed (changed since, or damaged beyond their header): left out, not the end of the run."""
+    named = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+    return (f"{counted(len(problems), 'mask')} could not be read and {are(len(problems))} left out of pixel "
+            f"AUROC and AUPRO, as the images of unknown masks are: {named}")
+
+
 def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
     """A note naming the defective test images whose mask marks no defect pixel (all black: their pixels count
     as defect-free), saying that the pixel metrics cannot be measured when every mask is so; None when none is."""
@@ -325,7 +333,10 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     })
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
-    truth = ground_truth_masks(scores, maps) if category.has_masks else None
+    unreadable: list[str] = []
+    truth = ground_truth_masks(scores, maps, unreadable) if category.has_masks else None
+    if unreadable:
+        notes.append(unreadable_masks_note(unreadable))
     masks = [mask for mask in truth if mask is not None] if truth else []
     masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
     inspected = inspected_pixels(prediction.maps, prediction.inspected) if prediction is not None else None
@@ -649,7 +660,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                            "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
                            "score": prediction.scores})
     labels = np.array([s.label for s in samples], int)
-    truth = ground_truth_masks(scores, prediction.maps) if any(s.mask_path for s in samples) else None
+    unreadable: list[str] = []
+    truth = ground_truth_masks(scores, prediction.maps, unreadable) if any(s.mask_path for s in samples) else None
     masks = [mask for mask in truth if mask is not None] if truth else None
     masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
     inspected = inspected_pixels(prediction.maps, prediction.inspected)
@@ -662,6 +674,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
     notes = [note for note in (empty_masks_note(samples, truth) if truth else None,
+                               unreadable_masks_note(unreadable) if unreadable else None,
                                learnt_from_note(run, samples) if data is not None else None) if note]
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
