@@ -853,7 +853,10 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert metric(app, "Images") == "14" and metric(app, "Pixel AUROC") != "n/a"
     assert np.bincount(result["labels"]).tolist() == [6, 8]
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
-    assert set(app.dataframe[1].value["defect type"]) == {"blob", "scratch"}
+    by_type = app.dataframe[1].value.set_index("defect type")
+    assert set(by_type.index) == {"blob", "scratch"}
+    assert json.loads(app.dataframe[1].proto.columns)["detection rate"]["type_config"]["format"] == "%.1f%%"
+    assert (by_type["detection rate"] == 100 * by_type["caught"] / by_type["images"]).all()  # as the Threshold page
     misjudged = app.dataframe[2].value
     assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])
     assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn

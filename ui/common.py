@@ -95,6 +95,13 @@ RUN_TABLE_COLUMNS = {
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)
 
 
+def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
+    """The by-defect-type table (:func:`vqi_core.dashboard.defect_type_frame`): detection rates as percentages
+    with one decimal, as the rates shown beside it."""
+    st.dataframe(by_type.assign(**{"detection rate": by_type["detection rate"] * 100}), hide_index=True,
+                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"), **column_config})
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Show a user error raised inside the block as ``st.error`` (pages and fragment reruns alike)."""

@@ -120,9 +120,7 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc")
     if not view["by_type"].empty:
         st.caption("By defect type, at the saved threshold")
-        st.dataframe(view["by_type"], hide_index=True, column_config={
-            "detection rate": st.column_config.NumberColumn(format="percent"),
-            DETECTION_INTERVAL: st.column_config.TextColumn()})
+        common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
     if misjudged.empty:
         st.success("Every image is judged as labelled.", icon=":material/check_circle:")

@@ -187,14 +187,12 @@ def image_level_body(run: Run) -> None:
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
-        by_type = view["by_type"].assign(**{"detection rate": view["by_type"]["detection rate"] * 100})
-        st.dataframe(by_type, hide_index=True,  # percentages with one decimal, as the rates above them
-                     column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"),
-                                    DETECTION_INTERVAL: st.column_config.TextColumn(
-                                        help="Where this type's detection rate could lie (exact binomial "
-                                             "interval): few images of a type mean a wide interval."),
-                                    "image AUROC": st.column_config.NumberColumn(format="%.3f"),
-                                    "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
+        common.by_type_table(view["by_type"], {
+            DETECTION_INTERVAL: st.column_config.TextColumn(
+                help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
+                     "mean a wide interval."),
+            "image AUROC": st.column_config.NumberColumn(format="%.3f"),
+            "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
     held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
