@@ -329,6 +329,9 @@ def test_images_one_level_too_high_are_named_and_an_empty_training_set_says_why(
         str(root / "train" / "stray.png"): "directly in train/, not read: training images go in train/good",
         str(root / "ground_truth" / "stray.png"): "directly in ground_truth/, not read: masks go in "
                                                   "ground_truth/<defect_type>"}
+    _, test_skipped = load_test_set(root)  # evaluate --data, Predict's labelled check: the test set's own
+    assert {item["file"] for item in test_skipped} == {str(root / folder / "stray.png") for folder in
+                                                       ("test", "ground_truth")}
     good = root / "train" / "good"
     (good / "lot").mkdir()
     (good / "000.png").rename(good / "lot" / "000.png")

@@ -242,7 +242,6 @@ def load_category(path: Path | str) -> Category:
         raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image{passed_over(skipped)}")
     train = [Sample(p, 0, GOOD) for p in train_paths]
     test = _test_samples(path, skipped)
-    skipped.extend(stray_images(path, "ground_truth"))
     return Category(root=path, name=path.name, train=train, test=test, skipped=skipped)
 
 
@@ -328,6 +327,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                                                      f"<stem>_mask name first, then a PNG, then the first by name)"}
                        for mask, used in outranked if used in matched)
     skipped.extend(_masks_without_test_folder(path, {p.name for p in type_dirs}))
+    skipped.extend(stray_images(path, "ground_truth"))
     return test
 
 
