@@ -95,6 +95,14 @@ RUN_TABLE_COLUMNS = {
 USER_ERRORS = (RunError, DatasetError, ImageReadError, OSError)
 
 
+def show_run_error(key: str, run: Run) -> None:
+    """Show, once, the error a widget callback kept under ``key`` as (run id, message), where it is ``run``'s; an
+    error of another run (deleted meanwhile, or another one chosen) is dropped, not shown under this one."""
+    failed_run, message = st.session_state.pop(key, (None, ""))
+    if failed_run == run.id:
+        st.error(message, icon=":material/error:")
+
+
 def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
     """The by-defect-type table (:func:`vqi_core.dashboard.defect_type_frame`): detection rates as percentages
     with one decimal, as the rates shown beside it."""

@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
-    set_current_run, store
+    set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -62,9 +62,7 @@ def description_editor(run: Run) -> None:
                  help="Kept in the run (and in its archive), listed in the run tables and the validation report.")
     st.button("Save description", key="home_describe", on_click=describe_clicked, args=(run,),
               icon=":material/edit_note:")
-    failed_run, message = st.session_state.pop(DESCRIBE_ERROR, (None, ""))
-    if failed_run == run.id:  # an error of another run (deleted meanwhile) is not shown under this one
-        st.error(message, icon=":material/error:")
+    show_run_error(DESCRIBE_ERROR, run)
 
 
 st.title("VQI · visual quality inspection")

@@ -203,9 +203,7 @@ def image_level_body(run: Run) -> None:
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
                f"Current: {axis.text(point.threshold)} ({source}).")
-    failed_run, message = st.session_state.pop(SAVE_ERROR, (None, ""))
-    if failed_run == run.id:  # an error of another run (deleted meanwhile) is not shown under this one
-        st.error(message, icon=":material/error:")
+    common.show_run_error(SAVE_ERROR, run)
     st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
