@@ -890,7 +890,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1),
-                     "best threshold": None if best_threshold is None else float(best_threshold),
+                     "best threshold": best_threshold,
                      "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
                      "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
                      "ms/image": _rounded(metrics.get("ms_per_image"), 1),

@@ -20,6 +20,7 @@ faiss reads allocating what it claims: an imported run holding one is refused
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Mapping
 
@@ -33,10 +34,6 @@ KNN_KINDS = ("flat", "ivf", "hnsw")
 _INDEX_CLASSES = {"flat": faiss.IndexFlatL2, "ivf": faiss.IndexIVFFlat, "hnsw": faiss.IndexHNSWFlat}
 #: the largest value of a search parameter (cells, probes, graph neighbours, candidate lists)
 MAX_SEARCH_PARAMETER = 65_536
-
-
-#: the search parameters a model may set (PatchCore's ``knn_params``)
-KNN_PARAMETERS = ("nlist", "nprobe", "hnsw_m", "ef_construction", "ef_search")
 
 
 class NearestNeighbors:
@@ -157,6 +154,11 @@ class NearestNeighbors:
             raise ValueError(f"its nearest-neighbour index is not a {self.kind} index of the bank")
         self._apply_search_params()
         return self
+
+
+#: the search parameters a model may set (PatchCore's ``knn_params``): the constructor's, but the seed
+KNN_PARAMETERS = tuple(name for name, parameter in inspect.signature(NearestNeighbors).parameters.items()
+                       if parameter.kind == parameter.KEYWORD_ONLY and name != "seed")
 
 
 def exact_search(queries: np.ndarray, bank: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

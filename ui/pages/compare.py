@@ -63,7 +63,7 @@ unreadable = {run.id for run in listed} - {run.id for run in saved}
 dropped = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id in unreadable]
 if dropped:  # chosen here, then damaged: said, not silently left out
     st.warning(f"{', '.join(common.as_code(run_id) for run_id in dropped)} cannot be read any more and "
-               f"{'is' if len(dropped) == 1 else 'are'} left out of the comparison (Home says why).",
+               f"{are(len(dropped))} left out of the comparison (Home says why).",
                icon=":material/broken_image:")
 if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "

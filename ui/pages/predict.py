@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -216,8 +217,8 @@ def show(outcome: dict[str, Any]) -> None:
         st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:
         st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
-    uploaded_names = [name for name, _ in outcome["uploads"]]
-    repeated = sorted({name for name in uploaded_names if uploaded_names.count(name) > 1})
+    repeated = sorted(name for name, uploads in Counter(name for name, _ in outcome["uploads"]).items()
+                      if uploads > 1)
     if repeated:
         st.info(f"{counted(len(repeated), 'file name')} {are(len(repeated))} given to more than one upload "
                 f"({', '.join(common.as_text(name) for name in repeated[:5])}): their cards and CSV rows carry "
