@@ -333,20 +333,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     })
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
-    unreadable: list[str] = []
-    truth = ground_truth_masks(scores, maps, unreadable) if category.has_masks else None
-    if unreadable:
-        notes.append(unreadable_masks_note(unreadable))
-    masks = [mask for mask in truth if mask is not None] if truth else []
-    masked_maps = [m for mask, m in zip(truth, maps) if mask is not None] if truth else []
-    inspected = inspected_pixels(prediction.maps, prediction.inspected) if prediction is not None else None
-    masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
-        if truth and inspected else None
-    empty = empty_masks_note(test_samples, truth) if truth else None
-    if empty is not None:
-        notes.append(empty)
-    metrics = summary_metrics(labels_array, scores["score"].to_numpy(), masks or None, masked_maps or None,
-                              masked_inspected)
+    metrics = test_set_metrics(test_samples, scores["score"].to_numpy(), maps,
+                               prediction.inspected if prediction is not None else [], notes)
     if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
         metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
     metrics.update({
@@ -360,9 +348,6 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         "image_auroc_without_copies": auroc_without_copies(
             split, [location(s, category.root) for s in test_samples], labels_array, scores["score"].to_numpy())
         if split.flagged_test_names else None,
-        "per_defect_type": defect_type_metrics(scores["defect_type"].tolist(), labels_array,
-                                               scores["score"].to_numpy(), truth if masks else None,
-                                               maps if masks else None, inspected if masks else None),
     })
     threshold = metrics.get("f1_threshold")
     source = "F1-optimal on the evaluated test set"
@@ -613,6 +598,36 @@ def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | No
     return [np.ones(m.shape, bool) if area is None else area for m, area in zip(maps, areas)]
 
 
+def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequence[np.ndarray],
+                     inspected_areas: Sequence[np.ndarray | None], notes: list[str]) -> dict[str, Any]:
+    """Image and pixel metrics of a scored test set (:func:`vqi_core.metrics.summary_metrics`) with
+    ``per_defect_type`` ones. Pixel metrics count the images whose mask is known (good images count as all good);
+    a mask that cannot be read is left out and named in a note, as is a mask that marks no defect pixel (both
+    appended to ``notes``). ``inspected_areas``: as :attr:`Prediction.inspected`."""
+    labels = np.array([s.label for s in samples], int)
+    frame = pd.DataFrame({"label": [label_name(s) for s in samples],
+                          "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples]})
+    unreadable: list[str] = []
+    truth = ground_truth_masks(frame, list(maps), unreadable) if any(s.mask_path for s in samples) else None
+    if unreadable:
+        notes.append(unreadable_masks_note(unreadable))
+    empty = empty_masks_note(samples, truth) if truth else None
+    if empty is not None:
+        notes.append(empty)
+    masks = [mask for mask in truth or [] if mask is not None]
+    if truth is None or not masks:
+        metrics = summary_metrics(labels, scores)
+        metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, scores)
+        return metrics
+    inspected = inspected_pixels(maps, inspected_areas)
+    known = [i for i, mask in enumerate(truth) if mask is not None]
+    metrics = summary_metrics(labels, scores, masks, [maps[i] for i in known],
+                              [inspected[i] for i in known] if inspected else None)
+    metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, scores, truth, maps,
+                                                     inspected)
+    return metrics
+
+
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
                  model: AnomalyModel | None = None, category: str | None = None) -> dict[str, Any]:
     """Score a test set again with the run's saved model: its own test set, or another category's.
@@ -656,26 +671,14 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         raise DatasetError(f"{where} has no readable test image to evaluate on "
                            f"({counted(len(skipped), 'file')} skipped){moved}")
     prediction = model.predict(images, progress, stage="evaluation")
-    scores = pd.DataFrame({"label": [label_name(s) for s in samples],
-                           "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples],
-                           "score": prediction.scores})
     labels = np.array([s.label for s in samples], int)
-    unreadable: list[str] = []
-    truth = ground_truth_masks(scores, prediction.maps, unreadable) if any(s.mask_path for s in samples) else None
-    masks = [mask for mask in truth if mask is not None] if truth else None
-    masked_maps = [m for mask, m in zip(truth, prediction.maps) if mask is not None] if truth else None
-    inspected = inspected_pixels(prediction.maps, prediction.inspected)
-    masked_inspected = [area for mask, area in zip(truth, inspected) if mask is not None] \
-        if truth and inspected else None
-    metrics = summary_metrics(labels, prediction.scores, masks, masked_maps, masked_inspected)
-    metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, prediction.scores,
-                                                     truth, prediction.maps if truth else None,
-                                                     inspected if truth else None)
+    notes: list[str] = []
+    metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes)
     same_set = data is None and len(samples) == len(run.scores)
     difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
-    notes = [note for note in (empty_masks_note(samples, truth) if truth else None,
-                               unreadable_masks_note(unreadable) if unreadable else None,
-                               learnt_from_note(run, samples) if data is not None else None) if note]
+    learnt = learnt_from_note(run, samples) if data is not None else None
+    if learnt is not None:
+        notes.append(learnt)
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference, "notes": notes,
