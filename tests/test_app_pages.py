@@ -1189,3 +1189,22 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     method, auroc, trained, category, backbone = run_label(run).split(" · ")
     assert (method, auroc, trained) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}", run.id[:15])
     assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
+
+
+def test_tables_show_a_dash_for_figures_that_do_not_exist(open_page, app_env):
+    run = app_env.list()[0]
+    metrics = {**run.metrics, "pixel_auroc": None, "aupro": None,
+               "per_defect_type": {name: {**entry, "pixel_auroc": None, "defect_pixel_share": None}
+                                   for name, entry in run.metrics["per_defect_type"].items()}}
+    (run.path / "metrics.json").write_text(json.dumps(metrics))  # as a run on a dataset without masks
+    (run.path / "config.json").write_text(json.dumps({**run.config, "has_masks": False}))
+    shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")  # Compare needs two
+    for page, columns in (("home.py", ["pixel AUROC", "AUPRO"]), ("compare.py", ["pixel AUROC", "AUPRO"]),
+                          ("threshold.py", ["pixel AUROC"])):
+        app = open_page(page)
+        assert not app.exception
+        shown = [d for d in app.dataframe if set(columns) <= set(d.value.columns)]
+        assert shown, page
+        for table in shown:
+            assert table.value[columns].isna().all().all(), page  # missing, not 0 and not the string "None"
+            assert table.proto.placeholder == common.NO_VALUE == "—", page

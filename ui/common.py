@@ -67,7 +67,9 @@ def legend(ground_truth: bool) -> str:
     return " · ".join(parts)
 
 
-_NO_MASKS = "Empty where the run's dataset has no ground-truth masks."
+#: what a table shows for a figure that does not exist (pixel metrics without masks, rates without a class)
+NO_VALUE = "—"
+_NO_MASKS = f"{NO_VALUE} where the run's dataset has no ground-truth masks."
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
     "description": st.column_config.TextColumn(
@@ -107,7 +109,8 @@ def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
     """The by-defect-type table (:func:`vqi_core.dashboard.defect_type_frame`): detection rates as percentages
     with one decimal, as the rates shown beside it."""
     st.dataframe(by_type.assign(**{"detection rate": by_type["detection rate"] * 100}), hide_index=True,
-                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"), **column_config})
+                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"), **column_config},
+                 placeholder=NO_VALUE)
 
 
 @contextmanager

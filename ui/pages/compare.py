@@ -113,7 +113,7 @@ if any(len(run.scores) != len(shared) for run in chosen):
 table, figure = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))
 table.insert(1, "description", [run.description for run in chosen])  # not cached: it can change at any time
 st.plotly_chart(figure, key="compare_roc")
-st.dataframe(table, hide_index=True, key="compare_table", column_config={
+st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE, column_config={
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(

@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
+from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
     set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
@@ -96,7 +96,7 @@ else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{counted(len(table), 'run')}; the current run is "
                f"{as_code(current) if current in saved else 'none'}.")
-    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
+    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
     if current in saved and saved[current].problem() is None:
         description_editor(saved[current])
 

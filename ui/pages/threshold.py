@@ -128,7 +128,7 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
         st.caption(f"A preset chosen on these test images and measured on them looks better than it will on new "
                    f"parts. Held out: each class split into {folds} seeded parts; each part is decided by the "
                    f"preset chosen on the other {folds - 1}, and the errors are summed.")
-        st.dataframe(table, hide_index=True, key="held_out_presets")
+        st.dataframe(table, hide_index=True, key="held_out_presets", placeholder=common.NO_VALUE)
 
 
 @st.fragment
@@ -228,7 +228,8 @@ def image_level_body(run: Run) -> None:
     history = run.threshold_history
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
         st.dataframe(history.iloc[::-1].assign(threshold=lambda frame: frame["threshold"].map(exact_number)),
-                     hide_index=True, width="stretch", column_config={"saved_at": "saved"})
+                     hide_index=True, width="stretch", column_config={"saved_at": "saved"},
+                     placeholder=common.NO_VALUE)
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 

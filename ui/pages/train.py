@@ -7,9 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, PAGES, RUN_TABLE_COLUMNS, STARTED_HERE, adopt_finished_training, \
-    as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, \
-    set_current_run, show_run_notes, store
+from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, STARTED_HERE, \
+    adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
+    region_preview, runs_dir, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
@@ -311,7 +311,7 @@ def runs_panel() -> None:
     if table.empty:
         st.caption(f"No saved run in {runs_dir()} yet.")
         return
-    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS)
+    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
     if "delete_error" in st.session_state:
         st.error(st.session_state.pop("delete_error"), icon=":material/error:")
     ids = list(table["run"])
