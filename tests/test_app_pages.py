@@ -1191,7 +1191,7 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
 
 
-def test_tables_show_a_dash_for_figures_that_do_not_exist(open_page, app_env):
+def test_tables_show_n_a_for_figures_that_do_not_exist(open_page, app_env):
     run = app_env.list()[0]
     metrics = {**run.metrics, "pixel_auroc": None, "aupro": None,
                "per_defect_type": {name: {**entry, "pixel_auroc": None, "defect_pixel_share": None}
@@ -1207,4 +1207,4 @@ def test_tables_show_a_dash_for_figures_that_do_not_exist(open_page, app_env):
         assert shown, page
         for table in shown:
             assert table.value[columns].isna().all().all(), page  # missing, not 0 and not the string "None"
-            assert table.proto.placeholder == common.NO_VALUE == "—", page
+            assert table.proto.placeholder == common.NO_VALUE == "n/a", page

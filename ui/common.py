@@ -68,7 +68,7 @@ def legend(ground_truth: bool) -> str:
 
 
 #: what a table shows for a figure that does not exist (pixel metrics without masks, rates without a class)
-NO_VALUE = "—"
+NO_VALUE = "n/a"  # as the metrics above the tables, the CLI and the HTML report
 _NO_MASKS = f"{NO_VALUE} where the run's dataset has no ground-truth masks."
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
