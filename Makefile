@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: setup app test bench demo-cli browser clean-runs
+.PHONY: setup app test bench demo-cli browser
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
