@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image, write_png
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_FALSE_ALARMS, \
-    PREDICTED_COLUMNS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, decisions_csv, \
-    held_out_presets, judged_frame, order_images, \
-    prepare_threshold_data, run_box_count, run_normalization, run_notes, score_axis, square_thumbnail, \
-    threshold_view
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_ESCAPES, \
+    HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, PREDICTED_COLUMNS, VERSUS_FIRST, \
+    VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, held_out_presets, \
+    judged_frame, order_images, prepare_threshold_data, run_box_count, run_normalization, run_notes, score_axis, \
+    square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
@@ -321,6 +321,19 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+
+
+def test_held_out_presets_count_what_each_held_out_part_would_do():
+    # One good part scores above every defective one. Chosen on all images, "no false alarm" sits above it and
+    # lets every defect pass; held out (4 folds: one good and one defective image each), the fold that holds
+    # that part out chooses a threshold it exceeds (1 false alarm, its defect caught), the other 3 let theirs pass.
+    labels = [0, 0, 0, 0, 1, 1, 1, 1]
+    scores = [0.1, 0.2, 0.3, 0.9, 0.5, 0.6, 0.7, 0.8]
+    table, folds = held_out_presets(labels, scores, 0.0, folds=4)
+    assert folds == 4
+    row = table.set_index("preset").loc["≤ 0% false alarms"]
+    assert (row[IN_SAMPLE_FALSE_ALARMS], row[IN_SAMPLE_ESCAPES]) == ("0 of 4 (0.0%)", "4 of 4 (100.0%)")
+    assert (row[HELD_OUT_FALSE_ALARMS], row[HELD_OUT_ESCAPES]) == ("1 of 4 (25.0%)", "3 of 4 (75.0%)")
 
 
 def test_presets_are_also_measured_on_images_they_were_not_chosen_on(open_page, app_env):
@@ -669,6 +682,27 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     shutil.rmtree(app_env.root / "29990101-000000-widget-padim-copy")  # a chosen run deleted meanwhile
     app.run()
     assert not app.exception and app.multiselect(key="compare_runs").value == [run.id]
+
+
+def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interval(app_env):
+    run = app_env.list()[0]
+    worse_path = app_env.root / "29990101-000000-widget-padim-worse"
+    shutil.copytree(run.path, worse_path)
+    frame = pd.read_csv(worse_path / "scores.csv")
+    good = (frame["label"] == "good").to_numpy()
+    frame.loc[good, "score"] += np.linspace(0.0, 2.0, good.sum()) * np.ptp(frame["score"])  # good parts overlap
+    frame.to_csv(worse_path / "scores.csv", index=False)
+    worse = Run(worse_path)
+    names = list(run.scores["image"])
+    labels = (run.scores["label"] == "defective").to_numpy().astype(int)
+    first, second = image_auroc(labels, run.score_values), image_auroc(labels, frame["score"].to_numpy())
+    assert second < first
+    for runs, sign in (([run, worse], -1), ([worse, run], +1)):
+        table, _ = compare_runs(runs, names)
+        assert table[VERSUS_FIRST].iloc[0] == 0.0 and table[VERSUS_FIRST_INTERVAL].iloc[0] == "reference"
+        assert table[VERSUS_FIRST].iloc[1] == pytest.approx(sign * (first - second), abs=1e-4)
+        low, high = (float(v) for v in table[VERSUS_FIRST_INTERVAL].iloc[1].split(" to "))
+        assert low <= table[VERSUS_FIRST].iloc[1] <= high and np.sign(low + high) == sign
 
 
 def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_page, app_env):
