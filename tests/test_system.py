@@ -67,6 +67,24 @@ def test_a_folder_lock_lets_one_thread_in_at_a_time(tmp_path, monkeypatch, with_
         pass
 
 
+@pytest.mark.skipif(system.fcntl is None, reason="without fcntl a lock excludes this process's threads only")
+def test_a_folder_lock_held_by_another_process_keeps_this_one_out(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from vqi_core import system\n"
+         "with system.locked(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()", str(tmp_path)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(system.FolderBusy):
+            with system.locked(tmp_path, wait=False):
+                pass
+    finally:
+        holder.communicate("", timeout=60)  # closing its stdin ends the other process, which releases the lock
+    assert holder.returncode == 0
+    with system.locked(tmp_path, wait=False):
+        pass
+
+
 def test_the_engine_and_dashboard_import_without_posix_only_modules():
     """As on Windows: every module of the engine and the dashboard imports."""
     blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in POSIX_ONLY)
