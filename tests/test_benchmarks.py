@@ -19,21 +19,28 @@ def test_method_entries_take_json_values_with_commas():
     assert bench.parse_method("padim") == ("padim", {})
 
 
-def test_engine_benchmark_writes_its_table(tmp_path, capsys):
+def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(tmp_path, capsys):
+    broken = tmp_path / "data" / "broken"  # found as a category, but it fails once its row runs
+    (broken / "train" / "good").mkdir(parents=True)
+    (broken / "train" / "good" / "000.png").write_bytes(b"not a png")
     write_mvtec_dataset(tmp_path / "data" / "widget", n_train=10, n_test_good=4, n_per_defect=3)
     out = tmp_path / "out"
-    assert bench.main(["--data-root", str(tmp_path / "data"), "--methods", "padim:image_size=[64,64],jit=false",
-                       "--out", str(out)]) == 0
+    assert bench.main(["--data-root", str(tmp_path / "data"), "--datasets", "broken", "widget",
+                       "--methods", "padim:image_size=[64,64],jit=false", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "error: 1 row of 2 failed (see their note)" in captured.err
 
     rows = json.loads((out / "bench.json").read_text())["rows"]
-    assert [(r["dataset"], r["method"]) for r in rows] == [("widget", "padim:image_size=[64,64],jit=false")]
-    padim = rows[0]
+    assert [(r["dataset"], r["method"]) for r in rows] == [("broken", "padim:image_size=[64,64],jit=false"),
+                                                           ("widget", "padim:image_size=[64,64],jit=false")]
+    assert rows[0]["note"].startswith("failed: ") and "000.png" in rows[0]["note"]  # says why, and the rest ran
+    padim = rows[1]
     assert padim["image_auroc"] >= 0.9 and padim["pixel_auroc"] >= 0.9  # drawn defects are found
     assert padim["fit_seconds"] > 0 and padim["ms_per_image"] > 0 and padim["backbone_ms_per_image"] > 0
     assert set(padim["per_defect_type"]) == {"blob", "scratch"}
     markdown = (out / "bench.md").read_text()
     assert "| widget | padim:image_size=[64,64],jit=false |" in markdown and "blob" in markdown
-    assert "widget | padim" in capsys.readouterr().out
+    assert "broken | padim" in captured.out and "widget | padim" in captured.out
 
 
 @pytest.mark.parametrize("options, problem", [
@@ -60,16 +67,6 @@ def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, cap
     captured = capsys.readouterr()
     assert problem in captured.err and "dataset | method" not in captured.out
     assert (out / "bench.json").read_text() == "earlier results"
-
-
-def test_a_benchmark_with_a_failed_row_writes_its_table_and_ends_with_status_1(tmp_path, capsys, monkeypatch):
-    write_mvtec_dataset(tmp_path / "data" / "widget", n_train=4, n_test_good=2, n_per_defect=1)
-    monkeypatch.setattr(bench, "run_benchmark", lambda datasets, methods, runs: [
-        {"dataset": "widget", "method": "padim", "note": "failed: the benchmark process exited with code 9"}])
-    out = tmp_path / "out"
-    assert bench.main(["--data-root", str(tmp_path / "data"), "--methods", "padim", "--out", str(out)]) == 1
-    assert "error: 1 row of 1 failed (see their note)" in capsys.readouterr().err
-    assert json.loads((out / "bench.json").read_text())["rows"][0]["note"].startswith("failed:")
 
 
 def test_a_benchmark_process_that_dies_becomes_a_failure_row():
