@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from synthetic import SMALL_METHODS
+from vqi_core.embeddings import blurred_max
 from vqi_core.knn import NearestNeighbors
 from test_method_contract import forget_digests
 from vqi_core.methods import create_model, load_model
@@ -250,3 +251,19 @@ def test_an_unknown_search_parameter_is_named_not_a_type_error(knn_params):
     with pytest.raises(ValueError, match=rf"knn_params has no '{next(iter(knn_params))}': its keys are nlist, "
                                          r"nprobe, hnsw_m, ef_construction, ef_search \(the seed is the model's own\)"):
         PatchCore(knn_params=knn_params)
+
+
+def test_the_image_score_is_the_peak_of_the_blurred_map_over_the_inspected_cells():
+    spike, plateau = np.zeros((12, 12), np.float32), np.zeros((12, 12), np.float32)
+    spike[6, 6] = 1.5  # one noisy cell
+    plateau[3:9, 3:9] = 1.0  # a defect several cells wide
+    everywhere = np.ones((2, 12, 12), bool)
+    assert blurred_max(np.stack([spike, plateau]), everywhere, 0).tolist() == [1.5, 1.0]  # no blur: the plain max
+    blurred = blurred_max(np.stack([spike, plateau]), everywhere, 1.0)
+    assert blurred[1] > 0.9 > 0.3 > blurred[0]  # blurred, the wide defect outranks the single cell
+    padded = np.ones((1, 12, 12), bool)
+    padded[0, :, :4] = False  # letterbox padding on the left
+    hot_padding = np.zeros((1, 12, 12), np.float32)
+    hot_padding[0, :, :4], hot_padding[0, 6, 8] = 9.0, 2.0
+    assert blurred_max(hot_padding, padded, 0).tolist() == [2.0]  # the padding is never the peak
+    assert blurred_max(hot_padding, np.zeros_like(padded), 0).tolist() == [9.0]  # no valid cell: the whole map
