@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import FAST_METHOD, FAST_PARAMS
+from synthetic import write_mvtec_dataset
 from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
 from vqi_core.cli import main
+from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunError, RunStore, checked_reason, write_json_atomic
 
@@ -391,3 +394,27 @@ def test_scores_that_are_not_finite_or_repeat_an_image_and_figures_that_are_text
     run = copied(trained_run, tmp_path / "text", "text")
     (run.path / "metrics.json").write_text(json.dumps({**run.metrics, "image_auroc": "0.9"}))
     refused_everywhere(run, "metrics.json is damaged: image_auroc is '0.9', not a number", tmp_path, capsys)
+
+
+def test_a_defect_type_named_like_a_missing_value_stays_its_name(tmp_path, capsys):
+    """A test folder named NA (or None, null, nan) was read back from scores.csv as a missing value: the report
+    crashed, evaluate lost its images' type, and saving a threshold erased the name from scores.csv for good."""
+    data = write_mvtec_dataset(tmp_path / "data" / "widget", n_train=8, n_test_good=3, n_per_defect=2)
+    for drawn, name in (("blob", "NA"), ("scratch", "None")):
+        for folder in ("test", "ground_truth"):
+            (data / folder / drawn).rename(data / folder / name)
+    run = train_run(RunConfig(str(data.parent), FAST_METHOD, FAST_PARAMS, category="widget"), tmp_path / "runs")
+    assert sorted(set(run.scores["defect_type"])) == ["NA", "None", "good"]
+    assert set(evaluate_run(run)["metrics"]["per_defect_type"]) == {"NA", "None"}
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 0
+    assert main(["threshold", "--run", str(run.path), "--value", "1", "--save"]) == 0
+    saved = pd.read_csv(run.path / "scores.csv", dtype=str, keep_default_na=False)
+    assert sorted(set(saved["defect_type"])) == ["NA", "None", "good"]
+
+
+@pytest.mark.parametrize("column", ["defect_type", "mask_path"])
+def test_scores_without_a_column_evaluation_reads_are_found(trained_run, tmp_path, capsys, column):
+    """They passed the check, then evaluate and the report failed with a KeyError."""
+    run = copied(trained_run, tmp_path / column, column)
+    pd.read_csv(run.path / "scores.csv").drop(columns=[column]).to_csv(run.path / "scores.csv", index=False)
+    refused_everywhere(run, f"scores.csv is damaged: column {column} missing", tmp_path, capsys)

@@ -582,7 +582,7 @@ def _earlier_overlays(out: Path) -> set[str]:
     """The overlay files in ``out`` that its earlier predictions.csv names (an earlier predict's own output);
     none when there is no such CSV or it cannot be read."""
     try:
-        names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str)["image"].dropna()
+        names = pd.read_csv(out / "predictions.csv", usecols=["image"], dtype=str, keep_default_na=False)["image"]
     except (OSError, ValueError, UnicodeDecodeError):  # missing, or not a predictions table: nothing is removed
         return set()
     overlays = (overlay_file_name(spreadsheet_text(name)) for name in names)

@@ -64,7 +64,7 @@ MAX_DESCRIPTION_CHARS = 2000
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 #: columns every ``scores.csv`` has (the pages and evaluation read them)
-SCORE_COLUMNS = ("image", "path", "label", "score")
+SCORE_COLUMNS = ("image", "path", "label", "defect_type", "mask_path", "score")
 INCOMPLETE_PREFIX = ".incomplete-"
 #: folder of uploaded inspection regions waiting for a training job (hidden: not a run)
 REGIONS_FOLDER = ".regions"
@@ -465,7 +465,7 @@ class Run:
         if not self.data_files_recorded:
             return None
         try:
-            frame = pd.read_csv(path, dtype={"sha256": str})
+            frame = pd.read_csv(path, dtype={"role": str, "file": str, "sha256": str}, keep_default_na=False)
         except FileNotFoundError:
             raise RunError(f"{path} is missing (run deleted from disk?)") from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
@@ -498,8 +498,8 @@ class Run:
         """Per-image results of the evaluated test set (without threshold columns)."""
         if self._scores is None:
             path = self.path / SCORES_FILE
-            try:
-                frame = pd.read_csv(path)
+            try:  # every column as text, as written: a defect type or file named NA or None is not a missing value
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             except FileNotFoundError:
                 raise RunError(f"{path} is missing (run deleted from disk?)") from None
             except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
@@ -507,7 +507,9 @@ class Run:
             missing = [column for column in SCORE_COLUMNS if column not in frame]
             if missing:
                 raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
-            if len(frame) and not pd.api.types.is_numeric_dtype(frame["score"]):
+            written = frame["score"].str.strip()
+            frame["score"] = pd.to_numeric(written, errors="coerce").astype(float)  # "" and "nan" become NaN
+            if (frame["score"].isna() & ~written.str.lower().isin(["", "nan"])).any():
                 raise RunError(f"{path} is damaged: its scores are not all numbers")
             if not np.isfinite(frame["score"].to_numpy(float)).all():
                 raise RunError(f"{path} is damaged: a score is missing, NaN or infinite (every test image the run "
