@@ -89,7 +89,7 @@ def damaged_files(run: Run) -> list[tuple[str, bytes | None, str]]:
         ("threshold.json", b'{"threshold": NaN, "source": "user"}', "a threshold is nan, not a finite number"),
         ("threshold.json", None, "threshold.json missing"),
         ("scores.csv", b"", "scores.csv is damaged"),
-        ("scores.csv", b"image,score\na.png,1.0\n", "scores.csv is damaged: column path, label missing"),
+        ("scores.csv", b"image,score\na.png,1.0\n", "scores.csv is damaged: column path, label, defect_type, mask_path missing"),
         ("scores.csv", None, "scores.csv missing"),
         ("maps.npz", b"not an npz file", "maps.npz is damaged: not an array file written by VQI"),
         ("maps.npz", npz_bytes(**maps), f"maps.npz is damaged: it holds {len(maps)} maps for {len(maps) + 1}"),

@@ -210,7 +210,7 @@ def damage(path: Path, how: str) -> None:
     ("model/arrays.npz", "not an npz file", "model cannot be loaded (not an array file written by VQI"),
     ("maps.npz", "cut short", "maps.npz is damaged: table of contents unreadable, as in a file cut short"),
     ("maps.npz", "deleted", "maps.npz is missing"),
-    ("scores.csv", "a,b", "scores.csv is damaged: column image, path, label, score missing"),
+    ("scores.csv", "a,b", "scores.csv is damaged: column image, path, label, defect_type, mask_path, score missing"),
 ])
 def test_a_damaged_model_maps_or_scores_file_is_found_by_the_cheap_check(trained_run, tmp_path, capsys, name, how,
                                                                         said):
@@ -418,3 +418,28 @@ def test_scores_without_a_column_evaluation_reads_are_found(trained_run, tmp_pat
     run = copied(trained_run, tmp_path / column, column)
     pd.read_csv(run.path / "scores.csv").drop(columns=[column]).to_csv(run.path / "scores.csv", index=False)
     refused_everywhere(run, f"scores.csv is damaged: column {column} missing", tmp_path, capsys)
+
+
+@pytest.mark.parametrize("file, change, said", [
+    ("metrics.json", {"image_auroc": {}}, "metrics.json is damaged: image_auroc is {}, not a number"),
+    ("metrics.json", {"seen_defects": "no"}, "metrics.json is damaged: seen_defects is 'no', not true or false"),
+    ("metrics.json", {"per_defect_type": {"blob": 3}}, "per_defect_type is not one entry of figures per defect"),
+    ("config.json", {"params": {"backbone": ["x"]}}, "config.json is damaged: its backbone is ['x'], not a name"),
+    ("config.json", {"region": {"source": "m.png"}}, "config.json is damaged: its inspection region is"),
+])
+def test_hand_edited_figures_and_settings_the_listing_cannot_show_are_found(trained_run, tmp_path, capsys, file,
+                                                                           change, said):
+    """Each one crashed `runs` with a traceback, listing none of the runs after it."""
+    run = copied(trained_run, tmp_path / "edited", "edited")
+    (run.path / file).write_text(json.dumps({**json.loads((run.path / file).read_text()), **change}))
+    refused_everywhere(run, said, tmp_path, capsys)
+
+
+def test_the_listing_shows_a_figure_that_is_null_as_n_a(trained_run, tmp_path, capsys):
+    run = copied(trained_run, tmp_path / "null", "null")
+    (run.path / "metrics.json").write_text(json.dumps({**run.metrics, "fit_seconds": None, "image_auroc": None}))
+    assert run.problem() is None
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(run.path.parent)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("null "))
+    assert row.split()[3:6] == ["n/a", f"{run.metrics['pixel_auroc']:.4f}", "n/a"]

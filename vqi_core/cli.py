@@ -363,8 +363,8 @@ def _defect_type_lines(metrics: dict) -> list[str]:
     return lines
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def _number(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -746,12 +746,10 @@ def _runs(args: argparse.Namespace) -> int:
             print(f"{run.id:<52} cannot be read: {problem}")
             continue
         m, config = run.metrics, run.config
-        auroc = "n/a" if m.get("image_auroc") is None else f"{m['image_auroc']:.4f}"
-        pixel = "n/a" if m.get("pixel_auroc") is None else f"{m['pixel_auroc']:.4f}"
         backbone = str(config.get("params", {}).get("backbone"))
-        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {auroc:>11} {pixel:>11} "
-              f"{m.get('fit_seconds', 0):>7.1f}  {changed_settings(config)} | "
-              f"{findings_line(run.report.get('split_check'))}")
+        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {_number(m.get('image_auroc')):>11} "
+              f"{_number(m.get('pixel_auroc')):>11} {_number(m.get('fit_seconds'), 1):>7}  "
+              f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         if run.description:
             print(f"  {' '.join(run.description.split())}")  # on one line
     return 0

@@ -64,6 +64,8 @@ MAX_DESCRIPTION_CHARS = 2000
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 #: columns every ``scores.csv`` has (the pages and evaluation read them)
+#: the yes/no entries of ``metrics.json``; every other entry is a number, null, a list of numbers or per_defect_type
+METRICS_FLAGS = ("seen_defects", "pixel_metrics_inspected_only")
 SCORE_COLUMNS = ("image", "path", "label", "defect_type", "mask_path", "score")
 INCOMPLETE_PREFIX = ".incomplete-"
 #: folder of uploaded inspection regions waiting for a training job (hidden: not a run)
@@ -201,6 +203,11 @@ def changed_settings(config: dict[str, Any]) -> str:
     return ", ".join(changed) or "defaults"
 
 
+def _is_number(value: object) -> bool:
+    """Whether a JSON value is a number (true and false are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 #: how a text cell starts that a spreadsheet would run as a formula (and the quote that keeps one as text)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
@@ -317,9 +324,7 @@ class Run:
         decompressed), of ``data_manifest.csv`` only its header, and the files past the JSON ones only when they
         changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
         comes from elsewhere) every file is read in full: every map, and the whole manifest."""
-        config = self.config
-        if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
-            raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
+        self._check_config()
         self._check_metrics()
         self.report, self.threshold_history, self.description
         if data:
@@ -337,12 +342,36 @@ class Run:
                 _passed_checks[self.path] = signature
 
     def _check_metrics(self) -> None:
-        """``RunError`` when a figure of ``metrics.json`` is text, or a list holds anything but numbers: every page
-        prints them as numbers (the sidebar's run labels on every page)."""
+        """``RunError`` when a figure of ``metrics.json`` is not a number or null (a list: not all numbers; a
+        defect type's entry: not figures), or a yes/no entry not true or false: every page and the ``runs``
+        listing print them as numbers (the sidebar's run labels on every page)."""
+        path = self.path / METRICS_FILE
         for key, value in self.metrics.items():
-            if isinstance(value, str) or (isinstance(value, list) and not all(
-                    isinstance(item, (int, float)) and not isinstance(item, bool) for item in value)):
-                raise RunError(f"{self.path / METRICS_FILE} is damaged: {key} is {value!r}, not a number")
+            if key in METRICS_FLAGS:
+                if not isinstance(value, bool):
+                    raise RunError(f"{path} is damaged: {key} is {value!r}, not true or false")
+            elif key == "per_defect_type":
+                if not isinstance(value, dict) or not all(
+                        isinstance(entry, dict) and all(_is_number(item) or item is None for item in entry.values())
+                        for entry in value.values()):
+                    raise RunError(f"{path} is damaged: per_defect_type is not one entry of figures per defect type")
+            elif not (value is None or _is_number(value)
+                      or isinstance(value, list) and all(_is_number(item) for item in value)):
+                raise RunError(f"{path} is damaged: {key} is {value!r}, not a number")
+
+    def _check_config(self) -> None:
+        """``RunError`` when ``config.json`` lacks its method or parameters, or holds a backbone or an inspection
+        region that the pages and the ``runs`` listing cannot show."""
+        config = self.config
+        if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
+        backbone = config.get("params", {}).get("backbone", DEFAULT_BACKBONE)
+        if not isinstance(backbone, str):
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: its backbone is {backbone!r}, not a name")
+        region = config.get("region")
+        if region is not None and not (isinstance(region, dict) and _is_number(region.get("inspected_share"))):
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: its inspection region is {region!r}, without the "
+                           f"share of the image it inspects")
 
     def _check_files(self) -> None:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
