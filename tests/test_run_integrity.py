@@ -443,3 +443,24 @@ def test_the_listing_shows_a_figure_that_is_null_as_n_a(trained_run, tmp_path, c
     assert main(["runs", "--runs", str(run.path.parent)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("null "))
     assert row.split()[3:6] == ["n/a", f"{run.metrics['pixel_auroc']:.4f}", "n/a"]
+
+
+def test_a_report_is_not_written_from_a_run_whose_maps_are_damaged_inside(trained_run, tmp_path, capsys):
+    """The maps' table of contents intact, a map's bytes not: the report was written with every example
+    thumbnail replaced by "image not readable", and exited 0."""
+    run = copied(trained_run, tmp_path / "maps", "maps")
+    path = run.path / "maps.npz"
+    with zipfile.ZipFile(path) as packed:
+        first = packed.infolist()[0]
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack("<HH", data[first.header_offset + 26:first.header_offset + 30])
+    start = first.header_offset + 30 + name_length + extra_length
+    data[start + first.compress_size // 2] ^= 0xFF  # one byte of the first map's data
+    path.write_bytes(bytes(data))
+    assert run.problem() is None  # the cheap check reads the table of contents only
+    with pytest.raises(RunError, match="maps.npz is damaged"):
+        run_report_html(run)
+    out = tmp_path / "report.html"
+    capsys.readouterr()
+    assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
+    assert "maps.npz is damaged" in capsys.readouterr().err and not out.exists()

@@ -24,7 +24,7 @@ from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, c
                         percent, rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
-from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
 from .wording import exact_number, score_beside
 
@@ -93,7 +93,7 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
         caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
             thumbnail = square_thumbnail(run_overlay(run, index, normalization, max_side=512), 256)
-        except (ImageReadError, RunError, OSError) as exc:
+        except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
                            f"</figcaption></figure>")
             continue
@@ -127,9 +127,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the "at most X % false
     alarms" preset's rate; ``examples``: how many false alarms and escapes are shown (the ones farthest
     on the wrong side of the threshold). ``RunError`` naming the file when one of the run's files is missing or
-    damaged (see :meth:`~vqi_core.runs.Run.check`): a report is never written from half a run.
+    damaged (every file read in full, see :meth:`~vqi_core.runs.Run.check`): a report is never written from half
+    a run.
     """
-    run.check()
+    run.check(data=True)
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
     threshold = run.threshold if threshold is None else float(threshold)
