@@ -186,6 +186,31 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     assert "--export" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage", ["model", "maps"])
+def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, capsys, damage):
+    """The export wrote the archive and gave its SHA-256 to record with the approval; the import then refused it."""
+    run = Run(shutil.copytree(trained_run.path, tmp_path / "runs" / trained_run.id))
+    if damage == "model":  # a valid array file, but not the one the model saved
+        arrays = dict(np.load(run.path / "model" / "arrays.npz"))
+        name = sorted(arrays)[0]
+        arrays[name] = arrays[name] + 1
+        (run.path / "model" / "arrays.npz").write_bytes(npz_bytes(**arrays))
+        said = "arrays.npz is not the file this model saved"
+    else:  # its table of contents intact, one map's bytes not
+        with zipfile.ZipFile(run.path / "maps.npz") as packed:
+            last = packed.infolist()[-1]
+        data = bytearray((run.path / "maps.npz").read_bytes())
+        data[last.header_offset + 30 + len(last.filename) + last.compress_size // 2] ^= 0xFF
+        (run.path / "maps.npz").write_bytes(bytes(data))
+        said = "maps.npz is damaged"
+    assert run.problem() is None  # the cheap check (runs listing) does not find either
+    with pytest.raises(RunError, match=f"is not exported, as an import would refuse it: .*{said}"):
+        export_run_file(run, tmp_path / "run.zip")
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(run.path.parent), "--export", run.id, "--out", str(tmp_path / "run.zip")]) == 2
+    assert said in capsys.readouterr().err and not (tmp_path / "run.zip").exists()
+
+
 def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, tmp_path):
     app = open_page()
     download = app.get("download_button")

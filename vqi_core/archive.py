@@ -42,11 +42,16 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_F
 
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
     """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order);
-    ``RunError`` for a run folder renamed since it was saved, whose archive an import would refuse."""
+    ``RunError`` for a run whose archive an import would refuse: a folder renamed since it was saved, a file
+    missing or damaged (every file is read in full, as an import reads it), a model that does not load."""
     if run.renamed:
         raise RunError(f"the run folder {run.id} was renamed since it was saved (its {CONFIG_FILE} says it is run "
                        f"{run.config.get('run_id')!r}): an import would refuse its archive; give it its name back "
                        f"to export it")
+    try:
+        _check_whole_run(run, run.id)
+    except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+        raise RunError(f"run {run.id} is not exported, as an import would refuse it: {exc}") from exc
     files = sorted(path for path in run.path.rglob("*") if path.is_file())
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
@@ -107,17 +112,7 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
             _check_array_claims(staging)
-            if _holds_faiss_index(staging / MODEL_DIR / ARRAYS_FILE):
-                raise RunError("its model's nearest-neighbour index is in faiss's own format (an HNSW index, or an "
-                               "IVF index saved before 2026-12-03), which faiss reads allocating whatever the file "
-                               "claims: an import does not read one. Train the run again (an IVF index is now saved "
-                               "as checked arrays) or use it where it was trained")
-            staged = Run(staging)
-            staged.check(data=True)  # every file the pages read, as they read it
-            if (recorded := staged.config.get("run_id")) != run_id:
-                raise RunError(f"its folder is named {run_id}, but its {CONFIG_FILE} says it is run {recorded!r}: "
-                               f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
-            staged.load_model()
+            _check_whole_run(Run(staging), run_id)
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
             # named inside the hidden staging folder: name it inside the archive instead
@@ -125,6 +120,22 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                            f"{str(exc).replace(str(staging), run_id)}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
+
+
+def _check_whole_run(run: Run, run_id: str) -> None:
+    """``RunError`` (or an array file's error) unless every file the pages read can be read, as they read it,
+    its ``config.json`` says it is run ``run_id``, and the model loads (its files the ones it saved, by their
+    SHA-256)."""
+    if _holds_faiss_index(run.path / MODEL_DIR / ARRAYS_FILE):
+        raise RunError("its model's nearest-neighbour index is in faiss's own format (an HNSW index, or an IVF index "
+                       "saved before 2026-12-03), which faiss reads allocating whatever the file claims: an import "
+                       "does not read one. Train the run again (an IVF index is now saved as checked arrays) or use "
+                       "it where it was trained")
+    run.check(data=True)
+    if (recorded := run.config.get("run_id")) != run_id:
+        raise RunError(f"its folder is named {run_id}, but its {CONFIG_FILE} says it is run {recorded!r}: "
+                       f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
+    run.load_model()
 
 
 def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosixPath]]:
