@@ -36,6 +36,17 @@ def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
     return Run(copy.path)
 
 
+def packed_as_is(run: Run) -> bytes:
+    """The run's folder as a run archive, packed without the checks of an export (which refuses a damaged run):
+    what an archive made by hand, or damaged on its way, holds."""
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        for path in sorted(run.path.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
+    return packed.getvalue()
+
+
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
@@ -113,7 +124,7 @@ def test_an_archive_with_a_damaged_report_json_is_refused(trained_run, tmp_path)
     for content, problem in (DAMAGED_REPORTS[0], DAMAGED_REPORTS[1], DAMAGED_REPORTS[-1]):
         (run.path / "report.json").write_text(json.dumps(content))
         with pytest.raises(RunError, match="cannot be used: .*report.json is damaged") as refused:
-            import_run(run_archive_bytes(run), store)
+            import_run(packed_as_is(run), store)
         assert problem in str(refused.value) and ".incomplete" not in str(refused.value)
         assert list(store.root.iterdir()) == []
 
@@ -151,7 +162,7 @@ def test_a_damaged_or_missing_data_manifest_is_named(trained_run, tmp_path, caps
         run.data_manifest
     refused_everywhere(run, f"{path} {problem}", tmp_path, capsys)
     with pytest.raises(RunError, match=re.escape(f"cannot be used: {run.id}/data_manifest.csv {problem}")):
-        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
+        import_run(packed_as_is(run), RunStore(tmp_path / "line"))
 
 
 def test_a_manifest_cut_short_inside_a_row_is_found_when_read_in_full(trained_run, tmp_path):
@@ -255,7 +266,7 @@ def test_a_model_whose_arrays_were_replaced_is_refused_by_predict_evaluate_and_i
     assert not (tmp_path / "out").exists()
     with pytest.raises(RunError, match=f"the archive's run {run.id} cannot be used: the model in {run.id}/model cannot "
                                        f"be loaded: arrays.npz is not the file"):
-        import_run(run_archive_bytes(run), RunStore(tmp_path / "elsewhere"))
+        import_run(packed_as_is(run), RunStore(tmp_path / "elsewhere"))
 
 
 def test_normalisation_statistics_that_are_not_finite_are_found_by_the_cheap_check(trained_run, tmp_path, capsys):
@@ -307,7 +318,7 @@ def test_a_map_that_cannot_be_read_is_found_when_the_maps_are_read(trained_run, 
     with pytest.raises(RunError, match=f"maps.npz is damaged: {said}"):
         run.check(data=True)
     with pytest.raises(RunError, match=f"cannot be used: {run.id}/maps.npz is damaged: {said}"):
-        import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))
+        import_run(packed_as_is(run), RunStore(tmp_path / "line"))
 
 
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
@@ -464,3 +475,23 @@ def test_a_report_is_not_written_from_a_run_whose_maps_are_damaged_inside(traine
     capsys.readouterr()
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
     assert "maps.npz is damaged" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("file, content, said", [
+    ("description.json", {"text": "rejected\u001b[1A\u001b[2K\rAPPROVED by QA"},
+     "description.json is damaged: the description holds a control character ('\\x1b')"),
+    ("threshold.json", "reason", "threshold.json is damaged: a threshold's reason holds a control character"),
+])
+def test_terminal_escapes_in_a_runs_texts_are_refused_as_when_they_are_written(trained_run, tmp_path, capsys, file,
+                                                                               content, said):
+    """describe and --reason refuse control characters, but a run's files edited by hand or an imported archive
+    could hold them: `runs` and `threshold --history` printed them raw, and "rejected" could show as "APPROVED"."""
+    run = copied(trained_run, tmp_path / "escaped", "escaped")
+    if content == "reason":
+        content = {**run.threshold_info, "reason": "ok\u001b[31m"}
+    (run.path / file).write_text(json.dumps(content))
+    refused_everywhere(run, said, tmp_path, capsys)
+    with pytest.raises(RunError, match=re.escape(said)):
+        run_archive_bytes(run)
+    with pytest.raises(RunError, match=re.escape(said)):
+        import_run(packed_as_is(run), RunStore(tmp_path / "imported"))

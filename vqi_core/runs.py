@@ -430,6 +430,12 @@ class Run:
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
             raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: its history is not a list of thresholds")
+        for entry in [*history, info]:
+            for key in ("saved_at", "source", "reason"):
+                text = entry.get(key, "")
+                if not isinstance(text, str) or (control := control_character(text)) is not None:
+                    said = "not a text" if not isinstance(text, str) else f"holds a control character ({control!r})"
+                    raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} {said}")
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""), "reason": entry.get("reason", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
@@ -450,6 +456,8 @@ class Run:
         text = self._read_json(DESCRIPTION_FILE).get("text")
         if not isinstance(text, str):
             raise RunError(f"{path} is damaged: the description is not a text")
+        if (control := control_character(text, allowed="\n\t")) is not None:  # as describe() refuses one
+            raise RunError(f"{path} is damaged: the description holds a control character ({control!r})")
         return text
 
     def describe(self, text: str) -> None:
@@ -460,8 +468,7 @@ class Run:
         if len(text) > MAX_DESCRIPTION_CHARS:
             raise ValueError(f"the description has {len(text):,} characters; at most {MAX_DESCRIPTION_CHARS:,} "
                              f"are kept")
-        control = next((char for char in text if (ord(char) < 32 and char not in "\n\t") or 127 <= ord(char) < 160),
-                       None)
+        control = control_character(text, allowed="\n\t")
         if control is not None:
             raise ValueError(f"the description holds a control character ({control!r}): write plain text")
         path = self.path / DESCRIPTION_FILE
@@ -681,13 +688,19 @@ def write_protected_folder(folder: Path) -> Path | None:
     return None
 
 
+def control_character(text: str, allowed: str = "") -> str | None:
+    """The first control character of ``text`` not in ``allowed``, None when there is none: a line break or a
+    terminal escape would garble a terminal or a one-line listing where the text is printed."""
+    return next((char for char in text if (ord(char) < 32 or 127 <= ord(char) < 160) and char not in allowed), None)
+
+
 def checked_reason(reason: str) -> str:
     """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS`` or holds a
     control character (a line break or a terminal escape would garble the history where it is printed)."""
     reason = reason.strip()
     if len(reason) > MAX_REASON_CHARS:
         raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
-    control = next((char for char in reason if ord(char) < 32 or 127 <= ord(char) < 160), None)
+    control = control_character(reason)
     if control is not None:
         raise ValueError(f"the reason holds a control character ({control!r}): write it on one line of plain text")
     return reason
