@@ -418,3 +418,17 @@ def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):
     assert not app.exception and not app.get("download_button")
     assert any(c.value.startswith(f"The current run's folder `{run.id}` was renamed since it was saved")
                for c in app.caption)
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "--run", "RUN", "--out"],
+    ["runs", "--runs", "RUNS", "--export", "ID", "--out"],
+    ["threshold", "--run", "RUN", "--decisions"],
+])
+def test_a_file_to_write_given_as_a_folder_that_does_not_exist_is_refused(trained_run, tmp_path, capsys, command):
+    """`--out exports/` wrote an archive named `exports` (Path drops the trailing slash)."""
+    names = {"RUN": str(trained_run.path), "RUNS": str(trained_run.path.parent), "ID": trained_run.id}
+    argv = [names.get(arg, arg) for arg in command] + [f"{tmp_path / 'exports'}/"]
+    assert main(argv) == 2
+    assert f"{tmp_path / 'exports'}/ names a folder (it ends with /): name a file to write" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -784,6 +784,8 @@ def error_text(exc: BaseException) -> str:
 
 #: options that name a file or folder (``--import``'s is stored as ``import_archive``)
 PATH_OPTIONS = ("data", "runs", "run", "out", "input", "decisions", "region", "import_archive")
+#: the options that name a file to write, by command
+FILE_OUTPUTS = {"report": "out", "runs": "out", "threshold": "decisions"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -793,6 +795,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, option, None)
         if isinstance(value, str) and (value == "~" or value.startswith("~/")):
             setattr(args, option, str(Path(value).expanduser()))
+    written = getattr(args, FILE_OUTPUTS.get(args.command, ""), None)
+    if isinstance(written, str) and written.endswith(("/", os.sep)):  # Path() would drop it and write a file there
+        print(f"error: --{FILE_OUTPUTS[args.command]} {written} names a folder (it ends with {written[-1]}): name a "
+              f"file to write", file=sys.stderr)
+        return 2
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
                 "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
