@@ -432,3 +432,17 @@ def test_a_file_to_write_given_as_a_folder_that_does_not_exist_is_refused(traine
     assert main(argv) == 2
     assert f"{tmp_path / 'exports'}/ names a folder (it ends with /): name a file to write" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_import_leaves_no_runs_folder_it_created(trained_run, tmp_path, capsys):
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    members[f"{trained_run.id}/metrics.json"] = b"{"  # found once unpacked into the runs folder
+    (tmp_path / "bad.zip").write_bytes(zip_bytes(members))
+    runs = tmp_path / "line" / "runs"
+    assert main(["runs", "--runs", str(runs), "--import", str(tmp_path / "bad.zip")]) == 2
+    assert "metrics.json is damaged" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "bad.zip"]  # neither runs/ nor line/
+    runs.mkdir(parents=True)  # one that was there stays
+    with pytest.raises(RunError, match="metrics.json is damaged"):
+        import_run(tmp_path / "bad.zip", RunStore(runs))
+    assert runs.is_dir() and list(runs.iterdir()) == []

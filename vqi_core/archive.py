@@ -29,7 +29,8 @@ import numpy as np
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, write_bytes_atomic, zip_members)
+                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, runs_folder_undone_on_failure,
+                   write_bytes_atomic, zip_members)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -84,8 +85,13 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     one run folder, reaches outside it, is too large (packed or once its arrays are read), lacks a run's
     files, holds a run that already exists in ``store`` or whose folder is not named as its ``config.json``
     says, a model that does not load or any other file that cannot be read (see :meth:`Run.check`); nothing
-    is added then.
+    is added then (nor the runs folder, where the import created it).
     """
+    with runs_folder_undone_on_failure(store.root):
+        return _import_run(source, store)
+
+
+def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except FileNotFoundError:

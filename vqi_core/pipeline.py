@@ -37,9 +37,8 @@ from .wording import are, counted, exact_number
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, is_run_folder, local_time,
-                   missing_folders, predictions_frame, save_maps, threshold_entry, write_bytes_atomic,
-                   write_json_atomic)
+                   THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
+                   runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -258,14 +257,8 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     ``Cancelled`` through after removing the partial run. A run that fails or is refused leaves nothing: the
     runs folder too is removed again when this call created it.
     """
-    runs_dir = Path(runs_dir)
-    created = missing_folders(runs_dir)
-    try:
-        return _train_run(config, runs_dir, progress)
-    except BaseException:
-        if created and not any(is_run_folder(folder) for folder in created[-1].rglob("*") if folder.is_dir()):
-            shutil.rmtree(created[-1], ignore_errors=True)  # only what this call made, and no run in it
-        raise
+    with runs_folder_undone_on_failure(Path(runs_dir)):
+        return _train_run(config, Path(runs_dir), progress)
 
 
 def model_for(config: RunConfig) -> AnomalyModel:

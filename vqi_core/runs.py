@@ -21,6 +21,7 @@ an earlier one. What a killed process leaves behind is removed by
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
@@ -35,7 +36,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -133,6 +134,19 @@ def missing_folders(path: Path) -> list[Path]:
     """``path`` and its parents that do not exist yet, ``path`` first: the last is the folder to remove again to
     undo creating ``path`` with ``mkdir(parents=True)``."""
     return [folder for folder in (path, *path.absolute().parents) if not folder.exists()]
+
+
+@contextlib.contextmanager
+def runs_folder_undone_on_failure(runs_dir: Path) -> Iterator[None]:
+    """Remove ``runs_dir`` again, with the parents this block created for it, when the block fails and left no
+    run there: a refused training or import changes nothing."""
+    created = missing_folders(runs_dir)
+    try:
+        yield
+    except BaseException:
+        if created and not any(is_run_folder(folder) for folder in created[-1].rglob("*") if folder.is_dir()):
+            shutil.rmtree(created[-1], ignore_errors=True)  # only what was made here, and no run in it
+        raise
 
 
 def write_bytes_atomic(path: Path, payload: bytes) -> None:
