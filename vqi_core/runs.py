@@ -138,14 +138,17 @@ def missing_folders(path: Path) -> list[Path]:
 
 @contextlib.contextmanager
 def runs_folder_undone_on_failure(runs_dir: Path) -> Iterator[None]:
-    """Remove ``runs_dir`` again, with the parents this block created for it, when the block fails and left no
-    run there: a refused training or import changes nothing."""
+    """Remove ``runs_dir`` again, with the parents this block created for it, when the block fails and left them
+    empty: a refused training or import changes nothing. Anything another process put there meanwhile stays."""
     created = missing_folders(runs_dir)
     try:
         yield
     except BaseException:
-        if created and not any(is_run_folder(folder) for folder in created[-1].rglob("*") if folder.is_dir()):
-            shutil.rmtree(created[-1], ignore_errors=True)  # only what was made here, and no run in it
+        for folder in created:  # runs_dir first, then the parents made for it
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): leave it and what holds it
+                break
         raise
 
 
