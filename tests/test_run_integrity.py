@@ -495,3 +495,18 @@ def test_terminal_escapes_in_a_runs_texts_are_refused_as_when_they_are_written(t
         run_archive_bytes(run)
     with pytest.raises(RunError, match=re.escape(said)):
         import_run(packed_as_is(run), RunStore(tmp_path / "imported"))
+
+
+def test_the_listing_names_a_run_folder_whose_metrics_or_config_were_removed(trained_run, tmp_path, capsys):
+    """Such a folder vanished from `runs` ("no runs in ...") and could be neither found nor deleted there."""
+    kept = copied(trained_run, tmp_path / "runs", "kept")
+    for name, removed in (("no-metrics", "metrics.json"), ("no-config", "config.json")):
+        (copied(trained_run, tmp_path / "runs", name).path / removed).unlink()
+    (tmp_path / "runs" / "photos").mkdir()  # not part of a run: not named
+    capsys.readouterr()
+    assert main(["runs", "--runs", str(tmp_path / "runs")]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[1:] if not line.startswith(" ")] == [kept.id]
+    assert err.splitlines() == [
+        f"not a complete run ({removed} missing, not listed; remove the folder by hand if it should go): "
+        f"{tmp_path / 'runs' / name}" for name, removed in (("no-config", "config.json"), ("no-metrics", "metrics.json"))]

@@ -31,8 +31,9 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import (MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, Run, RunError, RunStore, changed_settings, checked_reason,
-                   missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
+from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, Run, RunError, RunStore,
+                   changed_settings, checked_reason, missing_folders, run_folder_holding, spreadsheet_csv,
+                   spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .system import FolderBusy, locked
 from .wording import counted, exact_number, score_beside
@@ -735,6 +736,10 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
         return 0
     runs = store.list()
+    for folder in store.incomplete_folders():
+        missing = " and ".join(name for name in (CONFIG_FILE, METRICS_FILE) if not (folder / name).is_file())
+        print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
+              f"{folder}", file=sys.stderr)
     if not runs:
         print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
         return 0

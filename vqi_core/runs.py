@@ -847,6 +847,17 @@ class RunStore:
                 continue
         return sorted(runs, key=lambda run: run.id, reverse=True)
 
+    def incomplete_folders(self) -> tuple[Path, ...]:
+        """Visible folders that hold part of a run (its ``config.json``, ``scores.csv`` or model) but not a complete
+        one, sorted: a run whose ``metrics.json`` or ``config.json`` was removed by hand. :meth:`list` leaves them
+        out and :meth:`delete` refuses them (a folder that is not a run may hold anything); they are named so that
+        they can be found."""
+        if not self.root.is_dir():
+            return ()
+        return tuple(sorted(folder for folder in self.root.iterdir()
+                            if not folder.name.startswith(".") and folder.is_dir() and not is_run_folder(folder)
+                            and any((folder / name).exists() for name in (CONFIG_FILE, SCORES_FILE, MODEL_DIR))))
+
     def check_not_in_a_run(self) -> None:
         """``RunError`` when the runs folder is a run folder or lies inside one: a run written there would be
         carried along by that run's export and deleted with it."""
