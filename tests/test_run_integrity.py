@@ -507,6 +507,6 @@ def test_the_listing_names_a_run_folder_whose_metrics_or_config_were_removed(tra
     assert main(["runs", "--runs", str(tmp_path / "runs")]) == 0
     out, err = capsys.readouterr()
     assert [line.split()[0] for line in out.splitlines()[1:] if not line.startswith(" ")] == [kept.id]
-    assert err.splitlines() == [
-        f"not a complete run ({removed} missing, not listed; remove the folder by hand if it should go): "
-        f"{tmp_path / 'runs' / name}" for name, removed in (("no-config", "config.json"), ("no-metrics", "metrics.json"))]
+    removed = (("no-config", "config.json"), ("no-metrics", "metrics.json"))
+    assert err.splitlines() == [f"not a complete run ({file} missing, not listed; remove the folder by hand if it "
+                                f"should go): {tmp_path / 'runs' / name}" for name, file in removed]
