@@ -19,6 +19,12 @@ def test_method_entries_take_json_values_with_commas():
     assert bench.parse_method("padim") == ("padim", {})
 
 
+def test_table_numbers_have_their_columns_decimals():
+    row = {"dataset": "d", "method": "m", "image_auroc": 1, "pixel_auroc": None, "aupro": 0.71234,
+           "fit_seconds": 0.86, "ms_per_image": 1.63, "backbone_ms_per_image": 0.9, "peak_rss_mb": 2169.6, "note": ""}
+    assert bench.format_row(row) == "d | m | 1.0000 | n/a | 0.7123 | 0.9 | 1.6 | 0.9 | 2170 | "
+
+
 def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(tmp_path, capsys):
     broken = tmp_path / "data" / "broken"  # found as a category, but it fails once its row runs
     (broken / "train" / "good").mkdir(parents=True)
@@ -50,6 +56,7 @@ def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(t
     (["--datasets", "nosuch"], "category 'nosuch' not found in"),
     (["--methods", "padim:seed=1"], "the seed is a run setting (--seed, RunConfig.seed), not a method parameter"),
     (["--out", "FILE"], "is a file: name a folder for the benchmark's files"),
+    (["--keep-runs", "FILE"], "is a file, not a folder"),
 ])
 def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, capsys, options, problem):
     """Each used to start a process per row (or the whole benchmark), end with exit status 0, and replace an

@@ -166,17 +166,22 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
-def _fmt(value: Any) -> str:
+#: decimals of each number column of the table
+DECIMALS = {"image_auroc": 4, "pixel_auroc": 4, "aupro": 4, "fit_seconds": 1, "ms_per_image": 1,
+            "backbone_ms_per_image": 1, "peak_rss_mb": 0}
+
+
+def _fmt(value: Any, column: str) -> str:
     if value is None:
         return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4f}" if value <= 1.0 else f"{value:.1f}"
+    if column in DECIMALS and isinstance(value, (int, float)):
+        return f"{value:.{DECIMALS[column]}f}"
     return str(value)
 
 
 def format_row(row: dict[str, Any]) -> str:
-    """One table line."""
-    return " | ".join(_fmt(row.get(column)) for column in COLUMNS)
+    """One table line, each number with its column's decimals."""
+    return " | ".join(_fmt(row.get(column), column) for column in COLUMNS)
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -195,9 +200,10 @@ def defect_type_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| dataset | method | pixel_auroc | per defect type: pixel AUROC (share of the defect pixels) |",
              "|---|---|---|---|"]
     for row in with_pixels:
-        parts = [f"{name} {_fmt(entry.get('pixel_auroc'))} ({_share(entry.get('defect_pixel_share'))})"
+        parts = [f"{name} {_fmt(entry.get('pixel_auroc'), 'pixel_auroc')} ({_share(entry.get('defect_pixel_share'))})"
                  for name, entry in row["per_defect_type"].items()]
-        lines.append(f"| {row['dataset']} | {row['method']} | {_fmt(row.get('pixel_auroc'))} | {', '.join(parts)} |")
+        lines.append(f"| {row['dataset']} | {row['method']} | {_fmt(row.get('pixel_auroc'), 'pixel_auroc')} | "
+                     f"{', '.join(parts)} |")
     return "\n".join(lines)
 
 
@@ -215,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .datasets import DatasetError, category_path, list_categories
     from .pipeline import RunConfig, model_for
-    from .runs import write_bytes_atomic
+    from .runs import RunError, RunStore, write_bytes_atomic
 
     try:  # everything that can be refused is refused before the first process starts, and nothing is written
         for entry in args.methods:
@@ -224,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         names = args.datasets or list_categories(args.data_root)
         datasets = [category_path(args.data_root, name) for name in names]
         output_folder(args.out)
-    except (ValueError, DatasetError, OSError) as exc:
+        if args.keep_runs is not None:
+            RunStore(args.keep_runs).check_writable()  # each row's process would refuse it, one after another
+    except (ValueError, DatasetError, OSError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(" | ".join(COLUMNS), flush=True)
