@@ -64,9 +64,9 @@ DESCRIPTION_FILE = "description.json"
 MAX_DESCRIPTION_CHARS = 2000
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
-#: columns every ``scores.csv`` has (the pages and evaluation read them)
 #: the yes/no entries of ``metrics.json``; every other entry is a number, null, a list of numbers or per_defect_type
 METRICS_FLAGS = ("seen_defects", "pixel_metrics_inspected_only")
+#: columns every ``scores.csv`` has (the pages and evaluation read them)
 SCORE_COLUMNS = ("image", "path", "label", "defect_type", "mask_path", "score")
 INCOMPLETE_PREFIX = ".incomplete-"
 #: folder of uploaded inspection regions waiting for a training job (hidden: not a run)
