@@ -6,11 +6,7 @@ raising :class:`Cancelled`, which the step lets through unchanged.
 
 from __future__ import annotations
 
-import random
 from typing import Callable, Optional
-
-import numpy as np
-import torch
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -32,10 +28,3 @@ def check_seed(seed: object) -> None:
     """Raise ``ValueError`` unless ``seed`` is a whole number from 0 to ``MAX_SEED`` (what NumPy accepts)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch so that a run is reproducible."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)

@@ -37,7 +37,7 @@ from ..features import FeatureExtractor
 from ..finetune import check_finetune
 from ..images import ImageFiles, check_bit_depth, image_shapes, image_subset
 from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, visible_area
-from ..progress import ProgressCallback, check_seed, report, seed_everything
+from ..progress import ProgressCallback, check_seed, report
 from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
 
@@ -254,7 +254,6 @@ class AnomalyModel(ABC):
             if not self.supervised and any(labels):
                 raise ValueError(f"{self.name} learns from defect-free images only: leave the "
                                  f"{int(np.sum(labels))} defective images out of fit")
-        seed_everything(self.seed)
         started = time.perf_counter()
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.region is not None:
