@@ -23,11 +23,11 @@ import streamlit as st
 from vqi_core import dashboard, jobs
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
-from vqi_core.localisation import normalize_map
+from vqi_core.localisation import GROUND_TRUTH_COLOR, normalize_map
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.region import InspectionRegion
-from vqi_core.runs import Run, RunError, RunStore, ground_truth_masks
+from vqi_core.runs import Run, RunError, RunStore, ground_truth_masks, label_values
 from vqi_core.split_check import CUE_AUROC
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def legend(ground_truth: bool) -> str:
              f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes (regions above every held-out "
              "good image's map, whatever the threshold)</span>"]
     if ground_truth:
-        parts.append("<span style='color:rgb(255,0,255)'>■ ground-truth outline</span>")
+        parts.append(f"<span style='color:rgb{GROUND_TRUTH_COLOR}'>■ ground-truth outline</span>")
     return " · ".join(parts)
 
 
@@ -270,7 +270,7 @@ def normalization(run_path: str) -> dict[str, float]:
 def evaluator(run_path: str) -> ThresholdEvaluator:
     """Operating points of the run's test set at any threshold."""
     frame = test_frame(run_path)
-    return ThresholdEvaluator(labels_of(frame), frame["score"].to_numpy(float))
+    return ThresholdEvaluator(label_values(frame), frame["score"].to_numpy(float))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -279,7 +279,7 @@ def held_out_presets(run_path: str, max_false_alarm_rate: float,
     """:func:`vqi_core.dashboard.held_out_presets` of the run's test set (``costs``: false alarm, escape,
     defect rate), computed once per setting."""
     frame = test_frame(run_path)
-    return dashboard.held_out_presets(labels_of(frame), frame["score"].to_numpy(float), max_false_alarm_rate,
+    return dashboard.held_out_presets(label_values(frame), frame["score"].to_numpy(float), max_false_alarm_rate,
                                       LineCosts(*costs) if costs else None)
 
 
@@ -288,7 +288,7 @@ def threshold_data(run_path: str, saved_threshold: float) -> dashboard.Threshold
     """ROC, histograms, slider axis and per-type scores of the run's test set (the axis includes the saved
     threshold)."""
     frame = test_frame(run_path)
-    return dashboard.prepare_threshold_data(labels_of(frame), frame["score"].to_numpy(float),
+    return dashboard.prepare_threshold_data(label_values(frame), frame["score"].to_numpy(float),
                                             include=(saved_threshold,), defect_types=frame["defect_type"].tolist())
 
 
@@ -335,11 +335,6 @@ def thumbnail(run_path: str, index: int, side: int = 320, dataset: str | None = 
 def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
     return dashboard.fit_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
-
-
-def labels_of(frame: pd.DataFrame) -> np.ndarray:
-    """0/1 labels of a scores frame."""
-    return (frame["label"] == "defective").to_numpy().astype(int)
 
 
 def clear_run_caches() -> None:

@@ -60,6 +60,7 @@ class TerminalProgress:
         self._min_interval_s = 0.1 if sys.stderr.isatty() else log_interval_s
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` on the bar of ``stage``, starting a new bar when the stage changes."""
         if stage != self._stage:
             self.close()
             self._stage = stage

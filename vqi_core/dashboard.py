@@ -37,7 +37,7 @@ from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
-    spreadsheet_csv, write_bytes_atomic
+    label_values, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 from .wording import are, counted, entered_amount, entered_rate, exact_number
 
@@ -862,7 +862,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
     frames = [run.scores.set_index("image").loc[list(images)] for run in runs]
-    labels = (frames[0]["label"] == "defective").to_numpy().astype(int)
+    labels = label_values(frames[0])
     score_sets = [frame["score"].to_numpy(float) for frame in frames]
     both = bool((labels == 0).any() and (labels == 1).any())
     resampled = bootstrap_aurocs(labels, score_sets) if both else None

@@ -580,7 +580,7 @@ class Run:
     @property
     def labels(self) -> np.ndarray:
         """True labels (0 good, 1 defective) of the evaluated images."""
-        return (self.scores["label"] == "defective").to_numpy().astype(int)
+        return label_values(self.scores)
 
     @property
     def score_values(self) -> np.ndarray:
@@ -703,6 +703,11 @@ def write_protected_folder(folder: Path) -> Path | None:
             if not path.is_symlink() and not os.access(path, needed):
                 return path
     return None
+
+
+def label_values(scores: pd.DataFrame) -> np.ndarray:
+    """0 (good) / 1 (defective) per row of a ``scores.csv`` frame, from its ``label`` column."""
+    return (scores["label"] == "defective").to_numpy().astype(int)
 
 
 def control_character(text: str, allowed: str = "") -> str | None:

@@ -11,7 +11,7 @@ from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, box_note, \
     copied_images, look_alike_images, order_images, outcomes, region_caption
 from vqi_core.images import ImageReadError
-from vqi_core.runs import Run, RunError
+from vqi_core.runs import Run, RunError, label_values
 from vqi_core.wording import counted, exact_number, score_beside
 
 PER_PAGE, COLUMNS = 12, 4
@@ -153,7 +153,7 @@ if images_here:
         images_here = False
         st.warning(f"The heatmaps cannot be shown: {exc}. The scores and outcomes are listed without the images.",
                    icon=":material/broken_image:")
-test["outcome"] = outcomes(common.labels_of(test), test["score"].to_numpy(float), threshold)
+test["outcome"] = outcomes(label_values(test), test["score"].to_numpy(float), threshold)
 test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))
 counts = test["outcome"].value_counts()

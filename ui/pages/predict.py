@@ -102,7 +102,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     ROC curve and each defect type."""
     for item in outcome["skipped"]:
         st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
-    for note in outcome.get("notes", []):  # results kept from before notes were returned have none
+    for note in outcome["notes"]:
         st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "

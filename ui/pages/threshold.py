@@ -11,7 +11,7 @@ from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, per
     threshold_presets, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
-from vqi_core.runs import MAX_REASON_CHARS, Run, RunError
+from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
 from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -142,7 +142,7 @@ def image_level_body(run: Run) -> None:
     """The content of :func:`image_level`."""
     path = str(run.path)
     frame = common.test_frame(path)
-    labels, scores = common.labels_of(frame), frame["score"].to_numpy(float)
+    labels, scores = label_values(frame), frame["score"].to_numpy(float)
     data = common.threshold_data(path, run.threshold)
     axis = data.axis
     init_threshold(run, axis)
