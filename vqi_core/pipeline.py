@@ -367,7 +367,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             "has_masks": category.has_masks, "defect_types": category.defect_types,
             "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
             "region": region.describe() if region is not None else None,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": package_versions(),
+            "created": local_time(), "versions": package_versions(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
         report(progress, "done", 1, 1)  # before publishing: a cancel here leaves no run, as the caller is told
