@@ -23,11 +23,11 @@ import streamlit as st
 from vqi_core import dashboard, jobs
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
-from vqi_core.localisation import GROUND_TRUTH_COLOR, normalize_map
+from vqi_core.localisation import GROUND_TRUTH_COLOR
 from vqi_core.methods import AnomalyModel
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.region import InspectionRegion
-from vqi_core.runs import Run, RunError, RunStore, ground_truth_masks, label_values
+from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -295,18 +295,7 @@ def threshold_data(run_path: str, saved_threshold: float) -> dashboard.Threshold
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
 def pixel_data(run_path: str) -> dashboard.PixelData:
     """Sampled pixel labels and normalised map values of the run's test images with known masks."""
-    run = Run(Path(run_path))
-    stats = normalization(run_path)
-    frame = test_frame(run_path)
-    maps = [normalize_map(run.anomaly_map(i), stats) for i in range(len(frame))]
-    unreadable: list[str] = []
-    truth = ground_truth_masks(frame, maps, unreadable)
-    known = {index: mask for index, mask in enumerate(truth) if mask is not None}
-    # as the run's own pixel figures count them: runs trained before that counted every pixel
-    areas = dashboard.run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
-    return dashboard.prepare_pixel_data(list(known.values()), [maps[i] for i in known],
-                                        unreadable_masks=unreadable,
-                                        inspected=[areas[i] for i in known] if areas is not None else None)
+    return dashboard.run_pixel_data(Run(Path(run_path)), normalization(run_path))
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

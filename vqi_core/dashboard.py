@@ -36,8 +36,8 @@ from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
-from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, predictions_frame, \
-    label_values, spreadsheet_csv, write_bytes_atomic
+from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
+    predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding
 from .wording import are, counted, entered_amount, entered_rate, exact_number
 
@@ -539,6 +539,20 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
             area = region.mask_for(hw) if area is None else area & region.mask_for(hw)
         areas.append(area)
     return inspected_pixels(maps, areas)
+
+
+def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
+    """:func:`prepare_pixel_data` of the run's test images with known masks, their maps normalised with
+    ``normalization``; pixels counted as the run's own pixel figures count them (runs trained before 2026-12-03
+    counted pixels never inspected too). Masks that cannot be read are left out and named."""
+    maps = [normalize_map(run.anomaly_map(index), normalization) for index in range(len(run.scores))]
+    unreadable: list[str] = []
+    truth = ground_truth_masks(run.scores, maps, unreadable)
+    known = [index for index, mask in enumerate(truth) if mask is not None]
+    areas = run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
+    return prepare_pixel_data([mask for mask in truth if mask is not None], [maps[index] for index in known],
+                              unreadable_masks=unreadable,
+                              inspected=[areas[index] for index in known] if areas is not None else None)
 
 
 def run_normalization(run: Run) -> dict[str, float]:
