@@ -551,9 +551,8 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    value = presets[name]  # the saved threshold itself where the preset gives it, as on the page
-    axis = score_axis(run.score_values, include=(run.threshold,))
-    return (value if value == run.threshold else axis.snap(value)), preset_source(name, costs)
+    axis = score_axis(run.score_values, include=(run.threshold,))  # as on the page
+    return axis.snap_preset(presets[name], run.threshold), preset_source(name, costs)
 
 
 def _preset_name(preset: str, max_rate: float) -> str:

@@ -89,6 +89,11 @@ class ScoreAxis:
         """``value`` moved into [low, high]."""
         return min(self.high, max(self.low, float(value)))
 
+    def snap_preset(self, value: float, saved: float) -> float:
+        """A preset's threshold as the slider takes it: the ``saved`` threshold itself where the preset gives it
+        (not a value near it), else :meth:`snap`."""
+        return value if value == saved else self.snap(value)
+
     def snap(self, value: float) -> float:
         """``value`` clamped and cut down to the printed decimals (scores >= it: the same images).
 

@@ -163,7 +163,7 @@ def image_level_body(run: Run) -> None:
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
-            value = value if value == run.threshold else axis.snap(value)  # the saved one itself, not near it
+            value = axis.snap_preset(value, run.threshold)
             st.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                       args=(run, value, preset_source(name, costs)), width="stretch")
 
