@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import torch
 import pytest
 from sklearn.metrics import roc_auc_score
 
@@ -141,3 +142,17 @@ def test_separates_real_bottle_defects_on_the_held_out_part():
     model.fit([read_image(s.path) for s in train], labels=[s.label for s in train])
     scores = model.predict([read_image(s.path) for s in evaluated]).scores
     assert roc_auc_score([s.label for s in evaluated], scores) >= 0.9
+
+
+def test_random_starting_weights_follow_the_seed_whatever_the_global_random_state(data):
+    """With pretrained off, the starting weights came from torch's process-wide generator: two trainings of the
+    same settings in one dashboard process gave two different models."""
+    (images, labels, _), (test_images, _, _) = data
+    params = {**QUICK, "image_size": (64, 64), "epochs": 1, "pretrained": False}
+    fitted = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        fitted.append(create_model("cam", **params).fit(images, labels=labels).predict(test_images).scores)
+    np.testing.assert_array_equal(fitted[0], fitted[1])
+    other_seed = create_model("cam", **params, seed=1).fit(images, labels=labels).predict(test_images).scores
+    assert not np.array_equal(other_seed, fitted[0])

@@ -95,7 +95,9 @@ class CamClassifier(AnomalyModel):
         started = time.perf_counter()
         rng = np.random.default_rng(self.seed)
         train_index, validation_index = stratified_split(label_array, self.validation_fraction, rng)
-        network = build_network(self, self.pretrained)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)  # random starting weights (pretrained off) follow the seed
+            network = build_network(self, self.pretrained)
         trunk = TrainableTrunk(network, self.layers, self.train_stages)
         trunk.eval()
         inputs = self._frozen_outputs(trunk, images, progress)
