@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import torch
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from synthetic import SHARED_DATA, draw_defect, textured_image, write_mvtec_dataset
