@@ -101,7 +101,9 @@ class Spade(AnomalyModel):
             raise DamagedModel("the spade model's saved feature maps are not of the size of its features: its saved "
                                "state is damaged")
         k = min(self.k, len(self.global_bank))
-        distances, neighbours = torch.cdist(global_features, self.global_bank).topk(k, dim=1, largest=False)
+        # computed directly, not as a matrix product: its rounding would depend on how many images share the batch
+        distances, neighbours = torch.cdist(global_features, self.global_bank,
+                                            compute_mode="donot_use_mm_for_euclid_dist").topk(k, dim=1, largest=False)
         scores = distances.mean(1).numpy()
         grid_hw = finest_grid(pyramid)
         level_maps = [resize_grid(self._nearest_patch_distances(level, bank, neighbours), grid_hw)
