@@ -32,7 +32,8 @@ from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.images import ImageReadError, read_image
-from vqi_core.pipeline import NOT_SCORED, RunConfig, evaluate_run, folder_sources, iter_score, new_run_id, train_run
+from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, folder_sources, iter_score, \
+    new_run_id, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -1364,3 +1365,18 @@ def test_a_mask_that_cannot_be_read_at_the_metrics_stage_is_left_out_not_the_end
     notes = [n for n in run.report["notes"] if n.startswith(f"{len(masked_types)} mask")]
     assert len(notes) == 1 and "could not be read and" in notes[0] and "left out of pixel AUROC and AUPRO" in notes[0]
     assert "zlib: invalid stored block lengths" in notes[0]
+
+
+def test_a_run_records_its_compute_settings_and_evaluate_says_when_they_differ(trained_run, tmp_path):
+    """Scores move in their last digits with torch's thread count and the CPU's instructions (a fine-tuned model's
+    by more): a run that did not record them could not tell a re-validation why its scores differ."""
+    assert trained_run.config["compute"] == compute_setting()
+    assert set(compute_setting()) == {"torch_threads", "cpu_capability", "machine"}
+    assert not any("compute settings" in note for note in evaluate_run(trained_run)["notes"])
+    run = Run(shutil.copytree(trained_run.path, tmp_path / trained_run.id))
+    recorded = {**compute_setting(), "torch_threads": compute_setting()["torch_threads"] + 1}
+    (run.path / "config.json").write_text(json.dumps({**run.config, "compute": recorded}))
+    notes = [note for note in evaluate_run(run)["notes"] if "compute settings" in note]
+    assert notes == [f"the run was trained with other compute settings (torch_threads {recorded['torch_threads']} "
+                     f"then, {compute_setting()['torch_threads']} now): scores computed here may differ from the "
+                     f"saved ones in their last digits, a fine-tuned or CAM model's by more"]

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from . import __version__
 from .capture import capture_ranges, unlike_training
@@ -77,6 +78,27 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def compute_setting() -> dict[str, Any]:
+    """What besides the packages moves a run's numbers: torch's thread count and the CPU instructions its kernels
+    use change how sums are rounded (the last digits of most scores; fine-tuning and CAM training compound it)."""
+    return {"torch_threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "machine": platform.machine()}
+
+
+def compute_note(recorded: dict[str, Any] | None) -> str | None:
+    """A note when the run was trained with another :func:`compute_setting` than this process has; None when the
+    same, or not recorded (runs before 2026-12-03)."""
+    if not isinstance(recorded, dict):
+        return None
+    now = compute_setting()
+    differing = [f"{key} {recorded.get(key)!s} then, {value!s} now" for key, value in now.items()
+                 if recorded.get(key) != value]
+    if not differing:
+        return None
+    return (f"the run was trained with other compute settings ({'; '.join(differing)}): scores computed here may "
+            f"differ from the saved ones in their last digits, a fine-tuned or CAM model's by more")
 
 
 def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
@@ -367,7 +389,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             "has_masks": category.has_masks, "defect_types": category.defect_types,
             "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
             "region": region.describe() if region is not None else None,
-            "created": local_time(), "versions": package_versions(),
+            "created": local_time(), "versions": package_versions(), "compute": compute_setting(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
         report(progress, "done", 1, 1)  # before publishing: a cancel here leaves no run, as the caller is told
@@ -626,9 +648,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores``, their ``labels`` (0 good, 1 defective), ``defect_types``
-    (``good`` for good images), ``paths``, ``notes`` (masks that mark no defect pixel), and for the run's own
-    test set the largest absolute difference from the saved scores (0 when the run reproduces exactly) and
-    ``data_changes``: the test and mask files changed or missing since training
+    (``good`` for good images), ``paths``, ``notes`` (masks unreadable or marking no defect pixel, images the run
+    learnt from, compute settings other than the run's), and for the run's own test set the largest absolute
+    difference from the saved scores (0 when the run reproduces exactly) and ``data_changes``: the test and mask
+    files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
     ``data_manifest_problem``: why the run's own ``data_manifest.csv`` cannot be read (missing or damaged: the test
     set is evaluated all the same, without ``data_changes``), else None; ``skipped``: the test images that could
@@ -672,6 +695,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     learnt = learnt_from_note(run, samples) if data is not None else None
     if learnt is not None:
         notes.append(learnt)
+    if data is None and (compute := compute_note(run.config.get("compute"))) is not None:
+        notes.append(compute)
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference, "notes": notes,
