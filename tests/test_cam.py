@@ -144,15 +144,20 @@ def test_separates_real_bottle_defects_on_the_held_out_part():
     assert roc_auc_score([s.label for s in evaluated], scores) >= 0.9
 
 
-def test_random_starting_weights_follow_the_seed_whatever_the_global_random_state(data):
+def test_random_starting_weights_follow_the_seed_whatever_the_global_random_state(data, tmp_path):
     """With pretrained off, the starting weights came from torch's process-wide generator: two trainings of the
-    same settings in one dashboard process gave two different models."""
+    same settings in one dashboard process gave two different models. The saved files are the same bytes (they
+    held the training time), so the same model can be told by its files' SHA-256."""
     (images, labels, _), (test_images, _, _) = data
     params = {**QUICK, "image_size": (64, 64), "epochs": 1, "pretrained": False}
     fitted = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
-        fitted.append(create_model("cam", **params).fit(images, labels=labels).predict(test_images).scores)
+        model = create_model("cam", **params).fit(images, labels=labels)
+        model.save(tmp_path / str(global_seed))
+        fitted.append(model.predict(test_images).scores)
     np.testing.assert_array_equal(fitted[0], fitted[1])
+    for name in ("arrays.npz", "backbone.pt"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
     other_seed = create_model("cam", **params, seed=1).fit(images, labels=labels).predict(test_images).scores
     assert not np.array_equal(other_seed, fitted[0])

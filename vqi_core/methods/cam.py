@@ -18,7 +18,6 @@ the dense layer as arrays: nothing is pickled.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -92,7 +91,6 @@ class CamClassifier(AnomalyModel):
         label_array = np.asarray(labels, np.int64)
         if set(label_array.tolist()) != {0, 1}:
             raise ValueError("the CAM classifier needs labelled good (0) and defective (1) images")
-        started = time.perf_counter()
         rng = np.random.default_rng(self.seed)
         train_index, validation_index = stratified_split(label_array, self.validation_fraction, rng)
         with torch.random.fork_rng(devices=[]):
@@ -157,7 +155,6 @@ class CamClassifier(AnomalyModel):
             "train_loss": np.array(epoch_losses, np.float64),
             "validation_loss": np.array(validation_losses or [np.nan] * len(epoch_losses), np.float64),
             "best_epoch": np.array([best["epoch"] if best["state"] is not None else len(epoch_losses) - 1]),
-            "train_seconds": np.array([time.perf_counter() - started]),
         }
 
     def _frozen_outputs(self, trunk: TrainableTrunk, images: Sequence[np.ndarray],
