@@ -59,6 +59,8 @@ MAPS_FILE = "maps.npz"
 REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
 THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
+#: the texts of a threshold entry
+THRESHOLD_TEXTS = ("saved_at", "source", "reason")
 MAX_REASON_CHARS = 500
 DESCRIPTION_FILE = "description.json"
 MAX_DESCRIPTION_CHARS = 2000
@@ -436,8 +438,16 @@ class Run:
     @property
     def threshold_info(self) -> dict:
         """``{"threshold": float, "source": str}``, with ``saved_at``, ``reason`` and the earlier thresholds'
-        ``history`` where they were recorded."""
-        return self._read_json(THRESHOLD_FILE)
+        ``history`` where they were recorded. Control characters in their texts (a tab pasted into a reason
+        before reasons refused one) are given as escapes (``\\t``), so that no terminal or page runs them."""
+        info = self._read_json(THRESHOLD_FILE)
+        entries = [info, *(entry for entry in info.get("history", []) if isinstance(entry, dict))] \
+            if isinstance(info.get("history", []), list) else [info]
+        for entry in entries:
+            for key in THRESHOLD_TEXTS:
+                if isinstance(entry.get(key), str):
+                    entry[key] = escaped_controls(entry[key])
+        return info
 
     @property
     def threshold_history(self) -> pd.DataFrame:
@@ -448,11 +458,9 @@ class Run:
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
             raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: its history is not a list of thresholds")
         for entry in [*history, info]:
-            for key in ("saved_at", "source", "reason"):
-                text = entry.get(key, "")
-                if not isinstance(text, str) or (control := control_character(text)) is not None:
-                    said = "not a text" if not isinstance(text, str) else f"holds a control character ({control!r})"
-                    raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} {said}")
+            for key in THRESHOLD_TEXTS:
+                if not isinstance(entry.get(key, ""), str):
+                    raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} is not a text")
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""), "reason": entry.get("reason", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
@@ -473,9 +481,7 @@ class Run:
         text = self._read_json(DESCRIPTION_FILE).get("text")
         if not isinstance(text, str):
             raise RunError(f"{path} is damaged: the description is not a text")
-        if (control := control_character(text, allowed="\n\t")) is not None:  # as describe() refuses one
-            raise RunError(f"{path} is damaged: the description holds a control character ({control!r})")
-        return text
+        return escaped_controls(text, allowed="\n\t")  # as describe() refuses: one written before it did
 
     def describe(self, text: str) -> None:
         """Replace the run's description (written atomically; an empty text removes it). ``ValueError`` for a
@@ -710,10 +716,20 @@ def label_values(scores: pd.DataFrame) -> np.ndarray:
     return (scores["label"] == "defective").to_numpy().astype(int)
 
 
+def escaped_controls(text: str, allowed: str = "") -> str:
+    """``text`` with each control character not in ``allowed`` written as its escape (``\\x1b``, ``\\t``): text
+    read from a run's files, printed as it is, could move a terminal's cursor and overwrite what was printed."""
+    return "".join(repr(char)[1:-1] if _is_control(char) and char not in allowed else char for char in text)
+
+
+def _is_control(char: str) -> bool:
+    return ord(char) < 32 or 127 <= ord(char) < 160
+
+
 def control_character(text: str, allowed: str = "") -> str | None:
     """The first control character of ``text`` not in ``allowed``, None when there is none: a line break or a
     terminal escape would garble a terminal or a one-line listing where the text is printed."""
-    return next((char for char in text if (ord(char) < 32 or 127 <= ord(char) < 160) and char not in allowed), None)
+    return next((char for char in text if _is_control(char) and char not in allowed), None)
 
 
 def checked_reason(reason: str) -> str:
