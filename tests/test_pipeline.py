@@ -1380,3 +1380,12 @@ def test_a_run_records_its_compute_settings_and_evaluate_says_when_they_differ(t
     assert notes == [f"the run was trained with other compute settings (torch_threads {recorded['torch_threads']} "
                      f"then, {compute_setting()['torch_threads']} now): scores computed here may differ from the "
                      f"saved ones in their last digits, a fine-tuned or CAM model's by more"]
+    # a run trained before runs recorded them: said only where its scores differ
+    (run.path / "config.json").write_text(json.dumps({key: value for key, value in run.config.items()
+                                                      if key != "compute"}))
+    assert not any("compute settings" in note for note in evaluate_run(Run(run.path))["notes"])
+    scores = pd.read_csv(run.path / "scores.csv")
+    scores.loc[0, "score"] += 1e-3
+    scores.to_csv(run.path / "scores.csv", index=False)
+    notes = [note for note in evaluate_run(Run(run.path))["notes"] if "compute settings" in note]
+    assert len(notes) == 1 and notes[0].startswith("the scores computed here differ from the saved ones by up to 0.001")

@@ -697,6 +697,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         notes.append(learnt)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:
         notes.append(compute)
+    elif data is None and "compute" not in run.config and difference:
+        notes.append(f"the scores computed here differ from the saved ones by up to {difference:.3g}, and the run was "
+                     f"trained before runs recorded their compute settings: another thread count or CPU moves scores "
+                     f"in their last digits, and so does a later VQI (SPADE's image distances since 2026-12-03)")
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference, "notes": notes,
