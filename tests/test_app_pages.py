@@ -16,16 +16,16 @@ import pandas as pd
 import pytest
 
 from synthetic import draw_defect, textured_image, write_png
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, HELD_OUT_ESCAPES, \
-    HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, PREDICTED_COLUMNS, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, held_out_presets, \
-    judged_frame, order_images, prepare_threshold_data, run_box_count, run_normalization, run_notes, score_axis, \
-    square_thumbnail, threshold_view
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
+    VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, order_images, \
+    prepare_threshold_data, run_box_count, run_normalization, run_notes, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
+from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
+    held_out_presets, judged_frame, score_axis
 from ui import common
 from vqi_core.wording import exact_number, told_apart
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.dashboard import false_alarm_preset_name, line_cost_sentence, percent, rate_numbers
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
                               mask_to_eval_size,
                               minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
+from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, percent, rate_numbers
 
 
 def brute_force_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:

@@ -27,7 +27,7 @@ import vqi_core.images
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import copied_images, decisions_csv, runs_table, score_axis
+from vqi_core.dashboard import copied_images, decisions_csv, runs_table
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
@@ -40,6 +40,7 @@ from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
+from vqi_core.thresholds import score_axis
 from vqi_core.wording import exact_number
 
 FAST = {"image_size": [64, 64], "jit": False}

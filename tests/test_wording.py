@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from vqi_core.dashboard import cost_sentence
 from vqi_core.metrics import LineCosts, OperatingPoint
+from vqi_core.thresholds import cost_sentence
 from vqi_core.wording import are, counted, entered_amount, exact_number, score_beside, told_apart
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from vqi_core import dashboard, jobs
+from vqi_core import dashboard, jobs, thresholds
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
@@ -276,10 +276,10 @@ def evaluator(run_path: str) -> ThresholdEvaluator:
 @st.cache_data(max_entries=32, show_spinner=False)
 def held_out_presets(run_path: str, max_false_alarm_rate: float,
                      costs: tuple[float, float, float] | None) -> tuple[pd.DataFrame, int]:
-    """:func:`vqi_core.dashboard.held_out_presets` of the run's test set (``costs``: false alarm, escape,
+    """:func:`vqi_core.thresholds.held_out_presets` of the run's test set (``costs``: false alarm, escape,
     defect rate), computed once per setting."""
     frame = test_frame(run_path)
-    return dashboard.held_out_presets(label_values(frame), frame["score"].to_numpy(float), max_false_alarm_rate,
+    return thresholds.held_out_presets(label_values(frame), frame["score"].to_numpy(float), max_false_alarm_rate,
                                       LineCosts(*costs) if costs else None)
 
 

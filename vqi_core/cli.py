@@ -36,6 +36,8 @@ from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS
                    spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .system import FolderBusy, locked
+from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
+    line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
 from .wording import counted, exact_number, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -370,8 +372,6 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .dashboard import cost_sentence, judged_frame  # here: plotly would slow down every command's start
-
     if args.category is not None and args.data is None:
         raise ValueError("--category chooses a category of --data: give --data with it")
     progress = TerminalProgress()
@@ -540,8 +540,6 @@ THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> tuple[float, str]:
     """(threshold, source) from --value, --preset (the Threshold page's presets, on the page's grid: the page
     and the command give and save the same value) or the run's saved threshold."""
-    from .dashboard import preset_source, score_axis, threshold_presets  # here: plotly slows every command's start
-
     if args.value is not None:
         return args.value, "manual"
     if args.preset is None:
@@ -557,16 +555,12 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
 
 def _preset_name(preset: str, max_rate: float) -> str:
     """The Threshold page's name of the preset chosen with --preset."""
-    from .dashboard import F1_OPTIMAL, MINIMUM_COST, YOUDEN, false_alarm_preset_name
-
     return {"f1": F1_OPTIMAL, "youden": YOUDEN, "min-cost": MINIMUM_COST,
             "false-alarms": false_alarm_preset_name(max_rate)}[preset]
 
 
 def _held_out_line(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> str | None:
     """How the chosen preset does on images it was not chosen on (None without a preset, or too few images)."""
-    from .dashboard import preset_rules
-
     if args.preset is None or args.value is not None:
         return None
     rule = preset_rules(run.labels, max_rate, costs)[_preset_name(args.preset, max_rate)]
@@ -591,7 +585,7 @@ def _earlier_overlays(out: Path) -> set[str]:
 
 
 def _threshold(args: argparse.Namespace) -> int:
-    from .dashboard import cost_sentence, decisions_csv, line_cost_sentence, percent, rate_numbers
+    from .dashboard import decisions_csv  # here: plotly would slow down every command's start
 
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dashboard import (CONFIDENCE, DEFECT_COLOR, GOOD_COLOR, confusion_frame, cost_sentence, defect_type_frame,
-                        held_out_presets, jpeg_bytes, line_cost_sentence, outcomes, prepare_threshold_data,
-                        percent, rate_numbers, run_normalization, run_notes, run_overlay, square_thumbnail)
+from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
+                        prepare_threshold_data, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
 from .metrics import LineCosts, ThresholdEvaluator
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
+from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, percent, \
+    rate_numbers
 from .wording import exact_number, score_beside
 
 STYLE = """

@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OUTCOME_MEANING, OUTCOMES, box_note, \
-    copied_images, look_alike_images, order_images, outcomes, region_caption
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, copied_images, look_alike_images, \
+    order_images, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, label_values
+from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
 from vqi_core.wording import counted, exact_number, score_beside
 
 PER_PAGE, COLUMNS = 12, 4

@@ -11,14 +11,15 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, box_note, jpeg_bytes, judged_again,
-                                 judged_frame, prepare_threshold_data, result_cards_order, result_overlay,
-                                 square_thumbnail, threshold_view)
+                                 prepare_threshold_data, result_cards_order, result_overlay, square_thumbnail,
+                                 threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError, spreadsheet_csv
+from vqi_core.thresholds import judged_frame
 from vqi_core.wording import are, counted, exact_number, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"

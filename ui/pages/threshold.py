@@ -7,11 +7,11 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, ScoreAxis, decisions_csv, percent, pixel_view, preset_source, \
-    threshold_presets, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_view, threshold_view
 from vqi_core.metrics import LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
+from vqi_core.thresholds import ScoreAxis, percent, preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"

@@ -1,0 +1,272 @@
+"""Operating thresholds: the slider's axis, the presets (F1-optimal, Youden, minimum cost, at most X % false
+alarms) and how they do on images they were not chosen on, each image's outcome at a threshold, and what a
+threshold does and costs, in sentences a quality engineer can read aloud.
+
+numpy and pandas only (no plotting): the command line, the report and the pages share these.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, f1_optimal_threshold, \
+    held_out_counts, minimum_cost_threshold, rate_interval, threshold_for_false_alarm_rate, youden_threshold
+from .wording import are, counted, entered_amount, entered_rate, exact_number
+
+
+OUTCOMES = ("TP", "FP", "FN", "TN")
+#: confidence of the intervals shown around rates and AUROCs measured on the test set
+CONFIDENCE = 0.95
+OUTCOME_MEANING = {"TP": "defect caught", "FP": "false alarm", "FN": "escape", "TN": "good passed"}
+
+
+@dataclass(frozen=True)
+class ScoreAxis:
+    """Range and step of a threshold control over a set of scores, and how to print a threshold.
+
+    ``decimals`` is fine enough that a value printed with it still separates any two distinct scores
+    (up to three decimals finer than the step), so a threshold cut to it with :meth:`snap` rejects
+    exactly the images the unrounded one does, and what the page prints is what it applies.
+    """
+
+    low: float
+    high: float
+    step: float
+    decimals: int
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)  # sorted, unique
+
+    def format(self, value: float) -> str:
+        """``value`` cut down to the axis's decimals (never printed above what it rejects)."""
+        return f"{self._cut(value):.{self.decimals}f}"
+
+    def text(self, value: float) -> str:
+        """``value`` as the page prints it: with the axis's decimals when it has no more (a value set on the
+        axis), else as the other pages and the command line print thresholds (:func:`exact_number`)."""
+        return self.format(value) if self._cut(value) == value else exact_number(value)
+
+    def clamp(self, value: float) -> float:
+        """``value`` moved into [low, high]."""
+        return min(self.high, max(self.low, float(value)))
+
+    def snap_preset(self, value: float, saved: float) -> float:
+        """A preset's threshold as the slider takes it: the ``saved`` threshold itself where the preset gives it
+        (not a value near it), else :meth:`snap`."""
+        return value if value == saved else self.snap(value)
+
+    def snap(self, value: float) -> float:
+        """``value`` clamped and cut down to the printed decimals (scores >= it: the same images).
+
+        A value just above a score (e.g. "at most X % false alarms" passes that score) is cut down no
+        further than the first printed value above the score, so the score stays passed; a value that
+        :meth:`_cut`'s rounding tolerance would lift over the next score stays below that score. Where two
+        scores lie closer than the printed decimals can tell apart, ``value`` is kept unrounded (printed
+        then by :meth:`text` with every digit it needs).
+        """
+        value = self.clamp(value)
+        snapped = self._cut(value)
+        at = int(np.searchsorted(self.scores, value, side="left"))  # scores[:at] < value <= scores[at:]
+        scale = 10.0 ** self.decimals
+        if at and snapped <= self.scores[at - 1]:
+            snapped = round(self._cut(float(self.scores[at - 1])) + 1 / scale, self.decimals)
+        if at < len(self.scores) and snapped > self.scores[at]:
+            snapped = round(math.floor(float(self.scores[at]) * scale) / scale, self.decimals)
+        return snapped if int(np.searchsorted(self.scores, snapped, side="left")) == at else value
+
+    def _cut(self, value: float) -> float:
+        scale = 10.0 ** self.decimals
+        return round(math.floor(float(value) * scale + 1e-6) / scale, self.decimals)
+
+
+def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
+    """A slider axis covering every score (and the values in ``include``) with about 500 steps, printed with
+    the decimals that tell distinct scores apart (see :class:`ScoreAxis`)."""
+    scores = np.asarray(scores, np.float64).ravel()
+    scores = scores[np.isfinite(scores)]
+    values = np.concatenate([scores, np.asarray(include, np.float64)])
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return ScoreAxis(0.0, 1.0, 0.01, 2)
+    low, high = float(values.min()), float(values.max())
+    span = high - low if high > low else max(1.0, abs(high))
+    exponent = math.floor(math.log10(span / 500))
+    step = 10.0 ** exponent
+    low = math.floor(low / step) * step - step
+    high = math.ceil(high / step) * step + step
+    step_decimals = max(0, -exponent)
+    distinct = np.unique(scores)
+    gaps = np.diff(distinct)  # between scores only: ``include`` may sit close to one
+    needed = math.ceil(-math.log10(gaps.min())) if len(gaps) else 0
+    decimals = min(max(step_decimals, needed), step_decimals + 3)
+    return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals, distinct)
+
+
+def rate_numbers(point: OperatingPoint) -> dict[str, float | None]:
+    """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point; None where the
+    rate is undefined (no image rejected, no defective or no good image), not a misleading 0."""
+    rejected, defective, good = point.tp + point.fp, point.tp + point.fn, point.tn + point.fp
+    return {"Precision": point.precision if rejected else None, "Recall": point.recall if defective else None,
+            "F1": point.f1 if point.tp + rejected + point.fn else None,
+            "Accuracy": point.accuracy if defective + good else None,
+            "False-alarm rate": point.false_alarm_rate if good else None,
+            "Escape rate": point.escape_rate if defective else None}
+
+
+def percent(value: float | None) -> str:
+    """A rate as a percentage with one decimal, "n/a" where it is undefined."""
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def cost_sentence(point: OperatingPoint) -> str:
+    """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
+    test set's rates are (exact :data:`CONFIDENCE` intervals)."""
+    n_good, n_defective = point.tn + point.fp, point.tp + point.fn
+    return (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
+            f"{_share_with_interval(point.fp, n_good)}) and {point.fn} of {counted(n_defective, 'defective part')} "
+            f"would pass (escapes, {_share_with_interval(point.fn, n_defective)}).")
+
+
+def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
+    """What the threshold would cost per ``parts`` parts made, at the test set's false-alarm and escape rates
+    but the line's own defect rate, against passing every part unchecked; and at the upper ends of the
+    rates' :data:`CONFIDENCE` intervals. Without good or without defective test images a rate is unknown, and
+    the sentence says so instead of counting it as 0."""
+    false_alarm_interval = rate_interval(point.fp, point.fp + point.tn, CONFIDENCE)  # None: no good test image
+    escape_interval = rate_interval(point.fn, point.fn + point.tp, CONFIDENCE)  # None: no defective one
+    if false_alarm_interval is None or escape_interval is None:
+        lacking = [(kind, rate) for kind, rate, interval in (("good", "false-alarm rate", false_alarm_interval),
+                                                              ("defective", "escape rate", escape_interval))
+                   if interval is None]
+        return (f"No expected cost per {parts:,} parts: the test set has "
+                f"{' and '.join(f'no {kind} image' for kind, _ in lacking)}, so the "
+                f"{' and '.join(rate for _, rate in lacking)} {are(len(lacking))} unknown. Check the run on "
+                f"labelled images from the line (Predict's check, or evaluate --data).")
+    parts = max(parts, 10 ** math.ceil(math.log10(1 / costs.defect_rate)))  # at least one defective part
+    good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
+    false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
+    total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
+    unchecked = parts * float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
+    sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
+                f"{false_alarms:,.1f} false alarms and {escapes:,.1f} escapes, an expected cost of {total:,.1f} "
+                f"({false_alarms:,.1f} × {entered_amount(costs.false_alarm)} + {escapes:,.1f} × "
+                f"{entered_amount(costs.escape)}); passing every "
+                f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
+    worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
+    worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
+    costlier = (" This threshold costs more than not inspecting at all: a threshold chosen on a test set whose "
+                "mix of good and defective parts is not the line's (the F1-optimal one, for instance) can; the "
+                "minimum-cost preset chooses one for these costs." if total > unchecked * (1 + 1e-9) else "")
+    return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
+            f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
+            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.{costlier}")
+
+
+def _share_with_interval(count: int, total: int) -> str:
+    interval = rate_interval(count, total, CONFIDENCE)
+    if interval is None:
+        return "n/a"
+    return f"{count / total:.1%}; {CONFIDENCE:.0%} interval {interval[0]:.1%}–{interval[1]:.1%}"
+
+
+#: preset names (the page's buttons, the source of a saved threshold; the CLI's --preset maps onto them)
+F1_OPTIMAL, YOUDEN, MINIMUM_COST = "F1-optimal", "Youden", "Minimum cost"
+
+
+def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
+    """The name of the "at most X % false alarms" preset."""
+    return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"
+
+
+def preset_source(name: str, costs: LineCosts | None) -> str:
+    """What a threshold saved from preset ``name`` records as its source (the minimum-cost one with its costs)."""
+    return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
+
+
+def _f1_optimal(labels: np.ndarray, scores: np.ndarray) -> float:
+    return f1_optimal_threshold(labels, scores)[0]
+
+
+def preset_rules(labels: Sequence[int] | np.ndarray, max_false_alarm_rate: float,
+                 costs: LineCosts | None = None) -> dict[str, ThresholdRule]:
+    """The preset threshold rules by name (with ``costs``, also the minimum-cost one); presets that the
+    labels cannot support (one class only) are left out."""
+    labels = np.asarray(labels, int)
+    rules: dict[str, ThresholdRule] = {}
+    if (labels == 1).any() and (labels == 0).any():
+        rules[F1_OPTIMAL] = _f1_optimal
+        rules[YOUDEN] = youden_threshold
+        if costs is not None:
+            rules[MINIMUM_COST] = functools.partial(minimum_cost_threshold, costs=costs)
+    if (labels == 0).any():
+        rules[false_alarm_preset_name(max_false_alarm_rate)] = functools.partial(
+            threshold_for_false_alarm_rate, max_rate=max_false_alarm_rate)
+    return rules
+
+
+def threshold_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                      max_false_alarm_rate: float, costs: LineCosts | None = None) -> dict[str, float]:
+    """Preset thresholds by name (:func:`preset_rules` applied to the whole test set)."""
+    labels = np.asarray(labels, int)
+    return {name: rule(labels, np.asarray(scores, float))
+            for name, rule in preset_rules(labels, max_false_alarm_rate, costs).items()}
+
+
+#: columns of :func:`held_out_presets`
+IN_SAMPLE_FALSE_ALARMS, IN_SAMPLE_ESCAPES = "false alarms, chosen on these images", "escapes, chosen on these images"
+
+
+HELD_OUT_FALSE_ALARMS, HELD_OUT_ESCAPES = "false alarms, held out", "escapes, held out"
+
+
+def _count_text(count: int, total: int) -> str:
+    return f"{count} of {total} ({count / total:.1%})" if total else "n/a"
+
+
+def held_out_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                     max_false_alarm_rate: float, costs: LineCosts | None = None, folds: int = 5,
+                     seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """Each preset's false alarms and escapes when chosen on the test images themselves, and when chosen
+    on the other folds and applied to held-out images (:func:`vqi_core.metrics.held_out_counts`); and the
+    number of folds used (0 when a class has fewer than 2 images: the table is then empty)."""
+    labels, scores = np.asarray(labels, int), np.asarray(scores, float)
+    evaluator, rows, used = ThresholdEvaluator(labels, scores), [], 0
+    for name, rule in preset_rules(labels, max_false_alarm_rate, costs).items():
+        held = held_out_counts(labels, scores, rule, folds, seed)
+        if held is None:
+            continue
+        used, point = held.folds, evaluator.evaluate(rule(labels, scores))
+        rows.append({"preset": name, IN_SAMPLE_FALSE_ALARMS: _count_text(point.fp, held.good),
+                     IN_SAMPLE_ESCAPES: _count_text(point.fn, held.defective),
+                     HELD_OUT_FALSE_ALARMS: _count_text(held.false_alarms, held.good),
+                     HELD_OUT_ESCAPES: _count_text(held.escapes, held.defective)})
+    columns = ["preset", IN_SAMPLE_FALSE_ALARMS, IN_SAMPLE_ESCAPES, HELD_OUT_FALSE_ALARMS, HELD_OUT_ESCAPES]
+    return pd.DataFrame(rows, columns=columns), used
+
+
+def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+             threshold: float) -> np.ndarray:
+    """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""
+    labels = np.asarray(labels, int)
+    predicted = np.asarray(scores, np.float64) >= threshold
+    return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
+
+
+def judged_frame(paths: Sequence[str], labels: Sequence[int] | np.ndarray, defect_types: Sequence[str],
+                 scores: Sequence[float] | np.ndarray, threshold: float) -> pd.DataFrame:
+    """Labelled images judged at ``threshold``: path, label, defect type, score, decision and outcome
+    (:func:`outcomes`), the misjudged ones (false alarms, then escapes) first, each highest score first."""
+    labels, scores = np.asarray(labels, int), np.asarray(scores, np.float64)
+    frame = pd.DataFrame({"image": [Path(path).name for path in paths],
+                          "label": np.where(labels == 1, "defective", "good"), "defect_type": list(defect_types),
+                          "score": scores, "threshold": threshold,
+                          "prediction": np.where(scores >= threshold, "defective", "good"),
+                          "outcome": outcomes(labels, scores, threshold), "path": list(paths)})
+    rank = frame["outcome"].map({"FP": 0, "FN": 1, "TP": 2, "TN": 3})
+    return frame.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False],
+                                               kind="stable").drop(columns="rank").reset_index(drop=True)
