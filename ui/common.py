@@ -63,7 +63,7 @@ def legend(ground_truth: bool) -> str:
              f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes (regions above every held-out "
              "good image's map, whatever the threshold)</span>"]
     if ground_truth:
-        parts.append(f"<span style='color:rgb{GROUND_TRUTH_COLOR}'>■ ground-truth outline</span>")
+        parts.append(f"<span style='color:{dashboard.css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
     return " · ".join(parts)
 
 

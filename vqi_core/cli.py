@@ -38,7 +38,7 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .system import FolderBusy, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
     line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
-from .wording import counted, exact_number, score_beside
+from .wording import counted, exact_number, figure, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -345,7 +345,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _metrics_line(metrics: dict) -> str:
     def fmt(key: str) -> str:
-        return _number(metrics.get(key))
+        return figure(metrics.get(key))
 
     interval = metrics.get("image_auroc_interval")
     spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f})" if interval else ""
@@ -358,17 +358,13 @@ def _defect_type_lines(metrics: dict) -> list[str]:
     """One line per defect type: its images, image AUROC against the good images, pixel AUROC and pixel share."""
     lines = []
     for name, entry in metrics.get("per_defect_type", {}).items():
-        line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {_number(entry['image_auroc'])}"
+        line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {figure(entry['image_auroc'])}"
         if "pixel_auroc" in entry:
             share = entry["defect_pixel_share"]
-            line += (f", pixel AUROC {_number(entry['pixel_auroc'])} "
+            line += (f", pixel AUROC {figure(entry['pixel_auroc'])} "
                      f"({'n/a' if share is None else f'{share:.0%}'} of the defect pixels)")
         lines.append(line)
     return lines
-
-
-def _number(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -746,8 +742,8 @@ def _runs(args: argparse.Namespace) -> int:
             continue
         m, config = run.metrics, run.config
         backbone = str(config.get("params", {}).get("backbone"))
-        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {_number(m.get('image_auroc')):>11} "
-              f"{_number(m.get('pixel_auroc')):>11} {_number(m.get('fit_seconds'), 1):>7}  "
+        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
+              f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         if run.description:
             print(f"  {' '.join(run.description.split())}")  # on one line

@@ -27,7 +27,7 @@ from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
 from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, percent, \
     rate_numbers
-from .wording import exact_number, score_beside
+from .wording import exact_number, figure, score_beside
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
@@ -53,10 +53,6 @@ def _pairs(rows: Sequence[tuple[str, object]]) -> str:
     cells = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
                     for key, value in rows)
     return f"<table>{cells}</table>"
-
-
-def _number(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, size: int = 320) -> str:
@@ -152,7 +148,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                              "with a mask": scores.assign(masked=masked).groupby("defect_type")["masked"].sum()})
     test_set.index.name = "test folder"
 
-    auroc = _number(data.auroc)
+    auroc = figure(data.auroc)
     if data.auroc_interval is not None:
         auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f})"
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
@@ -181,8 +177,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
                  f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
                 ("good training images", metrics.get("train_images")),
-                ("fit time (s)", _number(metrics.get("fit_seconds"), 1)),
-                ("scoring (ms per image)", _number(metrics.get("ms_per_image"), 1)),
+                ("fit time (s)", figure(metrics.get("fit_seconds"), 1)),
+                ("scoring (ms per image)", figure(metrics.get("ms_per_image"), 1)),
                 ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
         "<h2>How it was tested</h2>",
         _table(test_set, index=True),
@@ -190,8 +186,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("files left out", f"{len(skipped)}, listed below: they were not evaluated" if skipped else "none")]),
         _table(pd.DataFrame(skipped, columns=["file", "reason"])) if skipped else "",
         "<h2>How well it ranks parts</h2>",
-        _pairs([("image AUROC", auroc), ("pixel AUROC", _number(metrics.get("pixel_auroc"))),
-                ("AUPRO (to 30 % false-positive pixels)", _number(metrics.get("aupro")))]),
+        _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
+                ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",

@@ -441,11 +441,10 @@ class Run:
         ``history`` where they were recorded. Control characters in their texts (a tab pasted into a reason
         before reasons refused one) are given as escapes (``\\t``), so that no terminal or page runs them."""
         info = self._read_json(THRESHOLD_FILE)
-        entries = [info, *(entry for entry in info.get("history", []) if isinstance(entry, dict))] \
-            if isinstance(info.get("history", []), list) else [info]
-        for entry in entries:
+        history = info.get("history", [])
+        for entry in [info, *(history if isinstance(history, list) else [])]:  # a wrong history: threshold_history
             for key in THRESHOLD_TEXTS:
-                if isinstance(entry.get(key), str):
+                if isinstance(entry, dict) and isinstance(entry.get(key), str):
                     entry[key] = escaped_controls(entry[key])
         return info
 

@@ -11,6 +11,11 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
+def figure(value: float | None, digits: int = 4) -> str:
+    """A figure with ``digits`` decimals, "n/a" where it does not exist (pixel metrics without masks)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def are(count: int) -> str:
     """The verb "to be" agreeing with ``count`` things."""
     return "is" if count == 1 else "are"
