@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ui.common import as_text
 from vqi_core import archive
 from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
 from vqi_core.cli import main
@@ -187,23 +188,28 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     assert "--export" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("damage", ["model", "maps"])
-def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, capsys, damage):
-    """The export wrote the archive and gave its SHA-256 to record with the approval; the import then refused it."""
-    run = Run(shutil.copytree(trained_run.path, tmp_path / "runs" / trained_run.id))
+def damage_past_the_cheap_check(run: Run, damage: str) -> str:
+    """Damage the model's arrays or one map of ``run`` where only reading the files in full finds it; what the
+    refusal says."""
     if damage == "model":  # a valid array file, but not the one the model saved
         arrays = dict(np.load(run.path / "model" / "arrays.npz"))
         name = sorted(arrays)[0]
         arrays[name] = arrays[name] + 1
         (run.path / "model" / "arrays.npz").write_bytes(npz_bytes(**arrays))
-        said = "arrays.npz is not the file this model saved"
-    else:  # its table of contents intact, one map's bytes not
-        with zipfile.ZipFile(run.path / "maps.npz") as packed:
-            last = packed.infolist()[-1]
-        data = bytearray((run.path / "maps.npz").read_bytes())
-        data[last.header_offset + 30 + len(last.filename) + last.compress_size // 2] ^= 0xFF
-        (run.path / "maps.npz").write_bytes(bytes(data))
-        said = "maps.npz is damaged"
+        return "arrays.npz is not the file this model saved"
+    with zipfile.ZipFile(run.path / "maps.npz") as packed:  # its table of contents intact, one map's bytes not
+        last = packed.infolist()[-1]
+    data = bytearray((run.path / "maps.npz").read_bytes())
+    data[last.header_offset + 30 + len(last.filename) + last.compress_size // 2] ^= 0xFF
+    (run.path / "maps.npz").write_bytes(bytes(data))
+    return "maps.npz is damaged: BadZipFile: Bad CRC-32"
+
+
+@pytest.mark.parametrize("damage", ["model", "maps"])
+def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, capsys, damage):
+    """The export wrote the archive and gave its SHA-256 to record with the approval; the import then refused it."""
+    run = Run(shutil.copytree(trained_run.path, tmp_path / "runs" / trained_run.id))
+    said = damage_past_the_cheap_check(run, damage)
     assert run.problem() is None  # the cheap check (runs listing) does not find either
     with pytest.raises(RunError, match=f"is not exported, as an import would refuse it: .*{said}"):
         export_run_file(run, tmp_path / "run.zip")
@@ -417,8 +423,32 @@ def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):
     (run.path / "config.json").write_text(json.dumps({**run.config, "run_id": "renamed-from-this"}))
     app = open_page("home.py")
     assert not app.exception and not app.get("download_button")
-    assert any(c.value.startswith(f"The current run's folder `{run.id}` was renamed since it was saved")
-               for c in app.caption)
+    assert [w.value for w in app.warning] == [
+        f"The current run is not offered for download: the run folder {as_text(run.id)} was renamed since it was "
+        f"saved (its config.json says it is run 'renamed-from-this')\\: an import would refuse its archive; give "
+        f"it its name back to export it."]  # as_text escapes colons (:name: is an icon)
+
+
+@pytest.mark.parametrize("damage", ["model", "maps"])
+def test_pages_say_why_a_damaged_run_has_no_archive_or_report_instead_of_a_download_that_fails(open_page, app_env,
+                                                                                           damage):
+    """Streamlit answers a download whose data cannot be made with nothing but "Failed to generate file for
+    download": a run damaged where only reading its files in full finds it is not offered for download, and the
+    page says why. Its decisions (scores only) still are."""
+    run = app_env.list()[0]
+    said = damage_past_the_cheap_check(run, damage)
+    home = open_page("home.py")
+    assert not home.exception and not home.get("download_button")
+    assert len(home.warning) == 1 and home.warning[0].value.startswith("The current run is not offered for download")
+    assert as_text(said) in home.warning[0].value
+    threshold = open_page("threshold.py")
+    assert not threshold.exception
+    refusals = [w.value for w in threshold.warning if w.value.startswith("No validation report can be written")]
+    downloads = [button.key for button in threshold.get("download_button")]
+    if damage == "maps":
+        assert len(refusals) == 1 and as_text(said) in refusals[0] and downloads == ["threshold_download"]
+    else:  # the report does not load the model
+        assert refusals == [] and downloads == ["threshold_download", "threshold_report"]
 
 
 @pytest.mark.parametrize("command", [

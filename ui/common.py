@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from vqi_core import dashboard, jobs, thresholds
+from vqi_core.archive import export_problem
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
@@ -324,6 +325,27 @@ def thumbnail(run_path: str, index: int, side: int = 320, dataset: str | None = 
 def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
     return dashboard.fit_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
+
+
+def problem_read_in_full(run: Run, export: bool = False) -> str | None:
+    """Why the run's validation report (``export``: its archive) cannot be written, found by reading every file
+    in full (:meth:`Run.problem`, :func:`~vqi_core.archive.export_problem`); said instead of offering a download
+    that would fail with nothing but "Failed to generate file for download". Not read again while the run's files
+    stay as they are."""
+    signature = run.files_signature()
+    if signature is None:
+        return _problem_read_in_full(str(run.path), export)
+    return _remembered_problem_read_in_full(str(run.path), export, signature)
+
+
+def _problem_read_in_full(run_path: str, export: bool) -> str | None:
+    run = Run(Path(run_path))
+    return export_problem(run) if export else run.problem(data=True)
+
+
+@st.cache_data(max_entries=64, show_spinner="Checking the run's files…")
+def _remembered_problem_read_in_full(run_path: str, export: bool, signature: tuple) -> str | None:
+    return _problem_read_in_full(run_path, export)
 
 
 def clear_run_caches() -> None:

@@ -43,20 +43,28 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_F
 
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
     """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order);
-    ``RunError`` for a run whose archive an import would refuse: a folder renamed since it was saved, a file
-    missing or damaged (every file is read in full, as an import reads it), a model that does not load."""
-    if run.renamed:
-        raise RunError(f"the run folder {run.id} was renamed since it was saved (its {CONFIG_FILE} says it is run "
-                       f"{run.config.get('run_id')!r}): an import would refuse its archive; give it its name back "
-                       f"to export it")
-    try:
-        _check_whole_run(run, run.id)
-    except (*ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
-        raise RunError(f"run {run.id} is not exported, as an import would refuse it: {exc}") from exc
+    ``RunError`` saying why for a run whose archive an import would refuse (see :func:`export_problem`)."""
+    if (problem := export_problem(run)) is not None:
+        raise RunError(problem)
     files = sorted(path for path in run.path.rglob("*") if path.is_file())
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
             archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
+
+
+def export_problem(run: Run) -> str | None:
+    """Why an import would refuse ``run``'s archive, so that it is not exported: a folder renamed since it was
+    saved, a file missing or damaged (every file is read in full, as an import reads it), a model that does not
+    load; None when it can be exported."""
+    if run.renamed:
+        return (f"the run folder {run.id} was renamed since it was saved (its {CONFIG_FILE} says it is run "
+                f"{run.config.get('run_id')!r}): an import would refuse its archive; give it its name back to "
+                f"export it")
+    try:
+        _check_whole_run(run, run.id)
+    except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+        return f"run {run.id} is not exported, as an import would refuse it: {exc}"
+    return None
 
 
 def archive_sha256(source: Path | str | bytes) -> str:

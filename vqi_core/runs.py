@@ -325,10 +325,11 @@ class Run:
             raise RunError(f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object")
         return value
 
-    def problem(self) -> str | None:
-        """Why the run cannot be shown or used (a file missing or damaged, see :meth:`check`); None when it can."""
+    def problem(self, data: bool = False) -> str | None:
+        """Why the run cannot be shown or used (a file missing or damaged, see :meth:`check`; ``data``: found
+        by reading every file in full); None when it can."""
         try:
-            self.check()
+            self.check(data=data)
         except RunError as exc:
             return str(exc)
         return None
@@ -352,13 +353,19 @@ class Run:
                 self.anomaly_map(index)
             self.data_manifest
             return
-        signature = _files_signature([self.path / name for name in CHECKED_FILES])
+        signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
             self._check_files()
             if signature is not None:
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
+
+    def files_signature(self) -> tuple | None:
+        """Changes whenever the run's config, scores, maps, data manifest or a model file is written, replaced,
+        created or removed (None while one changed a moment ago, see :func:`_files_signature`): a check of them
+        that passed need not be repeated while it stays the same."""
+        return _files_signature([self.path / name for name in CHECKED_FILES])
 
     def _check_metrics(self) -> None:
         """``RunError`` when a figure of ``metrics.json`` is not a number or null (a list: not all numbers; a

@@ -6,8 +6,8 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, runs_dir, \
-    set_current_run, show_run_error, store
+from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, \
+    problem_read_in_full, runs_dir, set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -107,9 +107,8 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
                "only where that folder exists).")
     current = st.session_state.get(CURRENT_RUN)
     if current in saved and saved[current].problem() is None:
-        if saved[current].renamed:
-            st.caption(f"The current run's folder {as_code(current)} was renamed since it was saved: an import would "
-                       f"refuse its archive, so it is not offered for download; give it its name back.")
+        if (problem := problem_read_in_full(saved[current], export=True)) is not None:
+            st.warning(f"The current run is not offered for download: {as_text(problem)}.", icon=":material/warning:")
         else:
             st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
                                file_name=f"{current}.zip", mime="application/zip", on_click="ignore",

@@ -216,15 +216,19 @@ def image_level_body(run: Run) -> None:
         file_name=f"{run.id}-decisions-{axis.text(threshold)}.csv", mime="text/csv", on_click="ignore",
         key="threshold_download", icon=":material/download:",
         help="Every test image with its score, the threshold, the decision and the outcome (TP, FP, FN, TN).")
-    buttons.download_button(
-        "Validation report (HTML)",
-        functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate,
-                          source=source if threshold == run.threshold else f"{source}, explored here, not saved"),
-        file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
-        key="threshold_report", icon=":material/description:",
-        help="One self-contained HTML file for the quality record: what the run learnt from, how it was tested, "
-             "how well it ranks parts, what this threshold does (with intervals, per defect type, the presets "
-             "on held-out images) and its false alarms and escapes as thumbnails.")
+    if (report_problem := common.problem_read_in_full(run)) is not None:
+        st.warning(f"No validation report can be written for this run: {common.as_text(report_problem)}.",
+                   icon=":material/warning:")
+    else:
+        buttons.download_button(
+            "Validation report (HTML)",
+            functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate,
+                              source=source if threshold == run.threshold else f"{source}, explored here, not saved"),
+            file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
+            key="threshold_report", icon=":material/description:",
+            help="One self-contained HTML file for the quality record: what the run learnt from, how it was "
+                 "tested, how well it ranks parts, what this threshold does (with intervals, per defect type, the "
+                 "presets on held-out images) and its false alarms and escapes as thumbnails.")
     history = run.threshold_history
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
         st.dataframe(history.iloc[::-1].assign(threshold=lambda frame: frame["threshold"].map(exact_number)),
