@@ -38,6 +38,7 @@ from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
+from vqi_core.report import training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import score_axis
@@ -1103,6 +1104,11 @@ def test_cli_trains_the_cam_classifier_on_a_labelled_share_of_the_test_set(datas
     assert len(run.scores) == len(evaluated) < len(evaluated) + len(labelled)
     assert run.config["request"]["supervised_train_fraction"] == 0.25
     assert "has seen defects" in run.report["notes"][0]
+    defective = sum(s.label == 1 for s in labelled)
+    assert run.metrics["train_defective_images"] == defective > 0
+    good = run.metrics["train_images"] - defective
+    assert good == len(load_category(dataset).train) + sum(s.label == 0 for s in labelled)
+    assert training_images_line(run.metrics).startswith(f"{good} good and {defective} labelled defective; ")
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):

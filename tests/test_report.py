@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import FAST_METHOD, FAST_PARAMS
 from synthetic import write_mvtec_dataset
 from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.pipeline import RunConfig, train_run
-from vqi_core.report import run_report_html
+from vqi_core.images import read_image
+from vqi_core.methods.base import normalization_statistics
+from vqi_core.report import run_report_html, training_images_line
 from vqi_core.wording import exact_number
 
 
@@ -104,6 +109,23 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "x.html"), "--defect-rate", "0"]) == 2
     assert "--defect-rate is a percentage" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+
+
+def test_the_run_names_the_good_images_that_normalise_its_maps(trained_run):
+    """The quality record says which training images set the heatmaps' scale: scoring exactly those with the
+    saved model gives its saved normalisation, and scoring another training image does not."""
+    names = trained_run.report["normalisation_images"]
+    assert len(names) == trained_run.metrics["normalisation_images"] == 1 and names[0].startswith("train/good/")
+    model, dataset = trained_run.load_model(), Path(trained_run.config["dataset"])
+    normalised_with = normalization_statistics(model.predict([read_image(dataset / names[0])]))
+    assert normalised_with == pytest.approx(model.normalization, rel=1e-5)
+    other = next(path for path in sorted((dataset / "train" / "good").iterdir()) if path.name not in names[0])
+    assert normalization_statistics(model.predict([read_image(other)])) != pytest.approx(model.normalization)
+    text = parse(run_report_html(trained_run)).text
+    assert text[text.index("training images") + 1] == (
+        "12 good; 1 of the good ones held out of the fit to normalise the heatmaps (listed below)")
+    assert names[0] in text
+    assert training_images_line({"train_images": 12}) == "12"  # a run from before the count was recorded
 
 
 def test_threshold_page_offers_the_report(open_page):

@@ -105,6 +105,8 @@ DAMAGED_REPORTS = [
     ({"training_capture_ranges": [1, 2]}, '"training_capture_ranges" is not'),
     ({"training_capture_ranges": {"mean grey level": [1]}}, '"training_capture_ranges" is not'),
     ({"training_capture_ranges": {"mean grey level": ["dark", "bright"]}}, '"training_capture_ranges" is not'),
+    ({"normalisation_images": "train/good/001.png"}, '"normalisation_images" is not a list of file names'),
+    ({"normalisation_images": [3]}, '"normalisation_images" is not a list of file names'),
 ]
 
 

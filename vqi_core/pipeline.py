@@ -356,6 +356,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
         "train_images": len(train_images), "test_images": len(test_images),
+        "train_defective_images": sum(s.label == 1 for s in train_samples),  # labelled, for a supervised method
+        "normalisation_images": len(model.fit_info["holdout_indices"]),
         "peak_rss_mb": peak_memory_mb(),
         "seen_defects": model.supervised,
         "pixel_metrics_inspected_only": True,  # runs before 2026-12-03 also counted pixels never inspected
@@ -381,8 +383,10 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
         if model.supervised and (seen := split.seen_defect_look_alikes_note()):
             notes.append(seen)
-        write_json_atomic(staging / REPORT_FILE, {"skipped": skipped, "notes": notes, "split_check": split.to_dict(),
-                                                  "training_capture_ranges": ranges})
+        write_json_atomic(staging / REPORT_FILE, {
+            "skipped": skipped, "notes": notes, "split_check": split.to_dict(), "training_capture_ranges": ranges,
+            "normalisation_images": [location(train_samples[i], category.root)
+                                     for i in model.fit_info["holdout_indices"]]})
         write_json_atomic(staging / CONFIG_FILE, {
             "run_id": run_id, "method": config.method, "params": model.get_params(), "seed": config.seed,
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),

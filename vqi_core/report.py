@@ -49,6 +49,28 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
     return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}")
 
 
+def _names_list(title: str, names: Sequence[str]) -> str:
+    """``names`` in a collapsed list under ``title`` ("" when there are none)."""
+    if not names:
+        return ""
+    items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
+    return f"<details><summary>{html.escape(title)} ({len(names):,})</summary><ul>{items}</ul></details>"
+
+
+def training_images_line(metrics: dict) -> str:
+    """How many training images a run had, good and labelled defective, and how many of the good ones were held
+    out of the fit to normalise its maps (runs trained before 2026-12-04 recorded only the total)."""
+    total = metrics.get("train_images")
+    if total is None or metrics.get("normalisation_images") is None:
+        return figure(total, 0)
+    defective = metrics.get("train_defective_images", 0)
+    held = metrics["normalisation_images"]
+    line = f"{total - defective:,} good" + (f" and {defective:,} labelled defective" if defective else "")
+    if held:
+        return f"{line}; {held:,} of the good ones held out of the fit to normalise the heatmaps (listed below)"
+    return f"{line}; none held out, the heatmaps are normalised with the training images themselves"
+
+
 def _pairs(rows: Sequence[tuple[str, object]]) -> str:
     cells = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
                     for key, value in rows)
@@ -176,10 +198,12 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
                  f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
-                ("good training images", metrics.get("train_images")),
+                ("training images", training_images_line(metrics)),
                 ("fit time (s)", figure(metrics.get("fit_seconds"), 1)),
                 ("scoring (ms per image)", figure(metrics.get("ms_per_image"), 1)),
                 ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
+        _names_list("The good training images held out to normalise the heatmaps",
+                    run.report.get("normalisation_images", [])),
         "<h2>How it was tested</h2>",
         _table(test_set, index=True),
         _pairs([("test-set check", findings_line(check)),

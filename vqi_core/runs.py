@@ -826,8 +826,7 @@ def report_problem(report: dict) -> str | None:
     words; None when nothing is. Every entry may be absent (runs from before it existed)."""
     if not _objects_with_texts(report.get("skipped", []), "file", "reason"):
         return '"skipped" is not a list of files left out, each with its "file" and "reason"'
-    notes = report.get("notes", [])
-    if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+    if not _texts(report.get("notes", [])):
         return '"notes" is not a list of texts'
     check = report.get("split_check")
     if check is not None and (problem := _split_check_problem(check)) is not None:
@@ -837,7 +836,13 @@ def report_problem(report: dict) -> str | None:
             isinstance(bounds, list) and len(bounds) == 2 and all(finite_number(bound) for bound in bounds)
             for bounds in ranges.values())):
         return '"training_capture_ranges" is not the lowest and highest value of each statistic'
+    if not _texts(report.get("normalisation_images", [])):
+        return '"normalisation_images" is not a list of file names'
     return None
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:

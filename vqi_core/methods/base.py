@@ -283,7 +283,7 @@ class AnomalyModel(ABC):
         holdout_images = image_subset(images, normalisation_set)
         prediction = self.predict(holdout_images, progress, stage="normalisation")
         self.normalization = normalization_statistics(prediction)
-        self.fit_info = {"train_images": len(train), "holdout_images": len(holdout),
+        self.fit_info = {"train_images": len(train), "holdout_images": len(holdout), "holdout_indices": holdout,
                          "fit_seconds": time.perf_counter() - started, **finetune_info}
         return self
 
