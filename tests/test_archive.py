@@ -17,6 +17,7 @@ import pytest
 
 from ui.common import as_text
 from vqi_core import archive
+from vqi_core import runs as runs_module
 from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
 from vqi_core.cli import main
 from vqi_core.pipeline import folder_sources, iter_score
@@ -449,6 +450,35 @@ def test_pages_say_why_a_damaged_run_has_no_archive_or_report_instead_of_a_downl
         assert len(refusals) == 1 and as_text(said) in refusals[0] and downloads == ["threshold_download"]
     else:  # the report does not load the model
         assert refusals == [] and downloads == ["threshold_download", "threshold_report"]
+
+
+def test_a_passed_full_read_is_remembered_until_a_file_changes_and_a_failed_one_is_not(open_page, app_env,
+                                                                                    monkeypatch):
+    """The pages read a run's files in full once: again only once one changed (damage after a pass is found). A
+    failure may be the machine's (memory, open files), not the run's: the next rerun reads again. (open_page():
+    Home, drawn once.)"""
+    monkeypatch.setattr(runs_module, "RACY_SECONDS", -60.0)  # files just written count as settled: remembered
+    run = app_env.list()[0]
+    failures = iter([MemoryError()])
+
+    def load_model_failing_once(self):
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        return loads_model(self)
+
+    loads_model = Run.load_model
+    monkeypatch.setattr(Run, "load_model", load_model_failing_once)
+    home = open_page()
+    assert [w.value for w in home.warning] == [f"The current run is not offered for download: run {as_text(run.id)} "
+                                               f"is not exported, as an import would refuse it\\: MemoryError."]
+    assert [button.key for button in open_page().get("download_button")] == ["home_export"]
+    reads = []
+    monkeypatch.setattr(Run, "load_model", lambda self: reads.append(self) or loads_model(self))
+    assert [button.key for button in open_page().get("download_button")] == ["home_export"]
+    assert reads == []  # the pass is remembered
+    said = damage_past_the_cheap_check(run, "maps")
+    home = open_page()
+    assert not home.get("download_button") and as_text(said) in home.warning[0].value
 
 
 @pytest.mark.parametrize("command", [

@@ -330,22 +330,32 @@ def original(run_path: str, index: int, max_side: int | None = 768, dataset: str
 def problem_read_in_full(run: Run, export: bool = False) -> str | None:
     """Why the run's validation report (``export``: its archive) cannot be written, found by reading every file
     in full (:meth:`Run.problem`, :func:`~vqi_core.archive.export_problem`); said instead of offering a download
-    that would fail with nothing but "Failed to generate file for download". Not read again while the run's files
-    stay as they are."""
+    that would fail with nothing but "Failed to generate file for download". For a run that passed the cheap
+    check (its JSON files are read there, not remembered here). A pass is not read again while the run's files
+    stay as they are; a problem is, at the next rerun (it may have been the machine's, such as too many open
+    files, and not the run's)."""
     signature = run.files_signature()
-    if signature is None:
-        return _problem_read_in_full(str(run.path), export)
-    return _remembered_problem_read_in_full(str(run.path), export, signature)
+    try:
+        if signature is None:
+            _read_in_full(str(run.path), export)
+        else:
+            _remembered_read_in_full(str(run.path), export, signature)
+    except RunError as exc:
+        return str(exc)
+    return None
 
 
-def _problem_read_in_full(run_path: str, export: bool) -> str | None:
+def _read_in_full(run_path: str, export: bool) -> None:
+    """``RunError`` saying why the run's report (``export``: archive) cannot be written."""
     run = Run(Path(run_path))
-    return export_problem(run) if export else run.problem(data=True)
+    if (problem := export_problem(run) if export else run.problem(data=True)) is not None:
+        raise RunError(problem)
 
 
 @st.cache_data(max_entries=64, show_spinner="Checking the run's files…")
-def _remembered_problem_read_in_full(run_path: str, export: bool, signature: tuple) -> str | None:
-    return _problem_read_in_full(run_path, export)
+def _remembered_read_in_full(run_path: str, export: bool, signature: tuple) -> None:
+    """:func:`_read_in_full`, once per state of the run's files: Streamlit keeps no exception, so only a pass."""
+    _read_in_full(run_path, export)
 
 
 def clear_run_caches() -> None:

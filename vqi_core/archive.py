@@ -63,7 +63,7 @@ def export_problem(run: Run) -> str | None:
     try:
         _check_whole_run(run, run.id)
     except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
-        return f"run {run.id} is not exported, as an import would refuse it: {exc}"
+        return f"run {run.id} is not exported, as an import would refuse it: {str(exc) or exc.__class__.__name__}"
     return None
 
 

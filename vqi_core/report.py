@@ -68,7 +68,7 @@ def training_images_line(metrics: dict) -> str:
     line = f"{total - defective:,} good" + (f" and {defective:,} labelled defective" if defective else "")
     if held:
         return f"{line}; {held:,} of the good ones held out of the fit to normalise the heatmaps (listed below)"
-    return f"{line}; none held out, the heatmaps are normalised with the training images themselves"
+    return f"{line}; none held out, the heatmaps are normalised with the good training images themselves"
 
 
 def _pairs(rows: Sequence[tuple[str, object]]) -> str:

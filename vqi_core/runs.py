@@ -343,7 +343,8 @@ class Run:
         Cheap enough to list runs with: of the array files only their table of contents is read (nothing is
         decompressed), of ``data_manifest.csv`` only its header, and the files past the JSON ones only when they
         changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
-        comes from elsewhere) every file is read in full: every map, and the whole manifest."""
+        comes from elsewhere, or before its report or archive is written) every file is read in full: every map,
+        and the whole manifest."""
         self._check_config()
         self._check_metrics()
         self.report, self.threshold_history, self.description
@@ -826,7 +827,7 @@ def report_problem(report: dict) -> str | None:
     words; None when nothing is. Every entry may be absent (runs from before it existed)."""
     if not _objects_with_texts(report.get("skipped", []), "file", "reason"):
         return '"skipped" is not a list of files left out, each with its "file" and "reason"'
-    if not _texts(report.get("notes", [])):
+    if not _is_list_of_texts(report.get("notes", [])):
         return '"notes" is not a list of texts'
     check = report.get("split_check")
     if check is not None and (problem := _split_check_problem(check)) is not None:
@@ -836,12 +837,13 @@ def report_problem(report: dict) -> str | None:
             isinstance(bounds, list) and len(bounds) == 2 and all(finite_number(bound) for bound in bounds)
             for bounds in ranges.values())):
         return '"training_capture_ranges" is not the lowest and highest value of each statistic'
-    if not _texts(report.get("normalisation_images", [])):
+    if not _is_list_of_texts(report.get("normalisation_images", [])):
         return '"normalisation_images" is not a list of file names'
     return None
 
 
-def _texts(value: Any) -> bool:
+def _is_list_of_texts(value: Any) -> bool:
+    """Whether ``value`` is a list of strings."""
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
