@@ -871,7 +871,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     app.button(key="predict_check").click().run()
     assert not app.exception
     assert len(app.error) == 1 and app.error[0].value.endswith(
-        f"{lot / 'test'} is a test folder itself: give the folder that holds it, {lot}")
+        common.as_text(f"{lot / 'test'} is a test folder itself: give the folder that holds it, {lot}"))
 
     monkeypatch.setenv("HOME", str(tmp_path))
     app.text_input(key="predict_labelled_folder").set_value("~/lot_49").run()  # ~ as the sidebar takes it
@@ -1154,6 +1154,30 @@ def test_file_names_in_predict_messages_are_shown_as_written(open_page):
     assert not app.exception
     error = next(e.value for e in app.error if "not a readable image" in e.value)
     assert error.startswith(common.as_text(name)) and "*bold*" not in error and ":red[" not in error
+
+
+def test_predict_shows_names_and_paths_that_start_like_markdown_blocks_as_written_and_offers_every_files_reason(
+        open_page, tmp_path):
+    """A file named "# heading.png" or "1. first.png" began its error line and was drawn as a heading or a list;
+    a typed glob in the folder's error as emphasis. With nothing scored, the CSV of reasons is still offered."""
+    app = open_page("predict.py")
+    names = ["# heading.png", "1. first.png", "- dash.png"]
+    app.file_uploader(key="predict_files").set_value([(name, b"not an image", "image/png") for name in names]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    errors = [e.value for e in app.error]
+    assert [error.split(" ")[0] for error in errors] == ["\\#", "1\\.", "\\-"]
+    assert any(i.value == "No image could be scored." for i in app.info)
+    [download] = app.get("download_button")
+    assert download.proto.label == "Download results (CSV)"
+    assert common.as_text("ok.png: 1. x\n+ y") == "ok.png\\: 1. x\n\\+ y"  # only where a line starts
+    assert common.as_text("20261204-0440-widget 1-2.png") == "20261204-0440-widget 1-2.png"
+    glob = str(tmp_path / "*" / "good" / "*.png")
+    app.radio(key="predict_mode").set_value("folder").run()
+    app.text_input(key="predict_folder").set_value(glob).run()
+    app.button(key="predict_score").click().run()
+    error = next(e.value for e in app.error if e.value.startswith("Cannot score"))
+    assert common.as_text(glob) in error and "\\*" in error
 
 
 def test_the_threshold_page_stays_at_a_saved_value_whose_save_moved_the_sliders_range(open_page, app_env):

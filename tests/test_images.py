@@ -11,8 +11,9 @@ import pytest
 from PIL import Image, ImageOps
 
 import vqi_core.images
-from vqi_core.images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset,
+from vqi_core.images import (MAX_IMAGE_BYTES, TOO_MANY_PIXELS, ImageFiles, ImageReadError, image_shapes, image_subset,
                              is_sixteen_bit, read_file_bytes, read_image, read_mask, stored_size)
+from vqi_core.pipeline import folder_sources
 
 
 def _save(tmp_path, name, image):
@@ -392,3 +393,16 @@ def test_reading_a_file_refuses_devices_pipes_folders_and_oversized_files(tmp_pa
     monkeypatch.setattr(vqi_core.images, "MAX_FILE_BYTES", image.stat().st_size - 1)
     with pytest.raises(ImageReadError, match="larger than the 0 MB an image file may be"):
         read_file_bytes(image)
+
+
+def test_an_image_past_pillows_own_pixel_limit_is_called_too_large_not_corrupt(tmp_path, monkeypatch):
+    """Pillow refuses to open an image of more than twice its MAX_IMAGE_PIXELS (179 megapixels) before VQI sees
+    its size: a 14000 x 14000 PNG in a folder was listed as a "corrupt or unreadable image"."""
+    path = tmp_path / "parts" / "large.png"
+    path.parent.mkdir()
+    cv2.imwrite(str(path), np.zeros((64, 64, 3), np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4,096 pixels: past twice the limit, as 196 megapixels are
+    sources, skipped = folder_sources(path.parent)
+    assert sources == [] and skipped == [{"file": str(path), "reason": TOO_MANY_PIXELS}]
+    with pytest.raises(ImageReadError, match=f"^{path}: more pixels than the 64,000,000 pixel limit$"):
+        read_image(path)

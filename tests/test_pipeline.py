@@ -1,5 +1,6 @@
 """Train -> run folder -> reload -> score, the run store's atomicity, and the CLI contract."""
 
+import csv
 import hashlib
 import io
 import json
@@ -493,10 +494,80 @@ def test_ctrl_c_while_a_predict_puts_its_results_in_place_waits_until_all_are(tr
     assert main(command) == 130
     assert f"interrupted once the results were complete: predictions.csv and the overlays in {out}" in \
         capsys.readouterr().err
-    assert len(renamed) == 7 and not (out / PREDICT_STAGING).exists()  # 6 overlays, then the CSV
+    assert len(renamed) == 7 and not (out / PREDICT_STAGING).exists()  # the CSV, then 6 overlays
     assert len(list(out.glob("later_*_overlay.png"))) == 6
     assert set(pd.read_csv(out / "predictions.csv")["image"].str.startswith("later_")) == {True}
     assert signal.getsignal(signal.SIGINT) is handler  # Ctrl+C works as before afterwards
+
+
+def test_a_terminated_predict_cleans_up_as_an_interrupted_one(trained, dataset, tmp_path, capsys, monkeypatch):
+    """SIGTERM (``timeout``, systemd, a CI runner) ended the process on the spot: a hidden staging folder of
+    overlays and a newly made --out were left. It now ends a command as Ctrl+C does."""
+    parts, out = tmp_path / "parts", tmp_path / "new" / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    real_render = vqi_core.cli.render_overlay
+    drawn = []
+
+    def render_then_terminate(*args, **kwargs):
+        drawn.append(1)
+        if len(drawn) == 3:
+            signal.raise_signal(signal.SIGTERM)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(vqi_core.cli, "render_overlay", render_then_terminate)
+    handler = signal.getsignal(signal.SIGTERM)
+    assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 130
+    assert "interrupted: predictions.csv and the overlays in" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # made by this predict: gone again, with the overlays drawn so far
+    assert signal.getsignal(signal.SIGTERM) is handler
+
+
+def test_a_predict_whose_table_cannot_be_written_changes_nothing_and_names_the_file(trained, dataset, tmp_path,
+                                                                                    capsys, monkeypatch):
+    """A full disk failed the CSV once the new overlays had replaced the earlier ones: they then lay beside the
+    earlier predictions.csv, and the message named a temporary file. The table is written first now."""
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    command = ["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]
+    assert main(command) == 0
+    earlier = {path.name: path.read_bytes() for path in out.iterdir()}
+    (parts / "000.png").write_bytes((dataset / "test" / "blob" / "000.png").read_bytes())  # another part there
+
+    def disk_full(fd):  # the data reach the disk at the latest here
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    capsys.readouterr()
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert error == f"error: cannot write {out / 'predictions.csv'}: No space left on device"
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier  # no staging folder, no temporary
+
+
+def test_file_names_with_a_carriage_return_keep_the_csv_rows_and_the_terminal_lines_whole(trained, dataset,
+                                                                                        tmp_path, capsys):
+    """macOS leaves a file named "Icon\\r" in folders: written unquoted, its row split in two where the CSV was
+    read, and its "skipped" line moved the terminal's cursor back."""
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    (parts / "Icon\r").write_bytes(b"")
+    assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"skipped {parts / 'Icon'}\\r: " in printed and "\r" not in printed
+    with open(out / "predictions.csv", newline="") as table:
+        rows = list(csv.reader(table))
+    assert len(rows) == 1 + 7 and rows[-1][0] == "Icon\r"
+    assert pd.read_csv(out / "predictions.csv", keep_default_na=False)["image"].tolist()[-1] == "Icon\r"
+
+
+@pytest.mark.parametrize("option", ["--out", "--input", "--run"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(trained, tmp_path, capsys, monkeypatch, option):
+    """``--out "$OUT"`` with $OUT unset wrote predictions.csv and overlays among the images of the current folder."""
+    monkeypatch.chdir(tmp_path)
+    given = {"--run": str(trained.path), "--input": str(tmp_path), "--out": str(tmp_path / "out")}
+    assert main(["predict", *[item for key, value in {**given, option: " "}.items() for item in (key, value)]]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {option} is empty: name a path"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, dataset, tmp_path, capsys):

@@ -45,12 +45,16 @@ STARTED_HERE = "train_started_here"
 
 #: what markdown (and Streamlit's) could read inside a line: emphasis, code, links, LaTeX, colour directives
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~$:])")
+#: what makes a line a heading, list item or table row where it starts one (a number only with its . or ))
+_BLOCK_STARTS = re.compile(r"(?m)^(\s*(?:\d+(?=[.)]))?)([.)#+\-=|])")
 
 
-def as_text(text: str) -> str:
+def as_text(text: object) -> str:
     """``text`` (a file name, anything from outside) to put into markdown that allows HTML: shown as written,
-    never as HTML, emphasis, a link or a Streamlit colour directive."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=False))
+    never as HTML, emphasis, a link, a Streamlit colour directive, or, where it starts a line, a heading or a
+    list item (a file named ``# 1.png`` or ``1. first.png``)."""
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=False))
+    return _BLOCK_STARTS.sub(r"\1\\\2", escaped)
 
 
 def as_code(text: str) -> str:

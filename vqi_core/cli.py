@@ -32,8 +32,8 @@ from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, Run, RunError, RunStore,
-                   changed_settings, checked_reason, missing_folders, run_folder_holding, spreadsheet_csv,
-                   spreadsheet_text, write_bytes_atomic)
+                   changed_settings, checked_reason, escaped_controls, missing_folders, run_folder_holding,
+                   spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
 from .system import FolderBusy, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
@@ -377,7 +377,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     for item in result["skipped"]:
-        print(f"skipped {item['file']}: {item['reason']}")
+        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
     for note in result["notes"]:
         print(f"note: {note}")
     print(_metrics_line(result["metrics"]))
@@ -407,16 +407,36 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _interrupts_held(received: list[int]) -> Iterator[None]:
-    """Hold Ctrl+C (SIGINT) off until the block is done, noting each in ``received``: for the renames that must
-    all happen. Signals reach only the main thread; in another the block simply runs."""
+    """Hold Ctrl+C (SIGINT) and SIGTERM off until the block is done, noting each in ``received``: for the renames
+    that must all happen. Signals reach only the main thread; in another the block simply runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``timeout``, systemd, a CI runner stopping a job) ends a command as Ctrl+C does: its clean-up
+    runs and nothing half-written is left behind (Python's default would end the process on the spot)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _refuse_inside_a_run(path: Path, option: str) -> None:
@@ -492,9 +512,15 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     earlier = _earlier_overlays(out)
     interrupted: list[int] = []
     with _interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
+        try:  # the table first: a write that fails (a full disk) leaves the earlier results as they were
+            write_bytes_atomic(out / "predictions.csv", spreadsheet_csv(frame))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                shutil.rmtree(created[-1], ignore_errors=True)
+            raise
         for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
             os.replace(overlay_file, out / overlay_file.name)
-        write_bytes_atomic(out / "predictions.csv", spreadsheet_csv(frame))
         staging.rmdir()
         for stale in earlier - {overlay_file_name(row["image"]) for row in rows[:scored]}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
@@ -513,7 +539,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
               f"see unlike_training in predictions.csv): check the lighting and the camera before trusting their "
               f"scores")
     for item in skipped:
-        print(f"skipped {item['file']}: {item['reason']}")
+        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
     unsearched = sub_folders(args.input)
     if unsearched:
         print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
@@ -660,7 +686,7 @@ def _split(args: argparse.Namespace) -> int:
           f"{counted(defective, 'defective test image')} and "
           f"the masks as they were")
     for item in split.skipped:
-        print(f"skipped {item['file']}: {item['reason']}")
+        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
     print(out)
     return 0
 
@@ -680,7 +706,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
               + (f", {masks} with a mask" if masks else ""))
     for item in category.skipped:
-        print(f"skipped {item['file']}: {item['reason']}")
+        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
     copies = check.copies_of_train + check.repeats_in_test
     if not copies:
         print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one of the "
@@ -788,6 +814,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(negative_numbers_attached(sys.argv[1:] if argv is None else argv))
     for option in PATH_OPTIONS:  # a quoted ~ (or one from a script) is the home folder, as the shell would read it
         value = getattr(args, option, None)
+        if isinstance(value, str) and not value.strip():  # Path("") is the current folder: an unset $OUT in a script
+            print(f"error: --{option.replace('_', '-')} is empty: name a path", file=sys.stderr)
+            return 2
         if isinstance(value, str) and (value == "~" or value.startswith("~/")):
             setattr(args, option, str(Path(value).expanduser()))
     written = getattr(args, FILE_OUTPUTS.get(args.command, ""), None)
@@ -798,7 +827,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
                 "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
-        return handlers[args.command](args)
+        with _terminate_as_interrupt():
+            return handlers[args.command](args)
     except BrokenPipeError:  # the output's reader has stopped (`| head`): not an input error
         try:  # Python's own flush of standard output at exit would fail too
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -27,7 +27,8 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 
 from PIL import Image
 
-from .images import EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, read_mask, stacked_images_problem, stored_size
+from .images import (EMPTY_FILE, IMAGE_SUFFIXES, TOO_MANY_PIXELS, is_image_path, read_mask, stacked_images_problem,
+                     stored_size)
 from .wording import counted
 
 GOOD = "good"
@@ -222,6 +223,8 @@ def _header_problem(path: Path) -> str | None:
             return stacked
         with Image.open(path) as image:  # verify() needs an image that has not been seeked
             image.verify()
+    except Image.DecompressionBombError:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
+        return TOO_MANY_PIXELS
     except Exception as exc:  # PIL raises many types for corrupt files
         return f"corrupt or unreadable image ({exc.__class__.__name__}: {exc})"
     return None

@@ -45,6 +45,7 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
+TOO_MANY_PIXELS = f"more pixels than the {MAX_IMAGE_PIXELS:,} pixel limit"
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 #: the largest file read from a dataset or a folder: over the size of MAX_IMAGE_PIXELS 16-bit RGBA pixels unpacked
 MAX_FILE_BYTES = 1024 ** 3
@@ -138,8 +139,8 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                              f"is damaged or in another format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{name}: image is too large to decode safely") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
+        raise ImageReadError(f"{name}: {TOO_MANY_PIXELS}") from exc
     return _Opened(image, sixteen_bit_colour_orientation, page)
 
 

@@ -180,6 +180,9 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_modes()[0])
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a file locked by another program: named, not the temporary file
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -234,13 +237,15 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
     """``frame`` as CSV for people to open in a spreadsheet: a text cell that would start a formula there (a file
     named ``=HYPERLINK(...).png``) is written after a quote, which keeps it text (read back by
-    :func:`spreadsheet_text`). A run's own ``scores.csv`` is its record, written as it is."""
+    :func:`spreadsheet_text`). Lines end in CR LF, as RFC 4180 has it, so that a cell holding a carriage return
+    (macOS leaves a file named ``Icon\r`` in folders) is quoted, not read as a line break. A run's own
+    ``scores.csv`` is its record, written as it is."""
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].map(
                 lambda value: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value)
-    return safe.to_csv(index=False).encode()
+    return safe.to_csv(index=False, lineterminator="\r\n").encode()
 
 
 def spreadsheet_text(cell: str) -> str:

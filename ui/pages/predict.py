@@ -148,7 +148,7 @@ def check_section(run: Run) -> None:
             st.session_state[CHECK] = check(run, str(Path(folder.strip()).expanduser()))  # ~ as in the sidebar
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
             st.session_state.pop(CHECK, None)
-            st.error(f"Cannot check the run: {exc}", icon=":material/error:")
+            st.error(f"Cannot check the run: {common.as_text(exc)}", icon=":material/error:")
     checked = st.session_state.get(CHECK)
     if checked and checked["run"] == run.id:
         if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
@@ -180,7 +180,7 @@ def scoring_section(run: Run, mode: str) -> None:
             st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
             st.session_state.pop(RESULTS, None)
-            st.error(f"Cannot score: {exc}", icon=":material/error:")
+            st.error(f"Cannot score: {common.as_text(exc)}", icon=":material/error:")
     outcome = st.session_state.get(RESULTS)
     if outcome and outcome["run"] == run.id:
         if outcome["threshold"] != run.threshold:
@@ -210,6 +210,13 @@ def card(result: ImageResult) -> dict[str, Any]:
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
 
 
+def download_results(outcome: dict[str, Any]) -> None:
+    """The download of the results table: a row for every file given, those not scored with the reason."""
+    st.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
+                       file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:", key="predict_download")
+
+
 def show(outcome: dict[str, Any]) -> None:
     """What was scored, per-file problems, counts, CSV download and the result cards, defective first, a page at
     a time."""
@@ -231,6 +238,7 @@ def show(outcome: dict[str, Any]) -> None:
     cards: list[dict[str, Any]] = outcome["cards"]
     if not cards:
         st.info("No image could be scored.", icon=":material/info:")
+        download_results(outcome)  # each file with the reason, as the command line writes it
         return
     defective = sum(c["defective"] for c in cards)
     counts = st.columns(4)
@@ -251,9 +259,7 @@ def show(outcome: dict[str, Any]) -> None:
                    f"looks like under these conditions, so check the lighting and the camera before trusting their "
                    f"scores.",
                    icon=":material/photo_camera:")
-    st.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
-                       file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:", key="predict_download")
+    download_results(outcome)
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
                                   persist_state="session",
                                   help="Defective images come first, highest score first.")
