@@ -165,7 +165,7 @@ def test_an_unreadable_mask_hides_only_its_outline(open_page, app_env, tmp_path)
     app = open_page("inspect_images.py", inspect_selected=(run.id, index))
     assert not app.exception
     assert not any("Cannot show" in m for m in messages(app).split(" | "))
-    assert any(w.value.startswith("No ground-truth outline:") and "broken_mask.png" in w.value for w in app.warning)
+    assert any(w.value.startswith("No ground-truth outline:") and "broken\\_mask.png" in w.value for w in app.warning)
 
     app.switch_page("ui/pages/threshold.py").run()
     app.session_state["threshold_tab"] = "Pixel level"

@@ -124,7 +124,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except USER_ERRORS as exc:
-        st.error(f"{exc}", icon=":material/error:")
+        st.error(as_text(exc), icon=":material/error:")
 
 
 def runs_dir() -> Path:
@@ -161,8 +161,8 @@ def require_run() -> Run:
         run.check()
         return run
     except RunError as exc:
-        stop_with_error(f"The current run cannot be opened: {exc}. Choose another run in the sidebar (or delete "
-                        f"this one on the Train page).")
+        stop_with_error(f"The current run cannot be opened: {as_text(exc)}. Choose another run in the sidebar (or "
+                        f"delete this one on the Train page).")
 
 
 def set_current_run(run_id: str | None) -> None:
@@ -428,7 +428,7 @@ def dataset_or_error(root: str, category: str | None) -> dict[str, Any] | None:
     try:
         return dataset_summary(root, category)
     except DatasetError as exc:
-        st.error(f"Dataset problem: {exc}", icon=":material/error:")
+        st.error(f"Dataset problem: {as_text(exc)}", icon=":material/error:")
     except (OSError, ValueError) as exc:  # e.g. no permission, a name too long, a NUL character
-        st.error(f"Dataset problem: the folder cannot be read: {exc}", icon=":material/error:")
+        st.error(f"Dataset problem: the folder cannot be read: {as_text(exc)}", icon=":material/error:")
     return None

@@ -49,7 +49,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                          width="stretch")
                 note = box_note(verdict == "defective", common.box_count(str(run.path), index))
             except (ImageReadError, RunError, OSError) as exc:
-                st.warning(f"Cannot show the image: {exc}", icon=":material/broken_image:")
+                st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}"
                         f" · {settings}  \n"
                         "score {} · threshold {} → **{}**".format(*told_apart(score, threshold), verdict)
@@ -83,7 +83,7 @@ try:
     chosen = [common.store().get(run_id) for run_id in chosen_ids]
     found = common_test_images(chosen)
 except RunError as exc:
-    common.stop_with_error(f"A chosen run cannot be opened: {exc}")
+    common.stop_with_error(f"A chosen run cannot be opened: {common.as_text(exc)}")
 shared = found.names
 named = ", ".join(common.as_text(name) for name in found.changed[:5]) + (", ..." if len(found.changed) > 5 else "")
 changed = (f" {counted(len(found.changed), 'test image')} of the same name {are(len(found.changed))} another file in "

@@ -29,7 +29,7 @@ def import_clicked() -> None:
     try:
         run = import_run(archive, store())
     except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
-        st.session_state[IMPORT_RESULT] = (False, f"{upload.name} was not imported: {exc}")
+        st.session_state[IMPORT_RESULT] = (False, f"{as_text(upload.name)} was not imported: {as_text(exc)}")
     else:
         set_current_run(run.id)
         st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
@@ -43,7 +43,7 @@ def describe_clicked(run: Run) -> None:
     try:
         run.describe(st.session_state.get(DESCRIPTION, ""))
     except (RunError, OSError, ValueError) as exc:
-        st.session_state[DESCRIBE_ERROR] = run.id, f"The description was not saved: {exc}"
+        st.session_state[DESCRIBE_ERROR] = run.id, f"The description was not saved: {as_text(exc)}"
     else:
         st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:")
 

@@ -87,7 +87,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
             try:
                 run.mask(index)
             except ImageReadError as exc:
-                st.warning(f"No ground-truth outline: {exc}", icon=":material/broken_image:")
+                st.warning(f"No ground-truth outline: {common.as_text(exc)}", icon=":material/broken_image:")
         st.markdown(common.legend(masks), unsafe_allow_html=True)
 
 
@@ -152,8 +152,8 @@ if images_here:
         current.anomaly_map(0)
     except RunError as exc:  # said once here, not once per card
         images_here = False
-        st.warning(f"The heatmaps cannot be shown: {exc}. The scores and outcomes are listed without the images.",
-                   icon=":material/broken_image:")
+        st.warning(f"The heatmaps cannot be shown: {common.as_text(exc)}. The scores and outcomes are listed "
+                   f"without the images.", icon=":material/broken_image:")
 test["outcome"] = outcomes(label_values(test), test["score"].to_numpy(float), threshold)
 test["copy_of"] = test["image"].map(copied_images(current))
 test["looks_like"] = test["image"].map(look_alike_images(current))

@@ -79,7 +79,7 @@ def save(run: Run, axis: ScoreAxis) -> None:
             return
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
     except (RunError, OSError, ValueError) as exc:
-        st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {exc}"
+        st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
     else:
         if not written:
             st.toast(f"{exact_number(value)} is the saved threshold already: nothing changed. To record why it "
@@ -114,7 +114,8 @@ def line_costs() -> LineCosts | None:
         try:
             return LineCosts(false_alarm, escape, defect_rate / 100)
         except ValueError as exc:
-            st.warning(f"{exc}; the minimum-cost preset and the expected cost are hidden.", icon=":material/warning:")
+            st.warning(f"{common.as_text(exc)}; the minimum-cost preset and the expected cost are hidden.",
+                       icon=":material/warning:")
             return None
 
 

@@ -333,7 +333,7 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
     try:
         made = split_category_by_part(root, category, bit_depth=bit_depth)
     except (DatasetError, OSError) as exc:
-        st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {exc}")
+        st.session_state[SPLIT_RESULT] = ((root, category), False, f"No split by part: {as_text(exc)}")
     else:
         beside = Path(made["path"]).parent  # where the split lies: the dataset folder, unless that is the category
         st.session_state[SPLIT_RESULT] = ((root, category), True, (
@@ -431,7 +431,7 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
                                                    split_check_summary(root, category, bit_depth))
             except (DatasetError, OSError) as exc:
                 st.session_state.pop(CHECKED_SPLIT, None)
-                st.error(f"The check could not read this category: {exc}", icon=":material/error:")
+                st.error(f"The check could not read this category: {as_text(exc)}", icon=":material/error:")
     checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
     if checked_for == (root, category, bit_depth):
         split_check_panel(check_result, root, category, bit_depth)
