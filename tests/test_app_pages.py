@@ -252,6 +252,19 @@ def test_a_threshold_between_scores_closer_than_the_printed_decimals_is_kept_exa
     assert ThresholdEvaluator(labels, scores).evaluate(axis.snap(f1_best)).fp == 0
 
 
+def test_a_preset_keeps_its_margin_from_the_scores_it_separates_where_the_printed_decimals_would_lose_it():
+    """A preset lies in the middle half of the gap between two scores, so that a part scored again a little
+    differently keeps its verdict; cut to the printed decimals, 49.9995 became 49.999, 1e-7 above a good part."""
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([0.0, 10.0, 20.0, 49.9989999, 50.0001, 70.0, 90.0, 100.0])
+    axis = score_axis(scores)
+    best = f1_optimal_threshold(labels, scores)[0]
+    assert best == 49.9995 and axis.snap(best) == 49.999  # the plain cut, for a value typed or dragged
+    assert axis.snap_preset(best, saved=1.0) == 49.9995 and axis.text(49.9995) == "49.9995"
+    assert axis.snap_preset(12.5, saved=1.0) == axis.snap(12.5)  # cut where the cut stays in the middle half
+    assert axis.snap_preset(1.0, saved=1.0) == 1.0
+
+
 def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold():
     scores = np.array([1.0, 1.235 - 1e-10, 2.0])  # the middle score prints as 1.235 with the rounding tolerance
     axis = score_axis(scores)

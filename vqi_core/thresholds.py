@@ -57,8 +57,19 @@ class ScoreAxis:
 
     def snap_preset(self, value: float, saved: float) -> float:
         """A preset's threshold as the slider takes it: the ``saved`` threshold itself where the preset gives it
-        (not a value near it), else :meth:`snap`."""
-        return value if value == saved else self.snap(value)
+        (not a value near it), else :meth:`snap`; ``value`` unrounded where the printed decimals would move it
+        out of the middle half of the gap between the scores it separates (where a part scored again a little
+        differently keeps its verdict, see :func:`~vqi_core.metrics.threshold_between`)."""
+        if value == saved:
+            return value
+        snapped = self.snap(value)
+        at = int(np.searchsorted(self.scores, value, side="left"))  # scores[:at] < value <= scores[at:]
+        if 0 < at < len(self.scores):
+            below, above = float(self.scores[at - 1]), float(self.scores[at])
+            middle_half = (below + (above - below) / 4, above - (above - below) / 4)
+            if middle_half[0] <= value <= middle_half[1] and not middle_half[0] <= snapped <= middle_half[1]:
+                return value
+        return snapped
 
     def snap(self, value: float) -> float:
         """``value`` clamped and cut down to the printed decimals (scores >= it: the same images).
@@ -153,9 +164,9 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
     unchecked = parts * float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
-                f"{false_alarms:,.1f} false alarms and {escapes:,.1f} escapes, an expected cost of {total:,.1f} "
-                f"({false_alarms:,.1f} × {entered_amount(costs.false_alarm)} + {escapes:,.1f} × "
-                f"{entered_amount(costs.escape)}); passing every "
+                f"{_expected_count(false_alarms)} false alarms and {_expected_count(escapes)} escapes, an expected "
+                f"cost of {total:,.1f} ({_expected_count(false_alarms)} × {entered_amount(costs.false_alarm)} + "
+                f"{_expected_count(escapes)} × {entered_amount(costs.escape)}); passing every "
                 f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
@@ -165,6 +176,12 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
             f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
             f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.{costlier}")
+
+
+def _expected_count(count: float) -> str:
+    """An expected number of parts: one decimal, three significant digits below 10, so that the cost worked out
+    from it agrees with the total given beside it (0.476 escapes at 10 each, a cost of 4.8; not 0.5)."""
+    return f"{count:,.1f}" if count >= 10 or count == 0 else f"{count:.3g}"
 
 
 def _share_with_interval(count: int, total: int) -> str:
