@@ -12,6 +12,7 @@ import pytest
 
 from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
+from ui.common import as_text
 from vqi_core import jobs
 from vqi_core.dashboard import masks_phrase
 from vqi_core.datasets import DatasetError
@@ -157,9 +158,9 @@ def test_a_write_protected_run_is_not_deleted_and_the_page_says_why(open_page, a
         app.selectbox(key="delete_choice").set_value(run.id)
         app.button(key="delete_ask").click().run()
         app.button(key="delete_confirm").click().run()
-        assert [e.value for e in app.error] == [
+        assert [e.value for e in app.error] == [as_text(
             f"run {run.id} is write-protected ({run.path / 'model'} is read-only), nothing deleted: make it writable "
-            f"first if it should go"]
+            f"first if it should go")]
         assert [r.id for r in app_env.list()] == [run.id] and app.session_state["current_run_id"] == run.id
         assert not app.exception
     finally:
@@ -182,6 +183,31 @@ def test_job_records_stages_elapsed_time_and_eta(trained_run, tmp_path, finished
     assert [s.name for s in status.stages] == ["feature extraction", "done"]
     assert all(s.finished and s.fraction == 1.0 and s.eta == 0.0 for s in status.stages)
     assert status.elapsed > 0
+
+
+def test_a_page_asking_for_the_running_job_while_another_session_starts_one_is_answered(trained_run, tmp_path,
+                                                                                         finished_jobs):
+    """running_job() read the registry while start_training added to it from another session's thread: "dictionary
+    changed size during iteration" after a few jobs."""
+    started, failures = threading.Event(), []
+
+    def start_jobs() -> None:
+        try:
+            for _ in range(100):
+                job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path,
+                                          train=BlockingTrain(trained_run, steps=1))
+                started.set()
+                job.wait(timeout=30)
+        except BaseException as exc:  # reported by the test
+            failures.append(exc)
+
+    starter = threading.Thread(target=start_jobs)
+    starter.start()
+    started.wait(timeout=30)
+    while starter.is_alive():
+        jobs.running_job()
+    starter.join()
+    assert failures == []
 
 
 @pytest.mark.parametrize("error, message", [

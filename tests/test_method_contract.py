@@ -261,6 +261,18 @@ def test_an_unsupervised_method_refuses_defective_images_to_learn_from(small_fit
         model.fit(data["train"], labels=[0])
 
 
+@pytest.mark.parametrize("method_name", ["padim", "dfm"])
+def test_a_holdout_that_would_leave_nothing_to_learn_from_is_refused(small_fit, method_name):
+    """holdout_fraction=0.99 held out all 12 good images: PaDiM failed on a bare AssertionError, DFM on "max() arg
+    is an empty sequence"."""
+    _, data, _ = small_fit(method_name)
+    count = len(data["train"])
+    model = create_model(method_name, **{**SMALL_METHODS[method_name], "holdout_fraction": 0.99})
+    with pytest.raises(ValueError, match=f"^holdout_fraction=0.99 holds out all {count} good training images to "
+                                         f"normalise the maps: none would be left to learn from; use a smaller one$"):
+        model.fit(data["train"])
+
+
 def test_whole_numbers_given_as_floats_are_taken_as_whole_numbers(small_fit):
     model, data, _ = small_fit("patchcore")
     params = {**SMALL_METHODS["patchcore"], "top_k": 3.0, "patch_size": 3.0, "coreset_projection_dim": 32.0,

@@ -740,6 +740,9 @@ def test_a_category_with_a_long_name_gets_a_run_name_a_file_system_takes():
     run_id = new_run_id("é" * 120, "patchcore")
     assert len(run_id.encode()) < 120 and "é" * 40 in run_id and run_id.count("-") == 4
     assert len(f".incomplete-{run_id}-0000".encode()) < 255
+    store = RunStore(Path("runs"))
+    backslash = new_run_id("lot\\7", "padim")  # a run of category lot\7 could not be deleted or exported by its id
+    assert "lot_7" in backslash and store.run_name(backslash) == backslash
 
 
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):

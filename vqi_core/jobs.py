@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .backbones import BackboneUnavailable
 from .datasets import DatasetError
@@ -183,7 +183,7 @@ _REGISTRY_LOCK = threading.Lock()
 def start_training(config: RunConfig, runs_dir: Path | str, train: TrainFunction = train_run) -> TrainingJob:
     """Start a training job; raises :class:`JobError` while another one is running."""
     with _REGISTRY_LOCK:
-        active = running_job()
+        active = _running_job(_JOBS.values())
         if active is not None:
             raise JobError(f"a training job is already running ({active.config.method} on "
                            f"{active.config.category or active.config.data}); wait for it or cancel it")
@@ -194,9 +194,16 @@ def start_training(config: RunConfig, runs_dir: Path | str, train: TrainFunction
 
 def get_job(job_id: str | None) -> TrainingJob | None:
     """The job with this id, or None."""
-    return _JOBS.get(job_id) if job_id else None
+    with _REGISTRY_LOCK:
+        return _JOBS.get(job_id) if job_id else None
 
 
 def running_job() -> TrainingJob | None:
     """The job that is running now, if any."""
-    return next((job for job in _JOBS.values() if job.status().running), None)
+    with _REGISTRY_LOCK:  # another session may be starting one: the registry would change while it is read
+        jobs = list(_JOBS.values())
+    return _running_job(jobs)
+
+
+def _running_job(jobs: Iterable[TrainingJob]) -> TrainingJob | None:
+    return next((job for job in jobs if job.status().running), None)

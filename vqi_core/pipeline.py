@@ -267,8 +267,9 @@ RUN_ID_CATEGORY_BYTES = 80
 
 def new_run_id(category: str, method: str) -> str:
     """A sortable, unique run name: date-time, category (its first :data:`RUN_ID_CATEGORY_BYTES` bytes: a longer
-    one failed only when the finished run was saved), method, random suffix."""
-    short = category.encode()[:RUN_ID_CATEGORY_BYTES].decode(errors="ignore")
+    one failed only when the finished run was saved; a backslash as ``_``: a run id that holds one is read as a
+    path, and such a run could not be deleted or exported by its id), method, random suffix."""
+    short = category.encode()[:RUN_ID_CATEGORY_BYTES].decode(errors="ignore").replace("\\", "_")
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{short}-{method}-{secrets.token_hex(2)}"
 
 

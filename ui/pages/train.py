@@ -89,15 +89,15 @@ def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str |
         region, path = store_region_upload(runs_dir(), name, data)
         preview, problem = region_preview(root, category, region.digest(), region, bit_depth)
     except (ValueError, DatasetError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(as_text(exc), icon=":material/error:")
         return None, False
     except OSError as exc:  # kept in the runs folder, which cannot be written: nothing can be trained there either
-        st.error(f"The region cannot be kept in the runs folder {runs_dir()}: {exc.strerror or exc}",
+        st.error(as_text(f"The region cannot be kept in the runs folder {runs_dir()}: {exc.strerror or exc}"),
                  icon=":material/error:")
         return None, False
     st.image(preview, caption=f"Inspected: {region.inspected_share:.0%} of the image (the darkened area is ignored)")
     if problem:
-        st.error(problem, icon=":material/error:")
+        st.error(as_text(problem), icon=":material/error:")
         return None, False
     return str(path), True
 
@@ -266,7 +266,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
     elif status.state == jobs.CANCELLED:
         st.info(status.error or "Cancelled.", icon=":material/cancel:")
     else:
-        st.error(f"Training failed: {status.error}", icon=":material/error:")
+        st.error(f"Training failed: {as_text(status.error)}", icon=":material/error:")
 
 
 def job_panel() -> None:
@@ -313,7 +313,7 @@ def runs_panel() -> None:
         return
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
     if "delete_error" in st.session_state:
-        st.error(st.session_state.pop("delete_error"), icon=":material/error:")
+        st.error(as_text(st.session_state.pop("delete_error")), icon=":material/error:")
     ids = list(table["run"])
     columns = st.columns([3, 1])
     chosen = columns[0].selectbox("Run to delete", ids, key="delete_choice", label_visibility="collapsed")

@@ -293,6 +293,9 @@ class AnomalyModel(ABC):
         n_holdout = int(round(len(good) * self.holdout_fraction)) if len(good) >= MIN_GOOD_FOR_HOLDOUT else 0
         if n_holdout == 0:
             return indices, []
+        if n_holdout >= len(good):
+            raise ValueError(f"holdout_fraction={self.holdout_fraction} holds out all {len(good)} good training "
+                             f"images to normalise the maps: none would be left to learn from; use a smaller one")
         rng = np.random.default_rng(self.seed)
         holdout = sorted(rng.choice(good, size=n_holdout, replace=False).tolist())
         held = set(holdout)
