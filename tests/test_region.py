@@ -251,6 +251,21 @@ def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):
     assert not runs.exists() or not [p for p in runs.iterdir() if not p.name.startswith(".")]
 
 
+def test_a_region_that_the_centre_crop_cuts_off_entirely_is_refused_before_fitting(clamp_category, tmp_path):
+    """A region outside the centre crop trained a run in which every score was 0 and every part rejected."""
+    root, _ = clamp_category
+    left = np.zeros((SIDE, SIDE), np.uint8)
+    left[:, :SIDE // 5] = 255  # the left fifth: a crop to half keeps the middle half only
+    region = write_png(tmp_path / "left.png", left)
+    runs = tmp_path / "runs"
+    params = {"image_size": [64, 64], "jit": False}
+    with pytest.raises(ValueError, match="the inspection region lies wholly outside the part of the image the model "
+                                         "sees .the centre crop keeps 50% of it.: nothing would be inspected"):
+        train_run(RunConfig(str(root), "padim", {**params, "crop": 0.5}, region=str(region)), runs)
+    assert RunStore(runs).list() == []
+    assert train_run(RunConfig(str(root), "padim", {**params, "crop": 0.8}, region=str(region)), runs).metrics
+
+
 def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_category, tmp_path, capsys,
                                                                      one_thread):
     root, region_file = clamp_category

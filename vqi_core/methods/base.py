@@ -263,6 +263,14 @@ class AnomalyModel(ABC):
             self.image_size = (self.preprocessing.height, self.preprocessing.width)
         if self.preprocessing.intensity != "none":
             self.preprocessing = self.preprocessing.fit_intensity(self.inspected(image) for image in good_images)
+        if self.region is not None and len(good_images):
+            hw = good_images[0].shape[:2]  # the region fits every image's shape (checked above)
+            area = self.inspected_area(self.preprocessing.geometry(hw), hw)
+            if area is not None and not area.any():
+                raise ValueError(f"the inspection region lies wholly outside the part of the image the model sees "
+                                 f"(the centre crop keeps {self.preprocessing.crop:.0%} of it): nothing would be "
+                                 f"inspected and every part rejected; draw the region inside what the crop keeps, "
+                                 f"or crop less")
         train, holdout = self._split_holdout(images, labels)
         finetune_info: dict[str, Any] = {}
         if self.finetune:  # self-supervised fine-tuning of the backbone on the good training images
