@@ -5,11 +5,14 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import stat
+import struct
 import time
 import weakref
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +32,7 @@ import vqi_core.images
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
 from vqi_core.dashboard import copied_images, decisions_csv, runs_table
-from vqi_core.datasets import DatasetError, load_category, supervised_split
+from vqi_core.datasets import DatasetError, category_path, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.images import ImageReadError, read_image
@@ -1470,3 +1473,39 @@ def test_a_run_records_its_compute_settings_and_evaluate_says_when_they_differ(t
     scores.to_csv(run.path / "scores.csv", index=False)
     notes = [note for note in evaluate_run(Run(run.path))["notes"] if "compute settings" in note]
     assert len(notes) == 1 and notes[0].startswith("the scores computed here differ from the saved ones by up to 0.001")
+
+
+def _png_that_does_not_decode(path: Path) -> None:
+    """A PNG whose header and chunk checksums are right, but whose pixel data are not zlib data: it passes the
+    header check that lists a category and fails only when decoded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"not zlib data")
+                     + chunk(b"IEND", b""))
+
+
+def test_training_images_that_all_fail_to_decode_are_named_with_the_reason(tmp_path):
+    """Every training image passing the header check and failing to decode said only "no readable defect-free
+    training image", with no file and no reason."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=1, n_test_good=1, n_per_defect=0, with_masks=False)
+    for path in (data / "train" / "good").iterdir():
+        path.unlink()
+    for name in ("a.png", "b.png"):
+        _png_that_does_not_decode(data / "train" / "good" / name)
+    with pytest.raises(ValueError, match=rf"^no readable defect-free training image in {data / 'train' / 'good'}: "
+                                         rf"2 files could not be read \(.*a\.png.*; .*b\.png.*\)$"):
+        train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+
+
+@pytest.mark.parametrize("category", ["line2/B", "../other"])
+def test_a_category_given_as_a_path_is_told_to_be_a_name(tmp_path, category):
+    """--category line2/B was answered "line2/B has no train/good folder" although it has one."""
+    write_mvtec_dataset(tmp_path / "data" / "A", n_train=1, n_test_good=1, n_per_defect=0, with_masks=False)
+    write_mvtec_dataset(tmp_path / "data" / "line2" / "B", n_train=1, n_test_good=1, n_per_defect=0,
+                        with_masks=False)
+    with pytest.raises(DatasetError, match=rf"^the category '{re.escape(category)}' is a path, but a category is "
+                                           rf"named by its folder directly in {tmp_path / 'data'} \(A\)"):
+        category_path(tmp_path / "data", category)

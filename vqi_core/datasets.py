@@ -151,6 +151,10 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
         raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own "
                            f"folder, e.g. {root / names[0]}, or name it with --category on the command line)")
     if category not in names:
+        if Path(category).name != category:  # a path, such as line2/B or ../other: categories are names in root
+            raise DatasetError(f"the category {category!r} is a path, but a category is named by its folder directly "
+                               f"in {root} ({', '.join(names) or 'none'}): give the folder that holds it as the "
+                               f"dataset folder instead (e.g. {root / Path(category).parent})")
         if (root / category).is_dir():  # a folder, but not a category: e.g. a lot of test images only
             raise DatasetError(f"{root / category} has no train/good folder, so it is not a category to train or "
                                f"check ({EXPECTED_LAYOUT}); to score a lot of labelled test images with a run, use "

@@ -308,13 +308,16 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb, model.bit_depth)
+    if not any(s.label == 0 for s in train_samples):  # before the test images are decoded
+        unread = [item["reason"] for item in skipped if Path(item["file"]).parent == category.root / "train" / "good"]
+        raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}"
+                         + (f": {counted(len(unread), 'file')} could not be read ({'; '.join(unread[:3])}"
+                            f"{'; ...' if len(unread) > 3 else ''})" if unread else ""))
     good_train_images = image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0])
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
         region.check_fits(image_shapes(good_train_images))
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
                                              config.image_memory_mb, model.bit_depth)
-    if not any(s.label == 0 for s in train_samples):
-        raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}")
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
