@@ -164,6 +164,8 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
     Image.fromarray(disc).save(ground_truth / "blob" / "007_mask.png")  # two masks of an image that is not there
     Image.fromarray(disc).save(ground_truth / "blob" / "007.png")
     (ground_truth / "Scratches").mkdir()
+    (ground_truth / "good").mkdir()
+    Image.fromarray(disc).save(ground_truth / "good" / "000_mask.png")  # a good image marked: a labelling error
     category = load_category(root)
     blob = {s.name: s.mask_path for s in category.test if s.defect_type == "blob"}
     assert blob == {"blob/000.png": ground_truth / "blob" / "000_mask.bmp",
@@ -179,7 +181,10 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
         str(ground_truth / "blob" / "001.tif"): "another mask for the same image: 001.jpg is used (a <stem>_mask "
                                                   "name first, then a PNG, then the first by name)",
         str(ground_truth / "Scratches"): "no test/Scratches folder: masks are matched to the test images of the "
-                                         "defect type of the same name"}
+                                         "defect type of the same name",
+        str(ground_truth / "good"): "masks of good test images are not used: a good image has no defect pixel to "
+                                    "mark (an image whose mask marks one is labelled good by mistake, or its mask is "
+                                    "in the wrong folder)"}
 
 
 def test_the_mask_of_an_image_that_is_skipped_is_named_as_its_mask(tmp_path):

@@ -402,14 +402,24 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
 
 
 def _masks_without_test_folder(path: Path, test_types: set[str]) -> list[dict[str, str]]:
-    """A skipped entry for each ``ground_truth/<type>`` folder that has no ``test/<type>`` folder."""
+    """A skipped entry for each ``ground_truth/<type>`` folder that has no ``test/<type>`` folder, and for a
+    ``ground_truth/good`` folder that holds files (a good image has no defect pixel to mark)."""
     ground_truth = path / "ground_truth"
     if not ground_truth.is_dir():
         return []
-    return [{"file": str(folder), "reason": f"no test/{folder.name} folder: masks are matched to the test images "
-                                            f"of the defect type of the same name"}
-            for folder in sorted(ground_truth.iterdir())
-            if folder.is_dir() and not folder.name.startswith(".") and folder.name not in test_types]
+    skipped = []
+    for folder in sorted(ground_truth.iterdir()):
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        if folder.name == GOOD and any(not name.startswith(".") for name in os.listdir(folder)):
+            skipped.append({"file": str(folder), "reason": "masks of good test images are not used: a good image has "
+                                                           "no defect pixel to mark (an image whose mask marks one is "
+                                                           "labelled good by mistake, or its mask is in the wrong "
+                                                           "folder)"})
+        elif folder.name not in test_types:
+            skipped.append({"file": str(folder), "reason": f"no test/{folder.name} folder: masks are matched to the "
+                                                           f"test images of the defect type of the same name"})
+    return skipped
 
 
 @_names_unreadable_folders
