@@ -28,6 +28,7 @@ from PIL import Image
 
 import vqi_core.cli
 import vqi_core.images
+import vqi_core.pipeline
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
@@ -746,6 +747,19 @@ def test_a_category_with_a_long_name_gets_a_run_name_a_file_system_takes():
     store = RunStore(Path("runs"))
     backslash = new_run_id("lot\\7", "padim")  # a run of category lot\7 could not be deleted or exported by its id
     assert "lot_7" in backslash and store.run_name(backslash) == backslash
+
+
+def test_a_run_that_cannot_be_written_names_the_runs_folder_and_leaves_nothing(dataset, tmp_path, monkeypatch):
+    """A full disk ended training with nothing but "No space left on device"."""
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vqi_core.pipeline, "save_maps", disk_full)
+    runs = tmp_path / "runs"
+    with pytest.raises(OSError, match=f"^the run could not be written into the runs folder {runs}: No space left "
+                                      f"on device$"):
+        train_run(RunConfig(str(dataset), METHOD, FAST), runs)
+    assert not runs.exists() or not list(runs.iterdir())
 
 
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):
