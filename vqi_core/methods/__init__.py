@@ -45,7 +45,7 @@ def parameter_defaults(method: str) -> dict[str, Any]:
 
 #: parameters whose default is None, and the kind of value they take
 _OPTIONAL_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "layers": ((list, tuple), "a list of layer names"), "global_layer": ((str,), "a layer name"),
+    "layers": ((list, tuple), "a list of one or more layer names"), "global_layer": ((str,), "a layer name"),
     "finetune": ((str,), "a fine-tuning kind"), "finetune_params": ((dict,), "a JSON object of parameters"),
     "knn_params": ((dict,), "a JSON object of parameters"),
 }
@@ -71,8 +71,8 @@ def _expected_kind(default: Any, key: str, value: Any) -> str | None:
             return None
         types, kind = _OPTIONAL_KINDS[key]
         ok = isinstance(value, types)
-        if ok and key == "layers":
-            ok = all(isinstance(item, str) for item in value)
+        if ok and key == "layers":  # an empty list would quietly mean the default layers
+            ok = len(value) > 0 and all(isinstance(item, str) for item in value)
         return None if ok else kind
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "true or false"
