@@ -376,8 +376,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_run(run, args.data, progress, category=args.category)
     finally:
         progress.close()
-    for item in result["skipped"]:
-        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
+    _print_skipped(result["skipped"])
     for note in result["notes"]:
         print(f"note: {note}")
     print(_metrics_line(result["metrics"]))
@@ -439,6 +438,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _print_skipped(items: list[dict[str, str]]) -> None:
+    """A "skipped <file>: <reason>" line per file left out, control characters escaped (a file named ``Icon\\r``
+    would move the terminal's cursor back over the line)."""
+    for item in items:
+        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
+
+
 def _refuse_inside_a_run(path: Path, option: str) -> None:
     """``ValueError`` when ``path`` is a run folder or lies inside one (any run's, not only the one used): what
     is written there could replace the run's own files."""
@@ -487,6 +493,12 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
     shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
     staging.mkdir()
+
+    def discard_this_predict() -> None:  # on failure: an earlier predict's results stay as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(created[-1], ignore_errors=True)
+
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
@@ -499,10 +511,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
                 raise OSError(f"could not write the overlay {target.name} into {out}: "
                               f"{exc.strerror or exc}") from exc
             rows.append(result_row(result, threshold, run.id))
-    except BaseException:  # nothing of this predict is left behind; an earlier one's results stay as they were
-        shutil.rmtree(staging, ignore_errors=True)
-        if created:
-            shutil.rmtree(created[-1], ignore_errors=True)
+    except BaseException:  # nothing of this predict is left behind
+        discard_this_predict()
         raise
     finally:
         progress.close()
@@ -515,9 +525,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         try:  # the table first: a write that fails (a full disk) leaves the earlier results as they were
             write_bytes_atomic(out / "predictions.csv", spreadsheet_csv(frame))
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            if created:
-                shutil.rmtree(created[-1], ignore_errors=True)
+            discard_this_predict()
             raise
         for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
             os.replace(overlay_file, out / overlay_file.name)
@@ -538,8 +546,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, colour, size or shape; "
               f"see unlike_training in predictions.csv): check the lighting and the camera before trusting their "
               f"scores")
-    for item in skipped:
-        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
+    _print_skipped(skipped)
     unsearched = sub_folders(args.input)
     if unsearched:
         print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
@@ -685,8 +692,7 @@ def _split(args: argparse.Namespace) -> int:
     print(f"train/good {len(split.train)}, test/good {len(split.test)}; the "
           f"{counted(defective, 'defective test image')} and "
           f"the masks as they were")
-    for item in split.skipped:
-        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
+    _print_skipped(split.skipped)
     print(out)
     return 0
 
@@ -705,8 +711,7 @@ def _check(args: argparse.Namespace) -> int:
         masks = sum(s.mask_path is not None for s in samples)
         print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
               + (f", {masks} with a mask" if masks else ""))
-    for item in category.skipped:
-        print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
+    _print_skipped(category.skipped)
     copies = check.copies_of_train + check.repeats_in_test
     if not copies:
         print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one of the "

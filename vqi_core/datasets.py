@@ -333,7 +333,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         skipped.extend({"file": str(mask), "reason": f"another mask for the same image: {used.name} is used (a "
                                                      f"<stem>_mask name first, then a PNG, then the first by name)"}
                        for mask, used in outranked if used in matched)
-    skipped.extend(_masks_without_test_folder(path, {p.name for p in type_dirs}))
+    skipped.extend(_unused_mask_folders(path, {p.name for p in type_dirs}))
     skipped.extend(stray_images(path, "ground_truth"))
     return test
 
@@ -401,7 +401,7 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     return None
 
 
-def _masks_without_test_folder(path: Path, test_types: set[str]) -> list[dict[str, str]]:
+def _unused_mask_folders(path: Path, test_types: set[str]) -> list[dict[str, str]]:
     """A skipped entry for each ``ground_truth/<type>`` folder that has no ``test/<type>`` folder, and for a
     ``ground_truth/good`` folder that holds files (a good image has no defect pixel to mark)."""
     ground_truth = path / "ground_truth"

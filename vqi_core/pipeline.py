@@ -402,12 +402,11 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
         report(progress, "done", 1, 1)  # before publishing: a cancel here leaves no run, as the caller is told
         run = store.publish(staging, run_id)
-    except OSError as exc:  # a full disk says only "No space left on device": where, is said here
+    except BaseException as exc:  # failed or interrupted: leave nothing half-written behind
         shutil.rmtree(staging, ignore_errors=True)
-        raise OSError(f"the run could not be written into the runs folder {store.root}: "
-                      f"{exc.strerror or exc}") from exc
-    except BaseException:  # failed or interrupted: leave nothing half-written behind
-        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk says only "No space left on device": where, is said here
+            raise OSError(f"the run could not be written into the runs folder {store.root}: "
+                          f"{exc.strerror or exc}") from exc
         raise
     return run
 

@@ -180,11 +180,10 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_modes()[0])
         os.replace(tmp, path)
-    except OSError as exc:  # a full disk, a file locked by another program: named, not the temporary file
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk, a file locked by another program: named, not the temporary one
+            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
 
 

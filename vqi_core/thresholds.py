@@ -163,10 +163,11 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
     unchecked = parts * float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
+    false_alarms_text, escapes_text = _expected_count(false_alarms), _expected_count(escapes)
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
-                f"{_expected_count(false_alarms)} false alarms and {_expected_count(escapes)} escapes, an expected "
-                f"cost of {total:,.1f} ({_expected_count(false_alarms)} × {entered_amount(costs.false_alarm)} + "
-                f"{_expected_count(escapes)} × {entered_amount(costs.escape)}); passing every "
+                f"{false_alarms_text} false alarms and {escapes_text} escapes, an expected cost of {total:,.1f} "
+                f"({false_alarms_text} × {entered_amount(costs.false_alarm)} + {escapes_text} × "
+                f"{entered_amount(costs.escape)}); passing every "
                 f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
