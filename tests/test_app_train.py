@@ -17,7 +17,8 @@ from vqi_core import jobs
 from vqi_core.dashboard import masks_phrase
 from vqi_core.datasets import DatasetError
 from vqi_core.pipeline import RunConfig
-from vqi_core.progress import Cancelled
+from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
+from vqi_core.progress import MAX_SEED, Cancelled
 
 
 class BlockingTrain:
@@ -97,6 +98,20 @@ def test_a_delete_confirmation_of_a_run_deleted_meanwhile_goes(open_page, app_en
     app.run()
     assert not any(w.value.startswith(f"Delete run `{run_id}`") for w in app.warning)
     assert "delete_pending" not in app.session_state and not app.exception
+
+
+def test_train_page_offers_the_seeds_and_input_sizes_the_command_line_accepts(open_page):
+    """The page stopped the seed at 2**31 - 1 and the input sides at 1024 px where `train` takes 2**32 - 1 and
+    2048 px: a run trained from the command line could not be set up again on the page."""
+    app = open_page("train.py")
+    inputs = {number.label: number for number in app.number_input}
+    assert (inputs["Seed"].min, inputs["Seed"].max) == (0, MAX_SEED) == (0, 2 ** 32 - 1)
+    for side in ("Input height (px)", "Input width (px)"):
+        assert (inputs[side].min, inputs[side].max) == (MIN_INPUT_SIDE, MAX_INPUT_SIDE) == (32, 2048)
+    inputs["Seed"].set_value(MAX_SEED)
+    inputs["Input width (px)"].set_value(2048)
+    app.run()
+    assert not app.exception and app.session_state["train_seed"] == MAX_SEED
 
 
 def test_train_page_says_how_many_defective_images_have_a_mask_and_lists_a_misnamed_one(open_page, tmp_path):

@@ -40,6 +40,7 @@ import torch
 
 RESIZE_MODES = ("squash", "letterbox", "fixed_scale")
 INTENSITY_MODES = ("none", "standardise")
+MIN_INPUT_SIDE, MAX_INPUT_SIDE = 32, 2048  # the network input's sides in px, for every method
 #: smallest per-image grey-level spread divided by in ``standardise`` mode (a flat image stays flat)
 MIN_INTENSITY_SPREAD = 1.0
 
@@ -79,8 +80,9 @@ class Preprocessing:
             raise ValueError(f"intensity_spread must not be negative, not {self.intensity_spread}")
         if not 0.3 <= self.crop <= 1.0:
             raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
-        if min(self.height, self.width) < 32 or max(self.height, self.width) > 2048:
-            raise ValueError(f"input size {self.height}x{self.width} must be between 32 and 2048 px")
+        if min(self.height, self.width) < MIN_INPUT_SIDE or max(self.height, self.width) > MAX_INPUT_SIDE:
+            raise ValueError(f"input size {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
+                             f"{MAX_INPUT_SIDE} px")
         if self.scale < 0:
             raise ValueError(f"scale must not be negative, not {self.scale}")
 
@@ -92,8 +94,8 @@ class Preprocessing:
             raise ValueError("no image sizes to choose a scale from")
         max_h, max_w = max(h for h, _ in sizes), max(w for _, w in sizes)
         budget_scale = math.sqrt(self.height * self.width / (max_h * max_w))
-        height = min(2048, max(32, 32 * round(max_h * budget_scale / 32)))
-        width = min(2048, max(32, 32 * round(max_w * budget_scale / 32)))
+        height = min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_h * budget_scale / 32)))
+        width = min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_w * budget_scale / 32)))
         return replace(self, height=height, width=width, scale=min(height / max_h, width / max_w))
 
     def fit_intensity(self, images: Iterable[np.ndarray]) -> "Preprocessing":

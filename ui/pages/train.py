@@ -18,7 +18,8 @@ from vqi_core.datasets import DatasetError
 from vqi_core.images import BIT_DEPTHS
 from vqi_core.methods import list_methods, method_class, parameter_defaults
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, few_training_images_note, missing_test_images
-from vqi_core.preprocessing import INTENSITY_MODES, RESIZE_MODES
+from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_INPUT_SIDE, RESIZE_MODES
+from vqi_core.progress import MAX_SEED
 from vqi_core.runs import RunError
 from vqi_core.wording import counted
 
@@ -139,11 +140,11 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             can_train = False
         height_column, width_column = st.columns(2)
         height = height_column.number_input(
-            "Input height (px)", 32, 1024, int(defaults["image_size"][0]), step=32,
+            "Input height (px)", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][0]), step=32,
             key=f"train_image_height_{method}", persist_state="session",
             help="Network input size. Larger finds smaller defects but is slower (time grows with the area).")
         width = width_column.number_input(
-            "Input width (px)", 32, 1024, int(defaults["image_size"][1]), step=32,
+            "Input width (px)", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][1]), step=32,
             key=f"train_image_width_{method}", persist_state="session",
             help="Make it wider than high for wide parts, or the reverse for tall strips.")
         resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key=f"train_resize_{method}",
@@ -159,7 +160,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                   "training images' typical brightness and contrast first, so exposure or "
                                   "lighting that varies between images is not an anomaly (a part wrong only in "
                                   "overall brightness is then not found either).")
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", persist_state="session",
+        seed = int(st.number_input("Seed", 0, MAX_SEED, 0, key="train_seed", persist_state="session",
                                    help="Random seed, recorded in the run: the same seed gives the same run."))
     with right:
         params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],

@@ -44,7 +44,7 @@ from torch import nn
 from ..backbones import get_backbone
 from ..features import trunk_stages
 from ..preprocessing import Preprocessing
-from ..progress import ProgressCallback, report
+from ..progress import MAX_SEED, ProgressCallback, report
 
 if TYPE_CHECKING:
     from ..methods.base import AnomalyModel
@@ -67,7 +67,7 @@ class FinetuneResult:
 _PARAMETER_RANGES: dict[str, tuple[float, float, bool]] = {
     "epochs": (1, 1000, True), "batch_size": (1, 4096, True), "crop_size": (16, 2048, True),
     "train_stages": (1, 16, True), "lr": (0, 10, False), "head_lr": (0, 10, False), "weight_decay": (0, 10, True),
-    "dim": (1, 65_536, True), "hidden": (1, 65_536, True), "seed": (0, 2**32 - 1, True)}
+    "dim": (1, 65_536, True), "hidden": (1, 65_536, True), "seed": (0, MAX_SEED, True)}
 
 
 def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str, Any]:
