@@ -40,6 +40,8 @@ def test_new_images_unlike_the_training_images_are_named_with_how() -> None:
     said = unlike_training(larger, ranges)
     assert said == ["image size 4,608 px, above the training images' 2,304 px to 2,304 px",
                     "aspect ratio 2.00, above the training images' 1.00 to 1.00"]
+    strip = textured_image((2000, 8), seed=4)  # a tall strip: 8 px wide, 2000 high
+    assert unlike_training(strip, ranges)[-1] == "aspect ratio 0.004, below the training images' 1.00 to 1.00"
 
 
 def test_a_grey_or_channel_swapped_image_of_a_colour_line_is_unlike_the_training_images() -> None:

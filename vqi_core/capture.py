@@ -29,14 +29,19 @@ def _colourfulness(image: np.ndarray) -> float:
     return float(np.mean(image.max(axis=2) - image.min(axis=2), dtype=np.float64))
 
 
+def _ratio_text(ratio: float) -> str:
+    """An aspect ratio with two decimals, or two significant digits below 0.1 (8 x 2000 px: 0.004, not 0.00)."""
+    return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
+
+
 #: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
-CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], str]] = {
-    "mean grey level": (lambda image: float(image.mean()), "{:.1f}"),
-    "grey-level spread": (lambda image: float(image.std()), "{:.1f}"),
-    "colourfulness": (_colourfulness, "{:.1f}"),
-    "red-blue balance": (lambda image: float(image[..., 0].mean()) - float(image[..., 2].mean()), "{:+.1f}"),
-    "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px"),
-    "aspect ratio": (lambda image: image.shape[1] / image.shape[0], "{:.2f}"),  # width / height
+CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], Callable[[float], str]]] = {
+    "mean grey level": (lambda image: float(image.mean()), "{:.1f}".format),
+    "grey-level spread": (lambda image: float(image.std()), "{:.1f}".format),
+    "colourfulness": (_colourfulness, "{:.1f}".format),
+    "red-blue balance": (lambda image: float(image[..., 0].mean()) - float(image[..., 2].mean()), "{:+.1f}".format),
+    "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px".format),
+    "aspect ratio": (lambda image: image.shape[1] / image.shape[0], _ratio_text),  # width / height
 }
 #: how far beyond the training images' range a new image may lie before it is called unlike them: a
 #: share of the range's width, plus a floor in the statistic's own unit (grey levels; none for the
@@ -48,7 +53,7 @@ RANGE_FLOOR = {"mean grey level": 2.0, "grey-level spread": 2.0, "colourfulness"
 
 def format_cue(name: str, value: float) -> str:
     """A statistic's value in its own format (e.g. ``"262,144 px"``)."""
-    return CAPTURE_CUES[name][1].format(value)
+    return CAPTURE_CUES[name][1](value)
 
 
 def capture_statistics(image: np.ndarray) -> dict[str, float]:
