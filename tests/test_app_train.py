@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
-from ui.common import as_text
+from ui.common import as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard import masks_phrase
 from vqi_core.datasets import DatasetError
@@ -405,7 +405,17 @@ def test_names_from_outside_are_shown_as_written_not_as_markdown(open_page, tmp_
     summary = next(m.value for m in app.markdown if "good training image" in m.value)
     assert summary.startswith("Category **lot \\`7\\` \\*new\\*** from ")
     app.switch_page("ui/pages/home.py").run()
-    assert any("category: `lot '7' *new*`" in c.value for c in app.caption)  # one code span, as written
+    assert any("category: ``lot `7` *new*``" in c.value for c in app.caption)  # one code span, as written
+
+
+def test_a_code_span_shows_backticks_and_end_spaces_as_written():
+    """Backticks were shown as ' in code spans (a file `a`.png read 'a'.png); CommonMark's own rule keeps them:
+    a fence one backtick longer than any run inside, padded where the text starts or ends with a backtick or
+    with a space at both ends (a space pair CommonMark would strip)."""
+    assert as_code("lot 7") == "`lot 7`"
+    assert as_code("a`b``c") == "```a`b``c```"
+    assert as_code("`a`.png") == "`` `a`.png ``"
+    assert as_code(" padded ") == "`  padded  `" and as_code(" ") == "` `"
 
 
 def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_values(open_page, synthetic_root):

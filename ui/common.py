@@ -58,8 +58,13 @@ def as_text(text: object) -> str:
 
 
 def as_code(text: str) -> str:
-    """``text`` as a markdown code span (shown as written: markdown and HTML are not interpreted there)."""
-    return f"`{str(text).replace('`', chr(39))}`"
+    """``text`` as a markdown code span, shown as written (markdown and HTML are not interpreted there): the
+    span is fenced by one backtick more than the longest run inside, and padded where CommonMark would
+    otherwise read a backtick at an end as part of the fence or strip a space from each end."""
+    text = str(text)
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip()) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def legend(ground_truth: bool) -> str:
