@@ -29,6 +29,36 @@ def test_pca_keeps_the_fewest_components_that_hold_the_requested_variance():
     assert np.allclose(np.abs(subspace.components.numpy() @ rotation[:, :3]).max(axis=0), 1.0, atol=0.01)
 
 
+def test_pca_of_fewer_samples_than_dimensions_is_the_samples_own_subspace():
+    """With fewer samples than dimensions (pooled images) the D x D covariance took minutes and gigabytes, and
+    oneDAL's SVD returned wrong components once D reached 100,000: the subspace must be the samples' own."""
+    rng = np.random.default_rng(0)
+    samples = rng.standard_normal((30, 6)) * [9.0, 5.0, 3.0, 2.0, 1.0, 0.5] @ rng.standard_normal((6, 20_000))
+    samples += 0.01 * rng.standard_normal(samples.shape)
+    subspace = PCASubspace.fit(samples, 0.99, seed=0)
+    centred = samples - samples.mean(0)
+    _, singular, directions = np.linalg.svd(centred, full_matrices=False)
+    explained = singular ** 2 / 29
+    kept = int(np.searchsorted(np.cumsum(explained) / explained.sum(), 0.99, side="right")) + 1
+    assert 2 <= kept <= 6 and len(subspace.variance) == kept
+    assert np.allclose(subspace.variance.numpy(), explained[:kept], rtol=1e-4)
+    components = subspace.components.numpy().astype(np.float64)
+    assert np.allclose(components @ components.T, np.eye(kept), atol=1e-4)  # orthonormal
+    assert np.allclose(np.abs(np.sum(components * directions[:kept], axis=1)), 1.0, atol=1e-4)  # the same axes
+    assert np.allclose(subspace.mean.numpy(), samples.mean(0), atol=1e-4)
+
+
+def test_a_pooled_grid_finer_than_the_feature_grid_is_fitted(small_fit):
+    """pooled_size 16 on a 4 x 4 grid of blocks.4 (64 px input): 28,672 pooled values per image, which took a
+    28,672 x 28,672 covariance (and larger grids crashed oneDAL with 'Unknown status code')."""
+    _, data, _ = small_fit("dfm")
+    settings = {**SMALL_METHODS["dfm"], "image_size": (64, 64), "pooled_size": 16}
+    model = DFM(**settings).fit(data["train"][:12])
+    assert model.image_pca.components.shape[1] == 112 * 16 * 16
+    good, bad = model.predict(data["good"]), model.predict(data["bad"])
+    assert np.isfinite(model.image_pca.variance.numpy()).all() and np.median(bad.scores) > np.median(good.scores)
+
+
 def test_pca_subspaces_have_the_feature_sizes(small_fit):
     fitted, _, _ = small_fit("dfm")
     components = fitted.image_pca.components

@@ -33,6 +33,24 @@ SCORE_TYPES = ("fre", "nll")
 DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 
 
+def _pca_of_few_samples(samples: np.ndarray, variance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, components and explained variance of ``samples`` (n, D) with n < D, from the eigenvectors of
+    their n x n Gram matrix, keeping the fraction ``variance`` of the variance as scikit-learn does.
+
+    The D x D covariance (``covariance_eigh``) took minutes and gigabytes for D in the ten thousands (a
+    ResNet layer or a large ``pooled_size``), and oneDAL's SVD returned wrong components there."""
+    mean = samples.mean(0)
+    centred = samples - mean
+    eigenvalues, vectors = np.linalg.eigh(centred @ centred.T)
+    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
+    eigenvalues = eigenvalues[eigenvalues > 1e-10 * eigenvalues[0]]  # the centred samples span n - 1 at most
+    explained = eigenvalues / (len(samples) - 1)
+    cumulative = np.cumsum(explained) / explained.sum()
+    keep = min(int(np.searchsorted(cumulative, variance, side="right")) + 1, len(explained))
+    components = (vectors[:, :keep].T @ centred) / np.sqrt(eigenvalues[:keep])[:, None]
+    return mean, components, explained[:keep]
+
+
 class PCASubspace:
     """A fitted PCA as plain arrays: mean (D,), components (k, D), explained variance (k,)."""
 
@@ -49,6 +67,8 @@ class PCASubspace:
         alike = len(samples) < 2 or samples.var(0).sum() <= 1e-12 * np.square(samples).mean(0).sum()
         if alike:  # oneDAL fails on identical rows ("Unknown status code"); rounding noise is no subspace
             return cls(samples.mean(0), np.zeros((0, samples.shape[1])), np.zeros(0))
+        if len(samples) < samples.shape[1]:
+            return cls(*_pca_of_few_samples(samples, variance))
         with warnings.catch_warnings():  # deprecation noise inside scikit-learn-intelex
             warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
             pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed).fit(samples)
