@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, chosen_category_folder, \
-    data_choice, default_data_root, runs_dir, set_current_run, store, user_errors
+from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
+    chosen_category_folder, data_choice, default_data_root, runs_dir, set_current_run, store, user_errors
 from vqi_core.dashboard import run_label
-from vqi_core.datasets import DatasetError, list_categories
+from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.runs import Run, RunError
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
@@ -76,11 +76,14 @@ def dataset_sidebar(readable: list[Run]) -> None:
     try:
         categories = list_categories(root)
     except DatasetError as exc:
-        st.sidebar.error(str(exc), icon=":material/folder_off:")
+        st.sidebar.error(as_text(str(exc)), icon=":material/folder_off:")
         categories = []
     except ValueError as exc:  # a NUL character (the system's refusals, such as no permission, are DatasetErrors)
-        st.sidebar.error(f"The dataset folder cannot be read: {exc}", icon=":material/folder_off:")
+        st.sidebar.error(as_text(f"The dataset folder cannot be read: {exc}"), icon=":material/folder_off:")
         categories = []
+    for misnamed in misnamed_categories(root) if categories else []:
+        st.sidebar.warning(as_text(f"Not listed: {misnamed['file']}: {misnamed['reason']}"),
+                           icon=":material/folder_off:")
     previous = st.session_state.get(CATEGORY)
     if previous not in categories:  # a first visit, or another dataset folder
         st.session_state[CATEGORY] = first_category(categories, readable)

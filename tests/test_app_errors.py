@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import textured_image, write_png
+from synthetic import textured_image, write_mvtec_dataset, write_png
 from vqi_core.images import MAX_IMAGE_BYTES
 
 
@@ -198,3 +199,23 @@ def test_a_runs_folder_that_is_a_file_is_an_error_in_the_sidebar(open_page, app_
         f"The runs folder {not_a_folder} is a file, not a folder"]
     assert app.selectbox(key="category").value == "widget" and app.selectbox(key="run_select").options == []
     assert not app.exception
+
+
+def test_folder_and_mask_names_that_are_not_utf8_are_named_and_every_page_still_works(open_page, tmp_path):
+    """A category folder named in Latin-1 broke every page's sidebar ("surrogates not allowed"), and such a mask
+    broke the Train page's table of skipped files with a traceback."""
+    root = tmp_path / "data"
+    part = write_mvtec_dataset(root / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    masks = part / "ground_truth" / "blob"
+    os.link(bytes(masks / "000_mask.png"), bytes(masks) + b"/\xe9t\xe9_mask.png")
+    shutil.copytree(bytes(part), bytes(root) + b"/caf\xe9")
+    app = open_page("home.py", data_root=str(root))
+    assert not app.exception
+    assert any(w.value.startswith("Not listed") and "caf\\\\xe9" in w.value for w in app.sidebar.warning)
+    assert app.sidebar.selectbox(key="category").options == ["part"]
+    for page in ("train.py", "inspect_images.py", "threshold.py", "compare.py", "predict.py"):
+        app.switch_page(f"ui/pages/{page}").run()
+        assert not app.exception, page
+        if page == "train.py":
+            skipped = app.expander[0].dataframe[0].value
+            assert str(masks / "\\xe9t\\xe9_mask.png") in list(skipped["file"])

@@ -11,7 +11,7 @@ from PIL import Image
 
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
 from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
-                               load_test_set, not_an_image_reason, sub_folders)
+                               load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
 
 
 def test_category_with_masks(tmp_path):
@@ -370,3 +370,27 @@ def test_a_file_name_that_is_not_utf8_is_named_with_escapes_and_skipped(tmp_path
     assert {"file": str(root / "train" / "good" / "lot_\\xfc"), "reason": reason} in skipped
     json.dumps(skipped, ensure_ascii=False).encode("utf-8")
     assert "kratzer_gro\udcdf" not in load_category(root).defect_types
+
+
+def test_masks_mask_folders_and_categories_whose_names_are_not_utf8_are_named_with_escapes(tmp_path):
+    """Such a mask's or ground_truth folder's name went raw into the run report ('report' then failed with
+    "surrogates not allowed", the Train page with a traceback), and such a category broke every page's sidebar."""
+    root = tmp_path / "data"
+    part = write_mvtec_dataset(root / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    masks = part / "ground_truth" / "scratch"
+    os.link(bytes(masks / "000_mask.png"), bytes(masks) + b"/\xe9t\xe9_mask.png")
+    os.mkdir(bytes(part / "ground_truth") + b"/kratzer_gro\xdf")
+    reason = "its name is not valid UTF-8 (shown here with \\x escapes): not read; rename it"
+    category = load_category(part)
+    assert {"file": str(masks / "\\xe9t\\xe9_mask.png"), "reason": reason} in category.skipped
+    assert {"file": str(part / "ground_truth" / "kratzer_gro\\xdf"), "reason": reason} in category.skipped
+    assert [s.mask_path for s in category.test if s.defect_type == "scratch"] == [masks / "000_mask.png"]
+    json.dumps(category.skipped, ensure_ascii=False).encode("utf-8")  # the report can be written
+    shutil.copytree(bytes(part), bytes(root) + b"/caf\xe9")
+    assert list_categories(root) == ["part"] and category_path(root, "part") == part
+    assert misnamed_categories(root) == [{"file": str(root / "caf\\xe9"), "reason": reason}]
+    with pytest.raises(DatasetError, match=r"holds several categories \(part, caf\\xe9\)"):
+        category_path(root)  # not the readable one alone, silently
+    shutil.rmtree(part)
+    with pytest.raises(DatasetError, match=r"holds no category VQI can read \(.*caf\\xe9: its name is not valid"):
+        list_categories(root)

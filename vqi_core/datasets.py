@@ -126,14 +126,29 @@ def existing_folder(root: Path | str) -> Path:
 
 @_names_unreadable_folders
 def list_categories(root: Path | str) -> list[str]:
-    """Names of the categories under ``root``; ``[root.name]`` when root is a category itself."""
+    """Names of the categories under ``root``; ``[root.name]`` when root is a category itself. A category
+    folder whose name is not valid UTF-8 is left out (:func:`misnamed_categories` names it)."""
     root = existing_folder(root)
     if is_category_folder(root):
         return [root.name]
-    names = sorted(p.name for p in root.iterdir() if p.is_dir() and is_category_folder(p))
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and is_category_folder(p)
+                   and file_name_problem(p) is None)
     if not names:
-        raise DatasetError(f"{root} holds no category: {EXPECTED_LAYOUT}")
+        misnamed = "; ".join(f"{item['file']}: {item['reason']}" for item in misnamed_categories(root))
+        raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
+                           f": {EXPECTED_LAYOUT}")
     return names
+
+
+@_names_unreadable_folders
+def misnamed_categories(root: Path | str) -> list[dict[str, str]]:
+    """A skipped entry for each category folder under ``root`` whose name is not valid UTF-8: no page, CSV or
+    report could name it, so it is not offered (empty when root is a category itself or cannot be read)."""
+    root = Path(root)
+    if not root.is_dir() or is_category_folder(root):
+        return []
+    return [named for path in sorted(root.iterdir())
+            if path.is_dir() and is_category_folder(path) and (named := file_name_problem(path)) is not None]
 
 
 @_names_unreadable_folders
@@ -146,8 +161,9 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
         return root
     names = list_categories(root)
     if category is None:
-        if len(names) == 1:
+        if len(names) == 1 and not misnamed_categories(root):
             return root / names[0]
+        names += [Path(item["file"]).name for item in misnamed_categories(root)]
         raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own "
                            f"folder, e.g. {root / names[0]}, or name it with --category on the command line)")
     if category not in names:
@@ -313,6 +329,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
             skipped.append({"file": str(type_dir), "reason": f"an empty folder: no {defect_type} test image is there "
                                                              f"to test on"})
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
+        skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         matched: set[Path] = set()
         for image_path in paths:
             if defect_type == GOOD:
@@ -346,8 +363,8 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
         return {}, []
     by_stem: dict[str, list[tuple[tuple[bool, bool, str], Path]]] = {}
     for mask in mask_dir.iterdir():
-        if mask.name.startswith(".") or not is_image_path(mask) or mask.is_dir():  # a broken link is said
-            continue
+        if mask.name.startswith(".") or not is_image_path(mask) or mask.is_dir() or file_name_problem(mask):
+            continue  # a broken link is said with its image, a name that is not UTF-8 by _misnamed_masks
         named_mask = mask.stem.endswith("_mask")
         stem = mask.stem.removesuffix("_mask") if named_mask else mask.stem
         by_stem.setdefault(stem, []).append(((not named_mask, mask.suffix.lower() != ".png", mask.name), mask))
@@ -357,6 +374,13 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
         chosen[stem] = ranked[0][1]
         outranked += [(mask, ranked[0][1]) for _, mask in ranked[1:]]
     return chosen, sorted(outranked)
+
+
+def _misnamed_masks(mask_dir: Path) -> list[dict[str, str]]:
+    """A skipped entry for each file in ``mask_dir`` whose name is not valid UTF-8 (it matches no image)."""
+    if not mask_dir.is_dir():
+        return []
+    return [named for mask in sorted(mask_dir.iterdir()) if (named := file_name_problem(mask)) is not None]
 
 
 def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, str]) -> str:
@@ -411,7 +435,9 @@ def _unused_mask_folders(path: Path, test_types: set[str]) -> list[dict[str, str
     for folder in sorted(ground_truth.iterdir()):
         if not folder.is_dir() or folder.name.startswith("."):
             continue
-        if folder.name == GOOD and any(not name.startswith(".") for name in os.listdir(folder)):
+        if (named := file_name_problem(folder)) is not None:
+            skipped.append(named)
+        elif folder.name == GOOD and any(not name.startswith(".") for name in os.listdir(folder)):
             skipped.append({"file": str(folder), "reason": "masks of good test images are not used: a good image has "
                                                            "no defect pixel to mark (an image whose mask marks one is "
                                                            "labelled good by mistake, or its mask is in the wrong "
