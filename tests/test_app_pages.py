@@ -25,7 +25,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
-    held_out_presets, judged_frame, score_axis
+    held_out_presets, judged_frame, score_axis, verdict
 from ui import common
 from vqi_core.wording import exact_number, told_apart
 
@@ -695,6 +695,32 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     shutil.rmtree(app_env.root / "29990101-000000-widget-padim-copy")  # a chosen run deleted meanwhile
     app.run()
     assert not app.exception and app.multiselect(key="compare_runs").value == [run.id]
+
+
+def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_in_full(open_page, app_env):
+    """The cards were headed "**padim** · backbone · settings" alone (two runs with the same settings could not be
+    told apart), said "threshold" where Inspect judges at the threshold being tried, and printed the threshold
+    rounded (104.263 where every other page prints 104.26300811767578) (review of 2026-12-04)."""
+    run = app_env.list()[0]
+    copy = Run(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy"))
+    copy.describe("candidate for line 3")
+    threshold = float(np.median(run.score_values)) + 0.123456789012
+    assert exact_number(threshold) != f"{threshold:.6g}"  # printed in full only where every digit is shown
+    copy.save_threshold(threshold, "manual")
+    app = open_page("compare.py", **{common.explored_key(copy): (threshold + 1.0, "tried")})
+    app.multiselect(key="compare_runs").set_value([run.id, copy.id]).run()
+    assert not app.exception and not app.error
+    name = app.selectbox(key="compare_image").value
+    cards = [m.value for m in app.markdown if " · saved threshold " in m.value]
+    assert len(cards) == 2 and any("each run judges it at its saved threshold" in m.value for m in app.markdown)
+    for card, shown in zip(cards, (run, Run(copy.path))):
+        assert card.startswith(f"{common.as_code(shown.id)} · **padim** · ")
+        score = float(shown.scores.set_index("image").loc[name, "score"])
+        judged = "defective" if score >= shown.threshold else "good"
+        assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
+                f"**{judged}**") in card
+    assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
+    assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"
 
 
 def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interval(app_env):

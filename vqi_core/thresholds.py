@@ -267,6 +267,12 @@ def held_out_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float]
     return pd.DataFrame(rows, columns=columns), used
 
 
+def verdict(score: float, threshold: float) -> str:
+    """"defective" where ``score >= threshold`` (the rule of :func:`outcomes` and of every saved prediction), else
+    "good": how a page judges one image."""
+    return "defective" if score >= threshold else "good"
+
+
 def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
              threshold: float) -> np.ndarray:
     """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""

@@ -9,7 +9,8 @@ from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_
     box_note, common_test_images, notes_of_runs, run_label
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, changed_settings
-from vqi_core.wording import are, counted, told_apart
+from vqi_core.thresholds import verdict
+from vqi_core.wording import are, counted, exact_number, told_apart
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -24,8 +25,17 @@ def default_selection(runs: list[Run]) -> list[str]:
     return [first.id, *same[:2]]
 
 
+def card_heading(run: Run) -> str:
+    """What tells the runs' cards apart: the run's id and description, method, backbone and changed settings."""
+    heading = (f"{common.as_code(run.id)} · **{run.config.get('method')}** · "
+               f"{run.config.get('params', {}).get('backbone')} · {changed_settings(run.config)}")
+    description = common.as_text(run.description).replace("\n", "  \n")  # each of its lines kept a line
+    return f"{heading}  \n{description}" if description else heading
+
+
 def image_across_runs(runs: list[Run], images: list[str]) -> None:
-    """One chosen test image as each run sees it, at each run's saved threshold."""
+    """One chosen test image as each run sees it, judged at each run's saved threshold (its decision; Inspect
+    judges at the threshold being tried on the Threshold page), each card naming its run."""
     labels = dict(zip(runs[0].scores["image"], runs[0].scores["label"]))
     defective_first = sorted(images, key=lambda name: labels[name] != "defective")
     if st.session_state.get("compare_image", defective_first[0]) not in defective_first:  # other runs' images
@@ -34,25 +44,25 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                         key="compare_image", persist_state="session")
     colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
     legend = common.legend(bool(runs[0].config.get("has_masks")))
-    st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · {legend}",
-                unsafe_allow_html=True)
+    st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
+                f"saved threshold · {legend}", unsafe_allow_html=True)
     columns = st.columns(len(runs))
     for column, run in zip(columns, runs):
-        settings = changed_settings(run.config)
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
-        verdict = "defective" if score >= threshold else "good"
+        judged = verdict(score, threshold)
         with column:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, max_side=512, dataset=common.images_folder(run)),
                          width="stretch")
-                note = box_note(verdict == "defective", common.box_count(str(run.path), index))
+                note = box_note(judged == "defective", common.box_count(str(run.path), index))
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
-            st.markdown(f"**{run.config.get('method')}** · {run.config.get('params', {}).get('backbone')}"
-                        f" · {settings}  \n"
-                        "score {} · threshold {} → **{}**".format(*told_apart(score, threshold), verdict)
+            # the score with the digits that tell it from the threshold, as the threshold where they are equal
+            score_text = exact_number(score) if score == threshold else told_apart(score, threshold)[0]
+            st.markdown(f"{card_heading(run)}  \n"
+                        f"score {score_text} · saved threshold {exact_number(threshold)} → **{judged}**"
                         + (f"  \n:grey[{note}]" if note else ""))
 
 
