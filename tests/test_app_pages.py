@@ -723,6 +723,34 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
     assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"
 
 
+@pytest.mark.parametrize("only", ["good", "defective"])
+def test_compare_says_when_the_shared_test_images_are_all_of_one_label(open_page, app_env, only):
+    """An empty ROC chart, n/a everywhere and "image AUROC, F1 and the ROC curves use the N images all of them
+    evaluated" suggested figures that were never computed (review of 2026-12-04)."""
+    run = app_env.list()[0]
+    copy = app_env.root / "29990101-000000-widget-padim-copy"
+    shutil.copytree(run.path, copy)
+    scores = pd.read_csv(copy / "scores.csv")
+    kept = np.flatnonzero(scores["label"] == only)
+    scores.iloc[kept].to_csv(copy / "scores.csv", index=False)  # it evaluated those images only
+    maps = dict(np.load(copy / "maps.npz"))
+    np.savez_compressed(copy / "maps.npz", **{f"m{new:05d}": maps[f"m{old:05d}"] for new, old in enumerate(kept)})
+    missing = "defective" if only == "good" else "good"
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([run.id, copy.name]).run()
+    assert not app.exception
+    shared = int((run.scores["label"] == only).sum())
+    infos = [i.value for i in app.info]
+    assert any(info.startswith(f"The test images these runs share ({shared} images) hold no {missing} image: no "
+                               "ROC curve, image AUROC") for info in infos), infos
+    assert not [info for info in infos if "all of them evaluated" in info]  # as if they had been computed
+    assert not [chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("compare_roc")]
+    assert any(d for d in app.dataframe if "F1 at best threshold" in d.value.columns)  # the runs' own figures
+    comparison = compare_runs([Run(run.path), Run(copy)], list(Run(copy).scores["image"]))
+    assert comparison.missing_label == missing and comparison.roc is None
+    assert comparison.table["image AUROC"].isna().all()
+
+
 def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interval(app_env):
     run = app_env.list()[0]
     worse_path = app_env.root / "29990101-000000-widget-padim-worse"
@@ -737,7 +765,7 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
     first, second = image_auroc(labels, run.score_values), image_auroc(labels, frame["score"].to_numpy())
     assert second < first
     for runs, sign in (([run, worse], -1), ([worse, run], +1)):
-        table, _ = compare_runs(runs, names)
+        table = compare_runs(runs, names).table
         assert table[VERSUS_FIRST].iloc[0] == 0.0 and table[VERSUS_FIRST_INTERVAL].iloc[0] == "reference"
         assert table[VERSUS_FIRST].iloc[1] == pytest.approx(sign * (first - second), abs=1e-4)
         low, high = (float(v) for v in table[VERSUS_FIRST_INTERVAL].iloc[1].split(" to "))

@@ -17,7 +17,6 @@ from typing import Any, Iterator, NoReturn
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from vqi_core import dashboard, jobs, thresholds
@@ -265,7 +264,7 @@ def test_frame(run_path: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the runs (bootstrap intervals)…")
-def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> tuple[pd.DataFrame, go.Figure]:
+def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> dashboard.RunComparison:
     """:func:`vqi_core.dashboard.compare_runs` of saved runs, computed once per choice of runs."""
     return dashboard.compare_runs([Run(Path(path)) for path in run_paths], list(images))
 

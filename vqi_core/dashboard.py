@@ -627,12 +627,23 @@ def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
     return SharedTestImages(same, changed)
 
 
-def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFrame, go.Figure]:
+@dataclass(frozen=True)
+class RunComparison:
+    """What :func:`compare_runs` found: the metrics table, the overlaid ROC curves (None where there are none to
+    draw) and, where the images compared are all of one label, the label none of them has."""
+
+    table: pd.DataFrame
+    roc: go.Figure | None
+    missing_label: str | None = None  # "defective" or "good": no ROC, image AUROC or F1 on these images
+
+
+def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
 
     Image AUROC (with its bootstrap :data:`CONFIDENCE` interval, and the paired interval of its difference
     from the first run's) and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings are each
-    run's own (on the images it evaluated).
+    run's own (on the images it evaluated). Where ``images`` hold no defective or no good image, those are
+    None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
     """
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
@@ -675,7 +686,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> tuple[pd.DataFra
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
                          yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),
                          legend=dict(orientation="h", y=-0.25))
-    return pd.DataFrame(rows), figure
+    missing = None if both else "good" if (labels == 1).any() else "defective"
+    return RunComparison(pd.DataFrame(rows), figure if both else None, missing)
 
 
 # ---------------------------------------------------------------------- train page

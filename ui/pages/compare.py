@@ -114,15 +114,22 @@ for run_ids, note in notes_of_runs(chosen):
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")
-if any(len(run.scores) != len(shared) for run in chosen):
+comparison = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))
+if comparison.missing_label is not None:  # nothing to draw a ROC curve or compute an AUROC from
+    st.info(f"The test images these runs share ({counted(len(shared), 'image')}) hold no "
+            f"{comparison.missing_label} image: no ROC curve, image AUROC (nor its intervals), F1 or best threshold "
+            "can be computed on them, hence n/a below. Pixel AUROC, AUPRO and timings are each run's own.",
+            icon=":material/info:")
+elif any(len(run.scores) != len(shared) for run in chosen):
     st.info(f"The runs evaluated different test images; image AUROC, F1 and the ROC curves use the "
             f"{counted(len(shared), 'image')} all of them evaluated. Pixel AUROC, AUPRO and timings are each "
             "run's own.",
             icon=":material/info:")
 
-table, figure = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))
+table = comparison.table
 table.insert(1, "description", [run.description for run in chosen])  # not cached: it can change at any time
-st.plotly_chart(figure, key="compare_roc")
+if comparison.roc is not None:
+    st.plotly_chart(comparison.roc, key="compare_roc")
 st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE, column_config={
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
