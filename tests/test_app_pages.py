@@ -751,6 +751,26 @@ def test_compare_says_when_the_shared_test_images_are_all_of_one_label(open_page
     assert comparison.table["image AUROC"].isna().all()
 
 
+def test_compare_says_which_chosen_run_no_longer_exists(open_page, app_env):
+    """A chosen run deleted from disk was dropped from the choice without a word, where a damaged one is said to
+    be left out (review of 2026-12-04)."""
+    run = app_env.list()[0]
+    for name in ("29990101-000000-widget-padim-copy", "29990102-000000-widget-padim-copy2"):
+        shutil.copytree(run.path, app_env.root / name)
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([run.id, "29990101-000000-widget-padim-copy",
+                                                   "29990102-000000-widget-padim-copy2"]).run()
+    assert not app.exception and not [w.value for w in app.warning if "no longer exist" in w.value]
+    app_env.delete("29990101-000000-widget-padim-copy")  # from the command line, while the page is open
+    app.run()
+    assert not app.exception
+    assert "`29990101-000000-widget-padim-copy` no longer exists in the runs folder (deleted or renamed since it was " \
+           "chosen) and is left out of the comparison." in [w.value for w in app.warning]
+    assert app.multiselect(key="compare_runs").value == [run.id, "29990102-000000-widget-padim-copy2"]
+    app.run()  # said once: it is no longer chosen
+    assert not [w.value for w in app.warning if "no longer exist" in w.value]
+
+
 def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interval(app_env):
     run = app_env.list()[0]
     worse_path = app_env.root / "29990101-000000-widget-padim-worse"

@@ -75,6 +75,12 @@ if dropped:  # chosen here, then damaged: said, not silently left out
     st.warning(f"{', '.join(common.as_code(run_id) for run_id in dropped)} cannot be read any more and "
                f"{are(len(dropped))} left out of the comparison (Home says why).",
                icon=":material/broken_image:")
+gone = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id not in {run.id for run in listed}]
+if gone:  # chosen here, then deleted (or renamed) in the runs folder: said too
+    st.warning(f"{', '.join(common.as_code(run_id) for run_id in gone)} no longer "
+               f"{'exists' if len(gone) == 1 else 'exist'} in the runs folder (deleted or renamed since "
+               f"{'it was' if len(gone) == 1 else 'they were'} chosen) and {are(len(gone))} left out of the "
+               "comparison.", icon=":material/delete:")
 if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")
