@@ -1313,6 +1313,26 @@ def test_home_names_no_deleted_run_as_current(open_page, app_env):
     assert any(c.value == "1 run; the current run is none." for c in app.caption)
 
 
+def test_inspect_does_not_offer_to_delete_a_current_run_that_is_gone(open_page, app_env):
+    """A current run deleted from disk was said to be deletable on the Train page, where nothing is left to delete;
+    a damaged one still is (review of 2026-12-04)."""
+    run = app_env.list()[0]
+    copy = Run(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy"))
+    app = open_page("inspect_images.py", current_run_id=copy.id)
+    assert not app.exception and not app.error
+    app_env.delete(copy.id)  # from the command line, while the page is open
+    app.run()
+    assert not app.exception
+    [error] = [e.value for e in app.error]
+    assert error.startswith("The current run cannot be opened: run folder ") and "does not exist" in error
+    assert error.endswith("Choose another run in the sidebar.") and "delete" not in error.split(". ")[-1]
+    (run.path / "maps.npz").unlink()  # damaged: it can still be deleted
+    app.session_state["current_run_id"] = run.id
+    app.run()
+    [error] = [e.value for e in app.error]
+    assert "maps.npz is missing" in error and error.endswith("(or delete this one on the Train page).")
+
+
 def test_predict_says_when_two_uploads_share_a_name(open_page):
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value([

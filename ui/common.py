@@ -162,6 +162,9 @@ def require_run() -> Run:
         st.stop()
     try:
         run = store().get(run_id)
+    except RunError as exc:  # its folder is gone (or no longer a run): nothing the Train page could delete
+        stop_with_error(f"The current run cannot be opened: {as_text(exc)}. Choose another run in the sidebar.")
+    try:
         run.check()
         return run
     except RunError as exc:
