@@ -1333,6 +1333,17 @@ def test_inspect_does_not_offer_to_delete_a_current_run_that_is_gone(open_page, 
     assert "maps.npz is missing" in error and error.endswith("(or delete this one on the Train page).")
 
 
+def test_home_says_where_inspect_reads_an_imported_runs_test_images(open_page, app_env):
+    """"Inspect shows them only where that folder exists" was untrue: where it is gone, Inspect reads them from the
+    category folder chosen in the sidebar (test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar)
+    (review of 2026-12-04)."""
+    app = open_page("home.py")
+    [caption] = [c.value for c in app.caption if c.value.startswith("A run archive holds the whole run")]
+    assert "only where that folder exists" not in caption
+    assert "Inspect shows them from that folder where it exists, else from the category folder chosen in the " \
+           "sidebar" in caption
+
+
 def test_predict_says_when_two_uploads_share_a_name(open_page):
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value([

@@ -104,7 +104,8 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
     st.caption("A run archive holds the whole run: the model, the scores and heatmaps of its test images, the "
                "saved threshold and the reports. Import it on the line's machine to score new parts there with "
                "exactly the model that was validated (its test images stay where they were: Inspect shows them "
-               "only where that folder exists).")
+               "from that folder where it exists, else from the category folder chosen in the sidebar, each checked "
+               "against the run's record of the file it scored).")
     current = st.session_state.get(CURRENT_RUN)
     if current in saved and saved[current].problem() is None:
         if (problem := problem_read_in_full(saved[current], export=True)) is not None:
