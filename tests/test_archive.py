@@ -21,6 +21,7 @@ from vqi_core import runs as runs_module
 from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
 from vqi_core.cli import main
 from vqi_core.pipeline import folder_sources, iter_score
+from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore
 
 
@@ -507,3 +508,63 @@ def test_a_refused_import_leaves_no_runs_folder_it_created(trained_run, tmp_path
     with pytest.raises(RunError, match="metrics.json is damaged"):
         import_run(tmp_path / "bad.zip", RunStore(runs))
     assert runs.is_dir() and list(runs.iterdir()) == []
+
+
+def members_with_model_edits(run: Run, arrays: dict[str, bytes] | None = None, files: dict[str, bytes] | None = None,
+                             **meta_edits) -> dict[str, bytes]:
+    """The run's archive members with ``model/arrays.npz`` replaced by ``arrays`` (member name -> bytes), other
+    model ``files`` added and ``model.json``'s top-level entries changed, its SHA-256 digests brought up to date
+    (as anyone editing a file can)."""
+    members = {f"{run.id}/{name}": content for name, content in files_of(run.path).items()}
+    members.update({f"{run.id}/model/{name}": content for name, content in (files or {}).items()})
+    if arrays is not None:
+        members[f"{run.id}/model/arrays.npz"] = zip_of(arrays)
+    meta = {**json.loads(members[f"{run.id}/model/model.json"]), **meta_edits}
+    meta["file_sha256"] = {name: hashlib.sha256(members[f"{run.id}/model/{name}"]).hexdigest()
+                           for name in meta["file_sha256"]}
+    members[f"{run.id}/model/model.json"] = json.dumps(meta).encode()
+    return members
+
+
+def test_a_model_edited_so_that_it_cannot_score_is_refused_on_import_with_what_is_wrong(trained_run, tmp_path):
+    """Found by review: an array member named without .npy reached the model as raw bytes (faiss read one as its
+    own index format, allocating what it claimed; others crashed load, export and evaluate with AttributeError);
+    a region that is no object, a smoothing sigma of 1e7 (a 100 GB blur), normalisation constants of 0 or NaN, a
+    size of 64.5 px, a whole-number parameter of 2.5, or statistics of the wrong number of positions were
+    imported, and failed or misled only at the first image scored."""
+    store = RunStore(tmp_path / "runs")
+    with zipfile.ZipFile(trained_run.path / "model" / "arrays.npz") as packed:
+        arrays = {name: packed.read(name) for name in packed.namelist()}
+    meta = json.loads((trained_run.path / "model" / "model.json").read_text())
+    preprocessing, params = meta["preprocessing"], meta["params"]
+    positions = np.load(trained_run.path / "model" / "arrays.npz")["mean"].shape[0]
+    cut = {name: np.load(trained_run.path / "model" / "arrays.npz")[name][:5] for name in ("mean", "inv_covariance")}
+    edits = [
+        ({**arrays, "knn_index": npy_claiming((61,))}, {}, "nearest-neighbour index is in faiss's own format"),
+        ({**{k: v for k, v in arrays.items() if k != "mean.npy"}, "mean": b"garbage"}, {},
+         "arrays.npz is damaged: it holds 'mean', which is not an array file written by VQI"),
+        (None, {"region": "x", "files": {"region.png": InspectionRegion(np.ones((64, 64), bool)).to_png()}},
+         "its region is 'x', not the description of region.png"),
+        (None, {"params": {**params, "smoothing_sigma": 1e7}}, "smoothing_sigma must be a number of pixels from 0 "
+                                                              "to 256.0, not 10000000.0"),
+        (None, {"params": {**params, "n_features": 2.5}}, "parameter n_features of padim must be a whole number"),
+        (None, {"preprocessing": {**preprocessing, "std": [0, 0, 0]}}, "std must be above 0 for every channel"),
+        (None, {"preprocessing": {**preprocessing, "mean": [float("nan")] * 3}}, "mean must be three finite numbers"),
+        (None, {"preprocessing": {**preprocessing, "mean": "abc"}}, "mean must be three finite numbers"),
+        (None, {"preprocessing": {**preprocessing, "height": 64.5}}, "height must be a whole number of pixels"),
+        ({**arrays, **{f"{name}.npy": npy_bytes(array) for name, array in cut.items()}}, {},
+         "cannot score an image: the padim model holds statistics of 5 positions, but its features have"),
+    ]
+    assert positions != 5
+    for new_arrays, meta_edits, reason in edits:
+        with pytest.raises(RunError) as refused:
+            import_run(zip_bytes(members_with_model_edits(trained_run, new_arrays, **meta_edits)), store)
+        assert reason in str(refused.value), (reason, refused.value)
+        assert_nothing_added(store)
+    assert import_run(zip_bytes(members_with_model_edits(trained_run, arrays)), store).id == trained_run.id
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

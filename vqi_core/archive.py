@@ -138,8 +138,8 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
 
 def _check_whole_run(run: Run, run_id: str) -> None:
     """``RunError`` (or an array file's error) unless every file the pages read can be read, as they read it,
-    its ``config.json`` says it is run ``run_id``, and the model loads (its files the ones it saved, by their
-    SHA-256)."""
+    its ``config.json`` says it is run ``run_id``, the model loads (its files the ones it saved, by their
+    SHA-256) and it scores an image (a mid-grey one of its input size) with a finite score."""
     if _holds_faiss_index(run.path / MODEL_DIR / ARRAYS_FILE):
         raise RunError("its model's nearest-neighbour index is in faiss's own format (an HNSW index, or an IVF index "
                        "saved before 2026-12-03), which faiss reads allocating whatever the file claims: an import "
@@ -149,7 +149,15 @@ def _check_whole_run(run: Run, run_id: str) -> None:
     if (recorded := run.config.get("run_id")) != run_id:
         raise RunError(f"its folder is named {run_id}, but its {CONFIG_FILE} says it is run {recorded!r}: "
                        f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
-    run.load_model()
+    model = run.load_model()
+    model.jit = False  # a check of the model's state: no need to compile the backbone
+    grey = np.full((model.preprocessing.height, model.preprocessing.width, 3), 128, np.uint8)
+    try:
+        score = float(model.predict([grey]).scores[0])
+    except (ValueError, RuntimeError) as exc:  # DamagedModel is a ValueError: its state does not fit its method
+        raise RunError(f"its model cannot score an image: {exc}") from None
+    if not np.isfinite(score):
+        raise RunError(f"its model scores an image {score}: its saved state is damaged")
 
 
 def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosixPath]]:
@@ -251,6 +259,6 @@ def _holds_faiss_index(arrays: Path) -> bool:
     """Whether the model's array file holds an index in faiss's own format (``knn_index``); False for a file that
     cannot be opened, which the run's check then names."""
     try:
-        return "knn_index.npy" in zip_members(arrays)
+        return any(name.removesuffix(".npy") == "knn_index" for name in zip_members(arrays))
     except (OSError, ValueError):
         return False

@@ -45,6 +45,11 @@ MIN_INPUT_SIDE, MAX_INPUT_SIDE = 32, 2048  # the network input's sides in px, fo
 MIN_INTENSITY_SPREAD = 1.0
 
 
+def _finite(value: object) -> bool:
+    """Whether ``value`` is a finite number (not a bool, a text, NaN or infinite)."""
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Geometry:
     """Where an image's pixels lie in the network input: rows y0:y1, columns x0:x1."""
@@ -80,6 +85,19 @@ class Preprocessing:
             raise ValueError(f"intensity_spread must not be negative, not {self.intensity_spread}")
         if not 0.3 <= self.crop <= 1.0:
             raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
+        for name in ("height", "width"):
+            side = getattr(self, name)
+            if isinstance(side, bool) or not isinstance(side, (int, np.integer)):
+                raise ValueError(f"{name} must be a whole number of pixels, not {side!r}")
+        for name in ("crop", "scale", "intensity_mean", "intensity_spread"):
+            if not _finite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, not {getattr(self, name)!r}")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if len(values) != 3 or not all(map(_finite, values)):
+                raise ValueError(f"{name} must be three finite numbers (one per channel), not {values!r}")
+        if min(self.std) <= 0:
+            raise ValueError(f"std must be above 0 for every channel, not {self.std!r}")
         if min(self.height, self.width) < MIN_INPUT_SIDE or max(self.height, self.width) > MAX_INPUT_SIDE:
             raise ValueError(f"input size {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
                              f"{MAX_INPUT_SIDE} px")

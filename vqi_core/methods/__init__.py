@@ -117,6 +117,10 @@ def load_model(folder: Path | str) -> AnomalyModel:
         raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (it lacks the "
                            f"method, its parameters, the preprocessing or the normalisation statistics)")
     try:
+        check_params(meta["method"], meta["params"])
+    except ValueError as exc:
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged ({exc})") from None
+    try:
         return method_class(meta["method"]).load_from(folder, meta)
     except DamagedModel as exc:
         raise DamagedModel(f"the model in {folder} cannot be loaded: {exc}") from None

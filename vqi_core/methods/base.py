@@ -51,6 +51,11 @@ MIN_GOOD_FOR_HOLDOUT = 10
 NORMALIZATION_KEYS = ("map_median", "map_p99", "map_max", "score_median", "score_max")
 
 
+#: the largest map smoothing (px of the network input): a blur this wide already flattens a 2048 px map, and
+#: a larger one only costs time and memory (a sigma of 1e7 asked cv2 for 100 GB)
+MAX_SMOOTHING_SIGMA = 256.0
+
+
 class DamagedModel(ValueError):
     """A saved model whose files do not hold what its method saved (damaged or replaced), or a model whose fitted
     state gives no finite score."""
@@ -133,8 +138,9 @@ class AnomalyModel(ABC):
         spec = get_backbone(backbone)
         if isinstance(batch_size, bool) or not float(batch_size).is_integer() or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
-        if not (math.isfinite(smoothing_sigma) and smoothing_sigma >= 0):
-            raise ValueError(f"smoothing_sigma must be a number of pixels of at least 0, not {smoothing_sigma}")
+        if not (math.isfinite(smoothing_sigma) and 0 <= smoothing_sigma <= MAX_SMOOTHING_SIGMA):
+            raise ValueError(f"smoothing_sigma must be a number of pixels from 0 to {MAX_SMOOTHING_SIGMA}, not "
+                             f"{smoothing_sigma}")
         check_seed(seed)
         if not 0 <= holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
@@ -406,9 +412,18 @@ class AnomalyModel(ABC):
         :class:`DamagedModel` saying what is wrong when a file is not the one the model saved (models saved since
         ``model.json`` records their SHA-256), or holds arrays, weights or statistics the method cannot use."""
         _check_file_digests(folder, meta)
-        model = cls(**meta["params"])
-        model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
+        try:
+            model = cls(**meta["params"])
+            model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
+        except DamagedModel:
+            raise
+        except ValueError as exc:  # a value out of range: edited, or not written by VQI
+            raise DamagedModel(f"{MODEL_JSON} is damaged: {exc}") from None
         with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
+            stray = next((name for name in data.zip.namelist() if not name.endswith(".npy")), None)
+            if stray is not None:  # numpy would hand its raw bytes over as if an array (faiss's own format too)
+                raise DamagedModel(f"{ARRAYS_FILE} is damaged: it holds {stray!r}, which is not an array file "
+                                   f"written by VQI")
             model._load_arrays({key: data[key] for key in data.files})
         if meta.get("fine_tuned_backbone"):
             try:
@@ -419,6 +434,9 @@ class AnomalyModel(ABC):
             check_backbone_state(get_backbone(model.backbone), state)
             model.set_backbone_state(state)
         if meta.get("region"):
+            if not isinstance(meta["region"], dict):
+                raise DamagedModel(f"{MODEL_JSON} is damaged: its region is {meta['region']!r}, not the description "
+                                   f"of {REGION_FILE}")
             model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
         normalization = meta["normalization"]
         if not (isinstance(normalization, dict) and set(NORMALIZATION_KEYS) <= set(normalization) and all(
