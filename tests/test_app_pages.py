@@ -655,6 +655,25 @@ def test_inspect_shows_the_borderline_images_first(open_page, app_env):
     assert first_caption.startswith(f"**{closest}**"), first_caption
 
 
+def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, app_env):
+    """Four columns filled one at a time put the 1st, 5th and 9th image under each other, and cards of different
+    heights pushed rows out of line: read across, the order by score was lost (review of 2026-12-04)."""
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py", inspect_order="highest score first")
+
+    def shown() -> list[str]:
+        cells = [[m.value for m in column.markdown if m.value.startswith("**")] for column in app.columns]
+        cards = [cell for cell in cells if cell]
+        assert all(len(cell) == 1 for cell in cards)  # a row of columns per four cards
+        return [cell[0].split("**")[1] for cell in cards]
+
+    order = [common.as_text(name) for name in run.scores.sort_values("score", ascending=False)["image"]]
+    assert shown() == order[:12]
+    app.session_state["inspect_page"] = 2  # the same paging
+    app.run()
+    assert shown() == order[12:] and len(order) == 14
+
+
 def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     run = app_env.list()[0]
     shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")

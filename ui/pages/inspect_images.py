@@ -100,24 +100,27 @@ def shown_boxes(run: Run, index: int) -> int | None:
 
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> None:
-    """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time."""
+    """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time, laid out row by
+    row (cards of different heights never push one row out of line with the next; read across, they keep the
+    order)."""
     showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),  # the threshold moves outcomes and order
                tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"), threshold)
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
-    columns = st.columns(COLUMNS)
-    for position, (index, row) in enumerate(shown.iterrows()):
-        with columns[position % COLUMNS].container(border=True):
-            if images_here:
-                try:
-                    st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
-                except LOAD_ERRORS as exc:
-                    st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
-            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
-                        unsafe_allow_html=True)
-            if images_here:  # nothing to enlarge otherwise
-                st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
-                          on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
+    for start in range(0, len(shown), COLUMNS):
+        for column, (index, row) in zip(st.columns(COLUMNS), shown.iloc[start:start + COLUMNS].iterrows()):
+            with column.container(border=True):
+                if images_here:
+                    try:
+                        st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
+                    except LOAD_ERRORS as exc:
+                        st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"),
+                                   icon=":material/broken_image:")
+                st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
+                            unsafe_allow_html=True)
+                if images_here:  # nothing to enlarge otherwise
+                    st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
+                              on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
 
 
 def read_from(run: Run) -> str | None:
