@@ -12,6 +12,7 @@ from PIL import Image
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
 from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
                                load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
+from vqi_core.region import InspectionRegion
 
 
 def test_category_with_masks(tmp_path):
@@ -394,3 +395,31 @@ def test_masks_mask_folders_and_categories_whose_names_are_not_utf8_are_named_wi
     shutil.rmtree(part)
     with pytest.raises(DatasetError, match=r"holds no category VQI can read \(.*caf\\xe9: its name is not valid"):
         list_categories(root)
+
+
+def test_pipes_given_as_a_region_an_input_or_a_mask_are_refused_not_waited_on(tmp_path):
+    """Found by review: `train --region pipe.png` hung until killed, `predict --input pipe.png` said "is not a
+    folder", and a pipe as a mask was "the file is missing"."""
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="pipe.png: not a regular file"):
+        InspectionRegion.read(pipe)
+    with pytest.raises(ValueError, match=f"{tmp_path}: a folder"):
+        InspectionRegion.read(tmp_path)
+    assert load_folder(pipe) == ([], [{"file": str(pipe), "reason": "not a regular file (a named pipe or a device)"}])
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    mask = root / "ground_truth" / "blob" / "000_mask.png"
+    mask.unlink()
+    os.mkfifo(mask)
+    assert {"file": str(mask), "reason": "mask ignored: not a regular file (a named pipe or a device)"} in \
+        load_category(root).skipped
+
+
+def test_a_category_that_also_holds_a_category_folder_says_how_to_use_the_inner_one(tmp_path):
+    """`--category inner` on a category folder holding inner/ was told that it held no such folder."""
+    root = write_mvtec_dataset(tmp_path / "line", n_train=2, n_test_good=1, n_per_defect=1)
+    write_mvtec_dataset(root / "inner", n_train=2, n_test_good=1, n_per_defect=1)
+    with pytest.raises(DatasetError, match=f"also holds a category folder 'inner': give {root / 'inner'} as the "):
+        category_path(root, "inner")
+    with pytest.raises(DatasetError, match="not a folder holding 'other'"):
+        category_path(root, "other")

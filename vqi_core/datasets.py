@@ -157,6 +157,9 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
     root = Path(root)
     if is_category_folder(root):
         if category not in (None, root.name):
+            if category is not None and is_category_folder(root / category):
+                raise DatasetError(f"{root} is itself a category ({root.name}) and also holds a category folder "
+                                   f"{category!r}: give {root / category} as the dataset folder to use that one")
             raise DatasetError(f"{root} is itself a category ({root.name}), not a folder holding {category!r}")
         return root
     names = list_categories(root)
@@ -404,6 +407,8 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     """Why ``mask_path`` cannot be the mask of ``image_path`` (missing, unreadable, another size); None when it
     can, or when the image itself cannot be read (its own problem is said with the image)."""
     if not mask_path.is_file():
+        if mask_path.exists():  # a named pipe or a device, which opening could wait on forever
+            return "mask ignored: not a regular file (a named pipe or a device)"
         return f"mask ignored: {broken_link_reason(mask_path) or 'the file is missing'}"
     damaged = _header_problem(mask_path)  # a damaged file, found without decoding (as training images are)
     if damaged:
@@ -457,6 +462,8 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise DatasetError(f"{folder} does not exist")
+    if not folder.is_dir() and not folder.is_file():  # a named pipe or a device: reading it could wait forever
+        return [], [{"file": str(folder), "reason": "not a regular file (a named pipe or a device)"}]
     if folder.is_file():
         if (named := file_name_problem(folder)) is not None:
             return [], [named]

@@ -102,6 +102,9 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
     else:
         stream = source
     try:
+        if isinstance(stream, Path) and stream.exists() and not stream.is_file():
+            what = "a folder" if stream.is_dir() else "not a regular file (a named pipe or a device)"
+            raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
         if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
             raise ImageReadError(f"{name}: {EMPTY_FILE}")
         image = Image.open(stream)
