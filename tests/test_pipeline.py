@@ -209,20 +209,25 @@ def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys)
 
 def test_evaluate_on_new_images_says_when_their_masks_mark_no_defect(trained, dataset, tmp_path, capsys):
     """Masks saved as 0/1 instead of 0/255 read all black: training said so, evaluate --data gave "pixel AUROC n/a"
-    without a reason, or counted those images' pixels as defect-free without a word."""
+    without a reason, or counted those images' pixels as defect-free without a word; then (review of 2026-12-04)
+    they were called all black, and their defect pixels still counted as defect-free: now they are named with
+    their highest value and left out of the pixel metrics, as unreadable masks are."""
     new = tmp_path / "line_week_50"
     shutil.copytree(dataset / "test", new / "test")
     shutil.copytree(dataset / "ground_truth", new / "ground_truth")
     masks = sorted((new / "ground_truth").glob("*/*_mask.png"))
     cv2.imwrite(str(masks[0]), (cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))  # 0/1
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
-    assert (f"note: 1 mask of defective test images is all black, marking no defect pixel ("
-            f"{masks[0].parent.name}/{masks[0].name.replace('_mask', '')}") in capsys.readouterr().out
+    assert (f"note: 1 mask could not be read and is left out of pixel AUROC and AUPRO, as the images of unknown "
+            f"masks are: {masks[0]}: the mask's highest value is 1, so it marks no pixel above 127 (a 0/1 mask?): "
+            f"masks mark defect pixels white (> 127), e.g. 255") in capsys.readouterr().out
     for mask in masks:
         cv2.imwrite(str(mask), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))
     result = evaluate_run(trained, new)
-    assert result["metrics"]["pixel_auroc"] is None
-    assert result["notes"][0].startswith("Every mask of the defective test images marks no defect pixel")
+    assert result["metrics"]["pixel_auroc"] is None and result["metrics"]["aupro"] is None
+    marking = sum(bool(cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE).any()) for mask in masks)  # drawn defects
+    assert marking >= len(masks) - 1 and any(note.startswith(f"{marking} masks could not be read") and
+                                             "(a 0/1 mask?)" in note for note in result["notes"]), result["notes"]
 
 
 def test_evaluate_on_new_images_names_those_the_run_learnt_from(trained, dataset, tmp_path, capsys):

@@ -335,11 +335,15 @@ def stored_size(path: Path | str) -> tuple[int, int]:
 def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> np.ndarray:
     """Read a ground-truth mask as a boolean (H, W) array, binarised at > 127.
 
-    Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs.
+    Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs, or when the mask marks
+    pixels only with values from 1 to 127 (a 0/1 mask): read at > 127 it would call its defect defect-free.
     """
     path = Path(path)
-    rgb = to_rgb_array(_open(path, str(path)).image, name=str(path))
-    mask = rgb.max(axis=2) > 127
+    grey = to_rgb_array(_open(path, str(path)).image, name=str(path)).max(axis=2)
+    mask = grey > 127
+    if not mask.any() and grey.max() > 0:
+        raise ImageReadError(f"{path}: the mask's highest value is {grey.max()}, so it marks no pixel above 127 (a "
+                             f"0/1 mask?): masks mark defect pixels white (> 127), e.g. 255")
     if expected_hw is not None and mask.shape != tuple(expected_hw):
         raise ImageReadError(
             f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} px but its image is "
