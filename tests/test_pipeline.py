@@ -602,6 +602,12 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     assert len(frame) == 7 and frame.loc["truncated.png", "prediction"] == NOT_SCORED  # the record has it
     assert frame.loc["truncated.png", "score"] == "" and frame.loc["truncated.png", "problem"] != ""
     assert set(frame.drop(index="truncated.png")["prediction"]) == {"good"}
+    (parts / "truncated.png").unlink()
+    assert predict("--fail-on-defect") == 0
+    write_png(parts / "one_pixel.png", np.full((1, 1, 3), 128, np.uint8))  # scored good, but judged on nothing
+    assert predict("--fail-on-defect") == 1  # found by review: it passed the line's gate
+    frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
+    assert "image size 1 px, below the training images'" in frame.loc["one_pixel.png", "unlike_training"]
 
 
 def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(trained, dataset, tmp_path, capsys):

@@ -203,9 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "folder or a dataset category's folders. An earlier predict's results there are "
                               "replaced (its overlays of files not scored now are removed; other files stay)")
     predict.add_argument("--fail-on-defect", action="store_true",
-                         help="exit status 1 (after writing everything) when an image is judged defective or could "
-                              "not be scored: a part that was not inspected does not pass either; for scripts on the "
-                              "line")
+                         help="exit status 1 (after writing everything) when an image is judged defective, could "
+                              "not be scored, or is unlike the good training images (brightness, contrast, colour, "
+                              "size or shape: its score is not to be trusted): a part that was not inspected does not "
+                              "pass either; for scripts on the line")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",
@@ -559,7 +560,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(f"error: no image of {args.input} could be scored", file=sys.stderr)
         return 2
-    return 1 if args.fail_on_defect and (defective or skipped) else 0
+    return 1 if args.fail_on_defect and (defective or skipped or unlike) else 0
 
 
 #: --preset choices: the Threshold page's presets (see _chosen_threshold)
