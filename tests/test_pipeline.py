@@ -38,7 +38,7 @@ from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, im
                               threshold_for_false_alarm_rate)
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, folder_sources, iter_score, \
-    new_run_id, train_run
+    new_run_id, odd_sized_training_images_note, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -1534,3 +1534,18 @@ def test_a_category_given_as_a_path_is_told_to_be_a_name(tmp_path, category):
     with pytest.raises(DatasetError, match=rf"^the category '{re.escape(category)}' is a path, but a category is "
                                            rf"named by its folder directly in {tmp_path / 'data'} \(A\)"):
         category_path(tmp_path / "data", category)
+
+
+def test_a_training_image_far_from_the_others_size_or_shape_is_named_in_the_run_notes(dataset, tmp_path):
+    """Found by review: one 2 x 19200 px image among 64 px parts set fixed_scale's scale (every part became 7 px:
+    pixel AUROC 0.9998 -> 0.776) and widened the sizes new images are checked against, without a word."""
+    assert odd_sized_training_images_note(["a.png", "b.png", "c.png"], [(64, 64), (60, 70), (128, 100)],
+                                          "squash") is None  # within 4x of the median's area and aspect ratio
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    write_png(data / "train" / "good" / "strip.png", textured_image((2, 1200), seed=5))
+    run = train_run(RunConfig(str(data), METHOD, {**FAST, "resize": "fixed_scale"}), tmp_path / "runs")
+    [note] = [note for note in run.report["notes"] if "far from the others' size or shape" in note]
+    assert note.startswith("1 training image is far from the others' size or shape (area or aspect ratio more "
+                           "than 4x off the median image's, 64x64 px): train/good/strip.png (1200x2 px).")
+    assert "With fixed_scale resizing the largest training image sets the scale of every image" in note

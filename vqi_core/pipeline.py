@@ -165,6 +165,36 @@ def few_training_images_note(n_good: int) -> str | None:
             f"threshold on the line.")
 
 
+#: how far a training image's area (or aspect ratio) may lie from the median one's before it is named: a factor
+ODD_SIZE_FACTOR = 4.0
+
+
+def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[int, int]],
+                                   resize: str) -> str | None:
+    """A note naming the training images whose area or aspect ratio lies more than :data:`ODD_SIZE_FACTOR`
+    times from the median one (a stray crop, another camera); None when there is none. With ``fixed_scale``
+    resizing the largest image sets the scale of every image, so one such image can shrink all parts."""
+    if len(shapes) < 3:
+        return None
+    areas = np.array([h * w for h, w in shapes], float)
+    aspects = np.array([w / h for h, w in shapes], float)
+    median_h, median_w = (int(np.median([shape[i] for shape in shapes])) for i in (0, 1))
+    limit = np.log(ODD_SIZE_FACTOR)
+    odd = [i for i in range(len(shapes)) if abs(np.log(areas[i] / np.median(areas))) > limit
+           or abs(np.log(aspects[i] / np.median(aspects))) > limit]
+    if not odd:
+        return None
+    named = ", ".join(f"{names[i]} ({shapes[i][1]}x{shapes[i][0]} px)" for i in odd[:5]) + (", ..." if len(odd) > 5
+                                                                                             else "")
+    scale = (" With fixed_scale resizing the largest training image sets the scale of every image, so such an "
+             "image can shrink every part." if resize == "fixed_scale" else "")
+    return (f"{counted(len(odd), 'training image')} {are(len(odd))} far from the others' size or shape (area or "
+            f"aspect ratio more than {ODD_SIZE_FACTOR:g}x off the median image's, {median_w}x{median_h} px): {named}. "
+            f"A stray crop or another camera's image teaches the model parts it will not see, and widens the sizes "
+            f"new images are checked against.{scale} Remove {'it' if len(odd) == 1 else 'them'} from train/good if "
+            f"{'it is' if len(odd) == 1 else 'they are'} not of this line's parts.")
+
+
 def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
     """A note when some defective test images have a usable mask and others not: the pixel metrics cover only the
     first (None when all or none have one)."""
@@ -328,6 +358,10 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     few = few_training_images_note(sum(s.label == 0 for s in train_samples))
     if few is not None:
         notes.append(few)
+    odd_sized = odd_sized_training_images_note([location(s, category.root) for s in train_samples if s.label == 0],
+                                               image_shapes(good_train_images), model.preprocessing.resize)
+    if odd_sized is not None:
+        notes.append(odd_sized)
     unmasked = missing_masks_note(test_samples)
     if unmasked is not None:
         notes.append(unmasked)
