@@ -549,6 +549,26 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     assert not app.exception and not app.error
 
 
+def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_page, app_env):
+    """The large view was drawn at the top of the page while the user was scrolled down at the card clicked, so
+    nothing seemed to happen (review of 2026-12-04): it opens in a dialog over the grid instead."""
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py")
+    index = int(np.flatnonzero(run.labels == 1)[0])
+    app.button(key=f"inspect_open_{index}").click().run()
+    assert not app.exception and not app.error
+
+    def captions(block) -> list[str]:
+        return [caption for image in block.image for caption in image.captions]
+
+    assert "Original" in captions(app) and "Original" not in captions(app.main)  # not in the page's flow
+    app.slider(key="inspect_alpha").set_value(0.8).run()
+    assert not app.exception and "Original" in captions(app) and app.slider(key="inspect_alpha").value == 0.8
+    app.button(key="inspect_close").click().run()
+    assert not app.exception and "Original" not in captions(app) and "inspect_selected" not in app.session_state
+    assert len(app.get("image")) == 12  # the grid as it was
+
+
 def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_env):
     run = app_env.list()[0]
     good = run.scores.query("label == 'good'")["image"].tolist()

@@ -251,8 +251,19 @@ def test_train_threshold_compare_and_predict(page, server):
     first_card = page.locator("[data-testid='stMarkdownContainer'] strong").filter(has_text=".png").first
     sync_api.expect(first_card).to_have_text(closest, timeout=30_000)
     page.get_by_role("button", name="Enlarge").first.click()
-    page.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
+    dialog = page.get_by_role("dialog")  # over the grid, where the card was clicked: not at the top of the page
+    dialog.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
+    dialog.locator("button[aria-label='Close']").click()  # its X: dismissed, it stays closed on the next rerun
+    dialog.wait_for(state="hidden", timeout=30_000)
+    page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
+    page.get_by_role("option", name="highest score first").click()
+    _settle(page)
+    assert page.get_by_role("dialog").count() == 0, "the dismissed large view came back"
+    page.get_by_role("button", name="Enlarge").first.click()
+    dialog.get_by_text("Original", exact=True).wait_for(timeout=30_000)
+    dialog.get_by_test_id("stBaseButton-secondary").filter(has_text="Close").click()  # the page's own button
+    dialog.wait_for(state="hidden", timeout=30_000)  # the sidebar is usable again
 
     disc = np.zeros((256, 256), np.uint8)  # the demo bottles are 256 px photos: inspect a disc around the bottle
     cv2.circle(disc, (128, 128), 118, 255, -1)

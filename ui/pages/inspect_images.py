@@ -60,35 +60,42 @@ def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return order_images(frame, order, threshold)
 
 
+def close_large_view() -> None:
+    """Forget the image shown large (the dialog is drawn only while one is chosen)."""
+    st.session_state.pop(SELECTED, None)
+
+
+@st.dialog("Test image", width="large", icon=":material/zoom_in:", on_dismiss=close_large_view)
 def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> None:
-    """One test image large: original, heatmap overlay, boxes with the ground-truth outline."""
+    """One test image large, in a dialog over the grid (where the card's Enlarge was clicked): original, heatmap
+    overlay with its opacity, boxes with the ground-truth outline."""
     path = str(run.path)
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
-    with st.container(border=True):
-        head, close = st.columns([5, 1])
-        head.markdown(describe(row, threshold, shown_boxes(run, index)), unsafe_allow_html=True)
-        close.button("Close", key="inspect_close", icon=":material/close:",
-                     on_click=lambda: st.session_state.pop(SELECTED, None))
-        alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
+    head, close = st.columns([5, 1])
+    head.markdown(describe(row, threshold, shown_boxes(run, index)), unsafe_allow_html=True)
+    if close.button("Close", key="inspect_close", icon=":material/close:"):
+        close_large_view()
+        st.rerun()  # the whole page: the dialog is not drawn again
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
+    try:
+        columns = st.columns(3)
+        columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
+        columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768,
+                                        dataset=read_from(run)),
+                         caption="Heatmap (transparent below half the highest good level)", width="stretch")
+        columns[2].image(common.overlay(path, index, heatmap=False, max_side=768, dataset=read_from(run)),
+                         caption="Boxes (regions above every held-out good image's map)"
+                         + (" and ground-truth outline" if masks else ""),
+                         width="stretch")
+    except LOAD_ERRORS as exc:
+        st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
+    if masks:
         try:
-            columns = st.columns(3)
-            columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
-            columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768,
-                                            dataset=read_from(run)),
-                             caption="Heatmap (transparent below half the highest good level)", width="stretch")
-            columns[2].image(common.overlay(path, index, heatmap=False, max_side=768, dataset=read_from(run)),
-                             caption="Boxes (regions above every held-out good image's map)"
-                             + (" and ground-truth outline" if masks else ""),
-                             width="stretch")
-        except LOAD_ERRORS as exc:
-            st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
-        if masks:
-            try:
-                run.mask(index)
-            except ImageReadError as exc:
-                st.warning(f"No ground-truth outline: {common.as_text(exc)}", icon=":material/broken_image:")
-        st.markdown(common.legend(masks), unsafe_allow_html=True)
+            run.mask(index)
+        except ImageReadError as exc:
+            st.warning(f"No ground-truth outline: {common.as_text(exc)}", icon=":material/broken_image:")
+    st.markdown(common.legend(masks), unsafe_allow_html=True)
 
 
 def shown_boxes(run: Run, index: int) -> int | None:
