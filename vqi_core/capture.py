@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import cv2
 import numpy as np
 
 from .metrics import image_auroc
@@ -29,6 +30,12 @@ def _colourfulness(image: np.ndarray) -> float:
     return float(np.mean(image.max(axis=2) - image.min(axis=2), dtype=np.float64))
 
 
+def _grey_level_spread(image: np.ndarray) -> float:
+    """Standard deviation of every channel value together; OpenCV's accumulates it without numpy's float64
+    copy of the image (1.5 GB for 64 megapixels, in the scoring of each new image)."""
+    return float(cv2.meanStdDev(np.ascontiguousarray(image).reshape(-1, 1))[1][0, 0])
+
+
 def _ratio_text(ratio: float) -> str:
     """An aspect ratio with two decimals, or two significant digits below 0.1 (8 x 2000 px: 0.004, not 0.00)."""
     return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
@@ -37,7 +44,7 @@ def _ratio_text(ratio: float) -> str:
 #: whole-image statistics: name -> (function of an RGB uint8 image, how to print its value)
 CAPTURE_CUES: dict[str, tuple[Callable[[np.ndarray], float], Callable[[float], str]]] = {
     "mean grey level": (lambda image: float(image.mean()), "{:.1f}".format),
-    "grey-level spread": (lambda image: float(image.std()), "{:.1f}".format),
+    "grey-level spread": (_grey_level_spread, "{:.1f}".format),
     "colourfulness": (_colourfulness, "{:.1f}".format),
     "red-blue balance": (lambda image: float(image[..., 0].mean()) - float(image[..., 2].mean()), "{:+.1f}".format),
     "image size": (lambda image: float(image.shape[0] * image.shape[1]), "{:,.0f} px".format),
