@@ -564,6 +564,19 @@ def test_a_model_edited_so_that_it_cannot_score_is_refused_on_import_with_what_i
     assert import_run(zip_bytes(members_with_model_edits(trained_run, arrays)), store).id == trained_run.id
 
 
+def test_a_run_whose_backbone_weights_are_not_here_imports_without_scoring(trained_run, tmp_path, monkeypatch):
+    """An offline machine without a ResNet's torchvision weights may still import such a run to see its scores:
+    scoring an image would download them, so the import does not score one there."""
+    monkeypatch.setattr(archive, "backbone_available", lambda name: False)
+    with zipfile.ZipFile(trained_run.path / "model" / "arrays.npz") as packed:
+        arrays = {name: packed.read(name) for name in packed.namelist()}
+    saved = np.load(trained_run.path / "model" / "arrays.npz")
+    cut = {f"{name}.npy": npy_bytes(saved[name][:5]) for name in ("mean", "inv_covariance")}
+    imported = import_run(zip_bytes(members_with_model_edits(trained_run, {**arrays, **cut})),
+                          RunStore(tmp_path / "runs"))
+    assert imported.id == trained_run.id  # the statistics that do not fit are found where it scores
+
+
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)

@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .backbones import backbone_available
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
@@ -139,7 +140,8 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
 def _check_whole_run(run: Run, run_id: str) -> None:
     """``RunError`` (or an array file's error) unless every file the pages read can be read, as they read it,
     its ``config.json`` says it is run ``run_id``, the model loads (its files the ones it saved, by their
-    SHA-256) and it scores an image (a mid-grey one of its input size) with a finite score."""
+    SHA-256) and it scores an image (a mid-grey one of its input size) with a finite score, where its backbone's
+    weights are here (elsewhere they would be downloaded; such a run is checked where it scores)."""
     if _holds_faiss_index(run.path / MODEL_DIR / ARRAYS_FILE):
         raise RunError("its model's nearest-neighbour index is in faiss's own format (an HNSW index, or an IVF index "
                        "saved before 2026-12-03), which faiss reads allocating whatever the file claims: an import "
@@ -150,6 +152,8 @@ def _check_whole_run(run: Run, run_id: str) -> None:
         raise RunError(f"its folder is named {run_id}, but its {CONFIG_FILE} says it is run {recorded!r}: "
                        f"renamed after it was saved" if recorded else f"its {CONFIG_FILE} names no run")
     model = run.load_model()
+    if not backbone_available(model.backbone):
+        return
     model.jit = False  # a check of the model's state: no need to compile the backbone
     grey = np.full((model.preprocessing.height, model.preprocessing.width, 3), 128, np.uint8)
     try:
