@@ -9,22 +9,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
-    chosen_category_folder, data_choice, default_data_root, runs_dir, set_current_run, store, user_errors
+    chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
-from vqi_core.runs import Run, RunError
+from vqi_core.runs import Run
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
-
-
-def saved_runs() -> tuple[list[Run], str | None]:
-    """The saved runs, newest first, and why the runs folder cannot be read (then no runs)."""
-    try:
-        return store().list(), None
-    except RunError as exc:  # it says which folder and why
-        return [], str(exc)[:1].upper() + str(exc)[1:]
-    except OSError as exc:
-        return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
 
 
 def only_readable(runs: list[Run]) -> list[Run]:

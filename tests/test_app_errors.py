@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from synthetic import textured_image, write_mvtec_dataset, write_png
+from ui.common import RUNS_UNLISTED
 from vqi_core.images import MAX_IMAGE_BYTES
 
 
@@ -199,6 +200,13 @@ def test_a_runs_folder_that_is_a_file_is_an_error_in_the_sidebar(open_page, app_
         f"The runs folder {not_a_folder} is a file, not a folder"]
     assert app.selectbox(key="category").value == "widget" and app.selectbox(key="run_select").options == []
     assert not app.exception
+    for page in ("home.py", "train.py", "compare.py"):  # each said it again in the page, and Home stopped there
+        app.switch_page(f"ui/pages/{page}").run()
+        assert not app.exception and [e.value for e in app.error] == [f"The runs folder {not_a_folder} is a file, "
+                                                                       f"not a folder"], page  # the sidebar's
+        assert [i.value for i in app.info] == [RUNS_UNLISTED], page
+    app.switch_page("ui/pages/home.py").run()
+    assert app.expander[-1].label == "Move a run to another machine (.zip)"
 
 
 def test_folder_and_mask_names_that_are_not_utf8_are_named_and_every_page_still_works(open_page, tmp_path):

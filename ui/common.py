@@ -146,6 +146,21 @@ def store() -> RunStore:
     return RunStore(runs_dir())
 
 
+def saved_runs() -> tuple[list[Run], str | None]:
+    """The saved runs, newest first, and why the runs folder cannot be read (then no runs: the sidebar says
+    why, and a page says only that none can be listed, see :data:`RUNS_UNLISTED`)."""
+    try:
+        return store().list(), None
+    except RunError as exc:  # it says which folder and why
+        return [], str(exc)[:1].upper() + str(exc)[1:]
+    except OSError as exc:
+        return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
+
+
+#: what a page says where the runs folder cannot be read (the sidebar's error says why)
+RUNS_UNLISTED = "No saved run can be listed: the runs folder cannot be read (the sidebar says why)."
+
+
 def stop_with_error(message: str) -> NoReturn:
     """Show ``message`` as an error and end this page's run."""
     st.error(message, icon=":material/error:")

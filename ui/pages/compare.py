@@ -67,7 +67,10 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
 
 
 st.title("Compare")
-listed = common.store().list()
+listed, runs_problem = common.saved_runs()
+if runs_problem is not None:
+    st.info(common.RUNS_UNLISTED, icon=":material/folder_off:")
+    st.stop()
 saved = [run for run in listed if run.problem() is None]  # the unreadable ones: see Home
 unreadable = {run.id for run in listed} - {run.id for run in saved}
 dropped = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id in unreadable]

@@ -6,8 +6,8 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, as_code, as_text, data_choice, \
-    problem_read_in_full, runs_dir, set_current_run, show_run_error, store
+from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, as_code, as_text, data_choice, \
+    problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -88,9 +88,12 @@ with columns[2]:
     st.page_link(PAGES["compare"], label="Compare runs", icon=":material/compare:")
 
 st.subheader("Saved runs")
-saved = {run.id: run for run in store().list()}
-table = runs_table(list(saved.values()))
-if table.empty:
+listed, runs_problem = saved_runs()
+saved = {run.id: run for run in listed}
+table = runs_table(listed)
+if runs_problem is not None:
+    st.info(RUNS_UNLISTED, icon=":material/folder_off:")
+elif table.empty:
     st.info("No saved run yet: train one on the Train page.", icon=":material/info:")
 else:
     current = st.session_state.get(CURRENT_RUN)

@@ -7,9 +7,9 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, STARTED_HERE, \
+from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, STARTED_HERE, \
     adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
-    region_preview, runs_dir, set_current_run, show_run_notes, store
+    region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
@@ -305,7 +305,10 @@ def confirm_delete(run_id: str) -> None:
 def runs_panel() -> None:
     """Saved runs with their metrics, and deletion with confirmation."""
     st.subheader("Saved runs")
-    runs = store().list()
+    runs, runs_problem = saved_runs()
+    if runs_problem is not None:
+        st.info(RUNS_UNLISTED, icon=":material/folder_off:")
+        return
     if st.session_state.get("delete_pending") not in {run.id for run in runs}:  # deleted meanwhile: nothing to confirm
         st.session_state.pop("delete_pending", None)
     table = runs_table(runs)
