@@ -707,8 +707,9 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"] * 2  # as on Home
     assert table["data"].tolist() == [f"{run.config['data_sha256'][:12]} ({run.config['data_files']} files)"] * 2
-    low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" to "))
+    low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" (")[0].split(" to "))
     assert low <= run.metrics["image_auroc"] <= high
+    assert table[AUROC_INTERVAL].iloc[0].endswith(" (every resample perfect: too few images)") == (low == high == 1)
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].tolist() == [0.0, 0.0]  # numbers (they sort as such); the same scores: no difference
     assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.0000 to +0.0000"]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
-from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, bootstrap_aurocs,
+from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, auroc_interval, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
-                              mask_to_eval_size,
+                              interval_note, mask_to_eval_size,
                               minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
 from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, percent, rate_numbers
@@ -554,3 +554,17 @@ def test_pixel_metrics_count_defect_free_pixels_only_where_an_inspection_region_
     assert per_type["scratch"]["pixel_auroc"] == 0.5
     with pytest.raises(ValueError, match="inspected area shape"):
         pixel_auroc([mask], [anomaly_map], [inspected[:5]])
+
+
+def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_show_misses():
+    """Found by review: a run that separates its 35 test images read "1.0000 to 1.0000", as if certain."""
+    from vqi_core.cli import _metrics_line
+
+    labels = [0] * 14 + [1] * 21
+    perfect = auroc_interval(labels, list(range(35)))
+    assert perfect == (1.0, 1.0) and interval_note(perfect).startswith("every resample is separated perfectly")
+    assert interval_note(auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])) == ""
+    assert interval_note(None) == ""
+    line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
+    assert line.startswith("image AUROC 1.0000 (95% interval 1.0000-1.0000; every resample is separated perfectly: "
+                           "too few images to show how often parts would not be)")

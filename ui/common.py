@@ -25,7 +25,7 @@ from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
 from vqi_core.methods import AnomalyModel
-from vqi_core.metrics import LineCosts, ThresholdEvaluator
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_note
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
@@ -237,8 +237,9 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
 
     columns = st.columns(5)
     interval = metrics.get("image_auroc_interval")
-    spread = f" (95 % interval {interval[0]:.3f}-{interval[1]:.3f} over bootstrap resamples of the test images)" \
-        if interval else ""
+    note = interval_note(interval)
+    spread = f" (95 % interval {interval[0]:.3f}-{interval[1]:.3f} over bootstrap resamples of the test images" \
+             f"{'; ' + note if note else ''})" if interval else ""
     columns[0].metric("Image AUROC", ratio("image_auroc"),
                       help=f"1.0 = every defective image scores above every good one{spread}.")
     columns[1].metric("Pixel AUROC", ratio("pixel_auroc"), help="n/a without ground-truth masks")

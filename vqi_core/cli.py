@@ -25,7 +25,7 @@ from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
-from .metrics import LineCosts, ThresholdEvaluator, held_out_counts
+from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_note
 from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
                        iter_score, label_name, not_scored_row, overlay_file_name, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
@@ -349,7 +349,8 @@ def _metrics_line(metrics: dict) -> str:
         return figure(metrics.get(key))
 
     interval = metrics.get("image_auroc_interval")
-    spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f})" if interval else ""
+    note = interval_note(interval)
+    spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f}{'; ' + note if note else ''})" if interval else ""
     timings = f"  fit {metrics['fit_seconds']:.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image" \
         if "fit_seconds" in metrics else ""  # a run's own figures; evaluate does not fit
     return f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}{timings}"

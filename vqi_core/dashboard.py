@@ -28,7 +28,7 @@ from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    f1_optimal_threshold, image_auroc, percentile_interval, rate_interval, roc_curve
+    f1_optimal_threshold, image_auroc, interval_note, percentile_interval, rate_interval, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
@@ -192,7 +192,8 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
     if data.auroc_interval is not None:
-        auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.3f}–{data.auroc_interval[1]:.3f})"
+        auroc += (f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.3f}–{data.auroc_interval[1]:.3f}"
+                  f"{'; ' + interval_note(data.auroc_interval) if interval_note(data.auroc_interval) else ''})")
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
@@ -663,7 +664,9 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", name=f"{run.config.get('method')} · "
                 f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
-            interval = _interval_text(percentile_interval(resampled[:, column], CONFIDENCE))
+            bounds = percentile_interval(resampled[:, column], CONFIDENCE)
+            interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
+                                                 else "")
             if auroc is not None and reference is not None:
                 difference = round(auroc - reference, 4)
             if column > 0:

@@ -125,6 +125,15 @@ def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[f
     return float(low), float(high)
 
 
+def interval_note(interval: Sequence[float] | None) -> str:
+    """What to say beside a bootstrap AUROC interval without width (every resample separated the images
+    perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would not
+    be; empty for any other interval."""
+    if interval is None or interval[0] != interval[1]:
+        return ""
+    return "every resample is separated perfectly: too few images to show how often parts would not be"
+
+
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                    confidence: float = 0.95) -> tuple[float, float] | None:
     """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""

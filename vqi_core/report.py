@@ -22,7 +22,7 @@ from . import __version__
 from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
-from .metrics import LineCosts, ThresholdEvaluator
+from .metrics import LineCosts, ThresholdEvaluator, interval_note
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
 from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, percent, \
@@ -172,7 +172,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
 
     auroc = figure(data.auroc)
     if data.auroc_interval is not None:
-        auroc += f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f})"
+        auroc += (f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f}"
+                  f"{'; ' + interval_note(data.auroc_interval) if interval_note(data.auroc_interval) else ''})")
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:
