@@ -277,6 +277,12 @@ def test_train_threshold_compare_and_predict(page, server):
     _settle(page)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare"
     _shot(page, "compare")
+    first_card = page.get_by_text(re.compile(r"saved threshold .* → ")).first.inner_text()
+    page.get_by_test_id("stSelectbox").filter(has_text="Test image").click()  # the cards' fragment reruns alone
+    page.get_by_role("option").last.click()
+    _settle(page)
+    sync_api.expect(page.get_by_text(re.compile(r"saved threshold .* → ")).first).not_to_have_text(first_card)
+    assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare's cards"
 
     _goto(page, server, "Predict")
     uploads = [DEMO / "bottle" / "test" / "good" / "021.png", DEMO / "bottle" / "test" / "broken_large" / "002.png"]

@@ -33,9 +33,11 @@ def card_heading(run: Run) -> str:
     return f"{heading}  \n{description}" if description else heading
 
 
+@st.fragment
 def image_across_runs(runs: list[Run], images: list[str]) -> None:
     """One chosen test image as each run sees it, judged at each run's saved threshold (its decision; Inspect
-    judges at the threshold being tried on the Threshold page), each card naming its run."""
+    judges at the threshold being tried on the Threshold page), each card naming its run; a fragment: choosing
+    another image redraws the cards alone."""
     labels = dict(zip(runs[0].scores["image"], runs[0].scores["label"]))
     defective_first = sorted(images, key=lambda name: labels[name] != "defective")
     if st.session_state.get("compare_image", defective_first[0]) not in defective_first:  # other runs' images
