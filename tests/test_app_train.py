@@ -389,10 +389,19 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
         else:
             app.run()
             assert app.session_state["current_run_id"] == newer.id
+            assert [t.value for t in app.toast] == [f"Training finished: run `{newer.id}` is now the current run."]
             app.switch_page("ui/pages/train.py").run()
             app.selectbox(key="run_select").set_value(older.id).run()
             assert app.session_state["current_run_id"] == older.id
         assert not app.exception
+    app = open_page("inspect_images.py")  # a training that fails says so on whichever page is open
+    train = BlockingTrain(error=ValueError("no readable image"))
+    job = jobs.start_training(RunConfig("unused", FAST_METHOD), app_env.root, train=train)
+    app.session_state["train_started_here"] = job.job_id
+    train.release.set()
+    assert job.wait(timeout=60)
+    app.run()
+    assert [t.value for t in app.toast] == ["Training failed: the Train page says why."] and not app.exception
 
 
 def test_names_from_outside_are_shown_as_written_not_as_markdown(open_page, tmp_path):

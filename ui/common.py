@@ -198,7 +198,8 @@ def set_current_run(run_id: str | None) -> None:
 
 def adopt_finished_training() -> None:
     """The run of the training job this session started becomes the current run once, when the job is done, on
-    whichever page is open then (not when the Train page is opened again, over a run chosen since)."""
+    whichever page is open then (not when the Train page is opened again, over a run chosen since); a toast
+    says so (or that the training failed), as the page open may be showing the run it replaces."""
     job = jobs.get_job(st.session_state.get(STARTED_HERE))
     if job is None:
         st.session_state.pop(STARTED_HERE, None)
@@ -209,6 +210,9 @@ def adopt_finished_training() -> None:
     del st.session_state[STARTED_HERE]
     if status.state == jobs.DONE and status.run_id:
         st.session_state[CURRENT_RUN] = status.run_id
+        st.toast(f"Training finished: run {as_code(status.run_id)} is now the current run.", icon=":material/done:")
+    elif status.state == jobs.FAILED:
+        st.toast("Training failed: the Train page says why.", icon=":material/error:")
 
 
 def show_run_notes(run: Run) -> None:

@@ -257,7 +257,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             headline_metrics(job.run.metrics)
             show_run_notes(job.run)
         except RunError as exc:
-            st.error(str(exc))
+            st.error(as_text(exc))
             return
         left, right, _ = st.columns([1, 1, 2])
         if left.button("Inspect images", key="train_open_inspect", icon=":material/image_search:", type="primary"):
