@@ -414,6 +414,11 @@ def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page,
     assert not app.exception
     assert abs(run.threshold - high) < (high - low) / 100 and run.threshold_info["source"] == "manual"  # on the grid
     assert app.slider(key="threshold_slider").value == run.threshold  # what the page shows is what was saved
+    # said by the fragment's next draw, not by the button's callback (Streamlit warned on every save)
+    assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual). Predict and "
+                                            f"scores.csv use it from now on."]
+    app.run()
+    assert app.toast.len == 0  # said once
 
 
 def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_page_was_shown(open_page, app_env):

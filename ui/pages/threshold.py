@@ -16,6 +16,9 @@ from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
+#: what the save callback has to say, toasted by the fragment's next draw (Streamlit does not support a
+#: callback of a fragment's widget drawing elements itself)
+SAVE_TOAST = "threshold_save_toast"
 #: the run and its saved threshold (value, when saved) as this page last showed them
 SAVED_SEEN = "threshold_saved_seen"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
@@ -82,13 +85,14 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
     else:
         if not written:
-            st.toast(f"{exact_number(value)} is the saved threshold already: nothing changed. To record why it "
-                     f"stays, enter a reason and save again.", icon=":material/info:")
+            st.session_state[SAVE_TOAST] = (f"{exact_number(value)} is the saved threshold already: nothing "
+                                            f"changed. To record why it stays, enter a reason and save again.",
+                                            ":material/info:")
             return
         st.session_state[REASON] = ""  # a reason belongs to one change
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
-        st.toast(f"Saved threshold {exact_number(value)} ({source}). Predict and scores.csv use it from now on.",
-                 icon=":material/save:")
+        st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}). Predict and "
+                                        f"scores.csv use it from now on.", ":material/save:")
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
@@ -205,6 +209,9 @@ def image_level_body(run: Run) -> None:
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
                f"Current: {axis.text(point.threshold)} ({source}).")
     common.show_run_error(SAVE_ERROR, run)
+    if SAVE_TOAST in st.session_state:
+        message, icon = st.session_state.pop(SAVE_TOAST)
+        st.toast(message, icon=icon)
     st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
