@@ -89,6 +89,22 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
                for i in app.info)
 
 
+def test_the_run_offered_for_deletion_is_the_current_run_until_another_is_picked(open_page, app_env):
+    """Found by review: the choice was some other run while the sidebar's current run was another, and a user
+    deleted the wrong run (the confirmation named it, but who reads it twice)."""
+    older = app_env.list()[0]
+    newer = app_env.get(shutil.copytree(older.path, app_env.root / "29990101-000000-widget-padim-new").name)
+    app = open_page("train.py")
+    app.selectbox(key="run_select").set_value(older.id).run()
+    assert app.selectbox(key="delete_choice").value == older.id
+    app.selectbox(key="delete_choice").set_value(newer.id).run()  # picked here: it stays picked
+    app.run()
+    assert app.selectbox(key="delete_choice").value == newer.id
+    app.selectbox(key="run_select").set_value(newer.id).run()
+    app.selectbox(key="run_select").set_value(older.id).run()  # another current run: offered again
+    assert app.selectbox(key="delete_choice").value == older.id and not app.exception
+
+
 def test_a_delete_confirmation_of_a_run_deleted_meanwhile_goes(open_page, app_env):
     run_id = app_env.list()[0].id
     app = open_page("train.py")

@@ -27,6 +27,8 @@ JOB_KEY = "train_job_id"
 CHECKED_SPLIT = "train_checked_split"
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
 SPLIT_RESULT = "train_split_result"
+#: the current run the delete choice was last set to: the choice follows the current run when another is chosen
+DELETE_CHOICE_FOLLOWS = "delete_choice_follows"
 FINETUNE_HELP = ("Optional self-supervised fine-tuning of the backbone on the good training images before fitting: "
                  "cutpaste learns to tell a part from the same part with a pasted patch; simsiam learns features "
                  "that stay the same under augmentation. Slower; can help on textures unlike ImageNet.")
@@ -319,13 +321,18 @@ def runs_panel() -> None:
     if "delete_error" in st.session_state:
         st.error(as_text(st.session_state.pop("delete_error")), icon=":material/error:")
     ids = list(table["run"])
+    current = st.session_state.get(CURRENT_RUN)
+    if st.session_state.get(DELETE_CHOICE_FOLLOWS) != current and current in ids:  # a run chosen since: offered
+        st.session_state["delete_choice"] = current
+    st.session_state[DELETE_CHOICE_FOLLOWS] = current
     columns = st.columns([3, 1])
     chosen = columns[0].selectbox("Run to delete", ids, key="delete_choice", label_visibility="collapsed")
     columns[1].button("Delete run…", key="delete_ask", icon=":material/delete:",
                       on_click=lambda: st.session_state.update(delete_pending=chosen))
     pending = st.session_state.get("delete_pending")
     if pending:
-        st.warning(f"Delete run `{pending}` and all its files? This cannot be undone.", icon=":material/warning:")
+        st.warning(f"Delete run {as_code(pending)} and all its files? This cannot be undone.",
+                   icon=":material/warning:")
         yes, no, _ = st.columns([1, 1, 4])
         yes.button("Yes, delete", key="delete_confirm", type="primary", on_click=confirm_delete, args=(pending,))
         no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
