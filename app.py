@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
+from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
     chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.runs import Run
 
-st.set_page_config(page_title="VQI · visual quality inspection", page_icon=":material/visibility:", layout="wide")
+st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 
 
 def only_readable(runs: list[Run]) -> list[Run]:

@@ -283,6 +283,8 @@ def test_train_threshold_compare_and_predict(page, server):
     _settle(page)
     sync_api.expect(page.get_by_text(re.compile(r"saved threshold .* → ")).first).not_to_have_text(first_card)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare's cards"
+    icon = page.locator("link[rel~='icon']").first.get_attribute("href") or ""
+    assert icon.startswith(server["url"]), f"the tab icon is fetched from {icon}, not served by VQI"  # found by review
 
     _goto(page, server, "Predict")
     uploads = [DEMO / "bottle" / "test" / "good" / "021.png", DEMO / "bottle" / "test" / "broken_large" / "002.png"]

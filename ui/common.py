@@ -31,6 +31,9 @@ from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
+#: without internet cannot reach
+APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
