@@ -236,6 +236,10 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     assert any(f"Imported `{trained_run.id}`" in s.value and f"SHA-256 is `{digest}`" in s.value for s in app.success)
     assert app.session_state["current_run_id"] == trained_run.id
     assert app.sidebar.selectbox(key="run_select").value == trained_run.id  # listed and chosen at once
+    move = [e for e in app.expander if e.label.startswith("Move a run")]  # open on its outcome (found by review:
+    assert [e.proto.expanded for e in move] == [True]  # the first run imported redrew the page with it closed)
+    app.run()
+    assert [e.proto.expanded for e in app.expander if e.label.startswith("Move a run")] == [False]
 
     app.file_uploader(key="home_import_file").set_value([("# notes_1.zip", b"not a zip", "application/zip")]).run()
     app.button(key="home_import").click().run()

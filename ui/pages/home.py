@@ -103,7 +103,10 @@ else:
     if current in saved and saved[current].problem() is None:
         description_editor(saved[current])
 
-with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:"):
+# open while an import's outcome is to be shown: the first run imported changes the page above, and the section
+# would be drawn closed again, hiding the outcome and the archive's SHA-256
+with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:",
+                 expanded=IMPORT_RESULT in st.session_state):
     st.caption("A run archive holds the whole run: the model, the scores and heatmaps of its test images, the "
                "saved threshold and the reports. Import it on the line's machine to score new parts there with "
                "exactly the model that was validated (its test images stay where they were: Inspect shows them "
