@@ -190,7 +190,10 @@ def scoring_section(run: Run, mode: str) -> None:
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
-        if not still_chosen(outcome, mode, files, folder):
+        if mode == outcome["mode"] == "upload" and not files:  # Streamlit drops uploads when another page opens
+            st.info(f"These results are of {source_text(outcome)}, no longer chosen above (uploads are dropped "
+                    "when another page opens): upload them again to score them again.", icon=":material/history:")
+        elif not still_chosen(outcome, mode, files, folder):
             st.info(f"These results are of {source_text(outcome)}, not of the images chosen above: press "
                     "\"Score images\" to score those.", icon=":material/history:")
         show(outcome)
