@@ -60,6 +60,9 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.radio(key=f"train_intensity_{FAST_METHOD}").set_value("standardise")
     app.number_input(key="train_image_memory_mb").set_value(0)  # decoded from the files at each pass
     assert not any(n.key == "train_bit_depth" for n in app.number_input)  # 8-bit files: no bit depth to choose
+    app.run()  # the settings used, said beside Train (a size typed out of range keeps its last valid value in
+    assert f"Trains {FAST_METHOD} with efficientnet_lite0 at 64 x 96 px (squash), seed 0." in [  # the field)
+        c.value for c in app.caption]
     app.button(key="train_start").click().run()
     assert not app.exception
     job = jobs.get_job(app.session_state["train_job_id"])
