@@ -244,6 +244,15 @@ def test_train_threshold_compare_and_predict(page, server):
     _goto(page, server, "Inspect")
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
     _shot(page, "inspect")
+    page.set_viewport_size({"width": 1024, "height": 1000})  # a laptop, sidebar open: every outcome filter whole
+    _settle(page)
+    # both ends of each filter show (found by review: in a column beside the others, FN was cut, TN hidden)
+    for outcome in ("TP", "FP", "FN", "TN"):
+        pill = page.get_by_role("button", name=re.compile(f"^{outcome} · "))
+        assert pill.evaluate("""e => { const r = e.getBoundingClientRect(), y = r.top + r.height / 2;
+                                       return [r.left + 2, r.right - 2].every(x => e.contains(
+                                           document.elementFromPoint(x, y))); }"""), f"{outcome} is cut off"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
     page.get_by_role("option", name="closest to the threshold first").click()
     _settle(page)

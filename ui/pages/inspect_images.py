@@ -40,19 +40,19 @@ def describe(row: pd.Series, threshold: float, boxes: int | None = None) -> str:
 def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The test images that pass the defect-type and outcome filters, in the chosen order."""
     types = sorted(frame["defect_type"].unique())
-    left, middle, right = st.columns([1.3, 3, 1])
+    left, right = st.columns([3, 1])  # the outcomes below in a row of their own: beside these, on a laptop's
     kept = st.session_state.get("inspect_types", [])  # kept while other pages are open; this run's types only
     if any(name not in types for name in kept):
         st.session_state["inspect_types"] = [name for name in kept if name in types]
     chosen_types = left.multiselect("Defect type", types, key="inspect_types", placeholder="all types",
                                     persist_state="session")
-    chosen_outcomes = middle.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
-                                   persist_state="session",
-                                   format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
-                                   help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
     order = right.selectbox("Order", IMAGE_ORDERS, key="inspect_order", persist_state="session",
                             help="Closest to the threshold first: the borderline decisions, where a small change "
                                  "of the threshold or of the part flips the verdict.")
+    chosen_outcomes = st.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",  # width,
+                               persist_state="session",  # they were cut off ("TN · good passe…")
+                               format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
+                               help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
     if chosen_types:
         frame = frame[frame["defect_type"].isin(chosen_types)]
     if chosen_outcomes:
