@@ -12,6 +12,7 @@ from PIL import Image
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
 from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
                                load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
+from vqi_core.images import UNIDENTIFIED
 from vqi_core.region import InspectionRegion
 
 
@@ -99,7 +100,7 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
     reasons = {item["file"].split("/")[-1]: item["reason"] for item in category.skipped}
     assert reasons["readme.txt"] == ("not an image file VQI reads (suffix '.txt'; it reads .bmp, .jpeg, .jpg, .png, "
                                      ".tif, .tiff, .webp)")
-    assert "corrupt or unreadable" in reasons["broken.png"]
+    assert reasons["broken.png"] == "not a readable image (OSError: Truncated File Read)"  # as an upload's
     assert reasons["empty.png"] == "the file is empty (0 bytes)"
     assert reasons["stack.tif"].startswith("the file holds 2 images of 64x64 px (TIFF pages or frames)")
 
@@ -196,7 +197,8 @@ def test_the_mask_of_an_image_that_is_skipped_is_named_as_its_mask(tmp_path):
     reasons = {item["file"]: item["reason"] for item in load_category(root).skipped}
     assert reasons[str(root / "ground_truth" / "blob" / "000_mask.png")] == (
         "the mask of test/blob/000.png, which is skipped (see its own reason)")
-    assert reasons[str(root / "test" / "blob" / "000.png")].startswith("corrupt or unreadable image")
+    assert reasons[str(root / "test" / "blob" / "000.png")] == UNIDENTIFIED  # as an upload's (found by review: a
+    assert UNIDENTIFIED.startswith("not a readable image (no valid PNG")  # folder's said UnidentifiedImageError)
 
 
 def test_a_mask_is_checked_against_its_image_as_shown(tmp_path):

@@ -28,7 +28,7 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 from PIL import Image
 
 from .images import (EMPTY_FILE, IMAGE_SUFFIXES, TOO_MANY_PIXELS, is_image_path, read_mask, stacked_images_problem,
-                     stored_size)
+                     stored_size, unreadable_reason)
 from .wording import counted
 
 GOOD = "good"
@@ -249,7 +249,7 @@ def _header_problem(path: Path) -> str | None:
     except Image.DecompressionBombError:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
         return TOO_MANY_PIXELS
     except Exception as exc:  # PIL raises many types for corrupt files
-        return f"corrupt or unreadable image ({exc.__class__.__name__}: {exc})"
+        return unreadable_reason(exc)
     return None
 
 

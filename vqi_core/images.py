@@ -51,6 +51,16 @@ MAX_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_FILE_BYTES = 1024 ** 3
 #: why a file of 0 bytes is not read (decoding, and listing a folder: :mod:`vqi_core.datasets`)
 EMPTY_FILE = "the file is empty (0 bytes)"
+#: why a file whose data no decoder recognises is skipped (the same words for a folder's file and an upload)
+UNIDENTIFIED = ("not a readable image (no valid PNG, JPEG, BMP, TIFF or WebP data: the file is damaged or in "
+                "another format)")
+
+
+def unreadable_reason(exc: Exception) -> str:
+    """Why a file that Pillow cannot open or decode is not a readable image, in the same words everywhere."""
+    if isinstance(exc, UnidentifiedImageError):
+        return UNIDENTIFIED
+    return f"not a readable image ({exc.__class__.__name__}: {exc})"
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
 FLOAT_RANGE_TOLERANCE = 1e-3
 #: significant bits of 16-bit grayscale images that can be declared (``bit_depth``); 16 is the default
@@ -137,11 +147,8 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         raise
     except FileNotFoundError as exc:
         raise ImageReadError(f"{name}: file not found") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageReadError(f"{name}: not a readable image (no valid PNG, JPEG, BMP, TIFF or WebP data: the file "
-                             f"is damaged or in another format)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{name}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+        raise ImageReadError(f"{name}: {unreadable_reason(exc)}") from exc
     except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
         raise ImageReadError(f"{name}: {TOO_MANY_PIXELS}") from exc
     return _Opened(image, sixteen_bit_colour_orientation, page)
@@ -329,7 +336,7 @@ def stored_size(path: Path | str) -> tuple[int, int]:
                 return image.width, image.height
             return image.height, image.width
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from exc
+        raise ImageReadError(f"{path}: {unreadable_reason(exc)}") from exc
 
 
 def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> np.ndarray:
