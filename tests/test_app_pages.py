@@ -414,6 +414,9 @@ def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page,
     assert not app.exception
     assert abs(run.threshold - high) < (high - low) / 100 and run.threshold_info["source"] == "manual"  # on the grid
     assert app.slider(key="threshold_slider").value == run.threshold  # what the page shows is what was saved
+    exact = app.number_input(key="threshold_number")  # a value outside its range is not taken: said (review)
+    assert exact.help.startswith(f"From {exact.min:g} to {exact.max:g}, the slider's range") and \
+        "A value outside it is not taken" in exact.help
     # said by the fragment's next draw, not by the button's callback (Streamlit warned on every save)
     assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual). Predict and "
                                             f"scores.csv use it from now on."]

@@ -159,7 +159,11 @@ def image_level_body(run: Run) -> None:
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
                   on_change=lambda: choose_threshold(run, axis.snap(st.session_state[SLIDER]), "manual"))
         st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=f"%.{axis.decimals}f",
-                        key=NUMBER,
+                        key=NUMBER, help=f"From {axis.text(axis.low)} to {axis.text(axis.high)}, the slider's range: "
+                                         f"just below the lowest test score (every image rejected) to just above "
+                                         f"the highest (every image passed). A value outside it is not taken (the "
+                                         f"field turns red and the threshold stays); `python -m vqi_core threshold "
+                                         f"--value` saves any finite threshold.",
                         on_change=lambda: choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual"))
     with presets_column:
         max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
