@@ -190,7 +190,7 @@ def test_train_threshold_compare_and_predict(page, server):
     _settle(page)
     evaluator = ThresholdEvaluator(run.labels, run.score_values)
     slider = page.get_by_role("slider").first
-    number = page.get_by_label("Exact threshold")
+    number = page.get_by_role("spinbutton", name="Exact threshold")
     start = number.input_value()
 
     slider.focus()

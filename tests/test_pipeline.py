@@ -1067,7 +1067,7 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     expected = f"  blob: 5 images, image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
     assert any(line.startswith(expected) for line in lines), lines
     low, high = run.metrics["image_auroc_interval"]
-    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}-{high:.4f})")
+    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}-{high:.4f}")
                for line in lines), lines
     assert run.config["params"]["image_size"] == [64, 64] and run.config["params"]["intensity"] == "standardise"
 
