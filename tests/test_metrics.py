@@ -564,7 +564,7 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     perfect = auroc_interval(labels, list(range(35)))
     assert perfect == (1.0, 1.0) and interval_note(perfect).startswith("every resample is separated perfectly")
     assert interval_note(auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])) == ""
-    assert interval_note(None) == ""
+    assert interval_note(None) == "" and interval_note(auroc_interval(labels, [1.0] * 35)) == ""  # ties: 0.5
     line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
     assert line.startswith("image AUROC 1.0000 (95% interval 1.0000-1.0000; every resample is separated perfectly: "
                            "too few images to show how often parts would not be)")

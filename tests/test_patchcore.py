@@ -267,3 +267,11 @@ def test_the_image_score_is_the_peak_of_the_blurred_map_over_the_inspected_cells
     hot_padding[0, :, :4], hot_padding[0, 6, 8] = 9.0, 2.0
     assert blurred_max(hot_padding, padded, 0).tolist() == [2.0]  # the padding is never the peak
     assert blurred_max(hot_padding, np.zeros_like(padded), 0).tolist() == [9.0]  # no valid cell: the whole map
+
+
+def test_an_ivf_index_takes_every_seed_the_train_page_offers():
+    """Found by review: seeds from 2**31 (the page offers up to 2**32 - 1) failed in faiss's signed 32-bit seed."""
+    bank = np.random.default_rng(0).standard_normal((400, 8)).astype(np.float32)
+    for seed in (0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1):
+        distances, _ = NearestNeighbors("ivf", nlist=16, nprobe=16, seed=seed).fit(bank).search(bank[:5])
+        assert np.allclose(distances, 0.0, atol=1e-5), seed

@@ -85,7 +85,7 @@ class NearestNeighbors:
                                      f"needs at least one vector per cell")
                 quantizer = faiss.IndexFlatL2(dim)
                 index = faiss.IndexIVFFlat(quantizer, dim, nlist)
-                index.cp.seed = self.seed
+                index.cp.seed = self.seed % 2 ** 31  # faiss keeps a signed 32-bit seed; seeds below are as given
                 index.train(bank)
                 index.add(bank)
             else:

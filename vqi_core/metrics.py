@@ -129,7 +129,7 @@ def interval_note(interval: Sequence[float] | None) -> str:
     """What to say beside a bootstrap AUROC interval without width (every resample separated the images
     perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would not
     be; empty for any other interval."""
-    if interval is None or interval[0] != interval[1]:
+    if interval is None or tuple(interval) != (1.0, 1.0):
         return ""
     return "every resample is separated perfectly: too few images to show how often parts would not be"
 
