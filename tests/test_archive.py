@@ -549,8 +549,8 @@ def test_a_model_edited_so_that_it_cannot_score_is_refused_on_import_with_what_i
          "arrays.npz is damaged: it holds 'mean', which is not an array file written by VQI"),
         (None, {"region": "x", "files": {"region.png": InspectionRegion(np.ones((64, 64), bool)).to_png()}},
          "its region is 'x', not the description of region.png"),
-        (None, {"params": {**params, "smoothing_sigma": 1e7}}, "smoothing_sigma must be a number of pixels from 0 "
-                                                              "to 256.0, not 10000000.0"),
+        (None, {"params": {**params, "smoothing_sigma": 1e7}}, "saved with a map smoothing sigma of 1e+07 px, "
+                                                              "above the 256 px this version of VQI accepts"),
         (None, {"params": {**params, "n_features": 2.5}}, "parameter n_features of padim must be a whole number"),
         (None, {"preprocessing": {**preprocessing, "std": [0, 0, 0]}}, "std must be above 0 for every channel"),
         (None, {"preprocessing": {**preprocessing, "mean": [float("nan")] * 3}}, "mean must be three finite numbers"),

@@ -271,6 +271,24 @@ def test_a_model_whose_arrays_were_replaced_is_refused_by_predict_evaluate_and_i
         import_run(packed_as_is(run), RunStore(tmp_path / "elsewhere"))
 
 
+def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_not_damaged(trained_run, tmp_path,
+                                                                                            capsys):
+    """VQI saved any map smoothing sigma until the 256 px limit came; such a run was then called damaged. It says
+    what it holds and what to do instead (loading it would blur with a kernel of the asked size)."""
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "params": {**meta["params"], "smoothing_sigma": 300.0}}))
+    said = (f"the model in {run.path / 'model'} cannot be loaded: it was saved with a map smoothing sigma of 300 px, "
+            f"above the 256 px this version of VQI accepts (earlier versions did not check it): train it again with "
+            f"a smaller smoothing_sigma")
+    with pytest.raises(RunError) as refused:
+        run.load_model()
+    assert str(refused.value) == said
+    assert main(["evaluate", "--run", str(run.path)]) == 2
+    assert capsys.readouterr().err == f"error: {said}\n"
+
+
 def test_normalisation_statistics_that_are_not_finite_are_found_by_the_cheap_check(trained_run, tmp_path, capsys):
     """NaN normalisation used to pass and drop every box from every overlay."""
     run = copied(trained_run, tmp_path / "runs")

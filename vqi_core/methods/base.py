@@ -412,6 +412,11 @@ class AnomalyModel(ABC):
         :class:`DamagedModel` saying what is wrong when a file is not the one the model saved (models saved since
         ``model.json`` records their SHA-256), or holds arrays, weights or statistics the method cannot use."""
         _check_file_digests(folder, meta)
+        sigma = meta["params"].get("smoothing_sigma")
+        if finite_number(sigma) and sigma > MAX_SMOOTHING_SIGMA:  # not damage: VQI accepted any sigma until 2026-12
+            raise DamagedModel(f"it was saved with a map smoothing sigma of {sigma:g} px, above the "
+                               f"{MAX_SMOOTHING_SIGMA:g} px this version of VQI accepts (earlier versions did not "
+                               f"check it): train it again with a smaller smoothing_sigma")
         try:
             model = cls(**meta["params"])
             model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
