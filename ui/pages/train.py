@@ -451,8 +451,10 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
     running = jobs.running_job() is not None
     if can_train:  # a number typed out of range above keeps its last valid value there: what is used is said here
         height, width = config.params["image_size"]
-        st.caption(f"Trains {config.method} with {config.params['backbone']} at {height} x {width} px "
-                   f"({config.params['resize']}), seed {config.seed}.")
+        size = (f"an input of the training images' shape with about {height * width:,} px ({height} x {width}, "
+                f"fixed_scale)" if config.params["resize"] == "fixed_scale" else
+                f"{height} x {width} px ({config.params['resize']})")
+        st.caption(f"Trains {config.method} with {config.params['backbone']} at {size}, seed {config.seed}.")
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
         try:
