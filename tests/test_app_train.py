@@ -188,7 +188,7 @@ def test_delete_a_run_after_confirmation(open_page, app_env):
     assert not app.exception
 
 
-def test_a_write_protected_run_is_not_deleted_and_the_page_says_why(open_page, app_env, access_by_mode_bits):
+def test_a_write_protected_run_is_not_deleted_and_the_page_says_why(open_page, app_env):
     run = app_env.list()[0]
     (run.path / "model").chmod(0o555)
     try:

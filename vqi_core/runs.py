@@ -710,14 +710,17 @@ class Run:
 
 def write_protected_folder(folder: Path) -> Path | None:
     """The first folder in ``folder`` (itself included, symbolic links not followed) whose entries this process
-    may not list, remove or add; None when everything in it can be removed."""
-    needed = os.R_OK | os.W_OK | os.X_OK
-    if not os.access(folder, needed):
+    may not list, remove or add, or that nobody may write by its mode bits (``chmod -w``: someone froze it, which
+    root, who may write anyway, honours too); None when everything in it can be removed."""
+    def protected(path: Path) -> bool:
+        return not os.access(path, os.R_OK | os.W_OK | os.X_OK) or not path.stat().st_mode & 0o222
+
+    if protected(folder):
         return folder
     for directory, subfolders, _ in os.walk(folder):
         for name in subfolders:
             path = Path(directory, name)
-            if not path.is_symlink() and not os.access(path, needed):
+            if not path.is_symlink() and protected(path):
                 return path
     return None
 
