@@ -195,11 +195,12 @@ def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[
             f"{'it is' if len(odd) == 1 else 'they are'} not of this line's parts.")
 
 
-def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
+def missing_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
     """A note when some defective test images have a usable mask and others not: the pixel metrics cover only the
-    first (None when all or none have one)."""
+    first (None when all or none have one). ``truth``: the masks as read for the metrics, None where one could not
+    be read (a 0/1 mask, a file changed since the category was checked): those images are not covered either."""
     defective = [s for s in test_samples if s.label == 1]
-    without = [s for s in defective if s.mask_path is None]
+    without = [s for s, mask in zip(test_samples, truth) if s.label == 1 and (s.mask_path is None or mask is None)]
     if not without or len(without) == len(defective):
         return None
     by_type = ", ".join(f"{defect_type} {sum(s.defect_type == defect_type for s in without)}"
@@ -207,7 +208,8 @@ def missing_masks_note(test_samples: Sequence[Sample]) -> str | None:
     verb = "has" if len(without) == 1 else "have"
     return (f"Pixel AUROC and AUPRO cover {len(defective) - len(without)} of "
             f"{counted(len(defective), 'defective test image')}: {len(without)} {verb} no usable mask ({by_type}; "
-            f"the skipped files name masks that were there but could not be used, or matched no image)")
+            f"the skipped files and the notes name masks that were there but could not be used, or matched no "
+            f"image)")
 
 
 def unreadable_masks_note(problems: Sequence[str]) -> str:
@@ -362,9 +364,6 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
                                                image_shapes(good_train_images), model.preprocessing.resize)
     if odd_sized is not None:
         notes.append(odd_sized)
-    unmasked = missing_masks_note(test_samples)
-    if unmasked is not None:
-        notes.append(unmasked)
 
     model.region = region
     started = time.perf_counter()
@@ -671,6 +670,9 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     truth = ground_truth_masks(frame, list(maps), unreadable) if any(s.mask_path for s in samples) else None
     if unreadable:
         notes.append(unreadable_masks_note(unreadable))
+    unmasked = missing_masks_note(samples, truth) if truth else None
+    if unmasked is not None:
+        notes.append(unmasked)
     empty = empty_masks_note(samples, truth) if truth else None
     if empty is not None:
         notes.append(empty)
