@@ -33,12 +33,12 @@ import vqi_core.pipeline
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
 from vqi_core.dashboard import copied_images, decisions_csv, runs_table
-from vqi_core.datasets import DatasetError, category_path, load_category, supervised_split
+from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, folder_sources, iter_score, \
-    new_run_id, odd_sized_training_images_note, train_run
+    new_run_id, odd_sized_training_images_note, read_samples, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -930,6 +930,19 @@ def test_each_scored_file_is_read_once_and_its_hash_is_of_those_bytes(trained, d
     assert len(results) == len(sources) - 1 and sorted(opened) == sorted(scored + [vanished])
     assert all(r.sha256 == file_sha256(folder / r.name) for r in results)
     assert skipped == [{"file": vanished, "reason": "file not found"}]  # the file once, beside its reason
+
+
+def test_an_image_that_cannot_be_read_is_named_once_beside_its_reason(tmp_path):
+    """evaluate printed "skipped /x/193.png: /x/193.png: file not found" (found by review): the reason of a
+    skipped file no longer repeats the file's name, as a scored folder's did already."""
+    write_png(tmp_path / "good.png", np.full((32, 32, 3), 128, np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    samples = [Sample(tmp_path / name, 0, "good") for name in ("good.png", "vanished.png", "broken.png")]
+    skipped: list[dict[str, str]] = []
+    kept, images = read_samples(samples, None, "loading test images", skipped)
+    assert [s.path.name for s in kept] == ["good.png"] and len(images) == 1
+    assert skipped[0] == {"file": str(tmp_path / "vanished.png"), "reason": "file not found"}
+    assert skipped[1]["file"] == str(tmp_path / "broken.png") and str(tmp_path) not in skipped[1]["reason"]
 
 
 def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, capsys):

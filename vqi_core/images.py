@@ -83,6 +83,10 @@ _SHOWN_AS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 class ImageReadError(ValueError):
     """An image or mask file cannot be read; the message names the file and the reason."""
 
+    def reason_for(self, file: Path | str) -> str:
+        """The message without its leading ``file: ``, for a list that names the file beside it already."""
+        return str(self).removeprefix(f"{file}: ")
+
 
 def is_image_path(path: Path) -> bool:
     """True when the file name has a supported image suffix (case-insensitive)."""

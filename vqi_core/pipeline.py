@@ -119,7 +119,7 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
         try:
             image = read_image(sample.path, bit_depth=bit_depth)
         except ImageReadError as exc:
-            skipped.append({"file": str(sample.path), "reason": str(exc)})
+            skipped.append({"file": str(sample.path), "reason": exc.reason_for(sample.path)})
         else:
             kept.append(sample)
             shapes.append(image.shape[:2])
@@ -555,7 +555,7 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             try:
                 image, digest = source.read(model.bit_depth)
             except ImageReadError as exc:
-                reason = str(exc).removeprefix(f"{source.origin}: ")  # the file is named beside it already
+                reason = exc.reason_for(source.origin)  # the file is named beside it already
                 if not is_image_path(Path(source.name)):  # an upload of any kind: its suffix says why
                     reason = not_an_image_reason(Path(source.name))
                 skipped.append({"file": source.origin, "reason": reason})

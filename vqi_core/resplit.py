@@ -68,7 +68,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             try:
                 image = read_image(path, bit_depth=bit_depth)
             except ImageReadError as exc:
-                skipped.append({"file": str(path), "reason": str(exc)})
+                skipped.append({"file": str(path), "reason": exc.reason_for(path)})
                 continue
             paths.append(path)
             yield image
