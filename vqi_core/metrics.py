@@ -180,7 +180,9 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: floa
     all images) at or above it. The curve is evaluated at ``num_thresholds``
     thresholds spread evenly in FPR over [0, max_fpr] (quantiles of the
     defect-free pixel values), with exact FPR and PRO at each, joined
-    linearly and cut at ``max_fpr``. None when there is no region or no
+    linearly and cut at ``max_fpr``. MVTec's own code steps up at every
+    score instead, so this reads a little lower: by about 1e-5 on real
+    maps, up to 0.15 on a handful of pixels. None when there is no region or no
     defect-free pixel. ``inspected``: see :func:`pixel_auroc` (the FPR counts inspected pixels only).
     """
     if not 0 < max_fpr <= 1:
@@ -265,7 +267,10 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     lost = ~has_kept[defects]
     if not lost.any():
         return kept
-    return kept | (cv2.resize(lost.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0)
+    kept |= cv2.resize(lost.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
+    rows, columns = np.nonzero(lost)  # each pixel's own output pixel too: enlarged on one axis and shrunk on the
+    kept[rows * h // mask.shape[0], columns * w // mask.shape[1]] = True  # other, the resize above may miss it
+    return kept
 
 
 def roc_curve(labels: Sequence[int] | np.ndarray,
@@ -367,8 +372,8 @@ def threshold_between(below: float | None, above: float) -> float:
     keeps its verdict. ``above`` itself where nothing lies below or the gap is too small to split."""
     if below is None or not below < above:
         return float(above)
-    gap = above - below
-    middle, low, high = below + gap / 2, below + gap / 4, above - gap / 4
+    gap = above / 2 - below / 2  # halved first: the gap between -1e308 and 1e308 is no float
+    middle, low, high = below + gap, below + gap / 2, above - gap / 2
     for digits in range(1, 18):
         short = float(f"{middle:.{digits}g}")
         if low <= short <= high and below < short <= above:  # the quarters vanish where the gap is a float step
