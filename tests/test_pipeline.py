@@ -29,6 +29,7 @@ from PIL import Image
 import vqi_core.cli
 import vqi_core.images
 import vqi_core.pipeline
+import vqi_core.runs
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
@@ -1406,6 +1407,68 @@ def test_a_refused_train_creates_no_folder_and_an_interrupt_after_the_run_is_wri
     [run] = RunStore(runs).list()
     assert captured.out.splitlines()[-1] == str(run.path)  # still the last line, for scripts
     assert f"interrupted once the run was written: {run.path}" in captured.err
+
+
+def test_ctrl_c_while_a_run_is_moved_into_place_says_that_it_was_written(dataset, tmp_path, capsys, monkeypatch):
+    """Found by review: a Ctrl+C that landed just after the rename that publishes a run (train, runs --import)
+    said 'no run was written' of a run that was there, so a script retrying on 130 trained a duplicate; one while
+    the hidden staging folder was made left it behind."""
+    runs = tmp_path / "runs"
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, target):
+        real_replace(source, target)
+        if Path(source).name.startswith(".incomplete-"):
+            signal.raise_signal(signal.SIGINT)  # Ctrl+C just after the run's folder was renamed into place
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    handler = signal.getsignal(signal.SIGINT)
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs), *FAST_ARGS]) == 130
+    captured = capsys.readouterr()
+    [run] = RunStore(runs).list()
+    assert captured.out.splitlines()[-1] == str(run.path)
+    assert f"interrupted once the run was written: {run.path}" in captured.err and "no run" not in captured.err
+    archive = tmp_path / "run.zip"
+    archive.write_bytes(run_archive_bytes(run))
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["runs", "--runs", str(elsewhere), "--import", str(archive)]) == 130
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == str(elsewhere / run.id)
+    assert f"interrupted once the run was imported: {elsewhere / run.id}" in captured.err
+    assert [r.id for r in RunStore(elsewhere).list()] == [run.id]
+    monkeypatch.undo()
+
+    real_mkdtemp = vqi_core.runs.tempfile.mkdtemp
+
+    def mkdtemp_then_interrupt(*args, **kwargs):
+        made = real_mkdtemp(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # Ctrl+C between making the staging folder and handing it over
+        return made
+
+    monkeypatch.setattr(vqi_core.runs.tempfile, "mkdtemp", mkdtemp_then_interrupt)
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs), *FAST_ARGS]) == 130
+    assert "interrupted: no run was written" in capsys.readouterr().err
+    assert sorted(path.name for path in runs.iterdir()) == [run.id]  # no hidden leftover
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(trained, tmp_path, capsys,
+                                                                             monkeypatch):
+    """Found by review: scores.csv was written with the new threshold, then a Ctrl+C left threshold.json at the
+    old one (the record exported and imported disagreed with itself)."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    real_write_json = vqi_core.runs.write_json_atomic
+
+    def interrupt_then_write(path, value):
+        signal.raise_signal(signal.SIGINT)  # Ctrl+C after scores.csv, before threshold.json
+        real_write_json(path, value)
+
+    monkeypatch.setattr(vqi_core.runs, "write_json_atomic", interrupt_then_write)
+    value = float(np.median(run.score_values))
+    assert main(["threshold", "--run", str(run.path), "--value", repr(value), "--save"]) == 130
+    assert f"interrupted once the threshold was saved: {run.path}" in capsys.readouterr().err
+    saved = Run(run.path)
+    assert saved.threshold == value and set(pd.read_csv(run.path / "scores.csv")["threshold"]) == {value}
 
 
 def test_csv_files_for_people_keep_a_file_name_that_would_be_a_formula_as_text(trained, dataset, tmp_path, capsys):

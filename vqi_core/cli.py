@@ -31,11 +31,11 @@ from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, Run, RunError, RunStore,
-                   changed_settings, checked_reason, escaped_controls, missing_folders, run_folder_holding,
-                   spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
+from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, InterruptedOnceWritten, Run,
+                   RunError, RunStore, changed_settings, checked_reason, escaped_controls, missing_folders,
+                   run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
-from .system import FolderBusy, locked
+from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
     line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
 from .wording import counted, exact_number, figure, score_beside
@@ -321,14 +321,17 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"--supervised-train-fraction is a share above 0 and below 1, not "
                          f"{args.supervised_train_fraction}")
     progress = TerminalProgress()
+    interrupted: list[int] = []
     try:
         run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,
                                   args.supervised_train_fraction, args.image_memory_mb, args.region), args.runs,
                                   progress)
+    except InterruptedOnceWritten as exc:  # the run is there all the same: said, with its folder
+        run = exc.run
+        interrupted.append(signal.SIGINT)
     finally:
         progress.close()
-    interrupted: list[int] = []
-    with _interrupts_held(interrupted):  # the run is written: a script must get its folder as the last line
+    with interrupts_held(interrupted):  # the run is written: a script must get its folder as the last line
         metrics = run.metrics
         print(_metrics_line(metrics))
         for line in _defect_type_lines(metrics):
@@ -404,22 +407,6 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
     return 0
-
-
-@contextlib.contextmanager
-def _interrupts_held(received: list[int]) -> Iterator[None]:
-    """Hold Ctrl+C (SIGINT) and SIGTERM off until the block is done, noting each in ``received``: for the renames
-    that must all happen. Signals reach only the main thread; in another the block simply runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
-                for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -523,7 +510,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     earlier = _earlier_overlays(out)
     interrupted: list[int] = []
-    with _interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
+    with interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
         try:  # the table first: a write that fails (a full disk) leaves the earlier results as they were
             write_bytes_atomic(out / "predictions.csv", spreadsheet_csv(frame))
         except BaseException:
@@ -645,10 +632,16 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}")
-    if args.save and run.save_threshold(value, source, args.reason):
+    interrupted: list[int] = []
+    with interrupts_held(interrupted):  # scores.csv and threshold.json are written together or not at all
+        saved = args.save and run.save_threshold(value, source, args.reason)
+    if saved:
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
     elif args.save:
         print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
+    if interrupted:
+        print(f"interrupted once the threshold was saved: {run.path}" if saved else "interrupted", file=sys.stderr)
+        return 130
     if args.history:
         print("threshold history, oldest first:")
         for entry in run.threshold_history.itertuples():
@@ -749,9 +742,19 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
         return 0
     if args.import_archive is not None:
-        run = import_run(Path(args.import_archive), store)
-        print(f"imported {run.id} into {store.root} from an archive with SHA-256 {archive_sha256(args.import_archive)}")
-        print(run.path)
+        interrupted: list[int] = []
+        try:
+            run = import_run(Path(args.import_archive), store)
+        except InterruptedOnceWritten as exc:  # the run is there all the same: said, with its folder
+            run = exc.run
+            interrupted.append(signal.SIGINT)
+        with interrupts_held(interrupted):
+            print(f"imported {run.id} into {store.root} from an archive with SHA-256 "
+                  f"{archive_sha256(args.import_archive)}")
+            print(run.path)
+        if interrupted:
+            print(f"interrupted once the run was imported: {run.path}", file=sys.stderr)
+            return 130
         return 0
     if args.describe:
         run_id, text = store.run_name(args.describe[0]), args.describe[1]

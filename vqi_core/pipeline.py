@@ -341,7 +341,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb, model.bit_depth)
     if not any(s.label == 0 for s in train_samples):  # before the test images are decoded
-        unread = [item["reason"] for item in skipped if Path(item["file"]).parent == category.root / "train" / "good"]
+        unread = [f"{Path(item['file']).name}: {item['reason']}" for item in skipped
+                  if Path(item["file"]).parent == category.root / "train" / "good"]
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}"
                          + (f": {counted(len(unread), 'file')} could not be read ({'; '.join(unread[:3])}"
                             f"{'; ...' if len(unread) > 3 else ''})" if unread else ""))

@@ -49,7 +49,7 @@ from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, 
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
-from .system import locked
+from .system import interrupts_held, locked
 from .wording import counted
 
 CONFIG_FILE = "config.json"
@@ -105,6 +105,14 @@ def run_folder_holding(path: Path) -> Path | None:
     """The run folder that ``path`` is, or lies inside (``~`` expanded, links resolved); None when none."""
     resolved = path.expanduser().resolve()
     return next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
+
+
+class InterruptedOnceWritten(KeyboardInterrupt):
+    """Ctrl+C or SIGTERM received while a run was being moved into place: the run (``run``) is complete."""
+
+    def __init__(self, run: "Run") -> None:
+        super().__init__(f"interrupted once the run was written: {run.path}")
+        self.run = run
 
 
 class RunError(RuntimeError):
@@ -998,17 +1006,28 @@ class RunStore:
         """A hidden folder in which a run is built before :meth:`publish` (with the permissions of a folder
         created the usual way, not the private ones of a temporary folder)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}{run_id}-", dir=self.root))
-        staging.chmod(_default_modes()[1])
+        received: list[int] = []
+        with interrupts_held(received):  # an interrupt between creating it and handing it over left it behind
+            staging = Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE_PREFIX}{run_id}-", dir=self.root))
+            staging.chmod(_default_modes()[1])
+        if received:
+            staging.rmdir()
+            raise KeyboardInterrupt
         return staging
 
     def publish(self, staging: Path, run_id: str) -> Run:
-        """Move a fully written staging folder into place as run ``run_id``."""
+        """Move a fully written staging folder into place as run ``run_id``, Ctrl+C and SIGTERM held off meanwhile:
+        one received then raises :class:`InterruptedOnceWritten` (a ``KeyboardInterrupt``) with the run."""
         target = self.root / run_id
         if target.exists():
             raise RunError(f"run {run_id} already exists")
-        os.replace(staging, target)
-        return Run(target)
+        received: list[int] = []
+        with interrupts_held(received):
+            os.replace(staging, target)
+            run = Run(target)
+        if received:
+            raise InterruptedOnceWritten(run)
+        return run
 
 
 def save_maps(path: Path, maps: list[np.ndarray]) -> None:

@@ -9,6 +9,7 @@ dashboard's sessions), not other processes.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from contextlib import contextmanager
@@ -38,6 +39,22 @@ def peak_memory_mb() -> float | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10), 1)
+
+
+@contextmanager
+def interrupts_held(received: list[int]) -> Iterator[None]:
+    """Hold Ctrl+C (SIGINT) and SIGTERM off until the block is done, noting each in ``received``: for the renames
+    that must all happen. Signals reach only the main thread; in another the block simply runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class FolderBusy(Exception):
