@@ -1532,6 +1532,14 @@ def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained
     assert f"cannot be made: {tmp_path / 'notes.txt'} is a file, not a folder" in capsys.readouterr().err
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                  "--out", str(tmp_path / "beside")]) == 0  # outside the category
+    image = dataset / "test" / "good" / sorted(path.name for path in (dataset / "test" / "good").iterdir())[0]
+    before = image.read_bytes()
+    for command in (["report", "--run", str(trained.path), "--out", str(image)],  # found by review: HTML over it
+                    ["threshold", "--run", str(trained.path), "--decisions", str(image)],
+                    ["runs", "--runs", str(trained.path.parent), "--export", trained.id, "--out", str(image)]):
+        assert main(command) == 2, command
+        assert f"{image} is inside the test folder of the dataset category {dataset}" in capsys.readouterr().err
+    assert image.read_bytes() == before
 
 
 def test_a_mask_that_cannot_be_read_at_the_metrics_stage_is_left_out_not_the_end_of_the_run(dataset, tmp_path,

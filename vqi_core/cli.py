@@ -443,6 +443,16 @@ def _refuse_inside_a_run(path: Path, option: str) -> None:
                          f"replace the run's own files")
 
 
+def _refuse_inside_a_category(path: Path, option: str) -> None:
+    """``ValueError`` when ``path`` lies in a dataset category's ``train``, ``test`` or ``ground_truth`` folder:
+    a file written there would replace one of its images or masks, or be read as one by check, train and
+    evaluate."""
+    if (holding := category_holding(path)) is not None:
+        raise ValueError(f"{option} {path} is inside the {holding[1]} folder of the dataset category {holding[0]}: "
+                         f"what is written there would replace or join that category's images or masks; write it "
+                         f"outside the category")
+
+
 def _predict(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as held:  # holds the lock on --out that _predict_holding takes
         return _predict_holding(args, held)
@@ -460,10 +470,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
                          None)) is not None:
         raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
     _refuse_inside_a_run(out, "--out")
-    if (holding := category_holding(out)) is not None:
-        raise ValueError(f"--out {out} is inside the {holding[1]} folder of the dataset category {holding[0]}: its "
-                         f"overlays would be read as images (or masks) of that category by check, train and "
-                         f"evaluate; write it outside the category")
+    _refuse_inside_a_category(out, "--out")
     given = Path(args.input).expanduser().resolve()
     if (given.parent if given.is_file() else given) == out.expanduser().resolve():
         raise ValueError(f"--out {out} is the --input folder{' of that image' if given.is_file() else ''}: name "
@@ -614,6 +621,7 @@ def _threshold(args: argparse.Namespace) -> int:
     _check_threshold(value)
     if args.decisions:
         _refuse_inside_a_run(Path(args.decisions), "--decisions")
+        _refuse_inside_a_category(Path(args.decisions), "--decisions")
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
@@ -664,6 +672,7 @@ def _report(args: argparse.Namespace) -> int:
         _check_threshold(args.threshold)
     run = Run(Path(args.run))
     _refuse_inside_a_run(Path(args.out), "--out")
+    _refuse_inside_a_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     print(args.out)
@@ -737,6 +746,7 @@ def _runs(args: argparse.Namespace) -> int:
     if args.export is not None:
         run_id = store.run_name(args.export)
         _refuse_inside_a_run(Path(args.out or f"{run_id}.zip"), "--out")
+        _refuse_inside_a_category(Path(args.out or f"{run_id}.zip"), "--out")
         target = export_run_file(store.get(run_id), args.out or f"{run_id}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
         print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
