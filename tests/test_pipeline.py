@@ -132,6 +132,25 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert "no copies: none of the 16 readable test images" in capsys.readouterr().out
 
 
+def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_cannot_show(tmp_path, capsys):
+    """Found by review: a test image named with a newline and a terminal escape code split check's output into a
+    forged line; with good test images only, the look-alike and capture checks were silently left out (read as a
+    pass); with no test image it said 'none of the 0 readable test images copies ...'."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=12, n_per_defect=0, with_masks=False)
+    good = data / "test" / "good"
+    shutil.copy(data / "train" / "good" / "000.png", good / "new\nline\x1b[31mRED.png")  # a copy: it is named
+    assert main(["check", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "test/good/new\\nline\\x1b[31mRED.png (good) copies train/good/000.png" in out and "\x1b" not in out
+    assert ("the look-alike and capture-cue checks compare good with defective test images: there is no defective "
+            "test image, so they were not made") in out
+    for path in good.iterdir():
+        path.unlink()
+    assert main(["check", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to check: there is no readable test image" in out and "none of the 0" not in out
+
+
 def test_run_files_get_the_usual_permissions_not_private_ones(trained):
     """Written through private temporary files and folders, a run still ends up readable as the umask allows
     (a dashboard serving a runs folder, a colleague reading a report)."""

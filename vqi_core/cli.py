@@ -708,31 +708,42 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]
-    print(f"category {category.name} ({category.root})")
-    print(f"  train/good: {counted(len(category.train), 'image')}")
+    _escaped_print(f"category {category.name} ({category.root})")
+    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
+        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
               + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     copies = check.copies_of_train + check.repeats_in_test
-    if not copies:
-        print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one of the "
-              f"{counted(check.train_images, 'training image')} or another test image")
+    if not check.test_images:
+        _escaped_print("nothing to check: there is no readable test image")
+    elif not copies:
+        _escaped_print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one "
+                       f"of the {counted(check.train_images, 'training image')} or another test image")
+    if check.test_images and len(set(labels)) < 2:
+        _escaped_print(f"the look-alike and capture-cue checks compare good with defective test images: there "
+                       f"is no {'defective' if labels[0] == 'good' else 'good'} test image, so they were not made")
     for note in check.notes(labels):
-        print(note)
+        _escaped_print(note)
     for entry in copies:
-        print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
+        _escaped_print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
               f"RMSE {entry['rmse']:.3f}")
     if check.look_alikes_stand_out:
         for entry in check.look_alikes:
-            print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
+            _escaped_print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
                   f"likeness {entry['likeness']:.3f}")
     for line in (check.look_alike_line(), check.cues_line()):
         if line:
-            print(line)
+            _escaped_print(line)
     return 1 if args.fail_on_copies and copies else 0
+
+
+def _escaped_print(*values: Any, **options: Any) -> None:
+    """``print`` with control characters shown as escapes: a file name holding a newline or a terminal escape
+    code cannot fake a line of output."""
+    print(*(escaped_controls(str(value)) for value in values), **options)
 
 
 def _runs(args: argparse.Namespace) -> int:
