@@ -21,8 +21,9 @@ def test_method_entries_take_json_values_with_commas():
 
 def test_table_numbers_have_their_columns_decimals():
     row = {"dataset": "d", "method": "m", "image_auroc": 1, "pixel_auroc": None, "aupro": 0.71234,
-           "fit_seconds": 0.86, "ms_per_image": 1.63, "backbone_ms_per_image": 0.9, "peak_rss_mb": 2169.6, "note": ""}
-    assert bench.format_row(row) == "d | m | 1.0000 | n/a | 0.7123 | 0.9 | 1.6 | 0.9 | 2170 | "
+           "fit_seconds": 0.86, "ms_per_image": 1.63, "backbone_ms_per_image": 0.9, "paired_ms_per_image": 1.25,
+           "peak_rss_mb": 2169.6, "note": ""}
+    assert bench.format_row(row) == "d | m | 1.0000 | n/a | 0.7123 | 0.9 | 1.6 | 0.9 | 1.2 | 2170 | "
 
 
 def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(tmp_path, capsys):
@@ -43,6 +44,7 @@ def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(t
     padim = rows[1]
     assert padim["image_auroc"] >= 0.9 and padim["pixel_auroc"] >= 0.9  # drawn defects are found
     assert padim["fit_seconds"] > 0 and padim["ms_per_image"] > 0 and padim["backbone_ms_per_image"] > 0
+    assert padim["paired_ms_per_image"] > 0  # whole inference timed in turn with the backbone, on the same images
     assert set(padim["per_defect_type"]) == {"blob", "scratch"}
     markdown = (out / "bench.md").read_text()
     assert "| widget | padim:image_size=[64,64],jit=false |" in markdown and "blob" in markdown
