@@ -176,3 +176,20 @@ def test_a_missing_figure_in_a_report_table_reads_n_a_not_none():
 
     html_table = _table(pd.DataFrame({"defect type": ["contamination"], "image AUROC": [None], "images": [3]}))
     assert "<td>n/a</td>" in html_table and "None" not in html_table
+
+
+def test_report_says_what_normalised_the_maps_and_when_the_dataset_has_moved(tmp_path, capsys):
+    """Found by review: the footer said 'normalised with held-out good training images' of a run that held none
+    out, and a run whose dataset folder had moved gave a report without a single image and without a word."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=12, n_test_good=3, n_per_defect=2)
+    run = train_run(RunConfig(str(data), FAST_METHOD, {**FAST_PARAMS, "holdout_fraction": 0.0}), tmp_path / "runs")
+    text = " ".join(parse(run_report_html(run)).text)
+    assert "Heatmaps are normalised with the good training images themselves (none was held out)" in text
+    assert "no longer there" not in text
+    data.rename(tmp_path / "moved")
+    out = tmp_path / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0
+    said = (f"The run's dataset folder {data} is no longer there (moved or deleted?): the example images of false "
+            f"alarms and escapes cannot be shown in the report.")
+    assert f"note: {said}" in capsys.readouterr().err
+    assert said in " ".join(parse(out.read_text()).text)

@@ -665,7 +665,8 @@ def _check_threshold(value: float) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import run_report_html  # here: plotly (through the dashboard) would slow down every command
+    from .report import missing_dataset_note, run_report_html  # here: plotly (through the dashboard) would slow
+    # down every command
 
     max_rate, costs = threshold_options(args)
     if args.threshold is not None:
@@ -675,6 +676,8 @@ def _report(args: argparse.Namespace) -> int:
     _refuse_inside_a_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
+    if (missing := missing_dataset_note(run)) is not None:
+        print(f"note: {missing}", file=sys.stderr)
     print(args.out)
     return 0
 

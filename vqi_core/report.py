@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -55,6 +56,16 @@ def _names_list(title: str, names: Sequence[str]) -> str:
         return ""
     items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
     return f"<details><summary>{html.escape(title)} ({len(names):,})</summary><ul>{items}</ul></details>"
+
+
+def missing_dataset_note(run: Run) -> str | None:
+    """A note when the run's dataset folder is no longer where it was trained (the report shows the example
+    images from there); None when it is."""
+    dataset = run.config.get("dataset")
+    if not dataset or Path(str(dataset)).is_dir():
+        return None
+    return (f"The run's dataset folder {dataset} is no longer there (moved or deleted?): the example images of "
+            f"false alarms and escapes cannot be shown in the report.")
 
 
 def training_images_line(metrics: dict) -> str:
@@ -233,6 +244,11 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             f"parts. Held out: each class split into {folds} seeded parts, each part decided by the preset chosen "
             f"on the other {folds - 1}, errors summed.</p>",
             _table(presets)]
+    held_out = metrics.get("normalisation_images")
+    normalised_with = ("the good training images themselves (none was held out)" if held_out == 0 else
+                       "held-out good training images")
+    if (missing := missing_dataset_note(run)) is not None:  # the examples' images are read from there
+        sections.insert(2, f"<p><strong>{html.escape(missing)}</strong></p>")
     sections += [
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
@@ -241,8 +257,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization, threshold),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
-        f"Heatmaps are normalised with held-out good training images; boxes mark what lies above every one of "
-        f"them.</p>",
+        f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above every one of them.</p>",
     ]
     title = html.escape(f"VQI report {run.id}")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
