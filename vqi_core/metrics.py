@@ -453,12 +453,17 @@ def rate_interval(count: int, total: int, confidence: float = 0.95) -> tuple[flo
     return low, high
 
 
+#: the largest cost of one false alarm or escape taken: above it, costs per 10,000 parts overflow to infinity
+MAX_COST = 1e15
+
+
 @dataclass(frozen=True)
 class LineCosts:
     """What a decision costs on the production line, to weigh false alarms against escapes.
 
     ``false_alarm``: the cost of rejecting a good part (re-inspection, scrap); ``escape``: the cost of
-    passing a defective one (rework downstream, a complaint); any unit, the same for both.
+    passing a defective one (rework downstream, a complaint); any unit, the same for both, at most
+    :data:`MAX_COST`.
     ``defect_rate``: the share of defective parts the line makes, usually far below the test set's.
     """
 
@@ -470,9 +475,9 @@ class LineCosts:
         for name in ("false_alarm", "escape"):
             value = getattr(self, name)
             number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-            if not (number and np.isfinite(value) and value >= 0):
+            if not (number and np.isfinite(value) and 0 <= value <= MAX_COST):
                 raise ValueError(f"the cost of {'a false alarm' if name == 'false_alarm' else 'an escape'} "
-                                 f"must be a number >= 0, not {value}")
+                                 f"must be a number from 0 to {MAX_COST:.0e}, not {value}")
         if self.false_alarm == 0 and self.escape == 0:
             raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
         if not 0 < self.defect_rate < 1:

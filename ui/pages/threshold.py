@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_view, threshold_view
-from vqi_core.metrics import LineCosts
+from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, percent, preset_source, threshold_presets
@@ -104,11 +104,11 @@ def line_costs() -> LineCosts | None:
     """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid)."""
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)
-        false_alarm = left.number_input("Cost of a false alarm", 0.0, None, 1.0, 0.5, key="cost_false_alarm",
+        false_alarm = left.number_input("Cost of a false alarm", 0.0, MAX_COST, 1.0, 0.5, key="cost_false_alarm",
                                         persist_state="session",
                                         help="Rejecting a good part: re-inspection, scrap. Any unit, the same "
                                              "for both costs.")
-        escape = middle.number_input("Cost of an escape", 0.0, None, 10.0, 1.0, key="cost_escape",
+        escape = middle.number_input("Cost of an escape", 0.0, MAX_COST, 10.0, 1.0, key="cost_escape",
                                      persist_state="session",
                                      help="Passing a defective part: rework downstream, a complaint, a recall.")
         defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, 1.0, 0.1,
