@@ -95,7 +95,8 @@ def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> 
 
 def test_a_split_never_writes_one_image_over_another_of_the_same_name(tmp_path) -> None:
     """train/good/a.png renamed to train_a.png used to overwrite the copy of test/good/train_a.png: 17 images
-    counted, 16 written (review of 2026-12-03)."""
+    counted, 16 written (review of 2026-12-03). An image that stays on its side keeps its name, the one moved
+    there is prefixed with the side it came from (review of 2026-12-04: the training image was renamed)."""
     root = tmp_path / "widget"
     for index, name in enumerate(["test/good/a.png", "test/good/train_a.png", "train/good/a.png", "train/good/b.png"]):
         write_png(root / name, random_part(index))
@@ -103,11 +104,12 @@ def test_a_split_never_writes_one_image_over_another_of_the_same_name(tmp_path) 
     train = sorted([root / "test/good/a.png", root / "test/good/train_a.png", root / "train/good/a.png"])
     out = write_split(source, PartSplit(train, [root / "train/good/b.png"], [], [], 0.25, 0), tmp_path / "out")
     written = {path.name: read_image(path) for path in (out / "train" / "good").iterdir()}
-    assert sorted(written) == ["a.png", "train_a.png", "train_a_2.png"]
+    assert sorted(written) == ["a.png", "test_a.png", "train_a.png"]
     originals = [read_image(path) for path in train]
     assert all(any((image == original).all() for image in written.values()) for original in originals)
-    assert sorted(json.loads((out / SPLIT_FILE).read_text())["files"]) == [
-        "test/good/b.png", "train/good/a.png", "train/good/train_a.png", "train/good/train_a_2.png"]
+    assert json.loads((out / SPLIT_FILE).read_text())["files"] == {
+        "train/good/a.png": "train/good/a.png", "train/good/test_a.png": "test/good/a.png",
+        "train/good/train_a.png": "test/good/train_a.png", "test/good/b.png": "train/good/b.png"}
 
 
 def test_a_split_that_would_leave_a_side_empty_is_refused_with_the_reason(tmp_path, capsys) -> None:

@@ -124,8 +124,8 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     files: dict[str, str] = {}
     try:
         for side, paths in (("train", split.train), ("test", split.test)):
-            for path in paths:
-                target = _free_name(staging / side / GOOD, path)
+            for path in sorted(paths, key=lambda path: path.parent.parent.name != side):  # those that stay first:
+                target = _free_name(staging / side / GOOD, path)  # they keep their names, moved ones are prefixed
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
                 files[target.relative_to(staging).as_posix()] = path.relative_to(root).as_posix()
