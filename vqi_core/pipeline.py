@@ -463,12 +463,13 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     threshold = float(model.normalization.get("score_max", 0.0))
     source = "highest held-out good score" if held_out else "highest training-image score (none held out)"
     missing = missing_test_images(n_good, n_defective)
-    scored_on = counted(held_out, "held-out good training image") if held_out else \
-        f"the training images themselves (none held out: fewer than {MIN_GOOD_FOR_HOLDOUT} good ones, or " \
-        "holdout_fraction 0), which a model scores low, so expect false alarms"
+    scored_on = f"{counted(held_out, 'held-out good training image')}, {exact_number(threshold)}" if held_out else \
+        f"the training images themselves, {exact_number(threshold)} (none held out: fewer than " \
+        f"{MIN_GOOD_FOR_HOLDOUT} good ones, or holdout_fraction 0; a model scores its training images low, so " \
+        f"expect false alarms)"
     note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold the run was trained "
-            f"with is the highest score of {scored_on}, {exact_number(threshold)}. Check it on labelled images from "
-            f"the line (`evaluate --data`) before trusting it.")
+            f"with is the highest score of {scored_on}. Check it on labelled images from the line "
+            f"(`evaluate --data`) before trusting it.")
     return threshold, source, note
 
 
