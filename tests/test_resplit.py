@@ -127,6 +127,25 @@ def test_a_split_that_would_leave_a_side_empty_is_refused_with_the_reason(tmp_pa
     assert "already exists" in captured.err and "grouping" not in captured.err  # refused before any image is read
 
 
+def test_a_split_into_a_folder_that_cannot_be_written_is_refused_before_any_image_is_read(
+        tmp_path, capsys, access_by_mode_bits) -> None:
+    """Found by review: it failed after decoding every image, naming its hidden staging folder."""
+    source = photographed_category(tmp_path / "widget")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main(["split", "--data", str(source), "--out", str(locked / "new" / "split")]) == 2
+    finally:
+        locked.chmod(0o755)
+    captured = capsys.readouterr()
+    assert f"{locked / 'new' / 'split'} cannot be made: {locked} cannot be written" in captured.err
+    assert "grouping" not in captured.err and not (locked / "new").exists()
+    (tmp_path / "file").write_text("x")
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "file" / "split")]) == 2
+    assert f"{tmp_path / 'file'} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_a_mask_that_is_a_broken_link_is_named_and_a_split_leaves_it_out(tmp_path, capsys) -> None:
     source = photographed_category(tmp_path / "widget")
     mask = source / "ground_truth" / "crack" / "001_mask.png"

@@ -16,6 +16,7 @@ into place when complete.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,12 @@ def check_split_target(category: Category, out: Path) -> None:
     if out.resolve().is_relative_to(category.root.resolve()):
         raise ValueError(f"{out} lies inside the category {category.root} that is split: it would become part of "
                          f"it (e.g. a defect type); choose a folder outside it")
+    existing = next(folder for folder in out.absolute().parents if folder.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{out} cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):  # found before every image is decoded and grouped
+        raise PermissionError(f"{out} cannot be made: {existing} cannot be written (no permission, or a "
+                              f"read-only file system)")
 
 
 def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
