@@ -150,6 +150,11 @@ def test_findings_line_for_run_tables() -> None:
     copy = {"test": "test/good/a.png", "label": "good", "copy": "train/good/a.png", "copy_label": "good", "rmse": 0.0}
     assert findings_line(None) == "not checked"
     assert findings_line({"copies_of_train": [], "repeats_in_test": [], "capture_cues": [weak]}) == "none"
+    one_class = {"test_images": 4, "copies_of_train": [], "repeats_in_test": [], "capture_cues": [],
+                 "look_alike_summary": {"good": {"images": 4, "with_look_alike": 0, "median_likeness": 0.9}}}
+    assert findings_line(one_class) == "no copies (one class only: look-alikes and capture cues not checked)"
+    assert findings_line({**one_class, "test_images": 0, "look_alike_summary": {}}) == \
+        "nothing to check (no test image)"  # both read "none" (review of 2026-12-04)
     assert findings_line({"copies_of_train": [copy] * 18, "repeats_in_test": [], "capture_cues": [cue, weak]}) == \
         "18 copied test images; mean grey level alone 0.988"
     assert findings_line({"copies_of_train": [], "repeats_in_test": [copy], "capture_cues": []}) == \

@@ -464,7 +464,8 @@ def _cue_value(cue: dict[str, Any], key: str) -> str:
 
 def findings_line(check: dict[str, Any] | None) -> str:
     """A run's test-set findings in a few words (for run tables), from ``report.json``'s ``split_check``:
-    ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, or ``"not checked"`` (older runs)."""
+    ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, what could not be checked (no test
+    image, or one class only), or ``"not checked"`` (older runs)."""
     if check is None:
         return "not checked"
     findings = []
@@ -475,7 +476,14 @@ def findings_line(check: dict[str, Any] | None) -> str:
         findings.append(finding)
     findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
                  if cue["auroc"] >= CUE_AUROC]
-    return "; ".join(findings) or "none"
+    if findings:
+        return "; ".join(findings)
+    if check.get("test_images") == 0:
+        return "nothing to check (no test image)"
+    summary = check.get("look_alike_summary")
+    if summary is not None and not {"good", "defective"} <= summary.keys():  # "none" would read as all clear
+        return "no copies (one class only: look-alikes and capture cues not checked)"
+    return "none"
 
 
 def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_images: Sequence[np.ndarray],
