@@ -91,7 +91,9 @@ def test_a_benchmark_process_that_dies_becomes_a_failure_row():
 def test_dashboard_benchmark_writes_every_measurement(tmp_path, capsys, skip_apptest):
     out = tmp_path / "out"
     argv = ["--images", "120", "--repeats", "3", "--out", str(out)] + (["--skip-apptest"] if skip_apptest else [])
+    before = os.environ.get("VQI_RUNS_DIR")
     assert bench_dashboard.main(argv) == 0
+    assert os.environ.get("VQI_RUNS_DIR") == before  # review: the synthetic run's folder was left set
 
     result = json.loads((out / "dashboard.json").read_text())
     expected = ["metrics at a threshold", "threshold_view", "+ serialise"] + ([] if skip_apptest else ["AppTest page rerun"])
