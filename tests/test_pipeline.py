@@ -10,6 +10,7 @@ import shutil
 import signal
 import stat
 import struct
+import threading
 import time
 import weakref
 import zlib
@@ -27,13 +28,15 @@ import torchvision.models._api
 from PIL import Image
 
 import vqi_core.cli
+import vqi_core.dashboard
 import vqi_core.images
 import vqi_core.pipeline
 import vqi_core.runs
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import copied_images, decisions_csv, runs_table
+from vqi_core.dashboard import (copied_images, decisions_csv, runs_table, split_category_by_part,
+                               split_check_summary)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
@@ -142,8 +145,9 @@ def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_ca
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert "test/good/new\\nline\\x1b[31mRED.png (good) copies train/good/000.png" in out and "\x1b" not in out
-    assert ("the look-alike and capture-cue checks compare good with defective test images: there is no defective "
-            "test image, so they were not made") in out
+    assert ("The look-alike and capture-cue checks compare good with defective test images: there is no defective "
+            "test image, so they were not made.") in out
+    assert split_check_summary(str(data), None)["one_class"] in out  # the Train page's check panel says it too
     for path in good.iterdir():
         path.unlink()
     assert main(["check", "--data", str(data)]) == 0
@@ -848,7 +852,8 @@ def test_a_write_protected_run_is_not_deleted(dataset, tmp_path, capsys):
     store = RunStore(tmp_path)
     run = train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path)
     before = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
-    (run.path / "model").chmod(0o555)
+    (run.path / "maps.npz").chmod(0o444)  # a read-only file is no frozen folder
+    (run.path / "model").chmod(0o575)  # chmod -w of a group-writable folder: the owner's bit is what counts
     try:
         with pytest.raises(RunError, match=f"run {run.id} is write-protected .*model is read-only.*nothing deleted"):
             store.delete(run.id)
@@ -1490,6 +1495,42 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     assert f"interrupted once the threshold was saved: {run.path}" in capsys.readouterr().err
     saved = Run(run.path)
     assert saved.threshold == value and set(pd.read_csv(run.path / "scores.csv")["threshold"]) == {value}
+
+
+def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys):
+    """Found by review: Ctrl+C was held off from the start of the save, the wait for another save's lock included,
+    so the command could not be stopped there and saved once the lock came free."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    before = (run.path / "threshold.json").read_bytes()
+    holding, release = threading.Event(), threading.Event()
+
+    def other_save() -> None:
+        with locked(run.path):
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=other_save)
+    holder.start()
+    holding.wait(10)
+    interrupt = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    interrupt.start()
+    try:
+        assert main(["threshold", "--run", str(run.path), "--value", "0.5", "--save"]) == 130
+    finally:
+        release.set()
+        holder.join()
+        interrupt.cancel()
+    assert "once the threshold was saved" not in capsys.readouterr().err
+    assert (run.path / "threshold.json").read_bytes() == before
+
+
+def test_the_dashboards_split_refuses_an_existing_target_before_reading_any_image(dataset, tmp_path, monkeypatch):
+    """Found by review: the page's split grouped every image before finding that its folder could not be made."""
+    data = shutil.copytree(dataset, tmp_path / "part")
+    (tmp_path / "part_by_part").mkdir()
+    monkeypatch.setattr(vqi_core.dashboard, "split_by_part", lambda *args, **kwargs: pytest.fail("images read"))
+    with pytest.raises(FileExistsError, match="already exists"):
+        split_category_by_part(str(data), None)
 
 
 def test_csv_files_for_people_keep_a_file_name_that_would_be_a_formula_as_text(trained, dataset, tmp_path, capsys):

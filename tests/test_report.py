@@ -18,7 +18,8 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.images import read_image
 from vqi_core.methods.base import normalization_statistics
-from vqi_core.report import run_report_html, training_images_line
+from vqi_core.report import missing_dataset_note, run_report_html, training_images_line
+from vqi_core.runs import Run
 from vqi_core.wording import exact_number
 
 
@@ -193,3 +194,5 @@ def test_report_says_what_normalised_the_maps_and_when_the_dataset_has_moved(tmp
             f"alarms and escapes cannot be shown in the report.")
     assert f"note: {said}" in capsys.readouterr().err
     assert said in " ".join(parse(out.read_text()).text)
+    found_there = Run(run.path, tmp_path / "moved")  # a page's run, its category chosen where it is now
+    assert missing_dataset_note(found_there) is None and said not in " ".join(parse(run_report_html(found_there)).text)

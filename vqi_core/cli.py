@@ -34,7 +34,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, InterruptedOnceWritten, Run,
                    RunError, RunStore, changed_settings, checked_reason, escaped_controls, missing_folders,
                    run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
-from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line
+from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
     line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
@@ -640,9 +640,8 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}")
-    interrupted: list[int] = []
-    with interrupts_held(interrupted):  # scores.csv and threshold.json are written together or not at all
-        saved = args.save and run.save_threshold(value, source, args.reason)
+    interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
+    saved = args.save and run.save_threshold(value, source, args.reason, interrupted)
     if saved:
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
     elif args.save:
@@ -725,9 +724,8 @@ def _check(args: argparse.Namespace) -> int:
     elif not copies:
         _escaped_print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one "
                        f"of the {counted(check.train_images, 'training image')} or another test image")
-    if check.test_images and len(set(labels)) < 2:
-        _escaped_print(f"the look-alike and capture-cue checks compare good with defective test images: there "
-                       f"is no {'defective' if labels[0] == 'good' else 'good'} test image, so they were not made")
+    if (unchecked := one_class_note(labels, check.test_images)) is not None:
+        _escaped_print(unchecked)
     for note in check.notes(labels):
         _escaped_print(note)
     for entry in copies:

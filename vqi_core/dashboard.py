@@ -33,10 +33,10 @@ from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset,
 from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
-from .resplit import DEFAULT_TEST_FRACTION, split_by_part, write_split
+from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
     predictions_frame, spreadsheet_csv, write_bytes_atomic
-from .split_check import findings_line, look_alike_finding
+from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
 from .wording import counted
 
@@ -556,7 +556,8 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
     every cue's AUROC, a line each), image counts and unreadable files. ``bit_depth``: of 16-bit images
     (:func:`vqi_core.images.read_image`)."""
     found, check = check_dataset(root, category, bit_depth=bit_depth)
-    return {"notes": check.notes([label_name(s) for s in found.test]),
+    labels = [label_name(s) for s in found.test]
+    return {"notes": check.notes(labels), "one_class": one_class_note(labels, check.test_images),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
                                    columns=["test", "label", "copy", "copy_label", "rmse"]),
             "look_alikes": pd.DataFrame(check.look_alikes if check.look_alikes_stand_out else [],
@@ -573,8 +574,10 @@ def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_d
     of look-alike photos, and the files left out (``skipped``: file, reason). Raises ``DatasetError`` when the photos cannot be grouped, ``FileExistsError`` when
     the folder exists. ``bit_depth``: of 16-bit images."""
     found = load_category(category_path(root, category))
+    out = found.root.parent / f"{found.root.name}_by_part"
+    check_split_target(found, out)  # before every image is decoded and grouped
     split = split_by_part(found, DEFAULT_TEST_FRACTION, seed, bit_depth=bit_depth)
-    out = write_split(found, split, found.root.parent / f"{found.root.name}_by_part")
+    out = write_split(found, split, out)
     return {"path": str(out), "train": len(split.train), "test": len(split.test), "groups": len(split.groups),
             "skipped": split.skipped}
 

@@ -62,8 +62,8 @@ def missing_dataset_note(run: Run) -> str | None:
     """A note when the run's dataset folder is no longer where it was trained (the report shows the example
     images from there); None when it is."""
     dataset = run.config.get("dataset")
-    if not dataset or Path(str(dataset)).is_dir():
-        return None
+    if not dataset or Path(str(dataset)).is_dir() or (run.dataset is not None and run.dataset.is_dir()):
+        return None  # where it was, or found elsewhere (a page's run whose category was chosen where it is now)
     return (f"The run's dataset folder {dataset} is no longer there (moved or deleted?): the example images of "
             f"false alarms and escapes cannot be shown in the report.")
 

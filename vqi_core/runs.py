@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import time
 import zipfile
@@ -694,13 +695,15 @@ class Run:
         path = self.path / MODEL_DIR / REGION_FILE
         return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
-    def save_threshold(self, threshold: float, source: str = "user", reason: str = "") -> bool:
+    def save_threshold(self, threshold: float, source: str = "user", reason: str = "",
+                       interrupted: list[int] | None = None) -> bool:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically; False
         (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given.
 
         The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
-        ``reason``, why it changed, kept beside the new one. ``threshold.json``, the one predict uses, is
-        replaced last: an interruption in between leaves the old threshold in effect.
+        ``reason``, why it changed, kept beside the new one. Ctrl+C and SIGTERM wait while the two files are
+        written (not while another save holds the run): one received then is appended to ``interrupted``, or,
+        without it, raised as ``KeyboardInterrupt`` once both are written.
         """
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
@@ -710,18 +713,24 @@ class Run:
             if previous.get("threshold") == float(threshold) and not reason:
                 return False  # a history row that changes nothing would only hide the real changes
             history = [*previous.pop("history", []), previous]
-            write_bytes_atomic(self.path / SCORES_FILE,
-                               self.predictions(threshold).to_csv(index=False).encode())
-            write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+            scores = self.predictions(threshold).to_csv(index=False).encode()
+            received: list[int] = []
+            with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
+                write_bytes_atomic(self.path / SCORES_FILE, scores)
+                write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+        if received and interrupted is None:
+            raise KeyboardInterrupt
+        if interrupted is not None:
+            interrupted += received
         return True
 
 
 def write_protected_folder(folder: Path) -> Path | None:
     """The first folder in ``folder`` (itself included, symbolic links not followed) whose entries this process
-    may not list, remove or add, or that nobody may write by its mode bits (``chmod -w``: someone froze it, which
-    root, who may write anyway, honours too); None when everything in it can be removed."""
+    may not list, remove or add, or that its owner may not write by its mode bits (``chmod -w``: someone froze
+    it, which root, who may write anyway, honours too); None when everything in it can be removed."""
     def protected(path: Path) -> bool:
-        return not os.access(path, os.R_OK | os.W_OK | os.X_OK) or not path.stat().st_mode & 0o222
+        return not os.access(path, os.R_OK | os.W_OK | os.X_OK) or not path.stat().st_mode & stat.S_IWUSR
 
     if protected(folder):
         return folder

@@ -462,6 +462,16 @@ def _cue_value(cue: dict[str, Any], key: str) -> str:
     return format_cue(cue["cue"], cue[key])
 
 
+def one_class_note(test_labels: Sequence[str], test_images: int) -> str | None:
+    """What the check could not look at when the test set holds one class only (``test_labels``: ``"good"`` /
+    ``"defective"`` per test image; ``test_images``: how many could be read); None otherwise."""
+    if not test_images or len(set(test_labels)) != 1:
+        return None
+    missing = "defective" if test_labels[0] == "good" else "good"
+    return (f"The look-alike and capture-cue checks compare good with defective test images: there is no "
+            f"{missing} test image, so they were not made.")
+
+
 def findings_line(check: dict[str, Any] | None) -> str:
     """A run's test-set findings in a few words (for run tables), from ``report.json``'s ``split_check``:
     ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, what could not be checked (no test

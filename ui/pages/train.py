@@ -367,6 +367,8 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
         st.success(f"No copies: none of the {counted(found['test_images'], 'test image')} copies one of the "
                    f"{counted(found['train_images'], 'training image')} or another test image.",
                    icon=":material/check:")
+    if found["one_class"]:
+        st.info(found["one_class"], icon=":material/info:")
     for note in found["notes"]:
         st.warning(note, icon=":material/warning:")
     if not found["copies"].empty:
