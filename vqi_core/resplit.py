@@ -16,7 +16,6 @@ into place when complete.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from .datasets import GOOD, Category, DatasetError
 from .images import ImageReadError, read_image
 from .progress import ProgressCallback, check_seed, report
 from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
+from .system import unwritable_reason
 from .wording import counted
 
 SPLIT_FILE = "split.json"
@@ -115,9 +115,8 @@ def check_split_target(category: Category, out: Path) -> None:
     existing = next(folder for folder in out.absolute().parents if folder.exists())
     if not existing.is_dir():
         raise ValueError(f"{out} cannot be made: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):  # found before every image is decoded and grouped
-        raise PermissionError(f"{out} cannot be made: {existing} cannot be written (no permission, or a "
-                              f"read-only file system)")
+    if (reason := unwritable_reason(existing)) is not None:  # found before every image is decoded and grouped
+        raise PermissionError(f"{out} cannot be made: {existing} cannot be written ({reason})")
 
 
 def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:

@@ -50,7 +50,7 @@ from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, 
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
-from .system import interrupts_held, locked
+from .system import interrupts_held, locked, unwritable_reason
 from .wording import counted
 
 CONFIG_FILE = "config.json"
@@ -935,9 +935,7 @@ class RunStore:
             raise RunError(f"the runs folder {self.root} is a file, not a folder") from None
         except OSError as exc:
             raise RunError(f"the runs folder {self.root} cannot be created: {exc.strerror or exc}") from exc
-        if not os.access(self.root, os.W_OK | os.X_OK):
-            read_only = hasattr(os, "statvfs") and os.statvfs(self.root).f_flag & os.ST_RDONLY
-            reason = "its file system is mounted read-only" if read_only else "no permission"
+        if (reason := unwritable_reason(self.root)) is not None:
             raise RunError(f"the runs folder {self.root} cannot be written ({reason})")
 
     def run_name(self, run_id: str) -> str:

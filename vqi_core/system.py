@@ -57,6 +57,15 @@ def interrupts_held(received: list[int]) -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def unwritable_reason(folder: Path) -> str | None:
+    """Why this process cannot add files to the existing ``folder`` ("its file system is mounted read-only",
+    "no permission"); None when it can."""
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    read_only = hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY
+    return "its file system is mounted read-only" if read_only else "no permission"
+
+
 class FolderBusy(Exception):
     """Another process or thread holds the lock on a folder that was not to be waited for."""
 
