@@ -434,19 +434,14 @@ def _print_skipped(items: list[dict[str, str]]) -> None:
         print(escaped_controls(f"skipped {item['file']}: {item['reason']}"))
 
 
-def _refuse_inside_a_run(path: Path, option: str) -> None:
-    """``ValueError`` when ``path`` is a run folder or lies inside one (any run's, not only the one used): what
-    is written there could replace the run's own files."""
+def _refuse_inside_a_run_or_category(path: Path, option: str) -> None:
+    """``ValueError`` when ``path`` is a run folder or lies inside one (any run's, not only the one used), or lies
+    in a dataset category's ``train``, ``test`` or ``ground_truth`` folder: what is written there could replace
+    the run's own files, or replace or join the category's images or masks (read by check, train and evaluate)."""
     folder = run_folder_holding(path)
     if folder is not None:
         raise ValueError(f"{option} {path} is inside the run folder {folder}: write it outside, where it cannot "
                          f"replace the run's own files")
-
-
-def _refuse_inside_a_category(path: Path, option: str) -> None:
-    """``ValueError`` when ``path`` lies in a dataset category's ``train``, ``test`` or ``ground_truth`` folder:
-    a file written there would replace one of its images or masks, or be read as one by check, train and
-    evaluate."""
     if (holding := category_holding(path)) is not None:
         raise ValueError(f"{option} {path} is inside the {holding[1]} folder of the dataset category {holding[0]}: "
                          f"what is written there would replace or join that category's images or masks; write it "
@@ -469,8 +464,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if (blocking := next((folder for folder in out.absolute().parents if folder.exists() and not folder.is_dir()),
                          None)) is not None:
         raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
-    _refuse_inside_a_run(out, "--out")
-    _refuse_inside_a_category(out, "--out")
+    _refuse_inside_a_run_or_category(out, "--out")
     given = Path(args.input).expanduser().resolve()
     if (given.parent if given.is_file() else given) == out.expanduser().resolve():
         raise ValueError(f"--out {out} is the --input folder{' of that image' if given.is_file() else ''}: name "
@@ -620,8 +614,7 @@ def _threshold(args: argparse.Namespace) -> int:
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
     if args.decisions:
-        _refuse_inside_a_run(Path(args.decisions), "--decisions")
-        _refuse_inside_a_category(Path(args.decisions), "--decisions")
+        _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
@@ -664,15 +657,14 @@ def _check_threshold(value: float) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import missing_dataset_note, run_report_html  # here: plotly (through the dashboard) would slow
-    # down every command
+    # imported here: plotly (through the dashboard) would slow down every command
+    from .report import missing_dataset_note, run_report_html
 
     max_rate, costs = threshold_options(args)
     if args.threshold is not None:
         _check_threshold(args.threshold)
     run = Run(Path(args.run))
-    _refuse_inside_a_run(Path(args.out), "--out")
-    _refuse_inside_a_category(Path(args.out), "--out")
+    _refuse_inside_a_run_or_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     if (missing := missing_dataset_note(run)) is not None:
@@ -716,7 +708,7 @@ def _check(args: argparse.Namespace) -> int:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
         _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
-              + (f", {masks} with a mask" if masks else ""))
+                       + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     copies = check.copies_of_train + check.repeats_in_test
     if not check.test_images:
@@ -730,11 +722,11 @@ def _check(args: argparse.Namespace) -> int:
         _escaped_print(note)
     for entry in copies:
         _escaped_print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
-              f"RMSE {entry['rmse']:.3f}")
+                       f"RMSE {entry['rmse']:.3f}")
     if check.look_alikes_stand_out:
         for entry in check.look_alikes:
             _escaped_print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
-                  f"likeness {entry['likeness']:.3f}")
+                           f"likeness {entry['likeness']:.3f}")
     for line in (check.look_alike_line(), check.cues_line()):
         if line:
             _escaped_print(line)
@@ -757,8 +749,7 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     if args.export is not None:
         run_id = store.run_name(args.export)
-        _refuse_inside_a_run(Path(args.out or f"{run_id}.zip"), "--out")
-        _refuse_inside_a_category(Path(args.out or f"{run_id}.zip"), "--out")
+        _refuse_inside_a_run_or_category(Path(args.out or f"{run_id}.zip"), "--out")
         target = export_run_file(store.get(run_id), args.out or f"{run_id}.zip")
         print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
         print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
