@@ -24,7 +24,6 @@ The target is 150 ms per slider move. Writes ``<out>/dashboard.json`` and ``<out
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -33,7 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -95,20 +95,6 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
     return run_id
 
 
-@contextlib.contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    """The environment variable ``name`` set to ``value`` while the block runs, as it was afterwards."""
-    before = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
-
 def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, types: list[str],
                      thresholds: np.ndarray) -> list[float]:
     """Milliseconds per slider move on the real Threshold page in AppTest (whole-app rerun)."""
@@ -116,7 +102,7 @@ def apptest_rerun_ms(labels: np.ndarray, scores: np.ndarray, types: list[str],
 
     # AppTest's own constructor writes session state outside a script run, which Streamlit logs as a warning
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as folder, _environment("VQI_RUNS_DIR", folder):
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, {"VQI_RUNS_DIR": folder}):
         run_id = write_synthetic_run(Path(folder), labels, scores, types)
         app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
         app.session_state["current_run_id"] = run_id
