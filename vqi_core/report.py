@@ -196,10 +196,12 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     normalization = run_normalization(run)
 
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
+    missing = missing_dataset_note(run)  # the examples' images are read from there
     sections = [
         f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
         f'<p class="muted">Generated {local_time()} by VQI {__version__} from run '
         f"<code>{html.escape(run.id)}</code>.</p>",
+        f"<p><strong>{html.escape(missing)}</strong></p>" if missing else "",
         notes,
         "<h2>What the model learnt from</h2>",
         _pairs([("run", run.id), ("description", run.description or "none written"),
@@ -247,8 +249,6 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     held_out = metrics.get("normalisation_images")
     normalised_with = ("the good training images themselves (none was held out)" if held_out == 0 else
                        "held-out good training images")
-    if (missing := missing_dataset_note(run)) is not None:  # the examples' images are read from there
-        sections.insert(2, f"<p><strong>{html.escape(missing)}</strong></p>")
     sections += [
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
