@@ -132,7 +132,8 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
     capsys.readouterr()
     assert main(["check", "--data", str(dataset), "--fail-on-copies"]) == 0
-    assert "no copies: none of the 16 readable test images" in capsys.readouterr().out
+    assert ("no copies: no test image copies a training image or another test image (16 readable test images and "
+            "16 training images compared)") in capsys.readouterr().out
 
 
 def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_cannot_show(tmp_path, capsys):
@@ -148,6 +149,11 @@ def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_ca
     assert ("The look-alike and capture-cue checks compare good with defective test images: there is no defective "
             "test image, so they were not made.") in out
     assert split_check_summary(str(data), None)["one_class"] in out  # the Train page's check panel says it too
+    for path in sorted(good.iterdir())[1:]:
+        path.unlink()
+    assert main(["check", "--data", str(data)]) == 0  # one test image: no "none of the 1 ... copies one of the 12"
+    assert ("no copies: no test image copies a training image or another test image (1 readable test image and "
+            "12 training images compared)") in capsys.readouterr().out
     for path in good.iterdir():
         path.unlink()
     assert main(["check", "--data", str(data)]) == 0

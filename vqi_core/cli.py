@@ -714,8 +714,9 @@ def _check(args: argparse.Namespace) -> int:
     if not check.test_images:
         _escaped_print("nothing to check: there is no readable test image")
     elif not copies:
-        _escaped_print(f"no copies: none of the {counted(check.test_images, 'readable test image')} copies one "
-                       f"of the {counted(check.train_images, 'training image')} or another test image")
+        _escaped_print(f"no copies: no test image copies a training image or another test image "
+                       f"({counted(check.test_images, 'readable test image')} and "
+                       f"{counted(check.train_images, 'training image')} compared)")
     if (unchecked := one_class_note(labels, check.test_images)) is not None:
         _escaped_print(unchecked)
     for note in check.notes(labels):
