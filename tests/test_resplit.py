@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -191,9 +192,15 @@ def test_cli_split_prints_the_new_category_last(tmp_path, capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == str(out)
     assert lines[-3] == "31 good images in 10 groups of look-alike photos (largest 4, 0 alone)"
+    assert lines[-2].endswith("; 4 defective test images and 4 masks as they were")
     assert json.loads((out / SPLIT_FILE).read_text())["seed"] == 3
     assert main(["split", "--data", str(source), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
+    shutil.rmtree(source / "test" / "crack")
+    shutil.rmtree(source / "ground_truth")
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "good_only")]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].endswith(
+        "; no defective test image (the category has none)")  # not "the 0 defective test images and the masks"
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")

@@ -683,13 +683,15 @@ def _split(args: argparse.Namespace) -> int:
         progress.close()
     out = write_split(category, split, args.out)
     sizes = [len(group) for group in split.groups]
-    defective = sum(s.defect_type != "good" for s in category.test)
+    defective = [s for s in category.test if s.defect_type != "good"]
+    masks = sum(s.mask_path is not None for s in defective)
     print(f"{counted(sum(sizes), 'good image')} in {counted(len(sizes), 'group')} of look-alike photos "
           f"(largest {max(sizes)}, "
           f"{sizes.count(1)} alone)")
-    print(f"train/good {len(split.train)}, test/good {len(split.test)}; the "
-          f"{counted(defective, 'defective test image')} and "
-          f"the masks as they were")
+    kept = ([counted(len(defective), 'defective test image')] if defective else []) + (
+        [counted(masks, 'mask')] if masks else [])
+    print(f"train/good {len(split.train)}, test/good {len(split.test)}; "
+          + (f"{' and '.join(kept)} as they were" if kept else "no defective test image (the category has none)"))
     _print_skipped(split.skipped)
     print(out)
     return 0
