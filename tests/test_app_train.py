@@ -20,6 +20,9 @@ from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
 
+#: how the Train page's check begins when no test image copies another
+NO_COPIES = "No copies: no test image copies a training image or another test image "
+
 
 class BlockingTrain:
     """A fake ``train_run``: reports feature extraction progress until released or cancelled."""
@@ -286,10 +289,12 @@ def test_train_page_reads_a_twelve_bit_camera_at_the_bit_depth_chosen_for_check_
     assert app.number_input(key="train_bit_depth").value == 16
     app.button(key="train_check_test_set").click().run()
     assert any("copies of training images" in w.value for w in app.warning)  # 16 grey levels: all alike
+    assert app.warning[0].value.startswith("Every good training image is a 16-bit file and very dark")  # says why
     app.number_input(key="train_bit_depth").set_value(12).run()
     assert not app.success and not any("copies" in w.value for w in app.warning)  # that check was at 16 bits
     app.button(key="train_check_test_set").click().run()
-    assert any(s.value.startswith("No copies: none of the 12 test images") for s in app.success)
+    assert any(s.value.startswith(NO_COPIES + "(12 readable test images") for s in app.success)
+    assert not any("16-bit" in w.value for w in app.warning)
     app.selectbox(key="train_method").set_value(FAST_METHOD).run()
     app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
     app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
@@ -306,7 +311,7 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     image the same button names it, with the copy in a table."""
     app = open_page("train.py")
     app.button(key="train_check_test_set").click().run()
-    assert any(s.value.startswith("No copies: none of the 14 test images copies one of the 12 training images")
+    assert any(s.value.startswith(NO_COPIES + "(14 readable test images and 12 training images compared)")
                for s in app.success)
     assert [w.value.split(":")[0] for w in app.warning] == [  # the drawn defects raise the spread
         "A whole-image statistic alone separates the good test images from the defective ones"]

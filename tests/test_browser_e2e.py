@@ -174,8 +174,8 @@ def test_train_threshold_compare_and_predict(page, server):
 
     _goto(page, server, "Train")  # the demo's test set: no copies, no capture cue strong enough for a note
     page.get_by_role("button", name="Check the test set").click()
-    page.get_by_text("No copies: none of the 35 test images copies one of the 60 training images").wait_for(
-        timeout=60_000)
+    page.get_by_text("No copies: no test image copies a training image or another test image (35 readable test "
+                     "images and 60 training images compared).").wait_for(timeout=60_000)
     sync_api.expect(page.get_by_text(re.compile("^Each whole-image statistic alone"))).to_be_visible()
     sync_api.expect(page.get_by_text("alone separates")).to_have_count(0)
 

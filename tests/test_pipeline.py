@@ -132,8 +132,8 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
     capsys.readouterr()
     assert main(["check", "--data", str(dataset), "--fail-on-copies"]) == 0
-    assert ("no copies: no test image copies a training image or another test image (16 readable test images and "
-            "16 training images compared)") in capsys.readouterr().out
+    assert ("No copies: no test image copies a training image or another test image (16 readable test images and "
+            "16 training images compared).") in capsys.readouterr().out
 
 
 def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_cannot_show(tmp_path, capsys):
@@ -152,8 +152,8 @@ def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_ca
     for path in sorted(good.iterdir())[1:]:
         path.unlink()
     assert main(["check", "--data", str(data)]) == 0  # one test image: no "none of the 1 ... copies one of the 12"
-    assert ("no copies: no test image copies a training image or another test image (1 readable test image and "
-            "12 training images compared)") in capsys.readouterr().out
+    assert ("No copies: no test image copies a training image or another test image (1 readable test image and "
+            "12 training images compared).") in capsys.readouterr().out
     for path in good.iterdir():
         path.unlink()
     assert main(["check", "--data", str(data)]) == 0
@@ -416,7 +416,7 @@ def score_folder(run: Run, folder: Path) -> tuple[list, list[dict[str, str]]]:
     return list(iter_score(run.load_model(), sources, run.threshold, skipped)), skipped
 
 
-def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen_bits(tmp_path):
+def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen_bits(tmp_path, capsys):
     data = write_twelve_bit_category(tmp_path / "mono12")
     as_sixteen = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     as_twelve = train_run(RunConfig(str(data), METHOD, {**FAST, "bit_depth": 12}), tmp_path / "runs")
@@ -434,8 +434,11 @@ def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen
     assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "cli"),
                  "--image-size", "64", "--param", "jit=false", "--bit-depth", "12"]) == 0
     assert RunStore(tmp_path / "cli").list()[0].config["params"]["bit_depth"] == 12
+    capsys.readouterr()
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1  # 16 grey levels: distinct parts alike
+    assert "Every good training image is a 16-bit file and very dark" in capsys.readouterr().out  # and says why
     assert main(["check", "--data", str(data), "--fail-on-copies", "--bit-depth", "12"]) == 0
+    assert "16-bit" not in capsys.readouterr().out
     groups = {}
     for bits in ("16", "12"):  # the split by part groups the photos as read at the bit depth given
         assert main(["split", "--data", str(data), "--out", str(tmp_path / f"split{bits}"), "--bit-depth", bits]) == 0

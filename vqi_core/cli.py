@@ -34,7 +34,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, InterruptedOnceWritten, Run,
                    RunError, RunStore, changed_settings, checked_reason, escaped_controls, missing_folders,
                    run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
-from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, one_class_note
+from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
     line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
@@ -700,7 +700,7 @@ def _split(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
-        category, check = check_dataset(args.data, args.category, progress, args.bit_depth)
+        category, check, dark = check_dataset(args.data, args.category, progress, args.bit_depth)
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]
@@ -712,13 +712,13 @@ def _check(args: argparse.Namespace) -> int:
         _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
                        + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
+    if dark is not None:
+        _escaped_print(dark)
     copies = check.copies_of_train + check.repeats_in_test
     if not check.test_images:
         _escaped_print("nothing to check: there is no readable test image")
     elif not copies:
-        _escaped_print(f"no copies: no test image copies a training image or another test image "
-                       f"({counted(check.test_images, 'readable test image')} and "
-                       f"{counted(check.train_images, 'training image')} compared)")
+        _escaped_print(no_copies_line(check.test_images, check.train_images))
     if (unchecked := one_class_note(labels, check.test_images)) is not None:
         _escaped_print(unchecked)
     for note in check.notes(labels):

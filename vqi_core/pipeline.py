@@ -140,7 +140,8 @@ TWELVE_BITS_READ_AS_SIXTEEN = 16.0
 
 def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[str, list[float]]) -> str | None:
     """A note when the good training images are 16-bit files so dark that they probably come from a
-    camera of 12 bits or fewer read as 16 bits (``bit_depth`` 16): each then keeps at most 16 grey levels."""
+    camera of 12 bits or fewer read as 16 bits (``bit_depth`` 16): each then keeps at most 16 grey levels, and
+    distinct images can look like copies."""
     brightest = ranges["mean grey level"][1]
     if bit_depth != 16 or brightest >= TWELVE_BITS_READ_AS_SIXTEEN or not good_train:
         return None
@@ -148,8 +149,8 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
         return None
     return (f"Every good training image is a 16-bit file and very dark (mean grey level at most "
             f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "
-            f"levels. If that is the camera, train again with its bit depth (`train --bit-depth 12`, or the bit "
-            f"depth the Train page asks for).")
+            f"levels, and distinct images can look like copies. If that is the camera, give its bit depth "
+            f"(`--bit-depth 12` on the command line, or the bit depth the Train page asks for).")
 
 
 def few_training_images_note(n_good: int) -> str | None:
@@ -275,11 +276,12 @@ def check_samples(root: Path, train_samples: Sequence[Sample], train_images: Seq
 
 
 def check_dataset(data: Path | str, category: str | None = None, progress: ProgressCallback | None = None,
-                  bit_depth: int = 16) -> tuple[Category, SplitCheck]:
+                  bit_depth: int = 16) -> tuple[Category, SplitCheck, str | None]:
     """Decode a category's images (``bit_depth``: see :func:`~vqi_core.images.read_image`) and look for test
     images that copy training images or each other.
 
-    Unreadable files are added to the returned category's ``skipped`` list.
+    Unreadable files are added to the returned category's ``skipped`` list. The third item is
+    :func:`fewer_bits_note`'s note on the good training images (None when there is none).
     """
     found = load_category(category_path(data, category))
     train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped,
@@ -288,8 +290,11 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
                                              bit_depth=bit_depth)
     report(progress, "checking the split for copies", 0, 1)
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
+    good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
+    dark = fewer_bits_note(bit_depth, [train_samples[i] for i in good], capture_ranges(image_subset(train_images, good))
+                           ) if good else None
     report(progress, "checking the split for copies", 1, 1)
-    return found, check
+    return found, check, dark
 
 
 #: the most bytes of a category's name kept in a run name (with the date, the method, the suffix and the staging

@@ -472,6 +472,13 @@ def one_class_note(test_labels: Sequence[str], test_images: int) -> str | None:
             f"{missing} test image, so they were not made.")
 
 
+def no_copies_line(test_images: int, train_images: int) -> str:
+    """What the check says when no test image copies another image, with how many images it compared."""
+    return (f"No copies: no test image copies a training image or another test image "
+            f"({counted(test_images, 'readable test image')} and {counted(train_images, 'training image')} "
+            f"compared).")
+
+
 def findings_line(check: dict[str, Any] | None) -> str:
     """A run's test-set findings in a few words (for run tables), from ``report.json``'s ``split_check``:
     ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, what could not be checked (no test

@@ -21,6 +21,7 @@ from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, few_training_images_no
 from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_INPUT_SIDE, RESIZE_MODES
 from vqi_core.progress import MAX_SEED
 from vqi_core.runs import RunError
+from vqi_core.split_check import no_copies_line
 from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
@@ -361,12 +362,12 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
     """What the check found in the chosen category: copies, look-alikes and capture cues
     (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part (its photos
     read at ``bit_depth``)."""
+    if found["bit_depth_note"]:
+        st.warning(found["bit_depth_note"], icon=":material/warning:")
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:
-        st.success(f"No copies: none of the {counted(found['test_images'], 'test image')} copies one of the "
-                   f"{counted(found['train_images'], 'training image')} or another test image.",
-                   icon=":material/check:")
+        st.success(no_copies_line(found["test_images"], found["train_images"]), icon=":material/check:")
     if found["one_class"]:
         st.info(found["one_class"], icon=":material/info:")
     for note in found["notes"]:
