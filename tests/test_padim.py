@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from synthetic import SMALL_METHODS
+from synthetic import SMALL_METHODS, textured_image
+from vqi_core.embeddings import blurred_max, fill_padding
 from vqi_core.methods.padim import Padim
 
 
@@ -28,3 +30,28 @@ def test_more_channels_than_the_layers_have_is_refused_not_recorded():
                                          r"efficientnet_lite0 have 344 channels: choose at most 344"):
         Padim(n_features=100_000)
     assert Padim(n_features=344).n_features == 344
+
+
+def test_fill_padding_repeats_the_image_edge_into_the_letterbox_padding():
+    grid = np.full((1, 6, 6), 9.0, np.float32)  # hot padding
+    grid[0, 1:5, 2:4] = np.arange(8, dtype=np.float32).reshape(4, 2)
+    valid = np.zeros((1, 6, 6), bool)
+    valid[0, 1:5, 2:4] = True
+    filled = fill_padding(grid, valid)[0]
+    assert filled.max() == 7.0 and (filled[1:5, 2:4] == grid[0, 1:5, 2:4]).all()
+    assert filled[0].tolist() == [0, 0, 0, 1, 1, 1] and filled[5].tolist() == [6, 6, 6, 7, 7, 7]
+    assert np.array_equal(fill_padding(grid, np.ones_like(valid)), grid)  # no padding: unchanged
+
+
+def test_a_padded_images_score_is_the_peak_of_the_blurred_map_it_returns():
+    """Found by review: the image score blurred the raw grid, whose letterbox padding (unlike anything the square
+    training images had there) leaked into the edge cells and raised the score above the peak of the returned map
+    blurred the same way (368.7 instead of 363.0 here)."""
+    model = Padim(**{**SMALL_METHODS["padim"], "resize": "letterbox"})
+    model.fit([textured_image(96, seed=i) for i in range(12)])
+    for _, x, geometries in model.batches([textured_image((96, 40), seed=100)]):  # tall: padding left and right
+        scores, grid_maps = model._score_batch(x, geometries)
+        valid = model.valid_grid(geometries, grid_maps.shape[1:], tuple(x.shape[-2:]))
+        assert not valid.all()
+        sigma_cells = model.smoothing_sigma * grid_maps.shape[1] / x.shape[-2]
+        assert scores[0] == pytest.approx(blurred_max(grid_maps, valid, sigma_cells)[0], rel=1e-6)

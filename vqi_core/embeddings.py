@@ -49,10 +49,15 @@ def blurred_max(grid_maps: np.ndarray, valid: np.ndarray, sigma_cells: float) ->
     return scores
 
 
-def mask_invalid(grid_maps: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Maps with letterbox padding cells set to each map's minimum over valid cells (no false peaks there)."""
+def fill_padding(grid_maps: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(B, h, w) maps whose letterbox padding cells (outside each map's rectangle of ``valid`` cells) repeat the
+    nearest image edge: no false peak there, and a blur near the edge sees only the image's own values.
+    Every method fills its maps this way, so that an image score taken from the blurred grid matches its map."""
     out = np.array(grid_maps, np.float32, copy=True)
     for grid_map, cells in zip(out, valid):
         if cells.any() and not cells.all():
-            grid_map[~cells] = grid_map[cells].min()
+            rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+            inner = grid_map[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            grid_map[:] = np.pad(inner, ((rows[0], cells.shape[0] - rows[-1] - 1),
+                                         (cols[0], cells.shape[1] - cols[-1] - 1)), mode="edge")
     return out

@@ -10,8 +10,9 @@ with the model, so fitting and scoring always use the same region:
   constant colour, so nothing there can look anomalous (the painted area is the
   same in every image, training images included, so the model learns it as
   normal);
-- every anomaly map is set, outside the region, to its lowest value inside it,
-  so no heat and no box appear there.
+- every anomaly map is set, outside the region, to its lowest value inside it
+  (or to the good images' median map level, where that is lower), so no heat and
+  no box appear there.
 
 A defect outside the region is not found: that is what the region says.
 """

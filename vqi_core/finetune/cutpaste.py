@@ -89,7 +89,7 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
 
     ``batch_size`` images per step, each as a normal, a CutPaste and a scar
     crop of ``crop_size`` px from the network input; ``train_stages`` stages up
-    to the deepest of ``model.layers`` are trained with Adam (``lr``; the head
+    to the deepest of ``model.layers`` are trained with AdamW (``lr``; the head
     ``head_lr``), warm-up and cosine decay; ``seed`` defaults to ``model.seed``.
     """
     started = time.perf_counter()

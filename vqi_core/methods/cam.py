@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..embeddings import fill_padding
 from ..finetune import TrainableTrunk, build_network, state_copy, train_epochs
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -175,12 +176,8 @@ class CamClassifier(AnomalyModel):
         features = self.extractor(x)[0]
         cam = torch.einsum("bchw,c->bhw", features, self.weight) + self.bias
         scores = torch.sigmoid(cam.mean(dim=(1, 2)))
-        maps = cam.numpy().copy()
-        valid = self.valid_grid(geometries, tuple(maps.shape[1:]), self.preprocessing.input_hw)
-        for grid_map, cells in zip(maps, valid):  # letterbox padding: no false peaks there
-            if cells.any() and not cells.all():
-                grid_map[~cells] = grid_map[cells].min()
-        return scores.numpy(), maps
+        valid = self.valid_grid(geometries, tuple(cam.shape[1:]), self.preprocessing.input_hw)
+        return scores.numpy(), fill_padding(cam.numpy(), valid)
 
     # ------------------------------------------------------------------ persistence
     def _arrays(self) -> dict[str, np.ndarray]:

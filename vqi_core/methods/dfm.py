@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..embeddings import concat_embedding, default_layers, mask_invalid
+from ..embeddings import concat_embedding, default_layers, fill_padding
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from ..wording import counted
@@ -172,7 +172,7 @@ class DFM(AnomalyModel):
         patches = embedding.permute(0, 2, 3, 1).reshape(-1, channels)
         grid_maps = self.patch_pca.reconstruction_error(patches).reshape(batch, height, width).numpy()
         valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
-        return scores.numpy(), mask_invalid(grid_maps, valid)
+        return scores.numpy(), fill_padding(grid_maps, valid)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self.image_pca is None or self.patch_pca is None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..backbones import get_backbone
-from ..embeddings import blurred_max, concat_embedding, default_layers, mask_invalid
+from ..embeddings import blurred_max, concat_embedding, default_layers, fill_padding
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
@@ -113,10 +113,9 @@ class Padim(AnomalyModel):
                                f"have {height} x {width}: its saved state is damaged")
         delta = (embedding.flatten(2).permute(2, 0, 1) - self.mean[:, None, :]).contiguous()  # (P, B, d)
         squared = ((delta @ self.inv_covariance) * delta).sum(-1).clamp_min(0)
-        grid_maps = squared.sqrt().T.reshape(batch, height, width).numpy()
         valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
-        scores = blurred_max(grid_maps, valid, self.smoothing_sigma * height / x.shape[-2])
-        return scores, mask_invalid(grid_maps, valid)
+        grid_maps = fill_padding(squared.sqrt().T.reshape(batch, height, width).numpy(), valid)
+        return blurred_max(grid_maps, valid, self.smoothing_sigma * height / x.shape[-2]), grid_maps
 
     def _arrays(self) -> dict[str, np.ndarray]:
         if self.mean is None or self.inv_covariance is None or self.channel_index is None:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..backbones import DEFAULT_BACKBONE
-from ..embeddings import default_layers
+from ..embeddings import default_layers, fill_padding
 from ..knn import KNN_KINDS, KNN_PARAMETERS, NearestNeighbors, exact_search
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -174,13 +174,15 @@ class PatchCore(AnomalyModel):
                                "no neighbour for some patches (its fitted state is damaged)")
         counts = valid.reshape(batch, -1).sum(dim=1).tolist()
         scores = np.empty(batch, np.float64)
-        maps = np.empty((batch, height, width), np.float32)
+        valid_cells = valid.numpy()
+        maps = np.zeros((batch, height, width), np.float32)
+        maps[valid_cells] = distances[:, 0]
+        maps = fill_padding(maps, valid_cells)
         sigma_cells = self.smoothing_sigma * height / self.preprocessing.input_hw[0]
         offset = 0
         for i, count in enumerate(counts):
             patch_scores = distances[offset:offset + count, 0]
-            cells = valid[i].numpy()
-            maps[i] = _fill_padding(patch_scores, cells)
+            cells = valid_cells[i]
             if self.smooth_score and sigma_cells > 0:
                 smoothed = cv2.GaussianBlur(maps[i], (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT)
                 patch_scores = smoothed[cells]
@@ -231,14 +233,3 @@ class PatchCore(AnomalyModel):
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: {exc}") from None
         except RuntimeError as exc:  # faiss cannot read the HNSW graph
             raise DamagedModel(f"{ARRAYS_FILE} is damaged: knn_index is not a faiss index ({exc})") from None
-
-
-def _fill_padding(patch_scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Scores of the valid cells on the (h, w) grid; padding cells repeat the nearest image edge."""
-    if valid.all():
-        return patch_scores.reshape(valid.shape)
-    rows = np.flatnonzero(valid.any(axis=1))
-    cols = np.flatnonzero(valid.any(axis=0))
-    inner = patch_scores.reshape(len(rows), len(cols))
-    pad = ((rows[0], valid.shape[0] - rows[-1] - 1), (cols[0], valid.shape[1] - cols[-1] - 1))
-    return np.pad(inner, pad, mode="edge")

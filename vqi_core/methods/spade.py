@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..embeddings import default_layers, finest_grid, mask_invalid, resize_grid
+from ..embeddings import default_layers, fill_padding, finest_grid, resize_grid
 from ..features import FeatureExtractor
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -110,7 +110,7 @@ class Spade(AnomalyModel):
                       for level, bank in zip(pyramid, self.pyramid_bank)]
         grid_maps = torch.stack(level_maps).mean(0)[:, 0].numpy()
         valid = self.valid_grid(geometries, grid_hw, tuple(x.shape[-2:]))
-        return scores, mask_invalid(grid_maps, valid)
+        return scores, fill_padding(grid_maps, valid)
 
     @staticmethod
     def _nearest_patch_distances(level: torch.Tensor, bank: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
