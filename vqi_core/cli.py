@@ -21,6 +21,7 @@ import pandas as pd
 from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
 from .datasets import category_holding, category_path, load_category, sub_folders
+from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, metavar="BITS",
                        help=f"{BIT_DEPTH_HELP}; kept with the model, so predict reads new files the same way "
                             f"(8-16; default: 16)")
-    train.add_argument("--finetune", choices=["cutpaste", "simsiam"],
+    train.add_argument("--finetune", choices=FINETUNE_KINDS,
                        help="fine-tune the backbone on the good images first (self-supervised)")
     train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
     train.add_argument("--supervised-train-fraction", type=float, default=0.5, metavar="FRACTION",

@@ -15,6 +15,7 @@ from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
     split_category_by_part, split_check_summary, store_region_upload
 from vqi_core.datasets import DatasetError
+from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
 from vqi_core.methods import list_methods, method_class, parameter_defaults
 from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, few_training_images_note, missing_test_images
@@ -179,7 +180,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                  key="train_supervised_fraction", persist_state="session",
                                  help="Labelled test images (stratified by defect type) the classifier trains on.")
         else:
-            finetune = st.selectbox("Self-supervised fine-tuning", ["none", "cutpaste", "simsiam"],
+            finetune = st.selectbox("Self-supervised fine-tuning", ["none", *FINETUNE_KINDS],
                                     key=f"train_finetune_{method}", persist_state="session", help=FINETUNE_HELP)
             if finetune != "none":
                 params["finetune"] = finetune
