@@ -175,6 +175,7 @@ def test_reloaded_run_reproduces_saved_scores_exactly(trained):
     result = evaluate_run(trained)
     assert result["max_score_difference"] == 0.0
     assert result["metrics"]["per_defect_type"] == trained.metrics["per_defect_type"]
+    assert result["metrics"]["balanced_accuracy"] == trained.metrics["balanced_accuracy"] is not None  # was missing
 
 
 def test_same_seed_same_numbers(dataset, trained, tmp_path):

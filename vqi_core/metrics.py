@@ -610,7 +610,8 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
 
     Keys: image_auroc, image_auroc_interval (its 95 % bootstrap interval, [low, high]), pixel_auroc, aupro
     (None without masks), f1_threshold, best_f1, and tp, fp, tn, fn, accuracy, precision, recall,
-    false_alarm_rate, escape_rate at ``f1_threshold`` (all None unless both classes are present).
+    false_alarm_rate, escape_rate, balanced_accuracy (the mean of recall and 1 - false_alarm_rate) at
+    ``f1_threshold`` (all None unless both classes are present).
     """
     if (masks is None) != (maps is None):
         raise ValueError("give both masks and maps, or neither")
@@ -624,7 +625,9 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     }
     point_keys = ("tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "false_alarm_rate", "escape_rate")
     if not _both_classes(labels):
-        return {**result, "f1_threshold": None, "best_f1": None, **dict.fromkeys(point_keys)}
+        return {**result, "f1_threshold": None, "best_f1": None, **dict.fromkeys(point_keys),
+                "balanced_accuracy": None}
     threshold, best_f1 = f1_optimal_threshold(labels, scores)
     point = asdict(ThresholdEvaluator(labels, scores).evaluate(threshold))
-    return {**result, "f1_threshold": threshold, "best_f1": best_f1, **{key: point[key] for key in point_keys}}
+    return {**result, "f1_threshold": threshold, "best_f1": best_f1, **{key: point[key] for key in point_keys},
+            "balanced_accuracy": (point["recall"] + 1.0 - point["false_alarm_rate"]) / 2}

@@ -393,8 +393,6 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     labels_array = np.array([s.label for s in test_samples], int)
     metrics = test_set_metrics(test_samples, scores["score"].to_numpy(), maps,
                                prediction.inspected if prediction is not None else [], notes)
-    if metrics["recall"] is not None:  # balanced accuracy at the F1-optimal threshold
-        metrics["balanced_accuracy"] = (metrics["recall"] + 1.0 - metrics["false_alarm_rate"]) / 2
     metrics.update({
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
