@@ -8,7 +8,7 @@ import pytest
 from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
                                    heatmap_image, normalize_map, render_overlay)
 
-NORMALIZATION = {"map_median": 2.0, "map_p99": 5.0, "map_max": 6.0, "score_median": 10.0, "score_max": 30.0}
+NORMALIZATION = {"map_median": 2.0, "map_max": 6.0, "score_max": 30.0}
 
 
 def blob(shape: tuple[int, int], center: tuple[int, int], radius: float, height: float) -> np.ndarray:

@@ -48,7 +48,7 @@ BACKBONE_FILE = "backbone.pt"
 #: themselves calibrate them)
 MIN_GOOD_FOR_HOLDOUT = 10
 #: the normalisation statistics every fitted model holds (see :func:`normalization_statistics`)
-NORMALIZATION_KEYS = ("map_median", "map_p99", "map_max", "score_median", "score_max")
+NORMALIZATION_KEYS = ("map_median", "map_max", "score_max")
 
 
 #: the largest map smoothing (px of the network input): a blur this wide already flattens a 2048 px map, and
@@ -493,8 +493,6 @@ def normalization_statistics(prediction: Prediction) -> dict[str, float]:
     per_image_max = np.array([v.max() for v in values]) if values else np.zeros(1)
     return {
         "map_median": float(np.median(pixels)),
-        "map_p99": float(np.percentile(pixels, 99)),
         "map_max": float(per_image_max.max()),
-        "score_median": float(np.median(prediction.scores)) if len(prediction.scores) else 0.0,
         "score_max": float(prediction.scores.max()) if len(prediction.scores) else 0.0,
     }
