@@ -9,7 +9,7 @@ import torch
 
 from synthetic import textured_image
 from vqi_core.backbones import get_backbone
-from vqi_core.finetune import FINETUNE_KINDS, finetune_backbone, run_finetune
+from vqi_core.finetune import FINETUNE_KINDS, run_finetune
 from vqi_core.finetune.cutpaste import cutpaste, scar
 from vqi_core.methods import load_model
 from vqi_core.methods.base import AnomalyModel
@@ -89,16 +89,16 @@ def test_loss_decreases_and_progress_is_reported(kind, images):
 def test_same_seed_same_weights(kind, images):
     model = MeanFeatures(**SIZE)
     params = {**QUICK, "epochs": 1}
-    first = finetune_backbone(kind, images, model, **params)
-    second = finetune_backbone(kind, images, model, **params)
-    other = finetune_backbone(kind, images, model, **params, seed=1)
+    first = run_finetune(kind, images, model, **params).state
+    second = run_finetune(kind, images, model, **params).state
+    other = run_finetune(kind, images, model, **params, seed=1).state
     assert first.keys() == second.keys()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert any(not torch.equal(first[k], other[k]) for k in first)
 
 
 def test_returns_full_backbone_state_with_only_trained_stages_changed(images):
-    state = finetune_backbone("cutpaste", images, MeanFeatures(**SIZE), **{**QUICK, "epochs": 1, "train_stages": 1})
+    state = run_finetune("cutpaste", images, MeanFeatures(**SIZE), **{**QUICK, "epochs": 1, "train_stages": 1}).state
     get_backbone("efficientnet_lite0").build(False).load_state_dict(state, strict=True)  # the full classifier
     pretrained = get_backbone("efficientnet_lite0").build(True).state_dict()
     changed = {key.split(".")[1] for key in state if key.startswith("blocks.")
@@ -120,15 +120,15 @@ def test_cancel_stops_training(kind, images):
                 raise Cancelled()
 
     with pytest.raises(Cancelled):
-        finetune_backbone(kind, images, MeanFeatures(**SIZE), progress, **QUICK)
+        run_finetune(kind, images, MeanFeatures(**SIZE), progress, **QUICK)
     assert batches == [0, 1]
 
 
 def test_unknown_kind_and_too_few_images(images):
     with pytest.raises(ValueError, match="unknown fine-tuning kind"):
-        finetune_backbone("rotation", images, MeanFeatures(**SIZE))
+        run_finetune("rotation", images, MeanFeatures(**SIZE))
     with pytest.raises(ValueError, match="at least"):
-        finetune_backbone("simsiam", images[:1], MeanFeatures(**SIZE))
+        run_finetune("simsiam", images[:1], MeanFeatures(**SIZE))
 
 
 def test_fit_hook_uses_saves_and_reloads_the_fine_tuned_backbone(images, tmp_path):

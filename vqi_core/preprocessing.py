@@ -175,9 +175,9 @@ class Preprocessing:
         top, left = (self.height - crop_h) // 2, (self.width - crop_w) // 2
         y0, y1, x0, x1 = geometry.y0 + top, geometry.y1 + top, geometry.x0 + left, geometry.x1 + left
         if self.resize == "squash":
-            resized = _apply_intensity(_resize(image, self.height, self.width), transform)
+            resized = _apply_intensity(resize_image(image, self.height, self.width), transform)
         else:
-            inner = _apply_intensity(_resize(image, y1 - y0, x1 - x0), transform)
+            inner = _apply_intensity(resize_image(image, y1 - y0, x1 - x0), transform)
             resized = np.empty((self.height, self.width, 3), inner.dtype)
             resized[:] = np.round(np.array(self.mean) * 255)
             resized[y0:y1, x0:x1] = inner
@@ -207,7 +207,8 @@ def _apply_intensity(image: np.ndarray, transform: tuple[float, float] | None) -
     return np.clip(image.astype(np.float32) * np.float32(gain) + np.float32(offset), 0.0, 255.0)
 
 
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """An image resized to ``height`` x ``width`` (area interpolation when shrinking, bilinear otherwise)."""
     h, w = image.shape[:2]
     if (h, w) == (height, width):
         return image

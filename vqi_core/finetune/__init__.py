@@ -36,7 +36,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -109,19 +108,14 @@ def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str,
     return params
 
 
-def finetune_backbone(kind: str, images: Sequence[np.ndarray], model: "AnomalyModel",
-                      progress: ProgressCallback | None = None, **params: Any) -> dict[str, torch.Tensor]:
-    """Fine-tune ``model``'s backbone on good RGB uint8 ``images``; returns the full backbone state dict.
+def run_finetune(kind: str, images: Sequence[np.ndarray], model: "AnomalyModel",
+                 progress: ProgressCallback | None = None, **params: Any) -> FinetuneResult:
+    """Fine-tune ``model``'s backbone on good RGB uint8 ``images``: the full backbone state dict, the losses and
+    the timing.
 
     ``params`` are the keyword arguments of :func:`~vqi_core.finetune.cutpaste.train_cutpaste` or
     :func:`~vqi_core.finetune.simsiam.train_simsiam`.
     """
-    return run_finetune(kind, images, model, progress, **params).state
-
-
-def run_finetune(kind: str, images: Sequence[np.ndarray], model: "AnomalyModel",
-                 progress: ProgressCallback | None = None, **params: Any) -> FinetuneResult:
-    """Like :func:`finetune_backbone`, with the losses and timing."""
     if kind == "cutpaste":
         from .cutpaste import train_cutpaste
 
@@ -293,14 +287,6 @@ def random_flip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an RGB uint8 image (area interpolation when shrinking)."""
-    if image.shape[:2] == (height, width):
-        return image
-    shrink = height * width < image.shape[0] * image.shape[1]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-
-
 # ---------------------------------------------------------------------- training loop
 def cosine_lr(step: int, total: int, warmup: int) -> float:
     """Learning-rate factor: linear warm-up, then cosine decay to zero."""
@@ -353,4 +339,4 @@ def train_epochs(step: Callable[[np.ndarray], float], n_items: int, batch_size: 
     return epoch_losses, batch_losses
 
 
-__all__ = ["FINETUNE_KINDS", "FinetuneResult", "TrainableTrunk", "finetune_backbone", "run_finetune"]
+__all__ = ["FINETUNE_KINDS", "FinetuneResult", "TrainableTrunk", "run_finetune"]

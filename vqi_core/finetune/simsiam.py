@@ -20,9 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..preprocessing import resize_image
 from ..progress import ProgressCallback
-from . import (FinetuneResult, colour_jitter, pooled, prepare_training, random_crop, random_flip, resize,
-               state_copy, to_tensor, train_epochs)
+from . import (FinetuneResult, colour_jitter, pooled, prepare_training, random_crop, random_flip, state_copy,
+               to_tensor, train_epochs)
 
 if TYPE_CHECKING:
     from ..methods.base import AnomalyModel
@@ -34,7 +35,7 @@ def simsiam_view(image: np.ndarray, crop_size: int, rng: np.random.Generator,
     colour jitter (probability 0.8) and Gaussian blur (probability 0.5)."""
     side = int(round(crop_size * math.exp(rng.uniform(math.log(scale[0]), math.log(scale[1])))))
     view = random_crop(image, side, rng)
-    view = resize(random_flip(view, rng), min(crop_size, image.shape[0]), min(crop_size, image.shape[1]))
+    view = resize_image(random_flip(view, rng), min(crop_size, image.shape[0]), min(crop_size, image.shape[1]))
     if rng.random() < 0.8:
         view = colour_jitter(view, rng, 0.4, 0.4, 0.2)
     if rng.random() < 0.5:
