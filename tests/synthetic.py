@@ -15,7 +15,6 @@ from vqi_core.images import read_image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = DEFAULT_DATA_ROOT  # the real datasets: $VQI_SHARED_DATA, else ../shared/data beside the project
-DEMO_DATA = REPO_ROOT / "assets" / "demo"
 
 
 def textured_image(size: int | tuple[int, int] = 64, seed: int = 0) -> np.ndarray:

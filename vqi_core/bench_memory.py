@@ -26,7 +26,7 @@ import pandas as pd
 from PIL import Image
 
 from .bench import output_folder, whole_number_at_least
-from .methods import list_methods
+from .methods import list_methods, method_class
 from .runs import METRICS_FILE, SCORES_FILE, write_bytes_atomic
 
 #: the two runs: name, ``--image-memory-mb``
@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="test images, half of them defective, at least 2 (default: %(default)s)")
     parser.add_argument("--side", type=whole_number_at_least(32), default=1600,
                         help="image side in pixels, at least 32 (default: %(default)s)")
-    parser.add_argument("--method", default="patchcore", choices=[m for m in list_methods() if m != "cam"],
+    parser.add_argument("--method", default="patchcore",
+                        choices=[m for m in list_methods() if not method_class(m).supervised],
                         help="method to train (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -10,9 +10,14 @@ import torch
 import torch.nn.functional as F
 
 
+def backbone_family(backbone: str) -> str:
+    """The family a registered backbone's layer names belong to: ``"efficientnet"`` or ``"resnet"``."""
+    return "efficientnet" if backbone.startswith("efficientnet") else "resnet"
+
+
 def default_layers(backbone: str, table: Mapping[str, tuple[str, ...]]) -> list[str]:
     """A method's default layers for the backbone's family: ``table["efficientnet"]`` or ``table["resnet"]``."""
-    return list(table["efficientnet" if backbone.startswith("efficientnet") else "resnet"])
+    return list(table[backbone_family(backbone)])
 
 
 def finest_grid(features: Sequence[torch.Tensor]) -> tuple[int, int]:

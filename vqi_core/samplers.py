@@ -76,8 +76,15 @@ def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int] | torch.
     return [chosen[g, :int(wanted[g])] for g in range(groups)]
 
 
-def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *, projection_dim: int = 128,
-                   seed: int = 0, group_sizes: Sequence[int] | None = None, oversample: float = 4.0,
+#: dimensions of the random projection a coreset is chosen in, by default (PatchCore's too)
+CORESET_PROJECTION_DIM = 32
+#: how many times its share of the coreset each group keeps before the final selection, by default (PatchCore's too)
+CORESET_OVERSAMPLE = 3.0
+
+
+def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *,
+                   projection_dim: int = CORESET_PROJECTION_DIM, seed: int = 0,
+                   group_sizes: Sequence[int] | None = None, oversample: float = CORESET_OVERSAMPLE,
                    progress: ProgressCallback | None = None, stage: str = "coreset") -> np.ndarray:
     """Sorted indices of ``n_select`` rows of (N, D) ``features`` that cover all rows (greedy k-center).
 

@@ -25,14 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..embeddings import fill_padding
+from ..embeddings import default_layers, fill_padding
 from ..finetune import TrainableTrunk, build_network, state_copy, train_epochs
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from .base import AnomalyModel, saved_array
 
 #: default CAM layer per backbone family (stride 16: finer maps than the last stage)
-DEFAULT_LAYER = {"efficientnet": "blocks.4", "resnet": "layer3"}
+DEFAULT_LAYER = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 
 
 class CamClassifier(AnomalyModel):
@@ -55,8 +55,7 @@ class CamClassifier(AnomalyModel):
                  epochs: int = 8, train_stages: int = 2, lr: float = 3e-4, head_lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.2, patience: int = 3,
                  pretrained: bool = True, **common: Any):
-        family = "efficientnet" if backbone.startswith("efficientnet") else "resnet"
-        super().__init__(backbone=backbone, layers=layers or [DEFAULT_LAYER[family]], **common)
+        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYER), **common)
         if len(self.layers) != 1:
             raise ValueError(f"the CAM classifier reads exactly one layer, not {self.layers}")
         if not 0.0 <= validation_fraction < 1.0:

@@ -28,7 +28,7 @@ from ..embeddings import default_layers, fill_padding
 from ..knn import KNN_KINDS, KNN_PARAMETERS, NearestNeighbors, exact_search
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
-from ..samplers import greedy_coreset
+from ..samplers import CORESET_OVERSAMPLE, CORESET_PROJECTION_DIM, greedy_coreset
 from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
 
 
@@ -49,8 +49,9 @@ class PatchCore(AnomalyModel):
     parameter_help = {
         "coreset_fraction": "Share of the training patch features kept in the memory bank (greedy coreset): more "
                             "covers good parts more finely, with more memory and slower scoring.",
-        "coreset_projection_dim": "Dimensions of the random projection the coreset is chosen in (0: the features "
-                                  "themselves): fewer is faster and coarser.",
+        "coreset_projection_dim": "Dimensions of the random projection the coreset is chosen in (at least 1; as many "
+                                  "as the features have or more: the features themselves): fewer is faster and "
+                                  "coarser.",
         "coreset_oversample": "How many times its share of the bank each training image keeps before the final "
                               "coreset selection (two stages): more is slower and closer to one greedy pass.",
         "patch_size": "Neighbourhood, in feature cells, that each patch feature averages (locally aware features).",
@@ -64,8 +65,8 @@ class PatchCore(AnomalyModel):
     }
     parameter_choices = {"knn": KNN_KINDS}
 
-    def __init__(self, *, coreset_fraction: float = 0.05, coreset_projection_dim: int = 32,
-                 coreset_oversample: float = 3.0, patch_size: int = 3, top_k: int = 1,
+    def __init__(self, *, coreset_fraction: float = 0.05, coreset_projection_dim: int = CORESET_PROJECTION_DIM,
+                 coreset_oversample: float = CORESET_OVERSAMPLE, patch_size: int = 3, top_k: int = 1,
                  reweight_neighbors: int = 0, smooth_score: bool = True, knn: str = "ivf",
                  knn_params: dict[str, Any] | None = None, backbone: str = DEFAULT_BACKBONE,
                  layers: Sequence[str] | None = None, image_size: tuple[int, int] | list[int] = (256, 384),

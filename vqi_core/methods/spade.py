@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..embeddings import default_layers, fill_padding, finest_grid, resize_grid
+from ..embeddings import backbone_family, default_layers, fill_padding, finest_grid, resize_grid
 from ..features import FeatureExtractor
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -49,9 +49,8 @@ class Spade(AnomalyModel):
             raise ValueError(f"k must be at least 1, not {k}")
         if global_grid < 1:  # 0 pools to nothing: every image would score 0
             raise ValueError(f"global_grid must be at least 1, not {global_grid}")
-        family = "efficientnet" if backbone.startswith("efficientnet") else "resnet"
         self.k = int(k)
-        self.global_layer = global_layer or DEFAULT_GLOBAL_LAYER[family]
+        self.global_layer = global_layer or DEFAULT_GLOBAL_LAYER[backbone_family(backbone)]
         self.global_grid = int(global_grid)
         self.global_bank: torch.Tensor | None = None  # (N, G) global features of the training images
         self.pyramid_bank: list[torch.Tensor] = []  # per level (N, C, h, w), float16
