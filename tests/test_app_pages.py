@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
@@ -38,6 +39,13 @@ def png(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     assert ok
     return encoded.tobytes()
+
+
+def gif(image: np.ndarray) -> bytes:
+    """GIF bytes of an RGB image (a format Pillow decodes and VQI does not read)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="GIF")
+    return buffer.getvalue()
 
 
 def shown_confusion(app) -> np.ndarray:
@@ -959,10 +967,11 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     app.file_uploader(key="predict_files").set_value([
         *[(name, data, "image/png") for name, data in uploads.items()],
         ("notes.txt", b"not an image", "text/plain"),
+        ("part.gif", gif(textured_image(64, seed=5)), "image/gif"),  # Pillow decodes it; the CLI does not read it
     ]).run()
     app.button(key="predict_score").click().run()
     assert not app.exception
-    assert len(app.error) == 1 and "notes.txt" in app.error[0].value
+    assert [("notes.txt" in e.value, "part.gif" in e.value) for e in app.error] == [(True, False), (False, True)]
     assert metric(app, "Images scored") == "2"
     assert len(app.get("download_button")) == 1
     frame = app.session_state["predict_results"]["frame"]  # what the CSV download holds
@@ -971,15 +980,16 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
         name: hashlib.sha256(data).hexdigest() for name, data in uploads.items()}
     assert set(frame["run"]) == {app.session_state["current_run_id"]}
     not_scored = frame[frame["prediction"] == NOT_SCORED]  # every file given is accounted for
-    assert list(not_scored["image"]) == ["notes.txt"] and not_scored["score"].isna().all()
+    assert list(not_scored["image"]) == ["notes.txt", "part.gif"] and not_scored["score"].isna().all()
     assert not_scored["problem"].iloc[0].startswith("not an image file VQI reads (suffix '.txt'; it reads .bmp")
+    assert not_scored["problem"].iloc[1].startswith("not an image file VQI reads (suffix '.gif'; it reads .bmp")
     assert set(scored["problem"]) == {""}
 
     def cards() -> list[str]:
         return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")
                 and not m.value.startswith("**Chosen:**")]
 
-    assert any(m.value.startswith("**Chosen:** 3 uploaded files, judged at threshold") for m in app.markdown)
+    assert any(m.value.startswith("**Chosen:** 4 uploaded files, judged at threshold") for m in app.markdown)
     assert cards() == ["broken.png", "good.png"]  # defective first
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]

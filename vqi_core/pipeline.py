@@ -550,20 +550,21 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                training_ranges: dict[str, Sequence[float]] | None = None) -> Iterator[ImageResult]:
     """Decode and score ``sources`` ``chunk_size`` at a time, yielding each result with its image.
 
-    Only one chunk of decoded images is held at a time; undecodable images are appended to
-    ``skipped`` (``file``, ``reason``) and left out. ``training_ranges``: see :func:`score_images`.
+    Only one chunk of decoded images is held at a time; undecodable images, and files whose suffix is not an image
+    suffix VQI reads (an upload of any kind, refused as a folder's file is even when Pillow could decode it), are
+    appended to ``skipped`` (``file``, ``reason``) and left out. ``training_ranges``: see :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
     for start in range(0, len(sources), chunk_size):
         names, images, digests = [], [], []
         for source in sources[start:start + chunk_size]:
+            if not is_image_path(Path(source.name)):
+                skipped.append({"file": source.origin, "reason": not_an_image_reason(Path(source.name))})
+                continue
             try:
                 image, digest = source.read(model.bit_depth)
             except ImageReadError as exc:
-                reason = exc.reason_for(source.origin)  # the file is named beside it already
-                if not is_image_path(Path(source.name)):  # an upload of any kind: its suffix says why
-                    reason = not_an_image_reason(Path(source.name))
-                skipped.append({"file": source.origin, "reason": reason})
+                skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin)})
                 continue
             images.append(image)
             digests.append(digest)
