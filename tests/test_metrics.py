@@ -377,6 +377,9 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     few = ThresholdEvaluator(np.array([0] * 14 + [1] * 21), np.arange(35.0)).evaluate(23.5)  # 10 of 21 escape
     assert "about 0.0 false alarms and 0.476 escapes, an expected cost of 4.8 (0.0 × 1 + 0.476 × 10)" in \
         line_cost_sentence(few, LineCosts(1.0, 10.0, 0.00001))  # the escapes' cost read 0.5 × 10 beside 4.8
+    one = ThresholdEvaluator(np.array([0] * 10 + [1] * 10), np.arange(20.0)).evaluate(10.5)  # 1 of 10 escapes
+    assert "about 0.0 false alarms and 1.0 escapes, an expected cost of 10.0 (0.0 × 1 + 1.0 × 10)" in \
+        line_cost_sentence(one, LineCosts(1.0, 10.0, 0.01))  # not "1 escapes" beside "0.0 false alarms"
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%
 

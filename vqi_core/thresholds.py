@@ -181,8 +181,12 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
 
 def _expected_count(count: float) -> str:
     """An expected number of parts: one decimal, three significant digits below 10, so that the cost worked out
-    from it agrees with the total given beside it (0.476 escapes at 10 each, a cost of 4.8; not 0.5)."""
-    return f"{count:,.1f}" if count >= 10 or count == 0 else f"{count:.3g}"
+    from it agrees with the total given beside it (0.476 escapes at 10 each, a cost of 4.8; not 0.5); never
+    without a decimal (1.0 escapes beside 396.0 false alarms, not "1 escapes")."""
+    if count >= 10 or count == 0:
+        return f"{count:,.1f}"
+    text = f"{count:.3g}"
+    return text if "." in text else f"{text}.0"
 
 
 def _share_with_interval(count: int, total: int) -> str:
