@@ -40,6 +40,7 @@ from vqi_core.dashboard import (copied_images, decisions_csv, runs_table, split_
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
+from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, folder_sources, iter_score, \
     new_run_id, odd_sized_training_images_note, read_samples, train_run
@@ -202,14 +203,22 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     saved threshold do on them."""
     new = tmp_path / "widget_december"
     shutil.copytree(dataset, new)
+    ranges = trained.report["training_capture_ranges"]
+    assert not any("unlike" in note for note in evaluate_run(trained, new)["notes"])  # the same images: no note
     for name in ("000.png", "001.png"):  # two good parts photographed darker: scored otherwise
         image = cv2.imread(str(new / "test" / "good" / name))
         cv2.imwrite(str(new / "test" / "good" / name), image // 2)
     result = evaluate_run(trained, new)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
+    assert [note for note in result["notes"] if "unlike" in note] == [  # found by review: not said before
+        "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size or shape; e.g. "
+        f"000.png: {'; '.join(unlike_training(read_image(new / 'test' / 'good' / '000.png'), ranges))}): another "
+        "camera, lighting or part scores as defective whatever its condition, so check the capture before reading "
+        "these figures as the model's."] and ranges
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
-    line = next(line for line in capsys.readouterr().out.splitlines()
-                if line.startswith("at the run's saved threshold"))
+    out = capsys.readouterr().out
+    assert "2 of 6 good images are unlike the good training images" in out
+    line = next(line for line in out.splitlines() if line.startswith("at the run's saved threshold"))
     assert line.startswith(f"at the run's saved threshold {exact_number(trained.threshold)} (")
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line

@@ -696,15 +696,33 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     return metrics
 
 
+def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
+                         training_ranges: dict[str, Sequence[float]] | None) -> str | None:
+    """A note naming how many of the labelled good ``images`` lie outside the run's good training images' capture
+    ranges (:func:`vqi_core.capture.unlike_training`), with an example; None when none does or the run holds no
+    ranges. Defective images are not counted: a large defect alone can move an image's brightness or contrast."""
+    if not training_ranges:
+        return None
+    good = [(sample, image) for sample, image in zip(samples, images) if sample.label == 0]
+    unlike = [(sample, found) for sample, image in good if (found := unlike_training(image, training_ranges))]
+    if not unlike:
+        return None
+    sample, found = unlike[0]
+    return (f"{len(unlike)} of {counted(len(good), 'good image')} {are(len(unlike))} unlike the good training "
+            f"images (brightness, contrast, colour, size or shape; e.g. {sample.path.name}: {'; '.join(found)}): "
+            f"another camera, lighting or part scores as defective whatever its condition, so check the capture "
+            f"before reading these figures as the model's.")
+
+
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,
                  model: AnomalyModel | None = None, category: str | None = None) -> dict[str, Any]:
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores``, their ``labels`` (0 good, 1 defective), ``defect_types``
     (``good`` for good images), ``paths``, ``notes`` (masks unreadable or marking no defect pixel, images the run
-    learnt from, compute settings other than the run's), and for the run's own test set the largest absolute
-    difference from the saved scores (0 when the run reproduces exactly) and ``data_changes``: the test and mask
-    files changed or missing since training
+    learnt from, good images unlike its good training images, compute settings other than the run's), and for
+    the run's own test set the largest absolute difference from the saved scores (0 when the run reproduces
+    exactly) and ``data_changes``: the test and mask files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
     ``data_manifest_problem``: why the run's own ``data_manifest.csv`` cannot be read (missing or damaged: the test
     set is evaluated all the same, without ``data_changes``), else None; ``skipped``: the test images that could
@@ -748,6 +766,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     learnt = learnt_from_note(run, samples) if data is not None else None
     if learnt is not None:
         notes.append(learnt)
+    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges")) \
+        if data is not None else None
+    if unlike is not None:
+        notes.append(unlike)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:
         notes.append(compute)
     elif data is None and "compute" not in run.config and difference:
