@@ -7,6 +7,7 @@ numpy and pandas only (no plotting): the command line, the report and the pages 
 
 from __future__ import annotations
 
+import decimal
 import functools
 import math
 from dataclasses import dataclass, field
@@ -51,6 +52,14 @@ class ScoreAxis:
         axis), else as the other pages and the command line print thresholds (:func:`exact_number`)."""
         return self.format(value) if self._cut(value) == value else exact_number(value)
 
+    def shown_decimals(self, value: float) -> int:
+        """The decimals a slider or entry field needs to show ``value`` as :meth:`text` prints it (at most
+        :data:`MAX_SHOWN_DECIMALS`): a widget printing fewer would round a saved or preset threshold off the grid,
+        perhaps above what it rejects (1934.5678 shown as 1934.6)."""
+        exponent = decimal.Decimal(self.text(value)).as_tuple().exponent
+        needed = -exponent if isinstance(exponent, int) else 0
+        return min(max(self.decimals, needed), MAX_SHOWN_DECIMALS)
+
     def clamp(self, value: float) -> float:
         """``value`` moved into [low, high]."""
         return min(self.high, max(self.low, float(value)))
@@ -93,6 +102,10 @@ class ScoreAxis:
     def _cut(self, value: float) -> float:
         scale = 10.0 ** self.decimals
         return round(math.floor(float(value) * scale + 1e-6) / scale, self.decimals)
+
+
+#: the most decimals a threshold widget shows (a float's shortest text may have 17 significant digits)
+MAX_SHOWN_DECIMALS = 12
 
 
 def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
