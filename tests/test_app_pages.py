@@ -1095,9 +1095,14 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     assert any(m.value == f"**Chosen:** `{tmp_path / 'line'}`, judged at threshold {exact_number(judged_at)}"
                for m in app.markdown)
     assert not any(i.value.startswith("These results are of") for i in app.info)
+    app.text_input(key="predict_folder").set_value(f"{tmp_path}/other/../line/").run()  # the same folder
+    assert not any(i.value.startswith("These results are of") for i in app.info)
     app.text_input(key="predict_folder").set_value(str(tmp_path / "other line")).run()  # typed, not scored yet
-    assert any(i.value.startswith(f"These results are of `{tmp_path / 'line'}`, not of the images chosen above")
-               for i in app.info)
+    assert any(i.value == f"These results are of `{tmp_path / 'line'}`, not of the images chosen above: press "
+                          f"\"Score images\" to score those." for i in app.info)
+    app.radio(key="predict_mode").set_value("upload").run()  # nothing uploaded: no button to press
+    assert any(i.value == f"These results are of `{tmp_path / 'line'}`, not of the images chosen above (none are "
+                          f"chosen now)." for i in app.info)
 
 
 def test_predict_counts_the_files_it_could_not_score_and_says_what_it_could_not_check(open_page, app_env, tmp_path):

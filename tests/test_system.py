@@ -144,3 +144,13 @@ def test_ctrl_c_while_the_command_line_is_still_loading_says_nothing_was_done_wi
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 130, done.stderr
     assert done.stderr == "interrupted: nothing was done\n"
+
+
+def test_same_path_resolves_home_dots_slashes_and_links(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "line").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "line")
+    assert system.same_path("~/line", f"{tmp_path}/line/")
+    assert system.same_path(f"{tmp_path}/x/../line", str(tmp_path / "link"))
+    assert not system.same_path(str(tmp_path / "line"), str(tmp_path / "other"))
+    assert not system.same_path("", str(tmp_path)) and not system.same_path("  ", "  ")  # not the working folder

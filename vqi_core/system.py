@@ -92,3 +92,14 @@ def locked(folder: Path, wait: bool = True) -> Iterator[None]:
         yield
     finally:
         os.close(handle)  # releases the lock
+
+
+def same_path(first: str, second: str) -> bool:
+    """Whether two path texts name the same file or folder (``~``, ``..``, a trailing slash and links resolved);
+    False when either is empty or cannot be resolved."""
+    if not first.strip() or not second.strip():
+        return False
+    try:
+        return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links (before Python 3.13)
+        return False

@@ -19,6 +19,7 @@ from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
                                not_scored_row, result_row, upload_sources)
 from vqi_core.runs import Run, RunError, spreadsheet_csv
+from vqi_core.system import same_path
 from vqi_core.thresholds import judged_frame
 from vqi_core.wording import are, counted, exact_number, score_beside
 
@@ -76,7 +77,7 @@ def still_chosen(outcome: dict[str, Any], mode: str, files: list[Any], folder: s
         return False
     if mode == "upload":
         return uploaded(files) == outcome["uploads"]
-    return folder.strip() == outcome["folder"]
+    return folder.strip() == outcome["folder"] or same_path(folder, outcome["folder"])
 
 
 def uploaded(files: list[Any]) -> list[tuple[str, str]]:
@@ -194,8 +195,10 @@ def scoring_section(run: Run, mode: str) -> None:
             st.info(f"These results are of {source_text(outcome)}, no longer chosen above (uploads are dropped "
                     "when another page opens): upload them again to score them again.", icon=":material/history:")
         elif not still_chosen(outcome, mode, files, folder):
-            st.info(f"These results are of {source_text(outcome)}, not of the images chosen above: press "
-                    "\"Score images\" to score those.", icon=":material/history:")
+            chosen_now = bool(files) if mode == "upload" else bool(folder.strip())
+            st.info(f"These results are of {source_text(outcome)}, " + (
+                "not of the images chosen above: press \"Score images\" to score those." if chosen_now else
+                "not of the images chosen above (none are chosen now)."), icon=":material/history:")
         show(outcome)
 
 
