@@ -226,6 +226,18 @@ def test_job_records_stages_elapsed_time_and_eta(trained_run, tmp_path, finished
     assert status.elapsed > 0
 
 
+def test_the_oldest_finished_jobs_are_let_go(tmp_path, finished_jobs, monkeypatch):
+    """Found by review: every job a server ever ran stayed in memory; the latest finished ones stay for the
+    sessions that started them."""
+    monkeypatch.setattr(jobs, "KEPT_FINISHED_JOBS", 3)
+    started = []
+    for _ in range(5):
+        job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=BlockingTrain(steps=1))
+        assert job.wait(timeout=30)
+        started.append(job.job_id)
+    assert [jobs.get_job(job_id) is not None for job_id in started] == [False, False, True, True, True]
+
+
 def test_a_page_asking_for_the_running_job_while_another_session_starts_one_is_answered(trained_run, tmp_path,
                                                                                          finished_jobs):
     """running_job() read the registry while start_training added to it from another session's thread: "dictionary

@@ -178,6 +178,9 @@ class TrainingJob:
 
 _JOBS: dict[str, TrainingJob] = {}
 _REGISTRY_LOCK = threading.Lock()
+#: finished jobs kept for the sessions that started them (the oldest go first): a server that trains for months
+#: does not hold every job it ever ran
+KEPT_FINISHED_JOBS = 20
 
 
 def start_training(config: RunConfig, runs_dir: Path | str, train: TrainFunction = train_run) -> TrainingJob:
@@ -187,6 +190,9 @@ def start_training(config: RunConfig, runs_dir: Path | str, train: TrainFunction
         if active is not None:
             raise JobError(f"a training job is already running ({active.config.method} on "
                            f"{active.config.category or active.config.data}); wait for it or cancel it")
+        finished = [job_id for job_id, job in _JOBS.items() if not job.status().running]  # oldest first
+        for job_id in finished[:max(0, len(finished) - KEPT_FINISHED_JOBS + 1)]:
+            del _JOBS[job_id]
         job = TrainingJob(config, runs_dir, train)
         _JOBS[job.job_id] = job
         return job.start()
