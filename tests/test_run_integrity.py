@@ -167,13 +167,13 @@ def test_a_damaged_or_missing_data_manifest_is_named(trained_run, tmp_path, caps
         import_run(packed_as_is(run), RunStore(tmp_path / "line"))
 
 
-def test_a_manifest_cut_short_inside_a_row_is_found_when_read_in_full(trained_run, tmp_path):
+def test_a_manifest_cut_short_inside_a_row_is_found(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     path = run.path / "data_manifest.csv"
     path.write_bytes(path.read_bytes() + b'test,"unterminated\n')
-    run.check()  # the cheap check reads the header alone
-    with pytest.raises(RunError, match="data_manifest.csv is damaged"):
-        run.check(data=True)  # as an import does
+    for data in (False, True):  # the cheap check reads it in full too (to compare its order with scores.csv's)
+        with pytest.raises(RunError, match="data_manifest.csv is damaged"):
+            Run(run.path).check(data=data)
 
 
 def test_a_run_from_before_manifests_is_told_from_one_whose_manifest_is_gone(trained_run, tmp_path):
@@ -425,6 +425,20 @@ def test_scores_that_are_not_finite_or_repeat_an_image_and_figures_that_are_text
     run = copied(trained_run, tmp_path / "text", "text")
     (run.path / "metrics.json").write_text(json.dumps({**run.metrics, "image_auroc": "0.9"}))
     refused_everywhere(run, "metrics.json is damaged: image_auroc is '0.9', not a number", tmp_path, capsys)
+
+
+def test_scores_sorted_in_a_spreadsheet_are_found_before_an_image_is_shown_with_another_ones_heatmap(
+        trained_run, tmp_path, capsys):
+    """Found by review: maps are stored in the order scores.csv was written; sorted by score, every image was
+    drawn with another image's heatmap by Inspect, the report and the pixel tab, and no check noticed."""
+    run = copied(trained_run, tmp_path / "sorted", "sorted")
+    scores = pd.read_csv(run.path / "scores.csv")
+    scores.sort_values("score", ascending=False).to_csv(run.path / "scores.csv", index=False)
+    refused_everywhere(run, "scores.csv is damaged: its rows are not in the order the run wrote them", tmp_path,
+                       capsys)
+    scores.to_csv(run.path / "scores.csv", index=False)  # put back in order: fine again
+    run = Run(run.path)
+    run.check()
 
 
 def test_a_defect_type_named_like_a_missing_value_stays_its_name(tmp_path, capsys):

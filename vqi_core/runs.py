@@ -22,7 +22,6 @@ an earlier one. What a killed process leaves behind is removed by
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import hashlib
 import json
@@ -350,12 +349,11 @@ class Run:
     def check(self, data: bool = False) -> None:
         """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
         files (config, metrics, threshold with its history, report, description), ``scores.csv`` (its
-        columns), ``maps.npz`` (one map per scored image), the model (``model.json``, its array files, its
-        region) and ``data_manifest.csv`` (its columns).
+        columns, and its rows in the order the run wrote them), ``maps.npz`` (one map per scored image), the
+        model (``model.json``, its array files, its region) and ``data_manifest.csv`` (its columns).
 
         Cheap enough to list runs with: of the array files only their table of contents is read (nothing is
-        decompressed), of ``data_manifest.csv`` only its header, and the files past the JSON ones only when they
-        changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
+        decompressed), and the files past the JSON ones only when they changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
         comes from elsewhere, or before its report or archive is written) every file is read in full: every map,
         and the whole manifest."""
         self._check_config()
@@ -365,7 +363,6 @@ class Run:
             self._check_files()
             for index in range(len(self.scores)):
                 self.anomaly_map(index)
-            self.data_manifest
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
@@ -415,14 +412,29 @@ class Run:
 
     def _check_files(self) -> None:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
-        manifest's header."""
+        manifest (its columns, and the order of its test images against ``scores.csv``'s)."""
         count = len(self.scores)
         keys = {name.removesuffix(".npy") for name in self._array_file_members(self.path / MAPS_FILE)}
         if keys != {f"m{index:05d}" for index in range(count)}:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
                            f"{counted(count, 'scored image')}")
         self._check_model()
-        self._check_manifest_header()
+        self._check_scores_order()
+
+    def _check_scores_order(self) -> None:
+        """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
+        (re-sorted in a spreadsheet): its maps are stored in the order the run wrote the rows, so every image would
+        be shown with another image's heatmap. Runs without a manifest cannot be checked."""
+        manifest = self.data_manifest
+        if manifest is None:
+            return
+        written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
+        listed = self.scores["image"].astype(str).tolist()
+        if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
+            raise RunError(f"{self.path / SCORES_FILE} is damaged: its rows are not in the order the run wrote them "
+                           f"(re-sorted, in a spreadsheet?), and its maps are stored in that order, so every image "
+                           f"would be shown with another image's heatmap; put the rows back in the order of the test "
+                           f"images in {MANIFEST_FILE}, or restore {SCORES_FILE} from a copy")
 
     def _array_file_members(self, path: Path, model: bool = False) -> list[str]:
         """The members of the run's array file ``path`` (see :func:`zip_members`); ``RunError`` naming it when it
@@ -551,20 +563,6 @@ class Run:
             raise RunError(f"{path} is damaged: {exc}") from exc
         self._check_manifest_columns(frame.columns)
         return frame
-
-    def _check_manifest_header(self) -> None:
-        """:attr:`data_manifest`'s checks on the first line of ``data_manifest.csv`` alone (for :meth:`check`)."""
-        path = self.path / MANIFEST_FILE
-        if not self.data_files_recorded:
-            return
-        try:
-            with open(path, newline="", encoding="utf-8") as handle:
-                header = next(csv.reader(handle), [])
-        except FileNotFoundError:
-            raise RunError(f"{path} is missing (run deleted from disk?)") from None
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise RunError(f"{path} is damaged: {exc}") from exc
-        self._check_manifest_columns(header)
 
     def _check_manifest_columns(self, columns: Iterable[str]) -> None:
         present = set(columns)
