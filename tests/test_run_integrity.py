@@ -359,7 +359,7 @@ def test_a_check_that_passed_is_not_redone_until_a_file_changes(trained_run, tmp
     run = copied(trained_run, tmp_path / "runs")
     calls = []
     check_files = Run._check_files
-    monkeypatch.setattr(Run, "_check_files", lambda self: calls.append(self.id) or check_files(self))
+    monkeypatch.setattr(Run, "_check_files", lambda self, *args: calls.append(self.id) or check_files(self, *args))
     run.check()
     run.check()
     assert len(calls) == 2  # just copied: racy, read each time
@@ -439,6 +439,17 @@ def test_scores_sorted_in_a_spreadsheet_are_found_before_an_image_is_shown_with_
     scores.to_csv(run.path / "scores.csv", index=False)  # put back in order: fine again
     run = Run(run.path)
     run.check()
+
+
+def test_evaluate_refuses_a_damaged_run_before_scoring_its_test_set(trained_run, tmp_path, capsys):
+    """Found by review: evaluate never checked the run; with scores.csv cut to two rows it exited 0 with figures of
+    two images and named the masks as missing since training."""
+    run = copied(trained_run, tmp_path / "cut", "cut")
+    pd.read_csv(run.path / "scores.csv").head(2).to_csv(run.path / "scores.csv", index=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run.path)]) == 2
+    captured = capsys.readouterr()
+    assert "maps.npz is damaged: it holds" in captured.err and "image AUROC" not in captured.out
 
 
 def test_a_defect_type_named_like_a_missing_value_stays_its_name(tmp_path, capsys):

@@ -376,8 +376,9 @@ def _defect_type_lines(metrics: dict) -> list[str]:
 def _evaluate(args: argparse.Namespace) -> int:
     if args.category is not None and args.data is None:
         raise ValueError("--category chooses a category of --data: give --data with it")
-    progress = TerminalProgress()
     run = Run(Path(args.run))
+    run.check(manifest=False)  # a damaged run ends here, before its test set is scored (a manifest: said below)
+    progress = TerminalProgress()
     try:
         result = evaluate_run(run, args.data, progress, category=args.category)
     finally:

@@ -346,28 +346,30 @@ class Run:
             return str(exc)
         return None
 
-    def check(self, data: bool = False) -> None:
+    def check(self, data: bool = False, manifest: bool = True) -> None:
         """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
         files (config, metrics, threshold with its history, report, description), ``scores.csv`` (its
-        columns, and its rows in the order the run wrote them), ``maps.npz`` (one map per scored image), the
-        model (``model.json``, its array files, its region) and ``data_manifest.csv`` (its columns).
+        columns), ``maps.npz`` (one map per scored image), the model (``model.json``, its array files, its
+        region) and, with ``manifest``, ``data_manifest.csv`` (its columns, and the order of its test images,
+        which must be ``scores.csv``'s: the maps are stored in it). ``evaluate`` goes on without a readable
+        manifest (``manifest=False``).
 
         Cheap enough to list runs with: of the array files only their table of contents is read (nothing is
-        decompressed), and the files past the JSON ones only when they changed since they last passed (see :func:`_files_signature`). With ``data`` (for a run that
-        comes from elsewhere, or before its report or archive is written) every file is read in full: every map,
-        and the whole manifest."""
+        decompressed), and the files past the JSON ones only when they changed since they last passed (see
+        :func:`_files_signature`). With ``data`` (for a run that comes from elsewhere, or before its report or
+        archive is written) every map is read too."""
         self._check_config()
         self._check_metrics()
         self.report, self.threshold_history, self.description
         if data:
-            self._check_files()
+            self._check_files(manifest)
             for index in range(len(self.scores)):
                 self.anomaly_map(index)
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
-            self._check_files()
-            if signature is not None:
+            self._check_files(manifest)
+            if signature is not None and manifest:
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
@@ -410,7 +412,7 @@ class Run:
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: its inspection region is {region!r}, without the "
                            f"share of the image it inspects")
 
-    def _check_files(self) -> None:
+    def _check_files(self, manifest: bool = True) -> None:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
         manifest (its columns, and the order of its test images against ``scores.csv``'s)."""
         count = len(self.scores)
@@ -419,7 +421,8 @@ class Run:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
                            f"{counted(count, 'scored image')}")
         self._check_model()
-        self._check_scores_order()
+        if manifest:
+            self._check_scores_order()
 
     def _check_scores_order(self) -> None:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
