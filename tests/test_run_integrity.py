@@ -341,6 +341,34 @@ def test_a_map_that_cannot_be_read_is_found_when_the_maps_are_read(trained_run, 
         import_run(packed_as_is(run), RunStore(tmp_path / "line"))
 
 
+def test_an_array_claiming_terabytes_is_named_not_a_traceback(trained_run, tmp_path, capsys):
+    """Found by review: a map or model array whose .npy header claims a shape of terabytes ended the report and
+    evaluate with numpy's MemoryError and a traceback (an import already refused it by its header)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f2", "fortran_order": False,
+                                                  "shape": (100_000, 100_000, 100)})
+    claiming = header.getvalue() + bytes(16)
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    maps_with_first(run, claiming)
+    said = "an array in it claims more memory than this computer has"
+    with pytest.raises(RunError, match=f"maps.npz is damaged: {said}"):
+        run.anomaly_map(0)
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 2
+    assert f"maps.npz is damaged: {said}" in capsys.readouterr().err
+    arrays = run.path / "model" / "arrays.npz"
+    saved = dict(np.load(arrays))
+    with zipfile.ZipFile(arrays, "w") as packed:
+        packed.writestr(f"{sorted(saved)[0]}.npy", claiming)
+        for key in sorted(saved)[1:]:
+            with packed.open(f"{key}.npy", "w") as member:
+                np.lib.format.write_array(member, saved[key])
+    meta = json.loads((run.path / "model" / "model.json").read_text())
+    meta.pop("file_sha256", None)  # as a model saved before digests existed
+    (run.path / "model" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(RunError, match=f"cannot be loaded \\({said}"):
+        Run(run.path).load_model()
+
+
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown

@@ -63,7 +63,7 @@ def export_problem(run: Run) -> str | None:
                 f"export it")
     try:
         _check_whole_run(run, run.id)
-    except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+    except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
         return f"run {run.id} is not exported, as an import would refuse it: {str(exc) or exc.__class__.__name__}"
     return None
 
@@ -129,7 +129,7 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             _check_array_claims(staging)
             _check_whole_run(Run(staging), run_id)
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
-        except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError, MemoryError) as exc:
+        except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
             # named inside the hidden staging folder: name it inside the archive instead
             raise RunError(f"the archive's run {run_id} cannot be used: "
                            f"{str(exc).replace(str(staging), run_id)}") from exc

@@ -90,8 +90,9 @@ MAX_PASSED_CHECKS = 4096
 
 log = logging.getLogger(__name__)
 #: what reading a damaged array file (``.npz``, a zip archive) can raise: a cut-short file, a broken table of
-#: contents, a failed checksum, compressed data that does not decompress (``zlib.error`` is not an OSError)
-ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+#: contents, a failed checksum, compressed data that does not decompress (``zlib.error`` is not an OSError), a
+#: header claiming a shape numpy cannot allocate (``MemoryError``, raised before anything is read)
+ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError)
 #: run folder -> the signature of its :data:`CHECKED_FILES` when they last passed :meth:`Run.check`
 _passed_checks: dict[Path, tuple] = {}
 
@@ -781,6 +782,8 @@ def array_file_problem(exc: BaseException) -> str:
     for an array file that is not what it expects suggests unpickling it: that would run whatever it holds."""
     if isinstance(exc, ValueError) and "pickle" in str(exc):
         return "not an array file written by VQI (damaged or replaced)"
+    if isinstance(exc, MemoryError):  # numpy refuses the allocation its header asks for before reading anything
+        return "an array in it claims more memory than this computer has (damaged or replaced)"
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
 
 
