@@ -6,6 +6,7 @@ and scores.csv cheaply (the array files' table of contents, nothing decompressed
 from __future__ import annotations
 
 import io
+import os
 import json
 import re
 import shutil
@@ -367,6 +368,20 @@ def test_an_array_claiming_terabytes_is_named_not_a_traceback(trained_run, tmp_p
     (run.path / "model" / "model.json").write_text(json.dumps(meta))
     with pytest.raises(RunError, match=f"cannot be loaded \\({said}"):
         Run(run.path).load_model()
+
+
+@pytest.mark.parametrize("name", ["maps.npz", "scores.csv", "model/arrays.npz"])
+def test_a_run_file_that_is_a_pipe_or_a_device_is_named_before_it_is_read(trained_run, tmp_path, capsys, name):
+    """Found by review: a pipe in a run's place stopped `runs` and the report for ever; a link to /dev/zero was
+    read until the memory ran out."""
+    for how in ("pipe", "device"):
+        run = copied(trained_run, tmp_path / how, how)
+        (run.path / name).unlink()
+        if how == "pipe":
+            os.mkfifo(run.path / name)
+        else:
+            (run.path / name).symlink_to("/dev/zero")
+        refused_everywhere(run, f"{name} is damaged: it is not a regular file", tmp_path, capsys)
 
 
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):

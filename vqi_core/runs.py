@@ -359,6 +359,7 @@ class Run:
         decompressed), and the files past the JSON ones only when they changed since they last passed (see
         :func:`_files_signature`). With ``data`` (for a run that comes from elsewhere, or before its report or
         archive is written) every map is read too."""
+        self._check_regular_files()
         self._check_config()
         self._check_metrics()
         self.report, self.threshold_history, self.description
@@ -374,6 +375,20 @@ class Run:
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
+
+    def _check_regular_files(self) -> None:
+        """``RunError`` when a run file is there but is not a regular file (a pipe would stop every reader, a
+        link to a device would be read for ever); a missing file is left to the checks that read it."""
+        for name in (*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE):
+            path = self.path / name
+            try:
+                mode = path.stat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise RunError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+            if not stat.S_ISREG(mode):
+                raise RunError(f"{path} is damaged: it is not a regular file (a pipe, a device or a folder)")
 
     def files_signature(self) -> tuple | None:
         """Changes whenever the run's config, scores, maps, data manifest or a model file is written, replaced,
