@@ -451,10 +451,8 @@ def test_pages_say_why_a_damaged_run_has_no_archive_or_report_instead_of_a_downl
     assert not threshold.exception
     refusals = [w.value for w in threshold.warning if w.value.startswith("No validation report can be written")]
     downloads = [button.key for button in threshold.get("download_button")]
-    if damage == "maps":
-        assert len(refusals) == 1 and as_text(said) in refusals[0] and downloads == ["threshold_download"]
-    else:  # the report does not load the model
-        assert refusals == [] and downloads == ["threshold_download", "threshold_report"]
+    # a report of a run whose model is not the one validated would vouch for another model (found by review)
+    assert len(refusals) == 1 and as_text(said) in refusals[0] and downloads == ["threshold_download"]
 
 
 def test_a_passed_full_read_is_remembered_until_a_file_changes_and_a_failed_one_is_not(open_page, app_env,

@@ -45,7 +45,7 @@ from numpy.lib.npyio import NpzFile
 from .backbones import DEFAULT_BACKBONE
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
-from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, finite_number
+from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
@@ -367,6 +367,7 @@ class Run:
             self._check_files(manifest)
             for index in range(len(self.scores)):
                 self.anomaly_map(index)
+            self._check_model_arrays()
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
@@ -375,6 +376,22 @@ class Run:
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
+
+    def _check_model_arrays(self) -> None:
+        """The checks of loading the model that need no backbone (whose pretrained weights a machine may lack):
+        its files are the ones it saved (by the SHA-256 that ``model.json`` records) and every array reads as a
+        plain array (nothing is unpickled); ``RunError`` saying what is wrong."""
+        folder = self.path / MODEL_DIR
+        try:
+            check_file_digests(folder, self._read_json(f"{MODEL_DIR}/{MODEL_JSON}"))
+            with np.load(folder / ARRAYS_FILE, allow_pickle=False) as arrays:
+                for key in arrays.files:
+                    arrays[key]
+        except DamagedModel as exc:  # worded as when the model is loaded
+            raise RunError(f"the model in {folder} cannot be loaded: {exc}") from exc
+        except ARRAY_FILE_ERRORS as exc:
+            raise RunError(f"the model in {folder} cannot be loaded: {ARRAYS_FILE} is damaged: "
+                           f"{array_file_problem(exc)}") from exc
 
     def _check_regular_files(self) -> None:
         """``RunError`` when a run file is there but is not a regular file (a pipe would stop every reader, a

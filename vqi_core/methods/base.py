@@ -411,7 +411,7 @@ class AnomalyModel(ABC):
         """Rebuild a model of this class from a saved folder (see :func:`vqi_core.methods.load_model`):
         :class:`DamagedModel` saying what is wrong when a file is not the one the model saved (models saved since
         ``model.json`` records their SHA-256), or holds arrays, weights or statistics the method cannot use."""
-        _check_file_digests(folder, meta)
+        check_file_digests(folder, meta)
         sigma = meta["params"].get("smoothing_sigma")
         if finite_number(sigma) and sigma > MAX_SMOOTHING_SIGMA:  # not damage: VQI accepted any sigma until 2026-12
             raise DamagedModel(f"it was saved with a map smoothing sigma of {sigma:g} px, above the "
@@ -465,7 +465,7 @@ def _check_image_list(images: Any) -> None:
                          f"array of shape {images.shape}: pass [image] for one image")
 
 
-def _check_file_digests(folder: Path, meta: dict) -> None:
+def check_file_digests(folder: Path, meta: dict) -> None:
     """:class:`DamagedModel` when a file of the model is not the one it saved (by the SHA-256 that
     ``model.json`` records; models saved before it recorded them are not checked)."""
     digests = meta.get("file_sha256")
