@@ -154,3 +154,16 @@ def test_same_path_resolves_home_dots_slashes_and_links(tmp_path, monkeypatch):
     assert system.same_path(f"{tmp_path}/x/../line", str(tmp_path / "link"))
     assert not system.same_path(str(tmp_path / "line"), str(tmp_path / "other"))
     assert not system.same_path("", str(tmp_path)) and not system.same_path("  ", "  ")  # not the working folder
+
+
+def test_ctrl_c_while_the_command_line_exits_after_its_work_changes_nothing():
+    """Found by review: Ctrl+C just after `train` printed its run's folder ended the process by the signal, or
+    printed a KeyboardInterrupt traceback from an exit handler, though everything was done and said."""
+    script = ("import atexit, os, runpy, signal, sys, time\n"
+              "import vqi_core.cli\n"
+              "vqi_core.cli.main = lambda: print('done') or 0  # a command that has finished\n"
+              "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.2)))  # Ctrl+C at exit\n"
+              "sys.argv = ['vqi_core']\n"
+              "runpy.run_module('vqi_core', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")
