@@ -135,6 +135,18 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
                for item in category.skipped)
 
 
+def test_a_mask_two_images_of_one_stem_could_belong_to_is_left_out_and_named(tmp_path):
+    """Found by review: dup.png and dup.jpg with one dup_mask.png both took that mask (one of them wrongly)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    Image.open(root / "test" / "blob" / "000.png").convert("RGB").save(root / "test" / "blob" / "000.jpg")
+    category = load_category(root)
+    masks = {s.path.name: s.mask_path for s in category.test if s.defect_type == "blob"}
+    assert masks["000.png"] is None and masks["000.jpg"] is None and masks["001.png"] is not None
+    reasons = [item["reason"] for item in category.skipped if item["file"].endswith("000_mask.png")]
+    assert reasons == ["matches 2 images of blob (000.jpg, 000.png), so which one it marks is unknown: left out; "
+                       "rename the images so that each stem is one image's"]
+
+
 def test_a_mask_whose_pixels_cannot_be_read_is_ignored_with_a_reason_before_training(tmp_path):
     """A 32-bit integer TIFF mask has a header of the right size but pixels VQI does not read: it ended the run
     at its metrics stage, after the whole fit, instead of being skipped and named."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ParamSpec, Sequence, TypeVar
@@ -334,11 +335,19 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         matched: set[Path] = set()
+        stems = Counter(image_path.stem for image_path in paths)
+        for stem, count in sorted(stems.items()):
+            if count > 1 and stem in masks:  # e.g. dup.png and dup.jpg: the mask could be either one's
+                matched.add(masks[stem])
+                skipped.append({"file": str(masks[stem]), "reason": (
+                    f"matches {count} images of {defect_type} ({', '.join(p.name for p in paths if p.stem == stem)})"
+                    f", so which one it marks is unknown: left out; rename the images so that each stem is one "
+                    f"image's")})
         for image_path in paths:
             if defect_type == GOOD:
                 test.append(Sample(image_path, 0, GOOD))
                 continue
-            mask_path = masks.get(image_path.stem)
+            mask_path = masks.get(image_path.stem) if stems[image_path.stem] == 1 else None
             if mask_path is not None:
                 matched.add(mask_path)
                 problem = mask_problem(mask_path, image_path)
