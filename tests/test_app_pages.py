@@ -19,7 +19,8 @@ from PIL import Image
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, order_images, \
-    prepare_threshold_data, run_box_count, run_normalization, run_notes, square_thumbnail, threshold_view
+    histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, square_thumbnail, \
+    threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
@@ -675,6 +676,21 @@ def test_the_score_histogram_counts_images_in_whole_numbers():
     many = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8,
                           prepare_threshold_data(labels, scores))
     assert many["histogram"].layout.yaxis.dtick is None
+
+
+def test_a_threshold_saved_far_from_every_score_leaves_the_histogram_readable():
+    """Found by review: a threshold saved at 1e7 for scores of 390-5,840 stretched the bins over 0-10,010,000, so
+    every image fell into two bars."""
+    labels = np.r_[np.zeros(30, int), np.ones(20, int)]
+    scores = np.r_[np.linspace(390, 3000, 30), np.linspace(2500, 5840, 20)]
+    data = prepare_threshold_data(labels, scores, include=(1e7,))
+    assert data.axis.high > 1e7 and data.bin_edges[-1] < 6000  # the slider reaches it, the bins stay on the scores
+    assert (data.good_counts > 0).sum() > 10
+    figure = histogram_figure(data, 1e7)
+    assert not figure.layout.shapes and tuple(figure.layout.xaxis.range) == (data.bin_edges[0], data.bin_edges[-1])
+    assert figure.layout.annotations[0].text == "threshold 1e+07 lies above every score →"
+    inside = histogram_figure(data, 3000.0)
+    assert inside.layout.shapes[0].x0 == 3000.0 and not inside.layout.annotations and inside.layout.xaxis.range is None
 
 
 def test_image_orders():

@@ -38,7 +38,7 @@ from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, gr
     predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
-from .wording import counted
+from .wording import counted, exact_number
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -79,7 +79,9 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
                            bins: int = 40, include: Sequence[float] = (),
                            defect_types: Sequence[str] | None = None) -> ThresholdData:
     """ROC curve and AUROC (with its bootstrap interval), score histograms and slider axis of a labelled test
-    set (and, given the defect type of each image, the defective images' scores per type)."""
+    set (and, given the defect type of each image, the defective images' scores per type). The slider axis also
+    covers the values in ``include`` (the saved threshold); the histograms' bins cover the scores alone, so that a
+    threshold far from every score does not pack them into one bar."""
     labels = np.asarray(labels, int)
     scores = np.asarray(scores, np.float64)
     type_scores: dict[str, np.ndarray] = {}
@@ -93,7 +95,8 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
     both = bool((labels == 0).any() and (labels == 1).any())
     fpr, tpr, _ = roc_curve(labels, scores) if both else (np.zeros(0), np.zeros(0), None)
     axis = score_axis(scores, include)
-    edges = np.linspace(axis.low, axis.high, bins + 1)
+    scores_axis = score_axis(scores)
+    edges = np.linspace(scores_axis.low, scores_axis.high, bins + 1)
     return ThresholdData(
         n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
         auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
@@ -158,18 +161,29 @@ def _whole_number_ticks(data: ThresholdData) -> dict[str, Any]:
 
 
 def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
-    """Score histograms of good vs defective test images with the threshold as a vertical line."""
+    """Score histograms of good vs defective test images with the threshold as a vertical line, or, where it lies
+    beyond the bins (a threshold saved far from every score), said in a corner instead."""
     centers = (data.bin_edges[:-1] + data.bin_edges[1:]) / 2
     width = float(data.bin_edges[1] - data.bin_edges[0])
     bars = [go.Bar(x=centers, y=data.good_counts, width=width, name=f"good ({data.n_good})",
                    marker_color=GOOD_COLOR, opacity=0.65),
             go.Bar(x=centers, y=data.defective_counts, width=width, name=f"defective ({data.n_defective})",
                    marker_color=DEFECT_COLOR, opacity=0.65)]
-    line = dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
-                line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash"))
+    low, high = float(data.bin_edges[0]), float(data.bin_edges[-1])
+    shapes, annotations, shown = [], [], {}
+    if low <= threshold <= high:
+        shapes.append(dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
+                           line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash")))
+    else:
+        above = threshold > high
+        annotations.append(dict(text=f"threshold {exact_number(threshold)} lies {'above' if above else 'below'} "
+                                     f"every score {'→' if above else '←'}", xref="paper", yref="paper",
+                                x=1 if above else 0, xanchor="right" if above else "left", y=1, yanchor="bottom",
+                                showarrow=False, font=dict(color=OPERATING_POINT_COLOR)))
+        shown = dict(range=[low, high])
     return go.Figure(bars, dict(
-        title="Scores of good and defective test images", barmode="overlay", shapes=[line],
-        xaxis=dict(title="Anomaly score (≥ threshold: defective)"),
+        title="Scores of good and defective test images", barmode="overlay", shapes=shapes,
+        annotations=annotations, xaxis=dict(title="Anomaly score (≥ threshold: defective)", **shown),
         yaxis=dict(title="Images", rangemode="tozero", **_whole_number_ticks(data)),
         legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"),
         margin=PLOT_MARGIN, height=360))
