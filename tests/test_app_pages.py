@@ -19,8 +19,8 @@ from PIL import Image
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, order_images, \
-    histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, square_thumbnail, \
-    threshold_view
+    histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
+    square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
@@ -1275,6 +1275,28 @@ def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(ope
     assert not [w.value for w in app.warning if "Cannot show" in w.value]
     next(b for b in app.button if b.label == "Enlarge").click().run()  # original, heatmap, boxes and outline
     assert not app.exception and not app.error and len(app.get("image")) == 15
+
+
+def test_the_pixel_tab_reads_a_moved_datasets_masks_from_the_folder_chosen_in_the_sidebar(open_page, app_env):
+    """Found by review: Inspect read a moved dataset from the sidebar's folder, but the Threshold page's pixel
+    tab looked for the masks where the run had found them and left every one out as unreadable."""
+    run = app_env.list()[0]
+    before = run_pixel_data(run, run_normalization(run))
+    gone = "/nowhere/datasets/widget"
+    config = json.loads((run.path / "config.json").read_text())
+    chosen = config["dataset"]
+    (run.path / "config.json").write_text(json.dumps({**config, "dataset": gone}))
+    scores = pd.read_csv(run.path / "scores.csv")
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(chosen, gone, regex=False)
+    scores.to_csv(run.path / "scores.csv", index=False)
+    app = open_page("threshold.py")
+    assert not app.exception
+    assert not [w.value for w in app.warning if "cannot be read" in w.value]
+    assert run_pixel_data(Run(run.path), run_normalization(run)).unreadable_masks  # where the run found them: gone
+    moved = run_pixel_data(Run(run.path, Path(chosen)), run_normalization(run))
+    assert (moved.n_pixels, moved.unreadable_masks) == (before.n_pixels, ()) and before.n_pixels > 0
+    assert np.array_equal(moved.tpr, before.tpr) and np.array_equal(moved.fpr, before.fpr)
 
 
 def test_inspect_says_a_run_without_test_images_has_none_when_its_dataset_folder_is_gone(open_page, app_env):

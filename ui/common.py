@@ -328,9 +328,10 @@ def threshold_data(run_path: str, saved_threshold: float) -> dashboard.Threshold
 
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
-def pixel_data(run_path: str) -> dashboard.PixelData:
-    """Sampled pixel labels and normalised map values of the run's test images with known masks."""
-    return dashboard.run_pixel_data(Run(Path(run_path)), normalization(run_path))
+def pixel_data(run_path: str, dataset: str | None = None) -> dashboard.PixelData:
+    """Sampled pixel labels and normalised map values of the run's test images with known masks; ``dataset``:
+    their category folder when it is not where the run found them (see :func:`images_folder`)."""
+    return dashboard.run_pixel_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
 
 
 @st.cache_data(max_entries=600, show_spinner=False)

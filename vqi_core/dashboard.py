@@ -307,7 +307,7 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
     for anomaly_map, image_path in zip(maps, paths):
         hw = anomaly_map.shape
         try:
-            original_hw = stored_size(image_path)
+            original_hw = stored_size(run.data_path(image_path))
         except (OSError, ImageReadError, ValueError):
             original_hw = hw
         area = visible_area(preprocessing.geometry(original_hw), preprocessing.input_hw, hw)
@@ -320,10 +320,13 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
 def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
     """:func:`prepare_pixel_data` of the run's test images with known masks, their maps normalised with
     ``normalization``; pixels counted as the run's own pixel figures count them (runs trained before 2026-12-03
-    counted pixels never inspected too). Masks that cannot be read are left out and named."""
+    counted pixels never inspected too). Masks that cannot be read are left out and named. Masks and images are
+    read from the run's :attr:`~vqi_core.runs.Run.dataset` when one is given (a dataset moved since training)."""
     maps = [normalize_map(run.anomaly_map(index), normalization) for index in range(len(run.scores))]
     unreadable: list[str] = []
-    truth = ground_truth_masks(run.scores, maps, unreadable)
+    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
+                                          for path in run.scores["mask_path"]])
+    truth = ground_truth_masks(scores, maps, unreadable)
     known = [index for index, mask in enumerate(truth) if mask is not None]
     areas = run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
     return prepare_pixel_data([mask for mask in truth if mask is not None], [maps[index] for index in known],

@@ -261,7 +261,7 @@ def pixel_level(run: Run) -> None:
 
 def pixel_level_body(run: Run) -> None:
     """The content of :func:`pixel_level`."""
-    data = common.pixel_data(str(run.path))
+    data = common.pixel_data(str(run.path), common.images_folder(run))
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} left out: "
