@@ -20,7 +20,7 @@ import pandas as pd
 
 from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
-from .datasets import category_holding, category_path, load_category, sub_folders
+from .datasets import Sample, category_holding, category_path, load_category, sub_folders
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
@@ -706,12 +706,18 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]
+    unreadable = {Path(item["file"]) for item in category.skipped}  # decoded and found unreadable by the check
+
+    def unreadable_of(samples: list[Sample]) -> str:
+        count = sum(s.path in unreadable for s in samples)
+        return f" ({count} unreadable: listed below)" if count else ""
+
     _escaped_print(f"category {category.name} ({category.root})")
-    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}")
+    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}{unreadable_of(category.train)}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
+        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}{unreadable_of(samples)}"
                        + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     if dark is not None:
