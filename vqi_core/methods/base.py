@@ -161,6 +161,8 @@ class AnomalyModel(ABC):
         self.bit_depth = check_bit_depth(bit_depth)
         self.preprocessing = Preprocessing(self.image_size[0], self.image_size[1], resize, crop, spec.mean, spec.std,
                                            scale, intensity)
+        #: what every fit starts from (a fit chooses a fixed_scale input size and intensity statistics)
+        self._unfitted = (self.preprocessing, self.image_size)
         #: fine-tuned backbone weights (state dict) when a method changes the backbone
         self.backbone_state: dict[str, torch.Tensor] | None = None
         #: statistics of held-out good images: map and score percentiles
@@ -261,6 +263,10 @@ class AnomalyModel(ABC):
                 raise ValueError(f"{self.name} learns from defect-free images only: leave the "
                                  f"{int(np.sum(labels))} defective images out of fit")
         started = time.perf_counter()
+        # a fit starts from the constructor's settings and the pretrained backbone (as scikit-learn's fit does), not
+        # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
+        self.preprocessing, self.image_size = self._unfitted
+        self.set_backbone_state(None)
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.region is not None:
             self.region.check_fits(image_shapes(good_images))
