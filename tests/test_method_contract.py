@@ -302,3 +302,17 @@ def test_whole_numbers_given_as_floats_are_taken_as_whole_numbers(small_fit):
     again = create_model("patchcore", **params).fit(data["train"])
     assert create_model("padim", finetune="cutpaste", finetune_params={"seed": None}).finetune_params == {"seed": None}
     np.testing.assert_array_equal(again.predict(data["bad"]).scores, model.predict(data["bad"]).scores)
+
+
+def test_numpy_numbers_and_booleans_are_taken_as_the_values_they_are():
+    """Found by review: a seed from np.arange (a seed loop), an image size of np.int64 or jit=np.False_ was refused
+    as "not a whole number" / "not true or false"."""
+    model = create_model("patchcore", seed=np.arange(3)[2], image_size=(np.int64(64), np.int64(96)),
+                         crop=np.float32(0.5), jit=np.bool_(False), top_k=np.int32(3))
+    params = model.get_params()
+    assert (params["seed"], params["image_size"], params["crop"], params["jit"], model.top_k) == (2, [64, 96], 0.5,
+                                                                                                  False, 3)
+    assert all(type(params[key]) in (int, float, bool, list) for key in ("seed", "crop", "jit", "image_size"))
+    json.dumps(params)  # saved with the run as they are
+    with pytest.raises(ValueError, match="parameter seed of patchcore must be a whole number, not 2.5"):
+        create_model("patchcore", seed=np.float64(2.5))

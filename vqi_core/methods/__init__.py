@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, finite_number
 
 # method name -> "module:Class" (imported on first use)
@@ -90,9 +92,23 @@ def _expected_kind(default: Any, key: str, value: Any) -> str | None:
     return None
 
 
+def plain_value(value: Any) -> Any:
+    """``value`` with NumPy numbers and booleans (``np.int64(3)``, ``np.float32(0.5)``, ``np.True_``) turned into
+    Python ones, also inside lists, tuples and dicts: a parameter from a NumPy array (a seed loop, a grid search)
+    is taken as the number it is, and saved as JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain_value(item) for item in value)
+    if isinstance(value, dict):
+        return {key: plain_value(item) for key, item in value.items()}
+    return value
+
+
 def create_model(name: str, **params: Any) -> AnomalyModel:
     """A new, unfitted model of method ``name`` with the given constructor parameters (see
-    :func:`check_params`)."""
+    :func:`check_params`; NumPy numbers are taken as Python ones, see :func:`plain_value`)."""
+    params = {key: plain_value(value) for key, value in params.items()}
     check_params(name, params)
     defaults = parameter_defaults(name)
     whole = {key: int(value) for key, value in params.items()  # 2.0 for a whole number is 2 (seed, top_k, ...)
