@@ -229,6 +229,14 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert main(["evaluate", "--run", str(trained.path)]) == 0  # its own test set: the threshold was chosen there
     own = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the run's saved"))
     assert "; chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives" in own
+    copy = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
+    for source, said in [("manual", "(manual; set by hand: if it was chosen by looking at these test images, new "
+                                    "parts may fare worse)"),  # found by review: every source was "chosen on ..."
+                         ("highest held-out good score", "(highest held-out good score; set from the good training "
+                                                         "images, not chosen on these test images)")]:
+        copy.save_threshold(copy.threshold + 1.0, source)
+        assert main(["evaluate", "--run", str(copy.path)]) == 0
+        assert said in capsys.readouterr().out
 
 
 def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys):

@@ -37,8 +37,9 @@ from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS
                    run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
-from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, cost_sentence, false_alarm_preset_name, judged_frame, \
-    line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, score_axis, threshold_presets
+from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
+    false_alarm_preset_name, judged_frame, line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, \
+    score_axis, threshold_presets
 from .wording import counted, exact_number, figure, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -390,11 +391,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     for line in _defect_type_lines(result["metrics"]):
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
-    chosen_where = ("not chosen on these images" if args.data is not None else
-                    "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
-                    "preset's rates on images it was not chosen on")
-    print(f"at the run's saved threshold {exact_number(run.threshold)} ({run.threshold_info.get('source', 'saved')}; "
-          f"{chosen_where}): {cost_sentence(point)}")
+    source = str(run.threshold_info.get("source", "saved"))
+    chosen_where = {True: "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives "
+                          "a preset's rates on images it was not chosen on",
+                    False: "set from the good training images, not chosen on these test images",
+                    None: "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
+                    }[chosen_on_the_test_set(source)] if args.data is None else "not chosen on these images"
+    print(f"at the run's saved threshold {exact_number(run.threshold)} ({source}; {chosen_where}): "
+          f"{cost_sentence(point)}")
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"

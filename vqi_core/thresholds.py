@@ -218,6 +218,17 @@ def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
     return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"
 
 
+def chosen_on_the_test_set(source: str) -> bool | None:
+    """Whether a saved threshold of this ``source`` was chosen on the run's test set (a preset, or the F1-optimal
+    one a run starts with): True; set from good training images (a run whose test set could not choose one):
+    False; typed in or given otherwise: None (unknown)."""
+    if source.startswith((F1_OPTIMAL, YOUDEN, MINIMUM_COST, "≤ ")):
+        return True
+    if source.startswith("highest "):  # see pipeline.fallback_threshold
+        return False
+    return None
+
+
 def preset_source(name: str, costs: LineCosts | None) -> str:
     """What a threshold saved from preset ``name`` records as its source (the minimum-cost one with its costs)."""
     return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
