@@ -19,7 +19,7 @@ from PIL import Image
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, order_images, \
-    histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
+    boxes_mark, histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
     square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -915,6 +915,25 @@ def copy_with_test_files(run: Run, folder: Path, dataset: str, change=lambda nam
                           for role, file, digest in zip(manifest["role"], manifest["file"], manifest["sha256"])]
     manifest.to_csv(folder / "data_manifest.csv", index=False)
     return Run(folder)
+
+
+def test_the_legend_names_what_boxes_mark_and_the_outline_of_any_compared_run(open_page, app_env):
+    """Found by review: Compare's legend followed the first run alone (no outline named, though the second run's
+    card drew it), and every legend said 'held-out good image' for runs where none was held out."""
+    run = app_env.list()[0]
+    assert boxes_mark([run]) == "regions above every held-out good image's map" and run.config["has_masks"]
+    unmasked = copy_with_test_files(run, app_env.root / "29990101-000000-widget-padim-nomasks", run.config["dataset"])
+    config = json.loads((unmasked.path / "config.json").read_text())
+    (unmasked.path / "config.json").write_text(json.dumps({**config, "has_masks": False}))
+    (unmasked.path / "metrics.json").write_text(json.dumps({**unmasked.metrics, "normalisation_images": 0}))
+    unmasked = Run(unmasked.path)
+    assert boxes_mark([unmasked]) == "regions above every good training image's map (none was held out)"
+    assert boxes_mark([run, unmasked]) == "regions above every good image's map each run was normalised with"
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([unmasked.id, run.id]).run()
+    assert not app.exception
+    shown = next(m.value for m in app.markdown if m.value.startswith("True label:"))
+    assert "ground-truth outline" in shown and boxes_mark([run, unmasked]) in shown
 
 
 def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page, app_env):

@@ -13,7 +13,7 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, NoReturn
+from typing import Any, Iterator, NoReturn, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,11 +69,11 @@ def as_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def legend(ground_truth: bool) -> str:
-    """The overlay colours as HTML; the ground-truth outline only where the images have masks."""
+def legend(runs: Sequence[Run], ground_truth: bool) -> str:
+    """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks."""
     parts = [f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span>",
-             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes (regions above every held-out "
-             "good image's map, whatever the threshold)</span>"]
+             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes ({dashboard.boxes_mark(runs)}, "
+             f"whatever the threshold)</span>"]
     if ground_truth:
         parts.append(f"<span style='color:{dashboard.css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
     return " · ".join(parts)

@@ -381,6 +381,17 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
 
 
+def boxes_mark(runs: Sequence[Run]) -> str:
+    """What the boxes of these runs' overlays mark: regions above every good image's map the maps were normalised
+    with, named as the runs' metrics say (held-out good images, or the training images where none was held out)."""
+    held_out = {run.metrics.get("normalisation_images") != 0 for run in runs}
+    if held_out == {False}:
+        return "regions above every good training image's map (none was held out)"
+    if held_out == {True}:
+        return "regions above every held-out good image's map"
+    return "regions above every good image's map each run was normalised with"
+
+
 def box_note(defective: bool, boxes: int) -> str | None:
     """Where boxes and verdict seem to disagree, why: boxes mark regions above every held-out good image's map,
     the verdict compares the image's score with the threshold (None where they agree)."""

@@ -45,7 +45,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image", persist_state="session")
     colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
-    legend = common.legend(bool(runs[0].config.get("has_masks")))
+    legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
     columns = st.columns(len(runs))

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, copied_images, look_alike_images, \
-    order_images, region_caption
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, copied_images, \
+    look_alike_images, order_images, region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.runs import Run, RunError, label_values
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
@@ -85,7 +85,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
                                         dataset=read_from(run)),
                          caption="Heatmap (transparent below half the highest good level)", width="stretch")
         columns[2].image(common.overlay(path, index, heatmap=False, max_side=768, dataset=read_from(run)),
-                         caption="Boxes (regions above every held-out good image's map)"
+                         caption=f"Boxes ({boxes_mark([run])})"
                          + (" and ground-truth outline" if masks else ""),
                          width="stretch")
     except LOAD_ERRORS as exc:
@@ -95,7 +95,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
             run.mask(index)
         except ImageReadError as exc:
             st.warning(f"No ground-truth outline: {common.as_text(exc)}", icon=":material/broken_image:")
-    st.markdown(common.legend(masks), unsafe_allow_html=True)
+    st.markdown(common.legend([run], masks), unsafe_allow_html=True)
 
 
 def shown_boxes(run: Run, index: int) -> int | None:
@@ -171,7 +171,7 @@ counts = test["outcome"].value_counts()
 region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
-st.markdown(common.legend(bool(current.config.get("has_masks"))), unsafe_allow_html=True)
+st.markdown(common.legend([current], bool(current.config.get("has_masks"))), unsafe_allow_html=True)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected, threshold)

@@ -199,7 +199,7 @@ def scoring_section(run: Run, mode: str) -> None:
             st.info(f"These results are of {source_text(outcome)}, " + (
                 "not of the images chosen above: press \"Score images\" to score those." if chosen_now else
                 "not of the images chosen above (none are chosen now)."), icon=":material/history:")
-        show(outcome)
+        show(outcome, run)
 
 
 def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
@@ -223,9 +223,9 @@ def download_results(outcome: dict[str, Any]) -> None:
                        icon=":material/download:", key="predict_download")
 
 
-def show(outcome: dict[str, Any]) -> None:
-    """What was scored, per-file problems, counts, CSV download and the result cards, defective first, a page at
-    a time."""
+def show(outcome: dict[str, Any], run: Run) -> None:
+    """What was scored with ``run``, per-file problems, counts, CSV download and the result cards, defective first,
+    a page at a time."""
     st.markdown(f"**Chosen:** {source_text(outcome)}, judged at threshold {exact_number(outcome['threshold'])}")
     for problem in outcome["problems"]:
         st.error(common.as_text(problem), icon=":material/broken_image:")
@@ -273,7 +273,7 @@ def show(outcome: dict[str, Any]) -> None:
     if not shown:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["run"], choice))
-    st.markdown(common.legend(ground_truth=False), unsafe_allow_html=True)
+    st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
     for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
