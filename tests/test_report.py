@@ -153,9 +153,11 @@ def test_report_lists_the_files_left_out_of_the_run(runs_store, tmp_path):
 def test_report_gives_the_runs_description_escaped(runs_store):
     run = runs_store.list()[0]
     assert "none written" in parse(run_report_html(run)).text
-    run.describe("line 3 <b>candidate</b>")
+    run.describe("line 3 <b>candidate</b>\nsecond line")
     document = run_report_html(run)
-    assert "line 3 <b>candidate</b>" in parse(document).text and "<b>candidate" not in document
+    assert "line 3 <b>candidate</b>\nsecond line" in parse(document).text and "<b>candidate" not in document
+    assert "td { white-space: pre-wrap; }" in document  # found by review: a browser ran the lines together
+    assert not re.search(r"<td>\s|\s</td>", document)  # and no cell shows stray blank lines
 
 
 def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store):

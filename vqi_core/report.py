@@ -34,7 +34,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
-th { background: #f5f5f5; text-align: left; } .note { background: #fff6e0; padding: 0.5rem 0.8rem; }
+th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .note { background: #fff6e0; padding: 0.5rem 0.8rem; }
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
 figcaption { overflow-wrap: anywhere; }
 figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.85rem; }
