@@ -179,6 +179,8 @@ def test_a_missing_figure_in_a_report_table_reads_n_a_not_none():
 
     html_table = _table(pd.DataFrame({"defect type": ["contamination"], "image AUROC": [None], "images": [3]}))
     assert "<td>n/a</td>" in html_table and "None" not in html_table
+    figures = _table(pd.DataFrame({"defect type": ["crack", "hole"], "image AUROC": [1.0, 0.98765], "images": [3, 4]}))
+    assert "<td>1.0000</td>" in figures and "<td>0.9877</td>" in figures  # found by review: 1 beside 1.0000 above
 
 
 def test_report_says_what_normalised_the_maps_and_when_the_dataset_has_moved(tmp_path, capsys):
