@@ -274,7 +274,8 @@ def test_a_preset_keeps_its_margin_from_the_scores_it_separates_where_the_printe
     assert axis.snap_preset(1.0, saved=1.0) == 1.0
     # the slider and the entry field show a value kept off the grid with every digit it is printed with
     assert (axis.shown_decimals(49.999), axis.shown_decimals(49.9995), axis.shown_decimals(1e7)) == (3, 4, 3)
-    assert axis.shown_decimals(0.1 + 0.2) == 12  # 0.30000000000000004: the cap
+    assert axis.shown_decimals(0.1 + 0.2) == 17 and axis.shown_decimals(1.234567e-07) == 13
+    assert axis.shown_decimals(1e-20) == 17  # the cap
 
 
 def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold():
@@ -405,10 +406,10 @@ def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
     saved = run.threshold
     app = open_page("threshold.py")
     assert app.slider(key="threshold_slider").value == saved
-    shown = app.slider(key="threshold_slider").proto.format  # found by review: 1934.5678 was shown as 1934.6
+    shown = app.number_input(key="threshold_number").proto.format  # found by review: 1934.5678 was shown as 1934.6
     grid = common.threshold_data(str(run.path), saved).axis.decimals
-    assert shown == app.number_input(key="threshold_number").proto.format != f"%.{grid}f"  # more than the grid's
-    assert float(shown % saved) == saved  # the widgets show the saved value itself, not one rounded off it
+    assert app.slider(key="threshold_slider").proto.format == f"%.{grid}f" != shown  # the slider keeps its grid's
+    assert float(shown % saved) == saved  # the exact field shows the saved value itself, not one rounded off it
     app.switch_page("ui/pages/inspect_images.py").run()
     assert any("(saved: F1-optimal" in c.value for c in app.caption)
     app.switch_page("ui/pages/threshold.py").run()

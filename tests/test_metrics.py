@@ -380,6 +380,8 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     one = ThresholdEvaluator(np.array([0] * 10 + [1] * 10), np.arange(20.0)).evaluate(10.5)  # 1 of 10 escapes
     assert "about 0.0 false alarms and 1.0 escapes, an expected cost of 10.0 (0.0 × 1 + 1.0 × 10)" in \
         line_cost_sentence(one, LineCosts(1.0, 10.0, 0.01))  # not "1 escapes" beside "0.0 false alarms"
+    from vqi_core.thresholds import _expected_count
+    assert [_expected_count(count) for count in (5e-05, 0.476, 9.999, 12.34)] == ["0.00005", "0.476", "10.0", "12.3"]
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%
 

@@ -233,7 +233,9 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     for source, said in [("manual", "(manual; set by hand: if it was chosen by looking at these test images, new "
                                     "parts may fare worse)"),  # found by review: every source was "chosen on ..."
                          ("highest held-out good score", "(highest held-out good score; set from the good training "
-                                                         "images, not chosen on these test images)")]:
+                                                         "images, not chosen on these test images)"),
+                         ("benchmark", "(benchmark; its source does not say whether it was chosen on these test "
+                                       "images)")]:
         copy.save_threshold(copy.threshold + 1.0, source)
         assert main(["evaluate", "--run", str(copy.path)]) == 0
         assert said in capsys.readouterr().out

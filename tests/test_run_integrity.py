@@ -363,7 +363,7 @@ def test_an_array_claiming_terabytes_is_named_not_a_traceback(trained_run, tmp_p
     claiming = header.getvalue() + bytes(16)
     run = copied(trained_run, tmp_path / "runs", trained_run.id)
     maps_with_first(run, claiming)
-    said = "an array in it claims more memory than this computer has"
+    said = "an array in it needs more memory than this computer can give"
     with pytest.raises(RunError, match=f"maps.npz is damaged: {said}"):
         run.anomaly_map(0)
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 2

@@ -30,8 +30,8 @@ from .backbones import backbone_available
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, runs_folder_undone_on_failure,
-                   write_bytes_atomic, zip_members)
+                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
+                   runs_folder_undone_on_failure, write_bytes_atomic, zip_members)
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -243,19 +243,10 @@ def _check_array_claims(staging: Path) -> None:
 def _array_header_bytes(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     """The bytes the ``.npy`` member ``info`` says it holds (shape x item size, from its header); 0 for another
     member or one without the ``.npy`` prefix (numpy reads those as the bytes they are)."""
-    if not info.filename.endswith(".npy"):
+    header = npy_header(packed, info)
+    if header is None:
         return 0
-    with packed.open(info) as member:
-        prefix = member.read(len(np.lib.format.MAGIC_PREFIX))
-        if prefix != np.lib.format.MAGIC_PREFIX:
-            return 0
-        version = tuple(member.read(2))
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-        else:
-            raise ValueError(f"{info.filename} is not an array written by VQI (.npy version {version})")
+    shape, dtype = header
     return int(np.prod(shape, dtype=object)) * dtype.itemsize
 
 

@@ -392,11 +392,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
     source = str(run.threshold_info.get("source", "saved"))
-    chosen_where = {True: "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives "
-                          "a preset's rates on images it was not chosen on",
-                    False: "set from the good training images, not chosen on these test images",
-                    None: "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
-                    }[chosen_on_the_test_set(source)] if args.data is None else "not chosen on these images"
+    chosen = chosen_on_the_test_set(source)
+    chosen_where = ("not chosen on these images" if args.data is not None else
+                    "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
+                    "preset's rates on images it was not chosen on" if chosen else
+                    "set from the good training images, not chosen on these test images" if chosen is False else
+                    "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
+                    if source == "manual" else "its source does not say whether it was chosen on these test images")
     print(f"at the run's saved threshold {exact_number(run.threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point)}")
     judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)

@@ -291,8 +291,10 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     report(progress, "checking the split for copies", 0, 1)
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
-    dark = fewer_bits_note(bit_depth, [train_samples[i] for i in good], capture_ranges(image_subset(train_images, good))
-                           ) if good else None
+    good_samples = [train_samples[i] for i in good]
+    dark = None  # the images' statistics only where the note can apply: 16-bit files (headers) read at 16 bits
+    if good and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):
+        dark = fewer_bits_note(bit_depth, good_samples, capture_ranges(image_subset(train_images, good)))
     report(progress, "checking the split for copies", 1, 1)
     return found, check, dark
 
@@ -703,8 +705,9 @@ def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray]
     ranges. Defective images are not counted: a large defect alone can move an image's brightness or contrast."""
     if not training_ranges:
         return None
-    good = [(sample, image) for sample, image in zip(samples, images) if sample.label == 0]
-    unlike = [(sample, found) for sample, image in good if (found := unlike_training(image, training_ranges))]
+    good = [index for index, sample in enumerate(samples) if sample.label == 0]  # defective ones are not decoded
+    unlike = [(samples[index], found) for index, image in zip(good, image_subset(images, good))
+              if (found := unlike_training(image, training_ranges))]
     if not unlike:
         return None
     sample, found = unlike[0]

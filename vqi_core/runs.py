@@ -22,6 +22,7 @@ an earlier one. What a killed process leaves behind is removed by
 from __future__ import annotations
 
 import contextlib
+import csv
 import functools
 import hashlib
 import json
@@ -379,14 +380,17 @@ class Run:
 
     def _check_model_arrays(self) -> None:
         """The checks of loading the model that need no backbone (whose pretrained weights a machine may lack):
-        its files are the ones it saved (by the SHA-256 that ``model.json`` records) and every array reads as a
-        plain array (nothing is unpickled); ``RunError`` saying what is wrong."""
+        its files are the ones it saved (by the SHA-256 that ``model.json`` records) and no array's header asks for
+        objects, which loading would refuse to unpickle (the headers alone are read: the digests cover the
+        content); ``RunError`` saying what is wrong."""
         folder = self.path / MODEL_DIR
         try:
             check_file_digests(folder, self._read_json(f"{MODEL_DIR}/{MODEL_JSON}"))
-            with np.load(folder / ARRAYS_FILE, allow_pickle=False) as arrays:
-                for key in arrays.files:
-                    arrays[key]
+            with zipfile.ZipFile(folder / ARRAYS_FILE) as packed:
+                for info in packed.infolist():
+                    header = npy_header(packed, info)
+                    if header is not None and header[1].hasobject:
+                        raise ValueError(f"{info.filename} holds objects that only pickle could read")
         except DamagedModel as exc:  # worded as when the model is loaded
             raise RunError(f"the model in {folder} cannot be loaded: {exc}") from exc
         except ARRAY_FILE_ERRORS as exc:
@@ -460,10 +464,19 @@ class Run:
     def _check_scores_order(self) -> None:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
         (re-sorted in a spreadsheet): its maps are stored in the order the run wrote the rows, so every image would
-        be shown with another image's heatmap. Runs without a manifest cannot be checked."""
-        manifest = self.data_manifest
-        if manifest is None:
+        be shown with another image's heatmap. Runs without a manifest cannot be checked. Of the manifest, its
+        header and its role and file columns are read (a listing of many runs reads every run's)."""
+        path = self.path / MANIFEST_FILE
+        if not self.data_files_recorded:
             return
+        try:
+            with open(path, newline="", encoding="utf-8") as handle:
+                self._check_manifest_columns(next(csv.reader(handle), []))
+            manifest = pd.read_csv(path, usecols=["role", "file"], dtype=str, keep_default_na=False)
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
+            raise RunError(f"{path} is damaged: {exc}") from exc
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
         if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
@@ -815,8 +828,27 @@ def array_file_problem(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and "pickle" in str(exc):
         return "not an array file written by VQI (damaged or replaced)"
     if isinstance(exc, MemoryError):  # numpy refuses the allocation its header asks for before reading anything
-        return "an array in it claims more memory than this computer has (damaged or replaced)"
+        return "an array in it needs more memory than this computer can give (a damaged file can claim that too)"
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+
+
+def npy_header(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype] | None:
+    """The shape and type the ``.npy`` member ``info`` of an array file says it holds, read from its header alone;
+    None for another member or one without the ``.npy`` prefix (numpy reads those as the bytes they are).
+    ``ValueError`` for a header numpy cannot read."""
+    if not info.filename.endswith(".npy"):
+        return None
+    with packed.open(info) as member:
+        if member.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+            return None
+        version = tuple(member.read(2))
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"{info.filename} is not an array written by VQI (.npy version {version})")
+    return shape, dtype
 
 
 def zip_members(path: Path) -> list[str]:

@@ -53,8 +53,8 @@ class ScoreAxis:
         return self.format(value) if self._cut(value) == value else exact_number(value)
 
     def shown_decimals(self, value: float) -> int:
-        """The decimals a slider or entry field needs to show ``value`` as :meth:`text` prints it (at most
-        :data:`MAX_SHOWN_DECIMALS`): a widget printing fewer would round a saved or preset threshold off the grid,
+        """The decimals an entry field needs to show ``value`` as :meth:`text` prints it (at most
+        :data:`MAX_SHOWN_DECIMALS`): a field printing fewer would round a saved or preset threshold off the grid,
         perhaps above what it rejects (1934.5678 shown as 1934.6)."""
         exponent = decimal.Decimal(self.text(value)).as_tuple().exponent
         needed = -exponent if isinstance(exponent, int) else 0
@@ -104,8 +104,8 @@ class ScoreAxis:
         return round(math.floor(float(value) * scale + 1e-6) / scale, self.decimals)
 
 
-#: the most decimals a threshold widget shows (a float's shortest text may have 17 significant digits)
-MAX_SHOWN_DECIMALS = 12
+#: the most decimals the exact-threshold field shows (a float's shortest text may have 17 significant digits)
+MAX_SHOWN_DECIMALS = 17
 
 
 def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
@@ -198,7 +198,7 @@ def _expected_count(count: float) -> str:
     without a decimal (1.0 escapes beside 396.0 false alarms, not "1 escapes")."""
     if count >= 10 or count == 0:
         return f"{count:,.1f}"
-    text = f"{count:.3g}"
+    text = np.format_float_positional(count, precision=3, unique=False, fractional=False, trim="-")  # never 5e-05
     return text if "." in text else f"{text}.0"
 
 

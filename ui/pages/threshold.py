@@ -153,14 +153,14 @@ def image_level_body(run: Run) -> None:
     init_threshold(run, axis)
     costs = line_costs()
 
-    shown = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
+    exact = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
 
     controls, presets_column = st.columns([3, 2])
     with controls:
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
-                  step=axis.step, format=shown, key=SLIDER,
+                  step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
                   on_change=lambda: choose_threshold(run, axis.snap(st.session_state[SLIDER]), "manual"))
-        st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=shown,
+        st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=exact,
                         key=NUMBER, help=f"From {axis.text(axis.low)} to {axis.text(axis.high)}, the slider's range: "
                                          f"just below the lowest test score (every image rejected) to just above "
                                          f"the highest (every image passed). A value outside it is not taken (the "
