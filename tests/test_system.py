@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 
 from vqi_core import system
 
@@ -167,3 +168,17 @@ def test_ctrl_c_while_the_command_line_exits_after_its_work_changes_nothing():
               "runpy.run_module('vqi_core', run_name='__main__')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert (done.returncode, done.stdout, done.stderr) == (0, "done\n", "")
+
+
+def test_the_command_line_names_a_huge_image_without_pillows_warning(tmp_path):
+    """Found by review: an image of 89-179 megapixels (Pillow's warning range) printed Pillow's
+    DecompressionBombWarning and a line of its source code beside VQI's own message."""
+    for folder in ("train/good", "test/good"):
+        (tmp_path / "part" / folder).mkdir(parents=True)
+        Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "part" / folder / "plain.png")
+    Image.new("1", (9500, 9500)).save(tmp_path / "part" / "train" / "good" / "huge.png")  # 90 megapixels, a few kB
+    done = subprocess.run([sys.executable, "-m", "vqi_core", "check", "--data", str(tmp_path / "part")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "huge.png" in done.stdout and "9500x9500 pixels is larger than the 64,000,000 pixel limit" in done.stdout
+    assert "DecompressionBombWarning" not in done.stderr + done.stdout and "warnings.warn" not in done.stderr

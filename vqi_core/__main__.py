@@ -2,12 +2,19 @@
 
 import signal
 import sys
+import warnings
 
 try:
+    from PIL import Image
+
     from .cli import main
 except KeyboardInterrupt:  # Ctrl+C while torch and OpenCV are still loading: no command has started
     print("interrupted: nothing was done", file=sys.stderr)
     raise SystemExit(130)
+
+# an image of 89-179 megapixels: VQI names it with its own limit (64 megapixels) and the reason; Pillow's warning
+# would add two lines of its source code to the command's output
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 status = main()
 # the command is done and has said so: Ctrl+C while the interpreter exits (atexit handlers of torch and others)
