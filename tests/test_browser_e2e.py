@@ -265,6 +265,7 @@ def test_train_threshold_compare_and_predict(page, server):
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
     dialog.locator("button[aria-label='Close']").click()  # its X: dismissed, it stays closed on the next rerun
     dialog.wait_for(state="hidden", timeout=30_000)
+    _settle(page)  # the dismissal's own rerun has run (an order chosen in the same instant could overtake it)
     page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
     page.get_by_role("option", name="highest score first").click()
     _settle(page)
