@@ -1275,18 +1275,24 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     assert box_note(True, 2) is None and box_note(False, 0) is None
 
 
+def record_dataset_as_gone(run: Run) -> str:
+    """Make ``run`` say its dataset lies in a folder that is gone (moved, or imported from another machine); the
+    folder it does lie in (the sidebar's category folder) is returned."""
+    gone = "/nowhere/datasets/widget"
+    config = json.loads((run.path / "config.json").read_text())
+    (run.path / "config.json").write_text(json.dumps({**config, "dataset": gone}))
+    scores = pd.read_csv(run.path / "scores.csv")
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(config["dataset"], gone, regex=False)
+    scores.to_csv(run.path / "scores.csv", index=False)
+    return config["dataset"]
+
+
 def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(open_page, app_env):
     """A run whose dataset folder is gone (moved, or the run imported from another machine) shows its images from
     the category folder chosen in the sidebar, each checked against the run's record of the file it scored."""
     run = app_env.list()[0]
-    gone = "/nowhere/datasets/widget"
-    config = json.loads((run.path / "config.json").read_text())
-    chosen = config["dataset"]
-    (run.path / "config.json").write_text(json.dumps({**config, "dataset": gone}))
-    scores = pd.read_csv(run.path / "scores.csv")
-    for column in ("path", "mask_path"):
-        scores[column] = scores[column].str.replace(chosen, gone, regex=False)
-    scores.to_csv(run.path / "scores.csv", index=False)
+    chosen = record_dataset_as_gone(run)
     app = open_page("inspect_images.py")
     assert not app.exception
     assert any(i.value.startswith(f"This run's test images are read from the folder chosen in the sidebar, "
@@ -1302,14 +1308,7 @@ def test_the_pixel_tab_reads_a_moved_datasets_masks_from_the_folder_chosen_in_th
     tab looked for the masks where the run had found them and left every one out as unreadable."""
     run = app_env.list()[0]
     before = run_pixel_data(run, run_normalization(run))
-    gone = "/nowhere/datasets/widget"
-    config = json.loads((run.path / "config.json").read_text())
-    chosen = config["dataset"]
-    (run.path / "config.json").write_text(json.dumps({**config, "dataset": gone}))
-    scores = pd.read_csv(run.path / "scores.csv")
-    for column in ("path", "mask_path"):
-        scores[column] = scores[column].str.replace(chosen, gone, regex=False)
-    scores.to_csv(run.path / "scores.csv", index=False)
+    chosen = record_dataset_as_gone(run)
     app = open_page("threshold.py")
     assert not app.exception
     assert not [w.value for w in app.warning if "cannot be read" in w.value]
