@@ -27,8 +27,8 @@ from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_note
-from .pipeline import (IMAGE_MEMORY_MB, RESULT_COLUMNS, RunConfig, check_dataset, evaluate_run, folder_sources,
-                       iter_score, label_name, not_scored_row, overlay_file_name, result_row, train_run)
+from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
+                       overlay_file_name, prediction_table, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -515,8 +515,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     finally:
         progress.close()
     scored = len(rows)
-    rows += [not_scored_row(item, threshold, run.id) for item in skipped]
-    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    frame = prediction_table(rows, skipped, threshold, run.id)
     earlier = _earlier_overlays(out)
     interrupted: list[int] = []
     with interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
@@ -528,7 +527,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         for overlay_file in staging.iterdir():  # each replaces an earlier predict's overlay in one step
             os.replace(overlay_file, out / overlay_file.name)
         staging.rmdir()
-        for stale in earlier - {overlay_file_name(row["image"]) for row in rows[:scored]}:
+        for stale in earlier - {overlay_file_name(row["image"]) for row in rows}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
     if interrupted:
         print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "

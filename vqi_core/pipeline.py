@@ -624,6 +624,14 @@ def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str) -> di
             "problem": skipped["reason"]}
 
 
+def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,
+                     run_id: str) -> pd.DataFrame:
+    """The predictions table (:data:`RESULT_COLUMNS`; the CLI's ``predictions.csv``, the Predict page's CSV): the
+    scored images' rows (:func:`result_row`), then a row for every file that could not be scored."""
+    rows = [*scored_rows, *(not_scored_row(item, threshold, run_id) for item in skipped)]
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
 def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
     """``sample`` without its mask where the mask file has gone, cannot be read or is no longer of its image's
     size (listed in ``skipped`` with the reason), as a test set's masks are checked when it is loaded."""

@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from ui import common
@@ -16,8 +15,8 @@ from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, bo
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (NOT_SCORED, RESULT_COLUMNS, ImageResult, evaluate_run, folder_sources, iter_score,
-                               not_scored_row, result_row, upload_sources)
+from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
+                               result_row, upload_sources)
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
 from vqi_core.thresholds import judged_frame
@@ -56,9 +55,8 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
-    rows += [not_scored_row(item, threshold, run.id) for item in skipped]  # the CSV accounts for every file
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
-            "frame": pd.DataFrame(rows, columns=RESULT_COLUMNS), "skipped": skipped if mode != "upload" else [],
+            "frame": prediction_table(rows, skipped, threshold, run.id), "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files),
             "capture_checked": run.report.get("training_capture_ranges") is not None}
