@@ -131,6 +131,24 @@ def test_boxes_of_a_tall_narrow_image_are_drawn_where_they_belong_at_the_display
     assert (rows.min(), rows.max()) == (250, 299)  # 3200 and 3840 px at 320/4096
 
 
+def test_boxes_compare_at_the_maps_own_precision_and_refuse_a_nan_threshold():
+    """Review: the map was cast to float32 and so was the threshold, so a float64 map just above 1 got no box."""
+    assert len(boxes_from_map(np.array([[1.0000000001]]))) == 1
+    assert boxes_from_map(np.array([[1.0]])) == []  # strictly above
+    with pytest.raises(ValueError, match="the box threshold is NaN"):
+        boxes_from_map(np.ones((4, 4), np.float32), threshold=float("nan"))
+
+
+def test_overlays_refuse_an_empty_map_and_a_nan_colour_scale():
+    """Review: OpenCV's own error for an empty map; a NaN vmax gave garbage colours."""
+    image = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"expected a 2-D map of at least 1 x 1, not one of shape \(0, 0\)"):
+        render_overlay(image, np.zeros((0, 0), np.float32))
+    assert render_overlay(image, np.zeros((0, 0), np.float32), show_heatmap=False).shape == (8, 8, 3)
+    with pytest.raises(ValueError, match="vmax must be positive, not nan"):
+        heatmap_image(np.zeros((4, 4), np.float32), vmax=float("nan"))
+
+
 @pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5,)])
 def test_boxes_of_an_empty_or_flat_map_are_refused_not_a_crash(shape):
     """OpenCV's connected components ended the whole process (a segmentation fault) on an empty map."""

@@ -138,6 +138,29 @@ def test_aupro_matches_the_exact_definition_on_random_maps() -> None:
     assert aupro(masks, maps, max_fpr=0.05) == pytest.approx(reference_aupro(masks, maps, 0.05), abs=5e-3)
 
 
+def test_aupro_tries_the_threshold_just_above_a_value_many_defect_free_pixels_share() -> None:
+    """Review: thresholds were defect-free values only; where most of them share one value (a map's floor), the
+    FPR jumps from that value to the next, and the threshold just above the floor, where the whole defect is found
+    at that FPR, was never tried: 0.073 instead of MVTec's 0.663."""
+    mask = np.zeros((10, 10), bool)
+    mask[0, 0] = True
+    anomaly_map = np.zeros((10, 10), np.float32)
+    anomaly_map[mask] = 0.5
+    anomaly_map[9, :] = 1.0  # 10 of the 99 defect-free pixels above the defect, 89 on the floor below it
+    assert reference_aupro([mask], [anomaly_map]) == pytest.approx(0.663, abs=1e-3)
+    assert aupro([mask], [anomaly_map]) == pytest.approx(reference_aupro([mask], [anomaly_map]), abs=1e-6)
+    rng = np.random.default_rng(4)
+    masks, maps = [], []
+    for index in range(4):
+        mask = np.zeros((16, 16), bool)
+        mask[3 + index:7 + index, 5:9] = True
+        floor = rng.random((16, 16)) < 0.9  # most pixels clipped at 0, as kNN distances on a flat background
+        anomaly_map = np.where(floor, 0.0, rng.random((16, 16))).astype(np.float32) + mask * 0.3
+        masks.append(mask)
+        maps.append(anomaly_map)
+    assert aupro(masks, maps) == pytest.approx(reference_aupro(masks, maps), abs=2e-3)
+
+
 def test_aupro_none_without_regions() -> None:
     assert aupro([np.zeros((5, 5), bool)], [np.zeros((5, 5), np.float32)]) is None
     assert aupro([], []) is None
@@ -252,6 +275,8 @@ def test_youden_threshold(scored) -> None:
     chosen = evaluator.evaluate(threshold)
     assert chosen.recall - chosen.false_alarm_rate == pytest.approx(max(j))
     assert youden_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 0.25
+    # review: J is 1/5 at 0.5 and at 1.5, but 1 - 0.8 and 0.8 - 0.6 round apart in floats; ties go to the lowest
+    assert youden_threshold([0] * 5 + [1] * 5, [0, 1, 2, 2, 2, 1, 2, 2, 2, 2]) == 0.5
 
 
 def test_threshold_for_false_alarm_rate(scored) -> None:
@@ -305,6 +330,13 @@ def test_minimum_cost_threshold_has_the_lowest_expected_cost(scored, costs) -> N
     lower = scores[scores < threshold]  # ties go to the lowest threshold
     if len(lower):
         assert brute_force_cost(labels, scores, lower.max(), costs) > lowest + 1e-12
+
+
+def test_minimum_cost_threshold_takes_the_lowest_of_equal_costs_that_round_apart() -> None:
+    """Review: the expected cost is exactly 1.26 per part at 1.5 and at 4.5, computed from other rates that round
+    apart in their last bits; "ties: the lowest" must still choose 1.5."""
+    labels, scores = [1, 0, 0, 0, 1, 0, 1, 1, 1, 0], [5, 0, 2, 1, 5, 5, 5, 2, 2, 4]
+    assert minimum_cost_threshold(labels, scores, LineCosts(3, 7, 0.3)) == 1.5
 
 
 def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
@@ -472,6 +504,8 @@ def test_bootstrap_aurocs_are_paired_stratified_resamples() -> None:
     worse = np.round(better + rng.normal(0, 1.5, 65), 1)
     aurocs = bootstrap_aurocs(labels, [better, worse, better], resamples=300, seed=7)
     assert aurocs.shape == (300, 3) and (aurocs[:, 0] == aurocs[:, 2]).all()  # same resamples for every set
+    stacked = bootstrap_aurocs(labels, np.stack([better, worse, better]), resamples=300, seed=7)  # review: a 2-D
+    assert np.array_equal(stacked, aurocs)  # array of score sets was "ambiguous"
     # each resample's AUROC is scikit-learn's on the same draw (good and defective drawn separately)
     draw = np.random.default_rng(7)
     good = draw.choice(np.flatnonzero(labels == 0), (300, 40))
@@ -511,6 +545,9 @@ def test_held_out_counts_hold_every_image_out_once_in_stratified_folds() -> None
     assert held_out_counts(labels, scores, recording_rule) == held  # seeded: the same folds again
     assert held_out_counts(labels[:25], scores[:25], recording_rule).folds == 2  # only 2 defective images
     assert held_out_counts(labels[:24], scores[:24], recording_rule) is None  # 1 defective image: nothing to hold out
+    for folds in (1, 0):  # review: quietly None, as if the images were too few
+        with pytest.raises(ValueError, match=f"folds must be at least 2 .*, not {folds}"):
+            held_out_counts(labels, scores, recording_rule, folds=folds)
 
 
 def test_a_threshold_chosen_on_its_own_images_is_optimistic() -> None:

@@ -65,13 +65,16 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
     map's size). Sorted by peak value, highest first. With the default
     threshold 1, only pixels higher than any held-out good image's get a box.
     """
-    norm_map = np.asarray(norm_map, dtype=np.float32)
-    if norm_map.ndim != 2 or norm_map.size == 0:  # OpenCV ends the process on an empty one
-        raise ValueError(f"boxes need a 2-D map of at least 1 x 1, not one of shape {norm_map.shape}")
+    given = np.asarray(norm_map)
+    if given.ndim != 2 or given.size == 0:  # OpenCV ends the process on an empty one
+        raise ValueError(f"boxes need a 2-D map of at least 1 x 1, not one of shape {given.shape}")
+    if np.isnan(threshold):
+        raise ValueError("the box threshold is NaN")
+    above = np.asarray(given, dtype=np.float64) > float(threshold)  # at the map's own precision, not float32's
+    norm_map = given.astype(np.float32)
     h, w = norm_map.shape
     image_h, image_w = image_hw if image_hw is not None else (h, w)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((norm_map > threshold).astype(np.uint8),
-                                                               connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(above.astype(np.uint8), connectivity=8)
     if count <= 1:
         return []
     peaks = np.full(count, -np.inf, dtype=np.float32)
@@ -93,7 +96,7 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
 
 def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
     """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, ``vmax`` and above dark red."""
-    if vmax <= 0:
+    if not vmax > 0:  # NaN too
         raise ValueError(f"vmax must be positive, not {vmax}")
     values = np.clip(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)) / vmax, 0.0, 1.0)
     bgr = cv2.applyColorMap(np.round(values * 255).astype(np.uint8), cv2.COLORMAP_JET)
@@ -119,6 +122,8 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
         raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be between 0 and 1, not {alpha}")
+    if show_heatmap and (np.ndim(norm_map) != 2 or np.size(norm_map) == 0):
+        raise ValueError(f"expected a 2-D map of at least 1 x 1, not one of shape {np.shape(norm_map)}")
     h, w = image.shape[:2]
     out = image.copy()
     if show_heatmap:

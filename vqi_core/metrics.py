@@ -93,7 +93,7 @@ def bootstrap_aurocs(labels: Sequence[int] | np.ndarray, score_sets: Sequence[Se
     The resamples are stratified (good and defective images drawn separately, so both classes are always
     present) and shared by all score sets, so column differences are paired comparisons of the runs.
     """
-    if not score_sets:
+    if len(score_sets) == 0:
         raise ValueError("no score set to bootstrap")
     labels = _check_labels_scores(labels, score_sets[0])[0]
     checked = [_check_labels_scores(labels, scores)[1] for scores in score_sets]
@@ -179,11 +179,14 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: floa
     much as a large one), and the FPR is the share of defect-free pixels (of
     all images) at or above it. The curve is evaluated at ``num_thresholds``
     thresholds spread evenly in FPR over [0, max_fpr] (quantiles of the
-    defect-free pixel values), with exact FPR and PRO at each, joined
-    linearly and cut at ``max_fpr``. MVTec's own code steps up at every
-    score instead, so this reads a little lower: by about 1e-5 on real
-    maps, up to 0.15 on a handful of pixels. None when there is no region or no
-    defect-free pixel. ``inspected``: see :func:`pixel_auroc` (the FPR counts inspected pixels only).
+    defect-free pixel values), each also just above the next lower defect-free
+    value: the lowest threshold with the same FPR, where PRO is highest (where
+    many defect-free pixels share one value, such as a map's floor, the FPR
+    jumps there). FPR and PRO are exact at each threshold; the points are joined
+    linearly and cut at ``max_fpr``. MVTec's own code takes every value as a
+    threshold; sampling reads a little lower: by about 1e-5 on real maps, more
+    on a handful of pixels. None when there is no region or no defect-free
+    pixel. ``inspected``: see :func:`pixel_auroc` (the FPR counts inspected pixels only).
     """
     if not 0 < max_fpr <= 1:
         raise ValueError(f"max_fpr must be in (0, 1], not {max_fpr}")
@@ -209,12 +212,17 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: floa
     n_good = len(good)
 
     # Thresholds: good-pixel quantiles for evenly spaced FPRs in [0, max_fpr], the next one beyond
-    # max_fpr (to cut the curve there), the lowest good value (FPR 1) and just above the highest (FPR 0).
+    # max_fpr (to cut the curve there), the lowest good value (FPR 1) and just above the highest (FPR 0);
+    # and just above the next lower good value of each: the same FPR, the most of each region found.
     target_fpr = np.linspace(0.0, max_fpr, num_thresholds)
     index = np.clip(np.round((1.0 - target_fpr) * n_good).astype(np.int64), 0, n_good - 1)
     index = np.concatenate([index, [max(index.min() - 1, 0), 0]])
-    above_all = np.nextafter(good[-1], np.array(np.inf, good.dtype))
-    thresholds = np.unique(np.concatenate([good[index], [above_all]]))  # ascending
+    sampled = good[index]
+    lower = np.searchsorted(good, sampled, side="left") - 1  # the highest good value below each
+    infinity = np.array(np.inf, good.dtype)
+    just_above_lower = np.nextafter(good[lower[lower >= 0]], infinity)
+    above_all = np.nextafter(good[-1], infinity)
+    thresholds = np.unique(np.concatenate([sampled, just_above_lower, [above_all]]))  # ascending
     n_thresholds = len(thresholds)
 
     fpr = (n_good - np.searchsorted(good, thresholds, side="left")) / n_good
@@ -244,8 +252,9 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     where it covers at least half of an output pixel, so the defective area
     is preserved on average. A defect too thin or too small for that (a 1 px
     scratch or a pit in a large image) is not lost either: a defect (a
-    connected region of the mask) of which no pixel is kept keeps every pixel
-    it covers at all, one region as the defect is one, so every defect the
+    connected region of the mask) of which no pixel is kept keeps the pixels
+    it covers at all (on shrinking; where one axis is enlarged and the other
+    shrunk, at least one of them), so every defect the
     mask marks still counts in pixel AUROC and in AUPRO, which averages over
     regions.
     """
@@ -406,8 +415,11 @@ def youden_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float]
     if not _both_classes(labels):
         raise ValueError("Youden's threshold needs both good and defective images")
     candidates = np.unique(scores)
-    points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
-    return _threshold_at(candidates, int(np.argmax(points["recall"] - points["false_alarm_rate"])))
+    evaluator = ThresholdEvaluator(labels, scores)
+    points = evaluator.evaluate_many(candidates)
+    # J * n_good * n_defective, in whole numbers: equal J are equal here, whatever float rounding makes of them
+    scaled_j = points["tp"].astype(np.int64) * evaluator.n_good - points["fp"].astype(np.int64) * evaluator.n_defective
+    return _threshold_at(candidates, int(np.argmax(scaled_j)))
 
 
 def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
@@ -494,6 +506,11 @@ class LineCosts:
                 + self.defect_rate * np.asarray(escape_rate, np.float64) * self.escape)
 
 
+#: costs this close to the lowest (relatively) count as equal to it: two rates that give the same cost can round
+#: apart in their last bits (``minimum_cost_threshold``)
+COST_TIE = 1e-12
+
+
 def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                            costs: LineCosts) -> float:
     """Threshold with the lowest expected cost per part (:meth:`LineCosts.per_part`) at the rates of this
@@ -505,7 +522,7 @@ def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[
     candidates = np.append(np.unique(scores), np.nextafter(scores.max(), np.inf))
     points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
     cost = costs.per_part(points["false_alarm_rate"], points["escape_rate"])
-    best = int(np.argmin(cost))
+    best = int(np.flatnonzero(cost <= cost.min() * (1 + COST_TIE))[0])  # equal costs may differ in the last bits
     return float(candidates[best]) if best == len(candidates) - 1 else _threshold_at(candidates[:-1], best)
 
 
@@ -534,6 +551,8 @@ def held_out_counts(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     A threshold chosen and measured on the same images looks better than it will be on new parts; this
     shows by how much. Fewer folds when a class has fewer images; None when a class has fewer than 2.
     """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2 (a part to choose on and one to measure on), not {folds}")
     labels, scores = _check_labels_scores(labels, scores)
     good, defective = int((labels == 0).sum()), int((labels == 1).sum())
     k = min(folds, good, defective)
