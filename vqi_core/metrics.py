@@ -521,7 +521,7 @@ def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[
         raise ValueError("a minimum-cost threshold needs both good and defective images")
     candidates = np.append(np.unique(scores), np.nextafter(scores.max(), np.inf))
     points = ThresholdEvaluator(labels, scores).evaluate_many(candidates)
-    cost = costs.per_part(points["false_alarm_rate"], points["escape_rate"])
+    cost = np.asarray(costs.per_part(points["false_alarm_rate"], points["escape_rate"]))
     best = int(np.flatnonzero(cost <= cost.min() * (1 + COST_TIE))[0])  # equal costs may differ in the last bits
     return float(candidates[best]) if best == len(candidates) - 1 else _threshold_at(candidates[:-1], best)
 
