@@ -9,10 +9,14 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
-    chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, user_errors
+    chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
+    training_started_here, user_errors
 from vqi_core.dashboard import run_label
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.runs import Run
+
+#: how often another page than Train looks whether this session's training has ended
+TRAINING_FOLLOW_SECONDS = 2.0
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 
@@ -112,6 +116,20 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
                            "the category chosen above.")
 
 
+@st.fragment(run_every=TRAINING_FOLLOW_SECONDS)
+def follow_training() -> None:
+    """While this session's training runs and another page than Train (which follows it itself) is open: its
+    stage in the sidebar, and the whole app again once it has ended, so that the new run becomes the current run
+    there and then, not at the next click (which would then act on the run it replaces)."""
+    job = training_started_here()
+    if job is None:
+        st.rerun()
+    stage = job.status().current
+    st.caption(f":material/model_training: Training {job.status().config.method}"
+               + (f": {stage.name} {stage.done}/{stage.total}" if stage is not None else "")
+               + "; the new run becomes the current run when it is done.")
+
+
 adopt_finished_training()  # before the sidebar shows the current run
 runs, runs_problem = saved_runs()
 readable_runs = only_readable(runs)  # each run's small files read once per rerun
@@ -125,5 +143,8 @@ navigation = st.navigation([
     st.Page(PAGES["compare"], title="Compare", icon=":material/compare:"),
     st.Page(PAGES["predict"], title="Predict", icon=":material/upload_file:"),
 ])
+if navigation.title != "Train" and training_started_here() is not None:
+    with st.sidebar:
+        follow_training()
 with user_errors():  # e.g. a run folder deleted from disk while a page reads it
     navigation.run()

@@ -729,7 +729,7 @@ def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, ap
 
     order = [common.as_text(name) for name in run.scores.sort_values("score", ascending=False)["image"]]
     assert shown() == order[:12]
-    app.session_state["inspect_page"] = 2  # the same paging
+    app.session_state[app.session_state["inspect_page"]] = 2  # the same paging (the page widget's key)
     app.run()
     assert shown() == order[12:] and len(order) == 14
 
@@ -1210,7 +1210,7 @@ def test_pages_set_no_widget_value_beside_its_default(open_page, app_env):
 def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(open_page, app_env):
     app = open_page("inspect_images.py")
     app.selectbox(key="inspect_order").set_value("file name").run()
-    app.session_state["inspect_page"] = 2
+    app.session_state[app.session_state["inspect_page"]] = 2  # the page widget's key is kept there
     app.run()
     first_on_page_two = [m.value for m in app.markdown if m.value.startswith("**")][0]
     app.switch_page("ui/pages/home.py").run()
@@ -1222,7 +1222,7 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     highest = run.scores["image"].iloc[int(np.argmax(run.score_values))]
     assert [m.value for m in app.markdown if m.value.startswith("**")][0].startswith(f"**{highest}**")
     app.selectbox(key="inspect_order").set_value("file name").run()
-    app.session_state["inspect_page"] = 2
+    app.session_state[app.session_state["inspect_page"]] = 2  # the page widget's key is kept there
     app.run()
     app.multiselect(key="inspect_types").set_value(["scratch"]).run()
     app.button_group(key="inspect_outcomes").set_value(["TP"]).run()
@@ -1233,12 +1233,15 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     assert not app.exception
     app.multiselect(key="inspect_types").set_value([]).run()
     app.button_group(key="inspect_outcomes").set_value([]).run()
-    app.session_state["inspect_page"] = 2
+    app.session_state[app.session_state["inspect_page"]] = 2  # the page widget's key is kept there
     app.run()
-    assert app.session_state["inspect_page"] == 2
+    paged = app.session_state["inspect_page"]
+    assert app.session_state[paged] == 2
     run.save_threshold(float(np.median(run.score_values)), "manual")  # other outcomes: the list starts again
     app.run()
-    assert "inspect_page" not in app.session_state or app.session_state["inspect_page"] == 1
+    assert app.session_state["inspect_page"] != paged and paged not in app.session_state  # a new page widget
+    assert app.session_state["inspect_page"] not in app.session_state or \
+        app.session_state[app.session_state["inspect_page"]] == 1
 
 
 def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):

@@ -444,6 +444,31 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
     assert [t.value for t in app.toast] == ["Training failed: the Train page says why."] and not app.exception
 
 
+def test_other_pages_follow_a_training_started_here_until_it_ends(open_page, app_env, finished_jobs):
+    """Found by review: on another page than Train, a finished training became current only at the next click,
+    which then acted on the run it replaced. While it trains, the sidebar there says so, in a fragment that
+    reruns every 2 s and reruns the whole app once the training has ended (a browser's timer: see the browser
+    test); the Train page follows it itself."""
+    following = "; the new run becomes the current run when it is done."
+    app = open_page("threshold.py")
+    train = BlockingTrain(result=app_env.list()[0])
+    job = jobs.start_training(RunConfig("unused", FAST_METHOD), app_env.root, train=train)
+    app.session_state["train_started_here"] = job.job_id
+    app.run()
+    captions = [c.value for c in app.sidebar.caption if c.value.endswith(following)]
+    assert len(captions) == 1 and captions[0].startswith(f":material/model_training: Training {FAST_METHOD}: "
+                                                         f"feature extraction ")
+    app.switch_page("ui/pages/train.py").run()
+    assert not [c for c in app.sidebar.caption if c.value.endswith(following)]
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert [c for c in app.sidebar.caption if c.value.endswith(following)]
+    train.release.set()
+    assert job.wait(timeout=60)
+    app.run()
+    assert not [c for c in app.sidebar.caption if c.value.endswith(following)] and not app.exception
+    assert [t.value for t in app.toast] == [f"Training finished: run `{app_env.list()[0].id}` is now the current run."]
+
+
 def test_names_from_outside_are_shown_as_written_not_as_markdown(open_page, tmp_path):
     """A category named with markdown (a backtick, emphasis) rendered as code or italics in the Train summary and
     broke out of Home's code spans (review of 2026-12-03)."""

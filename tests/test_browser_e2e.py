@@ -110,9 +110,9 @@ def _goto(page, server, title: str) -> None:
     _settle(page)
 
 
-def _train(page, server, method: str, region: Path | None = None) -> None:
+def _train(page, server, method: str, region: Path | None = None, elsewhere: str | None = None) -> None:
     """Train ``method`` with the Train page's defaults (and an uploaded inspection ``region``) and wait until its
-    run is saved."""
+    run is saved; with ``elsewhere``, on that page, opened while it trains, until it says the run is current."""
     before = {run.id for run in RunStore(server["runs"]).list()}
     _goto(page, server, "Train")
     page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
@@ -128,12 +128,22 @@ def _train(page, server, method: str, region: Path | None = None) -> None:
         _settle(page)
         settings = "region=67% of the image"
     page.get_by_role("button", name=re.compile("^Train$")).click()
+    if elsewhere is not None:
+        page.get_by_role("button", name="Cancel training").wait_for(timeout=60_000)  # started: now leave the page
+        _goto(page, server, elsewhere)
+        page.get_by_text("the new run becomes the current run when it is done").wait_for(timeout=30_000)
+        # found by review: the page took the new run only at the next click, which then acted on the one it replaced
+        page.get_by_test_id("stToast").filter(has_text="Training finished").wait_for(timeout=240_000)  # no click
     deadline = time.monotonic() + 240
     while not {run.id for run in RunStore(server["runs"]).list()} - before:
         assert time.monotonic() < deadline, f"no {method} run saved within 240 s"
         page.wait_for_timeout(500)
     [new] = [run for run in RunStore(server["runs"]).list() if run.id not in before]
     assert changed_settings(new.config) == settings, f"the page trained {method} with other settings than shown"
+    if elsewhere is not None:
+        sync_api.expect(page.get_by_role("combobox", name="Current run")).to_have_value(
+            re.compile(re.escape(new.id[:15])), timeout=30_000)  # as the run label has it
+        return
     page.get_by_role("button", name="Choose threshold").wait_for(timeout=60_000)
     _settle(page)
 
@@ -171,6 +181,18 @@ def test_train_threshold_compare_and_predict(page, server):
     page.get_by_text("VQI learns what a good part looks like").wait_for(timeout=60_000)
     _settle(page)
     _shot(page, "home")
+    page.get_by_text("Move a run to another machine (.zip)").click()
+    archives = [server["runs"].parent / name for name in ("bad.zip", "bad2.zip")]
+    for archive in archives:
+        archive.write_bytes(b"not a zip archive")
+    uploader = page.locator("[data-testid='stFileUploader'] input[type=file]")
+    uploader.set_input_files(str(archives[0]))
+    _settle(page)
+    page.get_by_role("button", name="Import the run").click()
+    page.get_by_text("bad.zip was not imported: not a run archive").wait_for(timeout=30_000)
+    uploader.set_input_files(str(archives[1]))  # the next archive: the section stays open (found by review)
+    _settle(page)
+    sync_api.expect(page.get_by_role("button", name="Import the run")).to_be_visible(timeout=30_000)
 
     _goto(page, server, "Train")  # the demo's test set: no copies, no capture cue strong enough for a note
     page.get_by_role("button", name="Check the test set").click()
@@ -253,12 +275,17 @@ def test_train_threshold_compare_and_predict(page, server):
                                        return [r.left + 2, r.right - 2].every(x => e.contains(
                                            document.elementFromPoint(x, y))); }"""), f"{outcome} is cut off"
     page.set_viewport_size({"width": 1400, "height": 1000})
+    page.get_by_test_id("stPaginationPage").filter(has_text="3").click()  # 35 test images: the last page
+    _settle(page)
+    sync_api.expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("3", timeout=30_000)
     page.get_by_test_id("stSelectbox").filter(has_text="Order").click()
     page.get_by_role("option", name="closest to the threshold first").click()
     _settle(page)
     closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - saved)))]
     first_card = page.locator("[data-testid='stMarkdownContainer'] strong").filter(has_text=".png").first
     sync_api.expect(first_card).to_have_text(closest, timeout=30_000)
+    # another order starts at its first page, in the browser too (found by review: page 1 was drawn, "3" still lit)
+    sync_api.expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("1", timeout=30_000)
     page.get_by_role("button", name="Enlarge").first.click()
     dialog = page.get_by_role("dialog")  # over the grid, where the card was clicked: not at the top of the page
     dialog.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
@@ -279,7 +306,7 @@ def test_train_threshold_compare_and_predict(page, server):
     cv2.circle(disc, (128, 128), 118, 255, -1)
     region = server["runs"].parent / "bottle_disc.png"
     cv2.imwrite(str(region), disc)
-    _train(page, server, "dfm", region)
+    _train(page, server, "dfm", region, elsewhere="Compare")
     dfm_run = next(r for r in RunStore(server["runs"]).list() if r.config["method"] == "dfm")
     assert dfm_run.region is not None and np.array_equal(dfm_run.region.mask, disc > 0)
     _goto(page, server, "Compare")

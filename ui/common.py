@@ -7,6 +7,7 @@ page rerun never reloads a model or re-renders an overlay it already has.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import os
@@ -197,6 +198,12 @@ def set_current_run(run_id: str | None) -> None:
     job = jobs.get_job(st.session_state.get(STARTED_HERE))
     if job is None or not job.status().running:
         st.session_state.pop(STARTED_HERE, None)
+
+
+def training_started_here() -> jobs.TrainingJob | None:
+    """The training job this session started, while it runs (None otherwise)."""
+    job = jobs.get_job(st.session_state.get(STARTED_HERE))
+    return job if job is not None and job.status().running else None
 
 
 def adopt_finished_training() -> None:
@@ -406,13 +413,17 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
 
     The page outlives a visit to another page (``persist_state``); it falls back to the first when the list
     changes (``showing``: what the list is of, e.g. its run, filters and order; the first results are never
-    passed over unseen) or a remembered page lies past the end."""
+    passed over unseen) or its number of pages does. The widget's key, kept under ``key``, is then a new one, so
+    the browser shows page 1 as well: a value deleted from the session resets the server's page alone, and the
+    browser kept highlighting the earlier page, cut to the new count (a value set to 1 instead would be a value
+    set beside the widget's default)."""
     pages = max(1, math.ceil(items / per_page))
-    shown_before = st.session_state.get(f"{key}:showing")
-    st.session_state[f"{key}:showing"] = showing
-    if key in st.session_state and (st.session_state[key] > pages or shown_before != showing):
-        del st.session_state[key]  # not set to 1: that would be a value set beside the widget's default
-    return st.pagination(pages, key=key, persist_state="session") if pages > 1 else 1
+    widget_key = f"{key}:{hashlib.sha256(repr((showing, pages)).encode()).hexdigest()[:16]}"
+    earlier = st.session_state.get(key)
+    if isinstance(earlier, str) and earlier != widget_key and earlier in st.session_state:
+        del st.session_state[earlier]  # another list: its page is not remembered
+    st.session_state[key] = widget_key
+    return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
 
 
 def data_choice() -> tuple[str, str | None]:

@@ -104,9 +104,11 @@ else:
         description_editor(saved[current])
 
 # open while an import's outcome is to be shown: the first run imported changes the page above, and the section
-# would be drawn closed again, hiding the outcome and the archive's SHA-256
+# would be drawn closed again, hiding the outcome and the archive's SHA-256; its key keeps it the same section
+# (as the engineer left it, open) on the next rerun, when no outcome is left to show (found by review: choosing the
+# next archive closed it over its own file uploader)
 with st.expander("Move a run to another machine (.zip)", icon=":material/move_item:",
-                 expanded=IMPORT_RESULT in st.session_state):
+                 expanded=IMPORT_RESULT in st.session_state, key="home_move_run"):
     st.caption("A run archive holds the whole run: the model, the scores and heatmaps of its test images, the "
                "saved threshold and the reports. Import it on the line's machine to score new parts there with "
                "exactly the model that was validated (its test images stay where they were: Inspect shows them "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
             "frame": prediction_table(rows, skipped, threshold, run.id), "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
-            "mode": mode, "folder": folder, "uploads": uploaded(files),
+            "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
             "capture_checked": run.report.get("training_capture_ranges") is not None}
 
 
@@ -175,8 +176,7 @@ def scoring_section(run: Run, mode: str) -> None:
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
                  icon=":material/play_arrow:"):
         try:
-            st.session_state[RESULTS] = score(run, mode, files, folder.strip())
-            st.session_state[PAGE] = 1  # new results start on their first page (set, not popped: the browser follows)
+            st.session_state[RESULTS] = score(run, mode, files, folder.strip())  # a new list: from its first page
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
             st.session_state.pop(RESULTS, None)
             st.error(f"Cannot score: {common.as_text(exc)}", icon=":material/error:")
@@ -270,7 +270,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     shown = result_cards_order(cards, choice)
     if not shown:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
-    page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["run"], choice))
+    page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice))
     st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
     columns = st.columns(COLUMNS)
     for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
