@@ -1415,6 +1415,24 @@ def test_a_runs_folder_inside_a_run_is_refused(trained, dataset, tmp_path, capsy
         import_run(run_archive_bytes(Run(nested)), RunStore(tmp_path / "imported"))
 
 
+def test_a_runs_folder_inside_a_categorys_image_folders_is_refused(trained, dataset, tmp_path, capsys):
+    """Found by review: a run trained or imported into a category's test folder became a defect type of its own
+    (each run file a skipped test image) for check, train and evaluate."""
+    copy = shutil.copytree(dataset, tmp_path / "copy")
+    for folder in ("test", "train", "ground_truth"):
+        runs = copy / folder / "runs"
+        assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs)]) == 2
+        assert f"the runs folder {runs} is inside the {folder} folder of the dataset category {copy}" in \
+            capsys.readouterr().err
+        assert not runs.exists()
+    archive = tmp_path / "run.zip"
+    archive.write_bytes(run_archive_bytes(trained))
+    assert main(["runs", "--runs", str(copy / "test"), "--import", str(archive)]) == 2
+    assert "is inside the test folder of the dataset category" in capsys.readouterr().err
+    assert sorted(path.name for path in (copy / "test").iterdir()) == sorted(
+        path.name for path in (dataset / "test").iterdir())
+
+
 def test_evaluate_chooses_a_lot_of_new_images_by_name_without_a_training_folder(trained, dataset, tmp_path, capsys,
                                                                               monkeypatch):
     """New labelled lots from the line have test/ only; --category chose among categories with train/good."""
