@@ -147,6 +147,22 @@ def test_ctrl_c_while_the_command_line_is_still_loading_says_nothing_was_done_wi
     assert done.stderr == "interrupted: nothing was done\n"
 
 
+def test_sigterm_while_the_command_line_is_still_loading_says_nothing_was_done():
+    """Found by review: ``timeout`` stopping ``python -m vqi_core`` in its first seconds ended it with status 143
+    and no message, not as Ctrl+C does."""
+    script = ("import os, runpy, signal, sys\n"
+              "class TerminateTheImport:  # stands in for SIGTERM arriving while OpenCV loads\n"
+              "    def find_spec(self, name, path=None, target=None):\n"
+              "        if name == 'cv2':\n"
+              "            os.kill(os.getpid(), signal.SIGTERM)\n"
+              "sys.meta_path.insert(0, TerminateTheImport())\n"
+              "sys.argv = ['vqi_core', 'runs', '--runs', 'nowhere']\n"
+              "runpy.run_module('vqi_core', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted: nothing was done\n"
+
+
 def test_same_path_resolves_home_dots_slashes_and_links(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "line").mkdir()

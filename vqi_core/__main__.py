@@ -4,6 +4,14 @@ import signal
 import sys
 import warnings
 
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# SIGTERM (timeout, systemd, a CI runner) while torch and OpenCV are still loading ends the command as Ctrl+C
+# does; once a command runs, the command line handles it the same way (found by review: status 143, no message)
+signal.signal(signal.SIGTERM, _interrupt)
 try:
     from PIL import Image
 
@@ -17,7 +25,8 @@ except KeyboardInterrupt:  # Ctrl+C while torch and OpenCV are still loading: no
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 status = main()
-# the command is done and has said so: Ctrl+C while the interpreter exits (atexit handlers of torch and others)
-# would only add a traceback or end the process by the signal instead of with its status
+# the command is done and has said so: Ctrl+C or SIGTERM while the interpreter exits (atexit handlers of torch and
+# others) would only add a traceback or end the process by the signal instead of with its status
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 raise SystemExit(status)
