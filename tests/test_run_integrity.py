@@ -203,7 +203,9 @@ def test_evaluate_goes_on_without_a_damaged_manifest_and_says_so(trained_run, tm
     assert main(["evaluate", "--run", str(run.path)]) == 0
     out = capsys.readouterr().out
     assert "not recorded" not in out
-    assert out.splitlines()[-1].startswith(f"data files: {run.path / 'data_manifest.csv'} is missing")
+    assert out.splitlines()[-1] == (f"data files: {run.path / 'data_manifest.csv'} is missing: the run's folder is "
+                                    f"there without it (deleted, or left out when the run was copied), so changes "
+                                    f"since training cannot be named")  # found by review: "(run deleted from disk?)"
 
 
 # ------------------------------------------------------------------------------ model, maps.npz, scores.csv

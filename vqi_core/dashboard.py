@@ -35,7 +35,7 @@ from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
-    predictions_frame, spreadsheet_csv, write_bytes_atomic
+    missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
 from .wording import counted, exact_number
@@ -341,7 +341,7 @@ def run_normalization(run: Run) -> dict[str, float]:
         meta = json.loads(path.read_text())
         return {key: float(value) for key, value in meta["normalization"].items()}
     except FileNotFoundError:
-        raise RunError(f"{path} is missing (run deleted from disk?)") from None
+        raise missing_run_file(path) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
         raise RunError(f"{path} is damaged: no normalisation statistics ({exc.__class__.__name__}: {exc})") from exc
 

@@ -122,6 +122,15 @@ class RunError(RuntimeError):
     """A run folder is missing, incomplete or unreadable."""
 
 
+def missing_run_file(path: Path) -> RunError:
+    """The error for a run file that is not there: the run deleted from disk, or (its folder still there) this
+    file alone gone."""
+    if path.parent.is_dir():
+        return RunError(f"{path} is missing: the run's folder is there without it (deleted, or left out when the run "
+                        f"was copied)")
+    return RunError(f"{path} is missing (run deleted from disk?)")
+
+
 def local_time() -> str:
     """Now, as ISO 8601 local time with its UTC offset (e.g. ``2026-12-02T08:15:00+01:00``)."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
@@ -333,7 +342,7 @@ class Run:
         try:
             value = json.loads(path.read_text())
         except FileNotFoundError:
-            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            raise missing_run_file(path) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RunError(f"{path} is damaged: not readable JSON ({exc})") from exc
         if not isinstance(value, dict):
@@ -475,7 +484,7 @@ class Run:
                 self._check_manifest_columns(next(csv.reader(handle), []))
             manifest = pd.read_csv(path, usecols=["role", "file"], dtype=str, keep_default_na=False)
         except FileNotFoundError:
-            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
@@ -494,7 +503,7 @@ class Run:
         except FileNotFoundError:
             if model:
                 raise RunError(f"the model in {path.parent} cannot be loaded ({path.name} is missing)") from None
-            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            raise missing_run_file(path) from None
         except (OSError, ValueError) as exc:
             if model:  # worded as when the model is loaded
                 raise RunError(f"the model in {path.parent} cannot be loaded ({exc}: {path.name})") from exc
@@ -608,7 +617,7 @@ class Run:
         try:
             frame = pd.read_csv(path, dtype={"role": str, "file": str, "sha256": str}, keep_default_na=False)
         except FileNotFoundError:
-            raise RunError(f"{path} is missing (run deleted from disk?)") from None
+            raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
         self._check_manifest_columns(frame.columns)
@@ -628,7 +637,7 @@ class Run:
             try:  # every column as text, as written: a defect type or file named NA or None is not a missing value
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             except FileNotFoundError:
-                raise RunError(f"{path} is missing (run deleted from disk?)") from None
+                raise missing_run_file(path) from None
             except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
                 raise RunError(f"{path} is damaged: {exc}") from exc
             missing = [column for column in SCORE_COLUMNS if column not in frame]
@@ -679,7 +688,7 @@ class Run:
             try:
                 maps = np.load(path, allow_pickle=False)
             except FileNotFoundError:
-                raise RunError(f"{path} is missing (run deleted from disk?)") from None
+                raise missing_run_file(path) from None
             except ARRAY_FILE_ERRORS as exc:
                 raise RunError(f"{path} is damaged: {array_file_problem(exc)}") from exc
             if not isinstance(maps, NpzFile):
