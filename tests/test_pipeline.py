@@ -1249,6 +1249,9 @@ def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):
     progress.close()
     log = capsys.readouterr().err
     assert 1 <= log.count("evaluation") <= 3 and "saving" in log  # one redraw per image would be 501
+    # each bar ends on a line of its own, at its final state: output after it is not glued to it (found by review)
+    lines = log.split("\n")  # a redraw starts with a carriage return: the same line of a log
+    assert len(lines) == 3 and "500/500" in lines[0] and "1/1" in lines[1] and lines[2] == ""
 
 
 def test_cli_input_errors_are_one_line_with_exit_code_2(dataset, tmp_path, capsys, monkeypatch):

@@ -51,8 +51,10 @@ PREDICT_STAGING = ".vqi-predict-partial"
 class TerminalProgress:
     """A tqdm progress bar per stage on stderr.
 
-    Redrawn at most ten times a second on a terminal and every ``log_interval_s`` seconds when stderr
-    is a file or a pipe (a CI log), so that a log does not get one redraw per image.
+    Redrawn at most ten times a second on a terminal, where a finished bar is cleared, and every
+    ``log_interval_s`` seconds when stderr is a file or a pipe (a CI log), so that a log does not get one
+    redraw per image; there each bar ends with its final state and a line break, so the next line of output
+    (stdout and stderr together, as in ``2>&1``) starts a line of its own.
     """
 
     def __init__(self, log_interval_s: float = 10.0) -> None:
@@ -61,7 +63,8 @@ class TerminalProgress:
         self._tqdm = tqdm
         self._bar = None
         self._stage: str | None = None
-        self._min_interval_s = 0.1 if sys.stderr.isatty() else log_interval_s
+        self._terminal = sys.stderr.isatty()
+        self._min_interval_s = 0.1 if self._terminal else log_interval_s
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         """Show ``done`` of ``total`` on the bar of ``stage``, starting a new bar when the stage changes."""
@@ -69,7 +72,7 @@ class TerminalProgress:
             self.close()
             self._stage = stage
             self._bar = self._tqdm(total=total, desc=stage, unit="img" if total > 1 else "step",
-                                   file=sys.stderr, leave=False, dynamic_ncols=True,
+                                   file=sys.stderr, leave=not self._terminal, dynamic_ncols=True,
                                    mininterval=self._min_interval_s)
         if self._bar is not None:
             self._bar.total = total
