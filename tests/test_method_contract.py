@@ -279,6 +279,8 @@ def test_an_unsupervised_method_refuses_defective_images_to_learn_from(small_fit
     model = create_model("padim", **SMALL_METHODS["padim"])
     with pytest.raises(ValueError, match="padim learns from defect-free images only: leave the 2 defective images"):
         model.fit(data["train"] + data["bad"][:2], labels=[0] * len(data["train"]) + [1, 1])
+    with pytest.raises(ValueError, match="leave the 1 defective image out of fit"):  # review: "1 defective images"
+        model.fit(data["train"] + data["bad"][:1], labels=[0] * len(data["train"]) + [1])
     with pytest.raises(ValueError, match="labels must give 0 .* for each of the"):
         model.fit(data["train"], labels=[0])
 

@@ -90,7 +90,7 @@ def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> 
         write_png(tmp_path / "same" / "train" / "good" / f"{photo}.png", another_photo(part, seed=photo))
     with pytest.raises(DatasetError, match="cannot be split by their photos"):
         split_by_part(load_category(tmp_path / "same"))
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match="test fraction must lie between 0 and 1, not 1.0"):  # as other messages
         split_by_part(load_category(tmp_path / "same"), test_fraction=1.0)
 
 
@@ -196,8 +196,12 @@ def test_cli_split_prints_the_new_category_last(tmp_path, capsys) -> None:
     assert json.loads((out / SPLIT_FILE).read_text())["seed"] == 3
     assert main(["split", "--data", str(source), "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
-    shutil.rmtree(source / "test" / "crack")
+    for extra in sorted((source / "test" / "crack").iterdir())[1:]:
+        extra.unlink()
     shutil.rmtree(source / "ground_truth")
+    assert main(["split", "--data", str(source), "--out", str(tmp_path / "one_defective")]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].endswith("; 1 defective test image as it was")  # review
+    shutil.rmtree(source / "test" / "crack")
     assert main(["split", "--data", str(source), "--out", str(tmp_path / "good_only")]) == 0
     assert capsys.readouterr().out.splitlines()[-2].endswith(
         "; no defective test image (the category has none)")  # not "the 0 defective test images and the masks"

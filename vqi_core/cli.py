@@ -557,7 +557,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
               "their brightness, contrast, colour and size; runs trained before that record existed)")
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
-        print(f"error: no image of {args.input} could be scored", file=sys.stderr)
+        print(f"error: {args.input} could not be scored" if Path(args.input).is_file()
+              else f"error: no image of {args.input} could be scored", file=sys.stderr)
         return 2
     return 1 if args.fail_on_defect and (defective or skipped or unlike) else 0
 
@@ -701,7 +702,8 @@ def _split(args: argparse.Namespace) -> int:
     kept = ([counted(len(defective), 'defective test image')] if defective else []) + (
         [counted(masks, 'mask')] if masks else [])
     print(f"train/good {len(split.train)}, test/good {len(split.test)}; "
-          + (f"{' and '.join(kept)} as they were" if kept else "no defective test image (the category has none)"))
+          + (f"{' and '.join(kept)} {'as it was' if len(defective) + masks == 1 else 'as they were'}" if kept
+             else "no defective test image (the category has none)"))
     _print_skipped(split.skipped)
     print(out)
     return 0

@@ -57,7 +57,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     parts that look the same cannot be told apart by their photos).
     """
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test fraction must lie between 0 and 1, got {test_fraction}")
+        raise ValueError(f"test fraction must lie between 0 and 1, not {test_fraction}")
     check_seed(seed)
     pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
     paths: list[Path] = []

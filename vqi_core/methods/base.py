@@ -40,6 +40,7 @@ from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, vi
 from ..progress import ProgressCallback, check_seed, report
 from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
+from ..wording import counted
 
 MODEL_JSON = "model.json"
 ARRAYS_FILE = "arrays.npz"
@@ -261,7 +262,7 @@ class AnomalyModel(ABC):
                 raise ValueError(f"labels must give 0 (good) or 1 (defective) for each of the {len(images)} images")
             if not self.supervised and any(labels):
                 raise ValueError(f"{self.name} learns from defect-free images only: leave the "
-                                 f"{int(np.sum(labels))} defective images out of fit")
+                                 f"{counted(int(np.sum(labels)), 'defective image')} out of fit")
         started = time.perf_counter()
         # a fit starts from the constructor's settings and the pretrained backbone (as scikit-learn's fit does), not
         # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
