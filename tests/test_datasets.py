@@ -239,6 +239,17 @@ def test_wrong_layout_and_empty_training_set_are_clear_errors(tmp_path):
         load_category(tmp_path / "flat")
     with pytest.raises(DatasetError, match="holds no category"):
         list_categories(tmp_path / "flat")
+    (tmp_path / "flat" / "train").mkdir()  # found by review: the likely mistake was named only with the layout
+    (tmp_path / "flat" / "x.png").rename(tmp_path / "flat" / "train" / "x.png")
+    for root in (tmp_path / "flat", tmp_path):
+        with pytest.raises(DatasetError, match=f"{root} holds no category \\({tmp_path / 'flat' / 'train'} holds "
+                                               f"images directly and no good/ folder: training images go in "
+                                               f"train/good\\): expected MVTec AD layout"):
+            list_categories(root)
+    with pytest.raises(DatasetError, match=f"{tmp_path / 'flat'} has no train/good folder \\("
+                                           f"{tmp_path / 'flat' / 'train'} holds images directly: training images go "
+                                           f"in train/good\\): expected MVTec AD layout"):
+        load_category(tmp_path / "flat")
     (tmp_path / "empty" / "train" / "good").mkdir(parents=True)
     with pytest.raises(DatasetError, match="holds no readable training image"):
         load_category(tmp_path / "empty")

@@ -136,8 +136,11 @@ def list_categories(root: Path | str) -> list[str]:
                    and file_name_problem(p) is None)
     if not names:
         misnamed = "; ".join(f"{item['file']}: {item['reason']}" for item in misnamed_categories(root))
+        unsorted = next((folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
+                         if stray_images(folder, "train")), None)
         raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
-                           f": {EXPECTED_LAYOUT}")
+                           (f" ({unsorted / 'train'} holds images directly and no good/ folder: "
+                            f"{_STRAY_HINTS['train']})" if unsorted is not None else "") + f": {EXPECTED_LAYOUT}")
     return names
 
 
@@ -261,7 +264,9 @@ def load_category(path: Path | str) -> Category:
     if not path.exists():
         raise DatasetError(f"dataset folder {path} does not exist")
     if not is_category_folder(path):
-        raise DatasetError(f"{path} has no train/good folder: {EXPECTED_LAYOUT}")
+        stray = f" ({path / 'train'} holds images directly: {_STRAY_HINTS['train']})" \
+            if stray_images(path, "train") else ""
+        raise DatasetError(f"{path} has no train/good folder{stray}: {EXPECTED_LAYOUT}")
     train_paths, skipped = list_images(path / "train" / GOOD)
     skipped.extend(nested_folders(path / "train" / GOOD))
     skipped.extend(stray_images(path, "train"))
