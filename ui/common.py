@@ -96,6 +96,10 @@ RUN_TABLE_COLUMNS = {
         format="%.4f", help=f"Area under the per-region overlap curve up to 30 % false-positive pixels. {_NO_MASKS}"),
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+    "seen defects": st.column_config.CheckboxColumn(
+        help="Whether the method learnt from labelled defective images (the CAM classifier): its figures are then "
+             "measured on the test images it did not train on, and are not those of a method that learnt what good "
+             "looks like from good images alone."),
     "test set check": st.column_config.TextColumn(
         help="What the run's test-set check found: test images that copy training or other test images, good "
              "test images that look like training images far more often than defective ones (other photos of "
