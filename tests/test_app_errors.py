@@ -147,6 +147,8 @@ def test_a_category_without_test_images_is_flagged_before_training(open_page, tm
     app = open_page("train.py", data_root=str(tmp_path / "untested"))
     assert not app.exception
     assert any(w.value.startswith("This category has no test images: a run trained on it cannot be validated")
+               and w.value.endswith('Predict\'s "Labelled images: check the run" (or `evaluate --data` on the '
+                                    'command line).')  # the page's own way first (review)
                for w in app.warning)
     app.button(key="train_check_test_set").click().run()
     assert not app.exception

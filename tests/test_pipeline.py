@@ -1319,6 +1319,7 @@ def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_come
     missing = "no test images" if n_per_defect else "no defective test image"
     note = next(n for n in run.report["notes"] if "no threshold could be chosen" in n)
     assert note.startswith(f"The test set has {missing}") and scored_on in note and "evaluate --data" in note
+    assert "Predict page, \"Labelled images: check the run\"" in note  # the dashboard's way too (review)
     assert f"{scored_on}, {exact_number(run.threshold)}" in note  # the number beside what it is the highest of,
     assert not re.search(r"false alarms, \d", note)  # not after 'so expect false alarms' (review of 2026-12-04)
 

@@ -473,8 +473,9 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
         f"{MIN_GOOD_FOR_HOLDOUT} good ones, or holdout_fraction 0; a model scores its training images low, so " \
         f"expect false alarms)"
     note = (f"The test set has {missing}, so no threshold could be chosen on it: the threshold the run was trained "
-            f"with is the highest score of {scored_on}. Check it on labelled images from the line "
-            f"(`evaluate --data`) before trusting it.")
+            f"with is the highest score of {scored_on}. Check it on labelled images from the line (the "
+            f"dashboard's Predict page, \"Labelled images: check the run\", or `evaluate --data`) before trusting "
+            f"it.")
     return threshold, source, note
 
 

@@ -413,8 +413,8 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
         st.warning(f"This category has {missing}: a run trained on it cannot be validated here (no AUROC, and "
                    f"false alarms or escapes cannot be counted), and its threshold will be the highest score of good "
                    f"training images held out of the fit, not one chosen on labelled images. Add test images "
-                   f"(test/good and test/<defect type>), or validate the run later on labelled images (`evaluate "
-                   f"--data`).",
+                   f"(test/good and test/<defect type>), or validate the run later on labelled images: Predict's "
+                   f"\"Labelled images: check the run\" (or `evaluate --data` on the command line).",
                    icon=":material/warning:")
     few = few_training_images_note(summary["train"])
     if few:
