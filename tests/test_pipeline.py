@@ -328,10 +328,16 @@ def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(
     (data / "ground_truth" / "blob" / "000_mask.png").unlink()
     (data / "ground_truth" / "blob" / "001_mask.png").write_bytes(b"garbage")  # there, but no longer readable
     assert main(["evaluate", "--run", str(run.path)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == (
         "Since the run was trained, its data files differ: 2 changed (ground_truth/blob/002_mask.png, "
         "test/good/001.png); 3 missing or unreadable (ground_truth/blob/000_mask.png, "
         "ground_truth/blob/001_mask.png, test/blob/000.png).")
+    # found by review: with an image gone, the comparison with the saved scores was left out without a word
+    compared = next(line for line in printed if line.startswith("largest difference from the saved scores: "))
+    n_test = len(run.scores)
+    assert compared.endswith(f" (over the {n_test - 1} of {n_test} test images still readable)")
+    assert float(compared.split(": ")[1].split()[0]) > 0  # the inverted image scores otherwise
     changed = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     assert changed.config["data_sha256"] != run.config["data_sha256"] and changed.config["data_files"] == 39
 

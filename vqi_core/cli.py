@@ -409,7 +409,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
         print(f"  {what}: {row.path} (score {score_beside(row.score, run.threshold)})")
     if result["max_score_difference"] is not None:
-        print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}")
+        of_all = result["scored_again"] == len(run.scores)
+        print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}"
+              + ("" if of_all else f" (over the {result['scored_again']} of {len(run.scores)} test images still "
+                                   f"readable)"))
     if changes := describe_changes(result["data_changes"]):
         print(changes)
     if result["data_manifest_problem"] is not None:

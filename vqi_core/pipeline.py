@@ -734,7 +734,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     (``good`` for good images), ``paths``, ``notes`` (masks unreadable or marking no defect pixel, images the run
     learnt from, good images unlike its good training images, compute settings other than the run's), and for
     the run's own test set the largest absolute difference from the saved scores (0 when the run reproduces
-    exactly) and ``data_changes``: the test and mask files changed or missing since training
+    exactly; over the ``scored_again`` images still readable) and ``data_changes``: the test and mask files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
     ``data_manifest_problem``: why the run's own ``data_manifest.csv`` cannot be read (missing or damaged: the test
     set is evaluated all the same, without ``data_changes``), else None; ``skipped``: the test images that could
@@ -773,8 +773,11 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     labels = np.array([s.label for s in samples], int)
     notes: list[str] = []
     metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes)
-    same_set = data is None and len(samples) == len(run.scores)
-    difference = float(np.abs(prediction.scores - run.score_values).max()) if same_set else None
+    difference, matched = None, list[tuple[float, float]]()
+    if data is None:  # over the images still there (one gone or unreadable since training is left out)
+        saved = dict(zip(run.scores["path"], run.score_values))
+        matched = [(score, saved[str(s.path)]) for s, score in zip(samples, prediction.scores) if str(s.path) in saved]
+        difference = float(max(abs(new - old) for new, old in matched)) if matched else None
     learnt = learnt_from_note(run, samples) if data is not None else None
     if learnt is not None:
         notes.append(learnt)
@@ -790,5 +793,5 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                      f"in their last digits, and so does a later VQI (SPADE's image distances since 2026-12-03)")
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
-            "max_score_difference": difference, "notes": notes,
+            "max_score_difference": difference, "scored_again": len(matched), "notes": notes,
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}
