@@ -402,7 +402,8 @@ def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_ref
     assert_nothing_added(store)
 
 
-def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_are_refused(trained_run, tmp_path):
+def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_are_refused(trained_run, tmp_path,
+                                                                                               capsys):
     """<id>//threshold.json and <id>/./threshold.json are the same file as <id>/threshold.json once unpacked; a
     faiss-format index makes faiss allocate what it claims; a renamed run's archive would be refused on import."""
     store = RunStore(tmp_path / "runs")
@@ -422,6 +423,10 @@ def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_
     with pytest.raises(RunError, match="was renamed since it was saved"):
         export_run_file(renamed, tmp_path / "run.zip")
     assert not (tmp_path / "run.zip").exists()
+    assert main(["runs", "--runs", str(tmp_path / "elsewhere")]) == 0  # found by review: listed as any other run
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[1].startswith("line3-approved ") and listed[2] == (
+        f"  renamed: saved as run {trained_run.id}; rename the folder back to export it")
 
 
 def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):
