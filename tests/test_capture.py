@@ -38,10 +38,14 @@ def test_new_images_unlike_the_training_images_are_named_with_how() -> None:
     assert said.startswith(f"mean grey level {dark.mean():.1f}, below the training images' {low:.1f} to {high:.1f}")
     larger = textured_image((48, 96), seed=3)  # another camera or crop
     said = unlike_training(larger, ranges)
-    assert said == ["image size 4,608 px, above the training images' 2,304 px to 2,304 px",
-                    "aspect ratio 2.00, above the training images' 1.00 to 1.00"]
+    assert said == ["image size 4,608 px, above the training images' 2,304 px, every one",  # not "2,304 px to 2,304 px"
+                    "aspect ratio 2.00, above the training images' 1.00, every one"]
     strip = textured_image((2000, 8), seed=4)  # a tall strip: 8 px wide, 2000 high
-    assert unlike_training(strip, ranges)[-1] == "aspect ratio 0.004, below the training images' 1.00 to 1.00"
+    assert unlike_training(strip, ranges)[-1] == "aspect ratio 0.004, below the training images' 1.00, every one"
+    grey = [np.repeat(image.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2) for image in training]
+    said = next(line for line in unlike_training(training[0], capture_ranges(grey))  # a colour camera for a mono one
+                if line.startswith("colourfulness"))
+    assert said.endswith(", above the training images' 0.0, every one (grey images)")
 
 
 def test_a_grey_or_channel_swapped_image_of_a_colour_line_is_unlike_the_training_images() -> None:

@@ -63,6 +63,10 @@ def format_cue(name: str, value: float) -> str:
     return CAPTURE_CUES[name][1](value)
 
 
+#: the statistics that are 0 for every grey image
+GREY_ZERO = ("colourfulness", "red-blue balance")
+
+
 def capture_statistics(image: np.ndarray) -> dict[str, float]:
     """Every :data:`CAPTURE_CUES` statistic of an RGB uint8 image."""
     return {name: statistic(image) for name, (statistic, _) in CAPTURE_CUES.items()}
@@ -112,6 +116,9 @@ def unlike_training(image: np.ndarray, ranges: dict[str, Sequence[float]] | None
         margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR[name]
         if value < low - margin or value > high + margin:
             side = "below" if value < low else "above"
-            found.append(f"{name} {format_cue(name, value)}, {side} the training images' "
-                         f"{format_cue(name, low)} to {format_cue(name, high)}")
+            lowest, highest = format_cue(name, low), format_cue(name, high)
+            # found by review: "above the training images' 0.0 to 0.0" for a model trained on grey images
+            their = f"{lowest} to {highest}" if lowest != highest else f"{lowest}, every one" + (
+                " (grey images)" if name in GREY_ZERO and high == low == 0 else "")
+            found.append(f"{name} {format_cue(name, value)}, {side} the training images' {their}")
     return found
