@@ -1043,6 +1043,19 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert len(legends) == 1 and "ground-truth outline" not in legends[0]  # uploads have no masks
 
 
+def test_predict_lays_its_cards_out_row_by_row(open_page):
+    """Found by review: the cards filled three columns one image at a time, so a card with a longer note pushed the
+    rows out of line; as on Inspect, each row of three cards is a row of columns of its own."""
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value(
+        [(f"part{i}.png", png(textured_image(64, seed=20 + i)), "image/png") for i in range(5)]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception and metric(app, "Images scored") == "5"
+    cells = [[m.value for m in column.markdown if m.value.startswith("**part")] for column in app.columns]
+    cards = [cell for cell in cells if cell]
+    assert len(cards) == 5 and all(len(cell) == 1 for cell in cards)  # one card per column of a row
+
+
 def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(open_page, app_env, synthetic_root,
                                                                              tmp_path, monkeypatch):
     """New labelled images from the line (no train folder): the page says what the saved threshold does there,

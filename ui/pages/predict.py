@@ -272,10 +272,13 @@ def show(outcome: dict[str, Any], run: Run) -> None:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice))
     st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
-    columns = st.columns(COLUMNS)
-    for position, item in enumerate(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
+    on_page = shown[(page - 1) * PER_PAGE: page * PER_PAGE]
+    # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
+    rows = [(column, item) for start in range(0, len(on_page), COLUMNS)
+            for column, item in zip(st.columns(COLUMNS), on_page[start:start + COLUMNS])]
+    for column, item in rows:
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
-        with columns[position % COLUMNS].container(border=True):
+        with column.container(border=True):
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
