@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 from synthetic import draw_defect, textured_image, write_png
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DETECTION_INTERVAL, PREDICTED_COLUMNS, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, decisions_csv, order_images, \
-    boxes_mark, histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
+    PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, \
+    decisions_csv, order_images, boxes_mark, histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
     square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -973,6 +973,9 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     roc = next(chart for chart in app.get("plotly_chart") if chart.proto.id.endswith("compare_roc"))
     legend = [trace["name"] for trace in json.loads(roc.proto.spec)["data"] if "name" in trace]
     assert len(legend) == 2 and all(f"AUROC {expected:.3f}" in name for name in legend)  # not the runs' own
+    colours = [trace["line"]["color"] for trace in json.loads(roc.proto.spec)["data"] if "name" in trace]
+    assert colours == list(RUN_COLORS[:2])  # found by review: plotly's light blue, where blue means good
+    assert not {GOOD_COLOR, DEFECT_COLOR} & set(RUN_COLORS)
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
     assert not app.exception

@@ -48,6 +48,10 @@ def css_color(rgb: Sequence[int]) -> str:
 
 GOOD_COLOR = css_color(localisation.GOOD_COLOR)
 DEFECT_COLOR = css_color(localisation.DEFECT_COLOR)
+#: one colour per run on Compare's ROC chart, none of them near the blue of good, the orange of defective or the
+#: magenta of the ground truth (found by review: plotly's own light blue, red and pink): green, purple, black, brown,
+#: olive, grey, teal
+RUN_COLORS = ("#009E73", "#6A3D9A", "#000000", "#8C564B", "#808000", "#7F7F7F", "#17BECF")
 OPERATING_POINT_COLOR = "rgb(0,0,0)"
 ACTUAL_ROWS = ("Good part", "Defective part")
 PREDICTED_COLUMNS = ("Passed", "Rejected")
@@ -694,7 +698,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
-                x=fpr, y=tpr, mode="lines", name=f"{run.config.get('method')} · "
+                x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)]),
+                name=f"{run.config.get('method')} · "
                 f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
             interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
