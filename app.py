@@ -124,10 +124,12 @@ def follow_training() -> None:
     job = training_started_here()
     if job is None:
         st.rerun()
-    stage = job.status().current
-    st.caption(f":material/model_training: Training {job.status().config.method}"
+    status = job.status()
+    stage = status.current
+    st.caption(f":material/model_training: Training {status.config.method}"
                + (f": {stage.name} {stage.done}/{stage.total}" if stage is not None else "")
-               + "; the new run becomes the current run when it is done.")
+               + ("; cancelling at the next progress step." if status.cancel_requested
+                  else "; the new run becomes the current run when it is done."))
 
 
 adopt_finished_training()  # before the sidebar shows the current run
@@ -143,7 +145,7 @@ navigation = st.navigation([
     st.Page(PAGES["compare"], title="Compare", icon=":material/compare:"),
     st.Page(PAGES["predict"], title="Predict", icon=":material/upload_file:"),
 ])
-if navigation.title != "Train" and training_started_here() is not None:
+if training_started_here() is not None and navigation.title != "Train":  # a page's title: only in a running app
     with st.sidebar:
         follow_training()
 with user_errors():  # e.g. a run folder deleted from disk while a page reads it

@@ -427,6 +427,11 @@ def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_
     listed = capsys.readouterr().out.splitlines()
     assert listed[1].startswith("line3-approved ") and listed[2] == (
         f"  renamed: saved as run {trained_run.id}; rename the folder back to export it")
+    config = json.loads((renamed.path / "config.json").read_text())
+    del config["run_id"]  # as in runs from before run ids were recorded
+    (renamed.path / "config.json").write_text(json.dumps(config))
+    assert main(["runs", "--runs", str(tmp_path / "elsewhere")]) == 0
+    assert capsys.readouterr().out.splitlines()[2] == "  its config.json names no run: it cannot be exported"
 
 
 def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):

@@ -420,6 +420,12 @@ def test_masks_mask_folders_and_categories_whose_names_are_not_utf8_are_named_wi
     shutil.rmtree(part)
     with pytest.raises(DatasetError, match=r"holds no category VQI can read \(.*caf\\xe9: its name is not valid"):
         list_categories(root)
+    loose = tmp_path / "loose"  # review: the hint on images directly in train/ named such a folder raw
+    os.makedirs(bytes(loose) + b"/bad\xff/train")
+    shutil.copy(next((root / "caf\udce9" / "train" / "good").iterdir()), bytes(loose) + b"/bad\xff/train/a.png")
+    with pytest.raises(DatasetError) as refused:
+        list_categories(loose)
+    str(refused.value).encode("utf-8")  # a page can show it (surrogates could not be sent)
 
 
 def test_pipes_given_as_a_region_an_input_or_a_mask_are_refused_not_waited_on(tmp_path):

@@ -118,7 +118,7 @@ def unlike_training(image: np.ndarray, ranges: dict[str, Sequence[float]] | None
             side = "below" if value < low else "above"
             lowest, highest = format_cue(name, low), format_cue(name, high)
             # found by review: "above the training images' 0.0 to 0.0" for a model trained on grey images
-            their = f"{lowest} to {highest}" if lowest != highest else f"{lowest}, every one" + (
-                " (grey images)" if name in GREY_ZERO and high == low == 0 else "")
+            their = f"{lowest} to {highest}" if low != high else f"{lowest}, every one" + (
+                " (grey images)" if name in GREY_ZERO and high == 0 else "")
             found.append(f"{name} {format_cue(name, value)}, {side} the training images' {their}")
     return found

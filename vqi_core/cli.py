@@ -819,7 +819,8 @@ def _runs(args: argparse.Namespace) -> int:
               f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         if run.renamed:  # listed as it is, but export refuses it (its archive would not import)
-            print(f"  renamed: saved as run {config.get('run_id')}; rename the folder back to export it")
+            print(f"  renamed: saved as run {config['run_id']}; rename the folder back to export it"
+                  if config.get("run_id") else f"  its {CONFIG_FILE} names no run: it cannot be exported")
         if run.description:
             print(f"  {' '.join(run.description.split())}")  # on one line
     return 0

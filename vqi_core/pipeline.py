@@ -734,7 +734,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     (``good`` for good images), ``paths``, ``notes`` (masks unreadable or marking no defect pixel, images the run
     learnt from, good images unlike its good training images, compute settings other than the run's), and for
     the run's own test set the largest absolute difference from the saved scores (0 when the run reproduces
-    exactly; over the ``scored_again`` images still readable) and ``data_changes``: the test and mask files changed or missing since training
+    exactly; over the ``scored_again`` images still readable) and
+    ``data_changes``: the test and mask files changed or missing since training
     (:func:`vqi_core.provenance.manifest_changes`; None for another test set, or a run without a data manifest);
     ``data_manifest_problem``: why the run's own ``data_manifest.csv`` cannot be read (missing or damaged: the test
     set is evaluated all the same, without ``data_changes``), else None; ``skipped``: the test images that could

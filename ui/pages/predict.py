@@ -270,7 +270,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     shown = result_cards_order(cards, choice)
     if not shown:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
-    page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice))
+    page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice, outcome["threshold"]))
     st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
     on_page = shown[(page - 1) * PER_PAGE: page * PER_PAGE]
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
