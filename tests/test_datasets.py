@@ -250,6 +250,10 @@ def test_wrong_layout_and_empty_training_set_are_clear_errors(tmp_path):
                                            f"{tmp_path / 'flat' / 'train'} holds images directly: training images go "
                                            f"in train/good\\): expected MVTec AD layout"):
         load_category(tmp_path / "flat")
+    (tmp_path / "flat" / "train" / "good").write_text("")  # a file where the folder belongs (review)
+    with pytest.raises(DatasetError, match=f"{tmp_path / 'flat'} has no train/good folder \\("
+                                           f"{tmp_path / 'flat' / 'train' / 'good'} is a file, not a folder\\)"):
+        load_category(tmp_path / "flat")
     (tmp_path / "empty" / "train" / "good").mkdir(parents=True)
     with pytest.raises(DatasetError, match="holds no readable training image"):
         load_category(tmp_path / "empty")

@@ -265,8 +265,9 @@ def load_category(path: Path | str) -> Category:
     if not path.exists():
         raise DatasetError(f"dataset folder {path} does not exist")
     if not is_category_folder(path):
-        stray = f" ({path / 'train'} holds images directly: {_STRAY_HINTS['train']})" \
-            if stray_images(path, "train") else ""
+        good = path / "train" / GOOD
+        stray = f" ({good} is a file, not a folder)" if good.exists() else \
+            f" ({path / 'train'} holds images directly: {_STRAY_HINTS['train']})" if stray_images(path, "train") else ""
         raise DatasetError(f"{path} has no train/good folder{stray}: {EXPECTED_LAYOUT}")
     train_paths, skipped = list_images(path / "train" / GOOD)
     skipped.extend(nested_folders(path / "train" / GOOD))
