@@ -430,6 +430,15 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
     return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
 
 
+def cards_row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
+    """(card, item) for each of ``items``, in order: a bordered container in a row of ``per_row`` columns, each row
+    made when its first card is asked for (cards of different heights never push one row out of line with the
+    next; read across, they keep the order)."""
+    for start in range(0, len(items), per_row):
+        for column, item in zip(st.columns(per_row), items[start:start + per_row]):
+            yield column.container(border=True), item
+
+
 def data_choice() -> tuple[str, str | None]:
     """Dataset root chosen in the sidebar (``~`` expanded, made absolute so runs record absolute paths) and category."""
     typed = (st.session_state.get(DATA_ROOT) or "").strip() or default_data_root()

@@ -138,7 +138,7 @@ def list_categories(root: Path | str) -> list[str]:
         misnamed = "; ".join(f"{item['file']}: {item['reason']}" for item in misnamed_categories(root))
         unsorted = next((folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
                          if (folder is root or file_name_problem(folder) is None)  # a name a message can hold
-                         and not (folder / "train" / GOOD).is_dir() and stray_images(folder, "train")), None)
+                         and not is_category_folder(folder) and stray_images(folder, "train")), None)
         raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
                            (f" ({unsorted / 'train'} holds images directly and no good/ folder: "
                             f"{_STRAY_HINTS['train']})" if unsorted is not None else "") + f": {EXPECTED_LAYOUT}")

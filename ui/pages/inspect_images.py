@@ -113,21 +113,19 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> 
     showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),  # the threshold moves outcomes and order
                tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"), threshold)
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
-    shown = frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE]
-    for start in range(0, len(shown), COLUMNS):
-        for column, (index, row) in zip(st.columns(COLUMNS), shown.iloc[start:start + COLUMNS].iterrows()):
-            with column.container(border=True):
-                if images_here:
-                    try:
-                        st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
-                    except LOAD_ERRORS as exc:
-                        st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"),
-                                   icon=":material/broken_image:")
-                st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
-                            unsafe_allow_html=True)
-                if images_here:  # nothing to enlarge otherwise
-                    st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
-                              on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
+    shown = list(frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE].iterrows())
+    for card, (index, row) in common.cards_row_by_row(shown, COLUMNS):
+        with card:
+            if images_here:
+                try:
+                    st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
+                except LOAD_ERRORS as exc:
+                    st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
+            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
+                        unsafe_allow_html=True)
+            if images_here:  # nothing to enlarge otherwise
+                st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
+                          on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
 
 
 def read_from(run: Run) -> str | None:

@@ -272,13 +272,10 @@ def show(outcome: dict[str, Any], run: Run) -> None:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice, outcome["threshold"]))
     st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
-    on_page = shown[(page - 1) * PER_PAGE: page * PER_PAGE]
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
-    rows = [(column, item) for start in range(0, len(on_page), COLUMNS)
-            for column, item in zip(st.columns(COLUMNS), on_page[start:start + COLUMNS])]
-    for column, item in rows:
+    for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
-        with column.container(border=True):
+        with card:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
