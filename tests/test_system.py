@@ -132,30 +132,18 @@ def test_importing_vqi_core_gives_large_tensors_huge_pages_unless_the_environmen
     assert _faults_of_a_large_tensor() < small_pages / 4
 
 
-def test_ctrl_c_while_the_command_line_is_still_loading_says_nothing_was_done_without_a_traceback():
-    """Ctrl+C during ``python -m vqi_core``'s imports (a few seconds while torch loads) ends it quietly."""
-    script = ("import runpy, sys\n"
-              "class InterruptTheImport:  # stands in for Ctrl+C arriving while OpenCV loads\n"
-              "    def find_spec(self, name, path=None, target=None):\n"
-              "        if name == 'cv2':\n"
-              "            raise KeyboardInterrupt\n"
-              "sys.meta_path.insert(0, InterruptTheImport())\n"
-              "sys.argv = ['vqi_core', 'runs', '--runs', 'nowhere']\n"
-              "runpy.run_module('vqi_core', run_name='__main__')\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 130, done.stderr
-    assert done.stderr == "interrupted: nothing was done\n"
-
-
-def test_sigterm_while_the_command_line_is_still_loading_says_nothing_was_done():
-    """Found by review: ``timeout`` stopping ``python -m vqi_core`` in its first seconds ended it with status 143
-    and no message, not as Ctrl+C does."""
+@pytest.mark.parametrize("interrupt", ["raise KeyboardInterrupt", "os.kill(os.getpid(), signal.SIGTERM)"],
+                         ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_while_the_command_line_is_still_loading_says_nothing_was_done_without_a_traceback(interrupt):
+    """Ctrl+C during ``python -m vqi_core``'s imports (a few seconds while torch loads) ends it quietly; so does
+    SIGTERM (found by review: ``timeout`` stopping it in its first seconds ended it with status 143 and no
+    message)."""
     script = ("import os, runpy, signal, sys\n"
-              "class TerminateTheImport:  # stands in for SIGTERM arriving while OpenCV loads\n"
+              "class InterruptTheImport:  # stands in for Ctrl+C or SIGTERM arriving while OpenCV loads\n"
               "    def find_spec(self, name, path=None, target=None):\n"
               "        if name == 'cv2':\n"
-              "            os.kill(os.getpid(), signal.SIGTERM)\n"
-              "sys.meta_path.insert(0, TerminateTheImport())\n"
+              f"            {interrupt}\n"
+              "sys.meta_path.insert(0, InterruptTheImport())\n"
               "sys.argv = ['vqi_core', 'runs', '--runs', 'nowhere']\n"
               "runpy.run_module('vqi_core', run_name='__main__')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
