@@ -27,7 +27,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
-    held_out_presets, judged_frame, score_axis, verdict
+    held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_include, verdict
 from ui import common
 from vqi_core.wording import exact_number, told_apart
 
@@ -417,6 +417,46 @@ def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
     assert not app.exception and run.threshold == saved and run.threshold_info["source"] == "F1-optimal"
     assert len(run.threshold_history) == 2  # the one it was trained with, then this one: no repeated row
     assert any("is the saved threshold already: nothing changed" in toast.value for toast in app.toast)
+
+
+@pytest.mark.parametrize("far", [1e7, -1e7])
+def test_a_threshold_saved_far_from_every_score_leaves_the_slider_on_the_scores(open_page, app_env, far):
+    """A threshold typed in on the command line far from every score (1e7) stretched the slider over it, so every
+    score sat in a sliver of it: the slider now covers the scores, starts at its nearer end and says why; opening
+    the page saves nothing, and saving keeps the decisions on the test images."""
+    run = app_env.list()[0]
+    scores = run.score_values
+    run.save_threshold(far, "manual", "typed in")
+    app = open_page("threshold.py")
+    slider = app.slider(key="threshold_slider")
+    spread = scores.max() - scores.min()
+    assert scores.min() - spread < slider.min < scores.min() and scores.max() < slider.max < scores.max() + spread
+    assert slider.value == (slider.max if far > 0 else slider.min)
+    notice = next(info.value for info in app.info if info.value.startswith("The saved threshold"))
+    side, decision = ("above", "passes") if far > 0 else ("below", "is rejected")
+    assert f"lies far {side} every test score" in notice and f"at it every test image {decision}" in notice
+    assert [c.value for c in app.caption if c.value.startswith("Saved")] == [
+        f"Saved threshold: {far:.0f} (manual). Current: {exact_number(slider.value)} (manual)."]
+    assert run.threshold == far  # opening the page changes nothing
+    at_end = shown_confusion(app)
+    assert at_end.sum() == len(scores) and (at_end[:, 1].sum() == 0 if far > 0 else at_end[:, 0].sum() == 0)
+    app.button(key="threshold_save").click().run()
+    assert not app.exception and run.threshold == slider.value and len(run.threshold_history) == 3
+    assert not [info for info in app.info if info.value.startswith("The saved threshold")]
+    assert (shown_confusion(app) == at_end).all()
+
+
+def test_slider_include_leaves_out_a_saved_threshold_far_from_the_scores():
+    scores = np.array([390.0, 1000.0, 5840.0])
+    assert slider_include(scores, 6000.0) == (6000.0,) and slider_include(scores, 5840 + 5450) == (11290.0,)
+    assert slider_include(scores, 5840 + 5451) == () and slider_include(scores, 390 - 5451) == ()
+    assert slider_include(np.full(4, 2.0), 2.9) == (2.9,) and slider_include(np.full(4, 2.0), 3.1) == ()
+    assert slider_include(np.zeros(0), 1e7) == (1e7,)  # no scores: nothing to squeeze
+    axis = score_axis(scores, slider_include(scores, 1e7))
+    assert axis.high < 6000 and off_slider_sentence(1e7, axis, scores).startswith(
+        "The saved threshold, 10000000, lies far above every test score (the highest is 5840): at it every test "
+        "image passes. The slider covers the test scores and starts at its top end, 5850, where")
+    assert off_slider_sentence(5000.0, axis, scores) is None
 
 
 def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page, app_env):

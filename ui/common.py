@@ -332,10 +332,12 @@ def held_out_presets(run_path: str, max_false_alarm_rate: float,
 @st.cache_data(max_entries=16, show_spinner=False)
 def threshold_data(run_path: str, saved_threshold: float) -> dashboard.ThresholdData:
     """ROC, histograms, slider axis and per-type scores of the run's test set (the axis includes the saved
-    threshold)."""
+    threshold where it lies within reach of the scores, see :func:`~vqi_core.thresholds.slider_include`)."""
     frame = test_frame(run_path)
-    return dashboard.prepare_threshold_data(label_values(frame), frame["score"].to_numpy(float),
-                                            include=(saved_threshold,), defect_types=frame["defect_type"].tolist())
+    scores = frame["score"].to_numpy(float)
+    return dashboard.prepare_threshold_data(label_values(frame), scores,
+                                            include=thresholds.slider_include(scores, saved_threshold),
+                                            defect_types=frame["defect_type"].tolist())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")

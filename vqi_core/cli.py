@@ -39,7 +39,7 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copie
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     false_alarm_preset_name, judged_frame, line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, \
-    score_axis, threshold_presets
+    score_axis, slider_include, threshold_presets
 from .wording import counted, exact_number, figure, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -582,7 +582,7 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    axis = score_axis(run.score_values, include=(run.threshold,))  # as on the page
+    axis = score_axis(run.score_values, include=slider_include(run.score_values, run.threshold))  # as on the page
     return axis.snap_preset(presets[name], run.threshold), preset_source(name, costs)
 
 

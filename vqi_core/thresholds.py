@@ -131,6 +131,38 @@ def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = 
     return ScoreAxis(round(low, step_decimals), round(high, step_decimals), step, decimals, distinct)
 
 
+def slider_include(scores: Sequence[float] | np.ndarray, saved: float) -> tuple[float, ...]:
+    """What a threshold slider over ``scores`` covers besides them (the ``include`` of :func:`score_axis`): the
+    ``saved`` threshold, unless it lies farther beyond the lowest or highest score than the scores' spread (or 1
+    where they all agree). A threshold saved far away (typed in on the command line) would squeeze every score
+    into a sliver of the slider; beyond the slider's end it decides the test images as that end does."""
+    values = np.asarray(scores, np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if len(values) == 0 or not math.isfinite(saved):
+        return (saved,)
+    low, high = float(values.min()), float(values.max())
+    reach = high - low if high > low else 1.0
+    return (saved,) if low - reach <= saved <= high + reach else ()
+
+
+def off_slider_sentence(saved: float, axis: ScoreAxis, scores: Sequence[float] | np.ndarray) -> str | None:
+    """What the Threshold page says when the ``saved`` threshold lies beyond its slider (see
+    :func:`slider_include`): where it is, what it decides, and that the slider starts at its nearer end; None
+    when the slider reaches it."""
+    if axis.low <= saved <= axis.high:
+        return None
+    values = np.asarray(scores, np.float64)
+    above = saved > axis.high
+    extreme, decision = (("highest", "passes") if above else ("lowest", "is rejected"))
+    nearest = float(np.nanmax(values) if above else np.nanmin(values))
+    end = axis.high if above else axis.low
+    return (f"The saved threshold, {axis.text(saved)}, lies far {'above' if above else 'below'} every test score "
+            f"(the {extreme} is {axis.text(nearest)}): at it every test image {decision}. The slider covers the "
+            f"test scores and starts at its {'top' if above else 'bottom'} end, {axis.text(end)}, where every "
+            f"test image {decision} too; new parts scoring between the two would be judged differently. Saving "
+            f"replaces the saved threshold.")
+
+
 def rate_numbers(point: OperatingPoint) -> dict[str, float | None]:
     """Precision, recall, F1, accuracy, false-alarm and escape rate (0..1) at an operating point; None where the
     rate is undefined (no image rejected, no defective or no good image), not a misleading 0."""

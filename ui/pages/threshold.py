@@ -11,7 +11,7 @@ from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_view, th
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
-from vqi_core.thresholds import ScoreAxis, percent, preset_source, threshold_presets
+from vqi_core.thresholds import ScoreAxis, off_slider_sentence, percent, preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -47,7 +47,8 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
 
     The saved threshold is taken exactly, not snapped to the axis: opening the page must change nothing (saving
     without moving the slider keeps the very value; new parts scoring between it and a value on the slider's
-    grid are judged as before).
+    grid are judged as before). A threshold saved far beyond the scores, which the slider does not reach (see
+    :func:`~vqi_core.thresholds.slider_include`), starts the slider at its nearer end, said above it.
     """
     saved = run.threshold_info
     owner = (run.id, run.threshold, saved.get("saved_at"), axis.low, axis.high)
@@ -58,8 +59,10 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     explored = st.session_state.get(common.explored_key(run))
     if explored is not None and explored[0] != run.threshold:
         show_threshold(axis.clamp(explored[0]), explored[1])
+    elif axis.clamp(run.threshold) != run.threshold:  # saved far beyond the scores: the slider starts at its end
+        show_threshold(axis.clamp(run.threshold), "manual")
     else:
-        show_threshold(axis.clamp(run.threshold), saved.get("source", "saved"))
+        show_threshold(run.threshold, saved.get("source", "saved"))
     st.session_state[OWNER] = owner
 
 
@@ -157,6 +160,8 @@ def image_level_body(run: Run) -> None:
 
     controls, presets_column = st.columns([3, 2])
     with controls:
+        if (off_slider := off_slider_sentence(run.threshold, axis, scores)) is not None:
+            st.info(off_slider, icon=":material/info:")
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
                   on_change=lambda: choose_threshold(run, axis.snap(st.session_state[SLIDER]), "manual"))
