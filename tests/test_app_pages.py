@@ -27,7 +27,8 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
-    held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_include, verdict
+    held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_axis, slider_include, \
+    verdict
 from ui import common
 from vqi_core.wording import exact_number, told_apart
 
@@ -452,7 +453,7 @@ def test_slider_include_leaves_out_a_saved_threshold_far_from_the_scores():
     assert slider_include(scores, 5840 + 5451) == () and slider_include(scores, 390 - 5451) == ()
     assert slider_include(np.full(4, 2.0), 2.9) == (2.9,) and slider_include(np.full(4, 2.0), 3.1) == ()
     assert slider_include(np.zeros(0), 1e7) == (1e7,)  # no scores: nothing to squeeze
-    axis = score_axis(scores, slider_include(scores, 1e7))
+    axis = slider_axis(scores, 1e7)
     assert axis.high < 6000 and off_slider_sentence(1e7, axis, scores).startswith(
         "The saved threshold, 10000000, lies far above every test score (the highest is 5840): at it every test "
         "image passes. The slider covers the test scores and starts at its top end, 5850, where")

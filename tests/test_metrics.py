@@ -12,10 +12,11 @@ from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, auroc_interval, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
-                              interval_note, mask_to_eval_size,
+                              interval_note, interval_text, mask_to_eval_size,
                               minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
-from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, percent, rate_numbers
+from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, rate_numbers
+from vqi_core.wording import percent
 
 
 def brute_force_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
@@ -574,6 +575,7 @@ def test_rates_without_images_to_count_them_on_are_undefined_not_zero():
     assert only_defective["False-alarm rate"] is None and only_defective["Precision"] == 1.0
     assert only_defective["Recall"] == only_defective["Escape rate"] == 0.5
     assert [percent(v) for v in (None, 0.0, 0.1234)] == ["n/a", "0.0%", "12.3%"]
+    assert percent(0.1234, 0) == "12%"
 
 
 @pytest.mark.parametrize("call, problem", [
@@ -624,5 +626,7 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     assert interval_note(auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])) == ""
     assert interval_note(None) == "" and interval_note(auroc_interval(labels, [1.0] * 35)) == ""  # ties: 0.5
     line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
-    assert line.startswith("image AUROC 1.0000 (95% interval 1.0000-1.0000; every resample is separated perfectly: "
+    assert line.startswith("image AUROC 1.0000 (95% interval 1.0000–1.0000; every resample is separated perfectly: "
                            "too few images to show how often parts would not be)")
+    assert interval_text((0.9, 0.95), 3, " over resamples") == "95% interval 0.900–0.950 over resamples"
+    assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")

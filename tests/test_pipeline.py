@@ -51,7 +51,7 @@ from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.report import training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
-from vqi_core.thresholds import score_axis
+from vqi_core.thresholds import slider_axis
 from vqi_core.wording import exact_number
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -1148,7 +1148,7 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     expected = f"  blob: 5 images, image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
     assert any(line.startswith(expected) for line in lines), lines
     low, high = run.metrics["image_auroc_interval"]
-    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}-{high:.4f}")
+    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}–{high:.4f}")
                for line in lines), lines
     assert run.config["params"]["image_size"] == [64, 64] and run.config["params"]["intensity"] == "standardise"
 
@@ -1214,7 +1214,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
         point.tp, point.fp, point.fn, point.tn]
 
     costs = LineCosts(0.0, 1.0, 0.01)  # free false alarms: reject every part
-    axis = score_axis(scores, include=(run.threshold,))  # the Threshold page's slider: presets are put on it
+    axis = slider_axis(scores, run.threshold)  # the Threshold page's slider: presets are put on it
     lines, counts = shown("--preset", "min-cost", "--cost-false-alarm", "0", "--cost-escape", "1", "--save")
     best = axis.snap(minimum_cost_threshold(labels, scores, costs))
     assert counts == evaluator.evaluate(best).confusion_matrix().ravel().tolist() and counts[1] == (labels == 0).sum()

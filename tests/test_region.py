@@ -14,7 +14,7 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
-from vqi_core.dashboard import prepare_pixel_data, region_caption, region_preview, run_inspected_areas
+from vqi_core.dashboard import pixel_scope, prepare_pixel_data, region_caption, region_preview, run_inspected_areas
 from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, boxes_from_map, normalize_map, render_overlay
@@ -361,6 +361,14 @@ def test_the_inspected_part_of_an_image_names_the_centre_crop_too():
     assert region_caption({"region": region, "params": {"crop": 0.7}}) == (
         "inspected: the region (50% of each image; the darkened area is ignored) within the centre crop (0.7 of the "
         "resized image's height and width; the border outside it is never inspected)")
+
+
+def test_the_pixel_metrics_say_when_they_count_the_inspected_pixels_only():
+    inspected = {"pixel_metrics_inspected_only": True}
+    assert pixel_scope({"params": {"crop": 1.0}}, inspected) == ""
+    for config in ({"region": {"inspected_share": 0.5}}, {"params": {"crop": 0.7}}):
+        assert pixel_scope(config, inspected).startswith(" inspected (inside the inspection region")
+        assert pixel_scope(config, {}) == ""  # a run from before pixel metrics kept to the inspected pixels
 
 
 def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):

@@ -26,10 +26,11 @@ from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
 from vqi_core.methods import AnomalyModel
-from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_note
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
+from vqi_core.wording import figure
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -250,18 +251,14 @@ def working_threshold(run: Run) -> tuple[float, str]:
 
 def headline_metrics(metrics: dict[str, Any]) -> None:
     """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics."""
-    def ratio(key: str) -> str:
-        return "n/a" if metrics.get(key) is None else f"{metrics[key]:.3f}"
-
     columns = st.columns(5)
     interval = metrics.get("image_auroc_interval")
-    note = interval_note(interval)
-    spread = f" (95 % interval {interval[0]:.3f}-{interval[1]:.3f} over bootstrap resamples of the test images" \
-             f"{'; ' + note if note else ''})" if interval else ""
-    columns[0].metric("Image AUROC", ratio("image_auroc"),
+    spread = f" ({interval_text(interval, 3, ' over bootstrap resamples of the test images')})" if interval else ""
+    columns[0].metric("Image AUROC", figure(metrics.get("image_auroc"), 3),
                       help=f"1.0 = every defective image scores above every good one{spread}.")
-    columns[1].metric("Pixel AUROC", ratio("pixel_auroc"), help="n/a without ground-truth masks")
-    columns[2].metric("AUPRO", ratio("aupro"), help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
+    columns[1].metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), help="n/a without ground-truth masks")
+    columns[2].metric("AUPRO", figure(metrics.get("aupro"), 3),
+                      help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     columns[3].metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}")
     columns[4].metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}")
 

@@ -29,7 +29,7 @@ from queue import Empty
 from typing import TYPE_CHECKING, Any, Callable
 
 from .system import peak_memory_mb
-from .wording import counted
+from .wording import counted, percent
 
 if TYPE_CHECKING:
     from .runs import Run
@@ -171,10 +171,6 @@ def run_benchmark(datasets: list[Path], methods: list[str], runs_dir: str) -> li
     return rows
 
 
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 #: decimals of each number column of the table
 DECIMALS = {"image_auroc": 4, "pixel_auroc": 4, "aupro": 4, "fit_seconds": 1, "ms_per_image": 1,
             "backbone_ms_per_image": 1, "paired_ms_per_image": 1, "peak_rss_mb": 0}
@@ -209,7 +205,8 @@ def defect_type_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| dataset | method | pixel_auroc | per defect type: pixel AUROC (share of the defect pixels) |",
              "|---|---|---|---|"]
     for row in with_pixels:
-        parts = [f"{name} {_fmt(entry.get('pixel_auroc'), 'pixel_auroc')} ({_share(entry.get('defect_pixel_share'))})"
+        parts = [f"{name} {_fmt(entry.get('pixel_auroc'), 'pixel_auroc')} "
+                 f"({percent(entry.get('defect_pixel_share'), 0)})"
                  for name, entry in row["per_defect_type"].items()]
         lines.append(f"| {row['dataset']} | {row['method']} | {_fmt(row.get('pixel_auroc'), 'pixel_auroc')} | "
                      f"{', '.join(parts)} |")

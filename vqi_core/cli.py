@@ -26,7 +26,7 @@ from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import render_overlay
 from .methods import list_methods
-from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_note
+from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
                        overlay_file_name, prediction_table, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
@@ -38,9 +38,9 @@ from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
-    false_alarm_preset_name, judged_frame, line_cost_sentence, percent, preset_rules, preset_source, rate_numbers, \
-    score_axis, slider_include, threshold_presets
-from .wording import counted, exact_number, figure, score_beside
+    false_alarm_preset_name, judged_frame, line_cost_sentence, preset_rules, preset_source, rate_numbers, \
+    slider_axis, threshold_presets
+from .wording import counted, exact_number, figure, percent, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -357,8 +357,7 @@ def _metrics_line(metrics: dict) -> str:
         return figure(metrics.get(key))
 
     interval = metrics.get("image_auroc_interval")
-    note = interval_note(interval)
-    spread = f" (95% interval {interval[0]:.4f}-{interval[1]:.4f}{'; ' + note if note else ''})" if interval else ""
+    spread = f" ({interval_text(interval, 4)})" if interval else ""
     timings = f"  fit {metrics['fit_seconds']:.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image" \
         if "fit_seconds" in metrics else ""  # a run's own figures; evaluate does not fit
     return f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}{timings}"
@@ -372,7 +371,7 @@ def _defect_type_lines(metrics: dict) -> list[str]:
         if "pixel_auroc" in entry:
             share = entry["defect_pixel_share"]
             line += (f", pixel AUROC {figure(entry['pixel_auroc'])} "
-                     f"({'n/a' if share is None else f'{share:.0%}'} of the defect pixels)")
+                     f"({percent(share, 0)} of the defect pixels)")
         lines.append(line)
     return lines
 
@@ -582,7 +581,7 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    axis = score_axis(run.score_values, include=slider_include(run.score_values, run.threshold))  # as on the page
+    axis = slider_axis(run.score_values, run.threshold)
     return axis.snap_preset(presets[name], run.threshold), preset_source(name, costs)
 
 

@@ -28,7 +28,7 @@ from .localisation import boxes_from_map, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    f1_optimal_threshold, image_auroc, interval_note, percentile_interval, rate_interval, roc_curve
+    f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
@@ -38,7 +38,7 @@ from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, gr
     missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
-from .wording import counted, exact_number
+from .wording import counted, exact_number, figure
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -210,8 +210,7 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
     if data.auroc_interval is not None:
-        auroc += (f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.3f}–{data.auroc_interval[1]:.3f}"
-                  f"{'; ' + interval_note(data.auroc_interval) if interval_note(data.auroc_interval) else ''})")
+        auroc += f" ({interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)})"
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
@@ -258,8 +257,8 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
 def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
     """Pixel-level operating point at a normalised-map ``threshold``, its numbers and the pixel ROC."""
     point = data.evaluator.evaluate(threshold)
-    auroc = "n/a" if pixel_auroc is None else f"{pixel_auroc:.3f}"
-    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Pixel ROC, pixel AUROC {auroc}",
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall),
+                     f"Pixel ROC, pixel AUROC {figure(pixel_auroc, 3)}",
                      x_title="Good pixels flagged", y_title="Defect pixels flagged")
     rates = rate_numbers(point)
     numbers = {"Defect pixels flagged": rates["Recall"], "Good pixels flagged": rates["False-alarm rate"],
@@ -470,10 +469,24 @@ def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[I
     return region, path
 
 
+def centre_crop(config: dict[str, Any]) -> float:
+    """The centre crop a run's config sets (1: none)."""
+    return float((config.get("params") or {}).get("crop", 1.0))
+
+
+def pixel_scope(config: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """Which pixels a run's pixel metrics count, to follow "Pixels" in a caption: "" for whole images, else the
+    inspected ones (a run with an inspection region or a centre crop below 1, scored inside them)."""
+    if (config.get("region") or centre_crop(config) < 1) and metrics.get("pixel_metrics_inspected_only"):
+        return (" inspected (inside the inspection region and the centre crop; defect pixels outside count as "
+                "missed)")
+    return ""
+
+
 def region_caption(config: dict[str, Any]) -> str:
     """How much of each image a run inspects, for a page caption: its inspection region and its centre crop,
     whose border is never inspected (empty for a run that inspects whole images)."""
-    region, crop = config.get("region"), float((config.get("params") or {}).get("crop", 1.0))
+    region, crop = config.get("region"), centre_crop(config)
     cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
                f"inspected)") if crop < 1 else ""
     if region and cropped:

@@ -32,9 +32,9 @@ def resize_grid(feature: torch.Tensor, grid_hw: tuple[int, int]) -> torch.Tensor
     return F.interpolate(feature, size=tuple(grid_hw), mode="bilinear", align_corners=False)
 
 
-def concat_embedding(features: Sequence[torch.Tensor], grid_hw: tuple[int, int] | None = None) -> torch.Tensor:
-    """Feature maps of several layers concatenated along channels on one grid (the finest by default)."""
-    grid_hw = grid_hw or finest_grid(features)
+def concat_embedding(features: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Feature maps of several layers concatenated along channels on the finest grid."""
+    grid_hw = finest_grid(features)
     return torch.cat([resize_grid(f, grid_hw) for f in features], dim=1)
 
 

@@ -134,6 +134,14 @@ def interval_note(interval: Sequence[float] | None) -> str:
     return "every resample is separated perfectly: too few images to show how often parts would not be"
 
 
+def interval_text(interval: Sequence[float], digits: int, how: str = "", confidence: float = 0.95) -> str:
+    """A bootstrap AUROC interval as VQI prints it ("95% interval 0.9512–0.9890"), then ``how`` it was found
+    and :func:`interval_note`'s caveat."""
+    note = interval_note(interval)
+    return (f"{confidence:.0%} interval {interval[0]:.{digits}f}–{interval[1]:.{digits}f}{how}"
+            f"{'; ' + note if note else ''}")
+
+
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                    confidence: float = 0.95) -> tuple[float, float] | None:
     """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""

@@ -23,12 +23,11 @@ from . import __version__
 from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
-from .metrics import LineCosts, ThresholdEvaluator, interval_note
+from .metrics import LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
-from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, percent, \
-    rate_numbers
-from .wording import exact_number, figure, score_beside
+from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, rate_numbers
+from .wording import exact_number, figure, percent, score_beside
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
@@ -155,11 +154,11 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
     ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
-    expected cost per 1,000 parts on the line; ``max_false_alarm_rate`` is the "at most X % false
-    alarms" preset's rate; ``examples``: how many false alarms and escapes are shown (the ones farthest
-    on the wrong side of the threshold). ``RunError`` naming the file when one of the run's files is missing or
-    damaged (every file read in full, see :meth:`~vqi_core.runs.Run.check`): a report is never written from half
-    a run.
+    expected cost per 1,000 parts on the line (or more, see :func:`~vqi_core.thresholds.line_cost_sentence`);
+    ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate; ``examples``: how many false alarms
+    and escapes are shown (the ones farthest on the wrong side of the threshold). ``RunError`` naming the file
+    when one of the run's files is missing or damaged (every file read in full, see
+    :meth:`~vqi_core.runs.Run.check`): a report is never written from half a run.
     """
     run.check(data=True)
     config, metrics, scores = run.config, run.metrics, run.scores
@@ -184,8 +183,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
 
     auroc = figure(data.auroc)
     if data.auroc_interval is not None:
-        auroc += (f" ({CONFIDENCE:.0%} interval {data.auroc_interval[0]:.4f}–{data.auroc_interval[1]:.4f}"
-                  f"{'; ' + interval_note(data.auroc_interval) if interval_note(data.auroc_interval) else ''})")
+        auroc += f" ({interval_text(data.auroc_interval, 4, confidence=CONFIDENCE)})"
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:

@@ -60,6 +60,10 @@ class ScoreAxis:
         needed = -exponent if isinstance(exponent, int) else 0
         return min(max(self.decimals, needed), MAX_SHOWN_DECIMALS)
 
+    def reaches(self, value: float) -> bool:
+        """Whether ``value`` lies on the axis (within [low, high])."""
+        return self.low <= value <= self.high
+
     def clamp(self, value: float) -> float:
         """``value`` moved into [low, high]."""
         return min(self.high, max(self.low, float(value)))
@@ -109,8 +113,8 @@ MAX_SHOWN_DECIMALS = 17
 
 
 def score_axis(scores: Sequence[float] | np.ndarray, include: Sequence[float] = ()) -> ScoreAxis:
-    """A slider axis covering every score (and the values in ``include``) with about 500 steps, printed with
-    the decimals that tell distinct scores apart (see :class:`ScoreAxis`)."""
+    """A slider axis covering every score (and the values in ``include``) with a power-of-ten step, 500 to 5,000
+    steps across, printed with the decimals that tell distinct scores apart (see :class:`ScoreAxis`)."""
     scores = np.asarray(scores, np.float64).ravel()
     scores = scores[np.isfinite(scores)]
     values = np.concatenate([scores, np.asarray(include, np.float64)])
@@ -145,11 +149,17 @@ def slider_include(scores: Sequence[float] | np.ndarray, saved: float) -> tuple[
     return (saved,) if low - reach <= saved <= high + reach else ()
 
 
+def slider_axis(scores: Sequence[float] | np.ndarray, saved: float) -> ScoreAxis:
+    """The Threshold page's slider axis: over the scores and the ``saved`` threshold within reach of them (see
+    :func:`slider_include`)."""
+    return score_axis(scores, slider_include(scores, saved))
+
+
 def off_slider_sentence(saved: float, axis: ScoreAxis, scores: Sequence[float] | np.ndarray) -> str | None:
     """What the Threshold page says when the ``saved`` threshold lies beyond its slider (see
     :func:`slider_include`): where it is, what it decides, and that the slider starts at its nearer end; None
     when the slider reaches it."""
-    if axis.low <= saved <= axis.high:
+    if axis.reaches(saved):
         return None
     values = np.asarray(scores, np.float64)
     above = saved > axis.high
@@ -174,11 +184,6 @@ def rate_numbers(point: OperatingPoint) -> dict[str, float | None]:
             "Escape rate": point.escape_rate if defective else None}
 
 
-def percent(value: float | None) -> str:
-    """A rate as a percentage with one decimal, "n/a" where it is undefined."""
-    return "n/a" if value is None else f"{value:.1%}"
-
-
 def cost_sentence(point: OperatingPoint) -> str:
     """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
     test set's rates are (exact :data:`CONFIDENCE` intervals)."""
@@ -189,7 +194,8 @@ def cost_sentence(point: OperatingPoint) -> str:
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
-    """What the threshold would cost per ``parts`` parts made, at the test set's false-alarm and escape rates
+    """What the threshold would cost per ``parts`` parts made (more, by powers of ten, where the line's defect rate
+    would leave fewer than one defective part among them), at the test set's false-alarm and escape rates
     but the line's own defect rate, against passing every part unchecked; and at the upper ends of the
     rates' :data:`CONFIDENCE` intervals. Without good or without defective test images a rate is unknown, and
     the sentence says so instead of counting it as 0."""

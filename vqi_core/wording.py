@@ -16,6 +16,11 @@ def figure(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def percent(value: float | None, digits: int = 1) -> str:
+    """A rate as a percentage with ``digits`` decimals, "n/a" where it is undefined."""
+    return "n/a" if value is None else f"{value:.{digits}%}"
+
+
 def are(count: int) -> str:
     """The verb "to be" agreeing with ``count`` things."""
     return "is" if count == 1 else "are"

@@ -18,10 +18,11 @@ from vqi_core.images import ImageReadError
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
                                result_row, upload_sources)
+from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
 from vqi_core.thresholds import judged_frame
-from vqi_core.wording import are, counted, exact_number, score_beside
+from vqi_core.wording import are, counted, exact_number, figure, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
@@ -29,7 +30,7 @@ MODES = {"upload": "Upload files", "folder": "A folder on the server",
 COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
 
 
-def progress_bar() -> Any:
+def progress_bar() -> ProgressCallback:
     """A progress callback drawing into one ``st.progress`` bar."""
     bar = st.progress(0.0, text="Scoring…")
 
@@ -113,7 +114,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     for column, (name, key) in zip(figures[1:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
                                                  ("AUPRO", "aupro")]):
         value = metrics.get(key)
-        column.metric(name, "n/a" if value is None else f"{value:.3f}")
+        column.metric(name, figure(value, 3))
     matrix, curve = st.columns([2, 3])
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision")

@@ -7,12 +7,12 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_view, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_scope, pixel_view, threshold_view
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
-from vqi_core.thresholds import ScoreAxis, off_slider_sentence, percent, preset_source, threshold_presets
-from vqi_core.wording import are, counted, exact_number
+from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
+from vqi_core.wording import are, counted, exact_number, percent
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
@@ -59,7 +59,7 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     explored = st.session_state.get(common.explored_key(run))
     if explored is not None and explored[0] != run.threshold:
         show_threshold(axis.clamp(explored[0]), explored[1])
-    elif axis.clamp(run.threshold) != run.threshold:  # saved far beyond the scores: the slider starts at its end
+    elif not axis.reaches(run.threshold):  # saved far beyond the scores: the slider starts at its nearer end
         show_threshold(axis.clamp(run.threshold), "manual")
     else:
         show_threshold(run.threshold, saved.get("source", "saved"))
@@ -271,10 +271,8 @@ def pixel_level_body(run: Run) -> None:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} left out: "
                    + "; ".join(data.unreadable_masks), icon=":material/broken_image:")
-    crop = float((run.config.get("params") or {}).get("crop", 1.0)) < 1
-    inside = (" inspected (inside the inspection region and the centre crop; defect pixels outside count as missed)"
-              if (run.config.get("region") or crop) and run.metrics.get("pixel_metrics_inspected_only") else "")
-    st.caption(f"Pixels{inside} of all test images with known ground truth (good images count as all-good); "
+    st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
+               f"images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
                "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
                "which boxes are drawn.")

@@ -300,7 +300,7 @@ def confirm_delete(run_id: str) -> None:
     except RunError as exc:
         st.session_state["delete_error"] = str(exc)
     else:
-        if st.session_state.get("current_run_id") == run_id:
+        if st.session_state.get(CURRENT_RUN) == run_id:
             set_current_run(None)
         clear_run_caches()
     st.session_state.pop("delete_pending", None)
