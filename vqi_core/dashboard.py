@@ -525,6 +525,23 @@ def _rounded(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def _run_setup(run: Run) -> dict[str, Any]:
+    """The run-table columns that say how a run was made: method, backbone, settings changed from the defaults."""
+    config = run.config
+    return {"method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
+            "settings": changed_settings(config)}
+
+
+def _run_figures(run: Run) -> dict[str, Any]:
+    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, whether it has seen
+    defects and what the test-set check found."""
+    metrics = run.metrics
+    return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
+            "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
+            "seen defects": bool(metrics.get("seen_defects")),
+            "test set check": findings_line(run.report.get("split_check"))}
+
+
 def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run with its headline metrics; a run whose files cannot be read has only its id and the
     problem (as its description), so that it can be found and deleted; runs that vanished from disk meanwhile
@@ -536,16 +553,9 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             if run.path.is_dir():
                 rows.append({"run": run.id, "description": f"cannot be read: {problem}"})
             continue
-        config, metrics = run.config, run.metrics
-        rows.append({"run": run.id, "description": run.description, "category": config.get("category"),
-                     "method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
-                     "settings": changed_settings(config),
-                     "image AUROC": _rounded(metrics.get("image_auroc")),
-                     "pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
-                     "fit s": _rounded(metrics.get("fit_seconds"), 1),
-                     "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-                     "seen defects": bool(metrics.get("seen_defects")),
-                     "test set check": findings_line(run.report.get("split_check")), "created": config.get("created")})
+        rows.append({"run": run.id, "description": run.description, "category": run.config.get("category"),
+                     **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
+                     "created": run.config.get("created")})
     columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
                "AUPRO", "fit s", "ms/image", "seen defects", "test set check", "created"]
     return pd.DataFrame(rows, columns=columns)
@@ -722,19 +732,11 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
-        metrics = run.metrics
-        rows.append({"run": run.id, "method": run.config.get("method"),
-                     "backbone": run.config.get("params", {}).get("backbone"),
-                     "settings": changed_settings(run.config),
+        rows.append({"run": run.id, **_run_setup(run),
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
-                     "F1 at best threshold": _rounded(best_f1),
-                     "best threshold": best_threshold,
-                     "pixel AUROC": _rounded(metrics.get("pixel_auroc")),
-                     "AUPRO": _rounded(metrics.get("aupro")), "fit s": _rounded(metrics.get("fit_seconds"), 1),
-                     "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-                     "seen defects": bool(metrics.get("seen_defects")),
-                     "test set check": findings_line(run.report.get("split_check")), "data": data_label(run.config)})
+                     "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
+                     **_run_figures(run), "data": data_label(run.config)})
     figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
                          yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),

@@ -52,6 +52,7 @@ from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
 from .region import REGION_FILE, InspectionRegion
 from .system import interrupts_held, locked, unwritable_reason
+from .thresholds import verdicts
 from .wording import counted
 
 CONFIG_FILE = "config.json"
@@ -276,7 +277,7 @@ def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """``scores`` with the threshold and the prediction (defective when score >= threshold)."""
     frame = scores.copy()
     frame["threshold"] = threshold
-    frame["prediction"] = np.where(frame["score"].to_numpy() >= threshold, "defective", "good")
+    frame["prediction"] = verdicts(frame["score"].to_numpy(), threshold)
     return frame
 
 

@@ -339,6 +339,11 @@ def verdict(score: float, threshold: float) -> str:
     return "defective" if score >= threshold else "good"
 
 
+def verdicts(scores: Sequence[float] | np.ndarray, threshold: float) -> np.ndarray:
+    """:func:`verdict` of every score at once."""
+    return np.where(np.asarray(scores, np.float64) >= threshold, "defective", "good")
+
+
 def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
              threshold: float) -> np.ndarray:
     """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""
@@ -355,7 +360,7 @@ def judged_frame(paths: Sequence[str], labels: Sequence[int] | np.ndarray, defec
     frame = pd.DataFrame({"image": [Path(path).name for path in paths],
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": list(defect_types),
                           "score": scores, "threshold": threshold,
-                          "prediction": np.where(scores >= threshold, "defective", "good"),
+                          "prediction": verdicts(scores, threshold),
                           "outcome": outcomes(labels, scores, threshold), "path": list(paths)})
     rank = frame["outcome"].map({"FP": 0, "FN": 1, "TP": 2, "TN": 3})
     return frame.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False],
