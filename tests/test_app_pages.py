@@ -22,6 +22,7 @@ from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECT
     decisions_csv, order_images, boxes_mark, histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
     square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
+from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -215,7 +216,16 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
             assert table.loc[name, DETECTION_INTERVAL] == f"{low:.1%}–{high:.1%}"  # one decimal, as the rates
             assert table.loc[name, "detection rate"] == pytest.approx(100 * caught / len(scores))  # shown "%.1f%%"
             assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
+            assert table.loc[name, "regions boxed"] == f"{entry['defect_regions_boxed']} of {entry['defect_regions']}"
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
+
+
+def test_inspect_says_what_the_boxes_found_on_the_test_set(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py")
+    assert [c.value for c in app.caption if c.value.startswith("Boxes on the test set:")] == [
+        boxes_sentence(run.metrics)]
+    assert f"of the {run.metrics['good_images']} good images get one" in boxes_sentence(run.metrics)
 
 
 def test_number_entry_and_preset_move_the_slider(open_page, app_env):

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
-                                   heatmap_image, normalize_map, render_overlay)
+                                   boxes_sentence, heatmap_image, map_boxes, normalize_map, regions_boxed_text,
+                                   render_overlay)
+from vqi_core.metrics import box_hits
 
 NORMALIZATION = {"map_median": 2.0, "map_max": 6.0, "score_max": 30.0}
 
@@ -154,3 +156,52 @@ def test_boxes_of_an_empty_or_flat_map_are_refused_not_a_crash(shape):
     """OpenCV's connected components ended the whole process (a segmentation fault) on an empty map."""
     with pytest.raises(ValueError, match=r"boxes need a 2-D map of at least 1 x 1, not one of shape"):
         boxes_from_map(np.zeros(shape, np.float32))
+
+
+def test_box_hits_count_regions_boxed_boxes_on_defects_and_good_images_with_a_box():
+    mask = np.zeros((40, 60), bool)
+    mask[5:10, 5:10] = True  # region 1: boxed
+    mask[30:35, 40:50] = True  # region 2: missed
+    mask[20, 20] = True  # region 3: one pixel, touched by the second box's corner
+    boxes = [[(4, 4, 12, 12), (20, 20, 26, 26), (50, 0, 60, 5)],  # the third holds no defect pixel
+             [], [(0, 0, 3, 3)], [(0, 0, 60, 40)]]
+    masks = [mask, np.zeros((40, 60), bool), np.zeros((40, 60), bool), None]  # the last: a defect, mask unknown
+    counts = box_hits([1, 0, 0, 1], masks, boxes)
+    assert counts == {"defect_regions": 3, "defect_regions_boxed": 2, "defective_image_boxes": 3,
+                      "boxes_on_defects": 2, "good_images": 2, "good_images_boxed": 1}
+    unknown = box_hits([0, 1], [np.zeros((4, 4), bool), None], [[], [(0, 0, 4, 4)]])
+    assert unknown == {"defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
+                       "boxes_on_defects": None, "good_images": 1, "good_images_boxed": 0}
+    with pytest.raises(ValueError, match="2 labels, 1 masks and 2 box lists"):
+        box_hits([0, 1], [None], [[], []])
+
+
+def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():
+    counts = {"defect_regions": 480, "defect_regions_boxed": 412, "defective_image_boxes": 430,
+              "boxes_on_defects": 387, "good_images": 190, "good_images_boxed": 5}
+    assert boxes_sentence(counts) == (
+        "Boxes on the test set: 412 of the 480 annotated defect regions get one (86%); 387 of the 430 boxes on "
+        "defective images touch a defect (90%); 5 of the 190 good images get one (2.6%).")
+    without_masks = {**counts, "defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
+                     "boxes_on_defects": None}
+    assert boxes_sentence(without_masks) == (
+        "Boxes on the test set: 5 of the 190 good images get one (2.6%). Without ground-truth masks, whether the "
+        "boxes on defective images sit on the defects is not known.")
+    assert boxes_sentence({"image_auroc": 0.9}) is None  # a run from before boxes were counted
+    one = {"defect_regions": 1, "defect_regions_boxed": 1, "defective_image_boxes": 2, "boxes_on_defects": 1,
+           "good_images": 190, "good_images_boxed": 1}
+    assert boxes_sentence(one) == (
+        "Boxes on the test set: 1 of the 1 annotated defect regions gets one (100%); 1 of the 2 boxes on defective "
+        "images touches a defect (50%); 1 of the 190 good images gets one (0.5%).")
+    assert regions_boxed_text({"defect_regions": 15, "defect_regions_boxed": 12}) == "12 of 15"
+    assert regions_boxed_text({"defect_regions": None}) is None and regions_boxed_text({}) is None
+
+
+def test_map_boxes_are_the_boxes_an_overlay_draws_on_the_saved_map():
+    raw = np.full((32, 48), 2.0, np.float32)
+    raw[10:20, 30:40] = 6.0 + 1e-4  # above the highest good level, by less than float16 can tell: no box
+    raw[2:8, 2:8] = 9.0
+    assert map_boxes([raw], NORMALIZATION) == [[(2, 2, 8, 8)]]
+    saved = raw.astype(np.float16).astype(np.float32)
+    assert map_boxes([raw], NORMALIZATION)[0] == [
+        (b.x0, b.y0, b.x1, b.y1) for b in boxes_from_map(normalize_map(saved, NORMALIZATION))]

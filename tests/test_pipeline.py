@@ -35,9 +35,10 @@ import vqi_core.runs
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import (copied_images, decisions_csv, runs_table, split_category_by_part,
-                               split_check_summary)
+from vqi_core.dashboard import (copied_images, decisions_csv, run_box_count, run_normalization, runs_table,
+                                split_category_by_part, split_check_summary)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
+from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.capture import unlike_training
@@ -97,6 +98,26 @@ def test_run_folder_contents(trained):
     assert cues["grey-level spread"]["auroc"] == 1.0 and cues["image size"]["auroc"] == 0.5
     assert [note.split(":")[0] for note in trained.report["notes"]] == [
         "A whole-image statistic alone separates the good test images from the defective ones"]
+
+
+def test_a_run_counts_what_its_boxes_found_as_its_pages_draw_them(trained, capsys):
+    """metrics.json says how many annotated defect regions get a box and how many good images get one, from the
+    boxes Inspect draws (the saved maps), overall and per defect type; evaluate gives the same counts."""
+    metrics, frame = trained.metrics, trained.scores
+    normalization = run_normalization(trained)
+    drawn = [run_box_count(trained, index, normalization) for index in range(len(frame))]
+    good = (frame["label"] == "good").to_numpy()
+    assert metrics["good_images"] == good.sum() == 6
+    assert metrics["good_images_boxed"] == sum(count > 0 for count, is_good in zip(drawn, good) if is_good)
+    assert metrics["defective_image_boxes"] == sum(count for count, is_good in zip(drawn, good) if not is_good)
+    assert 0 < metrics["boxes_on_defects"] <= metrics["defective_image_boxes"]
+    assert metrics["defect_regions"] >= 10 and metrics["defect_regions_boxed"] >= 0.8 * metrics["defect_regions"]
+    per_type = metrics["per_defect_type"].values()
+    assert sum(entry["defect_regions"] for entry in per_type) == metrics["defect_regions"]
+    assert sum(entry["defect_regions_boxed"] for entry in per_type) == metrics["defect_regions_boxed"]
+    from vqi_core.cli import main
+    assert main(["evaluate", "--run", str(trained.path)]) == 0
+    assert boxes_sentence(metrics) in capsys.readouterr().out.splitlines()
 
 
 def test_test_images_that_copy_training_images_are_reported_and_set_aside(dataset, tmp_path, capsys):
@@ -1083,6 +1104,8 @@ def test_without_masks_pixel_metrics_are_null(tmp_path):
     assert run.metrics["pixel_auroc"] is None and run.metrics["aupro"] is None
     assert run.metrics["image_auroc"] is not None
     assert all(set(entry) == {"images", "image_auroc"} for entry in run.metrics["per_defect_type"].values())
+    assert run.metrics["defect_regions"] is run.metrics["boxes_on_defects"] is None  # unknown without masks
+    assert run.metrics["good_images"] == (run.scores["label"] == "good").sum() and run.metrics["good_images_boxed"] >= 0
 
 
 def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_mask(tmp_path):

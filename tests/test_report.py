@@ -17,6 +17,7 @@ from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.images import read_image
+from vqi_core.localisation import boxes_sentence
 from vqi_core.methods.base import normalization_statistics
 from vqi_core.report import missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
@@ -84,6 +85,7 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     # the presets on held-out images, the test-set check and the ranking are there
     assert "The presets on images they were not chosen on" in parsed.headings
     assert "grey-level spread alone 1.000" in text and f"{run.metrics['image_auroc']:.4f}" in text
+    assert boxes_sentence(run.metrics) in parsed.text  # what the boxes found, as Inspect says it
     assert f"{run.config['data_sha256']} over {run.config['data_files']} files (listed in data_manifest.csv)" in text
 
 

@@ -24,7 +24,7 @@ from .datasets import Sample, category_holding, category_path, load_category, su
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
-from .localisation import render_overlay
+from .localisation import boxes_sentence, regions_boxed_text, render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
@@ -364,7 +364,8 @@ def _metrics_line(metrics: dict) -> str:
 
 
 def _defect_type_lines(metrics: dict) -> list[str]:
-    """One line per defect type: its images, image AUROC against the good images, pixel AUROC and pixel share."""
+    """One line per defect type (its images, image AUROC against the good images, pixel AUROC, pixel share and
+    regions boxed), then what the boxes did on the whole test set (:func:`boxes_sentence`)."""
     lines = []
     for name, entry in metrics.get("per_defect_type", {}).items():
         line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {figure(entry['image_auroc'])}"
@@ -372,7 +373,11 @@ def _defect_type_lines(metrics: dict) -> list[str]:
             share = entry["defect_pixel_share"]
             line += (f", pixel AUROC {figure(entry['pixel_auroc'])} "
                      f"({percent(share, 0)} of the defect pixels)")
+        if (boxed := regions_boxed_text(entry)) is not None:
+            line += f", {boxed} defect regions boxed"
         lines.append(line)
+    if (boxes := boxes_sentence(metrics)) is not None:
+        lines.append(boxes)
     return lines
 
 

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from . import localisation
 from .datasets import category_path, load_category
 from .images import ImageReadError, read_image, stored_size
-from .localisation import boxes_from_map, normalize_map, render_overlay
+from .localisation import boxes_from_map, normalize_map, regions_boxed_text, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
@@ -111,13 +111,15 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
 
 #: the By-defect-type column with the interval of each type's detection rate
 DETECTION_INTERVAL = f"detection {CONFIDENCE:.0%} interval"
+#: the By-defect-type column with the type's annotated defect regions that get a box
+REGIONS_BOXED = "regions boxed"
 
 
 def defect_type_frame(data: ThresholdData, threshold: float,
                       per_type_metrics: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Per defect type at ``threshold``: defective test images, how many are caught and escape, the
     detection rate with its exact :data:`CONFIDENCE` interval, and (from the run's ``per_defect_type``
-    metrics) its image and pixel AUROC."""
+    metrics) its image and pixel AUROC and its annotated regions that get a box."""
     rows = []
     for name, scores in data.defect_type_scores.items():
         caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
@@ -131,6 +133,8 @@ def defect_type_frame(data: ThresholdData, threshold: float,
             row["image AUROC"] = entry.get("image_auroc")
             if any("pixel_auroc" in e for e in per_type_metrics.values()):  # the run's dataset has masks
                 row["pixel AUROC"] = entry.get("pixel_auroc")
+            if any(regions_boxed_text(e) is not None for e in per_type_metrics.values()):
+                row[REGIONS_BOXED] = regions_boxed_text(entry)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -94,6 +94,53 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
     return sorted(boxes, key=lambda box: box.peak, reverse=True)
 
 
+def map_boxes(raw_maps: Sequence[np.ndarray],
+              normalization: Mapping[str, float]) -> list[list[tuple[int, int, int, int]]]:
+    """Per raw map, the rectangles (x0, y0, x1, y1) of the boxes an overlay draws on it, in the map's pixels.
+    Each map is first rounded to float16, as a run saves it, so the rectangles are the ones its pages show."""
+    return [[(box.x0, box.y0, box.x1, box.y1)
+             for box in boxes_from_map(normalize_map(np.asarray(raw, np.float16), normalization))]
+            for raw in raw_maps]
+
+
+def regions_boxed_text(entry: Mapping[str, object]) -> str | None:
+    """"12 of 15": a defect type's annotated regions that get a box (from its ``per_defect_type`` entry); None
+    where they were not counted (no mask of the type, or a run from before)."""
+    regions, found = entry.get("defect_regions"), entry.get("defect_regions_boxed")
+    if not isinstance(regions, int) or not isinstance(found, int) or not regions:
+        return None
+    return f"{found:,} of {regions:,}"
+
+
+def boxes_sentence(metrics: Mapping[str, object]) -> str | None:
+    """What the boxes did on a run's test set (the counts of :func:`vqi_core.metrics.box_hits`), for a quality
+    engineer deciding whether to trust them; None for a run from before they were counted."""
+    good, boxed = metrics.get("good_images"), metrics.get("good_images_boxed")
+    if not isinstance(good, int) or not isinstance(boxed, int):
+        return None
+    parts = []
+    regions, found = metrics.get("defect_regions"), metrics.get("defect_regions_boxed")
+    if isinstance(regions, int) and isinstance(found, int) and regions:
+        parts.append(f"{found:,} of the {regions:,} annotated defect regions {_gets(found)} one "
+                     f"({found / regions:.0%})")
+    on_defective, on_defects = metrics.get("defective_image_boxes"), metrics.get("boxes_on_defects")
+    if isinstance(on_defective, int) and isinstance(on_defects, int) and on_defective:
+        parts.append(f"{on_defects:,} of the {on_defective:,} boxes on defective images "
+                     f"{'touches' if on_defects == 1 else 'touch'} a defect "
+                     f"({on_defects / on_defective:.0%})")
+    if good:
+        parts.append(f"{boxed:,} of the {good:,} good images {_gets(boxed)} one ({boxed / good:.1%})")
+    if not parts:
+        return None
+    unknown = "" if regions is not None else (" Without ground-truth masks, whether the boxes on defective images "
+                                              "sit on the defects is not known.")
+    return "Boxes on the test set: " + "; ".join(parts) + "." + unknown
+
+
+def _gets(count: int) -> str:
+    return "gets" if count == 1 else "get"
+
+
 def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
     """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, ``vmax`` and above dark red."""
     if not vmax > 0:  # NaN too

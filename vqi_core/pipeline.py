@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,10 +27,10 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, is_image_path,
                      is_sixteen_bit, read_file_bytes, read_image)
-from .localisation import Box, boxes_from_map, normalize_map
+from .localisation import Box, boxes_from_map, map_boxes, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
-from .metrics import defect_type_metrics, summary_metrics
+from .metrics import box_hits, defect_type_metrics, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
@@ -394,7 +394,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
     metrics = test_set_metrics(test_samples, scores["score"].to_numpy(), maps,
-                               prediction.inspected if prediction is not None else [], notes)
+                               prediction.inspected if prediction is not None else [], notes, model.normalization)
     metrics.update({
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
@@ -675,11 +675,14 @@ def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | No
 
 
 def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequence[np.ndarray],
-                     inspected_areas: Sequence[np.ndarray | None], notes: list[str]) -> dict[str, Any]:
+                     inspected_areas: Sequence[np.ndarray | None], notes: list[str],
+                     normalization: Mapping[str, float]) -> dict[str, Any]:
     """Image and pixel metrics of a scored test set (:func:`vqi_core.metrics.summary_metrics`) with
-    ``per_defect_type`` ones. Pixel metrics count the images whose mask is known (good images count as all good);
-    a mask that cannot be read is left out and named in a note, as is a mask that marks no defect pixel (both
-    appended to ``notes``). ``inspected_areas``: as :attr:`Prediction.inspected`."""
+    ``per_defect_type`` ones, and how the boxes drawn with the model's map ``normalization`` meet the ground truth
+    (:func:`vqi_core.metrics.box_hits`; per defect type with a known mask, its regions boxed). Pixel metrics count the images
+    whose mask is known (good images count as all good); a mask that cannot be read is left out and named in a
+    note, as is a mask that marks no defect pixel (both appended to ``notes``). ``inspected_areas``: as
+    :attr:`Prediction.inspected`."""
     labels = np.array([s.label for s in samples], int)
     frame = pd.DataFrame({"label": [label_name(s) for s in samples],
                           "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples]})
@@ -694,16 +697,24 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     if empty is not None:
         notes.append(empty)
     masks = [mask for mask in truth or [] if mask is not None]
+    types = [s.defect_type for s in samples]
     if truth is None or not masks:
         metrics = summary_metrics(labels, scores)
-        metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, scores)
-        return metrics
-    inspected = inspected_pixels(maps, inspected_areas)
-    known = [i for i, mask in enumerate(truth) if mask is not None]
-    metrics = summary_metrics(labels, scores, masks, [maps[i] for i in known],
-                              [inspected[i] for i in known] if inspected else None)
-    metrics["per_defect_type"] = defect_type_metrics([s.defect_type for s in samples], labels, scores, truth, maps,
-                                                     inspected)
+        metrics["per_defect_type"] = defect_type_metrics(types, labels, scores)
+    else:
+        inspected = inspected_pixels(maps, inspected_areas)
+        known = [i for i, mask in enumerate(truth) if mask is not None]
+        metrics = summary_metrics(labels, scores, masks, [maps[i] for i in known],
+                                  [inspected[i] for i in known] if inspected else None)
+        metrics["per_defect_type"] = defect_type_metrics(types, labels, scores, truth, maps, inspected)
+    boxes = map_boxes(maps, normalization)
+    truths: Sequence[np.ndarray | None] = truth or [None] * len(samples)
+    metrics.update(box_hits(labels, truths, boxes))
+    for name, entry in metrics["per_defect_type"].items():
+        of_type = [index for index, sample in enumerate(samples) if sample.label == 1 and sample.defect_type == name]
+        counted_boxes = box_hits(labels[of_type], [truths[i] for i in of_type], [boxes[i] for i in of_type])
+        if counted_boxes["defect_regions"] is not None:  # a mask of the type is known
+            entry.update({key: counted_boxes[key] for key in ("defect_regions", "defect_regions_boxed")})
     return metrics
 
 
@@ -773,7 +784,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     prediction = model.predict(images, progress, stage="evaluation")
     labels = np.array([s.label for s in samples], int)
     notes: list[str] = []
-    metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes)
+    metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes,
+                               model.normalization)
     difference, matched = None, list[tuple[float, float]]()
     if data is None:  # over the images still there (one gone or unreadable since training is left out)
         saved = dict(zip(run.scores["path"], run.score_values))

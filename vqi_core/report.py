@@ -23,6 +23,7 @@ from . import __version__
 from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_normalization, run_notes, run_overlay, square_thumbnail)
 from .images import ImageReadError
+from .localisation import boxes_sentence
 from .metrics import LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
@@ -226,6 +227,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
+        f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(metrics)) is not None else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),

@@ -11,6 +11,7 @@ from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, copied_images, \
     look_alike_images, order_images, region_caption
 from vqi_core.images import ImageReadError
+from vqi_core.localisation import boxes_sentence
 from vqi_core.runs import Run, RunError, label_values
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
 from vqi_core.wording import counted, exact_number, score_beside
@@ -170,6 +171,8 @@ region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend([current], bool(current.config.get("has_masks"))), unsafe_allow_html=True)
+if (boxes_found := boxes_sentence(current.metrics)) is not None:
+    st.caption(boxes_found)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected, threshold)

@@ -7,7 +7,7 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, decisions_csv, pixel_scope, pixel_view, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, REGIONS_BOXED, decisions_csv, pixel_scope, pixel_view, threshold_view
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
@@ -208,7 +208,10 @@ def image_level_body(run: Run) -> None:
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval."),
             "image AUROC": st.column_config.NumberColumn(format="%.3f"),
-            "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
+            "pixel AUROC": st.column_config.NumberColumn(format="%.3f"),
+            REGIONS_BOXED: st.column_config.TextColumn(
+                help="This type's annotated defect regions that get a box on Inspect (boxes mark what lies above "
+                     "every held-out good image's map, whatever the threshold).")})
     held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
