@@ -216,7 +216,6 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
             assert table.loc[name, DETECTION_INTERVAL] == f"{low:.1%}–{high:.1%}"  # one decimal, as the rates
             assert table.loc[name, "detection rate"] == pytest.approx(100 * caught / len(scores))  # shown "%.1f%%"
             assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
-            assert table.loc[name, "regions boxed"] == f"{entry['defect_regions_boxed']} of {entry['defect_regions']}"
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
 
 
@@ -1323,7 +1322,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     peaks = sorted(float(m.max()) for m in maps)  # the highest good level set so that about half have no box
     normalization["map_max"] = peaks[len(peaks) // 2]
     model_json.write_text(json.dumps(meta))
-    boxes = [run_box_count(run, index, run_normalization(run)) for index in range(len(run.scores))]
+    boxes = [run_box_count(run, index, run_normalization(run), run.box_level) for index in range(len(run.scores))]
     no_box = [name for name, count in zip(run.scores["image"], boxes) if count == 0]
     assert 0 < len(no_box) < len(boxes)
     app = open_page("inspect_images.py", inspect_order="file name")

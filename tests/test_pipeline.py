@@ -105,7 +105,7 @@ def test_a_run_counts_what_its_boxes_found_as_its_pages_draw_them(trained, capsy
     boxes Inspect draws (the saved maps), overall and per defect type; evaluate gives the same counts."""
     metrics, frame = trained.metrics, trained.scores
     normalization = run_normalization(trained)
-    drawn = [run_box_count(trained, index, normalization) for index in range(len(frame))]
+    drawn = [run_box_count(trained, index, normalization, trained.box_level) for index in range(len(frame))]
     good = (frame["label"] == "good").to_numpy()
     assert metrics["good_images"] == good.sum() == 6
     assert metrics["good_images_boxed"] == sum(count > 0 for count, is_good in zip(drawn, good) if is_good)

@@ -345,25 +345,46 @@ def pixel_data(run_path: str, dataset: str | None = None) -> dashboard.PixelData
 
 
 @st.cache_data(max_entries=600, show_spinner=False)
-def overlay(run_path: str, index: int, alpha: float = 0.5, heatmap: bool = True, boxes: bool = True,
-            ground_truth: bool = True, max_side: int | None = 320, dataset: str | None = None) -> np.ndarray:
-    """Test image ``index`` with heatmap, boxes and ground-truth outline (RGB uint8, longer side <= max_side);
-    ``dataset``: read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`)."""
+def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, heatmap: bool = True,
+            boxes: bool = True, ground_truth: bool = True, max_side: int | None = 320,
+            dataset: str | None = None) -> np.ndarray:
+    """Test image ``index`` with heatmap, boxes above ``box_level`` (the run's) and ground-truth outline (RGB
+    uint8, longer side <= max_side); ``dataset``: read from this category folder instead of the run's (see
+    :class:`~vqi_core.runs.Run`)."""
     run = Run(Path(run_path), Path(dataset) if dataset else None)
-    return dashboard.run_overlay(run, index, normalization(run_path), alpha=alpha, heatmap=heatmap, boxes=boxes,
-                                 ground_truth=ground_truth, max_side=max_side)
+    return dashboard.run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
+                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side)
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
-def box_count(run_path: str, index: int) -> int:
+def box_count(run_path: str, index: int, box_level: float) -> int:
     """How many boxes the overlay of test image ``index`` shows (see :func:`vqi_core.dashboard.run_box_count`)."""
-    return dashboard.run_box_count(Run(Path(run_path)), index, normalization(run_path))
+    return dashboard.run_box_count(Run(Path(run_path)), index, normalization(run_path), box_level)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the maps and masks…")
+def box_data(run_path: str, dataset: str | None = None) -> dashboard.BoxData:
+    """What counting the run's boxes at any level takes (see :class:`vqi_core.dashboard.BoxData`)."""
+    return dashboard.run_box_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def box_hits(run_path: str, level: float, dataset: str | None = None) -> tuple[dict, dict]:
+    """The run's box counts at ``level``, overall and per defect type (see :meth:`vqi_core.dashboard.BoxData.hits`)."""
+    return box_data(run_path, dataset).hits(level)
+
+
+def box_counts(run: Run) -> dict:
+    """The run's box counts at its box level: from its ``metrics.json`` where they are at that level, else
+    counted."""
+    return dashboard.saved_box_counts(run) or box_hits(str(run.path), run.box_level, images_folder(run))[0]
 
 
 @st.cache_data(max_entries=600, show_spinner=False)
-def thumbnail(run_path: str, index: int, side: int = 320, dataset: str | None = None) -> np.ndarray:
-    """Test image ``index`` with heatmap, boxes and ground-truth outline, centred in a square (for grids)."""
-    return dashboard.square_thumbnail(overlay(run_path, index, max_side=side, dataset=dataset), side)
+def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, dataset: str | None = None) -> np.ndarray:
+    """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, centred in a square
+    (for grids)."""
+    return dashboard.square_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset), side)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

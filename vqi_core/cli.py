@@ -24,7 +24,7 @@ from .datasets import Sample, category_holding, category_path, load_category, su
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
-from .localisation import boxes_sentence, regions_boxed_text, render_overlay
+from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text, render_overlay
 from .methods import list_methods
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
@@ -32,8 +32,9 @@ from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, 
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import (CONFIG_FILE, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, InterruptedOnceWritten, Run,
-                   RunError, RunStore, changed_settings, checked_reason, escaped_controls, missing_folders,
+from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
+                   InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
+                   escaped_controls, missing_folders,
                    run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
@@ -240,6 +241,25 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also write every test image with its score, the threshold, the decision and the "
                                 "outcome (TP, FP, FN, TN) to this CSV file, as the Threshold page's download")
 
+    boxes = commands.add_parser(
+        "boxes", help="show what a run's boxes find at a box level, save the level",
+        description="Print what the boxes drawn above a box level find on a run's evaluated test set (annotated "
+                    "defect regions boxed, overall and per defect type; boxes on defective images touching a "
+                    "defect; good images with a box) and, with --save, store the level in the run: every overlay "
+                    "of the run (the dashboard, predict's overlays and predictions.csv) draws boxes above it. The "
+                    "level is on the normalised anomaly map: at 1, the default, the highest level any held-out good "
+                    "image reached; lower boxes fainter defects and puts boxes on more good parts. The verdicts do "
+                    "not change: they compare each image's score with the threshold. Without --level: the saved "
+                    "level.")
+    boxes.add_argument("--run", required=True, help="run folder")
+    boxes.add_argument("--level", type=float,
+                       help=f"this box level, from {MIN_BOX_LEVEL:g} to {MAX_BOX_LEVEL:g} (default: the saved one)")
+    boxes.add_argument("--save", action="store_true",
+                       help="store the level in the run (the one it replaces is kept in box_level.json's history)")
+    boxes.add_argument("--reason", default="",
+                       help=f"with --save: why the box level changes, kept beside it; at most {MAX_REASON_CHARS} "
+                            f"characters")
+
     report = commands.add_parser(
         "report", help="write a run's validation report: one self-contained HTML file",
         description="Write what the run learnt from, how it was tested (and what the test-set check found), "
@@ -376,7 +396,7 @@ def _defect_type_lines(metrics: dict) -> list[str]:
         if (boxed := regions_boxed_text(entry)) is not None:
             line += f", {boxed} defect regions boxed"
         lines.append(line)
-    if (boxes := boxes_sentence(metrics)) is not None:
+    if (boxes := boxes_sentence(metrics, metrics.get("box_level", BOX_LEVEL))) is not None:
         lines.append(boxes)
     return lines
 
@@ -510,7 +530,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
-        for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges):
+        for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
+                                 box_level=run.box_level):
             overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
             target = staging / overlay_file_name(result.name)
             try:
@@ -665,6 +686,33 @@ def _threshold(args: argparse.Namespace) -> int:
         for entry in run.threshold_history.itertuples():
             print(f"  {entry.saved_at or 'when not recorded'}  {exact_number(entry.threshold)}  ({entry.source})"
                   + (f"  {entry.reason}" if entry.reason else ""))
+    return 0
+
+
+def _boxes(args: argparse.Namespace) -> int:
+    from .dashboard import run_box_data, run_normalization  # here: plotly would slow down every command's start
+
+    if args.reason and not args.save:
+        raise ValueError("--reason says why a saved box level changed: use it with --save")
+    run = Run(Path(args.run))
+    run.check()  # a damaged run ends here
+    level = run.box_level if args.level is None else checked_box_level(args.level)
+    if args.save:
+        checked_reason(args.reason)  # refused before anything is printed or written
+    data = run_box_data(run, run_normalization(run))
+    counts, by_type = data.hits(level)
+    print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} (saved: "
+          f"{run.box_level:g})")
+    print(boxes_sentence(counts, level) or "no test image to count boxes on")
+    for name, entry in by_type.items():
+        print(f"  {name}: {regions_boxed_text(entry)} defect regions boxed")
+    for problem in data.unreadable_masks:
+        print(f"mask not read, counted as unknown: {problem}")
+    saved = args.save and run.save_box_level(level, args.reason)
+    if saved:
+        print(f"saved in {run.path}: every overlay of the run draws boxes above {level:g} from now on")
+    elif args.save:
+        print(f"{level:g} is the saved box level already: nothing changed (--reason records why it stays)")
     return 0
 
 
@@ -879,7 +927,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"file to write", file=sys.stderr)
         return 2
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
-                "report": _report, "check": _check, "split": _split, "runs": _runs}
+                "boxes": _boxes, "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
         with _terminate_as_interrupt():
             return handlers[args.command](args)

@@ -24,11 +24,12 @@ import plotly.graph_objects as go
 from . import localisation
 from .datasets import category_path, load_category
 from .images import ImageReadError, read_image, stored_size
-from .localisation import boxes_from_map, normalize_map, regions_boxed_text, render_overlay
+from .localisation import BOX_LEVEL, boxes_from_map, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, roc_curve
+from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
+    box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, \
+    regions_boxed_by_type, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
@@ -111,15 +112,13 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
 
 #: the By-defect-type column with the interval of each type's detection rate
 DETECTION_INTERVAL = f"detection {CONFIDENCE:.0%} interval"
-#: the By-defect-type column with the type's annotated defect regions that get a box
-REGIONS_BOXED = "regions boxed"
 
 
 def defect_type_frame(data: ThresholdData, threshold: float,
                       per_type_metrics: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Per defect type at ``threshold``: defective test images, how many are caught and escape, the
     detection rate with its exact :data:`CONFIDENCE` interval, and (from the run's ``per_defect_type``
-    metrics) its image and pixel AUROC and its annotated regions that get a box."""
+    metrics) its image and pixel AUROC."""
     rows = []
     for name, scores in data.defect_type_scores.items():
         caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
@@ -133,8 +132,6 @@ def defect_type_frame(data: ThresholdData, threshold: float,
             row["image AUROC"] = entry.get("image_auroc")
             if any("pixel_auroc" in e for e in per_type_metrics.values()):  # the run's dataset has masks
                 row["pixel AUROC"] = entry.get("pixel_auroc")
-            if any(regions_boxed_text(e) is not None for e in per_type_metrics.values()):
-                row[REGIONS_BOXED] = regions_boxed_text(entry)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -341,6 +338,67 @@ def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
                               inspected=[areas[index] for index in known] if areas is not None else None)
 
 
+@dataclass(frozen=True)
+class BoxData:
+    """What counting a run's boxes at any level takes: labels, the saved raw maps (float16, as stored), the known
+    masks at their size (None where unknown) and the normalisation."""
+
+    labels: np.ndarray
+    defect_types: tuple[str, ...]
+    raw_maps: tuple[np.ndarray, ...]
+    masks: tuple[np.ndarray | None, ...]
+    normalization: dict[str, float]
+    unreadable_masks: tuple[str, ...] = ()
+
+    def hits(self, level: float) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
+        """:func:`~vqi_core.metrics.box_hits` of the boxes drawn above ``level``, and per defect type
+        :func:`~vqi_core.metrics.regions_boxed_by_type`."""
+        boxes = map_boxes(self.raw_maps, self.normalization, level)
+        return (box_hits(self.labels, self.masks, boxes),
+                regions_boxed_by_type(self.labels, self.masks, boxes, self.defect_types))
+
+
+def run_box_data(run: Run, normalization: dict[str, float]) -> BoxData:
+    """:class:`BoxData` of the run's test images (masks read from its :attr:`~vqi_core.runs.Run.dataset` when one
+    is given; one that cannot be read is left out as unknown, and named)."""
+    raw_maps = tuple(run.anomaly_map(index).astype(np.float16) for index in range(len(run.scores)))
+    unreadable: list[str] = []
+    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
+                                          for path in run.scores["mask_path"]])
+    truth = ground_truth_masks(scores, list(raw_maps), unreadable)
+    return BoxData(run.labels, tuple(run.scores["defect_type"].astype(str)), raw_maps, tuple(truth), normalization,
+                   tuple(unreadable))
+
+
+def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The box counts (:func:`~vqi_core.metrics.box_hits`) as the Threshold page's figures: name -> (share,
+    "x of y"); a figure without images to count it on is left out."""
+    pairs = {"Annotated defect regions boxed": ("defect_regions_boxed", "defect_regions"),
+             "Boxes touching a defect": ("boxes_on_defects", "defective_image_boxes"),
+             "Good images with a box": ("good_images_boxed", "good_images")}
+    return {name: (f"{counts[part] / counts[whole]:.0%}", f"{counts[part]:,} of {counts[whole]:,}")
+            for name, (part, whole) in pairs.items() if counts.get(whole)}
+
+
+def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Per defect type, its annotated regions and how many get a box (see
+    :func:`~vqi_core.metrics.regions_boxed_by_type`)."""
+    return pd.DataFrame([{"defect type": name, "regions": entry["defect_regions"],
+                          "boxed": entry["defect_regions_boxed"],
+                          "share boxed": entry["defect_regions_boxed"] / entry["defect_regions"]
+                          if entry["defect_regions"] else None} for name, entry in by_type.items()],
+                        columns=["defect type", "regions", "boxed", "share boxed"])
+
+
+def saved_box_counts(run: Run) -> dict[str, Any] | None:
+    """The box counts of the run's ``metrics.json`` where they are at its box level (None where the level was
+    changed since, or the run is from before boxes were counted: count them with :class:`BoxData`)."""
+    metrics = run.metrics
+    if "good_images_boxed" not in metrics or metrics.get("box_level", BOX_LEVEL) != run.box_level:
+        return None
+    return {key: metrics.get(key) for key in BOX_KEYS}
+
+
 def run_normalization(run: Run) -> dict[str, float]:
     """The held-out good-image statistics that normalise this run's maps (read without loading the model)."""
     path = run.path / MODEL_DIR / MODEL_JSON
@@ -389,31 +447,36 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
 
 
 def boxes_mark(runs: Sequence[Run]) -> str:
-    """What the boxes of these runs' overlays mark: regions above every good image's map the maps were normalised
-    with, named as the runs' metrics say (held-out good images, or the training images where none was held out)."""
+    """What the boxes of these runs' overlays mark: regions above their box level, which at 1 (the default) is
+    every good image's map the maps were normalised with, named as the runs' metrics say (held-out good images,
+    or the training images where none was held out)."""
     held_out = {run.metrics.get("normalisation_images") != 0 for run in runs}
-    if held_out == {False}:
-        return "regions above every good training image's map (none was held out)"
-    if held_out == {True}:
-        return "regions above every held-out good image's map"
-    return "regions above every good image's map each run was normalised with"
+    whose = ("every good training image's map (none was held out)" if held_out == {False} else
+             "every held-out good image's map" if held_out == {True} else
+             "every good image's map each run was normalised with")
+    levels = {run.box_level for run in runs}
+    if levels == {BOX_LEVEL}:
+        return f"regions above {whose}"
+    level = f"box level {exact_number(levels.pop())}" if len(levels) == 1 else "each run's box level"
+    return f"regions above {level} (at 1, above {whose})"
 
 
-def box_note(defective: bool, boxes: int) -> str | None:
-    """Where boxes and verdict seem to disagree, why: boxes mark regions above every held-out good image's map,
-    the verdict compares the image's score with the threshold (None where they agree)."""
+def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL) -> str | None:
+    """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
+    every held-out good image's map), the verdict compares the image's score with the threshold (None where
+    they agree)."""
+    above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
     if defective and boxes == 0:
-        return ("no box: no region is above every good image's map; the score as a whole is at or above the "
-                "threshold (see the heat)")
+        return (f"no box: no region is above {above}; the score as a whole is at or above the threshold (see the "
+                f"heat)")
     if not defective and boxes:
-        return (f"{counted(boxes, 'box', 'boxes')} above every good image's map, but the score is below the "
-                "threshold")
+        return f"{counted(boxes, 'box', 'boxes')} above {above}, but the score is below the threshold"
     return None
 
 
-def run_box_count(run: Run, index: int, normalization: dict[str, float]) -> int:
+def run_box_count(run: Run, index: int, normalization: dict[str, float], box_level: float) -> int:
     """How many boxes :func:`run_overlay` draws on test image ``index`` (from its map alone: no image is read)."""
-    return len(boxes_from_map(normalize_map(run.anomaly_map(index), normalization)))
+    return len(boxes_from_map(normalize_map(run.anomaly_map(index), normalization), box_level))
 
 
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
@@ -431,14 +494,15 @@ def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
     return canvas
 
 
-def run_overlay(run: Run, index: int, normalization: dict[str, float], *, alpha: float = 0.5,
+def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level: float, *, alpha: float = 0.5,
                 heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
                 max_side: int | None = None) -> np.ndarray:
-    """Test image ``index`` of a run with its heatmap, defect boxes and ground-truth outline (RGB uint8), its
-    longer side at most ``max_side`` (drawn at that size: a large image is not blended at full size first)."""
+    """Test image ``index`` of a run with its heatmap, defect boxes (above ``box_level``, the run's
+    :attr:`~vqi_core.runs.Run.box_level`) and ground-truth outline (RGB uint8), its longer side at most
+    ``max_side`` (drawn at that size: a large image is not blended at full size first)."""
     image = fit_to(run.image(index), max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
-    found = boxes_from_map(norm_map, image_hw=image.shape[:2]) if boxes else ()
+    found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
     try:
         mask = run.mask(index) if ground_truth else None
     except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing

@@ -26,6 +26,9 @@ OVERLAY_FLOOR = 0.5
 IGNORED_BRIGHTNESS = 0.35
 #: Smallest box kept by :func:`boxes_from_map`, as a fraction of the map area.
 MIN_AREA_FRACTION = 0.001
+#: The normalised map level boxes are drawn above unless a run saves another: the highest level any good image
+#: the maps were normalised with reached.
+BOX_LEVEL = 1.0
 
 
 def _span(normalization: Mapping[str, float], low_key: str, high_key: str) -> tuple[float, float]:
@@ -56,7 +59,7 @@ class Box:
     peak: float  # highest normalised map value inside the region
 
 
-def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fraction: float = MIN_AREA_FRACTION,
+def boxes_from_map(norm_map: np.ndarray, threshold: float = BOX_LEVEL, min_area_fraction: float = MIN_AREA_FRACTION,
                    image_hw: tuple[int, int] | None = None) -> list[Box]:
     """Boxes around the 8-connected regions where the normalised map is strictly above ``threshold``.
 
@@ -94,12 +97,13 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = 1.0, min_area_fracti
     return sorted(boxes, key=lambda box: box.peak, reverse=True)
 
 
-def map_boxes(raw_maps: Sequence[np.ndarray],
-              normalization: Mapping[str, float]) -> list[list[tuple[int, int, int, int]]]:
-    """Per raw map, the rectangles (x0, y0, x1, y1) of the boxes an overlay draws on it, in the map's pixels.
-    Each map is first rounded to float16, as a run saves it, so the rectangles are the ones its pages show."""
+def map_boxes(raw_maps: Sequence[np.ndarray], normalization: Mapping[str, float],
+              level: float = BOX_LEVEL) -> list[list[tuple[int, int, int, int]]]:
+    """Per raw map, the rectangles (x0, y0, x1, y1) of the boxes an overlay draws on it at box ``level``, in the
+    map's pixels. Each map is first rounded to float16, as a run saves it, so the rectangles are the ones its
+    pages show."""
     return [[(box.x0, box.y0, box.x1, box.y1)
-             for box in boxes_from_map(normalize_map(np.asarray(raw, np.float16), normalization))]
+             for box in boxes_from_map(normalize_map(np.asarray(raw, np.float16), normalization), level)]
             for raw in raw_maps]
 
 
@@ -112,9 +116,10 @@ def regions_boxed_text(entry: Mapping[str, object]) -> str | None:
     return f"{found:,} of {regions:,}"
 
 
-def boxes_sentence(metrics: Mapping[str, object]) -> str | None:
-    """What the boxes did on a run's test set (the counts of :func:`vqi_core.metrics.box_hits`), for a quality
-    engineer deciding whether to trust them; None for a run from before they were counted."""
+def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> str | None:
+    """What the boxes drawn above ``level`` did on a run's test set (the counts of
+    :func:`vqi_core.metrics.box_hits`), for a quality engineer deciding whether to trust them; None for a run
+    from before they were counted."""
     good, boxed = metrics.get("good_images"), metrics.get("good_images_boxed")
     if not isinstance(good, int) or not isinstance(boxed, int):
         return None
@@ -134,7 +139,8 @@ def boxes_sentence(metrics: Mapping[str, object]) -> str | None:
         return None
     unknown = "" if regions is not None else (" Without ground-truth masks, whether the boxes on defective images "
                                               "sit on the defects is not known.")
-    return "Boxes on the test set: " + "; ".join(parts) + "." + unknown
+    at = "" if level == BOX_LEVEL else f" at box level {level:g}"
+    return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 
 
 def _gets(count: int) -> str:

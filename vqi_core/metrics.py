@@ -216,6 +216,22 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
             "good_images_boxed": int(sum(bool(len(found)) for found, is_good in zip(boxes, good) if is_good))}
 
 
+def regions_boxed_by_type(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | None],
+                          boxes: Sequence[Sequence[tuple[int, int, int, int]]],
+                          defect_types: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per defect type with a known mask, its ``defect_regions`` and ``defect_regions_boxed`` (see
+    :func:`box_hits`)."""
+    labels = np.asarray(labels, int)
+    found: dict[str, dict[str, int]] = {}
+    for name in sorted({str(t) for t, label in zip(defect_types, labels) if label == 1}):
+        of_type = [i for i, (t, label) in enumerate(zip(defect_types, labels)) if label == 1 and str(t) == name]
+        counts = box_hits(labels[of_type], [masks[i] for i in of_type], [boxes[i] for i in of_type])
+        regions, boxed = counts["defect_regions"], counts["defect_regions_boxed"]
+        if regions is not None and boxed is not None:
+            found[name] = {"defect_regions": regions, "defect_regions_boxed": boxed}
+    return found
+
+
 def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: float = 0.3,
           num_thresholds: int = 1000, inspected: Sequence[np.ndarray] | None = None) -> float | None:
     """Area under the per-region-overlap (PRO) curve up to ``max_fpr``, divided by ``max_fpr`` (0..1).

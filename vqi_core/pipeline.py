@@ -27,10 +27,10 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, is_image_path,
                      is_sixteen_bit, read_file_bytes, read_image)
-from .localisation import Box, boxes_from_map, map_boxes, normalize_map
+from .localisation import BOX_LEVEL, Box, boxes_from_map, map_boxes, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
-from .metrics import box_hits, defect_type_metrics, summary_metrics
+from .metrics import box_hits, defect_type_metrics, regions_boxed_by_type, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
@@ -496,15 +496,17 @@ class ImageResult:
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
                  progress: ProgressCallback | None = None,
-                 training_ranges: dict[str, Sequence[float]] | None = None) -> list[ImageResult]:
-    """Score already decoded images with a fitted model at ``threshold``; with the run's
-    ``training_ranges`` (``report.json``), each result also says how its image is unlike the training images."""
+                 training_ranges: dict[str, Sequence[float]] | None = None,
+                 box_level: float = BOX_LEVEL) -> list[ImageResult]:
+    """Score already decoded images with a fitted model at ``threshold``, boxes drawn above ``box_level`` (the
+    run's :attr:`~vqi_core.runs.Run.box_level`); with the run's ``training_ranges`` (``report.json``), each result
+    also says how its image is unlike the training images."""
     prediction = model.predict(list(images), progress)
     results = []
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
         norm_map = normalize_map(raw_map, model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
-                                   boxes_from_map(norm_map, image_hw=image.shape[:2]),
+                                   boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image, training_ranges),
                                    model.region.mask_for(image.shape[:2]) if model.region is not None else None))
     return results
@@ -550,12 +552,14 @@ def upload_sources(uploads: Sequence[tuple[str, bytes]]) -> list[ImageSource]:
 def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
                skipped: list[dict[str, str]], progress: ProgressCallback | None = None,
                chunk_size: int = SCORING_CHUNK,
-               training_ranges: dict[str, Sequence[float]] | None = None) -> Iterator[ImageResult]:
+               training_ranges: dict[str, Sequence[float]] | None = None,
+               box_level: float = BOX_LEVEL) -> Iterator[ImageResult]:
     """Decode and score ``sources`` ``chunk_size`` at a time, yielding each result with its image.
 
     Only one chunk of decoded images is held at a time; undecodable images, and files whose suffix is not an image
     suffix VQI reads (an upload of any kind, refused as a folder's file is even when Pillow could decode it), are
-    appended to ``skipped`` (``file``, ``reason``) and left out. ``training_ranges``: see :func:`score_images`.
+    appended to ``skipped`` (``file``, ``reason``) and left out. ``training_ranges`` and ``box_level``: see
+    :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
     for start in range(0, len(sources), chunk_size):
@@ -573,7 +577,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             digests.append(digest)
             names.append(source.name)
         if images:
-            results = score_images(model, images, names, threshold, training_ranges=training_ranges)
+            results = score_images(model, images, names, threshold, training_ranges=training_ranges,
+                                   box_level=box_level)
             for result, digest in zip(results, digests):
                 yield replace(result, sha256=digest)
         report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
@@ -676,9 +681,10 @@ def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | No
 
 def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequence[np.ndarray],
                      inspected_areas: Sequence[np.ndarray | None], notes: list[str],
-                     normalization: Mapping[str, float]) -> dict[str, Any]:
+                     normalization: Mapping[str, float], box_level: float = BOX_LEVEL) -> dict[str, Any]:
     """Image and pixel metrics of a scored test set (:func:`vqi_core.metrics.summary_metrics`) with
-    ``per_defect_type`` ones, and how the boxes drawn with the model's map ``normalization`` meet the ground truth
+    ``per_defect_type`` ones, and how the boxes drawn above ``box_level`` of the model's map ``normalization``
+    (recorded as ``box_level``) meet the ground truth
     (:func:`vqi_core.metrics.box_hits`; per defect type with a known mask, its regions boxed). Pixel metrics count the images
     whose mask is known (good images count as all good); a mask that cannot be read is left out and named in a
     note, as is a mask that marks no defect pixel (both appended to ``notes``). ``inspected_areas``: as
@@ -707,14 +713,11 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
         metrics = summary_metrics(labels, scores, masks, [maps[i] for i in known],
                                   [inspected[i] for i in known] if inspected else None)
         metrics["per_defect_type"] = defect_type_metrics(types, labels, scores, truth, maps, inspected)
-    boxes = map_boxes(maps, normalization)
+    boxes = map_boxes(maps, normalization, box_level)
     truths: Sequence[np.ndarray | None] = truth or [None] * len(samples)
-    metrics.update(box_hits(labels, truths, boxes))
-    for name, entry in metrics["per_defect_type"].items():
-        of_type = [index for index, sample in enumerate(samples) if sample.label == 1 and sample.defect_type == name]
-        counted_boxes = box_hits(labels[of_type], [truths[i] for i in of_type], [boxes[i] for i in of_type])
-        if counted_boxes["defect_regions"] is not None:  # a mask of the type is known
-            entry.update({key: counted_boxes[key] for key in ("defect_regions", "defect_regions_boxed")})
+    metrics.update(box_hits(labels, truths, boxes), box_level=box_level)
+    for name, regions in regions_boxed_by_type(labels, truths, boxes, types).items():
+        metrics["per_defect_type"][name].update(regions)
     return metrics
 
 
@@ -785,7 +788,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     labels = np.array([s.label for s in samples], int)
     notes: list[str] = []
     metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes,
-                               model.normalization)
+                               model.normalization, run.box_level)
     difference, matched = None, list[tuple[float, float]]()
     if data is None:  # over the images still there (one gone or unreadable since training is left out)
         saved = dict(zip(run.scores["path"], run.score_values))

@@ -21,7 +21,8 @@ import pandas as pd
 
 from . import __version__
 from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
-                        prepare_threshold_data, run_normalization, run_notes, run_overlay, square_thumbnail)
+                        prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
+                        saved_box_counts, square_thumbnail)
 from .images import ImageReadError
 from .localisation import boxes_sentence
 from .metrics import LineCosts, ThresholdEvaluator, interval_text
@@ -123,7 +124,7 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
         row = run.scores.iloc[index]
         caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
-            thumbnail = square_thumbnail(run_overlay(run, index, normalization, max_side=512), 256)
+            thumbnail = square_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=512), 256)
         except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
                            f"</figcaption></figure>")
@@ -194,6 +195,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]
     escapes = [int(i) for i in np.argsort(values, kind="stable") if outcome[i] == "FN"]
     normalization = run_normalization(run)
+    box_counts = saved_box_counts(run) or run_box_data(run, normalization).hits(run.box_level)[0]
 
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
     missing = missing_dataset_note(run)  # the examples' images are read from there
@@ -227,7 +229,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
-        f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(metrics)) is not None else "",
+        f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(box_counts, run.box_level)) is not None else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),

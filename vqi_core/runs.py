@@ -50,6 +50,7 @@ from .methods import AnomalyModel, create_model, load_model
 from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
+from .localisation import BOX_LEVEL
 from .region import REGION_FILE, InspectionRegion
 from .system import interrupts_held, locked, unwritable_reason
 from .thresholds import verdicts
@@ -66,7 +67,11 @@ THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
 THRESHOLD_TEXTS = ("saved_at", "source", "reason")
 MAX_REASON_CHARS = 500
 DESCRIPTION_FILE = "description.json"
+#: the level boxes are drawn at, when saved (without it: :data:`~vqi_core.localisation.BOX_LEVEL`)
+BOX_LEVEL_FILE = "box_level.json"
 MAX_DESCRIPTION_CHARS = 2000
+#: the box levels a run takes (normalised map levels; 1 is the highest level any good image reached)
+MIN_BOX_LEVEL, MAX_BOX_LEVEL = 0.05, 100.0
 MANIFEST_FILE = "data_manifest.csv"
 MODEL_DIR = "model"
 #: the yes/no entries of ``metrics.json``; every other entry is a number, null, a list of numbers or per_defect_type
@@ -361,7 +366,7 @@ class Run:
 
     def check(self, data: bool = False, manifest: bool = True) -> None:
         """Raise ``RunError`` naming the first run file that the pages and the CLI could not read: the JSON
-        files (config, metrics, threshold with its history, report, description), ``scores.csv`` (its
+        files (config, metrics, threshold with its history, box level, report, description), ``scores.csv`` (its
         columns), ``maps.npz`` (one map per scored image), the model (``model.json``, its array files, its
         region) and, with ``manifest``, ``data_manifest.csv`` (its columns, and the order of its test images,
         which must be ``scores.csv``'s: the maps are stored in it). ``evaluate`` goes on without a readable
@@ -374,7 +379,7 @@ class Run:
         self._check_regular_files()
         self._check_config()
         self._check_metrics()
-        self.report, self.threshold_history, self.description
+        self.report, self.threshold_history, self.description, self.box_level
         if data:
             self._check_files(manifest)
             for index in range(len(self.scores)):
@@ -411,7 +416,7 @@ class Run:
     def _check_regular_files(self) -> None:
         """``RunError`` when a run file is there but is not a regular file (a pipe would stop every reader, a
         link to a device would be read for ever); a missing file is left to the checks that read it."""
-        for name in (*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE):
+        for name in (*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE, BOX_LEVEL_FILE):
             path = self.path / name
             try:
                 mode = path.stat().st_mode
@@ -593,6 +598,45 @@ class Run:
             write_json_atomic(path, {"text": text, "saved_at": local_time()})
         else:
             path.unlink(missing_ok=True)
+
+    @property
+    def box_level_info(self) -> dict:
+        """``{"level": float}`` with ``saved_at``, ``reason`` and the earlier levels' ``history`` where a level
+        was saved; ``{"level": BOX_LEVEL}`` where none was (every run trained before box levels could be saved).
+        ``RunError`` when the file holds no level above 0 (see :func:`checked_box_level`)."""
+        if not (self.path / BOX_LEVEL_FILE).exists():
+            return {"level": BOX_LEVEL}
+        info = self._read_json(BOX_LEVEL_FILE)
+        try:
+            checked_box_level(info.get("level"))
+        except ValueError as exc:
+            raise RunError(f"{self.path / BOX_LEVEL_FILE} is damaged: {exc}") from None
+        if isinstance(info.get("reason"), str):
+            info["reason"] = escaped_controls(info["reason"])
+        return info
+
+    @property
+    def box_level(self) -> float:
+        """The normalised map level boxes are drawn above (1: the highest level any good image the maps were
+        normalised with reached)."""
+        return float(self.box_level_info["level"])
+
+    def save_box_level(self, level: float, reason: str = "") -> bool:
+        """Store the level boxes are drawn above, atomically, with why (the level it replaces kept in its
+        ``history``); False (nothing written) when it is the saved one already and no ``reason`` is given."""
+        level, reason = checked_box_level(level), checked_reason(reason)
+        with locked(self.path):
+            if not is_run_folder(self.path):  # deleted meanwhile: writing would bring back its folder
+                raise RunError(f"run {self.id} no longer exists in {self.path.parent}: the box level was not saved")
+            previous = self.box_level_info
+            if previous["level"] == level and not reason:
+                return False
+            history = [*previous.pop("history", []), previous]
+            entry: dict[str, Any] = {"level": level, "saved_at": local_time(), "history": history}
+            if reason:
+                entry["reason"] = reason
+            write_json_atomic(self.path / BOX_LEVEL_FILE, entry)
+        return True
 
     @property
     def threshold(self) -> float:
@@ -819,6 +863,14 @@ def control_character(text: str, allowed: str = "") -> str | None:
     """The first control character of ``text`` not in ``allowed``, None when there is none: a line break or a
     terminal escape would garble a terminal or a one-line listing where the text is printed."""
     return next((char for char in text if _is_control(char) and char not in allowed), None)
+
+
+def checked_box_level(level: object) -> float:
+    """``level`` as a box level: a number from :data:`MIN_BOX_LEVEL` to :data:`MAX_BOX_LEVEL` (``ValueError``
+    otherwise: at 0 or below every pixel of every image would be one box)."""
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not MIN_BOX_LEVEL <= level <= MAX_BOX_LEVEL:
+        raise ValueError(f"a box level is a number from {MIN_BOX_LEVEL:g} to {MAX_BOX_LEVEL:g}, not {level!r}")
+    return float(level)
 
 
 def checked_reason(reason: str) -> str:

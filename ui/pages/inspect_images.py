@@ -9,9 +9,9 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, copied_images, \
-    look_alike_images, order_images, region_caption
+    look_alike_images, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import boxes_sentence
+from vqi_core.localisation import BOX_LEVEL, boxes_sentence
 from vqi_core.runs import Run, RunError, label_values
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
 from vqi_core.wording import counted, exact_number, score_beside
@@ -21,16 +21,16 @@ SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 
 
-def describe(row: pd.Series, threshold: float, boxes: int | None = None) -> str:
+def describe(row: pd.Series, threshold: float, boxes: int | None = None, box_level: float = BOX_LEVEL) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
     good/defective; what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
-    (their number, when known) and the verdict seem to disagree, why."""
+    (their number, when known; drawn above ``box_level``) and the verdict seem to disagree, why."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes) if boxes is not None else None
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes, box_level) if boxes is not None else None
     if note:
         copy += f"  \n:grey[{note}]"
     return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
@@ -74,7 +74,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
     head, close = st.columns([5, 1])
-    head.markdown(describe(row, threshold, shown_boxes(run, index)), unsafe_allow_html=True)
+    head.markdown(describe(row, threshold, shown_boxes(run, index), run.box_level), unsafe_allow_html=True)
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again
@@ -82,10 +82,11 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
     try:
         columns = st.columns(3)
         columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
-        columns[1].image(common.overlay(path, index, alpha=alpha, boxes=False, ground_truth=False, max_side=768,
-                                        dataset=read_from(run)),
+        columns[1].image(common.overlay(path, index, run.box_level, alpha=alpha, boxes=False, ground_truth=False,
+                                        max_side=768, dataset=read_from(run)),
                          caption="Heatmap (transparent below half the highest good level)", width="stretch")
-        columns[2].image(common.overlay(path, index, heatmap=False, max_side=768, dataset=read_from(run)),
+        columns[2].image(common.overlay(path, index, run.box_level, heatmap=False, max_side=768,
+                                        dataset=read_from(run)),
                          caption=f"Boxes ({boxes_mark([run])})"
                          + (" and ground-truth outline" if masks else ""),
                          width="stretch")
@@ -102,7 +103,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
 def shown_boxes(run: Run, index: int) -> int | None:
     """How many boxes image ``index``'s overlay shows (None when its map cannot be read: its card says why)."""
     try:
-        return common.box_count(str(run.path), index)
+        return common.box_count(str(run.path), index, run.box_level)
     except LOAD_ERRORS:
         return None
 
@@ -119,10 +120,11 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> 
         with card:
             if images_here:
                 try:
-                    st.image(common.thumbnail(str(run.path), int(index), dataset=read_from(run)), width="stretch")
+                    st.image(common.thumbnail(str(run.path), int(index), run.box_level, dataset=read_from(run)),
+                             width="stretch")
                 except LOAD_ERRORS as exc:
                     st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
-            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None),
+            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None, run.box_level),
                         unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
@@ -171,7 +173,8 @@ region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend([current], bool(current.config.get("has_masks"))), unsafe_allow_html=True)
-if (boxes_found := boxes_sentence(current.metrics)) is not None:
+counts = common.box_counts(current) if images_here else saved_box_counts(current)  # counting reads the maps
+if counts is not None and (boxes_found := boxes_sentence(counts, current.box_level)) is not None:
     st.caption(boxes_found)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:

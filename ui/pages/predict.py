@@ -49,15 +49,15 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     else:
         sources, skipped = folder_sources(folder)
     listed = len(skipped)
-    model = common.load_model(str(run.path))
+    model, box_level = common.load_model(str(run.path)), run.box_level
     cards, rows = [], []
     for result in iter_score(model, sources, threshold, skipped, progress_bar(),
-                             training_ranges=run.report.get("training_capture_ranges")):
+                             training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
         cards.append(card(result))
         rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
-    return {"run": run.id, "threshold": threshold, "cards": cards, "problems": problems,
+    return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards, "problems": problems,
             "frame": prediction_table(rows, skipped, threshold, run.id), "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
@@ -280,7 +280,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
-            note = box_note(item["defective"], item["boxes"])
+            note = box_note(item["defective"], item["boxes"], outcome["box_level"])
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
                         f"{counted(item['boxes'], 'box', 'boxes')}{how_unlike}"

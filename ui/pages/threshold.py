@@ -7,15 +7,18 @@ import functools
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, REGIONS_BOXED, decisions_csv, pixel_scope, pixel_view, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, box_figures, decisions_csv, pixel_scope, pixel_view, \
+    regions_boxed_frame, threshold_view
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
-from vqi_core.runs import MAX_REASON_CHARS, Run, RunError, label_values
+from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
+BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
+BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 #: what the save callback has to say, toasted by the fragment's next draw (Streamlit does not support a
 #: callback of a fragment's widget drawing elements itself)
 SAVE_TOAST = "threshold_save_toast"
@@ -208,10 +211,7 @@ def image_level_body(run: Run) -> None:
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval."),
             "image AUROC": st.column_config.NumberColumn(format="%.3f"),
-            "pixel AUROC": st.column_config.NumberColumn(format="%.3f"),
-            REGIONS_BOXED: st.column_config.TextColumn(
-                help="This type's annotated defect regions that get a box on Inspect (boxes mark what lies above "
-                     "every held-out good image's map, whatever the threshold).")})
+            "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
     held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
@@ -288,6 +288,61 @@ def pixel_level_body(run: Run) -> None:
     st.plotly_chart(view["roc"], key="pixel_roc_chart")
 
 
+def save_box_level(run: Run, level: float) -> None:
+    """Save the box level chosen, with the reason entered (button callback; the outcome shows on the next
+    draw)."""
+    try:
+        written = run.save_box_level(level, st.session_state.get(BOX_REASON, ""))
+    except (RunError, OSError, ValueError) as exc:
+        st.session_state[BOX_SAVE_ERROR] = run.id, f"Could not save the box level: {common.as_text(exc)}"
+        return
+    if written:
+        st.session_state[BOX_REASON] = ""
+    st.session_state[BOX_TOAST] = (
+        f"Saved box level {level:g}: Inspect, Compare, Predict and predict's overlays draw boxes above it."
+        if written else f"{level:g} is the saved box level already: nothing changed.", ":material/save:")
+
+
+@st.fragment
+def box_level_panel(run: Run) -> None:
+    """The level boxes are drawn above: what the boxes find on the test set at a level, and saving it."""
+    with common.user_errors():
+        box_level_body(run)
+
+
+def box_level_body(run: Run) -> None:
+    """The content of :func:`box_level_panel`."""
+    saved, dataset = run.box_level, common.images_folder(run)
+    st.caption("Boxes (Inspect, Compare, Predict, predict's overlays and predictions.csv) mark the regions above "
+               "the box level on the normalised map: at 1, the highest level any held-out good image reached. A "
+               "lower level boxes fainter defects and puts boxes on more good parts; the verdicts do not change "
+               "(they compare each image's score with the threshold). Counted on this run's test images.")
+    level = st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, max(3.0, saved), saved, 0.05,
+                      key=f"{BOX_SLIDER}_{run.id}", format="%.2f")
+    data = common.box_data(str(run.path), dataset)
+    if data.unreadable_masks:
+        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
+                   f"{are(len(data.unreadable_masks))} counted as unknown: " + "; ".join(data.unreadable_masks),
+                   icon=":material/broken_image:")
+    counts, by_type = common.box_hits(str(run.path), float(level), dataset)
+    figures = box_figures(counts)
+    for column, (name, (share, of)) in zip(st.columns(max(1, len(figures))), figures.items()):
+        column.metric(name, share, help=of)
+    if by_type:
+        st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
+                     column_config={"share boxed": st.column_config.NumberColumn(format="percent")})
+    info = run.box_level_info
+    st.caption(f"Saved box level: {saved:g} ({info.get('saved_at') or 'the default'}).")
+    common.show_run_error(BOX_SAVE_ERROR, run)
+    if BOX_TOAST in st.session_state:
+        message, icon = st.session_state.pop(BOX_TOAST)
+        st.toast(message, icon=icon)
+    st.text_input("Reason for saving the box level (optional)", key=BOX_REASON, max_chars=MAX_REASON_CHARS,
+                  placeholder="e.g. box the faint cracks too")
+    st.button("Save box level", key="box_level_save", icon=":material/save:", on_click=save_box_level,
+              args=(run, float(level)), help="Store it in the run: every overlay of this run draws boxes above it.")
+
+
 st.title("Threshold")
 current = common.require_run()
 common.show_run_notes(current)
@@ -302,6 +357,10 @@ if current.config.get("has_masks"):  # lazy tabs: pixel statistics are only coll
     if pixel_tab.open:
         with pixel_tab:
             pixel_level(current)
+            st.markdown("**Boxes**")
+            box_level_panel(current)
 else:
     image_level(current)
     st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")
+    with st.expander("Boxes: the level they are drawn above"):
+        box_level_panel(current)

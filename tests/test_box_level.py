@@ -1,0 +1,129 @@
+"""The box level: the normalised map level a run's boxes are drawn above, saved with the run (Run.save_box_level,
+`boxes --save`, the Threshold page) and used wherever the run draws or counts boxes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vqi_core.archive import export_run_file, import_run
+from vqi_core.cli import main
+from vqi_core.dashboard import box_figures, box_note, boxes_mark, run_box_count, run_box_data, run_normalization, \
+    saved_box_counts
+from vqi_core.localisation import BOX_LEVEL, boxes_sentence
+from vqi_core.pipeline import evaluate_run, folder_sources, iter_score
+from vqi_core.runs import BOX_LEVEL_FILE, RunError, RunStore
+
+#: on the session's synthetic run, every good test image gets a box at level 1 and none at this level
+HIGH = 3.0
+
+
+def test_a_run_draws_boxes_at_1_until_another_level_is_saved_with_its_reason(runs_store):
+    run = runs_store.list()[0]
+    assert run.box_level == BOX_LEVEL == 1.0 and not (run.path / BOX_LEVEL_FILE).exists()
+    assert run.save_box_level(HIGH, "fewer boxes on good parts") is True
+    assert run.box_level == HIGH and run.box_level_info["reason"] == "fewer boxes on good parts"
+    assert run.save_box_level(HIGH) is False  # the saved one already: nothing written
+    assert run.save_box_level(0.5) is True
+    info = run.box_level_info
+    assert info["level"] == 0.5 and [entry["level"] for entry in info["history"]] == [1.0, HIGH]
+    for level, problem in [(0.0, "not 0.0"), (-1, "not -1"), (float("nan"), "not nan"), (1e9, "not 1000000000.0"),
+                           (True, "not True")]:
+        with pytest.raises(ValueError, match=f"a box level is a number from 0.05 to 100, {problem}"):
+            run.save_box_level(level)
+    with pytest.raises(ValueError, match="control character"):
+        run.save_box_level(0.7, "two\nlines")
+    assert run.box_level == 0.5  # nothing refused was written
+
+
+def test_a_damaged_box_level_file_is_named(runs_store):
+    run = runs_store.list()[0]
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps({"level": "low"}))
+    with pytest.raises(RunError, match=f"{BOX_LEVEL_FILE} is damaged: a box level is a number"):
+        run.check()
+    assert "is damaged" in run.problem()
+
+
+def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
+    run = runs_store.list()[0]
+    normalization, good = run_normalization(run), np.flatnonzero(run.labels == 0)
+    assert all(run_box_count(run, int(index), normalization, run.box_level) > 0 for index in good)
+    counts = saved_box_counts(run)
+    assert counts is not None and counts["good_images_boxed"] == len(good)  # metrics.json, at level 1
+    run.save_box_level(HIGH)
+    assert all(run_box_count(run, int(index), normalization, run.box_level) == 0 for index in good)
+    assert saved_box_counts(run) is None  # counted at 1: no longer the run's level
+    counts, by_type = run_box_data(run, normalization).hits(run.box_level)
+    assert counts["good_images_boxed"] == 0 and counts["defect_regions_boxed"] == counts["defect_regions"] == 10
+    assert sum(entry["defect_regions"] for entry in by_type.values()) == 10
+    assert boxes_sentence(counts, run.box_level).startswith("Boxes on the test set at box level 3: 10 of the 10")
+    assert box_figures(counts)["Good images with a box"] == ("0%", "0 of 4")
+    assert boxes_mark([run]) == "regions above box level 3 (at 1, above every held-out good image's map)"
+    assert box_note(False, 2, run.box_level) == "2 boxes above box level 3, but the score is below the threshold"
+    assert box_note(True, 0).startswith("no box: no region is above every good image's map;")
+
+
+def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root):
+    run = runs_store.list()[0]
+    sources, skipped = folder_sources(synthetic_root / "widget" / "test" / "good")
+    at_one = list(iter_score(run.load_model(), sources, run.threshold, skipped, box_level=run.box_level))
+    run.save_box_level(HIGH)
+    at_high = list(iter_score(run.load_model(), sources, run.threshold, [], box_level=run.box_level))
+    assert all(result.boxes for result in at_one) and not any(result.boxes for result in at_high)
+    metrics = evaluate_run(run)["metrics"]
+    assert metrics["box_level"] == HIGH and metrics["good_images_boxed"] == 0
+
+
+def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
+    run = runs_store.list()[0]
+    assert main(["boxes", "--run", str(run.path), "--level", str(HIGH)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"box level 3 on 14 evaluated test images of run {run.id} (saved: 1)"
+    assert out[1].startswith("Boxes on the test set at box level 3: 10 of the 10 annotated defect regions get one")
+    assert out[1].endswith("0 of the 4 good images get one (0.0%).") and run.box_level == 1.0  # shown, not saved
+    assert main(["boxes", "--run", str(run.path), "--level", "0", "--save"]) == 2
+    assert "a box level is a number from 0.05 to 100, not 0.0" in capsys.readouterr().err
+    assert main(["boxes", "--run", str(run.path), "--level", "3", "--reason", "why"]) == 2
+    assert "--reason says why a saved box level changed: use it with --save" in capsys.readouterr().err
+    assert main(["boxes", "--run", str(run.path), "--level", "3", "--save", "--reason", "line 3"]) == 0
+    assert run.box_level == HIGH and run.box_level_info["reason"] == "line 3"
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"saved in {run.path}")
+    assert main(["boxes", "--run", str(run.path)]) == 0  # the saved level
+    assert capsys.readouterr().out.startswith(f"box level 3 on 14 evaluated test images of run {run.id} (saved: 3)")
+
+
+def test_an_archived_run_keeps_its_box_level(runs_store, tmp_path):
+    run = runs_store.list()[0]
+    run.save_box_level(0.75, "faint defects")
+    imported = import_run(export_run_file(run, tmp_path / "run.zip"), RunStore(tmp_path / "elsewhere"))
+    assert imported.box_level == 0.75 and imported.box_level_info["reason"] == "faint defects"
+
+
+def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.session_state["threshold_tab"] = "Pixel level"
+    app.run()
+
+    def figure(label: str) -> tuple[str, str]:
+        shown = next(m for m in app.metric if m.label == label)
+        return shown.value, shown.help
+
+    slider = app.slider(key=f"box_level_{run.id}")
+    assert slider.value == 1.0 and figure("Good images with a box") == ("100%", "4 of 4")
+    slider.set_value(HIGH).run()
+    assert figure("Good images with a box") == ("0%", "0 of 4")
+    assert figure("Annotated defect regions boxed") == ("100%", "10 of 10")
+    assert run.box_level == 1.0  # moving the slider saves nothing
+    app.text_input(key="box_level_reason").set_value("fewer boxes on good parts")
+    app.button(key="box_level_save").click().run()
+    assert not app.exception and run.box_level == HIGH
+    assert run.box_level_info["reason"] == "fewer boxes on good parts"
+    assert [t.value for t in app.toast] == [
+        "Saved box level 3: Inspect, Compare, Predict and predict's overlays draw boxes above it."]
+    app.switch_page("ui/pages/inspect_images.py").run()
+    caption = next(c.value for c in app.caption if c.value.startswith("Boxes on the test set"))
+    assert caption.startswith("Boxes on the test set at box level 3:") and "0 of the 4 good images get one" in caption
+    assert "regions above box level 3 (at 1, above every held-out good image's map)" in app.markdown[0].value
