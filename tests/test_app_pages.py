@@ -224,7 +224,7 @@ def test_inspect_says_what_the_boxes_found_on_the_test_set(open_page, app_env):
     app = open_page("inspect_images.py")
     assert [c.value for c in app.caption if c.value.startswith("Boxes on the test set:")] == [
         boxes_sentence(run.metrics)]
-    assert f"of the {run.metrics['good_images']} good images get one" in boxes_sentence(run.metrics)
+    assert f"of {run.metrics['good_images']} good images" in boxes_sentence(run.metrics)
 
 
 def test_number_entry_and_preset_move_the_slider(open_page, app_env):
@@ -446,7 +446,7 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_slider_on_the_scores(
     side, decision = ("above", "passes") if far > 0 else ("below", "is rejected")
     assert f"lies far {side} every test score" in notice and f"at it every test image {decision}" in notice
     assert [c.value for c in app.caption if c.value.startswith("Saved")] == [
-        f"Saved threshold: {far:.0f} (manual). Current: {exact_number(slider.value)} (manual)."]
+        f"Saved threshold: {exact_number(far)} (manual). Current: {exact_number(slider.value)} (manual)."]
     assert run.threshold == far  # opening the page changes nothing
     at_end = shown_confusion(app)
     assert at_end.sum() == len(scores) and (at_end[:, 1].sum() == 0 if far > 0 else at_end[:, 0].sum() == 0)
@@ -464,9 +464,11 @@ def test_slider_include_leaves_out_a_saved_threshold_far_from_the_scores():
     assert slider_include(np.zeros(0), 1e7) == (1e7,)  # no scores: nothing to squeeze
     axis = slider_axis(scores, 1e7)
     assert axis.high < 6000 and off_slider_sentence(1e7, axis, scores).startswith(
-        "The saved threshold, 10000000, lies far above every test score (the highest is 5840): at it every test "
+        "The saved threshold, 1e+07, lies far above every test score (the highest is 5840): at it every test "
         "image passes. The slider covers the test scores and starts at its top end, 5850, where")
     assert off_slider_sentence(5000.0, axis, scores) is None
+    assert off_slider_sentence(1e306, slider_axis(scores, 1e306), scores).startswith(  # found by review: an overflow
+        "The saved threshold, 1e+306, lies far above")
 
 
 def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page, app_env):
@@ -601,7 +603,7 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
 
 def test_pixel_level_tab_is_computed_only_when_opened(open_page):
     app = open_page("threshold.py")
-    assert [t.label for t in app.tabs] == ["Image level", "Pixel level"]
+    assert [t.label for t in app.tabs] == ["Image level", "Pixel level", "Boxes"]
     assert "Defect pixels flagged" not in [m.label for m in app.metric]
     app.session_state["threshold_tab"] = "Pixel level"
     app.run()

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
+import cv2
 import numpy as np
 import pytest
+from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
@@ -14,7 +17,13 @@ from vqi_core.dashboard import box_figures, box_note, boxes_mark, run_box_count,
     saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, boxes_sentence
 from vqi_core.pipeline import evaluate_run, folder_sources, iter_score
+from vqi_core.report import run_report_html
 from vqi_core.runs import BOX_LEVEL_FILE, RunError, RunStore
+
+def png(image: np.ndarray) -> bytes:
+    """``image`` (RGB) as PNG file bytes, for an upload."""
+    return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
+
 
 #: on the session's synthetic run, every good test image gets a box at level 1 and none at this level
 HIGH = 3.0
@@ -58,8 +67,9 @@ def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
     counts, by_type = run_box_data(run, normalization).hits(run.box_level)
     assert counts["good_images_boxed"] == 0 and counts["defect_regions_boxed"] == counts["defect_regions"] == 10
     assert sum(entry["defect_regions"] for entry in by_type.values()) == 10
-    assert boxes_sentence(counts, run.box_level).startswith("Boxes on the test set at box level 3: 10 of the 10")
-    assert box_figures(counts)["Good images with a box"] == ("0%", "0 of 4")
+    assert boxes_sentence(counts, run.box_level).startswith(
+        "Boxes on the test set at box level 3: 10 of 10 annotated defect regions (100.0%) get one")
+    assert box_figures(counts)["Good images with a box"] == ("0.0%", "0 of 4")
     assert boxes_mark([run]) == "regions above box level 3 (at 1, above every held-out good image's map)"
     assert box_note(False, 2, run.box_level) == "2 boxes above box level 3, but the score is below the threshold"
     assert box_note(True, 0).startswith("no box: no region is above every good image's map;")
@@ -81,8 +91,8 @@ def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
     assert main(["boxes", "--run", str(run.path), "--level", str(HIGH)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"box level 3 on 14 evaluated test images of run {run.id} (saved: 1)"
-    assert out[1].startswith("Boxes on the test set at box level 3: 10 of the 10 annotated defect regions get one")
-    assert out[1].endswith("0 of the 4 good images get one (0.0%).") and run.box_level == 1.0  # shown, not saved
+    assert out[1].startswith("Boxes on the test set at box level 3: 10 of 10 annotated defect regions (100.0%) get one")
+    assert out[1].endswith("0 of 4 good images (0.0%) get one.") and run.box_level == 1.0  # shown, not saved
     assert main(["boxes", "--run", str(run.path), "--level", "0", "--save"]) == 2
     assert "a box level is a number from 0.05 to 100, not 0.0" in capsys.readouterr().err
     assert main(["boxes", "--run", str(run.path), "--level", "3", "--reason", "why"]) == 2
@@ -104,7 +114,7 @@ def test_an_archived_run_keeps_its_box_level(runs_store, tmp_path):
 def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("threshold.py")
-    app.session_state["threshold_tab"] = "Pixel level"
+    app.session_state["threshold_tab"] = "Boxes"
     app.run()
 
     def figure(label: str) -> tuple[str, str]:
@@ -112,10 +122,10 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
         return shown.value, shown.help
 
     slider = app.slider(key=f"box_level_{run.id}")
-    assert slider.value == 1.0 and figure("Good images with a box") == ("100%", "4 of 4")
+    assert slider.value == 1.0 and figure("Good images with a box") == ("100.0%", "4 of 4")
     slider.set_value(HIGH).run()
-    assert figure("Good images with a box") == ("0%", "0 of 4")
-    assert figure("Annotated defect regions boxed") == ("100%", "10 of 10")
+    assert figure("Good images with a box") == ("0.0%", "0 of 4")
+    assert figure("Annotated defect regions boxed") == ("100.0%", "10 of 10")
     assert run.box_level == 1.0  # moving the slider saves nothing
     app.text_input(key="box_level_reason").set_value("fewer boxes on good parts")
     app.button(key="box_level_save").click().run()
@@ -125,5 +135,39 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
         "Saved box level 3: Inspect, Compare, Predict and predict's overlays draw boxes above it."]
     app.switch_page("ui/pages/inspect_images.py").run()
     caption = next(c.value for c in app.caption if c.value.startswith("Boxes on the test set"))
-    assert caption.startswith("Boxes on the test set at box level 3:") and "0 of the 4 good images get one" in caption
+    assert caption.startswith("Boxes on the test set at box level 3:")
+    assert "0 of 4 good images (0.0%) get one" in caption
     assert "regions above box level 3 (at 1, above every held-out good image's map)" in app.markdown[0].value
+
+
+def test_a_damaged_box_level_history_or_a_deleted_run_is_named_not_a_crash(runs_store):
+    """Found by review: a history that was not a list crashed the next save with a TypeError; a run deleted
+    meanwhile gave the operating system's 'No such file or directory'."""
+    run = runs_store.list()[0]
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps({"level": 0.7, "history": 5}))
+    with pytest.raises(RunError, match="its history is not a list of box levels"):
+        run.save_box_level(0.8)
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps({"level": 0.7, "history": [{"level": 0}]}))
+    with pytest.raises(RunError, match="is damaged: a box level is a number from 0.05 to 100, not 0"):
+        run.check()
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps({"level": 0.7, "reason": 5}))
+    with pytest.raises(RunError, match="a box level's reason is not a text"):
+        run.box_level_info
+    shutil.rmtree(run.path)
+    with pytest.raises(RunError, match=f"run {run.id} no longer exists .*: the box level was not saved"):
+        run.save_box_level(0.8)
+
+
+def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_page, app_env):
+    run = app_env.list()[0]
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    legend = next(m.value for m in app.markdown if "defective / boxes" in m.value)
+    assert "regions above every held-out good image's map" in legend
+    run.save_box_level(HIGH)
+    app.run()
+    assert any(info.value.startswith("These images' boxes are drawn above box level 1, the run's when they were "
+                                     "scored; it is 3 now") for info in app.info)
+    assert next(m.value for m in app.markdown if "defective / boxes" in m.value) == legend  # the level drawn at
+    assert "boxes mark what lies above box level 3 (at 1, above every one of them)." in run_report_html(run)

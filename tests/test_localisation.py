@@ -180,19 +180,21 @@ def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():
     counts = {"defect_regions": 480, "defect_regions_boxed": 412, "defective_image_boxes": 430,
               "boxes_on_defects": 387, "good_images": 190, "good_images_boxed": 5}
     assert boxes_sentence(counts) == (
-        "Boxes on the test set: 412 of the 480 annotated defect regions get one (86%); 387 of the 430 boxes on "
-        "defective images touch a defect (90%); 5 of the 190 good images get one (2.6%).")
+        "Boxes on the test set: 412 of 480 annotated defect regions (85.8%) get one; 387 of 430 boxes on defective "
+        "images (90.0%) touch a defect; 5 of 190 good images (2.6%) get one.")
     without_masks = {**counts, "defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
                      "boxes_on_defects": None}
     assert boxes_sentence(without_masks) == (
-        "Boxes on the test set: 5 of the 190 good images get one (2.6%). Without ground-truth masks, whether the "
-        "boxes on defective images sit on the defects is not known.")
+        "Boxes on the test set: 5 of 190 good images (2.6%) get one. Without ground-truth masks of defective "
+        "images, whether boxes sit on defects is not known.")
     assert boxes_sentence({"image_auroc": 0.9}) is None  # a run from before boxes were counted
     one = {"defect_regions": 1, "defect_regions_boxed": 1, "defective_image_boxes": 2, "boxes_on_defects": 1,
            "good_images": 190, "good_images_boxed": 1}
     assert boxes_sentence(one) == (
-        "Boxes on the test set: 1 of the 1 annotated defect regions gets one (100%); 1 of the 2 boxes on defective "
-        "images touches a defect (50%); 1 of the 190 good images gets one (0.5%).")
+        "Boxes on the test set: 1 of 1 annotated defect region (100.0%) gets one; 1 of 2 boxes on defective images "
+        "(50.0%) touches a defect; 1 of 190 good images (0.5%) gets one.")
+    assert boxes_sentence({**one, "defect_regions": 200, "defect_regions_boxed": 199}).startswith(
+        "Boxes on the test set: 199 of 200 annotated defect regions (99.5%) get one")  # not 100% (review)
     assert regions_boxed_text({"defect_regions": 15, "defect_regions_boxed": 12}) == "12 of 15"
     assert regions_boxed_text({"defect_regions": None}) is None and regions_boxed_text({}) is None
 

@@ -71,10 +71,12 @@ def as_code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def legend(runs: Sequence[Run], ground_truth: bool) -> str:
-    """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks."""
+def legend(runs: Sequence[Run], ground_truth: bool, box_level: float | None = None) -> str:
+    """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks;
+    ``box_level``: the one the boxes shown were drawn at, where it is not the runs' saved one."""
+    mark = dashboard.boxes_mark(runs, box_level)
     parts = [f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span>",
-             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes ({dashboard.boxes_mark(runs)}, "
+             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes ({mark}, "
              f"whatever the threshold)</span>"]
     if ground_truth:
         parts.append(f"<span style='color:{dashboard.css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
@@ -429,6 +431,7 @@ def clear_run_caches() -> None:
     load_model.clear()
     evaluator.clear()
     pixel_data.clear()
+    box_data.clear()
     st.cache_data.clear()
 
 

@@ -703,9 +703,11 @@ def _boxes(args: argparse.Namespace) -> int:
     counts, by_type = data.hits(level)
     print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} (saved: "
           f"{run.box_level:g})")
-    print(boxes_sentence(counts, level) or "no test image to count boxes on")
+    print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
+                                           "image and no ground-truth mask")
     for name, entry in by_type.items():
-        print(f"  {name}: {regions_boxed_text(entry)} defect regions boxed")
+        if (boxed := regions_boxed_text(entry)) is not None:  # a type whose masks mark no defect pixel: none
+            print(f"  {name}: {boxed} defect regions boxed")
     for problem in data.unreadable_masks:
         print(f"mask not read, counted as unknown: {problem}")
     saved = args.save and run.save_box_level(level, args.reason)

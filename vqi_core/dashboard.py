@@ -376,7 +376,7 @@ def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
     pairs = {"Annotated defect regions boxed": ("defect_regions_boxed", "defect_regions"),
              "Boxes touching a defect": ("boxes_on_defects", "defective_image_boxes"),
              "Good images with a box": ("good_images_boxed", "good_images")}
-    return {name: (f"{counts[part] / counts[whole]:.0%}", f"{counts[part]:,} of {counts[whole]:,}")
+    return {name: (f"{counts[part] / counts[whole]:.1%}", f"{counts[part]:,} of {counts[whole]:,}")
             for name, (part, whole) in pairs.items() if counts.get(whole)}
 
 
@@ -446,15 +446,16 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
 
 
-def boxes_mark(runs: Sequence[Run]) -> str:
-    """What the boxes of these runs' overlays mark: regions above their box level, which at 1 (the default) is
+def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:
+    """What the boxes of these runs' overlays mark: regions above their box level (``box_level`` where the boxes
+    shown were drawn at another, e.g. results scored before a level was saved), which at 1 (the default) is
     every good image's map the maps were normalised with, named as the runs' metrics say (held-out good images,
     or the training images where none was held out)."""
     held_out = {run.metrics.get("normalisation_images") != 0 for run in runs}
     whose = ("every good training image's map (none was held out)" if held_out == {False} else
              "every held-out good image's map" if held_out == {True} else
              "every good image's map each run was normalised with")
-    levels = {run.box_level for run in runs}
+    levels = {run.box_level for run in runs} if box_level is None else {box_level}
     if levels == {BOX_LEVEL}:
         return f"regions above {whose}"
     level = f"box level {exact_number(levels.pop())}" if len(levels) == 1 else "each run's box level"

@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from .wording import counted
+
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
 GOOD_COLOR = (0, 114, 178)
 DEFECT_COLOR = (213, 94, 0)
@@ -126,25 +128,28 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
     parts = []
     regions, found = metrics.get("defect_regions"), metrics.get("defect_regions_boxed")
     if isinstance(regions, int) and isinstance(found, int) and regions:
-        parts.append(f"{found:,} of the {regions:,} annotated defect regions {_gets(found)} one "
-                     f"({found / regions:.0%})")
+        parts.append(f"{_of(found, regions, 'annotated defect region')} {_gets(found)} one")
     on_defective, on_defects = metrics.get("defective_image_boxes"), metrics.get("boxes_on_defects")
     if isinstance(on_defective, int) and isinstance(on_defects, int) and on_defective:
-        parts.append(f"{on_defects:,} of the {on_defective:,} boxes on defective images "
-                     f"{'touches' if on_defects == 1 else 'touch'} a defect "
-                     f"({on_defects / on_defective:.0%})")
+        parts.append(f"{_of(on_defects, on_defective, 'box on defective images', 'boxes on defective images')} "
+                     f"{'touches' if on_defects == 1 else 'touch'} a defect")
     if good:
-        parts.append(f"{boxed:,} of the {good:,} good images {_gets(boxed)} one ({boxed / good:.1%})")
+        parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:
         return None
-    unknown = "" if regions is not None else (" Without ground-truth masks, whether the boxes on defective images "
-                                              "sit on the defects is not known.")
+    unknown = "" if regions is not None else (" Without ground-truth masks of defective images, whether boxes sit "
+                                              "on defects is not known.")
     at = "" if level == BOX_LEVEL else f" at box level {level:g}"
     return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 
 
 def _gets(count: int) -> str:
     return "gets" if count == 1 else "get"
+
+
+def _of(part: int, whole: int, noun: str, plural: str | None = None) -> str:
+    """"172 of 460 annotated defect regions (37.4%)" (the share with one decimal: 199 of 200 is not 100%)."""
+    return f"{part:,} of {counted(whole, noun, plural)} ({part / whole:.1%})"
 
 
 def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:

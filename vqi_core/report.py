@@ -24,7 +24,7 @@ from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_f
                         prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
                         saved_box_counts, square_thumbnail)
 from .images import ImageReadError
-from .localisation import boxes_sentence
+from .localisation import BOX_LEVEL, boxes_sentence
 from .metrics import LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
@@ -260,7 +260,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization, threshold),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
-        f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above every one of them.</p>",
+        f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above "
+        f"{'every one of them' if run.box_level == BOX_LEVEL else f'box level {exact_number(run.box_level)}'}"
+        f"{'' if run.box_level == BOX_LEVEL else ' (at 1, above every one of them)'}.</p>",
     ]
     title = html.escape(f"VQI report {run.id}")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"

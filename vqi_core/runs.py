@@ -607,12 +607,20 @@ class Run:
         if not (self.path / BOX_LEVEL_FILE).exists():
             return {"level": BOX_LEVEL}
         info = self._read_json(BOX_LEVEL_FILE)
-        try:
-            checked_box_level(info.get("level"))
-        except ValueError as exc:
-            raise RunError(f"{self.path / BOX_LEVEL_FILE} is damaged: {exc}") from None
-        if isinstance(info.get("reason"), str):
-            info["reason"] = escaped_controls(info["reason"])
+        path = self.path / BOX_LEVEL_FILE
+        history = info.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
+            raise RunError(f"{path} is damaged: its history is not a list of box levels")
+        for entry in [*history, info]:
+            try:
+                checked_box_level(entry.get("level"))
+            except ValueError as exc:
+                raise RunError(f"{path} is damaged: {exc}") from None
+            for key in ("saved_at", "reason"):
+                if not isinstance(entry.get(key, ""), str):
+                    raise RunError(f"{path} is damaged: a box level's {key} is not a text")
+                if key in entry:
+                    entry[key] = escaped_controls(entry[key])
         return info
 
     @property
@@ -625,9 +633,12 @@ class Run:
         """Store the level boxes are drawn above, atomically, with why (the level it replaces kept in its
         ``history``); False (nothing written) when it is the saved one already and no ``reason`` is given."""
         level, reason = checked_box_level(level), checked_reason(reason)
+        gone = RunError(f"run {self.id} no longer exists in {self.path.parent}: the box level was not saved")
+        if not is_run_folder(self.path):  # deleted meanwhile (another tab): there is no folder to lock
+            raise gone
         with locked(self.path):
-            if not is_run_folder(self.path):  # deleted meanwhile: writing would bring back its folder
-                raise RunError(f"run {self.id} no longer exists in {self.path.parent}: the box level was not saved")
+            if not is_run_folder(self.path):  # deleted while waiting: writing would bring back its folder
+                raise gone
             previous = self.box_level_info
             if previous["level"] == level and not reason:
                 return False

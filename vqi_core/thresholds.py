@@ -50,6 +50,8 @@ class ScoreAxis:
     def text(self, value: float) -> str:
         """``value`` as the page prints it: with the axis's decimals when it has no more (a value set on the
         axis), else as the other pages and the command line print thresholds (:func:`exact_number`)."""
+        if not self.reaches(value):  # far off the axis (a threshold typed in): its decimals could overflow
+            return exact_number(value)
         return self.format(value) if self._cut(value) == value else exact_number(value)
 
     def shown_decimals(self, value: float) -> int:

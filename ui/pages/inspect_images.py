@@ -173,7 +173,10 @@ region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend([current], bool(current.config.get("has_masks"))), unsafe_allow_html=True)
-counts = common.box_counts(current) if images_here else saved_box_counts(current)  # counting reads the maps
+try:  # counting again (a box level saved since training, or an older run) reads every map and mask
+    counts = common.box_counts(current) if images_here else saved_box_counts(current)
+except LOAD_ERRORS:  # a damaged map or mask: its card says so; the grid is still drawn
+    counts = None
 if counts is not None and (boxes_found := boxes_sentence(counts, current.box_level)) is not None:
     st.caption(boxes_found)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))

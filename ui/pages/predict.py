@@ -190,6 +190,10 @@ def scoring_section(run: Run, mode: str) -> None:
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
+        if outcome["box_level"] != run.box_level:
+            st.info(f"These images' boxes are drawn above box level {exact_number(outcome['box_level'])}, the run's "
+                    f"when they were scored; it is {exact_number(run.box_level)} now: score them again to draw "
+                    f"their boxes above it.", icon=":material/update:")
         if mode == outcome["mode"] == "upload" and not files:  # Streamlit drops uploads when another page opens
             st.info(f"These results are of {source_text(outcome)}, no longer chosen above (uploads are dropped "
                     "when another page opens): upload them again to score them again.", icon=":material/history:")
@@ -272,7 +276,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     if not shown:
         st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice, outcome["threshold"]))
-    st.markdown(common.legend([run], ground_truth=False), unsafe_allow_html=True)
+    st.markdown(common.legend([run], ground_truth=False, box_level=outcome["box_level"]), unsafe_allow_html=True)
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
     for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
         verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)

@@ -277,8 +277,8 @@ def pixel_level_body(run: Run) -> None:
     st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
                f"images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
-               "The map is normalised: 1 is the highest level any held-out good image reached, the level at "
-               "which boxes are drawn.")
+               f"The map is normalised: 1 is the highest level any held-out good image reached; boxes are drawn "
+               f"above {exact_number(run.box_level)} (see Boxes).")
     threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold",
                           persist_state="session")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
@@ -317,8 +317,9 @@ def box_level_body(run: Run) -> None:
                "the box level on the normalised map: at 1, the highest level any held-out good image reached. A "
                "lower level boxes fainter defects and puts boxes on more good parts; the verdicts do not change "
                "(they compare each image's score with the threshold). Counted on this run's test images.")
-    level = st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, max(3.0, saved), saved, 0.05,
-                      key=f"{BOX_SLIDER}_{run.id}", format="%.2f")
+    chosen = round(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, max(3.0, saved), saved, 0.05,
+                             key=f"{BOX_SLIDER}_{run.id}", format="%.2f"), 2)  # 0.7, not 0.7000000000000001
+    level = saved if chosen == round(saved, 2) else chosen  # a level saved with more digits stays as it is
     data = common.box_data(str(run.path), dataset)
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
@@ -349,18 +350,17 @@ common.show_run_notes(current)
 st.caption(f"Run {common.as_code(current.id)} · "
            f"{counted(len(common.test_frame(str(current.path))), 'evaluated test image')} · "
            "defective = positive: a false alarm rejects a good part, an escape passes a defective one.")
-if current.config.get("has_masks"):  # lazy tabs: pixel statistics are only collected when that tab is open
-    image_tab, pixel_tab = st.tabs(["Image level", "Pixel level"], key="threshold_tab", on_change="rerun")
-    if image_tab.open:
-        with image_tab:
-            image_level(current)
-    if pixel_tab.open:
-        with pixel_tab:
-            pixel_level(current)
-            st.markdown("**Boxes**")
-            box_level_panel(current)
-else:
-    image_level(current)
-    st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")
-    with st.expander("Boxes: the level they are drawn above"):
+# lazy tabs: pixel statistics and box counts (every map read) are only collected when their tab is open
+masks = bool(current.config.get("has_masks"))
+tabs = st.tabs(["Image level", *(["Pixel level"] if masks else []), "Boxes"], key="threshold_tab", on_change="rerun")
+if tabs[0].open:
+    with tabs[0]:
+        image_level(current)
+        if not masks:
+            st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")
+if masks and tabs[1].open:
+    with tabs[1]:
+        pixel_level(current)
+if tabs[-1].open:
+    with tabs[-1]:
         box_level_panel(current)
