@@ -350,6 +350,11 @@ class BoxData:
     normalization: dict[str, float]
     unreadable_masks: tuple[str, ...] = ()
 
+    @property
+    def peak(self) -> float:
+        """The highest normalised map level of any test image (0 without test images): above it, no box."""
+        return max((float(normalize_map(raw, self.normalization).max()) for raw in self.raw_maps), default=0.0)
+
     def hits(self, level: float) -> tuple[dict[str, int | None], dict[str, dict[str, int]]]:
         """:func:`~vqi_core.metrics.box_hits` of the boxes drawn above ``level``, and per defect type
         :func:`~vqi_core.metrics.regions_boxed_by_type`."""
@@ -370,14 +375,29 @@ def run_box_data(run: Run, normalization: dict[str, float]) -> BoxData:
                    tuple(unreadable))
 
 
+#: the Threshold page's box figures: name -> (the counted part, the whole it is counted of, what it means)
+BOX_FIGURES = {
+    "Regions boxed": ("defect_regions_boxed", "defect_regions",
+                      "Annotated defect regions (connected regions of the ground-truth masks) with a pixel inside a "
+                      "box: how much of what is marked the boxes find."),
+    "Boxes on a defect": ("boxes_on_defects", "defective_image_boxes",
+                          "Boxes on defective images that hold a defect pixel: how many of the boxes shown there "
+                          "point at a marked defect."),
+    "Good images boxed": ("good_images_boxed", "good_images",
+                          "Good test images with at least one box: how often a good part shows a box.")}
+
+
 def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """The box counts (:func:`~vqi_core.metrics.box_hits`) as the Threshold page's figures: name -> (share,
-    "x of y"); a figure without images to count it on is left out."""
-    pairs = {"Annotated defect regions boxed": ("defect_regions_boxed", "defect_regions"),
-             "Boxes touching a defect": ("boxes_on_defects", "defective_image_boxes"),
-             "Good images with a box": ("good_images_boxed", "good_images")}
-    return {name: (f"{counts[part] / counts[whole]:.1%}", f"{counts[part]:,} of {counts[whole]:,}")
-            for name, (part, whole) in pairs.items() if counts.get(whole)}
+    """The box counts (:func:`~vqi_core.metrics.box_hits`) as the Threshold page's figures: name -> (share or
+    "n/a" where there is nothing to count it on, its help: "x of y" and what it means); a figure unknown for
+    the run (no ground-truth masks) is left out."""
+    figures = {}
+    for name, (part, whole, meaning) in BOX_FIGURES.items():
+        if counts.get(whole) is None:
+            continue
+        share = f"{counts[part] / counts[whole]:.1%}" if counts[whole] else "n/a"
+        figures[name] = share, f"{counts[part]:,} of {counts[whole]:,}. {meaning}"
+    return figures
 
 
 def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
@@ -388,6 +408,15 @@ def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
                           "share boxed": entry["defect_regions_boxed"] / entry["defect_regions"]
                           if entry["defect_regions"] else None} for name, entry in by_type.items()],
                         columns=["defect type", "regions", "boxed", "share boxed"])
+
+
+def box_level_history(entries: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """A run's box levels (``box_level.json``: the earlier ones, then the one in force), newest first."""
+    return pd.DataFrame([{"saved": entry.get("saved_at") or "", "box level": exact_number(float(entry["level"])),
+                          "reason": entry.get("reason") or ("" if entry.get("saved_at") else "the level every run "
+                                                                                                "starts with")}
+                         for entry in reversed(entries)],
+                        columns=["saved", "box level", "reason"])
 
 
 def saved_box_counts(run: Run) -> dict[str, Any] | None:
@@ -459,7 +488,7 @@ def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:
     if levels == {BOX_LEVEL}:
         return f"regions above {whose}"
     level = f"box level {exact_number(levels.pop())}" if len(levels) == 1 else "each run's box level"
-    return f"regions above {level} (at 1, above {whose})"
+    return f"regions above {level}, where 1 is above {whose}"
 
 
 def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL) -> str | None:

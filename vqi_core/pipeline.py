@@ -504,7 +504,8 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
     prediction = model.predict(list(images), progress)
     results = []
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
-        norm_map = normalize_map(raw_map, model.normalization)
+        # rounded as a run stores its maps: a test image scored here gets the boxes Inspect draws on it
+        norm_map = normalize_map(np.asarray(raw_map, np.float16), model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image, training_ranges),

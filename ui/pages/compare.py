@@ -8,6 +8,7 @@ from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
     box_note, common_test_images, notes_of_runs, run_label
 from vqi_core.images import ImageReadError
+from vqi_core.localisation import BOX_LEVEL
 from vqi_core.runs import Run, RunError, changed_settings
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
@@ -66,6 +67,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             score_text = exact_number(score) if score == threshold else told_apart(score, threshold)[0]
             st.markdown(f"{card_heading(run)}  \n"
                         f"score {score_text} · saved threshold {exact_number(threshold)} → **{judged}**"
+                        + ("" if run.box_level == BOX_LEVEL else f" · boxes above {exact_number(run.box_level)}")
                         + (f"  \n:grey[{note}]" if note else ""))
 
 

@@ -15,6 +15,7 @@ from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, bo
                                  threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
+from vqi_core.localisation import BOX_LEVEL
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
                                result_row, upload_sources)
@@ -229,7 +230,9 @@ def download_results(outcome: dict[str, Any]) -> None:
 def show(outcome: dict[str, Any], run: Run) -> None:
     """What was scored with ``run``, per-file problems, counts, CSV download and the result cards, defective first,
     a page at a time."""
-    st.markdown(f"**Chosen:** {source_text(outcome)}, judged at threshold {exact_number(outcome['threshold'])}")
+    st.markdown(f"**Chosen:** {source_text(outcome)}, judged at threshold {exact_number(outcome['threshold'])}"
+                + ("" if outcome["box_level"] == BOX_LEVEL else
+                   f", boxes drawn above box level {exact_number(outcome['box_level'])}"))
     for problem in outcome["problems"]:
         st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:

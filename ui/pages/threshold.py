@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import decimal
 import functools
+import math
 
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, box_figures, decisions_csv, pixel_scope, pixel_view, \
-    regions_boxed_frame, threshold_view
+from vqi_core.dashboard import DETECTION_INTERVAL, box_figures, box_level_history, decisions_csv, pixel_scope, \
+    pixel_view, regions_boxed_frame, threshold_view
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
-from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
+from vqi_core.localisation import boxes_sentence
+from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent
 
@@ -299,8 +302,8 @@ def save_box_level(run: Run, level: float) -> None:
     if written:
         st.session_state[BOX_REASON] = ""
     st.session_state[BOX_TOAST] = (
-        f"Saved box level {level:g}: Inspect, Compare, Predict and predict's overlays draw boxes above it."
-        if written else f"{level:g} is the saved box level already: nothing changed.", ":material/save:")
+        f"Saved box level {exact_number(level)}: Inspect, Compare and Predict draw boxes above it."
+        if written else f"{exact_number(level)} is the saved box level already: nothing changed.", ":material/save:")
 
 
 @st.fragment
@@ -313,35 +316,49 @@ def box_level_panel(run: Run) -> None:
 def box_level_body(run: Run) -> None:
     """The content of :func:`box_level_panel`."""
     saved, dataset = run.box_level, common.images_folder(run)
-    st.caption("Boxes (Inspect, Compare, Predict, predict's overlays and predictions.csv) mark the regions above "
+    st.caption("Boxes on Inspect, Compare and Predict (and from the command line's predict) mark the regions above "
                "the box level on the normalised map: at 1, the highest level any held-out good image reached. A "
                "lower level boxes fainter defects and puts boxes on more good parts; the verdicts do not change "
                "(they compare each image's score with the threshold). Counted on this run's test images.")
-    chosen = round(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, max(3.0, saved), saved, 0.05,
-                             key=f"{BOX_SLIDER}_{run.id}", format="%.2f"), 2)  # 0.7, not 0.7000000000000001
-    level = saved if chosen == round(saved, 2) else chosen  # a level saved with more digits stays as it is
     data = common.box_data(str(run.path), dataset)
+    top = min(MAX_BOX_LEVEL, max(3.0, saved, math.ceil(data.peak * 10) / 10 + 0.1))  # above it: no box anywhere
+    exponent = decimal.Decimal(repr(saved)).as_tuple().exponent  # a whole number for a finite level
+    digits = max(2, min(4, -exponent if isinstance(exponent, int) else 2))  # 0.725 saved: shown as such
+    chosen = round(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, top, saved, 0.05,
+                             key=f"{BOX_SLIDER}_{run.id}", format=f"%.{digits}f",
+                             help=f"Up to {top:g}: no test image's map goes above {data.peak:.3g}."), 2)
+    level = saved if chosen == round(saved, 2) else chosen  # a level saved with more digits stays as it is
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} counted as unknown: " + "; ".join(data.unreadable_masks),
                    icon=":material/broken_image:")
     counts, by_type = common.box_hits(str(run.path), float(level), dataset)
     figures = box_figures(counts)
-    for column, (name, (share, of)) in zip(st.columns(max(1, len(figures))), figures.items()):
-        column.metric(name, share, help=of)
+    for column, (name, (share, meaning)) in zip(st.columns(max(1, len(figures))), figures.items()):
+        column.metric(name, share, help=meaning)
+    if (found := boxes_sentence(counts, level)) is not None:
+        st.caption(found)
     if by_type:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
                      column_config={"share boxed": st.column_config.NumberColumn(format="percent")})
     info = run.box_level_info
-    st.caption(f"Saved box level: {saved:g} ({info.get('saved_at') or 'the default'}).")
+    why = f": {info['reason']}" if info.get("reason") else ""
+    st.caption(f"Saved box level: {exact_number(saved)} "
+               + (f"(saved {info['saved_at']}{why})." if info.get("saved_at") else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)
         st.toast(message, icon=icon)
     st.text_input("Reason for saving the box level (optional)", key=BOX_REASON, max_chars=MAX_REASON_CHARS,
-                  placeholder="e.g. box the faint cracks too")
-    st.button("Save box level", key="box_level_save", icon=":material/save:", on_click=save_box_level,
-              args=(run, float(level)), help="Store it in the run: every overlay of this run draws boxes above it.")
+                  placeholder="e.g. box the faint cracks too",
+                  help="Kept in the run's box level history with the date and the level it replaces.")
+    st.button("Save box level", key="box_level_save", type="primary", icon=":material/save:",
+              on_click=save_box_level, args=(run, float(level)),
+              help="Store it in the run: every overlay of this run draws boxes above it.")
+    history = [*info.get("history", []), info] if info.get("saved_at") else []
+    if history:
+        with st.expander(f"Box level history ({counted(len(history), 'level')})"):
+            st.dataframe(box_level_history(history), hide_index=True, width="stretch", placeholder=common.NO_VALUE)
 
 
 st.title("Threshold")
