@@ -209,3 +209,20 @@ def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_pa
                                      "scored; it is 3 now") for info in app.info)
     assert next(m.value for m in app.markdown if "defective / boxes" in m.value) == legend  # the level drawn at
     assert "boxes mark what lies above box level 3 (at 1, above every one of them)." in run_report_html(run)
+
+
+def test_the_threshold_page_opens_again_on_the_tab_last_opened(open_page):
+    """Found by review: after another page, the Threshold page opened on "Image level" again, so going back to
+    the Boxes meant finding the tab anew."""
+    app = open_page("threshold.py")
+
+    def boxes_open() -> bool:
+        return any(slider.key.startswith("box_level_") for slider in app.slider)
+
+    assert not boxes_open()
+    app.session_state["threshold_tab"] = "Boxes"
+    app.run()
+    assert boxes_open()
+    app.switch_page("ui/pages/inspect_images.py").run()
+    app.switch_page("ui/pages/threshold.py").run()
+    assert boxes_open() and not app.exception

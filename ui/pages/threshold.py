@@ -21,6 +21,8 @@ from vqi_core.wording import are, counted, exact_number, percent
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
+#: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
+TAB, TAB_OPENED = "threshold_tab", "threshold_tab_opened"
 BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 #: what the save callback has to say, toasted by the fragment's next draw (Streamlit does not support a
 #: callback of a fragment's widget drawing elements itself)
@@ -369,7 +371,11 @@ st.caption(f"Run {common.as_code(current.id)} · "
            "defective = positive: a false alarm rejects a good part, an escape passes a defective one.")
 # lazy tabs: pixel statistics and box counts (every map read) are only collected when their tab is open
 masks = bool(current.config.get("has_masks"))
-tabs = st.tabs(["Image level", *(["Pixel level"] if masks else []), "Boxes"], key="threshold_tab", on_change="rerun")
+labels = ["Image level", *(["Pixel level"] if masks else []), "Boxes"]
+if TAB in st.session_state:  # kept apart from the widget's state, which Streamlit drops while another page is open
+    st.session_state[TAB_OPENED] = st.session_state[TAB]
+opened = st.session_state.get(TAB_OPENED)
+tabs = st.tabs(labels, key=TAB, default=opened if opened in labels else None, on_change="rerun")
 if tabs[0].open:
     with tabs[0]:
         image_level(current)
