@@ -8,6 +8,7 @@ overlays and in every plot.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
@@ -24,7 +25,7 @@ import plotly.graph_objects as go
 from . import localisation
 from .datasets import category_path, load_category
 from .images import ImageReadError, read_image, stored_size
-from .localisation import BOX_LEVEL, boxes_from_map, map_boxes, normalize_map, render_overlay
+from .localisation import BOX_LEVEL, STORED_MAP_DTYPE, boxes_from_map, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
@@ -328,9 +329,7 @@ def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
     read from the run's :attr:`~vqi_core.runs.Run.dataset` when one is given (a dataset moved since training)."""
     maps = [normalize_map(run.anomaly_map(index), normalization) for index in range(len(run.scores))]
     unreadable: list[str] = []
-    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
-                                          for path in run.scores["mask_path"]])
-    truth = ground_truth_masks(scores, maps, unreadable)
+    truth = run_ground_truth(run, maps, unreadable)
     known = [index for index, mask in enumerate(truth) if mask is not None]
     areas = run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
     return prepare_pixel_data([mask for mask in truth if mask is not None], [maps[index] for index in known],
@@ -338,10 +337,20 @@ def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
                               inspected=[areas[index] for index in known] if areas is not None else None)
 
 
+def run_ground_truth(run: Run, maps: Sequence[np.ndarray], unreadable: list[str]) -> list[np.ndarray | None]:
+    """:func:`~vqi_core.runs.ground_truth_masks` of the run's test images at their maps' sizes, read from its
+    :attr:`~vqi_core.runs.Run.dataset` when one is given; a mask that cannot be read is None, its problem appended
+    to ``unreadable``."""
+    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
+                                          for path in run.scores["mask_path"]])
+    return ground_truth_masks(scores, list(maps), unreadable)
+
+
 @dataclass(frozen=True)
 class BoxData:
-    """What counting a run's boxes at any level takes: labels, the saved raw maps (float16, as stored), the known
-    masks at their size (None where unknown) and the normalisation."""
+    """What counting a run's boxes at any level takes: labels, the saved raw maps (at
+    :data:`~vqi_core.localisation.STORED_MAP_DTYPE`), the known masks at their size (None where unknown) and the
+    normalisation."""
 
     labels: np.ndarray
     defect_types: tuple[str, ...]
@@ -350,7 +359,7 @@ class BoxData:
     normalization: dict[str, float]
     unreadable_masks: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property  # read on each move of the Boxes tab's slider: computed once
     def peak(self) -> float:
         """The highest normalised map level of any test image (0 without test images): above it, no box."""
         return max((float(normalize_map(raw, self.normalization).max()) for raw in self.raw_maps), default=0.0)
@@ -366,11 +375,9 @@ class BoxData:
 def run_box_data(run: Run, normalization: dict[str, float]) -> BoxData:
     """:class:`BoxData` of the run's test images (masks read from its :attr:`~vqi_core.runs.Run.dataset` when one
     is given; one that cannot be read is left out as unknown, and named)."""
-    raw_maps = tuple(run.anomaly_map(index).astype(np.float16) for index in range(len(run.scores)))
+    raw_maps = tuple(run.anomaly_map(index).astype(STORED_MAP_DTYPE) for index in range(len(run.scores)))
     unreadable: list[str] = []
-    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
-                                          for path in run.scores["mask_path"]])
-    truth = ground_truth_masks(scores, list(raw_maps), unreadable)
+    truth = run_ground_truth(run, raw_maps, unreadable)
     return BoxData(run.labels, tuple(run.scores["defect_type"].astype(str)), raw_maps, tuple(truth), normalization,
                    tuple(unreadable))
 

@@ -31,6 +31,9 @@ MIN_AREA_FRACTION = 0.001
 #: The normalised map level boxes are drawn above unless a run saves another: the highest level any good image
 #: the maps were normalised with reached.
 BOX_LEVEL = 1.0
+#: The precision a run stores its anomaly maps at (``maps.npz``): boxes counted or drawn on a fresh map are first
+#: rounded to it, so that they are the boxes the run's pages draw on the stored one.
+STORED_MAP_DTYPE = np.float16
 
 
 def _span(normalization: Mapping[str, float], low_key: str, high_key: str) -> tuple[float, float]:
@@ -102,10 +105,10 @@ def boxes_from_map(norm_map: np.ndarray, threshold: float = BOX_LEVEL, min_area_
 def map_boxes(raw_maps: Sequence[np.ndarray], normalization: Mapping[str, float],
               level: float = BOX_LEVEL) -> list[list[tuple[int, int, int, int]]]:
     """Per raw map, the rectangles (x0, y0, x1, y1) of the boxes an overlay draws on it at box ``level``, in the
-    map's pixels. Each map is first rounded to float16, as a run saves it, so the rectangles are the ones its
-    pages show."""
+    map's pixels. Each map is first rounded to :data:`STORED_MAP_DTYPE`, as a run stores it, so the rectangles are
+    the ones its pages show."""
     return [[(box.x0, box.y0, box.x1, box.y1)
-             for box in boxes_from_map(normalize_map(np.asarray(raw, np.float16), normalization), level)]
+             for box in boxes_from_map(normalize_map(np.asarray(raw, STORED_MAP_DTYPE), normalization), level)]
             for raw in raw_maps]
 
 

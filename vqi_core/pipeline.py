@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, is_image_path,
                      is_sixteen_bit, read_file_bytes, read_image)
-from .localisation import BOX_LEVEL, Box, boxes_from_map, map_boxes, normalize_map
+from .localisation import BOX_LEVEL, STORED_MAP_DTYPE, Box, boxes_from_map, map_boxes, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import box_hits, defect_type_metrics, regions_boxed_by_type, summary_metrics
@@ -505,7 +505,7 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
     results = []
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
         # rounded as a run stores its maps: a test image scored here gets the boxes Inspect draws on it
-        norm_map = normalize_map(np.asarray(raw_map, np.float16), model.normalization)
+        norm_map = normalize_map(np.asarray(raw_map, STORED_MAP_DTYPE), model.normalization)
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image, training_ranges),
@@ -685,11 +685,10 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
                      normalization: Mapping[str, float], box_level: float = BOX_LEVEL) -> dict[str, Any]:
     """Image and pixel metrics of a scored test set (:func:`vqi_core.metrics.summary_metrics`) with
     ``per_defect_type`` ones, and how the boxes drawn above ``box_level`` of the model's map ``normalization``
-    (recorded as ``box_level``) meet the ground truth
-    (:func:`vqi_core.metrics.box_hits`; per defect type with a known mask, its regions boxed). Pixel metrics count the images
-    whose mask is known (good images count as all good); a mask that cannot be read is left out and named in a
-    note, as is a mask that marks no defect pixel (both appended to ``notes``). ``inspected_areas``: as
-    :attr:`Prediction.inspected`."""
+    (recorded as ``box_level``) meet the ground truth (:func:`vqi_core.metrics.box_hits`; per defect type with a
+    known mask, its regions boxed). Pixel metrics count the images whose mask is known (good images count as all
+    good); a mask that cannot be read is left out and named in a note, as is a mask that marks no defect pixel
+    (both appended to ``notes``). ``inspected_areas``: as :attr:`Prediction.inspected`."""
     labels = np.array([s.label for s in samples], int)
     frame = pd.DataFrame({"label": [label_name(s) for s in samples],
                           "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples]})

@@ -50,7 +50,7 @@ from .methods import AnomalyModel, create_model, load_model
 from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS
-from .localisation import BOX_LEVEL
+from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import interrupts_held, locked, unwritable_reason
 from .thresholds import verdicts
@@ -1185,7 +1185,8 @@ class RunStore:
 
 def save_maps(path: Path, maps: list[np.ndarray]) -> None:
     """Store anomaly maps as compressed float16 arrays keyed ``m<index>``."""
-    np.savez_compressed(path, allow_pickle=False, **{f"m{i:05d}": m.astype(np.float16) for i, m in enumerate(maps)})
+    np.savez_compressed(path, allow_pickle=False,
+                        **{f"m{i:05d}": m.astype(STORED_MAP_DTYPE) for i, m in enumerate(maps)})
 
 
 def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],

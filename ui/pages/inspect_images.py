@@ -67,14 +67,14 @@ def close_large_view() -> None:
 
 
 @st.dialog("Test image", width="large", icon=":material/zoom_in:", on_dismiss=close_large_view)
-def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> None:
+def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_level: float) -> None:
     """One test image large, in a dialog over the grid (where the card's Enlarge was clicked): original, heatmap
-    overlay with its opacity, boxes with the ground-truth outline."""
+    overlay with its opacity, boxes (above the run's ``box_level``) with the ground-truth outline."""
     path = str(run.path)
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
     head, close = st.columns([5, 1])
-    head.markdown(describe(row, threshold, shown_boxes(run, index), run.box_level), unsafe_allow_html=True)
+    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level), unsafe_allow_html=True)
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again
@@ -82,10 +82,10 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
     try:
         columns = st.columns(3)
         columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
-        columns[1].image(common.overlay(path, index, run.box_level, alpha=alpha, boxes=False, ground_truth=False,
+        columns[1].image(common.overlay(path, index, box_level, alpha=alpha, boxes=False, ground_truth=False,
                                         max_side=768, dataset=read_from(run)),
                          caption="Heatmap (transparent below half the highest good level)", width="stretch")
-        columns[2].image(common.overlay(path, index, run.box_level, heatmap=False, max_side=768,
+        columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run)),
                          caption=f"Boxes ({boxes_mark([run])})"
                          + (" and ground-truth outline" if masks else ""),
@@ -100,15 +100,15 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float) -> N
     st.markdown(common.legend([run], masks), unsafe_allow_html=True)
 
 
-def shown_boxes(run: Run, index: int) -> int | None:
+def shown_boxes(run: Run, index: int, box_level: float) -> int | None:
     """How many boxes image ``index``'s overlay shows (None when its map cannot be read: its card says why)."""
     try:
-        return common.box_count(str(run.path), index, run.box_level)
+        return common.box_count(str(run.path), index, box_level)
     except LOAD_ERRORS:
         return None
 
 
-def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> None:
+def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box_level: float) -> None:
     """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time, laid out row by
     row (cards of different heights never push one row out of line with the next; read across, they keep the
     order)."""
@@ -120,11 +120,12 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float) -> 
         with card:
             if images_here:
                 try:
-                    st.image(common.thumbnail(str(run.path), int(index), run.box_level, dataset=read_from(run)),
+                    st.image(common.thumbnail(str(run.path), int(index), box_level, dataset=read_from(run)),
                              width="stretch")
                 except LOAD_ERRORS as exc:
                     st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
-            st.markdown(describe(row, threshold, shown_boxes(run, int(index)) if images_here else None, run.box_level),
+            st.markdown(describe(row, threshold, shown_boxes(run, int(index), box_level) if images_here else None,
+                                 box_level),
                         unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
@@ -173,18 +174,19 @@ region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
            + " · ".join(f"{o} {int(counts.get(o, 0))}" for o in OUTCOMES) + (f" · {region}" if region else ""))
 st.markdown(common.legend([current], bool(current.config.get("has_masks"))), unsafe_allow_html=True)
+box_level = current.box_level  # read once: every card draws and counts its boxes above it
 try:  # counting again (a box level saved since training, or an older run) reads every map and mask
-    counts = common.box_counts(current) if images_here else saved_box_counts(current)
+    box_counts = common.box_counts(current) if images_here else saved_box_counts(current)
 except LOAD_ERRORS:  # a damaged map or mask: its card says so; the grid is still drawn
-    counts = None
-if counts is not None and (boxes_found := boxes_sentence(counts, current.box_level)) is not None:
+    box_counts = None
+if box_counts is not None and (boxes_found := boxes_sentence(box_counts, box_level)) is not None:
     st.caption(boxes_found)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
-    large_view(current, test, selected, threshold)
+    large_view(current, test, selected, threshold, box_level)
 matching = filtered_frame(test, threshold)
 st.caption(f"{len(matching)} of {counted(len(test), 'test image')} {'matches' if len(matching) == 1 else 'match'}.")
 if matching.empty:
     st.info("No test image matches these filters.", icon=":material/filter_alt_off:")
 else:
-    grid(current, matching, images_here, threshold)
+    grid(current, matching, images_here, threshold, box_level)

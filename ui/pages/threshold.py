@@ -317,7 +317,8 @@ def box_level_panel(run: Run) -> None:
 
 def box_level_body(run: Run) -> None:
     """The content of :func:`box_level_panel`."""
-    saved, dataset = run.box_level, common.images_folder(run)
+    info, dataset = run.box_level_info, common.images_folder(run)
+    saved = float(info["level"])
     st.caption("Boxes on Inspect, Compare and Predict (and from the command line's predict) mark the regions above "
                "the box level on the normalised map: at 1, the highest level any held-out good image reached. A "
                "lower level boxes fainter defects and puts boxes on more good parts; the verdicts do not change "
@@ -343,7 +344,6 @@ def box_level_body(run: Run) -> None:
     if by_type:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
                      column_config={"share boxed": st.column_config.NumberColumn(format="percent")})
-    info = run.box_level_info
     why = f": {info['reason']}" if info.get("reason") else ""
     st.caption(f"Saved box level: {exact_number(saved)} "
                + (f"(saved {info['saved_at']}{why})." if info.get("saved_at") else "(the default)."))
