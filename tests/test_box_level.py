@@ -13,13 +13,13 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import box_figures, box_note, boxes_mark, run_box_count, run_box_data, run_normalization, \
-    saved_box_counts
+from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, run_box_count, \
+    run_box_data, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, boxes_from_map, boxes_sentence, normalize_map
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import evaluate_run, folder_sources, iter_score, score_images
 from vqi_core.report import run_report_html
-from vqi_core.runs import BOX_LEVEL_FILE, RunError, RunStore
+from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore
 
 def png(image: np.ndarray) -> bytes:
     """``image`` (RGB) as PNG file bytes, for an upload."""
@@ -136,6 +136,16 @@ def test_an_archived_run_keeps_its_box_level(runs_store, tmp_path):
     run.save_box_level(0.75, "faint defects")
     imported = import_run(export_run_file(run, tmp_path / "run.zip"), RunStore(tmp_path / "elsewhere"))
     assert imported.box_level == 0.75 and imported.box_level_info["reason"] == "faint defects"
+
+
+def test_the_box_slider_reaches_above_every_map_and_keeps_a_saved_level_with_its_digits():
+    assert box_slider(1.0, 0.4) == BoxSlider(3.0, 2, 1.0)  # never below 3
+    assert box_slider(1.0, 41.23).top == pytest.approx(41.4)  # just above the peak: no box there
+    assert box_slider(1.0, 5000.0).top == MAX_BOX_LEVEL and box_slider(7.5, 0.2).top == 7.5  # the saved one
+    slider = box_slider(0.725, 2.0)
+    assert slider.decimals == 3 and slider.level(0.725) == 0.725  # on the saved level: its digits stay
+    assert slider.level(0.75) == 0.75 and slider.level(0.7000000001) == 0.7
+    assert box_slider(0.123456, 2.0).decimals == 4
 
 
 def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, app_env):

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,7 +37,7 @@ from .preprocessing import Preprocessing, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
+from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
     missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
@@ -405,6 +406,36 @@ def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
         share = f"{counts[part] / counts[whole]:.1%}" if counts[whole] else "n/a"
         figures[name] = share, f"{counts[part]:,} of {counts[whole]:,}. {meaning}"
     return figures
+
+
+BOX_SLIDER_STEP = 0.05
+
+
+@dataclass(frozen=True)
+class BoxSlider:
+    """The Threshold page's box level slider: from :data:`~vqi_core.runs.MIN_BOX_LEVEL` to ``top``, at
+    ``decimals``, starting at the saved level."""
+
+    top: float
+    decimals: int
+    saved: float
+
+    def level(self, chosen: float) -> float:
+        """The level a slider position stands for: the saved level where the slider stands on it (one saved
+        with more digits than the slider's step, e.g. 0.725, stays as it is)."""
+        chosen = round(float(chosen), 2)
+        return self.saved if chosen == round(self.saved, 2) else chosen
+
+
+def box_slider(saved: float, peak: float) -> BoxSlider:
+    """The box level slider for a run whose box level is ``saved`` and whose test maps reach at most ``peak``
+    (:attr:`BoxData.peak`): it reaches just above the peak, where no image has a box any more (at least to 3,
+    at most to :data:`~vqi_core.runs.MAX_BOX_LEVEL`, and always to the saved level), with as many decimals as
+    the saved level has (2 to 4)."""
+    top = min(MAX_BOX_LEVEL, max(3.0, saved, math.ceil(peak * 10) / 10 + 0.1))
+    exponent = Decimal(repr(float(saved))).as_tuple().exponent  # a whole number for a finite level
+    decimals = max(2, min(4, -exponent if isinstance(exponent, int) else 2))
+    return BoxSlider(top, decimals, float(saved))
 
 
 def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import decimal
 import functools
-import math
 
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DETECTION_INTERVAL, box_figures, box_level_history, decisions_csv, pixel_scope, \
-    pixel_view, regions_boxed_frame, threshold_view
+from vqi_core.dashboard import BOX_SLIDER_STEP, DETECTION_INTERVAL, box_figures, box_level_history, box_slider, \
+    decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_view
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
-from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
+from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent
 
@@ -324,13 +322,10 @@ def box_level_body(run: Run) -> None:
                "lower level boxes fainter defects and puts boxes on more good parts; the verdicts do not change "
                "(they compare each image's score with the threshold). Counted on this run's test images.")
     data = common.box_data(str(run.path), dataset)
-    top = min(MAX_BOX_LEVEL, max(3.0, saved, math.ceil(data.peak * 10) / 10 + 0.1))  # above it: no box anywhere
-    exponent = decimal.Decimal(repr(saved)).as_tuple().exponent  # a whole number for a finite level
-    digits = max(2, min(4, -exponent if isinstance(exponent, int) else 2))  # 0.725 saved: shown as such
-    chosen = round(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, top, saved, 0.05,
-                             key=f"{BOX_SLIDER}_{run.id}", format=f"%.{digits}f",
-                             help=f"Up to {top:g}: no test image's map goes above {data.peak:.3g}."), 2)
-    level = saved if chosen == round(saved, 2) else chosen  # a level saved with more digits stays as it is
+    slider = box_slider(saved, data.peak)
+    level = slider.level(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, slider.top, saved,
+                                   BOX_SLIDER_STEP, key=f"{BOX_SLIDER}_{run.id}", format=f"%.{slider.decimals}f",
+                                   help=f"Up to {slider.top:g}: no test image's map goes above {data.peak:.3g}."))
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} counted as unknown: " + "; ".join(data.unreadable_masks),
