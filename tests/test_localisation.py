@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
-                                   boxes_sentence, heatmap_image, map_boxes, normalize_map, regions_boxed_text,
-                                   render_overlay)
+                                   boxes_sentence, heatmap_image, line_thickness, map_boxes, normalize_map,
+                                   regions_boxed_text, render_overlay)
 from vqi_core.metrics import box_hits
 
 NORMALIZATION = {"map_median": 2.0, "map_max": 6.0, "score_max": 30.0}
@@ -207,3 +207,19 @@ def test_map_boxes_are_the_boxes_an_overlay_draws_on_the_saved_map():
     saved = raw.astype(np.float16).astype(np.float32)
     assert map_boxes([raw], NORMALIZATION)[0] == [
         (b.x0, b.y0, b.x1, b.y1) for b in boxes_from_map(normalize_map(saved, NORMALIZATION))]
+
+
+@pytest.mark.parametrize(("side", "width"), [(150, 1), (320, 2), (1200, 4)])
+def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side, width):
+    """A grid's 320 px thumbnail is shown smaller than it is drawn: its 1-px boxes were too thin to see (browser
+    review). The line is thicker there, and runs inside the box, whose outer edge stays where the box is."""
+    image = np.full((side, side, 3), 128, np.uint8)
+    x0, y0, x1, y1 = side // 4, side // 3, side // 2, side // 2
+    drawn = render_overlay(image, np.zeros((8, 8), np.float32), [Box(x0, y0, x1, y1, 1, 3.0)])
+    boxed = np.all(drawn == DEFECT_COLOR, axis=2)
+    rows, columns = np.nonzero(boxed)
+    assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0, y1 - 1, x0, x1 - 1)
+    assert boxed[y0:y0 + width, x0:x1].all() and not boxed[y0 + width, x0 + width:x1 - width].any()
+    assert line_thickness(side, side) == width
+    tiny = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 12, 11, 1, 3.0)])
+    assert np.all(tiny[10, 10:12] == DEFECT_COLOR)  # a box smaller than the line is filled, never turned inside out

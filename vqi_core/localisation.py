@@ -196,14 +196,22 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if region is not None:
         inside = _mask_at(region, h, w).astype(bool)
         out[~inside] = np.round(out[~inside] * IGNORED_BRIGHTNESS).astype(np.uint8)
-    thickness = max(1, round(max(h, w) / 300))
+    thickness = line_thickness(h, w)
     if mask is not None:
         contours, _ = cv2.findContours(_mask_at(mask, h, w), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
-    for box in boxes:
-        cv2.rectangle(out, (box.x0, box.y0), (max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)),
-                      DEFECT_COLOR, thickness)
+    for box in boxes:  # the line runs inside the box, its outer edge on the box's edge
+        x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
+        for inset in range(min(thickness, (x1 - box.x0) // 2 + 1, (y1 - box.y0) // 2 + 1)):
+            cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_COLOR, 1)
     return out
+
+
+def line_thickness(h: int, w: int) -> int:
+    """The width in pixels of boxes and outlines on an ``h`` x ``w`` overlay: about 1/300 of its longer side, and
+    2 from 200 px on, so that a box stays visible on a grid's thumbnail shown smaller than it is drawn."""
+    side = max(h, w)
+    return max(1, min(2, side // 100), round(side / 300))
 
 
 def _mask_at(mask: np.ndarray, h: int, w: int) -> np.ndarray:
