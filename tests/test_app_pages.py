@@ -142,10 +142,14 @@ def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_ima
     assert not app.exception
 
 
-def test_home_lists_what_each_runs_test_set_check_found(open_page, app_env):
+def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(open_page, app_env):
+    run = app_env.list()[0]
+    run.save_threshold(run.threshold + 0.125, "home test")
+    run.save_box_level(0.75, "home test")
     app = open_page()
     table = next(d.value for d in app.dataframe if "test set check" in d.value.columns)
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"]  # the drawn defects raise it
+    assert table["saved threshold"].tolist() == [run.threshold] and table["box level"].tolist() == [0.75]
 
 
 def test_home_edits_the_current_runs_description(open_page, app_env):
@@ -798,6 +802,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"] * 2  # as on Home
+    assert table["saved threshold"].tolist() == [run.threshold] * 2 and table["box level"].tolist() == [1.0] * 2
     assert table["data"].tolist() == [f"{run.config['data_sha256'][:12]} ({run.config['data_files']} files)"] * 2
     low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" (")[0].split(" to "))
     assert low <= run.metrics["image_auroc"] <= high

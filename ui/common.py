@@ -99,6 +99,12 @@ RUN_TABLE_COLUMNS = {
         format="%.4f", help=f"Area under the per-region overlap curve up to 30 % false-positive pixels. {_NO_MASKS}"),
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+    "saved threshold": st.column_config.NumberColumn(
+        format="plain", help="The operating threshold saved with the run (an image scoring at or above it is "
+                             "rejected as defective), every digit shown."),
+    "box level": st.column_config.NumberColumn(
+        format="plain", help="The normalised map level the run's boxes are drawn above (1, the highest level any "
+                             "held-out good image reached, unless another was saved on the Threshold page)."),
     "seen defects": st.column_config.CheckboxColumn(
         help="Whether the method learnt from labelled defective images (the CAM classifier): its figures are then "
              "measured on the test images it did not train on, and are not those of a method that learnt what good "

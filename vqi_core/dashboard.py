@@ -669,11 +669,12 @@ def _run_setup(run: Run) -> dict[str, Any]:
 
 
 def _run_figures(run: Run) -> dict[str, Any]:
-    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, whether it has seen
-    defects and what the test-set check found."""
+    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold and
+    box level, whether it has seen defects and what the test-set check found."""
     metrics = run.metrics
     return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
             "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
+            "saved threshold": run.threshold, "box level": run.box_level,
             "seen defects": bool(metrics.get("seen_defects")),
             "test set check": findings_line(run.report.get("split_check"))}
 
@@ -693,7 +694,8 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                      **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
                      "created": run.config.get("created")})
     columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
-               "AUPRO", "fit s", "ms/image", "seen defects", "test set check", "created"]
+               "AUPRO", "fit s", "ms/image", "saved threshold", "box level", "seen defects", "test set check",
+               "created"]
     return pd.DataFrame(rows, columns=columns)
 
 
