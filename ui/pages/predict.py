@@ -191,19 +191,29 @@ def scoring_section(run: Run, mode: str) -> None:
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
-        if outcome["box_level"] != run.box_level:
-            st.info(f"These images' boxes are drawn above box level {exact_number(outcome['box_level'])}, the run's "
-                    f"when they were scored; it is {exact_number(run.box_level)} now: score them again to draw "
-                    f"their boxes above it.", icon=":material/update:")
-        if mode == outcome["mode"] == "upload" and not files:  # Streamlit drops uploads when another page opens
-            st.info(f"These results are of {source_text(outcome)}, no longer chosen above (uploads are dropped "
-                    "when another page opens): upload them again to score them again.", icon=":material/history:")
-        elif not still_chosen(outcome, mode, files, folder):
-            chosen_now = bool(files) if mode == "upload" else bool(folder.strip())
-            st.info(f"These results are of {source_text(outcome)}, " + (
-                "not of the images chosen above: press \"Score images\" to score those." if chosen_now else
-                "not of the images chosen above (none are chosen now)."), icon=":material/history:")
+        if (note := results_note(outcome, run, mode, files, folder)) is not None:
+            st.info(note, icon=":material/history:")
         show(outcome, run)
+
+
+def results_note(outcome: dict[str, Any], run: Run, mode: str, files: list, folder: str) -> str | None:
+    """What the results shown are no longer: drawn at the box level in force, or of the images chosen above; in
+    one note, with the one thing to do about both."""
+    level_changed = outcome["box_level"] != run.box_level
+    level = (f"These images' boxes are drawn above box level {exact_number(outcome['box_level'])}, the run's when "
+             f"they were scored; it is {exact_number(run.box_level)} now")
+    if mode == outcome["mode"] == "upload" and not files:  # Streamlit drops uploads when another page opens
+        source = (f"{source_text(outcome)}, no longer chosen above (uploads are dropped when another page opens): "
+                  "upload them again to score them again" + (" and draw their boxes above it." if level_changed
+                                                             else "."))
+    elif not still_chosen(outcome, mode, files, folder):
+        chosen_now = bool(files) if mode == "upload" else bool(folder.strip())
+        source = f"{source_text(outcome)}, " + (
+            "not of the images chosen above: press \"Score images\" to score those." if chosen_now else
+            "not of the images chosen above (none are chosen now).")
+    else:
+        return f"{level}: score them again to draw their boxes above it." if level_changed else None
+    return (f"{level}. These results are of {source}" if level_changed else f"These results are of {source}")
 
 
 def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
