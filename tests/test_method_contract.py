@@ -171,6 +171,16 @@ def test_unknown_parameters_and_values_of_the_wrong_kind_are_named(method_name, 
     with pytest.raises(ValueError) as refused:
         create_model(method_name, **params)
     assert message in str(refused.value)
+    if "foo" not in params:  # the class called directly refuses the same values with the same words (it checked
+        with pytest.raises(ValueError) as refused:  # ranges only: PatchCore(top_k="3") failed inside a comparison)
+            method_class(method_name)(**params)
+        assert message in str(refused.value)
+
+
+def test_a_method_class_takes_numpy_numbers_as_python_ones():
+    model = method_class("patchcore")(seed=np.int64(3), top_k=np.int32(2), smooth_score=np.True_)
+    assert model.get_params()["seed"] == 3 and type(model.get_params()["seed"]) is int
+    assert model.top_k == 2 and model.smooth_score is True
 
 
 def forget_digests(folder) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, finite_number
+from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, check_param_kinds, constructor_defaults, \
+    plain_value
 
 # method name -> "module:Class" (imported on first use)
 METHOD_PATHS: dict[str, str] = {
@@ -37,20 +35,7 @@ def list_methods() -> list[str]:
 
 def parameter_defaults(method: str) -> dict[str, Any]:
     """Defaults of every constructor keyword of ``method``: the shared ones, overridden by the method's own."""
-    defaults: dict[str, Any] = {}
-    for function in (AnomalyModel.__init__, method_class(method).__init__):
-        for parameter in inspect.signature(function).parameters.values():
-            if parameter.default is not parameter.empty:
-                defaults[parameter.name] = parameter.default
-    return defaults
-
-
-#: parameters whose default is None, and the kind of value they take
-_OPTIONAL_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "layers": ((list, tuple), "a list of one or more layer names"), "global_layer": ((str,), "a layer name"),
-    "finetune": ((str,), "a fine-tuning kind"), "finetune_params": ((dict,), "a JSON object of parameters"),
-    "knn_params": ((dict,), "a JSON object of parameters"),
-}
+    return constructor_defaults(method_class(method))
 
 
 def check_params(method: str, params: dict[str, Any]) -> None:
@@ -58,51 +43,10 @@ def check_params(method: str, params: dict[str, Any]) -> None:
     number for true/false, NaN), with the parameter's name: before any image is read, not as a traceback from
     deep inside the fit. The ranges are checked by each method's constructor."""
     defaults = parameter_defaults(method)
-    for key, value in params.items():
+    for key in params:
         if key not in defaults:
             raise ValueError(f"{key!r} is not a parameter of {method}; its parameters: {', '.join(sorted(defaults))}")
-        expected = _expected_kind(defaults[key], key, value)
-        if expected:
-            raise ValueError(f"parameter {key} of {method} must be {expected}, not {value!r}")
-
-
-def _expected_kind(default: Any, key: str, value: Any) -> str | None:
-    """What ``value`` should be, judged by the parameter's default; None when it is of that kind."""
-    if default is None:
-        if value is None or key not in _OPTIONAL_KINDS:
-            return None
-        types, kind = _OPTIONAL_KINDS[key]
-        ok = isinstance(value, types)
-        if ok and key == "layers":  # an empty list would quietly mean the default layers
-            ok = len(value) > 0 and all(isinstance(item, str) for item in value)
-        return None if ok else kind
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "true or false"
-    if isinstance(default, int):
-        return None if finite_number(value) and float(value).is_integer() else "a whole number"
-    if isinstance(default, float):
-        return None if finite_number(value) else "a finite number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "a text"
-    if isinstance(default, (tuple, list)):
-        whole = all(isinstance(item, int) for item in default)  # sizes in pixels
-        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
-            finite_number(item) and (float(item).is_integer() or not whole) for item in value)
-        return None if ok else f"a list of {len(default)} {'whole ' if whole else ''}numbers"
-    return None
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` with NumPy numbers and booleans (``np.int64(3)``, ``np.float32(0.5)``, ``np.True_``) turned into
-    Python ones, also inside lists, tuples and dicts: a parameter from a NumPy array (a seed loop, a grid search)
-    is taken as the number it is, and saved as JSON."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain_value(item) for item in value)
-    if isinstance(value, dict):
-        return {key: plain_value(item) for key, item in value.items()}
-    return value
+    check_param_kinds(method, defaults, params)
 
 
 def create_model(name: str, **params: Any) -> AnomalyModel:

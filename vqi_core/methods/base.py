@@ -19,6 +19,8 @@ so that a saved model never unpickles code.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import pickle
@@ -130,6 +132,23 @@ class AnomalyModel(ABC):
     parameter_help: ClassVar[dict[str, str]] = {}
     #: the values a text parameter takes (the Train page offers them to choose from)
     parameter_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every method's constructor refuses a parameter of the wrong kind with a clear message (as
+        :func:`~vqi_core.methods.create_model` does), and takes NumPy numbers as Python ones (:func:`plain_value`):
+        ``PatchCore(top_k="3")`` is refused by name, not with a TypeError from a comparison inside."""
+        super().__init_subclass__(**kwargs)
+        init = vars(cls).get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: AnomalyModel, **params: Any) -> None:
+            params = {key: plain_value(value) for key, value in params.items()}
+            check_param_kinds(cls.name or cls.__name__, constructor_defaults(cls), params)
+            init(self, **params)
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
 
     def __init__(self, *, backbone: str = DEFAULT_BACKBONE, layers: Sequence[str] | None = None,
                  image_size: tuple[int, int] | list[int] = (256, 256), resize: str = "squash",
@@ -463,6 +482,73 @@ class AnomalyModel(ABC):
 def finite_number(value: Any) -> bool:
     """Whether ``value`` is a finite int or float (not a bool, NaN or infinite), as read from JSON."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def constructor_defaults(cls: type) -> dict[str, Any]:
+    """Defaults of every constructor keyword of a method class: the shared ones (:class:`AnomalyModel`'s),
+    overridden by those of each subclass down to ``cls``."""
+    defaults: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" in vars(klass) and issubclass(klass, AnomalyModel):
+            for parameter in inspect.signature(vars(klass)["__init__"]).parameters.values():
+                if parameter.default is not parameter.empty:
+                    defaults[parameter.name] = parameter.default
+    return defaults
+
+
+def check_param_kinds(method: str, defaults: dict[str, Any], params: dict[str, Any]) -> None:
+    """Refuse a value of the wrong kind for its parameter (judged by the parameter's default in ``defaults``:
+    a text for a number, a number for true/false, NaN), naming the parameter and ``method``."""
+    for key, value in params.items():
+        if key in defaults and (expected := _expected_kind(defaults[key], key, value)):
+            raise ValueError(f"parameter {key} of {method} must be {expected}, not {value!r}")
+
+
+#: parameters whose default is None, and the kind of value they take
+_OPTIONAL_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "layers": ((list, tuple), "a list of one or more layer names"), "global_layer": ((str,), "a layer name"),
+    "finetune": ((str,), "a fine-tuning kind"), "finetune_params": ((dict,), "a JSON object of parameters"),
+    "knn_params": ((dict,), "a JSON object of parameters"),
+}
+
+
+def _expected_kind(default: Any, key: str, value: Any) -> str | None:
+    """What ``value`` should be, judged by the parameter's default; None when it is of that kind."""
+    if default is None:
+        if value is None or key not in _OPTIONAL_KINDS:
+            return None
+        types, kind = _OPTIONAL_KINDS[key]
+        ok = isinstance(value, types)
+        if ok and key == "layers":  # an empty list would quietly mean the default layers
+            ok = len(value) > 0 and all(isinstance(item, str) for item in value)
+        return None if ok else kind
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if finite_number(value) and float(value).is_integer() else "a whole number"
+    if isinstance(default, float):
+        return None if finite_number(value) else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a text"
+    if isinstance(default, (tuple, list)):
+        whole = all(isinstance(item, int) for item in default)  # sizes in pixels
+        ok = isinstance(value, (tuple, list)) and len(value) == len(default) and all(
+            finite_number(item) and (float(item).is_integer() or not whole) for item in value)
+        return None if ok else f"a list of {len(default)} {'whole ' if whole else ''}numbers"
+    return None
+
+
+def plain_value(value: Any) -> Any:
+    """``value`` with NumPy numbers and booleans (``np.int64(3)``, ``np.float32(0.5)``, ``np.True_``) turned into
+    Python ones, also inside lists, tuples and dicts: a parameter from a NumPy array (a seed loop, a grid search)
+    is taken as the number it is, and saved as JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain_value(item) for item in value)
+    if isinstance(value, dict):
+        return {key: plain_value(item) for key, item in value.items()}
+    return value
 
 
 def _check_image_list(images: Any) -> None:
