@@ -26,8 +26,12 @@ def png(image: np.ndarray) -> bytes:
     return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-#: on the session's synthetic run, every good test image gets a box at level 1 and none at this level
+#: on the session's synthetic run, every good test image gets a box at level 1 and none at this level, where every
+#: defective image's whole map is still above it (a box over the whole image, which locates nothing)
 HIGH = 3.0
+#: the level where that run's boxes locate its defects (the maps of its defective images reach 22-34 inside the
+#: defects and 8-15 at their lowest)
+LOCALISING = 25.0
 
 
 def test_a_run_draws_boxes_at_1_until_another_level_is_saved_with_its_reason(runs_store):
@@ -65,11 +69,17 @@ def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
     run.save_box_level(HIGH)
     assert all(run_box_count(run, int(index), normalization, run.box_level) == 0 for index in good)
     assert saved_box_counts(run) is None  # counted at 1: no longer the run's level
-    counts, by_type = run_box_data(run, normalization).hits(run.box_level)
-    assert counts["good_images_boxed"] == 0 and counts["defect_regions_boxed"] == counts["defect_regions"] == 10
+    data = run_box_data(run, normalization)
+    counts, by_type = data.hits(run.box_level)
+    assert counts["good_images_boxed"] == 0 and counts["defect_regions"] == 10
+    assert counts["broad_boxes"] == counts["defective_image_boxes"] == 10 and counts["defect_regions_boxed"] == 0
     assert sum(entry["defect_regions"] for entry in by_type.values()) == 10
     assert boxes_sentence(counts, run.box_level).startswith(
-        "Boxes on the test set at box level 3: 10 of 10 annotated defect regions (100.0%) get one")
+        "Boxes on the test set at box level 3: 0 of 10 annotated defect regions (0.0%) get one; 0 of 10 boxes on "
+        "defective images (0.0%) touch a defect; 10 of 10 boxes (100.0%) cover more than half of their image")
+    localised, _ = data.hits(LOCALISING)
+    assert localised["broad_boxes"] == 0 and localised["boxes_on_defects"] == localised["defective_image_boxes"]
+    assert localised["defect_regions_boxed"] >= 8 and localised["good_images_boxed"] == 0
     figures = box_figures(counts)
     assert figures["Good images boxed"] == ("0.0%", "0 of 4. Good test images with at least one box: how often a "
                                                     "good part shows a box.")
@@ -118,7 +128,7 @@ def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
     assert main(["boxes", "--run", str(run.path), "--level", str(HIGH)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"box level 3 on 14 evaluated test images of run {run.id} (saved: 1)"
-    assert out[1].startswith("Boxes on the test set at box level 3: 10 of 10 annotated defect regions (100.0%) get one")
+    assert out[1].startswith("Boxes on the test set at box level 3: 0 of 10 annotated defect regions (0.0%) get one")
     assert out[1].endswith("0 of 4 good images (0.0%) get one.") and run.box_level == 1.0  # shown, not saved
     assert main(["boxes", "--run", str(run.path), "--level", "0", "--save"]) == 2
     assert "a box level is a number from 0.05 to 100, not 0.0" in capsys.readouterr().err
@@ -164,8 +174,11 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     assert slider.value == 1.0 and figure("Good images boxed") == ("100.0%", "4 of 4")
     slider.set_value(HIGH).run()
     assert figure("Good images boxed") == ("0.0%", "0 of 4")
-    assert figure("Regions boxed") == ("100.0%", "10 of 10")
-    assert any(c.value.startswith("Boxes on the test set at box level 3: 10 of 10") for c in app.caption)
+    assert figure("Regions boxed") == ("0.0%", "0 of 10") and figure("Broad boxes") == ("100.0%", "10 of 10")
+    assert any(c.value.startswith("Boxes on the test set at box level 3: 0 of 10") for c in app.caption)
+    slider.set_value(LOCALISING).run()
+    assert figure("Broad boxes")[1] == "0 of 9" and figure("Boxes on a defect") == ("100.0%", "9 of 9")
+    slider.set_value(HIGH).run()
     assert run.box_level == 1.0  # moving the slider saves nothing
     app.text_input(key="box_level_reason").set_value("fewer boxes on good parts")
     app.button(key="box_level_save").click().run()

@@ -168,12 +168,29 @@ def test_box_hits_count_regions_boxed_boxes_on_defects_and_good_images_with_a_bo
     masks = [mask, np.zeros((40, 60), bool), np.zeros((40, 60), bool), None]  # the last: a defect, mask unknown
     counts = box_hits([1, 0, 0, 1], masks, boxes)
     assert counts == {"defect_regions": 3, "defect_regions_boxed": 2, "defective_image_boxes": 3,
-                      "boxes_on_defects": 2, "good_images": 2, "good_images_boxed": 1}
+                      "boxes_on_defects": 2, "broad_boxes": 0, "good_images": 2, "good_images_boxed": 1}
     unknown = box_hits([0, 1], [np.zeros((4, 4), bool), None], [[], [(0, 0, 4, 4)]])
     assert unknown == {"defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
-                       "boxes_on_defects": None, "good_images": 1, "good_images_boxed": 0}
+                       "boxes_on_defects": None, "broad_boxes": None, "good_images": 1, "good_images_boxed": 0}
     with pytest.raises(ValueError, match="2 labels, 1 masks and 2 box lists"):
         box_hits([0, 1], [None], [[], []])
+
+
+def test_a_box_over_most_of_its_image_finds_no_defect():
+    """Found by a browser review: on `glass` every defective image's whole map is above the box level, so each got
+    one box over the whole image, which "boxed" every region and "touched" every defect: 100 % of both. A box over
+    more than half of its image locates nothing, and is counted apart."""
+    mask = np.zeros((40, 60), bool)
+    mask[5:10, 5:10] = True
+    mask[30:35, 40:50] = True
+    whole = box_hits([1], [mask], [[(0, 0, 60, 40)]])
+    assert (whole["defect_regions_boxed"], whole["boxes_on_defects"], whole["broad_boxes"]) == (0, 0, 1)
+    half = box_hits([1], [mask], [[(0, 0, 30, 40), (38, 28, 52, 37)]])  # exactly half: still a box that locates
+    assert (half["defect_regions_boxed"], half["boxes_on_defects"], half["broad_boxes"]) == (2, 2, 0)
+    assert boxes_sentence({**whole, "good_images": 0, "good_images_boxed": 0}) == (
+        "Boxes on the test set: 0 of 2 annotated defect regions (0.0%) get one; 0 of 1 box on defective images "
+        "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image and locates nothing (the "
+        "whole map is above the box level there): counted as finding no defect.")
 
 
 def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():

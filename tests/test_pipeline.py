@@ -35,11 +35,11 @@ import vqi_core.runs
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import (copied_images, decisions_csv, run_box_count, run_normalization, runs_table,
-                                split_category_by_part, split_check_summary)
+from vqi_core.dashboard import (copied_images, decisions_csv, run_box_count, run_box_data, run_normalization,
+                                runs_table, split_category_by_part, split_check_summary)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
-from vqi_core.metrics import (LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
+from vqi_core.metrics import (BOX_KEYS, LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
@@ -110,8 +110,14 @@ def test_a_run_counts_what_its_boxes_found_as_its_pages_draw_them(trained, capsy
     assert metrics["good_images"] == good.sum() == 6
     assert metrics["good_images_boxed"] == sum(count > 0 for count, is_good in zip(drawn, good) if is_good)
     assert metrics["defective_image_boxes"] == sum(count for count, is_good in zip(drawn, good) if not is_good)
-    assert 0 < metrics["boxes_on_defects"] <= metrics["defective_image_boxes"]
-    assert metrics["defect_regions"] >= 10 and metrics["defect_regions_boxed"] >= 0.8 * metrics["defect_regions"]
+    assert metrics["boxes_on_defects"] + metrics["broad_boxes"] <= metrics["defective_image_boxes"]
+    data = run_box_data(trained, normalization)
+    assert {key: metrics[key] for key in BOX_KEYS} == data.hits(trained.box_level)[0]
+    # 64-px parts: every defective image's whole map is above level 1 (one broad box each, which finds nothing);
+    # at three quarters of the highest level a test map reaches, the boxes find the defects
+    localised = data.hits(0.75 * data.peak)[0]
+    assert metrics["defect_regions"] >= 10 and localised["defect_regions_boxed"] >= 0.8 * metrics["defect_regions"]
+    assert localised["broad_boxes"] == 0 and localised["boxes_on_defects"] >= 0.8 * localised["defective_image_boxes"]
     per_type = metrics["per_defect_type"].values()
     assert sum(entry["defect_regions"] for entry in per_type) == metrics["defect_regions"]
     assert sum(entry["defect_regions_boxed"] for entry in per_type) == metrics["defect_regions_boxed"]

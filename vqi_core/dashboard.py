@@ -387,10 +387,14 @@ def run_box_data(run: Run, normalization: dict[str, float]) -> BoxData:
 BOX_FIGURES = {
     "Regions boxed": ("defect_regions_boxed", "defect_regions",
                       "Annotated defect regions (connected regions of the ground-truth masks) with a pixel inside a "
-                      "box: how much of what is marked the boxes find."),
+                      "box, a broad one aside: how much of what is marked the boxes find."),
     "Boxes on a defect": ("boxes_on_defects", "defective_image_boxes",
                           "Boxes on defective images that hold a defect pixel: how many of the boxes shown there "
-                          "point at a marked defect."),
+                          "point at a marked defect (a box over more than half of its image points at nothing)."),
+    "Broad boxes": ("broad_boxes", "defective_image_boxes",
+                    "Boxes on defective images covering more than half of the image: the whole map is above the box "
+                    "level there, so they locate nothing, and count neither as boxing a region nor as touching a "
+                    "defect. Many of them: the map cannot outline these defects at this level."),
     "Good images boxed": ("good_images_boxed", "good_images",
                           "Good test images with at least one box: how often a good part shows a box.")}
 
@@ -459,9 +463,10 @@ def box_level_history(entries: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 def saved_box_counts(run: Run) -> dict[str, Any] | None:
     """The box counts of the run's ``metrics.json`` where they are at its box level (None where the level was
-    changed since, or the run is from before boxes were counted: count them with :class:`BoxData`)."""
+    changed since, or the run is from before boxes, or broad boxes, were counted: count them with
+    :class:`BoxData`)."""
     metrics = run.metrics
-    if "good_images_boxed" not in metrics or metrics.get("box_level", BOX_LEVEL) != run.box_level:
+    if "broad_boxes" not in metrics or metrics.get("box_level", BOX_LEVEL) != run.box_level:  # or counted before
         return None
     return {key: metrics.get(key) for key in BOX_KEYS}
 

@@ -136,6 +136,12 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
     if isinstance(on_defective, int) and isinstance(on_defects, int) and on_defective:
         parts.append(f"{_of(on_defects, on_defective, 'box on defective images', 'boxes on defective images')} "
                      f"{'touches' if on_defects == 1 else 'touch'} a defect")
+        broad = metrics.get("broad_boxes")
+        if isinstance(broad, int) and broad:
+            one = broad == 1
+            parts.append(f"{_of(broad, on_defective, 'box', 'boxes')} {'covers' if one else 'cover'} more than half "
+                         f"of {'its' if one else 'their'} image and locate{'s' if one else ''} nothing (the whole map "
+                         f"is above the box level there): counted as finding no defect")
     if good:
         parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:

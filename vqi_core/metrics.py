@@ -178,8 +178,11 @@ def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],
 
 
 #: the ``metrics.json`` entries of :func:`box_hits` (counts)
-BOX_KEYS = ("defect_regions", "defect_regions_boxed", "defective_image_boxes", "boxes_on_defects", "good_images",
-            "good_images_boxed")
+BOX_KEYS = ("defect_regions", "defect_regions_boxed", "defective_image_boxes", "boxes_on_defects", "broad_boxes",
+            "good_images", "good_images_boxed")
+#: a box covering more than this share of its image locates nothing (the whole map above the box level): it counts
+#: neither as boxing a defect region nor as touching a defect
+BROAD_BOX_SHARE = 0.5
 
 
 def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | None],
@@ -189,20 +192,25 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
     ``boxes``: per image, rectangles (x0, y0, x1, y1; ends exclusive) in the pixels of its ``masks`` entry (a
     mask None where the ground truth is unknown). ``defect_regions``: the 8-connected regions of the known masks
     of defective images; ``defect_regions_boxed``: those with a pixel inside a box. ``defective_image_boxes``:
-    the boxes on those images; ``boxes_on_defects``: those holding a defect pixel. ``good_images`` and
-    ``good_images_boxed``: the good images, and those with at least one box (a false alarm by the boxes).
-    The region and box counts are None without a known mask of a defective image.
+    the boxes on those images; ``broad_boxes``: those covering more than :data:`BROAD_BOX_SHARE` of their image,
+    which locate nothing and count neither for ``defect_regions_boxed`` nor for ``boxes_on_defects``, the boxes
+    holding a defect pixel. ``good_images`` and ``good_images_boxed``: the good images, and those with at least
+    one box (a false alarm by the boxes). The region and box counts are None without a known mask of a defective
+    image.
     """
     labels = np.asarray(labels, int)
     if not len(labels) == len(masks) == len(boxes):
         raise ValueError(f"{len(labels)} labels, {len(masks)} masks and {len(boxes)} box lists")
-    regions = regions_boxed = image_boxes = on_defects = 0
+    regions = regions_boxed = image_boxes = on_defects = broad = 0
     known = [index for index, mask in enumerate(masks) if labels[index] == 1 and mask is not None]
     for index in known:
         mask = np.asarray(masks[index], bool)
         covered = np.zeros(mask.shape, bool)
         for x0, y0, x1, y1 in boxes[index]:
             inside = np.s_[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+            if mask[inside].size > BROAD_BOX_SHARE * mask.size:
+                broad += 1
+                continue
             covered[inside] = True
             on_defects += bool(mask[inside].any())
         count, region_labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
@@ -212,7 +220,8 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
     good = labels == 0
     return {"defect_regions": regions if known else None, "defect_regions_boxed": regions_boxed if known else None,
             "defective_image_boxes": image_boxes if known else None,
-            "boxes_on_defects": on_defects if known else None, "good_images": int(good.sum()),
+            "boxes_on_defects": on_defects if known else None, "broad_boxes": broad if known else None,
+            "good_images": int(good.sum()),
             "good_images_boxed": int(sum(bool(len(found)) for found, is_good in zip(boxes, good) if is_good))}
 
 
