@@ -240,3 +240,18 @@ def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side
     assert line_thickness(side, side) == width
     tiny = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 12, 11, 1, 3.0)])
     assert np.all(tiny[10, 10:12] == DEFECT_COLOR)  # a box smaller than the line is filled, never turned inside out
+
+
+def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
+    """A grid's 320-px thumbnail is shown at about 160 px: its 2-px boxes became one faint pixel (browser
+    review). The pages say how large they show an overlay, and its lines are drawn wide enough for that."""
+    from vqi_core.dashboard import shown_line_width
+
+    assert shown_line_width(320, 160) == 4 and shown_line_width(768, 330) == 5 and shown_line_width(64, 160) == 1
+    assert shown_line_width(320, None) is None  # the default width for the size
+    image = np.full((320, 320, 3), 128, np.uint8)
+    drawn = render_overlay(image, np.zeros((8, 8), np.float32), [Box(80, 80, 240, 200, 1, 3.0)], line_width=4)
+    boxed = np.all(drawn == DEFECT_COLOR, axis=2)
+    assert boxed[80:84, 80:240].all() and not boxed[84, 84:236].any()
+    with pytest.raises(ValueError, match="line_width must be at least 1, not 0"):
+        render_overlay(image, np.zeros((8, 8), np.float32), line_width=0)

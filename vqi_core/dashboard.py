@@ -567,12 +567,25 @@ def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
     return canvas
 
 
+#: how wide boxes and outlines look on screen, whatever the size an overlay is drawn at
+SHOWN_LINE_PX = 2
+
+
+def shown_line_width(drawn_side: int, shown_side: int | None) -> int | None:
+    """The line width to draw on an overlay whose longer side is ``drawn_side`` px so that its lines look
+    :data:`SHOWN_LINE_PX` wide when it is shown ``shown_side`` px large (None: the default width for its size,
+    :func:`~vqi_core.localisation.line_thickness`). A 320-px thumbnail shown at 160 px needs 4-px lines: the
+    default 2 px became one faint pixel (browser review)."""
+    return None if shown_side is None else max(1, math.ceil(SHOWN_LINE_PX * drawn_side / shown_side))
+
+
 def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level: float, *, alpha: float = 0.5,
                 heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
-                max_side: int | None = None) -> np.ndarray:
+                max_side: int | None = None, shown_side: int | None = None) -> np.ndarray:
     """Test image ``index`` of a run with its heatmap, defect boxes (above ``box_level``, the run's
     :attr:`~vqi_core.runs.Run.box_level`) and ground-truth outline (RGB uint8), its longer side at most
-    ``max_side`` (drawn at that size: a large image is not blended at full size first)."""
+    ``max_side`` (drawn at that size: a large image is not blended at full size first); lines as wide as
+    :func:`shown_line_width` for ``shown_side``."""
     image = fit_to(run.image(index), max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
@@ -582,16 +595,19 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
         mask = None
     region = run.region
     return render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
-                          region=region.mask if region is not None else None)
+                          region=region.mask if region is not None else None,
+                          line_width=shown_line_width(max(image.shape[:2]), shown_side))
 
 
-def result_overlay(result: ImageResult, max_side: int) -> np.ndarray:
-    """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``."""
+def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:
+    """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``
+    (lines as wide as :func:`shown_line_width` for ``shown_side``)."""
     image = fit_to(result.image, max_side)
     across, down = image.shape[1] / result.image.shape[1], image.shape[0] / result.image.shape[0]  # each rounded
     boxes = [replace(box, x0=math.floor(box.x0 * across), y0=math.floor(box.y0 * down),
                      x1=math.ceil(box.x1 * across), y1=math.ceil(box.y1 * down)) for box in result.boxes]
-    return render_overlay(image, result.anomaly_map, boxes, region=result.region)
+    return render_overlay(image, result.anomaly_map, boxes, region=result.region,
+                          line_width=shown_line_width(max(image.shape[:2]), shown_side))
 
 
 # ---------------------------------------------------------------------- inspection region

@@ -172,15 +172,16 @@ def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
 
 def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Sequence[Box] = (),
                    mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = 1.5,
-                   show_heatmap: bool = True, region: np.ndarray | None = None) -> np.ndarray:
+                   show_heatmap: bool = True, region: np.ndarray | None = None,
+                   line_width: int | None = None) -> np.ndarray:
     """The image with its heatmap, defect boxes and ground-truth outline, RGB uint8 at the image's size.
 
     The map is resized to the image and blended in with opacity rising from 0
     at :data:`OVERLAY_FLOOR` to ``alpha`` at 1 (the highest good level) and
     above, so pixels at typical good levels keep their exact colour. Boxes are
     drawn in :data:`DEFECT_COLOR`, the outline of ``mask`` (bool, any size) in
-    :data:`GROUND_TRUTH_COLOR`. Outside an inspection ``region`` (bool, any size) the image is darkened to
-    :data:`IGNORED_BRIGHTNESS`.
+    :data:`GROUND_TRUTH_COLOR`, ``line_width`` px wide (by default :func:`line_thickness`). Outside an
+    inspection ``region`` (bool, any size) the image is darkened to :data:`IGNORED_BRIGHTNESS`.
     """
     image = np.asarray(image_rgb_uint8)
     if image.ndim == 2:
@@ -202,7 +203,9 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if region is not None:
         inside = _mask_at(region, h, w).astype(bool)
         out[~inside] = np.round(out[~inside] * IGNORED_BRIGHTNESS).astype(np.uint8)
-    thickness = line_thickness(h, w)
+    thickness = line_width if line_width is not None else line_thickness(h, w)
+    if thickness < 1:
+        raise ValueError(f"line_width must be at least 1, not {thickness}")
     if mask is not None:
         contours, _ = cv2.findContours(_mask_at(mask, h, w), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)

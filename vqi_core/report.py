@@ -124,7 +124,8 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
         row = run.scores.iloc[index]
         caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
-            thumbnail = square_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=512), 256)
+            thumbnail = square_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=256,
+                                                     shown_side=176), 256)  # shown 11rem wide
         except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
                            f"</figcaption></figure>")

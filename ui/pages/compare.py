@@ -58,7 +58,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
-                                        dataset=common.images_folder(run)), width="stretch")
+                                        dataset=common.images_folder(run), shown_side=1000 // len(runs)),
+                         width="stretch")
                 note = box_note(judged == "defective", common.box_count(str(run.path), index, run.box_level),
                                 run.box_level)
             except (ImageReadError, RunError, OSError) as exc:

@@ -86,7 +86,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
                                         max_side=768, dataset=read_from(run)),
                          caption="Heatmap (transparent below half the highest good level)", width="stretch")
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
-                                        dataset=read_from(run)),
+                                        dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"
                          + (" and ground-truth outline" if masks else ""),
                          width="stretch")

@@ -225,7 +225,7 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
 def card(result: ImageResult) -> dict[str, Any]:
     """What one result card shows: name, verdict, score, box count, the overlay at display size (JPEG) and how
     the image is unlike the training images."""
-    overlay = square_thumbnail(result_overlay(result, CARD_SIDE), CARD_SIDE)
+    overlay = square_thumbnail(result_overlay(result, CARD_SIDE, shown_side=CARD_SIDE * 2 // 3), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
 
