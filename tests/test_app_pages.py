@@ -645,6 +645,12 @@ def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_p
     assert "Original" in captions(app) and "Original" not in captions(app.main)  # not in the page's flow
     app.slider(key="inspect_alpha").set_value(0.8).run()
     assert not app.exception and "Original" in captions(app) and app.slider(key="inspect_alpha").value == 0.8
+    # 64-px parts: the whole map of a defective one lies above the colour scale's top (a flat dark red: review)
+    assert any(c.value.startswith("This image's whole map lies above the top of the colour scale") for c in app.caption)
+    app.segmented_control(key="inspect_heat_scale").set_value("This image's range").run()
+    assert not app.exception and "Heatmap over this image's own range (lowest transparent, highest dark red)" in \
+        captions(app)
+    assert not any(c.value.startswith("This image's whole map lies above") for c in app.caption)
     app.button(key="inspect_close").click().run()
     assert not app.exception and "Original" not in captions(app) and "inspect_selected" not in app.session_state
     assert len(app.get("image")) == 12  # the grid as it was

@@ -255,3 +255,21 @@ def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
     assert boxed[80:84, 80:240].all() and not boxed[84, 84:236].any()
     with pytest.raises(ValueError, match="line_width must be at least 1, not 0"):
         render_overlay(image, np.zeros((8, 8), np.float32), line_width=0)
+
+
+def test_a_map_above_the_colour_scale_can_be_coloured_over_its_own_range():
+    """Found by a browser review: on `glass` every defective image's whole map lies above 1.5, so its heatmap was
+    one flat dark red. Coloured over its own range, its highest part stands out again; the run's scale says so."""
+    from vqi_core.dashboard import heat_scale_note
+    from vqi_core.localisation import HEATMAP_TOP, own_range_map
+
+    norm_map = np.full((16, 16), 4.0, np.float32)
+    norm_map[4:8, 4:8] = 9.0
+    assert np.all(heatmap_image(norm_map) == heatmap_image(norm_map)[0, 0])  # one colour on the run's scale
+    stretched = own_range_map(norm_map)
+    assert stretched.min() == 0.0 and stretched.max() == pytest.approx(HEATMAP_TOP)
+    assert stretched[5, 5] == pytest.approx(HEATMAP_TOP) and stretched[12, 12] == 0.0
+    assert not own_range_map(np.full((4, 4), 3.0, np.float32)).any()  # flat: nothing to show
+    assert heat_scale_note(4.0, 9.0).startswith("This image's whole map lies above the top of the colour scale")
+    assert heat_scale_note(0.0, 0.3).startswith("This image's whole map lies below 0.5")
+    assert heat_scale_note(0.2, 3.0) is None

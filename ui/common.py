@@ -355,13 +355,15 @@ def pixel_data(run_path: str, dataset: str | None = None) -> dashboard.PixelData
 @st.cache_data(max_entries=600, show_spinner=False)
 def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, heatmap: bool = True,
             boxes: bool = True, ground_truth: bool = True, max_side: int | None = 320,
-            dataset: str | None = None, shown_side: int | None = None) -> np.ndarray:
+            dataset: str | None = None, shown_side: int | None = None, own_range: bool = False) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes above ``box_level`` (the run's) and ground-truth outline (RGB
     uint8, longer side <= max_side; lines that look 2 px wide at about ``shown_side`` px on screen); ``dataset``:
-    read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`)."""
+    read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`); ``own_range``: the
+    heatmap coloured over the image's own range."""
     run = Run(Path(run_path), Path(dataset) if dataset else None)
     return dashboard.run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
-                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side)
+                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side,
+                                 own_range=own_range)
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)

@@ -26,7 +26,8 @@ import plotly.graph_objects as go
 from . import localisation
 from .datasets import category_path, load_category
 from .images import ImageReadError, read_image, stored_size
-from .localisation import BOX_LEVEL, STORED_MAP_DTYPE, boxes_from_map, map_boxes, normalize_map, render_overlay
+from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYPE, boxes_from_map, map_boxes, \
+    normalize_map, own_range_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
@@ -581,11 +582,12 @@ def shown_line_width(drawn_side: int, shown_side: int | None) -> int | None:
 
 def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level: float, *, alpha: float = 0.5,
                 heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
-                max_side: int | None = None, shown_side: int | None = None) -> np.ndarray:
+                max_side: int | None = None, shown_side: int | None = None, own_range: bool = False) -> np.ndarray:
     """Test image ``index`` of a run with its heatmap, defect boxes (above ``box_level``, the run's
     :attr:`~vqi_core.runs.Run.box_level`) and ground-truth outline (RGB uint8), its longer side at most
     ``max_side`` (drawn at that size: a large image is not blended at full size first); lines as wide as
-    :func:`shown_line_width` for ``shown_side``."""
+    :func:`shown_line_width` for ``shown_side``; ``own_range``: the heatmap's colours spread over the image's
+    own range (:func:`~vqi_core.localisation.own_range_map`), the boxes as ever."""
     image = fit_to(run.image(index), max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
@@ -594,9 +596,28 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
     except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
         mask = None
     region = run.region
-    return render_overlay(image, norm_map, found, mask=mask, alpha=alpha, show_heatmap=heatmap,
-                          region=region.mask if region is not None else None,
+    return render_overlay(image, own_range_map(norm_map) if own_range else norm_map, found, mask=mask, alpha=alpha,
+                          show_heatmap=heatmap, region=region.mask if region is not None else None,
                           line_width=shown_line_width(max(image.shape[:2]), shown_side))
+
+
+def map_range(run: Run, index: int, normalization: dict[str, float]) -> tuple[float, float]:
+    """The lowest and highest normalised level of test image ``index``'s map."""
+    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    return float(np.nanmin(norm_map)), float(np.nanmax(norm_map))
+
+
+def heat_scale_note(low: float, high: float) -> str | None:
+    """What the run's colour scale hides on a map from ``low`` to ``high`` (normalised levels), and what to do
+    about it; None where the scale shows it."""
+    if low >= HEATMAP_TOP:
+        return (f"This image's whole map lies above the top of the colour scale ({low:.3g} to {high:.3g}; dark red "
+                f"from {HEATMAP_TOP:g}): the heatmap is one flat colour. Colour it by its own range to see where it "
+                f"is highest.")
+    if high < OVERLAY_FLOOR:
+        return (f"This image's whole map lies below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
+                f"{high:.3g}). Colour it by its own range to see where it is highest.")
+    return None
 
 
 def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:

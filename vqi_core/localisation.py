@@ -24,6 +24,8 @@ DEFECT_COLOR = (213, 94, 0)
 GROUND_TRUTH_COLOR = (255, 0, 255)
 #: Normalised map level below which the heatmap is fully transparent in overlays (half-way to the highest good level).
 OVERLAY_FLOOR = 0.5
+#: the top of the heatmap's colour scale (dark red), in normalised map levels
+HEATMAP_TOP = 1.5
 #: brightness kept outside the inspection region in an overlay (the ignored area is shown darkened)
 IGNORED_BRIGHTNESS = 0.35
 #: Smallest box kept by :func:`boxes_from_map`, as a fraction of the map area.
@@ -161,7 +163,7 @@ def _of(part: int, whole: int, noun: str, plural: str | None = None) -> str:
     return f"{part:,} of {counted(whole, noun, plural)} ({part / whole:.1%})"
 
 
-def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
+def heatmap_image(norm_map: np.ndarray, vmax: float = HEATMAP_TOP) -> np.ndarray:
     """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, ``vmax`` and above dark red."""
     if not vmax > 0:  # NaN too
         raise ValueError(f"vmax must be positive, not {vmax}")
@@ -170,8 +172,21 @@ def heatmap_image(norm_map: np.ndarray, vmax: float = 1.5) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def own_range_map(norm_map: np.ndarray) -> np.ndarray:
+    """``norm_map`` stretched over the heatmap's colour scale from its own lowest level (0) to its highest
+    (:data:`HEATMAP_TOP`): where in the image the map is highest, even where all of it lies above the scale's top
+    (a flat dark red otherwise), or all of it is low. Levels are then not comparable between images."""
+    values = np.nan_to_num(np.asarray(norm_map, dtype=np.float32))
+    if values.size == 0:
+        return values
+    low, high = float(values.min()), float(values.max())
+    if not high - low > 1e-6 * max(1.0, abs(high)):
+        return np.zeros_like(values)
+    return (values - low) * (HEATMAP_TOP / (high - low))
+
+
 def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Sequence[Box] = (),
-                   mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = 1.5,
+                   mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = HEATMAP_TOP,
                    show_heatmap: bool = True, region: np.ndarray | None = None,
                    line_width: int | None = None) -> np.ndarray:
     """The image with its heatmap, defect boxes and ground-truth outline, RGB uint8 at the image's size.

@@ -9,9 +9,9 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, copied_images, \
-    look_alike_images, order_images, region_caption, saved_box_counts
+    heat_scale_note, look_alike_images, map_range, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL, boxes_sentence
+from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence
 from vqi_core.runs import Run, RunError, label_values
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
 from vqi_core.wording import counted, exact_number, score_beside
@@ -19,6 +19,10 @@ from vqi_core.wording import counted, exact_number, score_beside
 PER_PAGE, COLUMNS = 12, 4
 SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
+#: the large view's heatmap colour scales, and the heatmap's caption under each
+RUN_SCALE, OWN_RANGE = "Run's scale", "This image's range"
+HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good level)",
+               OWN_RANGE: "Heatmap over this image's own range (lowest transparent, highest dark red)"}
 
 
 def describe(row: pd.Series, threshold: float, boxes: int | None = None, box_level: float = BOX_LEVEL) -> str:
@@ -78,13 +82,22 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again
-    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
+    opacity, scale = st.columns(2)
+    alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
+    own_range = scale.segmented_control(
+        "Heatmap colours", list(HEAT_SCALES), default=RUN_SCALE, key="inspect_heat_scale",
+        help=f"{RUN_SCALE}: the same colours on every image, dark red from {HEATMAP_TOP:g} (the highest good "
+             f"level is 1), transparent below {OVERLAY_FLOOR:g}. {OWN_RANGE}: from this image's lowest level to its "
+             f"highest: where in it the map is highest, however high or low; not comparable between images. The "
+             f"boxes are the same in both.") == OWN_RANGE
     try:
+        if not own_range and (hidden := heat_scale_note(*map_range(run, index, common.normalization(path)))):
+            st.caption(hidden)
         columns = st.columns(3)
         columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
         columns[1].image(common.overlay(path, index, box_level, alpha=alpha, boxes=False, ground_truth=False,
-                                        max_side=768, dataset=read_from(run)),
-                         caption="Heatmap (transparent below half the highest good level)", width="stretch")
+                                        max_side=768, dataset=read_from(run), own_range=own_range),
+                         caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch")
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"
