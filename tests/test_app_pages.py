@@ -1569,12 +1569,15 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
 def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     """The sidebar's picker cuts labels off: two runs of one method read "padim · efficientnet_lite0 · magnetic_t..."
     alike, their AUROC and time cut away."""
-    from vqi_core.dashboard import run_label
+    from vqi_core.dashboard import run_label, trained_at
 
     run = app_env.list()[0]
-    method, auroc, trained, category, backbone = run_label(run).split(" · ")
-    assert (method, auroc, trained) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}", run.id[:15])
+    method, trained, auroc, category, backbone = run_label(run).split(" · ")
+    stamp = run.id[:15]  # e.g. 20261205-011153: shown time first (the sidebar cut "padim · AUROC 1.000 · 20261205-")
+    assert trained == f"{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]} {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+    assert (method, auroc) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}")
     assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
+    assert trained_at("my-run") == "my-run"
 
 
 def test_tables_show_n_a_for_figures_that_do_not_exist(open_page, app_env):

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
-from vqi_core.dashboard import run_box_data, run_normalization
+from vqi_core.dashboard import run_box_data, run_normalization, trained_at
 from vqi_core.methods import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore, changed_settings
@@ -143,7 +143,7 @@ def _train(page, server, method: str, region: Path | None = None, elsewhere: str
     assert changed_settings(new.config) == settings, f"the page trained {method} with other settings than shown"
     if elsewhere is not None:
         sync_api.expect(page.get_by_role("combobox", name="Current run")).to_have_value(
-            re.compile(re.escape(new.id[:15])), timeout=30_000)  # as the run label has it
+            re.compile(re.escape(trained_at(new.id))), timeout=30_000)  # as the run label has it
         return
     page.get_by_role("button", name="Choose threshold").wait_for(timeout=60_000)
     _settle(page)

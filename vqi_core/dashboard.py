@@ -753,16 +753,28 @@ def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
 
 
 def run_label(run: Run, readable: bool | None = None) -> str:
-    """A short human label: method, image AUROC, when it was trained, category and backbone, what tells runs
-    apart first (a narrow picker cuts the end off). ``readable``: whether the run's files can be read, where the
-    caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if None."""
+    """A short human label: method, when it was trained (time first), image AUROC, category and backbone, what
+    tells runs apart first (a narrow picker, such as the sidebar's, cuts the end off: two runs of one method trained
+    the same day read alike when the time came after the AUROC and the date). ``readable``: whether the run's files
+    can be read, where the caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if
+    None."""
     if not (run.problem() is None if readable is None else readable):
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
-    return f"{config.get('method')} · {quality} · {run.id[:15]} · {config.get('category')} · " \
+    return f"{config.get('method')} · {trained_at(run.id)} · {quality} · {config.get('category')} · " \
            f"{config.get('params', {}).get('backbone')}"
+
+
+def trained_at(run_id: str) -> str:
+    """When a run was trained, time first, from its id (``20261205-011153-...``): "01:11:53 2026-12-05"; the id's
+    start where it does not begin so (a folder renamed by hand)."""
+    found = re.match(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})", run_id)
+    if found is None:
+        return run_id[:15]
+    year, month, day, hour, minute, second = found.groups()
+    return f"{hour}:{minute}:{second} {year}-{month}-{day}"
 
 
 def run_notes(run: Run) -> list[str]:
