@@ -725,7 +725,13 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     low, high = data.auroc_interval
     assert low < data.auroc < high
     view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8, data)
-    assert view["roc"].layout.title.text == f"Image ROC, AUROC {data.auroc:.3f} (95% interval {low:.3f}–{high:.3f})"
+    assert view["roc"].layout.title.text == (f"Image ROC, AUROC {data.auroc:.3f}<br><sup>95% interval "
+                                             f"{low:.3f}–{high:.3f}</sup>")
+    separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
+    title = threshold_view(ThresholdEvaluator(labels, separated), labels, separated, 0.5,
+                           prepare_threshold_data(labels, separated))["roc"].layout.title.text
+    assert title.startswith("Image ROC, AUROC 1.000<br><sup>95% interval 1.000–1.000; every resample is")
+    assert title.count("<br>") >= 2 and all(len(line) <= 64 + len("<sup></sup>") for line in title.split("<br>"))
     assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
 
 

@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -145,10 +146,21 @@ def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
                         columns=list(PREDICTED_COLUMNS))
 
 
+#: characters per line of a chart's subtitle: plotly does not wrap titles, and a chart half the page wide cut a
+#: long one off (the AUROC interval's note, found by a browser review)
+SUBTITLE_LINE_CHARS = 64
+
+
 def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, title: str,
                x_title: str = "False-alarm rate (good parts rejected)",
-               y_title: str = "Detection rate (defective parts caught)") -> go.Figure:
-    """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked."""
+               y_title: str = "Detection rate (defective parts caught)", subtitle: str | None = None) -> go.Figure:
+    """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked; a ``subtitle`` in
+    smaller type under the title, wrapped into lines."""
+    margin = PLOT_MARGIN
+    if subtitle:
+        lines = textwrap.wrap(subtitle, SUBTITLE_LINE_CHARS)
+        title += "".join(f"<br><sup>{line}</sup>" for line in lines)
+        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 16 * len(lines)}
     traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                          hoverinfo="skip", showlegend=False),
               go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_COLOR, width=2),
@@ -158,7 +170,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
                                  marker=dict(color=OPERATING_POINT_COLOR, size=12, symbol="x"), showlegend=False))
     return go.Figure(traces, dict(title=title, xaxis=dict(title=x_title, range=[-0.02, 1.02], tickformat=".0%"),
                                   yaxis=dict(title=y_title, range=[-0.02, 1.02], tickformat=".0%"),
-                                  margin=PLOT_MARGIN, height=360))
+                                  margin=margin, height=360 + margin["t"] - PLOT_MARGIN["t"]))
 
 
 def _whole_number_ticks(data: ThresholdData) -> dict[str, Any]:
@@ -213,9 +225,9 @@ def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.nda
     data = data or prepare_threshold_data(labels, scores, include=(threshold,))
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
-    if data.auroc_interval is not None:
-        auroc += f" ({interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)})"
-    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}")
+    interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}",
+                     subtitle=interval)
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
             "roc": roc, "histogram": histogram_figure(data, threshold),
