@@ -456,11 +456,11 @@ def box_slider(saved: float, peak: float) -> BoxSlider:
 
 
 def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
-    """Per defect type, its annotated regions and how many get a box (see
-    :func:`~vqi_core.metrics.regions_boxed_by_type`)."""
+    """Per defect type, its annotated regions, how many get a box (see
+    :func:`~vqi_core.metrics.regions_boxed_by_type`) and that share in percent."""
     return pd.DataFrame([{"defect type": name, "regions": entry["defect_regions"],
                           "boxed": entry["defect_regions_boxed"],
-                          "share boxed": entry["defect_regions_boxed"] / entry["defect_regions"]
+                          "share boxed": 100 * entry["defect_regions_boxed"] / entry["defect_regions"]
                           if entry["defect_regions"] else None} for name, entry in by_type.items()],
                         columns=["defect type", "regions", "boxed", "share boxed"])
 

@@ -257,8 +257,8 @@ def image_level_body(run: Run) -> None:
     history = run.threshold_history
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
         st.dataframe(history.iloc[::-1].assign(threshold=lambda frame: frame["threshold"].map(exact_number)),
-                     hide_index=True, width="stretch", column_config={"saved_at": "saved"},
-                     placeholder=common.NO_VALUE)
+                     hide_index=True, width="stretch", placeholder=common.NO_VALUE,
+                     column_config={"saved_at": "saved", "reason": st.column_config.TextColumn(width="large")})
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
@@ -338,7 +338,7 @@ def box_level_body(run: Run) -> None:
         st.caption(found)
     if by_type:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
-                     column_config={"share boxed": st.column_config.NumberColumn(format="percent")})
+                     column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
     why = f": {info['reason']}" if info.get("reason") else ""
     st.caption(f"Saved box level: {exact_number(saved)} "
                + (f"(saved {info['saved_at']}{why})." if info.get("saved_at") else "(the default)."))
@@ -355,7 +355,8 @@ def box_level_body(run: Run) -> None:
     history = [*info.get("history", []), info] if info.get("saved_at") else []
     if history:
         with st.expander(f"Box level history ({counted(len(history), 'level')})"):
-            st.dataframe(box_level_history(history), hide_index=True, width="stretch", placeholder=common.NO_VALUE)
+            st.dataframe(box_level_history(history), hide_index=True, width="stretch", placeholder=common.NO_VALUE,
+                         column_config={"reason": st.column_config.TextColumn(width="large")})
 
 
 st.title("Threshold")
