@@ -225,6 +225,7 @@ def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_pa
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
     app.button(key="predict_score").click().run()
+    assert not app.get("progress")  # gone once scored ("scoring: 1/1" stayed above the results: browser review)
     legend = next(m.value for m in app.markdown if "defective / boxes" in m.value)
     assert "regions above every held-out good image's map" in legend
     run.save_box_level(HIGH)

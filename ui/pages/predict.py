@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import streamlit as st
 
@@ -31,14 +32,20 @@ MODES = {"upload": "Upload files", "folder": "A folder on the server",
 COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
 
 
-def progress_bar() -> ProgressCallback:
-    """A progress callback drawing into one ``st.progress`` bar."""
-    bar = st.progress(0.0, text="Scoring…")
+@contextlib.contextmanager
+def progress_bar() -> Iterator[ProgressCallback]:
+    """A progress callback drawing into one ``st.progress`` bar, removed when the work is done (it said
+    "scoring: 5/5" above the results: browser review)."""
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Scoring…")
 
     def update(stage: str, done: int, total: int) -> None:
         bar.progress(done / total if total else 0.0, text=f"{stage}: {done}/{total}")
 
-    return update
+    try:
+        yield update
+    finally:
+        slot.empty()
 
 
 def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
@@ -52,10 +59,11 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     listed = len(skipped)
     model, box_level = common.load_model(str(run.path)), run.box_level
     cards, rows = [], []
-    for result in iter_score(model, sources, threshold, skipped, progress_bar(),
-                             training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
-        cards.append(card(result))
-        rows.append(result_row(result, threshold, run.id))
+    with progress_bar() as progress:
+        for result in iter_score(model, sources, threshold, skipped, progress,
+                                 training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
+            cards.append(card(result))
+            rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards, "problems": problems,
@@ -90,7 +98,8 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
     threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
     threshold = run.threshold
-    result = evaluate_run(run, folder, progress_bar(), model=common.load_model(str(run.path)))
+    with progress_bar() as progress:
+        result = evaluate_run(run, folder, progress, model=common.load_model(str(run.path)))
     labels, scores = result["labels"], result["scores"]
     data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
     view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
