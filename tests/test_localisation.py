@@ -189,8 +189,8 @@ def test_a_box_over_most_of_its_image_finds_no_defect():
     assert (half["defect_regions_boxed"], half["boxes_on_defects"], half["broad_boxes"]) == (2, 2, 0)
     assert boxes_sentence({**whole, "good_images": 0, "good_images_boxed": 0}) == (
         "Boxes on the test set: 0 of 2 annotated defect regions (0.0%) get one; 0 of 1 box on defective images "
-        "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image and locates nothing (the "
-        "whole map is above the box level there): counted as finding no defect.")
+        "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image and locates nothing (most of "
+        "the map is above the box level there): counted as finding no defect.")
 
 
 def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():

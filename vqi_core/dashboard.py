@@ -405,7 +405,7 @@ BOX_FIGURES = {
                           "Boxes on defective images that hold a defect pixel: how many of the boxes shown there "
                           "point at a marked defect (a box over more than half of its image points at nothing)."),
     "Broad boxes": ("broad_boxes", "defective_image_boxes",
-                    "Boxes on defective images covering more than half of the image: the whole map is above the box "
+                    "Boxes on defective images covering more than half of the image: most of the map is above the box "
                     "level there, so they locate nothing, and count neither as boxing a region nor as touching a "
                     "defect. Many of them: the map cannot outline these defects at this level."),
     "Good images boxed": ("good_images_boxed", "good_images",

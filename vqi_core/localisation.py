@@ -142,8 +142,8 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
         if isinstance(broad, int) and broad:
             one = broad == 1
             parts.append(f"{_of(broad, on_defective, 'box', 'boxes')} {'covers' if one else 'cover'} more than half "
-                         f"of {'its' if one else 'their'} image and locate{'s' if one else ''} nothing (the whole map "
-                         f"is above the box level there): counted as finding no defect")
+                         f"of {'its' if one else 'their'} image and locate{'s' if one else ''} nothing (most of the "
+                         f"map is above the box level there): counted as finding no defect")
     if good:
         parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:
