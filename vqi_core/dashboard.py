@@ -35,7 +35,7 @@ from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, au
     box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, \
     regions_boxed_by_type, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
-from .preprocessing import Preprocessing, visible_area
+from .preprocessing import Preprocessing, fixed_scale_size, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -685,6 +685,18 @@ def region_caption(config: dict[str, Any]) -> str:
     if region:
         return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)"
     return f"inspected: {cropped}" if cropped else ""
+
+
+def training_input_size(root: str, category: str | None, height: int, width: int) -> tuple[int, int] | None:
+    """The input a ``fixed_scale`` model asked for about ``height x width`` px will use on the category's training
+    images (from the sizes in their headers; None without a readable one)."""
+    sizes = []
+    for sample in load_category(category_path(root, category)).train:
+        try:
+            sizes.append(stored_size(sample.path))
+        except ImageReadError:  # training skips it too
+            continue
+    return fixed_scale_size(sizes, height, width) if sizes else None
 
 
 def region_preview(root: str, category: str | None, region: InspectionRegion,

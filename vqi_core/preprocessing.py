@@ -108,12 +108,8 @@ class Preprocessing:
         """``fixed_scale`` settings for images of the (h, w) ``sizes``: an input of their bounding box's
         shape with about ``height x width`` pixels (sides rounded to multiples of 32), and the largest
         scale at which the bounding box fits it."""
-        if not sizes:
-            raise ValueError("no image sizes to choose a scale from")
+        height, width = fixed_scale_size(sizes, self.height, self.width)
         max_h, max_w = max(h for h, _ in sizes), max(w for _, w in sizes)
-        budget_scale = math.sqrt(self.height * self.width / (max_h * max_w))
-        height = min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_h * budget_scale / 32)))
-        width = min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_w * budget_scale / 32)))
         return replace(self, height=height, width=width, scale=min(height / max_h, width / max_w))
 
     def fit_intensity(self, images: Iterable[np.ndarray]) -> "Preprocessing":
@@ -191,6 +187,18 @@ class Preprocessing:
         batch = (batch - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
+
+
+def fixed_scale_size(sizes: list[tuple[int, int]], height: int, width: int) -> tuple[int, int]:
+    """The ``fixed_scale`` input (height, width) for images of the (h, w) ``sizes``: their bounding box's shape with
+    about ``height x width`` pixels, sides rounded to multiples of 32 (what a fit chooses; the Train page says it
+    before training)."""
+    if not sizes:
+        raise ValueError("no image sizes to choose a scale from")
+    max_h, max_w = max(h for h, _ in sizes), max(w for _, w in sizes)
+    budget_scale = math.sqrt(height * width / (max_h * max_w))
+    return (min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_h * budget_scale / 32))),
+            min(MAX_INPUT_SIDE, max(MIN_INPUT_SIDE, 32 * round(max_w * budget_scale / 32))))
 
 
 def _intensity_stats(image: np.ndarray) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_C
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
-    split_category_by_part, split_check_summary, store_region_upload
+    split_category_by_part, split_check_summary, store_region_upload, training_input_size
 from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
@@ -455,9 +455,12 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
     running = jobs.running_job() is not None
     if can_train:  # a number typed out of range above keeps its last valid value there: what is used is said here
         height, width = config.params["image_size"]
-        size = (f"an input of the training images' shape with about {height * width:,} px ({height} x {width}, "
-                f"fixed_scale)" if config.params["resize"] == "fixed_scale" else
-                f"{height} x {width} px ({config.params['resize']})")
+        size = f"{height} x {width} px ({config.params['resize']})"
+        if config.params["resize"] == "fixed_scale":
+            fitted = input_size(root, category, height, width)
+            size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
+                    if fitted else "an input of the training images' shape") + \
+                f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
         st.caption(f"Trains {config.method} with {config.params['backbone']} at {size}, seed {config.seed}.")
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
@@ -471,6 +474,16 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
     if running:  # a click on a Train button drawn before it started is not taken: said, not silently ignored
         st.caption("A training is running (started here or in another tab): one runs at a time, so Train is "
                    "available again once it has finished or been cancelled. Its progress is below.")
+
+
+@st.cache_data(max_entries=16, show_spinner=False, ttl=600)
+def input_size(root: str, category: str | None, height: int, width: int) -> tuple[int, int] | None:
+    """The fixed_scale input of the category's training images (see
+    :func:`vqi_core.dashboard.training_input_size`); None where they cannot be listed."""
+    try:
+        return training_input_size(root, category, height, width)
+    except (DatasetError, OSError):
+        return None
 
 
 st.title("Train")
