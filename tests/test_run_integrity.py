@@ -188,6 +188,33 @@ def test_a_run_from_before_manifests_is_told_from_one_whose_manifest_is_gone(tra
     run.check()
 
 
+def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_reports(trained_run, tmp_path,
+                                                                                        capsys):
+    """Found by review: without report.json, predict --fail-on-defect silently stopped checking whether images are
+    unlike the training images ("runs trained before that record existed") and passed a part it had failed."""
+    run = copied(trained_run, tmp_path / "runs")
+    (run.path / "report.json").unlink()
+    refused_everywhere(run, f"{run.path / 'report.json'} is missing: the run's folder is there without it", tmp_path,
+                       capsys)
+
+
+@pytest.mark.parametrize("how", ["cut short", "a digest edited"])
+def test_a_manifest_that_no_longer_lists_the_files_the_run_recorded_is_refused(trained_run, tmp_path, capsys, how):
+    """Found by review: config.json's SHA-256 over the manifest was never compared with it, so a manifest cut short
+    was read as it stood (evaluate named the files it lost as "added" since training)."""
+    run = copied(trained_run, tmp_path / "runs")
+    path = run.path / "data_manifest.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    if how == "cut short":
+        path.write_text("".join(lines[: len(lines) // 2]))
+    else:
+        row = lines[-1].rstrip("\n").split(",")
+        row[-1] = ("0" if row[-1][0] != "0" else "1") + row[-1][1:]
+        path.write_text("".join(lines[:-1]) + ",".join(row) + "\n")
+    refused_everywhere(run, f"{path} is damaged: it lists ", tmp_path, capsys)
+    assert "where config.json recorded" in str(run.problem())
+
+
 def test_evaluate_goes_on_without_a_damaged_manifest_and_says_so(trained_run, tmp_path, capsys):
     """Needs evaluate_run to catch the manifest's RunError and the CLI to say it (pipeline.py, cli.py)."""
     run = copied(trained_run, tmp_path / "runs")

@@ -49,7 +49,7 @@ from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
 from .metrics import mask_to_eval_size
-from .provenance import MANIFEST_COLUMNS
+from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import interrupts_held, locked, unwritable_reason
@@ -331,8 +331,11 @@ class Run:
         """Skipped files (``file``, ``reason``), notes, the test-set check (``split_check``, runs since it exists)
         and the training images' ``training_capture_ranges`` (runs since they exist); ``RunError`` naming
         ``report.json`` when it is damaged: any of these not as the pages and commands read it (see
-        :func:`report_problem`). ``skipped`` and ``notes`` are always there, ``split_check`` only when not null."""
+        :func:`report_problem`) or missing from a run that recorded its data files (older runs had none).
+        ``skipped`` and ``notes`` are always there, ``split_check`` only when not null."""
         if not (self.path / REPORT_FILE).is_file():
+            if self.data_files_recorded:  # every run since then writes one: deleted, it would silently turn off the
+                raise missing_run_file(self.path / REPORT_FILE)  # check that images are unlike the training ones
             return {"skipped": [], "notes": []}
         report = self._read_json(REPORT_FILE)
         problem = report_problem(report)
@@ -481,18 +484,20 @@ class Run:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
         (re-sorted in a spreadsheet): its maps are stored in the order the run wrote the rows, so every image would
         be shown with another image's heatmap. Runs without a manifest cannot be checked. Of the manifest, its
-        header and its role and file columns are read (a listing of many runs reads every run's)."""
+        header and its role, file and SHA-256 columns are read (a listing of many runs reads every run's), and
+        checked against the digest ``config.json`` recorded."""
         path = self.path / MANIFEST_FILE
         if not self.data_files_recorded:
             return
         try:
             with open(path, newline="", encoding="utf-8") as handle:
                 self._check_manifest_columns(next(csv.reader(handle), []))
-            manifest = pd.read_csv(path, usecols=["role", "file"], dtype=str, keep_default_na=False)
+            manifest = pd.read_csv(path, usecols=["role", "file", "sha256"], dtype=str, keep_default_na=False)
         except FileNotFoundError:
             raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
+        self._check_manifest_digest(manifest)
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
         if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
@@ -677,7 +682,22 @@ class Run:
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
         self._check_manifest_columns(frame.columns)
+        self._check_manifest_digest(frame)
         return frame
+
+    def _check_manifest_digest(self, frame: pd.DataFrame) -> None:
+        """``RunError`` when ``data_manifest.csv`` does not list the files ``config.json`` recorded (their count
+        and the SHA-256 over them, :func:`~vqi_core.provenance.manifest_digest`): cut short or edited, it would
+        name files the run used as added since, or vouch for files it did not use (review: never compared)."""
+        recorded, count = self.config.get("data_sha256"), self.config.get("data_files")
+        if not isinstance(recorded, str):  # a run from before the digest was recorded
+            return
+        listed = manifest_digest(frame.astype({"role": str, "file": str, "sha256": str}))
+        files = counted(int(count), "file") if isinstance(count, int) and not isinstance(count, bool) else "files"
+        if listed != recorded or (isinstance(count, int) and count != len(frame)):
+            raise RunError(f"{self.path / MANIFEST_FILE} is damaged: it lists {counted(len(frame), 'file')} whose "
+                           f"SHA-256 together is {listed[:12]}…, where {CONFIG_FILE} recorded {files} with "
+                           f"{recorded[:12]}… (cut short or edited); restore it from a copy of the run")
 
     def _check_manifest_columns(self, columns: Iterable[str]) -> None:
         present = set(columns)
