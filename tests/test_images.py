@@ -37,11 +37,21 @@ def test_sixteen_bit_is_scaled_by_full_range(tmp_path):
 
 def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(tmp_path):
     """A 12-bit camera's file stores 0-4095: read as 16 bits it keeps 16 grey levels, read as 12 bits all 256."""
-    values = np.array([[0, 4095], [2048, 65535], [1, 4094]], dtype=np.uint16)
+    values = np.array([[0, 4095], [2048, 4095], [1, 4094]], dtype=np.uint16)
     path = _save(tmp_path, "mono12.png", Image.fromarray(values))
-    assert read_image(path)[..., 0].tolist() == [[0, 16], [8, 255], [0, 16]]
-    assert read_image(path, bit_depth=12)[..., 0].tolist() == [[0, 255], [128, 255], [0, 255]]  # above: clipped
-    assert read_image(path.read_bytes(), "upload", bit_depth=10)[..., 0].tolist() == [[0, 255], [255, 255], [0, 255]]
+    assert read_image(path)[..., 0].tolist() == [[0, 16], [8, 16], [0, 16]]
+    assert read_image(path, bit_depth=12)[..., 0].tolist() == [[0, 255], [128, 255], [0, 255]]
+    # a value above the bit depth's range: not a file of that bit depth, refused rather than clipped to white (a
+    # 16-bit camera's images read as 12 bits turned wholly white, found by review)
+    with pytest.raises(ImageReadError, match=r"^upload: 16-bit values up to 4,095, above 1,023, the highest a 10-bit "
+                                             r"camera gives: the bit depth given \(10\) is too low for this file"):
+        read_image(path.read_bytes(), "upload", bit_depth=10)
+    sixteen = _save(tmp_path, "mono16.png", Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)))
+    with pytest.raises(ImageReadError, match="values up to 65,535, above 4,095"):
+        read_image(sixteen, bit_depth=12)
+    colour = _sixteen_bit_colour_file(tmp_path, "rgb16.png", np.full((2, 2, 3), 40000, np.uint16))
+    with pytest.raises(ImageReadError, match="rgb16.png: 16-bit values up to 40,000, above 4,095"):
+        read_image(colour, bit_depth=12)
     ramp = np.arange(4096, dtype=np.uint16).reshape(64, 64)
     twelve_bit = _save(tmp_path, "ramp.png", Image.fromarray(ramp))
     assert len(np.unique(read_image(twelve_bit))) == 17 and len(np.unique(read_image(twelve_bit, bit_depth=12))) == 256

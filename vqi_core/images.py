@@ -7,9 +7,9 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   (``value / 65535 * 255``), so that brightness means the same in every file;
   a 16-bit image (grayscale or colour) from a camera of fewer bits (10, 12, 14:
   its values stop at 1023, 4095, 16383) is scaled by that camera's range
-  instead when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits,
-  higher values clipped): otherwise a 12-bit image keeps only 16 of the 256
-  grey levels. Pillow reads 16-bit colour files (and 16-bit grayscale with
+  instead when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits; a file
+  with a higher value is refused, as not of that bit depth): otherwise a 12-bit
+  image keeps only 16 of the 256 grey levels. Pillow reads 16-bit colour files (and 16-bit grayscale with
   alpha) at 8 bits (the high byte of each value), so their pixels are decoded
   by OpenCV, oriented as Pillow shows them and checked against Pillow's 8 bits;
 - float images are taken as 0 (black) to 1 (white); one with values outside
@@ -190,10 +190,25 @@ def _sixteen_bit_colour_pixels(source: Path | bytes, name: str, orientation: int
     return pixels
 
 
-def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16) -> np.ndarray:
+def _check_values_fit(values: np.ndarray, bit_depth: int, name: str) -> float:
+    """The full range of ``bit_depth``-bit values; ``ImageReadError`` where the 16-bit ``values`` go above it: the
+    bit depth given is too low for the file, whose brighter part would be clipped to white (a 16-bit camera's
+    image read as 12 bits turned wholly white, found by review)."""
+    full_range = 2.0 ** check_bit_depth(bit_depth) - 1
+    highest = float(values.max()) if values.size else 0.0
+    if highest > full_range:
+        raise ImageReadError(f"{name}: 16-bit values up to {highest:,.0f}, above {full_range:,.0f}, the highest a "
+                             f"{bit_depth}-bit camera gives: the bit depth given ({bit_depth}) is too low for this "
+                             f"file, whose brighter part would be clipped to white; give the camera's bit depth "
+                             f"(16: the file's full range)")
+    return full_range
+
+
+def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16, name: str = "image") -> np.ndarray:
     """16-bit RGB or RGBA pixels (H, W, 3 or 4) as an RGB uint8 array with the rules in the module docstring;
-    ``bit_depth``: the significant bits of the colour values (alpha always uses the full 16 bits)."""
-    rgb = pixels[..., :3].astype(np.float64) / (2.0 ** check_bit_depth(bit_depth) - 1) * 255.0
+    ``bit_depth``: the significant bits of the colour values (alpha always uses the full 16 bits; a colour value
+    above them is refused, see :func:`_check_values_fit`)."""
+    rgb = pixels[..., :3].astype(np.float64) / _check_values_fit(pixels[..., :3], bit_depth, name) * 255.0
     if pixels.shape[2] == 4:
         rgb *= pixels[..., 3:4] / 65535.0
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
@@ -259,7 +274,7 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
                              "the image as 8- or 16-bit unsigned integers (or as floating point from 0 to 1)")
     if mode.startswith("I;16"):
         values = np.asarray(image, dtype=np.float64)
-        full_range = 2.0 ** check_bit_depth(bit_depth) - 1
+        full_range = _check_values_fit(values, bit_depth, name)
         gray = np.clip(values / full_range * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if mode == "F":
@@ -295,7 +310,8 @@ def read_image(source: Path | str | bytes, name: str | None = None,
     image, orientation, page = _open(source, name, max_bytes)
     if orientation is None:
         return to_rgb_array(image, bit_depth, name)
-    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page), bit_depth)
+    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page), bit_depth,
+                                      name)
 
 
 def is_sixteen_bit(path: Path | str) -> bool:
