@@ -86,6 +86,10 @@ class NearestNeighbors:
                 quantizer = faiss.IndexFlatL2(dim)
                 index = faiss.IndexIVFFlat(quantizer, dim, nlist)
                 index.cp.seed = self.seed % 2 ** 31  # faiss keeps a signed 32-bit seed; seeds below are as given
+                # a small bank (few training images) has fewer than faiss's 39 vectors per cell: its clustering is
+                # as good (one cell holds them all), but faiss printed "WARNING clustering 29 points to 1
+                # centroids" into the progress bar (review); this setting only silences that warning
+                index.cp.min_points_per_centroid = 1
                 index.train(bank)
                 index.add(bank)
             else:
