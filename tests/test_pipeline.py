@@ -1075,6 +1075,12 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
         (["--param", "epsilon=abc"], "error: parameter epsilon of padim must be a finite number, not 'abc'"),
         (["--param", "seed=5"], "error: the seed is a run setting"),
         (["--runs", str(tmp_path / "afile.txt")], "is a file, not a folder"),
+        # an option set twice, or one the method does not use, was taken silently (found by a CLI review)
+        (["--param", "image_size=nan", "--image-size", "64"],
+         "error: --image-size and --param image_size= both set image_size: give it once"),
+        (["--param", "crop=0.5", "--crop", "0.8"], "error: --crop and --param crop= both set crop: give it once"),
+        (["--supervised-train-fraction", "0.3"],
+         "error: --supervised-train-fraction is for supervised methods (cam) only: padim learns from the good"),
     ]:
         args = ["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs"), *extra]
         assert main(args) == 2, extra

@@ -25,10 +25,11 @@ from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text, render_overlay
-from .methods import list_methods
+from .methods import list_methods, method_class
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
-from .pipeline import (IMAGE_MEMORY_MB, RunConfig, check_dataset, evaluate_run, folder_sources, iter_score, label_name,
-                       overlay_file_name, prediction_table, result_row, train_run)
+from .pipeline import (IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, check_dataset, evaluate_run,
+                       folder_sources, iter_score, label_name, overlay_file_name, prediction_table, result_row,
+                       train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -167,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--finetune", choices=FINETUNE_KINDS,
                        help="fine-tune the backbone on the good images first (self-supervised)")
     train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
-    train.add_argument("--supervised-train-fraction", type=float, default=0.5, metavar="FRACTION",
-                       help="supervised methods (cam) only: share of each defect type and of the good test images "
-                            "used for training; the rest is evaluated (default: %(default)s)")
+    train.add_argument("--supervised-train-fraction", type=float, metavar="FRACTION",
+                       help=f"supervised methods (cam) only: share of each defect type and of the good test images "
+                            f"used for training; the rest is evaluated (default: {SUPERVISED_TRAIN_FRACTION})")
     train.add_argument("--image-memory-mb", type=float, default=IMAGE_MEMORY_MB, metavar="MIB",
                        help="hold the decoded training (and test) images in memory up to this many MiB per set; "
                             "a larger set is decoded from its files at each pass, which is slower but needs "
@@ -335,21 +336,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> int:
     params = dict(args.param)
-    for key in ("backbone", "resize", "intensity", "crop", "finetune", "bit_depth"):
-        if getattr(args, key) is not None:
-            params[key] = getattr(args, key)
+    options = {key: getattr(args, key) for key in ("backbone", "resize", "intensity", "crop", "finetune", "bit_depth")}
     if args.image_size:
         if len(args.image_size) > 2:
             raise ValueError("--image-size takes one number or HEIGHT WIDTH")
-        params["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
-    if not 0 < args.supervised_train_fraction < 1:
-        raise ValueError(f"--supervised-train-fraction is a share above 0 and below 1, not "
-                         f"{args.supervised_train_fraction}")
+        options["image_size"] = args.image_size * 2 if len(args.image_size) == 1 else args.image_size
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key in params:  # the option won silently, a --param value of the wrong kind unchecked (review)
+            raise ValueError(f"--{key.replace('_', '-')} and --param {key}= both set {key}: give it once")
+        params[key] = value
+    fraction = args.supervised_train_fraction
+    if fraction is not None and not method_class(args.method).supervised:
+        raise ValueError(f"--supervised-train-fraction is for supervised methods (cam) only: {args.method} learns "
+                         f"from the good training images alone and evaluates every test image")
+    fraction = SUPERVISED_TRAIN_FRACTION if fraction is None else fraction
+    if not 0 < fraction < 1:
+        raise ValueError(f"--supervised-train-fraction is a share above 0 and below 1, not {fraction}")
     progress = TerminalProgress()
     interrupted: list[int] = []
     try:
         run = train_run(RunConfig(args.data, args.method, params, args.category, args.seed,
-                                  args.supervised_train_fraction, args.image_memory_mb, args.region), args.runs,
+                                  fraction, args.image_memory_mb, args.region), args.runs,
                                   progress)
     except InterruptedOnceWritten as exc:  # the run is there all the same: said, with its folder
         run = exc.run

@@ -49,6 +49,10 @@ PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intel
 IMAGE_MEMORY_MB = 1024
 
 
+#: the share of each defect type and of the good test images a supervised method (cam) trains on by default
+SUPERVISED_TRAIN_FRACTION = 0.5
+
+
 @dataclass
 class RunConfig:
     """What to train: a category folder (or a root plus category), a method and its parameters."""
@@ -58,7 +62,7 @@ class RunConfig:
     params: dict[str, Any] = field(default_factory=dict)
     category: str | None = None
     seed: int = 0
-    supervised_train_fraction: float = 0.5
+    supervised_train_fraction: float = SUPERVISED_TRAIN_FRACTION
     #: decoded images of each set held in memory up to this many MiB (:func:`read_samples`); no effect on results
     image_memory_mb: float = IMAGE_MEMORY_MB
     #: a mask image of the inspection region (white = inspected; :mod:`vqi_core.region`); None: whole images
