@@ -128,7 +128,7 @@ def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
     run = runs_store.list()[0]
     assert main(["boxes", "--run", str(run.path), "--level", str(HIGH)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"box level 3 on 14 evaluated test images of run {run.id} (saved: 1)"
+    assert out[0] == f"box level 3 on 14 evaluated test images of run {run.id} (none saved: 1, the default)"
     assert out[1].startswith("Boxes on the test set at box level 3: 0 of 10 annotated defect regions (0.0%) get one")
     assert out[1].endswith("0 of 4 good images (0.0%) get one.") and run.box_level == 1.0  # shown, not saved
     assert main(["boxes", "--run", str(run.path), "--level", "0", "--save"]) == 2
@@ -140,6 +140,10 @@ def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
     assert capsys.readouterr().out.splitlines()[-1].startswith(f"saved in {run.path}")
     assert main(["boxes", "--run", str(run.path)]) == 0  # the saved level
     assert capsys.readouterr().out.startswith(f"box level 3 on 14 evaluated test images of run {run.id} (saved: 3)")
+    (run.path / BOX_LEVEL_FILE).unlink()  # no level saved: said so, not "(saved: 1)" (found by a CLI review)
+    assert main(["boxes", "--run", str(run.path)]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"box level 1 on 14 evaluated test images of run {run.id} (none saved: 1, the default)")
 
 
 def test_an_archived_run_keeps_its_box_level(runs_store, tmp_path):

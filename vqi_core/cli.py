@@ -710,8 +710,10 @@ def _boxes(args: argparse.Namespace) -> int:
         checked_reason(args.reason)  # refused before anything is printed or written
     data = run_box_data(run, run_normalization(run))
     counts, by_type = data.hits(level)
-    print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} (saved: "
-          f"{run.box_level:g})")
+    saved_level = (f"saved: {run.box_level:g}" if run.box_level_info.get("saved_at") else  # not "saved: 1" (review)
+                   f"none saved: {run.box_level:g}, the default")
+    print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
+          f"({saved_level})")
     print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
                                            "image and no ground-truth mask")
     for name, entry in by_type.items():
