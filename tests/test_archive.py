@@ -593,3 +593,23 @@ def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("action", ["export", "import", "describe"])
+def test_an_interrupted_runs_command_says_what_it_left_as_it_was(runs_store, tmp_path, capsys, monkeypatch, action):
+    """Found by a CLI review: an export or import interrupted late said only "interrupted"."""
+    run = runs_store.list()[0]
+    archive_path = export_run_file(run, tmp_path / "run.zip")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vqi_core.cli.export_run_file", interrupted)
+    monkeypatch.setattr("vqi_core.cli.import_run", interrupted)
+    monkeypatch.setattr(Run, "describe", interrupted)
+    args = {"export": ["--export", run.id, "--out", str(tmp_path / "again.zip")],
+            "import": ["--import", str(archive_path)], "describe": ["--describe", run.id, "QA"]}[action]
+    assert main(["runs", "--runs", str(runs_store.root), *args]) == 130
+    assert capsys.readouterr().err == "interrupted: " + {
+        "export": f"{tmp_path / 'again.zip'} was not written (a file there before is as it was)",
+        "import": "no run was imported", "describe": "the description is as it was"}[action] + "\n"

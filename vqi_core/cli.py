@@ -964,5 +964,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "train": "no run was written", "split": f"{out} was not written",
                      "report": f"{out} was not written",
                      "evaluate": "nothing was written", "check": "nothing was written"}.get(args.command)
+        if args.command == "runs":
+            unchanged = _runs_unchanged(args)
         print(f"interrupted: {unchanged}" if unchanged else "interrupted", file=sys.stderr)
         return 130
+
+
+def _runs_unchanged(args: argparse.Namespace) -> str | None:
+    """What an interrupted ``runs`` command left as it was (each of its writes is atomic); None for a deletion,
+    which may have happened (found by review: an interrupted export said only "interrupted")."""
+    if args.export is not None:
+        return f"{args.out or 'the archive'} was not written (a file there before is as it was)"
+    if args.import_archive is not None:
+        return "no run was imported"
+    if args.describe is not None:
+        return "the description is as it was"
+    return None if args.delete is not None else "nothing was changed"
