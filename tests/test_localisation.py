@@ -202,8 +202,8 @@ def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():
     without_masks = {**counts, "defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
                      "boxes_on_defects": None}
     assert boxes_sentence(without_masks) == (
-        "Boxes on the test set: 5 of 190 good images (2.6%) get one. Without ground-truth masks of defective "
-        "images, whether boxes sit on defects is not known.")
+        "Boxes on the test set: 5 of 190 good images (2.6%) get one. With no defective test image that has a "
+        "ground-truth mask, whether boxes sit on defects is not known.")
     assert boxes_sentence({"image_auroc": 0.9}) is None  # a run from before boxes were counted
     one = {"defect_regions": 1, "defect_regions_boxed": 1, "defective_image_boxes": 2, "boxes_on_defects": 1,
            "good_images": 190, "good_images_boxed": 1}

@@ -188,6 +188,14 @@ def test_a_run_from_before_manifests_is_told_from_one_whose_manifest_is_gone(tra
     run.check()
 
 
+def test_a_config_that_names_another_method_than_the_model_is_refused(trained_run, tmp_path, capsys):
+    """Found by review: config.json's method edited to "foo" was listed as foo while predict scored with padim."""
+    run = copied(trained_run, tmp_path / "runs")
+    write_json_atomic(run.path / "config.json", {**run.config, "method": "foo"})
+    refused_everywhere(run, f"{run.path / 'config.json'} is damaged: it names method 'foo', but the run's model is "
+                            f"'{trained_run.config['method']}'", tmp_path, capsys)
+
+
 def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_reports(trained_run, tmp_path,
                                                                                         capsys):
     """Found by review: without report.json, predict --fail-on-defect silently stopped checking whether images are

@@ -148,8 +148,8 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
         parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:
         return None
-    unknown = "" if regions is not None else (" Without ground-truth masks of defective images, whether boxes sit "
-                                              "on defects is not known.")
+    unknown = "" if regions is not None else (" With no defective test image that has a ground-truth mask, whether "
+                                              "boxes sit on defects is not known.")  # none at all, or no masks
     at = "" if level == BOX_LEVEL else f" at box level {level:g}"
     return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 

@@ -532,6 +532,9 @@ class Run:
                 or not all(finite_number(value) for value in normalization.values())):
             raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters, preprocessing or "
                            f"normalisation statistics")
+        if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
+                           f"but the run's model is {meta['method']!r}")
         self._array_file_members(folder / ARRAYS_FILE, model=True)
         if meta.get("fine_tuned_backbone"):
             self._array_file_members(folder / BACKBONE_FILE, model=True)
