@@ -954,8 +954,10 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
                      **_run_figures(run), "data": data_label(run.config)})
     figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
-                         xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%"),
-                         yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%"),
+                         xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
+                                    range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
+                         yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%",
+                                    range=[-0.02, 1.02]),
                          legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
     return RunComparison(pd.DataFrame(rows), figure if both else None, missing)
