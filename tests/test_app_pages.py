@@ -26,6 +26,7 @@ from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
+from vqi_core.provenance import manifest_digest
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
     held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_axis, slider_include, \
@@ -978,12 +979,13 @@ def copy_with_test_files(run: Run, folder: Path, dataset: str, change=lambda nam
     """A copy of ``run`` trained, as its config says, on ``dataset``, its test images' digests passed through
     ``change`` (as if those files had other content)."""
     shutil.copytree(run.path, folder)
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "dataset": dataset}))
     manifest = pd.read_csv(folder / "data_manifest.csv", dtype={"sha256": str})
     manifest["sha256"] = [change(file.removeprefix("test/"), digest) if role == "test" else digest
                           for role, file, digest in zip(manifest["role"], manifest["file"], manifest["sha256"])]
     manifest.to_csv(folder / "data_manifest.csv", index=False)
+    config = json.loads((folder / "config.json").read_text())  # as a run trained on those files records them
+    (folder / "config.json").write_text(json.dumps({**config, "dataset": dataset,
+                                                    "data_sha256": manifest_digest(manifest)}))
     return Run(folder)
 
 
