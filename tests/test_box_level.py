@@ -15,7 +15,7 @@ from synthetic import textured_image
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
 from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, regions_boxed_frame, \
-    run_box_count, run_box_data, run_normalization, saved_box_counts
+    run_box_count, run_box_data, run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, boxes_from_map, boxes_sentence, normalize_map
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import evaluate_run, folder_sources, iter_score, score_images
@@ -269,3 +269,20 @@ def test_the_per_type_table_gives_shares_in_percent_as_the_figures_do():
     frame = regions_boxed_frame({"blob": {"defect_regions": 42, "defect_regions_boxed": 41},
                                  "dust": {"defect_regions": 0, "defect_regions_boxed": 0}})
     assert frame["share boxed"].iloc[0] == pytest.approx(97.619, abs=1e-3) and pd.isna(frame["share boxed"].iloc[1])
+
+
+def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
+    """Found by a browser review: a box over the whole image, drawn along its edges, read as the thumbnail's
+    frame. The 64-px synthetic parts' defective maps are high all over at level 1: each card says so."""
+    assert box_note(True, 1, 1.0, 1) == (
+        "its box covers more than half of the image: the map is above every good image's map over most of it, so "
+        "it locates nothing (the large view can colour the heatmap by the image's own range)")
+    assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes cover more than half of the image: the map is "
+                                                "above box level 2 over most of it")
+    assert box_note(False, 2, 1.0, 2).endswith("; the score is below the threshold")
+    run = app_env.list()[0]
+    app = open_page("inspect_images.py")
+    cards = [m.value for m in app.markdown if "true <span" in m.value]
+    defective = [card for card in cards if "**defective**" in card]
+    assert defective and all("its box covers more than half of the image" in card for card in defective)
+    assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run_normalization(run), 1.0) == (1, 1)

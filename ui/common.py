@@ -367,9 +367,10 @@ def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, hea
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
-def box_count(run_path: str, index: int, box_level: float) -> int:
-    """How many boxes the overlay of test image ``index`` shows (see :func:`vqi_core.dashboard.run_box_count`)."""
-    return dashboard.run_box_count(Run(Path(run_path)), index, normalization(run_path), box_level)
+def box_tally(run_path: str, index: int, box_level: float) -> tuple[int, int]:
+    """How many boxes the overlay of test image ``index`` shows, and how many of them are broad (see
+    :func:`vqi_core.dashboard.run_box_tally`)."""
+    return dashboard.run_box_tally(Run(Path(run_path)), index, normalization(run_path), box_level)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the maps and masks…")

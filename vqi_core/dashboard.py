@@ -32,7 +32,7 @@ from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYP
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, \
+    box_hits, broad_boxes, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, \
     regions_boxed_by_type, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, fixed_scale_size, visible_area
@@ -547,11 +547,18 @@ def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:
     return f"regions above {level}, where 1 is above {whose}"
 
 
-def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL) -> str | None:
+def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: int = 0) -> str | None:
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
-    every held-out good image's map), the verdict compares the image's score with the threshold (None where
-    they agree)."""
+    every held-out good image's map), the verdict compares the image's score with the threshold; and where
+    ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
+    that they locate nothing. None where there is nothing to say."""
     above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
+    if broad:
+        which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
+                 else f"{broad} of its {boxes} boxes cover")
+        return (f"{which} more than half of the image: the map is above {above} over most of it, so "
+                f"{'it locates' if broad == 1 else 'they locate'} nothing (the large view can colour the heatmap "
+                f"by the image's own range)" + ("" if defective else "; the score is below the threshold"))
     if defective and boxes == 0:
         return (f"no box: no region is above {above}; the score as a whole is at or above the threshold (see the "
                 f"heat)")
@@ -562,7 +569,15 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL) -> str |
 
 def run_box_count(run: Run, index: int, normalization: dict[str, float], box_level: float) -> int:
     """How many boxes :func:`run_overlay` draws on test image ``index`` (from its map alone: no image is read)."""
-    return len(boxes_from_map(normalize_map(run.anomaly_map(index), normalization), box_level))
+    return run_box_tally(run, index, normalization, box_level)[0]
+
+
+def run_box_tally(run: Run, index: int, normalization: dict[str, float], box_level: float) -> tuple[int, int]:
+    """How many boxes :func:`run_overlay` draws on test image ``index``, and how many of them are broad
+    (:func:`~vqi_core.metrics.broad_boxes`), from its map alone."""
+    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    found = boxes_from_map(norm_map, box_level)
+    return len(found), broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in found], norm_map.shape)
 
 
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:

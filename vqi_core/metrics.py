@@ -185,6 +185,14 @@ BOX_KEYS = ("defect_regions", "defect_regions_boxed", "defective_image_boxes", "
 BROAD_BOX_SHARE = 0.5
 
 
+def broad_boxes(rects: Sequence[tuple[int, int, int, int]], hw: tuple[int, int]) -> int:
+    """How many of the rectangles (x0, y0, x1, y1; ends exclusive) on an ``hw`` image cover more than
+    :data:`BROAD_BOX_SHARE` of it."""
+    h, w = hw
+    return sum((min(x1, w) - max(x0, 0)) * (min(y1, h) - max(y0, 0)) > BROAD_BOX_SHARE * h * w
+               for x0, y0, x1, y1 in rects)
+
+
 def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | None],
              boxes: Sequence[Sequence[tuple[int, int, int, int]]]) -> dict[str, int | None]:
     """How the boxes drawn on a labelled test set meet its ground truth, as counts (:data:`BOX_KEYS`).
@@ -208,7 +216,7 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
         covered = np.zeros(mask.shape, bool)
         for x0, y0, x1, y1 in boxes[index]:
             inside = np.s_[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
-            if mask[inside].size > BROAD_BOX_SHARE * mask.size:
+            if broad_boxes([(x0, y0, x1, y1)], mask.shape):
                 broad += 1
                 continue
             covered[inside] = True

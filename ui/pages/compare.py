@@ -60,8 +60,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
                                         dataset=common.images_folder(run), shown_side=1000 // len(runs)),
                          width="stretch")
-                note = box_note(judged == "defective", common.box_count(str(run.path), index, run.box_level),
-                                run.box_level)
+                boxes, broad = common.box_tally(str(run.path), index, run.box_level)
+                note = box_note(judged == "defective", boxes, run.box_level, broad)
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             # the score with the digits that tell it from the threshold, as the threshold where they are equal

@@ -25,16 +25,18 @@ HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good leve
                OWN_RANGE: "Heatmap over this image's own range (lowest transparent, highest dark red)"}
 
 
-def describe(row: pd.Series, threshold: float, boxes: int | None = None, box_level: float = BOX_LEVEL) -> str:
+def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
+             box_level: float = BOX_LEVEL) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
     good/defective; what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
-    (their number, when known; drawn above ``box_level``) and the verdict seem to disagree, why."""
+    (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
+    or the boxes cover most of the image, why."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes, box_level) if boxes is not None else None
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1]) if boxes is not None else None
     if note:
         copy += f"  \n:grey[{note}]"
     return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
@@ -113,10 +115,11 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     st.markdown(common.legend([run], masks), unsafe_allow_html=True)
 
 
-def shown_boxes(run: Run, index: int, box_level: float) -> int | None:
-    """How many boxes image ``index``'s overlay shows (None when its map cannot be read: its card says why)."""
+def shown_boxes(run: Run, index: int, box_level: float) -> tuple[int, int] | None:
+    """How many boxes image ``index``'s overlay shows, and how many are broad (None when its map cannot be read:
+    its card says why)."""
     try:
-        return common.box_count(str(run.path), index, box_level)
+        return common.box_tally(str(run.path), index, box_level)
     except LOAD_ERRORS:
         return None
 

@@ -17,7 +17,7 @@ from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, bo
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
-from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.metrics import ThresholdEvaluator, broad_boxes
 from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
                                result_row, upload_sources)
 from vqi_core.progress import ProgressCallback
@@ -236,7 +236,8 @@ def card(result: ImageResult) -> dict[str, Any]:
     the image is unlike the training images."""
     overlay = square_thumbnail(result_overlay(result, CARD_SIDE, shown_side=CARD_SIDE * 2 // 3), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
-            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training}
+            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
+            "broad": broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in result.boxes], result.image.shape[:2])}
 
 
 def download_results(outcome: dict[str, Any]) -> None:
@@ -306,7 +307,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
-            note = box_note(item["defective"], item["boxes"], outcome["box_level"])
+            note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0))
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
                         f"{counted(item['boxes'], 'box', 'boxes')}{how_unlike}"
