@@ -14,8 +14,8 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, regions_boxed_frame, \
-    run_box_count, run_box_data, run_box_tally, run_normalization, saved_box_counts
+from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, map_box_tally, \
+    regions_boxed_frame, run_box_count, run_box_data, run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, boxes_from_map, boxes_sentence, normalize_map
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import evaluate_run, folder_sources, iter_score, score_images
@@ -277,8 +277,12 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     assert box_note(True, 1, 1.0, 1) == (
         "its box covers more than half of the image: the map is above every good image's map over most of it, so "
         "it locates nothing (the large view can colour the heatmap by the image's own range)")
-    assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes cover more than half of the image: the map is "
+    assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes covers more than half of the image: the map is "
                                                 "above box level 2 over most of it")
+    assert box_note(True, 3, 2.0, 2).startswith("2 of its 3 boxes cover more than half")
+    tall = np.zeros((7, 7), np.float32)
+    tall[0:6, 0:4] = 3.0  # 24 of 49 map pixels: not broad, whatever size the image it is drawn on (review)
+    assert map_box_tally(tall, 1.0) == (1, 0)
     assert box_note(False, 2, 1.0, 2).endswith("; the score is below the threshold")
     run = app_env.list()[0]
     app = open_page("inspect_images.py")

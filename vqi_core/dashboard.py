@@ -555,7 +555,7 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
-                 else f"{broad} of its {boxes} boxes cover")
+                 else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
         return (f"{which} more than half of the image: the map is above {above} over most of it, so "
                 f"{'it locates' if broad == 1 else 'they locate'} nothing (the large view can colour the heatmap "
                 f"by the image's own range)" + ("" if defective else "; the score is below the threshold"))
@@ -575,7 +575,13 @@ def run_box_count(run: Run, index: int, normalization: dict[str, float], box_lev
 def run_box_tally(run: Run, index: int, normalization: dict[str, float], box_level: float) -> tuple[int, int]:
     """How many boxes :func:`run_overlay` draws on test image ``index``, and how many of them are broad
     (:func:`~vqi_core.metrics.broad_boxes`), from its map alone."""
-    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    return map_box_tally(normalize_map(run.anomaly_map(index), normalization), box_level)
+
+
+def map_box_tally(norm_map: np.ndarray, box_level: float) -> tuple[int, int]:
+    """How many boxes a normalised map gets above ``box_level``, and how many of them are broad, judged in the
+    map's pixels as :func:`~vqi_core.metrics.box_hits` judges them (boxes scaled out to an image's pixels grow by
+    a rounding)."""
     found = boxes_from_map(norm_map, box_level)
     return len(found), broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in found], norm_map.shape)
 

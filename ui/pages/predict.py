@@ -12,12 +12,12 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, box_note, jpeg_bytes, judged_again,
-                                 prepare_threshold_data, result_cards_order, result_overlay, square_thumbnail,
-                                 threshold_view)
+                                 map_box_tally, prepare_threshold_data, result_cards_order, result_overlay,
+                                 square_thumbnail, threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
-from vqi_core.metrics import ThresholdEvaluator, broad_boxes
+from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
                                result_row, upload_sources)
 from vqi_core.progress import ProgressCallback
@@ -62,7 +62,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     with progress_bar() as progress:
         for result in iter_score(model, sources, threshold, skipped, progress,
                                  training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
-            cards.append(card(result))
+            cards.append(card(result, box_level))
             rows.append(result_row(result, threshold, run.id))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
@@ -231,13 +231,14 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 
 
-def card(result: ImageResult) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count, the overlay at display size (JPEG) and how
-    the image is unlike the training images."""
+def card(result: ImageResult, box_level: float) -> dict[str, Any]:
+    """What one result card shows: name, verdict, score, box count (and how many of the boxes, drawn above
+    ``box_level``, are broad), the overlay at display size (JPEG) and how the image is unlike the training
+    images."""
     overlay = square_thumbnail(result_overlay(result, CARD_SIDE, shown_side=CARD_SIDE * 2 // 3), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
-            "broad": broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in result.boxes], result.image.shape[:2])}
+            "broad": map_box_tally(result.anomaly_map, box_level)[1]}
 
 
 def download_results(outcome: dict[str, Any]) -> None:
