@@ -11,8 +11,9 @@ import pytest
 from PIL import Image, ImageOps
 
 import vqi_core.images
-from vqi_core.images import (MAX_IMAGE_BYTES, TOO_MANY_PIXELS, ImageFiles, ImageReadError, image_shapes, image_subset,
-                             is_sixteen_bit, read_file_bytes, read_image, read_mask, stored_size)
+from vqi_core.images import (MAX_IMAGE_BYTES, TOO_MANY_PIXELS, BitDepthError, ImageFiles, ImageReadError,
+                             image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image, read_mask,
+                             stored_size)
 from vqi_core.pipeline import folder_sources
 
 
@@ -43,8 +44,9 @@ def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(
     assert read_image(path, bit_depth=12)[..., 0].tolist() == [[0, 255], [128, 255], [0, 255]]
     # a value above the bit depth's range: not a file of that bit depth, refused rather than clipped to white (a
     # 16-bit camera's images read as 12 bits turned wholly white, found by review)
-    with pytest.raises(ImageReadError, match=r"^upload: 16-bit values up to 4,095, above 1,023, the highest a 10-bit "
-                                             r"camera gives: the bit depth given \(10\) is too low for this file"):
+    with pytest.raises(BitDepthError, match=r"^upload: 16-bit values up to 4,095, above 1,023, the highest a 10-bit "
+                                            r"camera gives: not a 10-bit image, and read at 10 bits its brighter "
+                                            r"part would be clipped to white$"):
         read_image(path.read_bytes(), "upload", bit_depth=10)
     sixteen = _save(tmp_path, "mono16.png", Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)))
     with pytest.raises(ImageReadError, match="values up to 65,535, above 4,095"):

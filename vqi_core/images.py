@@ -88,6 +88,19 @@ class ImageReadError(ValueError):
         return str(self).removeprefix(f"{file}: ")
 
 
+class BitDepthError(ImageReadError):
+    """A 16-bit file with a value above the bit depth it is read at: not an image of that bit depth. Training and
+    the checks stop on it, as a setting too low for the images (skipping such files one by one would keep only the
+    darker images, found by review); scoring new images refuses that image."""
+
+
+def bit_depth_too_low(exc: BitDepthError, bit_depth: int) -> str:
+    """Why reading a set of images stops on :class:`BitDepthError`, and what to do."""
+    return (f"{exc}. The bit depth {bit_depth} (given when training and kept with the run) is too low for these "
+            f"images: give the camera's bit depth when training (`--bit-depth`, or the Train page's; 16 reads 16-bit "
+            f"files at their full range)")
+
+
 def is_image_path(path: Path) -> bool:
     """True when the file name has a supported image suffix (case-insensitive)."""
     return path.suffix.lower() in IMAGE_SUFFIXES
@@ -197,10 +210,9 @@ def _check_values_fit(values: np.ndarray, bit_depth: int, name: str) -> float:
     full_range = 2.0 ** check_bit_depth(bit_depth) - 1
     highest = float(values.max()) if values.size else 0.0
     if highest > full_range:
-        raise ImageReadError(f"{name}: 16-bit values up to {highest:,.0f}, above {full_range:,.0f}, the highest a "
-                             f"{bit_depth}-bit camera gives: the bit depth given ({bit_depth}) is too low for this "
-                             f"file, whose brighter part would be clipped to white; give the camera's bit depth "
-                             f"(16: the file's full range)")
+        raise BitDepthError(f"{name}: 16-bit values up to {highest:,.0f}, above {full_range:,.0f}, the highest a "
+                            f"{bit_depth}-bit camera gives: not a {bit_depth}-bit image, and read at {bit_depth} bits "
+                            f"its brighter part would be clipped to white")
     return full_range
 
 

@@ -25,8 +25,8 @@ from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason)
-from .images import (MAX_IMAGE_BYTES, ImageFiles, ImageReadError, image_shapes, image_subset, is_image_path,
-                     is_sixteen_bit, read_file_bytes, read_image)
+from .images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low, image_shapes,
+                     image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE, Box, boxes_from_map, map_boxes, normalize_map
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
@@ -108,7 +108,8 @@ def compute_note(recorded: dict[str, Any] | None) -> str | None:
 def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
                  skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB, bit_depth: int = 16
                  ) -> tuple[list[Sample], Sequence[np.ndarray]]:
-    """Decode every image once to check it; unreadable ones are appended to ``skipped`` and left out.
+    """Decode every image once to check it; unreadable ones are appended to ``skipped`` and left out; a
+    :class:`~vqi_core.images.BitDepthError` stops it (``DatasetError``): the bit depth is wrong for the set.
 
     The images come back decoded in a list while they fit in ``memory_mb`` MiB, otherwise as
     :class:`~vqi_core.images.ImageFiles` that decode each image again when it is needed, so that a
@@ -122,6 +123,8 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
     for index, sample in enumerate(samples):
         try:
             image = read_image(sample.path, bit_depth=bit_depth)
+        except BitDepthError as exc:
+            raise DatasetError(bit_depth_too_low(exc, bit_depth)) from None
         except ImageReadError as exc:
             skipped.append({"file": str(sample.path), "reason": exc.reason_for(sample.path)})
         else:

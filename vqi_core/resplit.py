@@ -24,7 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from .datasets import GOOD, Category, DatasetError
-from .images import ImageReadError, read_image
+from .images import BitDepthError, ImageReadError, bit_depth_too_low, read_image
 from .progress import ProgressCallback, check_seed, report
 from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
 from .system import unwritable_reason
@@ -68,6 +68,8 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             report(progress, "grouping look-alike photos", index, len(pooled))
             try:
                 image = read_image(path, bit_depth=bit_depth)
+            except BitDepthError as exc:
+                raise DatasetError(bit_depth_too_low(exc, bit_depth)) from None
             except ImageReadError as exc:
                 skipped.append({"file": str(path), "reason": exc.reason_for(path)})
                 continue
