@@ -613,3 +613,22 @@ def test_an_interrupted_runs_command_says_what_it_left_as_it_was(runs_store, tmp
     assert capsys.readouterr().err == "interrupted: " + {
         "export": f"{tmp_path / 'again.zip'} was not written (a file there before is as it was)",
         "import": "no run was imported", "describe": "the description is as it was"}[action] + "\n"
+
+
+def test_an_export_interrupted_once_written_says_it_was_written(runs_store, tmp_path, capsys, monkeypatch):
+    """Found by review: Ctrl+C while the SHA-256 of the written archive was computed said "was not written"."""
+    import signal
+
+    run = runs_store.list()[0]
+    real = archive.archive_sha256
+
+    def sha_then_interrupt(path):
+        signal.raise_signal(signal.SIGINT)
+        return real(path)
+
+    monkeypatch.setattr("vqi_core.cli.archive_sha256", sha_then_interrupt)
+    target = tmp_path / "run.zip"
+    assert main(["runs", "--runs", str(runs_store.root), "--export", run.id, "--out", str(target)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == f"interrupted once the archive was written: {target}\n" and target.is_file()
+    assert f"SHA-256 {real(target)}" in captured.out

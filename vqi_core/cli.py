@@ -836,15 +836,20 @@ def _runs(args: argparse.Namespace) -> int:
     if args.delete is not None:
         print(f"deleted {store.delete(args.delete)}")
         return 0
+    interrupted: list[int] = []  # signals held off once something is written, to say so
     if args.export is not None:
         run_id = store.run_name(args.export)
         _refuse_inside_a_run_or_category(Path(args.out or f"{run_id}.zip"), "--out")
         target = export_run_file(store.get(run_id), args.out or f"{run_id}.zip")
-        print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
-        print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is imported)")
+        with interrupts_held(interrupted):  # written: an interrupt now must not be told as "not written" (review)
+            print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
+            print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is "
+                  f"imported)")
+        if interrupted:
+            print(f"interrupted once the archive was written: {target}", file=sys.stderr)
+            return 130
         return 0
     if args.import_archive is not None:
-        interrupted: list[int] = []
         try:
             run = import_run(Path(args.import_archive), store)
         except InterruptedOnceWritten as exc:  # the run is there all the same: said, with its folder
@@ -861,7 +866,11 @@ def _runs(args: argparse.Namespace) -> int:
     if args.describe:
         run_id, text = store.run_name(args.describe[0]), args.describe[1]
         store.get(run_id).describe(text)
-        print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
+        with interrupts_held(interrupted):
+            print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
+        if interrupted:
+            print(f"interrupted once the description was written: {run_id}", file=sys.stderr)
+            return 130
         return 0
     runs = store.list()
     for folder in store.incomplete_folders():
