@@ -206,6 +206,17 @@ def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_
                        capsys)
 
 
+def test_a_run_on_a_file_named_with_a_carriage_return_passes_its_manifest_check(tmp_path):
+    """Found by review: the manifest is written without quoting a carriage return, and read back it split that row
+    in two, so the new digest check refused a run just trained."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=12, n_test_good=2, n_per_defect=2)
+    (data / "train" / "good" / "000.png").rename(data / "train" / "good" / "cam1\rshot.png")
+    run = train_run(RunConfig(str(data), FAST_METHOD, FAST_PARAMS), tmp_path / "runs")
+    assert run.problem() is None and run.problem(data=True) is None
+    assert "train/good/cam1\rshot.png" in run.data_manifest["file"].tolist()
+    assert len(run.data_manifest) == run.config["data_files"]
+
+
 @pytest.mark.parametrize("how", ["cut short", "a digest edited"])
 def test_a_manifest_that_no_longer_lists_the_files_the_run_recorded_is_refused(trained_run, tmp_path, capsys, how):
     """Found by review: config.json's SHA-256 over the manifest was never compared with it, so a manifest cut short

@@ -492,12 +492,11 @@ class Run:
         try:
             with open(path, newline="", encoding="utf-8") as handle:
                 self._check_manifest_columns(next(csv.reader(handle), []))
-            manifest = pd.read_csv(path, usecols=["role", "file", "sha256"], dtype=str, keep_default_na=False)
+            manifest = self._read_manifest(usecols=["role", "file", "sha256"], dtype=str)
         except FileNotFoundError:
             raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
-        self._check_manifest_digest(manifest)
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
         if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
@@ -679,28 +678,44 @@ class Run:
         if not self.data_files_recorded:
             return None
         try:
-            frame = pd.read_csv(path, dtype={"role": str, "file": str, "sha256": str}, keep_default_na=False)
+            frame = self._read_manifest(dtype={"role": str, "file": str, "sha256": str}, columns_checked=False)
         except FileNotFoundError:
             raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
             raise RunError(f"{path} is damaged: {exc}") from exc
-        self._check_manifest_columns(frame.columns)
-        self._check_manifest_digest(frame)
         return frame
 
-    def _check_manifest_digest(self, frame: pd.DataFrame) -> None:
-        """``RunError`` when ``data_manifest.csv`` does not list the files ``config.json`` recorded (their count
-        and the SHA-256 over them, :func:`~vqi_core.provenance.manifest_digest`): cut short or edited, it would
-        name files the run used as added since, or vouch for files it did not use (review: never compared)."""
+    def _read_manifest(self, columns_checked: bool = True, **read: Any) -> pd.DataFrame:
+        """``data_manifest.csv`` read with pandas' ``read`` options, its columns (unless ``columns_checked``) and
+        its digest checked: ``RunError`` when it does not list the files ``config.json`` recorded (their count and
+        the SHA-256 over them, :func:`~vqi_core.provenance.manifest_digest`): cut short or edited, it would name
+        files the run used as added since, or vouch for files it did not use (review: never compared). A file name
+        with a carriage return, which the manifest was written without quoting, is read as one row (review)."""
+        path = self.path / MANIFEST_FILE
+        frame = pd.read_csv(path, keep_default_na=False, **read)
+        if not columns_checked:
+            self._check_manifest_columns(frame.columns)
+        problem = self._manifest_digest_problem(frame)
+        if problem is not None and b"\r" in path.read_bytes():
+            lines = pd.read_csv(path, keep_default_na=False, lineterminator="\n", **read)  # \r part of a name
+            if self._manifest_digest_problem(lines) is None:
+                return lines
+        if problem is not None:
+            raise RunError(f"{path} is damaged: {problem}; restore it from a copy of the run")
+        return frame
+
+    def _manifest_digest_problem(self, frame: pd.DataFrame) -> str | None:
+        """How the manifest ``frame`` differs from the files ``config.json`` recorded; None where it lists them
+        (or the run is from before the digest was recorded)."""
         recorded, count = self.config.get("data_sha256"), self.config.get("data_files")
-        if not isinstance(recorded, str):  # a run from before the digest was recorded
-            return
+        if not isinstance(recorded, str):
+            return None
         listed = manifest_digest(frame.astype({"role": str, "file": str, "sha256": str}))
         files = counted(int(count), "file") if isinstance(count, int) and not isinstance(count, bool) else "files"
-        if listed != recorded or (isinstance(count, int) and count != len(frame)):
-            raise RunError(f"{self.path / MANIFEST_FILE} is damaged: it lists {counted(len(frame), 'file')} whose "
-                           f"SHA-256 together is {listed[:12]}…, where {CONFIG_FILE} recorded {files} with "
-                           f"{recorded[:12]}… (cut short or edited); restore it from a copy of the run")
+        if listed == recorded and not (isinstance(count, int) and count != len(frame)):
+            return None
+        return (f"it lists {counted(len(frame), 'file')} whose SHA-256 together is {listed[:12]}…, where "
+                f"{CONFIG_FILE} recorded {files} with {recorded[:12]}… (cut short or edited)")
 
     def _check_manifest_columns(self, columns: Iterable[str]) -> None:
         present = set(columns)
