@@ -429,7 +429,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
     source = str(run.threshold_info.get("source", "saved"))
     chosen = chosen_on_the_test_set(source)
-    chosen_where = ("not chosen on these images" if args.data is not None else
+    own = result["own_test_images"]
+    chosen_where = (f"chosen on the run's test set, {own} of whose images are among these: see the note above"
+                    if args.data is not None and own and chosen else
+                    "not chosen on these images" if args.data is not None and not own else
+                    f"{own} of these images are the run's own test images: see the note above"
+                    if args.data is not None else
                     "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
                     "preset's rates on images it was not chosen on" if chosen else
                     "set from the good training images, not chosen on these test images" if chosen is False else

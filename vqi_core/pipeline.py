@@ -658,24 +658,35 @@ def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
     return replace(sample, mask_path=None)
 
 
-def learnt_from_note(run: Run, samples: Sequence[Sample]) -> str | None:
-    """A note naming the images among ``samples`` that the run learnt from (the same bytes, by the SHA-256 of its
-    data manifest: its training images, and for a method that learns from labelled defects its labelled test
-    images); None when there is none, or the run did not record its files."""
+def seen_before(run: Run, samples: Sequence[Sample]) -> tuple[list[str], int]:
+    """Notes naming the images among ``samples`` that the run has seen (the same bytes, by the SHA-256 of its data
+    manifest): those it learnt from (its training images, and for a method that learns from labelled defects its
+    labelled test images) and those it was tested on (its own test images, on which a threshold chosen on its test
+    set was chosen: found by review, evaluate called them new images); and how many are its own test images. No
+    note where there is none, or the run did not record its files."""
     try:
         manifest = run.data_manifest
     except RunError:
-        return None
+        return [], 0
     if manifest is None:
-        return None
+        return [], 0
     learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
-    seen = [sample for sample in samples if file_sha256(sample.path) in learnt]
-    if not seen:
-        return None
-    return (f"{len(seen)} of these {counted(len(samples), 'image')} "
-            f"{'is an image' if len(seen) == 1 else 'are images'} the run learnt from "
-            f"(the same bytes as its training images, by SHA-256; e.g. {seen[0].path}): the figures on them are "
-            f"better than on new parts")
+    tested = set(manifest.loc[manifest["role"] == "test", "sha256"]) - learnt
+    digests = [file_sha256(sample.path) for sample in samples]
+    seen = [sample for sample, digest in zip(samples, digests) if digest in learnt]
+    own = [sample for sample, digest in zip(samples, digests) if digest in tested]
+    notes = []
+    if seen:
+        notes.append(f"{len(seen)} of these {counted(len(samples), 'image')} "
+                     f"{'is an image' if len(seen) == 1 else 'are images'} the run learnt from "
+                     f"(the same bytes as its training images, by SHA-256; e.g. {seen[0].path}): the figures on them "
+                     f"are better than on new parts")
+    if own:
+        notes.append(f"{len(own)} of these {counted(len(samples), 'image')} "
+                     f"{'is one' if len(own) == 1 else 'are'} of the run's own test images (the same bytes, by "
+                     f"SHA-256; e.g. {own[0].path}): a threshold chosen on its test set was chosen on them, and the "
+                     f"figures on them are not those of new parts")
+    return notes, len(own)
 
 
 def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | None]) -> list[np.ndarray] | None:
@@ -801,9 +812,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         saved = dict(zip(run.scores["path"], run.score_values))
         matched = [(score, saved[str(s.path)]) for s, score in zip(samples, prediction.scores) if str(s.path) in saved]
         difference = float(max(abs(new - old) for new, old in matched)) if matched else None
-    learnt = learnt_from_note(run, samples) if data is not None else None
-    if learnt is not None:
-        notes.append(learnt)
+    own_test_images = 0
+    if data is not None:
+        seen_notes, own_test_images = seen_before(run, samples)
+        notes.extend(seen_notes)
     unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges")) \
         if data is not None else None
     if unlike is not None:
@@ -817,4 +829,5 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
             "max_score_difference": difference, "scored_again": len(matched), "notes": notes,
+            "own_test_images": own_test_images,
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}
