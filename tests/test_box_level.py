@@ -244,7 +244,11 @@ def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_pa
         "These images' boxes are drawn above box level 1, the run's when they were scored; it is 3 now. These "
         "results are of 1 uploaded file, no longer chosen above (uploads are dropped when another page opens): "
         "upload them again to score them again and draw their boxes above it."]
-    assert "boxes mark what lies above box level 3 (at 1, above every one of them)." in run_report_html(run)
+    report = run_report_html(run)
+    assert "boxes mark what lies above box level 3 (level 1 is the highest any of them reached)." in report
+    assert "<h2>Box level history</h2>" in report and "<td>the level every run starts with</td>" in report
+    run.save_box_level(0.8, "faint cracks, QA ticket 12")  # its reason in the report (audit review)
+    assert "<td>faint cracks, QA ticket 12</td>" in run_report_html(run)
 
 
 def test_the_threshold_page_opens_again_on_the_tab_last_opened(open_page):

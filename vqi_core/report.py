@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dashboard import (DEFECT_COLOR, GOOD_COLOR, confusion_frame, defect_type_frame, jpeg_bytes,
+from .dashboard import (DEFECT_COLOR, GOOD_COLOR, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
                         saved_box_counts, square_thumbnail)
 from .images import ImageReadError
@@ -243,6 +243,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<p>Every threshold saved in the run, oldest first; the last one is in effect.</p>",
         _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map(exact_number))),
     ]
+    box_level = run.box_level_info
+    if box_level.get("saved_at"):  # the level every overlay below is drawn at, with why (found by an audit review)
+        sections += [
+            "<h2>Box level history</h2>",
+            "<p>The normalised map level the run's boxes are drawn above (1, the highest level any held-out good "
+            "image reached, unless another was saved), newest first; the first row is in effect.</p>",
+            _table(box_level_history([*box_level.get("history", []), box_level]))]
     if folds:
         sections += [
             "<h2>The presets on images they were not chosen on</h2>",
@@ -263,7 +270,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
         f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above "
         f"{'every one of them' if run.box_level == BOX_LEVEL else f'box level {exact_number(run.box_level)}'}"
-        f"{'' if run.box_level == BOX_LEVEL else ' (at 1, above every one of them)'}.</p>",
+        f"{'' if run.box_level == BOX_LEVEL else ' (level 1 is the highest any of them reached)'}.</p>",
     ]
     title = html.escape(f"VQI report {run.id}")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
