@@ -297,6 +297,20 @@ def test_evaluate_needs_only_the_test_images(trained, dataset, tmp_path, capsys)
     assert f"{new / 'test'} is a test folder itself: give the folder that holds it, {new}" in capsys.readouterr().err
 
 
+def test_evaluate_on_images_of_one_class_says_what_cannot_be_measured(trained, dataset, tmp_path, capsys):
+    """Found by an audit review: good images alone gave "0 of 0 defective parts would pass (escapes, n/a)" and no
+    word that escapes cannot be measured."""
+    good_only, defective_only = tmp_path / "good_only", tmp_path / "defective_only"
+    shutil.copytree(dataset / "test" / "good", good_only / "test" / "good")
+    shutil.copytree(dataset / "test" / "blob", defective_only / "test" / "blob")
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(good_only)]) == 0
+    assert "note: no defective image among these: escapes cannot be measured here, nor the image AUROC" in \
+        capsys.readouterr().out
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(defective_only)]) == 0
+    assert "note: no good image among these: false alarms cannot be measured here, nor the image AUROC" in \
+        capsys.readouterr().out
+
+
 def test_evaluate_on_new_images_says_when_their_masks_mark_no_defect(trained, dataset, tmp_path, capsys):
     """Masks saved as 0/1 instead of 0/255 read all black: training said so, evaluate --data gave "pixel AUROC n/a"
     without a reason, or counted those images' pixels as defect-free without a word; then (review of 2026-12-04)

@@ -812,6 +812,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         saved = dict(zip(run.scores["path"], run.score_values))
         matched = [(score, saved[str(s.path)]) for s, score in zip(samples, prediction.scores) if str(s.path) in saved]
         difference = float(max(abs(new - old) for new, old in matched)) if matched else None
+    for label, missing, lost in ((0, "good", "false alarms"), (1, "defective", "escapes")):  # said as a note, not
+        if not (labels == label).any():  # only as a folder skipped or as "0 of 0" (found by an audit review)
+            notes.append(f"no {missing} image among these: {lost} cannot be measured here, nor the image AUROC")
     own_test_images = 0
     if data is not None:
         seen_notes, own_test_images = seen_before(run, samples)
