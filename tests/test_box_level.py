@@ -122,6 +122,10 @@ def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root)
     assert all(result.boxes for result in at_one) and not any(result.boxes for result in at_high)
     metrics = evaluate_run(run)["metrics"]
     assert metrics["box_level"] == HIGH and metrics["good_images_boxed"] == 0
+    out = runs_store.root.parent / "predicted"  # each row says the level its boxes were drawn at (audit review)
+    assert main(["predict", "--run", str(run.path), "--input", str(synthetic_root / "widget" / "test" / "good"),
+                 "--out", str(out)]) == 0
+    assert pd.read_csv(out / "predictions.csv")["box_level"].tolist() == [HIGH] * len(at_one)
 
 
 def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):

@@ -553,14 +553,14 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
             except OSError as exc:
                 raise OSError(f"could not write the overlay {target.name} into {out}: "
                               f"{exc.strerror or exc}") from exc
-            rows.append(result_row(result, threshold, run.id))
+            rows.append(result_row(result, threshold, run.id, run.box_level))
     except BaseException:  # nothing of this predict is left behind
         discard_this_predict()
         raise
     finally:
         progress.close()
     scored = len(rows)
-    frame = prediction_table(rows, skipped, threshold, run.id)
+    frame = prediction_table(rows, skipped, threshold, run.id, run.box_level)
     earlier = _earlier_overlays(out)
     interrupted: list[int] = []
     with interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place

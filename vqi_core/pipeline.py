@@ -594,8 +594,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
 #: :func:`not_scored_row`
-RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "unlike_training", "sha256", "run",
-                  "scored_at", "problem"]
+RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "box_level", "unlike_training", "sha256",
+                  "run", "scored_at", "problem"]
 #: the prediction of a file that could not be scored (see :func:`not_scored_row`)
 NOT_SCORED = "not scored"
 
@@ -618,31 +618,34 @@ def overlay_file_name(image_name: str) -> str:
     return f"{kept}~{digest}{OVERLAY_SUFFIX}"
 
 
-def result_row(result: ImageResult, threshold: float, run_id: str) -> dict[str, Any]:
-    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..., how the
+def result_row(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> dict[str, Any]:
+    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;... and the box
+    level they were drawn above (so that a row can be drawn again from the file alone: audit review), how the
     image is unlike the training images (empty when it is not), and for the quality record the SHA-256 of the
     file, the run that judged it and when."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
-            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
+            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes), "box_level": box_level,
             "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
             "scored_at": local_time(), "problem": ""}
 
 
-def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str) -> dict[str, Any]:
+def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
+                   box_level: float = BOX_LEVEL) -> dict[str, Any]:
     """One CSV row for a file that was given to score but could not be (``skipped``: ``file``, ``reason``): no
     score, the prediction :data:`NOT_SCORED` and the reason as its ``problem``, so that the table accounts for
     every part and a part that was not inspected is never taken for a good one."""
     return {"image": Path(skipped["file"]).name, "score": None, "threshold": threshold, "prediction": NOT_SCORED,
-            "boxes": "", "unlike_training": "", "sha256": "", "run": run_id, "scored_at": local_time(),
+            "boxes": "", "box_level": box_level, "unlike_training": "", "sha256": "", "run": run_id,
+            "scored_at": local_time(),
             "problem": skipped["reason"]}
 
 
 def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,
-                     run_id: str) -> pd.DataFrame:
+                     run_id: str, box_level: float = BOX_LEVEL) -> pd.DataFrame:
     """The predictions table (:data:`RESULT_COLUMNS`; the CLI's ``predictions.csv``, the Predict page's CSV): the
     scored images' rows (:func:`result_row`), then a row for every file that could not be scored."""
-    rows = [*scored_rows, *(not_scored_row(item, threshold, run_id) for item in skipped)]
+    rows = [*scored_rows, *(not_scored_row(item, threshold, run_id, box_level) for item in skipped)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

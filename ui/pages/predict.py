@@ -63,11 +63,12 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         for result in iter_score(model, sources, threshold, skipped, progress,
                                  training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
             cards.append(card(result, box_level))
-            rows.append(result_row(result, threshold, run.id))
+            rows.append(result_row(result, threshold, run.id, box_level))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards, "problems": problems,
-            "frame": prediction_table(rows, skipped, threshold, run.id), "skipped": skipped if mode != "upload" else [],
+            "frame": prediction_table(rows, skipped, threshold, run.id, box_level),
+            "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
             "capture_checked": run.report.get("training_capture_ranges") is not None}
