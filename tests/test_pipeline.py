@@ -1072,6 +1072,19 @@ def test_an_image_that_cannot_be_read_is_named_once_beside_its_reason(tmp_path):
     assert skipped[1]["file"] == str(tmp_path / "broken.png") and str(tmp_path) not in skipped[1]["reason"]
 
 
+def test_a_file_that_cannot_be_scored_is_still_tied_to_its_bytes_in_the_predictions(trained, tmp_path):
+    """Found by an audit review: a file that could not be scored had an empty sha256, so the row of a part that
+    was not inspected could not be tied to a file."""
+    folder = tmp_path / "line"
+    write_png(folder / "good.png", textured_image(64, seed=77))
+    (folder / "broken.png").write_bytes(b"not a png")
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
+    frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
+    assert frame.loc["broken.png", "prediction"] == NOT_SCORED
+    assert frame.loc["broken.png", "sha256"] == file_sha256(folder / "broken.png")
+    assert frame.loc["good.png", "sha256"] == file_sha256(folder / "good.png")
+
+
 def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, capsys):
     """A part photographed much darker, or at another size, is scored and said to be unlike the training images
     (CSV column and a CLI line); another good part photographed as in training is not."""

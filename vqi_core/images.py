@@ -83,6 +83,9 @@ _SHOWN_AS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 class ImageReadError(ValueError):
     """An image or mask file cannot be read; the message names the file and the reason."""
 
+    #: the SHA-256 of the file's bytes where they were read but do not decode ("" otherwise)
+    sha256: str = ""
+
     def reason_for(self, file: Path | str) -> str:
         """The message without its leading ``file: ``, for a list that names the file beside it already."""
         return str(self).removeprefix(f"{file}: ")

@@ -540,9 +540,15 @@ class ImageSource:
 
     def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str]:
         """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`) and the SHA-256 of its
-        bytes; ``ImageReadError`` if it cannot be read."""
+        bytes; ``ImageReadError`` if it cannot be read, with the SHA-256 as its ``sha256`` where the bytes were
+        read but do not decode (a file not scored is still tied to its bytes in the results: audit review)."""
         data = self.read_bytes()
-        return read_image(data, self.origin, self.max_bytes, bit_depth), bytes_sha256(data)
+        digest = bytes_sha256(data)
+        try:
+            return read_image(data, self.origin, self.max_bytes, bit_depth), digest
+        except ImageReadError as exc:
+            exc.sha256 = digest
+            raise
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
@@ -574,12 +580,18 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         names, images, digests = [], [], []
         for source in sources[start:start + chunk_size]:
             if not is_image_path(Path(source.name)):
-                skipped.append({"file": source.origin, "reason": not_an_image_reason(Path(source.name))})
+                try:  # tied to its bytes all the same (an upload's name is no path to read them from later)
+                    digest = bytes_sha256(source.read_bytes())
+                except (ImageReadError, OSError):
+                    digest = ""
+                skipped.append({"file": source.origin, "reason": not_an_image_reason(Path(source.name)),
+                                **({"sha256": digest} if digest else {})})
                 continue
             try:
                 image, digest = source.read(model.bit_depth)
             except ImageReadError as exc:
-                skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin)})
+                skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
+                                **({"sha256": exc.sha256} if exc.sha256 else {})})
                 continue
             images.append(image)
             digests.append(digest)
@@ -636,9 +648,22 @@ def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
     score, the prediction :data:`NOT_SCORED` and the reason as its ``problem``, so that the table accounts for
     every part and a part that was not inspected is never taken for a good one."""
     return {"image": Path(skipped["file"]).name, "score": None, "threshold": threshold, "prediction": NOT_SCORED,
-            "boxes": "", "box_level": box_level, "unlike_training": "", "sha256": "", "run": run_id,
+            "boxes": "", "box_level": box_level, "unlike_training": "",
+            "sha256": skipped.get("sha256") or _readable_file_sha256(skipped["file"]), "run": run_id,
             "scored_at": local_time(),
             "problem": skipped["reason"]}
+
+
+def _readable_file_sha256(file: str) -> str:
+    """The SHA-256 of a regular file that is there (not a pipe or device, not over the size limit), "" otherwise:
+    a file of a folder skipped before its bytes were read, such as one whose header is not an image's, is still
+    tied to its bytes (:func:`iter_score` gives the SHA-256 of every upload it skips)."""
+    if not is_image_path(Path(file)):  # not a part's image (notes, a video): not read for it
+        return ""
+    try:
+        return bytes_sha256(read_file_bytes(file))
+    except (ImageReadError, OSError):
+        return ""
 
 
 def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,
