@@ -19,8 +19,8 @@ from PIL import Image
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, \
-    decisions_csv, order_images, boxes_mark, histogram_figure, prepare_threshold_data, run_box_count, run_normalization, run_notes, run_pixel_data, \
-    square_thumbnail, threshold_view
+    decisions_csv, order_images, boxes_mark, histogram_figure, prepare_threshold_data, run_box_tally, \
+    run_normalization, run_notes, run_pixel_data, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -1343,7 +1343,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     peaks = sorted(float(m.max()) for m in maps)  # the highest good level set so that about half have no box
     normalization["map_max"] = peaks[len(peaks) // 2]
     model_json.write_text(json.dumps(meta))
-    boxes = [run_box_count(run, index, run_normalization(run), run.box_level) for index in range(len(run.scores))]
+    boxes = [run_box_tally(run, index, run_normalization(run), run.box_level)[0] for index in range(len(run.scores))]
     no_box = [name for name, count in zip(run.scores["image"], boxes) if count == 0]
     assert 0 < len(no_box) < len(boxes)
     app = open_page("inspect_images.py", inspect_order="file name")

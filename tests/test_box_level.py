@@ -15,7 +15,7 @@ from synthetic import textured_image
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
 from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, map_box_tally, \
-    regions_boxed_frame, run_box_count, run_box_data, run_box_tally, run_normalization, saved_box_counts
+    regions_boxed_frame, run_box_data, run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, boxes_from_map, boxes_sentence, normalize_map
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import evaluate_run, folder_sources, iter_score, score_images
@@ -64,11 +64,11 @@ def test_a_damaged_box_level_file_is_named(runs_store):
 def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
     run = runs_store.list()[0]
     normalization, good = run_normalization(run), np.flatnonzero(run.labels == 0)
-    assert all(run_box_count(run, int(index), normalization, run.box_level) > 0 for index in good)
+    assert all(run_box_tally(run, int(index), normalization, run.box_level)[0] > 0 for index in good)
     counts = saved_box_counts(run)
     assert counts is not None and counts["good_images_boxed"] == len(good)  # metrics.json, at level 1
     run.save_box_level(HIGH)
-    assert all(run_box_count(run, int(index), normalization, run.box_level) == 0 for index in good)
+    assert all(run_box_tally(run, int(index), normalization, run.box_level)[0] == 0 for index in good)
     assert saved_box_counts(run) is None  # counted at 1: no longer the run's level
     data = run_box_data(run, normalization)
     counts, by_type = data.hits(run.box_level)

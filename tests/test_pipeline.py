@@ -35,7 +35,7 @@ import vqi_core.runs
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import (copied_images, decisions_csv, run_box_count, run_box_data, run_normalization,
+from vqi_core.dashboard import (copied_images, decisions_csv, run_box_data, run_box_tally, run_normalization,
                                 runs_table, split_category_by_part, split_check_summary)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
@@ -105,7 +105,7 @@ def test_a_run_counts_what_its_boxes_found_as_its_pages_draw_them(trained, capsy
     boxes Inspect draws (the saved maps), overall and per defect type; evaluate gives the same counts."""
     metrics, frame = trained.metrics, trained.scores
     normalization = run_normalization(trained)
-    drawn = [run_box_count(trained, index, normalization, trained.box_level) for index in range(len(frame))]
+    drawn = [run_box_tally(trained, index, normalization, trained.box_level)[0] for index in range(len(frame))]
     good = (frame["label"] == "good").to_numpy()
     assert metrics["good_images"] == good.sum() == 6
     assert metrics["good_images_boxed"] == sum(count > 0 for count, is_good in zip(drawn, good) if is_good)

@@ -25,22 +25,22 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import localisation
-from .datasets import category_path, load_category
+from .datasets import Sample, category_path, load_category
 from .images import ImageReadError, read_image, stored_size
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYPE, boxes_from_map, map_boxes, \
     normalize_map, own_range_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    box_hits, broad_boxes, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, rate_interval, \
-    regions_boxed_by_type, roc_curve
+    box_hits, broad_boxes, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
+    rate_interval, regions_boxed_by_type, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
 from .preprocessing import Preprocessing, fixed_scale_size, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, label_values, \
-    missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
+from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, \
+    label_values, missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
 from .wording import counted, exact_number, figure
@@ -465,8 +465,10 @@ def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
                         columns=["defect type", "regions", "boxed", "share boxed"])
 
 
-def box_level_history(entries: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """A run's box levels (``box_level.json``: the earlier ones, then the one in force), newest first."""
+def box_level_history(info: dict[str, Any]) -> pd.DataFrame:
+    """A run's box levels from its :attr:`~vqi_core.runs.Run.box_level_info` (the earlier ones, then the one in
+    force), newest first; empty where no level was saved."""
+    entries = [*info.get("history", []), info] if info.get("saved_at") else []
     return pd.DataFrame([{"saved": entry.get("saved_at") or "", "box level": exact_number(float(entry["level"])),
                           "reason": entry.get("reason") or ("" if entry.get("saved_at") else "the level every run "
                                                                                                 "starts with")}
@@ -567,14 +569,9 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     return None
 
 
-def run_box_count(run: Run, index: int, normalization: dict[str, float], box_level: float) -> int:
-    """How many boxes :func:`run_overlay` draws on test image ``index`` (from its map alone: no image is read)."""
-    return run_box_tally(run, index, normalization, box_level)[0]
-
-
 def run_box_tally(run: Run, index: int, normalization: dict[str, float], box_level: float) -> tuple[int, int]:
     """How many boxes :func:`run_overlay` draws on test image ``index``, and how many of them are broad
-    (:func:`~vqi_core.metrics.broad_boxes`), from its map alone."""
+    (:func:`~vqi_core.metrics.broad_boxes`), from its map alone (no image is read)."""
     return map_box_tally(normalize_map(run.anomaly_map(index), normalization), box_level)
 
 
@@ -708,15 +705,22 @@ def region_caption(config: dict[str, Any]) -> str:
     return f"inspected: {cropped}" if cropped else ""
 
 
+def _header_sizes(samples: Sequence[Sample]) -> list[tuple[int, int]]:
+    """The (H, W) of each readable image of ``samples``, from its file's header (an unreadable one, which training
+    skips too, left out)."""
+    sizes = []
+    for sample in samples:
+        try:
+            sizes.append(stored_size(sample.path))
+        except ImageReadError:
+            continue
+    return sizes
+
+
 def training_input_size(root: str, category: str | None, height: int, width: int) -> tuple[int, int] | None:
     """The input a ``fixed_scale`` model asked for about ``height x width`` px will use on the category's training
     images (from the sizes in their headers; None without a readable one)."""
-    sizes = []
-    for sample in load_category(category_path(root, category)).train:
-        try:
-            sizes.append(stored_size(sample.path))
-        except ImageReadError:  # training skips it too
-            continue
+    sizes = _header_sizes(load_category(category_path(root, category)).train)
     return fixed_scale_size(sizes, height, width) if sizes else None
 
 
@@ -727,15 +731,9 @@ def region_preview(root: str, category: str | None, region: InspectionRegion,
     check training makes, on the sizes in the files' headers)."""
     found = load_category(category_path(root, category))
     image = read_image(found.train[0].path, bit_depth=bit_depth)
-    sizes = []
-    for sample in found.train:
-        try:
-            sizes.append(stored_size(sample.path))
-        except ImageReadError:  # training skips it too
-            continue
     problem = None
     try:
-        region.check_fits(sizes)
+        region.check_fits(_header_sizes(found.train))
     except ValueError as exc:
         problem = str(exc)
     overlay = render_overlay(image, np.zeros(image.shape[:2], np.float32), show_heatmap=False,

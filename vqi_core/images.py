@@ -9,8 +9,8 @@ becomes an RGB ``uint8`` array of shape (H, W, 3):
   its values stop at 1023, 4095, 16383) is scaled by that camera's range
   instead when ``bit_depth`` says so (``value / 4095 * 255`` for 12 bits; a file
   with a higher value is refused, as not of that bit depth): otherwise a 12-bit
-  image keeps only 16 of the 256 grey levels. Pillow reads 16-bit colour files (and 16-bit grayscale with
-  alpha) at 8 bits (the high byte of each value), so their pixels are decoded
+  image keeps only 16 of the 256 grey levels. Pillow reads 16-bit colour files
+  (and 16-bit grayscale with alpha) at 8 bits (the high byte of each value), so their pixels are decoded
   by OpenCV, oriented as Pillow shows them and checked against Pillow's 8 bits;
 - float images are taken as 0 (black) to 1 (white); one with values outside
   that range (beyond rounding), NaN or infinity is refused, not clipped;

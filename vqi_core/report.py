@@ -243,13 +243,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<p>Every threshold saved in the run, oldest first; the last one is in effect.</p>",
         _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map(exact_number))),
     ]
-    box_level = run.box_level_info
-    if box_level.get("saved_at"):  # the level every overlay below is drawn at, with why (found by an audit review)
+    box_levels = box_level_history(run.box_level_info)
+    if not box_levels.empty:  # the level every overlay below is drawn at, with why (found by an audit review)
         sections += [
             "<h2>Box level history</h2>",
             "<p>The normalised map level the run's boxes are drawn above (1, the highest level any held-out good "
             "image reached, unless another was saved), newest first; the first row is in effect.</p>",
-            _table(box_level_history([*box_level.get("history", []), box_level]))]
+            _table(box_levels)]
     if folds:
         sections += [
             "<h2>The presets on images they were not chosen on</h2>",

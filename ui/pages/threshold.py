@@ -352,10 +352,10 @@ def box_level_body(run: Run) -> None:
     st.button("Save box level", key="box_level_save", type="primary", icon=":material/save:",
               on_click=save_box_level, args=(run, float(level)),
               help="Store it in the run: every overlay of this run draws boxes above it.")
-    history = [*info.get("history", []), info] if info.get("saved_at") else []
-    if history:
+    history = box_level_history(info)
+    if not history.empty:
         with st.expander(f"Box level history ({counted(len(history), 'level')})"):
-            st.dataframe(box_level_history(history), hide_index=True, width="stretch", placeholder=common.NO_VALUE,
+            st.dataframe(history, hide_index=True, width="stretch", placeholder=common.NO_VALUE,
                          column_config={"reason": st.column_config.TextColumn(width="large")})
 
 
