@@ -14,11 +14,13 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, map_box_tally, \
-    regions_boxed_frame, run_box_data, run_box_tally, run_normalization, saved_box_counts
-from vqi_core.localisation import BOX_LEVEL, boxes_from_map, boxes_sentence, normalize_map
+from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, regions_boxed_frame, \
+    run_box_data, run_box_tally, run_normalization, saved_box_counts
+from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
+    boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
-from vqi_core.pipeline import evaluate_run, folder_sources, iter_score, score_images
+from vqi_core.pipeline import captioned_overlay, evaluate_run, folder_sources, iter_score, map_box_tally, \
+    prediction_table, result_row, score_images
 from vqi_core.report import run_report_html
 from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore
 
@@ -113,6 +115,58 @@ def test_predict_draws_the_boxes_inspect_draws_on_the_same_image():
     assert len(lower.boxes) == 1
 
 
+def test_the_predictions_table_counts_each_rows_broad_boxes():
+    """A box over most of the image locates nothing: predictions.csv says how many of a row's boxes are broad, as
+    the cards and the counts do (before, its boxes column listed such a box like any other)."""
+    raw = np.zeros((32, 32), np.float32)
+    raw[2:30, 1:31] = 9.0  # most of the image above the level: one broad box
+    spot = np.zeros((32, 32), np.float32)
+    spot[4:8, 4:8] = 9.0  # a small spot: a box that locates it
+
+    class Fixed:
+        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+
+        def predict(self, images, progress=None):
+            return Prediction(np.array([2.0, 2.0]), [raw, spot])
+
+    image = np.zeros((64, 64, 3), np.uint8)
+    results = score_images(Fixed(), [image, image], ["broad.png", "spot.png"], 0.5, box_level=1.0)
+    assert [len(result.boxes) for result in results] == [1, 1]
+    table = prediction_table([result_row(result, 0.5, "run-1", 1.0) for result in results],
+                             [{"file": "gone.png", "reason": "not an image"}], 0.5, "run-1", 1.0)
+    assert table["broad_boxes"].tolist()[:2] == [1, 0] and pd.isna(table["broad_boxes"].iloc[2])
+    assert list(table.columns).index("broad_boxes") == list(table.columns).index("boxes") + 1
+
+
+def _colour_pixels(image: np.ndarray, color: tuple[int, int, int]) -> int:
+    return int((np.abs(image.astype(int) - color).sum(axis=2) < 30).sum())
+
+
+def test_a_saved_overlay_carries_its_verdict_under_the_image():
+    """predict's overlay files say what was decided (audit review: they carried no verdict, score or threshold):
+    the overlay is kept as it is, with a caption band under it whose first line is in the verdict's colour."""
+    spot = np.zeros((32, 32), np.float32)
+    spot[4:8, 4:8] = 9.0
+
+    class Fixed:
+        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+
+        def predict(self, images, progress=None):
+            return Prediction(np.array([2.0, 0.1]), [spot, np.zeros((32, 32), np.float32)])
+
+    image = np.full((400, 500, 3), 90, np.uint8)  # wider than the narrowest caption: the width is kept
+    defective, good = score_images(Fixed(), [image, image], ["bad.png", "good.png"], 0.5, box_level=1.0)
+    drawn = captioned_overlay(defective, 0.5, "run-1", 1.0)
+    assert drawn.shape[1] == 500 and drawn.shape[0] > 400 + 4 * 14  # verdict, score, boxes, run: a line each
+    assert np.array_equal(drawn[:400], render_overlay(image, defective.anomaly_map, defective.boxes))
+    band = drawn[400:]
+    assert _colour_pixels(band, DEFECT_COLOR) > 20 and _colour_pixels(band, GOOD_COLOR) == 0
+    good_band = captioned_overlay(good, 0.5, "run-1", 1.0)[400:]
+    assert _colour_pixels(good_band, GOOD_COLOR) > 20 and _colour_pixels(good_band, DEFECT_COLOR) == 0
+    small = captioned(np.zeros((20, 30, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # text never shrunk to fit
+    assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, 30:] == CAPTION_BACKGROUND).all()
+
+
 def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root):
     run = runs_store.list()[0]
     sources, skipped = folder_sources(synthetic_root / "widget" / "test" / "good")
@@ -126,6 +180,8 @@ def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root)
     assert main(["predict", "--run", str(run.path), "--input", str(synthetic_root / "widget" / "test" / "good"),
                  "--out", str(out)]) == 0
     assert pd.read_csv(out / "predictions.csv")["box_level"].tolist() == [HIGH] * len(at_one)
+    overlay = cv2.imread(str(next(out.glob("*_overlay.png"))))  # the image and its caption band
+    assert overlay.shape[0] > cv2.imread(str(sources[0].origin)).shape[0]
 
 
 def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):

@@ -576,7 +576,7 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
         part.rename(parts / f"later_{part.name}")
     run.save_threshold(float(run.score_values.min()) - 1.0, "test")  # and rejects every part
     drawn = []
-    real_render = vqi_core.cli.render_overlay
+    real_render = vqi_core.cli.captioned_overlay
 
     def render_then_interrupt(*args, **kwargs):
         if len(drawn) == 3:
@@ -584,7 +584,7 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
         drawn.append(1)
         return real_render(*args, **kwargs)
 
-    monkeypatch.setattr(vqi_core.cli, "render_overlay", render_then_interrupt)
+    monkeypatch.setattr(vqi_core.cli, "captioned_overlay", render_then_interrupt)
     capsys.readouterr()
     assert main(command) == 130
     assert f"interrupted: predictions.csv and the overlays in {out} are as they were" in capsys.readouterr().err
@@ -592,7 +592,7 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
     assert not (out / PREDICT_STAGING).exists()  # the new overlays never reached the folder, and are gone
     (out / PREDICT_STAGING).mkdir()  # as a predict killed outright (no Python left to clean up) leaves it
     (out / PREDICT_STAGING / "later_000.png_overlay.png").write_bytes(b"half written")
-    monkeypatch.setattr(vqi_core.cli, "render_overlay", real_render)
+    monkeypatch.setattr(vqi_core.cli, "captioned_overlay", real_render)
     assert main(command) == 0
     capsys.readouterr()
     assert not (out / PREDICT_STAGING).exists()  # the leftover staging folder is gone
@@ -639,7 +639,7 @@ def test_a_terminated_predict_cleans_up_as_an_interrupted_one(trained, dataset, 
     overlays and a newly made --out were left. It now ends a command as Ctrl+C does."""
     parts, out = tmp_path / "parts", tmp_path / "new" / "out"
     shutil.copytree(dataset / "test" / "good", parts)
-    real_render = vqi_core.cli.render_overlay
+    real_render = vqi_core.cli.captioned_overlay
     drawn = []
 
     def render_then_terminate(*args, **kwargs):
@@ -648,7 +648,7 @@ def test_a_terminated_predict_cleans_up_as_an_interrupted_one(trained, dataset, 
             signal.raise_signal(signal.SIGTERM)
         return real_render(*args, **kwargs)
 
-    monkeypatch.setattr(vqi_core.cli, "render_overlay", render_then_terminate)
+    monkeypatch.setattr(vqi_core.cli, "captioned_overlay", render_then_terminate)
     handler = signal.getsignal(signal.SIGTERM)
     assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 130
     assert "interrupted: predictions.csv and the overlays in" in capsys.readouterr().err

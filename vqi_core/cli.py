@@ -24,12 +24,12 @@ from .datasets import Sample, category_holding, category_path, load_category, su
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
-from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text, render_overlay
+from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text
 from .methods import list_methods, method_class
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
-from .pipeline import (IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, check_dataset, evaluate_run,
-                       folder_sources, iter_score, label_name, overlay_file_name, prediction_table, result_row,
-                       train_run)
+from .pipeline import (IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, captioned_overlay, check_dataset,
+                       evaluate_run, folder_sources, iter_score, label_name, overlay_file_name, prediction_table,
+                       result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -546,7 +546,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
                                  box_level=run.box_level):
-            overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
+            overlay = captioned_overlay(result, threshold, run.id, run.box_level)
             target = staging / overlay_file_name(result.name)
             try:
                 target.write_bytes(cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))[1].tobytes())

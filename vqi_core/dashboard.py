@@ -32,9 +32,10 @@ from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYP
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    box_hits, broad_boxes, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
+    box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, roc_curve
-from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name, \
+    map_box_tally
 from .preprocessing import Preprocessing, fixed_scale_size, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
@@ -573,14 +574,6 @@ def run_box_tally(run: Run, index: int, normalization: dict[str, float], box_lev
     """How many boxes :func:`run_overlay` draws on test image ``index``, and how many of them are broad
     (:func:`~vqi_core.metrics.broad_boxes`), from its map alone (no image is read)."""
     return map_box_tally(normalize_map(run.anomaly_map(index), normalization), box_level)
-
-
-def map_box_tally(norm_map: np.ndarray, box_level: float) -> tuple[int, int]:
-    """How many boxes a normalised map gets above ``box_level``, and how many of them are broad, judged in the
-    map's pixels as :func:`~vqi_core.metrics.box_hits` judges them (boxes scaled out to an image's pixels grow by
-    a rounding)."""
-    found = boxes_from_map(norm_map, box_level)
-    return len(found), broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in found], norm_map.shape)
 
 
 def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:

@@ -231,6 +231,31 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     return out
 
 
+#: the caption band under a captioned overlay: background, text colour and the narrowest width it is drawn at
+CAPTION_BACKGROUND = (255, 255, 255)
+CAPTION_TEXT_COLOR = (40, 40, 40)
+CAPTION_MIN_WIDTH = 320
+
+
+def captioned(overlay: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
+    """``overlay`` (RGB uint8) above a band that holds ``lines`` of text (ASCII; each with its RGB colour), so
+    that a saved overlay says what was decided about it. The text is drawn at one size whatever the image's; an
+    image narrower than :data:`CAPTION_MIN_WIDTH` or than its longest line is padded on the right with the band's
+    background rather than given unreadable text."""
+    font, scale, weight = cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1
+    margin, line_height = 6, 18
+    texts = [text.encode("ascii", "replace").decode() for text, _ in lines]
+    longest = max((cv2.getTextSize(text, font, scale, weight)[0][0] for text in texts), default=0)
+    h, w = overlay.shape[:2]
+    width = max(w, CAPTION_MIN_WIDTH, longest + 2 * margin)
+    out = np.full((h + margin + line_height * len(lines), width, 3), CAPTION_BACKGROUND, np.uint8)
+    out[:h, :w] = overlay
+    for row, (text, (_, color)) in enumerate(zip(texts, lines)):
+        baseline = h + line_height * (row + 1)
+        cv2.putText(out, text, (margin, baseline), font, scale, color, weight, cv2.LINE_AA)
+    return out
+
+
 def line_thickness(h: int, w: int) -> int:
     """The width in pixels of boxes and outlines on an ``h`` x ``w`` overlay: about 1/300 of its longer side, and
     2 from 200 px on, so that a box stays visible on a grid's thumbnail shown smaller than it is drawn."""

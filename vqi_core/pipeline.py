@@ -27,14 +27,15 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low, image_shapes,
                      image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
-from .localisation import BOX_LEVEL, STORED_MAP_DTYPE, Box, boxes_from_map, map_boxes, normalize_map
+from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_COLOR, GOOD_COLOR, STORED_MAP_DTYPE, Box, \
+    boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
-from .metrics import box_hits, defect_type_metrics, regions_boxed_by_type, summary_metrics
+from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
-from .wording import are, counted, exact_number
+from .wording import are, counted, exact_number, score_beside
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
@@ -606,8 +607,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
 #: :func:`not_scored_row`
-RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "box_level", "unlike_training", "sha256",
-                  "run", "scored_at", "problem"]
+RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "broad_boxes", "box_level",
+                  "unlike_training", "sha256", "run", "scored_at", "problem"]
 #: the prediction of a file that could not be scored (see :func:`not_scored_row`)
 NOT_SCORED = "not scored"
 
@@ -630,16 +631,44 @@ def overlay_file_name(image_name: str) -> str:
     return f"{kept}~{digest}{OVERLAY_SUFFIX}"
 
 
+def map_box_tally(norm_map: np.ndarray, box_level: float) -> tuple[int, int]:
+    """How many boxes a normalised map gets above ``box_level``, and how many of them are broad, judged in the
+    map's pixels as :func:`~vqi_core.metrics.box_hits` judges them (boxes scaled out to an image's pixels grow by
+    a rounding)."""
+    found = boxes_from_map(norm_map, box_level)
+    return len(found), broad_boxes([(box.x0, box.y0, box.x1, box.y1) for box in found], norm_map.shape)
+
+
 def result_row(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> dict[str, Any]:
-    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;... and the box
-    level they were drawn above (so that a row can be drawn again from the file alone: audit review), how the
-    image is unlike the training images (empty when it is not), and for the quality record the SHA-256 of the
-    file, the run that judged it and when."""
+    """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..., how many of
+    them are broad (over more than half of the image: they locate nothing) and the box level they were drawn above
+    (so that a row can be drawn again from the file alone: audit review), how the image is unlike the training
+    images (empty when it is not), and for the quality record the SHA-256 of the file, the run that judged it and
+    when."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
-            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes), "box_level": box_level,
+            "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
+            "broad_boxes": map_box_tally(result.anomaly_map, box_level)[1], "box_level": box_level,
             "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
             "scored_at": local_time(), "problem": ""}
+
+
+def captioned_overlay(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> np.ndarray:
+    """The overlay ``predict`` saves for a scored image: heatmap, boxes and the inspection region, above a caption
+    with the verdict, the score beside the threshold, the boxes (and how many are broad) with their level, and the
+    run that judged it, so that the image file alone says what was decided (audit review: the overlays carried no
+    verdict)."""
+    overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
+    broad = map_box_tally(result.anomaly_map, box_level)[1]
+    lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_COLOR if result.defective else GOOD_COLOR),
+             (f"score {score_beside(result.score, threshold)} {'>=' if result.defective else '<'} threshold "
+              f"{exact_number(threshold)}", CAPTION_TEXT_COLOR),
+             (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}"
+              + (f", {broad} broad (over half the image)" if broad else ""), CAPTION_TEXT_COLOR)]
+    if result.unlike_training:
+        lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_COLOR))
+    lines.append((f"run {run_id}", CAPTION_TEXT_COLOR))
+    return captioned(overlay, lines)
 
 
 def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
@@ -648,7 +677,7 @@ def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
     score, the prediction :data:`NOT_SCORED` and the reason as its ``problem``, so that the table accounts for
     every part and a part that was not inspected is never taken for a good one."""
     return {"image": Path(skipped["file"]).name, "score": None, "threshold": threshold, "prediction": NOT_SCORED,
-            "boxes": "", "box_level": box_level, "unlike_training": "",
+            "boxes": "", "broad_boxes": None, "box_level": box_level, "unlike_training": "",
             "sha256": skipped.get("sha256") or _readable_file_sha256(skipped["file"]), "run": run_id,
             "scored_at": local_time(),
             "problem": skipped["reason"]}

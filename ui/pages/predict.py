@@ -12,14 +12,14 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, box_note, jpeg_bytes, judged_again,
-                                 map_box_tally, prepare_threshold_data, result_cards_order, result_overlay,
-                                 square_thumbnail, threshold_view)
+                                 prepare_threshold_data, result_cards_order, result_overlay, square_thumbnail,
+                                 threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, prediction_table,
-                               result_row, upload_sources)
+from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, map_box_tally,
+                               prediction_table, result_row, upload_sources)
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
