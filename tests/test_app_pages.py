@@ -1170,6 +1170,8 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])
     assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn
     assert len(app.get("download_button")) == 1
+    record = app.session_state["predict_check_result"]["judged"]  # what the CSV holds: the check's record
+    assert len(record) == 14 and set(record["run"]) == {run.id} and record["evaluated_at"].str.len().min() > 0
     assert not any(i.value.startswith("This check is of") for i in app.info)
     app.text_input(key="predict_labelled_folder").set_value(str(tmp_path / "lot_50")).run()  # not checked yet
     assert any(i.value.startswith(f"This check is of `{lot}`, not of the folder given above") for i in app.info)

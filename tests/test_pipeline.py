@@ -261,9 +261,22 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     write_mvtec_dataset(elsewhere, n_train=1, n_test_good=3, n_per_defect=2)
     for image in (elsewhere / "test").glob("*/*.png"):
         cv2.imwrite(str(image), cv2.imread(str(image))[::-1])  # other bytes than the run's test images
-    assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere)]) == 0
+    decisions = tmp_path / "checks" / "december.csv"  # the check's record (audit review: none from the CLI)
+    decisions.parent.mkdir()
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere), "--decisions",
+                 str(decisions)]) == 0
     out = capsys.readouterr().out
     assert "own test images" not in out and "; not chosen on these images): " in out
+    assert out.splitlines()[-1] == f"decisions at {exact_number(trained.threshold)} written to {decisions}"
+    record = pd.read_csv(decisions)
+    assert len(record) == len(list((elsewhere / "test").glob("*/*.png"))) > 3  # every image, good and defective
+    assert set(record["run"]) == {trained.id} and record["evaluated_at"].notna().all()
+    assert set(record["threshold"]) == {trained.threshold}
+    judged = ThresholdEvaluator(np.where(record["label"] == "defective", 1, 0), record["score"]).evaluate(
+        trained.threshold)
+    assert record["outcome"].value_counts().reindex(["TP", "FP", "FN", "TN"], fill_value=0).tolist() == [
+        judged.tp, judged.fp, judged.fn, judged.tn]
+    assert f"{judged.fp} of {judged.fp + judged.tn} good parts would be rejected" in out
     assert main(["evaluate", "--run", str(trained.path)]) == 0  # its own test set: the threshold was chosen there
     own = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the run's saved"))
     assert "; chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives" in own
@@ -743,6 +756,7 @@ def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(traine
     before = {path: path.read_bytes() for path in run.path.rglob("*") if path.is_file()}
     commands = [
         (["threshold", "--run", str(run.path), "--decisions", str(run.path / "threshold.json")], "--decisions"),
+        (["evaluate", "--run", str(run.path), "--decisions", str(run.path / "scores.csv")], "--decisions"),
         (["report", "--run", str(run.path), "--out", str(run.path / "metrics.json")], "--out"),
         (["runs", "--runs", str(runs_dir), "--export", run.id, "--out", str(run.path / "config.json")], "--out"),
         (["predict", "--run", str(run.path), "--input", str(dataset / "test" / "good"), "--out",

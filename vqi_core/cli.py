@@ -28,8 +28,8 @@ from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text
 from .methods import list_methods, method_class
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, captioned_overlay, check_dataset,
-                       evaluate_run, folder_sources, iter_score, label_name, overlay_file_name, prediction_table,
-                       result_row, train_run)
+                       check_decisions, evaluate_run, folder_sources, iter_score, label_name, overlay_file_name,
+                       prediction_table, result_row, train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -40,8 +40,8 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
-    false_alarm_preset_name, judged_frame, line_cost_sentence, preset_rules, preset_source, rate_numbers, \
-    slider_axis, threshold_presets
+    false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, slider_axis, \
+    threshold_presets
 from .wording import counted, exact_number, figure, percent, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                                          "new labelled images from the line in test/good and test/<defect type> "
                                          "(optional ground_truth masks; no train/good needed)")
     evaluate.add_argument("--category", help="the category to evaluate on when --data holds several")
+    evaluate.add_argument("--decisions", metavar="CSV",
+                          help="also write every evaluated image's label, score, decision and outcome (TP, FP, FN, "
+                               "TN) at the saved threshold, with the run and when, to this CSV: the record of the "
+                               "check")
 
     predict = commands.add_parser(
         "predict", help="score new images with a saved run; write a CSV and overlay images",
@@ -415,6 +419,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("--category chooses a category of --data: give --data with it")
     run = Run(Path(args.run))
     run.check(manifest=False)  # a damaged run ends here, before its test set is scored (a manifest: said below)
+    if args.decisions:
+        _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
+    threshold = run.threshold  # read once: the decisions and the lines below judge at the same threshold
     progress = TerminalProgress()
     try:
         result = evaluate_run(run, args.data, progress, category=args.category)
@@ -426,7 +433,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(_metrics_line(result["metrics"]))
     for line in _defect_type_lines(result["metrics"]):
         print(line)
-    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
+    point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(threshold)
     source = str(run.threshold_info.get("source", "saved"))
     chosen = chosen_on_the_test_set(source)
     own = result["own_test_images"]
@@ -440,12 +447,12 @@ def _evaluate(args: argparse.Namespace) -> int:
                     "set from the good training images, not chosen on these test images" if chosen is False else
                     "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
                     if source == "manual" else "its source does not say whether it was chosen on these test images")
-    print(f"at the run's saved threshold {exact_number(run.threshold)} ({source}; {chosen_where}): "
+    print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point)}")
-    judged = judged_frame(result["paths"], result["labels"], result["defect_types"], result["scores"], run.threshold)
+    judged = check_decisions(result, run.id, threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
-        print(f"  {what}: {row.path} (score {score_beside(row.score, run.threshold)})")
+        print(f"  {what}: {row.path} (score {score_beside(row.score, threshold)})")
     if result["max_score_difference"] is not None:
         of_all = result["scored_again"] == len(run.scores)
         print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}"
@@ -458,6 +465,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.data is None and not run.data_files_recorded:
         print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
+    if args.decisions:
+        write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
+        print(f"decisions at {exact_number(threshold)} written to {args.decisions}")
     return 0
 
 
@@ -935,7 +945,7 @@ def error_text(exc: BaseException) -> str:
 #: options that name a file or folder (``--import``'s is stored as ``import_archive``)
 PATH_OPTIONS = ("data", "runs", "run", "out", "input", "decisions", "region", "import_archive")
 #: the options that name a file to write, by command
-FILE_OUTPUTS = {"report": "out", "runs": "out", "threshold": "decisions"}
+FILE_OUTPUTS = {"report": "out", "runs": "out", "threshold": "decisions", "evaluate": "decisions"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_chang
 from .wording import are, counted, exact_number, score_beside
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
+from .thresholds import judged_frame
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
                    runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
@@ -693,6 +694,15 @@ def _readable_file_sha256(file: str) -> str:
         return bytes_sha256(read_file_bytes(file))
     except (ImageReadError, OSError):
         return ""
+
+
+def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -> pd.DataFrame:
+    """Every image of an evaluation on labelled images (:func:`evaluate_run`'s result) judged at ``threshold``
+    (:func:`~vqi_core.thresholds.judged_frame`: label, defect type, score, decision, outcome), with the run that
+    judged it and when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
+    judged = judged_frame(evaluation["paths"], evaluation["labels"], evaluation["defect_types"],
+                          evaluation["scores"], threshold)
+    return judged.assign(run=run_id, evaluated_at=local_time())
 
 
 def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,

@@ -18,12 +18,11 @@ from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (NOT_SCORED, ImageResult, evaluate_run, folder_sources, iter_score, map_box_tally,
-                               prediction_table, result_row, upload_sources)
+from vqi_core.pipeline import (NOT_SCORED, ImageResult, check_decisions, evaluate_run, folder_sources, iter_score,
+                               map_box_tally, prediction_table, result_row, upload_sources)
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
-from vqi_core.thresholds import judged_frame
 from vqi_core.wording import are, counted, exact_number, figure, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
@@ -107,7 +106,7 @@ def check(run: Run, folder: str) -> dict[str, Any]:
                           result["metrics"].get("per_defect_type"))
     return {"run": run.id, "threshold": threshold, "folder": folder, "view": view, "images": len(labels),
             "metrics": result["metrics"], "skipped": result["skipped"], "notes": result["notes"],
-            "judged": judged_frame(result["paths"], labels, result["defect_types"], scores, threshold)}
+            "judged": check_decisions(result, run.id, threshold)}
 
 
 def show_check(outcome: dict[str, Any]) -> None:
