@@ -435,18 +435,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(threshold)
     source = str(run.threshold_info.get("source", "saved"))
-    chosen = chosen_on_the_test_set(source)
-    own = result["own_test_images"]
-    chosen_where = (f"chosen on the run's test set, {own} of whose images are among these: see the note above"
-                    if args.data is not None and own and chosen else
-                    "not chosen on these images" if args.data is not None and not own else
-                    f"{own} of these images are the run's own test images: see the note above"
-                    if args.data is not None else
-                    "chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a "
-                    "preset's rates on images it was not chosen on" if chosen else
-                    "set from the good training images, not chosen on these test images" if chosen is False else
-                    "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
-                    if source == "manual" else "its source does not say whether it was chosen on these test images")
+    chosen_where = _where_the_threshold_was_chosen(source, args.data is not None, result["own_test_images"])
     print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point)}")
     judged = check_decisions(result, run.id, threshold)
@@ -469,6 +458,27 @@ def _evaluate(args: argparse.Namespace) -> int:
         write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
         print(f"decisions at {exact_number(threshold)} written to {args.decisions}")
     return 0
+
+
+def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_images: int) -> str:
+    """Whether a threshold saved from ``source`` was chosen on the images ``evaluate`` judged at it: the run's own
+    test set, or ``other_data`` of which ``own_test_images`` are the run's own test images."""
+    chosen = chosen_on_the_test_set(source)
+    if other_data:
+        if not own_test_images:
+            return "not chosen on these images"
+        if chosen:
+            return (f"chosen on the run's test set, {own_test_images} of whose images are among these: see the note "
+                    f"above")
+        return f"{own_test_images} of these images are the run's own test images: see the note above"
+    if chosen:
+        return ("chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a preset's "
+                "rates on images it was not chosen on")
+    if chosen is False:
+        return "set from the good training images, not chosen on these test images"
+    if source == "manual":
+        return "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
+    return "its source does not say whether it was chosen on these test images"
 
 
 @contextlib.contextmanager
