@@ -27,6 +27,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.provenance import manifest_digest
+from vqi_core.report import run_report_html
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
     held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_axis, slider_include, \
@@ -672,6 +673,36 @@ def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_
     assert len(cards) == len(good)
     marked = [card for card in cards if "copy of `train/good/007.png`" in card]
     assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
+
+
+def test_the_threshold_figures_are_given_again_without_the_test_images_that_copy_another(open_page, app_env):
+    """A copy of a training image scores about as its original and flatters the false-alarm figures: the Threshold
+    page and the report give them again without the copies, beside the figures (audit review: the report flagged
+    copies in its banner only)."""
+    run = app_env.list()[0]
+    scores = run.scores
+    copied = scores.query("label == 'good'").sort_values("score")["image"].tolist()[:2]  # the lowest: the best
+    report = {**run.report, "split_check": {"copies_of_train": [
+        {"test": f"test/{name}", "label": "good", "copy": "train/good/007.png", "copy_label": "good", "rmse": 0.0}
+        for name in copied], "repeats_in_test": []}}
+    (run.path / "report.json").write_text(json.dumps(report))
+    run = Run(run.path)
+    kept = ~scores["image"].isin(copied).to_numpy()
+    point = ThresholdEvaluator(run.labels[kept], run.score_values[kept]).evaluate(run.threshold)
+    good_left = int((run.labels[kept] == 0).sum())
+    assert good_left == int((run.labels == 0).sum()) - 2
+    expected = f"{point.fp} of {good_left} good parts would be rejected"
+    app = open_page("threshold.py")
+    assert not app.exception
+    [note] = [c.value for c in app.caption if "copy another image" in c.value]
+    assert note.startswith(":orange[2 test images copy another image (see the test-set check)") and expected in note
+    html_report = run_report_html(run)
+    assert "2 test images copy another image" in html_report and expected in html_report
+    (run.path / "report.json").write_text(json.dumps({**run.report, "split_check": {
+        "copies_of_train": [], "repeats_in_test": []}}))
+    again = open_page("threshold.py")
+    assert not again.exception and any(m.value.startswith("**At ") for m in again.markdown)
+    assert not any("copy another image" in c.value for c in again.caption)
 
 
 @pytest.mark.parametrize("has_masks", [True, False])

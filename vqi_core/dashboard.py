@@ -873,6 +873,23 @@ def copied_images(run: Run) -> dict[str, str]:
             for entry in check.get("copies_of_train", []) + check.get("repeats_in_test", [])}
 
 
+def without_copies_sentence(run: Run, threshold: float) -> str | None:
+    """What ``threshold`` does on the run's test images that copy no other image (:func:`copied_images`), where
+    some do: a copy of a training image scores about as its original, so it flatters the false-alarm or escape
+    figures (audit review: the report named copies in its banner only, not beside the figures); None without
+    copies."""
+    copies = run.scores["image"].isin(copied_images(run)).to_numpy()
+    if not copies.any():
+        return None
+    count = int(copies.sum())
+    flagged = (f"{counted(count, 'test image')} {'copies' if count == 1 else 'copy'} another image (see the test-set "
+               f"check): a copy scores about as its original, so the figures above may flatter the model")
+    if copies.all():
+        return f"{flagged}, and no test image is left without them."
+    point = ThresholdEvaluator(run.labels[~copies], run.score_values[~copies]).evaluate(threshold)
+    return f"{flagged}; without them, {cost_sentence(point)}"
+
+
 def look_alike_images(run: Run) -> dict[str, str]:
     """Test images (``<defect_type>/<file>``) with a training look-alike, and the look-alike, when the run's
     test-set check found that they stand out (good test images have far more of them than defective ones;

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import BOX_SLIDER_STEP, DETECTION_INTERVAL, box_figures, box_level_history, box_slider, \
-    decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_view
+    decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_view, without_copies_sentence
 from vqi_core.metrics import MAX_COST, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
@@ -195,6 +195,8 @@ def image_level_body(run: Run) -> None:
     point = view["point"]
 
     st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
+    if copies := without_copies_sentence(run, threshold):
+        st.caption(f":orange[{copies}]")
     if view["line_cost"]:
         st.markdown(view["line_cost"])
     matrix, rates = st.columns([2, 3])
