@@ -202,3 +202,12 @@ def test_report_says_what_normalised_the_maps_and_when_the_dataset_has_moved(tmp
     assert said in " ".join(parse(out.read_text()).text)
     found_there = Run(run.path, tmp_path / "moved")  # a page's run, its category chosen where it is now
     assert missing_dataset_note(found_there) is None and said not in " ".join(parse(run_report_html(found_there)).text)
+
+
+def test_the_report_ends_with_a_blank_sign_off_block(runs_store):
+    """A quality record is signed: the report ends with a sign-off block to complete by hand (audit review)."""
+    report = run_report_html(runs_store.list()[0])
+    sign_off = report[report.index("<h2>Sign-off</h2>"):]
+    assert sign_off.endswith("</table></body></html>")
+    assert [step in sign_off for step in ("prepared by", "reviewed by", "approved by")] == [True] * 3
+    assert sign_off.count("<td></td>") == 12  # name, role, date and signature left blank for each

@@ -4,9 +4,9 @@ It documents what the run learnt from, how it was tested (and what the
 test-set check found), how well it ranks parts, where its threshold is and
 what that threshold does: confusion matrix, rates with their exact 95 %
 intervals, each defect type, each preset on images it was not chosen on, and
-the false alarms and escapes themselves as overlay thumbnails. Everything is
-inside the file (images as base64 JPEG, the ROC curve as SVG): it opens
-offline and can be archived as it is.
+the false alarms and escapes themselves as overlay thumbnails, then a blank
+sign-off block. Everything is inside the file (images as base64 JPEG, the ROC curve as SVG): it
+opens offline and can be archived as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .dashboard import (DEFECT_COLOR, GOOD_COLOR, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
-                        saved_box_counts, square_thumbnail)
+                        saved_box_counts, square_thumbnail, without_copies_sentence)
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence
 from .metrics import LineCosts, ThresholdEvaluator, interval_text
@@ -39,7 +39,14 @@ th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .not
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
 figcaption { overflow-wrap: anywhere; }
 figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.85rem; }
+.sign-off td { min-width: 8rem; height: 2.2rem; }
 """
+
+
+#: the blank sign-off block at the end of a report (found by an audit review: a quality record needs one)
+SIGN_OFF_TABLE = ("<table class=\"sign-off\"><tr><th></th><th>name</th><th>role</th><th>date</th><th>signature</th>"
+                  "</tr>" + "".join(f"<tr><th>{step}</th><td></td><td></td><td></td><td></td></tr>"
+                                    for step in ("prepared by", "reviewed by", "approved by")) + "</table>")
 
 
 def _table(frame: pd.DataFrame, index: bool = False) -> str:
@@ -235,6 +242,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
+        f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
         f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs))}</p>"
         if costs else "",
         f"<table>{rates}</table>",
@@ -271,6 +279,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above "
         f"{'every one of them' if run.box_level == BOX_LEVEL else f'box level {exact_number(run.box_level)}'}"
         f"{'' if run.box_level == BOX_LEVEL else ' (level 1 is the highest any of them reached)'}.</p>",
+        "<h2>Sign-off</h2>",
+        "<p>To be completed by hand on the printed or archived report: VQI does not record who trained, reviewed or "
+        "approved a run.</p>",
+        SIGN_OFF_TABLE,
     ]
     title = html.escape(f"VQI report {run.id}")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>"
