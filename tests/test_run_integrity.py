@@ -196,6 +196,17 @@ def test_a_config_that_names_another_method_than_the_model_is_refused(trained_ru
                             f"'{trained_run.config['method']}'", tmp_path, capsys)
 
 
+def test_a_config_whose_settings_are_not_the_models_is_refused(trained_run, tmp_path, capsys):
+    """Found by review: config.json's backbone edited to wide_resnet50_2 was listed and reported as such while
+    evaluate and predict scored with the model's efficientnet_lite0, without a word."""
+    run = copied(trained_run, tmp_path / "runs")
+    model_backbone = trained_run.config["params"]["backbone"]
+    write_json_atomic(run.path / "config.json", {**run.config, "params": {**run.config["params"],
+                                                                          "backbone": "wide_resnet50_2"}})
+    refused_everywhere(run, f"{run.path / 'config.json'} is damaged: its settings are not the run's model's "
+                            f"(backbone: 'wide_resnet50_2' there, {model_backbone!r} in the model)", tmp_path, capsys)
+
+
 def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_reports(trained_run, tmp_path,
                                                                                         capsys):
     """Found by review: without report.json, predict --fail-on-defect silently stopped checking whether images are
@@ -340,6 +351,7 @@ def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_
     meta_path = run.path / "model" / "model.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "params": {**meta["params"], "smoothing_sigma": 300.0}}))
+    write_json_atomic(run.path / "config.json", {**run.config, "params": {**meta["params"], "smoothing_sigma": 300.0}})
     said = (f"the model in {run.path / 'model'} cannot be loaded: it was saved with a map smoothing sigma of 300 px, "
             f"above the 256 px this version of VQI accepts (earlier versions did not check it): train it again with "
             f"a smaller smoothing_sigma")

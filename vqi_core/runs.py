@@ -534,6 +534,13 @@ class Run:
         if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
                            f"but the run's model is {meta['method']!r}")
+        listed = self.config.get("params", meta["params"])  # a dict (checked with the config)
+        if listed != meta["params"]:  # both written from the fitted model: shown as one setting, scoring with another
+            differing = sorted(key for key in {*listed, *meta["params"]} if listed.get(key) != meta["params"].get(key))
+            shown = "; ".join(f"{key}: {listed.get(key)!r} there, {meta['params'].get(key)!r} in the model"
+                              for key in differing[:3])
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: its settings are not the run's model's ({shown}"
+                           f"{'; ...' if len(differing) > 3 else ''})")
         self._array_file_members(folder / ARRAYS_FILE, model=True)
         if meta.get("fine_tuned_backbone"):
             self._array_file_members(folder / BACKBONE_FILE, model=True)
