@@ -145,7 +145,7 @@ def test_fit_hook_uses_saves_and_reloads_the_fine_tuned_backbone(images, tmp_pat
     reloaded = MeanFeatures.load_from(tmp_path / "model", _meta(tmp_path / "model"))
     assert reloaded.get_params() == model.get_params()
     finetune = reloaded.fit_info["finetune"]  # how the fine-tuning went is kept with the model
-    assert finetune["kind"] == "cutpaste" and len(finetune["epoch_losses"]) == 1 and finetune["seconds"] > 0
+    assert finetune["kind"] == "cutpaste" and len(finetune["epoch_losses"]) == 1
     assert finetune["trained_stages"] and "finetune" not in plain.fit_info
     again = reloaded.predict(test)
     assert np.array_equal(again.scores, scores)

@@ -53,12 +53,12 @@ FINETUNE_KINDS = ("cutpaste", "simsiam")
 
 @dataclass
 class FinetuneResult:
-    """Fine-tuned full backbone state dict, and how training went."""
+    """Fine-tuned full backbone state dict, and how training went (no timing: the run's ``fit_seconds`` holds the
+    whole fit, so that the same fine-tuning saves the same model files)."""
 
     state: dict[str, torch.Tensor]
     epoch_losses: list[float]
     batch_losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
     trained_stages: list[str] = field(default_factory=list)
 
 

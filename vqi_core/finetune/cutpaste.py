@@ -12,7 +12,6 @@ sensitive to small local irregularities of this kind of part.
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING, Sequence
 
 import cv2
@@ -92,7 +91,6 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
     to the deepest of ``model.layers`` are trained with AdamW (``lr``; the head
     ``head_lr``), warm-up and cosine decay; ``seed`` defaults to ``model.seed``.
     """
-    started = time.perf_counter()
     seed = model.seed if seed is None else seed
     rng = np.random.default_rng(seed)
     network, trunk, inputs = prepare_training(images, model, train_stages)
@@ -120,5 +118,4 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
         epoch_losses, batch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
                                                   "fine-tuning (CutPaste)", progress)
     network.eval()
-    return FinetuneResult(state_copy(network), epoch_losses, batch_losses, time.perf_counter() - started,
-                          list(trunk.trained_names))
+    return FinetuneResult(state_copy(network), epoch_losses, batch_losses, list(trunk.trained_names))

@@ -11,7 +11,6 @@ to the part's appearance without any notion of "defect".
 from __future__ import annotations
 
 import math
-import time
 from typing import TYPE_CHECKING, Sequence
 
 import cv2
@@ -73,7 +72,6 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
     """
     if len(images) < 2:
         raise ValueError("SimSiam needs at least two good images (its MLPs normalise over the batch)")
-    started = time.perf_counter()
     seed = model.seed if seed is None else seed
     rng = np.random.default_rng(seed)
     network, trunk, inputs = prepare_training(images, model, train_stages)
@@ -104,5 +102,4 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
         epoch_losses, batch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
                                                   "fine-tuning (SimSiam)", progress)
     network.eval()
-    return FinetuneResult(state_copy(network), epoch_losses, batch_losses, time.perf_counter() - started,
-                          list(trunk.trained_names))
+    return FinetuneResult(state_copy(network), epoch_losses, batch_losses, list(trunk.trained_names))

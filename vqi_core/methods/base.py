@@ -24,7 +24,6 @@ import inspect
 import json
 import math
 import pickle
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,7 +281,6 @@ class AnomalyModel(ABC):
             if not self.supervised and any(labels):
                 raise ValueError(f"{self.name} learns from defect-free images only: leave the "
                                  f"{counted(int(np.sum(labels)), 'defective image')} out of fit")
-        started = time.perf_counter()
         # a fit starts from the constructor's settings and the pretrained backbone (as scikit-learn's fit does), not
         # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
         self.preprocessing, self.image_size = self._unfitted
@@ -312,7 +310,7 @@ class AnomalyModel(ABC):
             result = run_finetune(self.finetune, good_train, self, progress, **self.finetune_params)
             self.set_backbone_state(result.state)
             finetune_info = {"finetune": {"kind": self.finetune, "epoch_losses": result.epoch_losses,
-                                          "seconds": result.seconds, "trained_stages": result.trained_stages}}
+                                          "trained_stages": result.trained_stages}}
         if self.supervised and labels is not None:
             self._fit_labelled(image_subset(images, train), [int(labels[i]) for i in train], progress)
         else:
@@ -323,8 +321,9 @@ class AnomalyModel(ABC):
         holdout_images = image_subset(images, normalisation_set)
         prediction = self.predict(holdout_images, progress, stage="normalisation")
         self.normalization = normalization_statistics(prediction)
+        # no timing: saved in model.json, it would make every fit's model files differ (the run's metrics time it)
         self.fit_info = {"train_images": len(train), "holdout_images": len(holdout), "holdout_indices": holdout,
-                         "fit_seconds": time.perf_counter() - started, **finetune_info}
+                         **finetune_info}
         return self
 
     def _split_holdout(self, images: Sequence[np.ndarray], labels: Sequence[int] | None) -> tuple[list[int], list[int]]:
