@@ -31,8 +31,8 @@ from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYP
     normalize_map, own_range_map, render_overlay
 from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON
-from .metrics import BOX_KEYS, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, \
-    box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
+from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
+    bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name, \
     map_box_tally
@@ -43,7 +43,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, \
     label_values, missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
-from .thresholds import CONFIDENCE, ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
+from .thresholds import ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
 from .wording import counted, exact_number, figure
 
 

@@ -374,11 +374,11 @@ def stored_size(path: Path | str) -> tuple[int, int]:
         raise ImageReadError(f"{path}: {unreadable_reason(exc)}") from exc
 
 
-def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> np.ndarray:
+def read_mask(path: Path | str) -> np.ndarray:
     """Read a ground-truth mask as a boolean (H, W) array, binarised at > 127.
 
-    Raises ``ImageReadError`` if ``expected_hw`` is given and the mask size differs, or when the mask marks
-    pixels only with values from 1 to 127 (a 0/1 mask): read at > 127 it would call its defect defect-free.
+    Raises ``ImageReadError`` when the mask marks pixels only with values from 1 to 127 (a 0/1 mask): read at
+    > 127 it would call its defect defect-free. (Whether it is its image's size: ``datasets.mask_problem``.)
     """
     path = Path(path)
     grey = to_rgb_array(_open(path, str(path)).image, name=str(path)).max(axis=2)
@@ -386,11 +386,6 @@ def read_mask(path: Path | str, expected_hw: tuple[int, int] | None = None) -> n
     if not mask.any() and grey.max() > 0:
         raise ImageReadError(f"{path}: the mask's highest value is {grey.max()}, so it marks no pixel above 127 (a "
                              f"0/1 mask?): masks mark defect pixels white (> 127), e.g. 255")
-    if expected_hw is not None and mask.shape != tuple(expected_hw):
-        raise ImageReadError(
-            f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} px but its image is "
-            f"{expected_hw[1]}x{expected_hw[0]} px"
-        )
     return mask
 
 

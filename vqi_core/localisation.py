@@ -163,11 +163,10 @@ def _of(part: int, whole: int, noun: str, plural: str | None = None) -> str:
     return f"{part:,} of {counted(whole, noun, plural)} ({part / whole:.1%})"
 
 
-def heatmap_image(norm_map: np.ndarray, vmax: float = HEATMAP_TOP) -> np.ndarray:
-    """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, ``vmax`` and above dark red."""
-    if not vmax > 0:  # NaN too
-        raise ValueError(f"vmax must be positive, not {vmax}")
-    values = np.clip(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)) / vmax, 0.0, 1.0)
+def heatmap_image(norm_map: np.ndarray) -> np.ndarray:
+    """RGB uint8 JET rendering of a normalised map at its own size: 0 dark blue, :data:`HEATMAP_TOP` and above
+    dark red."""
+    values = np.clip(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)) / HEATMAP_TOP, 0.0, 1.0)
     bgr = cv2.applyColorMap(np.round(values * 255).astype(np.uint8), cv2.COLORMAP_JET)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -186,7 +185,7 @@ def own_range_map(norm_map: np.ndarray) -> np.ndarray:
 
 
 def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Sequence[Box] = (),
-                   mask: np.ndarray | None = None, alpha: float = 0.5, vmax: float = HEATMAP_TOP,
+                   mask: np.ndarray | None = None, alpha: float = 0.5,
                    show_heatmap: bool = True, region: np.ndarray | None = None,
                    line_width: int | None = None) -> np.ndarray:
     """The image with its heatmap, defect boxes and ground-truth outline, RGB uint8 at the image's size.
@@ -213,7 +212,7 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
         resized = cv2.resize(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)), (w, h),
                              interpolation=cv2.INTER_LINEAR)
         opacity = alpha * np.clip((resized - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)[..., None]
-        blended = image * (1.0 - opacity) + heatmap_image(resized, vmax) * opacity
+        blended = image * (1.0 - opacity) + heatmap_image(resized) * opacity
         out = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     if region is not None:
         inside = _mask_at(region, h, w).astype(bool)

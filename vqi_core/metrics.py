@@ -24,6 +24,9 @@ from sklearn import metrics as skm
 
 from .wording import entered_amount, entered_rate
 
+#: confidence of the intervals shown around rates and AUROCs measured on the test set (every interval's default)
+CONFIDENCE = 0.95
+
 
 # ---------------------------------------------------------------------- validation
 def _check_labels_scores(labels: Sequence[int] | np.ndarray,
@@ -113,7 +116,7 @@ def bootstrap_aurocs(labels: Sequence[int] | np.ndarray, score_sets: Sequence[Se
     return aurocs
 
 
-def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The central ``confidence`` interval of bootstrap ``values`` (percentile method)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
@@ -134,7 +137,7 @@ def interval_note(interval: Sequence[float] | None) -> str:
     return "every resample is separated perfectly: too few images to show how often parts would not be"
 
 
-def interval_text(interval: Sequence[float], digits: int, how: str = "", confidence: float = 0.95) -> str:
+def interval_text(interval: Sequence[float], digits: int, how: str = "", confidence: float = CONFIDENCE) -> str:
     """A bootstrap AUROC interval as VQI prints it ("95% interval 0.9512–0.9890"), then ``how`` it was found
     and :func:`interval_note`'s caveat."""
     note = interval_note(interval)
@@ -143,7 +146,7 @@ def interval_text(interval: Sequence[float], digits: int, how: str = "", confide
 
 
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-                   confidence: float = 0.95) -> tuple[float, float] | None:
+                   confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""
     labels, scores = _check_labels_scores(labels, scores)
     if not _both_classes(labels):
@@ -527,7 +530,7 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
 
 
 @functools.lru_cache(maxsize=4096)  # pure; a slider move asks for the same few counts again and again
-def rate_interval(count: int, total: int, confidence: float = 0.95) -> tuple[float, float] | None:
+def rate_interval(count: int, total: int, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """Exact (Clopper-Pearson) ``confidence`` interval of a rate seen as ``count`` of ``total``; None if ``total`` is 0.
 
     How far a rate measured on a test set can be from the line's: 0 false alarms in 14 good images

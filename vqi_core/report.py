@@ -25,10 +25,10 @@ from .dashboard import (DEFECT_COLOR, GOOD_COLOR, box_level_history, confusion_f
                         saved_box_counts, square_thumbnail, without_copies_sentence)
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence
-from .metrics import LineCosts, ThresholdEvaluator, interval_text
+from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
-from .thresholds import CONFIDENCE, cost_sentence, held_out_presets, line_cost_sentence, outcomes, rate_numbers
+from .thresholds import cost_sentence, held_out_presets, line_cost_sentence, outcomes, rate_numbers
 from .wording import exact_number, figure, percent, score_beside
 
 STYLE = """

@@ -17,14 +17,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, f1_optimal_threshold, \
-    held_out_counts, minimum_cost_threshold, rate_interval, threshold_for_false_alarm_rate, youden_threshold
+from .metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, \
+    f1_optimal_threshold, held_out_counts, minimum_cost_threshold, rate_interval, threshold_for_false_alarm_rate, \
+    youden_threshold
 from .wording import are, counted, entered_amount, entered_rate, exact_number
 
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
-#: confidence of the intervals shown around rates and AUROCs measured on the test set
-CONFIDENCE = 0.95
 OUTCOME_MEANING = {"TP": "defect caught", "FP": "false alarm", "FN": "escape", "TN": "good passed"}
 
 

@@ -63,10 +63,9 @@ class DamagedModel(ValueError):
     state gives no finite score."""
 
 
-def saved_array(arrays: dict[str, np.ndarray], name: str, shape: Sequence[int | None], kind: str = "f",
-                finite: bool = True) -> np.ndarray:
+def saved_array(arrays: dict[str, np.ndarray], name: str, shape: Sequence[int | None], kind: str = "f") -> np.ndarray:
     """``arrays[name]`` of a saved model, checked: numbers of ``kind`` ("f" floating point, "i" whole numbers,
-    "u" bytes), ``shape`` (None: any length along that axis), every value finite (unless not ``finite``);
+    "u" bytes), ``shape`` (None: any length along that axis), every floating-point value finite;
     :class:`DamagedModel` naming the array otherwise."""
     if name not in arrays:
         raise DamagedModel(f"{ARRAYS_FILE} is damaged: it lacks {name}")
@@ -77,7 +76,7 @@ def saved_array(arrays: dict[str, np.ndarray], name: str, shape: Sequence[int | 
             or any(wanted is not None and size != wanted for size, wanted in zip(array.shape, shape))):
         raise DamagedModel(f"{ARRAYS_FILE} is damaged: {name} is {array.dtype} of shape {array.shape}, not {what} "
                            f"of shape ({expected}{',' if len(shape) == 1 else ''})")
-    if finite and kind == "f" and not np.isfinite(array).all():
+    if kind == "f" and not np.isfinite(array).all():
         raise DamagedModel(f"{ARRAYS_FILE} is damaged: {name} holds NaN or infinite values")
     return array
 
