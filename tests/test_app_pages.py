@@ -1274,7 +1274,7 @@ def test_predict_counts_the_files_it_could_not_score_and_says_what_it_could_not_
     app.button(key="predict_score").click().run()
     assert not app.exception
     assert {m.label: m.value for m in app.metric}["Not scored"] == "1"
-    assert any(i.value.startswith("Not checked: whether these images are unlike") for i in app.info)
+    assert any(i.value.startswith("Not checked: whether the images are unlike") for i in app.info)
 
 
 def test_predict_judges_its_results_again_at_a_newly_saved_threshold_without_scoring_again(open_page, app_env):

@@ -822,7 +822,7 @@ def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"not searched: 1 sub-folder of {parts} (lot 8); give one as --input to score its images" in printed
-    assert "not checked: whether the images are unlike" not in printed
+    assert "Not checked: whether the images are unlike" not in printed
     assert len(list(out.glob("*_overlay.png"))) == 6
     (out / "notes.txt").write_text("mine")
     assert main(["predict", "--run", str(run.path), "--input", str(parts / "000.png"), "--out", str(out)]) == 0
@@ -850,7 +850,7 @@ def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset
     del report["training_capture_ranges"]  # as in a run trained before the record existed
     (run.path / "report.json").write_text(json.dumps(report))
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
-    assert "not checked: whether the images are unlike the good training images" in capsys.readouterr().out
+    assert "Not checked: whether the images are unlike the good training images" in capsys.readouterr().out
 
 
 def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
@@ -1117,7 +1117,8 @@ def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, ca
 
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "2 images unlike the good training images" in out
+    assert "2 of 3 images are unlike the good training images (brightness, contrast, colour, size or shape; see " \
+           "unlike_training in predictions.csv)" in out
     frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["same_camera.png", "unlike_training"] == ""
     assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)

@@ -27,9 +27,10 @@ from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text
 from .methods import list_methods, method_class
 from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
-from .pipeline import (IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, captioned_overlay, check_dataset,
-                       check_decisions, evaluate_run, folder_sources, iter_score, label_name, overlay_file_name,
-                       prediction_table, result_row, train_run)
+from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
+                       captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
+                       label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
+                       train_run)
 from .preprocessing import INTENSITY_MODES, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -605,9 +606,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
                                           f"predictions.csv)" if skipped else ""))
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
-        print(f"{counted(unlike, 'image')} unlike the good training images (brightness, contrast, colour, size or shape; "
-              f"see unlike_training in predictions.csv): check the lighting and the camera before trusting their "
-              f"scores")
+        print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))
     _print_skipped(skipped)
     unsearched = sub_folders(args.input)
     if unsearched:
@@ -615,8 +614,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
               f"({', '.join(folder.name for folder in unsearched[:5])}{', ...' if len(unsearched) > 5 else ''}); "
               f"give one as --input to score its images")
     if training_ranges is None:
-        print("not checked: whether the images are unlike the good training images (the run holds no record of "
-              "their brightness, contrast, colour and size; runs trained before that record existed)")
+        print(CAPTURE_NOT_CHECKED_NOTE)
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(f"error: {args.input} could not be scored" if Path(args.input).is_file()

@@ -162,6 +162,20 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
             f"(`--bit-depth 12` on the command line, or the bit depth the Train page asks for).")
 
 
+def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> str:
+    """What ``predict`` and the Predict page say when ``unlike`` of the ``scored`` images are unlike the good
+    training images (said for each image ``said_where``)."""
+    return (f"{unlike} of {counted(scored, 'image')} {are(unlike)} unlike the good training images (brightness, "
+            f"contrast, colour, size or shape; {said_where}): the model never learnt what good looks like under "
+            f"these conditions, so check the lighting and the camera before trusting their scores.")
+
+
+#: what ``predict`` and the Predict page say when the run cannot tell whether images are unlike its training images
+CAPTURE_NOT_CHECKED_NOTE = ("Not checked: whether the images are unlike the good training images (brightness, "
+                            "contrast, colour, size or shape). The run holds no record of them: it was trained before "
+                            "runs kept one.")
+
+
 def few_training_images_note(n_good: int) -> str | None:
     """A note when there are too few good training images to show how good parts vary (and to hold any out to
     calibrate the maps); None with :data:`~vqi_core.methods.base.MIN_GOOD_FOR_HOLDOUT` or more."""

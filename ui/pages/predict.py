@@ -18,8 +18,9 @@ from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
 from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (NOT_SCORED, ImageResult, check_decisions, evaluate_run, folder_sources, iter_score,
-                               map_box_tally, prediction_table, result_row, upload_sources)
+from vqi_core.pipeline import (CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, ImageResult, check_decisions, evaluate_run,
+                               folder_sources, iter_score, map_box_tally, prediction_table, result_row,
+                               scored_unlike_training_note, upload_sources)
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
@@ -282,15 +283,10 @@ def show(outcome: dict[str, Any], run: Run) -> None:
                      help="Files given that could not be scored (listed above, with the reason): not inspected, "
                           "so neither good nor defective.")
     if not outcome["capture_checked"]:
-        st.info("Not checked: whether these images are unlike the good training images (brightness, contrast, "
-                "colour, size or shape). The run holds no record of them: it was trained before runs kept one.",
-                icon=":material/photo_camera:")
+        st.info(CAPTURE_NOT_CHECKED_NOTE, icon=":material/photo_camera:")
     unlike = sum(bool(c["unlike_training"]) for c in cards)
     if unlike:
-        st.warning(f"{unlike} of {counted(len(cards), 'image')} {are(unlike)} unlike the good training images "
-                   f"(brightness, contrast, colour, size or shape; said on their cards): the model never learnt what good "
-                   f"looks like under these conditions, so check the lighting and the camera before trusting their "
-                   f"scores.",
+        st.warning(scored_unlike_training_note(unlike, len(cards), "said on their cards"),
                    icon=":material/photo_camera:")
     download_results(outcome)
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
