@@ -19,8 +19,8 @@ from PIL import Image
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, \
-    decisions_csv, order_images, boxes_mark, histogram_figure, prepare_threshold_data, run_box_tally, \
-    run_normalization, run_notes, run_pixel_data, square_thumbnail, threshold_view
+    decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
+    run_box_tally, run_normalization, run_notes, run_pixel_data, square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -30,7 +30,7 @@ from vqi_core.provenance import manifest_digest
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
-    held_out_presets, judged_frame, off_slider_sentence, score_axis, slider_axis, slider_include, \
+    held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, slider_include, \
     verdict
 from ui import common
 from vqi_core.wording import exact_number, told_apart
@@ -673,6 +673,10 @@ def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_
     assert len(cards) == len(good)
     marked = [card for card in cards if "copy of `train/good/007.png`" in card]
     assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
+    frame = inspection_frame(Run(run.path), run.scores, run.threshold)  # what the grid is drawn from
+    assert frame["outcome"].tolist() == list(outcomes(run.labels, run.score_values, run.threshold))
+    assert frame["copy_of"].notna().sum() == 1 and frame.set_index("image").loc[good[0], "copy_of"] == \
+        "train/good/007.png"
 
 
 def test_the_threshold_figures_are_given_again_without_the_test_images_that_copy_another(open_page, app_env):

@@ -25,6 +25,8 @@ def test_category_with_masks(tmp_path):
     assert category.has_masks
     assert all(s.mask_path is not None for s in category.test if s.label == 1)
     assert category.skipped == []
+    (root / "ground_truth" / "blob" / "000_mask.png").unlink()  # one defective image without its mask
+    assert load_category(root).image_counts == {"train": 5, "test_good": 2, "test_defective": 6, "test_masked": 5}
 
 
 def test_a_test_set_without_a_good_folder_is_said_and_a_misnamed_one_refused(tmp_path):

@@ -278,10 +278,8 @@ def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
     training images are 16-bit files (read from the first one's header); raises ``DatasetError`` for a missing
     folder or wrong layout."""
     found = load_category(category_path(root, category))
-    return {"path": str(found.root), "train": len(found.train),
-            "test_good": sum(s.label == 0 for s in found.test), "test_defective": sum(s.label == 1 for s in found.test),
-            "defect_types": found.defect_types, "has_masks": found.has_masks, "skipped": found.skipped,
-            "test_masked": sum(s.label == 1 and s.mask_path is not None for s in found.test),
+    return {"path": str(found.root), **found.image_counts, "defect_types": found.defect_types,
+            "has_masks": found.has_masks, "skipped": found.skipped,
             "sixteen_bit": bool(found.train) and is_sixteen_bit(found.train[0].path)}
 
 

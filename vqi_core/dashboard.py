@@ -873,6 +873,15 @@ def copied_images(run: Run) -> dict[str, str]:
             for entry in check.get("copies_of_train", []) + check.get("repeats_in_test", [])}
 
 
+def inspection_frame(run: Run, test: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The run's test images (``test``: its scores table) as Inspect's grid shows them: each with its ``outcome``
+    at ``threshold`` (TP, FP, FN, TN), the image it copies (``copy_of``) and its training look-alike when the
+    look-alikes stand out (``looks_like``; NaN where there is none)."""
+    return test.assign(outcome=outcomes(label_values(test), test["score"].to_numpy(float), threshold),
+                       copy_of=test["image"].map(copied_images(run)),
+                       looks_like=test["image"].map(look_alike_images(run)))
+
+
 def without_copies_sentence(run: Run, threshold: float) -> str | None:
     """What ``threshold`` does on the run's test images that copy no other image (:func:`copied_images`), where
     some do: a copy of a training image scores about as its original, so it flatters the false-alarm or escape

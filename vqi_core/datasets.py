@@ -78,6 +78,14 @@ class Category:
         """Sorted defect type names found in the test set (``good`` excluded)."""
         return sorted({s.defect_type for s in self.test if s.label == 1})
 
+    @property
+    def image_counts(self) -> dict[str, int]:
+        """How many images it has: ``train`` (good), ``test_good``, ``test_defective`` and ``test_masked``
+        (defective test images with a mask)."""
+        return {"train": len(self.train), "test_good": sum(s.label == 0 for s in self.test),
+                "test_defective": sum(s.label == 1 for s in self.test),
+                "test_masked": sum(s.label == 1 and s.mask_path is not None for s in self.test)}
+
 
 _Parameters = ParamSpec("_Parameters")
 _Result = TypeVar("_Result")

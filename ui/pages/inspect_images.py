@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, copied_images, \
-    heat_scale_note, look_alike_images, map_range, order_images, region_caption, saved_box_counts
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, heat_scale_note, \
+    inspection_frame, map_range, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence
-from vqi_core.runs import Run, RunError, label_values
-from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES, outcomes
+from vqi_core.runs import Run, RunError
+from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside
 
 PER_PAGE, COLUMNS = 12, 4
@@ -172,7 +172,7 @@ if not images_here:
                    "outcomes are listed without the images; choose the folder that holds them now in the sidebar "
                    "to see them.", icon=":material/folder_off:")
 threshold, source = common.working_threshold(current)
-test = common.test_frame(str(current.path)).copy()
+test = common.test_frame(str(current.path))
 if test.empty:
     common.stop_with_error("This run has no evaluated test image.")
 if images_here:
@@ -182,9 +182,7 @@ if images_here:
         images_here = False
         st.warning(f"The heatmaps cannot be shown: {common.as_text(exc)}. The scores and outcomes are listed "
                    f"without the images.", icon=":material/broken_image:")
-test["outcome"] = outcomes(label_values(test), test["score"].to_numpy(float), threshold)
-test["copy_of"] = test["image"].map(copied_images(current))
-test["looks_like"] = test["image"].map(look_alike_images(current))
+test = inspection_frame(current, test, threshold)
 counts = test["outcome"].value_counts()
 region = region_caption(current.config)
 st.caption(f"Run {common.as_code(current.id)} · threshold {exact_number(threshold)} ({source}) · "
