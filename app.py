@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
     chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
-from vqi_core.dashboard import run_label
+from vqi_core.dashboard import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.runs import Run
 
@@ -39,9 +39,7 @@ def first_category(categories: list[str], readable: list[Run]) -> str | None:
 def runs_of_chosen_category(readable: list[Run]) -> list[Run]:
     """The readable runs of the category chosen in the sidebar, newest first: those trained on its very folder,
     else (a copied or moved dataset) those trained on a category of its name."""
-    folder, name = chosen_category_folder(), st.session_state.get(CATEGORY)
-    same_folder = [run for run in readable if folder is not None and run.config.get("dataset") == folder]
-    return same_folder or [run for run in readable if run.config.get("category") == name]
+    return runs_of_category(readable, chosen_category_folder(), st.session_state.get(CATEGORY))
 
 
 #: the last category the sidebar showed (kept while a dataset folder without categories is typed)

@@ -20,7 +20,8 @@ from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
-    run_box_tally, run_normalization, run_notes, run_pixel_data, square_thumbnail, threshold_view
+    run_box_tally, run_normalization, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
+    threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -991,6 +992,25 @@ def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_p
                for e in app.error)
 
 
+def test_which_runs_compare_offers_and_the_sidebar_lists_for_a_category():
+    """Compare starts with the current run and others on the same data (the same folder, or the same files by
+    SHA-256 wherever they lay); the sidebar lists a category's runs by its folder, else by its name."""
+    class Saved:
+        def __init__(self, run_id: str, category: str, dataset: str, digest: str | None) -> None:
+            self.id = run_id
+            self.config = {"category": category, "dataset": dataset, **({"data_sha256": digest} if digest else {})}
+
+    first = Saved("a", "tile", "/data/tile", "d1")
+    runs = [first, Saved("b", "tile", "/data/tile", "d2"), Saved("c", "tile", "/copy/tile", "d1"),
+            Saved("d", "tile", "/copy/tile", "d3"), Saved("e", "bottle", "/data/tile", "d1"),
+            Saved("f", "tile", "/old/tile", None)]
+    assert [run.id for run in same_data_runs(first, runs)] == ["b", "c"]
+    assert [run.id for run in same_data_runs(runs[5], runs)] == []  # no digest recorded: its folder only
+    assert [run.id for run in runs_of_category(runs, "/copy/tile", "tile")] == ["c", "d"]
+    assert [run.id for run in runs_of_category(runs, "/moved/tile", "tile")] == ["a", "b", "c", "d", "f"]
+    assert runs_of_category(runs, None, "glass") == []
+
+
 def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env):
     run = app_env.list()[0]
     other = app_env.root / "29990101-000000-widget-padim-seed7"
@@ -998,6 +1018,8 @@ def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env
     config = json.loads((other / "config.json").read_text())
     params = {**config["params"], "smoothing_sigma": 2.5, "seed": 7}
     (other / "config.json").write_text(json.dumps({**config, "seed": 7, "params": params}))
+    meta = json.loads((other / "model" / "model.json").read_text())  # the run's model has them too
+    (other / "model" / "model.json").write_text(json.dumps({**meta, "params": params}))
     Run(other).describe("smoother maps, another seed")
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()

@@ -918,6 +918,22 @@ class SharedTestImages:
     by_folder: bool = False  # decided by the category folder: a run recorded no file digests
 
 
+def same_data_runs(first: Run, runs: Sequence[Run]) -> list[Run]:
+    """The runs other than ``first`` of its category trained on the same dataset folder or on the same files (by
+    the SHA-256 over them each run recorded): those Compare offers beside it."""
+    digest = first.config.get("data_sha256")
+    return [run for run in runs if run.id != first.id and run.config.get("category") == first.config.get("category")
+            and (run.config.get("dataset") == first.config.get("dataset")
+                 or (digest is not None and run.config.get("data_sha256") == digest))]
+
+
+def runs_of_category(runs: Sequence[Run], folder: str | None, name: str | None) -> list[Run]:
+    """The ``runs`` of the category the sidebar chose, in their order: those trained on its very ``folder``, else
+    (a copied or moved dataset) those trained on a category of its ``name``."""
+    same_folder = [run for run in runs if folder is not None and run.config.get("dataset") == folder]
+    return same_folder or [run for run in runs if run.config.get("category") == name]
+
+
 def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
     """The test images every run evaluated with the very same bytes (by the SHA-256 in each run's manifest),
     wherever each run found them: a copied or imported dataset compares, a file replaced between two trainings

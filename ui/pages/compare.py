@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
-    box_note, common_test_images, notes_of_runs, run_label
+    box_note, common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
 from vqi_core.runs import Run, RunError, changed_settings
@@ -19,11 +19,7 @@ def default_selection(runs: list[Run]) -> list[str]:
     files."""
     current = st.session_state.get(common.CURRENT_RUN)
     first = next((run for run in runs if run.id == current), runs[0])
-    same = [run.id for run in runs if run.id != first.id
-            and run.config.get("category") == first.config.get("category")
-            and (run.config.get("dataset") == first.config.get("dataset")
-                 or run.config.get("data_sha256", "") == first.config.get("data_sha256"))]
-    return [first.id, *same[:2]]
+    return [first.id, *(run.id for run in same_data_runs(first, runs)[:2])]
 
 
 def card_heading(run: Run) -> str:
