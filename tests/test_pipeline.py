@@ -672,7 +672,8 @@ def test_a_terminated_predict_cleans_up_as_an_interrupted_one(trained, dataset, 
 def test_a_predict_whose_table_cannot_be_written_changes_nothing_and_names_the_file(trained, dataset, tmp_path,
                                                                                     capsys, monkeypatch):
     """A full disk failed the CSV once the new overlays had replaced the earlier ones: they then lay beside the
-    earlier predictions.csv, and the message named a temporary file. The table is written first now."""
+    earlier predictions.csv, and the message named a temporary file. The overlays are flushed to the disk and the
+    table is written before any of them takes an earlier one's place."""
     parts, out = tmp_path / "parts", tmp_path / "out"
     shutil.copytree(dataset / "test" / "good", parts)
     command = ["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]
@@ -687,8 +688,13 @@ def test_a_predict_whose_table_cannot_be_written_changes_nothing_and_names_the_f
     capsys.readouterr()
     assert main(command) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
-    assert error == f"error: cannot write {out / 'predictions.csv'}: No space left on device"
+    assert error == f"error: could not write the overlays into {out}: No space left on device"
     assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier  # no staging folder, no temporary
+    monkeypatch.setattr(vqi_core.cli, "synced_to_disk", lambda folder: None)  # the overlays reach the disk
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == f"error: cannot write {out / 'predictions.csv'}: No space left on device"
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier
 
 
 def test_file_names_with_a_carriage_return_keep_the_csv_rows_and_the_terminal_lines_whole(trained, dataset,

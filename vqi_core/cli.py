@@ -36,8 +36,8 @@ from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   escaped_controls, missing_folders,
-                   run_folder_holding, spreadsheet_csv, spreadsheet_text, write_bytes_atomic)
+                   escaped_controls, missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text,
+                   synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
@@ -583,6 +583,13 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     scored = len(rows)
     frame = prediction_table(rows, skipped, threshold, run.id, run.box_level)
     earlier = _earlier_overlays(out)
+    try:  # the overlays are on the disk before they take the earlier ones' place
+        synced_to_disk(staging)
+    except BaseException as exc:
+        discard_this_predict()
+        if isinstance(exc, OSError):
+            raise OSError(f"could not write the overlays into {out}: {exc.strerror or exc}") from exc
+        raise
     interrupted: list[int] = []
     with interrupts_held(interrupted):  # all of the new results or none of them take the earlier ones' place
         try:  # the table first: a write that fails (a full disk) leaves the earlier results as they were

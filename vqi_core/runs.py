@@ -1219,13 +1219,42 @@ class RunStore:
         target = self.root / run_id
         if target.exists():
             raise RunError(f"run {run_id} already exists")
+        synced_to_disk(staging)  # a power cut after the rename cannot leave a listed run with cut-short files
         received: list[int] = []
         with interrupts_held(received):
             os.replace(staging, target)
+            _sync_folder_entry(self.root)
             run = Run(target)
         if received:
             raise InterruptedOnceWritten(run)
         return run
+
+
+def synced_to_disk(folder: Path) -> None:
+    """Flush every file under ``folder``, and the folders' entries, to the disk (found by review: the model's
+    arrays and the maps were written without it, so a power cut just after a run was published could leave it
+    listed with files cut short)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+    for path in [folder, *(path for path in folder.rglob("*") if path.is_dir() and not path.is_symlink())]:
+        _sync_folder_entry(path)
+
+
+def _sync_folder_entry(folder: Path) -> None:
+    """Flush ``folder``'s own entries (files renamed or created in it) to the disk, where the system allows a
+    folder to be opened (not on Windows)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def save_maps(path: Path, maps: list[np.ndarray]) -> None:
