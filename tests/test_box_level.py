@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -19,10 +22,10 @@ from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, box
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
     boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
-from vqi_core.pipeline import captioned_overlay, evaluate_run, folder_sources, iter_score, map_box_tally, \
-    prediction_table, result_row, score_images
+from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
+    map_box_tally, prediction_table, result_row, score_images
 from vqi_core.report import run_report_html
-from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore
+from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore, spreadsheet_csv
 
 def png(image: np.ndarray) -> bytes:
     """``image`` (RGB) as PNG file bytes, for an upload."""
@@ -136,6 +139,8 @@ def test_the_predictions_table_counts_each_rows_broad_boxes():
                              [{"file": "gone.png", "reason": "not an image"}], 0.5, "run-1", 1.0)
     assert table["broad_boxes"].tolist()[:2] == [1, 0] and pd.isna(table["broad_boxes"].iloc[2])
     assert list(table.columns).index("broad_boxes") == list(table.columns).index("boxes") + 1
+    rows = csv.DictReader(io.StringIO(spreadsheet_csv(table).decode()))  # whole numbers in the file, not 1.0
+    assert [row["broad_boxes"] for row in rows] == ["1", "0", ""]  # (found by review)
 
 
 def _colour_pixels(image: np.ndarray, color: tuple[int, int, int]) -> int:
@@ -165,6 +170,16 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert _colour_pixels(good_band, GOOD_COLOR) > 20 and _colour_pixels(good_band, DEFECT_COLOR) == 0
     small = captioned(np.zeros((20, 30, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # text never shrunk to fit
     assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, 30:] == CAPTION_BACKGROUND).all()
+    large = captioned(np.zeros((3000, 4000, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # fitted to a screen, legible
+    assert (large.shape[0] - 3000) / 4000 * 800 >= 0.5 * (small.shape[0] - 20)
+    assert [text for text, _ in caption_lines(defective, 0.5, "run-ガラス", 1.0)] == [
+        "DEFECTIVE", "score 2 >= threshold 0.5", "1 box above box level 1", "run run-ガラス"]
+    assert [text for text, _ in caption_lines(good, 0.5, "run-1", 1.0)] == [
+        "GOOD", "score 0.1 < threshold 0.5", "0 boxes above box level 1", "run run-1"]
+    near = replace(defective, score=0.5000001, unlike_training=["mean grey level 9.0, below ..."])
+    assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [
+        "score 0.5000001 >= threshold 0.5", "1 box above box level 1",
+        "unlike the training images: see unlike_training in predictions.csv"]
 
 
 def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root):

@@ -36,8 +36,8 @@ from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   escaped_controls, missing_folders, run_folder_holding, spreadsheet_csv, spreadsheet_text,
-                   synced_to_disk, write_bytes_atomic)
+                   check_output_file, escaped_controls, missing_folders, run_folder_holding, spreadsheet_csv,
+                   spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
@@ -420,8 +420,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("--category chooses a category of --data: give --data with it")
     run = Run(Path(args.run))
     run.check(manifest=False)  # a damaged run ends here, before its test set is scored (a manifest: said below)
-    if args.decisions:
+    if args.decisions:  # refused before the test set is scored, not after
         _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
+        check_output_file(Path(args.decisions))
     threshold = run.threshold  # read once: the decisions and the lines below judge at the same threshold
     progress = TerminalProgress()
     try:

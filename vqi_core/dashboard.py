@@ -896,7 +896,7 @@ def without_copies_sentence(run: Run, threshold: float) -> str | None:
     if copies.all():
         return f"{flagged}, and no test image is left without them."
     point = ThresholdEvaluator(run.labels[~copies], run.score_values[~copies]).evaluate(threshold)
-    return f"{flagged}; without them, {cost_sentence(point)}"
+    return f"{flagged}; without {'it' if count == 1 else 'them'}, {cost_sentence(point)}"
 
 
 def look_alike_images(run: Run) -> dict[str, str]:

@@ -230,22 +230,26 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     return out
 
 
-#: the caption band under a captioned overlay: background, text colour and the narrowest width it is drawn at
+#: the caption band under a captioned overlay: background, text colour, the narrowest width it is drawn at, and the
+#: image width per unit of text size (text about 10 px tall up to 400 px wide, then growing with the image, so that
+#: it stays readable when a viewer fits a large image to the screen)
 CAPTION_BACKGROUND = (255, 255, 255)
 CAPTION_TEXT_COLOR = (40, 40, 40)
 CAPTION_MIN_WIDTH = 320
+CAPTION_WIDTH_PER_SCALE = 800
 
 
 def captioned(overlay: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
-    """``overlay`` (RGB uint8) above a band that holds ``lines`` of text (ASCII; each with its RGB colour), so
-    that a saved overlay says what was decided about it. The text is drawn at one size whatever the image's; an
-    image narrower than :data:`CAPTION_MIN_WIDTH` or than its longest line is padded on the right with the band's
-    background rather than given unreadable text."""
-    font, scale, weight = cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1
-    margin, line_height = 6, 18
-    texts = [text.encode("ascii", "replace").decode() for text, _ in lines]
-    longest = max((cv2.getTextSize(text, font, scale, weight)[0][0] for text in texts), default=0)
+    """``overlay`` (RGB uint8) above a band that holds ``lines`` of text (each with its RGB colour; a character
+    outside ASCII is written as its escape, ``\u30ac``, which still names it), so that a saved overlay says what
+    was decided about it. The text grows with the image's width (:data:`CAPTION_WIDTH_PER_SCALE`); an image
+    narrower than :data:`CAPTION_MIN_WIDTH` or than its longest line is padded on the right with the band's
+    background rather than given smaller text."""
     h, w = overlay.shape[:2]
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.5, w / CAPTION_WIDTH_PER_SCALE)
+    weight, margin, line_height = max(1, round(2 * scale)), round(12 * scale), round(36 * scale)
+    texts = [text.encode("ascii", "backslashreplace").decode() for text, _ in lines]
+    longest = max((cv2.getTextSize(text, font, scale, weight)[0][0] for text in texts), default=0)
     width = max(w, CAPTION_MIN_WIDTH, longest + 2 * margin)
     out = np.full((h + margin + line_height * len(lines), width, 3), CAPTION_BACKGROUND, np.uint8)
     out[:h, :w] = overlay

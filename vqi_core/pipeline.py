@@ -35,7 +35,7 @@ from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_b
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
-from .wording import are, counted, exact_number, score_beside
+from .wording import are, counted, exact_number, told_apart
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
 from .thresholds import judged_frame
@@ -668,22 +668,29 @@ def result_row(result: ImageResult, threshold: float, run_id: str, box_level: fl
             "scored_at": local_time(), "problem": ""}
 
 
-def captioned_overlay(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> np.ndarray:
-    """The overlay ``predict`` saves for a scored image: heatmap, boxes and the inspection region, above a caption
-    with the verdict, the score beside the threshold, the boxes (and how many are broad) with their level, and the
-    run that judged it, so that the image file alone says what was decided (audit review: the overlays carried no
-    verdict)."""
-    overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
+def caption_lines(result: ImageResult, threshold: float, run_id: str,
+                  box_level: float = BOX_LEVEL) -> list[tuple[str, tuple[int, int, int]]]:
+    """The lines of a saved overlay's caption, each with its colour: the verdict, the score beside the threshold
+    (with the digits that tell them apart), the boxes (and how many are broad) with their level, whether the image
+    is unlike the training images, and the run that judged it."""
     broad = map_box_tally(result.anomaly_map, box_level)[1]
+    score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
     lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_COLOR if result.defective else GOOD_COLOR),
-             (f"score {score_beside(result.score, threshold)} {'>=' if result.defective else '<'} threshold "
-              f"{exact_number(threshold)}", CAPTION_TEXT_COLOR),
+             (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
+              CAPTION_TEXT_COLOR),
              (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}"
               + (f", {broad} broad (over half the image)" if broad else ""), CAPTION_TEXT_COLOR)]
     if result.unlike_training:
         lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_COLOR))
-    lines.append((f"run {run_id}", CAPTION_TEXT_COLOR))
-    return captioned(overlay, lines)
+    return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]
+
+
+def captioned_overlay(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> np.ndarray:
+    """The overlay ``predict`` saves for a scored image: heatmap, boxes and the inspection region, above its
+    :func:`caption_lines`, so that the image file alone says what was decided (audit review: the overlays carried
+    no verdict)."""
+    overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
+    return captioned(overlay, caption_lines(result, threshold, run_id, box_level))
 
 
 def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
@@ -712,10 +719,22 @@ def _readable_file_sha256(file: str) -> str:
 
 def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -> pd.DataFrame:
     """Every image of an evaluation on labelled images (:func:`evaluate_run`'s result) judged at ``threshold``
-    (:func:`~vqi_core.thresholds.judged_frame`: label, defect type, score, decision, outcome), with the run that
-    judged it and when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
+    (:func:`~vqi_core.thresholds.judged_frame`: label, defect type, score, decision, outcome), then a row for each
+    file of its test folders that could not be scored (prediction :data:`NOT_SCORED`, no score or outcome, the
+    reason as its ``problem``: found by review, the record left them out), each with the run that judged it and
+    when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
     judged = judged_frame(evaluation["paths"], evaluation["labels"], evaluation["defect_types"],
-                          evaluation["scores"], threshold)
+                          evaluation["scores"], threshold).assign(problem="")
+    not_scored = []
+    for item in evaluation["skipped"]:
+        path = Path(item["file"])
+        if path.parent.parent.name != "test":  # a mask left out (its image is scored), or a file of another folder
+            continue
+        not_scored.append({"image": path.name, "label": "good" if path.parent.name == "good" else "defective",
+                           "defect_type": path.parent.name, "score": None, "threshold": threshold,
+                           "prediction": NOT_SCORED, "outcome": "", "path": str(path), "problem": item["reason"]})
+    if not_scored:
+        judged = pd.concat([judged, pd.DataFrame(not_scored, columns=judged.columns)], ignore_index=True)
     return judged.assign(run=run_id, evaluated_at=local_time())
 
 
@@ -724,7 +743,9 @@ def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[di
     """The predictions table (:data:`RESULT_COLUMNS`; the CLI's ``predictions.csv``, the Predict page's CSV): the
     scored images' rows (:func:`result_row`), then a row for every file that could not be scored."""
     rows = [*scored_rows, *(not_scored_row(item, threshold, run_id, box_level) for item in skipped)]
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    # a count stays a whole number beside rows that have none (found by review: 1.0 once a row was not scored)
+    return frame.astype({"broad_boxes": "Int64"})
 
 
 def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
@@ -743,8 +764,8 @@ def seen_before(run: Run, samples: Sequence[Sample]) -> tuple[list[str], int]:
     """Notes naming the images among ``samples`` that the run has seen (the same bytes, by the SHA-256 of its data
     manifest): those it learnt from (its training images, and for a method that learns from labelled defects its
     labelled test images) and those it was tested on (its own test images, on which a threshold chosen on its test
-    set was chosen: found by review, evaluate called them new images); and how many are its own test images. No
-    note where there is none, or the run did not record its files."""
+    set was chosen: found by review, evaluate called them new images); and how many are among its test images
+    (those that copy a training image too). No note where there is none, or the run did not record its files."""
     try:
         manifest = run.data_manifest
     except RunError:
@@ -752,10 +773,13 @@ def seen_before(run: Run, samples: Sequence[Sample]) -> tuple[list[str], int]:
     if manifest is None:
         return [], 0
     learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
-    tested = set(manifest.loc[manifest["role"] == "test", "sha256"]) - learnt
+    test_set = set(manifest.loc[manifest["role"] == "test", "sha256"])
     digests = [file_sha256(sample.path) for sample in samples]
     seen = [sample for sample, digest in zip(samples, digests) if digest in learnt]
-    own = [sample for sample, digest in zip(samples, digests) if digest in tested]
+    own = [sample for sample, digest in zip(samples, digests) if digest in test_set - learnt]
+    # a test image that copies a training image is named as one the run learnt from, and is still one of the test
+    # images its threshold was chosen on (found by review: glass's copies were "not chosen on these images")
+    in_test_set = sum(digest in test_set for digest in digests)
     notes = []
     if seen:
         notes.append(f"{len(seen)} of these {counted(len(samples), 'image')} "
@@ -767,7 +791,7 @@ def seen_before(run: Run, samples: Sequence[Sample]) -> tuple[list[str], int]:
                      f"{'is one' if len(own) == 1 else 'are'} of the run's own test images (the same bytes, by "
                      f"SHA-256; e.g. {own[0].path}): a threshold chosen on its test set was chosen on them, and the "
                      f"figures on them are not those of new parts")
-    return notes, len(own)
+    return notes, in_test_set
 
 
 def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | None]) -> list[np.ndarray] | None:

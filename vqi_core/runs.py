@@ -180,11 +180,10 @@ def runs_folder_undone_on_failure(runs_dir: Path) -> Iterator[None]:
         raise
 
 
-def write_bytes_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
-    permissions of a file created the usual way (the temporary file's own are private). A symbolic link is
-    kept: the file it points to is written. Anything but a regular file there (a pipe, a device) is refused:
-    renaming onto it would replace it."""
+def check_output_file(path: Path) -> Path:
+    """The file :func:`write_bytes_atomic` would write for ``path`` (a symbolic link's target), checked before
+    the work that produces it: ``OSError`` when it is a folder, or anything but a regular file (a pipe, a device),
+    or a folder above it is a file."""
     if path.is_symlink():
         path = path.resolve()
     if path.is_dir():
@@ -192,6 +191,22 @@ def write_bytes_atomic(path: Path, payload: bytes) -> None:
     if path.exists() and not path.is_file():
         raise OSError(f"cannot write {path}: it is not a regular file (a pipe, a device or a socket), which "
                       f"writing would replace: name a file")
+    for folder in path.absolute().parents:
+        try:
+            blocking = folder.exists() and not folder.is_dir()
+        except OSError:  # not allowed to look: writing will say so
+            break
+        if blocking:
+            raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
+    return path
+
+
+def write_bytes_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
+    permissions of a file created the usual way (the temporary file's own are private). A symbolic link is
+    kept: the file it points to is written. Anything but a regular file there (a pipe, a device) is refused:
+    renaming onto it would replace it (:func:`check_output_file`)."""
+    path = check_output_file(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
