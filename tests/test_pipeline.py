@@ -1515,7 +1515,8 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     for option, message in [("--defect-rate=150", "--defect-rate is a percentage"),
                             ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
         assert main(["threshold", "--run", str(trained.path), option]) == 2
-        assert message in capsys.readouterr().err
+        captured = capsys.readouterr()
+        assert message in captured.err and not captured.out  # refused before anything is printed
 
 
 def test_operating_system_errors_are_said_as_the_file_and_the_reason(trained, dataset, tmp_path, capsys):

@@ -694,6 +694,7 @@ def _threshold(args: argparse.Namespace) -> int:
     _check_threshold(value)
     if args.decisions:
         _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
+        check_output_file(Path(args.decisions))  # before anything is printed or saved
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
