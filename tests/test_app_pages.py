@@ -699,15 +699,15 @@ def test_the_threshold_figures_are_given_again_without_the_test_images_that_copy
     expected = f"{point.fp} of {good_left} good parts would be rejected"
     app = open_page("threshold.py")
     assert not app.exception
-    [note] = [c.value for c in app.caption if "copy another image" in c.value]
-    assert note.startswith(":orange[2 test images copy another image (see the test-set check)") and expected in note
+    [note] = [i.value for i in app.info if "copy another image" in i.value]
+    assert note.startswith("2 test images copy another image (see the test-set check)") and expected in note
     html_report = run_report_html(run)
     assert "2 test images copy another image" in html_report and expected in html_report
     (run.path / "report.json").write_text(json.dumps({**run.report, "split_check": {
         "copies_of_train": [], "repeats_in_test": []}}))
     again = open_page("threshold.py")
     assert not again.exception and any(m.value.startswith("**At ") for m in again.markdown)
-    assert not any("copy another image" in c.value for c in again.caption)
+    assert not any("copy another image" in i.value for i in again.info)
 
 
 @pytest.mark.parametrize("has_masks", [True, False])

@@ -17,8 +17,8 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import BoxSlider, box_figures, box_note, box_slider, boxes_mark, regions_boxed_frame, \
-    run_box_data, run_box_tally, run_normalization, saved_box_counts
+from vqi_core.dashboard import OWN_RANGE_IN_LARGE_VIEW, BoxSlider, box_figures, box_note, box_slider, boxes_mark, \
+    regions_boxed_frame, run_box_data, run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
     boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
@@ -168,8 +168,13 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert _colour_pixels(band, DEFECT_COLOR) > 20 and _colour_pixels(band, GOOD_COLOR) == 0
     good_band = captioned_overlay(good, 0.5, "run-1", 1.0)[400:]
     assert _colour_pixels(good_band, GOOD_COLOR) > 20 and _colour_pixels(good_band, DEFECT_COLOR) == 0
-    small = captioned(np.zeros((20, 30, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # text never shrunk to fit
-    assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, 30:] == CAPTION_BACKGROUND).all()
+    small = captioned(np.full((20, 30, 3), 7, np.uint8), [("GOOD", GOOD_COLOR)])  # text never shrunk to fit
+    left = (CAPTION_MIN_WIDTH - 30) // 2  # centred on the band
+    assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, left:left + 30] == 7).all()
+    assert (small[:20, :left] == CAPTION_BACKGROUND).all() and (small[:20, left + 30:] == CAPTION_BACKGROUND).all()
+    wrapped = captioned(np.zeros((20, 30, 3), np.uint8), [("run " + "x" * 120, GOOD_COLOR), ("a " * 80, GOOD_COLOR)])
+    assert wrapped.shape[1] == CAPTION_MIN_WIDTH  # one width whatever the caption: long lines wrap (review)
+    assert wrapped.shape[0] > small.shape[0] + 4 * 14
     large = captioned(np.zeros((3000, 4000, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # fitted to a screen, legible
     assert (large.shape[0] - 3000) / 4000 * 800 >= 0.5 * (small.shape[0] - 20)
     assert [text for text, _ in caption_lines(defective, 0.5, "run-ガラス", 1.0)] == [
@@ -353,9 +358,10 @@ def test_the_per_type_table_gives_shares_in_percent_as_the_figures_do():
 def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     """Found by a browser review: a box over the whole image, drawn along its edges, read as the thumbnail's
     frame. The 64-px synthetic parts' defective maps are high all over at level 1: each card says so."""
-    assert box_note(True, 1, 1.0, 1) == (
+    assert box_note(True, 1, 1.0, 1, OWN_RANGE_IN_LARGE_VIEW) == (
         "its box covers more than half of the image: the map is above every good image's map over most of it, so "
-        "it locates nothing (the large view can colour the heatmap by the image's own range)")
+        "it locates nothing (Enlarge can colour the heatmap by the image's own range)")
+    assert box_note(True, 1, 1.0, 1).endswith("so it locates nothing")  # Predict: no large view to point to
     assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes covers more than half of the image: the map is "
                                                 "above box level 2 over most of it")
     assert box_note(True, 3, 2.0, 2).startswith("2 of its 3 boxes cover more than half")

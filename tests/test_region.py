@@ -280,7 +280,8 @@ def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_cate
     overlay = cv2.cvtColor(cv2.imread(str(out / "000.png_overlay.png")), cv2.COLOR_BGR2RGB)
     image = cv2.cvtColor(cv2.imread(str(root / "test" / "good" / "000.png")), cv2.COLOR_BGR2RGB)
     strip = slice(SIDE - IGNORED_COLUMNS, SIDE)
-    drawn = overlay[:image.shape[0], :image.shape[1]]  # the image, above its caption band
+    left = (overlay.shape[1] - image.shape[1]) // 2  # the image, centred above its caption band
+    drawn = overlay[:image.shape[0], left:left + image.shape[1]]
     assert np.array_equal(drawn[:, strip], np.round(image[:, strip] * IGNORED_BRIGHTNESS).astype(np.uint8))
     assert "defective" not in (out / "predictions.csv").read_text()  # the clamps are not rejected
     black = write_png(tmp_path / "black.png", np.zeros((96, 96), np.uint8))

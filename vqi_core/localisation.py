@@ -241,21 +241,40 @@ CAPTION_WIDTH_PER_SCALE = 800
 
 def captioned(overlay: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
     """``overlay`` (RGB uint8) above a band that holds ``lines`` of text (each with its RGB colour; a character
-    outside ASCII is written as its escape, ``\u30ac``, which still names it), so that a saved overlay says what
-    was decided about it. The text grows with the image's width (:data:`CAPTION_WIDTH_PER_SCALE`); an image
-    narrower than :data:`CAPTION_MIN_WIDTH` or than its longest line is padded on the right with the band's
-    background rather than given smaller text."""
+    outside ASCII is written as its escape, ``\\u30ac``, which still names it), so that a saved overlay says what
+    was decided about it. The text grows with the image's width (:data:`CAPTION_WIDTH_PER_SCALE`) and is wrapped
+    to it; an image narrower than :data:`CAPTION_MIN_WIDTH` is centred on a band that wide rather than given
+    smaller text, so that images of one size give overlays of one width."""
     h, w = overlay.shape[:2]
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.5, w / CAPTION_WIDTH_PER_SCALE)
     weight, margin, line_height = max(1, round(2 * scale)), round(12 * scale), round(36 * scale)
-    texts = [text.encode("ascii", "backslashreplace").decode() for text, _ in lines]
-    longest = max((cv2.getTextSize(text, font, scale, weight)[0][0] for text in texts), default=0)
-    width = max(w, CAPTION_MIN_WIDTH, longest + 2 * margin)
-    out = np.full((h + margin + line_height * len(lines), width, 3), CAPTION_BACKGROUND, np.uint8)
-    out[:h, :w] = overlay
-    for row, (text, (_, color)) in enumerate(zip(texts, lines)):
-        baseline = h + line_height * (row + 1)
-        cv2.putText(out, text, (margin, baseline), font, scale, color, weight, cv2.LINE_AA)
+    width = max(w, CAPTION_MIN_WIDTH)
+
+    def fits(text: str) -> bool:
+        return cv2.getTextSize(text, font, scale, weight)[0][0] <= width - 2 * margin
+
+    rows: list[tuple[str, tuple[int, int, int]]] = []
+    for text, color in lines:
+        line = ""
+        for word in text.encode("ascii", "backslashreplace").decode().split(" "):
+            while len(word) > 1 and not fits(word):  # longer than a line by itself (a run id): cut where it is full
+                cut = max([end for end in range(1, len(word)) if fits(word[:end])], default=1)
+                if line:
+                    rows.append((line, color))
+                    line = ""
+                rows.append((word[:cut], color))
+                word = word[cut:]
+            if line and not fits(f"{line} {word}"):
+                rows.append((line, color))
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        rows.append((line, color))
+    out = np.full((h + margin + line_height * len(rows), width, 3), CAPTION_BACKGROUND, np.uint8)
+    left = (width - w) // 2
+    out[:h, left:left + w] = overlay
+    for row, (text, color) in enumerate(rows):
+        cv2.putText(out, text, (margin, h + line_height * (row + 1)), font, scale, color, weight, cv2.LINE_AA)
     return out
 
 

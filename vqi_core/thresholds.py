@@ -189,9 +189,13 @@ def cost_sentence(point: OperatingPoint) -> str:
     """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
     test set's rates are (exact :data:`CONFIDENCE` intervals)."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
-    return (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
-            f"{_share_with_interval(point.fp, n_good)}) and {point.fn} of {counted(n_defective, 'defective part')} "
-            f"would pass (escapes, {_share_with_interval(point.fn, n_defective)}).")
+    false_alarms = (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
+                    f"{_share_with_interval(point.fp, n_good)})" if n_good else
+                    "there is no good part to measure false alarms on")  # not "0 of 0" (browser review)
+    escapes = (f"{point.fn} of {counted(n_defective, 'defective part')} would pass (escapes, "
+               f"{_share_with_interval(point.fn, n_defective)})" if n_defective else
+               "there is no defective part to measure escapes on")
+    return f"{false_alarms} and {escapes}."
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:

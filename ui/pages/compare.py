@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
-    box_note, common_test_images, notes_of_runs, run_label, same_data_runs
+    OWN_RANGE_IN_INSPECT, box_note, common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL
 from vqi_core.runs import Run, RunError, changed_settings
@@ -57,7 +57,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                                         dataset=common.images_folder(run), shown_side=1000 // len(runs)),
                          width="stretch")
                 boxes, broad = common.box_tally(str(run.path), index, run.box_level)
-                note = box_note(judged == "defective", boxes, run.box_level, broad)
+                note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT)
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             # the score with the digits that tell it from the threshold, as the threshold where they are equal

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, box_note, boxes_mark, heat_scale_note, \
-    inspection_frame, map_range, order_images, region_caption, saved_box_counts
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
+    box_note, boxes_mark, heat_scale_note, inspection_frame, map_range, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence
 from vqi_core.runs import Run, RunError
@@ -26,17 +26,18 @@ HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good leve
 
 
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
-             box_level: float = BOX_LEVEL) -> str:
+             box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
     good/defective; what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
-    or the boxes cover most of the image, why."""
+    or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest)."""
     colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1]) if boxes is not None else None
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range) \
+        if boxes is not None else None
     if note:
         copy += f"  \n:grey[{note}]"
     return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
@@ -80,7 +81,8 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
     head, close = st.columns([5, 1])
-    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level), unsafe_allow_html=True)
+    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level, OWN_RANGE_HERE),
+                  unsafe_allow_html=True)
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again

@@ -195,8 +195,8 @@ def image_level_body(run: Run) -> None:
     point = view["point"]
 
     st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
-    if copies := without_copies_sentence(run, threshold):
-        st.caption(f":orange[{copies}]")
+    if copies := without_copies_sentence(run, threshold):  # not a faint caption: the figures to trust (review)
+        st.info(copies, icon=":material/content_copy:")
     if view["line_cost"]:
         st.markdown(view["line_cost"])
     matrix, rates = st.columns([2, 3])
