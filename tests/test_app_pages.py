@@ -1196,6 +1196,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     shutil.copytree(synthetic_root / "widget" / "ground_truth", lot / "ground_truth")
     for index, path in enumerate(sorted((lot / "test" / "blob").iterdir())[:2]):  # parts the line calls good
         path.rename(lot / "test" / "good" / f"disputed_{index}.png")
+    (lot / "test" / "scratch" / "torn.png").write_bytes(b"half an upload")  # a part that cannot be scored
     app = open_page("predict.py")
     app.radio(key="predict_mode").set_value("labelled").run()
     assert app.button(key="predict_check").disabled
@@ -1216,7 +1217,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     summary = next(m.value for m in app.markdown if "at the saved threshold" in m.value)
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in summary
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in summary
-    assert metric(app, "Images") == "14" and metric(app, "Pixel AUROC") != "n/a"
+    assert metric(app, "Images") == "14" and metric(app, "Pixel AUROC") != "n/a" and metric(app, "Not scored") == "1"
     assert np.bincount(result["labels"]).tolist() == [6, 8]
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
     by_type = app.dataframe[1].value.set_index("defect type")
@@ -1228,7 +1229,8 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn
     assert len(app.get("download_button")) == 1
     record = app.session_state["predict_check_result"]["judged"]  # what the CSV holds: the check's record
-    assert len(record) == 14 and set(record["run"]) == {run.id} and record["evaluated_at"].str.len().min() > 0
+    assert len(record) == 15 and set(record["run"]) == {run.id} and record["evaluated_at"].str.len().min() > 0
+    assert record.set_index("image").loc["torn.png", "prediction"] == NOT_SCORED
     assert not any(i.value.startswith("This check is of") for i in app.info)
     app.text_input(key="predict_labelled_folder").set_value(str(tmp_path / "lot_50")).run()  # not checked yet
     assert any(i.value.startswith(f"This check is of `{lot}`, not of the folder given above") for i in app.info)

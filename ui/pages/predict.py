@@ -120,9 +120,12 @@ def show_check(outcome: dict[str, Any]) -> None:
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
                 f"{exact_number(outcome['threshold'])}:** {view['cost']}")
-    figures = st.columns(4)
+    figures = st.columns(5)
     figures[0].metric("Images", outcome["images"])
-    for column, (name, key) in zip(figures[1:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
+    figures[1].metric("Not scored", int((judged["prediction"] == NOT_SCORED).sum()),
+                      help="Files of the test folders that could not be scored (listed above, with the reason): not "
+                           "inspected, so neither good nor defective, and not in the figures.")
+    for column, (name, key) in zip(figures[2:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
                                                  ("AUPRO", "aupro")]):
         value = metrics.get(key)
         column.metric(name, figure(value, 3))
