@@ -39,7 +39,7 @@ th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .not
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
 figcaption { overflow-wrap: anywhere; }
 figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.85rem; }
-.sign-off td { min-width: 8rem; height: 2.2rem; }
+.sign-off td { min-width: 8rem; height: 3.2rem; } .sign-off td:last-child { min-width: 16rem; }
 """
 
 
