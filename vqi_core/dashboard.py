@@ -161,7 +161,8 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
     if subtitle:
         lines = textwrap.wrap(subtitle, SUBTITLE_LINE_CHARS)
         title += "".join(f"<br><sup>{line}</sup>" for line in lines)
-        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 16 * len(lines)}
+        # room for each line and a gap above the plot's top tick (the last line sat on "100%": browser review)
+        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 20 * len(lines) + 12}
     traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                          hoverinfo="skip", showlegend=False),
               go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_COLOR, width=2),
