@@ -18,12 +18,12 @@ from PIL import Image
 
 from synthetic import draw_defect, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
-    PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, box_note, common_test_images, compare_runs, \
+    PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
     run_box_tally, run_normalization, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
     threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import boxes_sentence
+from vqi_core.localisation import box_note, boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run

@@ -17,10 +17,10 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import OWN_RANGE_IN_LARGE_VIEW, BoxSlider, box_figures, box_note, box_slider, boxes_mark, \
-    regions_boxed_frame, run_box_data, run_box_tally, run_normalization, saved_box_counts
+from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, run_box_data, \
+    run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
-    boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
+    OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
     map_box_tally, prediction_table, result_row, score_images
@@ -181,6 +181,12 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
         "DEFECTIVE", "score 2 >= threshold 0.5", "1 box above box level 1", "run run-ガラス"]
     assert [text for text, _ in caption_lines(good, 0.5, "run-1", 1.0)] == [
         "GOOD", "score 0.1 < threshold 0.5", "0 boxes above box level 1", "run run-1"]
+    no_box = replace(defective, boxes=[])  # the reason the cards give, in the file too (browser review)
+    assert [text for text, _ in caption_lines(no_box, 0.5, "run-1", 1.0)][2:4] == [
+        "0 boxes above box level 1", box_note(True, 0, 1.0)]
+    broad_map = np.full((32, 32), 9.0, np.float32)  # the whole map above the level: one box over all of it
+    broad = replace(defective, anomaly_map=broad_map)
+    assert caption_lines(broad, 0.5, "run-1", 1.0)[3][0].startswith("its box covers more than half of the image")
     near = replace(defective, score=0.5000001, unlike_training=["mean grey level 9.0, below ..."])
     assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [
         "score 0.5000001 >= threshold 0.5", "1 box above box level 1",

@@ -551,35 +551,6 @@ def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:
     return f"regions above {level}, where 1 is above {whose}"
 
 
-#: where a broad box's card points to for where in the image the map is highest (:func:`box_note`)
-OWN_RANGE_IN_LARGE_VIEW = "Enlarge can colour the heatmap by the image's own range"
-OWN_RANGE_HERE = "\"This image's range\" colours the heatmap by the image's own range"
-OWN_RANGE_IN_INSPECT = "Inspect's Enlarge can colour the heatmap of a test image by its own range"
-
-
-def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: int = 0,
-             own_range: str | None = None) -> str | None:
-    """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
-    every held-out good image's map), the verdict compares the image's score with the threshold; and where
-    ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
-    that they locate nothing, and ``own_range``: where the page shows where in the image the map is highest
-    (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page without it names none: browser review). None where there is
-    nothing to say."""
-    above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
-    if broad:
-        which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
-                 else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
-        return (f"{which} more than half of the image: the map is above {above} over most of it, so "
-                f"{'it locates' if broad == 1 else 'they locate'} nothing" + (f" ({own_range})" if own_range else "")
-                + ("" if defective else "; the score is below the threshold"))
-    if defective and boxes == 0:
-        return (f"no box: no region is above {above}; the score as a whole is at or above the threshold (see the "
-                f"heat)")
-    if not defective and boxes:
-        return f"{counted(boxes, 'box', 'boxes')} above {above}, but the score is below the threshold"
-    return None
-
-
 def run_box_tally(run: Run, index: int, normalization: dict[str, float], box_level: float) -> tuple[int, int]:
     """How many boxes :func:`run_overlay` draws on test image ``index``, and how many of them are broad
     (:func:`~vqi_core.metrics.broad_boxes`), from its map alone (no image is read)."""

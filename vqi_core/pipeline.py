@@ -28,7 +28,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
 from .images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low, image_shapes,
                      image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_COLOR, GOOD_COLOR, STORED_MAP_DTYPE, Box, \
-    boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
+    box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, summary_metrics
@@ -671,15 +671,18 @@ def result_row(result: ImageResult, threshold: float, run_id: str, box_level: fl
 def caption_lines(result: ImageResult, threshold: float, run_id: str,
                   box_level: float = BOX_LEVEL) -> list[tuple[str, tuple[int, int, int]]]:
     """The lines of a saved overlay's caption, each with its colour: the verdict, the score beside the threshold
-    (with the digits that tell them apart), the boxes (and how many are broad) with their level, whether the image
-    is unlike the training images, and the run that judged it."""
+    (with the digits that tell them apart), the boxes with their level and where they and the verdict seem to
+    disagree or cover most of the image, why (:func:`~vqi_core.localisation.box_note`, as the pages' cards say it),
+    whether the image is unlike the training images, and the run that judged it."""
     broad = map_box_tally(result.anomaly_map, box_level)[1]
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
     lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_COLOR if result.defective else GOOD_COLOR),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
               CAPTION_TEXT_COLOR),
-             (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}"
-              + (f", {broad} broad (over half the image)" if broad else ""), CAPTION_TEXT_COLOR)]
+             (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}",
+              CAPTION_TEXT_COLOR)]
+    if note := box_note(result.defective, len(result.boxes), box_level, broad):  # as the pages' cards say it
+        lines.append((note, CAPTION_TEXT_COLOR))
     if result.unlike_training:
         lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_COLOR))
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]

@@ -6,9 +6,9 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
-    OWN_RANGE_IN_INSPECT, box_note, common_test_images, notes_of_runs, run_label, same_data_runs
+    common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL
+from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
 from vqi_core.runs import Run, RunError, changed_settings
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart

@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
-    box_note, boxes_mark, heat_scale_note, inspection_frame, map_range, order_images, region_caption, saved_box_counts
+from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, boxes_mark, heat_scale_note, inspection_frame, \
+    map_range, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence
+from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
+    box_note, boxes_sentence
 from vqi_core.runs import Run, RunError
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside

@@ -11,12 +11,12 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, box_note, jpeg_bytes, judged_again,
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_again,
                                  prepare_threshold_data, result_cards_order, result_overlay, square_thumbnail,
                                  threshold_view)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL
+from vqi_core.localisation import BOX_LEVEL, box_note
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, ImageResult, check_decisions, evaluate_run,
                                folder_sources, iter_score, map_box_tally, prediction_table, result_row,
