@@ -1222,7 +1222,9 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
     by_type = app.dataframe[1].value.set_index("defect type")
     assert set(by_type.index) == {"blob", "scratch"}
-    assert json.loads(app.dataframe[1].proto.columns)["detection rate"]["type_config"]["format"] == "%.1f%%"
+    columns = json.loads(app.dataframe[1].proto.columns)
+    assert columns["detection rate"]["type_config"]["format"] == "%.1f%%"
+    assert columns["image AUROC"]["type_config"]["format"] == "%.3f"  # as the Threshold page (browser review)
     assert (by_type["detection rate"] == 100 * by_type["caught"] / by_type["images"]).all()  # as the Threshold page
     misjudged = app.dataframe[2].value
     assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])

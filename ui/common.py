@@ -133,9 +133,12 @@ def show_run_error(key: str, run: Run) -> None:
 
 def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
     """The by-defect-type table (:func:`vqi_core.dashboard.defect_type_frame`): detection rates as percentages
-    with one decimal, as the rates shown beside it."""
+    with one decimal, as the rates shown beside it, and AUROCs with three decimals on every page (the Predict
+    page's check showed 1 where the Threshold page showed 1.000: browser review)."""
     st.dataframe(by_type.assign(**{"detection rate": by_type["detection rate"] * 100}), hide_index=True,
-                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"), **column_config},
+                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"),
+                                "image AUROC": st.column_config.NumberColumn(format="%.3f"),
+                                "pixel AUROC": st.column_config.NumberColumn(format="%.3f"), **column_config},
                  placeholder=NO_VALUE)
 
 

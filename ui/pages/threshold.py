@@ -214,9 +214,7 @@ def image_level_body(run: Run) -> None:
         common.by_type_table(view["by_type"], {
             DETECTION_INTERVAL: st.column_config.TextColumn(
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
-                     "mean a wide interval."),
-            "image AUROC": st.column_config.NumberColumn(format="%.3f"),
-            "pixel AUROC": st.column_config.NumberColumn(format="%.3f")})
+                     "mean a wide interval.")})
     held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
     left.plotly_chart(view["roc"], key="roc_chart")
