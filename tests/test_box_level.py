@@ -175,6 +175,8 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     wrapped = captioned(np.zeros((20, 30, 3), np.uint8), [("run " + "x" * 120, GOOD_COLOR), ("a " * 80, GOOD_COLOR)])
     assert wrapped.shape[1] == CAPTION_MIN_WIDTH  # one width whatever the caption: long lines wrap (review)
     assert wrapped.shape[0] > small.shape[0] + 4 * 14
+    run_line = captioned(np.zeros((5, 256, 3), np.uint8), [("run 20261205-051707-glass-patchcore-683a", GOOD_COLOR)])
+    assert run_line.shape[0] == 5 + 6 + 2 * 18  # two rows: "run" stays beside its id, cut where the row is full
     large = captioned(np.zeros((3000, 4000, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # fitted to a screen, legible
     assert (large.shape[0] - 3000) / 4000 * 800 >= 0.5 * (small.shape[0] - 20)
     assert [text for text, _ in caption_lines(defective, 0.5, "run-ガラス", 1.0)] == [

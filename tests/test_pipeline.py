@@ -268,6 +268,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
                  str(decisions.parent)]) == 2  # a folder: refused before the images are scored, not after
     assert capsys.readouterr() == ("", f"error: {decisions.parent} is a folder: name a file to write\n")
     (elsewhere / "test" / "blob" / "broken.png").write_bytes(b"not an image")  # a part that cannot be scored
+    (elsewhere / "test" / "blob" / "older").mkdir()  # a sub-folder: named, not searched, and no part (review)
+    shutil.copy(elsewhere / "test" / "blob" / "000.png", elsewhere / "test" / "blob" / "older" / "000.png")
     assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere), "--decisions",
                  str(decisions)]) == 0
     out = capsys.readouterr().out

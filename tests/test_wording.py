@@ -30,7 +30,7 @@ def test_the_threshold_cost_sentence_counts_a_single_part_in_the_singular():
     only_defective = OperatingPoint(threshold=0.5, tp=2, fp=0, tn=0, fn=1, accuracy=2 / 3, precision=1.0,
                                     recall=2 / 3, f1=0.8, false_alarm_rate=0.0, escape_rate=1 / 3)
     assert cost_sentence(only_defective).startswith(  # not "0 of 0 good parts" (browser review)
-        "there is no good part to measure false alarms on and 1 of 3 defective parts would pass (escapes, 33.3%")
+        "There is no good part to measure false alarms on and 1 of 3 defective parts would pass (escapes, 33.3%")
     only_good = OperatingPoint(threshold=0.5, tp=0, fp=1, tn=3, fn=0, accuracy=0.75, precision=0.0, recall=0.0,
                                f1=0.0, false_alarm_rate=0.25, escape_rate=0.0)
     assert cost_sentence(only_good).endswith(" and there is no defective part to measure escapes on.")

@@ -254,21 +254,31 @@ def captioned(overlay: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, in
         return cv2.getTextSize(text, font, scale, weight)[0][0] <= width - 2 * margin
 
     rows: list[tuple[str, tuple[int, int, int]]] = []
+
+    def longest_fitting(prefix: str, word: str) -> int:
+        """How many of ``word``'s first characters fit on a line after ``prefix`` (binary search)."""
+        low, high = 0, len(word)
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if fits(prefix + word[:middle]) else (low, middle - 1)
+        return low
+
     for text, color in lines:
         line = ""
         for word in text.encode("ascii", "backslashreplace").decode().split(" "):
-            while len(word) > 1 and not fits(word):  # longer than a line by itself (a run id): cut where it is full
-                cut = max([end for end in range(1, len(word)) if fits(word[:end])], default=1)
-                if line:
-                    rows.append((line, color))
-                    line = ""
-                rows.append((word[:cut], color))
-                word = word[cut:]
-            if line and not fits(f"{line} {word}"):
+            if fits(f"{line} {word}" if line else word):
+                line = f"{line} {word}" if line else word
+                continue
+            if fits(word):  # on a line of its own
                 rows.append((line, color))
                 line = word
-            else:
-                line = f"{line} {word}" if line else word
+                continue
+            while not fits(f"{line} {word}" if line else word):  # longer than a line (a run id): cut it where
+                prefix = f"{line} " if line else ""  # the line is full, so "run" stays beside its id
+                cut = longest_fitting(prefix, word) or (0 if line else 1)
+                rows.append((prefix + word[:cut] if cut else line, color))
+                line, word = "", word[cut:]
+            line = f"{line} {word}" if line else word
         rows.append((line, color))
     out = np.full((h + margin + line_height * len(rows), width, 3), CAPTION_BACKGROUND, np.uint8)
     left = (width - w) // 2

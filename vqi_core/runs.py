@@ -1251,7 +1251,7 @@ def synced_to_disk(folder: Path) -> None:
     listed with files cut short)."""
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not path.is_symlink():
-            descriptor = os.open(path, os.O_RDONLY)
+            descriptor = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes writable ones
             try:
                 os.fsync(descriptor)
             finally:

@@ -191,7 +191,7 @@ def cost_sentence(point: OperatingPoint) -> str:
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
     false_alarms = (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
                     f"{_share_with_interval(point.fp, n_good)})" if n_good else
-                    "there is no good part to measure false alarms on")  # not "0 of 0" (browser review)
+                    "There is no good part to measure false alarms on")  # not "0 of 0" (browser review)
     escapes = (f"{point.fn} of {counted(n_defective, 'defective part')} would pass (escapes, "
                f"{_share_with_interval(point.fn, n_defective)})" if n_defective else
                "there is no defective part to measure escapes on")
