@@ -187,7 +187,7 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert [text for text, _ in caption_lines(no_box, 0.5, "run-1", 1.0)][2:4] == [
         "0 boxes above box level 1", box_note(True, 0, 1.0)]
     broad_map = np.full((32, 32), 9.0, np.float32)  # the whole map above the level: one box over all of it
-    broad = replace(defective, anomaly_map=broad_map)
+    broad = replace(defective, anomaly_map=broad_map, broad_boxes=1)
     assert caption_lines(broad, 0.5, "run-1", 1.0)[3][0].startswith("its box covers more than half of the image")
     near = replace(defective, score=0.5000001, unlike_training=["mean grey level 9.0, below ..."])
     assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [

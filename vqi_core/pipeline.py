@@ -515,6 +515,7 @@ class ImageResult:
     unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
     region: np.ndarray | None = None  # the inspected part of the image (bool, image size); None: all of it
     sha256: str = ""  # of the scored file's bytes (set by iter_score)
+    broad_boxes: int = 0  # how many of ``boxes`` cover more than half of the image (judged in the map's pixels)
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
@@ -532,7 +533,8 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
         results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image, training_ranges),
-                                   model.region.mask_for(image.shape[:2]) if model.region is not None else None))
+                                   model.region.mask_for(image.shape[:2]) if model.region is not None else None,
+                                   broad_boxes=map_box_tally(norm_map, box_level)[1]))
     return results
 
 
@@ -663,7 +665,7 @@ def result_row(result: ImageResult, threshold: float, run_id: str, box_level: fl
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
-            "broad_boxes": map_box_tally(result.anomaly_map, box_level)[1], "box_level": box_level,
+            "broad_boxes": result.broad_boxes, "box_level": box_level,
             "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
             "scored_at": local_time(), "problem": ""}
 
@@ -674,14 +676,13 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
     (with the digits that tell them apart), the boxes with their level and where they and the verdict seem to
     disagree or cover most of the image, why (:func:`~vqi_core.localisation.box_note`, as the pages' cards say it),
     whether the image is unlike the training images, and the run that judged it."""
-    broad = map_box_tally(result.anomaly_map, box_level)[1]
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
     lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_COLOR if result.defective else GOOD_COLOR),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
               CAPTION_TEXT_COLOR),
              (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}",
               CAPTION_TEXT_COLOR)]
-    if note := box_note(result.defective, len(result.boxes), box_level, broad):  # as the pages' cards say it
+    if note := box_note(result.defective, len(result.boxes), box_level, result.broad_boxes):  # as the pages' cards say it
         lines.append((note, CAPTION_TEXT_COLOR))
     if result.unlike_training:
         lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_COLOR))

@@ -19,8 +19,8 @@ from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, box_note
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.pipeline import (CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, ImageResult, check_decisions, evaluate_run,
-                               folder_sources, iter_score, map_box_tally, prediction_table, result_row,
-                               scored_unlike_training_note, upload_sources)
+                               folder_sources, iter_score, prediction_table, result_row, scored_unlike_training_note,
+                               upload_sources)
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
@@ -62,7 +62,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     with progress_bar() as progress:
         for result in iter_score(model, sources, threshold, skipped, progress,
                                  training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
-            cards.append(card(result, box_level))
+            cards.append(card(result))
             rows.append(result_row(result, threshold, run.id, box_level))
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
@@ -235,14 +235,13 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 
 
-def card(result: ImageResult, box_level: float) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count (and how many of the boxes, drawn above
-    ``box_level``, are broad), the overlay at display size (JPEG) and how the image is unlike the training
-    images."""
+def card(result: ImageResult) -> dict[str, Any]:
+    """What one result card shows: name, verdict, score, box count (and how many of the boxes are broad), the
+    overlay at display size (JPEG) and how the image is unlike the training images."""
     overlay = square_thumbnail(result_overlay(result, CARD_SIDE, shown_side=CARD_SIDE * 2 // 3), CARD_SIDE)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
-            "broad": map_box_tally(result.anomaly_map, box_level)[1]}
+            "broad": result.broad_boxes}
 
 
 def download_results(outcome: dict[str, Any]) -> None:
