@@ -39,7 +39,7 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
                    check_output_file, escaped_controls, missing_folders, run_folder_holding, spreadsheet_csv,
                    spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
-from .system import FolderBusy, interrupts_held, locked
+from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, slider_axis, \
     threshold_presets
@@ -535,8 +535,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
-    if (blocking := next((folder for folder in out.absolute().parents if folder.exists() and not folder.is_dir()),
-                         None)) is not None:
+    if (blocking := file_above(out)) is not None:
         raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
     _refuse_inside_a_run_or_category(out, "--out")
     given = Path(args.input).expanduser().resolve()

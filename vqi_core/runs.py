@@ -52,7 +52,7 @@ from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
-from .system import interrupts_held, locked, unwritable_reason
+from .system import file_above, interrupts_held, locked, unwritable_reason
 from .thresholds import verdicts
 from .wording import counted
 
@@ -191,13 +191,12 @@ def check_output_file(path: Path) -> Path:
     if path.exists() and not path.is_file():
         raise OSError(f"cannot write {path}: it is not a regular file (a pipe, a device or a socket), which "
                       f"writing would replace: name a file")
-    for folder in path.absolute().parents:
-        try:
-            blocking = folder.exists() and not folder.is_dir()
-        except OSError:  # not allowed to look: writing will say so
-            break
-        if blocking:
-            raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
+    try:
+        blocking = file_above(path)
+    except OSError:  # not allowed to look: writing will say so
+        blocking = None
+    if blocking is not None:
+        raise NotADirectoryError(f"cannot write {path}: {blocking} is a file, not a folder")
     return path
 
 
@@ -1249,15 +1248,17 @@ def synced_to_disk(folder: Path) -> None:
     """Flush every file under ``folder``, and the folders' entries, to the disk (found by review: the model's
     arrays and the maps were written without it, so a power cut just after a run was published could leave it
     listed with files cut short)."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
+    for path in [folder, *sorted(folder.rglob("*"))]:  # one walk of the folder
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            _sync_folder_entry(path)
+        elif path.is_file():
             descriptor = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)  # Windows flushes writable ones
             try:
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
-    for path in [folder, *(path for path in folder.rglob("*") if path.is_dir() and not path.is_symlink())]:
-        _sync_folder_entry(path)
 
 
 def _sync_folder_entry(folder: Path) -> None:

@@ -57,6 +57,12 @@ def interrupts_held(received: list[int]) -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def file_above(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that exists as a file, not a folder, so that ``path`` cannot be made;
+    None where there is none."""
+    return next((folder for folder in path.absolute().parents if folder.exists() and not folder.is_dir()), None)
+
+
 def unwritable_reason(folder: Path) -> str | None:
     """Why this process cannot add files to the existing ``folder`` ("its file system is mounted read-only",
     "no permission"); None when it can."""
