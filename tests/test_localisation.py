@@ -174,6 +174,27 @@ def test_box_hits_count_regions_boxed_boxes_on_defects_and_good_images_with_a_bo
         box_hits([0, 1], [None], [[], []])
 
 
+def test_box_hits_take_diagonally_touching_pixels_as_one_region_and_a_box_over_55_percent_as_broad():
+    """Mutation review: neither the 8-connectivity of a defect region nor a broad box between half and all of its
+    image was pinned."""
+    mask = np.zeros((10, 20), bool)
+    mask[2, 2] = mask[3, 3] = True  # touching at a corner: one region
+    assert box_hits([1], [mask], [[(0, 0, 5, 5)]])["defect_regions"] == 1
+    assert box_hits([1], [mask], [[(0, 0, 11, 10)]])["broad_boxes"] == 1  # 110 of 200 pixels
+    assert box_hits([1], [mask], [[(0, 0, 10, 10)]])["broad_boxes"] == 0  # exactly half
+
+
+def test_box_edges_cover_the_regions_pixels_at_a_scale_that_is_not_whole_and_the_highest_peak_comes_first():
+    """A map of 10 px drawn on a 25 px image: the box of the pixel in column 4 spans 4 x 2.5 = 10 to 5 x 2.5 = 12.5,
+    rounded outward to 13 (mutation review). The smaller region with the higher peak comes first."""
+    norm_map = np.zeros((10, 10), np.float32)
+    norm_map[2, 4] = 3.0  # one pixel, the highest peak
+    norm_map[6:9, 6:9] = 2.0  # a larger region, lower
+    boxes = boxes_from_map(norm_map, 1.0, image_hw=(25, 25))
+    assert [(box.x0, box.y0, box.x1, box.y1) for box in boxes] == [(10, 5, 13, 8), (15, 15, 23, 23)]
+    assert [box.peak for box in boxes] == [3.0, 2.0]
+
+
 def test_a_box_over_most_of_its_image_finds_no_defect():
     """Found by a browser review: on `glass` every defective image's whole map is above the box level, so each got
     one box over the whole image, which "boxed" every region and "touched" every defect: 100 % of both. A box over

@@ -162,6 +162,19 @@ def test_aupro_tries_the_threshold_just_above_a_value_many_defect_free_pixels_sh
     assert aupro(masks, maps) == pytest.approx(reference_aupro(masks, maps), abs=2e-3)
 
 
+def test_aupro_takes_diagonally_touching_pixels_as_one_region() -> None:
+    """Regions are 8-connected (MVTec AD's definition): a defect whose pixels touch only at a corner is one region,
+    so finding its smallest part finds a third of it, not half of two regions (mutation review)."""
+    mask = np.zeros((6, 6), bool)
+    mask[0, 0:2] = mask[1, 2] = True  # a pair and, touching its corner, a third pixel
+    anomaly_map = np.zeros((6, 6), np.float32)
+    anomaly_map[1, 2] = 1.0
+    anomaly_map[4, 4] = 0.5  # one defect-free pixel scores, so the curve has a step inside the FPR limit
+    value = aupro([mask], [anomaly_map])
+    assert value == pytest.approx(reference_aupro([mask], [anomaly_map]))
+    assert value < 0.5  # as two regions it would be 1/2 up to the limit, as one it is 1/3
+
+
 def test_aupro_none_without_regions() -> None:
     assert aupro([np.zeros((5, 5), bool)], [np.zeros((5, 5), np.float32)]) is None
     assert aupro([], []) is None
@@ -264,6 +277,8 @@ def test_f1_optimal_threshold_maximises_f1(scored) -> None:
     above, below = scores[scores >= threshold].min(), scores[scores < threshold].max()
     assert below + (above - below) / 4 <= threshold <= above - (above - below) / 4  # a margin on both sides
     assert f1_optimal_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == (0.25, 1.0)
+    # F1 is 2/3 rejecting all four and rejecting the highest alone: ties go to the lowest threshold (mutation review)
+    assert f1_optimal_threshold([1, 0, 0, 1], [1, 2, 3, 4]) == (1.0, pytest.approx(2 / 3))
     with pytest.raises(ValueError, match="defective"):
         f1_optimal_threshold([0, 0], [0.1, 0.2])
 
@@ -295,6 +310,8 @@ def test_threshold_for_false_alarm_rate(scored) -> None:
             assert (good >= lower.max()).mean() > rate
     assert threshold_for_false_alarm_rate(labels, scores, 1.0) == scores.min()
     assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(11)), 0.1) == 8.5
+    # 0.57 * 100 is 56.999... in floats: 57 false alarms are still allowed (mutation review)
+    assert threshold_for_false_alarm_rate([0] * 100 + [1], list(range(101)), 0.57) == 42.5
     assert threshold_for_false_alarm_rate([0, 0, 1], [0.1, 0.5, 0.3], 0.0) == np.nextafter(0.5, np.inf)  # none above
 
 
@@ -338,6 +355,14 @@ def test_minimum_cost_threshold_takes_the_lowest_of_equal_costs_that_round_apart
     apart in their last bits; "ties: the lowest" must still choose 1.5."""
     labels, scores = [1, 0, 0, 0, 1, 0, 1, 1, 1, 0], [5, 0, 2, 1, 5, 5, 5, 2, 2, 4]
     assert minimum_cost_threshold(labels, scores, LineCosts(3, 7, 0.3)) == 1.5
+
+
+def test_minimum_cost_threshold_rejects_nothing_when_only_false_alarms_cost():
+    """The highest score is a good part's and escapes cost nothing: the cheapest threshold passes every part, just
+    above the highest score (mutation review: a candidate at the highest score itself rejected that part)."""
+    threshold = minimum_cost_threshold([0, 1, 0], [1, 2, 3], LineCosts(1, 0, 0.05))
+    assert threshold == np.nextafter(3.0, np.inf)
+    assert ThresholdEvaluator([0, 1, 0], [1, 2, 3]).evaluate(threshold).fp == 0
 
 
 def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
@@ -445,6 +470,7 @@ def test_summary_metrics_is_json_ready() -> None:
     assert (summary["tp"], summary["fp"], summary["tn"], summary["fn"]) == (2, 1, 2, 0)
     assert summary["precision"] == pytest.approx(2 / 3) and summary["recall"] == 1.0
     assert summary["accuracy"] == pytest.approx(0.8)
+    assert summary["balanced_accuracy"] == pytest.approx((1.0 + 2 / 3) / 2)  # recall 1, 1 of 3 good rejected
     assert asdict(ThresholdEvaluator(labels, scores).evaluate(0.5))["tp"] == 2
     no_masks = summary_metrics(labels, scores)
     assert no_masks["pixel_auroc"] is None and no_masks["aupro"] is None
