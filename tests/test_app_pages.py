@@ -377,6 +377,11 @@ def test_held_out_presets_count_what_each_held_out_part_would_do():
     row = table.set_index("preset").loc["≤ 0% false alarms"]
     assert (row[IN_SAMPLE_FALSE_ALARMS], row[IN_SAMPLE_ESCAPES]) == ("0 of 4 (0.0%)", "4 of 4 (100.0%)")
     assert (row[HELD_OUT_FALSE_ALARMS], row[HELD_OUT_ESCAPES]) == ("1 of 4 (25.0%)", "3 of 4 (75.0%)")
+    # 6 good and 3 defective images: each count over its own class (mutation review: with 4 and 4 it was not pinned)
+    table, _ = held_out_presets([0] * 6 + [1] * 3, [0.1, 0.2, 0.3, 0.4, 0.5, 0.95, 0.7, 0.8, 0.9], 0.0, folds=3)
+    row = table.set_index("preset").loc["≤ 0% false alarms"]
+    assert (row[IN_SAMPLE_FALSE_ALARMS], row[IN_SAMPLE_ESCAPES]) == ("0 of 6 (0.0%)", "3 of 3 (100.0%)")
+    assert row[HELD_OUT_FALSE_ALARMS].endswith(" of 6 (16.7%)") and row[HELD_OUT_ESCAPES].endswith(" of 3 (66.7%)")
 
 
 def test_presets_are_also_measured_on_images_they_were_not_chosen_on(open_page, app_env):

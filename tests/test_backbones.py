@@ -74,6 +74,17 @@ def test_registry_and_offline_availability():
         get_backbone("vgg")
 
 
+@pytest.mark.parametrize("name", ["resnet18", "wide_resnet50_2"])
+def test_torchvision_backbones_normalise_with_their_weights_own_statistics(name):
+    """The ImageNet mean and spread are the ones torchvision's weights describe (read from its weights objects,
+    no download): a typo there would shift every feature without any test on offline weights noticing."""
+    import torchvision.models as tvm
+
+    spec = get_backbone(name)
+    transforms = getattr(tvm, spec.extra["weights_enum"]).IMAGENET1K_V1.transforms()
+    assert (spec.mean, spec.std) == (tuple(transforms.mean), tuple(transforms.std))
+
+
 @pytest.mark.skipif(not backbone_available("resnet18"), reason="torchvision ResNet-18 weights not cached (offline)")
 def test_torchvision_resnet18_features():
     extractor = FeatureExtractor("resnet18", ["layer2", "layer3"], jit=False)

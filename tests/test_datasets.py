@@ -137,6 +137,19 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
                for item in category.skipped)
 
 
+def test_a_stem_mask_name_outranks_a_plain_one_and_the_other_is_named(tmp_path):
+    """``<stem>_mask.png`` and ``<stem>.png`` both in ground_truth: the first marks the image, the second is listed
+    with the reason (mutation review: the order was not pinned)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    write_png(root / "ground_truth" / "blob" / "000.png", np.zeros((64, 64), np.uint8))
+    category = load_category(root)
+    masks = {s.path.name: s.mask_path.name for s in category.test if s.defect_type == "blob"}
+    assert masks["000.png"] == "000_mask.png"
+    assert category.skipped == [{"file": str(root / "ground_truth" / "blob" / "000.png"),
+                                 "reason": "another mask for the same image: 000_mask.png is used (a <stem>_mask name "
+                                           "first, then a PNG, then the first by name)"}]
+
+
 def test_a_mask_two_images_of_one_stem_could_belong_to_is_left_out_and_named(tmp_path):
     """Found by review: dup.png and dup.jpg with one dup_mask.png both took that mask (one of them wrongly)."""
     root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from synthetic import SMALL_METHODS
 from vqi_core.methods.dfm import DFM, PCASubspace
@@ -16,6 +17,16 @@ def test_negative_log_likelihood_score(small_fit):
     assert bad.scores.min() > good.scores.max()
     with pytest.raises(ValueError, match="score_type"):
         DFM(score_type="mahalanobis")
+
+
+def test_negative_log_likelihood_is_the_gaussian_one_in_the_subspace():
+    """Squared coordinates over their variances plus the log-determinant (mutation review: dropping the
+    log-determinant, which moves every score and so the saved threshold's meaning, went unnoticed)."""
+    subspace = PCASubspace(mean=np.array([1.0, 2.0, 3.0]), components=np.array([[1.0, 0, 0], [0, 1.0, 0]]),
+                           variance=np.array([4.0, 0.5]))
+    nll = subspace.negative_log_likelihood(torch.tensor([[3.0, 2.5, 7.0]]))
+    assert nll.item() == pytest.approx(2.0 ** 2 / 4 + 0.5 ** 2 / 0.5 + np.log(4.0 * 0.5))
+    assert subspace.reconstruction_error(torch.tensor([[3.0, 2.5, 7.0]])).item() == pytest.approx(16.0)
 
 
 def test_pca_keeps_the_fewest_components_that_hold_the_requested_variance():

@@ -8,6 +8,8 @@ import pytest
 from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
                                    boxes_sentence, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
+from vqi_core.methods.base import Prediction, normalization_statistics
+from vqi_core.methods.padim import Padim
 from vqi_core.metrics import box_hits
 
 NORMALIZATION = {"map_median": 2.0, "map_max": 6.0, "score_max": 30.0}
@@ -28,6 +30,28 @@ def test_normalize_map_uses_good_statistics() -> None:
     assert np.isfinite(flat).all() and flat[0, 0] == 0 and flat[0, 1] > 1
     with pytest.raises(ValueError, match="map_median"):
         normalize_map(raw, {})
+
+
+def test_normalisation_statistics_are_the_good_maps_median_and_highest_peak_over_the_inspected_pixels():
+    """Mutation review: the statistics were only compared with themselves, on one held-out image."""
+    maps = [np.array([[0, 0], [0, 10]], np.float32), np.array([[1, 1], [1, 2]], np.float32),
+            np.array([[50, 4], [4, 4]], np.float32)]
+    inspected = [None, None, np.array([[False, True], [True, True]])]  # 50 lies outside the third's region
+    statistics = normalization_statistics(Prediction(np.array([3.0, 1.0, 2.0]), maps, inspected))
+    # median of 0,0,0,10, 1,1,1,2, 4,4,4 (not their mean, 2.45); the highest per-image peak (not their median)
+    assert statistics == {"map_median": 1.0, "map_max": 10.0, "score_max": 3.0}
+
+
+def test_the_map_is_smoothed_with_the_models_sigma_in_input_pixels() -> None:
+    """A single hot cell spreads as a Gaussian of ``smoothing_sigma`` input pixels (its spread measured on the
+    map; mutation review: a halved sigma went unnoticed)."""
+    model = Padim(image_size=(96, 96), resize="squash", smoothing_sigma=4.0, jit=False)
+    spike = np.zeros((96, 96), np.float32)  # a grid as fine as the input: the upsampling adds no spread
+    spike[48, 48] = 1.0
+    smoothed = model.grid_to_image(spike, model.preprocessing.geometry((96, 96)))
+    profile = smoothed[48] / smoothed[48].sum()
+    spread = np.sqrt((profile * (np.arange(96) - 48) ** 2).sum())
+    assert spread == pytest.approx(4.0, rel=0.02)
 
 
 def test_two_blobs_give_two_boxes_in_original_coordinates() -> None:

@@ -18,6 +18,24 @@ def test_fitted_state_is_compact(small_fit):
     assert fitted.inv_covariance.element_size() == 4  # float32
 
 
+def test_the_map_is_the_mahalanobis_distance_under_each_positions_sample_covariance():
+    """Worked out with numpy from the training features (mutation review: a Euclidean distance, or a covariance
+    divided by n instead of n - 1, went unnoticed)."""
+    train = [textured_image(32, seed=i) for i in range(12)]
+    model = Padim(**{**SMALL_METHODS["padim"], "image_size": (32, 32), "n_features": 8, "epsilon": 0.01,
+                     "holdout_fraction": 0}).fit(train)  # every image fits the Gaussians
+    features = np.concatenate([model._embed(model.extractor(x)).double().numpy() for _, x, _ in model.batches(train)])
+    position = features[:, :, 1, 2]  # (12 images, 8 channels) at grid cell (1, 2)
+    covariance = np.cov(position, rowvar=False, ddof=1) + 0.01 * np.eye(8)
+    width = features.shape[-1]
+    assert model.inv_covariance[width + 2].numpy() == pytest.approx(np.linalg.inv(covariance), rel=1e-3, abs=1e-3)
+    test = textured_image(32, seed=50)
+    (_, x, geometries), = model.batches([test])
+    _, grid = model._score_batch(x, geometries)
+    delta = model._embed(model.extractor(x)).double().numpy()[0, :, 1, 2] - position.mean(axis=0)
+    assert grid[0, 1, 2] == pytest.approx(np.sqrt(delta @ np.linalg.inv(covariance) @ delta), rel=1e-3)
+
+
 def test_the_seed_picks_the_channel_subset():
     seeded = [Padim(**{**SMALL_METHODS["padim"], "seed": seed})._select_channels(232).tolist() for seed in (0, 0, 1)]
     assert seeded[0] == seeded[1] != seeded[2] and len(seeded[0]) == 64

@@ -37,6 +37,14 @@ def test_crop_marks_outside_as_minimum():
     assert back[32, 32] == pytest.approx(3.0)
 
 
+def test_the_centre_crop_keeps_the_centre():
+    """Mutation review: only the crop's size and the map's way back were checked, not which part is kept."""
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[16:48, 16:48] = 255  # the centre quarter white, the rest black
+    prepared, _ = Preprocessing(64, 64, "squash", crop=0.5).prepare(image)
+    assert prepared.shape == (32, 32, 3) and prepared.min() == 1.0
+
+
 def test_round_trip_dict_and_validation():
     pre = Preprocessing(128, 96, "letterbox", 0.9, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
     assert Preprocessing.from_dict(pre.to_dict()) == pre
