@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import stat
@@ -44,7 +45,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .datasets import category_holding
+from .datasets import GOOD, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
@@ -264,9 +265,30 @@ def changed_settings(config: dict[str, Any]) -> str:
     return ", ".join(changed) or "defaults"
 
 
+def _label_problem(scores: pd.DataFrame) -> str | None:
+    """What is wrong with the labels of a ``scores.csv`` frame: one neither good nor defective, or one that its
+    defect type contradicts (the good test images are those of ``test/good``; found by review: a label edited by
+    hand was counted as good, and every figure and preset moved); None when they are right."""
+    labels, types = scores["label"], scores["defect_type"]
+    unknown = scores[~labels.isin(["good", "defective"])]
+    if len(unknown):
+        return f"{unknown['image'].iloc[0]} is labelled {unknown['label'].iloc[0]!r}, neither good nor defective"
+    contradicted = scores[(labels == "good") != (types == GOOD)]
+    if len(contradicted):
+        row = contradicted.iloc[0]
+        return f"{row['image']} is labelled {row['label']} but its defect type is {row['defect_type']!r}"
+    return None
+
+
 def _is_number(value: object) -> bool:
     """Whether a JSON value is a number (true and false are not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_finite(value: object) -> bool:
+    """Whether a JSON value is a finite number (VQI writes null for a figure it has not: NaN in
+    ``metrics.json`` was edited in, and would be printed and compared as a figure; found by review)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 #: how a text cell starts that a spreadsheet would run as a formula (and the quote that keeps one as text)
@@ -412,23 +434,17 @@ class Run:
                 _passed_checks[self.path] = signature
 
     def _check_model_arrays(self) -> None:
-        """The checks of loading the model that need no backbone (whose pretrained weights a machine may lack):
-        its files are the ones it saved (by the SHA-256 that ``model.json`` records) and no array's header asks for
-        objects, which loading would refuse to unpickle (the headers alone are read: the digests cover the
-        content); ``RunError`` saying what is wrong."""
+        """The check of loading the model that needs no backbone (whose pretrained weights a machine may lack) and
+        reads the files in full: they are the ones it saved (by the SHA-256 that ``model.json`` records; that no
+        array asks for objects is checked from their headers with every check); ``RunError`` saying what is
+        wrong."""
         folder = self.path / MODEL_DIR
         try:
             check_file_digests(folder, self._read_json(f"{MODEL_DIR}/{MODEL_JSON}"))
-            with zipfile.ZipFile(folder / ARRAYS_FILE) as packed:
-                for info in packed.infolist():
-                    header = npy_header(packed, info)
-                    if header is not None and header[1].hasobject:
-                        raise ValueError(f"{info.filename} holds objects that only pickle could read")
         except DamagedModel as exc:  # worded as when the model is loaded
             raise RunError(f"the model in {folder} cannot be loaded: {exc}") from exc
-        except ARRAY_FILE_ERRORS as exc:
-            raise RunError(f"the model in {folder} cannot be loaded: {ARRAYS_FILE} is damaged: "
-                           f"{array_file_problem(exc)}") from exc
+        except OSError as exc:
+            raise RunError(f"the model in {folder} cannot be loaded: {exc.strerror or exc}") from exc
 
     def _check_regular_files(self) -> None:
         """``RunError`` when a run file is there but is not a regular file (a pipe would stop every reader, a
@@ -461,11 +477,11 @@ class Run:
                     raise RunError(f"{path} is damaged: {key} is {value!r}, not true or false")
             elif key == "per_defect_type":
                 if not isinstance(value, dict) or not all(
-                        isinstance(entry, dict) and all(_is_number(item) or item is None for item in entry.values())
+                        isinstance(entry, dict) and all(_is_finite(item) or item is None for item in entry.values())
                         for entry in value.values()):
                     raise RunError(f"{path} is damaged: per_defect_type is not one entry of figures per defect type")
-            elif not (value is None or _is_number(value)
-                      or isinstance(value, list) and all(_is_number(item) for item in value)):
+            elif not (value is None or _is_finite(value)
+                      or isinstance(value, list) and all(_is_finite(item) for item in value)):
                 raise RunError(f"{path} is damaged: {key} is {value!r}, not a number")
 
     def _check_config(self) -> None:
@@ -486,10 +502,15 @@ class Run:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
         manifest (its columns, and the order of its test images against ``scores.csv``'s)."""
         count = len(self.scores)
-        keys = {name.removesuffix(".npy") for name in self._array_file_members(self.path / MAPS_FILE)}
-        if keys != {f"m{index:05d}" for index in range(count)}:
-            raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(keys), 'map')} for "
+        headers = {name.removesuffix(".npy"): header
+                   for name, header in self._array_file_headers(self.path / MAPS_FILE).items()}
+        if set(headers) != {f"m{index:05d}" for index in range(count)}:
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: it holds {counted(len(headers), 'map')} for "
                            f"{counted(count, 'scored image')}")
+        for index in range(count):
+            header = headers[f"m{index:05d}"]
+            if header is None or len(header[0]) != 2 or header[1].kind not in "fiu":  # as anomaly_map reads it
+                raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
         if manifest:
             self._check_scores_order()
@@ -519,19 +540,31 @@ class Run:
                            f"would be shown with another image's heatmap; put the rows back in the order of the test "
                            f"images in {MANIFEST_FILE}, or restore {SCORES_FILE} from a copy")
 
-    def _array_file_members(self, path: Path, model: bool = False) -> list[str]:
-        """The members of the run's array file ``path`` (see :func:`zip_members`); ``RunError`` naming it when it
-        is missing or cannot be opened (``model``: said as the model that cannot be loaded)."""
+    def _array_file_headers(self, path: Path, model: bool = False) -> dict[str, NpyHeader | None]:
+        """The members of the run's array file ``path`` (``.npz``, or with ``model`` a torch file) with what each
+        ``.npy`` member's header says it holds (:func:`npy_header`; None for another member): headers alone are
+        read, a few bytes each (the maps of 582 images: 50 ms). ``RunError`` naming the file when it is missing,
+        cannot be opened or a member asks for objects, which only pickle could read (found by review: such maps
+        were listed with a healthy run); ``model``: said as the model that cannot be loaded."""
         try:
-            return zip_members(path)
+            members = zip_members(path)  # its own messages for a file that is not a zip archive or is cut short
+            if path.suffix != ".npz":
+                return dict.fromkeys(members)
+            with zipfile.ZipFile(path) as packed:
+                headers = {info.filename: npy_header(packed, info) for info in packed.infolist()}
         except FileNotFoundError:
             if model:
                 raise RunError(f"the model in {path.parent} cannot be loaded ({path.name} is missing)") from None
             raise missing_run_file(path) from None
-        except (OSError, ValueError) as exc:
+        except ARRAY_FILE_ERRORS as exc:  # a header cut short: EOFError; a damaged compressed one: zlib.error
+            problem = str(exc) if isinstance(exc, (OSError, ValueError)) and str(exc) else array_file_problem(exc)
             if model:  # worded as when the model is loaded
-                raise RunError(f"the model in {path.parent} cannot be loaded ({exc}: {path.name})") from exc
-            raise RunError(f"{path} is damaged: {exc}") from exc
+                raise RunError(f"the model in {path.parent} cannot be loaded ({problem}: {path.name})") from exc
+            raise RunError(f"{path} is damaged: {problem}") from exc
+        if any(header and header[1].hasobject for header in headers.values()):  # only pickle could read them
+            damaged = f"{path.name if model else path} is damaged: {NOT_VQI_ARRAYS}"
+            raise RunError(f"the model in {path.parent} cannot be loaded: {damaged}" if model else damaged)
+        return headers
 
     def _check_model(self) -> None:
         """``RunError`` when ``model.json`` does not parse or lacks what loading the model and normalising its
@@ -555,9 +588,9 @@ class Run:
                               for key in differing[:3])
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: its settings are not the run's model's ({shown}"
                            f"{'; ...' if len(differing) > 3 else ''})")
-        self._array_file_members(folder / ARRAYS_FILE, model=True)
+        self._array_file_headers(folder / ARRAYS_FILE, model=True)
         if meta.get("fine_tuned_backbone"):
-            self._array_file_members(folder / BACKBONE_FILE, model=True)
+            self._array_file_headers(folder / BACKBONE_FILE, model=True)
         if meta.get("region") and not (folder / REGION_FILE).is_file():
             raise RunError(f"the model in {folder} cannot be loaded ({REGION_FILE} is missing)")
 
@@ -768,6 +801,8 @@ class Run:
             repeated = frame.loc[frame["image"].duplicated(), "image"]
             if len(repeated):
                 raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
+            if (problem := _label_problem(frame)) is not None:  # every figure would count it in the wrong class
+                raise RunError(f"{path} is damaged: {problem}")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
 
@@ -959,13 +994,19 @@ def array_file_problem(exc: BaseException) -> str:
     """What is wrong with a file that numpy (or the model loader) could not read, in words. numpy's own message
     for an array file that is not what it expects suggests unpickling it: that would run whatever it holds."""
     if isinstance(exc, ValueError) and "pickle" in str(exc):
-        return "not an array file written by VQI (damaged or replaced)"
+        return NOT_VQI_ARRAYS
     if isinstance(exc, MemoryError):  # numpy refuses the allocation its header asks for before reading anything
         return "an array in it needs more memory than this computer can give (a damaged file can claim that too)"
     return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
 
 
-def npy_header(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype] | None:
+#: what is said of a file that is not an array file VQI wrote (not a zip archive, or an array of objects)
+NOT_VQI_ARRAYS = "not an array file written by VQI (damaged or replaced)"
+#: the shape and type an ``.npy`` array's header says it holds
+NpyHeader = tuple[tuple[int, ...], np.dtype]
+
+
+def npy_header(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpyHeader | None:
     """The shape and type the ``.npy`` member ``info`` of an array file says it holds, read from its header alone;
     None for another member or one without the ``.npy`` prefix (numpy reads those as the bytes they are).
     ``ValueError`` for a header numpy cannot read."""
@@ -990,7 +1031,7 @@ def zip_members(path: Path) -> list[str]:
     what is wrong when it is not a zip archive or is cut short."""
     with open(path, "rb") as handle:
         if handle.read(4) not in ZIP_PREFIXES:
-            raise ValueError("not an array file written by VQI (damaged or replaced)")
+            raise ValueError(NOT_VQI_ARRAYS)
         handle.seek(0)
         try:
             with zipfile.ZipFile(handle) as archive:
