@@ -127,6 +127,23 @@ def test_sub_folders_and_hidden_images_of_a_dataset_are_listed_not_silently_left
     assert len(category.train) == 3
 
 
+def test_folders_of_a_category_that_are_not_read_are_named(tmp_path):
+    """Found by review: a category copied into another, a train folder other than good and a folder named like a
+    mask went unread without a word."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_per_defect=2)
+    shutil.copytree(root, root / "inner" / "part")
+    (root / "train" / "bad").mkdir()
+    (root / "ground_truth" / "blob" / "000_mask.png").unlink()
+    (root / "ground_truth" / "blob" / "000_mask.png").mkdir()
+    reasons = {item["file"]: item["reason"] for item in load_category(root).skipped}
+    assert reasons == {
+        str(root / "inner"): "a folder VQI does not read: a category holds train, test, ground_truth (a category "
+                             "inside another is not searched)",
+        str(root / "train" / "bad"): "a folder VQI does not read: training images go in train/good",
+        str(root / "ground_truth" / "blob" / "000_mask.png"): "a sub-folder: the images in it are not read (only "
+                                                              "those directly in ground_truth/blob)"}
+
+
 def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
     root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=1)
     write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((10, 10), np.uint8))

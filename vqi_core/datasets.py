@@ -280,6 +280,7 @@ def load_category(path: Path | str) -> Category:
     train_paths, skipped = list_images(path / "train" / GOOD)
     skipped.extend(nested_folders(path / "train" / GOOD))
     skipped.extend(stray_images(path, "train"))
+    skipped.extend(unread_folders(path))
     if not train_paths:
         raise DatasetError(f"{path / 'train' / GOOD} holds no readable training image{passed_over(skipped)}")
     train = [Sample(p, 0, GOOD) for p in train_paths]
@@ -349,6 +350,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                                                              f"to test on"})
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
+        skipped.extend(nested_folders(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         matched: set[Path] = set()
         stems = Counter(image_path.stem for image_path in paths)
         for stem, count in sorted(stems.items()):
@@ -511,6 +513,22 @@ def nested_folders(image_folder: Path) -> list[dict[str, str]]:
                                                                          f"{image_folder.parent.name}/"
                                                                          f"{image_folder.name})"}
             for folder in sub_folders(image_folder)]
+
+
+#: the folders of a category VQI reads, and in its train folder
+CATEGORY_FOLDERS = ("train", "test", "ground_truth")
+
+
+def unread_folders(category: Path) -> list[dict[str, str]]:
+    """The folders of ``category`` other than train, test and ground_truth, and of its train folder other than
+    good (hidden ones left out), as skipped entries: nothing in them is read, and a category (or a lot of
+    training images) put there would otherwise go missing unnoticed (found by review)."""
+    found = [(folder, f"a folder VQI does not read: a category holds {', '.join(CATEGORY_FOLDERS)} (a category "
+                      f"inside another is not searched)") for folder in sub_folders(category)
+             if folder.name not in CATEGORY_FOLDERS]
+    found += [(folder, "a folder VQI does not read: training images go in train/good")
+              for folder in sub_folders(category / "train") if folder.name != GOOD]
+    return [file_name_problem(folder) or {"file": str(folder), "reason": reason} for folder, reason in found]
 
 
 #: where the images found directly in a category's train, test and ground_truth folders belong
