@@ -188,6 +188,12 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     assert f"{tmp_path} is a folder, not a run archive (.zip)" in capsys.readouterr().err
     assert main(["runs", "--runs", str(source.root), "--out", "x.zip"]) == 2
     assert "--export" in capsys.readouterr().err
+    (tmp_path / "precious.txt").write_text("kept")  # found by review: any file named --out was replaced
+    for out, said in [("precious.txt", "is not a .zip file"), (str(tmp_path), "is a folder")]:
+        assert main(["runs", "--runs", str(source.root), "--export", trained_run.id, "--out", out]) == 2
+        assert capsys.readouterr().err == (f"error: --out {out} {said}: name the archive to write, e.g. "
+                                           f"{trained_run.id}.zip\n")
+    assert (tmp_path / "precious.txt").read_text() == "kept"
 
 
 def damage_past_the_cheap_check(run: Run, damage: str) -> str:

@@ -645,6 +645,27 @@ def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trai
     assert len(frame) == 6 and set(frame["prediction"]) == {"defective"}
 
 
+@pytest.mark.parametrize("interrupted", ["locked", "rmtree"])
+def test_an_interrupt_before_the_first_image_leaves_no_folder_this_predict_made(trained, dataset, tmp_path, capsys,
+                                                                               monkeypatch, interrupted):
+    """Found by review: Ctrl+C just after --out was made (taking its lock, clearing a staging folder) left the new
+    empty --out behind, while the message said the results were as they were."""
+    parts, out = tmp_path / "parts", tmp_path / "new" / "out"
+    shutil.copytree(dataset / "test" / "good", parts)
+    real, calls = getattr(vqi_core.cli if interrupted == "locked" else shutil, interrupted), []
+
+    def interrupt_the_first_call(*args, **kwargs):  # taking the lock, or clearing an earlier staging folder
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vqi_core.cli if interrupted == "locked" else shutil, interrupted, interrupt_the_first_call)
+    assert main(["predict", "--run", str(trained.path), "--input", str(parts), "--out", str(out)]) == 130
+    assert "interrupted: predictions.csv and the overlays in" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
 def test_ctrl_c_while_a_predict_puts_its_results_in_place_waits_until_all_are(trained, dataset, tmp_path, capsys,
                                                                               monkeypatch):
     """An interrupt between the renames would leave some new overlays beside the earlier predictions.csv: it is
@@ -1515,6 +1536,7 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     assert f"its dataset folder {tmp_path / 'gone'} is no longer there (moved or deleted?); to evaluate on the " \
            f"images where they are now, give their category folder as --data" in capsys.readouterr().err
     for option, message in [("--defect-rate=150", "--defect-rate is a percentage"),
+                            ("--defect-rate=1e-300", "--defect-rate is a percentage from 0.001 to 99, not 1e-300"),
                             ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
         assert main(["threshold", "--run", str(trained.path), option]) == 2
         captured = capsys.readouterr()

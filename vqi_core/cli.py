@@ -26,7 +26,7 @@ from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text
 from .methods import list_methods, method_class
-from .metrics import LineCosts, ThresholdEvaluator, held_out_counts, interval_text
+from .metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
                        captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
                        label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
@@ -117,8 +117,9 @@ def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
     """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`."""
     if not 0 <= args.max_false_alarms <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
-    if not 0 < args.defect_rate < 100:
-        raise ValueError(f"--defect-rate is a percentage above 0 and below 100, not {args.defect_rate}")
+    if not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
+        raise ValueError(f"--defect-rate is a percentage from {100 * MIN_DEFECT_RATE:g} to {100 * MAX_DEFECT_RATE:g}, "
+                         f"not {args.defect_rate}")
     return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
 
 
@@ -335,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "'line 3 candidate, approved by QA on 2026-12-02'); an empty TEXT removes it. It is "
                              f"listed here, on the pages and in the validation report; at most "
                              f"{MAX_DESCRIPTION_CHARS:,} characters")
-    runs.add_argument("--out", help="with --export: the archive to write (default: <run id>.zip here)")
+    runs.add_argument("--out", help="with --export: the archive to write, a .zip file name (default: <run id>.zip "
+                                    "here)")
     return parser
 
 
@@ -547,20 +549,30 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     model = run.load_model()
     training_ranges = run.report.get("training_capture_ranges")
     created = missing_folders(out)  # removed again on failure
-    out.mkdir(parents=True, exist_ok=True)
-    try:  # one predict at a time writes into a folder (the other's staging folder and results would go)
-        held.enter_context(locked(out, wait=False))
-    except FolderBusy:
-        raise ValueError(f"another predict is writing into {out}: wait until it has finished, or name another "
-                         f"--out") from None
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
-    shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
-    staging.mkdir()
 
-    def discard_this_predict() -> None:  # on failure: an earlier predict's results stay as they were
-        shutil.rmtree(staging, ignore_errors=True)
+    def discard_this_predict(staged: bool = True) -> None:  # on failure: an earlier predict's results stay
+        if staged:
+            shutil.rmtree(staging, ignore_errors=True)
         if created:
             shutil.rmtree(created[-1], ignore_errors=True)
+
+    try:  # an interrupt from here on leaves no folder this predict made (found by review: an empty --out stayed)
+        out.mkdir(parents=True, exist_ok=True)
+        try:  # one predict at a time writes into a folder (the other's staging folder and results would go)
+            held.enter_context(locked(out, wait=False))
+        except FolderBusy:
+            raise ValueError(f"another predict is writing into {out}: wait until it has finished, or name another "
+                             f"--out") from None
+    except BaseException:
+        discard_this_predict(staged=False)  # a staging folder there is the other predict's
+        raise
+    try:
+        shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted predict
+        staging.mkdir()
+    except BaseException:
+        discard_this_predict()
+        raise
 
     rows = []
     progress = TerminalProgress()
@@ -870,8 +882,12 @@ def _runs(args: argparse.Namespace) -> int:
     interrupted: list[int] = []  # signals held off once something is written, to say so
     if args.export is not None:
         run_id = store.run_name(args.export)
-        _refuse_inside_a_run_or_category(Path(args.out or f"{run_id}.zip"), "--out")
-        target = export_run_file(store.get(run_id), args.out or f"{run_id}.zip")
+        out = Path(args.out or f"{run_id}.zip")
+        _refuse_inside_a_run_or_category(out, "--out")
+        if out.suffix.lower() != ".zip" or out.is_dir():  # found by review: any file named was replaced by the zip
+            raise ValueError(f"--out {out} is {'a folder' if out.is_dir() else 'not a .zip file'}: name the archive "
+                             f"to write, e.g. {run_id}.zip")
+        target = export_run_file(store.get(run_id), out)
         with interrupts_held(interrupted):  # written: an interrupt now must not be told as "not written" (review)
             print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
             print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is "

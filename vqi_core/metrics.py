@@ -552,6 +552,11 @@ def rate_interval(count: int, total: int, confidence: float = CONFIDENCE) -> tup
 MAX_COST = 1e15
 
 
+#: the line's share of defective parts a cost is estimated for: from 10 per million (below, the expected cost
+#: per part reads as zeros and its counts per part made grow absurdly long; found by review) to 99 %
+MIN_DEFECT_RATE, MAX_DEFECT_RATE = 1e-5, 0.99
+
+
 @dataclass(frozen=True)
 class LineCosts:
     """What a decision costs on the production line, to weigh false alarms against escapes.
@@ -575,8 +580,9 @@ class LineCosts:
                                  f"must be a number from 0 to {MAX_COST:.0e}, not {value}")
         if self.false_alarm == 0 and self.escape == 0:
             raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
-        if not 0 < self.defect_rate < 1:
-            raise ValueError(f"the defect rate must be between 0 and 1 (exclusive), not {self.defect_rate}")
+        if not MIN_DEFECT_RATE <= self.defect_rate <= MAX_DEFECT_RATE:
+            raise ValueError(f"the defect rate must be from {MIN_DEFECT_RATE:g} to {MAX_DEFECT_RATE:g}, not "
+                             f"{self.defect_rate}")
 
     def summary(self) -> str:
         """The costs in words, e.g. for the source of a saved threshold."""

@@ -9,7 +9,7 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard import BOX_SLIDER_STEP, DETECTION_INTERVAL, box_figures, box_level_history, box_slider, \
     decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_view, without_copies_sentence
-from vqi_core.metrics import MAX_COST, LineCosts
+from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
@@ -120,7 +120,8 @@ def line_costs() -> LineCosts | None:
         escape = middle.number_input("Cost of an escape", 0.0, MAX_COST, 10.0, 1.0, key="cost_escape",
                                      persist_state="session",
                                      help="Passing a defective part: rework downstream, a complaint, a recall.")
-        defect_rate = right.number_input("Defective parts on the line (%)", 0.001, 99.0, 1.0, 0.1,
+        defect_rate = right.number_input("Defective parts on the line (%)", 100 * MIN_DEFECT_RATE,
+                                         100 * MAX_DEFECT_RATE, 1.0, 0.1,
                                          format="%.3f", key="line_defect_rate", persist_state="session",
                                          help="The share the line makes, not the test set's (usually far "
                                               "higher). Used with the test set's rates to estimate the cost.")
