@@ -1089,7 +1089,7 @@ def test_score_folder_finds_the_defect(trained, tmp_path):
     assert result.boxes, "a defect above every good image's maximum must give a box"
 
 
-def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_path):
+def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_path, monkeypatch):
     folder = tmp_path / "mixed"
     shutil.copytree(dataset / "test" / "blob", folder)
     (folder / "001b_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
@@ -1102,6 +1102,16 @@ def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_
     assert [r.score for r in chunked] == pytest.approx([r.score for r in whole], rel=1e-5)
     assert all(r.image is not None for r in chunked)
     assert [item["file"] for item in skipped + chunk_skipped] == [str(folder / "001b_corrupt.png")]
+    batches: list[int] = []  # found by review: 32 photos of 62 megapixels were decoded and scored at once
+    real_score_images = vqi_core.pipeline.score_images
+    monkeypatch.setattr(vqi_core.pipeline, "score_images",
+                        lambda model, images, *args, **kwargs: batches.append(len(images))
+                        or real_score_images(model, images, *args, **kwargs))
+    pixels = whole[0].image.shape[0] * whole[0].image.shape[1]
+    capped = list(iter_score(model, sources, trained.threshold, [], chunk_pixels=2 * pixels))
+    assert batches == [2, 2, 1] and [r.name for r in capped] == [r.name for r in whole]
+    assert [r.score for r in capped] == pytest.approx([r.score for r in whole], rel=1e-5)
+    assert [r.sha256 for r in capped] == [r.sha256 for r in whole]
 
 
 def test_each_scored_file_is_read_once_and_its_hash_is_of_those_bytes(trained, dataset, tmp_path, monkeypatch):

@@ -25,8 +25,8 @@ from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason)
-from .images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low, image_shapes,
-                     image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
+from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
+                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_COLOR, GOOD_COLOR, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, create_model, method_class
@@ -540,6 +540,8 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
 
 #: images decoded and scored at a time by :func:`iter_score`: memory stays bounded whatever their number
 SCORING_CHUNK = 32
+#: and their pixels at most (unless one image alone has more): each image may hold up to MAX_IMAGE_PIXELS
+SCORING_CHUNK_PIXELS = MAX_IMAGE_PIXELS
 
 
 @dataclass(frozen=True)
@@ -585,41 +587,57 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                skipped: list[dict[str, str]], progress: ProgressCallback | None = None,
                chunk_size: int = SCORING_CHUNK,
                training_ranges: dict[str, Sequence[float]] | None = None,
-               box_level: float = BOX_LEVEL) -> Iterator[ImageResult]:
-    """Decode and score ``sources`` ``chunk_size`` at a time, yielding each result with its image.
+               box_level: float = BOX_LEVEL, chunk_pixels: int = SCORING_CHUNK_PIXELS) -> Iterator[ImageResult]:
+    """Decode and score ``sources`` a chunk at a time, yielding each result with its image.
 
-    Only one chunk of decoded images is held at a time; undecodable images, and files whose suffix is not an image
-    suffix VQI reads (an upload of any kind, refused as a folder's file is even when Pillow could decode it), are
-    appended to ``skipped`` (``file``, ``reason``) and left out. ``training_ranges`` and ``box_level``: see
-    :func:`score_images`.
+    A chunk is ``chunk_size`` images, fewer where they would hold more than ``chunk_pixels`` pixels (one image
+    larger than that is a chunk of its own): only one chunk of decoded images is held at a time. Undecodable images,
+    and files whose suffix is not an image suffix VQI reads (an upload of any kind, refused as a folder's file is even
+    when Pillow could decode it), are appended to ``skipped`` (``file``, ``reason``) and left out.
+    ``training_ranges`` and ``box_level``: see :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
-    for start in range(0, len(sources), chunk_size):
-        names, images, digests = [], [], []
-        for source in sources[start:start + chunk_size]:
-            if not is_image_path(Path(source.name)):
-                try:  # tied to its bytes all the same (an upload's name is no path to read them from later)
-                    digest = bytes_sha256(source.read_bytes())
-                except (ImageReadError, OSError):
-                    digest = ""
-                skipped.append({"file": source.origin, "reason": not_an_image_reason(Path(source.name)),
-                                **({"sha256": digest} if digest else {})})
-                continue
-            try:
-                image, digest = source.read(model.bit_depth)
-            except ImageReadError as exc:
-                skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
-                                **({"sha256": exc.sha256} if exc.sha256 else {})})
-                continue
-            images.append(image)
-            digests.append(digest)
-            names.append(source.name)
-        if images:
-            results = score_images(model, images, names, threshold, training_ranges=training_ranges,
-                                   box_level=box_level)
-            for result, digest in zip(results, digests):
-                yield replace(result, sha256=digest)
-        report(progress, "scoring", min(start + chunk_size, len(sources)), len(sources))
+    chunk: list[tuple[str, np.ndarray, str]] = []  # name, image, SHA-256 of its bytes
+
+    def scored_chunk() -> list[ImageResult]:
+        results = score_images(model, [image for _, image, _ in chunk], [name for name, _, _ in chunk], threshold,
+                               training_ranges=training_ranges, box_level=box_level) if chunk else []
+        return [replace(result, sha256=digest) for result, (_, _, digest) in zip(results, chunk)]
+
+    for done, source in enumerate(sources, 1):
+        decoded = _decoded(source, model.bit_depth, skipped)
+        if decoded is not None and chunk and (sum(image.shape[0] * image.shape[1] for _, image, _ in chunk)
+                                              + decoded[1].shape[0] * decoded[1].shape[1] > chunk_pixels):
+            yield from scored_chunk()  # found by review: 32 photos of 62 megapixels took about 10 GB at once
+            chunk = []
+            report(progress, "scoring", done - 1, len(sources))
+        if decoded is not None:
+            chunk.append(decoded)
+        if done % chunk_size == 0 or done == len(sources):
+            yield from scored_chunk()
+            chunk = []
+            report(progress, "scoring", done, len(sources))
+
+
+def _decoded(source: ImageSource, bit_depth: int,
+             skipped: list[dict[str, str]]) -> tuple[str, np.ndarray, str] | None:
+    """``source``'s name, decoded image and the SHA-256 of its bytes; None when it is not an image file or cannot
+    be decoded, appended to ``skipped`` with the reason (and the SHA-256 of its bytes where they were read)."""
+    if not is_image_path(Path(source.name)):
+        try:  # tied to its bytes all the same (an upload's name is no path to read them from later)
+            digest = bytes_sha256(source.read_bytes())
+        except (ImageReadError, OSError):
+            digest = ""
+        skipped.append({"file": source.origin, "reason": not_an_image_reason(Path(source.name)),
+                        **({"sha256": digest} if digest else {})})
+        return None
+    try:
+        image, digest = source.read(bit_depth)
+    except ImageReadError as exc:
+        skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
+                        **({"sha256": exc.sha256} if exc.sha256 else {})})
+        return None
+    return source.name, image, digest
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
