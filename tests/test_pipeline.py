@@ -1519,6 +1519,8 @@ def test_cli_refuses_infinite_thresholds_and_long_reasons_before_writing_and_fai
     (tmp_path / "afile").write_text("")
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "afile")]) == 2
     assert "is a file: name a folder" in capsys.readouterr().err
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", "/dev/null"]) == 2
+    assert "error: --out /dev/null is not a folder: name a folder" in capsys.readouterr().err  # not "a file"
 
 
 def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images(trained, dataset, tmp_path, capsys):

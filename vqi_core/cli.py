@@ -535,8 +535,9 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
     threshold_source = run.threshold_info.get("source", "saved")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file: name a folder for the overlays and predictions.csv")
+    if out.exists() and not out.is_dir():  # a device such as /dev/null is no file (found by review)
+        raise ValueError(f"--out {out} is {'a file' if out.is_file() else 'not a folder'}: name a folder for the "
+                         f"overlays and predictions.csv")
     if (blocking := file_above(out)) is not None:
         raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
     _refuse_inside_a_run_or_category(out, "--out")

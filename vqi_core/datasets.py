@@ -28,8 +28,8 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 
 from PIL import Image
 
-from .images import (EMPTY_FILE, IMAGE_SUFFIXES, TOO_MANY_PIXELS, is_image_path, read_mask, stacked_images_problem,
-                     stored_size, unreadable_reason)
+from .images import (EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, read_mask, stacked_images_problem, stored_size,
+                     too_many_pixels, unreadable_reason)
 from .wording import counted
 
 GOOD = "good"
@@ -259,8 +259,8 @@ def _header_problem(path: Path) -> str | None:
             return stacked
         with Image.open(path) as image:  # verify() needs an image that has not been seeked
             image.verify()
-    except Image.DecompressionBombError:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
-        return TOO_MANY_PIXELS
+    except Image.DecompressionBombError as exc:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
+        return too_many_pixels(exc)
     except Exception as exc:  # PIL raises many types for corrupt files
         return unreadable_reason(exc)
     return None
