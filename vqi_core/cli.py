@@ -828,18 +828,25 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]
-    unreadable = {Path(item["file"]) for item in category.skipped}  # decoded and found unreadable by the check
+    skipped = {Path(item["file"]) for item in category.skipped}
+    listed = {sample.path for sample in [*category.train, *category.test]}
 
-    def unreadable_of(samples: list[Sample]) -> str:
-        count = sum(s.path in unreadable for s in samples)
-        return f" ({count} unreadable: listed below)" if count else ""
+    def problems_in(samples: list[Sample], folder: Path) -> str:
+        """The folder's images found unreadable once decoded, and its files not listed as images at all (found by
+        review: "6 images (1 unreadable)" stood beside 4 files skipped there)."""
+        count = sum(s.path in skipped for s in samples)
+        others = sum(path.parent == folder and path not in listed for path in skipped)
+        said = [f"{count} unreadable"] * bool(count) + [f"{counted(others, 'other file')} not read"] * bool(others)
+        return f" ({'; '.join(said)}: listed below)" if said else ""
 
     _escaped_print(f"category {category.name} ({category.root})")
-    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}{unreadable_of(category.train)}")
+    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}"
+                   f"{problems_in(category.train, category.root / 'train' / 'good')}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}{unreadable_of(samples)}"
+        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
+                       f"{problems_in(samples, category.root / 'test' / defect_type)}"
                        + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     if dark is not None:
