@@ -17,8 +17,8 @@ from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, run_box_data, \
-    run_box_tally, run_normalization, saved_box_counts
+from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, judged_again, regions_boxed_frame, \
+    result_cards_order, run_box_data, run_box_tally, run_normalization, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
@@ -116,6 +116,29 @@ def test_predict_draws_the_boxes_inspect_draws_on_the_same_image():
     assert result.boxes == boxes_from_map(normalize_map(saved, Fixed.normalization), 1.0, image_hw=(32, 32)) == []
     [lower] = score_images(Fixed(), [image], ["part.png"], 0.5, box_level=0.9)
     assert len(lower.boxes) == 1
+
+
+def test_a_score_at_the_threshold_is_judged_defective_when_scored_and_when_judged_again():
+    """The rule every page and command applies (at or above the threshold: defective), pinned where predict scores
+    and where the Predict page judges its results again; defective cards come first, highest score first
+    (mutation review: none of these was pinned)."""
+    class Fixed:
+        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+
+        def predict(self, images, progress=None):
+            return Prediction(np.array([2.5, 1.0, 3.0]), [np.zeros((8, 8), np.float32)] * 3)
+
+    image = np.zeros((8, 8, 3), np.uint8)
+    results = score_images(Fixed(), [image] * 3, ["at.png", "below.png", "above.png"], 2.5)
+    assert [result.defective for result in results] == [True, False, True]
+    table = prediction_table([result_row(result, 2.5, "run-1") for result in results], [], 2.5, "run-1")
+    cards = [{"name": r.name, "score": r.score, "defective": r.defective} for r in results]
+    again, judged = judged_again(cards, table, 1.0)
+    assert [card["defective"] for card in again] == [True, True, True] and set(judged["prediction"]) == {"defective"}
+    assert [card["name"] for card in result_cards_order(again)] == ["above.png", "at.png", "below.png"]
+    again, _ = judged_again(cards, table, 3.0)
+    assert [card["name"] for card in result_cards_order(again)] == ["above.png", "at.png", "below.png"]
+    assert [card["name"] for card in result_cards_order(again, "good")] == ["at.png", "below.png"]
 
 
 def test_the_predictions_table_counts_each_rows_broad_boxes():

@@ -1730,7 +1730,8 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     assert saved.threshold == value and set(pd.read_csv(run.path / "scores.csv")["threshold"]) == {value}
 
 
-def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys):
+def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys,
+                                                                                        monkeypatch):
     """Found by review: Ctrl+C was held off from the start of the save, the wait for another save's lock included,
     so the command could not be stopped there and saved once the lock came free."""
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
@@ -1745,8 +1746,13 @@ def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing
     holder = threading.Thread(target=other_save)
     holder.start()
     holding.wait(10)
-    interrupt = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    interrupt.start()
+    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+
+    def locked_then_interrupted(folder: Path, wait: bool = True):  # Ctrl+C once the save waits for the lock (a
+        interrupt.start()  # timer from the start of the command fired before it got there on a busy machine)
+        return locked(folder, wait)
+
+    monkeypatch.setattr(vqi_core.runs, "locked", locked_then_interrupted)
     try:
         assert main(["threshold", "--run", str(run.path), "--value", "0.5", "--save"]) == 130
     finally:

@@ -107,6 +107,9 @@ def test_a_region_drawn_for_other_images_is_refused():
     region.check_fits([(200, 600), (210, 600)])  # same aspect, another size: stretched
     with pytest.raises(ValueError, match=r"wide.png\) is 300x100 px .* training images are about 600x600 px"):
         region.check_fits([(600, 600)])
+    region.check_fits([(100, 327)])  # 9 % off the images' aspect: taken (mutation review: the 10 % was not pinned)
+    with pytest.raises(ValueError, match="draw the region on a training image"):
+        region.check_fits([(100, 337)])  # 11 % off
 
 
 def test_the_overlay_darkens_the_ignored_area():

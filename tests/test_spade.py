@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from synthetic import SMALL_METHODS, textured_image
@@ -14,6 +15,25 @@ def test_memory_bank_holds_every_training_image(small_fit):
     n_train = len(data["train"]) - 2  # 10% held out for normalisation
     assert fitted.global_bank.shape == (n_train, 112 * 4 * 4)  # blocks.4 pooled to 4 x 4
     assert [level.shape[0] for level in fitted.pyramid_bank] == [n_train] * len(fitted.layers)
+
+
+def test_the_image_score_is_the_mean_distance_to_the_k_nearest_training_images(small_fit):
+    """Against a brute-force distance to every global feature of the bank (mutation review: the farthest
+    neighbours, or one neighbour instead of k, went unnoticed)."""
+    fitted, data, _ = small_fit("spade")
+    images = data["bad"][:2] + data["good"][:1]
+    (_, x, geometries), = fitted.batches(images)
+    _, global_features = fitted._features(x)
+    distances = torch.cdist(global_features.double(), fitted.global_bank.double())
+    fitted_k = fitted.k
+    try:
+        for k in (1, 3):
+            fitted.k = k
+            scores, _ = fitted._score_batch(x, geometries)
+            expected = distances.topk(k, dim=1, largest=False).values.mean(1).numpy()
+            assert scores.tolist() == pytest.approx(expected.tolist(), rel=1e-4)
+    finally:
+        fitted.k = fitted_k  # the fitted model is shared by the session's tests
 
 
 def test_more_neighbours_than_training_images(small_fit):
