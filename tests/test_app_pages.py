@@ -1192,6 +1192,29 @@ def test_predict_lays_its_cards_out_row_by_row(open_page):
     assert len(cards) == 5 and all(len(cell) == 1 for cell in cards)  # one card per column of a row
 
 
+def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labelled(open_page, app_env, synthetic_root,
+                                                                                    tmp_path):
+    """Found by a browser review: with every scored image right and one file not scored, the page said "Every image
+    is judged as labelled", in green."""
+    lot = tmp_path / "lot"
+    shutil.copytree(synthetic_root / "widget" / "test", lot / "test")
+    run = app_env.list()[0]
+    result = evaluate_run(run, lot)
+    good, defective = result["scores"][result["labels"] == 0], result["scores"][result["labels"] == 1]
+    assert good.max() < defective.min()  # the synthetic defects are told apart
+    run.save_threshold(float(good.max() + defective.min()) / 2, "test")
+    app = open_page("predict.py")
+    app.radio(key="predict_mode").set_value("labelled").run()
+    app.text_input(key="predict_labelled_folder").set_value(str(lot)).run()
+    app.button(key="predict_check").click().run()
+    assert not app.exception and [s.value for s in app.success] == ["Every image is judged as labelled."]
+    (lot / "test" / "scratch" / "torn.png").write_bytes(b"half an upload")
+    app.button(key="predict_check").click().run()
+    assert not app.exception and not app.success and metric(app, "Not scored") == "1"
+    assert any(w.value.startswith("Every scored image is judged as labelled, but 1 file of the test folders could "
+                                  "not be scored") for w in app.warning)
+
+
 def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(open_page, app_env, synthetic_root,
                                                                              tmp_path, monkeypatch):
     """New labelled images from the line (no train folder): the page says what the saved threshold does there,

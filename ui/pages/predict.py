@@ -139,7 +139,12 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.caption("By defect type, at the saved threshold")
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
-    if misjudged.empty:
+    not_scored = int((judged["prediction"] == NOT_SCORED).sum())
+    if misjudged.empty and not_scored:  # not a success: a part was not inspected (found by a browser review)
+        st.warning(f"Every scored image is judged as labelled, but {counted(not_scored, 'file')} of the test folders "
+                   f"could not be scored (listed above): not inspected, neither passed nor rejected.",
+                   icon=":material/warning:")
+    elif misjudged.empty:
         st.success("Every image is judged as labelled.", icon=":material/check_circle:")
     else:
         st.caption(f"Judged otherwise than labelled: {counted(len(misjudged), 'image')} (FP: a false alarm, "
