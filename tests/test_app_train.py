@@ -509,3 +509,18 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
     assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
     app.selectbox(key="train_method").set_value("dfm").run()
     assert app.selectbox(key="train_param_dfm_score_type").options == ["fre", "nll"]
+
+
+def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train_is_not_offered(open_page,
+                                                                                               synthetic_root):
+    """Found by a browser review: a coreset fraction of 0 was taken, and the run failed only after Train was
+    pressed, with the method's internal message."""
+    app = open_page("train.py", data_root=str(synthetic_root))
+    app.selectbox(key="train_method").set_value("patchcore").run()
+    assert not app.button(key="train_start").disabled and not app.error
+    app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.0).run()
+    assert not app.exception and app.button(key="train_start").disabled
+    assert [e.value for e in app.error] == [f"These settings cannot be trained: "
+                                            f"{as_text('coreset_fraction must be in (0, 1], not 0.0')}."]
+    app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.2).run()
+    assert not app.button(key="train_start").disabled and not app.error

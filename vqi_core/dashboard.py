@@ -34,8 +34,8 @@ from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
     bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, roc_curve
-from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, check_dataset, inspected_pixels, label_name, \
-    map_box_tally
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, RunConfig, check_dataset, inspected_pixels, \
+    label_name, map_box_tally, model_for
 from .preprocessing import Preprocessing, fixed_scale_size, visible_area
 from .provenance import data_label
 from .region import InspectionRegion
@@ -1008,6 +1008,17 @@ class MethodParameter:
     default: Any
     help: str = ""
     choices: tuple[str, ...] = ()
+
+
+def settings_problem(config: RunConfig) -> str | None:
+    """Why a run of ``config`` could not start: a parameter its method refuses (the method's own check, e.g.
+    ``coreset_fraction must be in (0, 1]``), or None. Said beside the form before training, not once the job has
+    begun (found by a browser review: a coreset fraction of 0 was taken and failed after Train was pressed)."""
+    try:
+        model_for(config)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def method_parameters(method: str) -> list[MethodParameter]:

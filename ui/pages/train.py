@@ -13,7 +13,7 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_C
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
-    split_category_by_part, split_check_summary, store_region_upload, training_input_size
+    settings_problem, split_category_by_part, split_check_summary, store_region_upload, training_input_size
 from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
@@ -452,6 +452,9 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
         split_check_panel(check_result, root, category, bit_depth)
 
     config, can_train = training_form(root, category, bit_depth)
+    if can_train and (problem := settings_problem(config)) is not None:
+        st.error(f"These settings cannot be trained: {as_text(problem)}.", icon=":material/error:")
+        can_train = False
     running = jobs.running_job() is not None
     if can_train:  # a number typed out of range above keeps its last valid value there: what is used is said here
         height, width = config.params["image_size"]
