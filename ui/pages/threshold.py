@@ -17,6 +17,8 @@ from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, t
 from vqi_core.wording import are, counted, exact_number, percent
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
+#: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
+BEYOND_SCORES = "threshold_beyond_scores"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
@@ -42,6 +44,19 @@ def choose_threshold(run: Run, value: float, source: str) -> None:
     callback)."""
     show_threshold(value, source)
     st.session_state[common.explored_key(run)] = (value, source)
+
+
+def type_threshold(run: Run, axis: ScoreAxis) -> None:
+    """The user typed a threshold (widget callback): taken on the slider's grid; one beyond the slider's range is
+    moved to its nearer end, which judges the test images alike, and said (found by a browser review: a value out
+    of range was refused with a red field that kept it while a preset or a save moved the threshold elsewhere)."""
+    typed = float(st.session_state[NUMBER])
+    choose_threshold(run, axis.snap(typed), "manual")
+    if not axis.low <= typed <= axis.high:
+        st.session_state[BEYOND_SCORES] = (
+            f"{exact_number(typed)} lies {'above' if typed > axis.high else 'below'} every test score: the slider's "
+            f"{'top' if typed > axis.high else 'bottom'} end, {axis.text(axis.clamp(typed))}, judges every test image "
+            f"the same and is used here. `python -m vqi_core threshold --value` saves any finite threshold.")
 
 
 def init_threshold(run: Run, axis: ScoreAxis) -> None:
@@ -172,13 +187,15 @@ def image_level_body(run: Run) -> None:
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
                   on_change=lambda: choose_threshold(run, axis.snap(st.session_state[SLIDER]), "manual"))
-        st.number_input("Exact threshold", axis.low, axis.high, step=axis.step, format=exact,
+        st.number_input("Exact threshold", step=axis.step, format=exact,
                         key=NUMBER, help=f"From {axis.text(axis.low)} to {axis.text(axis.high)}, the slider's range: "
                                          f"just below the lowest test score (every image rejected) to just above "
-                                         f"the highest (every image passed). A value outside it is not taken (the "
-                                         f"field turns red and the threshold stays); `python -m vqi_core threshold "
-                                         f"--value` saves any finite threshold.",
-                        on_change=lambda: choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual"))
+                                         f"the highest (every image passed). A value beyond it is moved to its "
+                                         f"nearer end, which judges every test image alike, and said; `python -m "
+                                         f"vqi_core threshold --value` saves any finite threshold.",
+                        on_change=type_threshold, args=(run, axis))
+        if (beyond := st.session_state.pop(BEYOND_SCORES, None)) is not None:
+            st.info(beyond, icon=":material/info:")
     with presets_column:
         max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
                                    key="threshold_max_false_alarms", persist_state="session",
