@@ -158,6 +158,9 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert "train/good: 16 images" in out and "test/blob: 6 images, 6 with a mask" in out
     assert "test/good/again.png (good) copies train/good/003.png (good), RMSE 0.000" in out
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
+    # a repeat inside the test set alone fails it too (mutation review: only copies of training images were pinned)
+    (data / "test" / "good" / "again.png").unlink()
+    assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
     capsys.readouterr()
     assert main(["check", "--data", str(dataset), "--fail-on-copies"]) == 0
     assert ("No copies: no test image copies a training image or another test image (16 readable test images and "
@@ -253,6 +256,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert line.startswith(f"at the run's saved threshold {exact_number(trained.threshold)} (")
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in line
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in line
+    listed = [line for line in out.splitlines() if line.startswith(("  false alarm: ", "  escape ("))]
+    assert len(listed) == point.fp + point.fn  # each named with its file
     assert np.bincount(result["labels"]).tolist() == [6, 10]  # the good and the defective test images
     # the 14 images not darkened are the run's own test images again: said (found by review: "not chosen on these")
     assert ("note: 14 of these 16 images are of the run's own test images (the same bytes, by SHA-256; e.g. "
@@ -270,6 +275,7 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
                  str(decisions.parent)]) == 2  # a folder: refused before the images are scored, not after
     assert capsys.readouterr() == ("", f"error: {decisions.parent} is a folder: name a file to write\n")
     (elsewhere / "test" / "blob" / "broken.png").write_bytes(b"not an image")  # a part that cannot be scored
+    (elsewhere / "test" / "good" / "torn.png").write_bytes(b"not an image")  # a good part: labelled good
     (elsewhere / "test" / "blob" / "older").mkdir()  # a sub-folder: named, not searched, and no part (review)
     shutil.copy(elsewhere / "test" / "blob" / "000.png", elsewhere / "test" / "blob" / "older" / "000.png")
     assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere), "--decisions",
@@ -281,15 +287,22 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert len(record) == len(list((elsewhere / "test").glob("*/*.png"))) > 3  # every image, good and defective
     assert set(record["run"]) == {trained.id} and (record["evaluated_at"] != "").all()
     assert set(record["threshold"]) == {trained.threshold}
-    [broken] = record[record["prediction"] == NOT_SCORED].itertuples()  # in the record too (review: left out)
+    broken, torn = record[record["prediction"] == NOT_SCORED].itertuples()  # in the record too (review: left out)
     assert (broken.image, broken.label, broken.defect_type, broken.score, broken.outcome) == (
         "broken.png", "defective", "blob", "", "") and "not a readable image" in broken.problem
+    assert (torn.image, torn.label, torn.defect_type) == ("torn.png", "good", "good")  # (mutation review)
     record = record[record["prediction"] != NOT_SCORED]
     judged = ThresholdEvaluator(np.where(record["label"] == "defective", 1, 0), record["score"].astype(float)).evaluate(
         trained.threshold)
     assert record["outcome"].value_counts().reindex(["TP", "FP", "FN", "TN"], fill_value=0).tolist() == [
         judged.tp, judged.fp, judged.fn, judged.tn]
     assert f"{judged.fp} of {judged.fp + judged.tn} good parts would be rejected" in out
+    escaping = Run(shutil.copytree(trained.path, tmp_path / "escaping" / trained.id))
+    escaping.save_threshold(float(escaping.score_values.max()) + 1.0, "test")  # every defective part passes
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(escaping.path)]) == 0
+    escapes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  escape (")]
+    assert len(escapes) == int(escaping.labels.sum()) > 0  # each named (mutation review: escapes were not pinned)
     assert main(["evaluate", "--run", str(trained.path)]) == 0  # its own test set: the threshold was chosen there
     own = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the run's saved"))
     assert "; chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives" in own
