@@ -132,8 +132,8 @@ def test_check_split_notes_and_auroc_without_copies() -> None:
 
     # scores that rank the copies perfectly but the new images badly: the AUROC without copies shows it
     labels = np.array([0, 0, 0, 1, 1, 1])
-    scores = np.array([0.0, 0.0, 5.0, 9.0, 4.0, 4.0])
-    assert auroc_without_copies(check, test_names, labels, scores) == 0.0  # c (5.0) above e (4.0)
+    scores = np.array([0.0, 0.0, 5.0, 9.0, 4.0, 6.0])
+    assert auroc_without_copies(check, test_names, labels, scores) == 0.0  # c (5.0) above e (4.0); f, a repeat, out
     only_copies = check_split(train_names, ["good"] * 4, train, test_names[:2] + test_names[3:4],
                               ["good", "good", "defective"], test[:2] + test[3:4])
     assert auroc_without_copies(only_copies, test_names[:2] + test_names[3:4], [0, 0, 1], [0.0, 0.0, 1.0]) is None
@@ -142,6 +142,18 @@ def test_check_split_notes_and_auroc_without_copies() -> None:
     assert only_copies.notes(["good", "good", "defective"], 1.0, None)[0].endswith(
         " Image AUROC 1.0000 cannot be checked without the copies: no good test image is left once the 3 copied "
         "test images are set aside.")
+
+
+def test_a_test_image_that_copies_a_training_image_is_not_counted_again_as_a_repeat() -> None:
+    """Two test images that copy one training image are two copies of it, not also a repeat inside the test set
+    (mutation review: not pinned)."""
+    train = [textured_image(32, seed=i) for i in range(2)]
+    test = [train[0].copy(), train[0].copy(), textured_image(32, seed=9)]
+    check = check_split(["train/good/0.png", "train/good/1.png"], ["good"] * 2, train,
+                        ["test/good/a.png", "test/good/b.png", "test/good/c.png"], ["good"] * 3, test)
+    assert [(e["test"], e["copy"]) for e in check.copies_of_train] == [("test/good/a.png", "train/good/0.png"),
+                                                                       ("test/good/b.png", "train/good/0.png")]
+    assert check.repeats_in_test == [] and "more than once" not in check.notes(["good"] * 3)[0]
 
 
 def test_findings_line_for_run_tables() -> None:
@@ -308,8 +320,9 @@ def test_a_method_that_trained_on_other_photos_of_the_evaluated_defects_gets_a_n
     test_good = [random_part(200 + seed) for seed in range(3)]
     seen = [another_photo(defect, seed=7) for defect in defects]  # other photos of the defects it trained on
     new = [draw_defect(random_part(300 + seed), seed=seed)[0] for seed in range(4)]
+    like_good = [another_photo(part, seed=7) for part in good[:4]]  # like good training parts only: no defect seen
     for test_defective, expected in ((seen, "4 of 4 evaluated defective test images (100%) look almost like a "
-                                            "defective image the method trained on"), (new, "")):
+                                            "defective image the method trained on"), (new, ""), (like_good, "")):
         check = check_split(train_names, train_labels, good + defects,
                             [f"test/good/{i}.png" for i in range(3)] + [f"test/crack/{i}b.png" for i in range(4)],
                             ["good"] * 3 + ["defective"] * 4, test_good + test_defective)
