@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import html
 import io
 import json
 import os
@@ -36,20 +37,21 @@ import vqi_core.runs
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
 from vqi_core.dashboard import (copied_images, decisions_csv, run_box_data, run_box_tally, run_normalization,
-                                runs_table, split_category_by_part, split_check_summary)
+                                runs_table, split_category_by_part, split_check_summary, without_copies_sentence)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import (BOX_KEYS, LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
                               threshold_for_false_alarm_rate)
 from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
-from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, folder_sources, iter_score, \
-    new_run_id, odd_sized_training_images_note, read_samples, train_run
+from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
+from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
+    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, read_samples, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
-from vqi_core.report import training_images_line
+from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import slider_axis
@@ -152,6 +154,8 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert " 1 test image appears more than once" in notes[0]
     assert f"Image AUROC without the 2 copied test images: {metrics['image_auroc_without_copies']:.4f}" in notes[0]
     assert copied_images(run) == {"good/again.png": "train/good/003.png", "blob/001_again.png": "test/blob/001.png"}
+    copies_line = without_copies_sentence(run, run.threshold)  # beside the figures they flatter, in the report too
+    assert copies_line and html.escape(copies_line) in run_report_html(run)  # (mutation review: not pinned there)
 
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
@@ -404,6 +408,7 @@ def test_a_test_image_that_copies_a_training_image_is_still_one_the_threshold_wa
     assert main(["evaluate", "--run", str(run.path), "--data", str(lot.parent)]) == 0
     out = capsys.readouterr().out
     assert "note: 1 of these 1 image is an image the run learnt from" in out
+    assert "of the run's own test images" not in out  # named once, as learnt from (mutation review: not pinned)
     assert "; chosen on the run's test set, 1 of whose images are among these: see the note above): " in out
 
 
@@ -1293,6 +1298,9 @@ def test_a_run_on_fewer_than_ten_good_training_images_says_what_that_means(tmp_p
     assert note.startswith("Only 3 good training images: a model knows good parts from these alone")
     assert "with fewer than 10 none is held out to calibrate the maps" in note
     assert run.load_model().fit_info["holdout_images"] == 0
+    # at the boundary: 9 good images get the note, 10 (one held out) do not (mutation review: not pinned)
+    assert few_training_images_note(9) is not None and few_training_images_note(MIN_GOOD_FOR_HOLDOUT) is None
+    assert MIN_GOOD_FOR_HOLDOUT == 10
 
 
 def test_layout_errors_are_clear(tmp_path):

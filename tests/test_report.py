@@ -78,6 +78,10 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     highest = run.scores[labels == 0].sort_values("score", ascending=False)["image"].tolist()[:2]
     assert false_alarm_names == highest
     assert len(parsed.images) == point.fp + min(point.fn, 6)
+    # the escapes, lowest score first: farthest on the wrong side too (mutation review: not pinned)
+    escaping = float(scores.max()) + 1.0  # every defective part passes
+    escape_names = [alt for _, alt in parse(run_report_html(run, escaping, examples=6)).images]
+    assert escape_names == run.scores[labels == 1].sort_values("score", kind="stable")["image"].tolist()[:6]
     # self-contained: nothing is fetched from elsewhere
     assert all(src.startswith("data:image/jpeg;base64,") for src, _ in parsed.images)
     assert all(link.startswith("data:") for link in parsed.links)
