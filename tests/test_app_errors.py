@@ -89,11 +89,21 @@ def test_files_vanishing_from_a_run_show_messages(open_page, app_env):
     app = open_page("inspect_images.py", current_run_id=run.id)
     assert not app.exception  # a run without its maps is not opened half-way
     assert any("cannot be opened" in e.value and "maps.npz is missing" in e.value for e in app.error)
-    with zipfile.ZipFile(run.path / "maps.npz", "w") as packed:  # every map listed, the first one unreadable
+    with zipfile.ZipFile(run.path / "maps.npz", "w") as packed:  # every map listed, the first one not an array
         packed.writestr("m00000.npy", b"not an array")
         for key in sorted(maps)[1:]:
             with packed.open(f"{key}.npy", "w") as member:
                 np.lib.format.write_array(member, maps[key])
+    app.switch_page("ui/pages/inspect_images.py").run()
+    assert not app.exception  # found by the check, which reads every map's header: not opened half-way
+    assert any("cannot be opened" in e.value and "the map of image 0 is not an image's map" in e.value
+               for e in app.error)
+    np.savez_compressed(run.path / "maps.npz", **maps)
+    with zipfile.ZipFile(run.path / "maps.npz") as packed:  # the first map's data damaged past its header
+        first = packed.getinfo("m00000.npy")
+    data = bytearray((run.path / "maps.npz").read_bytes())
+    data[first.header_offset + 30 + len(first.filename) + first.compress_size * 3 // 4] ^= 0xFF
+    (run.path / "maps.npz").write_bytes(bytes(data))
     app.switch_page("ui/pages/inspect_images.py").run()
     assert not app.exception
     broken = [w.value for w in app.warning if "maps.npz" in w.value]
