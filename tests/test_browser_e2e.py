@@ -42,6 +42,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (`make browser`, or set VQI_CHROMIUM)", allow_module_level=True)
 
 sync_api = pytest.importorskip("playwright.sync_api")
+sync_api.expect.set_options(timeout=30_000)  # Playwright's 5 s default: too short for a rerun on a busy machine
 
 
 def _free_port() -> int:
@@ -302,6 +303,7 @@ def test_train_threshold_compare_and_predict(page, server):
     closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - saved)))]
     first_card = page.locator("[data-testid='stMarkdownContainer'] strong").filter(has_text=".png").first
     sync_api.expect(first_card).to_have_text(closest, timeout=30_000)
+    _settle(page)  # the first card is drawn before the others: until the run ends, the earlier pagination stays too
     # another order starts at its first page, in the browser too (found by review: page 1 was drawn, "3" still lit)
     sync_api.expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("1", timeout=30_000)
     page.get_by_role("button", name="Enlarge").first.click()
@@ -333,8 +335,11 @@ def test_train_threshold_compare_and_predict(page, server):
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare"
     _shot(page, "compare")
     first_card = page.get_by_text(re.compile(r"saved threshold .* → ")).first.inner_text()
-    page.get_by_test_id("stSelectbox").filter(has_text="Test image").click()  # the cards' fragment reruns alone
-    page.get_by_role("option").last.click()
+    chooser = page.get_by_role("combobox", name="Test image")
+    chosen = chooser.input_value()
+    chooser.click()  # the cards' fragment reruns alone
+    page.get_by_role("option").nth(1).click()  # another image than the first (drawn once the list has opened)
+    sync_api.expect(chooser).not_to_have_value(chosen)  # taken, on a busy machine too
     _settle(page)
     sync_api.expect(page.get_by_text(re.compile(r"saved threshold .* → ")).first).not_to_have_text(first_card)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare's cards"
