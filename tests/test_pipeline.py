@@ -1767,10 +1767,13 @@ def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing
     holder = threading.Thread(target=other_save)
     holder.start()
     holding.wait(10)
-    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    # Ctrl+C to the main thread (a signal to the process may go to any thread, a torch worker's too, and leave the
+    # main thread's wait for the lock uninterrupted: it failed so on a busy machine), once the save waits for the
+    # lock (a timer from the start of the command fired before it got there)
+    interrupt = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
 
-    def locked_then_interrupted(folder: Path, wait: bool = True):  # Ctrl+C once the save waits for the lock (a
-        interrupt.start()  # timer from the start of the command fired before it got there on a busy machine)
+    def locked_then_interrupted(folder: Path, wait: bool = True):
+        interrupt.start()
         return locked(folder, wait)
 
     monkeypatch.setattr(vqi_core.runs, "locked", locked_then_interrupted)
