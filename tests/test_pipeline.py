@@ -1751,8 +1751,7 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     assert saved.threshold == value and set(pd.read_csv(run.path / "scores.csv")["threshold"]) == {value}
 
 
-def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys,
-                                                                                        monkeypatch):
+def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys):
     """Found by review: Ctrl+C was held off from the start of the save, the wait for another save's lock included,
     so the command could not be stopped there and saved once the lock came free."""
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
@@ -1767,16 +1766,8 @@ def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing
     holder = threading.Thread(target=other_save)
     holder.start()
     holding.wait(10)
-    # Ctrl+C to the main thread (a signal to the process may go to any thread, a torch worker's too, and leave the
-    # main thread's wait for the lock uninterrupted: it failed so on a busy machine), once the save waits for the
-    # lock (a timer from the start of the command fired before it got there)
-    interrupt = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
-
-    def locked_then_interrupted(folder: Path, wait: bool = True):
-        interrupt.start()
-        return locked(folder, wait)
-
-    monkeypatch.setattr(vqi_core.runs, "locked", locked_then_interrupted)
+    interrupt = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    interrupt.start()
     try:
         assert main(["threshold", "--run", str(run.path), "--value", "0.5", "--save"]) == 130
     finally:
