@@ -509,7 +509,7 @@ class Run:
                            f"{counted(count, 'scored image')}")
         for index in range(count):
             header = headers[f"m{index:05d}"]
-            if header is None or len(header[0]) != 2 or header[1].kind not in "fiu":  # as anomaly_map reads it
+            if header is None or not holds_a_map(*header):  # as anomaly_map reads it
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
         if manifest:
@@ -828,7 +828,7 @@ class Run:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: no map for image {index}") from None
         except ARRAY_FILE_ERRORS as exc:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: {array_file_problem(exc)}") from exc
-        if not isinstance(value, np.ndarray) or value.ndim != 2 or value.dtype.kind not in "fiu":  # no .npy: bytes
+        if not isinstance(value, np.ndarray) or not holds_a_map(value.shape, value.dtype):  # no .npy: bytes
             raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         return value.astype(np.float32)
 
@@ -1004,6 +1004,12 @@ def array_file_problem(exc: BaseException) -> str:
 NOT_VQI_ARRAYS = "not an array file written by VQI (damaged or replaced)"
 #: the shape and type an ``.npy`` array's header says it holds
 NpyHeader = tuple[tuple[int, ...], np.dtype]
+
+
+def holds_a_map(shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    """Whether an array of ``shape`` and ``dtype`` can be an image's anomaly map (2-D, numbers), the one rule for
+    a map read and for the header the run's check reads."""
+    return len(shape) == 2 and dtype.kind in "fiu"
 
 
 def npy_header(packed: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpyHeader | None:
