@@ -33,6 +33,7 @@ import vqi_core.dashboard
 import vqi_core.images
 import vqi_core.pipeline
 import vqi_core.runs
+import vqi_core.system
 
 from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
@@ -1751,29 +1752,37 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     assert saved.threshold == value and set(pd.read_csv(run.path / "scores.csv")["threshold"]) == {value}
 
 
-def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys):
+def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing_written(trained, tmp_path, capsys,
+                                                                                         monkeypatch):
     """Found by review: Ctrl+C was held off from the start of the save, the wait for another save's lock included,
-    so the command could not be stopped there and saved once the lock came free."""
+    so the command could not be stopped there and saved once the lock came free. The Ctrl+C is raised in the main
+    thread as its wait begins (a timer's signal could land before the wait on a busy machine, or go to any thread)."""
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
     before = (run.path / "threshold.json").read_bytes()
     holding, release = threading.Event(), threading.Event()
+    flock, waits = vqi_core.system.fcntl.flock, []
+
+    def flock_with_ctrl_c(handle: int, operation: int) -> None:
+        if threading.current_thread() is threading.main_thread() and not operation & vqi_core.system.fcntl.LOCK_NB:
+            waits.append(operation)
+            signal.raise_signal(signal.SIGINT)  # its handler runs here: KeyboardInterrupt unless it is held off
+        flock(handle, operation)
 
     def other_save() -> None:
         with locked(run.path):
             holding.set()
-            release.wait(30)
+            release.wait(15)
 
     holder = threading.Thread(target=other_save)
     holder.start()
     holding.wait(10)
-    interrupt = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    interrupt.start()
+    monkeypatch.setattr(vqi_core.system.fcntl, "flock", flock_with_ctrl_c)
     try:
         assert main(["threshold", "--run", str(run.path), "--value", "0.5", "--save"]) == 130
     finally:
         release.set()
         holder.join()
-        interrupt.cancel()
+    assert waits, "the save did not wait for the lock"
     assert "once the threshold was saved" not in capsys.readouterr().err
     assert (run.path / "threshold.json").read_bytes() == before
 
