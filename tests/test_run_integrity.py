@@ -24,6 +24,7 @@ from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
 from vqi_core.cli import main
+from vqi_core.dashboard import run_normalization
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
@@ -364,14 +365,27 @@ def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_
     assert capsys.readouterr().err == f"error: {said}\n"
 
 
-def test_normalisation_statistics_that_are_not_finite_are_found_by_the_cheap_check(trained_run, tmp_path, capsys):
-    """NaN normalisation used to pass and drop every box from every overlay."""
+@pytest.mark.parametrize("damage", ["nan_map_max", "no_map_max", "a_list"])
+def test_normalisation_statistics_loading_would_refuse_are_found_by_the_cheap_check(trained_run, tmp_path, capsys,
+                                                                                     damage):
+    """NaN normalisation used to pass and drop every box from every overlay; found by review: the check took any
+    dict of numbers, so a run lacking one of the statistics loading needs passed it (and the maps' reader, a third
+    rule, failed on the Inspect page). One rule now: loading's."""
     run = copied(trained_run, tmp_path / "runs")
     meta_path = run.path / "model" / "model.json"
     meta = json.loads(meta_path.read_text())
-    meta_path.write_text(json.dumps({**meta, "normalization": {**meta["normalization"], "map_max": float("nan")}}))
-    refused_everywhere(run, "model/model.json is damaged: no method, parameters, preprocessing or normalisation "
-                            "statistics", tmp_path, capsys)
+    statistics = {"nan_map_max": {**meta["normalization"], "map_max": float("nan")},
+                  "no_map_max": {k: v for k, v in meta["normalization"].items() if k != "map_max"},
+                  "a_list": list(meta["normalization"].values())}[damage]
+    meta_path.write_text(json.dumps({**meta, "normalization": statistics}))
+    said = (f"the model in {run.path / 'model'} cannot be loaded: model.json is damaged: its normalisation "
+            f"statistics are not the finite numbers map_median, map_max, score_max")
+    refused_everywhere(run, said, tmp_path, capsys)
+    with pytest.raises(RunError) as loading:
+        run.load_model()
+    with pytest.raises(RunError) as reading_maps:
+        run_normalization(run)
+    assert str(loading.value) == str(reading_maps.value) == said
 
 
 def maps_with_first(run: Run, first: bytes) -> None:

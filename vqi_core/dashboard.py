@@ -30,7 +30,7 @@ from .images import ImageReadError, read_image, stored_size
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYPE, boxes_from_map, map_boxes, \
     normalize_map, own_range_map, render_overlay
 from .methods import AnomalyModel, method_class
-from .methods.base import MODEL_JSON
+from .methods.base import MODEL_JSON, DamagedModel, saved_normalization
 from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
     bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, roc_curve
@@ -493,11 +493,14 @@ def run_normalization(run: Run) -> dict[str, float]:
     path = run.path / MODEL_DIR / MODEL_JSON
     try:
         meta = json.loads(path.read_text())
-        return {key: float(value) for key, value in meta["normalization"].items()}
     except FileNotFoundError:
         raise missing_run_file(path) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RunError(f"{path} is damaged: no normalisation statistics ({exc.__class__.__name__}: {exc})") from exc
+    try:
+        return saved_normalization(meta if isinstance(meta, dict) else {})
+    except DamagedModel as exc:
+        raise RunError(f"the model in {path.parent} cannot be loaded: {exc}") from None
 
 
 def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:

@@ -48,7 +48,8 @@ from .backbones import DEFAULT_BACKBONE
 from .datasets import GOOD, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
-from .methods.base import ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number
+from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
+                           saved_normalization)
 from .metrics import mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
@@ -572,12 +573,13 @@ class Run:
         their table of contents: the model is not loaded)."""
         folder = self.path / MODEL_DIR
         meta = self._read_json(f"{MODEL_DIR}/{MODEL_JSON}")
-        normalization = meta.get("normalization")
         if (not isinstance(meta.get("method"), str) or not isinstance(meta.get("params"), dict)
-                or not isinstance(meta.get("preprocessing"), dict) or not isinstance(normalization, dict)
-                or not all(finite_number(value) for value in normalization.values())):
-            raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters, preprocessing or "
-                           f"normalisation statistics")
+                or not isinstance(meta.get("preprocessing"), dict)):
+            raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters or preprocessing")
+        try:
+            saved_normalization(meta)
+        except DamagedModel as exc:
+            raise RunError(f"the model in {folder} cannot be loaded: {exc}") from None
         if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
                            f"but the run's model is {meta['method']!r}")

@@ -467,14 +467,21 @@ class AnomalyModel(ABC):
                 raise DamagedModel(f"{MODEL_JSON} is damaged: its region is {meta['region']!r}, not the description "
                                    f"of {REGION_FILE}")
             model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
-        normalization = meta["normalization"]
-        if not (isinstance(normalization, dict) and set(NORMALIZATION_KEYS) <= set(normalization) and all(
-                finite_number(value) for value in normalization.values())):
-            raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics are not the finite numbers "
-                               f"{', '.join(NORMALIZATION_KEYS)}")
-        model.normalization = {k: float(v) for k, v in normalization.items()}
+        model.normalization = saved_normalization(meta)
         model.fit_info = meta.get("fit_info", {})
         return model
+
+
+def saved_normalization(meta: dict[str, Any]) -> dict[str, float]:
+    """The good-image statistics that normalise a model's maps, read from its ``model.json`` (``meta``): the one
+    rule for loading the model, checking a run and reading a run's maps without the model. ``DamagedModel``
+    unless they are the finite numbers :data:`NORMALIZATION_KEYS` (and any others)."""
+    normalization = meta.get("normalization")
+    if not (isinstance(normalization, dict) and set(NORMALIZATION_KEYS) <= set(normalization) and all(
+            finite_number(value) for value in normalization.values())):
+        raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics are not the finite numbers "
+                           f"{', '.join(NORMALIZATION_KEYS)}")
+    return {key: float(value) for key, value in normalization.items()}
 
 
 def finite_number(value: Any) -> bool:
