@@ -781,11 +781,11 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     data = prepare_threshold_data(labels, scores)
     low, high = data.auroc_interval
     assert low < data.auroc < high
-    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8, data)
+    view = threshold_view(ThresholdEvaluator(labels, scores), 0.8, data)
     assert view["roc"].layout.title.text == (f"Image ROC, AUROC {data.auroc:.3f}<br><sup>95% interval "
                                              f"{low:.3f}–{high:.3f}</sup>")
     separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
-    title = threshold_view(ThresholdEvaluator(labels, separated), labels, separated, 0.5,
+    title = threshold_view(ThresholdEvaluator(labels, separated), 0.5,
                            prepare_threshold_data(labels, separated))["roc"].layout.title.text
     assert title.startswith("Image ROC, AUROC 1.000<br><sup>95% interval 1.000–1.000; every resample is")
     assert title.count("<br>") >= 2 and all(len(line) <= 64 + len("<sup></sup>") for line in title.split("<br>"))
@@ -795,11 +795,11 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
 def test_the_score_histogram_counts_images_in_whole_numbers():
     """With at most 3 images a bar, plotly ticked the "Images" axis at 0.5, 1, 1.5 ... images."""
     labels, scores = np.r_[np.zeros(6, int), np.ones(4, int)], np.r_[np.linspace(0, 1, 6), [0.9, 1.2, 1.3, 1.3]]
-    few = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8,
+    few = threshold_view(ThresholdEvaluator(labels, scores), 0.8,
                          prepare_threshold_data(labels, scores))
     assert (few["histogram"].layout.yaxis.tick0, few["histogram"].layout.yaxis.dtick) == (0, 1)
     labels, scores = np.zeros(500, int), np.r_[np.zeros(499), 1.0]  # 499 in one bar: plotly's own whole ticks
-    many = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, 0.8,
+    many = threshold_view(ThresholdEvaluator(labels, scores), 0.8,
                           prepare_threshold_data(labels, scores))
     assert many["histogram"].layout.yaxis.dtick is None
 

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     data = prepare_threshold_data(labels, scores, defect_types=types)
 
     def view(threshold: float) -> dict:
-        return threshold_view(evaluator, labels, scores, threshold, data)
+        return threshold_view(evaluator, threshold, data)
 
     def view_and_serialise(threshold: float) -> None:
         result = view(threshold)

@@ -34,9 +34,11 @@ from .methods.base import MODEL_JSON, DamagedModel, saved_normalization
 from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
     bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, roc_curve
-from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, RunConfig, check_dataset, inspected_pixels, \
-    label_name, map_box_tally, model_for
+from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, ImageSource, RunConfig, check_dataset, \
+    check_decisions, evaluate_run, inspected_pixels, iter_score, label_name, map_box_tally, model_for, \
+    prediction_table, result_row
 from .preprocessing import Preprocessing, fixed_scale_size, visible_area
+from .progress import ProgressCallback
 from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
@@ -211,20 +213,17 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
         margin=PLOT_MARGIN, height=360))
 
 
-def threshold_view(evaluator: ThresholdEvaluator, labels: Sequence[int] | np.ndarray,
-                   scores: Sequence[float] | np.ndarray, threshold: float,
-                   data: ThresholdData | None = None,
+def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: ThresholdData,
                    per_type_metrics: dict[str, dict[str, Any]] | None = None,
                    costs: LineCosts | None = None) -> dict[str, Any]:
-    """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures.
+    """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures, from the
+    ``evaluator`` and the threshold-free parts of :func:`prepare_threshold_data` (``data``) of the same scores.
 
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
     (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
     None), ``roc`` and ``histogram`` (plotly figures), ``by_type``
     (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
-    Pass ``data`` from :func:`prepare_threshold_data` to skip recomputing the threshold-free parts.
     """
-    data = data or prepare_threshold_data(labels, scores, include=(threshold,))
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
     interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)
@@ -625,6 +624,44 @@ def heat_scale_note(low: float, high: float) -> str | None:
         return (f"This image's whole map lies below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
                 f"{high:.3g}). Colour it by its own range to see where it is highest.")
     return None
+
+
+def result_card(result: ImageResult, side: int) -> dict[str, Any]:
+    """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
+    the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size) and how the image is
+    unlike the training images."""
+    overlay = square_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
+    return {"name": result.name, "defective": result.defective, "score": result.score,
+            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
+            "broad": result.broad_boxes}
+
+
+def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
+                 progress: ProgressCallback | None, card_side: int) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Score ``sources`` with the run's ``model`` at its saved threshold and box level, a chunk at a time: each
+    image's :func:`result_card` and the predictions table (a row for every file given; those not scored, appended
+    to ``skipped`` as they are found, with the reason)."""
+    threshold, box_level = run.threshold, run.box_level
+    cards, rows = [], []
+    for result in iter_score(model, sources, threshold, skipped, progress,
+                             training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
+        cards.append(result_card(result, card_side))
+        rows.append(result_row(result, threshold, run.id, box_level))
+    return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
+
+
+def labelled_check(run: Run, model: AnomalyModel, folder: str,
+                   progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
+    threshold: ``view`` (:func:`threshold_view`), ``images``, ``metrics``, ``skipped``, ``notes`` and ``judged``
+    (:func:`~vqi_core.pipeline.check_decisions`)."""
+    threshold = run.threshold
+    result = evaluate_run(run, folder, progress, model=model)
+    labels, scores = result["labels"], result["scores"]
+    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
+    view = threshold_view(ThresholdEvaluator(labels, scores), threshold, data, result["metrics"].get("per_defect_type"))
+    return {"view": view, "images": len(labels), "metrics": result["metrics"], "skipped": result["skipped"],
+            "notes": result["notes"], "judged": check_decisions(result, run.id, threshold)}
 
 
 def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:

@@ -11,16 +11,13 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, jpeg_bytes, judged_again,
-                                 prepare_threshold_data, result_cards_order, result_overlay, square_thumbnail,
-                                 threshold_view)
+from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, judged_again, labelled_check,
+                                 result_cards_order, scored_cards)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, box_note
-from vqi_core.metrics import ThresholdEvaluator
-from vqi_core.pipeline import (CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, ImageResult, check_decisions, evaluate_run,
-                               folder_sources, iter_score, prediction_table, result_row, scored_unlike_training_note,
-                               upload_sources)
+from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sources, scored_unlike_training_note, \
+    upload_sources
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
@@ -57,18 +54,12 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     else:
         sources, skipped = folder_sources(folder)
     listed = len(skipped)
-    model, box_level = common.load_model(str(run.path)), run.box_level
-    cards, rows = [], []
     with progress_bar() as progress:
-        for result in iter_score(model, sources, threshold, skipped, progress,
-                                 training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
-            cards.append(card(result))
-            rows.append(result_row(result, threshold, run.id, box_level))
+        cards, frame = scored_cards(run, common.load_model(str(run.path)), sources, skipped, progress, CARD_SIDE)
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
-    return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards, "problems": problems,
-            "frame": prediction_table(rows, skipped, threshold, run.id, box_level),
-            "skipped": skipped if mode != "upload" else [],
+    return {"run": run.id, "threshold": threshold, "box_level": run.box_level, "cards": cards,
+            "problems": problems, "frame": frame, "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
             "capture_checked": run.report.get("training_capture_ranges") is not None}
@@ -98,16 +89,9 @@ def uploaded(files: list[Any]) -> list[tuple[str, str]]:
 def check(run: Run, folder: str) -> dict[str, Any]:
     """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
     threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
-    threshold = run.threshold
     with progress_bar() as progress:
-        result = evaluate_run(run, folder, progress, model=common.load_model(str(run.path)))
-    labels, scores = result["labels"], result["scores"]
-    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
-    view = threshold_view(ThresholdEvaluator(labels, scores), labels, scores, threshold, data,
-                          result["metrics"].get("per_defect_type"))
-    return {"run": run.id, "threshold": threshold, "folder": folder, "view": view, "images": len(labels),
-            "metrics": result["metrics"], "skipped": result["skipped"], "notes": result["notes"],
-            "judged": check_decisions(result, run.id, threshold)}
+        checked = labelled_check(run, common.load_model(str(run.path)), folder, progress)
+    return {"run": run.id, "threshold": run.threshold, "folder": folder, **checked}
 
 
 def show_check(outcome: dict[str, Any]) -> None:
@@ -238,15 +222,6 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
     """Scoring results judged at ``threshold`` (:func:`vqi_core.dashboard.judged_again`)."""
     cards, frame = judged_again(outcome["cards"], outcome["frame"], threshold)
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
-
-
-def card(result: ImageResult) -> dict[str, Any]:
-    """What one result card shows: name, verdict, score, box count (and how many of the boxes are broad), the
-    overlay at display size (JPEG) and how the image is unlike the training images."""
-    overlay = square_thumbnail(result_overlay(result, CARD_SIDE, shown_side=CARD_SIDE * 2 // 3), CARD_SIDE)
-    return {"name": result.name, "defective": result.defective, "score": result.score,
-            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
-            "broad": result.broad_boxes}
 
 
 def download_results(outcome: dict[str, Any]) -> None:

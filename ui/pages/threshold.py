@@ -208,8 +208,7 @@ def image_level_body(run: Run) -> None:
                       args=(run, value, preset_source(name, costs)), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
-    view = threshold_view(common.evaluator(path), labels, scores, threshold, data,
-                          run.metrics.get("per_defect_type"), costs)
+    view = threshold_view(common.evaluator(path), threshold, data, run.metrics.get("per_defect_type"), costs)
     point = view["point"]
 
     st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
