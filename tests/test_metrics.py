@@ -12,10 +12,10 @@ from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
 from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aupro, auroc_interval, bootstrap_aurocs,
                               defect_type_metrics, f1_optimal_threshold, held_out_counts, image_auroc,
-                              interval_note, interval_text, mask_to_eval_size,
-                              minimum_cost_threshold, percentile_interval, pixel_auroc, rate_interval, roc_curve,
+                              interval_note, interval_text, mask_to_eval_size, minimum_cost_threshold,
+                              percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
-from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, rate_numbers
+from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, outcomes, rate_numbers
 from vqi_core.wording import percent
 
 
@@ -248,6 +248,10 @@ def test_threshold_evaluator_matches_brute_force_and_sklearn(scored) -> None:
         assert {k: getattr(point, k) for k in ("tp", "fp", "tn", "fn")} == brute_force_point(labels, scores, threshold)
         predicted = (scores >= threshold).astype(int)
         assert (point.confusion_matrix() == confusion_matrix(labels, predicted, labels=[0, 1])).all()
+        assert (rejected(scores, threshold) == predicted.astype(bool)).all()  # the rule every verdict applies
+        found = dict(zip(*np.unique(outcomes(labels, scores, threshold), return_counts=True)))
+        assert {k: found.get(k.upper(), 0) for k in ("tp", "fp", "tn", "fn")} == {
+            k: getattr(point, k) for k in ("tp", "fp", "tn", "fn")}
         assert point.f1 == pytest.approx(f1_score(labels, predicted, zero_division=0.0))
         assert point.escape_rate == pytest.approx(point.fn / (point.tp + point.fn))
         for key, values in many.items():

@@ -33,7 +33,7 @@ from .methods import AnomalyModel, method_class
 from .methods.base import MODEL_JSON, DamagedModel, saved_normalization
 from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
     bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
-    rate_interval, regions_boxed_by_type, roc_curve
+    rate_interval, regions_boxed_by_type, rejected, roc_curve
 from .pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, ImageResult, ImageSource, RunConfig, check_dataset, \
     check_decisions, evaluate_run, inspected_pixels, iter_score, label_name, map_box_tally, model_for, \
     prediction_table, result_row
@@ -128,7 +128,7 @@ def defect_type_frame(data: ThresholdData, threshold: float,
     metrics) its image and pixel AUROC."""
     rows = []
     for name, scores in data.defect_type_scores.items():
-        caught = len(scores) - int(scores.searchsorted(threshold, side="left"))
+        caught = int(rejected(scores, threshold).sum())
         interval = rate_interval(caught, len(scores), CONFIDENCE)
         assert interval is not None  # a defect type is listed because it has images
         low, high = interval
@@ -534,7 +534,7 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     not be scored stays not scored, with the new threshold in its row."""
     judged = predictions_frame(frame, threshold)
     judged.loc[frame["prediction"] == NOT_SCORED, "prediction"] = NOT_SCORED
-    return [{**card, "defective": bool(card["score"] >= threshold)} for card in cards], judged
+    return [{**card, "defective": bool(rejected(card["score"], threshold))} for card in cards], judged
 
 
 def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:

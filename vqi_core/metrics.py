@@ -406,6 +406,13 @@ def _ratio(numerator: np.ndarray | int, denominator: np.ndarray | int) -> np.nda
                      where=denominator > 0)
 
 
+def rejected(scores: float | Sequence[float] | np.ndarray, threshold: float) -> np.ndarray:
+    """Whether each score is judged defective at ``threshold``: ``score >= threshold``, VQI's one decision rule
+    (every verdict, outcome and saved prediction; :class:`ThresholdEvaluator` counts it as the scores at or above
+    the threshold's sorted position)."""
+    return np.asarray(scores, np.float64) >= threshold
+
+
 class ThresholdEvaluator:
     """Confusion counts and rates at any threshold in O(log N), from scores sorted once."""
 
@@ -656,9 +663,9 @@ def held_out_counts(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     for fold in range(k):
         held = fold_of == fold
         threshold = rule(labels[~held], scores[~held])
-        rejected = scores[held] >= threshold
-        false_alarms += int((rejected & (labels[held] == 0)).sum())
-        escapes += int((~rejected & (labels[held] == 1)).sum())
+        judged_defective = rejected(scores[held], threshold)
+        false_alarms += int((judged_defective & (labels[held] == 0)).sum())
+        escapes += int((~judged_defective & (labels[held] == 1)).sum())
     return HeldOutCounts(false_alarms, good, escapes, defective, k)
 
 

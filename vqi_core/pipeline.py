@@ -31,7 +31,7 @@ from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_COLOR, GOOD_COLO
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
-from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, summary_metrics
+from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, rejected, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
@@ -530,7 +530,7 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
         # rounded as a run stores its maps: a test image scored here gets the boxes Inspect draws on it
         norm_map = normalize_map(np.asarray(raw_map, STORED_MAP_DTYPE), model.normalization)
-        results.append(ImageResult(name, float(score), bool(score >= threshold), norm_map,
+        results.append(ImageResult(name, float(score), bool(rejected(score, threshold)), norm_map,
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image, training_ranges),
                                    model.region.mask_for(image.shape[:2]) if model.region is not None else None,

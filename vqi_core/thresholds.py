@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, \
-    f1_optimal_threshold, held_out_counts, minimum_cost_threshold, rate_interval, threshold_for_false_alarm_rate, \
-    youden_threshold
+    f1_optimal_threshold, held_out_counts, minimum_cost_threshold, rate_interval, rejected, \
+    threshold_for_false_alarm_rate, youden_threshold
 from .wording import are, counted, entered_amount, entered_rate, exact_number
 
 
@@ -341,19 +341,19 @@ def held_out_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float]
 def verdict(score: float, threshold: float) -> str:
     """"defective" where ``score >= threshold`` (the rule of :func:`outcomes` and of every saved prediction), else
     "good": how a page judges one image."""
-    return "defective" if score >= threshold else "good"
+    return "defective" if rejected(score, threshold) else "good"
 
 
 def verdicts(scores: Sequence[float] | np.ndarray, threshold: float) -> np.ndarray:
     """:func:`verdict` of every score at once."""
-    return np.where(np.asarray(scores, np.float64) >= threshold, "defective", "good")
+    return np.where(rejected(scores, threshold), "defective", "good")
 
 
 def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
              threshold: float) -> np.ndarray:
     """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""
     labels = np.asarray(labels, int)
-    predicted = np.asarray(scores, np.float64) >= threshold
+    predicted = rejected(scores, threshold)
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
 
 
