@@ -31,7 +31,7 @@ from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRA
                        captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
                        label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
                        train_run)
-from .preprocessing import INTENSITY_MODES, RESIZE_MODES
+from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="none: grey levels as captured; standardise: bring every image to the training "
                             "images' typical brightness and contrast first, so varying exposure is not an "
                             "anomaly (default: the method's own; PatchCore standardises)")
-    train.add_argument("--crop", type=float, help="centre crop keeping this fraction of the resized image (0.3-1)")
+    train.add_argument("--crop", type=float, help=f"centre crop keeping this fraction of the resized image "
+                                                     f"({MIN_CROP:g}-1)")
     train.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, metavar="BITS",
                        help=f"{BIT_DEPTH_HELP}; kept with the model, so predict reads new files the same way "
                             f"(8-16; default: 16)")

@@ -41,6 +41,7 @@ import torch
 RESIZE_MODES = ("squash", "letterbox", "fixed_scale")
 INTENSITY_MODES = ("none", "standardise")
 MIN_INPUT_SIDE, MAX_INPUT_SIDE = 32, 2048  # the network input's sides in px, for every method
+MIN_CROP = 0.3  # the smallest centre crop (kept fraction of the resized image)
 #: smallest per-image grey-level spread divided by in ``standardise`` mode (a flat image stays flat)
 MIN_INTENSITY_SPREAD = 1.0
 
@@ -83,8 +84,8 @@ class Preprocessing:
             raise ValueError(f"intensity must be one of {INTENSITY_MODES}, not {self.intensity!r}")
         if self.intensity_spread < 0:
             raise ValueError(f"intensity_spread must not be negative, not {self.intensity_spread}")
-        if not 0.3 <= self.crop <= 1.0:
-            raise ValueError(f"crop must be between 0.3 and 1.0, not {self.crop}")
+        if not MIN_CROP <= self.crop <= 1.0:
+            raise ValueError(f"crop must be between {MIN_CROP} and 1.0, not {self.crop}")
         for name in ("height", "width"):
             side = getattr(self, name)
             if isinstance(side, bool) or not isinstance(side, (int, np.integer)):

@@ -18,8 +18,10 @@ from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
 from vqi_core.methods import list_methods, method_class, parameter_defaults
-from vqi_core.pipeline import IMAGE_MEMORY_MB, RunConfig, few_training_images_note, missing_test_images
-from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_INPUT_SIDE, RESIZE_MODES
+from vqi_core.methods.base import MAX_SMOOTHING_SIGMA
+from vqi_core.pipeline import IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, few_training_images_note, \
+    missing_test_images
+from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_CROP, MIN_INPUT_SIDE, RESIZE_MODES
 from vqi_core.progress import MAX_SEED
 from vqi_core.runs import RunError
 from vqi_core.split_check import no_copies_line
@@ -174,9 +176,9 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             st.markdown(f"**{method} parameters**")
         for knob in knobs:
             params[knob.name] = parameter_input(method, knob)
-        fraction = 0.5
+        fraction = SUPERVISED_TRAIN_FRACTION
         if supervised:
-            fraction = st.slider("Share of the test set used for training", 0.1, 0.9, 0.5, 0.05,
+            fraction = st.slider("Share of the test set used for training", 0.1, 0.9, SUPERVISED_TRAIN_FRACTION, 0.05,
                                  key="train_supervised_fraction", persist_state="session",
                                  help="Labelled test images (stratified by defect type) the classifier trains on.")
         else:
@@ -187,14 +189,14 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         region, region_usable = region_input(root, category, bit_depth)
         can_train = can_train and region_usable
         with st.expander("Advanced"):
-            params["crop"] = st.slider("Centre crop (kept fraction)", 0.3, 1.0, float(defaults["crop"]), 0.05,
+            params["crop"] = st.slider("Centre crop (kept fraction)", MIN_CROP, 1.0, float(defaults["crop"]), 0.05,
                                        key=f"train_crop_{method}", persist_state="session",
                                        help="Keep this central fraction after resizing (1 = all).")
             params["batch_size"] = int(st.number_input("Batch size", 1, 256, int(defaults["batch_size"]),
                                                        key=f"train_batch_size_{method}", persist_state="session",
                                                        help="Images per forward pass; lower it if memory is short."))
             params["smoothing_sigma"] = float(st.number_input(
-                "Map smoothing σ (px)", 0.0, 32.0, float(defaults["smoothing_sigma"]), 0.5,
+                "Map smoothing σ (px)", 0.0, MAX_SMOOTHING_SIGMA, float(defaults["smoothing_sigma"]), 0.5,
                 key=f"train_smoothing_{method}", persist_state="session",
                 help="Gaussian blur of the anomaly map at input resolution; 0 = none."))
             params["jit"] = st.checkbox("TorchScript backbone", value=bool(defaults["jit"]), key=f"train_jit_{method}",
