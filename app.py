@@ -13,17 +13,12 @@ from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_f
     training_started_here, user_errors
 from vqi_core.dashboard import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
-from vqi_core.runs import Run
+from vqi_core.runs import Run, readable_runs
 
 #: how often another page than Train looks whether this session's training has ended
 TRAINING_FOLLOW_SECONDS = 2.0
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
-
-
-def only_readable(runs: list[Run]) -> list[Run]:
-    """The runs whose files can be read (each run's small files are read)."""
-    return [run for run in runs if run.problem() is None]
 
 
 def first_category(categories: list[str], readable: list[Run]) -> str | None:
@@ -51,7 +46,7 @@ def follow_category() -> None:
     category has none; the sidebar then says what it was trained on). The runs are listed again: one may have
     been trained since the page was drawn."""
     runs, _ = saved_runs()
-    of_category = runs_of_chosen_category(only_readable(runs))
+    of_category = runs_of_chosen_category(readable_runs(runs))
     if of_category:
         set_current_run(of_category[0].id)
 
@@ -132,9 +127,9 @@ def follow_training() -> None:
 
 adopt_finished_training()  # before the sidebar shows the current run
 runs, runs_problem = saved_runs()
-readable_runs = only_readable(runs)  # each run's small files read once per rerun
-dataset_sidebar(readable_runs)
-run_sidebar(runs, readable_runs, runs_problem)
+readable = readable_runs(runs)  # each run's small files read once per rerun
+dataset_sidebar(readable)
+run_sidebar(runs, readable, runs_problem)
 navigation = st.navigation([
     st.Page(PAGES["home"], title="Home", icon=":material/home:", default=True),
     st.Page(PAGES["train"], title="Train", icon=":material/model_training:"),

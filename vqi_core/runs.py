@@ -934,6 +934,11 @@ class Run:
         return True
 
 
+def readable_runs(runs: Iterable[Run]) -> list[Run]:
+    """The runs whose files can be read (:meth:`Run.problem` is None; each run's small files are read), in order."""
+    return [run for run in runs if run.problem() is None]
+
+
 def write_protected_folder(folder: Path) -> Path | None:
     """The first folder in ``folder`` (itself included, symbolic links not followed) whose entries this process
     may not list, remove or add, or that its owner may not write by its mode bits (``chmod -w``: someone froze

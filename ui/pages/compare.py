@@ -9,7 +9,7 @@ from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_
     common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
-from vqi_core.runs import Run, RunError, changed_settings
+from vqi_core.runs import Run, RunError, changed_settings, readable_runs
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
 
@@ -73,7 +73,7 @@ listed, runs_problem = common.saved_runs()
 if runs_problem is not None:
     st.info(common.RUNS_UNLISTED, icon=":material/folder_off:")
     st.stop()
-saved = [run for run in listed if run.problem() is None]  # the unreadable ones: see Home
+saved = readable_runs(listed)  # the unreadable ones: see Home
 unreadable = {run.id for run in listed} - {run.id for run in saved}
 dropped = [run_id for run_id in st.session_state.get("compare_runs", []) if run_id in unreadable]
 if dropped:  # chosen here, then damaged: said, not silently left out
