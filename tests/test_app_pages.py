@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from synthetic import draw_defect, textured_image, write_png
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, \
+from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
     run_box_tally, run_normalization, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
@@ -1123,7 +1123,7 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     assert len(legend) == 2 and all(f"AUROC {expected:.3f}" in name for name in legend)  # not the runs' own
     colours = [trace["line"]["color"] for trace in json.loads(roc.proto.spec)["data"] if "name" in trace]
     assert colours == list(RUN_COLORS[:2])  # found by review: plotly's light blue, where blue means good
-    assert not {GOOD_COLOR, DEFECT_COLOR} & set(RUN_COLORS)
+    assert not {GOOD_CSS, DEFECT_CSS} & set(RUN_COLORS)
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
     assert not app.exception

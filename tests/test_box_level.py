@@ -19,7 +19,7 @@ from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
 from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, judged_again, regions_boxed_frame, \
     result_cards_order, run_box_data, run_box_tally, run_normalization, saved_box_counts
-from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_COLOR, GOOD_COLOR, \
+from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
@@ -188,19 +188,19 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert drawn.shape[1] == 500 and drawn.shape[0] > 400 + 4 * 14  # verdict, score, boxes, run: a line each
     assert np.array_equal(drawn[:400], render_overlay(image, defective.anomaly_map, defective.boxes))
     band = drawn[400:]
-    assert _colour_pixels(band, DEFECT_COLOR) > 20 and _colour_pixels(band, GOOD_COLOR) == 0
+    assert _colour_pixels(band, DEFECT_RGB) > 20 and _colour_pixels(band, GOOD_RGB) == 0
     good_band = captioned_overlay(good, 0.5, "run-1", 1.0)[400:]
-    assert _colour_pixels(good_band, GOOD_COLOR) > 20 and _colour_pixels(good_band, DEFECT_COLOR) == 0
-    small = captioned(np.full((20, 30, 3), 7, np.uint8), [("GOOD", GOOD_COLOR)])  # text never shrunk to fit
+    assert _colour_pixels(good_band, GOOD_RGB) > 20 and _colour_pixels(good_band, DEFECT_RGB) == 0
+    small = captioned(np.full((20, 30, 3), 7, np.uint8), [("GOOD", GOOD_RGB)])  # text never shrunk to fit
     left = (CAPTION_MIN_WIDTH - 30) // 2  # centred on the band
     assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, left:left + 30] == 7).all()
     assert (small[:20, :left] == CAPTION_BACKGROUND).all() and (small[:20, left + 30:] == CAPTION_BACKGROUND).all()
-    wrapped = captioned(np.zeros((20, 30, 3), np.uint8), [("run " + "x" * 120, GOOD_COLOR), ("a " * 80, GOOD_COLOR)])
+    wrapped = captioned(np.zeros((20, 30, 3), np.uint8), [("run " + "x" * 120, GOOD_RGB), ("a " * 80, GOOD_RGB)])
     assert wrapped.shape[1] == CAPTION_MIN_WIDTH  # one width whatever the caption: long lines wrap (review)
     assert wrapped.shape[0] > small.shape[0] + 4 * 14
-    run_line = captioned(np.zeros((5, 256, 3), np.uint8), [("run 20261205-051707-glass-patchcore-683a", GOOD_COLOR)])
+    run_line = captioned(np.zeros((5, 256, 3), np.uint8), [("run 20261205-051707-glass-patchcore-683a", GOOD_RGB)])
     assert run_line.shape[0] == 5 + 6 + 2 * 18  # two rows: "run" stays beside its id, cut where the row is full
-    large = captioned(np.zeros((3000, 4000, 3), np.uint8), [("GOOD", GOOD_COLOR)])  # fitted to a screen, legible
+    large = captioned(np.zeros((3000, 4000, 3), np.uint8), [("GOOD", GOOD_RGB)])  # fitted to a screen, legible
     assert (large.shape[0] - 3000) / 4000 * 800 >= 0.5 * (small.shape[0] - 20)
     assert [text for text, _ in caption_lines(defective, 0.5, "run-ガラス", 1.0)] == [
         "DEFECTIVE", "score 2 >= threshold 0.5", "1 box above box level 1", "run run-ガラス"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vqi_core.localisation import (DEFECT_COLOR, GOOD_COLOR, GROUND_TRUTH_COLOR, Box, boxes_from_map,
+from vqi_core.localisation import (DEFECT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR, Box, boxes_from_map,
                                    boxes_sentence, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
@@ -108,7 +108,7 @@ def test_overlay_draws_boxes_and_mask_outline() -> None:
     overlay = render_overlay(image, np.zeros((50, 50), np.float32), boxes=[box], mask=mask)
     assert tuple(overlay[40, 50]) == GROUND_TRUTH_COLOR  # top edge of the mask
     assert tuple(overlay[50, 50]) == (128, 128, 128)  # inside the outline
-    assert tuple(overlay[10, 20]) == DEFECT_COLOR and tuple(overlay[29, 20]) == DEFECT_COLOR
+    assert tuple(overlay[10, 20]) == DEFECT_RGB and tuple(overlay[29, 20]) == DEFECT_RGB
     assert tuple(overlay[20, 20]) == (128, 128, 128)
     small_mask = render_overlay(image, np.zeros((50, 50), np.float32), mask=mask[::2, ::2])
     assert tuple(small_mask[40, 50]) == GROUND_TRUTH_COLOR  # a mask at another size is resized
@@ -119,7 +119,7 @@ def test_heatmap_image_and_colours() -> None:
     assert heat.shape == (1, 4, 3) and heat.dtype == np.uint8
     assert heat[0, 0, 2] > heat[0, 0, 0]  # low values blue
     assert heat[0, 2, 0] > heat[0, 2, 2] and (heat[0, 3] == heat[0, 2]).all()  # high red, saturated at vmax
-    assert len({GOOD_COLOR, DEFECT_COLOR, GROUND_TRUTH_COLOR}) == 3
+    assert len({GOOD_RGB, DEFECT_RGB, GROUND_TRUTH_COLOR}) == 3
 
 
 def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_they_belong():
@@ -136,7 +136,7 @@ def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_
     result = ImageResult("big.png", 1.0, True, norm_map, boxes, image)
     drawn = result_overlay(result, 200)
     assert drawn.shape == (100, 200, 3)
-    rows, columns = np.nonzero(np.all(drawn == DEFECT_COLOR, axis=2))
+    rows, columns = np.nonzero(np.all(drawn == DEFECT_RGB, axis=2))
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (25, 49, 100, 149)
 
 
@@ -153,7 +153,7 @@ def test_boxes_of_a_tall_narrow_image_are_drawn_where_they_belong_at_the_display
     assert [(box.y0, box.y1) for box in boxes] == [(3200, 3840)]
     drawn = result_overlay(ImageResult("strip.png", 1.0, True, norm_map, boxes, image), 320)
     assert drawn.shape[:2] == (320, 5)
-    rows = np.flatnonzero(np.all(drawn == DEFECT_COLOR, axis=2).any(axis=1))
+    rows = np.flatnonzero(np.all(drawn == DEFECT_RGB, axis=2).any(axis=1))
     assert (rows.min(), rows.max()) == (250, 299)  # 3200 and 3840 px at 320/4096
 
 
@@ -276,13 +276,13 @@ def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side
     image = np.full((side, side, 3), 128, np.uint8)
     x0, y0, x1, y1 = side // 4, side // 3, side // 2, side // 2
     drawn = render_overlay(image, np.zeros((8, 8), np.float32), [Box(x0, y0, x1, y1, 1, 3.0)])
-    boxed = np.all(drawn == DEFECT_COLOR, axis=2)
+    boxed = np.all(drawn == DEFECT_RGB, axis=2)
     rows, columns = np.nonzero(boxed)
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0, y1 - 1, x0, x1 - 1)
     assert boxed[y0:y0 + width, x0:x1].all() and not boxed[y0 + width, x0 + width:x1 - width].any()
     assert line_thickness(side, side) == width
     tiny = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 12, 11, 1, 3.0)])
-    assert np.all(tiny[10, 10:12] == DEFECT_COLOR)  # a box smaller than the line is filled, never turned inside out
+    assert np.all(tiny[10, 10:12] == DEFECT_RGB)  # a box smaller than the line is filled, never turned inside out
 
 
 def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
@@ -294,7 +294,7 @@ def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
     assert shown_line_width(320, None) is None  # the default width for the size
     image = np.full((320, 320, 3), 128, np.uint8)
     drawn = render_overlay(image, np.zeros((8, 8), np.float32), [Box(80, 80, 240, 200, 1, 3.0)], line_width=4)
-    boxed = np.all(drawn == DEFECT_COLOR, axis=2)
+    boxed = np.all(drawn == DEFECT_RGB, axis=2)
     assert boxed[80:84, 80:240].all() and not boxed[84, 84:236].any()
     with pytest.raises(ValueError, match="line_width must be at least 1, not 0"):
         render_overlay(image, np.zeros((8, 8), np.float32), line_width=0)

@@ -75,8 +75,8 @@ def legend(runs: Sequence[Run], ground_truth: bool, box_level: float | None = No
     """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks;
     ``box_level``: the one the boxes shown were drawn at, where it is not the runs' saved one."""
     mark = dashboard.boxes_mark(runs, box_level)
-    parts = [f"<span style='color:{dashboard.GOOD_COLOR}'>■ good</span>",
-             f"<span style='color:{dashboard.DEFECT_COLOR}'>■ defective / boxes ({mark}, "
+    parts = [f"<span style='color:{dashboard.GOOD_CSS}'>■ good</span>",
+             f"<span style='color:{dashboard.DEFECT_CSS}'>■ defective / boxes ({mark}, "
              f"whatever the threshold)</span>"]
     if ground_truth:
         parts.append(f"<span style='color:{dashboard.css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
@@ -403,7 +403,7 @@ def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, data
 @st.cache_data(max_entries=64, show_spinner=False)
 def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
-    return dashboard.fit_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
+    return dashboard.shrunk_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
 
 
 def problem_read_in_full(run: Run, export: bool = False) -> str | None:
@@ -438,7 +438,8 @@ def _remembered_read_in_full(run_path: str, export: bool, signature: tuple) -> N
 
 
 def clear_run_caches() -> None:
-    """Forget cached models and arrays (after a run was deleted)."""
+    """Forget every cached model and array, and every ``st.cache_data`` entry of every session (after a run was
+    deleted or replaced: any cached figure may be of it)."""
     load_model.clear()
     evaluator.clear()
     pixel_data.clear()

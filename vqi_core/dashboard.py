@@ -54,8 +54,8 @@ def css_color(rgb: Sequence[int]) -> str:
     return f"rgb({int(rgb[0])},{int(rgb[1])},{int(rgb[2])})"
 
 
-GOOD_COLOR = css_color(localisation.GOOD_COLOR)
-DEFECT_COLOR = css_color(localisation.DEFECT_COLOR)
+GOOD_CSS = css_color(localisation.GOOD_RGB)
+DEFECT_CSS = css_color(localisation.DEFECT_RGB)
 #: one colour per run on Compare's ROC chart, none of them near the blue of good, the orange of defective or the
 #: magenta of the ground truth (found by review: plotly's own light blue, red and pink): green, purple, black, brown,
 #: olive, grey, teal
@@ -167,7 +167,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
         margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 20 * len(lines) + 12}
     traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                          hoverinfo="skip", showlegend=False),
-              go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_COLOR, width=2),
+              go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_CSS, width=2),
                          showlegend=False)]
     if point is not None:
         traces.append(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="operating point",
@@ -190,9 +190,9 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
     centers = (data.bin_edges[:-1] + data.bin_edges[1:]) / 2
     width = float(data.bin_edges[1] - data.bin_edges[0])
     bars = [go.Bar(x=centers, y=data.good_counts, width=width, name=f"good ({data.n_good})",
-                   marker_color=GOOD_COLOR, opacity=0.65),
+                   marker_color=GOOD_CSS, opacity=0.65),
             go.Bar(x=centers, y=data.defective_counts, width=width, name=f"defective ({data.n_defective})",
-                   marker_color=DEFECT_COLOR, opacity=0.65)]
+                   marker_color=DEFECT_CSS, opacity=0.65)]
     low, high = float(data.bin_edges[0]), float(data.bin_edges[-1])
     shapes, annotations, shown = [], [], {}
     if low <= threshold <= high:
@@ -502,7 +502,7 @@ def run_normalization(run: Run) -> dict[str, float]:
         raise RunError(f"the model in {path.parent} cannot be loaded: {exc}") from None
 
 
-def fit_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
+def shrunk_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
     """``image`` scaled down so that its longer side is at most ``max_side`` (unchanged when None or smaller)."""
     h, w = image.shape[:2]
     if max_side is None or max(h, w) <= max_side:
@@ -594,7 +594,7 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
     ``max_side`` (drawn at that size: a large image is not blended at full size first); lines as wide as
     :func:`shown_line_width` for ``shown_side``; ``own_range``: the heatmap's colours spread over the image's
     own range (:func:`~vqi_core.localisation.own_range_map`), the boxes as ever."""
-    image = fit_to(run.image(index), max_side)
+    image = shrunk_to(run.image(index), max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
     try:
@@ -667,7 +667,7 @@ def labelled_check(run: Run, model: AnomalyModel, folder: str,
 def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:
     """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``
     (lines as wide as :func:`shown_line_width` for ``shown_side``)."""
-    image = fit_to(result.image, max_side)
+    image = shrunk_to(result.image, max_side)
     across, down = image.shape[1] / result.image.shape[1], image.shape[0] / result.image.shape[0]  # each rounded
     boxes = [replace(box, x0=math.floor(box.x0 * across), y0=math.floor(box.y0 * down),
                      x1=math.ceil(box.x1 * across), y1=math.ceil(box.y1 * down)) for box in result.boxes]
@@ -752,7 +752,7 @@ def region_preview(root: str, category: str | None, region: InspectionRegion,
         problem = str(exc)
     overlay = render_overlay(image, np.zeros(image.shape[:2], np.float32), show_heatmap=False,
                              region=region.mask)
-    return fit_to(overlay, max_side), problem
+    return shrunk_to(overlay, max_side), problem
 
 
 # ---------------------------------------------------------------------- runs and comparison

@@ -18,8 +18,8 @@ import numpy as np
 from .wording import counted, exact_number
 
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
-GOOD_COLOR = (0, 114, 178)
-DEFECT_COLOR = (213, 94, 0)
+GOOD_RGB = (0, 114, 178)
+DEFECT_RGB = (213, 94, 0)
 #: Ground-truth outline: magenta does not occur in the JET heatmap.
 GROUND_TRUTH_COLOR = (255, 0, 255)
 #: Normalised map level below which the heatmap is fully transparent in overlays (half-way to the highest good level).
@@ -193,7 +193,7 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     The map is resized to the image and blended in with opacity rising from 0
     at :data:`OVERLAY_FLOOR` to ``alpha`` at 1 (the highest good level) and
     above, so pixels at typical good levels keep their exact colour. Boxes are
-    drawn in :data:`DEFECT_COLOR`, the outline of ``mask`` (bool, any size) in
+    drawn in :data:`DEFECT_RGB`, the outline of ``mask`` (bool, any size) in
     :data:`GROUND_TRUTH_COLOR`, ``line_width`` px wide (by default :func:`line_thickness`). Outside an
     inspection ``region`` (bool, any size) the image is darkened to :data:`IGNORED_BRIGHTNESS`.
     """
@@ -226,7 +226,7 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     for box in boxes:  # the line runs inside the box, its outer edge on the box's edge
         x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
         for inset in range(min(thickness, (x1 - box.x0) // 2 + 1, (y1 - box.y0) // 2 + 1)):
-            cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_COLOR, 1)
+            cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_RGB, 1)
     return out
 
 

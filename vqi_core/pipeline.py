@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
-from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_COLOR, GOOD_COLOR, STORED_MAP_DTYPE, Box, \
+from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
@@ -695,7 +695,7 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
     disagree or cover most of the image, why (:func:`~vqi_core.localisation.box_note`, as the pages' cards say it),
     whether the image is unlike the training images, and the run that judged it."""
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
-    lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_COLOR if result.defective else GOOD_COLOR),
+    lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_RGB if result.defective else GOOD_RGB),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
               CAPTION_TEXT_COLOR),
              (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}",
@@ -703,7 +703,7 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
     if note := box_note(result.defective, len(result.boxes), box_level, result.broad_boxes):  # as the pages' cards say it
         lines.append((note, CAPTION_TEXT_COLOR))
     if result.unlike_training:
-        lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_COLOR))
+        lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_RGB))
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dashboard import (DEFECT_COLOR, GOOD_COLOR, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
+from .dashboard import (DEFECT_CSS, GOOD_CSS, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
                         saved_box_counts, square_thumbnail, without_copies_sentence)
 from .images import ImageReadError
@@ -110,7 +110,7 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
              f'aria-label="ROC curve">',
              f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" stroke="#bbb"/>',
              f'<polyline points="{xy(0, 0)} {xy(1, 1)}" fill="none" stroke="#ccc" stroke-dasharray="4 4"/>',
-             f'<polyline points="{curve}" fill="none" stroke="{DEFECT_COLOR}" stroke-width="2"/>']
+             f'<polyline points="{curve}" fill="none" stroke="{DEFECT_CSS}" stroke-width="2"/>']
     if point is not None:
         cx, cy = (float(v) for v in xy(*point).split(","))
         parts.append(f'<path d="M{cx - 6},{cy - 6} L{cx + 6},{cy + 6} M{cx - 6},{cy + 6} L{cx + 6},{cy - 6}" '
@@ -269,10 +269,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     normalised_with = ("the good training images themselves (none was held out)" if held_out == 0 else
                        "held-out good training images")
     sections += [
-        f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_COLOR}">good</span> '
+        f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_CSS}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
         _examples(run, false_alarms[:examples], normalization, threshold),
-        f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_COLOR}">defective</span> '
+        f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_CSS}">defective</span> '
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization, threshold),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '

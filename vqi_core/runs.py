@@ -419,7 +419,8 @@ class Run:
         self._check_regular_files()
         self._check_config()
         self._check_metrics()
-        self.report, self.threshold_history, self.description, self.box_level
+        for small_file in ("report", "threshold_history", "description", "box_level"):
+            getattr(self, small_file)  # each property reads and checks its file: RunError where it is damaged
         if data:
             self._check_files(manifest)
             for index in range(len(self.scores)):

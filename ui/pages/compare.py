@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_COLOR, GOOD_COLOR, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
+from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_CSS, GOOD_CSS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
     common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -41,7 +41,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
         del st.session_state["compare_image"]
     name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image", persist_state="session")
-    colour = DEFECT_COLOR if labels[name] == "defective" else GOOD_COLOR
+    colour = DEFECT_CSS if labels[name] == "defective" else GOOD_CSS
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_COLOR, GOOD_COLOR, IMAGE_ORDERS, boxes_mark, heat_scale_note, inspection_frame, \
+from vqi_core.dashboard import DEFECT_CSS, GOOD_CSS, IMAGE_ORDERS, boxes_mark, heat_scale_note, inspection_frame, \
     map_range, order_images, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
@@ -33,7 +33,7 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
     or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest)."""
-    colour = DEFECT_COLOR if row["label"] == "defective" else GOOD_COLOR
+    colour = DEFECT_CSS if row["label"] == "defective" else GOOD_CSS
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"

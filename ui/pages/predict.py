@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_COLOR, DETECTION_INTERVAL, GOOD_COLOR, judged_again, labelled_check,
+from vqi_core.dashboard import (DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, judged_again, labelled_check,
                                  result_cards_order, scored_cards)
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
@@ -281,7 +281,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     st.markdown(common.legend([run], ground_truth=False, box_level=outcome["box_level"]), unsafe_allow_html=True)
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
     for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
-        verdict, colour = ("defective", DEFECT_COLOR) if item["defective"] else ("good", GOOD_COLOR)
+        verdict, colour = ("defective", DEFECT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
             st.image(item["overlay"], width="stretch")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
