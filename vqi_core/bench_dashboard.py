@@ -45,7 +45,7 @@ import plotly.io
 from .bench import output_folder, whole_number_at_least
 from .dashboard import prepare_threshold_data, threshold_view
 from .metrics import ThresholdEvaluator
-from .methods.base import ARRAYS_FILE, MODEL_JSON
+from .methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
 from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, save_maps, write_bytes_atomic, write_json_atomic)
 
@@ -88,7 +88,7 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
     save_maps(folder / MAPS_FILE, [np.zeros((1, 1), np.float32)] * len(labels))
     (folder / MODEL_DIR).mkdir()
     write_json_atomic(folder / MODEL_DIR / MODEL_JSON, {"method": "synthetic", "params": {}, "preprocessing": {},
-                                                         "normalization": {}})
+                                                         "normalization": dict.fromkeys(NORMALIZATION_KEYS, 1.0)})
     np.savez_compressed(folder / MODEL_DIR / ARRAYS_FILE)
     write_json_atomic(folder / THRESHOLD_FILE, {"threshold": float(np.median(scores)), "source": "benchmark"})
     write_json_atomic(folder / REPORT_FILE, {"skipped": [], "notes": []})
