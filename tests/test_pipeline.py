@@ -1238,6 +1238,12 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
         args = ["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs"), *extra]
         assert main(args) == 2, extra
         assert message in capsys.readouterr().err, extra
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(tmp_path / "runs"), "--param",
+                 "foo=1"]) == 2  # found by review: the list offered the seed, which --param refuses
+    listed = capsys.readouterr().err.split("its parameters: ")[1].strip().split(", ")
+    assert "seed" not in listed and "epsilon" in listed
+    with pytest.raises(ValueError, match="its parameters: .*, seed, "):  # the library's own models take a seed
+        vqi_core.pipeline.create_model(METHOD, foo=1)
     # the tests run as root, whom permissions do not stop: the two answers of the system are stood in for
     monkeypatch.setattr("os.access", lambda path, mode: False)
     for flags, reason in [(0, "no permission"), (os.ST_RDONLY, "its file system is mounted read-only")]:

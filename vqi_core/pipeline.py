@@ -29,7 +29,7 @@ from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFile
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
-from .methods import AnomalyModel, create_model, method_class
+from .methods import AnomalyModel, check_params, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
 from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, rejected, summary_metrics
 from .progress import ProgressCallback, report
@@ -351,6 +351,7 @@ def model_for(config: RunConfig) -> AnomalyModel:
     seed among them (the seed is a run setting)."""
     if "seed" in config.params:
         raise ValueError("the seed is a run setting (--seed, RunConfig.seed), not a method parameter")
+    check_params(config.method, config.params, set_elsewhere=("seed",))
     return create_model(config.method, **{**config.params, "seed": config.seed})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, check_param_kinds, constructor_defaults, \
     plain_value
@@ -38,14 +38,16 @@ def parameter_defaults(method: str) -> dict[str, Any]:
     return constructor_defaults(method_class(method))
 
 
-def check_params(method: str, params: dict[str, Any]) -> None:
+def check_params(method: str, params: dict[str, Any], set_elsewhere: Collection[str] = ()) -> None:
     """Refuse a parameter that ``method`` does not have, or a value of the wrong kind (a text for a number, a
     number for true/false, NaN), with the parameter's name: before any image is read, not as a traceback from
-    deep inside the fit. The ranges are checked by each method's constructor."""
+    deep inside the fit. The ranges are checked by each method's constructor. ``set_elsewhere``: parameters the
+    caller sets another way (a run's seed), left out of the list of parameters a refusal gives."""
     defaults = parameter_defaults(method)
     for key in params:
         if key not in defaults:
-            raise ValueError(f"{key!r} is not a parameter of {method}; its parameters: {', '.join(sorted(defaults))}")
+            listed = ", ".join(sorted(set(defaults) - set(set_elsewhere)))
+            raise ValueError(f"{key!r} is not a parameter of {method}; its parameters: {listed}")
     check_param_kinds(method, defaults, params)
 
 
