@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 
 from vqi_core import system
+from vqi_core.cli import _terminate_as_interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 #: standard-library modules that exist on POSIX systems only
@@ -186,3 +188,25 @@ def test_the_command_line_names_a_huge_image_without_pillows_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "huge.png" in done.stdout and "9500x9500 pixels is larger than the 64,000,000 pixel limit" in done.stdout
     assert "DecompressionBombWarning" not in done.stderr + done.stdout and "warnings.warn" not in done.stderr
+
+
+@pytest.mark.parametrize("ignored", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_a_signal_the_process_ignores_stays_ignored_while_files_are_renamed_and_a_command_runs(ignored):
+    """Found by review: the rename window and the command line caught SIGINT and SIGTERM even where the process
+    had them ignored (``nohup``, a shell's background job), so such a signal stopped the command with 130 after its
+    writes. The other signal is still held off and noted."""
+    other = signal.SIGTERM if ignored == signal.SIGINT else signal.SIGINT
+    before = {number: signal.signal(number, signal.SIG_IGN if number == ignored else signal.default_int_handler)
+              for number in (ignored, other)}
+    try:
+        received: list[int] = []
+        with system.interrupts_held(received):
+            signal.raise_signal(ignored)
+            signal.raise_signal(other)
+        assert received == [other]
+        assert signal.getsignal(ignored) is signal.SIG_IGN
+        with _terminate_as_interrupt():
+            assert (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN) == (ignored == signal.SIGTERM)
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)

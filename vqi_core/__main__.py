@@ -11,7 +11,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 # SIGTERM (timeout, systemd, a CI runner) while torch and OpenCV are still loading ends the command as Ctrl+C
 # does; once a command runs, the command line handles it the same way (found by review: status 143, no message)
-signal.signal(signal.SIGTERM, _interrupt)
+if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:  # one the caller chose to ignore stays ignored
+    signal.signal(signal.SIGTERM, _interrupt)
 try:
     from PIL import Image
 

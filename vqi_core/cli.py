@@ -490,8 +490,8 @@ def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_imag
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (``timeout``, systemd, a CI runner stopping a job) ends a command as Ctrl+C does: its clean-up
     runs and nothing half-written is left behind (Python's default would end the process on the spot)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        yield  # a SIGTERM the caller chose to ignore stays ignored
         return
 
     def interrupt(signum: int, frame: object) -> None:

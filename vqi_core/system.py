@@ -44,12 +44,13 @@ def peak_memory_mb() -> float | None:
 @contextmanager
 def interrupts_held(received: list[int]) -> Iterator[None]:
     """Hold Ctrl+C (SIGINT) and SIGTERM off until the block is done, noting each in ``received``: for the renames
-    that must all happen. Signals reach only the main thread; in another the block simply runs."""
+    that must all happen. Signals reach only the main thread; in another the block simply runs. A signal the
+    process ignores (``nohup``, a background job's SIGINT) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
-                for number in (signal.SIGINT, signal.SIGTERM)}
+                for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) is not signal.SIG_IGN}
     try:
         yield
     finally:
