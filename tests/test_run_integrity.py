@@ -218,15 +218,24 @@ def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_
                        capsys)
 
 
-def test_a_run_on_a_file_named_with_a_carriage_return_passes_its_manifest_check(tmp_path):
-    """Found by review: the manifest is written without quoting a carriage return, and read back it split that row
-    in two, so the new digest check refused a run just trained."""
+def test_a_run_on_files_named_with_a_carriage_return_passes_its_checks_and_keeps_its_scores(tmp_path):
+    """Found by review: the manifest was written without quoting a carriage return, and read back it split that row
+    in two, so the new digest check refused a run just trained; found by the security review: a test image so named
+    split its scores.csv row the same way, and every command then called the run damaged. Both are written with
+    CR LF line ends now, which quote such a cell."""
     data = write_mvtec_dataset(tmp_path / "part", n_train=12, n_test_good=2, n_per_defect=2)
     (data / "train" / "good" / "000.png").rename(data / "train" / "good" / "cam1\rshot.png")
+    test_good = sorted((data / "test" / "good").iterdir())[0]
+    test_good.rename(test_good.with_name("\r=2.png"))
     run = train_run(RunConfig(str(data), FAST_METHOD, FAST_PARAMS), tmp_path / "runs")
     assert run.problem() is None and run.problem(data=True) is None
     assert "train/good/cam1\rshot.png" in run.data_manifest["file"].tolist()
     assert len(run.data_manifest) == run.config["data_files"]
+    assert "good/\r=2.png" in run.scores["image"].tolist()
+    assert len(run.scores) == len(list((data / "test").rglob("*.png")))
+    assert run.save_threshold(run.threshold + 1.0, "test")
+    again = Run(run.path)
+    assert again.problem() is None and again.scores["image"].tolist() == run.scores["image"].tolist()
 
 
 @pytest.mark.parametrize("how", ["cut short", "a digest edited"])

@@ -47,7 +47,7 @@ from .dashboard import prepare_threshold_data, threshold_view
 from .metrics import ThresholdEvaluator
 from .methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
 from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, save_maps, write_bytes_atomic, write_json_atomic)
+                   THRESHOLD_FILE, record_csv, save_maps, write_bytes_atomic, write_json_atomic)
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
     frame = pd.DataFrame({"image": [f"img{i:05d}.png" for i in range(len(labels))], "path": "",
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": types,
                           "mask_path": "", "score": scores})
-    frame.to_csv(folder / SCORES_FILE, index=False)
+    (folder / SCORES_FILE).write_bytes(record_csv(frame))
     save_maps(folder / MAPS_FILE, [np.zeros((1, 1), np.float32)] * len(labels))
     (folder / MODEL_DIR).mkdir()
     write_json_atomic(folder / MODEL_DIR / MODEL_JSON, {"method": "synthetic", "params": {}, "preprocessing": {},

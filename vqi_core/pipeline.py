@@ -41,7 +41,8 @@ from .system import peak_memory_mb
 from .thresholds import judged_frame
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
-                   runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic, write_json_atomic)
+                   record_csv, runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic,
+                   write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -444,9 +445,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     try:
         model.save(staging / MODEL_DIR)
         save_maps(staging / MAPS_FILE, maps)
-        write_bytes_atomic(staging / SCORES_FILE, predictions_frame(scores, threshold).to_csv(index=False).encode())
+        write_bytes_atomic(staging / SCORES_FILE, record_csv(predictions_frame(scores, threshold)))
         write_json_atomic(staging / THRESHOLD_FILE, threshold_entry(threshold, source))
-        write_bytes_atomic(staging / MANIFEST_FILE, manifest.to_csv(index=False).encode())
+        write_bytes_atomic(staging / MANIFEST_FILE, record_csv(manifest))
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
         if model.supervised and (seen := split.seen_defect_look_alikes_note()):
             notes.append(seen)

@@ -301,13 +301,20 @@ def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
     named ``=HYPERLINK(...).png``) is written after a quote, which keeps it text (read back by
     :func:`spreadsheet_text`). Lines end in CR LF, as RFC 4180 has it, so that a cell holding a carriage return
     (macOS leaves a file named ``Icon\r`` in folders) is quoted, not read as a line break. A run's own
-    ``scores.csv`` is its record, written as it is."""
+    ``scores.csv`` is its record, written as it is (:func:`record_csv`)."""
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].map(
                 lambda value: "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value)
-    return safe.to_csv(index=False, lineterminator="\r\n").encode()
+    return record_csv(safe)
+
+
+def record_csv(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a run's own CSV record (``scores.csv``, ``data_manifest.csv``): every cell as it is, lines
+    ending in CR LF, so that a cell holding a carriage return is quoted (with LF endings it was written bare, and
+    a test image named with one made the run's scores unreadable: security review)."""
+    return frame.to_csv(index=False, lineterminator="\r\n").encode()
 
 
 def spreadsheet_text(cell: str) -> str:
@@ -923,7 +930,7 @@ class Run:
             if previous.get("threshold") == float(threshold) and not reason:
                 return False  # a history row that changes nothing would only hide the real changes
             history = [*previous.pop("history", []), previous]
-            scores = self.predictions(threshold).to_csv(index=False).encode()
+            scores = record_csv(self.predictions(threshold))
             received: list[int] = []
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
                 write_bytes_atomic(self.path / SCORES_FILE, scores)
