@@ -408,6 +408,29 @@ def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_ref
     assert_nothing_added(store)
 
 
+def test_an_archive_with_files_that_are_not_the_runs_is_refused_and_an_export_leaves_them_out(trained_run, tmp_path):
+    """Found by the security review: any other file in the run folder was unpacked and kept, so an archive of a few
+    MB (zeros compress a thousandfold) could leave up to 4 GiB on the line's disk, run after run; two names equal
+    once Unicode-normalised were two files. Only a run's own files are imported, and exported."""
+    store = RunStore(tmp_path / "runs")
+    members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    zeros = zip_of({**members, f"{trained_run.id}/zeros.bin": bytes(20 * 2 ** 20)})
+    assert len(zeros) < len(zip_of(members)) + 100_000  # 20 MB more unpacked, under 0.1 MB more packed
+    with pytest.raises(RunError, match="holds 'zeros.bin', which is not a file of a VQI run"):
+        import_run(zeros, store)
+    accents = {**members, f"{trained_run.id}/model/caf\u00e9.txt": b"1", f"{trained_run.id}/model/cafe\u0301.txt": b"2"}
+    with pytest.raises(RunError, match="holds 'model/cafe\u0301.txt' and 1 more, which is not a file of a VQI run"):
+        import_run(zip_bytes(accents), store)
+    assert_nothing_added(store)
+    copy = Run(shutil.copytree(trained_run.path, tmp_path / "copy" / trained_run.id))
+    (copy.path / "notes.txt").write_text("the engineer's own notes")
+    (copy.path / "model" / "old").mkdir()
+    (copy.path / "model" / "old" / "arrays.npz").write_bytes((copy.path / "model" / "arrays.npz").read_bytes())
+    with zipfile.ZipFile(io.BytesIO(run_archive_bytes(copy))) as packed:
+        assert sorted(packed.namelist()) == sorted(members)
+    assert import_run(run_archive_bytes(copy), store).id == trained_run.id
+
+
 def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_are_refused(trained_run, tmp_path,
                                                                                                capsys):
     """<id>//threshold.json and <id>/./threshold.json are the same file as <id>/threshold.json once unpacked; a

@@ -2,7 +2,8 @@
 
 The archive holds the run exactly as saved (model, scores, maps, threshold, reports, data manifest) under
 one folder named after the run. Importing one is careful with a file that comes from elsewhere: every
-member must lie inside that folder (no absolute paths, ``..`` or links), the unpacked size and the
+member must be one of a run's own files (:data:`~vqi_core.runs.RUN_FILES`) inside that folder (no absolute paths,
+``..``, links or other files), the unpacked size and the
 number of files are bounded, and so is what its array files say they hold once read (a compressed array
 or zip member can claim a thousand times its packed size), the run's own files must be there, and the
 model must load (from JSON and arrays only, never unpickling) before the run is listed; until then it is
@@ -29,8 +30,8 @@ import numpy as np
 from .backbones import backbone_available
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
-from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, SCORES_FILE, THRESHOLD_FILE,
-                   ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
+from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE,
+                   THRESHOLD_FILE, ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
                    runs_folder_undone_on_failure, write_bytes_atomic, zip_members)
 
 #: the largest unpacked size and number of files an imported archive may have
@@ -47,7 +48,7 @@ def export_run(run: Run, target: Path | str | BinaryIO) -> None:
     ``RunError`` saying why for a run whose archive an import would refuse (see :func:`export_problem`)."""
     if (problem := export_problem(run)) is not None:
         raise RunError(problem)
-    files = sorted(path for path in run.path.rglob("*") if path.is_file())
+    files = sorted(run.path / name for name in RUN_FILES if (run.path / name).is_file())  # nothing else is the run's
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
             archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
@@ -200,6 +201,10 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     if nested:
         raise RunError(f"a run archive holds one run folder; this one's run holds another run inside it, "
                        f"{nested[0]}")
+    stray = sorted(present - RUN_FILES)
+    if stray:  # found by the security review: kept for ever, a few MB packed could leave gigabytes on the disk
+        raise RunError(f"the archive's run holds {stray[0]!r}{f' and {len(stray) - 1} more' if len(stray) > 1 else ''}"
+                       f", which is not a file of a VQI run: only the run's own files are imported")
     missing = [name for name in REQUIRED_FILES if name not in present]
     if missing:
         raise RunError(f"not a run archive: {', '.join(missing)} missing")

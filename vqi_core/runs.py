@@ -93,6 +93,8 @@ ZIP_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06")
 #: the files :meth:`Run.check` reads past the JSON ones, and ``config.json`` (whether a manifest is needed)
 CHECKED_FILES = (CONFIG_FILE, SCORES_FILE, MAPS_FILE, MANIFEST_FILE, f"{MODEL_DIR}/{MODEL_JSON}",
                  f"{MODEL_DIR}/{ARRAYS_FILE}", f"{MODEL_DIR}/{BACKBONE_FILE}", f"{MODEL_DIR}/{REGION_FILE}")
+#: every file a run folder holds (those of a run without fine-tuning, a region or a saved box level are fewer)
+RUN_FILES = frozenset({*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE, BOX_LEVEL_FILE})
 #: a file changed less than this long ago may change again within the file system's clock tick, its signature
 #: (inode, size, times) unchanged: checked again each time until it is older ("racily clean", as git says)
 RACY_SECONDS = 2.0
@@ -458,7 +460,7 @@ class Run:
     def _check_regular_files(self) -> None:
         """``RunError`` when a run file is there but is not a regular file (a pipe would stop every reader, a
         link to a device would be read for ever); a missing file is left to the checks that read it."""
-        for name in (*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE, BOX_LEVEL_FILE):
+        for name in sorted(RUN_FILES):
             path = self.path / name
             try:
                 mode = path.stat().st_mode
