@@ -5,10 +5,12 @@ Shared by the tests. Everything is seeded, so the same call gives the same pixel
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
 from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
@@ -151,3 +153,14 @@ def read_real_subset(name: str, n_train: int,
     """:func:`real_subset` read into memory: train images, test images and their labels."""
     train, test = real_subset(name, n_train, n_test_per_type)
     return [read_image(p) for p in train], [read_image(p) for p, _ in test], [label for _, label in test]
+
+
+def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
+    """Make a saved run say it was trained on ``dataset``: ``config.json``'s folder and the test images' and masks'
+    paths in ``scores.csv`` (a run checks that its files lie in its category folder), as if trained there."""
+    config = json.loads((run_folder / "config.json").read_text())
+    scores = pd.read_csv(run_folder / "scores.csv", dtype=str, keep_default_na=False)
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(config["dataset"], str(dataset), n=1, regex=False)
+    scores.to_csv(run_folder / "scores.csv", index=False)
+    (run_folder / "config.json").write_text(json.dumps({**config, "dataset": str(dataset)}))

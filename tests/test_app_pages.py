@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthetic import draw_defect, textured_image, write_png
+from synthetic import draw_defect, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
@@ -111,9 +111,9 @@ def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_ima
     widget_run = app_env.list()[0]
     plate_folder = app_env.root / "20000101-000000-anchor_plate-padim-0000"  # older: the widget run stays newest
     shutil.copytree(widget_run.path, plate_folder)
+    record_dataset_as(plate_folder, (data / "anchor_plate").resolve())
     config = json.loads((plate_folder / "config.json").read_text())
-    config.update(category="anchor_plate", dataset=str((data / "anchor_plate").resolve()))
-    (plate_folder / "config.json").write_text(json.dumps(config))
+    (plate_folder / "config.json").write_text(json.dumps({**config, "category": "anchor_plate"}))
 
     def elsewhere_note(app) -> list[str]:
         return [c.value for c in app.sidebar.caption if "The current run was trained on" in c.value]

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import shutil
 import stat
 import zipfile
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthetic import record_dataset_as
 from ui.common import as_text
 from vqi_core import archive
 from vqi_core import runs as runs_module
@@ -256,10 +258,12 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
 
 
 def test_inspect_lists_an_imported_run_without_its_images_where_the_dataset_is_missing(open_page, app_env,
-                                                                                       trained_run, tmp_path):
-    config_file = app_env.root / trained_run.id / "config.json"
-    config = json.loads(config_file.read_text())
-    config_file.write_text(json.dumps({**config, "dataset": str(tmp_path / "on-the-lab-machine" / "widget")}))
+                                                                                       trained_run, tmp_path,
+                                                                                       synthetic_root, monkeypatch):
+    record_dataset_as(app_env.root / trained_run.id, tmp_path / "on-the-lab-machine" / "widget")
+    here = shutil.copytree(synthetic_root / "widget", tmp_path / "line" / "widget")  # the sidebar's: other images
+    (here / "test" / trained_run.scores["image"].iloc[0]).unlink()
+    monkeypatch.setenv("VQI_DATA_ROOT", str(here.parent))
     app = open_page("inspect_images.py")
     assert not app.exception
     assert any("test images are not where it found them" in w.value for w in app.warning)
@@ -429,6 +433,30 @@ def test_an_archive_with_files_that_are_not_the_runs_is_refused_and_an_export_le
     with zipfile.ZipFile(io.BytesIO(run_archive_bytes(copy))) as packed:
         assert sorted(packed.namelist()) == sorted(members)
     assert import_run(run_archive_bytes(copy), store).id == trained_run.id
+
+
+@pytest.mark.parametrize("column, value, said", [
+    ("path", "{secret}", "is read from '{secret}', not from its place in the run's category folder"),
+    ("image", "../../{secret_name}", "not from its place in the run's category folder"),
+    ("mask_path", "{secret}", "is read from '{secret}', outside the run's category folder's"),
+])
+def test_an_imported_run_whose_scores_point_outside_its_category_folder_is_refused(trained_run, tmp_path, column,
+                                                                                   value, said):
+    """Found by the security review: scores.csv's paths were read as they stood, so an archive whose run named
+    another file (its manifest left out, so that no digest was compared) made Inspect, Compare and the report
+    read and show any image on the line's machine, and told which files exist there."""
+    secret = tmp_path / "confidential.png"
+    shutil.copy(trained_run.scores["path"].iloc[0], secret)
+    scores = trained_run.predictions()
+    first = scores.index[scores["mask_path"] != ""][0] if column == "mask_path" else 0
+    scores.loc[first, column] = value.format(secret=secret, secret_name=secret.name)
+    if column == "image":
+        scores.loc[first, "path"] = str(Path(trained_run.config["dataset"], "test", scores.loc[first, "image"]))
+    edited = run_archive_bytes_with(trained_run, {"scores.csv": scores.to_csv(index=False).encode()})
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunError, match=re.escape(said.format(secret=secret))):
+        import_run(edited, store)
+    assert_nothing_added(store)
 
 
 def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_are_refused(trained_run, tmp_path,

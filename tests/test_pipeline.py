@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 import weakref
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -1571,7 +1572,8 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     moved = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
     config = json.loads((moved.path / "config.json").read_text())
     scores = pd.read_csv(moved.path / "scores.csv")
-    scores["path"] = scores["path"].str.replace(str(dataset), str(tmp_path / "gone"), regex=False)
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(str(dataset), str(tmp_path / "gone"), regex=False)
     scores.to_csv(moved.path / "scores.csv", index=False)
     (moved.path / "config.json").write_text(json.dumps({**config, "dataset": str(tmp_path / "gone")}))
     assert main(["evaluate", "--run", str(moved.path)]) == 2
@@ -1622,9 +1624,16 @@ def test_a_runs_folder_inside_a_run_is_refused(trained, dataset, tmp_path, capsy
         capsys.readouterr().err
     nested = tmp_path / "nested" / trained.id
     shutil.copytree(trained.path, nested)
-    shutil.copytree(trained.path, nested / "older")  # a run inside the run: its archive would carry both
+    shutil.copytree(trained.path, nested / "older")  # a run inside the run: an export leaves it out
+    assert import_run(run_archive_bytes(Run(nested)), RunStore(tmp_path / "exported")).id == trained.id
+    assert not (tmp_path / "exported" / trained.id / "older").exists()
+    packed = io.BytesIO()  # an archive made by hand carrying both is refused
+    with zipfile.ZipFile(packed, "w") as archive:
+        for path in sorted(nested.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{trained.id}/{path.relative_to(nested).as_posix()}")
     with pytest.raises(RunError, match="this one's run holds another run inside it, older"):
-        import_run(run_archive_bytes(Run(nested)), RunStore(tmp_path / "imported"))
+        import_run(packed.getvalue(), RunStore(tmp_path / "imported"))
 
 
 def test_a_runs_folder_inside_a_categorys_image_folders_is_refused(trained, dataset, tmp_path, capsys):

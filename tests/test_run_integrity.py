@@ -536,9 +536,12 @@ def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(t
     store = RunStore(tmp_path / "changed_runs")
     run = copied(trained_run, store.root, trained_run.id)
     images = shutil.copytree(Path(run.config["dataset"]) / "test", tmp_path / "widget" / "test")
-    scores = pd.read_csv(run.path / "scores.csv")
-    scores["path"] = [str(images / name) for name in scores["image"]]
+    shutil.copytree(Path(run.config["dataset"]) / "ground_truth", tmp_path / "widget" / "ground_truth")
+    scores = pd.read_csv(run.path / "scores.csv", dtype=str, keep_default_na=False)
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(run.config["dataset"], str(tmp_path / "widget"), regex=False)
     scores.to_csv(run.path / "scores.csv", index=False)
+    write_json_atomic(run.path / "config.json", {**run.config, "dataset": str(tmp_path / "widget")})
     run = Run(run.path)
     assert run.image(0).shape[2] == 3  # the very file the run scored
     replaced = images / run.scores["image"].iloc[1]

@@ -37,7 +37,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -280,6 +280,21 @@ def _label_problem(scores: pd.DataFrame) -> str | None:
     if len(contradicted):
         row = contradicted.iloc[0]
         return f"{row['image']} is labelled {row['label']} but its defect type is {row['defect_type']!r}"
+    return None
+
+
+def _place_problem(scores: pd.DataFrame, dataset: str) -> str | None:
+    """What is wrong with where a ``scores.csv`` frame says its files are: every test image lies at
+    ``<dataset>/test/<image>`` and every mask under ``<dataset>/ground_truth``, as VQI records them (found by the
+    security review: an imported run's edited paths made the pages and the report read, and show, any image on
+    the machine); None when they do. An empty path (a run without its images) is not read."""
+    test, truth = Path(dataset, "test"), Path(dataset, "ground_truth")
+    for image, path, mask in zip(scores["image"], scores["path"], scores["mask_path"]):
+        name = PurePosixPath(image)
+        if name.is_absolute() or ".." in name.parts or (path and Path(path) != test / name):
+            return f"{image} is read from {path!r}, not from its place in the run's category folder, {test / name}"
+        if mask and (".." in Path(mask).parts or truth not in Path(mask).parents):
+            return f"the mask of {image} is read from {mask!r}, outside the run's category folder's {truth}"
     return None
 
 
@@ -814,6 +829,8 @@ class Run:
             if len(repeated):
                 raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
             if (problem := _label_problem(frame)) is not None:  # every figure would count it in the wrong class
+                raise RunError(f"{path} is damaged: {problem}")
+            if (problem := _place_problem(frame, str(self.config.get("dataset", "")))) is not None:
                 raise RunError(f"{path} is damaged: {problem}")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
