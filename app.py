@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_text, \
+from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_code, as_text, \
     chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
 from vqi_core.dashboard import run_label, runs_of_category
@@ -105,8 +105,8 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
     run = next((run for run in readable if run.id == current), None)
     folder = chosen_category_folder()
     if run is not None and folder is not None and run.config.get("dataset") != folder:
-        st.sidebar.caption(f":material/info: The current run was trained on `{run.config.get('dataset')}`, not on "
-                           "the category chosen above.")
+        st.sidebar.caption(f":material/info: The current run was trained on {as_code(str(run.config.get('dataset')))}, "
+                           "not on the category chosen above.")
 
 
 @st.fragment(run_every=TRAINING_FOLLOW_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -11,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import textured_image, write_mvtec_dataset, write_png
-from ui.common import RUNS_UNLISTED
+from synthetic import record_dataset_as, textured_image, write_mvtec_dataset, write_png
+from ui.common import RUNS_UNLISTED, as_code, as_text
 from vqi_core.images import MAX_IMAGE_BYTES
 
 
@@ -240,3 +241,22 @@ def test_folder_and_mask_names_that_are_not_utf8_are_named_and_every_page_still_
         if page == "train.py":
             skipped = app.expander[0].dataframe[0].value
             assert str(masks / "\\xe9t\\xe9_mask.png") in list(skipped["file"])
+
+
+def test_texts_from_a_runs_files_are_shown_as_written_never_as_markdown(open_page, app_env, tmp_path):
+    """Found by the security review: a threshold's source and a run's recorded dataset folder, read from the run's
+    files (an imported archive's too), were put into captions as markdown, so a link or an image written there
+    showed as a link to follow or an image fetched from elsewhere."""
+    run = app_env.list()[0]
+    link = "[approved, see QA](http://evil.example/phish)"
+    threshold = json.loads((run.path / "threshold.json").read_text())
+    (run.path / "threshold.json").write_text(json.dumps({**threshold, "source": f"F1 {link}"}))
+    dataset = tmp_path / f"x` {link} `" / "widget"  # breaking out of the `...` it was put in
+    record_dataset_as(run.path, dataset)
+    for page in ("predict.py", "threshold.py", "inspect_images.py"):
+        app = open_page(page)
+        assert not app.exception, page
+        captions = " | ".join(caption.value for caption in app.caption)
+        assert as_text(f"F1 {link}") in captions and f"F1 {link}" not in captions, page
+        sidebar = " | ".join(caption.value for caption in app.sidebar.caption)
+        assert f"trained on {as_code(str(dataset))}, not on the category chosen above" in sidebar, page

@@ -253,11 +253,12 @@ def explored_key(run: Run) -> str:
 
 
 def working_threshold(run: Run) -> tuple[float, str]:
-    """The threshold chosen on the Threshold page and not saved, else the run's saved one, with its source."""
+    """The threshold chosen on the Threshold page and not saved, else the run's saved one, with its source (as
+    markdown: a saved source, from the run's files, is escaped)."""
     explored = st.session_state.get(explored_key(run))  # (value, source), set when the user chooses one
     if explored is not None and explored[0] != run.threshold:
         return float(explored[0]), "explored on the Threshold page, not saved"
-    return run.threshold, f"saved: {run.threshold_info.get('source', 'unknown')}"
+    return run.threshold, f"saved: {as_text(run.threshold_info.get('source', 'unknown'))}"
 
 
 def headline_metrics(metrics: dict[str, Any]) -> None:

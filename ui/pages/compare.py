@@ -24,8 +24,9 @@ def default_selection(runs: list[Run]) -> list[str]:
 
 def card_heading(run: Run) -> str:
     """What tells the runs' cards apart: the run's id and description, method, backbone and changed settings."""
-    heading = (f"{common.as_code(run.id)} · **{run.config.get('method')}** · "
-               f"{run.config.get('params', {}).get('backbone')} · {changed_settings(run.config)}")
+    heading = (f"{common.as_code(run.id)} · **{common.as_text(run.config.get('method'))}** · "
+               f"{common.as_text(run.config.get('params', {}).get('backbone'))} · "
+               f"{common.as_text(changed_settings(run.config))}")
     description = common.as_text(run.description).replace("\n", "  \n")  # each of its lines kept a line
     return f"{heading}  \n{description}" if description else heading
 

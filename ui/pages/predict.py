@@ -297,8 +297,8 @@ st.title("Predict")
 current = common.require_run()
 st.caption(f"Run {common.as_code(current.id)} ({current.config.get('method')}) at its saved threshold "
            f"{exact_number(current.threshold)} "
-           f"({current.threshold_info.get('source', 'unknown')}); change the run in the sidebar and the threshold "
-           "on the Threshold page.")
+           f"({common.as_text(current.threshold_info.get('source', 'unknown'))}); change the run in the sidebar and "
+           "the threshold on the Threshold page.")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,
                 persist_state="session")
 if mode == "labelled":

@@ -99,8 +99,8 @@ def save(run: Run, axis: ScoreAxis) -> None:
         if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
             st.session_state[SAVE_ERROR] = run.id, (
                 f"Not saved: the saved threshold has changed since this page was shown, to "
-                f"{exact_number(saved['threshold'])} ({saved.get('source', 'unknown')}, "
-                f"{saved.get('saved_at') or 'when not recorded'}), in another "
+                f"{exact_number(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}, "
+                f"{common.as_text(saved.get('saved_at') or 'when not recorded')}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
@@ -240,8 +240,8 @@ def image_level_body(run: Run) -> None:
     source = st.session_state.get(SOURCE, "manual")
     saved = run.threshold_info
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
-    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({saved.get('source', 'unknown')}). "
-               f"Current: {axis.text(point.threshold)} ({source}).")
+    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}). "
+               f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
     common.show_run_error(SAVE_ERROR, run)
     if SAVE_TOAST in st.session_state:
         message, icon = st.session_state.pop(SAVE_TOAST)
@@ -356,9 +356,9 @@ def box_level_body(run: Run) -> None:
     if by_type:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
-    why = f": {info['reason']}" if info.get("reason") else ""
+    why = f": {common.as_text(info['reason'])}" if info.get("reason") else ""
     st.caption(f"Saved box level: {exact_number(saved)} "
-               + (f"(saved {info['saved_at']}{why})." if info.get("saved_at") else "(the default)."))
+               + (f"(saved {common.as_text(info['saved_at'])}{why})." if info.get("saved_at") else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)

@@ -89,7 +89,7 @@ def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str |
         return None, True
     name, data = kept
     if upload is None:
-        st.caption(f"Region `{name}`, uploaded before another page was opened, is still used.")
+        st.caption(f"Region {as_code(name)}, uploaded before another page was opened, is still used.")
         st.button("Remove the region", key="train_remove_region", icon=":material/close:",
                   on_click=lambda: st.session_state.pop(KEPT_REGION, None))
     try:
