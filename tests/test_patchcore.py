@@ -291,3 +291,41 @@ def test_an_ivf_index_takes_every_seed_the_train_page_offers():
     for seed in (0, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1):
         distances, _ = NearestNeighbors("ivf", nlist=16, nprobe=16, seed=seed).fit(bank).search(bank[:5])
         assert np.allclose(distances, 0.0, atol=1e-5), seed
+
+
+def test_a_search_for_more_neighbours_than_the_bank_holds_finds_each_bank_vector_once():
+    """Found by mutation testing (untested): faiss fills what it cannot find with index -1 and distance 3.4e38,
+    which scores of 1.8e19 and a -1 index (the last bank vector) would have carried on silently."""
+    bank = np.random.default_rng(0).random((3, 4), dtype=np.float32)
+    for kind in ("flat", "ivf", "hnsw"):
+        distances, indices = NearestNeighbors(kind, nlist=1).fit(bank).search(bank[:2] + 0.01, k=5)
+        assert distances.shape == indices.shape == (2, 3), kind
+        assert (indices >= 0).all() and np.isfinite(distances).all() and (distances < 10).all(), kind
+
+
+def test_search_parameters_and_saved_ivf_arrays_are_checked_before_faiss_sees_them():
+    """Found by mutation testing (untested checks): a parameter faiss would allocate for without limit, an IVF
+    layout more cells than bank vectors or a cell -1 (faiss leaves that vector out of every search), an index of
+    another dimension, and nlist above the bank's size (faiss's own error, not said)."""
+    rng = np.random.default_rng(1)
+    bank = rng.random((10, 4), dtype=np.float32)
+    with pytest.raises(ValueError, match="nprobe must be a whole number from 1 to 65,536"):
+        NearestNeighbors("ivf", nprobe=65_537)
+    with pytest.raises(ValueError, match="nlist is 11, but the bank holds 10 vectors: an IVF index needs at least"):
+        NearestNeighbors("ivf", nlist=11).fit(bank)
+    with pytest.raises(ValueError, match="are not 1 to 10 finite vectors of length 4"):
+        NearestNeighbors("ivf").load_arrays(bank, {"ivf_centroids": rng.random((11, 4)),
+                                                   "ivf_lists": np.zeros(10, int)})
+    with pytest.raises(ValueError, match="are not one cell from 0 to 1 per bank vector"):
+        NearestNeighbors("ivf").load_arrays(bank, {"ivf_centroids": bank[:2], "ivf_lists": np.r_[np.zeros(9, int), -1]})
+    saved = NearestNeighbors("hnsw").fit(rng.random((10, 8), dtype=np.float32)).to_arrays()
+    with pytest.raises(ValueError, match="is not a hnsw index of the bank"):
+        NearestNeighbors("hnsw").load_arrays(bank, saved)
+
+
+def test_the_ivf_cells_follow_the_seed():
+    """Found by mutation testing: the seed could be dropped from the clustering unnoticed."""
+    bank = np.random.default_rng(2).random((400, 8), dtype=np.float32)
+    cells = [NearestNeighbors("ivf", nlist=16, nprobe=1, seed=seed).fit(bank).to_arrays()["ivf_centroids"]
+             for seed in (0, 0, 1)]
+    assert np.array_equal(cells[0], cells[1]) and not np.array_equal(cells[0], cells[2])
