@@ -12,6 +12,7 @@ import shutil
 import stat
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -105,6 +106,8 @@ def damaged_files(run: Run) -> list[tuple[str, bytes | None, str]]:
 
 @pytest.mark.parametrize("members, symlinks, reason", [
     ({"run1/config.json": b"{}", "../evil.txt": b"x"}, (), "not a file inside one run folder"),
+    ({"run1/config.json": b"{}", "run1/../../evil.txt": b"x"}, (), "not a file inside one run folder"),
+    ({"run1/config.json": b"{}", "run1\\..\\..\\evil.txt": b"x"}, (), "not a file inside one run folder"),
     ({"/abs/config.json": b"{}"}, (), "not a file inside one run folder"),
     ({"run1/config.json": b"{}", "run1/link": b"/etc/passwd"}, ("run1/link",), "not a file inside one run folder"),
     ({"config.json": b"{}"}, (), "not a file inside one run folder"),
@@ -114,10 +117,11 @@ def damaged_files(run: Run) -> list[tuple[str, bytes | None, str]]:
     ({}, (), "the archive is empty"),
 ])
 def test_unsafe_or_incomplete_archives_are_refused(tmp_path, members, symlinks, reason):
-    store = RunStore(tmp_path / "runs")
+    store = RunStore(tmp_path / "runs" / "here")
     with pytest.raises(RunError, match=reason):
         import_run(zip_bytes(members, symlinks), store)
     assert_nothing_added(store)
+    assert list(tmp_path.rglob("*")) == []  # nothing written beside it either (nor the folders it would have made)
 
 
 def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refused(trained_run, tmp_path,
@@ -647,6 +651,31 @@ def test_a_run_whose_backbone_weights_are_not_here_imports_without_scoring(train
     imported = import_run(zip_bytes(members_with_model_edits(trained_run, {**arrays, **cut})),
                           RunStore(tmp_path / "runs"))
     assert imported.id == trained_run.id  # the statistics that do not fit are found where it scores
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("inf")])
+def test_a_run_whose_model_scores_an_image_not_finite_is_refused_on_import(trained_run, tmp_path, monkeypatch, score):
+    """Found by mutation testing (untested): a model whose saved state makes it score NaN or infinity would be
+    listed, and every part it inspected judged by that score."""
+    model_class = type(trained_run.load_model())
+    monkeypatch.setattr(model_class, "predict", lambda self, images, progress=None: SimpleNamespace(
+        scores=np.full(len(images), score)))
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunError, match=f"its model scores an image {score}: its saved state is damaged"):
+        import_run(run_archive_bytes(trained_run), store)
+    assert_nothing_added(store)
+
+
+def test_a_map_just_over_the_limit_is_refused_before_it_is_read(trained_run, tmp_path):
+    """Found by mutation testing: the map limit was tested only with a claim far above it."""
+    maps = dict(np.load(trained_run.path / "maps.npz"))
+    first = sorted(maps)[0]
+    claim = npy_claiming((4097, 4096))  # float32: 64 MiB and one row
+    packed = zip_of({f"{first}.npy": claim, **{f"{key}.npy": npy_bytes(maps[key]) for key in sorted(maps)[1:]}})
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RunError, match="64 MB at most"):
+        import_run(run_archive_bytes_with(trained_run, {"maps.npz": packed}), store)
+    assert_nothing_added(store)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
