@@ -524,3 +524,34 @@ def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train
                                             f"{as_text('coreset_fraction must be in (0, 1], not 0.0')}."]
     app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.2).run()
     assert not app.button(key="train_start").disabled and not app.error
+
+
+def test_stages_finish_when_the_next_begins_restart_when_reported_again_and_stay_unfinished_when_a_job_fails(
+        tmp_path, finished_jobs):
+    """Found by mutation testing (untested): an earlier stage went on counting and never showed as done, a stage
+    reported again (a second fine-tuning pass) showed as done at once, a failed job showed its stage at 100 %, and
+    a report past the total gave a fraction above 1, which Streamlit's progress bar refuses."""
+    reported, release = threading.Event(), threading.Event()
+
+    def stages_then_fail(config, runs_dir, progress):
+        progress("features", 2, 2)
+        progress("coreset", 1, 4)
+        progress("features", 1, 5)  # the first stage again (a second pass), from the start
+        reported.set()
+        release.wait(30)
+        raise RuntimeError("stopped by the test")
+
+    job = jobs.start_training(RunConfig("data", FAST_METHOD), tmp_path, train=stages_then_fail)
+    assert reported.wait(30)
+    first = {stage.name: stage for stage in job.status().stages}
+    time.sleep(0.1)
+    later = {stage.name: stage for stage in job.status().stages}
+    release.set()
+    assert job.wait(timeout=30)
+    assert first["coreset"].finished and later["coreset"].elapsed == first["coreset"].elapsed
+    assert not first["features"].finished and first["features"].fraction == 0.2
+    assert later["features"].elapsed > first["features"].elapsed
+    failed = {stage.name: stage for stage in job.status().stages}
+    assert job.status().state == jobs.FAILED and not failed["features"].finished
+    assert failed["features"].fraction == 0.2
+    assert jobs.StageProgress("x", 5, 4, 0.0, 1.0).fraction == 1.0
