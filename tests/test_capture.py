@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from synthetic import textured_image
-from vqi_core.capture import RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics, unlike_training
+from vqi_core.capture import (RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics, format_cue,
+                               unlike_training)
 
 
 def shifted(image: np.ndarray, grey_levels: int) -> np.ndarray:
@@ -70,3 +71,11 @@ def test_the_grey_level_spread_is_numpys_standard_deviation_of_every_channel_val
     for image in (textured_image(48, seed=1), textured_image((7, 300), seed=2)[:, ::2],  # not contiguous
                   np.full((5, 5, 3), 200, np.uint8)):
         assert capture_statistics(image)["grey-level spread"] == pytest.approx(float(image.std()), abs=1e-9)
+
+
+def test_the_red_blue_balance_compares_red_with_blue_and_small_aspect_ratios_keep_their_digits():
+    """Found by mutation testing: red minus green, or 0.075 printed as 0.07, went unnoticed."""
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[...] = (200, 100, 0)
+    assert capture_statistics(image)["red-blue balance"] == 200.0
+    assert format_cue("aspect ratio", 0.075) == "0.075" and format_cue("aspect ratio", 1.5) == "1.50"

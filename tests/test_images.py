@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 import vqi_core.images
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image, read_mask,
-                             stored_size)
+                             stored_size, to_rgb_array)
 from vqi_core.pipeline import folder_sources
 
 
@@ -417,3 +417,19 @@ def test_an_image_past_pillows_own_pixel_limit_is_called_too_large_not_corrupt(t
     assert sources == [] and skipped == [{"file": str(path), "reason": said}]
     with pytest.raises(ImageReadError, match=f"^{path}: {said}$"):
         read_image(path)
+
+
+def test_an_image_of_exactly_the_pixel_limit_is_read_and_one_pixel_more_is_refused(tmp_path, monkeypatch):
+    """Found by mutation testing: the limit's boundary was untested (``>=`` would refuse an image of the limit)."""
+    monkeypatch.setattr(vqi_core.images, "MAX_IMAGE_PIXELS", 100)
+    cv2.imwrite(str(tmp_path / "at.png"), np.zeros((10, 10, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "over.png"), np.zeros((10, 11, 3), np.uint8))
+    assert read_image(tmp_path / "at.png").shape == (10, 10, 3)
+    with pytest.raises(ImageReadError, match="11x10 pixels is larger than the 100 pixel limit"):
+        read_image(tmp_path / "over.png")
+
+
+def test_floating_point_pixels_below_black_are_refused_not_clipped():
+    """Found by mutation testing (untested): a mean-subtracted float image would have been clipped to black."""
+    with pytest.raises(ImageReadError, match="floating-point pixels from -0.5 to 0.5"):
+        to_rgb_array(Image.fromarray(np.array([[-0.5, 0.5]], np.float32), mode="F"))

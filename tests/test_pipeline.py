@@ -1982,3 +1982,12 @@ def test_a_training_image_far_from_the_others_size_or_shape_is_named_in_the_run_
     assert note.startswith("1 training image is far from the others' size or shape (area or aspect ratio more "
                            "than 4x off the median image's, 64x64 px): train/good/strip.png (1200x2 px).")
     assert "With fixed_scale resizing the largest training image sets the scale of every image" in note
+
+
+def test_the_data_digest_does_not_depend_on_the_manifests_order_and_the_label_shows_twelve_digits():
+    """Found by mutation testing: rows digested in the order given, or a label of 8 digits, went unnoticed."""
+    manifest = pd.DataFrame({"role": ["train", "test", "test"], "file": ["a.png", "b.png", "c.png"],
+                             "sha256": ["1" * 64, "2" * 64, "3" * 64]})
+    assert manifest_digest(manifest) == manifest_digest(manifest.iloc[::-1])
+    assert manifest_digest(manifest) != manifest_digest(manifest.assign(sha256=["1" * 64, "3" * 64, "2" * 64]))
+    assert data_label({"data_sha256": "0123456789abcdef" * 4, "data_files": 3}) == "0123456789ab (3 files)"

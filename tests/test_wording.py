@@ -4,7 +4,7 @@ import numpy as np
 
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
-from vqi_core.wording import are, counted, entered_amount, exact_number, score_beside, told_apart
+from vqi_core.wording import are, counted, entered_amount, entered_rate, exact_number, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -58,3 +58,11 @@ def test_a_cost_is_printed_as_entered_with_every_digit_never_in_exponent_form():
         "1,234,567", "12.75", "0.001", "0.0000001", "0", "100", "2,500,000"]
     costs = LineCosts(false_alarm=np.int64(12), escape=1_234_567.0, defect_rate=0.001)  # numpy numbers are numbers
     assert costs.summary() == "a false alarm costs 12, an escape 1,234,567, 0.1% defective"
+
+
+def test_numbers_that_differ_far_down_are_told_apart_and_rates_keep_four_digits():
+    """Found by mutation testing: a score 1e-12 from its threshold, and the fourth digit of an entered rate."""
+    score, threshold = told_apart(1.0, 1.0 + 1e-12)
+    assert score != threshold and float(score) == 1.0 and float(threshold) == 1.0 + 1e-12
+    assert entered_rate(0.0001234) == "0.01234%" and entered_rate(0.5) == "50%"
+    assert entered_amount(1e16) == "10,000,000,000,000,000"
