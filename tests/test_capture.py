@@ -79,3 +79,14 @@ def test_the_red_blue_balance_compares_red_with_blue_and_small_aspect_ratios_kee
     image[...] = (200, 100, 0)
     assert capture_statistics(image)["red-blue balance"] == 200.0
     assert format_cue("aspect ratio", 0.075) == "0.075" and format_cue("aspect ratio", 1.5) == "1.50"
+
+
+def test_a_new_image_just_past_the_widened_range_is_named_and_one_just_inside_is_not():
+    """Found by mutation testing: the margin (10 % of the range's width plus 2 grey levels) was checked only through
+    its own constants, so a margin three times as wide went unnoticed. Grey levels 100-120 widen to 96-124."""
+    ranges = {"mean grey level": [100.0, 120.0]}
+    assert unlike_training(np.full((8, 8, 3), 124, np.uint8), ranges) == []
+    assert unlike_training(np.full((8, 8, 3), 125, np.uint8), ranges) == [
+        "mean grey level 125.0, above the training images' 100.0 to 120.0"]
+    assert unlike_training(np.full((8, 8, 3), 95, np.uint8), ranges) == [
+        "mean grey level 95.0, below the training images' 100.0 to 120.0"]

@@ -210,3 +210,13 @@ def test_a_signal_the_process_ignores_stays_ignored_while_files_are_renamed_and_
     finally:
         for number, handler in before.items():
             signal.signal(number, handler)
+
+
+def test_a_folder_counts_as_writable_only_when_it_may_also_be_entered(tmp_path, monkeypatch):
+    """Found by mutation testing: a folder that may be written but not searched (mode -wx without x) would count as
+    writable, and the failure come late as a raw PermissionError. The tests run as root, whom modes do not stop:
+    the system's answer is stood in for."""
+    asked: list[int] = []
+    monkeypatch.setattr(os, "access", lambda path, mode: asked.append(mode) or mode & os.X_OK == 0)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=0))
+    assert system.unwritable_reason(tmp_path) == "no permission" and asked == [os.W_OK | os.X_OK]
