@@ -260,3 +260,5 @@ def test_texts_from_a_runs_files_are_shown_as_written_never_as_markdown(open_pag
         assert as_text(f"F1 {link}") in captions and f"F1 {link}" not in captions, page
         sidebar = " | ".join(caption.value for caption in app.sidebar.caption)
         assert f"trained on {as_code(str(dataset))}, not on the category chosen above" in sidebar, page
+    said = " | ".join(message.value for message in [*app.info, *app.warning])  # Inspect's: where the images are
+    assert f"found them in {as_code(str(dataset))}, which is not here" in said

@@ -867,7 +867,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert len(table) == 2
     notes = run_notes(run)
-    assert notes and [w.value for w in app.warning] == [f"All these runs: {note}" for note in notes]  # once each
+    assert notes and [w.value for w in app.warning] == [f"All these runs: {common.as_text(n)}" for n in notes]  # once
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"] * 2  # as on Home
@@ -1137,7 +1137,7 @@ def test_a_run_that_has_seen_defects_says_so(open_page, app_env, page):
     (run.path / "report.json").write_text(json.dumps({"skipped": [], "notes": [note]}))
     shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")
     app = open_page(page, current_run_id=run.id)
-    assert any(note in w.value for w in app.warning)
+    assert any(common.as_text(note) in w.value for w in app.warning)  # as written, not as markdown
     assert not app.exception
 
 

@@ -440,25 +440,29 @@ def test_an_archive_with_files_that_are_not_the_runs_is_refused_and_an_export_le
 
 
 @pytest.mark.parametrize("column, value, said", [
-    ("path", "{secret}", "is read from '{secret}', not from its place in the run's category folder"),
-    ("image", "../../{secret_name}", "not from its place in the run's category folder"),
-    ("mask_path", "{secret}", "is read from '{secret}', outside the run's category folder's"),
+    ("path", "{secret}", "is read from '{secret}', not from a category's test/blob/000.png"),
+    ("path", "{secret_dir}/test/blob/../../../{secret_name}", "not from a category's test/blob/000.png"),
+    ("image", "../../{secret_name}", "'../../{secret_name}' is not a test image's name, <defect type>/<file>"),
+    ("image", "good/other.png", "'good/other.png' is not a test image's name, <defect type>/<file>, of defect "
+                                "type 'blob'"),
+    ("mask_path", "{secret}", "is read from '{secret}', not from a category's ground_truth/"),
 ])
 def test_an_imported_run_whose_scores_point_outside_its_category_folder_is_refused(trained_run, tmp_path, column,
                                                                                    value, said):
     """Found by the security review: scores.csv's paths were read as they stood, so an archive whose run named
     another file (its manifest left out, so that no digest was compared) made Inspect, Compare and the report
-    read and show any image on the line's machine, and told which files exist there."""
+    read and show any image on the line's machine, and told which files exist there. Each is now read only from
+    a category's test or ground_truth folder, at its own name."""
     secret = tmp_path / "confidential.png"
     shutil.copy(trained_run.scores["path"].iloc[0], secret)
     scores = trained_run.predictions()
     first = scores.index[scores["mask_path"] != ""][0] if column == "mask_path" else 0
-    scores.loc[first, column] = value.format(secret=secret, secret_name=secret.name)
+    scores.loc[first, column] = value.format(secret=secret, secret_name=secret.name, secret_dir=tmp_path)
     if column == "image":
         scores.loc[first, "path"] = str(Path(trained_run.config["dataset"], "test", scores.loc[first, "image"]))
     edited = run_archive_bytes_with(trained_run, {"scores.csv": scores.to_csv(index=False).encode()})
     store = RunStore(tmp_path / "runs")
-    with pytest.raises(RunError, match=re.escape(said.format(secret=secret))):
+    with pytest.raises(RunError, match=re.escape(said.format(secret=secret, secret_name=secret.name))):
         import_run(edited, store)
     assert_nothing_added(store)
 

@@ -743,3 +743,15 @@ def test_a_run_is_flushed_to_the_disk_before_it_is_published(trained_run, tmp_pa
     flushed_inside = {str(Path(name).relative_to(staging)) for name in flushed if name.startswith(f"{staging}/")}
     assert flushed_inside == files  # every file and folder, before the rename
     assert flushed[-1] == str(store.root) and str(staging) in flushed
+
+
+def test_a_run_that_recorded_its_images_relative_to_where_it_was_trained_still_reads(trained_run, tmp_path):
+    """Runs trained before 2026-12-03 recorded each test image's path as the category folder was typed
+    (``assets/demo/bottle/test/...``) beside an absolute ``dataset``: the check of where its files lie takes them,
+    as it takes a run whose category folder has moved."""
+    run = copied(trained_run, tmp_path / "runs")
+    scores = pd.read_csv(run.path / "scores.csv", dtype=str, keep_default_na=False)
+    for column in ("path", "mask_path"):
+        scores[column] = scores[column].str.replace(run.config["dataset"], "data/widget", regex=False)
+    scores.to_csv(run.path / "scores.csv", index=False)
+    assert Run(run.path).problem() is None

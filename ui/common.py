@@ -242,9 +242,10 @@ def adopt_finished_training() -> None:
 
 
 def show_run_notes(run: Run) -> None:
-    """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others."""
+    """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others (read
+    from the run's files: shown as written, never as markdown)."""
     for note in dashboard.run_notes(run):
-        st.warning(note, icon=":material/warning:")
+        st.warning(as_text(note), icon=":material/warning:")
 
 
 def explored_key(run: Run) -> str:

@@ -283,18 +283,22 @@ def _label_problem(scores: pd.DataFrame) -> str | None:
     return None
 
 
-def _place_problem(scores: pd.DataFrame, dataset: str) -> str | None:
-    """What is wrong with where a ``scores.csv`` frame says its files are: every test image lies at
-    ``<dataset>/test/<image>`` and every mask under ``<dataset>/ground_truth``, as VQI records them (found by the
-    security review: an imported run's edited paths made the pages and the report read, and show, any image on
-    the machine); None when they do. An empty path (a run without its images) is not read."""
-    test, truth = Path(dataset, "test"), Path(dataset, "ground_truth")
-    for image, path, mask in zip(scores["image"], scores["path"], scores["mask_path"]):
+def _place_problem(scores: pd.DataFrame) -> str | None:
+    """What is wrong with where a ``scores.csv`` frame says its files are: each test image is named
+    ``<defect type>/<file>`` and lies at ``.../test/<defect type>/<file>``, each mask at
+    ``.../ground_truth/<defect type>/<file>``, with no ``..`` (found by the security review: an imported run's
+    edited paths made the pages and the report read, and show, any image on the machine; runs trained before
+    2026-12-03 recorded the category folder as typed, so the folder itself is not compared); None when they do.
+    An empty path (a run without its images) is not read."""
+    for image, defect_type, path, mask in zip(scores["image"], scores["defect_type"], scores["path"],
+                                              scores["mask_path"]):
         name = PurePosixPath(image)
-        if name.is_absolute() or ".." in name.parts or (path and Path(path) != test / name):
-            return f"{image} is read from {path!r}, not from its place in the run's category folder, {test / name}"
-        if mask and (".." in Path(mask).parts or truth not in Path(mask).parents):
-            return f"the mask of {image} is read from {mask!r}, outside the run's category folder's {truth}"
+        if len(name.parts) != 2 or name.parts[0] != defect_type or name.name in ("", ".", ".."):
+            return f"{image!r} is not a test image's name, <defect type>/<file>, of defect type {defect_type!r}"
+        if path and (".." in Path(path).parts or Path(path).parts[-3:] != ("test", *name.parts)):
+            return f"{image} is read from {path!r}, not from a category's test/{image}"
+        if mask and (".." in Path(mask).parts or Path(mask).parts[-3:-1] != ("ground_truth", defect_type)):
+            return f"the mask of {image} is read from {mask!r}, not from a category's ground_truth/{defect_type}"
     return None
 
 
@@ -830,7 +834,7 @@ class Run:
                 raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
             if (problem := _label_problem(frame)) is not None:  # every figure would count it in the wrong class
                 raise RunError(f"{path} is damaged: {problem}")
-            if (problem := _place_problem(frame, str(self.config.get("dataset", "")))) is not None:
+            if (problem := _place_problem(frame)) is not None:
                 raise RunError(f"{path} is damaged: {problem}")
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores

@@ -165,15 +165,15 @@ if not images_here:
     moved_to = common.images_folder(current)
     images_here = moved_to is not None
     if moved_to is not None:
-        st.info(f"This run's test images are read from the folder chosen in the sidebar, `{moved_to}`: the run "
-                f"found them in `{dataset}`, which is not here. Each is checked against the run's record of the "
-                "file it scored.", icon=":material/drive_file_move:")
+        st.info(f"This run's test images are read from the folder chosen in the sidebar, {common.as_code(moved_to)}: "
+                f"the run found them in {common.as_code(str(dataset))}, which is not here. Each is checked against the "
+                "run's record of the file it scored.", icon=":material/drive_file_move:")
         current = Run(current.path, Path(moved_to))
     else:
-        st.warning(f"This run's test images are not where it found them: `{dataset}` does not exist here (moved, "
-                   "renamed or deleted since, or the run was imported from another machine). Their scores and "
-                   "outcomes are listed without the images; choose the folder that holds them now in the sidebar "
-                   "to see them.", icon=":material/folder_off:")
+        st.warning(f"This run's test images are not where it found them: {common.as_code(str(dataset))} does not "
+                   "exist here (moved, renamed or deleted since, or the run was imported from another machine). "
+                   "Their scores and outcomes are listed without the images; choose the folder that holds them now "
+                   "in the sidebar to see them.", icon=":material/folder_off:")
 threshold, source = common.working_threshold(current)
 test = common.test_frame(str(current.path))
 if test.empty:

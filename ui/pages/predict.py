@@ -295,7 +295,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
 
 st.title("Predict")
 current = common.require_run()
-st.caption(f"Run {common.as_code(current.id)} ({current.config.get('method')}) at its saved threshold "
+st.caption(f"Run {common.as_code(current.id)} ({common.as_text(current.config.get('method'))}) at its saved threshold "
            f"{exact_number(current.threshold)} "
            f"({common.as_text(current.threshold_info.get('source', 'unknown'))}); change the run in the sidebar and "
            "the threshold on the Threshold page.")

@@ -293,7 +293,7 @@ def pixel_level_body(run: Run) -> None:
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} left out: "
-                   + "; ".join(data.unreadable_masks), icon=":material/broken_image:")
+                   + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
     st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
                f"images count as all-good); "
                f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
@@ -345,7 +345,8 @@ def box_level_body(run: Run) -> None:
                                    help=f"Up to {slider.top:g}: no test image's map goes above {data.peak:.3g}."))
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
-                   f"{are(len(data.unreadable_masks))} counted as unknown: " + "; ".join(data.unreadable_masks),
+                   f"{are(len(data.unreadable_masks))} counted as unknown: "
+                   + common.as_text("; ".join(data.unreadable_masks)),
                    icon=":material/broken_image:")
     counts, by_type = common.box_hits(str(run.path), float(level), dataset)
     figures = box_figures(counts)
