@@ -637,11 +637,12 @@ def result_card(result: ImageResult, side: int) -> dict[str, Any]:
 
 
 def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
-                 progress: ProgressCallback | None, card_side: int) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """Score ``sources`` with the run's ``model`` at its saved threshold and box level, a chunk at a time: each
-    image's :func:`result_card` and the predictions table (a row for every file given; those not scored, appended
-    to ``skipped`` as they are found, with the reason)."""
-    threshold, box_level = run.threshold, run.box_level
+                 progress: ProgressCallback | None, card_side: int, threshold: float,
+                 box_level: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Score ``sources`` with the run's ``model`` at ``threshold``, boxes drawn above ``box_level`` (the run's
+    saved ones, read once by the caller, which shows them: one saved meanwhile elsewhere would not match the
+    cards), a chunk at a time: each image's :func:`result_card` and the predictions table (a row for every file
+    given; those not scored, appended to ``skipped`` as they are found, with the reason)."""
     cards, rows = [], []
     for result in iter_score(model, sources, threshold, skipped, progress,
                              training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
@@ -653,15 +654,16 @@ def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
 def labelled_check(run: Run, model: AnomalyModel, folder: str,
                    progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
-    threshold: ``view`` (:func:`threshold_view`), ``images``, ``metrics``, ``skipped``, ``notes`` and ``judged``
-    (:func:`~vqi_core.pipeline.check_decisions`)."""
+    threshold: ``threshold`` (read once, before scoring), ``view`` (:func:`threshold_view`), ``images``,
+    ``metrics``, ``skipped``, ``notes`` and ``judged`` (:func:`~vqi_core.pipeline.check_decisions`)."""
     threshold = run.threshold
     result = evaluate_run(run, folder, progress, model=model)
     labels, scores = result["labels"], result["scores"]
     data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
     view = threshold_view(ThresholdEvaluator(labels, scores), threshold, data, result["metrics"].get("per_defect_type"))
-    return {"view": view, "images": len(labels), "metrics": result["metrics"], "skipped": result["skipped"],
-            "notes": result["notes"], "judged": check_decisions(result, run.id, threshold)}
+    return {"threshold": threshold, "view": view, "images": len(labels), "metrics": result["metrics"],
+            "skipped": result["skipped"], "notes": result["notes"],
+            "judged": check_decisions(result, run.id, threshold)}
 
 
 def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:

@@ -47,7 +47,7 @@ def progress_bar() -> Iterator[ProgressCallback]:
 
 def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
     """Score the chosen images a chunk at a time; returns what the results section draws."""
-    threshold = run.threshold
+    threshold, box_level = run.threshold, run.box_level  # read once: the cards, the table and the notes agree
     skipped: list[dict[str, str]] = []
     if mode == "upload":
         sources = upload_sources([(upload.name, upload.getvalue()) for upload in files])
@@ -55,10 +55,11 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         sources, skipped = folder_sources(folder)
     listed = len(skipped)
     with progress_bar() as progress:
-        cards, frame = scored_cards(run, common.load_model(str(run.path)), sources, skipped, progress, CARD_SIDE)
+        cards, frame = scored_cards(run, common.load_model(str(run.path)), sources, skipped, progress, CARD_SIDE,
+                                    threshold, box_level)
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
-    return {"run": run.id, "threshold": threshold, "box_level": run.box_level, "cards": cards,
+    return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards,
             "problems": problems, "frame": frame, "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
@@ -91,7 +92,7 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
     with progress_bar() as progress:
         checked = labelled_check(run, common.load_model(str(run.path)), folder, progress)
-    return {"run": run.id, "threshold": run.threshold, "folder": folder, **checked}
+    return {"run": run.id, "folder": folder, **checked}
 
 
 def show_check(outcome: dict[str, Any]) -> None:
