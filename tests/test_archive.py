@@ -419,13 +419,16 @@ def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_ref
 def test_an_archive_with_files_that_are_not_the_runs_is_refused_and_an_export_leaves_them_out(trained_run, tmp_path):
     """Found by the security review: any other file in the run folder was unpacked and kept, so an archive of a few
     MB (zeros compress a thousandfold) could leave up to 4 GiB on the line's disk, run after run; two names equal
-    once Unicode-normalised were two files. Only a run's own files are imported, and exported."""
+    once Unicode-normalised were two files. Only a run's own files are imported, and exported; hidden files, which
+    archives exported before may hold (.DS_Store, a temporary file of a killed write), are left out."""
     store = RunStore(tmp_path / "runs")
     members = {f"{trained_run.id}/{name}": content for name, content in files_of(trained_run.path).items()}
     zeros = zip_of({**members, f"{trained_run.id}/zeros.bin": bytes(20 * 2 ** 20)})
     assert len(zeros) < len(zip_of(members)) + 100_000  # 20 MB more unpacked, under 0.1 MB more packed
     with pytest.raises(RunError, match="holds 'zeros.bin', which is not a file of a VQI run"):
         import_run(zeros, store)
+    hidden = {**members, f"{trained_run.id}/.DS_Store": b"x", f"{trained_run.id}/.threshold.json.k2j4": b"{"}
+    assert files_of(import_run(zip_bytes(hidden), RunStore(tmp_path / "older")).path) == files_of(trained_run.path)
     accents = {**members, f"{trained_run.id}/model/caf\u00e9.txt": b"1", f"{trained_run.id}/model/cafe\u0301.txt": b"2"}
     with pytest.raises(RunError, match="holds 'model/cafe\u0301.txt' and 1 more, which is not a file of a VQI run"):
         import_run(zip_bytes(accents), store)

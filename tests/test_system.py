@@ -193,8 +193,8 @@ def test_the_command_line_names_a_huge_image_without_pillows_warning(tmp_path):
 @pytest.mark.parametrize("ignored", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_a_signal_the_process_ignores_stays_ignored_while_files_are_renamed_and_a_command_runs(ignored):
     """Found by review: the rename window and the command line caught SIGINT and SIGTERM even where the process
-    had them ignored (``nohup``, a shell's background job), so such a signal stopped the command with 130 after its
-    writes. The other signal is still held off and noted."""
+    had them ignored (a shell's background job ignores SIGINT), so such a signal stopped the command with 130 after
+    its writes. The other signal is still held off and noted."""
     other = signal.SIGTERM if ignored == signal.SIGINT else signal.SIGINT
     before = {number: signal.signal(number, signal.SIG_IGN if number == ignored else signal.default_int_handler)
               for number in (ignored, other)}

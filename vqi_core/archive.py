@@ -112,7 +112,10 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         raise RunError(f"not a run archive (.zip): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
                        ) from exc
     with archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
+        # hidden files are left out, not refused: an archive exported before only the run's files were exported may
+        # hold a .DS_Store, or a .threshold.json.* left by a write a killed process never finished (review)
+        members = [info for info in archive.infolist()
+                   if not info.is_dir() and not PurePosixPath(info.filename).name.startswith(".")]
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
             raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")

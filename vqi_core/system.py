@@ -45,7 +45,7 @@ def peak_memory_mb() -> float | None:
 def interrupts_held(received: list[int]) -> Iterator[None]:
     """Hold Ctrl+C (SIGINT) and SIGTERM off until the block is done, noting each in ``received``: for the renames
     that must all happen. Signals reach only the main thread; in another the block simply runs. A signal the
-    process ignores (``nohup``, a background job's SIGINT) stays ignored."""
+    process ignores (a shell's background job ignores SIGINT) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
