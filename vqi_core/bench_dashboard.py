@@ -81,7 +81,7 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
     run_id = "00000000-000000-synthetic-bench"
     folder = root / run_id
     folder.mkdir(parents=True)
-    frame = pd.DataFrame({"image": [f"img{i:05d}.png" for i in range(len(labels))], "path": "",
+    frame = pd.DataFrame({"image": [f"{kind}/img{i:05d}.png" for i, kind in enumerate(types)], "path": "",
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": types,
                           "mask_path": "", "score": scores})
     (folder / SCORES_FILE).write_bytes(record_csv(frame))
