@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import torch
@@ -21,6 +22,16 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 #: a light method with parameters that fit and evaluate the synthetic category in about a second
 FAST_METHOD = "padim"
 FAST_PARAMS = {"image_size": [64, 64], "jit": False}
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_as_in_a_terminal() -> Iterator[None]:
+    """Python's own Ctrl+C handler during each test, as in a terminal: a shell that starts the tests in the
+    background leaves SIGINT ignored, which VQI then respects, and the tests of what Ctrl+C does would fail
+    (``assert 0 == 130``)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

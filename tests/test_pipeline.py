@@ -1792,13 +1792,9 @@ def test_ctrl_c_while_threshold_save_waits_for_another_save_ends_it_with_nothing
     holder.start()
     holding.wait(10)
     monkeypatch.setattr(vqi_core.system.fcntl, "flock", flock_with_ctrl_c)
-    # Python's own Ctrl+C handler, as in a terminal: a shell that starts pytest in the background has SIGINT ignored
-    # (the cause of this test's failures in fresh-clone runs, `assert 0 == 130`)
-    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    try:  # with Python's own Ctrl+C handler (conftest's ctrl_c_as_in_a_terminal)
         assert main(["threshold", "--run", str(run.path), "--value", "0.5", "--save"]) == 130
     finally:
-        signal.signal(signal.SIGINT, handler)
         release.set()
         holder.join()
     assert waits, "the save did not wait for the lock"
