@@ -728,3 +728,15 @@ def test_an_export_interrupted_once_written_says_it_was_written(runs_store, tmp_
     captured = capsys.readouterr()
     assert captured.err == f"interrupted once the archive was written: {target}\n" and target.is_file()
     assert f"SHA-256 {real(target)}" in captured.out
+
+
+def test_an_archive_of_the_file_limit_and_a_run_name_with_an_emoji_sequence_are_accepted(monkeypatch):
+    """Found by mutation testing: the boundaries of what an import accepts were untested (an archive of exactly
+    the file limit, a zero-width joiner inside an emoji, which is no hidden control character)."""
+    run_id = "20261205-000000-w\U0001f469\u200d\U0001f52c-padim-0000"
+    members = [zipfile.ZipInfo(f"{run_id}/{name}") for name in archive.REQUIRED_FILES]
+    monkeypatch.setattr(archive, "MAX_FILES", len(members))
+    assert archive._checked_members(members)[0] == run_id
+    monkeypatch.setattr(archive, "MAX_FILES", len(members) - 1)
+    with pytest.raises(RunError, match=f"holds {len(members)} files; a run archive holds at most {len(members) - 1}"):
+        archive._checked_members(members)

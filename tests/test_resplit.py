@@ -61,6 +61,7 @@ def test_split_by_part_keeps_each_part_on_one_side(tmp_path) -> None:
     assert len(split.test) == 6  # 2 whole parts of 3 photos (part 0 has 4: it does not fit into 6 with another)
     parts = lambda paths: {path.name.split("_")[0] for path in paths}
     assert not parts(split.train) & parts(split.test)
+    assert split.train == sorted(split.train) and split.test == sorted(split.test)  # in file order, not group order
 
     out = write_split(source, split, tmp_path / "widget_by_part")
     written = load_category(out)
