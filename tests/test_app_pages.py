@@ -20,7 +20,7 @@ from synthetic import draw_defect, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
-    run_box_tally, run_normalization, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
+    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
     threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence
@@ -1449,7 +1449,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     peaks = sorted(float(m.max()) for m in maps)  # the highest good level set so that about half have no box
     normalization["map_max"] = peaks[len(peaks) // 2]
     model_json.write_text(json.dumps(meta))
-    boxes = [run_box_tally(run, index, run_normalization(run), run.box_level)[0] for index in range(len(run.scores))]
+    boxes = [run_box_tally(run, index, run.normalization, run.box_level)[0] for index in range(len(run.scores))]
     no_box = [name for name, count in zip(run.scores["image"], boxes) if count == 0]
     assert 0 < len(no_box) < len(boxes)
     app = open_page("inspect_images.py", inspect_order="file name")
@@ -1503,13 +1503,13 @@ def test_the_pixel_tab_reads_a_moved_datasets_masks_from_the_folder_chosen_in_th
     """Found by review: Inspect read a moved dataset from the sidebar's folder, but the Threshold page's pixel
     tab looked for the masks where the run had found them and left every one out as unreadable."""
     run = app_env.list()[0]
-    before = run_pixel_data(run, run_normalization(run))
+    before = run_pixel_data(run, run.normalization)
     chosen = record_dataset_as_gone(run)
     app = open_page("threshold.py")
     assert not app.exception
     assert not [w.value for w in app.warning if "cannot be read" in w.value]
-    assert run_pixel_data(Run(run.path), run_normalization(run)).unreadable_masks  # where the run found them: gone
-    moved = run_pixel_data(Run(run.path, Path(chosen)), run_normalization(run))
+    assert run_pixel_data(Run(run.path), run.normalization).unreadable_masks  # where the run found them: gone
+    moved = run_pixel_data(Run(run.path, Path(chosen)), run.normalization)
     assert (moved.n_pixels, moved.unreadable_masks) == (before.n_pixels, ()) and before.n_pixels > 0
     assert np.array_equal(moved.tpr, before.tpr) and np.array_equal(moved.fpr, before.fpr)
 

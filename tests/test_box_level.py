@@ -18,7 +18,7 @@ from synthetic import textured_image
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
 from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, judged_again, regions_boxed_frame, \
-    result_cards_order, run_box_data, run_box_tally, run_normalization, saved_box_counts
+    result_cards_order, run_box_data, run_box_tally, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.methods.base import Prediction
@@ -68,7 +68,7 @@ def test_a_damaged_box_level_file_is_named(runs_store):
 
 def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
     run = runs_store.list()[0]
-    normalization, good = run_normalization(run), np.flatnonzero(run.labels == 0)
+    normalization, good = run.normalization, np.flatnonzero(run.labels == 0)
     assert all(run_box_tally(run, int(index), normalization, run.box_level)[0] > 0 for index in good)
     counts = saved_box_counts(run)
     assert counts is not None and counts["good_images_boxed"] == len(good)  # metrics.json, at level 1
@@ -285,7 +285,7 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
         return shown.value, shown.help.split(".")[0]
 
     slider = app.slider(key=f"box_level_{run.id}")
-    peak = run_box_data(run, run_normalization(run)).peak
+    peak = run_box_data(run, run.normalization).peak
     assert slider.max >= peak > HIGH  # every level that still boxes something can be chosen (review: it ended at 3)
     assert slider.value == 1.0 and figure("Good images boxed") == ("100.0%", "4 of 4")
     slider.set_value(HIGH).run()
@@ -405,4 +405,4 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     cards = [m.value for m in app.markdown if "true <span" in m.value]
     defective = [card for card in cards if "**defective**" in card]
     assert defective and all("its box covers more than half of the image" in card for card in defective)
-    assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run_normalization(run), 1.0) == (1, 1)
+    assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run.normalization, 1.0) == (1, 1)

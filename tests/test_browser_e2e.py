@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
-from vqi_core.dashboard import run_box_data, run_normalization, trained_at
+from vqi_core.dashboard import run_box_data, trained_at
 from vqi_core.methods import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore, changed_settings
@@ -278,7 +278,7 @@ def test_train_threshold_compare_and_predict(page, server):
     page.get_by_test_id("stToast").wait_for(timeout=30_000)
     _settle(page)
     top = RunStore(server["runs"]).get(run.id).box_level
-    assert top > run_box_data(run, run_normalization(run)).peak  # the slider's end: above every test map
+    assert top > run_box_data(run, run.normalization).peak  # the slider's end: above every test map
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)
 
     _goto(page, server, "Inspect")

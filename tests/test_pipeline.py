@@ -36,9 +36,10 @@ import vqi_core.pipeline
 import vqi_core.runs
 import vqi_core.system
 
-from synthetic import draw_defect, textured_image, write_mvtec_dataset, write_png, write_twelve_bit_category
+from synthetic import (draw_defect, record_dataset_as, textured_image, write_mvtec_dataset, write_png,
+                       write_twelve_bit_category)
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import (copied_images, decisions_csv, run_box_data, run_box_tally, run_normalization,
+from vqi_core.dashboard import (copied_images, decisions_csv, run_box_data, run_box_tally,
                                 runs_table, split_category_by_part, split_check_summary, without_copies_sentence)
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
@@ -108,7 +109,7 @@ def test_a_run_counts_what_its_boxes_found_as_its_pages_draw_them(trained, capsy
     """metrics.json says how many annotated defect regions get a box and how many good images get one, from the
     boxes Inspect draws (the saved maps), overall and per defect type; evaluate gives the same counts."""
     metrics, frame = trained.metrics, trained.scores
-    normalization = run_normalization(trained)
+    normalization = trained.normalization
     drawn = [run_box_tally(trained, index, normalization, trained.box_level)[0] for index in range(len(frame))]
     good = (frame["label"] == "good").to_numpy()
     assert metrics["good_images"] == good.sum() == 6
@@ -1570,12 +1571,7 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
     assert "has no readable test image to evaluate on" in capsys.readouterr().err
     moved = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
-    config = json.loads((moved.path / "config.json").read_text())
-    scores = pd.read_csv(moved.path / "scores.csv")
-    for column in ("path", "mask_path"):
-        scores[column] = scores[column].str.replace(str(dataset), str(tmp_path / "gone"), regex=False)
-    scores.to_csv(moved.path / "scores.csv", index=False)
-    (moved.path / "config.json").write_text(json.dumps({**config, "dataset": str(tmp_path / "gone")}))
+    record_dataset_as(moved.path, tmp_path / "gone")
     assert main(["evaluate", "--run", str(moved.path)]) == 2
     assert f"its dataset folder {tmp_path / 'gone'} is no longer there (moved or deleted?); to evaluate on the " \
            f"images where they are now, give their category folder as --data" in capsys.readouterr().err

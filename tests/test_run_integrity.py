@@ -19,12 +19,11 @@ import pandas as pd
 import pytest
 
 from conftest import FAST_METHOD, FAST_PARAMS
-from synthetic import write_mvtec_dataset
+from synthetic import record_dataset_as, write_mvtec_dataset
 from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
 from vqi_core.cli import main
-from vqi_core.dashboard import run_normalization
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
@@ -393,7 +392,7 @@ def test_normalisation_statistics_loading_would_refuse_are_found_by_the_cheap_ch
     with pytest.raises(RunError) as loading:
         run.load_model()
     with pytest.raises(RunError) as reading_maps:
-        run_normalization(run)
+        run.normalization
     assert str(loading.value) == str(reading_maps.value) == said
 
 
@@ -537,11 +536,7 @@ def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(t
     run = copied(trained_run, store.root, trained_run.id)
     images = shutil.copytree(Path(run.config["dataset"]) / "test", tmp_path / "widget" / "test")
     shutil.copytree(Path(run.config["dataset"]) / "ground_truth", tmp_path / "widget" / "ground_truth")
-    scores = pd.read_csv(run.path / "scores.csv", dtype=str, keep_default_na=False)
-    for column in ("path", "mask_path"):
-        scores[column] = scores[column].str.replace(run.config["dataset"], str(tmp_path / "widget"), regex=False)
-    scores.to_csv(run.path / "scores.csv", index=False)
-    write_json_atomic(run.path / "config.json", {**run.config, "dataset": str(tmp_path / "widget")})
+    record_dataset_as(run.path, tmp_path / "widget")
     run = Run(run.path)
     assert run.image(0).shape[2] == 3  # the very file the run scored
     replaced = images / run.scores["image"].iloc[1]

@@ -317,7 +317,7 @@ def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> dashboard
 @st.cache_data(max_entries=32, show_spinner=False)
 def normalization(run_path: str) -> dict[str, float]:
     """The run's map normalisation statistics."""
-    return dashboard.run_normalization(Run(Path(run_path)))
+    return Run(Path(run_path)).normalization
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -744,7 +744,7 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _boxes(args: argparse.Namespace) -> int:
-    from .dashboard import run_box_data, run_normalization  # here: plotly would slow down every command's start
+    from .dashboard import run_box_data  # here: plotly would slow down every command's start
 
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved box level changed: use it with --save")
@@ -753,7 +753,7 @@ def _boxes(args: argparse.Namespace) -> int:
     level = run.box_level if args.level is None else checked_box_level(args.level)
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
-    data = run_box_data(run, run_normalization(run))
+    data = run_box_data(run, run.normalization)
     counts, by_type = data.hits(level)
     saved_level = (f"saved: {run.box_level:g}" if run.box_level_info.get("saved_at") else  # not "saved: 1" (review)
                    f"none saved: {run.box_level:g}, the default")

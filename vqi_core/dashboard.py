@@ -30,7 +30,7 @@ from .images import ImageReadError, read_image, stored_size
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, STORED_MAP_DTYPE, boxes_from_map, map_boxes, \
     normalize_map, own_range_map, render_overlay
 from .methods import AnomalyModel, method_class
-from .methods.base import MODEL_JSON, DamagedModel, saved_normalization
+from .methods.base import MODEL_JSON
 from .metrics import BOX_KEYS, CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, \
     bootstrap_aurocs, box_hits, f1_optimal_threshold, image_auroc, interval_note, interval_text, percentile_interval, \
     rate_interval, regions_boxed_by_type, rejected, roc_curve
@@ -43,7 +43,7 @@ from .provenance import data_label
 from .region import InspectionRegion
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, \
-    label_values, missing_run_file, predictions_frame, spreadsheet_csv, write_bytes_atomic
+    label_values, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
 from .wording import counted, exact_number, figure
@@ -485,21 +485,6 @@ def saved_box_counts(run: Run) -> dict[str, Any] | None:
     if "broad_boxes" not in metrics or metrics.get("box_level", BOX_LEVEL) != run.box_level:  # or counted before
         return None
     return {key: metrics.get(key) for key in BOX_KEYS}
-
-
-def run_normalization(run: Run) -> dict[str, float]:
-    """The held-out good-image statistics that normalise this run's maps (read without loading the model)."""
-    path = run.path / MODEL_DIR / MODEL_JSON
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise missing_run_file(path) from None
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise RunError(f"{path} is damaged: no normalisation statistics ({exc.__class__.__name__}: {exc})") from exc
-    try:
-        return saved_normalization(meta if isinstance(meta, dict) else {})
-    except DamagedModel as exc:
-        raise RunError(f"the model in {path.parent} cannot be loaded: {exc}") from None
 
 
 def shrunk_to(image: np.ndarray, max_side: int | None) -> np.ndarray:

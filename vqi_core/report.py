@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import __version__
 from .dashboard import (DEFECT_CSS, GOOD_CSS, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
-                        prepare_threshold_data, run_box_data, run_normalization, run_notes, run_overlay,
+                        prepare_threshold_data, run_box_data, run_notes, run_overlay,
                         saved_box_counts, square_thumbnail, without_copies_sentence)
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence
@@ -202,7 +202,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     outcome = outcomes(labels, values, threshold)
     false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]
     escapes = [int(i) for i in np.argsort(values, kind="stable") if outcome[i] == "FN"]
-    normalization = run_normalization(run)
+    normalization = run.normalization
     box_counts = saved_box_counts(run) or run_box_data(run, normalization).hits(run.box_level)[0]
 
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))

@@ -605,10 +605,7 @@ class Run:
         if (not isinstance(meta.get("method"), str) or not isinstance(meta.get("params"), dict)
                 or not isinstance(meta.get("preprocessing"), dict)):
             raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters or preprocessing")
-        try:
-            saved_normalization(meta)
-        except DamagedModel as exc:
-            raise RunError(f"the model in {folder} cannot be loaded: {exc}") from None
+        self._normalization(meta)
         if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
                            f"but the run's model is {meta['method']!r}")
@@ -624,6 +621,20 @@ class Run:
             self._array_file_headers(folder / BACKBONE_FILE, model=True)
         if meta.get("region") and not (folder / REGION_FILE).is_file():
             raise RunError(f"the model in {folder} cannot be loaded ({REGION_FILE} is missing)")
+
+    @property
+    def normalization(self) -> dict[str, float]:
+        """The held-out good-image statistics that normalise this run's maps, read from ``model.json`` without
+        loading the model; ``RunError`` naming the file when they cannot be read."""
+        return self._normalization(self._read_json(f"{MODEL_DIR}/{MODEL_JSON}"))
+
+    def _normalization(self, meta: dict[str, Any]) -> dict[str, float]:
+        """:func:`~vqi_core.methods.base.saved_normalization` of the run's ``model.json`` ``meta``, worded as when
+        the model is loaded."""
+        try:
+            return saved_normalization(meta)
+        except DamagedModel as exc:
+            raise RunError(f"the model in {self.path / MODEL_DIR} cannot be loaded: {exc}") from None
 
     @property
     def threshold_info(self) -> dict:
