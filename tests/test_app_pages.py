@@ -647,9 +647,15 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     app.button_group(key="inspect_outcomes").set_value(["TP"]).run()
     assert any(c.value == f"{caught} of {len(run.labels)} test images match." for c in app.caption)
     first_defective = int(np.flatnonzero(run.labels == 1)[0])
+    name = run.scores["image"].iloc[first_defective]
+    alt_texts = [img.alt for image in app.image for img in image.proto.imgs]
+    assert f"{name} with its heatmap and boxes" in alt_texts  # each thumbnail described by its image, not "image"
     app.button(key=f"inspect_open_{first_defective}").click().run()
     captions = [caption for image in app.image for caption in image.captions]
     assert "Original" in captions
+    alt_texts = [img.alt for image in app.image for img in image.proto.imgs]
+    assert {f"{name} as photographed", f"Heatmap of {name}", f"Boxes on {name} and its defect's outline"} \
+        <= set(alt_texts)  # the synthetic defects have masks
     assert not app.exception and not app.error
 
 
@@ -926,6 +932,8 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
         assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
                 f"**{judged}**") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
+    assert [img.alt for image in app.image for img in image.proto.imgs] == [
+        f"{name} with the heatmap and boxes of run {shown.id} (padim)" for shown in (run, copy)]  # told apart
     assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"
 
 

@@ -303,12 +303,15 @@ def test_train_threshold_compare_and_predict(page, server):
     closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - saved)))]
     first_card = page.locator("[data-testid='stMarkdownContainer'] strong").filter(has_text=".png").first
     sync_api.expect(first_card).to_have_text(closest, timeout=30_000)
+    sync_api.expect(page.get_by_role("img", name=f"{closest} with its heatmap and boxes", exact=True)).to_be_visible()
     _settle(page)  # the first card is drawn before the others: until the run ends, the earlier pagination stays too
     # another order starts at its first page, in the browser too (found by review: page 1 was drawn, "3" still lit)
     sync_api.expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("1", timeout=30_000)
     page.get_by_role("button", name="Enlarge").first.click()
     dialog = page.get_by_role("dialog")  # over the grid, where the card was clicked: not at the top of the page
     dialog.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
+    for name in (f"{closest} as photographed", f"Heatmap of {closest}", f"Boxes on {closest}"):  # the demo has no masks
+        sync_api.expect(dialog.get_by_role("img", name=name, exact=True)).to_be_visible()  # described, not "image"
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
     dialog.locator("button[aria-label='Close']").click()  # its X: dismissed, it stays closed on the next rerun
     dialog.wait_for(state="hidden", timeout=30_000)
@@ -356,6 +359,8 @@ def test_train_threshold_compare_and_predict(page, server):
     scored.wait_for(timeout=120_000)
     _settle(page)
     assert scored.get_by_test_id("stMetricValue").inner_text().strip() == "2"
+    for upload in uploads:
+        sync_api.expect(page.get_by_role("img", name=f"{upload.name} with its heatmap and boxes")).to_have_count(1)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict"
     _shot(page, "predict")
 

@@ -56,7 +56,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
                                         dataset=common.images_folder(run), shown_side=1000 // len(runs)),
-                         width="stretch")
+                         width="stretch",
+                         alt=f"{name} with the heatmap and boxes of run {run.id} ({run.config.get('method')})")
                 boxes, broad = common.box_tally(str(run.path), index, run.box_level)
                 note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT)
             except (ImageReadError, RunError, OSError) as exc:

@@ -99,15 +99,18 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
         if not own_range and (hidden := heat_scale_note(*map_range(run, index, common.normalization(path)))):
             st.caption(hidden)
         columns = st.columns(3)
-        columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch")
+        columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch",
+                         alt=f"{row['image']} as photographed")
         columns[1].image(common.overlay(path, index, box_level, alpha=alpha, boxes=False, ground_truth=False,
                                         max_side=768, dataset=read_from(run), own_range=own_range),
-                         caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch")
+                         caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch",
+                         alt=f"Heatmap of {row['image']}")
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"
                          + (" and ground-truth outline" if masks else ""),
-                         width="stretch")
+                         width="stretch",
+                         alt=f"Boxes on {row['image']}" + (" and its defect's outline" if masks else ""))
     except LOAD_ERRORS as exc:
         st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
     if masks:
@@ -140,7 +143,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
             if images_here:
                 try:
                     st.image(common.thumbnail(str(run.path), int(index), box_level, dataset=read_from(run)),
-                             width="stretch")
+                             width="stretch", alt=f"{row['image']} with its heatmap and boxes")
                 except LOAD_ERRORS as exc:
                     st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
             st.markdown(describe(row, threshold, shown_boxes(run, int(index), box_level) if images_here else None,

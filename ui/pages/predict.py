@@ -284,7 +284,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
         verdict, colour = ("defective", DEFECT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
-            st.image(item["overlay"], width="stretch")
+            st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
             note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0))
