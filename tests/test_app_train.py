@@ -326,8 +326,8 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     app.button(key="train_check_test_set").click().run()
     assert any(s.value.startswith(NO_COPIES + "(14 readable test images and 12 training images compared)")
                for s in app.success)
-    assert [w.value.split(":")[0] for w in app.warning] == [  # the drawn defects raise the spread
-        "A whole-image statistic alone separates the good test images from the defective ones"]
+    assert [w.value.split("\\:")[0] for w in app.warning] == [  # the drawn defects raise the spread (as_text
+        "A whole-image statistic alone separates the good test images from the defective ones"]  # escapes ":")
     assert any(c.value.startswith("Each whole-image statistic alone, AUROC good vs defective") for c in app.caption)
 
     data = tmp_path / "data"
@@ -340,6 +340,27 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     assert any(w.value.startswith("1 of 5 good test images is a copy of a training image") for w in app.warning)
     table = next(d.value for d in app.dataframe if "copy_label" in d.value.columns)
     assert table[["test", "copy"]].values.tolist() == [["test/good/again.png", "train/good/005.png"]]
+    assert not app.exception
+
+
+def test_a_warning_of_the_test_set_check_is_not_repeated_under_the_run_trained_after_it(open_page, app_env,
+                                                                                        finished_jobs):
+    """The check's warning stood above and again, word for word, under the run trained next (browser review of
+    2026-12-05): below, the run refers to it; a dataset's file names in it are shown as written."""
+    app = open_page("train.py")
+    app.button(key="train_check_test_set").click().run()
+    cue = next(w.value for w in app.warning if w.value.startswith("A whole-image statistic alone separates"))
+    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
+    app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
+    app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
+    app.button(key="train_start").click().run()
+    job = jobs.get_job(app.session_state["train_job_id"])
+    assert job is not None and job.wait(timeout=300)
+    app.run()
+    assert job.status().state == jobs.DONE
+    assert cue in [as_text(note) for note in job.run.report["notes"]]  # the run has the same warning...
+    assert [w.value for w in app.warning].count(cue) == 1  # ...said once, with a word where it would repeat
+    assert "The warning of the test-set check above holds for this run too." in [c.value for c in app.caption]
     assert not app.exception
 
 

@@ -266,6 +266,7 @@ def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_pa
         "6 of 6 good test images (100%) look almost like a training image (grey-level thumbnails correlate at "
         "0.98 or more over the 80% where they agree best; e.g. test/good/0.png and train/good/0.png, ")
     assert "against 0 of 6 defective ones (0%)" in notes[0] and "split the good images by part" in notes[0]
+    assert "`" not in notes[0]  # plain words: pages show the run's notes as written (they read "`python ...`")
     assert check.look_alike_line().startswith("Test images that look almost like a training image (likeness "
                                               "≥ 0.98, copies aside): 6 of 6 good (median likeness ")
     assert findings_line(check.to_dict()).startswith(

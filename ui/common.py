@@ -14,7 +14,7 @@ import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, NoReturn, Sequence
+from typing import Any, Collection, Iterator, NoReturn, Sequence
 
 import numpy as np
 import pandas as pd
@@ -241,11 +241,17 @@ def adopt_finished_training() -> None:
         st.toast("Training failed: the Train page says why.", icon=":material/error:")
 
 
-def show_run_notes(run: Run) -> None:
+def show_run_notes(run: Run, shown_above: Collection[str] = ()) -> None:
     """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others (read
-    from the run's files: shown as written, never as markdown)."""
-    for note in dashboard.run_notes(run):
-        st.warning(as_text(note), icon=":material/warning:")
+    from the run's files: shown as written, never as markdown); a note in ``shown_above`` (the same words on the
+    same page) is referred to, not repeated."""
+    notes = dashboard.run_notes(run)
+    for note in notes:
+        if note not in shown_above:
+            st.warning(as_text(note), icon=":material/warning:")
+    if repeated := sum(note in shown_above for note in notes):
+        st.caption(f"{'The warning' if repeated == 1 else 'The warnings'} of the test-set check above "
+                   f"{'holds' if repeated == 1 else 'hold'} for this run too.")
 
 
 def explored_key(run: Run) -> str:

@@ -388,8 +388,8 @@ class SplitCheck:
                 f"defective. If they are other photos of the same parts "
                 f"(another exposure, angle or session), the model has seen those parts in training, and the "
                 f"false-alarm rate and the AUROCs will be better here than on new parts: split the good images "
-                f"by part, not by photo (`python -m vqi_core split` keeps look-alike photos together). (Defects "
-                f"that change most of an image also make it look less like any training image: with such "
+                f"by part, not by photo (the command python -m vqi_core split keeps look-alike photos together). "
+                f"(Defects that change most of an image also make it look less like any training image: with such "
                 f"defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(

@@ -29,6 +29,7 @@ from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
 CHECKED_SPLIT = "train_checked_split"
+CHECK_NOTES_SHOWN = "train_check_notes_shown"  # the test-set check's warnings on the page as last drawn whole
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
 SPLIT_RESULT = "train_split_result"
 #: the current run the delete choice was last set to: the choice follows the current run when another is chosen
@@ -261,7 +262,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
                    icon=":material/check:")
         try:
             headline_metrics(job.run.metrics)
-            show_run_notes(job.run)
+            show_run_notes(job.run, st.session_state.get(CHECK_NOTES_SHOWN, ()))
         except RunError as exc:
             st.error(as_text(exc))
             return
@@ -373,8 +374,9 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
         st.success(no_copies_line(found["test_images"], found["train_images"]), icon=":material/check:")
     if found["one_class"]:
         st.info(found["one_class"], icon=":material/info:")
+    st.session_state[CHECK_NOTES_SHOWN] = tuple(found["notes"])
     for note in found["notes"]:
-        st.warning(note, icon=":material/warning:")
+        st.warning(as_text(note), icon=":material/warning:")  # names files of the dataset: shown as written
     if not found["copies"].empty:
         with st.expander(counted(len(found['copies']), "copied test image")):
             st.dataframe(found["copies"], hide_index=True, column_config={
@@ -492,6 +494,7 @@ def input_size(root: str, category: str | None, height: int, width: int) -> tupl
 
 
 st.title("Train")
+st.session_state[CHECK_NOTES_SHOWN] = ()  # until the check's panel is drawn below
 root, category = data_choice()
 summary = dataset_or_error(root, category)
 if summary is not None:  # the running job and the saved runs do not depend on the dataset
