@@ -58,8 +58,9 @@ def test_a_grey_or_channel_swapped_image_of_a_colour_line_is_unlike_the_training
     same_line = (textured_image(48, seed=40) * tint).clip(0, 255).astype(np.uint8)
     assert unlike_training(same_line, ranges) == []
     grey = np.repeat(same_line.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
-    assert any(text.startswith("colourfulness 0.0, below the training images'") for text in
-               unlike_training(grey, ranges))
+    low, high = (format_cue("colourfulness", value) for value in ranges["colourfulness"])
+    assert f"a grey image (colourfulness 0.0), where every training image is in colour ({low} to {high})" in \
+        unlike_training(grey, ranges)  # in plain words (it said "colourfulness 0.0, below ...": browser review)
     swapped = same_line[..., ::-1]
     said = unlike_training(swapped, ranges)
     assert any(text.startswith("red-blue balance -") and ", below the training images' +" in text for text in said)

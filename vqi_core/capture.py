@@ -114,7 +114,10 @@ def unlike_training(image: np.ndarray, ranges: dict[str, Sequence[float]] | None
             continue
         low, high = ranges[name]
         margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR[name]
-        if value < low - margin or value > high + margin:
+        if name == "colourfulness" and value == 0 < low - margin:  # said plainly: browser review of 2026-12-05
+            found.append(f"a grey image (colourfulness 0.0), where every training image is in colour "
+                         f"({format_cue(name, low)} to {format_cue(name, high)})")
+        elif value < low - margin or value > high + margin:
             side = "below" if value < low else "above"
             lowest, highest = format_cue(name, low), format_cue(name, high)
             # found by review: "above the training images' 0.0 to 0.0" for a model trained on grey images
