@@ -31,8 +31,8 @@ from vqi_core.provenance import manifest_digest
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
-    held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, slider_include, \
-    verdict
+    costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
+    slider_include, verdict
 from ui import common
 from vqi_core.wording import exact_number, told_apart
 
@@ -364,6 +364,24 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+
+
+def test_a_threshold_costlier_than_no_inspection_is_a_warning_not_the_end_of_a_paragraph(open_page, app_env):
+    """The warning closed the expected-cost paragraph, where the saved F1-optimal threshold could carry it unseen
+    (browser review of 2026-12-05)."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.number_input(key="cost_false_alarm").set_value(1.0).run()
+    app.number_input(key="cost_escape").set_value(1.0).run()
+    app.number_input(key="line_defect_rate").set_value(2.0).run()
+    app.number_input(key="threshold_number").set_value(float(run.score_values.min())).run()  # every part rejected
+    assert not app.exception and shown_confusion(app)[0, 0] == 0
+    costlier = [w.value for w in app.warning if "costs more than not inspecting" in w.value]
+    assert costlier == [costlier_than_unchecked(ThresholdEvaluator(run.labels, run.score_values).evaluate(
+        float(run.score_values.min())), LineCosts(1.0, 1.0, 0.02))]
+    assert not any("not inspecting" in m.value for m in app.markdown)
+    next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
+    assert not any("not inspecting" in w.value for w in app.warning)
 
 
 def test_held_out_presets_count_what_each_held_out_part_would_do():

@@ -15,7 +15,8 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               interval_note, interval_text, mask_to_eval_size, minimum_cost_threshold,
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
-from vqi_core.thresholds import false_alarm_preset_name, line_cost_sentence, outcomes, rate_numbers
+from vqi_core.thresholds import costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, outcomes, \
+    rate_numbers
 from vqi_core.wording import percent
 
 
@@ -428,14 +429,17 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         "Per 100,000 parts made with 0.005% defective: about 24,998.8 false alarms and 2.5 escapes, an expected "
         "cost of 274,998.8 (24,998.8 × 1 + 2.5 × 100,000)")
     assert costs.summary() == "a false alarm costs 1, an escape 100,000, 0.005% defective"
-    assert "not inspecting" not in line_cost_sentence(point, costs)  # 274,998.8 against 500,000 unchecked
-    costlier = line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # 247.5 + 50.0 against 100.0 unchecked
-    assert costlier.endswith("This threshold costs more than not inspecting at all: a threshold chosen on a test set "
-                             "whose mix of good and defective parts is not the line's (the F1-optimal one, for "
-                             "instance) can; the minimum-cost preset chooses one for these costs.")
+    assert costlier_than_unchecked(point, costs) is None  # 274,998.8 against 500,000 unchecked
+    assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01)) == (  # 247.5 + 50.0 against 100.0 unchecked
+        "This threshold costs more than not inspecting at all: a threshold chosen on a test set whose mix of good "
+        "and defective parts is not the line's (the F1-optimal one, for instance) can; the minimum-cost preset "
+        "chooses one for these costs.")
+    assert "not inspecting" not in line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # said apart, as a warning
     for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
         nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)
-        assert "not inspecting" not in line_cost_sentence(nothing, LineCosts(1.0, 0.3, rate))
+        assert costlier_than_unchecked(nothing, LineCosts(1.0, 0.3, rate)) is None
+    unknown = ThresholdEvaluator(np.array([1, 1]), np.array([0.1, 0.2])).evaluate(0.15)  # no good image: no rate
+    assert costlier_than_unchecked(unknown, LineCosts(1.0, 10.0, 0.01)) is None
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     few = ThresholdEvaluator(np.array([0] * 14 + [1] * 21), np.arange(35.0)).evaluate(23.5)  # 10 of 21 escape
     assert "about 0.0 false alarms and 0.476 escapes, an expected cost of 4.8 (0.0 × 1 + 0.476 × 10)" in \

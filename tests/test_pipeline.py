@@ -57,7 +57,7 @@ from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
-from vqi_core.thresholds import slider_axis
+from vqi_core.thresholds import costlier_than_unchecked, slider_axis
 from vqi_core.wording import exact_number
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -1406,6 +1406,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     total = 1000 * LineCosts(2.0, 50.0, 0.02).per_part(point.false_alarm_rate, point.escape_rate)
     assert "with 2% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
     assert run.threshold != middle  # shown, not saved
+    lowest = float(scores.min())  # every part rejected: dearer than passing them all when escapes are cheap
+    lines, _ = shown("--value", repr(lowest), "--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
+    warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02))
+    assert warning is not None and lines[-1] == f"Warning: {warning}" and "not inspecting" not in lines[-2]
 
     shown("--value", str(middle), "--decisions", str(tmp_path / "decisions.csv"))
     decisions = pd.read_csv(tmp_path / "decisions.csv")

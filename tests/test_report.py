@@ -111,6 +111,14 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert capsys.readouterr().out.strip() == str(out)
     assert "Per 1,000 parts made with 0.5% defective" in out.read_text()
     assert "Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered)." in out.read_text()
+    assert "not inspecting" not in out.read_text()
+    lowest = repr(float(run.score_values.min()))  # every part rejected, at escapes as cheap as false alarms
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", lowest, "--cost-escape", "1"]) == 0
+    capsys.readouterr()
+    assert [p for p in parse(out.read_text()).text if "not inspecting" in p] == [
+        "This threshold costs more than not inspecting at all: a threshold chosen on a test set whose mix of good and "
+        "defective parts is not the line's (the F1-optimal one, for instance) can; the minimum-cost preset chooses "
+        "one for these costs."]  # a paragraph of its own, marked as a note
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", "1e9"]) == 0
     capsys.readouterr()
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings

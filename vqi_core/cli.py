@@ -41,8 +41,8 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
-    false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, slider_axis, \
-    threshold_presets
+    costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, \
+    slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -720,6 +720,8 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
+    if costlier := costlier_than_unchecked(point, costs):
+        print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
     if held_out:
         print(held_out)

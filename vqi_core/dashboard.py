@@ -45,7 +45,8 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, changed_settings, ground_truth_masks, \
     label_values, predictions_frame, spreadsheet_csv, write_bytes_atomic
 from .split_check import findings_line, look_alike_finding, one_class_note
-from .thresholds import ScoreAxis, cost_sentence, line_cost_sentence, outcomes, rate_numbers, score_axis
+from .thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, outcomes, rate_numbers, \
+    score_axis
 from .wording import counted, exact_number, figure
 
 
@@ -221,8 +222,8 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
 
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
     (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
-    None), ``roc`` and ``histogram`` (plotly figures), ``by_type``
-    (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
+    None), ``costlier`` (:func:`costlier_than_unchecked` with ``costs``, else None), ``roc`` and ``histogram``
+    (plotly figures), ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     """
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
@@ -231,6 +232,7 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
                      subtitle=interval)
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
+            "costlier": costlier_than_unchecked(point, costs) if costs else None,
             "roc": roc, "histogram": histogram_figure(data, threshold),
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 

@@ -28,7 +28,8 @@ from .localisation import BOX_LEVEL, boxes_sentence
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
-from .thresholds import cost_sentence, held_out_presets, line_cost_sentence, outcomes, rate_numbers
+from .thresholds import cost_sentence, costlier_than_unchecked, held_out_presets, line_cost_sentence, outcomes, \
+    rate_numbers
 from .wording import exact_number, figure, percent, score_beside
 
 STYLE = """
@@ -245,6 +246,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
         f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs))}</p>"
         if costs else "",
+        f'<p class="note">{html.escape(costlier)}</p>'
+        if costs and (costlier := costlier_than_unchecked(point, costs)) else "",
         f"<table>{rates}</table>",
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",

@@ -218,7 +218,7 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     good, defective = parts * (1 - costs.defect_rate), parts * costs.defect_rate
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
-    unchecked = parts * float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
+    unchecked = parts * float(costs.per_part(0.0, 1.0))
     false_alarms_text, escapes_text = _expected_count(false_alarms), _expected_count(escapes)
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
                 f"{false_alarms_text} false alarms and {escapes_text} escapes, an expected cost of {total:,.1f} "
@@ -227,12 +227,23 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
                 f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
-    costlier = (" This threshold costs more than not inspecting at all: a threshold chosen on a test set whose "
-                "mix of good and defective parts is not the line's (the F1-optimal one, for instance) can; the "
-                "minimum-cost preset chooses one for these costs." if total > unchecked * (1 + 1e-9) else "")
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
             f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
-            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.{costlier}")
+            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
+
+
+def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts) -> str | None:
+    """A warning where the threshold's expected cost on the line (:func:`line_cost_sentence`) is above that of
+    passing every part unchecked; None where it is not, or where the test set leaves a rate unknown."""
+    if point.fp + point.tn == 0 or point.fn + point.tp == 0:
+        return None
+    total = float(costs.per_part(point.false_alarm_rate, point.escape_rate))
+    unchecked = float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
+    if total <= unchecked * (1 + 1e-9):
+        return None
+    return ("This threshold costs more than not inspecting at all: a threshold chosen on a test set whose mix of "
+            "good and defective parts is not the line's (the F1-optimal one, for instance) can; the minimum-cost "
+            "preset chooses one for these costs.")
 
 
 def _expected_count(count: float) -> str:

@@ -216,6 +216,8 @@ def image_level_body(run: Run) -> None:
         st.info(copies, icon=":material/content_copy:")
     if view["line_cost"]:
         st.markdown(view["line_cost"])
+    if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
+        st.warning(view["costlier"], icon=":material/money_off:")
     matrix, rates = st.columns([2, 3])
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
