@@ -299,7 +299,8 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
     every held-out good image's map), the verdict compares the image's score with the threshold; and where
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
-    that they locate nothing, and ``own_range``: where the page shows where in the image the map is highest
+    that they locate nothing; where the score alone rejects it, that; and ``own_range``: where the page shows
+    where in the image the map is highest
     (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page without it names none: browser review). None where there is
     nothing to say."""
     above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
@@ -310,8 +311,8 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
                 f"{'it locates' if broad == 1 else 'they locate'} nothing" + (f" ({own_range})" if own_range else "")
                 + ("" if defective else "; the score is below the threshold"))
     if defective and boxes == 0:
-        return (f"no box: no region is above {above}; the score as a whole is at or above the threshold (see the "
-                f"heat)")
+        return (f"no box: no region is above {above}; the score as a whole is at or above the threshold"
+                + (f" ({own_range})" if own_range else ""))  # "(see the heat)": often too faint to see (review)
     if not defective and boxes:
         return f"{counted(boxes, 'box', 'boxes')} above {above}, but the score is below the threshold"
     return None
