@@ -70,6 +70,9 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert (f"Trains {FAST_METHOD} with efficientnet_lite0 at an input of the training images' shape, 64 x 64 px "
             f"for these images (about 6,144 px asked: 64 x 96, fixed_scale), seed 0.") in [  # the 64-px squares:
         c.value for c in app.caption]  # as the fit chooses (it said 64 x 96 alone: browser review)
+    fields = [app.number_input(key=f"train_image_{side}_{FAST_METHOD}") for side in ("height", "width")]
+    assert [(field.label, field.value) for field in fields] == [  # not the size used there (browser review)
+        ("Input height (px), a pixel budget", 64), ("Input width (px), a pixel budget", 96)]
     app.radio(key=f"train_resize_{FAST_METHOD}").set_value("squash").run()
     app.button(key="train_start").click().run()
     assert not app.exception
@@ -131,12 +134,14 @@ def test_train_page_offers_the_seeds_and_input_sizes_the_command_line_accepts(op
     """The page stopped the seed at 2**31 - 1 and the input sides at 1024 px where `train` takes 2**32 - 1 and
     2048 px: a run trained from the command line could not be set up again on the page."""
     app = open_page("train.py")
-    inputs = {number.label: number for number in app.number_input}
-    assert (inputs["Seed"].min, inputs["Seed"].max) == (0, MAX_SEED) == (0, 2 ** 32 - 1)
-    for side in ("Input height (px)", "Input width (px)"):
-        assert (inputs[side].min, inputs[side].max) == (MIN_INPUT_SIDE, MAX_INPUT_SIDE) == (32, 2048)
-    inputs["Seed"].set_value(MAX_SEED)
-    inputs["Input width (px)"].set_value(2048)
+    inputs = {number.key: number for number in app.number_input}
+    method = app.selectbox(key="train_method").value
+    assert (inputs["train_seed"].min, inputs["train_seed"].max) == (0, MAX_SEED) == (0, 2 ** 32 - 1)
+    for side in ("height", "width"):
+        field = inputs[f"train_image_{side}_{method}"]
+        assert (field.min, field.max) == (MIN_INPUT_SIDE, MAX_INPUT_SIDE) == (32, 2048)
+    inputs["train_seed"].set_value(MAX_SEED)
+    inputs[f"train_image_width_{method}"].set_value(2048)
     app.run()
     assert not app.exception and app.session_state["train_seed"] == MAX_SEED
 

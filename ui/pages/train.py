@@ -145,15 +145,6 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             st.error(f"The ImageNet weights of {backbone} are not on this machine and cannot be downloaded "
                      "offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")
             can_train = False
-        height_column, width_column = st.columns(2)
-        height = height_column.number_input(
-            "Input height (px)", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][0]), step=32,
-            key=f"train_image_height_{method}", persist_state="session",
-            help="Network input size. Larger finds smaller defects but is slower (time grows with the area).")
-        width = width_column.number_input(
-            "Input width (px)", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][1]), step=32,
-            key=f"train_image_width_{method}", persist_state="session",
-            help="Make it wider than high for wide parts, or the reverse for tall strips.")
         resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key=f"train_resize_{method}",
                           index=list(RESIZE_MODES).index(defaults["resize"]), persist_state="session",
                           help="squash: stretch to the input size (fine for square parts); letterbox: keep the "
@@ -161,6 +152,18 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                "for every image, chosen so the largest training image fits (crops of one camera "
                                "whose sizes vary: a pixel keeps its physical size); the input then takes the "
                                "shape of the training images with about height x width pixels.")
+        budget = ", a pixel budget" if resize == "fixed_scale" else ""  # not the size used: said beside Train
+        height_column, width_column = st.columns(2)
+        height = height_column.number_input(
+            f"Input height (px){budget}", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][0]), step=32,
+            key=f"train_image_height_{method}", persist_state="session",
+            help="Network input size. Larger finds smaller defects but is slower (time grows with the area). "
+                 "fixed_scale: height x width is the number of pixels the input has, in the training images' "
+                 "shape.")
+        width = width_column.number_input(
+            f"Input width (px){budget}", MIN_INPUT_SIDE, MAX_INPUT_SIDE, int(defaults["image_size"][1]), step=32,
+            key=f"train_image_width_{method}", persist_state="session",
+            help="Make it wider than high for wide parts, or the reverse for tall strips.")
         intensity = st.radio("Intensity", list(INTENSITY_MODES), horizontal=True, key=f"train_intensity_{method}",
                              index=list(INTENSITY_MODES).index(defaults["intensity"]), persist_state="session",
                              help="none: grey levels as captured; standardise: every image is brought to the "
