@@ -1149,6 +1149,9 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     assert len(legend) == 2 and all(f"AUROC {expected:.3f}" in name for name in legend)  # not the runs' own
     colours = [trace["line"]["color"] for trace in json.loads(roc.proto.spec)["data"] if "name" in trace]
     assert colours == list(RUN_COLORS[:2])  # found by review: plotly's light blue, where blue means good
+    lines = [(trace["line"]["dash"], trace["line"]["width"]) for trace in json.loads(roc.proto.spec)["data"]
+             if "name" in trace]  # curves that coincide hid each other, one colour showing (browser review)
+    assert lines == [("solid", 5.0), ("dash", 3.5)]
     assert not {GOOD_CSS, DEFECT_CSS} & set(RUN_COLORS)
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()

@@ -61,6 +61,10 @@ DEFECT_CSS = css_color(localisation.DEFECT_RGB)
 #: magenta of the ground truth (found by review: plotly's own light blue, red and pink): green, purple, black, brown,
 #: olive, grey, teal
 RUN_COLORS = ("#009E73", "#6A3D9A", "#000000", "#8C564B", "#808000", "#7F7F7F", "#17BECF")
+#: each compared run's curve its own dash and a width that shrinks down the list, so that curves that coincide
+#: (runs that all separate the test set) still show every run: the later, thinner ones drawn over the first
+RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+RUN_LINE_WIDTHS = (5.0, 3.5, 2.0)
 OPERATING_POINT_COLOR = "rgb(0,0,0)"
 ACTUAL_ROWS = ("Good part", "Defective part")
 PREDICTED_COLUMNS = ("Passed", "Rejected")
@@ -1002,7 +1006,9 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
-                x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)]),
+                x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
+                                                      dash=RUN_DASHES[column % len(RUN_DASHES)],
+                                                      width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
                 name=f"{run.config.get('method')} · "
                 f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
