@@ -530,11 +530,16 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
     app = open_page("train.py", data_root=str(synthetic_root))
     app.selectbox(key="train_method").set_value("patchcore").run()
     knn = app.selectbox(key="train_param_patchcore_knn")
-    assert knn.options == ["flat", "ivf", "hnsw"] and knn.value == "ivf"
+    assert knn.options == ["flat", "ivf", "hnsw"] and knn.value == "ivf" and knn.label == "kNN"  # not "Knn" (review)
+    labels = {widget.key: widget.label for widget in [*app.number_input, *app.checkbox]}
+    assert labels["train_param_patchcore_reweight_neighbors"] == "Reweight neighbours"  # as the pages spell
+    assert labels["train_param_patchcore_coreset_projection_dim"] == "Coreset projection dimension"
     assert knn.help.startswith("Nearest-neighbour search over the bank: ivf")
     assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
     app.selectbox(key="train_method").set_value("dfm").run()
     assert app.selectbox(key="train_param_dfm_score_type").options == ["fre", "nll"]
+    app.selectbox(key="train_method").set_value("padim").run()
+    assert app.number_input(key="train_param_padim_n_features").label == "Number of features"  # not "N features"
 
 
 def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train_is_not_offered(open_page,

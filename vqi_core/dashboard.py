@@ -1044,6 +1044,19 @@ class MethodParameter:
     help: str = ""
     choices: tuple[str, ...] = ()
 
+    @property
+    def label(self) -> str:
+        """The name in words, for a form (``knn`` -> "kNN", ``n_features`` -> "Number of features", ``lr`` ->
+        "Learning rate"; it read "Knn", "N features", "Lr": browser review)."""
+        words = [_PARAMETER_WORDS.get(word, word) for word in self.name.split("_")]
+        text = " ".join(words)
+        return text if words[0] in ("kNN", "k") else text[:1].upper() + text[1:]
+
+
+#: words of parameter names that read badly capitalised or abbreviated (the names stay: ``--param`` takes them)
+_PARAMETER_WORDS = {"knn": "kNN", "k": "k", "n": "number of", "lr": "learning rate", "dim": "dimension",
+                    "neighbors": "neighbours"}
+
 
 def settings_problem(config: RunConfig) -> str | None:
     """Why a run of ``config`` could not start: a parameter its method refuses (the method's own check, e.g.

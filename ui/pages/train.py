@@ -51,7 +51,7 @@ def method_problem(method: str) -> str | None:
 def parameter_input(method: str, knob: MethodParameter) -> Any:
     """A widget for one method-specific parameter, typed by its default (a choice where it has values)."""
     name, default = knob.name, knob.default
-    key, label = f"train_param_{method}_{name}", name.replace("_", " ").capitalize()
+    key, label = f"train_param_{method}_{name}", knob.label
     help_text = f"{knob.help} {method} parameter `{name}`, default {default!r}.".lstrip()
     if knob.choices:
         return st.selectbox(label, list(knob.choices), index=list(knob.choices).index(default), key=key,
