@@ -20,7 +20,7 @@ from synthetic import draw_defect, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
-    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
+    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, saved_time, square_thumbnail, \
     threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence
@@ -552,6 +552,17 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
                                   f"{exact_number(elsewhere)} (≤ 1% false alarms, ") for e in app.error)
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
+    history = next(d.value for d in app.dataframe if "source" in d.value.columns)
+    assert history["threshold"].tolist()[:2] == [exact_number(shown), exact_number(elsewhere)]  # newest first
+    assert history["saved"].tolist() == [saved_time(t) for t in run.threshold_history["saved_at"][::-1]]
+
+
+def test_saved_times_read_as_run_labels_give_times_with_their_utc_offset():
+    """The histories showed "2026-12-05T12:05:29+00:00" beside run labels' "12:05:29 2026-12-05" (review)."""
+    assert saved_time("2026-12-05T12:05:29+00:00") == "12:05:29 2026-12-05 UTC+00:00"
+    assert saved_time("2026-12-05T07:35:00-04:30") == "07:35:00 2026-12-05 UTC-04:30"  # the saver's own clock
+    assert saved_time("2026-12-05T12:05:29") == "12:05:29 2026-12-05"  # no offset recorded: none made up
+    assert saved_time("") == "" and saved_time("yesterday") == "yesterday"  # hand-edited: as written
 
 
 def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, app_env):

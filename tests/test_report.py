@@ -183,6 +183,10 @@ def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store)
     assert "Threshold history" in parsed.headings
     text = parsed.text
     assert f"{exact_number(trained_with)}" in text and "2.25" in text
+    assert text.index("2.25") < text.index(exact_number(trained_with))  # newest first, as on the page (review)
+    assert "Every threshold saved in the run, newest first; the first row is in effect." in text
+    saved = [cell for cell in text if re.fullmatch(r"\d\d:\d\d:\d\d \d{4}-\d\d-\d\d UTC[+-]\d\d:\d\d", cell)]
+    assert len(saved) == 2  # when, as run labels say it, not "2026-12-05T12:05:29+00:00"
     assert "<script>alert(1)</script> lot 7" in text  # shown as text...
     assert "<script>" not in document  # ...never as markup
 

@@ -15,6 +15,7 @@ import math
 import re
 import textwrap
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
@@ -472,11 +473,33 @@ def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
                         columns=["defect type", "regions", "boxed", "share boxed"])
 
 
+def saved_time(saved_at: str) -> str:
+    """A saved threshold's or box level's time (ISO 8601, as runs record it) as run labels give times, time first,
+    with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a text that is no such time as written."""
+    try:
+        when = datetime.fromisoformat(saved_at)
+    except ValueError:
+        return saved_at
+    offset = when.strftime("%z")
+    zone = f" UTC{offset[:3]}:{offset[3:5]}" if offset else ""
+    return f"{when:%H:%M:%S %Y-%m-%d}{zone}"
+
+
+def threshold_history_frame(run: Run) -> pd.DataFrame:
+    """The run's :attr:`~vqi_core.runs.Run.threshold_history` as pages and the report show it: newest first (the
+    first row in effect, as the box level history), each threshold with all its digits, times as
+    :func:`saved_time` gives them."""
+    history = run.threshold_history.iloc[::-1]
+    return history.assign(saved_at=history["saved_at"].map(saved_time),
+                          threshold=history["threshold"].map(exact_number)).rename(columns={"saved_at": "saved"})
+
+
 def box_level_history(info: dict[str, Any]) -> pd.DataFrame:
     """A run's box levels from its :attr:`~vqi_core.runs.Run.box_level_info` (the earlier ones, then the one in
-    force), newest first; empty where no level was saved."""
+    force), newest first, times as :func:`saved_time` gives them; empty where no level was saved."""
     entries = [*info.get("history", []), info] if info.get("saved_at") else []
-    return pd.DataFrame([{"saved": entry.get("saved_at") or "", "box level": exact_number(float(entry["level"])),
+    return pd.DataFrame([{"saved": saved_time(entry.get("saved_at") or ""),
+                          "box level": exact_number(float(entry["level"])),
                           "reason": entry.get("reason") or ("" if entry.get("saved_at") else "the level every run "
                                                                                                 "starts with")}
                          for entry in reversed(entries)],

@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .dashboard import (DEFECT_CSS, GOOD_CSS, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
                         prepare_threshold_data, run_box_data, run_notes, run_overlay,
-                        saved_box_counts, square_thumbnail, without_copies_sentence)
+                        saved_box_counts, square_thumbnail, threshold_history_frame, without_copies_sentence)
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
@@ -251,8 +251,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"<table>{rates}</table>",
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",
-        "<p>Every threshold saved in the run, oldest first; the last one is in effect.</p>",
-        _table(run.threshold_history.assign(threshold=lambda frame: frame["threshold"].map(exact_number))),
+        "<p>Every threshold saved in the run, newest first; the first row is in effect.</p>",
+        _table(threshold_history_frame(run)),
     ]
     box_levels = box_level_history(run.box_level_info)
     if not box_levels.empty:  # the level every overlay below is drawn at, with why (found by an audit review)

@@ -8,7 +8,8 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard import BOX_SLIDER_STEP, DETECTION_INTERVAL, box_figures, box_level_history, box_slider, \
-    decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_view, without_copies_sentence
+    decisions_csv, pixel_scope, pixel_view, regions_boxed_frame, threshold_history_frame, threshold_view, \
+    without_copies_sentence
 from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
@@ -273,11 +274,10 @@ def image_level_body(run: Run) -> None:
             help="One self-contained HTML file for the quality record: what the run learnt from, how it was "
                  "tested, how well it ranks parts, what this threshold does (with intervals, per defect type, the "
                  "presets on held-out images) and its false alarms and escapes as thumbnails.")
-    history = run.threshold_history
+    history = threshold_history_frame(run)
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
-        st.dataframe(history.iloc[::-1].assign(threshold=lambda frame: frame["threshold"].map(exact_number)),
-                     hide_index=True, width="stretch", placeholder=common.NO_VALUE,
-                     column_config={"saved_at": "saved", "reason": st.column_config.TextColumn(width="large")})
+        st.dataframe(history, hide_index=True, width="stretch", placeholder=common.NO_VALUE,
+                     column_config={"reason": st.column_config.TextColumn(width="large")})
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
