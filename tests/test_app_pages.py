@@ -851,7 +851,35 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_histogram_readable():
     assert not figure.layout.shapes and tuple(figure.layout.xaxis.range) == (data.bin_edges[0], data.bin_edges[-1])
     assert figure.layout.annotations[0].text == "threshold 1e+07 lies above every score →"
     inside = histogram_figure(data, 3000.0)
-    assert inside.layout.shapes[0].x0 == 3000.0 and not inside.layout.annotations and inside.layout.xaxis.range is None
+    assert inside.layout.shapes[0].x0 == 3000.0 and inside.layout.xaxis.range is None
+    assert [a.text for a in inside.layout.annotations] == ["threshold 3000"]  # the line named (browser review)
+
+
+def test_a_few_far_scores_switch_the_histogram_to_bins_of_equal_ratio_on_a_log_axis():
+    """DFM scores of 200-8,755 put all 14 good images into the first of 40 equal bars, the threshold line inside
+    it and the defective ones spread thin (browser review of 2026-12-05)."""
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(14, int), np.ones(21, int)]
+    scores = np.r_[rng.uniform(200, 420, 14), np.geomspace(700, 8755, 21)]
+    equal_width = np.histogram(scores[:14], np.linspace(scores.min(), scores.max(), 41))[0]
+    assert np.count_nonzero(equal_width) == 1  # the trouble
+    data = prepare_threshold_data(labels, scores)
+    ratios = data.bin_edges[1:] / data.bin_edges[:-1]
+    assert data.log_scale and np.allclose(ratios, ratios[0])
+    assert np.count_nonzero(data.good_counts) >= 5 and data.good_counts.sum() == 14
+    figure = histogram_figure(data, 500.0)
+    assert figure.layout.xaxis.type == "log" and figure.layout.shapes[0].x0 == 500.0
+    assert figure.layout.annotations[0].x == pytest.approx(np.log10(500.0))  # plotly places it in log units
+    assert list(figure.layout.xaxis.ticktext) == ["200", "500", "1,000", "2,000", "5,000"]
+    assert figure.layout.xaxis.tickvals[0] >= data.bin_edges[0]  # every tick on the scores' range
+    beyond = histogram_figure(data, 1e6)
+    assert tuple(beyond.layout.xaxis.range) == pytest.approx(tuple(np.log10(data.bin_edges[[0, -1]])))
+    compact = prepare_threshold_data(labels, np.r_[rng.uniform(20, 25, 14), rng.uniform(24, 45, 21)])
+    assert not compact.log_scale and histogram_figure(compact, 26.0).layout.xaxis.type is None  # ratio under 10
+    signed = prepare_threshold_data(labels, np.r_[rng.uniform(-5, 0, 14), rng.uniform(0, 500, 21)])
+    assert not signed.log_scale  # no log of a score at or below 0
+    even = prepare_threshold_data(labels, np.r_[np.linspace(1, 200, 14), np.linspace(150, 400, 21)])
+    assert not even.log_scale  # equal bars spread these as well: kept
 
 
 def test_image_orders():

@@ -91,6 +91,19 @@ class ThresholdData:
     axis: ScoreAxis
     defect_type_scores: dict[str, np.ndarray] = field(default_factory=dict)  # sorted, per defect type
     auroc_interval: tuple[float, float] | None = None  # CONFIDENCE bootstrap interval of ``auroc``
+    log_scale: bool = False  # bins of equal ratio, drawn on a log axis (see :func:`score_bin_edges`)
+
+
+def score_bin_edges(scores: np.ndarray, low: float, high: float, bins: int) -> tuple[np.ndarray, bool]:
+    """Histogram bin edges from ``low`` to ``high``, and whether they are of equal ratio (for a log axis) rather
+    than equal width: equal ratio where every score is positive and those bins spread the scores over more bars
+    (a few far scores, 200 to 8,755, packed 14 good images into the first of 40 equal bars: browser review)."""
+    linear = np.linspace(low, high, bins + 1)
+    if low <= 0 or high / low < 10:
+        return linear, False
+    ratio = np.geomspace(low, high, bins + 1)
+    bars = [np.count_nonzero(np.histogram(scores, edges)[0]) for edges in (linear, ratio)]
+    return (ratio, True) if bars[1] > bars[0] else (linear, False)
 
 
 def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
@@ -114,13 +127,13 @@ def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[
     fpr, tpr, _ = roc_curve(labels, scores) if both else (np.zeros(0), np.zeros(0), None)
     axis = score_axis(scores, include)
     scores_axis = score_axis(scores)
-    edges = np.linspace(scores_axis.low, scores_axis.high, bins + 1)
+    edges, log_scale = score_bin_edges(scores, scores_axis.low, scores_axis.high, bins)
     return ThresholdData(
         n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
         auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
         good_counts=np.histogram(scores[labels == 0], edges)[0],
         defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores,
-        auroc_interval=auroc_interval(labels, scores, CONFIDENCE))
+        auroc_interval=auroc_interval(labels, scores, CONFIDENCE), log_scale=log_scale)
 
 
 #: the By-defect-type column with the interval of each type's detection rate
@@ -193,27 +206,39 @@ def _whole_number_ticks(data: ThresholdData) -> dict[str, Any]:
 def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
     """Score histograms of good vs defective test images with the threshold as a vertical line, or, where it lies
     beyond the bins (a threshold saved far from every score), said in a corner instead."""
-    centers = (data.bin_edges[:-1] + data.bin_edges[1:]) / 2
-    width = float(data.bin_edges[1] - data.bin_edges[0])
-    bars = [go.Bar(x=centers, y=data.good_counts, width=width, name=f"good ({data.n_good})",
+    edges = data.bin_edges
+    centers = np.sqrt(edges[:-1] * edges[1:]) if data.log_scale else (edges[:-1] + edges[1:]) / 2
+    widths = np.diff(edges)
+    bars = [go.Bar(x=centers, y=data.good_counts, width=widths, name=f"good ({data.n_good})",
                    marker_color=GOOD_CSS, opacity=0.65),
-            go.Bar(x=centers, y=data.defective_counts, width=width, name=f"defective ({data.n_defective})",
+            go.Bar(x=centers, y=data.defective_counts, width=widths, name=f"defective ({data.n_defective})",
                    marker_color=DEFECT_CSS, opacity=0.65)]
-    low, high = float(data.bin_edges[0]), float(data.bin_edges[-1])
+    low, high = float(edges[0]), float(edges[-1])
     shapes, annotations, shown = [], [], {}
     if low <= threshold <= high:
         shapes.append(dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
                            line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash")))
+        annotations.append(dict(text=f"threshold {data.axis.text(threshold)}", xref="x", y=1,
+                                x=math.log10(threshold) if data.log_scale else threshold,  # plotly: log units
+                                yref="paper", yanchor="bottom", showarrow=False,
+                                font=dict(color=OPERATING_POINT_COLOR)))  # which line it is: browser review
     else:
         above = threshold > high
         annotations.append(dict(text=f"threshold {exact_number(threshold)} lies {'above' if above else 'below'} "
                                      f"every score {'→' if above else '←'}", xref="paper", yref="paper",
                                 x=1 if above else 0, xanchor="right" if above else "left", y=1, yanchor="bottom",
                                 showarrow=False, font=dict(color=OPERATING_POINT_COLOR)))
-        shown = dict(range=[low, high])
+        shown = dict(range=[math.log10(low), math.log10(high)] if data.log_scale else [low, high])
+    if data.log_scale:  # ticks at 1, 2 and 5 times powers of ten, printed whole (plotly's read "2 3 4 ... 1000 2")
+        ticks = [step * 10.0 ** power for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+                 for step in (1, 2, 5) if low <= step * 10.0 ** power <= high]
+        scale = dict(type="log", title="Anomaly score, log scale (≥ threshold: defective)", tickvals=ticks,
+                     ticktext=[f"{tick:,.10g}" for tick in ticks])
+    else:
+        scale = dict(title="Anomaly score (≥ threshold: defective)")
     return go.Figure(bars, dict(
         title="Scores of good and defective test images", barmode="overlay", shapes=shapes,
-        annotations=annotations, xaxis=dict(title="Anomaly score (≥ threshold: defective)", **shown),
+        annotations=annotations, xaxis=dict(**scale, **shown),
         yaxis=dict(title="Images", rangemode="tozero", **_whole_number_ticks(data)),
         legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"),
         margin=PLOT_MARGIN, height=360))
