@@ -153,6 +153,9 @@ def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(
     table = next(d.value for d in app.dataframe if "test set check" in d.value.columns)
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"]  # the drawn defects raise it
     assert table["saved threshold"].tolist() == [run.threshold] and table["box level"].tolist() == [0.75]
+    element = next(d for d in app.dataframe if "test set check" in d.value.columns)
+    config = json.loads(element.proto.columns)  # the run's id stays in view while the figures scroll (review)
+    assert config["run"]["pinned"] is True
 
 
 def test_home_edits_the_current_runs_description(open_page, app_env):

@@ -88,6 +88,8 @@ NO_VALUE = "n/a"  # as the metrics above the tables, the CLI and the HTML report
 _NO_MASKS = f"{NO_VALUE} where the run's dataset has no ground-truth masks."
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
+    "run": st.column_config.TextColumn(  # kept in view while the figures scroll by (browser review)
+        pinned=True, help="The run's id: its folder's name in the runs folder."),
     "description": st.column_config.TextColumn(
         help="What the run is for and what was decided about it, as written on the Home page (or with `runs "
              "--describe`)."),
