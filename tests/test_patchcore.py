@@ -162,7 +162,22 @@ def test_coreset_progress_reaches_its_end_when_the_first_stage_already_keeps_eno
     chosen = greedy_coreset(points, 128, projection_dim=0, group_sizes=[64] * 8, oversample=1.0,
                             progress=lambda stage, done, total: events.append((stage, done, total)))
     assert len(chosen) == 128
-    assert events[-1] == ("coreset", 144, 144)
+    assert events[-2:] == [("coreset candidates", 16, 16), ("coreset", 128, 128)]
+
+
+def test_the_two_coreset_stages_are_timed_apart():
+    """A step of the first stage passes over every row, one of the second over the candidates alone: counted as
+    one stage, their time left was estimated about 5 times too long while the first stage ran (browser review)."""
+    points = np.random.default_rng(3).normal(size=(2000, 16)).astype(np.float32)
+    events: list[tuple[str, int, int]] = []
+    greedy_coreset(points, 100, projection_dim=0, group_sizes=[200] * 10,
+                   progress=lambda stage, done, total: events.append((stage, done, total)))
+    stages = [stage for stage, _, _ in events]
+    assert stages == sorted(stages, key=lambda stage: stage == "coreset")  # candidates first, then the selection
+    first = [(done, total) for stage, done, total in events if stage == "coreset candidates"]
+    second = [(done, total) for stage, done, total in events if stage == "coreset"]
+    assert first[-1] == (30, 30) and second[-1] == (100, 100)  # each from 0 to its own end: 3 x 10 kept per group
+    assert all(done <= total for done, total in first + second)
 
 
 def test_greedy_coreset_edge_cases():

@@ -41,8 +41,7 @@ def random_projection(features: torch.Tensor, dim: int, seed: int = 0) -> torch.
 
 
 def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int] | torch.Tensor, first: torch.Tensor,
-                    progress: ProgressCallback | None = None, stage: str = "coreset",
-                    done_before: int = 0, total: int | None = None) -> list[torch.Tensor]:
+                    progress: ProgressCallback | None = None, stage: str = "coreset") -> list[torch.Tensor]:
     """Greedy k-center selection in each of G groups at once.
 
     ``points`` is (G, P, d); ``first`` (G,) the index each group starts from;
@@ -52,7 +51,6 @@ def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int] | torch.
     groups, size, _ = points.shape
     wanted = torch.as_tensor(n_select, dtype=torch.long).expand(groups).clamp(max=size)
     steps = int(wanted.max()) if groups else 0
-    total = total if total is not None else done_before + steps
     every = max(1, steps // 100)
     rows = torch.arange(groups)
     squared_norms = (points * points).sum(-1)
@@ -72,7 +70,7 @@ def greedy_k_center(points: torch.Tensor, n_select: int | Sequence[int] | torch.
         nearest[rows, current] = -math.inf  # never chosen twice, even among duplicates
         current = nearest.argmax(dim=1)
         if (step + 1) % every == 0 or step + 1 == steps:
-            report(progress, stage, done_before + step + 1, total)
+            report(progress, stage, step + 1, steps)
     return [chosen[g, :int(wanted[g])] for g in range(groups)]
 
 
@@ -91,7 +89,10 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *,
     Distances are computed on a seeded random projection to ``projection_dim``.
     ``group_sizes`` (rows per consecutive group, summing to N) enables the
     two-stage selection: each group first keeps about ``oversample`` times its
-    share of ``n_select`` candidates.
+    share of ``n_select`` candidates. Progress is reported as ``stage`` (the
+    selection among the candidates, or among all rows) and, before it, as
+    ``"<stage> candidates"`` (the first stage: its steps each pass over every row, those of the selection
+    over the candidates alone, so one estimate of the time left for both ran about 5 times long: review).
     """
     features = torch.as_tensor(features, dtype=torch.float32)
     n_rows = len(features)
@@ -103,7 +104,6 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *,
     generator = torch.Generator().manual_seed(seed)
     projected = random_projection(features, projection_dim, seed)
     candidates = torch.arange(n_rows)
-    done = 0
     if group_sizes is not None:
         sizes = torch.as_tensor(list(group_sizes), dtype=torch.long)
         if int(sizes.sum()) != n_rows or bool((sizes <= 0).any()):
@@ -117,14 +117,11 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *,
             offsets = torch.arange(int(sizes.max())).unsqueeze(0)
             members = starts.unsqueeze(1) + torch.where(offsets < sizes.unsqueeze(1), offsets, 0)
             first = (torch.rand(len(sizes), generator=generator) * sizes).long()
-            total = int(keep.max()) + n_select
-            picked_per_group = greedy_k_center(projected[members], keep, first, progress, stage, 0, total)
+            picked_per_group = greedy_k_center(projected[members], keep, first, progress, f"{stage} candidates")
             candidates = torch.cat([members[g, p] for g, p in enumerate(picked_per_group)]).unique()
-            done = int(keep.max())
     if n_select >= len(candidates):  # the first stage kept no more than are wanted: nothing left to choose
-        report(progress, stage, done + n_select, done + n_select)
+        report(progress, stage, n_select, n_select)
         return candidates[:n_select].numpy().astype(np.int64)
     first = torch.randint(len(candidates), (1,), generator=generator)
-    (picked,) = greedy_k_center(projected[candidates].unsqueeze(0), n_select, first, progress, stage,
-                                done, done + n_select)
+    (picked,) = greedy_k_center(projected[candidates].unsqueeze(0), n_select, first, progress, stage)
     return np.sort(candidates[picked].numpy()).astype(np.int64)
