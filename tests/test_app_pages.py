@@ -1370,6 +1370,22 @@ def test_predict_says_which_images_are_unlike_the_training_images(open_page):
     assert "unlike" not in next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
 
 
+def test_predict_says_when_an_uploaded_image_was_read_over_black(open_page):
+    """A cut-out part (RGBA, transparent around it) was judged on black without a word (browser review)."""
+    cut_out = np.dstack([textured_image(64, seed=5), np.full((64, 64), 255, np.uint8)])
+    cut_out[:, :16, 3] = 0  # a quarter transparent
+    buffer = io.BytesIO()
+    Image.fromarray(cut_out, "RGBA").save(buffer, format="PNG")
+    app = open_page("predict.py")
+    uploads = [("cut.png", buffer.getvalue(), "image/png"), ("whole.png", png(textured_image(64, seed=5)), "image/png")]
+    app.file_uploader(key="predict_files").set_value(uploads).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    card = next(m.value for m in app.markdown if m.value.startswith("**cut.png**"))
+    assert ":grey[25% of its pixels transparent: read over black, as VQI reads every image]" in card
+    assert "transparent" not in next(m.value for m in app.markdown if m.value.startswith("**whole.png**"))
+
+
 def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed(open_page, app_env, tmp_path):
     """A file name is text, never HTML or markdown; results judged at a threshold saved over since say so."""
     name = "<img src=x onerror=alert(1)>_*lot*_$7$.png"

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from synthetic import textured_image
 
 from vqi_core.archive import export_run_file, import_run
@@ -21,9 +22,10 @@ from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, j
     result_cards_order, run_box_data, run_box_tally, saved_box_counts
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
+from vqi_core.images import transparency_note
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
-    map_box_tally, prediction_table, result_row, score_images
+    map_box_tally, prediction_table, result_row, score_images, upload_sources
 from vqi_core.report import run_report_html
 from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore, spreadsheet_csv
 
@@ -219,6 +221,23 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [
         "score 0.5000001 >= threshold 0.5", "1 box above box level 1",
         "unlike the training images: see unlike_training in predictions.csv"]
+    cut_out = replace(near, read_note="40% of its pixels transparent: read over black, as VQI reads every image")
+    assert [text for text, _ in caption_lines(cut_out, 0.5, "run-1", 1.0)][3:5] == [  # the file says it too
+        cut_out.read_note, "unlike the training images: see unlike_training in predictions.csv"]
+
+
+def test_scoring_says_which_files_were_read_over_black(runs_store, tmp_path):
+    """iter_score ties each result to how its file was read (an RGBA cut-out, transparent around the part)."""
+    run = runs_store.list()[0]
+    rgba = np.dstack([np.full((64, 64, 3), 120, np.uint8), np.full((64, 64), 255, np.uint8)])
+    rgba[:8, :, 3] = 0  # an eighth transparent
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    opaque = io.BytesIO()
+    Image.fromarray(rgba[..., :3], "RGB").save(opaque, format="PNG")
+    cut, whole = iter_score(run.load_model(), upload_sources([("cut.png", buffer.getvalue()),
+                                                             ("whole.png", opaque.getvalue())]), run.threshold, [])
+    assert cut.read_note == transparency_note(0.125) and whole.read_note is None
 
 
 def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root):

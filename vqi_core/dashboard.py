@@ -667,12 +667,12 @@ def heat_scale_note(low: float, high: float) -> str | None:
 
 def result_card(result: ImageResult, side: int) -> dict[str, Any]:
     """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
-    the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size) and how the image is
-    unlike the training images."""
+    the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size), how it was read where
+    that bears on its verdict (transparency) and how the image is unlike the training images."""
     overlay = square_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
-            "broad": result.broad_boxes}
+            "broad": result.broad_boxes, "read_note": result.read_note}
 
 
 def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],

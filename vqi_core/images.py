@@ -312,11 +312,38 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
                                  "image as 0 (black) to 1 (white): save it as 8- or 16-bit, or scaled to 0..1")
         gray = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+    if _has_alpha(image):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
         alpha = rgba[..., 3:4] / 255.0
         return np.clip(rgba[..., :3] * alpha + 0.5, 0, 255).astype(np.uint8)
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    """Whether ``image`` has an alpha channel or a transparent palette entry (composited over black when read)."""
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def transparent_share(data: bytes) -> float:
+    """The share of the pixels of an image file's bytes that are not fully opaque, which :func:`read_image` reads
+    over black (0.0 for an image without transparency, or bytes it cannot read)."""
+    try:
+        image = _open(data, "image", None).image
+        if not _has_alpha(image):
+            return 0.0
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    except (ImageReadError, OSError, ValueError):
+        return 0.0
+    return float(np.count_nonzero(alpha < 255)) / alpha.size if alpha.size else 0.0
+
+
+def transparency_note(share: float) -> str | None:
+    """What a new image's transparency does to how it is judged, in words (None without transparency): a cut-out
+    part reads as a part on black, which its score and any "unlike the training images" note are about."""
+    if share <= 0:
+        return None
+    shown = f"{share:.0%}" if share >= 0.01 else "under 1%"
+    return f"{shown} of its pixels transparent: read over black, as VQI reads every image"
 
 
 def read_image(source: Path | str | bytes, name: str | None = None,

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,8 @@ from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
-                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image)
+                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image,
+                     transparency_note, transparent_share)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
@@ -518,6 +519,8 @@ class ImageResult:
     region: np.ndarray | None = None  # the inspected part of the image (bool, image size); None: all of it
     sha256: str = ""  # of the scored file's bytes (set by iter_score)
     broad_boxes: int = 0  # how many of ``boxes`` cover more than half of the image (judged in the map's pixels)
+    read_note: str | None = None  # how the file was read where that bears on its verdict (transparency; set by
+    # iter_score: see vqi_core.images.transparency_note)
 
 
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
@@ -560,17 +563,19 @@ class ImageSource:
     read_bytes: Callable[[], bytes]
     max_bytes: int | None = MAX_IMAGE_BYTES
 
-    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str]:
-        """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`) and the SHA-256 of its
-        bytes; ``ImageReadError`` if it cannot be read, with the SHA-256 as its ``sha256`` where the bytes were
-        read but do not decode (a file not scored is still tied to its bytes in the results: audit review)."""
+    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str, str | None]:
+        """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`), the SHA-256 of its
+        bytes and how it was read where that bears on its verdict (:func:`~vqi_core.images.transparency_note`);
+        ``ImageReadError`` if it cannot be read, with the SHA-256 as its ``sha256`` where the bytes were read but
+        do not decode (a file not scored is still tied to its bytes in the results: audit review)."""
         data = self.read_bytes()
         digest = bytes_sha256(data)
         try:
-            return read_image(data, self.origin, self.max_bytes, bit_depth), digest
+            image = read_image(data, self.origin, self.max_bytes, bit_depth)
         except ImageReadError as exc:
             exc.sha256 = digest
             raise
+        return image, digest, transparency_note(transparent_share(data))
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
@@ -599,17 +604,17 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
     ``training_ranges`` and ``box_level``: see :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
-    chunk: list[tuple[str, np.ndarray, str]] = []  # name, image, SHA-256 of its bytes
+    chunk: list[_Decoded] = []
 
     def scored_chunk() -> list[ImageResult]:
-        results = score_images(model, [image for _, image, _ in chunk], [name for name, _, _ in chunk], threshold,
+        results = score_images(model, [item.image for item in chunk], [item.name for item in chunk], threshold,
                                training_ranges=training_ranges, box_level=box_level) if chunk else []
-        return [replace(result, sha256=digest) for result, (_, _, digest) in zip(results, chunk)]
+        return [replace(result, sha256=item.sha256, read_note=item.read_note) for result, item in zip(results, chunk)]
 
     for done, source in enumerate(sources, 1):
         decoded = _decoded(source, model.bit_depth, skipped)
-        if decoded is not None and chunk and (sum(image.shape[0] * image.shape[1] for _, image, _ in chunk)
-                                              + decoded[1].shape[0] * decoded[1].shape[1] > chunk_pixels):
+        if decoded is not None and chunk and (sum(item.image.shape[0] * item.image.shape[1] for item in chunk)
+                                              + decoded.image.shape[0] * decoded.image.shape[1] > chunk_pixels):
             yield from scored_chunk()  # found by review: 32 photos of 62 megapixels took about 10 GB at once
             chunk = []
             report(progress, "scoring", done - 1, len(sources))
@@ -621,10 +626,18 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             report(progress, "scoring", done, len(sources))
 
 
-def _decoded(source: ImageSource, bit_depth: int,
-             skipped: list[dict[str, str]]) -> tuple[str, np.ndarray, str] | None:
-    """``source``'s name, decoded image and the SHA-256 of its bytes; None when it is not an image file or cannot
-    be decoded, appended to ``skipped`` with the reason (and the SHA-256 of its bytes where they were read)."""
+class _Decoded(NamedTuple):
+    """An image to score, as :meth:`ImageSource.read` gives it, with its name."""
+
+    name: str
+    image: np.ndarray
+    sha256: str
+    read_note: str | None
+
+
+def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]]) -> _Decoded | None:
+    """``source`` decoded; None when it is not an image file or cannot be decoded, appended to ``skipped`` with
+    the reason (and the SHA-256 of its bytes where they were read)."""
     if not is_image_path(Path(source.name)):
         try:  # tied to its bytes all the same (an upload's name is no path to read them from later)
             digest = bytes_sha256(source.read_bytes())
@@ -634,12 +647,12 @@ def _decoded(source: ImageSource, bit_depth: int,
                         **({"sha256": digest} if digest else {})})
         return None
     try:
-        image, digest = source.read(bit_depth)
+        image, digest, read_note = source.read(bit_depth)
     except ImageReadError as exc:
         skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
                         **({"sha256": exc.sha256} if exc.sha256 else {})})
         return None
-    return source.name, image, digest
+    return _Decoded(source.name, image, digest, read_note)
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
@@ -695,7 +708,8 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
     """The lines of a saved overlay's caption, each with its colour: the verdict, the score beside the threshold
     (with the digits that tell them apart), the boxes with their level and where they and the verdict seem to
     disagree or cover most of the image, why (:func:`~vqi_core.localisation.box_note`, as the pages' cards say it),
-    whether the image is unlike the training images, and the run that judged it."""
+    how it was read where that bears on its verdict (transparency), whether the image is unlike the training
+    images, and the run that judged it."""
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
     lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_RGB if result.defective else GOOD_RGB),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
@@ -704,6 +718,8 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
               CAPTION_TEXT_COLOR)]
     if note := box_note(result.defective, len(result.boxes), box_level, result.broad_boxes):  # as the pages' cards say it
         lines.append((note, CAPTION_TEXT_COLOR))
+    if result.read_note:
+        lines.append((result.read_note, CAPTION_TEXT_COLOR))
     if result.unlike_training:
         lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_RGB))
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]

@@ -288,9 +288,10 @@ def show(outcome: dict[str, Any], run: Run) -> None:
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
             note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0))
+            read_as = f"  \n:grey[{item['read_note']}]" if item.get("read_note") else ""  # transparency
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
-                        f"{counted(item['boxes'], 'box', 'boxes')}{how_unlike}"
+                        f"{counted(item['boxes'], 'box', 'boxes')}{read_as}{how_unlike}"
                         + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
 
 
