@@ -158,6 +158,15 @@ def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(
     assert config["run"]["pinned"] is True
 
 
+def test_home_links_the_pages_in_the_sidebars_order(open_page, app_env):
+    """Read across, the links ran Train, Inspect, Compare / Score, Threshold; stacked on a phone, Train, Score,
+    Inspect ...: neither the sidebar's order (browser review)."""
+    app = open_page()
+    labels = [link.proto.label for link in app.main.get("page_link")]
+    assert labels == ["Train a run", "Inspect the current run", "Choose the threshold", "Compare runs",
+                      "Score new images"]
+
+
 def test_home_edits_the_current_runs_description(open_page, app_env):
     run = app_env.list()[0]
     run.describe("first candidate")

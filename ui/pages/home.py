@@ -77,15 +77,14 @@ root, category = data_choice()
 st.caption(f"Dataset: {as_code(root)} · category: {as_code(category or 'none')} · "
            f"runs folder: {as_code(str(runs_dir()))}")
 
-columns = st.columns(3)
-with columns[0]:
-    st.page_link(PAGES["train"], label="Train a run", icon=":material/model_training:")
-    st.page_link(PAGES["predict"], label="Score new images", icon=":material/upload_file:")
-with columns[1]:
-    st.page_link(PAGES["inspect"], label="Inspect the current run", icon=":material/image_search:")
-    st.page_link(PAGES["threshold"], label="Choose the threshold", icon=":material/tune:")
-with columns[2]:
-    st.page_link(PAGES["compare"], label="Compare runs", icon=":material/compare:")
+QUICK_LINKS = [("train", "Train a run", ":material/model_training:"),  # in the sidebar's order, read across
+               ("inspect", "Inspect the current run", ":material/image_search:"),
+               ("threshold", "Choose the threshold", ":material/tune:"),
+               ("compare", "Compare runs", ":material/compare:"),
+               ("predict", "Score new images", ":material/upload_file:")]
+for row in (QUICK_LINKS[:3], QUICK_LINKS[3:]):  # a row of columns each: stacked on a phone, in the same order
+    for column, (page, label, icon) in zip(st.columns(3), row):
+        column.page_link(PAGES[page], label=label, icon=icon)
 
 st.subheader("Saved runs")
 listed, runs_problem = saved_runs()
