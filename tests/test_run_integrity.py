@@ -122,6 +122,26 @@ def test_a_report_json_its_readers_cannot_use_is_named(trained_run, tmp_path, ca
     refused_everywhere(run, f"{run.path / 'report.json'} is damaged: {problem}", tmp_path, capsys)
 
 
+@pytest.mark.parametrize("name", ["config.json", "metrics.json", "threshold.json", "report.json", "description.json",
+                                  "box_level.json", "model/model.json"])
+@pytest.mark.parametrize("content, problem", [('{"a":' + "[" * 100_000 + "]" * 100_000 + "}", "recursion"),
+                                              ('{"a": ' + "7" * 5000 + "}", "4300 digits")])
+def test_json_nested_too_deep_or_with_a_huge_number_is_named_not_a_traceback(trained_run, tmp_path, capsys, name,
+                                                                            content, problem):
+    """Python's JSON reader raises RecursionError on deep nesting and a ValueError beyond 4,300 digits: `runs`
+    ended in a traceback, losing the listing of every healthy run too (bad-input review of 2026-12-05)."""
+    run = copied(trained_run, tmp_path / "runs")
+    (run.path / name).write_text(content)
+    with pytest.raises(RunError) as refused:
+        run.check()
+    assert f"{run.path / name} is damaged" in str(refused.value) and problem in str(refused.value)
+    refused_everywhere(run, f"{run.path / name} is damaged", tmp_path, capsys)
+    packed = copied(trained_run, tmp_path / "packed", trained_run.id)  # an archive of it: named there too
+    (packed.path / name).write_text(content)
+    with pytest.raises(RunError, match=f"cannot be used: .*{re.escape(name)} is damaged: not readable JSON"):
+        import_run(packed_as_is(packed), RunStore(tmp_path / "line"))
+
+
 def test_an_archive_with_a_damaged_report_json_is_refused(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs", trained_run.id)
     store = RunStore(tmp_path / "line")

@@ -350,7 +350,7 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
     path = run.path / MODEL_DIR / MODEL_JSON
     try:
         preprocessing = Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError: a ValueError
         raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
     region, paths = run.region, run.scores["path"].tolist()
     if region is None and preprocessing.crop >= 1:  # nothing cut off: no image header needs reading

@@ -417,8 +417,8 @@ class Run:
             value = json.loads(path.read_text())
         except FileNotFoundError:
             raise missing_run_file(path) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RunError(f"{path} is damaged: not readable JSON ({exc})") from exc
+        except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError and a 5,000-digit number: ValueError;
+            raise RunError(f"{path} is damaged: not readable JSON ({exc})") from exc  # nesting 100,000 deep: Recursion
         if not isinstance(value, dict):
             raise RunError(f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object")
         return value

@@ -71,7 +71,7 @@ def load_model(folder: Path | str) -> AnomalyModel:
         raise FileNotFoundError(f"{folder} holds no saved model ({MODEL_JSON} missing)")
     try:
         meta = json.loads(meta_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # undecodable, not JSON, a 5,000-digit number; nested too deep
         raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (not JSON: {exc})") \
             from None
     if not (isinstance(meta, dict) and meta.get("method") in METHOD_PATHS and isinstance(meta.get("params"), dict)
