@@ -955,6 +955,8 @@ def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
     assert run.description == "" and not (run.path / "description.json").exists()
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "\x1b[2J\x1b[31mAPPROVED by QA"]) == 2
     assert "the description holds a control character ('\\x1b'): write plain text" in capsys.readouterr().err
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "approved\u202e gnidnep ton"]) == 2
+    assert "the description holds a control character ('\\u202e')" in capsys.readouterr().err  # bidi override
     assert not (run.path / "description.json").exists()  # refused: nothing written
     run.describe("lot 7 approved\r\n\tby QA")
     assert run.description == "lot 7 approved\n\tby QA"  # line breaks and tabs are text

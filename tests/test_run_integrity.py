@@ -27,7 +27,7 @@ from vqi_core.cli import main
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunError, RunStore, checked_reason, write_json_atomic
+from vqi_core.runs import Run, RunError, RunStore, checked_reason, escaped_controls, write_json_atomic
 
 
 def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
@@ -543,9 +543,11 @@ def test_a_check_that_passed_is_not_redone_until_a_file_changes(trained_run, tmp
 
 def test_a_threshold_reason_with_a_line_break_or_a_terminal_escape_is_refused():
     assert checked_reason("  new supplier lot 7 ") == "new supplier lot 7"
-    for reason in ("line1\nline2", "red \x1b[31m", "tab\there"):
+    for reason in ("line1\nline2", "red \x1b[31m", "tab\there", "ok\u202eevil", "a\u2066b\u2069", "one\u2028two"):
         with pytest.raises(ValueError, match="the reason holds a control character"):
-            checked_reason(reason)
+            checked_reason(reason)  # a right-to-left override makes "approved\u202e gnidnep ton" read "approved not
+    assert escaped_controls("approved\u202e gnidnep ton") == "approved\\u202e gnidnep ton"  # pending": review
+    assert checked_reason("ضبط الجودة approved") == "ضبط الجودة approved"  # right-to-left text itself is text
 
 
 def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(trained_run, tmp_path, open_page,
