@@ -172,6 +172,14 @@ def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, par
     ("padim", {"layers": []}, "parameter layers of padim must be a list of one or more layer names, not []"),
     ("patchcore", {"knn_params": 5}, "parameter knn_params of patchcore must be a JSON object"),
     ("dfm", {"pooled_size": 0}, "pooled_size and max_patches must be at least 1"),
+    # no upper bound let pooled_size=1000 take 21 GB for 8 images of 64 px, global_grid=1000 36 s, patch_size=1001
+    # average each map flat, epsilon=1e300 score every image 0 (bad-input review of 2026-12-05)
+    ("dfm", {"pooled_size": 17}, "pooled_size must be at most 16"),
+    ("spade", {"global_grid": 17}, "global_grid must be from 1 to 16"),
+    ("spade", {"global_grid": 0}, "global_grid must be from 1 to 16"),
+    ("patchcore", {"patch_size": 17}, "patch_size must be an odd number from 1 to 15"),
+    ("patchcore", {"patch_size": 4}, "patch_size must be an odd number from 1 to 15"),
+    ("padim", {"epsilon": 1.1e6}, "must be a positive number up to 1e+06, not 1100000.0"),
     ("dfm", {"seed": -1}, "seed must be a whole number from 0 to 4294967295"),
 ])
 def test_unknown_parameters_and_values_of_the_wrong_kind_are_named(method_name, params, message):

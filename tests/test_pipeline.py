@@ -49,7 +49,7 @@ from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
-    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, read_samples, train_run
+    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, train_run
 from vqi_core.progress import Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -74,6 +74,24 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory) -> Run:
     return train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path_factory.mktemp("runs"))
+
+
+def test_a_run_whose_test_images_all_score_the_same_says_so(tmp_path):
+    """PaDiM with epsilon=1e300 scored every image 0, AUROC 0.5, every part rejected, and the run said nothing
+    (bad-input review of 2026-12-05); any model on test images that are all alike does the same."""
+    category = write_mvtec_dataset(tmp_path / "data" / "flat", n_train=6, n_test_good=2, n_per_defect=2,
+                                   with_masks=False)
+    blank = np.full((64, 64, 3), 128, np.uint8)
+    for path in (category / "test").rglob("*.png"):
+        write_png(path, blank)
+    run = train_run(RunConfig(str(category), METHOD, FAST), tmp_path / "runs")
+    assert np.ptp(run.score_values) == 0
+    assert one_score_note(run.score_values) in run.report["notes"]
+    assert one_score_note(run.score_values).startswith(
+        f"Every test image scored the same ({exact_number(float(run.score_values[0]))}): the model tells no part "
+        f"from another")
+    assert one_score_note(np.array([1.0, 1.0 + 1e-12])) is None and one_score_note(np.array([3.0])) is None
+    assert one_score_note(np.array([np.nan, np.nan])) is None
 
 
 def test_run_folder_contents(trained):

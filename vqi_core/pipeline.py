@@ -419,6 +419,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     })
     maps = prediction.maps if prediction is not None else []
     labels_array = np.array([s.label for s in test_samples], int)
+    if (same := one_score_note(scores["score"].to_numpy())) is not None:
+        notes.append(same)
     metrics = test_set_metrics(test_samples, scores["score"].to_numpy(), maps,
                                prediction.inspected if prediction is not None else [], notes, model.normalization)
     metrics.update({
@@ -484,6 +486,17 @@ def missing_test_images(n_good: int, n_defective: int) -> str | None:
     if n_defective == 0:
         return "no defective test image"
     return "no good test image" if n_good == 0 else None
+
+
+def one_score_note(scores: np.ndarray) -> str | None:
+    """A note where every one of two or more test images got the same score: the model tells no part from
+    another, and any threshold passes or rejects them all (PaDiM with epsilon=1e300 scored every image 0, and the
+    run was written without a word: bad-input review); None otherwise."""
+    if len(scores) < 2 or not np.ptp(scores) == 0:  # (NaN scores are named elsewhere)
+        return None
+    return (f"Every test image scored the same ({exact_number(float(scores[0]))}): the model tells no part from "
+            f"another, so any threshold passes or rejects them all. Check the method's parameters and the images "
+            f"(a flat or blank set, an input far too small).")
 
 
 def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tuple[float, str, str]:

@@ -31,6 +31,8 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 SCORE_TYPES = ("fre", "nll")
 DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
+#: the finest grid the image features are pooled to: the deep layer's map is about 8 x 8 cells at 256 px
+MAX_POOLED_SIZE = 16
 
 
 def _pca_of_few_samples(samples: np.ndarray, variance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,6 +127,9 @@ class DFM(AnomalyModel):
             raise ValueError(f"score_type must be one of {SCORE_TYPES}, not {score_type!r}")
         if pooled_size < 1 or max_patches < 1:
             raise ValueError(f"pooled_size and max_patches must be at least 1, not {pooled_size} and {max_patches}")
+        if pooled_size > MAX_POOLED_SIZE:  # 1000 asked for 21 GB to fit 8 images of 64 px (bad-input review)
+            raise ValueError(f"pooled_size must be at most {MAX_POOLED_SIZE} (a finer grid than the feature map's "
+                             f"cells repeats them and multiplies the PCA's size by its square), not {pooled_size}")
         if not 0 < variance < 1:
             raise ValueError(f"variance must be a fraction between 0 and 1, not {variance}")
         self.pooled_size = int(pooled_size)

@@ -24,6 +24,9 @@ from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
 
 #: default layers per backbone family: three levels (EfficientNet-Lite strides 8, 16, 32)
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.4", "blocks.5"), "resnet": ("layer1", "layer2", "layer3")}
+#: the largest regulariser of the covariances: far above any feature variance, the distance is a scaled Euclidean
+#: one; beyond, float32 scores underflow (at 1e300 every image scored 0)
+MAX_EPSILON = 1e6
 
 
 class Padim(AnomalyModel):
@@ -51,8 +54,9 @@ class Padim(AnomalyModel):
             if n_features > total:
                 raise ValueError(f"n_features is {n_features} but the layers {', '.join(self.layers)} of {backbone} "
                                  f"have {total} channels: choose at most {total}")
-        if not (math.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"epsilon (the covariance's regulariser) must be a positive number, not {epsilon}")
+        if not (math.isfinite(epsilon) and 0 < epsilon <= MAX_EPSILON):  # 1e300 scored every image 0 (review)
+            raise ValueError(f"epsilon (the covariance's regulariser) must be a positive number up to {MAX_EPSILON:g}, "
+                             f"not {epsilon}")
         self.n_features = int(n_features)
         self.epsilon = float(epsilon)
         self.channel_index: torch.Tensor | None = None  # (d,) kept channels of the concatenated embedding

@@ -34,6 +34,8 @@ from .base import ARRAYS_FILE, AnomalyModel, DamagedModel, saved_array
 
 #: default layers per backbone family (EfficientNet-Lite: strides 8 and 16, the second after 5 more blocks)
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.4"), "resnet": ("layer2", "layer3")}
+#: the widest neighbourhood a patch feature averages, in feature cells (the map is 32 x 48 cells at the default size)
+MAX_PATCH_SIZE = 15
 
 
 class PatchCore(AnomalyModel):
@@ -77,8 +79,9 @@ class PatchCore(AnomalyModel):
                          smoothing_sigma=smoothing_sigma, **common)
         if not 0 < coreset_fraction <= 1:
             raise ValueError(f"coreset_fraction must be in (0, 1], not {coreset_fraction}")
-        if patch_size < 1 or patch_size % 2 == 0:
-            raise ValueError(f"patch_size must be a positive odd number, not {patch_size}")
+        if not (1 <= patch_size <= MAX_PATCH_SIZE and patch_size % 2):  # 1001 averaged every map to one value
+            raise ValueError(f"patch_size must be an odd number from 1 to {MAX_PATCH_SIZE} (feature cells a patch "
+                             f"averages), not {patch_size}")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, not {top_k}")
         if coreset_projection_dim < 1 or coreset_oversample < 1:

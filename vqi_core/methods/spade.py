@@ -24,6 +24,8 @@ from .base import AnomalyModel, DamagedModel, saved_array
 
 DEFAULT_LAYERS = {"efficientnet": ("blocks.2", "blocks.3", "blocks.4"), "resnet": ("layer1", "layer2", "layer3")}
 DEFAULT_GLOBAL_LAYER = {"efficientnet": "blocks.4", "resnet": "layer3"}
+#: the finest grid the global feature is pooled to (as DFM's pooled size)
+MAX_GLOBAL_GRID = 16
 #: the most patch-to-patch distances computed at once (float32: 256 MB)
 DISTANCE_BLOCK = 64 * 2 ** 20
 
@@ -47,8 +49,9 @@ class Spade(AnomalyModel):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        if global_grid < 1:  # 0 pools to nothing: every image would score 0
-            raise ValueError(f"global_grid must be at least 1, not {global_grid}")
+        if not 1 <= global_grid <= MAX_GLOBAL_GRID:  # 0 pools to nothing: every image would score 0; 1000 took
+            raise ValueError(f"global_grid must be from 1 to {MAX_GLOBAL_GRID} (a finer grid than the feature "  # 36 s
+                             f"map's cells repeats them), not {global_grid}")  # for 8 images of 64 px (review)
         self.k = int(k)
         self.global_layer = global_layer or DEFAULT_GLOBAL_LAYER[backbone_family(backbone)]
         self.global_grid = int(global_grid)
