@@ -27,7 +27,7 @@ from vqi_core.cli import main
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunError, RunStore, checked_reason, escaped_controls, write_json_atomic
+from vqi_core.runs import Run, RunError, RunStore, checked_reason, escaped_controls, save_maps, write_json_atomic
 
 
 def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
@@ -695,6 +695,31 @@ def test_a_report_is_not_written_from_a_run_whose_maps_are_damaged_inside(traine
     capsys.readouterr()
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
     assert "maps.npz is damaged" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_map_of_nan_is_damage_and_a_map_too_high_for_float16_is_not(trained_run, tmp_path, capsys):
+    """A map edited to NaN passed: `boxes` then counted 0 of 5 boxes on defective images instead of 6, and the
+    report was written (bad-input review of 2026-12-05). An infinite value is what float16 keeps of a score above
+    65,504: a real, very high map."""
+    run = copied(trained_run, tmp_path / "maps", "maps")
+    maps = [run.anomaly_map(index) for index in range(len(run.scores))]
+    high = [m.copy() for m in maps]
+    high[0][0, 0] = 1e6  # stored as inf
+    save_maps(run.path / "maps.npz", high)
+    run = Run(run.path)
+    assert np.isinf(run.anomaly_map(0)[0, 0]) and run.problem(data=True) is None
+    damaged = [m.copy() for m in maps]
+    damaged[1][:] = np.nan
+    save_maps(run.path / "maps.npz", damaged)
+    run = Run(run.path)
+    expected = f"{run.path / 'maps.npz'} is damaged: the map of image 1 holds values that are not numbers (NaN)"
+    assert run.problem(data=True) == expected
+    out = tmp_path / "report.html"
+    capsys.readouterr()
+    assert main(["report", "--run", str(run.path), "--out", str(out)]) == 2
+    assert expected in capsys.readouterr().err and not out.exists()
+    assert main(["boxes", "--run", str(run.path)]) == 2
+    assert expected in capsys.readouterr().err
 
 
 def test_control_characters_in_a_runs_texts_are_shown_as_escapes_never_run(trained_run, tmp_path, capsys):

@@ -874,6 +874,9 @@ class Run:
             raise RunError(f"{self.path / MAPS_FILE} is damaged: {array_file_problem(exc)}") from exc
         if not isinstance(value, np.ndarray) or not holds_a_map(value.shape, value.dtype):  # no .npy: bytes
             raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
+        if np.isnan(value).any():  # boxes and figures quietly left such pixels out (bad-input review); an infinite
+            raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} holds values that are "
+                           f"not numbers (NaN)")  # value is a score too high for the maps' float16, not damage
         return value.astype(np.float32)
 
     def _open_maps(self) -> NpzFile:
