@@ -359,6 +359,23 @@ def test_mask_binarised_at_127(tmp_path):
     assert read_mask(path).tolist() == [[False, False], [True, True]]
 
 
+def test_a_16_bit_mask_that_marks_nothing_white_is_named_with_its_own_values(tmp_path):
+    """A 16-bit 0/30000 mask was said to have 117 as its highest value, a 0/200 one 1, and a 0/100 one read as
+    all black: the values of the 8-bit image it becomes, not the file's (bad-input review of 2026-12-05)."""
+    def mask(high: int):
+        values = np.zeros((4, 4), np.uint16)
+        values[1:3, 1:3] = high
+        return _save(tmp_path, f"m{high}.png", Image.fromarray(values))
+
+    for high in (30_000, 200, 100):
+        with pytest.raises(ImageReadError, match=f"the mask's highest value is {high:,} of 65,535 \\(a 16-bit mask, "
+                                                 f"white above 32,767\\), so it marks no pixel above half of white"):
+            read_mask(mask(high))
+    assert read_mask(mask(32_768)).sum() == 4 and read_mask(mask(65_535)).sum() == 4
+    with pytest.raises(ImageReadError, match="the mask's highest value is 1, so it marks no pixel above 127"):
+        read_mask(_save(tmp_path, "m1.png", Image.fromarray(np.eye(4, dtype=np.uint8), "L")))
+
+
 def test_image_files_decode_on_demand_and_know_their_sizes_without_decoding(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     arrays = [rng.integers(0, 256, (10 + i, 20, 3), dtype=np.uint8) for i in range(4)]

@@ -417,11 +417,16 @@ def read_mask(path: Path | str) -> np.ndarray:
     > 127 it would call its defect defect-free. (Whether it is its image's size: ``datasets.mask_problem``.)
     """
     path = Path(path)
-    grey = to_rgb_array(_open(path, str(path)).image, name=str(path)).max(axis=2)
+    image = _open(path, str(path)).image
+    grey = to_rgb_array(image, name=str(path)).max(axis=2)
     mask = grey > 127
-    if not mask.any() and grey.max() > 0:
-        raise ImageReadError(f"{path}: the mask's highest value is {grey.max()}, so it marks no pixel above 127 (a "
-                             f"0/1 mask?): masks mark defect pixels white (> 127), e.g. 255")
+    sixteen_bit = image.mode.startswith("I;16")
+    highest = int(np.asarray(image).max()) if sixteen_bit else int(grey.max())  # the file's own value (review:
+    if not mask.any() and highest > 0:  # a 16-bit 0/200 mask was said to have 1 as its highest value)
+        value = f"{highest:,} of 65,535 (a 16-bit mask, white above 32,767)" if sixteen_bit else f"{highest}"
+        raise ImageReadError(f"{path}: the mask's highest value is {value}, so it marks no pixel above "
+                             f"{'half of white' if sixteen_bit else '127'} (a 0/1 mask?): masks mark defect pixels "
+                             f"white (> 127), e.g. 255")
     return mask
 
 
