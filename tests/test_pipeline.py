@@ -521,6 +521,20 @@ def test_masks_that_mark_no_defect_pixel_are_named_in_the_run_notes(dataset, tmp
                                  "white (> 127)") for note in run.report["notes"])
 
 
+def test_a_mask_that_marks_every_pixel_is_named_in_the_run_notes(dataset, tmp_path):
+    """An all-white mask (most likely inverted) took pixel AUROC from 0.96 to 0.72 without a word (bad-input review
+    of 2026-12-05)."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    mask = sorted((data / "ground_truth" / "scratch").glob("*_mask.png"))[0]
+    cv2.imwrite(str(mask), np.full(cv2.imread(str(mask)).shape[:2], 255, np.uint8))
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert (f"1 mask of defective test images marks every pixel as defect (all white: scratch/{mask.stem[:3]}.png): "
+            f"an inverted mask (defects are white on black) or a placeholder? Pixel AUROC and AUPRO count every "
+            f"pixel of that image as defective") in run.report["notes"]
+    assert sum("all white" in note for note in run.report["notes"]) == 1  # the drawn defects' masks: not named
+
+
 @pytest.mark.parametrize("method", ["padim", "patchcore"])
 def test_a_set_over_the_memory_budget_is_decoded_batch_by_batch_with_the_same_results(dataset, tmp_path, method,
                                                                                       monkeypatch):

@@ -261,6 +261,20 @@ def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray 
             f"pixel ({named}): those images' pixels count as defect-free in pixel AUROC and AUPRO")
 
 
+def full_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
+    """A note naming the defective test images whose mask marks every pixel (all white: most likely inverted, or a
+    placeholder; pixel AUROC fell from 0.96 to 0.72 with one such mask and nothing said: bad-input review); None
+    when none is."""
+    full = [s.name for s, mask in zip(test_samples, truth) if s.label == 1 and mask is not None and mask.all()]
+    if not full:
+        return None
+    named = ", ".join(full[:5]) + (", ..." if len(full) > 5 else "")
+    return (f"{counted(len(full), 'mask')} of defective test images {'marks' if len(full) == 1 else 'mark'} every "
+            f"pixel as defect (all white: {named}): an inverted mask (defects are white on black) or a placeholder? "
+            f"Pixel AUROC and AUPRO count every pixel of {'that image' if len(full) == 1 else 'those images'} as "
+            f"defective")
+
+
 #: how the note of a method that has seen labelled defects begins (report.json, the pages)
 SEEN_DEFECTS_NOTE = "This method has seen defects"
 
@@ -863,8 +877,9 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     ``per_defect_type`` ones, and how the boxes drawn above ``box_level`` of the model's map ``normalization``
     (recorded as ``box_level``) meet the ground truth (:func:`vqi_core.metrics.box_hits`; per defect type with a
     known mask, its regions boxed). Pixel metrics count the images whose mask is known (good images count as all
-    good); a mask that cannot be read is left out and named in a note, as is a mask that marks no defect pixel
-    (both appended to ``notes``). ``inspected_areas``: as :attr:`Prediction.inspected`."""
+    good); a mask that cannot be read is left out and named in a note, as is a mask that marks no defect pixel,
+    and a mask that marks every pixel is named (all appended to ``notes``). ``inspected_areas``: as
+    :attr:`Prediction.inspected`."""
     labels = np.array([s.label for s in samples], int)
     frame = pd.DataFrame({"label": [label_name(s) for s in samples],
                           "mask_path": [str(s.mask_path) if s.mask_path else "" for s in samples]})
@@ -875,9 +890,9 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     unmasked = missing_masks_note(samples, truth) if truth else None
     if unmasked is not None:
         notes.append(unmasked)
-    empty = empty_masks_note(samples, truth) if truth else None
-    if empty is not None:
-        notes.append(empty)
+    for mask_note in (empty_masks_note, full_masks_note):
+        if truth and (note := mask_note(samples, truth)) is not None:
+            notes.append(note)
     masks = [mask for mask in truth or [] if mask is not None]
     types = [s.defect_type for s in samples]
     if truth is None or not masks:
