@@ -631,7 +631,9 @@ def test_a_model_edited_so_that_it_cannot_score_is_refused_on_import_with_what_i
         (None, {"params": {**params, "smoothing_sigma": 1e7}}, "saved with a map smoothing sigma of 1e+07 px, "
                                                               "above the 256 px this version of VQI accepts"),
         (None, {"params": {**params, "n_features": 2.5}}, "parameter n_features of padim must be a whole number"),
-        (None, {"preprocessing": {**preprocessing, "std": [0, 0, 0]}}, "std must be above 0 for every channel"),
+        (None, {"preprocessing": {**preprocessing, "std": [0, 0, 0]}}, "std must be at least 1e-06 for every channel"),
+        (None, {"preprocessing": {**preprocessing, "std": [0.2, 1e-300, 0.2]}},  # 0 in float32: it passed as a
+         "std must be at least 1e-06 for every channel"),  # number above 0 (bad-input review of 2026-12-05)
         (None, {"preprocessing": {**preprocessing, "mean": [float("nan")] * 3}}, "mean must be three finite numbers"),
         (None, {"preprocessing": {**preprocessing, "mean": "abc"}}, "mean must be three finite numbers"),
         (None, {"preprocessing": {**preprocessing, "height": 64.5}}, "height must be a whole number of pixels"),

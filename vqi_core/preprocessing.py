@@ -44,6 +44,8 @@ MIN_INPUT_SIDE, MAX_INPUT_SIDE = 32, 2048  # the network input's sides in px, fo
 MIN_CROP = 0.3  # the smallest centre crop (kept fraction of the resized image)
 #: smallest per-image grey-level spread divided by in ``standardise`` mode (a flat image stays flat)
 MIN_INTENSITY_SPREAD = 1.0
+#: the smallest channel standard deviation a backbone's normalisation may divide by (ImageNet's are about 0.23)
+MIN_STD = 1e-6
 
 
 def _finite(value: object) -> bool:
@@ -97,8 +99,8 @@ class Preprocessing:
             values = getattr(self, name)
             if len(values) != 3 or not all(map(_finite, values)):
                 raise ValueError(f"{name} must be three finite numbers (one per channel), not {values!r}")
-        if min(self.std) <= 0:
-            raise ValueError(f"std must be above 0 for every channel, not {self.std!r}")
+        if min(self.std) < MIN_STD:  # 1e-300 passed "above 0" and is 0 in the float32 the network divides by (review)
+            raise ValueError(f"std must be at least {MIN_STD:g} for every channel, not {self.std!r}")
         if min(self.height, self.width) < MIN_INPUT_SIDE or max(self.height, self.width) > MAX_INPUT_SIDE:
             raise ValueError(f"input size {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
                              f"{MAX_INPUT_SIDE} px")
