@@ -158,6 +158,12 @@ def test_a_mask_that_is_a_broken_link_is_named_and_a_split_leaves_it_out(tmp_pat
     (source / "test" / "good" / "moved.png").symlink_to(tmp_path / "gone.png")
     assert {"file": str(source / "test" / "good" / "moved.png"),
             "reason": f"a broken link to {tmp_path / 'gone.png'}"} in load_category(source).skipped
+    loop = source / "test" / "good" / "loop.png"  # its target is there: a loop, not a broken link (review)
+    loop.symlink_to(tmp_path / "back.png")
+    (tmp_path / "back.png").symlink_to(loop)
+    reason = f"a link in a loop (it leads back to itself through {tmp_path / 'back.png'})"
+    assert {"file": str(loop), "reason": reason} in load_category(source).skipped
+    loop.unlink()
     assert main(["split", "--data", str(source), "--out", str(tmp_path / "out")]) == 0
     assert not (tmp_path / "out" / "ground_truth" / "crack" / "001_mask.png").exists()
     assert (tmp_path / "out" / "ground_truth" / "crack" / "000_mask.png").is_file()

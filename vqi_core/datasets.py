@@ -19,6 +19,7 @@ A dataset root is either one category itself or a folder of categories.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from collections import Counter
@@ -423,10 +424,17 @@ def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, s
 
 
 def broken_link_reason(path: Path) -> str | None:
-    """"a broken link to <target>" for a symbolic link whose target is gone; None for anything else."""
-    if path.is_symlink() and not path.exists():
-        return f"a broken link to {os.readlink(path)}"
-    return None
+    """"a broken link to <target>" for a symbolic link whose target is gone, "a link in a loop (...)" for one that
+    leads back to itself (it was called broken, its target being there: bad-input review); None for anything
+    else."""
+    if not path.is_symlink() or path.exists():
+        return None
+    try:
+        path.resolve(strict=True)
+    except (RuntimeError, OSError) as exc:  # a loop: RuntimeError up to Python 3.12, OSError ELOOP after
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            return f"a link in a loop (it leads back to itself through {os.readlink(path)})"
+    return f"a broken link to {os.readlink(path)}"
 
 
 def mask_problem(mask_path: Path, image_path: Path) -> str | None:
