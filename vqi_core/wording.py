@@ -52,9 +52,16 @@ def score_beside(score: float, threshold: float) -> str:
     return f"{score_text} ({'below' if score < threshold else 'above'} the threshold {threshold_text})"
 
 
+#: the smallest number an entered amount or rate is written out in full at; smaller, in exponent form
+SMALLEST_WRITTEN_OUT = 1e-9
+
+
 def entered_amount(value: float) -> str:
     """An amount someone entered (a cost) as they typed it: every digit, thousands grouped, never in exponent
-    form (1,234,567 stays 1,234,567, where ``:g`` printed 1.23457e+06)."""
+    form (1,234,567 stays 1,234,567, where ``:g`` printed 1.23457e+06), except below :data:`SMALLEST_WRITTEN_OUT`,
+    where written out it would be a row of zeros (1e-320 printed 320 of them: bad-input review)."""
+    if 0 < abs(value) < SMALLEST_WRITTEN_OUT:
+        return f"{float(value):.6g}"
     text = format(Decimal(repr(float(value))), ",f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -65,5 +72,7 @@ def entered_rate(rate: float) -> str:
     value = 100 * rate
     if value == 0:
         return "0%"
+    if abs(value) < SMALLEST_WRITTEN_OUT:  # "≤ 1e-298% false alarms", not 300 zeros (bad-input review)
+        return f"{value:.4g}%"
     decimals = max(0, 3 - math.floor(math.log10(abs(value))))  # four significant digits, never 1e-05
     return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + "%"
