@@ -1686,6 +1686,12 @@ def test_a_runs_folder_inside_a_categorys_image_folders_is_refused(trained, data
     assert "is inside the test folder of the dataset category" in capsys.readouterr().err
     assert sorted(path.name for path in (copy / "test").iterdir()) == sorted(
         path.name for path in (dataset / "test").iterdir())
+    # the category's own folder, or a folder beside train and test: its runs were listed as folders of the category
+    for runs, where in ((copy, "the folder of"), (copy / "runs", "inside")):  # (bad-input review of 2026-12-05)
+        assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs)]) == 2
+        assert (f"the runs folder {runs} is {where} the dataset category {copy}: its runs would be listed among the "
+                f"category's folders; give a runs folder outside the category") in capsys.readouterr().err
+    assert sorted(path.name for path in copy.iterdir()) == sorted(path.name for path in dataset.iterdir())
 
 
 def test_evaluate_chooses_a_lot_of_new_images_by_name_without_a_training_folder(trained, dataset, tmp_path, capsys,

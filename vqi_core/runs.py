@@ -45,7 +45,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .datasets import GOOD, category_holding
+from .datasets import GOOD, category_holding, is_category_folder
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
@@ -1233,13 +1233,19 @@ class RunStore:
                            f"{inside.parent}")
 
     def check_writable(self) -> None:
-        """Create the runs folder if needed; ``RunError`` when it is a file, a run folder (or inside one), lies in
-        a dataset category's ``train``, ``test`` or ``ground_truth`` folder, or cannot be written."""
+        """Create the runs folder if needed; ``RunError`` when it is a file, a run folder (or inside one), a dataset
+        category's folder or lies inside one, or cannot be written."""
         self.check_not_in_a_run()
         if (holding := category_holding(self.root)) is not None:  # found by review: a test/<run id> defect type
             raise RunError(f"the runs folder {self.root} is inside the {holding[1]} folder of the dataset category "
                            f"{holding[0]}: each run written there would be read as that category's images (in test, "
                            f"a defect type of its own); give a runs folder outside the category")
+        resolved = self.root.expanduser().resolve()
+        if (category := next((folder for folder in (resolved, *resolved.parents) if is_category_folder(folder)),
+                             None)) is not None:  # its runs were listed as folders of the category (review)
+            where = "the folder of" if category == resolved else "inside"
+            raise RunError(f"the runs folder {self.root} is {where} the dataset category {category}: its runs would "
+                           f"be listed among the category's folders; give a runs folder outside the category")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
