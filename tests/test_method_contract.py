@@ -168,8 +168,10 @@ def test_parameters_that_cannot_work_are_refused_before_fitting(method_name, par
     ("dfm", {"image_size": [64.7, 64]}, "parameter image_size of dfm must be a list of 2 whole numbers"),
     ("patchcore", {"knn_params": {"hnsw_m": 0}, "knn": "hnsw"}, "hnsw_m must be a whole number from 2 to 65,536"),
     ("patchcore", {"knn_params": {"nprobe": -3}}, "nprobe must be a whole number from 1 to 65,536, not -3"),
-    ("dfm", {"layers": 5}, "parameter layers of dfm must be a list of one or more layer names"),
-    ("padim", {"layers": []}, "parameter layers of padim must be a list of one or more layer names, not []"),
+    ("dfm", {"layers": 5}, "parameter layers of dfm must be a list of one or more different layer names"),
+    ("padim", {"layers": []}, "parameter layers of padim must be a list of one or more different layer names, not []"),
+    ("patchcore", {"layers": ["blocks.4", "blocks.4"]}, "must be a list of one or more different layer names, not "
+                                                        "['blocks.4', 'blocks.4']"),  # counted twice (review)
     ("patchcore", {"knn_params": 5}, "parameter knn_params of patchcore must be a JSON object"),
     ("dfm", {"pooled_size": 0}, "pooled_size and max_patches must be at least 1"),
     # no upper bound let pooled_size=1000 take 21 GB for 8 images of 64 px, global_grid=1000 36 s, patch_size=1001

@@ -511,7 +511,7 @@ def check_param_kinds(method: str, defaults: dict[str, Any], params: dict[str, A
 
 #: parameters whose default is None, and the kind of value they take
 _OPTIONAL_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    "layers": ((list, tuple), "a list of one or more layer names"), "global_layer": ((str,), "a layer name"),
+    "layers": ((list, tuple), "a list of one or more different layer names"), "global_layer": ((str,), "a layer name"),
     "finetune": ((str,), "a fine-tuning kind"), "finetune_params": ((dict,), "a JSON object of parameters"),
     "knn_params": ((dict,), "a JSON object of parameters"),
 }
@@ -524,8 +524,9 @@ def _expected_kind(default: Any, key: str, value: Any) -> str | None:
             return None
         types, kind = _OPTIONAL_KINDS[key]
         ok = isinstance(value, types)
-        if ok and key == "layers":  # an empty list would quietly mean the default layers
-            ok = len(value) > 0 and all(isinstance(item, str) for item in value)
+        if ok and key == "layers":  # an empty list would quietly mean the default layers; one named twice would
+            ok = len(value) > 0 and all(isinstance(item, str) for item in value) and len(set(value)) == len(value)
+            # count its features twice (accepted without a word: bad-input review)
         return None if ok else kind
     if isinstance(default, bool):
         return None if isinstance(value, bool) else "true or false"
