@@ -882,12 +882,18 @@ def test_a_few_far_scores_switch_the_histogram_to_bins_of_equal_ratio_on_a_log_a
     figure = histogram_figure(data, 500.0)
     assert figure.layout.xaxis.type == "log" and figure.layout.shapes[0].x0 == 500.0
     assert figure.layout.annotations[0].x == pytest.approx(np.log10(500.0))  # plotly places it in log units
-    assert list(figure.layout.xaxis.ticktext) == ["200", "500", "1,000", "2,000", "5,000"]
+    assert list(figure.layout.xaxis.ticktext) == ["500", "1,000", "2,000", "5,000"]  # from the lowest score, 200.6
     assert figure.layout.xaxis.tickvals[0] >= data.bin_edges[0]  # every tick on the scores' range
     beyond = histogram_figure(data, 1e6)
     assert tuple(beyond.layout.xaxis.range) == pytest.approx(tuple(np.log10(data.bin_edges[[0, -1]])))
     compact = prepare_threshold_data(labels, np.r_[rng.uniform(20, 25, 14), rng.uniform(24, 45, 21)])
     assert not compact.log_scale and histogram_figure(compact, 26.0).layout.xaxis.type is None  # ratio under 10
+    far = np.r_[rng.uniform(1, 3, 14), np.geomspace(100, 3000, 21)]  # the slider's low end is 0 here: the bins
+    spread = prepare_threshold_data(labels, far)  # start at the lowest score (review of the change: it kept 40
+    assert spread.log_scale and spread.bin_edges[0] == far.min()  # equal bars, 1 of them good)
+    assert np.count_nonzero(spread.good_counts) >= 3 and spread.good_counts.sum() == 14  # not all in one bar
+    bars = histogram_figure(spread, 50.0).data[0]  # each bar spans its bin exactly, on the log axis too
+    assert np.allclose(np.asarray(bars.x) - np.asarray(bars.width) / 2, spread.bin_edges[:-1])
     signed = prepare_threshold_data(labels, np.r_[rng.uniform(-5, 0, 14), rng.uniform(0, 500, 21)])
     assert not signed.log_scale  # no log of a score at or below 0
     even = prepare_threshold_data(labels, np.r_[np.linspace(1, 200, 14), np.linspace(150, 400, 21)])

@@ -95,13 +95,15 @@ class ThresholdData:
 
 
 def score_bin_edges(scores: np.ndarray, low: float, high: float, bins: int) -> tuple[np.ndarray, bool]:
-    """Histogram bin edges from ``low`` to ``high``, and whether they are of equal ratio (for a log axis) rather
-    than equal width: equal ratio where every score is positive and those bins spread the scores over more bars
-    (a few far scores, 200 to 8,755, packed 14 good images into the first of 40 equal bars: browser review)."""
+    """Histogram bin edges over the scores, and whether they are of equal ratio (for a log axis) rather than of
+    equal width from ``low`` to ``high`` (the slider's ends): equal ratio, from the lowest score to ``high``, where
+    every score is positive, the highest is at least 10 times the lowest and those bins spread the scores over more
+    bars (a few far scores, 200 to 8,755, packed 14 good images into the first of 40 equal bars: browser review)."""
     linear = np.linspace(low, high, bins + 1)
-    if low <= 0 or high / low < 10:
+    lowest = float(np.min(scores)) if len(scores) else 0.0
+    if lowest <= 0 or high / lowest < 10:  # (the slider's low end lies a step below the lowest score, often at 0)
         return linear, False
-    ratio = np.geomspace(low, high, bins + 1)
+    ratio = np.geomspace(lowest, high, bins + 1)
     bars = [np.count_nonzero(np.histogram(scores, edges)[0]) for edges in (linear, ratio)]
     return (ratio, True) if bars[1] > bars[0] else (linear, False)
 
@@ -207,8 +209,8 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
     """Score histograms of good vs defective test images with the threshold as a vertical line, or, where it lies
     beyond the bins (a threshold saved far from every score), said in a corner instead."""
     edges = data.bin_edges
-    centers = np.sqrt(edges[:-1] * edges[1:]) if data.log_scale else (edges[:-1] + edges[1:]) / 2
-    widths = np.diff(edges)
+    centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)  # plotly spans centre ± width / 2 in data
+    # units, on a log axis too: each bar covers its bin exactly
     bars = [go.Bar(x=centers, y=data.good_counts, width=widths, name=f"good ({data.n_good})",
                    marker_color=GOOD_CSS, opacity=0.65),
             go.Bar(x=centers, y=data.defective_counts, width=widths, name=f"defective ({data.n_defective})",
