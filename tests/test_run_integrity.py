@@ -23,6 +23,7 @@ from synthetic import record_dataset_as, write_mvtec_dataset
 from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
+from vqi_core.methods import method_class
 from vqi_core.cli import main
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
@@ -391,6 +392,23 @@ def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_
     assert str(refused.value) == said
     assert main(["evaluate", "--run", str(run.path)]) == 2
     assert capsys.readouterr().err == f"error: {said}\n"
+
+
+def test_a_run_saved_above_a_parameter_bound_added_later_is_refused_as_older_not_damaged(trained_run, tmp_path):
+    """PaDiM's epsilon (and DFM's pooled_size, SPADE's global_grid, PatchCore's patch_size) got upper bounds on
+    2026-12-05: a run saved above one was then called damaged (review of the change)."""
+    assert FAST_METHOD == "padim"
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "params": {**meta["params"], "epsilon": 2e6}}))
+    with pytest.raises(RunError) as refused:
+        Run(run.path).load_model()
+    assert str(refused.value) == (f"the model in {run.path / 'model'} cannot be loaded: it was saved with epsilon "
+                                  f"2e+06, above the 1e+06 this version of VQI accepts (earlier versions did not check "
+                                  f"it): train it again with a smaller epsilon")
+    assert {name: method_class(name).later_limits for name in ("dfm", "spade", "patchcore")} == {
+        "dfm": {"pooled_size": 16}, "spade": {"global_grid": 16}, "patchcore": {"patch_size": 15}}
 
 
 @pytest.mark.parametrize("damage", ["nan_map_max", "no_map_max", "a_list"])

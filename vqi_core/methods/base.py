@@ -130,6 +130,8 @@ class AnomalyModel(ABC):
     parameter_help: ClassVar[dict[str, str]] = {}
     #: the values a text parameter takes (the Train page offers them to choose from)
     parameter_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: upper bounds added after VQI had saved models without them: a model saved above one is older, not damaged
+    later_limits: ClassVar[dict[str, float]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every method's constructor refuses a parameter of the wrong kind with a clear message (as
@@ -441,6 +443,12 @@ class AnomalyModel(ABC):
             raise DamagedModel(f"it was saved with a map smoothing sigma of {sigma:g} px, above the "
                                f"{MAX_SMOOTHING_SIGMA:g} px this version of VQI accepts (earlier versions did not "
                                f"check it): train it again with a smaller smoothing_sigma")
+        for name, limit in cls.later_limits.items():  # as the sigma (a review found such runs called damaged)
+            value = meta["params"].get(name)
+            if finite_number(value) and value > limit:
+                raise DamagedModel(f"it was saved with {name} {value:g}, above the {limit:g} this version of VQI "
+                                   f"accepts (earlier versions did not check it): train it again with a smaller "
+                                   f"{name}")
         try:
             model = cls(**meta["params"])
             model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted

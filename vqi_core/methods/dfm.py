@@ -110,6 +110,7 @@ class DFM(AnomalyModel):
     """DFM: PCA of pooled deep features; ``fre`` or ``nll`` image score; per-position PCA map."""
 
     name = "dfm"
+    later_limits = {"pooled_size": MAX_POOLED_SIZE}
     parameter_help = {
         "pooled_size": "Grid the features are average-pooled to for the image-level PCA (s x s).",
         "variance": "Share of the training features' variance the PCA keeps.",

@@ -36,6 +36,7 @@ class Padim(AnomalyModel):
     """
 
     name = "padim"
+    later_limits = {"epsilon": MAX_EPSILON}
     parameter_help = {
         "n_features": "Feature channels kept (a seeded random subset): each position's Gaussian is n x n.",
         "epsilon": "Added to each covariance's diagonal so that it can be inverted.",

@@ -48,6 +48,7 @@ class PatchCore(AnomalyModel):
     """
 
     name = "patchcore"
+    later_limits = {"patch_size": MAX_PATCH_SIZE}
     parameter_help = {
         "coreset_fraction": "Share of the training patch features kept in the memory bank (greedy coreset): more "
                             "covers good parts more finely, with more memory and slower scoring.",

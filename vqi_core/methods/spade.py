@@ -38,6 +38,7 @@ class Spade(AnomalyModel):
     """
 
     name = "spade"
+    later_limits = {"global_grid": MAX_GLOBAL_GRID}
     parameter_help = {
         "k": "Nearest training images, by global feature, that the image score averages over and the pixel "
              "search looks in.",
