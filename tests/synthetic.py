@@ -5,12 +5,14 @@ Shared by the tests. Everything is seeded, so the same call gives the same pixel
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
@@ -164,3 +166,19 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
         scores[column] = scores[column].str.replace(config["dataset"], str(dataset), n=1, regex=False)
     scores.to_csv(run_folder / "scores.csv", index=False)
     (run_folder / "config.json").write_text(json.dumps({**config, "dataset": str(dataset)}))
+
+
+#: EXIF blocks Pillow cannot parse, and warns of: an orientation entry cut short ("Corrupt EXIF data"), a Make
+#: entry whose text lies past the end of the block ("Tag data larger than file. Skipping tag 271")
+DAMAGED_EXIF = (b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\xff\xff\xff\xff",
+                b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x0f\x00\x02\x00\x00\x00\x64\x00\x00\x10\x00"
+                b"\x00\x00\x00\x00")
+
+
+def jpeg_with_damaged_exif(exif: bytes) -> bytes:
+    """An 8 x 12 JPEG, bright on its left half, carrying ``exif``."""
+    pixels = np.zeros((8, 12, 3), np.uint8)
+    pixels[:, :6] = 200
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95, exif=exif)
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import cv2
@@ -165,6 +166,16 @@ def test_home_links_the_pages_in_the_sidebars_order(open_page, app_env):
     labels = [link.proto.label for link in app.main.get("page_link")]
     assert labels == ["Train a run", "Inspect the current run", "Choose the threshold", "Compare runs",
                       "Score new images"]
+
+
+def test_the_dashboard_keeps_pillows_warnings_off_the_servers_terminal(open_page, app_env):
+    """As the command line does (hide_pillow_warnings): they name no file, and VQI names each image it cannot read."""
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        open_page()
+        hidden = [(action, category) for action, _, category, module, _ in warnings.filters
+                  if module is not None and module.pattern == r"PIL\."]
+    assert hidden == [("ignore", UserWarning)]
 
 
 def test_home_edits_the_current_runs_description(open_page, app_env):

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageOps
 
 import vqi_core.images
-from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError,
+from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif
+from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image, read_mask,
                              stored_size, to_rgb_array, transparency_note, transparent_share)
 from vqi_core.pipeline import folder_sources
@@ -242,22 +243,26 @@ def test_an_exif_orientation_is_applied_as_a_viewer_shows_the_image(tmp_path, su
     assert read_image(upright).shape == (60, 40, 3) and stored_size(upright) == (60, 40)
 
 
-def test_a_jpeg_whose_exif_data_is_corrupt_is_read_as_stored_without_pillows_warning(tmp_path):
+@pytest.mark.parametrize("exif", DAMAGED_EXIF)
+def test_a_jpeg_whose_exif_data_is_damaged_is_read_as_stored_without_pillows_warning(tmp_path, exif):
     """Pillow printed "UserWarning: Corrupt EXIF data" on the terminal of predict, naming no file (bad-input
-    review of 2026-12-05): its orientation cannot be read, so the image is read as stored, quietly."""
-    pixels = np.zeros((8, 12, 3), np.uint8)
-    pixels[:, :6] = 200
-    buffer = io.BytesIO()  # an EXIF block whose one entry (the orientation) is cut short
-    Image.fromarray(pixels).save(buffer, "JPEG", quality=95,
-                                 exif=b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\xff\xff\xff\xff")
-    path = _save_bytes(tmp_path, "part.jpg", buffer.getvalue())
-    with warnings.catch_warnings(record=True) as shown:  # the filters in force, as on a terminal
+    review of 2026-12-05): its orientation cannot be read, so the image is read as stored, quietly once the
+    command line or the dashboard has called hide_pillow_warnings (once for the process: warnings.catch_warnings
+    around each read changed every thread's filters while it decoded: review of the change)."""
+    data = jpeg_with_damaged_exif(exif)
+    path = _save_bytes(tmp_path, "part.jpg", data)
+    with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
-        image = read_image(buffer.getvalue())
+        read_image(data)
+    assert [w for w in shown if w.filename.startswith(os.path.dirname(Image.__file__))]  # Pillow does warn
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        hide_pillow_warnings()
+        image = read_image(data)
         sources, skipped = folder_sources(tmp_path)  # listed (its header checked) as a folder to score
         assert stored_size(path) == (8, 12) and not is_sixteen_bit(path) and not skipped and len(sources) == 1
     assert image.shape == (8, 12, 3) and image[:, :5].mean() > 150 > image[:, 7:].mean()  # as stored
-    assert not [w for w in shown if "EXIF" in str(w.message)]
+    assert not shown
 
 
 def test_sixteen_bit_with_an_orientation_keeps_its_scaling(tmp_path):

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
+from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif
 from vqi_core import system
 from vqi_core.cli import _terminate_as_interrupt
 
@@ -183,11 +184,15 @@ def test_the_command_line_names_a_huge_image_without_pillows_warning(tmp_path):
         (tmp_path / "part" / folder).mkdir(parents=True)
         Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "part" / folder / "plain.png")
     Image.new("1", (9500, 9500)).save(tmp_path / "part" / "train" / "good" / "huge.png")  # 90 megapixels, a few kB
+    for index, exif in enumerate(DAMAGED_EXIF):  # Pillow's UserWarnings of EXIF it cannot parse name no file either
+        (tmp_path / "part" / "test" / "good" / f"exif{index}.jpg").write_bytes(jpeg_with_damaged_exif(exif))
     done = subprocess.run([sys.executable, "-m", "vqi_core", "check", "--data", str(tmp_path / "part")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "huge.png" in done.stdout and "9500x9500 pixels is larger than the 64,000,000 pixel limit" in done.stdout
     assert "DecompressionBombWarning" not in done.stderr + done.stdout and "warnings.warn" not in done.stderr
+    assert "EXIF" not in done.stderr and "Skipping tag" not in done.stderr, done.stderr
+    assert "skipped" not in "".join(line for line in done.stdout.splitlines() if "exif" in line)  # read, as stored
 
 
 @pytest.mark.parametrize("ignored", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])

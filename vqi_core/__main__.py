@@ -2,7 +2,6 @@
 
 import signal
 import sys
-import warnings
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -14,16 +13,13 @@ def _interrupt(signum: int, frame: object) -> None:
 if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:  # one the caller chose to ignore stays ignored
     signal.signal(signal.SIGTERM, _interrupt)
 try:
-    from PIL import Image
-
     from .cli import main
+    from .images import hide_pillow_warnings
 except KeyboardInterrupt:  # Ctrl+C while torch and OpenCV are still loading: no command has started
     print("interrupted: nothing was done", file=sys.stderr)
     raise SystemExit(130)
 
-# an image of 89-179 megapixels: VQI names it with its own limit (64 megapixels) and the reason; Pillow's warning
-# would add two lines of its source code to the command's output
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+hide_pillow_warnings()  # VQI names each image it cannot read; Pillow's warnings name no file
 
 status = main()
 # the command is done and has said so: Ctrl+C or SIGTERM while the interpreter exits (atexit handlers of torch and

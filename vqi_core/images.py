@@ -33,14 +33,13 @@ image sets too large to hold decoded in memory.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import stat
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Sequence, overload
+from typing import Callable, NamedTuple, Sequence, overload
 
 import cv2
 import numpy as np
@@ -49,6 +48,17 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 TOO_MANY_PIXELS = f"more pixels than the {MAX_IMAGE_PIXELS:,} pixel limit"
+
+
+def hide_pillow_warnings() -> None:
+    """Keep Pillow's warnings off the terminal, for the process (the command line and the dashboard call it once:
+    ``warnings.catch_warnings`` around each read would change the filters of every thread while it decodes). VQI
+    names every image it cannot read with the file and the reason; Pillow's warnings name no file: its
+    decompression-bomb warning for 89-179 megapixels (over VQI's own 64-megapixel limit) and its ``UserWarning``s
+    of EXIF data it cannot parse ("Corrupt EXIF data", "Tag data larger than file. Skipping tag"), after which
+    the image is read as stored."""
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 
 def too_many_pixels(exc: Image.DecompressionBombError) -> str:
@@ -130,21 +140,6 @@ class _Opened(NamedTuple):
     page: int = 0
 
 
-@contextlib.contextmanager
-def _exif_warning_hidden() -> Iterator[None]:
-    """Pillow's warning of EXIF data it cannot parse not shown: such an image is read as stored (no orientation to
-    apply), and the warning went to the terminal of predict naming no file (bad-input review)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
-        yield
-
-
-def open_image(path: Path | str) -> Image.Image:
-    """``Image.open`` of a file, for its header, without Pillow's warning of EXIF data it cannot parse."""
-    with _exif_warning_hidden():
-        return Image.open(path)
-
-
 def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYTES) -> _Opened:
     if isinstance(source, bytes):
         if not source:
@@ -157,47 +152,46 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         stream: io.BytesIO | Path = io.BytesIO(source)
     else:
         stream = source
-    with _exif_warning_hidden():
-        try:
-            if isinstance(stream, Path) and stream.exists() and not stream.is_file():
-                what = "a folder" if stream.is_dir() else "not a regular file (a named pipe or a device)"
-                raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
-            if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
-                raise ImageReadError(f"{name}: {EMPTY_FILE}")
-            image = Image.open(stream)
-            stacked = stacked_images_problem(image)
-            if stacked:
-                raise ImageReadError(f"{name}: {stacked}")
-            page = main_page(image)
-            if page:
-                image.seek(page)
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise ImageReadError(
-                    f"{name}: {image.width}x{image.height} pixels is larger than the "
-                    f"{MAX_IMAGE_PIXELS:,} pixel limit"
-                )
-            if len(image.getbands()) == 1 and any(
-                    tile.codec_name == "raw" and tile.extents is not None
-                    and (tile.extents[2] > image.width or tile.extents[3] > image.height) for tile in image.tile):
-                # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
-                # stored (Pillow 13; colour ones and compressed ones are turned correctly)
-                raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
-                                     f"{_orientation(image)}), which would be decoded as scrambled pixels: save it "
-                                     f"with LZW or deflate compression, or turned upright without the orientation tag")
-            sixteen_bit_colour_orientation = None
-            if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
-                sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
-            image.load()
-            if _orientation(image) != 1:
-                ImageOps.exif_transpose(image, in_place=True)
-        except ImageReadError:
-            raise
-        except FileNotFoundError as exc:
-            raise ImageReadError(f"{name}: file not found") from exc
-        except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
-            raise ImageReadError(f"{name}: {unreadable_reason(exc)}") from exc
-        except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
-            raise ImageReadError(f"{name}: {too_many_pixels(exc)}") from exc
+    try:
+        if isinstance(stream, Path) and stream.exists() and not stream.is_file():
+            what = "a folder" if stream.is_dir() else "not a regular file (a named pipe or a device)"
+            raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
+        if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
+            raise ImageReadError(f"{name}: {EMPTY_FILE}")
+        image = Image.open(stream)
+        stacked = stacked_images_problem(image)
+        if stacked:
+            raise ImageReadError(f"{name}: {stacked}")
+        page = main_page(image)
+        if page:
+            image.seek(page)
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise ImageReadError(
+                f"{name}: {image.width}x{image.height} pixels is larger than the "
+                f"{MAX_IMAGE_PIXELS:,} pixel limit"
+            )
+        if len(image.getbands()) == 1 and any(
+                tile.codec_name == "raw" and tile.extents is not None
+                and (tile.extents[2] > image.width or tile.extents[3] > image.height) for tile in image.tile):
+            # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
+            # stored (Pillow 13; colour ones and compressed ones are turned correctly)
+            raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
+                                 f"{_orientation(image)}), which would be decoded as scrambled pixels: save it "
+                                 f"with LZW or deflate compression, or turned upright without the orientation tag")
+        sixteen_bit_colour_orientation = None
+        if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
+            sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
+        image.load()
+        if _orientation(image) != 1:
+            ImageOps.exif_transpose(image, in_place=True)
+    except ImageReadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageReadError(f"{name}: file not found") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+        raise ImageReadError(f"{name}: {unreadable_reason(exc)}") from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
+        raise ImageReadError(f"{name}: {too_many_pixels(exc)}") from exc
     return _Opened(image, sixteen_bit_colour_orientation, page)
 
 
@@ -295,8 +289,7 @@ def stacked_images_problem(image: Image.Image) -> str | None:
 
 def _orientation(image: Image.Image) -> int:
     """The image's EXIF orientation, 1 (as stored) when it has none or its EXIF data cannot be read."""
-    with _exif_warning_hidden():
-        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    return int(image.getexif().get(ExifTags.Base.Orientation, 1))
 
 
 def check_bit_depth(bit_depth: object) -> int:
@@ -388,7 +381,7 @@ def is_sixteen_bit(path: Path | str) -> bool:
     """Whether an image file holds 16-bit pixels, grayscale or colour (read from its header; False if it is no
     image)."""
     try:
-        with open_image(path) as image:
+        with Image.open(path) as image:
             image.seek(main_page(image))
             return image.mode.startswith("I;16") or _is_sixteen_bit_colour(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -419,7 +412,7 @@ def stored_size(path: Path | str) -> tuple[int, int]:
     """(H, W) of an image file as it is shown (its EXIF orientation applied), read from its header without
     decoding the pixels; ``ImageReadError`` if it is not an image."""
     try:
-        with open_image(path) as image:
+        with Image.open(path) as image:
             image.seek(main_page(image))
             # Pillow's TIFF reader gives the size as shown already (and turns the pixels when it loads them)
             if _orientation(image) in _QUARTER_TURNS and image.format != "TIFF":
