@@ -340,6 +340,9 @@ def transparent_share(data: bytes) -> float:
     """The share of the pixels of an image file's bytes that are not fully opaque, which :func:`read_image` reads
     over black (0.0 for an image without transparency, or bytes it cannot read)."""
     try:
+        with Image.open(io.BytesIO(data)) as header:  # most images have no alpha: told by the header, not decoded
+            if not _has_alpha(header):  # (a 12 MP JPEG was decoded a second time for this: review of the change)
+                return 0.0
         image = _open(data, "image", None).image
         if not _has_alpha(image):
             return 0.0
@@ -436,9 +439,10 @@ def read_mask(path: Path | str) -> np.ndarray:
     highest = int(np.asarray(image).max()) if sixteen_bit else int(grey.max())  # the file's own value (review:
     if not mask.any() and highest > 0:  # a 16-bit 0/200 mask was said to have 1 as its highest value)
         value = f"{highest:,} of 65,535 (a 16-bit mask, white above 32,767)" if sixteen_bit else f"{highest}"
+        white = "(> 32,767), e.g. 65,535" if sixteen_bit else "(> 127), e.g. 255"  # 255 in a 16-bit mask is dark
         raise ImageReadError(f"{path}: the mask's highest value is {value}, so it marks no pixel above "
                              f"{'half of white' if sixteen_bit else '127'} (a 0/1 mask?): masks mark defect pixels "
-                             f"white (> 127), e.g. 255")
+                             f"white {white}")
     return mask
 
 
