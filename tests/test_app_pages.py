@@ -709,6 +709,14 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     assert {f"{name} as photographed", f"Heatmap of {name}", f"Boxes on {name} and its defect's outline"} \
         <= set(alt_texts)  # the synthetic defects have masks
     assert not app.exception and not app.error
+    app.button(key="inspect_close").click().run()
+    app.button_group(key="inspect_outcomes").set_value([]).run()
+    shown_cards = [int(b.key.rsplit("_", 1)[1]) for b in app.button if b.key and b.key.startswith("inspect_open_")]
+    good = next(index for index in shown_cards if run.labels[index] == 0)
+    app.button(key=f"inspect_open_{good}").click().run()
+    good_name = run.scores["image"].iloc[good]
+    shown = {img.alt: caption for image in app.image for img, caption in zip(image.proto.imgs, image.captions)}
+    assert f"Boxes on {good_name}" in shown and "outline" not in shown[f"Boxes on {good_name}"]  # it has none
 
 
 def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_page, app_env):

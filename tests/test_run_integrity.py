@@ -565,7 +565,8 @@ def test_a_threshold_reason_with_a_line_break_or_a_terminal_escape_is_refused():
         with pytest.raises(ValueError, match="the reason holds a control character"):
             checked_reason(reason)  # a right-to-left override makes "approved\u202e gnidnep ton" read "approved not
     assert escaped_controls("approved\u202e gnidnep ton") == "approved\\u202e gnidnep ton"  # pending": review
-    assert checked_reason("ضبط الجودة approved") == "ضبط الجودة approved"  # right-to-left text itself is text
+    assert checked_reason("ضبط الجودة approved") == "ضبط الجودة approved"  # right-to-left text itself is text,
+    assert checked_reason("אושר\u200f 12") == "אושר\u200f 12"  # and so is the direction mark a Hebrew keyboard types
 
 
 def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(trained_run, tmp_path, open_page,

@@ -68,5 +68,6 @@ def test_numbers_that_differ_far_down_are_told_apart_and_rates_keep_four_digits(
     assert entered_amount(1e16) == "10,000,000,000,000,000"
     # written out, 1e-320 was 320 zeros, and "≤ 1e-298% false alarms" 300 (bad-input review of 2026-12-05)
     assert entered_amount(1e-9) == "0.000000001" and entered_amount(1e-15) == "1e-15"
-    assert entered_amount(1e-320) == "9.99989e-321" and entered_rate(1e-300) == "1e-298%"
+    assert entered_amount(1e-320) == "1e-320" and entered_rate(1e-300) == "1e-298%"
+    assert entered_amount(1.23456789e-12) == "1.23456789e-12"  # as typed, every digit
     assert entered_rate(1e-10) == "0.00000001%" and entered_rate(1.234567e-13) == "1.235e-11%"

@@ -424,16 +424,16 @@ def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, s
 
 
 def broken_link_reason(path: Path) -> str | None:
-    """"a broken link to <target>" for a symbolic link whose target is gone, "a link in a loop (...)" for one that
-    leads back to itself (it was called broken, its target being there: bad-input review); None for anything
-    else."""
+    """"a broken link to <target>" for a symbolic link whose target is gone, "a link that leads into a loop of
+    links (...)" for one whose links go round (it was called broken, its target being there: bad-input review);
+    None for anything else."""
     if not path.is_symlink() or path.exists():
         return None
     try:
         path.resolve(strict=True)
     except (RuntimeError, OSError) as exc:  # a loop: RuntimeError up to Python 3.12, OSError ELOOP after
-        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
-            return f"a link in a loop (it leads back to itself through {os.readlink(path)})"
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:  # (or a chain too long to follow)
+            return f"a link that leads into a loop of links (through {os.readlink(path)})"
     return f"a broken link to {os.readlink(path)}"
 
 

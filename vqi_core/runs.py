@@ -1012,11 +1012,11 @@ def escaped_controls(text: str, allowed: str = "") -> str:
     return "".join(repr(char)[1:-1] if _is_control(char) and char not in allowed else char for char in text)
 
 
-#: characters that reorder or break the text around them where it is shown: bidirectional marks, embeddings,
-#: overrides and isolates, and the line and paragraph separators ("approved\u202e gnidnep ton" reads "approved not
-#: pending" in a bidi-aware terminal: bad-input review)
-TEXT_DIRECTION_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                                    "\u2028\u2029")
+#: characters that reorder or break the text around them where it is shown: bidirectional embeddings, overrides
+#: and isolates, and the line and paragraph separators ("approved\u202e gnidnep ton" reads "approved not pending" in
+#: a bidi-aware terminal: bad-input review). The direction marks (U+200E, U+200F, U+061C), which Hebrew and Arabic
+#: keyboards type and which cannot turn a text around, are text.
+TEXT_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
 
 
 def _is_control(char: str) -> bool:

@@ -61,7 +61,7 @@ def entered_amount(value: float) -> str:
     form (1,234,567 stays 1,234,567, where ``:g`` printed 1.23457e+06), except below :data:`SMALLEST_WRITTEN_OUT`,
     where written out it would be a row of zeros (1e-320 printed 320 of them: bad-input review)."""
     if 0 < abs(value) < SMALLEST_WRITTEN_OUT:
-        return f"{float(value):.6g}"
+        return repr(float(value))  # every digit typed: 1.23456789e-12
     text = format(Decimal(repr(float(value))), ",f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

@@ -81,6 +81,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     path = str(run.path)
     row = frame.loc[index]
     masks = bool(run.config.get("has_masks"))
+    outlined = masks and row["label"] == "defective"  # a good image has no outline to draw
     head, close = st.columns([5, 1])
     head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level, OWN_RANGE_HERE),
                   unsafe_allow_html=True)
@@ -108,9 +109,9 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"
-                         + (" and ground-truth outline" if masks else ""),
+                         + (" and ground-truth outline" if outlined else ""),
                          width="stretch",
-                         alt=f"Boxes on {row['image']}" + (" and its defect's outline" if masks else ""))
+                         alt=f"Boxes on {row['image']}" + (" and its defect's outline" if outlined else ""))
     except LOAD_ERRORS as exc:
         st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
     if masks:
