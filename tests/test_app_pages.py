@@ -21,7 +21,7 @@ from synthetic import draw_defect, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
-    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, saved_time, square_thumbnail, \
+    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
     threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence
@@ -35,7 +35,7 @@ from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMP
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
     slider_include, verdict
 from ui import common
-from vqi_core.wording import exact_number, told_apart
+from vqi_core.wording import exact_number, saved_time, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}

@@ -58,7 +58,7 @@ from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import costlier_than_unchecked, slider_axis
-from vqi_core.wording import exact_number
+from vqi_core.wording import exact_number, saved_time
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
@@ -1263,6 +1263,9 @@ def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading
         (["--param", "foo=1"], "error: 'foo' is not a parameter of padim"),
         (["--param", "epsilon=abc"], "error: parameter epsilon of padim must be a finite number, not 'abc'"),
         (["--param", "seed=5"], "error: the seed is a run setting"),
+        (["--param", "layers=" + "[" * 100_000 + "]" * 100_000],  # nested too deep for Python's JSON reader: it
+         "error: parameter layers of padim must be a list of one or more different layer names"),  # was a traceback
+        (["--param", "epsilon=" + "7" * 5000], "error: parameter epsilon of padim must be a finite number"),
         (["--runs", str(tmp_path / "afile.txt")], "is a file, not a folder"),
         # an option set twice, or one the method does not use, was taken silently (found by a CLI review)
         (["--param", "image_size=nan", "--image-size", "64"],
@@ -1480,9 +1483,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
 
     lines, _ = shown("--value", str(middle), "--save", "--reason", "new supplier lot 7", "--history")
     assert run.threshold == middle and run.threshold_history["reason"].iloc[-1] == "new supplier lot 7"
-    listed = lines[lines.index("threshold history, oldest first:") + 1:]
-    assert len(listed) == 3  # trained with, the minimum-cost one, this one
-    assert listed[-1].endswith(f"  {exact_number(middle)}  (manual)  new supplier lot 7")
+    listed = lines[lines.index("threshold history, newest first (the first in effect):") + 1:]
+    assert len(listed) == 3  # this one, the minimum-cost one, trained with: as the pages and the report list them
+    assert listed[0] == (f"  {saved_time(run.threshold_history['saved_at'].iloc[-1])}  {exact_number(middle)}  "
+                         f"(manual)  new supplier lot 7")
 
 
 def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):

@@ -43,7 +43,7 @@ from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, \
     slider_axis, threshold_presets
-from .wording import counted, exact_number, figure, percent, score_beside
+from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -95,7 +95,7 @@ def parse_param(text: str) -> tuple[str, Any]:
     key, value = text.split("=", 1)
     try:
         return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (JSONDecodeError), a 5,000-digit number, nested too deep
         return key.strip(), value
 
 
@@ -738,10 +738,10 @@ def _threshold(args: argparse.Namespace) -> int:
         print(f"interrupted once the threshold was saved: {run.path}" if saved else "interrupted", file=sys.stderr)
         return 130
     if args.history:
-        print("threshold history, oldest first:")
-        for entry in run.threshold_history.itertuples():
-            print(f"  {entry.saved_at or 'when not recorded'}  {exact_number(entry.threshold)}  ({entry.source})"
-                  + (f"  {entry.reason}" if entry.reason else ""))
+        print("threshold history, newest first (the first in effect):")  # as the pages and the report list it
+        for entry in run.threshold_history.iloc[::-1].itertuples():
+            print(f"  {saved_time(entry.saved_at) or 'when not recorded'}  {exact_number(entry.threshold)}  "
+                  f"({entry.source})" + (f"  {entry.reason}" if entry.reason else ""))
     return 0
 
 

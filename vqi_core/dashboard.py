@@ -15,7 +15,6 @@ import math
 import re
 import textwrap
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Sequence
@@ -48,7 +47,7 @@ from .runs import MAX_BOX_LEVEL, MODEL_DIR, REGIONS_FOLDER, Run, RunError, chang
 from .split_check import findings_line, look_alike_finding, one_class_note
 from .thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, outcomes, rate_numbers, \
     score_axis
-from .wording import counted, exact_number, figure
+from .wording import counted, exact_number, figure, saved_time
 
 
 def css_color(rgb: Sequence[int]) -> str:
@@ -498,18 +497,6 @@ def regions_boxed_frame(by_type: dict[str, dict[str, int]]) -> pd.DataFrame:
                           "share boxed": 100 * entry["defect_regions_boxed"] / entry["defect_regions"]
                           if entry["defect_regions"] else None} for name, entry in by_type.items()],
                         columns=["defect type", "regions", "boxed", "share boxed"])
-
-
-def saved_time(saved_at: str) -> str:
-    """A saved threshold's or box level's time (ISO 8601, as runs record it) as run labels give times, time first,
-    with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a text that is no such time as written."""
-    try:
-        when = datetime.fromisoformat(saved_at)
-    except ValueError:
-        return saved_at
-    offset = when.strftime("%z")
-    zone = f" UTC{offset[:3]}:{offset[3:5]}" if offset else ""
-    return f"{when:%H:%M:%S %Y-%m-%d}{zone}"
 
 
 def threshold_history_frame(run: Run) -> pd.DataFrame:

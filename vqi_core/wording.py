@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -76,3 +77,15 @@ def entered_rate(rate: float) -> str:
         return f"{value:.4g}%"
     decimals = max(0, 3 - math.floor(math.log10(abs(value))))  # four significant digits, never 1e-05
     return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + "%"
+
+
+def saved_time(saved_at: str) -> str:
+    """A saved threshold's or box level's time (ISO 8601, as runs record it) as run labels give times, time first,
+    with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a text that is no such time as written."""
+    try:
+        when = datetime.fromisoformat(saved_at)
+    except ValueError:
+        return saved_at
+    offset = when.strftime("%z")
+    zone = f" UTC{offset[:3]}:{offset[3:5]}" if offset else ""
+    return f"{when:%H:%M:%S %Y-%m-%d}{zone}"
