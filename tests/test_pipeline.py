@@ -1696,6 +1696,9 @@ def test_a_runs_folder_inside_a_categorys_image_folders_is_refused(trained, data
         assert (f"the runs folder {runs} is {where} the dataset category {copy}: its runs would be listed among the "
                 f"category's folders; give a runs folder outside the category") in capsys.readouterr().err
     assert sorted(path.name for path in copy.iterdir()) == sorted(path.name for path in dataset.iterdir())
+    shutil.rmtree(copy / "train")  # a labelled test set (test/good without train), as evaluate --data takes one
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(copy / "runs")]) == 2
+    assert f"is inside the dataset category {copy}" in capsys.readouterr().err
 
 
 def test_evaluate_chooses_a_lot_of_new_images_by_name_without_a_training_folder(trained, dataset, tmp_path, capsys,

@@ -1241,8 +1241,9 @@ class RunStore:
                            f"{holding[0]}: each run written there would be read as that category's images (in test, "
                            f"a defect type of its own); give a runs folder outside the category")
         resolved = self.root.expanduser().resolve()
-        if (category := next((folder for folder in (resolved, *resolved.parents) if is_category_folder(folder)),
-                             None)) is not None:  # its runs were listed as folders of the category (review)
+        if (category := next((folder for folder in (resolved, *resolved.parents)  # a category or a labelled test set,
+                              if is_category_folder(folder) or (folder / "test" / GOOD).is_dir()),  # as
+                             None)) is not None:  # category_holding: its runs were listed as its folders (review)
             where = "the folder of" if category == resolved else "inside"
             raise RunError(f"the runs folder {self.root} is {where} the dataset category {category}: its runs would "
                            f"be listed among the category's folders; give a runs folder outside the category")
