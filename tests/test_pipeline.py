@@ -50,7 +50,7 @@ from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
     folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, train_run
-from vqi_core.progress import Cancelled
+from vqi_core.progress import IMAGE_STAGES, Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
@@ -1487,6 +1487,18 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert len(listed) == 3  # this one, the minimum-cost one, trained with: as the pages and the report list them
     assert listed[0] == (f"  {saved_time(run.threshold_history['saved_at'].iloc[-1])}  {exact_number(middle)}  "
                          f"(manual)  new supplier lot 7")
+
+
+def test_progress_bars_count_images_only_where_the_stage_counts_images(capsys):
+    """The coreset's bars read "23711/23711 img/s": selection steps, not images (found reading a training log)."""
+    progress = TerminalProgress(log_interval_s=3600)
+    progress("feature extraction", 3, 10)
+    assert progress._bar.unit == "img"
+    for stage in ("coreset candidates", "coreset", "covariance", "cutpaste epoch 1/3"):
+        progress(stage, 5, 100)
+        assert progress._bar.unit == "step", stage
+    progress.close()
+    assert {"loading training images", "loading test images", "scoring"} <= IMAGE_STAGES
 
 
 def test_progress_bar_in_a_log_is_redrawn_rarely_not_once_per_image(capsys):

@@ -32,6 +32,7 @@ from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRA
                        label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
                        train_run)
 from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
+from .progress import IMAGE_STAGES
 from .provenance import describe_changes
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
@@ -74,7 +75,7 @@ class TerminalProgress:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = self._tqdm(total=total, desc=stage, unit="img" if total > 1 else "step",
+            self._bar = self._tqdm(total=total, desc=stage, unit="img" if stage in IMAGE_STAGES else "step",
                                    file=sys.stderr, leave=not self._terminal, dynamic_ncols=True,
                                    mininterval=self._min_interval_s)
         if self._bar is not None:

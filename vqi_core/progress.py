@@ -10,6 +10,10 @@ from typing import Callable, Optional
 
 ProgressCallback = Callable[[str, int, int], None]
 
+#: the stages that count images (the others count steps: coreset selections, fine-tuning batches, positions)
+IMAGE_STAGES = frozenset({"loading training images", "loading test images", "feature extraction", "normalisation",
+                          "evaluation", "scoring", "grouping look-alike photos"})
+
 
 class Cancelled(Exception):
     """Raised by a progress callback to stop the running job."""
