@@ -662,6 +662,6 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     assert interval_note(None) == "" and interval_note(auroc_interval(labels, [1.0] * 35)) == ""  # ties: 0.5
     line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
     assert line.startswith("image AUROC 1.0000 (95% interval 1.0000–1.0000; every resample is separated perfectly: "
-                           "too few images to show how often good and defective parts would be mixed up)")
+                           "too few images to show how often parts would be misjudged)")
     assert interval_text((0.9, 0.95), 3, " over resamples") == "95% interval 0.900–0.950 over resamples"
     assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")

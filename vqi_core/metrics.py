@@ -130,12 +130,11 @@ def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> t
 
 def interval_note(interval: Sequence[float] | None) -> str:
     """What to say beside a bootstrap AUROC interval without width (every resample separated the images
-    perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often good and
-    defective parts would be mixed up; empty for any other interval."""
+    perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would be
+    misjudged; empty for any other interval."""
     if interval is None or tuple(interval) != (1.0, 1.0):
         return ""
-    return ("every resample is separated perfectly: too few images to show how often good and defective parts "
-            "would be mixed up")
+    return "every resample is separated perfectly: too few images to show how often parts would be misjudged"
 
 
 def interval_text(interval: Sequence[float], digits: int, how: str = "", confidence: float = CONFIDENCE) -> str:
