@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -723,8 +724,10 @@ def test_a_map_of_nan_is_damage_and_a_map_too_high_for_float16_is_not(trained_ru
     run = copied(trained_run, tmp_path / "maps", "maps")
     maps = [run.anomaly_map(index) for index in range(len(run.scores))]
     high = [m.copy() for m in maps]
-    high[0][0, 0] = 1e6  # stored as inf
-    save_maps(run.path / "maps.npz", high)
+    high[0][0, 0] = 1e6  # stored as inf, without numpy's overflow warning on the terminal
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        save_maps(run.path / "maps.npz", high)
     run = Run(run.path)
     assert np.isinf(run.anomaly_map(0)[0, 0]) and run.problem(data=True) is None
     damaged = [m.copy() for m in maps]

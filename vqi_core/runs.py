@@ -1387,9 +1387,11 @@ def _sync_folder_entry(folder: Path) -> None:
 
 
 def save_maps(path: Path, maps: list[np.ndarray]) -> None:
-    """Store anomaly maps as compressed float16 arrays keyed ``m<index>``."""
-    np.savez_compressed(path, allow_pickle=False,
-                        **{f"m{i:05d}": m.astype(STORED_MAP_DTYPE) for i, m in enumerate(maps)})
+    """Store anomaly maps as compressed float16 arrays keyed ``m<index>`` (a value above float16's 65,504 is kept
+    as infinity, without numpy's overflow warning: a map that high is simply very high)."""
+    with np.errstate(over="ignore"):
+        stored = {f"m{i:05d}": m.astype(STORED_MAP_DTYPE) for i, m in enumerate(maps)}
+    np.savez_compressed(path, allow_pickle=False, **stored)
 
 
 def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],
