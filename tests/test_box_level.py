@@ -238,6 +238,9 @@ def test_scoring_says_which_files_were_read_over_black(runs_store, tmp_path):
     cut, whole = iter_score(run.load_model(), upload_sources([("cut.png", buffer.getvalue()),
                                                              ("whole.png", opaque.getvalue())]), run.threshold, [])
     assert cut.read_note == transparency_note(0.125) and whole.read_note is None
+    rows = prediction_table([result_row(result, run.threshold, run.id) for result in (cut, whole)], [], run.threshold,
+                            run.id)  # predictions.csv says it too, for a command that saves no overlay to look at
+    assert rows["read_as"].tolist() == [transparency_note(0.125), ""]
 
 
 def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root):

@@ -685,7 +685,7 @@ def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]])
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
 #: :func:`not_scored_row`
 RESULT_COLUMNS = ["image", "score", "threshold", "prediction", "boxes", "broad_boxes", "box_level",
-                  "unlike_training", "sha256", "run", "scored_at", "problem"]
+                  "unlike_training", "read_as", "sha256", "run", "scored_at", "problem"]
 #: the prediction of a file that could not be scored (see :func:`not_scored_row`)
 NOT_SCORED = "not scored"
 
@@ -720,13 +720,14 @@ def result_row(result: ImageResult, threshold: float, run_id: str, box_level: fl
     """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..., how many of
     them are broad (over more than half of the image: they locate nothing) and the box level they were drawn above
     (so that a row can be drawn again from the file alone: audit review), how the image is unlike the training
-    images (empty when it is not), and for the quality record the SHA-256 of the file, the run that judged it and
-    when."""
+    images and how it was read where that bears on its verdict (transparency; each empty when there is nothing to
+    say), and for the quality record the SHA-256 of the file, the run that judged it and when."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),
             "broad_boxes": result.broad_boxes, "box_level": box_level,
-            "unlike_training": "; ".join(result.unlike_training), "sha256": result.sha256, "run": run_id,
+            "unlike_training": "; ".join(result.unlike_training), "read_as": result.read_note or "",
+            "sha256": result.sha256, "run": run_id,
             "scored_at": local_time(), "problem": ""}
 
 
@@ -766,7 +767,7 @@ def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,
     score, the prediction :data:`NOT_SCORED` and the reason as its ``problem``, so that the table accounts for
     every part and a part that was not inspected is never taken for a good one."""
     return {"image": Path(skipped["file"]).name, "score": None, "threshold": threshold, "prediction": NOT_SCORED,
-            "boxes": "", "broad_boxes": None, "box_level": box_level, "unlike_training": "",
+            "boxes": "", "broad_boxes": None, "box_level": box_level, "unlike_training": "", "read_as": "",
             "sha256": skipped.get("sha256") or _readable_file_sha256(skipped["file"]), "run": run_id,
             "scored_at": local_time(),
             "problem": skipped["reason"]}
