@@ -49,7 +49,8 @@ from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
-    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, train_run
+    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
+    tiny_training_images_note, train_run
 from vqi_core.progress import IMAGE_STAGES, Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -2022,6 +2023,21 @@ def test_a_category_given_as_a_path_is_told_to_be_a_name(tmp_path, category):
     with pytest.raises(DatasetError, match=rf"^the category '{re.escape(category)}' is a path, but a category is "
                                            rf"named by its folder directly in {tmp_path / 'data'} \(A\)"):
         category_path(tmp_path / "data", category)
+
+
+def test_tiny_training_images_are_said_in_the_run_notes(tmp_path):
+    """A set of 1 x 1 px training images trained without a word (bad-input review of 2026-12-05)."""
+    category = tmp_path / "dots"
+    for index in range(5):
+        write_png(category / "train" / "good" / f"{index}.png", np.full((1, 1, 3), 100 + index, np.uint8))
+    for label in ("good", "dent"):
+        write_png(category / "test" / label / "0.png", np.full((1, 1, 3), 100 if label == "good" else 30, np.uint8))
+    run = train_run(RunConfig(str(category), METHOD, FAST), tmp_path / "runs")
+    assert tiny_training_images_note([(1, 1)] * 5) in run.report["notes"]
+    assert tiny_training_images_note([(1, 1)] * 5).startswith("The training images are tiny (median 1x1 px)")
+    assert tiny_training_images_note([(16, 200), (15, 200), (16, 300)]) is None  # a strip 16 px high is enough
+    assert tiny_training_images_note([(15, 200), (15, 200), (16, 300)]) is not None
+    assert tiny_training_images_note([]) is None
 
 
 def test_a_training_image_far_from_the_others_size_or_shape_is_named_in_the_run_notes(dataset, tmp_path):

@@ -195,6 +195,23 @@ def few_training_images_note(n_good: int) -> str | None:
 ODD_SIZE_FACTOR = 4.0
 
 
+#: the shorter side, in pixels, below which the median training image is too small to show a part's detail
+TINY_IMAGE_SIDE = 16
+
+
+def tiny_training_images_note(shapes: Sequence[tuple[int, int]]) -> str | None:
+    """A note where the median good training image's shorter side is under :data:`TINY_IMAGE_SIDE` px (a set of
+    1 x 1 px images trained without a word: bad-input review); None otherwise."""
+    if not shapes:
+        return None
+    median_h, median_w = (int(np.median([shape[i] for shape in shapes])) for i in (0, 1))
+    if min(median_h, median_w) >= TINY_IMAGE_SIDE:
+        return None
+    return (f"The training images are tiny (median {median_w}x{median_h} px): enlarged to the network's input, "
+            f"they hold little of a part's detail, and a defect smaller than a few of their pixels cannot be found. "
+            f"Photograph the parts at a higher resolution if this is not what the line's camera gives.")
+
+
 def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[int, int]],
                                    resize: str) -> str | None:
     """A note naming the training images whose area or aspect ratio lies more than :data:`ODD_SIZE_FACTOR`
@@ -412,6 +429,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
                                                image_shapes(good_train_images), model.preprocessing.resize)
     if odd_sized is not None:
         notes.append(odd_sized)
+    if (tiny := tiny_training_images_note(image_shapes(good_train_images))) is not None:
+        notes.append(tiny)
 
     model.region = region
     started = time.perf_counter()
