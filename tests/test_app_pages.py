@@ -983,7 +983,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
-    assert shown_as["best threshold"]["type_config"]["format"] == "plain"  # typed back, it judges as here
+    assert shown_as["best threshold"]["type_config"]["format"] == "%.17g"  # typed back, it judges as here ("plain"
+    # showed 500 as 499.99999999999994: browser review; sprintf's %.17g prints the shortest exact text, as Python)
     shown = ThresholdEvaluator(run.labels, run.score_values).evaluate(table["best threshold"].iloc[0])
     assert shown.f1 == pytest.approx(best_f1)
     assert table["F1 at best threshold"].iloc[0] == pytest.approx(best_f1, abs=1e-4)

@@ -86,6 +86,9 @@ def legend(runs: Sequence[Run], ground_truth: bool, box_level: float | None = No
 #: what a table shows for a figure that does not exist (pixel metrics without masks, rates without a class)
 NO_VALUE = "n/a"  # as the metrics above the tables, the CLI and the HTML report
 _NO_MASKS = f"{NO_VALUE} where the run's dataset has no ground-truth masks."
+#: a number in a table with every digit it needs and no more, as Python prints it (Streamlit's "plain" format showed
+#: a threshold of 500 as 499.99999999999994: its rounding to 20 decimals is done in floating point; browser review)
+EVERY_DIGIT = "%.17g"
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
     "run": st.column_config.TextColumn(  # kept in view while the figures scroll by (browser review)
@@ -102,11 +105,11 @@ RUN_TABLE_COLUMNS = {
     "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
     "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
     "saved threshold": st.column_config.NumberColumn(
-        format="plain", help="The operating threshold saved with the run (an image scoring at or above it is "
-                             "rejected as defective), every digit shown."),
+        format=EVERY_DIGIT, help="The operating threshold saved with the run (an image scoring at or above it "
+                                 "is rejected as defective), every digit shown."),
     "box level": st.column_config.NumberColumn(
-        format="plain", help="The normalised map level the run's boxes are drawn above (1, the highest level any "
-                             "held-out good image reached, unless another was saved on the Threshold page)."),
+        format=EVERY_DIGIT, help="The normalised map level the run's boxes are drawn above (1, the highest level "
+                                 "any held-out good image reached, unless another was saved on the Threshold page)."),
     "seen defects": st.column_config.CheckboxColumn(
         help="Whether the method learnt from labelled defective images (the CAM classifier): its figures are then "
              "measured on the test images it did not train on, and are not those of a method that learnt what good "

@@ -157,8 +157,8 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
              "test set cannot tell the two runs apart."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
-        format="plain", help="The F1-optimal threshold on those images, every digit shown: typed back, it judges them "
-                             "as it does here."),
+        format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "
+                                        "it judges them as it does here."),
 })
 st.subheader("One image across the runs")
 image_across_runs(chosen, shared)
