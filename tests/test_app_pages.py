@@ -212,6 +212,8 @@ def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_e
     assert metric(app, "False-alarm rate") == f"{expected.false_alarm_rate:.1%}"
     assert metric(app, "Escape rate") == f"{expected.escape_rate:.1%}"
     assert app.number_input(key="threshold_number").value == app.slider(key="threshold_slider").value
+    tiles = [m.label for m in app.metric][:6]  # in reading order, which a phone keeps when it stacks them (review)
+    assert tiles == ["Precision", "Recall", "F1", "Accuracy", "False-alarm rate", "Escape rate"]
 
 
 def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
