@@ -199,12 +199,23 @@ ODD_SIZE_FACTOR = 4.0
 TINY_IMAGE_SIDE = 16
 
 
+def _median_shape(shapes: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The median height and the median width of (height, width) ``shapes`` (whole pixels)."""
+    median_h, median_w = (int(np.median([shape[i] for shape in shapes])) for i in (0, 1))
+    return median_h, median_w
+
+
+def _first_few(names: Sequence[str], shown: int = 5, separator: str = ", ") -> str:
+    """The first ``shown`` of ``names`` joined by ``separator``, then "..." where there are more (a note's list)."""
+    return separator.join(names[:shown]) + (f"{separator}..." if len(names) > shown else "")
+
+
 def tiny_training_images_note(shapes: Sequence[tuple[int, int]]) -> str | None:
     """A note where the median good training image's shorter side is under :data:`TINY_IMAGE_SIDE` px (a set of
     1 x 1 px images trained without a word: bad-input review); None otherwise."""
     if not shapes:
         return None
-    median_h, median_w = (int(np.median([shape[i] for shape in shapes])) for i in (0, 1))
+    median_h, median_w = _median_shape(shapes)
     if min(median_h, median_w) >= TINY_IMAGE_SIDE:
         return None
     return (f"The training images are tiny (median {median_w}x{median_h} px): enlarged to the network's input, "
@@ -221,14 +232,13 @@ def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[
         return None
     areas = np.array([h * w for h, w in shapes], float)
     aspects = np.array([w / h for h, w in shapes], float)
-    median_h, median_w = (int(np.median([shape[i] for shape in shapes])) for i in (0, 1))
+    median_h, median_w = _median_shape(shapes)
     limit = np.log(ODD_SIZE_FACTOR)
     odd = [i for i in range(len(shapes)) if abs(np.log(areas[i] / np.median(areas))) > limit
            or abs(np.log(aspects[i] / np.median(aspects))) > limit]
     if not odd:
         return None
-    named = ", ".join(f"{names[i]} ({shapes[i][1]}x{shapes[i][0]} px)" for i in odd[:5]) + (", ..." if len(odd) > 5
-                                                                                             else "")
+    named = _first_few([f"{names[i]} ({shapes[i][1]}x{shapes[i][0]} px)" for i in odd])
     scale = (" With fixed_scale resizing the largest training image sets the scale of every image, so such an "
              "image can shrink every part." if resize == "fixed_scale" else "")
     return (f"{counted(len(odd), 'training image')} {are(len(odd))} far from the others' size or shape (area or "
@@ -258,7 +268,7 @@ def missing_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarra
 def unreadable_masks_note(problems: Sequence[str]) -> str:
     """A note for masks that passed the check of the category yet could not be read when the pixel metrics
     were computed (changed since, or damaged beyond their header): left out, not the end of the run."""
-    named = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+    named = _first_few(problems, 3, "; ")
     return (f"{counted(len(problems), 'mask')} could not be read and {are(len(problems))} left out of pixel "
             f"AUROC and AUPRO, as the images of unknown masks are: {named}")
 
@@ -270,7 +280,7 @@ def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray 
     if not empty:
         return None
     masked = sum(s.label == 1 and mask is not None for s, mask in zip(test_samples, truth))
-    named = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
+    named = _first_few(empty)
     if len(empty) == masked:
         return (f"Every mask of the defective test images marks no defect pixel (all black: {named}), so pixel "
                 f"AUROC and AUPRO cannot be measured: check that the masks mark defects white (> 127)")
@@ -285,7 +295,7 @@ def full_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray |
     full = [s.name for s, mask in zip(test_samples, truth) if s.label == 1 and mask is not None and mask.all()]
     if not full:
         return None
-    named = ", ".join(full[:5]) + (", ..." if len(full) > 5 else "")
+    named = _first_few(full)
     return (f"{counted(len(full), 'mask')} of defective test images {'marks' if len(full) == 1 else 'mark'} every "
             f"pixel as defect (all white: {named}): an inverted mask (defects are white on black) or a placeholder? "
             f"Pixel AUROC and AUPRO count every pixel of {'that image' if len(full) == 1 else 'those images'} as "
@@ -408,11 +418,12 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         unread = [f"{Path(item['file']).name}: {item['reason']}" for item in skipped
                   if Path(item["file"]).parent == category.root / "train" / "good"]
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}"
-                         + (f": {counted(len(unread), 'file')} could not be read ({'; '.join(unread[:3])}"
-                            f"{'; ...' if len(unread) > 3 else ''})" if unread else ""))
+                         + (f": {counted(len(unread), 'file')} could not be read ({_first_few(unread, 3, '; ')})"
+                            if unread else ""))
     good_train_images = image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0])
+    good_shapes = image_shapes(good_train_images)
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
-        region.check_fits(image_shapes(good_train_images))
+        region.check_fits(good_shapes)
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
                                              config.image_memory_mb, model.bit_depth)
     report(progress, "checking the split for copies", 0, 1)
@@ -426,11 +437,10 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     if few is not None:
         notes.append(few)
     odd_sized = odd_sized_training_images_note([location(s, category.root) for s in train_samples if s.label == 0],
-                                               image_shapes(good_train_images), model.preprocessing.resize)
-    if odd_sized is not None:
-        notes.append(odd_sized)
-    if (tiny := tiny_training_images_note(image_shapes(good_train_images))) is not None:
-        notes.append(tiny)
+                                               good_shapes, model.preprocessing.resize)
+    for size_note in (odd_sized, tiny_training_images_note(good_shapes)):
+        if size_note is not None:
+            notes.append(size_note)
 
     model.region = region
     started = time.perf_counter()
