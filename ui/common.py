@@ -478,13 +478,19 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
     return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
 
 
-def cards_row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
-    """(card, item) for each of ``items``, in order: a bordered container in a row of ``per_row`` columns, each row
-    made when its first card is asked for (cards of different heights never push one row out of line with the
-    next; read across, they keep the order)."""
+def row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
+    """(column, item) for each of ``items``, in order, in rows of ``per_row`` columns, each row made when its first
+    item is asked for: read across, and stacked on a phone, they keep the order (columns filled top to bottom did
+    not: browser review)."""
     for start in range(0, len(items), per_row):
-        for column, item in zip(st.columns(per_row), items[start:start + per_row]):
-            yield column.container(border=True), item
+        yield from zip(st.columns(per_row), items[start:start + per_row])
+
+
+def cards_row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
+    """(card, item) for each of ``items``, in order: a bordered container in :func:`row_by_row`'s columns (cards of
+    different heights never push one row out of line with the next)."""
+    for column, item in row_by_row(items, per_row):
+        yield column.container(border=True), item
 
 
 def data_choice() -> tuple[str, str | None]:

@@ -223,11 +223,9 @@ def image_level_body(run: Run) -> None:
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
         st.dataframe(view["confusion"])
-    with rates:  # a row of columns each: stacked on a phone, they keep the order read across (browser review)
-        numbers = list(view["numbers"].items())
-        for row in (numbers[:3], numbers[3:]):
-            for column, (name, value) in zip(st.columns(3), row):
-                column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
+    with rates:
+        for column, (name, value) in common.row_by_row(list(view["numbers"].items()), 3):
+            column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
