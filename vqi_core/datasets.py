@@ -112,16 +112,27 @@ def is_category_folder(path: Path) -> bool:
     return (path / "train" / GOOD).is_dir()
 
 
+def _is_category_or_test_set(path: Path) -> bool:
+    """True for a category folder or a labelled test set (``test/good`` without ``train``)."""
+    return is_category_folder(path) or (path / "test" / GOOD).is_dir()
+
+
 def category_holding(path: Path | str) -> tuple[Path, str] | None:
     """The category folder (or labelled test set: ``test/good`` without ``train``) and its sub-folder (``train``,
     ``test`` or ``ground_truth``) that ``path`` is or lies inside, where files written would be read as training
     images, test images of a defect type or masks; None elsewhere."""
     resolved = Path(path).expanduser().resolve()
     for folder in (resolved, *resolved.parents):
-        if folder.name in ("train", "test", "ground_truth") and (
-                is_category_folder(folder.parent) or (folder.parent / "test" / GOOD).is_dir()):
+        if folder.name in ("train", "test", "ground_truth") and _is_category_or_test_set(folder.parent):
             return folder.parent, folder.name
     return None
+
+
+def category_around(path: Path | str) -> Path | None:
+    """The category folder (or labelled test set) that ``path`` is or lies inside, anywhere in it; None
+    elsewhere (see :func:`category_holding` for its image folders)."""
+    resolved = Path(path).expanduser().resolve()
+    return next((folder for folder in (resolved, *resolved.parents) if _is_category_or_test_set(folder)), None)
 
 
 def existing_folder(root: Path | str) -> Path:

@@ -45,7 +45,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .datasets import GOOD, category_holding, is_category_folder
+from .datasets import GOOD, category_around, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
@@ -1240,11 +1240,8 @@ class RunStore:
             raise RunError(f"the runs folder {self.root} is inside the {holding[1]} folder of the dataset category "
                            f"{holding[0]}: each run written there would be read as that category's images (in test, "
                            f"a defect type of its own); give a runs folder outside the category")
-        resolved = self.root.expanduser().resolve()
-        if (category := next((folder for folder in (resolved, *resolved.parents)  # a category or a labelled test set,
-                              if is_category_folder(folder) or (folder / "test" / GOOD).is_dir()),  # as
-                             None)) is not None:  # category_holding: its runs were listed as its folders (review)
-            where = "the folder of" if category == resolved else "inside"
+        if (category := category_around(self.root)) is not None:  # its runs were listed as its folders (review)
+            where = "the folder of" if category == self.root.expanduser().resolve() else "inside"
             raise RunError(f"the runs folder {self.root} is {where} the dataset category {category}: its runs would "
                            f"be listed among the category's folders; give a runs folder outside the category")
         try:
