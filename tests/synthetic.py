@@ -175,6 +175,13 @@ DAMAGED_EXIF = (b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03
                 b"\x00\x00\x00\x00")
 
 
+def png_bytes(image: Image.Image, **options) -> bytes:
+    """``image`` encoded as PNG (``options``: Pillow's, e.g. ``transparency=3`` for a palette image)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
 def jpeg_with_damaged_exif(exif: bytes) -> bytes:
     """An 8 x 12 JPEG, bright on its left half, carrying ``exif``."""
     pixels = np.zeros((8, 12, 3), np.uint8)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from synthetic import draw_defect, record_dataset_as, textured_image, write_png
+from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
     decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
@@ -1412,10 +1412,9 @@ def test_predict_says_when_an_uploaded_image_was_read_over_black(open_page):
     """A cut-out part (RGBA, transparent around it) was judged on black without a word (browser review)."""
     cut_out = np.dstack([textured_image(64, seed=5), np.full((64, 64), 255, np.uint8)])
     cut_out[:, :16, 3] = 0  # a quarter transparent
-    buffer = io.BytesIO()
-    Image.fromarray(cut_out, "RGBA").save(buffer, format="PNG")
     app = open_page("predict.py")
-    uploads = [("cut.png", buffer.getvalue(), "image/png"), ("whole.png", png(textured_image(64, seed=5)), "image/png")]
+    uploads = [("cut.png", png_bytes(Image.fromarray(cut_out, "RGBA")), "image/png"),
+               ("whole.png", png(textured_image(64, seed=5)), "image/png")]
     app.file_uploader(key="predict_files").set_value(uploads).run()
     app.button(key="predict_score").click().run()
     assert not app.exception

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from synthetic import textured_image
+from synthetic import png_bytes, textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
@@ -231,12 +231,9 @@ def test_scoring_says_which_files_were_read_over_black(runs_store, tmp_path):
     run = runs_store.list()[0]
     rgba = np.dstack([np.full((64, 64, 3), 120, np.uint8), np.full((64, 64), 255, np.uint8)])
     rgba[:8, :, 3] = 0  # an eighth transparent
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
-    opaque = io.BytesIO()
-    Image.fromarray(rgba[..., :3], "RGB").save(opaque, format="PNG")
-    cut, whole = iter_score(run.load_model(), upload_sources([("cut.png", buffer.getvalue()),
-                                                             ("whole.png", opaque.getvalue())]), run.threshold, [])
+    cut, whole = iter_score(run.load_model(), upload_sources([("cut.png", png_bytes(Image.fromarray(rgba, "RGBA"))),
+                                                             ("whole.png", png_bytes(Image.fromarray(rgba[..., :3])))]),
+                            run.threshold, [])
     assert cut.read_note == transparency_note(0.125) and whole.read_note is None
     rows = prediction_table([result_row(result, run.threshold, run.id) for result in (cut, whole)], [], run.threshold,
                             run.id)  # predictions.csv says it too, for a command that saves no overlay to look at

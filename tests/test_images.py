@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import vqi_core.images
-from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif
+from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image, read_mask,
                              stored_size, to_rgb_array, transparency_note, transparent_share)
@@ -92,25 +92,20 @@ def test_rgba_is_composited_over_black(tmp_path):
 def test_the_transparency_of_a_new_image_is_counted_and_said(monkeypatch):
     """An RGBA upload was judged on black without a word; its card spoke only of a dark mean grey level, as if a
     lamp had failed (browser review of 2026-12-05)."""
-    def encoded(image: Image.Image, **options) -> bytes:
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", **options)
-        return buffer.getvalue()
-
     rgba = np.full((10, 10, 4), 255, np.uint8)
     rgba[:, :4, 3] = 0  # a cut-out part: the left 40 % transparent
-    assert transparent_share(encoded(Image.fromarray(rgba, "RGBA"))) == pytest.approx(0.4)
-    assert transparent_share(encoded(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
+    assert transparent_share(png_bytes(Image.fromarray(rgba, "RGBA"))) == pytest.approx(0.4)
+    assert transparent_share(png_bytes(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
     palette = Image.fromarray(np.arange(100, dtype=np.uint8).reshape(10, 10) % 4, "P")
     palette.putpalette([0, 0, 0, 90, 90, 90, 180, 180, 180, 255, 255, 255])
-    assert transparent_share(encoded(palette, transparency=3)) == pytest.approx(0.25)  # one entry of four
+    assert transparent_share(png_bytes(palette, transparency=3)) == pytest.approx(0.25)  # one entry of four
     assert transparent_share(b"not an image") == 0.0  # read elsewhere, with its own message
 
     def decoded(*args, **kwargs):
         raise AssertionError("decoded a second time")
 
     monkeypatch.setattr(vqi_core.images, "_open", decoded)  # an image without alpha: told by its header alone
-    assert transparent_share(encoded(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
+    assert transparent_share(png_bytes(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
     assert transparency_note(0.0) is None
     assert transparency_note(0.4) == "40% of its pixels transparent: read over black, as VQI reads every image"
     assert transparency_note(0.001).startswith("under 1% of its pixels transparent")
