@@ -28,6 +28,8 @@ from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, fo
     map_box_tally, prediction_table, result_row, score_images, upload_sources
 from vqi_core.report import run_report_html
 from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore, spreadsheet_csv
+from vqi_core.wording import saved_time
+
 
 def png(image: np.ndarray) -> bytes:
     """``image`` (RGB) as PNG file bytes, for an upload."""
@@ -332,8 +334,8 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     app.switch_page("ui/pages/threshold.py").run()
     app.session_state["threshold_tab"] = "Boxes"
     app.run()
-    assert any(c.value.startswith("Saved box level: 3 (saved ") and c.value.endswith(": fewer boxes on good parts).")
-               for c in app.caption)
+    assert f"Saved box level: 3 (saved {saved_time(run.box_level_info['saved_at'])}: fewer boxes on good parts)." in [
+        c.value.replace("\\:", ":") for c in app.caption]  # the time as the histories give it, not ISO 8601
     history = next(d.value for d in app.dataframe if "box level" in d.value.columns)
     assert history["box level"].tolist() == ["3", "1"] and history["reason"].tolist() == [
         "fewer boxes on good parts", "the level every run starts with"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -81,11 +82,14 @@ def entered_rate(rate: float) -> str:
 
 def saved_time(saved_at: str) -> str:
     """A saved threshold's or box level's time (ISO 8601, as runs record it) as run labels give times, time first,
-    with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a text that is no such time as written."""
+    with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a date alone (a hand-edited file) as the date, not as
+    its midnight; a text that is no such time as written."""
     try:
         when = datetime.fromisoformat(saved_at)
     except ValueError:
         return saved_at
+    if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", saved_at):
+        return f"{when:%Y-%m-%d}"
     offset = when.strftime("%z")
     zone = f" UTC{offset[:3]}:{offset[3:5]}" if offset else ""
     return f"{when:%H:%M:%S %Y-%m-%d}{zone}"

@@ -15,7 +15,7 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
-from vqi_core.wording import are, counted, exact_number, percent
+from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 #: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
@@ -101,7 +101,7 @@ def save(run: Run, axis: ScoreAxis) -> None:
             st.session_state[SAVE_ERROR] = run.id, (
                 f"Not saved: the saved threshold has changed since this page was shown, to "
                 f"{exact_number(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}, "
-                f"{common.as_text(saved.get('saved_at') or 'when not recorded')}), in another "
+                f"{common.as_text(saved_time(saved.get('saved_at') or '') or 'when not recorded')}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
@@ -359,7 +359,7 @@ def box_level_body(run: Run) -> None:
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
     why = f": {common.as_text(info['reason'])}" if info.get("reason") else ""
     st.caption(f"Saved box level: {exact_number(saved)} "
-               + (f"(saved {common.as_text(info['saved_at'])}{why})." if info.get("saved_at") else "(the default)."))
+               + (f"(saved {common.as_text(saved_time(info['saved_at']))}{why})." if info.get("saved_at") else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)
