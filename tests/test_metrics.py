@@ -430,10 +430,14 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         "cost of 274,998.8 (24,998.8 × 1 + 2.5 × 100,000)")
     assert costs.summary() == "a false alarm costs 1, an escape 100,000, 0.005% defective"
     assert costlier_than_unchecked(point, costs) is None  # 274,998.8 against 500,000 unchecked
-    assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01)) == (  # 247.5 + 50.0 against 100.0 unchecked
-        "This threshold costs more than not inspecting at all: a threshold chosen on a test set whose mix of good "
-        "and defective parts is not the line's (the F1-optimal one, for instance) can; the minimum-cost preset "
-        "chooses one for these costs.")
+    assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "manual") == (  # 247.5 + 50 against 100
+        "This threshold costs more than not inspecting at all at these costs and share of defective parts: the "
+        "minimum-cost preset chooses one for these costs.")
+    assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "F1-optimal") == (  # only it follows the mix
+        "This threshold costs more than not inspecting at all at these costs and share of defective parts: it is "
+        "the F1-optimal one, which follows the test set's mix of good and defective parts, not the line's; the "
+        "minimum-cost preset chooses one for these costs.")
+    assert "F1" not in costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "≤ 1% false alarms")  # (review)
     assert "not inspecting" not in line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # said apart, as a warning
     for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
         nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)

@@ -721,7 +721,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    if costlier := costlier_than_unchecked(point, costs):
+    if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
     if held_out:

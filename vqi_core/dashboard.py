@@ -247,9 +247,10 @@ def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
 
 def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: ThresholdData,
                    per_type_metrics: dict[str, dict[str, Any]] | None = None,
-                   costs: LineCosts | None = None) -> dict[str, Any]:
+                   costs: LineCosts | None = None, source: str = "") -> dict[str, Any]:
     """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures, from the
-    ``evaluator`` and the threshold-free parts of :func:`prepare_threshold_data` (``data``) of the same scores.
+    ``evaluator`` and the threshold-free parts of :func:`prepare_threshold_data` (``data``) of the same scores;
+    ``source``: where the threshold came from (a preset's name, "manual").
 
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
     (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
@@ -263,7 +264,7 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
                      subtitle=interval)
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
-            "costlier": costlier_than_unchecked(point, costs) if costs else None,
+            "costlier": costlier_than_unchecked(point, costs, source) if costs else None,
             "roc": roc, "histogram": histogram_figure(data, threshold),
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
 

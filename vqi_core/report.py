@@ -247,7 +247,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs))}</p>"
         if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
-        if costs and (costlier := costlier_than_unchecked(point, costs)) else "",
+        if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
         f"<table>{rates}</table>",
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",

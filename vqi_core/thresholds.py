@@ -232,18 +232,21 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
             f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
 
 
-def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts) -> str | None:
+def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str = "") -> str | None:
     """A warning where the threshold's expected cost on the line (:func:`line_cost_sentence`) is above that of
-    passing every part unchecked; None where it is not, or where the test set leaves a rate unknown."""
+    passing every part unchecked; None where it is not, or where the test set leaves a rate unknown. ``source``:
+    where the threshold came from (a preset's name, "manual"); the F1-optimal one is said to follow the test set's
+    mix of parts."""
     if point.fp + point.tn == 0 or point.fn + point.tp == 0:
         return None
     total = float(costs.per_part(point.false_alarm_rate, point.escape_rate))
     unchecked = float(costs.per_part(0.0, 1.0))  # computed alike: equal costs compare equal
     if total <= unchecked * (1 + 1e-9):
         return None
-    return ("This threshold costs more than not inspecting at all: a threshold chosen on a test set whose mix of "
-            "good and defective parts is not the line's (the F1-optimal one, for instance) can; the minimum-cost "
-            "preset chooses one for these costs.")
+    why = (" it is the F1-optimal one, which follows the test set's mix of good and defective parts, not the "
+           "line's;" if source.startswith(F1_OPTIMAL) else "")
+    return (f"This threshold costs more than not inspecting at all at these costs and share of defective parts:{why} "
+            "the minimum-cost preset chooses one for these costs.")
 
 
 def _expected_count(count: float) -> str:

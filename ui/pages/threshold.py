@@ -209,7 +209,8 @@ def image_level_body(run: Run) -> None:
                       args=(run, value, preset_source(name, costs)), width="stretch")
 
     threshold = float(st.session_state[SLIDER])
-    view = threshold_view(common.evaluator(path), threshold, data, run.metrics.get("per_defect_type"), costs)
+    view = threshold_view(common.evaluator(path), threshold, data, run.metrics.get("per_defect_type"), costs,
+                          st.session_state.get(SOURCE, "manual"))
     point = view["point"]
 
     st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
