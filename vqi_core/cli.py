@@ -254,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
         "boxes", help="show what a run's boxes find at a box level, save the level",
         description="Print what the boxes drawn above a box level find on a run's evaluated test set (annotated "
                     "defect regions boxed, overall and per defect type; boxes on defective images touching a "
-                    "defect; good images with a box) and, with --save, store the level in the run: every overlay "
-                    "of the run (the dashboard, predict's overlays and predictions.csv) draws boxes above it. The "
+                    "defect; boxes too broad to locate anything; good images with a box) and, with --save, store "
+                    "the level in the run: every overlay of the run (the dashboard, predict's overlays and "
+                    "predictions.csv) draws boxes above it. The "
                     "level is on the normalised anomaly map: at 1, the default, the highest level any held-out good "
                     "image reached; lower boxes fainter defects and puts boxes on more good parts. The verdicts do "
                     "not change: they compare each image's score with the threshold. Without --level: the saved "
@@ -306,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{LOOK_ALIKE_LIKENESS:g} or more, as in check; a chain of look-alikes is one group) and draw "
                     "whole groups, seeded, into test/good until it holds --test-fraction of the good images. "
                     "Writes a new category folder (--out, which must not exist) with the defective test images "
-                    "and the masks as they were and split.json (source, seed, every group), and prints its path "
+                    "and the masks as they were and split.json (source, seed, every group, every file left out with "
+                    "the reason), and prints its path "
                     "as the last line. For a category whose good test images look like training images far more "
                     "often than its defective ones do (check says so): other photos of the same parts.")
     split.add_argument("--data", required=True, help="category folder, or dataset root with --category")
@@ -328,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     action = runs.add_mutually_exclusive_group()
     action.add_argument("--delete", metavar="RUN_ID", help="delete this run")
     action.add_argument("--export", metavar="RUN_ID",
-                        help="write this run (model, scores, maps, threshold, reports) to a .zip archive (see --out)")
+                        help="write this run (model, scores, maps, threshold, box level, description, reports) to a "
+                             ".zip archive (see --out)")
     action.add_argument("--import", dest="import_archive", metavar="ARCHIVE",
                         help="add the run in this .zip archive to --runs, after checking that it is a safe, "
                              "complete run whose model loads and whose every file can be read (threshold, scores, "
