@@ -20,9 +20,9 @@ from PIL import Image
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
-    decisions_csv, inspection_frame, order_images, boxes_mark, histogram_figure, prepare_threshold_data, \
-    run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, square_thumbnail, \
-    threshold_view
+    decisions_csv, defect_type_frame, inspection_frame, order_images, boxes_mark, histogram_figure, \
+    prepare_threshold_data, run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, \
+    square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -251,6 +251,13 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
 
 
+def test_a_defect_type_scoring_exactly_the_threshold_is_caught_as_the_confusion_matrix_counts_it():
+    """Presets lie between scores; a typed threshold can equal one (mutation review: ">" went unnoticed)."""
+    data = prepare_threshold_data([0, 1, 1], [0.1, 0.5, 0.7], defect_types=["good", "crack", "crack"])
+    row = defect_type_frame(data, 0.5).set_index("defect type").loc["crack"]
+    assert (row["caught"], row["escaped"]) == (2, 0)
+
+
 def test_inspect_says_what_the_boxes_found_on_the_test_set(open_page, app_env):
     run = app_env.list()[0]
     app = open_page("inspect_images.py")
@@ -287,6 +294,12 @@ def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
         snapped = axis.snap(above)
         assert float(axis.format(snapped)) == snapped
         assert ((scores >= snapped) == (scores >= above)).all()
+
+
+def test_a_value_just_above_a_score_snaps_to_the_first_printed_value_above_it():
+    """Not to 1.5000000000000002, printed "1.500" as if it rejected the part scoring 1.5 (mutation review)."""
+    axis = score_axis([1.0, 1.5, 2.0, 3.25])
+    assert axis.decimals == 3 and axis.snap(np.nextafter(1.5, np.inf)) == 1.501
 
 
 def test_a_threshold_between_scores_closer_than_the_printed_decimals_is_kept_exactly():

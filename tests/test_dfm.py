@@ -15,6 +15,8 @@ def test_negative_log_likelihood_score(small_fit):
     model = DFM(**{**SMALL_METHODS["dfm"], "score_type": "nll"}).fit(data["train"])
     good, bad = model.predict(data["good"]), model.predict(data["bad"])
     assert bad.scores.min() > good.scores.max()
+    fre, _, _ = small_fit("dfm")  # the same features and subspace: the score type alone tells them apart
+    assert not np.allclose(good.scores, fre.predict(data["good"]).scores, rtol=1e-3)  # (mutation review)
     with pytest.raises(ValueError, match="score_type"):
         DFM(score_type="mahalanobis")
 

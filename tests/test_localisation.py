@@ -54,6 +54,15 @@ def test_the_map_is_smoothed_with_the_models_sigma_in_input_pixels() -> None:
     assert spread == pytest.approx(4.0, rel=0.02)
 
 
+def test_boxes_are_scaled_by_each_axis_own_factor() -> None:
+    """A 10 x 10 map of a 10 x 40 image: columns scale 4x, rows 1x (mutation review: x1 scaled by the rows'
+    factor went unnoticed)."""
+    norm_map = np.zeros((10, 10), np.float32)
+    norm_map[3:6, 2:5] = 2.0
+    box, = boxes_from_map(norm_map, threshold=1.0, min_area_fraction=0.0, image_hw=(10, 40))
+    assert (box.x0, box.x1, box.y0, box.y1, box.area) == (8, 20, 3, 6, 36)
+
+
 def test_two_blobs_give_two_boxes_in_original_coordinates() -> None:
     norm_map = blob((100, 200), (30, 50), 5, 2.0) + blob((100, 200), (70, 150), 8, 3.0)
     boxes = boxes_from_map(norm_map, threshold=1.0, image_hw=(400, 800))  # 4x the map size

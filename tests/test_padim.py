@@ -36,6 +36,18 @@ def test_the_map_is_the_mahalanobis_distance_under_each_positions_sample_covaria
     assert grid[0, 1, 2] == pytest.approx(np.sqrt(delta @ np.linalg.inv(covariance) @ delta), rel=1e-3)
 
 
+def test_images_scored_together_get_the_maps_they_get_alone(small_fit):
+    """A batch's maps belong to their own images (mutation review: maps reshaped without a transpose, mixed
+    between the images of a batch, went unnoticed here)."""
+    model, data, _ = small_fit("padim")
+    images = data["bad"][:2] + data["good"][:1]
+    together = model.predict(images)
+    for i, image in enumerate(images):
+        alone = model.predict([image])
+        assert alone.maps[0] == pytest.approx(together.maps[i], rel=1e-4, abs=1e-4)
+        assert alone.scores[0] == pytest.approx(together.scores[i], rel=1e-4)
+
+
 def test_the_seed_picks_the_channel_subset():
     seeded = [Padim(**{**SMALL_METHODS["padim"], "seed": seed})._select_channels(232).tolist() for seed in (0, 0, 1)]
     assert seeded[0] == seeded[1] != seeded[2] and len(seeded[0]) == 64

@@ -94,17 +94,20 @@ def test_smoothed_score_is_the_peak_of_the_blurred_patch_map(synthetic):
     assert smooth_scores[:4].min() > smooth_scores[4:].max()
 
 
-def test_the_image_score_is_the_mean_of_the_top_k_patch_distances_or_the_peak_of_their_blur(synthetic):
+@pytest.mark.parametrize("image_size", [SMALL["image_size"], (64, 96)], ids=["square", "wide"])
+def test_the_image_score_is_the_mean_of_the_top_k_patch_distances_or_the_peak_of_their_blur(synthetic, image_size):
     """Against the grid map the same call returns (mutation review: top_k ignored, the maximum of the top k taken
-    instead of their mean, or the blur of the score switched off, all went unnoticed)."""
-    model = PatchCore(**{**SMALL, "resize": "squash", "smooth_score": False, "top_k": 3}).fit(synthetic["train"])
+    instead of their mean, or the blur of the score switched off, all went unnoticed; so did a sigma scaled by the
+    input's width, which only a wide input such as the default 256 x 384 tells apart)."""
+    model = PatchCore(**{**SMALL, "image_size": image_size, "resize": "squash", "smooth_score": False,
+                         "top_k": 3}).fit(synthetic["train"])
     images = synthetic["bad"][:2] + synthetic["good"][:1]
     (_, x, geometries), = model.batches(images)
     scores, grids = model._score_batch(x, geometries)
     assert scores.tolist() == pytest.approx([np.sort(grid.ravel())[-3:].mean() for grid in grids], rel=1e-6)
     model.smooth_score, model.top_k = True, 1
     smoothed, _ = model._score_batch(x, geometries)
-    sigma_cells = model.smoothing_sigma * grids.shape[1] / x.shape[-2]
+    sigma_cells = model.smoothing_sigma * grids.shape[1] / image_size[0]  # input pixels to grid cells
     peaks = [cv2.GaussianBlur(grid, (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT).max() for grid in grids]
     assert smoothed.tolist() == pytest.approx(peaks, rel=1e-6)
     assert (smoothed < grids.max(axis=(1, 2))).all()  # a blur lowers an uneven map's peak

@@ -18,9 +18,9 @@ def test_letterbox_keeps_aspect_and_maps_back():
     pre = Preprocessing(64, 64, "letterbox")
     image = np.zeros((40, 160, 3), np.uint8)  # a long part: 4:1
     x, (geometry,) = pre([image])
-    assert (geometry.y1 - geometry.y0, geometry.x1 - geometry.x0) == (16, 64)
-    padding = x[0, :, : geometry.y0].numpy()
-    assert np.allclose(padding, 0.0, atol=0.01)  # mean colour -> 0 after normalisation
+    assert (geometry.y0, geometry.y1, geometry.x0, geometry.x1) == (24, 40, 0, 64)  # centred (mutation review)
+    padding = np.concatenate([x[0, :, : geometry.y0].numpy(), x[0, :, geometry.y1:].numpy()], axis=1)
+    assert padding.size and np.allclose(padding, 0.0, atol=0.01)  # mean colour -> 0 after normalisation
     grid = np.zeros((64, 64), np.float32)
     grid[geometry.y0:geometry.y1, 32:] = 1.0  # right half of the part is anomalous
     back = map_to_image(grid, geometry)
@@ -56,6 +56,7 @@ def test_round_trip_dict_and_validation():
 
 def test_eval_size_caps_long_side():
     assert eval_size((600, 300)) == (256, 128)
+    assert eval_size((300, 600)) == (128, 256)  # a wide image too (mutation review: its height was taken)
     assert eval_size((100, 50)) == (100, 50)
 
 

@@ -203,6 +203,15 @@ def known_masks(scores, maps):
     return [mask for mask, _ in pairs], [m for _, m in pairs]
 
 
+def test_the_pixel_tab_keeps_defect_pixels_outside_the_region():
+    """Defect pixels count wherever they are, defect-free ones only inside the region (mutation review: taking
+    the region alone went unnoticed, as every other test's defects lay inside it)."""
+    mask, area = np.zeros((8, 8), bool), np.zeros((8, 8), bool)
+    mask[0, 7], area[:, :4] = True, True  # a defect pixel outside the four inspected columns
+    data = prepare_pixel_data([mask], [np.ones((8, 8), np.float32)], inspected=[area])
+    assert data.n_pixels == 33  # 32 inspected pixels and the defect
+
+
 def test_pixel_metrics_and_the_pixel_tab_count_defect_free_pixels_only_inside_the_region(clamp_category, tmp_path,
                                                                                            one_thread):
     """The quarter of every image outside the region is never flagged: counting its defect-free pixels as correctly

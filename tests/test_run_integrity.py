@@ -376,6 +376,33 @@ def test_a_model_whose_arrays_were_replaced_is_refused_by_predict_evaluate_and_i
     assert "cannot be read: the model in" in capsys.readouterr().out
 
 
+class WritesAMarker:
+    """Unpickled, it creates the file it names: the proof that a model file's pickle was run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker,)
+
+
+def test_a_model_array_that_would_run_code_when_unpickled_is_refused_unrun(trained_run, tmp_path):
+    """Loading the model itself never unpickles, behind no other check (mutation review: allow_pickle=True in
+    the model's loader went unnoticed, as the cheap check before it refused such an array first)."""
+    run = copied(trained_run, tmp_path / "runs")
+    arrays_path, marker = run.path / "model" / "arrays.npz", tmp_path / "pickle-ran"
+    with np.load(arrays_path) as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    np.savez(arrays_path, **{**arrays, next(iter(arrays)): np.array([WritesAMarker(marker)], dtype=object)})
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "file_sha256": {**meta["file_sha256"],
+                                                             "arrays.npz": file_sha256(arrays_path)}}))
+    with pytest.raises(RunError, match="cannot be loaded"):
+        run.load_model()
+    assert not marker.exists()
+
+
 def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_not_damaged(trained_run, tmp_path,
                                                                                             capsys):
     """VQI saved any map smoothing sigma until the 256 px limit came; such a run was then called damaged. It says
