@@ -97,11 +97,13 @@ def _settle(page) -> None:
 
 
 def _shot(page, name: str) -> None:
-    """Screenshot of the page in a tall window (Streamlit scrolls inside the page, so a full-page shot would
-    stop at the window's height)."""
+    """Screenshot of the page from its top in a tall window (Streamlit scrolls inside the page, so a full-page shot
+    would stop at the window's height; a click further down had left the Threshold page's tabs out of view)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 1700})
     _settle(page)
+    page.evaluate("() => document.querySelectorAll('*').forEach(element => { element.scrollTop = 0; })")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
