@@ -23,6 +23,11 @@ try:  # optional: retired upstream and pinned to an old torch
 except Exception:  # noqa: BLE001 - any import failure means "not available"
     ipex = None
 
+# Tracing VQI's backbones warns that their padding is fixed per input size: by design, each size is traced apart.
+# Filtered once for the process, from VQI's modules only: warnings.catch_warnings around each trace would silence
+# every thread's warnings while a training thread traces, and restore filters others changed meanwhile.
+warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"vqi_core\.")
+
 
 def trunk_stages(model: nn.Module) -> "OrderedDict[str, nn.Module]":
     """The backbone as an ordered list of named stages whose outputs can be tapped."""
@@ -93,8 +98,7 @@ class FeatureExtractor:
             return self.trunk
         key = tuple(x.shape[1:])
         if key not in self._traced:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # TracerWarnings: padding is fixed per input size, by design
+            with torch.no_grad():
                 traced = torch.jit.trace(self.trunk, x, check_trace=False)
                 self._traced[key] = torch.jit.freeze(traced.eval())
         return self._traced[key]

@@ -75,7 +75,8 @@ class NearestNeighbors:
             self.index.add(bank)
             return self
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # deterministic construction
+        faiss.omp_set_num_threads(1)  # deterministic construction; OpenMP keeps the count per thread: another
+        # thread's searches (the dashboard's while it trains) keep theirs (measured with faiss 1.15's OpenMP)
         index: Any  # faiss.IndexIVFFlat or faiss.IndexHNSWFlat, by kind
         try:
             if self.kind == "ivf":

@@ -29,6 +29,9 @@ try:  # Intel's accelerated PCA when scikit-learn-intelex is installed (no globa
 except ImportError:  # pragma: no cover - depends on the installation
     from sklearn.decomposition import PCA
 
+# scikit-learn-intelex's PCA calls a deprecated scikit-learn helper: filtered once for the process, by its message
+# (warnings.catch_warnings around each fit would change every thread's filters while a training thread fits)
+warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
 SCORE_TYPES = ("fre", "nll")
 DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 #: the finest grid the image features are pooled to: the deep layer's map is about 8 x 8 cells at 256 px
@@ -71,9 +74,7 @@ class PCASubspace:
             return cls(samples.mean(0), np.zeros((0, samples.shape[1])), np.zeros(0))
         if len(samples) < samples.shape[1]:
             return cls(*_pca_of_few_samples(samples, variance))
-        with warnings.catch_warnings():  # deprecation noise inside scikit-learn-intelex
-            warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
-            pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed).fit(samples)
+        pca = PCA(n_components=variance, svd_solver="covariance_eigh", random_state=seed).fit(samples)
         return cls(pca.mean_, pca.components_, pca.explained_variance_)
 
     def project(self, samples: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
