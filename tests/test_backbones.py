@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.backbones.efficientnet_lite import EfficientNetLite, convert_lukemelas_state_dict, efficientnet_lite
 from vqi_core.features import FeatureExtractor
+from vqi_core.methods import create_model, list_methods
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,3 +131,14 @@ def test_tracing_a_backbone_hides_its_tracer_warnings_but_not_other_threads_warn
     assert shown.returncode == 0, shown.stderr
     assert "another thread's warning while a backbone is traced" in shown.stderr
     assert "TracerWarning" not in shown.stderr  # VQI's own padding, fixed per input size by design
+
+
+@pytest.mark.parametrize("backbone", list_backbones())
+def test_every_methods_default_layers_are_layers_of_every_backbone(backbone):
+    """Each method's defaults are picked by the backbone's family, which its registry entry names (it was guessed
+    from the name's prefix, beside a default-layers field no method read: style review)."""
+    spec = get_backbone(backbone)
+    for method in list_methods():
+        model = create_model(method, backbone=backbone)  # the network itself is built on first use, not here
+        assert model.layers and set(model.layers) <= set(spec.layers), (method, model.layers)
+        assert getattr(model, "global_layer", None) in (None, *spec.layers)  # SPADE's global features too

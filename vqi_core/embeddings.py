@@ -1,4 +1,4 @@
-"""Patch embeddings and grid-map helpers shared by the feature-distribution methods (PaDiM, SPADE, DFM)."""
+"""Patch embeddings and grid-map helpers shared by the methods (PatchCore, PaDiM, SPADE, DFM, CAM)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .backbones import get_backbone
+
 
 def backbone_family(backbone: str) -> str:
     """The family a registered backbone's layer names belong to: ``"efficientnet"`` or ``"resnet"``."""
-    return "efficientnet" if backbone.startswith("efficientnet") else "resnet"
+    return get_backbone(backbone).family
 
 
 def default_layers(backbone: str, table: Mapping[str, tuple[str, ...]]) -> list[str]:

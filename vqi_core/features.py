@@ -72,10 +72,10 @@ class Trunk(nn.Module):
 class FeatureExtractor:
     """Feature maps of named backbone layers for a batch of normalised images."""
 
-    def __init__(self, backbone: str | BackboneSpec, layers: Sequence[str] | None = None, *,
+    def __init__(self, backbone: str | BackboneSpec, layers: Sequence[str], *,
                  state_dict: dict[str, torch.Tensor] | None = None, jit: bool = True, pretrained: bool = True):
         self.spec = get_backbone(backbone) if isinstance(backbone, str) else backbone
-        self.layers = list(layers or self.spec.default_layers)
+        self.layers = list(layers)
         with torch.random.fork_rng(devices=[]):  # a network's initial weights draw from torch's global generator
             model = self.spec.build(pretrained and state_dict is None)
         if state_dict is not None:  # fine-tuned weights replace the pretrained ones

@@ -35,7 +35,7 @@ class BackboneSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     layers: dict[str, tuple[int, int]]  # layer name -> (channels, stride)
-    default_layers: tuple[str, ...]
+    family: str  # whose layer names it has, which picks each method's default layers: "efficientnet" or "resnet"
     offline: bool
     extra: dict = field(default_factory=dict)
 
@@ -98,7 +98,7 @@ REGISTRY: dict[str, BackboneSpec] = {
         mean=(0.5, 0.5, 0.5),
         std=(0.5, 0.5, 0.5),
         layers=_LITE_LAYERS[v],
-        default_layers=("blocks.2", "blocks.3"),
+        family="efficientnet",
         offline=True,
     )
     for v in ("lite0", "lite1", "lite2")
@@ -110,7 +110,7 @@ REGISTRY["resnet18"] = BackboneSpec(
     mean=IMAGENET_MEAN,
     std=IMAGENET_STD,
     layers=_RESNET_LAYERS,
-    default_layers=("layer2", "layer3"),
+    family="resnet",
     offline=False,
     extra={"weights_enum": "ResNet18_Weights"},
 )
@@ -121,7 +121,7 @@ REGISTRY["wide_resnet50_2"] = BackboneSpec(
     mean=IMAGENET_MEAN,
     std=IMAGENET_STD,
     layers=_WIDE_LAYERS,
-    default_layers=("layer2", "layer3"),
+    family="resnet",
     offline=False,
     extra={"weights_enum": "Wide_ResNet50_2_Weights"},
 )

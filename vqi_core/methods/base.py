@@ -165,7 +165,9 @@ class AnomalyModel(ABC):
         if not 0 <= holdout_fraction < 1:
             raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
         self.backbone = backbone
-        self.layers = list(layers or spec.default_layers)
+        if not layers:  # each method passes its own defaults for the backbone's family (embeddings.default_layers)
+            raise ValueError("layers must name at least one layer of the backbone")
+        self.layers = list(layers)
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.resize = resize
         self.crop = crop

@@ -32,7 +32,7 @@ from ..progress import ProgressCallback, report
 from .base import AnomalyModel, saved_array
 
 #: default CAM layer per backbone family (stride 16: finer maps than the last stage)
-DEFAULT_LAYER = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
+DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 
 
 class CamClassifier(AnomalyModel):
@@ -55,7 +55,7 @@ class CamClassifier(AnomalyModel):
                  epochs: int = 8, train_stages: int = 2, lr: float = 3e-4, head_lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.2, patience: int = 3,
                  pretrained: bool = True, **common: Any):
-        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYER), **common)
+        super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if len(self.layers) != 1:
             raise ValueError(f"the CAM classifier reads exactly one layer, not {self.layers}")
         if not 0.0 <= validation_fraction < 1.0:
