@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vqi_core.backbones import backbone_available, get_backbone, list_backbones
+from vqi_core.backbones import backbone_available, get_backbone, list_backbones, torchvision_weights_cached
 from vqi_core.backbones.efficientnet_lite import EfficientNetLite, convert_lukemelas_state_dict, efficientnet_lite
 from vqi_core.features import FeatureExtractor
 from vqi_core.methods import create_model, list_methods
@@ -142,3 +142,17 @@ def test_every_methods_default_layers_are_layers_of_every_backbone(backbone):
         model = create_model(method, backbone=backbone)  # the network itself is built on first use, not here
         assert model.layers and set(model.layers) <= set(spec.layers), (method, model.layers)
         assert getattr(model, "global_layer", None) in (None, *spec.layers)  # SPADE's global features too
+
+
+def test_torchvision_weights_are_looked_for_where_torch_hub_keeps_them(tmp_path, monkeypatch):
+    """$XDG_CACHE_HOME/torch without $TORCH_HOME, as torch itself (the check looked in ~/.cache/torch: review)."""
+    import torchvision
+
+    monkeypatch.delenv("TORCH_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert not torchvision_weights_cached("ResNet18_Weights")
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    weights = tmp_path / "torch" / "hub" / "checkpoints" / Path(url).name
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"")
+    assert torchvision_weights_cached("ResNet18_Weights")

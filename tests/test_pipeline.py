@@ -1529,7 +1529,8 @@ def test_cli_input_errors_are_one_line_with_exit_code_2(dataset, tmp_path, capsy
     assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs_dir),
                  "--backbone", "resnet18", "--image-size", "64"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar: one line, no traceback
-    assert error.startswith("error: resnet18 ImageNet weights are not cached at") and "internet" in error
+    assert error.startswith(f"error: resnet18 ImageNet weights are not cached at {tmp_path / 'torch' / 'hub'}"
+                            f"/checkpoints/resnet18-") and "internet" in error
     assert not runs_dir.exists() or RunStore(runs_dir).list() == []
 
 

@@ -7,7 +7,6 @@ one description and can never disagree (the torchvision "weights object" idea).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -55,14 +54,19 @@ def _lite_layers(variant: str) -> dict[str, tuple[int, int]]:
     return {f"blocks.{i}": (c, s) for i, (c, s) in enumerate(zip(stage_channels(variant), strides))}
 
 
+def _cached_weights_file(url: str) -> Path:
+    """Where torchvision keeps the weight file downloaded from ``url``: torch hub's checkpoints folder (under
+    $TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+
+
 def _torchvision(builder: str, weights_enum: str) -> Callable[[bool], nn.Module]:
     def build(pretrained: bool = True) -> nn.Module:
         import torchvision.models as tvm
 
         weights = getattr(tvm, weights_enum).IMAGENET1K_V1 if pretrained else None
         if weights is not None:
-            hub_dir = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
-            cached = hub_dir / Path(weights.url).name
+            cached = _cached_weights_file(weights.url)
             try:
                 return getattr(tvm, builder)(weights=weights).eval()
             except Exception as exc:  # no internet: say where the file is expected
@@ -77,12 +81,10 @@ def _torchvision(builder: str, weights_enum: str) -> Callable[[bool], nn.Module]
 
 
 def torchvision_weights_cached(builder_weights: str) -> bool:
-    """True when torchvision's ImageNet weight file for ``builder_weights`` is in TORCH_HOME."""
+    """True when torchvision's ImageNet weight file for ``builder_weights`` is in torch hub's cache."""
     import torchvision.models as tvm
 
-    url = getattr(tvm, builder_weights).IMAGENET1K_V1.url
-    hub = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
-    return (hub / Path(url).name).is_file()
+    return _cached_weights_file(getattr(tvm, builder_weights).IMAGENET1K_V1.url).is_file()
 
 
 _RESNET_LAYERS = {"layer1": (64, 4), "layer2": (128, 8), "layer3": (256, 16), "layer4": (512, 32)}
