@@ -308,7 +308,7 @@ def region_preview(root: str, category: str | None, region_digest: str,
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_model(run_path: str) -> AnomalyModel:
+def run_model(run_path: str) -> AnomalyModel:
     """The fitted model of a run (one copy per run folder)."""
     return Run(Path(run_path)).load_model()
 
@@ -453,7 +453,7 @@ def _remembered_read_in_full(run_path: str, export: bool, signature: tuple) -> N
 def clear_run_caches() -> None:
     """Forget every cached model and array, and every ``st.cache_data`` entry of every session (after a run was
     deleted or replaced: any cached figure may be of it)."""
-    load_model.clear()
+    run_model.clear()
     evaluator.clear()
     pixel_data.clear()
     box_data.clear()

@@ -131,8 +131,8 @@ class _Thumbnails:
         return self._made[key]
 
 
-def _within(queries: _Thumbnails, query: int, references: _Thumbnails, reference: int,
-            tolerance: float) -> float | None:
+def _rmse_if_within(queries: _Thumbnails, query: int, references: _Thumbnails, reference: int,
+                    tolerance: float) -> float | None:
     """The full-size grey-level RMSE of two same-shape images if it is at most ``tolerance``, else None; larger
     thumbnails first (each one's RMSE is a lower bound of the full size's), so that different photos of
     one scene, whose sensor noise averages out in small thumbnails, are set apart before full size."""
@@ -196,7 +196,7 @@ def _find_copies(queries: Sequence[np.ndarray], query_thumbs: Sequence[np.ndarra
                     reference = candidates[column]
                     if within and reference >= query:
                         continue
-                    rmse = _within(query_levels, query, reference_levels, reference, tolerance)
+                    rmse = _rmse_if_within(query_levels, query, reference_levels, reference, tolerance)
                     if rmse is not None and (best is None or rmse < best.rmse):
                         best = CopyPair(query, reference, rmse)
                         if rmse == 0.0:

@@ -147,7 +147,7 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(
-        width="large",  # "0.9630–0.9896 (every resample perfect: too few images)" was cut (browser review)
+        width="large",  # "0.9630 to 0.9896 (every resample perfect: too few images)" was cut (browser review)
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
     VERSUS_FIRST: st.column_config.NumberColumn(format="%+.4f", help="This run's image AUROC minus the first "

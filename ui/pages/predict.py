@@ -55,7 +55,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         sources, skipped = folder_sources(folder)
     listed = len(skipped)
     with progress_bar() as progress:
-        cards, frame = scored_cards(run, common.load_model(str(run.path)), sources, skipped, progress, CARD_SIDE,
+        cards, frame = scored_cards(run, common.run_model(str(run.path)), sources, skipped, progress, CARD_SIDE,
                                     threshold, box_level)
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
@@ -91,7 +91,7 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
     threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
     with progress_bar() as progress:
-        checked = labelled_check(run, common.load_model(str(run.path)), folder, progress)
+        checked = labelled_check(run, common.run_model(str(run.path)), folder, progress)
     return {"run": run.id, "folder": folder, **checked}
 
 
