@@ -110,6 +110,8 @@ def test_stratified_validation_split():
     assert sorted(train.tolist() + validation.tolist()) == list(range(len(labels)))
     assert Counter(labels[validation].tolist()) == {0: 4, 1: 1}
     assert len(stratified_split(labels, 0.0, np.random.default_rng(0))[1]) == 0
+    train, validation = stratified_split(np.array([0, 0, 1, 1]), 0.9, np.random.default_rng(0))
+    assert (len(train), len(validation)) == (2, 2)  # each class keeps an image to train on (it put all aside)
 
 
 def test_supervised_split_is_stratified_seeded_and_disjoint(tmp_path):

@@ -600,18 +600,11 @@ def supervised_split(category: Category, train_fraction: float = 0.5, seed: int 
 
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be between 0 and 1 (exclusive), not {train_fraction}")
-    rng = np.random.default_rng(seed)
-    groups: dict[str, list[int]] = {}
-    for index, sample in enumerate(category.test):
-        groups.setdefault(sample.defect_type, []).append(index)
-    labelled: set[int] = set()
-    for defect_type in sorted(groups):
-        members = groups[defect_type]
-        if len(members) < 2:
-            continue
-        n_labelled = min(len(members) - 1, max(1, round(train_fraction * len(members))))
-        labelled.update(members[i] for i in rng.permutation(len(members))[:n_labelled])
-    if groups.keys() - {GOOD} and not any(category.test[i].label == 1 for i in labelled):
+    from .samplers import stratified_pick
+
+    types = [sample.defect_type for sample in category.test]
+    labelled = set(stratified_pick(types, train_fraction, np.random.default_rng(seed)).tolist())
+    if set(types) - {GOOD} and not any(category.test[i].label == 1 for i in labelled):
         raise DatasetError(f"no defective test image of {category.root} can be learnt from: every defect type has "
                            f"a single image, which is only evaluated; a method that learns from labelled defects "
                            f"needs two or more images of a defect type (one to learn from, one to evaluate on)")

@@ -1,4 +1,5 @@
-"""Coreset subsampling of a memory bank: greedy k-center selection on a random projection.
+"""Samplers: coreset subsampling of a memory bank (greedy k-center selection on a random projection) and a
+stratified pick of labelled images.
 
 PatchCore (Roth et al. 2022, section 3.2) keeps the training patch features
 that best *cover* all of them: each step adds the feature farthest from those
@@ -17,7 +18,7 @@ so the cover is nearly as tight, at a fraction of the cost.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -125,3 +126,18 @@ def greedy_coreset(features: torch.Tensor | np.ndarray, n_select: int, *,
     first = torch.randint(len(candidates), (1,), generator=generator)
     (picked,) = greedy_k_center(projected[candidates].unsqueeze(0), n_select, first, progress, stage)
     return np.sort(candidates[picked].numpy()).astype(np.int64)
+
+
+def stratified_pick(labels: Sequence[Any] | np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``fraction`` of each class of ``labels`` (classes in sorted order, each drawn with
+    ``rng``): rounded, at least one and never all of a class with two or more images, none of a class with one
+    image or when ``fraction`` is 0, so that every class of two or more keeps images on both sides."""
+    labels = np.asarray(labels)
+    picked: list[int] = []
+    for value in np.unique(labels):
+        members = np.flatnonzero(labels == value)
+        if fraction == 0 or len(members) < 2:
+            continue
+        count = min(len(members) - 1, max(1, round(fraction * len(members))))
+        picked.extend(rng.permutation(members)[:count].tolist())
+    return np.array(sorted(picked), np.int64)

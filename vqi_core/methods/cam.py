@@ -29,6 +29,7 @@ from ..embeddings import default_layers, fill_padding
 from ..finetune import TrainableTrunk, build_network, state_copy, train_epochs
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
+from ..samplers import stratified_pick
 from .base import AnomalyModel, saved_array
 
 #: default CAM layer per backbone family (stride 16: finer maps than the last stage)
@@ -193,15 +194,10 @@ class CamClassifier(AnomalyModel):
 
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a training and a validation part holding ``fraction`` of each class (at least one
-    image of a class with two or more, none when ``fraction`` is 0)."""
-    train, validation = [], []
-    for value in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == value))
-        n = 0 if fraction == 0 or len(members) < 2 else max(1, int(round(fraction * len(members))))
-        validation.extend(members[:n].tolist())
-        train.extend(members[n:].tolist())
-    return np.array(sorted(train), np.int64), np.array(sorted(validation), np.int64)
+    """Indices of a training and a validation part, the validation part holding ``fraction`` of each class
+    (:func:`~vqi_core.samplers.stratified_pick`: a class of two or more images keeps one on each side)."""
+    validation = stratified_pick(labels, fraction, rng)
+    return np.setdiff1d(np.arange(len(labels)), validation), validation
 
 
 def _random_flip(feature: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
