@@ -20,7 +20,7 @@ from PIL import Image
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
     PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
-    decisions_csv, defect_type_frame, inspection_frame, order_images, boxes_mark, histogram_figure, \
+    chosen_images, decisions_csv, defect_type_frame, inspection_frame, order_images, boxes_mark, histogram_figure, \
     prepare_threshold_data, run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, \
     square_thumbnail, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
@@ -947,6 +947,15 @@ def test_image_orders():
     assert order_images(frame, "file name", 0.5)["image"].tolist() == ["a", "b", "c", "d"]
     with pytest.raises(ValueError, match="unknown order"):
         order_images(frame, "random", 0.5)
+
+
+def test_the_chosen_defect_types_and_outcomes_are_kept_every_one_where_none_is_chosen():
+    frame = pd.DataFrame({"image": ["c", "a", "d", "b"], "score": [0.9, 0.1, 0.52, 0.45],
+                          "defect_type": ["crack", "good", "hole", "crack"], "outcome": ["TP", "TN", "TP", "FN"]})
+    assert chosen_images(frame, [], [], "file name", 0.5)["image"].tolist() == ["a", "b", "c", "d"]
+    assert chosen_images(frame, ["crack"], [], "highest score first", 0.5)["image"].tolist() == ["c", "b"]
+    assert chosen_images(frame, ["crack", "hole"], ["TP"], "lowest score first", 0.5)["image"].tolist() == ["d", "c"]
+    assert chosen_images(frame, ["good"], ["TP"], "file name", 0.5).empty
 
 
 def test_inspect_shows_the_borderline_images_first(open_page, app_env):

@@ -336,6 +336,17 @@ def order_images(frame: pd.DataFrame, order: str, threshold: float) -> pd.DataFr
     raise ValueError(f"unknown order {order!r}; choose from {', '.join(IMAGE_ORDERS)}")
 
 
+def chosen_images(frame: pd.DataFrame, defect_types: Sequence[str], outcomes: Sequence[str], order: str,
+                  threshold: float) -> pd.DataFrame:
+    """The test images (columns ``defect_type``, ``outcome``, ``image``, ``score``) of the chosen defect types and
+    outcomes, every one where none is chosen, in ``order`` (:func:`order_images`)."""
+    if defect_types:
+        frame = frame[frame["defect_type"].isin(defect_types)]
+    if outcomes:
+        frame = frame[frame["outcome"].isin(outcomes)]
+    return order_images(frame, order, threshold)
+
+
 def decisions_csv(run: Run, threshold: float) -> bytes:
     """The run's test images with score, threshold, decision and outcome (TP/FP/FN/TN) at ``threshold``, as CSV."""
     frame = run.predictions(threshold)

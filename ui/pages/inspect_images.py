@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import DEFECT_CSS, GOOD_CSS, IMAGE_ORDERS, boxes_mark, heat_scale_note, inspection_frame, \
-    map_range, order_images, region_caption, saved_box_counts
+from vqi_core.dashboard import DEFECT_CSS, GOOD_CSS, IMAGE_ORDERS, boxes_mark, chosen_images, heat_scale_note, \
+    inspection_frame, map_range, region_caption, saved_box_counts
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
     box_note, boxes_sentence
@@ -62,11 +62,7 @@ def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
                                persist_state="session",  # they were cut off ("TN · good passe…")
                                format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
                                help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
-    if chosen_types:
-        frame = frame[frame["defect_type"].isin(chosen_types)]
-    if chosen_outcomes:
-        frame = frame[frame["outcome"].isin(chosen_outcomes)]
-    return order_images(frame, order, threshold)
+    return chosen_images(frame, chosen_types, chosen_outcomes, order, threshold)
 
 
 def close_large_view() -> None:
