@@ -513,16 +513,8 @@ def chosen_category_folder() -> str | None:
 
 def images_folder(run: Run) -> str | None:
     """The category folder to read the run's test images from when the one it found them in is not here: the
-    folder chosen in the sidebar, where it holds the run's first test image at the same place (each image is
-    still checked against the run's record of it); None otherwise, and for a run without test images."""
-    if Path(str(run.config.get("dataset", ""))).is_dir() or run.scores.empty:
-        return None
-    chosen = chosen_category_folder()
-    if chosen is None or chosen == run.config.get("dataset"):
-        return None
-    recorded = str(run.scores["path"].iloc[0])
-    first = Run(run.path, Path(chosen)).data_path(recorded)
-    return chosen if first != recorded and Path(first).is_file() else None
+    folder chosen in the sidebar, where it holds them (:meth:`~vqi_core.runs.Run.images_moved_to`)."""
+    return run.images_moved_to(chosen_category_folder())
 
 
 def run_with_images(run: Run) -> Run:

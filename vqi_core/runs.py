@@ -933,6 +933,17 @@ class Run:
         except ValueError:  # not inside the folder the run recorded: read where it was
             return recorded
 
+    def images_moved_to(self, folder: str | None) -> str | None:
+        """``folder``, a category folder to read the run's test images from when the one it found them in is not
+        here: where it is another folder and holds the run's first test image at the same place (each image is
+        still checked against the run's record of it); None otherwise, and for a run without test images."""
+        if folder is None or folder == self.config.get("dataset") or self.scores.empty \
+                or Path(str(self.config.get("dataset", ""))).is_dir():
+            return None
+        recorded = str(self.scores["path"].iloc[0])
+        first = Run(self.path, Path(folder)).data_path(recorded)
+        return folder if first != recorded and Path(first).is_file() else None
+
     def load_model(self) -> AnomalyModel:
         """The fitted model of this run; ``RunError`` saying why when its files cannot be loaded."""
         folder = self.path / MODEL_DIR
