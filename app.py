@@ -13,6 +13,7 @@ from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_f
     training_started_here, user_errors
 from vqi_core.dashboard import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
+from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings
 from vqi_core.runs import Run, readable_runs
 
@@ -21,6 +22,7 @@ TRAINING_FOLLOW_SECONDS = 2.0
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 hide_pillow_warnings()  # off the server's terminal: VQI names each image it cannot read, Pillow's name no file
+hide_torchscript_deprecations()  # VQI traces its backbones by design
 
 
 def first_category(categories: list[str], readable: list[Run]) -> str | None:

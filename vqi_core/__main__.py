@@ -14,12 +14,14 @@ if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:  # one the caller cho
     signal.signal(signal.SIGTERM, _interrupt)
 try:
     from .cli import main
+    from .features import hide_torchscript_deprecations
     from .images import hide_pillow_warnings
 except KeyboardInterrupt:  # Ctrl+C while torch and OpenCV are still loading: no command has started
     print("interrupted: nothing was done", file=sys.stderr)
     raise SystemExit(130)
 
 hide_pillow_warnings()  # VQI names each image it cannot read; Pillow's warnings name no file
+hide_torchscript_deprecations()  # VQI traces its backbones by design
 
 status = main()
 # the command is done and has said so: Ctrl+C or SIGTERM while the interpreter exits (atexit handlers of torch and

@@ -29,6 +29,14 @@ except Exception:  # noqa: BLE001 - any import failure means "not available"
 warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"vqi_core\.")
 
 
+def hide_torchscript_deprecations() -> None:
+    """Keep torch's notices that TorchScript's ``trace`` and ``freeze`` are deprecated off the terminal, for the
+    process (the command line and the dashboard call it once, as :func:`~vqi_core.images.hide_pillow_warnings`):
+    VQI traces its backbones by design (``jit``), and the notices are for developers, not for whoever inspects
+    parts. A program that imports VQI keeps them."""
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit\.")
+
+
 def trunk_stages(model: nn.Module) -> "OrderedDict[str, nn.Module]":
     """The backbone as an ordered list of named stages whose outputs can be tapped."""
     if isinstance(model, EfficientNetLite):

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 # scikit-learn-intelex's PCA calls a deprecated scikit-learn helper: filtered once for the process, by its message
 # (warnings.catch_warnings around each fit would change every thread's filters while a training thread fits)
-warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*")
+warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*", module=r"sklearn\.")
 SCORE_TYPES = ("fre", "nll")
 DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 #: the finest grid the image features are pooled to: the deep layer's map is about 8 x 8 cells at 256 px
