@@ -112,6 +112,11 @@ def test_stratified_validation_split():
     assert len(stratified_split(labels, 0.0, np.random.default_rng(0))[1]) == 0
     train, validation = stratified_split(np.array([0, 0, 1, 1]), 0.9, np.random.default_rng(0))
     assert (len(train), len(validation)) == (2, 2)  # each class keeps an image to train on (it put all aside)
+    split_rng, expected = np.random.default_rng(5), np.random.default_rng(5)
+    stratified_split(labels, 0.0, split_rng)  # nothing aside, but each class drawn as before: CAM's flips and
+    for value in (0, 1):  # epoch order, drawn next from the same generator, stay those of runs saved before
+        expected.permutation(np.flatnonzero(labels == value))
+    assert split_rng.random() == expected.random()
 
 
 def test_supervised_split_is_stratified_seeded_and_disjoint(tmp_path):

@@ -135,9 +135,9 @@ def stratified_pick(labels: Sequence[Any] | np.ndarray, fraction: float, rng: np
     labels = np.asarray(labels)
     picked: list[int] = []
     for value in np.unique(labels):
-        members = np.flatnonzero(labels == value)
+        members = rng.permutation(np.flatnonzero(labels == value))  # drawn for every class: ``rng`` goes on alike
         if fraction == 0 or len(members) < 2:
             continue
         count = min(len(members) - 1, max(1, round(fraction * len(members))))
-        picked.extend(rng.permutation(members)[:count].tolist())
+        picked.extend(members[:count].tolist())
     return np.array(sorted(picked), np.int64)
