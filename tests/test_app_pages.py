@@ -421,6 +421,11 @@ def test_a_threshold_costlier_than_no_inspection_is_a_warning_not_the_end_of_a_p
     assert not any("not inspecting" in m.value for m in app.markdown)
     next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
     assert not any("not inspecting" in w.value for w in app.warning)
+    run.save_threshold(float(run.score_values.min()), "F1-optimal on the evaluated test set")  # as a run saves it
+    app = open_page("threshold.py")  # the saved threshold and its source: the warning names it (review)
+    for key, value in (("cost_false_alarm", 1.0), ("cost_escape", 1.0), ("line_defect_rate", 2.0)):
+        app.number_input(key=key).set_value(value).run()
+    assert any("it is the F1-optimal one" in w.value for w in app.warning)
 
 
 def test_held_out_presets_count_what_each_held_out_part_would_do():
@@ -604,6 +609,9 @@ def test_saved_times_read_as_run_labels_give_times_with_their_utc_offset():
     assert saved_time("2026-12-05T12:05:29") == "12:05:29 2026-12-05"  # no offset recorded: none made up
     assert saved_time("") == "" and saved_time("yesterday") == "yesterday"  # hand-edited: as written
     assert saved_time("2026-12-05") == "2026-12-05"  # a date alone: not "00:00:00 2026-12-05", a time never saved
+    assert saved_time("2026-W49-5") == "2026-12-04" and saved_time("20261205") == "2026-12-05"  # (review)
+    assert saved_time("2026-12-05 07:35:00+05:30:15") == "07:35:00 2026-12-05 UTC+05:30:15"  # the offset whole
+    assert (saved_time(5), saved_time(None)) == ("5", "")  # not text: shown, never a TypeError in a callback
 
 
 def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, app_env):

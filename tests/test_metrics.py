@@ -429,21 +429,21 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         "Per 100,000 parts made with 0.005% defective: about 24,998.8 false alarms and 2.5 escapes, an expected "
         "cost of 274,998.8 (24,998.8 × 1 + 2.5 × 100,000)")
     assert costs.summary() == "a false alarm costs 1, an escape 100,000, 0.005% defective"
-    assert costlier_than_unchecked(point, costs) is None  # 274,998.8 against 500,000 unchecked
+    assert costlier_than_unchecked(point, costs, "manual") is None  # 274,998.8 against 500,000 unchecked
     assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "manual") == (  # 247.5 + 50 against 100
-        "This threshold costs more than not inspecting at all at these costs and share of defective parts: the "
+        "This threshold costs more than not inspecting at all at these costs and this share of defective parts: the "
         "minimum-cost preset chooses one for these costs.")
     assert costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "F1-optimal") == (  # only it follows the mix
-        "This threshold costs more than not inspecting at all at these costs and share of defective parts: it is "
-        "the F1-optimal one, which follows the test set's mix of good and defective parts, not the line's; the "
-        "minimum-cost preset chooses one for these costs.")
+        "This threshold costs more than not inspecting at all at these costs and this share of defective parts: "
+        "it is the F1-optimal one, which follows the test set's mix of good and defective parts, not the line's; "
+        "the minimum-cost preset chooses one for these costs.")
     assert "F1" not in costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "≤ 1% false alarms")  # (review)
     assert "not inspecting" not in line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # said apart, as a warning
     for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
         nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)
-        assert costlier_than_unchecked(nothing, LineCosts(1.0, 0.3, rate)) is None
+        assert costlier_than_unchecked(nothing, LineCosts(1.0, 0.3, rate), "manual") is None
     unknown = ThresholdEvaluator(np.array([1, 1]), np.array([0.1, 0.2])).evaluate(0.15)  # no good image: no rate
-    assert costlier_than_unchecked(unknown, LineCosts(1.0, 10.0, 0.01)) is None
+    assert costlier_than_unchecked(unknown, LineCosts(1.0, 10.0, 0.01), "manual") is None
     assert false_alarm_preset_name(0.0005) == "≤ 0.05% false alarms"
     few = ThresholdEvaluator(np.array([0] * 14 + [1] * 21), np.arange(35.0)).evaluate(23.5)  # 10 of 21 escape
     assert "about 0.0 false alarms and 0.476 escapes, an expected cost of 4.8 (0.0 × 1 + 0.476 × 10)" in \

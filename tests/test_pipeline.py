@@ -1446,7 +1446,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert run.threshold != middle  # shown, not saved
     lowest = float(scores.min())  # every part rejected: dearer than passing them all when escapes are cheap
     lines, _ = shown("--value", repr(lowest), "--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
-    warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02))
+    warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02), "given")
     assert warning is not None and lines[-1] == f"Warning: {warning}" and "not inspecting" not in lines[-2]
 
     shown("--value", str(middle), "--decisions", str(tmp_path / "decisions.csv"))
@@ -1488,6 +1488,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert len(listed) == 3  # this one, the minimum-cost one, trained with: as the pages and the report list them
     assert listed[0] == (f"  {saved_time(run.threshold_history['saved_at'].iloc[-1])}  {exact_number(middle)}  "
                          f"(manual)  new supplier lot 7")
+    run.save_threshold(lowest, "F1-optimal on the evaluated test set")  # as a run saves it, if it rejected all
+    lines, _ = shown("--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
+    warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02), "F1-optimal")
+    assert lines[-1] == f"Warning: {warning}" and "F1-optimal one" in warning  # the saved source reaches it (review)
 
 
 def test_progress_bars_count_images_only_where_the_stage_counts_images(capsys):

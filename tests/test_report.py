@@ -116,8 +116,12 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", lowest, "--cost-escape", "1"]) == 0
     capsys.readouterr()
     assert [p for p in parse(out.read_text()).text if "not inspecting" in p] == [
-        "This threshold costs more than not inspecting at all at these costs and share of defective parts: the "
+        "This threshold costs more than not inspecting at all at these costs and this share of defective parts: the "
         "minimum-cost preset chooses one for these costs."]  # a paragraph of its own; not blaming F1 (given here)
+    run.save_threshold(float(lowest), "F1-optimal on the evaluated test set")  # the saved source reaches the note
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-escape", "1"]) == 0
+    capsys.readouterr()
+    assert any("it is the F1-optimal one, which follows the test set's mix" in p for p in parse(out.read_text()).text)
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", "1e9"]) == 0
     capsys.readouterr()
     assert "At the threshold 1e+09 (given with --threshold)" in parse(out.read_text()).headings

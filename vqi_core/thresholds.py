@@ -232,7 +232,7 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
             f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
 
 
-def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str = "") -> str | None:
+def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str) -> str | None:
     """A warning where the threshold's expected cost on the line (:func:`line_cost_sentence`) is above that of
     passing every part unchecked; None where it is not, or where the test set leaves a rate unknown. ``source``:
     where the threshold came from (a preset's name, "manual"); the F1-optimal one is said to follow the test set's
@@ -245,7 +245,8 @@ def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str
         return None
     why = (" it is the F1-optimal one, which follows the test set's mix of good and defective parts, not the "
            "line's;" if source.startswith(F1_OPTIMAL) else "")
-    return (f"This threshold costs more than not inspecting at all at these costs and share of defective parts:{why} "
+    return (f"This threshold costs more than not inspecting at all at these costs and this share of defective "
+            f"parts:{why} "
             "the minimum-cost preset chooses one for these costs.")
 
 

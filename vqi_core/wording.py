@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -80,16 +79,18 @@ def entered_rate(rate: float) -> str:
     return f"{value:.{decimals}f}".rstrip("0").rstrip(".") + "%"
 
 
-def saved_time(saved_at: str) -> str:
+def saved_time(saved_at: object) -> str:
     """A saved threshold's or box level's time (ISO 8601, as runs record it) as run labels give times, time first,
     with its UTC offset: "12:05:29 2026-12-05 UTC+01:00"; a date alone (a hand-edited file) as the date, not as
     its midnight; a text that is no such time as written."""
+    if not isinstance(saved_at, str):  # a hand-edited file's number or list; nothing for null
+        return "" if saved_at is None else str(saved_at)
     try:
         when = datetime.fromisoformat(saved_at)
     except ValueError:
         return saved_at
-    if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", saved_at):
+    if "T" not in saved_at.upper() and " " not in saved_at:  # a date alone, as "2026-12-05" or "2026-W49-5"
         return f"{when:%Y-%m-%d}"
-    offset = when.strftime("%z")
-    zone = f" UTC{offset[:3]}:{offset[3:5]}" if offset else ""
+    offset = when.strftime("%z")  # "+0100", or "+053015" with seconds
+    zone = f" UTC{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
     return f"{when:%H:%M:%S %Y-%m-%d}{zone}"

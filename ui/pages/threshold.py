@@ -359,8 +359,8 @@ def box_level_body(run: Run) -> None:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
     why = f": {common.as_text(info['reason'])}" if info.get("reason") else ""
-    st.caption(f"Saved box level: {exact_number(saved)} "
-               + (f"(saved {common.as_text(saved_time(info['saved_at']))}{why})." if info.get("saved_at") else "(the default)."))
+    when = common.as_text(saved_time(info["saved_at"])) if info.get("saved_at") else None
+    st.caption(f"Saved box level: {exact_number(saved)} " + (f"(saved {when}{why})." if when else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)
