@@ -1641,6 +1641,24 @@ def record_dataset_as_gone(run: Run) -> str:
     return config["dataset"]
 
 
+def test_a_runs_images_are_read_from_another_folder_only_where_its_own_is_gone_and_that_one_holds_them(
+        runs_store, tmp_path):
+    """Run.images_moved_to, the rule the pages follow, on its own (review of the diff: it was tested through the
+    pages alone)."""
+    run = runs_store.list()[0]
+    here = run.config["dataset"]
+    assert Run(run.path).images_moved_to(str(tmp_path)) is None  # its own folder is here: read from it
+    chosen = record_dataset_as_gone(run)
+    run = Run(run.path)
+    assert run.images_moved_to(chosen) == chosen == here and run.images_moved_to(None) is None
+    assert run.images_moved_to(str(tmp_path)) is None  # a folder without the run's images
+    assert run.images_moved_to(run.config["dataset"]) is None  # the folder it recorded, gone
+    config = json.loads((run.path / "config.json").read_text())
+    (run.path / "config.json").write_text(json.dumps({key: value for key, value in config.items()
+                                                      if key != "dataset"}))
+    assert Run(run.path).images_moved_to(chosen) is None  # no recorded folder: nothing to read relative to it
+
+
 def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(open_page, app_env):
     """A run whose dataset folder is gone (moved, or the run imported from another machine) shows its images from
     the category folder chosen in the sidebar, each checked against the run's record of the file it scored."""
