@@ -58,7 +58,8 @@ def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("e2e-runs")
     port = _free_port()
     env = {**os.environ, "VQI_DATA_ROOT": str(DEMO), "VQI_RUNS_DIR": str(runs)}
-    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w")
+    log_path = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
@@ -74,7 +75,7 @@ def server(tmp_path_factory):
     else:
         process.terminate()
         pytest.fail("streamlit did not start within 60 s")
-    yield {"url": url, "runs": runs}
+    yield {"url": url, "runs": runs, "log": log_path}
     process.terminate()
     process.wait(timeout=20)
     log.close()
@@ -385,3 +386,6 @@ def test_train_threshold_compare_and_predict(page, server):
     assert shown == [point.fp, point.fp + point.tn, point.fn, point.fn + point.tp]  # a reloaded run scores the same
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict's check"
     _shot(page, "predict_check")
+    # the server's terminal: nothing but Streamlit's own start-up lines (torch's TorchScript notices had reached it)
+    logged = Path(server["log"]).read_text()
+    assert not re.search(r"Warning|deprecated|Traceback", logged), logged

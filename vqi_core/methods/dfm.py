@@ -29,9 +29,13 @@ try:  # Intel's accelerated PCA when scikit-learn-intelex is installed (no globa
 except ImportError:  # pragma: no cover - depends on the installation
     from sklearn.decomposition import PCA
 
-# scikit-learn-intelex's PCA calls a deprecated scikit-learn helper: filtered once for the process, by its message
+# scikit-learn-intelex's PCA calls a deprecated scikit-learn helper, and says it uses every thread when called from
+# any thread but the main one (the dashboard trains in one): filtered once for the process, by module and message
 # (warnings.catch_warnings around each fit would change every thread's filters while a training thread fits)
 warnings.filterwarnings("ignore", category=FutureWarning, message=".*stable_cumsum.*", module=r"sklearn\.")
+warnings.filterwarnings("ignore", category=UserWarning, message="'Threading' parallel backend is not supported",
+                        module=r"daal4py\.")
+
 SCORE_TYPES = ("fre", "nll")
 DEFAULT_LAYERS = {"efficientnet": ("blocks.4",), "resnet": ("layer3",)}
 #: the finest grid the image features are pooled to: the deep layer's map is about 8 x 8 cells at 256 px
