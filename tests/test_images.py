@@ -14,8 +14,8 @@ from PIL import Image, ImageOps
 import vqi_core.images
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
-                             image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image, read_mask,
-                             stored_size, to_rgb_array, transparency_note, transparent_share)
+                             image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
+                             read_image_and_transparency, read_mask, stored_size, to_rgb_array, transparency_note)
 from vqi_core.pipeline import folder_sources
 
 
@@ -86,7 +86,7 @@ def test_rgba_is_composited_over_black(tmp_path):
     assert rgb[0, 0].tolist() == [200, 200, 200]
     assert rgb[0, 1].tolist() == [0, 0, 0]
     assert 95 <= rgb[1, 0, 0] <= 105
-    assert transparent_share((tmp_path / "a.png").read_bytes()) == 0.75  # what a new image's card then says
+    assert read_image_and_transparency(tmp_path / "a.png")[1] == 0.75  # what a new image's card then says
 
 
 def test_the_transparency_of_a_new_image_is_counted_and_said(monkeypatch):
@@ -94,18 +94,20 @@ def test_the_transparency_of_a_new_image_is_counted_and_said(monkeypatch):
     lamp had failed (browser review of 2026-12-05)."""
     rgba = np.full((10, 10, 4), 255, np.uint8)
     rgba[:, :4, 3] = 0  # a cut-out part: the left 40 % transparent
-    assert transparent_share(png_bytes(Image.fromarray(rgba, "RGBA"))) == pytest.approx(0.4)
-    assert transparent_share(png_bytes(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
+    assert read_image_and_transparency(png_bytes(Image.fromarray(rgba, "RGBA")))[1] == pytest.approx(0.4)
+    assert read_image_and_transparency(png_bytes(Image.fromarray(rgba[..., :3], "RGB")))[1] == 0.0
     palette = Image.fromarray(np.arange(100, dtype=np.uint8).reshape(10, 10) % 4, "P")
     palette.putpalette([0, 0, 0, 90, 90, 90, 180, 180, 180, 255, 255, 255])
-    assert transparent_share(png_bytes(palette, transparency=3)) == pytest.approx(0.25)  # one entry of four
-    assert transparent_share(b"not an image") == 0.0  # read elsewhere, with its own message
+    assert read_image_and_transparency(png_bytes(palette, transparency=3))[1] == pytest.approx(0.25)  # 1 entry of 4
+    with pytest.raises(ImageReadError, match="not a readable image"):  # named as read_image names it
+        read_image_and_transparency(b"not an image")
 
-    def decoded(*args, **kwargs):
-        raise AssertionError("decoded a second time")
-
-    monkeypatch.setattr(vqi_core.images, "_open", decoded)  # an image without alpha: told by its header alone
-    assert transparent_share(png_bytes(Image.fromarray(rgba[..., :3], "RGB"))) == 0.0
+    opened = []
+    original_open = vqi_core.images._open
+    monkeypatch.setattr(vqi_core.images, "_open", lambda *args: opened.append(args) or original_open(*args))
+    image, transparent = read_image_and_transparency(png_bytes(Image.fromarray(rgba, "RGBA")))
+    assert len(opened) == 1 and transparent == pytest.approx(0.4)  # one decoding for the pixels and the share
+    assert image[0, 0].tolist() == [0, 0, 0] and image[0, 9].tolist() == [255, 255, 255]  # read over black
     assert transparency_note(0.0) is None
     assert transparency_note(0.4) == "40% of its pixels transparent: read over black, as VQI reads every image"
     assert transparency_note(0.001).startswith("under 1% of its pixels transparent")

@@ -336,19 +336,12 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
-def transparent_share(data: bytes) -> float:
-    """The share of the pixels of an image file's bytes that are not fully opaque, which :func:`read_image` reads
-    over black (0.0 for an image without transparency, or bytes it cannot read)."""
-    try:
-        with Image.open(io.BytesIO(data)) as header:  # most images have no alpha: told by the header, not decoded
-            if not _has_alpha(header):  # (a 12 MP JPEG was decoded a second time for this: review of the change)
-                return 0.0
-        image = _open(data, "image", None).image
-        if not _has_alpha(image):
-            return 0.0
-        alpha = np.asarray(image.convert("RGBA"))[..., 3]
-    except (ImageReadError, OSError, ValueError):
+def _transparent_share(image: Image.Image) -> float:
+    """The share of ``image``'s pixels that are not fully opaque, which :func:`read_image` reads over black (0.0
+    for an image without transparency)."""
+    if not _has_alpha(image):
         return 0.0
+    alpha = np.asarray(image.convert("RGBA"))[..., 3]
     return float(np.count_nonzero(alpha < 255)) / alpha.size if alpha.size else 0.0
 
 
@@ -369,15 +362,24 @@ def read_image(source: Path | str | bytes, name: str | None = None,
     was read whole). Every image is limited to ``MAX_IMAGE_PIXELS``. ``bit_depth``: the significant bits of
     16-bit images (see the module docstring).
     """
+    return read_image_and_transparency(source, name, max_bytes, bit_depth)[0]
+
+
+def read_image_and_transparency(source: Path | str | bytes, name: str | None = None,
+                                max_bytes: int | None = MAX_IMAGE_BYTES,
+                                bit_depth: int = 16) -> tuple[np.ndarray, float]:
+    """:func:`read_image`'s array, and the share of the image's pixels that are not fully opaque, which it reads
+    over black (0.0 without transparency), from one decoding of the file."""
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)
     name = name or "uploaded image"
     image, orientation, page = _open(source, name, max_bytes)
+    transparent = _transparent_share(image)
     if orientation is None:
-        return to_rgb_array(image, bit_depth, name)
+        return to_rgb_array(image, bit_depth, name), transparent
     return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page), bit_depth,
-                                      name)
+                                      name), transparent
 
 
 def is_sixteen_bit(path: Path | str) -> bool:

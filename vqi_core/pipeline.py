@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image,
-                     transparency_note, transparent_share)
+                     read_image_and_transparency, transparency_note)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
@@ -627,11 +627,11 @@ class ImageSource:
         data = self.read_bytes()
         digest = bytes_sha256(data)
         try:
-            image = read_image(data, self.origin, self.max_bytes, bit_depth)
+            image, transparent = read_image_and_transparency(data, self.origin, self.max_bytes, bit_depth)
         except ImageReadError as exc:
             exc.sha256 = digest
             raise
-        return image, digest, transparency_note(transparent_share(data))
+        return image, digest, transparency_note(transparent)
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
