@@ -524,7 +524,7 @@ def box_level_history(info: dict[str, Any]) -> pd.DataFrame:
     """A run's box levels from its :attr:`~vqi_core.runs.Run.box_level_info` (the earlier ones, then the one in
     force), newest first, times as :func:`saved_time` gives them; empty where no level was saved."""
     entries = [*info.get("history", []), info] if info.get("saved_at") else []
-    return pd.DataFrame([{"saved": saved_time(entry.get("saved_at") or ""),
+    return pd.DataFrame([{"saved": saved_time(entry.get("saved_at")),
                           "box level": exact_number(float(entry["level"])),
                           "reason": entry.get("reason") or ("" if entry.get("saved_at") else "the level every run "
                                                                                                 "starts with")}

@@ -535,7 +535,7 @@ def one_score_note(scores: np.ndarray) -> str | None:
     """A note where every one of two or more test images got the same score: the model tells no part from
     another, and any threshold passes or rejects them all (PaDiM with epsilon=1e300 scored every image 0, and the
     run was written without a word: bad-input review); None otherwise."""
-    if len(scores) < 2 or not np.ptp(scores) == 0:  # (NaN scores are named elsewhere)
+    if len(scores) < 2 or np.ptp(scores) != 0:  # (NaN scores are named elsewhere)
         return None
     return (f"Every test image scored the same ({exact_number(float(scores[0]))}): the model tells no part from "
             f"another, so any threshold passes or rejects them all. Check the method's parameters and the images "

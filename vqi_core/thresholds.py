@@ -246,8 +246,7 @@ def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str
     why = (" it is the F1-optimal one, which follows the test set's mix of good and defective parts, not the "
            "line's;" if source.startswith(F1_OPTIMAL) else "")
     return (f"This threshold costs more than not inspecting at all at these costs and this share of defective "
-            f"parts:{why} "
-            "the minimum-cost preset chooses one for these costs.")
+            f"parts:{why} the minimum-cost preset chooses one for these costs.")
 
 
 def _expected_count(count: float) -> str:

@@ -101,7 +101,7 @@ def save(run: Run, axis: ScoreAxis) -> None:
             st.session_state[SAVE_ERROR] = run.id, (
                 f"Not saved: the saved threshold has changed since this page was shown, to "
                 f"{exact_number(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}, "
-                f"{common.as_text(saved_time(saved.get('saved_at') or '') or 'when not recorded')}), in another "
+                f"{common.as_text(saved_time(saved.get('saved_at')) or 'when not recorded')}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
