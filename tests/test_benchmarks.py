@@ -9,7 +9,8 @@ import os
 import pytest
 
 from synthetic import write_mvtec_dataset
-from vqi_core import bench, bench_dashboard, bench_memory
+from ui import bench_dashboard
+from vqi_core import bench, bench_memory
 
 
 def test_method_entries_take_json_values_with_commas():

@@ -1,9 +1,11 @@
 """Static checks: mypy (with the repository's mypy.ini) finds no type error in the engine and the dashboard,
 pyflakes finds no unused import, unused variable or undefined name anywhere in the code or the tests, and the
-repository's top level holds only what the README describes (no scratch file committed by mistake)."""
+repository's top level holds only what the README describes (no scratch file committed by mistake), and the
+engine depends on neither Streamlit nor the dashboard."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -38,3 +40,23 @@ def test_repository_top_level_holds_only_the_project_entries():
     top_level = {line.split("/", 1)[0] for line in listed.stdout.splitlines() if line}
     assert top_level == TOP_LEVEL_ENTRIES, f"unexpected: {sorted(top_level - TOP_LEVEL_ENTRIES)}, " \
                                            f"missing: {sorted(TOP_LEVEL_ENTRIES - top_level)}"
+
+
+def imported_modules(source: str) -> set[str]:
+    """The top-level names of every module a Python source imports, at any depth (inside functions too)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_engine_imports_neither_streamlit_nor_the_dashboard():
+    """vqi_core is importable and testable without the app: its dashboard benchmark, which drives app.py in
+    AppTest, lives in ui/."""
+    offending = {path.relative_to(REPO_ROOT).as_posix(): sorted(found)
+                 for path in sorted((REPO_ROOT / "vqi_core").rglob("*.py"))
+                 if (found := imported_modules(path.read_text(encoding="utf-8")) & {"streamlit", "ui", "app"})}
+    assert not offending, offending

@@ -1,6 +1,6 @@
 """Dashboard benchmark: server-side time from a threshold slider change to the redrawn threshold panel.
 
-``python -m vqi_core.bench_dashboard [--images 1000] [--repeats 40] [--out bench_results]``
+``python -m ui.bench_dashboard [--images 1000] [--repeats 40] [--out bench_results]``
 
 A synthetic test set (seeded scores, 30 % defective in five defect types) is evaluated at random
 thresholds. Four figures are reported, median and 95th percentile in ms:
@@ -42,12 +42,12 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
-from .bench import output_folder, whole_number_at_least
-from .dashboard import prepare_threshold_data, threshold_view
-from .metrics import ThresholdEvaluator
-from .methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
-from .runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
-                   THRESHOLD_FILE, record_csv, save_maps, write_bytes_atomic, write_json_atomic)
+from vqi_core.bench import output_folder, whole_number_at_least
+from vqi_core.dashboard import prepare_threshold_data, threshold_view
+from vqi_core.methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
+from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
+                           THRESHOLD_FILE, record_csv, save_maps, write_bytes_atomic, write_json_atomic)
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +129,7 @@ def summary(times: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table and write ``<out>/dashboard.json`` and ``dashboard.md`` (atomically)."""
-    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_dashboard", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ui.bench_dashboard", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=whole_number_at_least(10), default=1000,
                         help="test images, at least 10 (default: %(default)s)")
