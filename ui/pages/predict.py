@@ -103,11 +103,12 @@ def show_check(outcome: dict[str, Any]) -> None:
     for note in outcome["notes"]:
         st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
+    not_scored = int((judged["prediction"] == NOT_SCORED).sum())
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
                 f"{exact_number(outcome['threshold'])}:** {view['cost']}")
     figures = st.columns(5)
     figures[0].metric("Images", outcome["images"])
-    figures[1].metric("Not scored", int((judged["prediction"] == NOT_SCORED).sum()),
+    figures[1].metric("Not scored", not_scored,
                       help="Files of the test folders that could not be scored (listed above, with the reason): not "
                            "inspected, so neither good nor defective, and not in the figures.")
     for column, (name, key) in zip(figures[2:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
@@ -124,7 +125,6 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.caption("By defect type, at the saved threshold")
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
-    not_scored = int((judged["prediction"] == NOT_SCORED).sum())
     if misjudged.empty and not_scored:  # not a success: a part was not inspected (found by a browser review)
         st.warning(f"Every scored image is judged as labelled, but {counted(not_scored, 'file')} of the test folders "
                    f"could not be scored (listed above): not inspected, neither passed nor rejected.",
