@@ -404,6 +404,40 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
 
 
+COST_FIELDS = ("cost_false_alarm", "cost_escape", "line_defect_rate")
+
+
+def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(open_page, app_env):
+    """A minimum-cost threshold saved at a false alarm costing 5, an escape 200 and 0.5 % defective came back in a
+    new session beside fields at VQI's defaults (1, 10, 1 %), with which the cost figures, the presets and the
+    validation report were then worked out, without a word (browser review of 2026-12-05)."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    assert [app.number_input(key=key).value for key in COST_FIELDS] == [1.0, 10.0, 1.0]  # none recorded: defaults
+    for key, value in zip(COST_FIELDS, (5.0, 200.0, 0.5)):
+        app.number_input(key=key).set_value(value).run()
+    next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
+    app.text_input(key="threshold_reason").input("costs of line 2").run()  # saved even where F1 chose it too
+    app.button(key="threshold_save").click().run()
+    saved = LineCosts(5.0, 200.0, 0.005)
+    assert not app.exception and run.threshold_costs == saved
+    assert run.threshold_info["source"] == f"Minimum cost: {saved.summary()}"
+    assert not any("saved at other costs" in i.value for i in app.info)
+
+    app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
+    assert [app.number_input(key=key).value for key in COST_FIELDS] == [5.0, 200.0, 0.5]
+    assert not any("saved at other costs" in i.value for i in app.info)
+    next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
+    assert app.slider(key="threshold_slider").value == run.threshold  # the preset finds the saved threshold again
+    app.number_input(key="cost_escape").set_value(500.0).run()
+    assert [i.value for i in app.info if "saved at other costs" in i.value] == [
+        "The saved threshold was saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective. The "
+        "figures here are worked out with the costs entered: a false alarm costs 5, an escape 500, 0.5% defective."]
+    app.button(key="threshold_saved_costs").click().run()
+    assert [app.number_input(key=key).value for key in COST_FIELDS] == [5.0, 200.0, 0.5]
+    assert not app.exception and not any("saved at other costs" in i.value for i in app.info)
+
+
 def test_a_threshold_costlier_than_no_inspection_is_a_warning_not_the_end_of_a_paragraph(open_page, app_env):
     """The warning closed the expected-cost paragraph, where the saved F1-optimal threshold could carry it unseen
     (browser review of 2026-12-05)."""

@@ -1028,6 +1028,24 @@ def test_a_run_that_cannot_be_written_names_the_runs_folder_and_leaves_nothing(d
     assert not runs.exists() or not list(runs.iterdir())
 
 
+def test_a_saved_threshold_records_the_line_costs_it_was_saved_at(trained, tmp_path):
+    """The costs a threshold's cost figures were shown with are kept beside it as data, and move into the history
+    with it; a run that recorded none, or a hand-edited entry that is no valid costs, has none."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    assert run.threshold_costs is None  # training's F1-optimal threshold assumed no costs
+    scores = sorted(run.score_values)
+    run.save_threshold(scores[1], "Minimum cost", costs=LineCosts(5.0, 200.0, 0.005))
+    assert run.threshold_costs == LineCosts(5.0, 200.0, 0.005)
+    assert run.threshold_info["costs"] == {"false_alarm": 5.0, "escape": 200.0, "defect_rate": 0.005}
+    run.save_threshold(scores[2], "manual")
+    assert run.threshold_costs is None and run.threshold_info["history"][-1]["costs"]["escape"] == 200.0
+    info = json.loads((run.path / "threshold.json").read_text())
+    for damaged in ({"false_alarm": 0, "escape": 0, "defect_rate": 0.01}, {"false_alarm": "5"}, [1, 2, 3],
+                    {"false_alarm": True, "escape": 2.0, "defect_rate": 0.01}):
+        (run.path / "threshold.json").write_text(json.dumps({**info, "costs": damaged}))
+        assert run.threshold_costs is None and run.threshold == scores[2]
+
+
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
     trained_with = run.threshold
@@ -1461,6 +1479,11 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert counts == evaluator.evaluate(best).confusion_matrix().ravel().tolist() and counts[1] == (labels == 0).sum()
     assert run.threshold == best and run.threshold_info["source"] == f"Minimum cost: {costs.summary()}"
     assert (run.predictions()["prediction"] == "defective").all()
+    assert run.threshold_costs == costs  # recorded with the threshold, as data (browser review of 2026-12-05)
+    lines, _ = shown()  # at VQI's default costs: the saved threshold's own are said
+    assert (f"The saved threshold was saved at other costs: {costs.summary()} (--cost-false-alarm, --cost-escape and "
+            f"--defect-rate give them).") in lines
+    assert not any("saved at other costs" in line for line in shown("--cost-false-alarm", "0", "--cost-escape", "1")[0])
 
     lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
     assert counts[1] == 0 and counts == evaluator.evaluate(threshold_for_false_alarm_rate(labels, scores, 0.0)) \

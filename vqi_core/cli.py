@@ -724,6 +724,10 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
+    saved_costs = run.threshold_costs
+    if value == run.threshold and saved_costs is not None and saved_costs.summary() != costs.summary():
+        print(f"The saved threshold was saved at other costs: {saved_costs.summary()} (--cost-false-alarm, "
+              f"--cost-escape and --defect-rate give them).")
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
@@ -733,7 +737,7 @@ def _threshold(args: argparse.Namespace) -> int:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
-    saved = args.save and run.save_threshold(value, source, args.reason, interrupted)
+    saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs)  # the costs printed
     if saved:
         print(f"saved in {run.path}: predict and scores.csv use it from now on")
     elif args.save:

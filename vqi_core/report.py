@@ -153,11 +153,14 @@ def region_line(region: dict | None) -> str:
             "not inspected")
 
 
-def _costs_assumed(costs: LineCosts) -> str:
+def _costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
     """Which costs the report's cost figures assume, and whether they are VQI's defaults or were entered: in a
-    quality record, default figures must not read as the line's own."""
+    quality record, default figures must not read as the line's own; and ``saved_at``, the costs the threshold
+    reported was saved at, where they differ."""
     entered = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
-    return f"Costs assumed: {costs.summary()} ({entered})."
+    other = (f" The threshold was saved at other costs: {saved_at.summary()}."
+             if saved_at is not None and saved_at.summary() != costs.summary() else "")
+    return f"Costs assumed: {costs.summary()} ({entered}).{other}"
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
@@ -178,6 +181,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     if saved:
         source = run.threshold_info.get("source", "saved")
     source = source or "chosen for this report"
+    saved_costs = run.threshold_costs if threshold == run.threshold else None  # what the saved one was saved at
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)
@@ -244,7 +248,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
-        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs))}</p>"
+        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs, saved_costs))}</p>"
         if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",

@@ -50,7 +50,7 @@ from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
                            saved_normalization)
-from .metrics import mask_to_eval_size
+from .metrics import LineCosts, mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
@@ -67,6 +67,8 @@ THRESHOLD_FILE = "threshold.json"
 THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
 #: the texts of a threshold entry
 THRESHOLD_TEXTS = ("saved_at", "source", "reason")
+#: the line's costs as ``threshold.json`` records them: the fields of :class:`~vqi_core.metrics.LineCosts`
+COST_FIELDS = ("false_alarm", "escape", "defect_rate")
 MAX_REASON_CHARS = 500
 DESCRIPTION_FILE = "description.json"
 #: the level boxes are drawn at, when saved (without it: :data:`~vqi_core.localisation.BOX_LEVEL`)
@@ -758,6 +760,19 @@ class Run:
         return self._threshold_of(self.threshold_info)
 
     @property
+    def threshold_costs(self) -> LineCosts | None:
+        """The line's costs assumed when the saved threshold was saved (its cost figures were worked out with
+        them); None where none were recorded (the threshold training chose, or one saved before costs were
+        recorded) or the recorded ones are not valid costs (a hand-edited file)."""
+        costs = self.threshold_info.get("costs")
+        if not isinstance(costs, dict):
+            return None
+        try:
+            return LineCosts(*(costs[name] for name in COST_FIELDS))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @property
     def data_files_recorded(self) -> bool:
         """Whether the run recorded the files it learnt from and was tested on (``config.json``'s ``data_sha256``,
         ``data_manifest.csv``): False for runs trained before runs listed their files. Where it is True and
@@ -961,9 +976,10 @@ class Run:
         return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
     def save_threshold(self, threshold: float, source: str = "user", reason: str = "",
-                       interrupted: list[int] | None = None) -> bool:
+                       interrupted: list[int] | None = None, costs: LineCosts | None = None) -> bool:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically; False
-        (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given.
+        (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given. ``costs``: the
+        line's costs its cost figures were shown with, recorded beside it (:attr:`threshold_costs`).
 
         The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
         ``reason``, why it changed, kept beside the new one. Ctrl+C and SIGTERM wait while the two files are
@@ -982,7 +998,8 @@ class Run:
             received: list[int] = []
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
                 write_bytes_atomic(self.path / SCORES_FILE, scores)
-                write_json_atomic(self.path / THRESHOLD_FILE, threshold_entry(threshold, source, reason, history))
+                write_json_atomic(self.path / THRESHOLD_FILE,
+                                  threshold_entry(threshold, source, reason, history, costs))
         if received and interrupted is None:
             raise KeyboardInterrupt
         if interrupted is not None:
@@ -1189,13 +1206,16 @@ def _is_list_of_texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None) -> dict:
+def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
+                    costs: LineCosts | None = None) -> dict:
     """The content of ``threshold.json``: the threshold, where it came from, when (local time with its UTC
-    offset) and why it was saved, and the thresholds before it."""
+    offset) and why it was saved, the line's costs assumed then, and the thresholds before it."""
     entry: dict[str, Any] = {"threshold": float(threshold), "source": source,
                              "saved_at": local_time()}
     if reason:
         entry["reason"] = reason
+    if costs is not None:
+        entry["costs"] = {name: float(getattr(costs, name)) for name in COST_FIELDS}
     if history:
         entry["history"] = history
     return entry

@@ -30,6 +30,8 @@ BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 SAVE_TOAST = "threshold_save_toast"
 #: the run and its saved threshold (value, when saved) as this page last showed them
 SAVED_SEEN = "threshold_saved_seen"
+#: the cost fields' keys (the defect rate in percent)
+FALSE_ALARM, ESCAPE, DEFECT_RATE = "cost_false_alarm", "cost_escape", "line_defect_rate"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
 
 
@@ -96,6 +98,10 @@ def save(run: Run, axis: ScoreAxis) -> None:
         choose_threshold(run, axis.snap(st.session_state[NUMBER]), "manual")
     value, source = float(st.session_state[SLIDER]), st.session_state.get(SOURCE, "manual")
     try:
+        costs: LineCosts | None = entered_costs()
+    except ValueError:  # said beside the fields: the threshold is saved without costs
+        costs = None
+    try:
         saved = run.threshold_info
         if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
             st.session_state[SAVE_ERROR] = run.id, (
@@ -105,7 +111,7 @@ def save(run: Run, axis: ScoreAxis) -> None:
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
-        written = run.save_threshold(value, source, st.session_state.get(REASON, ""))
+        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
     except (RunError, OSError, ValueError) as exc:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
     else:
@@ -125,28 +131,48 @@ def saved_seen(run_id: str, saved: dict) -> tuple:
     return run_id, saved.get("threshold"), saved.get("saved_at")
 
 
-def line_costs() -> LineCosts | None:
-    """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid)."""
+def cost_fields(costs: LineCosts) -> dict[str, float]:
+    """The cost fields' values for ``costs``."""
+    return {FALSE_ALARM: costs.false_alarm, ESCAPE: costs.escape, DEFECT_RATE: 100 * costs.defect_rate}
+
+
+def entered_costs() -> LineCosts:
+    """The costs in the cost fields; ``ValueError`` (with the reason) where they are not valid costs."""
+    return LineCosts(st.session_state[FALSE_ALARM], st.session_state[ESCAPE], st.session_state[DEFECT_RATE] / 100)
+
+
+def line_costs(run: Run) -> LineCosts | None:
+    """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid).
+
+    A session that has entered no costs yet starts at the costs the run's threshold was saved with (VQI's
+    defaults where none were recorded); costs entered since that differ from them are said, with a button that
+    takes them (found by a browser review: a minimum-cost threshold saved at other costs than the fields showed,
+    and the validation report gave both without a word)."""
+    saved = run.threshold_costs
+    if not any(key in st.session_state for key in (FALSE_ALARM, ESCAPE, DEFECT_RATE)):
+        st.session_state.update(cost_fields(saved or LineCosts()))
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)
-        false_alarm = left.number_input("Cost of a false alarm", 0.0, MAX_COST, 1.0, 0.5, key="cost_false_alarm",
-                                        persist_state="session",
-                                        help="Rejecting a good part: re-inspection, scrap. Any unit, the same "
-                                             "for both costs.")
-        escape = middle.number_input("Cost of an escape", 0.0, MAX_COST, 10.0, 1.0, key="cost_escape",
-                                     persist_state="session",
-                                     help="Passing a defective part: rework downstream, a complaint, a recall.")
-        defect_rate = right.number_input("Defective parts on the line (%)", 100 * MIN_DEFECT_RATE,
-                                         100 * MAX_DEFECT_RATE, 1.0, 0.1,
-                                         format="%.3f", key="line_defect_rate", persist_state="session",
-                                         help="The share the line makes, not the test set's (usually far "
-                                              "higher). Used with the test set's rates to estimate the cost.")
-        try:
-            return LineCosts(false_alarm, escape, defect_rate / 100)
-        except ValueError as exc:
-            st.warning(f"{common.as_text(exc)}; the minimum-cost preset and the expected cost are hidden.",
-                       icon=":material/warning:")
-            return None
+        left.number_input("Cost of a false alarm", 0.0, MAX_COST, step=0.5, key=FALSE_ALARM, persist_state="session",
+                          help="Rejecting a good part: re-inspection, scrap. Any unit, the same for both costs.")
+        middle.number_input("Cost of an escape", 0.0, MAX_COST, step=1.0, key=ESCAPE, persist_state="session",
+                            help="Passing a defective part: rework downstream, a complaint, a recall.")
+        right.number_input("Defective parts on the line (%)", 100 * MIN_DEFECT_RATE, 100 * MAX_DEFECT_RATE, step=0.1,
+                           format="%.3f", key=DEFECT_RATE, persist_state="session",
+                           help="The share the line makes, not the test set's (usually far higher). Used with the "
+                                "test set's rates to estimate the cost.")
+    try:
+        costs = entered_costs()
+    except ValueError as exc:
+        st.warning(f"{common.as_text(exc)}; the minimum-cost preset and the expected cost are hidden.",
+                   icon=":material/warning:")
+        return None
+    if saved is not None and saved.summary() != costs.summary():  # as printed: a difference the fields can show
+        st.info(f"The saved threshold was saved at other costs: {saved.summary()}. The figures here are worked "
+                f"out with the costs entered: {costs.summary()}.", icon=":material/payments:")
+        st.button("Use the saved threshold's costs", key="threshold_saved_costs", icon=":material/undo:",
+                  on_click=st.session_state.update, args=(cost_fields(saved),))
+    return costs
 
 
 def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
@@ -177,7 +203,7 @@ def image_level_body(run: Run) -> None:
     data = common.threshold_data(path, run.threshold)
     axis = data.axis
     init_threshold(run, axis)
-    costs = line_costs()
+    costs = line_costs(run)
 
     exact = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
 
