@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_code, as_text, \
     chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
-from vqi_core.dashboard import run_label, runs_of_category
+from vqi_core.dashboard.run_tables import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings

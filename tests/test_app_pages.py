@@ -18,11 +18,14 @@ import pytest
 from PIL import Image
 
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
-from vqi_core.dashboard import ACTUAL_ROWS, AUROC_INTERVAL, DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, \
-    PREDICTED_COLUMNS, RUN_COLORS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compare_runs, \
-    chosen_images, decisions_csv, defect_type_frame, inspection_frame, order_images, boxes_mark, histogram_figure, \
-    prepare_threshold_data, run_box_tally, run_notes, run_pixel_data, runs_of_category, same_data_runs, \
-    square_thumbnail, threshold_view
+from vqi_core.dashboard.boxes import boxes_mark, run_box_tally
+from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
+from vqi_core.dashboard.overlays import square_thumbnail
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, \
+    compare_runs, run_notes, runs_of_category, same_data_runs
+from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
+from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
+    histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
@@ -1892,7 +1895,7 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
 def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     """The sidebar's picker cuts labels off: two runs of one method read "padim · efficientnet_lite0 · magnetic_t..."
     alike, their AUROC and time cut away."""
-    from vqi_core.dashboard import run_label, trained_at
+    from vqi_core.dashboard.run_tables import run_label, trained_at
 
     run = app_env.list()[0]
     method, trained, auroc, category, backbone = run_label(run).split(" · ")

@@ -14,7 +14,7 @@ from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
 from ui.common import as_code, as_text
 from vqi_core import jobs
-from vqi_core.dashboard import masks_phrase
+from vqi_core.dashboard.train_form import masks_phrase
 from vqi_core.datasets import DatasetError
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
@@ -522,7 +522,7 @@ def test_a_code_span_shows_backticks_and_end_spaces_as_written():
 def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_values(open_page, synthetic_root):
     """knn was a free text field ("HNSW" failed only after Train was pressed) and every parameter's help read only
     "patchcore parameter knn (default 'ivf')"."""
-    from vqi_core.dashboard import method_parameters
+    from vqi_core.dashboard.train_form import method_parameters
     from vqi_core.methods import list_methods
 
     for method in list_methods():

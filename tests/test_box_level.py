@@ -18,8 +18,9 @@ from synthetic import png_bytes, textured_image
 
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard import BoxSlider, box_figures, box_slider, boxes_mark, judged_again, regions_boxed_frame, \
-    result_cards_order, run_box_data, run_box_tally, saved_box_counts
+from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, \
+    run_box_data, run_box_tally, saved_box_counts
+from vqi_core.dashboard.scoring import judged_again, result_cards_order
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.images import transparency_note

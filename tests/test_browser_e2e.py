@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
-from vqi_core.dashboard import run_box_data, trained_at
+from vqi_core.dashboard.boxes import run_box_data
+from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.methods import parameter_defaults
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import RunStore, changed_settings

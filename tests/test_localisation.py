@@ -134,7 +134,7 @@ def test_heatmap_image_and_colours() -> None:
 def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_they_belong():
     """The overlay of a 2000x4000 px image shown at 200 px is drawn at 200 px (it was blended at full size,
     seconds and gigabytes for the largest images), its box scaled with it."""
-    from vqi_core.dashboard import result_overlay
+    from vqi_core.dashboard.overlays import result_overlay
     from vqi_core.pipeline import ImageResult
 
     norm_map = np.zeros((64, 128), np.float32)
@@ -152,7 +152,7 @@ def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_
 def test_boxes_of_a_tall_narrow_image_are_drawn_where_they_belong_at_the_display_size():
     """Shown at 320 px, a 4096 x 60 px strip is 5 px wide: the width's ratio (5/60) is not the height's
     (320/4096), and boxes scaled by the width's alone were drawn 16 rows too low."""
-    from vqi_core.dashboard import result_overlay
+    from vqi_core.dashboard.overlays import result_overlay
     from vqi_core.pipeline import ImageResult
 
     norm_map = np.zeros((256, 4), np.float32)
@@ -297,7 +297,7 @@ def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side
 def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
     """A grid's 320-px thumbnail is shown at about 160 px: its 2-px boxes became one faint pixel (browser
     review). The pages say how large they show an overlay, and its lines are drawn wide enough for that."""
-    from vqi_core.dashboard import shown_line_width
+    from vqi_core.dashboard.overlays import shown_line_width
 
     assert shown_line_width(320, 160) == 4 and shown_line_width(768, 330) == 5 and shown_line_width(64, 160) == 1
     assert shown_line_width(320, None) is None  # the default width for the size
@@ -312,7 +312,7 @@ def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
 def test_a_map_above_the_colour_scale_can_be_coloured_over_its_own_range():
     """Found by a browser review: on `glass` every defective image's whole map lies above 1.5, so its heatmap was
     one flat dark red. Coloured over its own range, its highest part stands out again; the run's scale says so."""
-    from vqi_core.dashboard import heat_scale_note
+    from vqi_core.dashboard.overlays import heat_scale_note
     from vqi_core.localisation import HEATMAP_TOP, own_range_map
 
     norm_map = np.full((16, 16), 4.0, np.float32)

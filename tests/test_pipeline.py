@@ -30,7 +30,7 @@ import torchvision.models._api
 from PIL import Image
 
 import vqi_core.cli
-import vqi_core.dashboard
+import vqi_core.dashboard.train_form
 import vqi_core.images
 import vqi_core.pipeline
 import vqi_core.runs
@@ -39,8 +39,10 @@ import vqi_core.system
 from synthetic import (draw_defect, record_dataset_as, textured_image, write_mvtec_dataset, write_png,
                        write_twelve_bit_category)
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
-from vqi_core.dashboard import (copied_images, decisions_csv, run_box_data, run_box_tally,
-                                runs_table, split_category_by_part, split_check_summary, without_copies_sentence)
+from vqi_core.dashboard.boxes import run_box_data, run_box_tally
+from vqi_core.dashboard.image_lists import copied_images, decisions_csv, without_copies_sentence
+from vqi_core.dashboard.run_tables import runs_table
+from vqi_core.dashboard.train_form import split_category_by_part, split_check_summary
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import (BOX_KEYS, LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
@@ -1894,7 +1896,8 @@ def test_the_dashboards_split_refuses_an_existing_target_before_reading_any_imag
     """Found by review: the page's split grouped every image before finding that its folder could not be made."""
     data = shutil.copytree(dataset, tmp_path / "part")
     (tmp_path / "part_by_part").mkdir()
-    monkeypatch.setattr(vqi_core.dashboard, "split_by_part", lambda *args, **kwargs: pytest.fail("images read"))
+    monkeypatch.setattr(vqi_core.dashboard.train_form, "split_by_part",
+                        lambda *args, **kwargs: pytest.fail("images read"))
     with pytest.raises(FileExistsError, match="already exists"):
         split_category_by_part(str(data), None)
 

@@ -8,7 +8,7 @@ thresholds. Four figures are reported, median and 95th percentile in ms:
 - ``metrics at a threshold``: confusion matrix and rates from the
   precomputed sorted scores (:class:`vqi_core.metrics.ThresholdEvaluator`);
 - ``threshold_view``: operating point, numbers, the per-defect-type table and
-  both plotly figures (:func:`vqi_core.dashboard.threshold_view`), the work
+  both plotly figures (:func:`vqi_core.dashboard.threshold.threshold_view`), the work
   of the Threshold page's fragment;
 - ``+ serialise``: the same plus turning the figures into the JSON that
   ``st.plotly_chart`` sends (``plotly.io.to_json``), i.e. the fragment's
@@ -43,7 +43,7 @@ import pandas as pd
 import plotly.io
 
 from vqi_core.bench import output_folder, whole_number_at_least
-from vqi_core.dashboard import prepare_threshold_data, threshold_view
+from vqi_core.dashboard.threshold import prepare_threshold_data, threshold_view
 from vqi_core.methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,

@@ -20,8 +20,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vqi_core import dashboard, jobs, thresholds
+from vqi_core import jobs, thresholds
 from vqi_core.archive import export_problem
+from vqi_core.dashboard import train_form
+from vqi_core.dashboard.boxes import BoxData, boxes_mark, run_box_data, run_box_tally, saved_box_counts
+from vqi_core.dashboard.overlays import run_overlay, shrunk_to, square_thumbnail
+from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes
+from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, css_color
+from vqi_core.dashboard.threshold import PixelData, ThresholdData, prepare_threshold_data, run_pixel_data
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
@@ -74,12 +80,12 @@ def as_code(text: str) -> str:
 def legend(runs: Sequence[Run], ground_truth: bool, box_level: float | None = None) -> str:
     """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks;
     ``box_level``: the one the boxes shown were drawn at, where it is not the runs' saved one."""
-    mark = dashboard.boxes_mark(runs, box_level)
-    parts = [f"<span style='color:{dashboard.GOOD_CSS}'>■ good</span>",
-             f"<span style='color:{dashboard.DEFECT_CSS}'>■ defective / boxes ({mark}, "
+    mark = boxes_mark(runs, box_level)
+    parts = [f"<span style='color:{GOOD_CSS}'>■ good</span>",
+             f"<span style='color:{DEFECT_CSS}'>■ defective / boxes ({mark}, "
              f"whatever the threshold)</span>"]
     if ground_truth:
-        parts.append(f"<span style='color:{dashboard.css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
+        parts.append(f"<span style='color:{css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
     return " · ".join(parts)
 
 
@@ -137,7 +143,7 @@ def show_run_error(key: str, run: Run) -> None:
 
 
 def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
-    """The by-defect-type table (:func:`vqi_core.dashboard.defect_type_frame`): detection rates as percentages
+    """The by-defect-type table (:func:`vqi_core.dashboard.threshold.defect_type_frame`): detection rates as percentages
     with one decimal, as the rates shown beside it, and AUROCs with three decimals on every page (the Predict
     page's check showed 1 where the Threshold page showed 1.000: browser review)."""
     st.dataframe(by_type.assign(**{"detection rate": by_type["detection rate"] * 100}), hide_index=True,
@@ -250,7 +256,7 @@ def show_run_notes(run: Run, shown_above: Collection[str] = ()) -> None:
     """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others (read
     from the run's files: shown as written, never as markdown); a note in ``shown_above`` (the same words on the
     same page) is referred to, not repeated."""
-    notes = dashboard.run_notes(run)
+    notes = run_notes(run)
     for note in notes:
         if note not in shown_above:
             st.warning(as_text(note), icon=":material/warning:")
@@ -302,9 +308,9 @@ def dataset_summary(root: str, category: str | None) -> dict[str, Any]:
 @st.cache_data(ttl=30, max_entries=8, show_spinner=False)
 def region_preview(root: str, category: str | None, region_digest: str,
                    _region: InspectionRegion, bit_depth: int = 16) -> tuple[np.ndarray, str | None]:
-    """:func:`vqi_core.dashboard.region_preview`, once per region (by its digest) and category, not at every
+    """:func:`vqi_core.dashboard.train_form.region_preview`, once per region (by its digest) and category, not at every
     rerun of the Train page (it reads every training image's header)."""
-    return dashboard.region_preview(root, category, _region, bit_depth=bit_depth)
+    return train_form.region_preview(root, category, _region, bit_depth=bit_depth)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -320,9 +326,9 @@ def test_frame(run_path: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the runs (bootstrap intervals)…")
-def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> dashboard.RunComparison:
-    """:func:`vqi_core.dashboard.compare_runs` of saved runs, computed once per choice of runs."""
-    return dashboard.compare_runs([Run(Path(path)) for path in run_paths], list(images))
+def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> RunComparison:
+    """:func:`vqi_core.dashboard.run_tables.compare_runs` of saved runs, computed once per choice of runs."""
+    return compare_runs([Run(Path(path)) for path in run_paths], list(images))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -349,21 +355,21 @@ def held_out_presets(run_path: str, max_false_alarm_rate: float,
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def threshold_data(run_path: str, saved_threshold: float) -> dashboard.ThresholdData:
+def threshold_data(run_path: str, saved_threshold: float) -> ThresholdData:
     """ROC, histograms, slider axis and per-type scores of the run's test set (the axis includes the saved
     threshold where it lies within reach of the scores, see :func:`~vqi_core.thresholds.slider_include`)."""
     frame = test_frame(run_path)
     scores = frame["score"].to_numpy(float)
-    return dashboard.prepare_threshold_data(label_values(frame), scores,
+    return prepare_threshold_data(label_values(frame), scores,
                                             include=thresholds.slider_include(scores, saved_threshold),
                                             defect_types=frame["defect_type"].tolist())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
-def pixel_data(run_path: str, dataset: str | None = None) -> dashboard.PixelData:
+def pixel_data(run_path: str, dataset: str | None = None) -> PixelData:
     """Sampled pixel labels and normalised map values of the run's test images with known masks; ``dataset``:
     their category folder when it is not where the run found them (see :func:`images_folder`)."""
-    return dashboard.run_pixel_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
+    return run_pixel_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
 
 
 @st.cache_data(max_entries=600, show_spinner=False)
@@ -375,7 +381,7 @@ def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, hea
     read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`); ``own_range``: the
     heatmap coloured over the image's own range."""
     run = Run(Path(run_path), Path(dataset) if dataset else None)
-    return dashboard.run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
+    return run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
                                  boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side,
                                  own_range=own_range)
 
@@ -383,40 +389,41 @@ def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, hea
 @st.cache_data(max_entries=2000, show_spinner=False)
 def box_tally(run_path: str, index: int, box_level: float) -> tuple[int, int]:
     """How many boxes the overlay of test image ``index`` shows, and how many of them are broad (see
-    :func:`vqi_core.dashboard.run_box_tally`)."""
-    return dashboard.run_box_tally(Run(Path(run_path)), index, normalization(run_path), box_level)
+    :func:`vqi_core.dashboard.boxes.run_box_tally`)."""
+    return run_box_tally(Run(Path(run_path)), index, normalization(run_path), box_level)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the maps and masks…")
-def box_data(run_path: str, dataset: str | None = None) -> dashboard.BoxData:
-    """What counting the run's boxes at any level takes (see :class:`vqi_core.dashboard.BoxData`)."""
-    return dashboard.run_box_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
+def box_data(run_path: str, dataset: str | None = None) -> BoxData:
+    """What counting the run's boxes at any level takes (see :class:`vqi_core.dashboard.boxes.BoxData`)."""
+    return run_box_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def box_hits(run_path: str, level: float, dataset: str | None = None) -> tuple[dict, dict]:
-    """The run's box counts at ``level``, overall and per defect type (see :meth:`vqi_core.dashboard.BoxData.hits`)."""
+    """The run's box counts at ``level``, overall and per defect type (see
+    :meth:`vqi_core.dashboard.boxes.BoxData.hits`)."""
     return box_data(run_path, dataset).hits(level)
 
 
 def box_counts(run: Run) -> dict:
     """The run's box counts at its box level: from its ``metrics.json`` where they are at that level, else
     counted."""
-    return dashboard.saved_box_counts(run) or box_hits(str(run.path), run.box_level, images_folder(run))[0]
+    return saved_box_counts(run) or box_hits(str(run.path), run.box_level, images_folder(run))[0]
 
 
 @st.cache_data(max_entries=600, show_spinner=False)
 def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, centred in a square
     (for grids)."""
-    return dashboard.square_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
+    return square_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
                                               shown_side=side // 2), side)  # a grid of 4 shows it about half size
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
-    return dashboard.shrunk_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
+    return shrunk_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
 
 
 def problem_read_in_full(run: Run, export: bool = False) -> str | None:

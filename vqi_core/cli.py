@@ -20,6 +20,8 @@ import pandas as pd
 
 from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
+from .dashboard.boxes import run_box_data
+from .dashboard.image_lists import decisions_csv
 from .datasets import Sample, category_holding, category_path, load_category, sub_folders
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
@@ -34,6 +36,7 @@ from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRA
 from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
 from .progress import IMAGE_STAGES
 from .provenance import describe_changes
+from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
@@ -700,8 +703,6 @@ def _earlier_overlays(out: Path) -> set[str]:
 
 
 def _threshold(args: argparse.Namespace) -> int:
-    from .dashboard import decisions_csv  # here: plotly would slow down every command's start
-
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
@@ -754,8 +755,6 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _boxes(args: argparse.Namespace) -> int:
-    from .dashboard import run_box_data  # here: plotly would slow down every command's start
-
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved box level changed: use it with --save")
     run = Run(Path(args.run))
@@ -791,9 +790,6 @@ def _check_threshold(value: float) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    # imported here: plotly (through the dashboard) would slow down every command
-    from .report import missing_dataset_note, run_report_html
-
     max_rate, costs = threshold_options(args)
     if args.threshold is not None:
         _check_threshold(args.threshold)

@@ -20,9 +20,12 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .dashboard import (DEFECT_CSS, GOOD_CSS, box_level_history, confusion_frame, defect_type_frame, jpeg_bytes,
-                        prepare_threshold_data, run_box_data, run_notes, run_overlay,
-                        saved_box_counts, square_thumbnail, threshold_history_frame, without_copies_sentence)
+from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
+from .dashboard.image_lists import without_copies_sentence
+from .dashboard.overlays import jpeg_bytes, run_overlay, square_thumbnail
+from .dashboard.run_tables import run_notes
+from .dashboard.style import DEFECT_CSS, GOOD_CSS
+from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import AUROC_INTERVAL, DEFECT_CSS, GOOD_CSS, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, \
-    common_test_images, notes_of_runs, run_label, same_data_runs
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, \
+    notes_of_runs, run_label, same_data_runs
+from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
 from vqi_core.runs import Run, RunError, changed_settings, readable_runs

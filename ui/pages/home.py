@@ -9,7 +9,7 @@ import streamlit as st
 from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, as_code, as_text, data_choice, \
     problem_read_in_full, row_by_row, runs_dir, saved_runs, set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
-from vqi_core.dashboard import runs_table
+from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 

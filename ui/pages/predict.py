@@ -11,8 +11,9 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard import (DEFECT_CSS, DETECTION_INTERVAL, GOOD_CSS, judged_again, labelled_check,
-                                 result_cards_order, scored_cards)
+from vqi_core.dashboard.scoring import judged_again, labelled_check, result_cards_order, scored_cards
+from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
+from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, box_note
@@ -220,7 +221,7 @@ def results_note(outcome: dict[str, Any], run: Run, mode: str, files: list, fold
 
 
 def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
-    """Scoring results judged at ``threshold`` (:func:`vqi_core.dashboard.judged_again`)."""
+    """Scoring results judged at ``threshold`` (:func:`vqi_core.dashboard.scoring.judged_again`)."""
     cards, frame = judged_again(outcome["cards"], outcome["frame"], threshold)
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 

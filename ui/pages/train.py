@@ -12,7 +12,8 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_C
     region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
-from vqi_core.dashboard import MethodParameter, masks_phrase, method_description, method_parameters, runs_table, \
+from vqi_core.dashboard.run_tables import runs_table
+from vqi_core.dashboard.train_form import MethodParameter, masks_phrase, method_description, method_parameters, \
     settings_problem, split_category_by_part, split_check_summary, store_region_upload, training_input_size
 from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
@@ -367,8 +368,8 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
 
 def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
     """What the check found in the chosen category: copies, look-alikes and capture cues
-    (:func:`vqi_core.dashboard.split_check_summary`); where look-alikes stand out, a split by part (its photos
-    read at ``bit_depth``)."""
+    (:func:`vqi_core.dashboard.train_form.split_check_summary`); where look-alikes stand out, a split by part (its
+    photos read at ``bit_depth``)."""
     if found["bit_depth_note"]:
         st.warning(found["bit_depth_note"], icon=":material/warning:")
     if found["test_images"] == 0:
@@ -489,7 +490,7 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
 @st.cache_data(max_entries=16, show_spinner=False, ttl=600)
 def input_size(root: str, category: str | None, height: int, width: int) -> tuple[int, int] | None:
     """The fixed_scale input of the category's training images (see
-    :func:`vqi_core.dashboard.training_input_size`); None where they cannot be listed."""
+    :func:`vqi_core.dashboard.train_form.training_input_size`); None where they cannot be listed."""
     try:
         return training_input_size(root, category, height, width)
     except (DatasetError, OSError):

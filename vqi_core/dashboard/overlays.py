@@ -1,0 +1,150 @@
+"""Heatmap and box overlays of test images and scored images, thumbnails and their encodings."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ..images import ImageReadError, stored_size
+from ..localisation import HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, own_range_map, render_overlay
+from ..methods.base import MODEL_JSON
+from ..pipeline import ImageResult, inspected_pixels
+from ..preprocessing import Preprocessing, visible_area
+from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
+from .style import THUMBNAIL_BACKGROUND
+
+
+def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+    """Per test map of the run, the pixels its model inspects (inside its centre crop and inspection region, as
+    :meth:`~vqi_core.methods.base.AnomalyModel.inspected_area`; all True where that is every pixel), read without
+    loading the model; None when it inspects every pixel of every image. A test image that is no longer there is
+    taken at its map's size (exact for the squash and letterbox resizes, which depend on the aspect alone)."""
+    path = run.path / MODEL_DIR / MODEL_JSON
+    try:
+        preprocessing = Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError: a ValueError
+        raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
+    region, paths = run.region, run.scores["path"].tolist()
+    if region is None and preprocessing.crop >= 1:  # nothing cut off: no image header needs reading
+        return None
+    areas: list[np.ndarray | None] = []
+    for anomaly_map, image_path in zip(maps, paths):
+        hw = anomaly_map.shape
+        try:
+            original_hw = stored_size(run.data_path(image_path))
+        except (OSError, ImageReadError, ValueError):
+            original_hw = hw
+        area = visible_area(preprocessing.geometry(original_hw), preprocessing.input_hw, hw)
+        if region is not None:
+            area = region.mask_for(hw) if area is None else area & region.mask_for(hw)
+        areas.append(area)
+    return inspected_pixels(maps, areas)
+
+
+def run_ground_truth(run: Run, maps: Sequence[np.ndarray], unreadable: list[str]) -> list[np.ndarray | None]:
+    """:func:`~vqi_core.runs.ground_truth_masks` of the run's test images at their maps' sizes, read from its
+    :attr:`~vqi_core.runs.Run.dataset` when one is given; a mask that cannot be read is None, its problem appended
+    to ``unreadable``."""
+    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
+                                          for path in run.scores["mask_path"]])
+    return ground_truth_masks(scores, list(maps), unreadable)
+
+
+def shrunk_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``image`` scaled down so that its longer side is at most ``max_side`` (unchanged when None or smaller)."""
+    h, w = image.shape[:2]
+    if max_side is None or max(h, w) <= max_side:
+        return image
+    scale = max_side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """An RGB uint8 image as JPEG bytes: a compact form for keeping many result cards in a session."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"could not encode a {image.shape} image as JPEG")
+    return data.tobytes()
+
+
+def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
+    """``image`` scaled so its longer side is ``side`` (small images enlarged too) and centred on a light
+    ``side`` x ``side`` background, for even grids."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    fitted = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    h, w = fitted.shape[:2]
+    canvas = np.empty((side, side, 3), np.uint8)
+    canvas[:] = THUMBNAIL_BACKGROUND
+    top, left = (side - h) // 2, (side - w) // 2
+    canvas[top:top + h, left:left + w] = fitted
+    return canvas
+
+
+#: how wide boxes and outlines look on screen, whatever the size an overlay is drawn at
+SHOWN_LINE_PX = 2
+
+
+def shown_line_width(drawn_side: int, shown_side: int | None) -> int | None:
+    """The line width to draw on an overlay whose longer side is ``drawn_side`` px so that its lines look
+    :data:`SHOWN_LINE_PX` wide when it is shown ``shown_side`` px large (None: the default width for its size,
+    :func:`~vqi_core.localisation.line_thickness`). A 320-px thumbnail shown at 160 px needs 4-px lines: the
+    default 2 px became one faint pixel (browser review)."""
+    return None if shown_side is None else max(1, math.ceil(SHOWN_LINE_PX * drawn_side / shown_side))
+
+
+def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level: float, *, alpha: float = 0.5,
+                heatmap: bool = True, boxes: bool = True, ground_truth: bool = True,
+                max_side: int | None = None, shown_side: int | None = None, own_range: bool = False) -> np.ndarray:
+    """Test image ``index`` of a run with its heatmap, defect boxes (above ``box_level``, the run's
+    :attr:`~vqi_core.runs.Run.box_level`) and ground-truth outline (RGB uint8), its longer side at most
+    ``max_side`` (drawn at that size: a large image is not blended at full size first); lines as wide as
+    :func:`shown_line_width` for ``shown_side``; ``own_range``: the heatmap's colours spread over the image's
+    own range (:func:`~vqi_core.localisation.own_range_map`), the boxes as ever."""
+    image = shrunk_to(run.image(index), max_side)
+    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
+    try:
+        mask = run.mask(index) if ground_truth else None
+    except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
+        mask = None
+    region = run.region
+    return render_overlay(image, own_range_map(norm_map) if own_range else norm_map, found, mask=mask, alpha=alpha,
+                          show_heatmap=heatmap, region=region.mask if region is not None else None,
+                          line_width=shown_line_width(max(image.shape[:2]), shown_side))
+
+
+def map_range(run: Run, index: int, normalization: dict[str, float]) -> tuple[float, float]:
+    """The lowest and highest normalised level of test image ``index``'s map."""
+    norm_map = normalize_map(run.anomaly_map(index), normalization)
+    return float(np.nanmin(norm_map)), float(np.nanmax(norm_map))
+
+
+def heat_scale_note(low: float, high: float) -> str | None:
+    """What the run's colour scale hides on a map from ``low`` to ``high`` (normalised levels), and what to do
+    about it; None where the scale shows it."""
+    if low >= HEATMAP_TOP:
+        return (f"This image's whole map lies above the top of the colour scale ({low:.3g} to {high:.3g}; dark red "
+                f"from {HEATMAP_TOP:g}): the heatmap is one flat colour. Colour it by its own range to see where it "
+                f"is highest.")
+    if high < OVERLAY_FLOOR:
+        return (f"This image's whole map lies below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
+                f"{high:.3g}). Colour it by its own range to see where it is highest.")
+    return None
+
+
+def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:
+    """A scored image with its heatmap and boxes (RGB uint8), drawn with its longer side at most ``max_side``
+    (lines as wide as :func:`shown_line_width` for ``shown_side``)."""
+    image = shrunk_to(result.image, max_side)
+    across, down = image.shape[1] / result.image.shape[1], image.shape[0] / result.image.shape[0]  # each rounded
+    boxes = [replace(box, x0=math.floor(box.x0 * across), y0=math.floor(box.y0 * down),
+                     x1=math.ceil(box.x1 * across), y1=math.ceil(box.y1 * down)) for box in result.boxes]
+    return render_overlay(image, result.anomaly_map, boxes, region=result.region,
+                          line_width=shown_line_width(max(image.shape[:2]), shown_side))

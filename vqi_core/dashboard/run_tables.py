@@ -1,0 +1,227 @@
+"""Runs side by side: the runs table, run labels and notes, and the comparison of runs on the test images they share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..metrics import CONFIDENCE, bootstrap_aurocs, f1_optimal_threshold, image_auroc, interval_note, \
+    percentile_interval, roc_curve
+from ..pipeline import SEEN_DEFECTS_NOTE
+from ..provenance import data_label
+from ..runs import Run, changed_settings, label_values
+from ..split_check import findings_line
+from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
+
+
+def _rounded(value: Any, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _run_setup(run: Run) -> dict[str, Any]:
+    """The run-table columns that say how a run was made: method, backbone, settings changed from the defaults."""
+    config = run.config
+    return {"method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
+            "settings": changed_settings(config)}
+
+
+def _run_figures(run: Run) -> dict[str, Any]:
+    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold and
+    box level, whether it has seen defects and what the test-set check found."""
+    metrics = run.metrics
+    return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
+            "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
+            "saved threshold": run.threshold, "box level": run.box_level,
+            "seen defects": bool(metrics.get("seen_defects")),
+            "test set check": findings_line(run.report.get("split_check"))}
+
+
+def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run with its headline metrics; a run whose files cannot be read has only its id and the
+    problem (as its description), so that it can be found and deleted; runs that vanished from disk meanwhile
+    are left out."""
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        problem = run.problem()
+        if problem is not None:
+            if run.path.is_dir():
+                rows.append({"run": run.id, "description": f"cannot be read: {problem}"})
+            continue
+        rows.append({"run": run.id, "description": run.description, "category": run.config.get("category"),
+                     **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
+                     "created": run.config.get("created")})
+    columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
+               "AUPRO", "fit s", "ms/image", "saved threshold", "box level", "seen defects", "test set check",
+               "created"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: Compare table columns: the bootstrap interval of a run's image AUROC, and its difference from the first run's
+AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
+VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
+VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
+
+
+def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
+    """An interval of the Compare table: "0.9630 to 0.9896", "-0.0120 to +0.0040" (``signed``; a dash beside a
+    minus sign would read as a subtraction, so not :func:`~vqi_core.metrics.interval_text`'s "0.96–0.99")."""
+    number = "{:+.4f}" if signed else "{:.4f}"
+    return f"{number.format(interval[0])} to {number.format(interval[1])}"
+
+
+def run_label(run: Run, readable: bool | None = None) -> str:
+    """A short human label: method, when it was trained (time first), image AUROC, category and backbone, what
+    tells runs apart first (a narrow picker, such as the sidebar's, cuts the end off: two runs of one method trained
+    the same day read alike when the time came after the AUROC and the date). ``readable``: whether the run's files
+    can be read, where the caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if
+    None."""
+    if not (run.problem() is None if readable is None else readable):
+        return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
+    config, metrics = run.config, run.metrics
+    auroc = metrics.get("image_auroc")
+    quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
+    return f"{config.get('method')} · {trained_at(run.id)} · {quality} · {config.get('category')} · " \
+           f"{config.get('params', {}).get('backbone')}"
+
+
+def trained_at(run_id: str) -> str:
+    """When a run was trained, time first, from its id (``20261205-011153-...``): "01:11:53 2026-12-05"; the id's
+    start where it does not begin so (a folder renamed by hand)."""
+    found = re.match(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})", run_id)
+    if found is None:
+        return run_id[:15]
+    year, month, day, hour, minute, second = found.groups()
+    return f"{hour}:{minute}:{second} {year}-{month}-{day}"
+
+
+def run_notes(run: Run) -> list[str]:
+    """Notes to show prominently: the method saw labelled defects (CAM), so its figures are not unsupervised;
+    test images are copies of training images (see :mod:`vqi_core.split_check`)."""
+    notes = list(run.report.get("notes", []))
+    if run.metrics.get("seen_defects") and not any(note.startswith(SEEN_DEFECTS_NOTE) for note in notes):
+        notes.insert(0, f"{SEEN_DEFECTS_NOTE}: it was trained on labelled defective images.")
+    return notes
+
+
+def notes_of_runs(runs: Sequence[Run]) -> list[tuple[list[str], str]]:
+    """Each distinct :func:`run_notes` note of ``runs`` once, with the ids of the runs that have it (in the runs'
+    order): runs on one test set share its notes, which would otherwise be said once per run."""
+    holders: dict[str, list[str]] = {}
+    for run in runs:
+        for note in run_notes(run):
+            holders.setdefault(note, []).append(run.id)
+    return [(ids, note) for note, ids in holders.items()]
+
+
+@dataclass(frozen=True)
+class SharedTestImages:
+    """The test images runs can be compared on (see :func:`common_test_images`)."""
+
+    names: list[str]  # ``<defect_type>/<file>``, in the first run's order
+    changed: list[str] = field(default_factory=list)  # evaluated by every run, but not the same file in each
+    by_folder: bool = False  # decided by the category folder: a run recorded no file digests
+
+
+def same_data_runs(first: Run, runs: Sequence[Run]) -> list[Run]:
+    """The runs other than ``first`` of its category trained on the same dataset folder or on the same files (by
+    the SHA-256 over them each run recorded): those Compare offers beside it."""
+    digest = first.config.get("data_sha256")
+    return [run for run in runs if run.id != first.id and run.config.get("category") == first.config.get("category")
+            and (run.config.get("dataset") == first.config.get("dataset")
+                 or (digest is not None and run.config.get("data_sha256") == digest))]
+
+
+def runs_of_category(runs: Sequence[Run], folder: str | None, name: str | None) -> list[Run]:
+    """The ``runs`` of the category the sidebar chose, in their order: those trained on its very ``folder``, else
+    (a copied or moved dataset) those trained on a category of its ``name``."""
+    same_folder = [run for run in runs if folder is not None and run.config.get("dataset") == folder]
+    return same_folder or [run for run in runs if run.config.get("category") == name]
+
+
+def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
+    """The test images every run evaluated with the very same bytes (by the SHA-256 in each run's manifest),
+    wherever each run found them: a copied or imported dataset compares, a file replaced between two trainings
+    does not (it is listed in ``changed``). Runs without a manifest (trained before manifests existed) compare
+    on the names they share only when all were trained on the same category folder."""
+    if not runs:
+        return SharedTestImages([])
+    evaluated = set(runs[0].scores["image"])
+    for run in runs[1:]:
+        evaluated &= set(run.scores["image"])
+    names = [name for name in runs[0].scores["image"] if name in evaluated]
+    digests = [run.test_image_digests() for run in runs]
+    if any(run_digests is None for run_digests in digests):
+        same_folder = len({run.config.get("dataset") for run in runs}) == 1
+        return SharedTestImages(names if same_folder else [], by_folder=True)
+    same: list[str] = []
+    changed: list[str] = []
+    for name in names:
+        found = {run_digests.get(name) for run_digests in digests if run_digests is not None}
+        (same if len(found) == 1 and None not in found else changed).append(name)
+    return SharedTestImages(same, changed)
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """What :func:`compare_runs` found: the metrics table, the overlaid ROC curves (None where there are none to
+    draw) and, where the images compared are all of one label, the label none of them has."""
+
+    table: pd.DataFrame
+    roc: go.Figure | None
+    missing_label: str | None = None  # "defective" or "good": no ROC, image AUROC or F1 on these images
+
+
+def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
+    """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
+
+    Image AUROC (with its bootstrap :data:`CONFIDENCE` interval, and the paired interval of its difference
+    from the first run's) and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings are each
+    run's own (on the images it evaluated). Where ``images`` hold no defective or no good image, those are
+    None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
+    """
+    figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
+                                  hoverinfo="skip", showlegend=False))
+    frames = [run.scores.set_index("image").loc[list(images)] for run in runs]
+    labels = label_values(frames[0])
+    score_sets = [frame["score"].to_numpy(float) for frame in frames]
+    both = bool((labels == 0).any() and (labels == 1).any())
+    resampled = bootstrap_aurocs(labels, score_sets) if both else None
+    reference = image_auroc(labels, score_sets[0]) if both else None
+    rows = []
+    for column, (run, scores) in enumerate(zip(runs, score_sets)):
+        auroc = image_auroc(labels, scores) if both else None
+        best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
+        interval, difference, difference_interval = None, None, "reference" if column == 0 else None
+        if resampled is not None:
+            fpr, tpr, _ = roc_curve(labels, scores)
+            figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
+                x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
+                                                      dash=RUN_DASHES[column % len(RUN_DASHES)],
+                                                      width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
+                name=f"{run.config.get('method')} · "
+                f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
+            bounds = percentile_interval(resampled[:, column], CONFIDENCE)
+            interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
+                                                 else "")
+            if auroc is not None and reference is not None:
+                difference = round(auroc - reference, 4)
+            if column > 0:
+                gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
+                difference_interval = _interval_text(gap, signed=True)
+        rows.append({"run": run.id, **_run_setup(run),
+                     "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
+                     VERSUS_FIRST_INTERVAL: difference_interval,
+                     "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
+                     **_run_figures(run), "data": data_label(run.config)})
+    figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
+                         xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
+                                    range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
+                         yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%",
+                                    range=[-0.02, 1.02]),
+                         legend=dict(orientation="h", y=-0.25))
+    missing = None if both else "good" if (labels == 1).any() else "defective"
+    return RunComparison(pd.DataFrame(rows), figure if both else None, missing)

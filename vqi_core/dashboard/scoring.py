@@ -1,0 +1,75 @@
+"""The Predict page's results: a card per scored image, judged again at another threshold, and the check of a run on
+labelled images."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pandas as pd
+
+from ..methods import AnomalyModel
+from ..metrics import ThresholdEvaluator, rejected
+from ..pipeline import NOT_SCORED, ImageResult, ImageSource, check_decisions, evaluate_run, iter_score, \
+    prediction_table, result_row
+from ..progress import ProgressCallback
+from ..runs import Run, predictions_frame
+from .overlays import jpeg_bytes, result_overlay, square_thumbnail
+from .threshold import prepare_threshold_data, threshold_view
+
+
+def result_cards_order(cards: Sequence[dict[str, Any]], show: str | None = None) -> list[dict[str, Any]]:
+    """Scored-image cards (``defective``, ``score``) with the defective ones first, highest score first;
+    ``show`` "defective" or "good" keeps only those."""
+    kept = [c for c in cards if show not in ("defective", "good") or c["defective"] == (show == "defective")]
+    return sorted(kept, key=lambda c: (not c["defective"], -c["score"]))
+
+
+def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
+                 threshold: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Scored-image cards (``defective``, ``score``) and their predictions table (the columns of
+    :data:`vqi_core.pipeline.RESULT_COLUMNS`) judged at ``threshold`` instead: a score does not depend on the
+    threshold, so each verdict follows the rule scoring applies (at or above it: defective); a file that could
+    not be scored stays not scored, with the new threshold in its row."""
+    judged = predictions_frame(frame, threshold)
+    judged.loc[frame["prediction"] == NOT_SCORED, "prediction"] = NOT_SCORED
+    return [{**card, "defective": bool(rejected(card["score"], threshold))} for card in cards], judged
+
+
+def result_card(result: ImageResult, side: int) -> dict[str, Any]:
+    """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
+    the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size), how it was read where
+    that bears on its verdict (transparency) and how the image is unlike the training images."""
+    overlay = square_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
+    return {"name": result.name, "defective": result.defective, "score": result.score,
+            "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
+            "broad": result.broad_boxes, "read_note": result.read_note}
+
+
+def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
+                 progress: ProgressCallback | None, card_side: int, threshold: float,
+                 box_level: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Score ``sources`` with the run's ``model`` at ``threshold``, boxes drawn above ``box_level`` (the run's
+    saved ones, read once by the caller, which shows them: one saved meanwhile elsewhere would not match the
+    cards), a chunk at a time: each image's :func:`result_card` and the predictions table (a row for every file
+    given; those not scored, appended to ``skipped`` as they are found, with the reason)."""
+    cards, rows = [], []
+    for result in iter_score(model, sources, threshold, skipped, progress,
+                             training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
+        cards.append(result_card(result, card_side))
+        rows.append(result_row(result, threshold, run.id, box_level))
+    return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
+
+
+def labelled_check(run: Run, model: AnomalyModel, folder: str,
+                   progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Score a labelled test set (test/good, test/<defect type>, optional masks) with the run at its saved
+    threshold: ``threshold`` (read once, before scoring), ``view`` (:func:`threshold_view`), ``images``,
+    ``metrics``, ``skipped``, ``notes`` and ``judged`` (:func:`~vqi_core.pipeline.check_decisions`)."""
+    threshold = run.threshold
+    result = evaluate_run(run, folder, progress, model=model)
+    labels, scores = result["labels"], result["scores"]
+    data = prepare_threshold_data(labels, scores, include=(threshold,), defect_types=result["defect_types"])
+    view = threshold_view(ThresholdEvaluator(labels, scores), threshold, data, result["metrics"].get("per_defect_type"))
+    return {"threshold": threshold, "view": view, "images": len(labels), "metrics": result["metrics"],
+            "skipped": result["skipped"], "notes": result["notes"],
+            "judged": check_decisions(result, run.id, threshold)}

@@ -1,0 +1,292 @@
+"""The Threshold page's views: score histograms, ROC curve, confusion matrix, per-defect-type table, the pixel-level
+view and the threshold history."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..localisation import normalize_map
+from ..metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, image_auroc, \
+    interval_text, rate_interval, rejected, roc_curve
+from ..runs import Run
+from ..thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, rate_numbers, \
+    score_axis
+from ..wording import exact_number, figure, saved_time
+from .overlays import run_ground_truth, run_inspected_areas
+from .style import DEFECT_CSS, GOOD_CSS, OPERATING_POINT_COLOR, PLOT_MARGIN
+
+
+ACTUAL_ROWS = ("Good part", "Defective part")
+PREDICTED_COLUMNS = ("Passed", "Rejected")
+
+
+@dataclass(frozen=True)
+class ThresholdData:
+    """Everything the threshold view draws that does not depend on the threshold (computed once per run)."""
+
+    n_good: int
+    n_defective: int
+    fpr: np.ndarray  # ROC curve, empty unless both classes are present
+    tpr: np.ndarray
+    auroc: float | None
+    bin_edges: np.ndarray
+    good_counts: np.ndarray
+    defective_counts: np.ndarray
+    axis: ScoreAxis
+    defect_type_scores: dict[str, np.ndarray] = field(default_factory=dict)  # sorted, per defect type
+    auroc_interval: tuple[float, float] | None = None  # CONFIDENCE bootstrap interval of ``auroc``
+    log_scale: bool = False  # bins of equal ratio, drawn on a log axis (see :func:`score_bin_edges`)
+
+
+def score_bin_edges(scores: np.ndarray, low: float, high: float, bins: int) -> tuple[np.ndarray, bool]:
+    """Histogram bin edges over the scores, and whether they are of equal ratio (for a log axis) rather than of
+    equal width from ``low`` to ``high`` (the slider's ends): equal ratio, from the lowest score to ``high``, where
+    every score is positive, the highest is at least 10 times the lowest and those bins spread the scores over more
+    bars (a few far scores, 200 to 8,755, packed 14 good images into the first of 40 equal bars: browser review)."""
+    linear = np.linspace(low, high, bins + 1)
+    lowest = float(np.min(scores)) if len(scores) else 0.0
+    if lowest <= 0 or high / lowest < 10:  # (the slider's low end lies a step below the lowest score, often at 0)
+        return linear, False
+    ratio = np.geomspace(lowest, high, bins + 1)
+    bars = [np.count_nonzero(np.histogram(scores, edges)[0]) for edges in (linear, ratio)]
+    return (ratio, True) if bars[1] > bars[0] else (linear, False)
+
+
+def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                           bins: int = 40, include: Sequence[float] = (),
+                           defect_types: Sequence[str] | None = None) -> ThresholdData:
+    """ROC curve and AUROC (with its bootstrap interval), score histograms and slider axis of a labelled test
+    set (and, given the defect type of each image, the defective images' scores per type). The slider axis also
+    covers the values in ``include`` (the saved threshold); the histograms' bins cover the scores alone, so that a
+    threshold far from every score does not pack them into one bar."""
+    labels = np.asarray(labels, int)
+    scores = np.asarray(scores, np.float64)
+    type_scores: dict[str, np.ndarray] = {}
+    if defect_types is not None:
+        types = np.asarray(defect_types, dtype=object)
+        if len(types) != len(labels):
+            raise ValueError(f"{len(types)} defect types but {len(labels)} labels")
+        defective = labels == 1
+        type_scores = {str(name): np.sort(scores[defective & (types == name)])
+                       for name in sorted(set(types[defective]))}
+    both = bool((labels == 0).any() and (labels == 1).any())
+    fpr, tpr, _ = roc_curve(labels, scores) if both else (np.zeros(0), np.zeros(0), None)
+    axis = score_axis(scores, include)
+    scores_axis = score_axis(scores)
+    edges, log_scale = score_bin_edges(scores, scores_axis.low, scores_axis.high, bins)
+    return ThresholdData(
+        n_good=int((labels == 0).sum()), n_defective=int((labels == 1).sum()), fpr=fpr, tpr=tpr,
+        auroc=image_auroc(labels, scores) if both else None, bin_edges=edges,
+        good_counts=np.histogram(scores[labels == 0], edges)[0],
+        defective_counts=np.histogram(scores[labels == 1], edges)[0], axis=axis, defect_type_scores=type_scores,
+        auroc_interval=auroc_interval(labels, scores, CONFIDENCE), log_scale=log_scale)
+
+
+#: the By-defect-type column with the interval of each type's detection rate
+DETECTION_INTERVAL = f"detection {CONFIDENCE:.0%} interval"
+
+
+def defect_type_frame(data: ThresholdData, threshold: float,
+                      per_type_metrics: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Per defect type at ``threshold``: defective test images, how many are caught and escape, the
+    detection rate with its exact :data:`CONFIDENCE` interval, and (from the run's ``per_defect_type``
+    metrics) its image and pixel AUROC."""
+    rows = []
+    for name, scores in data.defect_type_scores.items():
+        caught = int(rejected(scores, threshold).sum())
+        interval = rate_interval(caught, len(scores), CONFIDENCE)
+        assert interval is not None  # a defect type is listed because it has images
+        low, high = interval
+        row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
+               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.1%}–{high:.1%}"}
+        if per_type_metrics:
+            entry = per_type_metrics.get(name, {})
+            row["image AUROC"] = entry.get("image_auroc")
+            if any("pixel_auroc" in e for e in per_type_metrics.values()):  # the run's dataset has masks
+                row["pixel AUROC"] = entry.get("pixel_auroc")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
+    """The confusion matrix in plain words: rows the actual part (good/defective), columns the decision."""
+    return pd.DataFrame(point.confusion_matrix(), index=pd.Index(ACTUAL_ROWS, name="actual"),
+                        columns=list(PREDICTED_COLUMNS))
+
+
+#: characters per line of a chart's subtitle: plotly does not wrap titles, and a chart half the page wide cut a
+#: long one off (the AUROC interval's note, found by a browser review)
+SUBTITLE_LINE_CHARS = 64
+
+
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, title: str,
+               x_title: str = "False-alarm rate (good parts rejected)",
+               y_title: str = "Detection rate (defective parts caught)", subtitle: str | None = None) -> go.Figure:
+    """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked; a ``subtitle`` in
+    smaller type under the title, wrapped into lines."""
+    margin = PLOT_MARGIN
+    if subtitle:
+        lines = textwrap.wrap(subtitle, SUBTITLE_LINE_CHARS)
+        title += "".join(f"<br><sup>{line}</sup>" for line in lines)
+        # room for each line and a gap above the plot's top tick (the last line sat on "100%": browser review)
+        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 20 * len(lines) + 12}
+    traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
+                         hoverinfo="skip", showlegend=False),
+              go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_CSS, width=2),
+                         showlegend=False)]
+    if point is not None:
+        traces.append(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="operating point",
+                                 marker=dict(color=OPERATING_POINT_COLOR, size=12, symbol="x"), showlegend=False))
+    return go.Figure(traces, dict(title=title, xaxis=dict(title=x_title, range=[-0.02, 1.02], tickformat=".0%"),
+                                  yaxis=dict(title=y_title, range=[-0.02, 1.02], tickformat=".0%"),
+                                  margin=margin, height=360 + margin["t"] - PLOT_MARGIN["t"]))
+
+
+def _whole_number_ticks(data: ThresholdData) -> dict[str, Any]:
+    """Y-axis ticks of a histogram at whole numbers (plotly ticks counts up to 3 at 0.5, 1, 1.5 ...): every
+    image where the tallest bar holds at most 10; plotly's own ticks, whole numbers there, above that."""
+    tallest = max(int(np.max(data.good_counts, initial=0)), int(np.max(data.defective_counts, initial=0)))
+    return dict(tick0=0, dtick=1) if tallest <= 10 else {}
+
+
+def histogram_figure(data: ThresholdData, threshold: float) -> go.Figure:
+    """Score histograms of good vs defective test images with the threshold as a vertical line, or, where it lies
+    beyond the bins (a threshold saved far from every score), said in a corner instead."""
+    edges = data.bin_edges
+    centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)  # plotly spans centre ± width / 2 in data
+    # units, on a log axis too: each bar covers its bin exactly
+    bars = [go.Bar(x=centers, y=data.good_counts, width=widths, name=f"good ({data.n_good})",
+                   marker_color=GOOD_CSS, opacity=0.65),
+            go.Bar(x=centers, y=data.defective_counts, width=widths, name=f"defective ({data.n_defective})",
+                   marker_color=DEFECT_CSS, opacity=0.65)]
+    low, high = float(edges[0]), float(edges[-1])
+    shapes, annotations, shown = [], [], {}
+    if low <= threshold <= high:
+        shapes.append(dict(type="line", x0=threshold, x1=threshold, y0=0, y1=1, yref="paper",
+                           line=dict(color=OPERATING_POINT_COLOR, width=2, dash="dash")))
+        annotations.append(dict(text=f"threshold {data.axis.text(threshold)}", xref="x", y=1,
+                                x=math.log10(threshold) if data.log_scale else threshold,  # plotly: log units
+                                yref="paper", yanchor="bottom", showarrow=False,
+                                font=dict(color=OPERATING_POINT_COLOR)))  # which line it is: browser review
+    else:
+        above = threshold > high
+        annotations.append(dict(text=f"threshold {exact_number(threshold)} lies {'above' if above else 'below'} "
+                                     f"every score {'→' if above else '←'}", xref="paper", yref="paper",
+                                x=1 if above else 0, xanchor="right" if above else "left", y=1, yanchor="bottom",
+                                showarrow=False, font=dict(color=OPERATING_POINT_COLOR)))
+        shown = dict(range=[math.log10(low), math.log10(high)] if data.log_scale else [low, high])
+    if data.log_scale:  # ticks at 1, 2 and 5 times powers of ten, printed whole (plotly's read "2 3 4 ... 1000 2")
+        ticks = [step * 10.0 ** power for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+                 for step in (1, 2, 5) if low <= step * 10.0 ** power <= high]
+        scale = dict(type="log", title="Anomaly score, log scale (≥ threshold: defective)", tickvals=ticks,
+                     ticktext=[f"{tick:,.10g}" for tick in ticks])
+    else:
+        scale = dict(title="Anomaly score (≥ threshold: defective)")
+    return go.Figure(bars, dict(
+        title="Scores of good and defective test images", barmode="overlay", shapes=shapes,
+        annotations=annotations, xaxis=dict(**scale, **shown),
+        yaxis=dict(title="Images", rangemode="tozero", **_whole_number_ticks(data)),
+        legend=dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center"),
+        margin=PLOT_MARGIN, height=360))
+
+
+def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: ThresholdData,
+                   per_type_metrics: dict[str, dict[str, Any]] | None = None,
+                   costs: LineCosts | None = None, source: str = "") -> dict[str, Any]:
+    """Everything the threshold panel shows at ``threshold``: operating point, numbers and figures, from the
+    ``evaluator`` and the threshold-free parts of :func:`prepare_threshold_data` (``data``) of the same scores;
+    ``source``: where the threshold came from (a preset's name, "manual").
+
+    Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
+    (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
+    None), ``costlier`` (:func:`costlier_than_unchecked` with ``costs``, else None), ``roc`` and ``histogram``
+    (plotly figures), ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
+    """
+    point = evaluator.evaluate(threshold)
+    auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
+    interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}",
+                     subtitle=interval)
+    return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
+            "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
+            "costlier": costlier_than_unchecked(point, costs, source) if costs else None,
+            "roc": roc, "histogram": histogram_figure(data, threshold),
+            "by_type": defect_type_frame(data, threshold, per_type_metrics)}
+
+
+@dataclass(frozen=True)
+class PixelData:
+    """A seeded sample of test pixels (normalised map values, defect or not) for the pixel-level view."""
+
+    evaluator: ThresholdEvaluator
+    fpr: np.ndarray
+    tpr: np.ndarray
+    n_pixels: int  # all evaluated pixels
+    n_sampled: int
+    unreadable_masks: tuple[str, ...] = ()  # masks left out because they cannot be read, with the reason
+
+
+def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarray],
+                       max_pixels: int = 300_000, seed: int = 0, unreadable_masks: Sequence[str] = (),
+                       inspected: Sequence[np.ndarray] | None = None) -> PixelData:
+    """Pixel labels and normalised values of all images, sampled down to ``max_pixels`` with ``seed``.
+    ``inspected``: per image, the pixels an inspection region inspects; defect-free pixels outside it are left
+    out (see :func:`vqi_core.metrics.pixel_auroc`)."""
+    if inspected is None:
+        counted_pixels = [np.ones(np.shape(mask), bool) for mask in masks]
+    else:  # defect pixels wherever they are, defect-free ones where inspected
+        counted_pixels = [np.asarray(mask, bool) | np.asarray(area, bool) for mask, area in zip(masks, inspected)]
+    truth = np.concatenate([np.asarray(m, bool)[kept] for m, kept in zip(masks, counted_pixels)])
+    values = np.concatenate([np.asarray(m, np.float32)[kept] for m, kept in zip(norm_maps, counted_pixels)]
+                            ).astype(np.float64)
+    n_pixels = len(truth)
+    if len(truth) > max_pixels:
+        keep = np.sort(np.random.default_rng(seed).choice(len(truth), max_pixels, replace=False))
+        truth, values = truth[keep], values[keep]
+    labels = truth.astype(int)
+    both = bool(truth.any() and not truth.all())
+    fpr, tpr, _ = roc_curve(labels, values) if both else (np.zeros(0), np.zeros(0), None)
+    return PixelData(ThresholdEvaluator(labels, values), fpr, tpr, n_pixels, len(labels), tuple(unreadable_masks))
+
+
+def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
+    """Pixel-level operating point at a normalised-map ``threshold``, its numbers and the pixel ROC."""
+    point = data.evaluator.evaluate(threshold)
+    roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall),
+                     f"Pixel ROC, pixel AUROC {figure(pixel_auroc, 3)}",
+                     x_title="Good pixels flagged", y_title="Defect pixels flagged")
+    rates = rate_numbers(point)
+    numbers = {"Defect pixels flagged": rates["Recall"], "Good pixels flagged": rates["False-alarm rate"],
+               "Pixel precision": rates["Precision"], "Pixel F1": rates["F1"]}
+    return {"point": point, "numbers": numbers, "roc": roc}
+
+
+def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
+    """:func:`prepare_pixel_data` of the run's test images with known masks, their maps normalised with
+    ``normalization``; pixels counted as the run's own pixel figures count them (runs trained before 2026-12-03
+    counted pixels never inspected too). Masks that cannot be read are left out and named. Masks and images are
+    read from the run's :attr:`~vqi_core.runs.Run.dataset` when one is given (a dataset moved since training)."""
+    maps = [normalize_map(run.anomaly_map(index), normalization) for index in range(len(run.scores))]
+    unreadable: list[str] = []
+    truth = run_ground_truth(run, maps, unreadable)
+    known = [index for index, mask in enumerate(truth) if mask is not None]
+    areas = run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
+    return prepare_pixel_data([mask for mask in truth if mask is not None], [maps[index] for index in known],
+                              unreadable_masks=unreadable,
+                              inspected=[areas[index] for index in known] if areas is not None else None)
+
+
+def threshold_history_frame(run: Run) -> pd.DataFrame:
+    """The run's :attr:`~vqi_core.runs.Run.threshold_history` as pages and the report show it: newest first (the
+    first row in effect, as the box level history), each threshold with all its digits, times as
+    :func:`saved_time` gives them."""
+    history = run.threshold_history.iloc[::-1]
+    return history.assign(saved_at=history["saved_at"].map(saved_time),
+                          threshold=history["threshold"].map(exact_number)).rename(columns={"saved_at": "saved"})
