@@ -958,9 +958,16 @@ def test_predict_accounts_for_every_file_and_folder_it_is_given(trained, dataset
         assert (f"error: {given} could not be scored" if given.is_file() else  # review: "no image of <file>"
                 f"error: no image of {given} could be scored") in captured.err
         assert f"skipped {broken / 'a.png'}: " in captured.out
-        frame = pd.read_csv(tmp_path / "o2" / "predictions.csv", keep_default_na=False)
+        frame = pd.read_csv(tmp_path / "o2" / "predictions.csv", keep_default_na=False)  # a new folder: the table
         assert set(frame["prediction"]) == {NOT_SCORED} and all(frame["problem"] != "")
         assert len(frame) == (2 if given == broken else 1)
+        shutil.rmtree(tmp_path / "o2")
+    earlier = {path.name: path.read_bytes() for path in out.iterdir()}  # 000.png's overlay, the table, notes.txt
+    assert main(["predict", "--run", str(run.path), "--input", str(broken), "--out", str(out)]) == 2
+    captured = capsys.readouterr()  # nothing scored: an earlier predict's results stay (bad-input review)
+    assert f"error: no image of {broken} could be scored: nothing was written, and {out} keeps an earlier " \
+           f"predict's predictions.csv and overlays" in captured.err and f"skipped {broken / 'a.png'}: " in captured.out
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == earlier
     report = json.loads((run.path / "report.json").read_text())
     del report["training_capture_ranges"]  # as in a run trained before the record existed
     (run.path / "report.json").write_text(json.dumps(report))

@@ -602,6 +602,12 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     finally:
         progress.close()
     scored = len(rows)
+    if scored == 0 and (out / "predictions.csv").exists():  # failed: an earlier predict's results stay (review)
+        discard_this_predict()
+        _print_skipped(skipped)
+        print(f"{_nothing_scored(args.input)}: nothing was written, and {out} keeps an earlier predict's "
+              f"predictions.csv and overlays", file=sys.stderr)
+        return 2
     frame = prediction_table(rows, skipped, threshold, run.id, run.box_level)
     earlier = _earlier_overlays(out)
     try:  # the overlays are on the disk before they take the earlier ones' place
@@ -645,10 +651,15 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         print(CAPTURE_NOT_CHECKED_NOTE)
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
-        print(f"error: {args.input} could not be scored" if Path(args.input).is_file()
-              else f"error: no image of {args.input} could be scored", file=sys.stderr)
+        print(_nothing_scored(args.input), file=sys.stderr)
         return 2
     return 1 if args.fail_on_defect and (defective or skipped or unlike) else 0
+
+
+def _nothing_scored(given: str) -> str:
+    """The error of a predict that could score no image of ``given`` (a folder or one image file)."""
+    return f"error: {given} could not be scored" if Path(given).is_file() else \
+        f"error: no image of {given} could be scored"
 
 
 #: --preset choices: the Threshold page's presets (see _chosen_threshold)
