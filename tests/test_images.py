@@ -16,6 +16,7 @@ from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
                              read_image_and_transparency, read_mask, stored_size, to_rgb_array, transparency_note)
+from vqi_core.localisation import render_overlay
 from vqi_core.pipeline import folder_sources
 
 
@@ -500,3 +501,30 @@ def test_floating_point_pixels_below_black_are_refused_not_clipped():
     """Found by mutation testing (untested): a mean-subtracted float image would have been clipped to black."""
     with pytest.raises(ImageReadError, match="floating-point pixels from -0.5 to 0.5"):
         to_rgb_array(Image.fromarray(np.array([[-0.5, 0.5]], np.float32), mode="F"))
+
+
+def test_large_images_are_converted_a_band_of_rows_at_a_time_with_the_same_pixels(tmp_path, monkeypatch):
+    """A 16-bit colour image of 64 megapixels took 5.3 GB to read (float64 copies of the whole image; bad-input
+    review of 2026-12-05): conversions now run a band of rows at a time. Bands of 1,000 pixels (a few rows of these
+    images, and a last band of fewer rows) give exactly the pixels of one band holding the whole image."""
+    rng = np.random.default_rng(0)
+    height, width = 61, 47
+    rgba16 = rng.integers(0, 65536, (height, width, 4), dtype=np.uint16)
+    twelve_bit = rng.integers(0, 4096, (height, width, 3), dtype=np.uint16)
+    cv2.imwrite(str(tmp_path / "rgba16.png"), rgba16)
+    cv2.imwrite(str(tmp_path / "rgb12.tif"), twelve_bit)
+    cv2.imwrite(str(tmp_path / "gray16.png"), rgba16[..., 0])
+    Image.fromarray(rng.random((height, width), dtype=np.float32), mode="F").save(tmp_path / "float.tif")
+    Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), mode="RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(rng.integers(0, 256, (height, width, 2), dtype=np.uint8), mode="LA").save(tmp_path / "la.png")
+    files = {"rgba16.png": 16, "rgb12.tif": 12, "gray16.png": 16, "float.tif": 16, "rgba.png": 16, "la.png": 16}
+    heat = rng.random((7, 5)).astype(np.float32) * 2
+    monkeypatch.setattr(vqi_core.images, "BAND_PIXELS", height * width)  # one band: the whole image at once
+    whole = {name: read_image(tmp_path / name, bit_depth=depth) for name, depth in files.items()}
+    whole_overlay = render_overlay(whole["rgba16.png"], heat)
+    monkeypatch.setattr(vqi_core.images, "BAND_PIXELS", 1000)
+    assert vqi_core.images.row_bands(height, width) == [slice(0, 21), slice(21, 42), slice(42, 63)]
+    for name, depth in files.items():
+        assert np.array_equal(read_image(tmp_path / name, bit_depth=depth), whole[name]), name
+    assert np.array_equal(render_overlay(whole["rgba16.png"], heat), whole_overlay)
+    assert len({array.tobytes() for array in whole.values()}) == len(files)  # six different conversions

@@ -84,6 +84,9 @@ def unreadable_reason(exc: Exception) -> str:
     return f"not a readable image ({exc.__class__.__name__}: {exc})"
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
 FLOAT_RANGE_TOLERANCE = 1e-3
+#: pixels converted to RGB at a time (a band of whole rows): the floating-point steps of a whole 16-bit colour image
+#: of 64 megapixels took 5.3 GB at once (bad-input review); a band's take tens of MB, with the same result
+BAND_PIXELS = 2 ** 20
 #: significant bits of 16-bit grayscale images that can be declared (``bit_depth``); 16 is the default
 BIT_DEPTHS = tuple(range(8, 17))
 #: EXIF orientations that turn the stored image by 90 degrees (width and height swap when it is shown)
@@ -219,9 +222,12 @@ def _sixteen_bit_colour_pixels(source: Path | bytes, name: str, orientation: int
     if stored is None or stored.dtype != np.uint16 or stored.ndim != 3 or stored.shape[2] not in (3, 4):
         raise ImageReadError(f"{name}: its 16-bit colour pixels cannot be decoded (OpenCV cannot read the file)")
     channels = [2, 1, 0, 3][:stored.shape[2]]  # OpenCV's BGR(A) to RGB(A)
-    pixels = np.ascontiguousarray(_SHOWN_AS.get(orientation, _SHOWN_AS[1])(stored[..., channels]))
+    shown = _SHOWN_AS.get(orientation, _SHOWN_AS[1])(stored[..., channels])  # a copy: ``stored`` can go
+    del stored
+    pixels = np.ascontiguousarray(shown)
     high_bytes = np.asarray(eight_bit)
-    if pixels.shape != high_bytes.shape or not np.array_equal(pixels >> 8, high_bytes):
+    if pixels.shape != high_bytes.shape or not all(
+            np.array_equal(pixels[rows] >> 8, high_bytes[rows]) for rows in row_bands(*pixels.shape[:2])):
         raise ImageReadError(f"{name}: its 16-bit colour pixels decode differently in Pillow and OpenCV; save it "
                              f"again as a plain 16-bit PNG or TIFF")
     return pixels
@@ -244,10 +250,36 @@ def _sixteen_bit_colour_to_rgb(pixels: np.ndarray, bit_depth: int = 16, name: st
     """16-bit RGB or RGBA pixels (H, W, 3 or 4) as an RGB uint8 array with the rules in the module docstring;
     ``bit_depth``: the significant bits of the colour values (alpha always uses the full 16 bits; a colour value
     above them is refused, see :func:`_check_values_fit`)."""
-    rgb = pixels[..., :3].astype(np.float64) / _check_values_fit(pixels[..., :3], bit_depth, name) * 255.0
-    if pixels.shape[2] == 4:
-        rgb *= pixels[..., 3:4] / 65535.0
-    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    full_range = _check_values_fit(pixels[..., :3], bit_depth, name)
+
+    def convert(band: np.ndarray) -> np.ndarray:
+        rgb = band[..., :3].astype(np.float64) / full_range * 255.0
+        if band.shape[2] == 4:
+            rgb *= band[..., 3:4] / 65535.0
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+    return _rgb_in_bands(convert, pixels)
+
+
+def row_bands(height: int, width: int) -> list[slice]:
+    """Bands of whole rows of an image, each of about :data:`BAND_PIXELS` pixels, top to bottom: per-pixel work on
+    a large image a band at a time holds the floating-point copies of one band, not of the whole image."""
+    rows = max(1, BAND_PIXELS // max(1, width))
+    return [slice(top, top + rows) for top in range(0, height, rows)]
+
+
+def _rgb_in_bands(convert: Callable[[np.ndarray], np.ndarray], pixels: np.ndarray) -> np.ndarray:
+    """``convert``, a per-pixel conversion of rows of ``pixels`` to RGB uint8, applied a band of rows at a time
+    (:func:`row_bands`): the same array as converting the whole image at once, without its floating-point copies."""
+    rgb = np.empty((*pixels.shape[:2], 3), np.uint8)
+    for rows in row_bands(*pixels.shape[:2]):
+        rgb[rows] = convert(pixels[rows])
+    return rgb
+
+
+def _gray_as_rgb(gray: np.ndarray) -> np.ndarray:
+    """Grey levels 0..255 (floating point, H x W) rounded to uint8 and repeated as R, G and B."""
+    return np.repeat(np.clip(gray + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
 def _page_sizes(image: Image.Image) -> list[tuple[int, int]]:
@@ -309,12 +341,11 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
         raise ImageReadError(f"{name}: 32-bit or signed integer pixels, which VQI does not guess a range for: save "
                              "the image as 8- or 16-bit unsigned integers (or as floating point from 0 to 1)")
     if mode.startswith("I;16"):
-        values = np.asarray(image, dtype=np.float64)
+        values = np.asarray(image)
         full_range = _check_values_fit(values, bit_depth, name)
-        gray = np.clip(values / full_range * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
+        return _rgb_in_bands(lambda rows: _gray_as_rgb(rows.astype(np.float64) / full_range * 255.0), values)
     if mode == "F":
-        values = np.asarray(image, dtype=np.float64)
+        values = np.asarray(image)  # float32: float64 only a band at a time
         if not np.isfinite(values).all():
             raise ImageReadError(f"{name}: floating-point pixels that are NaN or infinite: save the image as 8- or "
                                  "16-bit")
@@ -322,13 +353,16 @@ def to_rgb_array(image: Image.Image, bit_depth: int = 16, name: str = "image") -
         if low < -FLOAT_RANGE_TOLERANCE or high > 1 + FLOAT_RANGE_TOLERANCE:
             raise ImageReadError(f"{name}: floating-point pixels from {low:g} to {high:g}; VQI reads a floating-point "
                                  "image as 0 (black) to 1 (white): save it as 8- or 16-bit, or scaled to 0..1")
-        gray = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
+        return _rgb_in_bands(lambda rows: _gray_as_rgb(rows.astype(np.float64) * 255.0), values)
     if _has_alpha(image):
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3:4] / 255.0
-        return np.clip(rgba[..., :3] * alpha + 0.5, 0, 255).astype(np.uint8)
+        return _rgb_in_bands(_over_black, np.asarray(image.convert("RGBA")))
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _over_black(rgba: np.ndarray) -> np.ndarray:
+    """RGBA uint8 pixels composited over black, as RGB uint8."""
+    values = rgba.astype(np.float32)
+    return np.clip(values[..., :3] * (values[..., 3:4] / 255.0) + 0.5, 0, 255).astype(np.uint8)
 
 
 def _has_alpha(image: Image.Image) -> bool:

@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from .images import row_bands
 from .wording import counted, exact_number
 
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
@@ -211,9 +212,10 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if show_heatmap:
         resized = cv2.resize(np.nan_to_num(np.asarray(norm_map, dtype=np.float32)), (w, h),
                              interpolation=cv2.INTER_LINEAR)
-        opacity = alpha * np.clip((resized - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)[..., None]
-        blended = image * (1.0 - opacity) + heatmap_image(resized) * opacity
-        out = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+        for rows in row_bands(h, w):  # a band at a time: a 64-megapixel image's blend took 2 GB at once
+            opacity = alpha * np.clip((resized[rows] - OVERLAY_FLOOR) / (1.0 - OVERLAY_FLOOR), 0.0, 1.0)[..., None]
+            blended = image[rows] * (1.0 - opacity) + heatmap_image(resized[rows]) * opacity
+            out[rows] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     if region is not None:
         inside = _mask_at(region, h, w).astype(bool)
         out[~inside] = np.round(out[~inside] * IGNORED_BRIGHTNESS).astype(np.uint8)
