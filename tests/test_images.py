@@ -485,6 +485,9 @@ def test_an_image_past_pillows_own_pixel_limit_is_called_too_large_not_corrupt(t
     assert sources == [] and skipped == [{"file": str(path), "reason": said}]
     with pytest.raises(ImageReadError, match=f"^{path}: {said}$"):
         read_image(path)
+    with pytest.raises(ImageReadError, match=f"^{path}: {said}$"):  # it escaped as Pillow's own error (review)
+        stored_size(path)
+    assert is_sixteen_bit(path) is False
 
 
 def test_an_image_of_exactly_the_pixel_limit_is_read_and_one_pixel_more_is_refused(tmp_path, monkeypatch):

@@ -423,8 +423,8 @@ def is_sixteen_bit(path: Path | str) -> bool:
         with Image.open(path) as image:
             image.seek(main_page(image))
             return image.mode.startswith("I;16") or _is_sixteen_bit_colour(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return False
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False  # (one too large to read is refused, with the reason, where it is read)
 
 
 def read_file_bytes(path: Path | str) -> bytes:
@@ -459,6 +459,8 @@ def stored_size(path: Path | str) -> tuple[int, int]:
             return image.height, image.width
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: {unreadable_reason(exc)}") from exc
+    except Image.DecompressionBombError as exc:  # a header Pillow refuses to open at all (review)
+        raise ImageReadError(f"{path}: {too_many_pixels(exc)}") from exc
 
 
 def read_mask(path: Path | str) -> np.ndarray:
