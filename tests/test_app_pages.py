@@ -1097,8 +1097,9 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
         assert card.startswith(f"{common.as_code(shown.id)} · **padim** · ")
         score = float(shown.scores.set_index("image").loc[name, "score"])
         judged = "defective" if score >= shown.threshold else "good"
+        colour = DEFECT_CSS if judged == "defective" else GOOD_CSS  # coloured as on Predict (browser review)
         assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
-                f"**{judged}**") in card
+                f"<span style='color:{colour}'>**{judged}**</span>") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
     assert [img.alt for image in app.image for img in image.proto.imgs] == [
         f"{name} with the heatmap and boxes of run {shown.id} (padim)" for shown in (run, copy)]  # told apart
@@ -1371,6 +1372,22 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert "· 0 boxes" in good_card
     legends = [m.value for m in app.markdown if "defective / boxes" in m.value]
     assert len(legends) == 1 and "ground-truth outline" not in legends[0]  # uploads have no masks
+
+
+def test_predict_says_when_another_threshold_is_being_tried_on_the_threshold_page(open_page, app_env):
+    """Inspect judged at a threshold tried on the Threshold page and Predict at the saved one, without a word: the
+    same image was a false alarm on one page and good on the other (browser review of 2026-12-05)."""
+    run = app_env.list()[0]
+    app = open_page("predict.py")
+    assert not any("being tried" in i.value for i in app.info)
+    tried = float(sorted(run.score_values)[1])
+    app.switch_page("ui/pages/threshold.py").run()
+    app.number_input(key="threshold_number").set_value(tried).run()
+    tried = app.session_state[f"explored_threshold:{run.id}"][0]  # on the slider's grid
+    app.switch_page("ui/pages/predict.py").run()
+    assert not app.exception and [i.value for i in app.info if "being tried" in i.value] == [
+        f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test images "
+        f"at it, Predict at the saved threshold {exact_number(run.threshold)}. Save it there to score new images at it."]
 
 
 def test_predict_lays_its_cards_out_row_by_row(open_page):

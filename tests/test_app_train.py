@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
-from ui.common import as_code, as_text
+from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.train_form import masks_phrase
 from vqi_core.datasets import DatasetError
@@ -174,7 +174,9 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     assert elsewhere.button(key="train_cancel") and any("Saved runs" in h.value for h in elsewhere.subheader)
     app = open_page("train.py")
     assert app.button(key="train_start").disabled  # one job at a time, and the page says why
-    assert any(c.value.startswith("A training is running (started here or in another tab)") for c in app.caption)
+    assert any(c.value.startswith("A training is running (started in another tab or session)") for c in app.caption)
+    started_here = open_page("train.py", **{STARTED_HERE: job.job_id})  # it said "here or in another tab" (review)
+    assert any(c.value.startswith("A training is running (started here)") for c in started_here.caption)
     assert any("feature extraction" in p.text for p in app.get("progress"))
     app.button(key="train_cancel").click().run()
     assert job.wait(timeout=30)

@@ -65,10 +65,12 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             # the score with the digits that tell it from the threshold, as the threshold where they are equal
             score_text = exact_number(score) if score == threshold else told_apart(score, threshold)[0]
+            judged_colour = DEFECT_CSS if judged == "defective" else GOOD_CSS  # as Predict's (browser review)
             st.markdown(f"{card_heading(run)}  \n"
-                        f"score {score_text} · saved threshold {exact_number(threshold)} → **{judged}**"
+                        f"score {score_text} · saved threshold {exact_number(threshold)} → "
+                        f"<span style='color:{judged_colour}'>**{judged}**</span>"
                         + ("" if run.box_level == BOX_LEVEL else f" · boxes above {exact_number(run.box_level)}")
-                        + (f"  \n:grey[{note}]" if note else ""))
+                        + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
 
 
 st.title("Compare")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, STARTED_HERE, \
     adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
-    region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store
+    region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, training_started_here
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
@@ -483,8 +483,9 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
         else:
             st.rerun()  # redraw with the Train button disabled and the progress panel polling
     if running:  # a click on a Train button drawn before it started is not taken: said, not silently ignored
-        st.caption("A training is running (started here or in another tab): one runs at a time, so Train is "
-                   "available again once it has finished or been cancelled. Its progress is below.")
+        where = "started here" if training_started_here() else "started in another tab or session"
+        st.caption(f"A training is running ({where}): one runs at a time, so Train is available again once it has "
+                   "finished or been cancelled. Its progress is below.")
 
 
 @st.cache_data(max_entries=16, show_spinner=False, ttl=600)
