@@ -514,11 +514,16 @@ def test_masks_that_mark_no_defect_pixel_are_named_in_the_run_notes(dataset, tmp
         in run.report["notes"][0]
     for mask in data.glob("ground_truth/*/*_mask.png"):
         cv2.imwrite(str(mask), np.zeros(cv2.imread(str(mask)).shape[:2], np.uint8))
+    broken = data / "train" / "good" / "zz_broken.png"
+    broken.write_bytes(b"not an image")
     capsys.readouterr()
     assert main(["train", "--data", str(data), "--method", METHOD, "--image-size", "64", "--runs",
                  str(tmp_path / "runs")]) == 0
-    run = Run(Path(capsys.readouterr().out.splitlines()[-1]))
+    printed = capsys.readouterr().out.splitlines()
+    run = Run(Path(printed[-1]))
     assert run.metrics["pixel_auroc"] is None and run.metrics["aupro"] is None
+    skipped = printed.index(f"skipped 1 file: also in {run.path / 'report.json'}")  # named as check names them
+    assert printed[skipped - 1] == f"skipped {broken}: {run.report['skipped'][0]['reason']}"
     assert any(note.startswith("Every mask of the defective test images marks no defect pixel (all black: ")
                and note.endswith("so pixel AUROC and AUPRO cannot be measured: check that the masks mark defects "
                                  "white (> 127)") for note in run.report["notes"])

@@ -286,7 +286,10 @@ def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_cate
     runs = tmp_path / "runs"
     assert main(["train", "--data", str(root), "--method", "padim", "--runs", str(runs), "--image-size", "96",
                  "--param", "jit=false", "--region", str(region_file)]) == 0
-    run_path = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr().out.strip().splitlines()
+    run_path = printed[-1]
+    assert (f"inspection region: 75% of each image is inspected, from {region_file}; the rest can raise no "
+            f"score and get no box") in printed  # said, as the Train page shows it (bad-input review)
     assert main(["runs", "--runs", str(runs)]) == 0
     assert "region=75% of the image" in capsys.readouterr().out
     out = tmp_path / "predictions"

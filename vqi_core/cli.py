@@ -385,8 +385,12 @@ def _train(args: argparse.Namespace) -> int:
         print(_metrics_line(metrics))
         for line in _defect_type_lines(metrics):
             print(line)
-        if run.report["skipped"]:
-            print(f"skipped {counted(len(run.report['skipped']), 'file')}: see {run.path / 'report.json'}")
+        if (region := run.config.get("region")) is not None:  # a mask of the wrong picture would cut most of it
+            print(f"inspection region: {region['inspected_share']:.0%} of each image is inspected, from "
+                  f"{region['source']}; the rest can raise no score and get no box")
+        if run.report["skipped"]:  # each named, as check, split and predict name them (bad-input review)
+            _print_skipped(run.report["skipped"])
+            print(f"skipped {counted(len(run.report['skipped']), 'file')}: also in {run.path / 'report.json'}")
         for note in run.report["notes"]:
             print(note)
         print(run.path)
