@@ -163,8 +163,24 @@ def test_a_stem_mask_name_outranks_a_plain_one_and_the_other_is_named(tmp_path):
     masks = {s.path.name: s.mask_path.name for s in category.test if s.defect_type == "blob"}
     assert masks["000.png"] == "000_mask.png"
     assert category.skipped == [{"file": str(root / "ground_truth" / "blob" / "000.png"),
-                                 "reason": "another mask for the same image: 000_mask.png is used (a <stem>_mask name "
-                                           "first, then a PNG, then the first by name)"}]
+                                 "reason": "another mask for the same image comes first: 000_mask.png (a "
+                                           "<stem>_mask name first, then a PNG, then the first by name)"}]
+
+
+def test_an_outranked_mask_is_not_said_to_be_replaced_by_one_that_cannot_be_used(tmp_path):
+    """A refused ``000_mask.png`` and a sound ``000.png``: the second was said to give way to the first ("is
+    used"), which was refused, so the image had no mask while the message said one was used (bad-input review
+    of 2026-12-05)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=2, n_per_defect=2)
+    write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((10, 10), np.uint8))  # the wrong size
+    write_png(root / "ground_truth" / "blob" / "000.png", np.eye(64, dtype=np.uint8) * 255)
+    category = load_category(root)
+    assert next(s for s in category.test if s.path.name == "000.png").mask_path is None
+    reasons = {pathlib.Path(item["file"]).name: item["reason"] for item in category.skipped}
+    assert reasons["000_mask.png"].startswith("mask ignored: it is 10x10 px but its image 000.png is 64x64 px")
+    assert reasons["000.png"] == ("another mask for the same image comes first: 000_mask.png (a <stem>_mask name "
+                                  "first, then a PNG, then the first by name), but it cannot be used (see its own "
+                                  "reason), so the image has no mask: fix or remove it")
 
 
 def test_a_mask_two_images_of_one_stem_could_belong_to_is_left_out_and_named(tmp_path):
@@ -224,8 +240,8 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
                                                        "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
         str(ground_truth / "blob" / "007.png"): "mask matches no image in test/blob (the mask of an image "
                                                   "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
-        str(ground_truth / "blob" / "001.tif"): "another mask for the same image: 001.jpg is used (a <stem>_mask "
-                                                  "name first, then a PNG, then the first by name)",
+        str(ground_truth / "blob" / "001.tif"): "another mask for the same image comes first: 001.jpg (a "
+                                                  "<stem>_mask name first, then a PNG, then the first by name)",
         str(ground_truth / "Scratches"): "no test/Scratches folder: masks are matched to the test images of the "
                                          "defect type of the same name",
         str(ground_truth / "good"): "masks of good test images are not used: a good image has no defect pixel to "

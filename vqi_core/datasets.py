@@ -364,6 +364,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         skipped.extend(nested_folders(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         matched: set[Path] = set()
+        refused: set[Path] = set()  # chosen masks that could not be used (their reason said with them)
         stems = Counter(image_path.stem for image_path in paths)
         for stem, count in sorted(stems.items()):
             if count > 1 and stem in masks:  # e.g. dup.png and dup.jpg: the mask could be either one's
@@ -382,14 +383,18 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                 problem = mask_problem(mask_path, image_path)
                 if problem:
                     skipped.append({"file": str(mask_path), "reason": problem})
+                    refused.add(mask_path)
                     mask_path = None
             test.append(Sample(image_path, 1, defect_type, mask_path))
         unreadable = {Path(item["file"]).stem: Path(item["file"]).name for item in bad}
         skipped.extend({"file": str(mask), "reason": _unmatched_mask_reason(mask, defect_type, unreadable)}
                        for mask in sorted((set(masks.values()) - matched)
                                           | {mask for mask, used in outranked if used not in matched}))
-        skipped.extend({"file": str(mask), "reason": f"another mask for the same image: {used.name} is used (a "
-                                                     f"<stem>_mask name first, then a PNG, then the first by name)"}
+        order = "a <stem>_mask name first, then a PNG, then the first by name"
+        skipped.extend({"file": str(mask), "reason": (
+            f"another mask for the same image comes first: {used.name} ({order}), but it cannot be used (see its "
+            f"own reason), so the image has no mask: fix or remove it" if used in refused else
+            f"another mask for the same image comes first: {used.name} ({order})")}
                        for mask, used in outranked if used in matched)
     skipped.extend(_unused_mask_folders(path, {p.name for p in type_dirs}))
     skipped.extend(stray_images(path, "ground_truth"))
