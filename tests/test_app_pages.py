@@ -410,6 +410,34 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
 COST_FIELDS = ("cost_false_alarm", "cost_escape", "line_defect_rate")
 
 
+def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press(open_page, app_env):
+    """The page warned that a threshold costs more than not inspecting at all, and one click saved it with a toast
+    that did not say so (browser review of 2026-12-05)."""
+    run = app_env.list()[0]
+    saved = run.threshold
+    app = open_page("threshold.py")
+    for key, value in zip(COST_FIELDS, (1.0, 1.0, 2.0)):
+        app.number_input(key=key).set_value(value).run()
+    lowest = float(run.score_values.min())  # every part rejected: dearer than passing them all
+    app.number_input(key="threshold_number").set_value(lowest).run()
+    lowest = app.slider(key="threshold_slider").value  # on the slider's grid, judging the images alike
+    app.button(key="threshold_save").click().run()
+    assert run.threshold == saved
+    warning = costlier_than_unchecked(ThresholdEvaluator(run.labels, run.score_values).evaluate(lowest),
+                                      LineCosts(1.0, 1.0, 0.02), "manual")
+    assert [e.value for e in app.error] == [f"Not saved yet: {warning} Press \"Save threshold\" again to save it "
+                                            f"all the same (the reason field says why)."]
+    app.number_input(key="cost_escape").set_value(1.5).run()  # other costs: asked again
+    app.button(key="threshold_save").click().run()
+    assert run.threshold == saved and len(app.error) == 1
+    app.button(key="threshold_save").click().run()
+    assert not app.exception and not app.error and run.threshold == lowest
+    assert [t.value for t in app.toast][-1].endswith("It costs more than not inspecting at the costs entered.")
+    app.number_input(key="threshold_number").set_value(float(np.median(run.score_values))).run()
+    app.button(key="threshold_save").click().run()  # not costlier: saved at once
+    assert not app.error and run.threshold != lowest
+
+
 def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(open_page, app_env):
     """A minimum-cost threshold saved at a false alarm costing 5, an escape 200 and 0.5 % defective came back in a
     new session beside fields at VQI's defaults (1, 10, 1 %), with which the cost figures, the presets and the
@@ -562,6 +590,9 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_slider_on_the_scores(
     at_end = shown_confusion(app)
     assert at_end.sum() == len(scores) and (at_end[:, 1].sum() == 0 if far > 0 else at_end[:, 0].sum() == 0)
     app.button(key="threshold_save").click().run()
+    if far < 0:  # every part rejected: it costs more than not inspecting, so it is saved at the second press
+        assert app.error[0].value.startswith("Not saved yet: This threshold costs more than not inspecting")
+        app.button(key="threshold_save").click().run()
     assert not app.exception and run.threshold == slider.value and len(run.threshold_history) == 3
     assert not [info for info in app.info if info.value.startswith("The saved threshold")]
     assert (shown_confusion(app) == at_end).all()
@@ -732,6 +763,8 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     app.slider(key="threshold_slider").set_value(value).run()
     app.text_input(key="threshold_reason").input("too many false alarms on lot 7").run()
     app.button(key="threshold_save").click().run()
+    assert app.error[0].value.startswith("Not saved yet: This threshold costs more than not inspecting")
+    app.button(key="threshold_save").click().run()  # nearly every part rejected: saved at the second press
     assert not app.exception
     assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
     assert run.threshold_info["source"] == "manual"

@@ -15,7 +15,8 @@ from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCos
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
-from vqi_core.thresholds import ScoreAxis, off_slider_sentence, preset_source, threshold_presets
+from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, preset_source, \
+    threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -31,6 +32,8 @@ BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 SAVE_TOAST = "threshold_save_toast"
 #: the run and its saved threshold (value, when saved) as this page last showed them
 SAVED_SEEN = "threshold_saved_seen"
+#: the save that was asked to be pressed again: a threshold that costs more than not inspecting (run, value, costs)
+SAVE_CONFIRM = "threshold_save_confirm"
 #: the cost fields' keys (the defect rate in percent)
 FALSE_ALARM, ESCAPE, DEFECT_RATE = "cost_false_alarm", "cost_escape", "line_defect_rate"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
@@ -112,6 +115,14 @@ def save(run: Run, axis: ScoreAxis) -> None:
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
+        point = common.evaluator(str(run.path)).evaluate(value)
+        costlier = costlier_than_unchecked(point, costs, source) if costs is not None else None
+        if costlier and st.session_state.get(SAVE_CONFIRM) != (run.id, value, costs):  # not at one click (review)
+            st.session_state[SAVE_CONFIRM] = run.id, value, costs
+            st.session_state[SAVE_ERROR] = run.id, (f"Not saved yet: {costlier} Press \"Save threshold\" again to "
+                                                    f"save it all the same (the reason field says why).")
+            return
+        st.session_state.pop(SAVE_CONFIRM, None)
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
     except (RunError, OSError, ValueError) as exc:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
@@ -123,8 +134,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
             return
         st.session_state[REASON] = ""  # a reason belongs to one change
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
+        dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
         st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}). Predict and "
-                                        f"scores.csv use it from now on.", ":material/save:")
+                                        f"scores.csv use it from now on.{dearer}", ":material/save:")
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
