@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
-from vqi_core.dashboard.boxes import boxes_mark, run_box_tally
+from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import square_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, \
@@ -27,7 +27,7 @@ from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import box_note, boxes_sentence
+from vqi_core.localisation import box_note, boxes_sentence, good_boxes_warning
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
     rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -267,6 +267,18 @@ def test_inspect_says_what_the_boxes_found_on_the_test_set(open_page, app_env):
     assert [c.value for c in app.caption if c.value.startswith("Boxes on the test set:")] == [
         boxes_sentence(run.metrics)]
     assert f"of {run.metrics['good_images']} good images" in boxes_sentence(run.metrics)
+    held_out = run.metrics["normalisation_images"]
+    for level in (100.0, 0.05):  # above every map, then as low as it goes
+        run.save_box_level(level, "a test")
+        app = open_page("inspect_images.py")
+        counts, _ = run_box_data(run, run.normalization).hits(level)
+        warned = [w.value for w in app.warning if "Boxes sit on" in w.value]  # not a grey caption (browser review)
+        assert warned == ([] if level == 100 else [good_boxes_warning(counts, level, held_out)])
+    app.switch_page("ui/pages/threshold.py").run()
+    app.session_state["threshold_tab"] = "Boxes"
+    app.run()
+    assert not app.exception and [w.value for w in app.warning if "Boxes sit on" in w.value] == [
+        good_boxes_warning(counts, 0.05, run.metrics["normalisation_images"], "the slider above")]
 
 
 def test_number_entry_and_preset_move_the_slider(open_page, app_env):

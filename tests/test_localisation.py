@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vqi_core.localisation import (DEFECT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR, Box, boxes_from_map,
-                                   boxes_sentence, heatmap_image, line_thickness, map_boxes, normalize_map,
+                                   boxes_sentence, good_boxes_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
@@ -243,6 +243,25 @@ def test_a_box_over_most_of_its_image_finds_no_defect():
         "Boxes on the test set: 0 of 2 annotated defect regions (0.0%) get one; 0 of 1 box on defective images "
         "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image and locates nothing (most of "
         "the map is above the box level there): counted as finding no defect.")
+
+
+def test_boxes_on_more_than_a_tenth_of_the_good_images_are_a_warning_naming_the_held_out_images():
+    """PatchCore on the demo bottle boxed 5 of 14 good images, said only in a grey caption (browser review of
+    2026-12-05): level 1, the highest level of 6 held-out good images, sits low."""
+    assert good_boxes_warning({"good_images": 190, "good_images_boxed": 19}) is None  # 10 %: at the line
+    assert good_boxes_warning({"good_images": 0, "good_images_boxed": 0}) is None
+    assert good_boxes_warning({"image_auroc": 0.9}) is None  # a run from before boxes were counted
+    said = ("Boxes sit on 5 of 14 good test images (35.7%) at box level 1: there they mark how good parts vary, not "
+            "defects.{} A higher box level ({}) draws fewer of them (and may box fewer defects); the verdicts do not "
+            "change.")
+    counts = {"good_images": 14, "good_images_boxed": 5}
+    assert good_boxes_warning(counts, 1.0, 6) == said.format(
+        " Level 1 is the highest level reached by only 6 held-out good training images, which sets it low.",
+        "on the Threshold page's Boxes tab, or with boxes --level --save")
+    assert good_boxes_warning(counts, 1.0, 0, "here") == said.format(
+        " Level 1 was set on the good training images themselves (none was held out), which sets it low.", "here")
+    assert good_boxes_warning(counts, 1.0, 76, "here") == good_boxes_warning(counts, 1.0, None, "here") \
+        == said.format("", "here")
 
 
 def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():

@@ -26,7 +26,7 @@ from .datasets import Sample, category_holding, category_path, load_category, su
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS
 from .jobs import EXPECTED_ERRORS
-from .localisation import BOX_LEVEL, boxes_sentence, regions_boxed_text
+from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning, regions_boxed_text
 from .methods import list_methods, method_class
 from .metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
@@ -411,6 +411,10 @@ def _metrics_line(metrics: dict) -> str:
     return f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}{timings}"
 
 
+#: where the command line raises the box level, in the warning of boxes on many good images
+BOXES_COMMAND = "boxes --run <run> --level <level> --save"
+
+
 def _defect_type_lines(metrics: dict) -> list[str]:
     """One line per defect type (its images, image AUROC against the good images, pixel AUROC, pixel share and
     regions boxed), then what the boxes did on the whole test set (:func:`boxes_sentence`)."""
@@ -424,8 +428,11 @@ def _defect_type_lines(metrics: dict) -> list[str]:
         if (boxed := regions_boxed_text(entry)) is not None:
             line += f", {boxed} defect regions boxed"
         lines.append(line)
-    if (boxes := boxes_sentence(metrics, metrics.get("box_level", BOX_LEVEL))) is not None:
+    level = metrics.get("box_level", BOX_LEVEL)
+    if (boxes := boxes_sentence(metrics, level)) is not None:
         lines.append(boxes)
+    if (on_good := good_boxes_warning(metrics, level, metrics.get("normalisation_images"), BOXES_COMMAND)):
+        lines.append(f"Warning: {on_good}")
     return lines
 
 
@@ -785,6 +792,8 @@ def _boxes(args: argparse.Namespace) -> int:
           f"({saved_level})")
     print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
                                            "image and no ground-truth mask")
+    if (on_good := good_boxes_warning(counts, level, run.metrics.get("normalisation_images"), BOXES_COMMAND)):
+        print(f"Warning: {on_good}")
     for name, entry in by_type.items():
         if (boxed := regions_boxed_text(entry)) is not None:  # a type whose masks mark no defect pixel: none
             print(f"  {name}: {boxed} defect regions boxed")

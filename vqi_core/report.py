@@ -27,7 +27,7 @@ from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
-from .localisation import BOX_LEVEL, boxes_sentence
+from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
@@ -246,6 +246,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
         f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(box_counts, run.box_level)) is not None else "",
+        f'<p class="note">{html.escape(on_good)}</p>' if (on_good := good_boxes_warning(
+            box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
         _table(confusion_frame(point), index=True),

@@ -15,7 +15,7 @@ from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.dashboard.train_form import region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
-    box_note, boxes_sentence
+    box_note, boxes_sentence, good_boxes_warning
 from vqi_core.runs import Run, RunError
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside
@@ -201,6 +201,9 @@ except LOAD_ERRORS:  # a damaged map or mask: its card says so; the grid is stil
     box_counts = None
 if box_counts is not None and (boxes_found := boxes_sentence(box_counts, box_level)) is not None:
     st.caption(boxes_found)
+if box_counts is not None and (on_good := good_boxes_warning(box_counts, box_level,
+                                                             current.metrics.get("normalisation_images"))):
+    st.warning(on_good, icon=":material/crop_free:")  # a grey caption was all (browser review)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected, threshold, box_level)
