@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vqi_core.localisation import (DEFECT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR, Box, boxes_from_map,
-                                   boxes_sentence, good_boxes_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
+from vqi_core.localisation import (DEFECT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR, Box, boxes_from_map, boxes_sentence,
+                                   good_boxes_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
