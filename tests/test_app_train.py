@@ -16,6 +16,7 @@ from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.train_form import masks_phrase
 from vqi_core.datasets import DatasetError
+from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
@@ -128,6 +129,17 @@ def test_a_delete_confirmation_of_a_run_deleted_meanwhile_goes(open_page, app_en
     app.run()
     assert not any(w.value.startswith(f"Delete run `{run_id}`") for w in app.warning)
     assert "delete_pending" not in app.session_state and not app.exception
+
+
+def test_the_train_form_says_its_settings_start_at_each_methods_own_defaults(open_page):
+    """PatchCore starts at fixed_scale and standardise, PaDiM at squash 224, DFM at squash 256 with none: the
+    fields changed with the method without a word (browser review of 2026-12-05)."""
+    app = open_page("train.py")
+    for method in ("padim", "dfm"):
+        app.selectbox(key="train_method").set_value(method).run()
+        assert f"The settings below start at {method}'s own defaults, chosen on the benchmark (each method has its " \
+               f"own: see the README's Methods and defaults)." in [c.value for c in app.caption]
+        assert app.radio(key=f"train_resize_{method}").value == parameter_defaults(method)["resize"]
 
 
 def test_train_page_offers_the_seeds_and_input_sizes_the_command_line_accepts(open_page):

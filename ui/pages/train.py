@@ -131,6 +131,8 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             return RunConfig(root, method, {}, category), False
         supervised = method_class(method).supervised
         st.caption(method_description(method))
+        st.caption(f"The settings below start at {method}'s own defaults, chosen on the benchmark (each method has "
+                   f"its own: see the README's Methods and defaults).")  # they change silently (browser review)
         if supervised:
             st.warning("This method trains on labelled defective test images: it is evaluated on the remaining "
                        "test images only and is not an unsupervised inspection.", icon=":material/warning:")
