@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -15,8 +16,10 @@ import vqi_core.images
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
-                             read_image_and_transparency, read_mask, stored_size, to_rgb_array, transparency_note)
+                             not_a_mask_reason, read_image_and_transparency, read_mask, stored_size, to_rgb_array,
+                             transparency_note)
 from vqi_core.localisation import render_overlay
+from vqi_core.region import InspectionRegion
 from vqi_core.pipeline import folder_sources
 
 
@@ -382,9 +385,31 @@ def test_huge_upload_is_refused_before_decoding():
 
 
 def test_mask_binarised_at_127(tmp_path):
-    mask = np.array([[0, 127], [128, 255]], np.uint8)
+    mask = np.zeros((4, 4), np.uint8)
+    mask[0, 1], mask[1, 0], mask[1, 1] = 127, 128, 255  # 2 of 16 pixels mid-grey: an anti-aliased edge
     path = _save(tmp_path, "m.png", Image.fromarray(mask, "L"))
-    assert read_mask(path).tolist() == [[False, False], [True, True]]
+    assert np.argwhere(read_mask(path)).tolist() == [[1, 0], [1, 1]]
+
+
+def test_a_photo_or_a_gradient_given_as_a_mask_or_a_region_is_refused(tmp_path):
+    """A horizontal 0-255 gradient read as a ground-truth mask made half of it a defect, and a photo given as an
+    inspection region left 42 % of every image inspected, both without a word (bad-input review of 2026-12-05)."""
+    gradient = _save(tmp_path, "003_mask.png", Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (8, 1)), "L"))
+    said = "75% of its pixels are neither dark nor light (32 to 223 of 255), so it looks like a photo or a grey-level " \
+           "picture, not a black-and-white mask"
+    with pytest.raises(ImageReadError, match=f"^{re.escape(f'{gradient}: {said}')}: masks mark defect pixels white "
+                                             f"and the rest black$"):
+        read_mask(gradient)
+    with pytest.raises(ValueError, match=f"^{re.escape(f'the inspection region {gradient}: {said}')}: white marks "
+                                         f"what is inspected, black what is not$"):
+        InspectionRegion.read(gradient)
+    levels = np.zeros((8, 8), np.uint8)
+    levels[:, :4] = 128  # half of it mid-grey, but in one level: a mask (white above 127)
+    assert not_a_mask_reason(levels) is None
+    edges = np.zeros((10, 10), np.uint8)
+    edges[:, 5:] = 255
+    edges[:, 4] = 128  # an anti-aliased edge: 10 % of the pixels
+    assert not_a_mask_reason(edges) is None and read_mask(_save(tmp_path, "edge.png", Image.fromarray(edges))).sum()
 
 
 def test_a_16_bit_mask_that_marks_nothing_white_is_named_with_its_own_values(tmp_path):

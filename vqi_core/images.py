@@ -463,11 +463,29 @@ def stored_size(path: Path | str) -> tuple[int, int]:
         raise ImageReadError(f"{path}: {too_many_pixels(exc)}") from exc
 
 
+#: the share of a mask's pixels that may lie between dark and light (32 to 223) in many grey levels before it is
+#: taken for a photo or a grey-level picture rather than a mask (anti-aliased or JPEG edges are a few percent at
+#: most; the masks of ../shared/data, under 1 %); a mask of two or a few levels, such as a 16-bit 0/32,768 one
+#: (128 once read), is a mask whatever its levels
+MID_GREY_LIMIT, MASK_LEVELS = 0.2, 16
+
+
+def not_a_mask_reason(grey: np.ndarray) -> str | None:
+    """Why a grey-level (H, W) uint8 picture given as a mask is no mask (a photo, a gradient): too many of its
+    pixels are neither dark nor light, in more than :data:`MASK_LEVELS` grey levels; None for a mask."""
+    share = float(np.count_nonzero((grey > 31) & (grey < 224))) / grey.size if grey.size else 0.0
+    if share <= MID_GREY_LIMIT or np.unique(grey).size <= MASK_LEVELS:
+        return None
+    return (f"{share:.0%} of its pixels are neither dark nor light (32 to 223 of 255), so it looks like a photo or a "
+            f"grey-level picture, not a black-and-white mask")
+
+
 def read_mask(path: Path | str) -> np.ndarray:
     """Read a ground-truth mask as a boolean (H, W) array, binarised at > 127.
 
     Raises ``ImageReadError`` when the mask marks pixels only with values from 1 to 127 (a 0/1 mask): read at
-    > 127 it would call its defect defect-free. (Whether it is its image's size: ``datasets.mask_problem``.)
+    > 127 it would call its defect defect-free; and for a photo or a gradient (:func:`not_a_mask_reason`). (Whether
+    it is its image's size: ``datasets.mask_problem``.)
     """
     path = Path(path)
     image = _open(path, str(path)).image
@@ -481,6 +499,8 @@ def read_mask(path: Path | str) -> np.ndarray:
         raise ImageReadError(f"{path}: the mask's highest value is {value}, so it marks no pixel above "
                              f"{'half of white' if sixteen_bit else '127'} (a 0/1 mask?): masks mark defect pixels "
                              f"white {white}")
+    if (photo := not_a_mask_reason(grey)) is not None:  # read at > 127, half of it a defect (bad-input review)
+        raise ImageReadError(f"{path}: {photo}: masks mark defect pixels white and the rest black")
     return mask
 
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .images import ImageReadError, read_image
+from .images import ImageReadError, not_a_mask_reason, read_image
 
 #: a region is stored at most this many pixels on its long side (a mask, not a photo)
 MAX_REGION_SIDE = 1024
@@ -69,7 +69,11 @@ class InspectionRegion:
             rgb = read_image(source, str(source) if isinstance(source, (str, Path)) else label)
         except ImageReadError as exc:
             raise ValueError(f"inspection region: {exc}") from exc
-        return cls(rgb.max(axis=2) > 127, label)
+        grey = rgb.max(axis=2)
+        if (photo := not_a_mask_reason(grey)) is not None:  # a photo left 42 % inspected (bad-input review)
+            raise ValueError(f"the inspection region {label}: {photo}: white marks what is inspected, black what "
+                             f"is not")
+        return cls(grey > 127, label)
 
     @property
     def shape(self) -> tuple[int, int]:
