@@ -395,8 +395,8 @@ def test_a_photo_or_a_gradient_given_as_a_mask_or_a_region_is_refused(tmp_path):
     """A horizontal 0-255 gradient read as a ground-truth mask made half of it a defect, and a photo given as an
     inspection region left 42 % of every image inspected, both without a word (bad-input review of 2026-12-05)."""
     gradient = _save(tmp_path, "003_mask.png", Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (8, 1)), "L"))
-    said = "75% of its pixels are neither dark nor light (32 to 223 of 255), so it looks like a photo or a grey-level " \
-           "picture, not a black-and-white mask"
+    said = ("75% of its pixels are neither dark nor light (32 to 223 of 255), so it looks like a photo or a "
+            "grey-level picture, not a black-and-white mask")
     with pytest.raises(ImageReadError, match=f"^{re.escape(f'{gradient}: {said}')}: masks mark defect pixels white "
                                              f"and the rest black$"):
         read_mask(gradient)
