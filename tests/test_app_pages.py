@@ -419,7 +419,7 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
 
 
-COST_FIELDS = ("cost_false_alarm", "cost_escape", "line_defect_rate")
+COST_FIELD_KEYS = ("cost_false_alarm", "cost_escape", "line_defect_rate")
 
 
 def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press(open_page, app_env):
@@ -428,7 +428,7 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     run = app_env.list()[0]
     saved = run.threshold
     app = open_page("threshold.py")
-    for key, value in zip(COST_FIELDS, (1.0, 1.0, 2.0)):
+    for key, value in zip(COST_FIELD_KEYS, (1.0, 1.0, 2.0)):
         app.number_input(key=key).set_value(value).run()
     lowest = float(run.score_values.min())  # every part rejected: dearer than passing them all
     app.number_input(key="threshold_number").set_value(lowest).run()
@@ -438,9 +438,13 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     warning = costlier_than_unchecked(ThresholdEvaluator(run.labels, run.score_values).evaluate(lowest),
                                       LineCosts(1.0, 1.0, 0.02), "manual")
     assert [e.value for e in app.error] == [f"Not saved yet: {warning} Press \"Save threshold\" again to save it "
-                                            f"all the same (the reason field says why)."]
+                                            f"all the same (say why in the reason field)."]
     app.number_input(key="cost_escape").set_value(1.5).run()  # other costs: asked again
     app.button(key="threshold_save").click().run()
+    assert run.threshold == saved and len(app.error) == 1
+    app.number_input(key="threshold_number").set_value(float(np.median(run.score_values))).run()
+    app.number_input(key="threshold_number").set_value(lowest).run()  # the same again, after other draws
+    app.button(key="threshold_save").click().run()  # only the very next press confirms (review): asked again
     assert run.threshold == saved and len(app.error) == 1
     app.button(key="threshold_save").click().run()
     assert not app.exception and not app.error and run.threshold == lowest
@@ -456,8 +460,8 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     validation report were then worked out, without a word (browser review of 2026-12-05)."""
     run = app_env.list()[0]
     app = open_page("threshold.py")
-    assert [app.number_input(key=key).value for key in COST_FIELDS] == [1.0, 10.0, 1.0]  # none recorded: defaults
-    for key, value in zip(COST_FIELDS, (5.0, 200.0, 0.5)):
+    assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [1.0, 10.0, 1.0]  # none recorded: defaults
+    for key, value in zip(COST_FIELD_KEYS, (5.0, 200.0, 0.5)):
         app.number_input(key=key).set_value(value).run()
     next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
     app.text_input(key="threshold_reason").input("costs of line 2").run()  # saved even where F1 chose it too
@@ -468,7 +472,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     assert not any("saved at other costs" in i.value for i in app.info)
 
     app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
-    assert [app.number_input(key=key).value for key in COST_FIELDS] == [5.0, 200.0, 0.5]
+    assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [5.0, 200.0, 0.5]
     assert not any("saved at other costs" in i.value for i in app.info)
     next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
     assert app.slider(key="threshold_slider").value == run.threshold  # the preset finds the saved threshold again
@@ -477,7 +481,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
         "The saved threshold was saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective. The "
         "figures here are worked out with the costs entered: a false alarm costs 5, an escape 500, 0.5% defective."]
     app.button(key="threshold_saved_costs").click().run()
-    assert [app.number_input(key=key).value for key in COST_FIELDS] == [5.0, 200.0, 0.5]
+    assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [5.0, 200.0, 0.5]
     assert not app.exception and not any("saved at other costs" in i.value for i in app.info)
 
 

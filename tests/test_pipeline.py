@@ -1474,7 +1474,8 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     point = evaluator.evaluate(middle)
     assert counts == point.confusion_matrix().ravel().tolist()
     total = 1000 * LineCosts(2.0, 50.0, 0.02).per_part(point.false_alarm_rate, point.escape_rate)
-    assert "with 2% defective" in lines[-1] and f"expected cost of {total:,.1f}" in lines[-1]
+    assert "with 2% defective" in lines[-2] and f"expected cost of {total:,.1f}" in lines[-2]
+    assert lines[-1] == "Costs assumed: a false alarm costs 2, an escape 50, 2% defective (as entered)."
     assert run.threshold != middle  # shown, not saved
     lowest = float(scores.min())  # every part rejected: dearer than passing them all when escapes are cheap
     lines, _ = shown("--value", repr(lowest), "--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
@@ -1494,10 +1495,11 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert run.threshold == best and run.threshold_info["source"] == f"Minimum cost: {costs.summary()}"
     assert (run.predictions()["prediction"] == "defective").all()
     assert run.threshold_costs == costs  # recorded with the threshold, as data (browser review of 2026-12-05)
-    lines, _ = shown()  # at VQI's default costs: the saved threshold's own are said
-    assert (f"The saved threshold was saved at other costs: {costs.summary()} (--cost-false-alarm, --cost-escape and "
-            f"--defect-rate give them).") in lines
-    assert not any("saved at other costs" in line for line in shown("--cost-false-alarm", "0", "--cost-escape", "1")[0])
+    lines, _ = shown()  # costs not given: the saved threshold's, as the Threshold page's fields start (review)
+    assert lines[-1] == f"Costs assumed: {costs.summary()} (those the threshold was saved at)."
+    other = LineCosts(0.0, 2.0, 0.01)
+    assert shown("--cost-escape", "2")[0][-1] == (f"Costs assumed: {other.summary()} (as entered). The threshold was "
+                                                  f"saved at other costs: {costs.summary()}.")
 
     lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
     assert counts[1] == 0 and counts == evaluator.evaluate(threshold_for_false_alarm_rate(labels, scores, 0.0)) \

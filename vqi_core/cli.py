@@ -45,8 +45,8 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
-    costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, rate_numbers, \
-    slider_axis, threshold_presets
+    costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, \
+    rate_numbers, slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -108,23 +108,30 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-false-alarms", type=float, default=1.0, metavar="PERCENT",
                         help="for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
                              "in %% (default: %(default)s)")
-    parser.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="COST",
-                        help="cost of rejecting a good part, any unit (default: %(default)s)")
-    parser.add_argument("--cost-escape", type=float, default=10.0, metavar="COST",
-                        help="cost of passing a defective part, same unit (default: %(default)s)")
-    parser.add_argument("--defect-rate", type=float, default=1.0, metavar="PERCENT",
-                        help="share of defective parts the line makes, in %%, for the expected cost "
-                             "(default: %(default)s)")
+    saved = "the one the saved threshold was saved at, else"  # as the Threshold page's fields start
+    parser.add_argument("--cost-false-alarm", type=float, metavar="COST",
+                        help=f"cost of rejecting a good part, any unit (default: {saved} {LineCosts().false_alarm:g})")
+    parser.add_argument("--cost-escape", type=float, metavar="COST",
+                        help=f"cost of passing a defective part, same unit (default: {saved} {LineCosts().escape:g})")
+    parser.add_argument("--defect-rate", type=float, metavar="PERCENT",
+                        help=f"share of defective parts the line makes, in %%, for the expected cost (default: "
+                             f"{saved} {100 * LineCosts().defect_rate:g})")
 
 
-def threshold_options(args: argparse.Namespace) -> tuple[float, LineCosts]:
-    """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`."""
+def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None) -> tuple[float, LineCosts]:
+    """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`: a
+    cost not given is the one the run's threshold was saved at (``saved``), else VQI's default, as the Threshold
+    page's fields start (found by review: the page and the command line worked with different costs)."""
     if not 0 <= args.max_false_alarms <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
-    if not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
+    if args.defect_rate is not None and not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
         raise ValueError(f"--defect-rate is a percentage from {100 * MIN_DEFECT_RATE:g} to {100 * MAX_DEFECT_RATE:g}, "
                          f"not {args.defect_rate}")
-    return args.max_false_alarms / 100, LineCosts(args.cost_false_alarm, args.cost_escape, args.defect_rate / 100)
+    base = saved or LineCosts()
+    return args.max_false_alarms / 100, LineCosts(
+        base.false_alarm if args.cost_false_alarm is None else args.cost_false_alarm,
+        base.escape if args.cost_escape is None else args.cost_escape,
+        base.defect_rate if args.defect_rate is None else args.defect_rate / 100)
 
 
 #: what --bit-depth does (train, check, split)
@@ -729,7 +736,7 @@ def _threshold(args: argparse.Namespace) -> int:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
-    max_rate, costs = threshold_options(args)
+    max_rate, costs = threshold_options(args, run.threshold_costs)
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
     if args.decisions:
@@ -747,10 +754,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    saved_costs = run.threshold_costs
-    if value == run.threshold and saved_costs is not None and saved_costs.summary() != costs.summary():
-        print(f"The saved threshold was saved at other costs: {saved_costs.summary()} (--cost-false-alarm, "
-              f"--cost-escape and --defect-rate give them).")
+    print(costs_assumed(costs, run.threshold_costs if value == run.threshold else None))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
@@ -814,10 +818,10 @@ def _check_threshold(value: float) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    max_rate, costs = threshold_options(args)
+    run = Run(Path(args.run))
+    max_rate, costs = threshold_options(args, run.threshold_costs)
     if args.threshold is not None:
         _check_threshold(args.threshold)
-    run = Run(Path(args.run))
     _refuse_inside_a_run_or_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))

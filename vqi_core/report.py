@@ -31,8 +31,8 @@ from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
-from .thresholds import cost_sentence, costlier_than_unchecked, held_out_presets, line_cost_sentence, outcomes, \
-    rate_numbers
+from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
+    outcomes, rate_numbers
 from .wording import exact_number, figure, percent, score_beside
 
 STYLE = """
@@ -156,16 +156,6 @@ def region_line(region: dict | None) -> str:
             "not inspected")
 
 
-def _costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
-    """Which costs the report's cost figures assume, and whether they are VQI's defaults or were entered: in a
-    quality record, default figures must not read as the line's own; and ``saved_at``, the costs the threshold
-    reported was saved at, where they differ."""
-    entered = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
-    other = (f" The threshold was saved at other costs: {saved_at.summary()}."
-             if saved_at is not None and saved_at.summary() != costs.summary() else "")
-    return f"Costs assumed: {costs.summary()} ({entered}).{other}"
-
-
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
                     max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
@@ -253,7 +243,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
-        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(_costs_assumed(costs, saved_costs))}</p>"
+        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(costs_assumed(costs, saved_costs))}</p>"
         if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",

@@ -198,6 +198,18 @@ def cost_sentence(point: OperatingPoint) -> str:
     return f"{false_alarms} and {escapes}."
 
 
+def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
+    """Which costs the cost figures assume, and where they come from: the costs the threshold was saved at
+    (``saved_at``, where they are these), VQI's defaults (which must not read as the line's own in a quality
+    record) or entered; and ``saved_at`` where it differs."""
+    same = saved_at is not None and saved_at.summary() == costs.summary()  # as printed
+    origin = ("those the threshold was saved at" if same else
+              "VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
+    other = (f" The threshold was saved at other costs: {saved_at.summary()}."
+             if saved_at is not None and not same else "")
+    return f"Costs assumed: {costs.summary()} ({origin}).{other}"
+
+
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
     """What the threshold would cost per ``parts`` parts made (more, by powers of ten, where the line's defect rate
     would leave fewer than one defective part among them), at the test set's false-alarm and escape rates

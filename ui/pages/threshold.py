@@ -32,8 +32,9 @@ BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 SAVE_TOAST = "threshold_save_toast"
 #: the run and its saved threshold (value, when saved) as this page last showed them
 SAVED_SEEN = "threshold_saved_seen"
-#: the save that was asked to be pressed again: a threshold that costs more than not inspecting (run, value, costs)
-SAVE_CONFIRM = "threshold_save_confirm"
+#: the save that was asked to be pressed again, a threshold that costs more than not inspecting (run, value, costs,
+#: and the draw that asked: only the very next press confirms it), and how often the image-level panel was drawn
+SAVE_CONFIRM, DRAWS = "threshold_save_confirm", "threshold_draws"
 #: the cost fields' keys (the defect rate in percent)
 FALSE_ALARM, ESCAPE, DEFECT_RATE = "cost_false_alarm", "cost_escape", "line_defect_rate"
 UNDEFINED_RATE_HELP = "Undefined here: no image rejected, or no defective or no good image to count it on."
@@ -117,10 +118,11 @@ def save(run: Run, axis: ScoreAxis) -> None:
             return
         point = common.evaluator(str(run.path)).evaluate(value)
         costlier = costlier_than_unchecked(point, costs, source) if costs is not None else None
-        if costlier and st.session_state.get(SAVE_CONFIRM) != (run.id, value, costs):  # not at one click (review)
-            st.session_state[SAVE_CONFIRM] = run.id, value, costs
+        draws = st.session_state.get(DRAWS, 0)  # the press asking is in the draw before this one's
+        if costlier and st.session_state.get(SAVE_CONFIRM) != (run.id, value, costs, draws - 1):  # review
+            st.session_state[SAVE_CONFIRM] = run.id, value, costs, draws
             st.session_state[SAVE_ERROR] = run.id, (f"Not saved yet: {costlier} Press \"Save threshold\" again to "
-                                                    f"save it all the same (the reason field says why).")
+                                                    f"save it all the same (say why in the reason field).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
@@ -145,8 +147,8 @@ def saved_seen(run_id: str, saved: dict) -> tuple:
 
 
 def cost_fields(costs: LineCosts) -> dict[str, float]:
-    """The cost fields' values for ``costs``."""
-    return {FALSE_ALARM: costs.false_alarm, ESCAPE: costs.escape, DEFECT_RATE: 100 * costs.defect_rate}
+    """The cost fields' values for ``costs`` (the rate in percent, without float noise: 0.029 as 2.9)."""
+    return {FALSE_ALARM: costs.false_alarm, ESCAPE: costs.escape, DEFECT_RATE: float(f"{100 * costs.defect_rate:.12g}")}
 
 
 def entered_costs() -> LineCosts:
@@ -162,8 +164,8 @@ def line_costs(run: Run) -> LineCosts | None:
     takes them (found by a browser review: a minimum-cost threshold saved at other costs than the fields showed,
     and the validation report gave both without a word)."""
     saved = run.threshold_costs
-    if not any(key in st.session_state for key in (FALSE_ALARM, ESCAPE, DEFECT_RATE)):
-        st.session_state.update(cost_fields(saved or LineCosts()))
+    for key, value in cost_fields(saved or LineCosts()).items():  # a field not entered yet in this session
+        st.session_state.setdefault(key, value)
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)
         left.number_input("Cost of a false alarm", 0.0, MAX_COST, step=0.5, key=FALSE_ALARM, persist_state="session",
@@ -190,8 +192,8 @@ def line_costs(run: Run) -> LineCosts | None:
 
 def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
     """Each preset's errors when chosen on the test images themselves and on images it was not chosen on."""
-    cost_fields = (costs.false_alarm, costs.escape, costs.defect_rate) if costs else None
-    table, folds = common.held_out_presets(path, max_rate, cost_fields)
+    entered = (costs.false_alarm, costs.escape, costs.defect_rate) if costs else None
+    table, folds = common.held_out_presets(path, max_rate, entered)
     if table.empty:
         return
     with st.expander("How the presets do on images they were not chosen on"):
@@ -210,6 +212,7 @@ def image_level(run: Run) -> None:
 
 def image_level_body(run: Run) -> None:
     """The content of :func:`image_level`."""
+    st.session_state[DRAWS] = st.session_state.get(DRAWS, 0) + 1  # a confirmation holds for the next press only
     path = str(run.path)
     frame = common.test_frame(path)
     labels, scores = label_values(frame), frame["score"].to_numpy(float)
