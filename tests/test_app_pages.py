@@ -1436,7 +1436,8 @@ def test_predict_says_when_another_threshold_is_being_tried_on_the_threshold_pag
     app.switch_page("ui/pages/predict.py").run()
     assert not app.exception and [i.value for i in app.info if "being tried" in i.value] == [
         f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test images "
-        f"at it, Predict at the saved threshold {exact_number(run.threshold)}. Save it there to score new images at it."]
+        f"at it, Predict at the saved threshold {exact_number(run.threshold)}. Save it there to judge new images at "
+        f"it."]
 
 
 def test_predict_lays_its_cards_out_row_by_row(open_page):

@@ -193,6 +193,11 @@ def test_a_mask_two_images_of_one_stem_could_belong_to_is_left_out_and_named(tmp
     reasons = [item["reason"] for item in category.skipped if item["file"].endswith("000_mask.png")]
     assert reasons == ["matches 2 images of blob (000.jpg, 000.png), so which one it marks is unknown: left out; "
                        "rename the images so that each stem is one image's"]
+    write_png(root / "ground_truth" / "blob" / "000.png", np.zeros((64, 64), np.uint8))  # outranked by 000_mask
+    outranked = next(item["reason"] for item in load_category(root).skipped
+                     if item["file"].endswith("ground_truth/blob/000.png"))
+    assert outranked.endswith("but it cannot be used (see its own reason), so the image has no mask: fix or remove "
+                              "it")  # it said only that the other comes first (review)
 
 
 def test_a_mask_whose_pixels_cannot_be_read_is_ignored_with_a_reason_before_training(tmp_path):

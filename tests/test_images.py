@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import vqi_core.images
+import vqi_core.localisation
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
 from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
@@ -547,6 +548,7 @@ def test_large_images_are_converted_a_band_of_rows_at_a_time_with_the_same_pixel
     Image.fromarray(rng.integers(0, 256, (height, width, 2), dtype=np.uint8), mode="LA").save(tmp_path / "la.png")
     files = {"rgba16.png": 16, "rgb12.tif": 12, "gray16.png": 16, "float.tif": 16, "rgba.png": 16, "la.png": 16}
     heat = rng.random((7, 5)).astype(np.float32) * 2
+    over_black, heat_rgb = vqi_core.images._over_black, vqi_core.localisation.heatmap_image
     monkeypatch.setattr(vqi_core.images, "BAND_PIXELS", height * width)  # one band: the whole image at once
     whole = {name: read_image(tmp_path / name, bit_depth=depth) for name, depth in files.items()}
     whole_overlay = render_overlay(whole["rgba16.png"], heat)
@@ -554,5 +556,11 @@ def test_large_images_are_converted_a_band_of_rows_at_a_time_with_the_same_pixel
     assert vqi_core.images.row_bands(height, width) == [slice(0, 21), slice(21, 42), slice(42, 63)]
     for name, depth in files.items():
         assert np.array_equal(read_image(tmp_path / name, bit_depth=depth), whole[name]), name
+    converted, blended = [], []  # and it is done a band at a time (review: the test passed with bands removed)
+    monkeypatch.setattr(vqi_core.images, "_over_black", lambda rgba: converted.append(len(rgba)) or over_black(rgba))
+    monkeypatch.setattr(vqi_core.localisation, "heatmap_image",
+                        lambda rows: blended.append(len(rows)) or heat_rgb(rows))
+    read_image(tmp_path / "rgba.png")
     assert np.array_equal(render_overlay(whole["rgba16.png"], heat), whole_overlay)
+    assert converted == blended == [21, 21, 19]
     assert len({array.tobytes() for array in whole.values()}) == len(files)  # six different conversions

@@ -14,9 +14,9 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
 from vqi_core.cli import main
-from vqi_core.dashboard.overlays import run_inspected_areas
+from vqi_core.dashboard.overlays import pixel_scope, region_caption, run_inspected_areas
 from vqi_core.dashboard.threshold import prepare_pixel_data
-from vqi_core.dashboard.train_form import pixel_scope, region_caption, region_preview
+from vqi_core.dashboard.train_form import region_preview
 from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, boxes_from_map, normalize_map, render_overlay

@@ -278,8 +278,9 @@ def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_pa
     assert not alike.look_alikes_stand_out
     assert not any("look almost like" in note for note in alike.notes(labels))
     assert alike.look_alike_line().endswith(  # a verdict: the shares alone read as a finding (browser review)
-        "6 of 6 defective (median likeness 1.000). Among the good images not 30 percentage points more common than "
-        "among the defective ones: no sign that the good test images are other photos of parts the model trained on.")
+        "6 of 6 defective (median likeness 1.000). Look-alikes are not 30 percentage points more common among the "
+        "good images than among the defective ones: no sign that the good test images are other photos of parts the "
+        "model trained on.")
     assert "no sign" not in check.look_alike_line()  # where they stand out, the note above says what it means
     assert "look-alike" not in findings_line(alike.to_dict())
 

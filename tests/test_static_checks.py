@@ -1,7 +1,7 @@
 """Static checks: mypy (with the repository's mypy.ini) finds no type error in the engine and the dashboard,
 pyflakes finds no unused import, unused variable or undefined name anywhere in the code or the tests, and the
 repository's top level holds only what the README describes (no scratch file committed by mistake), and the
-engine depends on neither Streamlit nor the dashboard."""
+engine depends on neither Streamlit nor the app."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def test_the_engine_imports_neither_streamlit_nor_the_dashboard():
+def test_the_engine_imports_neither_streamlit_nor_the_app():
     """vqi_core is importable and testable without the app: its dashboard benchmark, which drives app.py in
     AppTest, lives in ui/."""
     offending = {path.relative_to(REPO_ROOT).as_posix(): sorted(found)

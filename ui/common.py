@@ -361,8 +361,8 @@ def threshold_data(run_path: str, saved_threshold: float) -> ThresholdData:
     frame = test_frame(run_path)
     scores = frame["score"].to_numpy(float)
     return prepare_threshold_data(label_values(frame), scores,
-                                            include=thresholds.slider_include(scores, saved_threshold),
-                                            defect_types=frame["defect_type"].tolist())
+                                  include=thresholds.slider_include(scores, saved_threshold),
+                                  defect_types=frame["defect_type"].tolist())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
@@ -382,8 +382,8 @@ def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, hea
     heatmap coloured over the image's own range."""
     run = Run(Path(run_path), Path(dataset) if dataset else None)
     return run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
-                                 boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side,
-                                 own_range=own_range)
+                       boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side,
+                       own_range=own_range)
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
@@ -417,7 +417,7 @@ def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, data
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, centred in a square
     (for grids)."""
     return square_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
-                                              shown_side=side // 2), side)  # a grid of 4 shows it about half size
+                                    shown_side=side // 2), side)  # a grid of 4 shows it about half size
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -363,12 +363,13 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         skipped.extend(nested_folders(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
+        stems = Counter(image_path.stem for image_path in paths)
         matched: set[Path] = set()
         refused: set[Path] = set()  # chosen masks that could not be used (their reason said with them)
-        stems = Counter(image_path.stem for image_path in paths)
         for stem, count in sorted(stems.items()):
             if count > 1 and stem in masks:  # e.g. dup.png and dup.jpg: the mask could be either one's
                 matched.add(masks[stem])
+                refused.add(masks[stem])
                 skipped.append({"file": str(masks[stem]), "reason": (
                     f"matches {count} images of {defect_type} ({', '.join(p.name for p in paths if p.stem == stem)})"
                     f", so which one it marks is unknown: left out; rename the images so that each stem is one "

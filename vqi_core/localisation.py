@@ -155,16 +155,17 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
     return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 
 
-#: the share of good test images with a box above which the pages warn that boxes mark good parts' variation
-GOOD_BOXED_WARNING = 0.10
+#: the share of good test images with a box above which the pages warn that boxes mark good parts' variation, and
+#: the held-out good images below which the warning says that so few set level 1 low
+GOOD_BOXED_WARNING, FEW_HELD_OUT = 0.10, 20
 
 
 #: where a box level is raised, as the pages and the report say it
-RAISE_BOX_LEVEL_HERE = "on the Threshold page's Boxes tab, or with boxes --level --save"
+RAISE_BOX_LEVEL_WHERE = "on the Threshold page's Boxes tab, or with boxes --level --save"
 
 
 def good_boxes_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, held_out: int | None = None,
-                       raise_it: str = RAISE_BOX_LEVEL_HERE) -> str | None:
+                       raise_it: str = RAISE_BOX_LEVEL_WHERE) -> str | None:
     """A warning where the boxes drawn above ``level`` sit on more than :data:`GOOD_BOXED_WARNING` of the good test
     images (the counts of :func:`vqi_core.metrics.box_hits`): there they mark how good parts vary, not defects;
     ``held_out``: how many good training images set level 1 (few set it low); ``raise_it``: where a higher level
@@ -172,7 +173,7 @@ def good_boxes_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, 
     good, boxed = metrics.get("good_images"), metrics.get("good_images_boxed")
     if not isinstance(good, int) or not isinstance(boxed, int) or not good or boxed / good <= GOOD_BOXED_WARNING:
         return None
-    few = "" if held_out is None or held_out >= 20 else (
+    few = "" if not isinstance(held_out, int) or held_out >= FEW_HELD_OUT else (  # (a hand-edited file: not said)
         " Level 1 was set on the good training images themselves (none was held out), which sets it low."
         if held_out == 0 else
         f" Level 1 is the highest level reached by only {counted(held_out, 'held-out good training image')}, which "

@@ -428,8 +428,9 @@ class SplitCheck:
         if not {"good", "defective"} <= summary.keys():
             return ""
         verdict = "" if self.look_alikes_stand_out else (  # read as a contradiction beside "no copies" (review)
-            f" Among the good images not {100 * LOOK_ALIKE_GAP:.0f} percentage points more common than among the "
-            f"defective ones: no sign that the good test images are other photos of parts the model trained on.")
+            f" Look-alikes are not {100 * LOOK_ALIKE_GAP:.0f} percentage points more common among the good images "
+            f"than among the defective ones: no sign that the good test images are other photos of parts the model "
+            f"trained on.")
         return ("Test images that look almost like a training image (likeness ≥ "
                 f"{LOOK_ALIKE_LIKENESS:g}, copies aside): " + ", ".join(
                     f"{entry['with_look_alike']} of {entry['images']} {label} (median likeness "

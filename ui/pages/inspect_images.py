@@ -10,9 +10,8 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard.boxes import boxes_mark, saved_box_counts
 from vqi_core.dashboard.image_lists import IMAGE_ORDERS, chosen_images, inspection_frame
-from vqi_core.dashboard.overlays import heat_scale_note, map_range
+from vqi_core.dashboard.overlays import heat_scale_note, map_range, region_caption
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
-from vqi_core.dashboard.train_form import region_caption
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
     box_note, boxes_sentence, good_boxes_warning

@@ -305,7 +305,7 @@ st.caption(f"Run {common.as_code(current.id)} ({common.as_text(current.config.ge
 if (tried := common.working_threshold(current)[0]) != current.threshold:  # Inspect judges at it (browser review)
     st.info(f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test "
             f"images at it, Predict at the saved threshold {exact_number(current.threshold)}. Save it there to "
-            f"score new images at it.", icon=":material/info:")
+            f"judge new images at it.", icon=":material/info:")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,
                 persist_state="session")
 if mode == "labelled":

@@ -9,8 +9,8 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_history, box_slider, regions_boxed_frame
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
+from vqi_core.dashboard.overlays import pixel_scope
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, threshold_history_frame, threshold_view
-from vqi_core.dashboard.train_form import pixel_scope
 from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, good_boxes_warning

@@ -11,7 +11,8 @@ part of the dashboard:
   curve, confusion matrix, per-defect-type table and pixel-level view;
 - :mod:`~vqi_core.dashboard.boxes`: boxes at any box level, their counts and
   figures;
-- :mod:`~vqi_core.dashboard.overlays`: heatmap and box overlays, thumbnails;
+- :mod:`~vqi_core.dashboard.overlays`: heatmap and box overlays, thumbnails, and
+  which part of each image a run inspects;
 - :mod:`~vqi_core.dashboard.image_lists`: the Inspect page's lists of test
   images;
 - :mod:`~vqi_core.dashboard.scoring`: the Predict page's results and its check

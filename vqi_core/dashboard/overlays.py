@@ -1,11 +1,12 @@
-"""Heatmap and box overlays of test images and scored images, thumbnails and their encodings."""
+"""Heatmap and box overlays of test images and scored images, thumbnails and their encodings, and which part of
+each image a run inspects, in words."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -148,3 +149,31 @@ def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = 
                      x1=math.ceil(box.x1 * across), y1=math.ceil(box.y1 * down)) for box in result.boxes]
     return render_overlay(image, result.anomaly_map, boxes, region=result.region,
                           line_width=shown_line_width(max(image.shape[:2]), shown_side))
+
+
+def centre_crop(config: dict[str, Any]) -> float:
+    """The centre crop a run's config sets (1: none)."""
+    return float((config.get("params") or {}).get("crop", 1.0))
+
+
+def pixel_scope(config: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """Which pixels a run's pixel metrics count, to follow "Pixels" in a caption: "" for whole images, else the
+    inspected ones (a run with an inspection region or a centre crop below 1, scored inside them)."""
+    if (config.get("region") or centre_crop(config) < 1) and metrics.get("pixel_metrics_inspected_only"):
+        return (" inspected (inside the inspection region and the centre crop; defect pixels outside count as "
+                "missed)")
+    return ""
+
+
+def region_caption(config: dict[str, Any]) -> str:
+    """How much of each image a run inspects, for a page caption: its inspection region and its centre crop,
+    whose border is never inspected (empty for a run that inspects whole images)."""
+    region, crop = config.get("region"), centre_crop(config)
+    cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
+               f"inspected)") if crop < 1 else ""
+    if region and cropped:
+        return (f"inspected: the region ({region['inspected_share']:.0%} of each image; the darkened area is "
+                f"ignored) within {cropped}")
+    if region:
+        return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)"
+    return f"inspected: {cropped}" if cropped else ""

@@ -41,34 +41,6 @@ def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[I
     return region, path
 
 
-def centre_crop(config: dict[str, Any]) -> float:
-    """The centre crop a run's config sets (1: none)."""
-    return float((config.get("params") or {}).get("crop", 1.0))
-
-
-def pixel_scope(config: dict[str, Any], metrics: dict[str, Any]) -> str:
-    """Which pixels a run's pixel metrics count, to follow "Pixels" in a caption: "" for whole images, else the
-    inspected ones (a run with an inspection region or a centre crop below 1, scored inside them)."""
-    if (config.get("region") or centre_crop(config) < 1) and metrics.get("pixel_metrics_inspected_only"):
-        return (" inspected (inside the inspection region and the centre crop; defect pixels outside count as "
-                "missed)")
-    return ""
-
-
-def region_caption(config: dict[str, Any]) -> str:
-    """How much of each image a run inspects, for a page caption: its inspection region and its centre crop,
-    whose border is never inspected (empty for a run that inspects whole images)."""
-    region, crop = config.get("region"), centre_crop(config)
-    cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
-               f"inspected)") if crop < 1 else ""
-    if region and cropped:
-        return (f"inspected: the region ({region['inspected_share']:.0%} of each image; the darkened area is "
-                f"ignored) within {cropped}")
-    if region:
-        return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)"
-    return f"inspected: {cropped}" if cropped else ""
-
-
 def _header_sizes(samples: Sequence[Sample]) -> list[tuple[int, int]]:
     """The (H, W) of each readable image of ``samples``, from its file's header (an unreadable one, which training
     skips too, left out)."""
