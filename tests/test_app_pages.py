@@ -470,6 +470,8 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     assert not app.exception and run.threshold_costs == saved
     assert run.threshold_info["source"] == f"Minimum cost: {saved.summary()}"
     assert not any("saved at other costs" in i.value for i in app.info)
+    history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    assert history["costs"].tolist() == [saved.summary(), ""]  # newest first; trained with: none recorded
 
     app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
     assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [5.0, 200.0, 0.5]

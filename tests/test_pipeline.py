@@ -1053,6 +1053,7 @@ def test_a_saved_threshold_records_the_line_costs_it_was_saved_at(trained, tmp_p
     assert run.threshold_info["costs"] == {"false_alarm": 5.0, "escape": 200.0, "defect_rate": 0.005}
     run.save_threshold(scores[2], "manual")
     assert run.threshold_costs is None and run.threshold_info["history"][-1]["costs"]["escape"] == 200.0
+    assert run.threshold_history["costs"].tolist() == ["", LineCosts(5.0, 200.0, 0.005).summary(), ""]  # shown too
     info = json.loads((run.path / "threshold.json").read_text())
     for damaged in ({"false_alarm": 0, "escape": 0, "defect_rate": 0.01}, {"false_alarm": "5"}, [1, 2, 3],
                     {"false_alarm": True, "escape": 2.0, "defect_rate": 0.01}):
@@ -1079,7 +1080,7 @@ def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_
 
     (run.path / "threshold.json").write_text(json.dumps({"threshold": 4.5, "source": "F1-optimal"}))  # an old run
     assert run.threshold_history.to_dict("records") == [
-        {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "reason": ""}]
+        {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "costs": "", "reason": ""}]
     run.save_threshold(5.5, "manual")
     assert run.threshold_history["threshold"].tolist() == [4.5, 5.5]  # its one threshold starts the history
 
@@ -1526,7 +1527,8 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     listed = lines[lines.index("threshold history, newest first (the first in effect):") + 1:]
     assert len(listed) == 3  # this one, the minimum-cost one, trained with: as the pages and the report list them
     assert listed[0] == (f"  {saved_time(run.threshold_history['saved_at'].iloc[-1])}  {exact_number(middle)}  "
-                         f"(manual)  new supplier lot 7")
+                         f"(manual)  at costs: {costs.summary()}  new supplier lot 7")  # the costs it worked with
+    assert listed[2].endswith("(F1-optimal on the evaluated test set)")  # trained with: no costs recorded
     run.save_threshold(lowest, "F1-optimal on the evaluated test set")  # as a run saves it, if it rejected all
     lines, _ = shown("--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
     warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02), "F1-optimal")

@@ -776,7 +776,8 @@ def _threshold(args: argparse.Namespace) -> int:
         print("threshold history, newest first (the first in effect):")  # as the pages and the report list it
         for entry in run.threshold_history.iloc[::-1].itertuples():
             print(f"  {saved_time(entry.saved_at) or 'when not recorded'}  {exact_number(entry.threshold)}  "
-                  f"({entry.source})" + (f"  {entry.reason}" if entry.reason else ""))
+                  f"({entry.source})" + (f"  at costs: {entry.costs}" if entry.costs else "")
+                  + (f"  {entry.reason}" if entry.reason else ""))
     return 0
 
 

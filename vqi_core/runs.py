@@ -64,7 +64,7 @@ SCORES_FILE = "scores.csv"
 MAPS_FILE = "maps.npz"
 REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
-THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "reason"]
+THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "costs", "reason"]
 #: the texts of a threshold entry
 THRESHOLD_TEXTS = ("saved_at", "source", "reason")
 #: the line's costs as ``threshold.json`` records them: the fields of :class:`~vqi_core.metrics.LineCosts`
@@ -654,7 +654,8 @@ class Run:
     @property
     def threshold_history(self) -> pd.DataFrame:
         """Every threshold the run has had, oldest first, the one in effect last: ``saved_at``, ``threshold``,
-        ``source``, ``reason`` (empty where not recorded: runs trained before the history existed)."""
+        ``source``, ``costs`` (the line's costs it was saved at, in words) and ``reason`` (empty where not recorded:
+        runs trained before the history existed, thresholds saved before costs were recorded)."""
         info = self.threshold_info
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
@@ -664,7 +665,9 @@ class Run:
                 if not isinstance(entry.get(key, ""), str):
                     raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} is not a text")
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
-                              "source": entry.get("source", ""), "reason": entry.get("reason", "")}
+                              "source": entry.get("source", ""),
+                              "costs": costs.summary() if (costs := recorded_costs(entry)) else "",
+                              "reason": entry.get("reason", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
 
     def _threshold_of(self, entry: dict) -> float:
@@ -764,13 +767,7 @@ class Run:
         """The line's costs assumed when the saved threshold was saved (its cost figures were worked out with
         them); None where none were recorded (the threshold training chose, or one saved before costs were
         recorded) or the recorded ones are not valid costs (a hand-edited file)."""
-        costs = self.threshold_info.get("costs")
-        if not isinstance(costs, dict):
-            return None
-        try:
-            return LineCosts(*(costs[name] for name in COST_FIELDS))
-        except (KeyError, TypeError, ValueError):
-            return None
+        return recorded_costs(self.threshold_info)
 
     @property
     def data_files_recorded(self) -> bool:
@@ -1204,6 +1201,18 @@ def report_problem(report: dict) -> str | None:
 def _is_list_of_texts(value: Any) -> bool:
     """Whether ``value`` is a list of strings."""
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def recorded_costs(entry: dict) -> LineCosts | None:
+    """The line's costs a ``threshold.json`` entry (the threshold in force, or one of its history) was saved at;
+    None where none were recorded or they are not valid costs (a hand-edited file)."""
+    costs = entry.get("costs")
+    if not isinstance(costs, dict):
+        return None
+    try:
+        return LineCosts(*(costs[name] for name in COST_FIELDS))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
