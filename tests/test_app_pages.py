@@ -1973,6 +1973,9 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     assert (method, auroc) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}")
     assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
     assert trained_at("my-run") == "my-run"
+    assert trained_at("20261399-011153-x-padim") == "20261399-011153"  # no such date: the id's start, as written
+    from vqi_core.pipeline import new_run_id
+    assert re.fullmatch(r"\d\d:\d\d:\d\d \d{4}-\d\d-\d\d", trained_at(new_run_id("part", "padim")))  # one format
 
 
 def test_tables_show_n_a_for_figures_that_do_not_exist(open_page, app_env):

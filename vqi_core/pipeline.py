@@ -368,6 +368,8 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
 #: the most bytes of a category's name kept in a run name (with the date, the method, the suffix and the staging
 #: folder's prefix, a name stays far below the 255 bytes a file name may have)
 RUN_ID_CATEGORY_BYTES = 80
+#: the date and time a run id starts with (when its training started, local time), as written and read back
+RUN_ID_TIME = "%Y%m%d-%H%M%S"
 
 
 def new_run_id(category: str, method: str) -> str:
@@ -375,7 +377,7 @@ def new_run_id(category: str, method: str) -> str:
     one failed only when the finished run was saved; a backslash as ``_``: a run id that holds one is read as a
     path, and such a run could not be deleted or exported by its id), method, random suffix."""
     short = category.encode()[:RUN_ID_CATEGORY_BYTES].decode(errors="ignore").replace("\\", "_")
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{short}-{method}-{secrets.token_hex(2)}"
+    return f"{time.strftime(RUN_ID_TIME)}-{short}-{method}-{secrets.token_hex(2)}"
 
 
 def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallback | None = None) -> Run:

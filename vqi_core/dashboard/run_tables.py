@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Sequence
 
 import pandas as pd
@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from ..metrics import CONFIDENCE, bootstrap_aurocs, f1_optimal_threshold, image_auroc, interval_note, \
     percentile_interval, roc_curve
-from ..pipeline import SEEN_DEFECTS_NOTE
+from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
@@ -91,11 +91,12 @@ def run_label(run: Run, readable: bool | None = None) -> str:
 def trained_at(run_id: str) -> str:
     """When a run was trained, time first, from its id (``20261205-011153-...``): "01:11:53 2026-12-05"; the id's
     start where it does not begin so (a folder renamed by hand)."""
-    found = re.match(r"(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})", run_id)
-    if found is None:
-        return run_id[:15]
-    year, month, day, hour, minute, second = found.groups()
-    return f"{hour}:{minute}:{second} {year}-{month}-{day}"
+    stamp = run_id[:15]  # as new_run_id writes it (RUN_ID_TIME)
+    try:
+        when = datetime.strptime(stamp, RUN_ID_TIME)
+    except ValueError:
+        return stamp
+    return f"{when:%H:%M:%S %Y-%m-%d}"
 
 
 def run_notes(run: Run) -> list[str]:
