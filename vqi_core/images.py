@@ -370,12 +370,8 @@ def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
 
 
-def _transparent_share(image: Image.Image) -> float:
-    """The share of ``image``'s pixels that are not fully opaque, which :func:`read_image` reads over black (0.0
-    for an image without transparency)."""
-    if not _has_alpha(image):
-        return 0.0
-    alpha = np.asarray(image.convert("RGBA"))[..., 3]
+def _transparent_share(alpha: np.ndarray) -> float:
+    """The share of pixels whose ``alpha`` (uint8) is not fully opaque, which :func:`read_image` reads over black."""
     return float(np.count_nonzero(alpha < 255)) / alpha.size if alpha.size else 0.0
 
 
@@ -409,11 +405,12 @@ def read_image_and_transparency(source: Path | str | bytes, name: str | None = N
         name = name or str(source)
     name = name or "uploaded image"
     image, orientation, page = _open(source, name, max_bytes)
-    transparent = _transparent_share(image)
-    if orientation is None:
-        return to_rgb_array(image, bit_depth, name), transparent
-    return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page), bit_depth,
-                                      name), transparent
+    rgba = np.asarray(image.convert("RGBA")) if _has_alpha(image) else None  # converted once, for both
+    transparent = _transparent_share(rgba[..., 3]) if rgba is not None else 0.0
+    if orientation is not None:
+        return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page),
+                                          bit_depth, name), transparent
+    return (to_rgb_array(image, bit_depth, name) if rgba is None else _rgb_in_bands(_over_black, rgba)), transparent
 
 
 def is_sixteen_bit(path: Path | str) -> bool:
