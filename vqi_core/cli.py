@@ -736,7 +736,8 @@ def _threshold(args: argparse.Namespace) -> int:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
-    max_rate, costs = threshold_options(args, run.threshold_costs)
+    saved_costs = run.threshold_costs  # read once: the defaults of the costs not given, and said beside them
+    max_rate, costs = threshold_options(args, saved_costs)
     value, source = _chosen_threshold(args, run, costs, max_rate)
     _check_threshold(value)
     if args.decisions:
@@ -754,7 +755,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    print(costs_assumed(costs, run.threshold_costs if value == run.threshold else None))
+    print(costs_assumed(costs, saved_costs if value == run.threshold else None))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)

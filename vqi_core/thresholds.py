@@ -198,16 +198,21 @@ def cost_sentence(point: OperatingPoint) -> str:
     return f"{false_alarms} and {escapes}."
 
 
+def other_saved_costs(costs: LineCosts, saved_at: LineCosts | None) -> LineCosts | None:
+    """``saved_at``, the costs a threshold was saved at, where they read otherwise than ``costs`` as printed (a
+    difference float noise alone cannot make); None where they read alike or none were saved."""
+    return saved_at if saved_at is not None and saved_at.summary() != costs.summary() else None
+
+
 def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
     """Which costs the cost figures assume, and where they come from: the costs the threshold was saved at
     (``saved_at``, where they are these), VQI's defaults (which must not read as the line's own in a quality
-    record) or entered; and ``saved_at`` where it differs."""
-    same = saved_at is not None and saved_at.summary() == costs.summary()  # as printed
-    origin = ("those the threshold was saved at" if same else
+    record) or entered; and ``saved_at`` where it differs (:func:`other_saved_costs`)."""
+    other = other_saved_costs(costs, saved_at)
+    origin = ("those the threshold was saved at" if saved_at is not None and other is None else
               "VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
-    other = (f" The threshold was saved at other costs: {saved_at.summary()}."
-             if saved_at is not None and not same else "")
-    return f"Costs assumed: {costs.summary()} ({origin}).{other}"
+    differs = f" The threshold was saved at other costs: {other.summary()}." if other is not None else ""
+    return f"Costs assumed: {costs.summary()} ({origin}).{differs}"
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:

@@ -15,8 +15,8 @@ from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCos
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, good_boxes_warning
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
-from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, preset_source, \
-    threshold_presets
+from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
+    preset_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -182,11 +182,11 @@ def line_costs(run: Run) -> LineCosts | None:
         st.warning(f"{common.as_text(exc)}; the minimum-cost preset and the expected cost are hidden.",
                    icon=":material/warning:")
         return None
-    if saved is not None and saved.summary() != costs.summary():  # as printed: a difference the fields can show
-        st.info(f"The saved threshold was saved at other costs: {saved.summary()}. The figures here are worked "
+    if (other := other_saved_costs(costs, saved)) is not None:
+        st.info(f"The saved threshold was saved at other costs: {other.summary()}. The figures here are worked "
                 f"out with the costs entered: {costs.summary()}.", icon=":material/payments:")
         st.button("Use the saved threshold's costs", key="threshold_saved_costs", icon=":material/undo:",
-                  on_click=st.session_state.update, args=(cost_fields(saved),))
+                  on_click=st.session_state.update, args=(cost_fields(other),))
     return costs
 
 
