@@ -15,6 +15,7 @@ from vqi_core.dashboard.run_tables import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings
+from vqi_core.methods import method_title
 from vqi_core.runs import Run, readable_runs
 
 #: how often another page than Train looks whether this session's training has ended
@@ -123,7 +124,7 @@ def follow_training() -> None:
         st.rerun()
     status = job.status()
     stage = status.current
-    st.caption(f":material/model_training: Training {status.config.method}"
+    st.caption(f":material/model_training: Training {method_title(status.config.method)}"
                + (f": {stage.name} {stage.done}/{stage.total}" if stage is not None else "")
                + ("; cancelling at the next progress step." if status.cancel_requested
                   else "; the new run becomes the current run when it is done."))

@@ -1145,7 +1145,7 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
     cards = [m.value for m in app.markdown if " · saved threshold " in m.value]
     assert len(cards) == 2 and any("each run judges it at its saved threshold" in m.value for m in app.markdown)
     for card, shown in zip(cards, (run, Run(copy.path))):
-        assert card.startswith(f"{common.as_code(shown.id)} · **padim** · ")
+        assert card.startswith(f"{common.as_code(shown.id)} · **PaDiM** · ")
         score = float(shown.scores.set_index("image").loc[name, "score"])
         judged = "defective" if score >= shown.threshold else "good"
         colour = DEFECT_CSS if judged == "defective" else GOOD_CSS  # coloured as on Predict (browser review)
@@ -1153,7 +1153,7 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
                 f"<span style='color:{colour}'>**{judged}**</span>") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
     assert [img.alt for image in app.image for img in image.proto.imgs] == [
-        f"{name} with the heatmap and boxes of run {shown.id} (padim)" for shown in (run, copy)]  # told apart
+        f"{name} with the heatmap and boxes of run {shown.id} (PaDiM)" for shown in (run, copy)]  # told apart
     assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"
 
 
@@ -1964,13 +1964,17 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
 def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     """The sidebar's picker cuts labels off: two runs of one method read "padim · efficientnet_lite0 · magnetic_t..."
     alike, their AUROC and time cut away."""
-    from vqi_core.dashboard.run_tables import run_label, trained_at
+    from vqi_core.dashboard.run_tables import run_label, runs_table, trained_at
+    from vqi_core.methods import method_title
 
     run = app_env.list()[0]
     method, trained, auroc, category, backbone = run_label(run).split(" · ")
     stamp = run.id[:15]  # e.g. 20261205-011153: shown time first (the sidebar cut "padim · AUROC 1.000 · 20261205-")
     assert trained == f"{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]} {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
-    assert (method, auroc) == (run.config["method"], f"AUROC {run.metrics['image_auroc']:.3f}")
+    assert method_title(run.config["method"]) != run.config["method"]  # "PaDiM", not the CLI's "padim"
+    assert runs_table([run])["method"].tolist() == [method] == [method_title(run.config["method"])]
+    assert method_title("my_method") == "my_method" and method_title(None) == "None"  # a hand-edited config
+    assert (method, auroc) == (method_title(run.config["method"]), f"AUROC {run.metrics['image_auroc']:.3f}")
     assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
     assert trained_at("my-run") == "my-run"
     assert trained_at("20261399-011153-x-padim") == "20261399-011153"  # no such date: the id's start, as written

@@ -65,10 +65,10 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.number_input(key="train_image_memory_mb").set_value(0)  # decoded from the files at each pass
     assert not any(n.key == "train_bit_depth" for n in app.number_input)  # 8-bit files: no bit depth to choose
     app.run()  # the settings used, said beside Train (a size typed out of range keeps its last valid value in
-    assert f"Trains {FAST_METHOD} with efficientnet_lite0 at 64 x 96 px (squash), seed 0." in [  # the field)
+    assert "Trains PaDiM with efficientnet_lite0 at 64 x 96 px (squash), seed 0." in [  # its known name  # the field)
         c.value for c in app.caption]
     app.radio(key=f"train_resize_{FAST_METHOD}").set_value("fixed_scale").run()  # the size is a pixel budget there
-    assert (f"Trains {FAST_METHOD} with efficientnet_lite0 at an input of the training images' shape, 64 x 64 px "
+    assert ("Trains PaDiM with efficientnet_lite0 at an input of the training images' shape, 64 x 64 px "
             f"for these images (about 6,144 px asked: 64 x 96, fixed_scale), seed 0.") in [  # the 64-px squares:
         c.value for c in app.caption]  # as the fit chooses (it said 64 x 96 alone: browser review)
     fields = [app.number_input(key=f"train_image_{side}_{FAST_METHOD}") for side in ("height", "width")]
@@ -135,10 +135,11 @@ def test_the_train_form_says_its_settings_start_at_each_methods_own_defaults(ope
     """PatchCore starts at fixed_scale and standardise, PaDiM at squash 224, DFM at squash 256 with none: the
     fields changed with the method without a word (browser review of 2026-12-05)."""
     app = open_page("train.py")
-    for method in ("padim", "dfm"):
+    for method, title in (("padim", "PaDiM"), ("dfm", "DFM")):
         app.selectbox(key="train_method").set_value(method).run()
-        assert f"The settings below start at {method}'s own defaults, chosen on the benchmark (each method has its " \
-               f"own: see the README's Methods and defaults)." in [c.value for c in app.caption]
+        assert f"The settings below start at {title}'s own defaults, chosen on the benchmark (each method has its " \
+               f"own: see the README's Methods and defaults). On the command line: `--method {method}`." in [
+            c.value for c in app.caption]
         assert app.radio(key=f"train_resize_{method}").value == parameter_defaults(method)["resize"]
 
 
@@ -497,8 +498,8 @@ def test_other_pages_follow_a_training_started_here_until_it_ends(open_page, app
     app.session_state["train_started_here"] = job.job_id
     app.run()
     captions = [c.value for c in app.sidebar.caption if c.value.endswith(following)]
-    assert len(captions) == 1 and captions[0].startswith(f":material/model_training: Training {FAST_METHOD}: "
-                                                         f"feature extraction ")
+    assert len(captions) == 1 and captions[0].startswith(":material/model_training: Training PaDiM: "
+                                                         "feature extraction ")
     app.switch_page("ui/pages/train.py").run()
     assert not [c for c in app.sidebar.caption if c.value.endswith(following)]
     app.switch_page("ui/pages/inspect_images.py").run()
@@ -549,6 +550,10 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
     assert labels["train_param_patchcore_reweight_neighbors"] == "Reweight neighbours"  # as the pages spell
     assert labels["train_param_patchcore_coreset_projection_dim"] == "Coreset projection dimension"
     assert knn.help.startswith("Nearest-neighbour search over the bank: ivf")
+    assert knn.help.endswith("PatchCore parameter `knn`, default 'ivf'.")  # the name people know, the CLI's key
+    assert app.selectbox(key="train_method").options == ["PatchCore", "PaDiM", "SPADE", "DFM", "CAM classifier"]
+    assert any(c.value.endswith("On the command line: `--method patchcore`.") for c in app.caption)
+    assert "**PatchCore parameters**" in [m.value for m in app.markdown]
     assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
     app.selectbox(key="train_method").set_value("dfm").run()
     assert app.selectbox(key="train_param_dfm_score_type").options == ["fre", "nll"]

@@ -10,6 +10,7 @@ from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_F
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
+from vqi_core.methods import method_title
 from vqi_core.runs import Run, RunError, changed_settings, readable_runs
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
@@ -25,7 +26,7 @@ def default_selection(runs: list[Run]) -> list[str]:
 
 def card_heading(run: Run) -> str:
     """What tells the runs' cards apart: the run's id and description, method, backbone and changed settings."""
-    heading = (f"{common.as_code(run.id)} · **{common.as_text(run.config.get('method'))}** · "
+    heading = (f"{common.as_code(run.id)} · **{common.as_text(method_title(run.config.get('method')))}** · "
                f"{common.as_text(run.config.get('params', {}).get('backbone'))} · "
                f"{common.as_text(changed_settings(run.config))}")
     description = common.as_text(run.description).replace("\n", "  \n")  # each of its lines kept a line
@@ -58,7 +59,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
                                         dataset=common.images_folder(run), shown_side=1000 // len(runs)),
                          width="stretch",
-                         alt=f"{name} with the heatmap and boxes of run {run.id} ({run.config.get('method')})")
+                         alt=f"{name} with the heatmap and boxes of run {run.id} "
+                             f"({method_title(run.config.get('method'))})")
                 boxes, broad = common.box_tally(str(run.path), index, run.box_level)
                 note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT)
             except (ImageReadError, RunError, OSError) as exc:

@@ -17,6 +17,7 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, box_note
+from vqi_core.methods import method_title
 from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sources, scored_unlike_training_note, \
     upload_sources
 from vqi_core.progress import ProgressCallback
@@ -298,8 +299,8 @@ def show(outcome: dict[str, Any], run: Run) -> None:
 
 st.title("Predict")
 current = common.require_run()
-st.caption(f"Run {common.as_code(current.id)} ({common.as_text(current.config.get('method'))}) at its saved threshold "
-           f"{exact_number(current.threshold)} "
+st.caption(f"Run {common.as_code(current.id)} ({common.as_text(method_title(current.config.get('method')))}) at its "
+           f"saved threshold {exact_number(current.threshold)} "
            f"({common.as_text(current.threshold_info.get('source', 'unknown'))}); change the run in the sidebar and "
            "the threshold on the Threshold page.")
 if (tried := common.working_threshold(current)[0]) != current.threshold:  # Inspect judges at it (browser review)

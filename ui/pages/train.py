@@ -18,7 +18,7 @@ from vqi_core.dashboard.train_form import MethodParameter, masks_phrase, method_
 from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
-from vqi_core.methods import list_methods, method_class, parameter_defaults
+from vqi_core.methods import list_methods, method_class, method_title, parameter_defaults
 from vqi_core.methods.base import MAX_SMOOTHING_SIGMA
 from vqi_core.pipeline import IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig, few_training_images_note, \
     missing_test_images
@@ -45,7 +45,7 @@ def method_problem(method: str) -> str | None:
     try:
         method_class(method)
     except ImportError as exc:
-        return f"Method {method!r} is not available in this installation ({exc})."
+        return f"Method {method_title(method)} is not available in this installation ({exc})."
     return None
 
 
@@ -53,7 +53,7 @@ def parameter_input(method: str, knob: MethodParameter) -> Any:
     """A widget for one method-specific parameter, typed by its default (a choice where it has values)."""
     name, default = knob.name, knob.default
     key, label = f"train_param_{method}_{name}", knob.label
-    help_text = f"{knob.help} {method} parameter `{name}`, default {default!r}.".lstrip()
+    help_text = f"{knob.help} {method_title(method)} parameter `{name}`, default {default!r}.".lstrip()
     if knob.choices:
         return st.selectbox(label, list(knob.choices), index=list(knob.choices).index(default), key=key,
                             help=help_text, persist_state="session")
@@ -121,7 +121,8 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
         method = st.selectbox("Method", list(problems), index=first_usable, key="train_method",
                               persist_state="session",
-                              format_func=lambda name: name if problems[name] is None else f"{name} (not available)",
+                              format_func=lambda name: method_title(name) + ("" if problems[name] is None
+                                                                  else " (not available)"),
                               help="How VQI learns 'good'. PatchCore: nearest-neighbour patch memory (best "
                                    "localisation); PaDiM: a Gaussian per position; SPADE: k-NN on image and "
                                    "patch features; DFM: PCA of image features (fastest); CAM: a classifier that "
@@ -131,8 +132,10 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
             return RunConfig(root, method, {}, category), False
         supervised = method_class(method).supervised
         st.caption(method_description(method))
-        st.caption(f"The settings below start at {method}'s own defaults, chosen on the benchmark (each method has "
-                   f"its own: see the README's Methods and defaults).")  # they change silently (browser review)
+        # the settings change silently with the method (browser review)
+        st.caption(f"The settings below start at {method_title(method)}'s own defaults, chosen on the benchmark (each "
+                   f"method has its own: see the README's Methods and defaults). On the command line: "
+                   f"`--method {method}`.")
         if supervised:
             st.warning("This method trains on labelled defective test images: it is evaluated on the remaining "
                        "test images only and is not an unsupervised inspection.", icon=":material/warning:")
@@ -180,7 +183,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                   "resize": resize, "intensity": intensity, "bit_depth": bit_depth}
         knobs = method_parameters(method)
         if knobs:
-            st.markdown(f"**{method} parameters**")
+            st.markdown(f"**{method_title(method)} parameters**")
         for knob in knobs:
             params[knob.name] = parameter_input(method, knob)
         fraction = SUPERVISED_TRAIN_FRACTION
@@ -244,7 +247,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
     if polling and not status.running:
         st.rerun()  # finished meanwhile: redraw the whole page (run list, sidebar) and stop polling
     config = status.config
-    st.subheader(f"Training {config.method} on {config.category or config.data}")
+    st.subheader(f"Training {method_title(config.method)} on {config.category or config.data}")
     if status.running:
         current = status.current
         st.markdown(f"**Elapsed** {format_seconds(status.elapsed)} · **stage** {current.name if current else 'starting'}"
@@ -474,7 +477,8 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
                     if fitted else "an input of the training images' shape") + \
                 f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
-        st.caption(f"Trains {config.method} with {config.params['backbone']} at {size}, seed {config.seed}.")
+        st.caption(f"Trains {method_title(config.method)} with {config.params['backbone']} at {size}, "
+                   f"seed {config.seed}.")
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
         try:

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from ..metrics import CONFIDENCE, bootstrap_aurocs, f1_optimal_threshold, image_auroc, interval_note, \
     percentile_interval, roc_curve
+from ..methods import method_title
 from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
@@ -25,7 +26,7 @@ def _rounded(value: Any, digits: int = 4) -> float | None:
 def _run_setup(run: Run) -> dict[str, Any]:
     """The run-table columns that say how a run was made: method, backbone, settings changed from the defaults."""
     config = run.config
-    return {"method": config.get("method"), "backbone": config.get("params", {}).get("backbone"),
+    return {"method": method_title(config.get("method")), "backbone": config.get("params", {}).get("backbone"),
             "settings": changed_settings(config)}
 
 
@@ -84,8 +85,8 @@ def run_label(run: Run, readable: bool | None = None) -> str:
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
-    return f"{config.get('method')} · {trained_at(run.id)} · {quality} · {config.get('category')} · " \
-           f"{config.get('params', {}).get('backbone')}"
+    return f"{method_title(config.get('method'))} · {trained_at(run.id)} · {quality} · " \
+           f"{config.get('category')} · {config.get('params', {}).get('backbone')}"
 
 
 def trained_at(run_id: str) -> str:
@@ -203,7 +204,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
                                                       width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
-                name=f"{run.config.get('method')} · "
+                name=f"{method_title(run.config.get('method'))} · "
                 f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
             interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)

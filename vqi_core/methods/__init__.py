@@ -18,6 +18,9 @@ METHOD_PATHS: dict[str, str] = {
     "dfm": "vqi_core.methods.dfm:DFM",
     "cam": "vqi_core.methods.cam:CamClassifier",
 }
+# method name -> the name people know it by (shown by the dashboard; the CLI and the run files keep the key)
+METHOD_TITLES: dict[str, str] = {"patchcore": "PatchCore", "padim": "PaDiM", "spade": "SPADE", "dfm": "DFM",
+                                 "cam": "CAM classifier"}
 
 
 def method_class(name: str) -> type[AnomalyModel]:
@@ -26,6 +29,12 @@ def method_class(name: str) -> type[AnomalyModel]:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHOD_PATHS)}")
     module_name, class_name = METHOD_PATHS[name].split(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def method_title(name: object) -> str:
+    """The name method ``name`` is known by ("PaDiM" for ``padim``); anything else as written (a hand-edited
+    run's config)."""
+    return METHOD_TITLES.get(name, str(name)) if isinstance(name, str) else str(name)
 
 
 def list_methods() -> list[str]:
@@ -92,4 +101,5 @@ def load_model(folder: Path | str) -> AnomalyModel:
 
 
 __all__ = ["AnomalyModel", "DamagedModel", "Prediction", "check_params", "create_model", "list_methods",
-           "load_model", "method_class", "parameter_defaults", "METHOD_PATHS"]
+           "load_model", "method_class", "method_title", "parameter_defaults", "METHOD_PATHS",
+           "METHOD_TITLES"]
