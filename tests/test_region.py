@@ -127,8 +127,7 @@ def test_a_clamp_outside_the_region_is_no_longer_a_false_alarm(method, one_threa
     data = clamp_data()
     labels = [0] * len(data["good"]) + [1] * len(data["bad"])
     model = create_model(method, **SMALL_METHODS[method])
-    model.region = InspectionRegion(strip_region())
-    model.fit(data["train"])
+    model.fit(data["train"], region=InspectionRegion(strip_region()))
     prediction = model.predict(data["good"] + data["bad"])
     assert image_auroc(labels, prediction.scores) == 1.0
     for anomaly_map in prediction.maps:  # no heat in the ignored strip (eval size = 96 px here)
@@ -144,8 +143,7 @@ def test_a_clamp_outside_the_region_is_no_longer_a_false_alarm(method, one_threa
 def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path, one_thread):
     data = clamp_data()
     model = create_model("patchcore", **SMALL_METHODS["patchcore"])
-    model.region = InspectionRegion(strip_region(), "fixture.png")
-    model.fit(data["train"])
+    model.fit(data["train"], region=InspectionRegion(strip_region(), "fixture.png"))
     model.save(tmp_path / "model")
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     assert meta["region"]["source"] == "fixture.png" and meta["region"]["inspected_share"] == 0.75
@@ -155,6 +153,7 @@ def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path,
     before, after = model.predict(data["good"]), loaded.predict(data["good"])
     assert np.array_equal(before.scores, after.scores)
     assert all(np.array_equal(a, b) for a, b in zip(before.maps, after.maps))
+    assert model.fit(data["train"]).region is None  # a fit starts afresh, as scikit-learn's does: no region given
 
 
 def test_fine_tuning_sees_the_painted_images():
@@ -437,9 +436,8 @@ def test_what_is_never_inspected_gets_no_heat_and_no_box_even_when_all_that_is_i
     region[:, :96] = True
     params = {**SMALL_METHODS["padim"], **({"crop": 0.5} if ignored == "crop" else {})}
     model = create_model("padim", **params)
-    if ignored == "region":
-        model.region = InspectionRegion(region)
-    model.fit([textured_image(shape, seed=seed) for seed in range(12)])
+    model.fit([textured_image(shape, seed=seed) for seed in range(12)],
+              region=InspectionRegion(region) if ignored == "region" else None)
     image = textured_image(shape, seed=100)
     image = (image * 0.3).astype(np.uint8)  # all of it unlike the good images
     prediction = model.predict([image])

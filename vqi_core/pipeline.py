@@ -444,10 +444,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         if size_note is not None:
             notes.append(size_note)
 
-    model.region = region
     started = time.perf_counter()
     labels = [s.label for s in train_samples] if model.supervised else None
-    model.fit(train_images, progress, labels=labels)
+    model.fit(train_images, progress, labels=labels, region=region)
     fit_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -190,7 +190,7 @@ class AnomalyModel(ABC):
         #: statistics of held-out good images: map and score percentiles
         self.normalization: dict[str, float] = {}
         self.fit_info: dict[str, Any] = {}
-        #: the part of every image that is inspected (None: all of it); set before fitting, saved with the model
+        #: the part of every image that is inspected (None: all of it); given to fit, saved with the model
         self.region: InspectionRegion | None = None
         self._extractor: FeatureExtractor | None = None
 
@@ -268,8 +268,9 @@ class AnomalyModel(ABC):
 
     # ------------------------------------------------------------------ fit / predict
     def fit(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
-            labels: Sequence[int] | None = None) -> "AnomalyModel":
-        """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods."""
+            labels: Sequence[int] | None = None, region: InspectionRegion | None = None) -> "AnomalyModel":
+        """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods. ``region``: the part of
+        every image to inspect (None: all of it), fitted on and saved with the model."""
         _check_image_list(images)
         if len(images) == 0:
             raise ValueError("the training set is empty: at least one defect-free image is needed")
@@ -288,6 +289,7 @@ class AnomalyModel(ABC):
         # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
         self.preprocessing, self.image_size = self._unfitted
         self.set_backbone_state(None)
+        self.region = region
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.region is not None:
             self.region.check_fits(image_shapes(good_images))
