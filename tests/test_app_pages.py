@@ -1442,6 +1442,26 @@ def test_predict_says_when_another_threshold_is_being_tried_on_the_threshold_pag
         f"it."]
 
 
+def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env):
+    """A new run's F1-optimal threshold follows the test set's mix of parts: Predict judged new parts at it naming
+    only its source (browser review of 2026-12-05, a PaDiM run rejecting 117 of 190 good parts)."""
+    run = app_env.list()[0]
+    assert run.threshold_set_at_training
+    app = open_page("predict.py")
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
+    assert [w.value for w in app.warning if w.value.startswith("Nobody")] == [
+        f"Nobody has chosen this threshold yet: it was set when the run was trained (F1-optimal on the evaluated test "
+        f"set); on the run's test set it rejects {point.fp} of {point.fp + point.tn} good images "
+        f"({point.false_alarm_rate:.1%}) and passes {point.fn} of {point.fn + point.tp} defective images "
+        f"({point.escape_rate:.1%}). An F1-optimal threshold follows the test set's mix of parts "
+        f"({(point.tp + point.fn) / len(run.labels):.0%} defective), not the line's. Choose one for the line's costs "
+        f"on the Threshold page."]
+    run.save_threshold(run.threshold, "F1-optimal", reason="checked on the line")  # chosen: the same value
+    assert not run.threshold_set_at_training
+    app.run()
+    assert not app.exception and not any(w.value.startswith("Nobody") for w in app.warning)
+
+
 def test_predict_lays_its_cards_out_row_by_row(open_page):
     """Found by review: the cards filled three columns one image at a time, so a card with a longer note pushed the
     rows out of line; as on Inspect, each row of three cards is a row of columns of its own."""

@@ -16,7 +16,7 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
 from vqi_core.thresholds import costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, outcomes, \
-    rate_numbers
+    rate_numbers, set_at_training_note
 from vqi_core.wording import percent
 
 
@@ -669,3 +669,18 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
                            "too few images to show how often parts would be misjudged)")
     assert interval_text((0.9, 0.95), 3, " over resamples") == "95% interval 0.900–0.950 over resamples"
     assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")
+
+
+def test_a_threshold_nobody_chose_is_said_with_what_it_does_on_the_test_set():
+    """Predict judged new parts at the F1-optimal threshold a run is trained with, naming only its source: on
+    magnetic_tile (67 % defective test images) a PaDiM run's rejected 117 of 190 good parts (browser review)."""
+    labels, scores = np.array([0, 0, 0, 0, 1, 1, 1]), np.array([0.1, 0.2, 0.6, 0.7, 0.4, 0.8, 0.9])
+    assert set_at_training_note("F1-optimal on the evaluated test set", labels, scores, 0.5, "on the page") == (
+        "Nobody has chosen this threshold yet: it was set when the run was trained (F1-optimal on the evaluated test "
+        "set); on the run's test set it rejects 2 of 4 good images (50.0%) and passes 1 of 3 defective images "
+        "(33.3%). An F1-optimal threshold follows the test set's mix of parts (43% defective), not the line's. "
+        "Choose one for the line's costs on the page.")
+    only_good = set_at_training_note("highest held-out good score", labels[:4], scores[:4], 0.75, "here")
+    assert only_good == ("Nobody has chosen this threshold yet: it was set when the run was trained (highest "
+                         "held-out good score); on the run's test set it rejects 0 of 4 good images (0.0%). Choose "
+                         "one for the line's costs here.")

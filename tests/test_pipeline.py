@@ -907,6 +907,9 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"at threshold {exact_number(run.threshold)} ({run.threshold_info['source']}):" in printed
+    assert "Nobody has chosen this threshold yet: it was set when the run was trained" in printed  # the F1 one
+    assert f"Choose one for the line's costs with `python -m vqi_core threshold --run {run.path} --preset " \
+           f"min-cost --save`" in printed
     assert f"skipped {parts / '.part9.png'}: a hidden file (its name starts with a dot)" in printed
     frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc[".part9.png", "prediction"] == NOT_SCORED and ".DS_Store" not in frame.index
@@ -918,6 +921,10 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["000.png", "prediction"] == NOT_SCORED
     assert not (out / "000.png_overlay.png").exists() and long_overlay.is_file()
+    run.save_threshold(run.threshold, "F1-optimal", reason="chosen")  # the same value, chosen now: no note
+    capsys.readouterr()
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
+    assert "Nobody has chosen" not in capsys.readouterr().out
 
 
 def test_a_predict_that_cannot_write_an_overlay_says_why_and_leaves_nothing_behind(trained, dataset, tmp_path,

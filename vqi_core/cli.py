@@ -46,7 +46,7 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copie
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, \
-    rate_numbers, slider_axis, threshold_presets
+    rate_numbers, set_at_training_note, slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -560,6 +560,10 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
     threshold_source = run.threshold_info.get("source", "saved")
+    not_chosen = set_at_training_note(str(threshold_source), run.labels, run.score_values, threshold,
+                                      f"with `python -m vqi_core threshold --run {args.run} --preset min-cost "
+                                      f"--save` (see its --help for the costs) or on the dashboard's Threshold "
+                                      f"page") if run.threshold_set_at_training else None
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # a device such as /dev/null is no file (found by review)
         raise ValueError(f"--out {out} is {'a file' if out.is_file() else 'not a folder'}: name a folder for the "
@@ -656,6 +660,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
           f"({threshold_source}): {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
                                           f"predictions.csv)" if skipped else ""))
+    if not_chosen is not None:
+        print(not_chosen)
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
         print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))

@@ -303,6 +303,24 @@ def chosen_on_the_test_set(source: str) -> bool | None:
     return None
 
 
+def set_at_training_note(source: str, labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
+                         threshold: float, where_to_choose: str) -> str:
+    """What a threshold that nobody has chosen yet (the one a run is trained with: F1-optimal on its test set, or
+    set from good training images) does on the run's test set, and where to choose one for the line
+    (``where_to_choose``: "on the Threshold page", a command). A new part is judged at it all the same."""
+    point = ThresholdEvaluator(labels, scores).evaluate(threshold)
+    n_good, n_defective = point.tn + point.fp, point.tp + point.fn
+    counts = [f"rejects {point.fp} of {counted(n_good, 'good image')} ({point.false_alarm_rate:.1%})" if n_good
+              else "", f"passes {point.fn} of {counted(n_defective, 'defective image')} ({point.escape_rate:.1%})"
+              if n_defective else ""]
+    done = " and ".join(text for text in counts if text)
+    mix = (f" An F1-optimal threshold follows the test set's mix of parts ({n_defective / (n_good + n_defective):.0%} "
+           f"defective), not the line's." if source.startswith(F1_OPTIMAL) and n_good and n_defective else "")
+    return (f"Nobody has chosen this threshold yet: it was set when the run was trained ({source})"
+            + (f"; on the run's test set it {done}." if done else ".") + mix
+            + f" Choose one for the line's costs {where_to_choose}.")
+
+
 def preset_source(name: str, costs: LineCosts | None) -> str:
     """What a threshold saved from preset ``name`` records as its source (the minimum-cost one with its costs)."""
     return f"{name}: {costs.summary()}" if name == MINIMUM_COST and costs is not None else name
