@@ -1102,7 +1102,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table[AUROC_INTERVAL].iloc[0].endswith(" (every resample perfect: too few images)") == (low == high == 1)
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].tolist() == [0.0, 0.0]  # numbers (they sort as such); the same scores: no difference
-    assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.0000 to +0.0000"]
+    assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.000 to +0.000"]
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)

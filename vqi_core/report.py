@@ -59,7 +59,7 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
     frame = frame.copy()
     for name in frame.columns[(frame.dtypes == object).to_numpy()]:  # None there is missing too, not "None"
         frame[name] = frame[name].where(frame[name].notna(), "n/a")
-    # the tables' fractional figures are AUROCs: four decimals, as everywhere else (1.0000, not 1)
+    # the tables' fractional figures are AUROCs: four decimals, as the command line prints them (1.0000, not 1)
     return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4f}")
 
 

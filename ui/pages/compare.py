@@ -150,12 +150,12 @@ if comparison.roc is not None:
     st.plotly_chart(comparison.roc, key="compare_roc")
 st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE, column_config={
     **common.RUN_TABLE_COLUMNS,
-    "image AUROC": st.column_config.NumberColumn(format="%.4f", help="On the test images all chosen runs share."),
+    "image AUROC": st.column_config.NumberColumn(format="%.3f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(
-        width="large",  # "0.9630 to 0.9896 (every resample perfect: too few images)" was cut (browser review)
+        width="large",  # "0.963 to 0.990 (every resample perfect: too few images)" was cut (browser review)
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
-    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.4f", help="This run's image AUROC minus the first "
+    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first "
                                                                      "run's (0 for the first run itself)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "

@@ -68,9 +68,9 @@ VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
 
 
 def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
-    """An interval of the Compare table: "0.9630 to 0.9896", "-0.0120 to +0.0040" (``signed``; a dash beside a
+    """An interval of the Compare table: "0.963 to 0.990", "-0.012 to +0.004" (``signed``; a dash beside a
     minus sign would read as a subtraction, so not :func:`~vqi_core.metrics.interval_text`'s "0.96–0.99")."""
-    number = "{:+.4f}" if signed else "{:.4f}"
+    number = "{:+.3f}" if signed else "{:.3f}"  # three decimals, as every page shows AUROCs
     return f"{number.format(interval[0])} to {number.format(interval[1])}"
 
 
