@@ -38,7 +38,7 @@ from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMP
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
     slider_include, verdict
 from ui import common
-from vqi_core.wording import exact_number, saved_time, told_apart
+from vqi_core.wording import exact_number, headline, saved_time, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -1091,7 +1091,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert len(table) == 2
     notes = run_notes(run)
-    assert notes and [w.value for w in app.warning] == [f"All these runs: {common.as_text(n)}" for n in notes]  # once
+    assert notes and [w.value for w in app.warning] == [  # once, a long one as its headline
+        f"All these runs: {common.as_text(headline(n) or n)}" for n in notes]
     assert table["image AUROC"].tolist() == pytest.approx([run.metrics["image_auroc"]] * 2, abs=1e-4)
     assert table["settings"].tolist() == [changed_settings(run.config)] * 2
     assert table["test set check"].tolist() == ["grey-level spread alone 1.000"] * 2  # as on Home
@@ -1381,6 +1382,26 @@ def test_a_run_that_has_seen_defects_says_so_beside_other_notes(app_env):
     (run.path / "report.json").write_text(json.dumps({"skipped": [], "notes": ["1 of 4 good test images ..."]}))
     notes = run_notes(Run(run.path))
     assert len(notes) == 2 and notes[0].startswith(SEEN_DEFECTS_NOTE) and notes[1] == "1 of 4 good test images ..."
+
+
+@pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])
+def test_a_long_run_note_is_a_one_line_warning_with_the_whole_note_a_click_away(open_page, app_env, page):
+    """The look-alike note (129 words) sat whole at the top of Train, Inspect, Threshold and Compare: at 400 px it
+    filled the first screen and pushed the slider below it (browser review of 2026-12-05)."""
+    from test_wording import LOOK_ALIKE_NOTE
+
+    run = app_env.list()[0]
+    report = json.loads((run.path / "report.json").read_text())
+    (run.path / "report.json").write_text(json.dumps({**report, "notes": [LOOK_ALIKE_NOTE, "A short note."]}))
+    if page == "compare.py":
+        shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy")
+    app = open_page(page)
+    holders = "All these runs: " if page == "compare.py" else ""
+    assert not app.exception and [w.value for w in app.warning if "note" in w.value or "190" in w.value] == [
+        f"{holders}185 of 190 good test images look almost like a training image, against 64 of 392 defective ones.",
+        f"{holders}A short note."]
+    [details] = [e for e in app.expander if e.label == common.NOTE_DETAILS]
+    assert [m.value for m in details.markdown] == [common.as_text(LOOK_ALIKE_NOTE)]
 
 
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):

@@ -4,7 +4,8 @@ import numpy as np
 
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
-from vqi_core.wording import are, counted, entered_amount, entered_rate, exact_number, score_beside, told_apart
+from vqi_core.wording import HEADLINE_WORDS, are, counted, entered_amount, entered_rate, exact_number, headline, \
+    score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -71,3 +72,23 @@ def test_numbers_that_differ_far_down_are_told_apart_and_rates_keep_four_digits(
     assert entered_amount(1e-320) == "1e-320" and entered_rate(1e-300) == "1e-298%"
     assert entered_amount(1.23456789e-12) == "1.23456789e-12"  # as typed, every digit
     assert entered_rate(1e-10) == "0.00000001%" and entered_rate(1.234567e-13) == "1.235e-11%"
+
+
+LOOK_ALIKE_NOTE = (
+    "185 of 190 good test images (97%) look almost like a training image (grey-level thumbnails correlate at 0.98 or "
+    "more over the 80% where they agree best; e.g. test/good/exp1_num_10181.jpg and train/good/exp2_num_10202.jpg, "
+    "0.998), against 64 of 392 defective ones (16%); median likeness of the closest training image 0.998 good, "
+    "0.963 defective. If they are other photos of the same parts (another exposure, angle or session), the model has "
+    "seen those parts in training, and the false-alarm rate and the AUROCs will be better here than on new parts: "
+    "split the good images by part, not by photo (the command python -m vqi_core split keeps look-alike photos "
+    "together).")
+
+
+def test_a_long_note_has_a_headline_of_its_first_clause_without_parentheses():
+    """The look-alike note (129 words) filled a narrow screen on every page (browser review of 2026-12-05)."""
+    assert headline(LOOK_ALIKE_NOTE) == ("185 of 190 good test images look almost like a training image, against 64 "
+                                         "of 392 defective ones.")
+    short = " ".join(["word"] * HEADLINE_WORDS)
+    assert headline(short) is None and headline(short + " more.") == short + " more."  # one sentence: itself
+    assert headline("Only 4 (see (nested) here) images: few. " + "w " * 50) == "Only 4 images: few."
+    assert headline("An unbalanced ) bracket (and this; " + "w " * 50) == "An unbalanced bracket."

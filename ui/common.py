@@ -36,7 +36,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
-from vqi_core.wording import figure
+from vqi_core.wording import figure, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -253,6 +253,20 @@ def adopt_finished_training() -> None:
         st.toast("Training failed: the Train page says why.", icon=":material/error:")
 
 
+NOTE_DETAILS = "Details: what this means and what to do"
+
+
+def note_banner(note: str, holders: str = "") -> None:
+    """A run's note as a warning (after ``holders``, the runs it is of): a long one as its headline, the whole
+    note in an expander under it (a look-alike note of 129 words filled a narrow screen on every page: browser
+    review). Read from the run's files: shown as written, never as markdown."""
+    short = headline(note)
+    st.warning(f"{holders}{as_text(note if short is None else short)}", icon=":material/warning:")
+    if short is not None:
+        with st.expander(NOTE_DETAILS):
+            st.markdown(as_text(note))
+
+
 def show_run_notes(run: Run, shown_above: Collection[str] = ()) -> None:
     """Prominent notes about the run: the CAM classifier has seen labelled defects, test images copy others (read
     from the run's files: shown as written, never as markdown); a note in ``shown_above`` (the same words on the
@@ -260,7 +274,7 @@ def show_run_notes(run: Run, shown_above: Collection[str] = ()) -> None:
     notes = run_notes(run)
     for note in notes:
         if note not in shown_above:
-            st.warning(as_text(note), icon=":material/warning:")
+            note_banner(note)
     if repeated := sum(note in shown_above for note in notes):
         st.caption(f"{'The warning' if repeated == 1 else 'The warnings'} of the test-set check above "
                    f"{'holds' if repeated == 1 else 'hold'} for this run too.")

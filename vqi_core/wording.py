@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from decimal import Decimal
+
+#: a note longer than this many words is shown as its :func:`headline`, the whole note a click away
+HEADLINE_WORDS = 40
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -94,3 +98,19 @@ def saved_time(saved_at: object) -> str:
     offset = when.strftime("%z")  # "+0100", or "+053015" with seconds
     zone = f" UTC{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
     return f"{when:%H:%M:%S %Y-%m-%d}{zone}"
+
+
+def headline(note: str) -> str | None:
+    """A long note's first clause without its parentheses ("185 of 190 good test images look almost like a
+    training image, against 64 of 392 defective ones."), for a banner with the whole note under it; None for a
+    note of at most :data:`HEADLINE_WORDS` words, shown whole."""
+    if len(note.split()) <= HEADLINE_WORDS:
+        return None
+    depth, kept = 0, []
+    for character in note:
+        depth += (character == "(") - (character == ")" and depth > 0)
+        if depth == 0 and character != ")":
+            kept.append(character)
+    plain = re.sub(r"\s+([,;:.])", r"\1", re.sub(r"\s+", " ", "".join(kept))).strip()
+    first = re.split(r"(?<=[;.])\s", plain, maxsplit=1)[0].rstrip(";.")  # what follows a colon names the thing
+    return f"{first}."

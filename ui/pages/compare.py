@@ -128,7 +128,7 @@ if not shared:
                            + (changed if found.changed else ""))
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
-    st.warning(f"{holders}: {common.as_text(note)}", icon=":material/warning:")
+    common.note_banner(note, f"{holders}: ")
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")
