@@ -21,7 +21,8 @@ from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image,
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import square_thumbnail
-from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, \
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
+    VERSUS_FIRST_INTERVAL, common_test_images, difference_verdict, \
     compare_runs, run_notes, runs_of_category, same_data_runs
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
@@ -1104,6 +1105,21 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].tolist() == [0.0, 0.0]  # numbers (they sort as such); the same scores: no difference
     assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.000 to +0.000"]
+    assert list(table.columns[:9]) == ["run", "description", "method", "image AUROC", VERSUS_FIRST,
+                                       VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED, ESCAPES_SAVED, "saved threshold"]
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
+    n_good, n_defective = point.fp + point.tn, point.fn + point.tp
+    assert table[FALSE_ALARMS_SAVED].tolist() == [f"{point.fp} of {n_good} ({point.fp / n_good:.1%})"] * 2
+    assert table[ESCAPES_SAVED].tolist() == [f"{point.fn} of {n_defective} ({point.fn / n_defective:.1%})"] * 2
+    first, second = table["run"].tolist()
+    assert f":material/balance: {common.as_text(f'{second} against {first}: image AUROC')} +0.000 (95% interval " \
+           f"+0.000 to +0.000)\\: this test set cannot tell the two apart." in [
+               m.value for m in app.markdown]  # the answer before the table (browser review)
+    Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
+    app.run()
+    table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
+    assert table[ESCAPES_SAVED].iloc[0] == f"{n_defective} of {n_defective} (100.0%)"  # at once, not cached
+    assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
@@ -1225,6 +1241,12 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         assert table[VERSUS_FIRST].iloc[1] == pytest.approx(sign * (first - second), abs=1e-4)
         low, high = (float(v) for v in table[VERSUS_FIRST_INTERVAL].iloc[1].split(" to "))
         assert low <= table[VERSUS_FIRST].iloc[1] <= high and np.sign(low + high) == sign
+        assert compare_runs(runs, names).verdicts == (difference_verdict(
+            runs[1].id, runs[0].id, table[VERSUS_FIRST].iloc[1], (low, high)),)
+    assert difference_verdict("b", "a", 0.05, (0.01, 0.09)) == (
+        "b against a: image AUROC +0.050 (95% interval +0.010 to +0.090): it ranks these parts better than a.")
+    assert difference_verdict("b", "a", -0.05, (-0.09, -0.01)).endswith(": it ranks these parts worse than a.")
+    assert difference_verdict("b", "a", 0.02, (-0.01, 0.05)).endswith(": this test set cannot tell the two apart.")
 
 
 def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_page, app_env):

@@ -341,8 +341,10 @@ def test_frame(run_path: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the runs (bootstrap intervals)…")
-def comparison(run_paths: tuple[str, ...], images: tuple[str, ...]) -> RunComparison:
-    """:func:`vqi_core.dashboard.run_tables.compare_runs` of saved runs, computed once per choice of runs."""
+def comparison(run_paths: tuple[str, ...], images: tuple[str, ...], saved: tuple[tuple[float, float], ...]
+               ) -> RunComparison:
+    """:func:`vqi_core.dashboard.run_tables.compare_runs` of saved runs, computed once per choice of runs and
+    their ``saved`` thresholds and box levels (a threshold saved since is in the table at once)."""
     return compare_runs([Run(Path(path)) for path in run_paths], list(images))
 
 

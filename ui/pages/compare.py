@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
-from vqi_core.dashboard.run_tables import AUROC_INTERVAL, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, \
-    notes_of_runs, run_label, same_data_runs
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
+    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -132,7 +132,10 @@ for run_ids, note in notes_of_runs(chosen):
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")
-comparison = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared))
+comparison = common.comparison(tuple(str(run.path) for run in chosen), tuple(shared),
+                               tuple((run.threshold, run.box_level) for run in chosen))
+for verdict_sentence in comparison.verdicts:  # the answer first, before the table's columns (browser review)
+    st.markdown(f":material/balance: {common.as_text(verdict_sentence)}")
 if comparison.missing_label is not None:  # nothing to draw a ROC curve or compute an AUROC from
     st.info(f"The test images these runs share ({counted(len(shared), 'image')}) hold no "
             f"{comparison.missing_label} image: no ROC curve, image AUROC (nor its intervals), F1 or best threshold "
@@ -160,6 +163,10 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),
+    FALSE_ALARMS_SAVED: st.column_config.TextColumn(
+        help="Good images among those compared that the run's saved threshold rejects."),
+    ESCAPES_SAVED: st.column_config.TextColumn(
+        help="Defective images among those compared that the run's saved threshold passes."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "

@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..metrics import CONFIDENCE, bootstrap_aurocs, f1_optimal_threshold, image_auroc, interval_note, \
-    percentile_interval, roc_curve
+from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, image_auroc, \
+    interval_note, percentile_interval, roc_curve
 from ..methods import method_title
 from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
@@ -65,6 +65,14 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
 AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
 VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
 VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
+#: Compare table columns: what each run's saved threshold does on the images compared
+FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms at its saved threshold", "escapes at its saved threshold"
+#: the Compare table's columns, what answers "which run is better" first (the figures a wide table hid to the right
+#: of the run's setup: browser review); the page puts each run's description second
+COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED,
+                   ESCAPES_SAVED, "saved threshold", AUROC_INTERVAL, "pixel AUROC", "AUPRO", "F1 at best threshold",
+                   "best threshold", "backbone", "settings", "fit s", "ms/image", "box level", "seen defects",
+                   "test set check", "data"]
 
 
 def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
@@ -175,14 +183,30 @@ class RunComparison:
     table: pd.DataFrame
     roc: go.Figure | None
     missing_label: str | None = None  # "defective" or "good": no ROC, image AUROC or F1 on these images
+    #: one sentence per run after the first: what its AUROC difference from the first run's says
+    verdicts: tuple[str, ...] = ()
+
+
+def _count_of(count: int, total: int) -> str:
+    return f"{count} of {total} ({count / total:.1%})" if total else "n/a"
+
+
+def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:
+    """What a run's image AUROC difference from the first run's says, with its paired interval ``gap``: told apart
+    only where the interval leaves out 0."""
+    judged = ("this test set cannot tell the two apart" if gap[0] <= 0 <= gap[1] else
+              f"it ranks these parts {'better' if gap[0] > 0 else 'worse'} than {first_id}")
+    return (f"{run_id} against {first_id}: image AUROC {difference:+.3f} ({CONFIDENCE:.0%} interval "
+            f"{_interval_text(gap, signed=True)}): {judged}.")
 
 
 def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
 
     Image AUROC (with its bootstrap :data:`CONFIDENCE` interval, and the paired interval of its difference
-    from the first run's) and best F1 are computed on ``images``; pixel AUROC, AUPRO and timings are each
-    run's own (on the images it evaluated). Where ``images`` hold no defective or no good image, those are
+    from the first run's, said in :attr:`RunComparison.verdicts`), best F1 and each run's false alarms and escapes
+    at its saved threshold are computed on ``images``; pixel AUROC, AUPRO and timings are each run's own (on the
+    images it evaluated). Where ``images`` hold no defective or no good image, those are
     None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
     """
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
@@ -193,7 +217,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     both = bool((labels == 0).any() and (labels == 1).any())
     resampled = bootstrap_aurocs(labels, score_sets) if both else None
     reference = image_auroc(labels, score_sets[0]) if both else None
-    rows = []
+    rows, verdicts = [], []
     for column, (run, scores) in enumerate(zip(runs, score_sets)):
         auroc = image_auroc(labels, scores) if both else None
         best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
@@ -214,7 +238,11 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
-        rows.append({"run": run.id, **_run_setup(run),
+                if difference is not None:
+                    verdicts.append(difference_verdict(run.id, runs[0].id, difference, gap))
+        saved = ThresholdEvaluator(labels, scores).evaluate(run.threshold)
+        rows.append({"run": run.id, **_run_setup(run), FALSE_ALARMS_SAVED: _count_of(saved.fp, saved.fp + saved.tn),
+                     ESCAPES_SAVED: _count_of(saved.fn, saved.fn + saved.tp),
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
@@ -226,4 +254,5 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                                     range=[-0.02, 1.02]),
                          legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
-    return RunComparison(pd.DataFrame(rows), figure if both else None, missing)
+    return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), figure if both else None, missing,
+                         tuple(verdicts))
