@@ -418,6 +418,10 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+    app.number_input(key="cost_escape").set_value(-3.0).run()  # said by VQI, not as the field's bounds
+    assert not app.exception and [w.value for w in app.warning if "cost" in w.value] == [
+        "These costs cannot be used: the cost of an escape must be a number from 0 to 1e+15, not -3.0. The "
+        "minimum-cost preset and the expected cost are hidden until they can."]
 
 
 COST_FIELD_KEYS = ("cost_false_alarm", "cost_escape", "line_defect_rate")

@@ -11,7 +11,7 @@ from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_his
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
 from vqi_core.dashboard.overlays import pixel_scope
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, threshold_history_frame, threshold_view
-from vqi_core.metrics import MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
+from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, good_boxes_warning
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
@@ -167,10 +167,11 @@ def line_costs(run: Run) -> LineCosts | None:
     for key, value in cost_fields(saved or LineCosts()).items():  # a field not entered yet in this session
         st.session_state.setdefault(key, value)
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
-        left, middle, right = st.columns(3)
-        left.number_input("Cost of a false alarm", 0.0, MAX_COST, step=0.5, key=FALSE_ALARM, persist_state="session",
+        left, middle, right = st.columns(3)  # costs unbounded here: LineCosts says what is wrong with one (the
+        # field's own "Please enter a value between 0.00 and 1000000000000000.00" did not: browser review)
+        left.number_input("Cost of a false alarm", None, None, step=0.5, key=FALSE_ALARM, persist_state="session",
                           help="Rejecting a good part: re-inspection, scrap. Any unit, the same for both costs.")
-        middle.number_input("Cost of an escape", 0.0, MAX_COST, step=1.0, key=ESCAPE, persist_state="session",
+        middle.number_input("Cost of an escape", None, None, step=1.0, key=ESCAPE, persist_state="session",
                             help="Passing a defective part: rework downstream, a complaint, a recall.")
         right.number_input("Defective parts on the line (%)", 100 * MIN_DEFECT_RATE, 100 * MAX_DEFECT_RATE, step=0.1,
                            format="%.3f", key=DEFECT_RATE, persist_state="session",
@@ -179,7 +180,8 @@ def line_costs(run: Run) -> LineCosts | None:
     try:
         costs = entered_costs()
     except ValueError as exc:
-        st.warning(f"{common.as_text(exc)}; the minimum-cost preset and the expected cost are hidden.",
+        st.warning(f"These costs cannot be used: {common.as_text(exc)}. The minimum-cost preset and the expected cost "
+                   f"are hidden until they can.",
                    icon=":material/warning:")
         return None
     if (other := other_saved_costs(costs, saved)) is not None:
