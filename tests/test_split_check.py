@@ -278,9 +278,14 @@ def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_pa
     assert not alike.look_alikes_stand_out
     assert not any("look almost like" in note for note in alike.notes(labels))
     assert alike.look_alike_line().endswith(  # a verdict: the shares alone read as a finding (browser review)
-        "6 of 6 defective (median likeness 1.000). Look-alikes are not 30 percentage points more common among the "
-        "good images than among the defective ones: no sign that the good test images are other photos of parts the "
-        "model trained on.")
+        "6 of 6 defective (median likeness 1.000). Nearly every test image, good or defective, looks almost like a "
+        "training image: these parts look alike, so this measure cannot tell whether the good test images are other "
+        "photos of parts the model trained on.")  # not "no sign" after 100 % and 100 % (browser review)
+    fewer = check_split(train_names, ["good"] * 10, train, test_names, labels,
+                        good + defective_photos[:5] + new_parts[:1])  # 6 of 6 good, 5 of 6 defective look alike
+    assert not fewer.look_alikes_stand_out and fewer.look_alike_line().endswith(
+        "Look-alikes are not 30 percentage points more common among the good images than among the defective ones: "
+        "no sign that the good test images are other photos of parts the model trained on.")
     assert "no sign" not in check.look_alike_line()  # where they stand out, the note above says what it means
     assert "look-alike" not in findings_line(alike.to_dict())
 

@@ -74,6 +74,10 @@ _LOOK_CANDIDATES = 10
 _GROUP_CANDIDATES = 50
 #: good test images have a look-alike this much more often (a share, 0-1) than defective ones -> a note
 LOOK_ALIKE_GAP = 0.3
+#: where at least this share of the good and of the defective test images have a look-alike, the parts all look
+#: alike and the measure tells nothing ("14 of 14 good, 21 of 21 defective" then "no sign that ..." read as a
+#: contradiction on bottle: browser review)
+ALL_LOOK_ALIKE = 0.9
 #: a whole-image statistic that alone separates good from defective test images this well gets a note
 CUE_AUROC = 0.95
 
@@ -427,7 +431,11 @@ class SplitCheck:
         summary = self.look_alike_summary
         if not {"good", "defective"} <= summary.keys():
             return ""
+        shares = [entry["with_look_alike"] / entry["images"] for entry in summary.values()]
         verdict = "" if self.look_alikes_stand_out else (  # read as a contradiction beside "no copies" (review)
+            " Nearly every test image, good or defective, looks almost like a training image: these parts look "
+            "alike, so this measure cannot tell whether the good test images are other photos of parts the model "
+            "trained on." if min(shares) >= ALL_LOOK_ALIKE else
             f" Look-alikes are not {100 * LOOK_ALIKE_GAP:.0f} percentage points more common among the good images "
             f"than among the defective ones: no sign that the good test images are other photos of parts the model "
             f"trained on.")
