@@ -553,7 +553,7 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
     assert knn.help.endswith("PatchCore parameter `knn`, default 'ivf'.")  # the name people know, the CLI's key
     assert app.selectbox(key="train_method").options == ["PatchCore", "PaDiM", "SPADE", "DFM", "CAM classifier"]
     assert any(c.value.endswith("On the command line: `--method patchcore`.") for c in app.caption)
-    assert "**PatchCore parameters**" in [m.value for m in app.markdown]
+    assert [e.label for e in app.expander if "parameters" in e.label] == ["PatchCore parameters (the defaults)"]
     assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
     app.selectbox(key="train_method").set_value("dfm").run()
     assert app.selectbox(key="train_param_dfm_score_type").options == ["fre", "nll"]
@@ -574,6 +574,8 @@ def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train
                                             f"{as_text('coreset_fraction must be in (0, 1], not 0.0')}."]
     app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.2).run()
     assert not app.button(key="train_start").disabled and not app.error
+    assert [e.label for e in app.expander if "parameters" in e.label] == [  # folded, it says what changed
+        "PatchCore parameters (1 changed from the defaults)"]
 
 
 def test_stages_finish_when_the_next_begins_restart_when_reported_again_and_stay_unfinished_when_a_job_fails(

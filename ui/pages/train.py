@@ -182,10 +182,13 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         params: dict[str, Any] = {"backbone": backbone, "image_size": [int(height), int(width)],
                                   "resize": resize, "intensity": intensity, "bit_depth": bit_depth}
         knobs = method_parameters(method)
-        if knobs:
-            st.markdown(f"**{method_title(method)} parameters**")
-        for knob in knobs:
-            params[knob.name] = parameter_input(method, knob)
+        if knobs:  # folded: terms for experts, their defaults chosen on the benchmark (browser review)
+            changed = sum(st.session_state.get(f"train_param_{method}_{knob.name}", knob.default) != knob.default
+                          for knob in knobs)
+            with st.expander(f"{method_title(method)} parameters ("
+                             + (f"{changed} changed from the defaults)" if changed else "the defaults)")):
+                for knob in knobs:
+                    params[knob.name] = parameter_input(method, knob)
         fraction = SUPERVISED_TRAIN_FRACTION
         if supervised:
             fraction = st.slider("Share of the test set used for training", 0.1, 0.9, SUPERVISED_TRAIN_FRACTION, 0.05,
