@@ -20,6 +20,7 @@ from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
+from vqi_core.wording import exact_number
 
 #: how the Train page's check begins when no test image copies another
 NO_COPIES = "No copies: no test image copies a training image or another test image "
@@ -473,6 +474,18 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
             assert app.session_state["current_run_id"] == newer.id
             assert [t.value for t in app.toast] == [f"Training finished: run `{newer.id}` is now the current run."]
             app.switch_page("ui/pages/train.py").run()
+            app.selectbox(key="run_select").set_value(older.id).run()
+            older.save_threshold(older.threshold + 0.5, "manual", reason="tuned for line 3")  # chosen: said
+            train = BlockingTrain(result=newer)
+            train.release.set()
+            job = jobs.start_training(RunConfig("unused", FAST_METHOD), app_env.root, train=train)
+            app.session_state["train_started_here"] = job.job_id
+            assert job.wait(timeout=60)
+            app.run()
+            assert [t.value for t in app.toast] == [
+                f"Training finished: run `{newer.id}` is now the current run. Run `{older.id}`, whose threshold "
+                f"{exact_number(older.threshold)} was chosen, stays in the sidebar's list: choose it there to judge "
+                f"parts with it again."]  # a new run silently took the place of a tuned one (browser review)
             app.selectbox(key="run_select").set_value(older.id).run()
             assert app.session_state["current_run_id"] == older.id
         assert not app.exception

@@ -36,7 +36,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
-from vqi_core.wording import figure, headline
+from vqi_core.wording import exact_number, figure, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -247,10 +247,29 @@ def adopt_finished_training() -> None:
         return
     del st.session_state[STARTED_HERE]
     if status.state == jobs.DONE and status.run_id:
+        replaced = st.session_state.get(CURRENT_RUN)
         st.session_state[CURRENT_RUN] = status.run_id
-        st.toast(f"Training finished: run {as_code(status.run_id)} is now the current run.", icon=":material/done:")
+        st.toast(f"Training finished: run {as_code(status.run_id)} is now the current run."
+                 + chosen_threshold_left(replaced, status.run_id), icon=":material/done:")
     elif status.state == jobs.FAILED:
         st.toast("Training failed: the Train page says why.", icon=":material/error:")
+
+
+def chosen_threshold_left(run_id: str | None, new_run_id: str) -> str:
+    """What the toast of a finished training adds when the run it replaces as the current run has a threshold
+    someone chose (the new run's is not chosen yet): where that run is (a new run silently took the place of a
+    tuned one: browser review); empty otherwise."""
+    if run_id is None or run_id == new_run_id:
+        return ""
+    try:
+        run = Run(runs_dir() / run_id)
+        if run.problem() is not None or run.threshold_set_at_training:
+            return ""
+        threshold = run.threshold
+    except (RunError, OSError):
+        return ""
+    return (f" Run {as_code(run_id)}, whose threshold {exact_number(threshold)} was chosen, stays in the sidebar's "
+            f"list: choose it there to judge parts with it again.")
 
 
 NOTE_DETAILS = "Details: what this means and what to do"
