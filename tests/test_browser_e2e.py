@@ -344,6 +344,7 @@ def test_train_threshold_compare_and_predict(page, server):
     first_card = page.get_by_text(re.compile(r"saved threshold .* → ")).first.inner_text()
     chooser = page.get_by_role("combobox", name="Test image")
     chosen = chooser.input_value()
+    chooser.evaluate("element => element.scrollIntoView({block: 'center'})")  # its list opens below it, in view
     chooser.click()  # the cards' fragment reruns alone
     page.get_by_role("option").nth(1).click()  # another image than the first (drawn once the list has opened)
     sync_api.expect(chooser).not_to_have_value(chosen)  # taken, on a busy machine too
