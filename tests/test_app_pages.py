@@ -1503,10 +1503,13 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
         f"({point.escape_rate:.1%}). An F1-optimal threshold follows the test set's mix of parts "
         f"({(point.tp + point.fn) / len(run.labels):.0%} defective), not the line's. Choose one for the line's costs "
         f"on the Threshold page."]
-    run.save_threshold(run.threshold, "F1-optimal", reason="checked on the line")  # chosen: the same value
-    assert not run.threshold_set_at_training
+    assert run.save_threshold(run.threshold, "Minimum cost")  # chosen, the same value and no reason: recorded
+    assert not run.threshold_set_at_training and len(run.threshold_history) == 2  # (it had said "nothing changed")
+    assert not run.save_threshold(run.threshold, "Minimum cost")  # now the same value again changes nothing
     app.run()
     assert not app.exception and not any(w.value.startswith("Nobody") for w in app.warning)
+    (run.path / "threshold.json").write_text(json.dumps({"threshold": 2.5, "source": "manual"}))  # no history:
+    assert not run.threshold_set_at_training  # saved by hand before histories were recorded (review)
 
 
 def test_predict_lays_its_cards_out_row_by_row(open_page):

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import html
+import contextlib
 import io
 import json
 import os
@@ -909,7 +910,7 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     assert f"at threshold {exact_number(run.threshold)} ({run.threshold_info['source']}):" in printed
     assert "Nobody has chosen this threshold yet: it was set when the run was trained" in printed  # the F1 one
     assert f"Choose one for the line's costs with `python -m vqi_core threshold --run {run.path} --preset " \
-           f"min-cost --save`" in printed
+           f"min-cost --cost-false-alarm COST --cost-escape COST --defect-rate PERCENT --save`" in printed
     assert f"skipped {parts / '.part9.png'}: a hidden file (its name starts with a dot)" in printed
     frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc[".part9.png", "prediction"] == NOT_SCORED and ".DS_Store" not in frame.index
@@ -921,7 +922,8 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     frame = pd.read_csv(out / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["000.png", "prediction"] == NOT_SCORED
     assert not (out / "000.png_overlay.png").exists() and long_overlay.is_file()
-    run.save_threshold(run.threshold, "F1-optimal", reason="chosen")  # the same value, chosen now: no note
+    assert main(["threshold", "--run", str(run.path), "--preset", "min-cost", "--save"]) == 0  # as advised
+    assert not run.threshold_set_at_training  # chosen, even where min-cost is the threshold it was trained with
     capsys.readouterr()
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
     assert "Nobody has chosen" not in capsys.readouterr().out
@@ -1635,6 +1637,16 @@ def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_come
     assert "Predict page, \"Labelled images: check the run\"" in note  # the dashboard's way too (review)
     assert f"{scored_on}, {exact_number(run.threshold)}" in note  # the number beside what it is the highest of,
     assert not re.search(r"false alarms, \d", note)  # not after 'so expect false alarms' (review of 2026-12-04)
+    assert run.threshold_set_at_training
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    shutil.copy(next((data / "train" / "good").iterdir()), parts / "part.png")
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(tmp_path / "out")]) == 0
+    advice = ("--preset false-alarms --max-false-alarms PERCENT --save`, after checking the run on labelled images "
+              "from the line" if n_per_defect == 0 else "Choose one for the line's costs after checking the run on "
+              "labelled images from the line (`evaluate --data`).")  # min-cost needs both classes (review)
+    assert advice in printed.getvalue() and "min-cost" not in printed.getvalue()
 
 
 def test_cli_refuses_infinite_thresholds_and_long_reasons_before_writing_and_fails_when_nothing_is_scored(

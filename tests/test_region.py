@@ -153,7 +153,8 @@ def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path,
     before, after = model.predict(data["good"]), loaded.predict(data["good"])
     assert np.array_equal(before.scores, after.scores)
     assert all(np.array_equal(a, b) for a, b in zip(before.maps, after.maps))
-    assert model.fit(data["train"]).region is None  # a fit starts afresh, as scikit-learn's does: no region given
+    with pytest.warns(UserWarning, match=r"give the inspection region to fit \(fit\(images, region=\.\.\.\)\)"):
+        assert model.fit(data["train"]).region is None  # a fit starts afresh, as scikit-learn's does: said so
 
 
 def test_fine_tuning_sees_the_painted_images():

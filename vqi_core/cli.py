@@ -8,6 +8,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -490,6 +491,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where_to_choose(run: Run) -> str:
+    """The command that chooses a threshold for the line on ``run``'s test set (the preset its images allow), or,
+    where it holds no good image, labelled images from the line to check the run on."""
+    labels, command = run.labels, f"python -m vqi_core threshold --run {shlex.quote(str(run.path))}"
+    if (labels == 0).any() and (labels == 1).any():
+        return (f"with `{command} --preset min-cost --cost-false-alarm COST --cost-escape COST --defect-rate PERCENT "
+                f"--save` or on the dashboard's Threshold page")
+    if (labels == 0).any():  # no defective test image: only false alarms can be counted
+        return (f"with `{command} --preset false-alarms --max-false-alarms PERCENT --save`, after checking the run "
+                f"on labelled images from the line (`evaluate --data`)")
+    return "after checking the run on labelled images from the line (`evaluate --data`)"
+
+
 def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_images: int) -> str:
     """Whether a threshold saved from ``source`` was chosen on the images ``evaluate`` judged at it: the run's own
     test set, or ``other_data`` of which ``own_test_images`` are the run's own test images."""
@@ -561,9 +575,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
     threshold_source = run.threshold_info.get("source", "saved")
     not_chosen = set_at_training_note(str(threshold_source), run.labels, run.score_values, threshold,
-                                      f"with `python -m vqi_core threshold --run {args.run} --preset min-cost "
-                                      f"--save` (see its --help for the costs) or on the dashboard's Threshold "
-                                      f"page") if run.threshold_set_at_training else None
+                                      _where_to_choose(run)) if run.threshold_set_at_training else None
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # a device such as /dev/null is no file (found by review)
         raise ValueError(f"--out {out} is {'a file' if out.is_file() else 'not a folder'}: name a folder for the "

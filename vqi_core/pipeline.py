@@ -39,7 +39,7 @@ from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_chang
 from .wording import are, counted, exact_number, told_apart
 from .split_check import SplitCheck, auroc_without_copies, check_split
 from .system import peak_memory_mb
-from .thresholds import judged_frame
+from .thresholds import TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF, judged_frame
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
                    record_csv, runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic,
@@ -482,7 +482,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         if split.flagged_test_names else None,
     })
     threshold = metrics.get("f1_threshold")
-    source = "F1-optimal on the evaluated test set"
+    source = TRAINING_F1
     if threshold is None:
         threshold, source, note = fallback_threshold(model, int((labels_array == 0).sum()),
                                                      int((labels_array == 1).sum()))
@@ -549,7 +549,7 @@ def fallback_threshold(model: AnomalyModel, n_good: int, n_defective: int) -> tu
     hold any out); with its source and a note that says why and what to do."""
     held_out = int(model.fit_info.get("holdout_images", 0))
     threshold = float(model.normalization.get("score_max", 0.0))
-    source = "highest held-out good score" if held_out else "highest training-image score (none held out)"
+    source = TRAINING_HELD_OUT if held_out else TRAINING_SELF
     missing = missing_test_images(n_good, n_defective)
     scored_on = f"{counted(held_out, 'held-out good training image')}, {exact_number(threshold)}" if held_out else \
         f"the training images themselves, {exact_number(threshold)} (none held out: fewer than " \

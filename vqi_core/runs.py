@@ -55,7 +55,7 @@ from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import file_above, interrupts_held, locked, unwritable_reason
-from .thresholds import verdicts
+from .thresholds import set_at_training, verdicts
 from .wording import counted
 
 CONFIG_FILE = "config.json"
@@ -653,8 +653,9 @@ class Run:
 
     @property
     def threshold_set_at_training(self) -> bool:
-        """Whether the threshold in effect is the one the run was trained with: none has been saved since."""
-        return not self.threshold_info.get("history")
+        """Whether the threshold in effect is the one the run was trained with, which nobody has chosen
+        (:func:`~vqi_core.thresholds.set_at_training`)."""
+        return set_at_training(self.threshold_info)
 
     @property
     def threshold_history(self) -> pd.DataFrame:
@@ -993,8 +994,9 @@ class Run:
         reason = checked_reason(reason)
         with locked(self.path):  # another save meanwhile would otherwise drop this one's entry or the other's
             previous = self.threshold_info
-            if previous.get("threshold") == float(threshold) and not reason:
-                return False  # a history row that changes nothing would only hide the real changes
+            if previous.get("threshold") == float(threshold) and not reason and not set_at_training(previous):
+                return False  # a history row that changes nothing would only hide the real changes (choosing the
+                # threshold the run was trained with is a change: it has been chosen now)
             history = [*previous.pop("history", []), previous]
             scores = record_csv(self.predictions(threshold))
             received: list[int] = []

@@ -285,6 +285,17 @@ def _share_with_interval(count: int, total: int) -> str:
 
 #: preset names (the page's buttons, the source of a saved threshold; the CLI's --preset maps onto them)
 F1_OPTIMAL, YOUDEN, MINIMUM_COST = "F1-optimal", "Youden", "Minimum cost"
+#: the sources of the threshold a run is trained with: F1-optimal on its test set, or where that set cannot
+#: choose one, the highest score of the held-out good images (of the training images where none were held out)
+TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF = ("F1-optimal on the evaluated test set", "highest held-out good score",
+                                                 "highest training-image score (none held out)")
+
+
+def set_at_training(entry: dict) -> bool:
+    """Whether a ``threshold.json`` entry is the threshold its run was trained with, which nobody has chosen: no
+    threshold saved before it and a training source (a threshold saved by hand before histories were recorded
+    has no history either)."""
+    return not entry.get("history") and entry.get("source") in (TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF)
 
 
 def false_alarm_preset_name(max_false_alarm_rate: float) -> str:

@@ -24,6 +24,7 @@ import inspect
 import json
 import math
 import pickle
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,6 +290,9 @@ class AnomalyModel(ABC):
         # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
         self.preprocessing, self.image_size = self._unfitted
         self.set_backbone_state(None)
+        if region is None and self.region is not None:  # set on the model, as before fit took it (or loaded)
+            warnings.warn("fit inspects all of each image: give the inspection region to fit (fit(images, "
+                          "region=...)); the one set on the model before fitting is not used", stacklevel=2)
         self.region = region
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.region is not None:
