@@ -1113,8 +1113,10 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
                                        VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED, ESCAPES_SAVED, "saved threshold"]
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
     n_good, n_defective = point.fp + point.tn, point.fn + point.tp
-    assert table[FALSE_ALARMS_SAVED].tolist() == [f"{point.fp} of {n_good} ({point.fp / n_good:.1%})"] * 2
-    assert table[ESCAPES_SAVED].tolist() == [f"{point.fn} of {n_defective} ({point.fn / n_defective:.1%})"] * 2
+    assert table[FALSE_ALARMS_SAVED].tolist() == [point.fp] * 2 and table[ESCAPES_SAVED].tolist() == [point.fn] * 2
+    shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
+    assert shown_as[ESCAPES_SAVED]["help"] == (f"Of the {n_defective} defective images compared, those the run's "
+                                               f"saved threshold passes.")  # numbers: they sort as such (review)
     first, second = table["run"].tolist()
     assert f":material/balance: {common.as_text(f'{second} against {first}: image AUROC')} +0.000 (95% interval " \
            f"+0.000 to +0.000)\\: this test set cannot tell the two apart." in [
@@ -1122,7 +1124,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
-    assert table[ESCAPES_SAVED].iloc[0] == f"{n_defective} of {n_defective} (100.0%)"  # at once, not cached
+    assert table[ESCAPES_SAVED].iloc[0] == n_defective and n_good  # every one, at once: not cached
     assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
@@ -1248,8 +1250,13 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         assert compare_runs(runs, names).verdicts == (difference_verdict(
             runs[1].id, runs[0].id, table[VERSUS_FIRST].iloc[1], (low, high)),)
     assert difference_verdict("b", "a", 0.05, (0.01, 0.09)) == (
-        "b against a: image AUROC +0.050 (95% interval +0.010 to +0.090): it ranks these parts better than a.")
-    assert difference_verdict("b", "a", -0.05, (-0.09, -0.01)).endswith(": it ranks these parts worse than a.")
+        "b against a: image AUROC +0.050 (95% interval +0.010 to +0.090): it tells good from defective parts better "
+        "than a.")
+    assert difference_verdict("b", "a", -0.05, (-0.09, -0.01)).endswith(
+        ": it tells good from defective parts worse than a.")
+    assert difference_verdict("b", "a", 0.0002, (0.0001, 0.0004)).startswith(  # not "+0.000 to +0.000": better
+        "b against a: image AUROC +0.0002 (95% interval +0.0001 to +0.0004): it tells")
+    assert "image AUROC +0.000 (95% interval -0.010" in difference_verdict("b", "a", -0.0, (-0.01, 0.01))  # no -0
     assert difference_verdict("b", "a", 0.02, (-0.01, 0.05)).endswith(": this test set cannot tell the two apart.")
 
 

@@ -19,8 +19,9 @@ from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.images import read_image
 from vqi_core.localisation import boxes_sentence
 from vqi_core.methods.base import normalization_statistics
-from vqi_core.report import missing_dataset_note, run_report_html, training_images_line
+from vqi_core.report import CHOOSE_ONE, missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
+from vqi_core.thresholds import set_at_training_note
 from vqi_core.wording import exact_number
 
 
@@ -67,7 +68,8 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     document = run_report_html(run, threshold, LineCosts(1.0, 10.0, 0.01), examples=6)
     parsed = parse(document)
     text = " ".join(parsed.text)
-    assert parsed.headings[0] == "VQI validation report: widget · padim"
+    assert parsed.headings[0] == "VQI validation report: widget · PaDiM"
+    assert "Nobody has chosen" not in text  # the threshold given is the report's, not the saved one
     assert f"At the threshold {exact_number(threshold)} (chosen for this report)" in parsed.headings
     assert f"False alarms at this threshold: {point.fp} good parts rejected" in parsed.headings
     assert f"Escapes at this threshold: {point.fn} defective parts passed" in parsed.headings
@@ -98,6 +100,9 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     parsed = parse(run_report_html(run))
     source = run.threshold_info["source"]
     assert f"At the threshold {exact_number(run.threshold)} ({source})" in parsed.headings
+    assert parsed.headings[0].endswith(" · PaDiM")  # the name people know the method by, as on the pages
+    assert [p for p in parsed.text if p.startswith("Nobody has chosen")] == [  # a report signed on it (review)
+        set_at_training_note(source, run.labels, run.score_values, run.threshold, CHOOSE_ONE)]
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()
@@ -113,6 +118,7 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered)." in out.read_text()
     assert "saved at other costs" not in out.read_text()  # the threshold recorded no costs
     run.save_threshold(run.threshold, "Minimum cost", "costs of line 2", costs=LineCosts(5.0, 200.0, 0.005))
+    assert "Nobody has chosen" not in run_report_html(run)  # chosen now
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20"]) == 0  # the defect rate not given: the saved threshold's
     assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered). The threshold was "

@@ -29,11 +29,15 @@ from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_thr
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
+from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
-    outcomes, rate_numbers
+    outcomes, rate_numbers, set_at_training_note
 from .wording import exact_number, figure, percent, score_beside
+
+#: where the report sends a reader whose run's threshold nobody has chosen
+CHOOSE_ONE = "on the dashboard's Threshold page or with `python -m vqi_core threshold` (see its --help)"
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; line-height: 1.45; }
@@ -178,7 +182,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)
-    category, method = config.get("category", "?"), config.get("method", "?")
+    category, method = config.get("category", "?"), method_title(config.get("method", "?"))
     versions = config.get("versions", {})
     check = run.report.get("split_check")
     skipped = run.report.get("skipped", [])
@@ -240,6 +244,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
+        f'<p class="note">{html.escape(set_at_training_note(source, labels, values, threshold, CHOOSE_ONE))}</p>'
+        if saved and run.threshold_set_at_training else "",  # a report to sign off on an unchosen one (review)
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",

@@ -163,10 +163,12 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),
-    FALSE_ALARMS_SAVED: st.column_config.TextColumn(
-        help="Good images among those compared that the run's saved threshold rejects."),
-    ESCAPES_SAVED: st.column_config.TextColumn(
-        help="Defective images among those compared that the run's saved threshold passes."),
+    FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
+        help=f"Of the {counted(comparison.good_images, 'good image')} compared, those the run's saved threshold "
+             f"rejects."),
+    ESCAPES_SAVED: st.column_config.NumberColumn(
+        help=f"Of the {counted(comparison.defective_images, 'defective image')} compared, those the run's saved "
+             f"threshold passes."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "

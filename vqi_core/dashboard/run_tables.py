@@ -75,11 +75,12 @@ COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, VERSUS_FIRST_IN
                    "test set check", "data"]
 
 
-def _interval_text(interval: tuple[float, float], signed: bool = False) -> str:
+def _interval_text(interval: tuple[float, float], signed: bool = False, digits: int = 3) -> str:
     """An interval of the Compare table: "0.963 to 0.990", "-0.012 to +0.004" (``signed``; a dash beside a
-    minus sign would read as a subtraction, so not :func:`~vqi_core.metrics.interval_text`'s "0.96–0.99")."""
-    number = "{:+.3f}" if signed else "{:.3f}"  # three decimals, as every page shows AUROCs
-    return f"{number.format(interval[0])} to {number.format(interval[1])}"
+    minus sign would read as a subtraction, so not :func:`~vqi_core.metrics.interval_text`'s "0.96–0.99");
+    three decimals, as every page shows AUROCs, unless ``digits`` asks for more."""
+    number = f"{{:{'+' if signed else ''}.{digits}f}}"
+    return f"{number.format(interval[0] + 0.0)} to {number.format(interval[1] + 0.0)}"  # + 0.0: no "-0.000"
 
 
 def run_label(run: Run, readable: bool | None = None) -> str:
@@ -185,19 +186,22 @@ class RunComparison:
     missing_label: str | None = None  # "defective" or "good": no ROC, image AUROC or F1 on these images
     #: one sentence per run after the first: what its AUROC difference from the first run's says
     verdicts: tuple[str, ...] = ()
-
-
-def _count_of(count: int, total: int) -> str:
-    return f"{count} of {total} ({count / total:.1%})" if total else "n/a"
+    #: good and defective images compared (what the false alarms and escapes are counted among)
+    good_images: int = 0
+    defective_images: int = 0
 
 
 def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:
     """What a run's image AUROC difference from the first run's says, with its paired interval ``gap``: told apart
-    only where the interval leaves out 0."""
+    only where the interval leaves out 0; with the decimals that show an interval bound that is not 0 as such
+    ("+0.000 to +0.001" read as a contradiction beside "better": review)."""
     judged = ("this test set cannot tell the two apart" if gap[0] <= 0 <= gap[1] else
-              f"it ranks these parts {'better' if gap[0] > 0 else 'worse'} than {first_id}")
-    return (f"{run_id} against {first_id}: image AUROC {difference:+.3f} ({CONFIDENCE:.0%} interval "
-            f"{_interval_text(gap, signed=True)}): {judged}.")
+              f"it tells good from defective parts {'better' if gap[0] > 0 else 'worse'} than {first_id}")
+    digits = 3
+    while digits < 6 and any(0 < abs(value) < 0.5 * 10.0 ** -digits for value in (difference, *gap)):
+        digits += 1
+    return (f"{run_id} against {first_id}: image AUROC {difference + 0.0:+.{digits}f} ({CONFIDENCE:.0%} interval "
+            f"{_interval_text(gap, signed=True, digits=digits)}): {judged}.")
 
 
 def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
@@ -241,8 +245,9 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 if difference is not None:
                     verdicts.append(difference_verdict(run.id, runs[0].id, difference, gap))
         saved = ThresholdEvaluator(labels, scores).evaluate(run.threshold)
-        rows.append({"run": run.id, **_run_setup(run), FALSE_ALARMS_SAVED: _count_of(saved.fp, saved.fp + saved.tn),
-                     ESCAPES_SAVED: _count_of(saved.fn, saved.fn + saved.tp),
+        rows.append({"run": run.id, **_run_setup(run),  # counts, not "3 of 14" texts: they sort as numbers
+                     FALSE_ALARMS_SAVED: saved.fp if saved.fp + saved.tn else None,
+                     ESCAPES_SAVED: saved.fn if saved.fn + saved.tp else None,
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
@@ -255,4 +260,4 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                          legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
     return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), figure if both else None, missing,
-                         tuple(verdicts))
+                         tuple(verdicts), int((labels == 0).sum()), int((labels == 1).sum()))
