@@ -92,3 +92,6 @@ def test_a_long_note_has_a_headline_of_its_first_clause_without_parentheses():
     assert headline(short) is None and headline(short + " more.") == short + " more."  # one sentence: itself
     assert headline("Only 4 (see (nested) here) images: few. " + "w " * 50) == "Only 4 images: few."
     assert headline("An unbalanced ) bracket (and this; " + "w " * 50) == "An unbalanced bracket."
+    assert headline("Odd sizes: a.png, b.png, ...; " + "w " * 50) == "Odd sizes: a.png, b.png, ..."  # not "png,."
+    assert headline("Odd sizes: a.png (9x9 px), .... Remove " + "w " * 50) == "Odd sizes: a.png, ..."
+    assert headline("Check the masks, e.g. those of cracks; " + "w " * 50) == "Check the masks, e.g. those of cracks."

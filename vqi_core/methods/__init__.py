@@ -32,9 +32,9 @@ def method_class(name: str) -> type[AnomalyModel]:
 
 
 def method_title(name: object) -> str:
-    """The name method ``name`` is known by ("PaDiM" for ``padim``); anything else as written (a hand-edited
-    run's config)."""
-    return METHOD_TITLES.get(name, str(name)) if isinstance(name, str) else str(name)
+    """The name method ``name`` is known by ("PaDiM" for ``padim``); another text as written, and "unknown method"
+    for anything else (a hand-edited run's config)."""
+    return METHOD_TITLES.get(name, name) if isinstance(name, str) else "unknown method"
 
 
 def list_methods() -> list[str]:
