@@ -250,12 +250,12 @@ def adopt_finished_training() -> None:
         replaced = st.session_state.get(CURRENT_RUN)
         st.session_state[CURRENT_RUN] = status.run_id
         st.toast(f"Training finished: run {as_code(status.run_id)} is now the current run."
-                 + chosen_threshold_left(replaced, status.run_id), icon=":material/done:")
+                 + replaced_run_sentence(replaced, status.run_id), icon=":material/done:")
     elif status.state == jobs.FAILED:
         st.toast("Training failed: the Train page says why.", icon=":material/error:")
 
 
-def chosen_threshold_left(run_id: str | None, new_run_id: str) -> str:
+def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
     """What the toast of a finished training adds when the run it replaces as the current run has a threshold
     someone chose (the new run's is not chosen yet): where that run is (a new run silently took the place of a
     tuned one: browser review); empty otherwise."""
@@ -363,7 +363,8 @@ def test_frame(run_path: str) -> pd.DataFrame:
 def comparison(run_paths: tuple[str, ...], images: tuple[str, ...], saved: tuple[tuple[float, float], ...]
                ) -> RunComparison:
     """:func:`vqi_core.dashboard.run_tables.compare_runs` of saved runs, computed once per choice of runs and
-    their ``saved`` thresholds and box levels (a threshold saved since is in the table at once)."""
+    their ``saved`` thresholds and box levels (only a key of the cache: a threshold saved since is in the table at
+    once)."""
     return compare_runs([Run(Path(path)) for path in run_paths], list(images))
 
 
