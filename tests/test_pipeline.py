@@ -1095,15 +1095,18 @@ def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_
 
 
 def test_saving_the_saved_threshold_again_adds_no_history_row_unless_a_reason_says_why(trained, tmp_path, capsys):
-    """A row that changes nothing would only hide the real changes; with a reason (why it stays) it is kept."""
+    """A row that changes nothing would only hide the real changes; with a reason (why it stays) it is kept. Saving
+    the threshold a run was trained with is a change: it has been chosen now (Predict warned until then)."""
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    assert run.threshold_set_at_training and run.save_threshold(run.threshold, "F1-optimal") is True
+    assert not run.threshold_set_at_training
     before = {name: (run.path / name).read_bytes() for name in ("threshold.json", "scores.csv")}
     assert run.save_threshold(run.threshold, "F1-optimal") is False
     assert main(["threshold", "--run", str(run.path), "--value", repr(run.threshold), "--save"]) == 0
     assert "is the saved threshold already: nothing changed" in capsys.readouterr().out
     assert {name: (run.path / name).read_bytes() for name in before} == before
     assert run.save_threshold(run.threshold, "manual", "reviewed after lot 7: stays") is True
-    assert run.threshold_history["reason"].tolist() == ["", "reviewed after lot 7: stays"]
+    assert run.threshold_history["reason"].tolist() == ["", "", "reviewed after lot 7: stays"]
 
 
 def test_delete_removes_a_run_even_beside_an_earlier_leftover(dataset, tmp_path):
