@@ -20,7 +20,7 @@ from PIL import Image
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
-from vqi_core.dashboard.overlays import square_thumbnail
+from vqi_core.dashboard.overlays import grid_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, difference_verdict, \
     compare_runs, run_notes, runs_of_category, same_data_runs
@@ -950,14 +950,18 @@ def test_inspect_names_training_look_alikes_only_when_they_stand_out(open_page, 
     assert not app.exception
 
 
-@pytest.mark.parametrize("height, width", [(50, 100), (1000, 500)])
-def test_square_thumbnail_fills_the_square_along_the_longer_side(height, width):
+@pytest.mark.parametrize("height, width, shape", [(50, 100, (160, 320)), (1000, 500, (320, 320)),
+                                                  (10, 100, (106, 320)), (100, 100, (320, 320))])
+def test_grid_thumbnail_fills_the_card_width_and_is_never_taller_than_wide(height, width, shape):
+    """A wide part as it is (magnetic_tile's tiles sat in grey squares: browser review), a tall strip or a very
+    wide one centred on a light square or band."""
     image = np.zeros((height, width, 3), np.uint8)  # black: unlike the light background
-    thumbnail = square_thumbnail(image, 320)
+    thumbnail = grid_thumbnail(image, 320)
     dark = (thumbnail == 0).all(axis=2)
     rows, cols = np.flatnonzero(dark.any(axis=1)), np.flatnonzero(dark.any(axis=0))
-    long_extent, short_extent = (len(cols), len(rows)) if width > height else (len(rows), len(cols))
-    assert thumbnail.shape == (320, 320, 3) and long_extent == 320 and short_extent == 160
+    long_extent, short_extent = (len(cols), len(rows)) if width >= height else (len(rows), len(cols))
+    assert thumbnail.shape == (*shape, 3) and long_extent == 320 and short_extent == round(320 * min(
+        height, width) / max(height, width))
 
 
 def test_the_roc_title_gives_the_auroc_and_its_interval():

@@ -24,7 +24,7 @@ from vqi_core import jobs, thresholds
 from vqi_core.archive import export_problem
 from vqi_core.dashboard import train_form
 from vqi_core.dashboard.boxes import BoxData, boxes_mark, run_box_data, run_box_tally, saved_box_counts
-from vqi_core.dashboard.overlays import run_overlay, shrunk_to, square_thumbnail
+from vqi_core.dashboard.overlays import run_overlay, shrunk_to, grid_thumbnail
 from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, css_color
 from vqi_core.dashboard.threshold import PixelData, ThresholdData, prepare_threshold_data, run_pixel_data
@@ -451,9 +451,9 @@ def box_counts(run: Run) -> dict:
 
 @st.cache_data(max_entries=600, show_spinner=False)
 def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, dataset: str | None = None) -> np.ndarray:
-    """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, centred in a square
-    (for grids)."""
-    return square_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
+    """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, for grids
+    (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`)."""
+    return grid_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
                                     shown_side=side // 2), side)  # a grid of 4 shows it about half size
 
 

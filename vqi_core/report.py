@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
-from .dashboard.overlays import jpeg_bytes, run_overlay, square_thumbnail
+from .dashboard.overlays import jpeg_bytes, run_overlay, grid_thumbnail
 from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
@@ -139,7 +139,7 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
         row = run.scores.iloc[index]
         caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
-            thumbnail = square_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=256,
+            thumbnail = grid_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=256,
                                                      shown_side=176), 256)  # shown 11rem wide
         except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"

@@ -73,17 +73,23 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
     return data.tobytes()
 
 
-def square_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
-    """``image`` scaled so its longer side is ``side`` (small images enlarged too) and centred on a light
-    ``side`` x ``side`` background, for even grids."""
+#: a grid thumbnail is at most this many times as wide as high (a wider image is centred on a light band)
+MAX_THUMBNAIL_ASPECT = 3
+
+
+def grid_thumbnail(image: np.ndarray, side: int = 320) -> np.ndarray:
+    """``image`` scaled so its longer side is ``side`` (small images enlarged too), for grids whose cards are all
+    ``side`` px wide: a wide image as it is (up to :data:`MAX_THUMBNAIL_ASPECT` times as wide as high; a wider one
+    centred on a light band of that shape), a tall one centred on a light ``side`` x ``side`` square, so that no
+    card is taller than wide (wide parts had filled a third of a grey square: browser review)."""
     h, w = image.shape[:2]
     scale = side / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     fitted = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     h, w = fitted.shape[:2]
-    canvas = np.empty((side, side, 3), np.uint8)
+    canvas = np.empty((max(h, side // MAX_THUMBNAIL_ASPECT), side, 3), np.uint8)
     canvas[:] = THUMBNAIL_BACKGROUND
-    top, left = (side - h) // 2, (side - w) // 2
+    top, left = (canvas.shape[0] - h) // 2, (side - w) // 2
     canvas[top:top + h, left:left + w] = fitted
     return canvas
 

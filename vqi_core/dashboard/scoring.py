@@ -13,7 +13,7 @@ from ..pipeline import NOT_SCORED, ImageResult, ImageSource, check_decisions, ev
     prediction_table, result_row
 from ..progress import ProgressCallback
 from ..runs import Run, predictions_frame
-from .overlays import jpeg_bytes, result_overlay, square_thumbnail
+from .overlays import jpeg_bytes, result_overlay, grid_thumbnail
 from .threshold import prepare_threshold_data, threshold_view
 
 
@@ -39,7 +39,7 @@ def result_card(result: ImageResult, side: int) -> dict[str, Any]:
     """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
     the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size), how it was read where
     that bears on its verdict (transparency) and how the image is unlike the training images."""
-    overlay = square_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
+    overlay = grid_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
             "broad": result.broad_boxes, "read_note": result.read_note}
