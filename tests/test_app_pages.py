@@ -231,6 +231,13 @@ def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
     assert shown_confusion(app).tolist() == [[n_good, 0], [n_defective, 0]]  # everything passed
     assert metric(app, "Precision") == "n/a"  # nothing rejected: not "0.0%"
     assert metric(app, "Recall") == "0.0%" and metric(app, "False-alarm rate") == "0.0%"
+    charts = {chart.proto.id.rsplit("-", 1)[-1]: chart.proto.alt for chart in app.get("plotly_chart")}
+    threshold = exact_number(app.slider(key="threshold_slider").value)  # the charts in words, as they follow it
+    assert charts["roc_chart"].startswith("Image ROC curve, AUROC ") and charts["roc_chart"].endswith(
+        ": at the threshold, 0.0% of defective parts caught and 0.0% of good parts rejected.")
+    assert charts["histogram_chart"] == (f"Histograms of the test scores of {n_good} good and {n_defective} "
+                                         f"defective images, with the threshold {threshold}: it rejects 0 of the "
+                                         f"good and 0 of the defective images.")
 
 
 def test_defect_type_table_follows_the_slider(open_page, app_env):
@@ -808,6 +815,9 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page):
     labels = [m.label for m in app.metric]
     assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels and "Precision" not in labels
     assert not app.exception
+    [alt] = [chart.proto.alt for chart in app.get("plotly_chart") if chart.proto.id.endswith("pixel_roc_chart")]
+    assert re.fullmatch(r"Pixel ROC curve, pixel AUROC \d\.\d{3}: at the threshold, \d+\.\d% of defect pixels and "
+                        r"\d+\.\d% of good pixels flagged\.", alt)  # what it shows, for screen readers
 
 
 def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
@@ -1393,6 +1403,9 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
              if "name" in trace]  # curves that coincide hid each other, one colour showing (browser review)
     assert lines == [("solid", 5.0), ("dash", 3.5)]
     assert not {GOOD_CSS, DEFECT_CSS} & set(RUN_COLORS)
+    assert roc.proto.alt == (f"Image ROC curves of 2 runs on the {int(evaluated.sum())} test images compared: "
+                             f"PaDiM run {run.id}, AUROC {expected:.3f}; PaDiM run {replaced.id}, AUROC "
+                             f"{expected:.3f}.")  # the curves in words, for screen readers
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
     assert not app.exception

@@ -123,7 +123,7 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.caption("Confusion matrix: rows the actual part, columns the decision")
         st.dataframe(view["confusion"])
     with curve:
-        st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc")
+        st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc", alt=view["roc_alt"])
     if not view["by_type"].empty:
         st.caption("By defect type, at the saved threshold")
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})

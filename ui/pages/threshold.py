@@ -280,8 +280,8 @@ def image_level_body(run: Run) -> None:
                      "mean a wide interval.")})
     held_out_panel(path, max_rate, costs)
     left, right = st.columns(2)
-    left.plotly_chart(view["roc"], key="roc_chart")
-    right.plotly_chart(view["histogram"], key="histogram_chart")
+    left.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"])
+    right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"])
 
     source = st.session_state.get(SOURCE, "manual")
     saved = run.threshold_info
@@ -350,7 +350,7 @@ def pixel_level_body(run: Run) -> None:
     columns = st.columns(len(view["numbers"]))
     for column, (name, value) in zip(columns, view["numbers"].items()):
         column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
-    st.plotly_chart(view["roc"], key="pixel_roc_chart")
+    st.plotly_chart(view["roc"], key="pixel_roc_chart", alt=view["roc_alt"])
 
 
 def save_box_level(run: Run, level: float) -> None:

@@ -189,6 +189,8 @@ class RunComparison:
     #: good and defective images compared (what the false alarms and escapes are counted among)
     good_images: int = 0
     defective_images: int = 0
+    #: what the ROC curves show, in words (for screen readers)
+    roc_alt: str = ""
 
 
 def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:
@@ -221,13 +223,14 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     both = bool((labels == 0).any() and (labels == 1).any())
     resampled = bootstrap_aurocs(labels, score_sets) if both else None
     reference = image_auroc(labels, score_sets[0]) if both else None
-    rows, verdicts = [], []
+    rows, verdicts, curves = [], [], []
     for column, (run, scores) in enumerate(zip(runs, score_sets)):
         auroc = image_auroc(labels, scores) if both else None
         best_threshold, best_f1 = f1_optimal_threshold(labels, scores) if both else (None, None)
         interval, difference, difference_interval = None, None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
+            curves.append(f"{method_title(run.config.get('method'))} run {run.id}, AUROC {auroc:.3f}")
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
@@ -259,5 +262,6 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                                     range=[-0.02, 1.02]),
                          legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
+    alt = f"Image ROC curves of {len(curves)} runs on the {len(labels)} test images compared: {'; '.join(curves)}."
     return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), figure if both else None, missing,
-                         tuple(verdicts), int((labels == 0).sum()), int((labels == 1).sum()))
+                         tuple(verdicts), int((labels == 0).sum()), int((labels == 1).sum()), alt if both else "")

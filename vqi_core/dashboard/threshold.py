@@ -207,7 +207,8 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
     Keys: ``point`` (:class:`OperatingPoint`), ``confusion`` (DataFrame), ``numbers``
     (rates 0..1), ``cost`` (a sentence), ``line_cost`` (:func:`line_cost_sentence` with ``costs``, else
     None), ``costlier`` (:func:`costlier_than_unchecked` with ``costs``, else None), ``roc`` and ``histogram``
-    (plotly figures), ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
+    (plotly figures) with ``roc_alt`` and ``histogram_alt`` (what they show, in words, for screen readers),
+    ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     """
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
@@ -218,7 +219,18 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
             "cost": cost_sentence(point), "line_cost": line_cost_sentence(point, costs) if costs else None,
             "costlier": costlier_than_unchecked(point, costs, source) if costs else None,
             "roc": roc, "histogram": histogram_figure(data, threshold),
+            "roc_alt": f"Image ROC curve, AUROC {auroc}" + (f" ({interval})" if interval else "")
+            + f": {_at_the_threshold(point, 'defective parts caught', 'good parts rejected')}",
+            "histogram_alt": f"Histograms of the test scores of {data.n_good} good and {data.n_defective} defective "
+                             f"images, with the threshold {exact_number(threshold)}: it rejects {point.fp} of the good "
+                             f"and {point.tp} of the defective images.",
             "by_type": defect_type_frame(data, threshold, per_type_metrics)}
+
+
+def _at_the_threshold(point: OperatingPoint, caught: str, flagged: str) -> str:
+    """Where a ROC curve's operating point lies, in words: "at the threshold, 95.7% of defective parts caught
+    and 6.3% of good parts rejected"."""
+    return f"at the threshold, {point.recall:.1%} of {caught} and {point.false_alarm_rate:.1%} of {flagged}."
 
 
 @dataclass(frozen=True)
@@ -257,7 +269,8 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
 
 
 def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
-    """Pixel-level operating point at a normalised-map ``threshold``, its numbers and the pixel ROC."""
+    """Pixel-level operating point at a normalised-map ``threshold``, its numbers and the pixel ROC (with
+    ``roc_alt``, what it shows in words)."""
     point = data.evaluator.evaluate(threshold)
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall),
                      f"Pixel ROC, pixel AUROC {figure(pixel_auroc, 3)}",
@@ -265,7 +278,9 @@ def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> 
     rates = rate_numbers(point)
     numbers = {"Defect pixels flagged": rates["Recall"], "Good pixels flagged": rates["False-alarm rate"],
                "Pixel precision": rates["Precision"], "Pixel F1": rates["F1"]}
-    return {"point": point, "numbers": numbers, "roc": roc}
+    return {"point": point, "numbers": numbers, "roc": roc,
+            "roc_alt": f"Pixel ROC curve, pixel AUROC {figure(pixel_auroc, 3)}: "
+                       f"{_at_the_threshold(point, 'defect pixels', 'good pixels flagged')}"}
 
 
 def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
