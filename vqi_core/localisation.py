@@ -329,7 +329,9 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
     every held-out good image's map), the verdict compares the image's score with the threshold; and where
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
-    that they locate nothing; where the score alone rejects it, that; and ``own_range``: where the page shows
+    what makes a map so high and that such boxes do not count as finding a defect (a large defect outlined well
+    was said to "locate nothing": browser review); where the score alone rejects it, that; and ``own_range``:
+    where the page shows
     where in the image the map is highest
     (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page without it names none: browser review). None where there is
     nothing to say."""
@@ -337,8 +339,9 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
                  else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
-        return (f"{which} more than half of the image: the map is above {above} over most of it, so "
-                f"{'it locates' if broad == 1 else 'they locate'} nothing" + (f" ({own_range})" if own_range else "")
+        return (f"{which} more than half of the image: the map is above {above} over most of it, from a defect "
+                f"this large or a change over the whole part (lighting, position), and a box this broad does not "
+                f"count as finding a defect" + (f" ({own_range})" if own_range else "")
                 + ("" if defective else "; the score is below the threshold"))
     if defective and boxes == 0:
         return (f"no box: no region is above {above}; the score as a whole is at or above the threshold"

@@ -65,8 +65,9 @@ BOX_FIGURES = {
                           "point at a marked defect (a box over more than half of its image points at nothing)."),
     "Broad boxes": ("broad_boxes", "defective_image_boxes",
                     "Boxes on defective images covering more than half of the image: most of the map is above the box "
-                    "level there, so they locate nothing, and count neither as boxing a region nor as touching a "
-                    "defect. Many of them: the map cannot outline these defects at this level."),
+                    "level there (a defect that large, or a change over the whole part), so they do not say where a "
+                    "defect is, and count neither as boxing a region nor as touching a defect. Many of them: the map "
+                    "cannot outline these defects at this level."),
     "Good images boxed": ("good_images_boxed", "good_images",
                           "Good test images with at least one box: how often a good part shows a box.")}
 
