@@ -1140,6 +1140,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert table[ESCAPES_SAVED].iloc[0] == n_defective and n_good  # every one, at once: not cached
     assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
+    assert table["threshold from"].tolist() == [  # thresholds chosen by different rules (browser review)
+        "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
@@ -1527,6 +1529,10 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
         f"({point.escape_rate:.1%}). An F1-optimal threshold follows the test set's mix of parts "
         f"({(point.tp + point.fn) / len(run.labels):.0%} defective), not the line's. Choose one for the line's costs "
         f"on the Threshold page."]
+    app.switch_page("ui/pages/threshold.py").run()  # where it is chosen, it says so too (browser review)
+    assert any(c.value.startswith("Saved threshold: ") and "(F1-optimal on the evaluated test set; set at training, "
+               "not chosen yet)" in c.value for c in app.caption)
+    app.switch_page("ui/pages/predict.py").run()
     assert run.save_threshold(run.threshold, "Minimum cost")  # chosen, the same value and no reason: recorded
     assert not run.threshold_set_at_training and len(run.threshold_history) == 2  # (it had said "nothing changed")
     assert not run.save_threshold(run.threshold, "Minimum cost")  # now the same value again changes nothing

@@ -114,6 +114,10 @@ RUN_TABLE_COLUMNS = {
     "saved threshold": st.column_config.NumberColumn(
         format=EVERY_DIGIT, help="The operating threshold saved with the run (an image scoring at or above it "
                                  "is rejected as defective), every digit shown."),
+    "threshold from": st.column_config.TextColumn(
+        help="Where the saved threshold came from (a preset, typed in, the one the run was trained with) and, for "
+             "the one it was trained with, that nobody has chosen it yet: runs compared at thresholds chosen by "
+             "different rules are not compared alike."),
     "box level": st.column_config.NumberColumn(
         format=EVERY_DIGIT, help="The normalised map level the run's boxes are drawn above (1, the highest level "
                                  "any held-out good image reached, unless another was saved on the Threshold page)."),
@@ -310,7 +314,7 @@ def working_threshold(run: Run) -> tuple[float, str]:
     explored = st.session_state.get(explored_key(run))  # (value, source), set when the user chooses one
     if explored is not None and explored[0] != run.threshold:
         return float(explored[0]), "explored on the Threshold page, not saved"
-    return run.threshold, f"saved: {as_text(run.threshold_info.get('source', 'unknown'))}"
+    return run.threshold, f"saved: {as_text(thresholds.saved_source(run.threshold_info))}"
 
 
 def headline_metrics(metrics: dict[str, Any]) -> None:

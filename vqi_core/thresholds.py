@@ -291,6 +291,18 @@ TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF = ("F1-optimal on the evaluated te
                                                  "highest training-image score (none held out)")
 
 
+#: said after a saved threshold's source where nobody has chosen it (:func:`set_at_training`)
+NOT_CHOSEN = "set at training, not chosen yet"
+
+
+def saved_source(entry: dict) -> str:
+    """Where a ``threshold.json`` entry's threshold came from, as the pages give it: its source, and that nobody
+    has chosen it where it is the one its run was trained with (the pages named only its source: browser
+    review)."""
+    source = str(entry.get("source", "unknown"))
+    return f"{source}; {NOT_CHOSEN}" if set_at_training(entry) else source
+
+
 def set_at_training(entry: dict) -> bool:
     """Whether a ``threshold.json`` entry is the threshold its run was trained with, which nobody has chosen: no
     threshold saved before it and a training source (a threshold saved by hand before histories were recorded

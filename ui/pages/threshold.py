@@ -16,7 +16,7 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, good_boxes_warning
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    preset_source, threshold_presets
+    preset_source, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -286,7 +286,7 @@ def image_level_body(run: Run) -> None:
     source = st.session_state.get(SOURCE, "manual")
     saved = run.threshold_info
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
-    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}). "
+    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))}). "
                f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
     common.show_run_error(SAVE_ERROR, run)
     if SAVE_TOAST in st.session_state:

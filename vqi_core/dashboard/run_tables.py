@@ -16,6 +16,7 @@ from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
+from ..thresholds import saved_source
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
@@ -31,12 +32,14 @@ def _run_setup(run: Run) -> dict[str, Any]:
 
 
 def _run_figures(run: Run) -> dict[str, Any]:
-    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold and
-    box level, whether it has seen defects and what the test-set check found."""
+    """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold, where
+    it came from (and whether anyone chose it) and the box level, whether it has seen defects and what the
+    test-set check found."""
     metrics = run.metrics
     return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
             "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-            "saved threshold": run.threshold, "box level": run.box_level,
+            "saved threshold": run.threshold, "threshold from": saved_source(run.threshold_info),
+            "box level": run.box_level,
             "seen defects": bool(metrics.get("seen_defects")),
             "test set check": findings_line(run.report.get("split_check"))}
 
@@ -56,7 +59,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                      **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
                      "created": run.config.get("created")})
     columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
-               "AUPRO", "fit s", "ms/image", "saved threshold", "box level", "seen defects", "test set check",
+               "AUPRO", "fit s", "ms/image", "saved threshold", "threshold from", "box level", "seen defects", "test set check",
                "created"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -70,7 +73,7 @@ FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms at its saved threshold", "esca
 #: the Compare table's columns, what answers "which run is better" first (the figures a wide table hid to the right
 #: of the run's setup: browser review); the page puts each run's description second
 COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED,
-                   ESCAPES_SAVED, "saved threshold", AUROC_INTERVAL, "pixel AUROC", "AUPRO", "F1 at best threshold",
+                   ESCAPES_SAVED, "saved threshold", "threshold from", AUROC_INTERVAL, "pixel AUROC", "AUPRO", "F1 at best threshold",
                    "best threshold", "backbone", "settings", "fit s", "ms/image", "box level", "seen defects",
                    "test set check", "data"]
 
