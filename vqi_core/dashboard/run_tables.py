@@ -59,8 +59,8 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                      **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
                      "created": run.config.get("created")})
     columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
-               "AUPRO", "fit s", "ms/image", "saved threshold", "threshold from", "box level", "seen defects", "test set check",
-               "created"]
+               "AUPRO", "fit s", "ms/image", "saved threshold", "threshold from", "box level", "seen defects",
+               "test set check", "created"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -73,9 +73,9 @@ FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms at its saved threshold", "esca
 #: the Compare table's columns, what answers "which run is better" first (the figures a wide table hid to the right
 #: of the run's setup: browser review); the page puts each run's description second
 COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED,
-                   ESCAPES_SAVED, "saved threshold", "threshold from", AUROC_INTERVAL, "pixel AUROC", "AUPRO", "F1 at best threshold",
-                   "best threshold", "backbone", "settings", "fit s", "ms/image", "box level", "seen defects",
-                   "test set check", "data"]
+                   ESCAPES_SAVED, "saved threshold", "threshold from", AUROC_INTERVAL, "pixel AUROC", "AUPRO",
+                   "F1 at best threshold", "best threshold", "backbone", "settings", "fit s", "ms/image", "box level",
+                   "seen defects", "test set check", "data"]
 
 
 def _interval_text(interval: tuple[float, float], signed: bool = False, digits: int = 3) -> str:
