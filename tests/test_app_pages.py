@@ -429,6 +429,11 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception and [w.value for w in app.warning if "cost" in w.value] == [
         "These costs cannot be used: the cost of an escape must be a number from 0 to 1e+15, not -3.0. The "
         "minimum-cost preset and the expected cost are hidden until they can."]
+    app.button(key="threshold_save").click().run()  # saved, without costs: said so (browser review)
+    [toast] = [t.value for t in app.toast]
+    assert toast.startswith(f"Saved threshold {exact_number(Run(run.path).threshold)} (") and toast.endswith(
+        "Predict and scores.csv use it from now on. The costs entered cannot be used: none were recorded with it.")
+    assert Run(run.path).threshold_costs is None
 
 
 COST_FIELD_KEYS = ("cost_false_alarm", "cost_escape", "line_defect_rate")

@@ -137,8 +137,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state[REASON] = ""  # a reason belongs to one change
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
+        without = (" The costs entered cannot be used: none were recorded with it." if costs is None else "")
         st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}). Predict and "
-                                        f"scores.csv use it from now on.{dearer}", ":material/save:")
+                                        f"scores.csv use it from now on.{dearer}{without}", ":material/save:")
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
