@@ -483,9 +483,9 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
             assert job.wait(timeout=60)
             app.run()
             assert [t.value for t in app.toast] == [
-                f"Training finished: run `{newer.id}` is now the current run. Run `{older.id}`, whose threshold "
-                f"{exact_number(older.threshold)} was chosen, stays in the sidebar's list: choose it there to judge "
-                f"parts with it again."]  # a new run silently took the place of a tuned one (browser review)
+                f"Training finished: run `{newer.id}` is now the current run. The run before it, whose threshold "
+                f"{exact_number(older.threshold)} was chosen, is still in the sidebar."]  # it silently took the place
+            # of a tuned one (browser review)
             app.selectbox(key="run_select").set_value(older.id).run()
             assert app.session_state["current_run_id"] == older.id
         assert not app.exception

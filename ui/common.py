@@ -262,7 +262,8 @@ def adopt_finished_training() -> None:
 def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
     """What the toast of a finished training adds when the run it replaces as the current run has a threshold
     someone chose (the new run's is not chosen yet): where that run is (a new run silently took the place of a
-    tuned one: browser review); empty otherwise."""
+    tuned one: browser review), short enough for a toast to show whole (with both runs' ids it was cut); empty
+    otherwise."""
     if run_id is None or run_id == new_run_id:
         return ""
     try:
@@ -272,8 +273,7 @@ def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
         threshold = run.threshold
     except (RunError, OSError):
         return ""
-    return (f" Run {as_code(run_id)}, whose threshold {exact_number(threshold)} was chosen, stays in the sidebar's "
-            f"list: choose it there to judge parts with it again.")
+    return f" The run before it, whose threshold {exact_number(threshold)} was chosen, is still in the sidebar."
 
 
 NOTE_DETAILS = "Details: what this means and what to do"
