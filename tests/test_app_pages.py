@@ -22,7 +22,7 @@ from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import grid_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, difference_verdict, \
+    VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_notes, runs_of_category, same_data_runs
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
@@ -1137,8 +1137,9 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert shown_as[ESCAPES_SAVED]["help"] == (f"Of the {n_defective} defective images compared, those the run's "
                                                f"saved threshold passes.")  # numbers: they sort as such (review)
     first, second = table["run"].tolist()
-    assert f":material/balance: {common.as_text(f'{second} against {first}: image AUROC')} +0.000 (95% interval " \
-           f"+0.000 to +0.000)\\: this test set cannot tell the two apart." in [
+    first_name, second_name = (compared_name(Run(app_env.root / run_id)) for run_id in (first, second))
+    assert f":material/balance: {common.as_text(f'{second_name} against {first_name}: image AUROC')} +0.000 " \
+           f"(95% interval +0.000 to +0.000)\\: this test set cannot tell the two apart." in [
                m.value for m in app.markdown]  # the answer before the table (browser review)
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
@@ -1269,7 +1270,8 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         low, high = (float(v) for v in table[VERSUS_FIRST_INTERVAL].iloc[1].split(" to "))
         assert low <= table[VERSUS_FIRST].iloc[1] <= high and np.sign(low + high) == sign
         assert compare_runs(runs, names).verdicts == (difference_verdict(
-            runs[1].id, runs[0].id, table[VERSUS_FIRST].iloc[1], (low, high)),)
+            compared_name(runs[1]), compared_name(runs[0]), table[VERSUS_FIRST].iloc[1], (low, high)),)
+    assert compared_name(run) == f"PaDiM ({changed_settings(run.config)}) {run.id}"  # told apart (browser review)
     assert difference_verdict("b", "a", 0.05, (0.01, 0.09)) == (
         "b against a: image AUROC +0.050 (95% interval +0.010 to +0.090): it tells good from defective parts better "
         "than a.")
@@ -1411,7 +1413,7 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     assert lines == [("solid", 5.0), ("dash", 3.5)]
     assert not {GOOD_CSS, DEFECT_CSS} & set(RUN_COLORS)
     assert roc.proto.alt == (f"Image ROC curves of 2 runs on the {int(evaluated.sum())} test images compared: "
-                             f"PaDiM run {run.id}, AUROC {expected:.3f}; PaDiM run {replaced.id}, AUROC "
+                             f"{compared_name(run)}, AUROC {expected:.3f}; {compared_name(replaced)}, AUROC "
                              f"{expected:.3f}.")  # the curves in words, for screen readers
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()

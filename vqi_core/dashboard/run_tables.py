@@ -196,6 +196,13 @@ class RunComparison:
     roc_alt: str = ""
 
 
+def compared_name(run: Run) -> str:
+    """How Compare's sentences name a run: its method, the settings it changed and its id ("PaDiM
+    (image_size=[160, 224]) 20261205-190812-bottle-padim-3ec4"): runs named by id alone could not be told apart
+    (browser review)."""
+    return f"{method_title(run.config.get('method'))} ({changed_settings(run.config)}) {run.id}"
+
+
 def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:
     """What a run's image AUROC difference from the first run's says, with its paired interval ``gap``: told apart
     only where the interval leaves out 0; with the decimals that show an interval bound that is not 0 as such
@@ -233,7 +240,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         interval, difference, difference_interval = None, None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
-            curves.append(f"{method_title(run.config.get('method'))} run {run.id}, AUROC {auroc:.3f}")
+            curves.append(f"{compared_name(run)}, AUROC {auroc:.3f}")
             figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
@@ -249,7 +256,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
                 if difference is not None:
-                    verdicts.append(difference_verdict(run.id, runs[0].id, difference, gap))
+                    verdicts.append(difference_verdict(compared_name(run), compared_name(runs[0]), difference, gap))
         saved = ThresholdEvaluator(labels, scores).evaluate(run.threshold)
         rows.append({"run": run.id, **_run_setup(run),  # counts, not "3 of 14" texts: they sort as numbers
                      FALSE_ALARMS_SAVED: saved.fp if saved.fp + saved.tn else None,
