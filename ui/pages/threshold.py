@@ -321,7 +321,9 @@ def image_level_body(run: Run) -> None:
     history = threshold_history_frame(run)
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
         st.dataframe(history, hide_index=True, width="stretch", placeholder=common.NO_VALUE,
-                     column_config={"reason": st.column_config.TextColumn(width="large")})
+                     column_config={"source": st.column_config.TextColumn(width="medium"),  # "a false a" was
+                                    "costs": st.column_config.TextColumn(width="large"),  # all one saw of the
+                                    "reason": st.column_config.TextColumn(width="medium")})  # costs (review)
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
