@@ -2072,6 +2072,7 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     """The sidebar's picker cuts labels off: two runs of one method read "padim · efficientnet_lite0 · magnetic_t..."
     alike, their AUROC and time cut away."""
     from vqi_core.dashboard.run_tables import run_label, runs_table, trained_at
+    from vqi_core.backbones import backbone_title
     from vqi_core.methods import method_title
 
     run = app_env.list()[0]
@@ -2082,7 +2083,9 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     assert runs_table([run])["method"].tolist() == [method] == [method_title(run.config["method"])]
     assert method_title("my_method") == "my_method" and method_title(None) == "unknown method"  # edited by hand
     assert (method, auroc) == (method_title(run.config["method"]), f"AUROC {run.metrics['image_auroc']:.3f}")
-    assert (category, backbone) == (run.config["category"], run.config["params"]["backbone"])
+    assert (category, backbone) == (run.config["category"], "EfficientNet-Lite0")  # not efficientnet_lite0
+    assert backbone_title("efficientnet_lite0") == "EfficientNet-Lite0" and backbone_title("wide_resnet50_2") == \
+        "Wide-ResNet-50-2" and backbone_title("my_net") == "my_net" and backbone_title(None) == "unknown backbone"
     assert trained_at("my-run") == "my-run"
     assert trained_at("20261399-011153-x-padim") == "20261399-011153"  # no such date: the id's start, as written
     from vqi_core.pipeline import new_run_id

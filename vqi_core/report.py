@@ -29,6 +29,7 @@ from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_thr
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
+from .backbones import backbone_title
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
@@ -218,8 +219,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<h2>What the model learnt from</h2>",
         _pairs([("run", run.id), ("description", run.description or "none written"),
                 ("created", config.get("created", "?")), ("method", method),
-                ("backbone", config.get("params", {}).get("backbone")), ("settings changed from the defaults",
-                                                                     changed_settings(config)),
+                ("backbone", backbone_title(config.get("params", {}).get("backbone"))),
+                ("settings changed from the defaults", changed_settings(config)),
                 ("inspection region", region_line(config.get("region"))),
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import common
+from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, same_data_runs
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
@@ -27,7 +28,7 @@ def default_selection(runs: list[Run]) -> list[str]:
 def card_heading(run: Run) -> str:
     """What tells the runs' cards apart: the run's id and description, method, backbone and changed settings."""
     heading = (f"{common.as_code(run.id)} · **{common.as_text(method_title(run.config.get('method')))}** · "
-               f"{common.as_text(run.config.get('params', {}).get('backbone'))} · "
+               f"{common.as_text(backbone_title(run.config.get('params', {}).get('backbone')))} · "
                f"{common.as_text(changed_settings(run.config))}")
     description = common.as_text(run.description).replace("\n", "  \n")  # each of its lines kept a line
     return f"{heading}  \n{description}" if description else heading

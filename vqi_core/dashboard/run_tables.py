@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..backbones import backbone_title
 from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, image_auroc, \
     interval_note, percentile_interval, roc_curve
 from ..methods import method_title
@@ -27,7 +28,8 @@ def _rounded(value: Any, digits: int = 4) -> float | None:
 def _run_setup(run: Run) -> dict[str, Any]:
     """The run-table columns that say how a run was made: method, backbone, settings changed from the defaults."""
     config = run.config
-    return {"method": method_title(config.get("method")), "backbone": config.get("params", {}).get("backbone"),
+    return {"method": method_title(config.get("method")),
+            "backbone": backbone_title(config.get("params", {}).get("backbone")),
             "settings": changed_settings(config)}
 
 
@@ -98,7 +100,7 @@ def run_label(run: Run, readable: bool | None = None) -> str:
     auroc = metrics.get("image_auroc")
     quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
     return f"{method_title(config.get('method'))} · {trained_at(run.id)} · {quality} · " \
-           f"{config.get('category')} · {config.get('params', {}).get('backbone')}"
+           f"{config.get('category')} · {backbone_title(config.get('params', {}).get('backbone'))}"
 
 
 def trained_at(run_id: str) -> str:
@@ -246,7 +248,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
                                                       width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
                 name=f"{method_title(run.config.get('method'))} · "
-                f"{run.config.get('params', {}).get('backbone')} · AUROC {auroc:.3f} · {run.id[:15]}"))
+                f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {auroc:.3f} · "
+                f"{run.id[:15]}"))
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
             interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
                                                  else "")
