@@ -387,14 +387,14 @@ class SplitCheck:
                 f"thumbnails correlate at {LOOK_ALIKE_LIKENESS:g} or more over the {LOOK_ALIKE_CELLS:.0%} where "
                 f"they agree best; e.g. {example['test']} and {example['look_alike']}, {example['likeness']:.3f}), "
                 f"against {defective['with_look_alike']} of {defective['images']} defective ones "
-                f"({defective['with_look_alike'] / defective['images']:.0%}); median likeness of the closest "
-                f"training image {good['median_likeness']:.3f} good, {defective['median_likeness']:.3f} "
-                f"defective. If they are other photos of the same parts "
-                f"(another exposure, angle or session), the model has seen those parts in training, and the "
-                f"false-alarm rate and the AUROCs will be better here than on new parts: split the good images "
-                f"by part, not by photo (the command python -m vqi_core split keeps look-alike photos together). "
-                f"(Defects that change most of an image also make it look less like any training image: with such "
-                f"defects, this can be expected.)")
+                f"({defective['with_look_alike'] / defective['images']:.0%}): if they are other photos of the same "
+                f"parts, the false-alarm rate and the AUROCs are better here than they will be on new parts. Median "
+                f"likeness of the closest training image {good['median_likeness']:.3f} good, "
+                f"{defective['median_likeness']:.3f} defective. Other photos of a part (another exposure, angle or "
+                f"session) show the model parts it has seen in training: split the good images by part, not by "
+                f"photo (the Train page's \"Split the good images by part\", or the command python -m vqi_core "
+                f"split, keeps look-alike photos together). (Defects that change most of an image also make it look "
+                f"less like any training image: with such defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "
