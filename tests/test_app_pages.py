@@ -995,6 +995,10 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     assert title.count("<br>") == 2 and all(len(line) <= 64 + len("<sup></sup>") for line in title.split("<br>"))
     # (two lines under the title: a third reached down to the plot's top tick, found in the browser's screenshot)
     assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
+    good_only = threshold_view(ThresholdEvaluator(np.zeros(4, int), np.arange(4.0)), 3.0,
+                               prepare_threshold_data(np.zeros(4, int), np.arange(4.0)))  # a check of good parts
+    assert good_only["roc_alt"] == ("Image ROC curve, AUROC n/a (needs good and defective images): at the threshold, "
+                                    "no defective parts and 25.0% of good parts rejected.")  # not "0.0% caught"
 
 
 def test_the_score_histogram_counts_images_in_whole_numbers():
@@ -1131,7 +1135,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert list(table.columns[:9]) == ["run", "description", "method", "image AUROC", VERSUS_FIRST,
                                        VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED, ESCAPES_SAVED, "saved threshold"]
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
-    n_good, n_defective = point.fp + point.tn, point.fn + point.tp
+    n_defective = point.fn + point.tp
     assert table[FALSE_ALARMS_SAVED].tolist() == [point.fp] * 2 and table[ESCAPES_SAVED].tolist() == [point.fn] * 2
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
     assert shown_as[ESCAPES_SAVED]["help"] == (f"Of the {n_defective} defective images compared, those the run's "
@@ -1144,7 +1148,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
-    assert table[ESCAPES_SAVED].iloc[0] == n_defective and n_good  # every one, at once: not cached
+    assert (table[ESCAPES_SAVED].iloc[0], table[FALSE_ALARMS_SAVED].iloc[0]) == (n_defective, 0)  # every part
+    # passes, at once: not cached
     assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
     assert table["threshold from"].tolist() == [  # thresholds chosen by different rules (browser review)
         "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]
@@ -1271,7 +1276,12 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         assert low <= table[VERSUS_FIRST].iloc[1] <= high and np.sign(low + high) == sign
         assert compare_runs(runs, names).verdicts == (difference_verdict(
             compared_name(runs[1]), compared_name(runs[0]), table[VERSUS_FIRST].iloc[1], (low, high)),)
-    assert compared_name(run) == f"PaDiM ({changed_settings(run.config)}) {run.id}"  # told apart (browser review)
+    assert compared_name(run) == f"PaDiM · EfficientNet-Lite0 ({changed_settings(run.config)}) {run.id}"  # told
+    resnet = Run(shutil.copytree(run.path, app_env.root / "29990103-000000-widget-padim-resnet"))  # apart (review)
+    config = json.loads((resnet.path / "config.json").read_text())
+    config["params"]["backbone"] = "resnet18"  # changed_settings leaves the backbone out: the name does not
+    (resnet.path / "config.json").write_text(json.dumps(config))
+    assert compared_name(Run(resnet.path)).startswith("PaDiM · ResNet-18 (")
     assert difference_verdict("b", "a", 0.05, (0.01, 0.09)) == (
         "b against a: image AUROC +0.050 (95% interval +0.010 to +0.090): it tells good from defective parts better "
         "than a.")

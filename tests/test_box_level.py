@@ -416,10 +416,10 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     """Found by a browser review: a box over the whole image, drawn along its edges, read as the thumbnail's
     frame. The 64-px synthetic parts' defective maps are high all over at level 1: each card says so."""
     assert box_note(True, 1, 1.0, 1, OWN_RANGE_IN_LARGE_VIEW) == (
-        "its box covers more than half of the image: the map is above every good image's map over most of it, from "
-        "a defect this large or a change over the whole part (lighting, position), and a box this broad does not "
-        "count as finding a defect (Enlarge can colour the heatmap by the image's own range)")  # not "it locates
-    # nothing" under a large defect outlined well (browser review)
+        "its box covers more than half of the image: the map is above every good image's map over most of it, which "
+        "a defect this large or a change over the whole part (lighting, position) can cause, and a box this broad "
+        "does not count as finding a defect (Enlarge can colour the heatmap by the image's own range)")
+    # (not "it locates nothing" under a large defect outlined well: browser review)
     assert box_note(True, 1, 1.0, 1).endswith("does not count as finding a defect")  # Predict: no large view
     assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes covers more than half of the image: the map is "
                                                 "above box level 2 over most of it")

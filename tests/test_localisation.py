@@ -241,8 +241,9 @@ def test_a_box_over_most_of_its_image_finds_no_defect():
     assert (half["defect_regions_boxed"], half["boxes_on_defects"], half["broad_boxes"]) == (2, 2, 0)
     assert boxes_sentence({**whole, "good_images": 0, "good_images_boxed": 0}) == (
         "Boxes on the test set: 0 of 2 annotated defect regions (0.0%) get one; 0 of 1 box on defective images "
-        "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image and locates nothing (most of "
-        "the map is above the box level there): counted as finding no defect.")
+        "(0.0%) touch a defect; 1 of 1 box (100.0%) covers more than half of its image (most of the map is above the "
+        "box level there, which a defect that large or a change over the whole part can cause): counted as finding "
+        "no defect.")  # not "locates nothing" beside a large defect outlined well (browser review)
 
 
 def test_boxes_on_more_than_a_tenth_of_the_good_images_are_a_warning_naming_the_held_out_images():

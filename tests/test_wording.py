@@ -77,19 +77,20 @@ def test_numbers_that_differ_far_down_are_told_apart_and_rates_keep_four_digits(
 LOOK_ALIKE_NOTE = (
     "185 of 190 good test images (97%) look almost like a training image (grey-level thumbnails correlate at 0.98 or "
     "more over the 80% where they agree best; e.g. test/good/exp1_num_10181.jpg and train/good/exp2_num_10202.jpg, "
-    "0.998), against 64 of 392 defective ones (16%): if they are other photos of the same parts, the false-alarm rate "
-    "and the AUROCs are better here than they will be on new parts. Median likeness of the closest training image "
-    "0.998 good, 0.963 defective. Other photos of a part (another exposure, angle or session) show the model parts it "
-    "has seen in training: split the good images by part, not by photo (the Train page's \"Split the good images by "
-    "part\", or the command python -m vqi_core split, keeps look-alike photos together).")
+    "0.998), against 64 of 392 defective ones (16%): if they are other photos of the same parts, the figures here are "
+    "better than on new parts. Median likeness of the closest training image 0.998 good, 0.963 defective. Other "
+    "photos of a part (another exposure, angle or session) show the model parts it has seen in training, and the "
+    "false-alarm rate and the AUROCs are better here than they will be: split the good images by part, not by photo "
+    "(on the Train page, \"Check the test set\", then \"Split the good images by part\"; or the command python -m "
+    "vqi_core split: both keep look-alike photos together).")
 
 
 def test_a_long_note_has_a_headline_of_its_first_clause_without_parentheses():
     """The look-alike note (129 words) filled a narrow screen on every page (browser review of 2026-12-05)."""
     assert headline(LOOK_ALIKE_NOTE) == (  # with what it means for the figures (browser review)
         "185 of 190 good test images look almost like a training image, against 64 of 392 defective ones: if they are "
-        "other photos of the same parts, the false-alarm rate and the AUROCs are better here than they will be on new "
-        "parts.")
+        "other photos of the same parts, the figures here are better than on new parts.")
+    assert len(headline(LOOK_ALIKE_NOTE).split()) <= HEADLINE_WORDS  # a headline shorter than what it heads
     short = " ".join(["word"] * HEADLINE_WORDS)
     assert headline(short) is None and headline(short + " more.") == short + " more."  # one sentence: itself
     assert headline("Only 4 (see (nested) here) images: few. " + "w " * 50) == "Only 4 images: few."

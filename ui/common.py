@@ -24,14 +24,14 @@ from vqi_core import jobs, thresholds
 from vqi_core.archive import export_problem
 from vqi_core.dashboard import train_form
 from vqi_core.dashboard.boxes import BoxData, boxes_mark, run_box_data, run_box_tally, saved_box_counts
-from vqi_core.dashboard.overlays import run_overlay, shrunk_to, grid_thumbnail
-from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes
+from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay, shrunk_to
+from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, css_color
 from vqi_core.dashboard.threshold import PixelData, ThresholdData, prepare_threshold_data, run_pixel_data
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
 from vqi_core.localisation import GROUND_TRUTH_COLOR
-from vqi_core.methods import AnomalyModel
+from vqi_core.methods import AnomalyModel, method_title
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
@@ -273,7 +273,8 @@ def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
         threshold = run.threshold
     except (RunError, OSError):
         return ""
-    return f" The run before it, whose threshold {exact_number(threshold)} was chosen, is still in the sidebar."
+    return (f" The run that was current ({method_title(run.config.get('method'))} · {trained_at(run.id)}), whose "
+            f"threshold {exact_number(threshold)} was chosen, is still in the sidebar.")
 
 
 NOTE_DETAILS = "Details: what this means and what to do"
@@ -458,7 +459,7 @@ def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, data
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, for grids
     (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`)."""
     return grid_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
-                                    shown_side=side // 2), side)  # a grid of 4 shows it about half size
+                                  shown_side=side // 2), side)  # a grid of 4 shows it about half size
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

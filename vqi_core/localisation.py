@@ -143,8 +143,9 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
         if isinstance(broad, int) and broad:
             one = broad == 1
             parts.append(f"{_of(broad, on_defective, 'box', 'boxes')} {'covers' if one else 'cover'} more than half "
-                         f"of {'its' if one else 'their'} image and locate{'s' if one else ''} nothing (most of the "
-                         f"map is above the box level there): counted as finding no defect")
+                         f"of {'its' if one else 'their'} image (most of the map is above the box level there, which "
+                         f"a defect that large or a change over the whole part can cause): counted as finding no "
+                         f"defect")
     if good:
         parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:
@@ -339,9 +340,9 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
                  else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
-        return (f"{which} more than half of the image: the map is above {above} over most of it, from a defect "
-                f"this large or a change over the whole part (lighting, position), and a box this broad does not "
-                f"count as finding a defect" + (f" ({own_range})" if own_range else "")
+        return (f"{which} more than half of the image: the map is above {above} over most of it, which a defect "
+                f"this large or a change over the whole part (lighting, position) can cause, and a box this broad "
+                f"does not count as finding a defect" + (f" ({own_range})" if own_range else "")
                 + ("" if defective else "; the score is below the threshold"))
     if defective and boxes == 0:
         return (f"no box: no region is above {above}; the score as a whole is at or above the threshold"

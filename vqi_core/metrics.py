@@ -183,8 +183,8 @@ def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],
 #: the ``metrics.json`` entries of :func:`box_hits` (counts)
 BOX_KEYS = ("defect_regions", "defect_regions_boxed", "defective_image_boxes", "boxes_on_defects", "broad_boxes",
             "good_images", "good_images_boxed")
-#: a box covering more than this share of its image locates nothing (the whole map above the box level): it counts
-#: neither as boxing a defect region nor as touching a defect
+#: a box covering more than this share of its image does not say where a defect is (the map above the box level
+#: over most of it): it counts neither as boxing a defect region nor as touching a defect
 BROAD_BOX_SHARE = 0.5
 
 
@@ -204,10 +204,10 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
     mask None where the ground truth is unknown). ``defect_regions``: the 8-connected regions of the known masks
     of defective images; ``defect_regions_boxed``: those with a pixel inside a box. ``defective_image_boxes``:
     the boxes on those images; ``broad_boxes``: those covering more than :data:`BROAD_BOX_SHARE` of their image,
-    which locate nothing and count neither for ``defect_regions_boxed`` nor for ``boxes_on_defects``, the boxes
-    holding a defect pixel. ``good_images`` and ``good_images_boxed``: the good images, and those with at least
-    one box (a false alarm by the boxes). The region and box counts are None without a known mask of a defective
-    image.
+    which do not say where a defect is and count neither for ``defect_regions_boxed`` nor for
+    ``boxes_on_defects``, the boxes holding a defect pixel. ``good_images`` and ``good_images_boxed``: the good
+    images, and those with at least one box (a false alarm by the boxes). The region and box counts are None
+    without a known mask of a defective image.
     """
     labels = np.asarray(labels, int)
     if not len(labels) == len(masks) == len(boxes):

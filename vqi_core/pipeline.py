@@ -748,10 +748,10 @@ def map_box_tally(norm_map: np.ndarray, box_level: float) -> tuple[int, int]:
 
 def result_row(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> dict[str, Any]:
     """One CSV row for a scored image: name, score, threshold, prediction, boxes as x0,y0,x1,y1;..., how many of
-    them are broad (over more than half of the image: they locate nothing) and the box level they were drawn above
-    (so that a row can be drawn again from the file alone: audit review), how the image is unlike the training
-    images and how it was read where that bears on its verdict (transparency; each empty when there is nothing to
-    say), and for the quality record the SHA-256 of the file, the run that judged it and when."""
+    them are broad (over more than half of the image: they do not say where a defect is) and the box level they
+    were drawn above (so that a row can be drawn again from the file alone: audit review), how the image is unlike
+    the training images and how it was read where that bears on its verdict (transparency; each empty when there
+    is nothing to say), and for the quality record the SHA-256 of the file, the run that judged it and when."""
     return {"image": result.name, "score": result.score, "threshold": threshold,
             "prediction": "defective" if result.defective else "good",
             "boxes": ";".join(f"{b.x0},{b.y0},{b.x1},{b.y1}" for b in result.boxes),

@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .backbones import backbone_title
 from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
-from .dashboard.overlays import jpeg_bytes, run_overlay, grid_thumbnail
+from .dashboard.overlays import grid_thumbnail, jpeg_bytes, run_overlay
 from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
-from .backbones import backbone_title
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
@@ -47,7 +47,7 @@ table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px soli
 th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .note { background: #fff6e0; padding: 0.5rem 0.8rem; }
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
 figcaption { overflow-wrap: anywhere; }
-figure img { width: 11rem; height: 11rem; } .muted { color: #777; font-size: 0.85rem; }
+figure img { width: 11rem; height: auto; } .muted { color: #777; font-size: 0.85rem; }
 .sign-off td { min-width: 8rem; height: 3.2rem; } .sign-off td:last-child { min-width: 16rem; }
 """
 
@@ -141,7 +141,7 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
         caption = f"{html.escape(str(row['image']))}<br>score {score_beside(row['score'], threshold)}"
         try:
             thumbnail = grid_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=256,
-                                                     shown_side=176), 256)  # shown 11rem wide
+                                                   shown_side=176), 256)  # shown 11rem wide
         except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
                            f"</figcaption></figure>")

