@@ -675,12 +675,14 @@ def test_a_threshold_nobody_chose_is_said_with_what_it_does_on_the_test_set():
     """Predict judged new parts at the F1-optimal threshold a run is trained with, naming only its source: on
     magnetic_tile (67 % defective test images) a PaDiM run's rejected 117 of 190 good parts (browser review)."""
     labels, scores = np.array([0, 0, 0, 0, 1, 1, 1]), np.array([0.1, 0.2, 0.6, 0.7, 0.4, 0.8, 0.9])
-    assert set_at_training_note("F1-optimal on the evaluated test set", labels, scores, 0.5, "on the page") == (
+    evaluator = ThresholdEvaluator(labels, scores)
+    assert set_at_training_note("F1-optimal on the evaluated test set", evaluator.evaluate(0.5), "on the page") == (
         "Nobody has chosen this threshold yet: it was set when the run was trained (F1-optimal on the evaluated test "
         "set); on the run's test set it rejects 2 of 4 good images (50.0%) and passes 1 of 3 defective images "
         "(33.3%). An F1-optimal threshold follows the test set's mix of parts (43% defective), not the line's. "
         "Choose one for the line's costs on the page.")
-    only_good = set_at_training_note("highest held-out good score", labels[:4], scores[:4], 0.75, "here")
+    only_good = set_at_training_note("highest held-out good score",
+                                     ThresholdEvaluator(labels[:4], scores[:4]).evaluate(0.75), "here")
     assert only_good == ("Nobody has chosen this threshold yet: it was set when the run was trained (highest "
                          "held-out good score); on the run's test set it rejects 0 of 4 good images (0.0%). Choose "
                          "one for the line's costs here.")

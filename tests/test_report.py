@@ -102,7 +102,8 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert f"At the threshold {exact_number(run.threshold)} ({source})" in parsed.headings
     assert parsed.headings[0].endswith(" · PaDiM")  # the name people know the method by, as on the pages
     assert [p for p in parsed.text if p.startswith("Nobody has chosen")] == [  # a report signed on it (review)
-        set_at_training_note(source, run.labels, run.score_values, run.threshold, CHOOSE_ONE)]
+        set_at_training_note(source, ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold),
+                             CHOOSE_ONE)]
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()

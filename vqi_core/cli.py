@@ -47,7 +47,7 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copie
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, \
-    rate_numbers, set_at_training_note, slider_axis, threshold_presets
+    rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -573,9 +573,11 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
     threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
-    threshold_source = run.threshold_info.get("source", "saved")
-    not_chosen = set_at_training_note(str(threshold_source), run.labels, run.score_values, threshold,
-                                      _where_to_choose(run)) if run.threshold_set_at_training else None
+    saved = run.threshold_info  # its source and whether anyone chose it, from one reading
+    threshold_source = saved.get("source", "saved")
+    not_chosen = set_at_training_note(
+        str(threshold_source), ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold),
+        _where_to_choose(run)) if set_at_training(saved) else None
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # a device such as /dev/null is no file (found by review)
         raise ValueError(f"--out {out} is {'a file' if out.is_file() else 'not a folder'}: name a folder for the "

@@ -34,7 +34,7 @@ from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
-    outcomes, rate_numbers, set_at_training_note
+    outcomes, rate_numbers, set_at_training, set_at_training_note
 from .wording import exact_number, figure, percent, score_beside
 
 #: where the report sends a reader whose run's threshold nobody has chosen
@@ -176,8 +176,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
     threshold = run.threshold if threshold is None else float(threshold)
+    not_chosen = False  # the saved threshold, where nobody has chosen it
     if saved:
-        source = run.threshold_info.get("source", "saved")
+        info = run.threshold_info
+        source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
     saved_costs = run.threshold_costs if threshold == run.threshold else None  # what the saved one was saved at
     labels, values = run.labels, run.score_values
@@ -245,8 +247,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
-        f'<p class="note">{html.escape(set_at_training_note(source, labels, values, threshold, CHOOSE_ONE))}</p>'
-        if saved and run.threshold_set_at_training else "",  # a report to sign off on an unchosen one (review)
+        f'<p class="note">{html.escape(set_at_training_note(source, point, CHOOSE_ONE))}</p>'
+        if not_chosen else "",  # a report to sign off on an unchosen one (review)
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",

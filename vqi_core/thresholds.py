@@ -326,12 +326,11 @@ def chosen_on_the_test_set(source: str) -> bool | None:
     return None
 
 
-def set_at_training_note(source: str, labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
-                         threshold: float, where_to_choose: str) -> str:
+def set_at_training_note(source: str, point: OperatingPoint, where_to_choose: str) -> str:
     """What a threshold that nobody has chosen yet (the one a run is trained with: F1-optimal on its test set, or
-    set from good training images) does on the run's test set, and where to choose one for the line
-    (``where_to_choose``: "on the Threshold page", a command). A new part is judged at it all the same."""
-    point = ThresholdEvaluator(labels, scores).evaluate(threshold)
+    set from good training images) does on the run's test set (``point``: the test set's operating point at it),
+    and where to choose one for the line (``where_to_choose``: "on the Threshold page", a command). A new part is
+    judged at it all the same."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
     counts = [f"rejects {point.fp} of {counted(n_good, 'good image')} ({point.false_alarm_rate:.1%})" if n_good
               else "", f"passes {point.fn} of {counted(n_defective, 'defective image')} ({point.escape_rate:.1%})"
