@@ -206,16 +206,17 @@ def compared_name(run: Run) -> str:
     return f"{method_title(run.config.get('method'))} · {backbone} ({changed_settings(run.config)}) {run.id}"
 
 
-def difference_verdict(run_id: str, first_id: str, difference: float, gap: tuple[float, float]) -> str:
-    """What a run's image AUROC difference from the first run's says, with its paired interval ``gap``: told apart
+def difference_verdict(name: str, first_name: str, difference: float, gap: tuple[float, float]) -> str:
+    """What the image AUROC difference of a run (``name``, see :func:`compared_name`) from the first run's
+    (``first_name``) says, with its paired interval ``gap``: told apart
     only where the interval leaves out 0; with the decimals that show an interval bound that is not 0 as such
     ("+0.000 to +0.001" read as a contradiction beside "better": review)."""
     judged = ("this test set cannot tell the two apart" if gap[0] <= 0 <= gap[1] else
-              f"it tells good from defective parts {'better' if gap[0] > 0 else 'worse'} than {first_id}")
+              f"it tells good from defective parts {'better' if gap[0] > 0 else 'worse'} than {first_name}")
     digits = 3
     while digits < 6 and any(0 < abs(value) < 0.5 * 10.0 ** -digits for value in (difference, *gap)):
         digits += 1
-    return (f"{run_id} against {first_id}: image AUROC {difference + 0.0:+.{digits}f} ({CONFIDENCE:.0%} interval "
+    return (f"{name} against {first_name}: image AUROC {difference + 0.0:+.{digits}f} ({CONFIDENCE:.0%} interval "
             f"{_interval_text(gap, signed=True, digits=digits)}): {judged}.")
 
 
