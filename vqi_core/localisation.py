@@ -332,10 +332,8 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
     what makes a map so high and that such boxes do not count as finding a defect (a large defect outlined well
     was said to "locate nothing": browser review); where the score alone rejects it, that; and ``own_range``:
-    where the page shows
-    where in the image the map is highest
-    (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page without it names none: browser review). None where there is
-    nothing to say."""
+    where the page shows where in the image the map is highest (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page
+    without it names none: browser review). None where there is nothing to say."""
     above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
