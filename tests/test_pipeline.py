@@ -59,7 +59,8 @@ from vqi_core.provenance import data_label, describe_changes, file_sha256, manif
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.report import run_report_html, training_images_line
-from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
+from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, readable_time, \
+    spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import costlier_than_unchecked, slider_axis
 from vqi_core.wording import exact_number, saved_time
@@ -2131,3 +2132,17 @@ def test_the_data_digest_does_not_depend_on_the_manifests_order_and_the_label_sh
     assert manifest_digest(manifest) == manifest_digest(manifest.iloc[::-1])
     assert manifest_digest(manifest) != manifest_digest(manifest.assign(sha256=["1" * 64, "3" * 64, "2" * 64]))
     assert data_label({"data_sha256": "0123456789abcdef" * 4, "data_files": 3}) == "0123456789ab (3 files)"
+
+
+def test_tables_and_reports_show_when_a_run_was_created_readably(trained, tmp_path):
+    """The config keeps ISO 8601 with its offset; the run table and the report show "2026-12-05 01:11:53 +01:00"
+    (the "T" had read as a typo to a reviewer); a value edited by hand is shown as it is."""
+    assert readable_time("2026-12-05T01:11:53+01:00") == "2026-12-05 01:11:53 +01:00"
+    assert readable_time("2026-12-05T01:11:53-05:30") == "2026-12-05 01:11:53 -05:30"
+    assert readable_time("2026-12-05T01:11:53") == "2026-12-05 01:11:53"
+    assert readable_time("last Tuesday") == "last Tuesday" and readable_time(None) is None
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    shown = runs_table([run])["created"].tolist()
+    assert shown == [readable_time(run.config["created"])] and re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d", shown[0])
+    assert f"<td>{shown[0]}</td>" in run_report_html(run)

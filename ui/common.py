@@ -130,6 +130,8 @@ RUN_TABLE_COLUMNS = {
              "test images that look like training images far more often than defective ones (other photos of "
              f"the same parts), and whole-image statistics that alone tell good from defective (AUROC ≥ "
              f"{CUE_AUROC}); \"none\" if none of these."),
+    "created": st.column_config.TextColumn(
+        help="When the run was trained: the local time of the machine that trained it, with its offset from UTC."),
     "data": st.column_config.TextColumn(
         help="The start of the SHA-256 over every training, test and mask file the run used (the run folder's "
              "data_manifest.csv lists them): runs with the same value learnt from and were tested on the same "

@@ -31,7 +31,7 @@ from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time, readable_time
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
     outcomes, rate_numbers, set_at_training, set_at_training_note
@@ -214,13 +214,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     missing = missing_dataset_note(run)  # the examples' images are read from there
     sections = [
         f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
-        f'<p class="muted">Generated {local_time()} by VQI {__version__} from run '
+        f'<p class="muted">Generated {readable_time(local_time())} by VQI {__version__} from run '
         f"<code>{html.escape(run.id)}</code>.</p>",
         f"<p><strong>{html.escape(missing)}</strong></p>" if missing else "",
         notes,
         "<h2>What the model learnt from</h2>",
         _pairs([("run", run.id), ("description", run.description or "none written"),
-                ("created", config.get("created", "?")), ("method", method),
+                ("created", readable_time(config.get("created", "?"))), ("method", method),
                 ("backbone", backbone_title(config.get("params", {}).get("backbone"))),
                 ("settings changed from the defaults", changed_settings(config)),
                 ("inspection region", region_line(config.get("region"))),

@@ -15,7 +15,7 @@ from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optim
 from ..methods import method_title
 from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
-from ..runs import Run, changed_settings, label_values
+from ..runs import Run, changed_settings, label_values, readable_time
 from ..split_check import findings_line
 from ..thresholds import saved_source
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
@@ -59,7 +59,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
             continue
         rows.append({"run": run.id, "description": run.description, "category": run.config.get("category"),
                      **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
-                     "created": run.config.get("created")})
+                     "created": readable_time(run.config.get("created"))})
     columns = ["run", "description", "category", "method", "backbone", "settings", "image AUROC", "pixel AUROC",
                "AUPRO", "fit s", "ms/image", "saved threshold", "threshold from", "box level", "seen defects",
                "test set check", "created"]
