@@ -27,7 +27,6 @@ The target is 150 ms per slider move. Writes ``<out>/dashboard.json`` and ``<out
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
@@ -42,12 +41,12 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
-from vqi_core.bench import output_folder, whole_number_at_least
+from vqi_core.bench import output_folder, whole_number_at_least, write_results
 from vqi_core.dashboard.threshold import prepare_threshold_data, threshold_view
 from vqi_core.methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
 from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
-                           THRESHOLD_FILE, record_csv, save_maps, write_bytes_atomic, write_json_atomic)
+                           THRESHOLD_FILE, record_csv, save_maps, write_json_atomic)
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -169,12 +168,9 @@ def main(argv: list[str] | None = None) -> int:
               for name, row in rows.items()]
     print(title)
     print("\n".join(lines))
-    result = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "images": args.images, "repeats": args.repeats,
-              "target_ms": TARGET_MS, "measurements": rows,
-              "within_target": all(row["p95_ms"] <= TARGET_MS for row in rows.values())}
-    write_bytes_atomic(args.out / "dashboard.json", json.dumps(result, indent=2).encode())
-    write_bytes_atomic(args.out / "dashboard.md", (f"{title}\n\n" + "\n".join(lines) + "\n").encode())
-    print(f"wrote {args.out / 'dashboard.json'} and {args.out / 'dashboard.md'}")
+    write_results(args.out, "dashboard", f"{title}\n\n" + "\n".join(lines) + "\n",
+                  {"images": args.images, "repeats": args.repeats, "target_ms": TARGET_MS, "measurements": rows,
+                   "within_target": all(row["p95_ms"] <= TARGET_MS for row in rows.values())})
     return 0
 
 

@@ -66,6 +66,17 @@ def output_folder(folder: Path) -> Path:
     return folder
 
 
+def write_results(folder: Path, stem: str, markdown: str, data: dict[str, Any]) -> None:
+    """A benchmark's results as ``<stem>.md`` (its table) and ``<stem>.json`` (``data`` and when it was made), both
+    written atomically into ``folder`` (from :func:`output_folder`), and where they went printed."""
+    from .runs import write_bytes_atomic
+
+    created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_bytes_atomic(folder / f"{stem}.json", json.dumps({"created": created, **data}, indent=2).encode())
+    write_bytes_atomic(folder / f"{stem}.md", markdown.encode())
+    print(f"wrote {folder / f'{stem}.json'} and {folder / f'{stem}.md'}")
+
+
 def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
     """``name:key=value,key=value`` -> (name, params); values read as JSON where possible.
 
@@ -227,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .datasets import DatasetError, category_path, list_categories
     from .pipeline import RunConfig, model_for
-    from .runs import RunError, RunStore, write_bytes_atomic
+    from .runs import RunError, RunStore
 
     try:  # everything that can be refused is refused before the first process starts, and nothing is written
         for entry in args.methods:
@@ -248,10 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     by_type = defect_type_table(rows)
     if by_type:
         print(f"\n{by_type}")
-    write_bytes_atomic(args.out / "bench.json", json.dumps({"created": stamp, "rows": rows}, indent=2).encode())
-    write_bytes_atomic(args.out / "bench.md", (f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n" + (
-        f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else "")).encode())
-    print(f"\nwrote {args.out / 'bench.json'} and {args.out / 'bench.md'}")
+    print()
+    write_results(args.out, "bench", f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n" + (
+        f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else ""), {"rows": rows})
     failed = [row for row in rows if str(row.get("note", "")).startswith("failed:")]
     if failed:
         print(f"error: {counted(len(failed), 'row')} of {len(rows)} failed (see their note)", file=sys.stderr)

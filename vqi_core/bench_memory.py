@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .bench import output_folder, whole_number_at_least
+from .bench import output_folder, whole_number_at_least, write_results
 from .methods import list_methods, method_class
-from .runs import METRICS_FILE, SCORES_FILE, write_bytes_atomic
+from .runs import METRICS_FILE, SCORES_FILE
 
 #: the two runs: name, ``--image-memory-mb``
 SETTINGS = (("all images in memory", 1_000_000.0), ("decoded from the files", 0.0))
@@ -129,12 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     print(title)
     print("\n".join(lines))
     print(verdict)
-    write_bytes_atomic(args.out / "memory.md", (f"{title}\n\n" + "\n".join(lines) + f"\n\n{verdict}\n").encode())
-    write_bytes_atomic(args.out / "memory.json", json.dumps(
-        {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "method": args.method, "train_images": args.train,
-         "test_images": args.test, "side": args.side, "decoded_mb": decoded_mb, "rows": rows,
-         "same_scores": same_scores}, indent=2).encode())
-    print(f"wrote {args.out / 'memory.md'} and {args.out / 'memory.json'}")
+    write_results(args.out, "memory", f"{title}\n\n" + "\n".join(lines) + f"\n\n{verdict}\n",
+                  {"method": args.method, "train_images": args.train, "test_images": args.test, "side": args.side,
+                   "decoded_mb": decoded_mb, "rows": rows, "same_scores": same_scores})
     return 0 if same_scores else 1
 
 
