@@ -2146,3 +2146,21 @@ def test_tables_and_reports_show_when_a_run_was_created_readably(trained, tmp_pa
     assert shown == [readable_time(run.config["created"])] and re.fullmatch(
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d", shown[0])
     assert f"<td>{shown[0]}</td>" in run_report_html(run)
+
+
+def test_a_saved_threshold_and_its_record_come_from_one_reading(trained, tmp_path, monkeypatch):
+    """The run table, Predict, predict and the report pair the saved threshold with its source from one reading of
+    threshold.json (``Run.saved_threshold``): read apart, a threshold saved in between paired one threshold with
+    another's source, and each run table row read the file twice."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    run.save_threshold(run.threshold * 1.5, "manual", reason="line 3")
+    threshold, info = run.saved_threshold
+    assert threshold == run.threshold == info["threshold"] and info["source"] == "manual"
+    reads = []
+    real_read = Run._read_json
+    monkeypatch.setattr(Run, "_read_json", lambda self, name: reads.append(name) or real_read(self, name))
+    assert run.problem() is None
+    checking = reads.count("threshold.json")  # the check reads the whole file: history, costs
+    row = runs_table([run]).iloc[0]  # checks the run, then shows it
+    assert reads.count("threshold.json") - checking == checking + 1
+    assert row["saved threshold"] == threshold and row["threshold from"] == "manual"

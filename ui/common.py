@@ -314,10 +314,11 @@ def explored_key(run: Run) -> str:
 def working_threshold(run: Run) -> tuple[float, str]:
     """The threshold chosen on the Threshold page and not saved, else the run's saved one, with its source (as
     markdown: a saved source, from the run's files, is escaped)."""
+    threshold, saved = run.saved_threshold
     explored = st.session_state.get(explored_key(run))  # (value, source), set when the user chooses one
-    if explored is not None and explored[0] != run.threshold:
+    if explored is not None and explored[0] != threshold:
         return float(explored[0]), "explored on the Threshold page, not saved"
-    return run.threshold, f"saved: {as_text(thresholds.saved_source(run.threshold_info))}"
+    return threshold, f"saved: {as_text(thresholds.saved_source(saved))}"
 
 
 def headline_metrics(metrics: dict[str, Any]) -> None:

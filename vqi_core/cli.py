@@ -452,7 +452,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.decisions:  # refused before the test set is scored, not after
         _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
         check_output_file(Path(args.decisions))
-    threshold = run.threshold  # read once: the decisions and the lines below judge at the same threshold
+    threshold, saved = run.saved_threshold  # read once: the decisions and the lines below judge at the same threshold
     progress = TerminalProgress()
     try:
         result = evaluate_run(run, args.data, progress, category=args.category)
@@ -465,7 +465,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     for line in _defect_type_lines(result["metrics"]):
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(threshold)
-    source = str(run.threshold_info.get("source", "saved"))
+    source = str(saved.get("source", "saved"))
     chosen_where = _where_the_threshold_was_chosen(source, args.data is not None, result["own_test_images"])
     print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point)}")
@@ -572,8 +572,9 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here, before anything is written
-    threshold = run.threshold  # read once: the same threshold for every image, even if it is saved meanwhile
-    saved = run.threshold_info  # its source and whether anyone chose it, from one reading
+    # read once: the same threshold for every image, even if it is saved meanwhile, with its source and whether
+    # anyone chose it from the same reading
+    threshold, saved = run.saved_threshold
     threshold_source = saved.get("source", "saved")
     not_chosen = set_at_training_note(
         str(threshold_source), ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold),
@@ -710,7 +711,8 @@ def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_
     if args.value is not None:
         return args.value, "manual"
     if args.preset is None:
-        return run.threshold, run.threshold_info.get("source", "saved")
+        threshold, saved = run.saved_threshold
+        return threshold, saved.get("source", "saved")
     presets = threshold_presets(run.labels, run.score_values, max_rate, costs)
     name = _preset_name(args.preset, max_rate)
     if name not in presets:

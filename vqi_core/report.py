@@ -31,7 +31,7 @@ from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time, readable_time
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time, readable_time, recorded_costs
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
     outcomes, rate_numbers, set_at_training, set_at_training_note
@@ -175,13 +175,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     run.check(data=True)
     config, metrics, scores = run.config, run.metrics, run.scores
     saved = threshold is None
-    threshold = run.threshold if threshold is None else float(threshold)
+    saved_threshold, info = run.saved_threshold  # with its source, costs and whether anyone chose it: one reading
+    threshold = saved_threshold if threshold is None else float(threshold)
     not_chosen = False  # the saved threshold, where nobody has chosen it
     if saved:
-        info = run.threshold_info
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
-    saved_costs = run.threshold_costs if threshold == run.threshold else None  # what the saved one was saved at
+    saved_costs = recorded_costs(info) if threshold == saved_threshold else None  # what the saved one was saved at
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)

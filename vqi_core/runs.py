@@ -778,7 +778,14 @@ class Run:
     @property
     def threshold(self) -> float:
         """The saved operating threshold (images with score >= it are defective)."""
-        return self._threshold_of(self.threshold_info)
+        return self.saved_threshold[0]
+
+    @property
+    def saved_threshold(self) -> tuple[float, dict]:
+        """The saved threshold and its record (:attr:`threshold_info`) from one reading of ``threshold.json``:
+        read apart, a threshold saved in between would pair one threshold with another's source."""
+        info = self.threshold_info
+        return self._threshold_of(info), info
 
     @property
     def threshold_costs(self) -> LineCosts | None:

@@ -162,11 +162,11 @@ def check_section(run: Run) -> None:
         if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
             st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
                     f"\"Check the run\" to check that one.", icon=":material/info:")
-        if checked["threshold"] == run.threshold:
+        if checked["threshold"] == (saved_now := run.threshold):
             show_check(checked)
         else:
             st.info(f"A threshold has been saved since this check ({exact_number(checked['threshold'])}, now "
-                    f"{exact_number(run.threshold)}): check again.", icon=":material/update:")
+                    f"{exact_number(saved_now)}): check again.", icon=":material/update:")
 
 
 def scoring_section(run: Run, mode: str) -> None:
@@ -190,10 +190,10 @@ def scoring_section(run: Run, mode: str) -> None:
             st.error(f"Cannot score: {common.as_text(exc)}", icon=":material/error:")
     outcome = st.session_state.get(RESULTS)
     if outcome and outcome["run"] == run.id:
-        if outcome["threshold"] != run.threshold:
+        if outcome["threshold"] != (saved_now := run.threshold):
             st.warning(f"These images were judged at {exact_number(outcome['threshold'])}, the run's threshold when "
-                       f"they were scored; it is {exact_number(run.threshold)} now.", icon=":material/update:")
-            st.button(f"Judge them at {exact_number(run.threshold)}", key="predict_rejudge", icon=":material/update:",
+                       f"they were scored; it is {exact_number(saved_now)} now.", icon=":material/update:")
+            st.button(f"Judge them at {exact_number(saved_now)}", key="predict_rejudge", icon=":material/update:",
                       on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
@@ -300,17 +300,17 @@ def show(outcome: dict[str, Any], run: Run) -> None:
 
 st.title("Predict")
 current = common.require_run()
-saved = current.threshold_info  # its source and whether anyone chose it, from one reading
+saved_threshold, saved = current.saved_threshold  # with its source and whether anyone chose it, from one reading
 threshold_source = str(saved.get("source", "unknown"))
 st.caption(f"Run {common.as_code(current.id)} ({common.as_text(method_title(current.config.get('method')))}) at its "
-           f"saved threshold {exact_number(current.threshold)} ({common.as_text(threshold_source)}); change the run in "
+           f"saved threshold {exact_number(saved_threshold)} ({common.as_text(threshold_source)}); change the run in "
            "the sidebar and the threshold on the Threshold page.")
 if set_at_training(saved):  # judged at all the same: a line's false alarms (browser review)
-    st.warning(set_at_training_note(threshold_source, common.evaluator(str(current.path)).evaluate(current.threshold),
+    st.warning(set_at_training_note(threshold_source, common.evaluator(str(current.path)).evaluate(saved_threshold),
                                     "on the Threshold page"), icon=":material/warning:")
-if (tried := common.working_threshold(current)[0]) != current.threshold:  # Inspect judges at it (browser review)
+if (tried := common.working_threshold(current)[0]) != saved_threshold:  # Inspect judges at it (browser review)
     st.info(f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test "
-            f"images at it, Predict at the saved threshold {exact_number(current.threshold)}. Save it there to "
+            f"images at it, Predict at the saved threshold {exact_number(saved_threshold)}. Save it there to "
             f"judge new images at it.", icon=":material/info:")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,
                 persist_state="session")

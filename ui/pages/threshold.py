@@ -79,19 +79,19 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     grid are judged as before). A threshold saved far beyond the scores, which the slider does not reach (see
     :func:`~vqi_core.thresholds.slider_include`), starts the slider at its nearer end, said above it.
     """
-    saved = run.threshold_info
-    owner = (run.id, run.threshold, saved.get("saved_at"), axis.low, axis.high)
+    threshold, saved = run.saved_threshold
+    owner = (run.id, threshold, saved.get("saved_at"), axis.low, axis.high)
     if st.session_state.get(OWNER) == owner and SLIDER in st.session_state:
         return
     if (st.session_state.get(OWNER) or (None,))[0] != run.id:
         st.session_state[REASON] = ""
     explored = st.session_state.get(common.explored_key(run))
-    if explored is not None and explored[0] != run.threshold:
+    if explored is not None and explored[0] != threshold:
         show_threshold(axis.clamp(explored[0]), explored[1])
-    elif not axis.reaches(run.threshold):  # saved far beyond the scores: the slider starts at its nearer end
-        show_threshold(axis.clamp(run.threshold), "manual")
+    elif not axis.reaches(threshold):  # saved far beyond the scores: the slider starts at its nearer end
+        show_threshold(axis.clamp(threshold), "manual")
     else:
-        show_threshold(run.threshold, saved.get("source", "saved"))
+        show_threshold(threshold, saved.get("source", "saved"))
     st.session_state[OWNER] = owner
 
 

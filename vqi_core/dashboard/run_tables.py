@@ -37,10 +37,10 @@ def _run_figures(run: Run) -> dict[str, Any]:
     """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold, where
     it came from (and whether anyone chose it) and the box level, whether it has seen defects and what the
     test-set check found."""
-    metrics = run.metrics
+    metrics, (threshold, saved) = run.metrics, run.saved_threshold
     return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
             "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
-            "saved threshold": run.threshold, "threshold from": saved_source(run.threshold_info),
+            "saved threshold": threshold, "threshold from": saved_source(saved),
             "box level": run.box_level,
             "seen defects": bool(metrics.get("seen_defects")),
             "test set check": findings_line(run.report.get("split_check"))}
