@@ -11,6 +11,8 @@ import json
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -846,3 +848,53 @@ def test_a_run_that_recorded_its_images_relative_to_where_it_was_trained_still_r
         scores[column] = scores[column].str.replace(run.config["dataset"], "data/widget", regex=False)
     scores.to_csv(run.path / "scores.csv", index=False)
     assert Run(run.path).problem() is None
+
+
+KILLED_BETWEEN_THE_FILES = """
+import os, signal, sys
+from pathlib import Path
+import vqi_core.runs as runs
+from vqi_core.runs import Run
+
+def killed(path, data):  # threshold.json, the record, is written after scores.csv: die there, as SIGKILL would
+    Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+runs.write_json_atomic = killed
+run = Run(Path(sys.argv[1]))
+run.save_threshold(float(sys.argv[2]), "manual", reason="killed half-way")
+"""
+
+
+def test_a_threshold_save_killed_between_its_two_files_is_undone_at_the_next_check(trained_run, tmp_path, caplog):
+    """SIGKILL (or a power cut) between scores.csv and threshold.json left scores.csv judged at a threshold the run's
+    record does not hold, and nothing noticed (bad-input review): the next check writes scores.csv again at the
+    recorded threshold and removes the save's temporary files; a run folder that cannot be written is named."""
+    run = copied(trained_run, tmp_path)
+    saved, before = run.threshold, (run.path / "threshold.json").read_bytes()
+    other = float(np.median(run.score_values))
+    assert other != saved
+    killed = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_THE_FILES, str(run.path), repr(other)])
+    assert killed.returncode == -9
+    written = pd.read_csv(run.path / "scores.csv")
+    assert set(written["threshold"]) == {other} and (run.path / "threshold.json").read_bytes() == before  # stopped
+    assert [path.name for path in run.path.glob(".threshold.json.*")] == [".threshold.json.left0ver"]
+
+    fresh = Run(run.path)
+    with caplog.at_level("WARNING", logger="vqi_core.runs"):
+        assert fresh.problem() is None
+    assert "a threshold save had been stopped" in caplog.text
+    written = pd.read_csv(run.path / "scores.csv")
+    assert set(written["threshold"]) == {saved} and (run.path / "threshold.json").read_bytes() == before
+    assert written["prediction"].tolist() == Run(run.path).predictions()["prediction"].tolist()
+    assert not list(run.path.glob(".threshold.json.*")) and not list(run.path.glob(".scores.csv.*"))
+    assert Run(run.path).threshold_history["reason"].tolist()[-1] != "killed half-way"  # the save did not happen
+
+    (run.path / "scores.csv").write_bytes(runs_module.record_csv(fresh.predictions(other)))  # stopped again
+    def unwritable(path, data):
+        raise OSError(f"cannot write {path}: Read-only file system")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runs_module, "write_bytes_atomic", unwritable)
+        problem = Run(run.path).problem()
+    assert problem is not None and "scores.csv is damaged: its predictions were not made at the saved threshold" in \
+        problem and "Read-only file system" in problem

@@ -56,7 +56,7 @@ from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import file_above, interrupts_held, locked, unwritable_reason
 from .thresholds import set_at_training, verdicts
-from .wording import counted
+from .wording import counted, exact_number
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -382,6 +382,7 @@ class Run:
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
+        self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
         self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
@@ -477,6 +478,35 @@ class Run:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
 
+    def _scores_judged_at(self, threshold: float) -> bool:
+        """Whether ``scores.csv``'s predictions were made at ``threshold`` (a run written before they were
+        recorded, without its threshold column: taken as yes)."""
+        self.scores
+        return self._judged_at is None or all(_as_float(value) == threshold for value in self._judged_at)
+
+    def _finish_interrupted_save(self) -> None:
+        """Undo a threshold save stopped between its two files (SIGKILL, a power cut: Ctrl+C and SIGTERM wait for
+        both, see :meth:`save_threshold`). ``scores.csv`` is written first, ``threshold.json``, the record of the
+        threshold in effect, last: where ``scores.csv`` was judged at another threshold, it is written again at the
+        recorded one, and the save's leftover temporary files are removed. Done under the run's lock, so a save in
+        progress is waited for, not undone. ``RunError`` where the run folder cannot be written."""
+        if self._scores_judged_at(self.threshold):
+            return
+        with locked(self.path):
+            self._scores = None  # read again: the save may have finished meanwhile
+            threshold = self.threshold
+            if self._scores_judged_at(threshold):
+                return
+            try:
+                write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)))
+            except OSError as exc:
+                raise RunError(f"{self.path / SCORES_FILE} is damaged: its predictions were not made at the saved "
+                               f"threshold {exact_number(threshold)} (a threshold save was stopped between its two "
+                               f"files), and it cannot be written again: {exc}") from exc
+            _remove_save_leftovers(self.path)
+        log.warning("%s: a threshold save had been stopped between its two files; its predictions were made at the "
+                    "saved threshold %s again", self.path / SCORES_FILE, exact_number(threshold))
+
     def _check_model_arrays(self) -> None:
         """The check of loading the model that needs no backbone (whose pretrained weights a machine may lack) and
         reads the files in full: they are the ones it saved (by the SHA-256 that ``model.json`` records; that no
@@ -505,10 +535,10 @@ class Run:
                 raise RunError(f"{path} is damaged: it is not a regular file (a pipe, a device or a folder)")
 
     def files_signature(self) -> tuple | None:
-        """Changes whenever the run's config, scores, maps, data manifest or a model file is written, replaced,
-        created or removed (None while one changed a moment ago, see :func:`_files_signature`): a check of them
+        """Changes whenever the run's config, scores, saved threshold, maps, data manifest or a model file is
+        written, replaced, created or removed (None while one changed a moment ago, see :func:`_files_signature`): a check of them
         that passed need not be repeated while it stays the same."""
-        return _files_signature([self.path / name for name in CHECKED_FILES])
+        return _files_signature([self.path / name for name in (*CHECKED_FILES, THRESHOLD_FILE)])
 
     def _check_metrics(self) -> None:
         """``RunError`` when a figure of ``metrics.json`` is not a number or null (a list: not all numbers; a
@@ -556,6 +586,7 @@ class Run:
             if header is None or not holds_a_map(*header):  # as anomaly_map reads it
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
+        self._finish_interrupted_save()
         if manifest:
             self._check_scores_order()
 
@@ -884,6 +915,7 @@ class Run:
                 raise RunError(f"{path} is damaged: {problem}")
             if (problem := _place_problem(frame)) is not None:
                 raise RunError(f"{path} is damaged: {problem}")
+            self._judged_at = frame["threshold"].unique().tolist() if "threshold" in frame else None
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
 
@@ -1017,6 +1049,7 @@ class Run:
                 return False  # a history row that changes nothing would only hide the real changes (choosing the
                 # threshold the run was trained with is a change: it has been chosen now)
             history = [*previous.pop("history", []), previous]
+            _remove_save_leftovers(self.path)  # of a save stopped by SIGKILL or a power cut
             scores = record_csv(self.predictions(threshold))
             received: list[int] = []
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
@@ -1028,6 +1061,21 @@ class Run:
         if interrupted is not None:
             interrupted += received
         return True
+
+
+def _remove_save_leftovers(folder: Path) -> None:
+    """Remove the temporary files (:func:`write_bytes_atomic`'s) of a threshold save that was stopped in ``folder``;
+    for the run's lock holder only: a save in progress writes them."""
+    for name in (SCORES_FILE, THRESHOLD_FILE):
+        for leftover in folder.glob(f".{name}.*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def readable_runs(runs: Iterable[Run]) -> list[Run]:
