@@ -536,8 +536,8 @@ class Run:
 
     def files_signature(self) -> tuple | None:
         """Changes whenever the run's config, scores, saved threshold, maps, data manifest or a model file is
-        written, replaced, created or removed (None while one changed a moment ago, see :func:`_files_signature`): a check of them
-        that passed need not be repeated while it stays the same."""
+        written, replaced, created or removed (None while one changed a moment ago, see :func:`_files_signature`):
+        a check of them that passed need not be repeated while it stays the same."""
         return _files_signature([self.path / name for name in (*CHECKED_FILES, THRESHOLD_FILE)])
 
     def _check_metrics(self) -> None:
