@@ -20,6 +20,8 @@ from vqi_core.runs import Run, readable_runs
 
 #: how often another page than Train looks whether this session's training has ended
 TRAINING_FOLLOW_SECONDS = 2.0
+#: the page address's parameter that holds the current run
+RUN_PARAMETER = "run"
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 hide_pillow_warnings()  # off the server's terminal: VQI names each image it cannot read, Pillow's name no file
@@ -89,17 +91,32 @@ def dataset_sidebar(readable: list[Run]) -> None:
                               "its newest run the current run.")
 
 
+def adopt_linked_run(readable: list[Run]) -> None:
+    """A new session (a reload, a shared link) opened with ``?run=<id>`` works on that run, where it can be read:
+    before the sidebar chooses the category, which then is that run's."""
+    linked = st.query_params.get(RUN_PARAMETER)
+    if CURRENT_RUN not in st.session_state and linked in {run.id for run in readable}:
+        set_current_run(linked)
+
+
 def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> None:
-    """The current run, chosen among the saved runs (newest first); a run whose files cannot be read (not in
-    ``readable``) is listed as such (the pages say what is wrong with it) and never chosen for the user."""
+    """The current run, chosen among the saved runs: those of the chosen category first, then the others, each
+    newest first, the others' labels beginning with their category; a run whose files cannot be read (not in
+    ``readable``) is listed as such (the pages say what is wrong with it) and never chosen for the user. The
+    current run is kept in the page's address (``?run=<id>``), so that a reload or a shared link opens it."""
     if problem is not None:
         st.sidebar.error(problem, icon=":material/folder_off:")
     readable_ids = {run.id for run in readable}
-    labels = {run.id: run_label(run, run.id in readable_ids) for run in runs}
+    of_category = {run.id for run in runs_of_chosen_category(readable)}
+    ordered = sorted(runs, key=lambda run: run.id not in of_category)  # stable: newest first within each
+    labels = {run.id: run_label(run, run.id in readable_ids, category_first=run.id not in of_category)
+              for run in ordered}
     current = st.session_state.get(CURRENT_RUN)
     if current is None and readable:
         current = next(iter(runs_of_chosen_category(readable)), readable[0]).id
         set_current_run(current)
+    if current in readable_ids:
+        st.query_params[RUN_PARAMETER] = current  # again at every rerun: moving to another page clears it
     st.session_state["run_select"] = current if current in labels else None
     st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.__getitem__,
                          placeholder="no saved run yet" if not labels else "choose a run",
@@ -109,9 +126,15 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
         st.sidebar.warning(f"Run {current} is no longer on disk.", icon=":material/warning:")
     run = next((run for run in readable if run.id == current), None)
     folder = chosen_category_folder()
-    if run is not None and folder is not None and run.config.get("dataset") != folder:
-        st.sidebar.caption(f":material/info: The current run was trained on {as_code(str(run.config.get('dataset')))}, "
-                           "not on the category chosen above.")
+    if run is None or folder is None or run.config.get("dataset") == folder:
+        return
+    trained_on = as_code(str(run.config.get("dataset")))
+    if run.config.get("category") == st.session_state.get(CATEGORY):  # a copied or moved dataset
+        st.sidebar.caption(f":material/info: The current run was trained on {trained_on}, not on the category "
+                           "chosen above.")
+    else:  # another part: easily worked on unnoticed (browser review)
+        st.sidebar.warning(f"The current run is of another part: {as_text(str(run.config.get('category')))}, "
+                           f"trained on {trained_on}, not on the category chosen above.", icon=":material/warning:")
 
 
 @st.fragment(run_every=TRAINING_FOLLOW_SECONDS)
@@ -133,6 +156,7 @@ def follow_training() -> None:
 adopt_finished_training()  # before the sidebar shows the current run
 runs, runs_problem = saved_runs()
 readable = readable_runs(runs)  # each run's small files read once per rerun
+adopt_linked_run(readable)
 dataset_sidebar(readable)
 run_sidebar(runs, readable, runs_problem)
 navigation = st.navigation([

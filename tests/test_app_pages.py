@@ -17,13 +17,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from streamlit.testing.v1 import AppTest
+
+from conftest import APP
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import grid_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
-    compare_runs, run_notes, runs_of_category, same_data_runs
+    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -148,6 +151,69 @@ def test_choosing_a_category_makes_its_newest_run_current_and_a_run_of_other_ima
     app.text_input(key="data_root").input(str(data / "anchor_plate")).run()  # as if it had been typed at once
     assert app.session_state["current_run_id"] == newer.name and elsewhere_note(app) == []
     assert not app.exception
+
+
+def test_the_current_run_list_puts_the_chosen_categorys_runs_first_and_names_the_others_part(
+        open_page, app_env, synthetic_root, tmp_path, monkeypatch):
+    """Every category's runs were listed newest first, their labels cut before the category in the closed list:
+    a threshold was saved to a run of another part unnoticed (browser review). The chosen category's runs come
+    first; the others' labels begin with their category; a current run of another part is a warning."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root / "widget", data / "widget")
+    shutil.copytree(synthetic_root / "widget", data / "anchor_plate")
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    widget_run = app_env.list()[0]
+    plate_folder = app_env.root / "29990101-000000-anchor_plate-padim-0000"  # newer: listed first before
+    shutil.copytree(widget_run.path, plate_folder)
+    record_dataset_as(plate_folder, (data / "anchor_plate").resolve())
+    config = json.loads((plate_folder / "config.json").read_text())
+    (plate_folder / "config.json").write_text(json.dumps({**config, "category": "anchor_plate"}))
+    plate_run = Run(plate_folder)
+
+    app = open_page()
+    app.selectbox(key="category").select("widget").run()
+    picker = app.sidebar.selectbox(key="run_select")
+    assert picker.options[0] == run_label(widget_run) and picker.options[-1] == run_label(plate_run, True, True)
+    assert picker.options[-1].startswith("anchor_plate · ")
+    assert app.sidebar.warning.len == 0
+    picker.set_value(plate_run.id).run()  # chosen all the same
+    [warning] = [w.value for w in app.sidebar.warning]
+    assert warning == ("The current run is of another part: anchor\\_plate, trained on "
+                       f"`{plate_run.config['dataset']}`, not on the category chosen above.")
+
+
+def test_a_reload_or_a_shared_link_opens_the_run_in_the_pages_address(open_page, app_env, synthetic_root, tmp_path,
+                                                                      monkeypatch):
+    """A reload started a new session on the newest run and its category, without a word: work went on with
+    another part's model (browser review). The current run is kept in the address (``?run=<id>``)."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root / "widget", data / "widget")
+    shutil.copytree(synthetic_root / "widget", data / "anchor_plate")
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    widget_run = app_env.list()[0]
+    plate_folder = app_env.root / "29990101-000000-anchor_plate-padim-0000"  # the newest
+    shutil.copytree(widget_run.path, plate_folder)
+    record_dataset_as(plate_folder, (data / "anchor_plate").resolve())
+    config = json.loads((plate_folder / "config.json").read_text())
+    (plate_folder / "config.json").write_text(json.dumps({**config, "category": "anchor_plate"}))
+
+    app = open_page()
+    assert app.session_state["current_run_id"] == plate_folder.name == app.query_params["run"]
+    app.sidebar.selectbox(key="run_select").set_value(widget_run.id).run()
+    assert app.query_params["run"] == widget_run.id
+    app.switch_page("ui/pages/threshold.py").run()  # another page clears the address's parameters: set again
+    assert app.query_params["run"] == widget_run.id
+
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)
+    reloaded.query_params["run"] = widget_run.id
+    reloaded.run()
+    assert reloaded.session_state["current_run_id"] == widget_run.id and not reloaded.exception
+    assert reloaded.selectbox(key="category").value == "widget"  # the linked run's category
+    for unknown in ("no-such-run", "../etc"):  # a link to a run deleted since, or made up: the newest run
+        linked = AppTest.from_file(str(APP), default_timeout=60)
+        linked.query_params["run"] = unknown
+        linked.run()
+        assert linked.session_state["current_run_id"] == plate_folder.name and not linked.exception
 
 
 def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(open_page, app_env):
@@ -425,6 +491,12 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     assert not app.exception
     assert any("at least one of the costs" in w.value for w in app.warning)
     assert not any(b.key == "preset_Minimum cost" for b in app.button)
+    app.number_input(key="cost_escape").set_value(10.0).run()
+    app.number_input(key="line_defect_rate").set_value(150.0).run()  # had kept a silent red mark (browser review)
+    assert not app.exception and [w.value for w in app.warning if "cost" in w.value] == [
+        "These costs cannot be used: the share of defective parts on the line must be from 0.001 % to 99 %, not "
+        "150 %. The minimum-cost preset and the expected cost are hidden until they can."]
+    app.number_input(key="line_defect_rate").set_value(2.0).run()
     app.number_input(key="cost_escape").set_value(-3.0).run()  # said by VQI, not as the field's bounds
     assert not app.exception and [w.value for w in app.warning if "cost" in w.value] == [
         "These costs cannot be used: the cost of an escape must be a number from 0 to 1e+15, not -3.0. The "
@@ -679,8 +751,10 @@ def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page,
     exact = app.number_input(key="threshold_number")
     assert exact.help.startswith("From ") and "A value beyond it is moved to its nearer end" in exact.help
     # said by the fragment's next draw, not by the button's callback (Streamlit warned on every save)
-    assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual). Predict and "
-                                            f"scores.csv use it from now on."]
+    assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual) for "
+                                            f"{common.as_text(run_name(run))}. Predict and scores.csv use it from "
+                                            f"now on."]
+    assert run_name(run).split(" · ")[-1] == run.config["category"] and trained_at(run.id) in run_name(run)
     app.run()
     assert app.toast.len == 0  # said once
 
@@ -2097,6 +2171,7 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     assert backbone_title("efficientnet_lite0") == "EfficientNet-Lite0" and backbone_title("wide_resnet50_2") == \
         "Wide-ResNet-50-2" and backbone_title("my_net") == "my_net" and backbone_title(None) == "unknown backbone"
     assert trained_at("my-run") == "my-run"
+    assert run_label(run, category_first=True).split(" · ") == [category, method, trained, auroc, backbone]
     assert trained_at("20261399-011153-x-padim") == "20261399-011153"  # no such date: the id's start, as written
     from vqi_core.pipeline import new_run_id
     assert re.fullmatch(r"\d\d:\d\d:\d\d \d{4}-\d\d-\d\d", trained_at(new_run_id("part", "padim")))  # one format

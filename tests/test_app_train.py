@@ -175,7 +175,7 @@ def test_train_page_says_how_many_defective_images_have_a_mask_and_lists_a_misna
     assert list(skipped["file"]) == [str(part / "ground_truth" / "blob" / "001_gt.png")]
     assert skipped["reason"][0].startswith("mask matches no image in test/blob")
     assert masks_phrase(0, 4) == "without ground-truth masks" and masks_phrase(4, 4) == "with ground-truth masks"
-    assert [w.value.split(":")[0] for w in app.warning] == ["Only 4 good training images"]  # fewer than 10
+    assert [w.value.split(":")[0] for w in app.main.warning] == ["Only 4 good training images"]  # fewer than 10
 
 
 def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jobs):

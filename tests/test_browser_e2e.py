@@ -388,6 +388,16 @@ def test_train_threshold_compare_and_predict(page, server):
     assert shown == [point.fp, point.fp + point.tn, point.fn, point.fn + point.tp]  # a reloaded run scores the same
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict's check"
     _shot(page, "predict_check")
+    # the current run is in the page's address: a reload (a new session) keeps working on it (browser review: it
+    # went back to the newest run and its category without a word)
+    assert f"run={current.id}" in page.url, page.url
+    page.get_by_role("combobox", name="Current run").click()
+    page.get_by_role("option", name=re.compile(re.escape(trained_at(run.id)))).click()
+    sync_api.expect(page).to_have_url(re.compile(f"run={re.escape(run.id)}"), timeout=30_000)
+    page.reload()
+    page.get_by_role("heading", name="Predict").first.wait_for(timeout=60_000)
+    sync_api.expect(page.get_by_role("combobox", name="Current run")).to_have_value(
+        re.compile(re.escape(trained_at(run.id))), timeout=30_000)
     # the server's terminal: nothing but Streamlit's own start-up lines (torch's TorchScript notices had reached it)
     logged = Path(server["log"]).read_text()
     assert not re.search(r"Warning|deprecated|Traceback", logged), logged

@@ -389,9 +389,10 @@ def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
                                              ({"escape": float("nan")}, "escape"),
                                              ({"escape": 1e308}, "escape must be a number from 0 to 1e"),
                                              ({"false_alarm": 0.0, "escape": 0.0}, "at least one"),
-                                             ({"defect_rate": 0.0}, "defect rate"),
-                                             ({"defect_rate": 1.0}, "defect rate"),
-                                             ({"defect_rate": 1e-300}, "defect rate must be from 1e-05 to 0.99")])
+                                             ({"defect_rate": 0.0}, "defective parts"),
+                                             ({"defect_rate": 1.0}, "defective parts"),
+                                             ({"defect_rate": 1e-300}, "defective parts on the line must be "
+                                                                       "from 0.001 % to 99 %, not 1e-298 %")])
 def test_line_costs_refuse_values_that_mean_nothing(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         LineCosts(**kwargs)

@@ -588,8 +588,8 @@ class LineCosts:
         if self.false_alarm == 0 and self.escape == 0:
             raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
         if not MIN_DEFECT_RATE <= self.defect_rate <= MAX_DEFECT_RATE:
-            raise ValueError(f"the defect rate must be from {MIN_DEFECT_RATE:g} to {MAX_DEFECT_RATE:g}, not "
-                             f"{self.defect_rate}")
+            raise ValueError(f"the share of defective parts on the line must be from {100 * MIN_DEFECT_RATE:g} % to "
+                             f"{100 * MAX_DEFECT_RATE:g} %, not {100 * self.defect_rate:g} %")
 
     def summary(self) -> str:
         """The costs in words, e.g. for the source of a saved threshold."""

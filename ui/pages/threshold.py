@@ -10,6 +10,7 @@ from ui import common
 from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_history, box_slider, regions_boxed_frame
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
 from vqi_core.dashboard.overlays import pixel_scope
+from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, threshold_history_frame, threshold_view
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
@@ -138,8 +139,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
         without = (" The costs entered cannot be used: none were recorded with it." if costs is None else "")
-        st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}). Predict and "
-                                        f"scores.csv use it from now on.{dearer}{without}", ":material/save:")
+        st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}) for "
+                                        f"{common.as_text(run_name(run))}. Predict and scores.csv use it from now "
+                                        f"on.{dearer}{without}", ":material/save:")
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
@@ -174,10 +176,11 @@ def line_costs(run: Run) -> LineCosts | None:
                           help="Rejecting a good part: re-inspection, scrap. Any unit, the same for both costs.")
         middle.number_input("Cost of an escape", None, None, step=1.0, key=ESCAPE, persist_state="session",
                             help="Passing a defective part: rework downstream, a complaint, a recall.")
-        right.number_input("Defective parts on the line (%)", 100 * MIN_DEFECT_RATE, 100 * MAX_DEFECT_RATE, step=0.1,
-                           format="%.3f", key=DEFECT_RATE, persist_state="session",
-                           help="The share the line makes, not the test set's (usually far higher). Used with the "
-                                "test set's rates to estimate the cost.")
+        right.number_input("Defective parts on the line (%)", None, None, step=0.1, format="%.3f", key=DEFECT_RATE,
+                           persist_state="session",  # unbounded, as the costs (150 had kept a silent red mark)
+                           help=f"The share the line makes, not the test set's (usually far higher), from "
+                                f"{100 * MIN_DEFECT_RATE:g} % to {100 * MAX_DEFECT_RATE:g} %. Used with the test set's "
+                                f"rates to estimate the cost.")
     try:
         costs = entered_costs()
     except ValueError as exc:

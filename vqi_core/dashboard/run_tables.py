@@ -88,19 +88,29 @@ def _interval_text(interval: tuple[float, float], signed: bool = False, digits: 
     return f"{number.format(interval[0] + 0.0)} to {number.format(interval[1] + 0.0)}"  # + 0.0: no "-0.000"
 
 
-def run_label(run: Run, readable: bool | None = None) -> str:
+def run_label(run: Run, readable: bool | None = None, category_first: bool = False) -> str:
     """A short human label: method, when it was trained (time first), image AUROC, category and backbone, what
     tells runs apart first (a narrow picker, such as the sidebar's, cuts the end off: two runs of one method trained
-    the same day read alike when the time came after the AUROC and the date). ``readable``: whether the run's files
-    can be read, where the caller has checked already (:meth:`~vqi_core.runs.Run.problem`); checked here if
-    None."""
+    the same day read alike when the time came after the AUROC and the date). ``category_first``: the category
+    leads instead (a run of another category than the one being worked on, which a cut label had hidden: browser
+    review). ``readable``: whether the run's files can be read, where the caller has checked already
+    (:meth:`~vqi_core.runs.Run.problem`); checked here if None."""
     if not (run.problem() is None if readable is None else readable):
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
-    quality = "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}"
-    return f"{method_title(config.get('method'))} · {trained_at(run.id)} · {quality} · " \
-           f"{config.get('category')} · {backbone_title(config.get('params', {}).get('backbone'))}"
+    parts = [method_title(config.get("method")), trained_at(run.id),
+             "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}", str(config.get("category")),
+             backbone_title(config.get("params", {}).get("backbone"))]
+    if category_first:
+        parts.insert(0, parts.pop(3))
+    return " · ".join(parts)
+
+
+def run_name(run: Run) -> str:
+    """A run named in a sentence: method, when it was trained and category ("PatchCore · 01:11:53 2026-12-05 ·
+    bottle")."""
+    return f"{method_title(run.config.get('method'))} · {trained_at(run.id)} · {run.config.get('category')}"
 
 
 def trained_at(run_id: str) -> str:
