@@ -26,7 +26,7 @@ from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspect
 from vqi_core.dashboard.overlays import grid_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
-    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, trained_at
+    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, test_set_groups, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -1212,8 +1212,9 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     n_defective = point.fn + point.tp
     assert table[FALSE_ALARMS_SAVED].tolist() == [point.fp] * 2 and table[ESCAPES_SAVED].tolist() == [point.fn] * 2
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
-    assert shown_as[ESCAPES_SAVED]["help"] == (f"Of the {n_defective} defective images compared, those the run's "
-                                               f"saved threshold passes.")  # numbers: they sort as such (review)
+    assert shown_as[ESCAPES_SAVED]["help"] == (f"At the run's saved threshold: of the {n_defective} defective images "
+                                               f"compared, those it passes.")  # numbers: they sort as such (review)
+    assert ESCAPES_SAVED == "escapes (saved)"  # short: it had been scrolled out of a 1600 px window (browser review)
     first, second = table["run"].tolist()
     first_name, second_name = (compared_name(Run(app_env.root / run_id)) for run_id in (first, second))
     assert f":material/balance: {common.as_text(f'{second_name} against {first_name}: image AUROC')} +0.000 " \
@@ -1500,9 +1501,13 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
                              f"{compared_name(run)}, AUROC {expected:.3f}; {compared_name(replaced)}, AUROC "
                              f"{expected:.3f}.")  # the curves in words, for screen readers
     assert f"{run.metrics['image_auroc']:.3f}" != f"{expected:.3f}"
-    app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
+    app.multiselect(key="compare_runs").set_value([run.id, other.id, replaced.id]).run()
     assert not app.exception
-    assert any("not evaluated on the same test images" in e.value for e in app.error)
+    [error] = [e.value for e in app.error if "not evaluated on the same test images" in e.value]
+    assert error.endswith(f" Test images: {common.as_text(run_name(run))} and {common.as_text(run_name(replaced))} "
+                          f"share theirs; {common.as_text(run_name(other))} has its own.")  # which to drop (review)
+    assert [[r.id for r in group] for group in test_set_groups([run, other, replaced])] == [[run.id, replaced.id],
+                                                                                            [other.id]]
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])
@@ -2026,6 +2031,24 @@ def test_predict_says_its_results_are_of_an_earlier_file_of_the_same_name(open_p
     assert not app.exception
     assert any(i.value.startswith("These results are of 1 uploaded file, not of the images chosen above")
                for i in app.info)
+
+
+def test_predict_says_whose_results_it_keeps_when_another_run_is_current(open_page, app_env):
+    """The results vanished without a word when another run was chosen in the sidebar (browser review)."""
+    run = app_env.list()[0]
+    other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-0000"))
+    app = open_page("predict.py")
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert app.session_state["current_run_id"] == run.id and any(m.label == "Images scored" for m in app.metric)
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()
+    assert not app.exception and not any(m.label == "Images scored" for m in app.metric)
+    assert [i.value for i in app.info if i.value.startswith("The images scored last")] == [
+        f"The images scored last (1 uploaded file) were scored with another run, {common.as_text(run_name(run))}: "
+        f"choose it in the sidebar to see them again, or press \"Score images\" to score images with this one."]
+    app.sidebar.selectbox(key="run_select").set_value(run.id).run()
+    assert any(m.label == "Images scored" for m in app.metric)
+    assert not any(i.value.startswith("The images scored last") for i in app.info)
 
 
 def test_file_names_in_predict_messages_are_shown_as_written(open_page):

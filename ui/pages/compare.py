@@ -7,7 +7,7 @@ import streamlit as st
 from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, same_data_runs
+    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, run_name, same_data_runs, test_set_groups
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -123,10 +123,12 @@ if without_test:  # nothing to compare on: not a question of different test imag
                            f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
                            f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
 if not shared:
+    groups = "; ".join(" and ".join(common.as_text(run_name(run)) for run in group) + (" share theirs" if len(
+        group) > 1 else " has its own") for group in test_set_groups(chosen))  # which to drop (browser review)
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
                                            "category folder)." if found.by_folder else ".")
-                           + (changed if found.changed else ""))
+                           + (changed if found.changed else "") + f" Test images: {groups}.")
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
     common.note_banner(note, f"{holders}: ")
@@ -159,17 +161,17 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         width="large",  # "0.963 to 0.990 (every resample perfect: too few images)" was cut (browser review)
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
-    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first "
-                                                                     "run's (0 for the first run itself)."),
+    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", width="small", help="This run's image AUROC minus the "
+                                                "first run's (0 for the first run itself)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),
     FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
-        help=f"Of the {counted(comparison.good_images, 'good image')} compared, those the run's saved threshold "
-             f"rejects."),
+        width="small", help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} "
+                            f"compared, those it rejects."),
     ESCAPES_SAVED: st.column_config.NumberColumn(
-        help=f"Of the {counted(comparison.defective_images, 'defective image')} compared, those the run's saved "
-             f"threshold passes."),
+        width="small", help=f"At the run's saved threshold: of the "
+                            f"{counted(comparison.defective_images, 'defective image')} compared, those it passes."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "

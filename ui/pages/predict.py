@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ui import common
+from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import judged_again, labelled_check, result_cards_order, scored_cards
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
@@ -62,7 +63,7 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
                                     threshold, box_level)
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
-    return {"run": run.id, "threshold": threshold, "box_level": box_level, "cards": cards,
+    return {"run": run.id, "run_name": run_name(run), "threshold": threshold, "box_level": box_level, "cards": cards,
             "problems": problems, "frame": frame, "skipped": skipped if mode != "upload" else [],
             "sub_folders": [path.name for path in sub_folders(folder)] if mode != "upload" else [],
             "mode": mode, "folder": folder, "uploads": uploaded(files), "scoring": uuid.uuid4().hex,
@@ -189,6 +190,10 @@ def scoring_section(run: Run, mode: str) -> None:
             st.session_state.pop(RESULTS, None)
             st.error(f"Cannot score: {common.as_text(exc)}", icon=":material/error:")
     outcome = st.session_state.get(RESULTS)
+    if outcome and outcome["run"] != run.id:  # kept, not dropped without a word (browser review)
+        st.info(f"The images scored last ({source_text(outcome)}) were scored with another run, "
+                f"{common.as_text(outcome['run_name'])}: choose it in the sidebar to see them again, or press "
+                f"\"Score images\" to score images with this one.", icon=":material/info:")
     if outcome and outcome["run"] == run.id:
         if outcome["threshold"] != (saved_now := run.threshold):
             st.warning(f"These images were judged at {exact_number(outcome['threshold'])}, the run's threshold when "

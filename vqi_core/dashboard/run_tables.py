@@ -71,7 +71,8 @@ AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
 VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
 VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
 #: Compare table columns: what each run's saved threshold does on the images compared
-FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms at its saved threshold", "escapes at its saved threshold"
+FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms (saved)", "escapes (saved)"  # short: the escapes column had been
+# scrolled out of a 1600 px window (browser review); the help says at which threshold
 #: the Compare table's columns, what answers "which run is better" first (the figures a wide table hid to the right
 #: of the run's setup: browser review); the page puts each run's description second
 COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED,
@@ -159,6 +160,20 @@ def same_data_runs(first: Run, runs: Sequence[Run]) -> list[Run]:
     return [run for run in runs if run.id != first.id and run.config.get("category") == first.config.get("category")
             and (run.config.get("dataset") == first.config.get("dataset")
                  or (digest is not None and run.config.get("data_sha256") == digest))]
+
+
+def test_set_groups(runs: Sequence[Run]) -> list[list[Run]]:
+    """``runs`` grouped so that the runs of each group share test images (:func:`common_test_images`), each run in
+    the first group it shares them with, in their order: which runs can be compared with which, where not all
+    can."""
+    groups: list[list[Run]] = []
+    for run in runs:
+        group = next((group for group in groups if common_test_images([*group, run]).names), None)
+        if group is None:
+            groups.append([run])
+        else:
+            group.append(run)
+    return groups
 
 
 def runs_of_category(runs: Sequence[Run], folder: str | None, name: str | None) -> list[Run]:
