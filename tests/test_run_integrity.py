@@ -898,3 +898,30 @@ def test_a_threshold_save_killed_between_its_two_files_is_undone_at_the_next_che
         problem = Run(run.path).problem()
     assert problem is not None and "scores.csv is damaged: its predictions were not made at the saved threshold" in \
         problem and "Read-only file system" in problem
+
+
+@pytest.mark.parametrize("damage, said", [
+    ("map_max_below_median", "its normalisation statistics give a highest good-image map level (-5) below their "
+                             "median"),
+    ("height_text", "height must be a whole number of pixels, not 'abc'"),
+    ("unknown_key", "got an unexpected keyword argument 'gamma'"),
+    ("no_mean", "'mean' is missing from its preprocessing"),
+])
+def test_model_json_values_loading_would_refuse_are_found_by_the_cheap_check(trained_run, tmp_path, capsys, damage,
+                                                                             said):
+    """`runs` listed such a run as healthy, and `evaluate` and `predict` then refused to load it (bad-input review):
+    the check reads the preprocessing and the normalisation as loading does."""
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    preprocessing = meta["preprocessing"]
+    edited = {"map_max_below_median": {"normalization": {**meta["normalization"], "map_max": -5.0}},
+              "height_text": {"preprocessing": {**preprocessing, "height": "abc"}},
+              "unknown_key": {"preprocessing": {**preprocessing, "gamma": 2.2}},
+              "no_mean": {"preprocessing": {k: v for k, v in preprocessing.items() if k != "mean"}}}[damage]
+    meta_path.write_text(json.dumps({**meta, **edited}))
+    problem = Run(run.path).problem()
+    assert problem is not None and problem.startswith(f"the model in {run.path / 'model'} cannot be loaded: "
+                                                      f"model.json is damaged: ") and said in problem
+    with pytest.raises(RunError, match="model.json is damaged"):
+        run.load_model()

@@ -49,7 +49,7 @@ from .datasets import GOOD, category_around, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
-                           saved_normalization)
+                           saved_normalization, saved_preprocessing)
 from .metrics import LineCosts, mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
@@ -651,6 +651,10 @@ class Run:
                 or not isinstance(meta.get("preprocessing"), dict)):
             raise RunError(f"{folder / MODEL_JSON} is damaged: no method, parameters or preprocessing")
         self._normalization(meta)
+        try:
+            saved_preprocessing(meta)  # as loading reads it (a hand edit listed the run, then failed to load it)
+        except DamagedModel as exc:
+            raise RunError(f"the model in {folder} cannot be loaded: {exc}") from None
         if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
                            f"but the run's model is {meta['method']!r}")

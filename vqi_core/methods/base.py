@@ -459,7 +459,7 @@ class AnomalyModel(ABC):
                                    f"{name}")
         try:
             model = cls(**meta["params"])
-            model.preprocessing = Preprocessing.from_dict(meta["preprocessing"])  # exactly as fitted
+            model.preprocessing = saved_preprocessing(meta)  # exactly as fitted
         except DamagedModel:
             raise
         except ValueError as exc:  # a value out of range: edited, or not written by VQI
@@ -497,7 +497,23 @@ def saved_normalization(meta: dict[str, Any]) -> dict[str, float]:
             finite_number(value) for value in normalization.values())):
         raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics are not the finite numbers "
                            f"{', '.join(NORMALIZATION_KEYS)}")
+    if normalization["map_max"] < normalization["map_median"]:  # a maximum below the median: edited by hand
+        raise DamagedModel(f"{MODEL_JSON} is damaged: its normalisation statistics give a highest good-image map "
+                           f"level ({normalization['map_max']:g}) below their median ({normalization['map_median']:g})")
     return {key: float(value) for key, value in normalization.items()}
+
+
+def saved_preprocessing(meta: dict[str, Any]) -> Preprocessing:
+    """The preprocessing a model was fitted with, read from its ``model.json`` (``meta``): the one rule for loading
+    the model and checking a run. ``DamagedModel`` saying what is wrong with it (edited, or not written by VQI)."""
+    data = meta.get("preprocessing")
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("its preprocessing is not an object")
+        return Preprocessing.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:  # TypeError: a key VQI does not write; KeyError: one missing
+        what = f"{exc.args[0]!r} is missing from its preprocessing" if isinstance(exc, KeyError) else exc
+        raise DamagedModel(f"{MODEL_JSON} is damaged: {what}") from None
 
 
 def finite_number(value: Any) -> bool:
