@@ -12,7 +12,7 @@ from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_f
     chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
 from vqi_core.dashboard.run_tables import run_label, runs_of_category
-from vqi_core.datasets import DatasetError, list_categories, misnamed_categories
+from vqi_core.datasets import DatasetError, incomplete_categories, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings
 from vqi_core.methods import method_title
@@ -75,7 +75,7 @@ def dataset_sidebar(readable: list[Run]) -> None:
     except ValueError as exc:  # a NUL character (the system's refusals, such as no permission, are DatasetErrors)
         st.sidebar.error(as_text(f"The dataset folder cannot be read: {exc}"), icon=":material/folder_off:")
         categories = []
-    for misnamed in misnamed_categories(root) if categories else []:
+    for misnamed in [*misnamed_categories(root), *incomplete_categories(root)] if categories else []:
         st.sidebar.warning(as_text(f"Not listed: {misnamed['file']}: {misnamed['reason']}"),
                            icon=":material/folder_off:")
     previous = st.session_state.get(CATEGORY)

@@ -231,9 +231,12 @@ def test_folder_and_mask_names_that_are_not_utf8_are_named_and_every_page_still_
     masks = part / "ground_truth" / "blob"
     os.link(bytes(masks / "000_mask.png"), bytes(masks) + b"/\xe9t\xe9_mask.png")
     shutil.copytree(bytes(part), bytes(root) + b"/caf\xe9")
+    shutil.copytree(part / "test", root / "test_only" / "test")  # no train/good: named too (browser review)
     app = open_page("home.py", data_root=str(root))
     assert not app.exception
     assert any(w.value.startswith("Not listed") and "caf\\\\xe9" in w.value for w in app.sidebar.warning)
+    assert any(w.value.startswith("Not listed") and "test\\_only\\: no train/good folder" in w.value
+               for w in app.sidebar.warning)
     assert app.sidebar.selectbox(key="category").options == ["part"]
     for page in ("train.py", "inspect_images.py", "threshold.py", "compare.py", "predict.py"):
         app.switch_page(f"ui/pages/{page}").run()

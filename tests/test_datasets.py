@@ -4,14 +4,15 @@ import json
 import os
 import pathlib
 import shutil
+import unicodedata
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_png
-from vqi_core.datasets import (DatasetError, category_path, list_categories, load_category, load_folder,
-                               load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
+from vqi_core.datasets import (DatasetError, category_path, incomplete_categories, list_categories, load_category,
+                               load_folder, load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
 from vqi_core.images import UNIDENTIFIED
 from vqi_core.region import InspectionRegion
 
@@ -511,3 +512,39 @@ def test_a_category_that_also_holds_a_category_folder_says_how_to_use_the_inner_
         category_path(root, "inner")
     with pytest.raises(DatasetError, match="not a folder holding 'other'"):
         category_path(root, "other")
+
+
+def test_a_mask_matches_its_image_whatever_unicode_form_their_names_are_in(tmp_path):
+    """café.png typed on Linux (NFC, é one character) and café_mask.png written on macOS (NFD, e plus a combining
+    accent) were called a mask without an image, under two names that look alike (bad-input review)."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=5, n_test_good=2, n_per_defect=2)
+    composed, decomposed = unicodedata.normalize("NFC", "café"), unicodedata.normalize("NFD", "café")
+    assert composed != decomposed
+    (root / "test" / "blob" / "000.png").rename(root / "test" / "blob" / f"{composed}.png")
+    (root / "ground_truth" / "blob" / "000_mask.png").rename(root / "ground_truth" / "blob" / f"{decomposed}_mask.png")
+    category = load_category(root)
+    assert category.skipped == []
+    [sample] = [s for s in category.test if s.path.name == f"{composed}.png"]
+    assert sample.mask_path == root / "ground_truth" / "blob" / f"{decomposed}_mask.png"
+
+
+def test_a_folder_laid_out_like_a_category_without_train_good_is_named_not_dropped(tmp_path):
+    """A category folder without train/good disappeared from the dashboard's category list without a word
+    (browser review); a labelled test set among them is said to be usable for checking a run."""
+    root = tmp_path / "data"
+    write_mvtec_dataset(root / "part", n_train=3, n_test_good=1, n_per_defect=1)
+    write_mvtec_dataset(root / "testonly", n_train=3, n_test_good=1, n_per_defect=1)
+    shutil.rmtree(root / "testonly" / "train")
+    write_mvtec_dataset(root / "badtrain", n_train=3, n_test_good=1, n_per_defect=1)
+    (root / "badtrain" / "train" / "good").rename(root / "badtrain" / "train" / "ok")
+    (root / "docs").mkdir()  # not laid out like a category: not named
+    (root / ".cache" / "train").mkdir(parents=True)  # hidden: a tool's
+    assert list_categories(root) == ["part"]
+    assert incomplete_categories(root) == [
+        {"file": str(root / "badtrain"), "reason": "no train/good folder of defect-free training images, which a "
+                                                   "category needs; as a labelled test set it can check a run "
+                                                   "(Predict)"},
+        {"file": str(root / "testonly"), "reason": "no train/good folder of defect-free training images, which a "
+                                                   "category needs; as a labelled test set it can check a run "
+                                                   "(Predict)"}]
+    assert incomplete_categories(root / "part") == [] and incomplete_categories(tmp_path / "nowhere") == []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,26 @@ def misnamed_categories(root: Path | str) -> list[dict[str, str]]:
         return []
     return [named for path in sorted(root.iterdir())
             if path.is_dir() and is_category_folder(path) and (named := file_name_problem(path)) is not None]
+
+
+@_names_unreadable_folders
+def incomplete_categories(root: Path | str) -> list[dict[str, str]]:
+    """A skipped entry for each folder under ``root`` laid out like a category (a ``train``, ``test`` or
+    ``ground_truth`` folder in it) without the ``train/good`` folder a category needs: not offered, and said so
+    (such a folder had disappeared from the list without a word: browser review). Empty when root is a category
+    itself or cannot be read."""
+    root = Path(root)
+    if not root.is_dir() or is_category_folder(root):
+        return []
+    found = []
+    for path in sorted(root.iterdir()):
+        if (not path.is_dir() or path.name.startswith(".") or is_category_folder(path) or file_name_problem(path)
+                or not any((path / part).is_dir() for part in ("train", "test", "ground_truth"))):
+            continue
+        test_set = (path / "test" / GOOD).is_dir()
+        found.append({"file": str(path), "reason": "no train/good folder of defect-free training images, which a "
+                      "category needs" + ("; as a labelled test set it can check a run (Predict)" if test_set else "")})
+    return found
 
 
 @_names_unreadable_folders
@@ -363,7 +384,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
         skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
         skipped.extend(nested_folders(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
-        stems = Counter(image_path.stem for image_path in paths)
+        stems = Counter(stem_key(image_path) for image_path in paths)
         matched: set[Path] = set()
         refused: set[Path] = set()  # chosen masks that could not be used (their reason said with them)
         for stem, count in sorted(stems.items()):
@@ -371,14 +392,15 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                 matched.add(masks[stem])
                 refused.add(masks[stem])
                 skipped.append({"file": str(masks[stem]), "reason": (
-                    f"matches {count} images of {defect_type} ({', '.join(p.name for p in paths if p.stem == stem)})"
+                    f"matches {count} images of {defect_type} "
+                    f"({', '.join(p.name for p in paths if stem_key(p) == stem)})"
                     f", so which one it marks is unknown: left out; rename the images so that each stem is one "
                     f"image's")})
         for image_path in paths:
             if defect_type == GOOD:
                 test.append(Sample(image_path, 0, GOOD))
                 continue
-            mask_path = masks.get(image_path.stem) if stems[image_path.stem] == 1 else None
+            mask_path = masks.get(stem_key(image_path)) if stems[stem_key(image_path)] == 1 else None
             if mask_path is not None:
                 matched.add(mask_path)
                 problem = mask_problem(mask_path, image_path)
@@ -387,7 +409,7 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                     refused.add(mask_path)
                     mask_path = None
             test.append(Sample(image_path, 1, defect_type, mask_path))
-        unreadable = {Path(item["file"]).stem: Path(item["file"]).name for item in bad}
+        unreadable = {stem_key(Path(item["file"])): Path(item["file"]).name for item in bad}
         skipped.extend({"file": str(mask), "reason": _unmatched_mask_reason(mask, defect_type, unreadable)}
                        for mask in sorted((set(masks.values()) - matched)
                                           | {mask for mask, used in outranked if used not in matched}))
@@ -402,6 +424,13 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
     return test
 
 
+def stem_key(path: Path) -> str:
+    """``path``'s stem as masks and images are matched by: in Unicode's composed form (NFC), so that "café" typed
+    on Linux (é one character) and written by macOS (e and a combining accent) match; the two had been called a
+    mask without an image, under two names that look alike (bad-input review)."""
+    return unicodedata.normalize("NFC", path.stem)
+
+
 def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]]]:
     """The masks in ``mask_dir`` by the stem of the image they belong to (``<stem>_mask`` before ``<stem>``, a
     PNG before other kinds, then the first by name), and each outranked mask with the one used instead; empty
@@ -413,7 +442,7 @@ def _mask_files(mask_dir: Path) -> tuple[dict[str, Path], list[tuple[Path, Path]
         if mask.name.startswith(".") or not is_image_path(mask) or mask.is_dir() or file_name_problem(mask):
             continue  # a broken link is said with its image, a name that is not UTF-8 by _misnamed_masks
         named_mask = mask.stem.endswith("_mask")
-        stem = mask.stem.removesuffix("_mask") if named_mask else mask.stem
+        stem = stem_key(mask).removesuffix("_mask") if named_mask else stem_key(mask)
         by_stem.setdefault(stem, []).append(((not named_mask, mask.suffix.lower() != ".png", mask.name), mask))
     chosen, outranked = {}, []
     for stem, ranked in by_stem.items():
@@ -433,7 +462,7 @@ def _misnamed_masks(mask_dir: Path) -> list[dict[str, str]]:
 def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, str]) -> str:
     """Why a mask of ``test/<defect_type>`` is used for no image: its image is among the files skipped
     (``unreadable``: name by stem; the mask's name is right), or no image has its name."""
-    image = unreadable.get(mask.stem.removesuffix("_mask"))
+    image = unreadable.get(stem_key(mask).removesuffix("_mask"))
     if image is not None:
         return f"the mask of test/{defect_type}/{image}, which is skipped (see its own reason)"
     return (f"mask matches no image in test/{defect_type} (the mask of an image <stem>.<ext> is <stem>_mask.png or "
