@@ -1754,7 +1754,8 @@ def test_predict_says_when_an_uploaded_image_was_read_over_black(open_page):
     app.button(key="predict_score").click().run()
     assert not app.exception
     card = next(m.value for m in app.markdown if m.value.startswith("**cut.png**"))
-    assert ":grey[25% of its pixels transparent: read over black, as VQI reads every image]" in card
+    assert ":grey[25% of its pixels (partly) transparent: darkened, as VQI reads every image over black]" in \
+        card
     assert "transparent" not in next(m.value for m in app.markdown if m.value.startswith("**whole.png**"))
 
 

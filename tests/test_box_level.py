@@ -224,7 +224,8 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [
         "score 0.5000001 >= threshold 0.5", "1 box above box level 1",
         "unlike the training images: see unlike_training in predictions.csv"]
-    cut_out = replace(near, read_note="40% of its pixels transparent: read over black, as VQI reads every image")
+    cut_out = replace(near, read_note="40% of its pixels (partly) transparent: darkened, as VQI reads every image "
+                                      "over black")
     assert [text for text, _ in caption_lines(cut_out, 0.5, "run-1", 1.0)][3:5] == [  # the file says it too
         cut_out.read_note, "unlike the training images: see unlike_training in predictions.csv"]
 

@@ -14,8 +14,8 @@ from PIL import Image, ImageOps
 
 import vqi_core.images
 import vqi_core.localisation
-from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes
-from vqi_core.images import (MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
+from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes, textured_image
+from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError, hide_pillow_warnings,
                              image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
                              not_a_mask_reason, read_image_and_transparency, read_mask, stored_size, to_rgb_array,
                              transparency_note)
@@ -114,8 +114,9 @@ def test_the_transparency_of_a_new_image_is_counted_and_said(monkeypatch):
     assert len(opened) == 1 and transparent == pytest.approx(0.4)  # one decoding for the pixels and the share
     assert image[0, 0].tolist() == [0, 0, 0] and image[0, 9].tolist() == [255, 255, 255]  # read over black
     assert transparency_note(0.0) is None
-    assert transparency_note(0.4) == "40% of its pixels transparent: read over black, as VQI reads every image"
-    assert transparency_note(0.001).startswith("under 1% of its pixels transparent")
+    assert transparency_note(0.4) == ("40% of its pixels (partly) transparent: darkened, as VQI reads every image "
+                                      "over black")
+    assert transparency_note(0.001).startswith("under 1% of its pixels (partly) transparent")
 
 
 def test_rgb_and_jpeg_bytes(tmp_path):
@@ -564,3 +565,19 @@ def test_large_images_are_converted_a_band_of_rows_at_a_time_with_the_same_pixel
     assert np.array_equal(render_overlay(whole["rgba16.png"], heat), whole_overlay)
     assert converted == blended == [21, 21, 19]
     assert len({array.tobytes() for array in whole.values()}) == len(files)  # six different conversions
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_file_cut_short_is_said_in_the_same_plain_words_however_it_is_read(tmp_path, suffix):
+    """The same cut-off file was "OSError: image file is truncated" as an upload and "OSError: Truncated File Read"
+    in a folder (browser review): Pillow's words for it differ by decoder and path."""
+    whole = io.BytesIO()
+    Image.fromarray(textured_image(96, seed=3)).save(whole, format="PNG" if suffix == ".png" else "JPEG")
+    cut = whole.getvalue()[: len(whole.getvalue()) // 2]
+    (tmp_path / f"cut{suffix}").write_bytes(cut)
+    reasons = []
+    for source in (cut, tmp_path / f"cut{suffix}"):
+        with pytest.raises(ImageReadError) as refused:
+            read_image(source, name=f"cut{suffix}")
+        reasons.append(str(refused.value))
+    assert all(reason.endswith(CUT_SHORT) for reason in reasons), reasons

@@ -77,11 +77,20 @@ UNIDENTIFIED = ("not a readable image (no valid PNG, JPEG, BMP, TIFF or WebP dat
                 "another format)")
 
 
+#: why a file cut short is skipped, whichever of Pillow's words for it ("image file is truncated", "Truncated File
+#: Read") its decoder used (the same file read two ways had been given both: browser review)
+CUT_SHORT = "not a readable image (the file ends early: cut short, e.g. an unfinished copy or download)"
+
+
 def unreadable_reason(exc: Exception) -> str:
     """Why a file that Pillow cannot open or decode is not a readable image, in the same words everywhere."""
     if isinstance(exc, UnidentifiedImageError):
         return UNIDENTIFIED
+    if "truncated" in str(exc).lower():
+        return CUT_SHORT
     return f"not a readable image ({exc.__class__.__name__}: {exc})"
+
+
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
 FLOAT_RANGE_TOLERANCE = 1e-3
 #: pixels converted to RGB at a time (a band of whole rows): the floating-point steps of a whole 16-bit colour image
@@ -377,11 +386,13 @@ def _transparent_share(alpha: np.ndarray) -> float:
 
 def transparency_note(share: float) -> str | None:
     """What a new image's transparency does to how it is judged, in words (None without transparency): a cut-out
-    part reads as a part on black, which its score and any "unlike the training images" note are about."""
+    part reads as a part on black, which its score and any "unlike the training images" note are about. A
+    half-transparent pixel counts, as "(partly)": an image half-transparent everywhere had read as 100 %
+    transparent (browser review)."""
     if share <= 0:
         return None
     shown = f"{share:.0%}" if share >= 0.01 else "under 1%"
-    return f"{shown} of its pixels transparent: read over black, as VQI reads every image"
+    return f"{shown} of its pixels (partly) transparent: darkened, as VQI reads every image over black"
 
 
 def read_image(source: Path | str | bytes, name: str | None = None,
