@@ -80,8 +80,8 @@ def test_root_with_several_categories(tmp_path):
     (tmp_path / "not_a_category").mkdir()
     assert list_categories(tmp_path) == ["a", "b"]
     assert category_path(tmp_path, "b") == tmp_path / "b"
-    with pytest.raises(DatasetError, match=rf"choose one \(give its own folder, e.g. {tmp_path / 'a'}, or name it "
-                                           r"with --category on the command line\)"):
+    with pytest.raises(DatasetError, match=rf"choose one by giving its own folder, e.g. {tmp_path / 'a'} \(the "
+                                           r"command line also takes --category <name>\)"):
         category_path(tmp_path)
     with pytest.raises(DatasetError, match=rf"{tmp_path / 'a' / 'test'} is a test folder itself: give the folder "
                                            rf"that holds it, {tmp_path / 'a'}$"):
@@ -548,3 +548,16 @@ def test_a_folder_laid_out_like_a_category_without_train_good_is_named_not_dropp
                                                    "category needs; as a labelled test set it can check a run "
                                                    "(Predict)"}]
     assert incomplete_categories(root / "part") == [] and incomplete_categories(tmp_path / "nowhere") == []
+
+
+def test_a_root_of_several_categories_asks_for_one_in_words_that_fit_the_dashboard_too(tmp_path):
+    """"name it with --category on the command line" was the whole advice in the dashboard's labelled check,
+    where there is no command line (browser review): the folder first, the option beside."""
+    root = tmp_path / "data"
+    for name in ("lot1", "lot2"):
+        write_mvtec_dataset(root / name, n_train=3, n_test_good=1, n_per_defect=1)
+    for finding in (category_path, load_test_set):
+        with pytest.raises(DatasetError) as refused:
+            finding(root)
+        assert str(refused.value) == (f"{root} holds several categories (lot1, lot2): choose one by giving its own "
+                                      f"folder, e.g. {root / 'lot1'} (the command line also takes --category <name>)")

@@ -213,8 +213,8 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
         if len(names) == 1 and not misnamed_categories(root):
             return root / names[0]
         names += [Path(item["file"]).name for item in misnamed_categories(root)]
-        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own "
-                           f"folder, e.g. {root / names[0]}, or name it with --category on the command line)")
+        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one by giving its own "
+                           f"folder, e.g. {root / names[0]} (the command line also takes --category <name>)")
     if category not in names:
         if Path(category).name != category:  # a path, such as line2/B or ../other: categories are names in root
             raise DatasetError(f"the category {category!r} is a path, but a category is named by its folder directly "
@@ -339,8 +339,8 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
                                f"found: {', '.join(names) or 'none'}")
         path = root / category
     elif len(names) > 1:
-        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one (give its own folder, "
-                           f"e.g. {root / names[0]}, or name it with --category on the command line)")
+        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one by giving its own "
+                           f"folder, e.g. {root / names[0]} (the command line also takes --category <name>)")
     else:
         path = root / names[0] if names else root
     if path.name == "test" and (path / GOOD).is_dir():
