@@ -25,7 +25,7 @@ from .dashboard.boxes import run_box_data
 from .dashboard.image_lists import decisions_csv
 from .datasets import Sample, category_holding, category_path, load_category, sub_folders
 from .finetune import FINETUNE_KINDS
-from .images import BIT_DEPTHS
+from .images import BIT_DEPTHS, is_image_path
 from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning, regions_boxed_text
 from .methods import list_methods, method_class
@@ -890,22 +890,25 @@ def _check(args: argparse.Namespace) -> int:
     skipped = {Path(item["file"]) for item in category.skipped}
     listed = {sample.path for sample in [*category.train, *category.test]}
 
-    def problems_in(samples: list[Sample], folder: Path) -> str:
-        """The folder's images found unreadable once decoded, and its files not listed as images at all (found by
-        review: "6 images (1 unreadable)" stood beside 4 files skipped there)."""
-        count = sum(s.path in skipped for s in samples)
-        others = sum(path.parent == folder and path not in listed for path in skipped)
+    def images_in(samples: list[Sample], folder: Path) -> str:
+        """How many image files the folder holds (by their names' suffixes), how many of them are unreadable
+        (refused once decoded, or already when listed: empty, or no image data), and its other files, not read
+        (found by reviews: "6 images (1 unreadable)" stood beside 4 files skipped there, and a damaged .png was
+        counted with the text files)."""
+        refused = [path for path in skipped if path.parent == folder and path not in listed]
+        unlisted_images = sum(map(is_image_path, refused))
+        count = sum(s.path in skipped for s in samples) + unlisted_images
+        others = len(refused) - unlisted_images
         said = [f"{count} unreadable"] * bool(count) + [f"{counted(others, 'other file')} not read"] * bool(others)
-        return f" ({'; '.join(said)}: listed below)" if said else ""
+        return counted(len(samples) + unlisted_images, "image") + (f" ({'; '.join(said)}: listed below)" if said
+                                                                    else "")
 
     _escaped_print(f"category {category.name} ({category.root})")
-    _escaped_print(f"  train/good: {counted(len(category.train), 'image')}"
-                   f"{problems_in(category.train, category.root / 'train' / 'good')}")
+    _escaped_print(f"  train/good: {images_in(category.train, category.root / 'train' / 'good')}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        _escaped_print(f"  test/{defect_type}: {counted(len(samples), 'image')}"
-                       f"{problems_in(samples, category.root / 'test' / defect_type)}"
+        _escaped_print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
                        + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     if dark is not None:
