@@ -187,6 +187,13 @@ def test_train_threshold_compare_and_predict(page, server):
     page.get_by_text("VQI learns what a good part looks like").wait_for(timeout=60_000)
     _settle(page)
     _shot(page, "home")
+    page.set_viewport_size({"width": 800, "height": 600})  # a small window, sidebar open: each link whole (review)
+    _settle(page)
+    for label in ("Train a run", "Inspect the current run", "Choose the threshold", "Compare runs", "Score new images"):
+        link = page.get_by_role("link", name=label)
+        assert link.evaluate("e => [e, ...e.querySelectorAll('*')].every(c => c.scrollWidth <= c.clientWidth + 1)"), \
+            f"{label} is cut off"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.get_by_text("Move a run to another machine (.zip)").click()
     archives = [server["runs"].parent / name for name in ("bad.zip", "bad2.zip")]
     for archive in archives:
