@@ -1567,7 +1567,7 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert not app.exception
     assert [("notes.txt" in e.value, "part.gif" in e.value) for e in app.error] == [(True, False), (False, True)]
     assert metric(app, "Images scored") == "2"
-    assert len(app.get("download_button")) == 1
+    assert [b.key for b in app.get("download_button")] == ["predict_download", "predict_overlays"]
     frame = app.session_state["predict_results"]["frame"]  # what the CSV download holds
     scored = frame[frame["prediction"] != NOT_SCORED]
     assert dict(zip(scored["image"], scored["sha256"])) == {
@@ -2050,6 +2050,10 @@ def test_predict_says_whose_results_it_keeps_when_another_run_is_current(open_pa
     app.sidebar.selectbox(key="run_select").set_value(run.id).run()
     assert any(m.label == "Images scored" for m in app.metric)
     assert not any(i.value.startswith("The images scored last") for i in app.info)
+    assert [b.proto.label for b in app.get("download_button")] == ["Download results (CSV)",
+                                                                   "Download overlays (ZIP)"]
+    app.file_uploader(key="predict_files").set_value([]).run()  # dropped (another page): the images are gone
+    assert [b.proto.label for b in app.get("download_button")] == ["Download results (CSV)"]
 
 
 def test_file_names_in_predict_messages_are_shown_as_written(open_page):

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -375,6 +376,12 @@ def test_train_threshold_compare_and_predict(page, server):
         sync_api.expect(page.get_by_role("img", name=f"{upload.name} with its heatmap and boxes")).to_have_count(1)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Predict"
     _shot(page, "predict")
+    with page.expect_download(timeout=120_000) as download:  # made on Streamlit's download thread when clicked
+        page.get_by_role("button", name="Download overlays (ZIP)").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{upload.name}_overlay.png" for upload in uploads)
+        assert all(cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_COLOR) is not None
+                   for name in archive.namelist())
 
     # the same run checked on labelled images (here the demo's own test set): what its saved threshold does there
     caption = page.get_by_text(re.compile("at its saved threshold")).first.inner_text()

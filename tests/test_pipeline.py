@@ -43,6 +43,7 @@ from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, ne
 from vqi_core.dashboard.boxes import run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import copied_images, decisions_csv, without_copies_sentence
 from vqi_core.dashboard.run_tables import runs_table
+from vqi_core.dashboard.scoring import overlays_zip
 from vqi_core.dashboard.train_form import split_category_by_part, split_check_summary
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
@@ -53,7 +54,7 @@ from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
     folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
-    tiny_training_images_note, train_run
+    tiny_training_images_note, train_run, upload_sources
 from vqi_core.progress import IMAGE_STAGES, Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -2166,3 +2167,25 @@ def test_a_saved_threshold_and_its_record_come_from_one_reading(trained, tmp_pat
     row = runs_table([run]).iloc[0]
     assert reads.count("threshold.json") == 1
     assert row["saved threshold"] == threshold and row["threshold from"] == "manual"
+
+
+def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
+    """Predict's "Download overlays (ZIP)": each scored image's overlay exactly as `predict` writes it (the same PNG
+    bytes, verdict and score under it), named as predict names it; a name given to two uploads is kept apart, a file
+    that cannot be scored is left out (browser review: the dashboard had offered the CSV alone)."""
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    paths = sorted((Path(trained.config["dataset"]) / "test").rglob("*.png"))[:2]
+    for index, path in enumerate(paths):
+        shutil.copy(path, folder / f"part{index}.png")
+    out = tmp_path / "out"
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(out)]) == 0
+    uploads = [(f"part{index}.png", path.read_bytes()) for index, path in enumerate(paths)]
+    uploads += [("part0.png", paths[1].read_bytes()), ("broken.png", b"not an image")]
+    model = trained.load_model()
+    packed = overlays_zip(trained, model, upload_sources(uploads), trained.threshold, trained.box_level)
+    with zipfile.ZipFile(io.BytesIO(packed)) as archive:
+        assert archive.namelist() == ["part0.png_overlay.png", "part1.png_overlay.png", "part0 (2).png_overlay.png"]
+        for name in ("part0.png_overlay.png", "part1.png_overlay.png"):
+            assert archive.read(name) == (out / name).read_bytes()  # as predict saved it
+        assert archive.read("part0 (2).png_overlay.png") == (out / "part1.png_overlay.png").read_bytes()

@@ -16,13 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import cv2
 import pandas as pd
 
 from .archive import archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
 from .dashboard.boxes import run_box_data
 from .dashboard.image_lists import decisions_csv
+from .dashboard.overlays import png_bytes
 from .datasets import Sample, category_holding, category_path, load_category, sub_folders
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS, is_image_path
@@ -628,7 +628,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
             overlay = captioned_overlay(result, threshold, run.id, run.box_level)
             target = staging / overlay_file_name(result.name)
             try:
-                target.write_bytes(cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))[1].tobytes())
+                target.write_bytes(png_bytes(overlay))
             except OSError as exc:
                 raise OSError(f"could not write the overlay {target.name} into {out}: "
                               f"{exc.strerror or exc}") from exc

@@ -6,13 +6,13 @@ import contextlib
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import streamlit as st
 
 from ui import common
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.scoring import judged_again, labelled_check, result_cards_order, scored_cards
+from vqi_core.dashboard.scoring import judged_again, labelled_check, overlays_zip, result_cards_order, scored_cards
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
@@ -204,7 +204,7 @@ def scoring_section(run: Run, mode: str) -> None:
                            "prediction follow the saved threshold, nothing is scored again.")
         if (note := results_note(outcome, run, mode, files, folder)) is not None:
             st.info(note, icon=":material/history:")
-        show(outcome, run)
+        show(outcome, run, overlays_of(run, outcome, files) if still_chosen(outcome, mode, files, folder) else None)
 
 
 def results_note(outcome: dict[str, Any], run: Run, mode: str, files: list, folder: str) -> str | None:
@@ -233,16 +233,37 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 
 
-def download_results(outcome: dict[str, Any]) -> None:
-    """The download of the results table: a row for every file given, those not scored with the reason."""
-    st.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
-                       file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
-                       icon=":material/download:", key="predict_download")
+def overlays_of(run: Run, outcome: dict[str, Any], files: list[Any]) -> Callable[[], bytes]:
+    """What makes the ZIP of the results' overlays when its download is clicked (:func:`overlays_zip`, on
+    Streamlit's download thread): the images scored again, as ``predict`` saves them; for images still chosen
+    above only (uploads are dropped when another page opens)."""
+    model = common.run_model(str(run.path))
+    threshold, box_level = outcome["threshold"], outcome["box_level"]
+    if outcome["mode"] == "upload":
+        uploads = [(upload.name, upload.getvalue()) for upload in files]
+        return lambda: overlays_zip(run, model, upload_sources(uploads), threshold, box_level)
+    return lambda: overlays_zip(run, model, folder_sources(outcome["folder"])[0], threshold, box_level)
 
 
-def show(outcome: dict[str, Any], run: Run) -> None:
-    """What was scored with ``run``, per-file problems, counts, CSV download and the result cards, defective first,
-    a page at a time."""
+def download_results(outcome: dict[str, Any], overlays: Callable[[], bytes] | None = None) -> None:
+    """The downloads of the results table (a row for every file given, those not scored with the reason) and,
+    where given, of their overlays."""
+    buttons = st.container(horizontal=True)
+    buttons.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
+                            file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
+                            icon=":material/download:", key="predict_download")
+    if overlays is not None:
+        buttons.download_button(
+            "Download overlays (ZIP)", overlays, file_name=f"overlays-{outcome['run']}.zip", mime="application/zip",
+            on_click="ignore", icon=":material/download:", key="predict_overlays",
+            help="A PNG per scored image, as the command line's predict saves it: heatmap and boxes over the image, "
+                 "its verdict, score, threshold and run written under it. The images are scored again to draw them, "
+                 "which takes about as long as scoring them did.")
+
+
+def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None) -> None:
+    """What was scored with ``run``, per-file problems, counts, the downloads (the overlays' where ``overlays`` can
+    make them) and the result cards, defective first, a page at a time."""
     st.markdown(f"**Chosen:** {source_text(outcome)}, judged at threshold {exact_number(outcome['threshold'])}"
                 + ("" if outcome["box_level"] == BOX_LEVEL else
                    f", boxes drawn above box level {exact_number(outcome['box_level'])}"))
@@ -279,7 +300,7 @@ def show(outcome: dict[str, Any], run: Run) -> None:
     if unlike:
         st.warning(scored_unlike_training_note(unlike, len(cards), "said on their cards"),
                    icon=":material/photo_camera:")
-    download_results(outcome)
+    download_results(outcome, overlays)
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
                                   persist_state="session",
                                   help="Defective images come first, highest score first.")

@@ -73,6 +73,14 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
     return data.tobytes()
 
 
+def png_bytes(image: np.ndarray) -> bytes:
+    """An RGB uint8 image as PNG bytes: lossless, as ``predict`` saves its overlays."""
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"could not encode a {image.shape} image as PNG")
+    return data.tobytes()
+
+
 #: a grid thumbnail is at most this many times as wide as high (a wider image is centred on a light band)
 MAX_THUMBNAIL_ASPECT = 3
 

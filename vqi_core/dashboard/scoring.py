@@ -3,17 +3,20 @@ labelled images."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import PurePath
 from typing import Any, Sequence
 
 import pandas as pd
 
 from ..methods import AnomalyModel
 from ..metrics import ThresholdEvaluator, rejected
-from ..pipeline import NOT_SCORED, ImageResult, ImageSource, check_decisions, evaluate_run, iter_score, \
-    prediction_table, result_row
+from ..pipeline import NOT_SCORED, ImageResult, ImageSource, captioned_overlay, check_decisions, evaluate_run, \
+    iter_score, overlay_file_name, prediction_table, result_row
 from ..progress import ProgressCallback
 from ..runs import Run, predictions_frame
-from .overlays import grid_thumbnail, jpeg_bytes, result_overlay
+from .overlays import grid_thumbnail, jpeg_bytes, png_bytes, result_overlay
 from .threshold import prepare_threshold_data, threshold_view
 
 
@@ -59,6 +62,27 @@ def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
         cards.append(result_card(result, card_side))
         rows.append(result_row(result, threshold, run.id, box_level))
     return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
+
+
+def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
+                 box_level: float) -> bytes:
+    """The overlay ``predict`` saves for each of ``sources`` that can be scored (heatmap, boxes and inspection
+    region above the verdict, the score and the run: :func:`~vqi_core.pipeline.captioned_overlay`), as a ZIP of PNG
+    files named as ``predict`` names them, scored again with the run's ``model`` at ``threshold`` and ``box_level``
+    (the results' own: the download had offered the CSV alone, the cards being small JPEGs: browser review). A name
+    given to more than one upload is kept apart by " (2)", " (3)" ... before its suffix."""
+    buffer, used = io.BytesIO(), set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG data is compressed already
+        for result in iter_score(model, sources, threshold, [], training_ranges=run.report.get(
+                "training_capture_ranges"), box_level=box_level):
+            name, copy = overlay_file_name(result.name), 1
+            while name in used:
+                copy += 1
+                stem = PurePath(result.name)
+                name = overlay_file_name(f"{stem.stem} ({copy}){stem.suffix}")
+            used.add(name)
+            archive.writestr(name, png_bytes(captioned_overlay(result, threshold, run.id, box_level)))
+    return buffer.getvalue()
 
 
 def labelled_check(run: Run, model: AnomalyModel, folder: str,
