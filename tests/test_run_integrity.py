@@ -32,6 +32,7 @@ from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
 from vqi_core.runs import Run, RunError, RunStore, checked_reason, escaped_controls, save_maps, write_json_atomic
+from vqi_core.system import locked
 
 
 def copied(run: Run, root: Path, run_id: str = "copy") -> Run:
@@ -890,14 +891,25 @@ def test_a_threshold_save_killed_between_its_two_files_is_undone_at_the_next_che
     assert not list(run.path.glob(".threshold.json.*")) and not list(run.path.glob(".scores.csv.*"))
     assert Run(run.path).threshold_history["reason"].tolist()[-1] != "killed half-way"  # the save did not happen
 
-    (run.path / "scores.csv").write_bytes(runs_module.record_csv(fresh.predictions(other)))  # stopped again
+    stopped = runs_module.record_csv(fresh.predictions(other))
+    (run.path / "scores.csv").write_bytes(stopped)  # stopped again
+    with locked(run.path), pytest.MonkeyPatch.context() as patch:  # a save in progress elsewhere: left alone, not
+        patch.setattr(runs_module, "RACY_SECONDS", 0.0)  # waited for (review: Ctrl+Z had held up every listing), and
+        assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() == stopped  # its pass not
+        assert run.path not in runs_module._passed_checks  # remembered: undone once the lock is free
+
     def unwritable(path, data):
         raise OSError(f"cannot write {path}: Read-only file system")
-    with pytest.MonkeyPatch.context() as patch:
+    caplog.clear()
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level("WARNING", logger="vqi_core.runs"):
         patch.setattr(runs_module, "write_bytes_atomic", unwritable)
-        problem = Run(run.path).problem()
-    assert problem is not None and "scores.csv is damaged: its predictions were not made at the saved threshold" in \
-        problem and "Read-only file system" in problem
+        assert Run(run.path).problem() is None  # VQI reads neither column: a frozen run stays usable (review)
+    assert "cannot be written again: cannot write" in caplog.text and "Read-only file system" in caplog.text
+    assert (run.path / "scores.csv").read_bytes() == stopped
+    with pytest.MonkeyPatch.context() as patch:  # where locks do not reach other processes: nothing undone
+        patch.setattr(runs_module, "PROCESS_LOCKS", False)
+        assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() == stopped
+    assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() != stopped  # now undone
 
 
 @pytest.mark.parametrize("damage, said", [

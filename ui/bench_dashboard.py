@@ -45,6 +45,7 @@ from vqi_core.bench import output_folder, whole_number_at_least, write_results
 from vqi_core.dashboard.threshold import prepare_threshold_data, threshold_view
 from vqi_core.methods.base import ARRAYS_FILE, MODEL_JSON, NORMALIZATION_KEYS
 from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.preprocessing import Preprocessing
 from vqi_core.runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
                            THRESHOLD_FILE, record_csv, save_maps, write_json_atomic)
 
@@ -86,7 +87,8 @@ def write_synthetic_run(root: Path, labels: np.ndarray, scores: np.ndarray, type
     (folder / SCORES_FILE).write_bytes(record_csv(frame))
     save_maps(folder / MAPS_FILE, [np.zeros((1, 1), np.float32)] * len(labels))
     (folder / MODEL_DIR).mkdir()
-    write_json_atomic(folder / MODEL_DIR / MODEL_JSON, {"method": "synthetic", "params": {}, "preprocessing": {},
+    write_json_atomic(folder / MODEL_DIR / MODEL_JSON, {"method": "synthetic", "params": {},
+                                                         "preprocessing": Preprocessing().to_dict(),
                                                          "normalization": dict.fromkeys(NORMALIZATION_KEYS, 1.0)})
     np.savez_compressed(folder / MODEL_DIR / ARRAYS_FILE)
     write_json_atomic(folder / THRESHOLD_FILE, {"threshold": float(np.median(scores)), "source": "benchmark"})

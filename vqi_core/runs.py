@@ -54,7 +54,7 @@ from .metrics import LineCosts, mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
-from .system import file_above, interrupts_held, locked, unwritable_reason
+from .system import PROCESS_LOCKS, FolderBusy, file_above, interrupts_held, locked, unwritable_reason
 from .thresholds import set_at_training, verdicts
 from .wording import counted, exact_number
 
@@ -360,7 +360,7 @@ def spreadsheet_text(cell: str) -> str:
 def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """``scores`` with the threshold and the prediction (defective when score >= threshold)."""
     frame = scores.copy()
-    frame["threshold"] = threshold
+    frame["threshold"] = float(threshold)  # as threshold.json records it (a float32 had been written "0.35")
     frame["prediction"] = verdicts(frame["score"].to_numpy(), threshold)
     return frame
 
@@ -473,7 +473,7 @@ class Run:
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
             self._check_files(manifest)
-            if signature is not None and manifest:
+            if signature is not None and manifest and self._scores_judged_at(self.threshold):  # else: undone later
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
@@ -488,22 +488,32 @@ class Run:
         """Undo a threshold save stopped between its two files (SIGKILL, a power cut: Ctrl+C and SIGTERM wait for
         both, see :meth:`save_threshold`). ``scores.csv`` is written first, ``threshold.json``, the record of the
         threshold in effect, last: where ``scores.csv`` was judged at another threshold, it is written again at the
-        recorded one, and the save's leftover temporary files are removed. Done under the run's lock, so a save in
-        progress is waited for, not undone. ``RunError`` where the run folder cannot be written."""
-        if self._scores_judged_at(self.threshold):
+        recorded one, and the save's leftover temporary files are removed, under the run's lock. A lock held
+        elsewhere is a save in progress, which is left alone (not waited for: a save stopped with Ctrl+Z would
+        hold up every listing); without locks between processes (no ``fcntl``) nothing is undone, as a save in
+        progress could not be told from a stopped one. Nothing that VQI reads depends on ``scores.csv``'s threshold
+        and prediction columns, so a run folder that cannot be written, or a run deleted meanwhile, is left as it
+        is (with a warning for the former)."""
+        if not PROCESS_LOCKS or self._scores_judged_at(self.threshold):
             return
-        with locked(self.path):
-            self._scores = None  # read again: the save may have finished meanwhile
-            threshold = self.threshold
-            if self._scores_judged_at(threshold):
-                return
-            try:
+        try:
+            with locked(self.path, wait=False):
+                self._scores = None  # read again: the save may have finished meanwhile
+                threshold = self.threshold
+                if self._scores_judged_at(threshold) or not is_run_folder(self.path):
+                    return  # deleted meanwhile: writing would bring back its folder
                 write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)))
-            except OSError as exc:
-                raise RunError(f"{self.path / SCORES_FILE} is damaged: its predictions were not made at the saved "
-                               f"threshold {exact_number(threshold)} (a threshold save was stopped between its two "
-                               f"files), and it cannot be written again: {exc}") from exc
-            _remove_save_leftovers(self.path)
+                self._scores = None  # as written: read again when next used
+                _remove_save_leftovers(self.path)
+        except FolderBusy:
+            return
+        except FileNotFoundError:  # the folder renamed (deleted) before it could be locked
+            return
+        except OSError as exc:
+            log.warning("%s: its predictions were not made at the saved threshold %s (a threshold save was stopped "
+                        "between its two files), and it cannot be written again: %s", self.path / SCORES_FILE,
+                        exact_number(self.threshold), exc)
+            return
         log.warning("%s: a threshold save had been stopped between its two files; its predictions were made at the "
                     "saved threshold %s again", self.path / SCORES_FILE, exact_number(threshold))
 
@@ -1056,6 +1066,7 @@ class Run:
             _remove_save_leftovers(self.path)  # of a save stopped by SIGKILL or a power cut
             scores = record_csv(self.predictions(threshold))
             received: list[int] = []
+            self._scores = None  # written below: read again when next used
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
                 write_bytes_atomic(self.path / SCORES_FILE, scores)
                 write_json_atomic(self.path / THRESHOLD_FILE,

@@ -27,6 +27,8 @@ try:
     import fcntl
 except ImportError:  # not POSIX
     fcntl = None
+#: whether folder locks exclude other processes (:func:`locked`), not only this process's threads
+PROCESS_LOCKS = fcntl is not None
 
 #: serialises folder locks between the threads of this process where ``fcntl`` is missing
 _PROCESS_LOCK = threading.Lock()
