@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, adopt_finished_training, as_code, as_text, \
-    chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
+from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, RUN_PARAMETER, adopt_finished_training, \
+    as_code, as_text, chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
 from vqi_core.dashboard.run_tables import run_label, runs_of_category
 from vqi_core.datasets import DatasetError, incomplete_categories, list_categories, misnamed_categories
@@ -20,8 +20,6 @@ from vqi_core.runs import Run, readable_runs
 
 #: how often another page than Train looks whether this session's training has ended
 TRAINING_FOLLOW_SECONDS = 2.0
-#: the page address's parameter that holds the current run
-RUN_PARAMETER = "run"
 
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 hide_pillow_warnings()  # off the server's terminal: VQI names each image it cannot read, Pillow's name no file
@@ -93,10 +91,16 @@ def dataset_sidebar(readable: list[Run]) -> None:
 
 def adopt_linked_run(readable: list[Run]) -> None:
     """A new session (a reload, a shared link) opened with ``?run=<id>`` works on that run, where it can be read:
-    before the sidebar chooses the category, which then is that run's."""
+    before the sidebar chooses the category, which then is that run's. A link to a run that is gone or cannot be
+    read says so, rather than working on another run without a word."""
     linked = st.query_params.get(RUN_PARAMETER)
-    if CURRENT_RUN not in st.session_state and linked in {run.id for run in readable}:
+    if CURRENT_RUN in st.session_state or linked is None:
+        return
+    if linked in {run.id for run in readable}:
         set_current_run(linked)
+    else:
+        st.toast(f"The link's run {as_code(linked)} is not a readable run in {as_code(str(runs_dir()))}: the sidebar "
+                 f"shows another one.", icon=":material/link_off:", duration="long")
 
 
 def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> None:
@@ -117,6 +121,8 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
         set_current_run(current)
     if current in readable_ids:
         st.query_params[RUN_PARAMETER] = current  # again at every rerun: moving to another page clears it
+    else:  # gone, or cannot be read: a reload would not open it
+        st.query_params.pop(RUN_PARAMETER, None)
     st.session_state["run_select"] = current if current in labels else None
     st.sidebar.selectbox("Current run", list(labels), key="run_select", format_func=labels.__getitem__,
                          placeholder="no saved run yet" if not labels else "choose a run",

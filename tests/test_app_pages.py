@@ -26,7 +26,8 @@ from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspect
 from vqi_core.dashboard.overlays import grid_thumbnail
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
-    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, test_set_groups, trained_at
+    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
+    trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -214,6 +215,10 @@ def test_a_reload_or_a_shared_link_opens_the_run_in_the_pages_address(open_page,
         linked.query_params["run"] = unknown
         linked.run()
         assert linked.session_state["current_run_id"] == plate_folder.name and not linked.exception
+        assert [t.value for t in linked.toast] == [f"The link's run {common.as_code(unknown)} is not a readable run "
+                                                   f"in {common.as_code(str(app_env.root))}: the sidebar shows "
+                                                   f"another one."]  # not another run without a word (review)
+        assert linked.query_params["run"] == plate_folder.name
 
 
 def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(open_page, app_env):
@@ -236,6 +241,8 @@ def test_home_links_the_pages_in_the_sidebars_order(open_page, app_env):
     labels = [link.proto.label for link in app.main.get("page_link")]
     assert labels == ["Train a run", "Inspect the current run", "Choose the threshold", "Compare runs",
                       "Score new images"]
+    run = app_env.list()[0]  # opened in a new tab, a link opens the current run (review)
+    assert {link.proto.query_string for link in app.main.get("page_link")} == {f"run={run.id}"}
 
 
 def test_the_dashboard_keeps_pillows_warnings_off_the_servers_terminal(open_page, app_env):
@@ -1504,10 +1511,10 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     app.multiselect(key="compare_runs").set_value([run.id, other.id, replaced.id]).run()
     assert not app.exception
     [error] = [e.value for e in app.error if "not evaluated on the same test images" in e.value]
-    assert error.endswith(f" Test images: {common.as_text(run_name(run))} and {common.as_text(run_name(replaced))} "
-                          f"share theirs; {common.as_text(run_name(other))} has its own.")  # which to drop (review)
-    assert [[r.id for r in group] for group in test_set_groups([run, other, replaced])] == [[run.id, replaced.id],
-                                                                                            [other.id]]
+    assert error.endswith(f" {common.as_text(run_name(other))} shares no test image with the first run, "
+                          f"{common.as_text(run_name(run))}.")  # which to drop (browser review)
+    assert [r.id for r in sharing_none_with_first([run, other, replaced])] == [other.id]
+    assert [r.id for r in sharing_none_with_first([other, run, replaced])] == [run.id, replaced.id]
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])
@@ -1672,6 +1679,14 @@ def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labe
     assert not app.exception and not app.success and metric(app, "Not scored") == "1"
     assert any(w.value.startswith("Every scored image is judged as labelled, but 1 file of the test folders could "
                                   "not be scored") for w in app.warning)
+    other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-0000"))
+    app.run()  # listed
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()  # the check is kept, and said so (review)
+    assert [i.value for i in app.info if i.value.startswith("The last check")] == [
+        f"The last check ({common.as_code(str(lot))}) was of another run, {common.as_text(run_name(run))}: choose it "
+        f"in the sidebar to see it again, or press \"Check the run\" to check this one."]
+    app.sidebar.selectbox(key="run_select").set_value(run.id).run()
+    assert metric(app, "Not scored") == "1" and not any(i.value.startswith("The last check") for i in app.info)
 
 
 def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(open_page, app_env, synthetic_root,

@@ -16,9 +16,9 @@ import vqi_core.images
 import vqi_core.localisation
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes, textured_image
 from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError,
-                             hide_pillow_warnings, image_shapes, image_subset, is_sixteen_bit, read_file_bytes, read_image,
-                             not_a_mask_reason, read_image_and_transparency, read_mask, stored_size, to_rgb_array,
-                             transparency_note)
+                             hide_pillow_warnings, image_shapes, image_subset, is_sixteen_bit, not_a_mask_reason,
+                             read_file_bytes, read_image, read_image_and_transparency, read_mask, stored_size,
+                             to_rgb_array, transparency_note)
 from vqi_core.localisation import render_overlay
 from vqi_core.region import InspectionRegion
 from vqi_core.pipeline import folder_sources

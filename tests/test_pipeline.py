@@ -209,14 +209,16 @@ def test_check_escapes_file_names_and_says_what_a_one_class_or_empty_test_set_ca
     (good / "empty.png").write_bytes(b"")  # not listed as an image at all (found by review: not counted)
     (good / "damaged.png").write_bytes(b"no PNG data")  # nor this one: counted with the images (bad-input review)
     (good / "notes.txt").write_text("lot 7")
+    (good / "lot7.png").mkdir()  # a folder named like an image: not an image (review)
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
     assert "  train/good: 13 images (1 unreadable: listed below)\n" in out and "huge.png: 9000x9000 pixels" in out
-    assert "  test/good: 7 images (2 unreadable; 1 other file not read: listed below)\n" in out
+    assert "  test/good: 7 images (2 unreadable; 2 other files not read: listed below)\n" in out
     assert "test/good/new\\nline\\x1b[31mRED.png (good) copies train/good/000.png" in out and "\x1b" not in out
     assert ("The look-alike and capture-cue checks compare good with defective test images: there is no defective "
             "test image, so they were not made.") in out
     assert split_check_summary(str(data), None)["one_class"] in out  # the Train page's check panel says it too
+    (good / "lot7.png").rmdir()
     for path in sorted(good.iterdir())[1:]:
         path.unlink()
     assert main(["check", "--data", str(data)]) == 0  # one test image: no "none of the 1 ... copies one of the 12"

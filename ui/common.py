@@ -49,6 +49,8 @@ PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "u
 IMAGE_UPLOAD_MB = MAX_IMAGE_BYTES // 2**20
 #: session-state keys shared between the sidebar and the pages
 CURRENT_RUN, DATA_ROOT, CATEGORY = "current_run_id", "data_root", "category"
+#: the page address's parameter that holds the current run (a reload or a link opens it: see app.py)
+RUN_PARAMETER = "run"
 #: the training job this session started: its run becomes the current run when it is done
 STARTED_HERE = "train_started_here"
 
@@ -270,9 +272,11 @@ def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
         return ""
     try:
         run = Run(runs_dir() / run_id)
-        if run.problem() is not None or run.threshold_set_at_training:
+        if run.problem() is not None:
             return ""
-        threshold = run.threshold
+        threshold, saved = run.saved_threshold  # whether anyone chose it, and which it is: one reading
+        if thresholds.set_at_training(saved):
+            return ""
     except (RunError, OSError):
         return ""
     return (f" The run that was current ({method_title(run.config.get('method'))} · {trained_at(run.id)}), whose "

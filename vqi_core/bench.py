@@ -66,12 +66,13 @@ def output_folder(folder: Path) -> Path:
     return folder
 
 
-def write_results(folder: Path, stem: str, markdown: str, data: dict[str, Any]) -> None:
-    """A benchmark's results as ``<stem>.md`` (its table) and ``<stem>.json`` (``data`` and when it was made), both
-    written atomically into ``folder`` (from :func:`output_folder`), and where they went printed."""
+def write_results(folder: Path, stem: str, markdown: str, data: dict[str, Any], created: str | None = None) -> None:
+    """A benchmark's results as ``<stem>.md`` (its table) and ``<stem>.json`` (``data`` and when it was made:
+    ``created``, now unless the table names another time), both written atomically into ``folder`` (from
+    :func:`output_folder`), and where they went printed."""
     from .runs import write_bytes_atomic
 
-    created = time.strftime("%Y-%m-%dT%H:%M:%S")
+    created = created or time.strftime("%Y-%m-%dT%H:%M:%S")
     write_bytes_atomic(folder / f"{stem}.json", json.dumps({"created": created, **data}, indent=2).encode())
     write_bytes_atomic(folder / f"{stem}.md", markdown.encode())
     print(f"wrote {folder / f'{stem}.json'} and {folder / f'{stem}.md'}")
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{by_type}")
     print()
     write_results(args.out, "bench", f"Benchmark of {stamp}\n\n{markdown_table(rows)}\n" + (
-        f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else ""), {"rows": rows})
+        f"\nPixel AUROC by defect type\n\n{by_type}\n" if by_type else ""), {"rows": rows}, created=stamp)
     failed = [row for row in rows if str(row.get("note", "")).startswith("failed:")]
     if failed:
         print(f"error: {counted(len(failed), 'row')} of {len(rows)} failed (see their note)", file=sys.stderr)

@@ -41,8 +41,8 @@ from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   check_output_file, escaped_controls, missing_folders, run_folder_holding, spreadsheet_csv,
-                   spreadsheet_text, synced_to_disk, write_bytes_atomic)
+                   check_output_file, escaped_controls, missing_folders, recorded_costs, run_folder_holding,
+                   spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
@@ -705,21 +705,23 @@ def _nothing_scored(given: str) -> str:
 THRESHOLD_PRESETS = ("f1", "youden", "min-cost", "false-alarms")
 
 
-def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float) -> tuple[float, str]:
+def _chosen_threshold(args: argparse.Namespace, run: Run, costs: LineCosts, max_rate: float,
+                      saved_threshold: tuple[float, dict]) -> tuple[float, str]:
     """(threshold, source) from --value, --preset (the Threshold page's presets, on the page's grid: the page
-    and the command give and save the same value) or the run's saved threshold."""
+    and the command give and save the same value) or the run's ``saved_threshold`` (read by the caller:
+    :attr:`~vqi_core.runs.Run.saved_threshold`)."""
     if args.value is not None:
         return args.value, "manual"
+    threshold, saved = saved_threshold
     if args.preset is None:
-        threshold, saved = run.saved_threshold
         return threshold, saved.get("source", "saved")
     presets = threshold_presets(run.labels, run.score_values, max_rate, costs)
     name = _preset_name(args.preset, max_rate)
     if name not in presets:
         needed = "good" if args.preset == "false-alarms" else "both good and defective"
         raise ValueError(f"the preset {args.preset} needs {needed} images in the run's test set")
-    axis = slider_axis(run.score_values, run.threshold)
-    return axis.snap_preset(presets[name], run.threshold), preset_source(name, costs)
+    axis = slider_axis(run.score_values, threshold)
+    return axis.snap_preset(presets[name], threshold), preset_source(name, costs)
 
 
 def _preset_name(preset: str, max_rate: float) -> str:
@@ -758,9 +760,10 @@ def _threshold(args: argparse.Namespace) -> int:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
-    saved_costs = run.threshold_costs  # read once: the defaults of the costs not given, and said beside them
+    saved_threshold = run.saved_threshold  # read once: the threshold, its source and the costs it was saved at
+    saved_costs = recorded_costs(saved_threshold[1])  # the defaults of the costs not given, and said beside them
     max_rate, costs = threshold_options(args, saved_costs)
-    value, source = _chosen_threshold(args, run, costs, max_rate)
+    value, source = _chosen_threshold(args, run, costs, max_rate, saved_threshold)
     _check_threshold(value)
     if args.decisions:
         _refuse_inside_a_run_or_category(Path(args.decisions), "--decisions")
@@ -777,7 +780,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    print(costs_assumed(costs, saved_costs if value == run.threshold else None))
+    print(costs_assumed(costs, saved_costs if value == saved_threshold[0] else None))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
@@ -896,7 +899,7 @@ def _check(args: argparse.Namespace) -> int:
         (found by reviews: "6 images (1 unreadable)" stood beside 4 files skipped there, and a damaged .png was
         counted with the text files)."""
         refused = [path for path in skipped if path.parent == folder and path not in listed]
-        unlisted_images = sum(map(is_image_path, refused))
+        unlisted_images = sum(is_image_path(path) and not path.is_dir() for path in refused)  # a folder "lot7.png"
         count = sum(s.path in skipped for s in samples) + unlisted_images
         others = len(refused) - unlisted_images
         said = [f"{count} unreadable"] * bool(count) + [f"{counted(others, 'other file')} not read"] * bool(others)

@@ -7,7 +7,8 @@ import streamlit as st
 from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, run_name, same_data_runs, test_set_groups
+    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, run_name, same_data_runs, \
+    sharing_none_with_first
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -123,12 +124,15 @@ if without_test:  # nothing to compare on: not a question of different test imag
                            f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
                            f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
 if not shared:
-    groups = "; ".join(" and ".join(common.as_text(run_name(run)) for run in group) + (" share theirs" if len(
-        group) > 1 else " has its own") for group in test_set_groups(chosen))  # which to drop (browser review)
+    apart = sharing_none_with_first(chosen)  # which to drop (browser review)
+    named = " and ".join(common.as_text(run_name(run)) for run in apart)
+    which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
+             f"{common.as_text(run_name(chosen[0]))}." if apart else
+             " Each run shares test images with the first one, but no test image is common to all of them.")
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
                                            "category folder)." if found.by_folder else ".")
-                           + (changed if found.changed else "") + f" Test images: {groups}.")
+                           + (changed if found.changed else "") + which)
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
     common.note_banner(note, f"{holders}: ")

@@ -6,8 +6,8 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, as_code, as_text, data_choice, \
-    problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
+from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, as_code, \
+    as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
 from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -83,8 +83,10 @@ QUICK_LINKS = [("train", "Train a run", ":material/model_training:"),  # in the 
                ("compare", "Compare runs", ":material/compare:"),
                ("predict", "Score new images", ":material/upload_file:")]
 links = st.container(horizontal=True)  # wrapping as the window narrows: three columns cut every label at 800 px
-for page, label, icon in QUICK_LINKS:  # ("Inspect the curren": browser review)
-    links.page_link(PAGES[page], label=label, icon=icon)
+current_run = st.session_state.get(CURRENT_RUN)  # ("Inspect the curren": browser review); each link names the run
+for page, label, icon in QUICK_LINKS:  # in its address, so that one opened in a new tab opens it too (review)
+    links.page_link(PAGES[page], label=label, icon=icon, query_params={RUN_PARAMETER: current_run} if current_run
+                    else None)
 
 st.subheader("Saved runs")
 listed, runs_problem = saved_runs()

@@ -96,7 +96,7 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     threshold; returns what the check section draws (computed once: the threshold is the saved one)."""
     with progress_bar() as progress:
         checked = labelled_check(run, common.run_model(str(run.path)), folder, progress)
-    return {"run": run.id, "folder": folder, **checked}
+    return {"run": run.id, "run_name": run_name(run), "folder": folder, **checked}
 
 
 def show_check(outcome: dict[str, Any]) -> None:
@@ -159,6 +159,10 @@ def check_section(run: Run) -> None:
             st.session_state.pop(CHECK, None)
             st.error(f"Cannot check the run: {common.as_text(exc)}", icon=":material/error:")
     checked = st.session_state.get(CHECK)
+    if checked and checked["run"] != run.id:  # kept, not dropped without a word (review)
+        st.info(f"The last check ({common.as_code(checked['folder'])}) was of another run, "
+                f"{common.as_text(checked['run_name'])}: choose it in the sidebar to see it again, or press \"Check "
+                f"the run\" to check this one.", icon=":material/info:")
     if checked and checked["run"] == run.id:
         if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
             st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
@@ -199,7 +203,7 @@ def scoring_section(run: Run, mode: str) -> None:
             st.warning(f"These images were judged at {exact_number(outcome['threshold'])}, the run's threshold when "
                        f"they were scored; it is {exact_number(saved_now)} now.", icon=":material/update:")
             st.button(f"Judge them at {exact_number(saved_now)}", key="predict_rejudge", icon=":material/update:",
-                      on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, run.threshold)}),
+                      on_click=lambda: st.session_state.update({RESULTS: rejudged(outcome, saved_now)}),  # as named
                       help="Their scores do not depend on the threshold: each verdict and the CSV's threshold and "
                            "prediction follow the saved threshold, nothing is scored again.")
         if (note := results_note(outcome, run, mode, files, folder)) is not None:
@@ -326,17 +330,17 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
 
 st.title("Predict")
 current = common.require_run()
-saved_threshold, saved = current.saved_threshold  # with its source and whether anyone chose it, from one reading
+saved_value, saved = current.saved_threshold  # with its source and whether anyone chose it, from one reading
 threshold_source = str(saved.get("source", "unknown"))
 st.caption(f"Run {common.as_code(current.id)} ({common.as_text(method_title(current.config.get('method')))}) at its "
-           f"saved threshold {exact_number(saved_threshold)} ({common.as_text(threshold_source)}); change the run in "
+           f"saved threshold {exact_number(saved_value)} ({common.as_text(threshold_source)}); change the run in "
            "the sidebar and the threshold on the Threshold page.")
 if set_at_training(saved):  # judged at all the same: a line's false alarms (browser review)
-    st.warning(set_at_training_note(threshold_source, common.evaluator(str(current.path)).evaluate(saved_threshold),
+    st.warning(set_at_training_note(threshold_source, common.evaluator(str(current.path)).evaluate(saved_value),
                                     "on the Threshold page"), icon=":material/warning:")
-if (tried := common.working_threshold(current)[0]) != saved_threshold:  # Inspect judges at it (browser review)
+if (tried := common.working_threshold(current)[0]) != saved_value:  # Inspect judges at it (browser review)
     st.info(f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test "
-            f"images at it, Predict at the saved threshold {exact_number(saved_threshold)}. Save it there to "
+            f"images at it, Predict at the saved threshold {exact_number(saved_value)}. Save it there to "
             f"judge new images at it.", icon=":material/info:")
 mode = st.radio("Images", list(MODES), horizontal=True, key="predict_mode", format_func=MODES.get,
                 persist_state="session")

@@ -15,7 +15,7 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, thresho
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, good_boxes_warning
-from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values
+from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     preset_source, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
@@ -68,7 +68,7 @@ def type_threshold(run: Run, axis: ScoreAxis) -> None:
             f"the same and is used here. `python -m vqi_core threshold --value` saves any finite threshold.")
 
 
-def init_threshold(run: Run, axis: ScoreAxis) -> None:
+def init_threshold(run: Run, axis: ScoreAxis, saved_threshold: tuple[float, dict]) -> None:
     """Start at the threshold being explored for this run (with the source it was chosen by), else at its
     saved one: once per run and saved threshold (saved here, in another tab or from the command line: the page
     follows it unless another value is being explored), and again whenever Streamlit has dropped the slider
@@ -79,8 +79,9 @@ def init_threshold(run: Run, axis: ScoreAxis) -> None:
     without moving the slider keeps the very value; new parts scoring between it and a value on the slider's
     grid are judged as before). A threshold saved far beyond the scores, which the slider does not reach (see
     :func:`~vqi_core.thresholds.slider_include`), starts the slider at its nearer end, said above it.
+    ``saved_threshold``: the run's (:attr:`~vqi_core.runs.Run.saved_threshold`), read once for the whole draw.
     """
-    threshold, saved = run.saved_threshold
+    threshold, saved = saved_threshold
     owner = (run.id, threshold, saved.get("saved_at"), axis.low, axis.high)
     if st.session_state.get(OWNER) == owner and SLIDER in st.session_state:
         return
@@ -159,14 +160,13 @@ def entered_costs() -> LineCosts:
     return LineCosts(st.session_state[FALSE_ALARM], st.session_state[ESCAPE], st.session_state[DEFECT_RATE] / 100)
 
 
-def line_costs(run: Run) -> LineCosts | None:
+def line_costs(saved: LineCosts | None) -> LineCosts | None:
     """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid).
 
     A session that has entered no costs yet starts at the costs the run's threshold was saved with (VQI's
     defaults where none were recorded); costs entered since that differ from them are said, with a button that
     takes them (found by a browser review: a minimum-cost threshold saved at other costs than the fields showed,
-    and the validation report gave both without a word)."""
-    saved = run.threshold_costs
+    and the validation report gave both without a word). ``saved``: the costs the saved threshold was saved at."""
     for key, value in cost_fields(saved or LineCosts()).items():  # a field not entered yet in this session
         st.session_state.setdefault(key, value)
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
@@ -222,16 +222,18 @@ def image_level_body(run: Run) -> None:
     path = str(run.path)
     frame = common.test_frame(path)
     labels, scores = label_values(frame), frame["score"].to_numpy(float)
-    data = common.threshold_data(path, run.threshold)
+    saved_threshold = run.saved_threshold  # one reading for the whole draw: what the slider starts at, the presets,
+    saved_value, saved = saved_threshold  # the caption and what a save checks against agree (review)
+    data = common.threshold_data(path, saved_value)
     axis = data.axis
-    init_threshold(run, axis)
-    costs = line_costs(run)
+    init_threshold(run, axis, saved_threshold)
+    costs = line_costs(recorded_costs(saved))
 
     exact = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
 
     controls, presets_column = st.columns([3, 2])
     with controls:
-        if (off_slider := off_slider_sentence(run.threshold, axis, scores)) is not None:
+        if (off_slider := off_slider_sentence(saved_value, axis, scores)) is not None:
             st.info(off_slider, icon=":material/info:")
         st.slider("Threshold: images scoring at or above it are rejected as defective", axis.low, axis.high,
                   step=axis.step, format=f"%.{axis.decimals}f", key=SLIDER,
@@ -252,7 +254,7 @@ def image_level_body(run: Run) -> None:
                                         "rejects at most this share of the good test images.") / 100
         st.caption("Presets")
         for name, value in threshold_presets(labels, scores, max_rate, costs).items():
-            value = axis.snap_preset(value, run.threshold)
+            value = axis.snap_preset(value, saved_value)
             st.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                       args=(run, value, preset_source(name, costs)), width="stretch")
 
@@ -288,7 +290,6 @@ def image_level_body(run: Run) -> None:
     right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"])
 
     source = st.session_state.get(SOURCE, "manual")
-    saved = run.threshold_info
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))}). "
                f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
@@ -315,7 +316,7 @@ def image_level_body(run: Run) -> None:
         buttons.download_button(
             "Validation report (HTML)",
             functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate,
-                              source=source if threshold == run.threshold else f"{source}, explored here, not saved"),
+                              source=source if threshold == saved_value else f"{source}, explored here, not saved"),
             file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
             key="threshold_report", icon=":material/description:",
             help="One self-contained HTML file for the quality record: what the run learnt from, how it was "

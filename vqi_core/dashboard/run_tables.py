@@ -33,11 +33,12 @@ def _run_setup(run: Run) -> dict[str, Any]:
             "settings": changed_settings(config)}
 
 
-def _run_figures(run: Run) -> dict[str, Any]:
+def _run_figures(run: Run, saved_threshold: tuple[float, dict] | None = None) -> dict[str, Any]:
     """The run-table columns after the image AUROC: pixel AUROC, AUPRO, fit s, ms/image, the saved threshold, where
     it came from (and whether anyone chose it) and the box level, whether it has seen defects and what the
-    test-set check found."""
-    metrics, (threshold, saved) = run.metrics, run.saved_threshold
+    test-set check found. ``saved_threshold``: :attr:`~vqi_core.runs.Run.saved_threshold` where the caller has read
+    it already (for other columns: one reading for all)."""
+    metrics, (threshold, saved) = run.metrics, saved_threshold or run.saved_threshold
     return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
             "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
             "saved threshold": threshold, "threshold from": saved_source(saved),
@@ -162,18 +163,10 @@ def same_data_runs(first: Run, runs: Sequence[Run]) -> list[Run]:
                  or (digest is not None and run.config.get("data_sha256") == digest))]
 
 
-def test_set_groups(runs: Sequence[Run]) -> list[list[Run]]:
-    """``runs`` grouped so that the runs of each group share test images (:func:`common_test_images`), each run in
-    the first group it shares them with, in their order: which runs can be compared with which, where not all
-    can."""
-    groups: list[list[Run]] = []
-    for run in runs:
-        group = next((group for group in groups if common_test_images([*group, run]).names), None)
-        if group is None:
-            groups.append([run])
-        else:
-            group.append(run)
-    return groups
+def sharing_none_with_first(runs: Sequence[Run]) -> list[Run]:
+    """The runs after the first that share no test image with it (:func:`common_test_images`): those to drop
+    from a comparison that all of ``runs`` cannot make."""
+    return [run for run in runs[1:] if not common_test_images([runs[0], run]).names]
 
 
 def runs_of_category(runs: Sequence[Run], folder: str | None, name: str | None) -> list[Run]:
@@ -287,14 +280,15 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 difference_interval = _interval_text(gap, signed=True)
                 if difference is not None:
                     verdicts.append(difference_verdict(compared_name(run), compared_name(runs[0]), difference, gap))
-        saved = ThresholdEvaluator(labels, scores).evaluate(run.threshold)
+        saved_threshold = run.saved_threshold  # one reading for these columns and the saved threshold's own
+        saved = ThresholdEvaluator(labels, scores).evaluate(saved_threshold[0])
         rows.append({"run": run.id, **_run_setup(run),  # counts, not "3 of 14" texts: they sort as numbers
                      FALSE_ALARMS_SAVED: saved.fp if saved.fp + saved.tn else None,
                      ESCAPES_SAVED: saved.fn if saved.fn + saved.tp else None,
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
-                     **_run_figures(run), "data": data_label(run.config)})
+                     **_run_figures(run, saved_threshold), "data": data_label(run.config)})
     figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
                                     range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
