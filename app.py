@@ -94,13 +94,14 @@ def adopt_linked_run(readable: list[Run]) -> None:
     before the sidebar chooses the category, which then is that run's. A link to a run that is gone or cannot be
     read says so, rather than working on another run without a word."""
     linked = st.query_params.get(RUN_PARAMETER)
-    if CURRENT_RUN in st.session_state or linked is None:
+    if CURRENT_RUN in st.session_state or not linked:
         return
     if linked in {run.id for run in readable}:
         set_current_run(linked)
     else:
-        st.toast(f"The link's run {as_code(linked)} is not a readable run in {as_code(str(runs_dir()))}: the sidebar "
-                 f"shows another one.", icon=":material/link_off:", duration="long")
+        st.toast(f"The link's run {as_code(linked)} is not a readable run in {as_code(str(runs_dir()))}"
+                 + (": the sidebar shows another one." if readable else ", which holds none."),
+                 icon=":material/link_off:", duration="long")
 
 
 def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> None:

@@ -43,7 +43,7 @@ from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, ne
 from vqi_core.dashboard.boxes import run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import copied_images, decisions_csv, without_copies_sentence
 from vqi_core.dashboard.run_tables import runs_table
-from vqi_core.dashboard.scoring import overlays_zip
+from vqi_core.dashboard.scoring import LEFT_OUT_FILE, error_zip, overlays_zip
 from vqi_core.dashboard.train_form import split_category_by_part, split_check_summary
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
@@ -2185,9 +2185,20 @@ def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
     uploads = [(f"part{index}.png", path.read_bytes()) for index, path in enumerate(paths)]
     uploads += [("part0.png", paths[1].read_bytes()), ("broken.png", b"not an image")]
     model = trained.load_model()
-    packed = overlays_zip(trained, model, upload_sources(uploads), trained.threshold, trained.box_level)
+    scored = {hashlib.sha256(data).hexdigest() for _, data in uploads}
+    packed = overlays_zip(trained, model, upload_sources(uploads), trained.threshold, trained.box_level, scored)
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
-        assert archive.namelist() == ["part0.png_overlay.png", "part1.png_overlay.png", "part0 (2).png_overlay.png"]
+        assert archive.namelist() == ["part0.png_overlay.png", "part1.png_overlay.png", "part0 (2).png_overlay.png",
+                                      LEFT_OUT_FILE]
         for name in ("part0.png_overlay.png", "part1.png_overlay.png"):
             assert archive.read(name) == (out / name).read_bytes()  # as predict saved it
         assert archive.read("part0 (2).png_overlay.png") == (out / "part1.png_overlay.png").read_bytes()
+        assert archive.read(LEFT_OUT_FILE).decode().startswith("broken.png: not a readable image")
+    scored = {hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()}  # a folder scored, then
+    (folder / "part1.png").write_bytes(paths[0].read_bytes()[:-1] + b"\0")  # one file replaced: left out, and said
+    packed = overlays_zip(trained, model, folder_sources(folder)[0], trained.threshold, trained.box_level, scored)
+    with zipfile.ZipFile(io.BytesIO(packed)) as archive:
+        assert archive.namelist() == ["part0.png_overlay.png", LEFT_OUT_FILE]
+        assert archive.read(LEFT_OUT_FILE).decode() == "part1.png: changed since it was scored (score it again)\n"
+    with zipfile.ZipFile(io.BytesIO(error_zip("The overlays could not be made: gone"))) as archive:
+        assert archive.read(LEFT_OUT_FILE) == b"The overlays could not be made: gone\n"

@@ -898,18 +898,42 @@ def test_a_threshold_save_killed_between_its_two_files_is_undone_at_the_next_che
         assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() == stopped  # its pass not
         assert run.path not in runs_module._passed_checks  # remembered: undone once the lock is free
 
-    def unwritable(path, data):
+    def unwritable(path, data, create_folder=True):
         raise OSError(f"cannot write {path}: Read-only file system")
     caplog.clear()
     with pytest.MonkeyPatch.context() as patch, caplog.at_level("WARNING", logger="vqi_core.runs"):
         patch.setattr(runs_module, "write_bytes_atomic", unwritable)
+        patch.setattr(runs_module, "RACY_SECONDS", 0.0)
         assert Run(run.path).problem() is None  # VQI reads neither column: a frozen run stays usable (review)
-    assert "cannot be written again: cannot write" in caplog.text and "Read-only file system" in caplog.text
+        assert Run(run.path).problem() is None  # and its check is remembered: said once, not at every listing
+    assert caplog.text.count("cannot be written again: cannot write") == 1 and "Read-only file system" in caplog.text
     assert (run.path / "scores.csv").read_bytes() == stopped
+    runs_module._passed_checks.clear()
     with pytest.MonkeyPatch.context() as patch:  # where locks do not reach other processes: nothing undone
         patch.setattr(runs_module, "PROCESS_LOCKS", False)
         assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() == stopped
     assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() != stopped  # now undone
+
+    (run.path / "scores.csv").write_bytes(stopped)  # stopped again, and the run deleted while it is undone
+    real_record_csv = runs_module.record_csv
+    def deleted_meanwhile(frame):
+        os.replace(run.path, tmp_path / "deleted")  # as RunStore.delete renames it aside
+        return real_record_csv(frame)
+    caplog.clear()
+    with pytest.MonkeyPatch.context() as patch, caplog.at_level("WARNING", logger="vqi_core.runs"):
+        patch.setattr(runs_module, "record_csv", deleted_meanwhile)
+        Run(run.path).problem()
+    assert not run.path.exists() and "were made at the saved threshold" not in caplog.text  # not brought back
+
+
+def test_a_threshold_saved_as_a_numpy_float_is_written_as_its_record_holds_it(trained_run, tmp_path):
+    """A float32 threshold had been written "0.35" into scores.csv beside 0.3499999940395355 in threshold.json, so
+    every later check took the two for a stopped save (review)."""
+    run = copied(trained_run, tmp_path)
+    value = np.float32(np.median(run.score_values)) + np.float32(0.1)
+    run.save_threshold(value, "manual")
+    written = pd.read_csv(run.path / "scores.csv", dtype=str)["threshold"].unique().tolist()
+    assert [float(text) for text in written] == [run.threshold] == [float(value)]
 
 
 @pytest.mark.parametrize("damage, said", [

@@ -218,14 +218,16 @@ def check_output_file(path: Path) -> Path:
     return path
 
 
-def write_bytes_atomic(path: Path, payload: bytes) -> None:
+def write_bytes_atomic(path: Path, payload: bytes, create_folder: bool = True) -> None:
     """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
     permissions of a file created the usual way (the temporary file's own are private). A symbolic link is
     kept: the file it points to is written. Anything but a regular file there (a pipe, a device) is refused:
-    renaming onto it would replace it (:func:`check_output_file`)."""
+    renaming onto it would replace it (:func:`check_output_file`). ``create_folder``: create the folders above it
+    that are missing (else ``OSError``)."""
     path = check_output_file(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except FileExistsError:
         raise NotADirectoryError(f"cannot write {path}: {path.parent} is a file, not a folder") from None
@@ -383,6 +385,7 @@ class Run:
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
+        self._save_in_progress = False  # the last check found a threshold save holding the run's lock
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
         self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
@@ -473,7 +476,7 @@ class Run:
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
             self._check_files(manifest)
-            if signature is not None and manifest and self._scores_judged_at(self.threshold):  # else: undone later
+            if signature is not None and manifest and not self._save_in_progress:  # else: undone once it is free
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
@@ -493,7 +496,9 @@ class Run:
         hold up every listing); without locks between processes (no ``fcntl``) nothing is undone, as a save in
         progress could not be told from a stopped one. Nothing that VQI reads depends on ``scores.csv``'s threshold
         and prediction columns, so a run folder that cannot be written, or a run deleted meanwhile, is left as it
-        is (with a warning for the former)."""
+        is (with a warning for the former; such a run's check is remembered as any other, so it is said once per
+        change of its files)."""
+        self._save_in_progress = False
         if not PROCESS_LOCKS or self._scores_judged_at(self.threshold):
             return
         try:
@@ -502,14 +507,16 @@ class Run:
                 threshold = self.threshold
                 if self._scores_judged_at(threshold) or not is_run_folder(self.path):
                     return  # deleted meanwhile: writing would bring back its folder
-                write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)))
+                write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)),
+                                   create_folder=False)  # deleted from here on: not brought back either
                 self._scores = None  # as written: read again when next used
                 _remove_save_leftovers(self.path)
         except FolderBusy:
-            return
-        except FileNotFoundError:  # the folder renamed (deleted) before it could be locked
+            self._save_in_progress = True
             return
         except OSError as exc:
+            if not is_run_folder(self.path):  # renamed (deleted) before it was locked, or while it was written
+                return
             log.warning("%s: its predictions were not made at the saved threshold %s (a threshold save was stopped "
                         "between its two files), and it cannot be written again: %s", self.path / SCORES_FILE,
                         exact_number(self.threshold), exc)

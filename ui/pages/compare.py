@@ -128,7 +128,8 @@ if not shared:
     named = " and ".join(common.as_text(run_name(run)) for run in apart)
     which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
              f"{common.as_text(run_name(chosen[0]))}." if apart else
-             " Each run shares test images with the first one, but no test image is common to all of them.")
+             " Each run shares test images with the first one, but no test image is common to all of them: choose "
+             "fewer runs.")
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
                                            "category folder)." if found.by_folder else ".")

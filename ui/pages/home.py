@@ -83,10 +83,10 @@ QUICK_LINKS = [("train", "Train a run", ":material/model_training:"),  # in the 
                ("compare", "Compare runs", ":material/compare:"),
                ("predict", "Score new images", ":material/upload_file:")]
 links = st.container(horizontal=True)  # wrapping as the window narrows: three columns cut every label at 800 px
-current_run = st.session_state.get(CURRENT_RUN)  # ("Inspect the curren": browser review); each link names the run
-for page, label, icon in QUICK_LINKS:  # in its address, so that one opened in a new tab opens it too (review)
-    links.page_link(PAGES[page], label=label, icon=icon, query_params={RUN_PARAMETER: current_run} if current_run
-                    else None)
+current_run = st.session_state.get(CURRENT_RUN)  # ("Inspect the curren": browser review); each link names the
+linked = {RUN_PARAMETER: current_run} if current_run and st.query_params.get(RUN_PARAMETER) == current_run else None
+for page, label, icon in QUICK_LINKS:  # run in its address where it can be read (the sidebar put it there), so that
+    links.page_link(PAGES[page], label=label, icon=icon, query_params=linked)  # a new tab opens it too (review)
 
 st.subheader("Saved runs")
 listed, runs_problem = saved_runs()

@@ -12,7 +12,8 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.scoring import judged_again, labelled_check, overlays_zip, result_cards_order, scored_cards
+from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, overlays_zip, result_cards_order, \
+    scored_cards
 from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
@@ -31,6 +32,9 @@ RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
          "labelled": "Labelled images: check the run"}
 COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
+#: the most images whose overlays the page zips (in memory, scored again when clicked); the command line's predict
+#: writes any number
+MAX_OVERLAYS_ZIPPED = 200
 
 
 @contextlib.contextmanager
@@ -237,16 +241,26 @@ def rejudged(outcome: dict[str, Any], threshold: float) -> dict[str, Any]:
     return {**outcome, "threshold": threshold, "cards": cards, "frame": frame}
 
 
-def overlays_of(run: Run, outcome: dict[str, Any], files: list[Any]) -> Callable[[], bytes]:
+def overlays_of(run: Run, outcome: dict[str, Any], files: list[Any]) -> Callable[[], bytes] | None:
     """What makes the ZIP of the results' overlays when its download is clicked (:func:`overlays_zip`, on
     Streamlit's download thread): the images scored again, as ``predict`` saves them; for images still chosen
-    above only (uploads are dropped when another page opens)."""
+    above only (uploads are dropped when another page opens), and at most :data:`MAX_OVERLAYS_ZIPPED` of them
+    (None above). What goes wrong then is said in the ZIP (Streamlit would say only "Failed to generate file")."""
+    if len(outcome["cards"]) > MAX_OVERLAYS_ZIPPED:
+        return None
     model = common.run_model(str(run.path))
     threshold, box_level = outcome["threshold"], outcome["box_level"]
-    if outcome["mode"] == "upload":
-        uploads = [(upload.name, upload.getvalue()) for upload in files]
-        return lambda: overlays_zip(run, model, upload_sources(uploads), threshold, box_level)
-    return lambda: overlays_zip(run, model, folder_sources(outcome["folder"])[0], threshold, box_level)
+    frame = outcome["frame"]
+    scored = set(frame.loc[frame["prediction"] != NOT_SCORED, "sha256"])
+    uploads = [(upload.name, upload.getvalue()) for upload in files] if outcome["mode"] == "upload" else []
+
+    def make() -> bytes:
+        try:
+            sources = upload_sources(uploads) if uploads else folder_sources(outcome["folder"])[0]
+            return overlays_zip(run, model, sources, threshold, box_level, scored)
+        except common.USER_ERRORS as exc:  # the run or the folder gone meanwhile
+            return error_zip(f"The overlays could not be made: {exc}")
+    return make
 
 
 def download_results(outcome: dict[str, Any], overlays: Callable[[], bytes] | None = None) -> None:
@@ -256,6 +270,9 @@ def download_results(outcome: dict[str, Any], overlays: Callable[[], bytes] | No
     buttons.download_button("Download results (CSV)", spreadsheet_csv(outcome["frame"]),
                             file_name=f"predictions-{outcome['run']}.csv", mime="text/csv", on_click="ignore",
                             icon=":material/download:", key="predict_download")
+    if overlays is None and len(outcome["cards"]) > MAX_OVERLAYS_ZIPPED:
+        st.caption(f"Overlays of more than {MAX_OVERLAYS_ZIPPED} images are not zipped here: `python -m vqi_core "
+                   f"predict --run <run> --input <folder> --out <folder>` saves them, as PNG files.")
     if overlays is not None:
         buttons.download_button(
             "Download overlays (ZIP)", overlays, file_name=f"overlays-{outcome['run']}.zip", mime="application/zip",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import PurePath
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import pandas as pd
 
@@ -64,17 +64,27 @@ def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
     return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
 
 
+#: a file in an overlays ZIP that lists the images left out of it, and why
+LEFT_OUT_FILE = "LEFT_OUT.txt"
+
+
 def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
-                 box_level: float) -> bytes:
+                 box_level: float, scored: Collection[str]) -> bytes:
     """The overlay ``predict`` saves for each of ``sources`` that can be scored (heatmap, boxes and inspection
     region above the verdict, the score and the run: :func:`~vqi_core.pipeline.captioned_overlay`), as a ZIP of PNG
     files named as ``predict`` names them, scored again with the run's ``model`` at ``threshold`` and ``box_level``
     (the results' own: the download had offered the CSV alone, the cards being small JPEGs: browser review). A name
-    given to more than one upload is kept apart by " (2)", " (3)" ... before its suffix."""
-    buffer, used = io.BytesIO(), set()
+    given to more than one upload is kept apart by " (2)", " (3)" ... before its suffix. Only files whose bytes
+    are those scored (their SHA-256 among ``scored``) are drawn: one replaced since is listed in
+    :data:`LEFT_OUT_FILE` instead, as is a file that cannot be read now."""
+    buffer, used, left_out = io.BytesIO(), set(), []
+    skipped: list[dict[str, str]] = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG data is compressed already
-        for result in iter_score(model, sources, threshold, [], training_ranges=run.report.get(
+        for result in iter_score(model, sources, threshold, skipped, training_ranges=run.report.get(
                 "training_capture_ranges"), box_level=box_level):
+            if result.sha256 not in scored:
+                left_out.append(f"{result.name}: changed since it was scored (score it again)")
+                continue
             name, copy = overlay_file_name(result.name), 1
             while name in used:
                 copy += 1
@@ -82,6 +92,18 @@ def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
                 name = overlay_file_name(f"{stem.stem} ({copy}){stem.suffix}")
             used.add(name)
             archive.writestr(name, png_bytes(captioned_overlay(result, threshold, run.id, box_level)))
+        left_out += [f"{item['file']}: {item['reason']}" for item in skipped]
+        if left_out:
+            archive.writestr(LEFT_OUT_FILE, "\n".join(left_out) + "\n")
+    return buffer.getvalue()
+
+
+def error_zip(message: str) -> bytes:
+    """A ZIP holding only :data:`LEFT_OUT_FILE` with ``message``: what a download of overlays gives where they cannot
+    be made."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(LEFT_OUT_FILE, message + "\n")
     return buffer.getvalue()
 
 
