@@ -1213,8 +1213,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].tolist() == [0.0, 0.0]  # numbers (they sort as such); the same scores: no difference
     assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.000 to +0.000"]
-    assert list(table.columns[:9]) == ["run", "description", "method", "image AUROC", VERSUS_FIRST,
-                                       VERSUS_FIRST_INTERVAL, FALSE_ALARMS_SAVED, ESCAPES_SAVED, "saved threshold"]
+    assert list(table.columns[:9]) == ["run", "description", "method", "image AUROC", FALSE_ALARMS_SAVED,
+                                       ESCAPES_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, "saved threshold"]
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
     n_defective = point.fn + point.tp
     assert table[FALSE_ALARMS_SAVED].tolist() == [point.fp] * 2 and table[ESCAPES_SAVED].tolist() == [point.fn] * 2

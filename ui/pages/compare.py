@@ -166,17 +166,17 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         width="large",  # "0.963 to 0.990 (every resample perfect: too few images)" was cut (browser review)
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
-    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", width="small", help="This run's image AUROC minus the "
-                                                "first run's (0 for the first run itself)."),
+    VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first run's "
+                                                                     "(0 for the first run itself)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),
     FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
-        width="small", help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} "
-                            f"compared, those it rejects."),
+        help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} compared, "
+             f"those it rejects."),
     ESCAPES_SAVED: st.column_config.NumberColumn(
-        width="small", help=f"At the run's saved threshold: of the "
-                            f"{counted(comparison.defective_images, 'defective image')} compared, those it passes."),
+        help=f"At the run's saved threshold: of the {counted(comparison.defective_images, 'defective image')} "
+             f"compared, those it passes."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "
