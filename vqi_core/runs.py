@@ -385,7 +385,6 @@ class Run:
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
-        self._save_in_progress = False  # the last check found a threshold save holding the run's lock
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
         self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
@@ -475,8 +474,8 @@ class Run:
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
-            self._check_files(manifest)
-            if signature is not None and manifest and not self._save_in_progress:  # else: undone once it is free
+            settled = self._check_files(manifest)
+            if signature is not None and manifest and settled:  # else: a save in progress, undone once it is free
                 if len(_passed_checks) >= MAX_PASSED_CHECKS:
                     _passed_checks.clear()
                 _passed_checks[self.path] = signature
@@ -487,7 +486,7 @@ class Run:
         self.scores
         return self._judged_at is None or all(_as_float(value) == threshold for value in self._judged_at)
 
-    def _finish_interrupted_save(self) -> None:
+    def _finish_interrupted_save(self) -> bool:
         """Undo a threshold save stopped between its two files (SIGKILL, a power cut: Ctrl+C and SIGTERM wait for
         both, see :meth:`save_threshold`). ``scores.csv`` is written first, ``threshold.json``, the record of the
         threshold in effect, last: where ``scores.csv`` was judged at another threshold, it is written again at the
@@ -497,32 +496,30 @@ class Run:
         progress could not be told from a stopped one. Nothing that VQI reads depends on ``scores.csv``'s threshold
         and prediction columns, so a run folder that cannot be written, or a run deleted meanwhile, is left as it
         is (with a warning for the former; such a run's check is remembered as any other, so it is said once per
-        change of its files)."""
-        self._save_in_progress = False
+        change of its files). False where a save in progress holds the lock (the check is then not remembered)."""
         if not PROCESS_LOCKS or self._scores_judged_at(self.threshold):
-            return
+            return True
         try:
             with locked(self.path, wait=False):
                 self._scores = None  # read again: the save may have finished meanwhile
                 threshold = self.threshold
                 if self._scores_judged_at(threshold) or not is_run_folder(self.path):
-                    return  # deleted meanwhile: writing would bring back its folder
+                    return True  # deleted meanwhile: writing would bring back its folder
                 write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)),
                                    create_folder=False)  # deleted from here on: not brought back either
                 self._scores = None  # as written: read again when next used
                 _remove_save_leftovers(self.path)
         except FolderBusy:
-            self._save_in_progress = True
-            return
+            return False
         except OSError as exc:
-            if not is_run_folder(self.path):  # renamed (deleted) before it was locked, or while it was written
-                return
-            log.warning("%s: its predictions were not made at the saved threshold %s (a threshold save was stopped "
-                        "between its two files), and it cannot be written again: %s", self.path / SCORES_FILE,
-                        exact_number(self.threshold), exc)
-            return
+            if is_run_folder(self.path):  # else renamed (deleted) before it was locked, or while it was written
+                log.warning("%s: its predictions were not made at the saved threshold %s (a threshold save was "
+                            "stopped between its two files), and it cannot be written again: %s",
+                            self.path / SCORES_FILE, exact_number(self.threshold), exc)
+            return True
         log.warning("%s: a threshold save had been stopped between its two files; its predictions were made at the "
                     "saved threshold %s again", self.path / SCORES_FILE, exact_number(threshold))
+        return True
 
     def _check_model_arrays(self) -> None:
         """The check of loading the model that needs no backbone (whose pretrained weights a machine may lack) and
@@ -589,9 +586,10 @@ class Run:
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: its inspection region is {region!r}, without the "
                            f"share of the image it inspects")
 
-    def _check_files(self, manifest: bool = True) -> None:
+    def _check_files(self, manifest: bool = True) -> bool:
         """:meth:`check` past the JSON files: ``scores.csv``, the maps' table of contents, the model and the
-        manifest (its columns, and the order of its test images against ``scores.csv``'s)."""
+        manifest (its columns, and the order of its test images against ``scores.csv``'s). False where a threshold
+        save in progress leaves ``scores.csv`` ahead of ``threshold.json`` (:meth:`_finish_interrupted_save`)."""
         count = len(self.scores)
         headers = {name.removesuffix(".npy"): header
                    for name, header in self._array_file_headers(self.path / MAPS_FILE).items()}
@@ -603,9 +601,10 @@ class Run:
             if header is None or not holds_a_map(*header):  # as anomaly_map reads it
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
-        self._finish_interrupted_save()
+        settled = self._finish_interrupted_save()
         if manifest:
             self._check_scores_order()
+        return settled
 
     def _check_scores_order(self) -> None:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
