@@ -41,7 +41,7 @@ from vqi_core.report import run_report_html
 from vqi_core.runs import Run, changed_settings
 from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMPLE_ESCAPES, IN_SAMPLE_FALSE_ALARMS, \
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
-    slider_include, verdict
+    set_at_training, slider_include, verdict
 from ui import common
 from vqi_core.wording import exact_number, headline, saved_time, told_apart
 
@@ -1622,7 +1622,7 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
     """A new run's F1-optimal threshold follows the test set's mix of parts: Predict judged new parts at it naming
     only its source (browser review of 2026-12-05, a PaDiM run rejecting 117 of 190 good parts)."""
     run = app_env.list()[0]
-    assert run.threshold_set_at_training
+    assert set_at_training(run.threshold_info)
     app = open_page("predict.py")
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
     assert [w.value for w in app.warning if w.value.startswith("Nobody")] == [
@@ -1637,12 +1637,12 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
                "not chosen yet)" in c.value for c in app.caption)
     app.switch_page("ui/pages/predict.py").run()
     assert run.save_threshold(run.threshold, "Minimum cost")  # chosen, the same value and no reason: recorded
-    assert not run.threshold_set_at_training and len(run.threshold_history) == 2  # (it had said "nothing changed")
+    assert not set_at_training(run.threshold_info) and len(run.threshold_history) == 2  # (had: "nothing changed")
     assert not run.save_threshold(run.threshold, "Minimum cost")  # now the same value again changes nothing
     app.run()
     assert not app.exception and not any(w.value.startswith("Nobody") for w in app.warning)
     (run.path / "threshold.json").write_text(json.dumps({"threshold": 2.5, "source": "manual"}))  # no history:
-    assert not run.threshold_set_at_training  # saved by hand before histories were recorded (review)
+    assert not set_at_training(run.threshold_info)  # saved by hand before histories were recorded (review)
 
 
 def test_predict_lays_its_cards_out_row_by_row(open_page):

@@ -63,7 +63,7 @@ from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, readable_time, \
     spreadsheet_text
 from vqi_core.system import locked
-from vqi_core.thresholds import costlier_than_unchecked, slider_axis
+from vqi_core.thresholds import costlier_than_unchecked, set_at_training, slider_axis
 from vqi_core.wording import exact_number, saved_time
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -929,7 +929,7 @@ def test_predict_keeps_no_picture_of_a_part_it_did_not_inspect_and_names_every_p
     assert frame.loc["000.png", "prediction"] == NOT_SCORED
     assert not (out / "000.png_overlay.png").exists() and long_overlay.is_file()
     assert main(["threshold", "--run", str(run.path), "--preset", "min-cost", "--save"]) == 0  # as advised
-    assert not run.threshold_set_at_training  # chosen, even where min-cost is the threshold it was trained with
+    assert not set_at_training(run.threshold_info)  # chosen, even where min-cost is the threshold it was trained with
     capsys.readouterr()
     assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(out)]) == 0
     assert "Nobody has chosen" not in capsys.readouterr().out
@@ -1104,8 +1104,8 @@ def test_saving_the_saved_threshold_again_adds_no_history_row_unless_a_reason_sa
     """A row that changes nothing would only hide the real changes; with a reason (why it stays) it is kept. Saving
     the threshold a run was trained with is a change: it has been chosen now (Predict warned until then)."""
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
-    assert run.threshold_set_at_training and run.save_threshold(run.threshold, "F1-optimal") is True
-    assert not run.threshold_set_at_training
+    assert set_at_training(run.threshold_info) and run.save_threshold(run.threshold, "F1-optimal") is True
+    assert not set_at_training(run.threshold_info)
     before = {name: (run.path / name).read_bytes() for name in ("threshold.json", "scores.csv")}
     assert run.save_threshold(run.threshold, "F1-optimal") is False
     assert main(["threshold", "--run", str(run.path), "--value", repr(run.threshold), "--save"]) == 0
@@ -1646,7 +1646,7 @@ def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_come
     assert "Predict page, \"Labelled images: check the run\"" in note  # the dashboard's way too (review)
     assert f"{scored_on}, {exact_number(run.threshold)}" in note  # the number beside what it is the highest of,
     assert not re.search(r"false alarms, \d", note)  # not after 'so expect false alarms' (review of 2026-12-04)
-    assert run.threshold_set_at_training
+    assert set_at_training(run.threshold_info)
     parts = tmp_path / "parts"
     parts.mkdir()
     shutil.copy(next((data / "train" / "good").iterdir()), parts / "part.png")

@@ -715,12 +715,6 @@ class Run:
         return info
 
     @property
-    def threshold_set_at_training(self) -> bool:
-        """Whether the threshold in effect is the one the run was trained with, which nobody has chosen
-        (:func:`~vqi_core.thresholds.set_at_training`)."""
-        return set_at_training(self.threshold_info)
-
-    @property
     def threshold_history(self) -> pd.DataFrame:
         """Every threshold the run has had, oldest first, the one in effect last: ``saved_at``, ``threshold``,
         ``source``, ``costs`` (the line's costs it was saved at, in words) and ``reason`` (empty where not recorded:
