@@ -60,11 +60,10 @@ from vqi_core.provenance import data_label, describe_changes, file_sha256, manif
 from vqi_core.methods import create_model
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.report import run_report_html, training_images_line
-from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, readable_time, \
-    spreadsheet_text
+from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import costlier_than_unchecked, set_at_training, slider_axis
-from vqi_core.wording import exact_number, saved_time
+from vqi_core.wording import exact_number, readable_time, saved_time
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"

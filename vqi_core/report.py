@@ -31,11 +31,11 @@ from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time, readable_time, recorded_costs
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
     outcomes, rate_numbers, set_at_training, set_at_training_note
-from .wording import exact_number, figure, percent, score_beside
+from .wording import exact_number, figure, percent, readable_time, score_beside
 
 #: where the report sends a reader whose run's threshold nobody has chosen
 CHOOSE_ONE = "on the dashboard's Threshold page or with `python -m vqi_core threshold` (see its --help)"

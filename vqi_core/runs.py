@@ -148,18 +148,6 @@ def local_time() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def readable_time(stamp: Any) -> Any:
-    """A time as :func:`local_time` writes it (``2026-12-05T01:11:53+01:00``), as a table or report shows it:
-    "2026-12-05 01:11:53 +01:00" (a space for the "T"; the offset kept, as runs may come from machines in other time
-    zones); anything else (a config edited by hand) as it is."""
-    try:
-        when = datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return stamp
-    offset = when.strftime("%z")  # "+0100", or "" without a zone
-    return f"{when:%Y-%m-%d %H:%M:%S}" + (f" {offset[:3]}:{offset[3:5]}" if offset else "")
-
-
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to ``path`` through a temporary file and an atomic rename."""
     write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode())

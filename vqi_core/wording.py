@@ -6,6 +6,7 @@ import math
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 #: a note longer than this many words is shown as its :func:`headline`, the whole note a click away
 HEADLINE_WORDS = 40
@@ -95,9 +96,27 @@ def saved_time(saved_at: object) -> str:
         return saved_at
     if "T" not in saved_at.upper() and " " not in saved_at:  # a date alone, as "2026-12-05" or "2026-W49-5"
         return f"{when:%Y-%m-%d}"
+    offset = _utc_offset(when)
+    return f"{when:%H:%M:%S %Y-%m-%d}" + (f" UTC{offset}" if offset else "")
+
+
+def readable_time(stamp: Any) -> Any:
+    """A time as runs record it (``2026-12-05T01:11:53+01:00``) as a table, whose column sorts by it, or a report
+    shows it: date first, "2026-12-05 01:11:53 +01:00" (a space for the "T"; the offset kept, as runs may come from
+    machines in other time zones; :func:`saved_time` gives times time first); anything else (a config edited by
+    hand) as it is."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    offset = _utc_offset(when)
+    return f"{when:%Y-%m-%d %H:%M:%S}" + (f" {offset}" if offset else "")
+
+
+def _utc_offset(when: datetime) -> str:
+    """``when``'s offset from UTC as "+01:00" ("+05:30:15" with seconds); "" for a time without a zone."""
     offset = when.strftime("%z")  # "+0100", or "+053015" with seconds
-    zone = f" UTC{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
-    return f"{when:%H:%M:%S %Y-%m-%d}{zone}"
+    return f"{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
 
 
 def headline(note: str) -> str | None:

@@ -15,9 +15,10 @@ from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optim
 from ..methods import method_title
 from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
-from ..runs import Run, changed_settings, label_values, readable_time
+from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
 from ..thresholds import saved_source
+from ..wording import readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
