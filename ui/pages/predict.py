@@ -252,11 +252,11 @@ def overlays_of(run: Run, outcome: dict[str, Any], files: list[Any]) -> Callable
     threshold, box_level = outcome["threshold"], outcome["box_level"]
     frame = outcome["frame"]
     scored = set(frame.loc[frame["prediction"] != NOT_SCORED, "sha256"])
-    uploads = [(upload.name, upload.getvalue()) for upload in files] if outcome["mode"] == "upload" else []
 
-    def make() -> bytes:
+    def make() -> bytes:  # the uploads' bytes read when clicked, not copied at every rerun of the page
         try:
-            sources = upload_sources(uploads) if uploads else folder_sources(outcome["folder"])[0]
+            sources = upload_sources([(upload.name, upload.getvalue()) for upload in files]) \
+                if outcome["mode"] == "upload" else folder_sources(outcome["folder"])[0]
             return overlays_zip(run, model, sources, threshold, box_level, scored)
         except common.USER_ERRORS as exc:  # the run or the folder gone meanwhile
             return error_zip(f"The overlays could not be made: {exc}")
