@@ -112,13 +112,14 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
     if problem is not None:
         st.sidebar.error(problem, icon=":material/folder_off:")
     readable_ids = {run.id for run in readable}
-    of_category = {run.id for run in runs_of_chosen_category(readable)}
+    chosen_category_runs = runs_of_chosen_category(readable)
+    of_category = {run.id for run in chosen_category_runs}
     ordered = sorted(runs, key=lambda run: run.id not in of_category)  # stable: newest first within each
     labels = {run.id: run_label(run, run.id in readable_ids, category_first=run.id not in of_category)
               for run in ordered}
     current = st.session_state.get(CURRENT_RUN)
     if current is None and readable:
-        current = next(iter(runs_of_chosen_category(readable)), readable[0]).id
+        current = next(iter(chosen_category_runs), readable[0]).id
         set_current_run(current)
     if current in readable_ids:
         st.query_params[RUN_PARAMETER] = current  # again at every rerun: moving to another page clears it
