@@ -49,10 +49,15 @@ def method_problem(method: str) -> str | None:
     return None
 
 
+def parameter_key(method: str, name: str) -> str:
+    """The session-state key of the widget for ``method``'s parameter ``name``."""
+    return f"train_param_{method}_{name}"
+
+
 def parameter_input(method: str, knob: MethodParameter) -> Any:
     """A widget for one method-specific parameter, typed by its default (a choice where it has values)."""
     name, default = knob.name, knob.default
-    key, label = f"train_param_{method}_{name}", knob.label
+    key, label = parameter_key(method, name), knob.label
     help_text = f"{knob.help} {method_title(method)} parameter `{name}`, default {default!r}.".lstrip()
     if knob.choices:
         return st.selectbox(label, list(knob.choices), index=list(knob.choices).index(default), key=key,
@@ -184,7 +189,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
                                   "resize": resize, "intensity": intensity, "bit_depth": bit_depth}
         knobs = method_parameters(method)
         if knobs:  # folded: terms for experts, their defaults chosen on the benchmark (browser review)
-            changed = sum(st.session_state.get(f"train_param_{method}_{knob.name}", knob.default) != knob.default
+            changed = sum(st.session_state.get(parameter_key(method, knob.name), knob.default) != knob.default
                           for knob in knobs)
             with st.expander(f"{method_title(method)} parameters ("
                              + (f"{changed} changed from the defaults)" if changed else "the defaults)")):
