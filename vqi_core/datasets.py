@@ -197,6 +197,13 @@ def incomplete_categories(root: Path | str) -> list[dict[str, str]]:
     return found
 
 
+def several_categories(root: Path, names: Sequence[str]) -> DatasetError:
+    """The error for a dataset ``root`` of several categories (``names``) where one is needed: in words that fit the
+    dashboard too (the folder first, the command line's option beside)."""
+    return DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one by giving its own folder, "
+                        f"e.g. {root / names[0]} (the command line also takes --category <name>)")
+
+
 @_names_unreadable_folders
 def category_path(root: Path | str, category: str | None = None) -> Path:
     """The folder of ``category`` under ``root`` (or root itself when it is one category)."""
@@ -213,8 +220,7 @@ def category_path(root: Path | str, category: str | None = None) -> Path:
         if len(names) == 1 and not misnamed_categories(root):
             return root / names[0]
         names += [Path(item["file"]).name for item in misnamed_categories(root)]
-        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one by giving its own "
-                           f"folder, e.g. {root / names[0]} (the command line also takes --category <name>)")
+        raise several_categories(root, names)
     if category not in names:
         if Path(category).name != category:  # a path, such as line2/B or ../other: categories are names in root
             raise DatasetError(f"the category {category!r} is a path, but a category is named by its folder directly "
@@ -339,8 +345,7 @@ def load_test_set(root: Path | str, category: str | None = None) -> tuple[list[S
                                f"found: {', '.join(names) or 'none'}")
         path = root / category
     elif len(names) > 1:
-        raise DatasetError(f"{root} holds several categories ({', '.join(names)}): choose one by giving its own "
-                           f"folder, e.g. {root / names[0]} (the command line also takes --category <name>)")
+        raise several_categories(root, names)
     else:
         path = root / names[0] if names else root
     if path.name == "test" and (path / GOOD).is_dir():
@@ -400,7 +405,8 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
             if defect_type == GOOD:
                 test.append(Sample(image_path, 0, GOOD))
                 continue
-            mask_path = masks.get(stem_key(image_path)) if stems[stem_key(image_path)] == 1 else None
+            stem = stem_key(image_path)
+            mask_path = masks.get(stem) if stems[stem] == 1 else None
             if mask_path is not None:
                 matched.add(mask_path)
                 problem = mask_problem(mask_path, image_path)
