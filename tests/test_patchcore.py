@@ -17,7 +17,7 @@ from vqi_core.methods import create_model, load_model
 from vqi_core.methods.base import DamagedModel
 from vqi_core.methods.patchcore import PatchCore
 from vqi_core.progress import Cancelled
-from vqi_core.samplers import greedy_coreset
+from vqi_core.samplers import greedy_coreset, random_projection
 
 SMALL = SMALL_METHODS["patchcore"]
 
@@ -183,10 +183,34 @@ def test_the_two_coreset_stages_are_timed_apart():
     assert all(done <= total for done, total in first + second)
 
 
+def test_plain_greedy_coreset_is_the_textbook_k_center_selection():
+    """Without projection or groups, the selection is greedy k-center exactly: after a seeded first row, each step
+    takes the row farthest from those chosen (a bank that covers its patches worse would go unnoticed otherwise)."""
+    points = np.random.default_rng(4).normal(size=(300, 6)).astype(np.float64)
+    chosen = greedy_coreset(points, 20, projection_dim=0, seed=5)
+    first = int(torch.randint(300, (1,), generator=torch.Generator().manual_seed(5)))
+    expected, nearest = [first], np.linalg.norm(points - points[first], axis=1)
+    while len(expected) < 20:
+        expected.append(int(nearest.argmax()))
+        nearest = np.minimum(nearest, np.linalg.norm(points - points[expected[-1]], axis=1))
+    np.testing.assert_array_equal(chosen, sorted(expected))
+
+
+def test_random_projection_keeps_distances():
+    """The coreset is chosen on a Johnson-Lindenstrauss projection: 98 % of the pairwise distances of 200 points
+    projected from 512 to 64 dimensions stay within 25 % of their length."""
+    points = torch.from_numpy(np.random.default_rng(6).normal(size=(200, 512)).astype(np.float32))
+    projected = random_projection(points, 64, seed=1)
+    assert projected.shape == (200, 64)
+    low, median, high = torch.quantile(torch.pdist(projected) / torch.pdist(points), torch.tensor([0.01, 0.5, 0.99]))
+    assert 0.95 < median < 1.05 and 0.75 < low and high < 1.25
+    assert torch.equal(random_projection(points, 0), points) and torch.equal(random_projection(points, 512), points)
+
+
 def test_greedy_coreset_edge_cases():
     points = np.random.default_rng(2).normal(size=(10, 4)).astype(np.float32)
     np.testing.assert_array_equal(greedy_coreset(points, 50), np.arange(10))
-    assert len(greedy_coreset(np.ones((10, 4), np.float32), 4)) == 4  # duplicates: still 4 distinct rows
+    assert len(np.unique(greedy_coreset(np.ones((10, 4), np.float32), 4))) == 4  # duplicates: 4 distinct rows
     with pytest.raises(ValueError):
         greedy_coreset(points, 3, group_sizes=[4, 4])
 
