@@ -562,6 +562,9 @@ def test_bootstrap_aurocs_are_paired_stratified_resamples() -> None:
         bootstrap_aurocs(np.zeros(5, int), [np.arange(5.0)])
     with pytest.raises(ValueError, match="confidence"):
         percentile_interval(aurocs[:, 0], 0)
+    # the central 95 %: 2.5 % of the resamples below it, 2.5 % above (not a 90 % interval called 95 %)
+    assert percentile_interval(np.arange(1001.0)) == pytest.approx((25.0, 975.0))
+    assert percentile_interval(np.arange(1001.0), 0.8) == pytest.approx((100.0, 900.0))
 
 
 def test_held_out_counts_hold_every_image_out_once_in_stratified_folds() -> None:

@@ -35,6 +35,10 @@ def test_crop_marks_outside_as_minimum():
     back = map_to_image(np.ones((32, 32), np.float32) * 3, geometry)
     assert back.shape == (64, 64)
     assert back[32, 32] == pytest.approx(3.0)
+    ramp = 3 + np.arange(32 * 32, dtype=np.float32).reshape(32, 32) / 100  # the border the crop cut off: 3, not 0
+    back = map_to_image(ramp, geometry)
+    assert back[:8].max() == back[:, :8].max() == back[-8:].max() == back[:, -8:].max() == pytest.approx(3.0)
+    assert back.min() == pytest.approx(3.0) and back[16:48, 16:48].max() > 12
 
 
 def test_the_centre_crop_keeps_the_centre():
@@ -99,6 +103,17 @@ def test_standardise_intensity_removes_exposure_differences_only():
     x, _ = pre([image, scratched])
     assert (x[1] - x[0]).abs().amax() > 0.5
     assert Preprocessing.from_dict(pre.to_dict()) == pre
+
+
+def test_the_common_intensity_is_the_median_training_image_one():
+    """One over-exposed or washed-out training image does not move the common grey level and contrast that every
+    image is brought to (the median, not the mean, of the images' own)."""
+    rng = np.random.default_rng(1)
+    images = [np.clip(rng.normal(100, 10, (30, 30, 3)), 0, 255).astype(np.uint8) for _ in range(9)]
+    outlier = np.zeros((30, 30, 3), np.uint8)
+    outlier[:, 15:] = 255  # mean 127.5, spread 127.5
+    pre = Preprocessing(32, 32, "squash", intensity="standardise").fit_intensity(images + [outlier])
+    assert pre.intensity_mean == pytest.approx(100, abs=1.5) and pre.intensity_spread == pytest.approx(10, abs=1)
 
 
 def test_standardise_intensity_needs_fitting_and_a_known_mode():
