@@ -153,6 +153,11 @@ def test_mask_of_wrong_size_is_ignored_with_a_reason(tmp_path):
     assert blob.mask_path is None
     assert any("mask ignored: it is 10x10 px but its image 000.png is 64x64 px" in item["reason"]
                for item in category.skipped)
+    write_png(root / "ground_truth" / "blob" / "000_mask.png", np.zeros((64, 32), np.uint8))  # the height alike
+    category = load_category(root)
+    assert next(s for s in category.test if s.defect_type == "blob").mask_path is None
+    assert any("mask ignored: it is 32x64 px but its image 000.png is 64x64 px" in item["reason"]
+               for item in category.skipped)
 
 
 def test_a_stem_mask_name_outranks_a_plain_one_and_the_other_is_named(tmp_path):

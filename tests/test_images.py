@@ -58,6 +58,9 @@ def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(
     sixteen = _save(tmp_path, "mono16.png", Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)))
     with pytest.raises(ImageReadError, match="values up to 65,535, above 4,095"):
         read_image(sixteen, bit_depth=12)
+    just_above = _save(tmp_path, "mono4096.png", Image.fromarray(np.array([[0, 4096]], dtype=np.uint16)))
+    with pytest.raises(BitDepthError, match="values up to 4,096, above 4,095"):  # one above the range is above it
+        read_image(just_above, bit_depth=12)
     colour = _sixteen_bit_colour_file(tmp_path, "rgb16.png", np.full((2, 2, 3), 40000, np.uint16))
     with pytest.raises(ImageReadError, match="rgb16.png: 16-bit values up to 40,000, above 4,095"):
         read_image(colour, bit_depth=12)
@@ -391,6 +394,11 @@ def test_mask_binarised_at_127(tmp_path):
     mask[0, 1], mask[1, 0], mask[1, 1] = 127, 128, 255  # 2 of 16 pixels mid-grey: an anti-aliased edge
     path = _save(tmp_path, "m.png", Image.fromarray(mask, "L"))
     assert np.argwhere(read_mask(path)).tolist() == [[1, 0], [1, 1]]
+    for channel in range(3):  # a colour mask drawn in red, green or blue marks its pixels alike
+        coloured = np.zeros((4, 4, 3), np.uint8)
+        coloured[2:, :2, channel] = 255
+        path = _save(tmp_path, f"colour{channel}.png", Image.fromarray(coloured, "RGB"))
+        assert np.argwhere(read_mask(path)).tolist() == [[2, 0], [2, 1], [3, 0], [3, 1]]
 
 
 def test_a_photo_or_a_gradient_given_as_a_mask_or_a_region_is_refused(tmp_path):
