@@ -87,6 +87,15 @@ def test_min_area_filter_drops_a_tiny_blob() -> None:
     assert len(boxes) == 1 and boxes[0].x0 < 30 < boxes[0].x1
 
 
+def test_a_thin_diagonal_defect_is_one_box() -> None:
+    """A one-pixel diagonal scratch joins corner to corner (8-connected): one box along it, not 40 single pixels
+    each too small for the minimum area."""
+    norm_map = np.zeros((100, 100), np.float32)
+    norm_map[np.arange(30, 70), np.arange(30, 70)] = 3.0
+    box, = boxes_from_map(norm_map, min_area_fraction=0.001)
+    assert (box.x0, box.y0, box.x1, box.y1) == (30, 30, 70, 70)
+
+
 def test_good_looking_map_yields_no_box() -> None:
     raw = NORMALIZATION["map_median"] + blob((64, 64), (32, 32), 10, 3.9)  # peak just below map_max (6)
     assert boxes_from_map(normalize_map(raw, NORMALIZATION)) == []

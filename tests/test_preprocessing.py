@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vqi_core.preprocessing import Preprocessing, eval_size, map_to_image
+from vqi_core.preprocessing import Preprocessing, eval_size, map_to_image, resize_image
 
 
 def test_squash_fills_input_and_normalises():
@@ -39,6 +39,16 @@ def test_crop_marks_outside_as_minimum():
     back = map_to_image(ramp, geometry)
     assert back[:8].max() == back[:, :8].max() == back[-8:].max() == back[:, -8:].max() == pytest.approx(3.0)
     assert back.min() == pytest.approx(3.0) and back[16:48, 16:48].max() > 12
+
+
+def test_shrinking_averages_the_pixels_it_merges():
+    """Shrunk to the network input, one-pixel lines keep their share of grey (area averaging), as a thin defect
+    must; bilinear sampling would drop most of them or keep them whole."""
+    lines = np.zeros((96, 96, 3), np.uint8)
+    lines[::3] = 255  # every third row white: a mean of 85
+    small = resize_image(lines, 32, 32)
+    assert small.shape == (32, 32, 3) and np.abs(small.astype(float) - 85).max() <= 1
+    assert resize_image(lines, 96, 96) is lines
 
 
 def test_the_centre_crop_keeps_the_centre():
