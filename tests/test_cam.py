@@ -52,6 +52,15 @@ def test_registered_as_supervised():
     assert method_class("cam") is CamClassifier and CamClassifier.supervised
 
 
+def test_only_good_images_are_held_out_to_normalise_the_maps(fitted, data):
+    """The held-out images that set the maps' levels are good ones, as for every method: a defective image held out
+    would be lost to training and would raise level 1 above what good parts reach."""
+    (_, labels, _), _ = data
+    held = fitted.fit_info["holdout_indices"]
+    assert len(held) == round(16 * fitted.holdout_fraction) > 0 and all(labels[i] == 0 for i in held)
+    assert fitted.fit_info["train_images"] == len(labels) - len(held)
+
+
 def test_classifies_and_the_heatmap_peaks_inside_the_defect(fitted, data):
     _, (images, labels, masks) = data
     prediction = fitted.predict(images)

@@ -22,7 +22,7 @@ from synthetic import SHARED_DATA, SMALL_METHODS, read_real_subset
 from vqi_core.backbones import get_backbone
 from vqi_core.knn import NearestNeighbors
 from vqi_core.methods import DamagedModel, create_model, list_methods, load_model, method_class
-from vqi_core.methods.base import constructor_defaults
+from vqi_core.methods.base import constructor_defaults, normalization_statistics
 from vqi_core.progress import Cancelled
 
 #: per method: the stages (stage, done, total) its fit must report besides feature extraction, and how far
@@ -323,6 +323,20 @@ def test_a_holdout_that_would_leave_nothing_to_learn_from_is_refused(small_fit, 
     with pytest.raises(ValueError, match=f"^holdout_fraction=0.99 holds out all {count} good training images to "
                                          f"normalise the maps: none would be left to learn from; use a smaller one$"):
         model.fit(data["train"])
+
+
+@pytest.mark.parametrize("method_name", ["patchcore", "padim"])
+def test_maps_are_normalised_on_the_held_out_good_images_alone(small_fit, method_name):
+    """Level 1 of every map is the highest map of the good images held out of fitting: on the images a model was
+    fitted on, its maps are lower than on new good parts, and boxes would light up on good parts."""
+    model, data, _ = small_fit(method_name)
+    held = model.fit_info["holdout_indices"]
+    assert len(held) == model.fit_info["holdout_images"] > 0
+    expected = normalization_statistics(model.predict([data["train"][i] for i in held]))
+    assert model.normalization == pytest.approx(expected)
+    fitted_on = normalization_statistics(model.predict([image for i, image in enumerate(data["train"])
+                                                        if i not in held]))
+    assert fitted_on != pytest.approx(expected)
 
 
 def test_whole_numbers_given_as_floats_are_taken_as_whole_numbers(small_fit):
