@@ -31,7 +31,8 @@ from vqi_core.cli import main
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
-from vqi_core.runs import Run, RunError, RunStore, checked_reason, escaped_controls, save_maps, write_json_atomic
+from vqi_core.runs import (Run, RunError, RunStore, checked_reason, escaped_controls, predictions_frame, save_maps,
+                           write_json_atomic)
 from vqi_core.system import locked
 
 
@@ -934,6 +935,26 @@ def test_a_threshold_saved_as_a_numpy_float_is_written_as_its_record_holds_it(tr
     run.save_threshold(value, "manual")
     written = pd.read_csv(run.path / "scores.csv", dtype=str)["threshold"].unique().tolist()
     assert [float(text) for text in written] == [run.threshold] == [float(value)]
+
+
+def test_predictions_are_judged_at_the_threshold_as_given():
+    """A score at the threshold or above it is defective, judged in float64: through float32 the threshold 0.1
+    becomes 0.10000000149, and scores between the two were called good."""
+    scores = pd.DataFrame({"score": [np.nextafter(0.1, 0), 0.1, 0.1000000005, 0.2]})
+    frame = predictions_frame(scores, 0.1)
+    assert frame["prediction"].tolist() == ["good", "defective", "defective", "defective"]
+    assert frame["threshold"].tolist() == [0.1] * 4
+
+
+def test_a_save_removes_the_temporary_files_of_a_stopped_one(trained_run, tmp_path):
+    """A save killed between its writes leaves ``.scores.csv.*`` / ``.threshold.json.*`` files: the next save
+    removes them."""
+    run = copied(trained_run, tmp_path)
+    leftovers = [run.path / ".scores.csv.a1b2c3", run.path / ".threshold.json.d4e5f6"]
+    for leftover in leftovers:
+        leftover.write_text("half written")
+    assert run.save_threshold(float(np.median(run.score_values)) + 0.5, "manual")
+    assert not any(leftover.exists() for leftover in leftovers)
 
 
 @pytest.mark.parametrize("damage, said", [
