@@ -439,7 +439,11 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         "it is the F1-optimal one, which follows the test set's mix of good and defective parts, not the line's; "
         "the minimum-cost preset chooses one for these costs.")
     assert "F1" not in costlier_than_unchecked(point, LineCosts(1.0, 10.0, 0.01), "≤ 1% false alarms")  # (review)
-    assert "not inspecting" not in line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01))  # said apart, as a warning
+    assert line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01)) == (  # said apart from "not inspecting", a warning
+        "Per 1,000 parts made with 1% defective: about 247.5 false alarms and 5.0 escapes, an expected cost of 297.5 "
+        "(247.5 × 1 + 5.0 × 10); passing every part unchecked would cost 100.0. Rates from the test set. At the "
+        "upper ends of their 95% intervals (80.6% false alarms, 98.7% escapes): up to 797.8 false alarms and 9.9 "
+        "escapes, a cost of up to 896.6.")  # 1 of 4 good parts and 1 of 2 defective ones: Clopper-Pearson
     for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
         nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)
         assert costlier_than_unchecked(nothing, LineCosts(1.0, 0.3, rate), "manual") is None
