@@ -33,8 +33,8 @@ from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDIC
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import box_note, boxes_sentence, good_boxes_warning
-from vqi_core.metrics import LineCosts, ThresholdEvaluator, f1_optimal_threshold, image_auroc, minimum_cost_threshold, \
-    rate_interval
+from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
+    minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
 from vqi_core.provenance import manifest_digest
 from vqi_core.report import run_report_html
@@ -332,6 +332,7 @@ def test_defect_type_table_follows_the_slider(open_page, app_env):
             assert table.loc[name, DETECTION_INTERVAL] == f"{low:.1%}–{high:.1%}"  # one decimal, as the rates
             assert table.loc[name, "detection rate"] == pytest.approx(100 * caught / len(scores))  # shown "%.1f%%"
             assert table.loc[name, "pixel AUROC"] == pytest.approx(entry["pixel_auroc"])
+            assert table.loc[name, "image AUROC"] == pytest.approx(entry["image_auroc"])
         assert table["escaped"].sum() == shown_confusion(app)[1, 0]
 
 
@@ -1065,8 +1066,13 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     scores = np.r_[np.linspace(0, 1, 30), np.linspace(0.6, 1.6, 20)]
     data = prepare_threshold_data(labels, scores)
     low, high = data.auroc_interval
-    assert low < data.auroc < high
+    assert low < data.auroc < high and data.auroc_interval == auroc_interval(labels, scores, 0.95)
     view = threshold_view(ThresholdEvaluator(labels, scores), 0.8, data)
+    # what a screen reader says: 6 of 30 good and 16 of 20 defective images at or above 0.8
+    assert view["roc_alt"].endswith(": at the threshold, 80.0% of defective parts caught and 20.0% of good parts "
+                                    "rejected.")
+    assert view["histogram_alt"] == ("Histograms of the test scores of 30 good and 20 defective images, with the "
+                                     "threshold 0.8: it rejects 6 of the good and 16 of the defective images.")
     assert view["roc"].layout.title.text == (f"Image ROC, AUROC {data.auroc:.3f}<br><sup>95% interval "
                                              f"{low:.3f}–{high:.3f}</sup>")
     separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
