@@ -1364,6 +1364,9 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         assert low <= table[VERSUS_FIRST].iloc[1] <= high and np.sign(low + high) == sign
         assert compare_runs(runs, names).verdicts == (difference_verdict(
             compared_name(runs[1]), compared_name(runs[0]), table[VERSUS_FIRST].iloc[1], (low, high)),)
+        false_alarms = [ThresholdEvaluator(labels, compared.score_values).evaluate(compared.threshold).fp
+                        for compared in runs]  # each run's own scores at its own saved threshold
+        assert table[FALSE_ALARMS_SAVED].tolist() == false_alarms and false_alarms[0] != false_alarms[1]
     assert compared_name(run) == f"PaDiM · EfficientNet-Lite0 ({changed_settings(run.config)}) {run.id}"  # told
     resnet = Run(shutil.copytree(run.path, app_env.root / "29990103-000000-widget-padim-resnet"))  # apart (review)
     config = json.loads((resnet.path / "config.json").read_text())
@@ -1466,6 +1469,35 @@ def test_the_legend_names_what_boxes_mark_and_the_outline_of_any_compared_run(op
     assert not app.exception
     shown = next(m.value for m in app.markdown if m.value.startswith("True label:"))
     assert "ground-truth outline" in shown and boxes_mark([run, unmasked]) in shown
+
+
+def test_compare_opens_on_the_current_run(open_page, app_env):
+    """Compare measures every difference against its first run: the run chosen in the sidebar, whichever is
+    newest."""
+    run = app_env.list()[0]
+    newer = Run(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-newer"))
+    for current in (run, newer):
+        app = open_page("compare.py", current_run_id=current.id)
+        assert not app.exception and app.multiselect(key="compare_runs").value[0] == current.id
+
+
+def test_an_image_no_manifest_has_a_digest_for_is_not_taken_for_the_same_file(app_env):
+    """Two runs whose manifests both lack one test image's SHA-256 cannot show that it is the same file: it is
+    listed as changed, not compared."""
+    run = app_env.list()[0]
+    name = run.scores["image"].iloc[0]
+    copies = []
+    for suffix in ("first", "second"):
+        copy = copy_with_test_files(run, app_env.root / f"29990101-000000-widget-padim-{suffix}", run.config["dataset"])
+        manifest = pd.read_csv(copy.path / "data_manifest.csv", dtype={"sha256": str})
+        manifest = manifest[manifest["file"] != f"test/{name}"]
+        manifest.to_csv(copy.path / "data_manifest.csv", index=False)
+        config = json.loads((copy.path / "config.json").read_text())  # as if trained so
+        (copy.path / "config.json").write_text(json.dumps({**config, "data_sha256": manifest_digest(manifest),
+                                                            "data_files": len(manifest)}))
+        copies.append(Run(copy.path))
+    shared = common_test_images(copies)
+    assert shared.changed == [name] and name not in shared.names and len(shared.names) == len(run.scores) - 1
 
 
 def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page, app_env):
