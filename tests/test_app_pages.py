@@ -796,6 +796,7 @@ def test_saved_times_read_as_run_labels_give_times_with_their_utc_offset():
     assert saved_time("2026-12-05") == "2026-12-05"  # a date alone: not "00:00:00 2026-12-05", a time never saved
     assert saved_time("2026-W49-5") == "2026-12-04" and saved_time("20261205") == "2026-12-05"  # (review)
     assert saved_time("2026-12-05 07:35:00+05:30:15") == "07:35:00 2026-12-05 UTC+05:30:15"  # the offset whole
+    assert saved_time("2026-12-05t01:11:53") == "01:11:53 2026-12-05"  # a lower-case "t" (hand-edited): a time
     assert (saved_time(5), saved_time(None)) == ("5", "")  # not text: shown, never a TypeError in a callback
 
 

@@ -49,6 +49,7 @@ def test_a_threshold_is_printed_so_that_typed_back_it_judges_as_it_did():
     """677.671 (six significant digits) would pass a part scored 677.6707 that the saved 677.670654296875 rejects."""
     assert exact_number(677.670654296875) == "677.670654296875" and float("677.671") > 677.670654296875
     assert exact_number(2.25) == "2.25" and exact_number(1e9) == "1e+09" and exact_number(0.1) == "0.1"
+    assert exact_number(123450.0) == "123450" and exact_number(100000.0) == "100000"  # six digits before exponents
     for value in (677.670654296875, 1 / 3, 1e-7 / 3, 123456.7):
         assert float(exact_number(value)) == value
 
