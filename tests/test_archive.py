@@ -413,6 +413,11 @@ def test_archives_with_a_file_twice_or_a_renamed_or_disguised_run_folder_are_ref
     forged = {name.replace(trained_run.id, disguised, 1): content for name, content in members.items()}
     with pytest.raises(RunError, match="control character '\\\\n'"):
         import_run(zip_bytes(forged), store)
+    for hidden in ("\u202e", "\u200b"):  # a right-to-left override or a zero-width space: format characters that
+        forged = {name.replace(trained_run.id, f"{trained_run.id}{hidden}", 1): content  # let a name pass for
+                  for name, content in members.items()}  # another run's
+        with pytest.raises(RunError, match="control character"):
+            import_run(zip_bytes(forged), store)
     assert_nothing_added(store)
 
 
