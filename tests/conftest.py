@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import torch
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from synthetic import SMALL_METHODS, defect_split, write_mvtec_dataset
@@ -99,6 +100,30 @@ def app_env(monkeypatch, synthetic_root, runs_store) -> RunStore:
     monkeypatch.setenv("VQI_DATA_ROOT", str(synthetic_root))
     monkeypatch.setenv("VQI_RUNS_DIR", str(runs_store.root))
     return runs_store
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> Callable[[AppTest, str], tuple[str | None, bytes]]:
+    """``downloads(app, key)``: the file name and the bytes that the download button ``key`` of the app's last run
+    gives when clicked. Streamlit calls a download's data callable only on a click, which AppTest cannot make:
+    the callables are recorded as the buttons register them."""
+    registered: dict[str, tuple[str | None, Callable[[], Any]]] = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **options):
+        file_id = register(self, data_callable, mimetype, coordinates, file_name, **options)
+        registered[file_id] = (file_name, data_callable)
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+
+    def clicked(app: AppTest, key: str) -> tuple[str | None, bytes]:
+        [button] = [button for button in app.get("download_button") if button.key == key]
+        file_name, data = registered[button.proto.deferred_file_id]
+        content = data()
+        return file_name, content.encode() if isinstance(content, str) else content
+
+    return clicked
 
 
 @pytest.fixture

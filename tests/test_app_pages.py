@@ -9,6 +9,7 @@ import logging
 import re
 import shutil
 import warnings
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -651,6 +652,9 @@ def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env
         point.tp, point.fp, point.fn, point.tn)
     assert frame["image"].tolist() == run.scores["image"].tolist()
     assert ((frame["prediction"] == "defective") == (frame["score"] >= threshold)).all()
+    assert frame.columns.tolist() == ["image", "label", "defect_type", "score", "threshold", "prediction", "outcome",
+                                      "path"]  # where each image is, for whoever acts on the file
+    assert frame["path"].tolist() == run.scores["path"].tolist() and set(frame["threshold"]) == {threshold}
 
 
 def test_judged_frame_puts_false_alarms_then_escapes_first():
@@ -660,6 +664,28 @@ def test_judged_frame_puts_false_alarms_then_escapes_first():
     assert frame["outcome"].tolist() == ["FP", "FN", "TP", "TP", "TN"]  # score 2.0 at threshold 2.0: defective
     assert frame["prediction"].tolist() == ["defective", "good", "defective", "defective", "good"]
     assert frame["path"].iloc[1] == "/l/d1.png" and set(frame["threshold"]) == {2.0}
+
+
+def test_the_threshold_pages_downloads_are_of_the_threshold_being_tried(open_page, app_env, downloads):
+    """The decisions CSV and the validation report are of the threshold on the slider, the report saying it is
+    explored and not saved; of the saved one until another is tried."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    _, decisions = downloads(app, "threshold_download")
+    assert set(pd.read_csv(io.BytesIO(decisions))["threshold"]) == {run.threshold}
+    _, report = downloads(app, "threshold_report")
+    assert f"At the threshold {exact_number(run.threshold)} (" in report.decode()
+    assert "explored here, not saved" not in report.decode()
+    app.slider(key="threshold_slider").set_value(float(np.median(run.score_values))).run()
+    tried = app.slider(key="threshold_slider").value
+    assert tried != run.threshold
+    name, decisions = downloads(app, "threshold_download")
+    frame = pd.read_csv(io.BytesIO(decisions))
+    assert set(frame["threshold"]) == {tried} and name.endswith(f"-decisions-{frame['threshold'].iloc[0]:g}.csv")
+    assert (frame["prediction"] == "defective").sum() == (run.score_values >= tried).sum()
+    _, report = downloads(app, "threshold_report")
+    assert f"At the threshold {exact_number(tried)} (" in report.decode()
+    assert "explored here, not saved)" in report.decode()
 
 
 def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
@@ -1596,6 +1622,28 @@ def test_a_long_run_note_is_a_one_line_warning_with_the_whole_note_a_click_away(
         f"{holders}A short note."]
     [details] = [e for e in app.expander if e.label == common.NOTE_DETAILS]
     assert [m.value for m in details.markdown] == [common.as_text(LOOK_ALIKE_NOTE)]
+
+
+def test_the_overlays_zip_is_judged_as_the_results_are(open_page, app_env, downloads):
+    """A threshold saved elsewhere after scoring leaves the results judged as they were (their cards and CSV):
+    the overlays downloaded then are judged alike, not at the threshold saved since."""
+    run = app_env.list()[0]
+    app = open_page("predict.py")
+    uploads = [("good.png", png(textured_image(64, seed=5))),
+               ("broken.png", png(draw_defect(textured_image(64, seed=7), seed=3)[0]))]
+    app.file_uploader(key="predict_files").set_value([(name, data, "image/png") for name, data in uploads]).run()
+    app.button(key="predict_score").click().run()
+    outcome = app.session_state["predict_results"]
+    scores = outcome["frame"]["score"]
+    _, packed = downloads(app, "predict_overlays")
+    rejected_any = bool((scores >= outcome["threshold"]).any())  # a threshold that changes a verdict, saved
+    run.save_threshold(float(scores.max()) + 1.0 if rejected_any else float(scores.min()) - 1.0, "manual")
+    app.run()
+    assert not app.exception and app.session_state["predict_results"]["threshold"] == outcome["threshold"]
+    _, again = downloads(app, "predict_overlays")
+    with zipfile.ZipFile(io.BytesIO(packed)) as before, zipfile.ZipFile(io.BytesIO(again)) as after:
+        assert before.namelist() == after.namelist() == ["good.png_overlay.png", "broken.png_overlay.png"]
+        assert all(before.read(name) == after.read(name) for name in before.namelist())
 
 
 def test_predict_scores_uploads_and_reports_a_non_image(open_page):
