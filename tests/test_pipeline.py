@@ -1528,6 +1528,8 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
                          f"measured on the images the threshold was chosen on")
     lines, _ = shown("--value", str(middle))
     assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
+    assert f"Costs assumed: {costs.summary()} (as entered)." in lines  # not "those the threshold was saved at":
+    assert middle != run.threshold  # this threshold was not
     _, counts = shown("--value", "-1e-3")  # a value in exponent notation, not an unknown option "-1e-3"
     assert counts == evaluator.evaluate(-1e-3).confusion_matrix().ravel().tolist()
     assert negative_numbers_attached(["threshold", "--value", "-1e-3", "--run", "-r", "--save", "-2"]) == [

@@ -92,6 +92,11 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     assert "The presets on images they were not chosen on" in parsed.headings
     assert "grey-level spread alone 1.000" in text and f"{run.metrics['image_auroc']:.4f}" in text
     assert boxes_sentence(run.metrics) in parsed.text  # what the boxes found, as Inspect says it
+    cells = [cell for cell in parsed.text if cell.strip()]
+    table = cells.index("detection rate") - 4  # the by-defect-type table: a row per type, 8 cells each
+    for defect_type, type_scores in run.scores[labels == 1].groupby("defect_type")["score"]:
+        row = cells.index(defect_type, table)
+        assert cells[row + 4] == f"{(type_scores >= threshold).mean():.1%}"  # one decimal, as the Threshold page's
     assert f"{run.config['data_sha256']} over {run.config['data_files']} files (listed in data_manifest.csv)" in text
 
 
@@ -127,6 +132,10 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0  # as the Threshold page's fields start
     assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (those the threshold was saved "
             "at).") in out.read_text() and "saved at other costs" not in out.read_text()
+    other_threshold = float(np.median(run.score_values))
+    assert other_threshold != run.threshold  # the saved threshold's costs are not another threshold's
+    assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (as entered).") in run_report_html(
+        run, other_threshold, LineCosts(5.0, 200.0, 0.005))
     assert "not inspecting" not in out.read_text()
     lowest = repr(float(run.score_values.min()))  # every part rejected, at escapes as cheap as false alarms
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", lowest, "--cost-escape", "1"]) == 0
