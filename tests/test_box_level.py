@@ -51,9 +51,13 @@ def test_a_run_draws_boxes_at_1_until_another_level_is_saved_with_its_reason(run
     assert run.save_box_level(HIGH, "fewer boxes on good parts") is True
     assert run.box_level == HIGH and run.box_level_info["reason"] == "fewer boxes on good parts"
     assert run.save_box_level(HIGH) is False  # the saved one already: nothing written
+    assert run.save_box_level(HIGH, "checked again on line 3") is True  # the same level confirmed: recorded
+    assert run.box_level_info["reason"] == "checked again on line 3"
     assert run.save_box_level(0.5) is True
     info = run.box_level_info
-    assert info["level"] == 0.5 and [entry["level"] for entry in info["history"]] == [1.0, HIGH]
+    assert info["level"] == 0.5 and [entry["level"] for entry in info["history"]] == [1.0, HIGH, HIGH]
+    assert [entry.get("reason") for entry in info["history"]] == [None, "fewer boxes on good parts",
+                                                                  "checked again on line 3"]
     for level, problem in [(0.0, "not 0.0"), (-1, "not -1"), (float("nan"), "not nan"), (1e9, "not 1000000000.0"),
                            (True, "not True")]:
         with pytest.raises(ValueError, match=f"a box level is a number from 0.05 to 100, {problem}"):

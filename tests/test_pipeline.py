@@ -869,9 +869,11 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     (parts / "truncated.png").unlink()
     assert predict("--fail-on-defect") == 0
     write_png(parts / "one_pixel.png", np.full((1, 1, 3), 128, np.uint8))  # scored good, but judged on nothing
+    run.save_threshold(1e12, "test")  # far above any score: every part is judged good
     assert predict("--fail-on-defect") == 1  # found by review: it passed the line's gate
     frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
     assert "image size 1 px, below the training images'" in frame.loc["one_pixel.png", "unlike_training"]
+    assert set(frame["prediction"]) == {"good"}  # failed for being unlike the training images alone
 
 
 def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(trained, dataset, tmp_path, capsys):
