@@ -48,13 +48,14 @@ from vqi_core.dashboard.train_form import split_category_by_part, split_check_su
 from vqi_core.datasets import DatasetError, Sample, category_path, load_category, supervised_split
 from vqi_core.localisation import boxes_sentence
 from vqi_core.metrics import (BOX_KEYS, LineCosts, ThresholdEvaluator, held_out_counts, image_auroc, minimum_cost_threshold,
-                              threshold_for_false_alarm_rate)
+                              summary_metrics, threshold_for_false_alarm_rate)
 from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
     folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
     tiny_training_images_note, train_run, upload_sources
+from vqi_core.pipeline import test_set_metrics as metrics_of_test_set  # not collected as a test
 from vqi_core.progress import IMAGE_STAGES, Cancelled
 from vqi_core.provenance import data_label, describe_changes, file_sha256, manifest_digest
 from vqi_core.methods import create_model
@@ -2125,6 +2126,9 @@ def test_a_training_image_far_from_the_others_size_or_shape_is_named_in_the_run_
     pixel AUROC 0.9998 -> 0.776) and widened the sizes new images are checked against, without a word."""
     assert odd_sized_training_images_note(["a.png", "b.png", "c.png"], [(64, 64), (60, 70), (128, 100)],
                                           "squash") is None  # within 4x of the median's area and aspect ratio
+    assert odd_sized_training_images_note(["a.png", "b.png", "c.png"], [(64, 64), (60, 70), (640, 640)],
+                                          "squash").startswith("1 training image is far from")  # three: a median
+    assert odd_sized_training_images_note(["a.png", "b.png"], [(64, 64), (640, 640)], "squash") is None  # two: none
     data = tmp_path / "widget"
     shutil.copytree(dataset, data)
     write_png(data / "train" / "good" / "strip.png", textured_image((2, 1200), seed=5))
@@ -2133,6 +2137,31 @@ def test_a_training_image_far_from_the_others_size_or_shape_is_named_in_the_run_
     assert note.startswith("1 training image is far from the others' size or shape (area or aspect ratio more "
                            "than 4x off the median image's, 64x64 px): train/good/strip.png (1200x2 px).")
     assert "With fixed_scale resizing the largest training image sets the scale of every image" in note
+
+
+def test_pixel_metrics_pair_each_known_mask_with_its_own_images_inspected_area(tmp_path):
+    """With an inspection region and a defective image whose mask is unknown, the pixel metrics count the images
+    with a known mask, each with its own map and its own inspected pixels, not those of the image before it."""
+    rng = np.random.default_rng(0)
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:16, 8:16] = 255
+    mask_path = write_png(tmp_path / "b_mask.png", mask)
+    samples = [Sample(tmp_path / "good0.png", 0, "good"), Sample(tmp_path / "a.png", 1, "blob"),
+               Sample(tmp_path / "b.png", 1, "blob", mask_path), Sample(tmp_path / "good1.png", 0, "good")]
+    maps = [rng.random((32, 32)).astype(np.float32) for _ in samples]
+    maps[2][8:16, 8:16] += 0.6  # b's defect stands out
+    areas = [np.zeros((32, 32), bool) for _ in samples]
+    for index, area in enumerate(areas):  # each image's own inspected rows
+        area[8 * index:8 * index + 16] = True
+    scores = np.array([0.1, 0.9, 0.8, 0.2])
+    metrics = metrics_of_test_set(samples, scores, maps, areas, [], {"map_median": 0.5, "map_max": 1.0,
+                                                                  "score_max": 0.2})
+    known = [0, 2, 3]
+    truth = [np.zeros((32, 32), bool), mask > 127, np.zeros((32, 32), bool)]
+    expected = summary_metrics(np.array([0, 1, 1, 0]), scores, truth, [maps[i] for i in known],
+                               [areas[i] for i in known])
+    assert metrics["pixel_auroc"] == pytest.approx(expected["pixel_auroc"])
+    assert metrics["aupro"] == pytest.approx(expected["aupro"])
 
 
 def test_the_data_digest_does_not_depend_on_the_manifests_order_and_the_label_shows_twelve_digits():
