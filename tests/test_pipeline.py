@@ -1200,6 +1200,21 @@ def test_score_folder_finds_the_defect(trained, tmp_path):
     assert result.boxes, "a defect above every good image's maximum must give a box"
 
 
+def test_a_skipped_image_file_is_tied_to_its_bytes_and_another_file_is_not_read(trained, tmp_path, capsys):
+    """predict's table gives the SHA-256 of an image file it could not score (which bytes were refused), but does
+    not read a file that is no image at all (notes, a video of gigabytes) to hash it."""
+    folder = tmp_path / "new"
+    write_png(folder / "part.png", textured_image(64, seed=98))
+    corrupt = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    (folder / "broken.png").write_bytes(corrupt)
+    (folder / "notes.txt").write_text("not an image")
+    assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
+    assert frame.loc["broken.png", "sha256"] == hashlib.sha256(corrupt).hexdigest()
+    assert frame.loc["notes.txt", "sha256"] == "" and frame.loc["notes.txt", "prediction"] == NOT_SCORED
+
+
 def test_scoring_a_chunk_at_a_time_gives_the_same_results(trained, dataset, tmp_path, monkeypatch):
     folder = tmp_path / "mixed"
     shutil.copytree(dataset / "test" / "blob", folder)

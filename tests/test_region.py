@@ -91,6 +91,9 @@ def test_a_large_region_is_stored_small_and_stretched_to_each_image():
     for height in range(100, 150):  # images of many sizes: the stretched copies kept stay few
         assert region.mask_for((height, 30)).shape == (height, 30)
     assert len(region._resized) <= RESIZED_KEPT
+    mask[:1501] = True  # the border a third of the way into a stored pixel: that pixel stays ignored, as most of
+    shrunk = InspectionRegion(mask).mask  # it is (a ring of ignored pixels inspected at every edge otherwise)
+    assert shrunk[:512].all() and not shrunk[512:].any()
 
 
 def test_painting_changes_only_the_ignored_area_and_maps_are_cold_there():
