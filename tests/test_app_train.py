@@ -8,10 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import FAST_METHOD
-from synthetic import another_photo, draw_defect, random_part, write_mvtec_dataset, write_png, write_twelve_bit_category
+from synthetic import another_photo, draw_defect, png_bytes, random_part, write_mvtec_dataset, write_png, \
+    write_twelve_bit_category
 from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
@@ -21,6 +24,7 @@ from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
+from vqi_core.region import InspectionRegion
 from vqi_core.wording import exact_number
 
 #: how the Train page's check begins when no test image copies another
@@ -95,6 +99,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)
+    other = next(run.id for run in app_env.list() if run.id != status.run_id)
+    app.selectbox(key="run_select").set_value(other).run()  # another run chosen since: the button opens this one
     app.button(key="train_open_inspect").click().run()
     assert app.session_state["current_run_id"] == status.run_id
     assert app.title[0].value == "Inspect" and not app.exception
@@ -104,6 +110,46 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert not app.exception and not app.error  # not the finished run's metrics, now missing
     assert any(i.value.startswith(f"Run `{status.run_id}` finished in") and i.value.endswith("has been deleted since.")
                for i in app.info)
+
+
+def test_every_setting_of_the_train_form_reaches_the_training(open_page, app_env, synthetic_root, trained_run,
+                                                               finished_jobs, monkeypatch):
+    """What the form says is what trains: the seed, fine-tuning, crop, batch size, smoothing, TorchScript, the
+    inspection region uploaded and, for the CAM classifier, the share of the test set it trains on (the training
+    itself faked: its configuration is the point)."""
+    started: list[RunConfig] = []
+    start = jobs.start_training
+
+    def recorded(config: RunConfig, runs_dir: Path, train=None) -> jobs.TrainingJob:
+        started.append(config)
+        return start(config, runs_dir, train=BlockingTrain(result=trained_run, steps=1))
+
+    monkeypatch.setattr(jobs, "start_training", recorded)
+    app = open_page("train.py", data_root=os.path.relpath(synthetic_root))
+    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
+    app.number_input(key="train_seed").set_value(3)
+    app.selectbox(key=f"train_finetune_{FAST_METHOD}").set_value("cutpaste")
+    app.slider(key=f"train_crop_{FAST_METHOD}").set_value(0.9)
+    app.number_input(key=f"train_batch_size_{FAST_METHOD}").set_value(4)
+    app.number_input(key=f"train_smoothing_{FAST_METHOD}").set_value(2.0)
+    app.checkbox(key=f"train_jit_{FAST_METHOD}").uncheck()
+    region = np.zeros((64, 64), np.uint8)
+    region[:, :48] = 255
+    app.file_uploader(key="train_region").set_value([("fixture.png", png_bytes(Image.fromarray(region)),
+                                                       "image/png")]).run()
+    app.button(key="train_start").click().run()
+    assert not app.exception
+    [config] = started
+    assert (config.seed, config.params["finetune"], config.params["crop"], config.params["batch_size"],
+            config.params["smoothing_sigma"], config.params["jit"]) == (3, "cutpaste", 0.9, 4, 2.0, False)
+    assert config.region is not None and np.array_equal(InspectionRegion.read(config.region).mask, region > 0)
+    assert jobs.get_job(app.session_state["train_job_id"]).wait(timeout=60)
+    app.run()
+    app.selectbox(key="train_method").set_value("cam").run()
+    app.slider(key="train_supervised_fraction").set_value(0.3).run()
+    app.button(key="train_start").click().run()
+    assert not app.exception and len(started) == 2 and started[1].supervised_train_fraction == 0.3
+    assert started[1].method == "cam" and "finetune" not in started[1].params
 
 
 def test_the_run_offered_for_deletion_is_the_current_run_until_another_is_picked(open_page, app_env):
