@@ -1624,6 +1624,18 @@ def test_a_long_run_note_is_a_one_line_warning_with_the_whole_note_a_click_away(
     assert [m.value for m in details.markdown] == [common.as_text(LOOK_ALIKE_NOTE)]
 
 
+def test_new_parts_are_judged_at_the_saved_threshold_not_one_being_tried(open_page, app_env):
+    """A threshold tried on the Threshold page and not saved is no decision: Predict judges at the saved one."""
+    run = app_env.list()[0]
+    app = open_page("predict.py", **{common.explored_key(run): (float(run.score_values.min()) - 1.0, "tried")})
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)),
+                                                       "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    outcome = app.session_state["predict_results"]
+    assert outcome["threshold"] == run.threshold and set(outcome["frame"]["threshold"]) == {run.threshold}
+
+
 def test_the_overlays_zip_is_judged_as_the_results_are(open_page, app_env, downloads):
     """A threshold saved elsewhere after scoring leaves the results judged as they were (their cards and CSV):
     the overlays downloaded then are judged alike, not at the threshold saved since."""
@@ -1664,6 +1676,8 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert [b.key for b in app.get("download_button")] == ["predict_download", "predict_overlays"]
     frame = app.session_state["predict_results"]["frame"]  # what the CSV download holds
     scored = frame[frame["prediction"] != NOT_SCORED]
+    defective = int((scored["prediction"] == "defective").sum())
+    assert (metric(app, "Defective"), metric(app, "Good")) == (str(defective), str(2 - defective))
     assert dict(zip(scored["image"], scored["sha256"])) == {
         name: hashlib.sha256(data).hexdigest() for name, data in uploads.items()}
     assert set(frame["run"]) == {app.session_state["current_run_id"]}
@@ -1769,6 +1783,7 @@ def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labe
     other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-0000"))
     app.run()  # listed
     app.sidebar.selectbox(key="run_select").set_value(other.id).run()  # the check is kept, and said so (review)
+    assert not [m for m in app.metric if m.label == "Not scored"]  # its figures are not shown as this run's
     assert [i.value for i in app.info if i.value.startswith("The last check")] == [
         f"The last check ({common.as_code(str(lot))}) was of another run, {common.as_text(run_name(run))}: choose it "
         f"in the sidebar to see it again, or press \"Check the run\" to check this one."]
@@ -1786,6 +1801,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     for index, path in enumerate(sorted((lot / "test" / "blob").iterdir())[:2]):  # parts the line calls good
         path.rename(lot / "test" / "good" / f"disputed_{index}.png")
     (lot / "test" / "scratch" / "torn.png").write_bytes(b"half an upload")  # a part that cannot be scored
+    write_png(lot / "test" / "scratch" / "faint.png", textured_image(64, seed=123))  # a defect it cannot see
     app = open_page("predict.py")
     app.radio(key="predict_mode").set_value("labelled").run()
     assert app.button(key="predict_check").disabled
@@ -1802,25 +1818,26 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     run = app_env.get(app.session_state["current_run_id"])
     result = evaluate_run(run, lot)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
-    assert point.fp >= 2  # the defective parts labelled good are rejected
+    assert point.fp >= 2 and point.fn >= 1  # the defective parts labelled good are rejected, faint.png passes
     summary = next(m.value for m in app.markdown if "at the saved threshold" in m.value)
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in summary
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in summary
-    assert metric(app, "Images") == "14" and metric(app, "Pixel AUROC") != "n/a" and metric(app, "Not scored") == "1"
-    assert np.bincount(result["labels"]).tolist() == [6, 8]
+    assert metric(app, "Images") == "15" and metric(app, "Pixel AUROC") != "n/a" and metric(app, "Not scored") == "1"
+    assert np.bincount(result["labels"]).tolist() == [6, 9]
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
     by_type = app.dataframe[1].value.set_index("defect type")
     assert set(by_type.index) == {"blob", "scratch"}
     columns = json.loads(app.dataframe[1].proto.columns)
     assert columns["detection rate"]["type_config"]["format"] == "%.1f%%"
     assert columns["image AUROC"]["type_config"]["format"] == "%.3f"  # as the Threshold page (browser review)
-    assert (by_type["detection rate"] == 100 * by_type["caught"] / by_type["images"]).all()  # as the Threshold page
+    assert by_type["detection rate"].tolist() == pytest.approx(  # as the Threshold page
+        (100 * by_type["caught"] / by_type["images"]).tolist())
     misjudged = app.dataframe[2].value
     assert len(misjudged) == point.fp + point.fn and {"disputed_0.png", "disputed_1.png"} <= set(misjudged["image"])
     assert list(misjudged["outcome"]) == ["FP"] * point.fp + ["FN"] * point.fn
     assert len(app.get("download_button")) == 1
     record = app.session_state["predict_check_result"]["judged"]  # what the CSV holds: the check's record
-    assert len(record) == 15 and set(record["run"]) == {run.id} and record["evaluated_at"].str.len().min() > 0
+    assert len(record) == 16 and set(record["run"]) == {run.id} and record["evaluated_at"].str.len().min() > 0
     assert record.set_index("image").loc["torn.png", "prediction"] == NOT_SCORED
     assert not any(i.value.startswith("This check is of") for i in app.info)
     app.text_input(key="predict_labelled_folder").set_value(str(tmp_path / "lot_50")).run()  # not checked yet
