@@ -24,7 +24,7 @@ from conftest import APP
 from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
-from vqi_core.dashboard.overlays import grid_thumbnail
+from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
@@ -960,6 +960,45 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     good_name = run.scores["image"].iloc[good]
     shown = {img.alt: caption for image in app.image for img, caption in zip(image.proto.imgs, image.captions)}
     assert f"Boxes on {good_name}" in shown and "outline" not in shown[f"Boxes on {good_name}"]  # it has none
+
+
+def test_inspect_judges_at_the_threshold_being_tried_and_colours_each_true_label_as_labelled(open_page, app_env):
+    """Tried above every score on the Threshold page, every defective part escapes: the outcome counts and the
+    cards follow it, and a card's true label keeps the colour of its label, whatever the verdict."""
+    run = app_env.list()[0]
+    tried = float(run.score_values.max()) + 1.0
+    app = open_page("inspect_images.py", **{common.explored_key(run): (tried, "tried")})
+    assert not app.exception
+    good, defective = int((run.labels == 0).sum()), int((run.labels == 1).sum())
+    assert any(c.value.endswith(f"(explored on the Threshold page, not saved) · TP 0 · FP 0 · FN {defective} · "
+                                f"TN {good}") for c in app.caption)
+    cards = [m.value for m in app.markdown if m.value.startswith("**")]
+    escapes = [card for card in cards if " · FN (" in card]
+    assert escapes and len(escapes) + sum(" · TN (" in card for card in cards) == len(cards)
+    assert all(f"true <span style='color:{DEFECT_CSS}'>**defective**</span>" in card for card in escapes)
+
+
+def test_inspect_draws_and_counts_boxes_above_the_saved_box_level(open_page, app_env, monkeypatch):
+    """The thumbnails, the large view and each card's box count use the run's saved box level, not level 1."""
+    run = app_env.list()[0]
+    run.save_box_level(3.0, "a test")
+    asked: list[float] = []
+    overlay = common.overlay
+
+    def recorded(run_path, index, box_level, *args, **kwargs):
+        asked.append(box_level)
+        return overlay(run_path, index, box_level, *args, **kwargs)
+
+    monkeypatch.setattr(common, "overlay", recorded)
+    app = open_page("inspect_images.py")
+    index = int(np.flatnonzero(run.labels == 1)[0])
+    app.button(key=f"inspect_open_{index}").click().run()
+    assert not app.exception and asked and set(asked) == {3.0}
+    norm = run.normalization
+    plain = run_overlay(run, index, norm, 1.0, heatmap=False, boxes=False, ground_truth=False)
+    boxed = run_overlay(run, index, norm, 1.0, heatmap=False, ground_truth=False)
+    assert run_box_tally(run, index, norm, 1.0)[0] > 0 and not np.array_equal(boxed, plain)
+    assert np.array_equal(run_overlay(run, index, norm, 1000.0, heatmap=False, ground_truth=False), plain)
 
 
 def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_page, app_env):
