@@ -222,6 +222,37 @@ def test_a_reload_or_a_shared_link_opens_the_run_in_the_pages_address(open_page,
         assert linked.query_params["run"] == plate_folder.name
 
 
+def test_the_first_current_run_is_the_shown_categorys_and_a_gone_or_unreadable_run_is_not_linked(open_page, app_env,
+                                                                                                  tmp_path):
+    """A new session works on the newest run of the category it shows (not on the newest run of a part whose
+    folder is not there); a link to a run that cannot be read says so; a current run deleted meanwhile is said in
+    the sidebar and dropped from the page's address, so that a reload does not ask for it."""
+    widget_run = app_env.list()[0]
+    ghost = app_env.root / "29990201-000000-ghost-padim-0000"  # the newest, of a part not in the dataset folder
+    shutil.copytree(widget_run.path, ghost)
+    record_dataset_as(ghost, tmp_path / "ghost")
+    config = json.loads((ghost / "config.json").read_text())
+    (ghost / "config.json").write_text(json.dumps({**config, "category": "ghost"}))
+    newer = Run(shutil.copytree(widget_run.path, app_env.root / "29990102-000000-widget-padim-newer"))
+    damaged = app_env.root / "29990103-000000-widget-padim-damaged"
+    shutil.copytree(widget_run.path, damaged)
+    (damaged / "config.json").write_text("{")
+    app = open_page()
+    assert app.selectbox(key="category").value == "widget"
+    assert app.session_state["current_run_id"] == newer.id == app.query_params["run"]
+    linked = AppTest.from_file(str(APP), default_timeout=60)
+    linked.query_params["run"] = damaged.name
+    linked.run()
+    assert linked.session_state["current_run_id"] == newer.id and not linked.exception
+    assert [t.value for t in linked.toast] == [f"The link's run {common.as_code(damaged.name)} is not a readable run "
+                                               f"in {common.as_code(str(app_env.root))}: the sidebar shows another "
+                                               f"one."]
+    app_env.delete(newer.id)  # from the command line, while the page is open
+    app.run()
+    assert not app.exception and "run" not in app.query_params
+    assert f"Run {newer.id} is no longer on disk." in [w.value for w in app.sidebar.warning]
+
+
 def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(open_page, app_env):
     run = app_env.list()[0]
     run.save_threshold(run.threshold + 0.125, "home test")
