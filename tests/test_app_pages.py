@@ -275,6 +275,11 @@ def test_home_links_the_pages_in_the_sidebars_order(open_page, app_env):
                       "Score new images"]
     run = app_env.list()[0]  # opened in a new tab, a link opens the current run (review)
     assert {link.proto.query_string for link in app.main.get("page_link")} == {f"run={run.id}"}
+    damaged = app_env.root / "29990101-000000-widget-padim-damaged"
+    shutil.copytree(run.path, damaged)
+    (damaged / "config.json").write_text("{")
+    app = open_page(current_run_id=damaged.name)  # a run that cannot be read: no link asks for it
+    assert {link.proto.query_string for link in app.main.get("page_link")} == {""}
 
 
 def test_the_dashboard_keeps_pillows_warnings_off_the_servers_terminal(open_page, app_env):
@@ -308,6 +313,11 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     app.switch_page("ui/pages/threshold.py").run()
     app.switch_page("ui/pages/home.py").run()
     assert app.text_area(key="home_description").value == "approved again (from the command line)"
+    other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-other"))  # described alike
+    app.run()
+    app.text_area(key="home_description").input("typed for the first run, not saved").run()
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()  # the box shows the other run's own
+    assert app.text_area(key="home_description").value == other.description == "approved again (from the command line)"
 
 
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):

@@ -232,18 +232,22 @@ def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, cap
     assert said in capsys.readouterr().err and not (tmp_path / "run.zip").exists()
 
 
-def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, tmp_path):
+def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, tmp_path, downloads):
     app = open_page()
     download = app.get("download_button")
     assert len(download) == 1 and download[0].proto.label == "Download the current run (.zip)"
     assert app.file_uploader(key="home_import_file").proto.max_upload_size_mb == 200  # as the README says
+    assert downloads(app, "home_export") == (f"{trained_run.id}.zip", run_archive_bytes(app_env.get(trained_run.id)))
 
     app_env.delete(trained_run.id)
+    newer = shutil.copytree(trained_run.path, app_env.root / "29990101-000000-widget-padim-newer")
+    app.run()
+    app.sidebar.selectbox(key="run_select").set_value(newer.name).run()  # the run worked on before the import
     app.file_uploader(key="home_import_file").set_value(
         [(f"{trained_run.id}.zip", run_archive_bytes(trained_run), "application/zip")]).run()
     app.button(key="home_import").click().run()
     assert not app.exception
-    assert [run.id for run in app_env.list()] == [trained_run.id]
+    assert [run.id for run in app_env.list()] == [newer.name, trained_run.id]
     digest = hashlib.sha256(run_archive_bytes(trained_run)).hexdigest()
     assert any(f"Imported `{trained_run.id}`" in s.value and f"SHA-256 is `{digest}`" in s.value for s in app.success)
     assert app.session_state["current_run_id"] == trained_run.id
@@ -257,7 +261,7 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     app.button(key="home_import").click().run()
     assert not app.exception  # the name as written, not a heading with emphasis
     assert any(e.value.startswith("\\# notes\\_1.zip was not imported: not a run archive") for e in app.error)
-    assert [run.id for run in app_env.list()] == [trained_run.id]
+    assert [run.id for run in app_env.list()] == [newer.name, trained_run.id]
 
 
 
