@@ -472,6 +472,20 @@ def test_a_preset_keeps_its_margin_from_the_scores_it_separates_where_the_printe
     assert axis.shown_decimals(1e-20) == 17  # the cap
 
 
+def test_the_threshold_pages_presets_keep_their_margin(open_page, app_env):
+    """The page's preset buttons give the preset in the middle of its gap (49.9995), not cut to the slider's
+    decimals (49.999, 1e-7 above a good part)."""
+    run = app_env.list()[0]
+    frame = pd.read_csv(run.path / "scores.csv")
+    good = (frame["label"] == "good").to_numpy()
+    frame.loc[good, "score"] = np.r_[np.linspace(0.0, 20.0, good.sum() - 1), 49.9989999]
+    frame.loc[~good, "score"] = np.r_[50.0001, np.linspace(70.0, 100.0, (~good).sum() - 1)]
+    frame.to_csv(run.path / "scores.csv", index=False)
+    app = open_page("threshold.py")
+    assert not app.exception
+    assert app.button(key="preset_F1-optimal").proto.label == "F1-optimal: 49.9995"
+
+
 def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold():
     scores = np.array([1.0, 1.235 - 1e-10, 2.0])  # the middle score prints as 1.235 with the rounding tolerance
     axis = score_axis(scores)

@@ -330,6 +330,7 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     app.button(key="box_level_save").click().run()
     assert not app.exception and run.box_level == HIGH
     assert run.box_level_info["reason"] == "fewer boxes on good parts"
+    assert app.text_input(key="box_level_reason").value == ""  # not carried over to the next change
     assert [t.value for t in app.toast] == [
         "Saved box level 3: Inspect, Compare and Predict draw boxes above it."]
     app.switch_page("ui/pages/inspect_images.py").run()
