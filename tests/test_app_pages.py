@@ -1080,6 +1080,11 @@ def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_p
     app.button(key="inspect_close").click().run()
     assert not app.exception and "Original" not in captions(app) and "inspect_selected" not in app.session_state
     assert len(app.get("image")) == 12  # the grid as it was
+    other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-other"))
+    app.button(key=f"inspect_open_{index}").click().run()
+    app.run()  # listed in the sidebar
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()  # image ``index`` of another run: not shown
+    assert not app.exception and "Original" not in captions(app)
 
 
 def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_env):
