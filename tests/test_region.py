@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png
+from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png, write_twelve_bit_category
 from vqi_core.cli import main
 from vqi_core.dashboard.overlays import pixel_scope, region_caption, run_inspected_areas
 from vqi_core.dashboard.threshold import prepare_pixel_data
@@ -417,6 +417,10 @@ def test_the_preview_checks_the_region_as_training_does(tmp_path):
     assert (preview[:, -8:] < textured_image((48, 96), 0)[:, -8:]).all()  # the ignored strip is darkened
     _, problem = region_preview(str(root), None, InspectionRegion(np.ones((48, 96), bool), "wide.png"))
     assert problem is not None and "training images are about 64x64 px" in problem
+    twelve = write_twelve_bit_category(tmp_path / "twelve")  # values near 1500 of 4095: read at 12 bits, not 16
+    everything = InspectionRegion(np.ones((64, 64), bool))
+    at_twelve, at_sixteen = (region_preview(str(twelve), None, everything, bit_depth=depth)[0] for depth in (12, 16))
+    assert at_twelve.mean() > 8 * at_sixteen.mean()
 
 
 def test_a_damaged_copy_of_a_region_is_named_by_its_own_path(tmp_path):
