@@ -670,3 +670,5 @@ def test_stages_finish_when_the_next_begins_restart_when_reported_again_and_stay
     assert job.status().state == jobs.FAILED and not failed["features"].finished
     assert failed["features"].fraction == 0.2
     assert jobs.StageProgress("x", 5, 4, 0.0, 1.0).fraction == 1.0
+    assert jobs.StageProgress("x", 1, 4, 0.0, 10.0).eta == 30.0  # 10 s for the first of 4: 30 s for the other 3
+    assert jobs.StageProgress("x", 5, 4, 0.0, 1.0).eta == 0.0  # reported past its total: nothing left, not -0.25 s

@@ -20,6 +20,10 @@ def test_capture_ranges_are_the_training_images_extremes() -> None:
     means = [capture_statistics(image)["mean grey level"] for image in images]
     assert ranges["mean grey level"] == [min(means), max(means)]
     assert ranges["image size"] == [1024.0, 1024.0] and ranges["aspect ratio"] == [1.0, 1.0]
+    darkest_first = capture_ranges([shifted(images[0], -60), *images])  # the first image counts too
+    assert darkest_first["mean grey level"][0] == capture_statistics(shifted(images[0], -60))["mean grey level"]
+    slightly_wider = np.zeros((100, 102, 3), np.uint8)  # another camera's shape, 2 % wider: named
+    assert any(cue.startswith("aspect ratio") for cue in unlike_training(slightly_wider, ranges))
     with pytest.raises(ValueError, match="at least one image"):
         capture_ranges([])
 

@@ -2179,12 +2179,22 @@ def test_pixel_metrics_pair_each_known_mask_with_its_own_images_inspected_area(t
     assert metrics["aupro"] == pytest.approx(expected["aupro"])
 
 
+def test_a_files_digest_covers_all_of_it(tmp_path):
+    """Read in chunks, a file larger than one chunk is digested whole (two files alike in their first MiB differ)."""
+    data = np.random.default_rng(0).bytes(3 * 2**20 + 5)
+    (tmp_path / "a.bin").write_bytes(data)
+    (tmp_path / "b.bin").write_bytes(data[:-1] + b"x")
+    assert file_sha256(tmp_path / "a.bin") == hashlib.sha256(data).hexdigest() != file_sha256(tmp_path / "b.bin")
+
+
 def test_the_data_digest_does_not_depend_on_the_manifests_order_and_the_label_shows_twelve_digits():
     """Found by mutation testing: rows digested in the order given, or a label of 8 digits, went unnoticed."""
     manifest = pd.DataFrame({"role": ["train", "test", "test"], "file": ["a.png", "b.png", "c.png"],
                              "sha256": ["1" * 64, "2" * 64, "3" * 64]})
     assert manifest_digest(manifest) == manifest_digest(manifest.iloc[::-1])
     assert manifest_digest(manifest) != manifest_digest(manifest.assign(sha256=["1" * 64, "3" * 64, "2" * 64]))
+    assert manifest_digest(manifest) != manifest_digest(manifest.assign(role=["train", "mask", "test"]))  # moved
+    assert manifest_digest(manifest) != manifest_digest(manifest.assign(file=["a.png", "b.png", "d.png"]))  # renamed
     assert data_label({"data_sha256": "0123456789abcdef" * 4, "data_files": 3}) == "0123456789ab (3 files)"
 
 
