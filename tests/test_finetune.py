@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from synthetic import textured_image
 from vqi_core.backbones import get_backbone
-from vqi_core.finetune import FINETUNE_KINDS, run_finetune
+from vqi_core.finetune import FINETUNE_KINDS, run_finetune, to_tensor
 from vqi_core.finetune.cutpaste import cutpaste, scar
+from vqi_core.finetune.simsiam import simsiam_loss
 from vqi_core.methods import load_model
 from vqi_core.methods.base import AnomalyModel
+from vqi_core.preprocessing import Preprocessing
 from vqi_core.progress import Cancelled
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: threads only cost time
@@ -61,6 +66,26 @@ def images() -> list[np.ndarray]:
     return [varied_image(i) for i in range(16)]
 
 
+def test_simsiam_loss_pulls_each_views_prediction_to_the_other_views_projection_held_still():
+    """Symmetrised: view 1's prediction against view 2's projection and the other way round, the projections
+    detached (stop-gradient, without which SimSiam collapses)."""
+    generator = torch.Generator().manual_seed(0)
+    p1, p2, z1, z2 = (torch.randn(4, 8, generator=generator).requires_grad_() for _ in range(4))
+    loss = simsiam_loss(p1, p2, z1, z2)
+    expected = -(F.cosine_similarity(p1, z2, dim=1).mean() + F.cosine_similarity(p2, z1, dim=1).mean()) / 2
+    assert torch.allclose(loss, expected)
+    loss.backward()
+    assert z1.grad is None and z2.grad is None and p1.grad is not None and p2.grad is not None
+
+
+def test_fine_tuning_normalises_its_input_as_the_model_does():
+    """The backbone is trained on images normalised exactly as fitting and scoring normalise them."""
+    preprocessing = Preprocessing(64, 64, "squash")
+    batch = [textured_image(64, seed=seed) for seed in range(2)]
+    expected, _ = preprocessing(batch)
+    assert torch.allclose(to_tensor(batch, preprocessing), expected, atol=1e-6)
+
+
 def test_augmentations_keep_shape_and_change_a_bounded_region():
     image = textured_image(64, seed=3)
     rng = np.random.default_rng(0)
@@ -79,6 +104,8 @@ def test_loss_decreases_and_progress_is_reported(kind, images):
     result = run_finetune(kind, images, MeanFeatures(**SIZE), lambda *a: calls.append(a), **{**QUICK, "epochs": 4})
     assert len(result.epoch_losses) == 4
     assert result.epoch_losses[-1] < result.epoch_losses[0]
+    if kind == "cutpaste":  # below chance among its three classes (labels not matched to their crops stay above)
+        assert result.epoch_losses[-1] < math.log(3)
     label = {"cutpaste": "CutPaste", "simsiam": "SimSiam"}[kind]
     assert (f"fine-tuning ({label}) epoch 1/4", 0, 2) in calls
     assert calls[-1] == (f"fine-tuning ({label}) epoch 4/4", 2, 2)
