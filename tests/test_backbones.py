@@ -62,6 +62,7 @@ def test_key_mapping_covers_every_tensor(variant):
     converted = convert_lukemelas_state_dict(torch.load(weight_file(variant), weights_only=True), variant)
     expected = {k for k in EfficientNetLite(variant).state_dict() if not k.endswith("num_batches_tracked")}
     assert set(converted) == expected
+    EfficientNetLite(variant).load_state_dict(converted, strict=False)  # every tensor of its shape, or an error
 
 
 def test_feature_extractor_shapes_any_input_size_and_jit_matches_eager():
@@ -73,6 +74,11 @@ def test_feature_extractor_shapes_any_input_size_and_jit_matches_eager():
     assert eager.channels == [40, 80]
     for left, right in zip(a, b):
         assert torch.allclose(left, right, atol=1e-4)
+    odd = torch.randn(2, 3, 97, 161, generator=torch.Generator().manual_seed(2))  # another size: traced again, as
+    for left, right in zip(eager(odd), traced(odd)):  # TF "same" padding depends on the input's size
+        assert left.shape == right.shape and torch.allclose(left, right, atol=1e-4)
+    swapped = FeatureExtractor("efficientnet_lite0", ["blocks.3", "blocks.2"], jit=False)(x)  # the order asked for
+    assert [tuple(t.shape) for t in swapped] == [(2, 80, 6, 10), (2, 40, 12, 20)]
 
 
 def test_registry_and_offline_availability():
