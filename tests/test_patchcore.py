@@ -207,6 +207,22 @@ def test_random_projection_keeps_distances():
     assert torch.equal(random_projection(points, 0), points) and torch.equal(random_projection(points, 512), points)
 
 
+def test_patch_features_average_each_cells_neighbourhood_and_join_the_layers_on_the_finer_grid():
+    """Locally aware patch features: each cell the mean of its 3 x 3 neighbourhood (at a border, of the cells
+    there are), the coarser layer brought to the finer grid."""
+    model = PatchCore(**SMALL)
+    fine = torch.zeros(1, 1, 4, 4)
+    fine[0, 0, 1, 1] = 9.0  # one hot cell
+    fine[0, 0, 3, 3] = 4.0  # one in the corner
+    coarse = torch.ones(1, 2, 2, 2)
+    patches = model.embed([fine, coarse])
+    assert patches.shape == (1, 4, 4, 3)
+    assert patches[0, 0, 0, 0] == pytest.approx(9 / 4)  # corner: 4 cells, the hot one among them
+    assert patches[0, 1, 1, 0] == pytest.approx(1.0) and patches[0, 2, 2, 0] == pytest.approx((9 + 4) / 9)
+    assert patches[0, 3, 3, 0] == pytest.approx(4 / 4) and patches[0, 0, 3, 0] == 0.0
+    assert torch.allclose(patches[..., 1:], torch.ones(1, 4, 4, 2))
+
+
 def test_greedy_coreset_edge_cases():
     points = np.random.default_rng(2).normal(size=(10, 4)).astype(np.float32)
     np.testing.assert_array_equal(greedy_coreset(points, 50), np.arange(10))
