@@ -11,6 +11,7 @@ import pytest
 from synthetic import write_mvtec_dataset
 from ui import bench_dashboard
 from vqi_core import bench, bench_memory
+from vqi_core.runs import RunStore
 
 
 def test_method_entries_take_json_values_with_commas():
@@ -34,7 +35,8 @@ def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(t
     write_mvtec_dataset(tmp_path / "data" / "widget", n_train=10, n_test_good=4, n_per_defect=3)
     out = tmp_path / "out"
     assert bench.main(["--data-root", str(tmp_path / "data"), "--datasets", "broken", "widget",
-                       "--methods", "padim:image_size=[64,64],jit=false", "--out", str(out)]) == 1
+                       "--methods", "padim:image_size=[64,64],jit=false", "--out", str(out),
+                       "--keep-runs", str(tmp_path / "runs")]) == 1
     captured = capsys.readouterr()
     assert "error: 1 row of 2 failed (see their note)" in captured.err
 
@@ -47,6 +49,10 @@ def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(t
     assert padim["fit_seconds"] > 0 and padim["ms_per_image"] > 0 and padim["backbone_ms_per_image"] > 0
     assert padim["paired_ms_per_image"] > 0  # whole inference timed in turn with the backbone, on the same images
     assert set(padim["per_defect_type"]) == {"blob", "scratch"}
+    [run] = RunStore(tmp_path / "runs").list()  # each column from the run's own figure
+    for key in ("image_auroc", "pixel_auroc", "aupro", "fit_seconds", "ms_per_image"):
+        assert padim[key] == run.metrics[key], key
+    assert padim["peak_rss_mb"] > 100  # MiB: torch alone takes more
     markdown = (out / "bench.md").read_text()
     assert "| widget | padim:image_size=[64,64],jit=false |" in markdown and "blob" in markdown
     assert "broken | padim" in captured.out and "widget | padim" in captured.out
@@ -113,6 +119,7 @@ def test_memory_benchmark_trains_both_ways_and_compares_them(tmp_path, capsys):
                               "--out", str(out)]) == 0
     result = json.loads((out / "memory.json").read_text())
     assert [row["setting"] for row in result["rows"]] == ["all images in memory", "decoded from the files"]
+    assert [row["image_memory_mb"] for row in result["rows"]] == [1_000_000, 0]  # the two ways, not one twice
     assert result["same_scores"] is True
     for row in result["rows"]:
         assert row["peak_rss_mb"] > 0 and row["fit_seconds"] > 0 and row["image_auroc"] is not None
