@@ -268,11 +268,16 @@ def test_a_fine_tuned_backbone_file_that_is_not_the_backbones_weights_is_refused
     finally:
         model.set_backbone_state(None)
     assert isinstance(load_model(tmp_path / "model").backbone_state, dict)
-    forget_digests(tmp_path / "model")
     backbone_file = tmp_path / "model" / "backbone.pt"
+    torch.save({**weights, "conv_stem.weight": 2 * weights["conv_stem.weight"]}, backbone_file)  # other weights
+    with pytest.raises(DamagedModel, match="backbone.pt"):  # its SHA-256 is recorded: not the file saved
+        load_model(tmp_path / "model")
+    forget_digests(tmp_path / "model")
     for state, problem in [({}, "backbone.pt is damaged: it does not hold the efficientnet_lite0 weights"),
                            ({**weights, "conv_stem.weight": torch.full_like(weights["conv_stem.weight"], np.nan)},
                             "backbone.pt is damaged: conv_stem.weight holds NaN or infinite values"),
+                           ({**weights, "conv_stem.weight": weights["conv_stem.weight"][:16]},
+                            r"backbone.pt is damaged: conv_stem.weight is not a tensor of shape \(32, 3, 3, 3\)"),
                            ({"anything": Pickled()}, "backbone.pt holds objects other than tensors, which VQI "
                                                     "never unpickles")]:
         torch.save(state, backbone_file)

@@ -21,6 +21,7 @@ from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, boxes_from_map, normalize_map, render_overlay
 from vqi_core.methods import create_model, load_model
+from vqi_core.methods.base import DamagedModel
 from vqi_core.metrics import aupro, image_auroc, pixel_auroc
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, RESIZED_KEPT, InspectionRegion
@@ -156,6 +157,11 @@ def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path,
     before, after = model.predict(data["good"]), loaded.predict(data["good"])
     assert np.array_equal(before.scores, after.scores)
     assert all(np.array_equal(a, b) for a, b in zip(before.maps, after.maps))
+    other = strip_region()
+    other[:, :4] = False  # another valid region in its place: not the one saved (its SHA-256 is recorded)
+    (tmp_path / "model" / REGION_FILE).write_bytes(InspectionRegion(other).to_png())
+    with pytest.raises(DamagedModel, match=REGION_FILE):
+        load_model(tmp_path / "model")
     with pytest.warns(UserWarning, match=r"give the inspection region to fit \(fit\(images, region=\.\.\.\)\)"):
         assert model.fit(data["train"]).region is None  # a fit starts afresh, as scikit-learn's does: said so
 
