@@ -150,6 +150,10 @@ def test_every_methods_default_layers_are_layers_of_every_backbone(backbone):
         model = create_model(method, backbone=backbone)  # the network itself is built on first use, not here
         assert model.layers and set(model.layers) <= set(spec.layers), (method, model.layers)
         assert getattr(model, "global_layer", None) in (None, *spec.layers)  # SPADE's global features too
+    names = list(spec.layers)
+    with torch.random.fork_rng(devices=[]):  # random weights: the shapes are the point
+        features = FeatureExtractor(spec, names, jit=False, pretrained=False)(torch.zeros(1, 3, 64, 64))
+    assert [feature.shape[1] for feature in features] == spec.layer_channels(names)  # as PaDiM and checks read them
 
 
 def test_torchvision_weights_are_looked_for_where_torch_hub_keeps_them(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import torchvision.models._api
 from PIL import Image
 
@@ -114,6 +116,7 @@ def test_run_folder_contents(trained):
     assert sum(entry["defect_pixel_share"] for entry in per_type.values()) == pytest.approx(1.0)
     config = trained.config
     assert config["method"] == METHOD and config["seed"] == 0 and "torch" in config["versions"]
+    assert config["versions"]["python"] == platform.python_version()
     frame = pd.read_csv(trained.path / "scores.csv")
     assert list(frame.columns)[:4] == ["image", "path", "label", "defect_type"]
     assert {"score", "threshold", "prediction"} <= set(frame.columns)
@@ -2065,6 +2068,12 @@ def test_a_run_records_its_compute_settings_and_evaluate_says_when_they_differ(t
     """Scores move in their last digits with torch's thread count and the CPU's instructions (a fine-tuned model's
     by more): a run that did not record them could not tell a re-validation why its scores differ."""
     assert trained_run.config["compute"] == compute_setting()
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads + 1)  # recorded as set when the run trains, not a fixed number
+        assert compute_setting()["torch_threads"] == threads + 1
+    finally:
+        torch.set_num_threads(threads)
     assert set(compute_setting()) == {"torch_threads", "cpu_capability", "machine"}
     assert not any("compute settings" in note for note in evaluate_run(trained_run)["notes"])
     run = Run(shutil.copytree(trained_run.path, tmp_path / trained_run.id))
