@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from synthetic import textured_image
 from vqi_core.backbones import get_backbone
-from vqi_core.finetune import FINETUNE_KINDS, run_finetune, to_tensor
+from vqi_core.finetune import FINETUNE_KINDS, build_network, run_finetune, to_tensor
 from vqi_core.finetune.cutpaste import cutpaste, scar
 from vqi_core.finetune.simsiam import simsiam_loss
 from vqi_core.methods import load_model
@@ -84,6 +84,17 @@ def test_fine_tuning_normalises_its_input_as_the_model_does():
     batch = [textured_image(64, seed=seed) for seed in range(2)]
     expected, _ = preprocessing(batch)
     assert torch.allclose(to_tensor(batch, preprocessing), expected, atol=1e-6)
+
+
+def test_a_network_built_for_training_starts_from_the_models_fine_tuned_weights():
+    """CAM trains on top of a fine-tuned backbone (``finetune=``): the network it builds holds those weights, not
+    the pretrained ones again."""
+    model = MeanFeatures(**SIZE)
+    weights = get_backbone(model.backbone).build(True).state_dict()
+    weights["conv_stem.weight"] = weights["conv_stem.weight"] + 1.0  # as no pretrained or random network has them
+    model.set_backbone_state(weights)
+    built = build_network(model).state_dict()
+    assert all(torch.equal(built[key], value) for key, value in weights.items())
 
 
 def test_augmentations_keep_shape_and_change_a_bounded_region():
