@@ -26,6 +26,7 @@ from vqi_core.metrics import aupro, image_auroc, pixel_auroc
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, RESIZED_KEPT, InspectionRegion
 from vqi_core.report import run_report_html
+from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.runs import Run, RunStore, changed_settings, ground_truth_masks
 
 SIDE = 96
@@ -203,6 +204,9 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     assert Run(run.path).load_model().region is not None
     assert (f"75% of the image, from {region_file} (96x96 px mask, SHA-256 {run.config['region']['sha256']})"
             in run_report_html(run))
+    moved = import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))  # its archive carries the region
+    assert (moved.path / "model" / REGION_FILE).read_bytes() == (run.path / "model" / REGION_FILE).read_bytes()
+    assert np.array_equal(moved.load_model().region.mask, strip_region())
     plain = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}), tmp_path / "runs")
     assert plain.metrics["image_auroc"] < 0.5 and plain.region is None and plain.config["region"] is None
     assert "<th>inspection region</th><td>the whole image</td>" in run_report_html(plain)
