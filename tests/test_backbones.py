@@ -170,16 +170,16 @@ def test_torchvision_weights_are_looked_for_where_torch_hub_keeps_them(tmp_path,
     assert torchvision_weights_cached("ResNet18_Weights")
 
 
-@pytest.mark.parametrize("name, builder, weights_enum", [("resnet18", "resnet18", "ResNet18_Weights"),
-                                                        ("wide_resnet50_2", "wide_resnet50_2", "Wide_ResNet50_2_Weights")])
-def test_torchvision_backbones_ask_for_the_imagenet_weights_their_statistics_describe(name, builder, weights_enum,
+@pytest.mark.parametrize("name, weights_enum", [("resnet18", "ResNet18_Weights"),
+                                                ("wide_resnet50_2", "Wide_ResNet50_2_Weights")])
+def test_torchvision_backbones_ask_for_the_imagenet_weights_their_statistics_describe(name, weights_enum,
                                                                                       monkeypatch):
     """The V1 weights, whose mean and spread the backbone normalises with (Wide-ResNet's DEFAULT is V2, trained
     another way): what torchvision is asked for, without downloading it."""
     import torchvision.models as tvm
 
     asked = []
-    monkeypatch.setattr(tvm, builder, lambda weights=None: asked.append(weights) or torch.nn.Identity())
+    monkeypatch.setattr(tvm, name, lambda weights=None: asked.append(weights) or torch.nn.Identity())
     get_backbone(name).build(True)
     assert asked == [getattr(tvm, weights_enum).IMAGENET1K_V1]
 
