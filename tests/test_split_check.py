@@ -72,6 +72,27 @@ def test_large_photos_of_one_scene_are_set_apart_and_a_copy_is_kept() -> None:
     assert [(p.query, p.reference) for p in find_copies(queries, references)] == [(1, 1), (2, 2)]
 
 
+def test_photos_alike_in_every_thumbnail_are_told_apart_at_full_size() -> None:
+    """Two photos of one 2048 px scene: their sensor noise averages out in every thumbnail (the largest is 512 px),
+    so the full-size comparison decides that they are not copies."""
+    scene = textured_image(2048, seed=6)
+    first, second = noisy(scene, 3.0, seed=1), noisy(scene, 3.0, seed=2)
+    assert brute_force([second], [first], COPY_RMSE) == {}
+    assert find_copies([second], [first]) == []
+
+
+def test_the_closest_of_several_near_copies_is_named() -> None:
+    """A copy brightened by one grey level lies closer at full size than a noisy one, though the noisy one is
+    closer in the thumbnails the search goes through first."""
+    image = textured_image(64, seed=7)
+    brightened = np.clip(image.astype(int) + 1, 0, 255).astype(np.uint8)
+    references = [noisy(image, 2.0, seed=3), brightened]
+    expected = brute_force([image], references, COPY_RMSE)
+    assert {query: reference for query, (reference, _) in expected.items()} == {0: 1}
+    [pair] = find_copies([image], references)
+    assert (pair.reference, pair.rmse) == (1, pytest.approx(expected[0][1], abs=1e-4))
+
+
 def test_lossless_resave_is_a_copy_and_another_photo_is_not() -> None:
     scene = textured_image(64, seed=3)
     buffer = io.BytesIO()
