@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from synthetic import textured_image
 from vqi_core.backbones import get_backbone
 from vqi_core.finetune import FINETUNE_KINDS, build_network, run_finetune, to_tensor
-from vqi_core.finetune.cutpaste import cutpaste, scar
+from vqi_core.finetune.cutpaste import cutpaste, cutpaste_triplet, scar
 from vqi_core.finetune.simsiam import simsiam_loss
 from vqi_core.methods import load_model
 from vqi_core.methods.base import AnomalyModel
@@ -95,6 +95,20 @@ def test_a_network_built_for_training_starts_from_the_models_fine_tuned_weights(
     model.set_backbone_state(weights)
     built = build_network(model).state_dict()
     assert all(torch.equal(built[key], value) for key, value in weights.items())
+
+
+def test_a_cutpaste_triplet_is_a_crop_as_it_is_with_a_pasted_patch_and_with_a_thin_scar():
+    """The three classes of the task: the crop untouched, a patch of 2-15 % of it pasted, and a scar of at most
+    16 x 25 px (rotated): a second patch in its place would leave two classes to tell apart."""
+    image = varied_image(3)
+    patch_sizes, scar_sizes = [], []
+    for seed in range(20):
+        crop, patched, scarred = cutpaste_triplet(cv2.resize(image, (160, 160)), 128, np.random.default_rng(seed))
+        assert crop.shape == patched.shape == scarred.shape == (128, 128, 3)
+        patch_sizes.append(int((patched != crop).any(axis=2).sum()))
+        scar_sizes.append(int((scarred != crop).any(axis=2).sum()))
+    assert max(scar_sizes) <= 18 * 27 and 0 < min(scar_sizes)  # the strip, a pixel more at each rotated edge
+    assert max(patch_sizes) > 18 * 27 and max(patch_sizes) <= 0.15 * 128 * 128
 
 
 def test_augmentations_keep_shape_and_change_a_bounded_region():
