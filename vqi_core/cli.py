@@ -575,6 +575,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     # read once: the same threshold for every image, even if it is saved meanwhile, with its source and whether
     # anyone chose it from the same reading
     threshold, saved = run.saved_threshold
+    box_level = run.box_level  # read once too: each overlay and its row are drawn and counted at the same level
     threshold_source = saved.get("source", "saved")
     not_chosen = set_at_training_note(
         str(threshold_source), ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold),
@@ -624,15 +625,15 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
-                                 box_level=run.box_level):
-            overlay = captioned_overlay(result, threshold, run.id, run.box_level)
+                                 box_level=box_level):
+            overlay = captioned_overlay(result, threshold, run.id, box_level)
             target = staging / overlay_file_name(result.name)
             try:
                 target.write_bytes(png_bytes(overlay))
             except OSError as exc:
                 raise OSError(f"could not write the overlay {target.name} into {out}: "
                               f"{exc.strerror or exc}") from exc
-            rows.append(result_row(result, threshold, run.id, run.box_level))
+            rows.append(result_row(result, threshold, run.id, box_level))
     except BaseException:  # nothing of this predict is left behind
         discard_this_predict()
         raise
@@ -645,7 +646,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         print(f"{_nothing_scored(args.input)}: nothing was written, and {out} keeps an earlier predict's "
               f"predictions.csv and overlays", file=sys.stderr)
         return 2
-    frame = prediction_table(rows, skipped, threshold, run.id, run.box_level)
+    frame = prediction_table(rows, skipped, threshold, run.id, box_level)
     earlier = _earlier_overlays(out)
     try:  # the overlays are on the disk before they take the earlier ones' place
         synced_to_disk(staging)
@@ -812,13 +813,15 @@ def _boxes(args: argparse.Namespace) -> int:
         raise ValueError("--reason says why a saved box level changed: use it with --save")
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here
-    level = run.box_level if args.level is None else checked_box_level(args.level)
+    saved_info = run.box_level_info  # read once: the level used and the one said to be saved agree
+    saved_value = float(saved_info["level"])
+    level = saved_value if args.level is None else checked_box_level(args.level)
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     data = run_box_data(run, run.normalization)
     counts, by_type = data.hits(level)
-    saved_level = (f"saved: {run.box_level:g}" if run.box_level_info.get("saved_at") else  # not "saved: 1" (review)
-                   f"none saved: {run.box_level:g}, the default")
+    saved_level = (f"saved: {saved_value:g}" if saved_info.get("saved_at") else  # not "saved: 1" (review)
+                   f"none saved: {saved_value:g}, the default")
     print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
           f"({saved_level})")
     print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
