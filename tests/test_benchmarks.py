@@ -113,17 +113,31 @@ def test_dashboard_benchmark_writes_every_measurement(tmp_path, capsys, skip_app
     assert "AppTest page rerun" in capsys.readouterr().out or skip_apptest
 
 
-def test_memory_benchmark_trains_both_ways_and_compares_them(tmp_path, capsys):
+def test_memory_benchmark_trains_both_ways_and_compares_them(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
+    trained: list[dict] = []
+
+    def train_and_record(*args, **kwargs):
+        trained.append(train_in_a_process(*args, **kwargs))
+        return trained[-1]
+
+    train_in_a_process = bench_memory.train_in_a_process
+    monkeypatch.setattr(bench_memory, "train_in_a_process", train_and_record)
     assert bench_memory.main(["--train", "6", "--test", "4", "--side", "96", "--method", "padim",
                               "--out", str(out)]) == 0
     result = json.loads((out / "memory.json").read_text())
     assert [row["setting"] for row in result["rows"]] == ["all images in memory", "decoded from the files"]
     assert [row["image_memory_mb"] for row in result["rows"]] == [1_000_000, 0]  # the two ways, not one twice
     assert result["same_scores"] is True
-    for row in result["rows"]:
-        assert row["peak_rss_mb"] > 0 and row["fit_seconds"] > 0 and row["image_auroc"] is not None
-    assert "identical scores" in (out / "memory.md").read_text() and "decoded from the files" in capsys.readouterr().out
+    table = (out / "memory.md").read_text()
+    for row, run in zip(result["rows"], trained, strict=True):  # each column is its own run's figure
+        columns = ("peak_rss_mb", "fit_seconds", "ms_per_image", "image_auroc", "pixel_auroc")
+        assert {key: row[key] for key in columns} == {key: run["metrics"][key] for key in columns}
+        assert row["peak_rss_mb"] > 0 and row["fit_seconds"] > 0 and row["ms_per_image"] > 0
+        assert (f"| {row['setting']} | {row['peak_rss_mb']:.0f} | {row['fit_seconds']:.1f} | "
+                f"{row['wall_seconds']:.1f} | {row['ms_per_image']:.1f} | {row['image_auroc']:.4f} | "
+                f"{row['pixel_auroc']:.4f} |") in table
+    assert "identical scores" in table and "decoded from the files" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("benchmark, options, problem", [
