@@ -599,8 +599,13 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     app.number_input(key="threshold_number").set_value(lowest).run()  # the same again, after other draws
     app.button(key="threshold_save").click().run()  # only the very next press confirms (review): asked again
     assert run.threshold == saved and len(app.error) == 1
+    app.text_input(key="threshold_reason").set_value("trial week").run()
+    app.button(key="threshold_save").click().run()  # with a reason typed, the warning does not ask for one
+    assert run.threshold == saved and app.error[0].value.endswith("again to save it all the same (with the reason "
+                                                                  "entered).")
     app.button(key="threshold_save").click().run()
     assert not app.exception and not app.error and run.threshold == lowest
+    assert run.threshold_info["reason"] == "trial week"
     assert [t.value for t in app.toast][-1].endswith("It costs more than not inspecting at the costs entered.")
     app.number_input(key="threshold_number").set_value(float(np.median(run.score_values))).run()
     app.button(key="threshold_save").click().run()  # not costlier: saved at once

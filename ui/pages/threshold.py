@@ -123,8 +123,10 @@ def save(run: Run, axis: ScoreAxis) -> None:
         draws = st.session_state.get(DRAWS, 0)  # the press asking is in the draw before this one's
         if costlier and st.session_state.get(SAVE_CONFIRM) != (run.id, value, costs, draws - 1):  # review
             st.session_state[SAVE_CONFIRM] = run.id, value, costs, draws
+            why = ("with the reason entered" if st.session_state.get(REASON, "").strip()  # typed: not asked for
+                   else "say why in the reason field")
             st.session_state[SAVE_ERROR] = run.id, (f"Not saved yet: {costlier} Press \"Save threshold\" again to "
-                                                    f"save it all the same (say why in the reason field).")
+                                                    f"save it all the same ({why}).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
