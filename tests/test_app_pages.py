@@ -33,7 +33,7 @@ from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import box_note, boxes_sentence, good_boxes_warning
+from vqi_core.localisation import box_note, boxes_sentence, good_boxes_warning, level_one_maps
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -44,7 +44,7 @@ from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMP
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
     set_at_training, slider_include, verdict
 from ui import common
-from vqi_core.wording import exact_number, headline, saved_time, told_apart
+from vqi_core.wording import counted, exact_number, headline, saved_time, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -2142,15 +2142,19 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
 
     shown = cards()
     assert len(shown) == 12
+    above = level_one_maps(run.metrics["normalisation_images"])
+    assert above == "every held-out good image's map"
     for name, card in shown.items():
-        assert (":grey[no box: no region is above every good image's map" in card) == (name in no_box)
+        assert (f":grey[no box: no region is above {above}" in card) == (name in no_box)
+        count = boxes[run.scores["image"].tolist().index(name)]  # every card says how many, as Predict's do
+        assert f") · {counted(count, 'box', 'boxes')}" in card.split("\n")[1]
     boxed = [name for name in shown if name not in no_box]
     assert boxed and len(boxed) < len(shown)
     run.save_threshold(float(run.score_values.max()) + 1.0, "manual")  # every part passed
     app.run()
     shown = cards()
     for name in boxed:
-        assert "above every good image's map, but the score is below the threshold" in shown[name]
+        assert f"above {above}, but the score is below the threshold" in shown[name]
     assert box_note(True, 2) is None and box_note(False, 0) is None
 
 

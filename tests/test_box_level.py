@@ -103,8 +103,11 @@ def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
         "Good images boxed"]  # unknown without masks
     assert boxes_mark([run]) == "regions above box level 3, where 1 is above every held-out good image's map"
     assert box_note(False, 2, run.box_level) == "2 boxes above box level 3, but the score is below the threshold"
-    assert box_note(True, 0) == ("no box: no region is above every good image's map; the score as a whole is at or "
-                                 "above the threshold")  # it said "(see the heat)", often too faint to see (review)
+    assert box_note(True, 0) == ("no box: no region is above every held-out good image's map; the score as a whole "
+                                 "is at or above the threshold")  # it said "(see the heat)", often too faint to see
+    # "every good image's map", though a good test image may get a box (browser review); none held out: the training's
+    assert box_note(True, 0, held_out=0).startswith("no box: no region is above every good training image's map; ")
+    assert box_note(True, 0, held_out=6) == box_note(True, 0)
     assert box_note(True, 0, own_range=OWN_RANGE_IN_LARGE_VIEW).endswith(
         f"the score as a whole is at or above the threshold ({OWN_RANGE_IN_LARGE_VIEW})")  # where to see it
 
@@ -221,6 +224,7 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     no_box = replace(defective, boxes=[])  # the reason the cards give, in the file too (browser review)
     assert [text for text, _ in caption_lines(no_box, 0.5, "run-1", 1.0)][2:4] == [
         "0 boxes above box level 1", box_note(True, 0, 1.0)]
+    assert caption_lines(no_box, 0.5, "run-1", 1.0, held_out=0)[3][0] == box_note(True, 0, 1.0, held_out=0)
     broad_map = np.full((32, 32), 9.0, np.float32)  # the whole map above the level: one box over all of it
     broad = replace(defective, anomaly_map=broad_map, broad_boxes=1)
     assert caption_lines(broad, 0.5, "run-1", 1.0)[3][0].startswith("its box covers more than half of the image")
@@ -422,7 +426,8 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     """Found by a browser review: a box over the whole image, drawn along its edges, read as the thumbnail's
     frame. The 64-px synthetic parts' defective maps are high all over at level 1: each card says so."""
     assert box_note(True, 1, 1.0, 1, OWN_RANGE_IN_LARGE_VIEW) == (
-        "its box covers more than half of the image: the map is above every good image's map over most of it, which "
+        "its box covers more than half of the image: the map is above every held-out good image's map over most of "
+        "it, which "
         "a defect this large or a change over the whole part (lighting, position) can cause, and a box this broad "
         "does not count as finding a defect (Enlarge can colour the heatmap by the image's own range)")
     # (not "it locates nothing" under a large defect outlined well: browser review)

@@ -679,6 +679,23 @@ def test_thresholds_saved_at_the_same_time_all_reach_the_history(trained, tmp_pa
     assert decided.all()  # scores.csv agrees with the threshold in effect
 
 
+def test_predict_captions_its_overlays_with_what_box_level_1_lies_above(trained, dataset, tmp_path, monkeypatch):
+    """The box note of a saved overlay names the images the run normalised its maps with (held out, or the training
+    images themselves), as the pages' cards do."""
+    run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
+    held_out = []
+    real_render = vqi_core.cli.captioned_overlay
+
+    def render_and_record(*args, **kwargs):
+        held_out.append(args[4])
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(vqi_core.cli, "captioned_overlay", render_and_record)
+    assert main(["predict", "--run", str(run.path), "--input", str(dataset / "test" / "good"),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert held_out and set(held_out) == {run.metrics["normalisation_images"]}
+
+
 def test_an_interrupted_predict_leaves_the_earlier_predictions_as_they_were(trained, dataset, tmp_path, capsys,
                                                                            monkeypatch):
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))

@@ -595,6 +595,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
     training_ranges = run.report.get("training_capture_ranges")
+    held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the overlays' captions
     created = missing_folders(out)  # removed again on failure
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
 
@@ -626,7 +627,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
                                  box_level=box_level):
-            overlay = captioned_overlay(result, threshold, run.id, box_level)
+            overlay = captioned_overlay(result, threshold, run.id, box_level, held_out)
             target = staging / overlay_file_name(result.name)
             try:
                 target.write_bytes(png_bytes(overlay))

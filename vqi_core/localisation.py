@@ -325,16 +325,24 @@ OWN_RANGE_HERE = "\"This image's range\" colours the heatmap by the image's own 
 OWN_RANGE_IN_INSPECT = "Inspect's Enlarge can colour the heatmap of a test image by its own range"
 
 
+def level_one_maps(held_out: int | None = None) -> str:
+    """The maps that box level 1 lies above: every held-out good image's, or every good training image's where
+    ``held_out`` (the run's ``normalisation_images``) is 0 (a good test image can still get a box either way)."""
+    return "every good training image's map" if held_out == 0 else "every held-out good image's map"
+
+
 def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: int = 0,
-             own_range: str | None = None) -> str | None:
+             own_range: str | None = None, held_out: int | None = None) -> str | None:
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
     every held-out good image's map), the verdict compares the image's score with the threshold; and where
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
     what makes a map so high and that such boxes do not count as finding a defect (a large defect outlined well
     was said to "locate nothing": browser review); where the score alone rejects it, that; and ``own_range``:
     where the page shows where in the image the map is highest (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page
-    without it names none: browser review). None where there is nothing to say."""
-    above = "every good image's map" if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
+    without it names none: browser review); ``held_out``: the run's ``normalisation_images``
+    (:func:`level_one_maps`: "every good image's map" was belied by a good test image with a box: browser review).
+    None where there is nothing to say."""
+    above = level_one_maps(held_out) if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
                  else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")

@@ -761,20 +761,21 @@ def result_row(result: ImageResult, threshold: float, run_id: str, box_level: fl
             "scored_at": local_time(), "problem": ""}
 
 
-def caption_lines(result: ImageResult, threshold: float, run_id: str,
-                  box_level: float = BOX_LEVEL) -> list[tuple[str, tuple[int, int, int]]]:
+def caption_lines(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL,
+                  held_out: int | None = None) -> list[tuple[str, tuple[int, int, int]]]:
     """The lines of a saved overlay's caption, each with its colour: the verdict, the score beside the threshold
     (with the digits that tell them apart), the boxes with their level and where they and the verdict seem to
     disagree or cover most of the image, why (:func:`~vqi_core.localisation.box_note`, as the pages' cards say it),
     how it was read where that bears on its verdict (transparency), whether the image is unlike the training
-    images, and the run that judged it."""
+    images, and the run that judged it (``held_out``: its ``normalisation_images``, for the box note)."""
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
     lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_RGB if result.defective else GOOD_RGB),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
               CAPTION_TEXT_COLOR),
              (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}",
               CAPTION_TEXT_COLOR)]
-    if note := box_note(result.defective, len(result.boxes), box_level, result.broad_boxes):  # as the pages' cards say it
+    # as the pages' cards say it
+    if note := box_note(result.defective, len(result.boxes), box_level, result.broad_boxes, held_out=held_out):
         lines.append((note, CAPTION_TEXT_COLOR))
     if result.read_note:
         lines.append((result.read_note, CAPTION_TEXT_COLOR))
@@ -783,12 +784,13 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str,
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]
 
 
-def captioned_overlay(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL) -> np.ndarray:
+def captioned_overlay(result: ImageResult, threshold: float, run_id: str, box_level: float = BOX_LEVEL,
+                      held_out: int | None = None) -> np.ndarray:
     """The overlay ``predict`` saves for a scored image: heatmap, boxes and the inspection region, above its
     :func:`caption_lines`, so that the image file alone says what was decided (audit review: the overlays carried
     no verdict)."""
     overlay = render_overlay(result.image, result.anomaly_map, result.boxes, region=result.region)
-    return captioned(overlay, caption_lines(result, threshold, run_id, box_level))
+    return captioned(overlay, caption_lines(result, threshold, run_id, box_level, held_out))
 
 
 def not_scored_row(skipped: dict[str, str], threshold: float, run_id: str,

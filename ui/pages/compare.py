@@ -64,7 +64,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")
                 boxes, broad = common.box_tally(str(run.path), index, run.box_level)
-                note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT)
+                note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT,
+                                run.metrics.get("normalisation_images"))
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             # the score with the digits that tell it from the threshold, as the threshold where they are equal

@@ -29,23 +29,27 @@ HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good leve
 
 
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
-             box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW) -> str:
+             box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW,
+             held_out: int | None = None) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
-    good/defective; what the image copies or
+    good/defective, and the overlay's number of ``boxes`` where known (a small box on a hot spot is hard to see on a
+    thumbnail: browser review); what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
-    or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest)."""
+    or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest;
+    ``held_out``: the run's ``normalisation_images``, which box level 1 is above)."""
     colour = DEFECT_CSS if row["label"] == "defective" else GOOD_CSS
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range) \
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range, held_out) \
         if boxes is not None else None
+    tally = f" · {counted(boxes[0], 'box', 'boxes')}" if boxes is not None else ""
     if note:
         copy += f"  \n:grey[{note}]"
     return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
-            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){copy}")
+            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){tally}{copy}")
 
 
 def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -81,8 +85,8 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     masks = bool(run.config.get("has_masks"))
     outlined = masks and row["label"] == "defective"  # a good image has no outline to draw
     head, close = st.columns([5, 1])
-    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level, OWN_RANGE_HERE),
-                  unsafe_allow_html=True)
+    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level, OWN_RANGE_HERE,
+                           run.metrics.get("normalisation_images")), unsafe_allow_html=True)
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again
@@ -137,6 +141,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
                tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"), threshold)
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = list(frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE].iterrows())
+    held_out = run.metrics.get("normalisation_images")  # read once for the page's cards
     for card, (index, row) in common.cards_row_by_row(shown, COLUMNS):
         with card:
             if images_here:
@@ -146,7 +151,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
                 except LOAD_ERRORS as exc:
                     st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
             st.markdown(describe(row, threshold, shown_boxes(run, int(index), box_level) if images_here else None,
-                                 box_level),
+                                 box_level, held_out=held_out),
                         unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",

@@ -330,6 +330,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
         st.info(f"No {choice} image among these results.", icon=":material/info:")
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice, outcome["threshold"]))
     st.markdown(common.legend([run], ground_truth=False, box_level=outcome["box_level"]), unsafe_allow_html=True)
+    held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the cards' notes
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
     for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
         verdict, colour = ("defective", DEFECT_CSS) if item["defective"] else ("good", GOOD_CSS)
@@ -337,7 +338,8 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
             st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
                                  for text in item["unlike_training"])
-            note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0))
+            note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0),
+                            held_out=held_out)
             read_as = f"  \n:grey[{item['read_note']}]" if item.get("read_note") else ""  # transparency
             st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "

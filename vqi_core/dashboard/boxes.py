@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..localisation import BOX_LEVEL, STORED_MAP_DTYPE, map_boxes, normalize_map
+from ..localisation import BOX_LEVEL, STORED_MAP_DTYPE, level_one_maps, map_boxes, normalize_map
 from ..metrics import BOX_KEYS, box_hits, regions_boxed_by_type
 from ..pipeline import map_box_tally
 from ..runs import MAX_BOX_LEVEL, Run
@@ -153,8 +153,8 @@ def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:
     every good image's map the maps were normalised with, named as the runs' metrics say (held-out good images,
     or the training images where none was held out)."""
     held_out = {run.metrics.get("normalisation_images") != 0 for run in runs}
-    whose = ("every good training image's map (none was held out)" if held_out == {False} else
-             "every held-out good image's map" if held_out == {True} else
+    whose = (f"{level_one_maps(0)} (none was held out)" if held_out == {False} else
+             level_one_maps() if held_out == {True} else
              "every good image's map each run was normalised with")
     levels = {run.box_level for run in runs} if box_level is None else {box_level}
     if levels == {BOX_LEVEL}:
