@@ -24,7 +24,10 @@ from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
+from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.region import InspectionRegion
+from vqi_core.runs import Run
+from vqi_core.thresholds import set_at_training_note
 from vqi_core.wording import exact_number
 
 #: how the Train page's check begins when no test image copies another
@@ -99,6 +102,15 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)
+    trained = Run(job.run.path)  # what its threshold, set at training, does on the test set (browser review: a
+    value, saved = trained.saved_threshold  # threshold rejecting 30 % of good parts went unsaid here)
+    point = ThresholdEvaluator(trained.labels, trained.score_values).evaluate(value)
+    assert [w.value for w in app.warning if w.value.startswith("Nobody has chosen")] == [
+        set_at_training_note(saved["source"], point, "on the Threshold page")]
+    assert f"rejects {point.fp} of " in app.warning[0].value
+    trained.save_threshold(float(np.median(trained.score_values)), "manual", "chosen for line 2")
+    app.run()
+    assert not any(w.value.startswith("Nobody has chosen") for w in app.warning)  # chosen since: not said
     other = next(run.id for run in app_env.list() if run.id != status.run_id)
     app.selectbox(key="run_select").set_value(other).run()  # another run chosen since: the button opens this one
     app.button(key="train_open_inspect").click().run()
