@@ -29,11 +29,12 @@ from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_A
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
     trained_at
-from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, RUN_COLORS
+from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import box_note, boxes_sentence, good_boxes_warning, level_one_maps
+from vqi_core.localisation import GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, box_note, boxes_sentence, \
+    good_boxes_warning, level_one_maps
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -83,6 +84,16 @@ def test_every_page_renders_without_exception(open_page, page):
     assert not app.exception
     assert not app.error, [e.value for e in app.error]
     assert app.title[0].value == PAGES[page]
+
+
+def test_the_legend_draws_each_mark_in_its_colour_and_its_words_in_a_legible_shade(app_env):
+    """The words "defective / boxes" and "ground-truth outline" were drawn in the marks' own colours, 3.9:1 and 3.1:1
+    on white (browser review): the squares keep them, the words take the darker shades."""
+    shown = common.legend(app_env.list()[:1], ground_truth=True)
+    assert f"<span style='color:{DEFECT_CSS}'>■</span> <span style='color:{DEFECT_TEXT_CSS}'>defective / boxes" \
+        in shown
+    assert (f"<span style='color:{css_color(GROUND_TRUTH_COLOR)}'>■</span> "
+            f"<span style='color:{css_color(GROUND_TRUTH_TEXT_RGB)}'>ground-truth outline</span>") in shown
 
 
 def test_sidebar_defaults_to_env_dataset_and_newest_run(open_page, app_env, synthetic_root):
@@ -1035,7 +1046,7 @@ def test_inspect_judges_at_the_threshold_being_tried_and_colours_each_true_label
     cards = [m.value for m in app.markdown if m.value.startswith("**")]
     escapes = [card for card in cards if " · FN (" in card]
     assert escapes and len(escapes) + sum(" · TN (" in card for card in cards) == len(cards)
-    assert all(f"true <span style='color:{DEFECT_CSS}'>**defective**</span>" in card for card in escapes)
+    assert all(f"true <span style='color:{DEFECT_TEXT_CSS}'>**defective**</span>" in card for card in escapes)
 
 
 def test_inspect_draws_and_counts_boxes_above_the_saved_box_level(open_page, app_env, monkeypatch):
@@ -1417,7 +1428,7 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
         assert card.startswith(f"{common.as_code(shown.id)} · **PaDiM** · ")
         score = float(shown.scores.set_index("image").loc[name, "score"])
         judged = "defective" if score >= shown.threshold else "good"
-        colour = DEFECT_CSS if judged == "defective" else GOOD_CSS  # coloured as on Predict (browser review)
+        colour = DEFECT_TEXT_CSS if judged == "defective" else GOOD_CSS  # coloured as on Predict (browser review)
         assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
                 f"<span style='color:{colour}'>**{judged}**</span>") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]

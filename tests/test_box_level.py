@@ -21,7 +21,7 @@ from vqi_core.cli import main
 from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, \
     run_box_data, run_box_tally, saved_box_counts
 from vqi_core.dashboard.scoring import judged_again, result_cards_order
-from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_RGB, GOOD_RGB, \
+from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_TEXT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
 from vqi_core.images import transparency_note
 from vqi_core.methods.base import Prediction
@@ -203,9 +203,9 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert drawn.shape[1] == 500 and drawn.shape[0] > 400 + 4 * 14  # verdict, score, boxes, run: a line each
     assert np.array_equal(drawn[:400], render_overlay(image, defective.anomaly_map, defective.boxes))
     band = drawn[400:]
-    assert _colour_pixels(band, DEFECT_RGB) > 20 and _colour_pixels(band, GOOD_RGB) == 0
-    good_band = captioned_overlay(good, 0.5, "run-1", 1.0)[400:]
-    assert _colour_pixels(good_band, GOOD_RGB) > 20 and _colour_pixels(good_band, DEFECT_RGB) == 0
+    assert _colour_pixels(band, DEFECT_TEXT_RGB) > 20 and _colour_pixels(band, GOOD_RGB) == 0  # text: the darker
+    good_band = captioned_overlay(good, 0.5, "run-1", 1.0)[400:]  # shade, legible on white (browser review)
+    assert _colour_pixels(good_band, GOOD_RGB) > 20 and _colour_pixels(good_band, DEFECT_TEXT_RGB) == 0
     small = captioned(np.full((20, 30, 3), 7, np.uint8), [("GOOD", GOOD_RGB)])  # text never shrunk to fit
     left = (CAPTION_MIN_WIDTH - 30) // 2  # centred on the band
     assert small.shape[1] == CAPTION_MIN_WIDTH and (small[:20, left:left + 30] == 7).all()

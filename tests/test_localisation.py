@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vqi_core.localisation import (DEFECT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR, Box, boxes_from_map, boxes_sentence,
+from vqi_core.localisation import (CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR,
+                                   GROUND_TRUTH_TEXT_RGB, Box, boxes_from_map, boxes_sentence,
                                    good_boxes_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
@@ -138,6 +139,23 @@ def test_heatmap_image_and_colours() -> None:
     assert heat[0, 0, 2] > heat[0, 0, 0]  # low values blue
     assert heat[0, 2, 0] > heat[0, 2, 2] and (heat[0, 3] == heat[0, 2]).all()  # high red, saturated at vmax
     assert len({GOOD_RGB, DEFECT_RGB, GROUND_TRUTH_COLOR}) == 3
+
+
+def contrast_on_white(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of a colour against white."""
+    linear = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_text_colours_are_legible_on_white_and_keep_their_marks_hues():
+    """Words in the defect and ground-truth colours measured 3.9:1 and 3.1:1 on white, below WCAG AA's 4.5:1 for
+    text (browser review): text takes darker shades of the same hues; the marks keep the drawing colours."""
+    for colour in (GOOD_RGB, DEFECT_TEXT_RGB, GROUND_TRUTH_TEXT_RGB, CAPTION_TEXT_COLOR):
+        assert contrast_on_white(colour) >= 4.5, colour
+    assert contrast_on_white(DEFECT_RGB) < 4.5 and contrast_on_white(GROUND_TRUTH_COLOR) < 4.5  # why they differ
+    for mark, text in ((DEFECT_RGB, DEFECT_TEXT_RGB), (GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB)):
+        assert np.allclose(np.array(text) / max(text), np.array(mark) / max(mark), atol=0.02)  # the same hue
 
 
 def test_a_large_scored_image_is_drawn_at_the_display_size_with_its_boxes_where_they_belong():

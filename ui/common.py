@@ -26,7 +26,7 @@ from vqi_core.dashboard import train_form
 from vqi_core.dashboard.boxes import BoxData, boxes_mark, run_box_data, run_box_tally, saved_box_counts
 from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay, shrunk_to
 from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes, trained_at
-from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS, css_color
+from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, GROUND_TRUTH_TEXT_CSS, css_color
 from vqi_core.dashboard.threshold import PixelData, ThresholdData, prepare_threshold_data, run_pixel_data
 from vqi_core.datasets import DatasetError, category_path, load_category
 from vqi_core.images import MAX_IMAGE_BYTES, ImageReadError, is_sixteen_bit
@@ -83,11 +83,12 @@ def legend(runs: Sequence[Run], ground_truth: bool, box_level: float | None = No
     """The overlay colours of these runs' images as HTML; the ground-truth outline only where they have masks;
     ``box_level``: the one the boxes shown were drawn at, where it is not the runs' saved one."""
     mark = boxes_mark(runs, box_level)
-    parts = [f"<span style='color:{GOOD_CSS}'>■ good</span>",
-             f"<span style='color:{DEFECT_CSS}'>■ defective / boxes ({mark}, "
-             f"whatever the threshold)</span>"]
+    parts = [f"<span style='color:{GOOD_CSS}'>■ good</span>",  # each mark in its drawing colour, words darker
+             f"<span style='color:{DEFECT_CSS}'>■</span> <span style='color:{DEFECT_TEXT_CSS}'>defective / boxes "
+             f"({mark}, whatever the threshold)</span>"]
     if ground_truth:
-        parts.append(f"<span style='color:{css_color(GROUND_TRUTH_COLOR)}'>■ ground-truth outline</span>")
+        parts.append(f"<span style='color:{css_color(GROUND_TRUTH_COLOR)}'>■</span> "
+                     f"<span style='color:{GROUND_TRUTH_TEXT_CSS}'>ground-truth outline</span>")
     return " · ".join(parts)
 
 

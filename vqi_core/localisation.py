@@ -23,6 +23,10 @@ GOOD_RGB = (0, 114, 178)
 DEFECT_RGB = (213, 94, 0)
 #: Ground-truth outline: magenta does not occur in the JET heatmap.
 GROUND_TRUTH_COLOR = (255, 0, 255)
+#: the same hues darkened for text on white (5.3:1 and 6:1, above WCAG AA's 4.5:1; the drawing colours give 3.9:1
+#: and 3.1:1: browser review). Blue text already reaches 5.2:1 in GOOD_RGB.
+DEFECT_TEXT_RGB = (180, 76, 0)
+GROUND_TRUTH_TEXT_RGB = (176, 0, 176)
 #: Normalised map level below which the heatmap is fully transparent in overlays (half-way to the highest good level).
 OVERLAY_FLOOR = 0.5
 #: the top of the heatmap's colour scale (dark red), in normalised map levels

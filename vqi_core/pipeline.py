@@ -28,7 +28,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image,
                      read_image_and_transparency, transparency_note)
-from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
+from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT
@@ -769,7 +769,7 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str, box_level:
     how it was read where that bears on its verdict (transparency), whether the image is unlike the training
     images, and the run that judged it (``held_out``: its ``normalisation_images``, for the box note)."""
     score = exact_number(result.score) if result.score == threshold else told_apart(result.score, threshold)[0]
-    lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_RGB if result.defective else GOOD_RGB),
+    lines = [("DEFECTIVE" if result.defective else "GOOD", DEFECT_TEXT_RGB if result.defective else GOOD_RGB),
              (f"score {score} {'>=' if result.defective else '<'} threshold {exact_number(threshold)}",
               CAPTION_TEXT_COLOR),
              (f"{counted(len(result.boxes), 'box', 'boxes')} above box level {exact_number(box_level)}",
@@ -780,7 +780,7 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str, box_level:
     if result.read_note:
         lines.append((result.read_note, CAPTION_TEXT_COLOR))
     if result.unlike_training:
-        lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_RGB))
+        lines.append(("unlike the training images: see unlike_training in predictions.csv", DEFECT_TEXT_RGB))
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]
 
 

@@ -25,7 +25,7 @@ from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
 from .dashboard.overlays import grid_thumbnail, jpeg_bytes, run_overlay
 from .dashboard.run_tables import run_notes
-from .dashboard.style import DEFECT_CSS, GOOD_CSS
+from .dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
@@ -283,7 +283,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_CSS}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
         _examples(run, false_alarms[:examples], normalization, threshold),
-        f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_CSS}">defective</span> '
+        f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_TEXT_CSS}">defective</span> '
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization, threshold),
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '

@@ -9,7 +9,7 @@ from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, run_name, same_data_runs, \
     sharing_none_with_first
-from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
+from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
 from vqi_core.methods import method_title
@@ -46,7 +46,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
         del st.session_state["compare_image"]
     name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image", persist_state="session")
-    colour = DEFECT_CSS if labels[name] == "defective" else GOOD_CSS
+    colour = DEFECT_TEXT_CSS if labels[name] == "defective" else GOOD_CSS
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
@@ -70,7 +70,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
             # the score with the digits that tell it from the threshold, as the threshold where they are equal
             score_text = exact_number(score) if score == threshold else told_apart(score, threshold)[0]
-            judged_colour = DEFECT_CSS if judged == "defective" else GOOD_CSS  # as Predict's (browser review)
+            judged_colour = DEFECT_TEXT_CSS if judged == "defective" else GOOD_CSS  # as Predict's (browser review)
             st.markdown(f"{card_heading(run)}  \n"
                         f"score {score_text} · saved threshold {exact_number(threshold)} → "
                         f"<span style='color:{judged_colour}'>**{judged}**</span>"

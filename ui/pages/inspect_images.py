@@ -11,7 +11,7 @@ from ui import common
 from vqi_core.dashboard.boxes import boxes_mark, saved_box_counts
 from vqi_core.dashboard.image_lists import IMAGE_ORDERS, chosen_images, inspection_frame
 from vqi_core.dashboard.overlays import heat_scale_note, map_range, region_caption
-from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
+from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
     box_note, boxes_sentence, good_boxes_warning
@@ -38,7 +38,7 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
     or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest;
     ``held_out``: the run's ``normalisation_images``, which box level 1 is above)."""
-    colour = DEFECT_CSS if row["label"] == "defective" else GOOD_CSS
+    colour = DEFECT_TEXT_CSS if row["label"] == "defective" else GOOD_CSS
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"

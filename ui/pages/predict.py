@@ -14,7 +14,7 @@ from ui import common
 from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, overlays_zip, result_cards_order, \
     scored_cards
-from vqi_core.dashboard.style import DEFECT_CSS, GOOD_CSS
+from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
@@ -333,7 +333,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the cards' notes
     # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
     for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
-        verdict, colour = ("defective", DEFECT_CSS) if item["defective"] else ("good", GOOD_CSS)
+        verdict, colour = ("defective", DEFECT_TEXT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
             st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")
             how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"

@@ -13,7 +13,9 @@ def css_color(rgb: Sequence[int]) -> str:
 
 
 GOOD_CSS = css_color(localisation.GOOD_RGB)
-DEFECT_CSS = css_color(localisation.DEFECT_RGB)
+DEFECT_CSS = css_color(localisation.DEFECT_RGB)  # charts and marks; text in the darker shades below
+DEFECT_TEXT_CSS = css_color(localisation.DEFECT_TEXT_RGB)
+GROUND_TRUTH_TEXT_CSS = css_color(localisation.GROUND_TRUTH_TEXT_RGB)
 #: one colour per run on Compare's ROC chart, none of them near the blue of good, the orange of defective or the
 #: magenta of the ground truth (found by review: plotly's own light blue, red and pink): green, purple, black, brown,
 #: olive, grey, teal
