@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import shutil
 import unicodedata
 
@@ -296,8 +297,14 @@ def test_wrong_layout_and_empty_training_set_are_clear_errors(tmp_path):
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "flat" / "x.png")
     with pytest.raises(DatasetError, match="expected MVTec AD layout"):
         load_category(tmp_path / "flat")
-    with pytest.raises(DatasetError, match="holds no category"):
+    with pytest.raises(DatasetError, match="holds no category: expected"):
         list_categories(tmp_path / "flat")
+    (tmp_path / "only_test" / "test" / "good").mkdir(parents=True)  # test images, train/ empty or missing: said so
+    for root in (tmp_path / "only_test", tmp_path):  # (bad-input review: the layout alone was given)
+        with pytest.raises(DatasetError, match=re.escape(f"{root} holds no category ({tmp_path / 'only_test'} has "
+                                                         f"no train/good folder of good training images): expected")):
+            list_categories(root)
+    shutil.rmtree(tmp_path / "only_test")
     (tmp_path / "flat" / "train").mkdir()  # found by review: the likely mistake was named only with the layout
     (tmp_path / "flat" / "x.png").rename(tmp_path / "flat" / "train" / "x.png")
     for root in (tmp_path / "flat", tmp_path):

@@ -3,6 +3,7 @@
 import io
 import os
 import re
+import shutil
 import struct
 import warnings
 import zlib
@@ -15,11 +16,12 @@ from PIL import Image, ImageOps
 import vqi_core.images
 import vqi_core.localisation
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes, textured_image
-from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, BitDepthError, ImageFiles, ImageReadError,
+from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, UNDECODABLE_TIFF, BitDepthError, ImageFiles, ImageReadError,
                              hide_pillow_warnings, image_shapes, image_subset, is_sixteen_bit, not_a_mask_reason,
                              read_file_bytes, read_image, read_image_and_transparency, read_mask, stored_size,
                              to_rgb_array, transparency_note)
 from vqi_core.localisation import render_overlay
+from vqi_core.datasets import load_category
 from vqi_core.region import InspectionRegion
 from vqi_core.pipeline import folder_sources
 
@@ -55,6 +57,8 @@ def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(
                                             r"camera gives: not a 10-bit image, and read at 10 bits its brighter "
                                             r"part would be clipped to white$"):
         read_image(path.read_bytes(), "upload", bit_depth=10)
+    with pytest.raises(BitDepthError, match=r"the highest an 8-bit camera gives: not an 8-bit image, and read at 8"):
+        read_image(path, bit_depth=8)
     sixteen = _save(tmp_path, "mono16.png", Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)))
     with pytest.raises(ImageReadError, match="values up to 65,535, above 4,095"):
         read_image(sixteen, bit_depth=12)
@@ -178,6 +182,31 @@ def test_floating_point_images_are_read_as_zero_to_one_and_other_ranges_are_refu
         read_image(_save(tmp_path, "bright.tif", Image.fromarray(np.array([[50.0, 250.0]], np.float32), "F")))
     with pytest.raises(ImageReadError, match="NaN or infinite"):
         read_image(_save(tmp_path, "nan.tif", Image.fromarray(np.array([[0.2, np.nan]], np.float32), "F")))
+
+
+def test_a_colour_tiff_of_floating_point_pixels_is_said_as_one_not_as_a_damaged_file(tmp_path):
+    """OpenCV writes colour float TIFFs that Pillow cannot open; they had been called damaged or in another format
+    (bad-input review). The same words for a file, its bytes (an upload), its header and a dataset's listing."""
+    path = tmp_path / "colour.tiff"
+    assert cv2.imwrite(str(path), np.random.default_rng(0).random((16, 24, 3), dtype=np.float32))
+    said = f"{path}: {UNDECODABLE_TIFF}"
+    for source in (path, path.read_bytes()):
+        with pytest.raises(ImageReadError) as refused:
+            read_image(source, name=str(path))
+        assert str(refused.value) == said
+    with pytest.raises(ImageReadError) as refused:
+        stored_size(path)
+    assert str(refused.value) == said
+    root = tmp_path / "part"
+    for folder in ("train/good", "test/good"):
+        (root / folder).mkdir(parents=True)
+        for index in range(2):
+            Image.fromarray(np.full((16, 24, 3), 90 + index, np.uint8)).save(root / folder / f"{index}.png")
+    shutil.copy2(path, root / "train" / "good" / "colour.tiff")
+    assert [item["reason"] for item in load_category(root).skipped] == [UNDECODABLE_TIFF]
+    (tmp_path / "not.tiff").write_bytes(b"\x89PNG but not one")  # not a TIFF: said as before
+    with pytest.raises(ImageReadError, match="no valid PNG, JPEG, BMP, TIFF or WebP data"):
+        read_image(tmp_path / "not.tiff")
 
 
 def test_a_file_of_several_images_of_one_size_is_refused(tmp_path):

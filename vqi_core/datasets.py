@@ -160,9 +160,15 @@ def list_categories(root: Path | str) -> list[str]:
         unsorted = next((folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
                          if (folder is root or file_name_problem(folder) is None)  # a name a message can hold
                          and not is_category_folder(folder) and stray_images(folder, "train")), None)
+        lacking = None if unsorted is not None else next(  # test/ or train/ there, train/good not (review)
+            (folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
+             if (folder is root or file_name_problem(folder) is None)
+             and ((folder / "train").is_dir() or (folder / "test").is_dir())), None)
         raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
                            (f" ({unsorted / 'train'} holds images directly and no good/ folder: "
-                            f"{_STRAY_HINTS['train']})" if unsorted is not None else "") + f": {EXPECTED_LAYOUT}")
+                            f"{_STRAY_HINTS['train']})" if unsorted is not None else "") +
+                           (f" ({lacking} has no {Path('train') / GOOD} folder of good training images)"
+                            if lacking is not None else "") + f": {EXPECTED_LAYOUT}")
     return names
 
 
@@ -301,7 +307,7 @@ def _header_problem(path: Path) -> str | None:
     except Image.DecompressionBombError as exc:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
         return too_many_pixels(exc)
     except Exception as exc:  # PIL raises many types for corrupt files
-        return unreadable_reason(exc)
+        return unreadable_reason(exc, path)
     return None
 
 

@@ -82,13 +82,38 @@ UNIDENTIFIED = ("not a readable image (no valid PNG, JPEG, BMP, TIFF or WebP dat
 CUT_SHORT = "not a readable image (the file ends early: cut short, e.g. an unfinished copy or download)"
 
 
-def unreadable_reason(exc: Exception) -> str:
-    """Why a file that Pillow cannot open or decode is not a readable image, in the same words everywhere."""
+#: why a TIFF that Pillow cannot open is skipped: a valid colour TIFF of floating-point samples (OpenCV writes them)
+#: had been called damaged (bad-input review)
+UNDECODABLE_TIFF = ("not a readable image: a TIFF VQI cannot decode (floating-point colour, another sample format, "
+                    "or damaged; VQI reads 8- and 16-bit TIFFs, and floating-point grayscale from 0 to 1): save it "
+                    "as an 8- or 16-bit TIFF or PNG")
+#: how a TIFF file begins (little- and big-endian; classic and BigTIFF)
+TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def unreadable_reason(exc: Exception, source: Path | bytes | io.BytesIO | None = None) -> str:
+    """Why a file that Pillow cannot open or decode is not a readable image, in the same words everywhere;
+    ``source`` (the file or its bytes): a TIFF Pillow cannot open is said as one."""
     if isinstance(exc, UnidentifiedImageError):
-        return UNIDENTIFIED
+        return UNDECODABLE_TIFF if _begins_as_tiff(source) else UNIDENTIFIED
     if "truncated" in str(exc).lower():
         return CUT_SHORT
     return f"not a readable image ({exc.__class__.__name__}: {exc})"
+
+
+def _begins_as_tiff(source: Path | bytes | io.BytesIO | None) -> bool:
+    """Whether a file (a path, its bytes or a stream of them) begins as a TIFF does."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                head = handle.read(4)
+        elif isinstance(source, io.BytesIO):
+            head = source.getvalue()[:4]
+        else:
+            head = bytes(source[:4]) if source is not None else b""
+    except OSError:
+        return False
+    return head in TIFF_SIGNATURES
 
 
 #: how far outside 0..1 a floating-point pixel may lie (rounding) before the image is refused
@@ -201,7 +226,7 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
     except FileNotFoundError as exc:
         raise ImageReadError(f"{name}: file not found") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
-        raise ImageReadError(f"{name}: {unreadable_reason(exc)}") from exc
+        raise ImageReadError(f"{name}: {unreadable_reason(exc, stream)}") from exc
     except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
         raise ImageReadError(f"{name}: {too_many_pixels(exc)}") from exc
     return _Opened(image, sixteen_bit_colour_orientation, page)
@@ -249,9 +274,10 @@ def _check_values_fit(values: np.ndarray, bit_depth: int, name: str) -> float:
     full_range = 2.0 ** check_bit_depth(bit_depth) - 1
     highest = float(values.max()) if values.size else 0.0
     if highest > full_range:
-        raise BitDepthError(f"{name}: 16-bit values up to {highest:,.0f}, above {full_range:,.0f}, the highest a "
-                            f"{bit_depth}-bit camera gives: not a {bit_depth}-bit image, and read at {bit_depth} bits "
-                            f"its brighter part would be clipped to white")
+        a = "an" if bit_depth in (8, 11) else "a"  # "an 8-bit", "an 11-bit" (review: "a 8-bit")
+        raise BitDepthError(f"{name}: 16-bit values up to {highest:,.0f}, above {full_range:,.0f}, the highest "
+                            f"{a} {bit_depth}-bit camera gives: not {a} {bit_depth}-bit image, and read at {bit_depth} "
+                            f"bits its brighter part would be clipped to white")
     return full_range
 
 
@@ -466,7 +492,7 @@ def stored_size(path: Path | str) -> tuple[int, int]:
                 return image.width, image.height
             return image.height, image.width
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{path}: {unreadable_reason(exc)}") from exc
+        raise ImageReadError(f"{path}: {unreadable_reason(exc, Path(path))}") from exc
     except Image.DecompressionBombError as exc:  # a header Pillow refuses to open at all (review)
         raise ImageReadError(f"{path}: {too_many_pixels(exc)}") from exc
 
