@@ -16,6 +16,8 @@ from PIL import Image
 
 from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
+from vqi_core.provenance import file_sha256
+from vqi_core.runs import read_scores_file, scores_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = DEFAULT_DATA_ROOT  # the real datasets: $VQI_SHARED_DATA, else ../shared/data beside the project
@@ -166,6 +168,16 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
         scores[column] = scores[column].str.replace(config["dataset"], str(dataset), n=1, regex=False)
     scores.to_csv(run_folder / "scores.csv", index=False)
     (run_folder / "config.json").write_text(json.dumps({**config, "dataset": str(dataset)}))
+
+
+def reseal(run_folder: Path) -> None:
+    """Record a run's ``model/model.json`` and the images, labels and scores of its ``scores.csv`` as the ones it
+    wrote (``config.json``'s SHA-256 of them), for a test that makes a case by editing them: a run written that way.
+    A check refuses a run whose files differ from the digests it recorded."""
+    config = json.loads((run_folder / "config.json").read_text())
+    config["model_sha256"] = file_sha256(run_folder / "model" / "model.json")
+    config["scores_sha256"] = scores_digest(read_scores_file(run_folder / "scores.csv"))
+    (run_folder / "config.json").write_text(json.dumps(config))
 
 
 #: EXIF blocks Pillow cannot parse, and warns of: an orientation entry cut short ("Corrupt EXIF data"), a Make

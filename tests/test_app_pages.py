@@ -21,7 +21,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import APP
-from synthetic import draw_defect, png_bytes, record_dataset_as, textured_image, write_png
+from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
@@ -492,6 +492,7 @@ def test_the_threshold_pages_presets_keep_their_margin(open_page, app_env):
     frame.loc[good, "score"] = np.r_[np.linspace(0.0, 20.0, good.sum() - 1), 49.9989999]
     frame.loc[~good, "score"] = np.r_[50.0001, np.linspace(70.0, 100.0, (~good).sum() - 1)]
     frame.to_csv(run.path / "scores.csv", index=False)
+    reseal(run.path)  # a run written with these scores
     app = open_page("threshold.py")
     assert not app.exception
     assert app.button(key="preset_F1-optimal").proto.label == "F1-optimal: 49.9995"
@@ -1447,6 +1448,7 @@ def test_compare_says_when_the_shared_test_images_are_all_of_one_label(open_page
     scores = pd.read_csv(copy / "scores.csv")
     kept = np.flatnonzero(scores["label"] == only)
     scores.iloc[kept].to_csv(copy / "scores.csv", index=False)  # it evaluated those images only
+    reseal(copy)
     maps = dict(np.load(copy / "maps.npz"))
     np.savez_compressed(copy / "maps.npz", **{f"m{new:05d}": maps[f"m{old:05d}"] for new, old in enumerate(kept)})
     missing = "defective" if only == "good" else "good"
@@ -1532,6 +1534,7 @@ def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_p
     run = app_env.list()[0]
     empty = Path(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-empty"))
     pd.read_csv(empty / "scores.csv").iloc[:0].to_csv(empty / "scores.csv", index=False)
+    reseal(empty)
     (empty / "maps.npz").unlink()
     np.savez_compressed(empty / "maps.npz")
     app = open_page("compare.py")
@@ -1568,6 +1571,7 @@ def test_compare_names_the_settings_changed_from_the_defaults(open_page, app_env
     (other / "config.json").write_text(json.dumps({**config, "seed": 7, "params": params}))
     meta = json.loads((other / "model" / "model.json").read_text())  # the run's model has them too
     (other / "model" / "model.json").write_text(json.dumps({**meta, "params": params}))
+    reseal(other)
     Run(other).describe("smoother maps, another seed")
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, other.name]).run()
@@ -1650,12 +1654,14 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     scores = pd.read_csv(run.path / "scores.csv")
     scores.loc[scores.index[scores["label"] == "good"][-1], "score"] = scores["score"].max() + 1.0  # a false alarm
     scores.to_csv(run.path / "scores.csv", index=False)  # so that AUROCs on fewer images differ from metrics.json
+    reseal(run.path)
     run = Run(run.path)
     moved = copy_with_test_files(run, app_env.root / "29990101-000000-widget-padim-moved", "/elsewhere/widget")
     moved_scores = pd.read_csv(moved.path / "scores.csv")
     for column in ("path", "mask_path"):  # its images are not where it found them: read from the sidebar's folder
         moved_scores[column] = moved_scores[column].str.replace(run.config["dataset"], "/elsewhere/widget", regex=False)
     moved_scores.to_csv(moved.path / "scores.csv", index=False)
+    reseal(moved.path)
     replaced_name = run.scores["image"][run.scores["label"] == "good"].iloc[0]
     replaced = copy_with_test_files(run, app_env.root / "29990102-000000-widget-padim-replaced", run.config["dataset"],
                                     lambda name, digest: "0" * 64 if name == replaced_name else digest)
@@ -2143,6 +2149,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     peaks = sorted(float(m.max()) for m in maps)  # the highest good level set so that about half have no box
     normalization["map_max"] = peaks[len(peaks) // 2]
     model_json.write_text(json.dumps(meta))
+    reseal(run.path)
     boxes = [run_box_tally(run, index, run.normalization, run.box_level)[0] for index in range(len(run.scores))]
     no_box = [name for name, count in zip(run.scores["image"], boxes) if count == 0]
     assert 0 < len(no_box) < len(boxes)
@@ -2237,6 +2244,7 @@ def test_inspect_says_a_run_without_test_images_has_none_when_its_dataset_folder
     config = json.loads((run.path / "config.json").read_text())
     (run.path / "config.json").write_text(json.dumps({**config, "dataset": "/nowhere/datasets/widget"}))
     pd.read_csv(run.path / "scores.csv").iloc[:0].to_csv(run.path / "scores.csv", index=False)
+    reseal(run.path)
     (run.path / "maps.npz").unlink()
     np.savez_compressed(run.path / "maps.npz")
     app = open_page("inspect_images.py")

@@ -602,8 +602,9 @@ def test_a_refused_import_leaves_no_runs_folder_it_created(trained_run, tmp_path
 def members_with_model_edits(run: Run, arrays: dict[str, bytes] | None = None, files: dict[str, bytes] | None = None,
                              **meta_edits) -> dict[str, bytes]:
     """The run's archive members with ``model/arrays.npz`` replaced by ``arrays`` (member name -> bytes), other
-    model ``files`` added and ``model.json``'s top-level entries changed, its SHA-256 digests brought up to date
-    (as anyone editing a file can); changed ``params`` are changed in ``config.json`` too, which records them."""
+    model ``files`` added and ``model.json``'s top-level entries changed, its SHA-256 digests and ``config.json``'s
+    of it brought up to date (as anyone editing a file can); changed ``params`` are changed in ``config.json`` too,
+    which records them."""
     members = {f"{run.id}/{name}": content for name, content in files_of(run.path).items()}
     members.update({f"{run.id}/model/{name}": content for name, content in (files or {}).items()})
     if arrays is not None:
@@ -612,9 +613,11 @@ def members_with_model_edits(run: Run, arrays: dict[str, bytes] | None = None, f
     meta["file_sha256"] = {name: hashlib.sha256(members[f"{run.id}/model/{name}"]).hexdigest()
                            for name in meta["file_sha256"]}
     members[f"{run.id}/model/model.json"] = json.dumps(meta).encode()
+    config = json.loads(members[f"{run.id}/config.json"])
+    config["model_sha256"] = hashlib.sha256(members[f"{run.id}/model/model.json"]).hexdigest()
     if "params" in meta_edits:
-        config = json.loads(members[f"{run.id}/config.json"])
-        members[f"{run.id}/config.json"] = json.dumps({**config, "params": meta_edits["params"]}).encode()
+        config["params"] = meta_edits["params"]
+    members[f"{run.id}/config.json"] = json.dumps(config).encode()
     return members
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from conftest import FAST_METHOD, FAST_PARAMS
-from synthetic import record_dataset_as, write_mvtec_dataset
+from synthetic import record_dataset_as, reseal, write_mvtec_dataset
 from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
@@ -32,7 +32,7 @@ from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
 from vqi_core.runs import (Run, RunError, RunStore, checked_reason, escaped_controls, predictions_frame, save_maps,
-                           write_json_atomic)
+                           scores_digest, write_json_atomic)
 from vqi_core.system import locked
 
 
@@ -218,8 +218,9 @@ def test_a_config_that_names_another_method_than_the_model_is_refused(trained_ru
     """Found by review: config.json's method edited to "foo" was listed as foo while predict scored with padim."""
     run = copied(trained_run, tmp_path / "runs")
     write_json_atomic(run.path / "config.json", {**run.config, "method": "foo"})
-    refused_everywhere(run, f"{run.path / 'config.json'} is damaged: it names method 'foo', but the run's model is "
-                            f"'{trained_run.config['method']}'", tmp_path, capsys)
+    refused_everywhere(run, f"{run.path / 'config.json'} or {run.path / 'model' / 'model.json'} is damaged "
+                            f"(edited?): config.json names method 'foo', the model '{trained_run.config['method']}'",
+                       tmp_path, capsys)
 
 
 def test_a_config_whose_settings_are_not_the_models_is_refused(trained_run, tmp_path, capsys):
@@ -229,8 +230,44 @@ def test_a_config_whose_settings_are_not_the_models_is_refused(trained_run, tmp_
     model_backbone = trained_run.config["params"]["backbone"]
     write_json_atomic(run.path / "config.json", {**run.config, "params": {**run.config["params"],
                                                                           "backbone": "wide_resnet50_2"}})
-    refused_everywhere(run, f"{run.path / 'config.json'} is damaged: its settings are not the run's model's "
-                            f"(backbone: 'wide_resnet50_2' there, {model_backbone!r} in the model)", tmp_path, capsys)
+    refused_everywhere(run, f"{run.path / 'config.json'} or {run.path / 'model' / 'model.json'} is damaged (edited?): "
+                            f"their settings differ (backbone: 'wide_resnet50_2' in config.json, {model_backbone!r} in "
+                            f"the model)", tmp_path, capsys)
+
+
+@pytest.mark.parametrize("edit", [{"height": 128}, {"resize": "letterbox"}, {"crop": 0.5}])
+def test_a_model_json_edited_after_training_is_refused(trained_run, tmp_path, capsys, edit):
+    """Found by review: model.json's preprocessing edited (the input height, the resize mode, the crop) was listed,
+    exported and imported as sound while predict judged every good part defective and evaluate exited 0; the run
+    records model.json's SHA-256 in config.json (model.json records its other files')."""
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "preprocessing": {**meta["preprocessing"], **edit}}, indent=2))
+    refused_everywhere(run, f"{meta_path} is damaged: it has changed since the run was trained (its SHA-256 is not "
+                            f"the one config.json recorded)", tmp_path, capsys)
+
+
+def test_a_score_edited_by_hand_is_refused_and_a_threshold_save_keeps_the_scores_sound(trained_run, tmp_path, capsys):
+    """Found by review: a score edited in scores.csv went unnoticed, and the commands disagreed about the run (runs:
+    image AUROC 1.0 from metrics.json; report 0.67 from the scores). config.json records the SHA-256 of the images,
+    labels and scores; a threshold save rewrites the file's threshold and prediction columns and leaves it sound."""
+    run = copied(trained_run, tmp_path / "runs")
+    assert run.config["scores_sha256"] == scores_digest(run.scores)
+    run.save_threshold(float(np.median(run.score_values)), "manual")
+    Run(run.path).check()  # rewritten by the save: still the run's scores
+    frame = pd.read_csv(run.path / "scores.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, "score"] = "100.0"
+    frame.to_csv(run.path / "scores.csv", index=False)
+    refused_everywhere(Run(run.path), f"{run.path / 'scores.csv'} is damaged: its images, labels or scores are not "
+                                      f"the ones the run wrote", tmp_path, capsys)
+    older = copied(trained_run, tmp_path / "older")  # a run from before the digests: read as it is
+    write_json_atomic(older.path / "config.json", {key: value for key, value in older.config.items()
+                                                   if key not in ("scores_sha256", "model_sha256")})
+    edited = pd.read_csv(older.path / "scores.csv", dtype=str, keep_default_na=False)
+    edited.loc[0, "score"] = "100.0"
+    edited.to_csv(older.path / "scores.csv", index=False)
+    Run(older.path).check()
 
 
 def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_reports(trained_run, tmp_path,
@@ -333,12 +370,14 @@ def test_a_fine_tuned_backbone_or_a_region_that_is_gone_is_found(trained_run, tm
     meta_path = run.path / "model" / "model.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "fine_tuned_backbone": True}))
+    reseal(run.path)  # as a fine-tuned run writes it: then its backbone lost
     with pytest.raises(RunError, match=r"model cannot be loaded \(backbone.pt is missing\)"):
         run.check()
     (run.path / "model" / "backbone.pt").write_bytes(b"PK\x03\x04 cut short")
     with pytest.raises(RunError, match="table of contents unreadable.*: backbone.pt"):
         run.check()
     meta_path.write_text(json.dumps({**meta, "region": {"source": "region.png"}}))
+    reseal(run.path)
     with pytest.raises(RunError, match=r"model cannot be loaded \(region.png is missing\)"):
         run.check()
 
@@ -373,6 +412,7 @@ def test_a_model_whose_arrays_were_replaced_is_refused_by_predict_evaluate_and_i
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "file_sha256": {**meta["file_sha256"],
                                                              "arrays.npz": file_sha256(arrays_path)}}))
+    reseal(run.path)  # every digest made to match
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 2
     assert capsys.readouterr().err == (f"error: the model in {run.path / 'model'} cannot be loaded: arrays.npz is "
                                        f"damaged: not an array file written by VQI (damaged or replaced)\n")
@@ -416,6 +456,7 @@ def test_a_run_saved_with_a_smoothing_sigma_above_the_limit_is_refused_as_older_
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "params": {**meta["params"], "smoothing_sigma": 300.0}}))
     write_json_atomic(run.path / "config.json", {**run.config, "params": {**meta["params"], "smoothing_sigma": 300.0}})
+    reseal(run.path)  # as that version wrote it
     said = (f"the model in {run.path / 'model'} cannot be loaded: it was saved with a map smoothing sigma of 300 px, "
             f"above the 256 px this version of VQI accepts (earlier versions did not check it): train it again with "
             f"a smaller smoothing_sigma")

@@ -31,7 +31,7 @@ from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFile
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
-from .methods.base import MIN_GOOD_FOR_HOLDOUT
+from .methods.base import MIN_GOOD_FOR_HOLDOUT, MODEL_JSON
 from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, rejected, summary_metrics
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
@@ -42,8 +42,8 @@ from .system import peak_memory_mb
 from .thresholds import TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF, judged_frame
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
-                   record_csv, runs_folder_undone_on_failure, save_maps, threshold_entry, write_bytes_atomic,
-                   write_json_atomic)
+                   read_scores_file, record_csv, runs_folder_undone_on_failure, save_maps, scores_digest,
+                   threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
 
@@ -493,6 +493,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         model.save(staging / MODEL_DIR)
         save_maps(staging / MAPS_FILE, maps)
         write_bytes_atomic(staging / SCORES_FILE, record_csv(predictions_frame(scores, threshold)))
+        written_scores = scores_digest(read_scores_file(staging / SCORES_FILE))  # as a check reads them back
         write_json_atomic(staging / THRESHOLD_FILE, threshold_entry(threshold, source))
         write_bytes_atomic(staging / MANIFEST_FILE, record_csv(manifest))
         notes += split.notes(scores["label"].tolist(), metrics["image_auroc"], metrics["image_auroc_without_copies"])
@@ -507,6 +508,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             "dataset": str(category.root.resolve()), "category": category.name, "request": config.to_dict(),
             "has_masks": category.has_masks, "defect_types": category.defect_types,
             "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
+            "model_sha256": file_sha256(staging / MODEL_DIR / MODEL_JSON),  # model.json checks its other files
+            "scores_sha256": written_scores,
             "region": region.describe() if region is not None else None,
             "created": local_time(), "versions": package_versions(), "compute": compute_setting(),
         })

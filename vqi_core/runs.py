@@ -51,7 +51,7 @@ from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
                            saved_normalization, saved_preprocessing)
 from .metrics import LineCosts, mask_to_eval_size
-from .provenance import MANIFEST_COLUMNS, manifest_digest
+from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import PROCESS_LOCKS, FolderBusy, file_above, interrupts_held, locked, unwritable_reason
@@ -355,6 +355,46 @@ def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return frame
 
 
+def read_scores_file(path: Path) -> pd.DataFrame:
+    """A run's ``scores.csv``, every column as written but the scores (numbers); ``RunError`` naming it where it is
+    missing or damaged (a column missing, a score not a finite number, an image listed twice, a label or a place
+    that is not one)."""
+    try:  # every column as text, as written: a defect type or file named NA or None is not a missing value
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise missing_run_file(path) from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise RunError(f"{path} is damaged: {exc}") from exc
+    missing = [column for column in SCORE_COLUMNS if column not in frame]
+    if missing:
+        raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
+    written = frame["score"].str.strip()
+    frame["score"] = pd.to_numeric(written, errors="coerce").astype(float)  # "" and "nan" become NaN
+    if (frame["score"].isna() & ~written.str.lower().isin(["", "nan"])).any():
+        raise RunError(f"{path} is damaged: its scores are not all numbers")
+    if not np.isfinite(frame["score"].to_numpy(float)).all():
+        raise RunError(f"{path} is damaged: a score is missing, NaN or infinite (every test image the run "
+                       f"evaluated has a finite score)")
+    repeated = frame.loc[frame["image"].duplicated(), "image"]
+    if len(repeated):
+        raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
+    if (problem := _label_problem(frame)) is not None:  # every figure would count it in the wrong class
+        raise RunError(f"{path} is damaged: {problem}")
+    if (problem := _place_problem(frame)) is not None:
+        raise RunError(f"{path} is damaged: {problem}")
+    return frame
+
+
+def scores_digest(scores: pd.DataFrame) -> str:
+    """The SHA-256 over each scored image's name, true label and score (as :func:`read_scores_file` reads them), in
+    order: what a run's figures are computed from, and what a threshold save, which rewrites ``scores.csv``'s
+    threshold and prediction, leaves as it is."""
+    digest = hashlib.sha256()
+    for image, label, score in zip(scores["image"], scores["label"], scores["score"]):
+        digest.update(f"{image}\t{label}\t{float(score)!r}\n".encode())
+    return digest.hexdigest()
+
+
 @dataclass
 class Run:
     """A completed run folder, read lazily. ``dataset``: a category folder to read the test images and masks from
@@ -592,6 +632,11 @@ class Run:
         settled = self._finish_interrupted_save()
         if manifest:
             self._check_scores_order()
+        recorded = self.config.get("scores_sha256")  # runs since 2026-12-06 (an earlier run's scores: unchecked)
+        if recorded is not None and scores_digest(self.scores) != recorded:  # a score edited by hand (review)
+            raise RunError(f"{self.path / SCORES_FILE} is damaged: its images, labels or scores are not the ones the "
+                           f"run wrote (their SHA-256 is not the one {CONFIG_FILE} recorded), so its figures and "
+                           f"metrics.json would disagree; restore it from a copy, or train again")
         return settled
 
     def _check_scores_order(self) -> None:
@@ -647,8 +692,9 @@ class Run:
 
     def _check_model(self) -> None:
         """``RunError`` when ``model.json`` does not parse or lacks what loading the model and normalising its
-        maps read, or when one of the model's files is missing or its array files cannot be opened (read from
-        their table of contents: the model is not loaded)."""
+        maps read, disagrees with ``config.json`` or is not the file the run wrote (the SHA-256 ``config.json``
+        records; it records the other model files' own), or when one of the model's files is missing or its array
+        files cannot be opened (read from their table of contents: the model is not loaded)."""
         folder = self.path / MODEL_DIR
         meta = self._read_json(f"{MODEL_DIR}/{MODEL_JSON}")
         if (not isinstance(meta.get("method"), str) or not isinstance(meta.get("params"), dict)
@@ -659,16 +705,21 @@ class Run:
             saved_preprocessing(meta)  # as loading reads it (a hand edit listed the run, then failed to load it)
         except DamagedModel as exc:
             raise RunError(f"the model in {folder} cannot be loaded: {exc}") from None
+        disagree = f"{self.path / CONFIG_FILE} or {folder / MODEL_JSON} is damaged (edited?)"  # not config alone
         if meta["method"] != self.config.get("method"):  # listed as one method, scoring as another (review)
-            raise RunError(f"{self.path / CONFIG_FILE} is damaged: it names method {self.config.get('method')!r}, "
-                           f"but the run's model is {meta['method']!r}")
+            raise RunError(f"{disagree}: {CONFIG_FILE} names method {self.config.get('method')!r}, the model "
+                           f"{meta['method']!r}")
         listed = self.config.get("params", meta["params"])  # a dict (checked with the config)
         if listed != meta["params"]:  # both written from the fitted model: shown as one setting, scoring with another
             differing = sorted(key for key in {*listed, *meta["params"]} if listed.get(key) != meta["params"].get(key))
-            shown = "; ".join(f"{key}: {listed.get(key)!r} there, {meta['params'].get(key)!r} in the model"
-                              for key in differing[:3])
-            raise RunError(f"{self.path / CONFIG_FILE} is damaged: its settings are not the run's model's ({shown}"
-                           f"{'; ...' if len(differing) > 3 else ''})")
+            shown = "; ".join(f"{key}: {listed.get(key)!r} in {CONFIG_FILE}, {meta['params'].get(key)!r} in the "
+                              f"model" for key in differing[:3])
+            raise RunError(f"{disagree}: their settings differ ({shown}{'; ...' if len(differing) > 3 else ''})")
+        recorded = self.config.get("model_sha256")  # runs since 2026-12-06 (an earlier run's model.json: unchecked)
+        if recorded is not None and file_sha256(folder / MODEL_JSON) != recorded:  # e.g. its preprocessing edited:
+            raise RunError(f"{folder / MODEL_JSON} is damaged: it has changed since the run was trained (its SHA-256 "
+                           f"is not the one {CONFIG_FILE} recorded), so the model would not score as the run's figures "
+                           f"say; restore it from a copy, or train again")  # listed as sound, verdicts changed (review)
         self._array_file_headers(folder / ARRAYS_FILE, model=True)
         if meta.get("fine_tuned_backbone"):
             self._array_file_headers(folder / BACKBONE_FILE, model=True)
@@ -893,30 +944,7 @@ class Run:
     def scores(self) -> pd.DataFrame:
         """Per-image results of the evaluated test set (without threshold columns)."""
         if self._scores is None:
-            path = self.path / SCORES_FILE
-            try:  # every column as text, as written: a defect type or file named NA or None is not a missing value
-                frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            except FileNotFoundError:
-                raise missing_run_file(path) from None
-            except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-                raise RunError(f"{path} is damaged: {exc}") from exc
-            missing = [column for column in SCORE_COLUMNS if column not in frame]
-            if missing:
-                raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
-            written = frame["score"].str.strip()
-            frame["score"] = pd.to_numeric(written, errors="coerce").astype(float)  # "" and "nan" become NaN
-            if (frame["score"].isna() & ~written.str.lower().isin(["", "nan"])).any():
-                raise RunError(f"{path} is damaged: its scores are not all numbers")
-            if not np.isfinite(frame["score"].to_numpy(float)).all():
-                raise RunError(f"{path} is damaged: a score is missing, NaN or infinite (every test image the run "
-                               f"evaluated has a finite score)")
-            repeated = frame.loc[frame["image"].duplicated(), "image"]
-            if len(repeated):
-                raise RunError(f"{path} is damaged: {repeated.iloc[0]} is listed twice")
-            if (problem := _label_problem(frame)) is not None:  # every figure would count it in the wrong class
-                raise RunError(f"{path} is damaged: {problem}")
-            if (problem := _place_problem(frame)) is not None:
-                raise RunError(f"{path} is damaged: {problem}")
+            frame = read_scores_file(self.path / SCORES_FILE)
             self._judged_at = frame["threshold"].unique().tolist() if "threshold" in frame else None
             self._scores = frame.drop(columns=[c for c in ("threshold", "prediction") if c in frame])
         return self._scores
