@@ -55,6 +55,7 @@ from vqi_core.capture import unlike_training
 from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
+    transparent_images_note, \
     folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
     tiny_training_images_note, train_run, upload_sources
 from vqi_core.pipeline import test_set_metrics as metrics_of_test_set  # not collected as a test
@@ -1436,6 +1437,28 @@ def test_a_run_on_fewer_than_ten_good_training_images_says_what_that_means(tmp_p
     # at the boundary: 9 good images get the note, 10 (one held out) do not (mutation review: not pinned)
     assert few_training_images_note(9) is not None and few_training_images_note(MIN_GOOD_FOR_HOLDOUT) is None
     assert MIN_GOOD_FOR_HOLDOUT == 10
+
+
+def test_training_and_evaluation_name_the_images_read_over_black(tmp_path):
+    """Found by review: a wholly transparent training image was learnt as a black part without a word (only
+    predict said how a new image was read). A run's notes, and evaluate's, name such images with their share."""
+    root = write_mvtec_dataset(tmp_path / "cut_out")
+    cut_out = np.dstack([textured_image(64, seed=0), np.full((64, 64), 255, np.uint8)])
+    cut_out[:32, :, 3] = 0  # the top half transparent
+    Image.fromarray(cut_out, "RGBA").save(root / "train" / "good" / "000.png")
+    Image.fromarray(cut_out, "RGBA").save(root / "test" / "good" / "000.png")
+    run = train_run(RunConfig(str(root), METHOD, FAST), tmp_path / "runs")
+    notes = [note for note in run.report["notes"] if "transparent pixels" in note]
+    assert notes == [transparent_images_note([("train/good/000.png", 0.5)], "training"),
+                     transparent_images_note([("test/good/000.png", 0.5)], "test")]
+    assert notes[0].startswith("1 training image with (partly) transparent pixels, read over black as VQI reads every "
+                               "image: train/good/000.png (50%). A part photographed on a transparent background is "
+                               "learnt as that part on black")
+    said = evaluate_run(run, root)["notes"]
+    assert transparent_images_note([(str(root / "test" / "good" / "000.png"), 0.5)], "test") in said
+    assert transparent_images_note([], "test") is None
+    many = transparent_images_note([(f"{index}.png", 0.004) for index in range(5)], "test")
+    assert many is not None and many.startswith("5 test images") and "2.png (under 1%) and 2 more." in many
 
 
 def test_layout_errors_are_clear(tmp_path):

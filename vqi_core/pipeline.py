@@ -26,7 +26,7 @@ from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
-                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_image,
+                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes,
                      read_image_and_transparency, transparency_note)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
@@ -110,10 +110,11 @@ def compute_note(recorded: dict[str, Any] | None) -> str | None:
 
 
 def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, stage: str,
-                 skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB, bit_depth: int = 16
-                 ) -> tuple[list[Sample], Sequence[np.ndarray]]:
+                 skipped: list[dict[str, str]], memory_mb: float = IMAGE_MEMORY_MB, bit_depth: int = 16,
+                 transparent: list[tuple[Sample, float]] | None = None) -> tuple[list[Sample], Sequence[np.ndarray]]:
     """Decode every image once to check it; unreadable ones are appended to ``skipped`` and left out; a
-    :class:`~vqi_core.images.BitDepthError` stops it (``DatasetError``): the bit depth is wrong for the set.
+    :class:`~vqi_core.images.BitDepthError` stops it (``DatasetError``): the bit depth is wrong for the set;
+    each image with (partly) transparent pixels, read over black, is appended to ``transparent`` with their share.
 
     The images come back decoded in a list while they fit in ``memory_mb`` MiB, otherwise as
     :class:`~vqi_core.images.ImageFiles` that decode each image again when it is needed, so that a
@@ -126,13 +127,15 @@ def read_samples(samples: Sequence[Sample], progress: ProgressCallback | None, s
     report(progress, stage, 0, len(samples))
     for index, sample in enumerate(samples):
         try:
-            image = read_image(sample.path, bit_depth=bit_depth)
+            image, share = read_image_and_transparency(sample.path, bit_depth=bit_depth)
         except BitDepthError as exc:
             raise DatasetError(bit_depth_too_low(exc, bit_depth)) from None
         except ImageReadError as exc:
             skipped.append({"file": str(sample.path), "reason": exc.reason_for(sample.path)})
         else:
             kept.append(sample)
+            if share > 0 and transparent is not None:
+                transparent.append((sample, share))
             shapes.append(image.shape[:2])
             held += image.nbytes
             if held <= budget:
@@ -189,6 +192,23 @@ def few_training_images_note(n_good: int) -> str | None:
             f"than {MIN_GOOD_FOR_HOLDOUT} none is held out to calibrate the maps (the training images themselves "
             f"do, and new good parts score higher than they). Collect dozens of good images before trusting the "
             f"threshold on the line.")
+
+
+def transparent_images_note(transparent: Sequence[tuple[str, float]], role: str) -> str | None:
+    """A note naming the images of ``role`` ("training", "test") that hold (partly) transparent pixels (their names
+    and shares): VQI reads every image over black, so a part cut out on a transparent background is learnt or
+    judged as that part on black, which ``predict`` says of each new image and training and evaluation had not said
+    (bad-input review: a wholly transparent training image was learnt as a black part without a word). None
+    without such images."""
+    if not transparent:
+        return None
+    named = ", ".join(f"{name} ({share:.0%})" if share >= 0.01 else f"{name} (under 1%)"
+                      for name, share in transparent[:3])
+    more = f" and {len(transparent) - 3} more" if len(transparent) > 3 else ""
+    return (f"{counted(len(transparent), role + ' image')} with (partly) transparent pixels, read over black as VQI "
+            f"reads every image: {named}{more}. A part photographed on a transparent background is "
+            f"{'learnt' if role == 'training' else 'judged'} as that part on black; give the images as the line's "
+            f"camera takes them")
 
 
 #: how far a training image's area (or aspect ratio) may lie from the median one's before it is named: a factor
@@ -414,8 +434,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     run_id = new_run_id(category.name, config.method)
     skipped = list(category.skipped)
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
+    transparent: dict[str, list[tuple[Sample, float]]] = {"training": [], "test": []}
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
-                                               config.image_memory_mb, model.bit_depth)
+                                               config.image_memory_mb, model.bit_depth, transparent["training"])
     if not any(s.label == 0 for s in train_samples):  # before the test images are decoded
         unread = [f"{Path(item['file']).name}: {item['reason']}" for item in skipped
                   if Path(item["file"]).parent == category.root / "train" / "good"]
@@ -427,7 +448,11 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
         region.check_fits(good_shapes)
     test_samples, test_images = read_samples(test_samples, progress, "loading test images", skipped,
-                                             config.image_memory_mb, model.bit_depth)
+                                             config.image_memory_mb, model.bit_depth, transparent["test"])
+    for role, items in transparent.items():
+        if (see_through := transparent_images_note([(location(s, category.root), share) for s, share in items],
+                                                   role)) is not None:
+            notes.append(see_through)
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
@@ -1001,7 +1026,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         if saved_manifest is not None:
             changes = manifest_changes(saved_manifest[saved_manifest["role"] != "train"],
                                        data_manifest(run.config["dataset"], [], samples))
-    samples, images = read_samples(samples, progress, "loading test images", skipped, bit_depth=model.bit_depth)
+    transparent: list[tuple[Sample, float]] = []
+    samples, images = read_samples(samples, progress, "loading test images", skipped, bit_depth=model.bit_depth,
+                                   transparent=transparent)
     if not samples:
         where = data if data is not None else f"run {run.id}'s test set"
         dataset = Path(str(run.config.get("dataset", "")))
@@ -1014,6 +1041,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     prediction = model.predict(images, progress, stage="evaluation")
     labels = np.array([s.label for s in samples], int)
     notes: list[str] = []
+    if (see_through := transparent_images_note([(str(s.path), share) for s, share in transparent], "test")):
+        notes.append(see_through)
     metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes,
                                model.normalization, run.box_level)
     difference, matched = None, list[tuple[float, float]]()
