@@ -18,7 +18,7 @@ from synthetic import another_photo, draw_defect, png_bytes, random_part, write_
 from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
-from vqi_core.dashboard.train_form import masks_phrase
+from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
@@ -251,6 +251,7 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     started_here = open_page("train.py", **{STARTED_HERE: job.job_id})  # it said "here or in another tab" (review)
     assert any(c.value.startswith("A training is running (started here)") for c in started_here.caption)
     assert any("feature extraction" in p.text for p in app.get("progress"))
+    assert HELD_OUT_NOTE in [c.value for c in app.caption]  # why its count is below the good training images'
     app.button(key="train_cancel").click().run()
     assert job.wait(timeout=30)
     app.run()

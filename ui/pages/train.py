@@ -14,8 +14,9 @@ from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_C
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
-from vqi_core.dashboard.train_form import MethodParameter, masks_phrase, method_description, method_parameters, \
-    settings_problem, split_category_by_part, split_check_summary, store_region_upload, training_input_size
+from vqi_core.dashboard.train_form import HELD_OUT_NOTE, MethodParameter, masks_phrase, method_description, \
+    method_parameters, settings_problem, split_category_by_part, split_check_summary, store_region_upload, \
+    training_input_size
 from vqi_core.datasets import DatasetError
 from vqi_core.finetune import FINETUNE_KINDS
 from vqi_core.images import BIT_DEPTHS
@@ -269,6 +270,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             if not stage.finished:
                 text += f" · ETA {format_seconds(stage.eta)}"
             st.progress(stage.fraction, text=text)
+        st.caption(HELD_OUT_NOTE)
         if status.cancel_requested:
             st.info("Cancelling at the next progress step…", icon=":material/hourglass_top:")
         else:

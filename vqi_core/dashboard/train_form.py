@@ -26,6 +26,13 @@ from ..wording import counted
 from .overlays import shrunk_to
 
 
+#: under a training's progress: why the fit's stages count fewer images than the category's good training images
+#: ("feature extraction: 0/54" under "60 good training images": browser review)
+HELD_OUT_NOTE = ("The fit's stages count the good training images less those held out to set the heatmaps' scale "
+                 "(`holdout_fraction`: a tenth by default, from 10 good images on), which the \"normalisation\" "
+                 "stage scores.")
+
+
 def store_region_upload(runs_dir: Path | str, name: str, data: bytes) -> tuple[InspectionRegion, Path]:
     """Check an uploaded region mask and keep it as ``<runs>/.regions/<digest>-<name>.png`` for a training job.
 
