@@ -542,6 +542,9 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     run = app_env.list()[0]
     evaluator = ThresholdEvaluator(run.labels, run.score_values)
     app = open_page("threshold.py")
+    fields = [app.number_input(key=key) for key in ("cost_false_alarm", "cost_escape", "line_defect_rate")]
+    assert [(field.proto.format, field.step) for field in fields] == [("%g", 0.5), ("%g", 1.0), ("%g", 0.25)]  # each
+    # shown as typed (0.0015 % had shown as 0.002, a cost of 0.125 as 0.13: browser review), steps binary fractions
     shown = {}
     for false_alarm, escape in ((1.0, 10.0), (0.0, 1.0)):  # free false alarms: rejecting every part costs nothing
         app.number_input(key="cost_false_alarm").set_value(false_alarm).run()
@@ -602,8 +605,9 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     assert run.threshold == saved
     warning = costlier_than_unchecked(ThresholdEvaluator(run.labels, run.score_values).evaluate(lowest),
                                       LineCosts(1.0, 1.0, 0.02), "manual")
-    assert [e.value for e in app.error] == [f"Not saved yet: {warning} Press \"Save threshold\" again to save it "
-                                            f"all the same (say why in the reason field)."]
+    assert warning.startswith("This threshold")  # a sentence of its own elsewhere, lower-cased after the colon here
+    assert [e.value for e in app.error] == [f"Not saved yet: t{warning[1:]} Press \"Save threshold\" again to save "
+                                            f"it all the same (say why in the reason field)."]
     app.number_input(key="cost_escape").set_value(1.5).run()  # other costs: asked again
     app.button(key="threshold_save").click().run()
     assert run.threshold == saved and len(app.error) == 1

@@ -232,12 +232,33 @@ def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, cap
     assert said in capsys.readouterr().err and not (tmp_path / "run.zip").exists()
 
 
+def test_an_import_on_home_shows_the_runs_category_in_the_sidebar(open_page, app_env, trained_run, synthetic_root,
+                                                                   tmp_path):
+    """Found by a browser review: the imported run became current while the sidebar stayed on another category
+    and warned that the current run is of another part."""
+    root = tmp_path / "data"
+    for name in ("gadget", "widget"):
+        shutil.copytree(synthetic_root / "widget", root / name)
+    archive = run_archive_bytes(trained_run)
+    app_env.delete(trained_run.id)
+    app = open_page(data_root=str(root))
+    app.sidebar.selectbox(key="category").set_value("gadget").run()
+    app.file_uploader(key="home_import_file").set_value([("run.zip", archive, "application/zip")]).run()
+    app.button(key="home_import").click().run()
+    assert not app.exception and app.session_state["current_run_id"] == trained_run.id
+    assert app.sidebar.selectbox(key="category").value == trained_run.config["category"] == "widget"
+    assert not any("of another part" in w.value for w in [*app.warning, *app.sidebar.warning])
+
+
 def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, tmp_path, downloads):
     app = open_page()
     download = app.get("download_button")
     assert len(download) == 1 and download[0].proto.label == "Download the current run (.zip)"
     assert app.file_uploader(key="home_import_file").proto.max_upload_size_mb == 200  # as the README says
     assert downloads(app, "home_export") == (f"{trained_run.id}.zip", run_archive_bytes(app_env.get(trained_run.id)))
+    app.button(key="home_export_digest").click().run()  # the SHA-256 an import asks to compare (browser review)
+    exported = hashlib.sha256(run_archive_bytes(app_env.get(trained_run.id))).hexdigest()
+    assert any(c.value.startswith(f"SHA-256 of `{trained_run.id}.zip`: `{exported}`.") for c in app.caption)
 
     app_env.delete(trained_run.id)
     newer = shutil.copytree(trained_run.path, app_env.root / "29990101-000000-widget-padim-newer")

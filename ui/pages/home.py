@@ -6,14 +6,16 @@ import functools
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, as_code, \
-    as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
+from ui.common import CATEGORY, CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, \
+    as_code, as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
 from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
+from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 
 IMPORT_RESULT = "home_import_result"
+EXPORT_DIGEST = "home_export_digest_shown"  # (run id, the SHA-256 of its archive)
 ARCHIVE_UPLOAD_MB = 200  # a default magnetic_tile PatchCore run is a 36 MB archive (2026-12-03)
 DESCRIPTION, DESCRIBED, DESCRIBE_ERROR = "home_description", "home_described_run", "home_describe_error"
 
@@ -32,6 +34,12 @@ def import_clicked() -> None:
         st.session_state[IMPORT_RESULT] = (False, f"{as_text(upload.name)} was not imported: {as_text(exc)}")
     else:
         set_current_run(run.id)
+        root, _ = data_choice()
+        try:  # the sidebar shows the run's category where the dataset folder holds it, as a link to the run does
+            if run.config.get("category") in list_categories(root):  # (it stayed on another: browser review)
+                st.session_state[CATEGORY] = run.config["category"]
+        except (DatasetError, ValueError):  # a wrong folder: the sidebar says what is wrong with it
+            pass
         st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
                                                  f"current run. The archive's SHA-256 is "
                                                  f"{as_code(archive_sha256(archive))}: compare it with the one "
@@ -123,6 +131,14 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
             st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
                                file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
                                key="home_export", icon=":material/download:")
+            # the import asks to compare the archive's SHA-256 with the one recorded at approval: the export gives
+            # it, as `runs --export` prints it (browser review: the dashboard's export gave none to record)
+            if st.button("Show the archive's SHA-256", key="home_export_digest", icon=":material/fingerprint:"):
+                st.session_state[EXPORT_DIGEST] = current, archive_sha256(run_archive_bytes(saved[current]))
+            shown = st.session_state.get(EXPORT_DIGEST)
+            if shown is not None and shown[0] == current:
+                st.caption(f"SHA-256 of {as_code(current + '.zip')}: {as_code(shown[1])}. Record it with the "
+                           f"approval: an import of the archive prints it to compare.")
     st.file_uploader("Run archive to import", type=["zip"], key="home_import_file", max_upload_size=ARCHIVE_UPLOAD_MB,
                      help=f"Up to {ARCHIVE_UPLOAD_MB} MB here; import a larger archive on the command line "
                           f"(`python -m vqi_core runs --import <archive>`).")

@@ -125,8 +125,8 @@ def save(run: Run, axis: ScoreAxis) -> None:
             st.session_state[SAVE_CONFIRM] = run.id, value, costs, draws
             why = ("with the reason entered" if st.session_state.get(REASON, "").strip()  # typed: not asked for
                    else "say why in the reason field")
-            st.session_state[SAVE_ERROR] = run.id, (f"Not saved yet: {costlier} Press \"Save threshold\" again to "
-                                                    f"save it all the same ({why}).")
+            st.session_state[SAVE_ERROR] = run.id, (f"Not saved yet: {costlier[0].lower()}{costlier[1:]} Press "
+                                                    f"\"Save threshold\" again to save it all the same ({why}).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
         written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
@@ -174,11 +174,14 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
         left, middle, right = st.columns(3)  # costs unbounded here: LineCosts says what is wrong with one (the
         # field's own "Please enter a value between 0.00 and 1000000000000000.00" did not: browser review)
-        left.number_input("Cost of a false alarm", None, None, step=0.5, key=FALSE_ALARM, persist_state="session",
+        # "%g": each field shows the value the figures use, as typed (0.0015 % had shown as 0.002, a cost of 0.125 as
+        # 0.13: browser review); steps that binary fractions hold exactly, so a step never shows float noise
+        left.number_input("Cost of a false alarm", None, None, step=0.5, format="%g", key=FALSE_ALARM,
+                          persist_state="session",
                           help="Rejecting a good part: re-inspection, scrap. Any unit, the same for both costs.")
-        middle.number_input("Cost of an escape", None, None, step=1.0, key=ESCAPE, persist_state="session",
+        middle.number_input("Cost of an escape", None, None, step=1.0, format="%g", key=ESCAPE, persist_state="session",
                             help="Passing a defective part: rework downstream, a complaint, a recall.")
-        right.number_input("Defective parts on the line (%)", None, None, step=0.1, format="%.3f", key=DEFECT_RATE,
+        right.number_input("Defective parts on the line (%)", None, None, step=0.25, format="%g", key=DEFECT_RATE,
                            persist_state="session",  # unbounded, as the costs (150 had kept a silent red mark)
                            help=f"The share the line makes, not the test set's (usually far higher), from "
                                 f"{100 * MIN_DEFECT_RATE:g} % to {100 * MAX_DEFECT_RATE:g} %. Used with the test set's "
