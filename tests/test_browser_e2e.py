@@ -276,6 +276,17 @@ def test_train_threshold_compare_and_predict(page, server):
     assert run.id in report and f"{counts_f1[0]} of {counts_f1[1]} good parts would be rejected" in report
     _shot(page, "threshold")
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
+    page.get_by_text("Costs on the line").first.click()  # each cost field shows the value used, as typed (0.0015 %
+    rate = page.get_by_role("spinbutton", name="Defective parts on the line (%)")  # had shown as 0.002: review)
+    rate.fill("0.0015")
+    rate.press("Enter")
+    page.get_by_text(re.compile(r"with 0\.0015% defective")).first.wait_for(timeout=30_000)
+    _settle(page)
+    assert rate.input_value() == "0.0015"
+    rate.fill("2")
+    rate.press("Enter")
+    page.get_by_text(re.compile(r"with 2% defective")).first.wait_for(timeout=30_000)
+    assert rate.input_value() == "2"
 
     page.get_by_role("tab", name="Boxes").click()  # the box level: counted when its tab opens
     box_slider = page.get_by_role("slider", name="Box level (normalised anomaly map)")
