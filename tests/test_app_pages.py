@@ -33,8 +33,8 @@ from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
-from vqi_core.localisation import GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, box_note, boxes_sentence, \
-    good_boxes_warning, level_one_maps
+from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
+    box_note, boxes_sentence, good_boxes_warning, level_one_maps
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -89,6 +89,7 @@ def test_every_page_renders_without_exception(open_page, page):
 def test_the_legend_draws_each_mark_in_its_colour_and_its_words_in_a_legible_shade(app_env):
     """The words "defective / boxes" and "ground-truth outline" were drawn in the marks' own colours, 3.9:1 and 3.1:1
     on white (browser review): the squares keep them, the words take the darker shades."""
+    assert DEFECT_TEXT_CSS == css_color(DEFECT_TEXT_RGB) != DEFECT_CSS
     shown = common.legend(app_env.list()[:1], ground_truth=True)
     assert f"<span style='color:{DEFECT_CSS}'>■</span> <span style='color:{DEFECT_TEXT_CSS}'>defective / boxes" \
         in shown
@@ -601,6 +602,7 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     lowest = float(run.score_values.min())  # every part rejected: dearer than passing them all
     app.number_input(key="threshold_number").set_value(lowest).run()
     lowest = app.slider(key="threshold_slider").value  # on the slider's grid, judging the images alike
+    app.text_input(key="threshold_reason").set_value("   ").run()  # spaces are no reason: one is asked for
     app.button(key="threshold_save").click().run()
     assert run.threshold == saved
     warning = costlier_than_unchecked(ThresholdEvaluator(run.labels, run.score_values).evaluate(lowest),
@@ -1429,6 +1431,8 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
     name = app.selectbox(key="compare_image").value
     cards = [m.value for m in app.markdown if " · saved threshold " in m.value]
     assert len(cards) == 2 and any("each run judges it at its saved threshold" in m.value for m in app.markdown)
+    assert any(m.value.startswith(f"True label: <span style='color:{DEFECT_TEXT_CSS}'>**defective**</span>")
+               for m in app.markdown)  # the defective images first; words in the shade legible on white
     for card, shown in zip(cards, (run, Run(copy.path))):
         assert card.startswith(f"{common.as_code(shown.id)} · **PaDiM** · ")
         score = float(shown.scores.set_index("image").loc[name, "score"])
@@ -1818,6 +1822,8 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
 
     assert any(m.value.startswith("**Chosen:** 4 uploaded files, judged at threshold") for m in app.markdown)
     assert cards() == ["broken.png", "good.png"]  # defective first
+    broken_card = next(m.value for m in app.markdown if m.value.startswith("**broken.png**"))
+    assert broken_card.startswith(f"**broken.png**  \n<span style='color:{DEFECT_TEXT_CSS}'>**defective**</span> · ")
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
     good_card = next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
@@ -2178,6 +2184,17 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     for name in boxed:
         assert f"above {above}, but the score is below the threshold" in shown[name]
     assert box_note(True, 2) is None and box_note(False, 0) is None
+    run.save_threshold(float(run.score_values.min()), "manual")  # every part rejected again, in a run that held
+    metrics = json.loads((run.path / "metrics.json").read_text())  # no image out: level 1 is the training images'
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "normalisation_images": 0}))
+    app.run()
+    training_maps = level_one_maps(0)
+    assert training_maps == "every good training image's map"
+    shown = cards()
+    assert all(f"no region is above {training_maps}" in shown[name] for name in shown if name in no_box)
+    index = run.scores["image"].tolist().index(next(name for name in shown if name in no_box))
+    app.button(key=f"inspect_open_{index}").click().run()  # the large view says it alike
+    assert any(f"no region is above {training_maps}" in m.value and OWN_RANGE_HERE in m.value for m in app.markdown)
 
 
 def record_dataset_as_gone(run: Run) -> str:

@@ -225,6 +225,8 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert [text for text, _ in caption_lines(no_box, 0.5, "run-1", 1.0)][2:4] == [
         "0 boxes above box level 1", box_note(True, 0, 1.0)]
     assert caption_lines(no_box, 0.5, "run-1", 1.0, held_out=0)[3][0] == box_note(True, 0, 1.0, held_out=0)
+    assert not np.array_equal(captioned_overlay(no_box, 0.5, "run-1", 1.0, held_out=0),  # passed on to the caption
+                              captioned_overlay(no_box, 0.5, "run-1", 1.0))
     broad_map = np.full((32, 32), 9.0, np.float32)  # the whole map above the level: one box over all of it
     broad = replace(defective, anomaly_map=broad_map, broad_boxes=1)
     assert caption_lines(broad, 0.5, "run-1", 1.0)[3][0].startswith("its box covers more than half of the image")
@@ -232,6 +234,7 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     assert [text for text, _ in caption_lines(near, 0.5, "run-1", 1.0)][1:4] == [
         "score 0.5000001 >= threshold 0.5", "1 box above box level 1",
         "unlike the training images: see unlike_training in predictions.csv"]
+    assert caption_lines(near, 0.5, "run-1", 1.0)[3][1] == DEFECT_TEXT_RGB  # words: the shade legible on white
     cut_out = replace(near, read_note="40% of its pixels (partly) transparent: darkened, as VQI reads every image "
                                       "over black")
     assert [text for text, _ in caption_lines(cut_out, 0.5, "run-1", 1.0)][3:5] == [  # the file says it too

@@ -11,7 +11,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 import vqi_core.images
 import vqi_core.localisation
@@ -19,7 +19,7 @@ from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif, png_bytes, textured_
 from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, UNDECODABLE_TIFF, BitDepthError, ImageFiles, ImageReadError,
                              hide_pillow_warnings, image_shapes, image_subset, is_sixteen_bit, not_a_mask_reason,
                              read_file_bytes, read_image, read_image_and_transparency, read_mask, stored_size,
-                             to_rgb_array, transparency_note)
+                             to_rgb_array, transparency_note, unreadable_reason)
 from vqi_core.localisation import render_overlay
 from vqi_core.datasets import load_category
 from vqi_core.region import InspectionRegion
@@ -59,6 +59,8 @@ def test_a_declared_bit_depth_scales_sixteen_bit_grayscale_by_the_cameras_range(
         read_image(path.read_bytes(), "upload", bit_depth=10)
     with pytest.raises(BitDepthError, match=r"the highest an 8-bit camera gives: not an 8-bit image, and read at 8"):
         read_image(path, bit_depth=8)
+    with pytest.raises(BitDepthError, match=r"the highest an 11-bit camera gives: not an 11-bit image"):
+        read_image(path, bit_depth=11)
     sixteen = _save(tmp_path, "mono16.png", Image.fromarray(np.array([[0, 65535]], dtype=np.uint16)))
     with pytest.raises(ImageReadError, match="values up to 65,535, above 4,095"):
         read_image(sixteen, bit_depth=12)
@@ -204,6 +206,8 @@ def test_a_colour_tiff_of_floating_point_pixels_is_said_as_one_not_as_a_damaged_
             Image.fromarray(np.full((16, 24, 3), 90 + index, np.uint8)).save(root / folder / f"{index}.png")
     shutil.copy2(path, root / "train" / "good" / "colour.tiff")
     assert [item["reason"] for item in load_category(root).skipped] == [UNDECODABLE_TIFF]
+    for head in (b"II+\x00", b"MM\x00+"):  # BigTIFF, little- and big-endian
+        assert unreadable_reason(UnidentifiedImageError("x"), head + b"\0" * 12) == UNDECODABLE_TIFF
     (tmp_path / "not.tiff").write_bytes(b"\x89PNG but not one")  # not a TIFF: said as before
     with pytest.raises(ImageReadError, match="no valid PNG, JPEG, BMP, TIFF or WebP data"):
         read_image(tmp_path / "not.tiff")

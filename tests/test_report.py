@@ -17,7 +17,8 @@ from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.images import read_image
-from vqi_core.localisation import boxes_sentence
+from vqi_core.dashboard.style import css_color
+from vqi_core.localisation import DEFECT_TEXT_RGB, boxes_sentence
 from vqi_core.methods.base import normalization_statistics
 from vqi_core.report import CHOOSE_ONE, missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
@@ -73,6 +74,7 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     assert f"At the threshold {exact_number(threshold)} (chosen for this report)" in parsed.headings
     assert f"False alarms at this threshold: {point.fp} good parts rejected" in parsed.headings
     assert f"Escapes at this threshold: {point.fn} defective parts passed" in parsed.headings
+    assert f'<span style="color:{css_color(DEFECT_TEXT_RGB)}">defective</span> ' in document  # legible on white
     assert run.id in text and "Per 1,000 parts made with 1% defective" in text
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in text
     # the false alarms are shown, highest score first, each as an embedded image

@@ -261,6 +261,8 @@ def test_a_score_edited_by_hand_is_refused_and_a_threshold_save_keeps_the_scores
     frame.to_csv(run.path / "scores.csv", index=False)
     refused_everywhere(Run(run.path), f"{run.path / 'scores.csv'} is damaged: its images, labels or scores are not "
                                       f"the ones the run wrote", tmp_path, capsys)
+    assert main(["evaluate", "--run", str(run.path)]) == 2  # evaluate checks without the manifest: this all the same
+    assert "its images, labels or scores are not the ones the run wrote" in capsys.readouterr().err
     older = copied(trained_run, tmp_path / "older")  # a run from before the digests: read as it is
     write_json_atomic(older.path / "config.json", {key: value for key, value in older.config.items()
                                                    if key not in ("scores_sha256", "model_sha256")})
@@ -268,6 +270,19 @@ def test_a_score_edited_by_hand_is_refused_and_a_threshold_save_keeps_the_scores
     edited.loc[0, "score"] = "100.0"
     edited.to_csv(older.path / "scores.csv", index=False)
     Run(older.path).check()
+
+
+def test_the_scores_digest_covers_each_image_label_and_exact_score_in_order(trained_run):
+    """Mutation review: a digest without the labels or the names, of the rows in any order or of rounded scores had
+    passed the test of one edited score."""
+    frame = trained_run.scores
+    base = scores_digest(frame)
+    flipped = {"good": "defective", "defective": "good"}
+    for edited in (frame.assign(score=np.nextafter(frame["score"].to_numpy(float), np.inf)),
+                   frame.assign(label=frame["label"].map(flipped)),
+                   frame.assign(image=frame["image"].to_numpy()[::-1]),
+                   frame.iloc[::-1]):
+        assert scores_digest(edited) != base
 
 
 def test_a_run_that_lost_its_report_json_is_refused_not_read_as_one_from_before_reports(trained_run, tmp_path,
