@@ -810,7 +810,7 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_slider_on_the_scores(
     assert at_end.sum() == len(scores) and (at_end[:, 1].sum() == 0 if far > 0 else at_end[:, 0].sum() == 0)
     app.button(key="threshold_save").click().run()
     if far < 0:  # every part rejected: it costs more than not inspecting, so it is saved at the second press
-        assert app.error[0].value.startswith("Not saved yet: This threshold costs more than not inspecting")
+        assert app.error[0].value.startswith("Not saved yet: this threshold costs more than not inspecting")
         app.button(key="threshold_save").click().run()
     assert not app.exception and run.threshold == slider.value and len(run.threshold_history) == 3
     assert not [info for info in app.info if info.value.startswith("The saved threshold")]
@@ -985,7 +985,7 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     app.slider(key="threshold_slider").set_value(value).run()
     app.text_input(key="threshold_reason").input("too many false alarms on lot 7").run()
     app.button(key="threshold_save").click().run()
-    assert app.error[0].value.startswith("Not saved yet: This threshold costs more than not inspecting")
+    assert app.error[0].value.startswith("Not saved yet: this threshold costs more than not inspecting")
     app.button(key="threshold_save").click().run()  # nearly every part rejected: saved at the second press
     assert not app.exception
     assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
