@@ -259,6 +259,11 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     app.button(key="home_export_digest").click().run()  # the SHA-256 an import asks to compare (browser review)
     exported = hashlib.sha256(run_archive_bytes(app_env.get(trained_run.id))).hexdigest()
     assert any(c.value.startswith(f"SHA-256 of `{trained_run.id}.zip`: `{exported}`.") for c in app.caption)
+    app_env.get(trained_run.id).describe("approved for line 2")  # the archive changes: so does its digest shown
+    app.button(key="home_export_digest").click().run()
+    described = hashlib.sha256(run_archive_bytes(app_env.get(trained_run.id))).hexdigest()
+    assert described != exported
+    assert any(c.value.startswith(f"SHA-256 of `{trained_run.id}.zip`: `{described}`.") for c in app.caption)
 
     app_env.delete(trained_run.id)
     newer = shutil.copytree(trained_run.path, app_env.root / "29990101-000000-widget-padim-newer")

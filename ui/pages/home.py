@@ -15,7 +15,6 @@ from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
 from vqi_core.wording import counted
 
 IMPORT_RESULT = "home_import_result"
-EXPORT_DIGEST = "home_export_digest_shown"  # (run id, the SHA-256 of its archive)
 ARCHIVE_UPLOAD_MB = 200  # a default magnetic_tile PatchCore run is a 36 MB archive (2026-12-03)
 DESCRIPTION, DESCRIBED, DESCRIBE_ERROR = "home_description", "home_described_run", "home_describe_error"
 
@@ -134,10 +133,10 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
             # the import asks to compare the archive's SHA-256 with the one recorded at approval: the export gives
             # it, as `runs --export` prints it (browser review: the dashboard's export gave none to record)
             if st.button("Show the archive's SHA-256", key="home_export_digest", icon=":material/fingerprint:"):
-                st.session_state[EXPORT_DIGEST] = current, archive_sha256(run_archive_bytes(saved[current]))
-            shown = st.session_state.get(EXPORT_DIGEST)
-            if shown is not None and shown[0] == current:
-                st.caption(f"SHA-256 of {as_code(current + '.zip')}: {as_code(shown[1])}. Record it with the "
+                # of the archive as the download makes it now, shown for this press only: a description, threshold
+                # or box level saved later changes the archive (review: a digest kept for the run went stale)
+                st.caption(f"SHA-256 of {as_code(current + '.zip')}: "
+                           f"{as_code(archive_sha256(run_archive_bytes(saved[current])))}. Record it with the "
                            f"approval: an import of the archive prints it to compare.")
     st.file_uploader("Run archive to import", type=["zip"], key="home_import_file", max_upload_size=ARCHIVE_UPLOAD_MB,
                      help=f"Up to {ARCHIVE_UPLOAD_MB} MB here; import a larger archive on the command line "

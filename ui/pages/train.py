@@ -270,7 +270,8 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             if not stage.finished:
                 text += f" · ETA {format_seconds(stage.eta)}"
             st.progress(stage.fraction, text=text)
-        st.caption(HELD_OUT_NOTE)
+        if not method_class(config.method).supervised:  # CAM fits on labelled images instead
+            st.caption(HELD_OUT_NOTE)
         if status.cancel_requested:
             st.info("Cancelling at the next progress step…", icon=":material/hourglass_top:")
         else:
