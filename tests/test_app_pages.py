@@ -1415,6 +1415,31 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert not app.exception and app.multiselect(key="compare_runs").value == [run.id]
 
 
+def test_compare_and_predict_cards_name_the_training_images_maps_for_a_run_that_held_none_out(open_page, app_env):
+    """Box level 1 lies above every good training image's map where a run held no image out (mutation review:
+    Compare's and Predict's notes could have said "held-out" for such a run without a test noticing)."""
+    run = app_env.list()[0]
+    model_json = run.path / "model" / "model.json"
+    meta = json.loads(model_json.read_text())
+    meta["normalization"]["map_max"] = meta["normalization"]["map_median"] + 1e6  # no map reaches level 1: no box
+    model_json.write_text(json.dumps(meta))
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "normalisation_images": 0}))
+    reseal(run.path)
+    run.save_threshold(0.0, "manual")  # every part rejected (PaDiM's scores are distances): each without a box says why
+    copy = Run(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-copy"))
+    said = f"no box: no region is above {level_one_maps(0)}; the score as a whole is at or above the threshold"
+    app = open_page("compare.py")
+    app.multiselect(key="compare_runs").set_value([run.id, copy.id]).run()
+    assert not app.exception
+    assert sum(said in m.value for m in app.markdown) == 2  # a card per run
+    app = open_page("predict.py", current_run_id=run.id)
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    assert any(m.value.startswith("**part.png**") and said in m.value for m in app.markdown)
+
+
 def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_in_full(open_page, app_env):
     """The cards were headed "**padim** · backbone · settings" alone (two runs with the same settings could not be
     told apart), said "threshold" where Inspect judges at the threshold being tried, and printed the threshold
