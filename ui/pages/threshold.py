@@ -275,13 +275,16 @@ def image_level_body(run: Run) -> None:
         st.markdown(view["line_cost"])
     if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
         st.warning(view["costlier"], icon=":material/money_off:")
-    matrix, rates = st.columns([2, 3])
+    side_by_side = st.container(horizontal=True, wrap=True, gap="medium")  # the rates go under the matrix where
+    matrix, rates = side_by_side.container(width=340), side_by_side.container(width=480)  # both would not fit
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
         st.dataframe(view["confusion"])
-    with rates:
-        for column, (name, value) in common.row_by_row(list(view["numbers"].items()), 3):
-            column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
+    # a row that wraps: each figure as wide as it needs (in equal columns of a narrow window, "84.…" and
+    # "False-alar…" were cut off: browser review)
+    shown = rates.container(horizontal=True, wrap=True, gap="medium")
+    for name, value in view["numbers"].items():
+        shown.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP, width="content")
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
@@ -407,8 +410,9 @@ def box_level_body(run: Run) -> None:
                    icon=":material/broken_image:")
     counts, by_type = common.box_hits(str(run.path), float(level), dataset)
     figures = box_figures(counts)
-    for column, (name, (share, meaning)) in zip(st.columns(max(1, len(figures))), figures.items()):
-        column.metric(name, share, help=meaning)
+    shown = st.container(horizontal=True, wrap=True, gap="medium")  # wraps in a narrow window (as the rates)
+    for name, (share, meaning) in figures.items():
+        shown.metric(name, share, help=meaning, width="content")
     if (found := boxes_sentence(counts, level)) is not None:
         st.caption(found)
     if on_good := good_boxes_warning(counts, level, run.metrics.get("normalisation_images"), "the slider above"):
