@@ -157,13 +157,12 @@ def list_categories(root: Path | str) -> list[str]:
                    and file_name_problem(p) is None)
     if not names:
         misnamed = "; ".join(f"{item['file']}: {item['reason']}" for item in misnamed_categories(root))
-        unsorted = next((folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
-                         if (folder is root or file_name_problem(folder) is None)  # a name a message can hold
-                         and not is_category_folder(folder) and stray_images(folder, "train")), None)
+        named = [folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
+                 if folder is root or file_name_problem(folder) is None]  # a name a message can hold
+        unsorted = next((folder for folder in named
+                         if not is_category_folder(folder) and stray_images(folder, "train")), None)
         lacking = None if unsorted is not None else next(  # test/ or train/ there, train/good not (review)
-            (folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
-             if (folder is root or file_name_problem(folder) is None)
-             and ((folder / "train").is_dir() or (folder / "test").is_dir())), None)
+            (folder for folder in named if (folder / "train").is_dir() or (folder / "test").is_dir()), None)
         raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
                            (f" ({unsorted / 'train'} holds images directly and no good/ folder: "
                             f"{_STRAY_HINTS['train']})" if unsorted is not None else "") +

@@ -410,6 +410,11 @@ def _transparent_share(alpha: np.ndarray) -> float:
     return float(np.count_nonzero(alpha < 255)) / alpha.size if alpha.size else 0.0
 
 
+def transparent_share_text(share: float) -> str:
+    """A share of (partly) transparent pixels in words: "40%", or "under 1%" where rounding would say 0%."""
+    return f"{share:.0%}" if share >= 0.01 else "under 1%"
+
+
 def transparency_note(share: float) -> str | None:
     """What a new image's transparency does to how it is judged, in words (None without transparency): a cut-out
     part reads as a part on black, which its score and any "unlike the training images" note are about. A
@@ -417,8 +422,8 @@ def transparency_note(share: float) -> str | None:
     transparent (browser review)."""
     if share <= 0:
         return None
-    shown = f"{share:.0%}" if share >= 0.01 else "under 1%"
-    return f"{shown} of its pixels (partly) transparent: darkened, as VQI reads every image over black"
+    return (f"{transparent_share_text(share)} of its pixels (partly) transparent: darkened, as VQI reads every image "
+            f"over black")
 
 
 def read_image(source: Path | str | bytes, name: str | None = None,

@@ -27,7 +27,7 @@ from .datasets import (Category, DatasetError, Sample, category_path, load_categ
                        mask_problem, not_an_image_reason)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes,
-                     read_image_and_transparency, transparency_note)
+                     read_image_and_transparency, transparency_note, transparent_share_text)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
@@ -202,8 +202,7 @@ def transparent_images_note(transparent: Sequence[tuple[str, float]], role: str)
     without such images."""
     if not transparent:
         return None
-    named = ", ".join(f"{name} ({share:.0%})" if share >= 0.01 else f"{name} (under 1%)"
-                      for name, share in transparent[:3])
+    named = ", ".join(f"{name} ({transparent_share_text(share)})" for name, share in transparent[:3])
     more = f" and {len(transparent) - 3} more" if len(transparent) > 3 else ""
     return (f"{counted(len(transparent), role + ' image')} with (partly) transparent pixels, read over black as VQI "
             f"reads every image: {named}{more}. A part photographed on a transparent background is "
