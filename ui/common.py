@@ -387,6 +387,16 @@ def normalization(run_path: str) -> dict[str, float]:
     return Run(Path(run_path)).normalization
 
 
+def warn_if_set_at_training(run: Run, value: float, saved: dict[str, Any]) -> None:
+    """Where the run's saved threshold ``value`` (with its ``threshold.json`` entry ``saved``) is the one it was
+    trained with and nobody has chosen, a warning with what it does on the run's test set and where to choose one
+    (Predict judges new parts at it, and the Train page shows a run just trained with it: browser reviews)."""
+    if thresholds.set_at_training(saved):
+        st.warning(thresholds.set_at_training_note(str(saved.get("source", "unknown")),
+                                                   evaluator(str(run.path)).evaluate(value), "on the Threshold page"),
+                   icon=":material/warning:")
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def evaluator(run_path: str) -> ThresholdEvaluator:
     """Operating points of the run's test set at any threshold."""

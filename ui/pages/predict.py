@@ -25,7 +25,6 @@ from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sourc
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
-from vqi_core.thresholds import set_at_training, set_at_training_note
 from vqi_core.wording import are, counted, exact_number, figure, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
@@ -354,9 +353,7 @@ threshold_source = str(saved.get("source", "unknown"))
 st.caption(f"Run {common.as_code(current.id)} ({common.as_text(method_title(current.config.get('method')))}) at its "
            f"saved threshold {exact_number(saved_value)} ({common.as_text(threshold_source)}); change the run in "
            "the sidebar and the threshold on the Threshold page.")
-if set_at_training(saved):  # judged at all the same: a line's false alarms (browser review)
-    st.warning(set_at_training_note(threshold_source, common.evaluator(str(current.path)).evaluate(saved_value),
-                                    "on the Threshold page"), icon=":material/warning:")
+common.warn_if_set_at_training(current, saved_value, saved)  # judged at all the same: a line's false alarms
 if (tried := common.working_threshold(current)[0]) != saved_value:  # Inspect judges at it (browser review)
     st.info(f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test "
             f"images at it, Predict at the saved threshold {exact_number(saved_value)}. Save it there to "

@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 
 from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, STARTED_HERE, \
-    adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, evaluator, \
-    headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, \
-    training_started_here
+    adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
+    region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, training_started_here, \
+    warn_if_set_at_training
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
@@ -28,7 +28,6 @@ from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_CROP, MI
 from vqi_core.progress import MAX_SEED
 from vqi_core.runs import RunError
 from vqi_core.split_check import no_copies_line
-from vqi_core.thresholds import set_at_training, set_at_training_note
 from vqi_core.wording import counted
 
 JOB_KEY = "train_job_id"
@@ -285,11 +284,7 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
                    icon=":material/check:")
         try:
             headline_metrics(job.run.metrics)
-            value, saved = job.run.saved_threshold
-            if set_at_training(saved):  # what it does to the line, before anyone trusts it (browser review)
-                st.warning(set_at_training_note(str(saved.get("source", "unknown")),
-                                                evaluator(str(job.run.path)).evaluate(value), "on the Threshold page"),
-                           icon=":material/warning:")
+            warn_if_set_at_training(job.run, *job.run.saved_threshold)  # before anyone trusts it (browser review)
             show_run_notes(job.run, st.session_state.get(CHECK_NOTES_SHOWN, ()))
         except RunError as exc:
             st.error(as_text(exc))
