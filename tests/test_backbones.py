@@ -2,6 +2,8 @@
 
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from synthetic import write_mvtec_dataset
 from vqi_core.backbones import backbone_available, get_backbone, list_backbones, torchvision_weights_cached
 from vqi_core.backbones.efficientnet_lite import EfficientNetLite, convert_lukemelas_state_dict, efficientnet_lite
 from vqi_core.features import FeatureExtractor
-from vqi_core.methods import create_model, list_methods
+from vqi_core.methods import base, create_model, list_methods
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +81,52 @@ def test_feature_extractor_shapes_any_input_size_and_jit_matches_eager():
         assert left.shape == right.shape and torch.allclose(left, right, atol=1e-4)
     swapped = FeatureExtractor("efficientnet_lite0", ["blocks.3", "blocks.2"], jit=False)(x)  # the order asked for
     assert [tuple(t.shape) for t in swapped] == [(2, 80, 6, 10), (2, 40, 12, 20)]
+
+
+def test_sessions_scoring_at_once_trace_each_input_shape_once(monkeypatch):
+    """Found by review: a model cached for the dashboard serves every session, and two sessions scoring at once on a
+    cold extractor each traced and froze the backbone (twice the time and memory, and a trace beside a forward)."""
+    extractor = FeatureExtractor("efficientnet_lite0", ["blocks.2"], jit=True)
+    traces, trace = [], torch.jit.trace
+
+    def slow_trace(*args, **kwargs):  # widens the window in which a second thread would trace too
+        traces.append(1)
+        time.sleep(0.3)
+        return trace(*args, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "trace", slow_trace)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    outputs: list[torch.Tensor] = []
+    threads = [threading.Thread(target=lambda: outputs.append(extractor(x)[0])) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(traces) == 1 and len(outputs) == 3
+    assert all(torch.equal(outputs[0], other) for other in outputs[1:])
+
+
+@pytest.mark.parametrize("method", ["patchcore", "spade"])
+def test_sessions_sharing_a_cold_model_build_one_feature_extractor(method, monkeypatch):
+    """Found by review: the lazily built extractor of a cached model was built once per session that asked for it
+    at the same moment. SPADE's extractor also computes its global layer."""
+    model = create_model(method, image_size=(64, 64), layers=["blocks.2", "blocks.3"], jit=False)
+    built, real_extractor = [], FeatureExtractor
+
+    def slow_extractor(*args, **kwargs):
+        built.append(args[1])
+        time.sleep(0.3)
+        return real_extractor(*args, **kwargs)
+
+    monkeypatch.setattr(base, "FeatureExtractor", slow_extractor)
+    found: list[FeatureExtractor] = []
+    threads = [threading.Thread(target=lambda: found.append(model.extractor)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == [model.extraction_layers()] and len({id(extractor) for extractor in found}) == 1
+    assert built[0] == ["blocks.2", "blocks.3"] + (["blocks.4"] if method == "spade" else [])
 
 
 def test_registry_and_offline_availability():

@@ -98,6 +98,7 @@ def test_a_second_fit_starts_from_the_constructors_settings_and_the_pretrained_b
     refitted.fit(tall)
     fresh = create_model(method, **params).fit(tall)
     assert refitted.image_size == fresh.image_size and refitted.backbone_state is None
+    assert refitted.normalization == fresh.normalization
     test = [cv2.resize(image, (48, 96)) for image in data["good"] + data["bad"]]
     np.testing.assert_array_equal(refitted.predict(test).scores, fresh.predict(test).scores)
 

@@ -8,6 +8,7 @@ only when it imports. bf16 is not used: without native bf16 it is slower.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 from typing import Sequence
@@ -95,6 +96,8 @@ class FeatureExtractor:
             self.trunk = ipex.optimize(self.trunk)
         self.jit = jit
         self._traced: dict[tuple[int, ...], torch.jit.ScriptModule] = {}
+        # one extractor can serve several dashboard sessions at once: each input shape is traced once, by one thread
+        self._tracing = threading.Lock()
 
     @property
     def channels(self) -> list[int]:
@@ -105,11 +108,12 @@ class FeatureExtractor:
         if not self.jit:
             return self.trunk
         key = tuple(x.shape[1:])
-        if key not in self._traced:
-            with torch.no_grad():
-                traced = torch.jit.trace(self.trunk, x, check_trace=False)
-                self._traced[key] = torch.jit.freeze(traced.eval())
-        return self._traced[key]
+        with self._tracing:
+            if key not in self._traced:
+                with torch.no_grad():
+                    traced = torch.jit.trace(self.trunk, x, check_trace=False)
+                    self._traced[key] = torch.jit.freeze(traced.eval())
+            return self._traced[key]
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature maps (NCHW, float32, contiguous) of each requested layer."""

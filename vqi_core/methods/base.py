@@ -24,6 +24,7 @@ import inspect
 import json
 import math
 import pickle
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -194,6 +195,7 @@ class AnomalyModel(ABC):
         #: the part of every image that is inspected (None: all of it); given to fit, saved with the model
         self.region: InspectionRegion | None = None
         self._extractor: FeatureExtractor | None = None
+        self._building_extractor = threading.Lock()  # a model cached for the dashboard serves every session
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
@@ -212,10 +214,15 @@ class AnomalyModel(ABC):
     @property
     def extractor(self) -> FeatureExtractor:
         """Feature extractor for this model's backbone and layers (fine-tuned weights if any)."""
-        if self._extractor is None:
-            self._extractor = FeatureExtractor(self.backbone, self.layers, jit=self.jit,
-                                               state_dict=self.backbone_state)
-        return self._extractor
+        with self._building_extractor:
+            if self._extractor is None:
+                self._extractor = FeatureExtractor(self.backbone, self.extraction_layers(), jit=self.jit,
+                                                   state_dict=self.backbone_state)
+            return self._extractor
+
+    def extraction_layers(self) -> list[str]:
+        """The backbone layers the feature extractor computes: the model's feature layers."""
+        return list(self.layers)
 
     def layer_channels(self, layers: Sequence[str] | None = None) -> list[int]:
         """Channels of each of ``layers`` (the model's feature layers by default) of its backbone."""
@@ -289,6 +296,7 @@ class AnomalyModel(ABC):
         # a fit starts from the constructor's settings and the pretrained backbone (as scikit-learn's fit does), not
         # from the input size, intensity statistics and fine-tuned weights an earlier fit of this object chose
         self.preprocessing, self.image_size = self._unfitted
+        self.normalization = {}  # an earlier fit's good level must not cool this fit's held-out maps
         self.set_backbone_state(None)
         if region is None and self.region is not None:  # set on the model, as before fit took it (or loaded)
             warnings.warn("fit inspects all of each image: give the inspection region to fit (fit(images, "

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 
 from ..embeddings import backbone_family, default_layers, fill_padding, finest_grid, resize_grid
-from ..features import FeatureExtractor
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from .base import AnomalyModel, DamagedModel, saved_array
@@ -67,14 +66,6 @@ class Spade(AnomalyModel):
     def extraction_layers(self) -> list[str]:
         """The pyramid layers followed by the global layer (when it is not one of them)."""
         return self.layers + ([] if self.global_layer in self.layers else [self.global_layer])
-
-    @property
-    def extractor(self) -> FeatureExtractor:
-        """Feature extractor for the pyramid and the global layer."""
-        if self._extractor is None:
-            self._extractor = FeatureExtractor(self.backbone, self.extraction_layers(), jit=self.jit,
-                                               state_dict=self.backbone_state)
-        return self._extractor
 
     def _features(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Pyramid maps (one per layer) and global features (B, G) of a preprocessed batch."""
