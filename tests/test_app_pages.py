@@ -1061,13 +1061,13 @@ def test_inspect_draws_and_counts_boxes_above_the_saved_box_level(open_page, app
     run = app_env.list()[0]
     run.save_box_level(3.0, "a test")
     asked: list[float] = []
-    overlay = common.overlay
+    overlay = common._overlay  # what the thumbnails and the large view both draw with
 
     def recorded(run_path, index, box_level, *args, **kwargs):
         asked.append(box_level)
         return overlay(run_path, index, box_level, *args, **kwargs)
 
-    monkeypatch.setattr(common, "overlay", recorded)
+    monkeypatch.setattr(common, "_overlay", recorded)
     app = open_page("inspect_images.py")
     index = int(np.flatnonzero(run.labels == 1)[0])
     app.button(key=f"inspect_open_{index}").click().run()
@@ -1077,6 +1077,14 @@ def test_inspect_draws_and_counts_boxes_above_the_saved_box_level(open_page, app
     boxed = run_overlay(run, index, norm, 1.0, heatmap=False, ground_truth=False)
     assert run_box_tally(run, index, norm, 1.0)[0] > 0 and not np.array_equal(boxed, plain)
     assert np.array_equal(run_overlay(run, index, norm, 1000.0, heatmap=False, ground_truth=False), plain)
+
+
+def test_the_image_caches_of_a_server_stay_within_half_a_gigabyte():
+    """Found by review: the large view's overlays shared the thumbnails' cache of 600 entries, one per opacity
+    chosen, so a long session could keep about a gigabyte of 768 px images."""
+    largest_side = {common.overlay: 768, common.thumbnail: 320, common.original: 768}
+    worst = sum(cached._info.max_entries * side * side * 3 for cached, side in largest_side.items())
+    assert worst < 512 * 2 ** 20
 
 
 def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_page, app_env):

@@ -432,14 +432,27 @@ def pixel_data(run_path: str, dataset: str | None = None) -> PixelData:
     return run_pixel_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
 
 
-@st.cache_data(max_entries=600, show_spinner=False)
+#: large views (768 px, about 1.8 MB each) kept at once: each opacity of the large view is one, so a cache as
+#: large as the thumbnails' could grow to a gigabyte
+LARGE_VIEWS_KEPT = 32
+
+
+@st.cache_data(max_entries=LARGE_VIEWS_KEPT, show_spinner=False)
 def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, heatmap: bool = True,
-            boxes: bool = True, ground_truth: bool = True, max_side: int | None = 320,
+            boxes: bool = True, ground_truth: bool = True, max_side: int | None = 768,
             dataset: str | None = None, shown_side: int | None = None, own_range: bool = False) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes above ``box_level`` (the run's) and ground-truth outline (RGB
     uint8, longer side <= max_side; lines that look 2 px wide at about ``shown_side`` px on screen); ``dataset``:
     read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`); ``own_range``: the
-    heatmap coloured over the image's own range."""
+    heatmap coloured over the image's own range. For large views; grids use :func:`thumbnail`."""
+    return _overlay(run_path, index, box_level, alpha=alpha, heatmap=heatmap, boxes=boxes, ground_truth=ground_truth,
+                    max_side=max_side, dataset=dataset, shown_side=shown_side, own_range=own_range)
+
+
+def _overlay(run_path: str, index: int, box_level: float, *, alpha: float = 0.5, heatmap: bool = True,
+             boxes: bool = True, ground_truth: bool = True, max_side: int | None, dataset: str | None,
+             shown_side: int | None, own_range: bool = False) -> np.ndarray:
+    """:func:`overlay`, uncached."""
     run = Run(Path(run_path), Path(dataset) if dataset else None)
     return run_overlay(run, index, normalization(run_path), box_level, alpha=alpha, heatmap=heatmap,
                        boxes=boxes, ground_truth=ground_truth, max_side=max_side, shown_side=shown_side,
@@ -476,8 +489,8 @@ def box_counts(run: Run) -> dict:
 def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, for grids
     (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`)."""
-    return grid_thumbnail(overlay(run_path, index, box_level, max_side=side, dataset=dataset,
-                                  shown_side=side // 2), side)  # a grid of 4 shows it about half size
+    return grid_thumbnail(_overlay(run_path, index, box_level, max_side=side, dataset=dataset,
+                                   shown_side=side // 2), side)  # a grid of 4 shows it about half size
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
