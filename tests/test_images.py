@@ -1,5 +1,6 @@
 """Reading every image kind one consistent way, and clear errors for bad files."""
 
+import gc
 import io
 import os
 import re
@@ -211,6 +212,28 @@ def test_a_colour_tiff_of_floating_point_pixels_is_said_as_one_not_as_a_damaged_
     (tmp_path / "not.tiff").write_bytes(b"\x89PNG but not one")  # not a TIFF: said as before
     with pytest.raises(ImageReadError, match="no valid PNG, JPEG, BMP, TIFF or WebP data"):
         read_image(tmp_path / "not.tiff")
+
+
+def test_files_are_closed_once_read_or_refused(tmp_path, monkeypatch):
+    """Found by review: a file of several pages stayed open after it was read, and a file refused after opening
+    (too many pixels, several pages of one size) until the garbage collector found it, which on Windows keeps it
+    from being moved or deleted."""
+    pages = tmp_path / "pages.tif"
+    Image.fromarray(np.zeros((10, 15, 3), np.uint8)).save(
+        pages, save_all=True, append_images=[Image.fromarray(np.full((20, 25, 3), 200, np.uint8))])
+    mask_pages = tmp_path / "mask_pages.tif"
+    Image.fromarray(np.zeros((10, 15), np.uint8)).save(
+        mask_pages, save_all=True, append_images=[Image.fromarray(np.full((20, 25), 255, np.uint8))])
+    large = tmp_path / "large.png"
+    Image.fromarray(np.zeros((30, 40), np.uint8)).save(large)
+    monkeypatch.setattr(vqi_core.images, "MAX_IMAGE_PIXELS", 1000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert read_image(pages).shape == (20, 25, 3) and read_mask(mask_pages).all()
+        with pytest.raises(ImageReadError, match="pixel limit"):
+            read_image(large)
+        gc.collect()
+    assert not [str(warning.message) for warning in caught if warning.category is ResourceWarning]
 
 
 def test_a_file_of_several_images_of_one_size_is_refused(tmp_path):

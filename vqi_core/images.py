@@ -33,6 +33,7 @@ image sets too large to hold decoded in memory.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -189,46 +190,49 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
         stream: io.BytesIO | Path = io.BytesIO(source)
     else:
         stream = source
-    try:
-        if isinstance(stream, Path) and stream.exists() and not stream.is_file():
-            what = "a folder" if stream.is_dir() else "not a regular file (a named pipe or a device)"
-            raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
-        if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
-            raise ImageReadError(f"{name}: {EMPTY_FILE}")
-        image = Image.open(stream)
-        stacked = stacked_images_problem(image)
-        if stacked:
-            raise ImageReadError(f"{name}: {stacked}")
-        page = main_page(image)
-        if page:
-            image.seek(page)
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ImageReadError(
-                f"{name}: {image.width}x{image.height} pixels is larger than the "
-                f"{MAX_IMAGE_PIXELS:,} pixel limit"
-            )
-        if len(image.getbands()) == 1 and any(
-                tile.codec_name == "raw" and tile.extents is not None
-                and (tile.extents[2] > image.width or tile.extents[3] > image.height) for tile in image.tile):
-            # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
-            # stored (Pillow 13; colour ones and compressed ones are turned correctly)
-            raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
-                                 f"{_orientation(image)}), which would be decoded as scrambled pixels: save it "
-                                 f"with LZW or deflate compression, or turned upright without the orientation tag")
-        sixteen_bit_colour_orientation = None
-        if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
-            sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
-        image.load()
-        if _orientation(image) != 1:
-            ImageOps.exif_transpose(image, in_place=True)
-    except ImageReadError:
-        raise
-    except FileNotFoundError as exc:
-        raise ImageReadError(f"{name}: file not found") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
-        raise ImageReadError(f"{name}: {unreadable_reason(exc, stream)}") from exc
-    except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
-        raise ImageReadError(f"{name}: {too_many_pixels(exc)}") from exc
+    with contextlib.ExitStack() as opened:  # a file refused after opening is closed, not left to the collector
+        try:
+            if isinstance(stream, Path) and stream.exists() and not stream.is_file():
+                what = "a folder" if stream.is_dir() else "not a regular file (a named pipe or a device)"
+                raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
+            if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
+                raise ImageReadError(f"{name}: {EMPTY_FILE}")
+            image = Image.open(stream)
+            opened.callback(image.close)  # closed unless it is returned
+            stacked = stacked_images_problem(image)
+            if stacked:
+                raise ImageReadError(f"{name}: {stacked}")
+            page = main_page(image)
+            if page:
+                image.seek(page)
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ImageReadError(
+                    f"{name}: {image.width}x{image.height} pixels is larger than the "
+                    f"{MAX_IMAGE_PIXELS:,} pixel limit"
+                )
+            if len(image.getbands()) == 1 and any(
+                    tile.codec_name == "raw" and tile.extents is not None
+                    and (tile.extents[2] > image.width or tile.extents[3] > image.height) for tile in image.tile):
+                # Pillow gives an uncompressed grayscale TIFF stored sideways its shown size, but decodes its rows as
+                # stored (Pillow 13; colour ones and compressed ones are turned correctly)
+                raise ImageReadError(f"{name}: an uncompressed grayscale TIFF stored sideways (EXIF orientation "
+                                     f"{_orientation(image)}), which would be decoded as scrambled pixels: save it "
+                                     f"with LZW or deflate compression, or turned upright without the orientation tag")
+            sixteen_bit_colour_orientation = None
+            if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
+                sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
+            image.load()
+            if _orientation(image) != 1:
+                ImageOps.exif_transpose(image, in_place=True)
+        except ImageReadError:
+            raise
+        except FileNotFoundError as exc:
+            raise ImageReadError(f"{name}: file not found") from exc
+        except (OSError, SyntaxError, ValueError) as exc:  # UnidentifiedImageError is an OSError
+            raise ImageReadError(f"{name}: {unreadable_reason(exc, stream)}") from exc
+        except Image.DecompressionBombError as exc:  # Pillow's own limit, far above VQI's: refused before decoding
+            raise ImageReadError(f"{name}: {too_many_pixels(exc)}") from exc
+        opened.pop_all()
     return _Opened(image, sixteen_bit_colour_orientation, page)
 
 
@@ -447,12 +451,14 @@ def read_image_and_transparency(source: Path | str | bytes, name: str | None = N
         name = name or str(source)
     name = name or "uploaded image"
     image, orientation, page = _open(source, name, max_bytes)
-    rgba = np.asarray(image.convert("RGBA")) if _has_alpha(image) else None  # converted once, for both
-    transparent = _transparent_share(rgba[..., 3]) if rgba is not None else 0.0
-    if orientation is not None:
-        return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page),
-                                          bit_depth, name), transparent
-    return (to_rgb_array(image, bit_depth, name) if rgba is None else _rgb_in_bands(_over_black, rgba)), transparent
+    with image:  # a multi-page file stays open after decoding until closed
+        rgba = np.asarray(image.convert("RGBA")) if _has_alpha(image) else None  # converted once, for both
+        transparent = _transparent_share(rgba[..., 3]) if rgba is not None else 0.0
+        if orientation is not None:
+            return _sixteen_bit_colour_to_rgb(_sixteen_bit_colour_pixels(source, name, orientation, image, page),
+                                              bit_depth, name), transparent
+        rgb = to_rgb_array(image, bit_depth, name) if rgba is None else _rgb_in_bands(_over_black, rgba)
+    return rgb, transparent
 
 
 def is_sixteen_bit(path: Path | str) -> bool:
@@ -527,11 +533,11 @@ def read_mask(path: Path | str) -> np.ndarray:
     it is its image's size: ``datasets.mask_problem``.)
     """
     path = Path(path)
-    image = _open(path, str(path)).image
-    grey = to_rgb_array(image, name=str(path)).max(axis=2)
+    with _open(path, str(path)).image as image:
+        grey = to_rgb_array(image, name=str(path)).max(axis=2)
+        sixteen_bit = image.mode.startswith("I;16")
+        highest = int(np.asarray(image).max()) if sixteen_bit else int(grey.max())  # the file's own value (review:
     mask = grey > 127
-    sixteen_bit = image.mode.startswith("I;16")
-    highest = int(np.asarray(image).max()) if sixteen_bit else int(grey.max())  # the file's own value (review:
     if not mask.any() and highest > 0:  # a 16-bit 0/200 mask was said to have 1 as its highest value)
         value = f"{highest:,} of 65,535 (a 16-bit mask, white above 32,767)" if sixteen_bit else f"{highest}"
         white = "(> 32,767), e.g. 65,535" if sixteen_bit else "(> 127), e.g. 255"  # 255 in a 16-bit mask is dark
