@@ -288,6 +288,24 @@ def random_flip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- training loop
+def trunk_and_head_optimizer(trunk: nn.Module, head: nn.Module, lr: float, head_lr: float,
+                             weight_decay: float) -> torch.optim.AdamW:
+    """AdamW over the trunk's trained parameters at ``lr`` and the head's at ``head_lr`` (two parameter groups, in
+    that order: :func:`train_epochs` schedules each from its own rate)."""
+    return torch.optim.AdamW([
+        {"params": [p for p in trunk.parameters() if p.requires_grad], "lr": lr},
+        {"params": head.parameters(), "lr": head_lr},
+    ], weight_decay=weight_decay)
+
+
+def descend(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One optimiser step on ``loss``; its value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
 def cosine_lr(step: int, total: int, warmup: int) -> float:
     """Learning-rate factor: linear warm-up, then cosine decay to zero."""
     if step < warmup:

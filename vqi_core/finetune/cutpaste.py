@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..progress import ProgressCallback
-from . import (FinetuneResult, colour_jitter, pooled, prepare_training, random_crop, random_flip, state_copy,
-               to_tensor, train_epochs)
+from . import (FinetuneResult, colour_jitter, descend, pooled, prepare_training, random_crop, random_flip,
+               state_copy, to_tensor, train_epochs, trunk_and_head_optimizer)
 
 if TYPE_CHECKING:
     from ..methods.base import AnomalyModel
@@ -99,10 +99,7 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
         torch.manual_seed(seed)
         width = sum(trunk.channels)
         head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 128), nn.ReLU(), nn.Linear(128, 3))
-        optimizer = torch.optim.AdamW([
-            {"params": [p for p in trunk.parameters() if p.requires_grad], "lr": lr},
-            {"params": head.parameters(), "lr": head_lr},
-        ], weight_decay=weight_decay)
+        optimizer = trunk_and_head_optimizer(trunk, head, lr, head_lr, weight_decay)
         labels_per_image = torch.tensor([NORMAL, CUTPASTE, SCAR])
         trunk.train()
 
@@ -110,11 +107,7 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
             crops = [crop for i in indices for crop in cutpaste_triplet(inputs[i], crop_size, rng)]
             x = to_tensor(crops, model.preprocessing)
             logits = head(pooled(trunk(x)))
-            loss = F.cross_entropy(logits, labels_per_image.repeat(len(indices)))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return float(loss.detach())
+            return descend(optimizer, F.cross_entropy(logits, labels_per_image.repeat(len(indices))))
 
         epoch_losses, batch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
                                                   "fine-tuning (CutPaste)", progress)

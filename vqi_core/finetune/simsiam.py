@@ -21,8 +21,8 @@ from torch import nn
 
 from ..preprocessing import resize_image
 from ..progress import ProgressCallback
-from . import (FinetuneResult, colour_jitter, pooled, prepare_training, random_crop, random_flip, state_copy,
-               to_tensor, train_epochs)
+from . import (FinetuneResult, colour_jitter, descend, pooled, prepare_training, random_crop, random_flip,
+               state_copy, to_tensor, train_epochs, trunk_and_head_optimizer)
 
 if TYPE_CHECKING:
     from ..methods.base import AnomalyModel
@@ -80,10 +80,7 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
         project = projector(sum(trunk.channels), dim)
         predict = predictor(dim, hidden)
         heads = nn.ModuleList([project, predict])
-        optimizer = torch.optim.AdamW([
-            {"params": [p for p in trunk.parameters() if p.requires_grad], "lr": lr},
-            {"params": heads.parameters(), "lr": head_lr},
-        ], weight_decay=weight_decay)
+        optimizer = trunk_and_head_optimizer(trunk, heads, lr, head_lr, weight_decay)
         trunk.train()
         heads.train()
 
@@ -93,11 +90,7 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
             z = project(pooled(trunk(x)))
             z1, z2 = z.chunk(2)
             p1, p2 = predict(z1), predict(z2)
-            loss = simsiam_loss(p1, p2, z1, z2)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            return float(loss.detach())
+            return descend(optimizer, simsiam_loss(p1, p2, z1, z2))
 
         epoch_losses, batch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
                                                   "fine-tuning (SimSiam)", progress)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..embeddings import default_layers, fill_padding
-from ..finetune import TrainableTrunk, build_network, state_copy, train_epochs
+from ..finetune import TrainableTrunk, build_network, descend, state_copy, train_epochs, trunk_and_head_optimizer
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
 from ..samplers import stratified_pick
@@ -107,10 +107,7 @@ class CamClassifier(AnomalyModel):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             head = nn.Linear(trunk.channels[0], 1)
-            optimizer = torch.optim.AdamW([
-                {"params": [p for p in trunk.parameters() if p.requires_grad], "lr": self.lr},
-                {"params": head.parameters(), "lr": self.head_lr},
-            ], weight_decay=self.weight_decay)
+            optimizer = trunk_and_head_optimizer(trunk, head, self.lr, self.head_lr, self.weight_decay)
 
             def logits_of(batch: torch.Tensor) -> torch.Tensor:
                 return head(trunk.forward_trained(batch)[0].mean(dim=(2, 3))).squeeze(1)
@@ -119,11 +116,8 @@ class CamClassifier(AnomalyModel):
                 chosen = train_index[positions]
                 batch = torch.stack([_random_flip(inputs[i].float(), rng) for i in chosen])
                 trunk.train()
-                loss = F.binary_cross_entropy_with_logits(logits_of(batch), targets[chosen], pos_weight=pos_weight)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                return float(loss.detach())
+                return descend(optimizer, F.binary_cross_entropy_with_logits(logits_of(batch), targets[chosen],
+                                                                             pos_weight=pos_weight))
 
             validation_losses: list[float] = []
             best: dict[str, Any] = {"loss": float("inf"), "epoch": -1, "state": None}
