@@ -1575,10 +1575,10 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert (run.predictions()["prediction"] == "defective").all()
     assert run.threshold_costs == costs  # recorded with the threshold, as data (browser review of 2026-12-05)
     lines, _ = shown()  # costs not given: the saved threshold's, as the Threshold page's fields start (review)
-    assert lines[-1] == f"Costs assumed: {costs.summary()} (those the threshold was saved at)."
+    assert lines[-1] == f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)."
     other = LineCosts(0.0, 2.0, 0.01)
-    assert shown("--cost-escape", "2")[0][-1] == (f"Costs assumed: {other.summary()} (as entered). The threshold was "
-                                                  f"saved at other costs: {costs.summary()}.")
+    assert shown("--cost-escape", "2")[0][-1] == (f"Costs assumed: {other.summary()} (as entered). The saved "
+                                                  f"threshold was saved at other costs: {costs.summary()}.")
 
     lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
     assert counts[1] == 0 and counts == evaluator.evaluate(threshold_for_false_alarm_rate(labels, scores, 0.0)) \
@@ -1589,8 +1589,11 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
                          f"measured on the images the threshold was chosen on")
     lines, _ = shown("--value", str(middle))
     assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
-    assert f"Costs assumed: {costs.summary()} (as entered)." in lines  # not "those the threshold was saved at":
-    assert middle != run.threshold  # this threshold was not
+    # another threshold, no cost given: the saved threshold's costs, said so and not "as entered" (README review)
+    assert f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)." in lines
+    assert middle != run.threshold
+    assert (f"Costs assumed: {other.summary()} (as entered). The saved threshold was saved at other costs: "
+            f"{costs.summary()}.") in shown("--value", str(middle), "--cost-escape", "2")[0]
     _, counts = shown("--value", "-1e-3")  # a value in exponent notation, not an unknown option "-1e-3"
     assert counts == evaluator.evaluate(-1e-3).confusion_matrix().ravel().tolist()
     assert negative_numbers_attached(["threshold", "--value", "-1e-3", "--run", "-r", "--save", "-2"]) == [

@@ -129,15 +129,21 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "Nobody has chosen" not in run_report_html(run)  # chosen now
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20"]) == 0  # the defect rate not given: the saved threshold's
-    assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered). The threshold was "
-            "saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective.") in out.read_text()
+    assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered). The saved threshold "
+            "was saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective.") in out.read_text()
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0  # as the Threshold page's fields start
-    assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (those the threshold was saved "
-            "at).") in out.read_text() and "saved at other costs" not in out.read_text()
+    assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (those the saved threshold was "
+            "saved at).") in out.read_text() and "saved at other costs" not in out.read_text()
     other_threshold = float(np.median(run.score_values))
-    assert other_threshold != run.threshold  # the saved threshold's costs are not another threshold's
-    assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (as entered).") in run_report_html(
-        run, other_threshold, LineCosts(5.0, 200.0, 0.005))
+    assert other_threshold != run.threshold  # a report at another threshold still names the saved one's costs
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", str(other_threshold)]) == 0
+    assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (those the saved threshold was "
+            "saved at).") in out.read_text()  # nothing was entered (README review: it said "as entered")
+    assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered). The saved threshold "
+            "was saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective.") in run_report_html(
+        run, other_threshold, LineCosts(2.0, 20.0, 0.005))
+    assert "(VQI&#x27;s defaults, not figures entered for this line)." in run_report_html(
+        run, other_threshold, LineCosts())  # the defaults said as such, even beside a saved threshold's other costs
     assert "not inspecting" not in out.read_text()
     lowest = repr(float(run.score_values.min()))  # every part rejected, at escapes as cheap as false alarms
     assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", lowest, "--cost-escape", "1"]) == 0

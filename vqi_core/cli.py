@@ -782,7 +782,7 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    print(costs_assumed(costs, saved_costs if value == saved_threshold[0] else None))
+    print(costs_assumed(costs, saved_costs))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)

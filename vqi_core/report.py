@@ -181,7 +181,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     if saved:
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
-    saved_costs = recorded_costs(info) if threshold == saved_threshold else None  # what the saved one was saved at
+    saved_costs = recorded_costs(info)  # what the saved threshold was saved at
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)

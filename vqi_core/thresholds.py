@@ -205,13 +205,14 @@ def other_saved_costs(costs: LineCosts, saved_at: LineCosts | None) -> LineCosts
 
 
 def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
-    """Which costs the cost figures assume, and where they come from: the costs the threshold was saved at
-    (``saved_at``, where they are these), VQI's defaults (which must not read as the line's own in a quality
-    record) or entered; and ``saved_at`` where it differs (:func:`other_saved_costs`)."""
+    """Which costs the cost figures assume, and where they come from: VQI's defaults (which must not read as the
+    line's own in a quality record), the costs the saved threshold was saved at (``saved_at``, where they are
+    these, whichever threshold the figures are for) or entered; and ``saved_at`` where it differs
+    (:func:`other_saved_costs`)."""
     other = other_saved_costs(costs, saved_at)
-    origin = ("those the threshold was saved at" if saved_at is not None and other is None else
-              "VQI's defaults, not figures entered for this line" if costs == LineCosts() else "as entered")
-    differs = f" The threshold was saved at other costs: {other.summary()}." if other is not None else ""
+    origin = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else
+              "those the saved threshold was saved at" if saved_at is not None and other is None else "as entered")
+    differs = f" The saved threshold was saved at other costs: {other.summary()}." if other is not None else ""
     return f"Costs assumed: {costs.summary()} ({origin}).{differs}"
 
 
