@@ -245,13 +245,12 @@ def test_masks_of_any_image_kind_are_found_and_masks_that_match_nothing_are_list
     assert blob == {"blob/000.png": ground_truth / "blob" / "000_mask.bmp",
                     "blob/001.png": ground_truth / "blob" / "001.jpg"}
     reasons = {item["file"]: item["reason"] for item in category.skipped}
+    unmatched = ("mask matches no image in test/blob (the mask of an image <stem>.<ext> is <stem>_mask.png or "
+                 "<stem>.png, or the same names with another image suffix such as .bmp or .tif)")
     assert reasons == {
-        str(ground_truth / "blob" / "000_gt.png"): "mask matches no image in test/blob (the mask of an image "
-                                                     "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
-        str(ground_truth / "blob" / "007_mask.png"): "mask matches no image in test/blob (the mask of an image "
-                                                       "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
-        str(ground_truth / "blob" / "007.png"): "mask matches no image in test/blob (the mask of an image "
-                                                  "<stem>.<ext> is <stem>_mask.png or <stem>.png)",
+        str(ground_truth / "blob" / "000_gt.png"): unmatched,
+        str(ground_truth / "blob" / "007_mask.png"): unmatched,
+        str(ground_truth / "blob" / "007.png"): unmatched,
         str(ground_truth / "blob" / "001.tif"): "another mask for the same image comes first: 001.jpg (a "
                                                   "<stem>_mask name first, then a PNG, then the first by name)",
         str(ground_truth / "Scratches"): "no test/Scratches folder: masks are matched to the test images of the "

@@ -477,7 +477,7 @@ def _unmatched_mask_reason(mask: Path, defect_type: str, unreadable: dict[str, s
     if image is not None:
         return f"the mask of test/{defect_type}/{image}, which is skipped (see its own reason)"
     return (f"mask matches no image in test/{defect_type} (the mask of an image <stem>.<ext> is <stem>_mask.png or "
-            f"<stem>.png)")
+            f"<stem>.png, or the same names with another image suffix such as .bmp or .tif)")
 
 
 def broken_link_reason(path: Path) -> str | None:
