@@ -267,8 +267,9 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: floa
     many defect-free pixels share one value, such as a map's floor, the FPR
     jumps there). FPR and PRO are exact at each threshold; the points are joined
     linearly and cut at ``max_fpr``. MVTec's own code takes every value as a
-    threshold; sampling reads a little lower: by about 1e-5 on real maps, more
-    on a handful of pixels. None when there is no region or no defect-free
+    threshold; sampling differs from that by about 1e-5 on real maps, either way,
+    and by up to about 0.5 / ``num_thresholds`` where a region's step falls
+    between two sampled thresholds. None when there is no region or no defect-free
     pixel. ``inspected``: see :func:`pixel_auroc` (the FPR counts inspected pixels only).
     """
     if not 0 < max_fpr <= 1:
@@ -336,10 +337,10 @@ def mask_to_eval_size(mask: np.ndarray, eval_hw: tuple[int, int]) -> np.ndarray:
     is preserved on average. A defect too thin or too small for that (a 1 px
     scratch or a pit in a large image) is not lost either: a defect (a
     connected region of the mask) of which no pixel is kept keeps the pixels
-    it covers at all (on shrinking; where one axis is enlarged and the other
-    shrunk, at least one of them), so every defect the
+    it covers at all (on shrinking; where an axis is enlarged, at least one of
+    them, and the area resize may add a pixel beside them), so every defect the
     mask marks still counts in pixel AUROC and in AUPRO, which averages over
-    regions.
+    regions (two defects that fall into one output pixel count as one region).
     """
     mask = np.asarray(mask, dtype=bool)
     h, w = int(eval_hw[0]), int(eval_hw[1])
