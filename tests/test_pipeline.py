@@ -1956,9 +1956,9 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
     real_write_json = vqi_core.runs.write_json_atomic
 
-    def interrupt_then_write(path, value):
+    def interrupt_then_write(path, value, create_folder=True):
         signal.raise_signal(signal.SIGINT)  # Ctrl+C after scores.csv, before threshold.json
-        real_write_json(path, value)
+        real_write_json(path, value, create_folder)
 
     monkeypatch.setattr(vqi_core.runs, "write_json_atomic", interrupt_then_write)
     value = float(np.median(run.score_values))

@@ -13,6 +13,8 @@ import shutil
 import struct
 import subprocess
 import sys
+import threading
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -914,8 +916,8 @@ from pathlib import Path
 import vqi_core.runs as runs
 from vqi_core.runs import Run
 
-def killed(path, data):  # threshold.json, the record, is written after scores.csv: die there, as SIGKILL would
-    Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")
+def killed(path, data, create_folder=True):  # threshold.json, the record, is written after scores.csv: die
+    Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")  # there, as SIGKILL would
     os.kill(os.getpid(), signal.SIGKILL)
 
 runs.write_json_atomic = killed
@@ -1038,3 +1040,53 @@ def test_model_json_values_loading_would_refuse_are_found_by_the_cheap_check(tra
                                                       f"model.json is damaged: ") and said in problem
     with pytest.raises(RunError, match="model.json is damaged"):
         run.load_model()
+
+
+@pytest.mark.parametrize("save", ["threshold", "box level", "description"])
+def test_a_save_waiting_while_its_run_is_deleted_brings_no_folder_back(runs_store, save):
+    """Found by a robustness review: a threshold save that had waited for the run's lock while the run was deleted
+    wrote its two files into a new folder of the same name, a stub that `runs` could neither list nor delete."""
+    run = runs_store.list()[0]
+    saves = {"threshold": lambda: run.save_threshold(run.threshold * 0.9, "user", "a test"),
+             "box level": lambda: run.save_box_level(2.0, "a test"),
+             "description": lambda: run.describe("a test")}
+    outcome: list[BaseException | bool | None] = []
+    waiting = threading.Event()
+
+    def save_when_unlocked() -> None:
+        waiting.set()
+        try:
+            outcome.append(saves[save]())
+        except RunError as exc:
+            outcome.append(exc)
+
+    with locked(run.path):  # as a deletion holds it
+        worker = threading.Thread(target=save_when_unlocked)
+        worker.start()
+        waiting.wait(10)
+        time.sleep(0.3)  # the save is waiting for the lock now
+        shutil.rmtree(run.path)
+    worker.join(30)
+    assert isinstance(outcome[0], RunError) and f"run {run.id} no longer exists" in str(outcome[0])
+    assert not run.path.exists() and runs_store.list() == []
+
+
+def test_a_deletion_waits_for_a_threshold_save_writing_into_the_run(runs_store, monkeypatch):
+    """The other order: a run deleted while a save writes into it goes once the save is done, whole."""
+    run = runs_store.list()[0]
+    record_csv, writing = runs_module.record_csv, threading.Event()
+
+    def slow_record_csv(*args, **kwargs):
+        writing.set()
+        time.sleep(0.5)
+        return record_csv(*args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "record_csv", slow_record_csv)
+    saved: list[bool] = []
+    worker = threading.Thread(target=lambda: saved.append(run.save_threshold(run.threshold * 0.9, "user", "test")))
+    worker.start()
+    writing.wait(10)
+    assert runs_store.delete(run.id) == run.id
+    worker.join(30)
+    assert saved == [True] and not run.path.exists() and runs_store.list() == []
+    assert not [path.name for path in runs_store.root.iterdir() if not path.name.startswith(".")]

@@ -148,9 +148,10 @@ def local_time() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename."""
-    write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode())
+def write_json_atomic(path: Path, data: Any, create_folder: bool = True) -> None:
+    """Write JSON to ``path`` through a temporary file and an atomic rename (``create_folder``: see
+    :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode(), create_folder)
 
 
 @functools.cache
@@ -802,12 +803,11 @@ class Run:
         if control is not None:
             raise ValueError(f"the description holds a control character ({control!r}): write plain text")
         path = self.path / DESCRIPTION_FILE
-        if not is_run_folder(self.path):  # deleted meanwhile (another tab): writing would bring back its folder
-            raise RunError(f"run {self.id} no longer exists in {self.path.parent}: its description was not saved")
-        if text:
-            write_json_atomic(path, {"text": text, "saved_at": local_time()})
-        else:
-            path.unlink(missing_ok=True)
+        with self._held_for_saving("its description was not saved"):
+            if text:
+                write_json_atomic(path, {"text": text, "saved_at": local_time()}, create_folder=False)
+            else:
+                path.unlink(missing_ok=True)
 
     @property
     def box_level_info(self) -> dict:
@@ -843,12 +843,7 @@ class Run:
         """Store the level boxes are drawn above, atomically, with why (the level it replaces kept in its
         ``history``); False (nothing written) when it is the saved one already and no ``reason`` is given."""
         level, reason = checked_box_level(level), checked_reason(reason)
-        gone = RunError(f"run {self.id} no longer exists in {self.path.parent}: the box level was not saved")
-        if not is_run_folder(self.path):  # deleted meanwhile (another tab): there is no folder to lock
-            raise gone
-        with locked(self.path):
-            if not is_run_folder(self.path):  # deleted while waiting: writing would bring back its folder
-                raise gone
+        with self._held_for_saving("the box level was not saved"):
             previous = self.box_level_info
             if previous["level"] == level and not reason:
                 return False
@@ -856,8 +851,21 @@ class Run:
             entry: dict[str, Any] = {"level": level, "saved_at": local_time(), "history": history}
             if reason:
                 entry["reason"] = reason
-            write_json_atomic(self.path / BOX_LEVEL_FILE, entry)
+            write_json_atomic(self.path / BOX_LEVEL_FILE, entry, create_folder=False)
         return True
+
+    @contextlib.contextmanager
+    def _held_for_saving(self, not_saved: str) -> Iterator[None]:
+        """Hold the run's lock while a save writes into it (a deletion waits for it: :meth:`RunStore.delete`);
+        ``RunError`` ending in ``not_saved`` when the run was deleted before or while waiting, as writing would
+        bring back a folder of its saved files alone."""
+        gone = RunError(f"run {self.id} no longer exists in {self.path.parent}: {not_saved}")
+        if not is_run_folder(self.path):  # deleted meanwhile (another tab): there is no folder to lock
+            raise gone
+        with locked(self.path):
+            if not is_run_folder(self.path):  # deleted while waiting
+                raise gone
+            yield
 
     @property
     def threshold(self) -> float:
@@ -1073,8 +1081,8 @@ class Run:
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
         reason = checked_reason(reason)
-        with locked(self.path):  # another save meanwhile would otherwise drop this one's entry or the other's
-            previous = self.threshold_info
+        with self._held_for_saving("the threshold was not saved"):  # another save meanwhile would otherwise drop
+            previous = self.threshold_info  # this one's entry or the other's
             if previous.get("threshold") == float(threshold) and not reason and not set_at_training(previous):
                 return False  # a history row that changes nothing would only hide the real changes (choosing the
                 # threshold the run was trained with is a change: it has been chosen now)
@@ -1084,9 +1092,9 @@ class Run:
             received: list[int] = []
             self._scores = None  # written below: read again when next used
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
-                write_bytes_atomic(self.path / SCORES_FILE, scores)
+                write_bytes_atomic(self.path / SCORES_FILE, scores, create_folder=False)
                 write_json_atomic(self.path / THRESHOLD_FILE,
-                                  threshold_entry(threshold, source, reason, history, costs))
+                                  threshold_entry(threshold, source, reason, history, costs), create_folder=False)
         if received and interrupted is None:
             raise KeyboardInterrupt
         if interrupted is not None:
@@ -1428,12 +1436,13 @@ class RunStore:
         if protected is not None:
             raise RunError(f"run {run_id} is write-protected ({protected} is read-only), nothing deleted: make it "
                            f"writable first if it should go")
-        trash = Path(tempfile.mkdtemp(prefix=f"{DELETED_PREFIX}{run_id}-", dir=self.root))
-        try:
-            os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover
-        except OSError as exc:
-            trash.rmdir()
-            raise RunError(f"could not delete run {run_id}: {exc}") from exc
+        with locked(folder):  # a save writing into the run finishes first; one waiting then finds it gone
+            trash = Path(tempfile.mkdtemp(prefix=f"{DELETED_PREFIX}{run_id}-", dir=self.root))
+            try:
+                os.replace(folder, trash)  # onto the new empty folder: never collides with an earlier leftover
+            except OSError as exc:
+                trash.rmdir()
+                raise RunError(f"could not delete run {run_id}: {exc}") from exc
         self.remove_leftovers()  # the renamed-aside folder, and any earlier one that could not be removed
         return run_id
 
