@@ -780,3 +780,27 @@ def test_an_archive_of_the_file_limit_and_a_run_name_with_an_emoji_sequence_are_
     monkeypatch.setattr(archive, "MAX_FILES", len(members) - 1)
     with pytest.raises(RunError, match=f"holds {len(members)} files; a run archive holds at most {len(members) - 1}"):
         archive._checked_members(members)
+
+
+def test_json_files_larger_than_a_run_writes_are_refused_on_import_and_named_when_listed(trained_run, tmp_path,
+                                                                                        monkeypatch, capsys):
+    """Found by a robustness review: an archive of 2 MB holding a 512 MB description.json imported, and every later
+    `runs` listing then took minutes and gigabytes, and printed the whole text."""
+    monkeypatch.setattr(runs_module, "MAX_JSON_BYTES", 100_000)
+    store = RunStore(tmp_path / "runs")
+    padded_report = (trained_run.path / "report.json").read_bytes() + b" " * 100_000  # still valid JSON
+    long_text = json.dumps({"text": "a" * 3000}).encode()
+    for name, content, reason in [
+            ("report.json", padded_report, r"report.json is damaged: it holds [\d,]+ bytes, more than the 100,000"),
+            ("description.json", json.dumps({"text": "a" * 70_000}).encode(),
+             r"description.json is damaged: it holds [\d,]+ bytes, more than the 65,536"),
+            ("description.json", long_text, "the description has 3,000 characters, more than the 2,000")]:
+        members = {f"{trained_run.id}/{file}": bytes_ for file, bytes_ in files_of(trained_run.path).items()}
+        with pytest.raises(RunError, match=reason):
+            import_run(zip_bytes({**members, f"{trained_run.id}/{name}": content}), store)
+        assert_nothing_added(store)
+    shutil.copytree(trained_run.path, store.root / trained_run.id)
+    (store.root / trained_run.id / "description.json").write_bytes(long_text)
+    assert main(["runs", "--runs", str(store.root)]) == 0
+    listed = capsys.readouterr()
+    assert "the description has 3,000 characters" in listed.out + listed.err and "a" * 100 not in listed.out

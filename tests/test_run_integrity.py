@@ -138,6 +138,8 @@ def test_json_nested_too_deep_or_with_a_huge_number_is_named_not_a_traceback(tra
                                                                             content, problem):
     """Python's JSON reader raises RecursionError on deep nesting and a ValueError beyond 4,300 digits: `runs`
     ended in a traceback, losing the listing of every healthy run too (bad-input review of 2026-12-05)."""
+    if name == "description.json" and len(content) > runs_module.MAX_DESCRIPTION_BYTES:
+        problem = f"more than the {runs_module.MAX_DESCRIPTION_BYTES:,} such a file may have"  # refused unread
     run = copied(trained_run, tmp_path / "runs")
     (run.path / name).write_text(content)
     with pytest.raises(RunError) as refused:
@@ -146,7 +148,7 @@ def test_json_nested_too_deep_or_with_a_huge_number_is_named_not_a_traceback(tra
     refused_everywhere(run, f"{run.path / name} is damaged", tmp_path, capsys)
     packed = copied(trained_run, tmp_path / "packed", trained_run.id)  # an archive of it: named there too
     (packed.path / name).write_text(content)
-    with pytest.raises(RunError, match=f"cannot be used: .*{re.escape(name)} is damaged: not readable JSON"):
+    with pytest.raises(RunError, match=f"cannot be used: .*{re.escape(name)} is damaged: .*{re.escape(problem)}"):
         import_run(packed_as_is(packed), RunStore(tmp_path / "line"))
 
 

@@ -74,6 +74,11 @@ DESCRIPTION_FILE = "description.json"
 #: the level boxes are drawn at, when saved (without it: :data:`~vqi_core.localisation.BOX_LEVEL`)
 BOX_LEVEL_FILE = "box_level.json"
 MAX_DESCRIPTION_CHARS = 2000
+#: the largest run JSON file read (a report of 100,000 images takes a few MB); a larger one, as an archive could
+#: bring, is damaged rather than read in full by every listing
+MAX_JSON_BYTES = 64 * 2**20
+#: the largest description file: its text of at most MAX_DESCRIPTION_CHARS characters, escaped
+MAX_DESCRIPTION_BYTES = 64 * 2**10
 #: the box levels a run takes (normalised map levels; 1 is the highest level any good image reached)
 MIN_BOX_LEVEL, MAX_BOX_LEVEL = 0.05, 100.0
 MANIFEST_FILE = "data_manifest.csv"
@@ -459,7 +464,11 @@ class Run:
     def _read_json(self, name: str) -> dict:
         """A JSON object file of the run; ``RunError`` saying which file is missing or damaged."""
         path = self.path / name
+        limit = MAX_DESCRIPTION_BYTES if name == DESCRIPTION_FILE else MAX_JSON_BYTES
         try:
+            if (size := path.stat().st_size) > limit:
+                raise RunError(f"{path} is damaged: it holds {size:,} bytes, more than the {limit:,} such a file "
+                               f"may have")
             value = json.loads(path.read_text())
         except FileNotFoundError:
             raise missing_run_file(path) from None
@@ -789,6 +798,9 @@ class Run:
         text = self._read_json(DESCRIPTION_FILE).get("text")
         if not isinstance(text, str):
             raise RunError(f"{path} is damaged: the description is not a text")
+        if len(text) > MAX_DESCRIPTION_CHARS:
+            raise RunError(f"{path} is damaged: the description has {len(text):,} characters, more than the "
+                           f"{MAX_DESCRIPTION_CHARS:,} a description keeps")
         return escaped_controls(text, allowed="\n\t")  # as describe() refuses: one written before it did
 
     def describe(self, text: str) -> None:
