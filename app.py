@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, RUN_PARAMETER, adopt_finished_training, \
     as_code, as_text, chosen_category_folder, data_choice, default_data_root, runs_dir, saved_runs, set_current_run, \
     training_started_here, user_errors
-from vqi_core.dashboard.run_tables import run_label, runs_of_category
+from vqi_core.dashboard.run_tables import dataset_folder_of, run_label, runs_of_category
 from vqi_core.datasets import DatasetError, incomplete_categories, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings
@@ -91,13 +91,17 @@ def dataset_sidebar(readable: list[Run]) -> None:
 
 def adopt_linked_run(readable: list[Run]) -> None:
     """A new session (a reload, a shared link) opened with ``?run=<id>`` works on that run, where it can be read:
-    before the sidebar chooses the category, which then is that run's. A link to a run that is gone or cannot be
+    before the sidebar chooses the dataset folder and the category, which then are that run's where its category
+    folder is here (the dataset folder shown first does not hold it: a reload had gone back to it). A link to a run that is gone or cannot be
     read says so, rather than working on another run without a word."""
     linked = st.query_params.get(RUN_PARAMETER)
     if CURRENT_RUN in st.session_state or not linked:
         return
-    if linked in {run.id for run in readable}:
+    run = next((run for run in readable if run.id == linked), None)
+    if run is not None:
         set_current_run(linked)
+        if DATA_ROOT not in st.session_state and (folder := dataset_folder_of(run, default_data_root())) is not None:
+            st.session_state[DATA_ROOT] = folder  # the folder the run was trained on, not the default one
     else:
         st.toast(f"The link's run {as_code(linked)} is not a readable run in {as_code(str(runs_dir()))}"
                  + (": the sidebar shows another one." if readable else ", which holds none."),

@@ -234,6 +234,35 @@ def test_a_reload_or_a_shared_link_opens_the_run_in_the_pages_address(open_page,
         assert linked.query_params["run"] == plate_folder.name
 
 
+def test_a_reload_opens_the_dataset_folder_of_the_linked_run_where_the_first_shown_does_not_hold_it(
+        open_page, app_env, synthetic_root, tmp_path):
+    """Found by a browser review: a reload of a run trained on a dataset folder typed into the sidebar went back to
+    the folder shown first (the demo) and another category, with a warning that the run is of another part."""
+    elsewhere = tmp_path / "line 2" / "parts"
+    shutil.copytree(synthetic_root / "widget", elsewhere / "gasket")
+    widget_run = app_env.list()[0]
+    gasket_folder = app_env.root / "29990101-000000-gasket-padim-0000"
+    shutil.copytree(widget_run.path, gasket_folder)
+    record_dataset_as(gasket_folder, (elsewhere / "gasket").resolve())
+    config = json.loads((gasket_folder / "config.json").read_text())
+    (gasket_folder / "config.json").write_text(json.dumps({**config, "category": "gasket"}))
+
+    for linked, root, category in [(gasket_folder.name, str(elsewhere.resolve()), "gasket"),
+                                   (widget_run.id, str(synthetic_root), "widget")]:  # the first shown holds it
+        reloaded = AppTest.from_file(str(APP), default_timeout=60)
+        reloaded.query_params["run"] = linked
+        reloaded.run()
+        assert not reloaded.exception and reloaded.session_state["current_run_id"] == linked
+        assert reloaded.sidebar.text_input(key=common.DATA_ROOT).value == root
+        assert reloaded.selectbox(key="category").value == category and not reloaded.sidebar.warning
+    shutil.rmtree(elsewhere)  # a link to a run whose folder is not here: the folder shown first, and the warning
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)
+    reloaded.query_params["run"] = gasket_folder.name
+    reloaded.run()
+    assert reloaded.sidebar.text_input(key=common.DATA_ROOT).value == str(synthetic_root)
+    assert [w.value for w in reloaded.sidebar.warning if "another part" in w.value]
+
+
 def test_the_first_current_run_is_the_shown_categorys_and_a_gone_or_unreadable_run_is_not_linked(open_page, app_env,
                                                                                                   tmp_path):
     """A new session works on the newest run of the category it shows (not on the newest run of a part whose

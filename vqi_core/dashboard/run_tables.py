@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..backbones import backbone_title
+from ..datasets import DatasetError, category_path
 from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, image_auroc, \
     interval_note, percentile_interval, roc_curve
 from ..methods import method_title
@@ -302,3 +304,23 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     alt = f"Image ROC curves of {len(curves)} runs on the {len(labels)} test images compared: {'; '.join(curves)}."
     return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), figure if both else None, missing,
                          tuple(verdicts), int((labels == 0).sum()), int((labels == 1).sum()), alt if both else "")
+
+
+def dataset_folder_of(run: Run, shown: str) -> str | None:
+    """The dataset folder to show for ``run`` when the folder ``shown`` does not hold the category folder it was
+    trained on: the folder above that category folder where it lists it as a category, else the category folder
+    itself; None where ``shown`` holds it, or the run's folder is not here (a link opened on another machine)."""
+    dataset, category = run.config.get("dataset"), run.config.get("category")
+    if not isinstance(dataset, str) or not isinstance(category, str):
+        return None
+    trained = Path(dataset)
+
+    def holds(folder: Path | str) -> bool:
+        try:
+            return category_path(folder, category).resolve() == trained.resolve()
+        except (DatasetError, OSError, ValueError):
+            return False
+
+    if holds(shown):
+        return None
+    return next((str(folder) for folder in (trained.parent, trained) if holds(folder)), None)
