@@ -92,8 +92,8 @@ def dataset_sidebar(readable: list[Run]) -> None:
 def adopt_linked_run(readable: list[Run]) -> None:
     """A new session (a reload, a shared link) opened with ``?run=<id>`` works on that run, where it can be read:
     before the sidebar chooses the dataset folder and the category, which then are that run's where its category
-    folder is here (the dataset folder shown first does not hold it: a reload had gone back to it). A link to a run that is gone or cannot be
-    read says so, rather than working on another run without a word."""
+    folder is here (a reload had gone back to the dataset folder shown first, which need not hold it). A link to a
+    run that is gone or cannot be read says so, rather than working on another run without a word."""
     linked = st.query_params.get(RUN_PARAMETER)
     if CURRENT_RUN in st.session_state or not linked:
         return
