@@ -34,7 +34,7 @@ from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDIC
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
-    box_note, boxes_sentence, good_boxes_warning, level_one_maps
+    box_note, boxes_sentence, box_level_warning, level_one_maps
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, rate_interval
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -438,12 +438,12 @@ def test_inspect_says_what_the_boxes_found_on_the_test_set(open_page, app_env):
         app = open_page("inspect_images.py")
         counts, _ = run_box_data(run, run.normalization).hits(level)
         warned = [w.value for w in app.warning if "Boxes sit on" in w.value]  # not a grey caption (browser review)
-        assert warned == ([] if level == 100 else [good_boxes_warning(counts, level, held_out)])
+        assert warned == ([] if level == 100 else [box_level_warning(counts, level, held_out)])
     app.switch_page("ui/pages/threshold.py").run()
     app.session_state["threshold_tab"] = "Boxes"
     app.run()
     assert not app.exception and [w.value for w in app.warning if "Boxes sit on" in w.value] == [
-        good_boxes_warning(counts, 0.05, run.metrics["normalisation_images"], "the slider above")]
+        box_level_warning(counts, 0.05, run.metrics["normalisation_images"], "the slider above")]
 
 
 def test_number_entry_and_preset_move_the_slider(open_page, app_env):

@@ -7,7 +7,7 @@ import pytest
 
 from vqi_core.localisation import (CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR,
                                    GROUND_TRUTH_TEXT_RGB, Box, boxes_from_map, boxes_sentence,
-                                   good_boxes_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
+                                   box_level_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
@@ -276,20 +276,39 @@ def test_a_box_over_most_of_its_image_finds_no_defect():
 def test_boxes_on_more_than_a_tenth_of_the_good_images_are_a_warning_naming_the_held_out_images():
     """PatchCore on the demo bottle boxed 5 of 14 good images, said only in a grey caption (browser review of
     2026-12-05): level 1, the highest level of 6 held-out good images, sits low."""
-    assert good_boxes_warning({"good_images": 190, "good_images_boxed": 19}) is None  # 10 %: at the line
-    assert good_boxes_warning({"good_images": 0, "good_images_boxed": 0}) is None
-    assert good_boxes_warning({"image_auroc": 0.9}) is None  # a run from before boxes were counted
+    assert box_level_warning({"good_images": 190, "good_images_boxed": 19}) is None  # 10 %: at the line
+    assert box_level_warning({"good_images": 0, "good_images_boxed": 0}) is None
+    assert box_level_warning({"image_auroc": 0.9}) is None  # a run from before boxes were counted
     said = ("Boxes sit on 5 of 14 good test images (35.7%) at box level 1: there they mark how good parts vary, not "
             "defects.{} A higher box level ({}) draws fewer of them (and may box fewer defects); the verdicts do not "
             "change.")
     counts = {"good_images": 14, "good_images_boxed": 5}
-    assert good_boxes_warning(counts, 1.0, 6) == said.format(
+    assert box_level_warning(counts, 1.0, 6) == said.format(
         " Level 1 is the highest level reached by only 6 held-out good training images, which sets it low.",
         "on the Threshold page's Boxes tab, or with boxes --level --save")
-    assert good_boxes_warning(counts, 1.0, 0, "here") == said.format(
+    assert box_level_warning(counts, 1.0, 0, "here") == said.format(
         " Level 1 was set on the good training images themselves (none was held out), which sets it low.", "here")
-    assert good_boxes_warning(counts, 1.0, 76, "here") == good_boxes_warning(counts, 1.0, None, "here") \
+    assert box_level_warning(counts, 1.0, 76, "here") == box_level_warning(counts, 1.0, None, "here") \
         == said.format("", "here")
+
+
+def test_mostly_broad_boxes_on_defective_images_are_a_warning_to_raise_the_box_level():
+    """Found by a browser review: on the few-shot glass set (2 good images held out), all 80 boxes on defective
+    images covered more than half of their image at level 1 and boxed no defect, and nothing said what to do;
+    level 9 boxed 143 of 156 defects (PatchCore) and no good image."""
+    broad = {"good_images": 18, "good_images_boxed": 0, "defective_image_boxes": 80, "broad_boxes": 80}
+    assert box_level_warning(broad, 1.0, 2, "here") == (
+        "80 of 80 boxes on defective images (100.0%) cover more than half of their image at box level 1: they do not "
+        "say where the defect is. Level 1 is the highest level reached by only 2 held-out good training images, which "
+        "sets it low. A higher box level (here) draws fewer and tighter boxes (and may box fewer defects); the "
+        "verdicts do not change.")
+    assert box_level_warning({**broad, "broad_boxes": 40}) is None  # half: at the line
+    assert box_level_warning({**broad, "defective_image_boxes": 0, "broad_boxes": 0}) is None
+    both = box_level_warning({**broad, "good_images_boxed": 9, "broad_boxes": 1, "defective_image_boxes": 1}, 2.5)
+    assert both is not None and both.startswith(
+        "Boxes sit on 9 of 18 good test images (50.0%) at box level 2.5: there they mark how good parts vary, not "
+        "defects. 1 of 1 box on defective images (100.0%) covers more than half of its image at box level 2.5: it "
+        "does not say where the defect is.")
 
 
 def test_the_boxes_sentence_says_what_the_boxes_found_and_missed():

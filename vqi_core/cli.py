@@ -27,7 +27,7 @@ from .datasets import Sample, category_holding, category_path, load_category, su
 from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS, is_image_path
 from .jobs import EXPECTED_ERRORS
-from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning, regions_boxed_text
+from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning, regions_boxed_text
 from .methods import list_methods, method_class
 from .metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts, interval_text
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
@@ -439,8 +439,8 @@ def _defect_type_lines(metrics: dict) -> list[str]:
     level = metrics.get("box_level", BOX_LEVEL)
     if (boxes := boxes_sentence(metrics, level)) is not None:
         lines.append(boxes)
-    if (on_good := good_boxes_warning(metrics, level, metrics.get("normalisation_images"), BOXES_COMMAND)):
-        lines.append(f"Warning: {on_good}")
+    if (low_level := box_level_warning(metrics, level, metrics.get("normalisation_images"), BOXES_COMMAND)):
+        lines.append(f"Warning: {low_level}")
     return lines
 
 
@@ -827,8 +827,8 @@ def _boxes(args: argparse.Namespace) -> int:
           f"({saved_level})")
     print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
                                            "image and no ground-truth mask")
-    if (on_good := good_boxes_warning(counts, level, run.metrics.get("normalisation_images"), BOXES_COMMAND)):
-        print(f"Warning: {on_good}")
+    if (low_level := box_level_warning(counts, level, run.metrics.get("normalisation_images"), BOXES_COMMAND)):
+        print(f"Warning: {low_level}")
     for name, entry in by_type.items():
         if (boxed := regions_boxed_text(entry)) is not None:  # a type whose masks mark no defect pixel: none
             print(f"  {name}: {boxed} defect regions boxed")

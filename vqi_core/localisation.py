@@ -160,32 +160,45 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
     return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 
 
-#: the share of good test images with a box above which the pages warn that boxes mark good parts' variation, and
-#: the held-out good images below which the warning says that so few set level 1 low
-GOOD_BOXED_WARNING, FEW_HELD_OUT = 0.10, 20
+#: the share of good test images with a box above which the pages warn that boxes mark good parts' variation, the
+#: share of the boxes on defective images that are broad above which they warn that boxes do not say where defects
+#: are, and the held-out good images below which the warning says that so few set level 1 low
+GOOD_BOXED_WARNING, BROAD_BOXES_WARNING, FEW_HELD_OUT = 0.10, 0.5, 20
 
 
 #: where a box level is raised, as the pages and the report say it
 RAISE_BOX_LEVEL_WHERE = "on the Threshold page's Boxes tab, or with boxes --level --save"
 
 
-def good_boxes_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, held_out: int | None = None,
-                       raise_it: str = RAISE_BOX_LEVEL_WHERE) -> str | None:
-    """A warning where the boxes drawn above ``level`` sit on more than :data:`GOOD_BOXED_WARNING` of the good test
-    images (the counts of :func:`vqi_core.metrics.box_hits`): there they mark how good parts vary, not defects;
-    ``held_out``: how many good training images set level 1 (few set it low); ``raise_it``: where a higher level
-    is chosen. None below that share."""
+def box_level_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, held_out: int | None = None,
+                      raise_it: str = RAISE_BOX_LEVEL_WHERE) -> str | None:
+    """A warning that the box level is low for the run's maps (the counts of :func:`vqi_core.metrics.box_hits`):
+    where the boxes drawn above ``level`` sit on more than :data:`GOOD_BOXED_WARNING` of the good test images
+    (there they mark how good parts vary, not defects), and where more than :data:`BROAD_BOXES_WARNING` of the
+    boxes on defective images are broad (they do not say where a defect is); ``held_out``: how many good training
+    images set level 1 (few set it low); ``raise_it``: where a higher level is chosen. None where neither holds."""
     good, boxed = metrics.get("good_images"), metrics.get("good_images_boxed")
-    if not isinstance(good, int) or not isinstance(boxed, int) or not good or boxed / good <= GOOD_BOXED_WARNING:
+    on_defective, broad = metrics.get("defective_image_boxes"), metrics.get("broad_boxes")
+    said = []
+    if isinstance(good, int) and isinstance(boxed, int) and good and boxed / good > GOOD_BOXED_WARNING:
+        said.append(f"Boxes sit on {_of(boxed, good, 'good test image')} at box level {exact_number(level)}: there "
+                    f"they mark how good parts vary, not defects.")
+    if isinstance(on_defective, int) and isinstance(broad, int) and on_defective and \
+            broad / on_defective > BROAD_BOXES_WARNING:  # a few-shot set's maps can be above level 1 nearly all over
+        said.append(f"{_of(broad, on_defective, 'box on defective images', 'boxes on defective images')} "
+                    f"{'covers' if broad == 1 else 'cover'} more than half of {'its' if broad == 1 else 'their'} "
+                    f"image at box level {exact_number(level)}: {'it does' if broad == 1 else 'they do'} not say where "
+                    f"the defect is.")
+    if not said:
         return None
     few = "" if not isinstance(held_out, int) or held_out >= FEW_HELD_OUT else (  # (a hand-edited file: not said)
         " Level 1 was set on the good training images themselves (none was held out), which sets it low."
         if held_out == 0 else
         f" Level 1 is the highest level reached by only {counted(held_out, 'held-out good training image')}, which "
         f"sets it low.")
-    return (f"Boxes sit on {_of(boxed, good, 'good test image')} at box level {exact_number(level)}: there they mark "
-            f"how good parts vary, not defects.{few} A higher box level ({raise_it}) draws fewer of them (and may "
-            f"box fewer defects); the verdicts do not change.")
+    fewer = "fewer of them" if len(said) == 1 and said[0].startswith("Boxes sit on") else "fewer and tighter boxes"
+    return (" ".join(said) + f"{few} A higher box level ({raise_it}) draws {fewer} (and may box fewer defects); the "
+            f"verdicts do not change.")
 
 
 def _gets(count: int) -> str:

@@ -28,7 +28,7 @@ from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
-from .localisation import BOX_LEVEL, boxes_sentence, good_boxes_warning
+from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
@@ -243,7 +243,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
         f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(box_counts, run.box_level)) is not None else "",
-        f'<p class="note">{html.escape(on_good)}</p>' if (on_good := good_boxes_warning(
+        f'<p class="note">{html.escape(low_level)}</p>' if (low_level := box_level_warning(
             box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",

@@ -14,7 +14,7 @@ from vqi_core.dashboard.overlays import heat_scale_note, map_range, region_capti
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
-    box_note, boxes_sentence, good_boxes_warning
+    box_note, boxes_sentence, box_level_warning
 from vqi_core.runs import Run, RunError
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside
@@ -205,9 +205,9 @@ except LOAD_ERRORS:  # a damaged map or mask: its card says so; the grid is stil
     box_counts = None
 if box_counts is not None and (boxes_found := boxes_sentence(box_counts, box_level)) is not None:
     st.caption(boxes_found)
-if box_counts is not None and (on_good := good_boxes_warning(box_counts, box_level,
-                                                             current.metrics.get("normalisation_images"))):
-    st.warning(on_good, icon=":material/crop_free:")  # a grey caption was all (browser review)
+if box_counts is not None and (low_level := box_level_warning(box_counts, box_level,
+                                                              current.metrics.get("normalisation_images"))):
+    st.warning(low_level, icon=":material/crop_free:")  # a grey caption was all (browser review)
 selected_run, selected = st.session_state.get(SELECTED, (None, None))
 if images_here and selected_run == current.id and selected in test.index:
     large_view(current, test, selected, threshold, box_level)

@@ -14,7 +14,7 @@ from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, threshold_history_frame, threshold_view
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
-from vqi_core.localisation import boxes_sentence, good_boxes_warning
+from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     preset_source, saved_source, threshold_presets
@@ -415,8 +415,8 @@ def box_level_body(run: Run) -> None:
         shown.metric(name, share, help=meaning, width="content")
     if (found := boxes_sentence(counts, level)) is not None:
         st.caption(found)
-    if on_good := good_boxes_warning(counts, level, run.metrics.get("normalisation_images"), "the slider above"):
-        st.warning(on_good, icon=":material/crop_free:")
+    if low_level := box_level_warning(counts, level, run.metrics.get("normalisation_images"), "the slider above"):
+        st.warning(low_level, icon=":material/crop_free:")
     if by_type:
         st.dataframe(regions_boxed_frame(by_type), hide_index=True, key="regions_boxed_by_type",
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
