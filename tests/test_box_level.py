@@ -446,5 +446,14 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     app = open_page("inspect_images.py")
     cards = [m.value for m in app.markdown if "true <span" in m.value]
     defective = [card for card in cards if "**defective**" in card]
-    assert defective and all("its box covers more than half of the image" in card for card in defective)
+    # the grid's cards say it briefly (the whole reason on each of 80 cards buried them: browser review), the
+    # large view in full
+    assert defective and all("its box covers more than half of the image: not counted as finding a defect (Enlarge "
+                             "says why)" in card and "lighting" not in card for card in defective)
+    index = int(np.flatnonzero(run.labels == 1)[0])
+    app.button(key=f"inspect_open_{index}").click().run()
+    assert any("a change over the whole part (lighting, position) can cause" in m.value for m in app.markdown)
+    assert box_note(False, 2, 1.0, 2, why_in="here") == (
+        "its boxes cover more than half of the image: not counted as finding a defect (here); the score is below the "
+        "threshold")
     assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run.normalization, 1.0) == (1, 1)

@@ -340,6 +340,8 @@ def captioned(overlay: np.ndarray, lines: Sequence[tuple[str, tuple[int, int, in
 OWN_RANGE_IN_LARGE_VIEW = "Enlarge can colour the heatmap by the image's own range"
 OWN_RANGE_HERE = "\"This image's range\" colours the heatmap by the image's own range"
 OWN_RANGE_IN_INSPECT = "Inspect's Enlarge can colour the heatmap of a test image by its own range"
+#: where a grid's card with a broad box sends the reader for why (:func:`box_note`'s ``why_in``)
+BROAD_WHY_IN_LARGE_VIEW = "Enlarge says why"
 
 
 def level_one_maps(held_out: int | None = None) -> str:
@@ -349,7 +351,7 @@ def level_one_maps(held_out: int | None = None) -> str:
 
 
 def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: int = 0,
-             own_range: str | None = None, held_out: int | None = None) -> str | None:
+             own_range: str | None = None, held_out: int | None = None, why_in: str | None = None) -> str | None:
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
     every held-out good image's map), the verdict compares the image's score with the threshold; and where
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
@@ -357,12 +359,16 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     was said to "locate nothing": browser review); where the score alone rejects it, that; and ``own_range``:
     where the page shows where in the image the map is highest (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page
     without it names none: browser review); ``held_out``: the run's ``normalisation_images``
-    (:func:`level_one_maps`: "every good image's map" was belied by a good test image with a box: browser review).
-    None where there is nothing to say."""
+    (:func:`level_one_maps`: "every good image's map" was belied by a good test image with a box: browser review);
+    ``why_in``: where the page says why boxes are broad, for a grid of cards, whose broad boxes then get a short
+    note (the whole reason on each of 80 cards buried them: browser review). None where there is nothing to say."""
     above = level_one_maps(held_out) if box_level == BOX_LEVEL else f"box level {exact_number(box_level)}"
     if broad:
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
                  else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
+        if why_in is not None:
+            return (f"{which} more than half of the image: not counted as finding a defect ({why_in})"
+                    + ("" if defective else "; the score is below the threshold"))
         return (f"{which} more than half of the image: the map is above {above} over most of it, which a defect "
                 f"this large or a change over the whole part (lighting, position) can cause, and a box this broad "
                 f"does not count as finding a defect" + (f" ({own_range})" if own_range else "")

@@ -13,8 +13,8 @@ from vqi_core.dashboard.image_lists import IMAGE_ORDERS, chosen_images, inspecti
 from vqi_core.dashboard.overlays import heat_scale_note, map_range, region_caption
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, OWN_RANGE_IN_LARGE_VIEW, \
-    box_note, boxes_sentence, box_level_warning
+from vqi_core.localisation import BOX_LEVEL, BROAD_WHY_IN_LARGE_VIEW, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, \
+    OWN_RANGE_IN_LARGE_VIEW, box_level_warning, box_note, boxes_sentence
 from vqi_core.runs import Run, RunError
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside
@@ -30,19 +30,20 @@ HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good leve
 
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
              box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW,
-             held_out: int | None = None) -> str:
+             held_out: int | None = None, why_in: str | None = None) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
     good/defective, and the overlay's number of ``boxes`` where known (a small box on a hot spot is hard to see on a
     thumbnail: browser review); what the image copies or
     which training image it looks like (when the run's look-alikes stand out); where the overlay's ``boxes``
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
     or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest;
-    ``held_out``: the run's ``normalisation_images``, which box level 1 is above)."""
+    ``held_out``: the run's ``normalisation_images``, which box level 1 is above; ``why_in``: where the reason for
+    broad boxes is said, for a grid's card, see :func:`~vqi_core.localisation.box_note`)."""
     colour = DEFECT_TEXT_CSS if row["label"] == "defective" else GOOD_CSS
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range, held_out) \
+    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range, held_out, why_in) \
         if boxes is not None else None
     tally = f" · {counted(boxes[0], 'box', 'boxes')}" if boxes is not None else ""
     if note:
@@ -151,7 +152,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
                 except LOAD_ERRORS as exc:
                     st.warning(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
             st.markdown(describe(row, threshold, shown_boxes(run, int(index), box_level) if images_here else None,
-                                 box_level, held_out=held_out),
+                                 box_level, held_out=held_out, why_in=BROAD_WHY_IN_LARGE_VIEW),
                         unsafe_allow_html=True)
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
