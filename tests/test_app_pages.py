@@ -2551,3 +2551,19 @@ def test_tables_show_n_a_for_figures_that_do_not_exist(open_page, app_env):
         for table in shown:
             assert table.value[columns].isna().all().all(), page  # missing, not 0 and not the string "None"
             assert table.proto.placeholder == common.NO_VALUE == "n/a", page
+
+
+def test_costs_entered_for_another_run_are_said_where_this_runs_threshold_recorded_none(open_page, app_env):
+    """Found by a browser review: costs entered and saved on one part's run applied, without a word, to another
+    part's run whose threshold recorded no costs, and decided its warning that the threshold costs more than not
+    inspecting."""
+    app = open_page("threshold.py")
+    assert not any("No costs were saved" in i.value for i in app.info)  # VQI's defaults: nothing to say
+    app.number_input(key="cost_escape").set_value(200.0).run()
+    said = [i.value for i in app.info if "No costs were saved" in i.value]
+    assert said == ["No costs were saved with this run's threshold. The figures here are worked out with the costs "
+                    "entered in this session, perhaps for another run or part: a false alarm costs 1, an escape 200, "
+                    "1% defective."]
+    app.button(key="threshold_default_costs").click().run()
+    assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [1.0, 10.0, 1.0]
+    assert not app.exception and not any("No costs were saved" in i.value for i in app.info)

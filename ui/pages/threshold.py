@@ -168,7 +168,9 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
     A session that has entered no costs yet starts at the costs the run's threshold was saved with (VQI's
     defaults where none were recorded); costs entered since that differ from them are said, with a button that
     takes them (found by a browser review: a minimum-cost threshold saved at other costs than the fields showed,
-    and the validation report gave both without a word). ``saved``: the costs the saved threshold was saved at."""
+    and the validation report gave both without a word); where none were recorded, costs other than VQI's defaults
+    are said to be this session's (they had carried over from another part's run without a word: browser review).
+    ``saved``: the costs the saved threshold was saved at."""
     for key, value in cost_fields(saved or LineCosts()).items():  # a field not entered yet in this session
         st.session_state.setdefault(key, value)
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
@@ -198,6 +200,12 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
                 f"out with the costs entered: {costs.summary()}.", icon=":material/payments:")
         st.button("Use the saved threshold's costs", key="threshold_saved_costs", icon=":material/undo:",
                   on_click=st.session_state.update, args=(cost_fields(other),))
+    elif saved is None and costs != LineCosts():  # entered for another run, maybe another part (browser review)
+        st.info(f"No costs were saved with this run's threshold. The figures here are worked out with the costs "
+                f"entered in this session, perhaps for another run or part: {costs.summary()}.",
+                icon=":material/payments:")
+        st.button("Use VQI's default costs", key="threshold_default_costs", icon=":material/undo:",
+                  on_click=st.session_state.update, args=(cost_fields(LineCosts()),))
     return costs
 
 
