@@ -1208,6 +1208,21 @@ def test_the_legend_names_the_ground_truth_outline_only_where_there_are_masks(op
     assert ("ground-truth outline" in legends[0]) == has_masks
 
 
+@pytest.mark.parametrize("has_masks", [True, False])
+def test_the_threshold_page_says_above_its_tabs_why_a_run_without_masks_has_no_pixel_tab(open_page, app_env,
+                                                                                         has_masks):
+    """Found by a browser review: without masks the Pixel level tab was gone and the reason sat at the page's foot,
+    under the threshold history."""
+    run = app_env.list()[0]
+    (run.path / "config.json").write_text(json.dumps({**run.config, "has_masks": has_masks}))
+    app = open_page("threshold.py")
+    said = [c.value for c in app.main.caption if "No Pixel level tab" in c.value]
+    assert not app.exception and ("Pixel level" in [tab.label for tab in app.tabs]) == has_masks
+    assert said == ([] if has_masks else [":material/info: No Pixel level tab: this run's test images have no "
+                                          "ground-truth masks, so how well the heatmaps outline defects (pixel AUROC, "
+                                          "AUPRO) cannot be measured."])
+
+
 @pytest.mark.parametrize("stand_out", [True, False])
 def test_inspect_names_training_look_alikes_only_when_they_stand_out(open_page, app_env, stand_out):
     """Good test images with a training look-alike are marked when the check found far more of them among the

@@ -27,6 +27,8 @@ REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
 TAB, TAB_OPENED = "threshold_tab", "threshold_tab_opened"
+NO_PIXEL_TAB = (":material/info: No Pixel level tab: this run's test images have no ground-truth masks, so how well "
+                "the heatmaps outline defects (pixel AUROC, AUPRO) cannot be measured.")
 BOX_SAVE_ERROR, BOX_TOAST = "box_level_error", "box_level_toast"
 #: what the save callback has to say, toasted by the fragment's next draw (Streamlit does not support a
 #: callback of a fragment's widget drawing elements itself)
@@ -460,12 +462,12 @@ labels = ["Image level", *(["Pixel level"] if masks else []), "Boxes"]
 if TAB in st.session_state:  # kept apart from the widget's state, which Streamlit drops while another page is open
     st.session_state[TAB_OPENED] = st.session_state[TAB]
 opened = st.session_state.get(TAB_OPENED)
+if not masks:  # said where the tab would be (at the page's foot it went unseen: browser review)
+    st.caption(NO_PIXEL_TAB)
 tabs = st.tabs(labels, key=TAB, default=opened if opened in labels else None, on_change="rerun")
 if tabs[0].open:
     with tabs[0]:
         image_level(current)
-        if not masks:
-            st.caption("Pixel-level view: this run's dataset has no ground-truth masks.")
 if masks and tabs[1].open:
     with tabs[1]:
         pixel_level(current)
