@@ -916,6 +916,7 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
     history = next(d.value for d in app.dataframe if "source" in d.value.columns)
+    assert history.columns.tolist() == ["saved", "threshold", "reason", "source", "costs"]  # the reason in view
     assert history["threshold"].tolist()[:2] == [exact_number(shown), exact_number(elsewhere)]  # newest first
     assert history["saved"].tolist() == [saved_time(t) for t in run.threshold_history["saved_at"][::-1]]
 
