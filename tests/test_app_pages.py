@@ -1421,6 +1421,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].tolist() == [0.0, 0.0]  # numbers (they sort as such); the same scores: no difference
     assert table[VERSUS_FIRST_INTERVAL].tolist() == ["reference", "+0.000 to +0.000"]
+    assert VERSUS_FIRST_INTERVAL == "AUROC difference's 95% interval"  # after the escapes, it was read as theirs
     assert list(table.columns[:9]) == ["run", "description", "method", "image AUROC", VERSUS_FIRST, "saved threshold",
                                        FALSE_ALARMS_SAVED, ESCAPES_SAVED, VERSUS_FIRST_INTERVAL]
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)

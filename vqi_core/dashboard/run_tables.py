@@ -73,7 +73,8 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
 #: Compare table columns: the bootstrap interval of a run's image AUROC, and its difference from the first run's
 AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
 VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
-VERSUS_FIRST_INTERVAL = f"that difference's {CONFIDENCE:.0%} interval"
+VERSUS_FIRST_INTERVAL = f"AUROC difference's {CONFIDENCE:.0%} interval"  # not "that difference's": it stands after
+# the escapes and was read as theirs (browser review)
 #: Compare table columns: what each run's saved threshold does on the images compared
 FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms", "escapes"  # short: the escapes column had been scrolled out of a
 # 1600 px window (browser review); the saved threshold's column stands just before them, and the help says so too
