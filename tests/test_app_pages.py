@@ -1784,8 +1784,10 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     app.multiselect(key="compare_runs").set_value([run.id, other.id, replaced.id]).run()
     assert not app.exception
     [error] = [e.value for e in app.error if "not evaluated on the same test images" in e.value]
-    assert error.endswith(f" {common.as_text(run_name(other))} shares no test image with the first run, "
-                          f"{common.as_text(run_name(run))}.")  # which to drop (browser review)
+    assert error.startswith(f"These runs were not evaluated on the same test images: compare runs tested on the "
+                            f"same files. {common.as_text(run_name(other))} shares no test image with the first run, "
+                            f"{common.as_text(run_name(run))}.")  # which to drop, before the files that differ
+    assert " of the same name " in error  # (browser review: it came after them)
     assert [r.id for r in sharing_none_with_first([run, other, replaced])] == [other.id]
     assert [r.id for r in sharing_none_with_first([other, run, replaced])] == [run.id, replaced.id]
 

@@ -134,7 +134,7 @@ if not shared:
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "
                            "same files" + (" (runs trained before VQI recorded its files' digests: on the same "
                                            "category folder)." if found.by_folder else ".")
-                           + (changed if found.changed else "") + which)
+                           + which + (changed if found.changed else ""))  # which to drop first (browser review)
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
     common.note_banner(note, f"{holders}: ")
