@@ -1092,3 +1092,19 @@ def test_a_deletion_waits_for_a_threshold_save_writing_into_the_run(runs_store, 
     worker.join(30)
     assert saved == [True] and not run.path.exists() and runs_store.list() == []
     assert not [path.name for path in runs_store.root.iterdir() if not path.name.startswith(".")]
+
+
+def test_a_save_removes_what_any_stopped_save_left_in_the_run(runs_store):
+    """Found by a robustness review: only a threshold save removed the temporary files of a stopped save; a box
+    level's or a description's stayed for ever."""
+    run = runs_store.list()[0]
+    left = [run.path / f".{name}.x1y2" for name in ("box_level.json", "description.json", "scores.csv",
+                                                       "threshold.json")]
+    for path in left:
+        path.write_bytes(b"half")
+    run.describe("line 3")
+    assert not [path.name for path in left if path.exists()]
+    for path in left:
+        path.write_bytes(b"half")
+    run.save_box_level(2.0)
+    assert not [path.name for path in left if path.exists()] and run.description == "line 3"

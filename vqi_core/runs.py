@@ -877,6 +877,7 @@ class Run:
         with locked(self.path):
             if not is_run_folder(self.path):  # deleted while waiting
                 raise gone
+            _remove_save_leftovers(self.path)  # of a save stopped by SIGKILL or a power cut
             yield
 
     @property
@@ -1099,7 +1100,6 @@ class Run:
                 return False  # a history row that changes nothing would only hide the real changes (choosing the
                 # threshold the run was trained with is a change: it has been chosen now)
             history = [*previous.pop("history", []), previous]
-            _remove_save_leftovers(self.path)  # of a save stopped by SIGKILL or a power cut
             scores = record_csv(self.predictions(threshold))
             received: list[int] = []
             self._scores = None  # written below: read again when next used
@@ -1115,9 +1115,9 @@ class Run:
 
 
 def _remove_save_leftovers(folder: Path) -> None:
-    """Remove the temporary files (:func:`write_bytes_atomic`'s) of a threshold save that was stopped in ``folder``;
-    for the run's lock holder only: a save in progress writes them."""
-    for name in (SCORES_FILE, THRESHOLD_FILE):
+    """Remove the temporary files (:func:`write_bytes_atomic`'s) of a save stopped in ``folder`` (a threshold, a box
+    level, a description); for the run's lock holder only: a save in progress writes them."""
+    for name in (SCORES_FILE, THRESHOLD_FILE, BOX_LEVEL_FILE, DESCRIPTION_FILE):
         for leftover in folder.glob(f".{name}.*"):
             leftover.unlink(missing_ok=True)
 
