@@ -4,6 +4,7 @@ are refused with a reason and leave nothing behind (vqi_core.archive, `runs --ex
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -804,3 +805,22 @@ def test_json_files_larger_than_a_run_writes_are_refused_on_import_and_named_whe
     assert main(["runs", "--runs", str(store.root)]) == 0
     listed = capsys.readouterr()
     assert "the description has 3,000 characters" in listed.out + listed.err and "a" * 100 not in listed.out
+
+
+def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(trained_run, tmp_path, monkeypatch):
+    """Found by a robustness review: unpacking onto a full disk said "the archive's run ... cannot be used"."""
+    store = RunStore(tmp_path / "runs")
+    store.root.mkdir()
+    copy = shutil.copyfileobj
+
+    def disk_full_after_a_few_files(source, target, *args, **kwargs):
+        if len(list(store.root.rglob("*"))) > 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return copy(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(archive.shutil, "copyfileobj", disk_full_after_a_few_files)
+    with pytest.raises(RunError) as refused:
+        import_run(run_archive_bytes(trained_run), store)
+    assert str(refused.value) == (f"the run {trained_run.id} could not be written into the runs folder {store.root}: "
+                                  f"No space left on device")
+    assert_nothing_added(store)

@@ -16,6 +16,7 @@ digest too. To know that a run is the one that was approved, compare the archive
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import stat
@@ -39,6 +40,8 @@ MAX_UNPACKED_BYTES = 4 * 1024 ** 3
 MAX_FILES = 10_000
 #: the largest anomaly map an imported run may hold (a 4096 x 4096 float32 map; VQI's are far smaller)
 MAX_MAP_BYTES = 64 * 1024 ** 2
+#: what writing an unpacked file can fail with where the runs folder, not the archive, is at fault
+FOLDER_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 #: files every run archive must hold, relative to its run folder
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
 
@@ -134,6 +137,9 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             _check_whole_run(Run(staging), run_id)
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
+            if isinstance(exc, OSError) and exc.errno in FOLDER_FAULTS:  # a full disk is not the archive's fault
+                raise RunError(f"the run {run_id} could not be written into the runs folder {store.root}: "
+                               f"{exc.strerror or exc}") from exc
             # named inside the hidden staging folder: name it inside the archive instead
             raise RunError(f"the archive's run {run_id} cannot be used: "
                            f"{str(exc).replace(str(staging), run_id)}") from exc
