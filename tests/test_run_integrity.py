@@ -1108,3 +1108,14 @@ def test_a_save_removes_what_any_stopped_save_left_in_the_run(runs_store):
         path.write_bytes(b"half")
     run.save_box_level(2.0)
     assert not [path.name for path in left if path.exists()] and run.description == "line 3"
+
+
+def test_listing_a_runs_folder_that_could_never_exist_says_why(tmp_path, capsys):
+    """Found by a robustness review: a runs folder under a file was listed as "no runs in ... (the folder does not
+    exist yet)", with status 0, though it can never exist; a folder that is merely not there yet is said so."""
+    (tmp_path / "afile").write_text("x")
+    assert main(["runs", "--runs", str(tmp_path / "afile" / "sub")]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: the runs folder {tmp_path / 'afile' / 'sub'} cannot exist: "
+                                               f"{tmp_path / 'afile'} is a file, not a folder")
+    assert main(["runs", "--runs", str(tmp_path / "new" / "runs")]) == 0
+    assert capsys.readouterr().out.strip() == f"no runs in {tmp_path / 'new' / 'runs'} (the folder does not exist yet)"

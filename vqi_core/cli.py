@@ -1002,6 +1002,9 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
               f"{folder}", file=sys.stderr)
     if not runs:
+        above = next((folder for folder in store.root.parents if folder.exists()), None)
+        if not store.root.is_dir() and above is not None and not above.is_dir():  # it could never be created
+            raise RunError(f"the runs folder {store.root} cannot exist: {above} is a file, not a folder")
         print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
         return 0
     print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
