@@ -8,9 +8,11 @@ import errno
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import stat
+import time
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -824,3 +826,20 @@ def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(traine
     assert str(refused.value) == (f"the run {trained_run.id} could not be written into the runs folder {store.root}: "
                                   f"No space left on device")
     assert_nothing_added(store)
+
+
+def test_runs_names_staging_folders_and_an_import_removes_those_an_hour_old(trained_run, tmp_path, capsys):
+    """Found by a robustness review: a killed import left a whole copy of its run in a hidden folder that `runs`
+    never named, and only a training or a deletion removed (an hour later)."""
+    store = RunStore(tmp_path / "runs")
+    old, young = store.root / ".incomplete-20261206-000000-x-abc", store.root / ".incomplete-20261206-000001-y-def"
+    for folder in (old, young):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    hours_ago = time.time() - 2 * runs_module.STALE_STAGING_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    assert main(["runs", "--runs", str(store.root)]) == 0
+    said = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in said] == [f"not a run yet: {old}", f"not a run yet: {young}"]
+    import_run(run_archive_bytes(trained_run), store)
+    assert not old.exists() and young.exists() and store.get(trained_run.id)

@@ -123,6 +123,7 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         if (store.root / run_id).exists():
             raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")
         store.check_writable()
+        store.remove_leftovers()  # of imports and trainings interrupted here an hour ago or more
         try:
             staging = store.new_staging_folder(run_id)
         except OSError as exc:  # e.g. a run name too long for this file system

@@ -1001,6 +1001,9 @@ def _runs(args: argparse.Namespace) -> int:
         missing = " and ".join(name for name in (CONFIG_FILE, METRICS_FILE) if not (folder / name).is_file())
         print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
               f"{folder}", file=sys.stderr)
+    for folder in store.staging_folders():
+        print(f"not a run yet: {folder}, a run being written or deleted, or left by an interrupted command (train, "
+              f"an import and a deletion remove it once it is an hour old)", file=sys.stderr)
     if not runs:
         above = next((folder for folder in store.root.parents if folder.exists()), None)
         if not store.root.is_dir() and above is not None and not above.is_dir():  # it could never be created

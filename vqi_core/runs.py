@@ -1388,6 +1388,15 @@ class RunStore:
                             if not folder.name.startswith(".") and folder.is_dir() and not is_run_folder(folder)
                             and any((folder / name).exists() for name in (CONFIG_FILE, SCORES_FILE, MODEL_DIR))))
 
+    def staging_folders(self) -> tuple[Path, ...]:
+        """The hidden folders in which runs are built or imported, or that interrupted commands left (sorted):
+        :meth:`remove_leftovers` removes them once :data:`STALE_STAGING_SECONDS` old; a listing names them, as
+        a killed import of a large run leaves a copy of all of it."""
+        if not self.root.is_dir():
+            return ()
+        return tuple(sorted(folder for folder in self.root.iterdir()
+                            if folder.name.startswith(INCOMPLETE_PREFIX) and folder.is_dir()))
+
     def check_not_in_a_run(self) -> None:
         """``RunError`` when the runs folder is a run folder or lies inside one: a run written there would be
         carried along by that run's export and deleted with it."""
