@@ -1119,3 +1119,17 @@ def test_listing_a_runs_folder_that_could_never_exist_says_why(tmp_path, capsys)
                                                f"{tmp_path / 'afile'} is a file, not a folder")
     assert main(["runs", "--runs", str(tmp_path / "new" / "runs")]) == 0
     assert capsys.readouterr().out.strip() == f"no runs in {tmp_path / 'new' / 'runs'} (the folder does not exist yet)"
+
+
+def test_an_image_auroc_edited_in_metrics_json_is_refused_as_its_scores_give_another(trained_run, tmp_path, capsys):
+    """Found by a robustness review: metrics.json's image AUROC, edited, was listed, exported and imported as the
+    run's, while evaluate computed another from the same scores."""
+    run = copied(trained_run, tmp_path / "runs")
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    true_auroc = metrics["image_auroc"]
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "image_auroc": 0.9999}))
+    message = (f"{run.path / 'metrics.json'} is damaged: its image AUROC 0.9999 is not the {true_auroc:.4f} that the "
+               f"run's scores give")
+    refused_everywhere(run, message, tmp_path, capsys)
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "image_auroc": true_auroc}))
+    Run(run.path).check()

@@ -50,7 +50,7 @@ from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
                            saved_normalization, saved_preprocessing)
-from .metrics import LineCosts, mask_to_eval_size
+from .metrics import LineCosts, image_auroc, mask_to_eval_size
 from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
@@ -98,7 +98,7 @@ STALE_STAGING_SECONDS = 3600.0
 #: how a zip archive (an ``.npz`` file, a torch file) begins: a local file header, or the end of an empty one's
 ZIP_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06")
 #: the files :meth:`Run.check` reads past the JSON ones, and ``config.json`` (whether a manifest is needed)
-CHECKED_FILES = (CONFIG_FILE, SCORES_FILE, MAPS_FILE, MANIFEST_FILE, f"{MODEL_DIR}/{MODEL_JSON}",
+CHECKED_FILES = (CONFIG_FILE, METRICS_FILE, SCORES_FILE, MAPS_FILE, MANIFEST_FILE, f"{MODEL_DIR}/{MODEL_JSON}",
                  f"{MODEL_DIR}/{ARRAYS_FILE}", f"{MODEL_DIR}/{BACKBONE_FILE}", f"{MODEL_DIR}/{REGION_FILE}")
 #: every file a run folder holds (those of a run without fine-tuning, a region or a saved box level are fewer)
 RUN_FILES = frozenset({*CHECKED_FILES, METRICS_FILE, REPORT_FILE, THRESHOLD_FILE, DESCRIPTION_FILE, BOX_LEVEL_FILE})
@@ -647,6 +647,12 @@ class Run:
             raise RunError(f"{self.path / SCORES_FILE} is damaged: its images, labels or scores are not the ones the "
                            f"run wrote (their SHA-256 is not the one {CONFIG_FILE} recorded), so its figures and "
                            f"metrics.json would disagree; restore it from a copy, or train again")
+        saved = self.metrics.get("image_auroc")  # the headline figure, which `runs` and every page show: an edit or a
+        if recorded is not None and isinstance(saved, (int, float)) and not isinstance(saved, bool) and \
+                math.isfinite(saved) and (found := image_auroc(self.labels, self.score_values)) is not None and \
+                abs(found - saved) > 1e-9:  # flipped bit had gone unseen (robustness review)
+            raise RunError(f"{self.path / METRICS_FILE} is damaged: its image AUROC {saved:.4f} is not the {found:.4f} "
+                           f"that the run's scores give; restore it from a copy, or train again")
         return settled
 
     def _check_scores_order(self) -> None:
