@@ -75,8 +75,10 @@ def capture_statistics(image: np.ndarray) -> dict[str, float]:
 def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[dict[str, Any]]:
     """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
 
-    One entry per :data:`CAPTURE_CUES` statistic: ``cue``, ``auroc`` (direction-free, 0.5-1), the median of
-    each class (``good_median``, ``defective_median``); empty unless both classes are present.
+    One entry per :data:`CAPTURE_CUES` statistic that differs between the images: ``cue``, ``auroc``
+    (direction-free, 0.5-1), the median of each class (``good_median``, ``defective_median``); empty unless both
+    classes are present. A statistic the same on every image tells nothing and is left out (the colour of grey
+    images, listed at 0.500, read as a finding: browser review).
     """
     defective = np.array([label != "good" for label in labels], int)
     if len(images) != len(defective):
@@ -87,6 +89,8 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
     cues = []
     for name in CAPTURE_CUES:
         values = np.array([image_statistics[name] for image_statistics in statistics], float)
+        if np.all(values == values[0]):
+            continue
         auroc = image_auroc(defective, values)
         assert auroc is not None  # both classes are present
         cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
