@@ -17,7 +17,8 @@ from PIL import Image
 from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
 from vqi_core.provenance import file_sha256
-from vqi_core.runs import read_scores_file, scores_digest
+from vqi_core.metrics import image_auroc
+from vqi_core.runs import label_values, read_scores_file, scores_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = DEFAULT_DATA_ROOT  # the real datasets: $VQI_SHARED_DATA, else ../shared/data beside the project
@@ -172,12 +173,18 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 
 def reseal(run_folder: Path) -> None:
     """Record a run's ``model/model.json`` and the images, labels and scores of its ``scores.csv`` as the ones it
-    wrote (``config.json``'s SHA-256 of them), for a test that makes a case by editing them: a run written that way.
-    A check refuses a run whose files differ from the digests it recorded."""
+    wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give in ``metrics.json``, for a test
+    that makes a case by editing them: a run written that way. A check refuses a run whose files differ from the
+    digests it recorded, or whose image AUROC is not its scores'."""
     config = json.loads((run_folder / "config.json").read_text())
+    scores = read_scores_file(run_folder / "scores.csv")
     config["model_sha256"] = file_sha256(run_folder / "model" / "model.json")
-    config["scores_sha256"] = scores_digest(read_scores_file(run_folder / "scores.csv"))
+    config["scores_sha256"] = scores_digest(scores)
     (run_folder / "config.json").write_text(json.dumps(config))
+    metrics = json.loads((run_folder / "metrics.json").read_text())
+    if metrics.get("image_auroc") is not None:
+        metrics["image_auroc"] = image_auroc(label_values(scores), scores["score"].to_numpy(dtype=float))
+        (run_folder / "metrics.json").write_text(json.dumps(metrics))
 
 
 #: EXIF blocks Pillow cannot parse, and warns of: an orientation entry cut short ("Corrupt EXIF data"), a Make
