@@ -28,7 +28,7 @@ from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
-    trained_at
+    dataset_folder_of, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -240,7 +240,11 @@ def test_a_reload_opens_the_dataset_folder_of_the_linked_run_where_the_first_sho
     the folder shown first (the demo) and another category, with a warning that the run is of another part."""
     elsewhere = tmp_path / "line 2" / "parts"
     shutil.copytree(synthetic_root / "widget", elsewhere / "gasket")
+    shutil.copytree(synthetic_root / "widget", elsewhere / "widget")  # a category of the same name elsewhere
     widget_run = app_env.list()[0]
+    other_widget = app_env.root / "29990102-000000-widget-padim-0000"
+    shutil.copytree(widget_run.path, other_widget)
+    record_dataset_as(other_widget, (elsewhere / "widget").resolve())
     gasket_folder = app_env.root / "29990101-000000-gasket-padim-0000"
     shutil.copytree(widget_run.path, gasket_folder)
     record_dataset_as(gasket_folder, (elsewhere / "gasket").resolve())
@@ -248,6 +252,7 @@ def test_a_reload_opens_the_dataset_folder_of_the_linked_run_where_the_first_sho
     (gasket_folder / "config.json").write_text(json.dumps({**config, "category": "gasket"}))
 
     for linked, root, category in [(gasket_folder.name, str(elsewhere.resolve()), "gasket"),
+                                   (other_widget.name, str(elsewhere.resolve()), "widget"),  # not the shown widget
                                    (widget_run.id, str(synthetic_root), "widget")]:  # the first shown holds it
         reloaded = AppTest.from_file(str(APP), default_timeout=60)
         reloaded.query_params["run"] = linked
@@ -255,6 +260,10 @@ def test_a_reload_opens_the_dataset_folder_of_the_linked_run_where_the_first_sho
         assert not reloaded.exception and reloaded.session_state["current_run_id"] == linked
         assert reloaded.sidebar.text_input(key=common.DATA_ROOT).value == root
         assert reloaded.selectbox(key="category").value == category and not reloaded.sidebar.warning
+    assert dataset_folder_of(Run(widget_run.path), str(synthetic_root / "widget")) is None  # shown: the category
+    unrecorded = Run(shutil.copytree(gasket_folder, tmp_path / "unrecorded"))
+    (unrecorded.path / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "dataset"}))
+    assert dataset_folder_of(Run(unrecorded.path), str(synthetic_root)) is None  # a run that records no folder
     shutil.rmtree(elsewhere)  # a link to a run whose folder is not here: the folder shown first, and the warning
     reloaded = AppTest.from_file(str(APP), default_timeout=60)
     reloaded.query_params["run"] = gasket_folder.name
@@ -680,7 +689,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
 
     app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
     assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [5.0, 200.0, 0.5]
-    assert not any("saved at other costs" in i.value for i in app.info)
+    assert not any("saved at other costs" in i.value or "No costs were saved" in i.value for i in app.info)
     next(b for b in app.button if b.key == "preset_Minimum cost").click().run()
     assert app.slider(key="threshold_slider").value == run.threshold  # the preset finds the saved threshold again
     app.number_input(key="cost_escape").set_value(500.0).run()
@@ -1109,13 +1118,17 @@ def test_inspect_draws_and_counts_boxes_above_the_saved_box_level(open_page, app
     assert np.array_equal(run_overlay(run, index, norm, 1000.0, heatmap=False, ground_truth=False), plain)
 
 
-def test_the_image_caches_of_a_server_stay_within_half_a_gigabyte():
+def test_the_image_caches_of_a_server_stay_within_half_a_gigabyte(open_page, app_env, monkeypatch):
     """Found by review: the large view's overlays shared the thumbnails' cache of 600 entries, one per opacity
-    chosen, so a long session could keep about a gigabyte of 768 px images."""
+    chosen, so a long session could keep about a gigabyte of 768 px images. The grid's thumbnails keep their own
+    (they are not kept twice, in the large views' cache too)."""
     largest_side = {common.overlay: 768, common.thumbnail: 320, common.original: 768}
     worst = sum(cached._info.max_entries * side * side * 3 for cached, side in largest_side.items())
     assert worst < 512 * 2 ** 20
-
+    common.thumbnail.clear()
+    monkeypatch.setattr(common, "overlay", lambda *args, **kwargs: pytest.fail("the grid used the large views' cache"))
+    app = open_page("inspect_images.py")
+    assert not app.exception and len(app.image) > 1
 
 def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_page, app_env):
     """The large view was drawn at the top of the page while the user was scrolled down at the card clicked, so

@@ -803,13 +803,24 @@ def test_json_files_larger_than_a_run_writes_are_refused_on_import_and_named_whe
             import_run(zip_bytes({**members, f"{trained_run.id}/{name}": content}), store)
         assert_nothing_added(store)
     shutil.copytree(trained_run.path, store.root / trained_run.id)
-    (store.root / trained_run.id / "description.json").write_bytes(long_text)
+    description = store.root / trained_run.id / "description.json"
+    description.write_bytes(long_text)
     assert main(["runs", "--runs", str(store.root)]) == 0
     listed = capsys.readouterr()
     assert "the description has 3,000 characters" in listed.out + listed.err and "a" * 100 not in listed.out
+    at_most = b'{"text": "line 3"}'
+    description.write_bytes(at_most + b" " * (runs_module.MAX_DESCRIPTION_BYTES - len(at_most)))  # the limit: read
+    assert Run(description.parent).description == "line 3"
+    description.write_bytes(at_most + b" " * (runs_module.MAX_DESCRIPTION_BYTES + 1 - len(at_most)))
+    with pytest.raises(RunError, match="it holds 65,537 bytes, more than the 65,536"):
+        Run(description.parent).description
 
 
-def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(trained_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fault, said", [(errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded"),
+                                         (errno.EROFS, "Read-only file system"), (errno.EACCES, "Permission denied"),
+                                         (errno.EFBIG, "File too large")])
+def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(trained_run, tmp_path, monkeypatch, fault,
+                                                                          said):
     """Found by a robustness review: unpacking onto a full disk said "the archive's run ... cannot be used"."""
     store = RunStore(tmp_path / "runs")
     store.root.mkdir()
@@ -817,14 +828,14 @@ def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(traine
 
     def disk_full_after_a_few_files(source, target, *args, **kwargs):
         if len(list(store.root.rglob("*"))) > 4:
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise OSError(fault, said)
         return copy(source, target, *args, **kwargs)
 
     monkeypatch.setattr(archive.shutil, "copyfileobj", disk_full_after_a_few_files)
     with pytest.raises(RunError) as refused:
         import_run(run_archive_bytes(trained_run), store)
     assert str(refused.value) == (f"the run {trained_run.id} could not be written into the runs folder {store.root}: "
-                                  f"No space left on device")
+                                  f"{said}")
     assert_nothing_added(store)
 
 
@@ -833,13 +844,16 @@ def test_runs_names_staging_folders_and_an_import_removes_those_an_hour_old(trai
     never named, and only a training or a deletion removed (an hour later)."""
     store = RunStore(tmp_path / "runs")
     old, young = store.root / ".incomplete-20261206-000000-x-abc", store.root / ".incomplete-20261206-000001-y-def"
-    for folder in (old, young):
+    deleting = store.root / ".incomplete-deleted-20261206-000002-z-ghi"  # a deletion stopped half-way
+    for folder in (old, young, deleting):
         folder.mkdir(parents=True)
         (folder / "config.json").write_text("{}")
+    (store.root / ".incomplete-a-file").write_text("not a folder")  # not a staging folder: not named
     hours_ago = time.time() - 2 * runs_module.STALE_STAGING_SECONDS
     os.utime(old, (hours_ago, hours_ago))
     assert main(["runs", "--runs", str(store.root)]) == 0
     said = capsys.readouterr().err.splitlines()
-    assert [line.split(",")[0] for line in said] == [f"not a run yet: {old}", f"not a run yet: {young}"]
+    assert [line.split(",")[0] for line in said] == [f"not a run yet: {old}", f"not a run yet: {young}",
+                                                     f"not a run yet: {deleting}"]
     import_run(run_archive_bytes(trained_run), store)
-    assert not old.exists() and young.exists() and store.get(trained_run.id)
+    assert not old.exists() and not deleting.exists() and young.exists() and store.get(trained_run.id)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import shutil
@@ -22,7 +23,8 @@ from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_slider, boxes_m
     run_box_data, run_box_tally, saved_box_counts
 from vqi_core.dashboard.scoring import judged_again, result_cards_order
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_TEXT_RGB, GOOD_RGB, \
-    OWN_RANGE_IN_LARGE_VIEW, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, render_overlay
+    OWN_RANGE_IN_LARGE_VIEW, box_level_warning, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, \
+    render_overlay
 from vqi_core.images import transparency_note
 from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
@@ -290,8 +292,18 @@ def test_the_boxes_command_shows_a_level_and_saves_it(runs_store, capsys):
     assert capsys.readouterr().out.startswith(f"box level 3 on 14 evaluated test images of run {run.id} (saved: 3)")
     (run.path / BOX_LEVEL_FILE).unlink()  # no level saved: said so, not "(saved: 1)" (found by a CLI review)
     assert main(["boxes", "--run", str(run.path)]) == 0
-    assert capsys.readouterr().out.startswith(
-        f"box level 1 on 14 evaluated test images of run {run.id} (none saved: 1, the default)")
+    out = capsys.readouterr().out
+    assert out.startswith(f"box level 1 on 14 evaluated test images of run {run.id} (none saved: 1, the default)")
+    # the 64-px parts' defective maps are high all over at level 1: the warning to raise it, from boxes, evaluate
+    # and the report alike (a mutation check found none of them tested)
+    warning = box_level_warning(run.metrics, 1.0, run.metrics.get("normalisation_images"),
+                                "boxes --run <run> --level <level> --save")
+    assert warning is not None and "cover more than half of their image at box level 1" in warning
+    assert f"Warning: {warning}" in out.splitlines()
+    assert main(["evaluate", "--run", str(run.path)]) == 0
+    assert f"Warning: {warning}" in capsys.readouterr().out.splitlines()
+    assert html.escape(box_level_warning(run.metrics, 1.0, run.metrics.get("normalisation_images"))) in \
+        run_report_html(run)
 
 
 def test_an_archived_run_keeps_its_box_level(runs_store, tmp_path):

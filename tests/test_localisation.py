@@ -303,6 +303,7 @@ def test_mostly_broad_boxes_on_defective_images_are_a_warning_to_raise_the_box_l
         "sets it low. A higher box level (here) draws fewer and tighter boxes (and may box fewer defects); the "
         "verdicts do not change.")
     assert box_level_warning({**broad, "broad_boxes": 40}) is None  # half: at the line
+    assert box_level_warning({**broad, "broad_boxes": 41}) is not None  # just over it
     assert box_level_warning({**broad, "defective_image_boxes": 0, "broad_boxes": 0}) is None
     both = box_level_warning({**broad, "good_images_boxed": 9, "broad_boxes": 1, "defective_image_boxes": 1}, 2.5)
     assert both is not None and both.startswith(

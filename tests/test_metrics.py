@@ -15,7 +15,7 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               interval_note, interval_text, mask_to_eval_size, minimum_cost_threshold,
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
-from vqi_core.thresholds import costlier_than_unchecked, false_alarm_preset_name, line_cost_sentence, outcomes, \
+from vqi_core.thresholds import costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, outcomes, \
     rate_numbers, set_at_training_note
 from vqi_core.wording import percent
 
@@ -694,3 +694,12 @@ def test_a_threshold_nobody_chose_is_said_with_what_it_does_on_the_test_set():
     assert only_good == ("Nobody has chosen this threshold yet: it was set when the run was trained (highest "
                          "held-out good score); on the run's test set it rejects 0 of 4 good images (0.0%). Choose "
                          "one for the line's costs here.")
+
+
+def test_the_costs_assumed_are_said_to_be_vqis_defaults_even_where_a_threshold_was_saved_at_them():
+    """Default figures must not read as the line's own in a quality record, whichever threshold recorded them."""
+    assert costs_assumed(LineCosts(), LineCosts()) == ("Costs assumed: a false alarm costs 1, an escape 10, 1% "
+                                                       "defective (VQI's defaults, not figures entered for this line).")
+    assert costs_assumed(LineCosts(5.0, 200.0, 0.005), LineCosts(5.0, 200.0, 0.005)).endswith(
+        "(those the saved threshold was saved at).")
+    assert costs_assumed(LineCosts(5.0, 200.0, 0.005)).endswith("(as entered).")

@@ -1133,3 +1133,26 @@ def test_an_image_auroc_edited_in_metrics_json_is_refused_as_its_scores_give_ano
     refused_everywhere(run, message, tmp_path, capsys)
     (run.path / "metrics.json").write_text(json.dumps({**metrics, "image_auroc": true_auroc}))
     Run(run.path).check()
+
+
+def test_an_image_auroc_edited_after_a_passed_check_is_found_either_way_and_older_runs_are_not_checked(
+        trained_run, tmp_path, monkeypatch):
+    """metrics.json is among the files whose change makes a remembered check run again; a figure edited upwards is
+    refused as one edited downwards; a run from before the scores' digest is read as before."""
+    monkeypatch.setattr(runs_module, "RACY_SECONDS", 0.0)  # the files just written count as settled
+    run = copied(trained_run, tmp_path / "runs")
+    scores = pd.read_csv(run.path / "scores.csv")
+    scores.loc[scores.index[scores["label"] == "defective"][0], "score"] = scores["score"].min() - 1.0  # an escape
+    scores.to_csv(run.path / "scores.csv", index=False)
+    reseal(run.path)
+    Run(run.path).check()  # passed, and remembered
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    true_auroc = metrics["image_auroc"]
+    assert true_auroc < 0.999
+    (run.path / "metrics.json").write_text(json.dumps({**metrics, "image_auroc": true_auroc + 0.001}))
+    with pytest.raises(RunError, match=f"its image AUROC {true_auroc + 0.001:.4f} is not the {true_auroc:.4f}"):
+        Run(run.path).check()
+    config = json.loads((run.path / "config.json").read_text())
+    del config["scores_sha256"]  # as a run trained before 2026-12-06 holds it
+    (run.path / "config.json").write_text(json.dumps(config))
+    Run(run.path).check()

@@ -221,6 +221,9 @@ def test_capture_cues_find_a_difference_in_exposure_or_size_not_in_content() -> 
     assert cues["image size"] == 1.0 and cues["aspect ratio"] == 1.0
     grey = [np.repeat(image[..., :1], 3, axis=2) for image in good + darker]  # a mono camera: colour tells nothing
     assert {c["cue"] for c in capture_cues(grey, labels)} == {"mean grey level", "grey-level spread"}
+    grey_wider = [np.repeat(image[..., :1], 3, axis=2) for image in good + wider]  # the statistics after colour too
+    assert [c["cue"] for c in capture_cues(grey_wider, labels)] == ["mean grey level", "grey-level spread",
+                                                                     "image size", "aspect ratio"]
     assert capture_cues(good, ["good"] * 8) == []
     with pytest.raises(ValueError, match="labels"):
         capture_cues(good, ["good"])

@@ -391,7 +391,7 @@ def _train(args: argparse.Namespace) -> int:
     with interrupts_held(interrupted):  # the run is written: a script must get its folder as the last line
         metrics = run.metrics
         print(_metrics_line(metrics))
-        for line in _defect_type_lines(metrics):
+        for line in _defect_type_lines(metrics, metrics.get("normalisation_images")):
             print(line)
         if (region := run.config.get("region")) is not None:  # a mask of the wrong picture would cut most of it
             print(f"inspection region: {region['inspected_share']:.0%} of each image is inspected, from "
@@ -423,9 +423,10 @@ def _metrics_line(metrics: dict) -> str:
 BOXES_COMMAND = "boxes --run <run> --level <level> --save"
 
 
-def _defect_type_lines(metrics: dict) -> list[str]:
+def _defect_type_lines(metrics: dict, held_out: int | None) -> list[str]:
     """One line per defect type (its images, image AUROC against the good images, pixel AUROC, pixel share and
-    regions boxed), then what the boxes did on the whole test set (:func:`boxes_sentence`)."""
+    regions boxed), then what the boxes did on the whole test set (:func:`boxes_sentence`), and where the box level
+    is low for the maps, a warning (``held_out``: the run's ``normalisation_images``, which set level 1)."""
     lines = []
     for name, entry in metrics.get("per_defect_type", {}).items():
         line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {figure(entry['image_auroc'])}"
@@ -439,7 +440,7 @@ def _defect_type_lines(metrics: dict) -> list[str]:
     level = metrics.get("box_level", BOX_LEVEL)
     if (boxes := boxes_sentence(metrics, level)) is not None:
         lines.append(boxes)
-    if (low_level := box_level_warning(metrics, level, metrics.get("normalisation_images"), BOXES_COMMAND)):
+    if (low_level := box_level_warning(metrics, level, held_out, BOXES_COMMAND)):
         lines.append(f"Warning: {low_level}")
     return lines
 
@@ -462,7 +463,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     for note in result["notes"]:
         print(f"note: {note}")
     print(_metrics_line(result["metrics"]))
-    for line in _defect_type_lines(result["metrics"]):
+    for line in _defect_type_lines(result["metrics"], run.metrics.get("normalisation_images")):  # as trained
         print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(threshold)
     source = str(saved.get("source", "saved"))
