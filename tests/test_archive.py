@@ -816,9 +816,9 @@ def test_json_files_larger_than_a_run_writes_are_refused_on_import_and_named_whe
         Run(description.parent).description
 
 
-@pytest.mark.parametrize("fault, said", [(errno.ENOSPC, "No space left on device"), (errno.EDQUOT, "Disk quota exceeded"),
-                                         (errno.EROFS, "Read-only file system"), (errno.EACCES, "Permission denied"),
-                                         (errno.EFBIG, "File too large")])
+@pytest.mark.parametrize("fault, said", [(errno.ENOSPC, "No space left on device"),
+                                         (errno.EDQUOT, "Disk quota exceeded"), (errno.EROFS, "Read-only file system"),
+                                         (errno.EACCES, "Permission denied"), (errno.EFBIG, "File too large")])
 def test_an_import_onto_a_full_disk_names_the_runs_folder_not_the_archive(trained_run, tmp_path, monkeypatch, fault,
                                                                           said):
     """Found by a robustness review: unpacking onto a full disk said "the archive's run ... cannot be used"."""

@@ -15,8 +15,8 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               interval_note, interval_text, mask_to_eval_size, minimum_cost_threshold,
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
-from vqi_core.thresholds import costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, outcomes, \
-    rate_numbers, set_at_training_note
+from vqi_core.thresholds import costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, \
+    outcomes, rate_numbers, set_at_training_note
 from vqi_core.wording import percent
 
 
