@@ -2539,6 +2539,9 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
     assert any(i.value.startswith("1 file name is given to more than one upload (part.png)") for i in app.info)
     frame = app.session_state["predict_results"]["frame"]
     assert frame["image"].tolist() == ["part.png", "part.png"] and frame["sha256"].nunique() == 2
+    titles = sorted(m.value.split("  \n")[0] for m in app.markdown if m.value.startswith("**part.png**"))
+    assert titles == sorted(f"**part.png** :grey[SHA-256 {digest[:12]}…]" for digest in frame["sha256"])  # told
+    # apart on the cards too (browser review: two cards of one name could not be)
 
 
 def test_a_run_label_begins_with_what_tells_runs_apart(app_env):

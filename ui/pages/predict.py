@@ -296,7 +296,8 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     if repeated:
         st.info(f"{counted(len(repeated), 'file name')} {are(len(repeated))} given to more than one upload "
                 f"({', '.join(common.as_text(name) for name in repeated[:5])}): their cards and CSV rows carry "
-                f"the same name, and the CSV's sha256 column tells the files apart.", icon=":material/info:")
+                f"the same name; the first digits of each file's SHA-256 on its card, and the CSV's sha256 column, "
+                f"tell the files apart.", icon=":material/info:")
     if outcome["sub_folders"]:
         names = ", ".join(common.as_text(name) for name in outcome["sub_folders"])
         st.info(f"Not searched: {counted(len(outcome['sub_folders']), 'sub-folder')} ({names}). Give one as the "
@@ -340,7 +341,9 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
             note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0),
                             held_out=held_out)
             read_as = f"  \n:grey[{item['read_note']}]" if item.get("read_note") else ""  # transparency
-            st.markdown(f"**{common.as_text(item['name'])}**  \n<span style='color:{colour}'>**{verdict}**</span> · "
+            digest = f" :grey[SHA-256 {item['sha256'][:12]}…]" if item["name"] in repeated and item["sha256"] else ""
+            st.markdown(f"**{common.as_text(item['name'])}**{digest}  \n"
+                        f"<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
                         f"{counted(item['boxes'], 'box', 'boxes')}{read_as}{how_unlike}"
                         + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)

@@ -42,11 +42,12 @@ def result_card(result: ImageResult, side: int) -> dict[str, Any]:
     """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
     the overlay as a JPEG ``side`` px wide (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`; lines as wide on a
     card two thirds that size), how it was read where
-    that bears on its verdict (transparency) and how the image is unlike the training images."""
+    that bears on its verdict (transparency), how the image is unlike the training images and the SHA-256 of its
+    file (which tells apart two uploads of one name)."""
     overlay = grid_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
-            "broad": result.broad_boxes, "read_note": result.read_note}
+            "broad": result.broad_boxes, "read_note": result.read_note, "sha256": result.sha256}
 
 
 def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
