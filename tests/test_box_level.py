@@ -443,10 +443,10 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     assert box_note(True, 1, 1.0, 1, OWN_RANGE_IN_LARGE_VIEW) == (
         "its box covers more than half of the image: the map is above every held-out good image's map over most of "
         "it, which "
-        "a defect this large or a change over the whole part (lighting, position) can cause, and a box this broad "
-        "does not count as finding a defect (Enlarge can colour the heatmap by the image's own range)")
+        "a defect this large or a change over the whole part (lighting, position) can cause; a box this broad does not "
+        "show where a defect is (Enlarge can colour the heatmap by the image's own range)")
     # (not "it locates nothing" under a large defect outlined well: browser review)
-    assert box_note(True, 1, 1.0, 1).endswith("does not count as finding a defect")  # Predict: no large view
+    assert box_note(True, 1, 1.0, 1).endswith("does not show where a defect is")  # Predict: no large view
     assert box_note(True, 3, 2.0, 1).startswith("1 of its 3 boxes covers more than half of the image: the map is "
                                                 "above box level 2 over most of it")
     assert box_note(True, 3, 2.0, 2).startswith("2 of its 3 boxes cover more than half")
@@ -460,12 +460,12 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
     defective = [card for card in cards if "**defective**" in card]
     # the grid's cards say it briefly (the whole reason on each of 80 cards buried them: browser review), the
     # large view in full
-    assert defective and all("its box covers more than half of the image: not counted as finding a defect (Enlarge "
-                             "says why)" in card and "lighting" not in card for card in defective)
+    assert defective and all("its box covers more than half of the image, too broad to show where a defect is "
+                             "(Enlarge says why)" in card and "lighting" not in card for card in defective)
     index = int(np.flatnonzero(run.labels == 1)[0])
     app.button(key=f"inspect_open_{index}").click().run()
     assert any("a change over the whole part (lighting, position) can cause" in m.value for m in app.markdown)
     assert box_note(False, 2, 1.0, 2, why_in="here") == (
-        "its boxes cover more than half of the image: not counted as finding a defect (here); the score is below the "
-        "threshold")
+        "its boxes cover more than half of the image, too broad to show where a defect is (here); the score is below "
+        "the threshold")
     assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run.normalization, 1.0) == (1, 1)

@@ -355,7 +355,8 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
     """Where boxes and verdict seem to disagree, why: boxes mark regions above the run's ``box_level`` (at 1,
     every held-out good image's map), the verdict compares the image's score with the threshold; and where
     ``broad`` of the boxes cover most of the image (drawn along its edges, they read as a frame: browser review),
-    what makes a map so high and that such boxes do not count as finding a defect (a large defect outlined well
+    what makes a map so high and that such boxes do not show where a defect is ("not counted as finding a defect"
+    read as contradicting a card's "defect caught": browser review; a large defect outlined well
     was said to "locate nothing": browser review); where the score alone rejects it, that; and ``own_range``:
     where the page shows where in the image the map is highest (e.g. :data:`OWN_RANGE_IN_LARGE_VIEW`; a page
     without it names none: browser review); ``held_out``: the run's ``normalisation_images``
@@ -367,11 +368,11 @@ def box_note(defective: bool, boxes: int, box_level: float = BOX_LEVEL, broad: i
         which = ("its box covers" if boxes == 1 else "its boxes cover" if broad == boxes
                  else f"{broad} of its {boxes} boxes {'covers' if broad == 1 else 'cover'}")
         if why_in is not None:
-            return (f"{which} more than half of the image: not counted as finding a defect ({why_in})"
+            return (f"{which} more than half of the image, too broad to show where a defect is ({why_in})"
                     + ("" if defective else "; the score is below the threshold"))
         return (f"{which} more than half of the image: the map is above {above} over most of it, which a defect "
-                f"this large or a change over the whole part (lighting, position) can cause, and a box this broad "
-                f"does not count as finding a defect" + (f" ({own_range})" if own_range else "")
+                f"this large or a change over the whole part (lighting, position) can cause; a box this broad does "
+                f"not show where a defect is" + (f" ({own_range})" if own_range else "")
                 + ("" if defective else "; the score is below the threshold"))
     if defective and boxes == 0:
         return (f"no box: no region is above {above}; the score as a whole is at or above the threshold"
