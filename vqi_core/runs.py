@@ -38,7 +38,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -317,7 +317,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _is_finite(value: object) -> bool:
+def _is_finite(value: object) -> TypeGuard[float]:
     """Whether a JSON value is a finite number (VQI writes null for a figure it has not: NaN in
     ``metrics.json`` was edited in, and would be printed and compared as a figure; found by review)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -648,9 +648,8 @@ class Run:
                            f"run wrote (their SHA-256 is not the one {CONFIG_FILE} recorded), so its figures and "
                            f"metrics.json would disagree; restore it from a copy, or train again")
         saved = self.metrics.get("image_auroc")  # the headline figure, which `runs` and every page show: an edit or a
-        if recorded is not None and isinstance(saved, (int, float)) and not isinstance(saved, bool) and \
-                math.isfinite(saved) and (found := image_auroc(self.labels, self.score_values)) is not None and \
-                abs(found - saved) > 1e-9:  # flipped bit had gone unseen (robustness review)
+        if recorded is not None and _is_finite(saved) and (found := image_auroc(self.labels, self.score_values)) \
+                is not None and abs(found - saved) > 1e-9:  # flipped bit had gone unseen (robustness review)
             raise RunError(f"{self.path / METRICS_FILE} is damaged: its image AUROC {saved:.4f} is not the {found:.4f} "
                            f"that the run's scores give; restore it from a copy, or train again")
         return settled
@@ -1490,9 +1489,7 @@ class RunStore:
                     upload.unlink()
             except FileNotFoundError:  # removed meanwhile by another process
                 continue
-        for folder in self.root.iterdir():
-            if not folder.name.startswith(INCOMPLETE_PREFIX) or not folder.is_dir():
-                continue
+        for folder in self.staging_folders():
             try:
                 abandoned = folder.name.startswith(DELETED_PREFIX) or now - folder.stat().st_mtime > stale_after_s
             except FileNotFoundError:  # removed meanwhile by another process
