@@ -183,8 +183,10 @@ def box_level_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, h
     if isinstance(good, int) and isinstance(boxed, int) and good and boxed / good > GOOD_BOXED_WARNING:
         said.append(f"Boxes sit on {_of(boxed, good, 'good test image')} at box level {exact_number(level)}: there "
                     f"they mark how good parts vary, not defects.")
+    mostly_broad = False  # decides the advice's wording: fewer boxes, or tighter ones too
     if isinstance(on_defective, int) and isinstance(broad, int) and on_defective and \
             broad / on_defective > BROAD_BOXES_WARNING:  # a few-shot set's maps can be above level 1 nearly all over
+        mostly_broad = True
         said.append(f"{_of(broad, on_defective, 'box on defective images', 'boxes on defective images')} "
                     f"{'covers' if broad == 1 else 'cover'} more than half of {'its' if broad == 1 else 'their'} "
                     f"image at box level {exact_number(level)}: {'it does' if broad == 1 else 'they do'} not say where "
@@ -196,7 +198,7 @@ def box_level_warning(metrics: Mapping[str, object], level: float = BOX_LEVEL, h
         if held_out == 0 else
         f" Level 1 is the highest level reached by only {counted(held_out, 'held-out good training image')}, which "
         f"sets it low.")
-    fewer = "fewer of them" if len(said) == 1 and said[0].startswith("Boxes sit on") else "fewer and tighter boxes"
+    fewer = "fewer and tighter boxes" if mostly_broad else "fewer of them"
     return (" ".join(said) + f"{few} A higher box level ({raise_it}) draws {fewer} (and may box fewer defects); the "
             f"verdicts do not change.")
 
