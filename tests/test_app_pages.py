@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from conftest import APP
 from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, textured_image, write_png
@@ -76,6 +77,28 @@ def shown_confusion(app) -> np.ndarray:
 def metric(app, label: str) -> str:
     """The value of the ``st.metric`` labelled ``label``."""
     return next(m.value for m in app.metric if m.label == label)
+
+
+def card_captions(app, starting: str = "**") -> list[list[str]]:
+    """The text of each card (a bordered container of :data:`ui.common.CARD_WIDTH` px) in the page's rows that wrap,
+    in the order drawn: for each card, its markdown that begins with ``starting``."""
+    cards = []
+
+    def flexible(node) -> bool:  # a container (columns, tabs and expanders are blocks of other types)
+        return isinstance(node, Block) and node.type == "flex_container"
+
+    def visit(node) -> None:
+        flex = node.proto.flex_container if flexible(node) else None
+        if flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap:
+            for child in node.children.values():
+                if flexible(child) and child.proto.flex_container.border \
+                        and child.proto.width_config.pixel_width == common.CARD_WIDTH:
+                    cards.append([m.value for m in child.markdown if m.value.startswith(starting)])
+        for child in getattr(node, "children", {}).values():
+            visit(child)
+
+    visit(app.main)
+    return cards
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -351,6 +374,10 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     app.button(key="home_describe").click().run()
     assert not app.exception and not app.error
     assert run.description == "approved by QA on 2026-12-02"
+    [toast] = [toast for toast in app.toast if run.id in toast.value]  # long enough to be read (accessibility
+    assert toast.proto.duration >= 10  # review: the 4 s default was gone before a slow reader was done)
+    # the label without markup: a screen reader read out the backticks around the run's id (the caption names it)
+    assert app.text_area(key="home_description").label == "Description of the current run"
     table = next(d.value for d in app.dataframe if "description" in d.value.columns)
     assert table["description"].tolist() == ["approved by QA on 2026-12-02"]  # the table drawn after the save
     assert open_page().text_area(key="home_description").value == "approved by QA on 2026-12-02"
@@ -403,6 +430,9 @@ def test_moving_the_slider_changes_the_confusion_matrix(open_page, app_env):
     assert charts["histogram_chart"] == (f"Histograms of the test scores of {n_good} good and {n_defective} "
                                          f"defective images, with the threshold {threshold}: it rejects 0 of the "
                                          f"good and 0 of the defective images.")
+    for chart in app.get("plotly_chart"):  # a Tab key stops at each toolbar button: those of no use here are gone
+        removed = json.loads(chart.proto.config)["modeBarButtonsToRemove"]  # (accessibility review of 2026-12-06)
+        assert {"select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"} <= set(removed)
 
 
 def test_defect_type_table_follows_the_slider(open_page, app_env):
@@ -621,6 +651,7 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
         "minimum-cost preset and the expected cost are hidden until they can."]
     app.button(key="threshold_save").click().run()  # saved, without costs: said so (browser review)
     [toast] = [t.value for t in app.toast]
+    assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)
     assert toast.startswith(f"Saved threshold {exact_number(Run(run.path).threshold)} (") and toast.endswith(
         "Predict and scores.csv use it from now on. The costs entered cannot be used: none were recorded with it.")
     assert Run(run.path).threshold_costs is None
@@ -1331,6 +1362,7 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_histogram_readable():
     assert [a.text for a in inside.layout.annotations] == ["threshold 3000"]  # the line named (browser review)
 
 
+
 def test_a_few_far_scores_switch_the_histogram_to_bins_of_equal_ratio_on_a_log_axis():
     """DFM scores of 200-8,755 put all 14 good images into the first of 40 equal bars, the threshold line inside
     it and the defective ones spread thin (browser review of 2026-12-05)."""
@@ -1396,15 +1428,16 @@ def test_inspect_shows_the_borderline_images_first(open_page, app_env):
 
 def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, app_env):
     """Four columns filled one at a time put the 1st, 5th and 9th image under each other, and cards of different
-    heights pushed rows out of line: read across, the order by score was lost (review of 2026-12-04)."""
+    heights pushed rows out of line: read across, the order by score was lost (review of 2026-12-04). Four columns
+    of a fixed number then squeezed a card's text to a few letters a line in a small window (review of 2026-12-06):
+    the cards keep their width in one row that wraps (the browser test counts them to a row)."""
     run = app_env.list()[0]
     app = open_page("inspect_images.py", inspect_order="highest score first")
 
     def shown() -> list[str]:
-        cells = [[m.value for m in column.markdown if m.value.startswith("**")] for column in app.columns]
-        cards = [cell for cell in cells if cell]
-        assert all(len(cell) == 1 for cell in cards)  # a row of columns per four cards
-        return [cell[0].split("**")[1] for cell in cards]
+        cards = card_captions(app)
+        assert all(len(card) == 1 for card in cards)  # one image per card
+        return [card[0].split("**")[1] for card in cards]
 
     order = [common.as_text(name) for name in run.scores.sort_values("score", ascending=False)["image"]]
     assert shown() == order[:12]
@@ -1971,17 +2004,26 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
     assert not set_at_training(run.threshold_info)  # saved by hand before histories were recorded (review)
 
 
+def test_predict_says_why_score_images_cannot_be_pressed_yet(open_page):
+    """A disabled button is no stop for the Tab key, and nothing said why it was disabled (accessibility review)."""
+    app = open_page("predict.py")
+    button = app.button(key="predict_score")
+    assert button.disabled and button.help == "Upload images above first."
+    app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=3)), "image/png")])
+    app.run()
+    assert not app.button(key="predict_score").disabled and not app.button(key="predict_score").help
+
+
 def test_predict_lays_its_cards_out_row_by_row(open_page):
     """Found by review: the cards filled three columns one image at a time, so a card with a longer note pushed the
-    rows out of line; as on Inspect, each row of three cards is a row of columns of its own."""
+    rows out of line; as on Inspect, the cards keep their order and width in one row that wraps."""
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value(
         [(f"part{i}.png", png(textured_image(64, seed=20 + i)), "image/png") for i in range(5)]).run()
     app.button(key="predict_score").click().run()
     assert not app.exception and metric(app, "Images scored") == "5"
-    cells = [[m.value for m in column.markdown if m.value.startswith("**part")] for column in app.columns]
-    cards = [cell for cell in cells if cell]
-    assert len(cards) == 5 and all(len(cell) == 1 for cell in cards)  # one card per column of a row
+    cards = card_captions(app, "**part")
+    assert len(cards) == 5 and all(len(card) == 1 for card in cards)  # one image per card
 
 
 def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labelled(open_page, app_env, synthetic_root,

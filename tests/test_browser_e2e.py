@@ -155,6 +155,12 @@ def _train(page, server, method: str, region: Path | None = None, elsewhere: str
     _settle(page)
 
 
+def _in_first_row(locator) -> int:
+    """How many of the elements ``locator`` finds stand in the first row: their top edge level with the first's."""
+    tops = [box["y"] for box in (locator.nth(i).bounding_box() for i in range(locator.count())) if box is not None]
+    return sum(abs(top - tops[0]) < 2 for top in tops)
+
+
 def _cost_counts(page) -> tuple[int, int, int, int]:
     text = page.get_by_text(COST).first.inner_text()
     fp, n_good, fn, n_defective = map(int, COST.search(text).groups())
@@ -195,6 +201,13 @@ def test_train_threshold_compare_and_predict(page, server):
         assert link.evaluate("e => [e, ...e.querySelectorAll('*')].every(c => c.scrollWidth <= c.clientWidth + 1)"), \
             f"{label} is cut off"
     page.set_viewport_size({"width": 1400, "height": 1000})
+    for link in (page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train"),
+                 page.get_by_role("link", name="Train a run")):  # the keyboard's focus shows (accessibility review:
+        link.focus()  # Streamlit's light grey background was all but invisible)
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        assert link.evaluate("e => document.activeElement === e && getComputedStyle(e).outlineStyle === 'solid'"), \
+            "no visible focus on a link"
     page.get_by_text("Move a run to another machine (.zip)").click()
     archives = [server["runs"].parent / name for name in ("bad.zip", "bad2.zip")]
     for archive in archives:
@@ -275,6 +288,17 @@ def test_train_threshold_compare_and_predict(page, server):
     report = Path(download.value.path()).read_text()
     assert run.id in report and f"{counts_f1[0]} of {counts_f1[1]} good parts would be rejected" in report
     _shot(page, "threshold")
+    charts = page.get_by_test_id("stPlotlyChart")  # the ROC curve and the histogram: side by side where there is
+    for width, side_by_side in ((1400, 2), (800, 1)):  # room, else one under the other (found by review: in half
+        page.set_viewport_size({"width": width, "height": 1000})  # of an 800 px window, the titles were cut off)
+        _settle(page)
+        assert _in_first_row(charts) == side_by_side, f"{width} px: the charts are not {side_by_side} to a row"
+        for chart in (charts.nth(0), charts.nth(1)):
+            assert chart.evaluate("""e => { const right = e.getBoundingClientRect().right;
+                                            return [...e.querySelectorAll('.gtitle')].every(
+                                                t => t.getBoundingClientRect().right <= right + 1); }"""), \
+                f"{width} px: a chart's title is cut off"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
     page.get_by_text("Costs on the line").first.click()  # each cost field shows the value used, as typed (0.0015 %
     rate = page.get_by_role("spinbutton", name="Defective parts on the line (%)")  # had shown as 0.002: review)
@@ -316,6 +340,19 @@ def test_train_threshold_compare_and_predict(page, server):
         assert pill.evaluate("""e => { const r = e.getBoundingClientRect(), y = r.top + r.height / 2;
                                        return [r.left + 2, r.right - 2].every(x => e.contains(
                                            document.elementFromPoint(x, y))); }"""), f"{outcome} is cut off"
+    # cards keep their width, as many to a row as there is room for (found by review: four columns of a 500 px page
+    # wrapped "Enlarge" letter by letter); the order's box shows its choice whole
+    thumbnails = page.get_by_role("img", name=re.compile(" with its heatmap and boxes$"))
+    for width, per_row in ((1400, 4), (1024, 2), (800, 2)):
+        page.set_viewport_size({"width": width, "height": 1000})
+        _settle(page)
+        assert _in_first_row(thumbnails) == per_row, f"{width} px: not {per_row} cards to a row"
+        enlarge = page.get_by_role("button", name="Enlarge")
+        assert all(enlarge.nth(i).bounding_box()["height"] < 56 for i in range(enlarge.count())), \
+            f"{width} px: an Enlarge button's text wraps"
+        order = page.get_by_role("combobox", name="Order")
+        assert order.input_value() == "highest score first"
+        assert order.evaluate("e => e.scrollWidth <= e.clientWidth"), f"{width} px: the order's choice is cut off"
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.get_by_test_id("stPaginationPage").filter(has_text="3").click()  # 35 test images: the last page
     _settle(page)

@@ -45,6 +45,16 @@ APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
+#: a keyboard's focus drawn plainly on links and radio buttons: Streamlit's own light grey background was all but
+#: invisible there (about 1.1:1; accessibility review of 2026-12-06)
+FOCUS_STYLE = """<style>
+a:focus-visible, label:has(input[type="radio"]:focus-visible) {
+    outline: 3px solid #0072B2 !important; outline-offset: 2px; }
+</style>"""
+#: the charts' toolbars keep download, zoom, pan and reset: each button is a stop for the Tab key, and a keyboard
+#: passed eight per chart on the way to "Save threshold" (accessibility review)
+CHART_CONFIG = {"modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
+                "displaylogo": False}
 #: an image upload's size limit in MB, told to the browser so that it refuses a larger file before sending it
 IMAGE_UPLOAD_MB = MAX_IMAGE_BYTES // 2**20
 #: session-state keys shared between the sidebar and the pages
@@ -259,9 +269,9 @@ def adopt_finished_training() -> None:
         replaced = st.session_state.get(CURRENT_RUN)
         st.session_state[CURRENT_RUN] = status.run_id
         st.toast(f"Training finished: run {as_code(status.run_id)} is now the current run."
-                 + replaced_run_sentence(replaced, status.run_id), icon=":material/done:")
+                 + replaced_run_sentence(replaced, status.run_id), icon=":material/done:", duration="long")
     elif status.state == jobs.FAILED:
-        st.toast("Training failed: the Train page says why.", icon=":material/error:")
+        st.toast("Training failed: the Train page says why.", icon=":material/error:", duration="long")
 
 
 def replaced_run_sentence(run_id: str | None, new_run_id: str) -> str:
@@ -558,19 +568,29 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
     return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
 
 
-def row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
-    """(column, item) for each of ``items``, in order, in rows of ``per_row`` columns, each row made when its first
-    item is asked for: read across, and stacked on a phone, they keep the order (columns filled top to bottom did
-    not: browser review)."""
-    for start in range(0, len(items), per_row):
-        yield from zip(st.columns(per_row), items[start:start + per_row])
+#: a card's width (px) in the grids of Inspect and Predict: four side by side beside the sidebar in a 1400 px window,
+#: two in an 800 px one; a fixed number of columns had squeezed each card's text to a few letters a line in a small
+#: window ("Enl/arg/e": browser review of 2026-12-06)
+CARD_WIDTH = 220
+#: a chart's width (px) where two stand side by side: both in one row from a 1280 px window with the sidebar open, one
+#: under the other in a smaller one (half of an 800 px window's page cut their titles off)
+CHART_WIDTH = 400
 
 
-def cards_row_by_row(items: Sequence[Any], per_row: int) -> Iterator[tuple[Any, Any]]:
-    """(card, item) for each of ``items``, in order: a bordered container in :func:`row_by_row`'s columns (cards of
-    different heights never push one row out of line with the next)."""
-    for column, item in row_by_row(items, per_row):
-        yield column.container(border=True), item
+def wrapping_cards(items: Sequence[Any], width: int = CARD_WIDTH) -> Iterator[tuple[Any, Any]]:
+    """(card, item) for each of ``items``, in order: bordered containers ``width`` px wide in one row that wraps, as
+    many side by side as the window has room for; read across, they keep the order, and a taller card never pushes
+    the next row out of line."""
+    row = st.container(horizontal=True, wrap=True)
+    for item in items:
+        yield row.container(border=True, width=width), item
+
+
+def side_by_side(count: int, width: int = CHART_WIDTH) -> list[Any]:
+    """``count`` containers ``width`` px wide in one row that wraps: side by side where the window has room, one
+    under the other where it has not."""
+    row = st.container(horizontal=True, wrap=True)
+    return [row.container(width=width) for _ in range(count)]
 
 
 def data_choice() -> tuple[str, str | None]:

@@ -159,7 +159,7 @@ elif any(len(run.scores) != len(shared) for run in chosen):
 table = comparison.table
 table.insert(1, "description", [run.description for run in chosen])  # not cached: it can change at any time
 if comparison.roc is not None:
-    st.plotly_chart(comparison.roc, key="compare_roc", alt=comparison.roc_alt)
+    st.plotly_chart(comparison.roc, key="compare_roc", alt=comparison.roc_alt, config=common.CHART_CONFIG)
 st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE, column_config={
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.3f", help="On the test images all chosen runs share."),

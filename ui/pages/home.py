@@ -52,7 +52,7 @@ def describe_clicked(run: Run) -> None:
     except (RunError, OSError, ValueError) as exc:
         st.session_state[DESCRIBE_ERROR] = run.id, f"The description was not saved: {as_text(exc)}"
     else:
-        st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:")
+        st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:", duration="long")
 
 
 def description_editor(run: Run) -> None:
@@ -62,7 +62,7 @@ def description_editor(run: Run) -> None:
     if st.session_state.get(DESCRIBED) != (run.id, run.description):
         st.session_state[DESCRIPTION] = run.description
         st.session_state[DESCRIBED] = (run.id, run.description)
-    st.text_area(f"Description of the current run {as_code(run.id)}", key=DESCRIPTION, persist_state="session",
+    st.text_area("Description of the current run", key=DESCRIPTION, persist_state="session",
                  max_chars=MAX_DESCRIPTION_CHARS,
                  placeholder="What the run is for and what was decided about it, e.g. \"line 3 candidate; approved "
                              "by QA on 2026-12-02\"",

@@ -19,7 +19,8 @@ from vqi_core.runs import Run, RunError
 from vqi_core.thresholds import OUTCOME_MEANING, OUTCOMES
 from vqi_core.wording import counted, exact_number, score_beside
 
-PER_PAGE, COLUMNS = 12, 4
+PER_PAGE = 12
+ORDER_WIDTH = 260  # px: "closest to the threshold first" whole
 SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 #: the large view's heatmap colour scales, and the heatmap's caption under each
@@ -56,7 +57,8 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
 def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The test images that pass the defect-type and outcome filters, in the chosen order."""
     types = sorted(frame["defect_type"].unique())
-    left, right = st.columns([3, 1])  # the outcomes below in a row of their own: beside these, on a laptop's
+    filters = st.container(horizontal=True)  # the order's box keeps its width in a small window (a quarter of the
+    left, right = filters.container(), filters.container(width=ORDER_WIDTH)  # row cut its text: browser review)
     kept = st.session_state.get("inspect_types", [])  # kept while other pages are open; this run's types only
     if any(name not in types for name in kept):
         st.session_state["inspect_types"] = [name for name in kept if name in types]
@@ -65,8 +67,10 @@ def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
     order = right.selectbox("Order", IMAGE_ORDERS, key="inspect_order", persist_state="session",
                             help="Closest to the threshold first: the borderline decisions, where a small change "
                                  "of the threshold or of the part flips the verdict.")
-    chosen_outcomes = st.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",  # width,
-                               persist_state="session",  # they were cut off ("TN · good passe…")
+    # the outcomes in a row of their own: beside the filters, in a laptop's window, they were cut off ("TN · good
+    # passe…")
+    chosen_outcomes = st.pills("Outcome", list(OUTCOMES), selection_mode="multi", key="inspect_outcomes",
+                               persist_state="session",
                                format_func=lambda o: f"{o} · {OUTCOME_MEANING[o]}",
                                help="TP defect caught, FP false alarm, FN escape, TN good part passed.")
     return chosen_images(frame, chosen_types, chosen_outcomes, order, threshold)
@@ -135,15 +139,15 @@ def shown_boxes(run: Run, index: int, box_level: float) -> tuple[int, int] | Non
 
 
 def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box_level: float) -> None:
-    """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time, laid out row by
-    row (cards of different heights never push one row out of line with the next; read across, they keep the
+    """Thumbnails with overlays (where the test images are on this machine), PER_PAGE at a time, in
+    :func:`~ui.common.wrapping_cards` (as many to a row as the window has room for; read across, they keep the
     order)."""
     showing = (run.id, tuple(st.session_state.get("inspect_types") or ()),  # the threshold moves outcomes and order
                tuple(st.session_state.get("inspect_outcomes") or ()), st.session_state.get("inspect_order"), threshold)
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = list(frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE].iterrows())
     held_out = run.metrics.get("normalisation_images")  # read once for the page's cards
-    for card, (index, row) in common.cards_row_by_row(shown, COLUMNS):
+    for card, (index, row) in common.wrapping_cards(shown):
         with card:
             if images_here:
                 try:

@@ -30,7 +30,9 @@ from vqi_core.wording import are, counted, exact_number, figure, score_beside
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
          "labelled": "Labelled images: check the run"}
-COLUMNS, PER_PAGE, CARD_SIDE = 3, 12, 480
+PER_PAGE, CARD_SIDE = 12, 480
+#: why "Score images" cannot be pressed yet (a disabled button is no stop for the Tab key: its tooltip says why)
+WHAT_TO_SCORE = {"upload": "Upload images above first.", "folder": "Give a folder or an image file above first."}
 #: the most images whose overlays the page zips (in memory, scored again when clicked); the command line's predict
 #: writes any number
 MAX_OVERLAYS_ZIPPED = 200
@@ -127,7 +129,8 @@ def show_check(outcome: dict[str, Any]) -> None:
         st.caption("Confusion matrix: rows the actual part, columns the decision")
         st.dataframe(view["confusion"])
     with curve:
-        st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc", alt=view["roc_alt"])
+        st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc", alt=view["roc_alt"],
+                        config=common.CHART_CONFIG)
     if not view["by_type"].empty:
         st.caption("By defect type, at the saved threshold")
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
@@ -155,7 +158,7 @@ def check_section(run: Run) -> None:
     folder = st.text_input("Folder of labelled images on the server", key="predict_labelled_folder",
                            persist_state="session")
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
-                 icon=":material/fact_check:"):
+                 icon=":material/fact_check:", help=None if folder.strip() else "Give the folder above first."):
         try:
             st.session_state[CHECK] = check(run, str(Path(folder.strip()).expanduser()))  # ~ as in the sidebar
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
@@ -190,7 +193,7 @@ def scoring_section(run: Run, mode: str) -> None:
                                persist_state="session")
     ready = bool(files) if mode == "upload" else bool(folder.strip())
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
-                 icon=":material/play_arrow:"):
+                 icon=":material/play_arrow:", help=None if ready else WHAT_TO_SCORE[mode]):
         try:
             st.session_state[RESULTS] = score(run, mode, files, folder.strip())  # a new list: from its first page
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
@@ -331,8 +334,9 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     page = common.page_number(len(shown), PER_PAGE, PAGE, (outcome["scoring"], choice, outcome["threshold"]))
     st.markdown(common.legend([run], ground_truth=False, box_level=outcome["box_level"]), unsafe_allow_html=True)
     held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the cards' notes
-    # row by row, as on Inspect: a card with a longer note never pushes the next row out of line (found by review)
-    for card, item in common.cards_row_by_row(shown[(page - 1) * PER_PAGE: page * PER_PAGE], COLUMNS):
+    # as on Inspect: in order, as many to a row as the window has room for, and a longer note never pushes the next
+    # row out of line (found by review)
+    for card, item in common.wrapping_cards(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
         verdict, colour = ("defective", DEFECT_TEXT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
             st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")

@@ -303,9 +303,10 @@ def image_level_body(run: Run) -> None:
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval.")})
     held_out_panel(path, max_rate, costs)
-    left, right = st.columns(2)
-    left.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"])
-    right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"])
+    left, right = common.side_by_side(2)
+    left.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
+    right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
+                      config=common.CHART_CONFIG)
 
     source = st.session_state.get(SOURCE, "manual")
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
@@ -314,7 +315,7 @@ def image_level_body(run: Run) -> None:
     common.show_run_error(SAVE_ERROR, run)
     if SAVE_TOAST in st.session_state:
         message, icon = st.session_state.pop(SAVE_TOAST)
-        st.toast(message, icon=icon)
+        st.toast(message, icon=icon, duration="long")  # the 4 s default was gone before a slow reader was done
     st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
@@ -375,7 +376,7 @@ def pixel_level_body(run: Run) -> None:
     columns = st.columns(len(view["numbers"]))
     for column, (name, value) in zip(columns, view["numbers"].items()):
         column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
-    st.plotly_chart(view["roc"], key="pixel_roc_chart", alt=view["roc_alt"])
+    st.plotly_chart(view["roc"], key="pixel_roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
 
 
 def save_box_level(run: Run, level: float) -> None:
@@ -436,7 +437,7 @@ def box_level_body(run: Run) -> None:
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)
-        st.toast(message, icon=icon)
+        st.toast(message, icon=icon, duration="long")  # the 4 s default was gone before a slow reader was done
     st.text_input("Reason for saving the box level (optional)", key=BOX_REASON, max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. box the faint cracks too",
                   help="Kept in the run's box level history with the date and the level it replaces.")
