@@ -29,7 +29,7 @@ from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
-    dataset_folder_of, trained_at
+    dataset_folder_of, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -1360,7 +1360,10 @@ def test_a_threshold_saved_far_from_every_score_leaves_the_histogram_readable():
     inside = histogram_figure(data, 3000.0)
     assert inside.layout.shapes[0].x0 == 3000.0 and inside.layout.xaxis.range is None
     assert [a.text for a in inside.layout.annotations] == ["threshold 3000"]  # the line named (browser review)
-
+    lowest = float(data.bin_edges[0])  # the lowest score: that image is rejected, so the line is drawn, not "below
+    at_edge = histogram_figure(data, lowest)  # every score" (mutation review)
+    assert len(at_edge.layout.shapes) == 1 and at_edge.layout.shapes[0].x0 == lowest
+    assert not any("lies below" in annotation.text for annotation in at_edge.layout.annotations)
 
 
 def test_a_few_far_scores_switch_the_histogram_to_bins_of_equal_ratio_on_a_log_axis():
@@ -1777,6 +1780,39 @@ def test_an_image_no_manifest_has_a_digest_for_is_not_taken_for_the_same_file(ap
         copies.append(Run(copy.path))
     shared = common_test_images(copies)
     assert shared.changed == [name] and name not in shared.names and len(shared.names) == len(run.scores) - 1
+
+
+def test_runs_from_before_manifests_compare_only_when_trained_on_the_same_folder(app_env):
+    """Without the SHA-256 of their test images, runs that share file names compare only where they were trained
+    on the same category folder: elsewhere the same names may be other images (mutation review)."""
+    run = app_env.list()[0]
+    older = []
+    for number, dataset in enumerate((run.config["dataset"], run.config["dataset"], "/elsewhere/widget")):
+        folder = Path(shutil.copytree(run.path, app_env.root / f"2999010{number}-000000-widget-padim-older"))
+        (folder / "data_manifest.csv").unlink()
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps(
+            {**{key: value for key, value in config.items() if not key.startswith("data_")}, "dataset": dataset}))
+        older.append(Run(folder))
+    assert older[0].test_image_digests() is None
+    same = common_test_images(older[:2])
+    assert same.names == run.scores["image"].tolist() and same.by_folder
+    elsewhere = common_test_images([older[0], older[2]])
+    assert elsewhere.names == [] and elsewhere.by_folder
+
+
+def test_the_run_tables_name_an_unreadable_run_and_leave_out_one_deleted_meanwhile(app_env):
+    """An unreadable run is listed, so that it can be found and deleted; one deleted after the runs were listed is
+    gone, not "cannot be read" (mutation review)."""
+    run = app_env.list()[0]
+    broken = Path(shutil.copytree(run.path, app_env.root / "29990101-000000-widget-padim-broken"))
+    (broken / "metrics.json").write_text("{")
+    gone = Path(shutil.copytree(run.path, app_env.root / "29990102-000000-widget-padim-gone"))
+    listed = [Run(broken), Run(gone)]
+    shutil.rmtree(gone)
+    table = runs_table(listed)
+    assert table["run"].tolist() == [broken.name]
+    assert table["description"].iloc[0].startswith("cannot be read: ")
 
 
 def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page, app_env):

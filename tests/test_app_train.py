@@ -18,7 +18,7 @@ from synthetic import another_photo, draw_defect, png_bytes, random_part, write_
 from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
-from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase
+from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, split_check_summary
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
@@ -685,3 +685,15 @@ def test_stages_finish_when_the_next_begins_restart_when_reported_again_and_stay
     assert jobs.StageProgress("x", 5, 4, 0.0, 1.0).fraction == 1.0
     assert jobs.StageProgress("x", 1, 4, 0.0, 10.0).eta == 30.0  # 10 s for the first of 4: 30 s for the other 3
     assert jobs.StageProgress("x", 5, 4, 0.0, 1.0).eta == 0.0  # reported past its total: nothing left, not -0.25 s
+
+
+def test_the_train_pages_check_lists_look_alikes_only_where_they_stand_out(synthetic_root):
+    """The synthetic test set has test images with a training look-alike, as many among the defective images as
+    among the good ones: listed, they would read as an alarm the check did not raise (mutation review)."""
+    from vqi_core.pipeline import check_dataset
+
+    _, check, _ = check_dataset(str(synthetic_root / "widget"), None)
+    assert check.look_alikes and not check.look_alikes_stand_out
+    summary = split_check_summary(str(synthetic_root), "widget")
+    assert summary["look_alikes"].empty and list(summary["look_alikes"].columns) == [
+        "test", "label", "look_alike", "likeness"]

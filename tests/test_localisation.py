@@ -7,7 +7,7 @@ import pytest
 
 from vqi_core.localisation import (CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR,
                                    GROUND_TRUTH_TEXT_RGB, Box, boxes_from_map, boxes_sentence,
-                                   box_level_warning, heatmap_image, line_thickness, map_boxes, normalize_map,
+                                   box_level_warning, heatmap_image, line_thickness, map_boxes, normalize_map, OVERLAY_FLOOR,
                                    regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
@@ -277,6 +277,8 @@ def test_boxes_on_more_than_a_tenth_of_the_good_images_are_a_warning_naming_the_
     """PatchCore on the demo bottle boxed 5 of 14 good images, said only in a grey caption (browser review of
     2026-12-05): level 1, the highest level of 6 held-out good images, sits low."""
     assert box_level_warning({"good_images": 190, "good_images_boxed": 19}) is None  # 10 %: at the line
+    assert box_level_warning({"good_images": 100, "good_images_boxed": 11}) is not None  # just above it (mutation
+    # review: a line moved to 20 % went unnoticed)
     assert box_level_warning({"good_images": 0, "good_images_boxed": 0}) is None
     assert box_level_warning({"image_auroc": 0.9}) is None  # a run from before boxes were counted
     said = ("Boxes sit on 5 of 14 good test images (35.7%) at box level 1: there they mark how good parts vary, not "
@@ -289,7 +291,8 @@ def test_boxes_on_more_than_a_tenth_of_the_good_images_are_a_warning_naming_the_
     assert box_level_warning(counts, 1.0, 0, "here") == said.format(
         " Level 1 was set on the good training images themselves (none was held out), which sets it low.", "here")
     assert box_level_warning(counts, 1.0, 76, "here") == box_level_warning(counts, 1.0, None, "here") \
-        == said.format("", "here")
+        == box_level_warning(counts, 1.0, 20, "here") == said.format("", "here")  # 20 held out: not "only"
+    assert "only 19 held-out good training images" in box_level_warning(counts, 1.0, 19, "here")
 
 
 def test_mostly_broad_boxes_on_defective_images_are_a_warning_to_raise_the_box_level():
@@ -390,5 +393,31 @@ def test_a_map_above_the_colour_scale_can_be_coloured_over_its_own_range():
     assert stretched[5, 5] == pytest.approx(HEATMAP_TOP) and stretched[12, 12] == 0.0
     assert not own_range_map(np.full((4, 4), 3.0, np.float32)).any()  # flat: nothing to show
     assert heat_scale_note(4.0, 9.0).startswith("This image's whole map lies above the top of the colour scale")
-    assert heat_scale_note(0.0, 0.3).startswith("This image's whole map lies below 0.5")
+    assert heat_scale_note(0.0, 0.3).startswith("This image's whole map lies at or below 0.5")
+    assert heat_scale_note(0.0, OVERLAY_FLOOR) is not None  # transparent there too: opacity 0 (mutation review)
+    assert not np.any(render_overlay(np.zeros((4, 4, 3), np.uint8), np.full((4, 4), OVERLAY_FLOOR, np.float32)))
     assert heat_scale_note(0.2, 3.0) is None
+
+
+def test_boxes_cover_their_region_at_a_scale_that_is_not_a_whole_number():
+    """A map 10 px wide drawn on an image 15 px wide (1.5 px a map pixel): the box starts at the first image column
+    its region touches and ends after the last (mutation review: box edges were tried at whole-number scales only,
+    where rounding either way agrees)."""
+    norm_map = np.zeros((10, 10), np.float32)
+    norm_map[3:6, 3:5] = 2.0
+    [box] = boxes_from_map(norm_map, image_hw=(10, 15))
+    assert (box.x0, box.y0, box.x1, box.y1) == (4, 3, 8, 6)  # columns 4.5 to 7.5 of the image, rounded outwards
+
+
+def test_a_box_drawn_on_a_shrunk_image_still_covers_its_edge_column():
+    """A box of columns 3-6 of a 30 px image shown at 20 px reaches column 4 (6.67 rounded up less one): rounded
+    down, the card lost the box's last column (mutation review)."""
+    from vqi_core.dashboard.overlays import result_overlay
+    from vqi_core.localisation import Box
+    from vqi_core.pipeline import ImageResult
+
+    image = np.full((30, 30, 3), 128, np.uint8)
+    box = Box(x0=3, y0=3, x1=7, y1=7, area=16, peak=2.0)
+    drawn = result_overlay(ImageResult("small.png", 1.0, True, np.zeros((30, 30), np.float32), [box], image), 20)
+    rows, columns = np.nonzero(np.all(drawn == DEFECT_RGB, axis=2))
+    assert drawn.shape == (20, 20, 3) and (rows.min(), rows.max(), columns.min(), columns.max()) == (2, 4, 2, 4)

@@ -66,7 +66,7 @@ from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
-from vqi_core.thresholds import costlier_than_unchecked, set_at_training, slider_axis
+from vqi_core.thresholds import cost_sentence, costlier_than_unchecked, set_at_training, slider_axis
 from vqi_core.wording import exact_number, readable_time, saved_time
 
 FAST = {"image_size": [64, 64], "jit": False}
@@ -187,6 +187,9 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     assert copied_images(run) == {"good/again.png": "train/good/003.png", "blob/001_again.png": "test/blob/001.png"}
     copies_line = without_copies_sentence(run, run.threshold)  # beside the figures they flatter, in the report too
     assert copies_line and html.escape(copies_line) in run_report_html(run)  # (mutation review: not pinned there)
+    without = cost_sentence(ThresholdEvaluator(labels[keep], scores[keep]).evaluate(run.threshold))  # the figures of
+    assert copies_line.endswith(f"without them, {without[0].lower()}{without[1:]}")  # the others (mutation review)
+    assert f" of {int((labels[keep] == 0).sum())} good parts would be rejected" in copies_line  # 6, not the 7 tested
 
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
@@ -2294,13 +2297,14 @@ def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
     out = tmp_path / "out"
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(out)]) == 0
     uploads = [(f"part{index}.png", path.read_bytes()) for index, path in enumerate(paths)]
-    uploads += [("part0.png", paths[1].read_bytes()), ("broken.png", b"not an image")]
+    uploads += [("part0.png", paths[1].read_bytes()), ("part0.png", paths[0].read_bytes()),  # a third of one name:
+                ("broken.png", b"not an image")]  # a name of its own too (mutation review: only a second was tried)
     model = trained.load_model()
     scored = {hashlib.sha256(data).hexdigest() for _, data in uploads}
     packed = overlays_zip(trained, model, upload_sources(uploads), trained.threshold, trained.box_level, scored)
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
         assert archive.namelist() == ["part0.png_overlay.png", "part1.png_overlay.png", "part0 (2).png_overlay.png",
-                                      LEFT_OUT_FILE]
+                                      "part0 (3).png_overlay.png", LEFT_OUT_FILE]
         for name in ("part0.png_overlay.png", "part1.png_overlay.png"):
             assert archive.read(name) == (out / name).read_bytes()  # as predict saved it
         assert archive.read("part0 (2).png_overlay.png") == (out / "part1.png_overlay.png").read_bytes()

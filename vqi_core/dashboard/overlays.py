@@ -148,8 +148,8 @@ def heat_scale_note(low: float, high: float) -> str | None:
         return (f"This image's whole map lies above the top of the colour scale ({low:.3g} to {high:.3g}; dark red "
                 f"from {HEATMAP_TOP:g}): the heatmap is one flat colour. Colour it by its own range to see where it "
                 f"is highest.")
-    if high < OVERLAY_FLOOR:
-        return (f"This image's whole map lies below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
+    if high <= OVERLAY_FLOOR:  # at the floor itself the heatmap is transparent too (mutation review)
+        return (f"This image's whole map lies at or below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
                 f"{high:.3g}). Colour it by its own range to see where it is highest.")
     return None
 
