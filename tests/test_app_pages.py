@@ -1100,6 +1100,10 @@ def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):
     assert {f"{name} as photographed", f"Heatmap of {name}", f"Boxes on {name} and its defect's outline"} \
         <= set(alt_texts)  # the synthetic defects have masks
     assert not app.exception and not app.error
+    assert any(alt.startswith("Colour key: transparent up to 0.5") for alt in alt_texts)  # which level a colour is
+    app.button_group(key="inspect_heat_scale").set_value("This image's range").run()  # (accessibility review)
+    assert any(alt.startswith("Colour key: from this image's lowest level") for image in app.image
+               for alt in (img.alt for img in image.proto.imgs))
     app.button(key="inspect_close").click().run()
     app.button_group(key="inspect_outcomes").set_value([]).run()
     shown_cards = [int(b.key.rsplit("_", 1)[1]) for b in app.button if b.key and b.key.startswith("inspect_open_")]

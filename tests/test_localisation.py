@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from vqi_core.localisation import (CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR,
-                                   GROUND_TRUTH_TEXT_RGB, Box, boxes_from_map, boxes_sentence,
-                                   box_level_warning, heatmap_image, line_thickness, map_boxes, normalize_map, OVERLAY_FLOOR,
-                                   regions_boxed_text, render_overlay)
+                                   GROUND_TRUTH_TEXT_RGB, HEATMAP_TOP, OVERLAY_FLOOR, Box, boxes_from_map,
+                                   boxes_sentence, box_level_warning, heatmap_image, line_thickness, map_boxes,
+                                   normalize_map, regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
 from vqi_core.metrics import box_hits
@@ -383,7 +383,7 @@ def test_a_map_above_the_colour_scale_can_be_coloured_over_its_own_range():
     """Found by a browser review: on `glass` every defective image's whole map lies above 1.5, so its heatmap was
     one flat dark red. Coloured over its own range, its highest part stands out again; the run's scale says so."""
     from vqi_core.dashboard.overlays import heat_scale_note
-    from vqi_core.localisation import HEATMAP_TOP, own_range_map
+    from vqi_core.localisation import own_range_map
 
     norm_map = np.full((16, 16), 4.0, np.float32)
     norm_map[4:8, 4:8] = 9.0
@@ -421,3 +421,24 @@ def test_a_box_drawn_on_a_shrunk_image_still_covers_its_edge_column():
     drawn = result_overlay(ImageResult("small.png", 1.0, True, np.zeros((30, 30), np.float32), [box], image), 20)
     rows, columns = np.nonzero(np.all(drawn == DEFECT_RGB, axis=2))
     assert drawn.shape == (20, 20, 3) and (rows.min(), rows.max(), columns.min(), columns.max()) == (2, 4, 2, 4)
+
+
+def test_the_colour_key_blends_each_level_as_an_overlay_does():
+    """The large view's key under the heatmap: white (transparent) up to the overlay floor, the overlay's own blend
+    above it, dark red past the top of the scale, nothing at opacity 0; its ticks labelled below (accessibility
+    review: the colours alone did not say which level they are)."""
+    from vqi_core.dashboard.overlays import KEY_TOP, heat_scale_key
+
+    key = heat_scale_key(1.0, width=300)
+    bar = key[1:10, 1:-1]  # inside its grey frame, above the ticks
+    column = lambda level: int(round(level / KEY_TOP * 299)) - 1  # noqa: E731 (the bar's column of a level)
+    assert key.shape[1] == 300 and key.shape[0] > 16
+    assert np.all(bar[:, column(0.2)] == 255) and np.all(bar[:, column(OVERLAY_FLOOR) - 2] == 255)
+    assert tuple(bar[5, -1]) == tuple(heatmap_image(np.array([[HEATMAP_TOP]]))[0, 0])  # dark red, fully opaque
+    half = heat_scale_key(0.5, width=300)[1:10, 1:-1]
+    assert np.abs(half[5, -1].astype(int) - (255 + bar[5, -1].astype(int)) / 2).max() <= 1  # half way to white
+    assert np.all(heat_scale_key(0.0, width=300)[1:10, 1:-1] == 255)  # opacity 0: the overlay shows no colour
+    labels = key[17:]
+    tick = int(round(1.0 / KEY_TOP * 299))
+    assert (labels < 128).any(axis=2)[:, tick - 10:tick + 10].any()  # "1 (highest good)" written under its tick
+    assert not np.array_equal(heat_scale_key(1.0, True, 300)[17:], labels)  # "lowest" ... "highest" instead

@@ -10,7 +10,7 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard.boxes import boxes_mark, saved_box_counts
 from vqi_core.dashboard.image_lists import IMAGE_ORDERS, chosen_images, inspection_frame
-from vqi_core.dashboard.overlays import heat_scale_note, map_range, region_caption
+from vqi_core.dashboard.overlays import heat_scale_key, heat_scale_note, map_range, region_caption
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, BROAD_WHY_IN_LARGE_VIEW, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, \
@@ -27,6 +27,10 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 RUN_SCALE, OWN_RANGE = "Run's scale", "This image's range"
 HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good level)",
                OWN_RANGE: "Heatmap over this image's own range (lowest transparent, highest dark red)"}
+#: the colour key under the heatmap, in words (on the run's scale, over the image's own range)
+HEAT_KEYS = {False: f"Colour key: transparent up to {OVERLAY_FLOOR:g}, then blue, green, yellow and red up to "
+                    f"{HEATMAP_TOP:g} and dark red above; 1 is the highest level of the held-out good images",
+             True: "Colour key: from this image's lowest level, transparent, to its highest, dark red"}
 
 
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
@@ -113,6 +117,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
                                         max_side=768, dataset=read_from(run), own_range=own_range),
                          caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch",
                          alt=f"Heatmap of {row['image']}")
+        columns[1].image(heat_scale_key(alpha, own_range), width="stretch", alt=HEAT_KEYS[own_range])
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from ..images import ImageReadError, stored_size
-from ..localisation import HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, own_range_map, render_overlay
+from ..localisation import CAPTION_TEXT_COLOR, HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, \
+    own_range_map, render_overlay
 from ..methods.base import MODEL_JSON
 from ..pipeline import ImageResult, inspected_pixels
 from ..preprocessing import Preprocessing, visible_area
@@ -152,6 +153,34 @@ def heat_scale_note(low: float, high: float) -> str | None:
         return (f"This image's whole map lies at or below {OVERLAY_FLOOR:g}, where the heatmap is transparent (highest "
                 f"{high:.3g}). Colour it by its own range to see where it is highest.")
     return None
+
+
+#: the colour key's levels, from 0 to a little past the top of the colour scale, so that its dark red shows
+KEY_TOP = HEATMAP_TOP * 1.1
+#: the colour key's ticks on the run's scale and over an image's own range (levels as :func:`own_range_map` spreads
+#: them), each with its label
+RUN_SCALE_TICKS = ((OVERLAY_FLOOR, f"{OVERLAY_FLOOR:g}"), (1.0, "1 (highest good)"), (HEATMAP_TOP, f"{HEATMAP_TOP:g}"))
+OWN_RANGE_TICKS = ((0.0, "lowest"), (HEATMAP_TOP, "highest"))
+
+
+def heat_scale_key(alpha: float, own_range: bool = False, width: int = 320) -> np.ndarray:
+    """The heatmap's colour key (RGB uint8, ``width`` px wide): levels from 0 to :data:`KEY_TOP` blended over white
+    at opacity ``alpha`` exactly as an overlay blends them (transparent up to :data:`OVERLAY_FLOOR`), ticks and
+    their labels below (:data:`RUN_SCALE_TICKS`, or :data:`OWN_RANGE_TICKS` for ``own_range``). The JET colours
+    alone did not say which level a colour is, least of all to a colour-blind eye (accessibility review)."""
+    bar_height, label_height = 16, 22
+    levels = np.tile(np.linspace(0.0, KEY_TOP, width, dtype=np.float32), (bar_height, 1))
+    key = np.full((bar_height + label_height, width, 3), 255, np.uint8)
+    key[:bar_height] = render_overlay(key[:bar_height], levels, alpha=alpha)
+    cv2.rectangle(key, (0, 0), (width - 1, bar_height - 1), (160, 160, 160), 1)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
+    for level, text in OWN_RANGE_TICKS if own_range else RUN_SCALE_TICKS:
+        x = int(round(level / KEY_TOP * (width - 1)))
+        cv2.line(key, (x, bar_height - 5), (x, bar_height + 3), CAPTION_TEXT_COLOR, 1)
+        (text_width, text_height), _ = cv2.getTextSize(text, font, scale, 1)
+        left = min(max(0, x - text_width // 2), width - text_width)  # whole, at either end too
+        cv2.putText(key, text, (left, bar_height + 6 + text_height), font, scale, CAPTION_TEXT_COLOR, 1, cv2.LINE_AA)
+    return key
 
 
 def result_overlay(result: ImageResult, max_side: int, shown_side: int | None = None) -> np.ndarray:
