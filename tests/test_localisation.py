@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vqi_core.localisation import (CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB, GROUND_TRUTH_COLOR,
-                                   GROUND_TRUTH_TEXT_RGB, HEATMAP_TOP, OVERLAY_FLOOR, Box, boxes_from_map,
-                                   boxes_sentence, box_level_warning, heatmap_image, line_thickness, map_boxes,
-                                   normalize_map, regions_boxed_text, render_overlay)
+from vqi_core.localisation import (BOX_INNER_EDGE_RGB, CAPTION_TEXT_COLOR, DEFECT_RGB, DEFECT_TEXT_RGB, GOOD_RGB,
+                                   GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, HEATMAP_TOP, OVERLAY_FLOOR, Box,
+                                   boxes_from_map, boxes_sentence, box_level_warning, heatmap_image, line_thickness,
+                                   map_boxes, normalize_map, regions_boxed_text, render_overlay)
 from vqi_core.methods.base import Prediction, normalization_statistics
 from vqi_core.methods.padim import Padim
 from vqi_core.metrics import box_hits
@@ -360,8 +360,15 @@ def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0, y1 - 1, x0, x1 - 1)
     assert boxed[y0:y0 + width, x0:x1].all() and not boxed[y0 + width, x0 + width:x1 - width].any()
     assert line_thickness(side, side) == width
+    edge = np.all(drawn == BOX_INNER_EDGE_RGB, axis=2)  # a dark edge along the inside of the line: the box shows
+    rows, columns = np.nonzero(edge)  # on orange, red and copper too (accessibility review)
+    assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0 + width, y1 - 1 - width, x0 + width,
+                                                                      x1 - 1 - width)
+    assert edge[y0 + width, x0 + width:x1 - width].all()  # one pixel wide, the box's inside left as it was
+    assert not edge[y0 + width + 1, x0 + width + 1:x1 - width - 1].any()
     tiny = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 12, 11, 1, 3.0)])
     assert np.all(tiny[10, 10:12] == DEFECT_RGB)  # a box smaller than the line is filled, never turned inside out
+    assert not np.all(tiny == BOX_INNER_EDGE_RGB, axis=2).any()  # no room for an edge inside it
 
 
 def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():

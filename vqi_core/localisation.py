@@ -21,6 +21,8 @@ from .wording import counted, exact_number
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
 GOOD_RGB = (0, 114, 178)
 DEFECT_RGB = (213, 94, 0)
+#: the thin dark line along the inside of a box's orange line
+BOX_INNER_EDGE_RGB = (20, 20, 20)
 #: Ground-truth outline: magenta does not occur in the JET heatmap.
 GROUND_TRUTH_COLOR = (255, 0, 255)
 #: the same hues darkened for text on white (5.3:1 and 6:1, above WCAG AA's 4.5:1; the drawing colours give 3.9:1
@@ -277,6 +279,9 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
         x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
         for inset in range(min(thickness, (x1 - box.x0) // 2 + 1, (y1 - box.y0) // 2 + 1)):
             cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_RGB, 1)
+        if x1 - box.x0 > 2 * thickness + 1 and y1 - box.y0 > 2 * thickness + 1:  # a dark edge inside the line: the
+            cv2.rectangle(out, (box.x0 + thickness, box.y0 + thickness), (x1 - thickness, y1 - thickness),  # box
+                          BOX_INNER_EDGE_RGB, 1)  # stands out on orange, red and copper as well (accessibility review)
     return out
 
 
