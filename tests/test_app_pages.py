@@ -79,9 +79,9 @@ def metric(app, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
 
 
-def card_captions(app, starting: str = "**") -> list[list[str]]:
-    """The text of each card (a bordered container of :data:`ui.common.CARD_WIDTH` px) in the page's rows that wrap,
-    in the order drawn: for each card, its markdown that begins with ``starting``."""
+def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH) -> list[list[str]]:
+    """The text of each card (a bordered container ``width`` px wide) in the page's rows that wrap, in the order
+    drawn: for each card, its markdown that begins with ``starting``."""
     cards = []
 
     def flexible(node) -> bool:  # a container (columns, tabs and expanders are blocks of other types)
@@ -92,7 +92,7 @@ def card_captions(app, starting: str = "**") -> list[list[str]]:
         if flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap:
             for child in node.children.values():
                 if flexible(child) and child.proto.flex_container.border \
-                        and child.proto.width_config.pixel_width == common.CARD_WIDTH:
+                        and child.proto.width_config.pixel_width == width:
                     cards.append([m.value for m in child.markdown if m.value.startswith(starting)])
         for child in getattr(node, "children", {}).values():
             visit(child)
@@ -1451,6 +1451,22 @@ def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, ap
     app.session_state[app.session_state["inspect_page"]] = 2  # the same paging (the page widget's key)
     app.run()
     assert shown() == order[12:] and len(order) == 14
+
+
+def test_compare_shows_one_image_across_many_runs_in_cards_that_wrap(open_page, app_env):
+    """A row of columns, one per run, squeezed five runs' cards to a few words a line, and four in an 800 px window
+    (browser review of 2026-12-06): up to three runs share a 1280 px window's row, more go in Inspect's cards."""
+    run = app_env.list()[0]
+    ids = [run.id]
+    for number in range(4):
+        ids.append(shutil.copytree(run.path, app_env.root / f"2999010{number}-000000-widget-padim-copy").name)
+    app = open_page("compare.py")
+    for chosen, width in ((ids, common.CARD_WIDTH), (ids[:2], 400), (ids[:3], 261)):
+        app.multiselect(key="compare_runs").set_value(chosen).run()
+        assert not app.exception and not app.error
+        cards = card_captions(app, "", width)
+        assert len(cards) == len(chosen), (len(chosen), width)  # each run's card, in the order chosen
+        assert all(any(name in text for text in card) for card, name in zip(cards, chosen))
 
 
 def test_compare_two_runs_on_the_same_test_set(open_page, app_env):

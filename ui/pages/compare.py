@@ -17,6 +17,17 @@ from vqi_core.runs import Run, RunError, changed_settings, readable_runs
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
 
+#: the width (px) of the page's content in a 1280 px window with the sidebar open, which the cards of up to three
+#: runs share; more runs go four to a row at 1400 px (a row of columns of one per run had squeezed five or more
+#: to a few words a line, and four in an 800 px window: browser review of 2026-12-06)
+SHARED_WIDTH = 816
+
+
+def card_width(runs: int) -> int:
+    """The width (px) of each card of one image across ``runs`` runs: side by side in a 1280 px window for up to
+    three, never narrower than Inspect's cards."""
+    return max(common.CARD_WIDTH, (SHARED_WIDTH - 16 * (runs - 1)) // runs)
+
 
 def default_selection(runs: list[Run]) -> list[str]:
     """The current run and up to two others of the same category, trained on the same folder or the same
@@ -50,16 +61,16 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
-    columns = st.columns(len(runs))
-    for column, run in zip(columns, runs):
+    width = card_width(len(runs))
+    for card, run in common.wrapping_cards(runs, width):
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         judged = verdict(score, threshold)
-        with column:
+        with card:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
-                                        dataset=common.images_folder(run), shown_side=1000 // len(runs)),
+                                        dataset=common.images_folder(run), shown_side=width),
                          width="stretch",
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")
