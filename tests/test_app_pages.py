@@ -2431,8 +2431,8 @@ def test_inspect_reads_a_moved_dataset_from_the_folder_chosen_in_the_sidebar(ope
                                   f"`{chosen}`") for i in app.info)
     assert len(app.get("image")) == 12  # every image matches its record: none is refused
     assert not [w.value for w in app.warning if "Cannot show" in w.value]
-    next(b for b in app.button if b.label == "Enlarge").click().run()  # original, heatmap, boxes and outline
-    assert not app.exception and not app.error and len(app.get("image")) == 15
+    next(b for b in app.button if b.label == "Enlarge").click().run()  # original, heatmap (with its colour key),
+    assert not app.exception and not app.error and len(app.get("image")) == 16  # boxes and outline
 
 
 def test_the_pixel_tab_reads_a_moved_datasets_masks_from_the_folder_chosen_in_the_sidebar(open_page, app_env):
