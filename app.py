@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, FOCUS_STYLE, PAGES, RUN_PARAMETER, \
+from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, PAGE_STYLE, RUN_PARAMETER, \
     adopt_finished_training, as_code, as_text, chosen_category_folder, data_choice, default_data_root, runs_dir, \
     saved_runs, set_current_run, training_started_here, user_errors
 from vqi_core.dashboard.run_tables import dataset_folder_of, run_label, runs_of_category
@@ -24,7 +24,7 @@ TRAINING_FOLLOW_SECONDS = 2.0
 st.set_page_config(page_title="VQI · visual quality inspection", page_icon=str(APP_ICON), layout="wide")
 hide_pillow_warnings()  # off the server's terminal: VQI names each image it cannot read, Pillow's name no file
 hide_torchscript_deprecations()  # VQI traces its backbones by design
-st.html(FOCUS_STYLE)  # a style alone: drawn on every page, taking no room
+st.html(PAGE_STYLE)  # a style alone: drawn on every page, taking no room
 
 
 def first_category(categories: list[str], readable: list[Run]) -> str | None:

@@ -79,9 +79,9 @@ def metric(app, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
 
 
-def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH) -> list[list[str]]:
-    """The text of each card (a bordered container ``width`` px wide) in the page's rows that wrap, in the order
-    drawn: for each card, its markdown that begins with ``starting``."""
+def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH, row: str | None = None) -> list[list[str]]:
+    """The text of each card (a bordered container ``width`` px wide, or of any width in the rows keyed ``row``) in
+    the page's rows that wrap, in the order drawn: for each card, its markdown that begins with ``starting``."""
     cards = []
 
     def flexible(node) -> bool:  # a container (columns, tabs and expanders are blocks of other types)
@@ -89,10 +89,11 @@ def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH) -> 
 
     def visit(node) -> None:
         flex = node.proto.flex_container if flexible(node) else None
-        if flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap:
+        if flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap and (
+                row is None or node.proto.id.endswith(row)):
             for child in node.children.values():
-                if flexible(child) and child.proto.flex_container.border \
-                        and child.proto.width_config.pixel_width == width:
+                if flexible(child) and child.proto.flex_container.border and (
+                        row is not None or child.proto.width_config.pixel_width == width):
                     cards.append([m.value for m in child.markdown if m.value.startswith(starting)])
         for child in getattr(node, "children", {}).values():
             visit(child)
@@ -1183,8 +1184,8 @@ def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_p
     # 64-px parts: the whole map of a defective one lies above the colour scale's top (a flat dark red: review)
     assert any(c.value.startswith("This image's whole map lies above the top of the colour scale") for c in app.caption)
     app.segmented_control(key="inspect_heat_scale").set_value("This image's range").run()
-    assert not app.exception and "Heatmap over this image's own range (lowest transparent, highest dark red)" in \
-        captions(app)
+    assert not app.exception and "Heatmap over this image's own range (its lowest third transparent, highest dark " \
+        "red)" in captions(app)
     assert not any(c.value.startswith("This image's whole map lies above") for c in app.caption)
     app.button(key="inspect_close").click().run()
     assert not app.exception and "Original" not in captions(app) and "inspect_selected" not in app.session_state
@@ -1433,7 +1434,7 @@ def test_inspect_shows_the_borderline_images_first(open_page, app_env):
     assert first_caption.startswith(f"**{closest}**"), first_caption
 
 
-def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, app_env):
+def test_inspect_lays_its_cards_out_in_the_chosen_order_in_cards_that_wrap(open_page, app_env):
     """Four columns filled one at a time put the 1st, 5th and 9th image under each other, and cards of different
     heights pushed rows out of line: read across, the order by score was lost (review of 2026-12-04). Four columns
     of a fixed number then squeezed a card's text to a few letters a line in a small window (review of 2026-12-06):
@@ -1455,17 +1456,18 @@ def test_inspect_lays_its_cards_out_row_by_row_in_the_chosen_order(open_page, ap
 
 def test_compare_shows_one_image_across_many_runs_in_cards_that_wrap(open_page, app_env):
     """A row of columns, one per run, squeezed five runs' cards to a few words a line, and four in an 800 px window
-    (browser review of 2026-12-06): up to three runs share a 1280 px window's row, more go in Inspect's cards."""
+    (browser review of 2026-12-06): up to three runs share a 1280 px window's row, more go in Inspect's cards (the
+    browser test sees two cards stretch across a wide window and stack in a narrow one)."""
     run = app_env.list()[0]
     ids = [run.id]
     for number in range(4):
         ids.append(shutil.copytree(run.path, app_env.root / f"2999010{number}-000000-widget-padim-copy").name)
     app = open_page("compare.py")
-    for chosen, width in ((ids, common.CARD_WIDTH), (ids[:2], 400), (ids[:3], 261)):
+    for chosen, row in ((ids, None), (ids[:2], "row_of_400_compare_cards"), (ids[:3], "row_of_260_compare_cards")):
         app.multiselect(key="compare_runs").set_value(chosen).run()
         assert not app.exception and not app.error
-        cards = card_captions(app, "", width)
-        assert len(cards) == len(chosen), (len(chosen), width)  # each run's card, in the order chosen
+        cards = card_captions(app, "", row=row)
+        assert len(cards) == len(chosen), row  # each run's card, in the order chosen
         assert all(any(name in text for text in card) for card, name in zip(cards, chosen))
 
 
@@ -2070,9 +2072,15 @@ def test_predict_says_why_score_images_cannot_be_pressed_yet(open_page):
     assert not app.button(key="predict_score").disabled and not app.button(key="predict_score").help
 
 
-def test_predict_lays_its_cards_out_row_by_row(open_page):
+def test_predict_lays_its_cards_out_in_cards_that_wrap_with_lines_drawn_for_their_width(open_page, monkeypatch):
     """Found by review: the cards filled three columns one image at a time, so a card with a longer note pushed the
-    rows out of line; as on Inspect, the cards keep their order and width in one row that wraps."""
+    rows out of line; as on Inspect, the cards keep their order and width in one row that wraps, and their overlays'
+    lines are drawn to look 2 px wide at the card's width (they had been drawn for a card half as wide again)."""
+    import vqi_core.dashboard.scoring as scoring
+
+    drawn, draw = [], scoring.result_overlay
+    monkeypatch.setattr(scoring, "result_overlay", lambda result, side, shown_side=None: drawn.append(
+        (side, shown_side)) or draw(result, side, shown_side=shown_side))
     app = open_page("predict.py")
     app.file_uploader(key="predict_files").set_value(
         [(f"part{i}.png", png(textured_image(64, seed=20 + i)), "image/png") for i in range(5)]).run()
@@ -2080,6 +2088,7 @@ def test_predict_lays_its_cards_out_row_by_row(open_page):
     assert not app.exception and metric(app, "Images scored") == "5"
     cards = card_captions(app, "**part")
     assert len(cards) == 5 and all(len(card) == 1 for card in cards)  # one image per card
+    assert len(drawn) == 5 and all(shown == common.CARD_IMAGE_WIDTH and side >= shown for side, shown in drawn)
 
 
 def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labelled(open_page, app_env, synthetic_root,

@@ -533,6 +533,7 @@ def test_a_finished_training_becomes_current_once_and_never_over_a_run_chosen_af
             app.run()
             assert app.session_state["current_run_id"] == newer.id
             assert [t.value for t in app.toast] == [f"Training finished: run `{newer.id}` is now the current run."]
+            assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)
             app.switch_page("ui/pages/train.py").run()
             app.selectbox(key="run_select").set_value(older.id).run()
             older.save_threshold(older.threshold + 0.5, "manual", reason="tuned for line 3")  # chosen: said

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
+from ui.common import CHART_MIN_WIDTH
 from vqi_core.dashboard.boxes import run_box_data
 from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.methods import parameter_defaults
@@ -158,6 +159,7 @@ def _train(page, server, method: str, region: Path | None = None, elsewhere: str
 def _in_first_row(locator) -> int:
     """How many of the elements ``locator`` finds stand in the first row: their top edge level with the first's."""
     tops = [box["y"] for box in (locator.nth(i).bounding_box() for i in range(locator.count())) if box is not None]
+    assert tops, f"nothing drawn: {locator}"
     return sum(abs(top - tops[0]) < 2 for top in tops)
 
 
@@ -293,6 +295,8 @@ def test_train_threshold_compare_and_predict(page, server):
         page.set_viewport_size({"width": width, "height": 1000})  # of an 800 px window, the titles were cut off)
         _settle(page)
         assert _in_first_row(charts) == side_by_side, f"{width} px: the charts are not {side_by_side} to a row"
+        assert min(charts.nth(i).bounding_box()["width"] for i in range(2)) > CHART_MIN_WIDTH, \
+            f"{width} px: the charts leave the page's width half empty"  # (review: at a fixed width, they did)
         for chart in (charts.nth(0), charts.nth(1)):
             assert chart.evaluate("""e => { const right = e.getBoundingClientRect().right;
                                             return [...e.querySelectorAll('.gtitle')].every(
@@ -397,6 +401,13 @@ def test_train_threshold_compare_and_predict(page, server):
     _settle(page)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare"
     _shot(page, "compare")
+    cards = page.locator("img[alt*='with the heatmap and boxes of run']")  # the two runs' cards: side by side,
+    for width, per_row in ((1400, 2), (800, 1)):  # sharing the page's width, where both have room
+        page.set_viewport_size({"width": width, "height": 1000})
+        _settle(page)
+        assert cards.count() == 2 and _in_first_row(cards) == per_row, f"{width} px: not {per_row} cards to a row"
+        assert min(cards.nth(i).bounding_box()["width"] for i in range(2)) > 360, f"{width} px: cards left narrow"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     first_card = page.get_by_text(re.compile(r"saved threshold .* → ")).first.inner_text()
     chooser = page.get_by_role("combobox", name="Test image")
     chosen = chooser.input_value()

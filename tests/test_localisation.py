@@ -360,15 +360,38 @@ def test_a_box_is_drawn_inside_its_edges_thick_enough_to_see_on_a_thumbnail(side
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0, y1 - 1, x0, x1 - 1)
     assert boxed[y0:y0 + width, x0:x1].all() and not boxed[y0 + width, x0 + width:x1 - width].any()
     assert line_thickness(side, side) == width
-    edge = np.all(drawn == BOX_INNER_EDGE_RGB, axis=2)  # a dark edge along the inside of the line: the box shows
-    rows, columns = np.nonzero(edge)  # on orange, red and copper too (accessibility review)
+    edge = np.all(drawn == BOX_INNER_EDGE_RGB, axis=2)  # a dark edge along the inside of the line, half as wide:
+    rows, columns = np.nonzero(edge)  # the box shows on orange, red and copper too (accessibility review)
     assert (rows.min(), rows.max(), columns.min(), columns.max()) == (y0 + width, y1 - 1 - width, x0 + width,
                                                                       x1 - 1 - width)
-    assert edge[y0 + width, x0 + width:x1 - width].all()  # one pixel wide, the box's inside left as it was
-    assert not edge[y0 + width + 1, x0 + width + 1:x1 - width - 1].any()
+    inner = width + max(1, width // 2)
+    assert edge[y0 + width:y0 + inner, x0 + inner:x1 - inner].all()  # the box's inside left as it was
+    assert not edge[y0 + inner, x0 + inner:x1 - inner].any() and not edge[y0 + inner:y1 - inner, x0 + inner].any()
     tiny = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 12, 11, 1, 3.0)])
     assert np.all(tiny[10, 10:12] == DEFECT_RGB)  # a box smaller than the line is filled, never turned inside out
     assert not np.all(tiny == BOX_INNER_EDGE_RGB, axis=2).any()  # no room for an edge inside it
+
+
+@pytest.mark.parametrize("line", [1, 2, 4])
+def test_a_box_gets_its_dark_edge_only_where_it_leaves_some_of_its_inside_and_never_over_an_orange_line(line):
+    """The edge is drawn where the box is at least twice as wide as the line and edge together (some of its
+    inside shows); it never covers any orange, neither its own line nor another box's (mutation review: a later
+    box's edge was drawn across an earlier box's line)."""
+    edge = max(1, line // 2)
+    image = np.full((100, 100, 3), 128, np.uint8)
+    least = 2 * (line + edge) + 1  # a box this many pixels wide has the room, one less has not
+    for side, has_edge in ((least, True), (least - 1, False)):
+        drawn = render_overlay(image, np.zeros((8, 8), np.float32), [Box(10, 10, 10 + side, 10 + side, 1, 3.0)],
+                               line_width=line)
+        assert np.all(drawn == BOX_INNER_EDGE_RGB, axis=2).any() == has_edge, side
+        assert np.all(drawn == DEFECT_RGB, axis=2).sum() == side ** 2 - (side - 2 * line) ** 2  # the whole line
+    crossing = [Box(10, 10, 60, 60, 1, 3.0), Box(40, 20, 80, 50, 1, 2.0)]
+    drawn = render_overlay(image, np.zeros((8, 8), np.float32), crossing, line_width=line)
+    orange = np.all(drawn == DEFECT_RGB, axis=2)
+    for box in crossing:  # every pixel of each box's own line is orange, where the boxes cross too
+        own = np.all(render_overlay(image, np.zeros((8, 8), np.float32), [box], line_width=line) == DEFECT_RGB,
+                     axis=2)
+        assert orange[own].all()
 
 
 def test_lines_are_drawn_as_wide_as_they_must_be_to_look_2_px_where_shown():
@@ -445,7 +468,16 @@ def test_the_colour_key_blends_each_level_as_an_overlay_does():
     half = heat_scale_key(0.5, width=300)[1:10, 1:-1]
     assert np.abs(half[5, -1].astype(int) - (255 + bar[5, -1].astype(int)) / 2).max() <= 1  # half way to white
     assert np.all(heat_scale_key(0.0, width=300)[1:10, 1:-1] == 255)  # opacity 0: the overlay shows no colour
-    labels = key[17:]
-    tick = int(round(1.0 / KEY_TOP * 299))
-    assert (labels < 128).any(axis=2)[:, tick - 10:tick + 10].any()  # "1 (highest good)" written under its tick
-    assert not np.array_equal(heat_scale_key(1.0, True, 300)[17:], labels)  # "lowest" ... "highest" instead
+    for x in (100, 150, 250):  # each column the colour of its level, as an overlay draws it
+        level = np.float32(x / 299 * KEY_TOP)
+        blended = render_overlay(np.full((1, 1, 3), 255, np.uint8), np.full((1, 1), level, np.float32), alpha=1.0)
+        assert np.abs(key[5, x].astype(int) - blended[0, 0].astype(int)).max() <= 1, x
+    for level in (OVERLAY_FLOOR, 1.0, HEATMAP_TOP):  # each tick a line 1 px wide at its level's column
+        tick = int(round(level / KEY_TOP * 299))
+        assert np.all(key[12:19, tick] == CAPTION_TEXT_COLOR)
+        assert not np.all(key[12:19, tick + 2] == CAPTION_TEXT_COLOR)
+    labels = key[19:]
+    assert (labels < 128).any(axis=2)[:, 170:190].any()  # "1 (highest good)" written under its tick (at 181)
+    own = heat_scale_key(1.0, True, 300)  # over the image's own range: the bar ends at its highest level
+    assert tuple(own[5, -2]) == tuple(heatmap_image(np.full((1, 1), np.float32(298 / 299 * HEATMAP_TOP)))[0, 0])
+    assert np.all(own[12:19, 299] == CAPTION_TEXT_COLOR) and not np.array_equal(own[19:], labels)

@@ -45,12 +45,15 @@ APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
-#: a keyboard's focus drawn plainly on links and radio buttons: Streamlit's own light grey background was all but
-#: invisible there (about 1.1:1; accessibility review of 2026-12-06)
-FOCUS_STYLE = """<style>
-a:focus-visible, label:has(input[type="radio"]:focus-visible) {
+#: the least widths (px) a :func:`stretching_row` gives each of its containers
+ROW_MIN_WIDTHS = (260, 400)
+#: the style of every page: a keyboard's focus drawn plainly on links and radio buttons (Streamlit's own light grey
+#: background was all but invisible there, about 1.1:1: accessibility review of 2026-12-06), and the containers of a
+#: :func:`stretching_row` sharing its width where each gets its least width, else each a row of its own
+PAGE_STYLE = "<style>\n" + """a:focus-visible, label:has(input[type="radio"]:focus-visible) {
     outline: 3px solid #0072B2 !important; outline-offset: 2px; }
-</style>"""
+""" + "".join(f'[class*="st-key-row_of_{width}_"] > div {{ flex: 1 1 {width}px !important; min-width: 0 !important; }}'
+              "\n" for width in ROW_MIN_WIDTHS) + "</style>"
 #: the charts' toolbars keep download, zoom, pan and reset: each button is a stop for the Tab key, and a keyboard
 #: passed eight per chart on the way to "Save threshold" (accessibility review)
 CHART_CONFIG = {"modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
@@ -500,7 +503,7 @@ def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, data
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, for grids
     (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`)."""
     return grid_thumbnail(_overlay(run_path, index, box_level, max_side=side, dataset=dataset,
-                                   shown_side=side // 2), side)  # a grid of 4 shows it about half size
+                                   shown_side=CARD_IMAGE_WIDTH), side)  # as wide as a card shows it
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -572,9 +575,11 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
 #: two in an 800 px one; a fixed number of columns had squeezed each card's text to a few letters a line in a small
 #: window ("Enl/arg/e": browser review of 2026-12-06)
 CARD_WIDTH = 220
-#: a chart's width (px) where two stand side by side: both in one row from a 1280 px window with the sidebar open, one
-#: under the other in a smaller one (half of an 800 px window's page cut their titles off)
-CHART_WIDTH = 400
+#: the width (px) of a card's image: the card less its padding
+CARD_IMAGE_WIDTH = CARD_WIDTH - 32
+#: the least width (px) of a chart where two share a row: side by side from a 1280 px window with the sidebar open,
+#: one under the other in a smaller one (half of an 800 px window's page cut their titles off)
+CHART_MIN_WIDTH = 400
 
 
 def wrapping_cards(items: Sequence[Any], width: int = CARD_WIDTH) -> Iterator[tuple[Any, Any]]:
@@ -586,11 +591,15 @@ def wrapping_cards(items: Sequence[Any], width: int = CARD_WIDTH) -> Iterator[tu
         yield row.container(border=True, width=width), item
 
 
-def side_by_side(count: int, width: int = CHART_WIDTH) -> list[Any]:
-    """``count`` containers ``width`` px wide in one row that wraps: side by side where the window has room, one
-    under the other where it has not."""
-    row = st.container(horizontal=True, wrap=True)
-    return [row.container(width=width) for _ in range(count)]
+def stretching_row(count: int, min_width: int, key: str, border: bool = False) -> list[Any]:
+    """``count`` containers in one row keyed ``key`` (unique on its page): side by side, sharing the page's width,
+    where each gets at least ``min_width`` px (one of :data:`ROW_MIN_WIDTHS`), else each the whole width, one under
+    the other (:data:`PAGE_STYLE` sets it: Streamlit's own containers either keep a fixed width, leaving a wide window
+    half empty, or shrink to any width); ``border``: each in a frame."""
+    if min_width not in ROW_MIN_WIDTHS:
+        raise ValueError(f"a stretching row's least width is one of {ROW_MIN_WIDTHS}, not {min_width}")
+    row = st.container(horizontal=True, wrap=True, key=f"row_of_{min_width}_{key}")
+    return [row.container(border=border) for _ in range(count)]
 
 
 def data_choice() -> tuple[str, str | None]:

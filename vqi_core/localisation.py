@@ -21,7 +21,7 @@ from .wording import counted, exact_number
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
 GOOD_RGB = (0, 114, 178)
 DEFECT_RGB = (213, 94, 0)
-#: the thin dark line along the inside of a box's orange line
+#: the dark edge along the inside of a box's orange line
 BOX_INNER_EDGE_RGB = (20, 20, 20)
 #: Ground-truth outline: magenta does not occur in the JET heatmap.
 GROUND_TRUTH_COLOR = (255, 0, 255)
@@ -244,7 +244,8 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     The map is resized to the image and blended in with opacity rising from 0
     at :data:`OVERLAY_FLOOR` to ``alpha`` at 1 (the highest good level) and
     above, so pixels at typical good levels keep their exact colour. Boxes are
-    drawn in :data:`DEFECT_RGB`, the outline of ``mask`` (bool, any size) in
+    drawn in :data:`DEFECT_RGB` with a dark edge (:data:`BOX_INNER_EDGE_RGB`, half the line's width) along the
+    inside of the line where the box has room for it, the outline of ``mask`` (bool, any size) in
     :data:`GROUND_TRUTH_COLOR`, ``line_width`` px wide (by default :func:`line_thickness`). Outside an
     inspection ``region`` (bool, any size) the image is darkened to :data:`IGNORED_BRIGHTNESS`.
     """
@@ -275,13 +276,16 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if mask is not None:
         contours, _ = cv2.findContours(_mask_at(mask, h, w), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
+    edge = max(1, thickness // 2)  # the dark edge inside each box's line: it stands out on orange, red and copper
+    for box in boxes:  # too (accessibility review); all edges first, so that no edge crosses another box's line
+        x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
+        if min(x1 - box.x0, y1 - box.y0) >= 2 * (thickness + edge):  # room for it, and for some of the inside
+            for inset in range(thickness, thickness + edge):
+                cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), BOX_INNER_EDGE_RGB, 1)
     for box in boxes:  # the line runs inside the box, its outer edge on the box's edge
         x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
         for inset in range(min(thickness, (x1 - box.x0) // 2 + 1, (y1 - box.y0) // 2 + 1)):
             cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_RGB, 1)
-        if x1 - box.x0 > 2 * thickness + 1 and y1 - box.y0 > 2 * thickness + 1:  # a dark edge inside the line: the
-            cv2.rectangle(out, (box.x0 + thickness, box.y0 + thickness), (x1 - thickness, y1 - thickness),  # box
-                          BOX_INNER_EDGE_RGB, 1)  # stands out on orange, red and copper as well (accessibility review)
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from ui import common
@@ -17,16 +19,18 @@ from vqi_core.runs import Run, RunError, changed_settings, readable_runs
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
 
-#: the width (px) of the page's content in a 1280 px window with the sidebar open, which the cards of up to three
-#: runs share; more runs go four to a row at 1400 px (a row of columns of one per run had squeezed five or more
-#: to a few words a line, and four in an 800 px window: browser review of 2026-12-06)
-SHARED_WIDTH = 816
+#: the least width (px) of each card where two or three runs share a row (side by side from a 1280 px window with
+#: the sidebar open, wider in a wider one); four runs or more go in Inspect's cards (a column per run had squeezed
+#: five runs' cards to a few words a line, and four in an 800 px window: browser review of 2026-12-06)
+LEAST_CARD_WIDTH = {2: 400, 3: 260}
 
 
-def card_width(runs: int) -> int:
-    """The width (px) of each card of one image across ``runs`` runs: side by side in a 1280 px window for up to
-    three, never narrower than Inspect's cards."""
-    return max(common.CARD_WIDTH, (SHARED_WIDTH - 16 * (runs - 1)) // runs)
+def run_cards(runs: list[Run]) -> tuple[list[tuple[Any, Run]], int]:
+    """(card, run) for each of ``runs`` in order, and the least width (px) a card's image is shown at."""
+    least = LEAST_CARD_WIDTH.get(len(runs))
+    if least is None:
+        return list(common.wrapping_cards(runs)), common.CARD_IMAGE_WIDTH
+    return list(zip(common.stretching_row(len(runs), least, "compare_cards", border=True), runs)), least - 32
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -61,8 +65,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
-    width = card_width(len(runs))
-    for card, run in common.wrapping_cards(runs, width):
+    cards, shown_width = run_cards(runs)
+    for card, run in cards:
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         judged = verdict(score, threshold)
@@ -70,7 +74,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
-                                        dataset=common.images_folder(run), shown_side=width),
+                                        dataset=common.images_folder(run), shown_side=shown_width),
                          width="stretch",
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")

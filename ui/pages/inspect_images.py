@@ -25,12 +25,13 @@ SELECTED, PAGE = "inspect_selected", "inspect_page"
 LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 #: the large view's heatmap colour scales, and the heatmap's caption under each
 RUN_SCALE, OWN_RANGE = "Run's scale", "This image's range"
-HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent below half the highest good level)",
-               OWN_RANGE: "Heatmap over this image's own range (lowest transparent, highest dark red)"}
+HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent up to half the highest good level)",
+               OWN_RANGE: "Heatmap over this image's own range (its lowest third transparent, highest dark red)"}
 #: the colour key under the heatmap, in words (on the run's scale, over the image's own range)
 HEAT_KEYS = {False: f"Colour key: transparent up to {OVERLAY_FLOOR:g}, then blue, green, yellow and red up to "
-                    f"{HEATMAP_TOP:g} and dark red above; 1 is the highest level of the held-out good images",
-             True: "Colour key: from this image's lowest level, transparent, to its highest, dark red"}
+                    f"{HEATMAP_TOP:g} and dark red above; 1 is the highest good level",
+             True: "Colour key: from this image's lowest level to its highest, the lowest third transparent, then "
+                   "blue, green, yellow and red up to dark red at its highest"}
 
 
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
@@ -104,7 +105,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     own_range = scale.segmented_control(
         "Heatmap colours", list(HEAT_SCALES), default=RUN_SCALE, key="inspect_heat_scale",
         help=f"{RUN_SCALE}: the same colours on every image, dark red from {HEATMAP_TOP:g} (the highest good "
-             f"level is 1), transparent below {OVERLAY_FLOOR:g}. {OWN_RANGE}: from this image's lowest level to its "
+             f"level is 1), transparent up to {OVERLAY_FLOOR:g}. {OWN_RANGE}: from this image's lowest level to its "
              f"highest: where in it the map is highest, however high or low; not comparable between images. The "
              f"boxes are the same in both.") == OWN_RANGE
     try:

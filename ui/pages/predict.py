@@ -30,7 +30,7 @@ from vqi_core.wording import are, counted, exact_number, figure, score_beside
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
          "labelled": "Labelled images: check the run"}
-PER_PAGE, CARD_SIDE = 12, 480
+PER_PAGE, CARD_SIDE = 12, 400  # px: about twice as wide as a card shows it
 #: why "Score images" cannot be pressed yet (a disabled button is no stop for the Tab key: its tooltip says why)
 WHAT_TO_SCORE = {"upload": "Upload images above first.", "folder": "Give a folder or an image file above first."}
 #: the most images whose overlays the page zips (in memory, scored again when clicked); the command line's predict
@@ -64,8 +64,8 @@ def score(run: Run, mode: str, files: list[Any], folder: str) -> dict[str, Any]:
         sources, skipped = folder_sources(folder)
     listed = len(skipped)
     with progress_bar() as progress:
-        cards, frame = scored_cards(run, common.run_model(str(run.path)), sources, skipped, progress, CARD_SIDE,
-                                    threshold, box_level)
+        cards, frame = scored_cards(run, common.run_model(str(run.path)), sources, skipped, progress,
+                                    (CARD_SIDE, common.CARD_IMAGE_WIDTH), threshold, box_level)
     # an upload that cannot be decoded is an error (it was chosen); in a folder, a file to skip
     problems = [f"{item['file']}: {item['reason']}" for item in skipped[listed:]] if mode == "upload" else []
     return {"run": run.id, "run_name": run_name(run), "threshold": threshold, "box_level": box_level, "cards": cards,

@@ -164,18 +164,20 @@ OWN_RANGE_TICKS = ((0.0, "lowest"), (HEATMAP_TOP, "highest"))
 
 
 def heat_scale_key(alpha: float, own_range: bool = False, width: int = 320) -> np.ndarray:
-    """The heatmap's colour key (RGB uint8, ``width`` px wide): levels from 0 to :data:`KEY_TOP` blended over white
-    at opacity ``alpha`` exactly as an overlay blends them (transparent up to :data:`OVERLAY_FLOOR`), ticks and
-    their labels below (:data:`RUN_SCALE_TICKS`, or :data:`OWN_RANGE_TICKS` for ``own_range``). The JET colours
-    alone did not say which level a colour is, least of all to a colour-blind eye (accessibility review)."""
+    """The heatmap's colour key (RGB uint8, ``width`` px wide): levels from 0 to :data:`KEY_TOP` (over an image's
+    ``own_range``, to :data:`HEATMAP_TOP`, its highest level) blended over white at opacity ``alpha`` exactly as an
+    overlay blends them (transparent up to :data:`OVERLAY_FLOOR`), ticks and their labels below
+    (:data:`RUN_SCALE_TICKS`, or :data:`OWN_RANGE_TICKS`). The JET colours alone did not say which level a colour
+    is, least of all to a colour-blind eye (accessibility review)."""
     bar_height, label_height = 16, 22
-    levels = np.tile(np.linspace(0.0, KEY_TOP, width, dtype=np.float32), (bar_height, 1))
+    top = HEATMAP_TOP if own_range else KEY_TOP
+    levels = np.tile(np.linspace(0.0, top, width, dtype=np.float32), (bar_height, 1))
     key = np.full((bar_height + label_height, width, 3), 255, np.uint8)
     key[:bar_height] = render_overlay(key[:bar_height], levels, alpha=alpha)
     cv2.rectangle(key, (0, 0), (width - 1, bar_height - 1), (160, 160, 160), 1)
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
     for level, text in OWN_RANGE_TICKS if own_range else RUN_SCALE_TICKS:
-        x = int(round(level / KEY_TOP * (width - 1)))
+        x = int(round(level / top * (width - 1)))
         cv2.line(key, (x, bar_height - 5), (x, bar_height + 3), CAPTION_TEXT_COLOR, 1)
         (text_width, text_height), _ = cv2.getTextSize(text, font, scale, 1)
         left = min(max(0, x - text_width // 2), width - text_width)  # whole, at either end too

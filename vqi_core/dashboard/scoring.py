@@ -38,29 +38,30 @@ def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
     return [{**card, "defective": bool(rejected(card["score"], threshold))} for card in cards], judged
 
 
-def result_card(result: ImageResult, side: int) -> dict[str, Any]:
+def result_card(result: ImageResult, side: int, shown_side: int) -> dict[str, Any]:
     """What one scored image's card shows: name, verdict, score, box count (and how many of the boxes are broad),
-    the overlay as a JPEG ``side`` px wide (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`; lines as wide on a
-    card two thirds that size), how it was read where
+    the overlay as a JPEG ``side`` px wide (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`; its lines as wide
+    as they must be to look 2 px wide shown ``shown_side`` px wide), how it was read where
     that bears on its verdict (transparency), how the image is unlike the training images and the SHA-256 of its
     file (which tells apart two uploads of one name)."""
-    overlay = grid_thumbnail(result_overlay(result, side, shown_side=side * 2 // 3), side)
+    overlay = grid_thumbnail(result_overlay(result, side, shown_side=shown_side), side)
     return {"name": result.name, "defective": result.defective, "score": result.score,
             "boxes": len(result.boxes), "overlay": jpeg_bytes(overlay), "unlike_training": result.unlike_training,
             "broad": result.broad_boxes, "read_note": result.read_note, "sha256": result.sha256}
 
 
 def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
-                 progress: ProgressCallback | None, card_side: int, threshold: float,
+                 progress: ProgressCallback | None, card_sides: tuple[int, int], threshold: float,
                  box_level: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Score ``sources`` with the run's ``model`` at ``threshold``, boxes drawn above ``box_level`` (the run's
     saved ones, read once by the caller, which shows them: one saved meanwhile elsewhere would not match the
-    cards), a chunk at a time: each image's :func:`result_card` and the predictions table (a row for every file
-    given; those not scored, appended to ``skipped`` as they are found, with the reason)."""
+    cards), a chunk at a time: each image's :func:`result_card` (``card_sides``: its overlay's side and the width
+    it is shown at) and the predictions table (a row for every file given; those not scored, appended to
+    ``skipped`` as they are found, with the reason)."""
     cards, rows = [], []
     for result in iter_score(model, sources, threshold, skipped, progress,
                              training_ranges=run.report.get("training_capture_ranges"), box_level=box_level):
-        cards.append(result_card(result, card_side))
+        cards.append(result_card(result, *card_sides))
         rows.append(result_row(result, threshold, run.id, box_level))
     return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
 
