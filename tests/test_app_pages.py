@@ -1456,19 +1456,26 @@ def test_inspect_lays_its_cards_out_in_the_chosen_order_in_cards_that_wrap(open_
 
 def test_compare_shows_one_image_across_many_runs_in_cards_that_wrap(open_page, app_env):
     """A row of columns, one per run, squeezed five runs' cards to a few words a line, and four in an 800 px window
-    (browser review of 2026-12-06): up to three runs share a 1280 px window's row, more go in Inspect's cards (the
-    browser test sees two cards stretch across a wide window and stack in a narrow one)."""
+    (browser review of 2026-12-06): up to three runs share the page's width, each at least as wide as Inspect's
+    cards (the browser test sees two stretch across a wide window), more go in Inspect's cards. An empty
+    description column is left out of the table: it had hidden the figures in a small window (browser review)."""
     run = app_env.list()[0]
     ids = [run.id]
     for number in range(4):
         ids.append(shutil.copytree(run.path, app_env.root / f"2999010{number}-000000-widget-padim-copy").name)
     app = open_page("compare.py")
-    for chosen, row in ((ids, None), (ids[:2], "row_of_400_compare_cards"), (ids[:3], "row_of_260_compare_cards")):
+    for chosen, row in ((ids, None), (ids[:2], "row_of_220_compare_cards"), (ids[:3], "row_of_220_compare_cards")):
         app.multiselect(key="compare_runs").set_value(chosen).run()
         assert not app.exception and not app.error
         cards = card_captions(app, "", row=row)
         assert len(cards) == len(chosen), row  # each run's card, in the order chosen
         assert all(any(name in text for text in card) for card, name in zip(cards, chosen))
+    shown = lambda: list(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns  # noqa: E731
+                              ).proto.column_order)  # the table's columns as shown
+    assert "description" not in shown() and "image AUROC" in shown()
+    run.describe("line 3 candidate")
+    app.run()
+    assert "description" in shown()
 
 
 def test_compare_two_runs_on_the_same_test_set(open_page, app_env):

@@ -358,6 +358,13 @@ def test_train_threshold_compare_and_predict(page, server):
         assert order.input_value() == "highest score first"
         assert order.evaluate("e => e.scrollWidth <= e.clientWidth"), f"{width} px: the order's choice is cut off"
     page.set_viewport_size({"width": 1400, "height": 1000})
+    toolbar_button = page.get_by_test_id("stBaseButton-elementToolbar").first  # a thumbnail's "Fullscreen": a Tab
+    toolbar_button.focus()  # stop, which stayed hidden and showed no focus (browser review)
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert toolbar_button.evaluate("""e => document.activeElement === e
+        && getComputedStyle(e).outlineStyle === 'solid'
+        && getComputedStyle(e.closest('[data-testid="stElementToolbar"]')).opacity === '1'""")
     page.get_by_test_id("stPaginationPage").filter(has_text="3").click()  # 35 test images: the last page
     _settle(page)
     sync_api.expect(page.get_by_test_id("stPaginationPageActive")).to_have_text("3", timeout=30_000)
@@ -401,12 +408,12 @@ def test_train_threshold_compare_and_predict(page, server):
     _settle(page)
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Compare"
     _shot(page, "compare")
-    cards = page.locator("img[alt*='with the heatmap and boxes of run']")  # the two runs' cards: side by side,
-    for width, per_row in ((1400, 2), (800, 1)):  # sharing the page's width, where both have room
-        page.set_viewport_size({"width": width, "height": 1000})
+    cards = page.locator("img[alt*='with the heatmap and boxes of run']")  # the two runs' cards side by side,
+    for width, least in ((1400, 400), (800, 180)):  # sharing the page's width (review: cards sized for 1280 px
+        page.set_viewport_size({"width": width, "height": 1000})  # stacked at 1024 px and left 1920 px half empty)
         _settle(page)
-        assert cards.count() == 2 and _in_first_row(cards) == per_row, f"{width} px: not {per_row} cards to a row"
-        assert min(cards.nth(i).bounding_box()["width"] for i in range(2)) > 360, f"{width} px: cards left narrow"
+        assert cards.count() == 2 and _in_first_row(cards) == 2, f"{width} px: the runs' cards not side by side"
+        assert min(cards.nth(i).bounding_box()["width"] for i in range(2)) > least, f"{width} px: cards left narrow"
     page.set_viewport_size({"width": 1400, "height": 1000})
     first_card = page.get_by_text(re.compile(r"saved threshold .* → ")).first.inner_text()
     chooser = page.get_by_role("combobox", name="Test image")

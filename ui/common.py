@@ -45,13 +45,18 @@ APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
-#: the least widths (px) a :func:`stretching_row` gives each of its containers
-ROW_MIN_WIDTHS = (260, 400)
-#: the style of every page: a keyboard's focus drawn plainly on links and radio buttons (Streamlit's own light grey
-#: background was all but invisible there, about 1.1:1: accessibility review of 2026-12-06), and the containers of a
-#: :func:`stretching_row` sharing its width where each gets its least width, else each a row of its own
-PAGE_STYLE = "<style>\n" + """a:focus-visible, label:has(input[type="radio"]:focus-visible) {
+#: the least widths (px) a :func:`stretching_row` gives each of its containers: a card's (:data:`CARD_WIDTH`), a
+#: chart's (:data:`CHART_MIN_WIDTH`)
+ROW_MIN_WIDTHS = (220, 400)
+#: the style of every page: a keyboard's focus drawn plainly on links, radio buttons and the images' and charts'
+#: toolbar buttons, and such a toolbar shown while one of its buttons has it (Streamlit's own light grey background
+#: was all but invisible, and a focused toolbar stayed hidden: accessibility and browser reviews of 2026-12-06), and
+#: the containers of a :func:`stretching_row` sharing its width where each gets its least width, else each a row of
+#: its own
+PAGE_STYLE = "<style>\n" + """a:focus-visible, label:has(input[type="radio"]:focus-visible),
+[data-testid="stBaseButton-elementToolbar"]:focus-visible {
     outline: 3px solid #0072B2 !important; outline-offset: 2px; }
+[data-testid="stElementToolbar"]:has(:focus-visible) { opacity: 1 !important; }
 """ + "".join(f'[class*="st-key-row_of_{width}_"] > div {{ flex: 1 1 {width}px !important; min-width: 0 !important; }}'
               "\n" for width in ROW_MIN_WIDTHS) + "</style>"
 #: the charts' toolbars keep download, zoom, pan and reset: each button is a stop for the Tab key, and a keyboard

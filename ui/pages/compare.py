@@ -19,18 +19,18 @@ from vqi_core.runs import Run, RunError, changed_settings, readable_runs
 from vqi_core.thresholds import verdict
 from vqi_core.wording import are, counted, exact_number, told_apart
 
-#: the least width (px) of each card where two or three runs share a row (side by side from a 1280 px window with
-#: the sidebar open, wider in a wider one); four runs or more go in Inspect's cards (a column per run had squeezed
-#: five runs' cards to a few words a line, and four in an 800 px window: browser review of 2026-12-06)
-LEAST_CARD_WIDTH = {2: 400, 3: 260}
+#: the most runs whose cards share the page's width (each at least as wide as Inspect's cards: two side by side in an
+#: 800 px window with the sidebar open, three from 1280 px, wider in a wider one); more go in Inspect's cards, four
+#: to a row at 1400 px (a column per run had squeezed five runs' cards to a few words a line, and four in an 800 px
+#: window; cards sized for 1280 px stacked two runs at 1024 px: browser reviews of 2026-12-06)
+MOST_SHARING = 3
 
 
-def run_cards(runs: list[Run]) -> tuple[list[tuple[Any, Run]], int]:
-    """(card, run) for each of ``runs`` in order, and the least width (px) a card's image is shown at."""
-    least = LEAST_CARD_WIDTH.get(len(runs))
-    if least is None:
-        return list(common.wrapping_cards(runs)), common.CARD_IMAGE_WIDTH
-    return list(zip(common.stretching_row(len(runs), least, "compare_cards", border=True), runs)), least - 32
+def run_cards(runs: list[Run]) -> list[tuple[Any, Run]]:
+    """(card, run) for each of ``runs``, in order."""
+    if len(runs) > MOST_SHARING:
+        return list(common.wrapping_cards(runs))
+    return list(zip(common.stretching_row(len(runs), common.CARD_WIDTH, "compare_cards", border=True), runs))
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -65,8 +65,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
-    cards, shown_width = run_cards(runs)
-    for card, run in cards:
+    for card, run in run_cards(runs):
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         judged = verdict(score, threshold)
@@ -74,7 +73,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
-                                        dataset=common.images_folder(run), shown_side=shown_width),
+                                        dataset=common.images_folder(run), shown_side=common.CARD_IMAGE_WIDTH),
                          width="stretch",
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")
@@ -175,7 +174,9 @@ table = comparison.table
 table.insert(1, "description", [run.description for run in chosen])  # not cached: it can change at any time
 if comparison.roc is not None:
     st.plotly_chart(comparison.roc, key="compare_roc", alt=comparison.roc_alt, config=common.CHART_CONFIG)
-st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE, column_config={
+described = table["description"].fillna("").astype(str).str.strip().ne("").any()  # an empty column hid the figures
+st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE,  # in a small window (review)
+             column_order=[column for column in table.columns if described or column != "description"], column_config={
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.3f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(

@@ -27,7 +27,7 @@ LOAD_ERRORS = (ImageReadError, RunError, OSError, KeyError)
 RUN_SCALE, OWN_RANGE = "Run's scale", "This image's range"
 HEAT_SCALES = {RUN_SCALE: "Heatmap (transparent up to half the highest good level)",
                OWN_RANGE: "Heatmap over this image's own range (its lowest third transparent, highest dark red)"}
-#: the colour key under the heatmap, in words (on the run's scale, over the image's own range)
+#: the heatmap's colour key, in words (on the run's scale, over the image's own range)
 HEAT_KEYS = {False: f"Colour key: transparent up to {OVERLAY_FLOOR:g}, then blue, green, yellow and red up to "
                     f"{HEATMAP_TOP:g} and dark red above; 1 is the highest good level",
              True: "Colour key: from this image's lowest level to its highest, the lowest third transparent, then "
@@ -108,7 +108,8 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
              f"level is 1), transparent up to {OVERLAY_FLOOR:g}. {OWN_RANGE}: from this image's lowest level to its "
              f"highest: where in it the map is highest, however high or low; not comparable between images. The "
              f"boxes are the same in both.") == OWN_RANGE
-    try:
+    scale.image(heat_scale_key(own_range), width="content", alt=HEAT_KEYS[own_range])  # beside the controls: in
+    try:  # view while they change (under the images, a laptop's window had it out of sight: browser review)
         if not own_range and (hidden := heat_scale_note(*map_range(run, index, common.normalization(path)))):
             st.caption(hidden)
         columns = st.columns(3)
@@ -118,7 +119,6 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
                                         max_side=768, dataset=read_from(run), own_range=own_range),
                          caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch",
                          alt=f"Heatmap of {row['image']}")
-        columns[1].image(heat_scale_key(alpha, own_range), width="stretch", alt=HEAT_KEYS[own_range])
         columns[2].image(common.overlay(path, index, box_level, heatmap=False, max_side=768,
                                         dataset=read_from(run), shown_side=330),  # a third of the dialog
                          caption=f"Boxes ({boxes_mark([run])})"

@@ -353,10 +353,10 @@ def runs_panel() -> None:
     if st.session_state.get(DELETE_CHOICE_FOLLOWS) != current and current in ids:  # a run chosen since: offered
         st.session_state["delete_choice"] = current
     st.session_state[DELETE_CHOICE_FOLLOWS] = current
-    columns = st.columns([3, 1])
-    chosen = columns[0].selectbox("Run to delete", ids, key="delete_choice", label_visibility="collapsed")
-    columns[1].button("Delete run…", key="delete_ask", icon=":material/delete:",
-                      on_click=lambda: st.session_state.update(delete_pending=chosen))
+    row = st.container(horizontal=True, vertical_alignment="bottom")  # the button keeps its whole label (a
+    chosen = row.selectbox("Run to delete", ids, key="delete_choice", label_visibility="collapsed")  # quarter of
+    row.button("Delete run…", key="delete_ask", icon=":material/delete:",  # an 800 px window's row cut it: review)
+               on_click=lambda: st.session_state.update(delete_pending=chosen))
     pending = st.session_state.get("delete_pending")
     if pending:
         st.warning(f"Delete run {as_code(pending)} and all its files? This cannot be undone.",

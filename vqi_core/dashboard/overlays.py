@@ -163,17 +163,18 @@ RUN_SCALE_TICKS = ((OVERLAY_FLOOR, f"{OVERLAY_FLOOR:g}"), (1.0, "1 (highest good
 OWN_RANGE_TICKS = ((0.0, "lowest"), (HEATMAP_TOP, "highest"))
 
 
-def heat_scale_key(alpha: float, own_range: bool = False, width: int = 320) -> np.ndarray:
+def heat_scale_key(own_range: bool = False, width: int = 320) -> np.ndarray:
     """The heatmap's colour key (RGB uint8, ``width`` px wide): levels from 0 to :data:`KEY_TOP` (over an image's
-    ``own_range``, to :data:`HEATMAP_TOP`, its highest level) blended over white at opacity ``alpha`` exactly as an
-    overlay blends them (transparent up to :data:`OVERLAY_FLOOR`), ticks and their labels below
+    ``own_range``, to :data:`HEATMAP_TOP`, its highest level) blended over white at full opacity exactly as an
+    overlay blends them (transparent up to :data:`OVERLAY_FLOOR`, fading in up to 1), ticks and their labels below
     (:data:`RUN_SCALE_TICKS`, or :data:`OWN_RANGE_TICKS`). The JET colours alone did not say which level a colour
-    is, least of all to a colour-blind eye (accessibility review)."""
+    is, least of all to a colour-blind eye (accessibility review); blended at the overlay's opacity over white, the
+    key's colours had matched no colour of a heatmap over a dark part (browser review)."""
     bar_height, label_height = 16, 22
     top = HEATMAP_TOP if own_range else KEY_TOP
     levels = np.tile(np.linspace(0.0, top, width, dtype=np.float32), (bar_height, 1))
     key = np.full((bar_height + label_height, width, 3), 255, np.uint8)
-    key[:bar_height] = render_overlay(key[:bar_height], levels, alpha=alpha)
+    key[:bar_height] = render_overlay(key[:bar_height], levels, alpha=1.0)
     cv2.rectangle(key, (0, 0), (width - 1, bar_height - 1), (160, 160, 160), 1)
     font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.45
     for level, text in OWN_RANGE_TICKS if own_range else RUN_SCALE_TICKS:
