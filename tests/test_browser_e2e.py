@@ -104,6 +104,7 @@ def _shot(page, name: str) -> None:
     """Screenshot of the page from its top in a tall window (Streamlit scrolls inside the page, so a full-page shot
     would stop at the window's height; a click further down had left the Threshold page's tabs out of view)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_test_id("stToast").first.wait_for(state="detached", timeout=30_000)  # not over the page's top
     page.set_viewport_size({"width": 1400, "height": 1700})
     _settle(page)
     page.evaluate("() => document.querySelectorAll('*').forEach(element => { element.scrollTop = 0; })")

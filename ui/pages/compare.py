@@ -24,13 +24,16 @@ from vqi_core.wording import are, counted, exact_number, told_apart
 #: to a row at 1400 px (a column per run had squeezed five runs' cards to a few words a line, and four in an 800 px
 #: window; cards sized for 1280 px stacked two runs at 1024 px: browser reviews of 2026-12-06)
 MOST_SHARING = 3
+#: the page's width (px) in a 1400 px window with the sidebar open: shared cards' lines are drawn for it
+SHARED_WIDTH = 940
 
 
-def run_cards(runs: list[Run]) -> list[tuple[Any, Run]]:
-    """(card, run) for each of ``runs``, in order."""
+def run_cards(runs: list[Run]) -> tuple[list[tuple[Any, Run]], int]:
+    """(card, run) for each of ``runs``, in order, and the width (px) a card's image is drawn to be seen at."""
     if len(runs) > MOST_SHARING:
-        return list(common.wrapping_cards(runs))
-    return list(zip(common.stretching_row(len(runs), common.CARD_WIDTH, "compare_cards", border=True), runs))
+        return list(common.wrapping_cards(runs)), common.CARD_IMAGE_WIDTH
+    cards = common.stretching_row(len(runs), common.CARD_WIDTH, "compare_cards", border=True)
+    return list(zip(cards, runs)), SHARED_WIDTH // len(runs) - 48  # less the gap and the card's padding
 
 
 def default_selection(runs: list[Run]) -> list[str]:
@@ -65,7 +68,8 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
-    for card, run in run_cards(runs):
+    cards, shown_width = run_cards(runs)
+    for card, run in cards:
         index = int(run.scores.index[run.scores["image"] == name][0])
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         judged = verdict(score, threshold)
@@ -73,7 +77,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             note = None
             try:
                 st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
-                                        dataset=common.images_folder(run), shown_side=common.CARD_IMAGE_WIDTH),
+                                        dataset=common.images_folder(run), shown_side=shown_width),
                          width="stretch",
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")
