@@ -587,13 +587,13 @@ CARD_IMAGE_WIDTH = CARD_WIDTH - 32
 CHART_MIN_WIDTH = 400
 
 
-def wrapping_cards(items: Sequence[Any], width: int = CARD_WIDTH) -> Iterator[tuple[Any, Any]]:
-    """(card, item) for each of ``items``, in order: bordered containers ``width`` px wide in one row that wraps, as
-    many side by side as the window has room for; read across, they keep the order, and a taller card never pushes
-    the next row out of line."""
+def wrapping_cards(items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    """(card, item) for each of ``items``, in order: bordered containers :data:`CARD_WIDTH` px wide in one row that
+    wraps, as many side by side as the window has room for; read across, they keep the order, and a taller card
+    never pushes the next row out of line."""
     row = st.container(horizontal=True, wrap=True)
     for item in items:
-        yield row.container(border=True, width=width), item
+        yield row.container(border=True, width=CARD_WIDTH), item
 
 
 def stretching_row(count: int, min_width: int, key: str, border: bool = False) -> list[Any]:
