@@ -102,6 +102,22 @@ def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH, row
     return cards
 
 
+def metrics_in_wrapping_rows(app) -> list[str]:
+    """The labels of the metrics drawn in rows that wrap (each as wide as it needs), in order (five columns had cut
+    their labels in a small window: browser review)."""
+    labels = []
+
+    def visit(node) -> None:
+        flex = node.proto.flex_container if isinstance(node, Block) and node.type == "flex_container" else None
+        for child in getattr(node, "children", {}).values():
+            if flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap and child.type == "metric":
+                labels.append(child.label)
+            visit(child)
+
+    visit(app.main)
+    return labels
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(open_page, page):
     app = open_page(page)
@@ -2096,6 +2112,7 @@ def test_predict_lays_its_cards_out_in_cards_that_wrap_with_lines_drawn_for_thei
     cards = card_captions(app, "**part")
     assert len(cards) == 5 and all(len(card) == 1 for card in cards)  # one image per card
     assert len(drawn) == 5 and all(shown == common.CARD_IMAGE_WIDTH and side >= shown for side, shown in drawn)
+    assert metrics_in_wrapping_rows(app) == ["Images scored", "Defective", "Good", "Not scored"]
 
 
 def test_predict_check_does_not_call_a_lot_with_a_part_not_scored_judged_as_labelled(open_page, app_env, synthetic_root,
@@ -2162,6 +2179,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in summary
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in summary
     assert metric(app, "Images") == "15" and metric(app, "Pixel AUROC") != "n/a" and metric(app, "Not scored") == "1"
+    assert metrics_in_wrapping_rows(app) == ["Images", "Not scored", "Image AUROC", "Pixel AUROC", "AUPRO"]
     assert np.bincount(result["labels"]).tolist() == [6, 9]
     assert app.dataframe[0].value.loc[ACTUAL_ROWS[0]].tolist() == [point.tn, point.fp]
     by_type = app.dataframe[1].value.set_index("defect type")

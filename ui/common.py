@@ -344,18 +344,25 @@ def working_threshold(run: Run) -> tuple[float, str]:
     return threshold, f"saved: {as_text(thresholds.saved_source(saved))}"
 
 
+def metric_row() -> Any:
+    """A row for metrics, each as wide as it needs, that wraps where the window is narrow (five columns of an 800 px
+    window's page cut labels to "Not sco…": browser review of 2026-12-06)."""
+    return st.container(horizontal=True, wrap=True, gap="medium")
+
+
 def headline_metrics(metrics: dict[str, Any]) -> None:
     """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics."""
-    columns = st.columns(5)
+    row = metric_row()
     interval = metrics.get("image_auroc_interval")
     spread = f" ({interval_text(interval, 3, ' over bootstrap resamples of the test images')})" if interval else ""
-    columns[0].metric("Image AUROC", figure(metrics.get("image_auroc"), 3),
-                      help=f"1.0 = every defective image scores above every good one{spread}.")
-    columns[1].metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), help="n/a without ground-truth masks")
-    columns[2].metric("AUPRO", figure(metrics.get("aupro"), 3),
-                      help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
-    columns[3].metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}")
-    columns[4].metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}")
+    row.metric("Image AUROC", figure(metrics.get("image_auroc"), 3), width="content",
+               help=f"1.0 = every defective image scores above every good one{spread}.")
+    row.metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), width="content",
+               help="n/a without ground-truth masks")
+    row.metric("AUPRO", figure(metrics.get("aupro"), 3), width="content",
+               help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
+    row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
+    row.metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}", width="content")
 
 
 # ---------------------------------------------------------------------- cached loading

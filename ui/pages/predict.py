@@ -115,16 +115,14 @@ def show_check(outcome: dict[str, Any]) -> None:
     not_scored = int((judged["prediction"] == NOT_SCORED).sum())
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
                 f"{exact_number(outcome['threshold'])}:** {view['cost']}")
-    figures = st.columns(5)
-    figures[0].metric("Images", outcome["images"])
-    figures[1].metric("Not scored", not_scored,
-                      help="Files of the test folders that could not be scored (listed above, with the reason): not "
-                           "inspected, so neither good nor defective, and not in the figures.")
-    for column, (name, key) in zip(figures[2:], [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"),
-                                                 ("AUPRO", "aupro")]):
-        value = metrics.get(key)
-        column.metric(name, figure(value, 3))
-    matrix, curve = st.columns([2, 3])
+    figures = common.metric_row()
+    figures.metric("Images", outcome["images"], width="content")
+    figures.metric("Not scored", not_scored, width="content",
+                   help="Files of the test folders that could not be scored (listed above, with the reason): not "
+                        "inspected, so neither good nor defective, and not in the figures.")
+    for name, key in [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"), ("AUPRO", "aupro")]:
+        figures.metric(name, figure(metrics.get(key), 3), width="content")
+    matrix, curve = common.stretching_row(2, common.CHART_MIN_WIDTH, "predict_check_figures")
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision")
         st.dataframe(view["confusion"])
@@ -311,13 +309,13 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
         download_results(outcome)  # each file with the reason, as the command line writes it
         return
     defective = sum(c["defective"] for c in cards)
-    counts = st.columns(4)
-    counts[0].metric("Images scored", len(cards))
-    counts[1].metric("Defective", defective)
-    counts[2].metric("Good", len(cards) - defective)
-    counts[3].metric("Not scored", int((outcome["frame"]["prediction"] == NOT_SCORED).sum()),
-                     help="Files given that could not be scored (listed above, with the reason): not inspected, "
-                          "so neither good nor defective.")
+    counts = common.metric_row()
+    counts.metric("Images scored", len(cards), width="content")
+    counts.metric("Defective", defective, width="content")
+    counts.metric("Good", len(cards) - defective, width="content")
+    counts.metric("Not scored", int((outcome["frame"]["prediction"] == NOT_SCORED).sum()), width="content",
+                  help="Files given that could not be scored (listed above, with the reason): not inspected, "
+                       "so neither good nor defective.")
     if not outcome["capture_checked"]:
         st.info(CAPTURE_NOT_CHECKED_NOTE, icon=":material/photo_camera:")
     unlike = sum(bool(c["unlike_training"]) for c in cards)

@@ -373,9 +373,9 @@ def pixel_level_body(run: Run) -> None:
     threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold",
                           persist_state="session")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
-    columns = st.columns(len(view["numbers"]))
-    for column, (name, value) in zip(columns, view["numbers"].items()):
-        column.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP)
+    numbers = common.metric_row()
+    for name, value in view["numbers"].items():
+        numbers.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP, width="content")
     st.plotly_chart(view["roc"], key="pixel_roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
 
 
