@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.testing.v1.element_tree import Block
 
 from conftest import FAST_METHOD
 from synthetic import another_photo, draw_defect, png_bytes, random_part, write_mvtec_dataset, write_png, \
@@ -201,6 +202,23 @@ def test_the_train_form_says_its_settings_start_at_each_methods_own_defaults(ope
                f"own: see the README's Methods and defaults). On the command line: `--method {method}`." in [
             c.value for c in app.caption]
         assert app.radio(key=f"train_resize_{method}").value == parameter_defaults(method)["resize"]
+
+
+def test_the_train_forms_halves_share_a_row_that_stacks_them_in_a_small_window(open_page):
+    """Two columns of an 800 px window's page wrapped the form's labels over three lines (browser review): its
+    halves are the two containers of a row that stacks them below 400 px each (the page's style does it)."""
+    app = open_page("train.py")
+
+    def rows(node) -> list:
+        found = [node] if isinstance(node, Block) and node.type == "flex_container" and node.proto.id.endswith(
+            "row_of_400_train_form") else []
+        return found + [row for child in getattr(node, "children", {}).values() for row in rows(child)]
+
+    [row] = rows(app.main)
+    halves = list(row.children.values())
+    assert len(halves) == 2
+    assert [box.key for box in halves[0].selectbox] == ["train_method", "train_backbone_patchcore"]
+    assert "train_finetune_patchcore" in [box.key for box in halves[1].selectbox]
 
 
 def test_train_page_offers_the_seeds_and_input_sizes_the_command_line_accepts(open_page):

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from synthetic import REPO_ROOT
-from ui.common import CHART_MIN_WIDTH
+from ui.common import HALF_MIN_WIDTH
 from vqi_core.dashboard.boxes import run_box_data
 from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.methods import parameter_defaults
@@ -296,7 +296,7 @@ def test_train_threshold_compare_and_predict(page, server):
         page.set_viewport_size({"width": width, "height": 1000})  # of an 800 px window, the titles were cut off)
         _settle(page)
         assert _in_first_row(charts) == side_by_side, f"{width} px: the charts are not {side_by_side} to a row"
-        assert min(charts.nth(i).bounding_box()["width"] for i in range(2)) > CHART_MIN_WIDTH, \
+        assert min(charts.nth(i).bounding_box()["width"] for i in range(2)) > HALF_MIN_WIDTH, \
             f"{width} px: the charts leave the page's width half empty"  # (review: at a fixed width, they did)
         for chart in (charts.nth(0), charts.nth(1)):
             assert chart.evaluate("""e => { const right = e.getBoundingClientRect().right;

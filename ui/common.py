@@ -46,7 +46,7 @@ RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
 #: the least widths (px) a :func:`stretching_row` gives each of its containers: a card's (:data:`CARD_WIDTH`), a
-#: chart's (:data:`CHART_MIN_WIDTH`)
+#: half row's (:data:`HALF_MIN_WIDTH`)
 ROW_MIN_WIDTHS = (220, 400)
 #: the style of every page: a keyboard's focus drawn plainly on links, radio buttons and the images' and charts'
 #: toolbar buttons, and such a toolbar shown while one of its buttons has it (Streamlit's own light grey background
@@ -589,9 +589,10 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
 CARD_WIDTH = 220
 #: the width (px) of a card's image: the card less its padding
 CARD_IMAGE_WIDTH = CARD_WIDTH - 32
-#: the least width (px) of a chart where two share a row: side by side from a 1280 px window with the sidebar open,
-#: one under the other in a smaller one (half of an 800 px window's page cut their titles off)
-CHART_MIN_WIDTH = 400
+#: the least width (px) of each half of a row two charts, or the Train form's two columns, share: side by side from
+#: a 1280 px window with the sidebar open, one under the other in a smaller one (half of an 800 px window's page cut
+#: the charts' titles off and wrapped the form's labels over three lines)
+HALF_MIN_WIDTH = 400
 
 
 def wrapping_cards(items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:

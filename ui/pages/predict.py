@@ -122,7 +122,7 @@ def show_check(outcome: dict[str, Any]) -> None:
                         "inspected, so neither good nor defective, and not in the figures.")
     for name, key in [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"), ("AUPRO", "aupro")]:
         figures.metric(name, figure(metrics.get(key), 3), width="content")
-    matrix, curve = common.stretching_row(2, common.CHART_MIN_WIDTH, "predict_check_figures")
+    matrix, curve = common.stretching_row(2, common.HALF_MIN_WIDTH, "predict_check_figures")
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision")
         st.dataframe(view["confusion"])

@@ -303,7 +303,7 @@ def image_level_body(run: Run) -> None:
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval.")})
     held_out_panel(path, max_rate, costs)
-    left, right = common.stretching_row(2, common.CHART_MIN_WIDTH, "threshold_charts")
+    left, right = common.stretching_row(2, common.HALF_MIN_WIDTH, "threshold_charts")
     left.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
     right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
                       config=common.CHART_CONFIG)

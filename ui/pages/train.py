@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from ui.common import CURRENT_RUN, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, RUNS_UNLISTED, STARTED_HERE, \
-    adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, dataset_or_error, headline_metrics, \
-    region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, training_started_here, \
-    warn_if_set_at_training
+from ui.common import CURRENT_RUN, HALF_MIN_WIDTH, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, \
+    RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, \
+    dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, \
+    stretching_row, training_started_here, warn_if_set_at_training
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
@@ -122,7 +122,7 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
     """Widgets for method, backbone and parameters; returns the config (images read at ``bit_depth``) and
     whether it can be trained."""
     can_train = True
-    left, right = st.columns(2)
+    left, right = stretching_row(2, HALF_MIN_WIDTH, "train_form")
     with left:
         problems = {name: method_problem(name) for name in list_methods()}
         first_usable = next((i for i, name in enumerate(problems) if problems[name] is None), 0)
@@ -289,10 +289,10 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         except RunError as exc:
             st.error(as_text(exc))
             return
-        left, right, _ = st.columns([1, 1, 2])
-        if left.button("Inspect images", key="train_open_inspect", icon=":material/image_search:", type="primary"):
+        buttons = st.container(horizontal=True)  # each label whole (columns of a quarter row wrapped them)
+        if buttons.button("Inspect images", key="train_open_inspect", icon=":material/image_search:", type="primary"):
             open_run(job.run.id, "inspect")
-        if right.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
+        if buttons.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
             open_run(job.run.id, "threshold")
     elif status.state == jobs.CANCELLED:
         st.info(status.error or "Cancelled.", icon=":material/cancel:")
@@ -361,9 +361,9 @@ def runs_panel() -> None:
     if pending:
         st.warning(f"Delete run {as_code(pending)} and all its files? This cannot be undone.",
                    icon=":material/warning:")
-        yes, no, _ = st.columns([1, 1, 4])
-        yes.button("Yes, delete", key="delete_confirm", type="primary", on_click=confirm_delete, args=(pending,))
-        no.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
+        answers = st.container(horizontal=True)
+        answers.button("Yes, delete", key="delete_confirm", type="primary", on_click=confirm_delete, args=(pending,))
+        answers.button("Keep it", key="delete_cancel", on_click=lambda: st.session_state.pop("delete_pending", None))
 
 
 def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> None:
