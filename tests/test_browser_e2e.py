@@ -304,6 +304,12 @@ def test_train_threshold_compare_and_predict(page, server):
                                                 t => t.getBoundingClientRect().right <= right + 1); }"""), \
                 f"{width} px: a chart's title is cut off"
     page.set_viewport_size({"width": 1400, "height": 1000})
+    download = page.locator(".modebar-btn").first  # a chart's toolbar button: the keyboard's focus shows, and so
+    download.focus()  # does the toolbar (review: a faint 1 px box on a toolbar that may stay hidden)
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    assert download.evaluate("""e => document.activeElement === e && getComputedStyle(e).outlineWidth === '3px'
+        && getComputedStyle(e.closest('.modebar')).opacity === '1'"""), "no visible focus on a chart's toolbar"
     page.get_by_test_id("stToast").wait_for(state="detached", timeout=30_000)  # the "saved" toast
     page.get_by_text("Costs on the line").first.click()  # each cost field shows the value used, as typed (0.0015 %
     rate = page.get_by_role("spinbutton", name="Defective parts on the line (%)")  # had shown as 0.002: review)

@@ -45,20 +45,21 @@ APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
-#: the least widths (px) a :func:`stretching_row` gives each of its containers: a card's (:data:`CARD_WIDTH`), a
-#: half row's (:data:`HALF_MIN_WIDTH`)
-ROW_MIN_WIDTHS = (220, 400)
+#: the least widths (px) a :func:`stretching_row` gives each of its containers, each with the most it may take: a
+#: card's (:data:`CARD_WIDTH`; at most half the row, so that a card wrapped onto a row of its own is not drawn twice
+#: as large as the others: browser review), a half row's (:data:`HALF_MIN_WIDTH`; the whole row once stacked)
+ROW_MIN_WIDTHS = {220: "calc(50% - 0.5rem)", 400: "none"}
 #: the style of every page: a keyboard's focus drawn plainly on links, radio buttons and the images' and charts'
-#: toolbar buttons, and such a toolbar shown while one of its buttons has it (Streamlit's own light grey background
-#: was all but invisible, and a focused toolbar stayed hidden: accessibility and browser reviews of 2026-12-06), and
-#: the containers of a :func:`stretching_row` sharing its width where each gets its least width, else each a row of
-#: its own
+#: toolbar buttons (Streamlit's and Plotly's), and such a toolbar shown while one of its buttons has it (Streamlit's
+#: own light grey background was all but invisible, and a focused toolbar stayed hidden: accessibility and browser
+#: reviews of 2026-12-06), and the containers of a :func:`stretching_row` sharing its width where each gets its
+#: least width, else each a row of its own
 PAGE_STYLE = "<style>\n" + """a:focus-visible, label:has(input[type="radio"]:focus-visible),
-[data-testid="stBaseButton-elementToolbar"]:focus-visible {
+[data-testid="stBaseButton-elementToolbar"]:focus-visible, .modebar-btn:focus-visible {
     outline: 3px solid #0072B2 !important; outline-offset: 2px; }
-[data-testid="stElementToolbar"]:has(:focus-visible) { opacity: 1 !important; }
-""" + "".join(f'[class*="st-key-row_of_{width}_"] > div {{ flex: 1 1 {width}px !important; min-width: 0 !important; }}'
-              "\n" for width in ROW_MIN_WIDTHS) + "</style>"
+[data-testid="stElementToolbar"]:has(:focus-visible), .modebar:has(:focus-visible) { opacity: 1 !important; }
+""" + "".join(f'[class*="st-key-row_of_{width}_"] > div {{ flex: 1 1 {width}px !important; min-width: 0 !important; '
+              f'max-width: {most} !important; }}\n' for width, most in ROW_MIN_WIDTHS.items()) + "</style>"
 #: the charts' toolbars keep download, zoom, pan and reset: each button is a stop for the Tab key, and a keyboard
 #: passed eight per chart on the way to "Save threshold" (accessibility review)
 CHART_CONFIG = {"modeBarButtonsToRemove": ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"],
@@ -606,11 +607,11 @@ def wrapping_cards(items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
 
 def stretching_row(count: int, min_width: int, key: str, border: bool = False) -> list[Any]:
     """``count`` containers in one row keyed ``key`` (unique on its page): side by side, sharing the page's width,
-    where each gets at least ``min_width`` px (one of :data:`ROW_MIN_WIDTHS`), else each the whole width, one under
-    the other (:data:`PAGE_STYLE` sets it: Streamlit's own containers either keep a fixed width, leaving a wide window
-    half empty, or shrink to any width); ``border``: each in a frame."""
+    where each gets at least ``min_width`` px (a key of :data:`ROW_MIN_WIDTHS`), else wrapped onto the next row, each
+    as wide as its value there allows (:data:`PAGE_STYLE` sets it: Streamlit's own containers either keep a fixed
+    width, leaving a wide window half empty, or shrink to any width); ``border``: each in a frame."""
     if min_width not in ROW_MIN_WIDTHS:
-        raise ValueError(f"a stretching row's least width is one of {ROW_MIN_WIDTHS}, not {min_width}")
+        raise ValueError(f"a stretching row's least width is one of {tuple(ROW_MIN_WIDTHS)}, not {min_width}")
     row = st.container(horizontal=True, wrap=True, key=f"row_of_{min_width}_{key}")
     return [row.container(border=border) for _ in range(count)]
 
