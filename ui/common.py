@@ -45,10 +45,20 @@ APP_ICON = REPO_ROOT / "assets" / "icon.png"
 RUNS_ENV, DATA_ENV = "VQI_RUNS_DIR", "VQI_DATA_ROOT"
 PAGES = {"home": "ui/pages/home.py", "train": "ui/pages/train.py", "inspect": "ui/pages/inspect_images.py",
          "threshold": "ui/pages/threshold.py", "compare": "ui/pages/compare.py", "predict": "ui/pages/predict.py"}
+#: a card's width (px) in the grids of Inspect and Predict: four side by side beside the sidebar in a 1400 px window,
+#: two in an 800 px one; a fixed number of columns had squeezed each card's text to a few letters a line in a small
+#: window ("Enl/arg/e": browser review of 2026-12-06)
+CARD_WIDTH = 220
+#: the width (px) of a card's image: the card less its padding
+CARD_IMAGE_WIDTH = CARD_WIDTH - 32
+#: the least width (px) of each half of a row two charts, or the Train form's two columns, share: side by side from
+#: a 1280 px window with the sidebar open, one under the other in a smaller one (half of an 800 px window's page cut
+#: the charts' titles off and wrapped the form's labels over three lines)
+HALF_MIN_WIDTH = 400
 #: the least widths (px) a :func:`stretching_row` gives each of its containers, each with the most it may take: a
 #: card's (:data:`CARD_WIDTH`; at most half the row, so that a card wrapped onto a row of its own is not drawn twice
 #: as large as the others: browser review), a half row's (:data:`HALF_MIN_WIDTH`; the whole row once stacked)
-ROW_MIN_WIDTHS = {220: "calc(50% - 0.5rem)", 400: "none"}
+ROW_MIN_WIDTHS = {CARD_WIDTH: "calc(50% - 0.5rem)", HALF_MIN_WIDTH: "none"}
 #: the style of every page: a keyboard's focus drawn plainly on links, radio buttons and the images' and charts'
 #: toolbar buttons (Streamlit's and Plotly's), and such a toolbar shown while one of its buttons has it (Streamlit's
 #: own light grey background was all but invisible, and a focused toolbar stayed hidden: accessibility and browser
@@ -582,18 +592,6 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
         del st.session_state[earlier]  # another list: its page is not remembered
     st.session_state[key] = widget_key
     return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
-
-
-#: a card's width (px) in the grids of Inspect and Predict: four side by side beside the sidebar in a 1400 px window,
-#: two in an 800 px one; a fixed number of columns had squeezed each card's text to a few letters a line in a small
-#: window ("Enl/arg/e": browser review of 2026-12-06)
-CARD_WIDTH = 220
-#: the width (px) of a card's image: the card less its padding
-CARD_IMAGE_WIDTH = CARD_WIDTH - 32
-#: the least width (px) of each half of a row two charts, or the Train form's two columns, share: side by side from
-#: a 1280 px window with the sidebar open, one under the other in a smaller one (half of an 800 px window's page cut
-#: the charts' titles off and wrapped the form's labels over three lines)
-HALF_MIN_WIDTH = 400
 
 
 def wrapping_cards(items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:

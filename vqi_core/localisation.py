@@ -276,16 +276,15 @@ def render_overlay(image_rgb_uint8: np.ndarray, norm_map: np.ndarray, boxes: Seq
     if mask is not None:
         contours, _ = cv2.findContours(_mask_at(mask, h, w), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, GROUND_TRUTH_COLOR, thickness)
+    corners = [(box.x0, box.y0, max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)) for box in boxes]  # inclusive
     edge = max(1, thickness // 2)  # the dark edge inside each box's line: it stands out on orange, red and copper
-    for box in boxes:  # too (accessibility review); all edges first, so that no edge crosses another box's line
-        x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
-        if min(x1 - box.x0, y1 - box.y0) >= 2 * (thickness + edge):  # room for it, and for some of the inside
+    for x0, y0, x1, y1 in corners:  # too (accessibility review); all edges first, so that no edge crosses another
+        if min(x1 - x0, y1 - y0) >= 2 * (thickness + edge):  # box's line; room for it, and for some of the inside
             for inset in range(thickness, thickness + edge):
-                cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), BOX_INNER_EDGE_RGB, 1)
-    for box in boxes:  # the line runs inside the box, its outer edge on the box's edge
-        x1, y1 = max(box.x0, box.x1 - 1), max(box.y0, box.y1 - 1)
-        for inset in range(min(thickness, (x1 - box.x0) // 2 + 1, (y1 - box.y0) // 2 + 1)):
-            cv2.rectangle(out, (box.x0 + inset, box.y0 + inset), (x1 - inset, y1 - inset), DEFECT_RGB, 1)
+                cv2.rectangle(out, (x0 + inset, y0 + inset), (x1 - inset, y1 - inset), BOX_INNER_EDGE_RGB, 1)
+    for x0, y0, x1, y1 in corners:  # the line runs inside the box, its outer edge on the box's edge
+        for inset in range(min(thickness, (x1 - x0) // 2 + 1, (y1 - y0) // 2 + 1)):
+            cv2.rectangle(out, (x0 + inset, y0 + inset), (x1 - inset, y1 - inset), DEFECT_RGB, 1)
     return out
 
 

@@ -178,7 +178,7 @@ table = comparison.table
 table.insert(1, "description", [run.description for run in chosen])  # not cached: it can change at any time
 if comparison.roc is not None:
     st.plotly_chart(comparison.roc, key="compare_roc", alt=comparison.roc_alt, config=common.CHART_CONFIG)
-described = table["description"].fillna("").astype(str).str.strip().ne("").any()  # an empty column hid the figures
+described = table["description"].str.strip().ne("").any()  # an empty column hid the figures
 st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE,  # in a small window (review)
              column_order=[column for column in table.columns if described or column != "description"], column_config={
     **common.RUN_TABLE_COLUMNS,
