@@ -10,7 +10,9 @@ the callback stops the fit; the default model separates real defects on a small
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 
 import cv2
 import numpy as np
@@ -238,6 +240,59 @@ def test_a_saved_model_whose_arrays_were_changed_is_refused_not_scored_as_good(s
     fill_with_nan(loaded)  # however it got there: never a NaN score
     with pytest.raises(DamagedModel, match=f"the {method} model gives NaN or infinite scores"):
         loaded.predict(data["bad"])
+
+
+def test_a_save_over_a_saved_model_replaces_it_whole_and_an_interrupted_one_leaves_it_as_it_was(small_fit, tmp_path,
+                                                                                                  monkeypatch):
+    """The files had been overwritten one by one: a save interrupted after the arrays left them beside the earlier
+    model's model.json, a model that no longer loads."""
+    model, data, _ = small_fit("padim")
+    target = tmp_path / "model"
+    model.save(target)
+    earlier = {path.name: path.read_bytes() for path in target.iterdir()}
+    other = create_model("padim", **{**model.get_params(), "seed": model.seed + 1}).fit(data["train"][:6])
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:  # once the new arrays are written
+        patched.setattr("vqi_core.methods.base.file_sha256", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            other.save(target)
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == earlier
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]  # nothing half-written left beside it
+    other.save(target)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+    assert load_model(target).get_params()["seed"] == model.seed + 1
+    np.testing.assert_array_equal(load_model(target).predict(data["bad"]).scores, other.predict(data["bad"]).scores)
+    replace = os.replace
+
+    def replace_under_ctrl_c(source, destination):  # Ctrl+C while the earlier model is moved aside: held off
+        signal.raise_signal(signal.SIGINT)
+        replace(source, destination)
+
+    monkeypatch.setattr("vqi_core.methods.base.os.replace", replace_under_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(target)
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == earlier  # saved whole, then stopped
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_model_is_not_saved_into_a_folder_holding_other_files_or_onto_a_file(small_fit, tmp_path):
+    model, _, _ = small_fit("padim")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "part.png").write_bytes(b"a photo")
+    with pytest.raises(ValueError, match=r"photos: it holds 1 file other than a saved model's \(part.png\); choose a "
+                                         r"new or empty folder"):
+        model.save(tmp_path / "photos")
+    (tmp_path / "notes.txt").write_text("notes")
+    with pytest.raises(ValueError, match="notes.txt: it is a file, not a folder"):
+        model.save(tmp_path / "notes.txt")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "photos"]
+    assert [path.name for path in (tmp_path / "photos").iterdir()] == ["part.png"]
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")
+    assert load_model(tmp_path / "empty").get_params() == model.get_params()
 
 
 def test_arrays_of_the_wrong_shape_are_refused_before_they_give_plausible_scores(small_fit, tmp_path):

@@ -23,7 +23,11 @@ import functools
 import inspect
 import json
 import math
+import os
 import pickle
+import secrets
+import shutil
+import signal
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -43,11 +47,14 @@ from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, vi
 from ..progress import ProgressCallback, check_seed, report
 from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
+from ..system import interrupts_held
 from ..wording import counted
 
 MODEL_JSON = "model.json"
 ARRAYS_FILE = "arrays.npz"
 BACKBONE_FILE = "backbone.pt"
+#: the files a saved model folder may hold
+MODEL_FILES = (MODEL_JSON, ARRAYS_FILE, BACKBONE_FILE, REGION_FILE)
 #: good training images needed before some are held out to calibrate the maps (with fewer, the training images
 #: themselves calibrate them)
 MIN_GOOD_FOR_HOLDOUT = 10
@@ -430,9 +437,38 @@ class AnomalyModel(ABC):
 
     def save(self, folder: Path | str) -> None:
         """Write ``model.json`` + ``arrays.npz`` (+ ``backbone.pt`` tensors when fine-tuned, ``region.png`` with an
-        inspection region) to ``folder``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        inspection region) to ``folder``, new, empty or holding a saved model, which is replaced as a whole: the
+        files are written into a hidden folder beside it and moved into place, so an interrupted save leaves an
+        earlier model there as it was (files had been overwritten one by one). ``ValueError``, changing nothing,
+        where ``folder`` is a file or holds other files."""
+        folder = Path(folder).resolve() if Path(folder).is_symlink() else Path(folder)  # the folder it points to
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"cannot save the model to {folder}: it is a file, not a folder")
+        others = sorted(path.name for path in folder.iterdir() if path.name not in MODEL_FILES) \
+            if folder.exists() else []
+        if others:
+            raise ValueError(f"cannot save the model to {folder}: it holds {counted(len(others), 'file')} other than "
+                             f"a saved model's ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose "
+                             f"a new or empty folder")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        hidden = f".{folder.name}.{secrets.token_hex(4)}"
+        staging, replaced = folder.with_name(f"{hidden}.saving"), folder.with_name(f"{hidden}.replaced")
+        staging.mkdir()  # the permissions of a folder made the usual way
+        received: list[int] = []
+        try:
+            self._write_files(staging)
+            with interrupts_held(received):  # never the earlier model moved aside and the new one not in place
+                if folder.exists():
+                    os.replace(folder, replaced)
+                os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone unless the save failed
+            shutil.rmtree(replaced, ignore_errors=True)
+        if received:
+            signal.raise_signal(received[0])  # the model is saved; the interrupt still stops what follows
+
+    def _write_files(self, folder: Path) -> None:
+        """The files of :meth:`save`, written into the existing, empty ``folder``."""
         files = [ARRAYS_FILE]
         np.savez_compressed(folder / ARRAYS_FILE, allow_pickle=False, **self._arrays())
         if self.region is not None:
