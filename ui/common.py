@@ -62,9 +62,14 @@ ROW_MIN_WIDTHS = {CARD_WIDTH: "calc(50% - 0.5rem)", HALF_MIN_WIDTH: "none"}
 #: the style of every page: a keyboard's focus drawn plainly on links, radio buttons and the images' and charts'
 #: toolbar buttons (Streamlit's and Plotly's), and such a toolbar shown while one of its buttons has it (Streamlit's
 #: own light grey background was all but invisible, and a focused toolbar stayed hidden: accessibility and browser
-#: reviews of 2026-12-06), and the containers of a :func:`stretching_row` sharing its width where each gets its
-#: least width, else each a row of its own
-PAGE_STYLE = "<style>\n" + """a:focus-visible, label:has(input[type="radio"]:focus-visible),
+#: reviews of 2026-12-06), the containers of a :func:`stretching_row` sharing its width where each gets its
+#: least width, else each a row of its own, and the cards of :func:`wrapping_cards` in a grid of equal columns
+#: at least :data:`CARD_WIDTH` wide that fills the row (cards of a fixed width left up to 215 px of a laptop's
+#: page empty at the right: browser review)
+PAGE_STYLE = "<style>\n" + f"""[class*="st-key-card_grid_"] {{ display: grid !important;
+    grid-template-columns: repeat(auto-fill, minmax({CARD_WIDTH}px, 1fr)); }}
+[class*="st-key-card_grid_"] > div {{ width: auto !important; min-width: 0 !important; }}
+""" + """a:focus-visible, label:has(input[type="radio"]:focus-visible),
 [data-testid="stBaseButton-elementToolbar"]:focus-visible, .modebar-btn:focus-visible {
     outline: 3px solid #0072B2 !important; outline-offset: 2px; }
 [data-testid="stElementToolbar"]:has(:focus-visible), .modebar:has(:focus-visible) { opacity: 1 !important; }
@@ -594,13 +599,27 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
     return st.pagination(pages, key=widget_key, persist_state="session") if pages > 1 else 1
 
 
-def wrapping_cards(items: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
-    """(card, item) for each of ``items``, in order: bordered containers :data:`CARD_WIDTH` px wide in one row that
-    wraps, as many side by side as the window has room for; read across, they keep the order, and a taller card
-    never pushes the next row out of line."""
-    row = st.container(horizontal=True, wrap=True)
+def pager_below(items: int, per_page: int, key: str) -> None:
+    """A second pager under a list of ``items``, in step with the one :func:`page_number` drew above it (the same
+    ``per_page`` and ``key``): a click on either shows that page, with both pagers on it. The pager was above the
+    cards alone, and the last card of a page was several screens below it (browser review)."""
+    pages = max(1, math.ceil(items / per_page))
+    above = st.session_state.get(key)
+    if pages == 1 or not isinstance(above, str) or above not in st.session_state:  # one page: no pager above either
+        return
+    below = f"{above}:below"
+    st.session_state[below] = st.session_state[above]
+    st.pagination(pages, key=below, on_change=lambda: st.session_state.update({above: st.session_state[below]}))
+
+
+def wrapping_cards(items: Sequence[Any], key: str) -> Iterator[tuple[Any, Any]]:
+    """(card, item) for each of ``items``, in order: bordered containers at least :data:`CARD_WIDTH` px wide in a
+    grid keyed ``key`` (unique on its page) of as many equal columns as the window has room for, filling its width
+    (:data:`PAGE_STYLE`); read across, they keep the order, and a taller card never pushes the next row out of
+    line."""
+    grid = st.container(horizontal=True, wrap=True, key=f"card_grid_{key}")
     for item in items:
-        yield row.container(border=True, width=CARD_WIDTH), item
+        yield grid.container(border=True, width=CARD_WIDTH), item
 
 
 def stretching_row(count: int, min_width: int, key: str, border: bool = False) -> list[Any]:

@@ -31,7 +31,7 @@ SHARED_WIDTH = 940
 def run_cards(runs: list[Run]) -> tuple[list[tuple[Any, Run]], int]:
     """(card, run) for each of ``runs``, in order, and the width (px) a card's image is drawn to be seen at."""
     if len(runs) > MOST_SHARING:
-        return list(common.wrapping_cards(runs)), common.CARD_IMAGE_WIDTH
+        return list(common.wrapping_cards(runs, "compare")), common.CARD_IMAGE_WIDTH
     cards = common.stretching_row(len(runs), common.CARD_WIDTH, "compare_cards", border=True)
     return list(zip(cards, runs)), SHARED_WIDTH // len(runs) - 48  # less the gap and the card's padding
 
@@ -131,6 +131,15 @@ if len(chosen_ids) < 2:
 try:
     chosen = [common.store().get(run_id) for run_id in chosen_ids]
     found = common_test_images(chosen)
+    apart = sharing_none_with_first(chosen) if not found.names else []  # which to drop (browser review)
+    if apart and len(chosen) - len(apart) >= 2:  # the others are still compared (one run of another part had
+        st.warning(f"{' and '.join(common.as_text(run_name(run)) for run in apart)} "  # hidden the comparison of
+                   f"{'shares' if len(apart) == 1 else 'share'} no test image with the first run, "  # the others:
+                   f"{common.as_text(run_name(chosen[0]))}, and {are(len(apart))} left out of the comparison: "  # review)
+                   f"compare {'it' if len(apart) == 1 else 'them'} with runs tested on the same files.",
+                   icon=":material/join_inner:")
+        chosen = [run for run in chosen if run not in apart]
+        found, apart = common_test_images(chosen), []
 except RunError as exc:
     common.stop_with_error(f"A chosen run cannot be opened: {common.as_text(exc)}")
 shared = found.names
@@ -143,7 +152,6 @@ if without_test:  # nothing to compare on: not a question of different test imag
                            f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
                            f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
 if not shared:
-    apart = sharing_none_with_first(chosen)  # which to drop (browser review)
     named = " and ".join(common.as_text(run_name(run)) for run in apart)
     which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
              f"{common.as_text(run_name(chosen[0]))}." if apart else
@@ -188,7 +196,7 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
              "test images (good and defective drawn separately)."),
     VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first run's "
-                                                                     "(0 for the first run itself)."),
+                                                                     "(empty for the first run, the reference)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),

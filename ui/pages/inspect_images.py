@@ -153,7 +153,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
     page = common.page_number(len(frame), PER_PAGE, PAGE, showing)
     shown = list(frame.iloc[(page - 1) * PER_PAGE: page * PER_PAGE].iterrows())
     held_out = run.metrics.get("normalisation_images")  # read once for the page's cards
-    for card, (index, row) in common.wrapping_cards(shown):
+    for card, (index, row) in common.wrapping_cards(shown, "inspect"):
         with card:
             if images_here:
                 try:
@@ -167,6 +167,7 @@ def grid(run: Run, frame: pd.DataFrame, images_here: bool, threshold: float, box
             if images_here:  # nothing to enlarge otherwise
                 st.button("Enlarge", key=f"inspect_open_{index}", icon=":material/zoom_in:",
                           on_click=lambda i=int(index): st.session_state.update({SELECTED: (run.id, i)}))
+    common.pager_below(len(frame), PER_PAGE, PAGE)
 
 
 def read_from(run: Run) -> str | None:

@@ -316,9 +316,14 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     counts.metric("Not scored", int((outcome["frame"]["prediction"] == NOT_SCORED).sum()), width="content",
                   help="Files given that could not be scored (listed above, with the reason): not inspected, "
                        "so neither good nor defective.")
-    if not outcome["capture_checked"]:
-        st.info(CAPTURE_NOT_CHECKED_NOTE, icon=":material/photo_camera:")
     unlike = sum(bool(c["unlike_training"]) for c in cards)
+    if outcome["capture_checked"]:  # at a glance beside the verdicts: a camera or lighting fault, not only a bad
+        counts.metric("Check the capture", unlike, width="content",  # part, can make them (browser review)
+                      help="Images unlike the good training images (brightness, contrast, colour, size or shape), "
+                           "each also counted as defective or good above: check the lighting and the camera before "
+                           "trusting their verdicts. Their cards say how they differ.")
+    else:
+        st.info(CAPTURE_NOT_CHECKED_NOTE, icon=":material/photo_camera:")
     if unlike:
         st.warning(scored_unlike_training_note(unlike, len(cards), "said on their cards"),
                    icon=":material/photo_camera:")
@@ -334,7 +339,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the cards' notes
     # as on Inspect: in order, as many to a row as the window has room for, and a longer note never pushes the next
     # row out of line (found by review)
-    for card, item in common.wrapping_cards(shown[(page - 1) * PER_PAGE: page * PER_PAGE]):
+    for card, item in common.wrapping_cards(shown[(page - 1) * PER_PAGE: page * PER_PAGE], "predict"):
         verdict, colour = ("defective", DEFECT_TEXT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
             st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")
@@ -349,6 +354,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
                         f"{counted(item['boxes'], 'box', 'boxes')}{read_as}{how_unlike}"
                         + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
+    common.pager_below(len(shown), PER_PAGE, PAGE)
 
 
 st.title("Predict")

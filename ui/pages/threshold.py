@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import streamlit as st
 
 from ui import common
@@ -17,12 +18,14 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    preset_source, saved_source, threshold_presets
+    false_alarm_preset_name, preset_source, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 #: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
 BEYOND_SCORES = "threshold_beyond_scores"
+#: the allowed share of false alarms (%) of the preset that keeps to it
+MAX_FALSE_ALARMS = "threshold_max_false_alarms"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
@@ -224,6 +227,26 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
         st.dataframe(table, hide_index=True, key="held_out_presets", placeholder=common.NO_VALUE)
 
 
+def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
+            saved_value: float) -> None:
+    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets."""
+    st.caption("Presets: each moves the threshold to its value")
+    max_rate = st.session_state.setdefault(MAX_FALSE_ALARMS, 1.0) / 100
+    chosen = threshold_presets(labels, scores, max_rate, costs)
+    rate_preset = false_alarm_preset_name(max_rate)
+    buttons = st.container(horizontal=True, wrap=True, gap="small")
+    for name, value in chosen.items():
+        value = axis.snap_preset(value, saved_value)
+        if name == rate_preset:  # its allowed share beside it (at the head of the presets it read as a setting of
+            buttons = st.container(horizontal=True, vertical_alignment="bottom", gap="small")  # all: review)
+            buttons.number_input("Allowed false alarms (%)", 0.0, 100.0, step=0.5, key=MAX_FALSE_ALARMS,
+                                 persist_state="session", width=230,
+                                 help="Of the good parts, for the preset beside it: the lowest threshold that "
+                                      "rejects at most this share of the good test images.")
+        buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
+                       args=(run, value, preset_source(name, costs)))
+
+
 @st.fragment
 def image_level(run: Run) -> None:
     """Slider, presets, confusion matrix, rates, ROC and histograms; reruns alone on every change."""
@@ -246,7 +269,10 @@ def image_level_body(run: Run) -> None:
 
     exact = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
 
-    controls, presets_column = st.columns([3, 2])
+    # the slider with what it decides beside the ROC curve and the histogram, so that all follow it in one view
+    # (below the presets, a laptop's window had the confusion matrix 460 px and the ROC curve 910 px under the
+    # slider: browser review); under 2 x 400 px the charts go below
+    controls, charts = common.stretching_row(2, common.HALF_MIN_WIDTH, "threshold_charts")
     with controls:
         if (off_slider := off_slider_sentence(saved_value, axis, scores)) is not None:
             st.info(off_slider, icon=":material/info:")
@@ -262,39 +288,30 @@ def image_level_body(run: Run) -> None:
                         on_change=type_threshold, args=(run, axis))
         if (beyond := st.session_state.pop(BEYOND_SCORES, None)) is not None:
             st.info(beyond, icon=":material/info:")
-    with presets_column:
-        max_rate = st.number_input("Allowed false alarms on good parts (%)", 0.0, 100.0, 1.0, 0.5,
-                                   key="threshold_max_false_alarms", persist_state="session",
-                                   help="For the preset 'at most X % false alarms': the lowest threshold that "
-                                        "rejects at most this share of the good test images.") / 100
-        st.caption("Presets")
-        for name, value in threshold_presets(labels, scores, max_rate, costs).items():
-            value = axis.snap_preset(value, saved_value)
-            st.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
-                      args=(run, value, preset_source(name, costs)), width="stretch")
-
-    threshold = float(st.session_state[SLIDER])
-    view = threshold_view(common.evaluator(path), threshold, data, run.metrics.get("per_defect_type"), costs,
-                          st.session_state.get(SOURCE, "manual"))
+        threshold = float(st.session_state[SLIDER])
+        view = threshold_view(common.evaluator(path), threshold, data, run.metrics.get("per_defect_type"), costs,
+                              st.session_state.get(SOURCE, "manual"))
+        st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
+        st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
+        st.dataframe(view["confusion"])
+        # a row that wraps: each figure as wide as it needs (in equal columns of a narrow window, "84.…" and
+        # "False-alar…" were cut off: browser review)
+        shown = st.container(horizontal=True, wrap=True, gap="medium")
+        for name, value in view["numbers"].items():
+            shown.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP,
+                         width="content")
+        presets(run, axis, labels, scores, costs, saved_value)
+    with charts:
+        st.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
+        st.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
+                        config=common.CHART_CONFIG)
     point = view["point"]
-
-    st.markdown(f"**At {axis.text(threshold)}:** {view['cost']}")
     if copies := without_copies_sentence(run, threshold):  # not a faint caption: the figures to trust (review)
         st.info(copies, icon=":material/content_copy:")
     if view["line_cost"]:
         st.markdown(view["line_cost"])
     if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
         st.warning(view["costlier"], icon=":material/money_off:")
-    side_by_side = st.container(horizontal=True, wrap=True, gap="medium")  # the rates go under the matrix where
-    matrix, rates = side_by_side.container(width=340), side_by_side.container(width=480)  # both would not fit
-    with matrix:
-        st.caption("Confusion matrix: rows the actual part, columns the decision (test images)")
-        st.dataframe(view["confusion"])
-    # a row that wraps: each figure as wide as it needs (in equal columns of a narrow window, "84.…" and
-    # "False-alar…" were cut off: browser review)
-    shown = rates.container(horizontal=True, wrap=True, gap="medium")
-    for name, value in view["numbers"].items():
-        shown.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP, width="content")
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
@@ -302,11 +319,8 @@ def image_level_body(run: Run) -> None:
             DETECTION_INTERVAL: st.column_config.TextColumn(
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval.")})
+    max_rate = st.session_state[MAX_FALSE_ALARMS] / 100
     held_out_panel(path, max_rate, costs)
-    left, right = common.stretching_row(2, common.HALF_MIN_WIDTH, "threshold_charts")
-    left.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
-    right.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
-                      config=common.CHART_CONFIG)
 
     source = st.session_state.get(SOURCE, "manual")
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)

@@ -279,8 +279,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
             interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
                                                  else "")
-            if auroc is not None and reference is not None:
-                difference = round(auroc - reference, 4)
+            if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
+                difference = round(auroc - reference, 4)  # beside it ("+0.000" read as a measured difference: review)
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
