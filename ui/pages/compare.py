@@ -132,10 +132,11 @@ try:
     chosen = [common.store().get(run_id) for run_id in chosen_ids]
     found = common_test_images(chosen)
     apart = sharing_none_with_first(chosen) if not found.names else []  # which to drop (browser review)
-    if apart and len(chosen) - len(apart) >= 2:  # the others are still compared (one run of another part had
-        st.warning(f"{' and '.join(common.as_text(run_name(run)) for run in apart)} "  # hidden the comparison of
-                   f"{'shares' if len(apart) == 1 else 'share'} no test image with the first run, "  # the others:
-                   f"{common.as_text(run_name(chosen[0]))}, and {are(len(apart))} left out of the comparison: "  # review)
+    # the others are still compared: one run of another part had hidden their comparison (browser review)
+    if apart and len(chosen) - len(apart) >= 2:
+        st.warning(f"{' and '.join(common.as_text(run_name(run)) for run in apart)} "
+                   f"{'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
+                   f"{common.as_text(run_name(chosen[0]))}, and {are(len(apart))} left out of the comparison: "
                    f"compare {'it' if len(apart) == 1 else 'them'} with runs tested on the same files.",
                    icon=":material/join_inner:")
         chosen = [run for run in chosen if run not in apart]
