@@ -1341,13 +1341,15 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
                                     "rejected.")
     assert view["histogram_alt"] == ("Histograms of the test scores of 30 good and 20 defective images, with the "
                                      "threshold 0.8: it rejects 6 of the good and 16 of the defective images.")
-    assert view["roc"].layout.title.text == (f"Image ROC, AUROC {data.auroc:.3f}<br><sup>95% interval "
-                                             f"{low:.3f}–{high:.3f}</sup>")
+    title = view["roc"].layout.title
+    assert title.text == f"Image ROC, AUROC {data.auroc:.3f}"
+    assert title.subtitle.text == f"95% interval {low:.3f}–{high:.3f}"  # plotly's subtitle: grey, not bold (review:
+    assert title.subtitle.font.size < 14 and title.subtitle.font.color == "#555867"  # a bold superscript, cramped)
     separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
-    title = threshold_view(ThresholdEvaluator(labels, separated), 0.5,
-                           prepare_threshold_data(labels, separated))["roc"].layout.title.text
-    assert title.startswith("Image ROC, AUROC 1.000<br><sup>95% interval 1.000–1.000; every resample is")
-    assert title.count("<br>") == 2 and all(len(line) <= 64 + len("<sup></sup>") for line in title.split("<br>"))
+    subtitle = threshold_view(ThresholdEvaluator(labels, separated), 0.5,
+                              prepare_threshold_data(labels, separated))["roc"].layout.title.subtitle.text
+    assert subtitle.startswith("95% interval 1.000–1.000; every resample is")
+    assert subtitle.count("<br>") == 1 and all(len(line) <= 64 for line in subtitle.split("<br>"))
     # (two lines under the title: a third reached down to the plot's top tick, found in the browser's screenshot)
     assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
     good_only = threshold_view(ThresholdEvaluator(np.zeros(4, int), np.arange(4.0)), 3.0,

@@ -124,19 +124,23 @@ def confusion_frame(point: OperatingPoint) -> pd.DataFrame:
 #: characters per line of a chart's subtitle: plotly does not wrap titles, and a chart half the page wide cut a
 #: long one off (the AUROC interval's note, found by a browser review)
 SUBTITLE_LINE_CHARS = 64
+#: a chart subtitle's colour: the grey of the page's captions
+SUBTITLE_COLOR = "#555867"
 
 
 def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, title: str,
                x_title: str = "False-alarm rate (good parts rejected)",
                y_title: str = "Detection rate (defective parts caught)", subtitle: str | None = None) -> go.Figure:
     """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked; a ``subtitle`` in
-    smaller type under the title, wrapped into lines."""
-    margin = PLOT_MARGIN
+    plotly's subtitle, smaller, grey and not bold, under the title, wrapped into lines (as a bold superscript of
+    the title, two lines of it read cramped: browser review)."""
+    margin, heading = PLOT_MARGIN, dict(text=title)
     if subtitle:
         lines = textwrap.wrap(subtitle, SUBTITLE_LINE_CHARS)
-        title += "".join(f"<br><sup>{line}</sup>" for line in lines)
+        heading.update(subtitle=dict(text="<br>".join(lines), font=dict(size=12, color=SUBTITLE_COLOR)),
+                       yref="container", y=1, yanchor="top", pad=dict(t=12))  # at the top, the subtitle under it
         # room for each line and a gap above the plot's top tick (the last line sat on "100%": browser review)
-        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 20 * len(lines) + 12}
+        margin = {**PLOT_MARGIN, "t": PLOT_MARGIN["t"] + 18 * len(lines) + 8}
     traces = [go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                          hoverinfo="skip", showlegend=False),
               go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color=DEFECT_CSS, width=2),
@@ -144,7 +148,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
     if point is not None:
         traces.append(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="operating point",
                                  marker=dict(color=OPERATING_POINT_COLOR, size=12, symbol="x"), showlegend=False))
-    return go.Figure(traces, dict(title=title, xaxis=dict(title=x_title, range=[-0.02, 1.02], tickformat=".0%"),
+    return go.Figure(traces, dict(title=heading, xaxis=dict(title=x_title, range=[-0.02, 1.02], tickformat=".0%"),
                                   yaxis=dict(title=y_title, range=[-0.02, 1.02], tickformat=".0%"),
                                   margin=margin, height=360 + margin["t"] - PLOT_MARGIN["t"]))
 
