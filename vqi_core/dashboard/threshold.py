@@ -134,7 +134,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | No
     """A ROC curve with the chance diagonal and, if given, the operating point (x, y) marked; a ``subtitle`` in
     plotly's subtitle, smaller, grey and not bold, under the title, wrapped into lines (as a bold superscript of
     the title, two lines of it read cramped: browser review)."""
-    margin, heading = PLOT_MARGIN, dict(text=title)
+    margin, heading = PLOT_MARGIN, dict[str, Any](text=title)
     if subtitle:
         lines = textwrap.wrap(subtitle, SUBTITLE_LINE_CHARS)
         heading.update(subtitle=dict(text="<br>".join(lines), font=dict(size=12, color=SUBTITLE_COLOR)),
