@@ -2433,8 +2433,9 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     shown = cards()
     assert all(f"no region is above {training_maps}" in shown[name] for name in shown if name in no_box)
     index = run.scores["image"].tolist().index(next(name for name in shown if name in no_box))
-    app.button(key=f"inspect_open_{index}").click().run()  # the large view says it alike
-    assert any(f"no region is above {training_maps}" in m.value and OWN_RANGE_HERE in m.value for m in app.markdown)
+    app.button(key=f"inspect_open_{index}").click().run()  # the large view says it alike, under the images (a long
+    said = [c.value for c in app.caption if f"no region is above {training_maps}" in c.value]  # note above them had
+    assert len(said) == 1 and OWN_RANGE_HERE in said[0]  # pushed the images out of a laptop's window: review)
 
 
 def record_dataset_as_gone(run: Run) -> str:

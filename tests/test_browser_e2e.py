@@ -401,6 +401,12 @@ def test_train_threshold_compare_and_predict(page, server):
     dialog.get_by_text("Original", exact=True).wait_for(timeout=30_000)  # the large view of that image
     for name in (f"{closest} as photographed", f"Heatmap of {closest}", f"Boxes on {closest}"):  # the demo has no masks
         sync_api.expect(dialog.get_by_role("img", name=name, exact=True)).to_be_visible()  # described, not "image"
+    page.set_viewport_size({"width": 1366, "height": 657})  # a laptop: the images whole under the controls (review:
+    _settle(page)  # they ran 150 px past the window's foot)
+    for name in (f"{closest} as photographed", f"Heatmap of {closest}", f"Boxes on {closest}"):
+        box = dialog.get_by_role("img", name=name, exact=True).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 657, f"{name} is not whole in a laptop's window"
+    page.set_viewport_size({"width": 1400, "height": 1000})
     assert page.locator("[data-testid='stException']").count() == 0, "traceback on Inspect"
     dialog.locator("button[aria-label='Close']").click()  # its X: dismissed, it stays closed on the next rerun
     dialog.wait_for(state="hidden", timeout=30_000)

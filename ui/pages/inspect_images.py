@@ -34,9 +34,19 @@ HEAT_KEYS = {False: f"Colour key: transparent up to {OVERLAY_FLOOR:g}, then blue
                    "blue, green, yellow and red up to dark red at its highest"}
 
 
+def boxes_note(row: pd.Series, boxes: tuple[int, int] | None, box_level: float = BOX_LEVEL,
+               own_range: str = OWN_RANGE_IN_LARGE_VIEW, held_out: int | None = None,
+               why_in: str | None = None) -> str | None:
+    """Why the overlay's ``boxes`` (their number and how many are broad; None: not known) and the verdict seem to
+    disagree, or why the boxes cover most of the image (:func:`~vqi_core.localisation.box_note`); None where
+    neither."""
+    return box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range, held_out, why_in) \
+        if boxes is not None else None
+
+
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
              box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW,
-             held_out: int | None = None, why_in: str | None = None) -> str:
+             held_out: int | None = None, why_in: str | None = None, with_note: bool = True) -> str:
     """One caption: score (beside the working ``threshold``), true label and predicted outcome, coloured
     good/defective, and the overlay's number of ``boxes`` where known (a small box on a hot spot is hard to see on a
     thumbnail: browser review); what the image copies or
@@ -44,13 +54,13 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
     (their number and how many are broad, when known; drawn above ``box_level``) and the verdict seem to disagree,
     or the boxes cover most of the image, why (and ``own_range``: how to see where the map is highest;
     ``held_out``: the run's ``normalisation_images``, which box level 1 is above; ``why_in``: where the reason for
-    broad boxes is said, for a grid's card, see :func:`~vqi_core.localisation.box_note`)."""
+    broad boxes is said, for a grid's card, see :func:`~vqi_core.localisation.box_note`; ``with_note``: that reason
+    included)."""
     colour = DEFECT_TEXT_CSS if row["label"] == "defective" else GOOD_CSS
     copy = f"  \n:orange[copy of {common.as_code(row['copy_of'])}]" if isinstance(row.get("copy_of"), str) else ""
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
-    note = box_note(row["outcome"] in ("TP", "FP"), boxes[0], box_level, boxes[1], own_range, held_out, why_in) \
-        if boxes is not None else None
+    note = boxes_note(row, boxes, box_level, own_range, held_out, why_in) if with_note else None
     tally = f" · {counted(boxes[0], 'box', 'boxes')}" if boxes is not None else ""
     if note:
         copy += f"  \n:grey[{note}]"
@@ -95,8 +105,8 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     masks = bool(run.config.get("has_masks"))
     outlined = masks and row["label"] == "defective"  # a good image has no outline to draw
     head, close = st.columns([5, 1])
-    head.markdown(describe(row, threshold, shown_boxes(run, index, box_level), box_level, OWN_RANGE_HERE,
-                           run.metrics.get("normalisation_images")), unsafe_allow_html=True)
+    boxes = shown_boxes(run, index, box_level)
+    head.markdown(describe(row, threshold, boxes, box_level, with_note=False), unsafe_allow_html=True)
     if close.button("Close", key="inspect_close", icon=":material/close:"):
         close_large_view()
         st.rerun()  # the whole page: the dialog is not drawn again
@@ -127,6 +137,9 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
                          alt=f"Boxes on {row['image']}" + (" and its defect's outline" if outlined else ""))
     except LOAD_ERRORS as exc:
         st.error(common.as_text(f"Cannot show {row['image']}: {exc}"), icon=":material/broken_image:")
+    # under the images: above them, a long one had pushed the images out of a laptop's window (browser review)
+    if note := boxes_note(row, boxes, box_level, OWN_RANGE_HERE, run.metrics.get("normalisation_images")):
+        st.caption(note)
     if masks:
         try:
             run.mask(index)
