@@ -1776,6 +1776,8 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
                             ("--defect-rate=1e-300", "--defect-rate is a percentage from 0.001 to 99, not 1e-300"),
                             ("--max-false-alarms=-5", "--max-false-alarms is a percentage from 0 to 100, not -5.0"),
                             ("--max-false-alarms=101", "--max-false-alarms is a percentage from 0 to 100, not 101.0"),
+                            ("--max-false-alarms=5", "--max-false-alarms sets the preset 'at most X % false alarms': "
+                                                     "use it with --preset false-alarms"),  # ignored silently (review)
                             ("--decisions=" + str(tmp_path), "is a folder: name a file to write")]:
         assert main(["threshold", "--run", str(trained.path), option]) == 2
         captured = capsys.readouterr()

@@ -51,6 +51,8 @@ from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
+#: the false-alarm preset's allowed share of good parts rejected (%) when --max-false-alarms is not given
+DEFAULT_MAX_FALSE_ALARMS = 1.0
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
 #: predict leaves an earlier predict's overlays and predictions.csv as they were
 PREDICT_STAGING = ".vqi-predict-partial"
@@ -106,9 +108,9 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     """The options that ``threshold`` and ``report`` share: the false-alarm preset's rate and the line's costs."""
-    parser.add_argument("--max-false-alarms", type=float, default=1.0, metavar="PERCENT",
-                        help="for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
-                             "in %% (default: %(default)s)")
+    parser.add_argument("--max-false-alarms", type=float, metavar="PERCENT",
+                        help=f"for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
+                             f"in %% (default: {DEFAULT_MAX_FALSE_ALARMS:g})")
     saved = "the one the saved threshold was saved at, else"  # as the Threshold page's fields start
     parser.add_argument("--cost-false-alarm", type=float, metavar="COST",
                         help=f"cost of rejecting a good part, any unit (default: {saved} {LineCosts().false_alarm:g})")
@@ -123,13 +125,14 @@ def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None) 
     """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`: a
     cost not given is the one the run's threshold was saved at (``saved``), else VQI's default, as the Threshold
     page's fields start (found by review: the page and the command line worked with different costs)."""
-    if not 0 <= args.max_false_alarms <= 100:
-        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {args.max_false_alarms}")
+    rate = DEFAULT_MAX_FALSE_ALARMS if args.max_false_alarms is None else args.max_false_alarms
+    if not 0 <= rate <= 100:
+        raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {rate}")
     if args.defect_rate is not None and not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
         raise ValueError(f"--defect-rate is a percentage from {100 * MIN_DEFECT_RATE:g} to {100 * MAX_DEFECT_RATE:g}, "
                          f"not {args.defect_rate}")
     base = saved or LineCosts()
-    return args.max_false_alarms / 100, LineCosts(
+    return rate / 100, LineCosts(
         base.false_alarm if args.cost_false_alarm is None else args.cost_false_alarm,
         base.escape if args.cost_escape is None else args.cost_escape,
         base.defect_rate if args.defect_rate is None else args.defect_rate / 100)
@@ -766,6 +769,9 @@ def _threshold(args: argparse.Namespace) -> int:
     saved_threshold = run.saved_threshold  # read once: the threshold, its source and the costs it was saved at
     saved_costs = recorded_costs(saved_threshold[1])  # the defaults of the costs not given, and said beside them
     max_rate, costs = threshold_options(args, saved_costs)
+    if args.max_false_alarms is not None and args.preset != "false-alarms":  # ignored without a word (review)
+        raise ValueError("--max-false-alarms sets the preset 'at most X % false alarms': use it with --preset "
+                         "false-alarms")
     value, source = _chosen_threshold(args, run, costs, max_rate, saved_threshold)
     _check_threshold(value)
     if args.decisions:
