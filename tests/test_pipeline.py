@@ -331,8 +331,10 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert set(record["threshold"]) == {trained.threshold}
     broken, torn = record[record["prediction"] == NOT_SCORED].itertuples()  # in the record too (review: left out)
     assert (broken.image, broken.label, broken.defect_type, broken.score, broken.outcome) == (
-        "broken.png", "defective", "blob", "", "") and "not a readable image" in broken.problem
-    assert (torn.image, torn.label, torn.defect_type) == ("torn.png", "good", "good")  # (mutation review)
+        "blob/broken.png", "defective", "blob", "", "") and "not a readable image" in broken.problem
+    assert (torn.image, torn.label, torn.defect_type) == ("good/torn.png", "good", "good")  # (mutation review)
+    # each image named as a run's scores.csv names it: a file name alone stands in several folders (review)
+    assert (record["image"] == record["defect_type"] + "/" + record["path"].map(lambda path: Path(path).name)).all()
     record = record[record["prediction"] != NOT_SCORED]
     judged = ThresholdEvaluator(np.where(record["label"] == "defective", 1, 0), record["score"].astype(float)).evaluate(
         trained.threshold)

@@ -431,10 +431,12 @@ def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nd
 
 def judged_frame(paths: Sequence[str], labels: Sequence[int] | np.ndarray, defect_types: Sequence[str],
                  scores: Sequence[float] | np.ndarray, threshold: float) -> pd.DataFrame:
-    """Labelled images judged at ``threshold``: path, label, defect type, score, decision and outcome
-    (:func:`outcomes`), the misjudged ones (false alarms, then escapes) first, each highest score first."""
+    """Labelled images judged at ``threshold``: image (``<defect type>/<file>``, as a run's ``scores.csv`` names its
+    test images: a file name alone can stand in several defect types' folders), label, defect type, score, decision,
+    outcome (:func:`outcomes`) and path, the misjudged ones (false alarms, then escapes) first, each highest score
+    first."""
     labels, scores = np.asarray(labels, int), np.asarray(scores, np.float64)
-    frame = pd.DataFrame({"image": [Path(path).name for path in paths],
+    frame = pd.DataFrame({"image": [f"{kind}/{Path(path).name}" for kind, path in zip(defect_types, paths)],
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": list(defect_types),
                           "score": scores, "threshold": threshold,
                           "prediction": verdicts(scores, threshold),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ThresholdEvaluator
-from ..runs import Run, label_values, spreadsheet_csv
+from ..runs import Run, label_values, local_time, spreadsheet_csv
 from ..split_check import look_alike_finding
 from ..thresholds import cost_sentence, outcomes
 from ..wording import counted
@@ -42,11 +42,13 @@ def chosen_images(frame: pd.DataFrame, defect_types: Sequence[str], outcomes: Se
 
 
 def decisions_csv(run: Run, threshold: float) -> bytes:
-    """The run's test images with score, threshold, decision and outcome (TP/FP/FN/TN) at ``threshold``, as CSV."""
+    """The run's test images with score, threshold, decision and outcome (TP/FP/FN/TN) at ``threshold``, the run and
+    when, as CSV: the columns of a check's record (:func:`~vqi_core.pipeline.check_decisions`) but its ``problem``
+    (every test image of a run was scored)."""
     frame = run.predictions(threshold)
     frame["outcome"] = outcomes(run.labels, run.score_values, threshold)
     columns = ["image", "label", "defect_type", "score", "threshold", "prediction", "outcome", "path"]
-    return spreadsheet_csv(frame[columns])
+    return spreadsheet_csv(frame[columns].assign(run=run.id, evaluated_at=local_time()))
 
 
 def copied_images(run: Run) -> dict[str, str]:
