@@ -19,7 +19,7 @@ from synthetic import another_photo, draw_defect, png_bytes, random_part, write_
 from ui.common import STARTED_HERE, as_code, as_text
 from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
-from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, split_check_summary
+from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, method_parameters, split_check_summary
 from vqi_core.datasets import DatasetError
 from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
@@ -716,3 +716,16 @@ def test_the_train_pages_check_lists_look_alikes_only_where_they_stand_out(synth
     summary = split_check_summary(str(synthetic_root), "widget")
     assert summary["look_alikes"].empty and list(summary["look_alikes"].columns) == [
         "test", "label", "look_alike", "likeness"]
+
+
+def test_the_method_parameters_stay_open_while_their_label_counts_the_changes(open_page):
+    """The expander's label counts the parameters changed from the defaults: a new label made a new expander,
+    folded, after every change (review); keyed, it is one expander whatever its label."""
+    app = open_page("train.py")
+    [before] = [e for e in app.expander if e.label.startswith("PatchCore parameters")]
+    knob = next(knob for knob in method_parameters("patchcore") if type(knob.default) is int)
+    app.number_input(key=f"train_param_patchcore_{knob.name}").set_value(knob.default + 1).run()
+    [after] = [e for e in app.expander if e.label.startswith("PatchCore parameters")]
+    assert (before.label, after.label) == ("PatchCore parameters (the defaults)",
+                                           "PatchCore parameters (1 changed from the defaults)")
+    assert before.key == after.key == "train_parameters_patchcore"

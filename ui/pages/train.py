@@ -193,8 +193,9 @@ def training_form(root: str, category: str | None, bit_depth: int) -> tuple[RunC
         if knobs:  # folded: terms for experts, their defaults chosen on the benchmark (browser review)
             changed = sum(st.session_state.get(parameter_key(method, knob.name), knob.default) != knob.default
                           for knob in knobs)
-            with st.expander(f"{method_title(method)} parameters ("
-                             + (f"{changed} changed from the defaults)" if changed else "the defaults)")):
+            with st.expander(f"{method_title(method)} parameters ("  # keyed: it stays open as its label counts
+                             + (f"{changed} changed from the defaults)" if changed else "the defaults)"),  # the
+                             key=f"train_parameters_{method}"):  # changes (a new label had folded it: review)
                 for knob in knobs:
                     params[knob.name] = parameter_input(method, knob)
         fraction = SUPERVISED_TRAIN_FRACTION
