@@ -666,7 +666,7 @@ def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train
     app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.0).run()
     assert not app.exception and app.button(key="train_start").disabled
     assert [e.value for e in app.error] == [f"These settings cannot be trained: "
-                                            f"{as_text('coreset_fraction must be in (0, 1], not 0.0')}."]
+                                            f"{as_text('Coreset fraction (coreset_fraction) must be above 0 and at most 1, not 0.0')}."]
     app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.2).run()
     assert not app.button(key="train_start").disabled and not app.error
     assert [e.label for e in app.expander if "parameters" in e.label] == [  # folded, it says what changed

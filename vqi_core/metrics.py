@@ -273,7 +273,7 @@ def aupro(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], max_fpr: floa
     pixel. ``inspected``: see :func:`pixel_auroc` (the FPR counts inspected pixels only).
     """
     if not 0 < max_fpr <= 1:
-        raise ValueError(f"max_fpr must be in (0, 1], not {max_fpr}")
+        raise ValueError(f"max_fpr must be above 0 and at most 1, not {max_fpr}")
     if num_thresholds < 2:
         raise ValueError(f"num_thresholds must be at least 2, not {num_thresholds}")
     masks, maps, good_pixels = _check_pixels(masks, maps, inspected)

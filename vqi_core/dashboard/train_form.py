@@ -143,12 +143,17 @@ _PARAMETER_WORDS = {"knn": "kNN", "k": "k", "n": "number of", "lr": "learning ra
 
 def settings_problem(config: RunConfig) -> str | None:
     """Why a run of ``config`` could not start: a parameter its method refuses (the method's own check, e.g.
-    ``coreset_fraction must be in (0, 1]``), or None. Said beside the form before training, not once the job has
-    begun (found by a browser review: a coreset fraction of 0 was taken and failed after Train was pressed)."""
+    ``coreset_fraction must be above 0 and at most 1``, each of the method's own parameters named by its field's
+    label with its name in brackets, "Coreset fraction (coreset_fraction)": the name alone was not what the form
+    shows, review), or None. Said beside the form before training, not once the job has begun (found by a browser
+    review: a coreset fraction of 0 was taken and failed after Train was pressed)."""
     try:
         model_for(config)
     except (ValueError, TypeError) as exc:
-        return str(exc)
+        problem = str(exc)
+        for knob in method_parameters(config.method):
+            problem = re.sub(rf"(?<![\w(]){re.escape(knob.name)}(?![\w)])", f"{knob.label} ({knob.name})", problem)
+        return problem
     return None
 
 

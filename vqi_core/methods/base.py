@@ -172,7 +172,7 @@ class AnomalyModel(ABC):
                              f"{smoothing_sigma}")
         check_seed(seed)
         if not 0 <= holdout_fraction < 1:
-            raise ValueError(f"holdout_fraction must be in [0, 1), not {holdout_fraction}")
+            raise ValueError(f"holdout_fraction must be at least 0 and below 1, not {holdout_fraction}")
         self.backbone = backbone
         if not layers:  # each method passes its own defaults for the backbone's family (embeddings.default_layers)
             raise ValueError("layers must name at least one layer of the backbone")

@@ -60,7 +60,7 @@ class CamClassifier(AnomalyModel):
         if len(self.layers) != 1:
             raise ValueError(f"the CAM classifier reads exactly one layer, not {self.layers}")
         if not 0.0 <= validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in [0, 1), not {validation_fraction}")
+            raise ValueError(f"validation_fraction must be at least 0 and below 1, not {validation_fraction}")
         if epochs < 1 or patience < 1 or train_stages < 1:  # with no stage trained, training refuses to start
             raise ValueError(f"epochs, patience and train_stages must be at least 1, not {epochs}, "
                              f"{patience} and {train_stages}")

@@ -79,7 +79,7 @@ class PatchCore(AnomalyModel):
                          image_size=image_size, resize=resize, intensity=intensity,
                          smoothing_sigma=smoothing_sigma, **common)
         if not 0 < coreset_fraction <= 1:
-            raise ValueError(f"coreset_fraction must be in (0, 1], not {coreset_fraction}")
+            raise ValueError(f"coreset_fraction must be above 0 and at most 1, not {coreset_fraction}")
         if not (1 <= patch_size <= MAX_PATCH_SIZE and patch_size % 2):  # 1001 averaged every map to one value
             raise ValueError(f"patch_size must be an odd number from 1 to {MAX_PATCH_SIZE} (feature cells a patch "
                              f"averages), not {patch_size}")
