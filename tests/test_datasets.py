@@ -354,8 +354,11 @@ def test_a_folder_to_score_that_is_missing_nested_or_under_home_is_explained(tmp
     with pytest.raises(DatasetError, match=r"nowhere does not exist$"):
         load_folder(tmp_path / "nowhere")
     write_png(tmp_path / "line" / "lot7" / "part.png", textured_image(32))
-    with pytest.raises(DatasetError, match=r"holds no readable image \(its sub-folders are not searched"):
+    with pytest.raises(DatasetError, match=r"holds no image file \(its sub-folders are not searched"):
         load_folder(tmp_path / "line")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match=r"empty holds no image file$"):  # not "no readable image" (review)
+        load_folder(tmp_path / "empty")
     monkeypatch.setenv("HOME", str(tmp_path))
     samples, skipped = load_folder("~/line/lot7")
     assert [s.path for s in samples] == [tmp_path / "line" / "lot7" / "part.png"] and skipped == []

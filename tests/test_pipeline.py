@@ -1685,11 +1685,20 @@ def test_cli_trains_the_cam_classifier_on_a_labelled_share_of_the_test_set(datas
     assert training_images_line(run.metrics).startswith(f"{good} good and {defective} labelled defective; ")
 
 
-def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, trained):
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--runs", str(tmp_path / "r")]) == 2
     assert "error: dataset folder" in capsys.readouterr().err
     assert main(["evaluate", "--run", str(tmp_path / "gone")]) == 2
     assert "does not exist (deleted from disk, or a mistyped path?)" in capsys.readouterr().err
+    runs = tmp_path / "runs"  # the runs folder given for a run: said so, with one to give (review)
+    shutil.copytree(trained.path, runs / trained.id)
+    assert main(["predict", "--run", str(runs), "--input", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"error: {runs} is a runs folder holding 1 run, not a run: give one of them, "
+                                       f"such as {runs / trained.id} (`python -m vqi_core runs --runs {runs}` lists "
+                                       f"them)\n")
+    (tmp_path / "half").mkdir()
+    assert main(["evaluate", "--run", str(tmp_path / "half")]) == 2
+    assert "half is not a complete run (config.json or metrics.json missing)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("n_train, n_per_defect, scored_on", [

@@ -565,7 +565,8 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     paths, skipped = list_images(folder)
     if not paths and not skipped:
         sub_folders = any(path.is_dir() and not path.name.startswith(".") for path in folder.iterdir())
-        raise DatasetError(f"{folder} holds no readable image" +
+        # empty, or sub-folders and hidden files: "no readable image" had read as files refused (review)
+        raise DatasetError(f"{folder} holds no image file" +
                            (" (its sub-folders are not searched: name one of them)" if sub_folders else ""))
     return [Sample(p, -1, "unknown") for p in paths], skipped
 

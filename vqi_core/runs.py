@@ -416,6 +416,11 @@ class Run:
         if not is_run_folder(self.path):
             if not self.path.exists():
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
+            if self.path.is_dir() and (held := sorted(child.name for child in self.path.iterdir()
+                                                      if is_run_folder(child))):  # a runs folder (review)
+                raise RunError(f"{self.path} is a runs folder holding {counted(len(held), 'run')}, not a run: give "
+                               f"one of them, such as {self.path / held[-1]} (`python -m vqi_core runs --runs "
+                               f"{self.path}` lists them)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
