@@ -17,10 +17,12 @@ import pytest
 from PIL import Image
 from synthetic import png_bytes, textured_image
 
+from ui.common import as_text
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
 from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, \
     run_box_data, run_box_tally, saved_box_counts
+from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import judged_again, result_cards_order
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_TEXT_RGB, GOOD_RGB, \
     OWN_RANGE_IN_LARGE_VIEW, box_level_warning, box_note, boxes_from_map, boxes_sentence, captioned, normalize_map, \
@@ -350,8 +352,8 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     assert not app.exception and run.box_level == HIGH
     assert run.box_level_info["reason"] == "fewer boxes on good parts"
     assert app.text_input(key="box_level_reason").value == ""  # not carried over to the next change
-    assert [t.value for t in app.toast] == [
-        "Saved box level 3: Inspect, Compare and Predict draw boxes above it."]
+    assert [t.value for t in app.toast] == [  # for which run, as the threshold's (review)
+        f"Saved box level 3 for {as_text(run_name(run))}: Inspect, Compare and Predict draw boxes above it."]
     assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)
     app.switch_page("ui/pages/inspect_images.py").run()
     caption = next(c.value for c in app.caption if c.value.startswith("Boxes on the test set"))
@@ -465,7 +467,7 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
                              "(Enlarge says why)" in card and "lighting" not in card for card in defective)
     index = int(np.flatnonzero(run.labels == 1)[0])
     app.button(key=f"inspect_open_{index}").click().run()
-    assert any("a change over the whole part (lighting, position) can cause" in m.value for m in app.markdown)
+    assert any("a change over the whole part (lighting, position) can cause" in c.value for c in app.caption)
     assert box_note(False, 2, 1.0, 2, why_in="here") == (
         "its boxes cover more than half of the image, too broad to show where a defect is (here); the score is below "
         "the threshold")

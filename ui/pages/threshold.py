@@ -404,7 +404,8 @@ def save_box_level(run: Run, level: float) -> None:
     if written:
         st.session_state[BOX_REASON] = ""
     st.session_state[BOX_TOAST] = (
-        f"Saved box level {exact_number(level)}: Inspect, Compare and Predict draw boxes above it."
+        f"Saved box level {exact_number(level)} for {common.as_text(run_name(run))}: Inspect, Compare and Predict "
+        f"draw boxes above it."  # the run named, as the threshold's toast names it (review)
         if written else f"{exact_number(level)} is the saved box level already: nothing changed.", ":material/save:")
 
 
