@@ -345,7 +345,14 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     assert any(c.value.startswith("Boxes on the test set at box level 3: 0 of 10") for c in app.caption)
     slider.set_value(LOCALISING).run()
     assert figure("Broad boxes")[1] == "0 of 9" and figure("Boxes on a defect") == ("100.0%", "9 of 9")
+    exact = app.number_input(key=f"box_level_exact_{run.id}")
+    assert exact.value == LOCALISING  # the entry follows the slider
+    exact.set_value(HIGH + 0.02).run()  # and the slider the entry (review: a slider alone, 140 presses from 1 to 8)
+    assert app.slider(key=f"box_level_{run.id}").value == HIGH  # its nearest step
+    assert any(c.value.startswith(f"Boxes on the test set at box level {HIGH + 0.02:g}: ") for c in app.caption)
+    slider.set_value(LOCALISING).run()
     slider.set_value(HIGH).run()
+    assert app.number_input(key=f"box_level_exact_{run.id}").value == HIGH
     assert run.box_level == 1.0  # moving the slider saves nothing
     app.text_input(key="box_level_reason").set_value("fewer boxes on good parts")
     app.button(key="box_level_save").click().run()

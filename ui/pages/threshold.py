@@ -16,7 +16,7 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, thresho
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
-from vqi_core.runs import MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
+from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
@@ -426,9 +426,20 @@ def box_level_body(run: Run) -> None:
                "(they compare each image's score with the threshold). Counted on this run's test images.")
     data = common.box_data(str(run.path), dataset)
     slider = box_slider(saved, data.peak)
-    level = slider.level(st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, slider.top, saved,
-                                   BOX_SLIDER_STEP, key=f"{BOX_SLIDER}_{run.id}", format=f"%.{slider.decimals}f",
-                                   help=f"Up to {slider.top:g}: no test image's map goes above {data.peak:.3g}."))
+    # the slider and an exact entry that follow each other; the entry holds the level (any the command line takes:
+    # the slider alone could not be set to one between its steps, nor quickly far: review)
+    slider_key, exact_key = f"{BOX_SLIDER}_{run.id}", f"{BOX_SLIDER}_exact_{run.id}"
+    st.session_state.setdefault(slider_key, saved)
+    st.session_state.setdefault(exact_key, saved)
+    st.slider("Box level (normalised anomaly map)", MIN_BOX_LEVEL, slider.top, step=BOX_SLIDER_STEP, key=slider_key,
+              format=f"%.{slider.decimals}f", on_change=lambda: st.session_state.update(
+                  {exact_key: slider.level(st.session_state[slider_key])}),
+              help=f"Up to {slider.top:g}: no test image's map goes above {data.peak:.3g}.")
+    level = float(st.number_input(
+        "Exact box level", MIN_BOX_LEVEL, MAX_BOX_LEVEL, step=BOX_SLIDER_STEP, format="%g", key=exact_key,
+        on_change=lambda: st.session_state.update({slider_key: slider.position(st.session_state[exact_key])}),
+        help=f"From {MIN_BOX_LEVEL:g} to {MAX_BOX_LEVEL:g}, as `python -m vqi_core boxes --level` takes it; the "
+             f"slider moves to the nearest of its steps."))
     if data.unreadable_masks:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} counted as unknown: "

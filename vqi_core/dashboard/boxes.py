@@ -14,7 +14,7 @@ import pandas as pd
 from ..localisation import BOX_LEVEL, STORED_MAP_DTYPE, level_one_maps, map_boxes, normalize_map
 from ..metrics import BOX_KEYS, box_hits, regions_boxed_by_type
 from ..pipeline import map_box_tally
-from ..runs import MAX_BOX_LEVEL, Run
+from ..runs import MAX_BOX_LEVEL, MIN_BOX_LEVEL, Run
 from ..wording import exact_number, saved_time
 from .overlays import run_ground_truth
 
@@ -102,6 +102,10 @@ class BoxSlider:
         with more digits than the slider's step, e.g. 0.725, stays as it is)."""
         chosen = round(float(chosen), 2)
         return self.saved if chosen == round(self.saved, 2) else chosen
+
+    def position(self, level: float) -> float:
+        """Where the slider stands for a ``level`` typed exactly: its nearest step, within the slider's range."""
+        return min(max(round(round(float(level) / BOX_SLIDER_STEP) * BOX_SLIDER_STEP, 2), MIN_BOX_LEVEL), self.top)
 
 
 def box_slider(saved: float, peak: float) -> BoxSlider:
