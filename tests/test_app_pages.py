@@ -2356,7 +2356,7 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     app.selectbox(key="inspect_order").set_value("file name").run()
     app.session_state[app.session_state["inspect_page"]] = 2  # the page widget's key is kept there
     app.run()
-    assert app.session_state[f"{app.session_state['inspect_page']}:below"] == 2  # the pager under the cards too
+    assert app.session_state[f"{app.session_state['inspect_page']}:below:2"] == 2  # the pager under the cards too
     first_on_page_two = [m.value for m in app.markdown if m.value.startswith("**")][0]
     app.switch_page("ui/pages/home.py").run()
     app.switch_page("ui/pages/inspect_images.py").run()

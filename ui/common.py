@@ -610,9 +610,10 @@ def pager_below(items: int, per_page: int, key: str) -> None:
     above = st.session_state.get(key)
     if pages == 1 or not isinstance(above, str) or above not in st.session_state:  # one page: no pager above either
         return
-    below = f"{above}:below"
-    st.session_state[below] = st.session_state[above]
-    st.pagination(pages, key=below, on_change=lambda: st.session_state.update({above: st.session_state[below]}))
+    page = st.session_state[above]  # a pager of its own for each page shown, starting at it (a value set beside
+    below = f"{above}:below:{page}"  # the widget's default is refused)
+    st.pagination(pages, default=page, key=below,
+                  on_change=lambda: st.session_state.update({above: st.session_state[below]}))
 
 
 def wrapping_cards(items: Sequence[Any], key: str) -> Iterator[tuple[Any, Any]]:
