@@ -65,9 +65,12 @@ ROW_MIN_WIDTHS = {CARD_WIDTH: "calc(50% - 0.5rem)", HALF_MIN_WIDTH: "none"}
 #: reviews of 2026-12-06), the containers of a :func:`stretching_row` sharing its width where each gets its
 #: least width, else each a row of its own, and the cards of :func:`wrapping_cards` in a grid of equal columns
 #: at least :data:`CARD_WIDTH` wide that fills the row (cards of a fixed width left up to 215 px of a laptop's
-#: page empty at the right: browser review), and the images of a dialog (Inspect's large view) at most half the
-#: window high, whole in a laptop's window with the controls above them (they had run 150 px past its foot)
-PAGE_STYLE = "<style>\n" + f"""[role="dialog"] [data-testid="stImageContainer"] img {{ max-height: 45vh;
+#: page empty at the right: browser review), the images of a dialog (Inspect's large view) at most half the
+#: window high, whole in a laptop's window with the controls above them (they had run 150 px past its foot), and
+#: the page's content 40 px nearer the top, still clear of the 60 px header (Streamlit's 96 px left a laptop's
+#: window, 657 px high, with the Threshold page's slider at its foot under a run's notes: review)
+PAGE_STYLE = "<style>\n" + f"""[data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem !important; }}
+[role="dialog"] [data-testid="stImageContainer"] img {{ max-height: 45vh;
     object-fit: contain; }}
 [class*="st-key-card_grid_"] {{ display: grid !important;
     grid-template-columns: repeat(auto-fill, minmax({CARD_WIDTH}px, 1fr)); }}
