@@ -1727,6 +1727,10 @@ def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_p
     assert not app.exception
     assert any(e.value == f"`{empty.name}` has no evaluated test image: there is nothing to compare it on."
                for e in app.error)
+    again = shutil.copytree(run.path, app_env.root / "29990101-000001-widget-padim-again").name
+    app.multiselect(key="compare_runs").set_value([run.id, empty.name, again]).run()  # said so, not left out as a
+    assert any(e.value.startswith(f"`{empty.name}` has no evaluated test image") for e in app.error)  # run of
+    assert not any("left out of the comparison" in w.value for w in app.warning)  # other test images (review)
 
 
 def test_which_runs_compare_offers_and_the_sidebar_lists_for_a_category():

@@ -277,6 +277,22 @@ def test_a_save_over_a_saved_model_replaces_it_whole_and_an_interrupted_one_leav
     assert {path.name: path.read_bytes() for path in target.iterdir()} == earlier  # saved whole, then stopped
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 
+    def second_rename_fails(source, destination):  # the new model cannot be moved into place: the earlier one
+        if str(source).endswith(".saving"):  # goes back (review: both had been deleted)
+            raise OSError(16, "Device or resource busy")
+        replace(source, destination)
+
+    monkeypatch.setattr("vqi_core.methods.base.os.replace", second_rename_fails)
+    with pytest.raises(OSError, match="busy"):
+        other.save(target)
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == earlier
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+    monkeypatch.setattr("vqi_core.methods.base.os.replace", replace)
+    target.chmod(0o2750)  # a folder shared with a group keeps its permissions (review)
+    (target / ".DS_Store").write_bytes(b"")  # a hidden file does not block a save
+    other.save(target)
+    assert target.stat().st_mode & 0o7777 == 0o2750 and ".DS_Store" not in {path.name for path in target.iterdir()}
+
 
 def test_a_model_is_not_saved_into_a_folder_holding_other_files_or_onto_a_file(small_fit, tmp_path):
     model, _, _ = small_fit("padim")

@@ -45,14 +45,12 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
                    spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
-from .thresholds import F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
+from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
     costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, \
     rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
-#: the false-alarm preset's allowed share of good parts rejected (%) when --max-false-alarms is not given
-DEFAULT_MAX_FALSE_ALARMS = 1.0
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
 #: predict leaves an earlier predict's overlays and predictions.csv as they were
 PREDICT_STAGING = ".vqi-predict-partial"

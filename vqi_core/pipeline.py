@@ -857,7 +857,8 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
         path = Path(item["file"])
         if path.parent.parent.name != "test" or path.is_dir():  # a mask left out (its image is scored), a file of
             continue  # another folder, or a sub-folder of a defect type's (named, not searched; review: a "part")
-        not_scored.append({"image": f"{path.parent.name}/{path.name}", "label": "good" if path.parent.name == "good" else "defective",
+        label = "good" if path.parent.name == "good" else "defective"
+        not_scored.append({"image": f"{path.parent.name}/{path.name}", "label": label,
                            "defect_type": path.parent.name, "score": None, "threshold": threshold,
                            "prediction": NOT_SCORED, "outcome": "", "path": str(path), "problem": item["reason"]})
     if not_scored:

@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -119,6 +120,14 @@ _passed_checks: dict[Path, tuple] = {}
 def is_run_folder(folder: Path) -> bool:
     """Whether ``folder`` holds a complete run (its ``config.json`` and ``metrics.json``, written last)."""
     return (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file()
+
+
+def runs_held(folder: Path) -> list[str]:
+    """The names of the complete runs directly in ``folder``, sorted (none where it cannot be listed)."""
+    try:
+        return sorted(child.name for child in folder.iterdir() if is_run_folder(child))
+    except OSError:  # not a folder, or not readable: not a runs folder to point at
+        return []
 
 
 def run_folder_holding(path: Path) -> Path | None:
@@ -416,11 +425,10 @@ class Run:
         if not is_run_folder(self.path):
             if not self.path.exists():
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
-            if self.path.is_dir() and (held := sorted(child.name for child in self.path.iterdir()
-                                                      if is_run_folder(child))):  # a runs folder (review)
+            if held := runs_held(self.path):  # a runs folder given for a run (review)
                 raise RunError(f"{self.path} is a runs folder holding {counted(len(held), 'run')}, not a run: give "
                                f"one of them, such as {self.path / held[-1]} (`python -m vqi_core runs --runs "
-                               f"{self.path}` lists them)")
+                               f"{shlex.quote(str(self.path))}` lists them)")
             raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)

@@ -311,6 +311,11 @@ def set_at_training(entry: dict) -> bool:
     return not entry.get("history") and entry.get("source") in (TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF)
 
 
+#: the false-alarm preset's allowed share of good parts rejected (%) where none is given (the command line's
+#: --max-false-alarms, the Threshold page's field)
+DEFAULT_MAX_FALSE_ALARMS = 1.0
+
+
 def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
     """The name of the "at most X % false alarms" preset."""
     return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"

@@ -130,6 +130,11 @@ if len(chosen_ids) < 2:
     st.stop()
 try:
     chosen = [common.store().get(run_id) for run_id in chosen_ids]
+    without_test = [run.id for run in chosen if run.scores.empty]
+    if without_test:  # nothing to compare on: not a question of different test images (nor left out as one)
+        common.stop_with_error(f"{', '.join(common.as_code(run_id) for run_id in without_test)} "
+                               f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
+                               f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
     found = common_test_images(chosen)
     apart = sharing_none_with_first(chosen) if not found.names else []  # which to drop (browser review)
     # the others are still compared: one run of another part had hidden their comparison (browser review)
@@ -147,11 +152,6 @@ shared = found.names
 named = ", ".join(common.as_text(name) for name in found.changed[:5]) + (", ..." if len(found.changed) > 5 else "")
 changed = (f" {counted(len(found.changed), 'test image')} of the same name {are(len(found.changed))} another file in "
            f"one run than in another ({named}).")
-without_test = [run.id for run in chosen if run.scores.empty]
-if without_test:  # nothing to compare on: not a question of different test images
-    common.stop_with_error(f"{', '.join(common.as_code(run_id) for run_id in without_test)} "
-                           f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
-                           f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
 if not shared:
     named = " and ".join(common.as_text(run_name(run)) for run in apart)
     which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with the first run, "

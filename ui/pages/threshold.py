@@ -18,7 +18,7 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    false_alarm_preset_name, preset_source, saved_source, threshold_presets
+    DEFAULT_MAX_FALSE_ALARMS, false_alarm_preset_name, preset_source, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -230,9 +230,10 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
 def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
             saved_value: float) -> None:
     """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets."""
-    st.caption("Presets: each moves the threshold to its value")
-    max_rate = st.session_state.setdefault(MAX_FALSE_ALARMS, 1.0) / 100
+    max_rate = st.session_state.setdefault(MAX_FALSE_ALARMS, DEFAULT_MAX_FALSE_ALARMS) / 100
     chosen = threshold_presets(labels, scores, max_rate, costs)
+    if chosen:  # none for a test set of defective images alone
+        st.caption("Presets: each moves the threshold to its value")
     rate_preset = false_alarm_preset_name(max_rate)
     buttons = st.container(horizontal=True, wrap=True, gap="small")
     for name, value in chosen.items():

@@ -439,13 +439,17 @@ class AnomalyModel(ABC):
         """Write ``model.json`` + ``arrays.npz`` (+ ``backbone.pt`` tensors when fine-tuned, ``region.png`` with an
         inspection region) to ``folder``, new, empty or holding a saved model, which is replaced as a whole: the
         files are written into a hidden folder beside it and moved into place, so an interrupted save leaves an
-        earlier model there as it was (files had been overwritten one by one). ``ValueError``, changing nothing,
-        where ``folder`` is a file or holds other files."""
-        folder = Path(folder).resolve() if Path(folder).is_symlink() else Path(folder)  # the folder it points to
+        earlier model there as it was (files had been overwritten one by one), and the folder keeps its
+        permissions. ``ValueError``, changing nothing, where ``folder`` is a file or holds other files than a model's
+        (hidden ones, such as ``.DS_Store``, aside: they go with the earlier model). Only a process killed outright
+        between the two renames can leave the earlier model beside ``folder``, in ``.<name>.<hex>.replaced``."""
+        folder = Path(os.path.abspath(folder))  # "." or "model" named by its own name, beside its parent's files
+        if folder.is_symlink():
+            folder = folder.resolve()  # the folder it points to
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"cannot save the model to {folder}: it is a file, not a folder")
-        others = sorted(path.name for path in folder.iterdir() if path.name not in MODEL_FILES) \
-            if folder.exists() else []
+        others = sorted(path.name for path in folder.iterdir()
+                        if path.name not in MODEL_FILES and not path.name.startswith(".")) if folder.exists() else []
         if others:
             raise ValueError(f"cannot save the model to {folder}: it holds {counted(len(others), 'file')} other than "
                              f"a saved model's ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose "
@@ -453,17 +457,24 @@ class AnomalyModel(ABC):
         folder.parent.mkdir(parents=True, exist_ok=True)
         hidden = f".{folder.name}.{secrets.token_hex(4)}"
         staging, replaced = folder.with_name(f"{hidden}.saving"), folder.with_name(f"{hidden}.replaced")
-        staging.mkdir()  # the permissions of a folder made the usual way
+        staging.mkdir()  # the permissions of a folder made the usual way, or the earlier folder's below
         received: list[int] = []
         try:
             self._write_files(staging)
+            if folder.exists():
+                os.chmod(staging, folder.stat().st_mode & 0o7777)
             with interrupts_held(received):  # never the earlier model moved aside and the new one not in place
                 if folder.exists():
                     os.replace(folder, replaced)
-                os.replace(staging, folder)
+                try:
+                    os.replace(staging, folder)
+                except BaseException:
+                    if replaced.exists():  # the earlier model back in place (review: both had been deleted)
+                        os.replace(replaced, folder)
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone unless the save failed
-            shutil.rmtree(replaced, ignore_errors=True)
+            shutil.rmtree(replaced, ignore_errors=True)  # the earlier model, once the new one is in place
         if received:
             signal.raise_signal(received[0])  # the model is saved; the interrupt still stops what follows
 
