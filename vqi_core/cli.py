@@ -45,9 +45,9 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
                    spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
-from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, cost_sentence, \
-    costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, preset_source, \
-    rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
+from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
+    cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
+    preset_source, rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
 from .wording import counted, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
