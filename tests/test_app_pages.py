@@ -29,7 +29,7 @@ from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
-    dataset_folder_of, runs_table, trained_at
+    dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
     histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
@@ -1712,6 +1712,16 @@ def test_compare_gives_the_signed_difference_from_the_first_run_with_its_interva
         "b against a: image AUROC +0.0002 (95% interval +0.0001 to +0.0004): it tells")
     assert "image AUROC +0.000 (95% interval -0.010" in difference_verdict("b", "a", -0.0, (-0.01, 0.01))  # no -0
     assert difference_verdict("b", "a", 0.02, (-0.01, 0.05)).endswith(": this test set cannot tell the two apart.")
+
+
+def test_compare_offers_the_defective_images_first_and_finds_each_by_name(app_env):
+    run = app_env.list()[0]
+    images = run.scores["image"].tolist()[::-1]  # any order in: kept within each label
+    ordered, labels = defective_first(run, images)
+    defective = [name for name in images if labels[name] == "defective"]
+    assert 0 < len(defective) < len(images)
+    assert ordered == defective + [name for name in images if labels[name] == "good"]
+    assert all(run.scores["image"].iloc[index_of_test_image(run, name)] == name for name in images)
 
 
 def test_compare_says_a_run_without_test_images_has_nothing_to_compare_on(open_page, app_env):

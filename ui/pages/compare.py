@@ -9,8 +9,8 @@ import streamlit as st
 from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, notes_of_runs, run_label, run_name, same_data_runs, \
-    sharing_none_with_first
+    VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, run_label, run_name, same_data_runs, \
+    sharing_none_with_first, index_of_test_image
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -58,11 +58,10 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     """One chosen test image as each run sees it, judged at each run's saved threshold (its decision; Inspect
     judges at the threshold being tried on the Threshold page), each card naming its run; a fragment: choosing
     another image redraws the cards alone."""
-    labels = dict(zip(runs[0].scores["image"], runs[0].scores["label"]))
-    defective_first = sorted(images, key=lambda name: labels[name] != "defective")
-    if st.session_state.get("compare_image", defective_first[0]) not in defective_first:  # other runs' images
+    ordered, labels = defective_first(runs[0], images)
+    if st.session_state.get("compare_image", ordered[0]) not in ordered:  # other runs' images
         del st.session_state["compare_image"]
-    name = st.selectbox("Test image", defective_first, format_func=lambda n: f"{n} ({labels[n]})",
+    name = st.selectbox("Test image", ordered, format_func=lambda n: f"{n} ({labels[n]})",
                         key="compare_image", persist_state="session")
     colour = DEFECT_TEXT_CSS if labels[name] == "defective" else GOOD_CSS
     legend = common.legend(runs, any(run.config.get("has_masks") for run in runs))  # any card may draw an outline
@@ -70,7 +69,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
                 f"saved threshold · {legend}", unsafe_allow_html=True)
     cards, shown_width = run_cards(runs)
     for card, run in cards:
-        index = int(run.scores.index[run.scores["image"] == name][0])
+        index = index_of_test_image(run, name)
         score, threshold = float(run.scores["score"].iloc[index]), run.threshold
         judged = verdict(score, threshold)
         with card:

@@ -12,8 +12,8 @@ import streamlit as st
 
 from ui import common
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, overlays_zip, result_cards_order, \
-    scored_cards
+from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, not_scored_count, overlays_zip, \
+    result_cards_order, scored_cards
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
@@ -112,7 +112,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     for note in outcome["notes"]:
         st.warning(note, icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
-    not_scored = int((judged["prediction"] == NOT_SCORED).sum())
+    not_scored = not_scored_count(judged)
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
                 f"{exact_number(outcome['threshold'])}:** {view['cost']}")
     figures = common.metric_row()
@@ -313,7 +313,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     counts.metric("Images scored", len(cards), width="content")
     counts.metric("Defective", defective, width="content")
     counts.metric("Good", len(cards) - defective, width="content")
-    counts.metric("Not scored", int((outcome["frame"]["prediction"] == NOT_SCORED).sum()), width="content",
+    counts.metric("Not scored", not_scored_count(outcome["frame"]), width="content",
                   help="Files given that could not be scored (listed above, with the reason): not inspected, "
                        "so neither good nor defective.")
     unlike = sum(bool(c["unlike_training"]) for c in cards)

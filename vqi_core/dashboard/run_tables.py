@@ -169,6 +169,18 @@ def same_data_runs(first: Run, runs: Sequence[Run]) -> list[Run]:
                  or (digest is not None and run.config.get("data_sha256") == digest))]
 
 
+def defective_first(run: Run, images: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """``images`` (test image names of ``run``) with the defective ones first, in their order otherwise, and each
+    image's label ("good" or "defective") as the run records it."""
+    labels = dict(zip(run.scores["image"], run.scores["label"]))
+    return sorted(images, key=lambda name: labels[name] != "defective"), labels
+
+
+def index_of_test_image(run: Run, name: str) -> int:
+    """The index of the test image named ``name`` (as ``scores.csv`` names it) among ``run``'s test images."""
+    return int(run.scores.index[run.scores["image"] == name][0])
+
+
 def sharing_none_with_first(runs: Sequence[Run]) -> list[Run]:
     """The runs after the first that share no test image with it (:func:`common_test_images`): those to drop
     from a comparison that all of ``runs`` cannot make."""

@@ -27,6 +27,11 @@ def result_cards_order(cards: Sequence[dict[str, Any]], show: str | None = None)
     return sorted(kept, key=lambda c: (not c["defective"], -c["score"]))
 
 
+def not_scored_count(frame: pd.DataFrame) -> int:
+    """How many rows of a predictions table or a check's record are files that could not be scored."""
+    return int((frame["prediction"] == NOT_SCORED).sum())
+
+
 def judged_again(cards: Sequence[dict[str, Any]], frame: pd.DataFrame,
                  threshold: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Scored-image cards (``defective``, ``score``) and their predictions table (the columns of
