@@ -301,6 +301,10 @@ def image_level_body(run: Run) -> None:
         for name, value in view["numbers"].items():
             shown.metric(name, percent(value), help=None if value is not None else UNDEFINED_RATE_HELP,
                          width="content")
+        if view["line_cost"]:  # the cost on the line beside the curve too, in plain view while the slider moves
+            st.markdown(view["line_cost"])
+        if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
+            st.warning(view["costlier"], icon=":material/money_off:")
         presets(run, axis, labels, scores, costs, saved_value)
     with charts:
         st.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
@@ -309,10 +313,6 @@ def image_level_body(run: Run) -> None:
     point = view["point"]
     if copies := without_copies_sentence(run, threshold):  # not a faint caption: the figures to trust (review)
         st.info(copies, icon=":material/content_copy:")
-    if view["line_cost"]:
-        st.markdown(view["line_cost"])
-    if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
-        st.warning(view["costlier"], icon=":material/money_off:")
     if not view["by_type"].empty:
         st.caption("By defect type: defective test images caught and escaped at this threshold; AUROCs of the "
                    "run (each type against the good images)")
