@@ -823,7 +823,8 @@ def test_decisions_csv_holds_the_outcome_of_every_image_at_the_threshold(app_env
 
 
 def test_judged_frame_puts_false_alarms_then_escapes_first():
-    frame = judged_frame(["/l/g1.png", "/l/g2.png", "/l/d1.png", "/l/d2.png", "/l/d3.png"], [0, 0, 1, 1, 1],
+    frame = judged_frame(["good/g1.png", "good/g2.png", "blob/d1.png", "blob/d2.png", "scratch/d3.png"],
+                         ["/l/g1.png", "/l/g2.png", "/l/d1.png", "/l/d2.png", "/l/d3.png"], [0, 0, 1, 1, 1],
                          ["good", "good", "blob", "blob", "scratch"], [5.0, 1.0, 0.5, 9.0, 2.0], threshold=2.0)
     assert frame["image"].tolist() == ["good/g1.png", "blob/d1.png", "blob/d2.png", "scratch/d3.png", "good/g2.png"]
     assert frame["outcome"].tolist() == ["FP", "FN", "TP", "TP", "TN"]  # score 2.0 at threshold 2.0: defective

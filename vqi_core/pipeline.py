@@ -850,17 +850,17 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
     file of its test folders that could not be scored (prediction :data:`NOT_SCORED`, no score or outcome, the
     reason as its ``problem``: found by review, the record left them out), each with the run that judged it and
     when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
-    judged = judged_frame(evaluation["paths"], evaluation["labels"], evaluation["defect_types"],
+    judged = judged_frame(evaluation["names"], evaluation["paths"], evaluation["labels"], evaluation["defect_types"],
                           evaluation["scores"], threshold).assign(problem="")
     not_scored = []
     for item in evaluation["skipped"]:
         path = Path(item["file"])
         if path.parent.parent.name != "test" or path.is_dir():  # a mask left out (its image is scored), a file of
             continue  # another folder, or a sub-folder of a defect type's (named, not searched; review: a "part")
-        label = "good" if path.parent.name == "good" else "defective"
-        not_scored.append({"image": f"{path.parent.name}/{path.name}", "label": label,
-                           "defect_type": path.parent.name, "score": None, "threshold": threshold,
-                           "prediction": NOT_SCORED, "outcome": "", "path": str(path), "problem": item["reason"]})
+        sample = Sample(path, 0 if path.parent.name == "good" else 1, path.parent.name)  # named as a scored one
+        not_scored.append({"image": sample.name, "label": label_name(sample), "defect_type": sample.defect_type,
+                           "score": None, "threshold": threshold, "prediction": NOT_SCORED, "outcome": "",
+                           "path": str(path), "problem": item["reason"]})
     if not_scored:
         judged = pd.concat([judged, pd.DataFrame(not_scored, columns=judged.columns)], ignore_index=True)
     return judged.assign(run=run_id, evaluated_at=local_time())
@@ -1069,6 +1069,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                      f"in their last digits, and so does a later VQI (SPADE's image distances since 2026-12-03)")
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
+            "names": [s.name for s in samples],
             "max_score_difference": difference, "scored_again": len(matched), "notes": notes,
             "own_test_images": own_test_images,
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}

@@ -11,7 +11,6 @@ import decimal
 import functools
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -434,14 +433,14 @@ def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.nd
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
 
 
-def judged_frame(paths: Sequence[str], labels: Sequence[int] | np.ndarray, defect_types: Sequence[str],
-                 scores: Sequence[float] | np.ndarray, threshold: float) -> pd.DataFrame:
-    """Labelled images judged at ``threshold``: image (``<defect type>/<file>``, as a run's ``scores.csv`` names its
-    test images: a file name alone can stand in several defect types' folders), label, defect type, score, decision,
-    outcome (:func:`outcomes`) and path, the misjudged ones (false alarms, then escapes) first, each highest score
-    first."""
+def judged_frame(names: Sequence[str], paths: Sequence[str], labels: Sequence[int] | np.ndarray,
+                 defect_types: Sequence[str], scores: Sequence[float] | np.ndarray, threshold: float) -> pd.DataFrame:
+    """Labelled images judged at ``threshold``: image (its ``names``, :attr:`~vqi_core.datasets.Sample.name`, as a
+    run's ``scores.csv`` names its test images: a file name alone can stand in several defect types' folders),
+    label, defect type, score, decision, outcome (:func:`outcomes`) and path, the misjudged ones (false alarms, then
+    escapes) first, each highest score first."""
     labels, scores = np.asarray(labels, int), np.asarray(scores, np.float64)
-    frame = pd.DataFrame({"image": [f"{kind}/{Path(path).name}" for kind, path in zip(defect_types, paths)],
+    frame = pd.DataFrame({"image": list(names),
                           "label": np.where(labels == 1, "defective", "good"), "defect_type": list(defect_types),
                           "score": scores, "threshold": threshold,
                           "prediction": verdicts(scores, threshold),
