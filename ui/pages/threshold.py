@@ -228,8 +228,9 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
 
 
 def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
-            saved_value: float) -> None:
-    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets."""
+            saved_value: float) -> float:
+    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets; that
+    share (0 to 1)."""
     max_rate = st.session_state.setdefault(MAX_FALSE_ALARMS, DEFAULT_MAX_FALSE_ALARMS) / 100
     chosen = threshold_presets(labels, scores, max_rate, costs)
     if chosen:  # none for a test set of defective images alone
@@ -246,6 +247,7 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
                                       "rejects at most this share of the good test images.")
         buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                        args=(run, value, preset_source(name, costs)))
+    return max_rate
 
 
 @st.fragment
@@ -305,7 +307,7 @@ def image_level_body(run: Run) -> None:
             st.markdown(view["line_cost"])
         if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
             st.warning(view["costlier"], icon=":material/money_off:")
-        presets(run, axis, labels, scores, costs, saved_value)
+        max_rate = presets(run, axis, labels, scores, costs, saved_value)
     with charts:
         st.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
         st.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
@@ -320,7 +322,6 @@ def image_level_body(run: Run) -> None:
             DETECTION_INTERVAL: st.column_config.TextColumn(
                 help="Where this type's detection rate could lie (exact binomial interval): few images of a type "
                      "mean a wide interval.")})
-    max_rate = st.session_state[MAX_FALSE_ALARMS] / 100
     held_out_panel(path, max_rate, costs)
 
     source = st.session_state.get(SOURCE, "manual")
