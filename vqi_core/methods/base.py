@@ -446,10 +446,11 @@ class AnomalyModel(ABC):
         folder = Path(os.path.abspath(folder))  # "." or "model" named by its own name, beside its parent's files
         if folder.is_symlink():
             folder = folder.resolve()  # the folder it points to
-        if folder.exists() and not folder.is_dir():
+        earlier = folder.exists()  # a model (or an empty folder) to replace
+        if earlier and not folder.is_dir():
             raise ValueError(f"cannot save the model to {folder}: it is a file, not a folder")
         others = sorted(path.name for path in folder.iterdir()
-                        if path.name not in MODEL_FILES and not path.name.startswith(".")) if folder.exists() else []
+                        if path.name not in MODEL_FILES and not path.name.startswith(".")) if earlier else []
         if others:
             raise ValueError(f"cannot save the model to {folder}: it holds {counted(len(others), 'file')} other than "
                              f"a saved model's ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose "
@@ -461,15 +462,15 @@ class AnomalyModel(ABC):
         received: list[int] = []
         try:
             self._write_files(staging)
-            if folder.exists():
+            if earlier:
                 os.chmod(staging, folder.stat().st_mode & 0o7777)
             with interrupts_held(received):  # never the earlier model moved aside and the new one not in place
-                if folder.exists():
+                if earlier:
                     os.replace(folder, replaced)
                 try:
                     os.replace(staging, folder)
                 except BaseException:
-                    if replaced.exists():  # the earlier model back in place (review: both had been deleted)
+                    if earlier:  # the earlier model back in place (review: both had been deleted)
                         os.replace(replaced, folder)
                     raise
         finally:
