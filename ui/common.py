@@ -587,6 +587,11 @@ def clear_run_caches() -> None:
     st.cache_data.clear()
 
 
+def page_count(items: int, per_page: int) -> int:
+    """How many pages ``items`` take, ``per_page`` to a page (one for none)."""
+    return max(1, math.ceil(items / per_page))
+
+
 def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int:
     """The page (from 1) of ``items`` to show, chosen with an ``st.pagination`` when there is more than one.
 
@@ -596,7 +601,7 @@ def page_number(items: int, per_page: int, key: str, showing: Any = None) -> int
     the browser shows page 1 as well: a value deleted from the session resets the server's page alone, and the
     browser kept highlighting the earlier page, cut to the new count (a value set to 1 instead would be a value
     set beside the widget's default)."""
-    pages = max(1, math.ceil(items / per_page))
+    pages = page_count(items, per_page)
     widget_key = f"{key}:{hashlib.sha256(repr((showing, pages)).encode()).hexdigest()[:16]}"
     earlier = st.session_state.get(key)
     if isinstance(earlier, str) and earlier != widget_key and earlier in st.session_state:
@@ -609,7 +614,7 @@ def pager_below(items: int, per_page: int, key: str) -> None:
     """A second pager under a list of ``items``, in step with the one :func:`page_number` drew above it (the same
     ``per_page`` and ``key``): a click on either shows that page, with both pagers on it. The pager was above the
     cards alone, and the last card of a page was several screens below it (browser review)."""
-    pages = max(1, math.ceil(items / per_page))
+    pages = page_count(items, per_page)
     above = st.session_state.get(key)
     if pages == 1 or not isinstance(above, str) or above not in st.session_state:  # one page: no pager above either
         return
