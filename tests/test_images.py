@@ -8,6 +8,7 @@ import shutil
 import struct
 import warnings
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,7 +25,8 @@ from vqi_core.images import (CUT_SHORT, MAX_IMAGE_BYTES, UNDECODABLE_TIFF, BitDe
 from vqi_core.localisation import render_overlay
 from vqi_core.datasets import load_category
 from vqi_core.region import InspectionRegion
-from vqi_core.pipeline import folder_sources
+from vqi_core.pipeline import folder_sources, read_samples
+from vqi_core.datasets import Sample
 
 
 def _save(tmp_path, name, image):
@@ -645,3 +647,78 @@ def test_a_file_cut_short_is_said_in_the_same_plain_words_however_it_is_read(tmp
             read_image(source, name=f"cut{suffix}")
         reasons.append(str(refused.value))
     assert all(reason.endswith(CUT_SHORT) for reason in reasons), reasons
+
+
+def _garbled_jpeg(quality: int) -> tuple[bytes, bytes]:
+    """A JPEG of a textured part, and the same file with 2,000 bytes of its compressed data replaced by random bytes
+    that hold no marker (no 0xFF), as a bad copy or transmission leaves it."""
+    whole = io.BytesIO()
+    Image.fromarray(textured_image(256)).save(whole, format="JPEG", quality=quality)
+    data = whole.getvalue()
+    start = data.index(b"\xff\xda") + 400
+    noise = np.random.default_rng(0).integers(0, 255, 2000, dtype=np.uint8).tobytes()  # 0..254: no marker
+    return data, data[:start] + noise + data[start + 2000:]
+
+
+@pytest.mark.parametrize("quality, said", [(75, "premature end of data segment"),
+                                           (90, "47 extraneous bytes before marker 0xd9")])
+def test_a_jpeg_whose_compressed_data_is_garbled_is_refused_as_damaged_not_read_as_a_part(tmp_path, quality, said):
+    """Pillow decodes a garbled JPEG without a word, into grey and smeared blocks, which training learnt as a good
+    part and predict judged (bad-input review); data after the end marker, which some cameras append, stays read."""
+    intact, garbled = _garbled_jpeg(quality)
+    assert np.asarray(Image.open(io.BytesIO(garbled)).convert("RGB")).shape == (256, 256, 3)  # Pillow reads it
+    (tmp_path / "garbled.jpg").write_bytes(garbled)
+    for source in (garbled, tmp_path / "garbled.jpg"):
+        with pytest.raises(ImageReadError, match=rf"garbled.jpg: not a readable image \(damaged JPEG data, \"Corrupt "
+                                                 rf"JPEG data: {said}\": .*grey or smeared blocks; copy or capture it "
+                                                 rf"again"):
+            read_image(source, name="garbled.jpg")
+    assert np.array_equal(read_image(intact + b"\x00trailer" * 10), read_image(intact))
+    samples = [Sample(tmp_path / "garbled.jpg", 1, "crack", None)]
+    skipped: list[dict[str, str]] = []
+    kept, images = read_samples(samples, None, "loading", skipped)
+    assert kept == [] and len(images) == 0 and "damaged JPEG data" in skipped[0]["reason"]
+
+
+def test_files_of_formats_vqi_does_not_read_are_refused_under_an_image_suffix(tmp_path):
+    """A GIF or an icon saved under .png had been scored although VQI refuses .gif and names the formats it reads
+    (bad-input review)."""
+    picture = Image.fromarray(textured_image(32))
+    picture.save(tmp_path / "gif.png", format="GIF")
+    picture.save(tmp_path / "icon.png", format="ICO")
+    for path in (tmp_path / "gif.png", tmp_path / "icon.png"):
+        with pytest.raises(ImageReadError, match="no valid PNG, JPEG, BMP, TIFF or WebP data"):
+            read_image(path)
+        with pytest.raises(ImageReadError, match="no valid PNG, JPEG, BMP, TIFF or WebP data"):
+            stored_size(path)
+        assert not is_sixteen_bit(path)
+    for form in ("PNG", "JPEG", "BMP", "TIFF", "WEBP"):  # and each format it reads still is
+        picture.save(tmp_path / f"part.{form.lower()}", format=form)
+        assert read_image(tmp_path / f"part.{form.lower()}").shape == (32, 32, 3)
+
+
+def test_a_damaged_png_is_said_in_plain_words_not_pillows(tmp_path):
+    """Pillow's "SyntaxError: broken PNG file (bad header checksum in b'IDAT')" named a Python exception and called
+    pixel data a header; "broken data stream when reading image file" said nothing of the file (bad-input review)."""
+    whole = bytearray(png_bytes(Image.fromarray(textured_image(64))))
+    flipped = bytearray(whole)
+    flipped[whole.index(b"IDAT") + 100] ^= 0x01
+    (tmp_path / "part.png").write_bytes(bytes(flipped))
+    root = tmp_path / "category"
+    for folder in ("train/good", "test/good"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "a.png").write_bytes(bytes(whole))
+    (root / "train" / "good" / "b.png").write_bytes(bytes(flipped))
+    reasons = {Path(item["file"]).name: item["reason"] for item in load_category(root).skipped}
+    assert reasons["b.png"] == "not a readable image (a damaged PNG: the checksum of its pixel data does not match)"
+    with pytest.raises(ImageReadError) as refused:
+        read_image(tmp_path / "part.png")
+    assert str(refused.value).endswith("not a readable image (damaged: its compressed pixel data cannot be decoded)")
+
+
+@pytest.mark.parametrize("bit_depth", [-4, 100, None, "12", 12.5])
+def test_a_bit_depth_that_is_not_one_is_refused_for_an_eight_bit_file_too(tmp_path, bit_depth):
+    """Only 16-bit files had checked it, so a wrong setting went unnoticed until the first one (bad-input review)."""
+    path = _save(tmp_path, "part.png", Image.fromarray(textured_image(16)))
+    with pytest.raises(ValueError, match="bit_depth must be"):
+        read_image(path, bit_depth=bit_depth)

@@ -30,8 +30,8 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 
 from PIL import Image
 
-from .images import (EMPTY_FILE, IMAGE_SUFFIXES, is_image_path, read_mask, stacked_images_problem, stored_size,
-                     too_many_pixels, unreadable_reason)
+from .images import (EMPTY_FILE, IMAGE_SUFFIXES, READ_FORMATS, is_image_path, read_mask, stacked_images_problem,
+                     stored_size, too_many_pixels, unreadable_reason)
 from .wording import counted
 
 GOOD = "good"
@@ -294,14 +294,14 @@ def _header_problem(path: Path) -> str | None:
     try:
         if path.stat().st_size == 0:
             return EMPTY_FILE
-        with Image.open(path) as image:
+        with Image.open(path, formats=READ_FORMATS) as image:
             if getattr(image, "n_frames", 1) <= 1:  # one image: its header is checked on this opening
                 image.verify()
                 return None
             stacked = stacked_images_problem(image)  # seeks through the pages
         if stacked:
             return stacked
-        with Image.open(path) as image:  # verify() needs an image that has not been seeked
+        with Image.open(path, formats=READ_FORMATS) as image:  # verify() needs an image that has not been seeked
             image.verify()
     except Image.DecompressionBombError as exc:  # Pillow's own, far above VQI's limit: not decoded, not corrupt
         return too_many_pixels(exc)
@@ -506,7 +506,7 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
         return f"mask ignored: {damaged}"
     try:
         mask_size = stored_size(mask_path)
-        with Image.open(mask_path) as image:
+        with Image.open(mask_path, formats=READ_FORMATS) as image:
             if image.mode in ("I", "F"):  # 32-bit or float pixels: decoded, as only their values tell if VQI reads them
                 read_mask(mask_path)
     except Exception as exc:

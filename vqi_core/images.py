@@ -44,9 +44,15 @@ from typing import Callable, NamedTuple, Sequence, overload
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+#: the formats VQI decodes, as Pillow names them (a JPEG holding a second picture, as some cameras write, opens as a
+#: JPEG and is then called MPO): a GIF or an icon under an image suffix is refused as a GIF or an icon under its own
+#: suffix is (bad-input review)
+READ_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+Image.init()  # registers every Pillow plugin: Image.open(formats=...) looks each format up without loading its plugin
 MAX_IMAGE_PIXELS = 64_000_000  # 8000 x 8000: larger files are refused, not silently decoded
 TOO_MANY_PIXELS = f"more pixels than the {MAX_IMAGE_PIXELS:,} pixel limit"
 
@@ -99,7 +105,27 @@ def unreadable_reason(exc: Exception, source: Path | bytes | io.BytesIO | None =
         return UNDECODABLE_TIFF if _begins_as_tiff(source) else UNIDENTIFIED
     if "truncated" in str(exc).lower():
         return CUT_SHORT
+    checksum = re.search(r"broken PNG file \(bad header checksum in b'(\w+)'\)", str(exc))
+    if checksum:  # Pillow's words name a Python exception and call pixel data a header (bad-input review)
+        what = "its pixel data" if checksum.group(1) == "IDAT" else f"its {checksum.group(1)} chunk"
+        return f"not a readable image (a damaged PNG: the checksum of {what} does not match)"
+    if re.search(r"(broken|unrecognized) data stream", str(exc)):  # Pillow's for data that does not decompress
+        return "not a readable image (damaged: its compressed pixel data cannot be decoded)"
     return f"not a readable image ({exc.__class__.__name__}: {exc})"
+
+
+def jpeg_damage(data: bytes) -> str | None:
+    """libjpeg's words for damaged compressed data in a JPEG, which Pillow decodes without a word into grey or smeared
+    blocks (a garbled JPEG had been learnt as a good part: bad-input review); None for intact data. Warnings that
+    leave every pixel as it was written (such as an unusual scan header) are not damage; compressed data left over
+    before the end marker is: the decoder lost step with the data before it."""
+    try:  # decoded at 1/8 scale: every bit of the compressed data is still read, in a fraction of the time
+        simplejpeg.decode_jpeg(data, strict=True, min_factor=8, min_height=1, min_width=1)
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith(("Corrupt JPEG data", "Premature end of JPEG file")):
+            return message
+    return None
 
 
 def _begins_as_tiff(source: Path | bytes | io.BytesIO | None) -> bool:
@@ -197,7 +223,7 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
                 raise ImageReadError(f"{name}: {what}")  # opening a pipe to read a header would wait forever
             if isinstance(stream, Path) and stream.is_file() and stream.stat().st_size == 0:
                 raise ImageReadError(f"{name}: {EMPTY_FILE}")
-            image = Image.open(stream)
+            image = Image.open(stream, formats=READ_FORMATS)
             opened.callback(image.close)  # closed unless it is returned
             stacked = stacked_images_problem(image)
             if stacked:
@@ -222,6 +248,11 @@ def _open(source: Path | bytes, name: str, max_bytes: int | None = MAX_IMAGE_BYT
             if _is_sixteen_bit_colour(image):  # OpenCV turns a TIFF's pixels by its orientation tag, not a PNG's
                 sixteen_bit_colour_orientation = 1 if image.format == "TIFF" else _orientation(image)
             image.load()
+            if image.format in ("JPEG", "MPO"):
+                damage = jpeg_damage(source if isinstance(source, bytes) else read_file_bytes(source))
+                if damage:
+                    raise ImageReadError(f"{name}: not a readable image (damaged JPEG data, \"{damage}\": parts of it "
+                                         f"would be decoded as grey or smeared blocks; copy or capture it again)")
             if _orientation(image) != 1:
                 ImageOps.exif_transpose(image, in_place=True)
         except ImageReadError:
@@ -446,6 +477,7 @@ def read_image_and_transparency(source: Path | str | bytes, name: str | None = N
                                 bit_depth: int = 16) -> tuple[np.ndarray, float]:
     """:func:`read_image`'s array, and the share of the image's pixels that are not fully opaque, which it reads
     over black (0.0 without transparency), from one decoding of the file."""
+    bit_depth = check_bit_depth(bit_depth)  # checked for every file, not only the first 16-bit one (bad-input review)
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)
@@ -465,7 +497,7 @@ def is_sixteen_bit(path: Path | str) -> bool:
     """Whether an image file holds 16-bit pixels, grayscale or colour (read from its header; False if it is no
     image)."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=READ_FORMATS) as image:
             image.seek(main_page(image))
             return image.mode.startswith("I;16") or _is_sixteen_bit_colour(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -496,7 +528,7 @@ def stored_size(path: Path | str) -> tuple[int, int]:
     """(H, W) of an image file as it is shown (its EXIF orientation applied), read from its header without
     decoding the pixels; ``ImageReadError`` if it is not an image."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=READ_FORMATS) as image:
             image.seek(main_page(image))
             # Pillow's TIFF reader gives the size as shown already (and turns the pixels when it loads them)
             if _orientation(image) in _QUARTER_TURNS and image.format != "TIFF":
