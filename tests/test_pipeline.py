@@ -2330,3 +2330,22 @@ def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
         assert archive.read(LEFT_OUT_FILE).decode() == "part1.png: changed since it was scored (score it again)\n"
     with zipfile.ZipFile(io.BytesIO(error_zip("The overlays could not be made: gone"))) as archive:
         assert archive.read(LEFT_OUT_FILE) == b"The overlays could not be made: gone\n"
+
+
+def test_every_line_the_command_line_prints_shows_control_characters_as_escapes(dataset, tmp_path, capsys):
+    """A test image named with a terminal escape code, and a defect type folder so named, cleared the screen and
+    recoloured the output of train's copy note, evaluate's notes and the per-type lines of train, evaluate and
+    boxes, while other lines showed the same names escaped (bad-input review)."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    shutil.copy(data / "train" / "good" / "000.png", data / "test" / "good" / "x\x1b[2J\x1b[31mRED.png")
+    (data / "test" / "scratch").rename(data / "test" / "scr\x1b[31mX")
+    (data / "ground_truth" / "scratch").rename(data / "ground_truth" / "scr\x1b[31mX")
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    printed = capsys.readouterr().out
+    run_path = printed.splitlines()[-1]
+    assert main(["evaluate", "--run", run_path, "--data", str(data)]) == 0
+    assert main(["boxes", "--run", run_path]) == 0
+    printed += capsys.readouterr().out
+    assert "x\\x1b[2J\\x1b[31mRED.png is train/good/000.png" in printed  # the copy note of train and evaluate
+    assert "  scr\\x1b[31mX: 5 images, image AUROC" in printed and "\x1b" not in printed
