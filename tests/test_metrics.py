@@ -306,18 +306,40 @@ def test_threshold_for_false_alarm_rate(scored) -> None:
     zero = threshold_for_false_alarm_rate(labels, scores, 0.0)
     above = scores[scores > good[-1]].min()
     assert zero == threshold_between(good[-1], above) and good[-1] + (above - good[-1]) / 4 <= zero < above
-    for rate in (0.0, 0.01, 0.05, 0.1, 0.3, 0.999):
+    defective = scores[labels == 1]
+    for rate in (0.0, 0.01, 0.05, 0.1, 0.3, 0.999, 1.0):
         threshold = threshold_for_false_alarm_rate(labels, scores, rate)
         assert (good >= threshold).mean() <= rate
-        # lowest such threshold: any lower score value would exceed the rate
+        # the most defective images caught: any lower score judged defective would exceed the rate or catch none more
         lower = scores[scores < threshold]
-        if len(lower):
-            assert (good >= lower.max()).mean() > rate
-    assert threshold_for_false_alarm_rate(labels, scores, 1.0) == scores.min()
-    assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(11)), 0.1) == 8.5
+        if len(lower) and (good >= lower.max()).mean() <= rate:
+            assert lower.max() not in defective
+        # the fewest false alarms for them: raising it would let a defective image pass
+        assert scores[scores >= threshold].min() in defective
+    # one false alarm allowed catches the defect at 10 with none: the good image at 9 passes (numbers review)
+    assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(11)), 0.1) == 9.5
+    assert threshold_for_false_alarm_rate([0] * 10 + [1], list(range(10)) + [8.6], 0.1) == threshold_between(8, 8.6)
     # 0.57 * 100 is 56.999... in floats: 57 false alarms are still allowed (mutation review)
-    assert threshold_for_false_alarm_rate([0] * 100 + [1], list(range(101)), 0.57) == 42.5
+    defect_at = [0] * 100 + [1], list(range(100)) + [42.7]
+    assert threshold_for_false_alarm_rate(*defect_at, 0.57) == threshold_between(42, 42.7)
+    assert threshold_for_false_alarm_rate(*defect_at, 0.56) == np.nextafter(99, np.inf)  # catches none: no false alarm
+    assert threshold_for_false_alarm_rate([0] * 5, list(range(5)), 0.4) == 2.5  # no defective image: the same
     assert threshold_for_false_alarm_rate([0, 0, 1], [0.1, 0.5, 0.3], 0.0) == np.nextafter(0.5, np.inf)  # none above
+
+
+def test_a_larger_false_alarm_allowance_never_gives_a_worse_operating_point() -> None:
+    """At 10 % the preset rejected a good part more than at 5 % and caught no defect more (numbers review)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        labels = rng.integers(0, 2, 30)
+        labels[:2] = [0, 1]
+        scores = np.round(rng.normal(labels * 1.5, 1.0), 1)  # ties too
+        points = []
+        for rate in np.linspace(0, 1, 21):
+            threshold = threshold_for_false_alarm_rate(labels, scores, rate)
+            points.append((int((scores[labels == 1] >= threshold).sum()), -int((scores[labels == 0] >= threshold).sum())))
+        for smaller, larger in zip(points, points[1:]):
+            assert larger >= smaller and not (larger[0] == smaller[0] and larger[1] < smaller[1])
 
 
 def test_a_threshold_between_two_scores_is_short_and_keeps_a_margin_from_both():

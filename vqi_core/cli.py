@@ -247,8 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--preset", choices=list(THRESHOLD_PRESETS),
                         help="f1: the F1-optimal threshold; youden: the one maximising detection rate minus "
                              "false-alarm rate; min-cost: the lowest expected cost with the costs below; "
-                             "false-alarms: the lowest threshold rejecting at most --max-false-alarms of the "
-                             "good test images")
+                             "false-alarms: the threshold catching the most defective test images while "
+                             "rejecting at most --max-false-alarms of the good ones (of those, the one with the "
+                             "fewest false alarms)")
     add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true",
                            help="store the threshold in the run; the one it replaces is kept in the run's threshold "

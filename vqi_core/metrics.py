@@ -515,13 +515,17 @@ def youden_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float]
 
 def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                                    max_rate: float) -> float:
-    """Lowest threshold at which at most ``max_rate`` of the good images are predicted defective.
+    """The threshold that catches the most defective images while at most ``max_rate`` of the good images are
+    predicted defective, and of those the one with the fewest false alarms.
 
-    With k = floor(max_rate * n_good) false alarms allowed, that is above the
-    (k+1)-th highest good score (rate 0: above the highest good score), between
-    it and the next higher score (:func:`threshold_between`; just above it when
-    no score is higher); when every good image may be a false alarm, the lowest
-    score.
+    With k = floor(max_rate * n_good) false alarms allowed, the most defective images are caught by the lowest
+    threshold allowed: above the (k+1)-th highest good score (rate 0: above the highest good score), between it and
+    the next higher score (:func:`threshold_between`; just above it when no score is higher); when every good image
+    may be a false alarm, the lowest score. The threshold is then raised to the lowest defective score it catches
+    (between that score and the next lower one), which passes the good images in between and catches the same
+    defective ones: a larger allowance had rejected a good part more without catching a defect more (numbers
+    review). Where it catches no defective image, it is the lowest threshold without false alarms; where there is no
+    defective image, the lowest threshold allowed.
     """
     if not 0 <= max_rate <= 1:
         raise ValueError(f"max_rate must be between 0 and 1, not {max_rate}")
@@ -530,6 +534,17 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     if len(good) == 0:
         raise ValueError("a false-alarm rate needs at least one good image")
     allowed = int(np.floor(max_rate * len(good) + 1e-9))  # tolerance: 0.1 * 30 must allow 3
+    lowest = _lowest_threshold_allowing(allowed, good, scores)
+    caught = scores[(labels == 1) & (scores >= lowest)]
+    if len(caught):
+        first_caught = float(caught.min())
+        below = scores[scores < first_caught]
+        return threshold_between(float(below.max()) if len(below) else None, first_caught)
+    return _lowest_threshold_allowing(0, good, scores) if (labels == 1).any() else lowest
+
+
+def _lowest_threshold_allowing(allowed: int, good: np.ndarray, scores: np.ndarray) -> float:
+    """The lowest threshold that judges at most ``allowed`` of the sorted ``good`` scores defective."""
     if allowed >= len(good):
         return float(scores.min())
     passed = float(good[len(good) - allowed - 1])

@@ -243,8 +243,9 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
             buttons = st.container(horizontal=True, vertical_alignment="bottom", gap="small")  # all: review)
             buttons.number_input("Allowed false alarms (%)", 0.0, 100.0, step=0.5, key=MAX_FALSE_ALARMS,
                                  persist_state="session", width=230,
-                                 help="Of the good parts, for the preset beside it: the lowest threshold that "
-                                      "rejects at most this share of the good test images.")
+                                 help="Of the good parts, for the preset beside it: the threshold that catches the "
+                                      "most defective test images while rejecting at most this share of the good "
+                                      "ones (of those, the one with the fewest false alarms).")
         buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                        args=(run, value, preset_source(name, costs)))
     return max_rate
