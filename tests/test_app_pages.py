@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from sklearn.metrics import roc_auc_score
 
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
@@ -31,8 +32,9 @@ from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_A
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
     dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
-from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
-    histogram_figure, prepare_threshold_data, run_pixel_data, threshold_view
+from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PIXEL_THRESHOLDS, PREDICTED_COLUMNS, \
+    defect_type_frame, histogram_figure, pixel_view, prepare_pixel_data, prepare_threshold_data, run_pixel_data, \
+    threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
     box_note, boxes_sentence, box_level_warning, level_one_maps
@@ -46,7 +48,7 @@ from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMP
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
     set_at_training, slider_include, verdict
 from ui import common
-from vqi_core.wording import counted, exact_number, headline, saved_time, told_apart
+from vqi_core.wording import counted, exact_number, headline, percent, saved_time, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -1085,6 +1087,28 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     assert [float(value) for value in history["threshold"]] == [run.threshold, trained_with]  # exact, as printed
     assert history["reason"].tolist() == ["too many false alarms on lot 7", ""]
     assert app.text_input(key="threshold_reason").value == ""  # a reason belongs to one change
+
+
+def test_the_pixel_tab_counts_every_pixel_at_every_slider_threshold():
+    """From a sample of 300,000 pixels the tab had shown estimates as exact, and 477 flagged good pixels as 0.0 %
+    (numbers review)."""
+    rng = np.random.default_rng(0)
+    masks = [rng.random((120, 160)) < 0.02 for _ in range(20)]  # 384,000 pixels: more than that sample
+    maps = [(rng.gamma(2.0, 0.25, mask.shape) + 1.2 * mask).astype(np.float32) for mask in masks]
+    data = prepare_pixel_data(masks, maps)
+    values = np.concatenate([m.ravel() for m in maps]).astype(np.float64)
+    truth = np.concatenate([m.ravel() for m in masks])
+    assert data.n_pixels == values.size and data.n_defect == truth.sum()
+    for threshold in PIXEL_THRESHOLDS:
+        point = data.evaluate(threshold)
+        flagged = values >= threshold
+        assert (point.tp, point.fp) == ((flagged & truth).sum(), (flagged & ~truth).sum())
+    assert np.trapezoid(data.tpr, data.fpr) == pytest.approx(roc_auc_score(truth, values), abs=2e-4)
+    with pytest.raises(ValueError, match="slider's thresholds"):
+        data.evaluate(1.2345)
+    rare = next(t for t in PIXEL_THRESHOLDS if 0 < data.evaluate(t).false_alarm_rate < 0.0005)
+    few = pixel_view(data, rare, None)["numbers"]["Good pixels flagged"]  # a handful of good pixels: not 0.0 %
+    assert f"{few:.1%}" == "0.0%" and percent(few) == f"{few:.2%}" != "0.00%"
 
 
 def test_pixel_level_tab_is_computed_only_when_opened(open_page):

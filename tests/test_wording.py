@@ -5,7 +5,7 @@ import numpy as np
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
 from vqi_core.wording import HEADLINE_WORDS, are, counted, entered_amount, entered_rate, exact_number, headline, \
-    score_beside, told_apart
+    percent, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -99,3 +99,10 @@ def test_a_long_note_has_a_headline_of_its_first_clause_without_parentheses():
     assert headline("Odd sizes: a.png, b.png, ...; " + "w " * 50) == "Odd sizes: a.png, b.png, ..."  # not "png,."
     assert headline("Odd sizes: a.png (9x9 px), .... Remove " + "w " * 50) == "Odd sizes: a.png, ..."
     assert headline("Check the masks, e.g. those of cracks; " + "w " * 50) == "Check the masks, e.g. those of cracks."
+
+
+def test_a_rate_that_is_not_zero_or_one_never_reads_as_zero_or_a_hundred_percent():
+    """477 of 1,397,167 good pixels flagged had read 0.0 % (numbers review)."""
+    assert [percent(rate) for rate in (0.0, 477 / 1_397_167, 0.00049, 0.0005, 0.5, 0.99999, 1.0, None)] == \
+        ["0.0%", "0.03%", "0.05%", "0.1%", "50.0%", "99.999%", "100.0%", "n/a"]
+    assert percent(0.004, 0) == "0.4%" and percent(1e-15) != "0.000000000000%"

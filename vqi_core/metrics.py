@@ -401,6 +401,16 @@ class OperatingPoint:
         return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
 
 
+def operating_point(threshold: float, tp: int, fp: int, tn: int, fn: int) -> OperatingPoint:
+    """The operating point of these confusion counts at ``threshold``, its rates 0 where undefined."""
+    def ratio(numerator: int, denominator: int) -> float:
+        return numerator / denominator if denominator > 0 else 0.0
+
+    return OperatingPoint(threshold, tp, fp, tn, fn, accuracy=ratio(tp + tn, tp + fp + tn + fn),
+                          precision=ratio(tp, tp + fp), recall=ratio(tp, tp + fn), f1=ratio(2 * tp, 2 * tp + fp + fn),
+                          false_alarm_rate=ratio(fp, fp + tn), escape_rate=ratio(fn, tp + fn))
+
+
 def _ratio(numerator: np.ndarray | int, denominator: np.ndarray | int) -> np.ndarray:
     numerator, denominator = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
     return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
@@ -440,15 +450,7 @@ class ThresholdEvaluator:
             raise ValueError("the threshold is NaN")
         fp = self.n_good - int(self._good.searchsorted(threshold, side="left"))
         tp = self.n_defective - int(self._defective.searchsorted(threshold, side="left"))
-        tn, fn = self.n_good - fp, self.n_defective - tp
-
-        def ratio(numerator: int, denominator: int) -> float:
-            return numerator / denominator if denominator > 0 else 0.0
-
-        return OperatingPoint(threshold, tp, fp, tn, fn, accuracy=ratio(tp + tn, self.n_good + self.n_defective),
-                              precision=ratio(tp, tp + fp), recall=ratio(tp, self.n_defective),
-                              f1=ratio(2 * tp, 2 * tp + fp + fn), false_alarm_rate=ratio(fp, self.n_good),
-                              escape_rate=ratio(fn, self.n_defective))
+        return operating_point(threshold, tp, fp, self.n_good - fp, self.n_defective - tp)
 
     def evaluate_many(self, thresholds: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
         """Operating points at many thresholds: one array per :class:`OperatingPoint` field."""

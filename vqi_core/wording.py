@@ -23,8 +23,16 @@ def figure(value: float | None, digits: int = 4) -> str:
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    """A rate as a percentage with ``digits`` decimals, "n/a" where it is undefined."""
-    return "n/a" if value is None else f"{value:.{digits}%}"
+    """A rate as a percentage with ``digits`` decimals, "n/a" where it is undefined; a rate that is not 0 (not 1)
+    gets the decimals that keep it from reading 0.0 % (100.0 %): 477 of 1,397,167 good pixels had read 0.0 %
+    (numbers review)."""
+    if value is None:
+        return "n/a"
+    text = f"{value:.{digits}%}"
+    while digits < 20 and ((0 < value and float(text[:-1]) == 0) or (value < 1 and float(text[:-1]) == 100)):
+        digits += 1
+        text = f"{value:.{digits}%}"
+    return text
 
 
 def are(count: int) -> str:

@@ -12,7 +12,8 @@ from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_his
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
 from vqi_core.dashboard.overlays import pixel_scope
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_view, threshold_history_frame, threshold_view
+from vqi_core.dashboard.threshold import DETECTION_INTERVAL, PIXEL_SLIDER, pixel_view, threshold_history_frame, \
+    threshold_view
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
@@ -384,10 +385,10 @@ def pixel_level_body(run: Run) -> None:
                    + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
     st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
                f"images count as all-good); "
-               f"ROC and rates from a seeded sample of {data.n_sampled:,} of {data.n_pixels:,} pixels. "
+               f"rates counted over all {data.n_pixels:,} pixels ({data.n_defect:,} of them defect pixels). "
                f"The map is normalised: 1 is the highest level any held-out good image reached; boxes are drawn "
                f"above {exact_number(run.box_level)} (see Boxes).")
-    threshold = st.slider("Pixel threshold (normalised anomaly map)", 0.0, 3.0, 1.0, 0.01, key="pixel_threshold",
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", *PIXEL_SLIDER, key="pixel_threshold",
                           persist_state="session")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     numbers = common.metric_row()
