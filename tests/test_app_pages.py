@@ -601,13 +601,13 @@ def test_false_alarm_preset_on_the_page_keeps_within_the_false_alarms_asked_for(
     good = np.sort(run.score_values[run.labels == 0])[::-1]
     assert len(good) == 4 and len(set(good)) == 4
     app = open_page("threshold.py")
-    for percent, allowed in ((0.0, 0), (25.0, 1), (50.0, 2), (74.0, 2)):
-        app.number_input(key="threshold_max_false_alarms").set_value(percent).run()
+    for share, allowed in ((0.0, 0), (25.0, 1), (50.0, 2), (74.0, 2)):
+        app.number_input(key="threshold_max_false_alarms").set_value(share).run()
         preset = next(b for b in app.button if b.key.startswith("preset_≤"))
         preset.click().run()
         assert not app.exception
         threshold = app.slider(key="threshold_slider").value
-        assert threshold == threshold_for_false_alarm_rate(run.labels, run.score_values, percent / 100)
+        assert threshold == threshold_for_false_alarm_rate(run.labels, run.score_values, share / 100)
         point = ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold)
         assert shown_confusion(app).tolist() == [[point.tn, point.fp], [point.fn, point.tp]]
         assert point.fp <= allowed and (good >= threshold).sum() == point.fp  # no more good parts rejected than allowed
