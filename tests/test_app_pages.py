@@ -48,7 +48,7 @@ from vqi_core.thresholds import HELD_OUT_ESCAPES, HELD_OUT_FALSE_ALARMS, IN_SAMP
     costlier_than_unchecked, held_out_presets, judged_frame, off_slider_sentence, outcomes, score_axis, slider_axis, \
     set_at_training, slider_include, verdict
 from ui import common
-from vqi_core.wording import counted, exact_number, headline, percent, saved_time, told_apart
+from vqi_core.wording import counted, exact_number, headline, interval_bounds, percent, saved_time, told_apart
 
 PAGES = {"home.py": "VQI · visual quality inspection", "train.py": "Train", "inspect_images.py": "Inspect",
          "threshold.py": "Threshold", "compare.py": "Compare", "predict.py": "Predict"}
@@ -1369,7 +1369,7 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
                                      "threshold 0.8: it rejects 6 of the good and 16 of the defective images.")
     title = view["roc"].layout.title
     assert title.text == f"Image ROC, AUROC {data.auroc:.3f}"
-    assert title.subtitle.text == f"95% interval {low:.3f}–{high:.3f}"  # plotly's subtitle: grey, not bold (review:
+    assert title.subtitle.text == "95% interval {}–{}".format(*interval_bounds(low, high, 3))  # plotly's subtitle: grey, not bold (review:
     assert title.subtitle.font.size < 14 and title.subtitle.font.color == "#555867"  # a bold superscript, cramped)
     separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
     subtitle = threshold_view(ThresholdEvaluator(labels, separated), 0.5,

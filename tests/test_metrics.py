@@ -698,6 +698,9 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     assert line.startswith("image AUROC 1.0000 (95% interval 1.0000–1.0000; every resample is separated perfectly: "
                            "too few images to show how often parts would be misjudged)")
     assert interval_text((0.9, 0.95), 3, " over resamples") == "95% interval 0.900–0.950 over resamples"
+    # rounded outwards: an interval from 0.4999 had read 0.500, hiding that it begins below chance (numbers review)
+    assert interval_text((0.4999, 0.8844), 3) == "95% interval 0.499–0.885"
+    assert interval_text((0.285, 0.95), 3) == "95% interval 0.285–0.950"  # ends that are exact stay
     assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")
 
 

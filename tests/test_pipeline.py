@@ -67,7 +67,7 @@ from vqi_core.report import run_report_html, training_images_line
 from vqi_core.runs import FORMULA_STARTS, Run, RunError, RunStore, changed_settings, spreadsheet_text
 from vqi_core.system import locked
 from vqi_core.thresholds import cost_sentence, costlier_than_unchecked, set_at_training, slider_axis
-from vqi_core.wording import exact_number, readable_time, saved_time
+from vqi_core.wording import exact_number, interval_bounds, readable_time, saved_time
 
 FAST = {"image_size": [64, 64], "jit": False}
 METHOD = "padim"
@@ -1500,8 +1500,8 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     blob = run.metrics["per_defect_type"]["blob"]
     expected = f"  blob: 5 images, image AUROC {blob['image_auroc']:.4f}, pixel AUROC {blob['pixel_auroc']:.4f} ("
     assert any(line.startswith(expected) for line in lines), lines
-    low, high = run.metrics["image_auroc_interval"]
-    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low:.4f}–{high:.4f}")
+    low, high = interval_bounds(*run.metrics["image_auroc_interval"], 4)
+    assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low}–{high}")
                for line in lines), lines
     assert run.config["params"]["image_size"] == [64, 64] and run.config["params"]["intensity"] == "standardise"
 

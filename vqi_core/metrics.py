@@ -22,7 +22,7 @@ import numpy as np
 from scipy.stats import beta, rankdata
 from sklearn import metrics as skm
 
-from .wording import entered_amount, entered_rate
+from .wording import entered_amount, entered_rate, interval_bounds
 
 #: confidence of the intervals shown around rates and AUROCs measured on the test set (every interval's default)
 CONFIDENCE = 0.95
@@ -141,8 +141,8 @@ def interval_text(interval: Sequence[float], digits: int, how: str = "", confide
     """A bootstrap AUROC interval as VQI prints it ("95% interval 0.9512–0.9890"), then ``how`` it was found
     and :func:`interval_note`'s caveat."""
     note = interval_note(interval)
-    return (f"{confidence:.0%} interval {interval[0]:.{digits}f}–{interval[1]:.{digits}f}{how}"
-            f"{'; ' + note if note else ''}")
+    low, high = interval_bounds(interval[0], interval[1], digits)
+    return f"{confidence:.0%} interval {low}–{high}{how}{'; ' + note if note else ''}"
 
 
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 #: a note longer than this many words is shown as its :func:`headline`, the whole note a click away
@@ -33,6 +33,17 @@ def percent(value: float | None, digits: int = 1) -> str:
         digits += 1
         text = f"{value:.{digits}%}"
     return text
+
+
+def interval_bounds(low: float, high: float, digits: int, signed: bool = False) -> tuple[str, str]:
+    """The ends of an interval with ``digits`` decimals, rounded outwards (the lower end down, the upper up), so that
+    a printed interval is never narrower than the one measured: an AUROC interval from 0.4999 had read 0.500, hiding
+    that it begins below chance (numbers review). ``signed``: a + before positive ends."""
+    step = Decimal(1).scaleb(-digits)
+    lower = Decimal(repr(float(low))).quantize(step, ROUND_FLOOR) + 0  # + 0: no "-0.000"
+    upper = Decimal(repr(float(high))).quantize(step, ROUND_CEILING) + 0
+    form = f"{'+' if signed else ''}.{digits}f"
+    return f"{lower:{form}}", f"{upper:{form}}"
 
 
 def are(count: int) -> str:

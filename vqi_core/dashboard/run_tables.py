@@ -20,7 +20,7 @@ from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
 from ..thresholds import saved_source
-from ..wording import readable_time
+from ..wording import interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
@@ -91,9 +91,8 @@ COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, "saved threshol
 def _interval_text(interval: tuple[float, float], signed: bool = False, digits: int = 3) -> str:
     """An interval of the Compare table: "0.963 to 0.990", "-0.012 to +0.004" (``signed``; a dash beside a
     minus sign would read as a subtraction, so not :func:`~vqi_core.metrics.interval_text`'s "0.96–0.99");
-    three decimals, as every page shows AUROCs, unless ``digits`` asks for more."""
-    number = f"{{:{'+' if signed else ''}.{digits}f}}"
-    return f"{number.format(interval[0] + 0.0)} to {number.format(interval[1] + 0.0)}"  # + 0.0: no "-0.000"
+    three decimals, as every page shows AUROCs, unless ``digits`` asks for more; rounded outwards."""
+    return " to ".join(interval_bounds(interval[0], interval[1], digits, signed))
 
 
 def run_label(run: Run, readable: bool | None = None, category_first: bool = False) -> str:
