@@ -526,11 +526,11 @@ def test_a_printed_threshold_rejects_the_same_images_as_the_exact_one(seed):
     assert axis.step >= 1 and axis.decimals == 3
     for score in scores:
         snapped = axis.snap(score)
-        assert float(axis.format(snapped)) == snapped <= score
+        assert float(f"{snapped:.{axis.decimals}f}") == snapped <= score
         assert ((scores >= snapped) == (scores >= score)).all()
         above = np.nextafter(score, np.inf)  # e.g. "at most X % false alarms": this score passes
         snapped = axis.snap(above)
-        assert float(axis.format(snapped)) == snapped
+        assert float(f"{snapped:.{axis.decimals}f}") == snapped
         assert ((scores >= snapped) == (scores >= above)).all()
 
 
@@ -592,7 +592,7 @@ def test_a_score_just_below_a_printed_value_stays_rejected_at_its_own_threshold(
     assert axis.decimals == 3
     for score in scores:
         snapped = axis.snap(score)
-        assert float(axis.format(snapped)) == snapped
+        assert float(f"{snapped:.{axis.decimals}f}") == snapped
         assert ((scores >= snapped) == (scores >= score)).all()
 
 

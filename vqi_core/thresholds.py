@@ -41,16 +41,11 @@ class ScoreAxis:
     decimals: int
     scores: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)  # sorted, unique
 
-    def format(self, value: float) -> str:
-        """``value`` cut down to the axis's decimals (never printed above what it rejects)."""
-        return f"{self._cut(value):.{self.decimals}f}"
-
     def text(self, value: float) -> str:
-        """``value`` as the page prints it: with the axis's decimals when it has no more (a value set on the
-        axis), else as the other pages and the command line print thresholds (:func:`exact_number`)."""
-        if not self.reaches(value):  # far off the axis (a threshold typed in): its decimals could overflow
-            return exact_number(value)
-        return self.format(value) if self._cut(value) == value else exact_number(value)
+        """``value`` as the page prints it in words, buttons and charts: as the other pages and the command line
+        print thresholds (:func:`exact_number`), 24.6 and not the axis's 24.60000, which claimed digits the value
+        does not have (numbers review); the slider and the entry field keep the axis's decimals."""
+        return exact_number(value)
 
     def shown_decimals(self, value: float) -> int:
         """The decimals an entry field needs to show ``value`` as :meth:`text` prints it (at most
