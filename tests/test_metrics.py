@@ -464,8 +464,12 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     assert line_cost_sentence(point, LineCosts(1.0, 10.0, 0.01)) == (  # said apart from "not inspecting", a warning
         "Per 1,000 parts made with 1% defective: about 247.5 false alarms and 5.0 escapes, an expected cost of 297.5 "
         "(247.5 × 1 + 5.0 × 10); passing every part unchecked would cost 100.0. Rates from the test set. At the "
-        "upper ends of their 95% intervals (80.6% false alarms, 98.7% escapes): up to 797.8 false alarms and 9.9 "
-        "escapes, a cost of up to 896.6.")  # 1 of 4 good parts and 1 of 2 defective ones: Clopper-Pearson
+        "upper ends of their 95% intervals (80.6% false alarms, 98.7% escapes): up to 797.8 false alarms and 9.87 "
+        "escapes, a cost of up to 896.6 (797.8 × 1 + 9.87 × 10).")  # 1 of 4 good, 1 of 2 defective: Clopper-Pearson
+    # the counts carry the digits their cost needs for the sum to add up: 0.8 × 100,000 had stood beside a total
+    # that 0.785 × 100,000 gives (numbers review)
+    assert line_cost_sentence(point, LineCosts(1.0, 100_000.0, 0.001)).endswith(
+        "up to 805.1 false alarms and 0.987421 escapes, a cost of up to 99,547.2 (805.1 × 1 + 0.987421 × 100,000).")
     for rate in (0.003, 0.007, 0.013):  # rejecting nothing costs what passing every part unchecked does
         nothing = ThresholdEvaluator(np.array([0, 1]), np.array([0.1, 0.2])).evaluate(1.0)
         assert costlier_than_unchecked(nothing, LineCosts(1.0, 0.3, rate), "manual") is None
@@ -480,6 +484,7 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
         line_cost_sentence(one, LineCosts(1.0, 10.0, 0.01))  # not "1 escapes" beside "0.0 false alarms"
     from vqi_core.thresholds import _expected_count
     assert [_expected_count(count) for count in (5e-05, 0.476, 9.999, 12.34)] == ["0.00005", "0.476", "10.0", "12.3"]
+    assert [_expected_count(count, 100_000) for count in (0.7847123, 2.5, 0)] == ["0.784712", "2.5", "0.0"]
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%
 

@@ -19,7 +19,7 @@ import pandas as pd
 from .metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, \
     f1_optimal_threshold, held_out_counts, minimum_cost_threshold, rate_interval, rejected, \
     threshold_for_false_alarm_rate, youden_threshold
-from .wording import are, counted, entered_amount, entered_rate, exact_number
+from .wording import are, counted, entered_amount, entered_rate, exact_number, percent
 
 
 OUTCOMES = ("TP", "FP", "FN", "TN")
@@ -231,7 +231,8 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     false_alarms, escapes = good * point.false_alarm_rate, defective * point.escape_rate
     total = parts * float(costs.per_part(point.false_alarm_rate, point.escape_rate))
     unchecked = parts * float(costs.per_part(0.0, 1.0))
-    false_alarms_text, escapes_text = _expected_count(false_alarms), _expected_count(escapes)
+    false_alarms_text = _expected_count(false_alarms, costs.false_alarm)
+    escapes_text = _expected_count(escapes, costs.escape)
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
                 f"{false_alarms_text} false alarms and {escapes_text} escapes, an expected cost of {total:,.1f} "
                 f"({false_alarms_text} × {entered_amount(costs.false_alarm)} + {escapes_text} × "
@@ -239,9 +240,12 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
                 f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
-    return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({worst_false_alarm:.1%} false "
-            f"alarms, {worst_escape:.1%} escapes): up to {good * worst_false_alarm:,.1f} false alarms and "
-            f"{defective * worst_escape:,.1f} escapes, a cost of up to {worst_total:,.1f}.")
+    worst_false_alarms = _expected_count(good * worst_false_alarm, costs.false_alarm)
+    worst_escapes = _expected_count(defective * worst_escape, costs.escape)
+    return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({percent(worst_false_alarm)} false "
+            f"alarms, {percent(worst_escape)} escapes): up to {worst_false_alarms} false alarms and {worst_escapes} "
+            f"escapes, a cost of up to {worst_total:,.1f} ({worst_false_alarms} × {entered_amount(costs.false_alarm)} "
+            f"+ {worst_escapes} × {entered_amount(costs.escape)}).")
 
 
 def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str) -> str | None:
@@ -261,14 +265,21 @@ def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str
             f"parts:{why} the minimum-cost preset chooses one for these costs.")
 
 
-def _expected_count(count: float) -> str:
-    """An expected number of parts: one decimal, three significant digits below 10, so that the cost worked out
-    from it agrees with the total given beside it (0.476 escapes at 10 each, a cost of 4.8; not 0.5); never
-    without a decimal (1.0 escapes beside 396.0 false alarms, not "1 escapes")."""
+def _expected_count(count: float, cost: float = 1.0) -> str:
+    """An expected number of parts that cost ``cost`` each, printed so that the cost worked out from it agrees with
+    the total given beside it: one decimal, three significant digits below 10 (0.476 escapes at 10 each, a cost of
+    4.8; not 0.5), and as many decimals as the cost needs for its product to be off by 0.05 at most (0.784712
+    escapes at 100,000 each, not 0.8: numbers review), trailing zeros dropped; never without a decimal (1.0 escapes
+    beside 396.0 false alarms, not "1 escapes")."""
+    decimals = max(1, math.ceil(math.log10(cost)) + 1) if cost > 1 else 1
     if count >= 10 or count == 0:
-        return f"{count:,.1f}"
-    text = np.format_float_positional(count, precision=3, unique=False, fractional=False, trim="-")  # never 5e-05
-    return text if "." in text else f"{text}.0"
+        text = f"{count:,.{decimals}f}"
+    else:
+        text = np.format_float_positional(count, precision=3, unique=False, fractional=False, trim="-")  # not 5e-05
+        if len(text.partition(".")[2]) < decimals:
+            text = f"{count:.{decimals}f}"
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.rstrip('0') or '0'}"
 
 
 def _share_with_interval(count: int, total: int) -> str:
