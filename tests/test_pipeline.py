@@ -2349,3 +2349,39 @@ def test_every_line_the_command_line_prints_shows_control_characters_as_escapes(
     printed += capsys.readouterr().out
     assert "x\\x1b[2J\\x1b[31mRED.png is train/good/000.png" in printed  # the copy note of train and evaluate
     assert "  scr\\x1b[31mX: 5 images, image AUROC" in printed and "\x1b" not in printed
+
+
+def test_a_run_says_when_its_ranking_is_inverted_its_training_images_blank_or_its_test_images_unlike_them(
+        dataset, tmp_path, capsys):
+    """Found by the bad-input review: a run whose test folders' labels were swapped (image AUROC 0.0000, interval
+    0.0000–0.0000) gave no note; twelve black training images trained without a word; test images captured unlike
+    the training images were flagged by evaluate --data and predict, but not by train."""
+    swapped = tmp_path / "swapped"
+    shutil.copytree(dataset, swapped, ignore=shutil.ignore_patterns("ground_truth"))
+    (swapped / "test" / "good").rename(swapped / "test" / "was_good")
+    (swapped / "test" / "scratch").rename(swapped / "test" / "good")
+    shutil.rmtree(swapped / "test" / "blob")
+    assert main(["train", "--data", str(swapped), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    printed = capsys.readouterr().out
+    run = Run(Path(printed.splitlines()[-1]))
+    assert run.metrics["image_auroc_interval"][1] < 0.5
+    assert any(note.startswith(f"The image AUROC {run.metrics['image_auroc']:.4f} lies below chance")
+               for note in run.report["notes"])
+    assert "; below chance: the good images score above the defective ones)" in printed
+    dark = tmp_path / "dark"
+    shutil.copytree(dataset, dark)
+    for path in (dark / "train" / "good").glob("*.png"):
+        write_png(path, (np.asarray(Image.open(path)) * 0.35).astype(np.uint8))
+    run = train_run(RunConfig(str(dark), METHOD, FAST), tmp_path / "runs")
+    assert any(note.startswith("6 of 6 good images are unlike the good training images") for note in run.report["notes"])
+    assert not any("blank" in note for note in run.report["notes"])
+    assert not any("unlike" in note for note in train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path / "runs")
+                   .report["notes"])  # the same images captured alike: no note
+    for path in sorted((dark / "train" / "good").glob("*.png"))[:1]:
+        write_png(path, np.zeros((64, 64, 3), np.uint8))
+    run = train_run(RunConfig(str(dark), METHOD, FAST), tmp_path / "runs")
+    assert any(note.startswith("At least one good training image is blank") for note in run.report["notes"])
+    for path in (dark / "train" / "good").glob("*.png"):
+        write_png(path, np.zeros((64, 64, 3), np.uint8))
+    run = train_run(RunConfig(str(dark), METHOD, FAST), tmp_path / "runs")
+    assert any(note.startswith("Every good training image is blank") for note in run.report["notes"])

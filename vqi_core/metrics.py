@@ -131,7 +131,10 @@ def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> t
 def interval_note(interval: Sequence[float] | None) -> str:
     """What to say beside a bootstrap AUROC interval without width (every resample separated the images
     perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would be
-    misjudged; empty for any other interval."""
+    misjudged; beside one below chance (0.5), that the run scores good images above defective ones; empty for any
+    other interval."""
+    if interval is not None and interval[1] < 0.5:  # (bad-input review: 0.0000–0.0000 was said without a word)
+        return "below chance: the good images score above the defective ones"
     if interval is None or tuple(interval) != (1.0, 1.0):
         return ""
     return "every resample is separated perfectly: too few images to show how often parts would be misjudged"

@@ -181,6 +181,37 @@ CAPTURE_NOT_CHECKED_NOTE = ("Not checked: whether the images are unlike the good
                             "runs kept one.")
 
 
+#: a grey-level spread below this is one flat grey level: a blank capture (a lens cap on, no part in view)
+BLANK_SPREAD = 1.0
+
+
+def blank_training_images_note(ranges: dict[str, list[float]]) -> str | None:
+    """A note where every good training image, or at least one, is one flat grey level (their
+    :func:`~vqi_core.capture.capture_ranges`); None otherwise. Twelve black images had trained a run without a word
+    (bad-input review)."""
+    lowest, highest = ranges["grey-level spread"]
+    if highest < BLANK_SPREAD:
+        return (f"Every good training image is blank, one flat grey level (grey-level spread at most {highest:.1f}), "
+                f"as with a lens cap on or no part in view: the model has learnt nothing of the part, so its scores "
+                f"say nothing about defects. Train on photos of good parts.")
+    if lowest < BLANK_SPREAD:
+        return (f"At least one good training image is blank, one flat grey level (grey-level spread {lowest:.1f}), "
+                f"as with a lens cap on or no part in view: a blank part would pass as good. Check train/good.")
+    return None
+
+
+def below_chance_note(metrics: dict[str, Any]) -> str | None:
+    """A note where the image AUROC's interval lies below chance (0.5): the run ranks good test images above
+    defective ones (a coreset of one patch had given 0.0000 without a word: bad-input review); None otherwise."""
+    interval = metrics.get("image_auroc_interval")
+    if not interval or interval[1] >= 0.5:
+        return None
+    return (f"The image AUROC {metrics['image_auroc']:.4f} lies below chance, with all of its 95% interval: the run "
+            f"scores the good test images above the defective ones, and judges parts the wrong way round. Check the "
+            f"test folders' labels (good images in a defect folder?) and the settings (a memory bank of a few "
+            f"patches?).")
+
+
 def few_training_images_note(n_good: int) -> str | None:
     """A note when there are too few good training images to show how good parts vary (and to hold any out to
     calibrate the maps); None with :data:`~vqi_core.methods.base.MIN_GOOD_FOR_HOLDOUT` or more."""
@@ -457,8 +488,10 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     manifest = data_manifest(category.root, train_samples, test_samples)
     ranges = capture_ranges(good_train_images)
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
-    if dark is not None:
-        notes.append(dark)
+    for capture_note in (dark, blank_training_images_note(ranges), unlike_training_note(test_samples, test_images,
+                                                                                          ranges)):
+        if capture_note is not None:  # the test images unlike the training ones too (bad-input review)
+            notes.append(capture_note)
     few = few_training_images_note(sum(s.label == 0 for s in train_samples))
     if few is not None:
         notes.append(few)
@@ -505,6 +538,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             split, [location(s, category.root) for s in test_samples], labels_array, scores["score"].to_numpy())
         if split.flagged_test_names else None,
     })
+    if (inverted := below_chance_note(metrics)) is not None:
+        notes.append(inverted)
     threshold = metrics.get("f1_threshold")
     source = TRAINING_F1
     if threshold is None:
@@ -1057,8 +1092,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     if data is not None:
         seen_notes, own_test_images = seen_before(run, samples)
         notes.extend(seen_notes)
-    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges")) \
-        if data is not None else None
+    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"))
     if unlike is not None:
         notes.append(unlike)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:

@@ -288,8 +288,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {auroc:.3f} · "
                 f"{run.id[:15]}"))
             bounds = percentile_interval(resampled[:, column], CONFIDENCE)
-            interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if interval_note(bounds)
-                                                 else "")
+            interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if bounds == (1.0, 1.0)
+                                                 else " (below chance)" if interval_note(bounds) else "")
             if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
                 difference = round(auroc - reference, 4)  # beside it ("+0.000" read as a measured difference: review)
             if column > 0:
