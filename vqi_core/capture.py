@@ -17,7 +17,7 @@ Two uses, both about telling the part from the way it was photographed:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -107,7 +107,7 @@ def capture_ranges(images: Sequence[np.ndarray]) -> dict[str, list[float]]:
     return {name: [min(v[name] for v in values), max(v[name] for v in values)] for name in CAPTURE_CUES}
 
 
-def unlike_training(image: np.ndarray, ranges: dict[str, Sequence[float]] | None) -> list[str]:
+def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | None) -> list[str]:
     """How ``image`` lies outside the training images' ``ranges`` (:func:`capture_ranges`), in words;
     empty when it lies within every range widened by :data:`RANGE_MARGIN` (or without ranges)."""
     if not ranges:

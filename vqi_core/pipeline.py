@@ -1009,7 +1009,7 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
 
 
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
-                         training_ranges: dict[str, Sequence[float]] | None) -> str | None:
+                         training_ranges: Mapping[str, Sequence[float]] | None) -> str | None:
     """A note naming how many of the labelled good ``images`` lie outside the run's good training images' capture
     ranges (:func:`vqi_core.capture.unlike_training`), with an example; None when none does or the run holds no
     ranges. Defective images are not counted: a large defect alone can move an image's brightness or contrast."""
