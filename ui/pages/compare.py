@@ -201,9 +201,11 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
              "test set cannot tell the two runs apart."),
     FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
+        format=f"%d of {comparison.good_images}",  # "9 of 12", not a bare 9 (numbers review); still sorts as a number
         help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} compared, "
              f"those it rejects."),
     ESCAPES_SAVED: st.column_config.NumberColumn(
+        format=f"%d of {comparison.defective_images}",
         help=f"At the run's saved threshold: of the {counted(comparison.defective_images, 'defective image')} "
              f"compared, those it passes."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
