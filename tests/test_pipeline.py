@@ -1102,6 +1102,10 @@ def test_a_saved_threshold_records_the_line_costs_it_was_saved_at(trained, tmp_p
                     {"false_alarm": True, "escape": 2.0, "defect_rate": 0.01}):
         (run.path / "threshold.json").write_text(json.dumps({**info, "costs": damaged}))
         assert run.threshold_costs is None and run.threshold == scores[2]
+    (run.path / "threshold.json").write_text(json.dumps(info))
+    run.save_threshold(scores[3], "manual", costs=LineCosts())  # saved with nobody's costs: said as VQI's defaults
+    assert run.threshold_history["costs"].tolist()[-1] == ("VQI's defaults: a false alarm costs 1, an escape 10, 1% "
+                                                           "defective")  # (numbers review: read as entered)
 
 
 def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_path):

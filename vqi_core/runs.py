@@ -796,7 +796,7 @@ class Run:
                     raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} is not a text")
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""),
-                              "costs": costs.summary() if (costs := recorded_costs(entry)) else "",
+                              "costs": _costs_text(recorded_costs(entry)),
                               "reason": entry.get("reason", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
 
@@ -1344,6 +1344,14 @@ def report_problem(report: dict) -> str | None:
 def _is_list_of_texts(value: Any) -> bool:
     """Whether ``value`` is a list of strings."""
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _costs_text(costs: LineCosts | None) -> str:
+    """Recorded costs as the threshold history gives them: VQI's defaults said as such, as the cost figures say
+    them (a threshold saved without costs had read as if someone had entered 1, 10 and 1 %: numbers review)."""
+    if costs is None:
+        return ""
+    return f"VQI's defaults: {costs.summary()}" if costs == LineCosts() else costs.summary()
 
 
 def recorded_costs(entry: dict) -> LineCosts | None:
