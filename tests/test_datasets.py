@@ -441,8 +441,12 @@ def test_images_one_level_too_high_are_named_and_an_empty_training_set_says_why(
     for name in ("001", "002"):
         (good / f"{name}.png").rename(good / f"{name}.gif")
     with pytest.raises(DatasetError, match=r"train/good holds no readable training image \(4 files or folders "
-                                           r"passed over: 001.gif: not an image file VQI reads \(suffix '.gif'; "
-                                           r".*\); 002.gif: .*; and 2 more\)$"):  # lot/ and train/stray.png
+                                           r"passed over: 001.gif, 002.gif: not an image file VQI reads \(suffix "
+                                           r"'.gif'; .*\); lot: .*; stray.png: directly in train/.*\)$"):
+        load_category(root)  # every one named, by reason (bad-input review: "and 2 more")
+    for index in range(12):
+        (good / f"{index:03d}.txt").write_text("notes")
+    with pytest.raises(DatasetError, match=r"passed over: 000.txt, 001.txt, .*, 009.txt and 2 more: not an image"):
         load_category(root)
 
 

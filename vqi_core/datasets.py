@@ -615,13 +615,18 @@ def stray_images(category: Path, folder: str) -> list[dict[str, str]]:
             if path.is_file() and is_image_path(path) and not path.name.startswith(".")]
 
 
-def passed_over(skipped: Sequence[dict[str, str]], examples: int = 2) -> str:
-    """``skipped`` in a few words for an error message: how many, and the first ``examples`` with their reasons."""
+def passed_over(skipped: Sequence[dict[str, str]], shown: int = 10) -> str:
+    """``skipped`` for an error message: how many, grouped by reason, up to ``shown`` names under each (the first two
+    with their reasons had left the others, and another reason among them, unnamed, where no run is written to list
+    them: bad-input review)."""
     if not skipped:
         return ""
-    named = "; ".join(f"{Path(item['file']).name}: {item['reason']}" for item in skipped[:examples])
-    more = f"; and {len(skipped) - examples} more" if len(skipped) > examples else ""
-    return f" ({counted(len(skipped), 'file or folder', 'files or folders')} passed over: {named}{more})"
+    by_reason: dict[str, list[str]] = {}
+    for item in skipped:
+        by_reason.setdefault(item["reason"], []).append(Path(item["file"]).name)
+    groups = "; ".join(f"{', '.join(names[:shown])}{f' and {len(names) - shown} more' if len(names) > shown else ''}"
+                       f": {reason}" for reason, names in by_reason.items())
+    return f" ({counted(len(skipped), 'file or folder', 'files or folders')} passed over: {groups})"
 
 
 def sub_folders(folder: Path | str) -> list[Path]:

@@ -24,7 +24,7 @@ import torch
 from . import __version__
 from .capture import capture_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
-                       mask_problem, not_an_image_reason)
+                       mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes,
                      read_image_and_transparency, transparency_note, transparent_share_text)
@@ -468,11 +468,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb, model.bit_depth, transparent["training"])
     if not any(s.label == 0 for s in train_samples):  # before the test images are decoded
-        unread = [f"{Path(item['file']).name}: {item['reason']}" for item in skipped
-                  if Path(item["file"]).parent == category.root / "train" / "good"]
+        unread = [item for item in skipped if Path(item["file"]).parent == category.root / "train" / "good"]
         raise ValueError(f"no readable defect-free training image in {category.root / 'train' / 'good'}"
-                         + (f": {counted(len(unread), 'file')} could not be read ({_first_few(unread, 3, '; ')})"
-                            if unread else ""))
+                         + passed_over(unread))
     good_train_images = image_subset(train_images, [i for i, s in enumerate(train_samples) if s.label == 0])
     good_shapes = image_shapes(good_train_images)
     if region is not None:  # before the test images are decoded: a region for other images ends the run here
