@@ -579,3 +579,13 @@ def test_a_root_of_several_categories_asks_for_one_in_words_that_fit_the_dashboa
             finding(root)
         assert str(refused.value) == (f"{root} holds several categories (lot1, lot2): choose one by giving its own "
                                       f"folder, e.g. {root / 'lot1'} (the command line also takes --category <name>)")
+
+
+@pytest.mark.parametrize("inner", ["train", "test/good", "ground_truth/blob"])
+def test_a_folder_inside_a_category_is_answered_with_the_category(tmp_path, inner):
+    """--data base/train had been answered "holds no category: expected MVTec AD layout ..." without a word of the
+    category around it (bad-input review)."""
+    root = write_mvtec_dataset(tmp_path / "base", n_train=2, n_test_good=1, n_per_defect=1)
+    with pytest.raises(DatasetError, match=rf"^{root / inner} lies inside the category {root}, and holds no category "
+                                           rf"itself: give the category folder {root}$"):
+        list_categories(root / inner)

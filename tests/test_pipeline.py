@@ -2389,3 +2389,19 @@ def test_a_run_says_when_its_ranking_is_inverted_its_training_images_blank_or_it
         write_png(path, np.zeros((64, 64, 3), np.uint8))
     run = train_run(RunConfig(str(dark), METHOD, FAST), tmp_path / "runs")
     assert any(note.startswith("Every good training image is blank") for note in run.report["notes"])
+
+
+def test_train_counts_skipped_folders_as_folders(dataset, tmp_path, capsys):
+    """Two folders passed over were "skipped 2 files" (bad-input review)."""
+    data = tmp_path / "widget"
+    shutil.copytree(dataset, data)
+    (data / "train" / "bad").mkdir()
+    (data / "extra").mkdir()
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 2 files or folders: also in " in printed
+    shutil.rmtree(data / "train" / "bad")
+    shutil.rmtree(data / "extra")
+    (data / "train" / "good" / "notes.txt").write_text("lot 7")
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    assert "skipped 1 file: also in " in capsys.readouterr().out

@@ -400,7 +400,9 @@ def _train(args: argparse.Namespace) -> int:
                   f"{region['source']}; the rest can raise no score and get no box")
         if run.report["skipped"]:  # each named, as check, split and predict name them (bad-input review)
             _print_skipped(run.report["skipped"])
-            _escaped_print(f"skipped {counted(len(run.report['skipped']), 'file')}: also in {run.path / 'report.json'}")
+            what = ("file or folder", "files or folders") if any(  # (bad-input review: folders counted as files)
+                Path(item["file"]).is_dir() for item in run.report["skipped"]) else ("file", "files")
+            _escaped_print(f"skipped {counted(len(run.report['skipped']), *what)}: also in {run.path / 'report.json'}")
         for note in run.report["notes"]:
             _escaped_print(note)
         _escaped_print(run.path)
