@@ -26,7 +26,7 @@ from vqi_core.localisation import render_overlay
 from vqi_core.datasets import load_category
 from vqi_core.region import InspectionRegion
 from vqi_core.pipeline import folder_sources, read_samples
-from vqi_core.datasets import Sample
+from vqi_core.datasets import Sample, mask_problem
 
 
 def _save(tmp_path, name, image):
@@ -311,6 +311,12 @@ def test_an_exif_orientation_is_applied_as_a_viewer_shows_the_image(tmp_path, su
     upright = tmp_path / f"upright.{suffix}"
     Image.fromarray(stored).save(upright)
     assert read_image(upright).shape == (60, 40, 3) and stored_size(upright) == (60, 40)
+    drawn_on_stored = tmp_path / "stored_mask.png"  # the likely cause of a mask of the swapped size: said (review)
+    Image.fromarray(np.zeros((60, 40), np.uint8)).save(drawn_on_stored)
+    assert mask_problem(drawn_on_stored, path) == (
+        f"mask ignored: it is 40x60 px but its image {path.name} is 60x40 px; the image is stored sideways and shown "
+        f"turned by its EXIF orientation: draw the mask on the image as a viewer shows it")
+    assert mask_problem(drawn_on_stored, tmp_path / "upright.png" if suffix == "png" else upright) is None
 
 
 @pytest.mark.parametrize("exif", DAMAGED_EXIF)

@@ -31,7 +31,7 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 from PIL import Image
 
 from .images import (EMPTY_FILE, IMAGE_SUFFIXES, READ_FORMATS, is_image_path, read_mask, stacked_images_problem,
-                     stored_size, too_many_pixels, unreadable_reason)
+                     stored_sideways, stored_size, too_many_pixels, unreadable_reason)
 from .wording import counted
 
 GOOD = "good"
@@ -520,8 +520,10 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     except Exception:
         return None
     if mask_size != image_size:
+        sideways = ("; the image is stored sideways and shown turned by its EXIF orientation: draw the mask on the "
+                    "image as a viewer shows it") if mask_size == image_size[::-1] and stored_sideways(image_path) else ""
         return (f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
-                f"{image_path.name} is {image_size[1]}x{image_size[0]} px")
+                f"{image_path.name} is {image_size[1]}x{image_size[0]} px{sideways}")  # (bad-input review)
     return None
 
 

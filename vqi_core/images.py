@@ -524,6 +524,16 @@ def read_file_bytes(path: Path | str) -> bytes:
         raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
+def stored_sideways(path: Path | str) -> bool:
+    """Whether an image file's EXIF orientation turns its stored pixels by a quarter turn for viewing (read from its
+    header; False where it is no image)."""
+    try:
+        with Image.open(path, formats=READ_FORMATS) as image:
+            return _orientation(image) in _QUARTER_TURNS
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
+
+
 def stored_size(path: Path | str) -> tuple[int, int]:
     """(H, W) of an image file as it is shown (its EXIF orientation applied), read from its header without
     decoding the pixels; ``ImageReadError`` if it is not an image."""
