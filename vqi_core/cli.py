@@ -4,6 +4,7 @@ runs``."""
 from __future__ import annotations
 
 import argparse
+import builtins
 import contextlib
 import json
 import math
@@ -54,6 +55,13 @@ DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
 #: predict leaves an earlier predict's overlays and predictions.csv as they were
 PREDICT_STAGING = ".vqi-predict-partial"
+
+
+def print(*values: Any, **options: Any) -> None:
+    """The built-in ``print`` with control characters shown as escapes, standing in for it throughout this module:
+    a file name holding a newline or a terminal escape code cannot fake a line of output or clear the screen (train's
+    copy note, evaluate's notes and the per-type lines had printed such names raw: bad-input review)."""
+    builtins.print(*(escaped_controls(str(value)) for value in values), **options)
 
 
 class TerminalProgress:
@@ -392,22 +400,22 @@ def _train(args: argparse.Namespace) -> int:
         progress.close()
     with interrupts_held(interrupted):  # the run is written: a script must get its folder as the last line
         metrics = run.metrics
-        _escaped_print(_metrics_line(metrics))
+        print(_metrics_line(metrics))
         for line in _defect_type_lines(metrics, metrics.get("normalisation_images")):
-            _escaped_print(line)
+            print(line)
         if (region := run.config.get("region")) is not None:  # a mask of the wrong picture would cut most of it
-            _escaped_print(f"inspection region: {region['inspected_share']:.0%} of each image is inspected, from "
+            print(f"inspection region: {region['inspected_share']:.0%} of each image is inspected, from "
                   f"{region['source']}; the rest can raise no score and get no box")
         if run.report["skipped"]:  # each named, as check, split and predict name them (bad-input review)
             _print_skipped(run.report["skipped"])
             what = ("file or folder", "files or folders") if any(  # (bad-input review: folders counted as files)
                 Path(item["file"]).is_dir() for item in run.report["skipped"]) else ("file", "files")
-            _escaped_print(f"skipped {counted(len(run.report['skipped']), *what)}: also in {run.path / 'report.json'}")
+            print(f"skipped {counted(len(run.report['skipped']), *what)}: also in {run.path / 'report.json'}")
         for note in run.report["notes"]:
-            _escaped_print(note)
-        _escaped_print(run.path)
+            print(note)
+        print(run.path)
     if interrupted:
-        _escaped_print(f"interrupted once the run was written: {run.path}", file=sys.stderr)
+        print(f"interrupted once the run was written: {run.path}", file=sys.stderr)
         return 130
     return 0
 
@@ -465,34 +473,34 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress.close()
     _print_skipped(result["skipped"])
     for note in result["notes"]:
-        _escaped_print(f"note: {note}")
-    _escaped_print(_metrics_line(result["metrics"]))
+        print(f"note: {note}")
+    print(_metrics_line(result["metrics"]))
     for line in _defect_type_lines(result["metrics"], run.metrics.get("normalisation_images")):  # as trained
-        _escaped_print(line)
+        print(line)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(threshold)
     source = str(saved.get("source", "saved"))
     chosen_where = _where_the_threshold_was_chosen(source, args.data is not None, result["own_test_images"])
-    _escaped_print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
+    print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point)}")
     judged = check_decisions(result, run.id, threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
-        _escaped_print(f"  {what}: {row.path} (score {score_beside(row.score, threshold)})")
+        print(f"  {what}: {row.path} (score {score_beside(row.score, threshold)})")
     if result["max_score_difference"] is not None:
         of_all = result["scored_again"] == len(run.scores)
-        _escaped_print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}"
+        print(f"largest difference from the saved scores: {result['max_score_difference']:.3g}"
               + ("" if of_all else f" (over the {result['scored_again']} of {len(run.scores)} test images still "
                                    f"readable)"))
     if changes := describe_changes(result["data_changes"]):
-        _escaped_print(changes)
+        print(changes)
     if result["data_manifest_problem"] is not None:
-        _escaped_print(f"data files: {result['data_manifest_problem']}, so changes since training cannot be named")
+        print(f"data files: {result['data_manifest_problem']}, so changes since training cannot be named")
     elif args.data is None and not run.data_files_recorded:
-        _escaped_print("data files: not recorded (the run was trained before runs listed their files), "
+        print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
-        _escaped_print(f"decisions at {exact_number(threshold)} written to {args.decisions}")
+        print(f"decisions at {exact_number(threshold)} written to {args.decisions}")
     return 0
 
 
@@ -552,7 +560,7 @@ def _print_skipped(items: list[dict[str, str]]) -> None:
     """A "skipped <file>: <reason>" line per file left out, control characters escaped (a file named ``Icon\\r``
     would move the terminal's cursor back over the line)."""
     for item in items:
-        _escaped_print(f"skipped {item['file']}: {item['reason']}")
+        print(f"skipped {item['file']}: {item['reason']}")
 
 
 def _refuse_inside_a_run_or_category(path: Path, option: str) -> None:
@@ -649,7 +657,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if scored == 0 and (out / "predictions.csv").exists():  # failed: an earlier predict's results stay (review)
         discard_this_predict()
         _print_skipped(skipped)
-        _escaped_print(f"{_nothing_scored(args.input)}: nothing was written, and {out} keeps an earlier predict's "
+        print(f"{_nothing_scored(args.input)}: nothing was written, and {out} keeps an earlier predict's "
               f"predictions.csv and overlays", file=sys.stderr)
         return 2
     frame = prediction_table(rows, skipped, threshold, run.id, box_level)
@@ -674,30 +682,30 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         for stale in earlier - {overlay_file_name(row["image"]) for row in rows}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
     if interrupted:
-        _escaped_print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
+        print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
               f"predict's", file=sys.stderr)
         return 130
     defective = int((frame["prediction"] == "defective").sum())
-    _escaped_print(f"{counted(scored, 'image')} scored at threshold {exact_number(threshold)} "
+    print(f"{counted(scored, 'image')} scored at threshold {exact_number(threshold)} "
           f"({threshold_source}): {defective} defective, "
           f"{scored - defective} good" + (f"; {counted(len(skipped), 'file')} not scored (listed below and in "
                                           f"predictions.csv)" if skipped else ""))
     if not_chosen is not None:
-        _escaped_print(not_chosen)
+        print(not_chosen)
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
-        _escaped_print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))
+        print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))
     _print_skipped(skipped)
     unsearched = sub_folders(args.input)
     if unsearched:
-        _escaped_print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
+        print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
               f"({', '.join(folder.name for folder in unsearched[:5])}{', ...' if len(unsearched) > 5 else ''}); "
               f"give one as --input to score its images")
     if training_ranges is None:
-        _escaped_print(CAPTURE_NOT_CHECKED_NOTE)
-    _escaped_print(out / "predictions.csv")
+        print(CAPTURE_NOT_CHECKED_NOTE)
+    print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
-        _escaped_print(_nothing_scored(args.input), file=sys.stderr)
+        print(_nothing_scored(args.input), file=sys.stderr)
         return 2
     return 1 if args.fail_on_defect and (defective or skipped or unlike) else 0
 
@@ -781,37 +789,37 @@ def _threshold(args: argparse.Namespace) -> int:
     if args.save:
         checked_reason(args.reason)  # refused before anything is printed or written
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(value)
-    _escaped_print(f"threshold {exact_number(value)} ({source}) on {counted(len(run.labels), 'evaluated test image')} of run "
+    print(f"threshold {exact_number(value)} ({source}) on {counted(len(run.labels), 'evaluated test image')} of run "
           f"{run.id}")
-    _escaped_print(f"{'':<16}{'passed':>8}{'rejected':>10}")
-    _escaped_print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
-    _escaped_print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
-    _escaped_print(cost_sentence(point))
-    _escaped_print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
+    print(f"{'':<16}{'passed':>8}{'rejected':>10}")
+    print(f"{'good part':<16}{point.tn:>8}{point.fp:>10}")
+    print(f"{'defective part':<16}{point.fn:>8}{point.tp:>10}")
+    print(cost_sentence(point))
+    print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
-    _escaped_print(line_cost_sentence(point, costs))
-    _escaped_print(costs_assumed(costs, saved_costs))
+    print(line_cost_sentence(point, costs))
+    print(costs_assumed(costs, saved_costs))
     if costlier := costlier_than_unchecked(point, costs, source):
-        _escaped_print(f"Warning: {costlier}")
+        print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
     if held_out:
-        _escaped_print(held_out)
+        print(held_out)
     if args.decisions:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
-        _escaped_print(f"decisions at {exact_number(value)} written to {args.decisions}")
+        print(f"decisions at {exact_number(value)} written to {args.decisions}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
     saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs)  # the costs printed
     if saved:
-        _escaped_print(f"saved in {run.path}: predict and scores.csv use it from now on")
+        print(f"saved in {run.path}: predict and scores.csv use it from now on")
     elif args.save:
-        _escaped_print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
+        print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
     if interrupted:
-        _escaped_print(f"interrupted once the threshold was saved: {run.path}" if saved else "interrupted", file=sys.stderr)
+        print(f"interrupted once the threshold was saved: {run.path}" if saved else "interrupted", file=sys.stderr)
         return 130
     if args.history:
-        _escaped_print("threshold history, newest first (the first in effect):")  # as the pages and the report list it
+        print("threshold history, newest first (the first in effect):")  # as the pages and the report list it
         for entry in run.threshold_history.iloc[::-1].itertuples():
-            _escaped_print(f"  {saved_time(entry.saved_at) or 'when not recorded'}  {exact_number(entry.threshold)}  "
+            print(f"  {saved_time(entry.saved_at) or 'when not recorded'}  {exact_number(entry.threshold)}  "
                   f"({entry.source})" + (f"  at costs: {entry.costs}" if entry.costs else "")
                   + (f"  {entry.reason}" if entry.reason else ""))
     return 0
@@ -831,22 +839,22 @@ def _boxes(args: argparse.Namespace) -> int:
     counts, by_type = data.hits(level)
     saved_level = (f"saved: {saved_value:g}" if saved_info.get("saved_at") else  # not "saved: 1" (review)
                    f"none saved: {saved_value:g}, the default")
-    _escaped_print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
+    print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
           f"({saved_level})")
-    _escaped_print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
+    print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
                                            "image and no ground-truth mask")
     if (low_level := box_level_warning(counts, level, run.metrics.get("normalisation_images"), BOXES_COMMAND)):
-        _escaped_print(f"Warning: {low_level}")
+        print(f"Warning: {low_level}")
     for name, entry in by_type.items():
         if (boxed := regions_boxed_text(entry)) is not None:  # a type whose masks mark no defect pixel: none
-            _escaped_print(f"  {name}: {boxed} defect regions boxed")
+            print(f"  {name}: {boxed} defect regions boxed")
     for problem in data.unreadable_masks:
-        _escaped_print(f"mask not read, counted as unknown: {problem}")
+        print(f"mask not read, counted as unknown: {problem}")
     saved = args.save and run.save_box_level(level, args.reason)
     if saved:
-        _escaped_print(f"saved in {run.path}: every overlay of the run draws boxes above {level:g} from now on")
+        print(f"saved in {run.path}: every overlay of the run draws boxes above {level:g} from now on")
     elif args.save:
-        _escaped_print(f"{level:g} is the saved box level already: nothing changed (--reason records why it stays)")
+        print(f"{level:g} is the saved box level already: nothing changed (--reason records why it stays)")
     return 0
 
 
@@ -865,8 +873,8 @@ def _report(args: argparse.Namespace) -> int:
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     if (missing := missing_dataset_note(run)) is not None:
-        _escaped_print(f"note: {missing}", file=sys.stderr)
-    _escaped_print(args.out)
+        print(f"note: {missing}", file=sys.stderr)
+    print(args.out)
     return 0
 
 
@@ -882,16 +890,16 @@ def _split(args: argparse.Namespace) -> int:
     sizes = [len(group) for group in split.groups]
     defective = [s for s in category.test if s.defect_type != "good"]
     masks = sum(s.mask_path is not None for s in defective)
-    _escaped_print(f"{counted(sum(sizes), 'good image')} in {counted(len(sizes), 'group')} of look-alike photos "
+    print(f"{counted(sum(sizes), 'good image')} in {counted(len(sizes), 'group')} of look-alike photos "
           f"(largest {max(sizes)}, "
           f"{sizes.count(1)} alone)")
     kept = ([counted(len(defective), 'defective test image')] if defective else []) + (
         [counted(masks, 'mask')] if masks else [])
-    _escaped_print(f"train/good {len(split.train)}, test/good {len(split.test)}; "
+    print(f"train/good {len(split.train)}, test/good {len(split.test)}; "
           + (f"{' and '.join(kept)} {'as it was' if len(defective) + masks == 1 else 'as they were'}" if kept
              else "no defective test image (the category has none)"))
     _print_skipped(split.skipped)
-    _escaped_print(out)
+    print(out)
     return 0
 
 
@@ -918,43 +926,36 @@ def _check(args: argparse.Namespace) -> int:
         return counted(len(samples) + unlisted_images, "image") + (f" ({'; '.join(said)}: listed below)" if said
                                                                     else "")
 
-    _escaped_print(f"category {category.name} ({category.root})")
-    _escaped_print(f"  train/good: {images_in(category.train, category.root / 'train' / 'good')}")
+    print(f"category {category.name} ({category.root})")
+    print(f"  train/good: {images_in(category.train, category.root / 'train' / 'good')}")
     for defect_type in ["good", *category.defect_types]:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
-        _escaped_print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
+        print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
                        + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     if dark is not None:
-        _escaped_print(dark)
+        print(dark)
     copies = check.copies_of_train + check.repeats_in_test
     if not check.test_images:
-        _escaped_print("nothing to check: there is no readable test image")
+        print("nothing to check: there is no readable test image")
     elif not copies:
-        _escaped_print(no_copies_line(check.test_images, check.train_images))
+        print(no_copies_line(check.test_images, check.train_images))
     if (unchecked := one_class_note(labels, check.test_images)) is not None:
-        _escaped_print(unchecked)
+        print(unchecked)
     for note in check.notes(labels):
-        _escaped_print(note)
+        print(note)
     for entry in copies:
-        _escaped_print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
+        print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
                        f"RMSE {entry['rmse']:.3f}")
     if check.look_alikes_stand_out:
         for entry in check.look_alikes:
-            _escaped_print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
+            print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
                            f"likeness {entry['likeness']:.3f}")
     for line in (check.look_alike_line(), check.cues_line()):
         if line:
-            _escaped_print(line)
+            print(line)
     return 1 if args.fail_on_copies and copies else 0
-
-
-def _escaped_print(*values: Any, **options: Any) -> None:
-    """``print`` with control characters shown as escapes: a file name holding a newline or a terminal escape
-    code cannot fake a line of output or clear the screen. Every line the command line prints goes through it (some
-    had printed names raw: bad-input review)."""
-    print(*(escaped_controls(str(value)) for value in values), **options)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -963,7 +964,7 @@ def _runs(args: argparse.Namespace) -> int:
     if args.out and not args.export:
         raise RunError("--out names the archive that --export writes; give --export RUN_ID with it")
     if args.delete is not None:
-        _escaped_print(f"deleted {store.delete(args.delete)}")
+        print(f"deleted {store.delete(args.delete)}")
         return 0
     interrupted: list[int] = []  # signals held off once something is written, to say so
     if args.export is not None:
@@ -975,11 +976,11 @@ def _runs(args: argparse.Namespace) -> int:
                              f"to write, e.g. {run_id}.zip")
         target = export_run_file(store.get(run_id), out)
         with interrupts_held(interrupted):  # written: an interrupt now must not be told as "not written" (review)
-            _escaped_print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
-            _escaped_print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is "
+            print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
+            print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is "
                   f"imported)")
         if interrupted:
-            _escaped_print(f"interrupted once the archive was written: {target}", file=sys.stderr)
+            print(f"interrupted once the archive was written: {target}", file=sys.stderr)
             return 130
         return 0
     if args.import_archive is not None:
@@ -989,53 +990,53 @@ def _runs(args: argparse.Namespace) -> int:
             run = exc.run
             interrupted.append(signal.SIGINT)
         with interrupts_held(interrupted):
-            _escaped_print(f"imported {run.id} into {store.root} from an archive with SHA-256 "
+            print(f"imported {run.id} into {store.root} from an archive with SHA-256 "
                   f"{archive_sha256(args.import_archive)}")
-            _escaped_print(run.path)
+            print(run.path)
         if interrupted:
-            _escaped_print(f"interrupted once the run was imported: {run.path}", file=sys.stderr)
+            print(f"interrupted once the run was imported: {run.path}", file=sys.stderr)
             return 130
         return 0
     if args.describe:
         run_id, text = store.run_name(args.describe[0]), args.describe[1]
         store.get(run_id).describe(text)
         with interrupts_held(interrupted):
-            _escaped_print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
+            print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
         if interrupted:
-            _escaped_print(f"interrupted once the description was written: {run_id}", file=sys.stderr)
+            print(f"interrupted once the description was written: {run_id}", file=sys.stderr)
             return 130
         return 0
     runs = store.list()
     for folder in store.incomplete_folders():
         missing = " and ".join(name for name in (CONFIG_FILE, METRICS_FILE) if not (folder / name).is_file())
-        _escaped_print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
+        print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
               f"{folder}", file=sys.stderr)
     for folder in store.staging_folders():
-        _escaped_print(f"not a run yet: {folder}, a run being written or deleted, or left by an interrupted command (train, "
+        print(f"not a run yet: {folder}, a run being written or deleted, or left by an interrupted command (train, "
               f"an import and a deletion remove it once it is an hour old)", file=sys.stderr)
     if not runs:
         above = next((folder for folder in store.root.parents if folder.exists()), None)
         if not store.root.is_dir() and above is not None and not above.is_dir():  # it could never be created
             raise RunError(f"the runs folder {store.root} cannot exist: {above} is a file, not a folder")
-        _escaped_print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
+        print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
         return 0
-    _escaped_print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
+    print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
           f"settings | test set check")
     for run in runs:
         problem = run.problem()
         if problem is not None:  # listed, so that it can be found and deleted; the others still listed
-            _escaped_print(f"{run.id:<52} cannot be read: {problem}")
+            print(f"{run.id:<52} cannot be read: {problem}")
             continue
         m, config = run.metrics, run.config
         backbone = str(config.get("params", {}).get("backbone"))
-        _escaped_print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
+        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
               f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         if run.renamed:  # listed as it is, but export refuses it (its archive would not import)
-            _escaped_print(f"  renamed: saved as run {config['run_id']}; rename the folder back to export it"
+            print(f"  renamed: saved as run {config['run_id']}; rename the folder back to export it"
                   if config.get("run_id") else f"  its {CONFIG_FILE} names no run: it cannot be exported")
         if run.description:
-            _escaped_print(f"  {' '.join(run.description.split())}")  # on one line
+            print(f"  {' '.join(run.description.split())}")  # on one line
     return 0
 
 
@@ -1078,13 +1079,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in PATH_OPTIONS:  # a quoted ~ (or one from a script) is the home folder, as the shell would read it
         value = getattr(args, option, None)
         if isinstance(value, str) and not value.strip():  # Path("") is the current folder: an unset $OUT in a script
-            _escaped_print(f"error: --{option.replace('_', '-')} is empty: name a path", file=sys.stderr)
+            print(f"error: --{option.replace('_', '-')} is empty: name a path", file=sys.stderr)
             return 2
         if isinstance(value, str) and (value == "~" or value.startswith("~/")):
             setattr(args, option, str(Path(value).expanduser()))
     written = getattr(args, FILE_OUTPUTS.get(args.command, ""), None)
     if isinstance(written, str) and written.endswith(("/", os.sep)):  # Path() would drop it and write a file there
-        _escaped_print(f"error: --{FILE_OUTPUTS[args.command]} {written} names a folder (it ends with {written[-1]}): name a "
+        print(f"error: --{FILE_OUTPUTS[args.command]} {written} names a folder (it ends with {written[-1]}): name a "
               f"file to write", file=sys.stderr)
         return 2
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
@@ -1099,12 +1100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 141  # as a shell reports a command ended by SIGPIPE
     except (*EXPECTED_ERRORS, OSError) as exc:  # the dashboard's expected errors, and files it cannot write
-        _escaped_print(f"error: {error_text(exc)}", file=sys.stderr)
+        print(f"error: {error_text(exc)}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # Python 3.11's Path.resolve() on a loop of links (an OSError from 3.13 on)
         if not str(exc).startswith("Symlink loop"):
             raise
-        _escaped_print(f"error: {exc}: a path given is a loop of symbolic links", file=sys.stderr)
+        print(f"error: {exc}: a path given is a loop of symbolic links", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         out = getattr(args, "out", "")
@@ -1114,7 +1115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "evaluate": "nothing was written", "check": "nothing was written"}.get(args.command)
         if args.command == "runs":
             unchanged = _runs_unchanged(args)
-        _escaped_print(f"interrupted: {unchanged}" if unchanged else "interrupted", file=sys.stderr)
+        print(f"interrupted: {unchanged}" if unchanged else "interrupted", file=sys.stderr)
         return 130
 
 
