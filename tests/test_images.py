@@ -728,3 +728,12 @@ def test_a_bit_depth_that_is_not_one_is_refused_for_an_eight_bit_file_too(tmp_pa
     path = _save(tmp_path, "part.png", Image.fromarray(textured_image(16)))
     with pytest.raises(ValueError, match="bit_depth must be"):
         read_image(path, bit_depth=bit_depth)
+
+
+def test_stray_bytes_between_a_jpegs_header_segments_are_not_damage():
+    """libjpeg warns of them ("3 extraneous bytes before marker 0xdb"), but every pixel decodes as written; they
+    had been refused as damaged (code review)."""
+    intact, _ = _garbled_jpeg(90)
+    at = intact.index(b"\xff\xdb")
+    padded = intact[:at] + b"\x01\x02\x03" + intact[at:]
+    assert np.array_equal(read_image(padded), read_image(intact))
