@@ -706,6 +706,8 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     # rounded outwards: an interval from 0.4999 had read 0.500, hiding that it begins below chance (numbers review)
     assert interval_text((0.4999, 0.8844), 3) == "95% interval 0.499–0.885"
     assert interval_text((0.285, 0.95), 3) == "95% interval 0.285–0.950"  # ends that are exact stay
+    assert interval_text((0.3, 0.4989), 4).endswith("; below chance: the good images score above the defective ones")
+    assert interval_text((0.3, 0.49996), 4) == "95% interval 0.3000–0.5000"  # printed as reaching 0.5: no such note
     assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
 from vqi_core.wording import HEADLINE_WORDS, are, counted, entered_amount, entered_rate, exact_number, headline, \
-    percent, score_beside, told_apart
+    interval_bounds, percent, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -105,4 +105,12 @@ def test_a_rate_that_is_not_zero_or_one_never_reads_as_zero_or_a_hundred_percent
     """477 of 1,397,167 good pixels flagged had read 0.0 % (numbers review)."""
     assert [percent(rate) for rate in (0.0, 477 / 1_397_167, 0.00049, 0.0005, 0.5, 0.99999, 1.0, None)] == \
         ["0.0%", "0.03%", "0.05%", "0.1%", "50.0%", "99.999%", "100.0%", "n/a"]
-    assert percent(0.004, 0) == "0.4%" and percent(1e-15) != "0.000000000000%"
+    assert percent(0.004, 0) == "0.4%" and percent(1e-15) == "1.0e-13%" and percent(1e-25) == "1.0e-23%"
+
+
+def test_interval_ends_are_rounded_outwards_but_float_noise_is_no_value():
+    """0.7999999999999999 had printed 0.7999, and -1e-20 as -0.001 (code review)."""
+    assert interval_bounds(0.4999, 0.8844, 3) == ("0.499", "0.885")
+    assert interval_bounds(0.7999999999999999, 0.9, 4) == ("0.8000", "0.9000")
+    assert interval_bounds(-1e-20, 0.0, 3) == ("0.000", "0.000")
+    assert interval_bounds(-0.0104, 0.0201, 3, signed=True) == ("-0.011", "+0.021")

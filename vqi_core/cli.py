@@ -257,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "false-alarm rate; min-cost: the lowest expected cost with the costs below; "
                              "false-alarms: the threshold catching the most defective test images while "
                              "rejecting at most --max-false-alarms of the good ones (of those, the one with the "
-                             "fewest false alarms)")
+                             "fewest false alarms: just below the lowest defective score it catches, so new images "
+                             "may do worse; the held-out line shows how much)")
     add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true",
                            help="store the threshold in the run; the one it replaces is kept in the run's threshold "

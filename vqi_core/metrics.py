@@ -128,12 +128,17 @@ def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> t
     return float(low), float(high)
 
 
+#: an AUROC interval whose upper end is at most this lies below chance (0.5) as printed, with 3 or 4 decimals rounded
+#: up (0.49996 prints as 0.5000: code review)
+BELOW_CHANCE = 0.499
+
+
 def interval_note(interval: Sequence[float] | None) -> str:
     """What to say beside a bootstrap AUROC interval without width (every resample separated the images
     perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would be
     misjudged; beside one below chance (0.5), that the run scores good images above defective ones; empty for any
     other interval."""
-    if interval is not None and interval[1] < 0.5:  # (bad-input review: 0.0000–0.0000 was said without a word)
+    if interval is not None and interval[1] <= BELOW_CHANCE:  # (bad-input review: 0.0000–0.0000 said no word)
         return "below chance: the good images score above the defective ones"
     if interval is None or tuple(interval) != (1.0, 1.0):
         return ""

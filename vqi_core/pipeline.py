@@ -32,7 +32,8 @@ from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_R
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
 from .methods import AnomalyModel, check_params, create_model, method_class
 from .methods.base import MIN_GOOD_FOR_HOLDOUT, MODEL_JSON
-from .metrics import box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, rejected, summary_metrics
+from .metrics import (BELOW_CHANCE, box_hits, broad_boxes, defect_type_metrics, regions_boxed_by_type, rejected,
+                      summary_metrics)
 from .progress import ProgressCallback, report
 from .region import InspectionRegion
 from .provenance import bytes_sha256, data_manifest, file_sha256, manifest_changes, manifest_digest
@@ -204,7 +205,7 @@ def below_chance_note(metrics: dict[str, Any]) -> str | None:
     """A note where the image AUROC's interval lies below chance (0.5): the run ranks good test images above
     defective ones (a coreset of one patch had given 0.0000 without a word: bad-input review); None otherwise."""
     interval = metrics.get("image_auroc_interval")
-    if not interval or interval[1] >= 0.5:
+    if not interval or interval[1] > BELOW_CHANCE:
         return None
     return (f"The image AUROC {metrics['image_auroc']:.4f} lies below chance, with all of its 95% interval: the run "
             f"scores the good test images above the defective ones, and judges parts the wrong way round. Check the "

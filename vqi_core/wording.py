@@ -29,10 +29,10 @@ def percent(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
     text = f"{value:.{digits}%}"
-    while digits < 20 and ((0 < value and float(text[:-1]) == 0) or (value < 1 and float(text[:-1]) == 100)):
+    while digits < 12 and ((0 < value and float(text[:-1]) == 0) or (value < 1 and float(text[:-1]) == 100)):
         digits += 1
         text = f"{value:.{digits}%}"
-    return text
+    return f"{value * 100:.1e}%" if 0 < value and float(text[:-1]) == 0 else text  # 1e-25: 1.0e-23%
 
 
 def interval_bounds(low: float, high: float, digits: int, signed: bool = False) -> tuple[str, str]:
@@ -40,8 +40,9 @@ def interval_bounds(low: float, high: float, digits: int, signed: bool = False) 
     a printed interval is never narrower than the one measured: an AUROC interval from 0.4999 had read 0.500, hiding
     that it begins below chance (numbers review). ``signed``: a + before positive ends."""
     step = Decimal(1).scaleb(-digits)
-    lower = Decimal(repr(float(low))).quantize(step, ROUND_FLOOR) + 0  # + 0: no "-0.000"
-    upper = Decimal(repr(float(high))).quantize(step, ROUND_CEILING) + 0
+    # rounded to 10 decimals first: float noise (0.7999999999999999) is no value below 0.8 (code review)
+    lower = Decimal(repr(round(float(low), 10))).quantize(step, ROUND_FLOOR) + 0  # + 0: no "-0.000"
+    upper = Decimal(repr(round(float(high), 10))).quantize(step, ROUND_CEILING) + 0
     form = f"{'+' if signed else ''}.{digits}f"
     return f"{lower:{form}}", f"{upper:{form}}"
 
