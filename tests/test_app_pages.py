@@ -1369,8 +1369,9 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
                                      "threshold 0.8: it rejects 6 of the good and 16 of the defective images.")
     title = view["roc"].layout.title
     assert title.text == f"Image ROC, AUROC {data.auroc:.3f}"
-    assert title.subtitle.text == "95% interval {}–{}".format(*interval_bounds(low, high, 3))  # plotly's subtitle: grey, not bold (review:
-    assert title.subtitle.font.size < 14 and title.subtitle.font.color == "#555867"  # a bold superscript, cramped)
+    # plotly's subtitle: grey, not bold (review: a bold superscript, cramped)
+    assert title.subtitle.text == "95% interval {}–{}".format(*interval_bounds(low, high, 3))
+    assert title.subtitle.font.size < 14 and title.subtitle.font.color == "#555867"
     separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
     subtitle = threshold_view(ThresholdEvaluator(labels, separated), 0.5,
                               prepare_threshold_data(labels, separated))["roc"].layout.title.subtitle.text

@@ -337,7 +337,8 @@ def test_a_larger_false_alarm_allowance_never_gives_a_worse_operating_point() ->
         points = []
         for rate in np.linspace(0, 1, 21):
             threshold = threshold_for_false_alarm_rate(labels, scores, rate)
-            points.append((int((scores[labels == 1] >= threshold).sum()), -int((scores[labels == 0] >= threshold).sum())))
+            caught, rejected_good = (scores[labels == 1] >= threshold).sum(), (scores[labels == 0] >= threshold).sum()
+            points.append((int(caught), -int(rejected_good)))
         for smaller, larger in zip(points, points[1:]):
             assert larger >= smaller and not (larger[0] == smaller[0] and larger[1] < smaller[1])
 

@@ -2365,7 +2365,8 @@ def test_a_run_says_when_its_ranking_is_inverted_its_training_images_blank_or_it
     (swapped / "test" / "good").rename(swapped / "test" / "was_good")
     (swapped / "test" / "scratch").rename(swapped / "test" / "good")
     shutil.rmtree(swapped / "test" / "blob")
-    assert main(["train", "--data", str(swapped), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    runs = str(tmp_path / "runs")
+    assert main(["train", "--data", str(swapped), "--method", METHOD, "--runs", runs, *FAST_ARGS]) == 0
     printed = capsys.readouterr().out
     run = Run(Path(printed.splitlines()[-1]))
     assert run.metrics["image_auroc_interval"][1] < 0.5
@@ -2377,7 +2378,8 @@ def test_a_run_says_when_its_ranking_is_inverted_its_training_images_blank_or_it
     for path in (dark / "train" / "good").glob("*.png"):
         write_png(path, (np.asarray(Image.open(path)) * 0.35).astype(np.uint8))
     run = train_run(RunConfig(str(dark), METHOD, FAST), tmp_path / "runs")
-    assert any(note.startswith("6 of 6 good images are unlike the good training images") for note in run.report["notes"])
+    assert any(note.startswith("6 of 6 good images are unlike the good training images")
+               for note in run.report["notes"])
     assert not any("blank" in note for note in run.report["notes"])
     assert not any("unlike" in note for note in train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path / "runs")
                    .report["notes"])  # the same images captured alike: no note

@@ -474,7 +474,7 @@ def threshold_data(run_path: str, saved_threshold: float) -> ThresholdData:
 
 @st.cache_resource(max_entries=4, show_spinner="Collecting pixel statistics…")
 def pixel_data(run_path: str, dataset: str | None = None) -> PixelData:
-    """Sampled pixel labels and normalised map values of the run's test images with known masks; ``dataset``:
+    """Every pixel of the run's test images with known masks counted at each pixel-slider threshold; ``dataset``:
     their category folder when it is not where the run found them (see :func:`images_folder`)."""
     return run_pixel_data(Run(Path(run_path), Path(dataset) if dataset else None), normalization(run_path))
 

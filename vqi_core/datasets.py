@@ -520,8 +520,9 @@ def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     except Exception:
         return None
     if mask_size != image_size:
+        turned = mask_size == image_size[::-1] and stored_sideways(image_path)
         sideways = ("; the image is stored sideways and shown turned by its EXIF orientation: draw the mask on the "
-                    "image as a viewer shows it") if mask_size == image_size[::-1] and stored_sideways(image_path) else ""
+                    "image as a viewer shows it") if turned else ""
         return (f"mask ignored: it is {mask_size[1]}x{mask_size[0]} px but its image "
                 f"{image_path.name} is {image_size[1]}x{image_size[0]} px{sideways}")  # (bad-input review)
     return None

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .images import row_bands
-from .wording import counted, exact_number
+from .wording import counted, exact_number, percent
 
 #: Colours (RGB) shared with the dashboard; blue / vermillion are told apart with any colour vision.
 GOOD_RGB = (0, 114, 178)
@@ -211,7 +211,7 @@ def _gets(count: int) -> str:
 
 def _of(part: int, whole: int, noun: str, plural: str | None = None) -> str:
     """"172 of 460 annotated defect regions (37.4%)" (the share with one decimal: 199 of 200 is not 100%)."""
-    return f"{part:,} of {counted(whole, noun, plural)} ({part / whole:.1%})"
+    return f"{part:,} of {counted(whole, noun, plural)} ({percent(part / whole)})"
 
 
 def heatmap_image(norm_map: np.ndarray) -> np.ndarray:

@@ -202,7 +202,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:
-        by_type["detection rate"] = by_type["detection rate"].map(lambda v: f"{v:.1%}")
+        by_type["detection rate"] = by_type["detection rate"].map(percent)
     presets, folds = held_out_presets(labels, values, max_false_alarm_rate, costs)
     outcome = outcomes(labels, values, threshold)
     false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]

@@ -286,7 +286,7 @@ def _share_with_interval(count: int, total: int) -> str:
     interval = rate_interval(count, total, CONFIDENCE)
     if interval is None:
         return "n/a"
-    return f"{count / total:.1%}; {CONFIDENCE:.0%} interval {interval[0]:.1%}–{interval[1]:.1%}"
+    return f"{percent(count / total)}; {CONFIDENCE:.0%} interval {percent(interval[0])}–{percent(interval[1])}"
 
 
 #: preset names (the page's buttons, the source of a saved threshold; the CLI's --preset maps onto them)
@@ -343,8 +343,8 @@ def set_at_training_note(source: str, point: OperatingPoint, where_to_choose: st
     and where to choose one for the line (``where_to_choose``: "on the Threshold page", a command). A new part is
     judged at it all the same."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
-    counts = [f"rejects {point.fp} of {counted(n_good, 'good image')} ({point.false_alarm_rate:.1%})" if n_good
-              else "", f"passes {point.fn} of {counted(n_defective, 'defective image')} ({point.escape_rate:.1%})"
+    counts = [f"rejects {point.fp} of {counted(n_good, 'good image')} ({percent(point.false_alarm_rate)})" if n_good
+              else "", f"passes {point.fn} of {counted(n_defective, 'defective image')} ({percent(point.escape_rate)})"
               if n_defective else ""]
     done = " and ".join(text for text in counts if text)
     mix = (f" An F1-optimal threshold follows the test set's mix of parts ({n_defective / (n_good + n_defective):.0%} "
@@ -396,7 +396,7 @@ HELD_OUT_FALSE_ALARMS, HELD_OUT_ESCAPES = "false alarms, held out", "escapes, he
 
 
 def _count_text(count: int, total: int) -> str:
-    return f"{count} of {total} ({count / total:.1%})" if total else "n/a"
+    return f"{count} of {total} ({percent(count / total)})" if total else "n/a"
 
 
 def held_out_presets(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,

@@ -15,7 +15,7 @@ from ..localisation import BOX_LEVEL, STORED_MAP_DTYPE, level_one_maps, map_boxe
 from ..metrics import BOX_KEYS, box_hits, regions_boxed_by_type
 from ..pipeline import map_box_tally
 from ..runs import MAX_BOX_LEVEL, MIN_BOX_LEVEL, Run
-from ..wording import exact_number, saved_time
+from ..wording import exact_number, percent, saved_time
 from .overlays import run_ground_truth
 
 
@@ -80,7 +80,7 @@ def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
     for name, (part, whole, meaning) in BOX_FIGURES.items():
         if counts.get(whole) is None:
             continue
-        share = f"{counts[part] / counts[whole]:.1%}" if counts[whole] else "n/a"
+        share = percent(counts[part] / counts[whole]) if counts[whole] else "n/a"
         figures[name] = share, f"{counts[part]:,} of {counts[whole]:,}. {meaning}"
     return figures
 

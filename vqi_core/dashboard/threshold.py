@@ -18,7 +18,7 @@ from ..metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator,
 from ..runs import Run
 from ..thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, rate_numbers, \
     score_axis
-from ..wording import exact_number, figure, saved_time
+from ..wording import exact_number, figure, percent, saved_time
 from .overlays import run_ground_truth, run_inspected_areas
 from .style import DEFECT_CSS, GOOD_CSS, OPERATING_POINT_COLOR, PLOT_MARGIN
 
@@ -105,7 +105,7 @@ def defect_type_frame(data: ThresholdData, threshold: float,
         assert interval is not None  # a defect type is listed because it has images
         low, high = interval
         row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
-               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{low:.1%}–{high:.1%}"}
+               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{percent(low)}–{percent(high)}"}
         if per_type_metrics:
             entry = per_type_metrics.get(name, {})
             row["image AUROC"] = entry.get("image_auroc")
@@ -237,8 +237,8 @@ def _at_the_threshold(point: OperatingPoint, caught: str, flagged: str) -> str:
     def missing(what: str) -> str:  # "defective parts caught" -> "no defective parts"
         return "no " + " ".join(what.split()[:2])
 
-    positives = f"{point.recall:.1%} of {caught}" if point.tp + point.fn else missing(caught)
-    negatives = f"{point.false_alarm_rate:.1%} of {flagged}" if point.fp + point.tn else missing(flagged)
+    positives = f"{percent(point.recall)} of {caught}" if point.tp + point.fn else missing(caught)
+    negatives = f"{percent(point.false_alarm_rate)} of {flagged}" if point.fp + point.tn else missing(flagged)
     return f"at the threshold, {positives} and {negatives}."
 
 
