@@ -41,7 +41,7 @@ import vqi_core.system
 
 from synthetic import (draw_defect, record_dataset_as, textured_image, write_mvtec_dataset, write_png,
                        write_twelve_bit_category)
-from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached
+from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached, padded
 from vqi_core.dashboard.boxes import run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import copied_images, decisions_csv, without_copies_sentence
 from vqi_core.dashboard.run_tables import runs_table
@@ -2407,3 +2407,10 @@ def test_train_counts_skipped_folders_as_folders(dataset, tmp_path, capsys):
     (data / "train" / "good" / "notes.txt").write_text("lot 7")
     assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
     assert "skipped 1 file: also in " in capsys.readouterr().out
+
+
+def test_the_runs_table_pads_wide_characters_by_the_columns_they_take():
+    """A category named ガラス had shifted every column after the run's name (bad-input review)."""
+    wide, narrow = padded("20261206-000000-ガラス-padim-1a2b", 52), padded("20261206-000000-glass-padim-1a2b", 52)
+    assert len(narrow) == 52 and len(wide) == 52 - 3  # three characters two columns wide each
+    assert padded("x" * 60, 52) == "x" * 60

@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -1026,11 +1027,11 @@ def _runs(args: argparse.Namespace) -> int:
     for run in runs:
         problem = run.problem()
         if problem is not None:  # listed, so that it can be found and deleted; the others still listed
-            print(f"{run.id:<52} cannot be read: {problem}")
+            print(f"{padded(run.id, 52)} cannot be read: {problem}")
             continue
         m, config = run.metrics, run.config
         backbone = str(config.get("params", {}).get("backbone"))
-        print(f"{run.id:<52} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
+        print(f"{padded(run.id, 52)} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
               f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         if run.renamed:  # listed as it is, but export refuses it (its archive would not import)
@@ -1039,6 +1040,13 @@ def _runs(args: argparse.Namespace) -> int:
         if run.description:
             print(f"  {' '.join(run.description.split())}")  # on one line
     return 0
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns, a wide character (CJK) counted as two (a category
+    named ガラス had shifted the runs table: bad-input review)."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+    return text + " " * max(0, width - columns)
 
 
 def negative_numbers_attached(argv: Sequence[str]) -> list[str]:
