@@ -857,3 +857,25 @@ def test_runs_names_staging_folders_and_an_import_removes_those_an_hour_old(trai
                                                      f"not a run yet: {deleting}"]
     import_run(run_archive_bytes(trained_run), store)
     assert not old.exists() and not deleting.exists() and young.exists() and store.get(trained_run.id)
+
+
+def test_an_archive_whose_threshold_or_predictions_were_edited_is_refused(trained_run, tmp_path):
+    """An edited threshold.json had been taken for a threshold save stopped half way: scores.csv was judged again at
+    it and the history showed a threshold nobody saved under QA's last reason; an edited prediction had been kept
+    (command review). An export holds no half-finished save."""
+    info = json.loads((trained_run.path / "threshold.json").read_text())
+    store = RunStore(tmp_path / "runs")
+    edited = run_archive_bytes_with(trained_run, {"threshold.json": json.dumps({**info, "threshold": 1.0}).encode()})
+    with pytest.raises(RunError, match=rf"its scores.csv judged the images at the threshold .*, but its "
+                                       rf"threshold.json saves 1: an exported run holds no threshold save half done"):
+        import_run(edited, store)
+    assert_nothing_added(store)
+    scores = trained_run.predictions()
+    flipped = {"good": "defective", "defective": "good"}[scores.loc[0, "prediction"]]
+    scores.loc[0, "prediction"] = flipped
+    edited = run_archive_bytes_with(trained_run, {"scores.csv": scores.to_csv(index=False).encode()})
+    with pytest.raises(RunError, match=rf"its scores.csv says {re.escape(scores.loc[0, 'image'])} is '{flipped}', "
+                                       rf"but its score .* makes it .*: the file was edited"):
+        import_run(edited, store)
+    assert_nothing_added(store)
+    assert import_run(run_archive_bytes_with(trained_run, {}), store).id == trained_run.id  # untouched: imported

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import shutil
 import stat
 import unicodedata
@@ -27,13 +28,16 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
+import pandas as pd
 
 from .backbones import backbone_available
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE,
                    THRESHOLD_FILE, ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
-                   runs_folder_undone_on_failure, write_bytes_atomic, zip_members)
+                   read_scores_file, runs_folder_undone_on_failure, write_bytes_atomic, zip_members)
+from .thresholds import verdicts
+from .wording import exact_number
 
 #: the largest unpacked size and number of files an imported archive may have
 MAX_UNPACKED_BYTES = 4 * 1024 ** 3
@@ -135,6 +139,7 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                 with archive.open(info) as packed, open(target, "wb") as unpacked:
                     shutil.copyfileobj(packed, unpacked)
             _check_array_claims(staging)
+            _check_decisions(staging)
             _check_whole_run(Run(staging), run_id)
             return store.publish(staging, run_id)  # refuses a run of that name saved meanwhile
         except (RunError, *ARRAY_FILE_ERRORS, KeyError, TypeError, RuntimeError) as exc:
@@ -146,6 +151,34 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                            f"{str(exc).replace(str(staging), run_id)}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
+
+
+def _check_decisions(folder: Path) -> None:
+    """``RunError`` unless every prediction of the unpacked run's ``scores.csv`` was made at the threshold its
+    ``threshold.json`` saves, as score >= threshold. An export holds no threshold save half done, so an edited
+    threshold had been taken for one and ``scores.csv`` judged again at it, under the history's last reason, and an
+    edited prediction had been kept (command review). Files too damaged to tell are named by :meth:`Run.check`."""
+    frame = read_scores_file(folder / SCORES_FILE)
+    try:
+        saved = json.loads((folder / THRESHOLD_FILE).read_text(encoding="utf-8"))["threshold"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if "threshold" not in frame or "prediction" not in frame or isinstance(saved, bool) or \
+            not isinstance(saved, (int, float)) or not np.isfinite(saved):  # a run from before they were written
+        return
+    judged_at = pd.to_numeric(frame["threshold"], errors="coerce").to_numpy(float)
+    if not (judged_at == saved).all():
+        other = next(value for value in frame["threshold"] if pd.to_numeric(value, errors="coerce") != saved)
+        raise RunError(f"its {SCORES_FILE} judged the images at the threshold {other}, but its {THRESHOLD_FILE} "
+                       f"saves {exact_number(float(saved))}: an exported run holds no threshold save half done, so "
+                       f"one of the two files was edited")
+    expected = verdicts(frame["score"].to_numpy(float), float(saved))
+    wrong = np.flatnonzero(frame["prediction"].to_numpy() != expected)
+    if len(wrong):
+        row = frame.iloc[int(wrong[0])]
+        raise RunError(f"its {SCORES_FILE} says {row['image']} is {row['prediction']!r}, but its score "
+                       f"{exact_number(float(row['score']))} at the threshold {exact_number(float(saved))} makes it "
+                       f"{expected[wrong[0]]}: the file was edited")
 
 
 def _check_whole_run(run: Run, run_id: str) -> None:
