@@ -29,7 +29,7 @@ from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspect
 from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
-    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, sharing_none_with_first, \
+    compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, left_out_of_comparison, \
     dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PIXEL_THRESHOLDS, PREDICTED_COLUMNS, \
@@ -1956,20 +1956,24 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     app.multiselect(key="compare_runs").set_value([run.id, other.id, replaced.id]).run()
     assert not app.exception and not app.error  # the two that can be compared are (browser review: one run of
     [left_out] = [w.value for w in app.warning if "left out of the comparison: compare it" in w.value]  # another
-    assert left_out == (f"{common.as_text(run_name(other))} shares no test image with the first run, "  # part had
-                        f"{common.as_text(run_name(run))}, and is left out of the comparison: compare it with runs "
-                        f"tested on the same files.")  # hidden the comparison of the others behind an error)
+    assert left_out == (f"{common.as_text(run_name(other))} shares no test image with "  # part had hidden the
+                        f"{common.as_text(run_name(run))} and the runs compared with it, and is left out of the "
+                        f"comparison: compare it with runs tested on the same files.")  # others' comparison)
     assert any("The test set changed" in w.value for w in app.warning)
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert table["run"].tolist() == [run.id, replaced.id]
     app.multiselect(key="compare_runs").set_value([run.id, other.id]).run()
     [error] = [e.value for e in app.error if "not evaluated on the same test images" in e.value]
     assert error.startswith(f"These runs were not evaluated on the same test images: compare runs tested on the "
-                            f"same files. {common.as_text(run_name(other))} shares no test image with the first run, "
+                            f"same files. {common.as_text(run_name(other))} shares no test image with "
                             f"{common.as_text(run_name(run))}.")  # which to drop, before the files that differ
     assert " of the same name " in error  # (browser review: it came after them)
-    assert [r.id for r in sharing_none_with_first([run, other, replaced])] == [other.id]
-    assert [r.id for r in sharing_none_with_first([other, run, replaced])] == [run.id, replaced.id]
+    for order in ([run, other, replaced], [other, run, replaced], [replaced, other, run]):  # whatever the order the
+        hub, apart = left_out_of_comparison(order)  # runs were picked in, the run of another part is left out (QE
+        assert [r.id for r in apart] == [other.id] and hub.id in (run.id, replaced.id)  # review: picked first, it
+    app.multiselect(key="compare_runs").set_value([other.id, run.id, replaced.id]).run()  # had hidden the others)
+    table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
+    assert table["run"].tolist() == [run.id, replaced.id] and not app.error
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])

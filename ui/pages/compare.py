@@ -10,7 +10,7 @@ from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, run_label, run_name, same_data_runs, \
-    sharing_none_with_first, index_of_test_image
+    left_out_of_comparison, index_of_test_image
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -135,14 +135,14 @@ try:
                                f"{'has' if len(without_test) == 1 else 'have'} no evaluated test image: there is "
                                f"nothing to compare {'it' if len(without_test) == 1 else 'them'} on.")
     found = common_test_images(chosen)
-    apart = sharing_none_with_first(chosen) if not found.names else []  # which to drop (browser review)
+    hub, apart = left_out_of_comparison(chosen) if not found.names else (chosen[0], [])  # which to drop (review)
     # the others are still compared: one run of another part had hidden their comparison (browser review)
     if apart and len(chosen) - len(apart) >= 2:
         st.warning(f"{' and '.join(common.as_text(run_name(run)) for run in apart)} "
-                   f"{'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
-                   f"{common.as_text(run_name(chosen[0]))}, and {are(len(apart))} left out of the comparison: "
-                   f"compare {'it' if len(apart) == 1 else 'them'} with runs tested on the same files.",
-                   icon=":material/join_inner:")
+                   f"{'shares' if len(apart) == 1 else 'share'} no test image with "
+                   f"{common.as_text(run_name(hub))} and the runs compared with it, and {are(len(apart))} left out "
+                   f"of the comparison: compare {'it' if len(apart) == 1 else 'them'} with runs tested on the same "
+                   f"files.", icon=":material/join_inner:")
         chosen = [run for run in chosen if run not in apart]
         found, apart = common_test_images(chosen), []
 except RunError as exc:
@@ -153,8 +153,8 @@ changed = (f" {counted(len(found.changed), 'test image')} of the same name {are(
            f"one run than in another ({named}).")
 if not shared:
     named = " and ".join(common.as_text(run_name(run)) for run in apart)
-    which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with the first run, "
-             f"{common.as_text(run_name(chosen[0]))}." if apart else
+    which = (f" {named} {'shares' if len(apart) == 1 else 'share'} no test image with "
+             f"{common.as_text(run_name(hub))}." if apart else
              " Each run shares test images with the first one, but no test image is common to all of them: choose "
              "fewer runs.")
     common.stop_with_error("These runs were not evaluated on the same test images: compare runs tested on the "

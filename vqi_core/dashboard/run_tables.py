@@ -180,10 +180,15 @@ def index_of_test_image(run: Run, name: str) -> int:
     return int(run.scores.index[run.scores["image"] == name][0])
 
 
-def sharing_none_with_first(runs: Sequence[Run]) -> list[Run]:
-    """The runs after the first that share no test image with it (:func:`common_test_images`): those to drop
-    from a comparison that all of ``runs`` cannot make."""
-    return [run for run in runs[1:] if not common_test_images([runs[0], run]).names]
+def left_out_of_comparison(runs: Sequence[Run]) -> tuple[Run, list[Run]]:
+    """For a comparison that all of ``runs`` cannot make: the run that shares test images
+    (:func:`common_test_images`) with the most others (the earliest of equals), and the runs that share none with
+    it, to drop. The first run had been that reference, so that picking a run of another part first compared
+    nothing, and last, compared the others (QE review)."""
+    sharing = [{other.id for other in runs if other is not run and common_test_images([run, other]).names}
+               for run in runs]
+    hub = max(range(len(runs)), key=lambda index: (len(sharing[index]), -index))
+    return runs[hub], [run for index, run in enumerate(runs) if index != hub and run.id not in sharing[hub]]
 
 
 def runs_of_category(runs: Sequence[Run], folder: str | None, name: str | None) -> list[Run]:
