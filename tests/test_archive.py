@@ -866,8 +866,8 @@ def test_an_archive_whose_threshold_or_predictions_were_edited_is_refused(traine
     info = json.loads((trained_run.path / "threshold.json").read_text())
     store = RunStore(tmp_path / "runs")
     edited = run_archive_bytes_with(trained_run, {"threshold.json": json.dumps({**info, "threshold": 1.0}).encode()})
-    with pytest.raises(RunError, match=rf"its scores.csv judged the images at the threshold .*, but its "
-                                       rf"threshold.json saves 1: an exported run holds no threshold save half done"):
+    with pytest.raises(RunError, match=r"its scores.csv judged the images at the threshold .*, but its "
+                                       r"threshold.json saves 1: an exported run holds no threshold save half done"):
         import_run(edited, store)
     assert_nothing_added(store)
     scores = trained_run.predictions()
