@@ -510,8 +510,13 @@ def test_number_entry_and_preset_move_the_slider(open_page, app_env):
     value = float(run.score_values.max())
     app.number_input(key="threshold_number").set_value(value).run()
     evaluator = ThresholdEvaluator(run.labels, run.score_values)
-    assert app.slider(key="threshold_slider").value == app.number_input(key="threshold_number").value <= value
+    taken = app.slider(key="threshold_slider").value
+    assert taken == app.number_input(key="threshold_number").value <= value
     assert (shown_confusion(app) == evaluator.evaluate(value).confusion_matrix()).all()
+    assert taken != value  # this test's score has more digits than the slider's steps: said (QE review: silently)
+    assert [i.value for i in app.info if "on the slider's steps" in i.value] == [
+        f"{exact_number(value)} is taken as {exact_number(taken)}, on the slider's steps: it passes and rejects the "
+        f"same test images. `python -m vqi_core threshold --value {exact_number(value)} --save` saves it as typed."]
     app.button(key="preset_F1-optimal").click().run()
     best, _ = f1_optimal_threshold(run.labels, run.score_values)
     assert app.slider(key="threshold_slider").value <= best

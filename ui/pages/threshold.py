@@ -66,7 +66,13 @@ def type_threshold(run: Run, axis: ScoreAxis) -> None:
     moved to its nearer end, which judges the test images alike, and said (found by a browser review: a value out
     of range was refused with a red field that kept it while a preset or a save moved the threshold elsewhere)."""
     typed = float(st.session_state[NUMBER])
-    choose_threshold(run, axis.snap(typed), "manual")
+    taken = axis.snap(typed)
+    choose_threshold(run, taken, "manual")
+    if axis.low <= typed <= axis.high and taken != typed:  # said, not done silently (QE review: 27.07222 became 27.08)
+        st.session_state[BEYOND_SCORES] = (
+            f"{exact_number(typed)} is taken as {axis.text(taken)}, on the slider's steps: it passes and rejects the "
+            f"same test images. `python -m vqi_core threshold --value {exact_number(typed)} --save` saves it as "
+            f"typed.")
     if not axis.low <= typed <= axis.high:
         st.session_state[BEYOND_SCORES] = (
             f"{exact_number(typed)} lies {'above' if typed > axis.high else 'below'} every test score: the slider's "
