@@ -671,8 +671,8 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     app.number_input(key="line_defect_rate").set_value(2.0).run()
     app.number_input(key="cost_escape").set_value(-3.0).run()  # said by VQI, not as the field's bounds
     assert not app.exception and [w.value for w in app.warning if "cost" in w.value] == [
-        "These costs cannot be used: the cost of an escape must be a number from 0 to 1e+15, not -3.0. The "
-        "minimum-cost preset and the expected cost are hidden until they can."]
+        "These costs cannot be used: the cost of an escape must be a number from 0 to 1,000,000,000,000,000, not -3. "
+        "The minimum-cost preset and the expected cost are hidden until they can."]
     app.button(key="threshold_save").click().run()  # saved, without costs: said so (browser review)
     [toast] = [t.value for t in app.toast]
     assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)

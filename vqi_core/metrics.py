@@ -609,8 +609,9 @@ class LineCosts:
             value = getattr(self, name)
             number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
             if not (number and np.isfinite(value) and 0 <= value <= MAX_COST):
+                shown = f"{value:g}" if number else value  # -3, not -3.0 (QE review)
                 raise ValueError(f"the cost of {'a false alarm' if name == 'false_alarm' else 'an escape'} "
-                                 f"must be a number from 0 to {MAX_COST:.0e}, not {value}")
+                                 f"must be a number from 0 to {entered_amount(MAX_COST)}, not {shown}")
         if self.false_alarm == 0 and self.escape == 0:
             raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
         if not MIN_DEFECT_RATE <= self.defect_rate <= MAX_DEFECT_RATE:

@@ -253,7 +253,8 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
                                  help="Of the good parts, for the preset beside it: the threshold that catches the "
                                       "most defective test images while rejecting at most this share of the good "
                                       "ones (of those, the one with the fewest false alarms: just below the lowest "
-                                      "defective score it catches, so new images may do worse; see how the presets "
+                                      "defective score it catches, or the saved threshold where that passes and "
+                                      "rejects the same test images; new images may do worse: see how the presets "
                                       "do on images they were not chosen on).")
         buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                        args=(run, value, preset_source(name, costs)))
