@@ -410,7 +410,8 @@ def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
 
 @pytest.mark.parametrize("kwargs, message", [({"false_alarm": -1.0}, "false alarm"),
                                              ({"escape": float("nan")}, "escape"),
-                                             ({"escape": 1e308}, "escape must be a number from 0 to 1,000,000,000,000,000, not 1e\\+308"),
+                                             ({"escape": 1e308}, "escape must be a number from 0 to 1,000,000,000,000,000, "
+                                                                "not 1e\\+308"),
                                              ({"false_alarm": 0.0, "escape": 0.0}, "at least one"),
                                              ({"defect_rate": 0.0}, "defective parts"),
                                              ({"defect_rate": 1.0}, "defective parts"),
@@ -660,7 +661,8 @@ def test_rates_without_images_to_count_them_on_are_undefined_not_zero():
     (lambda: rate_interval(1.5, 3), "a rate needs whole numbers 0 <= count <= total, not 1.5 of 3"),
     (lambda: LineCosts(false_alarm="1"), "the cost of a false alarm must be a number from 0 to "
                                          "1,000,000,000,000,000, not 1"),
-    (lambda: LineCosts(escape=True), "the cost of an escape must be a number from 0 to 1,000,000,000,000,000, not True"),
+    (lambda: LineCosts(escape=True), "the cost of an escape must be a number from 0 to 1,000,000,000,000,000, "
+                                     "not True"),
 ])
 def test_metric_helpers_refuse_input_they_cannot_use_with_a_message(call, problem):
     """Each used to end in an OpenCV assertion, an IndexError, a ufunc TypeError, or to accept 1.5 of 3 parts."""
