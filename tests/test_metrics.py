@@ -410,8 +410,8 @@ def test_minimum_cost_threshold_follows_the_costs(scored) -> None:
 
 @pytest.mark.parametrize("kwargs, message", [({"false_alarm": -1.0}, "false alarm"),
                                              ({"escape": float("nan")}, "escape"),
-                                             ({"escape": 1e308}, "escape must be a number from 0 to 1,000,000,000,000,000, "
-                                                                "not 1e\\+308"),
+                                             ({"escape": 1e308}, "escape must be a number from 0 to "
+                                                                "1,000,000,000,000,000, not 1e\\+308"),
                                              ({"false_alarm": 0.0, "escape": 0.0}, "at least one"),
                                              ({"defect_rate": 0.0}, "defective parts"),
                                              ({"defect_rate": 1.0}, "defective parts"),
