@@ -32,7 +32,7 @@ from vqi_core.methods.base import Prediction
 from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
     map_box_tally, prediction_table, result_row, score_images, upload_sources
 from vqi_core.report import run_report_html
-from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, RunError, RunStore, spreadsheet_csv
+from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, Run, RunError, RunStore, spreadsheet_csv
 from vqi_core.wording import saved_time
 
 
@@ -479,3 +479,13 @@ def test_a_card_says_when_its_boxes_cover_most_of_the_image(open_page, app_env):
         "its boxes cover more than half of the image, too broad to show where a defect is (here); the score is below "
         "the threshold")
     assert run_box_tally(run, int(np.flatnonzero(run.labels == 1)[0]), run.normalization, 1.0) == (1, 1)
+
+
+def test_a_box_level_is_printed_with_every_digit_it_was_saved_with(runs_store, tmp_path, capsys):
+    """0.7000001 was printed 0.7 beside a box_level.json holding 0.7000001 (command review)."""
+    source = runs_store.list()[0]
+    run = Run(shutil.copytree(source.path, tmp_path / source.id))
+    assert main(["boxes", "--run", str(run.path), "--level", "0.7000001", "--save"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("box level 0.7000001 on ") and "draws boxes above 0.7000001 from now on" in out
+    assert "Boxes on the test set at box level 0.7000001: " in out and run.box_level == 0.7000001

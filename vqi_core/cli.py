@@ -839,9 +839,9 @@ def _boxes(args: argparse.Namespace) -> int:
         checked_reason(args.reason)  # refused before anything is printed or written
     data = run_box_data(run, run.normalization)
     counts, by_type = data.hits(level)
-    saved_level = (f"saved: {saved_value:g}" if saved_info.get("saved_at") else  # not "saved: 1" (review)
-                   f"none saved: {saved_value:g}, the default")
-    print(f"box level {level:g} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
+    saved_level = (f"saved: {exact_number(saved_value)}" if saved_info.get("saved_at") else  # not "saved: 1" (review)
+                   f"none saved: {exact_number(saved_value)}, the default")
+    print(f"box level {exact_number(level)} on {counted(len(run.labels), 'evaluated test image')} of run {run.id} "
           f"({saved_level})")
     print(boxes_sentence(counts, level) or "nothing to check the boxes against: the run's test set has no good "
                                            "image and no ground-truth mask")
@@ -854,9 +854,9 @@ def _boxes(args: argparse.Namespace) -> int:
         print(f"mask not read, counted as unknown: {problem}")
     saved = args.save and run.save_box_level(level, args.reason)
     if saved:
-        print(f"saved in {run.path}: every overlay of the run draws boxes above {level:g} from now on")
+        print(f"saved in {run.path}: every overlay of the run draws boxes above {exact_number(level)} from now on")
     elif args.save:
-        print(f"{level:g} is the saved box level already: nothing changed (--reason records why it stays)")
+        print(f"{exact_number(level)} is the saved box level already: nothing changed (--reason records why it stays)")
     return 0
 
 

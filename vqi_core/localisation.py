@@ -158,7 +158,7 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
         return None
     unknown = "" if regions is not None else (" With no defective test image that has a ground-truth mask, whether "
                                               "boxes sit on defects is not known.")  # none at all, or no masks
-    at = "" if level == BOX_LEVEL else f" at box level {level:g}"
+    at = "" if level == BOX_LEVEL else f" at box level {exact_number(level)}"
     return f"Boxes on the test set{at}: " + "; ".join(parts) + "." + unknown
 
 
