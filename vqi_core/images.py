@@ -102,7 +102,11 @@ def unreadable_reason(exc: Exception, source: Path | bytes | io.BytesIO | None =
     """Why a file that Pillow cannot open or decode is not a readable image, in the same words everywhere;
     ``source`` (the file or its bytes): a TIFF Pillow cannot open is said as one."""
     if isinstance(exc, UnidentifiedImageError):
-        return UNDECODABLE_TIFF if _begins_as_tiff(source) else UNIDENTIFIED
+        if _begins_as_tiff(source):
+            return UNDECODABLE_TIFF
+        other = _other_format(source)
+        return (f"not a readable image: it holds {other} data, which VQI does not read (it reads PNG, JPEG, BMP, TIFF "
+                f"and WebP): save it as one of those" if other else UNIDENTIFIED)
     if "truncated" in str(exc).lower():
         return CUT_SHORT
     checksum = re.search(r"broken PNG file \(bad header checksum in b'(\w+)'\)", str(exc))
@@ -131,6 +135,19 @@ def jpeg_damage(data: bytes) -> str | None:
         if message.startswith(("Corrupt JPEG data", "Premature end of JPEG file")):
             return message
     return None
+
+
+def _other_format(source: Path | bytes | io.BytesIO | None) -> str | None:
+    """The format Pillow finds in a file VQI does not read (a GIF or an icon under an image suffix had been called
+    damaged or "in another format": QE review); None where Pillow finds none."""
+    if source is None:
+        return None
+    try:
+        opened = source if isinstance(source, (str, Path, io.BytesIO)) else io.BytesIO(bytes(source))
+        with Image.open(opened) as image:  # its header only
+            return image.format if image.format not in READ_FORMATS else None
+    except Exception:  # Pillow raises many types for files it cannot identify: the general words then
+        return None
 
 
 def _begins_as_tiff(source: Path | bytes | io.BytesIO | None) -> bool:
