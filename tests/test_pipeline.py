@@ -1782,6 +1782,11 @@ def test_cli_evaluate_names_skipped_images_and_refuses_a_test_set_without_images
     (other / "test" / "good").mkdir(parents=True)
     assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
     assert "has no readable test image to evaluate on" in capsys.readouterr().err
+    (other / "test" / "good" / "a.png").write_text("notes")  # each file named with its reason (command review:
+    (other / "test" / "good" / "b.jpg").write_text("notes")  # "(3 files skipped)", none named)
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(other)]) == 2
+    assert re.search(r"has no readable test image to evaluate on \(\d files or folders passed over: a.png, b.jpg: "
+                     r"not a readable image", capsys.readouterr().err)
     moved = Run(shutil.copytree(trained.path, tmp_path / "runs" / trained.id))
     record_dataset_as(moved.path, tmp_path / "gone")
     assert main(["evaluate", "--run", str(moved.path)]) == 2

@@ -1070,8 +1070,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         if data is None and not dataset.is_dir():
             moved = (f": its dataset folder {dataset} is no longer there (moved or deleted?); to evaluate on the "
                      f"images where they are now, give their category folder as --data")
-        raise DatasetError(f"{where} has no readable test image to evaluate on "
-                           f"({counted(len(skipped), 'file')} skipped){moved}")
+        raise DatasetError(f"{where} has no readable test image to evaluate on{passed_over(skipped)}{moved}")
     prediction = model.predict(images, progress, stage="evaluation")
     labels = np.array([s.label for s in samples], int)
     notes: list[str] = []
