@@ -23,7 +23,7 @@ from vqi_core.methods.base import normalization_statistics
 from vqi_core.report import CHOOSE_ONE, missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
 from vqi_core.thresholds import set_at_training_note
-from vqi_core.wording import exact_number
+from vqi_core.wording import exact_number, percent
 
 
 class Collect(HTMLParser):
@@ -77,6 +77,10 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     assert f'<span style="color:{css_color(DEFECT_TEXT_RGB)}">defective</span> ' in document  # legible on white
     assert run.id in text and "Per 1,000 parts made with 1% defective" in text
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in text
+    title = f"Image ROC curve, AUROC {run.metrics['image_auroc']:.4f}"  # titled, keyed and named (command review)
+    assert title in text and "× the threshold below; dashed: chance (a model that tells nothing)" in text
+    assert (f'aria-label="{title}: at the threshold, {percent(point.recall)} of defective parts caught and '
+            f'{percent(point.false_alarm_rate)} of good parts rejected"') in document
     # the false alarms are shown, highest score first, each as an embedded image
     false_alarm_names = [alt for _, alt in parsed.images][:point.fp]
     highest = run.scores[labels == 0].sort_values("score", ascending=False)["image"].tolist()[:2]

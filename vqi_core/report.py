@@ -106,8 +106,11 @@ def _pairs(rows: Sequence[tuple[str, object]]) -> str:
     return f"<table>{cells}</table>"
 
 
-def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, size: int = 320) -> str:
-    """The ROC curve as an inline SVG (false-alarm rate across, detection rate up), with the operating point."""
+def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, size: int = 320,
+            auroc: float | None = None) -> str:
+    """The ROC curve as an inline SVG (false-alarm rate across, detection rate up), with the operating point, a
+    title with the ``auroc`` and a key under it (the chart had no title, no AUROC and no key, and was named only
+    "ROC curve" to a screen reader: command review)."""
     pad = 40
     span = size - 2 * pad
 
@@ -115,8 +118,13 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
         return f"{pad + x * span:.1f},{pad + (1 - y) * span:.1f}"
 
     curve = " ".join(xy(x, y) for x, y in zip(fpr, tpr))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
-             f'aria-label="ROC curve">',
+    title = f"Image ROC curve, AUROC {figure(auroc, 4)}" if auroc is not None else "Image ROC curve"
+    at = (f": at the threshold, {percent(point[1])} of defective parts caught and {percent(point[0])} of good parts "
+          f"rejected" if point is not None else "")
+    parts = [f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
+             f'aria-label="{html.escape(title + at)}">',
+             f'<text x="{size / 2}" y="{pad - 14}" text-anchor="middle" font-size="13" font-weight="bold">'
+             f'{html.escape(title)}</text>',
              f'<rect x="{pad}" y="{pad}" width="{span}" height="{span}" fill="none" stroke="#bbb"/>',
              f'<polyline points="{xy(0, 0)} {xy(1, 1)}" fill="none" stroke="#ccc" stroke-dasharray="4 4"/>',
              f'<polyline points="{curve}" fill="none" stroke="{DEFECT_CSS}" stroke-width="2"/>']
@@ -130,7 +138,9 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
               f'transform="rotate(-90 12 {size / 2})">detection rate (defective parts caught)</text>',
               f'<text x="{pad}" y="{size - pad + 14}" font-size="10">0%</text>',
               f'<text x="{size - pad}" y="{size - pad + 14}" font-size="10" text-anchor="end">100%</text>',
-              f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">100%</text>', "</svg>"]
+              f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">100%</text>', "</svg>",
+              '<figcaption class="note">× the threshold below; dashed: chance (a model that tells nothing)'
+              '</figcaption></figure>']
     return "".join(parts)
 
 
@@ -235,13 +245,16 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                     run.report.get("normalisation_images", [])),
         "<h2>How it was tested</h2>",
         _table(test_set, index=True),
-        _pairs([("test-set check", findings_line(check)),
+        _pairs([("test-set check", "nothing found: no copied test image, no sign that good test images are other "
+                                   "photos of training parts, no whole-image statistic that alone tells good from "
+                                   "defective" if (found := findings_line(check)) == "none" else found),
                 ("files left out", f"{len(skipped)}, listed below: they were not evaluated" if skipped else "none")]),
         _table(pd.DataFrame(skipped, columns=["file", "reason"])) if skipped else "",
         "<h2>How well it ranks parts</h2>",
         _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
-        roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall)) if data.auroc is not None else "",
+        roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), auroc=data.auroc)
+        if data.auroc is not None else "",
         f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(box_counts, run.box_level)) is not None else "",
         f'<p class="note">{html.escape(low_level)}</p>' if (low_level := box_level_warning(
             box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
