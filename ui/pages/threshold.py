@@ -395,8 +395,9 @@ def pixel_level_body(run: Run) -> None:
     st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
                f"images count as all-good); "
                f"rates counted over all {data.n_pixels:,} pixels ({data.n_defect:,} of them defect pixels). "
-               f"The map is normalised: 1 is the highest level any held-out good image reached; boxes are drawn "
-               f"above {exact_number(run.box_level)} (see Boxes).")
+               f"The map is normalised: 1 is the highest level any held-out good image reached. This slider "
+               f"moves no box: boxes are drawn above the box level, {exact_number(run.box_level)}, set on the "
+               f"Boxes tab.")  # (QE review: read as moving the boxes)
     threshold = st.slider("Pixel threshold (normalised anomaly map)", *PIXEL_SLIDER, key="pixel_threshold",
                           persist_state="session")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
