@@ -1417,7 +1417,7 @@ def test_without_masks_pixel_metrics_are_null(tmp_path):
     assert run.metrics["good_images"] == (run.scores["label"] == "good").sum() and run.metrics["good_images_boxed"] >= 0
 
 
-def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_mask(tmp_path):
+def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_mask(tmp_path, capsys):
     """One mask deleted, one misnamed and one saved as 0/1 (found only when it is read for the metrics; it was
     counted as covered, review of 2026-12-04): the pixel metrics cover the other 5 images, and the run says so."""
     data = write_mvtec_dataset(tmp_path / "part", n_train=12)
@@ -1435,6 +1435,17 @@ def test_a_run_says_when_its_pixel_metrics_leave_out_defective_images_without_a_
                          tmp_path / "runs")
     assert not any("Pixel AUROC and AUPRO cover" in note for note in complete.report["notes"])
     assert not any(note.startswith("Only") for note in run.report["notes"] + complete.report["notes"])  # 12 images
+    # where the masks left mark no pixel, nothing is covered, as the other note says (command review: "cover 5 of
+    # 8" had stood beside "cannot be measured"), and the per-type lines give no "(n/a of the defect pixels)"
+    for mask in (data / "ground_truth").glob("*/*_mask.png"):
+        cv2.imwrite(str(mask), np.zeros(cv2.imread(str(mask)).shape[:2], np.uint8))
+    blank = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert not any("Pixel AUROC and AUPRO cover" in note for note in blank.report["notes"])
+    assert any(note.startswith("Every mask of the defective test images marks no defect pixel")
+               for note in blank.report["notes"])
+    assert main(["evaluate", "--run", str(blank.path)]) == 0
+    printed = capsys.readouterr().out
+    assert "  blob: 4 images, image AUROC " in printed and "of the defect pixels" not in printed
 
 
 def test_a_run_on_fewer_than_ten_good_training_images_says_what_that_means(tmp_path):

@@ -445,9 +445,9 @@ def _defect_type_lines(metrics: dict, held_out: int | None) -> list[str]:
     for name, entry in metrics.get("per_defect_type", {}).items():
         line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {figure(entry['image_auroc'])}"
         if "pixel_auroc" in entry:
-            share = entry["defect_pixel_share"]
-            line += (f", pixel AUROC {figure(entry['pixel_auroc'])} "
-                     f"({percent(share, 0)} of the defect pixels)")
+            share = entry["defect_pixel_share"]  # none without a defect pixel: not "(n/a of the defect pixels)"
+            line += f", pixel AUROC {figure(entry['pixel_auroc'])}" + (
+                f" ({percent(share, 0)} of the defect pixels)" if share is not None else "")
         if (boxed := regions_boxed_text(entry)) is not None:
             line += f", {boxed} defect regions boxed"
         lines.append(line)

@@ -305,8 +305,10 @@ def missing_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarra
     be read (a 0/1 mask, a file changed since the category was checked): those images are not covered either."""
     defective = [s for s in test_samples if s.label == 1]
     without = [s for s, mask in zip(test_samples, truth) if s.label == 1 and (s.mask_path is None or mask is None)]
-    if not without or len(without) == len(defective):
-        return None
+    marking = any(mask is not None and s.mask_path is not None and mask.any()
+                  for s, mask in zip(test_samples, truth) if s.label == 1)
+    if not without or len(without) == len(defective) or not marking:  # no mask marks a pixel: nothing is covered,
+        return None  # as the note of masks marking no defect pixel says (command review: "cover 1 of 3" beside it)
     by_type = ", ".join(f"{defect_type} {sum(s.defect_type == defect_type for s in without)}"
                         for defect_type in sorted({s.defect_type for s in without}))
     verb = "has" if len(without) == 1 else "have"
