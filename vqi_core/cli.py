@@ -31,7 +31,8 @@ from .images import BIT_DEPTHS, is_image_path
 from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning, regions_boxed_text
 from .methods import list_methods, method_class
-from .metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts, interval_text
+from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
+                      interval_text)
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
                        captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
                        label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
@@ -50,7 +51,7 @@ from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
-from .wording import counted, exact_number, figure, percent, saved_time, score_beside
+from .wording import counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -117,15 +118,18 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     """The options that ``threshold`` and ``report`` share: the false-alarm preset's rate and the line's costs."""
     parser.add_argument("--max-false-alarms", type=float, metavar="PERCENT",
                         help=f"for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
-                             f"in %% (default: {DEFAULT_MAX_FALSE_ALARMS:g})")
+                             f"in %%, from 0 to 100 (default: {DEFAULT_MAX_FALSE_ALARMS:g})")
     saved = "the one the saved threshold was saved at, else"  # as the Threshold page's fields start
     parser.add_argument("--cost-false-alarm", type=float, metavar="COST",
-                        help=f"cost of rejecting a good part, any unit (default: {saved} {LineCosts().false_alarm:g})")
+                        help=f"cost of rejecting a good part, any unit, from 0 to {entered_amount(MAX_COST)} "
+                             f"(default: {saved} {LineCosts().false_alarm:g})")
     parser.add_argument("--cost-escape", type=float, metavar="COST",
-                        help=f"cost of passing a defective part, same unit (default: {saved} {LineCosts().escape:g})")
+                        help=f"cost of passing a defective part, same unit, from 0 to {entered_amount(MAX_COST)}; "
+                             f"one of the two costs above 0 (default: {saved} {LineCosts().escape:g})")
     parser.add_argument("--defect-rate", type=float, metavar="PERCENT",
-                        help=f"share of defective parts the line makes, in %%, for the expected cost (default: "
-                             f"{saved} {100 * LineCosts().defect_rate:g})")
+                        help=f"share of defective parts the line makes, in %%, from {100 * MIN_DEFECT_RATE:g} to "
+                             f"{100 * MAX_DEFECT_RATE:g}, for the expected cost (default: {saved} "
+                             f"{100 * LineCosts().defect_rate:g})")
 
 
 def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None) -> tuple[float, LineCosts]:
