@@ -487,6 +487,8 @@ def test_a_line_with_few_defective_parts_keeps_its_rates_and_counts_enough_parts
     from vqi_core.thresholds import _expected_count
     assert [_expected_count(count) for count in (5e-05, 0.476, 9.999, 12.34)] == ["0.00005", "0.476", "10.0", "12.3"]
     assert [_expected_count(count, 100_000) for count in (0.7847123, 2.5, 0)] == ["0.784712", "2.5", "0.0"]
+    tiny = line_cost_sentence(point, LineCosts(1e-300, 1e-300, 0.01))  # not "would cost 0.0" (command review)
+    assert "an expected cost of 2.5e-298 (" in tiny and "passing every part unchecked would cost 1e-299." in tiny
     assert false_alarm_preset_name(0.0025) == "≤ 0.25% false alarms"
     assert false_alarm_preset_name(1e-7) == "≤ 0.00001% false alarms"  # not 1e-05%
 

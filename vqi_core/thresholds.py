@@ -234,17 +234,17 @@ def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 100
     false_alarms_text = _expected_count(false_alarms, costs.false_alarm)
     escapes_text = _expected_count(escapes, costs.escape)
     sentence = (f"Per {parts:,} parts made with {entered_rate(costs.defect_rate)} defective: about "
-                f"{false_alarms_text} false alarms and {escapes_text} escapes, an expected cost of {total:,.1f} "
+                f"{false_alarms_text} false alarms and {escapes_text} escapes, an expected cost of {_cost(total)} "
                 f"({false_alarms_text} × {entered_amount(costs.false_alarm)} + {escapes_text} × "
                 f"{entered_amount(costs.escape)}); passing every "
-                f"part unchecked would cost {unchecked:,.1f}. Rates from the test set.")
+                f"part unchecked would cost {_cost(unchecked)}. Rates from the test set.")
     worst_false_alarm, worst_escape = false_alarm_interval[1], escape_interval[1]
     worst_total = parts * float(costs.per_part(worst_false_alarm, worst_escape))
     worst_false_alarms = _expected_count(good * worst_false_alarm, costs.false_alarm)
     worst_escapes = _expected_count(defective * worst_escape, costs.escape)
     return (f"{sentence} At the upper ends of their {CONFIDENCE:.0%} intervals ({percent(worst_false_alarm)} false "
             f"alarms, {percent(worst_escape)} escapes): up to {worst_false_alarms} false alarms and {worst_escapes} "
-            f"escapes, a cost of up to {worst_total:,.1f} ({worst_false_alarms} × {entered_amount(costs.false_alarm)} "
+            f"escapes, a cost of up to {_cost(worst_total)} ({worst_false_alarms} × {entered_amount(costs.false_alarm)} "
             f"+ {worst_escapes} × {entered_amount(costs.escape)}).")
 
 
@@ -263,6 +263,12 @@ def costlier_than_unchecked(point: OperatingPoint, costs: LineCosts, source: str
            "line's;" if source.startswith(F1_OPTIMAL) else "")
     return (f"This threshold costs more than not inspecting at all at these costs and this share of defective "
             f"parts:{why} the minimum-cost preset chooses one for these costs.")
+
+
+def _cost(amount: float) -> str:
+    """A cost on the line: one decimal, thousands grouped; one too small for a decimal in two significant digits
+    (costs of 1e-300 had made "would cost 0.0": command review)."""
+    return f"{amount:.2g}" if 0 < abs(amount) < 0.05 else f"{amount:,.1f}"
 
 
 def _expected_count(count: float, cost: float = 1.0) -> str:
