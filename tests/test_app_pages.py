@@ -1574,6 +1574,11 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
     assert table["threshold from"].tolist() == [  # thresholds chosen by different rules (browser review)
         "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]
+    assert [i.value for i in app.info if "chosen in different ways" in i.value] == [common.as_text(  # in view (QE
+        "The runs' saved thresholds were chosen in different ways (manual; F1-optimal on the evaluated test set; set "
+        "at training, not chosen yet): their false alarms and escapes compare the thresholds as much as the models. "
+        "To compare the models there, choose each run's threshold the same way on the Threshold page; the image "
+        "AUROCs compare them at every threshold.")]  # review: that column had been off the table's right edge)
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)

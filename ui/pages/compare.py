@@ -10,7 +10,7 @@ from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
     VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, run_label, run_name, same_data_runs, \
-    left_out_of_comparison, index_of_test_image
+    left_out_of_comparison, index_of_test_image, threshold_sources_note
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -171,6 +171,8 @@ comparison = common.comparison(tuple(str(run.path) for run in chosen), tuple(sha
                                tuple((run.threshold, run.box_level) for run in chosen))
 for verdict_sentence in comparison.verdicts:  # the answer first, before the table's columns (browser review)
     st.markdown(f":material/balance: {common.as_text(verdict_sentence)}")
+if (ways := threshold_sources_note(comparison.table["threshold from"].tolist())) is not None:
+    st.info(common.as_text(ways), icon=":material/tune:")
 if comparison.missing_label is not None:  # nothing to draw a ROC curve or compute an AUROC from
     st.info(f"The test images these runs share ({counted(len(shared), 'image')}) hold no "
             f"{comparison.missing_label} image: no ROC curve, image AUROC (nor its intervals), F1 or best threshold "

@@ -180,6 +180,18 @@ def index_of_test_image(run: Run, name: str) -> int:
     return int(run.scores.index[run.scores["image"] == name][0])
 
 
+def threshold_sources_note(sources: Sequence[str]) -> str | None:
+    """A note where the compared runs' saved thresholds were chosen in different ways (their ``threshold from``):
+    their false alarms and escapes then compare the thresholds as much as the models (QE review: the column that
+    says so was off the table's right edge); None where all were chosen alike."""
+    ways = list(dict.fromkeys(sources))
+    if len(ways) < 2:
+        return None
+    return (f"The runs' saved thresholds were chosen in different ways ({'; '.join(ways)}): their false alarms and "
+            f"escapes compare the thresholds as much as the models. To compare the models there, choose each run's "
+            f"threshold the same way on the Threshold page; the image AUROCs compare them at every threshold.")
+
+
 def left_out_of_comparison(runs: Sequence[Run]) -> tuple[Run, list[Run]]:
     """For a comparison that all of ``runs`` cannot make: the run that shares test images
     (:func:`common_test_images`) with the most others (the earliest of equals), and the runs that share none with
