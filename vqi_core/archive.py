@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import shutil
 import stat
 import unicodedata
@@ -158,13 +157,12 @@ def _check_decisions(folder: Path) -> None:
     ``threshold.json`` saves, as score >= threshold. An export holds no threshold save half done, so an edited
     threshold had been taken for one and ``scores.csv`` judged again at it, under the history's last reason, and an
     edited prediction had been kept (command review). Files too damaged to tell are named by :meth:`Run.check`."""
-    frame = read_scores_file(folder / SCORES_FILE)
     try:
-        saved = json.loads((folder / THRESHOLD_FILE).read_text(encoding="utf-8"))["threshold"]
-    except (OSError, ValueError, KeyError, TypeError):
+        frame = read_scores_file(folder / SCORES_FILE)
+        saved = Run(folder).threshold
+    except RunError:  # a damaged file: named by the whole run's check, in its order
         return
-    if "threshold" not in frame or "prediction" not in frame or isinstance(saved, bool) or \
-            not isinstance(saved, (int, float)) or not np.isfinite(saved):  # a run from before they were written
+    if "threshold" not in frame or "prediction" not in frame:  # a run from before they were written
         return
     judged_at = pd.to_numeric(frame["threshold"], errors="coerce").to_numpy(float)
     if not (judged_at == saved).all():
