@@ -2430,3 +2430,17 @@ def test_the_runs_table_pads_wide_characters_by_the_columns_they_take():
     wide, narrow = padded("20261206-000000-ガラス-padim-1a2b", 52), padded("20261206-000000-glass-padim-1a2b", 52)
     assert len(narrow) == 52 and len(wide) == 52 - 3  # three characters two columns wide each
     assert padded("x" * 60, 52) == "x" * 60
+
+
+def test_a_file_written_into_folders_that_did_not_exist_says_it_created_them(trained, tmp_path, capsys):
+    """A mistyped --decisions or report --out path quietly created a tree of folders (command review)."""
+    decisions = tmp_path / "typo" / "deep" / "d.csv"
+    assert main(["threshold", "--run", str(trained.path), "--decisions", str(decisions)]) == 0
+    assert f"written to {decisions} (created the folder {tmp_path / 'typo'} for it)" in capsys.readouterr().out
+    assert main(["threshold", "--run", str(trained.path), "--decisions", str(decisions)]) == 0
+    assert "created the folder" not in capsys.readouterr().out  # it exists now
+    report = tmp_path / "reports" / "r.html"
+    assert main(["report", "--run", str(trained.path), "--out", str(report)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1] == str(report)
+    assert f"note: created the folder {tmp_path / 'reports'} for the report" in captured.err

@@ -505,8 +505,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
     if args.decisions:
+        created = _missing_folder(Path(args.decisions))
         write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
-        print(f"decisions at {exact_number(threshold)} written to {args.decisions}")
+        print(f"decisions at {exact_number(threshold)} written to {args.decisions}{_created(created)}")
     return 0
 
 
@@ -811,8 +812,9 @@ def _threshold(args: argparse.Namespace) -> int:
     if held_out:
         print(held_out)
     if args.decisions:
+        created = _missing_folder(Path(args.decisions))
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
-        print(f"decisions at {exact_number(value)} written to {args.decisions}")
+        print(f"decisions at {exact_number(value)} written to {args.decisions}{_created(created)}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
     saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs)  # the costs printed
     if saved:
@@ -877,9 +879,12 @@ def _report(args: argparse.Namespace) -> int:
         _check_threshold(args.threshold)
     _refuse_inside_a_run_or_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
+    created = _missing_folder(Path(args.out))
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     if (missing := missing_dataset_note(run)) is not None:
         print(f"note: {missing}", file=sys.stderr)
+    if created is not None:  # the path stays the last line printed
+        print(f"note: created the folder {created} for the report", file=sys.stderr)
     print(args.out)
     return 0
 
@@ -980,9 +985,10 @@ def _runs(args: argparse.Namespace) -> int:
         if out.suffix.lower() != ".zip" or out.is_dir():  # found by review: any file named was replaced by the zip
             raise ValueError(f"--out {out} is {'a folder' if out.is_dir() else 'not a .zip file'}: name the archive "
                              f"to write, e.g. {run_id}.zip")
+        created = _missing_folder(out)
         target = export_run_file(store.get(run_id), out)
         with interrupts_held(interrupted):  # written: an interrupt now must not be told as "not written" (review)
-            print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB)")
+            print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB){_created(created)}")
             print(f"SHA-256 {archive_sha256(target)} (record it with the approval; compare it where the run is "
                   f"imported)")
         if interrupted:
@@ -1044,6 +1050,23 @@ def _runs(args: argparse.Namespace) -> int:
         if run.description:
             print(f"  {' '.join(run.description.split())}")  # on one line
     return 0
+
+
+def _missing_folder(path: Path) -> Path | None:
+    """The highest folder above ``path`` that does not exist yet, which writing ``path`` creates; None where every
+    one exists."""
+    missing = None
+    for folder in path.absolute().parents:
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _created(folder: Path | None) -> str:
+    """Said after a written file's name where its folders had to be created: a mistyped path had quietly made a tree
+    of folders (command review)."""
+    return f" (created the folder {folder} for it)" if folder is not None else ""
 
 
 def padded(text: str, width: int) -> str:
