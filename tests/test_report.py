@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import vqi_core.report
 from conftest import FAST_METHOD, FAST_PARAMS
 from synthetic import write_mvtec_dataset
 from vqi_core.cli import main
@@ -267,3 +268,14 @@ def test_the_report_ends_with_a_blank_sign_off_block(runs_store):
     assert sign_off.endswith("</table></body></html>")
     assert [step in sign_off for step in ("prepared by", "reviewed by", "approved by")] == [True] * 3
     assert sign_off.count("<td></td>") == 12  # name, role, date and signature left blank for each
+
+
+@pytest.mark.parametrize("levels, said", [((0.1, 0.3), "no heatmap: its whole map lies at or below 0.5 (highest 0.3)"),
+                                          ((1.7, 2.0), "one flat colour: its whole map lies above 1.5 (lowest 1.7)"),
+                                          ((0.2, 1.2), None)])
+def test_an_example_whose_map_the_colour_scale_hides_says_so(runs_store, monkeypatch, levels, said):
+    """Six escapes showed no heatmap at all and nothing said why (command review)."""
+    run = runs_store.list()[0]
+    monkeypatch.setattr(vqi_core.report, "map_range", lambda *args: levels)
+    document = run_report_html(run, float(run.score_values.max()) + 1.0, examples=6)  # every defective part escapes
+    assert document.count(said) == 6 if said else "its whole map lies" not in document

@@ -23,12 +23,12 @@ from . import __version__
 from .backbones import backbone_title
 from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
-from .dashboard.overlays import grid_thumbnail, jpeg_bytes, run_overlay
+from .dashboard.overlays import grid_thumbnail, jpeg_bytes, map_range, run_overlay
 from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
 from .images import ImageReadError
-from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning
+from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence, box_level_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
@@ -156,6 +156,11 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
             figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
                            f"</figcaption></figure>")
             continue
+        low, high = map_range(run, index, normalization)  # a map the scale hides, said (command review: six escapes
+        if high <= OVERLAY_FLOOR:  # showed no heatmap at all, without a word)
+            caption += f"<br>no heatmap: its whole map lies at or below {OVERLAY_FLOOR:g} (highest {high:.3g})"
+        elif low >= HEATMAP_TOP:
+            caption += f"<br>one flat colour: its whole map lies above {HEATMAP_TOP:g} (lowest {low:.3g})"
         data = base64.b64encode(jpeg_bytes(thumbnail, quality=85)).decode("ascii")
         figures.append(f'<figure><img alt="{html.escape(str(row["image"]))}" src="data:image/jpeg;base64,{data}">'
                        f"<figcaption>{caption}</figcaption></figure>")
