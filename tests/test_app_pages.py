@@ -2805,3 +2805,18 @@ def test_costs_entered_for_another_run_are_said_where_this_runs_threshold_record
     app.button(key="threshold_default_costs").click().run()
     assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [1.0, 10.0, 1.0]
     assert not app.exception and not any("No costs were saved" in i.value for i in app.info)
+
+
+def test_predict_page_says_when_it_scored_images_the_run_learnt_from(open_page, app_env):
+    """Its own train/good was scored as new parts without a word (QE review)."""
+    run = app_env.list()[0]
+    app = open_page("predict.py", current_run_id=run.id)
+    app.radio(key="predict_mode").set_value("folder").run()
+    app.text_input(key="predict_folder").set_value(str(Path(run.config["dataset"]) / "train" / "good")).run()
+    app.button(key="predict_score").click().run()
+    assert not app.exception
+    learnt = int(run.data_manifest["role"].eq("train").sum())
+    assert [i.value for i in app.info if "the run learnt from" in i.value] == [
+        f"{learnt} of {counted(learnt, 'scored image')} are images the run learnt from (the same bytes as its "
+        f"training images, by SHA-256): they score lower than new parts would, so their verdicts say little about new "
+        f"parts."]

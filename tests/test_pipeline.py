@@ -2444,3 +2444,15 @@ def test_a_file_written_into_folders_that_did_not_exist_says_it_created_them(tra
     captured = capsys.readouterr()
     assert captured.out.splitlines()[-1] == str(report)
     assert f"note: created the folder {tmp_path / 'reports'} for the report" in captured.err
+
+
+def test_predict_says_when_it_scored_images_the_run_learnt_from(trained, dataset, tmp_path, capsys):
+    """Its own train/good was scored as new parts without a word (QE review)."""
+    assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "train" / "good"),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert ("16 of 16 scored images are images the run learnt from (the same bytes as its training images, by "
+            "SHA-256): they score lower than new parts would, so their verdicts say little about new parts.") in \
+        capsys.readouterr().out
+    assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
+                 "--out", str(tmp_path / "out2")]) == 0
+    assert "the run learnt from" not in capsys.readouterr().out

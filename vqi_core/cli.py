@@ -33,10 +33,10 @@ from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning, regions_
 from .methods import list_methods, method_class
 from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
                       interval_text)
-from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
+from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, NOT_SCORED, SUPERVISED_TRAIN_FRACTION, RunConfig,
                        captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
-                       label_name, overlay_file_name, prediction_table, result_row, scored_unlike_training_note,
-                       train_run)
+                       label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
+                       scored_unlike_training_note, train_run)
 from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
 from .progress import IMAGE_STAGES
 from .provenance import describe_changes
@@ -702,6 +702,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
         print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))
+    if (learnt := learnt_from_note(run, frame.loc[frame["prediction"] != NOT_SCORED, "sha256"].tolist())):
+        print(learnt)
     _print_skipped(skipped)
     unsearched = sub_folders(args.input)
     if unsearched:

@@ -176,6 +176,25 @@ def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> st
             f"these conditions, so check the lighting and the camera before trusting their scores.")
 
 
+def learnt_from_note(run: Run, digests: Sequence[str]) -> str | None:
+    """What ``predict`` and the Predict page say when scored files (their SHA-256 ``digests``) are images the run
+    learnt from, by its data manifest (its own train/good had been scored as new parts without a word: QE review);
+    None where none is, or where the run did not record its files."""
+    try:
+        manifest = run.data_manifest
+    except RunError:
+        return None
+    if manifest is None:
+        return None
+    learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
+    seen = sum(digest in learnt for digest in digests)
+    if not seen:
+        return None
+    return (f"{seen} of {counted(len(digests), 'scored image')} {are(seen)} images the run learnt from (the same "
+            f"bytes as its training images, by SHA-256): they score lower than new parts would, so their verdicts "
+            f"say little about new parts.")
+
+
 #: what ``predict`` and the Predict page say when the run cannot tell whether images are unlike its training images
 CAPTURE_NOT_CHECKED_NOTE = ("Not checked: whether the images are unlike the good training images (brightness, "
                             "contrast, colour, size or shape). The run holds no record of them: it was trained before "

@@ -20,8 +20,8 @@ from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, box_note
 from vqi_core.methods import method_title
-from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sources, scored_unlike_training_note, \
-    upload_sources
+from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sources, learnt_from_note, \
+    scored_unlike_training_note, upload_sources
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
@@ -327,6 +327,9 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     if unlike:
         st.warning(scored_unlike_training_note(unlike, len(cards), "said on their cards"),
                    icon=":material/photo_camera:")
+    frame = outcome["frame"]
+    if (learnt := learnt_from_note(run, frame.loc[frame["prediction"] != NOT_SCORED, "sha256"].tolist())):
+        st.info(learnt, icon=":material/school:")
     download_results(outcome, overlays)
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
                                   persist_state="session",
