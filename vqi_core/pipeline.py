@@ -190,9 +190,9 @@ def learnt_from_note(run: Run, digests: Sequence[str]) -> str | None:
     seen = sum(digest in learnt for digest in digests)
     if not seen:
         return None
-    return (f"{seen} of {counted(len(digests), 'scored image')} {are(seen)} images the run learnt from (the same "
-            f"bytes as its training images, by SHA-256): they score lower than new parts would, so their verdicts "
-            f"say little about new parts.")
+    return (f"{seen} of {counted(len(digests), 'scored image')} {'is an image' if seen == 1 else 'are images'} the "
+            f"run learnt from (the same bytes as its training images, by SHA-256): they score lower than new parts "
+            f"would, so their verdicts say little about new parts.")
 
 
 #: what ``predict`` and the Predict page say when the run cannot tell whether images are unlike its training images
