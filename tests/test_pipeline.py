@@ -329,6 +329,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert len(record) == len(list((elsewhere / "test").glob("*/*.png"))) > 3  # every image, good and defective
     assert set(record["run"]) == {trained.id} and (record["evaluated_at"] != "").all()
     assert set(record["threshold"]) == {trained.threshold}
+    assert record["sha256"].tolist() == [hashlib.sha256(Path(path).read_bytes()).hexdigest()  # each file's, as
+                                         for path in record["path"]]  # predict's record has it (QE review)
     broken, torn = record[record["prediction"] == NOT_SCORED].itertuples()  # in the record too (review: left out)
     assert (broken.image, broken.label, broken.defect_type, broken.score, broken.outcome) == (
         "blob/broken.png", "defective", "blob", "", "") and "not a readable image" in broken.problem

@@ -903,8 +903,8 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
     """Every image of an evaluation on labelled images (:func:`evaluate_run`'s result) judged at ``threshold``
     (:func:`~vqi_core.thresholds.judged_frame`: label, defect type, score, decision, outcome), then a row for each
     file of its test folders that could not be scored (prediction :data:`NOT_SCORED`, no score or outcome, the
-    reason as its ``problem``: found by review, the record left them out), each with the run that judged it and
-    when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
+    reason as its ``problem``: found by review, the record left them out), each with its file's SHA-256, the run
+    that judged it and when: the record of a check (``evaluate --decisions``, the Predict page's check CSV)."""
     judged = judged_frame(evaluation["names"], evaluation["paths"], evaluation["labels"], evaluation["defect_types"],
                           evaluation["scores"], threshold).assign(problem="")
     not_scored = []
@@ -918,7 +918,17 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
                            "path": str(path), "problem": item["reason"]})
     if not_scored:
         judged = pd.concat([judged, pd.DataFrame(not_scored, columns=judged.columns)], ignore_index=True)
-    return judged.assign(run=run_id, evaluated_at=local_time())
+    return judged.assign(sha256=[_digest_or_blank(Path(path)) for path in judged["path"]], run=run_id,
+                         evaluated_at=local_time())
+
+
+def _digest_or_blank(path: Path) -> str:
+    """The SHA-256 of a file for a check's record, as predict's records have it (QE review: the check's had none);
+    "" where it cannot be read."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
 
 
 def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,
