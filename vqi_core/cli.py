@@ -33,7 +33,7 @@ from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning, regions_
 from .methods import list_methods, method_class
 from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
                       interval_text)
-from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, NOT_SCORED, SUPERVISED_TRAIN_FRACTION, RunConfig,
+from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
                        captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
                        label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
                        scored_unlike_training_note, train_run)
@@ -702,7 +702,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     unlike = int((frame["unlike_training"] != "").sum())
     if unlike:
         print(scored_unlike_training_note(unlike, scored, "see unlike_training in predictions.csv"))
-    if (learnt := learnt_from_note(run, frame.loc[frame["prediction"] != NOT_SCORED, "sha256"].tolist())):
+    if (learnt := learnt_from_note(run, frame)):
         print(learnt)
     _print_skipped(skipped)
     unsearched = sub_folders(args.input)

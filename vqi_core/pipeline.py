@@ -176,17 +176,27 @@ def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> st
             f"these conditions, so check the lighting and the camera before trusting their scores.")
 
 
-def learnt_from_note(run: Run, digests: Sequence[str]) -> str | None:
-    """What ``predict`` and the Predict page say when scored files (their SHA-256 ``digests``) are images the run
-    learnt from, by its data manifest (its own train/good had been scored as new parts without a word: QE review);
-    None where none is, or where the run did not record its files."""
+def _recorded_digests(run: Run) -> dict[str, set[str]] | None:
+    """The SHA-256 of the files of each role ("train", "test", "mask") in the run's data manifest, read once; None
+    where the run did not record its files, or its manifest cannot be read."""
     try:
         manifest = run.data_manifest
     except RunError:
         return None
     if manifest is None:
         return None
-    learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
+    return {role: set(manifest.loc[manifest["role"] == role, "sha256"]) for role in ("train", "test", "mask")}
+
+
+def learnt_from_note(run: Run, predictions: pd.DataFrame) -> str | None:
+    """What ``predict`` and the Predict page say when files a predictions table scored (by their SHA-256) are images
+    the run learnt from, by its data manifest (its own train/good had been scored as new parts without a word: QE
+    review); None where none is, or where the run did not record its files."""
+    recorded = _recorded_digests(run)
+    if recorded is None:
+        return None
+    learnt = recorded["train"]
+    digests = predictions.loc[predictions["prediction"] != NOT_SCORED, "sha256"]
     seen = sum(digest in learnt for digest in digests)
     if not seen:
         return None
@@ -918,8 +928,9 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
                            "path": str(path), "problem": item["reason"]})
     if not_scored:
         judged = pd.concat([judged, pd.DataFrame(not_scored, columns=judged.columns)], ignore_index=True)
-    return judged.assign(sha256=[_digest_or_blank(Path(path)) for path in judged["path"]], run=run_id,
-                         evaluated_at=local_time())
+    hashed = dict(zip(evaluation["paths"], evaluation.get("sha256") or []))  # hashed by evaluate_run already
+    return judged.assign(sha256=[hashed.get(path) or _digest_or_blank(Path(path)) for path in judged["path"]],
+                         run=run_id, evaluated_at=local_time())
 
 
 def _digest_or_blank(path: Path) -> str:
@@ -953,21 +964,17 @@ def usable_mask(sample: Sample, skipped: list[dict[str, str]]) -> Sample:
     return replace(sample, mask_path=None)
 
 
-def seen_before(run: Run, samples: Sequence[Sample]) -> tuple[list[str], int]:
-    """Notes naming the images among ``samples`` that the run has seen (the same bytes, by the SHA-256 of its data
-    manifest): those it learnt from (its training images, and for a method that learns from labelled defects its
-    labelled test images) and those it was tested on (its own test images, on which a threshold chosen on its test
-    set was chosen: found by review, evaluate called them new images); and how many are among its test images
-    (those that copy a training image too). No note where there is none, or the run did not record its files."""
-    try:
-        manifest = run.data_manifest
-    except RunError:
+def seen_before(run: Run, samples: Sequence[Sample], digests: Sequence[str]) -> tuple[list[str], int]:
+    """Notes naming the images among ``samples`` (their files' SHA-256 ``digests``) that the run has seen (the same
+    bytes, by the SHA-256 of its data manifest): those it learnt from (its training images, and for a method that
+    learns from labelled defects its labelled test images) and those it was tested on (its own test images, on
+    which a threshold chosen on its test set was chosen: found by review, evaluate called them new images); and how
+    many are among its test images (those that copy a training image too). No note where there is none, or the run
+    did not record its files."""
+    recorded = _recorded_digests(run)
+    if recorded is None:
         return [], 0
-    if manifest is None:
-        return [], 0
-    learnt = set(manifest.loc[manifest["role"] == "train", "sha256"])
-    test_set = set(manifest.loc[manifest["role"] == "test", "sha256"])
-    digests = [file_sha256(sample.path) for sample in samples]
+    learnt, test_set = recorded["train"], recorded["test"]
     seen = [sample for sample, digest in zip(samples, digests) if digest in learnt]
     own = [sample for sample, digest in zip(samples, digests) if digest in test_set - learnt]
     # a test image that copies a training image is named as one the run learnt from, and is still one of the test
@@ -1062,8 +1069,9 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     """Score a test set again with the run's saved model: its own test set, or another category's.
 
     Returns ``metrics``, the new ``scores``, their ``labels`` (0 good, 1 defective), ``defect_types``
-    (``good`` for good images), ``paths``, ``notes`` (masks unreadable or marking no defect pixel, images the run
-    learnt from, good images unlike its good training images, compute settings other than the run's), and for
+    (``good`` for good images), ``paths``, ``names`` (as ``scores.csv`` names test images), ``sha256`` (each file's,
+    for another test set; None for the run's own), ``notes`` (masks unreadable or marking no defect pixel, images the
+    run learnt from, good images unlike its good training images, compute settings other than the run's), and for
     the run's own test set the largest absolute difference from the saved scores (0 when the run reproduces
     exactly; over the ``scored_again`` images still readable) and
     ``data_changes``: the test and mask files changed or missing since training
@@ -1117,9 +1125,10 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     for label, missing, lost in ((0, "good", "false alarms"), (1, "defective", "escapes")):  # said as a note, not
         if not (labels == label).any():  # only as a folder skipped or as "0 of 0" (found by an audit review)
             notes.append(f"no {missing} image among these: {lost} cannot be measured here, nor the image AUROC")
-    own_test_images = 0
-    if data is not None:
-        seen_notes, own_test_images = seen_before(run, samples)
+    own_test_images, digests = 0, None
+    if data is not None:  # each file hashed once: for these notes and for the check's record (check_decisions)
+        digests = [file_sha256(sample.path) for sample in samples]
+        seen_notes, own_test_images = seen_before(run, samples, digests)
         notes.extend(seen_notes)
     unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"))
     if unlike is not None:
@@ -1132,7 +1141,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                      f"in their last digits, and so does a later VQI (SPADE's image distances since 2026-12-03)")
     return {"metrics": metrics, "scores": prediction.scores, "labels": labels,
             "defect_types": [s.defect_type for s in samples], "paths": [str(s.path) for s in samples],
-            "names": [s.name for s in samples],
+            "names": [s.name for s in samples], "sha256": digests,
             "max_score_difference": difference, "scored_again": len(matched), "notes": notes,
             "own_test_images": own_test_images,
             "skipped": skipped, "data_changes": changes, "data_manifest_problem": manifest_problem}

@@ -327,8 +327,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     if unlike:
         st.warning(scored_unlike_training_note(unlike, len(cards), "said on their cards"),
                    icon=":material/photo_camera:")
-    frame = outcome["frame"]
-    if (learnt := learnt_from_note(run, frame.loc[frame["prediction"] != NOT_SCORED, "sha256"].tolist())):
+    if (learnt := learnt_from_note(run, outcome["frame"])):
         st.info(learnt, icon=":material/school:")
     download_results(outcome, overlays)
     choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
