@@ -945,7 +945,7 @@ def _check(args: argparse.Namespace) -> int:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
         print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
-                       + (f", {masks} with a mask" if masks else ""))
+              + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
     if dark is not None:
         print(dark)
@@ -960,11 +960,11 @@ def _check(args: argparse.Namespace) -> int:
         print(note)
     for entry in copies:
         print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
-                       f"RMSE {entry['rmse']:.3f}")
+              f"RMSE {entry['rmse']:.3f}")
     if check.look_alikes_stand_out:
         for entry in check.look_alikes:
             print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
-                           f"likeness {entry['likeness']:.3f}")
+                  f"likeness {entry['likeness']:.3f}")
     for line in (check.look_alike_line(), check.cues_line()):
         if line:
             print(line)
