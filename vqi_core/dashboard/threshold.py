@@ -300,13 +300,17 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
     levels = [np.quantile(np.concatenate(sample), np.linspace(0, 1, ROC_LEVELS))] if sum(map(len, sample)) else []
     lowest = [min(float(values.min()) for values, _ in pixels if len(values))] if n_all else []  # all flagged
     thresholds = np.unique(np.concatenate([PIXEL_THRESHOLDS, *levels, lowest]))
-    at_or_above = {True: np.zeros(len(thresholds) + 1, np.int64), False: np.zeros(len(thresholds) + 1, np.int64)}
-    for values, truth in pixels:  # how many thresholds lie at or below each value: it is flagged at those
+    # pixels by how many thresholds lie at or below their value (they are flagged at those), defect and good apart
+    positions = len(thresholds) + 1
+    defect_by_position, good_by_position = np.zeros(positions, np.int64), np.zeros(positions, np.int64)
+    for values, truth in pixels:
         position = np.searchsorted(thresholds, values, side="right")
-        for kind in (True, False):
-            at_or_above[kind] += np.bincount(position[truth == kind], minlength=len(thresholds) + 1)
-    defect_flagged, good_flagged = (at_or_above[kind][::-1].cumsum()[::-1][1:] for kind in (True, False))
-    n_defect, n_good = int(at_or_above[True].sum()), int(at_or_above[False].sum())
+        defect_by_position += np.bincount(position[truth], minlength=positions)
+        good_by_position += np.bincount(position[~truth], minlength=positions)
+    # flagged at threshold k: the pixels at positions above k
+    defect_flagged, good_flagged = (by_position[::-1].cumsum()[::-1][1:]
+                                    for by_position in (defect_by_position, good_by_position))
+    n_defect, n_good = int(defect_by_position.sum()), int(good_by_position.sum())
     fpr, tpr = np.zeros(0), np.zeros(0)
     if n_defect and n_good:  # from the highest level down, from nothing flagged
         fpr = np.concatenate([[0.0], good_flagged[::-1] / n_good])
