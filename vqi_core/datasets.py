@@ -156,6 +156,10 @@ def list_categories(root: Path | str) -> list[str]:
     names = sorted(p.name for p in root.iterdir() if p.is_dir() and is_category_folder(p)
                    and file_name_problem(p) is None)
     if not names:
+        inside = next((folder for folder in list(root.resolve().parents)[:3] if is_category_folder(folder)), None)
+        if inside is not None:  # e.g. base/train or base/test/good given (bad-input review)
+            raise DatasetError(f"{root} lies inside the category {inside}, and holds no category itself: give the "
+                               f"category folder {inside}")
         misnamed = "; ".join(f"{item['file']}: {item['reason']}" for item in misnamed_categories(root))
         named = [folder for folder in (root, *sorted(p for p in root.iterdir() if p.is_dir()))
                  if folder is root or file_name_problem(folder) is None]  # a name a message can hold
@@ -163,10 +167,6 @@ def list_categories(root: Path | str) -> list[str]:
                          if not is_category_folder(folder) and stray_images(folder, "train")), None)
         lacking = None if unsorted is not None else next(  # test/ or train/ there, train/good not (review)
             (folder for folder in named if (folder / "train").is_dir() or (folder / "test").is_dir()), None)
-        inside = next((folder for folder in list(root.resolve().parents)[:3] if is_category_folder(folder)), None)
-        if inside is not None:  # e.g. base/train or base/test/good given (bad-input review)
-            raise DatasetError(f"{root} lies inside the category {inside}, and holds no category itself: give the "
-                               f"category folder {inside}")
         raise DatasetError(f"{root} holds no category" + (f" VQI can read ({misnamed})" if misnamed else "") +
                            (f" ({unsorted / 'train'} holds images directly and no good/ folder: "
                             f"{_STRAY_HINTS['train']})" if unsorted is not None else "") +
