@@ -164,9 +164,9 @@ def _check_decisions(folder: Path) -> None:
         return
     if "threshold" not in frame or "prediction" not in frame:  # a run from before they were written
         return
-    judged_at = pd.to_numeric(frame["threshold"], errors="coerce").to_numpy(float)
-    if not (judged_at == saved).all():
-        other = next(value for value in frame["threshold"] if pd.to_numeric(value, errors="coerce") != saved)
+    judged_elsewhere = np.flatnonzero(pd.to_numeric(frame["threshold"], errors="coerce").to_numpy(float) != saved)
+    if len(judged_elsewhere):
+        other = frame["threshold"].iloc[int(judged_elsewhere[0])]
         raise RunError(f"its {SCORES_FILE} judged the images at the threshold {other}, but its {THRESHOLD_FILE} "
                        f"saves {exact_number(float(saved))}: an exported run holds no threshold save half done, so "
                        f"one of the two files was edited")
