@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import logging
@@ -79,6 +80,14 @@ def shown_confusion(app) -> np.ndarray:
 def metric(app, label: str) -> str:
     """The value of the ``st.metric`` labelled ``label``."""
     return next(m.value for m in app.metric if m.label == label)
+
+
+def card_name(card: str) -> str | None:
+    """The file name a card's markdown begins with, as the page shows it (bold, escaped, with break points); None
+    for markdown that does not begin with a bold name."""
+    if not card.startswith("**"):
+        return None
+    return html.unescape(re.sub(r"\\(.)", r"\1", card.split("**")[1].replace("<wbr>", "")))
 
 
 def card_captions(app, starting: str = "**", width: int = common.CARD_WIDTH, row: str | None = None) -> list[list[str]]:
@@ -1259,7 +1268,7 @@ def test_inspect_marks_a_test_image_that_copies_a_training_image(open_page, app_
     cards = [m.value for m in app.markdown if m.value.startswith("**good/")]
     assert len(cards) == len(good)
     marked = [card for card in cards if "copy of `train/good/007.png`" in card]
-    assert len(marked) == 1 and marked[0].startswith(f"**{good[0]}**")
+    assert len(marked) == 1 and card_name(marked[0]) == good[0]
     frame = inspection_frame(Run(run.path), run.scores, run.threshold)  # what the grid is drawn from
     assert frame["outcome"].tolist() == list(outcomes(run.labels, run.score_values, run.threshold))
     assert frame["copy_of"].notna().sum() == 1 and frame.set_index("image").loc[good[0], "copy_of"] == \
@@ -1339,8 +1348,8 @@ def test_inspect_names_training_look_alikes_only_when_they_stand_out(open_page, 
     cards = [m.value for m in app.markdown if m.value.startswith("**good/")]
     marked = [card for card in cards if "looks like `train/good/" in card]
     if stand_out:
-        assert {card.split("**")[1] for card in marked} == set(good[:2])
-        assert "looks like `train/good/000.png`" in next(c for c in cards if c.startswith(f"**{good[0]}**"))
+        assert {card_name(card) for card in marked} == set(good[:2])
+        assert "looks like `train/good/000.png`" in next(c for c in cards if card_name(c) == good[0])
     else:
         assert marked == []
     assert not app.exception
@@ -1482,7 +1491,7 @@ def test_inspect_shows_the_borderline_images_first(open_page, app_env):
     assert not app.exception
     closest = run.scores["image"].iloc[int(np.argmin(np.abs(run.score_values - run.threshold)))]
     first_caption = next(m.value for m in app.markdown if m.value.startswith("**"))
-    assert first_caption.startswith(f"**{closest}**"), first_caption
+    assert card_name(first_caption) == closest, first_caption
 
 
 def test_inspect_lays_its_cards_out_in_the_chosen_order_in_cards_that_wrap(open_page, app_env):
@@ -1496,9 +1505,9 @@ def test_inspect_lays_its_cards_out_in_the_chosen_order_in_cards_that_wrap(open_
     def shown() -> list[str]:
         cards = card_captions(app)
         assert all(len(card) == 1 for card in cards)  # one image per card
-        return [card[0].split("**")[1] for card in cards]
+        return [card_name(card[0]) for card in cards]
 
-    order = [common.as_text(name) for name in run.scores.sort_values("score", ascending=False)["image"]]
+    order = run.scores.sort_values("score", ascending=False)["image"].tolist()
     assert shown() == order[:12]
     app.session_state[app.session_state["inspect_page"]] = 2  # the same paging (the page widget's key)
     app.run()
@@ -1626,7 +1635,7 @@ def test_compare_and_predict_cards_name_the_training_images_maps_for_a_run_that_
     app.file_uploader(key="predict_files").set_value([("part.png", png(textured_image(64, seed=5)), "image/png")]).run()
     app.button(key="predict_score").click().run()
     assert not app.exception
-    assert any(m.value.startswith("**part.png**") and said in m.value for m in app.markdown)
+    assert any(card_name(m.value) == "part.png" and said in m.value for m in app.markdown)
 
 
 def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_in_full(open_page, app_env):
@@ -2092,16 +2101,17 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     assert set(scored["problem"]) == {""}
 
     def cards() -> list[str]:
-        return [m.value.split("**")[1] for m in app.markdown if m.value.startswith("**")
+        return [card_name(m.value) for m in app.markdown if m.value.startswith("**")
                 and not m.value.startswith("**Chosen:**")]
 
     assert any(m.value.startswith("**Chosen:** 4 uploaded files, judged at threshold") for m in app.markdown)
     assert cards() == ["broken.png", "good.png"]  # defective first
-    broken_card = next(m.value for m in app.markdown if m.value.startswith("**broken.png**"))
-    assert broken_card.startswith(f"**broken.png**  \n<span style='color:{DEFECT_TEXT_CSS}'>**defective**</span> · ")
+    broken_card = next(m.value for m in app.markdown if card_name(m.value) == "broken.png")
+    assert broken_card.startswith(
+        f"**broken.<wbr>png**  \n<span style='color:{DEFECT_TEXT_CSS}'>**defective**</span> · ")
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
-    good_card = next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
+    good_card = next(m.value for m in app.markdown if card_name(m.value) == "good.png")
     assert "unlike" not in good_card  # photographed as the training images were
     assert "· 0 boxes" in good_card
     legends = [m.value for m in app.markdown if "defective / boxes" in m.value]
@@ -2283,9 +2293,9 @@ def test_predict_says_which_images_are_unlike_the_training_images(open_page):
     assert not app.exception
     assert any(w.value.startswith("1 of 2 images is unlike the good training images") for w in app.warning)
     assert metric(app, "Check the capture") == "1"  # beside the verdicts: a camera fault, not only bad parts
-    card = next(m.value for m in app.markdown if m.value.startswith("**dark.png**"))
+    card = next(m.value for m in app.markdown if card_name(m.value) == "dark.png")
     assert ":orange[unlike the training images: mean grey level" in card
-    assert "unlike" not in next(m.value for m in app.markdown if m.value.startswith("**good.png**"))
+    assert "unlike" not in next(m.value for m in app.markdown if card_name(m.value) == "good.png")
 
 
 def test_predict_says_when_an_uploaded_image_was_read_over_black(open_page):
@@ -2298,10 +2308,10 @@ def test_predict_says_when_an_uploaded_image_was_read_over_black(open_page):
     app.file_uploader(key="predict_files").set_value(uploads).run()
     app.button(key="predict_score").click().run()
     assert not app.exception
-    card = next(m.value for m in app.markdown if m.value.startswith("**cut.png**"))
+    card = next(m.value for m in app.markdown if card_name(m.value) == "cut.png")
     assert ":grey[25% of its pixels (partly) transparent: darkened, as VQI reads every image over black]" in \
         card
-    assert "transparent" not in next(m.value for m in app.markdown if m.value.startswith("**whole.png**"))
+    assert "transparent" not in next(m.value for m in app.markdown if card_name(m.value) == "whole.png")
 
 
 def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed(open_page, app_env, tmp_path):
@@ -2314,7 +2324,7 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     app.button(key="predict_score").click().run()
     assert not app.exception
     card = next(m.value for m in app.markdown if "score " in m.value and "box" in m.value)
-    assert card.startswith(r"**&lt;img src=x onerror=alert(1)&gt;\_\*lot\*\_\$7\$.png**"), card
+    assert card.startswith(r"**&lt;img src=x onerror=alert(1)&gt;\_<wbr>\*lot\*\_<wbr>\$7\$.<wbr>png**"), card
     assert not any(w.value.startswith("These images were judged") for w in app.warning)
 
     run = app_env.get(app.session_state["current_run_id"])
@@ -2420,7 +2430,7 @@ def test_inspect_keeps_its_filters_order_and_page_while_another_page_is_open(ope
     app.selectbox(key="inspect_order").set_value("highest score first").run()  # another list: from its top
     run = app_env.list()[0]
     highest = run.scores["image"].iloc[int(np.argmax(run.score_values))]
-    assert [m.value for m in app.markdown if m.value.startswith("**")][0].startswith(f"**{highest}**")
+    assert card_name([m.value for m in app.markdown if m.value.startswith("**")][0]) == highest
     app.selectbox(key="inspect_order").set_value("file name").run()
     app.session_state[app.session_state["inspect_page"]] = 2  # the page widget's key is kept there
     app.run()
@@ -2463,7 +2473,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     app = open_page("inspect_images.py", inspect_order="file name")
 
     def cards() -> dict[str, str]:
-        return {m.value.split("**")[1]: m.value for m in app.markdown if m.value.startswith("**")}
+        return {card_name(m.value): m.value for m in app.markdown if m.value.startswith("**")}
 
     shown = cards()
     assert len(shown) == 12
@@ -2472,7 +2482,7 @@ def test_cards_say_why_boxes_and_verdict_seem_to_disagree(open_page, app_env):
     for name, card in shown.items():
         assert (f":grey[no box: no region is above {above}" in card) == (name in no_box)
         count = boxes[run.scores["image"].tolist().index(name)]  # every card says how many, as Predict's do
-        assert f") · {counted(count, 'box', 'boxes')}" in card.split("\n")[1]
+        assert f") · {counted(count, 'box', 'boxes')}" in card.split("\n")[2]
     boxed = [name for name in shown if name not in no_box]
     assert boxed and len(boxed) < len(shown)
     run.save_threshold(float(run.score_values.max()) + 1.0, "manual")  # every part passed
@@ -2578,12 +2588,25 @@ def test_an_inspect_card_tells_a_score_from_a_threshold_that_would_print_alike(o
     score = float(run.scores["score"].iloc[0])
     run.save_threshold(score * (1 + 1e-9), reason="just above one score")
     app = open_page("inspect_images.py")
-    card = next(m.value for m in app.markdown if m.value.startswith(f"**{run.scores['image'].iloc[0]}**"))
+    card = next(m.value for m in app.markdown
+                if card_name(m.value) == run.scores['image'].iloc[0])
     threshold = Run(run.path).threshold
     assert f"{score:.6g}" == f"{threshold:.6g}"  # alike with the digits every threshold is printed with
     score_text, threshold_text = told_apart(score, threshold)
     assert f"score {score_text} (below the threshold {threshold_text})" in card and ("TN" in card or "FN" in card)
     assert not app.exception
+
+
+def test_card_names_break_only_after_a_separator_and_read_as_written():
+    """A card's narrow column broke ``exp1_num_108719.jpg`` inside the number: the name offers a break after each
+    folder separator, underscore, hyphen and dot, and nowhere else; without the breaks it reads as written."""
+    shown = common.as_breakable_text("blowhole/exp1_num_108719.jpg")
+    assert shown == r"blowhole/<wbr>exp1\_<wbr>num\_<wbr>108719\.<wbr>jpg"
+    for name in ("# 1.png", "lot-7_a.b.png", "<b>x</b>_1.png", "1. first.png", "plain"):
+        parts = common.as_breakable_text(name).split("<wbr>")
+        assert all(re.fullmatch(r"[^/_.-]*(?:\\?[/_.-])?", html.unescape(part).replace("\\\\", "")) for part in parts)
+        assert html.unescape(re.sub(r"\\(.)", r"\1", "".join(parts))) == name  # markdown shows its escapes' characters
+    assert common.as_breakable_text("plain") == "plain"
 
 
 def test_predict_says_its_results_are_of_an_earlier_file_of_the_same_name(open_page, app_env):
@@ -2743,8 +2766,8 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
     assert any(i.value.startswith("1 file name is given to more than one upload (part.png)") for i in app.info)
     frame = app.session_state["predict_results"]["frame"]
     assert frame["image"].tolist() == ["part.png", "part.png"] and frame["sha256"].nunique() == 2
-    titles = sorted(m.value.split("  \n")[0] for m in app.markdown if m.value.startswith("**part.png**"))
-    assert titles == sorted(f"**part.png** :grey[SHA-256 {digest[:12]}…]" for digest in frame["sha256"])  # told
+    titles = sorted(m.value.split("  \n")[0] for m in app.markdown if card_name(m.value) == "part.png")
+    assert titles == sorted(f"**part.<wbr>png** :grey[SHA-256 {digest[:12]}…]" for digest in frame["sha256"])  # told
     # apart on the cards too (browser review: two cards of one name could not be)
 
 

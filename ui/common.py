@@ -109,6 +109,13 @@ def as_text(text: object) -> str:
     return _BLOCK_STARTS.sub(r"\1\\\2", escaped)
 
 
+def as_breakable_text(name: object) -> str:
+    """A file name as :func:`as_text` shows it, with a line-break opportunity (``<wbr>``, not copied with the
+    name) after each folder separator, underscore, hyphen and dot: a card's narrow column had broken
+    ``exp1_num_108719.jpg`` inside the number."""
+    return "<wbr>".join(as_text(part) for part in re.split(r"(?<=[/\\_.-])(?=.)", str(name)))
+
+
 def as_code(text: str) -> str:
     """``text`` as a markdown code span, shown as written (markdown and HTML are not interpreted there): the
     span is fenced by one backtick more than the longest run inside, and padded where CommonMark would

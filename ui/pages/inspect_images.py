@@ -64,7 +64,7 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
     tally = f" · {counted(boxes[0], 'box', 'boxes')}" if boxes is not None else ""
     if note:
         copy += f"  \n:grey[{note}]"
-    return (f"**{common.as_text(row['image'])}** · score {score_beside(row['score'], threshold)}  \n"
+    return (f"**{common.as_breakable_text(row['image'])}**  \nscore {score_beside(row['score'], threshold)}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
             f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){tally}{copy}")
 

@@ -351,7 +351,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
                             held_out=held_out)
             read_as = f"  \n:grey[{item['read_note']}]" if item.get("read_note") else ""  # transparency
             digest = f" :grey[SHA-256 {item['sha256'][:12]}…]" if item["name"] in repeated and item["sha256"] else ""
-            st.markdown(f"**{common.as_text(item['name'])}**{digest}  \n"
+            st.markdown(f"**{common.as_breakable_text(item['name'])}**{digest}  \n"
                         f"<span style='color:{colour}'>**{verdict}**</span> · "
                         f"score {score_beside(item['score'], outcome['threshold'])} · "
                         f"{counted(item['boxes'], 'box', 'boxes')}{read_as}{how_unlike}"
