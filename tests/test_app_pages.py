@@ -28,8 +28,8 @@ from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, texture
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
-from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAPES_SAVED, FALSE_ALARM_INTERVAL, \
+    FALSE_ALARMS_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, left_out_of_comparison, \
     dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
@@ -1566,6 +1566,10 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)
     n_defective = point.fn + point.tp
     assert table[FALSE_ALARMS_SAVED].tolist() == [point.fp] * 2 and table[ESCAPES_SAVED].tolist() == [point.fn] * 2
+    for column, count, total in ((FALSE_ALARM_INTERVAL, point.fp, point.fp + point.tn),
+                                 (ESCAPE_INTERVAL, point.fn, n_defective)):  # how far the counts could be from the
+        low, high = rate_interval(count, total)  # line's (review): an exact interval, as the Threshold page's
+        assert table[column].tolist() == [f"{percent(low)}–{percent(high)}"] * 2 and high - low > 0.1
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
     assert shown_as[ESCAPES_SAVED]["help"] == (f"At the run's saved threshold: of the {n_defective} defective images "
                                                f"compared, those it passes.")  # numbers: they sort as such (review)
@@ -1580,6 +1584,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert (table[ESCAPES_SAVED].iloc[0], table[FALSE_ALARMS_SAVED].iloc[0]) == (n_defective, 0)  # every part
     # passes, at once: not cached
+    assert table[ESCAPE_INTERVAL].iloc[0] == f"{percent(rate_interval(n_defective, n_defective)[0])}–100.0%"
     assert table["saved threshold"].iloc[0] == Run(app_env.root / first).threshold
     assert table["threshold from"].tolist() == [  # thresholds chosen by different rules (browser review)
         "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]

@@ -288,11 +288,16 @@ def _expected_count(count: float, cost: float = 1.0) -> str:
     return f"{whole}.{fraction.rstrip('0') or '0'}"
 
 
-def _share_with_interval(count: int, total: int) -> str:
+def rate_interval_text(count: int, total: int) -> str | None:
+    """The exact :data:`CONFIDENCE` interval of the rate ``count`` of ``total`` as percentages, "0.0%–23.2%";
+    None where ``total`` is 0."""
     interval = rate_interval(count, total, CONFIDENCE)
-    if interval is None:
-        return "n/a"
-    return f"{percent(count / total)}; {CONFIDENCE:.0%} interval {percent(interval[0])}–{percent(interval[1])}"
+    return None if interval is None else f"{percent(interval[0])}–{percent(interval[1])}"
+
+
+def _share_with_interval(count: int, total: int) -> str:
+    interval = rate_interval_text(count, total)
+    return "n/a" if interval is None else f"{percent(count / total)}; {CONFIDENCE:.0%} interval {interval}"
 
 
 #: preset names (the page's buttons, the source of a saved threshold; the CLI's --preset maps onto them)

@@ -8,9 +8,9 @@ import streamlit as st
 
 from ui import common
 from vqi_core.backbones import backbone_title
-from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPES_SAVED, FALSE_ALARMS_SAVED, VERSUS_FIRST, \
-    VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, run_label, run_name, same_data_runs, \
-    left_out_of_comparison, index_of_test_image, threshold_sources_note
+from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAPES_SAVED, FALSE_ALARM_INTERVAL, \
+    FALSE_ALARMS_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, \
+    run_label, run_name, same_data_runs, left_out_of_comparison, index_of_test_image, threshold_sources_note
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -210,6 +210,13 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         format=f"%d of {comparison.defective_images}",
         help=f"At the run's saved threshold: of the {counted(comparison.defective_images, 'defective image')} "
              f"compared, those it passes."),
+    FALSE_ALARM_INTERVAL: st.column_config.TextColumn(
+        help="Where the run's false-alarm rate on the line could lie, from its false alarms among the good images "
+             "compared (exact 95 % interval): two runs whose intervals overlap widely may reject good parts "
+             "equally often."),
+    ESCAPE_INTERVAL: st.column_config.TextColumn(
+        help="Where the run's escape rate on the line could lie, from its escapes among the defective images "
+             "compared (exact 95 % interval)."),
     "F1 at best threshold": st.column_config.NumberColumn(format="%.3f"),
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "

@@ -19,7 +19,7 @@ from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
-from ..thresholds import saved_source
+from ..thresholds import rate_interval_text, saved_source
 from ..wording import interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
@@ -78,12 +78,17 @@ VERSUS_FIRST_INTERVAL = f"AUROC difference's {CONFIDENCE:.0%} interval"  # not "
 #: Compare table columns: what each run's saved threshold does on the images compared
 FALSE_ALARMS_SAVED, ESCAPES_SAVED = "false alarms", "escapes"  # short: the escapes column had been scrolled out of a
 # 1600 px window (browser review); the saved threshold's column stands just before them, and the help says so too
+#: Compare table columns: where the false-alarm and escape rates of those counts could lie on the line (2 of 14
+#: and 4 of 14 false alarms read as one run rejecting half as many good parts: review)
+FALSE_ALARM_INTERVAL = f"false-alarm rate {CONFIDENCE:.0%} interval"
+ESCAPE_INTERVAL = f"escape rate {CONFIDENCE:.0%} interval"
 #: the Compare table's columns, what answers "which run is better" first (the figures a wide table hid to the right
 #: of the run's setup: browser review), the false alarms and escapes before the difference's wide interval (they
 #: had been cut off at 1400 px: browser review), the saved threshold beside them (they were read as the F1-best
 #: threshold's, the only threshold in view: browser review); the page puts each run's description second
 COMPARE_COLUMNS = ["run", "method", "image AUROC", VERSUS_FIRST, "saved threshold", FALSE_ALARMS_SAVED, ESCAPES_SAVED,
-                   VERSUS_FIRST_INTERVAL, "threshold from", AUROC_INTERVAL, "pixel AUROC", "AUPRO",
+                   VERSUS_FIRST_INTERVAL, "threshold from", FALSE_ALARM_INTERVAL, ESCAPE_INTERVAL, AUROC_INTERVAL,
+                   "pixel AUROC", "AUPRO",
                    "F1 at best threshold", "best threshold", "backbone", "settings", "fit s", "ms/image", "box level",
                    "seen defects", "test set check", "data"]
 
@@ -319,6 +324,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         rows.append({"run": run.id, **_run_setup(run),  # counts, not "3 of 14" texts: they sort as numbers
                      FALSE_ALARMS_SAVED: saved.fp if saved.fp + saved.tn else None,
                      ESCAPES_SAVED: saved.fn if saved.fn + saved.tp else None,
+                     FALSE_ALARM_INTERVAL: rate_interval_text(saved.fp, saved.fp + saved.tn),
+                     ESCAPE_INTERVAL: rate_interval_text(saved.fn, saved.fn + saved.tp),
                      "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,

@@ -14,10 +14,10 @@ import plotly.graph_objects as go
 
 from ..localisation import normalize_map
 from ..metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, image_auroc, \
-    interval_text, operating_point, rate_interval, rejected, roc_curve
+    interval_text, operating_point, rejected, roc_curve
 from ..runs import Run
-from ..thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, rate_numbers, \
-    score_axis
+from ..thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, rate_interval_text, \
+    rate_numbers, score_axis
 from ..wording import exact_number, figure, percent, saved_time
 from .overlays import run_ground_truth, run_inspected_areas
 from .style import DEFECT_CSS, GOOD_CSS, OPERATING_POINT_COLOR, PLOT_MARGIN
@@ -100,12 +100,9 @@ def defect_type_frame(data: ThresholdData, threshold: float,
     metrics) its image and pixel AUROC."""
     rows = []
     for name, scores in data.defect_type_scores.items():
-        caught = int(rejected(scores, threshold).sum())
-        interval = rate_interval(caught, len(scores), CONFIDENCE)
-        assert interval is not None  # a defect type is listed because it has images
-        low, high = interval
+        caught = int(rejected(scores, threshold).sum())  # a defect type is listed because it has images
         row = {"defect type": name, "images": len(scores), "caught": caught, "escaped": len(scores) - caught,
-               "detection rate": caught / len(scores), DETECTION_INTERVAL: f"{percent(low)}–{percent(high)}"}
+               "detection rate": caught / len(scores), DETECTION_INTERVAL: rate_interval_text(caught, len(scores))}
         if per_type_metrics:
             entry = per_type_metrics.get(name, {})
             row["image AUROC"] = entry.get("image_auroc")
