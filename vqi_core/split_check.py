@@ -432,11 +432,10 @@ class SplitCheck:
         summary = self.look_alike_summary
         if not {"good", "defective"} <= summary.keys():
             return ""
-        shares = [entry["with_look_alike"] / entry["images"] for entry in summary.values()]
         verdict = "" if self.look_alikes_stand_out else (  # read as a contradiction beside "no copies" (review)
             " Nearly every test image, good or defective, looks almost like a training image: these parts look "
             "alike, so this measure cannot tell whether the good test images are other photos of parts the model "
-            "trained on." if min(shares) >= ALL_LOOK_ALIKE else
+            "trained on." if _look_alikes_cannot_tell(summary) else
             f" Look-alikes are not {100 * LOOK_ALIKE_GAP:.0f} percentage points more common among the good images "
             f"than among the defective ones: no sign that the good test images are other photos of parts the model "
             f"trained on.")
@@ -458,6 +457,13 @@ def _look_alikes_stand_out(summary: dict[str, dict[str, Any]]) -> bool:
         return False
     shares = {label: entry["with_look_alike"] / entry["images"] for label, entry in summary.items()}
     return shares["good"] - shares["defective"] >= LOOK_ALIKE_GAP
+
+
+def _look_alikes_cannot_tell(summary: dict[str, dict[str, Any]]) -> bool:
+    """Whether nearly every test image of both labels looks like a training image (parts that all look alike),
+    so that look-alikes cannot show whether the good test images are other photos of training parts."""
+    return ({"good", "defective"} <= summary.keys() and not _look_alikes_stand_out(summary)
+            and min(entry["with_look_alike"] / entry["images"] for entry in summary.values()) >= ALL_LOOK_ALIKE)
 
 
 def look_alike_finding(summary: dict[str, dict[str, Any]]) -> str:
@@ -495,7 +501,8 @@ def no_copies_line(test_images: int, train_images: int) -> str:
 def findings_line(check: dict[str, Any] | None) -> str:
     """A run's test-set findings in a few words (for run tables), from ``report.json``'s ``split_check``:
     ``"18 copied test images; mean grey level alone 0.988"``, ``"none"``, what could not be checked (no test
-    image, or one class only), or ``"not checked"`` (older runs)."""
+    image, one class only, or look-alikes where nearly every test image looks like a training image: "none" would
+    read as all clear; found by review), or ``"not checked"`` (older runs)."""
     if check is None:
         return "not checked"
     findings = []
@@ -504,6 +511,9 @@ def findings_line(check: dict[str, Any] | None) -> str:
         findings.append(f"{copies} copied test image{'s' if copies > 1 else ''}")
     if finding := look_alike_finding(check.get("look_alike_summary", {})):
         findings.append(finding)
+    if _look_alikes_cannot_tell(check.get("look_alike_summary", {})):
+        findings.append(("" if copies else "no copies; ")
+                        + "look-alikes cannot tell (nearly every test image looks like a training image)")
     findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
                  if cue["auroc"] >= CUE_AUROC]
     if findings:
