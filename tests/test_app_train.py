@@ -25,7 +25,7 @@ from vqi_core.methods import parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
-from vqi_core.metrics import ThresholdEvaluator
+from vqi_core.metrics import ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run
 from vqi_core.thresholds import set_at_training_note
@@ -103,6 +103,9 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert all(Path(path).is_absolute() for path in job.run.scores["path"])  # still readable from another folder
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)
+    interval = job.run.metrics["image_auroc_interval"]  # in view, not in the help alone (QE review: "1.000" with
+    assert f"Image AUROC {interval_text(interval, 3, ' over bootstrap resamples of the test images')}." in [  # no
+        c.value for c in app.caption]  # word that every resample was perfect, from too few images)
     trained = Run(job.run.path)  # what its threshold, set at training, does on the test set (browser review: a
     value, saved = trained.saved_threshold  # threshold rejecting 30 % of good parts went unsaid here)
     point = ThresholdEvaluator(trained.labels, trained.score_values).evaluate(value)

@@ -381,7 +381,9 @@ def metric_row() -> Any:
 
 
 def headline_metrics(metrics: dict[str, Any]) -> None:
-    """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics."""
+    """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics, and the image AUROC's interval
+    under it in view (an "Image AUROC 1.000" whose every resample was perfect, from too few images, had said so
+    only in its help: QE review)."""
     row = metric_row()
     interval = metrics.get("image_auroc_interval")
     spread = f" ({interval_text(interval, 3, ' over bootstrap resamples of the test images')})" if interval else ""
@@ -393,6 +395,8 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
                help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
     row.metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}", width="content")
+    if interval:
+        st.caption(f"Image AUROC {interval_text(interval, 3, ' over bootstrap resamples of the test images')}.")
 
 
 # ---------------------------------------------------------------------- cached loading
