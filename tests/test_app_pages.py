@@ -685,8 +685,9 @@ def test_costs_on_the_line_set_the_minimum_cost_preset_and_the_expected_cost(ope
     app.button(key="threshold_save").click().run()  # saved, without costs: said so (browser review)
     [toast] = [t.value for t in app.toast]
     assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)
-    assert toast.startswith(f"Saved threshold {exact_number(Run(run.path).threshold)} (") and toast.endswith(
-        "Predict and scores.csv use it from now on. The costs entered cannot be used: none were recorded with it.")
+    assert toast.startswith(f"Saved threshold {exact_number(Run(run.path).threshold)} (") and (
+        "Predict and scores.csv use it from now on. The costs entered cannot be used: none were recorded with it. "
+        "Run: ") in toast
     assert Run(run.path).threshold_costs is None
 
 
@@ -726,7 +727,8 @@ def test_a_threshold_costlier_than_no_inspection_is_saved_only_at_a_second_press
     app.button(key="threshold_save").click().run()
     assert not app.exception and not app.error and run.threshold == lowest
     assert run.threshold_info["reason"] == "trial week"
-    assert [t.value for t in app.toast][-1].endswith("It costs more than not inspecting at the costs entered.")
+    assert [t.value for t in app.toast][-1].split(" Run: ")[0].endswith(
+        "It costs more than not inspecting at the costs entered.")
     app.number_input(key="threshold_number").set_value(float(np.median(run.score_values))).run()
     app.button(key="threshold_save").click().run()  # not costlier: saved at once
     assert not app.error and run.threshold != lowest
@@ -967,9 +969,8 @@ def test_save_stores_the_exact_threshold_typed_in_with_the_same_click(open_page,
     exact = app.number_input(key="threshold_number")
     assert exact.help.startswith("From ") and "A value beyond it is moved to its nearer end" in exact.help
     # said by the fragment's next draw, not by the button's callback (Streamlit warned on every save)
-    assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual) for "
-                                            f"{common.as_text(run_name(run))}. Predict and scores.csv use it from "
-                                            f"now on."]
+    assert [t.value for t in app.toast] == [f"Saved threshold {exact_number(run.threshold)} (manual): Predict and "
+                                            f"scores.csv use it from now on. Run: {common.as_text(run_name(run))}."]
     assert run_name(run).split(" · ")[-1] == run.config["category"] and trained_at(run.id) in run_name(run)
     app.run()
     assert app.toast.len == 0  # said once

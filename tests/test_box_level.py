@@ -360,7 +360,7 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     assert run.box_level_info["reason"] == "fewer boxes on good parts"
     assert app.text_input(key="box_level_reason").value == ""  # not carried over to the next change
     assert [t.value for t in app.toast] == [  # for which run, as the threshold's (review)
-        f"Saved box level 3 for {as_text(run_name(run))}: Inspect, Compare and Predict draw boxes above it."]
+        f"Saved box level 3: Inspect, Compare and Predict draw boxes above it. Run: {as_text(run_name(run))}."]
     assert app.toast[0].proto.duration >= 10  # long enough to read (accessibility review)
     app.switch_page("ui/pages/inspect_images.py").run()
     caption = next(c.value for c in app.caption if c.value.startswith("Boxes on the test set"))

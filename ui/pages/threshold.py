@@ -154,9 +154,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
         without = (" The costs entered cannot be used: none were recorded with it." if costs is None else "")
-        st.session_state[SAVE_TOAST] = (f"Saved threshold {exact_number(value)} ({source}) for "
-                                        f"{common.as_text(run_name(run))}. Predict and scores.csv use it from now "
-                                        f"on.{dearer}{without}", ":material/save:")
+        st.session_state[SAVE_TOAST] = (  # what the save changes first: a toast shows 3 lines, then "view more"
+            f"Saved threshold {exact_number(value)} ({source}): Predict and scores.csv use it from now on.{dearer}"
+            f"{without} Run: {common.as_text(run_name(run))}.", ":material/save:")  # (QE review)
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
@@ -418,8 +418,8 @@ def save_box_level(run: Run, level: float) -> None:
     if written:
         st.session_state[BOX_REASON] = ""
     st.session_state[BOX_TOAST] = (
-        f"Saved box level {exact_number(level)} for {common.as_text(run_name(run))}: Inspect, Compare and Predict "
-        f"draw boxes above it."  # the run named, as the threshold's toast names it (review)
+        f"Saved box level {exact_number(level)}: Inspect, Compare and Predict draw boxes above it. Run: "
+        f"{common.as_text(run_name(run))}."  # the run named (review), after what the save changes (QE review)
         if written else f"{exact_number(level)} is the saved box level already: nothing changed.", ":material/save:")
 
 
