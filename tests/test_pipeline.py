@@ -2448,6 +2448,28 @@ def test_a_file_written_into_folders_that_did_not_exist_says_it_created_them(tra
     assert f"note: created the folder {tmp_path / 'reports'} for the report" in captured.err
 
 
+def test_train_predict_and_split_say_which_folders_they_created(trained, dataset, tmp_path, capsys):
+    """They made a mistyped --runs or --out path's tree of folders without a word, which the README said they did
+    not (README review); the folder written stays the last line printed."""
+    runs = tmp_path / "typo" / "runs"
+    assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs), *FAST_ARGS]) == 0
+    captured = capsys.readouterr()
+    assert f"note: created the folder {tmp_path / 'typo'} to hold the runs" in captured.err
+    assert Path(captured.out.splitlines()[-1]).parent == runs
+    out = tmp_path / "lot" / "7"
+    for first in (True, False):  # the second predict finds the folder there
+        assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
+                     "--out", str(out)]) == 0
+        captured = capsys.readouterr()
+        assert (f"note: created the folder {tmp_path / 'lot'} to hold the results" in captured.err) == first
+        assert captured.out.splitlines()[-1] == str(out / "predictions.csv")
+    split = tmp_path / "by_part" / "widget"
+    assert main(["split", "--data", str(dataset), "--out", str(split)]) == 0
+    captured = capsys.readouterr()
+    assert f"note: created the folder {tmp_path / 'by_part'} for the split category" in captured.err
+    assert captured.out.splitlines()[-1] == str(split)
+
+
 def test_predict_says_when_it_scored_images_the_run_learnt_from(trained, dataset, tmp_path, capsys):
     """Its own train/good was scored as new parts without a word (QE review)."""
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "train" / "good"),

@@ -393,6 +393,7 @@ def _train(args: argparse.Namespace) -> int:
     fraction = SUPERVISED_TRAIN_FRACTION if fraction is None else fraction
     if not 0 < fraction < 1:
         raise ValueError(f"--supervised-train-fraction is a share above 0 and below 1, not {fraction}")
+    created = missing_folders(Path(args.runs))  # said once the run is written (README review: made silently)
     progress = TerminalProgress()
     interrupted: list[int] = []
     try:
@@ -419,6 +420,8 @@ def _train(args: argparse.Namespace) -> int:
             print(f"skipped {counted(len(run.report['skipped']), *what)}: also in {run.path / 'report.json'}")
         for note in run.report["notes"]:
             print(note)
+        if created:  # the run's folder stays the last line printed
+            print(f"note: created the folder {created[-1].absolute()} to hold the runs", file=sys.stderr)
         print(run.path)
     if interrupted:
         print(f"interrupted once the run was written: {run.path}", file=sys.stderr)
@@ -712,6 +715,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
               f"give one as --input to score its images")
     if training_ranges is None:
         print(CAPTURE_NOT_CHECKED_NOTE)
+    if created:  # the table's path stays the last line printed (README review: made silently)
+        print(f"note: created the folder {created[-1].absolute()} to hold the results", file=sys.stderr)
     print(out / "predictions.csv")
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(_nothing_scored(args.input), file=sys.stderr)
@@ -894,6 +899,7 @@ def _report(args: argparse.Namespace) -> int:
 def _split(args: argparse.Namespace) -> int:
     category = load_category(category_path(args.data, args.category))
     check_split_target(category, Path(args.out))  # before every image is decoded and grouped
+    created = _missing_folder(Path(args.out))  # the folders above the new category folder
     progress = TerminalProgress()
     try:
         split = split_by_part(category, args.test_fraction, args.seed, progress, args.bit_depth)
@@ -912,6 +918,8 @@ def _split(args: argparse.Namespace) -> int:
           + (f"{' and '.join(kept)} {'as it was' if len(defective) + masks == 1 else 'as they were'}" if kept
              else "no defective test image (the category has none)"))
     _print_skipped(split.skipped)
+    if created is not None:  # the new category folder stays the last line printed (README review: made silently)
+        print(f"note: created the folder {created} for the split category", file=sys.stderr)
     print(out)
     return 0
 
