@@ -336,6 +336,25 @@ def test_a_manifest_that_no_longer_lists_the_files_the_run_recorded_is_refused(t
     assert "where config.json recorded" in str(run.problem())
 
 
+@pytest.mark.parametrize("how", ["a digit changed", "a row deleted"])
+def test_a_manifest_edited_with_its_line_ends_kept_is_named_as_damaged_everywhere(trained_run, tmp_path, capsys, how):
+    """Found by the run-integrity review: with its CR LF line ends kept, a manifest edited in place was read again as
+    if written with LF ends (a carriage return in a name), so evaluate failed with pandas' KeyError and the other
+    commands said a column present was missing."""
+    run = copied(trained_run, tmp_path / "runs")
+    path = run.path / "data_manifest.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    if how == "a digit changed":
+        lines[1] = lines[1][:-1] + (b"0" if lines[1][-1:] != b"0" else b"1")
+    else:
+        del lines[1]
+    path.write_bytes(b"\r\n".join(lines))
+    refused_everywhere(run, f"{path} is damaged: it lists ", tmp_path, capsys)
+    assert main(["evaluate", "--run", str(run.path)]) == 0  # it scores the run all the same, and says why it cannot
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"data files: {path} is damaged: it lists ")  # name
+    # the changed files
+
+
 def test_evaluate_goes_on_without_a_damaged_manifest_and_says_so(trained_run, tmp_path, capsys):
     """Needs evaluate_run to catch the manifest's RunError and the CLI to say it (pipeline.py, cli.py)."""
     run = copied(trained_run, tmp_path / "runs")
