@@ -403,6 +403,36 @@ def test_a_damaged_model_maps_or_scores_file_is_found_by_the_cheap_check(trained
     refused_everywhere(run, said, tmp_path, capsys)
 
 
+@pytest.mark.parametrize("how", ["model arrays garbled inside", "a scores row deleted", "a seed in words",
+                                 "no image AUROC"])
+def test_damage_the_listing_had_missed_or_blamed_on_another_file_is_named(trained_run, tmp_path, capsys, how):
+    """Found by the run-integrity review: the listing offered a run whose model arrays were garbled inside (read
+    from their table of contents alone), which every command then refused; a scores.csv row deleted was blamed on
+    maps.npz; a seed "zero" and a metrics.json without its image AUROC were listed, reported and exported."""
+    run = copied(trained_run, tmp_path / "runs")
+    if how == "model arrays garbled inside":
+        path = run.path / "model" / "arrays.npz"
+        data = bytearray(path.read_bytes())
+        middle = len(data) // 2
+        data[middle:middle + 64] = bytes(byte ^ 0xFF for byte in data[middle:middle + 64])
+        path.write_bytes(bytes(data))
+        said = "model cannot be loaded: arrays.npz is not the file this model saved"
+    elif how == "a scores row deleted":
+        path = run.path / "scores.csv"
+        lines = path.read_bytes().split(b"\r\n")
+        path.write_bytes(b"\r\n".join(lines[:2] + lines[3:]))
+        said = f"{path} is damaged: "
+    elif how == "a seed in words":
+        write_json_atomic(run.path / "config.json", {**run.config, "seed": "zero"})
+        said = "config.json is damaged: its seed is 'zero', not a whole number from 0 to 4294967295"
+    else:
+        metrics = json.loads((run.path / "metrics.json").read_text())
+        del metrics["image_auroc"]
+        write_json_atomic(run.path / "metrics.json", metrics)
+        said = "metrics.json is damaged: it has no image_auroc"
+    refused_everywhere(Run(run.path), said, tmp_path, capsys)
+
+
 def test_a_fine_tuned_backbone_or_a_region_that_is_gone_is_found(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     meta_path = run.path / "model" / "model.json"
@@ -754,7 +784,8 @@ def test_evaluate_refuses_a_damaged_run_before_scoring_its_test_set(trained_run,
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run.path)]) == 2
     captured = capsys.readouterr()
-    assert "maps.npz is damaged: it holds" in captured.err and "image AUROC" not in captured.out
+    assert "scores.csv is damaged: its images, labels or scores are not the ones the run wrote" in captured.err
+    assert "image AUROC" not in captured.out  # (the maps had been blamed for the rows cut: run-integrity review)
 
 
 def test_a_defect_type_named_like_a_missing_value_stays_its_name(tmp_path, capsys):

@@ -52,6 +52,7 @@ from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
                            saved_normalization, saved_preprocessing)
 from .metrics import LineCosts, image_auroc, mask_to_eval_size
+from .progress import MAX_SEED
 from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
@@ -521,7 +522,6 @@ class Run:
             self._check_files(manifest)
             for index in range(len(self.scores)):
                 self.anomaly_map(index)
-            self._check_model_arrays()
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
@@ -624,11 +624,15 @@ class Run:
                 raise RunError(f"{path} is damaged: {key} is {value!r}, not a number")
 
     def _check_config(self) -> None:
-        """``RunError`` when ``config.json`` lacks its method or parameters, or holds a backbone or an inspection
-        region that the pages and the ``runs`` listing cannot show."""
+        """``RunError`` when ``config.json`` lacks its method or parameters, or holds a backbone, an inspection
+        region or a seed that the pages, the ``runs`` listing and the report cannot show."""
         config = self.config
         if not isinstance(config.get("method"), str) or not isinstance(config.get("params", {}), dict):
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: no method or parameters")
+        seed = config.get("seed")  # the report had printed "zero" as the seed the run was trained with (review)
+        if seed is not None and not (type(seed) is int and 0 <= seed <= MAX_SEED):
+            raise RunError(f"{self.path / CONFIG_FILE} is damaged: its seed is {seed!r}, not a whole number from 0 to "
+                           f"{MAX_SEED}")
         backbone = config.get("params", {}).get("backbone", DEFAULT_BACKBONE)
         if not isinstance(backbone, str):
             raise RunError(f"{self.path / CONFIG_FILE} is damaged: its backbone is {backbone!r}, not a name")
@@ -642,6 +646,13 @@ class Run:
         manifest (its columns, and the order of its test images against ``scores.csv``'s). False where a threshold
         save in progress leaves ``scores.csv`` ahead of ``threshold.json`` (:meth:`_finish_interrupted_save`)."""
         count = len(self.scores)
+        if manifest:  # a row deleted or moved is named in scores.csv, before the maps are counted against its rows
+            self._check_scores_order()  # (a deleted row had been blamed on maps.npz: run-integrity review)
+        recorded = self.config.get("scores_sha256")  # runs since 2026-12-06 (an earlier run's scores: unchecked)
+        if recorded is not None and scores_digest(self.scores) != recorded:  # a score edited by hand (review)
+            raise RunError(f"{self.path / SCORES_FILE} is damaged: its images, labels or scores are not the ones the "
+                           f"run wrote (their SHA-256 is not the one {CONFIG_FILE} recorded), so its figures and "
+                           f"metrics.json would disagree; restore it from a copy, or train again")
         headers = {name.removesuffix(".npy"): header
                    for name, header in self._array_file_headers(self.path / MAPS_FILE).items()}
         if set(headers) != {f"m{index:05d}" for index in range(count)}:
@@ -652,14 +663,10 @@ class Run:
             if header is None or not holds_a_map(*header):  # as anomaly_map reads it
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
-        settled = self._finish_interrupted_save()
-        if manifest:
-            self._check_scores_order()
-        recorded = self.config.get("scores_sha256")  # runs since 2026-12-06 (an earlier run's scores: unchecked)
-        if recorded is not None and scores_digest(self.scores) != recorded:  # a score edited by hand (review)
-            raise RunError(f"{self.path / SCORES_FILE} is damaged: its images, labels or scores are not the ones the "
-                           f"run wrote (their SHA-256 is not the one {CONFIG_FILE} recorded), so its figures and "
-                           f"metrics.json would disagree; restore it from a copy, or train again")
+        self._check_model_arrays()  # read in full (a 14 MB bank: about 30 ms); the listing had offered a model
+        settled = self._finish_interrupted_save()  # garbled inside, which every command then refused (review)
+        if recorded is not None and "image_auroc" not in self.metrics:  # every run writes it, None or a figure: read
+            raise RunError(f"{self.path / METRICS_FILE} is damaged: it has no image_auroc")  # as n/a (review)
         saved = self.metrics.get("image_auroc")  # the headline figure, which `runs` and every page show: an edit or a
         if recorded is not None and _is_finite(saved) and (found := image_auroc(self.labels, self.score_values)) \
                 is not None and abs(found - saved) > 1e-9:  # flipped bit had gone unseen (robustness review)
