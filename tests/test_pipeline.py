@@ -1715,7 +1715,11 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, trained):
                                        f"them)\n")
     (tmp_path / "half").mkdir()
     assert main(["evaluate", "--run", str(tmp_path / "half")]) == 2
-    assert "half is not a complete run (config.json or metrics.json missing)" in capsys.readouterr().err
+    assert "half is not a complete run (config.json missing and metrics.json missing)" in capsys.readouterr().err
+    (tmp_path / "half" / "config.json").write_text("{}")
+    (tmp_path / "half" / "metrics.json").mkdir()  # named as such, not as missing (run-integrity review)
+    assert main(["evaluate", "--run", str(tmp_path / "half")]) == 2
+    assert "half is not a complete run (metrics.json not a regular file)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("n_train, n_per_defect, scored_on", [

@@ -42,9 +42,9 @@ from .progress import IMAGE_STAGES
 from .provenance import describe_changes
 from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, METRICS_FILE, MIN_BOX_LEVEL,
+from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   check_output_file, escaped_controls, missing_folders, recorded_costs, run_folder_holding,
+                   check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs, run_folder_holding,
                    spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
@@ -1030,9 +1030,8 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     runs = store.list()
     for folder in store.incomplete_folders():
-        missing = " and ".join(name for name in (CONFIG_FILE, METRICS_FILE) if not (folder / name).is_file())
-        print(f"not a complete run ({missing} missing, not listed; remove the folder by hand if it should go): "
-              f"{folder}", file=sys.stderr)
+        print(f"not a complete run ({incomplete_run_files(folder)}, not listed; remove the folder by hand if it "
+              f"should go): {folder}", file=sys.stderr)
     for folder in store.staging_folders():
         print(f"not a run yet: {folder}, a run being written or deleted, or left by an interrupted command (train, "
               f"an import and a deletion remove it once it is an hour old)", file=sys.stderr)

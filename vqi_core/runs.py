@@ -123,6 +123,13 @@ def is_run_folder(folder: Path) -> bool:
     return (folder / CONFIG_FILE).is_file() and (folder / METRICS_FILE).is_file()
 
 
+def incomplete_run_files(folder: Path) -> str:
+    """What keeps ``folder`` from being a complete run, file by file: "metrics.json missing", "config.json not a
+    regular file" (a folder, or a link to a device, in its place: it had been said "missing" as well)."""
+    return " and ".join(f"{name} {'not a regular file' if (folder / name).exists() else 'missing'}"
+                        for name in (CONFIG_FILE, METRICS_FILE) if not (folder / name).is_file())
+
+
 def runs_held(folder: Path) -> list[str]:
     """The names of the complete runs directly in ``folder``, sorted (none where it cannot be listed)."""
     try:
@@ -430,7 +437,7 @@ class Run:
                 raise RunError(f"{self.path} is a runs folder holding {counted(len(held), 'run')}, not a run: give "
                                f"one of them, such as {self.path / held[-1]} (`python -m vqi_core runs --runs "
                                f"{shlex.quote(str(self.path))}` lists them)")
-            raise RunError(f"{self.path} is not a complete run (config.json or metrics.json missing)")
+            raise RunError(f"{self.path} is not a complete run ({incomplete_run_files(self.path)})")
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
