@@ -44,8 +44,8 @@ from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs, run_folder_holding,
-                   spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
+                   check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs,
+                   run_folder_holding, spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
