@@ -2258,6 +2258,10 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     result = evaluate_run(run, lot)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(run.threshold)
     assert point.fp >= 2 and point.fn >= 1  # the defective parts labelled good are rejected, faint.png passes
+    assert any("the run's own test images" in note for note in result["notes"])  # sentences, not the command
+    for note in result["notes"]:  # line's fragments (QE review: the last one ended without a full stop)
+        shown = common.as_text(note[0].upper() + note[1:] + ("" if note.endswith(".") else "."))
+        assert shown in [w.value for w in app.warning]
     summary = next(m.value for m in app.markdown if "at the saved threshold" in m.value)
     assert f"{point.fp} of {point.fp + point.tn} good parts would be rejected" in summary
     assert f"{point.fn} of {point.fn + point.tp} defective parts would pass" in summary

@@ -139,6 +139,12 @@ def _utc_offset(when: datetime) -> str:
     return f"{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
 
 
+def as_sentence(note: str) -> str:
+    """A note the command line prints after "note: " as a page shows it: a capital first letter and a full stop
+    (Predict's check showed them as fragments: QE review)."""
+    return note[:1].upper() + note[1:] + ("" if note.endswith((".", "!", "?")) else ".")
+
+
 def headline(note: str) -> str | None:
     """A long note's first clause without its parentheses ("185 of 190 good test images look almost like a
     training image, against 64 of 392 defective ones: if they are other photos of the same parts, the figures here

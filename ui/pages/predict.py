@@ -25,7 +25,7 @@ from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sourc
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import same_path
-from vqi_core.wording import are, counted, exact_number, figure, score_beside
+from vqi_core.wording import are, as_sentence, counted, exact_number, figure, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
@@ -110,7 +110,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     for item in outcome["skipped"]:
         st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
     for note in outcome["notes"]:
-        st.warning(note, icon=":material/warning:")
+        st.warning(common.as_text(as_sentence(note)), icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     not_scored = not_scored_count(judged)
     st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
