@@ -26,7 +26,7 @@ from vqi_core.pipeline import IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunCon
     missing_test_images
 from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_CROP, MIN_INPUT_SIDE, RESIZE_MODES
 from vqi_core.progress import MAX_SEED
-from vqi_core.runs import RunError
+from vqi_core.runs import RunError, changed_settings
 from vqi_core.split_check import no_copies_line
 from vqi_core.wording import counted
 
@@ -492,8 +492,10 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
                     if fitted else "an input of the training images' shape") + \
                 f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
+        changed = changed_settings({"method": config.method, "params": config.params})  # as the run tables will
         st.caption(f"Trains {method_title(config.method)} with {backbone_title(config.params['backbone'])} at {size}, "
-                   f"seed {config.seed}.")
+                   f"seed {config.seed}" + ("." if changed == "defaults" else f"; changed from the method's defaults: "
+                                                                             f"{changed}."))  # (QE review)
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
         try:
