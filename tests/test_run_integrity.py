@@ -181,7 +181,7 @@ def test_reports_of_older_runs_and_a_null_test_set_check_are_read(trained_run, t
     (b"\x00\x01garbage", "is damaged: column role, file, bytes, sha256 missing"),
     (b"a,b\n1,2\n", "is damaged: column role, file, bytes, sha256 missing"),
     (b"role,file\ntrain,train/good/000.png\n", "is damaged: column bytes, sha256 missing"),
-    (b"\xff\xfe\xfa role,file,bytes,sha256\n", "is damaged: 'utf-8' codec can't decode"),
+    (b"\xff\xfe\xfa role,file,bytes,sha256\n", "is damaged: not a table VQI wrote ('utf-8' codec can't decode"),
     (None, "is missing"),
 ], ids=["nul-garbage", "other-columns", "two-columns", "not-utf8", "deleted"])
 def test_a_damaged_or_missing_data_manifest_is_named(trained_run, tmp_path, capsys, content, problem):
@@ -395,6 +395,9 @@ def damage(path: Path, how: str) -> None:
     ("maps.npz", "cut short", "maps.npz is damaged: table of contents unreadable, as in a file cut short"),
     ("maps.npz", "deleted", "maps.npz is missing"),
     ("scores.csv", "a,b", "scores.csv is damaged: column image, path, label, defect_type, mask_path, score missing"),
+    ("scores.csv", "", "scores.csv is damaged: it is empty"),  # pandas' words had been all (run-integrity review)
+    ("scores.csv", "image,path,label,defect_type,mask_path,score\n1,2,3,4,5,6\n1,2,3,4,5,6,7,8\n",
+     "scores.csv is damaged: not a table VQI wrote (Error tokenizing data. C error: Expected 6 fields in line 3, saw 8)"),  # on one line: it ended in a line break
 ])
 def test_a_damaged_model_maps_or_scores_file_is_found_by_the_cheap_check(trained_run, tmp_path, capsys, name, how,
                                                                         said):

@@ -378,6 +378,14 @@ def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return frame
 
 
+def unreadable_table(path: Path, exc: BaseException) -> RunError:
+    """The error for a run's CSV record that pandas cannot read: "is empty", or its parser's words on one line
+    (they ended in a literal line break: run-integrity review)."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return RunError(f"{path} is damaged: it is empty")
+    return RunError(f"{path} is damaged: not a table VQI wrote ({' '.join(str(exc).split())})")
+
+
 def read_scores_file(path: Path) -> pd.DataFrame:
     """A run's ``scores.csv``, every column as written but the scores (numbers); ``RunError`` naming it where it is
     missing or damaged (a column missing, a score not a finite number, an image listed twice, a label or a place
@@ -387,7 +395,7 @@ def read_scores_file(path: Path) -> pd.DataFrame:
     except FileNotFoundError:
         raise missing_run_file(path) from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-        raise RunError(f"{path} is damaged: {exc}") from exc
+        raise unreadable_table(path, exc) from exc
     missing = [column for column in SCORE_COLUMNS if column not in frame]
     if missing:
         raise RunError(f"{path} is damaged: column {', '.join(missing)} missing")
@@ -697,7 +705,7 @@ class Run:
         except FileNotFoundError:
             raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
-            raise RunError(f"{path} is damaged: {exc}") from exc
+            raise unreadable_table(path, exc) from exc
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
         if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
@@ -952,7 +960,7 @@ class Run:
         except FileNotFoundError:
             raise missing_run_file(path) from None
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-            raise RunError(f"{path} is damaged: {exc}") from exc
+            raise unreadable_table(path, exc) from exc
         return frame
 
     def _read_manifest(self, columns_checked: bool = True, **read: Any) -> pd.DataFrame:
