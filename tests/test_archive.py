@@ -354,6 +354,12 @@ def test_runs_command_deletes_only_runs_and_lists_past_a_damaged_one(trained_run
                  "--out", str(tmp_path / "run.zip")]) == 0 and (tmp_path / "run.zip").is_file()
     assert main(["runs", "--runs", str(store_root), "--delete", str(tmp_path / "runs2" / trained_run.id)]) == 2
     assert "nothing deleted" in capsys.readouterr().err  # a run folder's path elsewhere is not one of these runs
+    (store_root / "linked").symlink_to(store_root / trained_run.id)  # a run linked in from elsewhere: its target
+    assert main(["runs", "--runs", str(store_root), "--delete", "linked"]) == 2  # stays, said plainly (a raw
+    assert capsys.readouterr().err == (  # "[Errno 21] Is a directory" had been all: run-integrity review)
+        f"error: run linked is a link to {store_root / trained_run.id}, nothing deleted: remove the link by hand to "
+        f"take the run off this list, or delete the run in the runs folder that holds it\n")
+    assert Run(store_root / trained_run.id).problem() is None
 
     with pytest.raises(RunError, match="cannot be used: .*config.json is damaged: no method"):
         import_run(run_archive_bytes_with(trained_run, {"config.json": b"{}"}), RunStore(tmp_path / "line"))

@@ -1504,6 +1504,9 @@ class RunStore:
         except RunError as exc:
             raise RunError(f"no run {run_id!r} in {self.root}, nothing deleted: {exc}") from None
         run_id = folder.name
+        if folder.is_symlink():  # the rename aside failed with a raw "[Errno 21] Is a directory" (run-integrity review)
+            raise RunError(f"run {run_id} is a link to {os.readlink(folder)}, nothing deleted: remove the link by hand "
+                           f"to take the run off this list, or delete the run in the runs folder that holds it")
         protected = write_protected_folder(folder)
         if protected is not None:
             raise RunError(f"run {run_id} is write-protected ({protected} is read-only), nothing deleted: make it "
