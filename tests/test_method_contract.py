@@ -329,6 +329,18 @@ def test_arrays_of_the_wrong_shape_are_refused_before_they_give_plausible_scores
     np.savez_compressed(tmp_path / "model" / "arrays.npz", **{key: arrays[key] for key in ("mean", "channel_index")})
     with pytest.raises(DamagedModel, match="arrays.npz is damaged: it lacks inv_covariance"):
         load_model(tmp_path / "model")
+    np.savez(tmp_path / "model" / "arrays.npz", **{**arrays, "mean": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(DamagedModel, match="the model in .* cannot be loaded: arrays.npz is damaged: Object arrays "
+                                           "cannot be loaded when allow_pickle=False"):  # numpy's ValueError had
+        load_model(tmp_path / "model")  # been all (run-integrity review); nothing was unpickled
+    (tmp_path / "model" / "arrays.npz").unlink()  # without digests (a model saved before they were recorded): a
+    with pytest.raises(DamagedModel, match="cannot be loaded: arrays.npz is missing"):  # FileNotFoundError had been
+        load_model(tmp_path / "model")  # all
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    (tmp_path / "model" / "model.json").write_text(json.dumps({**meta, "method": "cflow"}))
+    with pytest.raises(DamagedModel, match="model.json names the method 'cflow', which this version of VQI does not "
+                                           "have"):  # (it said the method was missing)
+        load_model(tmp_path / "model")
 
 
 def test_a_fine_tuned_backbone_file_that_is_not_the_backbones_weights_is_refused(small_fit, tmp_path):

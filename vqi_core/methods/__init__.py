@@ -83,6 +83,10 @@ def load_model(folder: Path | str) -> AnomalyModel:
     except (ValueError, RecursionError) as exc:  # undecodable, not JSON, a 5,000-digit number; nested too deep
         raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (not JSON: {exc})") \
             from None
+    if isinstance(meta, dict) and isinstance(meta.get("method"), str) and meta["method"] not in METHOD_PATHS:
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} names the method "
+                           f"{meta['method']!r}, which this version of VQI does not have (it has "
+                           f"{', '.join(METHOD_PATHS)})")  # it had said the method was missing (review)
     if not (isinstance(meta, dict) and meta.get("method") in METHOD_PATHS and isinstance(meta.get("params"), dict)
             and isinstance(meta.get("preprocessing"), dict) and "normalization" in meta):
         raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (it lacks the "

@@ -520,15 +520,25 @@ class AnomalyModel(ABC):
             raise
         except ValueError as exc:  # a value out of range: edited, or not written by VQI
             raise DamagedModel(f"{MODEL_JSON} is damaged: {exc}") from None
-        with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
-            stray = next((name for name in data.zip.namelist() if not name.endswith(".npy")), None)
-            if stray is not None:  # numpy would hand its raw bytes over as if an array (faiss's own format too)
-                raise DamagedModel(f"{ARRAYS_FILE} is damaged: it holds {stray!r}, which is not an array file "
-                                   f"written by VQI")
-            model._load_arrays({key: data[key] for key in data.files})
+        try:
+            with np.load(folder / ARRAYS_FILE, allow_pickle=False) as data:
+                stray = next((name for name in data.zip.namelist() if not name.endswith(".npy")), None)
+                if stray is not None:  # numpy would hand its raw bytes over as if an array (faiss's own format too)
+                    raise DamagedModel(f"{ARRAYS_FILE} is damaged: it holds {stray!r}, which is not an array file "
+                                       f"written by VQI")
+                arrays = {key: data[key] for key in data.files}
+        except FileNotFoundError:  # a model saved before VQI recorded its files' digests (run-integrity review)
+            raise DamagedModel(f"{ARRAYS_FILE} is missing") from None
+        except DamagedModel:
+            raise
+        except ValueError as exc:  # numpy refusing an array of objects: only pickle could read it
+            raise DamagedModel(f"{ARRAYS_FILE} is damaged: {exc}") from None
+        model._load_arrays(arrays)
         if meta.get("fine_tuned_backbone"):
             try:
                 state = load_state_dict_file(folder / BACKBONE_FILE)
+            except FileNotFoundError:
+                raise DamagedModel(f"{BACKBONE_FILE} is missing") from None
             except pickle.UnpicklingError:  # torch's message would suggest loading it with weights_only=False
                 raise DamagedModel(f"{BACKBONE_FILE} holds objects other than tensors, which VQI never unpickles: "
                                    f"damaged or replaced") from None
