@@ -309,14 +309,18 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
         download_results(outcome)  # each file with the reason, as the command line writes it
         return
     defective = sum(c["defective"] for c in cards)
+    unlike = sum(bool(c["unlike_training"]) for c in cards)
+    unlike_good = sum(bool(c["unlike_training"]) and not c["defective"] for c in cards)
     counts = common.metric_row()
     counts.metric("Images scored", len(cards), width="content")
     counts.metric("Defective", defective, width="content")
-    counts.metric("Good", len(cards) - defective, width="content")
+    # "Good" had read as all passed, where predict --fail-on-defect passes no image unlike the training ones (QE review)
+    counts.metric("Good", len(cards) - defective, width="content",
+                  help=f"Scored below the threshold; {unlike_good} of them unlike the training images (Check the "
+                       f"capture): check those before passing them." if unlike_good else None)
     counts.metric("Not scored", not_scored_count(outcome["frame"]), width="content",
                   help="Files given that could not be scored (listed above, with the reason): not inspected, "
                        "so neither good nor defective.")
-    unlike = sum(bool(c["unlike_training"]) for c in cards)
     if outcome["capture_checked"]:  # at a glance beside the verdicts: a camera or lighting fault, not only a bad
         counts.metric("Check the capture", unlike, width="content",  # part, can make them (browser review)
                       help="Images unlike the good training images (brightness, contrast, colour, size or shape), "
