@@ -775,6 +775,13 @@ def test_scores_sorted_in_a_spreadsheet_are_found_before_an_image_is_shown_with_
     scores.sort_values("score", ascending=False).to_csv(run.path / "scores.csv", index=False)
     refused_everywhere(run, "scores.csv is damaged: its rows are not in the order the run wrote them", tmp_path,
                        capsys)
+    assert main(["evaluate", "--run", str(run.path)]) == 2  # evaluate, which goes on without a manifest, names the
+    assert "its rows are not in the order the run wrote them" in capsys.readouterr().err  # order too (review)
+    (run.path / "data_manifest.csv").write_bytes(b"garbage")  # without a manifest to tell, the scores' digest does
+    assert main(["evaluate", "--run", str(run.path)]) == 2
+    assert "scores.csv is damaged: its images, labels or scores are not the ones the run wrote" in \
+        capsys.readouterr().err
+    shutil.copy(trained_run.path / "data_manifest.csv", run.path / "data_manifest.csv")
     scores.to_csv(run.path / "scores.csv", index=False)  # put back in order: fine again
     run = Run(run.path)
     run.check()

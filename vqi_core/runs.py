@@ -661,8 +661,9 @@ class Run:
         manifest (its columns, and the order of its test images against ``scores.csv``'s). False where a threshold
         save in progress leaves ``scores.csv`` ahead of ``threshold.json`` (:meth:`_finish_interrupted_save`)."""
         count = len(self.scores)
-        if manifest:  # a row deleted or moved is named in scores.csv, before the maps are counted against its rows
-            self._check_scores_order()  # (a deleted row had been blamed on maps.npz: run-integrity review)
+        # a row deleted or moved is named in scores.csv, before the maps are counted against its rows (a deleted row had
+        # been blamed on maps.npz, and re-sorted rows went unnamed by evaluate: run-integrity review)
+        self._check_scores_order(manifest_required=manifest)
         recorded = self.config.get("scores_sha256")  # runs since 2026-12-06 (an earlier run's scores: unchecked)
         if recorded is not None and scores_digest(self.scores) != recorded:  # a score edited by hand (review)
             raise RunError(f"{self.path / SCORES_FILE} is damaged: its images, labels or scores are not the ones the "
@@ -689,12 +690,13 @@ class Run:
                            f"that the run's scores give; restore it from a copy, or train again")
         return settled
 
-    def _check_scores_order(self) -> None:
+    def _check_scores_order(self, manifest_required: bool = True) -> None:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
         (re-sorted in a spreadsheet): its maps are stored in the order the run wrote the rows, so every image would
         be shown with another image's heatmap. Runs without a manifest cannot be checked. Of the manifest, its
         header and its role, file and SHA-256 columns are read (a listing of many runs reads every run's), and
-        checked against the digest ``config.json`` recorded."""
+        checked against the digest ``config.json`` recorded: ``RunError`` where it is missing or damaged, unless
+        not ``manifest_required`` (``evaluate`` goes on without it: then the order is not checked)."""
         path = self.path / MANIFEST_FILE
         if not self.data_files_recorded:
             return
@@ -702,9 +704,13 @@ class Run:
             with open(path, newline="", encoding="utf-8") as handle:
                 self._check_manifest_columns(next(csv.reader(handle), []))
             manifest = self._read_manifest(usecols=["role", "file", "sha256"], dtype=str)
-        except FileNotFoundError:
-            raise missing_run_file(path) from None
-        except (OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' parser errors: ValueErrors
+        except (RunError, OSError, ValueError, UnicodeDecodeError, csv.Error) as exc:  # pandas' errors: ValueErrors
+            if not manifest_required:
+                return
+            if isinstance(exc, RunError):
+                raise
+            if isinstance(exc, FileNotFoundError):
+                raise missing_run_file(path) from None
             raise unreadable_table(path, exc) from exc
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
