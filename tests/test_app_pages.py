@@ -2616,9 +2616,12 @@ def test_card_names_break_only_after_a_separator_and_read_as_written():
     folder separator, underscore, hyphen and dot, and nowhere else; without the breaks it reads as written."""
     shown = common.as_breakable_text("blowhole/exp1_num_108719.jpg")
     assert shown == r"blowhole/<wbr>exp1\_<wbr>num\_<wbr>108719\.<wbr>jpg"
+    assert common.as_breakable_text("part_0.75mm-12.5deg_2026-12-06.png") == (  # never inside a number (code
+        r"part\_<wbr>0\.75mm-12.5deg\_<wbr>2026-12-06.<wbr>png")  # review: 0.|75, -|12 and the date had broken)
     for name in ("# 1.png", "lot-7_a.b.png", "<b>x</b>_1.png", "1. first.png", "plain"):
         parts = common.as_breakable_text(name).split("<wbr>")
-        assert all(re.fullmatch(r"[^/_.-]*(?:\\?[/_.-])?", html.unescape(part).replace("\\\\", "")) for part in parts)
+        assert all(part[-1] in "/_.-" and not following[0].isdigit() or part[-1] in "/_"  # a break after a
+                   for part, following in zip(parts, parts[1:]))  # separator, never before a digit after . or -
         assert html.unescape(re.sub(r"\\(.)", r"\1", "".join(parts))) == name  # markdown shows its escapes' characters
     assert common.as_breakable_text("plain") == "plain"
 
