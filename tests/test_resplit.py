@@ -253,3 +253,21 @@ def test_ctrl_c_during_a_split_says_the_split_was_not_written(tmp_path, capsys, 
     assert main(["split", "--data", str(source), "--out", str(tmp_path / "out")]) == 130
     assert capsys.readouterr().err == f"interrupted: {tmp_path / 'out'} was not written\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_split_that_fails_while_writing_leaves_no_folder_it_made(tmp_path, capsys, monkeypatch) -> None:
+    """The folders made above a new category folder stayed behind, empty, when the copy failed (code review)."""
+    source = photographed_category(tmp_path / "widget")
+    copied = []
+
+    def disk_full_at_the_fifth(source_path, target):
+        if len(copied) == 4:
+            raise OSError(28, "No space left on device")
+        copied.append(target)
+        return shutil.copyfile(source_path, target)
+
+    monkeypatch.setattr(shutil, "copy2", disk_full_at_the_fifth)
+    out = tmp_path / "typo" / "deep" / "widget"
+    assert main(["split", "--data", str(source), "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err and len(copied) == 4
+    assert not (tmp_path / "typo").exists()

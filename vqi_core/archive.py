@@ -34,7 +34,7 @@ from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE,
                    THRESHOLD_FILE, ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
-                   read_scores_file, runs_folder_undone_on_failure, write_bytes_atomic, zip_members)
+                   read_scores_file, created_folders_undone_on_failure, write_bytes_atomic, zip_members)
 from .thresholds import verdicts
 from .wording import exact_number
 
@@ -103,7 +103,7 @@ def import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
     says, a model that does not load or any other file that cannot be read (see :meth:`Run.check`); nothing
     is added then (nor the runs folder, where the import created it).
     """
-    with runs_folder_undone_on_failure(store.root):
+    with created_folders_undone_on_failure(store.root):
         return _import_run(source, store)
 
 

@@ -43,7 +43,7 @@ from .system import peak_memory_mb
 from .thresholds import TRAINING_F1, TRAINING_HELD_OUT, TRAINING_SELF, judged_frame
 from .runs import (CONFIG_FILE, MANIFEST_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, REPORT_FILE, SCORES_FILE,
                    THRESHOLD_FILE, Run, RunError, RunStore, ground_truth_masks, local_time, predictions_frame,
-                   read_scores_file, record_csv, runs_folder_undone_on_failure, save_maps, scores_digest,
+                   read_scores_file, record_csv, created_folders_undone_on_failure, save_maps, scores_digest,
                    threshold_entry, write_bytes_atomic, write_json_atomic)
 
 PACKAGES = ("torch", "torchvision", "numpy", "scikit-learn", "scikit-learn-intelex", "faiss-cpu", "opencv-python-headless")
@@ -469,7 +469,7 @@ def train_run(config: RunConfig, runs_dir: Path | str, progress: ProgressCallbac
     ``Cancelled`` through after removing the partial run. A run that fails or is refused leaves nothing: the
     runs folder too is removed again when this call created it.
     """
-    with runs_folder_undone_on_failure(Path(runs_dir)):
+    with created_folders_undone_on_failure(Path(runs_dir)):
         return _train_run(config, Path(runs_dir), progress)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from .datasets import GOOD, Category, DatasetError
 from .images import BitDepthError, ImageReadError, bit_depth_too_low, read_image
 from .progress import ProgressCallback, check_seed, report
+from .runs import created_folders_undone_on_failure
 from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
 from .system import unwritable_reason
 from .wording import counted
@@ -128,37 +129,38 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     check_split_target(category, out)
     staging = out.parent / f".{out.name}.incomplete"
     shutil.rmtree(staging, ignore_errors=True)
-    root = category.root
-    files: dict[str, str] = {}
-    try:
-        for side, paths in (("train", split.train), ("test", split.test)):
-            for path in sorted(paths, key=lambda path: path.parent.parent.name != side):  # those that stay first:
-                target = _free_name(staging / side / GOOD, path)  # they keep their names, moved ones are prefixed
+    with created_folders_undone_on_failure(out.parent):  # a failed split leaves no folder it made (code review)
+        root = category.root
+        files: dict[str, str] = {}
+        try:
+            for side, paths in (("train", split.train), ("test", split.test)):
+                for path in sorted(paths, key=lambda path: path.parent.parent.name != side):  # those that stay first:
+                    target = _free_name(staging / side / GOOD, path)  # they keep their names, moved ones are prefixed
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, target)
+                    files[target.relative_to(staging).as_posix()] = path.relative_to(root).as_posix()
+            for sample in category.test:
+                if sample.defect_type == GOOD:
+                    continue
+                target = staging / "test" / sample.defect_type / sample.path.name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, target)
-                files[target.relative_to(staging).as_posix()] = path.relative_to(root).as_posix()
-        for sample in category.test:
-            if sample.defect_type == GOOD:
-                continue
-            target = staging / "test" / sample.defect_type / sample.path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(sample.path, target)
-        if (root / "ground_truth").is_dir():  # a broken link is left out (listed among the masks skipped)
-            try:
-                shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore=_broken_links)
-            except shutil.Error as exc:  # a list of (source, target, reason), one per file that failed
-                source, _, reason = exc.args[0][0]
-                raise OSError(f"could not copy {source} into the split: {reason}") from None
-        record = {"source": str(root.resolve()), "seed": split.seed, "test_fraction": split.test_fraction,
-                  "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
-                  "train_good": len(split.train), "test_good": len(split.test),
-                  "groups": [[path.relative_to(root).as_posix() for path in group] for group in split.groups],
-                  "files": files, "skipped": split.skipped}
-        (staging / SPLIT_FILE).write_text(json.dumps(record, indent=1))
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+                shutil.copy2(sample.path, target)
+            if (root / "ground_truth").is_dir():  # a broken link is left out (listed among the masks skipped)
+                try:
+                    shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore=_broken_links)
+                except shutil.Error as exc:  # a list of (source, target, reason), one per file that failed
+                    source, _, reason = exc.args[0][0]
+                    raise OSError(f"could not copy {source} into the split: {reason}") from None
+            record = {"source": str(root.resolve()), "seed": split.seed, "test_fraction": split.test_fraction,
+                      "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
+                      "train_good": len(split.train), "test_good": len(split.test),
+                      "groups": [[path.relative_to(root).as_posix() for path in group] for group in split.groups],
+                      "files": files, "skipped": split.skipped}
+            (staging / SPLIT_FILE).write_text(json.dumps(record, indent=1))
+            staging.rename(out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return out
 
 

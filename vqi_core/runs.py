@@ -194,14 +194,15 @@ def missing_folders(path: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def runs_folder_undone_on_failure(runs_dir: Path) -> Iterator[None]:
-    """Remove ``runs_dir`` again, with the parents this block created for it, when the block fails and left them
-    empty: a refused training or import changes nothing. Anything another process put there meanwhile stays."""
-    created = missing_folders(runs_dir)
+def created_folders_undone_on_failure(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` (a runs folder, the folder a split is written into) again, with the parents this block
+    created for it, when the block fails and left them empty: a refused training, import or split changes nothing.
+    Anything another process put there meanwhile stays."""
+    created = missing_folders(folder)
     try:
         yield
     except BaseException:
-        for folder in created:  # runs_dir first, then the parents made for it
+        for folder in created:  # the folder first, then the parents made for it
             try:
                 folder.rmdir()
             except OSError:  # not empty (or already gone): leave it and what holds it
