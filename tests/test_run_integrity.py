@@ -34,7 +34,7 @@ from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
 from vqi_core.report import run_report_html
 from vqi_core.runs import (Run, RunError, RunStore, checked_reason, escaped_controls, predictions_frame, save_maps,
-                           scores_digest, write_json_atomic)
+                           scores_digest, unreadable_table, write_json_atomic)
 from vqi_core.system import locked
 
 
@@ -437,6 +437,29 @@ def test_damage_the_listing_had_missed_or_blamed_on_another_file_is_named(traine
     refused_everywhere(Run(run.path), said, tmp_path, capsys)
 
 
+def test_a_record_the_system_will_not_let_be_read_is_not_called_damaged(tmp_path):
+    """A permission error read "not a table VQI wrote ([Errno 13] ...)" (code review; root reads any file, so the
+    error is made here rather than by a file's mode)."""
+    path = tmp_path / "scores.csv"
+    assert str(unreadable_table(path, PermissionError(13, "Permission denied"))) == \
+        f"{path} cannot be read: Permission denied"
+    assert str(unreadable_table(path, pd.errors.EmptyDataError("No columns to parse from file"))) == \
+        f"{path} is damaged: it is empty"
+
+
+def test_a_scores_row_deleted_in_a_run_without_the_scores_digest_is_named_in_scores_csv(trained_run, tmp_path,
+                                                                                        capsys):
+    """Runs trained before the scores' digest was recorded blamed a deleted row on maps.npz (code review)."""
+    run = copied(trained_run, tmp_path / "runs")
+    write_json_atomic(run.path / "config.json", {k: v for k, v in run.config.items() if k != "scores_sha256"})
+    path, total = run.path / "scores.csv", len(run.scores)
+    lines = path.read_bytes().split(b"\r\n")
+    deleted = lines[2].split(b",")[0].decode()
+    path.write_bytes(b"\r\n".join(lines[:2] + lines[3:]))
+    refused_everywhere(Run(run.path), f"{path} is damaged: it lists {total - 1} of the {total} test images the run "
+                                      f"wrote (not {deleted}: a row deleted?)", tmp_path, capsys)
+
+
 def test_a_fine_tuned_backbone_or_a_region_that_is_gone_is_found(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     meta_path = run.path / "model" / "model.json"
@@ -795,7 +818,7 @@ def test_evaluate_refuses_a_damaged_run_before_scoring_its_test_set(trained_run,
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run.path)]) == 2
     captured = capsys.readouterr()
-    assert "scores.csv is damaged: its images, labels or scores are not the ones the run wrote" in captured.err
+    assert "scores.csv is damaged: it lists 2 of the 14 test images the run wrote" in captured.err
     assert "image AUROC" not in captured.out  # (the maps had been blamed for the rows cut: run-integrity review)
 
 

@@ -691,6 +691,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         staging.rmdir()
         for stale in earlier - {overlay_file_name(row["image"]) for row in rows}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
+    if created:  # said on every way out once the results are there (code review: not when interrupted)
+        print(f"note: created the folder {created[-1].absolute()} to hold the results", file=sys.stderr)
     if interrupted:
         print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
               f"predict's", file=sys.stderr)
@@ -715,9 +717,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
               f"give one as --input to score its images")
     if training_ranges is None:
         print(CAPTURE_NOT_CHECKED_NOTE)
-    if created:  # the table's path stays the last line printed (README review: made silently)
-        print(f"note: created the folder {created[-1].absolute()} to hold the results", file=sys.stderr)
-    print(out / "predictions.csv")
+    print(out / "predictions.csv")  # the last line on the standard output
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(_nothing_scored(args.input), file=sys.stderr)
         return 2

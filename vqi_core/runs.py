@@ -380,8 +380,10 @@ def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def unreadable_table(path: Path, exc: BaseException) -> RunError:
-    """The error for a run's CSV record that pandas cannot read: "is empty", or its parser's words on one line
-    (they ended in a literal line break: run-integrity review)."""
+    """The error for a run's CSV record that cannot be read: the system's reason (permission denied), "is empty",
+    or pandas' parser's words on one line (they ended in a literal line break: run-integrity review)."""
+    if isinstance(exc, OSError):  # not damage (code review: "not a table VQI wrote ([Errno 13] ...)")
+        return RunError(f"{path} cannot be read: {exc.strerror or exc}")
     if isinstance(exc, pd.errors.EmptyDataError):
         return RunError(f"{path} is damaged: it is empty")
     return RunError(f"{path} is damaged: not a table VQI wrote ({' '.join(str(exc).split())})")
@@ -715,6 +717,11 @@ class Run:
             raise unreadable_table(path, exc) from exc
         written = ["/".join(name.split("/")[-2:]) for name in manifest.loc[manifest["role"] == "test", "file"]]
         listed = self.scores["image"].astype(str).tolist()
+        if len(set(written)) == len(written) and set(listed) < set(written):  # a run trained before the scores'
+            lost = [name for name in written if name not in set(listed)]  # digest was recorded (code review)
+            raise RunError(f"{self.path / SCORES_FILE} is damaged: it lists {len(listed)} of the {len(written)} test "
+                           f"images the run wrote (not {lost[0]}{', ...' if len(lost) > 1 else ''}: a row deleted?); "
+                           f"restore it from a copy of the run")
         if written != listed and len(set(written)) == len(written) and sorted(written) == sorted(listed):
             raise RunError(f"{self.path / SCORES_FILE} is damaged: its rows are not in the order the run wrote them "
                            f"(re-sorted, in a spreadsheet?), and its maps are stored in that order, so every image "
