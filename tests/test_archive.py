@@ -205,9 +205,9 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     assert (tmp_path / "precious.txt").read_text() == "kept"
 
 
-def damage_inside(run: Run, damage: str) -> str:
-    """Damage the model's arrays or one map of ``run`` inside, each file's table of contents intact (only reading
-    the file in full finds it: the listing does so for the model, not for every map); what the refusal says."""
+def damage_past_the_cheap_check(run: Run, damage: str) -> str:
+    """Damage the model's arrays or one map of ``run`` where only reading the files in full finds it; what the
+    refusal says."""
     if damage == "model":  # a valid array file, but not the one the model saved
         arrays = dict(np.load(run.path / "model" / "arrays.npz"))
         name = sorted(arrays)[0]
@@ -226,9 +226,8 @@ def damage_inside(run: Run, damage: str) -> str:
 def test_a_run_an_import_would_refuse_is_not_exported(trained_run, tmp_path, capsys, damage):
     """The export wrote the archive and gave its SHA-256 to record with the approval; the import then refused it."""
     run = Run(shutil.copytree(trained_run.path, tmp_path / "runs" / trained_run.id))
-    said = damage_inside(run, damage)
-    assert (run.problem() is None) == (damage == "maps")  # the listing reads the model's arrays in full, not every
-    # map (it had offered a run whose model arrays were garbled inside: run-integrity review)
+    said = damage_past_the_cheap_check(run, damage)
+    assert run.problem() is None  # the cheap check (runs listing) does not find either
     with pytest.raises(RunError, match=f"is not exported, as an import would refuse it: .*{said}"):
         export_run_file(run, tmp_path / "run.zip")
     capsys.readouterr()
@@ -558,13 +557,14 @@ def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):
         f"it its name back to export it."]  # as_text escapes colons (:name: is an icon)
 
 
-def test_pages_say_why_a_damaged_run_has_no_archive_or_report_instead_of_a_download_that_fails(open_page, app_env):
+@pytest.mark.parametrize("damage", ["model", "maps"])
+def test_pages_say_why_a_damaged_run_has_no_archive_or_report_instead_of_a_download_that_fails(open_page, app_env,
+                                                                                           damage):
     """Streamlit answers a download whose data cannot be made with nothing but "Failed to generate file for
     download": a run damaged where only reading its files in full finds it is not offered for download, and the
-    page says why. Its decisions (scores only) still are. (A damaged model's run is listed as "cannot be read": the
-    listing reads the model's arrays in full.)"""
+    page says why. Its decisions (scores only) still are."""
     run = app_env.list()[0]
-    said = damage_inside(run, "maps")
+    said = damage_past_the_cheap_check(run, damage)
     home = open_page("home.py")
     assert not home.exception and not home.get("download_button")
     assert len(home.warning) == 1 and home.warning[0].value.startswith("The current run is not offered for download")
@@ -601,7 +601,7 @@ def test_a_passed_full_read_is_remembered_until_a_file_changes_and_a_failed_one_
     monkeypatch.setattr(Run, "load_model", lambda self: reads.append(self) or loads_model(self))
     assert [button.key for button in open_page().get("download_button")] == ["home_export"]
     assert reads == []  # the pass is remembered
-    said = damage_inside(run, "maps")
+    said = damage_past_the_cheap_check(run, "maps")
     home = open_page()
     assert not home.get("download_button") and as_text(said) in home.warning[0].value
 

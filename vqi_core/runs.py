@@ -540,6 +540,7 @@ class Run:
             self._check_files(manifest)
             for index in range(len(self.scores)):
                 self.anomaly_map(index)
+            self._check_model_arrays()
             return
         signature = self.files_signature()
         if signature is None or _passed_checks.get(self.path) != signature:
@@ -682,8 +683,7 @@ class Run:
             if header is None or not holds_a_map(*header):  # as anomaly_map reads it
                 raise RunError(f"{self.path / MAPS_FILE} is damaged: the map of image {index} is not an image's map")
         self._check_model()
-        self._check_model_arrays()  # read in full (a 14 MB bank: about 30 ms); the listing had offered a model
-        settled = self._finish_interrupted_save()  # garbled inside, which every command then refused (review)
+        settled = self._finish_interrupted_save()
         if recorded is not None and "image_auroc" not in self.metrics:  # every run writes it, None or a figure: read
             raise RunError(f"{self.path / METRICS_FILE} is damaged: it has no image_auroc")  # as n/a (review)
         saved = self.metrics.get("image_auroc")  # the headline figure, which `runs` and every page show: an edit or a
