@@ -1716,6 +1716,9 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, trained):
     (tmp_path / "half").mkdir()
     assert main(["evaluate", "--run", str(tmp_path / "half")]) == 2
     assert "half is not a complete run (config.json missing and metrics.json missing)" in capsys.readouterr().err
+    assert main(["evaluate", "--run", str(runs / trained.id / "scores.csv")]) == 2  # a file of a run: the run named
+    assert capsys.readouterr().err == (f"error: {runs / trained.id / 'scores.csv'} lies inside the run "
+                                       f"{runs / trained.id}: give the run's folder, {runs / trained.id}\n")
     (tmp_path / "half" / "config.json").write_text("{}")
     (tmp_path / "half" / "metrics.json").mkdir()  # named as such, not as missing (run-integrity review)
     assert main(["evaluate", "--run", str(tmp_path / "half")]) == 2

@@ -444,6 +444,8 @@ class Run:
         if not is_run_folder(self.path):
             if not self.path.exists():
                 raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
+            if (holding := run_folder_holding(self.path)) is not None:  # a file of a run given (code review)
+                raise RunError(f"{self.path} lies inside the run {holding}: give the run's folder, {holding}")
             if held := runs_held(self.path):  # a runs folder given for a run (review)
                 raise RunError(f"{self.path} is a runs folder holding {counted(len(held), 'run')}, not a run: give "
                                f"one of them, such as {self.path / held[-1]} (`python -m vqi_core runs --runs "
