@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 
 import pytest
 
@@ -66,6 +67,13 @@ def test_engine_benchmark_writes_its_table_with_a_failing_row_among_the_others(t
     (["--methods", "padim:seed=1"], "the seed is a run setting (--seed, RunConfig.seed), not a method parameter"),
     (["--out", "FILE"], "is a file: name a folder for the benchmark's files"),
     (["--keep-runs", "FILE"], "is a file, not a folder"),
+    (["--out", "FILE/sub"], "cannot be made: FILE is a file, not a folder"),  # ("[Errno 20] Not a directory")
+    (["--methods", "patchcore:knn=flat,knn=ivf"], "gives knn twice: give it once"),  # the last had been taken
+    (["--methods", "patchcore:"], "names no parameter after its colon"),
+    (["--methods", "padim", "padim"], "--methods names padim twice"),  # rows that could not be told apart
+    (["--datasets", "widget", "widget"], "--datasets names widget twice"),
+    (["--data-root", "NOWHERE"], "does not exist: give the folder of the datasets with --data-root, or set "
+                                 "VQI_SHARED_DATA"),
 ])
 def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, capsys, options, problem):
     """Each used to start a process per row (or the whole benchmark), end with exit status 0, and replace an
@@ -75,14 +83,47 @@ def test_engine_benchmark_refuses_bad_options_before_anything_runs(tmp_path, cap
     out.mkdir()
     (out / "bench.json").write_text("earlier results")
     (tmp_path / "FILE").write_text("")
-    options = [str(tmp_path / "FILE") if option == "FILE" else option for option in options]
-    defaults = {"--methods": ["padim"], "--out": [str(out)]}
-    argv = ["--data-root", str(tmp_path / "data")] + options + [
-        item for key, values in defaults.items() if key not in options for item in [key, *values]]
+    options = [str(tmp_path / option) if option.startswith(("FILE", "NOWHERE")) else option for option in options]
+    problem = problem.replace("FILE", str(tmp_path / "FILE"))
+    defaults = {"--methods": ["padim"], "--out": [str(out)], "--data-root": [str(tmp_path / "data")]}
+    argv = options + [item for key, values in defaults.items() if key not in options for item in [key, *values]]
     assert bench.main(argv) == 2
     captured = capsys.readouterr()
     assert problem in captured.err and "dataset | method" not in captured.out
     assert (out / "bench.json").read_text() == "earlier results"
+
+
+def test_a_benchmark_keeps_the_rows_finished_when_interrupted_and_a_row_without_test_images(tmp_path, capsys,
+                                                                                          monkeypatch):
+    """Found by the benchmark review: a category without test images failed with ZeroDivisionError, its figures and
+    the run's warnings lost; rows without --keep-runs named run folders that were gone; Ctrl+C lost every row
+    finished, with the tracebacks of two processes."""
+    notest = write_mvtec_dataset(tmp_path / "data" / "notest", n_train=6, n_test_good=2, n_per_defect=1)
+    shutil.rmtree(notest / "test")
+    write_mvtec_dataset(tmp_path / "data" / "widget", n_train=6, n_test_good=2, n_per_defect=1)
+    waits = []
+    real_wait = bench._wait_for_row
+
+    def interrupted_at_the_second(process, queue):
+        waits.append(process)
+        if len(waits) == 2:
+            raise KeyboardInterrupt
+        return real_wait(process, queue)
+
+    monkeypatch.setattr(bench, "_wait_for_row", interrupted_at_the_second)
+    out = tmp_path / "out"
+    assert bench.main(["--data-root", str(tmp_path / "data"), "--datasets", "notest", "widget",
+                       "--methods", "padim:image_size=[64,64],jit=false", "--out", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.endswith(f"interrupted: {out / 'bench.json'} and bench.md hold the 1 row finished of 2\n")
+    assert not waits[1].is_alive()  # the second row's training stopped with the benchmark
+    saved = json.loads((out / "bench.json").read_text())
+    [row] = saved["rows"]
+    assert saved["complete"] is False and "(1 of its 2 rows; interrupted, or still running)" in \
+        (out / "bench.md").read_text()
+    assert row["image_auroc"] is None and row["fit_seconds"] > 0 and row["paired_ms_per_image"] is None
+    assert not row["note"].startswith("failed") and "no test image" in row["note"]  # the run's own warning
+    assert row["run"] is None  # its temporary folder is gone
 
 
 def test_a_benchmark_process_that_dies_becomes_a_failure_row():

@@ -48,6 +48,7 @@ from vqi_core.metrics import ThresholdEvaluator
 from vqi_core.preprocessing import Preprocessing
 from vqi_core.runs import (CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RACY_SECONDS, REPORT_FILE, SCORES_FILE,
                            THRESHOLD_FILE, record_csv, save_maps, write_json_atomic)
+from vqi_core.wording import counted
 
 TARGET_MS = 150.0
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_apptest:
         rows["AppTest page rerun"] = summary(apptest_rerun_ms(labels, scores, types, thresholds))
 
-    title = f"Threshold panel, {args.images} test images, {args.repeats} slider moves (target <= {TARGET_MS:.0f} ms)"
+    title = (f"Threshold panel, {args.images} test images, {counted(args.repeats, 'slider move')} "
+             f"(target <= {TARGET_MS:.0f} ms)")
     lines = ["| measurement | median ms | p95 ms | max ms |", "|---|---|---|---|"]
     lines += [f"| {name} | {row['median_ms']:.3f} | {row['p95_ms']:.3f} | {row['max_ms']:.3f} |"
               for name, row in rows.items()]

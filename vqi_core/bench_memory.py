@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .bench import output_folder, whole_number_at_least, write_results
+from .bench import output_folder, sigterm_as_ctrl_c, whole_number_at_least, write_results
 from .methods import list_methods, method_class
 from .runs import CONFIG_FILE, METRICS_FILE, SCORES_FILE
 
@@ -108,17 +108,21 @@ def main(argv: list[str] | None = None) -> int:
 
     decoded_mb = {"train": args.train * args.side ** 2 * 3 / 2 ** 20, "test": args.test * args.side ** 2 * 3 / 2 ** 20}
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        data = write_category(Path(folder) / "large_parts", args.train, args.test, args.side)
-        results = {}
-        for name, memory_mb in SETTINGS:
-            results[name] = train_in_a_process(data, Path(folder) / "runs", args.method, memory_mb)
-            metrics = results[name]["metrics"]
-            rows.append({"setting": name, "image_memory_mb": results[name]["image_memory_mb"],  # as the run did
-                         "peak_rss_mb": metrics["peak_rss_mb"],
-                         "fit_seconds": metrics["fit_seconds"], "wall_seconds": round(results[name]["wall_seconds"], 1),
-                         "ms_per_image": metrics["ms_per_image"], "image_auroc": metrics["image_auroc"],
-                         "pixel_auroc": metrics["pixel_auroc"]})
+    try:  # Ctrl+C or SIGTERM: the training stops (subprocess.run kills it) and the temporary images go (review)
+        with sigterm_as_ctrl_c(), tempfile.TemporaryDirectory() as folder:
+            data = write_category(Path(folder) / "large_parts", args.train, args.test, args.side)
+            results = {}
+            for name, memory_mb in SETTINGS:
+                results[name] = train_in_a_process(data, Path(folder) / "runs", args.method, memory_mb)
+                metrics = results[name]["metrics"]
+                rows.append({"setting": name, "image_memory_mb": results[name]["image_memory_mb"],  # as the run did
+                             "peak_rss_mb": metrics["peak_rss_mb"], "fit_seconds": metrics["fit_seconds"],
+                             "wall_seconds": round(results[name]["wall_seconds"], 1),
+                             "ms_per_image": metrics["ms_per_image"], "image_auroc": metrics["image_auroc"],
+                             "pixel_auroc": metrics["pixel_auroc"]})
+    except KeyboardInterrupt:
+        print(f"interrupted: nothing written to {args.out}", file=sys.stderr)
+        return 130
     first, second = (results[name]["scores"] for name, _ in SETTINGS)
     same_scores = bool(np.array_equal(first, second))
 
