@@ -279,3 +279,41 @@ def test_an_example_whose_map_the_colour_scale_hides_says_so(runs_store, monkeyp
     monkeypatch.setattr(vqi_core.report, "map_range", lambda *args: levels)
     document = run_report_html(run, float(run.score_values.max()) + 1.0, examples=6)  # every defective part escapes
     assert document.count(said) == 6 if said else "its whole map lies" not in document
+
+
+def test_report_ties_its_sign_off_to_the_model_and_the_threshold_in_effect(runs_store, tmp_path, capsys):
+    """Found by an audit review: the report named no digest of the model it validates; a threshold given on the
+    command line was not said to differ from the saved one; the held-out check of the presets was of 1 % where the
+    saved threshold was chosen with 30 %; printed, a closed list lost its names and headings left their tables; the
+    magenta outlines were unexplained; one copied test image of several was named."""
+    run = runs_store.list()[0]
+    text = " ".join(parse(run_report_html(run)).text)
+    assert run.config["model_sha256"] in text and run.config["scores_sha256"] in text
+    assert "This is not the run's saved threshold" not in text
+    assert main(["threshold", "--run", str(run.path), "--preset", "false-alarms", "--max-false-alarms", "30",
+                 "--save", "--reason", "allow 30 % to catch more"]) == 0
+    saved = Run(run.path)
+    assert saved.threshold_info["source"].startswith("≤ 30% false alarms")
+    given = float(np.median(saved.score_values))
+    capsys.readouterr()
+    out = tmp_path / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(out), "--threshold", str(given)]) == 0
+    document = out.read_text()
+    text = " ".join(parse(document).text)
+    assert (f"This is not the run's saved threshold: Predict and scores.csv judge parts at "
+            f"{exact_number(saved.threshold)} ({saved.threshold_info['source']}).") in text
+    assert "≤ 30% false alarms" in text and "≤ 1% false alarms" not in text  # the saved preset's share, held out
+    assert "@media print" in document and 'class="print-only"' in document  # the held-out names printed open
+    normalising = saved.report["normalisation_images"]
+    assert all(document.count(f"<li>{name}</li>") == 2 for name in normalising)  # on screen and on paper
+    assert ("magenta outlines are the annotated defects" in text) == bool(saved.config.get("has_masks"))
+
+
+def test_report_names_every_copied_test_image(tmp_path):
+    data = write_mvtec_dataset(tmp_path / "widget", n_train=10, n_test_good=3, n_per_defect=2)
+    for index, name in enumerate(("copy_a.png", "copy_b.png")):
+        (data / "test" / "good" / name).write_bytes((data / "train" / "good" / f"00{index}.png").read_bytes())
+    run = train_run(RunConfig(str(data), FAST_METHOD, FAST_PARAMS), tmp_path / "runs")
+    document = run_report_html(run)
+    assert "test/good/copy_a.png is train/good/000.png" in document
+    assert "test/good/copy_b.png is train/good/001.png" in document

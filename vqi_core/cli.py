@@ -50,7 +50,8 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copie
 from .system import FolderBusy, file_above, interrupts_held, locked
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
-    preset_source, rate_numbers, set_at_training, set_at_training_note, slider_axis, threshold_presets
+    preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
+    threshold_presets
 from .wording import counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -118,7 +119,8 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     """The options that ``threshold`` and ``report`` share: the false-alarm preset's rate and the line's costs."""
     parser.add_argument("--max-false-alarms", type=float, metavar="PERCENT",
                         help=f"for the preset 'at most X %% false alarms': allowed share of good parts rejected, "
-                             f"in %%, from 0 to 100 (default: {DEFAULT_MAX_FALSE_ALARMS:g})")
+                             f"in %%, from 0 to 100 (default: the share the saved threshold was chosen with, where "
+                             f"that preset chose it, else {DEFAULT_MAX_FALSE_ALARMS:g})")
     saved = "the one the saved threshold was saved at, else"  # as the Threshold page's fields start
     parser.add_argument("--cost-false-alarm", type=float, metavar="COST",
                         help=f"cost of rejecting a good part, any unit, from 0 to {entered_amount(MAX_COST)} "
@@ -132,11 +134,14 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
                              f"{100 * LineCosts().defect_rate:g})")
 
 
-def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None) -> tuple[float, LineCosts]:
+def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None,
+                      saved_rate: float | None = None) -> tuple[float, LineCosts]:
     """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`: a
     cost not given is the one the run's threshold was saved at (``saved``), else VQI's default, as the Threshold
-    page's fields start (found by review: the page and the command line worked with different costs)."""
-    rate = DEFAULT_MAX_FALSE_ALARMS if args.max_false_alarms is None else args.max_false_alarms
+    page's fields start (found by review: the page and the command line worked with different costs); a rate not
+    given, the one the saved threshold's preset was chosen with (``saved_rate``, 0..1), else VQI's default."""
+    rate = (DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate) if args.max_false_alarms is None \
+        else args.max_false_alarms
     if not 0 <= rate <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {rate}")
     if args.defect_rate is not None and not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
@@ -791,7 +796,8 @@ def _threshold(args: argparse.Namespace) -> int:
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
     saved_threshold = run.saved_threshold  # read once: the threshold, its source and the costs it was saved at
     saved_costs = recorded_costs(saved_threshold[1])  # the defaults of the costs not given, and said beside them
-    max_rate, costs = threshold_options(args, saved_costs)
+    max_rate, costs = threshold_options(args, saved_costs,
+                                        saved_false_alarm_rate(str(saved_threshold[1].get("source", ""))))
     if args.max_false_alarms is not None and args.preset != "false-alarms":  # ignored without a word (review)
         raise ValueError("--max-false-alarms sets the preset 'at most X % false alarms': use it with --preset "
                          "false-alarms")
@@ -881,7 +887,8 @@ def _check_threshold(value: float) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
-    max_rate, costs = threshold_options(args, run.threshold_costs)
+    saved_source_text = str(run.saved_threshold[1].get("source", ""))
+    max_rate, costs = threshold_options(args, run.threshold_costs, saved_false_alarm_rate(saved_source_text))
     if args.threshold is not None:
         _check_threshold(args.threshold)
     _refuse_inside_a_run_or_category(Path(args.out), "--out")

@@ -33,8 +33,9 @@ from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
 from .split_check import findings_line
-from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, held_out_presets, line_cost_sentence, \
-    outcomes, rate_numbers, set_at_training, set_at_training_note
+from .thresholds import DEFAULT_MAX_FALSE_ALARMS, cost_sentence, costlier_than_unchecked, costs_assumed, \
+    held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
+    set_at_training_note
 from .wording import exact_number, figure, percent, readable_time, score_beside
 
 #: where the report sends a reader whose run's threshold nobody has chosen
@@ -49,8 +50,17 @@ th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .not
 figcaption { overflow-wrap: anywhere; }
 figure img { width: 11rem; height: auto; } .muted { color: #777; font-size: 0.85rem; }
 .sign-off td { min-width: 8rem; height: 3.2rem; } .sign-off td:last-child { min-width: 16rem; }
+.print-only { display: none; }
+@media print {
+  body { max-width: none; margin: 0; }
+  h1, h2, h2 + p { break-after: avoid; } figure, tr, .note, svg, .sign-off { break-inside: avoid; }
+  details { display: none; } .print-only { display: block; }
+}
 """
 
+
+#: what the examples' magenta outlines are (one drawn as a rectangle read as a box the model drew: audit review)
+OUTLINES_SAID = "; magenta outlines are the annotated defects (the ground-truth masks), not what the model found"
 
 #: the blank sign-off block at the end of a report (found by an audit review: a quality record needs one)
 SIGN_OFF_TABLE = ("<table class=\"sign-off\"><tr><th></th><th>name</th><th>role</th><th>date</th><th>signature</th>"
@@ -69,11 +79,14 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
 
 
 def _names_list(title: str, names: Sequence[str]) -> str:
-    """``names`` in a collapsed list under ``title`` ("" when there are none)."""
+    """``names`` in a collapsed list under ``title`` ("" when there are none); printed, the list is open (a closed
+    one printed without its names: audit review)."""
     if not names:
         return ""
+    heading = f"{html.escape(title)} ({len(names):,})"
     items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
-    return f"<details><summary>{html.escape(title)} ({len(names):,})</summary><ul>{items}</ul></details>"
+    return (f"<details><summary>{heading}</summary><ul>{items}</ul></details>"
+            f'<div class="print-only"><p>{heading}:</p><ul>{items}</ul></div>')
 
 
 def missing_dataset_note(run: Run) -> str | None:
@@ -177,12 +190,13 @@ def region_line(region: dict | None) -> str:
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
-                    max_false_alarm_rate: float = 0.01, examples: int = 6, source: str | None = None) -> str:
+                    max_false_alarm_rate: float | None = None, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
     ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
     expected cost per 1,000 parts on the line (or more, see :func:`~vqi_core.thresholds.line_cost_sentence`);
-    ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate; ``examples``: how many false alarms
+    ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate (None: the one the saved threshold was
+    chosen with, where that preset chose it, else :data:`DEFAULT_MAX_FALSE_ALARMS`); ``examples``: how many false alarms
     and escapes are shown (the ones farthest on the wrong side of the threshold). ``RunError`` naming the file
     when one of the run's files is missing or damaged (every file read in full, see
     :meth:`~vqi_core.runs.Run.check`): a report is never written from half a run.
@@ -197,6 +211,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
     saved_costs = recorded_costs(info)  # what the saved threshold was saved at
+    if max_false_alarm_rate is None:
+        saved_rate = saved_false_alarm_rate(str(info.get("source", "")))
+        max_false_alarm_rate = DEFAULT_MAX_FALSE_ALARMS / 100 if saved_rate is None else saved_rate
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)
@@ -242,6 +259,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
                  f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
+                ("model (SHA-256 of model/model.json, which records its other files' own)",  # which model is
+                 config.get("model_sha256") or "not recorded (a run trained before 2026-12-06)"),  # signed off
+                ("test scores (SHA-256 of scores.csv's images, labels and scores)",  # (audit review)
+                 config.get("scores_sha256") or "not recorded (a run trained before 2026-12-06)"),
                 ("training images", training_images_line(metrics)),
                 ("fit time (s)", figure(metrics.get("fit_seconds"), 1)),
                 ("scoring (ms per image)", figure(metrics.get("ms_per_image"), 1)),
@@ -255,6 +276,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                                    "defective" if (found := findings_line(check)) == "none" else found),
                 ("files left out", f"{len(skipped)}, listed below: they were not evaluated" if skipped else "none")]),
         _table(pd.DataFrame(skipped, columns=["file", "reason"])) if skipped else "",
+        _names_list("Test images that copy another image, left out of the figures without copies", [  # each one
+            f"{entry['test']} is {entry['copy']}" for entry in  # named (one example had been all: audit review)
+            [*(check or {}).get("copies_of_train", []), *(check or {}).get("repeats_in_test", [])]]),
         "<h2>How well it ranks parts</h2>",
         _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
@@ -265,6 +289,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             box_counts, run.box_level, metrics.get("normalisation_images"))) else "",
         f"<h2>At the threshold {exact_number(threshold)} ({html.escape(source)})</h2>",
         "<p>Images scoring at or above the threshold are rejected as defective.</p>",
+        f'<p class="note">This is not the run\'s saved threshold: Predict and scores.csv judge parts at '
+        f"{exact_number(saved_threshold)} ({html.escape(str(info.get('source', 'saved')))}).</p>"
+        if threshold != saved_threshold else "",  # said in words, not left to the history table (audit review)
         f'<p class="note">{html.escape(set_at_training_note(source, point, CHOOSE_ONE))}</p>'
         if not_chosen else "",  # a report to sign off on an unchosen one (review)
         _table(confusion_frame(point), index=True),
@@ -307,7 +334,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
         f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above "
         f"{'every one of them' if run.box_level == BOX_LEVEL else f'box level {exact_number(run.box_level)}'}"
-        f"{'' if run.box_level == BOX_LEVEL else ' (level 1 is the highest any of them reached)'}.</p>",
+        f"{'' if run.box_level == BOX_LEVEL else ' (level 1 is the highest any of them reached)'}"
+        f"{OUTLINES_SAID if config.get('has_masks') else ''}.</p>",
         "<h2>Sign-off</h2>",
         "<p>To be completed by hand on the printed or archived report: VQI does not record who trained, reviewed or "
         "approved a run.</p>",

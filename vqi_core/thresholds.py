@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -335,6 +336,19 @@ DEFAULT_MAX_FALSE_ALARMS = 1.0
 def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
     """The name of the "at most X % false alarms" preset."""
     return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"
+
+
+def saved_false_alarm_rate(source: str) -> float | None:
+    """The allowed share of false alarms (0 to 1) a threshold saved from the "at most X % false alarms" preset was
+    chosen with, read from its ``source`` (:func:`false_alarm_preset_name`, perhaps with the costs after it); None
+    for another source. The held-out check of the presets starts at it, as the costs start at the saved ones (the
+    report had checked the 1 % preset where 30 % was in effect: audit review)."""
+    found = re.match(r"≤ ([0-9.e+-]+)% false alarms", source)
+    try:
+        rate = float(found.group(1)) / 100 if found else None
+    except ValueError:
+        return None
+    return rate if rate is not None and 0 <= rate <= 1 else None
 
 
 def chosen_on_the_test_set(source: str) -> bool | None:

@@ -19,7 +19,8 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    DEFAULT_MAX_FALSE_ALARMS, false_alarm_preset_name, preset_source, saved_source, threshold_presets
+    DEFAULT_MAX_FALSE_ALARMS, false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, \
+    threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
@@ -236,9 +237,12 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
 
 def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
             saved_value: float) -> float:
-    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets; that
-    share (0 to 1)."""
-    max_rate = st.session_state.setdefault(MAX_FALSE_ALARMS, DEFAULT_MAX_FALSE_ALARMS) / 100
+    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets (where
+    none was entered in this session, the share the saved threshold was chosen with, as the costs start at the
+    saved ones: the report had checked the 1 % preset where 30 % was in effect); that share (0 to 1)."""
+    saved_rate = saved_false_alarm_rate(str(run.saved_threshold[1].get("source", "")))
+    max_rate = st.session_state.setdefault(
+        MAX_FALSE_ALARMS, DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate) / 100
     chosen = threshold_presets(labels, scores, max_rate, costs)
     if chosen:  # none for a test set of defective images alone
         st.caption("Presets: each moves the threshold to its value")
