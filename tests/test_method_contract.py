@@ -242,6 +242,34 @@ def test_a_saved_model_whose_arrays_were_changed_is_refused_not_scored_as_good(s
         loaded.predict(data["bad"])
 
 
+@pytest.mark.parametrize("how", ["interrupted", "cancelled at normalisation", "a mask array as the region"])
+def test_a_refit_that_fails_leaves_the_model_as_it_was_and_an_unfitted_model_is_not_saved(small_fit, tmp_path, how):
+    """Found by the API review: a refit interrupted, cancelled or refused left the model half-replaced (no
+    normalisation statistics, another region), and save then wrote it over a sound saved model as one that does not
+    load; a mask array given as the region broke even the earlier fit's predict."""
+    model, data, _ = small_fit("padim")
+    before = model.predict(data["bad"]).scores
+    normalization = dict(model.normalization)
+
+    def stop(stage, done, total):
+        if how == "interrupted" or stage == "normalisation":
+            raise KeyboardInterrupt if how == "interrupted" else Cancelled()
+
+    if how == "a mask array as the region":
+        with pytest.raises(TypeError, match="region must be a vqi_core.region.InspectionRegion"):
+            model.fit(data["train"][:6], region=np.ones((64, 64), bool))
+    else:
+        with pytest.raises((KeyboardInterrupt, Cancelled)):
+            model.fit(data["train"][:6], stop)
+    assert model.normalization == normalization and model.region is None
+    np.testing.assert_array_equal(model.predict(data["bad"]).scores, before)
+    model.save(tmp_path / "model")
+    np.testing.assert_array_equal(load_model(tmp_path / "model").predict(data["bad"]).scores, before)
+    with pytest.raises(RuntimeError, match="the padim model is not fitted: fit it before saving it"):
+        create_model("padim").save(tmp_path / "unfitted")
+    assert not (tmp_path / "unfitted").exists()
+
+
 def test_a_save_over_a_saved_model_replaces_it_whole_and_an_interrupted_one_leaves_it_as_it_was(small_fit, tmp_path,
                                                                                                   monkeypatch):
     """The files had been overwritten one by one: a save interrupted after the arrays left them beside the earlier

@@ -285,7 +285,22 @@ class AnomalyModel(ABC):
     def fit(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
             labels: Sequence[int] | None = None, region: InspectionRegion | None = None) -> "AnomalyModel":
         """Learn "good" from ``images`` (RGB uint8). ``labels`` only for supervised methods. ``region``: the part of
-        every image to inspect (None: all of it), fitted on and saved with the model."""
+        every image to inspect (None: all of it), fitted on and saved with the model. A fit refused, failing or
+        interrupted leaves the model as it was (it had left an earlier fit half-replaced, which ``save`` then wrote
+        over a sound saved model as one that does not load: API review)."""
+        if region is not None and not isinstance(region, InspectionRegion):
+            raise TypeError(f"region must be a vqi_core.region.InspectionRegion (InspectionRegion.from_mask_image or "
+                            f"InspectionRegion.read), not {type(region).__name__}")
+        before = dict(self.__dict__)  # every fitted attribute is assigned anew by a fit, never changed in place
+        try:
+            return self._fit(images, progress, labels, region)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, images: Sequence[np.ndarray], progress: ProgressCallback | None,
+             labels: Sequence[int] | None, region: InspectionRegion | None) -> "AnomalyModel":
         _check_image_list(images)
         if len(images) == 0:
             raise ValueError("the training set is empty: at least one defect-free image is needed")
@@ -443,6 +458,8 @@ class AnomalyModel(ABC):
         permissions. ``ValueError``, changing nothing, where ``folder`` is a file or holds other files than a model's
         (hidden ones, such as ``.DS_Store``, aside: they go with the earlier model). Only a process killed outright
         between the two renames can leave the earlier model beside ``folder``, in ``.<name>.<hex>.replaced``."""
+        if not self.normalization:  # written, it would not load (found by the API review)
+            raise RuntimeError(f"the {self.name} model is not fitted: fit it before saving it")
         folder = Path(os.path.abspath(folder))  # "." or "model" named by its own name, beside its parent's files
         if folder.is_symlink():
             folder = folder.resolve()  # the folder it points to
