@@ -408,6 +408,17 @@ def test_loss_decreases_and_progress_is_reported(kind, images):
 
 
 @pytest.mark.parametrize("kind", FINETUNE_KINDS)
+def test_fine_tuning_leaves_torchs_global_generator_alone(kind, images):
+    """Found by the API review: building the network to train drew its fresh layers' weights from torch's global
+    generator, which the README says no fit does."""
+    torch.manual_seed(3)
+    run_finetune(kind, images, MeanFeatures(**SIZE), **{**QUICK, "epochs": 1})
+    drawn = torch.rand(3)
+    torch.manual_seed(3)
+    assert torch.equal(drawn, torch.rand(3))
+
+
+@pytest.mark.parametrize("kind", FINETUNE_KINDS)
 def test_same_seed_same_weights(kind, images):
     model = MeanFeatures(**SIZE)
     params = {**QUICK, "epochs": 1}

@@ -228,7 +228,8 @@ def prepare_training(images: Sequence[np.ndarray], model: "AnomalyModel", train_
     """The full network, its trainable trunk for ``model.layers``, and the images at the network input size."""
     if len(images) == 0:
         raise ValueError("fine-tuning needs at least one good image")
-    network = build_network(model)
+    with torch.random.fork_rng(devices=[]):  # building a network draws its fresh layers' starting weights from
+        network = build_network(model)  # torch's global generator, which fitting leaves alone (API review)
     trunk = TrainableTrunk(network, model.layers, train_stages)
     return network, trunk, prepare_inputs((model.inspected(image) for image in images), model.preprocessing)
 
