@@ -113,6 +113,15 @@ def test_needs_labels_of_both_classes(data):
         CamClassifier(layers=["blocks.3", "blocks.4"])
 
 
+@pytest.mark.parametrize("name, value", [("lr", 1e9), ("head_lr", 11), ("weight_decay", 1e9), ("epochs", 10 ** 9),
+                                         ("patience", 1001)])
+def test_training_settings_beyond_fine_tunings_ranges_are_refused(name, value):
+    """lr 1e9 trained to NaN and scored every image 1.0 without a word (API review): bounded as fine-tuning's."""
+    with pytest.raises(ValueError, match=f"{name} must be at most {CamClassifier.later_limits[name]:g}, not"):
+        create_model("cam", **{name: value})
+    create_model("cam", **{name: CamClassifier.later_limits[name]})  # the bound itself is taken
+
+
 def test_stratified_validation_split():
     labels = np.array([0] * 20 + [1] * 5 + [0])
     train, validation = stratified_split(labels, 0.2, np.random.default_rng(0))
