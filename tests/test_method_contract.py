@@ -405,6 +405,8 @@ class Pickled:
     ([np.zeros((32, 32, 3), np.uint16)], "image 0 is uint16 of shape (32, 32, 3): images must be RGB uint8"),
     ([np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3))], "image 1 is float64 of shape (32, 32, 3)"),
     ([np.zeros((32, 32), np.uint8)], "image 0 is uint8 of shape (32, 32): images must be RGB uint8"),
+    ([np.zeros((8, 8, 4), np.uint8)], "; convert an array in memory the same way first (grayscale repeated in three "
+                                      "channels"),  # read_image takes files, not arrays (API review)
     ([np.zeros((32, 32, 4), np.uint8)], "image 0 is uint8 of shape (32, 32, 4)"),
     (np.zeros((32, 32, 3), np.uint8), "not one array of shape (32, 32, 3): pass [image] for one image"),
 ])

@@ -99,7 +99,10 @@ def check_rgb_image(image: Any, index: int) -> None:
         what = (f"{image.dtype} of shape {image.shape}" if isinstance(image, np.ndarray)
                 else type(image).__name__)
         raise ValueError(f"image {index} is {what}: images must be RGB uint8 arrays of shape (H, W, 3), as "
-                         f"vqi_core.images.read_image returns (it converts grayscale, RGBA and 16-bit files)")
+                         f"vqi_core.images.read_image returns for a file (it converts grayscale, RGBA and 16-bit "
+                         f"ones); convert an array in memory the same way first (grayscale repeated in three "
+                         f"channels, RGBA laid over black, 16-bit values scaled to 0-255 by their bit depth), or write "
+                         f"it to a PNG file and read that")
 
 
 def check_backbone_state(spec: BackboneSpec, state: dict[str, torch.Tensor]) -> None:
