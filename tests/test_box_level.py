@@ -417,7 +417,8 @@ def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_pa
         "results are of 1 uploaded file, no longer chosen above (uploads are dropped when another page opens): "
         "upload them again to score them again and draw their boxes above it."]
     report = run_report_html(run)
-    assert "boxes mark what lies above box level 3 (level 1 is the highest any of them reached)." in report
+    assert "boxes mark what lies above box level 3 (level 1 is the highest any of them reached); magenta outlines " \
+        "are the annotated defects (the ground-truth masks), not what the model found." in report
     assert "<h2>Box level history</h2>" in report and "<td>the level every run starts with</td>" in report
     run.save_box_level(0.8, "faint cracks, QA ticket 12")  # its reason in the report (audit review)
     assert "<td>faint cracks, QA ticket 12</td>" in run_report_html(run)

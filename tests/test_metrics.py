@@ -16,7 +16,7 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
 from vqi_core.thresholds import costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, \
-    outcomes, rate_numbers, set_at_training_note
+    outcomes, rate_numbers, set_at_training_note, verdict
 from vqi_core.wording import percent
 
 
@@ -741,3 +741,18 @@ def test_the_costs_assumed_are_said_to_be_vqis_defaults_even_where_a_threshold_w
     assert costs_assumed(LineCosts(5.0, 200.0, 0.005), LineCosts(5.0, 200.0, 0.005)).endswith(
         "(those the saved threshold was saved at).")
     assert costs_assumed(LineCosts(5.0, 200.0, 0.005)).endswith("(as entered).")
+
+
+def test_a_verdict_or_an_outcome_refuses_what_is_not_a_score_or_a_label():
+    """NaN scores and thresholds had passed as good, a label -1 counted as good and 0.7 as 0 (API review)."""
+    for score, threshold in ((float("nan"), 1.0), (5.0, float("nan"))):
+        with pytest.raises(ValueError, match="a verdict needs a threshold and scores that are numbers"):
+            verdict(score, threshold)
+    with pytest.raises(ValueError, match="score at index 0 is nan: scores must be finite"):
+        outcomes([1], [float("nan")], 1.0)
+    with pytest.raises(ValueError, match="label -1 at index 0: only images with a known label"):
+        outcomes([-1, 1], [5.0, 5.0], 1.0)
+    with pytest.raises(ValueError, match="label 0.7 at index 2"):
+        outcomes([0, 1, 0.7], [5.0, 5.0, 5.0], 1.0)
+    assert outcomes([0, 1, 0, 1], [2.0, 2.0, 0.5, 0.5], 1.0).tolist() == ["FP", "TP", "TN", "FN"]
+    assert verdict(1.0, 1.0) == "defective" and verdict(0.5, float("inf")) == "good"  # at or above it: rejected

@@ -13,6 +13,7 @@ images, ...) are reported as 0.0.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
@@ -29,9 +30,10 @@ CONFIDENCE = 0.95
 
 
 # ---------------------------------------------------------------------- validation
-def _check_labels_scores(labels: Sequence[int] | np.ndarray,
-                         scores: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Labels as an int array of 0/1 and scores as a finite float array of the same length."""
+def check_labels_scores(labels: Sequence[int] | np.ndarray,
+                        scores: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as an int array of 0/1 and scores as a finite float array of the same length; ``ValueError`` naming
+    the first label or score that is not."""
     labels = np.asarray(labels)
     scores = np.asarray(scores, dtype=np.float64)
     if labels.ndim != 1 or scores.ndim != 1:
@@ -40,7 +42,7 @@ def _check_labels_scores(labels: Sequence[int] | np.ndarray,
         raise ValueError(f"{len(labels)} labels but {len(scores)} scores")
     bad = np.flatnonzero((labels != 0) & (labels != 1))
     if len(bad):
-        raise ValueError(f"label {labels[bad[0]]!r} at index {bad[0]}: only images with a known label "
+        raise ValueError(f"label {labels[bad[0]].item()!r} at index {bad[0]}: only images with a known label "
                          "(0 good, 1 defective) can be evaluated; leave out unknown (-1) ones")
     not_finite = np.flatnonzero(~np.isfinite(scores))
     if len(not_finite):
@@ -83,7 +85,7 @@ def _both_classes(labels: np.ndarray) -> bool:
 # ---------------------------------------------------------------------- ranking metrics
 def image_auroc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float | None:
     """Area under the image-level ROC curve; None unless both classes are present."""
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         return None
     return float(skm.roc_auc_score(labels, scores))
@@ -98,8 +100,8 @@ def bootstrap_aurocs(labels: Sequence[int] | np.ndarray, score_sets: Sequence[Se
     """
     if len(score_sets) == 0:
         raise ValueError("no score set to bootstrap")
-    labels = _check_labels_scores(labels, score_sets[0])[0]
-    checked = [_check_labels_scores(labels, scores)[1] for scores in score_sets]
+    labels = check_labels_scores(labels, score_sets[0])[0]
+    checked = [check_labels_scores(labels, scores)[1] for scores in score_sets]
     if not _both_classes(labels):
         raise ValueError("a bootstrap AUROC needs both good and defective images")
     if resamples < 1:
@@ -156,7 +158,7 @@ def interval_text(interval: Sequence[float], digits: int, how: str = "", confide
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                    confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         return None
     return percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0], confidence)
@@ -380,7 +382,7 @@ def roc_curve(labels: Sequence[int] | np.ndarray,
 
     ``thresholds`` decrease; the first is +inf (nothing predicted defective).
     """
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         raise ValueError("a ROC curve needs both good and defective images")
     fpr, tpr, thresholds = skm.roc_curve(labels, scores)
@@ -429,14 +431,18 @@ def rejected(scores: float | Sequence[float] | np.ndarray, threshold: float) -> 
     """Whether each score is judged defective at ``threshold``: ``score >= threshold``, VQI's one decision rule
     (every verdict, outcome and saved prediction; :class:`ThresholdEvaluator` counts it as the scores at or above
     the threshold's sorted position)."""
-    return np.asarray(scores, np.float64) >= threshold
+    values = np.asarray(scores, np.float64)
+    if math.isnan(threshold) or np.isnan(values).any():  # NaN >= t is False: such a part passed without a word
+        raise ValueError(f"a verdict needs a threshold and scores that are numbers, not threshold {threshold} and "
+                         f"{int(np.isnan(values).sum())} NaN scores")  # (API review)
+    return values >= threshold
 
 
 class ThresholdEvaluator:
     """Confusion counts and rates at any threshold in O(log N), from scores sorted once."""
 
     def __init__(self, labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray):
-        labels, scores = _check_labels_scores(labels, scores)
+        labels, scores = check_labels_scores(labels, scores)
         self._good = np.sort(scores[labels == 0])
         self._defective = np.sort(scores[labels == 1])
         self.n_good = len(self._good)
@@ -500,7 +506,7 @@ def f1_optimal_threshold(labels: Sequence[int] | np.ndarray,
                          scores: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """(threshold, F1) maximising F1 over every image score as the lowest score judged defective (ties: the
     lowest), the threshold set between that score and the next lower one (:func:`threshold_between`)."""
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not (labels == 1).any():
         raise ValueError("an F1-optimal threshold needs at least one defective image")
     candidates = np.unique(scores)
@@ -512,7 +518,7 @@ def f1_optimal_threshold(labels: Sequence[int] | np.ndarray,
 def youden_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
     """Threshold maximising recall - false-alarm rate (Youden's J) over every score as the lowest judged
     defective (ties: the lowest), set between it and the next lower score (:func:`threshold_between`)."""
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         raise ValueError("Youden's threshold needs both good and defective images")
     candidates = np.unique(scores)
@@ -539,7 +545,7 @@ def threshold_for_false_alarm_rate(labels: Sequence[int] | np.ndarray, scores: S
     """
     if not 0 <= max_rate <= 1:
         raise ValueError(f"max_rate must be between 0 and 1, not {max_rate}")
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     good = np.sort(scores[labels == 0])
     if len(good) == 0:
         raise ValueError("a false-alarm rate needs at least one good image")
@@ -639,7 +645,7 @@ def minimum_cost_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[
     """Threshold with the lowest expected cost per part (:meth:`LineCosts.per_part`) at the rates of this
     labelled set, over every score as the lowest judged defective (set between it and the next lower score, see
     :func:`threshold_between`) and "reject nothing" (just above the highest score); ties: the lowest."""
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         raise ValueError("a minimum-cost threshold needs both good and defective images")
     candidates = np.append(np.unique(scores), np.nextafter(scores.max(), np.inf))
@@ -676,7 +682,7 @@ def held_out_counts(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     """
     if folds < 2:
         raise ValueError(f"folds must be at least 2 (a part to choose on and one to measure on), not {folds}")
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     good, defective = int((labels == 0).sum()), int((labels == 1).sum())
     k = min(folds, good, defective)
     if k < 2:
@@ -710,7 +716,7 @@ def defect_type_metrics(defect_types: Sequence[str], labels: Sequence[int] | np.
     none of its masks is known).
     ``inspected``: one per image, see :func:`pixel_auroc`.
     """
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     types = np.asarray(defect_types, dtype=object)
     if len(types) != len(labels):
         raise ValueError(f"{len(types)} defect types but {len(labels)} labels")
@@ -757,7 +763,7 @@ def summary_metrics(labels: Sequence[int] | np.ndarray, scores: Sequence[float] 
     """
     if (masks is None) != (maps is None):
         raise ValueError("give both masks and maps, or neither")
-    labels, scores = _check_labels_scores(labels, scores)
+    labels, scores = check_labels_scores(labels, scores)
     interval = auroc_interval(labels, scores)
     result: dict[str, Any] = {
         "image_auroc": image_auroc(labels, scores),

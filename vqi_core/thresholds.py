@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, \
+from .metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, ThresholdRule, check_labels_scores, \
     f1_optimal_threshold, held_out_counts, minimum_cost_threshold, rate_interval, rejected, \
     threshold_for_false_alarm_rate, youden_threshold
 from .wording import are, counted, entered_amount, entered_rate, exact_number, percent
@@ -458,8 +458,9 @@ def verdicts(scores: Sequence[float] | np.ndarray, threshold: float) -> np.ndarr
 
 def outcomes(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
              threshold: float) -> np.ndarray:
-    """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective."""
-    labels = np.asarray(labels, int)
+    """"TP", "FP", "FN" or "TN" per image with the rule ``score >= threshold`` is defective; ``ValueError`` for a
+    label other than 0 or 1 (-1 had counted as good, 0.7 as 0: API review) or a score that is not finite."""
+    labels, scores = check_labels_scores(labels, scores)
     predicted = rejected(scores, threshold)
     return np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
 
