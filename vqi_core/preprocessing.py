@@ -102,7 +102,7 @@ class Preprocessing:
         if min(self.std) < MIN_STD:  # 1e-300 passed "above 0" and is 0 in the float32 the network divides by (review)
             raise ValueError(f"std must be at least {MIN_STD:g} for every channel, not {self.std!r}")
         if min(self.height, self.width) < MIN_INPUT_SIDE or max(self.height, self.width) > MAX_INPUT_SIDE:
-            raise ValueError(f"input size {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
+            raise ValueError(f"input size (image_size) {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
                              f"{MAX_INPUT_SIDE} px")
         if self.scale < 0:
             raise ValueError(f"scale must not be negative, not {self.scale}")

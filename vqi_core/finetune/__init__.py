@@ -103,7 +103,8 @@ def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str,
             low = 2  # its MLPs normalise over the batch
         if not (low <= value <= high if low_allowed else low < value <= high):
             raise ValueError(f"{kind} fine-tuning's {name} must be {'from' if low_allowed else 'above'} {low:g} "
-                             f"{'to' if low_allowed else 'and at most'} {high:g}, not {value!r}")
+                             f"{'to' if low_allowed else 'and at most'} {high if whole else format(high, 'g')}, "
+                             f"not {value!r}")  # (a seed's highest had read 4.29497e+09: API review)
         params[name] = int(value) if whole else float(value)
     return params
 
