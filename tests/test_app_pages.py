@@ -1024,6 +1024,25 @@ def test_the_preset_that_gave_the_saved_threshold_gives_it_exactly(open_page, ap
     assert any(f"threshold {exact_number(run.threshold)} (saved: F1-optimal" in c.value for c in app.caption)
 
 
+def test_the_allowed_false_alarms_start_at_each_runs_saved_share_until_one_is_entered(open_page, app_env):
+    """The field started at the share of the first run opened in the session, for every run (code review), so the
+    page's held-out check and report checked a run at another share than `report` did."""
+    run = app_env.list()[0]
+    other = Run(shutil.copytree(run.path, app_env.root / "20000101-000000-widget-padim-other"))
+    run.save_threshold(float(np.median(run.score_values)), "≤ 30% false alarms")
+    app = open_page("threshold.py")
+    app.sidebar.selectbox(key="run_select").set_value(run.id).run()
+    assert app.number_input(key="threshold_max_false_alarms").value == 30.0
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()
+    assert app.number_input(key="threshold_max_false_alarms").value == 1.0  # its own: nobody chose it by a share
+    app.sidebar.selectbox(key="run_select").set_value(run.id).run()
+    assert app.number_input(key="threshold_max_false_alarms").value == 30.0
+    app.number_input(key="threshold_max_false_alarms").set_value(5.0).run()
+    app.sidebar.selectbox(key="run_select").set_value(other.id).run()
+    assert app.number_input(key="threshold_max_false_alarms").value == 5.0  # entered: it stays
+    assert not app.exception
+
+
 def test_the_threshold_page_keeps_what_was_chosen_when_another_tab_or_page_was_open(open_page, app_env, capsys):
     """Streamlit drops the state of widgets it does not draw: the costs, the allowed false alarms and where the
     threshold came from must come back, and the history must record the preset, not 'manual'. The page and

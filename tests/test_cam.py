@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import numpy as np
@@ -115,11 +116,14 @@ def test_needs_labels_of_both_classes(data):
 
 @pytest.mark.parametrize("name, value", [("lr", 1e9), ("head_lr", 11), ("weight_decay", 1e9), ("epochs", 10 ** 9),
                                          ("patience", 1001)])
-def test_training_settings_beyond_fine_tunings_ranges_are_refused(name, value):
-    """lr 1e9 trained to NaN and scored every image 1.0 without a word (API review): bounded as fine-tuning's."""
-    with pytest.raises(ValueError, match=f"{name} must be at most {CamClassifier.later_limits[name]:g}, not"):
-        create_model("cam", **{name: value})
-    create_model("cam", **{name: CamClassifier.later_limits[name]})  # the bound itself is taken
+def test_training_settings_beyond_fine_tunings_ranges_are_refused_when_fitting(data, name, value):
+    """lr 1e9 trained to NaN and scored every image 1.0 without a word (API review): bounded as fine-tuning's, when
+    a fit starts (they play no part in scoring: a model saved with more before the check still loads)."""
+    (images, labels, _), _ = data
+    model = create_model("cam", **{**QUICK, name: value})
+    with pytest.raises(ValueError, match=f"{name} must be at most {CamClassifier.fit_limits[name]:g} to fit, not"):
+        model.fit(images, labels=labels)
+    assert model.weight is None  # nothing fitted
 
 
 def test_stratified_validation_split():
@@ -186,3 +190,15 @@ def test_random_starting_weights_follow_the_seed_whatever_the_global_random_stat
         assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
     other_seed = create_model("cam", **params, seed=1).fit(images, labels=labels).predict(test_images).scores
     assert not np.array_equal(other_seed, fitted[0])
+
+
+def test_a_model_saved_with_training_settings_beyond_the_limits_still_loads_and_scores(fitted, data, tmp_path):
+    """The limits are a fit's (code review: as load-time limits they had made an older model with patience 5000,
+    "no early stopping", refuse to score)."""
+    _, (test_images, _, _) = data
+    fitted.save(tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    meta["params"]["patience"] = 5000
+    (tmp_path / "model" / "model.json").write_text(json.dumps(meta))
+    np.testing.assert_array_equal(load_model(tmp_path / "model").predict(test_images).scores,
+                                  fitted.predict(test_images).scores)

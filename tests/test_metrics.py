@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score
 
@@ -754,5 +755,7 @@ def test_a_verdict_or_an_outcome_refuses_what_is_not_a_score_or_a_label():
         outcomes([-1, 1], [5.0, 5.0], 1.0)
     with pytest.raises(ValueError, match="label 0.7 at index 2"):
         outcomes([0, 1, 0.7], [5.0, 5.0, 5.0], 1.0)
+    with pytest.raises(ValueError, match="label 'good' at index 0"):  # a scores.csv label column passed as it is
+        outcomes(pd.Series(["good", "defective"]), [1.0, 2.0], 1.0)  # (not an AttributeError: code review)
     assert outcomes([0, 1, 0, 1], [2.0, 2.0, 0.5, 0.5], 1.0).tolist() == ["FP", "TP", "TN", "FN"]
     assert verdict(1.0, 1.0) == "defective" and verdict(0.5, float("inf")) == "good"  # at or above it: rejected

@@ -46,8 +46,10 @@ COLUMNS = ("dataset", "method", "image_auroc", "pixel_auroc", "aupro", "fit_seco
 #: the run notes a row's note already sums up in a few words (copies, look-alikes, capture cues); every other note
 #: of the run's report goes into the row's note as its headline (a row had looked clean where the run warned that
 #: it had one training image, or no good test image to measure false alarms on: benchmark review)
-SUMMED_UP_NOTES = ("copies of training images", "a copy of a training image", "look almost like a training image",
-                   "whole-image statistic alone")
+SUMMED_UP_NOTES = ("copies of training images", "a copy of a training image", "copies of train/good images",
+                   "a copy of a train/good image", "copies of other test images", "a copy of another test image",
+                   "more than once in the test set", "look almost like a training image", "whole-image statistic alone",
+                   "whole-image statistics alone")
 
 
 def whole_number_at_least(least: int) -> Callable[[str], int]:
@@ -182,7 +184,7 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, kept: bool, queue: multip
         notes += [f"{cue['cue']} alone: AUROC {cue['auroc']:.3f}"
                   for cue in check.get("capture_cues", []) if cue["auroc"] >= CUE_AUROC]
         notes += [(headline(note) or note).rstrip(".") for note in run.report.get("notes", [])
-                  if not any(summed_up in note for summed_up in SUMMED_UP_NOTES)]
+                  if not any(summed_up in note.lower() for summed_up in SUMMED_UP_NOTES)]
         row["note"] = "; ".join(notes)
         row["per_defect_type"] = metrics.get("per_defect_type", {})
         row["run"] = str(run.path) if kept else None  # a temporary folder's is gone once the benchmark ends

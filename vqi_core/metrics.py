@@ -42,7 +42,7 @@ def check_labels_scores(labels: Sequence[int] | np.ndarray,
         raise ValueError(f"{len(labels)} labels but {len(scores)} scores")
     bad = np.flatnonzero((labels != 0) & (labels != 1))
     if len(bad):
-        raise ValueError(f"label {labels[bad[0]].item()!r} at index {bad[0]}: only images with a known label "
+        raise ValueError(f"label {labels.tolist()[bad[0]]!r} at index {bad[0]}: only images with a known label "
                          "(0 good, 1 defective) can be evaluated; leave out unknown (-1) ones")
     not_finite = np.flatnonzero(~np.isfinite(scores))
     if len(not_finite):

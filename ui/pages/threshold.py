@@ -28,6 +28,9 @@ SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "thresho
 BEYOND_SCORES = "threshold_beyond_scores"
 #: the allowed share of false alarms (%) of the preset that keeps to it
 MAX_FALSE_ALARMS = "threshold_max_false_alarms"
+#: the run whose saved share the allowed-false-alarms field was last set to, and that share (while the field keeps
+#: it, another run's opening sets the field to that run's)
+MAX_FALSE_ALARMS_SET_FOR = "threshold_max_false_alarms_set_for"
 REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
 BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
@@ -237,12 +240,16 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
 
 def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
             saved_value: float) -> float:
-    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets (where
-    none was entered in this session, the share the saved threshold was chosen with, as the costs start at the
-    saved ones: the report had checked the 1 % preset where 30 % was in effect); that share (0 to 1)."""
+    """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets (the
+    share the run's saved threshold was chosen with, else 1 %, until one is entered: the report had checked the 1 %
+    preset where 30 % was in effect; a share entered stays while other runs are opened); that share (0 to 1)."""
     saved_rate = saved_false_alarm_rate(str(run.saved_threshold[1].get("source", "")))
-    max_rate = st.session_state.setdefault(
-        MAX_FALSE_ALARMS, DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate) / 100
+    share = DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate
+    set_for = st.session_state.get(MAX_FALSE_ALARMS_SET_FOR)  # (run id, share) the field was last set to
+    if set_for is None or (set_for != (run.id, share) and st.session_state.get(MAX_FALSE_ALARMS) == set_for[1]):
+        st.session_state[MAX_FALSE_ALARMS] = share  # not entered by hand: this run's (code review: the first run
+        st.session_state[MAX_FALSE_ALARMS_SET_FOR] = (run.id, share)  # opened had set it for every run)
+    max_rate = st.session_state[MAX_FALSE_ALARMS] / 100
     chosen = threshold_presets(labels, scores, max_rate, costs)
     if chosen:  # none for a test set of defective images alone
         st.caption("Presets: each moves the threshold to its value")

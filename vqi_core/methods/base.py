@@ -144,6 +144,9 @@ class AnomalyModel(ABC):
     parameter_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: upper bounds added after VQI had saved models without them: a model saved above one is older, not damaged
     later_limits: ClassVar[dict[str, float]] = {}
+    #: upper bounds of settings that act only while fitting, checked when a fit starts (a model saved with more
+    #: before they were checked still loads and scores)
+    fit_limits: ClassVar[dict[str, float]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every method's constructor refuses a parameter of the wrong kind with a clear message (as
@@ -291,9 +294,12 @@ class AnomalyModel(ABC):
         every image to inspect (None: all of it), fitted on and saved with the model. A fit refused, failing or
         interrupted leaves the model as it was (it had left an earlier fit half-replaced, which ``save`` then wrote
         over a sound saved model as one that does not load: API review)."""
+        for name, limit in self.fit_limits.items():  # (the CAM classifier's lr 1e9 had trained to NaN and scored
+            if getattr(self, name) > limit:  # every image 1.0 without a word: API review)
+                raise ValueError(f"{name} must be at most {limit:g} to fit, not {getattr(self, name)!r}")
         if region is not None and not isinstance(region, InspectionRegion):
-            raise TypeError(f"region must be a vqi_core.region.InspectionRegion (InspectionRegion.from_mask_image or "
-                            f"InspectionRegion.read), not {type(region).__name__}")
+            raise TypeError(f"region must be a vqi_core.region.InspectionRegion (InspectionRegion(mask) or "
+                            f"InspectionRegion.read(path)), not {type(region).__name__}")
         before = dict(self.__dict__)  # every fitted attribute is assigned anew by a fit, never changed in place
         try:
             return self._fit(images, progress, labels, region)
@@ -325,7 +331,7 @@ class AnomalyModel(ABC):
         self.set_backbone_state(None)
         if region is None and self.region is not None:  # set on the model, as before fit took it (or loaded)
             warnings.warn("fit inspects all of each image: give the inspection region to fit (fit(images, "
-                          "region=...)); the one set on the model before fitting is not used", stacklevel=2)
+                          "region=...)); the one set on the model before fitting is not used", stacklevel=3)
         self.region = region
         good_images = image_subset(images, [i for i in range(len(images)) if labels is None or labels[i] == 0])
         if self.region is not None:
