@@ -372,10 +372,15 @@ def spreadsheet_text(cell: str) -> str:
 
 
 def predictions_frame(scores: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """``scores`` with the threshold and the prediction (defective when score >= threshold)."""
+    """``scores`` with the threshold and the prediction (defective when score >= threshold); a row without a score
+    (a file given to predict that could not be scored) gets none here, for its caller to name."""
     frame = scores.copy()
     frame["threshold"] = float(threshold)  # as threshold.json records it (a float32 had been written "0.35")
-    frame["prediction"] = verdicts(frame["score"].to_numpy(), threshold)
+    values = frame["score"].to_numpy(np.float64)
+    scored = ~np.isnan(values)
+    prediction = np.full(len(frame), "", dtype=object)
+    prediction[scored] = verdicts(values[scored], threshold)
+    frame["prediction"] = prediction
     return frame
 
 
