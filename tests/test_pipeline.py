@@ -288,9 +288,9 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
     assert [note for note in result["notes"] if "unlike" in note] == [  # found by review: not said before
         "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size or shape; e.g. "
-        f"000.png: {'; '.join(unlike_training(read_image(new / 'test' / 'good' / '000.png'), ranges))}): another "
-        "camera, lighting or part scores as defective whatever its condition, so check the capture before reading "
-        "these figures as the model's."] and ranges
+        f"000.png: {'; '.join(unlike_training(read_image(new / 'test' / 'good' / '000.png'), ranges))}): the model "
+        "never learnt what good looks like under these conditions, so their verdicts, good or defective, say little "
+        "about the parts; check the capture before reading these figures as the model's."] and ranges
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
     out = capsys.readouterr().out
     assert "2 of 6 good images are unlike the good training images" in out

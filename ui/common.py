@@ -111,10 +111,11 @@ def as_text(text: object) -> str:
 
 def as_breakable_text(name: object) -> str:
     """A file name as :func:`as_text` shows it, with a line-break opportunity (``<wbr>``, not copied with the
-    name) after each folder separator and underscore, and after a dot or hyphen that no digit follows (``0.75``,
-    ``-12`` and ``2026-12-06`` stay whole): a card's narrow column had broken ``exp1_num_108719.jpg`` inside the
-    number."""
-    return "<wbr>".join(as_text(part) for part in re.split(r"(?<=[/\\_])(?=.)|(?<=[.-])(?=[^\d])", str(name)))
+    name) after each folder separator and underscore, and after a dot or hyphen that no digit follows and that is
+    not the extension's dot (``0.75``, ``-12`` and ``.png`` stay whole): a card's narrow column had broken
+    ``exp1_num_108719.jpg`` inside the number. A browser may still break after any hyphen itself."""
+    return "<wbr>".join(as_text(part) for part in
+                        re.split(r"(?<=[/\\_])(?=.)|(?<=[.-])(?=[^\d])(?=.*[/\\_.-])", str(name)))
 
 
 def as_code(text: str) -> str:

@@ -1060,8 +1060,9 @@ def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray]
     sample, found = unlike[0]
     return (f"{len(unlike)} of {counted(len(good), 'good image')} {are(len(unlike))} unlike the good training "
             f"images (brightness, contrast, colour, size or shape; e.g. {sample.path.name}: {'; '.join(found)}): "
-            f"another camera, lighting or part scores as defective whatever its condition, so check the capture "
-            f"before reading these figures as the model's.")
+            f"the model never learnt what good looks like under these conditions, so their verdicts, good or "
+            f"defective, say little about the parts; check the capture before reading these figures as the "
+            f"model's.")  # (it had said they score as defective, beside one passed: QE review)
 
 
 def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCallback | None = None,

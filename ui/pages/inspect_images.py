@@ -44,6 +44,12 @@ def boxes_note(row: pd.Series, boxes: tuple[int, int] | None, box_level: float =
         if boxes is not None else None
 
 
+def unbroken(words: str) -> str:
+    """``words`` that a card's line never breaks between ("1 box", "defect caught": a narrow card had left "box"
+    alone on a line: QE review)."""
+    return words.replace(" ", "\u00a0")
+
+
 def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = None,
              box_level: float = BOX_LEVEL, own_range: str = OWN_RANGE_IN_LARGE_VIEW,
              held_out: int | None = None, why_in: str | None = None, with_note: bool = True) -> str:
@@ -61,12 +67,12 @@ def describe(row: pd.Series, threshold: float, boxes: tuple[int, int] | None = N
     if isinstance(row.get("looks_like"), str):
         copy += f"  \n:orange[looks like {common.as_code(row['looks_like'])}]"
     note = boxes_note(row, boxes, box_level, own_range, held_out, why_in) if with_note else None
-    tally = f" · {counted(boxes[0], 'box', 'boxes')}" if boxes is not None else ""
+    tally = f" · {unbroken(counted(boxes[0], 'box', 'boxes'))}" if boxes is not None else ""
     if note:
         copy += f"  \n:grey[{note}]"
     return (f"**{common.as_breakable_text(row['image'])}**  \nscore {score_beside(row['score'], threshold)}  \n"
             f"true <span style='color:{colour}'>**{row['label']}**</span> · "
-            f"{row['outcome']} ({OUTCOME_MEANING[row['outcome']]}){tally}{copy}")
+            f"{row['outcome']} ({unbroken(OUTCOME_MEANING[row['outcome']])}){tally}{copy}")
 
 
 def filtered_frame(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -108,7 +108,7 @@ def show_check(outcome: dict[str, Any]) -> None:
     """What the saved threshold does on the labelled images: false alarms and escapes, AUROCs, confusion matrix,
     ROC curve and each defect type."""
     for item in outcome["skipped"]:
-        st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
+        st.warning(common.as_text(as_sentence(f"Skipped {item['file']}: {item['reason']}")), icon=":material/warning:")
     for note in outcome["notes"]:
         st.warning(common.as_text(as_sentence(note)), icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
@@ -291,7 +291,7 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     for problem in outcome["problems"]:
         st.error(common.as_text(problem), icon=":material/broken_image:")
     for item in outcome["skipped"]:
-        st.warning(common.as_text(f"Skipped {item['file']}: {item['reason']}"), icon=":material/warning:")
+        st.warning(common.as_text(as_sentence(f"Skipped {item['file']}: {item['reason']}")), icon=":material/warning:")
     repeated = sorted(name for name, uploads in Counter(name for name, _ in outcome["uploads"]).items()
                       if uploads > 1)
     if repeated:

@@ -259,7 +259,7 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
         value = axis.snap_preset(value, saved_value)
         if name == rate_preset:  # its allowed share beside it (at the head of the presets it read as a setting of
             buttons = st.container(horizontal=True, vertical_alignment="bottom", gap="small")  # all: review)
-            buttons.number_input("Allowed false alarms (%)", 0.0, 100.0, step=0.5, key=MAX_FALSE_ALARMS,
+            buttons.number_input("Allowed false alarms (%)", 0.0, 100.0, step=0.5, format="%g", key=MAX_FALSE_ALARMS,
                                  persist_state="session", width=230,
                                  help="Of the good parts, for the preset beside it: the threshold that catches the "
                                       "most defective test images while rejecting at most this share of the good "

@@ -492,8 +492,9 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
                     if fitted else "an input of the training images' shape") + \
                 f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
-        changed = changed_settings({"method": config.method, "params": config.params,  # as the run tables will
-                                    "request": config.to_dict()})  # (the size asked under fixed_scale included)
+        changed = changed_settings({"method": config.method, "params": {**config.params, "seed": config.seed},
+                                    "request": config.to_dict()})  # as the run tables will (QE reviews: the size
+        # asked under fixed_scale, and the seed)
         st.caption(f"Trains {method_title(config.method)} with {backbone_title(config.params['backbone'])} at {size}, "
                    f"seed {config.seed}" + ("." if changed == "defaults" else f"; changed from the method's defaults: "
                                                                              f"{changed}."))  # (QE review)
