@@ -188,6 +188,12 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     imported = capsys.readouterr().out.splitlines()
     assert imported[-1] == str(tmp_path / "line" / trained_run.id) and f"SHA-256 {digest}" in imported[0]
     assert Run(tmp_path / "line" / trained_run.id).metrics == trained_run.metrics
+    for path in (tmp_path / "line" / trained_run.id).rglob("*"):  # as a copy or a restore leaves them
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+        path.chmod(0o755 if path.is_dir() else 0o600)
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--export", trained_run.id, "--out", "again.zip"]) == 0
+    capsys.readouterr()  # the installed run gives the approved digest (review: every member carried its file's time)
+    assert hashlib.sha256((tmp_path / "again.zip").read_bytes()).hexdigest() == digest
 
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
     assert "already exists" in capsys.readouterr().err

@@ -49,15 +49,25 @@ FOLDER_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EP
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, THRESHOLD_FILE, SCORES_FILE, MAPS_FILE, f"{MODEL_DIR}/{MODEL_JSON}")
 
 
+#: every member's time and permissions in an archive: its bytes, and so its SHA-256, depend on the run's files alone
+#: (an imported, copied or restored run had given another digest than the one recorded with the approval: review)
+MEMBER_TIME, MEMBER_MODE = (1980, 1, 1, 0, 0, 0), 0o644
+
+
 def export_run(run: Run, target: Path | str | BinaryIO) -> None:
-    """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order);
-    ``RunError`` saying why for a run whose archive an import would refuse (see :func:`export_problem`)."""
+    """Write ``run``'s folder to a zip archive at ``target`` (members ``<run id>/...``, in name order, each with
+    :data:`MEMBER_TIME` and :data:`MEMBER_MODE`: the same files give the same bytes wherever they lie); ``RunError``
+    saying why for a run whose archive an import would refuse (see :func:`export_problem`)."""
     if (problem := export_problem(run)) is not None:
         raise RunError(problem)
     files = sorted(run.path / name for name in RUN_FILES if (run.path / name).is_file())  # nothing else is the run's
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in files:
-            archive.write(path, f"{run.id}/{path.relative_to(run.path).as_posix()}")
+            member = zipfile.ZipInfo(f"{run.id}/{path.relative_to(run.path).as_posix()}", date_time=MEMBER_TIME)
+            member.compress_type, member.external_attr = zipfile.ZIP_DEFLATED, (stat.S_IFREG | MEMBER_MODE) << 16
+            large = path.stat().st_size >= zipfile.ZIP64_LIMIT
+            with open(path, "rb") as source, archive.open(member, "w", force_zip64=large) as packed:
+                shutil.copyfileobj(source, packed, 1024 * 1024)
 
 
 def export_problem(run: Run) -> str | None:
