@@ -28,7 +28,7 @@ from vqi_core.archive import export_run, export_run_file, import_run, run_archiv
 from vqi_core.cli import main
 from vqi_core.pipeline import folder_sources, iter_score
 from vqi_core.region import InspectionRegion
-from vqi_core.runs import Run, RunError, RunStore
+from vqi_core.runs import MAX_JSON_BYTES, Run, RunError, RunStore
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -807,8 +807,8 @@ def test_json_files_larger_than_a_run_writes_are_refused_on_import_and_named_whe
     long_text = json.dumps({"text": "a" * 3000}).encode()
     for name, content, reason in [
             ("report.json", padded_report, r"report.json is damaged: it holds [\d,]+ bytes, more than the 100,000"),
-            ("description.json", json.dumps({"text": "a" * 70_000}).encode(),
-             r"description.json is damaged: it holds [\d,]+ bytes, more than the 65,536"),
+            ("description.json", json.dumps({"text": "a" * 70_000}).encode(),  # refused before it is unpacked
+             r"the archive's description.json unpacks to [\d,]+ bytes, more than the 65,536"),
             ("description.json", long_text, "the description has 3,000 characters, more than the 2,000")]:
         members = {f"{trained_run.id}/{file}": bytes_ for file, bytes_ in files_of(trained_run.path).items()}
         with pytest.raises(RunError, match=reason):
@@ -891,3 +891,16 @@ def test_an_archive_whose_threshold_or_predictions_were_edited_is_refused(traine
         import_run(edited, store)
     assert_nothing_added(store)
     assert import_run(run_archive_bytes_with(trained_run, {}), store).id == trained_run.id  # untouched: imported
+
+
+def test_an_archive_whose_record_unpacks_beyond_its_limit_is_refused_before_anything_is_unpacked(trained_run, tmp_path,
+                                                                                                monkeypatch):
+    """A 2.5 GiB report.json of spaces, packed into 8 MB, had been written to the runs folder's disk before the
+    import refused it (archive review): the sizes the archive declares are checked first."""
+    padded = b"{" + b" " * (MAX_JSON_BYTES + 1) + b"}"
+    written = []
+    monkeypatch.setattr(shutil, "copyfileobj", lambda *args, **kwargs: written.append(args))
+    with pytest.raises(RunError, match=f"the archive's report.json unpacks to {len(padded):,} bytes, more than the "
+                                       f"{MAX_JSON_BYTES:,} such a file may have"):
+        import_run(run_archive_bytes_with(trained_run, {"report.json": padded}), RunStore(tmp_path / "line"))
+    assert not written and not (tmp_path / "line").exists()

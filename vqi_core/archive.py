@@ -32,8 +32,8 @@ import pandas as pd
 from .backbones import backbone_available
 from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
-from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, MAPS_FILE, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE,
-                   THRESHOLD_FILE, ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
+from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, DESCRIPTION_FILE, MAPS_FILE, MAX_DESCRIPTION_BYTES,
+                   MAX_JSON_BYTES, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE, THRESHOLD_FILE, ZIP_PREFIXES, Run, RunError, RunStore, array_file_problem, npy_header,
                    read_scores_file, created_folders_undone_on_failure, write_bytes_atomic, zip_members)
 from .thresholds import verdicts
 from .wording import exact_number
@@ -259,6 +259,11 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     missing = [name for name in REQUIRED_FILES if name not in present]
     if missing:
         raise RunError(f"not a run archive: {', '.join(missing)} missing")
+    for info, path in zip(members, relative):  # before anything is unpacked: a 2.5 GiB report.json packed into 8 MB
+        limit = MAX_DESCRIPTION_BYTES if path.name == DESCRIPTION_FILE else MAX_JSON_BYTES  # had been written to the
+        if path.suffix == ".json" and info.file_size > limit:  # disk first (archive review)
+            raise RunError(f"the archive's {path.as_posix()} unpacks to {info.file_size:,} bytes, more than the "
+                           f"{limit:,} such a file may have")
     return run_ids.pop(), relative
 
 
