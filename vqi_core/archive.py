@@ -34,7 +34,8 @@ from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, DESCRIPTION_FILE, MAPS_FILE, MAX_DESCRIPTION_BYTES,
                    MAX_JSON_BYTES, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE, THRESHOLD_FILE, ZIP_PREFIXES, Run,
-                   RunError, RunStore, array_file_problem, npy_header, read_scores_file, created_folders_undone_on_failure, write_bytes_atomic, zip_members)
+                   RunError, RunStore, array_file_problem, npy_header, read_scores_file,
+                   created_folders_undone_on_failure, write_bytes_atomic, zip_members)
 from .thresholds import verdicts
 from .wording import exact_number
 
