@@ -82,8 +82,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.radio(key=f"train_resize_{FAST_METHOD}").set_value("fixed_scale").run()  # the size is a pixel budget there
     assert ("Trains PaDiM with EfficientNet-Lite0 at an input of the training images' shape, 64 x 64 px "
             "for these images (about 6,144 px asked: 64 x 96, fixed_scale), seed 0; changed from the method's "
-            'defaults: image_size=[64, 96], resize="fixed_scale", intensity="standardise", jit=false.') in [  # the 64-px squares:
-        c.value for c in app.caption]  # as the fit chooses (it said 64 x 96 alone: browser review)
+            'defaults: image_size=[64, 96], resize="fixed_scale", intensity="standardise", jit=false.') in [
+        c.value for c in app.caption]  # the 64-px squares: as the fit chooses (it said 64 x 96 alone: browser review)
     fields = [app.number_input(key=f"train_image_{side}_{FAST_METHOD}") for side in ("height", "width")]
     assert [(field.label, field.value) for field in fields] == [  # not the size used there (browser review)
         ("Input height (px), a pixel budget", 64), ("Input width (px), a pixel budget", 96)]

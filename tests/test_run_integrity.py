@@ -397,7 +397,8 @@ def damage(path: Path, how: str) -> None:
     ("scores.csv", "a,b", "scores.csv is damaged: column image, path, label, defect_type, mask_path, score missing"),
     ("scores.csv", "", "scores.csv is damaged: it is empty"),  # pandas' words had been all (run-integrity review)
     ("scores.csv", "image,path,label,defect_type,mask_path,score\n1,2,3,4,5,6\n1,2,3,4,5,6,7,8\n",
-     "scores.csv is damaged: not a table VQI wrote (Error tokenizing data. C error: Expected 6 fields in line 3, saw 8)"),
+     "scores.csv is damaged: not a table VQI wrote (Error tokenizing data. C error: Expected 6 fields in line 3, "
+     "saw 8)"),
     # pandas' words on one line: they ended in a line break
 ])
 def test_a_damaged_model_maps_or_scores_file_is_found_by_the_cheap_check(trained_run, tmp_path, capsys, name, how,
