@@ -264,6 +264,10 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     download = app.get("download_button")
     assert len(download) == 1 and download[0].proto.label == "Download the current run (.zip)"
     assert app.file_uploader(key="home_import_file").proto.max_upload_size_mb == 200  # as the README says
+    app.button(key="home_import").click().run()  # nothing uploaded (a file over the limit never is: archive review)
+    assert [e.value for e in app.error] == ["Choose a run archive (.zip) first. An archive over 200 MB is not "
+                                            "uploaded here: import it on the command line (`python -m vqi_core runs "
+                                            "--import <archive>`)."]
     assert downloads(app, "home_export") == (f"{trained_run.id}.zip", run_archive_bytes(app_env.get(trained_run.id)))
     app.button(key="home_export_digest").click().run()  # the SHA-256 an import asks to compare (browser review)
     exported = hashlib.sha256(run_archive_bytes(app_env.get(trained_run.id))).hexdigest()

@@ -24,7 +24,10 @@ def import_clicked() -> None:
     before the sidebar lists the runs, so the new one is listed at once); the outcome is kept for the page."""
     upload = st.session_state.get("home_import_file")
     if upload is None:
-        st.session_state[IMPORT_RESULT] = (False, "Choose a run archive (.zip) first.")
+        # a file over the limit is never uploaded, and the page had only said to choose one (archive review)
+        st.session_state[IMPORT_RESULT] = (
+            False, f"Choose a run archive (.zip) first. An archive over {ARCHIVE_UPLOAD_MB} MB is not uploaded "
+            f"here: import it on the command line (`python -m vqi_core runs --import <archive>`).")
         return
     archive = upload.getvalue()
     try:
