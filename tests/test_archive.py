@@ -908,3 +908,20 @@ def test_an_archive_whose_record_unpacks_beyond_its_limit_is_refused_before_anyt
                                        f"{MAX_JSON_BYTES:,} such a file may have"):
         import_run(run_archive_bytes_with(trained_run, {"report.json": padded}), RunStore(tmp_path / "line"))
     assert not written and not (tmp_path / "line").exists()
+
+
+@pytest.mark.parametrize("spelt", ["{id}\u00a0", "{id} ", "cyrillic e", "{id_upper}"])
+def test_an_archive_whose_run_reads_like_a_run_already_there_is_refused(trained_run, tmp_path, spelt):
+    """A run id with a no-break space, a trailing space or a Cyrillic "е" was imported beside the run it copies,
+    and the listing, Home and the sidebar showed four runs alike (archive review)."""
+    store = RunStore(tmp_path / "line")
+    import_run(run_archive_bytes(trained_run), store)
+    run_id = {"cyrillic e": trained_run.id.replace("e", "\u0435", 1)}.get(
+        spelt, spelt.format(id=trained_run.id, id_upper=trained_run.id.upper()))
+    assert run_id != trained_run.id
+    config = json.loads((trained_run.path / "config.json").read_text())
+    members = {f"{run_id}/{name}": content for name, content in files_of(trained_run.path).items()}
+    members[f"{run_id}/config.json"] = json.dumps({**config, "run_id": run_id}).encode()
+    with pytest.raises(RunError, match=f"reads like the run '{trained_run.id}' already in"):
+        import_run(zip_bytes(members), store)
+    assert [run.id for run in store.list()] == [trained_run.id]

@@ -136,6 +136,11 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
             raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")
+        if (twin := _look_alike_run(run_id, store)) is not None:
+            raise RunError(f"the archive's run {run_id!r} reads like the run {twin!r} already in {store.root} (it "
+                           f"differs only by spaces, letters of another script that look alike, or characters that "
+                           f"show alike): listed beside it, neither could be told apart; delete {twin} first to import "
+                           f"it, or rename the archive's run")
         store.check_writable()
         store.remove_leftovers()  # of imports and trainings interrupted here an hour ago or more
         try:
@@ -266,6 +271,31 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
             raise RunError(f"the archive's {path.as_posix()} unpacks to {info.file_size:,} bytes, more than the "
                            f"{limit:,} such a file may have")
     return run_ids.pop(), relative
+
+
+#: letters of other scripts that look like Latin ones, as a run id could be spelt to pass for another (a Cyrillic
+#: "е" in "bottle": archive review); what a run id's Latin letters, digits and hyphens may be confused with
+_LOOK_ALIKE_LETTERS = str.maketrans("аеорсухіјѕԁԛԝвнкмтАВЕЗНІЈКМНОРСТУХЅαβεικνορτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+                                    "aeopcyxijsdqwbhkmtABE3HIJKMHOPCTYXSaBeikvoptuxABEZHIKMNOPTYX")
+
+
+def _id_as_seen(run_id: str) -> str:
+    """What a run id looks like where runs are listed: compatibility forms folded (NFKC), every kind of space and
+    dash made one, spaces at its ends dropped, letters of other scripts that look like Latin ones made Latin."""
+    folded = unicodedata.normalize("NFKC", run_id).translate(_LOOK_ALIKE_LETTERS)
+    folded = "".join(" " if unicodedata.category(c) == "Zs" else "-" if unicodedata.category(c) == "Pd" else c
+                     for c in folded)
+    return folded.strip().casefold()
+
+
+def _look_alike_run(run_id: str, store: RunStore) -> str | None:
+    """The run of ``store`` whose id reads like ``run_id`` without being it; None where none does."""
+    seen = _id_as_seen(run_id)
+    try:
+        others = [child.name for child in store.root.iterdir() if child.name != run_id]
+    except OSError:  # no runs folder yet: nothing to confuse it with
+        return None
+    return next((name for name in others if _id_as_seen(name) == seen), None)
 
 
 def _is_hidden_character(char: str) -> bool:
