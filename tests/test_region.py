@@ -6,9 +6,11 @@ import io
 import json
 import os
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -314,6 +316,13 @@ def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_cate
     drawn = overlay[:image.shape[0], left:left + image.shape[1]]
     assert np.array_equal(drawn[:, strip], np.round(image[:, strip] * IGNORED_BRIGHTNESS).astype(np.uint8))
     assert "defective" not in (out / "predictions.csv").read_text()  # the clamps are not rejected
+    assert Run(Path(run_path)).report["capture_inspected"] is True
+    tagged = image.copy()  # a red label in the strip the region leaves out: no reason to stop the line (region
+    tagged[:, strip] = (255, 0, 0)  # review: the capture check had looked at the whole image)
+    write_png(tmp_path / "tagged" / "000.png", tagged)
+    assert main(["predict", "--run", run_path, "--input", str(tmp_path / "tagged"), "--out", str(tmp_path / "t"),
+                 "--fail-on-defect"]) == 0
+    assert pd.read_csv(tmp_path / "t" / "predictions.csv", keep_default_na=False)["unlike_training"].tolist() == [""]
     black = write_png(tmp_path / "black.png", np.zeros((96, 96), np.uint8))
     assert main(["train", "--data", str(root), "--method", "padim", "--runs", str(runs), "--region",
                  str(black)]) == 2

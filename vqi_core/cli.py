@@ -34,8 +34,8 @@ from .methods import list_methods, method_class
 from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
                       interval_text)
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
-                       captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources, iter_score,
-                       label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
+                       capture_view, captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources,
+                       iter_score, label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
                        scored_unlike_training_note, train_run)
 from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
 from .progress import IMAGE_STAGES
@@ -654,7 +654,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
         for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
-                                 box_level=box_level):
+                                 box_level=box_level, captured=capture_view(run, model)):
             overlay = captioned_overlay(result, threshold, run.id, box_level, held_out)
             target = staging / overlay_file_name(result.name)
             try:

@@ -516,10 +516,15 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
-    ranges = capture_ranges(good_train_images)
+    def captured(image: np.ndarray) -> np.ndarray:  # what the capture checks see: the inspection region (outside it
+        if region is None:  # labels and fixtures vary: a part with a tag had failed predict --fail-on-defect as
+            return image  # unlike the training images: region review), painted over as the model sees it
+        return region.apply_to_image(image, [255 * value for value in model.preprocessing.mean])
+
+    ranges = capture_ranges([captured(image) for image in good_train_images])
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
     for capture_note in (dark, blank_training_images_note(ranges), unlike_training_note(test_samples, test_images,
-                                                                                          ranges)):
+                                                                                          ranges, captured)):
         if capture_note is not None:  # the test images unlike the training ones too (bad-input review)
             notes.append(capture_note)
     few = few_training_images_note(sum(s.label == 0 for s in train_samples))
@@ -590,6 +595,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             notes.append(seen)
         write_json_atomic(staging / REPORT_FILE, {
             "skipped": skipped, "notes": notes, "split_check": split.to_dict(), "training_capture_ranges": ranges,
+            "capture_inspected": region is not None,  # the ranges are of the inspection region (runs since 2026-12-06)
             "normalisation_images": [location(train_samples[i], category.root)
                                      for i in model.fit_info["holdout_indices"]]})
         write_json_atomic(staging / CONFIG_FILE, {
@@ -672,13 +678,21 @@ class ImageResult:
     # iter_score: see vqi_core.images.transparency_note)
 
 
+def capture_view(run: Run, model: AnomalyModel) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What of an image a run's training capture ranges were taken of: its inspection region as the model sees it
+    (:meth:`~vqi_core.methods.base.AnomalyModel.inspected`), for runs that recorded so; None for the whole image."""
+    return model.inspected if run.report.get("capture_inspected") else None
+
+
 def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Sequence[str], threshold: float,
                  progress: ProgressCallback | None = None,
                  training_ranges: dict[str, Sequence[float]] | None = None,
-                 box_level: float = BOX_LEVEL) -> list[ImageResult]:
+                 box_level: float = BOX_LEVEL,
+                 captured: Callable[[np.ndarray], np.ndarray] | None = None) -> list[ImageResult]:
     """Score already decoded images with a fitted model at ``threshold``, boxes drawn above ``box_level`` (the
     run's :attr:`~vqi_core.runs.Run.box_level`); with the run's ``training_ranges`` (``report.json``), each result
-    also says how its image is unlike the training images."""
+    also says how its image is unlike the training images (``captured``: what of it the ranges are of, see
+    :func:`capture_view`)."""
     prediction = model.predict(list(images), progress)
     results = []
     for name, image, score, raw_map in zip(names, images, prediction.scores, prediction.maps):
@@ -686,7 +700,8 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
         norm_map = normalize_map(np.asarray(raw_map, STORED_MAP_DTYPE), model.normalization)
         results.append(ImageResult(name, float(score), bool(rejected(score, threshold)), norm_map,
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
-                                   image, unlike_training(image, training_ranges),
+                                   image, unlike_training(image if captured is None else captured(image),
+                                                          training_ranges),
                                    model.region.mask_for(image.shape[:2]) if model.region is not None else None,
                                    broad_boxes=map_box_tally(norm_map, box_level)[1]))
     return results
@@ -743,21 +758,22 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                skipped: list[dict[str, str]], progress: ProgressCallback | None = None,
                chunk_size: int = SCORING_CHUNK,
                training_ranges: dict[str, Sequence[float]] | None = None,
-               box_level: float = BOX_LEVEL, chunk_pixels: int = SCORING_CHUNK_PIXELS) -> Iterator[ImageResult]:
+               box_level: float = BOX_LEVEL, chunk_pixels: int = SCORING_CHUNK_PIXELS,
+               captured: Callable[[np.ndarray], np.ndarray] | None = None) -> Iterator[ImageResult]:
     """Decode and score ``sources`` a chunk at a time, yielding each result with its image.
 
     A chunk is ``chunk_size`` images, fewer where they would hold more than ``chunk_pixels`` pixels (one image
     larger than that is a chunk of its own): only one chunk of decoded images is held at a time. Undecodable images,
     and files whose suffix is not an image suffix VQI reads (an upload of any kind, refused as a folder's file is even
     when Pillow could decode it), are appended to ``skipped`` (``file``, ``reason``) and left out.
-    ``training_ranges`` and ``box_level``: see :func:`score_images`.
+    ``training_ranges``, ``box_level`` and ``captured``: see :func:`score_images`.
     """
     report(progress, "scoring", 0, len(sources))
     chunk: list[_Decoded] = []
 
     def scored_chunk() -> list[ImageResult]:
         results = score_images(model, [item.image for item in chunk], [item.name for item in chunk], threshold,
-                               training_ranges=training_ranges, box_level=box_level) if chunk else []
+                               training_ranges=training_ranges, box_level=box_level, captured=captured) if chunk else []
         return [replace(result, sha256=item.sha256, read_note=item.read_note) for result, item in zip(results, chunk)]
 
     for done, source in enumerate(sources, 1):
@@ -1046,15 +1062,17 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
 
 
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
-                         training_ranges: Mapping[str, Sequence[float]] | None) -> str | None:
+                         training_ranges: Mapping[str, Sequence[float]] | None,
+                         captured: Callable[[np.ndarray], np.ndarray] | None = None) -> str | None:
     """A note naming how many of the labelled good ``images`` lie outside the run's good training images' capture
-    ranges (:func:`vqi_core.capture.unlike_training`), with an example; None when none does or the run holds no
-    ranges. Defective images are not counted: a large defect alone can move an image's brightness or contrast."""
+    ranges (:func:`vqi_core.capture.unlike_training`; ``captured``: what of an image the ranges were taken of, see
+    :func:`capture_view`), with an example; None when none does or the run holds no ranges. Defective images are not
+    counted: a large defect alone can move an image's brightness or contrast."""
     if not training_ranges:
         return None
     good = [index for index, sample in enumerate(samples) if sample.label == 0]  # defective ones are not decoded
     unlike = [(samples[index], found) for index, image in zip(good, image_subset(images, good))
-              if (found := unlike_training(image, training_ranges))]
+              if (found := unlike_training(captured(image) if captured else image, training_ranges))]
     if not unlike:
         return None
     sample, found = unlike[0]
@@ -1131,7 +1149,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         digests = [file_sha256(sample.path) for sample in samples]
         seen_notes, own_test_images = seen_before(run, samples, digests)
         notes.extend(seen_notes)
-    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"))
+    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"), capture_view(run, model))
     if unlike is not None:
         notes.append(unlike)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:
