@@ -26,6 +26,7 @@ from vqi_core.pipeline import IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunCon
     missing_test_images
 from vqi_core.preprocessing import INTENSITY_MODES, MAX_INPUT_SIDE, MIN_CROP, MIN_INPUT_SIDE, RESIZE_MODES
 from vqi_core.progress import MAX_SEED
+from vqi_core.region import InspectionRegion
 from vqi_core.runs import RunError, changed_settings
 from vqi_core.split_check import no_copies_line
 from vqi_core.wording import counted
@@ -492,9 +493,10 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
             size = (f"an input of the training images' shape, {fitted[0]} x {fitted[1]} px for these images"
                     if fitted else "an input of the training images' shape") + \
                 f" (about {height * width:,} px asked: {height} x {width}, fixed_scale)"
+        region = {"inspected_share": InspectionRegion.read(config.region).inspected_share} if config.region else None
         changed = changed_settings({"method": config.method, "params": {**config.params, "seed": config.seed},
-                                    "request": config.to_dict()})  # as the run tables will (QE reviews: the size
-        # asked under fixed_scale, and the seed)
+                                    "request": config.to_dict(), "region": region})  # as the run tables will (QE
+        # and region reviews: the size asked under fixed_scale, the seed and the region had been left out)
         st.caption(f"Trains {method_title(config.method)} with {backbone_title(config.params['backbone'])} at {size}, "
                    f"seed {config.seed}" + ("." if changed == "defaults" else f"; changed from the method's defaults: "
                                                                              f"{changed}."))  # (QE review)
