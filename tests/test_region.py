@@ -204,7 +204,8 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     assert "region=75% of the image" in changed_settings(run.config)
     assert run.region is not None and np.array_equal(run.region.mask, strip_region())
     assert Run(run.path).load_model().region is not None
-    assert (f"75% of the image, from {region_file} (96x96 px mask, SHA-256 {run.config['region']['sha256']})"
+    assert (f"75% of the image, from {region_file} (96x96 px mask whose shape and pixels have the SHA-256 "
+            f"{run.config['region']['sha256']}, whatever file held it; the run keeps it as model/region.png)"
             in run_report_html(run))
     moved = import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))  # its archive carries the region
     assert (moved.path / "model" / REGION_FILE).read_bytes() == (run.path / "model" / REGION_FILE).read_bytes()

@@ -185,8 +185,8 @@ def region_line(region: dict | None) -> str:
     if not region:
         return "the whole image"
     return (f"{region['inspected_share']:.0%} of the image, from {region['source']} ({region['width']}x"
-            f"{region['height']} px mask, SHA-256 {region['sha256']}); the darkened area of the images below is "
-            "not inspected")
+            f"{region['height']} px mask whose shape and pixels have the SHA-256 {region['sha256']}, whatever file "
+            f"held it; the run keeps it as model/region.png); the darkened area of the images below is not inspected")
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
