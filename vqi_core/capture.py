@@ -17,7 +17,7 @@ Two uses, both about telling the part from the way it was photographed:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -99,11 +99,12 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
     return cues
 
 
-def capture_ranges(images: Sequence[np.ndarray]) -> dict[str, list[float]]:
-    """The lowest and highest value of each statistic over ``images`` (the good training images)."""
-    if not images:
-        raise ValueError("capture ranges need at least one image")
+def capture_ranges(images: Iterable[np.ndarray]) -> dict[str, list[float]]:
+    """The lowest and highest value of each statistic over ``images`` (the good training images), one image at a
+    time (a set decoded from its files at each pass is never held whole)."""
     values = [capture_statistics(image) for image in images]
+    if not values:
+        raise ValueError("capture ranges need at least one image")
     return {name: [min(v[name] for v in values), max(v[name] for v in values)] for name in CAPTURE_CUES}
 
 

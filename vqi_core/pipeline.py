@@ -521,7 +521,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             return image  # unlike the training images: region review), painted over as the model sees it
         return region.apply_to_image(image, [255 * value for value in model.preprocessing.mean])
 
-    ranges = capture_ranges([captured(image) for image in good_train_images])
+    ranges = capture_ranges(captured(image) for image in good_train_images)  # one at a time: see the memory budget
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
     for capture_note in (dark, blank_training_images_note(ranges), unlike_training_note(test_samples, test_images,
                                                                                           ranges, captured)):
