@@ -925,3 +925,15 @@ def test_an_archive_whose_run_reads_like_a_run_already_there_is_refused(trained_
     with pytest.raises(RunError, match=f"reads like the run '{trained_run.id}' already in"):
         import_run(zip_bytes(members), store)
     assert [run.id for run in store.list()] == [trained_run.id]
+
+
+def test_a_member_whose_compressed_data_is_damaged_is_named(trained_run, tmp_path):
+    """zlib's "invalid code lengths set" had been all the import said of a member damaged at its start (archive
+    review): which member is named."""
+    data = bytearray(run_archive_bytes(trained_run))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as packed:
+        member = next(info for info in packed.infolist() if info.filename.endswith("/scores.csv"))
+    data[member.header_offset + 30 + len(member.filename.encode())] ^= 0xFF  # the deflate stream's first byte
+    with pytest.raises(RunError, match="cannot be used: its scores.csv cannot be unpacked \\(damaged\\)"):
+        import_run(bytes(data), RunStore(tmp_path / "line"))
+    assert not (tmp_path / "line" / trained_run.id).exists()

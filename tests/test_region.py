@@ -476,3 +476,10 @@ def test_what_is_never_inspected_gets_no_heat_and_no_box_even_when_all_that_is_i
     assert normalised[area].min() > 1 and (normalised[~area] == 0).all()  # hot where inspected, cool elsewhere
     boxes = boxes_from_map(normalised)
     assert boxes and all(area[box.y0:box.y1, box.x0:box.x1].all() for box in boxes)
+
+
+def test_a_tiny_region_is_never_said_to_inspect_0_percent():
+    """A 10 x 10 px region of a 256 px image (0.15 %) read "0% of each image is inspected" (region review)."""
+    config = {"method": "padim", "params": {}, "region": {"inspected_share": 0.0015, "source": "corner.png"}}
+    assert "region=0.1% of the image" in changed_settings(config)
+    assert region_caption(config) == "inspected: 0.1% of each image (the darkened area is ignored)"

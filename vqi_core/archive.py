@@ -22,6 +22,7 @@ import shutil
 import stat
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -151,8 +152,11 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             for info, path in zip(members, relative):
                 target = staging.joinpath(*path.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as packed, open(target, "wb") as unpacked:
-                    shutil.copyfileobj(packed, unpacked)
+                try:
+                    with archive.open(info) as packed, open(target, "wb") as unpacked:
+                        shutil.copyfileobj(packed, unpacked)
+                except (zlib.error, zipfile.BadZipFile) as exc:  # named (zlib's "invalid code lengths set" had
+                    raise RunError(f"its {path.as_posix()} cannot be unpacked (damaged): {exc}") from exc  # been all)
             _check_array_claims(staging)
             _check_decisions(staging)
             _check_whole_run(Run(staging), run_id)

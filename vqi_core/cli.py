@@ -416,7 +416,7 @@ def _train(args: argparse.Namespace) -> int:
         for line in _defect_type_lines(metrics, metrics.get("normalisation_images")):
             print(line)
         if (region := run.config.get("region")) is not None:  # a mask of the wrong picture would cut most of it
-            print(f"inspection region: {region['inspected_share']:.0%} of each image is inspected, from "
+            print(f"inspection region: {percent(region['inspected_share'], 0)} of each image is inspected, from "
                   f"{region['source']}; the rest can raise no score and get no box")
         if run.report["skipped"]:  # each named, as check, split and predict name them (bad-input review)
             _print_skipped(run.report["skipped"])

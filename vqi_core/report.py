@@ -184,7 +184,7 @@ def region_line(region: dict | None) -> str:
     """What a run's ``config.json`` ``region`` entry says, in words."""
     if not region:
         return "the whole image"
-    return (f"{region['inspected_share']:.0%} of the image, from {region['source']} ({region['width']}x"
+    return (f"{percent(region['inspected_share'], 0)} of the image, from {region['source']} ({region['width']}x"
             f"{region['height']} px mask whose shape and pixels have the SHA-256 {region['sha256']}, whatever file "
             f"held it; the run keeps it as model/region.png); the darkened area of the images below is not inspected")
 

@@ -58,7 +58,7 @@ from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import PROCESS_LOCKS, FolderBusy, file_above, interrupts_held, locked, unwritable_reason
 from .thresholds import set_at_training, verdicts
-from .wording import counted, exact_number
+from .wording import counted, exact_number, percent
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
@@ -292,7 +292,7 @@ def changed_settings(config: dict[str, Any]) -> str:
                if name not in FITTED_OR_SHOWN_APART and name in defaults
                and json.dumps(value, sort_keys=True) != defaults[name]]
     if config.get("region"):
-        changed.append(f"region={config['region']['inspected_share']:.0%} of the image")
+        changed.append(f"region={percent(config['region']['inspected_share'], 0)} of the image")  # 0.15 %: not 0%
     return ", ".join(changed) or "defaults"
 
 

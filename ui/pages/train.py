@@ -29,7 +29,7 @@ from vqi_core.progress import MAX_SEED
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import RunError, changed_settings
 from vqi_core.split_check import no_copies_line
-from vqi_core.wording import counted
+from vqi_core.wording import counted, percent
 
 JOB_KEY = "train_job_id"
 CHECKED_SPLIT = "train_checked_split"
@@ -112,7 +112,8 @@ def region_input(root: str, category: str | None, bit_depth: int) -> tuple[str |
         st.error(as_text(f"The region cannot be kept in the runs folder {runs_dir()}: {exc.strerror or exc}"),
                  icon=":material/error:")
         return None, False
-    st.image(preview, caption=f"Inspected: {region.inspected_share:.0%} of the image (the darkened area is ignored)")
+    st.image(preview, caption=f"Inspected: {percent(region.inspected_share, 0)} of the image (the darkened area is "
+                              f"ignored)")  # a region of 0.15 % had read 0% (region review)
     if problem:
         st.error(as_text(problem), icon=":material/error:")
         return None, False

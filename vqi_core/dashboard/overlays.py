@@ -18,6 +18,7 @@ from ..methods.base import MODEL_JSON
 from ..pipeline import ImageResult, inspected_pixels
 from ..preprocessing import Preprocessing, visible_area
 from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
+from ..wording import percent
 from .style import THUMBNAIL_BACKGROUND
 
 
@@ -218,8 +219,8 @@ def region_caption(config: dict[str, Any]) -> str:
     cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
                f"inspected)") if crop < 1 else ""
     if region and cropped:
-        return (f"inspected: the region ({region['inspected_share']:.0%} of each image; the darkened area is "
+        return (f"inspected: the region ({percent(region['inspected_share'], 0)} of each image; the darkened area is "
                 f"ignored) within {cropped}")
     if region:
-        return f"inspected: {region['inspected_share']:.0%} of each image (the darkened area is ignored)"
+        return f"inspected: {percent(region['inspected_share'], 0)} of each image (the darkened area is ignored)"
     return f"inspected: {cropped}" if cropped else ""
