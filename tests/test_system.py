@@ -16,7 +16,6 @@ from PIL import Image
 
 from synthetic import DAMAGED_EXIF, jpeg_with_damaged_exif
 from vqi_core import system
-from vqi_core.cli import _terminate_as_interrupt
 
 ROOT = Path(__file__).resolve().parents[1]
 #: standard-library modules that exist on POSIX systems only
@@ -210,7 +209,7 @@ def test_a_signal_the_process_ignores_stays_ignored_while_files_are_renamed_and_
             signal.raise_signal(other)
         assert received == [other]
         assert signal.getsignal(ignored) is signal.SIG_IGN
-        with _terminate_as_interrupt():
+        with system.sigterm_as_ctrl_c():
             assert (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN) == (ignored == signal.SIGTERM)
     finally:
         for number, handler in before.items():

@@ -15,12 +15,10 @@ alone varies with the machine's load), and the run's peak resident memory.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
 import re
-import signal
 import statistics
 import sys
 import tempfile
@@ -28,9 +26,9 @@ import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from queue import Empty
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
-from .system import file_above, peak_memory_mb
+from .system import file_above, peak_memory_mb, sigterm_as_ctrl_c
 from .wording import counted, headline, percent
 
 if TYPE_CHECKING:
@@ -89,21 +87,6 @@ def write_results(folder: Path, stem: str, markdown: str, data: dict[str, Any], 
     write_bytes_atomic(folder / f"{stem}.md", markdown.encode())
     if said:
         print(f"wrote {folder / f'{stem}.json'} and {folder / f'{stem}.md'}")
-
-
-@contextlib.contextmanager
-def sigterm_as_ctrl_c() -> Iterator[None]:
-    """Within the block, SIGTERM (``timeout``, ``kill``, a cancelled CI job) ends a benchmark as Ctrl+C does: the
-    child process stopped, the temporary folders removed, the rows finished kept (it had left a training running on
-    its own and its runs in the temporary folder: benchmark review); the earlier handler afterwards."""
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    earlier = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, earlier)
 
 
 def parse_method(entry: str) -> tuple[str, dict[str, Any]]:
@@ -326,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     try:
+        # SIGTERM as Ctrl+C: the child process stopped, the temporary folders removed, the rows finished kept (it had
+        # left a training running on its own and its runs in the temporary folder: benchmark review)
         with sigterm_as_ctrl_c(), tempfile.TemporaryDirectory() as tmp:
             run_benchmark(datasets, args.methods, str(args.keep_runs or tmp), args.keep_runs is not None, rows,
                           lambda done: write(done, said=False))

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .bench import output_folder, sigterm_as_ctrl_c, whole_number_at_least, write_results
+from .bench import output_folder, whole_number_at_least, write_results
 from .methods import list_methods, method_class
 from .runs import CONFIG_FILE, METRICS_FILE, SCORES_FILE
+from .system import sigterm_as_ctrl_c
 
 #: the two runs: name, ``--image-memory-mb``
 SETTINGS = (("all images in memory", 1_000_000.0), ("decoded from the files", 0.0))

@@ -13,10 +13,9 @@ import shlex
 import shutil
 import signal
 import sys
-import threading
 import unicodedata
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
@@ -47,7 +46,7 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
                    check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs,
                    run_folder_holding, spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
-from .system import FolderBusy, file_above, interrupts_held, locked
+from .system import FolderBusy, file_above, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
@@ -551,24 +550,6 @@ def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_imag
     if source == "manual":
         return "set by hand: if it was chosen by looking at these test images, new parts may fare worse"
     return "its source does not say whether it was chosen on these test images"
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``timeout``, systemd, a CI runner stopping a job) ends a command as Ctrl+C does: its clean-up
-    runs and nothing half-written is left behind (Python's default would end the process on the spot)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
-        yield  # a SIGTERM the caller chose to ignore stays ignored
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_skipped(items: list[dict[str, str]]) -> None:
@@ -1143,7 +1124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "threshold": _threshold,
                 "boxes": _boxes, "report": _report, "check": _check, "split": _split, "runs": _runs}
     try:
-        with _terminate_as_interrupt():
+        with sigterm_as_ctrl_c():
             return handlers[args.command](args)
     except BrokenPipeError:  # the output's reader has stopped (`| head`): not an input error
         try:  # Python's own flush of standard output at exit would fail too

@@ -60,6 +60,26 @@ def interrupts_held(received: list[int]) -> Iterator[None]:
             signal.signal(number, handler)
 
 
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """Within the block, SIGTERM (``timeout``, systemd, a CI runner stopping a job) ends a command as Ctrl+C does:
+    its clean-up runs and nothing half-written is left behind (Python's default would end the process on the spot);
+    the earlier handler afterwards. In a thread other than the main one the block simply runs, and a SIGTERM the
+    caller chose to ignore stays ignored."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def file_above(path: Path) -> Path | None:
     """The nearest folder above ``path`` that exists as a file, not a folder, so that ``path`` cannot be made;
     None where there is none."""
