@@ -239,11 +239,13 @@ def held_out_panel(path: str, max_rate: float, costs: LineCosts | None) -> None:
 
 
 def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, costs: LineCosts | None,
-            saved_value: float) -> float:
+            saved_threshold: tuple[float, dict]) -> float:
     """The preset thresholds' buttons in a row, the allowed share of false alarms beside the preset it sets (the
     share the run's saved threshold was chosen with, else 1 %, until one is entered: the report had checked the 1 %
-    preset where 30 % was in effect; a share entered stays while other runs are opened); that share (0 to 1)."""
-    saved_rate = saved_false_alarm_rate(str(run.saved_threshold[1].get("source", "")))
+    preset where 30 % was in effect; a share entered stays while other runs are opened); that share (0 to 1).
+    ``saved_threshold``: the draw's one reading of :attr:`~vqi_core.runs.Run.saved_threshold`."""
+    saved_value, saved = saved_threshold
+    saved_rate = saved_false_alarm_rate(str(saved.get("source", "")))
     share = DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate
     set_for = st.session_state.get(MAX_FALSE_ALARMS_SET_FOR)  # (run id, share) the field was last set to
     if set_for is None or (set_for != (run.id, share) and st.session_state.get(MAX_FALSE_ALARMS) == set_for[1]):
@@ -329,7 +331,7 @@ def image_level_body(run: Run) -> None:
             st.markdown(view["line_cost"])
         if view["costlier"]:  # not the end of a paragraph: the saved F1-optimal threshold can be such (review)
             st.warning(view["costlier"], icon=":material/money_off:")
-        max_rate = presets(run, axis, labels, scores, costs, saved_value)
+        max_rate = presets(run, axis, labels, scores, costs, saved_threshold)
     with charts:
         st.plotly_chart(view["roc"], key="roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
         st.plotly_chart(view["histogram"], key="histogram_chart", alt=view["histogram_alt"],
