@@ -517,9 +517,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
     def captured(image: np.ndarray) -> np.ndarray:  # what the capture checks see: the inspection region (outside it
-        if region is None:  # labels and fixtures vary: a part with a tag had failed predict --fail-on-defect as
-            return image  # unlike the training images: region review), painted over as the model sees it
-        return region.apply_to_image(image, [255 * value for value in model.preprocessing.mean])
+        return model.inspected(image, region)  # labels and fixtures vary: a part with a tag had failed predict
+        # --fail-on-defect as unlike the training images: region review), as the model sees it
 
     ranges = capture_ranges(captured(image) for image in good_train_images)  # one at a time: see the memory budget
     dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)

@@ -246,11 +246,13 @@ class AnomalyModel(ABC):
         self.backbone_state = state
         self._extractor = None
 
-    def inspected(self, image: np.ndarray) -> np.ndarray:
-        """The image as the model sees it: outside the inspection region painted over (as it is without one)."""
-        if self.region is None:
+    def inspected(self, image: np.ndarray, region: InspectionRegion | None = None) -> np.ndarray:
+        """The image as the model sees it: outside the inspection region painted over (as it is without one);
+        ``region``: another one than the model's (one a fit has not set yet)."""
+        region = self.region if region is None else region
+        if region is None:
             return image
-        return self.region.apply_to_image(image, [255 * value for value in self.preprocessing.mean])
+        return region.apply_to_image(image, [255 * value for value in self.preprocessing.mean])
 
     def batches(self, images: Sequence[np.ndarray]) -> Iterator[tuple[int, torch.Tensor, list[Geometry]]]:
         """Yield (start index, preprocessed tensor, geometries) over ``images`` in batches."""
