@@ -23,6 +23,8 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 #: a light method with parameters that fit and evaluate the synthetic category in about a second
 FAST_METHOD = "padim"
 FAST_PARAMS = {"image_size": [64, 64], "jit": False}
+#: torch's thread count when the tests start, which the ``one_thread`` fixture lowers for some modules
+SESSION_THREADS = torch.get_num_threads()
 
 
 @pytest.fixture(autouse=True)
@@ -81,9 +83,17 @@ def small_fit() -> Callable[[str], tuple[AnomalyModel, dict[str, list], list[tup
 
 @pytest.fixture(scope="session")
 def trained_run(synthetic_root, tmp_path_factory) -> Run:
-    """One run of FAST_METHOD on ``widget``, trained once per test session (copy it before changing it)."""
+    """One run of FAST_METHOD on ``widget``, trained once per test session (copy it before changing it).
+
+    Trained on the session's thread count, which the run records: first asked for by a ``one_thread`` module, it
+    had recorded one thread, and a later test comparing the record with the threads it runs on failed."""
     config = RunConfig(str(synthetic_root), FAST_METHOD, FAST_PARAMS, category="widget")
-    return train_run(config, tmp_path_factory.mktemp("session-runs"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(SESSION_THREADS)
+    try:
+        return train_run(config, tmp_path_factory.mktemp("session-runs"))
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture
