@@ -1406,10 +1406,10 @@ def test_the_roc_title_gives_the_auroc_and_its_interval():
     # plotly's subtitle: grey, not bold (review: a bold superscript, cramped)
     assert title.subtitle.text == "95% interval {}–{}".format(*interval_bounds(low, high, 3))
     assert title.subtitle.font.size < 14 and title.subtitle.font.color == "#555867"
-    separated = np.r_[np.zeros(30), np.ones(20)]  # every resample perfect: the interval's long note, wrapped
+    separated = np.r_[np.zeros(30), np.ones(20)]  # a perfect separation: the interval's long note, wrapped
     subtitle = threshold_view(ThresholdEvaluator(labels, separated), 0.5,
                               prepare_threshold_data(labels, separated))["roc"].layout.title.subtitle.text
-    assert subtitle.startswith("95% interval 1.000–1.000; every resample is")
+    assert subtitle.startswith("95% interval 0.831–1.000; every image separated")
     assert subtitle.count("<br>") == 1 and all(len(line) <= 64 for line in subtitle.split("<br>"))
     # (two lines under the title: a third reached down to the plot's top tick, found in the browser's screenshot)
     assert prepare_threshold_data(np.zeros(5, int), np.arange(5.0)).auroc_interval is None
@@ -1575,7 +1575,7 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["data"].tolist() == [f"{run.config['data_sha256'][:12]} ({run.config['data_files']} files)"] * 2
     low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" (")[0].split(" to "))
     assert low <= run.metrics["image_auroc"] <= high
-    assert table[AUROC_INTERVAL].iloc[0].endswith(" (every resample perfect: too few images)") == (low == high == 1)
+    assert table[AUROC_INTERVAL].iloc[0].endswith(" (perfect separation: too few images)") == (high == 1)
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].iloc[1] == 0.0 and pd.isna(table[VERSUS_FIRST].iloc[0])  # numbers, which sort as
     # such; the same scores: no difference; none for the first run, the reference (its "+0.000" read as measured)

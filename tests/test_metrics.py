@@ -574,6 +574,42 @@ def test_rate_interval_is_the_exact_binomial_interval() -> None:
         rate_interval(1, 2, 1.0)
 
 
+def test_the_auroc_interval_is_delongs_on_the_logit_scale_and_covers_small_test_sets() -> None:
+    """Metrics review: the percentile bootstrap's "95 %" covered a true AUROC of 0.92 in 89 % of test sets of 15
+    good and 16 defective images (lying wholly above it in 10 %), and one of 0.98 in 70 %."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(11)
+    labels = np.r_[np.zeros(30, int), np.ones(40, int)]
+    scores = np.round(np.r_[rng.normal(0, 1, 30), rng.normal(1.5, 1, 40)], 1)  # ties count one half
+    # DeLong's variance written out pair by pair, as in the paper: the interval is the logit one of that variance
+    good, defective = scores[:30], scores[30:]
+    kernel = (defective[:, None] > good[None, :]) + 0.5 * (defective[:, None] == good[None, :])
+    auroc, v10, v01 = kernel.mean(), kernel.mean(axis=1), kernel.mean(axis=0)
+    variance = v10.var(ddof=1) / 40 + v01.var(ddof=1) / 30
+    logit, spread = np.log(auroc / (1 - auroc)), 1.959964 * np.sqrt(variance) / (auroc * (1 - auroc))
+    expected = 1 / (1 + np.exp(-(logit - spread))), 1 / (1 + np.exp(-(logit + spread)))
+    assert auroc == pytest.approx(image_auroc(labels, scores))
+    assert auroc_interval(labels, scores) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
+    assert auroc_interval(labels, scores, 0.5)[1] < auroc_interval(labels, scores)[1]
+    with pytest.raises(ValueError, match="confidence"):
+        auroc_interval(labels, scores, 1.0)
+    assert auroc_interval(np.zeros(5, int), np.arange(5.0)) is None
+    # coverage of a true AUROC of 0.92 (binormal, d = 2) by 400 test sets of 15 good and 16 defective images
+    truth, labels = norm.cdf(2 / np.sqrt(2)), np.r_[np.zeros(15, int), np.ones(16, int)]
+    covered = above = 0
+    for _ in range(400):
+        low, high = auroc_interval(labels, np.r_[rng.normal(0, 1, 15), rng.normal(2, 1, 16)])
+        covered += low <= truth <= high
+        above += low > truth
+    assert covered / 400 >= 0.93 and above / 400 <= 0.03  # the bootstrap: 0.89 and 0.10
+    # one image of a class, or every score tied: Hanley and McNeil's variance, an interval inside 0-1 around it
+    low, high = auroc_interval([0, 0, 1], [0.0, 2.0, 1.0])
+    assert 0 < low < 0.5 < high < 1
+    low, high = auroc_interval([0] * 4 + [1] * 4, [1.0] * 8)
+    assert low < 0.5 < high and low + high == pytest.approx(1.0)
+
+
 def test_bootstrap_aurocs_are_paired_stratified_resamples() -> None:
     rng = np.random.default_rng(3)
     labels = np.r_[np.zeros(40, int), np.ones(25, int)]
@@ -697,17 +733,23 @@ def test_pixel_metrics_count_defect_free_pixels_only_where_an_inspection_region_
         pixel_auroc([mask], [anomaly_map], [inspected[:5]])
 
 
-def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_show_misses():
-    """Found by review: a run that separates its 35 test images read "1.0000 to 1.0000", as if certain."""
+def test_a_perfect_separation_gets_a_lower_bound_and_says_the_test_set_is_too_small_to_show_misses():
+    """Found by review: a run that separates its 35 test images read "1.0000 to 1.0000" (every bootstrap resample
+    perfect), as if certain; its interval now reaches down to the lowest AUROC that separates 14 good and 21
+    defective images that cleanly in 1 of 40 test sets (0.025 ** (1 / 14))."""
     from vqi_core.cli import _metrics_line
 
     labels = [0] * 14 + [1] * 21
     perfect = auroc_interval(labels, list(range(35)))
-    assert perfect == (1.0, 1.0) and interval_note(perfect).startswith("every resample is separated perfectly")
-    assert interval_note(auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])) == ""
+    assert perfect == (pytest.approx(0.025 ** (1 / 14)), 1.0) and perfect[0] == pytest.approx(0.7684, abs=1e-4)
+    assert interval_note(perfect).startswith("every image separated perfectly")
+    assert auroc_interval(labels, list(range(35))[::-1]) == (0.0, pytest.approx(1 - 0.025 ** (1 / 14)))
+    one_swap = auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])
+    assert interval_note(one_swap) == "" and one_swap[1] < 1.0  # only a perfect separation reaches 1
     assert interval_note(None) == "" and interval_note(auroc_interval(labels, [1.0] * 35)) == ""  # ties: 0.5
+    assert interval_note((1.0, 1.0)).startswith("every image separated")  # as runs from before recorded it
     line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
-    assert line.startswith("image AUROC 1.0000 (95% interval 1.0000–1.0000; every resample is separated perfectly: "
+    assert line.startswith("image AUROC 1.0000 (95% interval 0.7683–1.0000; every image separated perfectly: "
                            "too few images to show how often parts would be misjudged)")
     assert interval_text((0.9, 0.95), 3, " over resamples") == "95% interval 0.900–0.950 over resamples"
     # rounded outwards: an interval from 0.4999 had read 0.500, hiding that it begins below chance (numbers review)
@@ -715,7 +757,7 @@ def test_a_bootstrap_interval_without_width_says_the_test_set_is_too_small_to_sh
     assert interval_text((0.285, 0.95), 3) == "95% interval 0.285–0.950"  # ends that are exact stay
     assert interval_text((0.3, 0.4989), 4).endswith("; below chance: the good images score above the defective ones")
     assert interval_text((0.3, 0.49996), 4) == "95% interval 0.3000–0.5000"  # printed as reaching 0.5: no such note
-    assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 1.000–1.000; every resample")
+    assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 0.768–1.000; every image")
 
 
 def test_a_threshold_nobody_chose_is_said_with_what_it_does_on_the_test_set():

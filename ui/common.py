@@ -384,11 +384,11 @@ def metric_row() -> Any:
 
 def headline_metrics(metrics: dict[str, Any]) -> None:
     """Image AUROC, pixel AUROC, AUPRO, fit time and ms/image as a row of metrics, and the image AUROC's interval
-    under it in view (an "Image AUROC 1.000" whose every resample was perfect, from too few images, had said so
+    under it in view (an "Image AUROC 1.000" from a test set too small to show misses had said so
     only in its help: QE review)."""
     row = metric_row()
     interval = metrics.get("image_auroc_interval")
-    spread = f" ({interval_text(interval, 3, ' over bootstrap resamples of the test images')})" if interval else ""
+    spread = f" ({interval_text(interval, 3, ' on the test images')})" if interval else ""
     row.metric("Image AUROC", figure(metrics.get("image_auroc"), 3), width="content",
                help=f"1.0 = every defective image scores above every good one{spread}.")
     row.metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), width="content",
@@ -398,7 +398,7 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
     row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
     row.metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}", width="content")
     if interval:
-        st.caption(f"Image AUROC {interval_text(interval, 3, ' over bootstrap resamples of the test images')}.")
+        st.caption(f"Image AUROC {interval_text(interval, 3, ' on the test images')}.")
 
 
 # ---------------------------------------------------------------------- cached loading
@@ -433,7 +433,7 @@ def test_frame(run_path: str) -> pd.DataFrame:
     return Run(Path(run_path)).scores
 
 
-@st.cache_data(max_entries=16, show_spinner="Comparing the runs (bootstrap intervals)…")
+@st.cache_data(max_entries=16, show_spinner="Comparing the runs…")
 def comparison(run_paths: tuple[str, ...], images: tuple[str, ...], saved: tuple[tuple[float, float], ...]
                ) -> RunComparison:
     """:func:`vqi_core.dashboard.run_tables.compare_runs` of saved runs, computed once per choice of runs and

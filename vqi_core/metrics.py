@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
-from scipy.stats import beta, rankdata
+from scipy.special import expit
+from scipy.stats import beta, norm, rankdata
 from sklearn import metrics as skm
 
 from .wording import entered_amount, entered_rate, interval_bounds
@@ -136,15 +137,15 @@ BELOW_CHANCE = 0.499
 
 
 def interval_note(interval: Sequence[float] | None) -> str:
-    """What to say beside a bootstrap AUROC interval without width (every resample separated the images
-    perfectly, so it reads 1.0000 to 1.0000): that the test set is too small to show how often parts would be
-    misjudged; beside one below chance (0.5), that the run scores good images above defective ones; empty for any
-    other interval."""
+    """What to say beside an AUROC interval reaching 1 (only a test set separated perfectly gives one; runs from
+    before :func:`auroc_interval` used DeLong's method recorded 1.0000 to 1.0000 for it): that the test set is too
+    small to show how often parts would be misjudged; beside one below chance (0.5), that the run scores good images
+    above defective ones; empty for any other interval."""
     if interval is not None and interval[1] <= BELOW_CHANCE:  # (bad-input review: 0.0000–0.0000 said no word)
         return "below chance: the good images score above the defective ones"
-    if interval is None or tuple(interval) != (1.0, 1.0):
+    if interval is None or interval[1] != 1.0:
         return ""
-    return "every resample is separated perfectly: too few images to show how often parts would be misjudged"
+    return "every image separated perfectly: too few images to show how often parts would be misjudged"
 
 
 def interval_text(interval: Sequence[float], digits: int, how: str = "", confidence: float = CONFIDENCE) -> str:
@@ -157,11 +158,47 @@ def interval_text(interval: Sequence[float], digits: int, how: str = "", confide
 
 def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                    confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """The ``confidence`` bootstrap interval of the image AUROC; None unless both classes are present."""
+    """The ``confidence`` interval of the image AUROC; None unless both classes are present.
+
+    DeLong's variance (DeLong et al., Biometrics 1988) on the logit scale, which keeps the interval inside 0-1
+    and covers the AUROC of small test sets at about the stated rate (the percentile bootstrap used before covered
+    a true 0.92 in 89 % of test sets of 15 good and 16 defective images, and lay wholly above it in 10 %: metrics
+    review). A test set separated perfectly has no spread to measure: its interval reaches 1, and its lower end is
+    the AUROC below which a separation that clean happens in less than ``(1 - confidence) / 2`` of test sets, for
+    any score distributions (k = the smaller class's count gives k disjoint good-defective pairs, all ordered
+    rightly with probability AUROC**k at most); an AUROC of 0 likewise, mirrored. Only that case reaches 1.
+    """
     labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         return None
-    return percentile_interval(bootstrap_aurocs(labels, [scores])[:, 0], confidence)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    good, defective = scores[labels == 0], scores[labels == 1]
+    ranks = rankdata(np.concatenate([defective, good]))
+    # DeLong's placements: each defective image's share of good images below it, each good image's share of
+    # defective images above it (ties counting one half); their means are the AUROC
+    above = (ranks[:len(defective)] - rankdata(defective)) / len(good)
+    below = 1 - (ranks[len(defective):] - rankdata(good)) / len(defective)
+    auroc = float(above.mean())
+    tail = (1 - confidence) / 2
+    if auroc in (0.0, 1.0):
+        bound = tail ** (1 / min(len(good), len(defective)))
+        return (bound, 1.0) if auroc == 1.0 else (0.0, 1 - bound)
+    variance = (above.var(ddof=1) / len(defective) + below.var(ddof=1) / len(good)
+                if min(len(good), len(defective)) > 1 else 0.0)
+    if variance <= 0:  # one image of a class, or every score tied: Hanley and McNeil's variance of this AUROC
+        variance = _hanley_mcneil_variance(auroc, len(defective), len(good))
+    spread = norm.ppf(1 - tail) * math.sqrt(variance) / (auroc * (1 - auroc))
+    logit = math.log(auroc / (1 - auroc))
+    low, high = expit(logit - spread), expit(logit + spread)
+    return float(low), min(float(high), math.nextafter(1.0, 0.0))
+
+
+def _hanley_mcneil_variance(auroc: float, n_defective: int, n_good: int) -> float:
+    """The AUROC's variance under Hanley and McNeil's exponential model (Radiology 1982)."""
+    q1, q2 = auroc / (2 - auroc), 2 * auroc ** 2 / (1 + auroc)
+    return (auroc * (1 - auroc) + (n_defective - 1) * (q1 - auroc ** 2)
+            + (n_good - 1) * (q2 - auroc ** 2)) / (n_defective * n_good)
 
 
 def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],

@@ -194,14 +194,16 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.3f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(
-        width="large",  # "0.963 to 0.990 (every resample perfect: too few images)" was cut (browser review)
-        help="Where the image AUROC of this kind of test set could lie: 95 % of 1,000 bootstrap resamples of the "
-             "test images (good and defective drawn separately)."),
+        width="large",  # "0.763 to 1.000 (perfect separation: too few images)" was cut (browser review)
+        help="Where the image AUROC of this kind of test set could lie: DeLong's 95 % interval on the logit scale; "
+             "for test images separated perfectly, the lowest AUROC that separates this many that cleanly in 1 of "
+             "40 test sets."),
     VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first run's "
                                                                      "(empty for the first run, the reference)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
-        help="Where that difference could lie over the same resamples: an interval that contains 0 means the "
-             "test set cannot tell the two runs apart."),
+        help="Where that difference could lie: 95 % of 1,000 bootstrap resamples of the test images (good and "
+             "defective drawn separately, the same for every run); an interval that contains 0 means the test set "
+             "cannot tell the two runs apart."),
     FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
         format=f"%d of {comparison.good_images}",  # "9 of 12", not a bare 9 (numbers review); still sorts as a number
         help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} compared, "

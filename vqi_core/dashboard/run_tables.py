@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 
 from ..backbones import backbone_title
 from ..datasets import DatasetError, category_path
-from ..metrics import CONFIDENCE, ThresholdEvaluator, bootstrap_aurocs, f1_optimal_threshold, image_auroc, \
-    interval_note, percentile_interval, roc_curve
+from ..metrics import CONFIDENCE, ThresholdEvaluator, auroc_interval, bootstrap_aurocs, f1_optimal_threshold, \
+    image_auroc, interval_note, percentile_interval, roc_curve
 from ..methods import method_title
 from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
@@ -70,7 +70,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-#: Compare table columns: the bootstrap interval of a run's image AUROC, and its difference from the first run's
+#: Compare table columns: the interval of a run's image AUROC, and its difference from the first run's
 AUROC_INTERVAL = f"image AUROC {CONFIDENCE:.0%} interval"
 VERSUS_FIRST = "AUROC minus the first run's"  # a number: the column sorts by it
 VERSUS_FIRST_INTERVAL = f"AUROC difference's {CONFIDENCE:.0%} interval"  # not "that difference's": it stands after
@@ -280,11 +280,11 @@ def difference_verdict(name: str, first_name: str, difference: float, gap: tuple
 def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     """Metrics table and overlaid ROC curves of ``runs`` on the test images named ``images``.
 
-    Image AUROC (with its bootstrap :data:`CONFIDENCE` interval, and the paired interval of its difference
-    from the first run's, said in :attr:`RunComparison.verdicts`), best F1 and each run's false alarms and escapes
-    at its saved threshold are computed on ``images``; pixel AUROC, AUPRO and timings are each run's own (on the
-    images it evaluated). Where ``images`` hold no defective or no good image, those are
-    None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
+    Image AUROC (with its :data:`CONFIDENCE` interval, :func:`~vqi_core.metrics.auroc_interval`, and the paired
+    bootstrap interval of its difference from the first run's, said in :attr:`RunComparison.verdicts`), best F1
+    and each run's false alarms and escapes at its saved threshold are computed on ``images``; pixel AUROC, AUPRO
+    and timings are each run's own (on the images it evaluated). Where ``images`` hold no defective or no good
+    image, those are None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
     """
     figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
@@ -309,8 +309,9 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 name=f"{method_title(run.config.get('method'))} · "
                 f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {auroc:.3f} · "
                 f"{run.id[:15]}"))
-            bounds = percentile_interval(resampled[:, column], CONFIDENCE)
-            interval = _interval_text(bounds) + (" (every resample perfect: too few images)" if bounds == (1.0, 1.0)
+            bounds = auroc_interval(labels, scores, CONFIDENCE)
+            assert bounds is not None  # both labels are present
+            interval = _interval_text(bounds) + (" (perfect separation: too few images)" if bounds[1] == 1.0
                                                  else " (below chance)" if interval_note(bounds) else "")
             if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
                 difference = round(auroc - reference, 4)  # beside it ("+0.000" read as a measured difference: review)

@@ -41,7 +41,7 @@ class ThresholdData:
     defective_counts: np.ndarray
     axis: ScoreAxis
     defect_type_scores: dict[str, np.ndarray] = field(default_factory=dict)  # sorted, per defect type
-    auroc_interval: tuple[float, float] | None = None  # CONFIDENCE bootstrap interval of ``auroc``
+    auroc_interval: tuple[float, float] | None = None  # CONFIDENCE interval of ``auroc`` (auroc_interval)
     log_scale: bool = False  # bins of equal ratio, drawn on a log axis (see :func:`score_bin_edges`)
 
 
@@ -62,7 +62,7 @@ def score_bin_edges(scores: np.ndarray, low: float, high: float, bins: int) -> t
 def prepare_threshold_data(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                            bins: int = 40, include: Sequence[float] = (),
                            defect_types: Sequence[str] | None = None) -> ThresholdData:
-    """ROC curve and AUROC (with its bootstrap interval), score histograms and slider axis of a labelled test
+    """ROC curve and AUROC (with its interval), score histograms and slider axis of a labelled test
     set (and, given the defect type of each image, the defective images' scores per type). The slider axis also
     covers the values in ``include`` (the saved threshold); the histograms' bins cover the scores alone, so that a
     threshold far from every score does not pack them into one bar."""
