@@ -21,7 +21,7 @@ from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, method_parameters, split_check_summary
 from vqi_core.datasets import DatasetError
-from vqi_core.methods import parameter_defaults
+from vqi_core.methods import method_title, parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
@@ -276,11 +276,34 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     assert any(c.value.startswith("A training is running (started here)") for c in started_here.caption)
     assert any("feature extraction" in p.text for p in app.get("progress"))
     assert HELD_OUT_NOTE in [c.value for c in app.caption]  # why its count is below the good training images'
+    # another session's training is cancelled only after a confirmation, and its owner is told where from
     app.button(key="train_cancel").click().run()
+    assert not job.status().cancel_requested and any("started in another tab or session, perhaps by someone else"
+                                                     in w.value for w in app.warning)
+    app.button(key="train_cancel_keep").click().run()
+    assert not job.status().cancel_requested and app.button(key="train_cancel")
+    app.button(key="train_cancel").click().run()
+    app.button(key="train_cancel_confirm").click().run()
     assert job.wait(timeout=30)
     app.run()
     assert job.status().state == jobs.CANCELLED
-    assert any("cancelled" in i.value for i in app.info)
+    assert job.status().error == "Training was cancelled from another tab or session; no run was written."
+    assert any("cancelled from another tab" in i.value for i in app.info)
+    assert not app.exception
+
+
+def test_the_session_that_started_a_training_cancels_it_in_one_click(open_page, app_env, finished_jobs):
+    fake = BlockingTrain()
+    config = RunConfig("data", FAST_METHOD, {"finetune": "cutpaste"}, category="widget")
+    job = jobs.start_training(config, app_env.root, train=fake)
+    while not job.status().stages:
+        time.sleep(0.01)
+    app = open_page("train.py", **{STARTED_HERE: job.job_id})
+    assert f"Training {method_title(FAST_METHOD)} with cutpaste fine-tuning on widget" in [h.value for h in app.subheader]
+    app.button(key="train_cancel").click().run()
+    assert job.wait(timeout=30)
+    app.run()
+    assert job.status().error == "Training was cancelled; no run was written."
     assert not app.exception
 
 

@@ -102,6 +102,7 @@ class TrainingJob:
         self._train = train
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._cancelled_elsewhere = False
         self._stages: dict[str, StageProgress] = {}
         self._state = RUNNING
         self._error: str | None = None
@@ -116,9 +117,15 @@ class TrainingJob:
         self._thread.start()
         return self
 
-    def cancel(self) -> None:
-        """Ask the job to stop at its next progress report; the pipeline then removes the partial run."""
-        self._cancel.set()
+    def cancel(self, from_elsewhere: bool = False) -> None:
+        """Ask the job to stop at its next progress report; the pipeline then removes the partial run.
+
+        ``from_elsewhere``: asked by a session that did not start the job, which the outcome then says (the one
+        who started it had read the words of their own cancel: browser review)."""
+        with self._lock:
+            if not self._cancel.is_set():
+                self._cancelled_elsewhere = from_elsewhere
+            self._cancel.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (or ``timeout`` seconds pass); True when it ended."""
@@ -158,7 +165,8 @@ class TrainingJob:
         try:
             run = self._train(self.config, self.runs_dir, self._progress)
         except Cancelled:
-            self._end(CANCELLED, "Training was cancelled; no run was written.")
+            self._end(CANCELLED, "Training was cancelled from another tab or session; no run was written."
+                      if self._cancelled_elsewhere else "Training was cancelled; no run was written.")
         except EXPECTED_ERRORS as exc:
             self._end(FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure must reach the page as a message

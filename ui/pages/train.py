@@ -32,6 +32,7 @@ from vqi_core.split_check import no_copies_line
 from vqi_core.wording import counted, percent
 
 JOB_KEY = "train_job_id"
+CANCEL_PENDING = "train_cancel_pending"  # the job id whose cancel from another session awaits its confirmation
 CHECKED_SPLIT = "train_checked_split"
 CHECK_NOTES_SHOWN = "train_check_notes_shown"  # the test-set check's warnings on the page as last drawn whole
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
@@ -261,7 +262,9 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
     if polling and not status.running:
         st.rerun()  # finished meanwhile: redraw the whole page (run list, sidebar) and stop polling
     config = status.config
-    st.subheader(f"Training {method_title(config.method)} on {config.category or config.data}")
+    finetune = config.params.get("finetune")  # a third or more of the time (browser review: the heading left it out)
+    fine_tuned = f" with {finetune} fine-tuning" if isinstance(finetune, str) else ""
+    st.subheader(f"Training {method_title(config.method)}{fine_tuned} on {config.category or config.data}")
     if status.running:
         current = status.current
         st.markdown(f"**Elapsed** {format_seconds(status.elapsed)} · **stage** {current.name if current else 'starting'}"
@@ -276,8 +279,10 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             st.caption(HELD_OUT_NOTE)
         if status.cancel_requested:
             st.info("Cancelling at the next progress step…", icon=":material/hourglass_top:")
-        else:
+        elif st.session_state.get(STARTED_HERE) == job.job_id:
             st.button("Cancel training", key="train_cancel", on_click=job.cancel, icon=":material/cancel:")
+        else:
+            cancel_elsewhere(job)
     elif status.state == jobs.DONE and job.run is not None and not job.run.path.is_dir():
         st.info(f"Run {as_code(str(status.run_id))} finished in {format_seconds(status.elapsed)} and has been deleted "
                 f"since.", icon=":material/delete:")
@@ -301,6 +306,23 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         st.info(status.error or "Cancelled.", icon=":material/cancel:")
     else:
         st.error(f"Training failed: {as_text(status.error)}", icon=":material/error:")
+
+
+def cancel_elsewhere(job: jobs.TrainingJob) -> None:
+    """Cancel a training another tab or session started, after a confirmation (any session could stop someone
+    else's run in one click, and its owner read the words of their own cancel: browser review)."""
+    if st.session_state.get(CANCEL_PENDING) != job.job_id:
+        st.button("Cancel training", key="train_cancel", icon=":material/cancel:",
+                  on_click=lambda: st.session_state.__setitem__(CANCEL_PENDING, job.job_id))
+        return
+    st.warning("This training was started in another tab or session, perhaps by someone else: cancelling it stops "
+               "their run, which is then not written, and they are told it was cancelled from elsewhere.",
+               icon=":material/warning:")
+    answers = st.container(horizontal=True)
+    answers.button("Cancel their training", key="train_cancel_confirm", type="primary", icon=":material/cancel:",
+                   on_click=lambda: (st.session_state.pop(CANCEL_PENDING, None), job.cancel(from_elsewhere=True)))
+    answers.button("Keep it running", key="train_cancel_keep",
+                   on_click=lambda: st.session_state.pop(CANCEL_PENDING, None))
 
 
 def job_panel() -> None:
