@@ -319,6 +319,15 @@ def test_reweighting_finds_the_whole_neighbourhood_whatever_index_searches_the_b
     np.testing.assert_allclose(model._density_weights(queries, nearest), expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name, value", [("coreset_projection_dim", 0), ("coreset_oversample", 0.5)])
+def test_a_coreset_setting_out_of_range_is_named_alone(name, value):
+    """Browser review: a projection dimension of 0 was refused as "coreset_projection_dim and coreset_oversample
+    must be at least 1, not 0 and 3.0", naming the valid oversample too."""
+    with pytest.raises(ValueError) as refused:
+        PatchCore(**{name: value})
+    assert str(refused.value) == f"{name} must be at least 1, not {value}"
+
+
 @pytest.mark.parametrize("knn_params", [{"nprobes": 4}, {"seed": 1}])
 def test_an_unknown_search_parameter_is_named_not_a_type_error(knn_params):
     """A typo in knn_params reached faiss's wrapper as a TypeError (a traceback from the command line)."""

@@ -59,9 +59,9 @@ class PatchCore(AnomalyModel):
                               "coreset selection (two stages): more is slower and closer to one greedy pass.",
         "patch_size": "Neighbourhood, in feature cells, that each patch feature averages (locally aware features).",
         "top_k": "Image score = mean of the k highest patch scores (of the smoothed map with smooth_score; 1: the "
-                 "maximum).",
+                 "maximum; more than a map's patches: all of them).",
         "reweight_neighbors": "0 or 1: off; above: the paper's density reweighting of the image score over this "
-                              "many bank neighbours.",
+                              "many bank neighbours (more than the bank holds: all of it).",
         "smooth_score": "Take the image score from the smoothed map (a single odd patch raises it less).",
         "knn": "Nearest-neighbour search over the bank: ivf (inverted lists, fast; the default), flat (exact) or "
                "hnsw (a graph; a run using it cannot be exported as an archive).",
@@ -85,9 +85,10 @@ class PatchCore(AnomalyModel):
                              f"averages), not {patch_size}")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, not {top_k}")
-        if coreset_projection_dim < 1 or coreset_oversample < 1:
-            raise ValueError(f"coreset_projection_dim and coreset_oversample must be at least 1, not "
-                             f"{coreset_projection_dim} and {coreset_oversample}")
+        for name, value in (("coreset_projection_dim", coreset_projection_dim),
+                            ("coreset_oversample", coreset_oversample)):
+            if value < 1:  # each named alone: a valid oversample had been named beside a bad dimension (review)
+                raise ValueError(f"{name} must be at least 1, not {value}")
         if reweight_neighbors < 0:
             raise ValueError(f"reweight_neighbors must not be negative, not {reweight_neighbors}")
         if knn not in KNN_KINDS:
