@@ -318,9 +318,14 @@ def cancel_elsewhere(job: jobs.TrainingJob) -> None:
     st.warning("This training was started in another tab or session, perhaps by someone else: cancelling it stops "
                "their run, which is then not written, and they are told it was cancelled from elsewhere.",
                icon=":material/warning:")
+
+    def confirmed() -> None:
+        st.session_state.pop(CANCEL_PENDING, None)
+        job.cancel(from_elsewhere=True)
+
     answers = st.container(horizontal=True)
     answers.button("Cancel their training", key="train_cancel_confirm", type="primary", icon=":material/cancel:",
-                   on_click=lambda: (st.session_state.pop(CANCEL_PENDING, None), job.cancel(from_elsewhere=True)))
+                   on_click=confirmed)
     answers.button("Keep it running", key="train_cancel_keep",
                    on_click=lambda: st.session_state.pop(CANCEL_PENDING, None))
 
