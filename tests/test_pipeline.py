@@ -195,6 +195,11 @@ def test_test_images_that_copy_training_images_are_reported_and_set_aside(datase
     out = capsys.readouterr().out
     assert "train/good: 16 images" in out and "test/blob: 6 images, 6 with a mask" in out
     assert "test/good/again.png (good) copies train/good/003.png (good), RMSE 0.000" in out
+    lines = out.splitlines()  # each note with its list (command review: the cues' note stood between them)
+    copies_note = next(i for i, line in enumerate(lines) if line.startswith("1 of 7 good test images is a copy"))
+    assert [line.split(" (")[0] for line in lines[copies_note + 1:copies_note + 3]] == [
+        "  test/good/again.png", "  test/blob/001_again.png"]
+    assert lines[copies_note + 3].startswith("A whole-image statistic alone separates")
     assert main(["check", "--data", str(data), "--fail-on-copies"]) == 1
     # a repeat inside the test set alone fails it too (mutation review: only copies of training images were pinned)
     (data / "test" / "good" / "again.png").unlink()
@@ -451,7 +456,7 @@ def test_a_test_image_that_copies_a_training_image_is_still_one_the_threshold_wa
     out = capsys.readouterr().out
     assert "note: 1 of these 1 image is an image the run learnt from" in out
     assert "of the run's own test images" not in out  # named once, as learnt from (mutation review: not pinned)
-    assert "; chosen on the run's test set, 1 of whose images are among these: see the note above): " in out
+    assert "; chosen on the run's test set, 1 of whose images is among these: see the note above): " in out
 
 
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
@@ -897,6 +902,10 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     assert set(frame.drop(index="truncated.png")["prediction"]) == {"good"}
     (parts / "truncated.png").unlink()
     assert predict("--fail-on-defect") == 0
+    (parts / "lot7").mkdir()  # its parts are not searched, so not inspected (command review: it passed)
+    shutil.copy(parts / "000.png", parts / "lot7" / "000.png")
+    assert predict() == 0 and predict("--fail-on-defect") == 1
+    shutil.rmtree(parts / "lot7")
     write_png(parts / "one_pixel.png", np.full((1, 1, 3), 128, np.uint8))  # scored good, but judged on nothing
     run.save_threshold(1e12, "test")  # far above any score: every part is judged good
     assert predict("--fail-on-defect") == 1  # found by review: it passed the line's gate
@@ -918,6 +927,7 @@ def test_outputs_named_inside_a_run_folder_are_refused_and_change_nothing(traine
         (["runs", "--runs", str(runs_dir), "--export", run.id, "--out", str(run.path / "config.json")], "--out"),
         (["predict", "--run", str(run.path), "--input", str(dataset / "test" / "good"), "--out",
           str(run.path / "model")], "--out"),
+        (["split", "--data", str(dataset), "--out", str(run.path / "by_part")], "--out"),  # (command review)
     ]
     for command, option in commands:
         capsys.readouterr()
@@ -1043,8 +1053,12 @@ def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "x" * 2001]) == 2
     assert "at most 2,000" in capsys.readouterr().err
     assert (run.path / "description.json").read_bytes() == before  # refused: nothing changed
+    capsys.readouterr()
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, " "]) == 0
     assert run.description == "" and not (run.path / "description.json").exists()
+    assert capsys.readouterr().out == f"removed the description of {run.id}\n"
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, ""]) == 0  # none left (command review: it
+    assert capsys.readouterr().out == f"{run.id} has no description: nothing to remove\n"  # said "removed" again)
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "\x1b[2J\x1b[31mAPPROVED by QA"]) == 2
     assert "the description holds a control character ('\\x1b'): write plain text" in capsys.readouterr().err
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "approved\u202e gnidnep ton"]) == 2
@@ -2108,6 +2122,9 @@ def test_predict_refuses_to_write_into_a_dataset_categorys_image_folders(trained
         refusal = capsys.readouterr().err
         assert f"is inside the {inside.split('/')[0]} folder of the dataset category {dataset}" in refusal
         assert not out.exists() or inside == "ground_truth"
+    assert main(["split", "--data", str(dataset), "--out", str(dataset / "test" / "by_part")]) == 2  # read as a
+    assert f"is inside the test folder of the dataset category {dataset}" in capsys.readouterr().err  # defect type
+    assert not (dataset / "test" / "by_part").exists()
     lot = tmp_path / "lot" / "line"  # a labelled test set without a train folder, as evaluate --data takes
     shutil.copytree(dataset / "test", lot / "test")
     assert main(["predict", "--run", str(trained.path), "--input", str(lot / "test" / "good"),
@@ -2442,10 +2459,12 @@ def test_the_runs_table_pads_wide_characters_by_the_columns_they_take():
 
 
 def test_a_file_written_into_folders_that_did_not_exist_says_it_created_them(trained, tmp_path, capsys):
-    """A mistyped --decisions or report --out path quietly created a tree of folders (command review)."""
+    """A mistyped --decisions or report --out path quietly created a tree of folders (command review); the folder
+    that holds the file is named, and the highest one made (only that one had been: command review)."""
     decisions = tmp_path / "typo" / "deep" / "d.csv"
     assert main(["threshold", "--run", str(trained.path), "--decisions", str(decisions)]) == 0
-    assert f"written to {decisions} (created the folder {tmp_path / 'typo'} for it)" in capsys.readouterr().out
+    assert (f"written to {decisions} (created the folder {tmp_path / 'typo' / 'deep'} (and the folders above it, "
+            f"from {tmp_path / 'typo'}) for it)") in capsys.readouterr().out
     assert main(["threshold", "--run", str(trained.path), "--decisions", str(decisions)]) == 0
     assert "created the folder" not in capsys.readouterr().out  # it exists now
     report = tmp_path / "reports" / "r.html"
@@ -2461,14 +2480,16 @@ def test_train_predict_and_split_say_which_folders_they_created(trained, dataset
     runs = tmp_path / "typo" / "runs"
     assert main(["train", "--data", str(dataset), "--method", METHOD, "--runs", str(runs), *FAST_ARGS]) == 0
     captured = capsys.readouterr()
-    assert f"note: created the folder {tmp_path / 'typo'} to hold the runs" in captured.err
+    assert (f"note: created the folder {runs} (and the folders above it, from {tmp_path / 'typo'}) to hold the runs"
+            in captured.err)
     assert Path(captured.out.splitlines()[-1]).parent == runs
     out = tmp_path / "lot" / "7"
     for first in (True, False):  # the second predict finds the folder there
         assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                      "--out", str(out)]) == 0
         captured = capsys.readouterr()
-        assert (f"note: created the folder {tmp_path / 'lot'} to hold the results" in captured.err) == first
+        assert (f"note: created the folder {out} (and the folders above it, from {tmp_path / 'lot'}) to hold the "
+                f"results" in captured.err) == first
         assert captured.out.splitlines()[-1] == str(out / "predictions.csv")
     split = tmp_path / "by_part" / "widget"
     assert main(["split", "--data", str(dataset), "--out", str(split)]) == 0
@@ -2487,3 +2508,16 @@ def test_predict_says_when_it_scored_images_the_run_learnt_from(trained, dataset
     assert main(["predict", "--run", str(trained.path), "--input", str(dataset / "test" / "good"),
                  "--out", str(tmp_path / "out2")]) == 0
     assert "the run learnt from" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["report", "--run", "R", "--out", "x.html", "--threshold=--"],
+                                     ["threshold", "--run", "R", "--value=--"], ["predict", "--input=--"],
+                                     ["check", "--data=--"]])
+def test_an_option_given_as_equals_double_dash_is_a_usage_error(command, capsys):
+    """Command review: Python 3.11's argparse stores "--threshold=--" as an empty list, unchecked, and the command
+    failed with a TypeError's traceback (exit status 1)."""
+    with pytest.raises(SystemExit) as refused:
+        main(command)
+    assert refused.value.code == 2
+    option = next(token for token in command if token.endswith("=--"))[:-3]
+    assert capsys.readouterr().err.strip().endswith(f"error: {option} needs a value: \"--\" is none")

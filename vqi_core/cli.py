@@ -9,6 +9,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -51,7 +52,7 @@ from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUD
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
     threshold_presets
-from .wording import counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
+from .wording import are, counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -249,8 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective, could "
                               "not be scored, or is unlike the good training images (brightness, contrast, colour, "
-                              "size or shape: its score is not to be trusted): a part that was not inspected does not "
-                              "pass either; for scripts on the line")
+                              "size or shape: its score is not to be trusted), or when --input holds sub-folders, "
+                              "whose images are not searched: a part that was not inspected does not pass either; for "
+                              "scripts on the line")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",
@@ -425,7 +427,7 @@ def _train(args: argparse.Namespace) -> int:
         for note in run.report["notes"]:
             print(note)
         if created:  # the run's folder stays the last line printed
-            print(f"note: created the folder {created[-1].absolute()} to hold the runs", file=sys.stderr)
+            print(f"note: created {_created_folders(created)} to hold the runs", file=sys.stderr)
         print(run.path)
     if interrupted:
         print(f"interrupted once the run was written: {run.path}", file=sys.stderr)
@@ -512,7 +514,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print("data files: not recorded (the run was trained before runs listed their files), "
               "so changes since training cannot be named")
     if args.decisions:
-        created = _missing_folder(Path(args.decisions))
+        created = missing_folders(Path(args.decisions).parent)
         write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
         print(f"decisions at {exact_number(threshold)} written to {args.decisions}{_created(created)}")
     return 0
@@ -539,9 +541,9 @@ def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_imag
         if not own_test_images:
             return "not chosen on these images"
         if chosen:
-            return (f"chosen on the run's test set, {own_test_images} of whose images are among these: see the note "
-                    f"above")
-        return f"{own_test_images} of these images are the run's own test images: see the note above"
+            return (f"chosen on the run's test set, {own_test_images} of whose images {are(own_test_images)} among "
+                    f"these: see the note above")  # (command review: "1 of whose images are")
+        return f"{own_test_images} of these images {are(own_test_images)} the run's own test images: see the note above"
     if chosen:
         return ("chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a preset's "
                 "rates on images it was not chosen on")
@@ -678,7 +680,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         for stale in earlier - {overlay_file_name(row["image"]) for row in rows}:
             (out / stale).unlink(missing_ok=True)  # an earlier predict's, of a file not scored now
     if created:  # said on every way out once the results are there (code review: not when interrupted)
-        print(f"note: created the folder {created[-1].absolute()} to hold the results", file=sys.stderr)
+        print(f"note: created {_created_folders(created)} to hold the results", file=sys.stderr)
     if interrupted:
         print(f"interrupted once the results were complete: predictions.csv and the overlays in {out} are this "
               f"predict's", file=sys.stderr)
@@ -707,7 +709,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(_nothing_scored(args.input), file=sys.stderr)
         return 2
-    return 1 if args.fail_on_defect and (defective or skipped or unlike) else 0
+    return 1 if args.fail_on_defect and (defective or skipped or unlike or unsearched) else 0
 
 
 def _nothing_scored(given: str) -> str:
@@ -806,7 +808,7 @@ def _threshold(args: argparse.Namespace) -> int:
     if held_out:
         print(held_out)
     if args.decisions:
-        created = _missing_folder(Path(args.decisions))
+        created = missing_folders(Path(args.decisions).parent)
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}{_created(created)}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
@@ -874,20 +876,21 @@ def _report(args: argparse.Namespace) -> int:
         _check_threshold(args.threshold)
     _refuse_inside_a_run_or_category(Path(args.out), "--out")
     document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
-    created = _missing_folder(Path(args.out))
+    created = missing_folders(Path(args.out).parent)
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     if (missing := missing_dataset_note(run)) is not None:
         print(f"note: {missing}", file=sys.stderr)
-    if created is not None:  # the path stays the last line printed
-        print(f"note: created the folder {created} for the report", file=sys.stderr)
+    if created:  # the path stays the last line printed
+        print(f"note: created {_created_folders(created)} for the report", file=sys.stderr)
     print(args.out)
     return 0
 
 
 def _split(args: argparse.Namespace) -> int:
-    category = load_category(category_path(args.data, args.category))
+    _refuse_inside_a_run_or_category(Path(args.out), "--out")  # as every other output (command review: a split
+    category = load_category(category_path(args.data, args.category))  # written into a run was deleted with it)
     check_split_target(category, Path(args.out))  # before every image is decoded and grouped
-    created = _missing_folder(Path(args.out))  # the folders above the new category folder
+    created = missing_folders(Path(args.out).parent)  # the folders above the new category folder
     progress = TerminalProgress()
     try:
         split = split_by_part(category, args.test_fraction, args.seed, progress, args.bit_depth)
@@ -906,8 +909,8 @@ def _split(args: argparse.Namespace) -> int:
           + (f"{' and '.join(kept)} {'as it was' if len(defective) + masks == 1 else 'as they were'}" if kept
              else "no defective test image (the category has none)"))
     _print_skipped(split.skipped)
-    if created is not None:  # the new category folder stays the last line printed (README review: made silently)
-        print(f"note: created the folder {created} for the split category", file=sys.stderr)
+    if created:  # the new category folder stays the last line printed (README review: made silently)
+        print(f"note: created {_created_folders(created)} for the split category", file=sys.stderr)
     print(out)
     return 0
 
@@ -952,15 +955,19 @@ def _check(args: argparse.Namespace) -> int:
         print(no_copies_line(check.test_images, check.train_images))
     if (unchecked := one_class_note(labels, check.test_images)) is not None:
         print(unchecked)
-    for note in check.notes(labels):
-        print(note)
-    for entry in copies:
-        print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
-              f"RMSE {entry['rmse']:.3f}")
+    notes = check.notes(labels)  # the copies' note first (where there are copies), then the look-alikes', the cues'
+    if copies:  # each note with its list (command review: the cues' note had stood between copies and their list)
+        print(notes.pop(0))
+        for entry in copies:
+            print(f"  {entry['test']} ({entry['label']}) copies {entry['copy']} ({entry['copy_label']}), "
+                  f"RMSE {entry['rmse']:.3f}")
     if check.look_alikes_stand_out:
+        print(notes.pop(0))
         for entry in check.look_alikes:
             print(f"  {entry['test']} ({entry['label']}) looks like {entry['look_alike']}, "
                   f"likeness {entry['likeness']:.3f}")
+    for note in notes:
+        print(note)
     for line in (check.look_alike_line(), check.cues_line()):
         if line:
             print(line)
@@ -983,7 +990,7 @@ def _runs(args: argparse.Namespace) -> int:
         if out.suffix.lower() != ".zip" or out.is_dir():  # found by review: any file named was replaced by the zip
             raise ValueError(f"--out {out} is {'a folder' if out.is_dir() else 'not a .zip file'}: name the archive "
                              f"to write, e.g. {run_id}.zip")
-        created = _missing_folder(out)
+        created = missing_folders(out.parent)
         target = export_run_file(store.get(run_id), out)
         with interrupts_held(interrupted):  # written: an interrupt now must not be told as "not written" (review)
             print(f"wrote {target} ({target.stat().st_size / 1024 ** 2:.1f} MB){_created(created)}")
@@ -1009,9 +1016,12 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     if args.describe:
         run_id, text = store.run_name(args.describe[0]), args.describe[1]
-        store.get(run_id).describe(text)
+        run = store.get(run_id)
+        had_one = bool(run.description)
+        run.describe(text)
         with interrupts_held(interrupted):
-            print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}")
+            print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}" if had_one
+                  else f"{run_id} has no description: nothing to remove")  # (command review: "removed" it)
         if interrupted:
             print(f"interrupted once the description was written: {run_id}", file=sys.stderr)
             return 130
@@ -1049,21 +1059,18 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _missing_folder(path: Path) -> Path | None:
-    """The highest folder above ``path`` that does not exist yet, which writing ``path`` creates; None where every
-    one exists."""
-    missing = None
-    for folder in path.absolute().parents:
-        if folder.exists():
-            break
-        missing = folder
-    return missing
+def _created_folders(created: list[Path]) -> str:
+    """The folders :func:`~vqi_core.runs.missing_folders` found missing, as said once they are made: the one that
+    holds what was written, and the highest where folders above it were made too (only the highest had been named,
+    not where the results are: command review)."""
+    holder, highest = created[0].absolute(), created[-1].absolute()
+    return f"the folder {holder}" + (f" (and the folders above it, from {highest})" if holder != highest else "")
 
 
-def _created(folder: Path | None) -> str:
+def _created(created: list[Path]) -> str:
     """Said after a written file's name where its folders had to be created: a mistyped path had quietly made a tree
     of folders (command review)."""
-    return f" (created the folder {folder} for it)" if folder is not None else ""
+    return f" (created {_created_folders(created)} for it)" if created else ""
 
 
 def padded(text: str, width: int) -> str:
@@ -1108,7 +1115,13 @@ FILE_OUTPUTS = {"report": "out", "runs": "out", "threshold": "decisions", "evalu
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Errors in the input are reported in one line, exit code 2."""
-    args = build_parser().parse_args(negative_numbers_attached(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Python 3.11's argparse stores "--option=--" as an empty list, past the option's type check (command review:
+    # a TypeError's traceback); options end at a bare "--"
+    for token in argv[:argv.index("--") if "--" in argv else len(argv)]:
+        if re.fullmatch(r"--[A-Za-z][\w-]*=--", token):
+            build_parser().error(f"{token[:-3]} needs a value: \"--\" is none")
+    args = build_parser().parse_args(negative_numbers_attached(argv))
     for option in PATH_OPTIONS:  # a quoted ~ (or one from a script) is the home folder, as the shell would read it
         value = getattr(args, option, None)
         if isinstance(value, str) and not value.strip():  # Path("") is the current folder: an unset $OUT in a script

@@ -82,9 +82,9 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     if not paths:
         raise DatasetError(f"{category.root} has no readable good image to split")
     target = round(test_fraction * len(paths))
-    if target == 0:
+    if target == 0:  # the least fraction is one image's: half of one, suggested before, rounds to none (review)
         raise DatasetError(f"a test fraction of {test_fraction:g} of {counted(len(paths), 'good image')} is no "
-                           f"image: choose a larger test fraction (at least {0.5 / len(paths):.2g})")
+                           f"image: choose a larger test fraction (at least {1 / len(paths):.2g})")
     order = np.random.default_rng(seed).permutation(len(groups))
     test_groups, held = set(), 0
     for index in order:
