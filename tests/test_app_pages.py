@@ -1154,6 +1154,11 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page):
     labels = [m.label for m in app.metric]
     assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels and "Precision" not in labels
     assert not app.exception
+    # what the tab is for, that nothing there is saved, and which pixels it counts (browser review)
+    captions = [c.value for c in app.main.caption]
+    assert any(c.startswith("How well the heatmaps outline defects") and "Nothing here is saved or changes a "
+               "decision" in c for c in captions)
+    assert any("not over the photos' own pixels" in c for c in captions)
     [alt] = [chart.proto.alt for chart in app.get("plotly_chart") if chart.proto.id.endswith("pixel_roc_chart")]
     assert re.fullmatch(r"Pixel ROC curve, pixel AUROC \d\.\d{3}: at the threshold, \d+\.\d% of defect pixels and "
                         r"\d+\.\d% of good pixels flagged\.", alt)  # what it shows, for screen readers

@@ -405,14 +405,20 @@ def pixel_level_body(run: Run) -> None:
         st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
                    f"{are(len(data.unreadable_masks))} left out: "
                    + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
-    st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of all test images with known ground truth (good "
-               f"images count as all-good); "
-               f"rates counted over all {data.n_pixels:,} pixels ({data.n_defect:,} of them defect pixels). "
-               f"The map is normalised: 1 is the highest level any held-out good image reached. This slider "
-               f"moves no box: boxes are drawn above the box level, {exact_number(run.box_level)}, set on the "
-               f"Boxes tab.")  # (QE review: read as moving the boxes)
+    # (reviews: the slider was read as moving the boxes; the tab said neither what it is for nor that nothing on it
+    # is saved, and its pixel count was taken for the photos')
+    st.caption(f"How well the heatmaps outline defects (pixel AUROC, AUPRO): a pixel is flagged where its map "
+               f"level is at or above the slider. Nothing here is saved or changes a decision: verdicts compare each "
+               f"image's score with the threshold of the Image level tab, and boxes are drawn above the box level, "
+               f"{exact_number(run.box_level)}, set on the Boxes tab.")
+    st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of the anomaly maps of all test images with known "
+               f"ground truth (good images count as all-good), at the size the pixel metrics are computed at (each "
+               f"map's longer side at most 256 px, its mask resized to it): rates counted over all "
+               f"{data.n_pixels:,} of them ({data.n_defect:,} defect pixels), not over the photos' own pixels. The "
+               f"map is normalised: 1 is the highest level any held-out good image reached.")
     threshold = st.slider("Pixel threshold (normalised anomaly map)", *PIXEL_SLIDER, key="pixel_threshold",
-                          persist_state="session")
+                          persist_state="session", help="Measures the heatmaps only; kept while this session lasts, "
+                          "never saved with the run.")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     numbers = common.metric_row()
     for name, value in view["numbers"].items():
