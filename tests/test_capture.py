@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from synthetic import textured_image
-from vqi_core.capture import (RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics, format_cue,
-                               unlike_training)
+from vqi_core.capture import (ODD_ONE_OUT_MIN_IMAGES, RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics,
+                               format_cue, odd_ones_out, statistics_ranges, unlike_training)
 
 
 def shifted(image: np.ndarray, grey_levels: int) -> np.ndarray:
@@ -69,6 +69,30 @@ def test_a_grey_or_channel_swapped_image_of_a_colour_line_is_unlike_the_training
     said = unlike_training(swapped, ranges)
     assert any(text.startswith("red-blue balance -") and ", below the training images' +" in text for text in said)
     assert capture_statistics(swapped)["colourfulness"] == capture_statistics(same_line)["colourfulness"]
+
+
+def test_a_training_image_unlike_all_the_others_is_found_with_how() -> None:
+    """Command review: one mono-camera photo among colour ones stretched the colourfulness range to 0, and every
+    grey image then passed as like the training images, without a word."""
+    tint = np.array([1.0, 0.85, 0.6])
+    training = [(textured_image(48, seed=i) * tint).clip(0, 255).astype(np.uint8) for i in range(8)]
+    statistics = [capture_statistics(image) for image in training]
+    assert odd_ones_out(statistics) == {}  # parts of one line: none stands apart
+    assert statistics_ranges(statistics) == capture_ranges(training)
+    grey = np.repeat(training[3].mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    with_grey = [*statistics[:5], capture_statistics(grey), *statistics[5:]]
+    others = statistics_ranges(statistics)["colourfulness"]
+    found = odd_ones_out(with_grey)
+    assert list(found) == [5] and (
+        f"a grey image (colourfulness 0.0), where every other training image is in colour "
+        f"({format_cue('colourfulness', others[0])} to {format_cue('colourfulness', others[1])})") in found[5]
+    assert unlike_training(grey, statistics_ranges(with_grey)) == []  # what it lets pass
+    dark = capture_statistics(shifted(training[0], -60))  # a lamp out for one photo: found at either end
+    found = odd_ones_out([*statistics, dark])
+    assert list(found) == [8] and found[8][0] == (
+        f"mean grey level {dark['mean grey level']:.1f}, below the other training images' "
+        + " to ".join(f"{v:.1f}" for v in statistics_ranges(statistics)["mean grey level"]))
+    assert odd_ones_out([*statistics[:ODD_ONE_OUT_MIN_IMAGES - 2], dark]) == {}  # too few to call one odd
 
 
 def test_the_grey_level_spread_is_numpys_standard_deviation_of_every_channel_value() -> None:

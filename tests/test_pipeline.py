@@ -2521,3 +2521,28 @@ def test_an_option_given_as_equals_double_dash_is_a_usage_error(command, capsys)
     assert refused.value.code == 2
     option = next(token for token in command if token.endswith("=--"))[:-3]
     assert capsys.readouterr().err.strip().endswith(f"error: {option} needs a value: \"--\" is none")
+
+
+def test_a_grey_training_image_among_colour_ones_is_named_by_check_and_train(tmp_path, capsys):
+    """Command review: one mono-camera photo in train/good stretched the colourfulness range to 0 without a word,
+    and every grey image then passed predict --fail-on-defect as like the training images."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=8, n_test_good=2, n_per_defect=2, with_masks=False)
+    tint = np.array([1.0, 0.85, 0.6])
+    for path in data.rglob("*.png"):  # a colour line
+        write_png(path, (read_image(path) * tint).clip(0, 255).astype(np.uint8))
+    grey = read_image(data / "train" / "good" / "003.png").mean(axis=2, keepdims=True).astype(np.uint8)
+    write_png(data / "train" / "good" / "mono_cam.png", np.repeat(grey, 3, axis=2))
+    assert main(["check", "--data", str(data)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("1 good training image is "
+                                                                                      "unlike all the others")]
+    assert len(said) == 1 and "train/good/mono_cam.png (" in said[0] and "a grey image (colourfulness 0.0), where " \
+        "every other training image is in colour" in said[0]
+    assert said[0].endswith("It alone widens the ranges new images are checked against, so images captured like it "
+                            "are not called unlike the training images; if it is not how the line photographs "
+                            "parts, remove it from train/good and train again.")
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    run = Run(Path(capsys.readouterr().out.splitlines()[-1]))
+    assert said[0] in run.report["notes"]
+    (data / "train" / "good" / "mono_cam.png").unlink()
+    assert main(["check", "--data", str(data)]) == 0
+    assert "unlike all the others" not in capsys.readouterr().out

@@ -102,10 +102,32 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
 def capture_ranges(images: Iterable[np.ndarray]) -> dict[str, list[float]]:
     """The lowest and highest value of each statistic over ``images`` (the good training images), one image at a
     time (a set decoded from its files at each pass is never held whole)."""
-    values = [capture_statistics(image) for image in images]
+    return statistics_ranges([capture_statistics(image) for image in images])
+
+
+def statistics_ranges(values: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """The lowest and highest value of each statistic over images' :func:`capture_statistics`."""
     if not values:
         raise ValueError("capture ranges need at least one image")
     return {name: [min(v[name] for v in values), max(v[name] for v in values)] for name in CAPTURE_CUES}
+
+
+def _outside(name: str, value: float, low: float, high: float, others: bool = False) -> str | None:
+    """How ``value`` of statistic ``name`` lies outside ``low``-``high`` (the training images' range, or with
+    ``others`` the other training images') widened by :data:`RANGE_MARGIN`, in words; None inside."""
+    margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR[name]
+    other, whose = ("other ", "the other training images'") if others else ("", "the training images'")
+    if name == "colourfulness" and value == 0 < low - margin:  # said plainly: browser review of 2026-12-05
+        return (f"a grey image (colourfulness 0.0), where every {other}training image is in colour "
+                f"({format_cue(name, low)} to {format_cue(name, high)})")
+    if low - margin <= value <= high + margin:
+        return None
+    side = "below" if value < low else "above"
+    lowest, highest = format_cue(name, low), format_cue(name, high)
+    # found by review: "above the training images' 0.0 to 0.0" for a model trained on grey images
+    their = f"{lowest} to {highest}" if low != high else f"{lowest}, every one" + (
+        " (grey images)" if name in GREY_ZERO and high == 0 else "")
+    return f"{name} {format_cue(name, value)}, {side} {whose} {their}"
 
 
 def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | None) -> list[str]:
@@ -115,18 +137,29 @@ def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | N
         return []
     found = []
     for name, value in capture_statistics(image).items():
-        if name not in ranges:
-            continue
-        low, high = ranges[name]
-        margin = RANGE_MARGIN * (high - low) + RANGE_FLOOR[name]
-        if name == "colourfulness" and value == 0 < low - margin:  # said plainly: browser review of 2026-12-05
-            found.append(f"a grey image (colourfulness 0.0), where every training image is in colour "
-                         f"({format_cue(name, low)} to {format_cue(name, high)})")
-        elif value < low - margin or value > high + margin:
-            side = "below" if value < low else "above"
-            lowest, highest = format_cue(name, low), format_cue(name, high)
-            # found by review: "above the training images' 0.0 to 0.0" for a model trained on grey images
-            their = f"{lowest} to {highest}" if low != high else f"{lowest}, every one" + (
-                " (grey images)" if name in GREY_ZERO and high == 0 else "")
-            found.append(f"{name} {format_cue(name, value)}, {side} the training images' {their}")
+        if name in ranges and (outside := _outside(name, value, ranges[name][0], ranges[name][1])) is not None:
+            found.append(outside)
+    return found
+
+
+#: the fewest training images among which one that differs from all the others is named (:func:`odd_ones_out`)
+ODD_ONE_OUT_MIN_IMAGES = 5
+
+
+def odd_ones_out(values: Sequence[Mapping[str, float]]) -> dict[int, list[str]]:
+    """The training images (by index into ``values``, their :func:`capture_statistics`) that a statistic sets apart
+    from all the others: each lies outside the others' range as :func:`unlike_training` widens it, so it alone
+    stretches the range new images are checked against, and images captured like it are not called unlike the
+    training images (one mono-camera photo among colour ones let every grey image pass: command review). Index ->
+    how it differs, in words; empty below :data:`ODD_ONE_OUT_MIN_IMAGES` images."""
+    found: dict[int, list[str]] = {}
+    if len(values) < ODD_ONE_OUT_MIN_IMAGES:
+        return found
+    for name in CAPTURE_CUES:
+        column = np.array([v[name] for v in values], np.float64)
+        for index in sorted({int(column.argmin()), int(column.argmax())}):
+            others = np.delete(column, index)
+            outside = _outside(name, float(column[index]), float(others.min()), float(others.max()), others=True)
+            if outside is not None:
+                found.setdefault(index, []).append(outside)
     return found

@@ -918,7 +918,7 @@ def _split(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
-        category, check, dark = check_dataset(args.data, args.category, progress, args.bit_depth)
+        category, check, training_notes = check_dataset(args.data, args.category, progress, args.bit_depth)
     finally:
         progress.close()
     labels = [label_name(s) for s in category.test]
@@ -946,8 +946,8 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
               + (f", {masks} with a mask" if masks else ""))
     _print_skipped(category.skipped)
-    if dark is not None:
-        print(dark)
+    for note in training_notes:
+        print(note)
     copies = check.copies_of_train + check.repeats_in_test
     if not check.test_images:
         print("nothing to check: there is no readable test image")

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .capture import capture_ranges, unlike_training
+from .capture import capture_statistics, odd_ones_out, statistics_ranges, unlike_training
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
@@ -213,6 +213,25 @@ CAPTURE_NOT_CHECKED_NOTE = ("Not checked: whether the images are unlike the good
 
 #: a grey-level spread below this is one flat grey level: a blank capture (a lens cap on, no part in view)
 BLANK_SPREAD = 1.0
+#: the good training images a note on those unlike all the others names, at most
+ODD_ONES_NAMED = 5
+
+
+def odd_training_images_note(names: Sequence[str], odd: Mapping[int, list[str]]) -> str | None:
+    """A note naming the good training images that a capture statistic sets apart from all the others
+    (:func:`~vqi_core.capture.odd_ones_out`, indices into ``names``), which alone widen the ranges new images are
+    checked against; None where there is none (command review: one grey photo among colour ones let every grey
+    image pass predict --fail-on-defect without a word)."""
+    if not odd:
+        return None
+    one = len(odd) == 1
+    shown = "; ".join(f"{names[index]} ({'; '.join(how)})" for index, how in sorted(odd.items())[:ODD_ONES_NAMED])
+    more = f"; and {len(odd) - ODD_ONES_NAMED} more" if len(odd) > ODD_ONES_NAMED else ""
+    return (f"{counted(len(odd), 'good training image')} {'is' if one else 'are'} unlike all the others: {shown}"
+            f"{more}. {'It alone widens' if one else 'They alone widen'} the ranges new images are checked against, "
+            f"so images captured like {'it' if one else 'them'} are not called unlike the training images; if "
+            f"{'it is' if one else 'they are'} not how the line photographs parts, remove {'it' if one else 'them'} "
+            f"from train/good and train again.")
 
 
 def blank_training_images_note(ranges: dict[str, list[float]]) -> str | None:
@@ -424,12 +443,14 @@ def check_samples(root: Path, train_samples: Sequence[Sample], train_images: Seq
 
 
 def check_dataset(data: Path | str, category: str | None = None, progress: ProgressCallback | None = None,
-                  bit_depth: int = 16) -> tuple[Category, SplitCheck, str | None]:
+                  bit_depth: int = 16) -> tuple[Category, SplitCheck, list[str]]:
     """Decode a category's images (``bit_depth``: see :func:`~vqi_core.images.read_image`) and look for test
     images that copy training images or each other.
 
-    Unreadable files are added to the returned category's ``skipped`` list. The third item is
-    :func:`fewer_bits_note`'s note on the good training images (None when there is none).
+    Unreadable files are added to the returned category's ``skipped`` list. The third item holds the notes on the
+    good training images that training would give: :func:`fewer_bits_note`'s and
+    :func:`odd_training_images_note`'s, where they apply (a check had missed the grey photo among colour ones that
+    training let widen the capture ranges: command review).
     """
     found = load_category(category_path(data, category))
     train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped,
@@ -440,11 +461,12 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
     good_samples = [train_samples[i] for i in good]
-    dark = None  # the images' statistics only where the note can apply: 16-bit files (headers) read at 16 bits
-    if good and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):
-        dark = fewer_bits_note(bit_depth, good_samples, capture_ranges(image_subset(train_images, good)))
+    statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
+    notes = [odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics))]
+    if good and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):  # 16-bit files
+        notes.insert(0, fewer_bits_note(bit_depth, good_samples, statistics_ranges(statistics)))  # read at 16 bits
     report(progress, "checking the split for copies", 1, 1)
-    return found, check, dark
+    return found, check, [note for note in notes if note is not None]
 
 
 #: the most bytes of a category's name kept in a run name (with the date, the method, the suffix and the staging
@@ -520,10 +542,13 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         return model.inspected(image, region)  # labels and fixtures vary: a part with a tag had failed predict
         # --fail-on-defect as unlike the training images: region review), as the model sees it
 
-    ranges = capture_ranges(captured(image) for image in good_train_images)  # one at a time: see the memory budget
-    dark = fewer_bits_note(model.bit_depth, [s for s in train_samples if s.label == 0], ranges)
-    for capture_note in (dark, blank_training_images_note(ranges), unlike_training_note(test_samples, test_images,
-                                                                                          ranges, captured)):
+    good_train = [s for s in train_samples if s.label == 0]
+    statistics = [capture_statistics(captured(image)) for image in good_train_images]  # one image at a time: see
+    ranges = statistics_ranges(statistics)  # the memory budget
+    odd = odd_training_images_note([location(s, category.root) for s in good_train], odd_ones_out(statistics))
+    dark = fewer_bits_note(model.bit_depth, good_train, ranges)
+    for capture_note in (dark, blank_training_images_note(ranges), odd,
+                         unlike_training_note(test_samples, test_images, ranges, captured)):
         if capture_note is not None:  # the test images unlike the training ones too (bad-input review)
             notes.append(capture_note)
     few = few_training_images_note(sum(s.label == 0 for s in train_samples))

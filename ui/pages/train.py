@@ -419,8 +419,8 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
     """What the check found in the chosen category: copies, look-alikes and capture cues
     (:func:`vqi_core.dashboard.train_form.split_check_summary`); where look-alikes stand out, a split by part (its
     photos read at ``bit_depth``)."""
-    if found["bit_depth_note"]:
-        st.warning(found["bit_depth_note"], icon=":material/warning:")
+    for note in found["training_notes"]:
+        st.warning(note, icon=":material/warning:")
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:

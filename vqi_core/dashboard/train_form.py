@@ -88,10 +88,10 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
     """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
     capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,
     label, training look-alike, likeness; empty unless they stand out), ``lines`` (the look-alike shares and
-    every cue's AUROC, a line each), image counts, unreadable files and ``bit_depth_note`` (16-bit training images
-    so dark they look like a camera of fewer bits; None otherwise). ``bit_depth``: of 16-bit images
-    (:func:`vqi_core.images.read_image`)."""
-    found, check, dark = check_dataset(root, category, bit_depth=bit_depth)
+    every cue's AUROC, a line each), image counts, unreadable files and ``training_notes`` (16-bit training images
+    so dark they look like a camera of fewer bits; training images unlike all the others). ``bit_depth``: of 16-bit
+    images (:func:`vqi_core.images.read_image`)."""
+    found, check, training_notes = check_dataset(root, category, bit_depth=bit_depth)
     labels = [label_name(s) for s in found.test]
     return {"notes": check.notes(labels), "one_class": one_class_note(labels, check.test_images),
             "copies": pd.DataFrame(check.copies_of_train + check.repeats_in_test,
@@ -101,7 +101,7 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
                                         ).sort_values("label", key=lambda label: label != "good", kind="stable"),
             "lines": [line for line in (check.look_alike_line(), check.cues_line()) if line],
             "test_images": check.test_images, "train_images": check.train_images,
-            "skipped": found.skipped, "bit_depth_note": dark}
+            "skipped": found.skipped, "training_notes": training_notes}
 
 
 def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_depth: int = 16) -> dict[str, Any]:
