@@ -2546,3 +2546,24 @@ def test_a_grey_training_image_among_colour_ones_is_named_by_check_and_train(tmp
     (data / "train" / "good" / "mono_cam.png").unlink()
     assert main(["check", "--data", str(data)]) == 0
     assert "unlike all the others" not in capsys.readouterr().out
+
+
+def test_check_names_the_masks_and_images_training_would_name(tmp_path, capsys):
+    """Command review: check passed a 0/1 mask, an all-black mask, a test image with transparent pixels and a good
+    test image far darker than the training images in silence, where training and evaluate named each."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=8, n_test_good=3, n_per_defect=2)
+    write_png(data / "ground_truth" / "blob" / "000_mask.png",
+              (read_image(data / "ground_truth" / "blob" / "000_mask.png")[..., 0] > 127).astype(np.uint8))  # 0/1
+    write_png(data / "ground_truth" / "scratch" / "001_mask.png", np.zeros((64, 64), np.uint8))
+    see_through = np.dstack([read_image(data / "test" / "good" / "000.png"), np.full((64, 64), 255, np.uint8)])
+    see_through[:16, :16, 3] = 0
+    Image.fromarray(see_through, "RGBA").save(data / "test" / "good" / "000.png")
+    write_png(data / "test" / "good" / "001.png", read_image(data / "test" / "good" / "001.png") // 4)  # a lamp out
+    assert main(["check", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "1 mask could not be read and is left out of pixel AUROC and AUPRO" in out and "(a 0/1 mask?)" in out
+    assert "1 mask of defective test images is all black, marking no defect pixel (scratch/001.png)" in out
+    assert "1 test image with (partly) transparent pixels, read over black as VQI reads every image: " \
+           "test/good/000.png (6%)" in out
+    assert "2 of 3 good images are unlike the good training images (brightness, contrast, colour, size or shape; " \
+           "e.g. 000.png: mean grey level" in out  # the one darkened, and the one read over black

@@ -26,7 +26,7 @@ from .capture import capture_statistics, odd_ones_out, statistics_ranges, unlike
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
-                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes,
+                     image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_mask,
                      read_image_and_transparency, transparency_note, transparent_share_text)
 from .localisation import BOX_LEVEL, CAPTION_TEXT_COLOR, DEFECT_TEXT_RGB, GOOD_RGB, STORED_MAP_DTYPE, Box, \
     box_note, boxes_from_map, captioned, map_boxes, normalize_map, render_overlay
@@ -448,25 +448,51 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     images that copy training images or each other.
 
     Unreadable files are added to the returned category's ``skipped`` list. The third item holds the notes on the
-    good training images that training would give: :func:`fewer_bits_note`'s and
-    :func:`odd_training_images_note`'s, where they apply (a check had missed the grey photo among colour ones that
-    training let widen the capture ranges: command review).
+    images and masks that training would give without a model: 16-bit training images so dark they look like a
+    camera of fewer bits, training images unlike all the others, images with transparent pixels, masks that cannot
+    be read (a 0/1 mask), mark nothing or everything, and good test images unlike the training images (a check had
+    passed all of these in silence where training named them: command review).
     """
     found = load_category(category_path(data, category))
+    transparent: dict[str, list[tuple[Sample, float]]] = {"training": [], "test": []}
     train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped,
-                                               bit_depth=bit_depth)
+                                               bit_depth=bit_depth, transparent=transparent["training"])
     test_samples, test_images = read_samples(found.test, progress, "loading test images", found.skipped,
-                                             bit_depth=bit_depth)
+                                             bit_depth=bit_depth, transparent=transparent["test"])
     report(progress, "checking the split for copies", 0, 1)
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
     good_samples = [train_samples[i] for i in good]
     statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
-    notes = [odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics))]
+    notes: list[str | None] = []
     if good and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):  # 16-bit files
-        notes.insert(0, fewer_bits_note(bit_depth, good_samples, statistics_ranges(statistics)))  # read at 16 bits
+        notes.append(fewer_bits_note(bit_depth, good_samples, statistics_ranges(statistics)))  # read at 16 bits
+    notes.append(odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics)))
+    notes += [transparent_images_note([(location(s, found.root), share) for s, share in items], role)
+              for role, items in transparent.items()]
+    notes += masks_notes(test_samples)
+    if statistics:
+        notes.append(unlike_training_note(test_samples, test_images, statistics_ranges(statistics)))
     report(progress, "checking the split for copies", 1, 1)
     return found, check, [note for note in notes if note is not None]
+
+
+def masks_notes(samples: Sequence[Sample]) -> list[str]:
+    """What training would say of the defective test images' masks, read as the pixel metrics read them: those that
+    cannot be read (a 0/1 mask, a photo), mark no defect pixel or mark every pixel (:func:`unreadable_masks_note`,
+    :func:`empty_masks_note`, :func:`full_masks_note`)."""
+    problems: list[str] = []
+    truth: list[np.ndarray | None] = []
+    for sample in samples:
+        mask = None
+        if sample.label == 1 and sample.mask_path is not None:
+            try:
+                mask = read_mask(sample.mask_path)
+            except ImageReadError as exc:
+                problems.append(str(exc))
+        truth.append(mask)
+    notes = [unreadable_masks_note(problems)] if problems else []
+    return notes + [note for note in (empty_masks_note(samples, truth), full_masks_note(samples, truth)) if note]
 
 
 #: the most bytes of a category's name kept in a run name (with the date, the method, the suffix and the staging
