@@ -1654,6 +1654,16 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert lines[-1] == f"Warning: {warning}" and "F1-optimal one" in warning  # the saved source reaches it (review)
 
 
+def test_every_stage_of_a_training_ends_at_its_total(dataset, tmp_path):
+    """Command review: "checking the split for copies", "metrics" and "saving" stopped at 0/1 in a terminal log,
+    which read as steps that never finished."""
+    reported: dict[str, tuple[int, int]] = {}
+    train_run(RunConfig(str(dataset), METHOD, FAST), tmp_path / "runs",
+              lambda stage, done, total: reported.__setitem__(stage, (done, total)))
+    assert {"checking the split for copies", "metrics", "saving", "done"} <= set(reported)
+    assert all(done == total for done, total in reported.values()), reported
+
+
 def test_progress_bars_count_images_only_where_the_stage_counts_images(capsys):
     """The coreset's bars read "23711/23711 img/s": selection steps, not images (found reading a training log)."""
     progress = TerminalProgress(log_interval_s=3600)

@@ -564,6 +564,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     report(progress, "checking the split for copies", 0, 1)
     split = check_samples(category.root, train_samples, train_images, test_samples, test_images)
     manifest = data_manifest(category.root, train_samples, test_samples)
+    report(progress, "checking the split for copies", 1, 1)  # each stage ends at its total: a terminal log showed
     def captured(image: np.ndarray) -> np.ndarray:  # what the capture checks see: the inspection region (outside it
         return model.inspected(image, region)  # labels and fixtures vary: a part with a tag had failed predict
         # --fail-on-defect as unlike the training images: region review), as the model sees it
@@ -625,6 +626,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     })
     if (inverted := below_chance_note(metrics)) is not None:
         notes.append(inverted)
+    report(progress, "metrics", 1, 1)  # (the stages left at 0/1 as unfinished: command review)
     threshold = metrics.get("f1_threshold")
     source = TRAINING_F1
     if threshold is None:
@@ -659,6 +661,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             "created": local_time(), "versions": package_versions(), "compute": compute_setting(),
         })
         write_json_atomic(staging / METRICS_FILE, metrics)  # written last: its presence marks a complete run
+        report(progress, "saving", 1, 1)
         report(progress, "done", 1, 1)  # before publishing: a cancel here leaves no run, as the caller is told
         run = store.publish(staging, run_id)
     except BaseException as exc:  # failed or interrupted: leave nothing half-written behind
