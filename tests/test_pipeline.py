@@ -1754,13 +1754,16 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, trained):
     (6, 4, "of the training images themselves"),
 ])
 def test_a_test_set_that_cannot_choose_a_threshold_says_where_the_threshold_comes_from(
-        tmp_path, n_train, n_per_defect, scored_on):
+        tmp_path, n_train, n_per_defect, scored_on, capsys):
     """Without defective (or any) test images no threshold can be chosen on labelled images: the run takes the
     highest good training score and says so in its notes, with what to do."""
     data = write_mvtec_dataset(tmp_path / "data", n_train=n_train, n_test_good=0 if n_per_defect else 3,
                                n_per_defect=n_per_defect, with_masks=False)
     if n_per_defect:
         shutil.rmtree(data / "test")  # no test image at all
+        assert main(["check", "--data", str(data)]) == 0  # said missing, not "test/good: 0 images" (command review)
+        assert "  test: missing (expected test/good/<images> and test/<defect_type>/<images>)\n" in \
+            capsys.readouterr().out
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     run.check(data=True)  # every page and command can read it, with no test image too
     model = run.load_model()

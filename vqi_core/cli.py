@@ -940,7 +940,9 @@ def _check(args: argparse.Namespace) -> int:
 
     print(f"category {category.name} ({category.root})")
     print(f"  train/good: {images_in(category.train, category.root / 'train' / 'good')}")
-    for defect_type in ["good", *category.defect_types]:
+    if not (category.root / "test").is_dir():  # (command review: "test/good: 0 images" as if it were there)
+        print("  test: missing (expected test/good/<images> and test/<defect_type>/<images>)")
+    for defect_type in ["good", *category.defect_types] if (category.root / "test").is_dir() else []:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
         print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
