@@ -1199,6 +1199,16 @@ def test_listing_a_runs_folder_that_could_never_exist_says_why(tmp_path, capsys)
     assert capsys.readouterr().out.strip() == f"no runs in {tmp_path / 'new' / 'runs'} (the folder does not exist yet)"
 
 
+def test_listing_a_folder_whose_sub_folder_holds_the_runs_points_there(trained_run, tmp_path, capsys):
+    """Command review: "no runs in <folder>" where the runs were one level down, in "x y", gave no hint."""
+    copied(trained_run, tmp_path / "runs ä" / "x y")
+    assert main(["runs", "--runs", str(tmp_path / "runs ä")]) == 0
+    assert capsys.readouterr().out.strip() == (f"no runs in {tmp_path / 'runs ä'}; 1 run in its sub-folder x y: give "
+                                               f"--runs '{tmp_path / 'runs ä' / 'x y'}'")
+    assert main(["runs", "--runs", str(tmp_path / "runs ä" / "x y")]) == 0
+    assert any(line.startswith("copy ") for line in capsys.readouterr().out.splitlines())
+
+
 def test_an_image_auroc_edited_in_metrics_json_is_refused_as_its_scores_give_another(trained_run, tmp_path, capsys):
     """Found by a robustness review: metrics.json's image AUROC, edited, was listed, exported and imported as the
     run's, while evaluate computed another from the same scores."""

@@ -45,7 +45,7 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
                    check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs,
-                   run_folder_holding, spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
+                   run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
@@ -1039,7 +1039,8 @@ def _runs(args: argparse.Namespace) -> int:
         above = next((folder for folder in store.root.parents if folder.exists()), None)
         if not store.root.is_dir() and above is not None and not above.is_dir():  # it could never be created
             raise RunError(f"the runs folder {store.root} cannot exist: {above} is a file, not a folder")
-        print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)"))
+        print(f"no runs in {store.root}" + ("" if store.root.is_dir() else " (the folder does not exist yet)")
+              + _runs_below(store.root))
         return 0
     print(f"{'run':<52} {'method':<10} {'backbone':<18} {'image AUROC':>11} {'pixel AUROC':>11} {'fit s':>7}  "
           f"settings | test set check")
@@ -1165,6 +1166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             unchanged = _runs_unchanged(args)
         print(f"interrupted: {unchanged}" if unchanged else "interrupted", file=sys.stderr)
         return 130
+
+
+def _runs_below(folder: Path) -> str:
+    """Where ``folder`` holds no run, the first of its sub-folders that holds runs, said after "no runs in ..." (a
+    runs folder one level down went unmentioned: command review); "" where none does."""
+    try:
+        holding = sorted(child for child in folder.iterdir() if child.is_dir() and runs_held(child))
+    except OSError:  # not there, or not readable
+        return ""
+    if not holding:
+        return ""
+    return (f"; {counted(len(runs_held(holding[0])), 'run')} in its sub-folder {holding[0].name}: give --runs "
+            f"{shlex.quote(str(holding[0]))}")
 
 
 def _runs_unchanged(args: argparse.Namespace) -> str | None:
