@@ -1580,7 +1580,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["data"].tolist() == [f"{run.config['data_sha256'][:12]} ({run.config['data_files']} files)"] * 2
     low, high = (float(v) for v in table[AUROC_INTERVAL].iloc[0].split(" (")[0].split(" to "))
     assert low <= run.metrics["image_auroc"] <= high
-    assert table[AUROC_INTERVAL].iloc[0].endswith(" (perfect separation: too few images)") == (high == 1)
+    assert table[AUROC_INTERVAL].iloc[0].endswith(" (perfect separation: too few images)") == (
+        table["image AUROC"].iloc[0] == 1)
     assert table[AUROC_INTERVAL].iloc[1] == table[AUROC_INTERVAL].iloc[0]
     assert table[VERSUS_FIRST].iloc[1] == 0.0 and pd.isna(table[VERSUS_FIRST].iloc[0])  # numbers, which sort as
     # such; the same scores: no difference; none for the first run, the reference (its "+0.000" read as measured)

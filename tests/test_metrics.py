@@ -742,12 +742,16 @@ def test_a_perfect_separation_gets_a_lower_bound_and_says_the_test_set_is_too_sm
     labels = [0] * 14 + [1] * 21
     perfect = auroc_interval(labels, list(range(35)))
     assert perfect == (pytest.approx(0.025 ** (1 / 14)), 1.0) and perfect[0] == pytest.approx(0.7684, abs=1e-4)
-    assert interval_note(perfect).startswith("every image separated perfectly")
+    assert interval_note(perfect, 1.0).startswith("every image separated perfectly") and interval_note(perfect) == ""
     assert auroc_interval(labels, list(range(35))[::-1]) == (0.0, pytest.approx(1 - 0.025 ** (1 / 14)))
     one_swap = auroc_interval(labels, [0, 30] + list(range(2, 30)) + [1, 31, 32, 33, 34])
-    assert interval_note(one_swap) == "" and one_swap[1] < 1.0  # only a perfect separation reaches 1
-    assert interval_note(None) == "" and interval_note(auroc_interval(labels, [1.0] * 35)) == ""  # ties: 0.5
-    assert interval_note((1.0, 1.0)).startswith("every image separated")  # as runs from before recorded it
+    assert interval_note(one_swap, 1 - 1 / 294) == "" and one_swap[1] < 1.0  # only a perfect separation reaches 1
+    closest_swapped = auroc_interval(labels, list(range(13)) + [14, 13] + list(range(15, 35)))
+    assert closest_swapped[0] == pytest.approx(0.947, abs=1e-3) and closest_swapped[0] > perfect[0]  # the
+    # perfect set's bound is the conservative one (code review: said so in the docstring, the README and Compare)
+    assert interval_note(None, 1.0) == "" and interval_note(auroc_interval(labels, [1.0] * 35), 0.5) == ""  # ties
+    assert interval_note((1.0, 1.0), 1.0).startswith("every image separated")  # as runs from before recorded it
+    assert interval_note((0.9026, 1.0), 0.9724) == ""  # a bootstrap interval of before, reaching 1: not perfect
     line = _metrics_line({"image_auroc": 1.0, "image_auroc_interval": list(perfect)})
     assert line.startswith("image AUROC 1.0000 (95% interval 0.7683–1.0000; every image separated perfectly: "
                            "too few images to show how often parts would be misjudged)")
@@ -757,7 +761,7 @@ def test_a_perfect_separation_gets_a_lower_bound_and_says_the_test_set_is_too_sm
     assert interval_text((0.285, 0.95), 3) == "95% interval 0.285–0.950"  # ends that are exact stay
     assert interval_text((0.3, 0.4989), 4).endswith("; below chance: the good images score above the defective ones")
     assert interval_text((0.3, 0.49996), 4) == "95% interval 0.3000–0.5000"  # printed as reaching 0.5: no such note
-    assert interval_text(perfect, 3, confidence=0.9).startswith("90% interval 0.768–1.000; every image")
+    assert interval_text(perfect, 3, confidence=0.9, auroc=1.0).startswith("90% interval 0.768–1.000; every image")
 
 
 def test_a_threshold_nobody_chose_is_said_with_what_it_does_on_the_test_set():

@@ -230,7 +230,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
 
     auroc = figure(data.auroc)
     if data.auroc_interval is not None:
-        auroc += f" ({interval_text(data.auroc_interval, 4, confidence=CONFIDENCE)})"
+        auroc += f" ({interval_text(data.auroc_interval, 4, confidence=CONFIDENCE, auroc=data.auroc)})"
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:

@@ -196,8 +196,9 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     AUROC_INTERVAL: st.column_config.TextColumn(
         width="large",  # "0.763 to 1.000 (perfect separation: too few images)" was cut (browser review)
         help="Where the image AUROC of this kind of test set could lie: DeLong's 95 % interval on the logit scale; "
-             "for test images separated perfectly, the lowest AUROC that separates this many that cleanly in 1 of "
-             "40 test sets."),
+             "for test images separated perfectly, from the lowest AUROC that separates this many that cleanly in 1 "
+             "of 40 test sets, for any scores: a conservative bound, lower than a run with one pair misranked gets, "
+             "so not to be compared with the intervals beside it."),
     VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first run's "
                                                                      "(empty for the first run, the reference)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(

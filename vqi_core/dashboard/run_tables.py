@@ -311,8 +311,8 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                 f"{run.id[:15]}"))
             bounds = auroc_interval(labels, scores, CONFIDENCE)
             assert bounds is not None  # both labels are present
-            interval = _interval_text(bounds) + (" (perfect separation: too few images)" if bounds[1] == 1.0
-                                                 else " (below chance)" if interval_note(bounds) else "")
+            interval = _interval_text(bounds) + (" (perfect separation: too few images)" if auroc == 1.0
+                                                 else " (below chance)" if interval_note(bounds, auroc) else "")
             if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
                 difference = round(auroc - reference, 4)  # beside it ("+0.000" read as a measured difference: review)
             if column > 0:

@@ -213,7 +213,8 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
     """
     point = evaluator.evaluate(threshold)
     auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
-    interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE)
+    interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE,
+                                                                      auroc=data.auroc)
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}",
                      subtitle=interval)
     return {"point": point, "confusion": confusion_frame(point), "numbers": rate_numbers(point),
