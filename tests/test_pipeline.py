@@ -902,9 +902,18 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     assert set(frame.drop(index="truncated.png")["prediction"]) == {"good"}
     (parts / "truncated.png").unlink()
     assert predict("--fail-on-defect") == 0
-    (parts / "lot7").mkdir()  # its parts are not searched, so not inspected (command review: it passed)
-    shutil.copy(parts / "000.png", parts / "lot7" / "000.png")
-    assert predict() == 0 and predict("--fail-on-defect") == 1
+    (parts / "lot7").mkdir()  # an empty sub-folder, and predict's own results there: not parts left out (code
+    status = main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(parts / "results"),
+                   "--fail-on-defect"])  # review: they had failed a good part)
+    assert status == 0 and "--fail-on-defect" not in capsys.readouterr().err
+    assert main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(parts / "results"),
+                 "--fail-on-defect"]) == 0  # its overlays there now
+    shutil.rmtree(parts / "results")
+    shutil.copy(parts / "000.png", parts / "lot7" / "000.png")  # its parts are not searched, so not inspected
+    assert predict() == 0 and predict("--fail-on-defect") == 1  # (command review: it passed)
+    main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(tmp_path / "out"), "--fail-on-defect"])
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said == "--fail-on-defect: exit status 1: 1 sub-folder with images not searched"
     shutil.rmtree(parts / "lot7")
     write_png(parts / "one_pixel.png", np.full((1, 1, 3), 128, np.uint8))  # scored good, but judged on nothing
     run.save_threshold(1e12, "test")  # far above any score: every part is judged good

@@ -250,9 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective, could "
                               "not be scored, or is unlike the good training images (brightness, contrast, colour, "
-                              "size or shape: its score is not to be trusted), or when --input holds sub-folders, "
-                              "whose images are not searched: a part that was not inspected does not pass either; for "
-                              "scripts on the line")
+                              "size or shape: its score is not to be trusted), or when --input holds sub-folders "
+                              "with images (its own --out aside), which are not searched: a part that was not "
+                              "inspected does not pass either; for scripts on the line (the reasons are printed)")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",
@@ -709,7 +709,24 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success
         print(_nothing_scored(args.input), file=sys.stderr)
         return 2
-    return 1 if args.fail_on_defect and (defective or skipped or unlike or unsearched) else 0
+    if not args.fail_on_defect:
+        return 0
+    with_images = [folder for folder in unsearched if _holds_images(folder, out)]  # not predict's own --out, nor
+    failed = [text for count, text in (  # an empty folder (code review: a good part failed beside them)
+        (defective, f"{counted(defective, 'image')} judged defective"),
+        (len(skipped), f"{counted(len(skipped), 'file')} not scored"),
+        (unlike, f"{counted(unlike, 'image')} unlike the training images"),
+        (len(with_images), f"{counted(len(with_images), 'sub-folder')} with images not searched")) if count]
+    if failed:  # why a line's script sees 1 (it had to be inferred from the output)
+        print(f"--fail-on-defect: exit status 1: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _holds_images(folder: Path, out: Path) -> bool:
+    """Whether ``folder`` holds an image file, at any depth, outside ``out`` (predict's own results)."""
+    results = out.resolve()
+    return any(is_image_path(path) and path.is_file() and results not in (path.resolve(), *path.resolve().parents)
+               for path in folder.rglob("*"))
 
 
 def _nothing_scored(given: str) -> str:
