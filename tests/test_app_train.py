@@ -299,7 +299,8 @@ def test_the_session_that_started_a_training_cancels_it_in_one_click(open_page, 
     while not job.status().stages:
         time.sleep(0.01)
     app = open_page("train.py", **{STARTED_HERE: job.job_id})
-    assert f"Training {method_title(FAST_METHOD)} with cutpaste fine-tuning on widget" in [h.value for h in app.subheader]
+    heading = f"Training {method_title(FAST_METHOD)} with cutpaste fine-tuning on widget"
+    assert heading in [h.value for h in app.subheader]
     app.button(key="train_cancel").click().run()
     assert job.wait(timeout=30)
     app.run()

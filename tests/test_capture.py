@@ -75,7 +75,7 @@ def test_a_training_image_unlike_all_the_others_is_found_with_how() -> None:
     """Command review: one mono-camera photo among colour ones stretched the colourfulness range to 0, and every
     grey image then passed as like the training images, without a word."""
     tint = np.array([1.0, 0.85, 0.6])
-    training = [(textured_image(48, seed=i) * tint).clip(0, 255).astype(np.uint8) for i in range(8)]
+    training = [(textured_image(48, seed=i) * tint).clip(0, 255).astype(np.uint8) for i in range(10)]
     statistics = [capture_statistics(image) for image in training]
     assert odd_ones_out(statistics) == {}  # parts of one line: none stands apart
     assert statistics_ranges(statistics) == capture_ranges(training)
@@ -89,7 +89,9 @@ def test_a_training_image_unlike_all_the_others_is_found_with_how() -> None:
     assert unlike_training(grey, statistics_ranges(with_grey)) == []  # what it lets pass
     dark = capture_statistics(shifted(training[0], -60))  # a lamp out for one photo: found at either end
     found = odd_ones_out([*statistics, dark])
-    assert list(found) == [8] and found[8][0] == (
+    spread = capture_statistics(shifted(training[0], -8))  # a little darker than the rest: within their spread
+    assert odd_ones_out([*statistics, spread]) == {}  # three times over (six exposures had been named: review)
+    assert list(found) == [10] and found[10][0] == (
         f"mean grey level {dark['mean grey level']:.1f}, below the other training images' "
         + " to ".join(f"{v:.1f}" for v in statistics_ranges(statistics)["mean grey level"]))
     assert odd_ones_out([*statistics[:ODD_ONE_OUT_MIN_IMAGES - 2], dark]) == {}  # too few to call one odd

@@ -2548,7 +2548,7 @@ def test_an_option_given_as_equals_double_dash_is_a_usage_error(command, capsys)
 def test_a_grey_training_image_among_colour_ones_is_named_by_check_and_train(tmp_path, capsys):
     """Command review: one mono-camera photo in train/good stretched the colourfulness range to 0 without a word,
     and every grey image then passed predict --fail-on-defect as like the training images."""
-    data = write_mvtec_dataset(tmp_path / "part", n_train=8, n_test_good=2, n_per_defect=2, with_masks=False)
+    data = write_mvtec_dataset(tmp_path / "part", n_train=10, n_test_good=2, n_per_defect=2, with_masks=False)
     tint = np.array([1.0, 0.85, 0.6])
     for path in data.rglob("*.png"):  # a colour line
         write_png(path, (read_image(path) * tint).clip(0, 255).astype(np.uint8))

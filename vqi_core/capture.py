@@ -143,15 +143,20 @@ def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | N
 
 
 #: the fewest training images among which one that differs from all the others is named (:func:`odd_ones_out`)
-ODD_ONE_OUT_MIN_IMAGES = 5
+ODD_ONE_OUT_MIN_IMAGES = 10
+#: how far beyond the other training images' range one must lie to be called unlike all of them: this many times
+#: that range's width, plus :data:`RANGE_FLOOR` (a tenth of it, as for new images, named an image in 135 of 200
+#: draws of 50 magnetic_tile photos of six exposures; three times, in none of 200 draws of 10 or more: code review)
+ODD_ONE_OUT_SPREADS = 3.0
 
 
 def odd_ones_out(values: Sequence[Mapping[str, float]]) -> dict[int, list[str]]:
     """The training images (by index into ``values``, their :func:`capture_statistics`) that a statistic sets apart
-    from all the others: each lies outside the others' range as :func:`unlike_training` widens it, so it alone
-    stretches the range new images are checked against, and images captured like it are not called unlike the
-    training images (one mono-camera photo among colour ones let every grey image pass: command review). Index ->
-    how it differs, in words; empty below :data:`ODD_ONE_OUT_MIN_IMAGES` images."""
+    from all the others: each lies beyond the others' range by more than :data:`ODD_ONE_OUT_SPREADS` times its
+    width (a grey image among colour ones: outside it at all), so it alone stretches the range new images are
+    checked against, and images captured like it are not called unlike the training images (one mono-camera photo
+    among colour ones let every grey image pass: command review). Index -> how it differs, in words; empty below
+    :data:`ODD_ONE_OUT_MIN_IMAGES` images."""
     found: dict[int, list[str]] = {}
     if len(values) < ODD_ONE_OUT_MIN_IMAGES:
         return found
@@ -159,7 +164,10 @@ def odd_ones_out(values: Sequence[Mapping[str, float]]) -> dict[int, list[str]]:
         column = np.array([v[name] for v in values], np.float64)
         for index in sorted({int(column.argmin()), int(column.argmax())}):
             others = np.delete(column, index)
-            outside = _outside(name, float(column[index]), float(others.min()), float(others.max()), others=True)
-            if outside is not None:
+            value, low, high = float(column[index]), float(others.min()), float(others.max())
+            outside = _outside(name, value, low, high, others=True)
+            margin = ODD_ONE_OUT_SPREADS * (high - low) + RANGE_FLOOR[name]
+            grey_among_colour = name == "colourfulness" and value == 0
+            if outside is not None and (grey_among_colour or not low - margin <= value <= high + margin):
                 found.setdefault(index, []).append(outside)
     return found
