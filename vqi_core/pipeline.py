@@ -461,6 +461,8 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
                                              bit_depth=bit_depth, transparent=transparent["test"])
     report(progress, "checking the split for copies", 0, 1)
     check = check_samples(found.root, train_samples, train_images, test_samples, test_images)
+    report(progress, "checking the split for copies", 1, 1)
+    report(progress, "checking images and masks", 0, 1)  # its own stage: about as long again (code review)
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
     good_samples = [train_samples[i] for i in good]
     statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
@@ -473,7 +475,7 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     notes += masks_notes(test_samples)
     if statistics:
         notes.append(unlike_training_note(test_samples, test_images, statistics_ranges(statistics)))
-    report(progress, "checking the split for copies", 1, 1)
+    report(progress, "checking images and masks", 1, 1)
     return found, check, [note for note in notes if note is not None]
 
 
