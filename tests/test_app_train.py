@@ -107,7 +107,8 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     labels = [m.label for m in app.metric]
     assert {"Image AUROC", "Pixel AUROC", "AUPRO", "Fit time (s)", "Inference (ms/image)"} <= set(labels)
     interval = job.run.metrics["image_auroc_interval"]  # in view, not in the help alone (QE review: "1.000" with
-    assert f"Image AUROC {interval_text(interval, 3, ' on the test images')}." in [  # no word that a perfect
+    said = interval_text(interval, 3, " on the test images", auroc=job.run.metrics["image_auroc"])
+    assert f"Image AUROC {said}." in [  # no word that a perfect
         c.value for c in app.caption]  # separation came from too few images)
     trained = Run(job.run.path)  # what its threshold, set at training, does on the test set (browser review: a
     value, saved = trained.saved_threshold  # threshold rejecting 30 % of good parts went unsaid here)
