@@ -21,6 +21,7 @@ from vqi_core import jobs
 from vqi_core.dashboard.run_tables import trained_at
 from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, method_parameters, split_check_summary
 from vqi_core.datasets import DatasetError
+from vqi_core.images import read_image
 from vqi_core.methods import method_title, parameter_defaults
 from vqi_core.pipeline import RunConfig
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
@@ -289,7 +290,10 @@ def test_progress_and_cancel_from_the_train_page(open_page, app_env, finished_jo
     app.run()
     assert job.status().state == jobs.CANCELLED
     assert job.status().error == "Training was cancelled from another tab or session; no run was written."
-    assert any("cancelled from another tab" in i.value for i in app.info)
+    assert any(i.value == "You cancelled the training started in another tab or session; no run was written."
+               for i in app.info)  # (browser review: it read as cancelled from elsewhere)
+    owner = open_page("train.py", **{STARTED_HERE: job.job_id, "train_job_id": job.job_id})
+    assert any("cancelled from another tab" in i.value for i in owner.info)
     assert not app.exception
 
 
@@ -491,6 +495,32 @@ def test_a_warning_of_the_test_set_check_is_not_repeated_under_the_run_trained_a
     assert cue in [as_text(note) for note in job.run.report["notes"]]  # the run has the same warning...
     assert [w.value for w in app.warning].count(cue) == 1  # ...said once, with a word where it would repeat
     assert "The warning of the test-set check above holds for this run too." in [c.value for c in app.caption]
+    assert not app.exception
+
+
+def test_the_checks_notes_on_images_are_not_repeated_under_the_run_either(open_page, app_env, finished_jobs,
+                                                                           synthetic_root, tmp_path, monkeypatch):
+    """Browser review: the check's new notes on images and masks (here a training photo far darker than the
+    others) stood above and again under the run trained next."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    dark = data / "widget" / "train" / "good" / "dark.png"
+    write_png(dark, read_image(data / "widget" / "train" / "good" / "005.png") // 4)
+    monkeypatch.setenv("VQI_DATA_ROOT", str(data))
+    app = open_page("train.py")
+    app.button(key="train_check_test_set").click().run()
+    odd = next(w.value for w in app.warning if w.value.startswith("1 good training image is unlike all the others"))
+    assert "train/good/dark.png (mean grey level" in odd
+    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
+    app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
+    app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
+    app.button(key="train_start").click().run()
+    job = jobs.get_job(app.session_state["train_job_id"])
+    assert job is not None and job.wait(timeout=300)
+    app.run()
+    assert odd in [as_text(note) for note in job.run.report["notes"]]
+    assert [w.value for w in app.warning].count(odd) == 1
+    assert any(c.value.startswith("The warning") and c.value.endswith("for this run too.") for c in app.caption)
     assert not app.exception
 
 

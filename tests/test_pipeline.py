@@ -412,9 +412,9 @@ def test_evaluate_on_new_images_says_when_their_masks_mark_no_defect(trained, da
     masks = sorted((new / "ground_truth").glob("*/*_mask.png"))
     cv2.imwrite(str(masks[0]), (cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))  # 0/1
     assert main(["evaluate", "--run", str(trained.path), "--data", str(new)]) == 0
-    assert (f"note: 1 mask could not be read and is left out of pixel AUROC and AUPRO, as the images of unknown "
-            f"masks are: {masks[0]}: the mask's highest value is 1, so it marks no pixel above 127 (a 0/1 mask?): "
-            f"masks mark defect pixels white (> 127), e.g. 255") in capsys.readouterr().out
+    assert (f"note: 1 mask could not be read, so its image is left out of pixel AUROC and AUPRO, as an image "
+            f"without a mask is. {masks[0]}: the mask's highest value is 1, so it marks no pixel above 127 (a 0/1 "
+            f"mask?); masks mark defect pixels white (> 127), e.g. 255.") in capsys.readouterr().out
     for mask in masks:
         cv2.imwrite(str(mask), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))
     result = evaluate_run(trained, new)
@@ -913,7 +913,7 @@ def test_predict_fails_on_a_defective_or_unscored_part_when_asked(trained, datas
     assert predict() == 0 and predict("--fail-on-defect") == 1  # (command review: it passed)
     main(["predict", "--run", str(run.path), "--input", str(parts), "--out", str(tmp_path / "out"), "--fail-on-defect"])
     said = capsys.readouterr().err.splitlines()[-1]
-    assert said == "--fail-on-defect: exit status 1: 1 sub-folder with images not searched"
+    assert said == "--fail-on-defect: exit status 1: 1 sub-folder with images not searched (lot7)"
     shutil.rmtree(parts / "lot7")
     write_png(parts / "one_pixel.png", np.full((1, 1, 3), 128, np.uint8))  # scored good, but judged on nothing
     run.save_threshold(1e12, "test")  # far above any score: every part is judged good
@@ -2187,7 +2187,7 @@ def test_a_mask_that_cannot_be_read_at_the_metrics_stage_is_left_out_not_the_end
                     if (dataset / "ground_truth" / name / "001_mask.png").exists()]
     assert run.metrics["pixel_auroc"] is not None and masked_types
     notes = [n for n in run.report["notes"] if n.startswith(f"{len(masked_types)} mask")]
-    assert len(notes) == 1 and "could not be read and" in notes[0] and "left out of pixel AUROC and AUPRO" in notes[0]
+    assert len(notes) == 1 and "could not be read, so" in notes[0] and "left out of pixel AUROC and AUPRO" in notes[0]
     assert "zlib: invalid stored block lengths" in notes[0]
 
 
@@ -2585,7 +2585,8 @@ def test_check_names_the_masks_and_images_training_would_name(tmp_path, capsys):
     write_png(data / "test" / "good" / "001.png", read_image(data / "test" / "good" / "001.png") // 4)  # a lamp out
     assert main(["check", "--data", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "1 mask could not be read and is left out of pixel AUROC and AUPRO" in out and "(a 0/1 mask?)" in out
+    assert "1 mask could not be read, so its image is left out of pixel AUROC and AUPRO" in out
+    assert "(a 0/1 mask?)" in out
     assert "1 mask of defective test images is all black, marking no defect pixel (scratch/001.png)" in out
     assert "1 test image with (partly) transparent pixels, read over black as VQI reads every image: " \
            "test/good/000.png (6%)" in out

@@ -716,7 +716,9 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         (defective, f"{counted(defective, 'image')} judged defective"),
         (len(skipped), f"{counted(len(skipped), 'file')} not scored"),
         (unlike, f"{counted(unlike, 'image')} unlike the training images"),
-        (len(with_images), f"{counted(len(with_images), 'sub-folder')} with images not searched")) if count]
+        (len(with_images), f"{counted(len(with_images), 'sub-folder')} with images not searched ("
+                           f"{', '.join(folder.name for folder in with_images[:5])}"
+                           f"{', ...' if len(with_images) > 5 else ''})")) if count]  # named (browser review)
     if failed:  # why a line's script sees 1 (it had to be inferred from the output)
         print(f"--fail-on-defect: exit status 1: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -606,7 +606,7 @@ def read_mask(path: Path | str) -> np.ndarray:
         value = f"{highest:,} of 65,535 (a 16-bit mask, white above 32,767)" if sixteen_bit else f"{highest}"
         white = "(> 32,767), e.g. 65,535" if sixteen_bit else "(> 127), e.g. 255"  # 255 in a 16-bit mask is dark
         raise ImageReadError(f"{path}: the mask's highest value is {value}, so it marks no pixel above "
-                             f"{'half of white' if sixteen_bit else '127'} (a 0/1 mask?): masks mark defect pixels "
+                             f"{'half of white' if sixteen_bit else '127'} (a 0/1 mask?); masks mark defect pixels "
                              f"white {white}")
     if (photo := not_a_mask_reason(grey)) is not None:  # read at > 127, half of it a defect (bad-input review)
         raise ImageReadError(f"{path}: {photo}: masks mark defect pixels white and the rest black")

@@ -369,9 +369,10 @@ def missing_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarra
 def unreadable_masks_note(problems: Sequence[str]) -> str:
     """A note for masks that passed the check of the category yet could not be read when the pixel metrics
     were computed (changed since, or damaged beyond their header): left out, not the end of the run."""
-    named = _first_few(problems, 3, "; ")
-    return (f"{counted(len(problems), 'mask')} could not be read and {are(len(problems))} left out of pixel "
-            f"AUROC and AUPRO, as the images of unknown masks are: {named}")
+    named = _first_few(problems, 3, "; ")  # (browser review: "... as the images of unknown masks are: <path>: ...")
+    one = len(problems) == 1
+    return (f"{counted(len(problems), 'mask')} could not be read, so {'its image is' if one else 'their images are'} "
+            f"left out of pixel AUROC and AUPRO, as an image without a mask is. {named}.")
 
 
 def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:

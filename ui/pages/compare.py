@@ -198,13 +198,14 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
         help="Where the image AUROC of this kind of test set could lie: DeLong's 95 % interval on the logit scale; "
              "for test images separated perfectly, from the lowest AUROC that separates this many that cleanly in 1 "
              "of 40 test sets, for any scores: a conservative bound, lower than a run with one pair misranked gets, "
-             "so not to be compared with the intervals beside it."),
+             "so not to be compared with other runs' intervals in this column."),
     VERSUS_FIRST: st.column_config.NumberColumn(format="%+.3f", help="This run's image AUROC minus the first run's "
                                                                      "(empty for the first run, the reference)."),
     VERSUS_FIRST_INTERVAL: st.column_config.TextColumn(
         help="Where that difference could lie: 95 % of 1,000 bootstrap resamples of the test images (good and "
              "defective drawn separately, the same for every run); an interval that contains 0 means the test set "
-             "cannot tell the two runs apart."),
+             "cannot tell the two runs apart. Two runs that separate every resample perfectly read +0.000 to +0.000: "
+             "not that they are equal, but that this test set has no misjudged part to tell them by."),
     FALSE_ALARMS_SAVED: st.column_config.NumberColumn(
         format=f"%d of {comparison.good_images}",  # "9 of 12", not a bare 9 (numbers review); still sorts as a number
         help=f"At the run's saved threshold: of the {counted(comparison.good_images, 'good image')} compared, "

@@ -407,10 +407,10 @@ def pixel_level_body(run: Run) -> None:
                    + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
     # (reviews: the slider was read as moving the boxes; the tab said neither what it is for nor that nothing on it
     # is saved, and its pixel count was taken for the photos')
-    st.caption(f"How well the heatmaps outline defects (pixel AUROC, AUPRO): a pixel is flagged where its map "
-               f"level is at or above the slider. Nothing here is saved or changes a decision: verdicts compare each "
-               f"image's score with the threshold of the Image level tab, and boxes are drawn above the box level, "
-               f"{exact_number(run.box_level)}, set on the Boxes tab.")
+    st.caption(f"How well the heatmaps outline defects (the pixel AUROC; the run's AUPRO is in its metrics): a pixel "
+               f"is flagged where its map level is at or above the slider. Nothing here is saved or changes a "
+               f"decision: verdicts compare each image's score with the threshold of the Image level tab, and boxes "
+               f"are drawn above the box level, {exact_number(run.box_level)}, set on the Boxes tab.")
     st.caption(f"Pixels{pixel_scope(run.config, run.metrics)} of the anomaly maps of all test images with known "
                f"ground truth (good images count as all-good), at the size the pixel metrics are computed at (each "
                f"map's longer side at most 256 px, its mask resized to it): rates counted over all "

@@ -33,6 +33,7 @@ from vqi_core.wording import counted, percent
 
 JOB_KEY = "train_job_id"
 CANCEL_PENDING = "train_cancel_pending"  # the job id whose cancel from another session awaits its confirmation
+CANCELLED_HERE = "train_cancelled_here"  # the job id of another session's training this session cancelled
 CHECKED_SPLIT = "train_checked_split"
 CHECK_NOTES_SHOWN = "train_check_notes_shown"  # the test-set check's warnings on the page as last drawn whole
 REGION_UPLOAD, KEPT_REGION = "train_region", "train_kept_region"  # the uploader; its last file (name, bytes)
@@ -303,7 +304,9 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         if buttons.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
             open_run(job.run.id, "threshold")
     elif status.state == jobs.CANCELLED:
-        st.info(status.error or "Cancelled.", icon=":material/cancel:")
+        cancelled_here = st.session_state.get(CANCELLED_HERE) == job.job_id  # (browser review: the one who cancelled
+        st.info("You cancelled the training started in another tab or session; no run was written."  # it read it
+                if cancelled_here else status.error or "Cancelled.", icon=":material/cancel:")  # came from elsewhere)
     else:
         st.error(f"Training failed: {as_text(status.error)}", icon=":material/error:")
 
@@ -321,6 +324,7 @@ def cancel_elsewhere(job: jobs.TrainingJob) -> None:
 
     def confirmed() -> None:
         st.session_state.pop(CANCEL_PENDING, None)
+        st.session_state[CANCELLED_HERE] = job.job_id
         job.cancel(from_elsewhere=True)
 
     answers = st.container(horizontal=True)
@@ -420,14 +424,15 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
     (:func:`vqi_core.dashboard.train_form.split_check_summary`); where look-alikes stand out, a split by part (its
     photos read at ``bit_depth``)."""
     for note in found["training_notes"]:
-        st.warning(note, icon=":material/warning:")
+        st.warning(as_text(note), icon=":material/warning:")  # names files of the dataset: shown as written
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:
         st.success(no_copies_line(found["test_images"], found["train_images"]), icon=":material/check:")
     if found["one_class"]:
         st.info(found["one_class"], icon=":material/info:")
-    st.session_state[CHECK_NOTES_SHOWN] = tuple(found["notes"])
+    st.session_state[CHECK_NOTES_SHOWN] = (*found["training_notes"], *found["notes"])  # a run's notes refer to them
+    # instead of repeating them (browser review: the image and mask notes were shown twice)
     for note in found["notes"]:
         st.warning(as_text(note), icon=":material/warning:")  # names files of the dataset: shown as written
     if not found["copies"].empty:
@@ -496,7 +501,10 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
                       "of training images or of other test images, for good test images that look like training "
                       "images far more often than the defective ones do (other photos of the same parts), and for "
                       "whole-image statistics (brightness, contrast, size, shape) that alone tell good from defective "
-                      "test images. Each makes every figure look better than it will be on new parts."):
+                      "test images. Each makes every figure look better than it will be on new parts. It also gives "
+                      "what training would say of the images and masks themselves: training images unlike all the "
+                      "others, images with transparent pixels, masks that cannot be read or mark nothing or "
+                      "everything, good test images unlike the training images."):
         with st.spinner("Decoding every image, looking for copies, look-alikes and capture cues…"):
             try:
                 st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth),
