@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
 from conftest import FAST_METHOD
@@ -477,13 +478,8 @@ def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_p
     assert not app.exception
 
 
-def test_a_warning_of_the_test_set_check_is_not_repeated_under_the_run_trained_after_it(open_page, app_env,
-                                                                                        finished_jobs):
-    """The check's warning stood above and again, word for word, under the run trained next (browser review of
-    2026-12-05): below, the run refers to it; a dataset's file names in it are shown as written."""
-    app = open_page("train.py")
-    app.button(key="train_check_test_set").click().run()
-    cue = next(w.value for w in app.warning if w.value.startswith("A whole-image statistic alone separates"))
+def train_fast_run(app: AppTest) -> jobs.TrainingJob:
+    """Train FAST_METHOD at 64 x 64 px from the open Train page, wait for the job to end and draw the page again."""
     app.selectbox(key="train_method").set_value(FAST_METHOD).run()
     app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
     app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
@@ -491,6 +487,17 @@ def test_a_warning_of_the_test_set_check_is_not_repeated_under_the_run_trained_a
     job = jobs.get_job(app.session_state["train_job_id"])
     assert job is not None and job.wait(timeout=300)
     app.run()
+    return job
+
+
+def test_a_warning_of_the_test_set_check_is_not_repeated_under_the_run_trained_after_it(open_page, app_env,
+                                                                                        finished_jobs):
+    """The check's warning stood above and again, word for word, under the run trained next (browser review of
+    2026-12-05): below, the run refers to it; a dataset's file names in it are shown as written."""
+    app = open_page("train.py")
+    app.button(key="train_check_test_set").click().run()
+    cue = next(w.value for w in app.warning if w.value.startswith("A whole-image statistic alone separates"))
+    job = train_fast_run(app)
     assert job.status().state == jobs.DONE
     assert cue in [as_text(note) for note in job.run.report["notes"]]  # the run has the same warning...
     assert [w.value for w in app.warning].count(cue) == 1  # ...said once, with a word where it would repeat
@@ -511,13 +518,7 @@ def test_the_checks_notes_on_images_are_not_repeated_under_the_run_either(open_p
     app.button(key="train_check_test_set").click().run()
     odd = next(w.value for w in app.warning if w.value.startswith("1 good training image is unlike all the others"))
     assert "train/good/dark.png (mean grey level" in odd
-    app.selectbox(key="train_method").set_value(FAST_METHOD).run()
-    app.number_input(key=f"train_image_height_{FAST_METHOD}").set_value(64)
-    app.number_input(key=f"train_image_width_{FAST_METHOD}").set_value(64)
-    app.button(key="train_start").click().run()
-    job = jobs.get_job(app.session_state["train_job_id"])
-    assert job is not None and job.wait(timeout=300)
-    app.run()
+    job = train_fast_run(app)
     assert odd in [as_text(note) for note in job.run.report["notes"]]
     assert [w.value for w in app.warning].count(odd) == 1
     assert any(c.value.startswith("The warning") and c.value.endswith("for this run too.") for c in app.caption)
