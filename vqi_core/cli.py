@@ -134,14 +134,13 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
                              f"{100 * LineCosts().defect_rate:g})")
 
 
-def threshold_options(args: argparse.Namespace, saved: LineCosts | None = None,
-                      saved_rate: float | None = None) -> tuple[float, LineCosts]:
+def threshold_options(args: argparse.Namespace, saved: LineCosts | None,
+                      saved_rate: float) -> tuple[float, LineCosts]:
     """The false-alarm preset's rate (0..1) and the line's costs, checked, from :func:`add_threshold_options`: a
     cost not given is the one the run's threshold was saved at (``saved``), else VQI's default, as the Threshold
     page's fields start (found by review: the page and the command line worked with different costs); a rate not
-    given, the one the saved threshold's preset was chosen with (``saved_rate``, 0..1), else VQI's default."""
-    rate = (DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate) if args.max_false_alarms is None \
-        else args.max_false_alarms
+    given, the one the preset starts at for the run (``saved_rate``, 0..1: :func:`saved_false_alarm_rate`)."""
+    rate = 100 * saved_rate if args.max_false_alarms is None else args.max_false_alarms
     if not 0 <= rate <= 100:
         raise ValueError(f"--max-false-alarms is a percentage from 0 to 100, not {rate}")
     if args.defect_rate is not None and not 100 * MIN_DEFECT_RATE <= args.defect_rate <= 100 * MAX_DEFECT_RATE:
@@ -798,8 +797,7 @@ def _threshold(args: argparse.Namespace) -> int:
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
     saved_threshold = run.saved_threshold  # read once: the threshold, its source and the costs it was saved at
     saved_costs = recorded_costs(saved_threshold[1])  # the defaults of the costs not given, and said beside them
-    max_rate, costs = threshold_options(args, saved_costs,
-                                        saved_false_alarm_rate(str(saved_threshold[1].get("source", ""))))
+    max_rate, costs = threshold_options(args, saved_costs, saved_false_alarm_rate(saved_threshold[1]))
     if args.max_false_alarms is not None and args.preset != "false-alarms":  # ignored without a word (review)
         raise ValueError("--max-false-alarms sets the preset 'at most X % false alarms': use it with --preset "
                          "false-alarms")
@@ -889,8 +887,7 @@ def _check_threshold(value: float) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     run = Run(Path(args.run))
-    saved_source_text = str(run.saved_threshold[1].get("source", ""))
-    max_rate, costs = threshold_options(args, run.threshold_costs, saved_false_alarm_rate(saved_source_text))
+    max_rate, costs = threshold_options(args, run.threshold_costs, saved_false_alarm_rate(run.saved_threshold[1]))
     if args.threshold is not None:
         _check_threshold(args.threshold)
     _refuse_inside_a_run_or_category(Path(args.out), "--out")

@@ -33,7 +33,7 @@ from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
 from .split_check import findings_line
-from .thresholds import DEFAULT_MAX_FALSE_ALARMS, cost_sentence, costlier_than_unchecked, costs_assumed, \
+from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
 from .wording import exact_number, figure, percent, readable_time, score_beside
@@ -212,8 +212,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     source = source or "chosen for this report"
     saved_costs = recorded_costs(info)  # what the saved threshold was saved at
     if max_false_alarm_rate is None:
-        saved_rate = saved_false_alarm_rate(str(info.get("source", "")))
-        max_false_alarm_rate = DEFAULT_MAX_FALSE_ALARMS / 100 if saved_rate is None else saved_rate
+        max_false_alarm_rate = saved_false_alarm_rate(info)
     labels, values = run.labels, run.score_values
     data = prepare_threshold_data(labels, values, include=(threshold,), defect_types=scores["defect_type"].tolist())
     point = ThresholdEvaluator(labels, values).evaluate(threshold)

@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -338,17 +338,18 @@ def false_alarm_preset_name(max_false_alarm_rate: float) -> str:
     return f"≤ {entered_rate(max_false_alarm_rate)} false alarms"
 
 
-def saved_false_alarm_rate(source: str) -> float | None:
-    """The allowed share of false alarms (0 to 1) a threshold saved from the "at most X % false alarms" preset was
-    chosen with, read from its ``source`` (:func:`false_alarm_preset_name`, perhaps with the costs after it); None
-    for another source. The held-out check of the presets starts at it, as the costs start at the saved ones (the
-    report had checked the 1 % preset where 30 % was in effect: audit review)."""
-    found = re.match(r"≤ ([0-9.e+-]+)% false alarms", source)
+def saved_false_alarm_rate(saved: Mapping[str, Any]) -> float:
+    """The allowed share of false alarms (0 to 1) the "at most X % false alarms" preset starts at for a run: the one
+    its saved threshold (``saved``, its ``threshold.json`` entry) was chosen with, read from the entry's ``source``
+    (:func:`false_alarm_preset_name`, perhaps with the costs after it), else VQI's default,
+    :data:`DEFAULT_MAX_FALSE_ALARMS` %. The held-out check of the presets starts at it, as the costs start at the
+    saved ones (the report had checked the 1 % preset where 30 % was in effect: audit review)."""
+    found = re.match(r"≤ ([0-9.e+-]+)% false alarms", str(saved.get("source", "")))
     try:
         rate = float(found.group(1)) / 100 if found else None
     except ValueError:
-        return None
-    return rate if rate is not None and 0 <= rate <= 1 else None
+        rate = None
+    return rate if rate is not None and 0 <= rate <= 1 else DEFAULT_MAX_FALSE_ALARMS / 100
 
 
 def chosen_on_the_test_set(source: str) -> bool | None:

@@ -19,7 +19,7 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    DEFAULT_MAX_FALSE_ALARMS, false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, \
+    false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, \
     threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
@@ -245,8 +245,7 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
     preset where 30 % was in effect; a share entered stays while other runs are opened); that share (0 to 1).
     ``saved_threshold``: the draw's one reading of :attr:`~vqi_core.runs.Run.saved_threshold`."""
     saved_value, saved = saved_threshold
-    saved_rate = saved_false_alarm_rate(str(saved.get("source", "")))
-    share = DEFAULT_MAX_FALSE_ALARMS if saved_rate is None else 100 * saved_rate
+    share = 100 * saved_false_alarm_rate(saved)
     set_for = st.session_state.get(MAX_FALSE_ALARMS_SET_FOR)  # (run id, share) the field was last set to
     if set_for is None or (set_for != (run.id, share) and st.session_state.get(MAX_FALSE_ALARMS) == set_for[1]):
         st.session_state[MAX_FALSE_ALARMS] = share  # not entered by hand: this run's (code review: the first run
