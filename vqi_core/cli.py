@@ -956,9 +956,10 @@ def _check(args: argparse.Namespace) -> int:
 
     print(f"category {category.name} ({category.root})")
     print(f"  train/good: {images_in(category.train, category.root / 'train' / 'good')}")
-    if not (category.root / "test").is_dir():  # (command review: "test/good: 0 images" as if it were there)
+    has_test = (category.root / "test").is_dir()
+    if not has_test:  # (command review: "test/good: 0 images" as if it were there)
         print("  test: missing (expected test/good/<images> and test/<defect_type>/<images>)")
-    for defect_type in ["good", *category.defect_types] if (category.root / "test").is_dir() else []:
+    for defect_type in ["good", *category.defect_types] if has_test else []:
         samples = [s for s in category.test if s.defect_type == defect_type]
         masks = sum(s.mask_path is not None for s in samples)
         print(f"  test/{defect_type}: {images_in(samples, category.root / 'test' / defect_type)}"
@@ -1188,13 +1189,13 @@ def _runs_below(folder: Path) -> str:
     """Where ``folder`` holds no run, the first of its sub-folders that holds runs, said after "no runs in ..." (a
     runs folder one level down went unmentioned: command review); "" where none does."""
     try:
-        holding = sorted(child for child in folder.iterdir() if child.is_dir() and runs_held(child))
+        children = sorted(folder.iterdir())
     except OSError:  # not there, or not readable
         return ""
-    if not holding:
-        return ""
-    return (f"; {counted(len(runs_held(holding[0])), 'run')} in its sub-folder {holding[0].name}: give --runs "
-            f"{shlex.quote(str(holding[0]))}")
+    for child in children:
+        if child.is_dir() and (held := runs_held(child)):
+            return f"; {counted(len(held), 'run')} in its sub-folder {child.name}: give --runs {shlex.quote(str(child))}"
+    return ""
 
 
 def _runs_unchanged(args: argparse.Namespace) -> str | None:

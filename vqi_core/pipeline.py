@@ -467,15 +467,15 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
     good_samples = [train_samples[i] for i in good]
     statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
+    ranges = statistics_ranges(statistics) if statistics else None
     notes: list[str | None] = []
-    if good and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):  # 16-bit files
-        notes.append(fewer_bits_note(bit_depth, good_samples, statistics_ranges(statistics)))  # read at 16 bits
+    if ranges and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):  # 16-bit files
+        notes.append(fewer_bits_note(bit_depth, good_samples, ranges))  # read at 16 bits
     notes.append(odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics)))
     notes += [transparent_images_note([(location(s, found.root), share) for s, share in items], role)
               for role, items in transparent.items()]
     notes += masks_notes(test_samples)
-    if statistics:
-        notes.append(unlike_training_note(test_samples, test_images, statistics_ranges(statistics)))
+    notes.append(unlike_training_note(test_samples, test_images, ranges))  # None without ranges
     report(progress, "checking images and masks", 1, 1)
     return found, check, [note for note in notes if note is not None]
 
