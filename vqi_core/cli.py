@@ -1194,7 +1194,8 @@ def _runs_below(folder: Path) -> str:
         return ""
     for child in children:
         if child.is_dir() and (held := runs_held(child)):
-            return f"; {counted(len(held), 'run')} in its sub-folder {child.name}: give --runs {shlex.quote(str(child))}"
+            return (f"; {counted(len(held), 'run')} in its sub-folder {child.name}: give --runs "
+                    f"{shlex.quote(str(child))}")
     return ""
 
 

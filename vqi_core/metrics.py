@@ -79,6 +79,12 @@ def _check_pixels(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray], inspe
     return checked_masks, checked_maps, good_pixels
 
 
+def _check_confidence(confidence: float) -> None:
+    """``ValueError`` unless ``confidence`` lies strictly between 0 and 1."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+
+
 def _both_classes(labels: np.ndarray) -> bool:
     return bool((labels == 0).any() and (labels == 1).any())
 
@@ -121,8 +127,7 @@ def bootstrap_aurocs(labels: Sequence[int] | np.ndarray, score_sets: Sequence[Se
 
 def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The central ``confidence`` interval of bootstrap ``values`` (percentile method)."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    _check_confidence(confidence)
     values = np.asarray(values, np.float64)
     if values.size == 0:
         raise ValueError("an interval needs at least one bootstrap value")
@@ -177,8 +182,7 @@ def auroc_interval(labels: Sequence[int] | np.ndarray, scores: Sequence[float] |
     labels, scores = check_labels_scores(labels, scores)
     if not _both_classes(labels):
         return None
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    _check_confidence(confidence)
     good, defective = scores[labels == 0], scores[labels == 1]
     ranks = rankdata(np.concatenate([defective, good]))
     # DeLong's placements: each defective image's share of good images below it, each good image's share of
@@ -621,8 +625,7 @@ def rate_interval(count: int, total: int, confidence: float = CONFIDENCE) -> tup
     """
     if not (0 <= count <= total and float(count).is_integer() and float(total).is_integer()):
         raise ValueError(f"a rate needs whole numbers 0 <= count <= total, not {count} of {total}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), not {confidence}")
+    _check_confidence(confidence)
     if total == 0:
         return None
     tail = (1 - confidence) / 2
