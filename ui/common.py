@@ -388,8 +388,8 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
     only in its help: QE review)."""
     row = metric_row()
     interval = metrics.get("image_auroc_interval")
-    auroc = metrics.get("image_auroc")
-    spread = f" ({interval_text(interval, 3, ' on the test images', auroc=auroc)})" if interval else ""
+    said = interval_text(interval, 3, " on the test images", auroc=metrics.get("image_auroc")) if interval else ""
+    spread = f" ({said})" if said else ""
     row.metric("Image AUROC", figure(metrics.get("image_auroc"), 3), width="content",
                help=f"1.0 = every defective image scores above every good one{spread}.")
     row.metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), width="content",
@@ -398,8 +398,8 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
                help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
     row.metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}", width="content")
-    if interval:
-        st.caption(f"Image AUROC {interval_text(interval, 3, ' on the test images', auroc=auroc)}.")
+    if said:
+        st.caption(f"Image AUROC {said}.")
 
 
 # ---------------------------------------------------------------------- cached loading

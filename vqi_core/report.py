@@ -195,8 +195,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
 
     ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
     expected cost per 1,000 parts on the line (or more, see :func:`~vqi_core.thresholds.line_cost_sentence`);
-    ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate (None: the one the saved threshold was
-    chosen with, where that preset chose it, else :data:`DEFAULT_MAX_FALSE_ALARMS`); ``examples``: how many false alarms
+    ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate (None: the one it starts at for the
+    run, :func:`~vqi_core.thresholds.saved_false_alarm_rate`); ``examples``: how many false alarms
     and escapes are shown (the ones farthest on the wrong side of the threshold). ``RunError`` naming the file
     when one of the run's files is missing or damaged (every file read in full, see
     :meth:`~vqi_core.runs.Run.check`): a report is never written from half a run.

@@ -19,8 +19,7 @@ from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
 from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
-    false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, \
-    threshold_presets
+    false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
