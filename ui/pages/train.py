@@ -303,10 +303,12 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
             open_run(job.run.id, "inspect")
         if buttons.button("Choose threshold", key="train_open_threshold", icon=":material/tune:"):
             open_run(job.run.id, "threshold")
-    elif status.state == jobs.CANCELLED:
-        cancelled_here = st.session_state.get(CANCELLED_HERE) == job.job_id  # (browser review: the one who cancelled
-        st.info("You cancelled the training started in another tab or session; no run was written."  # it read it
-                if cancelled_here else status.error or "Cancelled.", icon=":material/cancel:")  # came from elsewhere)
+    elif status.state == jobs.CANCELLED:  # the session that cancelled another's training is told it did (browser
+        if st.session_state.get(CANCELLED_HERE) == job.job_id:  # review: it read it as cancelled from elsewhere)
+            st.info("You cancelled the training started in another tab or session; no run was written.",
+                    icon=":material/cancel:")
+        else:
+            st.info(status.error or "Cancelled.", icon=":material/cancel:")
     else:
         st.error(f"Training failed: {as_text(status.error)}", icon=":material/error:")
 
