@@ -41,7 +41,7 @@ MAX_PATCH_SIZE = 15
 class PatchCore(AnomalyModel):
     """Nearest-neighbour distance of locally aware patch features to a coreset of good patches.
 
-    Defaults were tuned on ``magnetic_tile`` (see the README's benchmark): one pixel scale for every
+    Defaults were tuned on ``magnetic_tile`` (see ``docs/benchmarks.md``): one pixel scale for every
     image at about 256 x 384 input pixels, each image's grey levels standardised (its tiles are
     photographed under six lighting set-ups), a 5% coreset chosen on a 32-dimensional projection, an
     IVF index, and the image score taken from the smoothed map.
