@@ -29,8 +29,8 @@ from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WID
     render_overlay
 from vqi_core.images import transparency_note
 from vqi_core.methods.base import Prediction
-from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_score, \
-    map_box_tally, prediction_table, result_row, score_images, upload_sources
+from vqi_core.pipeline import caption_lines, captioned_overlay, evaluate_run, folder_sources, iter_run_scores, \
+    iter_score, map_box_tally, prediction_table, result_row, score_images, upload_sources
 from vqi_core.report import run_report_html
 from vqi_core.runs import BOX_LEVEL_FILE, MAX_BOX_LEVEL, Run, RunError, RunStore, spreadsheet_csv
 from vqi_core.wording import saved_time
@@ -264,7 +264,7 @@ def test_predict_and_evaluate_use_the_runs_box_level(runs_store, synthetic_root)
     sources, skipped = folder_sources(synthetic_root / "widget" / "test" / "good")
     at_one = list(iter_score(run.load_model(), sources, run.threshold, skipped, box_level=run.box_level))
     run.save_box_level(HIGH)
-    at_high = list(iter_score(run.load_model(), sources, run.threshold, [], box_level=run.box_level))
+    at_high = list(iter_run_scores(run, sources, []))  # the run's saved level, as predict and the Predict page
     assert all(result.boxes for result in at_one) and not any(result.boxes for result in at_high)
     metrics = evaluate_run(run)["metrics"]
     assert metrics["box_level"] == HIGH and metrics["good_images_boxed"] == 0

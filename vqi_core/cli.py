@@ -34,8 +34,8 @@ from .methods import list_methods, method_class
 from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
                       interval_text)
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
-                       capture_view, captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources,
-                       iter_score, label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
+                       captioned_overlay, check_dataset, check_decisions, evaluate_run, folder_sources,
+                       iter_run_scores, label_name, learnt_from_note, overlay_file_name, prediction_table, result_row,
                        scored_unlike_training_note, train_run)
 from .preprocessing import INTENSITY_MODES, MIN_CROP, RESIZE_MODES
 from .progress import IMAGE_STAGES
@@ -604,7 +604,6 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
                          f"folder")
     sources, skipped = folder_sources(args.input)
     model = run.load_model()
-    training_ranges = run.report.get("training_capture_ranges")
     held_out = run.metrics.get("normalisation_images")  # what box level 1 lies above, for the overlays' captions
     created = missing_folders(out)  # removed again on failure
     staging = out / PREDICT_STAGING  # overlays wait here until every image is scored
@@ -635,8 +634,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     rows = []
     progress = TerminalProgress()
     try:  # a chunk of images at a time: overlays are written as they come, only the CSV rows are kept
-        for result in iter_score(model, sources, threshold, skipped, progress, training_ranges=training_ranges,
-                                 box_level=box_level, captured=capture_view(run, model)):
+        for result in iter_run_scores(run, sources, skipped, progress, model, threshold, box_level):
             overlay = captioned_overlay(result, threshold, run.id, box_level, held_out)
             target = staging / overlay_file_name(result.name)
             try:
@@ -702,7 +700,7 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
         print(f"not searched: {counted(len(unsearched), 'sub-folder')} of {args.input} "
               f"({', '.join(folder.name for folder in unsearched[:5])}{', ...' if len(unsearched) > 5 else ''}); "
               f"give one as --input to score its images")
-    if training_ranges is None:
+    if run.report.get("training_capture_ranges") is None:
         print(CAPTURE_NOT_CHECKED_NOTE)
     print(out / "predictions.csv")  # the last line on the standard output
     if scored == 0:  # every image was skipped: nothing was inspected, which is not a success

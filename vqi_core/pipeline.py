@@ -847,6 +847,19 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
             report(progress, "scoring", done, len(sources))
 
 
+def iter_run_scores(run: Run, sources: Sequence[ImageSource], skipped: list[dict[str, str]],
+                    progress: ProgressCallback | None = None, model: AnomalyModel | None = None,
+                    threshold: float | None = None, box_level: float | None = None) -> Iterator[ImageResult]:
+    """Score ``sources`` as ``predict`` and the Predict page do with a saved run (see :func:`iter_score`): its model
+    (``model``: one loaded from it already), its saved threshold and box level (unless given: a caller that shows
+    them reads them once), each result saying how its image is unlike the run's good training images, measured on
+    what of it they were measured on (its inspection region, where the run took them so)."""
+    model = run.load_model() if model is None else model
+    return iter_score(model, sources, run.threshold if threshold is None else threshold, skipped, progress,
+                      training_ranges=run.report.get("training_capture_ranges"),
+                      box_level=run.box_level if box_level is None else box_level, captured=capture_view(run, model))
+
+
 class _Decoded(NamedTuple):
     """An image to score, as :meth:`ImageSource.read` gives it, with its name."""
 

@@ -12,8 +12,8 @@ import pandas as pd
 
 from ..methods import AnomalyModel
 from ..metrics import ThresholdEvaluator, rejected
-from ..pipeline import NOT_SCORED, ImageResult, ImageSource, capture_view, captioned_overlay, check_decisions, \
-    evaluate_run, iter_score, overlay_file_name, prediction_table, result_row
+from ..pipeline import NOT_SCORED, ImageResult, ImageSource, captioned_overlay, check_decisions, evaluate_run, \
+    iter_run_scores, overlay_file_name, prediction_table, result_row
 from ..progress import ProgressCallback
 from ..runs import Run, predictions_frame
 from .overlays import grid_thumbnail, jpeg_bytes, png_bytes, result_overlay
@@ -64,9 +64,7 @@ def scored_cards(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
     it is shown at) and the predictions table (a row for every file given; those not scored, appended to
     ``skipped`` as they are found, with the reason)."""
     cards, rows = [], []
-    for result in iter_score(model, sources, threshold, skipped, progress,
-                             training_ranges=run.report.get("training_capture_ranges"), box_level=box_level,
-                             captured=capture_view(run, model)):
+    for result in iter_run_scores(run, sources, skipped, progress, model, threshold, box_level):
         cards.append(result_card(result, *card_sides))
         rows.append(result_row(result, threshold, run.id, box_level))
     return cards, prediction_table(rows, skipped, threshold, run.id, box_level)
@@ -88,8 +86,7 @@ def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
     buffer, used, left_out = io.BytesIO(), set(), []
     skipped: list[dict[str, str]] = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG data is compressed already
-        for result in iter_score(model, sources, threshold, skipped, training_ranges=run.report.get(
-                "training_capture_ranges"), box_level=box_level, captured=capture_view(run, model)):
+        for result in iter_run_scores(run, sources, skipped, model=model, threshold=threshold, box_level=box_level):
             if result.sha256 not in scored:
                 left_out.append(f"{result.name}: changed since it was scored (score it again)")
                 continue
