@@ -17,6 +17,7 @@ from PIL import Image
 from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
 from vqi_core.provenance import file_sha256
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.metrics import image_auroc
 from vqi_core.runs import label_values, read_scores_file, scores_digest
 
@@ -172,12 +173,15 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 
 
 def reseal(run_folder: Path) -> None:
-    """Record a run's ``model/model.json`` and the images, labels and scores of its ``scores.csv`` as the ones it
+    """Record a run's ``model/model.json`` (its content's SHA-256 in it too) and the images, labels and scores of its ``scores.csv`` as the ones it
     wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give in ``metrics.json``, for a test
     that makes a case by editing them: a run written that way. A check refuses a run whose files differ from the
     digests it recorded, or whose image AUROC is not its scores'."""
     config = json.loads((run_folder / "config.json").read_text())
     scores = read_scores_file(run_folder / "scores.csv")
+    model_json = run_folder / "model" / "model.json"
+    meta = json.loads(model_json.read_text())
+    model_json.write_text(json.dumps({**meta, CONTENT_DIGEST_KEY: content_sha256(meta)}, indent=2))
     config["model_sha256"] = file_sha256(run_folder / "model" / "model.json")
     config["scores_sha256"] = scores_digest(scores)
     (run_folder / "config.json").write_text(json.dumps(config))

@@ -24,7 +24,7 @@ from synthetic import SHARED_DATA, SMALL_METHODS, read_real_subset
 from vqi_core.backbones import get_backbone
 from vqi_core.knn import NearestNeighbors
 from vqi_core.methods import DamagedModel, create_model, list_methods, load_model, method_class
-from vqi_core.methods.base import constructor_defaults, normalization_statistics
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, constructor_defaults, normalization_statistics
 from vqi_core.progress import Cancelled
 
 #: per method: the stages (stage, done, total) its fit must report besides feature extraction, and how far
@@ -205,9 +205,10 @@ def test_a_method_class_takes_numpy_numbers_as_python_ones():
 
 
 def forget_digests(folder) -> None:
-    """Make ``folder``'s model look saved before model.json recorded its files' SHA-256 (no digest check)."""
+    """Make ``folder``'s model look saved before model.json recorded its files' and its own content's SHA-256 (no
+    digest check)."""
     meta = json.loads((folder / "model.json").read_text())
-    del meta["file_sha256"]
+    del meta["file_sha256"], meta[CONTENT_DIGEST_KEY]
     (folder / "model.json").write_text(json.dumps(meta))
 
 
@@ -515,3 +516,40 @@ def test_get_params_names_every_constructor_parameter_and_rebuilds_the_same_mode
     params = model.get_params()
     assert set(params) == set(constructor_defaults(method_class(every_method)))
     assert create_model(every_method, **params).get_params() == params
+
+
+def test_a_hand_edited_model_json_is_refused_and_a_reindented_one_loads(small_fit, tmp_path):
+    """API review: model.json's settings edited (the map smoothing, the preprocessing's spread) loaded without a word
+    and changed every score; model.json records the SHA-256 of its own content (indentation aside)."""
+    model, data, _ = small_fit("padim")
+    model.save(tmp_path / "model")
+    meta_path = tmp_path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(meta))  # the same content, written without indentation: still the model
+    assert np.array_equal(load_model(tmp_path / "model").predict(data["good"][:2]).scores,
+                          model.predict(data["good"][:2]).scores)
+    for edited in ({**meta, "params": {**meta["params"], "smoothing_sigma": 2.0}},
+                   {**meta, "preprocessing": {**meta["preprocessing"], "std": [0.25, 0.25, 0.25]}}):
+        meta_path.write_text(json.dumps(edited, indent=2))
+        with pytest.raises(DamagedModel, match=r"cannot be loaded: model.json has changed since the model was saved "
+                                               r"\(its content is not the one whose SHA-256 it records\)"):
+            load_model(tmp_path / "model")
+
+
+def test_predict_before_fit_is_the_same_error_for_every_method(method):
+    """API review: PatchCore's fixed_scale input said "needs a scale" (a ValueError) where the others said the model
+    is not fitted (a RuntimeError)."""
+    with pytest.raises(RuntimeError, match="is not fitted"):
+        create_model(method, **SMALL_METHODS[method]).predict([np.zeros((32, 32, 3), np.uint8)])
+    with pytest.raises(RuntimeError, match="is not fitted"):
+        create_model(method).predict([np.zeros((32, 32, 3), np.uint8)])
+
+
+def test_load_model_says_where_a_runs_model_is(small_fit, tmp_path):
+    """API review: a run folder, or the model.json itself, were answered "holds no saved model (model.json missing)"."""
+    model, _, _ = small_fit("dfm")
+    model.save(tmp_path / "run" / "model")
+    with pytest.raises(FileNotFoundError, match=r"it looks like a run folder, whose model is in .*run/model"):
+        load_model(tmp_path / "run")
+    with pytest.raises(FileNotFoundError, match=r"model.json is a model's model.json: give the folder that holds it"):
+        load_model(tmp_path / "run" / "model" / "model.json")

@@ -23,9 +23,10 @@ from vqi_core.finetune import prepare_training
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import IGNORED_BRIGHTNESS, boxes_from_map, normalize_map, render_overlay
 from vqi_core.methods import create_model, load_model
-from vqi_core.methods.base import DamagedModel
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, DamagedModel, content_sha256
 from vqi_core.metrics import aupro, image_auroc, pixel_auroc
-from vqi_core.pipeline import RunConfig, evaluate_run, train_run
+from vqi_core.provenance import file_sha256
+from vqi_core.pipeline import RunConfig, evaluate_run, folder_sources, iter_run_scores, iter_score, train_run
 from vqi_core.region import MAX_REGION_SIDE, REGION_FILE, RESIZED_KEPT, InspectionRegion
 from vqi_core.report import run_report_html
 from vqi_core.archive import import_run, run_archive_bytes
@@ -164,6 +165,13 @@ def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path,
     other[:, :4] = False  # another valid region in its place: not the one saved (its SHA-256 is recorded)
     (tmp_path / "model" / REGION_FILE).write_bytes(InspectionRegion(other).to_png())
     with pytest.raises(DamagedModel, match=REGION_FILE):
+        load_model(tmp_path / "model")
+    gradient = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))  # a picture in its place, its SHA-256
+    write_png(tmp_path / "model" / REGION_FILE, gradient)  # recorded: a damaged model too, not a ValueError (API review)
+    meta["file_sha256"][REGION_FILE] = file_sha256(tmp_path / "model" / REGION_FILE)
+    (tmp_path / "model" / "model.json").write_text(json.dumps({**meta, CONTENT_DIGEST_KEY: content_sha256(meta)}))
+    with pytest.raises(DamagedModel, match=f"cannot be loaded: {REGION_FILE} is damaged: the inspection region .* not "
+                                           f"a black-and-white mask"):
         load_model(tmp_path / "model")
     with pytest.warns(UserWarning, match=r"give the inspection region to fit \(fit\(images, region=\.\.\.\)\)"):
         assert model.fit(data["train"]).region is None  # a fit starts afresh, as scikit-learn's does: said so
@@ -324,6 +332,11 @@ def test_cli_trains_with_a_region_and_predict_darkens_what_it_ignores(clamp_cate
     assert main(["predict", "--run", run_path, "--input", str(tmp_path / "tagged"), "--out", str(tmp_path / "t"),
                  "--fail-on-defect"]) == 0
     assert pd.read_csv(tmp_path / "t" / "predictions.csv", keep_default_na=False)["unlike_training"].tolist() == [""]
+    run = Run(Path(run_path))  # the Python API's run-level scoring measures the region as predict does (API review:
+    [as_predict] = iter_run_scores(run, folder_sources(tmp_path / "tagged")[0], [])  # the README's call did not)
+    [whole_image] = iter_score(run.load_model(), folder_sources(tmp_path / "tagged")[0], run.threshold, [],
+                               training_ranges=run.report["training_capture_ranges"])
+    assert as_predict.unlike_training == [] and whole_image.unlike_training
     black = write_png(tmp_path / "black.png", np.zeros((96, 96), np.uint8))
     assert main(["train", "--data", str(root), "--method", "padim", "--runs", str(runs), "--region",
                  str(black)]) == 2

@@ -29,6 +29,7 @@ from vqi_core import runs as runs_module
 from vqi_core.archive import import_run, run_archive_bytes
 from vqi_core.images import ImageReadError
 from vqi_core.methods import method_class
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.cli import main
 from vqi_core.pipeline import RunConfig, evaluate_run, train_run
 from vqi_core.provenance import file_sha256
@@ -252,6 +253,18 @@ def test_a_model_json_edited_after_training_is_refused(trained_run, tmp_path, ca
     meta_path.write_text(json.dumps({**meta, "preprocessing": {**meta["preprocessing"], **edit}}, indent=2))
     refused_everywhere(run, f"{meta_path} is damaged: it has changed since the run was trained (its SHA-256 is not "
                             f"the one config.json recorded)", tmp_path, capsys)
+
+
+def test_a_runs_load_model_refuses_a_model_json_it_was_not_trained_with(trained_run, tmp_path):
+    """API review: the Python API's Run.load_model() loaded an edited model.json that every check of the run refuses
+    (here with its own content digest made to match: only the run's record tells)."""
+    run = copied(trained_run, tmp_path / "runs")
+    meta_path = run.path / "model" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    edited = {**meta, "preprocessing": {**meta["preprocessing"], "std": [0.25, 0.25, 0.25]}}
+    meta_path.write_text(json.dumps({**edited, CONTENT_DIGEST_KEY: content_sha256(edited)}, indent=2))
+    with pytest.raises(RunError, match=r"model.json is damaged: it has changed since the run was trained"):
+        Run(run.path).load_model()
 
 
 def test_a_score_edited_by_hand_is_refused_and_a_threshold_save_keeps_the_scores_sound(trained_run, tmp_path, capsys):
@@ -531,6 +544,7 @@ def test_a_model_array_that_would_run_code_when_unpickled_is_refused_unrun(train
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "file_sha256": {**meta["file_sha256"],
                                                              "arrays.npz": file_sha256(arrays_path)}}))
+    reseal(run.path)  # every digest says it is the model's: loading's own refusal is tested
     with pytest.raises(RunError, match="cannot be loaded"):
         run.load_model()
     assert not marker.exists()
@@ -564,6 +578,7 @@ def test_a_run_saved_above_a_parameter_bound_added_later_is_refused_as_older_not
     meta_path = run.path / "model" / "model.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "params": {**meta["params"], "epsilon": 2e6}}))
+    reseal(run.path)  # as that version wrote it
     with pytest.raises(RunError) as refused:
         Run(run.path).load_model()
     assert str(refused.value) == (f"the model in {run.path / 'model'} cannot be loaded: it was saved with epsilon "
@@ -586,6 +601,7 @@ def test_normalisation_statistics_loading_would_refuse_are_found_by_the_cheap_ch
                   "no_map_max": {k: v for k, v in meta["normalization"].items() if k != "map_max"},
                   "a_list": list(meta["normalization"].values())}[damage]
     meta_path.write_text(json.dumps({**meta, "normalization": statistics}))
+    reseal(run.path)  # written so: found by what it holds, not by its digests
     said = (f"the model in {run.path / 'model'} cannot be loaded: model.json is damaged: its normalisation "
             f"statistics are not the finite numbers map_median, map_max, score_max")
     refused_everywhere(run, said, tmp_path, capsys)
@@ -665,6 +681,7 @@ def test_an_array_claiming_terabytes_is_named_not_a_traceback(trained_run, tmp_p
     meta = json.loads((run.path / "model" / "model.json").read_text())
     meta.pop("file_sha256", None)  # as a model saved before digests existed
     (run.path / "model" / "model.json").write_text(json.dumps(meta))
+    reseal(run.path)
     with pytest.raises(RunError, match=f"cannot be loaded \\({said}"):
         Run(run.path).load_model()
 

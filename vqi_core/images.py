@@ -483,7 +483,7 @@ def transparency_note(share: float) -> str | None:
             f"over black")
 
 
-def read_image(source: Path | str | bytes, name: str | None = None,
+def read_image(source: Path | str | bytes | bytearray | memoryview, name: str | None = None,
                max_bytes: int | None = MAX_IMAGE_BYTES, bit_depth: int = 16) -> np.ndarray:
     """Read an image file (or its bytes) as an RGB uint8 array of shape (H, W, 3).
 
@@ -494,12 +494,14 @@ def read_image(source: Path | str | bytes, name: str | None = None,
     return read_image_and_transparency(source, name, max_bytes, bit_depth)[0]
 
 
-def read_image_and_transparency(source: Path | str | bytes, name: str | None = None,
+def read_image_and_transparency(source: Path | str | bytes | bytearray | memoryview, name: str | None = None,
                                 max_bytes: int | None = MAX_IMAGE_BYTES,
                                 bit_depth: int = 16) -> tuple[np.ndarray, float]:
     """:func:`read_image`'s array, and the share of the image's pixels that are not fully opaque, which it reads
     over black (0.0 without transparency), from one decoding of the file."""
     bit_depth = check_bit_depth(bit_depth)  # checked for every file, not only the first 16-bit one (bad-input review)
+    if isinstance(source, (bytearray, memoryview)):  # bytes in another container (API review: an AttributeError)
+        source = bytes(source)
     if isinstance(source, (str, Path)):
         source = Path(source)
         name = name or str(source)

@@ -787,11 +787,7 @@ class Run:
             shown = "; ".join(f"{key}: {listed.get(key)!r} in {CONFIG_FILE}, {meta['params'].get(key)!r} in the "
                               f"model" for key in differing[:3])
             raise RunError(f"{disagree}: their settings differ ({shown}{'; ...' if len(differing) > 3 else ''})")
-        recorded = self.config.get("model_sha256")  # runs since 2026-12-06 (an earlier run's model.json: unchecked)
-        if recorded is not None and file_sha256(folder / MODEL_JSON) != recorded:  # e.g. its preprocessing edited:
-            raise RunError(f"{folder / MODEL_JSON} is damaged: it has changed since the run was trained (its SHA-256 "
-                           f"is not the one {CONFIG_FILE} recorded), so the model would not score as the run's figures "
-                           f"say; restore it from a copy, or train again")  # listed as sound, verdicts changed (review)
+        self._check_model_json_digest()
         self._array_file_headers(folder / ARRAYS_FILE, model=True)
         if meta.get("fine_tuned_backbone"):
             self._array_file_headers(folder / BACKBONE_FILE, model=True)
@@ -1129,9 +1125,24 @@ class Run:
         first = Run(self.path, Path(folder)).data_path(recorded)
         return folder if first != recorded and Path(first).is_file() else None
 
+    def _check_model_json_digest(self) -> None:
+        """``RunError`` when ``model.json`` is not the file the run recorded the SHA-256 of (runs since 2026-12-06;
+        an earlier run's is not checked)."""
+        recorded = self.config.get("model_sha256")
+        path = self.path / MODEL_DIR / MODEL_JSON
+        if recorded is not None and file_sha256(path) != recorded:  # e.g. its preprocessing edited: listed as
+            raise RunError(f"{path} is damaged: it has changed since the run was trained (its SHA-256 is not the one "
+                           f"{CONFIG_FILE} recorded), so the model would not score as the run's figures say; restore "
+                           f"it from a copy, or train again")  # sound, every verdict changed (review)
+
     def load_model(self) -> AnomalyModel:
-        """The fitted model of this run; ``RunError`` saying why when its files cannot be loaded."""
+        """The fitted model of this run; ``RunError`` saying why when its files cannot be loaded or ``model.json``
+        is not the one the run was trained with."""
         folder = self.path / MODEL_DIR
+        try:
+            self._check_model_json_digest()  # the Python API's load, too (API review: only the checks verified it)
+        except OSError as exc:
+            raise RunError(f"the model in {folder} cannot be loaded ({exc})") from exc
         try:
             return load_model(folder)
         except DamagedModel as exc:  # says which file and what is wrong with it
@@ -1432,7 +1443,7 @@ class RunStore:
     """A folder of runs."""
 
     def __init__(self, root: Path | str):
-        self.root = Path(root)
+        self.root = Path(root).expanduser()  # "~/runs" as the command line takes it (API review)
 
     def list(self) -> list[Run]:
         """Completed runs, newest first; incomplete and foreign folders are ignored."""

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Collection
 
-from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, check_param_kinds, constructor_defaults, \
-    plain_value
+from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, check_content_digest, check_param_kinds, \
+    constructor_defaults, plain_value
 
 # method name -> "module:Class" (imported on first use)
 METHOD_PATHS: dict[str, str] = {
@@ -74,9 +74,15 @@ def create_model(name: str, **params: Any) -> AnomalyModel:
 def load_model(folder: Path | str) -> AnomalyModel:
     """Load a model saved with :meth:`AnomalyModel.save` (JSON + arrays, no pickle). :class:`DamagedModel`
     naming the file when one is damaged or replaced (see :meth:`AnomalyModel.load_from`)."""
-    folder = Path(folder)
+    folder = Path(folder).expanduser()
     meta_path = folder / MODEL_JSON
-    if not meta_path.is_file():
+    if not meta_path.is_file():  # a hint where the usual mistakes are (API review)
+        if folder.name == MODEL_JSON and folder.is_file():
+            raise FileNotFoundError(f"{folder} is a model's {MODEL_JSON}: give the folder that holds it, "
+                                    f"{folder.parent}")
+        if (folder / "model" / MODEL_JSON).is_file():
+            raise FileNotFoundError(f"{folder} holds no saved model ({MODEL_JSON} missing): it looks like a run "
+                                    f"folder, whose model is in {folder / 'model'} (a run's load_model() loads it)")
         raise FileNotFoundError(f"{folder} holds no saved model ({MODEL_JSON} missing)")
     try:
         meta = json.loads(meta_path.read_text())
@@ -91,6 +97,10 @@ def load_model(folder: Path | str) -> AnomalyModel:
             and isinstance(meta.get("preprocessing"), dict) and "normalization" in meta):
         raise DamagedModel(f"the model in {folder} cannot be loaded: {MODEL_JSON} is damaged (it lacks the "
                            f"method, its parameters, the preprocessing or the normalisation statistics)")
+    try:
+        check_content_digest(meta)
+    except DamagedModel as exc:
+        raise DamagedModel(f"the model in {folder} cannot be loaded: {exc}") from None
     try:
         check_params(meta["method"], meta["params"])
     except ValueError as exc:

@@ -20,6 +20,7 @@ so that a saved model never unpickles code.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
 import math
@@ -402,8 +403,10 @@ class AnomalyModel(ABC):
 
     def predict(self, images: Sequence[np.ndarray], progress: ProgressCallback | None = None,
                 stage: str = "scoring") -> Prediction:
-        """Image scores and anomaly maps (smoothed, on each image at its eval size)."""
+        """Image scores and anomaly maps (smoothed, on each image at its eval size); ``RuntimeError`` before a fit."""
         _check_image_list(images)
+        if self.resize == "fixed_scale" and self.preprocessing.scale == 0:  # its scale is chosen by the fit: the
+            raise RuntimeError("the model is not fitted")  # methods' own words for an unfitted model (API review)
         scores: list[np.ndarray] = []
         maps: list[np.ndarray] = []
         inspected: list[np.ndarray | None] = []
@@ -471,7 +474,7 @@ class AnomalyModel(ABC):
         between the two renames can leave the earlier model beside ``folder``, in ``.<name>.<hex>.replaced``."""
         if not self.normalization:  # written, it would not load (found by the API review)
             raise RuntimeError(f"the {self.name} model is not fitted: fit it before saving it")
-        folder = Path(os.path.abspath(folder))  # "." or "model" named by its own name, beside its parent's files
+        folder = Path(os.path.abspath(Path(folder).expanduser()))  # "." or "model" by its own name, beside its parent's files
         if folder.is_symlink():
             folder = folder.resolve()  # the folder it points to
         earlier = folder.exists()  # a model (or an empty folder) to replace
@@ -522,6 +525,7 @@ class AnomalyModel(ABC):
                 "fine_tuned_backbone": self.backbone_state is not None,
                 "region": self.region.describe() if self.region is not None else None,
                 "file_sha256": {name: file_sha256(folder / name) for name in files}}
+        meta[CONTENT_DIGEST_KEY] = content_sha256(meta)
         (folder / MODEL_JSON).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -576,7 +580,10 @@ class AnomalyModel(ABC):
             if not isinstance(meta["region"], dict):
                 raise DamagedModel(f"{MODEL_JSON} is damaged: its region is {meta['region']!r}, not the description "
                                    f"of {REGION_FILE}")
-            model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
+            try:
+                model.region = InspectionRegion.read(folder / REGION_FILE, str(meta["region"].get("source", "")))
+            except ValueError as exc:  # not a region VQI writes: one exception for a damaged model (API review)
+                raise DamagedModel(f"{REGION_FILE} is damaged: {exc}") from None
         model.normalization = saved_normalization(meta)
         model.fit_info = meta.get("fit_info", {})
         return model
@@ -688,6 +695,27 @@ def _check_image_list(images: Any) -> None:
     if isinstance(images, np.ndarray) and images.ndim < 4:
         raise ValueError(f"images must be a list of RGB uint8 arrays (or an array of shape (N, H, W, 3)), not one "
                          f"array of shape {images.shape}: pass [image] for one image")
+
+
+#: the key of ``model.json`` that holds the SHA-256 of the rest of it (see :func:`content_sha256`)
+CONTENT_DIGEST_KEY = "content_sha256"
+
+
+def content_sha256(meta: dict[str, Any]) -> str:
+    """The SHA-256 of a model's ``model.json`` content ``meta`` (its :data:`CONTENT_DIGEST_KEY` aside), as JSON
+    reads it back with sorted keys: a hand edit or damage of any setting changes it, the file's indentation not."""
+    rest = {key: value for key, value in meta.items() if key != CONTENT_DIGEST_KEY}
+    return hashlib.sha256(json.dumps(json.loads(json.dumps(rest)), sort_keys=True).encode()).hexdigest()
+
+
+def check_content_digest(meta: dict[str, Any]) -> None:
+    """:class:`DamagedModel` when ``model.json``'s content ``meta`` is not the content it recorded the SHA-256 of
+    (models saved before VQI recorded it are not checked)."""
+    recorded = meta.get(CONTENT_DIGEST_KEY)
+    if recorded is not None and recorded != content_sha256(meta):  # e.g. its preprocessing edited (API review)
+        raise DamagedModel(f"{MODEL_JSON} has changed since the model was saved (its content is not the one whose "
+                           f"SHA-256 it records): edited or damaged, so it would not score as it was validated; "
+                           f"restore it from a copy, or train again")
 
 
 def check_file_digests(folder: Path, meta: dict) -> None:
