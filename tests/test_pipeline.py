@@ -2381,7 +2381,7 @@ def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
     uploads += [("part0.png", paths[1].read_bytes()), ("part0.png", paths[0].read_bytes()),  # a third of one name:
                 ("broken.png", b"not an image")]  # a name of its own too (mutation review: only a second was tried)
     model = trained.load_model()
-    scored = {hashlib.sha256(data).hexdigest() for _, data in uploads}
+    scored = [(name, hashlib.sha256(data).hexdigest()) for name, data in uploads]
     packed = overlays_zip(trained, model, upload_sources(uploads), trained.threshold, trained.box_level, scored)
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
         assert archive.namelist() == ["part0.png_overlay.png", "part1.png_overlay.png", "part0 (2).png_overlay.png",
@@ -2390,12 +2390,18 @@ def test_the_dashboards_overlay_zip_holds_what_predict_saves(trained, tmp_path):
             assert archive.read(name) == (out / name).read_bytes()  # as predict saved it
         assert archive.read("part0 (2).png_overlay.png") == (out / "part1.png_overlay.png").read_bytes()
         assert archive.read(LEFT_OUT_FILE).decode().startswith("broken.png: not a readable image")
-    scored = {hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()}  # a folder scored, then
-    (folder / "part1.png").write_bytes(paths[0].read_bytes()[:-1] + b"\0")  # one file replaced: left out, and said
+    shutil.copy(paths[0], folder / "part2.png")
+    scored = [(path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in folder.iterdir()]  # scored,
+    (folder / "part1.png").write_bytes(paths[0].read_bytes()[:-1] + b"\0")  # then one file replaced: left out, said
+    (folder / "part2.png").unlink()  # one deleted and a copy of another added: neither drawn, both said (browser
+    shutil.copy(paths[0], folder / "part3.png")  # review: the copy was drawn, the deleted file left out silently)
     packed = overlays_zip(trained, model, folder_sources(folder)[0], trained.threshold, trained.box_level, scored)
     with zipfile.ZipFile(io.BytesIO(packed)) as archive:
         assert archive.namelist() == ["part0.png_overlay.png", LEFT_OUT_FILE]
-        assert archive.read(LEFT_OUT_FILE).decode() == "part1.png: changed since it was scored (score it again)\n"
+        assert archive.read(LEFT_OUT_FILE).decode() == (
+            "part1.png: changed since it was scored (score it again)\n"
+            "part3.png: not among the results (added since they were scored: score again)\n"
+            "part2.png: gone since it was scored (deleted or moved)\n")
     with zipfile.ZipFile(io.BytesIO(error_zip("The overlays could not be made: gone"))) as archive:
         assert archive.read(LEFT_OUT_FILE) == b"The overlays could not be made: gone\n"
 

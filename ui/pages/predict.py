@@ -251,7 +251,8 @@ def overlays_of(run: Run, outcome: dict[str, Any], files: list[Any]) -> Callable
     model = common.run_model(str(run.path))
     threshold, box_level = outcome["threshold"], outcome["box_level"]
     frame = outcome["frame"]
-    scored = set(frame.loc[frame["prediction"] != NOT_SCORED, "sha256"])
+    rows = frame.loc[frame["prediction"] != NOT_SCORED]
+    scored = list(zip(rows["image"], rows["sha256"]))
 
     def make() -> bytes:  # the uploads' bytes read when clicked, not copied at every rerun of the page
         try:

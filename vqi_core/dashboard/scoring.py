@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections import Counter
 from pathlib import PurePath
 from typing import Any, Collection, Sequence
 
@@ -75,21 +76,29 @@ LEFT_OUT_FILE = "LEFT_OUT.txt"
 
 
 def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], threshold: float,
-                 box_level: float, scored: Collection[str]) -> bytes:
+                 box_level: float, scored: Collection[tuple[str, str]]) -> bytes:
     """The overlay ``predict`` saves for each of ``sources`` that can be scored (heatmap, boxes and inspection
     region above the verdict, the score and the run: :func:`~vqi_core.pipeline.captioned_overlay`), as a ZIP of PNG
     files named as ``predict`` names them, scored again with the run's ``model`` at ``threshold`` and ``box_level``
     (the results' own: the download had offered the CSV alone, the cards being small JPEGs: browser review). A name
-    given to more than one upload is kept apart by " (2)", " (3)" ... before its suffix. Only files whose bytes
-    are those scored (their SHA-256 among ``scored``) are drawn: one replaced since is listed in
-    :data:`LEFT_OUT_FILE` instead, as is a file that cannot be read now."""
+    given to more than one upload is kept apart by " (2)", " (3)" ... before its suffix. Only the files scored are
+    drawn, each of the results' rows once (``scored``: their names and SHA-256): :data:`LEFT_OUT_FILE` lists instead
+    a file replaced since, one that cannot be read now, one gone and one added since (browser review: a file added
+    to the folder was drawn, one deleted left out without a word)."""
     buffer, used, left_out = io.BytesIO(), set(), []
     skipped: list[dict[str, str]] = []
+    remaining = Counter(scored)
+    scored_names = {name for name, _ in scored}
+    said: set[str] = set()  # the names left out with a reason already
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PNG data is compressed already
         for result in iter_run_scores(run, sources, skipped, model=model, threshold=threshold, box_level=box_level):
-            if result.sha256 not in scored:
-                left_out.append(f"{result.name}: changed since it was scored (score it again)")
+            if remaining[result.name, result.sha256] == 0:
+                left_out.append(f"{result.name}: changed since it was scored (score it again)"
+                                if result.name in scored_names else
+                                f"{result.name}: not among the results (added since they were scored: score again)")
+                said.add(result.name)
                 continue
+            remaining[result.name, result.sha256] -= 1
             name, copy = overlay_file_name(result.name), 1
             while name in used:
                 copy += 1
@@ -98,6 +107,9 @@ def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
             used.add(name)
             archive.writestr(name, png_bytes(captioned_overlay(result, threshold, run.id, box_level)))
         left_out += [f"{item['file']}: {item['reason']}" for item in skipped]
+        said |= {PurePath(item["file"]).name for item in skipped}  # a file replaced or unreadable is said once
+        left_out += [f"{name}: gone since it was scored (deleted or moved)" for (name, _), count in remaining.items()
+                     if count > 0 and PurePath(name).name not in said]
         if left_out:
             archive.writestr(LEFT_OUT_FILE, "\n".join(left_out) + "\n")
     return buffer.getvalue()
