@@ -54,10 +54,15 @@ def card_heading(run: Run) -> str:
 
 
 @st.fragment
-def image_across_runs(runs: list[Run], images: list[str]) -> None:
-    """One chosen test image as each run sees it, judged at each run's saved threshold (its decision; Inspect
-    judges at the threshold being tried on the Threshold page), each card naming its run; a fragment: choosing
-    another image redraws the cards alone."""
+def image_across_runs(runs: list[Run], images: list[str], judged_at: list[tuple[float, float]]) -> None:
+    """One chosen test image as each run sees it, judged at each run's saved threshold and box level as the table
+    above read them (``judged_at``; Inspect judges at the threshold being tried on the Threshold page), each card
+    naming its run; a fragment: choosing another image redraws the cards alone. A run deleted, damaged or given
+    another threshold or box level since the page was drawn reruns the whole page, which names a run deleted or
+    damaged and judges at the new threshold everywhere (browser review: a traceback, and cards judged at a threshold
+    the table did not show)."""
+    if any(run.problem() is not None or (run.threshold, run.box_level) != at for run, at in zip(runs, judged_at)):
+        st.rerun()
     ordered, labels = defective_first(runs[0], images)
     if st.session_state.get("compare_image", ordered[0]) not in ordered:  # other runs' images
         del st.session_state["compare_image"]
@@ -68,20 +73,20 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
     st.markdown(f"True label: <span style='color:{colour}'>**{labels[name]}**</span> · each run judges it at its "
                 f"saved threshold · {legend}", unsafe_allow_html=True)
     cards, shown_width = run_cards(runs)
-    for card, run in cards:
+    for (card, run), (threshold, box_level) in zip(cards, judged_at):
         index = index_of_test_image(run, name)
-        score, threshold = float(run.scores["score"].iloc[index]), run.threshold
+        score = float(run.scores["score"].iloc[index])
         judged = verdict(score, threshold)
         with card:
             note = None
             try:
-                st.image(common.overlay(str(run.path), index, run.box_level, max_side=512,
+                st.image(common.overlay(str(run.path), index, box_level, max_side=512,
                                         dataset=common.images_folder(run), shown_side=shown_width),
                          width="stretch",
                          alt=f"{name} with the heatmap and boxes of run {run.id} "
                              f"({method_title(run.config.get('method'))})")
-                boxes, broad = common.box_tally(str(run.path), index, run.box_level)
-                note = box_note(judged == "defective", boxes, run.box_level, broad, OWN_RANGE_IN_INSPECT,
+                boxes, broad = common.box_tally(str(run.path), index, box_level)
+                note = box_note(judged == "defective", boxes, box_level, broad, OWN_RANGE_IN_INSPECT,
                                 run.metrics.get("normalisation_images"))
             except (ImageReadError, RunError, OSError) as exc:
                 st.warning(f"Cannot show the image: {common.as_text(exc)}", icon=":material/broken_image:")
@@ -91,7 +96,7 @@ def image_across_runs(runs: list[Run], images: list[str]) -> None:
             st.markdown(f"{card_heading(run)}  \n"
                         f"score {score_text} · saved threshold {exact_number(threshold)} → "
                         f"<span style='color:{judged_colour}'>**{judged}**</span>"
-                        + ("" if run.box_level == BOX_LEVEL else f" · boxes above {exact_number(run.box_level)}")
+                        + ("" if box_level == BOX_LEVEL else f" · boxes above {exact_number(box_level)}")
                         + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
 
 
@@ -227,4 +232,4 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
                                         "it judges them as it does here."),
 })
 st.subheader("One image across the runs")
-image_across_runs(chosen, shared)
+image_across_runs(chosen, shared, [(run.threshold, run.box_level) for run in chosen])
