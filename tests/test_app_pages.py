@@ -409,6 +409,10 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     table = next(d.value for d in app.dataframe if "description" in d.value.columns)
     assert table["description"].tolist() == ["approved by QA on 2026-12-02"]  # the table drawn after the save
     assert open_page().text_area(key="home_description").value == "approved by QA on 2026-12-02"
+    saved = (run.path / "description.json").read_bytes()
+    app.button(key="home_describe").click().run()  # saved again unchanged: nothing written, said (archive review:
+    assert (run.path / "description.json").read_bytes() == saved  # its time rewritten changed the archive's SHA-256)
+    assert f"The description of {run.id} is unchanged: nothing was written." in [toast.value for toast in app.toast]
     app.text_area(key="home_description").input("rejected: too many false alarms").run()  # typed, not saved
     app.switch_page("ui/pages/threshold.py").run()
     app.switch_page("ui/pages/home.py").run()

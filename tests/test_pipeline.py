@@ -1057,8 +1057,12 @@ def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
     assert lines[lines.index(next(line for line in lines if line.startswith(run.id))) + 1] == (
         "  line 3 candidate; approved by QA on 2026-12-02")  # on one line under its run
     assert runs_table([run])["description"].tolist() == [text]
+    capsys.readouterr()
+    before = (run.path / "description.json").read_bytes()  # the same text again: nothing written, so a run archive
+    assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, text]) == 0  # keeps its SHA-256 (archive
+    assert capsys.readouterr().out == f"{run.id}'s description is that text already: nothing written\n"  # review)
+    assert (run.path / "description.json").read_bytes() == before
 
-    before = (run.path / "description.json").read_bytes()
     assert main(["runs", "--runs", str(runs_dir), "--describe", run.id, "x" * 2001]) == 2
     assert "at most 2,000" in capsys.readouterr().err
     assert (run.path / "description.json").read_bytes() == before  # refused: nothing changed

@@ -1035,9 +1035,10 @@ def _runs(args: argparse.Namespace) -> int:
         run_id, text = store.run_name(args.describe[0]), args.describe[1]
         run = store.get(run_id)
         had_one = bool(run.description)
-        run.describe(text)
+        changed = run.describe(text)
         with interrupts_held(interrupted):
-            print(f"described {run_id}" if text.strip() else f"removed the description of {run_id}" if had_one
+            print(f"{run_id}'s description is that text already: nothing written" if not changed and text.strip()
+                  else f"described {run_id}" if text.strip() else f"removed the description of {run_id}" if had_one
                   else f"{run_id} has no description: nothing to remove")  # (command review: "removed" it)
         if interrupted:
             print(f"interrupted once the description was written: {run_id}", file=sys.stderr)

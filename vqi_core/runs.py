@@ -861,10 +861,11 @@ class Run:
                            f"{MAX_DESCRIPTION_CHARS:,} a description keeps")
         return escaped_controls(text, allowed="\n\t")  # as describe() refuses: one written before it did
 
-    def describe(self, text: str) -> None:
-        """Replace the run's description (written atomically; an empty text removes it). ``ValueError`` for a
-        text too long or holding a control character other than a line break or a tab (a terminal escape would
-        garble the terminal where ``runs`` prints it)."""
+    def describe(self, text: str) -> bool:
+        """Replace the run's description (written atomically; an empty text removes it); False, writing nothing,
+        where it is the description already (its time kept, so a run archive exported again keeps its SHA-256:
+        archive review). ``ValueError`` for a text too long or holding a control character other than a line break
+        or a tab (a terminal escape would garble the terminal where ``runs`` prints it)."""
         text = text.strip().replace("\r\n", "\n")
         if len(text) > MAX_DESCRIPTION_CHARS:
             raise ValueError(f"the description has {len(text):,} characters; at most {MAX_DESCRIPTION_CHARS:,} "
@@ -874,10 +875,13 @@ class Run:
             raise ValueError(f"the description holds a control character ({control!r}): write plain text")
         path = self.path / DESCRIPTION_FILE
         with self._held_for_saving("its description was not saved"):
+            if text == self.description:
+                return False
             if text:
                 write_json_atomic(path, {"text": text, "saved_at": local_time()}, create_folder=False)
             else:
                 path.unlink(missing_ok=True)
+        return True
 
     @property
     def box_level_info(self) -> dict:

@@ -50,12 +50,19 @@ def import_clicked() -> None:
 
 def describe_clicked(run: Run) -> None:
     """Store the description typed for ``run`` (a button callback, so the table drawn after it shows it)."""
+    text = st.session_state.get(DESCRIPTION, "")
     try:
-        run.describe(st.session_state.get(DESCRIPTION, ""))
+        had_one = bool(run.description)
+        changed = run.describe(text)
     except (RunError, OSError, ValueError) as exc:
         st.session_state[DESCRIBE_ERROR] = run.id, f"The description was not saved: {as_text(exc)}"
-    else:
+        return
+    if not changed:  # nothing written: the run's archive keeps its SHA-256 (archive review)
+        st.toast(f"The description of {run.id} is unchanged: nothing was written.", icon=":material/edit_note:")
+    elif text.strip():
         st.toast(f"Saved the description of {run.id}.", icon=":material/edit_note:", duration="long")
+    elif had_one:
+        st.toast(f"Removed the description of {run.id}.", icon=":material/edit_note:", duration="long")
 
 
 def description_editor(run: Run) -> None:
