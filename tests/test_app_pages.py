@@ -2384,6 +2384,11 @@ def test_predict_shows_file_names_as_written_and_says_when_the_threshold_changed
     assert not any(i.value.startswith("These results are of") for i in app.info)
     app.text_input(key="predict_folder").set_value(f"{tmp_path}/other/../line/").run()  # the same folder
     assert not any(i.value.startswith("These results are of") for i in app.info)
+    app.text_input(key="predict_folder").set_value(f" \"{tmp_path / 'line'}\" ").run()  # pasted with quotes, as a
+    assert not any(i.value.startswith("These results are of") for i in app.info)  # file manager copies a path
+    app.button(key="predict_score").click().run()  # (browser review: "... does not exist")
+    assert not app.error and any(m.value == f"**Chosen:** `{tmp_path / 'line'}`, judged at threshold "
+                                            f"{exact_number(run.threshold)}" for m in app.markdown)
     app.text_input(key="predict_folder").set_value(str(tmp_path / "other line")).run()  # typed, not scored yet
     assert any(i.value == f"These results are of `{tmp_path / 'line'}`, not of the images chosen above: press "
                           f"\"Score images\" to score those." for i in app.info)

@@ -660,9 +660,18 @@ def stretching_row(count: int, min_width: int, key: str, border: bool = False) -
     return [row.container(border=border) for _ in range(count)]
 
 
+def typed_path(text: str) -> str:
+    """A folder or file path as typed or pasted into a field: without the spaces around it and one pair of quotes
+    around it, as a file manager's "Copy as path" gives it (browser review: it was said not to exist)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
 def data_choice() -> tuple[str, str | None]:
     """Dataset root chosen in the sidebar (``~`` expanded, made absolute so runs record absolute paths) and category."""
-    typed = (st.session_state.get(DATA_ROOT) or "").strip() or default_data_root()
+    typed = typed_path(st.session_state.get(DATA_ROOT) or "") or default_data_root()
     try:
         return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
     except (OSError, ValueError):  # a name the system refuses: the folder checks then say what is wrong

@@ -153,8 +153,8 @@ def check_section(run: Run) -> None:
     st.caption("New labelled images from the line, in a folder on the server: test/good and test/<defect type> "
                "(masks optional in ground_truth/<defect type>/<name>_mask.png; no train folder needed). The check "
                "says what the saved threshold does there: its false alarms and escapes.")
-    folder = st.text_input("Folder of labelled images on the server", key="predict_labelled_folder",
-                           persist_state="session")
+    folder = common.typed_path(st.text_input("Folder of labelled images on the server", key="predict_labelled_folder",
+                                             persist_state="session"))
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
                  icon=":material/fact_check:", help=None if folder.strip() else "Give the folder above first."):
         try:
@@ -187,8 +187,8 @@ def scoring_section(run: Run, mode: str) -> None:
                                  help=f"PNG, JPEG, BMP, TIFF or WebP; up to {common.IMAGE_UPLOAD_MB} MB and 64 "
                                       "megapixels each.") or []
     else:
-        folder = st.text_input("Folder (or one image file) on the server", key="predict_folder",
-                               persist_state="session")
+        folder = common.typed_path(st.text_input("Folder (or one image file) on the server", key="predict_folder",
+                                                 persist_state="session"))
     ready = bool(files) if mode == "upload" else bool(folder.strip())
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
                  icon=":material/play_arrow:", help=None if ready else WHAT_TO_SCORE[mode]):
