@@ -1244,10 +1244,10 @@ def test_the_image_caches_of_a_server_stay_within_half_a_gigabyte(open_page, app
     """Found by review: the large view's overlays shared the thumbnails' cache of 600 entries, one per opacity
     chosen, so a long session could keep about a gigabyte of 768 px images. The grid's thumbnails keep their own
     (they are not kept twice, in the large views' cache too)."""
-    largest_side = {common.overlay: 768, common.thumbnail: 320, common.original: 768}
+    largest_side = {common._kept_overlay: 768, common._kept_thumbnail: 320, common._kept_original: 768}
     worst = sum(cached._info.max_entries * side * side * 3 for cached, side in largest_side.items())
     assert worst < 512 * 2 ** 20
-    common.thumbnail.clear()
+    common._kept_thumbnail.clear()
     monkeypatch.setattr(common, "overlay", lambda *args, **kwargs: pytest.fail("the grid used the large views' cache"))
     app = open_page("inspect_images.py")
     assert not app.exception and len(app.image) > 1

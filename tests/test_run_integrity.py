@@ -759,13 +759,15 @@ def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(t
     record_dataset_as(run.path, tmp_path / "widget")
     run = Run(run.path)
     assert run.image(0).shape[2] == 3  # the very file the run scored
+    monkeypatch.setenv("VQI_RUNS_DIR", str(store.root))
+    app = open_page("inspect_images.py", inspect_order="file name")  # drawn (and kept) before the file changes
+    assert not app.exception and not [w for w in app.warning if "has changed since the run scored it" in w.value]
     replaced = images / run.scores["image"].iloc[1]
     replaced.write_bytes((images / run.scores["image"].iloc[0]).read_bytes())  # another part under its name
     with pytest.raises(ImageReadError, match="has changed since the run scored it"):
         run.image(1)
     assert run.image(0).shape[2] == 3
-    monkeypatch.setenv("VQI_RUNS_DIR", str(store.root))
-    app = open_page("inspect_images.py", inspect_order="file name")
+    app.run()  # the card drawn before is not shown again from the cache (browser review: until a restart)
     assert not app.exception
     assert any("has changed since the run scored it" in w.value and run.scores["image"].iloc[1] in w.value
                for w in app.warning)

@@ -499,7 +499,18 @@ def pixel_data(run_path: str, dataset: str | None = None) -> PixelData:
 LARGE_VIEWS_KEPT = 32
 
 
-@st.cache_data(max_entries=LARGE_VIEWS_KEPT, show_spinner=False)
+def image_stamp(run_path: str, index: int, dataset: str | None) -> tuple[int, int] | None:
+    """Test image ``index``'s file's modification time and size (None where it cannot be read), part of the cache
+    keys of what is drawn from it: a file replaced since is read again, and found changed, instead of its earlier
+    picture being shown (browser review: Inspect's card showed the earlier file's heatmap until a restart)."""
+    path = Run(Path(run_path), Path(dataset) if dataset else None).data_path(test_frame(run_path)["path"].iloc[index])
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, heatmap: bool = True,
             boxes: bool = True, ground_truth: bool = True, max_side: int | None = 768,
             dataset: str | None = None, shown_side: int | None = None, own_range: bool = False) -> np.ndarray:
@@ -507,6 +518,15 @@ def overlay(run_path: str, index: int, box_level: float, alpha: float = 0.5, hea
     uint8, longer side <= max_side; lines that look 2 px wide at about ``shown_side`` px on screen); ``dataset``:
     read from this category folder instead of the run's (see :class:`~vqi_core.runs.Run`); ``own_range``: the
     heatmap coloured over the image's own range. For large views; grids use :func:`thumbnail`."""
+    return _kept_overlay(run_path, index, box_level, alpha, heatmap, boxes, ground_truth, max_side, dataset,
+                         shown_side, own_range, image_stamp(run_path, index, dataset))
+
+
+@st.cache_data(max_entries=LARGE_VIEWS_KEPT, show_spinner=False)
+def _kept_overlay(run_path: str, index: int, box_level: float, alpha: float, heatmap: bool, boxes: bool,
+                  ground_truth: bool, max_side: int | None, dataset: str | None, shown_side: int | None,
+                  own_range: bool, stamp: tuple[int, int] | None) -> np.ndarray:
+    """:func:`overlay`, cached while the image file stays as it is (``stamp``)."""
     return _overlay(run_path, index, box_level, alpha=alpha, heatmap=heatmap, boxes=boxes, ground_truth=ground_truth,
                     max_side=max_side, dataset=dataset, shown_side=shown_side, own_range=own_range)
 
@@ -547,17 +567,29 @@ def box_counts(run: Run) -> dict:
     return saved_box_counts(run) or box_hits(str(run.path), run.box_level, images_folder(run))[0]
 
 
-@st.cache_data(max_entries=600, show_spinner=False)
 def thumbnail(run_path: str, index: int, box_level: float, side: int = 320, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` with heatmap, boxes above ``box_level`` and ground-truth outline, for grids
     (:func:`~vqi_core.dashboard.overlays.grid_thumbnail`)."""
+    return _kept_thumbnail(run_path, index, box_level, side, dataset, image_stamp(run_path, index, dataset))
+
+
+@st.cache_data(max_entries=600, show_spinner=False)
+def _kept_thumbnail(run_path: str, index: int, box_level: float, side: int, dataset: str | None,
+                    stamp: tuple[int, int] | None) -> np.ndarray:
+    """:func:`thumbnail`, cached while the image file stays as it is (``stamp``)."""
     return grid_thumbnail(_overlay(run_path, index, box_level, max_side=side, dataset=dataset,
                                    shown_side=CARD_IMAGE_WIDTH), side)  # as wide as a card shows it
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def original(run_path: str, index: int, max_side: int | None = 768, dataset: str | None = None) -> np.ndarray:
     """Test image ``index`` as stored on disk (RGB uint8, longer side <= max_side)."""
+    return _kept_original(run_path, index, max_side, dataset, image_stamp(run_path, index, dataset))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _kept_original(run_path: str, index: int, max_side: int | None, dataset: str | None,
+                   stamp: tuple[int, int] | None) -> np.ndarray:
+    """:func:`original`, cached while the image file stays as it is (``stamp``)."""
     return shrunk_to(Run(Path(run_path), Path(dataset) if dataset else None).image(index), max_side)
 
 
