@@ -27,7 +27,7 @@ from conftest import APP
 from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
-from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay
+from vqi_core.dashboard.overlays import grid_thumbnail, map_range, own_range_note, run_overlay
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAPES_SAVED, FALSE_ALARM_INTERVAL, \
     FALSE_ALARMS_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, compared_name, difference_verdict, \
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, left_out_of_comparison, \
@@ -1273,6 +1273,10 @@ def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_p
     assert not app.exception and "Heatmap over this image's own range (its lowest third transparent, highest dark " \
         "red)" in captions(app)
     assert not any(c.value.startswith("This image's whole map lies above") for c in app.caption)
+    low, high = map_range(run, index, run.normalization)  # the range the colours span, in numbers (browser review:
+    assert own_range_note(low, high) in [c.value for c in app.caption]  # "lowest" and "highest" alone)
+    assert f"runs from {low:.3g} to {high:.3g} on the run's scale" in own_range_note(low, high) and high > 1.0
+    assert "all of it below the highest good level" in own_range_note(0.02, 0.32)
     app.button(key="inspect_close").click().run()
     assert not app.exception and "Original" not in captions(app) and "inspect_selected" not in app.session_state
     assert len(app.get("image")) == 12  # the grid as it was

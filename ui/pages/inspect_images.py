@@ -10,7 +10,7 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard.boxes import boxes_mark, saved_box_counts
 from vqi_core.dashboard.image_lists import IMAGE_ORDERS, chosen_images, inspection_frame
-from vqi_core.dashboard.overlays import heat_scale_key, heat_scale_note, map_range, region_caption
+from vqi_core.dashboard.overlays import heat_scale_key, heat_scale_note, map_range, own_range_note, region_caption
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, BROAD_WHY_IN_LARGE_VIEW, HEATMAP_TOP, OVERLAY_FLOOR, OWN_RANGE_HERE, \
@@ -126,7 +126,10 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
              f"boxes are the same in both.") == OWN_RANGE
     scale.image(heat_scale_key(own_range), width="content", alt=HEAT_KEYS[own_range])  # beside the controls: in
     try:  # view while they change (under the images, a laptop's window had it out of sight: browser review)
-        if not own_range and (hidden := heat_scale_note(*map_range(run, index, common.normalization(path)))):
+        levels = map_range(run, index, common.normalization(path))
+        if own_range:
+            st.caption(own_range_note(*levels))
+        elif hidden := heat_scale_note(*levels):
             st.caption(hidden)
         columns = st.columns(3)
         columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch",

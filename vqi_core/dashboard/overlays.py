@@ -156,6 +156,15 @@ def heat_scale_note(low: float, high: float) -> str | None:
     return None
 
 
+def own_range_note(low: float, high: float) -> str:
+    """What the heatmap coloured over an image's own range spans on the run's scale (``low`` to ``high``,
+    normalised levels): its colours say where the map is highest, not how high (browser review: a good image's low
+    map showed dark red blobs, with no number to tell)."""
+    below = " (all of it below the highest good level: its dark red is no defect by itself)" if high < 1.0 else ""
+    return (f"Coloured over this image's own range: its map runs from {low:.3g} to {high:.3g} on the run's scale, "
+            f"where 1 is the highest good level{below}. The colours show where the map is highest, not how high.")
+
+
 #: the colour key's levels, from 0 to a little past the top of the colour scale, so that its dark red shows
 KEY_TOP = HEATMAP_TOP * 1.1
 #: the colour key's ticks on the run's scale and over an image's own range (levels as :func:`own_range_map` spreads
