@@ -26,6 +26,7 @@ from vqi_core import archive
 from vqi_core import runs as runs_module
 from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
 from vqi_core.cli import main
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.pipeline import folder_sources, iter_score
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import MAX_JSON_BYTES, Run, RunError, RunStore
@@ -657,6 +658,7 @@ def members_with_model_edits(run: Run, arrays: dict[str, bytes] | None = None, f
     meta = {**json.loads(members[f"{run.id}/model/model.json"]), **meta_edits}
     meta["file_sha256"] = {name: hashlib.sha256(members[f"{run.id}/model/{name}"]).hexdigest()
                            for name in meta["file_sha256"]}
+    meta[CONTENT_DIGEST_KEY] = content_sha256(meta)
     members[f"{run.id}/model/model.json"] = json.dumps(meta).encode()
     config = json.loads(members[f"{run.id}/config.json"])
     config["model_sha256"] = hashlib.sha256(members[f"{run.id}/model/model.json"]).hexdigest()

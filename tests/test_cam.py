@@ -14,6 +14,7 @@ from synthetic import SHARED_DATA, draw_defect, textured_image, write_mvtec_data
 from vqi_core.datasets import DatasetError, load_category, supervised_split
 from vqi_core.images import read_image
 from vqi_core.methods import create_model, load_model, method_class
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.methods.cam import CamClassifier, stratified_split
 from vqi_core.progress import Cancelled
 
@@ -199,6 +200,7 @@ def test_a_model_saved_with_training_settings_beyond_the_limits_still_loads_and_
     fitted.save(tmp_path / "model")
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     meta["params"]["patience"] = 5000
+    meta[CONTENT_DIGEST_KEY] = content_sha256(meta)  # as the older version that allowed it wrote it
     (tmp_path / "model" / "model.json").write_text(json.dumps(meta))
     np.testing.assert_array_equal(load_model(tmp_path / "model").predict(test_images).scores,
                                   fitted.predict(test_images).scores)
