@@ -410,6 +410,12 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     assert table["description"].tolist() == ["approved by QA on 2026-12-02"]  # the table drawn after the save
     assert open_page().text_area(key="home_description").value == "approved by QA on 2026-12-02"
     saved = (run.path / "description.json").read_bytes()
+    app.text_area(key="home_description").input("x" * 2500).run()  # pasted, too long: kept in the box and refused
+    app.button(key="home_describe").click().run()  # with the reason (the browser's limit had dropped it silently)
+    assert app.text_area(key="home_description").value == "x" * 2500
+    assert any("The description was not saved: the description has 2,500 characters; at most 2,000 are kept" in
+               e.value for e in app.error) and (run.path / "description.json").read_bytes() == saved
+    app.text_area(key="home_description").input("approved by QA on 2026-12-02").run()
     app.button(key="home_describe").click().run()  # saved again unchanged: nothing written, said (archive review:
     assert (run.path / "description.json").read_bytes() == saved  # its time rewritten changed the archive's SHA-256)
     assert f"The description of {run.id} is unchanged: nothing was written." in [toast.value for toast in app.toast]

@@ -72,11 +72,12 @@ def description_editor(run: Run) -> None:
     if st.session_state.get(DESCRIBED) != (run.id, run.description):
         st.session_state[DESCRIPTION] = run.description
         st.session_state[DESCRIBED] = (run.id, run.description)
+    # no max_chars: the browser dropped a longer paste whole, without a word (archive review); saving says why
     st.text_area("Description of the current run", key=DESCRIPTION, persist_state="session",
-                 max_chars=MAX_DESCRIPTION_CHARS,
                  placeholder="What the run is for and what was decided about it, e.g. \"line 3 candidate; approved "
                              "by QA on 2026-12-02\"",
-                 help="Kept in the run (and in its archive), listed in the run tables and the validation report.")
+                 help=f"At most {MAX_DESCRIPTION_CHARS:,} characters. Kept in the run (and in its archive), listed in "
+                      f"the run tables and the validation report.")
     st.button("Save description", key="home_describe", on_click=describe_clicked, args=(run,),
               icon=":material/edit_note:")
     show_run_error(DESCRIBE_ERROR, run)
