@@ -1709,6 +1709,10 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
         assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
                 f"<span style='color:{colour}'>**{judged}**</span>") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
+    copy.describe("approved " + "x" * 1990)  # a long one is cut short on its card, its verdict in sight (review)
+    app.run()
+    card = [m.value for m in app.markdown if " · saved threshold " in m.value][1]
+    assert "approved " + "x" * 151 + " … (the whole description is in the table)  \n" in card
     assert [img.alt for image in app.image for img in image.proto.imgs] == [
         f"{name} with the heatmap and boxes of run {shown.id} (PaDiM)" for shown in (run, copy)]  # told apart
     assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"

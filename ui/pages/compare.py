@@ -44,12 +44,19 @@ def default_selection(runs: list[Run]) -> list[str]:
     return [first.id, *(run.id for run in same_data_runs(first, runs)[:2])]
 
 
+#: the most of a run's description its card shows
+CARD_DESCRIPTION_CHARS = 160
+
+
 def card_heading(run: Run) -> str:
     """What tells the runs' cards apart: the run's id and description, method, backbone and changed settings."""
     heading = (f"{common.as_code(run.id)} · **{common.as_text(method_title(run.config.get('method')))}** · "
                f"{common.as_text(backbone_title(run.config.get('params', {}).get('backbone')))} · "
                f"{common.as_text(changed_settings(run.config))}")
-    description = common.as_text(run.description).replace("\n", "  \n")  # each of its lines kept a line
+    description = run.description
+    if len(description) > CARD_DESCRIPTION_CHARS:  # a long one pushed the verdict a screen down (archive review)
+        description = f"{description[:CARD_DESCRIPTION_CHARS].rstrip()} … (the whole description is in the table)"
+    description = common.as_text(description).replace("\n", "  \n")  # each of its lines kept a line
     return f"{heading}  \n{description}" if description else heading
 
 
