@@ -1619,8 +1619,14 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert f":material/balance: {common.as_text(f'{second_name} against {first_name}: image AUROC')} +0.000 " \
            f"(95% interval +0.000 to +0.000)\\: this test set cannot tell the two apart." in [
                m.value for m in app.markdown]  # the answer before the table (browser review)
+    assert [i.value for i in app.info if "the one set at training" in i.value] == [common.as_text(  # both as
+        "Every run's saved threshold is the one set at training, F1-optimal on its own test images (those compared "
+        "here), and nobody has chosen it: the false alarms and escapes below are the best these images allow, better "
+        "than on new parts. Choose each run's threshold on the Threshold page (e.g. its minimum-cost preset) before "
+        "comparing them there; the image AUROCs compare the runs at every threshold.")]  # trained (archive review)
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
+    assert not [i.value for i in app.info if "the one set at training" in i.value]
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert (table[ESCAPES_SAVED].iloc[0], table[FALSE_ALARMS_SAVED].iloc[0]) == (n_defective, 0)  # every part
     # passes, at once: not cached

@@ -19,7 +19,7 @@ from ..pipeline import RUN_ID_TIME, SEEN_DEFECTS_NOTE
 from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
-from ..thresholds import rate_interval_text, saved_source
+from ..thresholds import NOT_CHOSEN, TRAINING_F1, rate_interval_text, saved_source
 from ..wording import interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
@@ -188,8 +188,15 @@ def index_of_test_image(run: Run, name: str) -> int:
 def threshold_sources_note(sources: Sequence[str]) -> str | None:
     """A note where the compared runs' saved thresholds were chosen in different ways (their ``threshold from``):
     their false alarms and escapes then compare the thresholds as much as the models (QE review: the column that
-    says so was off the table's right edge); None where all were chosen alike."""
+    says so was off the table's right edge), or where all are the ones set at training, F1-optimal on the very
+    images compared; None where all were chosen alike otherwise."""
     ways = list(dict.fromkeys(sources))
+    if ways == [f"{TRAINING_F1}; {NOT_CHOSEN}"]:  # alike, and flattering (archive review: no note at all)
+        return (f"Every run's saved threshold is the one set at training, F1-optimal on its own test images (those "
+                f"compared here), and nobody has chosen it: the false alarms and escapes below are the best these "
+                f"images allow, better than on new parts. Choose each run's threshold on the Threshold page (e.g. "
+                f"its minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every "
+                f"threshold.")
     if len(ways) < 2:
         return None
     return (f"The runs' saved thresholds were chosen in different ways ({'; '.join(ways)}): their false alarms and "
