@@ -68,9 +68,17 @@ def test_an_exported_run_imports_as_the_same_run_and_scores_the_same(trained_run
     assert len(results) == len(good_saved) == 4
     assert {r.name: r.score for r in results} == pytest.approx(good_saved["score"].to_dict(), rel=1e-5)
 
-    with pytest.raises(RunError, match="already exists"):  # a second import does not replace the first
+    with pytest.raises(RunError, match=r"is already in .*, every file as in the archive: there is nothing to import"):
+        import_run(run_archive_bytes(trained_run), store)  # the same run again: said so, not "delete it first" (a
+    assert sorted(path.name for path in store.root.iterdir()) == [trained_run.id]  # validated run: archive review)
+    Run(store.root / trained_run.id).describe("approved on line 3")  # another run of that name: its first
+    with pytest.raises(RunError, match=r"already exists in .* and differs from the archive's \(description.json\): to "
+                                       r"replace it, delete it first"):  # differing file named
         import_run(run_archive_bytes(trained_run), store)
-    assert sorted(path.name for path in store.root.iterdir()) == [trained_run.id]
+    (store.root / trained_run.id / "description.json").unlink()
+    with pytest.raises(RunError, match=r"not a run archive \(.zip\): File is not a zip file; an archive whose copy or "
+                                       r"download was cut short reads so: copy it again"):
+        import_run(run_archive_bytes(trained_run)[:1000], RunStore(tmp_path / "other"))
 
 
 def test_archive_bytes_and_file_hold_the_same_members(trained_run, tmp_path):
@@ -197,7 +205,7 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     assert hashlib.sha256((tmp_path / "again.zip").read_bytes()).hexdigest() == digest
 
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert "every file as in the archive: there is nothing to import" in capsys.readouterr().err
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", "nope.zip"]) == 2
     assert capsys.readouterr().err.strip() == "error: nope.zip: no such file"
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", str(tmp_path)]) == 2

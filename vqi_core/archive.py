@@ -126,9 +126,11 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         raise RunError(f"{source!s}: no such file") from None
     except IsADirectoryError:
         raise RunError(f"{source!s} is a folder, not a run archive (.zip)") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise RunError(f"not a run archive (.zip): {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-                       ) from exc
+    except zipfile.BadZipFile as exc:  # what a download or copy cut short gives too (archive review)
+        raise RunError(f"not a run archive (.zip): {exc}; an archive whose copy or download was cut short reads so: "
+                       f"copy it again") from exc
+    except OSError as exc:
+        raise RunError(f"not a run archive (.zip): {exc.strerror or exc}") from exc
     with archive:
         # hidden files are left out, not refused: an archive exported before only the run's files were exported may
         # hold a .DS_Store, or a .threshold.json.* left by a write a killed process never finished (review)
@@ -136,7 +138,7 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                    if not info.is_dir() and not PurePosixPath(info.filename).name.startswith(".")]
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
-            raise RunError(f"run {run_id} already exists in {store.root}: delete it first to import it again")
+            raise RunError(_already_there(archive, members, relative, store.root / run_id))
         if (twin := _look_alike_run(run_id, store)) is not None:
             raise RunError(f"the archive's run {run_id!r} reads like the run {twin!r} already in {store.root} (it "
                            f"differs only by spaces, letters of another script that look alike, or characters that "
@@ -170,6 +172,30 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                            f"{str(exc).replace(str(staging), run_id)}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
+
+
+def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], relative: list[PurePosixPath],
+                   folder: Path) -> str:
+    """Why an archive's run is not imported where ``folder`` holds a run of its name: the same run, every file of
+    it alike (nothing to do), or another, whose first differing file is named (the advice to delete it first had
+    been given for an identical, validated run too: archive review)."""
+    for info, path in zip(members, relative):
+        kept = folder.joinpath(*path.parts)
+        try:
+            if not kept.is_file() or kept.stat().st_size != info.file_size or kept.read_bytes() != archive.read(info):
+                return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's "
+                        f"({path.as_posix()}): to replace it, delete it first (keep the one that was validated)")
+        except (OSError, zipfile.BadZipFile, zlib.error):
+            break
+    else:
+        extra = sorted(name for name in RUN_FILES if (folder / name).is_file()) if folder.is_dir() else []
+        packed = {path.as_posix() for path in relative}
+        if not (unpacked := [name for name in extra if name not in packed]):
+            return (f"run {folder.name} is already in {folder.parent}, every file as in the archive: there is nothing "
+                    f"to import")
+        return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's ({unpacked[0]}): "
+                f"to replace it, delete it first (keep the one that was validated)")
+    return f"run {folder.name} already exists in {folder.parent}: delete it first to import it again"
 
 
 def _check_decisions(folder: Path) -> None:
