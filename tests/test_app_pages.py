@@ -2337,9 +2337,13 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     app.text_input(key="predict_labelled_folder").set_value(str(tmp_path / "lot_50")).run()  # not checked yet
     assert any(i.value.startswith(f"This check is of `{lot}`, not of the folder given above") for i in app.info)
 
+    checked_at = run.threshold
     run.save_threshold(run.threshold + 1.0, "test")
     app.run()
     assert any(i.value.startswith("A threshold has been saved since this check") for i in app.info)
+    assert any(m.value.startswith(f"**{common.as_text(str(lot))}, at {exact_number(checked_at)}, the threshold saved when they were checked "
+                                  f"(now {exact_number(run.threshold)}):**") for m in app.markdown)  # still shown,
+    assert len(app.get("download_button")) == 1  # with its record (browser review: the check had vanished)
 
 
 def test_predict_says_which_images_are_unlike_the_training_images(open_page):

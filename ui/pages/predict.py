@@ -104,17 +104,20 @@ def check(run: Run, folder: str) -> dict[str, Any]:
     return {"run": run.id, "run_name": run_name(run), "folder": folder, **checked}
 
 
-def show_check(outcome: dict[str, Any]) -> None:
+def show_check(outcome: dict[str, Any], saved_now: float) -> None:
     """What the saved threshold does on the labelled images: false alarms and escapes, AUROCs, confusion matrix,
-    ROC curve and each defect type."""
+    ROC curve and each defect type (at the threshold saved when they were checked: ``saved_now`` where another
+    has been saved since)."""
     for item in outcome["skipped"]:
         st.warning(common.as_text(as_sentence(f"Skipped {item['file']}: {item['reason']}")), icon=":material/warning:")
     for note in outcome["notes"]:
         st.warning(common.as_text(as_sentence(note)), icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     not_scored = not_scored_count(judged)
-    st.markdown(f"**{common.as_text(outcome['folder'])}, at the saved threshold "
-                f"{exact_number(outcome['threshold'])}:** {view['cost']}")
+    at = (f"the saved threshold {exact_number(outcome['threshold'])}" if outcome["threshold"] == saved_now else
+          f"{exact_number(outcome['threshold'])}, the threshold saved when they were checked (now "
+          f"{exact_number(saved_now)})")
+    st.markdown(f"**{common.as_text(outcome['folder'])}, at {at}:** {view['cost']}")
     figures = common.metric_row()
     figures.metric("Images", outcome["images"], width="content")
     figures.metric("Not scored", not_scored, width="content",
@@ -171,11 +174,11 @@ def check_section(run: Run) -> None:
         if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
             st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
                     f"\"Check the run\" to check that one.", icon=":material/info:")
-        if checked["threshold"] == (saved_now := run.threshold):
-            show_check(checked)
-        else:
+        if checked["threshold"] != (saved_now := run.threshold):  # the check stays, said to be at the earlier one
             st.info(f"A threshold has been saved since this check ({exact_number(checked['threshold'])}, now "
-                    f"{exact_number(saved_now)}): check again.", icon=":material/update:")
+                    f"{exact_number(saved_now)}): the check below is at the earlier one; press \"Check the run\" to "
+                    f"check at the new one.", icon=":material/update:")  # (browser review: it had vanished)
+        show_check(checked, saved_now)
 
 
 def scoring_section(run: Run, mode: str) -> None:
