@@ -192,11 +192,11 @@ def threshold_sources_note(sources: Sequence[str]) -> str | None:
     images compared; None where all were chosen alike otherwise."""
     ways = list(dict.fromkeys(sources))
     if ways == [f"{TRAINING_F1}; {NOT_CHOSEN}"]:  # alike, and flattering (archive review: no note at all)
-        return (f"Every run's saved threshold is the one set at training, F1-optimal on its own test images (those "
-                f"compared here), and nobody has chosen it: the false alarms and escapes below are the best these "
-                f"images allow, better than on new parts. Choose each run's threshold on the Threshold page (e.g. "
-                f"its minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every "
-                f"threshold.")
+        return ("Every run's saved threshold is the one set at training, F1-optimal on its own test images (those "
+                "compared here), and nobody has chosen it: the false alarms and escapes below are the best these "
+                "images allow, better than on new parts. Choose each run's threshold on the Threshold page (e.g. "
+                "its minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every "
+                "threshold.")
     if len(ways) < 2:
         return None
     return (f"The runs' saved thresholds were chosen in different ways ({'; '.join(ways)}): their false alarms and "
