@@ -56,7 +56,7 @@ from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
     transparent_images_note, \
-    folder_sources, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
+    folder_sources, iter_run_scores, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
     tiny_training_images_note, train_run, upload_sources
 from vqi_core.pipeline import test_set_metrics as metrics_of_test_set  # not collected as a test
 from vqi_core.progress import IMAGE_STAGES, Cancelled
@@ -292,7 +292,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     result = evaluate_run(trained, new)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
     assert [note for note in result["notes"] if "unlike" in note] == [  # found by review: not said before
-        "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size or shape; e.g. "
+        "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size, shape or file "
+        "format; e.g. "
         f"000.png: {'; '.join(unlike_training(read_image(new / 'test' / 'good' / '000.png'), ranges))}): the model "
         "never learnt what good looks like under these conditions, so their verdicts, good or defective, say little "
         "about the parts; check the capture before reading these figures as the model's."] and ranges
@@ -1369,11 +1370,32 @@ def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, ca
 
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "2 of 3 images are unlike the good training images (brightness, contrast, colour, size or shape; see " \
-           "unlike_training in predictions.csv)" in out
+    assert "2 of 3 images are unlike the good training images (brightness, contrast, colour, size, shape or file " \
+           "format; see unlike_training in predictions.csv)" in out
     frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["same_camera.png", "unlike_training"] == ""
     assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)
+
+
+def test_an_image_saved_in_another_format_than_the_training_images_is_flagged(trained, dataset, tmp_path):
+    """Browser review: a good part saved as JPEG scored twice as high as the same part in PNG on a run trained on
+    PNG files, with no word of why; the run records its good training images' file formats."""
+    assert trained.report["training_file_formats"] == ["PNG"]
+    folder = tmp_path / "new"
+    write_png(folder / "part.png", textured_image(64, seed=77))
+    cv2.imwrite(str(folder / "part.jpg"), cv2.imread(str(folder / "part.png")), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    results = {r.name: r for r in iter_run_scores(trained, folder_sources(folder)[0], [])}
+    assert results["part.png"].unlike_training == []
+    assert results["part.jpg"].unlike_training == [
+        "saved as JPEG (lossy compression, which changes fine texture), the training images as PNG"]
+    new = tmp_path / "widget_jpeg"  # evaluate on labelled images from the line says it too
+    shutil.copytree(dataset, new)
+    good = new / "test" / "good" / "000.png"
+    cv2.imwrite(str(good.with_suffix(".jpg")), cv2.imread(str(good)), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    good.unlink()
+    [note] = [note for note in evaluate_run(trained, new)["notes"] if "unlike" in note]
+    assert note.startswith("1 of 6 good images is unlike the good training images (brightness, contrast, colour, size, "
+                           "shape or file format; e.g. 000.jpg: ") and "saved as JPEG (lossy compression" in note
 
 
 def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading_images(dataset, tmp_path, capsys,
@@ -2600,5 +2622,5 @@ def test_check_names_the_masks_and_images_training_would_name(tmp_path, capsys):
     assert "1 mask of defective test images is all black, marking no defect pixel (scratch/001.png)" in out
     assert "1 test image with (partly) transparent pixels, read over black as VQI reads every image: " \
            "test/good/000.png (6%)" in out
-    assert "2 of 3 good images are unlike the good training images (brightness, contrast, colour, size or shape; " \
-           "e.g. 000.png: mean grey level" in out  # the one darkened, and the one read over black
+    assert "2 of 3 good images are unlike the good training images (brightness, contrast, colour, size, shape or " \
+           "file format; e.g. 000.png: mean grey level" in out  # the one darkened, and the one read over black

@@ -12,11 +12,14 @@ Two uses, both about telling the part from the way it was photographed:
   channels, another white balance) or of another size or shape than every
   good training image is outside what the
   model learnt "good" from; its score says as much about the camera as about
-  the part (a lamp, an exposure or a camera changed), so the result says so.
+  the part (a lamp, an exposure or a camera changed), so the result says so;
+  so is an image file of another format than every good training image's (:func:`unlike_format`: a JPEG's lossy
+  compression where the model learnt from PNG files).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import cv2
@@ -128,6 +131,38 @@ def _outside(name: str, value: float, low: float, high: float, others: bool = Fa
     their = f"{lowest} to {highest}" if low != high else f"{lowest}, every one" + (
         " (grey images)" if name in GREY_ZERO and high == 0 else "")
     return f"{name} {format_cue(name, value)}, {side} {whose} {their}"
+
+
+#: the signatures that begin each image format VQI reads (WebP: "RIFF", 4 bytes of size, then "WEBP")
+FORMAT_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"BM", "BMP"), (b"II*\x00", "TIFF"),
+                     (b"MM\x00*", "TIFF"))
+
+
+def file_format(data: bytes) -> str | None:
+    """The image format of an image file's bytes (``data``: its first 12 bytes are enough), by its signature: PNG,
+    JPEG, BMP, TIFF or WebP; None for any other."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for signature, name in FORMAT_SIGNATURES if data.startswith(signature)), None)
+
+
+def file_format_of(path: Path | str) -> str | None:
+    """:func:`file_format` of the file at ``path`` (None where it cannot be read)."""
+    try:
+        with open(path, "rb") as file:
+            return file_format(file.read(12))
+    except OSError:
+        return None
+
+
+def unlike_format(found: str | None, training_formats: Sequence[str] | None) -> list[str]:
+    """How an image file's format ``found`` differs from the good training images' (``training_formats``), in
+    words; empty where it is one of them or either is unknown. A good part photographed as a lossy JPEG where the
+    model learnt from PNG files scored twice as high (browser review): its compression is a capture change too."""
+    if not training_formats or found is None or found in training_formats:
+        return []
+    lossy = " (lossy compression, which changes fine texture)" if found == "JPEG" else ""
+    return [f"saved as {found}{lossy}, the training images as {' and '.join(training_formats)}"]
 
 
 def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | None) -> list[str]:

@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .capture import capture_statistics, odd_ones_out, statistics_ranges, unlike_training
+from .capture import (capture_statistics, file_format, file_format_of, odd_ones_out, statistics_ranges, unlike_format,
+                      unlike_training)
 from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
                        mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
@@ -172,8 +173,9 @@ def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> st
     """What ``predict`` and the Predict page say when ``unlike`` of the ``scored`` images are unlike the good
     training images (said for each image ``said_where``)."""
     return (f"{unlike} of {counted(scored, 'image')} {are(unlike)} unlike the good training images (brightness, "
-            f"contrast, colour, size or shape; {said_where}): the model never learnt what good looks like under "
-            f"these conditions, so check the lighting and the camera before trusting their scores.")
+            f"contrast, colour, size, shape or file format; {said_where}): the model never learnt what good looks "
+            f"like under these conditions, so check the lighting, the camera and how the images are saved before "
+            f"trusting their scores.")
 
 
 def _recorded_digests(run: Run) -> dict[str, set[str]] | None:
@@ -475,7 +477,8 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     notes += [transparent_images_note([(location(s, found.root), share) for s, share in items], role)
               for role, items in transparent.items()]
     notes += masks_notes(test_samples)
-    notes.append(unlike_training_note(test_samples, test_images, ranges))  # None without ranges
+    notes.append(unlike_training_note(test_samples, test_images, ranges,  # None without ranges
+                                      training_formats=file_formats(good_samples)))
     report(progress, "checking images and masks", 1, 1)
     return found, check, [note for note in notes if note is not None]
 
@@ -577,8 +580,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     ranges = statistics_ranges(statistics)  # the memory budget
     odd = odd_training_images_note([location(s, category.root) for s in good_train], odd_ones_out(statistics))
     dark = fewer_bits_note(model.bit_depth, good_train, ranges)
+    formats = file_formats(good_train)
     for capture_note in (dark, blank_training_images_note(ranges), odd,
-                         unlike_training_note(test_samples, test_images, ranges, captured)):
+                         unlike_training_note(test_samples, test_images, ranges, captured, formats)):
         if capture_note is not None:  # the test images unlike the training ones too (bad-input review)
             notes.append(capture_note)
     few = few_training_images_note(sum(s.label == 0 for s in train_samples))
@@ -650,6 +654,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             notes.append(seen)
         write_json_atomic(staging / REPORT_FILE, {
             "skipped": skipped, "notes": notes, "split_check": split.to_dict(), "training_capture_ranges": ranges,
+            "training_file_formats": formats,
             "capture_inspected": region is not None,  # the ranges are of the inspection region (runs since 2026-12-06)
             "normalisation_images": [location(train_samples[i], category.root)
                                      for i in model.fit_info["holdout_indices"]]})
@@ -783,9 +788,10 @@ class ImageSource:
     read_bytes: Callable[[], bytes]
     max_bytes: int | None = MAX_IMAGE_BYTES
 
-    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str, str | None]:
+    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str, str | None, str | None]:
         """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`), the SHA-256 of its
-        bytes and how it was read where that bears on its verdict (:func:`~vqi_core.images.transparency_note`);
+        bytes, how it was read where that bears on its verdict (:func:`~vqi_core.images.transparency_note`) and
+        its file format (:func:`~vqi_core.capture.file_format`);
         ``ImageReadError`` if it cannot be read, with the SHA-256 as its ``sha256`` where the bytes were read but
         do not decode (a file not scored is still tied to its bytes in the results: audit review)."""
         data = self.read_bytes()
@@ -795,7 +801,7 @@ class ImageSource:
         except ImageReadError as exc:
             exc.sha256 = digest
             raise
-        return image, digest, transparency_note(transparent)
+        return image, digest, transparency_note(transparent), file_format(data)
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
@@ -815,14 +821,17 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                chunk_size: int = SCORING_CHUNK,
                training_ranges: dict[str, Sequence[float]] | None = None,
                box_level: float = BOX_LEVEL, chunk_pixels: int = SCORING_CHUNK_PIXELS,
-               captured: Callable[[np.ndarray], np.ndarray] | None = None) -> Iterator[ImageResult]:
+               captured: Callable[[np.ndarray], np.ndarray] | None = None,
+               training_formats: Sequence[str] | None = None) -> Iterator[ImageResult]:
     """Decode and score ``sources`` a chunk at a time, yielding each result with its image.
 
     A chunk is ``chunk_size`` images, fewer where they would hold more than ``chunk_pixels`` pixels (one image
     larger than that is a chunk of its own): only one chunk of decoded images is held at a time. Undecodable images,
     and files whose suffix is not an image suffix VQI reads (an upload of any kind, refused as a folder's file is even
     when Pillow could decode it), are appended to ``skipped`` (``file``, ``reason``) and left out.
-    ``training_ranges``, ``box_level`` and ``captured``: see :func:`score_images`.
+    ``training_ranges``, ``box_level`` and ``captured``: see :func:`score_images`; with the run's
+    ``training_formats``, a file of another format is unlike the training images too
+    (:func:`~vqi_core.capture.unlike_format`).
     """
     report(progress, "scoring", 0, len(sources))
     chunk: list[_Decoded] = []
@@ -830,7 +839,9 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
     def scored_chunk() -> list[ImageResult]:
         results = score_images(model, [item.image for item in chunk], [item.name for item in chunk], threshold,
                                training_ranges=training_ranges, box_level=box_level, captured=captured) if chunk else []
-        return [replace(result, sha256=item.sha256, read_note=item.read_note) for result, item in zip(results, chunk)]
+        return [replace(result, sha256=item.sha256, read_note=item.read_note,
+                        unlike_training=[*result.unlike_training, *unlike_format(item.file_format, training_formats)])
+                for result, item in zip(results, chunk)]
 
     for done, source in enumerate(sources, 1):
         decoded = _decoded(source, model.bit_depth, skipped)
@@ -853,11 +864,13 @@ def iter_run_scores(run: Run, sources: Sequence[ImageSource], skipped: list[dict
     """Score ``sources`` as ``predict`` and the Predict page do with a saved run (see :func:`iter_score`): its model
     (``model``: one loaded from it already), its saved threshold and box level (unless given: a caller that shows
     them reads them once), each result saying how its image is unlike the run's good training images, measured on
-    what of it they were measured on (its inspection region, where the run took them so)."""
+    what of it they were measured on (its inspection region, where the run took them so), and whether its file
+    format is another than theirs."""
     model = run.load_model() if model is None else model
     return iter_score(model, sources, run.threshold if threshold is None else threshold, skipped, progress,
                       training_ranges=run.report.get("training_capture_ranges"),
-                      box_level=run.box_level if box_level is None else box_level, captured=capture_view(run, model))
+                      box_level=run.box_level if box_level is None else box_level, captured=capture_view(run, model),
+                      training_formats=run.report.get("training_file_formats"))
 
 
 class _Decoded(NamedTuple):
@@ -867,6 +880,7 @@ class _Decoded(NamedTuple):
     image: np.ndarray
     sha256: str
     read_note: str | None
+    file_format: str | None
 
 
 def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]]) -> _Decoded | None:
@@ -881,12 +895,12 @@ def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]])
                         **({"sha256": digest} if digest else {})})
         return None
     try:
-        image, digest, read_note = source.read(bit_depth)
+        image, digest, read_note, found_format = source.read(bit_depth)
     except ImageReadError as exc:
         skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
                         **({"sha256": exc.sha256} if exc.sha256 else {})})
         return None
-    return _Decoded(source.name, image, digest, read_note)
+    return _Decoded(source.name, image, digest, read_note, found_format)
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and
@@ -1130,23 +1144,32 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
     return metrics
 
 
+def file_formats(samples: Sequence[Sample]) -> list[str]:
+    """The file formats of ``samples``' files (:func:`~vqi_core.capture.file_format_of`), sorted."""
+    return sorted({found for sample in samples if (found := file_format_of(sample.path)) is not None})
+
+
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
                          training_ranges: Mapping[str, Sequence[float]] | None,
-                         captured: Callable[[np.ndarray], np.ndarray] | None = None) -> str | None:
+                         captured: Callable[[np.ndarray], np.ndarray] | None = None,
+                         training_formats: Sequence[str] | None = None) -> str | None:
     """A note naming how many of the labelled good ``images`` lie outside the run's good training images' capture
     ranges (:func:`vqi_core.capture.unlike_training`; ``captured``: what of an image the ranges were taken of, see
-    :func:`capture_view`), with an example; None when none does or the run holds no ranges. Defective images are not
-    counted: a large defect alone can move an image's brightness or contrast."""
+    :func:`capture_view`), or whose file format is not theirs (``training_formats``), with an example; None when
+    none does or the run holds no ranges. Defective images are not counted: a large defect alone can move an
+    image's brightness or contrast."""
     if not training_ranges:
         return None
     good = [index for index, sample in enumerate(samples) if sample.label == 0]  # defective ones are not decoded
     unlike = [(samples[index], found) for index, image in zip(good, image_subset(images, good))
-              if (found := unlike_training(captured(image) if captured else image, training_ranges))]
+              if (found := [*unlike_training(captured(image) if captured else image, training_ranges),
+                            *unlike_format(file_format_of(samples[index].path), training_formats)])]
     if not unlike:
         return None
     sample, found = unlike[0]
     return (f"{len(unlike)} of {counted(len(good), 'good image')} {are(len(unlike))} unlike the good training "
-            f"images (brightness, contrast, colour, size or shape; e.g. {sample.path.name}: {'; '.join(found)}): "
+            f"images (brightness, contrast, colour, size, shape or file format; e.g. {sample.path.name}: "
+            f"{'; '.join(found)}): "
             f"the model never learnt what good looks like under these conditions, so their verdicts, good or "
             f"defective, say little about the parts; check the capture before reading these figures as the "
             f"model's.")  # (it had said they score as defective, beside one passed: QE review)
@@ -1218,7 +1241,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         digests = [file_sha256(sample.path) for sample in samples]
         seen_notes, own_test_images = seen_before(run, samples, digests)
         notes.extend(seen_notes)
-    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"), capture_view(run, model))
+    unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"), capture_view(run, model),
+                                  run.report.get("training_file_formats"))
     if unlike is not None:
         notes.append(unlike)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:

@@ -1398,6 +1398,8 @@ def report_problem(report: dict) -> str | None:
             isinstance(bounds, list) and len(bounds) == 2 and all(finite_number(bound) for bound in bounds)
             for bounds in ranges.values())):
         return '"training_capture_ranges" is not the lowest and highest value of each statistic'
+    if not _is_list_of_texts(report.get("training_file_formats", [])):
+        return '"training_file_formats" is not a list of file formats'
     if not _is_list_of_texts(report.get("normalisation_images", [])):
         return '"normalisation_images" is not a list of file names'
     return None
