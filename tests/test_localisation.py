@@ -60,13 +60,13 @@ def test_boxes_are_scaled_by_each_axis_own_factor() -> None:
     factor went unnoticed)."""
     norm_map = np.zeros((10, 10), np.float32)
     norm_map[3:6, 2:5] = 2.0
-    box, = boxes_from_map(norm_map, threshold=1.0, min_area_fraction=0.0, image_hw=(10, 40))
+    box, = boxes_from_map(norm_map, level=1.0, min_area_fraction=0.0, image_hw=(10, 40))
     assert (box.x0, box.x1, box.y0, box.y1, box.area) == (8, 20, 3, 6, 36)
 
 
 def test_two_blobs_give_two_boxes_in_original_coordinates() -> None:
     norm_map = blob((100, 200), (30, 50), 5, 2.0) + blob((100, 200), (70, 150), 8, 3.0)
-    boxes = boxes_from_map(norm_map, threshold=1.0, image_hw=(400, 800))  # 4x the map size
+    boxes = boxes_from_map(norm_map, level=1.0, image_hw=(400, 800))  # 4x the map size
     assert len(boxes) == 2
     first, second = boxes
     assert first.peak == pytest.approx(3.0, abs=0.01) and second.peak == pytest.approx(2.0, abs=0.01)
@@ -197,8 +197,8 @@ def test_boxes_compare_at_the_maps_own_precision_and_refuse_a_nan_threshold():
     """Review: the map was cast to float32 and so was the threshold, so a float64 map just above 1 got no box."""
     assert len(boxes_from_map(np.array([[1.0000000001]]))) == 1
     assert boxes_from_map(np.array([[1.0]])) == []  # strictly above
-    with pytest.raises(ValueError, match="the box threshold is NaN"):
-        boxes_from_map(np.ones((4, 4), np.float32), threshold=float("nan"))
+    with pytest.raises(ValueError, match="the box level is NaN"):
+        boxes_from_map(np.ones((4, 4), np.float32), level=float("nan"))
 
 
 def test_overlays_refuse_an_empty_map():

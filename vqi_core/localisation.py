@@ -73,21 +73,22 @@ class Box:
     peak: float  # highest normalised map value inside the region
 
 
-def boxes_from_map(norm_map: np.ndarray, threshold: float = BOX_LEVEL, min_area_fraction: float = MIN_AREA_FRACTION,
+def boxes_from_map(norm_map: np.ndarray, level: float = BOX_LEVEL, min_area_fraction: float = MIN_AREA_FRACTION,
                    image_hw: tuple[int, int] | None = None) -> list[Box]:
-    """Boxes around the 8-connected regions where the normalised map is strictly above ``threshold``.
+    """Boxes around the 8-connected regions where the normalised map is strictly above the box ``level`` (named
+    as everywhere else: "threshold" is the image score's, which the boxes never change: API review).
 
     Regions smaller than ``min_area_fraction`` of the map are dropped;
     coordinates are scaled from the map's size to ``image_hw`` (default: the
     map's size). Sorted by peak value, highest first. With the default
-    threshold 1, only pixels higher than any held-out good image's get a box.
+    level 1, only pixels higher than any held-out good image's get a box.
     """
     given = np.asarray(norm_map)
     if given.ndim != 2 or given.size == 0:  # OpenCV ends the process on an empty one
         raise ValueError(f"boxes need a 2-D map of at least 1 x 1, not one of shape {given.shape}")
-    if np.isnan(threshold):
-        raise ValueError("the box threshold is NaN")
-    above = np.asarray(given, dtype=np.float64) > float(threshold)  # at the map's own precision, not float32's
+    if np.isnan(level):
+        raise ValueError("the box level is NaN")
+    above = np.asarray(given, dtype=np.float64) > float(level)  # at the map's own precision, not float32's
     norm_map = given.astype(np.float32)
     h, w = norm_map.shape
     image_h, image_w = image_hw if image_hw is not None else (h, w)
