@@ -2848,6 +2848,13 @@ def test_predict_says_when_two_uploads_share_a_name(open_page):
     titles = sorted(m.value.split("  \n")[0] for m in app.markdown if card_name(m.value) == "part.png")
     assert titles == sorted(f"**part.png** :grey[SHA-256 {digest[:12]}…]" for digest in frame["sha256"])  # told
     # apart on the cards too (browser review: two cards of one name could not be)
+    assert not any("scored under more than one name" in i.value for i in app.info)
+    same = png(textured_image(64, seed=5))  # one file under two names: the same photo counted twice (review)
+    app.file_uploader(key="predict_files").set_value([("UPPER.PNG", same, "image/png"),
+                                                      ("copy of upper.png", same, "image/png")]).run()
+    app.button(key="predict_score").click().run()
+    assert "1 file is scored under more than one name (UPPER.PNG = copy of upper.png): the same bytes, so the same " \
+           "photo counted more than once in the figures above." in [i.value for i in app.info]
 
 
 def test_a_run_label_begins_with_what_tells_runs_apart(app_env):

@@ -13,7 +13,7 @@ import streamlit as st
 from ui import common
 from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, not_scored_count, overlays_zip, \
-    result_cards_order, scored_cards
+    result_cards_order, same_bytes_names, scored_cards
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
@@ -303,6 +303,11 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
                 f"({', '.join(common.as_text(name) for name in repeated[:5])}): their cards and CSV rows carry "
                 f"the same name; the first digits of each file's SHA-256 on its card, and the CSV's sha256 column, "
                 f"tell the files apart.", icon=":material/info:")
+    if twins := same_bytes_names(outcome["frame"]):
+        alike = "; ".join(" = ".join(common.as_text(name) for name in names) for names in twins[:3])
+        st.info(f"{counted(len(twins), 'file')} {are(len(twins))} scored under more than one name ({alike}"
+                f"{'; ...' if len(twins) > 3 else ''}): the same bytes, so the same photo counted more than once in "
+                f"the figures above.", icon=":material/content_copy:")
     if outcome["sub_folders"]:
         names = ", ".join(common.as_text(name) for name in outcome["sub_folders"])
         st.info(f"Not searched: {counted(len(outcome['sub_folders']), 'sub-folder')} ({names}). Give one as the "

@@ -115,6 +115,15 @@ def overlays_zip(run: Run, model: AnomalyModel, sources: Sequence[ImageSource], 
     return buffer.getvalue()
 
 
+def same_bytes_names(frame: pd.DataFrame) -> list[list[str]]:
+    """The names of the scored images of a predictions table that hold the same bytes (their SHA-256) under
+    different names, a list per file, in the table's order: the same photo scored twice (review: only names
+    given to two uploads were said)."""
+    scored = frame[frame["prediction"] != NOT_SCORED]
+    groups = scored.groupby("sha256", sort=False)["image"].agg(lambda names: list(dict.fromkeys(names)))
+    return [names for names in groups if len(names) > 1]
+
+
 def error_zip(message: str) -> bytes:
     """A ZIP holding only :data:`LEFT_OUT_FILE` with ``message``: what a download of overlays gives where they cannot
     be made."""
