@@ -2002,6 +2002,21 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
                                  lambda name, digest: "1" * 64)
     assert common_test_images([run, moved]).names == run.scores["image"].tolist()
     assert common_test_images([run, replaced]).changed == [replaced_name]
+    relabelled = Run(shutil.copytree(run.path, app_env.root / "29990104-000000-widget-padim-relabelled"))
+    moved_name = f"scratch/relabelled_{replaced_name.split('/')[-1]}"  # the same file filed as a defect there
+    relabelled_scores = pd.read_csv(relabelled.path / "scores.csv")
+    row = relabelled_scores["image"] == replaced_name
+    relabelled_scores.loc[row, ["image", "label", "defect_type"]] = [moved_name, "defective", "scratch"]
+    relabelled_scores.loc[row, "path"] = f"{run.config['dataset']}/test/{moved_name}"
+    relabelled_scores.to_csv(relabelled.path / "scores.csv", index=False)
+    manifest = pd.read_csv(relabelled.path / "data_manifest.csv", dtype={"sha256": str})
+    manifest.loc[manifest["file"] == f"test/{replaced_name}", "file"] = f"test/{moved_name}"
+    manifest.to_csv(relabelled.path / "data_manifest.csv", index=False)
+    config = json.loads((relabelled.path / "config.json").read_text())  # as a run trained on those files records
+    (relabelled.path / "config.json").write_text(json.dumps({**config, "data_sha256": manifest_digest(manifest)}))
+    reseal(relabelled.path)
+    relabelled = Run(relabelled.path)  # (review: left out as "different test images", the file never named)
+    assert common_test_images([run, relabelled]).renamed == [(replaced_name, moved_name, relabelled.id)]
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, moved.id]).run()
     assert not app.exception and not app.error
@@ -2048,6 +2063,11 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
     app.multiselect(key="compare_runs").set_value([other.id, run.id, replaced.id]).run()  # had hidden the others)
     table = next(d.value for d in app.dataframe if "F1 at best threshold" in d.value.columns)
     assert table["run"].tolist() == [run.id, replaced.id] and not app.error
+    app.multiselect(key="compare_runs").set_value([run.id, relabelled.id]).run()
+    assert f"1 test image of {common.as_code(run.id)} is the same file under another name, so another label or " \
+           f"defect type, in another run ({common.as_text(replaced_name)} is {common.as_text(moved_name)} in " \
+           f"{common.as_code(relabelled.id)}): the runs disagree on what the part is, and it is left out of the " \
+           f"comparison." in [w.value for w in app.warning]
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])

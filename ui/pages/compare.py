@@ -176,6 +176,14 @@ if not shared:
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
     common.note_banner(note, f"{holders}: ")
+if found.renamed:
+    pairs = "; ".join(f"{common.as_text(name)} is {common.as_text(other)} in {common.as_code(run_id)}"
+                      for name, other, run_id in found.renamed[:5])
+    st.warning(f"{counted(len(found.renamed), 'test image')} of {common.as_code(chosen[0].id)} "
+               f"{'is' if len(found.renamed) == 1 else 'are'} the same file under another name, so another label or "
+               f"defect type, in another run ({pairs}{'; ...' if len(found.renamed) > 5 else ''}): the runs disagree "
+               f"on what the part is, and {'it is' if len(found.renamed) == 1 else 'they are'} left out of the "
+               f"comparison.", icon=":material/label_off:")
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")

@@ -161,6 +161,9 @@ class SharedTestImages:
 
     names: list[str]  # ``<defect_type>/<file>``, in the first run's order
     changed: list[str] = field(default_factory=list)  # evaluated by every run, but not the same file in each
+    #: the same file (by its SHA-256) under another name, so another label or defect type, in another run: the
+    #: first run's name, the other's and that run's id (left out: the runs disagree on what the part is)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)
     by_folder: bool = False  # decided by the category folder: a run recorded no file digests
 
 
@@ -242,7 +245,12 @@ def common_test_images(runs: Sequence[Run]) -> SharedTestImages:
     for name in names:
         found = {run_digests.get(name) for run_digests in digests if run_digests is not None}
         (same if len(found) == 1 and None not in found else changed).append(name)
-    return SharedTestImages(same, changed)
+    renamed = []  # (review: such a file was left out without being named)
+    for run, run_digests in zip(runs[1:], digests[1:]):
+        named_as = {digest: name for name, digest in (run_digests or {}).items()}
+        renamed += [(name, named_as[digest], run.id) for name, digest in (digests[0] or {}).items()
+                    if name not in same and digest in named_as and named_as[digest] != name]
+    return SharedTestImages(same, changed, renamed=renamed)
 
 
 @dataclass(frozen=True)
