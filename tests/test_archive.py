@@ -24,7 +24,7 @@ from synthetic import record_dataset_as
 from ui.common import as_text
 from vqi_core import archive
 from vqi_core import runs as runs_module
-from vqi_core.archive import export_run, export_run_file, import_run, run_archive_bytes
+from vqi_core.archive import EXPORT_FAILED_FILE, export_run, export_run_file, import_run, run_archive_bytes
 from vqi_core.cli import main
 from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.pipeline import folder_sources, iter_score
@@ -287,7 +287,11 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     assert described != exported
     assert any(c.value.startswith(f"SHA-256 of `{trained_run.id}.zip`: `{described}`.") for c in app.caption)
 
-    app_env.delete(trained_run.id)
+    app_env.delete(trained_run.id)  # deleted after the page offered it: the click gives a note of why (archive
+    name, data = downloads(app, "home_export")  # review: nothing visible happened)
+    with zipfile.ZipFile(io.BytesIO(data)) as packed:
+        assert packed.namelist() == [EXPORT_FAILED_FILE] and name == f"{trained_run.id}.zip"
+        assert packed.read(EXPORT_FAILED_FILE).decode().startswith(f"The run {trained_run.id} could not be exported: ")
     newer = shutil.copytree(trained_run.path, app_env.root / "29990101-000000-widget-padim-newer")
     app.run()
     app.sidebar.selectbox(key="run_select").set_value(newer.name).run()  # the run worked on before the import

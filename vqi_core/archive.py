@@ -99,6 +99,25 @@ def run_archive_bytes(run: Run) -> bytes:
     return buffer.getvalue()
 
 
+#: the one file of what a download of a run gives where the run cannot be exported any more
+EXPORT_FAILED_FILE = "EXPORT_FAILED.txt"
+
+
+def run_archive_or_note(run: Run) -> bytes:
+    """:func:`run_archive_bytes`, or where the run cannot be exported now (deleted or damaged since the page offered
+    it) a zip holding only :data:`EXPORT_FAILED_FILE`, which says why: a download is made after its page is drawn,
+    where no message can be shown (archive review: the click did nothing visible), and importing that zip is
+    refused as no run archive."""
+    try:
+        return run_archive_bytes(run)
+    except (RunError, OSError) as exc:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(EXPORT_FAILED_FILE, f"The run {run.id} could not be exported: {exc}. Reload the page: "
+                                                 f"it says what became of the run.\n")
+        return buffer.getvalue()
+
+
 def export_run_file(run: Run, target: Path | str) -> Path:
     """The run's archive written to the file ``target`` atomically (an interrupted export leaves no half file)."""
     target = Path(target)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, \
     as_code, as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
-from vqi_core.archive import archive_sha256, import_run, run_archive_bytes
+from vqi_core.archive import archive_sha256, import_run, run_archive_bytes, run_archive_or_note
 from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -138,7 +138,7 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
         if (problem := problem_read_in_full(saved[current], export=True)) is not None:
             st.warning(f"The current run is not offered for download: {as_text(problem)}.", icon=":material/warning:")
         else:
-            st.download_button("Download the current run (.zip)", functools.partial(run_archive_bytes, saved[current]),
+            st.download_button("Download the current run (.zip)", functools.partial(run_archive_or_note, saved[current]),
                                file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
                                key="home_export", icon=":material/download:")
             # the import asks to compare the archive's SHA-256 with the one recorded at approval: the export gives
