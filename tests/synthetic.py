@@ -173,10 +173,10 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 
 
 def reseal(run_folder: Path) -> None:
-    """Record a run's ``model/model.json`` (its content's SHA-256 in it too) and the images, labels and scores of its ``scores.csv`` as the ones it
-    wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give in ``metrics.json``, for a test
-    that makes a case by editing them: a run written that way. A check refuses a run whose files differ from the
-    digests it recorded, or whose image AUROC is not its scores'."""
+    """Record a run's ``model/model.json`` (its content's SHA-256 in it too) and the images, labels and scores of
+    its ``scores.csv`` as the ones it wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give
+    in ``metrics.json``, for a test that makes a case by editing them: a run written that way. A check refuses a run
+    whose files differ from the digests it recorded, or whose image AUROC is not its scores'."""
     config = json.loads((run_folder / "config.json").read_text())
     scores = read_scores_file(run_folder / "scores.csv")
     model_json = run_folder / "model" / "model.json"

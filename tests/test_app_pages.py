@@ -993,8 +993,10 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     app = open_page("threshold.py")
     shown = app.slider(key="threshold_slider").value
     elsewhere = float(sorted(run.score_values)[-2])
-    run.save_threshold(elsewhere, "≤ 1% false alarms", "QA decision 12/03")  # another tab, or the command line
-    app.button(key="threshold_save").click().run()
+    app.text_input(key="threshold_saved_by").input("A. Quality").run()  # who saves here (audit review)
+    shown = app.slider(key="threshold_slider").value
+    run.save_threshold(elsewhere, "≤ 1% false alarms", "QA decision 12/03", saved_by="J. Doe")  # another tab, or
+    app.button(key="threshold_save").click().run()  # the command line
     assert not app.exception and run.threshold == elsewhere
     assert any(e.value.replace("\\:", ":").startswith(
         f"Not saved: the saved threshold has changed since this page was shown, to {exact_number(elsewhere)} (≤ 1% "
@@ -1002,8 +1004,10 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
     history = next(d.value for d in app.dataframe if "source" in d.value.columns)
-    assert history.columns.tolist() == ["saved", "threshold", "reason", "source", "costs"]  # the reason in view
+    assert history.columns.tolist() == ["saved", "threshold", "by", "reason", "source", "costs"]  # the reason in view
     assert history["threshold"].tolist()[:2] == [exact_number(shown), exact_number(elsewhere)]  # newest first
+    assert history["by"].tolist()[:3] == ["A. Quality", "J. Doe", ""]  # who changed the decision (audit review:
+    assert run.threshold_info["saved_by"] == "A. Quality"  # when and why only); the one set at training: nobody
     assert history["saved"].tolist() == [saved_time(t) for t in run.threshold_history["saved_at"][::-1]]
 
 
@@ -2361,8 +2365,9 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     run.save_threshold(run.threshold + 1.0, "test")
     app.run()
     assert any(i.value.startswith("A threshold has been saved since this check") for i in app.info)
-    assert any(m.value.startswith(f"**{common.as_text(str(lot))}, at {exact_number(checked_at)}, the threshold saved when they were checked "
-                                  f"(now {exact_number(run.threshold)}):**") for m in app.markdown)  # still shown,
+    assert any(m.value.startswith(f"**{common.as_text(str(lot))}, at {exact_number(checked_at)}, the threshold saved "
+                                  f"when they were checked (now {exact_number(run.threshold)}):**")
+               for m in app.markdown)  # still shown,
     assert len(app.get("download_button")) == 1  # with its record (browser review: the check had vanished)
 
 

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 import shutil
 from dataclasses import replace
 
@@ -20,8 +21,8 @@ from synthetic import png_bytes, textured_image
 from ui.common import as_text
 from vqi_core.archive import export_run_file, import_run
 from vqi_core.cli import main
-from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_slider, boxes_mark, regions_boxed_frame, \
-    run_box_data, run_box_tally, saved_box_counts
+from vqi_core.dashboard.boxes import BoxSlider, box_figures, box_level_history, box_slider, boxes_mark, \
+    regions_boxed_frame, run_box_data, run_box_tally, saved_box_counts
 from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import judged_again, result_cards_order
 from vqi_core.localisation import BOX_LEVEL, CAPTION_BACKGROUND, CAPTION_MIN_WIDTH, DEFECT_TEXT_RGB, GOOD_RGB, \
@@ -57,7 +58,10 @@ def test_a_run_draws_boxes_at_1_until_another_level_is_saved_with_its_reason(run
     assert run.save_box_level(HIGH) is False  # the saved one already: nothing written
     assert run.save_box_level(HIGH, "checked again on line 3") is True  # the same level confirmed: recorded
     assert run.box_level_info["reason"] == "checked again on line 3"
-    assert run.save_box_level(0.5) is True
+    assert run.save_box_level(0.5, saved_by="A. Quality") is True  # who saved it, kept beside it (audit review)
+    assert box_level_history(run.box_level_info)["by"].tolist() == ["A. Quality", "", "", ""]
+    with pytest.raises(ValueError, match="the name holds a control character"):
+        run.save_box_level(0.6, saved_by="A.\x1b[2J")
     info = run.box_level_info
     assert info["level"] == 0.5 and [entry["level"] for entry in info["history"]] == [1.0, HIGH, HIGH]
     assert [entry.get("reason") for entry in info["history"]] == [None, "fewer boxes on good parts",
@@ -420,8 +424,10 @@ def test_the_report_and_predict_name_the_level_their_boxes_were_drawn_at(open_pa
     assert "boxes mark what lies above box level 3 (level 1 is the highest any of them reached); magenta outlines " \
         "are the annotated defects (the ground-truth masks), not what the model found." in report
     assert "<h2>Box level history</h2>" in report and "<td>the level every run starts with</td>" in report
-    run.save_box_level(0.8, "faint cracks, QA ticket 12")  # its reason in the report (audit review)
-    assert "<td>faint cracks, QA ticket 12</td>" in run_report_html(run)
+    run.save_box_level(0.8, "faint cracks, QA ticket 12", "A. Quality")  # its reason and who saved it in the report
+    assert re.search(r"<td>A. Quality</td>\s*<td>faint cracks, QA ticket 12</td>", run_report_html(run))  # (audit
+    run.save_threshold(run.threshold + 1.0, "manual", "QA ticket 13", saved_by="J. Doe")  # review); the threshold's
+    assert re.search(r"<td>J. Doe</td>\s*<td>QA ticket 13</td>", run_report_html(run))  # too
 
 
 def test_the_threshold_page_opens_again_on_the_tab_last_opened(open_page):

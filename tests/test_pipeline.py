@@ -4,6 +4,7 @@ import csv
 import hashlib
 import html
 import contextlib
+import getpass
 import io
 import json
 import os
@@ -56,7 +57,8 @@ from vqi_core.images import ImageReadError, read_image
 from vqi_core.methods.base import MIN_GOOD_FOR_HOLDOUT
 from vqi_core.pipeline import NOT_SCORED, RunConfig, compute_setting, evaluate_run, few_training_images_note, \
     transparent_images_note, \
-    folder_sources, iter_run_scores, iter_score, new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
+    folder_sources, iter_run_scores, iter_score, \
+    new_run_id, odd_sized_training_images_note, one_score_note, read_samples, \
     tiny_training_images_note, train_run, upload_sources
 from vqi_core.pipeline import test_set_metrics as metrics_of_test_set  # not collected as a test
 from vqi_core.progress import IMAGE_STAGES, Cancelled
@@ -1675,13 +1677,18 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert run.threshold == best  # a refused command changes nothing
     assert main(["threshold", "--run", str(run.path), "--value", "1", "--reason", "lot 7"]) == 2
     assert "use it with --save" in capsys.readouterr().err and run.threshold == best
+    assert main(["threshold", "--run", str(run.path), "--value", "1", "--by", "A. Quality"]) == 2
+    assert "--by says who saved a threshold or box level: use it with --save" in capsys.readouterr().err
 
-    lines, _ = shown("--value", str(middle), "--save", "--reason", "new supplier lot 7", "--history")
+    lines, _ = shown("--value", str(middle), "--save", "--reason", "new supplier lot 7", "--by", "A. Quality",
+                     "--history")
     assert run.threshold == middle and run.threshold_history["reason"].iloc[-1] == "new supplier lot 7"
+    assert f"saved in {run.path} by A. Quality: predict and scores.csv use it from now on" in lines
     listed = lines[lines.index("threshold history, newest first (the first in effect):") + 1:]
     assert len(listed) == 3  # this one, the minimum-cost one, trained with: as the pages and the report list them
     assert listed[0] == (f"  {saved_time(run.threshold_history['saved_at'].iloc[-1])}  {exact_number(middle)}  "
-                         f"(manual)  at costs: {costs.summary()}  new supplier lot 7")  # the costs it worked with
+                         f"(manual)  by A. Quality  at costs: {costs.summary()}  new supplier lot 7")  # who, and the
+    assert f"  by {getpass.getuser()}  " in listed[1]  # costs it worked with; without --by: the account (audit)
     assert listed[2].endswith("(F1-optimal on the evaluated test set)")  # trained with: no costs recorded
     run.save_threshold(lowest, "F1-optimal on the evaluated test set")  # as a run saves it, if it rejected all
     lines, _ = shown("--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")

@@ -167,7 +167,8 @@ def test_the_region_is_saved_with_the_model_and_reproduces_its_results(tmp_path,
     with pytest.raises(DamagedModel, match=REGION_FILE):
         load_model(tmp_path / "model")
     gradient = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))  # a picture in its place, its SHA-256
-    write_png(tmp_path / "model" / REGION_FILE, gradient)  # recorded: a damaged model too, not a ValueError (API review)
+    write_png(tmp_path / "model" / REGION_FILE, gradient)  # recorded: a damaged model too, not a ValueError (API
+    # review)
     meta["file_sha256"][REGION_FILE] = file_sha256(tmp_path / "model" / REGION_FILE)
     (tmp_path / "model" / "model.json").write_text(json.dumps({**meta, CONTENT_DIGEST_KEY: content_sha256(meta)}))
     with pytest.raises(DamagedModel, match=f"cannot be loaded: {REGION_FILE} is damaged: the inspection region .* not "

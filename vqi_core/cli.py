@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import contextlib
+import getpass
 import json
 import math
 import os
@@ -43,9 +44,10 @@ from .provenance import describe_changes
 from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
-                   InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_reason,
-                   check_output_file, escaped_controls, incomplete_run_files, missing_folders, recorded_costs,
-                   run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text, synced_to_disk, write_bytes_atomic)
+                   InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_name,
+                   checked_reason, check_output_file, escaped_controls, incomplete_run_files, missing_folders,
+                   recorded_costs, run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text, synced_to_disk,
+                   write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
@@ -249,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective, could "
                               "not be scored, or is unlike the good training images (brightness, contrast, colour, "
-                              "size, shape or file format: its score is not to be trusted), or when --input holds sub-folders "
-                              "with images (its own --out aside), which are not searched: a part that was not "
-                              "inspected does not pass either; for scripts on the line (the reasons are printed)")
+                              "size, shape or file format: its score is not to be trusted), or when --input holds "
+                              "sub-folders with images (its own --out aside), which are not searched: a part that was "
+                              "not inspected does not pass either; for scripts on the line (the reasons are printed)")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",
@@ -276,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     threshold.add_argument("--reason", default="",
                            help=f"with --save: why the threshold changes (e.g. 'customer complaint 4711'), kept in the "
                                 f"history beside it; at most {MAX_REASON_CHARS} characters")
+    threshold.add_argument("--by", metavar="NAME",
+                           help="with --save: who saves it, kept in the history beside it (default: the name of the "
+                                "account that runs the command)")
     threshold.add_argument("--history", action="store_true",
                            help="also print every threshold the run has had: when, which, where from and why")
     threshold.add_argument("--decisions", metavar="CSV",
@@ -301,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     boxes.add_argument("--reason", default="",
                        help=f"with --save: why the box level changes, kept beside it; at most {MAX_REASON_CHARS} "
                             f"characters")
+    boxes.add_argument("--by", metavar="NAME",
+                       help="with --save: who saves it, kept beside it (default: the name of the account that runs "
+                            "the command)")
 
     report = commands.add_parser(
         "report", help="write a run's validation report: one self-contained HTML file",
@@ -788,9 +796,23 @@ def _earlier_overlays(out: Path) -> set[str]:
     return {overlay for overlay in overlays if Path(overlay).name == overlay and (out / overlay).is_file()}
 
 
+def _saved_by(args: argparse.Namespace) -> str:
+    """Who saves a threshold or a box level: ``--by``, else the account that runs the command ("" where the system
+    cannot say); ``ValueError`` for ``--by`` without ``--save``."""
+    if args.by is not None and not args.save:
+        raise ValueError("--by says who saved a threshold or box level: use it with --save")
+    if args.by is not None:
+        return checked_name(args.by)
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError, ImportError):  # no name for the account (a container's bare user id)
+        return ""
+
+
 def _threshold(args: argparse.Namespace) -> int:
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved threshold changed: use it with --save")
+    saved_by = _saved_by(args)
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here: a threshold saved into it would be used by nothing
     saved_threshold = run.saved_threshold  # read once: the threshold, its source and the costs it was saved at
@@ -827,9 +849,9 @@ def _threshold(args: argparse.Namespace) -> int:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}{_created(created)}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
-    saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs)  # the costs printed
-    if saved:
-        print(f"saved in {run.path}: predict and scores.csv use it from now on")
+    saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs, saved_by)  # the costs
+    if saved:  # printed above
+        print(f"saved in {run.path}{f' by {saved_by}' if saved_by else ''}: predict and scores.csv use it from now on")
     elif args.save:
         print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
     if interrupted:
@@ -839,7 +861,8 @@ def _threshold(args: argparse.Namespace) -> int:
         print("threshold history, newest first (the first in effect):")  # as the pages and the report list it
         for entry in run.threshold_history.iloc[::-1].itertuples():
             print(f"  {saved_time(entry.saved_at) or 'when not recorded'}  {exact_number(entry.threshold)}  "
-                  f"({entry.source})" + (f"  at costs: {entry.costs}" if entry.costs else "")
+                  f"({entry.source})" + (f"  by {entry.saved_by}" if entry.saved_by else "")
+                  + (f"  at costs: {entry.costs}" if entry.costs else "")
                   + (f"  {entry.reason}" if entry.reason else ""))
     return 0
 
@@ -847,6 +870,7 @@ def _threshold(args: argparse.Namespace) -> int:
 def _boxes(args: argparse.Namespace) -> int:
     if args.reason and not args.save:
         raise ValueError("--reason says why a saved box level changed: use it with --save")
+    saved_by = _saved_by(args)
     run = Run(Path(args.run))
     run.check()  # a damaged run ends here
     saved_info = run.box_level_info  # read once: the level used and the one said to be saved agree
@@ -869,9 +893,10 @@ def _boxes(args: argparse.Namespace) -> int:
             print(f"  {name}: {boxed} defect regions boxed")
     for problem in data.unreadable_masks:
         print(f"mask not read, counted as unknown: {problem}")
-    saved = args.save and run.save_box_level(level, args.reason)
+    saved = args.save and run.save_box_level(level, args.reason, saved_by)
     if saved:
-        print(f"saved in {run.path}: every overlay of the run draws boxes above {exact_number(level)} from now on")
+        print(f"saved in {run.path}{f' by {saved_by}' if saved_by else ''}: every overlay of the run draws boxes "
+              f"above {exact_number(level)} from now on")
     elif args.save:
         print(f"{exact_number(level)} is the saved box level already: nothing changed (--reason records why it stays)")
     return 0

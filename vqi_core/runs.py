@@ -66,9 +66,9 @@ SCORES_FILE = "scores.csv"
 MAPS_FILE = "maps.npz"
 REPORT_FILE = "report.json"
 THRESHOLD_FILE = "threshold.json"
-THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "costs", "reason"]
+THRESHOLD_HISTORY_COLUMNS = ["saved_at", "threshold", "source", "costs", "reason", "saved_by"]
 #: the texts of a threshold entry
-THRESHOLD_TEXTS = ("saved_at", "source", "reason")
+THRESHOLD_TEXTS = ("saved_at", "source", "reason", "saved_by")
 #: the line's costs as ``threshold.json`` records them: the fields of :class:`~vqi_core.metrics.LineCosts`
 COST_FIELDS = ("false_alarm", "escape", "defect_rate")
 MAX_REASON_CHARS = 500
@@ -824,8 +824,9 @@ class Run:
     @property
     def threshold_history(self) -> pd.DataFrame:
         """Every threshold the run has had, oldest first, the one in effect last: ``saved_at``, ``threshold``,
-        ``source``, ``costs`` (the line's costs it was saved at, in words) and ``reason`` (empty where not recorded:
-        runs trained before the history existed, thresholds saved before costs were recorded)."""
+        ``source``, ``costs`` (the line's costs it was saved at, in words), ``reason`` and ``saved_by`` (empty where
+        not recorded: runs trained before the history existed, thresholds saved before costs or names were
+        recorded, the threshold set at training, a name not given)."""
         info = self.threshold_info
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
@@ -837,7 +838,7 @@ class Run:
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""),
                               "costs": _costs_text(recorded_costs(entry)),
-                              "reason": entry.get("reason", "")}
+                              "reason": entry.get("reason", ""), "saved_by": entry.get("saved_by", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
 
     def _threshold_of(self, entry: dict) -> float:
@@ -885,8 +886,8 @@ class Run:
 
     @property
     def box_level_info(self) -> dict:
-        """``{"level": float}`` with ``saved_at``, ``reason`` and the earlier levels' ``history`` where a level
-        was saved; ``{"level": BOX_LEVEL}`` where none was (every run trained before box levels could be saved).
+        """``{"level": float}`` with ``saved_at``, ``reason``, ``saved_by`` and the earlier levels' ``history`` where a
+        level was saved; ``{"level": BOX_LEVEL}`` where none was (every run trained before box levels could be saved).
         ``RunError`` when the file holds no level above 0 (see :func:`checked_box_level`)."""
         if not (self.path / BOX_LEVEL_FILE).exists():
             return {"level": BOX_LEVEL}
@@ -900,7 +901,7 @@ class Run:
                 checked_box_level(entry.get("level"))
             except ValueError as exc:
                 raise RunError(f"{path} is damaged: {exc}") from None
-            for key in ("saved_at", "reason"):
+            for key in ("saved_at", "reason", "saved_by"):
                 if not isinstance(entry.get(key, ""), str):
                     raise RunError(f"{path} is damaged: a box level's {key} is not a text")
                 if key in entry:
@@ -913,10 +914,11 @@ class Run:
         normalised with reached)."""
         return float(self.box_level_info["level"])
 
-    def save_box_level(self, level: float, reason: str = "") -> bool:
-        """Store the level boxes are drawn above, atomically, with why (the level it replaces kept in its
-        ``history``); False (nothing written) when it is the saved one already and no ``reason`` is given."""
-        level, reason = checked_box_level(level), checked_reason(reason)
+    def save_box_level(self, level: float, reason: str = "", saved_by: str = "") -> bool:
+        """Store the level boxes are drawn above, atomically, with why and by whom (``saved_by``: a name; the level
+        it replaces kept in its ``history``); False (nothing written) when it is the saved one already and no
+        ``reason`` is given."""
+        level, reason, saved_by = checked_box_level(level), checked_reason(reason), checked_name(saved_by)
         with self._held_for_saving("the box level was not saved"):
             previous = self.box_level_info
             if previous["level"] == level and not reason:
@@ -925,6 +927,8 @@ class Run:
             entry: dict[str, Any] = {"level": level, "saved_at": local_time(), "history": history}
             if reason:
                 entry["reason"] = reason
+            if saved_by:
+                entry["saved_by"] = saved_by
             write_json_atomic(self.path / BOX_LEVEL_FILE, entry, create_folder=False)
         return True
 
@@ -1161,10 +1165,12 @@ class Run:
         return InspectionRegion.read(path, (self.config.get("region") or {}).get("source")) if path.is_file() else None
 
     def save_threshold(self, threshold: float, source: str = "user", reason: str = "",
-                       interrupted: list[int] | None = None, costs: LineCosts | None = None) -> bool:
+                       interrupted: list[int] | None = None, costs: LineCosts | None = None,
+                       saved_by: str = "") -> bool:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically; False
         (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given. ``costs``: the
-        line's costs its cost figures were shown with, recorded beside it (:attr:`threshold_costs`).
+        line's costs its cost figures were shown with, recorded beside it (:attr:`threshold_costs`); ``saved_by``:
+        who saves it, a name kept beside it (an audit trail says who changed a decision, not only when).
 
         The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
         ``reason``, why it changed, kept beside the new one. Ctrl+C and SIGTERM wait while the two files are
@@ -1173,7 +1179,7 @@ class Run:
         """
         if not np.isfinite(threshold):
             raise ValueError("threshold must be a finite number")
-        reason = checked_reason(reason)
+        reason, saved_by = checked_reason(reason), checked_name(saved_by)
         with self._held_for_saving("the threshold was not saved"):  # another save meanwhile would otherwise drop
             previous = self.threshold_info  # this one's entry or the other's
             if previous.get("threshold") == float(threshold) and not reason and not set_at_training(previous):
@@ -1186,7 +1192,8 @@ class Run:
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
                 write_bytes_atomic(self.path / SCORES_FILE, scores, create_folder=False)
                 write_json_atomic(self.path / THRESHOLD_FILE,
-                                  threshold_entry(threshold, source, reason, history, costs), create_folder=False)
+                                  threshold_entry(threshold, source, reason, history, costs, saved_by),
+                                  create_folder=False)
         if received and interrupted is None:
             raise KeyboardInterrupt
         if interrupted is not None:
@@ -1265,6 +1272,21 @@ def checked_box_level(level: object) -> float:
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not MIN_BOX_LEVEL <= level <= MAX_BOX_LEVEL:
         raise ValueError(f"a box level is a number from {MIN_BOX_LEVEL:g} to {MAX_BOX_LEVEL:g}, not {level!r}")
     return float(level)
+
+
+#: the most characters of a name kept with a save (:func:`checked_name`)
+MAX_NAME_CHARS = 100
+
+
+def checked_name(name: str) -> str:
+    """The name of who saves a threshold or a box level, stripped; ``ValueError`` when it is longer than
+    :data:`MAX_NAME_CHARS` or holds a control character (as a reason)."""
+    name = name.strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError(f"the name has {len(name):,} characters; at most {MAX_NAME_CHARS} are kept")
+    if (control := control_character(name)) is not None:
+        raise ValueError(f"the name holds a control character ({control!r}): write it on one line of plain text")
+    return name
 
 
 def checked_reason(reason: str) -> str:
@@ -1431,13 +1453,15 @@ def recorded_costs(entry: dict) -> LineCosts | None:
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
-                    costs: LineCosts | None = None) -> dict:
+                    costs: LineCosts | None = None, saved_by: str = "") -> dict:
     """The content of ``threshold.json``: the threshold, where it came from, when (local time with its UTC
-    offset) and why it was saved, the line's costs assumed then, and the thresholds before it."""
+    offset), why and by whom it was saved, the line's costs assumed then, and the thresholds before it."""
     entry: dict[str, Any] = {"threshold": float(threshold), "source": source,
                              "saved_at": local_time()}
     if reason:
         entry["reason"] = reason
+    if saved_by:
+        entry["saved_by"] = saved_by
     if costs is not None:
         entry["costs"] = {name: float(getattr(costs, name)) for name in COST_FIELDS}
     if history:

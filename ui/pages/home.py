@@ -138,7 +138,8 @@ with st.expander("Move a run to another machine (.zip)", icon=":material/move_it
         if (problem := problem_read_in_full(saved[current], export=True)) is not None:
             st.warning(f"The current run is not offered for download: {as_text(problem)}.", icon=":material/warning:")
         else:
-            st.download_button("Download the current run (.zip)", functools.partial(run_archive_or_note, saved[current]),
+            st.download_button("Download the current run (.zip)",
+                               functools.partial(run_archive_or_note, saved[current]),
                                file_name=f"{current}.zip", mime="application/zip", on_click="ignore",
                                key="home_export", icon=":material/download:")
             # the import asks to compare the archive's SHA-256 with the one recorded at approval: the export gives

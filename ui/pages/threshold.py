@@ -17,7 +17,8 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL, PIXEL_SLIDER, pixel
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
-from vqi_core.runs import MAX_BOX_LEVEL, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, recorded_costs
+from vqi_core.runs import MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, \
+    recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
 from vqi_core.wording import are, counted, exact_number, percent, saved_time
@@ -30,8 +31,8 @@ MAX_FALSE_ALARMS = "threshold_max_false_alarms"
 #: the run whose saved share the allowed-false-alarms field was last set to, and that share (while the field keeps
 #: it, another run's opening sets the field to that run's)
 MAX_FALSE_ALARMS_SET_FOR = "threshold_max_false_alarms_set_for"
-REASON, SAVE_ERROR = "threshold_reason", "threshold_save_error"
-BOX_SLIDER, BOX_REASON = "box_level", "box_level_reason"
+REASON, SAVE_ERROR, SAVED_BY = "threshold_reason", "threshold_save_error", "threshold_saved_by"
+BOX_SLIDER, BOX_REASON, BOX_SAVED_BY = "box_level", "box_level_reason", "box_level_saved_by"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
 TAB, TAB_OPENED = "threshold_tab", "threshold_tab_opened"
 NO_PIXEL_TAB = (":material/info: No Pixel level tab: this run's test images have no ground-truth masks, so how well "
@@ -144,7 +145,8 @@ def save(run: Run, axis: ScoreAxis) -> None:
                                                     f"\"Save threshold\" again to save it all the same ({why}).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
-        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs)
+        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs,
+                                     saved_by=st.session_state.get(SAVED_BY, ""))
     except (RunError, OSError, ValueError) as exc:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
     else:
@@ -358,6 +360,9 @@ def image_level_body(run: Run) -> None:
                   placeholder="e.g. customer complaint 4711, new supplier lot",
                   help="Kept in the run's threshold history with the date and the threshold it replaces, and "
                        "shown in the validation report.")
+    st.text_input("Your name (optional)", key=SAVED_BY, persist_state="session", max_chars=MAX_NAME_CHARS,
+                  help="Kept with the threshold in the run's history and the validation report: who changed the "
+                       "decision, not only when (the command line records the account that saves).")
     buttons = st.container(horizontal=True)
     buttons.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
                    args=(run, axis), help="Store it in the run: Predict and the exported scores.csv use it.")
@@ -428,7 +433,8 @@ def save_box_level(run: Run, level: float) -> None:
     """Save the box level chosen, with the reason entered (button callback; the outcome shows on the next
     draw)."""
     try:
-        written = run.save_box_level(level, st.session_state.get(BOX_REASON, ""))
+        written = run.save_box_level(level, st.session_state.get(BOX_REASON, ""),
+                                     st.session_state.get(BOX_SAVED_BY, ""))
     except (RunError, OSError, ValueError) as exc:
         st.session_state[BOX_SAVE_ERROR] = run.id, f"Could not save the box level: {common.as_text(exc)}"
         return
@@ -498,6 +504,9 @@ def box_level_body(run: Run) -> None:
     st.text_input("Reason for saving the box level (optional)", key=BOX_REASON, max_chars=MAX_REASON_CHARS,
                   placeholder="e.g. box the faint cracks too",
                   help="Kept in the run's box level history with the date and the level it replaces.")
+    st.session_state.setdefault(BOX_SAVED_BY, st.session_state.get(SAVED_BY, ""))  # the name given for thresholds
+    st.text_input("Your name (optional)", key=BOX_SAVED_BY, persist_state="session", max_chars=MAX_NAME_CHARS,
+                  help="Kept with the box level in the run's box level history: who changed it.")
     st.button("Save box level", key="box_level_save", type="primary", icon=":material/save:",
               on_click=save_box_level, args=(run, float(level)),
               help="Store it in the run: every overlay of this run draws boxes above it.")

@@ -134,11 +134,11 @@ def box_level_history(info: dict[str, Any]) -> pd.DataFrame:
     force), newest first, times as :func:`saved_time` gives them; empty where no level was saved."""
     entries = [*info.get("history", []), info] if info.get("saved_at") else []
     return pd.DataFrame([{"saved": saved_time(entry.get("saved_at")),
-                          "box level": exact_number(float(entry["level"])),
+                          "box level": exact_number(float(entry["level"])), "by": entry.get("saved_by", ""),
                           "reason": entry.get("reason") or ("" if entry.get("saved_at") else "the level every run "
                                                                                                 "starts with")}
                          for entry in reversed(entries)],
-                        columns=["saved", "box level", "reason"])
+                        columns=["saved", "box level", "by", "reason"])
 
 
 def saved_box_counts(run: Run) -> dict[str, Any] | None:

@@ -349,9 +349,10 @@ def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
 def threshold_history_frame(run: Run) -> pd.DataFrame:
     """The run's :attr:`~vqi_core.runs.Run.threshold_history` as pages and the report show it: newest first (the
     first row in effect, as the box level history), each threshold with all its digits, times as
-    :func:`saved_time` gives them; the reason beside the threshold (after the source and the costs, which a
+    :func:`saved_time` gives them, who saved it (``by``: empty where no name was given); the reason beside the
+    threshold (after the source and the costs, which a
     minimum-cost source repeats, it was off the table's right edge: browser review)."""
     history = run.threshold_history.iloc[::-1]
     return history.assign(saved_at=history["saved_at"].map(saved_time),
-                          threshold=history["threshold"].map(exact_number)).rename(columns={"saved_at": "saved"})[
-        ["saved", "threshold", "reason", "source", "costs"]]
+                          threshold=history["threshold"].map(exact_number)).rename(
+        columns={"saved_at": "saved", "saved_by": "by"})[["saved", "threshold", "by", "reason", "source", "costs"]]

@@ -474,7 +474,8 @@ class AnomalyModel(ABC):
         between the two renames can leave the earlier model beside ``folder``, in ``.<name>.<hex>.replaced``."""
         if not self.normalization:  # written, it would not load (found by the API review)
             raise RuntimeError(f"the {self.name} model is not fitted: fit it before saving it")
-        folder = Path(os.path.abspath(Path(folder).expanduser()))  # "." or "model" by its own name, beside its parent's files
+        folder = Path(os.path.abspath(Path(folder).expanduser()))  # "." or "model" by its own name, beside its
+        # parent's files
         if folder.is_symlink():
             folder = folder.resolve()  # the folder it points to
         earlier = folder.exists()  # a model (or an empty folder) to replace
