@@ -2369,6 +2369,7 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
                                   f"when they were checked (now {exact_number(run.threshold)}):**")
                for m in app.markdown)  # still shown,
     assert len(app.get("download_button")) == 1  # with its record (browser review: the check had vanished)
+    assert f"By defect type, at {exact_number(checked_at)}" in [c.value for c in app.caption]
 
 
 def test_predict_says_which_images_are_unlike_the_training_images(open_page):

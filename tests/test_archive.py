@@ -204,8 +204,9 @@ def test_cli_exports_and_imports_a_run(trained_run, tmp_path, capsys, monkeypatc
     capsys.readouterr()  # the installed run gives the approved digest (review: every member carried its file's time)
     assert hashlib.sha256((tmp_path / "again.zip").read_bytes()).hexdigest() == digest
 
-    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 2
-    assert "every file as in the archive: there is nothing to import" in capsys.readouterr().err
+    assert main(["runs", "--runs", str(tmp_path / "line"), "--import", f"{trained_run.id}.zip"]) == 0  # done already:
+    assert (f"every file as in the archive: there is nothing to import; the archive's SHA-256 is {digest}"  # no
+            in capsys.readouterr().out)  # failure for a deployment script re-importing the validated archive (review)
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", "nope.zip"]) == 2
     assert capsys.readouterr().err.strip() == "error: nope.zip: no such file"
     assert main(["runs", "--runs", str(tmp_path / "line"), "--import", str(tmp_path)]) == 2
@@ -314,6 +315,14 @@ def test_home_page_downloads_and_imports_runs(open_page, app_env, trained_run, t
     assert not app.exception  # the name as written, not a heading with emphasis
     assert any(e.value.startswith("\\# notes\\_1.zip was not imported: not a run archive") for e in app.error)
     assert [run.id for run in app_env.list()] == [newer.name, trained_run.id]
+    app.sidebar.selectbox(key="run_select").set_value(newer.name).run()
+    app.file_uploader(key="home_import_file").set_value(  # the same archive again: done, and made current, not
+        [(f"{trained_run.id}.zip", run_archive_bytes(trained_run), "application/zip")]).run()  # an error (review)
+    app.button(key="home_import").click().run()
+    assert not app.error and any("every file as in the archive: there is nothing to import; it is the current run. "
+                                 f"The archive's SHA-256 is `{digest}`" in s.value.replace("\\:", ":")
+                                 for s in app.success)
+    assert app.session_state["current_run_id"] == trained_run.id
 
 
 

@@ -1159,7 +1159,7 @@ def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_
 
     (run.path / "threshold.json").write_text(json.dumps({"threshold": 4.5, "source": "F1-optimal"}))  # an old run
     assert run.threshold_history.to_dict("records") == [
-        {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "costs": "", "reason": ""}]
+        {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "costs": "", "reason": "", "saved_by": ""}]
     run.save_threshold(5.5, "manual")
     assert run.threshold_history["threshold"].tolist() == [4.5, 5.5]  # its one threshold starts the history
 

@@ -157,7 +157,10 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
                    if not info.is_dir() and not PurePosixPath(info.filename).name.startswith(".")]
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
-            raise RunError(_already_there(archive, members, relative, store.root / run_id))
+            problem = _already_there(archive, members, relative, store.root / run_id)
+            if problem is None:  # the very run, imported before: nothing to do, and no failure (a deployment
+                raise AlreadyImported(run_id, store.root)  # script re-importing a validated archive: review)
+            raise RunError(problem)
         if (twin := _look_alike_run(run_id, store)) is not None:
             raise RunError(f"the archive's run {run_id!r} reads like the run {twin!r} already in {store.root} (it "
                            f"differs only by spaces, letters of another script that look alike, or characters that "
@@ -193,11 +196,20 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left there once published
 
 
+class AlreadyImported(RunError):
+    """The archive's run is in the runs folder already, every file as in the archive: nothing to import."""
+
+    def __init__(self, run_id: str, root: Path):
+        super().__init__(f"run {run_id} is already in {root}, every file as in the archive: there is nothing to "
+                         f"import")
+        self.run_id = run_id
+
+
 def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], relative: list[PurePosixPath],
-                   folder: Path) -> str:
-    """Why an archive's run is not imported where ``folder`` holds a run of its name: the same run, every file of
-    it alike (nothing to do), or another, whose first differing file is named (the advice to delete it first had
-    been given for an identical, validated run too: archive review)."""
+                   folder: Path) -> str | None:
+    """Why an archive's run is not imported where ``folder`` holds a run of its name: None for the same run, every
+    file of it alike (nothing to do), else another, whose first differing file is named (the advice to delete it
+    first had been given for an identical, validated run too: archive review)."""
     for info, path in zip(members, relative):
         kept = folder.joinpath(*path.parts)
         try:
@@ -210,8 +222,7 @@ def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], rel
         extra = sorted(name for name in RUN_FILES if (folder / name).is_file()) if folder.is_dir() else []
         packed = {path.as_posix() for path in relative}
         if not (unpacked := [name for name in extra if name not in packed]):
-            return (f"run {folder.name} is already in {folder.parent}, every file as in the archive: there is nothing "
-                    f"to import")
+            return None
         return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's ({unpacked[0]}): "
                 f"to replace it, delete it first (keep the one that was validated)")
     return f"run {folder.name} already exists in {folder.parent}: delete it first to import it again"

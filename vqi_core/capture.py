@@ -138,11 +138,15 @@ FORMAT_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (
                      (b"MM\x00*", "TIFF"))
 
 
+#: the formats (as :func:`file_format` names them) whose compression loses detail
+LOSSY_FORMATS = frozenset({"JPEG", "WebP (lossy)"})
+
+
 def file_format(data: bytes) -> str | None:
-    """The image format of an image file's bytes (``data``: its first 12 bytes are enough), by its signature: PNG,
-    JPEG, BMP, TIFF or WebP; None for any other."""
+    """The image format of an image file's bytes (``data``: its first 16 bytes are enough), by its signature: PNG,
+    JPEG, BMP, TIFF, "WebP (lossy)" or WebP (lossless, or extended); None for any other."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
+        return "WebP (lossy)" if data[12:16] == b"VP8 " else "WebP"
     return next((name for signature, name in FORMAT_SIGNATURES if data.startswith(signature)), None)
 
 
@@ -150,19 +154,30 @@ def file_format_of(path: Path | str) -> str | None:
     """:func:`file_format` of the file at ``path`` (None where it cannot be read)."""
     try:
         with open(path, "rb") as file:
-            return file_format(file.read(12))
+            return file_format(file.read(16))
     except OSError:
         return None
 
 
 def unlike_format(found: str | None, training_formats: Sequence[str] | None) -> list[str]:
-    """How an image file's format ``found`` differs from the good training images' (``training_formats``), in
-    words; empty where it is one of them or either is unknown. A good part photographed as a lossy JPEG where the
-    model learnt from PNG files scored twice as high (browser review): its compression is a capture change too."""
-    if not training_formats or found is None or found in training_formats:
+    """How an image file's compression differs from the good training images' (``training_formats``), in words:
+    lossy (:data:`LOSSY_FORMATS`) where every training image is lossless, or the other way round; empty otherwise,
+    or where either is unknown. A good part saved as a JPEG where the model learnt from PNG files scored twice as
+    high (browser review); a lossless BMP or TIFF of the same pixels scores the same and is not named."""
+    if not training_formats or found is None or {name in LOSSY_FORMATS for name in training_formats} != {
+            found not in LOSSY_FORMATS}:
         return []
-    lossy = " (lossy compression, which changes fine texture)" if found == "JPEG" else ""
-    return [f"saved as {found}{lossy}, the training images as {' and '.join(training_formats)}"]
+    trained = " and ".join(_format_name(name) for name in training_formats)
+    if found in LOSSY_FORMATS:
+        return [f"saved as {_format_name(found)} (lossy compression, which changes fine texture), the training images "
+                f"as {trained}"]
+    return [f"saved as {_format_name(found)} (lossless), the training images as {trained} (lossy: the model learnt its "
+            f"artefacts as good)"]
+
+
+def _format_name(name: str) -> str:
+    """A format as :func:`file_format` names it, as a sentence names it."""
+    return "lossy WebP" if name == "WebP (lossy)" else name
 
 
 def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | None) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from .archive import archive_sha256, export_run_file, import_run
+from .archive import AlreadyImported, archive_sha256, export_run_file, import_run
 from .backbones import list_backbones
 from .dashboard.boxes import run_box_data
 from .dashboard.image_lists import decisions_csv
@@ -1048,6 +1048,10 @@ def _runs(args: argparse.Namespace) -> int:
         except InterruptedOnceWritten as exc:  # the run is there all the same: said, with its folder
             run = exc.run
             interrupted.append(signal.SIGINT)
+        except AlreadyImported as exc:  # the validated run is there: done, not an error (review)
+            print(f"{exc}; the archive's SHA-256 is {archive_sha256(args.import_archive)}")
+            print(store.root / exc.run_id)
+            return 0
         with interrupts_held(interrupted):
             print(f"imported {run.id} into {store.root} from an archive with SHA-256 "
                   f"{archive_sha256(args.import_archive)}")

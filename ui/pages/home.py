@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, \
     as_code, as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
-from vqi_core.archive import archive_sha256, import_run, run_archive_bytes, run_archive_or_note
+from vqi_core.archive import AlreadyImported, archive_sha256, import_run, run_archive_bytes, run_archive_or_note
 from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.dashboard.run_tables import runs_table
 from vqi_core.runs import MAX_DESCRIPTION_CHARS, Run, RunError
@@ -32,6 +32,11 @@ def import_clicked() -> None:
     archive = upload.getvalue()
     try:
         run = import_run(archive, store())
+    except AlreadyImported as exc:  # the very run is here: done, made current, not an error (browser review)
+        set_current_run(exc.run_id)
+        st.session_state[IMPORT_RESULT] = (True, f"{as_text(upload.name)}: {as_text(exc)}; it is the current run. "
+                                                 f"The archive's SHA-256 is {as_code(archive_sha256(archive))}: "
+                                                 f"compare it with the one recorded when the run was approved.")
     except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
         st.session_state[IMPORT_RESULT] = (False, f"{as_text(upload.name)} was not imported: {as_text(exc)}")
     else:

@@ -133,7 +133,8 @@ def show_check(outcome: dict[str, Any], saved_now: float) -> None:
         st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc", alt=view["roc_alt"],
                         config=common.CHART_CONFIG)
     if not view["by_type"].empty:
-        st.caption("By defect type, at the saved threshold")
+        st.caption("By defect type, at the saved threshold" if outcome["threshold"] == saved_now else
+                   f"By defect type, at {exact_number(outcome['threshold'])}")  # as the heading (browser review)
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
     if misjudged.empty and not_scored:  # not a success: a part was not inspected (found by a browser review)
