@@ -413,7 +413,8 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     app.text_area(key="home_description").input("x" * 2500).run()  # pasted, too long: kept in the box and refused
     app.button(key="home_describe").click().run()  # with the reason (the browser's limit had dropped it silently)
     assert app.text_area(key="home_description").value == "x" * 2500
-    assert any("The description was not saved: the description has 2,500 characters; at most 2,000 are kept" in
+    assert any("The description was not saved: a description may have at most 2,000 characters, and this one has "
+               "2,500: shorten it by 500" in
                e.value for e in app.error) and (run.path / "description.json").read_bytes() == saved
     app.text_area(key="home_description").input("approved by QA on 2026-12-02").run()
     app.button(key="home_describe").click().run()  # saved again unchanged: nothing written, said (archive review:
@@ -1625,9 +1626,9 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
                m.value for m in app.markdown]  # the answer before the table (browser review)
     assert [i.value for i in app.info if "the one set at training" in i.value] == [common.as_text(  # both as
         "Every run's saved threshold is the one set at training, F1-optimal on its own test images (those compared "
-        "here), and nobody has chosen it: the false alarms and escapes below are the best these images allow, better "
-        "than on new parts. Choose each run's threshold on the Threshold page (e.g. its minimum-cost preset) before "
-        "comparing them there; the image AUROCs compare the runs at every threshold.")]  # trained (archive review)
+        "here), and nobody has chosen it: chosen on these very images, it flatters the false alarms and escapes "
+        "below, which are likely to be more on new parts. Choose each run's threshold on the Threshold page (e.g. its "
+        "minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every threshold.")]
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
     assert not [i.value for i in app.info if "the one set at training" in i.value]
@@ -1639,8 +1640,8 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
     assert table["threshold from"].tolist() == [  # thresholds chosen by different rules (browser review)
         "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]
     assert [i.value for i in app.info if "chosen in different ways" in i.value] == [common.as_text(  # in view (QE
-        "The runs' saved thresholds were chosen in different ways (manual; F1-optimal on the evaluated test set; set "
-        "at training, not chosen yet): their false alarms and escapes compare the thresholds as much as the models. "
+        "The runs' saved thresholds were chosen in different ways (“manual”, “F1-optimal on the evaluated test set; "
+        "set at training, not chosen yet”): their false alarms and escapes compare the thresholds as much as the models. "
         "To compare the models there, choose each run's threshold the same way on the Threshold page; the image "
         "AUROCs compare them at every threshold.")]  # review: that column had been off the table's right edge)
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
@@ -1719,10 +1720,15 @@ def test_compare_cards_name_their_run_and_judge_at_the_saved_threshold_printed_i
         assert (f"score {told_apart(score, shown.threshold)[0]} · saved threshold {exact_number(shown.threshold)} → "
                 f"<span style='color:{colour}'>**{judged}**</span>") in card
     assert "  \ncandidate for line 3  \n" in cards[1] and "candidate" not in cards[0]
-    copy.describe("approved " + "x" * 1990)  # a long one is cut short on its card, its verdict in sight (review)
+    copy.describe("approved for line 3 " * 100)  # a long one is cut short on its card, at a word's end, its verdict
+    app.run()  # in sight (review)
+    card = [m.value for m in app.markdown if " · saved threshold " in m.value][1].replace("\\:", ":")
+    assert f"  \n{('approved for line 3 ' * 8).strip()} … (the whole description: double-click its cell in the " \
+           f"table)  \n" in card
+    copy.describe("approved for line 3 " + "x" * 2 + "y" * 1900)  # cut inside a word: before it
     app.run()
     card = [m.value for m in app.markdown if " · saved threshold " in m.value][1]
-    assert "approved " + "x" * 151 + " … (the whole description is in the table)  \n" in card
+    assert "  \napproved for line 3 … (the whole description" in card
     assert [img.alt for image in app.image for img in image.proto.imgs] == [
         f"{name} with the heatmap and boxes of run {shown.id} (PaDiM)" for shown in (run, copy)]  # told apart
     assert verdict(threshold, threshold) == "defective" and verdict(np.nextafter(threshold, 0), threshold) == "good"

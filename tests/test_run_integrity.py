@@ -771,6 +771,10 @@ def test_a_test_image_replaced_since_the_run_is_not_drawn_with_the_old_heatmap(t
     assert not app.exception
     assert any("has changed since the run scored it" in w.value and run.scores["image"].iloc[1] in w.value
                for w in app.warning)
+    app.button(key="inspect_open_1").click().run()  # its large view says so alone, no caption of its map above
+    assert not app.exception and not [c.value for c in app.caption if c.value.startswith(("This image's whole map",
+                                                                                           "Coloured over"))]
+    assert any("has changed since the run scored it" in e.value for e in [*app.error, *app.warning])
 
 
 def test_scores_that_are_not_finite_or_repeat_an_image_and_figures_that_are_text_are_found(trained_run, tmp_path,

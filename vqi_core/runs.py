@@ -869,8 +869,7 @@ class Run:
         or a tab (a terminal escape would garble the terminal where ``runs`` prints it)."""
         text = text.strip().replace("\r\n", "\n")
         if len(text) > MAX_DESCRIPTION_CHARS:
-            raise ValueError(f"the description has {len(text):,} characters; at most {MAX_DESCRIPTION_CHARS:,} "
-                             f"are kept")
+            raise ValueError(too_long("description", len(text), MAX_DESCRIPTION_CHARS))
         control = control_character(text, allowed="\n\t")
         if control is not None:
             raise ValueError(f"the description holds a control character ({control!r}): write plain text")
@@ -1274,6 +1273,12 @@ def checked_box_level(level: object) -> float:
     return float(level)
 
 
+def too_long(what: str, length: int, most: int) -> str:
+    """Why a text of ``length`` characters is refused where ``most`` are allowed: nothing of it is kept (browser
+    review: "at most 2,000 are kept" read as if 2,000 had been)."""
+    return f"a {what} may have at most {most:,} characters, and this one has {length:,}: shorten it by {length - most:,}"
+
+
 #: the most characters of a name kept with a save (:func:`checked_name`)
 MAX_NAME_CHARS = 100
 
@@ -1283,7 +1288,7 @@ def checked_name(name: str) -> str:
     :data:`MAX_NAME_CHARS` or holds a control character (as a reason)."""
     name = name.strip()
     if len(name) > MAX_NAME_CHARS:
-        raise ValueError(f"the name has {len(name):,} characters; at most {MAX_NAME_CHARS} are kept")
+        raise ValueError(too_long("name", len(name), MAX_NAME_CHARS))
     if (control := control_character(name)) is not None:
         raise ValueError(f"the name holds a control character ({control!r}): write it on one line of plain text")
     return name
@@ -1294,7 +1299,7 @@ def checked_reason(reason: str) -> str:
     control character (a line break or a terminal escape would garble the history where it is printed)."""
     reason = reason.strip()
     if len(reason) > MAX_REASON_CHARS:
-        raise ValueError(f"the reason has {len(reason):,} characters; at most {MAX_REASON_CHARS} are kept")
+        raise ValueError(too_long("reason", len(reason), MAX_REASON_CHARS))
     control = control_character(reason)
     if control is not None:
         raise ValueError(f"the reason holds a control character ({control!r}): write it on one line of plain text")

@@ -55,7 +55,11 @@ def card_heading(run: Run) -> str:
                f"{common.as_text(changed_settings(run.config))}")
     description = run.description
     if len(description) > CARD_DESCRIPTION_CHARS:  # a long one pushed the verdict a screen down (archive review)
-        description = f"{description[:CARD_DESCRIPTION_CHARS].rstrip()} … (the whole description is in the table)"
+        cut = description[:CARD_DESCRIPTION_CHARS]
+        mid_word = not (cut[-1].isspace() or description[CARD_DESCRIPTION_CHARS].isspace())
+        if mid_word and " " in cut.strip():  # cut at a word's end (browser review: mid-word)
+            cut = cut.rsplit(maxsplit=1)[0]
+        description = f"{cut.rstrip()} … (the whole description: double-click its cell in the table)"
     description = common.as_text(description).replace("\n", "  \n")  # each of its lines kept a line
     return f"{heading}  \n{description}" if description else heading
 

@@ -126,14 +126,12 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
              f"boxes are the same in both.") == OWN_RANGE
     scale.image(heat_scale_key(own_range), width="content", alt=HEAT_KEYS[own_range])  # beside the controls: in
     try:  # view while they change (under the images, a laptop's window had it out of sight: browser review)
-        levels = map_range(run, index, common.normalization(path))
-        if own_range:
-            st.caption(own_range_note(*levels))
-        elif hidden := heat_scale_note(*levels):
-            st.caption(hidden)
+        photo = common.original(path, index, dataset=read_from(run))  # first: a file changed since is said alone
+        levels = map_range(run, index, common.normalization(path))  # (browser review: its map's range above it)
+        if note := (own_range_note(*levels) if own_range else heat_scale_note(*levels)):
+            st.caption(note)
         columns = st.columns(3)
-        columns[0].image(common.original(path, index, dataset=read_from(run)), caption="Original", width="stretch",
-                         alt=f"{row['image']} as photographed")
+        columns[0].image(photo, caption="Original", width="stretch", alt=f"{row['image']} as photographed")
         columns[1].image(common.overlay(path, index, box_level, alpha=alpha, boxes=False, ground_truth=False,
                                         max_side=768, dataset=read_from(run), own_range=own_range),
                          caption=HEAT_SCALES[OWN_RANGE if own_range else RUN_SCALE], width="stretch",

@@ -196,13 +196,14 @@ def threshold_sources_note(sources: Sequence[str]) -> str | None:
     ways = list(dict.fromkeys(sources))
     if ways == [f"{TRAINING_F1}; {NOT_CHOSEN}"]:  # alike, and flattering (archive review: no note at all)
         return ("Every run's saved threshold is the one set at training, F1-optimal on its own test images (those "
-                "compared here), and nobody has chosen it: the false alarms and escapes below are the best these "
-                "images allow, better than on new parts. Choose each run's threshold on the Threshold page (e.g. "
-                "its minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every "
-                "threshold.")
+                "compared here), and nobody has chosen it: chosen on these very images, it flatters the false alarms "
+                "and escapes below, which are likely to be more on new parts. Choose each run's threshold on the "
+                "Threshold page (e.g. its minimum-cost preset) before comparing them there; the image AUROCs compare "
+                "the runs at every threshold.")
     if len(ways) < 2:
         return None
-    return (f"The runs' saved thresholds were chosen in different ways ({'; '.join(ways)}): their false alarms and "
+    listed = ", ".join(f"“{way}”" for way in ways)  # a way may hold "; " itself (browser review: 2 read as 3)
+    return (f"The runs' saved thresholds were chosen in different ways ({listed}): their false alarms and "
             f"escapes compare the thresholds as much as the models. To compare the models there, choose each run's "
             f"threshold the same way on the Threshold page; the image AUROCs compare them at every threshold.")
 
