@@ -1625,10 +1625,11 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
            f"(95% interval +0.000 to +0.000)\\: this test set cannot tell the two apart." in [
                m.value for m in app.markdown]  # the answer before the table (browser review)
     assert [i.value for i in app.info if "the one set at training" in i.value] == [common.as_text(  # both as
-        "Every run's saved threshold is the one set at training, F1-optimal on its own test images (those compared "
-        "here), and nobody has chosen it: chosen on these very images, it flatters the false alarms and escapes "
-        "below, which are likely to be more on new parts. Choose each run's threshold on the Threshold page (e.g. its "
-        "minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every threshold.")]
+        "Every run's saved threshold is the one set at training, F1-optimal on its own test set (the images compared "
+        "here, or most of them), and nobody has chosen it: chosen on these very images, it flatters the false alarms "
+        "and escapes below, which are likely to be more on new parts. Choose each run's threshold on the Threshold "
+        "page (e.g. its minimum-cost preset) before comparing them there; the image AUROCs compare the runs at every "
+        "threshold.")]
     Run(app_env.root / first).save_threshold(float(np.max(run.score_values)) + 1.0, "manual")  # every part passes
     app.run()
     assert not [i.value for i in app.info if "the one set at training" in i.value]
@@ -1641,9 +1642,9 @@ def test_compare_two_runs_on_the_same_test_set(open_page, app_env):
         "manual", "F1-optimal on the evaluated test set; set at training, not chosen yet"]
     assert [i.value for i in app.info if "chosen in different ways" in i.value] == [common.as_text(  # in view (QE
         "The runs' saved thresholds were chosen in different ways (“manual”, “F1-optimal on the evaluated test set; "
-        "set at training, not chosen yet”): their false alarms and escapes compare the thresholds as much as the models. "
-        "To compare the models there, choose each run's threshold the same way on the Threshold page; the image "
-        "AUROCs compare them at every threshold.")]  # review: that column had been off the table's right edge)
+        "set at training, not chosen yet”): their false alarms and escapes compare the thresholds as much as the "
+        "models. To compare the models there, choose each run's threshold the same way on the Threshold page; the "
+        "image AUROCs compare them at every threshold.")]  # review: that column had been off the table's right edge)
     best, best_f1 = f1_optimal_threshold(run.labels, run.score_values)
     assert table["best threshold"].tolist() == [best] * 2  # a number (sorts as one), every digit shown:
     shown_as = json.loads(next(d for d in app.dataframe if "F1 at best threshold" in d.value.columns).proto.columns)
@@ -2012,21 +2013,27 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
                                  lambda name, digest: "1" * 64)
     assert common_test_images([run, moved]).names == run.scores["image"].tolist()
     assert common_test_images([run, replaced]).changed == [replaced_name]
-    relabelled = Run(shutil.copytree(run.path, app_env.root / "29990104-000000-widget-padim-relabelled"))
+    def filed_as(folder: str, new_name: str, label: str, defect_type: str) -> Run:
+        """A copy of the run whose file ``replaced_name`` was filed as ``new_name`` (a run trained so)."""
+        copy = Run(shutil.copytree(run.path, app_env.root / folder))
+        copy_scores = pd.read_csv(copy.path / "scores.csv")
+        row = copy_scores["image"] == replaced_name
+        copy_scores.loc[row, ["image", "label", "defect_type"]] = [new_name, label, defect_type]
+        copy_scores.loc[row, "path"] = f"{run.config['dataset']}/test/{new_name}"
+        copy_scores.to_csv(copy.path / "scores.csv", index=False)
+        manifest = pd.read_csv(copy.path / "data_manifest.csv", dtype={"sha256": str})
+        manifest.loc[manifest["file"] == f"test/{replaced_name}", "file"] = f"test/{new_name}"
+        manifest.to_csv(copy.path / "data_manifest.csv", index=False)
+        config = json.loads((copy.path / "config.json").read_text())  # as a run trained on those files records
+        (copy.path / "config.json").write_text(json.dumps({**config, "data_sha256": manifest_digest(manifest)}))
+        reseal(copy.path)
+        return Run(copy.path)
+
     moved_name = f"scratch/relabelled_{replaced_name.split('/')[-1]}"  # the same file filed as a defect there
-    relabelled_scores = pd.read_csv(relabelled.path / "scores.csv")
-    row = relabelled_scores["image"] == replaced_name
-    relabelled_scores.loc[row, ["image", "label", "defect_type"]] = [moved_name, "defective", "scratch"]
-    relabelled_scores.loc[row, "path"] = f"{run.config['dataset']}/test/{moved_name}"
-    relabelled_scores.to_csv(relabelled.path / "scores.csv", index=False)
-    manifest = pd.read_csv(relabelled.path / "data_manifest.csv", dtype={"sha256": str})
-    manifest.loc[manifest["file"] == f"test/{replaced_name}", "file"] = f"test/{moved_name}"
-    manifest.to_csv(relabelled.path / "data_manifest.csv", index=False)
-    config = json.loads((relabelled.path / "config.json").read_text())  # as a run trained on those files records
-    (relabelled.path / "config.json").write_text(json.dumps({**config, "data_sha256": manifest_digest(manifest)}))
-    reseal(relabelled.path)
-    relabelled = Run(relabelled.path)  # (review: left out as "different test images", the file never named)
-    assert common_test_images([run, relabelled]).renamed == [(replaced_name, moved_name, relabelled.id)]
+    relabelled = filed_as("29990104-000000-widget-padim-relabelled", moved_name, "defective", "scratch")
+    assert common_test_images([run, relabelled]).renamed == [(replaced_name, moved_name, relabelled.id)]  # (review:
+    renamed_name = f"good/renamed_{replaced_name.split('/')[-1]}"  # left out as "different test images", unnamed)
+    renamed = filed_as("29990105-000000-widget-padim-renamed", renamed_name, "good", "good")
     app = open_page("compare.py")
     app.multiselect(key="compare_runs").set_value([run.id, moved.id]).run()
     assert not app.exception and not app.error
@@ -2078,6 +2085,11 @@ def test_compare_goes_by_the_test_files_not_by_the_folder_they_were_in(open_page
            f"defect type, in another run ({common.as_text(replaced_name)} is {common.as_text(moved_name)} in " \
            f"{common.as_code(relabelled.id)}): the runs disagree on what the part is, and it is left out of the " \
            f"comparison." in [w.value for w in app.warning]
+    app.multiselect(key="compare_runs").set_value([run.id, renamed.id]).run()  # a new name alone: no disagreement
+    assert f"1 test image of {common.as_code(run.id)} is the same file under another name in another run " \
+           f"({common.as_text(replaced_name)} is {common.as_text(renamed_name)} in {common.as_code(renamed.id)}): " \
+           f"runs are compared on the images of the same names, so it is left out of the comparison." in [
+               w.value for w in app.warning]  # (code review: it was called a disagreement on the part)
 
 
 @pytest.mark.parametrize("page", ["inspect_images.py", "threshold.py", "compare.py"])

@@ -24,7 +24,8 @@ from synthetic import record_dataset_as
 from ui.common import as_text
 from vqi_core import archive
 from vqi_core import runs as runs_module
-from vqi_core.archive import EXPORT_FAILED_FILE, export_run, export_run_file, import_run, run_archive_bytes
+from vqi_core.archive import EXPORT_FAILED_FILE, export_run, export_run_file, import_run, run_archive_bytes, \
+    run_archive_or_note
 from vqi_core.cli import main
 from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
 from vqi_core.pipeline import folder_sources, iter_score
@@ -76,6 +77,20 @@ def test_an_exported_run_imports_as_the_same_run_and_scores_the_same(trained_run
                                        r"replace it, delete it first"):  # differing file named
         import_run(run_archive_bytes(trained_run), store)
     (store.root / trained_run.id / "description.json").unlink()
+    damaged = bytearray(run_archive_bytes(trained_run))  # a copy damaged in transit, of the run installed: said to be
+    with zipfile.ZipFile(io.BytesIO(bytes(damaged))) as packed:  # damaged, not to delete the run (code review)
+        info = packed.getinfo(f"{trained_run.id}/maps.npz")
+    name_length, extra_length = (int.from_bytes(damaged[info.header_offset + at:info.header_offset + at + 2], "little")
+                                 for at in (26, 28))
+    damaged[info.header_offset + 30 + name_length + extra_length + info.compress_size // 2] ^= 0xFF
+    with pytest.raises(RunError, match=r"is already in .*, and the archive's maps.npz cannot be unpacked \(damaged: "
+                                       r".*\): copy the archive again; the run there stays as it is"):
+        import_run(bytes(damaged), store)
+    gone = Run(shutil.copytree(trained_run.path, tmp_path / "gone" / trained_run.id))
+    shutil.rmtree(gone.path)  # a download of a run deleted meanwhile: its note, not a run
+    with pytest.raises(RunError, match=f"this is not a run archive but the note of an export that failed: The run "
+                                       f"{gone.id} could not be exported: "):
+        import_run(run_archive_or_note(gone), RunStore(tmp_path / "other"))
     with pytest.raises(RunError, match=r"not a run archive \(.zip\): File is not a zip file; an archive whose copy or "
                                        r"download was cut short reads so: copy it again"):
         import_run(run_archive_bytes(trained_run)[:1000], RunStore(tmp_path / "other"))

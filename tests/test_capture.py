@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from synthetic import textured_image
 from vqi_core.capture import (ODD_ONE_OUT_MIN_IMAGES, RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics,
-                               file_format, format_cue, odd_ones_out, statistics_ranges, unlike_format,
+                               file_format, file_format_of, format_cue, odd_ones_out, statistics_ranges, unlike_format,
                                unlike_training)
 
 
@@ -125,7 +128,7 @@ def test_a_new_image_just_past_the_widened_range_is_named_and_one_just_inside_is
         "mean grey level 95.0, below the training images' 100.0 to 120.0"]
 
 
-def test_an_image_files_format_is_read_from_its_signature_and_another_than_the_trainings_is_named() -> None:
+def test_an_image_files_format_is_read_from_its_signature_and_another_than_the_trainings_is_named(tmp_path) -> None:
     """A good part saved as JPEG scored twice as high as the same part in PNG on a run trained on PNG files, and
     nothing said why (browser review): the file format is a capture change too."""
     image = textured_image(32, seed=1)
@@ -134,6 +137,17 @@ def test_an_image_files_format_is_read_from_its_signature_and_another_than_the_t
                                   (".webp", "WebP", [cv2.IMWRITE_WEBP_QUALITY, 101])):  # above 100: lossless
         assert file_format(cv2.imencode(suffix, image, options)[1].tobytes()) == name
     assert file_format(b"GIF89a\x01\x00") is None and file_format(b"") is None
+    picture, exif = Image.fromarray(image), Image.Exif()
+    exif[0x0112] = 1
+    for options, name in (({"format": "WEBP", "quality": 80, "exif": exif.tobytes()}, "WebP (lossy)"),  # extended
+                          ({"format": "WEBP", "lossless": True, "icc_profile": b"x" * 999}, "WebP"),  # (VP8X) files:
+                          ({"format": "TIFF", "compression": "jpeg"}, "TIFF (JPEG)"),  # found inside (code review:
+                          ({"format": "TIFF", "compression": "tiff_lzw"}, "TIFF")):  # lossless had been assumed)
+        encoded = io.BytesIO()
+        picture.save(encoded, **options)
+        (tmp_path / "image").write_bytes(encoded.getvalue())
+        assert file_format(encoded.getvalue()) == file_format_of(tmp_path / "image") == name, options
+    assert file_format(b"II*\x00" + (999).to_bytes(4, "little")) is None  # its directory cut off: unknown
     assert unlike_format("JPEG", ["PNG"]) == [
         "saved as JPEG (lossy compression, which changes fine texture), the training images as PNG"]
     assert unlike_format("WebP (lossy)", ["BMP", "PNG"]) == [

@@ -536,9 +536,9 @@ def test_a_hand_edited_model_json_is_refused_and_a_reindented_one_loads(small_fi
             load_model(tmp_path / "model")
 
 
-def test_predict_before_fit_is_the_same_error_for_every_method(method):
+def test_predict_before_fit_is_the_same_kind_of_error_for_every_method(method):
     """API review: PatchCore's fixed_scale input said "needs a scale" (a ValueError) where the others said the model
-    is not fitted (a RuntimeError)."""
+    is not fitted (a RuntimeError); each says it is not fitted now, in a RuntimeError (CAM names itself)."""
     with pytest.raises(RuntimeError, match="is not fitted"):
         create_model(method, **SMALL_METHODS[method]).predict([np.zeros((32, 32, 3), np.uint8)])
     with pytest.raises(RuntimeError, match="is not fitted"):

@@ -155,6 +155,9 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
         # hold a .DS_Store, or a .threshold.json.* left by a write a killed process never finished (review)
         members = [info for info in archive.infolist()
                    if not info.is_dir() and not PurePosixPath(info.filename).name.startswith(".")]
+        if [info.filename for info in members] == [EXPORT_FAILED_FILE]:  # (code review: a generic refusal)
+            note = archive.read(members[0]).decode("utf-8", "replace").strip()
+            raise RunError(f"this is not a run archive but the note of an export that failed: {note}")
         run_id, relative = _checked_members(members)
         if (store.root / run_id).exists():
             problem = _already_there(archive, members, relative, store.root / run_id)
@@ -213,15 +216,20 @@ def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], rel
     for info, path in zip(members, relative):
         kept = folder.joinpath(*path.parts)
         try:
-            if not kept.is_file() or kept.stat().st_size != info.file_size or kept.read_bytes() != archive.read(info):
+            packed = archive.read(info)
+        except (zipfile.BadZipFile, zlib.error, OSError) as exc:  # (code review: "delete it first" had been said)
+            return (f"run {folder.name} is already in {folder.parent}, and the archive's {path.as_posix()} cannot be "
+                    f"unpacked (damaged: {exc}): copy the archive again; the run there stays as it is")
+        try:
+            if not kept.is_file() or kept.stat().st_size != info.file_size or kept.read_bytes() != packed:
                 return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's "
                         f"({path.as_posix()}): to replace it, delete it first (keep the one that was validated)")
-        except (OSError, zipfile.BadZipFile, zlib.error):
+        except OSError:
             break
     else:
         extra = sorted(name for name in RUN_FILES if (folder / name).is_file()) if folder.is_dir() else []
-        packed = {path.as_posix() for path in relative}
-        if not (unpacked := [name for name in extra if name not in packed]):
+        archived = {path.as_posix() for path in relative}
+        if not (unpacked := [name for name in extra if name not in archived]):
             return None
         return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's ({unpacked[0]}): "
                 f"to replace it, delete it first (keep the one that was validated)")

@@ -20,7 +20,7 @@ Two uses, both about telling the part from the way it was photographed:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -139,24 +139,73 @@ FORMAT_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (
 
 
 #: the formats (as :func:`file_format` names them) whose compression loses detail
-LOSSY_FORMATS = frozenset({"JPEG", "WebP (lossy)"})
+LOSSY_FORMATS = frozenset({"JPEG", "WebP (lossy)", "TIFF (JPEG)"})
+#: TIFF compression tags of lossy compressions (old-style and new-style JPEG, lossy JPEG of DNG)
+LOSSY_TIFF_COMPRESSIONS = frozenset({6, 7, 34892})
 
 
 def file_format(data: bytes) -> str | None:
-    """The image format of an image file's bytes (``data``: its first 16 bytes are enough), by its signature: PNG,
-    JPEG, BMP, TIFF, "WebP (lossy)" or WebP (lossless, or extended); None for any other."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP (lossy)" if data[12:16] == b"VP8 " else "WebP"
-    return next((name for signature, name in FORMAT_SIGNATURES if data.startswith(signature)), None)
+    """The image format of an image file's ``data``, by its signature, with its compression where a format holds
+    lossy and lossless kinds: PNG, JPEG, BMP, "TIFF (JPEG)" or TIFF, "WebP (lossy)" or WebP (lossless); None for any
+    other, and for a WebP or TIFF whose compression is not found in ``data`` (code review: an extended WebP, with
+    EXIF or a colour profile, and a JPEG-compressed TIFF had been taken for lossless)."""
+    return _file_format(data[:16], lambda offset, size: data[offset:offset + size])
 
 
 def file_format_of(path: Path | str) -> str | None:
-    """:func:`file_format` of the file at ``path`` (None where it cannot be read)."""
+    """:func:`file_format` of the file at ``path``, reading only its header and the parts that say its compression
+    (None where it cannot be read)."""
     try:
         with open(path, "rb") as file:
-            return file_format(file.read(16))
-    except OSError:
+            def read_at(offset: int, size: int) -> bytes:
+                file.seek(offset)
+                return file.read(size)
+
+            return _file_format(file.read(16), read_at)
+    except (OSError, ValueError):
         return None
+
+
+def _file_format(head: bytes, read_at: Callable[[int, int], bytes]) -> str | None:
+    """:func:`file_format` from the first 16 bytes ``head`` and ``read_at(offset, size)`` for the rest."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp_format(read_at)
+    found = next((name for signature, name in FORMAT_SIGNATURES if head.startswith(signature)), None)
+    if found != "TIFF":
+        return found
+    compression = _tiff_compression(head[:2] == b"II", read_at)
+    return None if compression is None else "TIFF (JPEG)" if compression in LOSSY_TIFF_COMPRESSIONS else "TIFF"
+
+
+def _webp_format(read_at: Callable[[int, int], bytes]) -> str | None:
+    """Lossy or lossless WebP by its first image chunk ("VP8 " or "VP8L"), past an extended file's chunks of
+    EXIF, colour profile or alpha (at most 64 of them); None where none is found."""
+    offset = 12
+    for _ in range(64):
+        chunk = read_at(offset, 8)
+        if len(chunk) < 8:
+            return None
+        if chunk[:4] in (b"VP8 ", b"VP8L"):
+            return "WebP (lossy)" if chunk[:4] == b"VP8 " else "WebP"
+        size = int.from_bytes(chunk[4:8], "little")
+        offset += 8 + size + (size & 1)
+    return None
+
+
+def _tiff_compression(little_endian: bool, read_at: Callable[[int, int], bytes]) -> int | None:
+    """The Compression tag (259) of a TIFF's first image directory; None where it cannot be read (1, none, when
+    the directory has no such tag, as the TIFF standard has it)."""
+    order: Literal["little", "big"] = "little" if little_endian else "big"
+    directory = int.from_bytes(read_at(4, 4), order)
+    entries = read_at(directory, 2)
+    if len(entries) < 2:
+        return None
+    count = int.from_bytes(entries, order)
+    table = read_at(directory + 2, 12 * count)
+    for start in range(0, len(table) - 11, 12):
+        if int.from_bytes(table[start:start + 2], order) == 259:
+            return int.from_bytes(table[start + 8:start + 10], order)  # a SHORT value, left-justified
+    return 1 if len(table) == 12 * count else None
 
 
 def unlike_format(found: str | None, training_formats: Sequence[str] | None) -> list[str]:
@@ -177,7 +226,7 @@ def unlike_format(found: str | None, training_formats: Sequence[str] | None) -> 
 
 def _format_name(name: str) -> str:
     """A format as :func:`file_format` names it, as a sentence names it."""
-    return "lossy WebP" if name == "WebP (lossy)" else name
+    return {"WebP (lossy)": "lossy WebP", "TIFF (JPEG)": "JPEG-compressed TIFF"}.get(name, name)
 
 
 def unlike_training(image: np.ndarray, ranges: Mapping[str, Sequence[float]] | None) -> list[str]:

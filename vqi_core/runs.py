@@ -444,7 +444,7 @@ class Run:
     dataset: Path | None = None
 
     def __post_init__(self) -> None:
-        self.path = Path(self.path)
+        self.path = Path(self.path).expanduser()  # "~/runs/<id>" as RunStore takes it (code review)
         self.dataset = Path(self.dataset) if self.dataset is not None else None
         if not is_run_folder(self.path):
             if not self.path.exists():
@@ -1276,7 +1276,8 @@ def checked_box_level(level: object) -> float:
 def too_long(what: str, length: int, most: int) -> str:
     """Why a text of ``length`` characters is refused where ``most`` are allowed: nothing of it is kept (browser
     review: "at most 2,000 are kept" read as if 2,000 had been)."""
-    return f"a {what} may have at most {most:,} characters, and this one has {length:,}: shorten it by {length - most:,}"
+    return (f"a {what} may have at most {most:,} characters, and this one has {length:,}: shorten it by "
+            f"{length - most:,}")
 
 
 #: the most characters of a name kept with a save (:func:`checked_name`)

@@ -180,14 +180,19 @@ if not shared:
 for run_ids, note in notes_of_runs(chosen):
     holders = "All these runs" if len(run_ids) == len(chosen) > 1 else ", ".join(map(common.as_code, run_ids))
     common.note_banner(note, f"{holders}: ")
-if found.renamed:
+for relabelled in (True, False):  # another label or defect type, or a new name alone (code review: a renamed
+    pairs_of = [pair for pair in found.renamed  # good image had been called a disagreement on the part)
+                if (pair[0].split("/")[0] != pair[1].split("/")[0]) == relabelled]
+    if not pairs_of:
+        continue
     pairs = "; ".join(f"{common.as_text(name)} is {common.as_text(other)} in {common.as_code(run_id)}"
-                      for name, other, run_id in found.renamed[:5])
-    st.warning(f"{counted(len(found.renamed), 'test image')} of {common.as_code(chosen[0].id)} "
-               f"{'is' if len(found.renamed) == 1 else 'are'} the same file under another name, so another label or "
-               f"defect type, in another run ({pairs}{'; ...' if len(found.renamed) > 5 else ''}): the runs disagree "
-               f"on what the part is, and {'it is' if len(found.renamed) == 1 else 'they are'} left out of the "
-               f"comparison.", icon=":material/label_off:")
+                      for name, other, run_id in pairs_of[:5]) + ("; ..." if len(pairs_of) > 5 else "")
+    one = len(pairs_of) == 1
+    st.warning(f"{counted(len(pairs_of), 'test image')} of {common.as_code(chosen[0].id)} {'is' if one else 'are'} "
+               f"the same file under another name" + (", so another label or defect type," if relabelled else "")
+               + f" in another run ({pairs}): " + ("the runs disagree on what the part is, and " if relabelled else
+                                                    "runs are compared on the images of the same names, so ")
+               + f"{'it is' if one else 'they are'} left out of the comparison.", icon=":material/label_off:")
 if found.changed:
     st.warning(f"The test set changed between these runs:{changed} They are left out of the comparison.",
                icon=":material/difference:")

@@ -33,24 +33,34 @@ def import_clicked() -> None:
     try:
         run = import_run(archive, store())
     except AlreadyImported as exc:  # the very run is here: done, made current, not an error (browser review)
-        set_current_run(exc.run_id)
+        try:
+            made_current(store().get(exc.run_id))
+        except RunError:  # damaged since the check a moment ago: the sidebar and the table say so
+            set_current_run(exc.run_id)
         st.session_state[IMPORT_RESULT] = (True, f"{as_text(upload.name)}: {as_text(exc)}; it is the current run. "
                                                  f"The archive's SHA-256 is {as_code(archive_sha256(archive))}: "
                                                  f"compare it with the one recorded when the run was approved.")
     except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
         st.session_state[IMPORT_RESULT] = (False, f"{as_text(upload.name)} was not imported: {as_text(exc)}")
     else:
-        set_current_run(run.id)
-        root, _ = data_choice()
-        try:  # the sidebar shows the run's category where the dataset folder holds it, as a link to the run does
-            if run.config.get("category") in list_categories(root):  # (it stayed on another: browser review)
-                st.session_state[CATEGORY] = run.config["category"]
-        except (DatasetError, ValueError):  # a wrong folder: the sidebar says what is wrong with it
-            pass
+        made_current(run)
         st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
                                                  f"current run. The archive's SHA-256 is "
                                                  f"{as_code(archive_sha256(archive))}: compare it with the one "
                                                  f"recorded when the run was approved.")
+
+
+def made_current(run: Run) -> None:
+    """Make an imported ``run`` the current one, the sidebar showing its category where the dataset folder holds
+    it, as a link to the run does (it stayed on another: browser review; so did a run imported again: code
+    review)."""
+    set_current_run(run.id)
+    root, _ = data_choice()
+    try:
+        if run.config.get("category") in list_categories(root):
+            st.session_state[CATEGORY] = run.config["category"]
+    except (DatasetError, ValueError):  # a wrong folder: the sidebar says what is wrong with it
+        pass
 
 
 def describe_clicked(run: Run) -> None:

@@ -195,11 +195,11 @@ def threshold_sources_note(sources: Sequence[str]) -> str | None:
     images compared; None where all were chosen alike otherwise."""
     ways = list(dict.fromkeys(sources))
     if ways == [f"{TRAINING_F1}; {NOT_CHOSEN}"]:  # alike, and flattering (archive review: no note at all)
-        return ("Every run's saved threshold is the one set at training, F1-optimal on its own test images (those "
-                "compared here), and nobody has chosen it: chosen on these very images, it flatters the false alarms "
-                "and escapes below, which are likely to be more on new parts. Choose each run's threshold on the "
-                "Threshold page (e.g. its minimum-cost preset) before comparing them there; the image AUROCs compare "
-                "the runs at every threshold.")
+        return ("Every run's saved threshold is the one set at training, F1-optimal on its own test set (the images "
+                "compared here, or most of them), and nobody has chosen it: chosen on these very images, it flatters "
+                "the false alarms and escapes below, which are likely to be more on new parts. Choose each run's "
+                "threshold on the Threshold page (e.g. its minimum-cost preset) before comparing them there; the "
+                "image AUROCs compare the runs at every threshold.")
     if len(ways) < 2:
         return None
     listed = ", ".join(f"“{way}”" for way in ways)  # a way may hold "; " itself (browser review: 2 read as 3)
