@@ -1001,7 +1001,7 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     assert not app.exception and run.threshold == elsewhere
     assert any(e.value.replace("\\:", ":").startswith(
         f"Not saved: the saved threshold has changed since this page was shown, to {exact_number(elsewhere)} (≤ 1% "
-        f"false alarms, {saved_time(run.threshold_info['saved_at'])}), in another tab") for e in app.error)
+        f"false alarms, by J. Doe, {saved_time(run.threshold_info['saved_at'])}), in another tab") for e in app.error)
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
     history = next(d.value for d in app.dataframe if "source" in d.value.columns)
@@ -1010,6 +1010,39 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
     assert history["by"].tolist()[:3] == ["A. Quality", "J. Doe", ""]  # who changed the decision (audit review:
     assert run.threshold_info["saved_by"] == "A. Quality"  # when and why only); the one set at training: nobody
     assert history["saved"].tolist() == [saved_time(t) for t in run.threshold_history["saved_at"][::-1]]
+
+
+def test_a_threshold_saved_elsewhere_is_announced_and_a_reason_typed_before_it_is_not_saved_with_it(open_page,
+                                                                                                    app_env):
+    """Browser review: a reason typed, then Tab, while the command line saved another threshold: the page followed
+    the new one without a word, and the next click saved it again with the reason typed for the earlier one."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.text_input(key="threshold_reason").input("lot 7 complaint").run()  # typed while the page showed this one
+    before = run.threshold
+    elsewhere = float(sorted(run.score_values)[-2])
+    run.save_threshold(elsewhere, "manual", "QA decision", saved_by="Q. A.")  # the command line, meanwhile
+    app.text_input(key="threshold_saved_by").input("A. Quality").run()  # any rerun: the page follows it, and says so
+    assert any(i.value.replace("\\:", ":").startswith(
+        f"The saved threshold was changed in another tab or from the command line: it is {exact_number(elsewhere)} "
+        f"now (manual, by Q. A., ") for i in app.info)
+    app.button(key="threshold_save").click().run()
+    assert run.threshold == elsewhere and run.threshold_history["reason"].tolist()[-1] == "QA decision"
+    assert any(e.value.replace("\\:", ":").startswith(
+        f"Not saved: the reason was typed while the saved threshold was {exact_number(before)}; it has changed since, "
+        f"to {exact_number(elsewhere)} (manual, by Q. A., ") for e in app.error)
+    assert app.text_input(key="threshold_reason").value == "lot 7 complaint"  # kept: checked, the next press saves
+    app.text_input(key="threshold_saved_by").input("x" * 150).run()  # too long: refused with the reason, kept
+    app.button(key="threshold_save").click().run()  # (browser review: the browser's limit dropped a paste whole)
+    assert any("a name may have at most 100 characters, and this one has 150: shorten it by 50" in
+               e.value.replace("\\:", ":") for e in app.error) and app.text_input(key="threshold_saved_by").value
+    app.text_input(key="threshold_saved_by").input("A. Quality").run()
+    app.button(key="threshold_save").click().run()
+    assert run.threshold_history["reason"].tolist()[-1] == "lot 7 complaint"
+    assert run.threshold_info["saved_by"] == "A. Quality"
+    assert not any(i.value.startswith("The saved threshold was changed") for i in app.info)  # saved here: no note
+    assert any("by A. Quality" in c.value for c in app.caption if c.value.startswith("Saved threshold: "))
+    assert app.session_state["box_level_saved_by"] == "A. Quality"  # one name for the session's saves (review)
 
 
 def test_saved_times_read_as_run_labels_give_times_with_their_utc_offset():

@@ -32,6 +32,10 @@ MAX_FALSE_ALARMS = "threshold_max_false_alarms"
 #: it, another run's opening sets the field to that run's)
 MAX_FALSE_ALARMS_SET_FOR = "threshold_max_false_alarms_set_for"
 REASON, SAVE_ERROR, SAVED_BY = "threshold_reason", "threshold_save_error", "threshold_saved_by"
+#: the saved threshold the page showed when the reason was last typed (:func:`saved_seen`)
+REASON_SEEN = "threshold_reason_seen"
+#: the saved threshold this session saved last, and a note of one saved elsewhere that the page follows
+SAVED_HERE, FOLLOWED = "threshold_saved_here", "threshold_followed"
 BOX_SLIDER, BOX_REASON, BOX_SAVED_BY = "box_level", "box_level_reason", "box_level_saved_by"
 #: the tabs' widget key, and the tab last opened, which the page opens again after another page was open
 TAB, TAB_OPENED = "threshold_tab", "threshold_tab_opened"
@@ -99,9 +103,16 @@ def init_threshold(run: Run, axis: ScoreAxis, saved_threshold: tuple[float, dict
     """
     threshold, saved = saved_threshold
     owner = (run.id, threshold, saved.get("saved_at"), axis.low, axis.high)
-    if st.session_state.get(OWNER) == owner and SLIDER in st.session_state:
+    previous = st.session_state.get(OWNER)
+    if previous == owner and SLIDER in st.session_state:
         return
-    if (st.session_state.get(OWNER) or (None,))[0] != run.id:
+    if previous is not None and previous[0] == run.id and previous[1:3] != owner[1:3] and st.session_state.get(
+            SAVED_HERE) != saved_seen(run.id, saved):  # saved elsewhere while the page was open: said, not only
+        st.session_state[FOLLOWED] = run.id, (  # followed (browser review: it changed without a word)
+            f"The saved threshold was changed in another tab or from the command line: it is {exact_number(threshold)} "
+            f"now ({changed_by(saved)}).")
+    if (previous or (None,))[0] != run.id:
+        st.session_state.pop(REASON_SEEN, None)
         st.session_state[REASON] = ""
     explored = st.session_state.get(common.explored_key(run))
     if explored is not None and explored[0] != threshold:
@@ -126,11 +137,19 @@ def save(run: Run, axis: ScoreAxis) -> None:
         costs = None
     try:
         saved = run.threshold_info
+        typed_at = st.session_state.get(REASON_SEEN)
+        if (st.session_state.get(REASON, "").strip() and typed_at is not None and typed_at[0] == run.id
+                and typed_at != saved_seen(run.id, saved)):  # the page followed a save from elsewhere meanwhile
+            st.session_state[REASON_SEEN] = saved_seen(run.id, saved)  # said once: the next press saves
+            st.session_state[SAVE_ERROR] = run.id, (
+                f"Not saved: the reason was typed while the saved threshold was {exact_number(typed_at[1])}; it has "
+                f"changed since, to {exact_number(saved['threshold'])} ({changed_by(saved)}), in another tab or from "
+                f"the command line. Check that the reason still holds, then save again.")  # (browser review: saved
+            return  # with the threshold saved elsewhere, without a word)
         if st.session_state.get(SAVED_SEEN) != saved_seen(run.id, saved):  # saved elsewhere since the page showed it
             st.session_state[SAVE_ERROR] = run.id, (
                 f"Not saved: the saved threshold has changed since this page was shown, to "
-                f"{exact_number(saved['threshold'])} ({common.as_text(saved.get('source', 'unknown'))}, "
-                f"{common.as_text(saved_time(saved.get('saved_at')) or 'when not recorded')}), in another "
+                f"{exact_number(saved['threshold'])} ({changed_by(saved)}), in another "
                 f"tab or from the command line. Look at it above, then save again to replace it.")
             st.session_state[common.explored_key(run)] = (value, source)  # kept shown, not the one saved elsewhere
             return
@@ -156,12 +175,38 @@ def save(run: Run, axis: ScoreAxis) -> None:
                                             ":material/info:")
             return
         st.session_state[REASON] = ""  # a reason belongs to one change
+        st.session_state.pop(REASON_SEEN, None)
+        st.session_state[SAVED_HERE] = saved_seen(run.id, run.threshold_info)  # not one to announce as from elsewhere
         st.session_state.pop(common.explored_key(run), None)  # what was explored is saved: in use everywhere
         dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
         without = (" The costs entered cannot be used: none were recorded with it." if costs is None else "")
         st.session_state[SAVE_TOAST] = (  # what the save changes first: a toast shows 3 lines, then "view more"
-            f"Saved threshold {exact_number(value)} ({source}): Predict and scores.csv use it from now on.{dearer}"
+            f"Saved threshold {exact_number(value)} ({source}){by_name(st.session_state.get(SAVED_BY, ''))}: Predict "
+            f"and scores.csv use it from now on.{dearer}"
             f"{without} Run: {common.as_text(run_name(run))}.", ":material/save:")  # (QE review)
+
+
+def by_name(name: str) -> str:
+    """" by <name>" for who saved something, "" where no name was given (browser review: only the histories said it)."""
+    return f" by {name.strip()}" if name.strip() else ""
+
+
+def changed_by(saved: dict) -> str:
+    """A saved threshold's source, who saved it where recorded, and when, for the notes on a save from elsewhere."""
+    by = f", by {saved['saved_by']}" if saved.get("saved_by") else ""
+    when = saved_time(saved.get("saved_at")) or "when not recorded"
+    return common.as_text(f"{saved.get('source', 'unknown')}{by}, {when}")
+
+
+def name_typed(key: str, other: str) -> None:
+    """One name for the session's saves: a name typed on one tab is the other tab's too (browser review: the Boxes
+    tab kept the first name given, so a box level was recorded under a name changed since)."""
+    st.session_state[other] = st.session_state.get(key, "")
+
+
+def reason_typed(run: Run) -> None:
+    """Remember which saved threshold the page showed while the reason was typed (see :func:`save`)."""
+    st.session_state[REASON_SEEN] = st.session_state.get(SAVED_SEEN)
 
 
 def saved_seen(run_id: str, saved: dict) -> tuple:
@@ -350,19 +395,27 @@ def image_level_body(run: Run) -> None:
 
     source = st.session_state.get(SOURCE, "manual")
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
-    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))}). "
+    st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))})"
+               f"{common.as_text(by_name(saved.get('saved_by', '')))}. "
                f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
     common.show_run_error(SAVE_ERROR, run)
+    followed_run, followed = st.session_state.pop(FOLLOWED, (None, ""))
+    if followed_run == run.id:
+        st.info(followed, icon=":material/sync:")
     if SAVE_TOAST in st.session_state:
         message, icon = st.session_state.pop(SAVE_TOAST)
         st.toast(message, icon=icon, duration="long")  # the 4 s default was gone before a slow reader was done
-    st.text_input("Reason for saving (optional)", key=REASON, persist_state="session", max_chars=MAX_REASON_CHARS,
-                  placeholder="e.g. customer complaint 4711, new supplier lot",
-                  help="Kept in the run's threshold history with the date and the threshold it replaces, and "
-                       "shown in the validation report.")
-    st.text_input("Your name (optional)", key=SAVED_BY, persist_state="session", max_chars=MAX_NAME_CHARS,
-                  help="Kept with the threshold in the run's history and the validation report: who changed the "
-                       "decision, not only when (the command line records the account that saves).")
+    # no max_chars on the texts kept: the browser dropped a longer paste whole, without a word, and the save then
+    # kept none (browser review); saving says why it refuses one too long
+    st.text_input("Reason for saving (optional)", key=REASON, persist_state="session",
+                  placeholder="e.g. customer complaint 4711, new supplier lot", on_change=reason_typed, args=(run,),
+                  help=f"At most {MAX_REASON_CHARS} characters. Kept in the run's threshold history with the date "
+                       f"and the threshold it replaces, and shown in the validation report.")
+    st.text_input("Your name (optional)", key=SAVED_BY, persist_state="session", on_change=name_typed,
+                  args=(SAVED_BY, BOX_SAVED_BY),
+                  help=f"At most {MAX_NAME_CHARS} characters. Kept with the threshold in the run's history and the "
+                       f"validation report: who changed the decision, not only when (the command line records the "
+                       f"account that saves).")
     buttons = st.container(horizontal=True)
     buttons.button("Save threshold", key="threshold_save", type="primary", icon=":material/save:", on_click=save,
                    args=(run, axis), help="Store it in the run: Predict and the exported scores.csv use it.")
@@ -392,6 +445,20 @@ def image_level_body(run: Run) -> None:
                                     "reason": st.column_config.TextColumn(width="medium")})  # costs (review)
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
+
+
+@st.fragment(run_every=5)
+def follow_saved_elsewhere(run: Run) -> None:
+    """Every 5 s, whether a threshold was saved for the run elsewhere (another tab, the command line) since the page
+    showed its saved one: the whole page is drawn again then, and follows it with a note (browser review: it showed
+    the earlier one until the next click). Draws nothing."""
+    try:
+        now = saved_seen(run.id, run.threshold_info)
+    except RunError:  # deleted or damaged meanwhile: the next draw of the page says so
+        return
+    seen = st.session_state.get(SAVED_SEEN)
+    if seen is not None and seen[0] == run.id and seen != now:
+        st.rerun()
 
 
 @st.fragment
@@ -441,7 +508,8 @@ def save_box_level(run: Run, level: float) -> None:
     if written:
         st.session_state[BOX_REASON] = ""
     st.session_state[BOX_TOAST] = (
-        f"Saved box level {exact_number(level)}: Inspect, Compare and Predict draw boxes above it. Run: "
+        f"Saved box level {exact_number(level)}{by_name(st.session_state.get(BOX_SAVED_BY, ''))}: Inspect, Compare "
+        f"and Predict draw boxes above it. Run: "
         f"{common.as_text(run_name(run))}."  # the run named (review), after what the save changes (QE review)
         if written else f"{exact_number(level)} is the saved box level already: nothing changed.", ":material/save:")
 
@@ -496,17 +564,22 @@ def box_level_body(run: Run) -> None:
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
     why = f": {common.as_text(info['reason'])}" if info.get("reason") else ""
     when = common.as_text(saved_time(info["saved_at"])) if info.get("saved_at") else None
-    st.caption(f"Saved box level: {exact_number(saved)} " + (f"(saved {when}{why})." if when else "(the default)."))
+    who = common.as_text(by_name(info.get("saved_by", "")))
+    st.caption(f"Saved box level: {exact_number(saved)} "
+               + (f"(saved {when}{who}{why})." if when else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
     if BOX_TOAST in st.session_state:
         message, icon = st.session_state.pop(BOX_TOAST)
         st.toast(message, icon=icon, duration="long")  # the 4 s default was gone before a slow reader was done
-    st.text_input("Reason for saving the box level (optional)", key=BOX_REASON, max_chars=MAX_REASON_CHARS,
+    st.text_input("Reason for saving the box level (optional)", key=BOX_REASON,
                   placeholder="e.g. box the faint cracks too",
-                  help="Kept in the run's box level history with the date and the level it replaces.")
+                  help=f"At most {MAX_REASON_CHARS} characters. Kept in the run's box level history with the date "
+                       f"and the level it replaces.")
     st.session_state.setdefault(BOX_SAVED_BY, st.session_state.get(SAVED_BY, ""))  # the name given for thresholds
-    st.text_input("Your name (optional)", key=BOX_SAVED_BY, persist_state="session", max_chars=MAX_NAME_CHARS,
-                  help="Kept with the box level in the run's box level history: who changed it.")
+    st.text_input("Your name (optional)", key=BOX_SAVED_BY, persist_state="session", on_change=name_typed,
+                  args=(BOX_SAVED_BY, SAVED_BY),
+                  help=f"At most {MAX_NAME_CHARS} characters, the same name as on the image-level tab. Kept with the "
+                       f"box level in the run's box level history: who changed it.")
     st.button("Save box level", key="box_level_save", type="primary", icon=":material/save:",
               on_click=save_box_level, args=(run, float(level)),
               help="Store it in the run: every overlay of this run draws boxes above it.")
@@ -535,6 +608,7 @@ tabs = st.tabs(labels, key=TAB, default=opened if opened in labels else None, on
 if tabs[0].open:
     with tabs[0]:
         image_level(current)
+    follow_saved_elsewhere(current)
 if masks and tabs[1].open:
     with tabs[1]:
         pixel_level(current)

@@ -22,7 +22,7 @@ from ..region import InspectionRegion
 from ..resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
 from ..runs import REGIONS_FOLDER, write_bytes_atomic
 from ..split_check import one_class_note
-from ..wording import counted
+from ..wording import as_sentence, counted
 from .overlays import shrunk_to
 
 
@@ -78,7 +78,7 @@ def region_preview(root: str, category: str | None, region: InspectionRegion,
     try:
         region.check_fits(_header_sizes(found.train))
     except ValueError as exc:
-        problem = str(exc)
+        problem = as_sentence(str(exc))  # a sentence on the page (browser review: "the inspection region ...")
     overlay = render_overlay(image, np.zeros(image.shape[:2], np.float32), show_heatmap=False,
                              region=region.mask)
     return shrunk_to(overlay, max_side), problem
