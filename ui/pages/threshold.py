@@ -395,8 +395,9 @@ def image_level_body(run: Run) -> None:
 
     source = st.session_state.get(SOURCE, "manual")
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
+    who = by_name(saved.get("saved_by", ""))
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))})"
-               f"{common.as_text(by_name(saved.get('saved_by', '')))}. "
+               f"{common.as_text(who)}{'' if who.endswith('.') else '.'} "
                f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
     common.show_run_error(SAVE_ERROR, run)
     followed_run, followed = st.session_state.pop(FOLLOWED, (None, ""))
