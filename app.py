@@ -146,8 +146,10 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
         st.sidebar.caption(f":material/info: The current run was trained on {trained_on}, not on the category "
                            "chosen above.")
     else:  # another part: easily worked on unnoticed (browser review)
-        st.sidebar.warning(f"The current run is of another part: {as_text(str(run.config.get('category')))}, "
-                           f"trained on {trained_on}, not on the category chosen above.", icon=":material/warning:")
+        part = as_text(str(run.config.get("category")))
+        st.sidebar.warning(f"The current run is of another part: {part}, trained on {trained_on}, not on the category "
+                           f"chosen above. Choose {part} above, or a run of this category (listed first).",
+                           icon=":material/warning:")  # what to do (browser review)
 
 
 @st.fragment(run_every=TRAINING_FOLLOW_SECONDS)

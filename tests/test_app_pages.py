@@ -244,7 +244,8 @@ def test_the_current_run_list_puts_the_chosen_categorys_runs_first_and_names_the
     picker.set_value(plate_run.id).run()  # chosen all the same
     [warning] = [w.value for w in app.sidebar.warning]
     assert warning == ("The current run is of another part: anchor\\_plate, trained on "
-                       f"`{plate_run.config['dataset']}`, not on the category chosen above.")
+                       f"`{plate_run.config['dataset']}`, not on the category chosen above. Choose anchor\\_plate "
+                       f"above, or a run of this category (listed first).")
 
 
 def test_a_reload_or_a_shared_link_opens_the_run_in_the_pages_address(open_page, app_env, synthetic_root, tmp_path,
