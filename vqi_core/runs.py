@@ -1285,26 +1285,26 @@ MAX_NAME_CHARS = 100
 
 
 def checked_name(name: str) -> str:
-    """The name of who saves a threshold or a box level, stripped; ``ValueError`` when it is longer than
-    :data:`MAX_NAME_CHARS` or holds a control character (as a reason)."""
-    name = name.strip()
-    if len(name) > MAX_NAME_CHARS:
-        raise ValueError(too_long("name", len(name), MAX_NAME_CHARS))
-    if (control := control_character(name)) is not None:
-        raise ValueError(f"the name holds a control character ({control!r}): write it on one line of plain text")
-    return name
+    """The name of who saves a threshold or a box level, as :func:`checked_reason` checks a reason, at most
+    :data:`MAX_NAME_CHARS` characters."""
+    return _checked_line(name, "name", MAX_NAME_CHARS)
 
 
 def checked_reason(reason: str) -> str:
     """A threshold's reason, stripped; ``ValueError`` when it is longer than ``MAX_REASON_CHARS`` or holds a
     control character (a line break or a terminal escape would garble the history where it is printed)."""
-    reason = reason.strip()
-    if len(reason) > MAX_REASON_CHARS:
-        raise ValueError(too_long("reason", len(reason), MAX_REASON_CHARS))
-    control = control_character(reason)
-    if control is not None:
-        raise ValueError(f"the reason holds a control character ({control!r}): write it on one line of plain text")
-    return reason
+    return _checked_line(reason, "reason", MAX_REASON_CHARS)
+
+
+def _checked_line(text: str, what: str, most: int) -> str:
+    """``text`` kept with a save (its ``what``: a reason, a name), stripped; ``ValueError`` when it is longer than
+    ``most`` characters or holds a control character."""
+    text = text.strip()
+    if len(text) > most:
+        raise ValueError(too_long(what, len(text), most))
+    if (control := control_character(text)) is not None:
+        raise ValueError(f"the {what} holds a control character ({control!r}): write it on one line of plain text")
+    return text
 
 
 def array_file_problem(exc: BaseException) -> str:
