@@ -54,7 +54,7 @@ from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUD
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
     threshold_presets
-from .wording import are, counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
+from .wording import are, by_whom, counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -851,7 +851,7 @@ def _threshold(args: argparse.Namespace) -> int:
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
     saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs, saved_by)  # the costs
     if saved:  # printed above
-        print(f"saved in {run.path}{f' by {saved_by}' if saved_by else ''}: predict and scores.csv use it from now on")
+        print(f"saved in {run.path}{by_whom(saved_by)}: predict and scores.csv use it from now on")
     elif args.save:
         print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")
     if interrupted:
@@ -895,8 +895,8 @@ def _boxes(args: argparse.Namespace) -> int:
         print(f"mask not read, counted as unknown: {problem}")
     saved = args.save and run.save_box_level(level, args.reason, saved_by)
     if saved:
-        print(f"saved in {run.path}{f' by {saved_by}' if saved_by else ''}: every overlay of the run draws boxes "
-              f"above {exact_number(level)} from now on")
+        print(f"saved in {run.path}{by_whom(saved_by)}: every overlay of the run draws boxes above "
+              f"{exact_number(level)} from now on")
     elif args.save:
         print(f"{exact_number(level)} is the saved box level already: nothing changed (--reason records why it stays)")
     return 0

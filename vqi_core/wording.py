@@ -139,6 +139,11 @@ def _utc_offset(when: datetime) -> str:
     return f"{offset[:3]}:{offset[3:5]}" + (f":{offset[5:7]}" if offset[5:7] else "") if offset else ""
 
 
+def by_whom(name: str) -> str:
+    """" by <name>" after what someone saved, "" where no name was given."""
+    return f" by {name.strip()}" if name.strip() else ""
+
+
 def as_sentence(note: str) -> str:
     """A note the command line prints after "note: " as a page shows it: a capital first letter and a full stop
     (Predict's check showed them as fragments: QE review)."""

@@ -21,7 +21,7 @@ from vqi_core.runs import MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_B
     recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
-from vqi_core.wording import are, counted, exact_number, percent, saved_time
+from vqi_core.wording import are, by_whom, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 #: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
@@ -181,14 +181,9 @@ def save(run: Run, axis: ScoreAxis) -> None:
         dearer = " It costs more than not inspecting at the costs entered." if costlier else ""
         without = (" The costs entered cannot be used: none were recorded with it." if costs is None else "")
         st.session_state[SAVE_TOAST] = (  # what the save changes first: a toast shows 3 lines, then "view more"
-            f"Saved threshold {exact_number(value)} ({source}){by_name(st.session_state.get(SAVED_BY, ''))}: Predict "
+            f"Saved threshold {exact_number(value)} ({source}){by_whom(st.session_state.get(SAVED_BY, ''))}: Predict "
             f"and scores.csv use it from now on.{dearer}"
             f"{without} Run: {common.as_text(run_name(run))}.", ":material/save:")  # (QE review)
-
-
-def by_name(name: str) -> str:
-    """" by <name>" for who saved something, "" where no name was given (browser review: only the histories said it)."""
-    return f" by {name.strip()}" if name.strip() else ""
 
 
 def changed_by(saved: dict) -> str:
@@ -204,7 +199,7 @@ def name_typed(key: str, other: str) -> None:
     st.session_state[other] = st.session_state.get(key, "")
 
 
-def reason_typed(run: Run) -> None:
+def reason_typed() -> None:
     """Remember which saved threshold the page showed while the reason was typed (see :func:`save`)."""
     st.session_state[REASON_SEEN] = st.session_state.get(SAVED_SEEN)
 
@@ -395,7 +390,7 @@ def image_level_body(run: Run) -> None:
 
     source = st.session_state.get(SOURCE, "manual")
     st.session_state[SAVED_SEEN] = saved_seen(run.id, saved)
-    who = by_name(saved.get("saved_by", ""))
+    who = by_whom(saved.get("saved_by", ""))
     st.caption(f"Saved threshold: {axis.text(saved['threshold'])} ({common.as_text(saved_source(saved))})"
                f"{common.as_text(who)}{'' if who.endswith('.') else '.'} "
                f"Current: {axis.text(point.threshold)} ({common.as_text(source)}).")
@@ -409,7 +404,7 @@ def image_level_body(run: Run) -> None:
     # no max_chars on the texts kept: the browser dropped a longer paste whole, without a word, and the save then
     # kept none (browser review); saving says why it refuses one too long
     st.text_input("Reason for saving (optional)", key=REASON, persist_state="session",
-                  placeholder="e.g. customer complaint 4711, new supplier lot", on_change=reason_typed, args=(run,),
+                  placeholder="e.g. customer complaint 4711, new supplier lot", on_change=reason_typed,
                   help=f"At most {MAX_REASON_CHARS} characters. Kept in the run's threshold history with the date "
                        f"and the threshold it replaces, and shown in the validation report.")
     st.text_input("Your name (optional)", key=SAVED_BY, persist_state="session", on_change=name_typed,
@@ -509,7 +504,7 @@ def save_box_level(run: Run, level: float) -> None:
     if written:
         st.session_state[BOX_REASON] = ""
     st.session_state[BOX_TOAST] = (
-        f"Saved box level {exact_number(level)}{by_name(st.session_state.get(BOX_SAVED_BY, ''))}: Inspect, Compare "
+        f"Saved box level {exact_number(level)}{by_whom(st.session_state.get(BOX_SAVED_BY, ''))}: Inspect, Compare "
         f"and Predict draw boxes above it. Run: "
         f"{common.as_text(run_name(run))}."  # the run named (review), after what the save changes (QE review)
         if written else f"{exact_number(level)} is the saved box level already: nothing changed.", ":material/save:")
@@ -565,7 +560,7 @@ def box_level_body(run: Run) -> None:
                      column_config={"share boxed": st.column_config.NumberColumn(format="%.1f%%")})  # as the figures
     why = f": {common.as_text(info['reason'])}" if info.get("reason") else ""
     when = common.as_text(saved_time(info["saved_at"])) if info.get("saved_at") else None
-    who = common.as_text(by_name(info.get("saved_by", "")))
+    who = common.as_text(by_whom(info.get("saved_by", "")))
     st.caption(f"Saved box level: {exact_number(saved)} "
                + (f"(saved {when}{who}{why})." if when else "(the default)."))
     common.show_run_error(BOX_SAVE_ERROR, run)
