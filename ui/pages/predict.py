@@ -88,7 +88,7 @@ def still_chosen(outcome: dict[str, Any], mode: str, files: list[Any], folder: s
         return False
     if mode == "upload":
         return uploaded(files) == outcome["uploads"]
-    return folder.strip() == outcome["folder"] or same_path(folder, outcome["folder"])
+    return folder == outcome["folder"] or same_path(folder, outcome["folder"])
 
 
 def uploaded(files: list[Any]) -> list[tuple[str, str]]:
@@ -114,9 +114,9 @@ def show_check(outcome: dict[str, Any], saved_now: float) -> None:
         st.warning(common.as_text(as_sentence(note)), icon=":material/warning:")
     view, metrics, judged = outcome["view"], outcome["metrics"], outcome["judged"]
     not_scored = not_scored_count(judged)
-    at = (f"the saved threshold {exact_number(outcome['threshold'])}" if outcome["threshold"] == saved_now else
-          f"{exact_number(outcome['threshold'])}, the threshold saved when they were checked (now "
-          f"{exact_number(saved_now)})")
+    earlier = outcome["threshold"] != saved_now  # judged at a threshold saved over since
+    at = (f"{exact_number(outcome['threshold'])}, the threshold saved when they were checked (now "
+          f"{exact_number(saved_now)})" if earlier else f"the saved threshold {exact_number(outcome['threshold'])}")
     st.markdown(f"**{common.as_text(outcome['folder'])}, at {at}:** {view['cost']}")
     figures = common.metric_row()
     figures.metric("Images", outcome["images"], width="content")
@@ -133,8 +133,8 @@ def show_check(outcome: dict[str, Any], saved_now: float) -> None:
         st.plotly_chart(view["roc"], width="stretch", key="predict_check_roc", alt=view["roc_alt"],
                         config=common.CHART_CONFIG)
     if not view["by_type"].empty:
-        st.caption("By defect type, at the saved threshold" if outcome["threshold"] == saved_now else
-                   f"By defect type, at {exact_number(outcome['threshold'])}")  # as the heading (browser review)
+        st.caption(f"By defect type, at {exact_number(outcome['threshold'])}" if earlier else  # as the heading
+                   "By defect type, at the saved threshold")  # (browser review)
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
     if misjudged.empty and not_scored:  # not a success: a part was not inspected (found by a browser review)
@@ -159,10 +159,10 @@ def check_section(run: Run) -> None:
                "says what the saved threshold does there: its false alarms and escapes.")
     folder = common.typed_path(st.text_input("Folder of labelled images on the server", key="predict_labelled_folder",
                                              persist_state="session"))
-    if st.button("Check the run", key="predict_check", type="primary", disabled=not folder.strip(),
-                 icon=":material/fact_check:", help=None if folder.strip() else "Give the folder above first."):
+    if st.button("Check the run", key="predict_check", type="primary", disabled=not folder,
+                 icon=":material/fact_check:", help=None if folder else "Give the folder above first."):
         try:
-            st.session_state[CHECK] = check(run, str(Path(folder.strip()).expanduser()))  # ~ as in the sidebar
+            st.session_state[CHECK] = check(run, str(Path(folder).expanduser()))  # ~ as in the sidebar
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
             st.session_state.pop(CHECK, None)
             st.error(f"Cannot check the run: {common.as_text(exc)}", icon=":material/error:")
@@ -172,7 +172,7 @@ def check_section(run: Run) -> None:
                 f"{common.as_text(checked['run_name'])}: choose it in the sidebar to see it again, or press \"Check "
                 f"the run\" to check this one.", icon=":material/info:")
     if checked and checked["run"] == run.id:
-        if folder.strip() and str(Path(folder.strip()).expanduser()) != checked["folder"]:
+        if folder and str(Path(folder).expanduser()) != checked["folder"]:
             st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
                     f"\"Check the run\" to check that one.", icon=":material/info:")
         if checked["threshold"] != (saved_now := run.threshold):  # the check stays, said to be at the earlier one
@@ -193,11 +193,11 @@ def scoring_section(run: Run, mode: str) -> None:
     else:
         folder = common.typed_path(st.text_input("Folder (or one image file) on the server", key="predict_folder",
                                                  persist_state="session"))
-    ready = bool(files) if mode == "upload" else bool(folder.strip())
+    ready = bool(files) if mode == "upload" else bool(folder)
     if st.button("Score images", key="predict_score", type="primary", disabled=not ready,
                  icon=":material/play_arrow:", help=None if ready else WHAT_TO_SCORE[mode]):
         try:
-            st.session_state[RESULTS] = score(run, mode, files, folder.strip())  # a new list: from its first page
+            st.session_state[RESULTS] = score(run, mode, files, folder)  # a new list: from its first page
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:  # OSError: e.g. no permission
             st.session_state.pop(RESULTS, None)
             st.error(f"Cannot score: {common.as_text(exc)}", icon=":material/error:")
@@ -230,7 +230,7 @@ def results_note(outcome: dict[str, Any], run: Run, mode: str, files: list, fold
                   "upload them again to score them again" + (" and draw their boxes above it." if level_changed
                                                              else "."))
     elif not still_chosen(outcome, mode, files, folder):
-        chosen_now = bool(files) if mode == "upload" else bool(folder.strip())
+        chosen_now = bool(files) if mode == "upload" else bool(folder)
         source = f"{source_text(outcome)}, " + (
             "not of the images chosen above: press \"Score images\" to score those." if chosen_now else
             "not of the images chosen above (none are chosen now).")
