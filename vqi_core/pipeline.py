@@ -471,8 +471,8 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
     ranges = statistics_ranges(statistics) if statistics else None
     notes: list[str | None] = []
-    if ranges and bit_depth == 16 and all(is_sixteen_bit(sample.path) for sample in good_samples):  # 16-bit files
-        notes.append(fewer_bits_note(bit_depth, good_samples, ranges))  # read at 16 bits
+    if ranges:  # (16-bit files read at 16 bits: the note checks it, headers only, as training's does)
+        notes.append(fewer_bits_note(bit_depth, good_samples, ranges))
     notes.append(odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics)))
     notes += [transparent_images_note([(location(s, found.root), share) for s, share in items], role)
               for role, items in transparent.items()]
