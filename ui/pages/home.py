@@ -33,21 +33,20 @@ def import_clicked() -> None:
     try:
         run = import_run(archive, store())
     except AlreadyImported as exc:  # the very run is here: done, made current, not an error (browser review)
+        done = f"{as_text(upload.name)}: {as_text(exc)}"
         try:
             made_current(store().get(exc.run_id))
         except RunError:  # damaged since the check a moment ago: the sidebar and the table say so
             set_current_run(exc.run_id)
-        st.session_state[IMPORT_RESULT] = (True, f"{as_text(upload.name)}: {as_text(exc)}; it is the current run. "
-                                                 f"The archive's SHA-256 is {as_code(archive_sha256(archive))}: "
-                                                 f"compare it with the one recorded when the run was approved.")
     except (RunError, OSError) as exc:  # OSError: a disk that fills up while the archive is unpacked
         st.session_state[IMPORT_RESULT] = (False, f"{as_text(upload.name)} was not imported: {as_text(exc)}")
+        return
     else:
+        done = f"Imported {as_code(run.id)} from {as_text(upload.name)}"
         made_current(run)
-        st.session_state[IMPORT_RESULT] = (True, f"Imported {as_code(run.id)} from {as_text(upload.name)}; it is the "
-                                                 f"current run. The archive's SHA-256 is "
-                                                 f"{as_code(archive_sha256(archive))}: compare it with the one "
-                                                 f"recorded when the run was approved.")
+    st.session_state[IMPORT_RESULT] = (True, f"{done}; it is the current run. The archive's SHA-256 is "
+                                             f"{as_code(archive_sha256(archive))}: compare it with the one recorded "
+                                             f"when the run was approved.")
 
 
 def made_current(run: Run) -> None:
