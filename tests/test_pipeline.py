@@ -2631,3 +2631,23 @@ def test_check_names_the_masks_and_images_training_would_name(tmp_path, capsys):
            "test/good/000.png (6%)" in out
     assert "2 of 3 good images are unlike the good training images (brightness, contrast, colour, size, shape or " \
            "file format; e.g. 000.png: mean grey level" in out  # the one darkened, and the one read over black
+
+
+def test_check_gives_the_notes_on_good_training_images_that_training_gives(tmp_path, capsys):
+    """Found in stop 55's list of what was left: check named 16-bit, odd and transparent training images but passed
+    a blank training image, too few of them, one of another size and tiny ones in silence, where training named
+    each. Both now compose them with one function, word for word."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=4, n_test_good=2, n_per_defect=2, with_masks=False)
+    write_png(data / "train" / "good" / "000.png", np.zeros((64, 64, 3), np.uint8))  # a lens cap on
+    write_png(data / "train" / "good" / "003.png", textured_image((64, 512), seed=3))  # another camera's strip
+    assert main(["check", "--data", str(data)]) == 0
+    checked = capsys.readouterr().out
+    assert main(["train", "--data", str(data), "--method", METHOD, "--runs", str(tmp_path / "runs"), *FAST_ARGS]) == 0
+    trained = Run(Path(capsys.readouterr().out.splitlines()[-1])).report["notes"]
+    for start in ("At least one good training image is blank", "Only 4 good training images:",
+                  "1 training image is far from the others' size or shape"):
+        said = [note for note in trained if note.startswith(start)]
+        assert len(said) == 1 and said[0] in checked, start
+    tiny = write_mvtec_dataset(tmp_path / "tiny", n_train=6, n_test_good=2, n_per_defect=2, size=8, with_masks=False)
+    assert main(["check", "--data", str(tiny)]) == 0
+    assert "The training images are tiny (median 8x8 px)" in capsys.readouterr().out

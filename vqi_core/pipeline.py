@@ -325,10 +325,11 @@ def tiny_training_images_note(shapes: Sequence[tuple[int, int]]) -> str | None:
 
 
 def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[int, int]],
-                                   resize: str) -> str | None:
+                                   resize: str | None) -> str | None:
     """A note naming the training images whose area or aspect ratio lies more than :data:`ODD_SIZE_FACTOR`
     times from the median one (a stray crop, another camera); None when there is none. With ``fixed_scale``
-    resizing the largest image sets the scale of every image, so one such image can shrink all parts."""
+    resizing the largest image sets the scale of every image, so one such image can shrink all parts (said only
+    where ``resize`` is known: None before a run)."""
     if len(shapes) < 3:
         return None
     areas = np.array([h * w for h, w in shapes], float)
@@ -347,6 +348,24 @@ def odd_sized_training_images_note(names: Sequence[str], shapes: Sequence[tuple[
             f"A stray crop or another camera's image teaches the model parts it will not see, and widens the sizes "
             f"new images are checked against.{scale} Remove {'it' if len(odd) == 1 else 'them'} from train/good if "
             f"{'it is' if len(odd) == 1 else 'they are'} not of this line's parts.")
+
+
+def good_training_images_notes(names: Sequence[str], good_samples: Sequence[Sample],
+                                statistics: Sequence[dict[str, float]], shapes: Sequence[tuple[int, int]],
+                                bit_depth: int, resize: str | None) -> list[str]:
+    """The notes on the good training images (``names``, their ``good_samples``, their
+    :func:`~vqi_core.capture.capture_statistics` and (H, W) ``shapes``) that training gives and ``check`` gives
+    before it: a 16-bit camera of fewer bits, blank images, images unlike all the others, too few images, images
+    of another size or shape, tiny images. ``resize`` is the run's (None where there is no run yet). One function
+    for both, so that a check cannot pass in silence what training names (command review: check left out the
+    blank, the few, the odd-sized and the tiny images)."""
+    if not statistics:
+        return []
+    ranges = statistics_ranges(statistics)
+    notes = [fewer_bits_note(bit_depth, good_samples, ranges), blank_training_images_note(ranges),
+             odd_training_images_note(names, odd_ones_out(statistics)), few_training_images_note(len(good_samples)),
+             odd_sized_training_images_note(names, shapes, resize), tiny_training_images_note(shapes)]
+    return [note for note in notes if note is not None]
 
 
 def missing_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
@@ -451,10 +470,11 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     images that copy training images or each other.
 
     Unreadable files are added to the returned category's ``skipped`` list. The third item holds the notes on the
-    images and masks that training would give without a model: 16-bit training images so dark they look like a
-    camera of fewer bits, training images unlike all the others, images with transparent pixels, masks that cannot
-    be read (a 0/1 mask), mark nothing or everything, and good test images unlike the training images (a check had
-    passed all of these in silence where training named them: command review).
+    images and masks that training would give without a model: those of :func:`good_training_images_notes`
+    (16-bit training images so dark they look like a camera of fewer bits, blank ones, ones unlike all the others,
+    too few, odd sizes, tiny ones), images with transparent pixels, masks that cannot be read (a 0/1 mask), mark
+    nothing or everything, and good test images unlike the training images (a check had passed these in silence
+    where training named them: command reviews).
     """
     found = load_category(category_path(data, category))
     transparent: dict[str, list[tuple[Sample, float]]] = {"training": [], "test": []}
@@ -468,12 +488,12 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     report(progress, "checking images and masks", 0, 1)  # its own stage: about as long again (code review)
     good = [index for index, sample in enumerate(train_samples) if sample.label == 0]
     good_samples = [train_samples[i] for i in good]
-    statistics = [capture_statistics(image) for image in image_subset(train_images, good)]
+    good_images = image_subset(train_images, good)
+    statistics = [capture_statistics(image) for image in good_images]
     ranges = statistics_ranges(statistics) if statistics else None
-    notes: list[str | None] = []
-    if ranges:  # (16-bit files read at 16 bits: the note checks it, headers only, as training's does)
-        notes.append(fewer_bits_note(bit_depth, good_samples, ranges))
-    notes.append(odd_training_images_note([location(s, found.root) for s in good_samples], odd_ones_out(statistics)))
+    notes: list[str | None] = [*good_training_images_notes([location(s, found.root) for s in good_samples],
+                                                           good_samples, statistics, image_shapes(good_images),
+                                                           bit_depth, resize=None)]
     notes += [transparent_images_note([(location(s, found.root), share) for s, share in items], role)
               for role, items in transparent.items()]
     notes += masks_notes(test_samples)
@@ -577,22 +597,12 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
 
     good_train = [s for s in train_samples if s.label == 0]
     statistics = [capture_statistics(captured(image)) for image in good_train_images]  # one image at a time: see
-    ranges = statistics_ranges(statistics)  # the memory budget
-    odd = odd_training_images_note([location(s, category.root) for s in good_train], odd_ones_out(statistics))
-    dark = fewer_bits_note(model.bit_depth, good_train, ranges)
-    formats = file_formats(good_train)
-    for capture_note in (dark, blank_training_images_note(ranges), odd,
-                         unlike_training_note(test_samples, test_images, ranges, captured, formats)):
-        if capture_note is not None:  # the test images unlike the training ones too (bad-input review)
-            notes.append(capture_note)
-    few = few_training_images_note(sum(s.label == 0 for s in train_samples))
-    if few is not None:
-        notes.append(few)
-    odd_sized = odd_sized_training_images_note([location(s, category.root) for s in train_samples if s.label == 0],
-                                               good_shapes, model.preprocessing.resize)
-    for size_note in (odd_sized, tiny_training_images_note(good_shapes)):
-        if size_note is not None:
-            notes.append(size_note)
+    notes += good_training_images_notes([location(s, category.root) for s in good_train], good_train,  # the memory
+                                        statistics, good_shapes, model.bit_depth, model.preprocessing.resize)  # budget
+    ranges, formats = statistics_ranges(statistics), file_formats(good_train)
+    unlike = unlike_training_note(test_samples, test_images, ranges, captured, formats)
+    if unlike is not None:  # the test images unlike the training ones too (bad-input review)
+        notes.append(unlike)
 
     started = time.perf_counter()
     labels = [s.label for s in train_samples] if model.supervised else None
