@@ -721,7 +721,7 @@ def test_method_parameters_say_what_they_do_and_a_text_one_is_chosen_from_its_va
 def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train_is_not_offered(open_page,
                                                                                                synthetic_root):
     """Found by a browser review: a coreset fraction of 0 was taken, and the run failed only after Train was
-    pressed, with the method's internal message."""
+    pressed, with the method's internal message. Every parameter refused is said at once (stop 55's list)."""
     app = open_page("train.py", data_root=str(synthetic_root))
     app.selectbox(key="train_method").set_value("patchcore").run()
     assert not app.button(key="train_start").disabled and not app.error
@@ -729,6 +729,10 @@ def test_a_method_parameter_its_method_refuses_is_said_beside_the_form_and_train
     assert not app.exception and app.button(key="train_start").disabled
     refused = "Coreset fraction (coreset_fraction) must be above 0 and at most 1, not 0.0"  # the field's label
     assert [e.value for e in app.error] == [f"These settings cannot be trained: {as_text(refused)}."]
+    app.number_input(key="train_param_patchcore_top_k").set_value(0).run()  # a second one is said with the first
+    both = f"{refused}; Top k (top_k) must be at least 1, not 0"  # (it was said only once the first was mended)
+    assert [e.value for e in app.error] == [f"These settings cannot be trained: {as_text(both)}."]
+    app.number_input(key="train_param_patchcore_top_k").set_value(1).run()
     app.number_input(key="train_param_patchcore_coreset_fraction").set_value(0.2).run()
     assert not app.button(key="train_start").disabled and not app.error
     assert [e.label for e in app.expander if "parameters" in e.label] == [  # folded, it says what changed

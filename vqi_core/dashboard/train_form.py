@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -146,14 +146,36 @@ def settings_problem(config: RunConfig) -> str | None:
     ``coreset_fraction must be above 0 and at most 1``, each of the method's own parameters named by its field's
     label with its name in brackets, "Coreset fraction (coreset_fraction)": the name alone was not what the form
     shows, review), or None. Said beside the form before training, not once the job has begun (found by a browser
-    review: a coreset fraction of 0 was taken and failed after Train was pressed)."""
+    review: a coreset fraction of 0 was taken and failed after Train was pressed). Every parameter refused alone is
+    said, joined by "; " (the method's check stops at the first: a second one was said only once the first was
+    mended), the shared settings' (backbone, input, fine-tuning) first, then each of the method's own parameters
+    with them (with their defaults where they are refused); a refusal of parameters only together is said where
+    none is refused alone."""
+    problem = _model_problem(config)
+    if problem is None:
+        return None
+    knobs = method_parameters(config.method)
+    own = {knob.name for knob in knobs}
+    shared = {name: value for name, value in config.params.items() if name not in own}
+    shared_problem = _model_problem(replace(config, params=shared))
+    base = shared if shared_problem is None else {}
+    alone = [shared_problem, *(_model_problem(replace(config, params={**base, name: value}))
+                               for name, value in config.params.items() if name in own)]
+    problems = list(dict.fromkeys(refused for refused in alone if refused is not None)) or [problem]
+    labelled = []
+    for said in problems:
+        for knob in knobs:
+            said = re.sub(rf"(?<![\w(]){re.escape(knob.name)}(?![\w)])", f"{knob.label} ({knob.name})", said)
+        labelled.append(said)
+    return "; ".join(labelled)
+
+
+def _model_problem(config: RunConfig) -> str | None:
+    """Why :func:`~vqi_core.pipeline.model_for` refuses ``config``, or None."""
     try:
         model_for(config)
     except (ValueError, TypeError) as exc:
-        problem = str(exc)
-        for knob in method_parameters(config.method):
-            problem = re.sub(rf"(?<![\w(]){re.escape(knob.name)}(?![\w)])", f"{knob.label} ({knob.name})", problem)
-        return problem
+        return str(exc)
     return None
 
 
