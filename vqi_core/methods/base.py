@@ -108,8 +108,11 @@ def check_rgb_image(image: Any, index: int) -> None:
 
 def check_backbone_state(spec: BackboneSpec, state: dict[str, torch.Tensor]) -> None:
     """:class:`DamagedModel` unless ``state`` holds exactly the backbone's tensors, of its shapes, with finite
-    values (a state that loads only half-way or scores NaN is refused when the model is loaded, not later)."""
-    expected = spec.build(False).state_dict()
+    values (a state that loads only half-way or scores NaN is refused when the model is loaded, not later). The
+    expected shapes come from a network built on the meta device: no weights drawn from torch's global generator
+    (engine review: loading a fine-tuned or CAM model changed the caller's random numbers) and none allocated."""
+    with torch.device("meta"):
+        expected = spec.build(False).state_dict()
     if not isinstance(state, dict) or set(state) != set(expected):
         missing = sorted(set(expected) - set(state)) if isinstance(state, dict) else []
         raise DamagedModel(f"{BACKBONE_FILE} is damaged: it does not hold the {spec.name} weights"
