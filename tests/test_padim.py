@@ -85,3 +85,6 @@ def test_a_padded_images_score_is_the_peak_of_the_blurred_map_it_returns():
         assert not valid.all()
         sigma_cells = model.smoothing_sigma * grid_maps.shape[1] / x.shape[-2]
         assert scores[0] == pytest.approx(blurred_max(grid_maps, valid, sigma_cells)[0], rel=1e-6)
+        peak = float(model.predict([textured_image((96, 40), seed=100)]).maps[0].max())
+        assert 0.85 * scores[0] <= peak <= scores[0]  # the returned map, upsampled before its blur, peaks a little
+        # lower (as the module's docstring says: engine review measured up to 15 % on the demo bottles)

@@ -9,8 +9,9 @@ image score is the mean of the ``top_k`` highest patch scores (``top_k=1``:
 the paper's maximum), optionally reweighted by the density of the bank around
 the matched features (the paper's eq. 7). With ``smooth_score`` the patch
 scores are first blurred on the grid with the anomaly map's own Gaussian, so
-the image score is the peak of the heatmap the user sees, and a single noisy
-patch weighs less than a defect spanning a few. Letterbox padding cells are
+the image score is close to the peak of the heatmap the user sees (0.8 % above
+it at most on the demo bottles: the heatmap is upsampled bilinearly before its
+blur), and a single noisy patch weighs less than a defect spanning a few. Letterbox padding cells are
 neither stored nor scored.
 """
 
@@ -212,9 +213,8 @@ class PatchCore(AnomalyModel):
         assert bank is not None  # predict() checked that the model is fitted
         _, support = exact_search(bank[nearest], bank, self.reweight_neighbors)
         distances = np.linalg.norm(queries[:, None, :] - bank[support], axis=-1).astype(np.float64)
-        distances -= distances.min(axis=1, keepdims=True)
-        softmax = np.exp(distances) / np.exp(distances).sum(axis=1, keepdims=True)
-        return 1.0 - softmax[:, 0]
+        exponentials = np.exp(distances - distances.max(axis=1, keepdims=True))  # at most 1: no overflow (engine
+        return 1.0 - exponentials[:, 0] / exponentials.sum(axis=1)  # review: features x 1000 overflowed to NaN)
 
     # ------------------------------------------------------------------ persistence
     def _arrays(self) -> dict[str, np.ndarray]:
