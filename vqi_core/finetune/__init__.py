@@ -58,7 +58,6 @@ class FinetuneResult:
 
     state: dict[str, torch.Tensor]
     epoch_losses: list[float]
-    batch_losses: list[float] = field(default_factory=list)
     trained_stages: list[str] = field(default_factory=list)
 
 
@@ -111,8 +110,8 @@ def check_finetune(kind: str | None, params: dict[str, Any] | None) -> dict[str,
 
 def run_finetune(kind: str, images: Sequence[np.ndarray], model: "AnomalyModel",
                  progress: ProgressCallback | None = None, **params: Any) -> FinetuneResult:
-    """Fine-tune ``model``'s backbone on good RGB uint8 ``images``: the full backbone state dict, the losses and
-    the timing.
+    """Fine-tune ``model``'s backbone on good RGB uint8 ``images``: the full backbone state dict, the mean loss of
+    each epoch and the stages trained (:class:`FinetuneResult`).
 
     ``params`` are the keyword arguments of :func:`~vqi_core.finetune.cutpaste.train_cutpaste` or
     :func:`~vqi_core.finetune.simsiam.train_simsiam`.
@@ -319,12 +318,12 @@ def cosine_lr(step: int, total: int, warmup: int) -> float:
 def train_epochs(step: Callable[[np.ndarray], float], n_items: int, batch_size: int, epochs: int,
                  rng: np.random.Generator, optimizer: torch.optim.Optimizer, label: str,
                  progress: ProgressCallback | None,
-                 end_of_epoch: Callable[[int], bool] | None = None) -> tuple[list[float], list[float]]:
+                 end_of_epoch: Callable[[int], bool] | None = None) -> list[float]:
     """Run ``epochs`` shuffled passes of ``step(indices) -> loss`` with a warm-up + cosine schedule.
 
-    Batches of fewer than two items are dropped (except when there is only one
-    item). ``end_of_epoch(epoch)`` may return True to stop early. Returns the
-    mean loss per epoch and every batch's loss.
+    A last batch of one item is dropped where there are others (a batch statistic needs two; with
+    ``batch_size=1`` every batch is one item). ``end_of_epoch(epoch)`` may return True to stop early. Returns
+    the mean loss per epoch.
     """
     if n_items == 0:
         raise ValueError("fine-tuning needs at least one good image")
@@ -335,7 +334,6 @@ def train_epochs(step: Callable[[np.ndarray], float], n_items: int, batch_size: 
     warmup = max(1, total // 10)
     base_rates = [group["lr"] for group in optimizer.param_groups]
     epoch_losses: list[float] = []
-    batch_losses: list[float] = []
     done = 0
     for epoch in range(epochs):
         stage = f"{label} epoch {epoch + 1}/{epochs}"
@@ -350,13 +348,12 @@ def train_epochs(step: Callable[[np.ndarray], float], n_items: int, batch_size: 
             losses.append(step(batch))
             done += 1
             report(progress, stage, index + 1, len(batches))
-        batch_losses.extend(losses)
         epoch_losses.append(float(np.mean(losses)))
         if end_of_epoch is not None and end_of_epoch(epoch):
             break
     for group, base in zip(optimizer.param_groups, base_rates):
         group["lr"] = base
-    return epoch_losses, batch_losses
+    return epoch_losses
 
 
 __all__ = ["FINETUNE_KINDS", "FinetuneResult", "TrainableTrunk", "run_finetune"]

@@ -92,7 +92,7 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
             p1, p2 = predict(z1), predict(z2)
             return descend(optimizer, simsiam_loss(p1, p2, z1, z2))
 
-        epoch_losses, batch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
+        epoch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
                                                   "fine-tuning (SimSiam)", progress)
     network.eval()
-    return FinetuneResult(state_copy(network), epoch_losses, batch_losses, list(trunk.trained_names))
+    return FinetuneResult(state_copy(network), epoch_losses, list(trunk.trained_names))

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..backbones import DEFAULT_BACKBONE
 from ..embeddings import default_layers, fill_padding
 from ..finetune import TrainableTrunk, build_network, descend, state_copy, train_epochs, trunk_and_head_optimizer
 from ..preprocessing import Geometry
@@ -55,7 +56,7 @@ class CamClassifier(AnomalyModel):
     #: scoring, so a model saved with more before they were checked still loads and scores)
     fit_limits = {"epochs": 1000, "patience": 1000, "lr": 10, "head_lr": 10, "weight_decay": 10}
 
-    def __init__(self, *, layers: Sequence[str] | None = None, backbone: str = "efficientnet_lite0",
+    def __init__(self, *, layers: Sequence[str] | None = None, backbone: str = DEFAULT_BACKBONE,
                  epochs: int = 8, train_stages: int = 2, lr: float = 3e-4, head_lr: float = 3e-3,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.2, patience: int = 3,
                  pretrained: bool = True, **common: Any):
@@ -140,7 +141,7 @@ class CamClassifier(AnomalyModel):
                     best.update(loss=loss, epoch=epoch, state=(state_copy(trunk.trained), state_copy(head)))
                 return epoch - best["epoch"] >= self.patience
 
-            epoch_losses, _ = train_epochs(step, len(train_index), self.batch_size, self.epochs, rng, optimizer,
+            epoch_losses = train_epochs(step, len(train_index), self.batch_size, self.epochs, rng, optimizer,
                                            "training (CAM)", progress, end_of_epoch)
         if best["state"] is not None:  # early stopping: the weights of the best validation epoch
             trunk.trained.load_state_dict(best["state"][0])
