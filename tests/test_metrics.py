@@ -702,9 +702,13 @@ def test_rates_without_images_to_count_them_on_are_undefined_not_zero():
                                          "1,000,000,000,000,000, not 1"),
     (lambda: LineCosts(escape=True), "the cost of an escape must be a number from 0 to 1,000,000,000,000,000, "
                                      "not True"),
+    (lambda: LineCosts(defect_rate="0.1"), "the share of defective parts on the line must be from 0.001 % to 99 %, "
+                                           "not '0.1'"),
+    (lambda: percentile_interval([np.nan, 1.0]), "bootstrap values must be finite numbers"),
 ])
 def test_metric_helpers_refuse_input_they_cannot_use_with_a_message(call, problem):
-    """Each used to end in an OpenCV assertion, an IndexError, a ufunc TypeError, or to accept 1.5 of 3 parts."""
+    """Each used to end in an OpenCV assertion, an IndexError, a ufunc TypeError, or to accept 1.5 of 3 parts (the
+    defect rate given as text, a TypeError, and NaN bootstrap values, an interval of NaN: engine review)."""
     with pytest.raises(ValueError) as refused:
         call()
     assert problem in str(refused.value)

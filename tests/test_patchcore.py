@@ -3,6 +3,8 @@ test_method_contract)."""
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import faiss
 import numpy as np
@@ -11,7 +13,7 @@ import torch
 
 from synthetic import SMALL_METHODS
 from vqi_core.embeddings import blurred_max
-from vqi_core.knn import NearestNeighbors
+from vqi_core.knn import NearestNeighbors, exact_search
 from test_method_contract import forget_digests
 from vqi_core.methods import create_model, load_model
 from vqi_core.methods.base import DamagedModel
@@ -317,6 +319,11 @@ def test_reweighting_finds_the_whole_neighbourhood_whatever_index_searches_the_b
     distances -= distances.min(axis=1, keepdims=True)
     expected = 1.0 - np.exp(distances[:, 0]) / np.exp(distances).sum(axis=1)
     np.testing.assert_allclose(model._density_weights(queries, nearest), expected, rtol=1e-5)
+    model.memory_bank, model.index = bank * 1e6, NearestNeighbors("flat").fit(bank * 1e6)  # far-apart features:
+    with warnings.catch_warnings():  # exp() overflowed to NaN weights (engine review)
+        warnings.simplefilter("error")
+        weights = model._density_weights(queries * 1e6, nearest)
+    assert np.isfinite(weights).all() and ((weights >= 0) & (weights <= 1)).all()
 
 
 @pytest.mark.parametrize("name, value", [("coreset_projection_dim", 0), ("coreset_oversample", 0.5)])
@@ -368,6 +375,19 @@ def test_a_search_for_more_neighbours_than_the_bank_holds_finds_each_bank_vector
         distances, indices = NearestNeighbors(kind, nlist=1).fit(bank).search(bank[:2] + 0.01, k=5)
         assert distances.shape == indices.shape == (2, 3), kind
         assert (indices >= 0).all() and np.isfinite(distances).all() and (distances < 10).all(), kind
+
+
+def test_a_search_for_no_neighbour_or_with_queries_of_another_length_is_refused_with_a_message():
+    """Engine review: faiss failed an assertion with an empty message for k=0 and for queries of another length
+    (exact_search returned empty arrays for k=0)."""
+    bank = np.random.default_rng(0).random((20, 4), dtype=np.float32)
+    searches = [lambda q, k: NearestNeighbors("flat").fit(bank).search(q, k), lambda q, k: exact_search(q, bank, k)]
+    for search in searches:
+        with pytest.raises(ValueError, match="k, the number of neighbours, must be a whole number of at least 1, not 0"):
+            search(bank[:2], 0)
+        with pytest.raises(ValueError, match=r"queries must be a \(Q, 4\) array of the bank's vector length, not of "
+                                             r"shape \(2, 3\)"):
+            search(bank[:2, :3], 1)
 
 
 def test_search_parameters_and_saved_ivf_arrays_are_checked_before_faiss_sees_them():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from typing import Any, Mapping
 
 import faiss
@@ -111,10 +112,11 @@ class NearestNeighbors:
             index.hnsw.efSearch = self.ef_search
 
     def search(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Euclidean distances (Q, k) float32 and bank indices (Q, k) int64 of each query's k nearest."""
+        """Euclidean distances (Q, k) float32 and bank indices (Q, k) int64 of each query's k nearest (k at least 1,
+        at most the bank's size); ``ValueError`` for queries that are not (Q, D) with the bank's D."""
         if self.index is None:
             raise RuntimeError("call fit() before search()")
-        queries = _as_float32(queries)
+        queries = _checked_queries(queries, int(self.index.d), k)
         k = min(k, self.size)
         if len(queries) == 0:
             return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
@@ -168,9 +170,12 @@ KNN_PARAMETERS = tuple(name for name, parameter in inspect.signature(NearestNeig
 
 def exact_search(queries: np.ndarray, bank: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distances (Q, k) and bank indices (Q, k) of each query's ``k`` nearest bank vectors by brute force
-    (at most the bank's size; every one found, which an approximate index does not promise)."""
+    (at most the bank's size; every one found, which an approximate index does not promise); ``ValueError`` as
+    :meth:`NearestNeighbors.search`."""
+    bank = _as_float32(bank)
+    queries = _checked_queries(queries, bank.shape[1], k)
     k = min(k, len(bank))
-    squared, indices = faiss.knn(_as_float32(queries), _as_float32(bank), k)
+    squared, indices = faiss.knn(queries, bank, k)
     return np.sqrt(np.maximum(squared, 0.0)), indices
 
 
@@ -192,6 +197,18 @@ def _ivf_index(bank: np.ndarray, centroids: np.ndarray, lists: np.ndarray) -> An
     index.is_trained = True
     add_preassigned(index, bank, np.ascontiguousarray(lists, dtype=np.int64))
     return index
+
+
+def _checked_queries(queries: Any, dim: int, k: int) -> np.ndarray:
+    """``queries`` as contiguous float32 (Q, ``dim``); ``ValueError`` for another shape or a ``k`` below 1 (faiss
+    failed an assertion without a message: engine review)."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k, the number of neighbours, must be a whole number of at least 1, not {k!r}")
+    queries = _as_float32(queries)
+    if queries.ndim != 2 or queries.shape[1] != dim:
+        raise ValueError(f"queries must be a (Q, {dim}) array of the bank's vector length, not of shape "
+                         f"{queries.shape}")
+    return queries
 
 
 def _as_float32(array: Any) -> np.ndarray:

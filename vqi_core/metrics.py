@@ -131,6 +131,8 @@ def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> t
     values = np.asarray(values, np.float64)
     if values.size == 0:
         raise ValueError("an interval needs at least one bootstrap value")
+    if not np.isfinite(values).all():  # np.percentile gave (nan, nan) without a word (engine review)
+        raise ValueError("bootstrap values must be finite numbers (NaN or infinite values found)")
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(values, [tail, 100 - tail])
     return float(low), float(high)
@@ -462,7 +464,7 @@ class OperatingPoint:
 def operating_point(threshold: float, tp: int, fp: int, tn: int, fn: int) -> OperatingPoint:
     """The operating point of these confusion counts at ``threshold``, its rates 0 where undefined."""
     def ratio(numerator: int, denominator: int) -> float:
-        return numerator / denominator if denominator > 0 else 0.0
+        return float(_ratio(numerator, denominator))
 
     return OperatingPoint(threshold, tp, fp, tn, fn, accuracy=ratio(tp + tn, tp + fp + tn + fn),
                           precision=ratio(tp, tp + fp), recall=ratio(tp, tp + fn), f1=ratio(2 * tp, 2 * tp + fp + fn),
@@ -470,6 +472,7 @@ def operating_point(threshold: float, tp: int, fp: int, tn: int, fn: int) -> Ope
 
 
 def _ratio(numerator: np.ndarray | int, denominator: np.ndarray | int) -> np.ndarray:
+    """numerator / denominator, element-wise, 0 where the denominator is 0 (a rate with nothing to count)."""
     numerator, denominator = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
     return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
                      where=denominator > 0)
@@ -667,9 +670,12 @@ class LineCosts:
                                  f"must be a number from 0 to {entered_amount(MAX_COST)}, not {shown}")
         if self.false_alarm == 0 and self.escape == 0:
             raise ValueError("at least one of the costs (false alarm, escape) must be above 0")
-        if not MIN_DEFECT_RATE <= self.defect_rate <= MAX_DEFECT_RATE:
+        rate = self.defect_rate
+        number = isinstance(rate, numbers.Real) and not isinstance(rate, (bool, np.bool_))
+        if not (number and MIN_DEFECT_RATE <= rate <= MAX_DEFECT_RATE):  # a text gave a TypeError (engine review)
+            shown = f"{100 * rate:g} %" if number else repr(rate)
             raise ValueError(f"the share of defective parts on the line must be from {100 * MIN_DEFECT_RATE:g} % to "
-                             f"{100 * MAX_DEFECT_RATE:g} %, not {100 * self.defect_rate:g} %")
+                             f"{100 * MAX_DEFECT_RATE:g} %, not {shown}")
 
     def summary(self) -> str:
         """The costs in words, e.g. for the source of a saved threshold."""

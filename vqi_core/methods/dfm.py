@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backbones import DEFAULT_BACKBONE
 from ..embeddings import concat_embedding, default_layers, fill_padding
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -127,7 +128,7 @@ class DFM(AnomalyModel):
 
     def __init__(self, *, pooled_size: int = 4, variance: float = 0.99, score_type: str = "fre",
                  max_patches: int = 200_000, layers: Sequence[str] | None = None,
-                 backbone: str = "efficientnet_lite0", **common: Any):
+                 backbone: str = DEFAULT_BACKBONE, **common: Any):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if score_type not in SCORE_TYPES:
             raise ValueError(f"score_type must be one of {SCORE_TYPES}, not {score_type!r}")

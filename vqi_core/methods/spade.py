@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backbones import DEFAULT_BACKBONE
 from ..embeddings import backbone_family, default_layers, fill_padding, finest_grid, resize_grid
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -45,7 +46,7 @@ class Spade(AnomalyModel):
     }
 
     def __init__(self, *, k: int = 3, global_layer: str | None = None, global_grid: int = 4,
-                 layers: Sequence[str] | None = None, backbone: str = "efficientnet_lite0", **common: Any):
+                 layers: Sequence[str] | None = None, backbone: str = DEFAULT_BACKBONE, **common: Any):
         super().__init__(backbone=backbone, layers=layers or default_layers(backbone, DEFAULT_LAYERS), **common)
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
