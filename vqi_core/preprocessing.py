@@ -186,10 +186,14 @@ class Preprocessing:
     def __call__(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[Geometry]]:
         """Batch of RGB uint8 images -> normalised NCHW float tensor and their geometries."""
         prepared = [self.prepare(image) for image in images]
-        batch = np.stack([p[0] for p in prepared])
-        batch = (batch - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
+        batch = self.normalised(np.stack([p[0] for p in prepared]))
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
+
+    def normalised(self, batch: np.ndarray) -> np.ndarray:
+        """A float32 NHWC batch in 0..1 normalised by the backbone's mean and standard deviation: the one place
+        scoring and fine-tuning both normalise (fine-tuning had its own copy of it: engine review)."""
+        return (batch - np.array(self.mean, np.float32)) / np.array(self.std, np.float32)
 
 
 def fixed_scale_size(sizes: list[tuple[int, int]], height: int, width: int) -> tuple[int, int]:

@@ -253,9 +253,7 @@ def prepare_inputs(images: Iterable[np.ndarray], preprocessing: Preprocessing) -
 def to_tensor(batch: Sequence[np.ndarray], preprocessing: Preprocessing) -> torch.Tensor:
     """RGB uint8 (H, W, 3) arrays of one size -> the backbone's normalised NCHW float tensor, stored
     channels-last (the layout the trunk trains in)."""
-    mean, std = np.array(preprocessing.mean, np.float32), np.array(preprocessing.std, np.float32)
-    array = (np.stack(batch).astype(np.float32) / 255.0 - mean) / std
-    return torch.from_numpy(array).permute(0, 3, 1, 2)
+    return torch.from_numpy(preprocessing.normalised(np.stack(batch).astype(np.float32) / 255.0)).permute(0, 3, 1, 2)
 
 
 def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
