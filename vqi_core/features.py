@@ -85,10 +85,7 @@ class FeatureExtractor:
                  state_dict: dict[str, torch.Tensor] | None = None, jit: bool = True, pretrained: bool = True):
         self.spec = get_backbone(backbone) if isinstance(backbone, str) else backbone
         self.layers = list(layers)
-        with torch.random.fork_rng(devices=[]):  # a network's initial weights draw from torch's global generator
-            model = self.spec.build(pretrained and state_dict is None)
-        if state_dict is not None:  # fine-tuned weights replace the pretrained ones
-            model.load_state_dict(state_dict, strict=True)
+        model = self.spec.network(state_dict, pretrained)  # fine-tuned weights replace the pretrained ones
         self.trunk = Trunk(model.eval(), self.layers).eval().to(memory_format=torch.channels_last)
         for parameter in self.trunk.parameters():
             parameter.requires_grad_(False)

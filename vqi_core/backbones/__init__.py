@@ -42,6 +42,20 @@ class BackboneSpec:
         """Channels of each named layer."""
         return [self.layers[name][0] for name in layers]
 
+    def network(self, state_dict: dict[str, torch.Tensor] | None = None, pretrained: bool = True,
+                seed: int | None = None) -> nn.Module:
+        """The backbone with ``state_dict``'s weights (fine-tuned ones), else the pretrained ones, or random ones
+        when not ``pretrained`` (drawn from ``seed`` where given). Built without drawing from torch's global
+        generator, which fitting and loading leave alone: the one place every method and fine-tuning builds one
+        (engine review: three copies of it, one missing the generator's guard)."""
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            built = self.build(pretrained and state_dict is None)
+        if state_dict is not None:
+            built.load_state_dict(state_dict, strict=True)
+        return built
+
 
 def _lite(variant: str) -> Callable[[bool], nn.Module]:
     def build(pretrained: bool = True) -> nn.Module:

@@ -213,14 +213,10 @@ def _stage_channels(network: nn.Module, stages: "OrderedDict[str, nn.Module]", l
     return [channels[name] for name in layers]
 
 
-def build_network(model: "AnomalyModel", pretrained: bool = True) -> nn.Module:
+def build_network(model: "AnomalyModel", pretrained: bool = True, seed: int | None = None) -> nn.Module:
     """The model's full backbone with its current weights (fine-tuned ones if it has them, else
-    the pretrained ones, or random ones when not ``pretrained``)."""
-    spec = get_backbone(model.backbone)
-    network = spec.build(pretrained and model.backbone_state is None)
-    if model.backbone_state is not None:
-        network.load_state_dict(model.backbone_state, strict=True)
-    return network
+    the pretrained ones, or random ones from ``seed`` when not ``pretrained``): :meth:`~vqi_core.backbones.BackboneSpec.network`."""
+    return get_backbone(model.backbone).network(model.backbone_state, pretrained, seed)
 
 
 def prepare_training(images: Sequence[np.ndarray], model: "AnomalyModel", train_stages: int
@@ -228,8 +224,7 @@ def prepare_training(images: Sequence[np.ndarray], model: "AnomalyModel", train_
     """The full network, its trainable trunk for ``model.layers``, and the images at the network input size."""
     if len(images) == 0:
         raise ValueError("fine-tuning needs at least one good image")
-    with torch.random.fork_rng(devices=[]):  # building a network draws its fresh layers' starting weights from
-        network = build_network(model)  # torch's global generator, which fitting leaves alone (API review)
+    network = build_network(model)
     trunk = TrainableTrunk(network, model.layers, train_stages)
     return network, trunk, prepare_inputs((model.inspected(image) for image in images), model.preprocessing)
 

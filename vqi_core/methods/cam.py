@@ -98,9 +98,7 @@ class CamClassifier(AnomalyModel):
             raise ValueError("the CAM classifier needs labelled good (0) and defective (1) images")
         rng = np.random.default_rng(self.seed)
         train_index, validation_index = stratified_split(label_array, self.validation_fraction, rng)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)  # random starting weights (pretrained off) follow the seed
-            network = build_network(self, self.pretrained)
+        network = build_network(self, self.pretrained, seed=self.seed)  # random starting weights follow the seed
         trunk = TrainableTrunk(network, self.layers, self.train_stages)
         trunk.eval()
         inputs = self._frozen_outputs(trunk, images, progress)
