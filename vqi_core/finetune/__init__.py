@@ -215,7 +215,8 @@ def _stage_channels(network: nn.Module, stages: "OrderedDict[str, nn.Module]", l
 
 def build_network(model: "AnomalyModel", pretrained: bool = True, seed: int | None = None) -> nn.Module:
     """The model's full backbone with its current weights (fine-tuned ones if it has them, else
-    the pretrained ones, or random ones from ``seed`` when not ``pretrained``): :meth:`~vqi_core.backbones.BackboneSpec.network`."""
+    the pretrained ones, or random ones from ``seed`` when not ``pretrained``):
+    :meth:`~vqi_core.backbones.BackboneSpec.network`."""
     return get_backbone(model.backbone).network(model.backbone_state, pretrained, seed)
 
 
