@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..backbones import DEFAULT_BACKBONE
-from ..embeddings import default_layers, fill_padding
+from ..embeddings import concat_embedding, default_layers, fill_padding
 from ..knn import KNN_KINDS, KNN_PARAMETERS, NearestNeighbors, exact_search
 from ..preprocessing import Geometry
 from ..progress import ProgressCallback, report
@@ -122,16 +122,10 @@ class PatchCore(AnomalyModel):
     # ------------------------------------------------------------------ features
     def embed(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Locally aware patch features (B, h, w, D) on the finest grid of the per-layer maps (B, C, h', w')."""
-        grid = max((f.shape[-2:] for f in features), key=lambda hw: hw[0] * hw[1])
-        parts = []
-        for feature in features:
-            if self.patch_size > 1:
-                feature = F.avg_pool2d(feature, self.patch_size, stride=1, padding=self.patch_size // 2,
-                                       count_include_pad=False)
-            if feature.shape[-2:] != grid:
-                feature = F.interpolate(feature, size=tuple(grid), mode="bilinear", align_corners=False)
-            parts.append(feature)
-        return torch.cat(parts, dim=1).permute(0, 2, 3, 1).contiguous()
+        if self.patch_size > 1:  # each cell's neighbourhood averaged (stride 1: the grids keep their sizes)
+            features = [F.avg_pool2d(feature, self.patch_size, stride=1, padding=self.patch_size // 2,
+                                     count_include_pad=False) for feature in features]
+        return concat_embedding(features).permute(0, 2, 3, 1).contiguous()
 
     def _embed_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[torch.Tensor, torch.Tensor]:
         embeddings = self.embed(self.extractor(x))
