@@ -313,7 +313,7 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert ("note: 14 of these 16 images are of the run's own test images (the same bytes, by SHA-256; e.g. "
             f"{new / 'test'}") in out
     assert "(F1-optimal on the evaluated test set; chosen on the run's test set, 14 of whose images are among " \
-           "these: see the note above): " in line
+           "these, as noted above): " in line
     elsewhere = tmp_path / "widget_elsewhere"  # new images: the threshold was not chosen on them
     write_mvtec_dataset(elsewhere, n_train=1, n_test_good=3, n_per_defect=2)
     for image in (elsewhere / "test").glob("*/*.png"):
@@ -458,8 +458,15 @@ def test_a_test_image_that_copies_a_training_image_is_still_one_the_threshold_wa
     assert main(["evaluate", "--run", str(run.path), "--data", str(lot.parent)]) == 0
     out = capsys.readouterr().out
     assert "note: 1 of these 1 image is an image the run learnt from" in out
+    assert "lot/test/good/copy.png; it is also one of its test images): the figures on them" in out
     assert "of the run's own test images" not in out  # named once, as learnt from (mutation review: not pinned)
-    assert "; chosen on the run's test set, 1 of whose images is among these: see the note above): " in out
+    assert "; chosen on the run's test set, 1 of whose images is among these, as noted above): " in out
+    shutil.copy(data / "test" / "good" / sorted(os.listdir(data / "test" / "good"))[0], lot / "good" / "own.png")
+    assert main(["evaluate", "--run", str(run.path), "--data", str(lot.parent)]) == 0
+    out = capsys.readouterr().out  # the notes' counts add up to the threshold line's (command review: 1 beside 2)
+    assert "note: 1 of these 2 images is an image the run learnt from" in out
+    assert "note: 1 of these 2 images is one of the run's own test images" in out
+    assert "; chosen on the run's test set, 2 of whose images are among these, as noted above): " in out
 
 
 def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):

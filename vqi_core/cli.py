@@ -549,8 +549,8 @@ def _where_the_threshold_was_chosen(source: str, other_data: bool, own_test_imag
             return "not chosen on these images"
         if chosen:
             return (f"chosen on the run's test set, {own_test_images} of whose images {are(own_test_images)} among "
-                    f"these: see the note above")  # (command review: "1 of whose images are")
-        return f"{own_test_images} of these images {are(own_test_images)} the run's own test images: see the note above"
+                    f"these, as noted above")  # (command review: "1 of whose images are")
+        return f"{own_test_images} of these images {are(own_test_images)} the run's own test images, as noted above"
     if chosen:
         return ("chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives a preset's "
                 "rates on images it was not chosen on")

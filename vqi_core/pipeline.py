@@ -1078,8 +1078,8 @@ def seen_before(run: Run, samples: Sequence[Sample], digests: Sequence[str]) -> 
     bytes, by the SHA-256 of its data manifest): those it learnt from (its training images, and for a method that
     learns from labelled defects its labelled test images) and those it was tested on (its own test images, on
     which a threshold chosen on its test set was chosen: found by review, evaluate called them new images); and how
-    many are among its test images (those that copy a training image too). No note where there is none, or the run
-    did not record its files."""
+    many are among its test images (those that copy a training image too, which the first note counts). No note
+    where there is none, or the run did not record its files."""
     recorded = _recorded_digests(run)
     if recorded is None:
         return [], 0
@@ -1089,12 +1089,16 @@ def seen_before(run: Run, samples: Sequence[Sample], digests: Sequence[str]) -> 
     # a test image that copies a training image is named as one the run learnt from, and is still one of the test
     # images its threshold was chosen on (found by review: glass's copies were "not chosen on these images")
     in_test_set = sum(digest in test_set for digest in digests)
+    both = sum(digest in learnt and digest in test_set for digest in digests)  # said, so that the notes' counts add
+    also = ("" if not both else "; it is also one of its test images" if len(seen) == 1  # up to the test images'
+            else f"; all {both} are also among its test images" if both == len(seen)  # count said after them
+            else f"; {both} of them are also among its test images")  # (command review: "5 of these 10" beside 10)
     notes = []
     if seen:
         notes.append(f"{len(seen)} of these {counted(len(samples), 'image')} "
                      f"{'is an image' if len(seen) == 1 else 'are images'} the run learnt from "
-                     f"(the same bytes as its training images, by SHA-256; e.g. {seen[0].path}): the figures on them "
-                     f"are better than on new parts")
+                     f"(the same bytes as its training images, by SHA-256; e.g. {seen[0].path}{also}): the figures "
+                     f"on them are better than on new parts")
     if own:
         notes.append(f"{len(own)} of these {counted(len(samples), 'image')} "
                      f"{'is one' if len(own) == 1 else 'are'} of the run's own test images (the same bytes, by "
