@@ -1657,7 +1657,9 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     lines, _ = shown()  # costs not given: the saved threshold's, as the Threshold page's fields start (review)
     assert lines[-1] == f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)."
     other = LineCosts(0.0, 2.0, 0.01)
-    assert shown("--cost-escape", "2")[0][-1] == (f"Costs assumed: {other.summary()} (as entered). The saved "
+    one_typed = ("the escape cost as entered; the false-alarm cost and the defect rate as the saved threshold was "
+                 "saved at")  # each cost's origin (command review: one typed called all three "as entered")
+    assert shown("--cost-escape", "2")[0][-1] == (f"Costs assumed: {other.summary()} ({one_typed}). The saved "
                                                   f"threshold was saved at other costs: {costs.summary()}.")
 
     lines, counts = shown("--preset", "false-alarms", "--max-false-alarms", "0")
@@ -1672,7 +1674,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     # another threshold, no cost given: the saved threshold's costs, said so and not "as entered" (README review)
     assert f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)." in lines
     assert middle != run.threshold
-    assert (f"Costs assumed: {other.summary()} (as entered). The saved threshold was saved at other costs: "
+    assert (f"Costs assumed: {other.summary()} ({one_typed}). The saved threshold was saved at other costs: "
             f"{costs.summary()}.") in shown("--value", str(middle), "--cost-escape", "2")[0]
     _, counts = shown("--value", "-1e-3")  # a value in exponent notation, not an unknown option "-1e-3"
     assert counts == evaluator.evaluate(-1e-3).confusion_matrix().ravel().tolist()
@@ -1701,6 +1703,12 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     lines, _ = shown("--cost-false-alarm", "1", "--cost-escape", "1", "--defect-rate", "2")
     warning = costlier_than_unchecked(evaluator.evaluate(lowest), LineCosts(1.0, 1.0, 0.02), "F1-optimal")
     assert lines[-1] == f"Warning: {warning}" and "F1-optimal one" in warning  # the saved source reaches it (review)
+    lines, _ = shown("--value", str(middle), "--cost-false-alarm", "1", "--cost-escape", "10", "--defect-rate", "1",
+                     "--save", "--history")  # VQI's defaults typed in: entered, in the output and in the record
+    assert f"Costs assumed: {LineCosts().summary()} (as entered)." in lines  # (command review: "not figures
+    newest = lines[lines.index("threshold history, newest first (the first in effect):") + 1]  # entered")
+    assert f"  at costs: {LineCosts().summary()}" in newest and "VQI's defaults" not in newest
+    assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]
 
 
 def test_every_stage_of_a_training_ends_at_its_total(dataset, tmp_path):

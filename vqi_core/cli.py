@@ -161,6 +161,12 @@ BIT_DEPTH_HELP = ("significant bits of 16-bit images, e.g. 12 for a 12-bit camer
                   "0-65535, which would leave 16 grey levels")
 
 
+def _costs_entered(args: argparse.Namespace) -> set[str]:
+    """The cost fields (:data:`~vqi_core.runs.COST_FIELDS`) given on the command line."""
+    given = {"false_alarm": args.cost_false_alarm, "escape": args.cost_escape, "defect_rate": args.defect_rate}
+    return {name for name, value in given.items() if value is not None}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(
@@ -838,7 +844,8 @@ def _threshold(args: argparse.Namespace) -> int:
     print(", ".join(f"{name.lower()} {percent(rate)}" for name, rate in rate_numbers(point).items()
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
-    print(costs_assumed(costs, saved_costs))
+    entered = _costs_entered(args)
+    print(costs_assumed(costs, saved_costs, entered))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)
@@ -849,8 +856,9 @@ def _threshold(args: argparse.Namespace) -> int:
         write_bytes_atomic(Path(args.decisions), decisions_csv(run, value))
         print(f"decisions at {exact_number(value)} written to {args.decisions}{_created(created)}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
-    saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs, saved_by)  # the costs
-    if saved:  # printed above
+    saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs, saved_by,
+                                             entered)  # the costs printed above, and which of them were entered
+    if saved:
         print(f"saved in {run.path}{by_whom(saved_by)}: predict and scores.csv use it from now on")
     elif args.save:
         print(f"{exact_number(value)} is the saved threshold already: nothing changed (--reason records why it stays)")

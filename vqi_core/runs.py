@@ -39,7 +39,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, TypeGuard
+from typing import Any, Collection, Iterable, Iterator, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -837,7 +837,7 @@ class Run:
                     raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} is not a text")
         return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
                               "source": entry.get("source", ""),
-                              "costs": _costs_text(recorded_costs(entry)),
+                              "costs": _costs_text(recorded_costs(entry), entry.get("costs_entered")),
                               "reason": entry.get("reason", ""), "saved_by": entry.get("saved_by", "")}
                              for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
 
@@ -1165,10 +1165,11 @@ class Run:
 
     def save_threshold(self, threshold: float, source: str = "user", reason: str = "",
                        interrupted: list[int] | None = None, costs: LineCosts | None = None,
-                       saved_by: str = "") -> bool:
+                       saved_by: str = "", costs_entered: Collection[str] | None = None) -> bool:
         """Store a new operating threshold and rewrite ``scores.csv``'s predictions, each file atomically; False
         (nothing written) when ``threshold`` is the saved one already and no ``reason`` is given. ``costs``: the
-        line's costs its cost figures were shown with, recorded beside it (:attr:`threshold_costs`); ``saved_by``:
+        line's costs its cost figures were shown with, recorded beside it (:attr:`threshold_costs`), with which of
+        them were entered (``costs_entered``, names of :data:`COST_FIELDS`, where known); ``saved_by``:
         who saves it, a name kept beside it (an audit trail says who changed a decision, not only when).
 
         The threshold it replaces moves into the threshold's history (see :attr:`threshold_history`), with
@@ -1191,7 +1192,8 @@ class Run:
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
                 write_bytes_atomic(self.path / SCORES_FILE, scores, create_folder=False)
                 write_json_atomic(self.path / THRESHOLD_FILE,
-                                  threshold_entry(threshold, source, reason, history, costs, saved_by),
+                                  threshold_entry(threshold, source, reason, history, costs, saved_by,
+                                                  costs_entered),
                                   create_folder=False)
         if received and interrupted is None:
             raise KeyboardInterrupt
@@ -1438,12 +1440,15 @@ def _is_list_of_texts(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _costs_text(costs: LineCosts | None) -> str:
+def _costs_text(costs: LineCosts | None, entered: Any = None) -> str:
     """Recorded costs as the threshold history gives them: VQI's defaults said as such, as the cost figures say
-    them (a threshold saved without costs had read as if someone had entered 1, 10 and 1 %: numbers review)."""
+    them (a threshold saved without costs had read as if someone had entered 1, 10 and 1 %: numbers review); not
+    where the entry records that any of them was entered (``costs_entered``: the command line's defaults typed
+    in had read as "VQI's defaults": command review)."""
     if costs is None:
         return ""
-    return f"VQI's defaults: {costs.summary()}" if costs == LineCosts() else costs.summary()
+    typed = _is_list_of_texts(entered) and bool(entered)
+    return f"VQI's defaults: {costs.summary()}" if costs == LineCosts() and not typed else costs.summary()
 
 
 def recorded_costs(entry: dict) -> LineCosts | None:
@@ -1459,9 +1464,11 @@ def recorded_costs(entry: dict) -> LineCosts | None:
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
-                    costs: LineCosts | None = None, saved_by: str = "") -> dict:
+                    costs: LineCosts | None = None, saved_by: str = "",
+                    costs_entered: Collection[str] | None = None) -> dict:
     """The content of ``threshold.json``: the threshold, where it came from, when (local time with its UTC
-    offset), why and by whom it was saved, the line's costs assumed then, and the thresholds before it."""
+    offset), why and by whom it was saved, the line's costs assumed then (with ``costs_entered``, which of
+    :data:`COST_FIELDS` were entered for it, where that is known), and the thresholds before it."""
     entry: dict[str, Any] = {"threshold": float(threshold), "source": source,
                              "saved_at": local_time()}
     if reason:
@@ -1470,6 +1477,8 @@ def threshold_entry(threshold: float, source: str, reason: str = "", history: li
         entry["saved_by"] = saved_by
     if costs is not None:
         entry["costs"] = {name: float(getattr(costs, name)) for name in COST_FIELDS}
+        if costs_entered is not None:
+            entry["costs_entered"] = [name for name in COST_FIELDS if name in costs_entered]
     if history:
         entry["history"] = history
     return entry

@@ -12,7 +12,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -199,14 +199,32 @@ def other_saved_costs(costs: LineCosts, saved_at: LineCosts | None) -> LineCosts
     return saved_at if saved_at is not None and saved_at.summary() != costs.summary() else None
 
 
-def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None) -> str:
+#: how :func:`costs_assumed` names each of :class:`~vqi_core.metrics.LineCosts`' fields
+COST_NAMES = {"false_alarm": "the false-alarm cost", "escape": "the escape cost", "defect_rate": "the defect rate"}
+
+
+def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None, entered: Collection[str] | None = None) -> str:
     """Which costs the cost figures assume, and where they come from: VQI's defaults (which must not read as the
     line's own in a quality record), the costs the saved threshold was saved at (``saved_at``, where they are
     these, whichever threshold the figures are for) or entered; and ``saved_at`` where it differs
-    (:func:`other_saved_costs`)."""
+    (:func:`other_saved_costs`). ``entered``: the fields entered (:data:`COST_NAMES`' keys), where known, each
+    cost's origin then said from it (command review: the defaults typed in were called "not entered", one cost
+    typed called all three "as entered"); else guessed from the values."""
     other = other_saved_costs(costs, saved_at)
-    origin = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else
-              "those the saved threshold was saved at" if saved_at is not None and other is None else "as entered")
+    kept = ("those the saved threshold was saved at" if saved_at is not None else
+            "VQI's defaults, not figures entered for this line")
+    if entered is None:
+        origin = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else
+                  "those the saved threshold was saved at" if saved_at is not None and other is None else "as entered")
+    elif not entered:
+        origin = kept
+    elif set(COST_NAMES) <= set(entered):
+        origin = "as entered"
+    else:
+        typed = [name for key, name in COST_NAMES.items() if key in entered]
+        others = [name for key, name in COST_NAMES.items() if key not in entered]
+        origin = (f"{' and '.join(typed)} as entered; {' and '.join(others)} "
+                  + ("as the saved threshold was saved at" if saved_at is not None else "VQI's defaults"))
     differs = f" The saved threshold was saved at other costs: {other.summary()}." if other is not None else ""
     return f"Costs assumed: {costs.summary()} ({origin}).{differs}"
 
