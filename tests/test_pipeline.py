@@ -1688,6 +1688,9 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert "use it with --save" in capsys.readouterr().err and run.threshold == best
     assert main(["threshold", "--run", str(run.path), "--value", "1", "--by", "A. Quality"]) == 2
     assert "--by says who saved a threshold or box level: use it with --save" in capsys.readouterr().err
+    for blank in ("", "   "):  # saved with no name where leaving --by out records the account's (command review)
+        assert main(["threshold", "--run", str(run.path), "--value", "1", "--save", "--by", blank]) == 2
+        assert "--by is empty: give the name of who saves it" in capsys.readouterr().err and run.threshold == best
 
     lines, _ = shown("--value", str(middle), "--save", "--reason", "new supplier lot 7", "--by", "A. Quality",
                      "--history")

@@ -804,10 +804,13 @@ def _earlier_overlays(out: Path) -> set[str]:
 
 def _saved_by(args: argparse.Namespace) -> str:
     """Who saves a threshold or a box level: ``--by``, else the account that runs the command ("" where the system
-    cannot say); ``ValueError`` for ``--by`` without ``--save``."""
+    cannot say); ``ValueError`` for ``--by`` without ``--save`` or empty."""
     if args.by is not None and not args.save:
         raise ValueError("--by says who saved a threshold or box level: use it with --save")
     if args.by is not None:
+        if not args.by.strip():  # saved with no name at all, where leaving --by out records the account's (review)
+            raise ValueError("--by is empty: give the name of who saves it, or leave --by out to record the "
+                             "account's name")
         return checked_name(args.by)
     try:
         return getpass.getuser()
