@@ -567,6 +567,18 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     assert any(s.value.endswith(f"The dataset folder is the category itself: set it to `{tmp_path / 'data'}` to "
                                 f"choose between both in the sidebar, then check it again.") for s in app.success)
 
+    one_part = tmp_path / "data" / "one_part"  # every good photo of one part: split would refuse them (command
+    for index in range(12):  # review: the button was offered, and split then failed)
+        role = "train" if index < 9 else "test"
+        write_png(one_part / role / "good" / f"{index:03d}.png", another_photo(parts[0], seed=index))
+    for index in range(3):
+        write_png(one_part / "test" / "crack" / f"{index:03d}.png", draw_defect(random_part(40 + index), index)[0])
+    app = open_page("train.py", data_root=str(one_part))
+    app.button(key="train_check_test_set").click().run()
+    assert any("look almost like a training image" in w.value and "by hand: VQI's split keeps look-alike photos "
+               "together" in w.value.replace("\\:", ":") for w in app.warning)
+    assert not [b for b in app.button if b.key == "train_split_by_part"] and not app.exception
+
 
 def test_a_stage_that_reports_rarely_is_timed_up_to_now(tmp_path, finished_jobs):
     """A stage's time and estimate were frozen at its last report: a slow step (a PCA, a long batch) showed

@@ -270,6 +270,24 @@ def test_real_bottle_has_no_copies_and_no_strong_capture_cue() -> None:
         == {"good": 1.0, "defective": 1.0} and not check.look_alikes_stand_out
 
 
+def test_the_look_alike_note_sends_to_split_only_where_split_can_keep_the_parts_apart() -> None:
+    """Command review: check advised split for glass, whose good photos all look alike, one group of 36, and
+    split then refused them (no group fits into its test side); the Train page offered its split button too."""
+    photos = [another_photo(random_part(0), seed=seed) for seed in range(16)]  # one part, photographed 16 times
+    new_parts = [draw_defect(random_part(50 + i), seed=i)[0] for i in range(6)]
+    labels = ["good"] * 6 + ["defective"] * 6
+    test_names = [f"test/good/{i}.png" for i in range(6)] + [f"test/crack/{i}.png" for i in range(6)]
+    check = check_split([f"train/good/{i}.png" for i in range(10)], ["good"] * 10, photos[:10], test_names, labels,
+                        photos[10:] + new_parts)
+    assert check.look_alikes_stand_out and not check.part_split_possible
+    assert (check.good_images, check.smallest_look_alike_group) == (16, 16)
+    note = next(note for note in check.notes(labels) if "look almost like" in note)
+    assert ("split the good images by part, not by photo by hand: VQI's split keeps look-alike photos together, and "
+            "here the smallest group of them holds 16 of the 16 good images, more than its test side of 3; parts "
+            "that all look the same need a part number to tell them apart.") in note
+    assert "python -m vqi_core split" not in note and check.to_dict()["smallest_look_alike_group"] == 16
+
+
 def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_parts() -> None:
     """Good test images that are other photos of training parts, defective images of new parts: a note with an
     example pair and both shares, a findings line; with defective photos of training parts too (a drawn defect
@@ -294,6 +312,7 @@ def test_look_alikes_noted_when_good_test_images_are_other_photos_of_training_pa
         "6 of 6 good test images (100%) look almost like a training image (grey-level thumbnails correlate at "
         "0.98 or more over the 80% where they agree best; e.g. test/good/0.png and train/good/0.png, ")
     assert "against 0 of 6 defective ones (0%)" in notes[0] and "split the good images by part" in notes[0]
+    assert check.part_split_possible and "or the command python -m vqi_core split: both keep" in notes[0]
     assert "`" not in notes[0]  # plain words: pages show the run's notes as written (they read "`python ...`")
     assert check.look_alike_line().startswith("Test images that look almost like a training image (likeness "
                                               "≥ 0.98, copies aside): 6 of 6 good (median likeness ")

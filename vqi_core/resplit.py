@@ -27,12 +27,11 @@ from .datasets import GOOD, Category, DatasetError
 from .images import BitDepthError, ImageReadError, bit_depth_too_low, read_image
 from .progress import ProgressCallback, check_seed, report
 from .runs import created_folders_undone_on_failure
-from .split_check import LOOK_ALIKE_LIKENESS, look_alike_groups
+from .split_check import DEFAULT_TEST_FRACTION, LOOK_ALIKE_LIKENESS, look_alike_groups
 from .system import unwritable_reason
 from .wording import counted
 
 SPLIT_FILE = "split.json"
-DEFAULT_TEST_FRACTION = 0.2
 
 
 @dataclass

@@ -66,6 +66,8 @@ CONFIRMATION_SIDES = (128, 512)
 _QUERY_CHUNK = 512
 #: two images whose grey-level thumbnails correlate this well (where they agree best) look alike
 LOOK_ALIKE_LIKENESS = 0.98
+#: the share of the good images ``split`` puts into test/good unless told otherwise
+DEFAULT_TEST_FRACTION = 0.2
 #: the share of a thumbnail compared for likeness: where two images differ most (a defect's worth) is left out
 LOOK_ALIKE_CELLS = 0.8
 #: references per query whose likeness is computed: those with the highest plain correlation
@@ -257,7 +259,11 @@ def look_alike_groups(images: Iterable[np.ndarray]) -> list[list[int]]:
     """Indices of ``images`` in groups of look-alikes: two images whose likeness reaches
     :data:`LOOK_ALIKE_LIKENESS` share a group, and so does a chain of them. Each group is sorted, the groups
     by their first index. ``images`` is read once (a generator may decode them one at a time)."""
-    looks = _looks(_thumbnail(image) for image in images)
+    return _groups_of_looks(_looks(_thumbnail(image) for image in images))
+
+
+def _groups_of_looks(looks: np.ndarray) -> list[list[int]]:
+    """:func:`look_alike_groups` of images' :func:`_looks`."""
     parent = list(range(len(looks)))
 
     def root(index: int) -> int:
@@ -302,6 +308,10 @@ class SplitCheck:
     look_alikes: list[dict[str, Any]] = field(default_factory=list)
     look_alike_summary: dict[str, dict[str, Any]] = field(default_factory=dict)
     capture_cues: list[dict[str, Any]] = field(default_factory=list)
+    #: where look-alikes stand out: the good images (training and test) and the smallest group of look-alike photos
+    #: among them, which tell whether ``split`` can split them by part (0: not grouped)
+    good_images: int = 0
+    smallest_look_alike_group: int = 0
 
     @property
     def flagged_test_names(self) -> set[str]:
@@ -313,7 +323,25 @@ class SplitCheck:
         return {"tolerance_rmse": COPY_RMSE, "test_images": self.test_images, "train_images": self.train_images,
                 "copies_of_train": self.copies_of_train, "repeats_in_test": self.repeats_in_test,
                 "look_alike_likeness": LOOK_ALIKE_LIKENESS, "look_alikes": self.look_alikes,
-                "look_alike_summary": self.look_alike_summary, "capture_cues": self.capture_cues}
+                "look_alike_summary": self.look_alike_summary, "capture_cues": self.capture_cues,
+                "good_images": self.good_images, "smallest_look_alike_group": self.smallest_look_alike_group}
+
+    @property
+    def part_split_possible(self) -> bool:
+        """Whether ``split`` (at :data:`DEFAULT_TEST_FRACTION`) finds a group of look-alike good photos that fits
+        into its test side; True where the groups were not counted."""
+        return self.smallest_look_alike_group <= round(DEFAULT_TEST_FRACTION * self.good_images)
+
+    def _how_to_split(self) -> str:
+        """How to split the good images by part: with VQI where a group of look-alikes fits a test side, else by
+        hand (command review: check sent to split, which then refused glass's good images, all one group)."""
+        if self.part_split_possible:
+            return ("(on the Train page, \"Check the test set\", then \"Split the good images by part\"; or the "
+                    "command python -m vqi_core split: both keep look-alike photos together)")
+        target = round(DEFAULT_TEST_FRACTION * self.good_images)
+        return (f"by hand: VQI's split keeps look-alike photos together, and here the smallest group of them holds "
+                f"{self.smallest_look_alike_group} of the {counted(self.good_images, 'good image')}, more than its "
+                f"test side of {target}; parts that all look the same need a part number to tell them apart")
 
     @property
     def look_alikes_stand_out(self) -> bool:
@@ -392,10 +420,8 @@ class SplitCheck:
                 f"image {good['median_likeness']:.3f} good, {defective['median_likeness']:.3f} defective. Other "
                 f"photos of a part (another exposure, angle or session) show the model parts it has seen in "
                 f"training, and the false-alarm rate and the AUROCs are better here than they will be: split the "
-                f"good images by part, not by photo (on the Train page, \"Check the test set\", then \"Split the good "
-                f"images by part\"; or the command python -m vqi_core split: both keep look-alike photos together). "
-                f"(Defects that change most of an image also make it look less like any training image: with such "
-                f"defects, this can be expected.)")
+                f"good images by part, not by photo {self._how_to_split()}. (Defects that change most of an image "
+                f"also make it look less like any training image: with such defects, this can be expected.)")
         if self.strong_cues:
             found = "; ".join(
                 f"{cue['cue']} (AUROC {cue['auroc']:.3f}; median {_cue_value(cue, 'good_median')} good, "
@@ -549,6 +575,11 @@ def check_split(train_names: Sequence[str], train_labels: Sequence[str], train_i
                 "test": test_names[pair.query], "label": test_labels[pair.query], "copy": test_names[pair.reference],
                 "copy_label": test_labels[pair.reference], "rmse": round(pair.rmse, 3)})
     _add_look_alikes(check, train_names, train_labels, train_thumbs, test_names, test_labels, test_thumbs)
+    if check.look_alikes_stand_out:  # its note advises a split by part: whether split can make one
+        good = [thumb for thumbs, labels in ((train_thumbs, train_labels), (test_thumbs, test_labels))
+                for thumb, label in zip(thumbs, labels) if label == "good"]
+        check.good_images = len(good)
+        check.smallest_look_alike_group = min(len(group) for group in _groups_of_looks(_looks(good)))
     check.capture_cues = capture_cues(test_images, test_labels)
     return check
 

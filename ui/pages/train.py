@@ -450,6 +450,7 @@ def split_check_panel(found: dict[str, Any], root: str, category: str | None, bi
                 "likeness": st.column_config.NumberColumn(
                     "likeness", format="%.3f", help="correlation of the two images' 32 px grey-level thumbnails "
                                                     "over the 80 % where they agree best (1 = the same picture)")})
+    if not found["look_alikes"].empty and found["part_split_possible"]:  # (else the note says why not: review)
         st.button("Split the good images by part", key="train_split_by_part", icon=":material/call_split:",
                   on_click=split_by_part_clicked, args=(root, category, bit_depth),
                   help="Writes a new category beside this one (<category>_by_part): its good images pooled, "

@@ -87,7 +87,8 @@ def region_preview(root: str, category: str | None, region: InspectionRegion,
 def split_check_summary(root: str, category: str | None, bit_depth: int = 16) -> dict[str, Any]:
     """:func:`vqi_core.pipeline.check_dataset` for a page: ``notes`` (copies, look-alikes that stand out, strong
     capture cues), ``copies`` (test image, label, copied image, its label, RMSE), ``look_alikes`` (test image,
-    label, training look-alike, likeness; empty unless they stand out), ``lines`` (the look-alike shares and
+    label, training look-alike, likeness; empty unless they stand out; ``part_split_possible``: whether
+    :func:`~vqi_core.resplit.split_by_part` can split the good images), ``lines`` (the look-alike shares and
     every cue's AUROC, a line each), image counts, unreadable files and ``training_notes`` (16-bit training images
     so dark they look like a camera of fewer bits; training images unlike all the others). ``bit_depth``: of 16-bit
     images (:func:`vqi_core.images.read_image`)."""
@@ -101,7 +102,8 @@ def split_check_summary(root: str, category: str | None, bit_depth: int = 16) ->
                                         ).sort_values("label", key=lambda label: label != "good", kind="stable"),
             "lines": [line for line in (check.look_alike_line(), check.cues_line()) if line],
             "test_images": check.test_images, "train_images": check.train_images,
-            "skipped": found.skipped, "training_notes": training_notes}
+            "part_split_possible": check.part_split_possible, "skipped": found.skipped,
+            "training_notes": training_notes}
 
 
 def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_depth: int = 16) -> dict[str, Any]:
