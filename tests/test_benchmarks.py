@@ -122,6 +122,7 @@ def test_a_benchmark_keeps_the_rows_finished_when_interrupted_and_a_row_without_
     assert saved["complete"] is False and "(1 of its 2 rows; interrupted, or still running)" in \
         (out / "bench.md").read_text()
     assert row["image_auroc"] is None and row["fit_seconds"] > 0 and row["paired_ms_per_image"] is None
+    assert row["ms_per_image"] is None  # nothing scored: no time per image (command review: 0.0)
     assert not row["note"].startswith("failed") and "no test image" in row["note"]  # the run's own warning
     assert row["run"] is None  # its temporary folder is gone
 

@@ -397,7 +397,8 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
     row.metric("AUPRO", figure(metrics.get("aupro"), 3), width="content",
                help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
-    row.metric("Inference (ms/image)", f"{metrics.get('ms_per_image', 0):.1f}", width="content")
+    row.metric("Inference (ms/image)", figure(metrics.get("ms_per_image"), 1), width="content",
+               help="n/a without test images")
     if said:
         st.caption(f"Image AUROC {said}.")
 

@@ -454,7 +454,7 @@ def _metrics_line(metrics: dict) -> str:
 
     interval = metrics.get("image_auroc_interval")
     spread = f" ({interval_text(interval, 4, auroc=metrics.get('image_auroc'))})" if interval else ""
-    timings = f"  fit {metrics['fit_seconds']:.1f} s  {metrics.get('ms_per_image', 0):.1f} ms/image" \
+    timings = f"  fit {metrics['fit_seconds']:.1f} s  {figure(metrics.get('ms_per_image'), 1)} ms/image" \
         if "fit_seconds" in metrics else ""  # a run's own figures; evaluate does not fit
     return f"image AUROC {fmt('image_auroc')}{spread}  pixel AUROC {fmt('pixel_auroc')}  AUPRO {fmt('aupro')}{timings}"
 

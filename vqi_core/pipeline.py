@@ -629,7 +629,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
                                prediction.inspected if prediction is not None else [], notes, model.normalization)
     metrics.update({
         "fit_seconds": round(fit_seconds, 3),
-        "ms_per_image": round(1000 * predict_seconds / max(1, len(test_images)), 2),
+        "ms_per_image": round(1000 * predict_seconds / len(test_images), 2) if test_images else None,  # no image
+        # scored: no time per image (command review: 0.0 beside an image AUROC of n/a)
         "train_images": len(train_images), "test_images": len(test_images),
         "train_defective_images": sum(s.label == 1 for s in train_samples),  # labelled, for a supervised method
         "normalisation_images": len(model.fit_info["holdout_indices"]),
