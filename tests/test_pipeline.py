@@ -2669,3 +2669,17 @@ def test_check_gives_the_notes_on_good_training_images_that_training_gives(tmp_p
     tiny = write_mvtec_dataset(tmp_path / "tiny", n_train=6, n_test_good=2, n_per_defect=2, size=8, with_masks=False)
     assert main(["check", "--data", str(tiny)]) == 0
     assert "The training images are tiny (median 8x8 px)" in capsys.readouterr().out
+
+
+def test_a_mistyped_option_is_refused_by_its_command_with_the_nearest_option_and_none_is_abbreviated(capsys):
+    """Command review: "train --resise squash" got the top-level usage ("python -m vqi_core: error: unrecognized
+    arguments"), without train's options or a hint, and "evaluate --dat" was read as --data (undocumented)."""
+    for argv, said in ((["train", "--data", "x", "--resise", "squash"],
+                        "python -m vqi_core train: error: unrecognized arguments: --resise squash (did you mean "
+                        "--resize?)"),
+                       (["evaluate", "--run", "r", "--dat", "x"],
+                        "python -m vqi_core evaluate: error: unrecognized arguments: --dat x (did you mean --data?)"),
+                       (["threshold", "--run", "r", "--val", "3"], "usage: python -m vqi_core threshold")):
+        with pytest.raises(SystemExit) as ended:
+            main(argv)
+        assert ended.value.code == 2 and said in capsys.readouterr().err

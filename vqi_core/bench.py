@@ -1,15 +1,18 @@
-"""Benchmark: every method on every dataset of ``../shared/data``; prints a table and writes files.
+"""Benchmark: every method on every dataset of $VQI_SHARED_DATA (else ../shared/data beside the project); prints
+a table and writes files.
 
-``python -m vqi_core.bench [--datasets ...] [--methods ...]``
+python -m vqi_core.bench [--datasets ...] [--methods ...]
 
 Each (dataset, method) pair runs in its own process, so that its peak memory
 is its own. A method entry is a name with optional parameters, e.g.
-``patchcore``, ``dfm:finetune=cutpaste``, ``patchcore:coreset_fraction=0.05``.
+patchcore, dfm:finetune=cutpaste, patchcore:coreset_fraction=0.05.
 Columns: image AUROC, pixel AUROC, AUPRO, fit seconds, inference ms/image
 over the test set while the run is evaluated (preprocessing + backbone +
 scoring + maps), then backbone-only ms/image and whole-inference ms/image on
 the same 64 test images timed in turn (their ratio is the one to compare: each
 alone varies with the machine's load), and the run's peak resident memory.
+Exit status 0 when every row ran, 1 when a row failed (the others are kept),
+2 when an option is refused (before anything runs), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -265,7 +268,7 @@ def defect_type_table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, print the table and write ``<out>/bench.json`` and ``bench.md`` (each atomically);
     2 when an option is refused (before anything runs), 1 when a row failed."""
-    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench", description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="folder of datasets (default: %(default)s)")
     parser.add_argument("--datasets", nargs="+", help="dataset folder names (default: every category under --data-root)")

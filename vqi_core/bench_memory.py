@@ -1,13 +1,13 @@
 """Training-memory benchmark: a run whose images are too large to hold decoded in memory.
 
-``python -m vqi_core.bench_memory [--train 200] [--test 40] [--side 1600] [--method patchcore] [--out bench_results]``
+python -m vqi_core.bench_memory [--train 200] [--test 40] [--side 1600] [--method patchcore] [--out bench_results]
 
 Writes a synthetic category of large JPEG photos (a textured part; a dark blob, with its mask, on
 each defective test image) and trains the same run twice, each in a process of its own: once
-holding every decoded image in memory, once holding none (``--image-memory-mb 0``: each image
+holding every decoded image in memory, once holding none (--image-memory-mb 0: each image
 is decoded from its file whenever a pass needs it). Reports each run's peak resident memory
-(the process's maximum RSS, as recorded in ``metrics.json``), fit and wall seconds, and its image
-AUROC and scores, which must be the same. Writes ``<out>/memory.json`` and ``<out>/memory.md``.
+(the process's maximum RSS, as recorded in metrics.json), fit and wall seconds, and its image
+AUROC and scores, which must be the same. Writes <out>/memory.json and <out>/memory.md.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _megabytes(value: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table and write ``<out>/memory.json`` and ``<out>/memory.md``."""
-    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_memory", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m vqi_core.bench_memory", description=__doc__, allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=whole_number_at_least(2), default=200,
                         help="good training images, at least 2 (default: %(default)s)")

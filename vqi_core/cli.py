@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import contextlib
+import difflib
 import getpass
 import json
 import math
@@ -167,13 +168,33 @@ def _costs_entered(args: argparse.Namespace) -> set[str]:
     return {name for name, value in given.items() if value is not None}
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A sub-command's parser: an option it does not know is refused with its own usage, naming the nearest option
+    it knows (command review: "--resise" got the top-level usage, without the command's options); options are
+    never abbreviated (an undocumented "--dat" was read as --data)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but an argument left over is an error of this command."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            unknown = next((extra for extra in extras if extra.startswith("-")), extras[0]).split("=")[0]
+            known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+            nearest = difflib.get_close_matches(unknown, known, n=1)
+            self.error(f"unrecognized arguments: {' '.join(extras)}" + (f" (did you mean {nearest[0]}?)" if nearest
+                                                                          else ""))
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
     parser = argparse.ArgumentParser(
         prog="python -m vqi_core",
         description="VQI: learn what a good part looks like from defect-free images, score new images, "
-                    "localise defects.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                    "localise defects.", allow_abbrev=False)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
     train = commands.add_parser(
         "train", help="fit a method on a category and evaluate it on its test set",
@@ -245,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score every image of a folder (or one image) with a saved run at its saved threshold; "
                     "write predictions.csv (a row for every file given, a file that could not be scored "
                     "included) and <name>_overlay.png per scored image to --out. Exit status 2 when no image "
-                    "could be scored (predictions.csv is written all the same).")
+                    "could be scored (predictions.csv is written all the same, unless --out holds an earlier "
+                    "predict's results: they are kept and nothing is written).")
     predict.add_argument("--run", required=True, help="run folder")
     predict.add_argument("--input", required=True,
                          help="an image file or a folder of images (its sub-folders are not searched: they are "
