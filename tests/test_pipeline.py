@@ -328,12 +328,16 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     (elsewhere / "test" / "good" / "torn.png").write_bytes(b"not an image")  # a good part: labelled good
     (elsewhere / "test" / "blob" / "older").mkdir()  # a sub-folder: named, not searched, and no part (review)
     shutil.copy(elsewhere / "test" / "blob" / "000.png", elsewhere / "test" / "blob" / "older" / "000.png")
-    assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere), "--decisions",
-                 str(decisions)]) == 0
+    (elsewhere / "test" / "good" / "notes.txt").write_text("lot 7")  # not an image: no SHA-256, as in predict's
+    assert main(["evaluate", "--run", str(trained.path), "--data", str(elsewhere), "--decisions",  # record (command
+                 str(decisions)]) == 0  # review: the check's record had it)
     out = capsys.readouterr().out
     assert "own test images" not in out and "; not chosen on these images): " in out
     assert out.splitlines()[-1] == f"decisions at {exact_number(trained.threshold)} written to {decisions}"
     record = pd.read_csv(decisions, keep_default_na=False)
+    notes = record[record["image"] == "good/notes.txt"]
+    assert notes["prediction"].tolist() == [NOT_SCORED] and notes["sha256"].tolist() == [""]
+    record = record[record["image"] != "good/notes.txt"]
     assert len(record) == len(list((elsewhere / "test").glob("*/*.png"))) > 3  # every image, good and defective
     assert set(record["run"]) == {trained.id} and (record["evaluated_at"] != "").all()
     assert set(record["threshold"]) == {trained.threshold}

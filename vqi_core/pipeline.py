@@ -1039,17 +1039,9 @@ def check_decisions(evaluation: dict[str, Any], run_id: str, threshold: float) -
     if not_scored:
         judged = pd.concat([judged, pd.DataFrame(not_scored, columns=judged.columns)], ignore_index=True)
     hashed = dict(zip(evaluation["paths"], evaluation.get("sha256") or []))  # hashed by evaluate_run already
-    return judged.assign(sha256=[hashed.get(path) or _digest_or_blank(Path(path)) for path in judged["path"]],
-                         run=run_id, evaluated_at=local_time())
-
-
-def _digest_or_blank(path: Path) -> str:
-    """The SHA-256 of a file for a check's record, as predict's records have it (QE review: the check's had none);
-    "" where it cannot be read."""
-    try:
-        return file_sha256(path)
-    except OSError:
-        return ""
+    return judged.assign(sha256=[hashed.get(path) or _readable_file_sha256(path) for path in judged["path"]],
+                         run=run_id, evaluated_at=local_time())  # as predict's records have them: an image file's
+    # (QE review: the check's had none), not a text file's (command review: predict left it out, the check not)
 
 
 def prediction_table(scored_rows: Sequence[dict[str, Any]], skipped: Sequence[dict[str, str]], threshold: float,
