@@ -2687,3 +2687,19 @@ def test_a_mistyped_option_is_refused_by_its_command_with_the_nearest_option_and
         with pytest.raises(SystemExit) as ended:
             main(argv)
         assert ended.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_a_file_format_that_alone_tells_good_from_defective_test_images_is_named_by_check_and_train(tmp_path, capsys):
+    """Command review: glass's good images are BMP files (named .png), its defective ones PNG, and no check said
+    so; the same images in one format give no note."""
+    data = write_mvtec_dataset(tmp_path / "part", n_train=8, n_test_good=3, n_per_defect=2, with_masks=False)
+    assert main(["check", "--data", str(data)]) == 0
+    assert "The file format alone" not in capsys.readouterr().out
+    for path in (data / "test" / "good").glob("*.png"):
+        Image.open(path).convert("RGB").save(path, format="BMP")  # another tool's files, their names kept
+    assert main(["check", "--data", str(data)]) == 0
+    note = ("The file format alone tells the good test images from the defective ones: good BMP, defective PNG. "
+            "Images saved by another tool or at another time may have been captured or processed otherwise")
+    assert note in capsys.readouterr().out
+    run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
+    assert [n for n in run.report["notes"] if n.startswith(note)]

@@ -499,6 +499,7 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     notes += masks_notes(test_samples)
     notes.append(unlike_training_note(test_samples, test_images, ranges,  # None without ranges
                                       training_formats=file_formats(good_samples)))
+    notes.append(format_cue_note(test_samples))
     report(progress, "checking images and masks", 1, 1)
     return found, check, [note for note in notes if note is not None]
 
@@ -601,8 +602,9 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
                                         statistics, good_shapes, model.bit_depth, model.preprocessing.resize)  # budget
     ranges, formats = statistics_ranges(statistics), file_formats(good_train)
     unlike = unlike_training_note(test_samples, test_images, ranges, captured, formats)
-    if unlike is not None:  # the test images unlike the training ones too (bad-input review)
-        notes.append(unlike)
+    for test_note in (unlike, format_cue_note(test_samples)):  # the test images unlike the training ones too
+        if test_note is not None:  # (bad-input review), and a format that tells the classes apart
+            notes.append(test_note)
 
     started = time.perf_counter()
     labels = [s.label for s in train_samples] if model.supervised else None
@@ -1154,6 +1156,21 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
 def file_formats(samples: Sequence[Sample]) -> list[str]:
     """The file formats of ``samples``' files (:func:`~vqi_core.capture.file_format_of`), sorted."""
     return sorted({found for sample in samples if (found := file_format_of(sample.path)) is not None})
+
+
+def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
+    """A note where the file format alone tells the good test images from the defective ones (no format shared:
+    glass's good images are BMP files, its defective ones PNG, and no check said so: command review); None
+    otherwise, and without both kinds of test image."""
+    good = file_formats([sample for sample in test_samples if sample.label == 0])
+    defective = file_formats([sample for sample in test_samples if sample.label == 1])
+    if not good or not defective or set(good) & set(defective):
+        return None
+    return (f"The file format alone tells the good test images from the defective ones: good {', '.join(good)}, "
+            f"defective {', '.join(defective)}. Images saved by another tool or at another time may have been "
+            f"captured or processed otherwise (light, exposure, compression), and a model can score well on this "
+            f"test set by noticing that rather than the defects: check that good and defective parts were "
+            f"photographed and saved the same way.")
 
 
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
