@@ -30,6 +30,28 @@ def test_nonexistent_dataset_folder(open_page, tmp_path):
     assert "train_start" not in [b.key for b in app.button]  # the page stops before the form
 
 
+NO_USER = "~vqi_nobody_56"  # a home folder of a user that does not exist
+
+
+@pytest.mark.parametrize("page", ["home.py", "train.py", "predict.py"])
+def test_a_home_folder_of_a_user_that_does_not_exist_is_said_not_a_traceback(open_page, page):
+    """Bad-input review: "~nouser/data" in the sidebar, or in Predict's folder fields, ended in Path.expanduser's
+    RuntimeError ("Could not determine home directory") on the page."""
+    app = open_page(page)
+    app.text_input(key="data_root").set_value(f"{NO_USER}/data").run()
+    assert not app.exception
+    assert f"there is no user 'vqi_nobody_56' on this machine, so {NO_USER} is no home folder" in \
+        messages(app).replace("\\", "")
+    if page == "predict.py":
+        for mode, field, button in (("folder", "predict_folder", "predict_score"),
+                                    ("labelled", "predict_labelled_folder", "predict_check")):
+            app.radio(key="predict_mode").set_value(mode).run()
+            app.text_input(key=field).set_value(f"{NO_USER}/lot7").run()
+            if not app.button(key=button).disabled:
+                app.button(key=button).click().run()
+            assert not app.exception, mode
+
+
 def test_dataset_folder_with_the_wrong_layout(open_page, tmp_path):
     write_png(tmp_path / "flat" / "a.png", textured_image(32))
     app = open_page("train.py", data_root=str(tmp_path / "flat"))

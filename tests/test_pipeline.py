@@ -2703,3 +2703,13 @@ def test_a_file_format_that_alone_tells_good_from_defective_test_images_is_named
     assert note in capsys.readouterr().out
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     assert [n for n in run.report["notes"] if n.startswith(note)]
+
+
+@pytest.mark.parametrize("argv", [["check", "--data", "~vqi_nobody_56/data"],
+                                  ["runs", "--runs", "~vqi_nobody_56/runs"],
+                                  ["predict", "--run", "~vqi_nobody_56/run", "--input", "x", "--out", "y"]])
+def test_a_home_folder_of_a_user_that_does_not_exist_is_an_error_line(argv, capsys):
+    """Bad-input review: "~nouser/..." ended in Path.expanduser's RuntimeError traceback, exit status 1."""
+    assert main(argv) == 2
+    assert "there is no user 'vqi_nobody_56' on this machine, so ~vqi_nobody_56 is no home folder" in \
+        capsys.readouterr().err

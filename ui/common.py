@@ -36,6 +36,7 @@ from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, label_values
 from vqi_core.split_check import CUE_AUROC
+from vqi_core.system import home_expanded
 from vqi_core.wording import exact_number, figure, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -706,7 +707,7 @@ def data_choice() -> tuple[str, str | None]:
     """Dataset root chosen in the sidebar (``~`` expanded, made absolute so runs record absolute paths) and category."""
     typed = typed_path(st.session_state.get(DATA_ROOT) or "") or default_data_root()
     try:
-        return str(Path(typed).expanduser().resolve()), st.session_state.get(CATEGORY)
+        return str(home_expanded(typed).resolve()), st.session_state.get(CATEGORY)
     except (OSError, ValueError):  # a name the system refuses: the folder checks then say what is wrong
         return typed, st.session_state.get(CATEGORY)
 

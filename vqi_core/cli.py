@@ -50,7 +50,7 @@ from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON
                    recorded_costs, run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text, synced_to_disk,
                    write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
-from .system import FolderBusy, file_above, interrupts_held, locked, sigterm_as_ctrl_c
+from .system import FolderBusy, file_above, home_expanded, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
@@ -633,8 +633,8 @@ def _predict_holding(args: argparse.Namespace, held: contextlib.ExitStack) -> in
     if (blocking := file_above(out)) is not None:
         raise ValueError(f"--out {out} cannot be made: {blocking} is a file, not a folder")
     _refuse_inside_a_run_or_category(out, "--out")
-    given = Path(args.input).expanduser().resolve()
-    if (given.parent if given.is_file() else given) == out.expanduser().resolve():
+    given = home_expanded(args.input).resolve()
+    if (given.parent if given.is_file() else given) == home_expanded(out).resolve():
         raise ValueError(f"--out {out} is the --input folder{' of that image' if given.is_file() else ''}: name "
                          f"another folder, or the overlays would be scored as parts by the next predict of this "
                          f"folder")
@@ -1209,7 +1209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: --{option.replace('_', '-')} is empty: name a path", file=sys.stderr)
             return 2
         if isinstance(value, str) and (value == "~" or value.startswith("~/")):
-            setattr(args, option, str(Path(value).expanduser()))
+            setattr(args, option, str(home_expanded(value)))
     written = getattr(args, FILE_OUTPUTS.get(args.command, ""), None)
     if isinstance(written, str) and written.endswith(("/", os.sep)):  # Path() would drop it and write a file there
         print(f"error: --{FILE_OUTPUTS[args.command]} {written} names a folder (it ends with {written[-1]}): name a "

@@ -32,6 +32,7 @@ from PIL import Image
 
 from .images import (EMPTY_FILE, IMAGE_SUFFIXES, READ_FORMATS, is_image_path, read_mask, stacked_images_problem,
                      stored_sideways, stored_size, too_many_pixels, unreadable_reason)
+from .system import home_expanded
 from .wording import counted
 
 GOOD = "good"
@@ -122,7 +123,7 @@ def category_holding(path: Path | str) -> tuple[Path, str] | None:
     """The category folder (or labelled test set: ``test/good`` without ``train``) and its sub-folder (``train``,
     ``test`` or ``ground_truth``) that ``path`` is or lies inside, where files written would be read as training
     images, test images of a defect type or masks; None elsewhere."""
-    resolved = Path(path).expanduser().resolve()
+    resolved = home_expanded(path).resolve()
     for folder in (resolved, *resolved.parents):
         if folder.name in ("train", "test", "ground_truth") and _is_category_or_test_set(folder.parent):
             return folder.parent, folder.name
@@ -132,13 +133,17 @@ def category_holding(path: Path | str) -> tuple[Path, str] | None:
 def category_around(path: Path | str) -> Path | None:
     """The category folder (or labelled test set) that ``path`` is or lies inside, anywhere in it; None
     elsewhere (see :func:`category_holding` for its image folders)."""
-    resolved = Path(path).expanduser().resolve()
+    resolved = home_expanded(path).resolve()
     return next((folder for folder in (resolved, *resolved.parents) if _is_category_or_test_set(folder)), None)
 
 
 def existing_folder(root: Path | str) -> Path:
-    """``root`` as a Path; ``DatasetError`` when it does not exist or is a file."""
-    root = Path(root)
+    """``root`` as a Path (``~`` read as the home folder); ``DatasetError`` when it does not exist or is a file, or
+    names the home folder of a user there is none of."""
+    try:
+        root = home_expanded(root)
+    except FileNotFoundError as exc:
+        raise DatasetError(str(exc)) from None
     if not root.exists():
         raise DatasetError(f"dataset folder {root} does not exist")
     if not root.is_dir():
@@ -557,7 +562,7 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     :func:`sub_folders`), or a single image file, and the files skipped with a reason (a file that is no readable
     image, given alone, is skipped too: every file given is accounted for); ``~`` is the user's home folder.
     ``DatasetError`` for a folder that is missing or holds no file to score."""
-    folder = Path(folder).expanduser()
+    folder = home_expanded(folder)
     if not folder.exists():
         raise DatasetError(f"{folder} does not exist")
     if not folder.is_dir() and not folder.is_file():  # a named pipe or a device: reading it could wait forever
@@ -639,7 +644,7 @@ def passed_over(skipped: Sequence[dict[str, str]], shown: int = 10) -> str:
 def sub_folders(folder: Path | str) -> list[Path]:
     """The sub-folders of ``folder`` (hidden ones left out), sorted; none for a file. Scoring a folder does not
     search them, so they are named to the user."""
-    folder = Path(folder).expanduser()
+    folder = home_expanded(folder)
     if not folder.is_dir():
         return []
     return sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith("."))

@@ -56,7 +56,7 @@ from .progress import MAX_SEED
 from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
-from .system import PROCESS_LOCKS, FolderBusy, file_above, interrupts_held, locked, unwritable_reason
+from .system import PROCESS_LOCKS, FolderBusy, file_above, home_expanded, interrupts_held, locked, unwritable_reason
 from .thresholds import set_at_training, verdicts
 from .wording import counted, exact_number, percent
 
@@ -140,7 +140,7 @@ def runs_held(folder: Path) -> list[str]:
 
 def run_folder_holding(path: Path) -> Path | None:
     """The run folder that ``path`` is, or lies inside (``~`` expanded, links resolved); None when none."""
-    resolved = path.expanduser().resolve()
+    resolved = home_expanded(path).resolve()
     return next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
 
 
@@ -444,7 +444,7 @@ class Run:
     dataset: Path | None = None
 
     def __post_init__(self) -> None:
-        self.path = Path(self.path).expanduser()  # "~/runs/<id>" as RunStore takes it (code review)
+        self.path = home_expanded(self.path)  # "~/runs/<id>" as RunStore takes it (code review)
         self.dataset = Path(self.dataset) if self.dataset is not None else None
         if not is_run_folder(self.path):
             if not self.path.exists():
@@ -1488,7 +1488,7 @@ class RunStore:
     """A folder of runs."""
 
     def __init__(self, root: Path | str):
-        self.root = Path(root).expanduser()  # "~/runs" as the command line takes it (API review)
+        self.root = home_expanded(root)  # "~/runs" as the command line takes it (API review)
 
     def list(self) -> list[Run]:
         """Completed runs, newest first; incomplete and foreign folders are ignored."""
@@ -1531,7 +1531,7 @@ class RunStore:
         carried along by that run's export and deleted with it."""
         inside = run_folder_holding(self.root)
         if inside is not None:
-            what = "a run folder" if inside == self.root.expanduser().resolve() else f"inside the run folder {inside}"
+            what = "a run folder" if inside == self.root.resolve() else f"inside the run folder {inside}"
             raise RunError(f"{self.root} is {what}, not a runs folder: give the folder that holds the runs, e.g. "
                            f"{inside.parent}")
 
@@ -1544,7 +1544,7 @@ class RunStore:
                            f"{holding[0]}: each run written there would be read as that category's images (in test, "
                            f"a defect type of its own); give a runs folder outside the category")
         if (category := category_around(self.root)) is not None:  # its runs were listed as its folders (review)
-            where = "the folder of" if category == self.root.expanduser().resolve() else "inside"
+            where = "the folder of" if category == self.root.resolve() else "inside"
             raise RunError(f"the runs folder {self.root} is {where} the dataset category {category}: its runs would "
                            f"be listed among the category's folders; give a runs folder outside the category")
         try:

@@ -123,12 +123,24 @@ def locked(folder: Path, wait: bool = True) -> Iterator[None]:
         os.close(handle)  # releases the lock
 
 
+def home_expanded(path: Path | str) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` read as that home folder, as a shell reads it;
+    ``FileNotFoundError`` naming the user where there is none (bad-input review: ``~nouser/x`` ended in
+    Path.expanduser's RuntimeError, "Could not determine home directory", a traceback on every page)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        user = Path(path).parts[0]
+        raise FileNotFoundError(f"{path}: there is no user {user[1:]!r} on this machine, so {user} is no home "
+                                f"folder (write the path in full, or ~/ for your own home folder)") from None
+
+
 def same_path(first: str, second: str) -> bool:
     """Whether two path texts name the same file or folder (``~``, ``..``, a trailing slash and links resolved);
     False when either is empty or cannot be resolved."""
     if not first.strip() or not second.strip():
         return False
     try:
-        return Path(first).expanduser().resolve() == Path(second).expanduser().resolve()
+        return home_expanded(first).resolve() == home_expanded(second).resolve()
     except (OSError, RuntimeError):  # RuntimeError: a loop of links (before Python 3.13)
         return False

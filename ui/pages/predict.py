@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import streamlit as st
@@ -24,7 +23,7 @@ from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sourc
     scored_unlike_training_note, upload_sources
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
-from vqi_core.system import same_path
+from vqi_core.system import home_expanded, same_path
 from vqi_core.wording import are, as_sentence, counted, exact_number, figure, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
@@ -162,7 +161,7 @@ def check_section(run: Run) -> None:
     if st.button("Check the run", key="predict_check", type="primary", disabled=not folder,
                  icon=":material/fact_check:", help=None if folder else "Give the folder above first."):
         try:
-            st.session_state[CHECK] = check(run, str(Path(folder).expanduser()))  # ~ as in the sidebar
+            st.session_state[CHECK] = check(run, str(home_expanded(folder)))  # ~ as in the sidebar
         except (DatasetError, ImageReadError, RunError, OSError, ValueError) as exc:
             st.session_state.pop(CHECK, None)
             st.error(f"Cannot check the run: {common.as_text(exc)}", icon=":material/error:")
@@ -172,7 +171,7 @@ def check_section(run: Run) -> None:
                 f"{common.as_text(checked['run_name'])}: choose it in the sidebar to see it again, or press \"Check "
                 f"the run\" to check this one.", icon=":material/info:")
     if checked and checked["run"] == run.id:
-        if folder and str(Path(folder).expanduser()) != checked["folder"]:
+        if folder and str(home_expanded(folder)) != checked["folder"]:
             st.info(f"This check is of {common.as_code(checked['folder'])}, not of the folder given above: press "
                     f"\"Check the run\" to check that one.", icon=":material/info:")
         if checked["threshold"] != (saved_now := run.threshold):  # the check stays, said to be at the earlier one

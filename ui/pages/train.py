@@ -29,6 +29,7 @@ from vqi_core.progress import MAX_SEED
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import RunError, changed_settings
 from vqi_core.split_check import no_copies_line
+from vqi_core.system import home_expanded
 from vqi_core.wording import counted, percent
 
 JOB_KEY = "train_job_id"
@@ -417,7 +418,7 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
             f"were" + (f"; {counted(len(made['skipped']), 'file')} left out (unreadable or no image: listed in "
                        f"split.json)" if made["skipped"] else "")
             + (". Choose it as the category in the sidebar and check it again." if beside.resolve()
-               == Path(root).expanduser().resolve() else f". The dataset folder is the category itself: set it to "
+               == home_expanded(root).resolve() else f". The dataset folder is the category itself: set it to "
                f"`{beside}` to choose between both in the sidebar, then check it again.")))
 
 

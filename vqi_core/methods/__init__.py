@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Collection
 
+from ..system import home_expanded
 from .base import MODEL_JSON, AnomalyModel, DamagedModel, Prediction, check_content_digest, check_param_kinds, \
     constructor_defaults, plain_value
 
@@ -74,7 +75,7 @@ def create_model(name: str, **params: Any) -> AnomalyModel:
 def load_model(folder: Path | str) -> AnomalyModel:
     """Load a model saved with :meth:`AnomalyModel.save` (JSON + arrays, no pickle). :class:`DamagedModel`
     naming the file when one is damaged or replaced (see :meth:`AnomalyModel.load_from`)."""
-    folder = Path(folder).expanduser()
+    folder = home_expanded(folder)
     meta_path = folder / MODEL_JSON
     if not meta_path.is_file():  # a hint where the usual mistakes are (API review)
         if folder.name == MODEL_JSON and folder.is_file():

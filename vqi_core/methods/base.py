@@ -48,7 +48,7 @@ from ..preprocessing import Geometry, Preprocessing, eval_size, map_to_image, vi
 from ..progress import ProgressCallback, check_seed, report
 from ..provenance import file_sha256
 from ..region import REGION_FILE, InspectionRegion
-from ..system import interrupts_held
+from ..system import home_expanded, interrupts_held
 from ..wording import counted
 
 MODEL_JSON = "model.json"
@@ -477,7 +477,7 @@ class AnomalyModel(ABC):
         between the two renames can leave the earlier model beside ``folder``, in ``.<name>.<hex>.replaced``."""
         if not self.normalization:  # written, it would not load (found by the API review)
             raise RuntimeError(f"the {self.name} model is not fitted: fit it before saving it")
-        folder = Path(os.path.abspath(Path(folder).expanduser()))  # "." or "model" by its own name, beside its
+        folder = Path(os.path.abspath(home_expanded(folder)))  # "." or "model" by its own name, beside its
         # parent's files
         if folder.is_symlink():
             folder = folder.resolve()  # the folder it points to
