@@ -106,7 +106,7 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
                                      ".tif, .tiff, .webp)")
     assert reasons["broken.png"] == CUT_SHORT  # as an upload's
     assert reasons["empty.png"] == "the file is empty (0 bytes)"
-    assert reasons["stack.tif"].startswith("the file holds 2 images of 64x64 px (TIFF pages or frames)")
+    assert reasons["stack.tif"].startswith("the file holds 2 images (TIFF pages or frames of 64x64, 64x64 px)")
 
 
 def test_sub_folders_and_hidden_images_of_a_dataset_are_listed_not_silently_left_out(tmp_path):

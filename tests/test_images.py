@@ -238,22 +238,27 @@ def test_files_are_closed_once_read_or_refused(tmp_path, monkeypatch):
     assert not [str(warning.message) for warning in caught if warning.category is ResourceWarning]
 
 
-def test_a_file_of_several_images_of_one_size_is_refused(tmp_path):
-    """Judging a stack's first page alone could pass a defect on another page; a smaller preview page is not an
-    image of the part and is left out."""
+def test_a_file_of_several_images_is_refused_and_a_preview_page_left_out(tmp_path):
+    """Judging a stack's first page alone could pass a defect on another page; a preview page (half the pixels or
+    fewer) is not an image of the part and is left out; a page a little smaller than the first had been taken for
+    one and dropped without a word (bad-input review)."""
     first = Image.fromarray(np.full((20, 30, 3), 40, np.uint8))
     second = Image.fromarray(np.full((20, 30, 3), 200, np.uint8))
     stack = tmp_path / "stack.tif"
     first.save(stack, save_all=True, append_images=[second])
-    with pytest.raises(ImageReadError, match=r"stack.tif: the file holds 2 images of 30x20 px \(TIFF pages or "
-                                             r"frames\); VQI judges one image per file"):
+    with pytest.raises(ImageReadError, match=r"stack.tif: the file holds 2 images \(TIFF pages or frames of 30x20, "
+                                             r"30x20 px\); VQI judges one image per file"):
         read_image(stack)
     with pytest.raises(ImageReadError, match="holds 2 images"):
         read_image(stack.read_bytes(), "upload.tif")
     animated = tmp_path / "animated.webp"
     first.save(animated, save_all=True, append_images=[second], lossless=True)
-    with pytest.raises(ImageReadError, match="holds 2 images of 30x20 px .WEBP"):
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(WEBP pages or frames of 30x20, 30x20 px\)"):
         read_image(animated)
+    near = tmp_path / "near.tif"  # a second page a few pixels smaller: another image, not a preview
+    first.save(near, save_all=True, append_images=[second.resize((26, 18))])
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames of 30x20, 26x18 px\)"):
+        read_image(near)
     with_preview = tmp_path / "preview.tif"
     first.save(with_preview, save_all=True, append_images=[second.resize((15, 10))])
     image = read_image(with_preview)
@@ -284,7 +289,7 @@ def test_the_largest_page_of_a_file_with_a_preview_is_read_wherever_it_lies(tmp_
     Image.fromarray(np.full((10, 15, 3), 200, np.uint8)).save(
         stack_after_preview, save_all=True, append_images=[Image.fromarray(np.full((20, 30, 3), v, np.uint8))
                                                            for v in (40, 90)])
-    with pytest.raises(ImageReadError, match="holds 2 images of 30x20 px"):
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames of 30x20, 30x20 px\)"):
         read_image(stack_after_preview)
 
 

@@ -398,16 +398,23 @@ def main_page(image: Image.Image) -> int:
     return max(range(len(sizes)), key=lambda index: (sizes[index][0] * sizes[index][1], -index))
 
 
+#: a page of at most this share of the largest page's pixels is a preview or thumbnail, not another image of the
+#: part (a page of more is one: it may show a defect)
+PREVIEW_AREA_SHARE = 0.5
+
+
 def stacked_images_problem(image: Image.Image) -> str | None:
-    """Why a file that holds several images of its largest size (TIFF pages, WebP frames) is refused; None for
-    a file of one image (smaller pages, such as a preview, do not count). Reads the headers only, and leaves the
-    image at its first page."""
+    """Why a file that holds several images (TIFF pages, WebP frames) is refused; None for a file of one image
+    (pages of at most :data:`PREVIEW_AREA_SHARE` of the largest's pixels, such as a preview, do not count: a second
+    page a few pixels smaller than the first had been dropped without a word, and a defect on it passed: bad-input
+    review). Reads the headers only, and leaves the image at its first page."""
     sizes = _page_sizes(image)
-    size = max(sizes, key=lambda wh: wh[0] * wh[1])
-    count = sizes.count(size)
-    if count == 1:
+    largest = max(width * height for width, height in sizes)
+    images = [(width, height) for width, height in sizes if width * height > PREVIEW_AREA_SHARE * largest]
+    if len(images) == 1:
         return None
-    return (f"the file holds {count} images of {size[0]}x{size[1]} px ({image.format} pages or frames); VQI judges "
+    shown = ", ".join(f"{width}x{height}" for width, height in images)
+    return (f"the file holds {len(images)} images ({image.format} pages or frames of {shown} px); VQI judges "
             "one image per file, so save each as its own file")
 
 
