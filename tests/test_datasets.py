@@ -589,3 +589,27 @@ def test_a_folder_inside_a_category_is_answered_with_the_category(tmp_path, inne
     with pytest.raises(DatasetError, match=rf"^{root / inner} lies inside the category {root}, and holds no category "
                                            rf"itself: give the category folder {root}$"):
         list_categories(root / inner)
+
+
+def test_masks_of_a_defect_type_named_in_another_unicode_form_are_matched_and_near_names_are_said(tmp_path):
+    """Bad-input review: test/fissuré written in NFD (macOS) beside ground_truth/fissuré in NFC lost every mask
+    with "no test/fissuré folder" under a listing that showed test/fissuré; test/Crack beside ground_truth/crack
+    said nothing of the letter case; a folder of unreadable files was "an empty folder"."""
+    root = write_mvtec_dataset(tmp_path / "part", n_train=3, n_test_good=1, n_per_defect=2,
+                               with_masks=True)
+    shutil.copytree(root / "test" / "scratch", root / "test" / "dent")
+    nfc, nfd = unicodedata.normalize("NFC", "fissuré"), unicodedata.normalize("NFD", "fissuré")
+    (root / "test" / "blob").rename(root / "test" / nfd)
+    (root / "ground_truth" / "blob").rename(root / "ground_truth" / nfc)
+    (root / "test" / "scratch").rename(root / "test" / "Scratch")
+    for path in (root / "test" / "dent").iterdir():
+        path.write_text("not an image")
+    category = load_category(root)
+    masked = [s for s in category.test if s.defect_type == nfd]
+    assert len(masked) == 2 and all(s.mask_path is not None for s in masked)
+    reasons = {pathlib.Path(item["file"]).relative_to(root).as_posix(): item["reason"] for item in category.skipped}
+    assert not [name for name in reasons if unicodedata.normalize("NFC", name).startswith("ground_truth/fiss")]
+    assert reasons["ground_truth/scratch"] == ("no test/scratch folder: masks are matched to the test images of the "
+                                               "defect type of the same name; test/Scratch differs from it only in "
+                                               "letter case or spaces: rename one of the two")
+    assert reasons["test/dent"] == "no readable image (2 files skipped, listed): no dent test image is there to test on"

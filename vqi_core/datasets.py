@@ -398,11 +398,13 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         skipped.extend(bad)
         skipped.extend(nested_folders(type_dir))
         if not paths and not type_dir.name.startswith("."):  # hidden: a tool's folder, not a defect type
-            skipped.append({"file": str(type_dir), "reason": f"an empty folder: no {defect_type} test image is there "
-                                                             f"to test on"})
-        masks, outranked = _mask_files(path / "ground_truth" / defect_type) if defect_type != GOOD else ({}, [])
-        skipped.extend(_misnamed_masks(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
-        skipped.extend(nested_folders(path / "ground_truth" / defect_type) if defect_type != GOOD else [])
+            empty = (f"no readable image ({counted(len(bad), 'file')} skipped, listed)" if bad else "an empty folder")
+            skipped.append({"file": str(type_dir), "reason": f"{empty}: no {defect_type} test image is there to "
+                                                             f"test on"})  # (bad-input review: "an empty folder")
+        truth = _ground_truth_folder(path, defect_type)
+        masks, outranked = _mask_files(truth) if defect_type != GOOD else ({}, [])
+        skipped.extend(_misnamed_masks(truth) if defect_type != GOOD else [])
+        skipped.extend(nested_folders(truth) if defect_type != GOOD else [])
         stems = Counter(stem_key(image_path) for image_path in paths)
         matched: set[Path] = set()
         refused: set[Path] = set()  # chosen masks that could not be used (their reason said with them)
@@ -550,10 +552,30 @@ def _unused_mask_folders(path: Path, test_types: set[str]) -> list[dict[str, str
                                                            "no defect pixel to mark (an image whose mask marks one is "
                                                            "labelled good by mistake, or its mask is in the wrong "
                                                            "folder)"})
-        elif folder.name not in test_types:
+        elif unicodedata.normalize("NFC", folder.name) not in {unicodedata.normalize("NFC", t) for t in test_types}:
+            near = next((t for t in sorted(test_types) if _loose_name(t) == _loose_name(folder.name)), None)
+            hint = (f"; test/{near} differs from it only in letter case or spaces: rename one of the two"
+                    if near is not None else "")  # (bad-input review: "Crack" beside "crack" said nothing)
             skipped.append({"file": str(folder), "reason": f"no test/{folder.name} folder: masks are matched to the "
-                                                           f"test images of the defect type of the same name"})
+                                                           f"test images of the defect type of the same name{hint}"})
     return skipped
+
+
+def _loose_name(name: str) -> str:
+    """A folder name without what a reader does not see or notice: Unicode form, letter case, outer spaces."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def _ground_truth_folder(path: Path, defect_type: str) -> Path:
+    """``ground_truth/<defect_type>`` of the category at ``path``, or the folder there whose name is the same in
+    another Unicode form (a name written on macOS, NFD, beside one written elsewhere, NFC: bad-input review, every
+    mask was lost without a word that could be understood)."""
+    exact = path / "ground_truth" / defect_type
+    if exact.is_dir() or not (path / "ground_truth").is_dir():
+        return exact
+    wanted = unicodedata.normalize("NFC", defect_type)
+    return next((folder for folder in sorted((path / "ground_truth").iterdir())
+                 if folder.is_dir() and unicodedata.normalize("NFC", folder.name) == wanted), exact)
 
 
 @_names_unreadable_folders
