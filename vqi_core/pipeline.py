@@ -169,6 +169,15 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
             f"(`--bit-depth 12` on the command line, or the bit depth the Train page asks for).")
 
 
+def check_bit_depth_used(bit_depth: int, good_train: Sequence[Sample]) -> None:
+    """``ValueError`` for a bit depth other than 16 where no good training image is a 16-bit file (headers only):
+    it changes nothing of them, and a run trained so would refuse the full-range 16-bit images of other cameras
+    (bad-input review: ``--bit-depth 12`` on 8-bit images was taken without a word)."""
+    if bit_depth != 16 and good_train and not any(is_sixteen_bit(sample.path) for sample in good_train):
+        raise ValueError(f"a bit depth of {bit_depth} is for 16-bit image files (those of a {bit_depth}-bit "
+                         f"camera), and none of the good training images is one: leave it out (--bit-depth)")
+
+
 def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> str:
     """What ``predict`` and the Predict page say when ``unlike`` of the ``scored`` images are unlike the good
     training images (said for each image ``said_where``)."""
@@ -477,6 +486,7 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
     where training named them: command reviews).
     """
     found = load_category(category_path(data, category))
+    check_bit_depth_used(bit_depth, [sample for sample in found.train if sample.label == 0])
     transparent: dict[str, list[tuple[Sample, float]]] = {"training": [], "test": []}
     train_samples, train_images = read_samples(found.train, progress, "loading training images", found.skipped,
                                                bit_depth=bit_depth, transparent=transparent["training"])
@@ -571,6 +581,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     run_id = new_run_id(category.name, config.method)
     skipped = list(category.skipped)
     train_samples, test_samples, notes = split_for_method(category, config.method, config)
+    check_bit_depth_used(model.bit_depth, [sample for sample in train_samples if sample.label == 0])
     transparent: dict[str, list[tuple[Sample, float]]] = {"training": [], "test": []}
     train_samples, train_images = read_samples(train_samples, progress, "loading training images", skipped,
                                                config.image_memory_mb, model.bit_depth, transparent["training"])
