@@ -410,6 +410,8 @@ class Pickled:
                                       "channels"),  # read_image takes files, not arrays (API review)
     ([np.zeros((32, 32, 4), np.uint8)], "image 0 is uint8 of shape (32, 32, 4)"),
     (np.zeros((32, 32, 3), np.uint8), "not one array of shape (32, 32, 3): pass [image] for one image"),
+    ((np.zeros((32, 32, 3), np.uint8) for _ in range(3)), "images must be a list of RGB uint8 arrays, not a "
+                                                          "generator: pass list(...) of them"),  # (bad-input review)
 ])
 def test_arrays_that_are_not_rgb_uint8_images_are_refused_by_fit_and_predict(small_fit, images, problem):
     """A 16-bit or 0..1 float array used to be scored as another image without a word."""

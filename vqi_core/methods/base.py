@@ -695,7 +695,11 @@ def plain_value(value: Any) -> Any:
 
 
 def _check_image_list(images: Any) -> None:
-    """``ValueError`` for one image given where a list of images is expected."""
+    """``ValueError`` for one image given where a list of images is expected, or a generator (read more than once, by
+    position: a bare TypeError "object of type 'generator' has no len()" had been all, bad-input review)."""
+    if not (hasattr(images, "__len__") and hasattr(images, "__getitem__")):
+        raise ValueError(f"images must be a list of RGB uint8 arrays, not a {type(images).__name__}: pass "
+                         f"list(...) of them")
     if isinstance(images, np.ndarray) and images.ndim < 4:
         raise ValueError(f"images must be a list of RGB uint8 arrays (or an array of shape (N, H, W, 3)), not one "
                          f"array of shape {images.shape}: pass [image] for one image")
