@@ -136,7 +136,8 @@ def damaged_files(run: Run) -> list[tuple[str, bytes | None, str]]:
     ({"run1/config.json": b"{}", "run1/../../evil.txt": b"x"}, (), "not a file inside one run folder"),
     ({"run1/config.json": b"{}", "run1\\..\\..\\evil.txt": b"x"}, (), "not a file inside one run folder"),
     ({"/abs/config.json": b"{}"}, (), "not a file inside one run folder"),
-    ({"run1/config.json": b"{}", "run1/link": b"/etc/passwd"}, ("run1/link",), "not a file inside one run folder"),
+    ({"run1/config.json": b"{}", "run1/link": b"/etc/passwd"}, ("run1/link",),
+     "holds 'run1/link' as a symbolic link: a run archive holds files only"),  # (bad-input review: "not inside")
     ({"config.json": b"{}"}, (), "not a file inside one run folder"),
     ({".incomplete-x/config.json": b"{}"}, (), "not a file inside one run folder"),
     ({"run1/config.json": b"{}", "run2/config.json": b"{}"}, (), "holds one run folder; this one holds 2"),

@@ -308,8 +308,11 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
     run_ids, relative = set(), []
     for info in members:
         path = PurePosixPath(info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):  # (bad-input review: "not a file inside one run folder")
+            raise RunError(f"the archive holds {info.filename!r} as a symbolic link: a run archive holds files "
+                           f"only, and a link could point anywhere on this machine")
         if (path.is_absolute() or "\\" in info.filename or ".." in path.parts or len(path.parts) < 2
-                or path.parts[0].startswith(".") or stat.S_ISLNK(info.external_attr >> 16)):
+                or path.parts[0].startswith(".")):
             raise RunError(f"the archive holds {info.filename!r}, which is not a file inside one run folder")
         run_ids.add(path.parts[0])
         relative.append(PurePosixPath(*path.parts[1:]))
