@@ -339,6 +339,9 @@ def test_plain_folder_and_single_image(tmp_path):
     (tmp_path / "in" / "lot 2").mkdir()
     (tmp_path / "in" / ".cache").mkdir()
     assert sub_folders(tmp_path / "in") == [tmp_path / "in" / "lot 2"] and sub_folders(tmp_path / "in" / "b.txt") == []
+    (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")  # given alone: said as in a folder (bad-input
+    with pytest.raises(DatasetError, match=f"gone.png is a broken link to {tmp_path / 'nowhere.png'}$"):  # review)
+        load_folder(tmp_path / "gone.png")
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "magnetic_tile").is_dir(), reason="../shared/data not present")

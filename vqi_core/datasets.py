@@ -585,8 +585,9 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     image, given alone, is skipped too: every file given is accounted for); ``~`` is the user's home folder.
     ``DatasetError`` for a folder that is missing or holds no file to score."""
     folder = home_expanded(folder)
-    if not folder.exists():
-        raise DatasetError(f"{folder} does not exist")
+    if not folder.exists():  # a link given whose target is gone is said as a folder's is (bad-input review)
+        raise DatasetError(f"{folder} is {broken}" if (broken := broken_link_reason(folder)) else
+                           f"{folder} does not exist")
     if not folder.is_dir() and not folder.is_file():  # a named pipe or a device: reading it could wait forever
         return [], [{"file": str(folder), "reason": "not a regular file (a named pipe or a device)"}]
     if folder.is_file():
