@@ -616,3 +616,10 @@ def test_masks_of_a_defect_type_named_in_another_unicode_form_are_matched_and_ne
                                                "defect type of the same name; test/Scratch differs from it only in "
                                                "letter case or spaces: rename one of the two")
     assert reasons["test/dent"] == "no readable image (2 files skipped, listed): no dent test image is there to test on"
+    first = root / "ground_truth" / nfc / "000_mask.png"
+    for form in ("NFD", "NFC"):  # one mask under two forms of one name
+        shutil.copy(first, first.with_name(unicodedata.normalize(form, "é") + first.name))
+    (root / "test" / nfd / "000.png").rename(root / "test" / nfd / "é000.png")
+    twins = [item["reason"] for item in load_category(root).skipped if "comes first" in item["reason"]]
+    assert len(twins) == 1 and twins[0].endswith("; the two names differ only in Unicode form (one written on "
+                                                 "macOS): remove one of them")

@@ -436,10 +436,15 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
                        for mask in sorted((set(masks.values()) - matched)
                                           | {mask for mask, used in outranked if used not in matched}))
         order = "a <stem>_mask name first, then a PNG, then the first by name"
+
+        def twin(mask: Path, used: Path) -> str:  # names that look the same (bad-input review: one name twice)
+            return ("; the two names differ only in Unicode form (one written on macOS): remove one of them"
+                    if mask.name != used.name and unicodedata.normalize("NFC", mask.name)
+                    == unicodedata.normalize("NFC", used.name) else "")
         skipped.extend({"file": str(mask), "reason": (
             f"another mask for the same image comes first: {used.name} ({order}), but it cannot be used (see its "
             f"own reason), so the image has no mask: fix or remove it" if used in refused else
-            f"another mask for the same image comes first: {used.name} ({order})")}
+            f"another mask for the same image comes first: {used.name} ({order}){twin(mask, used)}")}
                        for mask, used in outranked if used in matched)
     skipped.extend(_unused_mask_folders(path, {p.name for p in type_dirs}))
     skipped.extend(stray_images(path, "ground_truth"))
