@@ -15,6 +15,7 @@ from synthetic import SHARED_DATA, textured_image, write_mvtec_dataset, write_pn
 from vqi_core.datasets import (DatasetError, category_path, incomplete_categories, list_categories, load_category,
                                load_folder, load_test_set, misnamed_categories, not_an_image_reason, sub_folders)
 from vqi_core.images import CUT_SHORT, UNIDENTIFIED
+from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.region import InspectionRegion
 
 
@@ -610,11 +611,14 @@ def test_masks_of_a_defect_type_named_in_another_unicode_form_are_matched_and_ne
     category = load_category(root)
     masked = [s for s in category.test if s.defect_type == nfd]
     assert len(masked) == 2 and all(s.mask_path is not None for s in masked)
+    run = train_run(RunConfig(str(root), "padim", {"image_size": [64, 64], "jit": False}), tmp_path / "runs")
+    assert run.metrics["pixel_auroc"] is not None and run.scores["mask_path"].str.len().gt(0).sum() == 2  # trained
+    # with the masks (code review: the run's own path check refused them once fitted)
     reasons = {pathlib.Path(item["file"]).relative_to(root).as_posix(): item["reason"] for item in category.skipped}
     assert not [name for name in reasons if unicodedata.normalize("NFC", name).startswith("ground_truth/fiss")]
     assert reasons["ground_truth/scratch"] == ("no test/scratch folder: masks are matched to the test images of the "
                                                "defect type of the same name; test/Scratch differs from it only in "
-                                               "letter case or spaces: rename one of the two")
+                                               "letter case or in spaces at its ends: rename one of the two")
     assert reasons["test/dent"] == "no readable image (2 files skipped, listed): no dent test image is there to test on"
     first = root / "ground_truth" / nfc / "000_mask.png"
     for form in ("NFD", "NFC"):  # one mask under two forms of one name

@@ -559,7 +559,7 @@ def _unused_mask_folders(path: Path, test_types: set[str]) -> list[dict[str, str
                                                            "folder)"})
         elif unicodedata.normalize("NFC", folder.name) not in {unicodedata.normalize("NFC", t) for t in test_types}:
             near = next((t for t in sorted(test_types) if _loose_name(t) == _loose_name(folder.name)), None)
-            hint = (f"; test/{near} differs from it only in letter case or spaces: rename one of the two"
+            hint = (f"; test/{near} differs from it only in letter case or in spaces at its ends: rename one of the two"
                     if near is not None else "")  # (bad-input review: "Crack" beside "crack" said nothing)
             skipped.append({"file": str(folder), "reason": f"no test/{folder.name} folder: masks are matched to the "
                                                            f"test images of the defect type of the same name{hint}"})
