@@ -315,8 +315,9 @@ def _label_problem(scores: pd.DataFrame) -> str | None:
 def _place_problem(scores: pd.DataFrame) -> str | None:
     """What is wrong with where a ``scores.csv`` frame says its files are: each test image is named
     ``<defect type>/<file>`` and lies at ``.../test/<defect type>/<file>``, each mask at
-    ``.../ground_truth/<defect type>/<file>`` (the type's name in either Unicode form), with no ``..`` (found by the security review: an imported run's
-    edited paths made the pages and the report read, and show, any image on the machine; runs trained before
+    ``.../ground_truth/<defect type>/<file>`` (the type's name in either Unicode form: the datasets match a mask
+    folder named on macOS, NFD, to its test folder), with no ``..`` (found by the security review: an imported
+    run's edited paths made the pages and the report read, and show, any image on the machine; runs trained before
     2026-12-03 recorded the category folder as typed, so the folder itself is not compared); None when they do.
     An empty path (a run without its images) is not read."""
     for image, defect_type, path, mask in zip(scores["image"], scores["defect_type"], scores["path"],
@@ -326,9 +327,8 @@ def _place_problem(scores: pd.DataFrame) -> str | None:
             return f"{image!r} is not a test image's name, <defect type>/<file>, of defect type {defect_type!r}"
         if path and (".." in Path(path).parts or Path(path).parts[-3:] != ("test", *name.parts)):
             return f"{image} is read from {path!r}, not from a category's test/{image}"
-        if mask and (".." in Path(mask).parts or [unicodedata.normalize("NFC", part) for part in Path(mask).parts[-3:-1]]
-                     != ["ground_truth", unicodedata.normalize("NFC", defect_type)]):  # its folder in either Unicode
-            # form (the datasets match one written on macOS, NFD, to the test folder: code review)
+        folders = [unicodedata.normalize("NFC", part) for part in Path(mask).parts[-3:-1]] if mask else []
+        if mask and (".." in Path(mask).parts or folders != ["ground_truth", unicodedata.normalize("NFC", defect_type)]):
             return f"the mask of {image} is read from {mask!r}, not from a category's ground_truth/{defect_type}"
     return None
 
