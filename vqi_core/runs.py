@@ -328,7 +328,8 @@ def _place_problem(scores: pd.DataFrame) -> str | None:
         if path and (".." in Path(path).parts or Path(path).parts[-3:] != ("test", *name.parts)):
             return f"{image} is read from {path!r}, not from a category's test/{image}"
         folders = [unicodedata.normalize("NFC", part) for part in Path(mask).parts[-3:-1]] if mask else []
-        if mask and (".." in Path(mask).parts or folders != ["ground_truth", unicodedata.normalize("NFC", defect_type)]):
+        expected = ["ground_truth", unicodedata.normalize("NFC", defect_type)]
+        if mask and (".." in Path(mask).parts or folders != expected):
             return f"the mask of {image} is read from {mask!r}, not from a category's ground_truth/{defect_type}"
     return None
 
