@@ -1716,6 +1716,13 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     newest = lines[lines.index("threshold history, newest first (the first in effect):") + 1]  # entered")
     assert f"  at costs: {LineCosts().summary()}" in newest and "VQI's defaults" not in newest
     assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]
+    lines, _ = shown("--value", str(lowest), "--save", "--by", "bob", "--history")  # carried over: still typed in
+    newest = lines[lines.index("threshold history, newest first (the first in effect):") + 1]  # (code review:
+    assert "by bob" in newest and "VQI's defaults" not in newest  # "VQI's defaults" in the history)
+    report = tmp_path / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(report)]) == 0
+    assert "(those the saved threshold was saved at)" in report.read_text() and "VQI&#x27;s defaults, not" not in \
+        report.read_text()  # (code review: the report called them VQI's defaults)
 
 
 def test_every_stage_of_a_training_ends_at_its_total(dataset, tmp_path):

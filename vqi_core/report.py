@@ -31,7 +31,7 @@ from .images import ImageReadError
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence, box_level_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs, saved_costs_typed
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
@@ -210,7 +210,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     if saved:
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
-    saved_costs = recorded_costs(info)  # what the saved threshold was saved at
+    saved_costs = recorded_costs(info)  # what the saved threshold was saved at, and which of them were typed in
     if max_false_alarm_rate is None:
         max_false_alarm_rate = saved_false_alarm_rate(info)
     labels, values = run.labels, run.score_values
@@ -296,8 +296,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _table(confusion_frame(point), index=True),
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
-        f"<p>{html.escape(line_cost_sentence(point, costs))} {html.escape(costs_assumed(costs, saved_costs))}</p>"
-        if costs else "",
+        f"<p>{html.escape(line_cost_sentence(point, costs))} "
+        f"{html.escape(costs_assumed(costs, saved_costs, saved_costs_typed(info, costs)))}</p>" if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
         f"<table>{rates}</table>",
