@@ -1468,10 +1468,10 @@ def recorded_costs(entry: dict) -> LineCosts | None:
 
 
 def saved_costs_typed(entry: dict, costs: LineCosts) -> set[str] | None:
-    """For :func:`~vqi_core.thresholds.costs_assumed` of ``costs`` shown with a saved threshold's ``threshold.json`` ``entry``: none
-    entered now (an empty set) where they are the costs it was saved at and it records that some of them were
-    typed in (``costs_entered``), so that they are not called VQI's defaults (code review: the report called typed-in
-    defaults so); None (not known) otherwise."""
+    """For :func:`~vqi_core.thresholds.costs_assumed` of ``costs`` shown with a saved threshold's
+    ``threshold.json`` ``entry``: none entered now (an empty set) where they are the costs it was saved at and it
+    records that some of them were typed in (``costs_entered``), so that they are not called VQI's defaults (code
+    review: the report called typed-in defaults so); None (not known) otherwise."""
     typed = entry.get("costs_entered")
     return set() if isinstance(typed, list) and typed and costs == recorded_costs(entry) else None
 
