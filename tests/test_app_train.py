@@ -24,7 +24,7 @@ from vqi_core.dashboard.train_form import HELD_OUT_NOTE, masks_phrase, method_pa
 from vqi_core.datasets import DatasetError
 from vqi_core.images import read_image
 from vqi_core.methods import method_title, parameter_defaults
-from vqi_core.pipeline import RunConfig
+from vqi_core.pipeline import RunConfig, few_training_images_note
 from vqi_core.preprocessing import MAX_INPUT_SIDE, MIN_INPUT_SIDE
 from vqi_core.progress import MAX_SEED, Cancelled
 from vqi_core.metrics import ThresholdEvaluator, interval_text
@@ -452,6 +452,23 @@ def test_train_page_reads_a_twelve_bit_camera_at_the_bit_depth_chosen_for_check_
     assert job is not None and job.wait(timeout=300) and job.status().state == jobs.DONE, job.status().error
     assert job.run.config["params"]["bit_depth"] == 12 and job.run.metrics["image_auroc"] >= 0.9
     assert not app.exception
+    app.number_input(key="train_bit_depth").set_value(10).run()  # too few bits for these files: the check stops,
+    app.button(key="train_check_test_set").click().run()  # and Train is not offered (browser review: a job was
+    assert any(e.value.startswith("The check could not read this category") and "10-bit" in e.value  # started,
+               for e in app.error)  # and failed on the same file)
+    assert app.button(key="train_start").disabled and any(e.value.startswith("Train is not offered: the check above")
+                                                          for e in app.error)
+    app.number_input(key="train_bit_depth").set_value(12).run()
+    assert not app.button(key="train_start").disabled and not app.error
+
+
+def test_the_few_images_note_is_shown_once_with_the_checks_notes(open_page, tmp_path):
+    """Code review: with 5 good training images the page's own note and the check's copy of it were both shown."""
+    write_mvtec_dataset(tmp_path / "data" / "few", n_train=5, n_test_good=2, n_per_defect=2, with_masks=False)
+    app = open_page("train.py", data_root=str(tmp_path / "data" / "few"))
+    app.button(key="train_check_test_set").click().run()
+    shown = [w.value.replace("\\:", ":") for w in app.warning]
+    assert shown.count(few_training_images_note(5)) == 1 and not app.exception
 
 
 def test_train_page_checks_the_split_for_copies(open_page, synthetic_root, tmp_path, monkeypatch):

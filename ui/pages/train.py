@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import streamlit as st
 
@@ -422,12 +422,15 @@ def split_by_part_clicked(root: str, category: str | None, bit_depth: int) -> No
                f"`{beside}` to choose between both in the sidebar, then check it again.")))
 
 
-def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int) -> None:
+def split_check_panel(found: dict[str, Any], root: str, category: str | None, bit_depth: int,
+                      shown: Sequence[str] = ()) -> None:
     """What the check found in the chosen category: copies, look-alikes and capture cues
-    (:func:`vqi_core.dashboard.train_form.split_check_summary`); where look-alikes stand out, a split by part (its
+    (:func:`vqi_core.dashboard.train_form.split_check_summary`), its notes on the images but those the page
+    ``shown`` already (code review: the few-images note twice); where look-alikes stand out, a split by part (its
     photos read at ``bit_depth``)."""
     for note in found["training_notes"]:
-        st.warning(as_text(note), icon=":material/warning:")  # names files of the dataset: shown as written
+        if note not in shown:
+            st.warning(as_text(note), icon=":material/warning:")  # names files of the dataset: shown as written
     if found["test_images"] == 0:
         st.info("No test images to check.", icon=":material/info:")
     elif found["copies"].empty:
@@ -514,13 +517,19 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
                 st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth),
                                                    split_check_summary(root, category, bit_depth))
             except (DatasetError, OSError) as exc:
-                st.session_state.pop(CHECKED_SPLIT, None)
-                st.error(f"The check could not read this category: {as_text(exc)}", icon=":material/error:")
+                st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth), str(exc))
     checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
-    if checked_for == (root, category, bit_depth):
-        split_check_panel(check_result, root, category, bit_depth)
+    refused = checked_for == (root, category, bit_depth) and isinstance(check_result, str)
+    if refused:  # training would stop on it too: said again beside Train, which is not offered (browser review:
+        st.error(f"The check could not read this category: {as_text(check_result)}", icon=":material/error:")
+    elif checked_for == (root, category, bit_depth):  # a refused bit depth started a job that failed on it)
+        split_check_panel(check_result, root, category, bit_depth, shown=(few,) if few else ())
 
     config, can_train = training_form(root, category, bit_depth)
+    if can_train and refused:
+        st.error("Train is not offered: the check above could not read this category, and training would stop "
+                 "on the same file. Mend it (or the bit depth), then check again.", icon=":material/error:")
+        can_train = False
     if can_train and (problem := settings_problem(config)) is not None:
         st.error(f"These settings cannot be trained: {as_text(problem)}.", icon=":material/error:")
         can_train = False
@@ -538,8 +547,9 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
                                     "request": config.to_dict(), "region": region})  # as the run tables will (QE
         # and region reviews: the size asked under fixed_scale, the seed and the region had been left out)
         st.caption(f"Trains {method_title(config.method)} with {backbone_title(config.params['backbone'])} at {size}, "
-                   f"seed {config.seed}" + ("." if changed == "defaults" else f"; changed from the method's defaults: "
-                                                                             f"{changed}."))  # (QE review)
+                   f"seed {config.seed}" + ("." if changed == "defaults" else f"; changed from the defaults: "
+                                                                             f"{changed}."))  # (QE review; the
+        # bit depth is one too, a camera's setting, not the method's: browser review)
     if st.button("Train", key="train_start", type="primary", icon=":material/play_arrow:",
                  disabled=not can_train or running, help="Runs in the background: you can keep using the other pages."):
         try:
