@@ -42,7 +42,10 @@ def test_a_score_beside_a_threshold_that_prints_alike_is_told_apart_and_placed()
     assert told_apart(2.0, 2.0) == ("2", "2") and told_apart(1.5, 2.0) == ("1.5", "2")
     assert score_beside(0.12345644, 0.12345649) == "0.1234564 (below the threshold 0.1234565)"
     assert score_beside(0.12345649, 0.12345644) == "0.1234565 (above the threshold 0.1234564)"
-    assert score_beside(0.1234, 0.5) == "0.1234" and score_beside(0.5, 0.5) == "0.5"  # apart already; equal
+    assert score_beside(0.1234, 0.5) == "0.1234"  # apart already
+    assert score_beside(0.5, 0.5) == "0.5 (equal to the threshold: defective)"  # equal: every digit, and said
+    assert score_beside(324.43536376953125, 324.43536376953125) == ("324.43536376953125 (equal to the threshold: "
+                                                                   "defective)")  # (numbers review: "324.435")
 
 
 def test_a_threshold_is_printed_so_that_typed_back_it_judges_as_it_did():

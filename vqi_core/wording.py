@@ -71,8 +71,12 @@ def told_apart(first: float, second: float, digits: int = 6) -> tuple[str, str]:
 def score_beside(score: float, threshold: float) -> str:
     """``score`` as printed beside its verdict, with 6 significant digits as thresholds are printed; where the
     threshold would print alike although it differs, with the digits that tell them apart and on which side of
-    the threshold it lies (so a "good" beside an equal-looking threshold is not read as defective at or above it)."""
-    if score == threshold or f"{score:.6g}" != f"{threshold:.6g}":
+    the threshold it lies (so a "good" beside an equal-looking threshold is not read as defective at or above it);
+    one equal to the threshold with all its digits, as the threshold is printed, and said to be equal (324.435 had
+    read as below a threshold of 324.43536376953125 beside its "defective": numbers review)."""
+    if score == threshold:
+        return f"{exact_number(score)} (equal to the threshold: defective)"
+    if f"{score:.6g}" != f"{threshold:.6g}":
         return f"{score:.6g}"
     score_text, threshold_text = told_apart(score, threshold)
     return f"{score_text} ({'below' if score < threshold else 'above'} the threshold {threshold_text})"
