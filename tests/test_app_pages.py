@@ -33,9 +33,9 @@ from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAP
     compare_runs, run_label, run_name, run_notes, runs_of_category, same_data_runs, left_out_of_comparison, \
     dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
-from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PIXEL_THRESHOLDS, PREDICTED_COLUMNS, \
-    defect_type_frame, histogram_figure, pixel_view, prepare_pixel_data, prepare_threshold_data, run_pixel_data, \
-    threshold_view
+from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
+    histogram_figure, pixel_slider_range, pixel_slider_thresholds, pixel_view, prepare_pixel_data, \
+    prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
     box_note, boxes_sentence, box_level_warning, level_one_maps
@@ -1182,19 +1182,22 @@ def test_the_pixel_tab_counts_every_pixel_at_every_slider_threshold():
     values = np.concatenate([m.ravel() for m in maps]).astype(np.float64)
     truth = np.concatenate([m.ravel() for m in masks])
     assert data.n_pixels == values.size and data.n_defect == truth.sum()
-    for threshold in PIXEL_THRESHOLDS:
+    assert data.slider == (0.0, pixel_slider_range(0.0, float(values.max()))[1]) and data.slider[1] > 3  # the
+    slider_thresholds = pixel_slider_thresholds(*data.slider)  # levels above 3 reached (browser review: 0 to 3)
+    for threshold in slider_thresholds:
         point = data.evaluate(threshold)
         flagged = values >= threshold
         assert (point.tp, point.fp) == ((flagged & truth).sum(), (flagged & ~truth).sum())
+    assert data.evaluate(slider_thresholds[-1]).tp == data.evaluate(slider_thresholds[-1]).fp == 0  # none flagged
     assert np.trapezoid(data.tpr, data.fpr) == pytest.approx(roc_auc_score(truth, values), abs=2e-4)
     with pytest.raises(ValueError, match="slider's thresholds"):
         data.evaluate(1.2345)
-    rare = next(t for t in PIXEL_THRESHOLDS if 0 < data.evaluate(t).false_alarm_rate < 0.0005)
+    rare = next(t for t in slider_thresholds if 0 < data.evaluate(t).false_alarm_rate < 0.0005)
     few = pixel_view(data, rare, None)["numbers"]["Good pixels flagged"]  # a handful of good pixels: not 0.0 %
     assert f"{few:.1%}" == "0.0%" and percent(few) == f"{few:.2%}" != "0.00%"
 
 
-def test_pixel_level_tab_is_computed_only_when_opened(open_page):
+def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):
     app = open_page("threshold.py")
     assert [t.label for t in app.tabs] == ["Image level", "Pixel level", "Boxes"]
     assert "Defect pixels flagged" not in [m.label for m in app.metric]
@@ -1211,6 +1214,11 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page):
     [alt] = [chart.proto.alt for chart in app.get("plotly_chart") if chart.proto.id.endswith("pixel_roc_chart")]
     assert re.fullmatch(r"Pixel ROC curve, pixel AUROC \d\.\d{3}: at the threshold, \d+\.\d% of defect pixels and "
                         r"\d+\.\d% of good pixels flagged\.", alt)  # what it shows, for screen readers
+    run = app_env.get(app.session_state["current_run_id"])  # the curve drawn is the pixel AUROC's, over levels
+    data = run_pixel_data(run, run.normalization)  # below 0 too, and the slider spans them (numbers and browser
+    assert np.trapezoid(data.tpr, data.fpr) == pytest.approx(run.metrics["pixel_auroc"], abs=2e-3)  # reviews)
+    slider = app.slider(key="pixel_threshold")
+    assert (slider.min, slider.max) == data.slider and data.evaluate(slider.min).recall == 1.0
 
 
 def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):

@@ -54,11 +54,16 @@ def _span(normalization: Mapping[str, float], low_key: str, high_key: str) -> tu
     return low, max(high - low, 1e-6 * max(1.0, abs(low)))
 
 
-def normalize_map(raw_map: np.ndarray, normalization: Mapping[str, float]) -> np.ndarray:
-    """Raw map -> float32 map: 0 at ``map_median``, 1 at ``map_max``, linear, clipped below at 0 only."""
+def map_levels(raw_map: np.ndarray, normalization: Mapping[str, float]) -> np.ndarray:
+    """Raw map -> float32 map levels: 0 at ``map_median``, 1 at ``map_max``, linear, not clipped (below the good
+    images' median they are negative: a pixel ROC counts them apart, as the pixel AUROC does)."""
     low, span = _span(normalization, "map_median", "map_max")
-    normalised = (np.asarray(raw_map, dtype=np.float32) - np.float32(low)) / np.float32(span)
-    return np.maximum(normalised, 0, dtype=np.float32)
+    return (np.asarray(raw_map, dtype=np.float32) - np.float32(low)) / np.float32(span)
+
+
+def normalize_map(raw_map: np.ndarray, normalization: Mapping[str, float]) -> np.ndarray:
+    """Raw map -> float32 map: :func:`map_levels`, clipped below at 0 (the heatmaps and boxes' scale)."""
+    return np.maximum(map_levels(raw_map, normalization), 0, dtype=np.float32)
 
 
 @dataclass(frozen=True)

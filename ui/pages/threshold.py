@@ -12,8 +12,8 @@ from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_his
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
 from vqi_core.dashboard.overlays import pixel_scope
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.threshold import DETECTION_INTERVAL, PIXEL_SLIDER, pixel_view, threshold_history_frame, \
-    threshold_view
+from vqi_core.dashboard.threshold import DETECTION_INTERVAL, PIXEL_SLIDER_START, PIXEL_SLIDER_STEP, pixel_view, \
+    threshold_history_frame, threshold_view
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
@@ -24,6 +24,7 @@ from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_s
 from vqi_core.wording import are, by_whom, counted, exact_number, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
+PIXEL_THRESHOLD = "pixel_threshold"
 #: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
 BEYOND_SCORES = "threshold_beyond_scores"
 #: the allowed share of false alarms (%) of the preset that keeps to it
@@ -481,10 +482,15 @@ def pixel_level_body(run: Run) -> None:
                f"ground truth (good images count as all-good), at the size the pixel metrics are computed at (each "
                f"map's longer side at most 256 px, its mask resized to it): rates counted over all "
                f"{data.n_pixels:,} of them ({data.n_defect:,} defect pixels), not over the photos' own pixels. The "
-               f"map is normalised: 1 is the highest level any held-out good image reached.")
-    threshold = st.slider("Pixel threshold (normalised anomaly map)", *PIXEL_SLIDER, key="pixel_threshold",
-                          persist_state="session", help="Measures the heatmaps only; kept while this session lasts, "
-                          "never saved with the run.")
+               f"map is normalised: 1 is the highest level any held-out good image reached, 0 their median level "
+               f"(below it, levels are negative); the slider spans this run's levels, from the lowest, where every "
+               f"pixel is flagged, to above the highest.")
+    low, high = data.slider
+    if not low <= st.session_state.get(PIXEL_THRESHOLD, PIXEL_SLIDER_START) <= high:  # kept from a run whose levels
+        del st.session_state[PIXEL_THRESHOLD]  # reach farther: this run's slider starts afresh
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", low, high, PIXEL_SLIDER_START,
+                          PIXEL_SLIDER_STEP, key=PIXEL_THRESHOLD, persist_state="session",
+                          help="Measures the heatmaps only; kept while this session lasts, never saved with the run.")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     numbers = common.metric_row()
     for name, value in view["numbers"].items():

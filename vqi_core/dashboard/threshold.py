@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..localisation import normalize_map
+from ..localisation import map_levels
 from ..metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator, auroc_interval, image_auroc, \
     interval_text, operating_point, rejected, roc_curve
 from ..runs import Run
@@ -240,11 +240,24 @@ def _at_the_threshold(point: OperatingPoint, caught: str, flagged: str) -> str:
     return f"at the threshold, {positives} and {negatives}."
 
 
-#: the pixel tab's slider over normalised map levels: (lowest, highest, first, step)
-PIXEL_SLIDER = (0.0, 3.0, 1.0, 0.01)
-#: every threshold the slider offers, at each of which the pixel tab counts every pixel
-PIXEL_THRESHOLDS = np.round(np.arange(round((PIXEL_SLIDER[1] - PIXEL_SLIDER[0]) / PIXEL_SLIDER[3]) + 1)
-                            * PIXEL_SLIDER[3] + PIXEL_SLIDER[0], 10)
+#: the pixel tab's slider over normalised map levels: where it starts, its step, and the least range it spans
+PIXEL_SLIDER_START, PIXEL_SLIDER_STEP, PIXEL_SLIDER_SPAN = 1.0, 0.01, (0.0, 3.0)
+
+
+def pixel_slider_range(lowest: float, highest: float) -> tuple[float, float]:
+    """The pixel slider's (low, high) for map levels from ``lowest`` to ``highest``: from the lowest level (where
+    every pixel is flagged) to just above the highest (where none is), in tenths, at least 0 to 3 (a fixed 0 to 3
+    had stopped below the levels of a run whose maps reach 12.8, and merged every level below 0: reviews)."""
+    low = min(PIXEL_SLIDER_SPAN[0], math.floor(lowest * 10) / 10) if math.isfinite(lowest) else PIXEL_SLIDER_SPAN[0]
+    high = max(PIXEL_SLIDER_SPAN[1], math.ceil(highest * 10) / 10 + 0.1) if math.isfinite(highest) else \
+        PIXEL_SLIDER_SPAN[1]
+    return round(low, 1), round(high, 1)
+
+
+def pixel_slider_thresholds(low: float, high: float) -> np.ndarray:
+    """Every threshold a pixel slider from ``low`` to ``high`` offers (:data:`PIXEL_SLIDER_STEP` apart), at each
+    of which the pixel tab counts every pixel."""
+    return np.round(np.arange(round((high - low) / PIXEL_SLIDER_STEP) + 1) * PIXEL_SLIDER_STEP + low, 10)
 #: the pixel ROC is drawn through the exact counts at this many levels: quantiles of a seeded sample of the pixels
 ROC_LEVELS, ROC_SAMPLE = 2000, 300_000
 
@@ -256,6 +269,7 @@ class PixelData:
     given estimates shown as exact, and a rate of 477 good pixels as 0.0 %: numbers review)."""
 
     thresholds: np.ndarray  # ascending
+    slider: tuple[float, float]  # the pixel slider's range (:func:`pixel_slider_range`)
     defect_flagged: np.ndarray  # defect pixels at or above each threshold
     good_flagged: np.ndarray
     n_defect: int
@@ -270,7 +284,7 @@ class PixelData:
         return self.n_defect + self.n_good
 
     def evaluate(self, threshold: float) -> OperatingPoint:
-        """The exact pixel counts at one of :data:`PIXEL_THRESHOLDS` (or a level the ROC is drawn through)."""
+        """The exact pixel counts at one of the slider's thresholds (or a level the ROC is drawn through)."""
         index = int(np.searchsorted(self.thresholds, threshold))
         near = [i for i in (index, index - 1) if 0 <= i < len(self.thresholds)
                 and abs(self.thresholds[i] - threshold) <= 1e-9]
@@ -283,8 +297,8 @@ class PixelData:
 def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarray], seed: int = 0,
                        unreadable_masks: Sequence[str] = (),
                        inspected: Sequence[np.ndarray] | None = None) -> PixelData:
-    """Every pixel of the images (normalised map values, defect or not by its mask) counted at each of
-    :data:`PIXEL_THRESHOLDS` and at :data:`ROC_LEVELS` quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with
+    """Every pixel of the images (map levels, :func:`~vqi_core.localisation.map_levels`, defect or not by its mask)
+    counted at each threshold of the pixel slider (:func:`pixel_slider_range`) and at :data:`ROC_LEVELS` quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with
     ``seed``, through which the pixel ROC is drawn. ``inspected``: per image, the pixels an inspection region
     inspects; defect-free pixels outside it are left out (see :func:`vqi_core.metrics.pixel_auroc`)."""
     pixels = []
@@ -297,7 +311,9 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
     sample = [values[rng.random(len(values)) < ROC_SAMPLE / n_all] for values, _ in pixels] if n_all else []
     levels = [np.quantile(np.concatenate(sample), np.linspace(0, 1, ROC_LEVELS))] if sum(map(len, sample)) else []
     lowest = [min(float(values.min()) for values, _ in pixels if len(values))] if n_all else []  # all flagged
-    thresholds = np.unique(np.concatenate([PIXEL_THRESHOLDS, *levels, lowest]))
+    highest = max((float(values.max()) for values, _ in pixels if len(values)), default=math.nan)
+    slider = pixel_slider_range(lowest[0] if lowest else math.nan, highest)
+    thresholds = np.unique(np.concatenate([pixel_slider_thresholds(*slider), *levels, lowest]))
     # pixels by how many thresholds lie at or below their value (they are flagged at those), defect and good apart
     positions = len(thresholds) + 1
     defect_by_position, good_by_position = np.zeros(positions, np.int64), np.zeros(positions, np.int64)
@@ -313,7 +329,8 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
     if n_defect and n_good:  # from the highest level down, from nothing flagged
         fpr = np.concatenate([[0.0], good_flagged[::-1] / n_good])
         tpr = np.concatenate([[0.0], defect_flagged[::-1] / n_defect])
-    return PixelData(thresholds, defect_flagged, good_flagged, n_defect, n_good, fpr, tpr, tuple(unreadable_masks))
+    return PixelData(thresholds, slider, defect_flagged, good_flagged, n_defect, n_good, fpr, tpr,
+                     tuple(unreadable_masks))
 
 
 def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> dict[str, Any]:
@@ -336,8 +353,8 @@ def run_pixel_data(run: Run, normalization: dict[str, float]) -> PixelData:
     ``normalization``; pixels counted as the run's own pixel figures count them (runs trained before 2026-12-03
     counted pixels never inspected too). Masks that cannot be read are left out and named. Masks and images are
     read from the run's :attr:`~vqi_core.runs.Run.dataset` when one is given (a dataset moved since training)."""
-    maps = [normalize_map(run.anomaly_map(index), normalization) for index in range(len(run.scores))]
-    unreadable: list[str] = []
+    maps = [map_levels(run.anomaly_map(index), normalization) for index in range(len(run.scores))]  # not clipped:
+    unreadable: list[str] = []  # the ROC drawn is the pixel AUROC's (numbers review: 0.832 under "0.841")
     truth = run_ground_truth(run, maps, unreadable)
     known = [index for index, mask in enumerate(truth) if mask is not None]
     areas = run_inspected_areas(run, maps) if run.metrics.get("pixel_metrics_inspected_only") else None
