@@ -298,8 +298,8 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
                        unreadable_masks: Sequence[str] = (),
                        inspected: Sequence[np.ndarray] | None = None) -> PixelData:
     """Every pixel of the images (map levels, :func:`~vqi_core.localisation.map_levels`, defect or not by its mask)
-    counted at each threshold of the pixel slider (:func:`pixel_slider_range`) and at :data:`ROC_LEVELS` quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with
-    ``seed``, through which the pixel ROC is drawn. ``inspected``: per image, the pixels an inspection region
+    counted at each threshold of the pixel slider (:func:`pixel_slider_range`) and at :data:`ROC_LEVELS`
+    quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with ``seed``, through which the pixel ROC is drawn. ``inspected``: per image, the pixels an inspection region
     inspects; defect-free pixels outside it are left out (see :func:`vqi_core.metrics.pixel_auroc`)."""
     pixels = []
     for index, (mask, norm_map) in enumerate(zip(masks, norm_maps)):
