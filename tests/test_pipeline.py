@@ -2714,6 +2714,8 @@ def test_a_file_format_that_alone_tells_good_from_defective_test_images_is_named
 
 @pytest.mark.parametrize("argv", [["check", "--data", "~vqi_nobody_56/data"],
                                   ["runs", "--runs", "~vqi_nobody_56/runs"],
+                                  ["report", "--run", "r", "--out", "~vqi_nobody_56/r.html"],  # written to a folder
+                                  ["threshold", "--run", "r", "--decisions", "~vqi_nobody_56/d.csv"],  # "~vqi_no..."
                                   ["predict", "--run", "~vqi_nobody_56/run", "--input", "x", "--out", "y"]])
 def test_a_home_folder_of_a_user_that_does_not_exist_is_an_error_line(argv, capsys):
     """Bad-input review: "~nouser/..." ended in Path.expanduser's RuntimeError traceback, exit status 1."""

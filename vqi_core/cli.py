@@ -1219,8 +1219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(value, str) and not value.strip():  # Path("") is the current folder: an unset $OUT in a script
             print(f"error: --{option.replace('_', '-')} is empty: name a path", file=sys.stderr)
             return 2
-        if isinstance(value, str) and (value == "~" or value.startswith("~/")):
-            setattr(args, option, str(home_expanded(value)))
+        if isinstance(value, str) and value.startswith("~"):  # ~user too, read the same way everywhere (code
+            try:  # review: "~nobody/r.html" was written to a folder named "~nobody" here)
+                setattr(args, option, str(home_expanded(value)))
+            except FileNotFoundError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
     written = getattr(args, FILE_OUTPUTS.get(args.command, ""), None)
     if isinstance(written, str) and written.endswith(("/", os.sep)):  # Path() would drop it and write a file there
         print(f"error: --{FILE_OUTPUTS[args.command]} {written} names a folder (it ends with {written[-1]}): name a "
