@@ -63,7 +63,7 @@ def test_an_empty_defect_type_folder_is_said_not_passed_over(tmp_path):
     (root / "test" / ".ipynb_checkpoints").mkdir()  # a tool's hidden folder: not a defect type to note
     skipped = load_category(root).skipped
     assert {"file": str(root / "test" / "crack"),
-            "reason": "an empty folder: no crack test image is there to test on"} in skipped
+            "reason": "no image (only other files, listed): no crack test image is there to test on"} in skipped
     assert not any(".ipynb_checkpoints" in item["file"] for item in skipped)
 
 
@@ -107,7 +107,7 @@ def test_corrupt_and_non_image_files_are_skipped_and_listed(tmp_path):
                                      ".tif, .tiff, .webp)")
     assert reasons["broken.png"] == CUT_SHORT  # as an upload's
     assert reasons["empty.png"] == "the file is empty (0 bytes)"
-    assert reasons["stack.tif"].startswith("the file holds 2 images (TIFF pages or frames of 64x64, 64x64 px)")
+    assert reasons["stack.tif"].startswith("the file holds 2 images (TIFF pages or frames: 2 of 64x64 px)")
 
 
 def test_sub_folders_and_hidden_images_of_a_dataset_are_listed_not_silently_left_out(tmp_path):
@@ -619,7 +619,8 @@ def test_masks_of_a_defect_type_named_in_another_unicode_form_are_matched_and_ne
     assert reasons["ground_truth/scratch"] == ("no test/scratch folder: masks are matched to the test images of the "
                                                "defect type of the same name; test/Scratch differs from it only in "
                                                "letter case or in spaces at its ends: rename one of the two")
-    assert reasons["test/dent"] == "no readable image (2 files skipped, listed): no dent test image is there to test on"
+    assert reasons["test/dent"] == ("no readable image (2 unreadable images, listed): no dent test image is there to "
+                                    "test on")
     first = root / "ground_truth" / nfc / "000_mask.png"
     for form in ("NFD", "NFC"):  # one mask under two forms of one name
         shutil.copy(first, first.with_name(unicodedata.normalize(form, "é") + first.name))

@@ -246,18 +246,18 @@ def test_a_file_of_several_images_is_refused_and_a_preview_page_left_out(tmp_pat
     second = Image.fromarray(np.full((20, 30, 3), 200, np.uint8))
     stack = tmp_path / "stack.tif"
     first.save(stack, save_all=True, append_images=[second])
-    with pytest.raises(ImageReadError, match=r"stack.tif: the file holds 2 images \(TIFF pages or frames of 30x20, "
-                                             r"30x20 px\); VQI judges one image per file"):
+    with pytest.raises(ImageReadError, match=r"stack.tif: the file holds 2 images \(TIFF pages or frames: 2 of 30x20 "
+                                             r"px\); VQI judges one image per file"):
         read_image(stack)
     with pytest.raises(ImageReadError, match="holds 2 images"):
         read_image(stack.read_bytes(), "upload.tif")
     animated = tmp_path / "animated.webp"
     first.save(animated, save_all=True, append_images=[second], lossless=True)
-    with pytest.raises(ImageReadError, match=r"holds 2 images \(WEBP pages or frames of 30x20, 30x20 px\)"):
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(WEBP pages or frames: 2 of 30x20 px\)"):
         read_image(animated)
     near = tmp_path / "near.tif"  # a second page a few pixels smaller: another image, not a preview
     first.save(near, save_all=True, append_images=[second.resize((26, 18))])
-    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames of 30x20, 26x18 px\)"):
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames: 30x20, 26x18 px\)"):
         read_image(near)
     with_preview = tmp_path / "preview.tif"
     first.save(with_preview, save_all=True, append_images=[second.resize((15, 10))])
@@ -289,7 +289,7 @@ def test_the_largest_page_of_a_file_with_a_preview_is_read_wherever_it_lies(tmp_
     Image.fromarray(np.full((10, 15, 3), 200, np.uint8)).save(
         stack_after_preview, save_all=True, append_images=[Image.fromarray(np.full((20, 30, 3), v, np.uint8))
                                                            for v in (40, 90)])
-    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames of 30x20, 30x20 px\)"):
+    with pytest.raises(ImageReadError, match=r"holds 2 images \(TIFF pages or frames: 2 of 30x20 px\)"):
         read_image(stack_after_preview)
 
 

@@ -398,7 +398,9 @@ def _test_samples(path: Path, skipped: list[dict[str, str]]) -> list[Sample]:
         skipped.extend(bad)
         skipped.extend(nested_folders(type_dir))
         if not paths and not type_dir.name.startswith("."):  # hidden: a tool's folder, not a defect type
-            empty = (f"no readable image ({counted(len(bad), 'file')} skipped, listed)" if bad else "an empty folder")
+            unread = sum(is_image_path(Path(item["file"])) for item in bad)  # images that could not be read
+            empty = (f"no readable image ({counted(unread, 'unreadable image')}, listed)" if unread else
+                     "no image (only other files, listed)" if bad else "an empty folder")
             skipped.append({"file": str(type_dir), "reason": f"{empty}: no {defect_type} test image is there to "
                                                              f"test on"})  # (bad-input review: "an empty folder")
         truth = _ground_truth_folder(path, defect_type)

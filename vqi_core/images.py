@@ -39,6 +39,7 @@ import os
 import re
 import stat
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence, overload
 
@@ -410,12 +411,15 @@ def stacked_images_problem(image: Image.Image) -> str | None:
     review). Reads the headers only, and leaves the image at its first page."""
     sizes = _page_sizes(image)
     largest = max(width * height for width, height in sizes)
-    images = [(width, height) for width, height in sizes if width * height > PREVIEW_AREA_SHARE * largest]
-    if len(images) == 1:
+    image_sizes = Counter((width, height) for width, height in sizes if width * height > PREVIEW_AREA_SHARE * largest)
+    count = sum(image_sizes.values())
+    if count == 1:
         return None
-    shown = ", ".join(f"{width}x{height}" for width, height in images)
-    return (f"the file holds {len(images)} images ({image.format} pages or frames of {shown} px); VQI judges "
-            "one image per file, so save each as its own file")
+    by_area = sorted(image_sizes.items(), key=lambda item: -item[0][0] * item[0][1])  # the largest first
+    shown = ", ".join(f"{times} of {width}x{height}" if times > 1 else f"{width}x{height}"  # not 30 sizes in a row
+                      for (width, height), times in by_area)  # (code review)
+    return (f"the file holds {count} images ({image.format} pages or frames: {shown} px); VQI judges one image per "
+            "file, so save each as its own file")
 
 
 def _orientation(image: Image.Image) -> int:
