@@ -17,6 +17,7 @@ from vqi_core.datasets import (DatasetError, category_path, incomplete_categorie
 from vqi_core.images import CUT_SHORT, UNIDENTIFIED
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.region import InspectionRegion
+from vqi_core.runs import Run, RunError
 
 
 def test_category_with_masks(tmp_path):
@@ -628,3 +629,14 @@ def test_masks_of_a_defect_type_named_in_another_unicode_form_are_matched_and_ne
     twins = [item["reason"] for item in load_category(root).skipped if "comes first" in item["reason"]]
     assert len(twins) == 1 and twins[0].endswith("; the two names differ only in Unicode form (one written on "
                                                  "macOS): remove one of them")
+
+
+def test_a_dataset_or_run_folder_that_is_a_broken_link_is_said_so(tmp_path):
+    """Code review: predict --input said "a broken link to ...", check, evaluate --data and --run said "does not
+    exist" of the same link."""
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    for call in (lambda: load_category(tmp_path / "link"), lambda: list_categories(tmp_path / "link")):
+        with pytest.raises(DatasetError, match=f"dataset folder {tmp_path / 'link'} is a broken link to "):
+            call()
+    with pytest.raises(RunError, match=f"run folder {tmp_path / 'link'} is a broken link to "):
+        Run(tmp_path / "link")

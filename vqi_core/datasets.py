@@ -144,6 +144,8 @@ def existing_folder(root: Path | str) -> Path:
         root = home_expanded(root)
     except FileNotFoundError as exc:
         raise DatasetError(str(exc)) from None
+    if (broken := broken_link_reason(root)) is not None:  # (code review: "does not exist" for a dangling link)
+        raise DatasetError(f"dataset folder {root} is {broken}")
     if not root.exists():
         raise DatasetError(f"dataset folder {root} does not exist")
     if not root.is_dir():
@@ -324,7 +326,8 @@ def load_category(path: Path | str) -> Category:
     """Discover the samples of one category folder; raise ``DatasetError`` on a wrong layout."""
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"dataset folder {path} does not exist")
+        raise DatasetError(f"dataset folder {path} is {broken}" if (broken := broken_link_reason(path)) else
+                           f"dataset folder {path} does not exist")
     if not is_category_folder(path):
         good = path / "train" / GOOD
         stray = f" ({good} is a file, not a folder)" if good.exists() else \
