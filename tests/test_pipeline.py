@@ -2727,10 +2727,13 @@ def test_a_home_folder_of_a_user_that_does_not_exist_is_an_error_line(argv, caps
 def test_a_bit_depth_for_images_that_are_not_16_bit_is_refused_by_train_and_check(dataset, tmp_path, capsys):
     """Bad-input review: train --bit-depth 12 on 8-bit images was taken without a word, and the run later refused
     full-range 16-bit images that a default run scores."""
-    for command in ("train", "check"):
-        extra = ["--runs", str(tmp_path / "runs"), *FAST_ARGS] if command == "train" else []
+    for command in ("train", "check", "split"):
+        extra = {"train": ["--runs", str(tmp_path / "runs"), *FAST_ARGS], "check": [],
+                 "split": ["--out", str(tmp_path / "by_part")]}[command]
         assert main([command, "--data", str(dataset), "--bit-depth", "12", *extra]) == 2
         assert capsys.readouterr().err == ("error: a bit depth of 12 is for 16-bit image files (those of a 12-bit "
                                            "camera), and none of the good training images is one: leave it out "
                                            "(--bit-depth)\n")
-    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "by_part").exists()
+    assert main(["check", "--data", str(dataset), "--bit-depth", "8"]) == 2
+    assert "(those of an 8-bit camera)" in capsys.readouterr().err  # (code review: "a 8-bit")

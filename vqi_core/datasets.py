@@ -30,8 +30,8 @@ from typing import Callable, ParamSpec, Sequence, TypeVar
 
 from PIL import Image
 
-from .images import (EMPTY_FILE, IMAGE_SUFFIXES, READ_FORMATS, is_image_path, read_mask, stacked_images_problem,
-                     stored_sideways, stored_size, too_many_pixels, unreadable_reason)
+from .images import (EMPTY_FILE, IMAGE_SUFFIXES, READ_FORMATS, is_image_path, is_sixteen_bit, read_mask,
+                     stacked_images_problem, stored_sideways, stored_size, too_many_pixels, unreadable_reason)
 from .system import home_expanded
 from .wording import counted
 
@@ -319,6 +319,16 @@ def _header_problem(path: Path) -> str | None:
     except Exception as exc:  # PIL raises many types for corrupt files
         return unreadable_reason(exc, path)
     return None
+
+
+def check_bit_depth_used(bit_depth: int, good_train: Sequence[Sample]) -> None:
+    """``ValueError`` for a bit depth other than 16 where no good training image is a 16-bit file (headers only):
+    it changes nothing of them, and a run trained so would refuse the full-range 16-bit images of other cameras
+    (bad-input review: ``--bit-depth 12`` on 8-bit images was taken without a word)."""
+    if bit_depth != 16 and good_train and not any(is_sixteen_bit(sample.path) for sample in good_train):
+        article = "an" if bit_depth in (8, 11) else "a"  # "an 8-bit", "an 11-bit" (code review)
+        raise ValueError(f"a bit depth of {bit_depth} is for 16-bit image files (those of {article} {bit_depth}-bit "
+                         f"camera), and none of the good training images is one: leave it out (--bit-depth)")
 
 
 @_names_unreadable_folders

@@ -24,8 +24,8 @@ import torch
 from . import __version__
 from .capture import (capture_statistics, file_format, file_format_of, odd_ones_out, statistics_ranges, unlike_format,
                       unlike_training)
-from .datasets import (Category, DatasetError, Sample, category_path, load_category, load_folder, load_test_set,
-                       mask_problem, not_an_image_reason, passed_over)
+from .datasets import (Category, DatasetError, Sample, category_path, check_bit_depth_used, load_category, load_folder,
+                       load_test_set, mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
                      image_shapes, image_subset, is_image_path, is_sixteen_bit, read_file_bytes, read_mask,
                      read_image_and_transparency, transparency_note, transparent_share_text)
@@ -167,15 +167,6 @@ def fewer_bits_note(bit_depth: int, good_train: Sequence[Sample], ranges: dict[s
             f"{brightest:.1f} of 255): images of a 10- or 12-bit camera read as 16 bits keep only 4 or 16 grey "
             f"levels, and distinct images can look like copies. If that is the camera, give its bit depth "
             f"(`--bit-depth 12` on the command line, or the bit depth the Train page asks for).")
-
-
-def check_bit_depth_used(bit_depth: int, good_train: Sequence[Sample]) -> None:
-    """``ValueError`` for a bit depth other than 16 where no good training image is a 16-bit file (headers only):
-    it changes nothing of them, and a run trained so would refuse the full-range 16-bit images of other cameras
-    (bad-input review: ``--bit-depth 12`` on 8-bit images was taken without a word)."""
-    if bit_depth != 16 and good_train and not any(is_sixteen_bit(sample.path) for sample in good_train):
-        raise ValueError(f"a bit depth of {bit_depth} is for 16-bit image files (those of a {bit_depth}-bit "
-                         f"camera), and none of the good training images is one: leave it out (--bit-depth)")
 
 
 def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> str:

@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .datasets import GOOD, Category, DatasetError
+from .datasets import GOOD, Category, DatasetError, check_bit_depth_used
 from .images import BitDepthError, ImageReadError, bit_depth_too_low, read_image
 from .progress import ProgressCallback, check_seed, report
 from .runs import created_folders_undone_on_failure
@@ -59,6 +59,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test fraction must lie between 0 and 1, not {test_fraction}")
     check_seed(seed)
+    check_bit_depth_used(bit_depth, category.train)  # as train and check refuse it (code review)
     pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
     paths: list[Path] = []
     skipped: list[dict[str, str]] = list(category.skipped)  # the files refused when the category was listed too
