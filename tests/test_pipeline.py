@@ -2705,11 +2705,14 @@ def test_a_file_format_that_alone_tells_good_from_defective_test_images_is_named
     for path in (data / "test" / "good").glob("*.png"):
         Image.open(path).convert("RGB").save(path, format="BMP")  # another tool's files, their names kept
     assert main(["check", "--data", str(data)]) == 0
-    note = ("The file format alone tells the good test images from the defective ones: good BMP, defective PNG. "
-            "Images saved by another tool or at another time may have been captured or processed otherwise")
+    note = ("The file format alone tells the good test images from the defective ones: good BMP files named .png, "
+            "defective PNG. Images saved by another tool or at another time may have been captured or processed "
+            "otherwise")  # the names that hide the format said too (browser review: all named .png)
     assert note in capsys.readouterr().out
     run = train_run(RunConfig(str(data), METHOD, FAST), tmp_path / "runs")
     assert [n for n in run.report["notes"] if n.startswith(note)]
+    assert main(["evaluate", "--run", str(run.path), "--data", str(data)]) == 0  # labelled images of the line
+    assert note in capsys.readouterr().out  # too (code review: said by check and train only)
 
 
 @pytest.mark.parametrize("argv", [["check", "--data", "~vqi_nobody_56/data"],

@@ -1160,6 +1160,25 @@ def file_formats(samples: Sequence[Sample]) -> list[str]:
     return sorted({found for sample in samples if (found := file_format_of(sample.path)) is not None})
 
 
+#: the file name suffixes of each file format (:func:`~vqi_core.capture.file_format`, its first word)
+FORMAT_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "BMP": (".bmp",), "TIFF": (".tif", ".tiff"),
+                   "WebP": (".webp",)}
+
+
+def _formats_as_named(samples: Sequence[Sample]) -> str:
+    """``samples``' file formats, each with the suffixes of its files where they are another format's ("BMP files
+    named .png": glass's good images, whose names hid the format a note named: browser review)."""
+    named: dict[str, set[str]] = {}
+    for sample in samples:
+        if (found := file_format_of(sample.path)) is not None:
+            suffix = sample.path.suffix.lower()
+            named.setdefault(found, set())
+            if suffix not in FORMAT_SUFFIXES.get(found.split()[0], (suffix,)):
+                named[found].add(suffix)
+    return ", ".join(f"{found} files named {' / '.join(sorted(suffixes))}" if suffixes else found
+                     for found, suffixes in sorted(named.items()))
+
+
 def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     """A note where the file format alone tells the good test images from the defective ones (no format shared:
     glass's good images are BMP files, its defective ones PNG, and no check said so: command review); None
@@ -1168,8 +1187,10 @@ def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     defective = file_formats([sample for sample in test_samples if sample.label == 1])
     if not good or not defective or set(good) & set(defective):
         return None
-    return (f"The file format alone tells the good test images from the defective ones: good {', '.join(good)}, "
-            f"defective {', '.join(defective)}. Images saved by another tool or at another time may have been "
+    good_named = _formats_as_named([sample for sample in test_samples if sample.label == 0])
+    defective_named = _formats_as_named([sample for sample in test_samples if sample.label == 1])
+    return (f"The file format alone tells the good test images from the defective ones: good {good_named}, "
+            f"defective {defective_named}. Images saved by another tool or at another time may have been "
             f"captured or processed otherwise (light, exposure, compression), and a model can score well on this "
             f"test set by noticing that rather than the defects: check that good and defective parts were "
             f"photographed and saved the same way.")
@@ -1271,6 +1292,8 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
                                   run.report.get("training_file_formats"))
     if unlike is not None:
         notes.append(unlike)
+    if data is not None and (by_format := format_cue_note(samples)) is not None:  # on other labelled images too
+        notes.append(by_format)  # (code review: said by check and train only)
     if data is None and (compute := compute_note(run.config.get("compute"))) is not None:
         notes.append(compute)
     elif data is None and "compute" not in run.config and difference:
