@@ -309,9 +309,9 @@ class SplitCheck:
     look_alike_summary: dict[str, dict[str, Any]] = field(default_factory=dict)
     capture_cues: list[dict[str, Any]] = field(default_factory=list)
     #: where look-alikes stand out: the good images (training and test) and the smallest group of look-alike photos
-    #: among them, which tell whether ``split`` can split them by part (0: not grouped)
-    good_images: int = 0
-    smallest_look_alike_group: int = 0
+    #: among them, which tell whether ``split`` can split them by part (None: not grouped)
+    good_images: int | None = None
+    smallest_look_alike_group: int | None = None
 
     @property
     def flagged_test_names(self) -> set[str]:
@@ -330,6 +330,8 @@ class SplitCheck:
     def part_split_possible(self) -> bool:
         """Whether ``split`` (at :data:`DEFAULT_TEST_FRACTION`) finds a group of look-alike good photos that fits
         into its test side; True where the groups were not counted."""
+        if self.smallest_look_alike_group is None or self.good_images is None:
+            return True
         return self.smallest_look_alike_group <= round(DEFAULT_TEST_FRACTION * self.good_images)
 
     def _how_to_split(self) -> str:
@@ -338,6 +340,7 @@ class SplitCheck:
         if self.part_split_possible:
             return ("(on the Train page, \"Check the test set\", then \"Split the good images by part\"; or the "
                     "command python -m vqi_core split: both keep look-alike photos together)")
+        assert self.good_images is not None  # counted where a split is not possible
         target = round(DEFAULT_TEST_FRACTION * self.good_images)
         return (f"by hand: VQI's split keeps look-alike photos together, and here the smallest group of them holds "
                 f"{self.smallest_look_alike_group} of the {counted(self.good_images, 'good image')}, more than its "
