@@ -110,6 +110,6 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
             return descend(optimizer, F.cross_entropy(logits, labels_per_image.repeat(len(indices))))
 
         epoch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
-                                                  "fine-tuning (CutPaste)", progress)
+                                    "fine-tuning (CutPaste)", progress)
     network.eval()
     return FinetuneResult(state_copy(network), epoch_losses, list(trunk.trained_names))

@@ -93,6 +93,6 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
             return descend(optimizer, simsiam_loss(p1, p2, z1, z2))
 
         epoch_losses = train_epochs(step, len(inputs), batch_size, epochs, rng, optimizer,
-                                                  "fine-tuning (SimSiam)", progress)
+                                    "fine-tuning (SimSiam)", progress)
     network.eval()
     return FinetuneResult(state_copy(network), epoch_losses, list(trunk.trained_names))

@@ -140,7 +140,7 @@ class CamClassifier(AnomalyModel):
                 return epoch - best["epoch"] >= self.patience
 
             epoch_losses = train_epochs(step, len(train_index), self.batch_size, self.epochs, rng, optimizer,
-                                           "training (CAM)", progress, end_of_epoch)
+                                        "training (CAM)", progress, end_of_epoch)
         if best["state"] is not None:  # early stopping: the weights of the best validation epoch
             trunk.trained.load_state_dict(best["state"][0])
             head.load_state_dict(best["state"][1])
