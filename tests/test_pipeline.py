@@ -2690,7 +2690,9 @@ def test_a_mistyped_option_is_refused_by_its_command_with_the_nearest_option_and
                         "--resize?)"),
                        (["evaluate", "--run", "r", "--dat", "x"],
                         "python -m vqi_core evaluate: error: unrecognized arguments: --dat x (did you mean --data?)"),
-                       (["threshold", "--run", "r", "--val", "3"], "usage: python -m vqi_core threshold")):
+                       (["threshold", "--run", "r", "--val", "3"], "usage: python -m vqi_core threshold"),
+                       (["train", "--dat", "x"], "the following arguments are required: --data; --dat is no option "
+                        "of this command (did you mean --data?)")):  # (code review: the required one said alone)
         with pytest.raises(SystemExit) as ended:
             main(argv)
         assert ended.value.code == 2 and said in capsys.readouterr().err

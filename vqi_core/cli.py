@@ -18,7 +18,7 @@ import signal
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import pandas as pd
 
@@ -186,17 +186,33 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+        self.given: list[str] = []
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         """As argparse's, but an argument left over is an error of this command."""
+        self.given = list(args or [])
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
             unknown = next((extra for extra in extras if extra.startswith("-")), extras[0]).split("=")[0]
-            known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
-            nearest = difflib.get_close_matches(unknown, known, n=1)
-            self.error(f"unrecognized arguments: {' '.join(extras)}" + (f" (did you mean {nearest[0]}?)" if nearest
-                                                                          else ""))
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self.nearest_option(unknown)}")
         return parsed, extras
+
+    def nearest_option(self, unknown: str) -> str:
+        """" (did you mean --data?)" for the option of this command nearest to ``unknown``, "" where none is."""
+        known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+        nearest = difflib.get_close_matches(unknown, known, n=1)
+        return f" (did you mean {nearest[0]}?)" if nearest else ""
+
+    def error(self, message: str) -> NoReturn:
+        """argparse's error, naming an option given that this command does not know (a required option missing
+        because it was mistyped had been said alone: "--dat" gave "the following arguments are required: --data",
+        code review)."""
+        known = {option for action in self._actions for option in action.option_strings}
+        unknown = [token.split("=")[0] for token in self.given if token.startswith("--") and token != "--"
+                   and token.split("=")[0] not in known]
+        if unknown and "unrecognized arguments" not in message:
+            message += f"; {unknown[0]} is no option of this command{self.nearest_option(unknown[0])}"
+        super().error(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
