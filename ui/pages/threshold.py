@@ -260,8 +260,9 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
                   on_click=st.session_state.update, args=(cost_fields(other),))
     elif saved is None and costs != LineCosts():  # entered for another run, maybe another part (browser review)
         st.info(f"No costs were saved with this run's threshold. The figures here are worked out with the costs "
-                f"entered in this session, perhaps for another run or part: {costs.summary()}.",
-                icon=":material/payments:")
+                f"entered in this session: {costs.summary()}. Where they were entered for another run or part, "
+                f"enter this line's, or take VQI's defaults.", icon=":material/payments:")  # (browser review: the
+        # engineer's own costs, just typed here, read as suspect)
         st.button("Use VQI's default costs", key="threshold_default_costs", icon=":material/undo:",
                   on_click=st.session_state.update, args=(cost_fields(LineCosts()),))
     return costs
