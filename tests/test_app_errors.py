@@ -50,6 +50,7 @@ def test_a_home_folder_of_a_user_that_does_not_exist_is_said_not_a_traceback(ope
             if not app.button(key=button).disabled:
                 app.button(key=button).click().run()
             assert not app.exception, mode
+            assert "cannot read a dataset folder" not in messages(app), mode  # (browser review: of a folder to score)
 
 
 def test_dataset_folder_with_the_wrong_layout(open_page, tmp_path):

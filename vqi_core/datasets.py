@@ -102,6 +102,8 @@ def _names_unreadable_folders(function: Callable[_Parameters, _Result]) -> Calla
         try:
             return function(*args, **kwargs)
         except OSError as exc:
+            if exc.errno is None:  # VQI's own message (a home folder of no user): said as it is (browser review:
+                raise DatasetError(str(exc)) from exc  # "cannot read a dataset folder" of a folder to score)
             where = exc.filename if exc.filename is not None else "a dataset folder"
             advice = ": the user running VQI needs permission to read it and its folders" \
                 if isinstance(exc, PermissionError) else ""
