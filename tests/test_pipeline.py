@@ -1411,6 +1411,19 @@ def test_an_image_saved_in_another_format_than_the_training_images_is_flagged(tr
                            "shape or file format; e.g. 000.jpg: ") and "saved as JPEG (lossy compression" in note
 
 
+def test_a_16_bit_file_scored_by_a_run_trained_on_8_bit_files_is_flagged_as_such(trained, tmp_path):
+    """Browser review: a 12-bit camera's 16-bit file scored by a run trained on 8-bit files was called only darker
+    than the training images, not what made it so; the run records its good training images' bit depths."""
+    assert trained.report["training_bit_depths"] == [8]
+    folder = tmp_path / "new"
+    write_png(folder / "part.png", textured_image(64, seed=77))
+    Image.fromarray((read_image(folder / "part.png")[..., 0].astype(np.uint16) * 16)).save(folder / "mono12.png")
+    results = {r.name: r for r in iter_run_scores(trained, folder_sources(folder)[0], [])}
+    assert not any("bit" in text for text in results["part.png"].unlike_training)
+    assert ("a 16-bit file, the training images 8-bit files (another camera or export: its grey levels may be "
+            "scaled otherwise, e.g. a 10- or 12-bit camera read as 16 bits)") in results["mono12.png"].unlike_training
+
+
 def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading_images(dataset, tmp_path, capsys,
                                                                                        monkeypatch):
     """Minutes of loading and fitting must not come before an error that the command line already shows."""

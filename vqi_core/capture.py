@@ -224,6 +224,18 @@ def unlike_format(found: str | None, training_formats: Sequence[str] | None) -> 
             f"artefacts as good)"]
 
 
+def unlike_bit_depth(sixteen_bit: bool, training_depths: Sequence[int] | None) -> list[str]:
+    """How an image file's bit depth differs from the good training images' (``training_depths``: 8 and / or 16,
+    as a run records them), in words; empty where it is theirs or theirs is not known. A 12-bit camera's 16-bit
+    file scored by a run trained on 8-bit files was called only darker, not what made it so (browser review)."""
+    depth = 16 if sixteen_bit else 8
+    if not training_depths or depth in training_depths:
+        return []
+    trained = " and ".join(f"{bits}-bit" for bits in sorted(training_depths))
+    return [f"a {depth}-bit file, the training images {trained} files (another camera or export: its grey levels "
+            f"may be scaled otherwise{', e.g. a 10- or 12-bit camera read as 16 bits' if depth == 16 else ''})"]
+
+
 def _format_name(name: str) -> str:
     """A format as :func:`file_format` names it, as a sentence names it."""
     return {"WebP (lossy)": "lossy WebP", "TIFF (JPEG)": "JPEG-compressed TIFF"}.get(name, name)

@@ -528,9 +528,9 @@ def read_image_and_transparency(source: Path | str | bytes | bytearray | memoryv
     return rgb, transparent
 
 
-def is_sixteen_bit(path: Path | str) -> bool:
-    """Whether an image file holds 16-bit pixels, grayscale or colour (read from its header; False if it is no
-    image)."""
+def is_sixteen_bit(path: Path | str | io.BytesIO) -> bool:
+    """Whether an image file (or its bytes) holds 16-bit pixels, grayscale or colour (read from its header; False
+    if it is no image)."""
     try:
         with Image.open(path, formats=READ_FORMATS) as image:
             image.seek(main_page(image))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import platform
 import secrets
 import shutil
@@ -22,8 +23,8 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .capture import (capture_statistics, file_format, file_format_of, odd_ones_out, statistics_ranges, unlike_format,
-                      unlike_training)
+from .capture import (capture_statistics, file_format, file_format_of, odd_ones_out, statistics_ranges,
+                      unlike_bit_depth, unlike_format, unlike_training)
 from .datasets import (Category, DatasetError, Sample, category_path, check_bit_depth_used, load_category, load_folder,
                        load_test_set, mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
@@ -670,6 +671,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         write_json_atomic(staging / REPORT_FILE, {
             "skipped": skipped, "notes": notes, "split_check": split.to_dict(), "training_capture_ranges": ranges,
             "training_file_formats": formats,
+            "training_bit_depths": sorted({16 if is_sixteen_bit(s.path) else 8 for s in good_train}),  # headers
             "capture_inspected": region is not None,  # the ranges are of the inspection region (runs since 2026-12-06)
             "normalisation_images": [location(train_samples[i], category.root)
                                      for i in model.fit_info["holdout_indices"]]})
@@ -803,10 +805,10 @@ class ImageSource:
     read_bytes: Callable[[], bytes]
     max_bytes: int | None = MAX_IMAGE_BYTES
 
-    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str, str | None, str | None]:
+    def read(self, bit_depth: int = 16) -> tuple[np.ndarray, str, str | None, str | None, bool]:
         """The decoded image (``bit_depth``: see :func:`~vqi_core.images.read_image`), the SHA-256 of its
-        bytes, how it was read where that bears on its verdict (:func:`~vqi_core.images.transparency_note`) and
-        its file format (:func:`~vqi_core.capture.file_format`);
+        bytes, how it was read where that bears on its verdict (:func:`~vqi_core.images.transparency_note`),
+        its file format (:func:`~vqi_core.capture.file_format`) and whether it is a 16-bit file;
         ``ImageReadError`` if it cannot be read, with the SHA-256 as its ``sha256`` where the bytes were read but
         do not decode (a file not scored is still tied to its bytes in the results: audit review)."""
         data = self.read_bytes()
@@ -816,7 +818,7 @@ class ImageSource:
         except ImageReadError as exc:
             exc.sha256 = digest
             raise
-        return image, digest, transparency_note(transparent), file_format(data)
+        return image, digest, transparency_note(transparent), file_format(data), is_sixteen_bit(io.BytesIO(data))
 
 
 def folder_sources(source: Path | str) -> tuple[list[ImageSource], list[dict[str, str]]]:
@@ -837,7 +839,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
                training_ranges: dict[str, Sequence[float]] | None = None,
                box_level: float = BOX_LEVEL, chunk_pixels: int = SCORING_CHUNK_PIXELS,
                captured: Callable[[np.ndarray], np.ndarray] | None = None,
-               training_formats: Sequence[str] | None = None) -> Iterator[ImageResult]:
+               training_formats: Sequence[str] | None = None,
+               training_bit_depths: Sequence[int] | None = None) -> Iterator[ImageResult]:
     """Decode and score ``sources`` a chunk at a time, yielding each result with its image.
 
     A chunk is ``chunk_size`` images, fewer where they would hold more than ``chunk_pixels`` pixels (one image
@@ -846,7 +849,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
     when Pillow could decode it), are appended to ``skipped`` (``file``, ``reason``) and left out.
     ``training_ranges``, ``box_level`` and ``captured``: see :func:`score_images`; with the run's
     ``training_formats``, a file of another format is unlike the training images too
-    (:func:`~vqi_core.capture.unlike_format`).
+    (:func:`~vqi_core.capture.unlike_format`), and with their ``training_bit_depths`` a file of another bit depth
+    (:func:`~vqi_core.capture.unlike_bit_depth`).
     """
     report(progress, "scoring", 0, len(sources))
     chunk: list[_Decoded] = []
@@ -855,7 +859,8 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         results = score_images(model, [item.image for item in chunk], [item.name for item in chunk], threshold,
                                training_ranges=training_ranges, box_level=box_level, captured=captured) if chunk else []
         return [replace(result, sha256=item.sha256, read_note=item.read_note,
-                        unlike_training=[*result.unlike_training, *unlike_format(item.file_format, training_formats)])
+                        unlike_training=[*result.unlike_training, *unlike_format(item.file_format, training_formats),
+                                         *unlike_bit_depth(item.sixteen_bit, training_bit_depths)])
                 for result, item in zip(results, chunk)]
 
     for done, source in enumerate(sources, 1):
@@ -885,7 +890,8 @@ def iter_run_scores(run: Run, sources: Sequence[ImageSource], skipped: list[dict
     return iter_score(model, sources, run.threshold if threshold is None else threshold, skipped, progress,
                       training_ranges=run.report.get("training_capture_ranges"),
                       box_level=run.box_level if box_level is None else box_level, captured=capture_view(run, model),
-                      training_formats=run.report.get("training_file_formats"))
+                      training_formats=run.report.get("training_file_formats"),
+                      training_bit_depths=run.report.get("training_bit_depths"))
 
 
 class _Decoded(NamedTuple):
@@ -896,6 +902,7 @@ class _Decoded(NamedTuple):
     sha256: str
     read_note: str | None
     file_format: str | None
+    sixteen_bit: bool
 
 
 def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]]) -> _Decoded | None:
@@ -910,12 +917,12 @@ def _decoded(source: ImageSource, bit_depth: int, skipped: list[dict[str, str]])
                         **({"sha256": digest} if digest else {})})
         return None
     try:
-        image, digest, read_note, found_format = source.read(bit_depth)
+        image, digest, read_note, found_format, sixteen_bit = source.read(bit_depth)
     except ImageReadError as exc:
         skipped.append({"file": source.origin, "reason": exc.reason_for(source.origin),
                         **({"sha256": exc.sha256} if exc.sha256 else {})})
         return None
-    return _Decoded(source.name, image, digest, read_note, found_format)
+    return _Decoded(source.name, image, digest, read_note, found_format, sixteen_bit)
 
 
 #: columns of a predictions table (the CLI's predictions.csv, the Predict page's CSV): see :func:`result_row` and

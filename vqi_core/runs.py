@@ -1436,6 +1436,9 @@ def report_problem(report: dict) -> str | None:
         return '"training_capture_ranges" is not the lowest and highest value of each statistic'
     if not _is_list_of_texts(report.get("training_file_formats", [])):
         return '"training_file_formats" is not a list of file formats'
+    depths = report.get("training_bit_depths", [])
+    if not (isinstance(depths, list) and all(depth in (8, 16) and not isinstance(depth, bool) for depth in depths)):
+        return '"training_bit_depths" is not a list of the bit depths 8 and 16'
     if not _is_list_of_texts(report.get("normalisation_images", [])):
         return '"normalisation_images" is not a list of file names'
     return None
