@@ -77,14 +77,14 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     app.number_input(key="train_image_memory_mb").set_value(0)  # decoded from the files at each pass
     assert not any(n.key == "train_bit_depth" for n in app.number_input)  # 8-bit files: no bit depth to choose
     app.run()  # the settings used, said beside Train (a size typed out of range keeps its last valid value in
-    assert ("Trains PaDiM with EfficientNet-Lite0 at 64 x 96 px (squash), seed 0; changed from the method's "
-            'defaults: image_size=[64, 96], intensity="standardise", jit=false.') in [  # the field); the names
+    assert ("Trains PaDiM with EfficientNet-Lite0 at 64 x 96 px (squash), seed 0; changed from the defaults: "
+            'image_size=[64, 96], intensity="standardise", jit=false.') in [  # the field); the names
         c.value for c in app.caption]  # people know the method and the backbone by; what was changed, as the run
     # tables will say it (QE review: the parameters' fold counted a change the sentence left out)
     app.radio(key=f"train_resize_{FAST_METHOD}").set_value("fixed_scale").run()  # the size is a pixel budget there
     assert ("Trains PaDiM with EfficientNet-Lite0 at an input of the training images' shape, 64 x 64 px "
-            "for these images (about 6,144 px asked: 64 x 96, fixed_scale), seed 0; changed from the method's "
-            'defaults: image_size=[64, 96], resize="fixed_scale", intensity="standardise", jit=false.') in [
+            "for these images (about 6,144 px asked: 64 x 96, fixed_scale), seed 0; changed from the defaults: "
+            'image_size=[64, 96], resize="fixed_scale", intensity="standardise", jit=false.') in [
         c.value for c in app.caption]  # the 64-px squares: as the fit chooses (it said 64 x 96 alone: browser review)
     fields = [app.number_input(key=f"train_image_{side}_{FAST_METHOD}") for side in ("height", "width")]
     assert [(field.label, field.value) for field in fields] == [  # not the size used there (browser review)
