@@ -294,8 +294,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     result = evaluate_run(trained, new)
     point = ThresholdEvaluator(result["labels"], result["scores"]).evaluate(trained.threshold)
     assert [note for note in result["notes"] if "unlike" in note] == [  # found by review: not said before
-        "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size, shape or file "
-        "format; e.g. "
+        "2 of 6 good images are unlike the good training images (brightness, contrast, colour, size, shape, file "
+        "format or bit depth; e.g. "
         f"000.png: {'; '.join(unlike_training(read_image(new / 'test' / 'good' / '000.png'), ranges))}): the model "
         "never learnt what good looks like under these conditions, so their verdicts, good or defective, say little "
         "about the parts; check the capture before reading these figures as the model's."] and ranges
@@ -1383,8 +1383,8 @@ def test_new_images_unlike_the_training_images_are_flagged(trained, tmp_path, ca
 
     assert main(["predict", "--run", str(trained.path), "--input", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "2 of 3 images are unlike the good training images (brightness, contrast, colour, size, shape or file " \
-           "format; see unlike_training in predictions.csv)" in out
+    assert "2 of 3 images are unlike the good training images (brightness, contrast, colour, size, shape, file " \
+           "format or bit depth; see unlike_training in predictions.csv)" in out
     frame = pd.read_csv(tmp_path / "out" / "predictions.csv", keep_default_na=False).set_index("image")
     assert frame.loc["same_camera.png", "unlike_training"] == ""
     assert frame.loc["dark.png", "unlike_training"] == "; ".join(results["dark.png"].unlike_training)
@@ -1408,10 +1408,10 @@ def test_an_image_saved_in_another_format_than_the_training_images_is_flagged(tr
     good.unlink()
     [note] = [note for note in evaluate_run(trained, new)["notes"] if "unlike" in note]
     assert note.startswith("1 of 6 good images is unlike the good training images (brightness, contrast, colour, size, "
-                           "shape or file format; e.g. 000.jpg: ") and "saved as JPEG (lossy compression" in note
+                           "shape, file format or bit depth; e.g. 000.jpg: ") and "saved as JPEG (lossy compression" in note
 
 
-def test_a_16_bit_file_scored_by_a_run_trained_on_8_bit_files_is_flagged_as_such(trained, tmp_path):
+def test_a_16_bit_file_scored_by_a_run_trained_on_8_bit_files_is_flagged_as_such(trained, dataset, tmp_path):
     """Browser review: a 12-bit camera's 16-bit file scored by a run trained on 8-bit files was called only darker
     than the training images, not what made it so; the run records its good training images' bit depths."""
     assert trained.report["training_bit_depths"] == [8]
@@ -1420,8 +1420,15 @@ def test_a_16_bit_file_scored_by_a_run_trained_on_8_bit_files_is_flagged_as_such
     Image.fromarray((read_image(folder / "part.png")[..., 0].astype(np.uint16) * 16)).save(folder / "mono12.png")
     results = {r.name: r for r in iter_run_scores(trained, folder_sources(folder)[0], [])}
     assert not any("bit" in text for text in results["part.png"].unlike_training)
-    assert ("a 16-bit file, the training images 8-bit files (another camera or export: its grey levels may be "
-            "scaled otherwise, e.g. a 10- or 12-bit camera read as 16 bits)") in results["mono12.png"].unlike_training
+    said = ("a 16-bit file, the training images 8-bit files (another camera or export: its grey levels may be "
+            "scaled otherwise, e.g. a 10- or 12-bit camera read as 16 bits)")
+    assert said in results["mono12.png"].unlike_training
+    new = tmp_path / "widget_16"  # evaluate on labelled images from the line says it too (code review)
+    shutil.copytree(dataset, new)
+    good = new / "test" / "good" / "000.png"
+    Image.fromarray(read_image(good)[..., 0].astype(np.uint16) * 16).save(good)
+    [note] = [note for note in evaluate_run(trained, new)["notes"] if "unlike" in note]
+    assert note.startswith("1 of 6 good images is unlike the good training images") and said in note
 
 
 def test_train_refuses_bad_parameters_and_an_unusable_runs_folder_before_reading_images(dataset, tmp_path, capsys,

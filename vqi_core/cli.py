@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective, could "
                               "not be scored, or is unlike the good training images (brightness, contrast, colour, "
-                              "size, shape or file format: its score is not to be trusted), or when --input holds "
+                              "size, shape, file format or bit depth: its score is not to be trusted), or when --input holds "
                               "sub-folders with images (its own --out aside), which are not searched: a part that was "
                               "not inspected does not pass either; for scripts on the line (the reasons are printed)")
 

@@ -174,7 +174,7 @@ def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> st
     """What ``predict`` and the Predict page say when ``unlike`` of the ``scored`` images are unlike the good
     training images (said for each image ``said_where``)."""
     return (f"{unlike} of {counted(scored, 'image')} {are(unlike)} unlike the good training images (brightness, "
-            f"contrast, colour, size, shape or file format; {said_where}): the model never learnt what good looks "
+            f"contrast, colour, size, shape, file format or bit depth; {said_where}): the model never learnt what good looks "
             f"like under these conditions, so check the lighting, the camera and how the images are saved before "
             f"trusting their scores.")
 
@@ -500,7 +500,8 @@ def check_dataset(data: Path | str, category: str | None = None, progress: Progr
               for role, items in transparent.items()]
     notes += masks_notes(test_samples)
     notes.append(unlike_training_note(test_samples, test_images, ranges,  # None without ranges
-                                      training_formats=file_formats(good_samples)))
+                                      training_formats=file_formats(good_samples),
+                                      training_bit_depths=file_bit_depths(good_samples)))
     notes.append(format_cue_note(test_samples))
     report(progress, "checking images and masks", 1, 1)
     return found, check, [note for note in notes if note is not None]
@@ -603,8 +604,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     statistics = [capture_statistics(captured(image)) for image in good_train_images]  # one image at a time: see
     notes += good_training_images_notes([location(s, category.root) for s in good_train], good_train,  # the memory
                                         statistics, good_shapes, model.bit_depth, model.preprocessing.resize)  # budget
-    ranges, formats = statistics_ranges(statistics), file_formats(good_train)
-    unlike = unlike_training_note(test_samples, test_images, ranges, captured, formats)
+    ranges, formats, depths = statistics_ranges(statistics), file_formats(good_train), file_bit_depths(good_train)
+    unlike = unlike_training_note(test_samples, test_images, ranges, captured, formats, depths)
     for test_note in (unlike, format_cue_note(test_samples)):  # the test images unlike the training ones too
         if test_note is not None:  # (bad-input review), and a format that tells the classes apart
             notes.append(test_note)
@@ -671,7 +672,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
         write_json_atomic(staging / REPORT_FILE, {
             "skipped": skipped, "notes": notes, "split_check": split.to_dict(), "training_capture_ranges": ranges,
             "training_file_formats": formats,
-            "training_bit_depths": sorted({16 if is_sixteen_bit(s.path) else 8 for s in good_train}),  # headers
+            "training_bit_depths": depths,
             "capture_inspected": region is not None,  # the ranges are of the inspection region (runs since 2026-12-06)
             "normalisation_images": [location(train_samples[i], category.root)
                                      for i in model.fit_info["holdout_indices"]]})
@@ -1186,6 +1187,11 @@ def _formats_as_named(samples: Sequence[Sample]) -> str:
                      for found, suffixes in sorted(named.items()))
 
 
+def file_bit_depths(samples: Sequence[Sample]) -> list[int]:
+    """The bit depths of ``samples``' files, 8 and / or 16 (:func:`~vqi_core.images.is_sixteen_bit`, headers only)."""
+    return sorted({16 if is_sixteen_bit(sample.path) else 8 for sample in samples})
+
+
 def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     """A note where the file format alone tells the good test images from the defective ones (no format shared:
     glass's good images are BMP files, its defective ones PNG, and no check said so: command review); None
@@ -1206,10 +1212,12 @@ def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
                          training_ranges: Mapping[str, Sequence[float]] | None,
                          captured: Callable[[np.ndarray], np.ndarray] | None = None,
-                         training_formats: Sequence[str] | None = None) -> str | None:
+                         training_formats: Sequence[str] | None = None,
+                         training_bit_depths: Sequence[int] | None = None) -> str | None:
     """A note naming how many of the labelled good ``images`` lie outside the run's good training images' capture
     ranges (:func:`vqi_core.capture.unlike_training`; ``captured``: what of an image the ranges were taken of, see
-    :func:`capture_view`), or whose file format is not theirs (``training_formats``), with an example; None when
+    :func:`capture_view`), or whose file format or bit depth is not theirs (``training_formats``,
+    ``training_bit_depths``), with an example; None when
     none does or the run holds no ranges. Defective images are not counted: a large defect alone can move an
     image's brightness or contrast."""
     if not training_ranges:
@@ -1217,12 +1225,13 @@ def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray]
     good = [index for index, sample in enumerate(samples) if sample.label == 0]  # defective ones are not decoded
     unlike = [(samples[index], found) for index, image in zip(good, image_subset(images, good))
               if (found := [*unlike_training(captured(image) if captured else image, training_ranges),
-                            *unlike_format(file_format_of(samples[index].path), training_formats)])]
+                            *unlike_format(file_format_of(samples[index].path), training_formats),
+                            *unlike_bit_depth(is_sixteen_bit(samples[index].path), training_bit_depths)])]
     if not unlike:
         return None
     sample, found = unlike[0]
     return (f"{len(unlike)} of {counted(len(good), 'good image')} {are(len(unlike))} unlike the good training "
-            f"images (brightness, contrast, colour, size, shape or file format; e.g. {sample.path.name}: "
+            f"images (brightness, contrast, colour, size, shape, file format or bit depth; e.g. {sample.path.name}: "
             f"{'; '.join(found)}): "
             f"the model never learnt what good looks like under these conditions, so their verdicts, good or "
             f"defective, say little about the parts; check the capture before reading these figures as the "
@@ -1296,7 +1305,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
         seen_notes, own_test_images = seen_before(run, samples, digests)
         notes.extend(seen_notes)
     unlike = unlike_training_note(samples, images, run.report.get("training_capture_ranges"), capture_view(run, model),
-                                  run.report.get("training_file_formats"))
+                                  run.report.get("training_file_formats"), run.report.get("training_bit_depths"))
     if unlike is not None:
         notes.append(unlike)
     if data is not None and (by_format := format_cue_note(samples)) is not None:  # on other labelled images too
