@@ -306,9 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--fail-on-defect", action="store_true",
                          help="exit status 1 (after writing everything) when an image is judged defective, could "
                               "not be scored, or is unlike the good training images (brightness, contrast, colour, "
-                              "size, shape, file format or bit depth: its score is not to be trusted), or when --input holds "
-                              "sub-folders with images (its own --out aside), which are not searched: a part that was "
-                              "not inspected does not pass either; for scripts on the line (the reasons are printed)")
+                              "size, shape, file format or bit depth: its score is not to be trusted), or when --input "
+                              "holds sub-folders with images (its own --out aside), which are not searched: a part "
+                              "that was not inspected does not pass either; for scripts on the line (the reasons are "
+                              "printed)")
 
     threshold = commands.add_parser(
         "threshold", help="show what a run's threshold does, choose another one, save it",

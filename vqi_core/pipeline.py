@@ -174,8 +174,8 @@ def scored_unlike_training_note(unlike: int, scored: int, said_where: str) -> st
     """What ``predict`` and the Predict page say when ``unlike`` of the ``scored`` images are unlike the good
     training images (said for each image ``said_where``)."""
     return (f"{unlike} of {counted(scored, 'image')} {are(unlike)} unlike the good training images (brightness, "
-            f"contrast, colour, size, shape, file format or bit depth; {said_where}): the model never learnt what good looks "
-            f"like under these conditions, so check the lighting, the camera and how the images are saved before "
+            f"contrast, colour, size, shape, file format or bit depth; {said_where}): the model never learnt what good "
+            f"looks like under these conditions, so check the lighting, the camera and how the images are saved before "
             f"trusting their scores.")
 
 

@@ -333,9 +333,9 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     if outcome["capture_checked"]:  # at a glance beside the verdicts: a camera or lighting fault, not only a bad
         counts.metric("Check the capture", unlike, width="content",  # part, can make them (browser review)
                       help="Images unlike the good training images (brightness, contrast, colour, size, shape, file "
-                           "format or bit depth), each also counted as defective or good above: check the lighting, the camera "
-                           "and how the images are saved before trusting their verdicts. Their cards say how they "
-                           "differ.")
+                           "format or bit depth), each also counted as defective or good above: check the lighting, "
+                           "the camera and how the images are saved before trusting their verdicts. Their cards say "
+                           "how they differ.")
     else:
         st.info(CAPTURE_NOT_CHECKED_NOTE, icon=":material/photo_camera:")
     if unlike:
