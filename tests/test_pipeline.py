@@ -2680,7 +2680,8 @@ def test_check_names_the_masks_and_images_training_would_name(tmp_path, capsys):
     assert "1 test image with (partly) transparent pixels, read over black as VQI reads every image: " \
            "test/good/000.png (6%)" in out
     assert "2 of 3 good images are unlike the good training images (brightness, contrast, colour, size, shape, " \
-           "file format or bit depth; e.g. 000.png: mean grey level" in out  # the one darkened, and the one read over black
+           "file format or bit depth; e.g. 000.png: mean grey level" in out  # the one darkened, the one read over
+    # black
 
 
 def test_check_gives_the_notes_on_good_training_images_that_training_gives(tmp_path, capsys):
