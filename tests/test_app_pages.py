@@ -34,7 +34,7 @@ from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAP
     dataset_folder_of, defective_first, index_of_test_image, runs_table, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, RUN_COLORS, css_color
 from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDICTED_COLUMNS, defect_type_frame, \
-    histogram_figure, pixel_slider_range, pixel_slider_thresholds, pixel_view, prepare_pixel_data, \
+    histogram_figure, pixel_slider_range, pixel_slider_start, pixel_slider_thresholds, pixel_view, prepare_pixel_data, \
     prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
@@ -1182,8 +1182,9 @@ def test_the_pixel_tab_counts_every_pixel_at_every_slider_threshold():
     values = np.concatenate([m.ravel() for m in maps]).astype(np.float64)
     truth = np.concatenate([m.ravel() for m in masks])
     assert data.n_pixels == values.size and data.n_defect == truth.sum()
-    assert data.slider == (0.0, pixel_slider_range(0.0, float(values.max()))[1]) and data.slider[1] > 3  # the
-    slider_thresholds = pixel_slider_thresholds(*data.slider)  # levels above 3 reached (browser review: 0 to 3)
+    assert data.slider == pixel_slider_range(float(values.min()), float(values.max()))  # the levels above 3
+    assert data.slider[1] > values.max() > 3 and data.slider[2] == 0.01  # reached (browser review: 0 to 3)
+    slider_thresholds = pixel_slider_thresholds(*data.slider)
     for threshold in slider_thresholds:
         point = data.evaluate(threshold)
         flagged = values >= threshold
@@ -1195,6 +1196,12 @@ def test_the_pixel_tab_counts_every_pixel_at_every_slider_threshold():
     rare = next(t for t in slider_thresholds if 0 < data.evaluate(t).false_alarm_rate < 0.0005)
     few = pixel_view(data, rare, None)["numbers"]["Good pixels flagged"]  # a handful of good pixels: not 0.0 %
     assert f"{few:.1%}" == "0.0%" and percent(few) == f"{few:.2%}" != "0.00%"
+    flat = prepare_pixel_data(masks[:2], [mask * 1e9 - 5.0 for mask in masks[:2]])  # good maps all alike: levels of
+    low, high, step = flat.slider  # 10^9 asked for 10^11 thresholds (code review: 727 GiB)
+    assert (high - low) / step <= 2001 and step == 1e6 and low <= -5 and high > 1e9
+    assert flat.evaluate(low).recall == 1.0 and flat.evaluate(high).tp == flat.evaluate(high).fp == 0
+    assert pixel_slider_start(flat.slider) == 0.0 and pixel_slider_start(flat.slider, kept=2.37) == 0.0  # on its grid
+    assert pixel_slider_start(data.slider, kept=2.37) == 2.37 and pixel_slider_start(data.slider) == 1.0
 
 
 def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):
@@ -1218,7 +1225,7 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):
     data = run_pixel_data(run, run.normalization)  # below 0 too, and the slider spans them (numbers and browser
     assert np.trapezoid(data.tpr, data.fpr) == pytest.approx(run.metrics["pixel_auroc"], abs=2e-3)  # reviews)
     slider = app.slider(key="pixel_threshold")
-    assert (slider.min, slider.max) == data.slider and data.evaluate(slider.min).recall == 1.0
+    assert (slider.min, slider.max, slider.step) == data.slider and data.evaluate(slider.min).recall == 1.0
 
 
 def test_inspect_filters_by_outcome_and_enlarges_an_image(open_page, app_env):

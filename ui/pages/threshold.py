@@ -12,8 +12,8 @@ from vqi_core.dashboard.boxes import BOX_SLIDER_STEP, box_figures, box_level_his
 from vqi_core.dashboard.image_lists import decisions_csv, without_copies_sentence
 from vqi_core.dashboard.overlays import pixel_scope
 from vqi_core.dashboard.run_tables import run_name
-from vqi_core.dashboard.threshold import DETECTION_INTERVAL, PIXEL_SLIDER_START, PIXEL_SLIDER_STEP, pixel_view, \
-    threshold_history_frame, threshold_view
+from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_slider_start, pixel_view, threshold_history_frame, \
+    threshold_view
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
@@ -486,11 +486,13 @@ def pixel_level_body(run: Run) -> None:
                f"map is normalised: 1 is the highest level any held-out good image reached, 0 their median level "
                f"(below it, levels are negative); the slider spans this run's levels, from the lowest, where every "
                f"pixel is flagged, to above the highest.")
-    low, high = data.slider
-    if not low <= st.session_state.get(PIXEL_THRESHOLD, PIXEL_SLIDER_START) <= high:  # kept from a run whose levels
-        del st.session_state[PIXEL_THRESHOLD]  # reach farther: this run's slider starts afresh
-    threshold = st.slider("Pixel threshold (normalised anomaly map)", low, high, PIXEL_SLIDER_START,
-                          PIXEL_SLIDER_STEP, key=PIXEL_THRESHOLD, persist_state="session",
+    low, high, step = data.slider
+    kept = st.session_state.get(PIXEL_THRESHOLD)
+    start = pixel_slider_start(data.slider, kept)
+    if kept is not None and kept != start:  # kept from a run whose levels lie elsewhere: this run's slider starts
+        del st.session_state[PIXEL_THRESHOLD]  # afresh
+    threshold = st.slider("Pixel threshold (normalised anomaly map)", low, high, start, step, key=PIXEL_THRESHOLD,
+                          persist_state="session",
                           help="Measures the heatmaps only; kept while this session lasts, never saved with the run.")
     view = pixel_view(data, threshold, run.metrics.get("pixel_auroc"))
     numbers = common.metric_row()

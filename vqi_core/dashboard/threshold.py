@@ -240,24 +240,41 @@ def _at_the_threshold(point: OperatingPoint, caught: str, flagged: str) -> str:
     return f"at the threshold, {positives} and {negatives}."
 
 
-#: the pixel tab's slider over normalised map levels: where it starts, its step, and the least range it spans
-PIXEL_SLIDER_START, PIXEL_SLIDER_STEP, PIXEL_SLIDER_SPAN = 1.0, 0.01, (0.0, 3.0)
+#: the pixel tab's slider over normalised map levels: where it starts, its finest step, the least range it spans,
+#: and the most steps it has (a wider range takes a coarser step, ten times at a time)
+PIXEL_SLIDER_START, PIXEL_SLIDER_STEP, PIXEL_SLIDER_SPAN, PIXEL_SLIDER_STEPS = 1.0, 0.01, (0.0, 3.0), 2000
 
 
-def pixel_slider_range(lowest: float, highest: float) -> tuple[float, float]:
-    """The pixel slider's (low, high) for map levels from ``lowest`` to ``highest``: from the lowest level (where
-    every pixel is flagged) to just above the highest (where none is), in tenths, at least 0 to 3 (a fixed 0 to 3
-    had stopped below the levels of a run whose maps reach 12.8, and merged every level below 0: reviews)."""
-    low = min(PIXEL_SLIDER_SPAN[0], math.floor(lowest * 10) / 10) if math.isfinite(lowest) else PIXEL_SLIDER_SPAN[0]
-    high = max(PIXEL_SLIDER_SPAN[1], math.ceil(highest * 10) / 10 + 0.1) if math.isfinite(highest) else \
-        PIXEL_SLIDER_SPAN[1]
-    return round(low, 1), round(high, 1)
+def pixel_slider_range(lowest: float, highest: float) -> tuple[float, float, float]:
+    """The pixel slider's (low, high, step) for map levels from ``lowest`` to ``highest``: from the lowest level
+    (where every pixel is flagged) to just above the highest (where none is), at least 0 to 3 (a fixed 0 to 3 had
+    stopped below the levels of a run whose maps reach 12.8, and merged every level below 0: reviews), in steps of
+    0.01, coarser where that would make more than :data:`PIXEL_SLIDER_STEPS` (levels of 10^9, from good maps that were
+    all alike, had asked for 10^11 thresholds: code review)."""
+    low = min(PIXEL_SLIDER_SPAN[0], lowest) if math.isfinite(lowest) else PIXEL_SLIDER_SPAN[0]
+    high = max(PIXEL_SLIDER_SPAN[1], highest) if math.isfinite(highest) else PIXEL_SLIDER_SPAN[1]
+    step = PIXEL_SLIDER_STEP
+    while (high - low) / step > PIXEL_SLIDER_STEPS:
+        step *= 10
+    return (round(math.floor(low / step) * step, 10), round((math.ceil(high / step) + 1) * step, 10),
+            round(step, 10))
 
 
-def pixel_slider_thresholds(low: float, high: float) -> np.ndarray:
-    """Every threshold a pixel slider from ``low`` to ``high`` offers (:data:`PIXEL_SLIDER_STEP` apart), at each
-    of which the pixel tab counts every pixel."""
-    return np.round(np.arange(round((high - low) / PIXEL_SLIDER_STEP) + 1) * PIXEL_SLIDER_STEP + low, 10)
+def pixel_slider_start(slider: tuple[float, float, float], kept: float | None = None) -> float:
+    """Where a pixel slider (:func:`pixel_slider_range`) starts: at ``kept`` (a value the session kept) where it
+    is one of its thresholds, else at the threshold nearest :data:`PIXEL_SLIDER_START`."""
+    low, high, step = slider
+    thresholds = pixel_slider_thresholds(low, high, step)
+    if kept is not None and np.isclose(thresholds, kept, rtol=0, atol=1e-9).any():
+        return float(kept)
+    return float(thresholds[int(np.abs(thresholds - PIXEL_SLIDER_START).argmin())])
+
+
+def pixel_slider_thresholds(low: float, high: float, step: float) -> np.ndarray:
+    """Every threshold a pixel slider from ``low`` to ``high`` offers, ``step`` apart (:func:`pixel_slider_range`),
+    at each of which the pixel tab counts every pixel."""
+    return np.round(np.arange(round((high - low) / step) + 1) * step + low, 10)
+
 #: the pixel ROC is drawn through the exact counts at this many levels: quantiles of a seeded sample of the pixels
 ROC_LEVELS, ROC_SAMPLE = 2000, 300_000
 
@@ -269,7 +286,7 @@ class PixelData:
     given estimates shown as exact, and a rate of 477 good pixels as 0.0 %: numbers review)."""
 
     thresholds: np.ndarray  # ascending
-    slider: tuple[float, float]  # the pixel slider's range (:func:`pixel_slider_range`)
+    slider: tuple[float, float, float]  # the pixel slider's range and step (:func:`pixel_slider_range`)
     defect_flagged: np.ndarray  # defect pixels at or above each threshold
     good_flagged: np.ndarray
     n_defect: int
