@@ -760,6 +760,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     app.button(key="threshold_save").click().run()
     saved = LineCosts(5.0, 200.0, 0.005)
     assert not app.exception and run.threshold_costs == saved
+    assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]  # typed in, recorded so
     assert run.threshold_info["source"] == f"Minimum cost: {saved.summary()}"
     assert not any("saved at other costs" in i.value for i in app.info)
     history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
@@ -777,6 +778,9 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     app.button(key="threshold_saved_costs").click().run()
     assert [app.number_input(key=key).value for key in COST_FIELD_KEYS] == [5.0, 200.0, 0.5]
     assert not app.exception and not any("saved at other costs" in i.value for i in app.info)
+    app.number_input(key="threshold_number").set_value(float(np.median(run.score_values))).run()
+    app.button(key="threshold_save").click().run()  # the typed-in costs carried over: still typed in (code
+    assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]  # review: VQI's defaults)
 
 
 def test_a_threshold_costlier_than_no_inspection_is_a_warning_not_the_end_of_a_paragraph(open_page, app_env):

@@ -44,11 +44,11 @@ from .progress import IMAGE_STAGES
 from .provenance import describe_changes
 from .report import missing_dataset_note, run_report_html
 from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, write_split
-from .runs import (CONFIG_FILE, COST_FIELDS, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
+from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_name,
-                   checked_reason, check_output_file, escaped_controls, incomplete_run_files, missing_folders,
-                   recorded_costs, run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text, synced_to_disk,
-                   write_bytes_atomic)
+                   checked_reason, check_output_file, costs_typed_in, escaped_controls, incomplete_run_files,
+                   missing_folders, recorded_costs, run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text,
+                   synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, home_expanded, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
@@ -166,17 +166,6 @@ def _costs_entered(args: argparse.Namespace) -> set[str]:
     """The cost fields (:data:`~vqi_core.runs.COST_FIELDS`) given on the command line."""
     given = {"false_alarm": args.cost_false_alarm, "escape": args.cost_escape, "defect_rate": args.defect_rate}
     return {name for name, value in given.items() if value is not None}
-
-
-def _costs_typed_in(entered: set[str], saved_costs: LineCosts | None, saved_entry: dict) -> set[str] | None:
-    """Which of the costs a threshold is saved with were typed in (recorded with it): those ``entered`` now, and
-    those carried over from the saved threshold's costs that were typed in for it (code review: carried-over
-    typed-in defaults were called VQI's defaults in the history); None where that is not known (the saved
-    threshold records costs but not which were typed in)."""
-    if saved_costs is None or entered >= set(COST_FIELDS):
-        return entered
-    typed_before = saved_entry.get("costs_entered")
-    return entered | set(typed_before) if isinstance(typed_before, list) else None
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -910,7 +899,7 @@ def _threshold(args: argparse.Namespace) -> int:
         print(f"decisions at {exact_number(value)} written to {args.decisions}{_created(created)}")
     interrupted: list[int] = []  # scores.csv and threshold.json are written together or not at all
     saved = args.save and run.save_threshold(value, source, args.reason, interrupted, costs, saved_by,
-                                             _costs_typed_in(entered, saved_costs, saved_threshold[1]))
+                                             costs_typed_in(entered, saved_costs, saved_threshold[1]))
     if saved:
         print(f"saved in {run.path}{by_whom(saved_by)}: predict and scores.csv use it from now on")
     elif args.save:

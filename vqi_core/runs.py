@@ -1472,6 +1472,17 @@ def recorded_costs(entry: dict) -> LineCosts | None:
         return None
 
 
+def costs_typed_in(entered: set[str], saved_costs: LineCosts | None, saved_entry: dict) -> set[str] | None:
+    """Which of the costs a threshold is saved with were typed in (recorded with it): those ``entered`` now, and
+    those carried over from the saved threshold's costs that were typed in for it (code review: carried-over
+    typed-in defaults were called VQI's defaults in the history); None where that is not known (the saved
+    threshold records costs but not which were typed in)."""
+    if saved_costs is None or entered >= set(COST_FIELDS):
+        return entered
+    typed_before = saved_entry.get("costs_entered")
+    return entered | set(typed_before) if isinstance(typed_before, list) else None
+
+
 def saved_costs_typed(entry: dict, costs: LineCosts) -> set[str] | None:
     """For :func:`~vqi_core.thresholds.costs_assumed` of ``costs`` shown with a saved threshold's
     ``threshold.json`` ``entry``: none entered now (an empty set) where they are the costs it was saved at and it

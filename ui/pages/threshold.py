@@ -17,8 +17,8 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_slider_start,
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
-from vqi_core.runs import MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, label_values, \
-    recorded_costs
+from vqi_core.runs import COST_FIELDS, MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, \
+    costs_typed_in, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
 from vqi_core.wording import are, by_whom, counted, exact_number, percent, saved_time
@@ -165,8 +165,12 @@ def save(run: Run, axis: ScoreAxis) -> None:
                                                     f"\"Save threshold\" again to save it all the same ({why}).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
-        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs,
-                                     saved_by=st.session_state.get(SAVED_BY, ""))
+        saved_costs = recorded_costs(saved)  # the fields start at them (VQI's defaults where none): those changed
+        start = saved_costs or LineCosts()  # were typed in, the others carried over (code review: a page save
+        typed = {name for name in COST_FIELDS if costs is not None and getattr(costs, name) != getattr(start, name)}
+        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs,  # called costs
+                                     saved_by=st.session_state.get(SAVED_BY, ""),  # typed in "VQI's defaults")
+                                     costs_entered=costs_typed_in(typed, saved_costs, saved) if costs else None)
     except (RunError, OSError, ValueError) as exc:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
     else:
