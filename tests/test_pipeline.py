@@ -2714,10 +2714,15 @@ def test_a_mistyped_option_is_refused_by_its_command_with_the_nearest_option_and
                         "python -m vqi_core evaluate: error: unrecognized arguments: --dat x (did you mean --data?)"),
                        (["threshold", "--run", "r", "--val", "3"], "usage: python -m vqi_core threshold"),
                        (["train", "--dat", "x"], "the following arguments are required: --data; --dat is no option "
-                        "of this command (did you mean --data?)")):  # (code review: the required one said alone)
+                        "of this command (did you mean --data?)"),  # (code review: the required one said alone)
+                       (["runs", "--bogus"], "unrecognized arguments: --bogus\n")):
         with pytest.raises(SystemExit) as ended:
             main(argv)
         assert ended.value.code == 2 and said in capsys.readouterr().err
+    for argv in (["threshold", "--value", "1", "--reason", "--run r"], ["train", "--data", "x", "--param", "--x y"]):
+        with pytest.raises(SystemExit):  # an option's value is no option (code review: "--run r is no option")
+            main(argv)
+        assert "is no option of this command" not in capsys.readouterr().err
 
 
 def test_a_file_format_that_alone_tells_good_from_defective_test_images_is_named_by_check_and_train(tmp_path, capsys):

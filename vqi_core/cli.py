@@ -186,19 +186,34 @@ class CommandParser(argparse.ArgumentParser):
             self.error(f"unrecognized arguments: {' '.join(extras)}{self.nearest_option(unknown)}")
         return parsed, extras
 
+    def unknown_options(self) -> list[str]:
+        """The options given that this command does not know: tokens that start with "--" and hold no space, not
+        an option's value (code review: "--reason '--run r'" had named "--run r"), none after a bare "--"."""
+        actions = {option: action for action in self._actions for option in action.option_strings}
+        unknown, value_next = [], False
+        for token in self.given:
+            if token == "--":
+                break
+            name = token.split("=")[0]
+            if value_next:
+                value_next = False
+            elif name in actions:
+                value_next = "=" not in token and actions[name].nargs != 0
+            elif token.startswith("--") and " " not in token:
+                unknown.append(name)
+        return unknown
+
     def nearest_option(self, unknown: str) -> str:
         """" (did you mean --data?)" for the option of this command nearest to ``unknown``, "" where none is."""
         known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
-        nearest = difflib.get_close_matches(unknown, known, n=1)
+        nearest = difflib.get_close_matches(unknown, known, n=1, cutoff=0.7)  # "--bogus": not "--out"
         return f" (did you mean {nearest[0]}?)" if nearest else ""
 
     def error(self, message: str) -> NoReturn:
         """argparse's error, naming an option given that this command does not know (a required option missing
         because it was mistyped had been said alone: "--dat" gave "the following arguments are required: --data",
         code review)."""
-        known = {option for action in self._actions for option in action.option_strings}
-        unknown = [token.split("=")[0] for token in self.given if token.startswith("--") and token != "--"
-                   and token.split("=")[0] not in known]
+        unknown = self.unknown_options()
         if unknown and "unrecognized arguments" not in message:
             message += f"; {unknown[0]} is no option of this command{self.nearest_option(unknown[0])}"
         super().error(message)
