@@ -118,6 +118,9 @@ DAMAGED_REPORTS = [
     ({"training_capture_ranges": {"mean grey level": ["dark", "bright"]}}, '"training_capture_ranges" is not'),
     ({"normalisation_images": "train/good/001.png"}, '"normalisation_images" is not a list of file names'),
     ({"normalisation_images": [3]}, '"normalisation_images" is not a list of file names'),
+    ({"training_file_formats": "PNG"}, '"training_file_formats" is not a list of file formats'),
+    ({"training_bit_depths": [12]}, '"training_bit_depths" is not a list of the bit depths 8 and 16'),
+    ({"training_bit_depths": [True]}, '"training_bit_depths" is not a list of the bit depths 8 and 16'),
 ]
 
 

@@ -520,9 +520,10 @@ def training_section(root: str, category: str | None, summary: dict[str, Any]) -
                 st.session_state[CHECKED_SPLIT] = ((root, category, bit_depth), str(exc))
     checked_for, check_result = st.session_state.get(CHECKED_SPLIT, (None, None))
     refused = checked_for == (root, category, bit_depth) and isinstance(check_result, str)
-    if refused:  # training would stop on it too: said again beside Train, which is not offered (browser review:
+    if refused:  # training would stop on it too: Train is not offered (browser review: a refused bit depth started
+        # a job that failed on the same file)
         st.error(f"The check could not read this category: {as_text(check_result)}", icon=":material/error:")
-    elif checked_for == (root, category, bit_depth):  # a refused bit depth started a job that failed on it)
+    elif checked_for == (root, category, bit_depth):
         split_check_panel(check_result, root, category, bit_depth, shown=(few,) if few else ())
 
     config, can_train = training_form(root, category, bit_depth)

@@ -275,6 +275,7 @@ def pixel_slider_thresholds(low: float, high: float, step: float) -> np.ndarray:
     at each of which the pixel tab counts every pixel."""
     return np.round(np.arange(round((high - low) / step) + 1) * step + low, 10)
 
+
 #: the pixel ROC is drawn through the exact counts at this many levels: quantiles of a seeded sample of the pixels
 ROC_LEVELS, ROC_SAMPLE = 2000, 300_000
 
@@ -316,8 +317,9 @@ def prepare_pixel_data(masks: Sequence[np.ndarray], norm_maps: Sequence[np.ndarr
                        inspected: Sequence[np.ndarray] | None = None) -> PixelData:
     """Every pixel of the images (map levels, :func:`~vqi_core.localisation.map_levels`, defect or not by its mask)
     counted at each threshold of the pixel slider (:func:`pixel_slider_range`) and at :data:`ROC_LEVELS`
-    quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with ``seed``, through which the pixel ROC is drawn. ``inspected``: per image, the pixels an inspection region
-    inspects; defect-free pixels outside it are left out (see :func:`vqi_core.metrics.pixel_auroc`)."""
+    quantiles of a sample of ``ROC_SAMPLE`` pixels drawn with ``seed``, through which the pixel ROC is drawn.
+    ``inspected``: per image, the pixels an inspection region inspects; defect-free pixels outside it are left out
+    (see :func:`vqi_core.metrics.pixel_auroc`)."""
     pixels = []
     for index, (mask, norm_map) in enumerate(zip(masks, norm_maps)):
         truth = np.asarray(mask, bool)
