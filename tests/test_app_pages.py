@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import shlex
 import shutil
 import warnings
 import zipfile
@@ -537,7 +538,8 @@ def test_number_entry_and_preset_move_the_slider(open_page, app_env):
     assert taken != value  # this test's score has more digits than the slider's steps: said (QE review: silently)
     assert [i.value for i in app.info if "on the slider's steps" in i.value] == [
         f"{exact_number(value)} is taken as {exact_number(taken)}, on the slider's steps: it passes and rejects the "
-        f"same test images. `python -m vqi_core threshold --value {exact_number(value)} --save` saves it as typed."]
+        f"same test images. `python -m vqi_core threshold --run {shlex.quote(str(run.path))} --value "
+        f"{exact_number(value)} --save` saves it as typed."]  # a command that runs as shown (browser review: no --run)
     app.button(key="preset_F1-optimal").click().run()
     best, _ = f1_optimal_threshold(run.labels, run.score_values)
     assert app.slider(key="threshold_slider").value <= best

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 
 import numpy as np
 import streamlit as st
@@ -80,13 +81,14 @@ def type_threshold(run: Run, axis: ScoreAxis) -> None:
     if axis.low <= typed <= axis.high and taken != typed:  # said, not done silently (QE review: 27.07222 became 27.08)
         st.session_state[BEYOND_SCORES] = (
             f"{exact_number(typed)} is taken as {axis.text(taken)}, on the slider's steps: it passes and rejects the "
-            f"same test images. `python -m vqi_core threshold --value {exact_number(typed)} --save` saves it as "
-            f"typed.")
+            f"same test images. `python -m vqi_core threshold --run {shlex.quote(str(run.path))} --value "
+            f"{exact_number(typed)} --save` saves it as typed.")  # a command that runs as shown (browser review)
     if not axis.low <= typed <= axis.high:
         st.session_state[BEYOND_SCORES] = (
             f"{exact_number(typed)} lies {'above' if typed > axis.high else 'below'} every test score: the slider's "
             f"{'top' if typed > axis.high else 'bottom'} end, {axis.text(axis.clamp(typed))}, judges every test image "
-            f"the same and is used here. `python -m vqi_core threshold --value` saves any finite threshold.")
+            f"the same and is used here. `python -m vqi_core threshold --run {shlex.quote(str(run.path))} --value "
+            f"{exact_number(typed)} --save` saves it.")
 
 
 def init_threshold(run: Run, axis: ScoreAxis, saved_threshold: tuple[float, dict]) -> None:
@@ -357,7 +359,8 @@ def image_level_body(run: Run) -> None:
                                          f"just below the lowest test score (every image rejected) to just above "
                                          f"the highest (every image passed). A value beyond it is moved to its "
                                          f"nearer end, which judges every test image alike, and said; `python -m "
-                                         f"vqi_core threshold --value` saves any finite threshold.",
+                                         f"vqi_core threshold --run <run folder> --value <threshold> --save` saves "
+                                         f"any finite threshold.",
                         on_change=type_threshold, args=(run, axis))
         if (beyond := st.session_state.pop(BEYOND_SCORES, None)) is not None:
             st.info(beyond, icon=":material/info:")
