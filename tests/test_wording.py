@@ -102,6 +102,8 @@ def test_a_long_note_has_a_headline_of_its_first_clause_without_parentheses():
     assert headline("Odd sizes: a.png, b.png, ...; " + "w " * 50) == "Odd sizes: a.png, b.png, ..."  # not "png,."
     assert headline("Odd sizes: a.png (9x9 px), .... Remove " + "w " * 50) == "Odd sizes: a.png, ..."
     assert headline("Check the masks, e.g. those of cracks; " + "w " * 50) == "Check the masks, e.g. those of cracks."
+    assert headline("Formats: good BMP files named .png, defective PNG. " + "w " * 50) == (  # (browser review:
+        "Formats: good BMP files named .png, defective PNG.")  # "named.png")
 
 
 def test_a_rate_that_is_not_zero_or_one_never_reads_as_zero_or_a_hundred_percent():

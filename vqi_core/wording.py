@@ -166,7 +166,8 @@ def headline(note: str) -> str | None:
         depth += (character == "(") - (character == ")" and depth > 0)
         if depth == 0 and character != ")":
             kept.append(character)
-    plain = re.sub(r"\s+([,;:]|\.(?!\.))", r"\1", re.sub(r"\s+", " ", "".join(kept))).strip()  # not before "..."
+    plain = re.sub(r"\s+([,;:]|\.(?![.\w]))", r"\1", re.sub(r"\s+", " ", "".join(kept))).strip()  # not before "..."
+    # nor before a file suffix (".png": browser review, "named.png")
     # the first clause (what follows a colon names the thing), not cut after "e.g." or "i.e."
     first = re.split(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[;.])\s", plain, maxsplit=1)[0].rstrip(";:, ")
     if re.search(r"\.{3,}$", first):  # a list that goes on ("a.png, ...."): it still does
