@@ -2461,6 +2461,8 @@ def test_predict_says_which_images_are_unlike_the_training_images(open_page):
                          "check those before passing them.")  # the darker part passes: the case to check
     card = next(m.value for m in app.markdown if card_name(m.value) == "dark.png")
     assert ":orange[unlike the training images: mean grey level" in card
+    assert card.count("unlike the training images") == 1 and "; grey-level spread" in card  # said once, each way
+    # it differs after it (browser review: four times on a card)
     assert "unlike" not in next(m.value for m in app.markdown if card_name(m.value) == "good.png")
 
 

@@ -233,7 +233,8 @@ def unlike_bit_depth(sixteen_bit: bool, training_depths: Sequence[int] | None) -
         return []
     trained = " and ".join(f"{bits}-bit" for bits in sorted(training_depths))
     return [f"a {depth}-bit file, the training images {trained} files (another camera or export: its grey levels "
-            f"may be scaled otherwise{', e.g. a 10- or 12-bit camera read as 16 bits' if depth == 16 else ''})"]
+            f"may be scaled otherwise{', e.g. a 10- or 12-bit camera read as 16 bits' if depth == 16 else ''}); "
+            f"score files saved as the training images were, or train a run on this camera's files"]
 
 
 def _format_name(name: str) -> str:

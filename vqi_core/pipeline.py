@@ -860,8 +860,9 @@ def iter_score(model: AnomalyModel, sources: Sequence[ImageSource], threshold: f
         results = score_images(model, [item.image for item in chunk], [item.name for item in chunk], threshold,
                                training_ranges=training_ranges, box_level=box_level, captured=captured) if chunk else []
         return [replace(result, sha256=item.sha256, read_note=item.read_note,
-                        unlike_training=[*result.unlike_training, *unlike_format(item.file_format, training_formats),
-                                         *unlike_bit_depth(item.sixteen_bit, training_bit_depths)])
+                        unlike_training=[*unlike_bit_depth(item.sixteen_bit, training_bit_depths),  # the file's
+                                         *unlike_format(item.file_format, training_formats),  # own first: what
+                                         *result.unlike_training])  # the statistics then follow from (browser review)
                 for result, item in zip(results, chunk)]
 
     for done, source in enumerate(sources, 1):

@@ -359,8 +359,8 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
         verdict, colour = ("defective", DEFECT_TEXT_CSS) if item["defective"] else ("good", GOOD_CSS)
         with card:
             st.image(item["overlay"], width="stretch", alt=f"{item['name']} with its heatmap and boxes")
-            how_unlike = "".join(f"  \n:orange[unlike the training images: {text}]"
-                                 for text in item["unlike_training"])
+            how_unlike = (f"  \n:orange[unlike the training images: {'; '.join(item['unlike_training'])}]"
+                          if item["unlike_training"] else "")  # said once (browser review: four times on a card)
             note = box_note(item["defective"], item["boxes"], outcome["box_level"], item.get("broad", 0),
                             held_out=held_out)
             read_as = f"  \n:grey[{item['read_note']}]" if item.get("read_note") else ""  # transparency
