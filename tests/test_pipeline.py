@@ -675,9 +675,9 @@ def test_a_twelve_bit_camera_read_at_its_bit_depth_shows_defects_lost_at_sixteen
         assert main([command[0], "--data", str(data), *command[1:], "--bit-depth", "10"]) == 2
         error = capsys.readouterr().err
         assert "above 1,023, the highest a 10-bit camera gives: not a 10-bit image" in error, command
-        assert error.strip().endswith("The bit depth 10 (given when training and kept with the run) is too low for "
-                                      "these images: give the camera's bit depth when training (`--bit-depth`, or "
-                                      "the Train page's; 16 reads 16-bit files at their full range)"), command
+        assert error.strip().endswith("A bit depth of 10 is too low for these images: give the camera's bit depth "
+                                      "(--bit-depth on the command line, \"Bit depth of the 16-bit images\" on the "
+                                      "Train page; 16 reads 16-bit files at their full range)"), command
     assert not (tmp_path / "ten").exists() and not (tmp_path / "split10").exists()
 
 

@@ -206,10 +206,12 @@ class BitDepthError(ImageReadError):
 
 
 def bit_depth_too_low(exc: BitDepthError, bit_depth: int) -> str:
-    """Why reading a set of images stops on :class:`BitDepthError`, and what to do."""
-    return (f"{exc}. The bit depth {bit_depth} (given when training and kept with the run) is too low for these "
-            f"images: give the camera's bit depth when training (`--bit-depth`, or the Train page's; 16 reads 16-bit "
-            f"files at their full range)")
+    """Why reading a set of images (to train, check or split) stops on :class:`BitDepthError`, and what to do,
+    in words for the command line and the Train page alike (plain text: the page showed backticks and pointed to
+    "the Train page's" from the Train page: browser review)."""
+    return (f"{exc}. A bit depth of {bit_depth} is too low for these images: give the camera's bit depth (--bit-depth "
+            f"on the command line, \"Bit depth of the 16-bit images\" on the Train page; 16 reads 16-bit files at "
+            f"their full range)")
 
 
 def is_image_path(path: Path) -> bool:

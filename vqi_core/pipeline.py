@@ -273,7 +273,7 @@ def few_training_images_note(n_good: int) -> str | None:
     return (f"Only {counted(n_good, 'good training image')}: a model knows good parts from {these} alone, so the "
             f"normal differences between parts (position, lighting, surface) can score as defects, and with fewer "
             f"than {MIN_GOOD_FOR_HOLDOUT} none is held out to calibrate the maps (the training images themselves "
-            f"do, and new good parts score higher than they). Collect dozens of good images before trusting the "
+            f"do, and new good parts score higher than they do). Collect dozens of good images before trusting the "
             f"threshold on the line.")
 
 
