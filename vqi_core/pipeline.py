@@ -994,8 +994,9 @@ def caption_lines(result: ImageResult, threshold: float, run_id: str, box_level:
         lines.append((note, CAPTION_TEXT_COLOR))
     if result.read_note:
         lines.append((result.read_note, CAPTION_TEXT_COLOR))
-    lines += [(f"unlike the training images: {text}", DEFECT_TEXT_RGB) for text in result.unlike_training]  # how,
-    # as the cards say it (QE review: the caption sent to predictions.csv, which the dashboard's ZIP holds not)
+    if result.unlike_training:  # how, as the cards say it (QE review: the caption sent to predictions.csv, which
+        lines += [("unlike the training images:", DEFECT_TEXT_RGB),  # the dashboard's ZIP holds not), said once
+                  *((f"  {text}", DEFECT_TEXT_RGB) for text in result.unlike_training)]  # (browser review)
     return [*lines, (f"run {run_id}", CAPTION_TEXT_COLOR)]
 
 
