@@ -26,6 +26,8 @@ from vqi_core.wording import are, by_whom, counted, exact_number, percent, saved
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 PIXEL_THRESHOLD = "pixel_threshold"
+#: the run on whose Threshold page the costs were last typed
+COSTS_TYPED_FOR = "threshold_costs_typed_for"
 #: what the entry's callback has to say of a typed value beyond the test scores, shown by the fragment's next draw
 BEYOND_SCORES = "threshold_beyond_scores"
 #: the allowed share of false alarms (%) of the preset that keeps to it
@@ -226,7 +228,7 @@ def entered_costs() -> LineCosts:
     return LineCosts(st.session_state[FALSE_ALARM], st.session_state[ESCAPE], st.session_state[DEFECT_RATE] / 100)
 
 
-def line_costs(saved: LineCosts | None) -> LineCosts | None:
+def line_costs(saved: LineCosts | None, run_id: str) -> LineCosts | None:
     """The costs of a false alarm and of an escape and the line's defect rate, as entered (None if invalid).
 
     A session that has entered no costs yet starts at the costs the run's threshold was saved with (VQI's
@@ -234,7 +236,8 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
     takes them (found by a browser review: a minimum-cost threshold saved at other costs than the fields showed,
     and the validation report gave both without a word); where none were recorded, costs other than VQI's defaults
     are said to be this session's (they had carried over from another part's run without a word: browser review).
-    ``saved``: the costs the saved threshold was saved at."""
+    ``saved``: the costs the saved threshold was saved at; ``run_id``: the run shown, for which costs typed now are
+    typed (those are not said to be perhaps another run's: browser review)."""
     for key, value in cost_fields(saved or LineCosts()).items():  # a field not entered yet in this session
         st.session_state.setdefault(key, value)
     with st.expander("Costs on the line: what a false alarm and an escape cost, how many parts are defective"):
@@ -242,13 +245,15 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
         # field's own "Please enter a value between 0.00 and 1000000000000000.00" did not: browser review)
         # "%g": each field shows the value the figures use, as typed (0.0015 % had shown as 0.002, a cost of 0.125 as
         # 0.13: browser review); steps that binary fractions hold exactly, so a step never shows float noise
+        typed_here = (COSTS_TYPED_FOR, run_id)  # set by each field's change: costs typed for this run
         left.number_input("Cost of a false alarm", None, None, step=0.5, format="%g", key=FALSE_ALARM,
-                          persist_state="session",
+                          persist_state="session", on_change=st.session_state.__setitem__, args=typed_here,
                           help="Rejecting a good part: re-inspection, scrap. Any unit, the same for both costs.")
         middle.number_input("Cost of an escape", None, None, step=1.0, format="%g", key=ESCAPE, persist_state="session",
+                            on_change=st.session_state.__setitem__, args=typed_here,
                             help="Passing a defective part: rework downstream, a complaint, a recall.")
         right.number_input("Defective parts on the line (%)", None, None, step=0.25, format="%g", key=DEFECT_RATE,
-                           persist_state="session",  # unbounded, as the costs (150 had kept a silent red mark)
+                           persist_state="session", on_change=st.session_state.__setitem__, args=typed_here,
                            help=f"The share the line makes, not the test set's (usually far higher), from "
                                 f"{100 * MIN_DEFECT_RATE:g} % to {100 * MAX_DEFECT_RATE:g} %. Used with the test set's "
                                 f"rates to estimate the cost.")
@@ -265,10 +270,12 @@ def line_costs(saved: LineCosts | None) -> LineCosts | None:
         st.button("Use the saved threshold's costs", key="threshold_saved_costs", icon=":material/undo:",
                   on_click=st.session_state.update, args=(cost_fields(other),))
     elif saved is None and costs != LineCosts():  # entered for another run, maybe another part (browser review)
+        elsewhere = st.session_state.get(COSTS_TYPED_FOR) != run_id  # typed on another run's page, or not typed
         st.info(f"No costs were saved with this run's threshold. The figures here are worked out with the costs "
-                f"entered in this session: {costs.summary()}. Where they were entered for another run or part, "
-                f"enter this line's, or take VQI's defaults.", icon=":material/payments:")  # (browser review: the
-        # engineer's own costs, just typed here, read as suspect)
+                f"entered in this session: {costs.summary()}."
+                + (" Where they were entered for another run or part, enter this line's, or take VQI's defaults."
+                   if elsewhere else ""), icon=":material/payments:")  # (browser review: costs just typed on this
+        # run's page had been said to be perhaps another run's)
         st.button("Use VQI's default costs", key="threshold_default_costs", icon=":material/undo:",
                   on_click=st.session_state.update, args=(cost_fields(LineCosts()),))
     return costs
@@ -340,7 +347,7 @@ def image_level_body(run: Run) -> None:
     data = common.threshold_data(path, saved_value)
     axis = data.axis
     init_threshold(run, axis, saved_threshold)
-    costs = line_costs(recorded_costs(saved))
+    costs = line_costs(recorded_costs(saved), run.id)
 
     exact = f"%.{axis.shown_decimals(st.session_state[SLIDER])}f"  # a saved or preset value with all its digits
 
