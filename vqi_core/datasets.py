@@ -146,10 +146,8 @@ def existing_folder(root: Path | str) -> Path:
         root = home_expanded(root)
     except FileNotFoundError as exc:
         raise DatasetError(str(exc)) from None
-    if (broken := broken_link_reason(root)) is not None:  # (code review: "does not exist" for a dangling link)
-        raise DatasetError(f"dataset folder {root} is {broken}")
-    if not root.exists():
-        raise DatasetError(f"dataset folder {root} does not exist")
+    if (absent := absent_reason(root)) is not None:
+        raise DatasetError(f"dataset folder {root} {absent}")
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a dataset folder")
     return root
@@ -337,9 +335,8 @@ def check_bit_depth_used(bit_depth: int, good_train: Sequence[Sample]) -> None:
 def load_category(path: Path | str) -> Category:
     """Discover the samples of one category folder; raise ``DatasetError`` on a wrong layout."""
     path = Path(path)
-    if not path.exists():
-        raise DatasetError(f"dataset folder {path} is {broken}" if (broken := broken_link_reason(path)) else
-                           f"dataset folder {path} does not exist")
+    if (absent := absent_reason(path)) is not None:
+        raise DatasetError(f"dataset folder {path} {absent}")
     if not is_category_folder(path):
         good = path / "train" / GOOD
         stray = f" ({good} is a file, not a folder)" if good.exists() else \
@@ -527,6 +524,16 @@ def broken_link_reason(path: Path) -> str | None:
     return f"a broken link to {os.readlink(path)}"
 
 
+def absent_reason(path: Path) -> str | None:
+    """Why ``path``, given to be read, is not there: "is a broken link to <target>" (or into a loop of links, see
+    :func:`broken_link_reason`), else "does not exist"; None where it is there. One wording for dataset folders,
+    folders to score and run folders (reviews: "does not exist" had been said of a link whose target is gone)."""
+    if path.exists():
+        return None
+    broken = broken_link_reason(path)
+    return f"is {broken}" if broken is not None else "does not exist"
+
+
 def mask_problem(mask_path: Path, image_path: Path) -> str | None:
     """Why ``mask_path`` cannot be the mask of ``image_path`` (missing, unreadable, another size); None when it
     can, or when the image itself cannot be read (its own problem is said with the image)."""
@@ -607,9 +614,8 @@ def load_folder(folder: Path | str) -> tuple[list[Sample], list[dict[str, str]]]
     image, given alone, is skipped too: every file given is accounted for); ``~`` is the user's home folder.
     ``DatasetError`` for a folder that is missing or holds no file to score."""
     folder = home_expanded(folder)
-    if not folder.exists():  # a link given whose target is gone is said as a folder's is (bad-input review)
-        raise DatasetError(f"{folder} is {broken}" if (broken := broken_link_reason(folder)) else
-                           f"{folder} does not exist")
+    if (absent := absent_reason(folder)) is not None:
+        raise DatasetError(f"{folder} {absent}")
     if not folder.is_dir() and not folder.is_file():  # a named pipe or a device: reading it could wait forever
         return [], [{"file": str(folder), "reason": "not a regular file (a named pipe or a device)"}]
     if folder.is_file():

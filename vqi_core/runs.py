@@ -47,7 +47,7 @@ import pandas as pd
 from numpy.lib.npyio import NpzFile
 
 from .backbones import DEFAULT_BACKBONE
-from .datasets import GOOD, broken_link_reason, category_around, category_holding
+from .datasets import GOOD, absent_reason, category_around, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
@@ -451,10 +451,9 @@ class Run:
         self.path = home_expanded(self.path)  # "~/runs/<id>" as RunStore takes it (code review)
         self.dataset = Path(self.dataset) if self.dataset is not None else None
         if not is_run_folder(self.path):
-            if (broken := broken_link_reason(self.path)) is not None:  # as a dataset's is said (code review)
-                raise RunError(f"run folder {self.path} is {broken}")
-            if not self.path.exists():
-                raise RunError(f"run folder {self.path} does not exist (deleted from disk, or a mistyped path?)")
+            if (absent := absent_reason(self.path)) is not None:  # as a dataset's is said (code review)
+                raise RunError(f"run folder {self.path} {absent}" + (" (deleted from disk, or a mistyped path?)"
+                                                                     if absent == "does not exist" else ""))
             if (holding := run_folder_holding(self.path)) is not None:  # a file of a run given (code review)
                 raise RunError(f"{self.path} lies inside the run {holding}: give the run's folder, {holding}")
             if held := runs_held(self.path):  # a runs folder given for a run (review)
