@@ -1175,18 +1175,18 @@ FORMAT_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "BMP": (".bmp",)
                    "WebP": (".webp",)}
 
 
-def _formats_as_named(samples: Sequence[Sample]) -> str:
-    """``samples``' file formats, each with the suffixes of its files where they are another format's ("BMP files
-    named .png": glass's good images, whose names hid the format a note named: browser review)."""
+def _formats_as_named(found: Sequence[tuple[Sample, str]]) -> str:
+    """The file formats of ``found`` (samples with their files' formats), each with the suffixes of its files where
+    they are another format's ("BMP files named .png": glass's good images, whose names hid the format a note
+    named: browser review)."""
     named: dict[str, set[str]] = {}
-    for sample in samples:
-        if (found := file_format_of(sample.path)) is not None:
-            suffix = sample.path.suffix.lower()
-            named.setdefault(found, set())
-            if suffix not in FORMAT_SUFFIXES.get(found.split()[0], (suffix,)):
-                named[found].add(suffix)
-    return ", ".join(f"{found} files named {' / '.join(sorted(suffixes))}" if suffixes else found
-                     for found, suffixes in sorted(named.items()))
+    for sample, file_format_found in found:
+        suffix = sample.path.suffix.lower()
+        named.setdefault(file_format_found, set())
+        if suffix not in FORMAT_SUFFIXES.get(file_format_found.split()[0], (suffix,)):
+            named[file_format_found].add(suffix)
+    return ", ".join(f"{name} files named {' / '.join(sorted(suffixes))}" if suffixes else name
+                     for name, suffixes in sorted(named.items()))
 
 
 def file_bit_depths(samples: Sequence[Sample]) -> list[int]:
@@ -1198,14 +1198,13 @@ def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     """A note where the file format alone tells the good test images from the defective ones (no format shared:
     glass's good images are BMP files, its defective ones PNG, and no check said so: command review); None
     otherwise, and without both kinds of test image."""
-    good = file_formats([sample for sample in test_samples if sample.label == 0])
-    defective = file_formats([sample for sample in test_samples if sample.label == 1])
-    if not good or not defective or set(good) & set(defective):
+    found = {label: [(sample, name) for sample in test_samples if sample.label == label  # each header read once
+                     and (name := file_format_of(sample.path)) is not None] for label in (0, 1)}
+    good, defective = ({name for _, name in found[label]} for label in (0, 1))
+    if not good or not defective or good & defective:
         return None
-    good_named = _formats_as_named([sample for sample in test_samples if sample.label == 0])
-    defective_named = _formats_as_named([sample for sample in test_samples if sample.label == 1])
-    return (f"The file format alone tells the good test images from the defective ones: good {good_named}, "
-            f"defective {defective_named}. Images saved by another tool or at another time may have been "
+    return (f"The file format alone tells the good test images from the defective ones: good "
+            f"{_formats_as_named(found[0])}, defective {_formats_as_named(found[1])}. Images saved by another tool or at another time may have been "
             f"captured or processed otherwise (light, exposure, compression), and a model can score well on this "
             f"test set by noticing that rather than the defects: check that good and defective parts were "
             f"photographed and saved the same way.")
