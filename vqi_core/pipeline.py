@@ -1204,9 +1204,9 @@ def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     if not good or not defective or good & defective:
         return None
     return (f"The file format alone tells the good test images from the defective ones: good "
-            f"{_formats_as_named(found[0])}, defective {_formats_as_named(found[1])}. Images saved by another tool or at another time may have been "
-            f"captured or processed otherwise (light, exposure, compression), and a model can score well on this "
-            f"test set by noticing that rather than the defects: check that good and defective parts were "
+            f"{_formats_as_named(found[0])}, defective {_formats_as_named(found[1])}. Images saved by another tool or "
+            f"at another time may have been captured or processed otherwise (light, exposure, compression), and a "
+            f"model can score well on this test set by noticing that rather than the defects: check that good and defective parts were "
             f"photographed and saved the same way.")
 
 
