@@ -1206,8 +1206,8 @@ def format_cue_note(test_samples: Sequence[Sample]) -> str | None:
     return (f"The file format alone tells the good test images from the defective ones: good "
             f"{_formats_as_named(found[0])}, defective {_formats_as_named(found[1])}. Images saved by another tool or "
             f"at another time may have been captured or processed otherwise (light, exposure, compression), and a "
-            f"model can score well on this test set by noticing that rather than the defects: check that good and defective parts were "
-            f"photographed and saved the same way.")
+            f"model can score well on this test set by noticing that rather than the defects: check that good and "
+            f"defective parts were photographed and saved the same way.")
 
 
 def unlike_training_note(samples: Sequence[Sample], images: Sequence[np.ndarray],
