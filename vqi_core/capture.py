@@ -140,6 +140,9 @@ FORMAT_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (
 
 #: the formats (as :func:`file_format` names them) whose compression loses detail
 LOSSY_FORMATS = frozenset({"JPEG", "WebP (lossy)", "TIFF (JPEG)"})
+#: the file name suffixes of each format :func:`file_format` names (by its first word)
+FORMAT_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "BMP": (".bmp",), "TIFF": (".tif", ".tiff"),
+                   "WebP": (".webp",)}
 #: TIFF compression tags of lossy compressions (old-style and new-style JPEG, lossy JPEG of DNG)
 LOSSY_TIFF_COMPRESSIONS = frozenset({6, 7, 34892})
 

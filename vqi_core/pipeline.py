@@ -23,8 +23,8 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .capture import (capture_statistics, file_format, file_format_of, odd_ones_out, statistics_ranges,
-                      unlike_bit_depth, unlike_format, unlike_training)
+from .capture import (FORMAT_SUFFIXES, capture_statistics, file_format, file_format_of, odd_ones_out,
+                      statistics_ranges, unlike_bit_depth, unlike_format, unlike_training)
 from .datasets import (Category, DatasetError, Sample, category_path, check_bit_depth_used, load_category, load_folder,
                        load_test_set, mask_problem, not_an_image_reason, passed_over)
 from .images import (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, BitDepthError, ImageFiles, ImageReadError, bit_depth_too_low,
@@ -1168,11 +1168,6 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
 def file_formats(samples: Sequence[Sample]) -> list[str]:
     """The file formats of ``samples``' files (:func:`~vqi_core.capture.file_format_of`), sorted."""
     return sorted({found for sample in samples if (found := file_format_of(sample.path)) is not None})
-
-
-#: the file name suffixes of each file format (:func:`~vqi_core.capture.file_format`, its first word)
-FORMAT_SUFFIXES = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "BMP": (".bmp",), "TIFF": (".tif", ".tiff"),
-                   "WebP": (".webp",)}
 
 
 def _formats_as_named(found: Sequence[tuple[Sample, str]]) -> str:
