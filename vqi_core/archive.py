@@ -213,6 +213,10 @@ def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], rel
     """Why an archive's run is not imported where ``folder`` holds a run of its name: None for the same run, every
     file of it alike (nothing to do), else another, whose first differing file is named (the advice to delete it
     first had been given for an identical, validated run too: archive review)."""
+    def differs(name: str) -> str:
+        return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's ({name}): to "
+                f"replace it, delete it first (keep the one that was validated)")
+
     for info, path in zip(members, relative):
         kept = folder.joinpath(*path.parts)
         try:
@@ -222,8 +226,7 @@ def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], rel
                     f"unpacked (damaged: {exc}): copy the archive again; the run there stays as it is")
         try:
             if not kept.is_file() or kept.stat().st_size != info.file_size or kept.read_bytes() != packed:
-                return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's "
-                        f"({path.as_posix()}): to replace it, delete it first (keep the one that was validated)")
+                return differs(path.as_posix())
         except OSError:
             break
     else:
@@ -231,8 +234,7 @@ def _already_there(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], rel
         archived = {path.as_posix() for path in relative}
         if not (unpacked := [name for name in extra if name not in archived]):
             return None
-        return (f"run {folder.name} already exists in {folder.parent} and differs from the archive's ({unpacked[0]}): "
-                f"to replace it, delete it first (keep the one that was validated)")
+        return differs(unpacked[0])
     return f"run {folder.name} already exists in {folder.parent}: delete it first to import it again"
 
 
