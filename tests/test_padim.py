@@ -81,7 +81,7 @@ def test_a_padded_images_score_is_the_peak_of_the_blurred_map_it_returns():
     model.fit([textured_image(96, seed=i) for i in range(12)])
     for _, x, geometries in model.batches([textured_image((96, 40), seed=100)]):  # tall: padding left and right
         scores, grid_maps = model._score_batch(x, geometries)
-        valid = model.valid_grid(geometries, grid_maps.shape[1:], tuple(x.shape[-2:]))
+        valid = model.valid_grid(geometries, grid_maps.shape[1:])
         assert not valid.all()
         sigma_cells = model.smoothing_sigma * grid_maps.shape[1] / x.shape[-2]
         assert scores[0] == pytest.approx(blurred_max(grid_maps, valid, sigma_cells)[0], rel=1e-6)

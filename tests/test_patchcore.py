@@ -87,6 +87,41 @@ def test_fixed_scale_fits_mixed_sizes_and_reloads_with_the_same_input(synthetic,
     np.testing.assert_array_equal(loaded.predict([image]).scores, model.predict([image]).scores)
 
 
+def smooth_noise(rng: np.random.Generator, side: int) -> np.ndarray:
+    """A grey surface of smooth blotches (RGB uint8)."""
+    coarse = rng.normal(128, 30, (side // 4, side // 4, 3)).astype(np.float32)
+    return np.clip(cv2.resize(coarse, (side, side), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("method", "settings", "worst_offset"), [
+    ("patchcore", {"image_size": (200, 200)}, 1.0),  # (y, x) 0.27 / 0.11 px; 2.23 / 1.81 before the input was padded
+    ("patchcore", {"image_size": (128, 128), "crop": 0.8}, 3.5),  # 102 px input: -2.81 / -2.54 px; 6.52 / 6.77 before
+    ("padim", {"image_size": (200, 200)}, 3.5),  # -1.88 / -2.60 px; 4.66 / 4.62 before
+])
+def test_heat_lies_on_its_defect_whatever_the_input_size(method, settings, worst_offset):
+    """Found by the method review: with an input that was not a multiple of the backbone's stride (an odd image size,
+    a centre crop) the feature grid covered more than the input, but the maps were stretched onto the input, so the
+    heat drifted down and right of its defect, up to 7 px on a 256 px image. The mean offset of the heat's centre from
+    small white squares pasted at 20 places."""
+    rng = np.random.default_rng(0)
+    train = [smooth_noise(rng, 256) for _ in range(20)]
+    centres = [(y, x) for y in (70, 100, 130, 160, 190) for x in (70, 110, 150, 190)]
+    tests = []
+    for y, x in centres:
+        image = smooth_noise(rng, 256)
+        image[y - 4:y + 4, x - 4:x + 4] = 255
+        tests.append(image)
+    model = create_model(method, **{**SMALL_METHODS[method], "intensity": "none", "smoothing_sigma": 0.0,
+                                    "resize": "squash", **settings}).fit(train)
+    offsets = []
+    for heat, (y, x) in zip(model.predict(tests).maps, centres):
+        window = heat[y - 24:y + 24, x - 24:x + 24].astype(np.float64)
+        weight = np.clip(window - (window.min() + window.max()) / 2, 0, None)  # the upper half of the window's heat
+        rows, cols = np.mgrid[y - 24:y + 24, x - 24:x + 24] + 0.5
+        offsets.append(((rows * weight).sum() / weight.sum() - y, (cols * weight).sum() / weight.sum() - x))
+    assert np.abs(np.mean(offsets, axis=0)).max() < worst_offset, np.mean(offsets, axis=0)
+
+
 def test_smoothed_score_is_the_peak_of_the_blurred_patch_map(synthetic):
     raw = PatchCore(**{**SMALL, "smooth_score": False, "top_k": 1}).fit(synthetic["train"])
     smooth = PatchCore(**{**SMALL, "smooth_score": True, "top_k": 1}).fit(synthetic["train"])

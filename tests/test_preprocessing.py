@@ -9,9 +9,13 @@ from vqi_core.preprocessing import Preprocessing, eval_size, map_to_image, resiz
 def test_squash_fills_input_and_normalises():
     pre = Preprocessing(32, 48, "squash", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     x, geometries = pre([np.full((100, 60, 3), 255, np.uint8)])
-    assert tuple(x.shape) == (1, 3, 32, 48)
-    assert np.allclose(x.numpy(), 1.0)
+    assert pre.input_hw == (32, 48) and pre.network_hw == (32, 64)  # padded to multiples of 32, right and below
+    assert tuple(x.shape) == (1, 3, 32, 64)
+    assert np.allclose(x[..., :48].numpy(), 1.0) and np.allclose(x[..., 48:].numpy(), 0.0)  # the mean colour: 0
     assert geometries[0].original_hw == (100, 60)
+    assert Preprocessing.from_dict({**pre.to_dict(), "pad_to": 1}).network_hw == (32, 48)
+    saved_before_padding = {key: value for key, value in pre.to_dict().items() if key != "pad_to"}
+    assert Preprocessing.from_dict(saved_before_padding).pad_to == 1  # a model saved before it pads as fitted
 
 
 def test_letterbox_keeps_aspect_and_maps_back():
@@ -107,7 +111,7 @@ def test_standardise_intensity_removes_exposure_differences_only():
     plain, _ = Preprocessing(32, 48, "squash")([image, brighter])
     assert (plain[1] - plain[0]).abs().mean() > 0.3  # without it the two exposures differ
     flat, _ = pre([np.full((40, 60, 3), 7, np.uint8)])  # a flat image stays flat (no division by zero)
-    assert np.isfinite(flat.numpy()).all() and float(flat.std()) == pytest.approx(0.0, abs=1e-6)
+    assert np.isfinite(flat.numpy()).all() and float(flat[..., :48].std()) == pytest.approx(0.0, abs=1e-6)
     scratched = image.copy()
     scratched[10:14, 5:50] = 0  # a local defect still shows after standardisation
     x, _ = pre([image, scratched])

@@ -26,6 +26,13 @@ Intensity modes:
   (:meth:`Preprocessing.fit_intensity`). Exposure and lighting that vary
   between images then do not count as anomalies; a part that differs from
   good ones only in overall brightness or contrast is not detected either.
+
+The network input is padded on the bottom and the right with the mean colour up to multiples of ``pad_to`` px
+(:attr:`Preprocessing.network_hw`). A backbone's feature grid then covers the input exactly, cell ``i`` of a layer
+of stride ``s`` centred at ``(i + 0.5) * s``, as the maps assume when they stretch the grid onto the input: with a
+crop or an image size that was not a multiple of the stride, the grid had covered more than the input and the maps
+had been stretched onto it, putting heat up to 7 px off its defect and joining the two layers of a patch feature from
+places up to 9 px apart (method review).
 """
 
 from __future__ import annotations
@@ -46,6 +53,8 @@ MIN_CROP = 0.3  # the smallest centre crop (kept fraction of the resized image)
 MIN_INTENSITY_SPREAD = 1.0
 #: the smallest channel standard deviation a backbone's normalisation may divide by (ImageNet's are about 0.23)
 MIN_STD = 1e-6
+#: the network input's sides are padded to multiples of this: the largest stride of any registered backbone's layers
+PAD_TO = 32
 
 
 def _finite(value: object) -> bool:
@@ -78,6 +87,7 @@ class Preprocessing:
     intensity: str = "none"
     intensity_mean: float = 0.0  # ``standardise`` mode: common grey-level mean (0..255) and
     intensity_spread: float = 0.0  # standard deviation of every image (0 = not chosen yet)
+    pad_to: int = PAD_TO  # the network input padded to multiples of it (1: none, as models saved before it had)
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
@@ -101,6 +111,8 @@ class Preprocessing:
                 raise ValueError(f"{name} must be three finite numbers (one per channel), not {values!r}")
         if min(self.std) < MIN_STD:  # 1e-300 passed "above 0" and is 0 in the float32 the network divides by (review)
             raise ValueError(f"std must be at least {MIN_STD:g} for every channel, not {self.std!r}")
+        if isinstance(self.pad_to, bool) or not isinstance(self.pad_to, (int, np.integer)) or self.pad_to < 1:
+            raise ValueError(f"pad_to must be a whole number of pixels of at least 1, not {self.pad_to!r}")
         if min(self.height, self.width) < MIN_INPUT_SIDE or max(self.height, self.width) > MAX_INPUT_SIDE:
             raise ValueError(f"input size (image_size) {self.height}x{self.width} must be between {MIN_INPUT_SIDE} and "
                              f"{MAX_INPUT_SIDE} px")
@@ -139,14 +151,21 @@ class Preprocessing:
         """Size of the network input after the optional centre crop."""
         return round(self.height * self.crop), round(self.width * self.crop)
 
+    @property
+    def network_hw(self) -> tuple[int, int]:
+        """Size of the tensor the network sees: :attr:`input_hw` padded on the bottom and right to multiples of
+        ``pad_to``."""
+        height, width = self.input_hw
+        return math.ceil(height / self.pad_to) * self.pad_to, math.ceil(width / self.pad_to) * self.pad_to
+
     def to_dict(self) -> dict:
         """JSON-ready description."""
         return {**asdict(self), "mean": list(self.mean), "std": list(self.std)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Preprocessing":
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{**data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
+        """Inverse of :meth:`to_dict`; a description without ``pad_to`` (saved before it) pads nothing."""
+        return cls(**{"pad_to": 1, **data, "mean": tuple(data["mean"]), "std": tuple(data["std"])})
 
     def geometry(self, original_hw: tuple[int, int]) -> Geometry:
         """Where the pixels of an image of ``original_hw`` (H, W) lie in the network input."""
@@ -184,9 +203,14 @@ class Preprocessing:
         return cropped.astype(np.float32) / 255.0, geometry
 
     def __call__(self, images: list[np.ndarray]) -> tuple[torch.Tensor, list[Geometry]]:
-        """Batch of RGB uint8 images -> normalised NCHW float tensor and their geometries."""
+        """Batch of RGB uint8 images -> normalised NCHW float tensor of :attr:`network_hw` (the mean colour, 0 once
+        normalised, below and right of each prepared image) and their geometries."""
         prepared = [self.prepare(image) for image in images]
-        batch = self.normalised(np.stack([p[0] for p in prepared]))
+        (height, width), (network_h, network_w) = self.input_hw, self.network_hw
+        batch = np.empty((len(prepared), network_h, network_w, 3), np.float32)
+        batch[:] = np.array(self.mean, np.float32)
+        batch[:, :height, :width] = np.stack([p[0] for p in prepared])
+        batch = self.normalised(batch)
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
 

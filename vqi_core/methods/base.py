@@ -281,15 +281,16 @@ class AnomalyModel(ABC):
             report(progress, stage, min(start + len(x), len(images)), len(images))
         return [torch.cat(store) for store in per_layer]
 
-    @staticmethod
-    def valid_grid(geometries: list[Geometry], grid_hw: Sequence[int], input_hw: Sequence[int]) -> np.ndarray:
-        """Boolean (B, h, w): which cells of a feature grid lie on the image (not letterbox padding)."""
+    def valid_grid(self, geometries: list[Geometry], grid_hw: Sequence[int]) -> np.ndarray:
+        """Boolean (B, h, w): which cells of a feature grid over the network input lie on the image (not on letterbox
+        padding, nor on the padding below and right of the input)."""
         gh, gw = grid_hw
-        ih, iw = input_hw
+        ih, iw = self.preprocessing.network_hw
+        crop_h, crop_w = self.preprocessing.input_hw
         valid = np.zeros((len(geometries), gh, gw), bool)
         for i, g in enumerate(geometries):
-            y0, y1 = max(0, math.floor(g.y0 * gh / ih)), min(gh, math.ceil(g.y1 * gh / ih))
-            x0, x1 = max(0, math.floor(g.x0 * gw / iw)), min(gw, math.ceil(g.x1 * gw / iw))
+            y0, y1 = max(0, math.floor(g.y0 * gh / ih)), min(gh, math.ceil(min(g.y1, crop_h) * gh / ih))
+            x0, x1 = max(0, math.floor(g.x0 * gw / iw)), min(gw, math.ceil(min(g.x1, crop_w) * gw / iw))
             valid[i, y0:y1, x0:x1] = True
         return valid
 
@@ -451,12 +452,14 @@ class AnomalyModel(ABC):
         return cooled
 
     def grid_to_image(self, grid_map: np.ndarray, geometry: Geometry) -> np.ndarray:
-        """Upsample a grid map to the network input, smooth it, and map it onto the image's eval size."""
-        ih, iw = self.preprocessing.input_hw
-        full = cv2.resize(np.asarray(grid_map, np.float32), (iw, ih), interpolation=cv2.INTER_LINEAR)
+        """Upsample a grid map to the network input (the grid covers it with its padding), smooth it, and map it
+        onto the image's eval size."""
+        network_h, network_w = self.preprocessing.network_hw
+        full = cv2.resize(np.asarray(grid_map, np.float32), (network_w, network_h), interpolation=cv2.INTER_LINEAR)
         if self.smoothing_sigma > 0:
             full = cv2.GaussianBlur(full, (0, 0), self.smoothing_sigma)
-        return map_to_image(full, geometry, eval_size(geometry.original_hw))
+        height, width = self.preprocessing.input_hw
+        return map_to_image(full[:height, :width], geometry, eval_size(geometry.original_hw))
 
     # ------------------------------------------------------------------ persistence
     @abstractmethod

@@ -172,7 +172,7 @@ class CamClassifier(AnomalyModel):
         features = self.extractor(x)[0]
         cam = torch.einsum("bchw,c->bhw", features, self.weight) + self.bias
         scores = torch.sigmoid(cam.mean(dim=(1, 2)))
-        valid = self.valid_grid(geometries, tuple(cam.shape[1:]), self.preprocessing.input_hw)
+        valid = self.valid_grid(geometries, tuple(cam.shape[1:]))
         return scores.numpy(), fill_padding(cam.numpy(), valid)
 
     # ------------------------------------------------------------------ persistence

@@ -183,7 +183,7 @@ class DFM(AnomalyModel):
         batch, channels, height, width = embedding.shape
         patches = embedding.permute(0, 2, 3, 1).reshape(-1, channels)
         grid_maps = self.patch_pca.reconstruction_error(patches).reshape(batch, height, width).numpy()
-        valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
+        valid = self.valid_grid(geometries, (height, width))
         return scores.numpy(), fill_padding(grid_maps, valid)
 
     def _arrays(self) -> dict[str, np.ndarray]:

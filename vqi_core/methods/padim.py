@@ -119,7 +119,7 @@ class Padim(AnomalyModel):
                                f"have {height} x {width}: its saved state is damaged")
         delta = (embedding.flatten(2).permute(2, 0, 1) - self.mean[:, None, :]).contiguous()  # (P, B, d)
         squared = ((delta @ self.inv_covariance) * delta).sum(-1).clamp_min(0)
-        valid = self.valid_grid(geometries, (height, width), tuple(x.shape[-2:]))
+        valid = self.valid_grid(geometries, (height, width))
         grid_maps = fill_padding(squared.sqrt().T.reshape(batch, height, width).numpy(), valid)
         return blurred_max(grid_maps, valid, self.smoothing_sigma * height / x.shape[-2]), grid_maps
 

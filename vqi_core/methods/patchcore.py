@@ -129,7 +129,7 @@ class PatchCore(AnomalyModel):
 
     def _embed_batch(self, x: torch.Tensor, geometries: list[Geometry]) -> tuple[torch.Tensor, torch.Tensor]:
         embeddings = self.embed(self.extractor(x))
-        valid = self.valid_grid(geometries, tuple(embeddings.shape[1:3]), tuple(x.shape[-2:]))
+        valid = self.valid_grid(geometries, tuple(embeddings.shape[1:3]))
         return embeddings, torch.from_numpy(valid)
 
     # ------------------------------------------------------------------ fit
@@ -179,7 +179,7 @@ class PatchCore(AnomalyModel):
         maps = np.zeros((batch, height, width), np.float32)
         maps[valid_cells] = distances[:, 0]
         maps = fill_padding(maps, valid_cells)
-        sigma_cells = self.smoothing_sigma * height / self.preprocessing.input_hw[0]
+        sigma_cells = self.smoothing_sigma * height / self.preprocessing.network_hw[0]
         offset = 0
         for i, count in enumerate(counts):
             patch_scores = distances[offset:offset + count, 0]

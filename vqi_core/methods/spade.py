@@ -104,7 +104,7 @@ class Spade(AnomalyModel):
         level_maps = [resize_grid(self._nearest_patch_distances(level, bank, neighbours), grid_hw)
                       for level, bank in zip(pyramid, self.pyramid_bank)]
         grid_maps = torch.stack(level_maps).mean(0)[:, 0].numpy()
-        valid = self.valid_grid(geometries, grid_hw, tuple(x.shape[-2:]))
+        valid = self.valid_grid(geometries, grid_hw)
         return scores, fill_padding(grid_maps, valid)
 
     @staticmethod
