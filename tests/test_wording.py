@@ -32,6 +32,8 @@ def test_the_threshold_cost_sentence_counts_a_single_part_in_the_singular():
                                     recall=2 / 3, f1=0.8, false_alarm_rate=0.0, escape_rate=1 / 3)
     assert cost_sentence(only_defective).startswith(  # not "0 of 0 good parts" (browser review)
         "There is no good part to measure false alarms on and 1 of 3 defective parts would pass (escapes, 33.3%")
+    assert cost_sentence(only_defective, opens_sentence=False).startswith(  # after "threshold 26 (...): " (docs
+        "there is no good part to measure false alarms on and 1 of 3")  # review)
     only_good = OperatingPoint(threshold=0.5, tp=0, fp=1, tn=3, fn=0, accuracy=0.75, precision=0.0, recall=0.0,
                                f1=0.0, false_alarm_rate=0.25, escape_rate=0.0)
     assert cost_sentence(only_good).endswith(" and there is no defective part to measure escapes on.")

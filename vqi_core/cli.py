@@ -563,7 +563,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     source = str(saved.get("source", "saved"))
     chosen_where = _where_the_threshold_was_chosen(source, args.data is not None, result["own_test_images"])
     print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
-          f"{cost_sentence(point)}")
+          f"{cost_sentence(point, opens_sentence=False)}")
     judged = check_decisions(result, run.id, threshold)
     for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
         what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"

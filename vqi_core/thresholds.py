@@ -180,13 +180,14 @@ def rate_numbers(point: OperatingPoint) -> dict[str, float | None]:
             "Escape rate": point.escape_rate if defective else None}
 
 
-def cost_sentence(point: OperatingPoint) -> str:
+def cost_sentence(point: OperatingPoint, opens_sentence: bool = True) -> str:
     """What the threshold costs, in one sentence a quality engineer can read aloud, with how sure the
-    test set's rates are (exact :data:`CONFIDENCE` intervals)."""
+    test set's rates are (exact :data:`CONFIDENCE` intervals). ``opens_sentence=False``: it goes on a sentence begun
+    before it, so it does not begin with a capital ("There is no good part ..." had, after a colon: docs review)."""
     n_good, n_defective = point.tn + point.fp, point.tp + point.fn
-    false_alarms = (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "
-                    f"{_share_with_interval(point.fp, n_good)})" if n_good else
-                    "There is no good part to measure false alarms on")  # not "0 of 0" (browser review)
+    no_good = f"{'T' if opens_sentence else 't'}here is no good part to measure false alarms on"  # not "0 of 0"
+    false_alarms = (f"{point.fp} of {counted(n_good, 'good part')} would be rejected (false alarms, "  # (browser
+                    f"{_share_with_interval(point.fp, n_good)})" if n_good else no_good)  # review)
     escapes = (f"{point.fn} of {counted(n_defective, 'defective part')} would pass (escapes, "
                f"{_share_with_interval(point.fn, n_defective)})" if n_defective else
                "there is no defective part to measure escapes on")

@@ -81,8 +81,7 @@ def without_copies_sentence(run: Run, threshold: float) -> str | None:
     if copies.all():
         return f"{flagged}, and no test image is left without them."
     point = ThresholdEvaluator(run.labels[~copies], run.score_values[~copies]).evaluate(threshold)
-    costs = cost_sentence(point)  # "There is no good part ..." begins a sentence; here it goes on one
-    return f"{flagged}; without {'it' if count == 1 else 'them'}, {costs[0].lower()}{costs[1:]}"
+    return f"{flagged}; without {'it' if count == 1 else 'them'}, {cost_sentence(point, opens_sentence=False)}"
 
 
 def look_alike_images(run: Run) -> dict[str, str]:
