@@ -241,9 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--backbone", choices=list_backbones(),
                        help="feature backbone (default: the method's own, EfficientNet-Lite0)")
     train.add_argument("--image-size", type=int, nargs="+", metavar="PX",
-                       help="network input size: one number for a square, or HEIGHT WIDTH; with --resize "
-                            "fixed_scale, the pixel budget (the input takes the training images' shape) "
-                            "(default: the method's own)")
+                       help="network input size in px (32-2048 a side): one number for a square, or HEIGHT WIDTH; "
+                            "with --resize fixed_scale, the input takes the training images' shape with about as "
+                            "many pixels as HEIGHT x WIDTH, e.g. 256 384 (default: the method's own)")
     train.add_argument("--resize", choices=list(RESIZE_MODES),
                        help="squash: stretch to the input size; letterbox: keep the aspect ratio, scale to fit "
                             "and pad; fixed_scale: one scale for every image (the largest training image just "
@@ -253,13 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="none: grey levels as captured; standardise: bring every image to the training "
                             "images' typical brightness and contrast first, so varying exposure is not an "
                             "anomaly (default: the method's own; PatchCore standardises)")
-    train.add_argument("--crop", type=float, help=f"centre crop keeping this fraction of the resized image "
-                                                     f"({MIN_CROP:g}-1)")
+    train.add_argument("--crop", type=float, metavar="FRACTION",
+                       help=f"centre crop keeping this fraction of the resized image ({MIN_CROP:g}-1; default: 1, "
+                            f"no crop)")
     train.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, metavar="BITS",
                        help=f"{BIT_DEPTH_HELP}; kept with the model, so predict reads new files the same way "
                             f"(8-16; default: 16)")
     train.add_argument("--finetune", choices=FINETUNE_KINDS,
-                       help="fine-tune the backbone on the good images first (self-supervised)")
+                       help="fine-tune the backbone on the good images first (self-supervised; default: none, the "
+                            "pretrained backbone as it is)")
     train.add_argument("--seed", type=int, default=0, help="random seed, recorded in the run (default: 0)")
     train.add_argument("--supervised-train-fraction", type=float, metavar="FRACTION",
                        help=f"supervised methods (cam) only: share of each defect type and of the good test images "
@@ -277,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="any other method parameter, e.g. --param coreset_fraction=0.05 (repeatable)")
 
     evaluate = commands.add_parser(
-        "evaluate", help="re-score a run's test set with its saved model and print the metrics",
+        "evaluate", help="score a run's test set again, or new labelled images (--data), with its saved model, and "
+                         "print the metrics",
         description="Load a saved run, score the test set again (its own, or --data), print the metrics, what "
                     "the saved threshold does there (naming each false alarm and escape) and how far the new "
                     "scores are from the saved ones; on its own test set, also name the test images and masks "
@@ -414,9 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     split.add_argument("--data", required=True, help="category folder, or dataset root with --category")
     split.add_argument("--category", help="category sub-folder of --data")
     split.add_argument("--out", required=True, help="the new category folder to write (must not exist)")
-    split.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
-                       help=f"share of the good images to put into test/good (default {DEFAULT_TEST_FRACTION:g})")
-    split.add_argument("--seed", type=int, default=0, help="seed of the draw of groups (default 0)")
+    split.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION, metavar="FRACTION",
+                       help=f"share of the good images to put into test/good (default: {DEFAULT_TEST_FRACTION:g})")
+    split.add_argument("--seed", type=int, default=0, help="seed of the draw of groups (default: 0)")
     split.add_argument("--bit-depth", type=int, choices=BIT_DEPTHS, default=16, metavar="BITS",
                        help=f"{BIT_DEPTH_HELP}, so that different parts do not look alike "
                             f"(8-16; default: %(default)s)")
