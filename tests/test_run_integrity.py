@@ -703,6 +703,30 @@ def test_a_run_file_that_is_a_pipe_or_a_device_is_named_before_it_is_read(traine
         refused_everywhere(run, f"{name} is damaged: it is not a regular file", tmp_path, capsys)
 
 
+def test_saving_into_a_linked_copy_of_a_run_leaves_the_original_as_it_was(trained_run, tmp_path):
+    """Found by the robustness review: in a copy made of links (``cp -as``), saving a threshold wrote the original
+    run's threshold.json and scores.csv, under the copy's lock, and a box level or a description would have too. The
+    saves now replace the copy's links by files of its own."""
+    original = copied(trained_run, tmp_path / "originals", "linked")
+    linked = tmp_path / "copies" / "linked"
+    linked.mkdir(parents=True)
+    for file in original.path.rglob("*"):
+        target = linked / file.relative_to(original.path)
+        if file.is_dir():
+            target.mkdir()
+        else:
+            target.symlink_to(file)
+    before = {name: (original.path / name).read_bytes() for name in ("scores.csv", "threshold.json")}
+    copy = Run(linked)
+    threshold = float(copy.scores["score"].median())
+    assert copy.save_threshold(threshold, reason="the copy only") and copy.save_box_level(0.5, reason="the copy")
+    assert copy.describe("a copy")
+    assert {name: (original.path / name).read_bytes() for name in before} == before
+    assert not (original.path / "box_level.json").exists() and not (original.path / "description.json").exists()
+    assert not (linked / "threshold.json").is_symlink() and not (linked / "scores.csv").is_symlink()
+    assert Run(linked).threshold == threshold and Run(original.path).threshold != threshold
+
+
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown

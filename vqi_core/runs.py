@@ -171,10 +171,10 @@ def local_time() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def write_json_atomic(path: Path, data: Any, create_folder: bool = True) -> None:
-    """Write JSON to ``path`` through a temporary file and an atomic rename (``create_folder``: see
+def write_json_atomic(path: Path, data: Any, create_folder: bool = True, follow_link: bool = True) -> None:
+    """Write JSON to ``path`` through a temporary file and an atomic rename (``create_folder``, ``follow_link``: see
     :func:`write_bytes_atomic`)."""
-    write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode(), create_folder)
+    write_bytes_atomic(path, json.dumps(data, indent=2, default=_json_default).encode(), create_folder, follow_link)
 
 
 @functools.cache
@@ -211,11 +211,11 @@ def created_folders_undone_on_failure(folder: Path) -> Iterator[None]:
         raise
 
 
-def check_output_file(path: Path) -> Path:
-    """The file :func:`write_bytes_atomic` would write for ``path`` (a symbolic link's target), checked before
-    the work that produces it: ``OSError`` when it is a folder, or anything but a regular file (a pipe, a device),
-    or a folder above it is a file."""
-    if path.is_symlink():
+def check_output_file(path: Path, follow_link: bool = True) -> Path:
+    """The file :func:`write_bytes_atomic` would write for ``path`` (a symbolic link's target, unless
+    ``follow_link`` is False), checked before the work that produces it: ``OSError`` when it is a folder, or anything
+    but a regular file (a pipe, a device), or a folder above it is a file."""
+    if follow_link and path.is_symlink():
         path = path.resolve()
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: name a file to write")
@@ -231,13 +231,15 @@ def check_output_file(path: Path) -> Path:
     return path
 
 
-def write_bytes_atomic(path: Path, payload: bytes, create_folder: bool = True) -> None:
+def write_bytes_atomic(path: Path, payload: bytes, create_folder: bool = True, follow_link: bool = True) -> None:
     """Write ``payload`` to ``path`` atomically (temporary file in the same folder, then rename), with the
     permissions of a file created the usual way (the temporary file's own are private). A symbolic link is
-    kept: the file it points to is written. Anything but a regular file there (a pipe, a device) is refused:
+    kept: the file it points to is written; with ``follow_link=False`` the link itself is replaced by the file (a
+    run's own files: a linked copy of a run had saved its threshold into the original, and a listing had written
+    outside the runs folder: robustness review). Anything but a regular file there (a pipe, a device) is refused:
     renaming onto it would replace it (:func:`check_output_file`). ``create_folder``: create the folders above it
     that are missing (else ``OSError``)."""
-    path = check_output_file(path)
+    path = check_output_file(path, follow_link)
     try:
         if create_folder:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -588,7 +590,7 @@ class Run:
                 if self._scores_judged_at(threshold) or not is_run_folder(self.path):
                     return True  # deleted meanwhile: writing would bring back its folder
                 write_bytes_atomic(self.path / SCORES_FILE, record_csv(self.predictions(threshold)),
-                                   create_folder=False)  # deleted from here on: not brought back either
+                                   create_folder=False, follow_link=False)  # deleted from here on: not brought back
                 self._scores = None  # as written: read again when next used
                 _remove_save_leftovers(self.path)
         except FolderBusy:
@@ -883,7 +885,8 @@ class Run:
             if text == self.description:
                 return False
             if text:
-                write_json_atomic(path, {"text": text, "saved_at": local_time()}, create_folder=False)
+                write_json_atomic(path, {"text": text, "saved_at": local_time()}, create_folder=False,
+                                  follow_link=False)
             else:
                 path.unlink(missing_ok=True)
         return True
@@ -933,7 +936,7 @@ class Run:
                 entry["reason"] = reason
             if saved_by:
                 entry["saved_by"] = saved_by
-            write_json_atomic(self.path / BOX_LEVEL_FILE, entry, create_folder=False)
+            write_json_atomic(self.path / BOX_LEVEL_FILE, entry, create_folder=False, follow_link=False)
         return True
 
     @contextlib.contextmanager
@@ -1195,11 +1198,11 @@ class Run:
             received: list[int] = []
             self._scores = None  # written below: read again when next used
             with interrupts_held(received):  # scores.csv and threshold.json agree, whatever stops the command
-                write_bytes_atomic(self.path / SCORES_FILE, scores, create_folder=False)
+                write_bytes_atomic(self.path / SCORES_FILE, scores, create_folder=False, follow_link=False)
                 write_json_atomic(self.path / THRESHOLD_FILE,
                                   threshold_entry(threshold, source, reason, history, costs, saved_by,
                                                   costs_entered),
-                                  create_folder=False)
+                                  create_folder=False, follow_link=False)
         if received and interrupted is None:
             raise KeyboardInterrupt
         if interrupted is not None:
