@@ -173,8 +173,8 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 
 
 def reseal(run_folder: Path) -> None:
-    """Record a run's ``model/model.json`` (its content's SHA-256 in it too) and the images, labels and scores of
-    its ``scores.csv`` as the ones it wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give
+    """Record a run's ``model/model.json`` (its content's SHA-256 in it too), its ``maps.npz`` (where the run
+    records their SHA-256) and the images, labels and scores of its ``scores.csv`` as the ones it wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give
     in ``metrics.json``, for a test that makes a case by editing them: a run written that way. A check refuses a run
     whose files differ from the digests it recorded, or whose image AUROC is not its scores'."""
     config = json.loads((run_folder / "config.json").read_text())
@@ -184,6 +184,8 @@ def reseal(run_folder: Path) -> None:
     model_json.write_text(json.dumps({**meta, CONTENT_DIGEST_KEY: content_sha256(meta)}, indent=2))
     config["model_sha256"] = file_sha256(run_folder / "model" / "model.json")
     config["scores_sha256"] = scores_digest(scores)
+    if "maps_sha256" in config:
+        config["maps_sha256"] = file_sha256(run_folder / "maps.npz")
     (run_folder / "config.json").write_text(json.dumps(config))
     metrics = json.loads((run_folder / "metrics.json").read_text())
     if metrics.get("image_auroc") is not None:

@@ -2122,9 +2122,9 @@ def test_ctrl_c_while_a_threshold_is_saved_waits_until_both_files_are_written(tr
     run = Run(shutil.copytree(trained.path, tmp_path / trained.id))
     real_write_json = vqi_core.runs.write_json_atomic
 
-    def interrupt_then_write(path, value, create_folder=True):
+    def interrupt_then_write(path, value, create_folder=True, follow_link=True):
         signal.raise_signal(signal.SIGINT)  # Ctrl+C after scores.csv, before threshold.json
-        real_write_json(path, value, create_folder)
+        real_write_json(path, value, create_folder, follow_link)
 
     monkeypatch.setattr(vqi_core.runs, "write_json_atomic", interrupt_then_write)
     value = float(np.median(run.score_values))

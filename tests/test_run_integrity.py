@@ -727,6 +727,26 @@ def test_saving_into_a_linked_copy_of_a_run_leaves_the_original_as_it_was(traine
     assert Run(linked).threshold == threshold and Run(original.path).threshold != threshold
 
 
+def test_another_runs_maps_are_refused_when_the_maps_are_read(trained_run, tmp_path, capsys):
+    """Found by the robustness review: maps.npz swapped for another run's (or zeroed) passed every check, and
+    `boxes` counted a box on all 14 good images instead of 5. Its SHA-256, recorded in config.json, is checked once
+    the maps are read whole; a run trained before it was recorded stays readable."""
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    assert run.config["maps_sha256"] == file_sha256(run.path / "maps.npz") and run.problem(data=True) is None
+    save_maps(run.path / "maps.npz", [np.zeros_like(run.anomaly_map(i)) for i in range(len(run.scores))])
+    said = "maps.npz is damaged: its maps are not the ones the run wrote"
+    assert Run(run.path).problem() is None  # the listing's cheap check reads the maps' headers alone
+    assert said in Run(run.path).problem(data=True)
+    with pytest.raises(RunError, match=said):
+        Run(run.path).anomaly_map(3)
+    capsys.readouterr()
+    assert main(["boxes", "--run", str(run.path)]) == 2 and said in capsys.readouterr().err
+    with pytest.raises(RunError, match=said):
+        import_run(packed_as_is(run), RunStore(tmp_path / "line"))
+    write_json_atomic(run.path / "config.json", {k: v for k, v in run.config.items() if k != "maps_sha256"})
+    assert Run(run.path).problem(data=True) is None  # trained before 2026-12-07: unchecked
+
+
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown
@@ -947,11 +967,14 @@ def test_a_map_of_nan_is_damage_and_a_map_too_high_for_float16_is_not(trained_ru
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         save_maps(run.path / "maps.npz", high)
+    reseal(run.path)  # as a run would have written them
     run = Run(run.path)
     assert np.isinf(run.anomaly_map(0)[0, 0]) and run.problem(data=True) is None
     damaged = [m.copy() for m in maps]
     damaged[1][:] = np.nan
     save_maps(run.path / "maps.npz", damaged)
+    config = {key: value for key, value in run.config.items() if key != "maps_sha256"}  # a run trained before
+    write_json_atomic(run.path / "config.json", config)  # the maps' SHA-256 was recorded: read map by map
     run = Run(run.path)
     expected = f"{run.path / 'maps.npz'} is damaged: the map of image 1 holds values that are not numbers (NaN)"
     assert run.problem(data=True) == expected
@@ -1046,7 +1069,7 @@ from pathlib import Path
 import vqi_core.runs as runs
 from vqi_core.runs import Run
 
-def killed(path, data, create_folder=True):  # threshold.json, the record, is written after scores.csv: die
+def killed(path, data, create_folder=True, follow_link=True):  # threshold.json, the record, is written after scores.csv: die
     Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")  # there, as SIGKILL would
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -1087,7 +1110,7 @@ def test_a_threshold_save_killed_between_its_two_files_is_undone_at_the_next_che
         assert Run(run.path).problem() is None and (run.path / "scores.csv").read_bytes() == stopped  # its pass not
         assert run.path not in runs_module._passed_checks  # remembered: undone once the lock is free
 
-    def unwritable(path, data, create_folder=True):
+    def unwritable(path, data, create_folder=True, follow_link=True):
         raise OSError(f"cannot write {path}: Read-only file system")
     caplog.clear()
     with pytest.MonkeyPatch.context() as patch, caplog.at_level("WARNING", logger="vqi_core.runs"):

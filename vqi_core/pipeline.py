@@ -682,7 +682,7 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
             "has_masks": category.has_masks, "defect_types": category.defect_types,
             "data_sha256": manifest_digest(manifest), "data_files": len(manifest),
             "model_sha256": file_sha256(staging / MODEL_DIR / MODEL_JSON),  # model.json checks its other files
-            "scores_sha256": written_scores,
+            "scores_sha256": written_scores, "maps_sha256": file_sha256(staging / MAPS_FILE),
             "region": region.describe() if region is not None else None,
             "created": local_time(), "versions": package_versions(), "compute": compute_setting(),
         })

@@ -117,6 +117,8 @@ log = logging.getLogger(__name__)
 ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError)
 #: run folder -> the signature of its :data:`CHECKED_FILES` when they last passed :meth:`Run.check`
 _passed_checks: dict[Path, tuple] = {}
+#: maps file -> its signature when its SHA-256 was last found to be the one its run recorded
+_verified_maps: dict[Path, tuple] = {}
 
 
 def is_run_folder(folder: Path) -> bool:
@@ -466,6 +468,7 @@ class Run:
         self._scores: pd.DataFrame | None = None
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
+        self._maps_digest_checked = False  # on the first map read whole (:meth:`_check_maps_digest`)
         self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
     @property
@@ -553,7 +556,8 @@ class Run:
         if data:
             self._check_files(manifest)
             for index in range(len(self.scores)):
-                self.anomaly_map(index)
+                self._read_map(index)  # each map's own checks first: they say more of what is wrong with it
+            self._check_maps_digest(self.path / MAPS_FILE)
             self._check_model_arrays()
             return
         signature = self.files_signature()
@@ -1061,7 +1065,16 @@ class Run:
         return self.scores["score"].to_numpy(dtype=float)
 
     def anomaly_map(self, index: int) -> np.ndarray:
-        """Raw anomaly map (float32, eval size) of evaluated image ``index``."""
+        """Raw anomaly map (float32, eval size) of evaluated image ``index``, from the maps file the run wrote
+        (:meth:`_check_maps_digest`, on the first map read)."""
+        value = self._read_map(index)
+        if not self._maps_digest_checked:  # after the map's own checks, which say more of what is wrong with it
+            self._check_maps_digest(self.path / MAPS_FILE)
+            self._maps_digest_checked = True
+        return value
+
+    def _read_map(self, index: int) -> np.ndarray:
+        """:meth:`anomaly_map` as the maps file holds it, checked to be an image's map (not against the digest)."""
         try:
             value = self._open_maps()[f"m{index:05d}"]
         except KeyError:
@@ -1088,6 +1101,28 @@ class Run:
                 raise RunError(f"{path} is damaged: it holds one array, not the maps of the scored images")
             self._maps = maps
         return self._maps
+
+    def _check_maps_digest(self, path: Path) -> None:
+        """``RunError`` when the maps file is not the one the run wrote, by the SHA-256 ``config.json`` records
+        (runs since 2026-12-07; an earlier run's maps are unchecked): another run's maps, or maps edited, had been
+        shown as this run's heatmaps and counted in its box and pixel figures (robustness review). Hashed once per
+        state of the file (about 0.1 s for 582 maps)."""
+        recorded = self.config.get("maps_sha256")
+        signature = _files_signature([path])
+        if recorded is None or (signature is not None and _verified_maps.get(path) == signature):
+            return
+        try:
+            found = file_sha256(path)
+        except OSError as exc:
+            raise RunError(f"{path} cannot be read: {exc.strerror or exc}") from exc
+        if found != recorded:
+            raise RunError(f"{path} is damaged: its maps are not the ones the run wrote (their SHA-256 is not the one "
+                           f"{CONFIG_FILE} recorded), so its heatmaps, boxes and pixel figures would not be this "
+                           f"run's; restore it from a copy, or train again")
+        if signature is not None:
+            if len(_verified_maps) >= MAX_PASSED_CHECKS:
+                _verified_maps.clear()
+            _verified_maps[path] = signature
 
     def test_image_digests(self) -> dict[str, str] | None:
         """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``),
