@@ -744,7 +744,7 @@ def test_another_runs_maps_are_refused_when_the_maps_are_read(trained_run, tmp_p
     with pytest.raises(RunError, match=said):
         import_run(packed_as_is(run), RunStore(tmp_path / "line"))
     write_json_atomic(run.path / "config.json", {k: v for k, v in run.config.items() if k != "maps_sha256"})
-    assert Run(run.path).problem(data=True) is None  # trained before 2026-12-07: unchecked
+    assert Run(run.path).problem(data=True) is None  # trained before the maps' SHA-256 was recorded: unchecked
 
 
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):

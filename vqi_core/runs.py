@@ -1104,7 +1104,7 @@ class Run:
 
     def _check_maps_digest(self, path: Path) -> None:
         """``RunError`` when the maps file is not the one the run wrote, by the SHA-256 ``config.json`` records
-        (runs since 2026-12-07; an earlier run's maps are unchecked): another run's maps, or maps edited, had been
+        (an earlier run, trained before it was recorded, holds none: its maps are unchecked): another run's maps, or maps edited, had been
         shown as this run's heatmaps and counted in its box and pixel figures (robustness review). Hashed once per
         state of the file (about 0.1 s for 582 maps)."""
         recorded = self.config.get("maps_sha256")
