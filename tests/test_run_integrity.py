@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -745,6 +746,25 @@ def test_another_runs_maps_are_refused_when_the_maps_are_read(trained_run, tmp_p
         import_run(packed_as_is(run), RunStore(tmp_path / "line"))
     write_json_atomic(run.path / "config.json", {k: v for k, v in run.config.items() if k != "maps_sha256"})
     assert Run(run.path).problem(data=True) is None  # trained before the maps' SHA-256 was recorded: unchecked
+
+
+def test_a_mask_changed_since_training_is_named_not_counted(trained_run, tmp_path, capsys):
+    """Found by the robustness review: a mask blanked after training was read as the run's own, so `boxes` counted
+    fewer defect regions without a word, and Inspect drew no outline. The manifest's SHA-256 tells them apart."""
+    run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    shutil.copytree(Path(run.config["dataset"]), tmp_path / "widget")
+    record_dataset_as(run.path, tmp_path / "widget")
+    run = Run(run.path)
+    index = next(i for i, path in enumerate(run.scores["mask_path"]) if isinstance(path, str) and path)
+    assert run.mask(index).any()
+    capsys.readouterr()
+    assert main(["boxes", "--run", str(run.path)]) == 0 and "mask not read" not in capsys.readouterr().out
+    mask_file = Path(run.scores["mask_path"].iloc[index])
+    cv2.imwrite(str(mask_file), np.zeros(cv2.imread(str(mask_file)).shape[:2], np.uint8))
+    with pytest.raises(ImageReadError, match="has changed since the run was evaluated with it"):
+        Run(run.path).mask(index)
+    assert main(["boxes", "--run", str(run.path)]) == 0
+    assert f"mask not read, counted as unknown: {mask_file} has changed since the run" in capsys.readouterr().out
 
 
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):

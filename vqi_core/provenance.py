@@ -36,7 +36,9 @@ def file_sha256(path: Path | str) -> str:
     return digest.hexdigest()
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_name(path: Path, root: Path) -> str:
+    """How the manifest names ``path``: relative to the category folder ``root`` (both resolved), in full when it
+    lies outside it."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:  # a file outside the category folder: named in full
@@ -45,7 +47,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def _entries(root: Path, role: str, paths: Iterable[Path]) -> list[dict[str, object]]:
     """Rows of the files that exist (a missing one shows as missing when manifests are compared)."""
-    return [{"role": role, "file": _relative(path, root), "bytes": path.stat().st_size,
+    return [{"role": role, "file": relative_name(path, root), "bytes": path.stat().st_size,
              "sha256": file_sha256(path)} for path in paths if path.is_file()]
 
 

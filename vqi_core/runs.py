@@ -40,7 +40,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Collection, Iterable, Iterator, TypeGuard
+from typing import Any, Callable, Collection, Iterable, Iterator, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel,
                            saved_normalization, saved_preprocessing)
 from .metrics import LineCosts, image_auroc, mask_to_eval_size
 from .progress import MAX_SEED
-from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest
+from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest, relative_name
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
 from .region import REGION_FILE, InspectionRegion
 from .system import PROCESS_LOCKS, FolderBusy, file_above, home_expanded, interrupts_held, locked, unwritable_reason
@@ -469,6 +469,7 @@ class Run:
         self._judged_at: list[str] | None = None  # scores.csv's threshold column as written (None: it has none)
         self._maps: NpzFile | None = None  # maps.npz, opened on first use
         self._maps_digest_checked = False  # on the first map read whole (:meth:`_check_maps_digest`)
+        self._mask_digests: dict[str, str] | None = None
         self._test_digests: dict[str, str] | None = None  # from data_manifest.csv, read on first use
 
     @property
@@ -1150,9 +1151,35 @@ class Run:
                           bit_depth=self.config.get("params", {}).get("bit_depth", 16))
 
     def mask(self, index: int) -> np.ndarray | None:
-        """Ground-truth mask at full image size, or None where the image has none."""
+        """Ground-truth mask at full image size, or None where the image has none (:meth:`read_recorded_mask`)."""
         mask_path = self.scores.iloc[index].get("mask_path")
-        return read_mask(self.data_path(mask_path)) if isinstance(mask_path, str) and mask_path else None
+        return self.read_recorded_mask(mask_path) if isinstance(mask_path, str) and mask_path else None
+
+    def read_recorded_mask(self, recorded: str) -> np.ndarray:
+        """The ground-truth mask the run recorded at ``recorded`` (a ``scores.csv`` mask path), read where
+        :meth:`data_path` says; ``ImageReadError`` when it is no longer the file the run was evaluated with (its
+        SHA-256 differs from the manifest's): a mask blanked after training had silently changed the box and pixel
+        figures, and the outline drawn (robustness review)."""
+        path = self.data_path(recorded)
+        expected = self.mask_digests().get(relative_name(Path(recorded), Path(str(self.config.get("dataset", "")))))
+        try:
+            found = file_sha256(path) if expected is not None else None
+        except OSError:  # said as reading it says it
+            found = None
+        if found is not None and found != expected:
+            raise ImageReadError(f"{path} has changed since the run was evaluated with it (not the mask the run "
+                                 f"recorded): its outline and the figures counted with it belong to the earlier file")
+        return read_mask(path)
+
+    def mask_digests(self) -> dict[str, str]:
+        """SHA-256 of each ground-truth mask the run was evaluated with, by its path in the category folder
+        (``ground_truth/<type>/<name>``), from the data manifest; empty for a run trained before manifests."""
+        if self._mask_digests is None:
+            manifest = self.data_manifest
+            masks = manifest[manifest["role"] == "mask"] if manifest is not None else None
+            self._mask_digests = {} if masks is None else dict(zip(masks["file"].astype(str),
+                                                                   masks["sha256"].astype(str)))
+        return self._mask_digests
 
     def data_path(self, recorded: str) -> str:
         """Where a test image or mask the run recorded at ``recorded`` is read from: inside :attr:`dataset`
@@ -1762,12 +1789,13 @@ def save_maps(path: Path, maps: list[np.ndarray]) -> None:
     np.savez_compressed(path, allow_pickle=False, **stored)
 
 
-def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],
-                       unreadable: list[str] | None = None) -> list[np.ndarray | None]:
+def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray], unreadable: list[str] | None = None,
+                       read: Callable[[str], np.ndarray] = read_mask) -> list[np.ndarray | None]:
     """One mask per image at its map's size: empty for good images, None where a defect's mask is unknown.
 
     A mask file that cannot be read raises ``ImageReadError``; with ``unreadable`` given, it is left out
-    (None) and its problem appended there instead (a view that should still show the other images).
+    (None) and its problem appended there instead (a view that should still show the other images). ``read``:
+    reads the mask at a ``mask_path`` (a run's :meth:`Run.read_recorded_mask` checks it is the one it recorded).
     """
     masks: list[np.ndarray | None] = []
     for (_, row), anomaly_map in zip(scores.iterrows(), maps):
@@ -1775,7 +1803,7 @@ def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray],
             masks.append(np.zeros(anomaly_map.shape, bool))
         elif isinstance(row.get("mask_path"), str) and row["mask_path"]:
             try:
-                masks.append(mask_to_eval_size(read_mask(row["mask_path"]), anomaly_map.shape))
+                masks.append(mask_to_eval_size(read(row["mask_path"]), anomaly_map.shape))
             except ImageReadError as exc:
                 if unreadable is None:
                     raise

@@ -51,11 +51,9 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
 
 def run_ground_truth(run: Run, maps: Sequence[np.ndarray], unreadable: list[str]) -> list[np.ndarray | None]:
     """:func:`~vqi_core.runs.ground_truth_masks` of the run's test images at their maps' sizes, read from its
-    :attr:`~vqi_core.runs.Run.dataset` when one is given; a mask that cannot be read is None, its problem appended
-    to ``unreadable``."""
-    scores = run.scores.assign(mask_path=[run.data_path(path) if isinstance(path, str) and path else path
-                                          for path in run.scores["mask_path"]])
-    return ground_truth_masks(scores, list(maps), unreadable)
+    :attr:`~vqi_core.runs.Run.dataset` when one is given (:meth:`~vqi_core.runs.Run.read_recorded_mask`); a mask
+    that cannot be read, or is not the one the run recorded, is None, its problem appended to ``unreadable``."""
+    return ground_truth_masks(run.scores, list(maps), unreadable, read=run.read_recorded_mask)
 
 
 def shrunk_to(image: np.ndarray, max_side: int | None) -> np.ndarray:
