@@ -174,9 +174,10 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 
 def reseal(run_folder: Path) -> None:
     """Record a run's ``model/model.json`` (its content's SHA-256 in it too), its ``maps.npz`` (where the run
-    records their SHA-256) and the images, labels and scores of its ``scores.csv`` as the ones it wrote (``config.json``'s SHA-256 of them), and the image AUROC its scores give
-    in ``metrics.json``, for a test that makes a case by editing them: a run written that way. A check refuses a run
-    whose files differ from the digests it recorded, or whose image AUROC is not its scores'."""
+    records their SHA-256) and the images, labels and scores of its ``scores.csv`` as the ones it wrote
+    (``config.json``'s SHA-256 of them), and the image AUROC its scores give in ``metrics.json`` (each defect type's
+    too), for a test that makes a case by editing them: a run written that way. A check refuses a run whose files
+    differ from the digests it recorded, or whose image AUROC is not its scores'."""
     config = json.loads((run_folder / "config.json").read_text())
     scores = read_scores_file(run_folder / "scores.csv")
     model_json = run_folder / "model" / "model.json"
@@ -189,7 +190,11 @@ def reseal(run_folder: Path) -> None:
     (run_folder / "config.json").write_text(json.dumps(config))
     metrics = json.loads((run_folder / "metrics.json").read_text())
     if metrics.get("image_auroc") is not None:
-        metrics["image_auroc"] = image_auroc(label_values(scores), scores["score"].to_numpy(dtype=float))
+        labels, values = label_values(scores), scores["score"].to_numpy(dtype=float)
+        metrics["image_auroc"] = image_auroc(labels, values)
+        for name, entry in (metrics.get("per_defect_type") or {}).items():
+            chosen = (labels == 0) | (scores["defect_type"].astype(str) == name).to_numpy()
+            entry["image_auroc"] = image_auroc(labels[chosen], values[chosen])
         (run_folder / "metrics.json").write_text(json.dumps(metrics))
 
 

@@ -767,6 +767,25 @@ def test_a_mask_changed_since_training_is_named_not_counted(trained_run, tmp_pat
     assert f"mask not read, counted as unknown: {mask_file} has changed since the run" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("edit, said", [
+    (lambda metrics, config: metrics["per_defect_type"]["blob"].update(image_auroc=0.1),
+     "the image AUROC of defect type 'blob', 0.1000, is not the"),
+    (lambda metrics, config: metrics.update(image_auroc_interval=[0.99, 0.5]),
+     "image_auroc_interval is [0.99, 0.5], not a lower and an upper bound from 0 to 1"),
+    (lambda metrics, config: (metrics.update(pixel_auroc=0.99), config.update(has_masks=False)),
+     "it gives a pixel_auroc of 0.99 for a category without ground-truth masks"),
+], ids=["type-auroc", "interval", "pixel-without-masks"])
+def test_metrics_the_runs_own_files_contradict_are_refused(trained_run, tmp_path, capsys, edit, said):
+    """Found by the robustness review: a defect type's AUROC of 0.1 was reported beside 7 of 7 caught, a pixel AUROC
+    of 0.99 beside "0 images have a mask", and an interval whose lower bound lay above its upper was listed."""
+    run = copied(trained_run, tmp_path / "runs")
+    metrics, config = run.metrics, run.config
+    edit(metrics, config)
+    write_json_atomic(run.path / "metrics.json", metrics)
+    write_json_atomic(run.path / "config.json", config)
+    refused_everywhere(Run(run.path), said, tmp_path, capsys)
+
+
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown

@@ -660,6 +660,16 @@ class Run:
             elif not (value is None or _is_finite(value)
                       or isinstance(value, list) and all(_is_finite(item) for item in value)):
                 raise RunError(f"{path} is damaged: {key} is {value!r}, not a number")
+        # figures that cannot be: shown beside the run's own counts, they had contradicted them (robustness review)
+        interval = self.metrics.get("image_auroc_interval")
+        if interval is not None and not (len(interval) == 2 and 0 <= interval[0] <= interval[1] <= 1):
+            raise RunError(f"{path} is damaged: image_auroc_interval is {interval!r}, not a lower and an upper bound "
+                           f"from 0 to 1")
+        if self.config.get("has_masks") is False:
+            for key in ("pixel_auroc", "aupro"):
+                if self.metrics.get(key) is not None:
+                    raise RunError(f"{path} is damaged: it gives a {key} of {self.metrics[key]!r} for a category "
+                                   f"without ground-truth masks, which has none")
 
     def _check_config(self) -> None:
         """``RunError`` when ``config.json`` lacks its method or parameters, or holds a backbone, an inspection
@@ -710,7 +720,26 @@ class Run:
                 is not None and abs(found - saved) > 1e-9:  # flipped bit had gone unseen (robustness review)
             raise RunError(f"{self.path / METRICS_FILE} is damaged: its image AUROC {saved:.4f} is not the {found:.4f} "
                            f"that the run's scores give; restore it from a copy, or train again")
+        if recorded is not None:
+            self._check_defect_type_aurocs()
         return settled
+
+    def _check_defect_type_aurocs(self) -> None:
+        """``RunError`` where a defect type's image AUROC in ``metrics.json`` is not the one the run's scores give
+        (its images against every good image): the report had shown 0.1000 beside 7 of 7 caught (robustness
+        review)."""
+        types = self.scores["defect_type"].astype(str).to_numpy()
+        good = self.labels == 0
+        for name, entry in (self.metrics.get("per_defect_type") or {}).items():
+            saved = entry.get("image_auroc")
+            chosen = good | (types == name)
+            if not _is_finite(saved) or not (types == name).any():
+                continue
+            found = image_auroc(self.labels[chosen], self.score_values[chosen])
+            if found is not None and abs(found - saved) > 1e-9:
+                raise RunError(f"{self.path / METRICS_FILE} is damaged: the image AUROC of defect type {name!r}, "
+                               f"{saved:.4f}, is not the {found:.4f} that the run's scores give; restore it from a "
+                               f"copy, or train again")
 
     def _check_scores_order(self, manifest_required: bool = True) -> None:
         """``RunError`` when ``scores.csv`` lists the test images that ``data_manifest.csv`` lists in another order
