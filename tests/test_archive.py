@@ -77,6 +77,11 @@ def test_an_exported_run_imports_as_the_same_run_and_scores_the_same(trained_run
                                        r"replace it, delete it first"):  # differing file named
         import_run(run_archive_bytes(trained_run), store)
     (store.root / trained_run.id / "description.json").unlink()
+    (store.root / trained_run.id / "metrics.json").rename(tmp_path / "metrics.json")  # no longer a complete run:
+    with pytest.raises(RunError, match=r"is there already but is not a complete run \(metrics.json missing\): remove "
+                                       r"that folder by hand"):  # `runs --delete` would refuse it (robustness review)
+        import_run(run_archive_bytes(trained_run), store)
+    (tmp_path / "metrics.json").rename(store.root / trained_run.id / "metrics.json")
     damaged = bytearray(run_archive_bytes(trained_run))  # a copy damaged in transit, of the run installed: said to be
     with zipfile.ZipFile(io.BytesIO(bytes(damaged))) as packed:  # damaged, not to delete the run (code review)
         info = packed.getinfo(f"{trained_run.id}/maps.npz")
@@ -197,7 +202,8 @@ def test_not_a_zip_a_model_that_does_not_load_and_a_too_large_archive_are_refuse
     store.root.mkdir()
 
     monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1000)
-    with pytest.raises(RunError, match="unpacks to"):
+    with pytest.raises(RunError, match=r"unpacks to [\d,]+ bytes; at most 1,000 bytes"):  # exact: "4.0 GiB; at most
+        # 4 GiB" had read as within the limit (robustness review)
         import_run(run_archive_bytes(trained_run), store)
     assert_nothing_added(store)
 

@@ -35,8 +35,8 @@ from .methods.base import ARRAYS_FILE, MODEL_JSON
 from .provenance import bytes_sha256, file_sha256
 from .runs import (ARRAY_FILE_ERRORS, CONFIG_FILE, DESCRIPTION_FILE, MAPS_FILE, MAX_DESCRIPTION_BYTES,
                    MAX_JSON_BYTES, METRICS_FILE, MODEL_DIR, RUN_FILES, SCORES_FILE, THRESHOLD_FILE, ZIP_PREFIXES, Run,
-                   RunError, RunStore, array_file_problem, npy_header, read_scores_file,
-                   created_folders_undone_on_failure, write_bytes_atomic, zip_members)
+                   RunError, RunStore, array_file_problem, incomplete_run_files, is_run_folder, npy_header,
+                   read_scores_file, created_folders_undone_on_failure, write_bytes_atomic, zip_members)
 from .thresholds import verdicts
 from .wording import exact_number
 
@@ -159,6 +159,10 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             note = archive.read(members[0]).decode("utf-8", "replace").strip()
             raise RunError(f"this is not a run archive but the note of an export that failed: {note}")
         run_id, relative = _checked_members(members)
+        if (store.root / run_id).is_dir() and not is_run_folder(store.root / run_id):  # "delete it first" could not
+            raise RunError(f"{store.root / run_id} is there already but is not a complete run "  # be followed: `runs
+                           f"({incomplete_run_files(store.root / run_id)}): remove that folder by hand (`runs "  # --delete`
+                           f"--delete` deletes complete runs only), then import the archive again")  # refuses it (review)
         if (store.root / run_id).exists():
             problem = _already_there(archive, members, relative, store.root / run_id)
             if problem is None:  # the very run, imported before: nothing to do, and no failure (a deployment
@@ -300,8 +304,8 @@ def _checked_members(members: list[zipfile.ZipInfo]) -> tuple[str, list[PurePosi
         raise RunError(f"the archive holds {len(members):,} files; a run archive holds at most {MAX_FILES:,}")
     unpacked = sum(info.file_size for info in members)
     if unpacked > MAX_UNPACKED_BYTES:
-        raise RunError(f"the archive unpacks to {unpacked / 1024 ** 3:.1f} GiB; at most "
-                       f"{MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB are accepted")
+        raise RunError(f"the archive unpacks to {unpacked:,} bytes; at most {MAX_UNPACKED_BYTES:,} bytes "
+                       f"({MAX_UNPACKED_BYTES / 1024 ** 3:.0f} GiB) are accepted")  # "4.0 GiB; at most 4 GiB" (review)
     unpacked_as = [str(PurePosixPath(info.filename)).casefold() for info in members]  # a//b, a/./b, A/b: one file
     counts = Counter(unpacked_as)
     duplicate = next((info.filename for info, name in zip(members, unpacked_as) if counts[name] > 1), None)
