@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, PAGE_STYLE, RUN_PARAMETER, \
-    adopt_finished_training, as_code, as_text, chosen_category_folder, data_choice, default_data_root, runs_dir, \
-    saved_runs, set_current_run, training_started_here, user_errors
+    adopt_finished_training, as_code, as_text, chosen_category_folder, data_choice, default_data_root, \
+    incomplete_runs_note, runs_dir, saved_runs, set_current_run, training_started_here, user_errors
 from vqi_core.dashboard.run_tables import dataset_folder_of, run_label, runs_of_category
 from vqi_core.datasets import DatasetError, incomplete_categories, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
@@ -137,6 +137,8 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
                          help=f"Saved runs in {runs_dir()} (set VQI_RUNS_DIR to use another folder).")
     if current is not None and current not in labels:
         st.sidebar.warning(f"Run {current} is no longer on disk.", icon=":material/warning:")
+    if (incomplete := incomplete_runs_note()) is not None:
+        st.sidebar.warning(incomplete, icon=":material/folder_off:")
     run = next((run for run in readable if run.id == current), None)
     folder = chosen_category_folder()
     if run is None or folder is None or run.config.get("dataset") == folder:

@@ -356,6 +356,22 @@ def test_the_first_current_run_is_the_shown_categorys_and_a_gone_or_unreadable_r
     assert f"Run {newer.id} is no longer on disk." in [w.value for w in app.sidebar.warning]
 
 
+def test_the_sidebar_names_folders_that_hold_part_of_a_run(open_page, app_env):
+    """Found by the robustness review: a run whose metrics.json was removed (or a copy cut short) vanished from the
+    sidebar without a word, while `python -m vqi_core runs` named it."""
+    app = open_page()
+    assert not [w for w in app.sidebar.warning if "part of a run" in w.value]
+    broken = app_env.root / "29990104-000000-widget-padim-broken"
+    shutil.copytree(app_env.list()[0].path, broken)
+    (broken / "metrics.json").unlink()
+    app.run()
+    [note] = [w.value for w in app.sidebar.warning if "part of a run" in w.value]
+    assert note == (f"1 folder in {common.as_code(str(app_env.root))} holds part of a run, not a complete one, so it "
+                    f"is not listed: {common.as_code(broken.name)} (metrics.json missing). Remove it by hand if it "
+                    f"should go.")
+    assert broken.name not in app.selectbox(key="run_select").options
+
+
 def test_home_lists_what_each_runs_test_set_check_found_and_its_operating_point(open_page, app_env):
     run = app_env.list()[0]
     run.save_threshold(run.threshold + 0.125, "home test")

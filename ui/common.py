@@ -34,10 +34,10 @@ from vqi_core.localisation import GROUND_TRUTH_COLOR
 from vqi_core.methods import AnomalyModel, method_title
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
-from vqi_core.runs import Run, RunError, RunStore, label_values
+from vqi_core.runs import Run, RunError, RunStore, incomplete_run_files, label_values
 from vqi_core.split_check import CUE_AUROC
 from vqi_core.system import home_expanded
-from vqi_core.wording import exact_number, figure, headline
+from vqi_core.wording import counted, exact_number, figure, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -247,6 +247,24 @@ def saved_runs() -> tuple[list[Run], str | None]:
         return [], str(exc)[:1].upper() + str(exc)[1:]
     except OSError as exc:
         return [], f"The runs folder {runs_dir()} cannot be read: {exc}"
+
+
+def incomplete_runs_note() -> str | None:
+    """What the sidebar says of the folders in the runs folder that hold part of a run but not a complete one
+    (a run whose ``metrics.json`` was removed, or an interrupted copy): they are not listed, and had vanished from
+    the sidebar without a word while ``runs`` named them (robustness review); None where there are none."""
+    try:
+        folders = store().incomplete_folders()
+    except OSError:  # the listing's own error says why the folder cannot be read
+        return None
+    if not folders:
+        return None
+    named = "; ".join(f"{as_code(folder.name)} ({incomplete_run_files(folder)})" for folder in folders[:3])
+    more = f"; and {len(folders) - 3} more" if len(folders) > 3 else ""
+    one = len(folders) == 1
+    return (f"{counted(len(folders), 'folder')} in {as_code(str(runs_dir()))} {'holds' if one else 'hold'} part of a "
+            f"run, not a complete one, so {'it is' if one else 'they are'} not listed: {named}{more}. Remove "
+            f"{'it' if one else 'them'} by hand if {'it' if one else 'they'} should go.")
 
 
 #: what a page says where the runs folder cannot be read (the sidebar's error says why)
