@@ -221,7 +221,7 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     assert np.array_equal(moved.load_model().region.mask, strip_region())
     plain = train_run(RunConfig(str(root), "padim", {"image_size": [96, 96], "jit": False}), tmp_path / "runs")
     assert plain.metrics["image_auroc"] < 0.5 and plain.region is None and plain.config["region"] is None
-    assert "<th>inspection region</th><td>the whole image</td>" in run_report_html(plain)
+    assert "<th>inspected</th><td>the whole image</td>" in run_report_html(plain)
 
 
 def known_masks(scores, maps):
@@ -278,6 +278,11 @@ def test_pixel_metrics_leave_out_the_border_a_centre_crop_cuts_off(clamp_categor
     assert run.metrics["pixel_auroc"] == pytest.approx(pixel_auroc(masks, kept, [seen] * len(kept)), abs=1e-4)
     assert run.metrics["pixel_auroc"] < pixel_auroc(masks, kept)
     assert all((area == seen).all() for area in run_inspected_areas(run, maps))  # as the pixel tab counts them
+    report = run_report_html(run)  # it had said "inspection region: the whole image" (browser review)
+    assert ("<th>inspected</th><td>the centre crop, 0.5 of the resized image&#x27;s height and width (about 25% of "
+            "its area): the border outside it is never inspected</td>") in report
+    assert "The pixel AUROC and the AUPRO count the pixels inspected (inside the inspection region and the centre " \
+           "crop; defect pixels outside count as missed)." in report
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):

@@ -23,7 +23,7 @@ from . import __version__
 from .backbones import backbone_title
 from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
-from .dashboard.overlays import grid_thumbnail, jpeg_bytes, map_range, run_overlay
+from .dashboard.overlays import centre_crop, grid_thumbnail, jpeg_bytes, map_range, pixel_scope, run_overlay
 from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
@@ -180,13 +180,19 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
     return f'<div class="examples">{"".join(figures)}</div>' if figures else "<p>None.</p>"
 
 
-def region_line(region: dict | None) -> str:
-    """What a run's ``config.json`` ``region`` entry says, in words."""
+def region_line(config: dict) -> str:
+    """What part of each image a run inspects, in words: its inspection region (``config.json``'s ``region``) and
+    its centre crop (a crop of 0.8 had been reported as "the whole image", while the pages said its border is never
+    inspected: browser review)."""
+    region, crop = config.get("region"), centre_crop(config)
+    cropped = (f"the centre crop, {crop:g} of the resized image's height and width (about {percent(crop * crop, 0)} "
+               f"of its area): the border outside it is never inspected") if crop < 1 else ""
     if not region:
-        return "the whole image"
+        return cropped or "the whole image"
     return (f"{percent(region['inspected_share'], 0)} of the image, from {region['source']} ({region['width']}x"
             f"{region['height']} px mask whose shape and pixels have the SHA-256 {region['sha256']}, whatever file "
-            f"held it; the run keeps it as model/region.png); the darkened area of the images below is not inspected")
+            f"held it; the run keeps it as model/region.png); the darkened area of the images below is not inspected"
+            + (f"; and within it only {cropped}" if cropped else ""))
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
@@ -254,7 +260,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("created", readable_time(config.get("created", "?"))), ("method", method),
                 ("backbone", backbone_title(config.get("params", {}).get("backbone"))),
                 ("settings changed from the defaults", changed_settings(config)),
-                ("inspection region", region_line(config.get("region"))),
+                ("inspected", region_line(config)),
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
                  f"(listed in {MANIFEST_FILE})" if config.get("data_sha256") else "not recorded"),
@@ -281,6 +287,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         "<h2>How well it ranks parts</h2>",
         _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
                 ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
+        f"<p>The pixel AUROC and the AUPRO count the pixels{html.escape(scope)}.</p>"
+        if (scope := pixel_scope(config, metrics)) and metrics.get("pixel_auroc") is not None else "",
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), auroc=data.auroc)
         if data.auroc is not None else "",
         f"<p>{html.escape(boxes)}</p>" if (boxes := boxes_sentence(box_counts, run.box_level)) is not None else "",
