@@ -65,7 +65,7 @@ def finished_jobs():
         assert job.wait(timeout=60)
 
 
-def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jobs):
+def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jobs, tmp_path):
     before = {run.id for run in app_env.list()}
     app = open_page("train.py", data_root=os.path.relpath(synthetic_root))  # typed relative to the server's folder
     app.selectbox(key="train_method").set_value(FAST_METHOD).run()
@@ -127,6 +127,12 @@ def test_train_page_trains_a_run(open_page, app_env, synthetic_root, finished_jo
     assert app.session_state["current_run_id"] == status.run_id
     assert app.title[0].value == "Inspect" and not app.exception
     app.switch_page("ui/pages/train.py").run()
+    assert not [i for i in app.info if i.value.startswith("This training was of")]
+    elsewhere = shutil.copytree(synthetic_root, tmp_path / "elsewhere")  # another category chosen in the sidebar:
+    app.text_input(key="data_root").set_value(str(elsewhere)).run()  # the result is said to be not its (browser
+    assert [i.value for i in app.info if i.value.startswith("This training was of")] == [  # review)
+        f"This training was of widget ({as_code(job.run.config['dataset'])}), not of the category chosen in "
+        f"the sidebar: its figures and buttons are its run's."]
     app_env.delete(status.run_id)  # from the command line, or on this page
     app.run()
     assert not app.exception and not app.error  # not the finished run's metrics, now missing

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 import streamlit as st
 
 from ui.common import CURRENT_RUN, HALF_MIN_WIDTH, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, \
-    RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, as_code, as_text, clear_run_caches, data_choice, \
-    dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, show_run_notes, store, \
-    stretching_row, training_started_here, warn_if_set_at_training
+    RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, as_code, as_text, chosen_category_folder, clear_run_caches, \
+    data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, \
+    show_run_notes, store, stretching_row, training_started_here, warn_if_set_at_training
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
@@ -292,6 +292,12 @@ def show_job(job: jobs.TrainingJob, polling: bool) -> None:
         made_current = " It is the current run." if st.session_state.get(CURRENT_RUN) == status.run_id else ""
         st.success(f"Run {as_code(str(status.run_id))} finished in {format_seconds(status.elapsed)}.{made_current}",
                    icon=":material/check:")
+        trained_on = job.run.config.get("dataset")
+        if (chosen := chosen_category_folder()) is not None and trained_on != chosen:  # beside another category's
+            category = as_text(str(job.run.config.get("category")))
+            st.info(f"This training was of {category} ({as_code(str(trained_on))}), not of the category chosen in the "
+                    f"sidebar: its figures and buttons are its run's.",
+                    icon=":material/info:")  # check, it had read as that category's result (browser review)
         try:
             headline_metrics(job.run.metrics)
             warn_if_set_at_training(job.run, *job.run.saved_threshold)  # before anyone trusts it (browser review)
