@@ -2987,6 +2987,8 @@ def test_a_run_label_begins_with_what_tells_runs_apart(app_env):
     assert trained == f"{stamp[9:11]}:{stamp[11:13]}:{stamp[13:15]} {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
     assert method_title(run.config["method"]) != run.config["method"]  # "PaDiM", not the CLI's "padim"
     assert runs_table([run])["method"].tolist() == [method] == [method_title(run.config["method"])]
+    assert list(runs_table([run]).columns)[3:8] == ["method", "image AUROC", "saved threshold", "threshold from",
+                                                    "test set check"]  # in view at 1440 px (browser review)
     assert method_title("my_method") == "my_method" and method_title(None) == "unknown method"  # edited by hand
     assert (method, auroc) == (method_title(run.config["method"]), f"AUROC {run.metrics['image_auroc']:.3f}")
     assert (category, backbone) == (run.config["category"], "EfficientNet-Lite0")  # not efficientnet_lite0
