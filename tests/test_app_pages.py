@@ -1234,6 +1234,9 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):
     app.run()
     labels = [m.label for m in app.metric]
     assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels and "Precision" not in labels
+    run = app_env.get(app.session_state["current_run_id"])  # the run's own pixel figures, AUPRO too (browser review)
+    shown = {m.label: m.value for m in app.metric}
+    assert (shown["Pixel AUROC"], shown["AUPRO"]) == (f"{run.metrics['pixel_auroc']:.3f}", f"{run.metrics['aupro']:.3f}")
     assert not app.exception
     # what the tab is for, that nothing there is saved, and which pixels it counts (browser review)
     captions = [c.value for c in app.main.caption]

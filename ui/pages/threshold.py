@@ -22,7 +22,7 @@ from vqi_core.runs import COST_FIELDS, MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON
     costs_typed_in, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
-from vqi_core.wording import are, by_whom, counted, exact_number, percent, saved_time
+from vqi_core.wording import are, by_whom, counted, exact_number, figure, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 PIXEL_THRESHOLD = "pixel_threshold"
@@ -489,7 +489,7 @@ def pixel_level_body(run: Run) -> None:
                    + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
     # (reviews: the slider was read as moving the boxes; the tab said neither what it is for nor that nothing on it
     # is saved, and its pixel count was taken for the photos')
-    st.caption(f"How well the heatmaps outline defects (the pixel AUROC; the run's AUPRO is in its metrics): a pixel "
+    st.caption(f"How well the heatmaps outline defects (the run's pixel AUROC and AUPRO, below): a pixel "
                f"is flagged where its map level is at or above the slider. Nothing here is saved or changes a "
                f"decision: verdicts compare each image's score with the threshold of the Image level tab, and boxes "
                f"are drawn above the box level, {exact_number(run.box_level)}, set on the Boxes tab.")
@@ -500,6 +500,14 @@ def pixel_level_body(run: Run) -> None:
                f"map is normalised: 1 is the highest level any held-out good image reached, 0 their median level "
                f"(below it, levels are negative); the slider spans this run's levels, from the lowest, where every "
                f"pixel is flagged, to above the highest.")
+    summary = common.metric_row()  # the AUPRO had been only on the Train page and in the report (browser review)
+    summary.metric("Pixel AUROC", figure(run.metrics.get("pixel_auroc"), 3), width="content",
+                   help="Every defect pixel against every good pixel counted below, over all levels: 1 ranks each "
+                        "defect pixel above each good one, 0.5 is chance.")
+    summary.metric("AUPRO", figure(run.metrics.get("aupro"), 3), width="content",
+                   help="Area under the per-region overlap curve up to 30 % good pixels flagged, divided by 0.3: the "
+                        "share of each annotated defect region flagged, each region counting alike whatever its "
+                        "size (a large region does not outweigh small ones).")
     low, high, step = data.slider
     kept = st.session_state.get(PIXEL_THRESHOLD)
     start = pixel_slider_start(data.slider, kept)
