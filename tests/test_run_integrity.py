@@ -728,12 +728,18 @@ def test_saving_into_a_linked_copy_of_a_run_leaves_the_original_as_it_was(traine
     assert Run(linked).threshold == threshold and Run(original.path).threshold != threshold
 
 
-def test_another_runs_maps_are_refused_when_the_maps_are_read(trained_run, tmp_path, capsys):
+def test_another_runs_maps_are_refused_when_the_maps_are_read(trained_run, tmp_path, capsys, monkeypatch):
     """Found by the robustness review: maps.npz swapped for another run's (or zeroed) passed every check, and
     `boxes` counted a box on all 14 good images instead of 5. Its SHA-256, recorded in config.json, is checked once
     the maps are read whole; a run trained before it was recorded stays readable."""
     run = copied(trained_run, tmp_path / "runs", trained_run.id)
+    monkeypatch.setattr(runs_module, "RACY_SECONDS", 0.0)  # the maps' pass remembered, but for their digest alone:
     assert run.config["maps_sha256"] == file_sha256(run.path / "maps.npz") and run.problem(data=True) is None
+    config = run.config  # another digest recorded since is checked again (code review)
+    write_json_atomic(run.path / "config.json", {**config, "maps_sha256": "0" * 64})
+    with pytest.raises(RunError, match="its maps are not the ones the run wrote"):
+        Run(run.path).anomaly_map(0)
+    write_json_atomic(run.path / "config.json", config)
     save_maps(run.path / "maps.npz", [np.zeros_like(run.anomaly_map(i)) for i in range(len(run.scores))])
     said = "maps.npz is damaged: its maps are not the ones the run wrote"
     assert Run(run.path).problem() is None  # the listing's cheap check reads the maps' headers alone
@@ -758,13 +764,13 @@ def test_a_mask_changed_since_training_is_named_not_counted(trained_run, tmp_pat
     index = next(i for i, path in enumerate(run.scores["mask_path"]) if isinstance(path, str) and path)
     assert run.mask(index).any()
     capsys.readouterr()
-    assert main(["boxes", "--run", str(run.path)]) == 0 and "mask not read" not in capsys.readouterr().out
+    assert main(["boxes", "--run", str(run.path)]) == 0 and "mask not used" not in capsys.readouterr().out
     mask_file = Path(run.scores["mask_path"].iloc[index])
     cv2.imwrite(str(mask_file), np.zeros(cv2.imread(str(mask_file)).shape[:2], np.uint8))
     with pytest.raises(ImageReadError, match="has changed since the run was evaluated with it"):
         Run(run.path).mask(index)
     assert main(["boxes", "--run", str(run.path)]) == 0
-    assert f"mask not read, counted as unknown: {mask_file} has changed since the run" in capsys.readouterr().out
+    assert f"mask not used, counted as unknown: {mask_file} has changed since the run" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("edit, said", [
@@ -772,9 +778,11 @@ def test_a_mask_changed_since_training_is_named_not_counted(trained_run, tmp_pat
      "the image AUROC of defect type 'blob', 0.1000, is not the"),
     (lambda metrics, config: metrics.update(image_auroc_interval=[0.99, 0.5]),
      "image_auroc_interval is [0.99, 0.5], not a lower and an upper bound from 0 to 1"),
+    (lambda metrics, config: metrics.update(image_auroc_interval=0.7),  # one number: a TypeError had ended the
+     "image_auroc_interval is 0.7, not a lower and an upper bound from 0 to 1"),  # listing (code review)
     (lambda metrics, config: (metrics.update(pixel_auroc=0.99), config.update(has_masks=False)),
      "it gives a pixel_auroc of 0.99 for a category without ground-truth masks"),
-], ids=["type-auroc", "interval", "pixel-without-masks"])
+], ids=["type-auroc", "interval", "interval-number", "pixel-without-masks"])
 def test_metrics_the_runs_own_files_contradict_are_refused(trained_run, tmp_path, capsys, edit, said):
     """Found by the robustness review: a defect type's AUROC of 0.1 was reported beside 7 of 7 caught, a pixel AUROC
     of 0.99 beside "0 images have a mask", and an interval whose lower bound lay above its upper was listed."""
@@ -1108,8 +1116,8 @@ from pathlib import Path
 import vqi_core.runs as runs
 from vqi_core.runs import Run
 
-def killed(path, data, create_folder=True, follow_link=True):  # threshold.json, the record, is written after scores.csv: die
-    Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")  # there, as SIGKILL would
+def killed(path, data, create_folder=True, follow_link=True):  # threshold.json, the record, is written after
+    Path(path.parent, f".{path.name}.left0ver").write_bytes(b"half")  # scores.csv: die there, as SIGKILL would
     os.kill(os.getpid(), signal.SIGKILL)
 
 runs.write_json_atomic = killed

@@ -117,8 +117,8 @@ log = logging.getLogger(__name__)
 ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError)
 #: run folder -> the signature of its :data:`CHECKED_FILES` when they last passed :meth:`Run.check`
 _passed_checks: dict[Path, tuple] = {}
-#: maps file -> its signature when its SHA-256 was last found to be the one its run recorded
-_verified_maps: dict[Path, tuple] = {}
+#: (maps file, the SHA-256 its run records) -> the file's signature when its SHA-256 was last found to be that one
+_verified_maps: dict[tuple[Path, str], tuple] = {}
 
 
 def is_run_folder(folder: Path) -> bool:
@@ -662,7 +662,8 @@ class Run:
                 raise RunError(f"{path} is damaged: {key} is {value!r}, not a number")
         # figures that cannot be: shown beside the run's own counts, they had contradicted them (robustness review)
         interval = self.metrics.get("image_auroc_interval")
-        if interval is not None and not (len(interval) == 2 and 0 <= interval[0] <= interval[1] <= 1):
+        if interval is not None and not (isinstance(interval, list) and len(interval) == 2
+                                         and 0 <= interval[0] <= interval[1] <= 1):
             raise RunError(f"{path} is damaged: image_auroc_interval is {interval!r}, not a lower and an upper bound "
                            f"from 0 to 1")
         if self.config.get("has_masks") is False:
@@ -1134,12 +1135,12 @@ class Run:
 
     def _check_maps_digest(self, path: Path) -> None:
         """``RunError`` when the maps file is not the one the run wrote, by the SHA-256 ``config.json`` records
-        (an earlier run, trained before it was recorded, holds none: its maps are unchecked): another run's maps, or maps edited, had been
-        shown as this run's heatmaps and counted in its box and pixel figures (robustness review). Hashed once per
-        state of the file (about 0.1 s for 582 maps)."""
+        (an earlier run, trained before it was recorded, holds none: its maps are unchecked): another run's maps, or
+        maps edited, had been shown as this run's heatmaps and counted in its box and pixel figures (robustness
+        review). Hashed once per state of the file and digest recorded (about 0.1 s for 582 maps)."""
         recorded = self.config.get("maps_sha256")
         signature = _files_signature([path])
-        if recorded is None or (signature is not None and _verified_maps.get(path) == signature):
+        if recorded is None or (signature is not None and _verified_maps.get((path, recorded)) == signature):
             return
         try:
             found = file_sha256(path)
@@ -1152,7 +1153,7 @@ class Run:
         if signature is not None:
             if len(_verified_maps) >= MAX_PASSED_CHECKS:
                 _verified_maps.clear()
-            _verified_maps[path] = signature
+            _verified_maps[path, recorded] = signature
 
     def test_image_digests(self) -> dict[str, str] | None:
         """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``),
@@ -1197,7 +1198,8 @@ class Run:
             found = None
         if found is not None and found != expected:
             raise ImageReadError(f"{path} has changed since the run was evaluated with it (not the mask the run "
-                                 f"recorded): its outline and the figures counted with it belong to the earlier file")
+                                 f"recorded), so it is not used: the figures the run counted with it belong to the "
+                                 f"earlier file")
         return read_mask(path)
 
     def mask_digests(self) -> dict[str, str]:
@@ -1819,13 +1821,15 @@ def save_maps(path: Path, maps: list[np.ndarray]) -> None:
 
 
 def ground_truth_masks(scores: pd.DataFrame, maps: list[np.ndarray], unreadable: list[str] | None = None,
-                       read: Callable[[str], np.ndarray] = read_mask) -> list[np.ndarray | None]:
+                       read: Callable[[str], np.ndarray] | None = None) -> list[np.ndarray | None]:
     """One mask per image at its map's size: empty for good images, None where a defect's mask is unknown.
 
     A mask file that cannot be read raises ``ImageReadError``; with ``unreadable`` given, it is left out
     (None) and its problem appended there instead (a view that should still show the other images). ``read``:
-    reads the mask at a ``mask_path`` (a run's :meth:`Run.read_recorded_mask` checks it is the one it recorded).
+    reads the mask at a ``mask_path`` (a run's :meth:`Run.read_recorded_mask` checks it is the one it recorded;
+    default :func:`~vqi_core.images.read_mask`).
     """
+    read = read or read_mask
     masks: list[np.ndarray | None] = []
     for (_, row), anomaly_map in zip(scores.iterrows(), maps):
         if row["label"] == "good":
