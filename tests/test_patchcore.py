@@ -73,6 +73,14 @@ def test_letterbox_padding_is_not_scored(synthetic):
     assert prediction.scores[0] > prediction.scores[1]
 
 
+def test_the_padding_below_and_right_of_a_cropped_input_is_not_learnt(synthetic):
+    """A crop of 0.7 makes a 67 px input, padded to 96 px: of the 12 x 12 cells, the 9 x 9 over the input are
+    learnt, not the padding's (code review: the padding cells had gone unnoticed by every test)."""
+    model = PatchCore(**{**SMALL, "crop": 0.7}).fit(synthetic["train"][:8])
+    assert model.preprocessing.input_hw == (67, 67) and model.preprocessing.network_hw == (96, 96)
+    assert len(model.memory_bank) == round(0.1 * 8 * 9 * 9)
+
+
 def test_fixed_scale_fits_mixed_sizes_and_reloads_with_the_same_input(synthetic, tmp_path):
     rng = np.random.default_rng(2)
     train = [texture(rng, 96, 48) for _ in range(5)] + [texture(rng, 48, 144) for _ in range(5)]
@@ -131,7 +139,7 @@ def test_smoothed_score_is_the_peak_of_the_blurred_patch_map(synthetic):
     assert smooth_scores[:4].min() > smooth_scores[4:].max()
 
 
-@pytest.mark.parametrize("image_size", [SMALL["image_size"], (64, 96)], ids=["square", "wide"])
+@pytest.mark.parametrize("image_size", [SMALL["image_size"], (64, 96), (72, 100)], ids=["square", "wide", "padded"])
 def test_the_image_score_is_the_mean_of_the_top_k_patch_distances_or_the_peak_of_their_blur(synthetic, image_size):
     """Against the grid map the same call returns (mutation review: top_k ignored, the maximum of the top k taken
     instead of their mean, or the blur of the score switched off, all went unnoticed; so did a sigma scaled by the
@@ -144,7 +152,8 @@ def test_the_image_score_is_the_mean_of_the_top_k_patch_distances_or_the_peak_of
     assert scores.tolist() == pytest.approx([np.sort(grid.ravel())[-3:].mean() for grid in grids], rel=1e-6)
     model.smooth_score, model.top_k = True, 1
     smoothed, _ = model._score_batch(x, geometries)
-    sigma_cells = model.smoothing_sigma * grids.shape[1] / image_size[0]  # input pixels to grid cells
+    sigma_cells = model.smoothing_sigma * grids.shape[1] / model.preprocessing.network_hw[0]  # input pixels to grid
+    # cells: the grid covers the input with its padding (72 x 100 is padded to 96 x 128; code review)
     peaks = [cv2.GaussianBlur(grid, (0, 0), sigma_cells, borderType=cv2.BORDER_REFLECT).max() for grid in grids]
     assert smoothed.tolist() == pytest.approx(peaks, rel=1e-6)
     assert (smoothed < grids.max(axis=(1, 2))).all()  # a blur lowers an uneven map's peak
