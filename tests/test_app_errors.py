@@ -210,7 +210,8 @@ def test_an_unreadable_mask_hides_only_its_outline(open_page, app_env):
     app.session_state["threshold_tab"] = "Pixel level"
     app.run()
     assert not app.exception
-    assert any(w.value.startswith("1 ground-truth mask cannot be read and is left out") for w in app.warning)
+    assert any(w.value.startswith("1 ground-truth mask cannot be used (unreadable, or changed since training) and "
+                                  "is left out") for w in app.warning)
     assert "Defect pixels flagged" in [m.label for m in app.metric]
 
 

@@ -213,9 +213,9 @@ def test_a_run_with_a_region_records_it_and_shows_it(clamp_category, tmp_path, o
     assert "region=75% of the image" in changed_settings(run.config)
     assert run.region is not None and np.array_equal(run.region.mask, strip_region())
     assert Run(run.path).load_model().region is not None
-    assert (f"75% of the image, from {region_file} (96x96 px mask whose shape and pixels have the SHA-256 "
-            f"{run.config['region']['sha256']}, whatever file held it; the run keeps it as model/region.png)"
-            in run_report_html(run))
+    assert (f"<th>inspected</th><td>75% of each image (the darkened area is ignored); the region from {region_file} "
+            f"(96x96 px mask whose shape and pixels have the SHA-256 {run.config['region']['sha256']}, whatever file "
+            f"held it; the run keeps it as model/region.png)</td>" in run_report_html(run))
     moved = import_run(run_archive_bytes(run), RunStore(tmp_path / "line"))  # its archive carries the region
     assert (moved.path / "model" / REGION_FILE).read_bytes() == (run.path / "model" / REGION_FILE).read_bytes()
     assert np.array_equal(moved.load_model().region.mask, strip_region())
@@ -279,10 +279,10 @@ def test_pixel_metrics_leave_out_the_border_a_centre_crop_cuts_off(clamp_categor
     assert run.metrics["pixel_auroc"] < pixel_auroc(masks, kept)
     assert all((area == seen).all() for area in run_inspected_areas(run, maps))  # as the pixel tab counts them
     report = run_report_html(run)  # it had said "inspection region: the whole image" (browser review)
-    assert ("<th>inspected</th><td>the centre crop, 0.5 of the resized image&#x27;s height and width (about 25% of "
-            "its area): the border outside it is never inspected</td>") in report
-    assert "The pixel AUROC and the AUPRO count the pixels inspected (inside the inspection region and the centre " \
-           "crop; defect pixels outside count as missed)." in report
+    assert ("<th>inspected</th><td>the centre crop (0.5 of the resized image&#x27;s height and width; the border "
+            "outside it is never inspected)</td>") in report  # as the pages say it
+    assert "The pixel AUROC and the AUPRO count the pixels inspected (inside the centre crop; defect pixels outside " \
+           "count as missed)." in report
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):
@@ -428,8 +428,11 @@ def test_the_inspected_part_of_an_image_names_the_centre_crop_too():
 def test_the_pixel_metrics_say_when_they_count_the_inspected_pixels_only():
     inspected = {"pixel_metrics_inspected_only": True}
     assert pixel_scope({"params": {"crop": 1.0}}, inspected) == ""
-    for config in ({"region": {"inspected_share": 0.5}}, {"params": {"crop": 0.7}}):
-        assert pixel_scope(config, inspected).startswith(" inspected (inside the inspection region")
+    for config, inside in (({"region": {"inspected_share": 0.5}}, "the inspection region"),
+                           ({"params": {"crop": 0.7}}, "the centre crop"),  # not a region it has not (code review)
+                           ({"region": {"inspected_share": 0.5}, "params": {"crop": 0.7}},
+                            "the inspection region and the centre crop")):
+        assert pixel_scope(config, inspected) == f" inspected (inside {inside}; defect pixels outside count as missed)"
         assert pixel_scope(config, {}) == ""  # a run from before pixel metrics kept to the inspected pixels
 
 

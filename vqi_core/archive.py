@@ -159,10 +159,11 @@ def _import_run(source: Path | str | bytes | BinaryIO, store: RunStore) -> Run:
             note = archive.read(members[0]).decode("utf-8", "replace").strip()
             raise RunError(f"this is not a run archive but the note of an export that failed: {note}")
         run_id, relative = _checked_members(members)
-        if (store.root / run_id).is_dir() and not is_run_folder(store.root / run_id):  # "delete it first" could not
-            raise RunError(f"{store.root / run_id} is there already but is not a complete run "  # be followed: `runs
-                           f"({incomplete_run_files(store.root / run_id)}): remove that folder by hand (`runs "  # --delete`
-                           f"--delete` deletes complete runs only), then import the archive again")  # refuses it (review)
+        # "delete it first" could not be followed for a folder that is not a complete run: `runs --delete` refuses it
+        if (store.root / run_id).is_dir() and not is_run_folder(store.root / run_id):  # (robustness review)
+            raise RunError(f"{store.root / run_id} is there already but is not a complete run "
+                           f"({incomplete_run_files(store.root / run_id)}): remove that folder by hand (`runs "
+                           f"--delete` deletes complete runs only), then import the archive again")
         if (store.root / run_id).exists():
             problem = _already_there(archive, members, relative, store.root / run_id)
             if problem is None:  # the very run, imported before: nothing to do, and no failure (a deployment

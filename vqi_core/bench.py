@@ -272,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="folder of datasets (default: %(default)s)")
     parser.add_argument("--datasets", nargs="+", help="dataset folder names (default: every category under --data-root)")
-    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), help="method entries (default: " + " ".join(DEFAULT_METHODS) + ")")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        help="method entries (default: " + " ".join(DEFAULT_METHODS) + ")")
     parser.add_argument("--out", type=Path, default=Path("bench_results"), help="output folder (default: %(default)s)")
     parser.add_argument("--keep-runs", type=Path, help="keep the run folders here (default: a temporary folder)")
     args = parser.parse_args(argv)

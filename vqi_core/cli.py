@@ -960,7 +960,7 @@ def _boxes(args: argparse.Namespace) -> int:
         if (boxed := regions_boxed_text(entry)) is not None:  # a type whose masks mark no defect pixel: none
             print(f"  {name}: {boxed} defect regions boxed")
     for problem in data.unreadable_masks:
-        print(f"mask not read, counted as unknown: {problem}")
+        print(f"mask not used, counted as unknown: {problem}")
     saved = args.save and run.save_box_level(level, args.reason, saved_by)
     if saved:
         print(f"saved in {run.path}{by_whom(saved_by)}: every overlay of the run draws boxes above "

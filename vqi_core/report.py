@@ -23,7 +23,7 @@ from . import __version__
 from .backbones import backbone_title
 from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
 from .dashboard.image_lists import without_copies_sentence
-from .dashboard.overlays import centre_crop, grid_thumbnail, jpeg_bytes, map_range, pixel_scope, run_overlay
+from .dashboard.overlays import grid_thumbnail, inspected_text, jpeg_bytes, map_range, pixel_scope, run_overlay
 from .dashboard.run_tables import run_notes
 from .dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS
 from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_threshold_data, threshold_history_frame
@@ -181,18 +181,14 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
 
 
 def region_line(config: dict) -> str:
-    """What part of each image a run inspects, in words: its inspection region (``config.json``'s ``region``) and
-    its centre crop (a crop of 0.8 had been reported as "the whole image", while the pages said its border is never
-    inspected: browser review)."""
-    region, crop = config.get("region"), centre_crop(config)
-    cropped = (f"the centre crop, {crop:g} of the resized image's height and width (about {percent(crop * crop, 0)} "
-               f"of its area): the border outside it is never inspected") if crop < 1 else ""
-    if not region:
-        return cropped or "the whole image"
-    return (f"{percent(region['inspected_share'], 0)} of the image, from {region['source']} ({region['width']}x"
-            f"{region['height']} px mask whose shape and pixels have the SHA-256 {region['sha256']}, whatever file "
-            f"held it; the run keeps it as model/region.png); the darkened area of the images below is not inspected"
-            + (f"; and within it only {cropped}" if cropped else ""))
+    """What part of each image a run inspects, as the pages say it (:func:`~vqi_core.dashboard.overlays.
+    inspected_text`: a crop of 0.8 had been reported as "the whole image": browser review), and where its inspection
+    region (``config.json``'s ``region``) came from."""
+    region = config.get("region")
+    source = (f"; the region from {region['source']} ({region['width']}x{region['height']} px mask whose shape and "
+              f"pixels have the SHA-256 {region['sha256']}, whatever file held it; the run keeps it as "
+              f"model/region.png)") if region else ""
+    return (inspected_text(config) or "the whole image") + source
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,

@@ -484,8 +484,8 @@ def pixel_level_body(run: Run) -> None:
     """The content of :func:`pixel_level`."""
     data = common.pixel_data(str(run.path), common.images_folder(run))
     if data.unreadable_masks:
-        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
-                   f"{are(len(data.unreadable_masks))} left out: "
+        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be used (unreadable, or "
+                   f"changed since training) and {are(len(data.unreadable_masks))} left out: "
                    + common.as_text("; ".join(data.unreadable_masks)), icon=":material/broken_image:")
     # (reviews: the slider was read as moving the boxes; the tab said neither what it is for nor that nothing on it
     # is saved, and its pixel count was taken for the photos')
@@ -502,12 +502,12 @@ def pixel_level_body(run: Run) -> None:
                f"pixel is flagged, to above the highest.")
     summary = common.metric_row()  # the AUPRO had been only on the Train page and in the report (browser review)
     summary.metric("Pixel AUROC", figure(run.metrics.get("pixel_auroc"), 3), width="content",
-                   help="Every defect pixel against every good pixel counted below, over all levels: 1 ranks each "
-                        "defect pixel above each good one, 0.5 is chance.")
+                   help="As the run measured it at training (metrics.json): every defect pixel against every good "
+                        "pixel, over all levels; 1 ranks each defect pixel above each good one, 0.5 is chance.")
     summary.metric("AUPRO", figure(run.metrics.get("aupro"), 3), width="content",
-                   help="Area under the per-region overlap curve up to 30 % good pixels flagged, divided by 0.3: the "
-                        "share of each annotated defect region flagged, each region counting alike whatever its "
-                        "size (a large region does not outweigh small ones).")
+                   help="As the run measured it at training: the area under the per-region overlap curve up to 30 % "
+                        "good pixels flagged, divided by 0.3; the share of each annotated defect region flagged, each "
+                        "region counting alike whatever its size (a large region does not outweigh small ones).")
     low, high, step = data.slider
     kept = st.session_state.get(PIXEL_THRESHOLD)
     start = pixel_slider_start(data.slider, kept)
@@ -573,8 +573,8 @@ def box_level_body(run: Run) -> None:
         help=f"From {MIN_BOX_LEVEL:g} to {MAX_BOX_LEVEL:g}, as `python -m vqi_core boxes --level` takes it; the "
              f"slider moves to the nearest of its steps."))
     if data.unreadable_masks:
-        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be read and "
-                   f"{are(len(data.unreadable_masks))} counted as unknown: "
+        st.warning(f"{counted(len(data.unreadable_masks), 'ground-truth mask')} cannot be used (unreadable, or "
+                   f"changed since training) and {are(len(data.unreadable_masks))} counted as unknown: "
                    + common.as_text("; ".join(data.unreadable_masks)),
                    icon=":material/broken_image:")
     counts, by_type = common.box_hits(str(run.path), float(level), dataset)

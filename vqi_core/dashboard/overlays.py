@@ -213,21 +213,28 @@ def centre_crop(config: dict[str, Any]) -> float:
 def pixel_scope(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     """Which pixels a run's pixel metrics count, to follow "Pixels" in a caption: "" for whole images, else the
     inspected ones (a run with an inspection region or a centre crop below 1, scored inside them)."""
-    if (config.get("region") or centre_crop(config) < 1) and metrics.get("pixel_metrics_inspected_only"):
-        return (" inspected (inside the inspection region and the centre crop; defect pixels outside count as "
-                "missed)")
+    limits = [name for name, applies in (("the inspection region", config.get("region")),
+                                         ("the centre crop", centre_crop(config) < 1)) if applies]
+    if limits and metrics.get("pixel_metrics_inspected_only"):  # only what the run has (code review: a crop alone
+        return f" inspected (inside {' and '.join(limits)}; defect pixels outside count as missed)"  # named a region)
     return ""
 
 
-def region_caption(config: dict[str, Any]) -> str:
-    """How much of each image a run inspects, for a page caption: its inspection region and its centre crop,
-    whose border is never inspected (empty for a run that inspects whole images)."""
+def inspected_text(config: dict[str, Any]) -> str:
+    """How much of each image a run inspects, in words: its inspection region and its centre crop, whose border
+    is never inspected (empty for a run that inspects whole images). The pages' captions and the report say it."""
     region, crop = config.get("region"), centre_crop(config)
     cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
                f"inspected)") if crop < 1 else ""
     if region and cropped:
-        return (f"inspected: the region ({percent(region['inspected_share'], 0)} of each image; the darkened area is "
-                f"ignored) within {cropped}")
+        return (f"the region ({percent(region['inspected_share'], 0)} of each image; the darkened area is ignored) "
+                f"within {cropped}")
     if region:
-        return f"inspected: {percent(region['inspected_share'], 0)} of each image (the darkened area is ignored)"
-    return f"inspected: {cropped}" if cropped else ""
+        return f"{percent(region['inspected_share'], 0)} of each image (the darkened area is ignored)"
+    return cropped
+
+
+def region_caption(config: dict[str, Any]) -> str:
+    """:func:`inspected_text` for a page caption, "inspected: ..." (empty for a run that inspects whole images)."""
+    text = inspected_text(config)
+    return f"inspected: {text}" if text else ""
