@@ -117,6 +117,10 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
         set_at_training_note(source, ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold),
                              CHOOSE_ONE)]
     assert "Per 1,000 parts" not in " ".join(parsed.text)  # no costs given
+    given = parse(run_report_html(run, run.threshold, source="F1-optimal"))  # the saved one, given again (the
+    assert [p for p in given.text if p.startswith("Nobody has chosen")] == [  # Threshold page's download): said
+        p for p in parsed.text if p.startswith("Nobody has chosen")]  # as the saved one (report review)
+    assert f"At the threshold {exact_number(run.threshold)} ({source})" in given.headings
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "default.html")]) == 0
     capsys.readouterr()
     default = (tmp_path / "default.html").read_text()
@@ -199,9 +203,9 @@ def test_report_lists_the_files_left_out_of_the_run(runs_store, tmp_path):
     (data / "ground_truth" / "scratch" / "001_mask.png").rename(data / "ground_truth" / "scratch" / "001_gt.png")
     run = train_run(RunConfig(str(data), FAST_METHOD, FAST_PARAMS), tmp_path / "runs")
     text = parse(run_report_html(run)).text
-    assert text[text.index("files left out") + 1] == "2, listed below: they were not evaluated"
-    assert str(data / "test" / "blob" / "broken.png") in text
-    assert str(data / "ground_truth" / "scratch" / "001_gt.png") in text
+    assert text[text.index("files left out") + 1] == "2 files, listed below: they were not evaluated"
+    assert "test/blob/broken.png" in text  # in the category folder, as the report names every file (review)
+    assert "ground_truth/scratch/001_gt.png" in text
     assert any(line.startswith("mask matches no image in test/scratch") for line in text)
 
 

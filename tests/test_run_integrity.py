@@ -797,7 +797,7 @@ def test_metrics_the_runs_own_files_contradict_are_refused(trained_run, tmp_path
 def test_the_report_refuses_a_run_whose_maps_are_gone(trained_run, tmp_path):
     run = copied(trained_run, tmp_path / "runs")
     threshold = float(run.scores["score"].min())  # every good image a false alarm: their thumbnails are shown
-    assert "image not readable" not in run_report_html(run, threshold)
+    assert "image not shown" not in run_report_html(run, threshold)
     for how in ("cut short", "deleted"):
         damage(run.path / "maps.npz", how)
         with pytest.raises(RunError, match="maps.npz is (damaged|missing)"):

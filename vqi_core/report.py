@@ -36,8 +36,11 @@ from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
-from .wording import exact_number, figure, percent, readable_time, score_beside
+from .provenance import relative_name
+from .wording import counted, exact_number, figure, percent, readable_time, score_beside
 
+#: a table of at most this many rows is printed on one page (the six rates had been split over two: report review)
+SHORT_TABLE_ROWS = 12
 #: where the report sends a reader whose run's threshold nobody has chosen
 CHOOSE_ONE = "on the dashboard's Threshold page or with `python -m vqi_core threshold` (see its --help)"
 
@@ -46,14 +49,15 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
 th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .note { background: #fff6e0; padding: 0.5rem 0.8rem; }
-.examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; width: 11rem; font-size: 0.8rem; }
-figcaption { overflow-wrap: anywhere; }
+.examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; font-size: 0.8rem; }
+.examples figure { width: 11rem; } figure.roc { width: 20rem; }
+figcaption { overflow-wrap: break-word; }
 figure img { width: 11rem; height: auto; } .muted { color: #777; font-size: 0.85rem; }
 .sign-off td { min-width: 8rem; height: 3.2rem; } .sign-off td:last-child { min-width: 16rem; }
 .print-only { display: none; }
 @media print {
   body { max-width: none; margin: 0; }
-  h1, h2, h2 + p { break-after: avoid; } figure, tr, .note, svg, .sign-off { break-inside: avoid; }
+  h1, h2, h2 + p { break-after: avoid; } figure, tr, .note, svg, .sign-off, table.short { break-inside: avoid; }
   details { display: none; } .print-only { display: block; }
 }
 """
@@ -75,7 +79,8 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
     for name in frame.columns[(frame.dtypes == object).to_numpy()]:  # None there is missing too, not "None"
         frame[name] = frame[name].where(frame[name].notna(), "n/a")
     # the tables' fractional figures are AUROCs: four decimals, as the command line prints them (1.0000, not 1)
-    return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4f}")
+    return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4f}",
+                         classes="short" if len(frame) <= SHORT_TABLE_ROWS else None)
 
 
 def _names_list(title: str, names: Sequence[str]) -> str:
@@ -116,7 +121,8 @@ def training_images_line(metrics: dict) -> str:
 def _pairs(rows: Sequence[tuple[str, object]]) -> str:
     cells = "".join(f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
                     for key, value in rows)
-    return f"<table>{cells}</table>"
+    short = ' class="short"' if len(rows) <= SHORT_TABLE_ROWS else ""
+    return f"<table{short}>{cells}</table>"
 
 
 def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None, size: int = 320,
@@ -134,7 +140,7 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
     title = f"Image ROC curve, AUROC {figure(auroc, 4)}" if auroc is not None else "Image ROC curve"
     at = (f": at the threshold, {percent(point[1])} of defective parts caught and {percent(point[0])} of good parts "
           f"rejected" if point is not None else "")
-    parts = [f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
+    parts = [f'<figure class="roc"><svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
              f'aria-label="{html.escape(title + at)}">',
              f'<text x="{size / 2}" y="{pad - 14}" text-anchor="middle" font-size="13" font-weight="bold">'
              f'{html.escape(title)}</text>',
@@ -157,6 +163,14 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
     return "".join(parts)
 
 
+def _left_out_table(skipped: Sequence[dict], dataset: str | None) -> pd.DataFrame:
+    """The files a run left out, named in its category folder ``dataset`` as the report names every other file
+    (they had been named in full: report review), with why."""
+    return pd.DataFrame([{"file": relative_name(Path(str(entry.get("file"))), Path(dataset)) if dataset
+                          else entry.get("file"), "reason": entry.get("reason")} for entry in skipped],
+                        columns=["file", "reason"])
+
+
 def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float], threshold: float) -> str:
     figures = []
     for index in indices:
@@ -166,8 +180,8 @@ def _examples(run: Run, indices: Sequence[int], normalization: dict[str, float],
             thumbnail = grid_thumbnail(run_overlay(run, index, normalization, run.box_level, max_side=256,
                                                    shown_side=176), 256)  # shown 11rem wide
         except (ImageReadError, OSError) as exc:  # the test image moved or changed; a damaged run raises RunError
-            figures.append(f"<figure><figcaption>{caption}<br>(image not readable: {html.escape(str(exc))})"
-                           f"</figcaption></figure>")
+            figures.append(f"<figure><figcaption>{caption}<br>(image not shown: {html.escape(str(exc))})"
+                           f"</figcaption></figure>")  # not "not readable": a changed file reads (report review)
             continue
         low, high = map_range(run, index, normalization)  # a map the scale hides, said (command review: six escapes
         if high <= OVERLAY_FLOOR:  # showed no heatmap at all, without a word)
@@ -195,7 +209,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                     max_false_alarm_rate: float | None = None, examples: int = 6, source: str | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
-    ``source`` says where a given threshold comes from (e.g. a preset's name); ``costs`` adds the
+    ``source`` says where a given threshold comes from (e.g. a preset's name; the saved threshold, given or not, is
+    said as saved, with its own source); ``costs`` adds the
     expected cost per 1,000 parts on the line (or more, see :func:`~vqi_core.thresholds.line_cost_sentence`);
     ``max_false_alarm_rate`` is the "at most X % false alarms" preset's rate (None: the one it starts at for the
     run, :func:`~vqi_core.thresholds.saved_false_alarm_rate`); ``examples``: how many false alarms
@@ -205,9 +220,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     """
     run.check(data=True)
     config, metrics, scores = run.config, run.metrics, run.scores
-    saved = threshold is None
     saved_threshold, info = run.saved_threshold  # with its source, costs and whether anyone chose it: one reading
-    threshold = saved_threshold if threshold is None else float(threshold)
+    saved = threshold is None or float(threshold) == saved_threshold  # the saved one given again (the Threshold
+    threshold = saved_threshold if threshold is None else float(threshold)  # page's download, `--threshold`) had
+    # lost "Nobody has chosen this threshold yet" (report review)
     not_chosen = False  # the saved threshold, where nobody has chosen it
     if saved:
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
@@ -275,8 +291,10 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         _pairs([("test-set check", "nothing found: no copied test image, no sign that good test images are other "
                                    "photos of training parts, no whole-image statistic that alone tells good from "
                                    "defective" if (found := findings_line(check)) == "none" else found),
-                ("files left out", f"{len(skipped)}, listed below: they were not evaluated" if skipped else "none")]),
-        _table(pd.DataFrame(skipped, columns=["file", "reason"])) if skipped else "",
+                ("files left out", f"{counted(len(skipped), 'file')}, listed below: "
+                                   f"{'it was' if len(skipped) == 1 else 'they were'} not evaluated" if skipped
+                 else "none")]),
+        _table(_left_out_table(skipped, config.get("dataset"))) if skipped else "",
         _names_list("Test images that copy another image, left out of the figures without copies", [  # each one
             f"{entry['test']} is {entry['copy']}" for entry in  # named (one example had been all: audit review)
             [*(check or {}).get("copies_of_train", []), *(check or {}).get("repeats_in_test", [])]]),
@@ -304,7 +322,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"{html.escape(costs_assumed(costs, saved_costs, saved_costs_typed(info, costs)))}</p>" if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
-        f"<table>{rates}</table>",
+        f"<table class=\"short\">{rates}</table>",
         _table(by_type) if not by_type.empty else "",
         "<h2>Threshold history</h2>",
         "<p>Every threshold saved in the run, newest first; the first row is in effect.</p>",
