@@ -138,8 +138,10 @@ def test_report_at_the_saved_threshold_and_from_the_cli(runs_store, tmp_path, ca
     assert "Nobody has chosen" not in run_report_html(run)  # chosen now
     assert main(["report", "--run", str(run.path), "--out", str(out), "--cost-false-alarm", "2",
                  "--cost-escape", "20"]) == 0  # the defect rate not given: the saved threshold's
-    assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (as entered). The saved threshold "
-            "was saved at other costs: a false alarm costs 5, an escape 200, 0.5% defective.") in out.read_text()
+    assert ("Costs assumed: a false alarm costs 2, an escape 20, 0.5% defective (the false-alarm cost and the escape "
+            "cost as entered; the defect rate as the saved threshold was saved at). The saved threshold was saved at "
+            "other costs: a false alarm costs 5, an escape 200, 0.5% defective.") in out.read_text()  # each cost's
+    # origin, as `threshold` says it (report review: all three had been "as entered")
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0  # as the Threshold page's fields start
     assert ("Costs assumed: a false alarm costs 5, an escape 200, 0.5% defective (those the saved threshold was "
             "saved at).") in out.read_text() and "saved at other costs" not in out.read_text()

@@ -982,7 +982,8 @@ def _report(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         _check_threshold(args.threshold)
     _refuse_inside_a_run_or_category(Path(args.out), "--out")
-    document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold")
+    document = run_report_html(run, args.threshold, costs, max_rate, source="given with --threshold",
+                               costs_entered=_costs_entered(args))
     created = missing_folders(Path(args.out).parent)
     write_bytes_atomic(Path(args.out), document.encode("utf-8"))
     if (missing := missing_dataset_note(run)) is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -206,9 +206,12 @@ def region_line(config: dict) -> str:
 
 
 def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts | None = None,
-                    max_false_alarm_rate: float | None = None, examples: int = 6, source: str | None = None) -> str:
+                    max_false_alarm_rate: float | None = None, examples: int = 6, source: str | None = None,
+                    costs_entered: Collection[str] | None = None) -> str:
     """The validation report of ``run`` at ``threshold`` (default: its saved one) as one HTML document.
 
+    ``costs_entered``: which of ``costs`` were entered for this report (:data:`~vqi_core.runs.COST_FIELDS`),
+    where known, so that each cost's origin is said (one typed had called all three "as entered": report review).
     ``source`` says where a given threshold comes from (e.g. a preset's name; the saved threshold, given or not, is
     said as saved, with its own source); ``costs`` adds the
     expected cost per 1,000 parts on the line (or more, see :func:`~vqi_core.thresholds.line_cost_sentence`);
@@ -229,6 +232,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         source, not_chosen = info.get("source", "saved"), set_at_training(info)
     source = source or "chosen for this report"
     saved_costs = recorded_costs(info)  # what the saved threshold was saved at, and which of them were typed in
+    entered = costs_entered if costs_entered is not None else saved_costs_typed(info, costs) if costs else None
     if max_false_alarm_rate is None:
         max_false_alarm_rate = saved_false_alarm_rate(info)
     labels, values = run.labels, run.score_values
@@ -319,7 +323,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
         f"<p>{html.escape(line_cost_sentence(point, costs))} "
-        f"{html.escape(costs_assumed(costs, saved_costs, saved_costs_typed(info, costs)))}</p>" if costs else "",
+        f"{html.escape(costs_assumed(costs, saved_costs, entered))}</p>" if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
         f"<table class=\"short\">{rates}</table>",
