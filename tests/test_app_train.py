@@ -582,7 +582,9 @@ def test_train_page_check_names_good_test_images_that_look_like_training_parts(o
     assert (made / "split.json").is_file() and len(list((category / "train" / "good").iterdir())) == 10
     assert "tiles_by_part" in app.selectbox(key="category").options
     app.button(key="train_split_by_part").click().run()
-    assert any("already exists" in e.value for e in app.error) and not app.exception
+    assert any("already exists (an earlier split?)\\: choose it in the sidebar as a category to train on, or rename or "
+               "delete it to split again" in e.value for e in app.error) and not app.exception  # what can be done:
+    # the page has no folder to choose (split review)
     shutil.rmtree(made)  # the dataset folder is the category itself: the split lies beside it, not in it
     app = open_page("train.py", data_root=str(category))
     app.button(key="train_check_test_set").click().run()

@@ -243,6 +243,36 @@ def test_a_split_names_every_file_it_leaves_out(tmp_path, capsys) -> None:
                [("train/good", "notes.txt"), ("test/crack", "scan.png"), ("train/good", "part1_photo1.png")])
 
 
+def test_a_byte_copy_of_a_good_image_is_written_once_and_named(tmp_path, capsys) -> None:
+    """Found by the split review: a good test image that copies a training image was written beside its original
+    (the same part, grouped with it), so the split's own test set failed the check that had sent the user to it."""
+    source = photographed_category(tmp_path / "widget")
+    shutil.copy(source / "train" / "good" / "part3_photo1.png", source / "test" / "good" / "copy_of_part3.png")
+    out = tmp_path / "by_part"
+    assert main(["split", "--data", str(source), "--out", str(out), "--test-fraction", "0.3"]) == 0
+    printed = capsys.readouterr().out
+    copy, original = source / "test" / "good" / "copy_of_part3.png", source / "train" / "good" / "part3_photo1.png"
+    assert f"skipped {copy}: a copy of {original}" in printed
+    written = json.loads((out / SPLIT_FILE).read_text())["files"]
+    assert "test/good/copy_of_part3.png" not in written.values() and "train/good/part3_photo1.png" in written.values()
+    assert not check(load_category(out)).repeats_in_test and not check(load_category(out)).copies_of_train
+
+
+def test_a_split_of_one_good_image_or_into_a_broken_link_is_refused_before_the_work(tmp_path, capsys) -> None:
+    """Found by the split review: one good image asked for "a larger test fraction (at least 1)", which cannot be
+    given; a link to a missing folder as --out failed after every image had been grouped."""
+    root = tmp_path / "single"
+    write_png(root / "train" / "good" / "000.png", random_part(0))
+    write_png(root / "test" / "crack" / "000.png", random_part(1))
+    assert main(["split", "--data", str(root), "--out", str(tmp_path / "out")]) == 2
+    assert "has 1 readable good image to split: a split needs at least 2, one for each side" in capsys.readouterr().err
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    assert main(["split", "--data", str(photographed_category(tmp_path / "widget")), "--out", str(dangling)]) == 2
+    captured = capsys.readouterr()
+    assert f"{dangling} is a link to a folder that does not exist" in captured.err and "grouping" not in captured.err
+
+
 def test_ctrl_c_during_a_split_says_the_split_was_not_written(tmp_path, capsys, monkeypatch) -> None:
     """It said "no run was written": split writes a category, not a run."""
     source = photographed_category(tmp_path / "widget")

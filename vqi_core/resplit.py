@@ -26,6 +26,7 @@ import numpy as np
 from .datasets import GOOD, Category, DatasetError, check_bit_depth_used
 from .images import BitDepthError, ImageReadError, bit_depth_too_low, read_image
 from .progress import ProgressCallback, check_seed, report
+from .provenance import file_sha256
 from .runs import created_folders_undone_on_failure
 from .split_check import DEFAULT_TEST_FRACTION, LOOK_ALIKE_LIKENESS, look_alike_groups
 from .system import unwritable_reason
@@ -63,10 +64,19 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     pooled = [s.path for s in category.train] + [s.path for s in category.test if s.defect_type == GOOD]
     paths: list[Path] = []
     skipped: list[dict[str, str]] = list(category.skipped)  # the files refused when the category was listed too
+    first_of: dict[str, Path] = {}  # SHA-256 -> the first good image with those bytes
 
-    def readable_images() -> Iterator[np.ndarray]:  # decoded one at a time; unreadable files are skipped
+    def readable_images() -> Iterator[np.ndarray]:  # decoded one at a time; unreadable files and copies are skipped
         for index, path in enumerate(pooled):
             report(progress, "grouping look-alike photos", index, len(pooled))
+            try:  # a byte copy of an image pooled before is left out: kept, it would stand beside its original in
+                digest = file_sha256(path)  # the new test set, which the check flags (split review)
+            except OSError:
+                digest = None  # said as reading it says it
+            if digest is not None and digest in first_of:
+                skipped.append({"file": str(path), "reason": f"a copy of {first_of[digest]}: the images are "
+                                                             f"written once"})
+                continue
             try:
                 image = read_image(path, bit_depth=bit_depth)
             except BitDepthError as exc:
@@ -75,12 +85,15 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
                 skipped.append({"file": str(path), "reason": exc.reason_for(path)})
                 continue
             paths.append(path)
+            if digest is not None:
+                first_of[digest] = path
             yield image
         report(progress, "grouping look-alike photos", len(pooled), len(pooled))
 
     groups = [[paths[i] for i in group] for group in look_alike_groups(readable_images())]
-    if not paths:
-        raise DatasetError(f"{category.root} has no readable good image to split")
+    if len(paths) < 2:  # "choose a larger test fraction (at least 1)" could not be followed (split review)
+        raise DatasetError(f"{category.root} has {counted(len(paths), 'readable good image')} to split: a split "
+                           f"needs at least 2, one for each side")
     target = round(test_fraction * len(paths))
     if target == 0:  # the least fraction is one image's: half of one, suggested before, rounds to none (review)
         raise DatasetError(f"a test fraction of {test_fraction:g} of {counted(len(paths), 'good image')} is no "
@@ -110,6 +123,8 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
 def check_split_target(category: Category, out: Path) -> None:
     """Refuse ``out`` as the folder of a split of ``category``: it exists, or lies inside the category (before
     any image is read, and again when the split is written)."""
+    if out.is_symlink() and not out.exists():  # it had failed after every image was grouped (split review)
+        raise FileExistsError(f"{out} is a link to a folder that does not exist: choose a new folder for the split")
     if out.exists():
         raise FileExistsError(f"{out} already exists: choose a new folder for the split")
     if out.resolve().is_relative_to(category.root.resolve()):
