@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from synthetic import textured_image
-from vqi_core.capture import (ODD_ONE_OUT_MIN_IMAGES, RANGE_FLOOR, RANGE_MARGIN, capture_ranges, capture_statistics,
-                               file_format, file_format_of, format_cue, odd_ones_out, statistics_ranges, unlike_format,
-                               unlike_training)
+from vqi_core.capture import (ODD_ONE_OUT_MIN_IMAGES, RANGE_FLOOR, RANGE_MARGIN, capture_cues, capture_ranges,
+                               capture_statistics, file_format, file_format_of, format_cue, odd_ones_out,
+                               statistics_ranges, unlike_format, unlike_training)
+from vqi_core.split_check import is_strong_cue
 
 
 def shifted(image: np.ndarray, grey_levels: int) -> np.ndarray:
@@ -159,3 +160,17 @@ def test_an_image_files_format_is_read_from_its_signature_and_another_than_the_t
                            ("PNG", ["PNG", "JPEG"]), ("JPEG", ["PNG", "JPEG"])):  # --fail-on-defect), nor a mixed set
         assert unlike_format(found, trained) == [], (found, trained)
     assert unlike_format("PNG", None) == unlike_format(None, ["PNG"]) == []
+
+
+def test_a_cue_that_chance_alone_could_give_gets_no_note() -> None:
+    """Found by the split review: one good and one defective test image are always separated perfectly by any
+    statistic in which they differ, and the check warned of four capture cues, each at AUROC 1.000."""
+    dark = [np.full((16, 16, 3), level, np.uint8) for level in (40, 50, 60, 70)]
+    bright = [np.full((16, 16, 3), level, np.uint8) for level in range(150, 250, 10)]
+    few = capture_cues([dark[0], bright[0]], ["good", "defective"])
+    mean_grey = next(cue for cue in few if cue["cue"] == "mean grey level")
+    assert mean_grey["auroc"] == 1.0 and mean_grey["p_value"] == pytest.approx(1.0) and not is_strong_cue(mean_grey)
+    many = capture_cues(dark + bright, ["good"] * 4 + ["defective"] * 10)  # 4 against 10: 2 in 1,001 by chance
+    mean_grey = next(cue for cue in many if cue["cue"] == "mean grey level")
+    assert mean_grey["p_value"] == pytest.approx(2 / 1001) and is_strong_cue(mean_grey)
+    assert is_strong_cue({"cue": "mean grey level", "auroc": 0.96})  # recorded before p-values: by its AUROC

@@ -35,7 +35,7 @@ from vqi_core.methods import AnomalyModel, method_title
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, interval_text
 from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, incomplete_run_files, label_values
-from vqi_core.split_check import CUE_AUROC
+from vqi_core.split_check import CUE_AUROC, CUE_P_VALUE
 from vqi_core.system import home_expanded
 from vqi_core.wording import counted, exact_number, figure, headline
 
@@ -182,7 +182,7 @@ RUN_TABLE_COLUMNS = {
         help="What the run's test-set check found: test images that copy training or other test images, good "
              "test images that look like training images far more often than defective ones (other photos of "
              f"the same parts), and whole-image statistics that alone tell good from defective (AUROC ≥ "
-             f"{CUE_AUROC}); \"none\" if none of these; what could not be checked where it could not (\"look-alikes "
+             f"{CUE_AUROC}, where chance alone would do so at most {CUE_P_VALUE:.0%} of the time); \"none\" if none of these; what could not be checked where it could not (\"look-alikes "
              f"cannot tell\" where nearly every test image looks like a training image)."),
     "created": st.column_config.TextColumn(
         help="When the run was trained: the local time of the machine that trained it, with its offset from UTC."),

@@ -145,7 +145,7 @@ def paired_ms_per_image(run: "Run", limit: int = 64, passes: int = 3) -> tuple[f
 
 def _run_one(dataset: Path, entry: str, runs_dir: str, kept: bool, queue: multiprocessing.Queue) -> None:
     from .pipeline import RunConfig, train_run
-    from .split_check import CUE_AUROC, look_alike_finding
+    from .split_check import is_strong_cue, look_alike_finding
 
     try:
         name, params = parse_method(entry)
@@ -168,7 +168,7 @@ def _run_one(dataset: Path, entry: str, runs_dir: str, kept: bool, queue: multip
         if finding := look_alike_finding(check.get("look_alike_summary", {})):
             notes.append(finding)
         notes += [f"{cue['cue']} alone: AUROC {cue['auroc']:.3f}"
-                  for cue in check.get("capture_cues", []) if cue["auroc"] >= CUE_AUROC]
+                  for cue in check.get("capture_cues", []) if is_strong_cue(cue)]
         notes += [(headline(note) or note).rstrip(".") for note in run.report.get("notes", [])
                   if not any(summed_up in note.lower() for summed_up in SUMMED_UP_NOTES)]
         row["note"] = "; ".join(notes)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import cv2
 import numpy as np
+from scipy.stats import mannwhitneyu
 
 from .metrics import image_auroc
 
@@ -79,8 +80,9 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
     """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
 
     One entry per :data:`CAPTURE_CUES` statistic that differs between the images: ``cue``, ``auroc``
-    (direction-free, 0.5-1), the median of each class (``good_median``, ``defective_median``); empty unless both
-    classes are present. A statistic the same on every image tells nothing and is left out (the colour of grey
+    (direction-free, 0.5-1), ``p_value`` (two-sided, the Mann-Whitney test's: how often chance alone separates the
+    classes this well; one good and one defective image are always separated perfectly: split review), the median
+    of each class (``good_median``, ``defective_median``); empty unless both classes are present. A statistic the same on every image tells nothing and is left out (the colour of grey
     images, listed at 0.500, read as a finding: browser review).
     """
     defective = np.array([label != "good" for label in labels], int)
@@ -96,7 +98,8 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
             continue
         auroc = image_auroc(defective, values)
         assert auroc is not None  # both classes are present
-        cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4),
+        p_value = float(mannwhitneyu(values[defective == 1], values[defective == 0], alternative="two-sided").pvalue)
+        cues.append({"cue": name, "auroc": round(max(auroc, 1.0 - auroc), 4), "p_value": p_value,
                      "good_median": float(np.median(values[defective == 0])),
                      "defective_median": float(np.median(values[defective == 1]))})
     return cues

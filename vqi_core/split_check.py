@@ -80,8 +80,17 @@ LOOK_ALIKE_GAP = 0.3
 #: alike and the measure tells nothing ("14 of 14 good, 21 of 21 defective" then "no sign that ..." read as a
 #: contradiction on bottle: browser review)
 ALL_LOOK_ALIKE = 0.9
-#: a whole-image statistic that alone separates good from defective test images this well gets a note
-CUE_AUROC = 0.95
+#: a whole-image statistic that alone separates good from defective test images this well gets a note, where
+#: chance alone would separate them so with a probability of at most CUE_P_VALUE (two-sided Mann-Whitney test): one
+#: good and one defective image are always separated perfectly, and 2 against 2 often are (split review)
+CUE_AUROC, CUE_P_VALUE = 0.95, 0.01
+
+
+def is_strong_cue(cue: dict[str, Any]) -> bool:
+    """Whether a capture cue (:func:`~vqi_core.capture.capture_cues`' entry) gets a note: it reaches
+    :data:`CUE_AUROC`, and chance alone would not have separated the images so (a cue recorded before its p-value
+    was: by its AUROC alone)."""
+    return cue["auroc"] >= CUE_AUROC and cue.get("p_value", 0.0) <= CUE_P_VALUE
 
 
 @dataclass(frozen=True)
@@ -353,8 +362,8 @@ class SplitCheck:
 
     @property
     def strong_cues(self) -> list[dict[str, Any]]:
-        """The capture cues that alone reach :data:`CUE_AUROC`."""
-        return [cue for cue in self.capture_cues if cue["auroc"] >= CUE_AUROC]
+        """The capture cues that get a note (:func:`is_strong_cue`)."""
+        return [cue for cue in self.capture_cues if is_strong_cue(cue)]
 
     def notes(self, test_labels: Sequence[str], auroc: float | None = None,
               auroc_without: float | None = None) -> list[str]:
@@ -544,7 +553,7 @@ def findings_line(check: dict[str, Any] | None) -> str:
         findings.append(("" if copies else "no copies; ")
                         + "look-alikes cannot tell (nearly every test image looks like a training image)")
     findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
-                 if cue["auroc"] >= CUE_AUROC]
+                 if is_strong_cue(cue)]
     if findings:
         return "; ".join(findings)
     if check.get("test_images") == 0:
