@@ -106,12 +106,17 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             held += len(groups[index])
     if held == 0:
         largest = max(len(group) for group in groups)
+        copies = sum(1 for entry in skipped if entry["reason"].startswith("a copy of "))
+        kept = (f"group the images by a part number yourself; the category as it is holds "
+                f"{counted(copies, 'good image')} that {'copies' if copies == 1 else 'copy'} another, so collect new "
+                f"good parts for testing rather than keep its split" if copies
+                else "keep the split, or group the images by a part number yourself")
         raise DatasetError(
             f"no group of look-alike photos fits into a test side of {target} of the "
-            f"{counted(len(paths), 'good image')}: "
+            f"{counted(len(paths), 'distinct good image')}: "
             f"the largest group holds {largest} (likeness {LOOK_ALIKE_LIKENESS:g} or more joins photos). Parts "
-            f"that all look the same cannot be split by their photos: keep the split, or group the images by a "
-            f"part number yourself.")
+            f"that all look the same cannot be split by their photos: {kept}.")  # "keep the split" had been said
+        # where every good test image copied a training image (split review)
     test = [path for i, group in enumerate(groups) if i in test_groups for path in group]
     train = [path for i, group in enumerate(groups) if i not in test_groups for path in group]
     if not train:
