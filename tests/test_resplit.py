@@ -240,11 +240,15 @@ def test_a_split_names_every_file_it_leaves_out(tmp_path, capsys) -> None:
     (source / "test" / "crack" / "scan.png").write_text("not an image")
     good = source / "train" / "good" / "part1_photo1.png"
     good.write_bytes(good.read_bytes()[:200])  # a damaged good image
+    shutil.copy(source / "ground_truth" / "crack" / "000_mask.png", source / "ground_truth" / "crack" / "9_mask.png")
     out = tmp_path / "by_part"
     assert main(["split", "--data", str(source), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     left_out = {Path(item["file"]).name for item in json.loads((out / SPLIT_FILE).read_text())["skipped"]}
-    assert left_out == {"notes.txt", "scan.png", "part1_photo1.png"}
+    assert left_out == {"notes.txt", "scan.png", "part1_photo1.png", "9_mask.png"}
+    assert sorted(path.name for path in (out / "ground_truth" / "crack").iterdir()) == [  # listed as left out, and
+        f"{index:03d}_mask.png" for index in range(4)]  # left out: each image's own mask alone (split review)
+    assert "4 defective test images and 4 masks as they were" in printed
     assert all(f"skipped {source / folder / name}: " in printed for folder, name in
                [("train/good", "notes.txt"), ("test/crack", "scan.png"), ("train/good", "part1_photo1.png")])
 

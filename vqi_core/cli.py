@@ -408,10 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
         "split", help="split a category's good images anew, by part: look-alike photos stay on one side",
         description="Pool train/good and test/good, join the photos that look almost alike (likeness "
                     f"{LOOK_ALIKE_LIKENESS:g} or more, as in check; a chain of look-alikes is one group) and draw "
-                    "whole groups, seeded, into test/good until it holds --test-fraction of the good images. "
-                    "Writes a new category folder (--out, which must not exist) with the defective test images "
-                    "and the masks as they were and split.json (source, seed, every group, every file left out with "
-                    "the reason), and prints its path "
+                    "whole groups, seeded, into test/good until it holds --test-fraction of the good images; a byte "
+                    "copy of a good image is written once. Writes a new category folder (--out, which must not "
+                    "exist) with the defective test images and their masks as they were and split.json (source, "
+                    "seed, every group, every file left out with the reason), and prints its path "
                     "as the last line. For a category whose good test images look like training images far more "
                     "often than its defective ones do (check says so): other photos of the same parts.")
     split.add_argument("--data", required=True, help="category folder, or dataset root with --category")

@@ -8,7 +8,7 @@ look-alikes of :mod:`vqi_core.split_check`). :func:`split_by_part` pools
 of look-alikes is one group) and draws whole groups, seeded, into ``test/good``
 until it holds ``test_fraction`` of the good images. :func:`write_split` writes
 the new category: the good images on their new sides, the defective test images
-and the masks as they were, and ``split.json`` with the source, the seed and
+with their masks as they were, and ``split.json`` with the source, the seed and
 every group. It is written under a temporary name beside ``out`` and renamed
 into place when complete.
 """
@@ -144,7 +144,7 @@ def check_split_target(category: Category, out: Path) -> None:
 
 def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
     """Write ``split`` as a new category folder ``out`` (which must not exist): ``train/good`` and ``test/good``
-    from the split, the defective test images and ``ground_truth`` as they were, and ``split.json``."""
+    from the split, the defective test images as they were with their masks, and ``split.json``."""
     out = Path(out)
     check_split_target(category, out)
     staging = out.parent / f".{out.name}.incomplete"
@@ -165,12 +165,14 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
                 target = staging / "test" / sample.defect_type / sample.path.name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(sample.path, target)
-            if (root / "ground_truth").is_dir():  # a broken link is left out (listed among the masks skipped)
-                try:
-                    shutil.copytree(root / "ground_truth", staging / "ground_truth", ignore=_broken_links)
-                except shutil.Error as exc:  # a list of (source, target, reason), one per file that failed
-                    source, _, reason = exc.args[0][0]
-                    raise OSError(f"could not copy {source} into the split: {reason}") from None
+                if sample.mask_path is not None:  # each image's own mask (the folder had been copied whole, with
+                    mask = staging / sample.mask_path.relative_to(root)  # the masks matching no image, listed as
+                    mask.parent.mkdir(parents=True, exist_ok=True)  # left out all the same: split review)
+                    try:
+                        shutil.copy2(sample.mask_path, mask)
+                    except OSError as exc:
+                        raise OSError(f"could not copy {sample.mask_path} into the split: {exc.strerror or exc}") \
+                            from None
             record = {"source": str(root.resolve()), "seed": split.seed, "test_fraction": split.test_fraction,
                       "likeness": LOOK_ALIKE_LIKENESS, "good_images": len(split.train) + len(split.test),
                       "train_good": len(split.train), "test_good": len(split.test),
@@ -182,13 +184,6 @@ def write_split(category: Category, split: PartSplit, out: Path | str) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return out
-
-
-def _broken_links(folder: str, names: list[str]) -> list[str]:
-    """The names in ``folder`` that are links to nothing (``shutil.copytree``'s ``ignore``). Its own
-    ``ignore_dangling_symlinks`` judged a relative link from the working folder, not from the link's, and left
-    out every working one too."""
-    return [name for name in names if (Path(folder) / name).is_symlink() and not (Path(folder) / name).exists()]
 
 
 def _free_name(folder: Path, path: Path) -> Path:
