@@ -94,6 +94,12 @@ def _names_list(title: str, names: Sequence[str]) -> str:
             f'<div class="print-only"><p>{heading}:</p><ul>{items}</ul></div>')
 
 
+def _named_with_scores(run: Run, indices: Sequence[int], threshold: float) -> list[str]:
+    """The test images ``indices`` of ``run`` as "<defect type>/<file> (score ...)", in that order."""
+    return [f"{run.scores['image'].iloc[index]} (score {score_beside(run.scores['score'].iloc[index], threshold)})"
+            for index in indices]
+
+
 def missing_dataset_note(run: Run) -> str | None:
     """A note when the run's dataset folder is no longer where it was trained (the report shows the example
     images from there); None when it is."""
@@ -353,9 +359,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<h2>False alarms at this threshold: {len(false_alarms)} <span style="color:{GOOD_CSS}">good</span> '
         f"{'part' if len(false_alarms) == 1 else 'parts'} rejected</h2>",
         _examples(run, false_alarms[:examples], normalization, threshold),
+        _names_list("Every false alarm, with its score", _named_with_scores(run, false_alarms, threshold))
+        if len(false_alarms) > examples else "",  # each one named, as `evaluate` names them (report review)
         f'<h2>Escapes at this threshold: {len(escapes)} <span style="color:{DEFECT_TEXT_CSS}">defective</span> '
         f"{'part' if len(escapes) == 1 else 'parts'} passed</h2>",
         _examples(run, escapes[:examples], normalization, threshold),
+        _names_list("Every escape, with its score", _named_with_scores(run, escapes, threshold))
+        if len(escapes) > examples else "",
         f'<p class="muted">Shown: at most {examples} of each, farthest on the wrong side of the threshold first. '
         f"Heatmaps are normalised with {normalised_with}; boxes mark what lies above "
         f"{'every one of them' if run.box_level == BOX_LEVEL else f'box level {exact_number(run.box_level)}'}"
