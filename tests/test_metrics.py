@@ -792,6 +792,13 @@ def test_the_costs_assumed_are_said_to_be_vqis_defaults_even_where_a_threshold_w
     assert costs_assumed(LineCosts(5.0, 200.0, 0.005), LineCosts(5.0, 200.0, 0.005)).endswith(
         "(those the saved threshold was saved at).")
     assert costs_assumed(LineCosts(5.0, 200.0, 0.005)).endswith("(as entered).")
+    saved = LineCosts(1.0, 20.0, 0.01)  # saved with only the escape cost typed: the others were VQI's defaults then
+    assert costs_assumed(saved, saved, set(), {"escape"}).endswith(  # (report review: they had read as the line's)
+        "(those the saved threshold was saved at: the escape cost entered then, the false-alarm cost and the defect "
+        "rate VQI's defaults).")
+    assert costs_assumed(saved, saved, None, {"escape"}) == costs_assumed(saved, saved, set(), {"escape"})
+    assert costs_assumed(saved, saved, set(), {"false_alarm", "escape", "defect_rate"}).endswith(
+        "(those the saved threshold was saved at).")
 
 
 def test_a_verdict_or_an_outcome_refuses_what_is_not_a_score_or_a_label():

@@ -1682,7 +1682,9 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     assert (run.predictions()["prediction"] == "defective").all()
     assert run.threshold_costs == costs  # recorded with the threshold, as data (browser review of 2026-12-05)
     lines, _ = shown()  # costs not given: the saved threshold's, as the Threshold page's fields start (review)
-    assert lines[-1] == f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)."
+    kept = ("those the saved threshold was saved at: the false-alarm cost and the escape cost entered then, the "
+            "defect rate VQI's defaults")  # the rate was not typed when it was saved (report review)
+    assert lines[-1] == f"Costs assumed: {costs.summary()} ({kept})."
     other = LineCosts(0.0, 2.0, 0.01)
     one_typed = ("the escape cost as entered; the false-alarm cost and the defect rate as the saved threshold was "
                  "saved at")  # each cost's origin (command review: one typed called all three "as entered")
@@ -1699,7 +1701,7 @@ def test_cli_threshold_shows_chooses_and_saves_the_operating_point(trained, tmp_
     lines, _ = shown("--value", str(middle))
     assert not lines[-1].startswith("chosen on other images")  # a threshold typed in has no rule to check
     # another threshold, no cost given: the saved threshold's costs, said so and not "as entered" (README review)
-    assert f"Costs assumed: {costs.summary()} (those the saved threshold was saved at)." in lines
+    assert f"Costs assumed: {costs.summary()} ({kept})." in lines
     assert middle != run.threshold
     assert (f"Costs assumed: {other.summary()} ({one_typed}). The saved threshold was saved at other costs: "
             f"{costs.summary()}.") in shown("--value", str(middle), "--cost-escape", "2")[0]

@@ -336,3 +336,19 @@ def test_the_report_names_every_false_alarm_and_escape_beyond_the_pictures(runs_
     assert len(escapes) > 6 and f"Every escape, with its score ({len(escapes)})" in text
     assert all(html.escape(str(name)) in text for name in escapes["image"])
     assert "Every false alarm" not in text  # none: every good part passes
+
+
+def test_costs_left_at_the_defaults_when_a_threshold_was_saved_are_said_to_be_the_defaults(runs_store, tmp_path,
+                                                                                            capsys):
+    """Found by the report review: a threshold saved with only the escape cost typed was reported at "a false alarm
+    costs 1, an escape 20, 1% defective (those the saved threshold was saved at)": the two defaults read as the
+    line's own figures in the signed record."""
+    run = runs_store.list()[0]
+    value = repr(float(np.median(run.score_values)))
+    assert main(["threshold", "--run", str(run.path), "--value", value, "--save", "--cost-escape", "20"]) == 0
+    said = ("Costs assumed: a false alarm costs 1, an escape 20, 1% defective (those the saved threshold was saved "
+            "at: the escape cost entered then, the false-alarm cost and the defect rate VQI's defaults).")
+    assert main(["threshold", "--run", str(run.path)]) == 0 and said in capsys.readouterr().out
+    out = tmp_path / "report.html"
+    assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0
+    assert html.escape(said) in out.read_text()

@@ -47,8 +47,8 @@ from .resplit import DEFAULT_TEST_FRACTION, check_split_target, split_by_part, w
 from .runs import (CONFIG_FILE, MAX_BOX_LEVEL, MAX_DESCRIPTION_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL,
                    InterruptedOnceWritten, Run, RunError, RunStore, changed_settings, checked_box_level, checked_name,
                    checked_reason, check_output_file, costs_typed_in, escaped_controls, incomplete_run_files,
-                   missing_folders, recorded_costs, run_folder_holding, runs_held, spreadsheet_csv, spreadsheet_text,
-                   synced_to_disk, write_bytes_atomic)
+                   missing_folders, recorded_costs, run_folder_holding, runs_held, saved_costs_entered, spreadsheet_csv,
+                   spreadsheet_text, synced_to_disk, write_bytes_atomic)
 from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copies_line, one_class_note
 from .system import FolderBusy, file_above, home_expanded, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
@@ -905,7 +905,7 @@ def _threshold(args: argparse.Namespace) -> int:
                     if name in ("Precision", "Recall", "F1", "Accuracy")))
     print(line_cost_sentence(point, costs))
     entered = _costs_entered(args)
-    print(costs_assumed(costs, saved_costs, entered))
+    print(costs_assumed(costs, saved_costs, entered, saved_costs_entered(saved_threshold[1])))
     if costlier := costlier_than_unchecked(point, costs, source):
         print(f"Warning: {costlier}")
     held_out = _held_out_line(args, run, costs, max_rate)

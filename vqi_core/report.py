@@ -31,7 +31,8 @@ from .images import ImageReadError
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence, box_level_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs, saved_costs_typed
+from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs, saved_costs_entered, \
+    saved_costs_typed
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
@@ -329,7 +330,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f"<p>{html.escape(cost_sentence(point))}</p>",
         f'<p class="note">{html.escape(copies)}</p>' if (copies := without_copies_sentence(run, threshold)) else "",
         f"<p>{html.escape(line_cost_sentence(point, costs))} "
-        f"{html.escape(costs_assumed(costs, saved_costs, entered))}</p>" if costs else "",
+        f"{html.escape(costs_assumed(costs, saved_costs, entered, saved_costs_entered(info)))}</p>" if costs else "",
         f'<p class="note">{html.escape(costlier)}</p>'
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
         f"<table class=\"short\">{rates}</table>",

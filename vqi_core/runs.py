@@ -1587,6 +1587,13 @@ def saved_costs_typed(entry: dict, costs: LineCosts) -> set[str] | None:
     return set() if isinstance(typed, list) and typed and costs == recorded_costs(entry) else None
 
 
+def saved_costs_entered(entry: dict) -> set[str] | None:
+    """Which of the costs a ``threshold.json`` ``entry`` was saved at were entered then (its ``costs_entered``, of
+    :data:`COST_FIELDS`); None where that was not recorded."""
+    typed = entry.get("costs_entered")
+    return {name for name in typed if name in COST_FIELDS} if isinstance(typed, list) else None
+
+
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
                     costs: LineCosts | None = None, saved_by: str = "",
                     costs_entered: Collection[str] | None = None) -> dict:

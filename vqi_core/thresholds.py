@@ -204,19 +204,23 @@ def other_saved_costs(costs: LineCosts, saved_at: LineCosts | None) -> LineCosts
 COST_NAMES = {"false_alarm": "the false-alarm cost", "escape": "the escape cost", "defect_rate": "the defect rate"}
 
 
-def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None, entered: Collection[str] | None = None) -> str:
+def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None, entered: Collection[str] | None = None,
+                  saved_entered: Collection[str] | None = None) -> str:
     """Which costs the cost figures assume, and where they come from: VQI's defaults (which must not read as the
     line's own in a quality record), the costs the saved threshold was saved at (``saved_at``, where they are
     these, whichever threshold the figures are for) or entered; and ``saved_at`` where it differs
     (:func:`other_saved_costs`). ``entered``: the fields entered (:data:`COST_NAMES`' keys), where known, each
     cost's origin then said from it (command review: the defaults typed in were called "not entered", one cost
-    typed called all three "as entered"); else guessed from the values."""
+    typed called all three "as entered"); else guessed from the values. ``saved_entered``: which of ``saved_at``
+    were entered when the threshold was saved (``threshold.json``'s ``costs_entered``), where recorded: the others
+    were VQI's defaults then, and are said so (report review: a saved escape cost had lent the defaults beside it
+    the standing of the line's own figures)."""
     other = other_saved_costs(costs, saved_at)
-    kept = ("those the saved threshold was saved at" if saved_at is not None else
-            "VQI's defaults, not figures entered for this line")
+    kept = ("VQI's defaults, not figures entered for this line" if saved_at is None else
+            "those the saved threshold was saved at" + _entered_then(saved_entered))
     if entered is None:
         origin = ("VQI's defaults, not figures entered for this line" if costs == LineCosts() else
-                  "those the saved threshold was saved at" if saved_at is not None and other is None else "as entered")
+                  kept if saved_at is not None and other is None else "as entered")
     elif not entered:
         origin = kept
     elif set(COST_NAMES) <= set(entered):
@@ -228,6 +232,18 @@ def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None, entered: 
                   + ("as the saved threshold was saved at" if saved_at is not None else "VQI's defaults"))
     differs = f" The saved threshold was saved at other costs: {other.summary()}." if other is not None else ""
     return f"Costs assumed: {costs.summary()} ({origin}).{differs}"
+
+
+def _entered_then(saved_entered: Collection[str] | None) -> str:
+    """What of the saved costs was entered then, to follow "those the saved threshold was saved at": "" where all
+    were, or where that was not recorded."""
+    if saved_entered is None or set(COST_NAMES) <= set(saved_entered):
+        return ""
+    typed = [name for key, name in COST_NAMES.items() if key in saved_entered]
+    others = [name for key, name in COST_NAMES.items() if key not in saved_entered]
+    if not typed:
+        return ", VQI's defaults then, none entered for this line"
+    return f": {' and '.join(typed)} entered then, {' and '.join(others)} VQI's defaults"
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
