@@ -904,6 +904,10 @@ def test_the_threshold_pages_downloads_are_of_the_threshold_being_tried(open_pag
     _, report = downloads(app, "threshold_report")
     assert f"At the threshold {exact_number(tried)} (" in report.decode()
     assert "explored here, not saved)" in report.decode()
+    app.number_input(key="cost_false_alarm").set_value(2.0).run()  # one cost typed: said so in the report, as
+    _, report = downloads(app, "threshold_report")  # the command line says it (code review: all three had been
+    assert ("(the false-alarm cost as entered; the escape cost and the defect rate VQI&#x27;s defaults)"  # "as
+            in report.decode())  # entered")
 
 
 def test_opening_the_threshold_page_changes_nothing(open_page, app_env):
@@ -1236,7 +1240,8 @@ def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):
     assert "Defect pixels flagged" in labels and "Good pixels flagged" in labels and "Precision" not in labels
     run = app_env.get(app.session_state["current_run_id"])  # the run's own pixel figures, AUPRO too (browser review)
     shown = {m.label: m.value for m in app.metric}
-    assert shown["Pixel AUROC"] == f"{run.metrics['pixel_auroc']:.3f}" and shown["AUPRO"] == f"{run.metrics['aupro']:.3f}"
+    assert shown["Pixel AUROC"] == f"{run.metrics['pixel_auroc']:.3f}"
+    assert shown["AUPRO"] == f"{run.metrics['aupro']:.3f}"
     assert not app.exception
     # what the tab is for, that nothing there is saved, and which pixels it counts (browser review)
     captions = [c.value for c in app.main.caption]

@@ -13,7 +13,7 @@ from synthetic import textured_image
 from vqi_core.capture import (ODD_ONE_OUT_MIN_IMAGES, RANGE_FLOOR, RANGE_MARGIN, capture_cues, capture_ranges,
                                capture_statistics, file_format, file_format_of, format_cue, odd_ones_out,
                                statistics_ranges, unlike_format, unlike_training)
-from vqi_core.split_check import is_strong_cue
+from vqi_core.split_check import findings_line, is_strong_cue
 
 
 def shifted(image: np.ndarray, grey_levels: int) -> np.ndarray:
@@ -174,3 +174,5 @@ def test_a_cue_that_chance_alone_could_give_gets_no_note() -> None:
     mean_grey = next(cue for cue in many if cue["cue"] == "mean grey level")
     assert mean_grey["p_value"] == pytest.approx(2 / 1001) and is_strong_cue(mean_grey)
     assert is_strong_cue({"cue": "mean grey level", "auroc": 0.96})  # recorded before p-values: by its AUROC
+    check = {"capture_cues": few, "look_alike_summary": {}}  # what it could not tell is not "none" (code review)
+    assert "mean grey level alone 1.000, too few test images to tell it from chance" in findings_line(check)

@@ -91,6 +91,9 @@ def test_parts_that_all_look_alike_cannot_be_split_by_their_photos(tmp_path) -> 
         write_png(tmp_path / "same" / "train" / "good" / f"{photo}.png", another_photo(part, seed=photo))
     with pytest.raises(DatasetError, match="cannot be split by their photos: keep the split, or group the images"):
         split_by_part(load_category(tmp_path / "same"))
+    shutil.copy(tmp_path / "same" / "train" / "good" / "0.png", tmp_path / "same" / "train" / "good" / "copy.png")
+    with pytest.raises(DatasetError, match="keep the split, or group"):  # a copy within train/good alone leaves
+        split_by_part(load_category(tmp_path / "same"))  # the test set as it was (code review)
     (tmp_path / "same" / "test" / "good").mkdir(parents=True)
     for photo in range(3):  # its good test images copy training images: keeping that split is no advice (review)
         shutil.copy(tmp_path / "same" / "train" / "good" / f"{photo}.png", tmp_path / "same" / "test" / "good")
@@ -275,7 +278,11 @@ def test_a_split_of_one_good_image_or_into_a_broken_link_is_refused_before_the_w
     write_png(root / "train" / "good" / "000.png", random_part(0))
     write_png(root / "test" / "crack" / "000.png", random_part(1))
     assert main(["split", "--data", str(root), "--out", str(tmp_path / "out")]) == 2
-    assert "has 1 readable good image to split: a split needs at least 2, one for each side" in capsys.readouterr().err
+    assert "has 1 distinct readable good image to split: a split needs at least 2, one for each side" in \
+        capsys.readouterr().err
+    shutil.copy(root / "train" / "good" / "000.png", root / "train" / "good" / "001.png")  # two files, one image
+    assert main(["split", "--data", str(root), "--out", str(tmp_path / "out")]) == 2
+    assert "has 1 distinct readable good image (1 byte copy left out) to split" in capsys.readouterr().err
     dangling = tmp_path / "dangling"
     dangling.symlink_to(tmp_path / "nowhere")
     assert main(["split", "--data", str(photographed_category(tmp_path / "widget")), "--out", str(dangling)]) == 2

@@ -122,7 +122,9 @@ DAMAGED_REPORTS = [
     ({"training_file_formats": "PNG"}, '"training_file_formats" is not a list of file formats'),
     ({"training_bit_depths": [12]}, '"training_bit_depths" is not a list of the bit depths 8 and 16'),
     ({"training_bit_depths": [True]}, '"training_bit_depths" is not a list of the bit depths 8 and 16'),
-]
+    ({"split_check": {"capture_cues": [{"cue": "mean grey level", "auroc": 0.99, "p_value": None}]}},
+     '"split_check.capture_cues" holds a p-value ("p_value") that is not a number'),  # a TypeError had ended the
+]  # listing and every page (code review)
 
 
 @pytest.mark.parametrize("content, problem", DAMAGED_REPORTS)

@@ -182,8 +182,9 @@ RUN_TABLE_COLUMNS = {
         help="What the run's test-set check found: test images that copy training or other test images, good "
              "test images that look like training images far more often than defective ones (other photos of "
              f"the same parts), and whole-image statistics that alone tell good from defective (AUROC ≥ "
-             f"{CUE_AUROC}, where chance alone would do so at most {CUE_P_VALUE:.0%} of the time); \"none\" if none of these; what could not be checked where it could not (\"look-alikes "
-             f"cannot tell\" where nearly every test image looks like a training image)."),
+             f"{CUE_AUROC}, where chance alone would do so at most {CUE_P_VALUE:.0%} of the time; with fewer test "
+             f"images, said to be too few to tell); \"none\" if none of these; what could not be checked where it "
+             f"could not (\"look-alikes cannot tell\" where nearly every test image looks like a training image)."),
     "created": st.column_config.TextColumn(
         help="When the run was trained: the local time of the machine that trained it, with its offset from UTC."),
     "data": st.column_config.TextColumn(

@@ -80,9 +80,10 @@ def capture_cues(images: Sequence[np.ndarray], labels: Sequence[str]) -> list[di
     """How well each whole-image statistic alone separates ``"good"`` from ``"defective"`` images.
 
     One entry per :data:`CAPTURE_CUES` statistic that differs between the images: ``cue``, ``auroc``
-    (direction-free, 0.5-1), ``p_value`` (two-sided, the Mann-Whitney test's: how often chance alone separates the
-    classes this well; one good and one defective image are always separated perfectly: split review), the median
-    of each class (``good_median``, ``defective_median``); empty unless both classes are present. A statistic the same on every image tells nothing and is left out (the colour of grey
+    (direction-free, 0.5-1), ``p_value`` (two-sided, the Mann-Whitney test's: how often chance alone
+    separates the classes this well; one good and one defective image are always separated perfectly: split
+    review), the median of each class (``good_median``, ``defective_median``); empty unless both classes are
+    present. A statistic the same on every image tells nothing and is left out (the colour of grey
     images, listed at 0.500, read as a finding: browser review).
     """
     defective = np.array([label != "good" for label in labels], int)

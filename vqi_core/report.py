@@ -37,7 +37,6 @@ from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
-from .provenance import relative_name
 from .wording import counted, exact_number, figure, percent, readable_time, score_beside
 
 #: a table of at most this many rows is printed on one page (the six rates had been split over two: report review)
@@ -173,8 +172,10 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
 def _left_out_table(skipped: Sequence[dict], dataset: str | None) -> pd.DataFrame:
     """The files a run left out, named in its category folder ``dataset`` as the report names every other file
     (they had been named in full: report review), with why."""
-    return pd.DataFrame([{"file": relative_name(Path(str(entry.get("file"))), Path(dataset)) if dataset
-                          else entry.get("file"), "reason": entry.get("reason")} for entry in skipped],
+    def named(file: str) -> str:  # the file left out itself, not a link's target (code review)
+        return Path(file).relative_to(dataset).as_posix() if dataset and Path(file).is_relative_to(dataset) else file
+
+    return pd.DataFrame([{"file": named(str(entry.get("file"))), "reason": entry.get("reason")} for entry in skipped],
                         columns=["file", "reason"])
 
 

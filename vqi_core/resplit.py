@@ -92,8 +92,10 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
 
     groups = [[paths[i] for i in group] for group in look_alike_groups(readable_images())]
     if len(paths) < 2:  # "choose a larger test fraction (at least 1)" could not be followed (split review)
-        raise DatasetError(f"{category.root} has {counted(len(paths), 'readable good image')} to split: a split "
-                           f"needs at least 2, one for each side")
+        left = sum(1 for entry in skipped if entry["reason"].startswith("a copy of "))
+        copied = f" ({counted(left, 'byte copy', 'byte copies')} left out)" if left else ""
+        raise DatasetError(f"{category.root} has {counted(len(paths), 'distinct readable good image')}{copied} to "
+                           f"split: a split needs at least 2, one for each side")
     target = round(test_fraction * len(paths))
     if target == 0:  # the least fraction is one image's: half of one, suggested before, rounds to none (review)
         raise DatasetError(f"a test fraction of {test_fraction:g} of {counted(len(paths), 'good image')} is no "
@@ -106,7 +108,8 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             held += len(groups[index])
     if held == 0:
         largest = max(len(group) for group in groups)
-        copies = sum(1 for entry in skipped if entry["reason"].startswith("a copy of "))
+        copies = sum(1 for entry in skipped if entry["reason"].startswith("a copy of ")  # the test set's own
+                     and Path(entry["file"]).parent.parent.name == "test")  # copies (code review)
         kept = (f"group the images by a part number yourself; the category as it is holds "
                 f"{counted(copies, 'good image')} that {'copies' if copies == 1 else 'copy'} another, so collect new "
                 f"good parts for testing rather than keep its split" if copies

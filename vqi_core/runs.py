@@ -1511,6 +1511,8 @@ def _split_check_problem(check: Any) -> str | None:
     cues = check.get("capture_cues", [])
     if not _objects_with_texts(cues, "cue") or not all(finite_number(cue.get("auroc")) for cue in cues):
         return '"split_check.capture_cues" is not a list of cues ("cue") with their AUROC ("auroc")'
+    if not all("p_value" not in cue or finite_number(cue["p_value"]) for cue in cues):  # none: an older run's
+        return '"split_check.capture_cues" holds a p-value ("p_value") that is not a number'
     return None
 
 

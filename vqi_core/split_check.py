@@ -40,9 +40,10 @@ spread, colourfulness, red-blue balance, size, aspect ratio) alone separates the
 defective ones, a model can score well by noticing how the images were
 captured (another day, light, exposure, camera or crop) rather than the
 defects. Each statistic's AUROC is reported (direction-free, 0.5-1; see
-:func:`vqi_core.capture.capture_cues`); at ``CUE_AUROC`` or above it gets a
-note. Some defects do change the whole image (a missing part, a broken
-bottle), so the note asks to check, it does not conclude.
+:func:`vqi_core.capture.capture_cues`); at ``CUE_AUROC`` or above, where chance
+alone would do so at most ``CUE_P_VALUE`` of the time, it gets a note. Some
+defects do change the whole image (a missing part, a broken bottle), so the
+note asks to check, it does not conclude.
 """
 
 from __future__ import annotations
@@ -554,6 +555,9 @@ def findings_line(check: dict[str, Any] | None) -> str:
                         + "look-alikes cannot tell (nearly every test image looks like a training image)")
     findings += [f"{cue['cue']} alone {cue['auroc']:.3f}" for cue in check.get("capture_cues", [])
                  if is_strong_cue(cue)]
+    findings += [f"{cue['cue']} alone {cue['auroc']:.3f}, too few test images to tell it from chance"
+                 for cue in check.get("capture_cues", [])  # not "none": it could not tell (code review)
+                 if cue["auroc"] >= CUE_AUROC and not is_strong_cue(cue)]
     if findings:
         return "; ".join(findings)
     if check.get("test_images") == 0:

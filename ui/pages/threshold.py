@@ -129,6 +129,13 @@ def init_threshold(run: Run, axis: ScoreAxis, saved_threshold: tuple[float, dict
     st.session_state[OWNER] = owner
 
 
+def costs_changed(costs: LineCosts | None, saved_costs: LineCosts | None) -> set[str]:
+    """The cost fields (:data:`~vqi_core.runs.COST_FIELDS`) that differ from where they start, the saved
+    threshold's costs (VQI's defaults where none were saved): those typed in."""
+    start = saved_costs or LineCosts()
+    return {name for name in COST_FIELDS if costs is not None and getattr(costs, name) != getattr(start, name)}
+
+
 def save(run: Run, axis: ScoreAxis) -> None:
     """Save the threshold shown, with the reason entered, into the run (button callback); the outcome shows on the
     next draw. The threshold is read now, not when the button was drawn: an exact value typed in and the click
@@ -169,11 +176,10 @@ def save(run: Run, axis: ScoreAxis) -> None:
                                                     f"\"Save threshold\" again to save it all the same ({why}).")
             return
         st.session_state.pop(SAVE_CONFIRM, None)
-        saved_costs = recorded_costs(saved)  # the fields start at them (VQI's defaults where none): those changed
-        start = saved_costs or LineCosts()  # were typed in, the others carried over (code review: a page save
-        typed = {name for name in COST_FIELDS if costs is not None and getattr(costs, name) != getattr(start, name)}
-        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs,  # called costs
-                                     saved_by=st.session_state.get(SAVED_BY, ""),  # typed in "VQI's defaults")
+        saved_costs = recorded_costs(saved)  # the fields start at them: those changed were typed in, the others
+        typed = costs_changed(costs, saved_costs)  # carried over (code review: a page save called costs typed in
+        written = run.save_threshold(value, source, st.session_state.get(REASON, ""), costs=costs,  # "VQI's
+                                     saved_by=st.session_state.get(SAVED_BY, ""),  # defaults")
                                      costs_entered=costs_typed_in(typed, saved_costs, saved) if costs else None)
     except (RunError, OSError, ValueError) as exc:
         st.session_state[SAVE_ERROR] = run.id, f"Could not save the threshold: {common.as_text(exc)}"
@@ -443,7 +449,9 @@ def image_level_body(run: Run) -> None:
         buttons.download_button(
             "Validation report (HTML)",
             functools.partial(run_report_html, common.run_with_images(run), threshold, costs, max_rate,
-                              source=source if threshold == saved_value else f"{source}, explored here, not saved"),
+                              source=source if threshold == saved_value else f"{source}, explored here, not saved",
+                              costs_entered=costs_changed(costs, run.threshold_costs) if costs else None),  # each
+            # cost's origin, as the command line says it (code review: one typed had made all three "as entered")
             file_name=f"{run.id}-report-{axis.text(threshold)}.html", mime="text/html", on_click="ignore",
             key="threshold_report", icon=":material/description:",
             help="One self-contained HTML file for the quality record: what the run learnt from, how it was "

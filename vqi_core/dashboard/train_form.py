@@ -113,7 +113,7 @@ def split_category_by_part(root: str, category: str | None, seed: int = 0, bit_d
     photos cannot be grouped, ``FileExistsError`` when the folder exists. ``bit_depth``: of 16-bit images."""
     found = load_category(category_path(root, category))
     out = found.root.parent / f"{found.root.name}_by_part"
-    if out.exists() or out.is_symlink():  # the page has no folder to choose: say what can be done (split review)
+    if out.is_dir():  # the page has no folder to choose: say what can be done (split review)
         raise FileExistsError(f"{out} already exists (an earlier split?): choose it in the sidebar as a category to "
                               f"train on, or rename or delete it to split again")
     check_split_target(found, out)  # before every image is decoded and grouped
