@@ -18,7 +18,7 @@ from vqi_core.bench import DEFAULT_DATA_ROOT
 from vqi_core.images import read_image
 from vqi_core.provenance import file_sha256
 from vqi_core.methods.base import CONTENT_DIGEST_KEY, content_sha256
-from vqi_core.metrics import image_auroc
+from vqi_core.metrics import defect_type_metrics, image_auroc
 from vqi_core.runs import label_values, read_scores_file, scores_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -192,9 +192,9 @@ def reseal(run_folder: Path) -> None:
     if metrics.get("image_auroc") is not None:
         labels, values = label_values(scores), scores["score"].to_numpy(dtype=float)
         metrics["image_auroc"] = image_auroc(labels, values)
+        given = defect_type_metrics(scores["defect_type"].astype(str).tolist(), labels, values)
         for name, entry in (metrics.get("per_defect_type") or {}).items():
-            chosen = (labels == 0) | (scores["defect_type"].astype(str) == name).to_numpy()
-            entry["image_auroc"] = image_auroc(labels[chosen], values[chosen])
+            entry["image_auroc"] = given[name]["image_auroc"]
         (run_folder / "metrics.json").write_text(json.dumps(metrics))
 
 

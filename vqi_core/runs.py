@@ -52,7 +52,7 @@ from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
 from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
                            saved_normalization, saved_preprocessing)
-from .metrics import LineCosts, image_auroc, mask_to_eval_size
+from .metrics import LineCosts, defect_type_metrics, image_auroc, mask_to_eval_size
 from .progress import MAX_SEED
 from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest, relative_name
 from .localisation import BOX_LEVEL, STORED_MAP_DTYPE
@@ -729,15 +729,10 @@ class Run:
         """``RunError`` where a defect type's image AUROC in ``metrics.json`` is not the one the run's scores give
         (its images against every good image): the report had shown 0.1000 beside 7 of 7 caught (robustness
         review)."""
-        types = self.scores["defect_type"].astype(str).to_numpy()
-        good = self.labels == 0
+        given = defect_type_metrics(self.scores["defect_type"].astype(str).tolist(), self.labels, self.score_values)
         for name, entry in (self.metrics.get("per_defect_type") or {}).items():
-            saved = entry.get("image_auroc")
-            chosen = good | (types == name)
-            if not _is_finite(saved) or not (types == name).any():
-                continue
-            found = image_auroc(self.labels[chosen], self.score_values[chosen])
-            if found is not None and abs(found - saved) > 1e-9:
+            saved, found = entry.get("image_auroc"), given.get(name, {}).get("image_auroc")  # as the run counted it
+            if _is_finite(saved) and found is not None and abs(found - saved) > 1e-9:
                 raise RunError(f"{self.path / METRICS_FILE} is damaged: the image AUROC of defect type {name!r}, "
                                f"{saved:.4f}, is not the {found:.4f} that the run's scores give; restore it from a "
                                f"copy, or train again")
