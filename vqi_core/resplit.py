@@ -65,6 +65,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
     paths: list[Path] = []
     skipped: list[dict[str, str]] = list(category.skipped)  # the files refused when the category was listed too
     first_of: dict[str, Path] = {}  # SHA-256 -> the first good image with those bytes
+    copies: list[Path] = []  # the byte copies of those left out
 
     def readable_images() -> Iterator[np.ndarray]:  # decoded one at a time; unreadable files and copies are skipped
         for index, path in enumerate(pooled):
@@ -76,6 +77,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             if digest is not None and digest in first_of:
                 skipped.append({"file": str(path), "reason": f"a copy of {first_of[digest]}: the images are "
                                                              f"written once"})
+                copies.append(path)
                 continue
             try:
                 image = read_image(path, bit_depth=bit_depth)
@@ -92,8 +94,7 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
 
     groups = [[paths[i] for i in group] for group in look_alike_groups(readable_images())]
     if len(paths) < 2:  # "choose a larger test fraction (at least 1)" could not be followed (split review)
-        left = sum(1 for entry in skipped if entry["reason"].startswith("a copy of "))
-        copied = f" ({counted(left, 'byte copy', 'byte copies')} left out)" if left else ""
+        copied = f" ({counted(len(copies), 'byte copy', 'byte copies')} left out)" if copies else ""
         raise DatasetError(f"{category.root} has {counted(len(paths), 'distinct readable good image')}{copied} to "
                            f"split: a split needs at least 2, one for each side")
     target = round(test_fraction * len(paths))
@@ -108,11 +109,10 @@ def split_by_part(category: Category, test_fraction: float = DEFAULT_TEST_FRACTI
             held += len(groups[index])
     if held == 0:
         largest = max(len(group) for group in groups)
-        copies = sum(1 for entry in skipped if entry["reason"].startswith("a copy of ")  # the test set's own
-                     and Path(entry["file"]).parent.parent.name == "test")  # copies (code review)
+        in_test = sum(path.parent.parent.name == "test" for path in copies)  # the test set's own (code review)
         kept = (f"group the images by a part number yourself; the category as it is holds "
-                f"{counted(copies, 'good image')} that {'copies' if copies == 1 else 'copy'} another, so collect new "
-                f"good parts for testing rather than keep its split" if copies
+                f"{counted(in_test, 'good image')} that {'copies' if in_test == 1 else 'copy'} another, so collect new "
+                f"good parts for testing rather than keep its split" if in_test
                 else "keep the split, or group the images by a part number yourself")
         raise DatasetError(
             f"no group of look-alike photos fits into a test side of {target} of the "
