@@ -1154,13 +1154,20 @@ class Run:
         """SHA-256 of each test image the run evaluated, by its ``scores.csv`` name (``<defect_type>/<file>``),
         from the data manifest; None for a run trained before manifests existed."""
         if self._test_digests is None:
-            manifest = self.data_manifest
-            if manifest is None:
+            digests = self._manifest_digests("test")
+            if digests is None:
                 return None
-            tests = manifest[manifest["role"] == "test"]
-            self._test_digests = {str(file).removeprefix("test/"): str(digest)
-                                  for file, digest in zip(tests["file"], tests["sha256"])}
+            self._test_digests = {file.removeprefix("test/"): digest for file, digest in digests.items()}
         return self._test_digests
+
+    def _manifest_digests(self, role: str) -> dict[str, str] | None:
+        """SHA-256 of each file of ``role`` (``test``, ``mask``) in the data manifest, by its path in the category
+        folder; None for a run trained before manifests existed."""
+        manifest = self.data_manifest
+        if manifest is None:
+            return None
+        rows = manifest[manifest["role"] == role]
+        return dict(zip(rows["file"].astype(str), rows["sha256"].astype(str)))
 
     def image(self, index: int) -> np.ndarray:
         """The evaluated image ``index`` (RGB uint8) read from its dataset path; ``ImageReadError`` when the file
@@ -1201,10 +1208,7 @@ class Run:
         """SHA-256 of each ground-truth mask the run was evaluated with, by its path in the category folder
         (``ground_truth/<type>/<name>``), from the data manifest; empty for a run trained before manifests."""
         if self._mask_digests is None:
-            manifest = self.data_manifest
-            masks = manifest[manifest["role"] == "mask"] if manifest is not None else None
-            self._mask_digests = {} if masks is None else dict(zip(masks["file"].astype(str),
-                                                                   masks["sha256"].astype(str)))
+            self._mask_digests = self._manifest_digests("mask") or {}
         return self._mask_digests
 
     def data_path(self, recorded: str) -> str:
