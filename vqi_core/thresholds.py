@@ -226,9 +226,8 @@ def costs_assumed(costs: LineCosts, saved_at: LineCosts | None = None, entered: 
     elif set(COST_NAMES) <= set(entered):
         origin = "as entered"
     else:
-        typed = [name for key, name in COST_NAMES.items() if key in entered]
-        others = [name for key, name in COST_NAMES.items() if key not in entered]
-        origin = (f"{' and '.join(typed)} as entered; {' and '.join(others)} "
+        typed, others = _typed_and_others(entered)
+        origin = (f"{typed} as entered; {others} "
                   + ("as the saved threshold was saved at" if saved_at is not None else "VQI's defaults"))
     differs = f" The saved threshold was saved at other costs: {other.summary()}." if other is not None else ""
     return f"Costs assumed: {costs.summary()} ({origin}).{differs}"
@@ -239,11 +238,16 @@ def _entered_then(saved_entered: Collection[str] | None) -> str:
     were, or where that was not recorded."""
     if saved_entered is None or set(COST_NAMES) <= set(saved_entered):
         return ""
-    typed = [name for key, name in COST_NAMES.items() if key in saved_entered]
-    others = [name for key, name in COST_NAMES.items() if key not in saved_entered]
+    typed, others = _typed_and_others(saved_entered)
     if not typed:
         return ", VQI's defaults then, none entered for this line"
-    return f": {' and '.join(typed)} entered then, {' and '.join(others)} VQI's defaults"
+    return f": {typed} entered then, {others} VQI's defaults"
+
+
+def _typed_and_others(entered: Collection[str]) -> tuple[str, str]:
+    """The costs named in ``entered`` (:data:`COST_NAMES`' keys) and the others, each as "the ... and the ..."."""
+    return (" and ".join(name for key, name in COST_NAMES.items() if key in entered),
+            " and ".join(name for key, name in COST_NAMES.items() if key not in entered))
 
 
 def line_cost_sentence(point: OperatingPoint, costs: LineCosts, parts: int = 1000) -> str:
