@@ -207,10 +207,8 @@ class Preprocessing:
         normalised, below and right of each prepared image) and their geometries."""
         prepared = [self.prepare(image) for image in images]
         (height, width), (network_h, network_w) = self.input_hw, self.network_hw
-        batch = np.empty((len(prepared), network_h, network_w, 3), np.float32)
-        batch[:] = np.array(self.mean, np.float32)
-        batch[:, :height, :width] = np.stack([p[0] for p in prepared])
-        batch = self.normalised(batch)
+        batch = np.pad(self.normalised(np.stack([p[0] for p in prepared])),
+                       ((0, 0), (0, network_h - height), (0, network_w - width), (0, 0)))
         tensor = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))
         return tensor, [p[1] for p in prepared]
 
