@@ -1568,6 +1568,13 @@ def recorded_costs(entry: dict) -> LineCosts | None:
         return None
 
 
+def costs_changed(costs: LineCosts | None, saved_costs: LineCosts | None) -> set[str]:
+    """The cost fields (:data:`COST_FIELDS`) of ``costs`` that differ from where the Threshold page's fields start,
+    the saved threshold's costs (VQI's defaults where none were saved): those typed in."""
+    start = saved_costs or LineCosts()
+    return {name for name in COST_FIELDS if costs is not None and getattr(costs, name) != getattr(start, name)}
+
+
 def costs_typed_in(entered: set[str], saved_costs: LineCosts | None, saved_entry: dict) -> set[str] | None:
     """Which of the costs a threshold is saved with were typed in (recorded with it): those ``entered`` now, and
     those carried over from the saved threshold's costs that were typed in for it (code review: carried-over

@@ -18,8 +18,8 @@ from vqi_core.dashboard.threshold import DETECTION_INTERVAL, pixel_slider_start,
 from vqi_core.metrics import MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts
 from vqi_core.report import run_report_html
 from vqi_core.localisation import boxes_sentence, box_level_warning
-from vqi_core.runs import COST_FIELDS, MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, \
-    costs_typed_in, label_values, recorded_costs
+from vqi_core.runs import MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_BOX_LEVEL, Run, RunError, \
+    costs_changed, costs_typed_in, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
 from vqi_core.wording import are, by_whom, counted, exact_number, figure, percent, saved_time
@@ -127,13 +127,6 @@ def init_threshold(run: Run, axis: ScoreAxis, saved_threshold: tuple[float, dict
     else:
         show_threshold(threshold, saved.get("source", "saved"))
     st.session_state[OWNER] = owner
-
-
-def costs_changed(costs: LineCosts | None, saved_costs: LineCosts | None) -> set[str]:
-    """The cost fields (:data:`~vqi_core.runs.COST_FIELDS`) that differ from where they start, the saved
-    threshold's costs (VQI's defaults where none were saved): those typed in."""
-    start = saved_costs or LineCosts()
-    return {name for name in COST_FIELDS if costs is not None and getattr(costs, name) != getattr(start, name)}
 
 
 def save(run: Run, axis: ScoreAxis) -> None:
