@@ -189,7 +189,7 @@ class CommandParser(argparse.ArgumentParser):
     def unknown_options(self) -> list[str]:
         """The options given that this command does not know: tokens that start with "--" and hold no space, not
         an option's value (code review: "--reason '--run r'" had named "--run r"), none after a bare "--"."""
-        actions = {option: action for action in self._actions for option in action.option_strings}
+        actions = self._option_actions()
         unknown, value_next = [], False
         for token in self.given:
             if token == "--":
@@ -203,9 +203,13 @@ class CommandParser(argparse.ArgumentParser):
                 unknown.append(name)
         return unknown
 
+    def _option_actions(self) -> dict[str, argparse.Action]:
+        """Every option string of this command (in the order it was added) with its action."""
+        return {option: action for action in self._actions for option in action.option_strings}
+
     def nearest_option(self, unknown: str) -> str:
         """" (did you mean --data?)" for the option of this command nearest to ``unknown``, "" where none is."""
-        known = [option for action in self._actions for option in action.option_strings if option.startswith("--")]
+        known = [option for option in self._option_actions() if option.startswith("--")]
         nearest = difflib.get_close_matches(unknown, known, n=1, cutoff=0.7)  # "--bogus": not "--out"
         return f" (did you mean {nearest[0]}?)" if nearest else ""
 
