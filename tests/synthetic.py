@@ -194,7 +194,7 @@ def reseal(run_folder: Path) -> None:
         metrics["image_auroc"] = image_auroc(labels, values)
         given = defect_type_metrics(scores["defect_type"].astype(str).tolist(), labels, values)
         for name, entry in (metrics.get("per_defect_type") or {}).items():
-            entry["image_auroc"] = given[name]["image_auroc"]
+            entry["image_auroc"] = given.get(name, {}).get("image_auroc")  # none left of the type: none
         (run_folder / "metrics.json").write_text(json.dumps(metrics))
 
 
