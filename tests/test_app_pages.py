@@ -781,7 +781,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]  # typed in, recorded so
     assert run.threshold_info["source"] == f"Minimum cost: {saved.summary()}"
     assert not any("saved at other costs" in i.value for i in app.info)
-    history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    history = next(table.value for table in app.table if "reason" in table.value.columns)
     assert history["costs"].tolist() == [saved.summary(), ""]  # newest first; trained with: none recorded
 
     app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
@@ -1031,7 +1031,7 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
         f"false alarms, by J. Doe, {saved_time(run.threshold_info['saved_at'])}), in another tab") for e in app.error)
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
-    history = next(d.value for d in app.dataframe if "source" in d.value.columns)
+    history = next(table.value for table in app.table if "source" in table.value.columns)
     assert history.columns.tolist() == ["saved", "threshold", "by", "reason", "source", "costs"]  # the reason in view
     assert history["threshold"].tolist()[:2] == [exact_number(shown), exact_number(elsewhere)]  # newest first
     assert history["by"].tolist()[:3] == ["A. Quality", "J. Doe", ""]  # who changed the decision (audit review:
@@ -1191,7 +1191,7 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
     assert run.threshold_info["source"] == "manual"
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
-    history = next(frame.value for frame in app.dataframe if "reason" in frame.value.columns)
+    history = next(table.value for table in app.table if "reason" in table.value.columns)
     assert history["threshold"].tolist() == [exact_number(run.threshold), exact_number(trained_with)]  # newest first
     assert [float(value) for value in history["threshold"]] == [run.threshold, trained_with]  # exact, as printed
     assert history["reason"].tolist() == ["too many false alarms on lot 7", ""]

@@ -452,10 +452,8 @@ def image_level_body(run: Run) -> None:
                  "presets on held-out images) and its false alarms and escapes as thumbnails.")
     history = threshold_history_frame(run)
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
-        st.dataframe(history, hide_index=True, width="stretch", placeholder=common.NO_VALUE,
-                     column_config={"source": st.column_config.TextColumn(width="medium"),  # "a false a" was
-                                    "costs": st.column_config.TextColumn(width="large"),  # all one saw of the
-                                    "reason": st.column_config.TextColumn(width="medium")})  # costs (review)
+        st.table(history, hide_index=True)  # a static table wraps its texts: in a data grid the costs, the last
+        # column, were cut off at 1440 px (browser review)
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
@@ -614,8 +612,7 @@ def box_level_body(run: Run) -> None:
     history = box_level_history(info)
     if not history.empty:
         with st.expander(f"Box level history ({counted(len(history), 'level')})"):
-            st.dataframe(history, hide_index=True, width="stretch", placeholder=common.NO_VALUE,
-                         column_config={"reason": st.column_config.TextColumn(width="large")})
+            st.table(history, hide_index=True)  # texts wrapped, as the threshold history
 
 
 st.title("Threshold")
