@@ -17,6 +17,7 @@ from conftest import FAST_METHOD, FAST_PARAMS
 from synthetic import write_mvtec_dataset
 from vqi_core.cli import main
 from vqi_core.metrics import LineCosts, ThresholdEvaluator
+from vqi_core.dashboard.boxes import run_box_data
 from vqi_core.pipeline import RunConfig, train_run
 from vqi_core.images import read_image
 from vqi_core.dashboard.style import css_color
@@ -237,6 +238,28 @@ def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store)
     assert len(saved) == 2  # when, as run labels say it, not "2026-12-05T12:05:29+00:00"
     assert "<script>alert(1)</script> lot 7" in text  # shown as text...
     assert "<script>" not in document  # ...never as markup
+
+
+def _regions_boxed_cells(document: str) -> dict[str, str]:
+    """The report's by-defect-type table as {defect type: its "regions boxed" cell}."""
+    table = next(table for table in re.findall(r"<table.*?</table>", document, re.S) if "regions boxed" in table)
+    rows = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in re.findall(r"<tr.*?</tr>", table, re.S)]
+    column = rows[0].index("regions boxed")
+    return {row[0]: row[column] for row in rows[1:]}
+
+
+def test_the_report_gives_each_defect_types_regions_boxed_at_the_runs_box_level(runs_store):
+    """As the Threshold page's Boxes tab does (report review: the report gave them for all types together only);
+    from metrics.json at the level the run was trained with, counted again at a level saved since."""
+    run = runs_store.list()[0]
+    assert _regions_boxed_cells(run_report_html(run)) == {"blob": "0.0% (0 of 5)", "scratch": "0.0% (0 of 5)"}
+    assert {name: (entry["defect_regions_boxed"], entry["defect_regions"])  # as metrics.json has them
+            for name, entry in run.metrics["per_defect_type"].items()} == {"blob": (0, 5), "scratch": (0, 5)}
+    run.save_box_level(20.0, "a level where this tiny model's boxes find most regions")
+    assert run_box_data(run, run.normalization).hits(20.0)[1] == {  # the types differ: no row passes for another
+        "blob": {"defect_regions": 5, "defect_regions_boxed": 4},
+        "scratch": {"defect_regions": 5, "defect_regions_boxed": 3}}
+    assert _regions_boxed_cells(run_report_html(run)) == {"blob": "80.0% (4 of 5)", "scratch": "60.0% (3 of 5)"}
 
 
 def test_a_missing_figure_in_a_report_table_reads_n_a_not_none():

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import __version__
 from .backbones import backbone_title
-from .dashboard.boxes import box_level_history, run_box_data, saved_box_counts
+from .dashboard.boxes import box_level_history, run_box_counts
 from .dashboard.image_lists import without_copies_sentence
 from .dashboard.overlays import grid_thumbnail, inspected_text, jpeg_bytes, map_range, pixel_scope, run_overlay
 from .dashboard.run_tables import run_notes
@@ -92,6 +92,14 @@ def _names_list(title: str, names: Sequence[str]) -> str:
     items = "".join(f"<li>{html.escape(name)}</li>" for name in names)
     return (f"<details><summary>{heading}</summary><ul>{items}</ul></details>"
             f'<div class="print-only"><p>{heading}:</p><ul>{items}</ul></div>')
+
+
+def _share_of(counts: dict[str, int] | None) -> str | None:
+    """A defect type's annotated regions with a box, as "share (boxed of regions)"; None without regions."""
+    if not counts or not counts["defect_regions"]:
+        return None
+    boxed, regions = counts["defect_regions_boxed"], counts["defect_regions"]
+    return f"{percent(boxed / regions)} ({boxed:,} of {regions:,})"
 
 
 def _named_with_scores(run: Run, indices: Sequence[int], threshold: float) -> list[str]:
@@ -269,7 +277,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]
     escapes = [int(i) for i in np.argsort(values, kind="stable") if outcome[i] == "FN"]
     normalization = run.normalization
-    box_counts = saved_box_counts(run) or run_box_data(run, normalization).hits(run.box_level)[0]
+    box_counts, boxed_by_type = run_box_counts(run, normalization)
+    if boxed_by_type and not by_type.empty:  # per type, as the Threshold page's Boxes tab (report review)
+        by_type["regions boxed"] = by_type["defect type"].map(lambda name: _share_of(boxed_by_type.get(name)))
 
     notes = "".join(f'<p class="note">{html.escape(note)}</p>' for note in run_notes(run))
     missing = missing_dataset_note(run)  # the examples' images are read from there
