@@ -128,7 +128,8 @@ def test_predict_draws_the_boxes_inspect_draws_on_the_same_image():
     raw[8:20, 8:20] = 6.0 + 1e-4  # just above the highest good level (6.0), by less than float16's step there
 
     class Fixed:  # a fitted model that gives this map
-        normalization, region = {"map_median": 2.0, "map_max": 6.0, "score_max": 9.0}, None
+        normalization = {"map_median": 2.0, "map_max": 6.0, "score_max": 9.0}
+        image_inspected_area = staticmethod(lambda image_hw: None)  # every pixel
 
         def predict(self, images, progress=None):
             return Prediction(np.array([1.0]), [raw])
@@ -146,7 +147,8 @@ def test_a_score_at_the_threshold_is_judged_defective_when_scored_and_when_judge
     and where the Predict page judges its results again; defective cards come first, highest score first
     (mutation review: none of these was pinned)."""
     class Fixed:
-        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+        normalization = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}
+        image_inspected_area = staticmethod(lambda image_hw: None)  # every pixel
 
         def predict(self, images, progress=None):
             return Prediction(np.array([2.5, 1.0, 3.0]), [np.zeros((8, 8), np.float32)] * 3)
@@ -173,7 +175,8 @@ def test_the_predictions_table_counts_each_rows_broad_boxes():
     spot[4:8, 4:8] = 9.0  # a small spot: a box that locates it
 
     class Fixed:
-        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+        normalization = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}
+        image_inspected_area = staticmethod(lambda image_hw: None)  # every pixel
 
         def predict(self, images, progress=None):
             return Prediction(np.array([2.0, 2.0]), [raw, spot])
@@ -200,7 +203,8 @@ def test_a_saved_overlay_carries_its_verdict_under_the_image():
     spot[4:8, 4:8] = 9.0
 
     class Fixed:
-        normalization, region = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}, None
+        normalization = {"map_median": 0.0, "map_max": 4.0, "score_max": 9.0}
+        image_inspected_area = staticmethod(lambda image_hw: None)  # every pixel
 
         def predict(self, images, progress=None):
             return Prediction(np.array([2.0, 0.1]), [spot, np.zeros((32, 32), np.float32)])

@@ -16,7 +16,7 @@ from PIL import Image
 
 from synthetic import SMALL_METHODS, draw_defect, textured_image, write_png, write_twelve_bit_category
 from vqi_core.cli import main
-from vqi_core.dashboard.overlays import pixel_scope, region_caption, run_inspected_areas
+from vqi_core.dashboard.overlays import pixel_scope, region_caption, run_inspected_areas, run_overlay
 from vqi_core.dashboard.threshold import prepare_pixel_data
 from vqi_core.dashboard.train_form import region_preview
 from vqi_core.finetune import prepare_training
@@ -280,9 +280,22 @@ def test_pixel_metrics_leave_out_the_border_a_centre_crop_cuts_off(clamp_categor
     assert all((area == seen).all() for area in run_inspected_areas(run, maps))  # as the pixel tab counts them
     report = run_report_html(run)  # it had said "inspection region: the whole image" (browser review)
     assert ("<th>inspected</th><td>the centre crop (0.5 of the resized image&#x27;s height and width; the border "
-            "outside it is never inspected)</td>") in report  # as the pages say it
+            "outside it, darkened in the overlays, is never inspected)</td>") in report  # as the pages say it
     assert "The pixel AUROC and the AUPRO count the pixels inspected (inside the centre crop; defect pixels outside " \
            "count as missed)." in report
+    # the border is darkened in every overlay, as a region's outside is (it had been drawn as if inspected: review)
+    image = run.image(0)
+    drawn = run_overlay(run, 0, run.normalization, run.box_level, heatmap=False, boxes=False, ground_truth=False)
+    assert np.array_equal(drawn[seen], image[seen])
+    assert np.array_equal(drawn[~seen], np.round(image[~seen] * IGNORED_BRIGHTNESS).astype(np.uint8))
+    out = tmp_path / "predictions"  # and in predict's, which the Predict page draws too
+    assert main(["predict", "--run", str(run.path), "--input", str(run.data_path(run.scores["path"].iloc[0])),
+                 "--out", str(out)]) == 0
+    overlay = cv2.cvtColor(cv2.imread(str(next(out.glob("*_overlay.png")))), cv2.COLOR_BGR2RGB)
+    left = (overlay.shape[1] - SIDE) // 2  # the image, centred above its caption band
+    drawn = overlay[:SIDE, left:left + SIDE]
+    assert np.array_equal(drawn[~seen], np.round(image[~seen] * IGNORED_BRIGHTNESS).astype(np.uint8))
+    assert not np.array_equal(drawn[seen], np.round(image[seen] * IGNORED_BRIGHTNESS).astype(np.uint8))
 
 
 def test_a_wrong_region_writes_no_run(clamp_category, tmp_path):
@@ -418,11 +431,11 @@ def test_the_inspected_part_of_an_image_names_the_centre_crop_too():
     assert region_caption({"region": region, "params": {"crop": 1.0}}) == (
         "inspected: 50% of each image (the darkened area is ignored)")
     assert region_caption({"params": {"crop": 0.7}}) == (
-        "inspected: the centre crop (0.7 of the resized image's height and width; the border outside it is never "
-        "inspected)")
+        "inspected: the centre crop (0.7 of the resized image's height and width; the border outside it, darkened in "
+        "the overlays, is never inspected)")
     assert region_caption({"region": region, "params": {"crop": 0.7}}) == (
         "inspected: the region (50% of each image; the darkened area is ignored) within the centre crop (0.7 of the "
-        "resized image's height and width; the border outside it is never inspected)")
+        "resized image's height and width; the border outside it, darkened in the overlays, is never inspected)")
 
 
 def test_the_pixel_metrics_say_when_they_count_the_inspected_pixels_only():

@@ -750,7 +750,8 @@ class ImageResult:
     boxes: list[Box]
     image: np.ndarray  # the scored image, RGB uint8
     unlike_training: list[str] = field(default_factory=list)  # see vqi_core.capture.unlike_training
-    region: np.ndarray | None = None  # the inspected part of the image (bool, image size); None: all of it
+    region: np.ndarray | None = None  # the inspected part of the image (its inspection region and centre crop; bool,
+    # image size); None: all of it
     sha256: str = ""  # of the scored file's bytes (set by iter_score)
     broad_boxes: int = 0  # how many of ``boxes`` cover more than half of the image (judged in the map's pixels)
     read_note: str | None = None  # how the file was read where that bears on its verdict (transparency; set by
@@ -781,7 +782,7 @@ def score_images(model: AnomalyModel, images: Sequence[np.ndarray], names: Seque
                                    boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]),
                                    image, unlike_training(image if captured is None else captured(image),
                                                           training_ranges),
-                                   model.region.mask_for(image.shape[:2]) if model.region is not None else None,
+                                   model.image_inspected_area(image.shape[:2]),
                                    broad_boxes=map_box_tally(norm_map, box_level)[1]))
     return results
 

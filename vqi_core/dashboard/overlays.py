@@ -14,9 +14,9 @@ import numpy as np
 from ..images import ImageReadError, stored_size
 from ..localisation import CAPTION_TEXT_COLOR, HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, \
     own_range_map, render_overlay
-from ..methods.base import MODEL_JSON
+from ..methods.base import MODEL_JSON, inspected_area
 from ..pipeline import ImageResult, inspected_pixels
-from ..preprocessing import Preprocessing, visible_area
+from ..preprocessing import Preprocessing
 from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
 from ..wording import percent
 from .style import THUMBNAIL_BACKGROUND
@@ -27,12 +27,7 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
     :meth:`~vqi_core.methods.base.AnomalyModel.inspected_area`; all True where that is every pixel), read without
     loading the model; None when it inspects every pixel of every image. A test image that is no longer there is
     taken at its map's size (exact for the squash and letterbox resizes, which depend on the aspect alone)."""
-    path = run.path / MODEL_DIR / MODEL_JSON
-    try:
-        preprocessing = Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError: a ValueError
-        raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
-    region, paths = run.region, run.scores["path"].tolist()
+    preprocessing, region, paths = _run_preprocessing(run), run.region, run.scores["path"].tolist()
     if region is None and preprocessing.crop >= 1:  # nothing cut off: no image header needs reading
         return None
     areas: list[np.ndarray | None] = []
@@ -42,11 +37,17 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
             original_hw = stored_size(run.data_path(image_path))
         except (OSError, ImageReadError, ValueError):
             original_hw = hw
-        area = visible_area(preprocessing.geometry(original_hw), preprocessing.input_hw, hw)
-        if region is not None:
-            area = region.mask_for(hw) if area is None else area & region.mask_for(hw)
-        areas.append(area)
+        areas.append(inspected_area(preprocessing, region, preprocessing.geometry(original_hw), hw))
     return inspected_pixels(maps, areas)
+
+
+def _run_preprocessing(run: Run) -> Preprocessing:
+    """The run's preprocessing, read from its ``model.json`` without loading the model."""
+    path = run.path / MODEL_DIR / MODEL_JSON
+    try:
+        return Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError: a ValueError
+        raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
 
 
 def run_ground_truth(run: Run, maps: Sequence[np.ndarray], unreadable: list[str]) -> list[np.ndarray | None]:
@@ -121,8 +122,10 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
     :attr:`~vqi_core.runs.Run.box_level`) and ground-truth outline (RGB uint8), its longer side at most
     ``max_side`` (drawn at that size: a large image is not blended at full size first); lines as wide as
     :func:`shown_line_width` for ``shown_side``; ``own_range``: the heatmap's colours spread over the image's
-    own range (:func:`~vqi_core.localisation.own_range_map`), the boxes as ever."""
-    image = shrunk_to(run.image(index), max_side)
+    own range (:func:`~vqi_core.localisation.own_range_map`), the boxes as ever. What the model does not inspect
+    (outside its inspection region or centre crop) is darkened."""
+    original = run.image(index)
+    image = shrunk_to(original, max_side)
     norm_map = normalize_map(run.anomaly_map(index), normalization)
     found = boxes_from_map(norm_map, box_level, image_hw=image.shape[:2]) if boxes else ()
     try:
@@ -130,8 +133,13 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
     except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
         mask = None
     region = run.region
+    if region is not None or centre_crop(run.config) < 1:  # darkened outside, as Predict's overlays
+        preprocessing = _run_preprocessing(run)
+        inspected = inspected_area(preprocessing, region, preprocessing.geometry(original.shape[:2]), image.shape[:2])
+    else:
+        inspected = None
     return render_overlay(image, own_range_map(norm_map) if own_range else norm_map, found, mask=mask, alpha=alpha,
-                          show_heatmap=heatmap, region=region.mask if region is not None else None,
+                          show_heatmap=heatmap, region=inspected,
                           line_width=shown_line_width(max(image.shape[:2]), shown_side))
 
 
@@ -224,8 +232,8 @@ def inspected_text(config: dict[str, Any]) -> str:
     """How much of each image a run inspects, in words: its inspection region and its centre crop, whose border
     is never inspected (empty for a run that inspects whole images). The pages' captions and the report say it."""
     region, crop = config.get("region"), centre_crop(config)
-    cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it is never "
-               f"inspected)") if crop < 1 else ""
+    cropped = (f"the centre crop ({crop:g} of the resized image's height and width; the border outside it, darkened "
+               f"in the overlays, is never inspected)") if crop < 1 else ""
     if region and cropped:
         return (f"the region ({percent(region['inspected_share'], 0)} of each image; the darkened area is ignored) "
                 f"within {cropped}")

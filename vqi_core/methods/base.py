@@ -136,6 +136,18 @@ class Prediction:
     inspected: list[np.ndarray | None] = field(default_factory=list)
 
 
+def inspected_area(preprocessing: Preprocessing, region: InspectionRegion | None, geometry: Geometry,
+                   hw: tuple[int, int]) -> np.ndarray | None:
+    """The pixels of an image's map (of shape ``hw``; ``geometry``: the image's under ``preprocessing``) that a model
+    inspects: inside its centre crop (see :func:`~vqi_core.preprocessing.visible_area`) and its inspection
+    ``region``; None when that is all of them."""
+    area = visible_area(geometry, preprocessing.input_hw, hw)
+    if region is not None:
+        inside = region.mask_for(hw)
+        area = inside if area is None else area & inside
+    return area
+
+
 class AnomalyModel(ABC):
     """Base class of all methods; parameters live in the constructor (scikit-learn style)."""
 
@@ -431,13 +443,13 @@ class AnomalyModel(ABC):
         return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps, inspected)
 
     def inspected_area(self, geometry: Geometry, hw: tuple[int, int]) -> np.ndarray | None:
-        """The pixels of an image's map (of shape ``hw``) that the model inspects: inside its centre crop (see
-        :func:`~vqi_core.preprocessing.visible_area`) and its inspection region; None when that is all of them."""
-        area = visible_area(geometry, self.preprocessing.input_hw, hw)
-        if self.region is not None:
-            inside = self.region.mask_for(hw)
-            area = inside if area is None else area & inside
-        return area
+        """The pixels of an image's map (of shape ``hw``) that the model inspects (see :func:`inspected_area`)."""
+        return inspected_area(self.preprocessing, self.region, geometry, hw)
+
+    def image_inspected_area(self, image_hw: tuple[int, int]) -> np.ndarray | None:
+        """The pixels of an image of size ``image_hw`` that the model inspects, at that size (overlays darken the
+        rest); None when that is all of them."""
+        return self.inspected_area(self.preprocessing.geometry(image_hw), image_hw)
 
     def _cooled_outside(self, anomaly_map: np.ndarray, area: np.ndarray | None) -> np.ndarray:
         """The map with every pixel outside the inspected ``area`` set to the lowest value inside it, and never above
