@@ -203,6 +203,22 @@ def test_grouped_coreset_covers_almost_as_tightly_as_plain_greedy():
     assert radius(grouped) <= 1.15 * radius(plain)
 
 
+def test_the_grouped_coreset_keeps_every_image_whose_patches_lie_apart():
+    """Each group (a training image's patches) its own tight cluster: the bank must hold rows of every group, and of
+    a small one far from the rest (mutation review: rows picked by their place among the candidates, not by the
+    rows they stand for, built the bank from the first images alone; a small image kept no candidate when its
+    share was rounded down)."""
+    rng = np.random.default_rng(2)
+    points = np.concatenate([rng.normal(size=(200, 8)) * 0.1 + rng.normal(size=8) * 5
+                             for _ in range(10)]).astype(np.float32)
+    chosen = greedy_coreset(points, 100, projection_dim=0, group_sizes=[200] * 10)
+    assert set((chosen // 200).tolist()) == set(range(10))
+    groups = [rng.normal(size=(200, 8)) for _ in range(9)] + [rng.normal(size=(5, 8)) + 50.0]
+    chosen = greedy_coreset(np.concatenate(groups).astype(np.float32), 60, projection_dim=0,
+                            group_sizes=[200] * 9 + [5])
+    assert (chosen >= 1800).any()  # the small, far image
+
+
 def test_coreset_progress_reaches_its_end_when_the_first_stage_already_keeps_enough():
     """With no oversampling and groups that share the selection evenly, the first stage keeps exactly the rows
     wanted: the coreset returned there, and its progress stopped at 16 of 144."""
