@@ -80,7 +80,8 @@ def test_an_exported_run_imports_as_the_same_run_and_scores_the_same(trained_run
     installed = store.root / trained_run.id / "threshold.json"  # one digit changed, the file's size kept: told apart
     original = installed.read_bytes()  # by its bytes, not its size (mutation review: sizes alone passed it)
     digit = next(i for i, byte in enumerate(original) if chr(byte).isdigit())
-    installed.write_bytes(original[:digit] + (b"7" if original[digit:digit + 1] != b"7" else b"8") + original[digit + 1:])
+    changed = b"7" if original[digit:digit + 1] != b"7" else b"8"
+    installed.write_bytes(original[:digit] + changed + original[digit + 1:])
     with pytest.raises(RunError, match=r"differs from the archive's \(threshold.json\)"):
         import_run(run_archive_bytes(trained_run), store)
     installed.write_bytes(original)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from synthetic import SMALL_METHODS
+from synthetic import SMALL_METHODS, random_part, textured_image
+from vqi_core.embeddings import concat_embedding
 from vqi_core.methods.dfm import DFM, PCASubspace
 
 
@@ -95,3 +96,28 @@ def test_training_images_that_do_not_vary_give_no_subspace_and_nll_is_refused_wi
     fitted = DFM(**settings).fit([image, image.copy()])  # fre: the distance to the one image seen
     scores = fitted.predict([image, 255 - image]).scores
     assert scores[1] > scores[0]
+
+
+def test_too_many_patches_are_sampled_from_every_training_image(monkeypatch):
+    """Beyond ``max_patches`` the per-position PCA learns a seeded sample of all the training patches (mutation
+    review: the first ``max_patches`` rows, from the first image alone, passed every test; good parts like the later
+    images then got maps 4 times hotter)."""
+    images = [textured_image(64, seed=i) for i in range(4)] + [random_part(100 + i, 64) for i in range(4)]
+    samples: list[np.ndarray] = []
+    fit = PCASubspace.fit.__func__
+
+    def recording_fit(cls, data, variance, seed):
+        samples.append(np.array(data))
+        return fit(cls, data, variance, seed)
+
+    monkeypatch.setattr(PCASubspace, "fit", classmethod(recording_fit))
+    model = DFM(**{**SMALL_METHODS["dfm"], "max_patches": 64, "holdout_fraction": 0.0}).fit(images)
+    embedding = concat_embedding(model.extract(images))
+    per_image = embedding.permute(0, 2, 3, 1).reshape(len(images), -1, embedding.shape[1]).numpy()
+    assert per_image.shape[1] >= 64  # the first image alone could fill the sample
+    sample = samples[-1]
+    assert len(sample) == 64
+    owners = {image for row in sample for image in range(len(images)) if (per_image[image] == row).all(1).any()}
+    assert owners & {0, 1, 2, 3} and owners & {4, 5, 6, 7}
+    DFM(**{**SMALL_METHODS["dfm"], "max_patches": 64, "holdout_fraction": 0.0}).fit(images)
+    np.testing.assert_array_equal(samples[-1], sample)  # seeded: the same sample again

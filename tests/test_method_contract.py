@@ -24,7 +24,8 @@ from synthetic import SHARED_DATA, SMALL_METHODS, read_real_subset
 from vqi_core.backbones import get_backbone
 from vqi_core.knn import NearestNeighbors
 from vqi_core.methods import DamagedModel, create_model, list_methods, load_model, method_class
-from vqi_core.methods.base import CONTENT_DIGEST_KEY, constructor_defaults, normalization_statistics
+from vqi_core.methods.base import CONTENT_DIGEST_KEY, MIN_GOOD_FOR_HOLDOUT, constructor_defaults, \
+    normalization_statistics
 from vqi_core.progress import Cancelled
 
 #: per method: the stages (stage, done, total) its fit must report besides feature extraction, and how far
@@ -355,6 +356,13 @@ def test_arrays_of_the_wrong_shape_are_refused_before_they_give_plausible_scores
     with pytest.raises(DamagedModel, match=r"arrays.npz is damaged: mean is float32 of shape \(64, 144\), not "
                                            r"floating-point numbers of shape \(any, 64\)"):
         load_model(tmp_path / "model")
+    total = sum(model.layer_channels())  # channels repeated or beyond the features': scored features that do not
+    for index in (np.r_[arrays["channel_index"][:-1], arrays["channel_index"][:1]],  # match the statistics
+                  np.r_[arrays["channel_index"][:-1], total]):  # (mutation review: a repeat was not pinned)
+        np.savez_compressed(tmp_path / "model" / "arrays.npz", **{**arrays, "channel_index": index})
+        with pytest.raises(DamagedModel, match=f"arrays.npz is damaged: channel_index does not pick 64 different "
+                                               f"channels of the {total}"):
+            load_model(tmp_path / "model")
     np.savez_compressed(tmp_path / "model" / "arrays.npz", **{key: arrays[key] for key in ("mean", "channel_index")})
     with pytest.raises(DamagedModel, match="arrays.npz is damaged: it lacks inv_covariance"):
         load_model(tmp_path / "model")
@@ -445,6 +453,16 @@ def test_a_holdout_that_would_leave_nothing_to_learn_from_is_refused(small_fit, 
     with pytest.raises(ValueError, match=f"^holdout_fraction=0.99 holds out all {count} good training images to "
                                          f"normalise the maps: none would be left to learn from; use a smaller one$"):
         model.fit(data["train"])
+
+
+def test_ten_good_training_images_hold_one_out_and_nine_none(small_fit):
+    """The documented rule: below 10 good images nothing is held out (mutation review: holding out from 11 on
+    normalised a 10-image run's maps on its training images, 17 times lower, and its notes said one was held out)."""
+    _, data, _ = small_fit("padim")
+    assert len(data["train"]) >= MIN_GOOD_FOR_HOLDOUT == 10
+    for count, held in ((10, 1), (9, 0)):
+        model = create_model("padim", **SMALL_METHODS["padim"]).fit(data["train"][:count])
+        assert (model.fit_info["train_images"], model.fit_info["holdout_images"]) == (count - held, held)
 
 
 @pytest.mark.parametrize("method_name", ["patchcore", "padim"])

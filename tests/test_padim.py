@@ -88,3 +88,20 @@ def test_a_padded_images_score_is_the_peak_of_the_blurred_map_it_returns():
         peak = float(model.predict([textured_image((96, 40), seed=100)]).maps[0].max())
         assert 0.85 * scores[0] <= peak <= scores[0]  # the returned map, upsampled before its blur, peaks a little
         # lower (as the module's docstring says: engine review measured up to 15 % on the demo bottles)
+
+
+def test_the_grid_cells_below_and_right_of_a_cropped_input_do_not_reach_the_image():
+    """A 100 px image cropped to 80 px is padded to a 96 px network input: the grid's cells over the padding
+    (rows and columns 10 and 11 of 12) are cut off before the map goes onto the image; only bilinear upsampling
+    lets them touch the last half cell (4 px) of the crop (mutation review: a map not cut back, whose padding cells
+    lay beyond the crop, passed every test)."""
+    model = Padim(image_size=(100, 100), crop=0.8, smoothing_sigma=0, jit=False)
+    assert (model.preprocessing.input_hw, model.preprocessing.network_hw) == ((80, 80), (96, 96))
+    geometry = model.preprocessing.geometry((100, 100))
+    grid = np.arange(144, dtype=np.float32).reshape(12, 12)
+    padded = grid.copy()
+    padded[10:, :] = padded[:, 10:] = 1e6
+    differs = model.grid_to_image(grid, geometry) != model.grid_to_image(padded, geometry)
+    last_half_cell = np.zeros((100, 100), bool)  # of the crop, which keeps rows and columns 10 to 89
+    last_half_cell[86:90, 10:90] = last_half_cell[10:90, 86:90] = True
+    np.testing.assert_array_equal(differs, last_half_cell)  # nothing beyond the crop either

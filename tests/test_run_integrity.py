@@ -829,6 +829,17 @@ def test_a_check_that_passed_is_not_redone_until_a_file_changes(trained_run, tmp
     for _ in range(3):
         Run(run.path).check()
     assert len(calls) == 1
+    scores = run.path / "scores.csv"  # a score's last digit edited in place, its modification time put back: the
+    before, lines = scores.stat(), scores.read_text().split("\n")  # change time still tells (mutation review: a
+    cells = lines[1].split(",")  # signature of inode and modification time alone kept the check as passed)
+    cells[5] = cells[5][:-1] + ("1" if cells[5][-1] != "1" else "2")
+    with open(scores, "r+b") as handle:
+        handle.write("\n".join([lines[0], ",".join(cells), *lines[2:]]).encode())
+    os.utime(scores, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (scores.stat().st_ino, scores.stat().st_size) == (before.st_ino, before.st_size)
+    with pytest.raises(RunError, match="scores.csv"):
+        Run(run.path).check()
+    shutil.copy2(trained_run.path / "scores.csv", scores)
     cut_short(run.path / "maps.npz")
     with pytest.raises(RunError, match="maps.npz is damaged"):
         Run(run.path).check()
