@@ -1228,6 +1228,9 @@ def test_the_pixel_tab_counts_every_pixel_at_every_slider_threshold():
     assert flat.evaluate(low).recall == 1.0 and flat.evaluate(high).tp == flat.evaluate(high).fp == 0
     assert pixel_slider_start(flat.slider) == 0.0 and pixel_slider_start(flat.slider, kept=2.37) == 0.0  # on its grid
     assert pixel_slider_start(data.slider, kept=2.37) == 2.37 and pixel_slider_start(data.slider) == 1.0
+    on = prepare_pixel_data([np.array([[True, False, False]])], [np.array([[1.0, 1.0, 0.25]], np.float32)])
+    assert (on.evaluate(1.0).tp, on.evaluate(1.0).fp) == (1, 1)  # a pixel at the threshold is flagged, as images
+    assert (on.evaluate(0.25).tp, on.evaluate(0.25).fp) == (1, 2)  # are (mutation review: ties were not pinned)
 
 
 def test_pixel_level_tab_is_computed_only_when_opened(open_page, app_env):

@@ -17,7 +17,7 @@ from vqi_core.metrics import (LineCosts, OperatingPoint, ThresholdEvaluator, aup
                               percentile_interval, pixel_auroc, rate_interval, rejected, roc_curve,
                               summary_metrics, threshold_between, threshold_for_false_alarm_rate, youden_threshold)
 from vqi_core.thresholds import costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, \
-    outcomes, rate_numbers, set_at_training_note, verdict
+    outcomes, rate_numbers, set_at_training_note, threshold_presets, verdict
 from vqi_core.wording import percent
 
 
@@ -198,6 +198,9 @@ def test_mask_to_eval_size_area_rule() -> None:
     assert mask_to_eval_size(pit, (256, 256)).sum() == 1
     same = mask_to_eval_size(mask, (512, 400))
     assert same is not mask and (same == mask).all()
+    rows = np.zeros((16, 16), bool)
+    rows[:9] = True  # at 4x, the third output row is covered a quarter: not kept beside the rows kept (mutation
+    assert mask_to_eval_size(rows, (4, 4)).sum() == 8  # review: keeping a quarter's coverage passed)
 
 
 def test_a_thin_slanted_scratch_stays_one_region_at_eval_size() -> None:
@@ -301,6 +304,18 @@ def test_youden_threshold(scored) -> None:
     assert youden_threshold([0] * 5 + [1] * 5, [0, 1, 2, 2, 2, 1, 2, 2, 2, 2]) == 0.5
 
 
+def test_each_preset_is_the_rule_it_is_named_after(scored) -> None:
+    """The page, the command line, the held-out table and the report read the presets by name: a name mapped to
+    another rule (Youden giving the F1-optimal threshold) passed while they agreed with each other (mutation
+    review)."""
+    labels, scores = scored
+    presets = threshold_presets(labels, scores, 0.1, LineCosts())
+    assert presets == {"F1-optimal": f1_optimal_threshold(labels, scores)[0], "Youden": youden_threshold(labels, scores),
+                       "Minimum cost": minimum_cost_threshold(labels, scores, LineCosts()),
+                       false_alarm_preset_name(0.1): threshold_for_false_alarm_rate(labels, scores, 0.1)}
+    assert len(set(presets.values())) == 4  # each tells its rule apart
+
+
 def test_threshold_for_false_alarm_rate(scored) -> None:
     labels, scores = scored
     good = np.sort(scores[labels == 0])
@@ -323,6 +338,9 @@ def test_threshold_for_false_alarm_rate(scored) -> None:
     # 0.57 * 100 is 56.999... in floats: 57 false alarms are still allowed (mutation review)
     defect_at = [0] * 100 + [1], list(range(100)) + [42.7]
     assert threshold_for_false_alarm_rate(*defect_at, 0.57) == threshold_between(42, 42.7)
+    # 15 % of 10 good images allows 1 false alarm, not 2 (1.5 rounded): the defect at 7.6 is not worth 20 %
+    over = threshold_for_false_alarm_rate([0] * 10 + [1], list(range(10)) + [7.6], 0.15)  # (mutation review)
+    assert (np.arange(10) >= over).mean() <= 0.15 and over > 9
     assert threshold_for_false_alarm_rate(*defect_at, 0.56) == np.nextafter(99, np.inf)  # catches none: no false alarm
     assert threshold_for_false_alarm_rate([0] * 5, list(range(5)), 0.4) == 2.5  # no defective image: the same
     assert threshold_for_false_alarm_rate([0, 0, 1], [0.1, 0.5, 0.3], 0.0) == np.nextafter(0.5, np.inf)  # none above

@@ -25,7 +25,7 @@ from vqi_core.localisation import DEFECT_TEXT_RGB, boxes_sentence
 from vqi_core.methods.base import normalization_statistics
 from vqi_core.report import CHOOSE_ONE, missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
-from vqi_core.thresholds import set_at_training_note
+from vqi_core.thresholds import held_out_presets, set_at_training_note
 from vqi_core.wording import exact_number, percent
 
 
@@ -99,6 +99,9 @@ def test_report_at_a_threshold_shows_that_thresholds_decisions(runs_store):
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", document)
     # the presets on held-out images, the test-set check and the ranking are there
     assert "The presets on images they were not chosen on" in parsed.headings
+    folds = held_out_presets(labels, scores, 0.01)[1]  # the held-out scheme said with its own numbers (mutation
+    assert (f"each class split into {folds} seeded parts, each part decided by the preset chosen on the other "
+            f"{folds - 1}, errors summed") in text  # review: only the heading was pinned)
     assert "grey-level spread alone 1.000" in text and f"{run.metrics['image_auroc']:.4f}" in text
     assert boxes_sentence(run.metrics) in parsed.text  # what the boxes found, as Inspect says it
     cells = [cell for cell in parsed.text if cell.strip()]
@@ -347,6 +350,14 @@ def test_report_names_every_copied_test_image(tmp_path):
     document = run_report_html(run)
     assert "test/good/copy_a.png is train/good/000.png" in document
     assert "test/good/copy_b.png is train/good/001.png" in document
+
+
+def test_the_report_lists_the_false_alarms_only_when_some_are_not_pictured(runs_store):
+    """Two false alarms with two pictures: no list repeating them (mutation review: not pinned)."""
+    run = runs_store.list()[0]
+    threshold = float(np.sort(run.score_values[run.labels == 0])[-2])
+    assert "Every false alarm" not in " ".join(parse(run_report_html(run, threshold, examples=2)).text)
+    assert "Every false alarm, with its score" in " ".join(parse(run_report_html(run, threshold, examples=1)).text)
 
 
 def test_the_report_names_every_false_alarm_and_escape_beyond_the_pictures(runs_store):
