@@ -310,7 +310,8 @@ def test_each_preset_is_the_rule_it_is_named_after(scored) -> None:
     review)."""
     labels, scores = scored
     presets = threshold_presets(labels, scores, 0.1, LineCosts())
-    assert presets == {"F1-optimal": f1_optimal_threshold(labels, scores)[0], "Youden": youden_threshold(labels, scores),
+    assert presets == {"F1-optimal": f1_optimal_threshold(labels, scores)[0],
+                       "Youden": youden_threshold(labels, scores),
                        "Minimum cost": minimum_cost_threshold(labels, scores, LineCosts()),
                        false_alarm_preset_name(0.1): threshold_for_false_alarm_rate(labels, scores, 0.1)}
     assert len(set(presets.values())) == 4  # each tells its rule apart
