@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import pandas as pd
 import pytest
 import torch
 from streamlit.runtime.media_file_manager import MediaFileManager
@@ -149,3 +152,10 @@ def open_page(app_env) -> Callable[..., AppTest]:
         return app
 
     return open_
+
+
+def shown_table(app: AppTest, column: str) -> pd.DataFrame:
+    """The app's first static table (``st.table``) with ``column``, each cell as it reads on the page: its cells are
+    markdown, which pages escape (``common.as_text``) so that typed texts show as typed."""
+    frame = next(table.value for table in app.table if column in table.value.columns)
+    return frame.map(lambda cell: html.unescape(re.sub(r"\\(.)", r"\1", cell)))

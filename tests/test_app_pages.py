@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from conftest import APP
+from conftest import APP, shown_table
 from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, textured_image, write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
@@ -781,7 +781,7 @@ def test_the_cost_fields_start_at_the_costs_the_saved_threshold_was_saved_at(ope
     assert run.threshold_info["costs_entered"] == ["false_alarm", "escape", "defect_rate"]  # typed in, recorded so
     assert run.threshold_info["source"] == f"Minimum cost: {saved.summary()}"
     assert not any("saved at other costs" in i.value for i in app.info)
-    history = next(table.value for table in app.table if "reason" in table.value.columns)
+    history = shown_table(app, "reason")
     assert history["costs"].tolist() == [saved.summary(), ""]  # newest first; trained with: none recorded
 
     app = open_page("threshold.py")  # another session: the fields start at the saved threshold's costs
@@ -1031,7 +1031,7 @@ def test_save_does_not_silently_replace_a_threshold_saved_elsewhere_since_the_pa
         f"false alarms, by J. Doe, {saved_time(run.threshold_info['saved_at'])}), in another tab") for e in app.error)
     app.button(key="threshold_save").click().run()  # seen now: saving again replaces it, as asked
     assert run.threshold == shown and run.threshold_history["reason"].tolist()[-2] == "QA decision 12/03"
-    history = next(table.value for table in app.table if "source" in table.value.columns)
+    history = shown_table(app, "source")
     assert history.columns.tolist() == ["saved", "threshold", "by", "reason", "source", "costs"]  # the reason in view
     assert history["threshold"].tolist()[:2] == [exact_number(shown), exact_number(elsewhere)]  # newest first
     assert history["by"].tolist()[:3] == ["A. Quality", "J. Doe", ""]  # who changed the decision (audit review:
@@ -1183,7 +1183,8 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     value = float(np.sort(run.score_values)[2])
     trained_with = run.threshold
     app.slider(key="threshold_slider").set_value(value).run()
-    app.text_input(key="threshold_reason").input("too many false alarms on lot 7").run()
+    reason = "too *many* false alarms on [lot 7](https://example.com)"
+    app.text_input(key="threshold_reason").input(reason).run()
     app.button(key="threshold_save").click().run()
     assert app.error[0].value.startswith("Not saved yet: this threshold costs more than not inspecting")
     app.button(key="threshold_save").click().run()  # nearly every part rejected: saved at the second press
@@ -1191,10 +1192,12 @@ def test_save_threshold_is_used_by_the_run(open_page, app_env):
     assert run.threshold == app.slider(key="threshold_slider").value <= value  # what the page printed
     assert run.threshold_info["source"] == "manual"
     assert (run.predictions()["prediction"] == np.where(run.score_values >= value, "defective", "good")).all()
-    history = next(table.value for table in app.table if "reason" in table.value.columns)
+    history = shown_table(app, "reason")
     assert history["threshold"].tolist() == [exact_number(run.threshold), exact_number(trained_with)]  # newest first
     assert [float(value) for value in history["threshold"]] == [run.threshold, trained_with]  # exact, as printed
-    assert history["reason"].tolist() == ["too many false alarms on lot 7", ""]
+    assert history["reason"].tolist() == [reason, ""]  # shown as typed: neither emphasis nor a link (code review)
+    raw = next(table.value for table in app.table if "reason" in table.value.columns)
+    assert raw["reason"].iloc[0] == common.as_text(reason)  # escaped markdown
     assert app.text_input(key="threshold_reason").value == ""  # a reason belongs to one change
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from conftest import shown_table
 from synthetic import png_bytes, textured_image
 
 from ui.common import as_text
@@ -381,7 +382,7 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
     app.run()
     assert f"Saved box level: 3 (saved {saved_time(run.box_level_info['saved_at'])}: fewer boxes on good parts)." in [
         c.value.replace("\\:", ":") for c in app.caption]  # the time as the histories give it, not ISO 8601
-    history = next(table.value for table in app.table if "box level" in table.value.columns)
+    history = shown_table(app, "box level")
     assert history["box level"].tolist() == ["3", "1"] and history["reason"].tolist() == [
         "fewer boxes on good parts", "the level every run starts with"]
 

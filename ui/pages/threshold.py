@@ -452,8 +452,9 @@ def image_level_body(run: Run) -> None:
                  "presets on held-out images) and its false alarms and escapes as thumbnails.")
     history = threshold_history_frame(run)
     with st.expander(f"Threshold history ({counted(len(history), 'threshold')})"):
-        st.table(history, hide_index=True)  # a static table wraps its texts: in a data grid the costs, the last
-        # column, were cut off at 1440 px (browser review)
+        st.table(history.map(common.as_text), hide_index=True)  # a static table wraps its texts (in a data grid
+        # the costs, the last column, were cut off at 1440 px: browser review); its cells are markdown, so each shown
+        # as typed (code review: a reason's *asterisks* and links had been rendered)
         st.caption("Newest first; the first row is in effect. A run trained before VQI kept this history lists "
                    "only its current threshold.")
 
@@ -612,7 +613,7 @@ def box_level_body(run: Run) -> None:
     history = box_level_history(info)
     if not history.empty:
         with st.expander(f"Box level history ({counted(len(history), 'level')})"):
-            st.table(history, hide_index=True)  # texts wrapped, as the threshold history
+            st.table(history.map(common.as_text), hide_index=True)  # wrapped and as typed, as the threshold history
 
 
 st.title("Threshold")
