@@ -262,7 +262,10 @@ def test_the_report_gives_each_defect_types_regions_boxed_at_the_runs_box_level(
     assert run_box_data(run, run.normalization).hits(20.0)[1] == {  # the types differ: no row passes for another
         "blob": {"defect_regions": 5, "defect_regions_boxed": 4},
         "scratch": {"defect_regions": 5, "defect_regions_boxed": 3}}
-    assert _regions_boxed_cells(run_report_html(run)) == {"blob": "80.0% (4 of 5)", "scratch": "60.0% (3 of 5)"}
+    document = run_report_html(run)
+    assert _regions_boxed_cells(document) == {"blob": "80.0% (4 of 5)", "scratch": "60.0% (3 of 5)"}
+    assert ("Regions boxed: the annotated defect regions of each type with a box drawn above box level 20, whatever "
+            "the threshold; a box over more than half of its image counts as finding none.") in document
 
 
 def test_a_missing_figure_in_a_report_table_reads_n_a_not_none():

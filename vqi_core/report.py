@@ -346,6 +346,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         if costs and (costlier := costlier_than_unchecked(point, costs, source)) else "",
         f"<table class=\"short\">{rates}</table>",
         _table(by_type) if not by_type.empty else "",
+        f'<p class="muted">Regions boxed: the annotated defect regions of each type with a box drawn above box level '
+        f"{exact_number(run.box_level)}, whatever the threshold; a box over more than half of its image counts as "
+        f"finding none.</p>" if "regions boxed" in by_type else "",  # the column said (code review)
         "<h2>Threshold history</h2>",
         "<p>Every threshold saved in the run, newest first; the first row is in effect.</p>",
         _table(threshold_history_frame(run)),

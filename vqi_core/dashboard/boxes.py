@@ -155,12 +155,11 @@ def run_box_counts(run: Run, normalization: dict[str, float]) -> tuple[dict[str,
     """The run's box counts at its box level (:func:`~vqi_core.metrics.box_hits`) and per defect type with a known
     mask (:func:`~vqi_core.metrics.regions_boxed_by_type`): from its ``metrics.json`` where they were counted at
     that level, else counted from its maps (:class:`BoxData`)."""
-    saved = saved_box_counts(run)
-    by_type = {name: {key: entry[key] for key in ("defect_regions", "defect_regions_boxed")}
-               for name, entry in (run.metrics.get("per_defect_type") or {}).items() if "defect_regions" in entry}
-    if saved is not None and (by_type or not saved.get("defect_regions")):  # per type: counted since 2026-12-04
-        return saved, by_type
-    return run_box_data(run, normalization).hits(run.box_level)
+    saved = saved_box_counts(run)  # where given, per type was counted too (since 2026-12-04, before broad boxes)
+    if saved is None:
+        return run_box_data(run, normalization).hits(run.box_level)
+    return saved, {name: {key: entry[key] for key in ("defect_regions", "defect_regions_boxed")}
+                   for name, entry in (run.metrics.get("per_defect_type") or {}).items() if "defect_regions" in entry}
 
 
 def boxes_mark(runs: Sequence[Run], box_level: float | None = None) -> str:

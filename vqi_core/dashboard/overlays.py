@@ -14,7 +14,7 @@ import numpy as np
 from ..images import ImageReadError, stored_size
 from ..localisation import CAPTION_TEXT_COLOR, HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, \
     own_range_map, render_overlay
-from ..methods.base import MODEL_JSON, inspected_area
+from ..methods.base import MODEL_JSON, DamagedModel, inspected_area_of, saved_preprocessing
 from ..pipeline import ImageResult, inspected_pixels
 from ..preprocessing import Preprocessing
 from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
@@ -37,17 +37,19 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
             original_hw = stored_size(run.data_path(image_path))
         except (OSError, ImageReadError, ValueError):
             original_hw = hw
-        areas.append(inspected_area(preprocessing, region, preprocessing.geometry(original_hw), hw))
+        areas.append(inspected_area_of(preprocessing, region, preprocessing.geometry(original_hw), hw))
     return inspected_pixels(maps, areas)
 
 
 def _run_preprocessing(run: Run) -> Preprocessing:
-    """The run's preprocessing, read from its ``model.json`` without loading the model."""
+    """The run's preprocessing (:func:`~vqi_core.methods.base.saved_preprocessing`), read from its ``model.json``
+    without loading the model; ``RunError`` naming the file where it cannot be read."""
     path = run.path / MODEL_DIR / MODEL_JSON
     try:
-        return Preprocessing.from_dict(json.loads(path.read_text())["preprocessing"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError: a ValueError
-        raise RunError(f"{path} is damaged: its preprocessing cannot be read ({exc})") from exc
+        meta = json.loads(path.read_text())
+        return saved_preprocessing(meta if isinstance(meta, dict) else {})
+    except (OSError, ValueError, RecursionError, DamagedModel) as exc:  # JSONDecodeError: a ValueError
+        raise RunError(f"the model in {path.parent} cannot be read: {exc}") from exc
 
 
 def run_ground_truth(run: Run, maps: Sequence[np.ndarray], unreadable: list[str]) -> list[np.ndarray | None]:
@@ -135,7 +137,8 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
     region = run.region
     if region is not None or centre_crop(run.config) < 1:  # darkened outside, as Predict's overlays
         preprocessing = _run_preprocessing(run)
-        inspected = inspected_area(preprocessing, region, preprocessing.geometry(original.shape[:2]), image.shape[:2])
+        geometry = preprocessing.geometry(original.shape[:2])
+        inspected = inspected_area_of(preprocessing, region, geometry, image.shape[:2])
     else:
         inspected = None
     return render_overlay(image, own_range_map(norm_map) if own_range else norm_map, found, mask=mask, alpha=alpha,

@@ -136,8 +136,8 @@ class Prediction:
     inspected: list[np.ndarray | None] = field(default_factory=list)
 
 
-def inspected_area(preprocessing: Preprocessing, region: InspectionRegion | None, geometry: Geometry,
-                   hw: tuple[int, int]) -> np.ndarray | None:
+def inspected_area_of(preprocessing: Preprocessing, region: InspectionRegion | None, geometry: Geometry,
+                      hw: tuple[int, int]) -> np.ndarray | None:
     """The pixels of an image's map (of shape ``hw``; ``geometry``: the image's under ``preprocessing``) that a model
     inspects: inside its centre crop (see :func:`~vqi_core.preprocessing.visible_area`) and its inspection
     ``region``; None when that is all of them."""
@@ -443,8 +443,8 @@ class AnomalyModel(ABC):
         return Prediction(np.concatenate(scores) if scores else np.zeros(0), maps, inspected)
 
     def inspected_area(self, geometry: Geometry, hw: tuple[int, int]) -> np.ndarray | None:
-        """The pixels of an image's map (of shape ``hw``) that the model inspects (see :func:`inspected_area`)."""
-        return inspected_area(self.preprocessing, self.region, geometry, hw)
+        """The pixels of an image's map (of shape ``hw``) that the model inspects (see :func:`inspected_area_of`)."""
+        return inspected_area_of(self.preprocessing, self.region, geometry, hw)
 
     def image_inspected_area(self, image_hw: tuple[int, int]) -> np.ndarray | None:
         """The pixels of an image of size ``image_hw`` that the model inspects, at that size (overlays darken the
