@@ -17,6 +17,7 @@ from ..localisation import CAPTION_TEXT_COLOR, HEATMAP_TOP, OVERLAY_FLOOR, boxes
 from ..methods.base import MODEL_JSON, DamagedModel, inspected_area_of, saved_preprocessing
 from ..pipeline import ImageResult, inspected_pixels
 from ..preprocessing import Preprocessing
+from ..region import InspectionRegion
 from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
 from ..wording import percent
 from .style import THUMBNAIL_BACKGROUND
@@ -27,11 +28,12 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
     :meth:`~vqi_core.methods.base.AnomalyModel.inspected_area`; all True where that is every pixel), read without
     loading the model; None when it inspects every pixel of every image. A test image that is no longer there is
     taken at its map's size (exact for the squash and letterbox resizes, which depend on the aspect alone)."""
-    preprocessing, region, paths = _run_preprocessing(run), run.region, run.scores["path"].tolist()
-    if region is None and preprocessing.crop >= 1:  # nothing cut off: no image header needs reading
+    limits = _inspection_limits(run)
+    if limits is None:  # nothing cut off: no image header needs reading
         return None
+    preprocessing, region = limits
     areas: list[np.ndarray | None] = []
-    for anomaly_map, image_path in zip(maps, paths):
+    for anomaly_map, image_path in zip(maps, run.scores["path"].tolist()):
         hw = anomaly_map.shape
         try:
             original_hw = stored_size(run.data_path(image_path))
@@ -39,6 +41,16 @@ def run_inspected_areas(run: Run, maps: Sequence[np.ndarray]) -> list[np.ndarray
             original_hw = hw
         areas.append(inspected_area_of(preprocessing, region, preprocessing.geometry(original_hw), hw))
     return inspected_pixels(maps, areas)
+
+
+def _inspection_limits(run: Run) -> tuple[Preprocessing, InspectionRegion | None] | None:
+    """What limits the pixels a run inspects: its preprocessing (a centre crop) and its inspection region; None,
+    without reading ``model.json``, for a run that inspects whole images (one rule for the pixel tab's counts and the
+    overlays' darkening)."""
+    region = run.region
+    if region is None and centre_crop(run.config) >= 1:
+        return None
+    return _run_preprocessing(run), region
 
 
 def _run_preprocessing(run: Run) -> Preprocessing:
@@ -134,13 +146,11 @@ def run_overlay(run: Run, index: int, normalization: dict[str, float], box_level
         mask = run.mask(index) if ground_truth else None
     except ImageReadError:  # the image and its heatmap still show; the large view says why the outline is missing
         mask = None
-    region = run.region
-    if region is not None or centre_crop(run.config) < 1:  # darkened outside, as Predict's overlays
-        preprocessing = _run_preprocessing(run)
-        geometry = preprocessing.geometry(original.shape[:2])
-        inspected = inspected_area_of(preprocessing, region, geometry, image.shape[:2])
-    else:
-        inspected = None
+    inspected = None  # what the model does not inspect is darkened, as in Predict's overlays
+    if (limits := _inspection_limits(run)) is not None:
+        preprocessing, region = limits
+        inspected = inspected_area_of(preprocessing, region, preprocessing.geometry(original.shape[:2]),
+                                      image.shape[:2])
     return render_overlay(image, own_range_map(norm_map) if own_range else norm_map, found, mask=mask, alpha=alpha,
                           show_heatmap=heatmap, region=inspected,
                           line_width=shown_line_width(max(image.shape[:2]), shown_side))
