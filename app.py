@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import APP_ICON, CATEGORY, CURRENT_RUN, DATA_ROOT, PAGES, PAGE_STYLE, RUN_PARAMETER, \
     adopt_finished_training, as_code, as_text, chosen_category_folder, data_choice, default_data_root, \
     incomplete_runs_note, runs_dir, saved_runs, set_current_run, training_started_here, user_errors
-from vqi_core.dashboard.run_tables import dataset_folder_of, run_label, runs_of_category
+from vqi_core.dashboard.run_tables import dataset_folder_of, run_labels, runs_of_category
 from vqi_core.datasets import DatasetError, incomplete_categories, list_categories, misnamed_categories
 from vqi_core.features import hide_torchscript_deprecations
 from vqi_core.images import hide_pillow_warnings
@@ -120,8 +120,7 @@ def run_sidebar(runs: list[Run], readable: list[Run], problem: str | None) -> No
     chosen_category_runs = runs_of_chosen_category(readable)
     of_category = {run.id for run in chosen_category_runs}
     ordered = sorted(runs, key=lambda run: run.id not in of_category)  # stable: newest first within each
-    labels = {run.id: run_label(run, run.id in readable_ids, category_first=run.id not in of_category)
-              for run in ordered}
+    labels = run_labels(ordered, readable_ids, category_first=[run.id for run in ordered if run.id not in of_category])
     current = st.session_state.get(CURRENT_RUN)
     if current is None and readable:
         current = next(iter(chosen_category_runs), readable[0]).id

@@ -3076,3 +3076,36 @@ def test_predict_page_says_when_it_scored_images_the_run_learnt_from(open_page, 
         f"{learnt} of {counted(learnt, 'scored image')} are images the run learnt from (the same bytes as its "
         f"training images, by SHA-256): they score lower than new parts would, so their verdicts say little about new "
         f"parts."]
+
+
+def test_runs_whose_labels_are_alike_are_told_apart_and_each_can_be_chosen(open_page, app_env):
+    """Two runs of one method and category trained in the same second, with the same AUROC, had the same label:
+    Streamlit's pickers match a choice to its option by its label, so the sidebar put the other run in place of
+    the first one chosen (at the next rerun) and it could not be chosen at all."""
+    from vqi_core.dashboard.run_tables import run_label, run_labels
+
+    run = app_env.list()[0]
+    stem, end = run.id.rsplit("-", 1)
+    twin_end = "0000" if end != "0000" else "ffff"
+    twin = f"{stem}-{twin_end}"
+    shutil.copytree(run.path, app_env.root / twin)
+    renamed = f"{run.id[:16]}renamed-{end}"  # a folder renamed by hand: the same time and the same end
+    shutil.copytree(run.path, app_env.root / renamed)
+    runs = app_env.list()
+    labels = run_labels(runs)
+    assert len(set(labels.values())) == 3 and len({run_label(each) for each in runs}) == 1
+    trained = run_label(run).split(" · ")[1]
+    assert labels[twin].split(" · ")[1] == f"{trained} ({twin_end})"
+    assert labels[run.id].split(" · ")[1] == f"{trained} ({run.id})"  # its end is the renamed folder's too
+    assert labels[renamed].split(" · ")[1] == f"{trained} ({renamed})"
+    assert run_labels(runs[:1]) == {runs[0].id: run_label(runs[0])}  # a label alone stays as it was
+    for chosen in (run.id, twin, renamed):
+        app = open_page("inspect_images.py", current_run_id=chosen)
+        assert not app.exception
+        assert app.session_state["current_run_id"] == chosen
+        assert app.selectbox(key="run_select").value == chosen
+        assert any(caption.value.startswith(f"Run `{chosen}`") for caption in app.caption)
+    app.selectbox(key="run_select").select(twin if chosen != twin else run.id).run()
+    assert app.session_state["current_run_id"] == (twin if chosen != twin else run.id)
+    compare = open_page("compare.py", compare_runs=[run.id, twin]).run()  # the choice sent back by its labels
+    assert not compare.exception and compare.multiselect(key="compare_runs").value == [run.id, twin]

@@ -10,7 +10,7 @@ from ui import common
 from vqi_core.backbones import backbone_title
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAPES_SAVED, FALSE_ALARM_INTERVAL, \
     FALSE_ALARMS_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, \
-    run_label, run_name, same_data_runs, left_out_of_comparison, index_of_test_image, threshold_sources_note
+    run_labels, run_name, same_data_runs, left_out_of_comparison, index_of_test_image, threshold_sources_note
 from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.images import ImageReadError
 from vqi_core.localisation import BOX_LEVEL, OWN_RANGE_IN_INSPECT, box_note
@@ -133,7 +133,7 @@ if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")
     st.stop()
-labels = {run.id: run_label(run, readable=True) for run in saved}
+labels = run_labels(saved, readable=[run.id for run in saved])
 if "compare_runs" not in st.session_state:  # the choice is then kept while other pages are open
     st.session_state["compare_runs"] = default_selection(saved)
 elif any(run_id not in labels for run_id in st.session_state["compare_runs"]):  # deleted meanwhile

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -102,23 +103,42 @@ def _interval_text(interval: tuple[float, float], signed: bool = False, digits: 
     return " to ".join(interval_bounds(interval[0], interval[1], digits, signed))
 
 
-def run_label(run: Run, readable: bool | None = None, category_first: bool = False) -> str:
+def run_label(run: Run, readable: bool | None = None, category_first: bool = False, tag: str | None = None) -> str:
     """A short human label: method, when it was trained (time first), image AUROC, category and backbone, what
     tells runs apart first (a narrow picker, such as the sidebar's, cuts the end off: two runs of one method trained
     the same day read alike when the time came after the AUROC and the date). ``category_first``: the category
     leads instead (a run of another category than the one being worked on, which a cut label had hidden: browser
     review). ``readable``: whether the run's files can be read, where the caller has checked already
-    (:meth:`~vqi_core.runs.Run.problem`); checked here if None."""
+    (:meth:`~vqi_core.runs.Run.problem`); checked here if None. ``tag``: written after the time, in brackets
+    (see :func:`run_labels`)."""
     if not (run.problem() is None if readable is None else readable):
         return f"{run.id} (missing)" if not run.path.is_dir() else f"{run.id} (cannot be read)"
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
-    parts = [method_title(config.get("method")), trained_at(run.id),
+    parts = [method_title(config.get("method")), trained_at(run.id) + (f" ({tag})" if tag else ""),
              "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}", str(config.get("category")),
              backbone_title(config.get("params", {}).get("backbone"))]
     if category_first:
         parts.insert(0, parts.pop(3))
     return " · ".join(parts)
+
+
+def run_labels(runs: Sequence[Run], readable: Collection[str] | None = None,
+               category_first: Collection[str] = ()) -> dict[str, str]:
+    """:func:`run_label` of each run, by id, each naming one run: where runs' labels are alike (one method trained
+    on one category in the same second, with the same AUROC), the end of each one's id follows the time in
+    brackets (its whole id where the ends are alike too). A picker matches a choice to its option by the label:
+    of two alike, the first could not be chosen. ``readable``: the ids of the runs whose files can be read
+    (checked here if None); ``category_first``: the ids whose label begins with the category."""
+    def label(run: Run, tag: str | None = None) -> str:
+        return run_label(run, None if readable is None else run.id in readable, run.id in category_first, tag)
+
+    labels = {run.id: label(run) for run in runs}
+    alike = Counter(labels.values())
+    ends = {run.id: (labels[run.id], run.id.rsplit("-", 1)[-1]) for run in runs}
+    ends_alike = Counter(ends.values())
+    return {run.id: labels[run.id] if alike[labels[run.id]] == 1
+            else label(run, ends[run.id][1] if ends_alike[ends[run.id]] == 1 else run.id) for run in runs}
 
 
 def run_name(run: Run) -> str:
