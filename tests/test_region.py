@@ -449,16 +449,26 @@ def test_the_pixel_metrics_say_when_they_count_the_inspected_pixels_only():
         assert pixel_scope(config, {}) == ""  # a run from before pixel metrics kept to the inspected pixels
 
 
-def test_inspect_page_says_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):
+def test_the_pages_say_what_a_run_inspects(open_page, synthetic_root, app_env, tmp_path, one_thread):
+    """Inspect's caption, Predict's caption and each of Compare's cards say what a run with a region inspects (its
+    overlays darken the rest); a run that inspects whole images says nothing of it."""
     region_file = write_png(tmp_path / "left.png", np.pad(np.full((64, 48), 255, np.uint8), ((0, 0), (0, 16))))
     run = train_run(RunConfig(str(synthetic_root), "padim", {"image_size": [64, 64], "jit": False},
                               category="widget", region=str(region_file)), app_env.root)
+    said = "inspected: 75% of each image (the darkened area is ignored)"
     app = open_page("inspect_images.py", current_run_id=run.id)
     assert not app.exception
-    assert any("inspected: 75% of each image (the darkened area is ignored)" in c.value for c in app.caption)
+    assert any(said in c.value for c in app.caption)
     other = next(r.id for r in app_env.list() if r.id != run.id)
     plain = open_page("inspect_images.py", current_run_id=other)
     assert not any("inspected:" in c.value for c in plain.caption)
+    predict = open_page("predict.py", current_run_id=run.id)
+    assert any("It inspects 75% of each image (the darkened area is ignored)." in c.value for c in predict.caption)
+    assert not any("inspects" in c.value for c in open_page("predict.py", current_run_id=other).caption)
+    compare = open_page("compare.py", compare_runs=[run.id, other])
+    cards = [m.value for m in compare.markdown if "saved threshold" in m.value and m.value.startswith("`")]
+    assert not compare.exception and len(cards) == 2
+    assert [f":grey[{said}]" in card for card in cards] == [True, False]  # the run chosen first, first
 
 
 def test_the_preview_checks_the_region_as_training_does(tmp_path):

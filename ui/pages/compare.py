@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import common
 from vqi_core.backbones import backbone_title
+from vqi_core.dashboard.overlays import region_caption
 from vqi_core.dashboard.run_tables import AUROC_INTERVAL, ESCAPE_INTERVAL, ESCAPES_SAVED, FALSE_ALARM_INTERVAL, \
     FALSE_ALARMS_SAVED, VERSUS_FIRST, VERSUS_FIRST_INTERVAL, common_test_images, defective_first, notes_of_runs, \
     run_labels, run_name, same_data_runs, left_out_of_comparison, index_of_test_image, threshold_sources_note
@@ -108,7 +109,9 @@ def image_across_runs(runs: list[Run], images: list[str], judged_at: list[tuple[
                         f"score {score_text} · saved threshold {exact_number(threshold)} → "
                         f"<span style='color:{judged_colour}'>**{judged}**</span>"
                         + ("" if box_level == BOX_LEVEL else f" · boxes above {exact_number(box_level)}")
-                        + (f"  \n:grey[{note}]" if note else ""), unsafe_allow_html=True)
+                        + (f"  \n:grey[{note}]" if note else "")
+                        + (f"  \n:grey[{inspected}]" if (inspected := region_caption(run.config)) else ""),
+                        unsafe_allow_html=True)
 
 
 st.title("Compare")

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 import streamlit as st
 
 from ui import common
+from vqi_core.dashboard.overlays import inspected_text
 from vqi_core.dashboard.run_tables import run_name
 from vqi_core.dashboard.scoring import error_zip, judged_again, labelled_check, not_scored_count, overlays_zip, \
     result_cards_order, same_bytes_names, scored_cards
@@ -379,7 +380,8 @@ saved_value, saved = current.saved_threshold  # with its source and whether anyo
 threshold_source = str(saved.get("source", "unknown"))
 st.caption(f"Run {common.as_code(current.id)} ({common.as_text(method_title(current.config.get('method')))}) at its "
            f"saved threshold {exact_number(saved_value)} ({common.as_text(threshold_source)}); change the run in "
-           "the sidebar and the threshold on the Threshold page.")
+           "the sidebar and the threshold on the Threshold page."
+           + (f" It inspects {inspected}." if (inspected := inspected_text(current.config)) else ""))
 common.warn_if_set_at_training(current, saved_value, saved)  # judged at all the same: a line's false alarms
 if (tried := common.working_threshold(current)[0]) != saved_value:  # Inspect judges at it (browser review)
     st.info(f"{exact_number(tried)} is being tried on the Threshold page and not saved: Inspect judges the test "
