@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import OrderedDict
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -70,12 +70,20 @@ class Trunk(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The requested layers' feature maps, in the requested order."""
-        taps = {}
-        for name, stage in zip(self.names, self.stages):
-            x = stage(x)
-            if name in self.layers:
-                taps[name] = x
+        taps: dict[str, torch.Tensor] = {}
+        run_stages(self.names, self.stages, self.layers, x, taps)
         return tuple(taps[name] for name in self.layers)
+
+
+def run_stages(names: Sequence[str], stages: Iterable[nn.Module], layers: Sequence[str], x: torch.Tensor,
+               taps: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``x`` through ``stages`` (named ``names``) in turn, the output of each stage named in ``layers`` kept in
+    ``taps``; the last stage's output."""
+    for name, stage in zip(names, stages):
+        x = stage(x)
+        if name in layers:
+            taps[name] = x
+    return x
 
 
 class FeatureExtractor:

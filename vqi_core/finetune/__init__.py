@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -41,7 +40,7 @@ import torch
 from torch import nn
 
 from ..backbones import get_backbone
-from ..features import trunk_stages
+from ..features import run_stages, trunk_stages
 from ..preprocessing import Preprocessing
 from ..progress import MAX_SEED, ProgressCallback, report
 
@@ -157,7 +156,6 @@ class TrainableTrunk(nn.Module):
             parameter.requires_grad_(False)
         for parameter in self.trained.parameters():
             parameter.requires_grad_(True)
-        self.channels = _stage_channels(network, stages, self.layers)
 
     def train(self, mode: bool = True) -> "TrainableTrunk":
         """Train mode for the trained stages, but every BatchNorm keeps its running statistics."""
@@ -172,45 +170,24 @@ class TrainableTrunk(nn.Module):
         """The requested layers' feature maps, gradients flowing through the trained stages."""
         taps: dict[str, torch.Tensor] = {}
         with torch.no_grad():
-            x = self._run(self.frozen_names, self.frozen, x, taps)
-        self._run(self.trained_names, self.trained, x, taps)
+            x = run_stages(self.frozen_names, self.frozen, self.layers, x, taps)
+        run_stages(self.trained_names, self.trained, self.layers, x, taps)
         return [taps[name] for name in self.layers]
 
     def frozen_output(self, x: torch.Tensor) -> torch.Tensor:
         """Output of the frozen stages (no gradients): the input of :meth:`forward_trained`."""
         with torch.no_grad():
-            return self._run(self.frozen_names, self.frozen, x, {})
+            return run_stages(self.frozen_names, self.frozen, self.layers, x, {})
 
     def forward_trained(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Requested maps from the frozen stages' output; every requested layer must be a trained stage."""
         taps: dict[str, torch.Tensor] = {}
-        self._run(self.trained_names, self.trained, x, taps)
+        run_stages(self.trained_names, self.trained, self.layers, x, taps)
         missing = [name for name in self.layers if name not in taps]
         if missing:
             raise ValueError(f"layers {missing} are frozen: their maps need the full forward pass")
         return [taps[name] for name in self.layers]
 
-    def _run(self, names: list[str], stages: Iterable[nn.Module], x: torch.Tensor,
-             taps: dict[str, torch.Tensor]) -> torch.Tensor:
-        for name, stage in zip(names, stages):
-            x = stage(x)
-            if name in self.layers:
-                taps[name] = x
-        return x
-
-
-def _stage_channels(network: nn.Module, stages: "OrderedDict[str, nn.Module]", layers: Sequence[str]) -> list[int]:
-    """Channels of each named stage output, found with one tiny forward pass."""
-    was_training = network.training
-    network.eval()
-    x = torch.zeros(1, 3, 64, 64)
-    channels: dict[str, int] = {}
-    with torch.no_grad():
-        for name, stage in stages.items():
-            x = stage(x)
-            channels[name] = x.shape[1]
-    network.train(was_training)
-    return [channels[name] for name in layers]
 
 
 def build_network(model: "AnomalyModel", pretrained: bool = True, seed: int | None = None) -> nn.Module:

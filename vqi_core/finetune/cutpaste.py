@@ -97,7 +97,7 @@ def train_cutpaste(images: Sequence[np.ndarray], model: "AnomalyModel", progress
     network, trunk, inputs = prepare_training(images, model, train_stages)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        width = sum(trunk.channels)
+        width = sum(model.layer_channels())
         head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 128), nn.ReLU(), nn.Linear(128, 3))
         optimizer = trunk_and_head_optimizer(trunk, head, lr, head_lr, weight_decay)
         labels_per_image = torch.tensor([NORMAL, CUTPASTE, SCAR])

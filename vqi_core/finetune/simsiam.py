@@ -77,7 +77,7 @@ def train_simsiam(images: Sequence[np.ndarray], model: "AnomalyModel", progress:
     network, trunk, inputs = prepare_training(images, model, train_stages)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        project = projector(sum(trunk.channels), dim)
+        project = projector(sum(model.layer_channels()), dim)
         predict = predictor(dim, hidden)
         heads = nn.ModuleList([project, predict])
         optimizer = trunk_and_head_optimizer(trunk, heads, lr, head_lr, weight_decay)

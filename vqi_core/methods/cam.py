@@ -108,7 +108,7 @@ class CamClassifier(AnomalyModel):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            head = nn.Linear(trunk.channels[0], 1)
+            head = nn.Linear(self.layer_channels()[0], 1)
             optimizer = trunk_and_head_optimizer(trunk, head, self.lr, self.head_lr, self.weight_decay)
 
             def logits_of(batch: torch.Tensor) -> torch.Tensor:
