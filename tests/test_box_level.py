@@ -387,6 +387,23 @@ def test_the_threshold_page_counts_the_boxes_at_a_level_and_saves_it(open_page, 
         "fewer boxes on good parts", "the level every run starts with"]
 
 
+def test_a_box_level_typed_and_saved_at_once_is_the_one_saved(open_page, app_env):
+    """A level typed in and the click on "Save box level" that leaves its field reach the server together: the
+    level in the field is saved, not the one shown before it was typed (review: 1.5 saved while 2.5 was shown)."""
+    run = app_env.list()[0]
+    app = open_page("threshold.py")
+    app.session_state["threshold_tab"] = "Boxes"
+    app.run()
+    exact = app.number_input(key=f"box_level_exact_{run.id}")
+    exact.set_value(1.5).run()
+    app.number_input(key=f"box_level_exact_{run.id}").set_value(2.5)
+    app.button(key="box_level_save").click().run()  # the new value and the click in one rerun
+    assert not app.exception and run.box_level == 2.5
+    assert app.toast[0].value.startswith("Saved box level 2.5:")
+    assert app.slider(key=f"box_level_{run.id}").value == 2.5  # the slider follows the level saved
+    assert any(c.value.startswith("Saved box level: 2.5 (saved ") for c in app.caption)
+
+
 def test_a_damaged_box_level_history_or_a_deleted_run_is_named_not_a_crash(runs_store):
     """Found by review: a history that was not a list crashed the next save with a TypeError; a run deleted
     meanwhile gave the operating system's 'No such file or directory'."""

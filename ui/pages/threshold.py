@@ -523,9 +523,11 @@ def pixel_level_body(run: Run) -> None:
     st.plotly_chart(view["roc"], key="pixel_roc_chart", alt=view["roc_alt"], config=common.CHART_CONFIG)
 
 
-def save_box_level(run: Run, level: float) -> None:
-    """Save the box level chosen, with the reason entered (button callback; the outcome shows on the next
-    draw)."""
+def save_box_level(run: Run, exact_key: str) -> None:
+    """Save the box level in the exact entry (``exact_key``), with the reason entered (button callback; the outcome
+    shows on the next draw). The level is read now, not when the button was drawn: a level typed in and the click
+    that leaves its field reach the server together (review: the level shown before it was typed was saved)."""
+    level = float(st.session_state[exact_key])
     try:
         written = run.save_box_level(level, st.session_state.get(BOX_REASON, ""),
                                      st.session_state.get(BOX_SAVED_BY, ""))
@@ -608,7 +610,7 @@ def box_level_body(run: Run) -> None:
                   help=f"At most {MAX_NAME_CHARS} characters, the same name as on the image-level tab. Kept with the "
                        f"box level in the run's box level history: who changed it.")
     st.button("Save box level", key="box_level_save", type="primary", icon=":material/save:",
-              on_click=save_box_level, args=(run, float(level)),
+              on_click=save_box_level, args=(run, exact_key),
               help="Store it in the run: every overlay of this run draws boxes above it.")
     history = box_level_history(info)
     if not history.empty:
