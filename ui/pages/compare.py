@@ -136,7 +136,7 @@ if len(saved) < 2:
     st.info("Comparing needs at least two saved runs of the same category: train another method or backbone "
             "on the Train page.", icon=":material/info:")
     st.stop()
-labels = run_labels(saved, readable=[run.id for run in saved])
+labels = run_labels(saved, readable=[run.id for run in saved], tag_all=True)  # never changing while shown
 if "compare_runs" not in st.session_state:  # the choice is then kept while other pages are open
     st.session_state["compare_runs"] = default_selection(saved)
 elif any(run_id not in labels for run_id in st.session_state["compare_runs"]):  # deleted meanwhile

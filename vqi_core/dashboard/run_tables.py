@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,22 +124,33 @@ def run_label(run: Run, readable: bool | None = None, category_first: bool = Fal
     return " · ".join(parts)
 
 
-def run_labels(runs: Sequence[Run], readable: Collection[str] | None = None,
-               category_first: Collection[str] = ()) -> dict[str, str]:
+def run_labels(runs: Sequence[Run], readable: Collection[str] | None = None, category_first: Collection[str] = (),
+               tag_all: bool = False) -> dict[str, str]:
     """:func:`run_label` of each run, by id, each naming one run: where runs' labels are alike (one method trained
-    on one category in the same second, with the same AUROC), the end of each one's id follows the time in
-    brackets (its whole id where the ends are alike too). A picker matches a choice to its option by the label:
-    of two alike, the first could not be chosen. ``readable``: the ids of the runs whose files can be read
-    (checked here if None); ``category_first``: the ids whose label begins with the category."""
+    on one category in the same second, with the same AUROC), or for every run with ``tag_all``, the end of its id
+    (the random part VQI gives it; the whole id of a folder renamed otherwise) follows the time in brackets; the
+    whole id where even those are alike. A picker matches a choice to its option by the label: of two alike, the
+    first could not be chosen; and a choice whose label changes while the page is open is lost (review: a run
+    copied beside a chosen one dropped it from Compare's choice), which ``tag_all`` rules out.
+    ``readable``: the ids of the runs whose files can be read (checked here if None); ``category_first``: the ids
+    whose label begins with the category."""
     def label(run: Run, tag: str | None = None) -> str:
         return run_label(run, None if readable is None else run.id in readable, run.id in category_first, tag)
 
     labels = {run.id: label(run) for run in runs}
     alike = Counter(labels.values())
-    ends = {run.id: (labels[run.id], run.id.rsplit("-", 1)[-1]) for run in runs}
-    ends_alike = Counter(ends.values())
-    return {run.id: labels[run.id] if alike[labels[run.id]] == 1
-            else label(run, ends[run.id][1] if ends_alike[ends[run.id]] == 1 else run.id) for run in runs}
+    tagged = {run.id: label(run, id_end(run.id)) for run in runs if tag_all or alike[labels[run.id]] > 1}
+    still_alike = Counter(tagged.values())
+    return {run.id: labels[run.id] if run.id not in tagged
+            else tagged[run.id] if still_alike[tagged[run.id]] == 1 else label(run, run.id) for run in runs}
+
+
+def id_end(run_id: str) -> str:
+    """What tells a run's id from those of runs trained in the same second: its random end ("0531" of
+    ``20261207-031405-bottle-padim-0531``); the whole id where it does not end as :func:`~vqi_core.pipeline.new_run_id`
+    ends it."""
+    end = run_id.rsplit("-", 1)[-1]
+    return end if re.fullmatch(r"[0-9a-f]{4}", end) and end != run_id else run_id
 
 
 def run_name(run: Run) -> str:
