@@ -1365,7 +1365,8 @@ def test_inspect_enlarges_an_image_in_a_dialog_with_its_opacity_and_close(open_p
     assert not app.exception and "Original" in captions(app) and app.slider(key="inspect_alpha").value == 0.8
     # 64-px parts: the whole map of a defective one lies above the colour scale's top (a flat dark red: review)
     assert any(c.value.startswith("This image's whole map lies above the top of the colour scale") for c in app.caption)
-    app.segmented_control(key="inspect_heat_scale").set_value("This image's range").run()
+    assert app.segmented_control(key="inspect_heat_scale").proto.required  # one always shown chosen (review: a
+    app.segmented_control(key="inspect_heat_scale").set_value("This image's range").run()  # click cleared both)
     assert not app.exception and "Heatmap over this image's own range (its lowest third transparent, highest dark " \
         "red)" in captions(app)
     assert not any(c.value.startswith("This image's whole map lies above") for c in app.caption)
@@ -2300,6 +2301,7 @@ def test_predict_scores_uploads_and_reports_a_non_image(open_page):
     broken_card = next(m.value for m in app.markdown if card_name(m.value) == "broken.png")
     assert broken_card.startswith(
         f"**broken.png**  \n<span style='color:{DEFECT_TEXT_CSS}'>**defective**</span> · ")
+    assert app.segmented_control(key="predict_show").proto.required  # "all", "defective" or "good": never none
     app.segmented_control(key="predict_show").set_value("good").run()
     assert cards() == ["good.png"]
     good_card = next(m.value for m in app.markdown if card_name(m.value) == "good.png")

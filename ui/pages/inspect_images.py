@@ -119,7 +119,7 @@ def large_view(run: Run, frame: pd.DataFrame, index: int, threshold: float, box_
     opacity, scale = st.columns(2)
     alpha = opacity.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="inspect_alpha")
     own_range = scale.segmented_control(
-        "Heatmap colours", list(HEAT_SCALES), default=RUN_SCALE, key="inspect_heat_scale",
+        "Heatmap colours", list(HEAT_SCALES), default=RUN_SCALE, required=True, key="inspect_heat_scale",
         help=f"{RUN_SCALE}: the same colours on every image, dark red from {HEATMAP_TOP:g} (the highest good "
              f"level is 1), transparent up to {OVERLAY_FLOOR:g}. {OWN_RANGE}: from this image's lowest level to its "
              f"highest: where in it the map is highest, however high or low; not comparable between images. The "

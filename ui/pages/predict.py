@@ -345,8 +345,8 @@ def show(outcome: dict[str, Any], run: Run, overlays: Callable[[], bytes] | None
     if (learnt := learnt_from_note(run, outcome["frame"])):
         st.info(learnt, icon=":material/school:")
     download_results(outcome, overlays)
-    choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", key="predict_show",
-                                  persist_state="session",
+    choice = st.segmented_control("Show", ["all", "defective", "good"], default="all", required=True,
+                                  key="predict_show", persist_state="session",
                                   help="Defective images come first, highest score first.")
     shown = result_cards_order(cards, choice)
     if not shown:
