@@ -452,6 +452,12 @@ def test_home_edits_the_current_runs_description(open_page, app_env):
     app.text_area(key="home_description").input("typed for the first run, not saved").run()
     app.sidebar.selectbox(key="run_select").set_value(other.id).run()  # the box shows the other run's own
     assert app.text_area(key="home_description").value == other.description == "approved again (from the command line)"
+    app.text_area(key="home_description").input("for the run deleted meanwhile").run()
+    shutil.rmtree(other.path)  # from another session or the command line, before the press
+    app.button(key="home_describe").click().run()
+    assert not app.exception and not (app_env.root / other.id).exists()  # not written into a new folder
+    assert any(e.value.startswith("The description was not saved: ") and other.id in e.value
+               for e in app.error)  # said (widget review: without a word, the text typed gone)
 
 
 def test_threshold_slider_shows_the_evaluators_confusion_matrix(open_page, app_env):

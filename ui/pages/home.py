@@ -135,6 +135,8 @@ else:
     st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
     if current in saved and saved[current].problem() is None:
         description_editor(saved[current])
+if DESCRIBE_ERROR in st.session_state:  # not shown by the editor: its run was deleted or damaged as it was saved
+    st.error(st.session_state.pop(DESCRIBE_ERROR)[1], icon=":material/error:")  # (widget review: without a word)
 
 # open while an import's outcome is to be shown: the first run imported changes the page above, and the section
 # would be drawn closed again, hiding the outcome and the archive's SHA-256; its key keeps it the same section
