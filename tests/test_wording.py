@@ -4,8 +4,8 @@ import numpy as np
 
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
-from vqi_core.wording import HEADLINE_WORDS, are, counted, entered_amount, entered_rate, exact_number, headline, \
-    interval_bounds, percent, score_beside, told_apart
+from vqi_core.wording import HEADLINE_WORDS, are, counted, decimals_apart, entered_amount, entered_rate, exact_number, \
+    figure, headline, interval_bounds, percent, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -113,6 +113,16 @@ def test_a_rate_that_is_not_zero_or_one_never_reads_as_zero_or_a_hundred_percent
     assert [percent(rate) for rate in (0.0, 477 / 1_397_167, 0.00049, 0.0005, 0.5, 0.99999, 1.0, None)] == \
         ["0.0%", "0.03%", "0.05%", "0.1%", "50.0%", "99.999%", "100.0%", "n/a"]
     assert percent(0.004, 0) == "0.4%" and percent(1e-15) == "1.0e-13%" and percent(1e-25) == "1.0e-23%"
+
+
+def test_an_auroc_that_is_not_perfect_never_reads_as_one():
+    """An image AUROC of 0.99961 (one good-defective pair of 2,576 ranked the wrong way) read 1.000 on every page,
+    as a perfect run's does (numbers review); the pages' tables give every value of a column the same decimals."""
+    assert [figure(value, 3) for value in (1 - 1 / 2576, 1 - 1 / 74_480, 1.0, 0.9779, 0.0004, 0.0, None)] == \
+        ["0.9996", "0.99999", "1.000", "0.978", "0.0004", "0.000", "n/a"]
+    assert figure(0.99961) == "0.9996" and figure(12.34, 1) == "12.3" and figure(120, 0) == "120"
+    assert decimals_apart([0.9779, 1.0, None, 0.5]) == 3 and decimals_apart([0.9779, 0.99961, 1.0]) == 4
+    assert decimals_apart([1 - 1e-15]) == 12  # no more than that
 
 
 def test_interval_ends_are_rounded_outwards_but_float_noise_is_no_value():

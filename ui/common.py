@@ -37,7 +37,7 @@ from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, incomplete_run_files, label_values
 from vqi_core.split_check import CUE_AUROC, CUE_P_VALUE
 from vqi_core.system import home_expanded
-from vqi_core.wording import counted, exact_number, figure, headline
+from vqi_core.wording import counted, decimals_apart, exact_number, figure, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -148,6 +148,12 @@ _NO_MASKS = f"{NO_VALUE} where the run's dataset has no ground-truth masks."
 #: a number in a table with every digit it needs and no more, as Python prints it (Streamlit's "plain" format showed
 #: a threshold of 500 as 499.99999999999994: its rounding to 20 decimals is done in floating point; browser review)
 EVERY_DIGIT = "%.17g"
+#: what a run's timings are (numbers review: two runs of one setting, one trained while the machine was busy, read
+#: 67.9 and 7.4 ms/image side by side, as if one were ten times slower)
+TIMED_ONCE = ("Timed once, as the run was trained: other work on the machine then slows it, so compare runs' "
+              "timings only where they were trained alike (`python -m vqi_core.bench` repeats its timings).")
+SCORING_TIMED = ("Scoring per test image (resizing, features, search and map) with the images already read from "
+                 "disk: reading the files and writing overlays, as `predict` does, take more.")
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
     "run": st.column_config.TextColumn(  # kept in view while the figures scroll by (browser review)
@@ -162,8 +168,8 @@ RUN_TABLE_COLUMNS = {
     "pixel AUROC": st.column_config.NumberColumn(format="%.3f", help=_NO_MASKS),
     "AUPRO": st.column_config.NumberColumn(
         format="%.3f", help=f"Area under the per-region overlap curve up to 30 % false-positive pixels. {_NO_MASKS}"),
-    "fit s": st.column_config.NumberColumn(format="%.1f", help="Seconds to fit (fine-tuning included)."),
-    "ms/image": st.column_config.NumberColumn(format="%.1f", help="Whole prediction per test image."),
+    "fit s": st.column_config.NumberColumn(format="%.1f", help=f"Seconds to fit (fine-tuning included). {TIMED_ONCE}"),
+    "ms/image": st.column_config.NumberColumn(format="%.1f", help=f"{SCORING_TIMED} {TIMED_ONCE}"),
     "saved threshold": st.column_config.NumberColumn(
         format=EVERY_DIGIT, help="The operating threshold saved with the run (an image scoring at or above it "
                                  "is rejected as defective), every digit shown."),
@@ -204,14 +210,31 @@ def show_run_error(key: str, run: Run) -> None:
         st.error(message, icon=":material/error:")
 
 
+#: the table columns of figures from 0 to 1 shown with three decimals, or more where one would read 0 or 1
+FRACTION_COLUMNS = ("image AUROC", "pixel AUROC", "AUPRO", "F1 at best threshold")
+
+
+def apart_from_one(table: pd.DataFrame, column_config: dict[str, Any]) -> dict[str, Any]:
+    """``column_config`` with the decimals of each of :data:`FRACTION_COLUMNS` in ``table`` that keep its values
+    strictly between 0 and 1 from reading 0 or 1 (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of
+    0.9996 read 1.000 beside a perfect run's (numbers review); every value of a column with the same decimals."""
+    adapted = dict(column_config)
+    for column in FRACTION_COLUMNS:
+        if column in table.columns:
+            config: dict[str, Any] = dict(adapted.get(column) or st.column_config.NumberColumn())
+            digits = decimals_apart(pd.to_numeric(table[column], errors="coerce").dropna().tolist())
+            adapted[column] = {**config, "type_config": {**config.get("type_config", {}), "type": "number",
+                                                         "format": f"%.{digits}f"}}
+    return adapted
+
+
 def by_type_table(by_type: pd.DataFrame, column_config: dict[str, Any]) -> None:
     """The by-defect-type table (:func:`vqi_core.dashboard.threshold.defect_type_frame`): detection rates as percentages
     with one decimal, as the rates shown beside it, and AUROCs with three decimals on every page (the Predict
-    page's check showed 1 where the Threshold page showed 1.000: browser review)."""
+    page's check showed 1 where the Threshold page showed 1.000: browser review), or more (:func:`apart_from_one`)."""
     st.dataframe(by_type.assign(**{"detection rate": by_type["detection rate"] * 100}), hide_index=True,
-                 column_config={"detection rate": st.column_config.NumberColumn(format="%.1f%%"),
-                                "image AUROC": st.column_config.NumberColumn(format="%.3f"),
-                                "pixel AUROC": st.column_config.NumberColumn(format="%.3f"), **column_config},
+                 column_config=apart_from_one(by_type, {
+                     "detection rate": st.column_config.NumberColumn(format="%.1f%%"), **column_config}),
                  placeholder=NO_VALUE)
 
 
@@ -416,9 +439,10 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
                help="n/a without ground-truth masks")
     row.metric("AUPRO", figure(metrics.get("aupro"), 3), width="content",
                help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
-    row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content")
+    row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content",
+               help=f"Fine-tuning included. {TIMED_ONCE}")
     row.metric("Inference (ms/image)", figure(metrics.get("ms_per_image"), 1), width="content",
-               help="n/a without test images")
+               help=f"{SCORING_TIMED} {TIMED_ONCE} n/a without test images.")
     if said:
         st.caption(f"Image AUROC {said}.")
 

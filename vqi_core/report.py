@@ -303,8 +303,9 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("test scores (SHA-256 of scores.csv's images, labels and scores)",  # (audit review)
                  config.get("scores_sha256") or "not recorded (a run trained before 2026-12-06)"),
                 ("training images", training_images_line(metrics)),
-                ("fit time (s)", figure(metrics.get("fit_seconds"), 1)),
-                ("scoring (ms per image)", figure(metrics.get("ms_per_image"), 1)),
+                ("fit time (s; timed once, as the run was trained)", figure(metrics.get("fit_seconds"), 1)),
+                ("scoring (ms per image, its file already read; timed once, as the run was trained)",
+                 figure(metrics.get("ms_per_image"), 1)),
                 ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
         _names_list("The good training images held out to normalise the heatmaps",
                     run.report.get("normalisation_images", [])),

@@ -6,7 +6,7 @@ import math
 import re
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Iterable
 
 #: a note longer than this many words is shown as its :func:`headline`, the whole note a click away
 HEADLINE_WORDS = 40
@@ -18,8 +18,19 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 
 
 def figure(value: float | None, digits: int = 4) -> str:
-    """A figure with ``digits`` decimals, "n/a" where it does not exist (pixel metrics without masks)."""
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    """A figure with ``digits`` decimals, "n/a" where it does not exist (pixel metrics without masks); one strictly
+    between 0 and 1 with the decimals that keep it from reading 0 or 1 (:func:`decimals_apart`)."""
+    return "n/a" if value is None else f"{value:.{decimals_apart([value], digits)}f}"
+
+
+def decimals_apart(values: Iterable[float | None], digits: int = 3) -> int:
+    """The fewest decimals, at least ``digits`` (at most 12), with which no value strictly between 0 and 1 reads
+    as 0 or as 1: an image AUROC of 0.99961 (one pair of 2,576 ranked the wrong way) read 1.000 on the pages, as a
+    perfect run does (numbers review)."""
+    between = [float(value) for value in values if value is not None and 0 < float(value) < 1]
+    while digits < 12 and any(float(f"{value:.{digits}f}") in (0.0, 1.0) for value in between):
+        digits += 1
+    return digits
 
 
 def percent(value: float | None, digits: int = 1) -> str:

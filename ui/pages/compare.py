@@ -222,7 +222,8 @@ if comparison.roc is not None:
     st.plotly_chart(comparison.roc, key="compare_roc", alt=comparison.roc_alt, config=common.CHART_CONFIG)
 described = table["description"].str.strip().ne("").any()  # an empty column hid the figures
 st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_VALUE,  # in a small window (review)
-             column_order=[column for column in table.columns if described or column != "description"], column_config={
+             column_order=[column for column in table.columns if described or column != "description"],
+             column_config=common.apart_from_one(table, {
     **common.RUN_TABLE_COLUMNS,
     "image AUROC": st.column_config.NumberColumn(format="%.3f", help="On the test images all chosen runs share."),
     AUROC_INTERVAL: st.column_config.TextColumn(
@@ -257,6 +258,6 @@ st.dataframe(table, hide_index=True, key="compare_table", placeholder=common.NO_
     "best threshold": st.column_config.NumberColumn(
         format=common.EVERY_DIGIT, help="The F1-optimal threshold on those images, every digit shown: typed back, "
                                         "it judges them as it does here."),
-})
+}))
 st.subheader("One image across the runs")
 image_across_runs(chosen, shared, [(run.threshold, run.box_level) for run in chosen])

@@ -7,7 +7,8 @@ import functools
 import streamlit as st
 
 from ui.common import CATEGORY, CURRENT_RUN, NO_VALUE, PAGES, RUN_PARAMETER, RUN_TABLE_COLUMNS, RUNS_UNLISTED, \
-    as_code, as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, show_run_error, store
+    apart_from_one, as_code, as_text, data_choice, problem_read_in_full, runs_dir, saved_runs, set_current_run, \
+    show_run_error, store
 from vqi_core.archive import AlreadyImported, archive_sha256, import_run, run_archive_bytes, run_archive_or_note
 from vqi_core.datasets import DatasetError, list_categories
 from vqi_core.dashboard.run_tables import runs_table
@@ -132,7 +133,7 @@ else:
     current = st.session_state.get(CURRENT_RUN)
     st.caption(f"{counted(len(table), 'run')}; the current run is "
                f"{as_code(current) if current in saved else 'none'}.")
-    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
+    st.dataframe(table, hide_index=True, column_config=apart_from_one(table, RUN_TABLE_COLUMNS), placeholder=NO_VALUE)
     if current in saved and saved[current].problem() is None:
         description_editor(saved[current])
 if DESCRIBE_ERROR in st.session_state:  # not shown by the editor: its run was deleted or damaged as it was saved

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from ui.common import CURRENT_RUN, HALF_MIN_WIDTH, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, \
-    RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, as_code, as_text, chosen_category_folder, clear_run_caches, \
+    RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, apart_from_one, as_code, as_text, chosen_category_folder, clear_run_caches, \
     data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, \
     show_run_notes, store, stretching_row, training_started_here, warn_if_set_at_training
 from vqi_core import jobs
@@ -388,7 +388,7 @@ def runs_panel() -> None:
     if table.empty:
         st.caption(f"No saved run in {runs_dir()} yet.")
         return
-    st.dataframe(table, hide_index=True, column_config=RUN_TABLE_COLUMNS, placeholder=NO_VALUE)
+    st.dataframe(table, hide_index=True, column_config=apart_from_one(table, RUN_TABLE_COLUMNS), placeholder=NO_VALUE)
     if "delete_error" in st.session_state:
         st.error(as_text(st.session_state.pop("delete_error")), icon=":material/error:")
     ids = list(table["run"])

@@ -22,12 +22,14 @@ from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
 from ..thresholds import NOT_CHOSEN, TRAINING_F1, rate_interval_text, saved_source
-from ..wording import interval_bounds, readable_time
+from ..wording import decimals_apart, figure, interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
 def _rounded(value: Any, digits: int = 4) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """``value`` rounded to ``digits`` decimals, or more where it is strictly between 0 and 1 and would round to 0 or
+    1 (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of 0.99998 is not a perfect 1."""
+    return None if value is None else round(float(value), decimals_apart([value], digits))
 
 
 def _run_setup(run: Run) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def run_label(run: Run, readable: bool | None = None, category_first: bool = Fal
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     parts = [method_title(config.get("method")), trained_at(run.id) + (f" ({tag})" if tag else ""),
-             "AUROC n/a" if auroc is None else f"AUROC {auroc:.3f}", str(config.get("category")),
+             f"AUROC {figure(auroc, 3)}", str(config.get("category")),
              backbone_title(config.get("params", {}).get("backbone"))]
     if category_first:
         parts.insert(0, parts.pop(3))
@@ -336,7 +338,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     and timings are each run's own (on the images it evaluated). Where ``images`` hold no defective or no good
     image, those are None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
     """
-    figure = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
+    roc = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
                                   hoverinfo="skip", showlegend=False))
     frames = [run.scores.set_index("image").loc[list(images)] for run in runs]
     labels = label_values(frames[0])
@@ -351,13 +353,13 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         interval, difference, difference_interval = None, None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
-            curves.append(f"{compared_name(run)}, AUROC {auroc:.3f}")
-            figure.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
+            curves.append(f"{compared_name(run)}, AUROC {figure(auroc, 3)}")
+            roc.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
                                                       width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
                 name=f"{method_title(run.config.get('method'))} · "
-                f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {auroc:.3f} · "
+                f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {figure(auroc, 3)} · "
                 f"{run.id[:15]}"))
             bounds = auroc_interval(labels, scores, CONFIDENCE)
             assert bounds is not None  # both labels are present
@@ -381,7 +383,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                      VERSUS_FIRST_INTERVAL: difference_interval,
                      "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
                      **_run_figures(run, saved_threshold), "data": data_label(run.config)})
-    figure.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
+    roc.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
                          xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
                                     range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
                          yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%",
@@ -389,7 +391,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                          legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
     alt = f"Image ROC curves of {len(curves)} runs on the {len(labels)} test images compared: {'; '.join(curves)}."
-    return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), figure if both else None, missing,
+    return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), roc if both else None, missing,
                          tuple(verdicts), int((labels == 0).sum()), int((labels == 1).sum()), alt if both else "")
 
 

@@ -212,7 +212,7 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
     ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     """
     point = evaluator.evaluate(threshold)
-    auroc = "n/a (needs good and defective images)" if data.auroc is None else f"{data.auroc:.3f}"
+    auroc = "n/a (needs good and defective images)" if data.auroc is None else figure(data.auroc, 3)
     interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE,
                                                                       auroc=data.auroc)
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}",
