@@ -39,7 +39,7 @@ from vqi_core.dashboard.threshold import ACTUAL_ROWS, DETECTION_INTERVAL, PREDIC
     prepare_threshold_data, run_pixel_data, threshold_view
 from vqi_core.images import MAX_IMAGE_BYTES
 from vqi_core.localisation import DEFECT_TEXT_RGB, GROUND_TRUTH_COLOR, GROUND_TRUTH_TEXT_RGB, OWN_RANGE_HERE, \
-    box_note, boxes_sentence, box_level_warning, level_one_maps
+    box_note, boxes_sentence, box_level_warning, level_one_maps, regions_boxed_text
 from vqi_core.metrics import LineCosts, ThresholdEvaluator, auroc_interval, f1_optimal_threshold, image_auroc, \
     minimum_cost_threshold, rate_interval, threshold_for_false_alarm_rate
 from vqi_core.pipeline import NOT_SCORED, SEEN_DEFECTS_NOTE, evaluate_run
@@ -2467,6 +2467,11 @@ def test_predict_checks_the_run_on_new_labelled_images_at_its_saved_threshold(op
     columns = json.loads(app.dataframe[1].proto.columns)
     assert columns["detection rate"]["type_config"]["format"] == "%.1f%%"
     assert columns["image AUROC"]["type_config"]["format"] == "%.3f"  # as the Threshold page (browser review)
+    said = boxes_sentence(result["metrics"], run.box_level)  # the box figures `evaluate --data` prints (review)
+    boxed = {name: regions_boxed_text(entry) for name, entry in result["metrics"]["per_defect_type"].items()}
+    assert said is not None and set(boxed) == {"blob", "scratch"} and None not in boxed.values()
+    assert f"{said} Annotated defect regions boxed, by type: blob {boxed['blob']}, scratch {boxed['scratch']}." in [
+        c.value for c in app.caption]
     assert by_type["detection rate"].tolist() == pytest.approx(  # as the Threshold page
         (100 * by_type["caught"] / by_type["images"]).tolist())
     misjudged = app.dataframe[2].value
@@ -3120,3 +3125,35 @@ def test_runs_whose_labels_are_alike_are_told_apart_and_each_can_be_chosen(open_
     assert app.session_state["current_run_id"] == (twin if chosen != twin else run.id)
     compare = open_page("compare.py", compare_runs=[run.id, twin]).run()  # the choice sent back by its labels
     assert not compare.exception and compare.multiselect(key="compare_runs").value == [run.id, twin]
+
+
+def test_an_auroc_that_is_not_perfect_never_reads_as_one_on_the_pages(open_page, app_env, monkeypatch):
+    """An image AUROC of 0.99961 (one pair of 2,576 misranked) read 1.000 in the run tables, the sidebar's labels and
+    the ROC title, as a perfect run's does (numbers review): the tables give the column the decimals that tell it
+    from 1, the labels and titles the value's own."""
+    from vqi_core.dashboard import run_tables
+    from vqi_core.dashboard.run_tables import run_label
+
+    near = 1 - 1 / 2576
+    listed = run_tables.runs_table
+
+    def nearly_perfect(runs):
+        table = listed(runs)
+        table.loc[0, "image AUROC"] = near  # as a run on a larger test set gives it
+        return table
+
+    monkeypatch.setattr(run_tables, "runs_table", nearly_perfect)
+    app = open_page()
+    [table] = [frame for frame in app.dataframe if "image AUROC" in frame.value.columns]
+    columns = json.loads(table.proto.columns)
+    assert table.value["image AUROC"].iloc[0] == near  # the data as it is: only shown with more decimals
+    assert columns["image AUROC"]["type_config"]["format"] == "%.4f"
+    assert columns["pixel AUROC"]["type_config"]["format"] == "%.3f"  # other columns as before
+    assert columns["image AUROC"]["help"] == common.RUN_TABLE_COLUMNS["image AUROC"]["help"]
+    run = app_env.list()[0]
+    monkeypatch.setattr(type(run), "metrics", property(lambda self: {"image_auroc": near}))
+    assert "AUROC 0.9996" in run_label(run, readable=True)
+    monkeypatch.setattr(type(run), "problem", lambda self, **options: None)  # these metrics alone: read as sound
+    assert listed([run])["image AUROC"].iloc[0] == round(near, 4)  # the table's data: rounded, but never to 1
+    monkeypatch.setattr(type(run), "metrics", property(lambda self: {"image_auroc": 1 - 1 / 74_480}))
+    assert listed([run])["image AUROC"].iloc[0] == 0.99999

@@ -18,7 +18,7 @@ from vqi_core.dashboard.style import DEFECT_TEXT_CSS, GOOD_CSS
 from vqi_core.dashboard.threshold import DETECTION_INTERVAL
 from vqi_core.datasets import DatasetError, sub_folders
 from vqi_core.images import ImageReadError
-from vqi_core.localisation import BOX_LEVEL, box_note
+from vqi_core.localisation import BOX_LEVEL, box_note, boxes_sentence, regions_boxed_text
 from vqi_core.methods import method_title
 from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sources, learnt_from_note, \
     scored_unlike_training_note, upload_sources
@@ -136,6 +136,10 @@ def show_check(outcome: dict[str, Any], saved_now: float) -> None:
         st.caption(f"By defect type, at {exact_number(outcome['threshold'])}" if earlier else  # as the heading
                    "By defect type, at the saved threshold")  # (browser review)
         common.by_type_table(view["by_type"], {DETECTION_INTERVAL: st.column_config.TextColumn()})
+    boxed = [f"{common.as_text(name)} {text}" for name, entry in metrics.get("per_defect_type", {}).items()
+             if (text := regions_boxed_text(entry)) is not None]  # what `evaluate --data` prints too (review)
+    if (boxes := boxes_sentence(metrics, metrics.get("box_level", BOX_LEVEL))) is not None:
+        st.caption(boxes + (f" Annotated defect regions boxed, by type: {', '.join(boxed)}." if boxed else ""))
     misjudged = judged[judged["outcome"].isin(["FP", "FN"])]
     if misjudged.empty and not_scored:  # not a success: a part was not inspected (found by a browser review)
         st.warning(f"Every scored image is judged as labelled, but {counted(not_scored, 'file')} of the test folders "
