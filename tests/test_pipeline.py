@@ -1068,8 +1068,11 @@ def test_a_run_keeps_the_description_its_users_write(trained, tmp_path, capsys):
     capsys.readouterr()
     assert main(["runs", "--runs", str(runs_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[lines.index(next(line for line in lines if line.startswith(run.id))) + 1] == (
-        "  line 3 candidate; approved by QA on 2026-12-02")  # on one line under its run
+    listed = lines.index(next(line for line in lines if line.startswith(run.id)))
+    assert lines[listed + 1] == (f"  saved threshold {exact_number(run.threshold)} (F1-optimal on the evaluated test "
+                                 f"set; set at training, not chosen yet) · box level 1 · "
+                                 f"{run.metrics['ms_per_image']:.1f} ms/image")  # whether anyone chose it (review)
+    assert lines[listed + 2] == "  line 3 candidate; approved by QA on 2026-12-02"  # on one line under its run
     assert runs_table([run])["description"].tolist() == [text]
     capsys.readouterr()
     before = (run.path / "description.json").read_bytes()  # the same text again: nothing written, so a run archive

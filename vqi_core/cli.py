@@ -53,8 +53,8 @@ from .split_check import COPY_RMSE, LOOK_ALIKE_LIKENESS, findings_line, no_copie
 from .system import FolderBusy, file_above, home_expanded, interrupts_held, locked, sigterm_as_ctrl_c
 from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUDEN, chosen_on_the_test_set, \
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
-    preset_source, rate_numbers, saved_false_alarm_rate, set_at_training, set_at_training_note, slider_axis, \
-    threshold_presets
+    preset_source, rate_numbers, saved_false_alarm_rate, saved_source, set_at_training, set_at_training_note, \
+    slider_axis, threshold_presets
 from .wording import are, by_whom, counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
 
 DEFAULT_RUNS = "runs"
@@ -336,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "false-alarm rate; min-cost: the lowest expected cost with the costs below; "
                              "false-alarms: the threshold catching the most defective test images while "
                              "rejecting at most --max-false-alarms of the good ones (of those, the one with the "
-                             "fewest false alarms: just below the lowest defective score it catches, so new images "
+                             "fewest false alarms: between the lowest defective score it catches and the next lower "
+                             "test score, so new images "
                              "may do worse; the held-out line shows how much)")
     add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true",
@@ -1172,6 +1173,9 @@ def _runs(args: argparse.Namespace) -> int:
         print(f"{padded(run.id, 52)} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
               f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
+        threshold, saved = run.saved_threshold  # whether anyone chose it, as the dashboard's run tables say (review)
+        print(f"  saved threshold {exact_number(threshold)} ({saved_source(saved)}) · box level "
+              f"{exact_number(run.box_level)} · {figure(m.get('ms_per_image'), 1)} ms/image")
         if run.renamed:  # listed as it is, but export refuses it (its archive would not import)
             print(f"  renamed: saved as run {config['run_id']}; rename the folder back to export it"
                   if config.get("run_id") else f"  its {CONFIG_FILE} names no run: it cannot be exported")

@@ -319,8 +319,9 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
                                  persist_state="session", width=230,
                                  help="Of the good parts, for the preset beside it: the threshold that catches the "
                                       "most defective test images while rejecting at most this share of the good "
-                                      "ones (of those, the one with the fewest false alarms: just below the lowest "
-                                      "defective score it catches, or the saved threshold where that passes and "
+                                      "ones (of those, the one with the fewest false alarms: between the lowest "
+                                      "defective score it catches and the next lower test score, or the saved "
+                                      "threshold where that passes and "
                                       "rejects the same test images; new images may do worse: see how the presets "
                                       "do on images they were not chosen on).")
         buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
