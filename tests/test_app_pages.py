@@ -3150,6 +3150,11 @@ def test_an_auroc_that_is_not_perfect_never_reads_as_one_on_the_pages(open_page,
     assert columns["image AUROC"]["type_config"]["format"] == "%.4f"
     assert columns["pixel AUROC"]["type_config"]["format"] == "%.3f"  # other columns as before
     assert columns["image AUROC"]["help"] == common.RUN_TABLE_COLUMNS["image AUROC"]["help"]
+    compared = pd.DataFrame({"image AUROC": [0.97, 0.9702], VERSUS_FIRST: [None, 0.0002], "AUPRO": [None, None]})
+    formats = common.apart_from_one(compared, {VERSUS_FIRST: {"type_config": {"format": "%+.3f"}, "help": "d"}})
+    assert formats[VERSUS_FIRST]["help"] == "d"  # its help kept
+    assert [formats[column]["type_config"]["format"] for column in ("image AUROC", VERSUS_FIRST, "AUPRO")] == [
+        "%.3f", "%+.4f", "%.3f"]  # +0.0002, not +0.000 (a difference read as none: review)
     run = app_env.list()[0]
     monkeypatch.setattr(type(run), "metrics", property(lambda self: {"image_auroc": near}))
     assert "AUROC 0.9996" in run_label(run, readable=True)

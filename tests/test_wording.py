@@ -123,6 +123,8 @@ def test_an_auroc_that_is_not_perfect_never_reads_as_one():
     assert figure(0.99961) == "0.9996" and figure(12.34, 1) == "12.3" and figure(120, 0) == "120"
     assert decimals_apart([0.9779, 1.0, None, 0.5]) == 3 and decimals_apart([0.9779, 0.99961, 1.0]) == 4
     assert decimals_apart([1 - 1e-15]) == 12  # no more than that
+    assert decimals_apart([0.0002, -0.00003, 0.0]) == 5 and figure(-0.0004, 3) == "-0.0004"  # differences: not 0
+    assert decimals_apart([float("nan"), 0.9996]) == 4 and figure(float("nan"), 3) == "nan"
 
 
 def test_interval_ends_are_rounded_outwards_but_float_noise_is_no_value():

@@ -25,7 +25,7 @@ from vqi_core.archive import export_problem
 from vqi_core.dashboard import train_form
 from vqi_core.dashboard.boxes import BoxData, boxes_mark, run_box_data, run_box_tally, saved_box_counts
 from vqi_core.dashboard.overlays import grid_thumbnail, run_overlay, shrunk_to
-from vqi_core.dashboard.run_tables import RunComparison, compare_runs, run_notes, trained_at
+from vqi_core.dashboard.run_tables import VERSUS_FIRST, RunComparison, compare_runs, run_notes, trained_at
 from vqi_core.dashboard.style import DEFECT_CSS, DEFECT_TEXT_CSS, GOOD_CSS, GROUND_TRUTH_TEXT_CSS, css_color
 from vqi_core.dashboard.threshold import PixelData, ThresholdData, prepare_threshold_data, run_pixel_data
 from vqi_core.datasets import DatasetError, category_path, load_category
@@ -210,21 +210,23 @@ def show_run_error(key: str, run: Run) -> None:
         st.error(message, icon=":material/error:")
 
 
-#: the table columns of figures from 0 to 1 shown with three decimals, or more where one would read 0 or 1
-FRACTION_COLUMNS = ("image AUROC", "pixel AUROC", "AUPRO", "F1 at best threshold")
+#: the table columns of figures from 0 to 1 (and AUROC differences, signed) shown with three decimals, or more where
+#: one would read 0 or 1, by their format
+FRACTION_COLUMNS = {"image AUROC": "%.{}f", "pixel AUROC": "%.{}f", "AUPRO": "%.{}f", "F1 at best threshold": "%.{}f",
+                    VERSUS_FIRST: "%+.{}f"}
 
 
 def apart_from_one(table: pd.DataFrame, column_config: dict[str, Any]) -> dict[str, Any]:
     """``column_config`` with the decimals of each of :data:`FRACTION_COLUMNS` in ``table`` that keep its values
-    strictly between 0 and 1 from reading 0 or 1 (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of
-    0.9996 read 1.000 beside a perfect run's (numbers review); every value of a column with the same decimals."""
+    from reading 0 or 1 where they are not (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of 0.9996
+    read 1.000 beside a perfect run's (numbers review); every value of a column with the same decimals."""
     adapted = dict(column_config)
-    for column in FRACTION_COLUMNS:
+    for column, template in FRACTION_COLUMNS.items():
         if column in table.columns:
             config: dict[str, Any] = dict(adapted.get(column) or st.column_config.NumberColumn())
             digits = decimals_apart(pd.to_numeric(table[column], errors="coerce").dropna().tolist())
             adapted[column] = {**config, "type_config": {**config.get("type_config", {}), "type": "number",
-                                                         "format": f"%.{digits}f"}}
+                                                         "format": template.format(digits)}}
     return adapted
 
 

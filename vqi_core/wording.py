@@ -24,11 +24,16 @@ def figure(value: float | None, digits: int = 4) -> str:
 
 
 def decimals_apart(values: Iterable[float | None], digits: int = 3) -> int:
-    """The fewest decimals, at least ``digits`` (at most 12), with which no value strictly between 0 and 1 reads
-    as 0 or as 1: an image AUROC of 0.99961 (one pair of 2,576 ranked the wrong way) read 1.000 on the pages, as a
-    perfect run does (numbers review)."""
-    between = [float(value) for value in values if value is not None and 0 < float(value) < 1]
-    while digits < 12 and any(float(f"{value:.{digits}f}") in (0.0, 1.0) for value in between):
+    """The fewest decimals, at least ``digits`` (at most 12), with which no value but 0 reads as 0, and none
+    strictly between 0 and 1 as 1: an image AUROC of 0.99961 (one pair of 2,576 ranked the wrong way) read 1.000 on
+    the pages, as a perfect run does, and an AUROC difference of 0.0002 read +0.000 (numbers reviews)."""
+    given = [float(value) for value in values if value is not None and math.isfinite(float(value))]
+
+    def misread(value: float) -> bool:
+        shown = float(f"{value:.{digits}f}")
+        return (value != 0 and shown == 0) or (0 < value < 1 and shown == 1)
+
+    while digits < 12 and any(misread(value) for value in given):
         digits += 1
     return digits
 

@@ -366,7 +366,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
             interval = _interval_text(bounds) + (" (perfect separation: too few images)" if auroc == 1.0
                                                  else " (below chance)" if interval_note(bounds, auroc) else "")
             if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
-                difference = round(auroc - reference, 4)  # beside it ("+0.000" read as a measured difference: review)
+                difference = _rounded(auroc - reference)  # beside it ("+0.000" read as a measured difference: review)
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
