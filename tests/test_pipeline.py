@@ -40,7 +40,7 @@ import vqi_core.pipeline
 import vqi_core.runs
 import vqi_core.system
 
-from synthetic import (draw_defect, record_dataset_as, textured_image, write_mvtec_dataset, write_png,
+from synthetic import (draw_defect, record_dataset_as, reseal, textured_image, write_mvtec_dataset, write_png,
                        write_twelve_bit_category)
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached, padded
 from vqi_core.dashboard.boxes import run_box_data, run_box_tally
@@ -484,7 +484,9 @@ def test_runs_from_before_data_manifests_say_so(trained, tmp_path, capsys):
     assert describe_changes({"changed": [], "missing": [], "added": []}) == ""
     capsys.readouterr()
     assert main(["evaluate", "--run", str(older)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("data files: not recorded")
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2].startswith("data files: not recorded") and printed[-1] == (
+        "reproduces its record: its test files not recorded, so not checked, every image judged as its saved score is")
 
 
 def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(dataset, trained, tmp_path, capsys):
@@ -503,12 +505,15 @@ def test_a_run_on_a_copy_of_its_data_has_the_same_digest_a_changed_file_another(
     (data / "test" / "blob" / "000.png").unlink()
     (data / "ground_truth" / "blob" / "000_mask.png").unlink()
     (data / "ground_truth" / "blob" / "001_mask.png").write_bytes(b"garbage")  # there, but no longer readable
-    assert main(["evaluate", "--run", str(run.path)]) == 0
+    assert main(["evaluate", "--run", str(run.path)]) == 0  # said; a line's script asks for an exit status
     printed = capsys.readouterr().out.splitlines()
-    assert printed[-1] == (
+    assert printed[-2] == (
         "Since the run was trained, its data files differ: 2 changed (ground_truth/blob/002_mask.png, "
         "test/good/001.png); 3 missing or unreadable (ground_truth/blob/000_mask.png, "
         "ground_truth/blob/001_mask.png, test/blob/000.png).")
+    assert printed[-1].startswith("does not reproduce its record: 5 test files changed, missing or unreadable since "
+                                  "training (named above)")
+    assert main(["evaluate", "--run", str(run.path), "--fail-on-changes"]) == 1
     # found by review: with an image gone, the comparison with the saved scores was left out without a word
     compared = next(line for line in printed if line.startswith("largest difference from the saved scores: "))
     n_test = len(run.scores)
@@ -2279,6 +2284,29 @@ def test_a_mask_that_cannot_be_read_at_the_metrics_stage_is_left_out_not_the_end
     notes = [n for n in run.report["notes"] if n.startswith(f"{len(masked_types)} mask")]
     assert len(notes) == 1 and "could not be read, so" in notes[0] and "left out of pixel AUROC and AUPRO" in notes[0]
     assert "zlib: invalid stored block lengths" in notes[0]
+
+
+def test_evaluate_says_whether_a_run_reproduces_its_record_and_fails_on_changes_when_asked(trained_run, tmp_path,
+                                                                                          capsys):
+    """Re-validation on a line's machine: `evaluate` ends with whether the run reproduces its record (its test files
+    as at training, every image judged as its saved score is), and with --fail-on-changes exits 1 where it does not
+    (stop 56's item: it exited 0 whatever changed, so a script could not tell)."""
+    run = Run(shutil.copytree(trained_run.path, tmp_path / "runs" / trained_run.id))
+    assert main(["evaluate", "--run", str(run.path), "--fail-on-changes"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "reproduces its record: every test file as at training, every image judged as its saved score is")
+    scores = pd.read_csv(run.path / "scores.csv")
+    index = int(np.argmax(scores["score"].to_numpy() >= run.threshold))  # a rejected image, saved as passed
+    scores.loc[index, "score"] = run.threshold - 1
+    scores.to_csv(run.path / "scores.csv", index=False)
+    reseal(run.path)  # as if the run had been written so
+    assert main(["evaluate", "--run", str(run.path)]) == 0  # said, not failed, unless asked
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said == (f"does not reproduce its record: 1 image judged otherwise at {exact_number(run.threshold)} than "
+                    f"its saved score is (e.g. {scores.loc[index, 'path']})")
+    assert main(["evaluate", "--run", str(run.path), "--fail-on-changes"]) == 1
+    assert main(["evaluate", "--run", str(run.path), "--data", run.config["dataset"], "--fail-on-changes"]) == 2
+    assert "--fail-on-changes checks the run against its own test set: leave out --data" in capsys.readouterr().err
 
 
 def test_a_run_records_its_compute_settings_and_evaluate_says_when_they_differ(trained_run, tmp_path):

@@ -372,7 +372,7 @@ def test_a_manifest_edited_with_its_line_ends_kept_is_named_as_damaged_everywher
     path.write_bytes(b"\r\n".join(lines))
     refused_everywhere(run, f"{path} is damaged: it lists ", tmp_path, capsys)
     assert main(["evaluate", "--run", str(run.path)]) == 0  # it scores the run all the same, and says why it cannot
-    assert capsys.readouterr().out.splitlines()[-1].startswith(f"data files: {path} is damaged: it lists ")  # name
+    assert capsys.readouterr().out.splitlines()[-2].startswith(f"data files: {path} is damaged: it lists ")  # name
     # the changed files
 
 
@@ -383,15 +383,17 @@ def test_evaluate_goes_on_without_a_damaged_manifest_and_says_so(trained_run, tm
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run.path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == (f"data files: {run.path / 'data_manifest.csv'} is damaged: column role, file, bytes, "
+    assert lines[-2] == (f"data files: {run.path / 'data_manifest.csv'} is damaged: column role, file, bytes, "
                          f"sha256 missing, so changes since training cannot be named")
+    assert lines[-1] == "does not reproduce its record: its record of the test files cannot be read"
+    assert main(["evaluate", "--run", str(run.path), "--fail-on-changes"]) == 1  # what cannot be checked fails
     assert any(line.startswith("image AUROC") for line in lines)
 
     (run.path / "data_manifest.csv").unlink()
     assert main(["evaluate", "--run", str(run.path)]) == 0
     out = capsys.readouterr().out
     assert "not recorded" not in out
-    assert out.splitlines()[-1] == (f"data files: {run.path / 'data_manifest.csv'} is missing: the run's folder is "
+    assert out.splitlines()[-2] == (f"data files: {run.path / 'data_manifest.csv'} is missing: the run's folder is "
                                     f"there without it (deleted, or left out when the run was copied), so changes "
                                     f"since training cannot be named")  # found by review: "(run deleted from disk?)"
 

@@ -298,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also write every evaluated image's label, score, decision and outcome (TP, FP, FN, "
                                "TN) at the saved threshold, with the run and when, to this CSV: the record of the "
                                "check")
+    evaluate.add_argument("--fail-on-changes", action="store_true",
+                          help="on the run's own test set: exit with 1 where the run does not reproduce its record: a "
+                               "test image or mask changed, missing or unreadable since training, or an image judged "
+                               "otherwise at the saved threshold than its saved score is (for a line's scripts)")
 
     predict = commands.add_parser(
         "predict", help="score new images with a saved run; write a CSV and overlay images",
@@ -550,6 +554,8 @@ def _defect_type_lines(metrics: dict, held_out: int | None) -> list[str]:
 def _evaluate(args: argparse.Namespace) -> int:
     if args.category is not None and args.data is None:
         raise ValueError("--category chooses a category of --data: give --data with it")
+    if args.fail_on_changes and args.data is not None:
+        raise ValueError("--fail-on-changes checks the run against its own test set: leave out --data")
     run = Run(Path(args.run))
     run.check(manifest=False)  # a damaged run ends here, before its test set is scored (a manifest: said below)
     if args.decisions:  # refused before the test set is scored, not after
@@ -592,7 +598,38 @@ def _evaluate(args: argparse.Namespace) -> int:
         created = missing_folders(Path(args.decisions).parent)
         write_bytes_atomic(Path(args.decisions), spreadsheet_csv(judged))
         print(f"decisions at {exact_number(threshold)} written to {args.decisions}{_created(created)}")
+    if args.data is None:
+        departures = _departures(run, result, threshold)
+        files = ("every test file as at training" if result["data_changes"] is not None else
+                 "its test files not recorded, so not checked")
+        print(f"does not reproduce its record: {'; '.join(departures)}" if departures else
+              f"reproduces its record: {files}, every image judged as its saved score is")
+        if departures and args.fail_on_changes:
+            return 1
     return 0
+
+
+def _departures(run: Run, result: dict[str, Any], threshold: float) -> list[str]:
+    """How a run's own test set, scored again (:func:`~vqi_core.pipeline.evaluate_run`), departs from its record:
+    test files changed, missing or unreadable since training, and images judged otherwise at ``threshold`` than
+    their saved scores are (scores that differ in their last digits alone, as another CPU gives them, are no
+    departure)."""
+    departures = []
+    changes = result["data_changes"]
+    if changes is not None and (changed := sum(len(files) for files in changes.values())):
+        departures.append(f"{counted(changed, 'test file')} changed, missing or unreadable since training (named "
+                          f"above)")
+    elif changes is None and result["skipped"]:  # no record to name them by: those left out (listed above)
+        departures.append(f"{counted(len(result['skipped']), 'test file')} left out (listed above)")
+    if result["data_manifest_problem"] is not None:
+        departures.append("its record of the test files cannot be read")
+    saved = dict(zip(run.scores["path"], run.score_values))
+    judged_otherwise = [path for path, score in zip(result["paths"], result["scores"])
+                        if path in saved and (score >= threshold) != (saved[path] >= threshold)]
+    if judged_otherwise:
+        departures.append(f"{counted(len(judged_otherwise), 'image')} judged otherwise at {exact_number(threshold)} "
+                          f"than its saved score is (e.g. {judged_otherwise[0]})")
+    return departures
 
 
 def _where_to_choose(run: Run) -> str:
