@@ -3114,6 +3114,8 @@ def test_runs_whose_labels_are_alike_are_told_apart_and_each_can_be_chosen(open_
     assert run_labels(runs[:1]) == {runs[0].id: run_label(runs[0])}  # a label alone stays as it was
     alone = run_labels([run], tag_all=True)[run.id]  # Compare's: the same whatever runs are beside it (review: a
     assert alone.split(" · ")[1] == f"{trained} ({end})"  # copy appearing beside a chosen run dropped it)
+    by_hand = Run(shutil.copytree(run.path, app_env.root.parent / "elsewhere" / "line3-approved"))
+    assert run_labels([by_hand], tag_all=True)[by_hand.id].split(" · ")[1] == "line3-approved"  # not named twice
     assert run_labels(runs, tag_all=True)[twin] == labels[twin]
     for chosen in (run.id, twin, renamed):
         app = open_page("inspect_images.py", current_run_id=chosen)

@@ -599,13 +599,13 @@ def test_archive_paths_that_name_one_file_twice_a_faiss_index_and_a_renamed_run_
     assert not (tmp_path / "run.zip").exists()
     assert main(["runs", "--runs", str(tmp_path / "elsewhere")]) == 0  # found by review: listed as any other run
     listed = capsys.readouterr().out.splitlines()
-    assert listed[1].startswith("line3-approved ") and listed[2] == (
+    assert listed[1].startswith("line3-approved ") and listed[3] == (  # after its saved threshold's line
         f"  renamed: saved as run {trained_run.id}; rename the folder back to export it")
     config = json.loads((renamed.path / "config.json").read_text())
     del config["run_id"]  # as in runs from before run ids were recorded
     (renamed.path / "config.json").write_text(json.dumps(config))
     assert main(["runs", "--runs", str(tmp_path / "elsewhere")]) == 0
-    assert capsys.readouterr().out.splitlines()[2] == "  its config.json names no run: it cannot be exported"
+    assert capsys.readouterr().out.splitlines()[3] == "  its config.json names no run: it cannot be exported"
 
 
 def test_home_offers_no_download_of_a_renamed_run(open_page, app_env):

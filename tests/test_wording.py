@@ -5,7 +5,7 @@ import numpy as np
 from vqi_core.metrics import LineCosts, OperatingPoint
 from vqi_core.thresholds import cost_sentence
 from vqi_core.wording import HEADLINE_WORDS, are, counted, decimals_apart, entered_amount, entered_rate, exact_number, \
-    figure, headline, interval_bounds, percent, score_beside, told_apart
+    figure, fraction, headline, interval_bounds, percent, score_beside, told_apart
 
 
 def test_counted_puts_the_noun_in_the_number_the_count_asks_for():
@@ -118,13 +118,15 @@ def test_a_rate_that_is_not_zero_or_one_never_reads_as_zero_or_a_hundred_percent
 def test_an_auroc_that_is_not_perfect_never_reads_as_one():
     """An image AUROC of 0.99961 (one good-defective pair of 2,576 ranked the wrong way) read 1.000 on every page,
     as a perfect run's does (numbers review); the pages' tables give every value of a column the same decimals."""
-    assert [figure(value, 3) for value in (1 - 1 / 2576, 1 - 1 / 74_480, 1.0, 0.9779, 0.0004, 0.0, None)] == \
+    assert [fraction(value, 3) for value in (1 - 1 / 2576, 1 - 1 / 74_480, 1.0, 0.9779, 0.0004, 0.0, None)] == \
         ["0.9996", "0.99999", "1.000", "0.978", "0.0004", "0.000", "n/a"]
-    assert figure(0.99961) == "0.9996" and figure(12.34, 1) == "12.3" and figure(120, 0) == "120"
+    assert fraction(0.99961) == "0.9996" and figure(0.99961, 3) == "1.000"  # figure: timings, counts, as given
+    assert figure(0.96, 1) == "1.0" and figure(0.04, 1) == "0.0"  # seconds: not a fraction (code review)
     assert decimals_apart([0.9779, 1.0, None, 0.5]) == 3 and decimals_apart([0.9779, 0.99961, 1.0]) == 4
-    assert decimals_apart([1 - 1e-15]) == 12  # no more than that
-    assert decimals_apart([0.0002, -0.00003, 0.0]) == 5 and figure(-0.0004, 3) == "-0.0004"  # differences: not 0
-    assert decimals_apart([float("nan"), 0.9996]) == 4 and figure(float("nan"), 3) == "nan"
+    assert decimals_apart([1 - 1e-8]) == 8 and decimals_apart([1 - 1e-15]) == 3  # float noise is 1 (code review:
+    assert fraction(0.9999999999999998, 3) == "1.000" and fraction(-2.2e-16, 3) == "0.000"  # a perfect AUPRO)
+    assert decimals_apart([0.0002, -0.00003, 0.0]) == 5 and fraction(-0.0004, 3) == "-0.0004"  # differences: not 0
+    assert decimals_apart([float("nan"), 0.9996]) == 4 and fraction(float("nan"), 3) == "nan"
 
 
 def test_interval_ends_are_rounded_outwards_but_float_noise_is_no_value():

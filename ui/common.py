@@ -37,7 +37,7 @@ from vqi_core.region import InspectionRegion
 from vqi_core.runs import Run, RunError, RunStore, incomplete_run_files, label_values
 from vqi_core.split_check import CUE_AUROC, CUE_P_VALUE
 from vqi_core.system import home_expanded
-from vqi_core.wording import counted, decimals_apart, exact_number, figure, headline
+from vqi_core.wording import counted, decimals_apart, exact_number, figure, fraction, headline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: the browser tab's icon, shipped: a Material icon there is fetched from Google's font server, which a line PC
@@ -151,9 +151,11 @@ EVERY_DIGIT = "%.17g"
 #: what a run's timings are (numbers review: two runs of one setting, one trained while the machine was busy, read
 #: 67.9 and 7.4 ms/image side by side, as if one were ten times slower)
 TIMED_ONCE = ("Timed once, as the run was trained: other work on the machine then slows it, so compare runs' "
-              "timings only where they were trained alike (`python -m vqi_core.bench` repeats its timings).")
-SCORING_TIMED = ("Scoring per test image (resizing, features, search and map) with the images already read from "
-                 "disk: reading the files and writing overlays, as `predict` does, take more.")
+              "timings only where they were trained on the same machine under the same load (`python -m "
+              "vqi_core.bench` repeats its timings).")
+SCORING_TIMED = ("Scoring per test image (resizing, features, the method's comparison with the good images, map) "
+                 "with the images already read from disk: reading the files and writing overlays, as `predict` does, "
+                 "take more.")
 #: how the run tables (Home, Train, Compare) show their columns
 RUN_TABLE_COLUMNS = {
     "run": st.column_config.TextColumn(  # kept in view while the figures scroll by (browser review)
@@ -435,11 +437,11 @@ def headline_metrics(metrics: dict[str, Any]) -> None:
     interval = metrics.get("image_auroc_interval")
     said = interval_text(interval, 3, " on the test images", auroc=metrics.get("image_auroc")) if interval else ""
     spread = f" ({said})" if said else ""
-    row.metric("Image AUROC", figure(metrics.get("image_auroc"), 3), width="content",
+    row.metric("Image AUROC", fraction(metrics.get("image_auroc"), 3), width="content",
                help=f"1.0 = every defective image scores above every good one{spread}.")
-    row.metric("Pixel AUROC", figure(metrics.get("pixel_auroc"), 3), width="content",
+    row.metric("Pixel AUROC", fraction(metrics.get("pixel_auroc"), 3), width="content",
                help="n/a without ground-truth masks")
-    row.metric("AUPRO", figure(metrics.get("aupro"), 3), width="content",
+    row.metric("AUPRO", fraction(metrics.get("aupro"), 3), width="content",
                help="per-region overlap up to 30 % false-positive pixels; n/a without masks")
     row.metric("Fit time (s)", f"{metrics.get('fit_seconds', 0):.1f}", width="content",
                help=f"Fine-tuning included. {TIMED_ONCE}")

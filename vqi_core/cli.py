@@ -55,7 +55,8 @@ from .thresholds import DEFAULT_MAX_FALSE_ALARMS, F1_OPTIMAL, MINIMUM_COST, YOUD
     cost_sentence, costlier_than_unchecked, costs_assumed, false_alarm_preset_name, line_cost_sentence, preset_rules, \
     preset_source, rate_numbers, saved_false_alarm_rate, saved_source, set_at_training, set_at_training_note, \
     slider_axis, threshold_presets
-from .wording import are, by_whom, counted, entered_amount, exact_number, figure, percent, saved_time, score_beside
+from .wording import are, by_whom, counted, entered_amount, exact_number, figure, fraction, percent, saved_time, \
+    score_beside
 
 DEFAULT_RUNS = "runs"
 #: the folder in predict's --out where overlays are written until every image is scored, so that an interrupted
@@ -341,8 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "false-alarms: the threshold catching the most defective test images while "
                              "rejecting at most --max-false-alarms of the good ones (of those, the one with the "
                              "fewest false alarms: between the lowest defective score it catches and the next lower "
-                             "test score, so new images "
-                             "may do worse; the held-out line shows how much)")
+                             "test score); new images may do worse: the held-out line shows how much")
     add_threshold_options(threshold)
     threshold.add_argument("--save", action="store_true",
                            help="store the threshold in the run; the one it replaces is kept in the run's threshold "
@@ -516,7 +516,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _metrics_line(metrics: dict) -> str:
     def fmt(key: str) -> str:
-        return figure(metrics.get(key))
+        return fraction(metrics.get(key))
 
     interval = metrics.get("image_auroc_interval")
     spread = f" ({interval_text(interval, 4, auroc=metrics.get('image_auroc'))})" if interval else ""
@@ -535,10 +535,10 @@ def _defect_type_lines(metrics: dict, held_out: int | None) -> list[str]:
     is low for the maps, a warning (``held_out``: the run's ``normalisation_images``, which set level 1)."""
     lines = []
     for name, entry in metrics.get("per_defect_type", {}).items():
-        line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {figure(entry['image_auroc'])}"
+        line = f"  {name}: {counted(entry['images'], 'image')}, image AUROC {fraction(entry['image_auroc'])}"
         if "pixel_auroc" in entry:
             share = entry["defect_pixel_share"]  # none without a defect pixel: not "(n/a of the defect pixels)"
-            line += f", pixel AUROC {figure(entry['pixel_auroc'])}" + (
+            line += f", pixel AUROC {fraction(entry['pixel_auroc'])}" + (
                 f" ({percent(share, 0)} of the defect pixels)" if share is not None else "")
         if (boxed := regions_boxed_text(entry)) is not None:
             line += f", {boxed} defect regions boxed"
@@ -1207,12 +1207,13 @@ def _runs(args: argparse.Namespace) -> int:
             continue
         m, config = run.metrics, run.config
         backbone = str(config.get("params", {}).get("backbone"))
-        print(f"{padded(run.id, 52)} {config['method']:<10} {backbone:<18} {figure(m.get('image_auroc')):>11} "
-              f"{figure(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
+        print(f"{padded(run.id, 52)} {config['method']:<10} {backbone:<18} {fraction(m.get('image_auroc')):>11} "
+              f"{fraction(m.get('pixel_auroc')):>11} {figure(m.get('fit_seconds'), 1):>7}  "
               f"{changed_settings(config)} | {findings_line(run.report.get('split_check'))}")
         threshold, saved = run.saved_threshold  # whether anyone chose it, as the dashboard's run tables say (review)
+        timing = f" · {m['ms_per_image']:.1f} ms/image" if m.get("ms_per_image") is not None else ""
         print(f"  saved threshold {exact_number(threshold)} ({saved_source(saved)}) · box level "
-              f"{exact_number(run.box_level)} · {figure(m.get('ms_per_image'), 1)} ms/image")
+              f"{exact_number(run.box_level)}{timing}")
         if run.renamed:  # listed as it is, but export refuses it (its archive would not import)
             print(f"  renamed: saved as run {config['run_id']}; rename the folder back to export it"
                   if config.get("run_id") else f"  its {CONFIG_FILE} names no run: it cannot be exported")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Collection, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
-from .wording import counted, exact_number, figure, percent, readable_time, score_beside
+from .wording import counted, decimals_apart, exact_number, figure, fraction, percent, readable_time, score_beside
 
 #: a table of at most this many rows is printed on one page (the six rates had been split over two: report review)
 SHORT_TABLE_ROWS = 12
@@ -78,9 +78,17 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
     frame = frame.copy()
     for name in frame.columns[(frame.dtypes == object).to_numpy()]:  # None there is missing too, not "None"
         frame[name] = frame[name].where(frame[name].notna(), "n/a")
-    # the tables' fractional figures are AUROCs: four decimals, as the command line prints them (1.0000, not 1)
-    return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4f}",
+    # the tables' fractional figures are AUROCs: four decimals, as the command line prints them (1.0000, not 1), or
+    # the more that keep one below 1 from reading 1 (a type's 0.99996 read 1.0000: code review), a column alike
+    formatters = {name: _decimals_of(decimals_apart(frame[name].tolist(), 4))
+                  for name in frame.columns if pd.api.types.is_float_dtype(frame[name])}
+    return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", formatters=formatters,
                          classes="short" if len(frame) <= SHORT_TABLE_ROWS else None)
+
+
+def _decimals_of(digits: int) -> Callable[[float], str]:
+    """A table cell's text of a float with ``digits`` decimals ("n/a" where it is missing)."""
+    return lambda value: "n/a" if pd.isna(value) else f"{value:.{digits}f}"
 
 
 def _names_list(title: str, names: Sequence[str]) -> str:
@@ -151,7 +159,7 @@ def roc_svg(fpr: np.ndarray, tpr: np.ndarray, point: tuple[float, float] | None,
         return f"{pad + x * span:.1f},{pad + (1 - y) * span:.1f}"
 
     curve = " ".join(xy(x, y) for x, y in zip(fpr, tpr))
-    title = f"Image ROC curve, AUROC {figure(auroc, 4)}" if auroc is not None else "Image ROC curve"
+    title = f"Image ROC curve, AUROC {fraction(auroc, 4)}" if auroc is not None else "Image ROC curve"
     at = (f": at the threshold, {percent(point[1])} of defective parts caught and {percent(point[0])} of good parts "
           f"rejected" if point is not None else "")
     parts = [f'<figure class="roc"><svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
@@ -265,7 +273,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                              "with a mask": scores.assign(masked=masked).groupby("defect_type")["masked"].sum()})
     test_set.index.name = "test folder"
 
-    auroc = figure(data.auroc)
+    auroc = fraction(data.auroc)
     if data.auroc_interval is not None:
         auroc += f" ({interval_text(data.auroc_interval, 4, confidence=CONFIDENCE, auroc=data.auroc)})"
     rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
@@ -322,8 +330,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             f"{entry['test']} is {entry['copy']}" for entry in  # named (one example had been all: audit review)
             [*(check or {}).get("copies_of_train", []), *(check or {}).get("repeats_in_test", [])]]),
         "<h2>How well it ranks parts</h2>",
-        _pairs([("image AUROC", auroc), ("pixel AUROC", figure(metrics.get("pixel_auroc"))),
-                ("AUPRO (to 30 % false-positive pixels)", figure(metrics.get("aupro")))]),
+        _pairs([("image AUROC", auroc), ("pixel AUROC", fraction(metrics.get("pixel_auroc"))),
+                ("AUPRO (to 30 % false-positive pixels)", fraction(metrics.get("aupro")))]),
         f"<p>The pixel AUROC and the AUPRO count the pixels{html.escape(scope)}.</p>"
         if (scope := pixel_scope(config, metrics)) and metrics.get("pixel_auroc") is not None else "",
         roc_svg(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), auroc=data.auroc)

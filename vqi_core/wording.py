@@ -18,20 +18,34 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 
 
 def figure(value: float | None, digits: int = 4) -> str:
-    """A figure with ``digits`` decimals, "n/a" where it does not exist (pixel metrics without masks); one strictly
-    between 0 and 1 with the decimals that keep it from reading 0 or 1 (:func:`decimals_apart`)."""
-    return "n/a" if value is None else f"{value:.{decimals_apart([value], digits)}f}"
+    """A figure with ``digits`` decimals, "n/a" where it does not exist (pixel metrics without masks)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def fraction(value: float | None, digits: int = 4) -> str:
+    """An AUROC, AUPRO or F1 (or a difference of two) as :func:`figure` gives it, with the decimals that keep it
+    from reading 0 or 1 where it is not (:func:`decimals_apart`); float noise around 0 is 0, not "-0.000"."""
+    if value is None:
+        return "n/a"
+    value = 0.0 if abs(value) < FLOAT_NOISE else value
+    return f"{value:.{decimals_apart([value], digits)}f}"
+
+
+#: closer than this to 0 or 1, a figure is 0 or 1: float noise (a perfect AUPRO computed as 0.9999999999999998)
+FLOAT_NOISE = 1e-9
 
 
 def decimals_apart(values: Iterable[float | None], digits: int = 3) -> int:
     """The fewest decimals, at least ``digits`` (at most 12), with which no value but 0 reads as 0, and none
     strictly between 0 and 1 as 1: an image AUROC of 0.99961 (one pair of 2,576 ranked the wrong way) read 1.000 on
-    the pages, as a perfect run does, and an AUROC difference of 0.0002 read +0.000 (numbers reviews)."""
+    the pages, as a perfect run does, and an AUROC difference of 0.0002 read +0.000 (numbers reviews). Values within
+    :data:`FLOAT_NOISE` of 0 or 1 count as 0 or 1."""
     given = [float(value) for value in values if value is not None and math.isfinite(float(value))]
 
     def misread(value: float) -> bool:
         shown = float(f"{value:.{digits}f}")
-        return (value != 0 and shown == 0) or (0 < value < 1 and shown == 1)
+        return ((abs(value) > FLOAT_NOISE and shown == 0)
+                or (0 < value < 1 - FLOAT_NOISE and shown == 1))
 
     while digits < 12 and any(misread(value) for value in given):
         digits += 1

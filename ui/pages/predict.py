@@ -25,7 +25,7 @@ from vqi_core.pipeline import CAPTURE_NOT_CHECKED_NOTE, NOT_SCORED, folder_sourc
 from vqi_core.progress import ProgressCallback
 from vqi_core.runs import Run, RunError, spreadsheet_csv
 from vqi_core.system import home_expanded, same_path
-from vqi_core.wording import are, as_sentence, counted, exact_number, figure, score_beside
+from vqi_core.wording import are, as_sentence, counted, exact_number, fraction, score_beside
 
 RESULTS, CHECK, PAGE = "predict_results", "predict_check_result", "predict_page"
 MODES = {"upload": "Upload files", "folder": "A folder on the server",
@@ -124,7 +124,7 @@ def show_check(outcome: dict[str, Any], saved_now: float) -> None:
                    help="Files of the test folders that could not be scored (listed above, with the reason): not "
                         "inspected, so neither good nor defective, and not in the figures.")
     for name, key in [("Image AUROC", "image_auroc"), ("Pixel AUROC", "pixel_auroc"), ("AUPRO", "aupro")]:
-        figures.metric(name, figure(metrics.get(key), 3), width="content")
+        figures.metric(name, fraction(metrics.get(key), 3), width="content")
     matrix, curve = common.stretching_row(2, common.HALF_MIN_WIDTH, "predict_check_figures")
     with matrix:
         st.caption("Confusion matrix: rows the actual part, columns the decision")

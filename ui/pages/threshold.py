@@ -22,7 +22,7 @@ from vqi_core.runs import MAX_BOX_LEVEL, MAX_NAME_CHARS, MAX_REASON_CHARS, MIN_B
     costs_changed, costs_typed_in, label_values, recorded_costs
 from vqi_core.thresholds import ScoreAxis, costlier_than_unchecked, off_slider_sentence, other_saved_costs, \
     false_alarm_preset_name, preset_source, saved_false_alarm_rate, saved_source, threshold_presets
-from vqi_core.wording import are, by_whom, counted, exact_number, figure, percent, saved_time
+from vqi_core.wording import are, by_whom, counted, exact_number, fraction, percent, saved_time
 
 SLIDER, NUMBER, SOURCE, OWNER = "threshold_slider", "threshold_number", "threshold_source", "threshold_run"
 PIXEL_THRESHOLD = "pixel_threshold"
@@ -502,10 +502,10 @@ def pixel_level_body(run: Run) -> None:
                f"(below it, levels are negative); the slider spans this run's levels, from the lowest, where every "
                f"pixel is flagged, to above the highest.")
     summary = common.metric_row()  # the AUPRO had been only on the Train page and in the report (browser review)
-    summary.metric("Pixel AUROC", figure(run.metrics.get("pixel_auroc"), 3), width="content",
+    summary.metric("Pixel AUROC", fraction(run.metrics.get("pixel_auroc"), 3), width="content",
                    help="As the run measured it at training (metrics.json): every defect pixel against every good "
                         "pixel, over all levels; 1 ranks each defect pixel above each good one, 0.5 is chance.")
-    summary.metric("AUPRO", figure(run.metrics.get("aupro"), 3), width="content",
+    summary.metric("AUPRO", fraction(run.metrics.get("aupro"), 3), width="content",
                    help="As the run measured it at training: the area under the per-region overlap curve up to 30 % "
                         "good pixels flagged, divided by 0.3; the share of each annotated defect region flagged, each "
                         "region counting alike whatever its size (a large region does not outweigh small ones).")

@@ -22,14 +22,19 @@ from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
 from ..thresholds import NOT_CHOSEN, TRAINING_F1, rate_interval_text, saved_source
-from ..wording import decimals_apart, figure, interval_bounds, readable_time
+from ..wording import decimals_apart, fraction, interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
-def _rounded(value: Any, digits: int = 4) -> float | None:
-    """``value`` rounded to ``digits`` decimals, or more where it is strictly between 0 and 1 and would round to 0 or
-    1 (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of 0.99998 is not a perfect 1."""
-    return None if value is None else round(float(value), decimals_apart([value], digits))
+def _rounded(value: Any, digits: int) -> float | None:
+    """``value`` rounded to ``digits`` decimals."""
+    return None if value is None else round(float(value), digits)
+
+
+def _fraction(value: Any) -> float | None:
+    """An AUROC, AUPRO or F1 (or a difference of two) rounded to four decimals, or more where it would round to 0
+    or 1 and is not (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of 0.99998 is not a perfect 1."""
+    return None if value is None else _rounded(value, decimals_apart([value], 4))
 
 
 def _run_setup(run: Run) -> dict[str, Any]:
@@ -46,7 +51,7 @@ def _run_figures(run: Run, saved_threshold: tuple[float, dict] | None = None) ->
     test-set check found. ``saved_threshold``: :attr:`~vqi_core.runs.Run.saved_threshold` where the caller has read
     it already (for other columns: one reading for all)."""
     metrics, (threshold, saved) = run.metrics, saved_threshold or run.saved_threshold
-    return {"pixel AUROC": _rounded(metrics.get("pixel_auroc")), "AUPRO": _rounded(metrics.get("aupro")),
+    return {"pixel AUROC": _fraction(metrics.get("pixel_auroc")), "AUPRO": _fraction(metrics.get("aupro")),
             "fit s": _rounded(metrics.get("fit_seconds"), 1), "ms/image": _rounded(metrics.get("ms_per_image"), 1),
             "saved threshold": threshold, "threshold from": saved_source(saved),
             "box level": run.box_level,
@@ -66,7 +71,7 @@ def runs_table(runs: Sequence[Run]) -> pd.DataFrame:
                 rows.append({"run": run.id, "description": f"cannot be read: {problem}"})
             continue
         rows.append({"run": run.id, "description": run.description, "category": run.config.get("category"),
-                     **_run_setup(run), "image AUROC": _rounded(run.metrics.get("image_auroc")), **_run_figures(run),
+                     **_run_setup(run), "image AUROC": _fraction(run.metrics.get("image_auroc")), **_run_figures(run),
                      "created": readable_time(run.config.get("created"))})
     # what a run is worth and whether its threshold was chosen first: at 1440 px the table showed the columns up to
     # AUPRO, and the threshold's origin and the test-set check lay out of view to the right (browser review)
@@ -119,7 +124,7 @@ def run_label(run: Run, readable: bool | None = None, category_first: bool = Fal
     config, metrics = run.config, run.metrics
     auroc = metrics.get("image_auroc")
     parts = [method_title(config.get("method")), trained_at(run.id) + (f" ({tag})" if tag else ""),
-             f"AUROC {figure(auroc, 3)}", str(config.get("category")),
+             f"AUROC {fraction(auroc, 3)}", str(config.get("category")),
              backbone_title(config.get("params", {}).get("backbone"))]
     if category_first:
         parts.insert(0, parts.pop(3))
@@ -141,7 +146,8 @@ def run_labels(runs: Sequence[Run], readable: Collection[str] | None = None, cat
 
     labels = {run.id: label(run) for run in runs}
     alike = Counter(labels.values())
-    tagged = {run.id: label(run, id_end(run.id)) for run in runs if tag_all or alike[labels[run.id]] > 1}
+    tagged = {run.id: label(run, id_end(run.id)) for run in runs
+              if alike[labels[run.id]] > 1 or (tag_all and trained_at(run.id) != run.id)}  # not its whole id twice
     still_alike = Counter(tagged.values())
     return {run.id: labels[run.id] if run.id not in tagged
             else tagged[run.id] if still_alike[tagged[run.id]] == 1 else label(run, run.id) for run in runs}
@@ -339,7 +345,7 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
     image, those are None, there is no ROC curve and :attr:`RunComparison.missing_label` says which label is missing.
     """
     roc = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="lightgrey", dash="dot"),
-                                  hoverinfo="skip", showlegend=False))
+                               hoverinfo="skip", showlegend=False))
     frames = [run.scores.set_index("image").loc[list(images)] for run in runs]
     labels = label_values(frames[0])
     score_sets = [frame["score"].to_numpy(float) for frame in frames]
@@ -353,20 +359,20 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
         interval, difference, difference_interval = None, None, "reference" if column == 0 else None
         if resampled is not None:
             fpr, tpr, _ = roc_curve(labels, scores)
-            curves.append(f"{compared_name(run)}, AUROC {figure(auroc, 3)}")
+            curves.append(f"{compared_name(run)}, AUROC {fraction(auroc, 3)}")
             roc.add_trace(go.Scatter(  # the AUROC of this curve: on ``images``, not the run's own
                 x=fpr, y=tpr, mode="lines", line=dict(color=RUN_COLORS[column % len(RUN_COLORS)],
                                                       dash=RUN_DASHES[column % len(RUN_DASHES)],
                                                       width=RUN_LINE_WIDTHS[min(column, len(RUN_LINE_WIDTHS) - 1)]),
                 name=f"{method_title(run.config.get('method'))} · "
-                f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {figure(auroc, 3)} · "
+                f"{backbone_title(run.config.get('params', {}).get('backbone'))} · AUROC {fraction(auroc, 3)} · "
                 f"{run.id[:15]}"))
             bounds = auroc_interval(labels, scores, CONFIDENCE)
             assert bounds is not None  # both labels are present
             interval = _interval_text(bounds) + (" (perfect separation: too few images)" if auroc == 1.0
                                                  else " (below chance)" if interval_note(bounds, auroc) else "")
             if auroc is not None and reference is not None and column > 0:  # the first is the reference, said
-                difference = _rounded(auroc - reference)  # beside it ("+0.000" read as a measured difference: review)
+                difference = _fraction(auroc - reference)  # beside it ("+0.000" read as a measured difference: review)
             if column > 0:
                 gap = percentile_interval(resampled[:, column] - resampled[:, 0], CONFIDENCE)
                 difference_interval = _interval_text(gap, signed=True)
@@ -379,16 +385,16 @@ def compare_runs(runs: Sequence[Run], images: Sequence[str]) -> RunComparison:
                      ESCAPES_SAVED: saved.fn if saved.fn + saved.tp else None,
                      FALSE_ALARM_INTERVAL: rate_interval_text(saved.fp, saved.fp + saved.tn),
                      ESCAPE_INTERVAL: rate_interval_text(saved.fn, saved.fn + saved.tp),
-                     "image AUROC": _rounded(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
+                     "image AUROC": _fraction(auroc), AUROC_INTERVAL: interval, VERSUS_FIRST: difference,
                      VERSUS_FIRST_INTERVAL: difference_interval,
-                     "F1 at best threshold": _rounded(best_f1), "best threshold": best_threshold,
+                     "F1 at best threshold": _fraction(best_f1), "best threshold": best_threshold,
                      **_run_figures(run, saved_threshold), "data": data_label(run.config)})
     roc.update_layout(title="Image ROC curves", margin=PLOT_MARGIN, height=420,
-                         xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
-                                    range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
-                         yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%",
-                                    range=[-0.02, 1.02]),
-                         legend=dict(orientation="h", y=-0.25))
+                      xaxis=dict(title="False-alarm rate (good parts rejected)", tickformat=".0%",
+                                 range=[-0.02, 1.02]),  # to 100 %, as the Threshold page's (it stopped at 80 %)
+                      yaxis=dict(title="Detection rate (defective parts caught)", tickformat=".0%",
+                                 range=[-0.02, 1.02]),
+                      legend=dict(orientation="h", y=-0.25))
     missing = None if both else "good" if (labels == 1).any() else "defective"
     alt = f"Image ROC curves of {len(curves)} runs on the {len(labels)} test images compared: {'; '.join(curves)}."
     return RunComparison(pd.DataFrame(rows, columns=COMPARE_COLUMNS), roc if both else None, missing,

@@ -18,7 +18,7 @@ from ..metrics import CONFIDENCE, LineCosts, OperatingPoint, ThresholdEvaluator,
 from ..runs import Run
 from ..thresholds import ScoreAxis, cost_sentence, costlier_than_unchecked, line_cost_sentence, rate_interval_text, \
     rate_numbers, score_axis
-from ..wording import exact_number, figure, percent, saved_time
+from ..wording import exact_number, fraction, percent, saved_time
 from .overlays import run_ground_truth, run_inspected_areas
 from .style import DEFECT_CSS, GOOD_CSS, OPERATING_POINT_COLOR, PLOT_MARGIN
 
@@ -212,7 +212,7 @@ def threshold_view(evaluator: ThresholdEvaluator, threshold: float, data: Thresh
     ``by_type`` (:func:`defect_type_frame`, empty unless ``data`` holds defect types).
     """
     point = evaluator.evaluate(threshold)
-    auroc = "n/a (needs good and defective images)" if data.auroc is None else figure(data.auroc, 3)
+    auroc = "n/a (needs good and defective images)" if data.auroc is None else fraction(data.auroc, 3)
     interval = None if data.auroc_interval is None else interval_text(data.auroc_interval, 3, confidence=CONFIDENCE,
                                                                       auroc=data.auroc)
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall), f"Image ROC, AUROC {auroc}",
@@ -357,13 +357,13 @@ def pixel_view(data: PixelData, threshold: float, pixel_auroc: float | None) -> 
     ``roc_alt``, what it shows in words)."""
     point = data.evaluate(threshold)
     roc = roc_figure(data.fpr, data.tpr, (point.false_alarm_rate, point.recall),
-                     f"Pixel ROC, pixel AUROC {figure(pixel_auroc, 3)}",
+                     f"Pixel ROC, pixel AUROC {fraction(pixel_auroc, 3)}",
                      x_title="Good pixels flagged", y_title="Defect pixels flagged")
     rates = rate_numbers(point)
     numbers = {"Defect pixels flagged": rates["Recall"], "Good pixels flagged": rates["False-alarm rate"],
                "Pixel precision": rates["Precision"], "Pixel F1": rates["F1"]}
     return {"point": point, "numbers": numbers, "roc": roc,
-            "roc_alt": f"Pixel ROC curve, pixel AUROC {figure(pixel_auroc, 3)}: "
+            "roc_alt": f"Pixel ROC curve, pixel AUROC {fraction(pixel_auroc, 3)}: "
                        f"{_at_the_threshold(point, 'defect pixels', 'good pixels flagged')}"}
 
 
