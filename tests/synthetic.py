@@ -175,9 +175,13 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
 def reseal(run_folder: Path) -> None:
     """Record a run's ``model/model.json`` (its content's SHA-256 in it too), its ``maps.npz`` (where the run
     records their SHA-256) and the images, labels and scores of its ``scores.csv`` as the ones it wrote
-    (``config.json``'s SHA-256 of them), and the image AUROC its scores give in ``metrics.json`` (each defect type's
-    too), for a test that makes a case by editing them: a run written that way. A check refuses a run whose files
-    differ from the digests it recorded, or whose image AUROC is not its scores'."""
+    (``config.json``'s SHA-256 of them), the content of its ``threshold.json`` (the SHA-256 it records), and the image
+    AUROC its scores give in ``metrics.json`` (each defect type's too), for a test that makes a case by editing them:
+    a run written that way. A check refuses a run whose files differ from the digests it recorded, or whose image
+    AUROC is not its scores'."""
+    threshold_json = run_folder / "threshold.json"
+    threshold = json.loads(threshold_json.read_text())
+    threshold_json.write_text(json.dumps({**threshold, CONTENT_DIGEST_KEY: content_sha256(threshold)}))
     config = json.loads((run_folder / "config.json").read_text())
     scores = read_scores_file(run_folder / "scores.csv")
     model_json = run_folder / "model" / "model.json"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic import record_dataset_as, textured_image, write_mvtec_dataset, write_png
+from synthetic import record_dataset_as, reseal, textured_image, write_mvtec_dataset, write_png
 from ui.common import RUNS_UNLISTED, as_code, as_text
 from vqi_core.images import MAX_IMAGE_BYTES
 
@@ -278,6 +278,7 @@ def test_texts_from_a_runs_files_are_shown_as_written_never_as_markdown(open_pag
     link = "[approved, see QA](http://evil.example/phish)"
     threshold = json.loads((run.path / "threshold.json").read_text())
     (run.path / "threshold.json").write_text(json.dumps({**threshold, "source": f"F1 {link}"}))
+    reseal(run.path)  # as an archive holds it
     dataset = tmp_path / f"x` {link} `" / "widget"  # breaking out of the `...` it was put in
     record_dataset_as(run.path, dataset)
     for page in ("predict.py", "threshold.py", "inspect_images.py"):

@@ -1057,6 +1057,7 @@ def test_control_characters_in_a_runs_texts_are_shown_as_escapes_never_run(train
     earlier = {**run.threshold_info, "reason": "approved\tQA line 3"}
     (run.path / "threshold.json").write_text(json.dumps({**run.threshold_info, "reason": "ok\u001b[31m",
                                                          "history": [earlier]}))
+    reseal(run.path)  # written so (an archive, a reason saved before the refusal), not edited since
     run = Run(run.path)
     assert run.problem() is None
     assert run.description == "rejected\\x1b[1A\\x1b[2K\\rAPPROVED\tby QA"  # tabs and line breaks kept there
@@ -1379,3 +1380,26 @@ def test_an_image_auroc_edited_after_a_passed_check_is_found_either_way_and_olde
     del config["scores_sha256"]  # as a run trained before 2026-12-06 holds it
     (run.path / "config.json").write_text(json.dumps(config))
     Run(run.path).check()
+
+
+def test_a_threshold_edited_by_hand_is_refused_not_taken_as_saved(trained_run, tmp_path, capsys):
+    """Audit review: threshold.json edited by hand to another threshold was taken for a save stopped half way:
+    `report` wrote scores.csv again at it and filed it under the last save's name and reason. The file records the
+    SHA-256 of its content: an edit is refused by every reader, and nothing is written into the run."""
+    run = copied(trained_run, tmp_path / "runs", "edited")
+    assert run.save_threshold(run.threshold * 1.1, "manual", "after tuning", saved_by="QE")
+    info = json.loads((run.path / "threshold.json").read_text())
+    assert info["content_sha256"] and info["history"][-1]["content_sha256"]  # each save records its own
+    (run.path / "threshold.json").write_text(json.dumps({**info, "threshold": 5.0}))
+    scores_before = (run.path / "scores.csv").read_bytes()
+    run = Run(run.path)
+    with pytest.raises(RunError, match=r"threshold.json has changed since VQI saved it .*: edited by hand or "
+                                       r"damaged, so neither the threshold in effect nor its history can be trusted"):
+        run.check()
+    assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 2
+    assert "has changed since VQI saved it" in capsys.readouterr().err and not (tmp_path / "report.html").exists()
+    assert (run.path / "scores.csv").read_bytes() == scores_before  # not judged again at the edited threshold
+    with pytest.raises(RunError, match="has changed since VQI saved it"):
+        run.save_threshold(7.0, "manual")  # nor saved over: restored from a copy first
+    (run.path / "threshold.json").write_text(json.dumps(info, indent=4))  # the same content, laid out otherwise
+    assert Run(run.path).problem() is None and Run(run.path).threshold == info["threshold"]

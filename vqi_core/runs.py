@@ -50,8 +50,8 @@ from .backbones import DEFAULT_BACKBONE
 from .datasets import GOOD, absent_reason, category_around, category_holding
 from .images import ImageReadError, read_file_bytes, read_image, read_mask
 from .methods import AnomalyModel, create_model, load_model
-from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, MODEL_JSON, DamagedModel, check_file_digests, finite_number,
-                           saved_normalization, saved_preprocessing)
+from .methods.base import (ARRAYS_FILE, BACKBONE_FILE, CONTENT_DIGEST_KEY, MODEL_JSON, DamagedModel,
+                           check_file_digests, content_sha256, finite_number, saved_normalization, saved_preprocessing)
 from .metrics import LineCosts, defect_type_metrics, image_auroc, mask_to_eval_size
 from .progress import MAX_SEED
 from .provenance import MANIFEST_COLUMNS, file_sha256, manifest_digest, relative_name
@@ -849,8 +849,16 @@ class Run:
     def threshold_info(self) -> dict:
         """``{"threshold": float, "source": str}``, with ``saved_at``, ``reason`` and the earlier thresholds'
         ``history`` where they were recorded. Control characters in their texts (a tab pasted into a reason
-        before reasons refused one) are given as escapes (``\\t``), so that no terminal or page runs them."""
+        before reasons refused one) are given as escapes (``\\t``), so that no terminal or page runs them.
+        ``RunError`` where the file is not the content whose SHA-256 it records (edited by hand: the threshold that
+        decides every part had been taken as saved, under the last save's name and reason: audit review)."""
         info = self._read_json(THRESHOLD_FILE)
+        recorded = info.get(CONTENT_DIGEST_KEY)
+        if recorded is not None and recorded != content_sha256(info):  # (runs from before 2026-12-07 record none)
+            raise RunError(f"{self.path / THRESHOLD_FILE} has changed since VQI saved it (its content is not the one "
+                           f"whose SHA-256 it records): edited by hand or damaged, so neither the threshold in effect "
+                           f"nor its history can be trusted; restore it from a copy (a run archive holds one), or "
+                           f"train again (thresholds are changed with `threshold --save` or on the Threshold page)")
         history = info.get("history", [])
         for entry in [info, *(history if isinstance(history, list) else [])]:  # a wrong history: threshold_history
             for key in THRESHOLD_TEXTS:
@@ -1620,6 +1628,7 @@ def threshold_entry(threshold: float, source: str, reason: str = "", history: li
             entry["costs_entered"] = [name for name in COST_FIELDS if name in costs_entered]
     if history:
         entry["history"] = history
+    entry[CONTENT_DIGEST_KEY] = content_sha256(entry)  # a hand edit is told from a save (audit review)
     return entry
 
 
