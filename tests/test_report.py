@@ -26,7 +26,7 @@ from vqi_core.methods.base import normalization_statistics
 from vqi_core.report import CHOOSE_ONE, missing_dataset_note, run_report_html, training_images_line
 from vqi_core.runs import Run
 from vqi_core.thresholds import held_out_presets, set_at_training_note
-from vqi_core.wording import exact_number, percent
+from vqi_core.wording import exact_number, percent, saved_time
 
 
 class Collect(HTMLParser):
@@ -238,7 +238,8 @@ def test_report_lists_the_threshold_history_with_its_reasons_escaped(runs_store)
     assert text.index("2.25") < text.index(exact_number(trained_with))  # newest first, as on the page (review)
     assert "Every threshold saved in the run, newest first; the first row is in effect." in text
     saved = [cell for cell in text if re.fullmatch(r"\d\d:\d\d:\d\d \d{4}-\d\d-\d\d UTC[+-]\d\d:\d\d", cell)]
-    assert len(saved) == 2  # when, as run labels say it, not "2026-12-05T12:05:29+00:00"
+    assert len(saved) == 3  # when, as run labels say it, not "2026-12-05T12:05:29+00:00": the two saves and when the
+    assert saved[0] == saved_time(run.config["created"])  # run was created, one format in the report (review)
     assert "<script>alert(1)</script> lot 7" in text  # shown as text...
     assert "<script>" not in document  # ...never as markup
 
@@ -389,3 +390,18 @@ def test_costs_left_at_the_defaults_when_a_threshold_was_saved_are_said_to_be_th
     out = tmp_path / "report.html"
     assert main(["report", "--run", str(run.path), "--out", str(out)]) == 0
     assert html.escape(said) in out.read_text()
+
+
+def test_the_report_says_its_precision_is_the_test_sets_and_wraps_long_texts(runs_store):
+    """Report review: precision and accuracy depend on the share of defective parts, and the report gave them at the
+    test set's (67 % defective on magnetic_tile) beside a cost line at the line's 1 %, without a word; recall was
+    named so there alone; a long unbroken description widened the tables past a printed page, cutting columns."""
+    run = runs_store.list()[0]
+    run.describe("See https://example.com/" + "a" * 300)
+    document = run_report_html(run)
+    text = parse(document).text
+    mix = percent((run.labels == 1).mean(), 0)
+    assert f"Precision (at this test set's mix, {mix} defective, not the line's)" in text
+    assert f"Accuracy (at this test set's mix, {mix} defective, not the line's)" in text
+    assert "Detection rate (recall)" in text and "Recall" not in text
+    assert "td, th, li, p { overflow-wrap: anywhere; }" in document  # every cell wraps, in print too

@@ -37,7 +37,7 @@ from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
-from .wording import counted, decimals_apart, exact_number, figure, fraction, percent, readable_time, score_beside
+from .wording import counted, decimals_apart, exact_number, figure, fraction, percent, saved_time, score_beside
 
 #: a table of at most this many rows is printed on one page (the six rates had been split over two: report review)
 SHORT_TABLE_ROWS = 12
@@ -52,13 +52,14 @@ th { background: #f5f5f5; text-align: left; } td { white-space: pre-wrap; } .not
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; } figure { margin: 0; font-size: 0.8rem; }
 .examples figure { width: 11rem; } figure.roc { width: 20rem; }
 figcaption { overflow-wrap: break-word; }
+td, th, li, p { overflow-wrap: anywhere; }
 figure img { width: 11rem; height: auto; } .muted { color: #777; font-size: 0.85rem; }
 .sign-off td { min-width: 8rem; height: 3.2rem; } .sign-off td:last-child { min-width: 16rem; }
 .print-only { display: none; }
 @media print {
   body { max-width: none; margin: 0; }
   h1, h2, h2 + p { break-after: avoid; } figure, tr, .note, svg, .sign-off, table.short { break-inside: avoid; }
-  details { display: none; } .print-only { display: block; }
+  details { display: none; } .print-only { display: block; } .print-only > p { break-after: avoid; }
 }
 """
 
@@ -276,7 +277,12 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     auroc = fraction(data.auroc)
     if data.auroc_interval is not None:
         auroc += f" ({interval_text(data.auroc_interval, 4, confidence=CONFIDENCE, auroc=data.auroc)})"
-    rates = "".join(f"<tr><th>{name}</th><td>{percent(value)}</td></tr>" for name, value in rate_numbers(point).items())
+    mix = percent((labels == 1).mean(), 0) if len(labels) else "n/a"
+    rate_names = {"Recall": "Detection rate (recall)",  # as the report calls it elsewhere (report review)
+                  "Precision": f"Precision (at this test set's mix, {mix} defective, not the line's)",
+                  "Accuracy": f"Accuracy (at this test set's mix, {mix} defective, not the line's)"}
+    rates = "".join(f"<tr><th>{rate_names.get(name, name)}</th><td>{percent(value)}</td></tr>"
+                    for name, value in rate_numbers(point).items())
     by_type = defect_type_frame(data, threshold, metrics.get("per_defect_type"))
     if "detection rate" in by_type:
         by_type["detection rate"] = by_type["detection rate"].map(percent)
@@ -293,13 +299,13 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     missing = missing_dataset_note(run)  # the examples' images are read from there
     sections = [
         f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
-        f'<p class="muted">Generated {readable_time(local_time())} by VQI {__version__} from run '
+        f'<p class="muted">Generated {saved_time(local_time())} by VQI {__version__} from run '
         f"<code>{html.escape(run.id)}</code>.</p>",
         f"<p><strong>{html.escape(missing)}</strong></p>" if missing else "",
         notes,
         "<h2>What the model learnt from</h2>",
         _pairs([("run", run.id), ("description", run.description or "none written"),
-                ("created", readable_time(config.get("created", "?"))), ("method", method),
+                ("created", saved_time(config.get("created", "?"))), ("method", method),
                 ("backbone", backbone_title(config.get("params", {}).get("backbone"))),
                 ("settings changed from the defaults", changed_settings(config)),
                 ("inspected", region_line(config)),
