@@ -120,6 +120,7 @@ def test_run_folder_contents(trained):
     config = trained.config
     assert config["method"] == METHOD and config["seed"] == 0 and "torch" in config["versions"]
     assert config["versions"]["python"] == platform.python_version()
+    assert re.fullmatch(r"git [0-9a-f]{40}( \(modified\))?|not a git checkout", config["versions"]["vqi_core source"])
     frame = pd.read_csv(trained.path / "scores.csv")
     assert list(frame.columns)[:4] == ["image", "path", "label", "defect_type"]
     assert {"score", "threshold", "prediction"} <= set(frame.columns)

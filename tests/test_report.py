@@ -405,3 +405,25 @@ def test_the_report_says_its_precision_is_the_test_sets_and_wraps_long_texts(run
     assert f"Accuracy (at this test set's mix, {mix} defective, not the line's)" in text
     assert "Detection rate (recall)" in text and "Recall" not in text
     assert "td, th, li, p { overflow-wrap: anywhere; }" in document  # every cell wraps, in print too
+
+
+def test_an_auditor_can_recompute_the_reports_digests_and_sees_every_setting_and_the_source(runs_store):
+    """Report review: the data digest was not the manifest file's own SHA-256 and the report did not say what it
+    was; VQI's version number is the same at every commit, and only changed settings were listed, against defaults
+    that may change: the report says how each digest is made, names the source revision and lists every setting."""
+    import hashlib
+
+    run = runs_store.list()[0]
+    text = parse(run_report_html(run)).text
+    manifest = pd.read_csv(run.path / "data_manifest.csv", keep_default_na=False)
+    lines = sorted(f"{role}\t{name}\t{sha}\n" for role, name, sha in zip(manifest["role"], manifest["file"],
+                                                                        manifest["sha256"]))
+    assert hashlib.sha256("".join(lines).encode()).hexdigest() == run.config["data_sha256"]  # as the report says
+    scores = pd.read_csv(run.path / "scores.csv", keep_default_na=False)
+    recomputed = hashlib.sha256("".join(f"{image}\t{label}\t{float(score)!r}\n" for image, label, score in zip(
+        scores["image"], scores["label"], scores["score"])).encode()).hexdigest()
+    assert recomputed == run.config["scores_sha256"]
+    assert any("How the digests are made: data, the SHA-256 of the lines" in cell for cell in text)
+    setting = next(cell for cell in text if cell.startswith("backbone=\"efficientnet_lite0\""))
+    assert all(f"{name}=" in setting for name in run.config["params"])
+    assert any(f"vqi_core source {run.config['versions']['vqi_core source']}" in cell for cell in text)

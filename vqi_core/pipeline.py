@@ -12,6 +12,7 @@ import io
 import platform
 import secrets
 import shutil
+import subprocess
 import time
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
@@ -81,14 +82,31 @@ class RunConfig:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of the packages that determine a run's numbers."""
-    versions = {"vqi_core": __version__, "python": platform.python_version()}
+    """Versions of the packages that determine a run's numbers, VQI's with the source revision it runs from
+    (:func:`source_revision`)."""
+    versions = {"vqi_core": __version__, "vqi_core source": source_revision(), "python": platform.python_version()}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+@functools.lru_cache(maxsize=1)
+def source_revision() -> str:
+    """The git commit VQI runs from, with "modified" where its tracked files differ from it ("not a git checkout"
+    where it runs from elsewhere): VQI's version number stays the same from one commit to the next, so a run (and
+    its report) names the code that scored it by this (report review)."""
+    folder = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):  # no git, or not a checkout
+        return "not a git checkout"
+    return f"git {commit}" + (" (modified)" if changed else "")
 
 
 def compute_setting() -> dict[str, Any]:

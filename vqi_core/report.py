@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 from typing import Callable, Collection, Sequence
 
@@ -30,6 +31,7 @@ from .dashboard.threshold import confusion_frame, defect_type_frame, prepare_thr
 from .images import ImageReadError
 from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence, box_level_warning
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
+from .pipeline import source_revision
 from .methods import method_title
 from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs, saved_costs_entered, \
     saved_costs_typed
@@ -66,6 +68,13 @@ figure img { width: 11rem; height: auto; } .muted { color: #777; font-size: 0.85
 
 #: what the examples' magenta outlines are (one drawn as a rectangle read as a box the model drew: audit review)
 OUTLINES_SAID = "; magenta outlines are the annotated defects (the ground-truth masks), not what the model found"
+
+#: how an auditor recomputes the report's digests from the run's files (report review: the data digest is not the
+#: manifest file's own, so `sha256sum` could not confirm it)
+DIGESTS_SAID = ("How the digests are made: data, the SHA-256 of the lines \"<role>\\t<file>\\t<sha256>\\n\" of "
+                f"{MANIFEST_FILE}'s rows, sorted; model, the SHA-256 of the file model/model.json; test scores, the "
+                "SHA-256 of the lines \"<image>\\t<label>\\t<score>\\n\" of scores.csv in its order, each score as "
+                "Python's repr() of the number. The versions give VQI's source revision at training.")
 
 #: the blank sign-off block at the end of a report (found by an audit review: a quality record needs one)
 SIGN_OFF_TABLE = ("<table class=\"sign-off\"><tr><th></th><th>name</th><th>role</th><th>date</th><th>signature</th>"
@@ -299,7 +308,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     missing = missing_dataset_note(run)  # the examples' images are read from there
     sections = [
         f"<h1>VQI validation report: {html.escape(str(category))} · {html.escape(str(method))}</h1>",
-        f'<p class="muted">Generated {saved_time(local_time())} by VQI {__version__} from run '
+        f'<p class="muted">Generated {saved_time(local_time())} by VQI {__version__} '
+        f"({html.escape(source_revision())}) from run "
         f"<code>{html.escape(run.id)}</code>.</p>",
         f"<p><strong>{html.escape(missing)}</strong></p>" if missing else "",
         notes,
@@ -308,6 +318,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("created", saved_time(config.get("created", "?"))), ("method", method),
                 ("backbone", backbone_title(config.get("params", {}).get("backbone"))),
                 ("settings changed from the defaults", changed_settings(config)),
+                ("every setting as the run used it", ", ".join(  # the defaults may change from one VQI to the next
+                    f"{name}={json.dumps(value, sort_keys=True)}" for name, value in config.get("params", {}).items())),
                 ("inspected", region_line(config)),
                 ("seed", config.get("seed")), ("dataset", config.get("dataset")), ("category", category),
                 ("data (SHA-256 of every file used)", f"{config['data_sha256']} over {config['data_files']} files "
@@ -321,6 +333,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
                 ("scoring (ms per image, its file already read; timed once, as the run was trained)",
                  figure(metrics.get("ms_per_image"), 1)),
                 ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())))]),
+        f'<p class="muted">{html.escape(DIGESTS_SAID)}</p>',
         _names_list("The good training images held out to normalise the heatmaps",
                     run.report.get("normalisation_images", [])),
         "<h2>How it was tested</h2>",
