@@ -1830,6 +1830,10 @@ def test_cli_trains_the_cam_classifier_on_a_labelled_share_of_the_test_set(datas
     good = run.metrics["train_images"] - defective
     assert good == len(load_category(dataset).train) + sum(s.label == 0 for s in labelled)
     assert training_images_line(run.metrics).startswith(f"{good} good and {defective} labelled defective; ")
+    document = run_report_html(run)  # each test image it learnt from named, not only counted (report review)
+    named = document.split("The labelled test images it learnt from (not evaluated)")[1].split("</ul>")[0]
+    assert sorted(re.findall(r"<li>(.*?)</li>", named)) == sorted(f"test/{s.defect_type}/{s.path.name}"
+                                                                  for s in labelled)
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, trained):

@@ -33,7 +33,7 @@ from .localisation import BOX_LEVEL, HEATMAP_TOP, OVERLAY_FLOOR, boxes_sentence,
 from .metrics import CONFIDENCE, LineCosts, ThresholdEvaluator, interval_text
 from .pipeline import source_revision
 from .methods import method_title
-from .runs import MANIFEST_FILE, Run, changed_settings, local_time, recorded_costs, saved_costs_entered, \
+from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time, recorded_costs, saved_costs_entered, \
     saved_costs_typed
 from .split_check import findings_line
 from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
@@ -94,6 +94,20 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
                   for name in frame.columns if pd.api.types.is_float_dtype(frame[name])}
     return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", formatters=formatters,
                          classes="short" if len(frame) <= SHORT_TABLE_ROWS else None)
+
+
+def _test_images_learnt_from(run: Run) -> list[str]:
+    """The test images a supervised method (the CAM classifier) was trained on, as its data manifest lists them
+    (the report had said only how many: report review); none for the other methods, or where no manifest can be
+    read (said elsewhere in the report)."""
+    try:
+        manifest = run.data_manifest
+    except RunError:
+        return []
+    if manifest is None:
+        return []
+    return sorted(name for role, name in zip(manifest["role"], manifest["file"])
+                  if role == "train" and str(name).startswith("test/"))
 
 
 def _decimals_of(digits: int) -> Callable[[float], str]:
@@ -336,6 +350,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
         f'<p class="muted">{html.escape(DIGESTS_SAID)}</p>',
         _names_list("The good training images held out to normalise the heatmaps",
                     run.report.get("normalisation_images", [])),
+        _names_list("The labelled test images it learnt from (not evaluated)", _test_images_learnt_from(run)),
         "<h2>How it was tested</h2>",
         _table(test_set, index=True),
         _pairs([("test-set check", "nothing found: no copied test image, no sign that good test images are other "
