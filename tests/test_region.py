@@ -528,3 +528,25 @@ def test_a_tiny_region_is_never_said_to_inspect_0_percent():
     config = {"method": "padim", "params": {}, "region": {"inspected_share": 0.0015, "source": "corner.png"}}
     assert "region=0.1% of the image" in changed_settings(config)
     assert region_caption(config) == "inspected: 0.1% of each image (the darkened area is ignored)"
+
+
+def test_a_run_says_how_many_defects_reach_outside_what_it_inspects():
+    """Report review: with a region, 50 of 80 annotated glass defects had pixels outside it (10.6 % of the defect
+    pixels), counted as missed and never found, and nothing said so: a run note (CLI, pages, report) does."""
+    from vqi_core.datasets import Sample
+    from vqi_core.pipeline import outside_inspected_note
+
+    area = np.zeros((8, 8), bool)
+    area[:, :6] = True  # the right quarter is not inspected
+    inside, reaching, good = np.zeros((8, 8), bool), np.zeros((8, 8), bool), np.zeros((8, 8), bool)
+    inside[1:3, 1:3] = True  # 4 pixels, all inspected
+    reaching[4:6, 4:8] = True  # 8 pixels, 4 outside
+    samples = [Sample(Path(f"{name}.png"), label, "scratch" if label else "good", None)
+               for name, label in (("a", 1), ("b", 1), ("c", 0), ("d", 1))]
+    truth = [inside, reaching, good, None]  # d: mask unknown
+    assert outside_inspected_note(samples, truth, [area] * 4) == (
+        "1 of 2 annotated defective test images has defect pixels outside what the run inspects (its inspection "
+        "region or centre crop), 33.3% of all defect pixels: never flagged, they count as missed in pixel AUROC and "
+        "AUPRO, and a defect there is not found")
+    assert outside_inspected_note(samples, [inside, inside, good, None], [area] * 4) is None  # all inside
+    assert outside_inspected_note(samples, truth, None) is None  # whole images inspected

@@ -427,3 +427,21 @@ def test_an_auditor_can_recompute_the_reports_digests_and_sees_every_setting_and
     setting = next(cell for cell in text if cell.startswith("backbone=\"efficientnet_lite0\""))
     assert all(f"{name}=" in setting for name in run.config["params"])
     assert any(f"vqi_core source {run.config['versions']['vqi_core source']}" in cell for cell in text)
+
+
+def test_the_report_says_which_held_out_row_is_the_threshold_in_effect(runs_store):
+    """Report review: the held-out table did not say which row, if any, the threshold in effect came from, and a
+    typed threshold had no held-out figure without a word."""
+    from vqi_core.report import held_out_said
+
+    run = runs_store.list()[0]
+    text = " ".join(parse(run_report_html(run)).text)
+    assert ("The threshold in effect was chosen by the F1-optimal preset (F1-optimal on the evaluated test set): its "
+            "held-out row is what to expect on new parts.") in text
+    run.save_threshold(run.threshold + 0.5, "manual", "typed after a trial")
+    text = " ".join(parse(run_report_html(run)).text)
+    assert "The threshold in effect (manual) was not chosen by one of these presets, so no held-out figure can be " \
+           "given for it" in text
+    assert held_out_said("highest good training score", ["F1-optimal"]).endswith("not chosen on these test images.")
+    assert "chosen by the ≤ 2% false alarms preset" in held_out_said("≤ 2% false alarms", ["F1-optimal",
+                                                                                           "≤ 2% false alarms"])

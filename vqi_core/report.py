@@ -36,7 +36,7 @@ from .methods import method_title
 from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time, recorded_costs, saved_costs_entered, \
     saved_costs_typed
 from .split_check import findings_line
-from .thresholds import cost_sentence, costlier_than_unchecked, costs_assumed, \
+from .thresholds import chosen_on_the_test_set, cost_sentence, costlier_than_unchecked, costs_assumed, \
     held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
     set_at_training_note
 from .wording import counted, decimals_apart, exact_number, figure, fraction, percent, saved_time, score_beside
@@ -94,6 +94,20 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
                   for name in frame.columns if pd.api.types.is_float_dtype(frame[name])}
     return frame.to_html(index=False, escape=True, border=0, na_rep="n/a", formatters=formatters,
                          classes="short" if len(frame) <= SHORT_TABLE_ROWS else None)
+
+
+def held_out_said(source: str, presets: Sequence[str]) -> str:
+    """Which held-out row, if any, tells what the threshold in effect (from ``source``) will do on new parts
+    (report review: the table did not say, and a typed threshold had no held-out figure without a word)."""
+    chosen_by = next((name for name in presets if source.startswith(name)), None)
+    if chosen_by is not None:
+        return (f"The threshold in effect was chosen by the {chosen_by} preset ({source}): its held-out row is "
+                f"what to expect on new parts.")
+    if chosen_on_the_test_set(source) is False:
+        return "The threshold in effect was set from the good training images, not chosen on these test images."
+    return (f"The threshold in effect ({source}) was not chosen by one of these presets, so no held-out figure can "
+            f"be given for it: if it was chosen by looking at these test images, new parts may fare worse than the "
+            f"rates above, as the presets do.")
 
 
 def _test_images_learnt_from(run: Run) -> list[str]:
@@ -409,7 +423,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             f"<p>A threshold chosen on the test images and measured on them looks better than it will on new "
             f"parts. Held out: each class split into {folds} seeded parts, each part decided by the preset chosen "
             f"on the other {folds - 1}, errors summed.</p>",
-            _table(presets)]
+            _table(presets),
+            f"<p>{html.escape(held_out_said(source, presets['preset'].tolist()))}</p>"]
     held_out = metrics.get("normalisation_images")
     normalised_with = ("the good training images themselves (none was held out)" if held_out == 0 else
                        "held-out good training images")

@@ -155,8 +155,8 @@ def saved_time(saved_at: object) -> str:
 
 
 def readable_time(stamp: Any) -> Any:
-    """A time as runs record it (``2026-12-05T01:11:53+01:00``) as a table, whose column sorts by it, or a report
-    shows it: date first, "2026-12-05 01:11:53 +01:00" (a space for the "T"; the offset kept, as runs may come from
+    """A time as runs record it (``2026-12-05T01:11:53+01:00``) as a table shows it, whose column sorts by it: date
+    first, "2026-12-05 01:11:53 +01:00" (a space for the "T"; the offset kept, as runs may come from
     machines in other time zones; :func:`saved_time` gives times time first); anything else (a config edited by
     hand) as it is."""
     try:
