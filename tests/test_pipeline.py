@@ -362,6 +362,8 @@ def test_evaluate_on_new_labelled_images_says_what_the_saved_threshold_does_ther
     assert main(["evaluate", "--run", str(escaping.path)]) == 0
     escapes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  escape (")]
     assert len(escapes) == int(escaping.labels.sum()) > 0  # each named (mutation review: escapes were not pinned)
+    listed = [float(line.split("(score ")[1].split()[0].rstrip(")")) for line in escapes]
+    assert listed == sorted(listed)  # the farthest below the threshold first, as the report lists them (review)
     assert main(["evaluate", "--run", str(trained.path)]) == 0  # its own test set: the threshold was chosen there
     own = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("at the run's saved"))
     assert "; chosen on these test images, so new parts may fare worse: `threshold --preset ...` gives" in own

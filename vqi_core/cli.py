@@ -579,8 +579,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"at the run's saved threshold {exact_number(threshold)} ({source}; {chosen_where}): "
           f"{cost_sentence(point, opens_sentence=False)}")
     judged = check_decisions(result, run.id, threshold)
-    for row in judged[judged["outcome"].isin(["FP", "FN"])].itertuples():
-        what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"
+    false_alarms = judged[judged["outcome"] == "FP"].sort_values("score", ascending=False, kind="stable")
+    escapes = judged[judged["outcome"] == "FN"].sort_values("score", kind="stable")
+    for row in pd.concat([false_alarms, escapes]).itertuples():  # the farthest on the wrong side first, as the
+        what = "false alarm" if row.outcome == "FP" else f"escape ({row.defect_type})"  # report lists them (review)
         print(f"  {what}: {row.path} (score {score_beside(row.score, threshold)})")
     if result["max_score_difference"] is not None:
         of_all = result["scored_again"] == len(run.scores)
