@@ -404,6 +404,20 @@ def test_a_box_level_typed_and_saved_at_once_is_the_one_saved(open_page, app_env
     assert any(c.value.startswith("Saved box level: 2.5 (saved ") for c in app.caption)
 
 
+def test_a_box_level_edited_by_hand_is_refused_not_taken_as_saved(runs_store):
+    """As a threshold's: box_level.json records the SHA-256 of its content, and a level edited by hand is refused
+    instead of being shown as saved under the last save's name and reason (report review)."""
+    run = runs_store.list()[0]
+    assert run.save_box_level(2.0, "fewer boxes", "QE")
+    info = json.loads((run.path / BOX_LEVEL_FILE).read_text())
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps({**info, "level": 0.5}))
+    with pytest.raises(RunError, match=r"box_level.json has changed since VQI saved it .*: edited by hand or damaged, "
+                                       r"so neither the box level in effect nor its history can be trusted"):
+        Run(run.path).check()
+    (run.path / BOX_LEVEL_FILE).write_text(json.dumps(info, indent=2))  # the same content: as saved
+    assert Run(run.path).box_level == 2.0 and Run(run.path).problem() is None
+
+
 def test_a_damaged_box_level_history_or_a_deleted_run_is_named_not_a_crash(runs_store):
     """Found by review: a history that was not a list crashed the next save with a TypeError; a run deleted
     meanwhile gave the operating system's 'No such file or directory'."""

@@ -853,12 +853,8 @@ class Run:
         ``RunError`` where the file is not the content whose SHA-256 it records (edited by hand: the threshold that
         decides every part had been taken as saved, under the last save's name and reason: audit review)."""
         info = self._read_json(THRESHOLD_FILE)
-        recorded = info.get(CONTENT_DIGEST_KEY)
-        if recorded is not None and recorded != content_sha256(info):  # (runs from before 2026-12-07 record none)
-            raise RunError(f"{self.path / THRESHOLD_FILE} has changed since VQI saved it (its content is not the one "
-                           f"whose SHA-256 it records): edited by hand or damaged, so neither the threshold in effect "
-                           f"nor its history can be trusted; restore it from a copy (a run archive holds one), or "
-                           f"train again (thresholds are changed with `threshold --save` or on the Threshold page)")
+        _check_saved_content(self.path / THRESHOLD_FILE, info, "the threshold in effect",
+                             "thresholds are changed with `threshold --save` or on the Threshold page")
         history = info.get("history", [])
         for entry in [info, *(history if isinstance(history, list) else [])]:  # a wrong history: threshold_history
             for key in THRESHOLD_TEXTS:
@@ -938,6 +934,8 @@ class Run:
             return {"level": BOX_LEVEL}
         info = self._read_json(BOX_LEVEL_FILE)
         path = self.path / BOX_LEVEL_FILE
+        _check_saved_content(path, info, "the box level in effect",
+                             "box levels are changed with `boxes --save` or on the Threshold page's Boxes tab")
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
             raise RunError(f"{path} is damaged: its history is not a list of box levels")
@@ -974,6 +972,7 @@ class Run:
                 entry["reason"] = reason
             if saved_by:
                 entry["saved_by"] = saved_by
+            entry[CONTENT_DIGEST_KEY] = content_sha256(entry)  # a hand edit is told from a save, as a threshold's
             write_json_atomic(self.path / BOX_LEVEL_FILE, entry, create_folder=False, follow_link=False)
         return True
 
@@ -1608,6 +1607,17 @@ def saved_costs_entered(entry: dict) -> set[str] | None:
     :data:`COST_FIELDS`); None where that was not recorded."""
     typed = entry.get("costs_entered")
     return {name for name in typed if name in COST_FIELDS} if isinstance(typed, list) else None
+
+
+def _check_saved_content(path: Path, info: dict, in_effect: str, how_changed: str) -> None:
+    """``RunError`` where a saved record (``threshold.json``, ``box_level.json``) is not the content whose SHA-256 it
+    records (a hand edit had been taken as a save, under the last save's name and reason: report review); records
+    from before 2026-12-07 hold none and are not checked."""
+    recorded = info.get(CONTENT_DIGEST_KEY)
+    if recorded is not None and recorded != content_sha256(info):
+        raise RunError(f"{path} has changed since VQI saved it (its content is not the one whose SHA-256 it "
+                       f"records): edited by hand or damaged, so neither {in_effect} nor its history can be "
+                       f"trusted; restore it from a copy (a run archive holds one), or train again ({how_changed})")
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
