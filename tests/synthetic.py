@@ -172,6 +172,18 @@ def record_dataset_as(run_folder: Path, dataset: Path | str) -> None:
     (run_folder / "config.json").write_text(json.dumps({**config, "dataset": str(dataset)}))
 
 
+def as_written_before_digests(run_folder: Path) -> None:
+    """Make a run read as one trained before runs recorded the SHA-256 of their threshold and box level records
+    (2026-12-07): its ``config.json`` without the source revision recorded since then, ``threshold.json`` without
+    its digest; a test that builds an older run's case by hand then writes those records as it likes."""
+    config = json.loads((run_folder / "config.json").read_text())
+    versions = {name: value for name, value in config.get("versions", {}).items() if name != "vqi_core source"}
+    (run_folder / "config.json").write_text(json.dumps({**config, "versions": versions}))
+    threshold = json.loads((run_folder / "threshold.json").read_text())
+    threshold.pop(CONTENT_DIGEST_KEY, None)
+    (run_folder / "threshold.json").write_text(json.dumps(threshold))
+
+
 def reseal(run_folder: Path) -> None:
     """Record a run's ``model/model.json`` (its content's SHA-256 in it too), its ``maps.npz`` (where the run
     records their SHA-256) and the images, labels and scores of its ``scores.csv`` as the ones it wrote

@@ -935,12 +935,16 @@ def test_an_archive_whose_threshold_or_predictions_were_edited_is_refused(traine
     info = json.loads((trained_run.path / "threshold.json").read_text())
     store = RunStore(tmp_path / "runs")
     edited = run_archive_bytes_with(trained_run, {"threshold.json": json.dumps({**info, "threshold": 1.0}).encode()})
-    with pytest.raises(RunError, match=r"threshold.json has changed since VQI saved it \(its content is not the one "
-                                       r"whose SHA-256 it records\): edited by hand or damaged"):
+    with pytest.raises(RunError, match=r"threshold.json is damaged or was edited by hand: its content is not the one "
+                                       r"VQI saved"):
         import_run(edited, store)
     assert_nothing_added(store)
     older = {key: value for key, value in info.items() if key != "content_sha256"}  # as VQI wrote it before 2026-12-07
-    edited = run_archive_bytes_with(trained_run, {"threshold.json": json.dumps({**older, "threshold": 1.0}).encode()})
+    config = json.loads((trained_run.path / "config.json").read_text())
+    versions = {key: value for key, value in config["versions"].items() if key != "vqi_core source"}  # and a run
+    edited = run_archive_bytes_with(trained_run, {  # trained before then
+        "threshold.json": json.dumps({**older, "threshold": 1.0}).encode(),
+        "config.json": json.dumps({**config, "versions": versions}).encode()})
     with pytest.raises(RunError, match=r"its scores.csv judged the images at the threshold .*, but its "
                                        r"threshold.json saves 1: an exported run holds no threshold save half done"):
         import_run(edited, store)

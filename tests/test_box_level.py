@@ -411,8 +411,9 @@ def test_a_box_level_edited_by_hand_is_refused_not_taken_as_saved(runs_store):
     assert run.save_box_level(2.0, "fewer boxes", "QE")
     info = json.loads((run.path / BOX_LEVEL_FILE).read_text())
     (run.path / BOX_LEVEL_FILE).write_text(json.dumps({**info, "level": 0.5}))
-    with pytest.raises(RunError, match=r"box_level.json has changed since VQI saved it .*: edited by hand or damaged, "
-                                       r"so neither the box level in effect nor its history can be trusted"):
+    with pytest.raises(RunError, match=r"box_level.json is damaged or was edited by hand: its content is not the one "
+                                       r"VQI saved .*, so neither the box level in effect nor its history can be "
+                                       r"trusted"):
         Run(run.path).check()
     (run.path / BOX_LEVEL_FILE).write_text(json.dumps(info, indent=2))  # the same content: as saved
     assert Run(run.path).box_level == 2.0 and Run(run.path).problem() is None

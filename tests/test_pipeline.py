@@ -40,8 +40,8 @@ import vqi_core.pipeline
 import vqi_core.runs
 import vqi_core.system
 
-from synthetic import (draw_defect, record_dataset_as, reseal, textured_image, write_mvtec_dataset, write_png,
-                       write_twelve_bit_category)
+from synthetic import (as_written_before_digests, draw_defect, record_dataset_as, reseal, textured_image,
+                       write_mvtec_dataset, write_png, write_twelve_bit_category)
 from vqi_core.cli import PREDICT_STAGING, TerminalProgress, error_text, main, negative_numbers_attached, padded
 from vqi_core.dashboard.boxes import run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import copied_images, decisions_csv, without_copies_sentence
@@ -1152,7 +1152,10 @@ def test_a_saved_threshold_records_the_line_costs_it_was_saved_at(trained, tmp_p
     assert run.threshold_costs is None and run.threshold_info["history"][-1]["costs"]["escape"] == 200.0
     assert run.threshold_history["costs"].tolist() == ["", LineCosts(5.0, 200.0, 0.005).summary(), ""]  # shown too
     info = json.loads((run.path / "threshold.json").read_text())
-    older = {key: value for key, value in info.items() if key != "content_sha256"}  # a run from before 2026-12-07
+    as_written_before_digests(run.path)  # a run from before 2026-12-07, whose records hold no digest to check
+    older = {key: value for key, value in info.items() if key != "content_sha256"}
+    older["history"] = [{key: value for key, value in entry.items() if key != "content_sha256"}
+                        for entry in older["history"]]
     for damaged in ({"false_alarm": 0, "escape": 0, "defect_rate": 0.01}, {"false_alarm": "5"}, [1, 2, 3],
                     {"false_alarm": True, "escape": 2.0, "defect_rate": 0.01}):
         (run.path / "threshold.json").write_text(json.dumps({**older, "costs": damaged}))
@@ -1180,6 +1183,7 @@ def test_saved_thresholds_are_kept_in_a_history_with_their_reasons(trained, tmp_
         run.save_threshold(3.5, "manual", "x" * 501)
     assert {name: (run.path / name).read_bytes() for name in before} == before  # refused: nothing changed
 
+    as_written_before_digests(run.path)
     (run.path / "threshold.json").write_text(json.dumps({"threshold": 4.5, "source": "F1-optimal"}))  # an old run
     assert run.threshold_history.to_dict("records") == [
         {"saved_at": "", "threshold": 4.5, "source": "F1-optimal", "costs": "", "reason": "", "saved_by": ""}]
@@ -2813,3 +2817,30 @@ def test_a_bit_depth_for_images_that_are_not_16_bit_is_refused_by_train_and_chec
     assert not (tmp_path / "runs").exists() and not (tmp_path / "by_part").exists()
     assert main(["check", "--data", str(dataset), "--bit-depth", "8"]) == 2
     assert "(those of an 8-bit camera)" in capsys.readouterr().err  # (code review: "a 8-bit")
+
+
+def test_a_run_names_the_source_revision_it_was_trained_with_or_says_why_it_cannot(tmp_path, monkeypatch):
+    """VQI's version number is the same at every commit: runs record the git commit (code review: inside another
+    project's repository, that project's commit had been recorded; a checkout git refuses was called no checkout)."""
+    import subprocess
+
+    from vqi_core.pipeline import revision_of
+
+    repository = tmp_path / "vqi"
+    repository.mkdir()
+    for command in (["init", "-q"], ["-c", "user.email=qe@example.com", "-c", "user.name=QE", "commit", "-q",
+                                     "--allow-empty", "-m", "first"]):
+        subprocess.run(["git", "-C", str(repository), *command], check=True, capture_output=True)
+    commit = subprocess.run(["git", "-C", str(repository), "rev-parse", "HEAD"], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    assert revision_of(repository) == f"git {commit}"
+    (repository / "tracked.txt").write_text("a")
+    subprocess.run(["git", "-C", str(repository), "add", "tracked.txt"], check=True)
+    assert revision_of(repository) == f"git {commit} (modified)"
+    (repository / "site-packages").mkdir()
+    assert revision_of(repository / "site-packages") == "not a git checkout"  # inside another repository
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / ".git").write_text("gitdir: /nowhere")
+    assert revision_of(tmp_path / "broken").startswith("unknown (git: fatal: ")
+    monkeypatch.setenv("PATH", str(tmp_path / "no_tools"))
+    assert revision_of(repository) == "unknown (git is not installed)"

@@ -1393,13 +1393,19 @@ def test_a_threshold_edited_by_hand_is_refused_not_taken_as_saved(trained_run, t
     (run.path / "threshold.json").write_text(json.dumps({**info, "threshold": 5.0}))
     scores_before = (run.path / "scores.csv").read_bytes()
     run = Run(run.path)
-    with pytest.raises(RunError, match=r"threshold.json has changed since VQI saved it .*: edited by hand or "
-                                       r"damaged, so neither the threshold in effect nor its history can be trusted"):
+    with pytest.raises(RunError, match=r"threshold.json is damaged or was edited by hand: its content is not the one "
+                                       r"VQI saved .*, so neither the threshold in effect nor its history can be "
+                                       r"trusted"):
         run.check()
     assert main(["report", "--run", str(run.path), "--out", str(tmp_path / "report.html")]) == 2
-    assert "has changed since VQI saved it" in capsys.readouterr().err and not (tmp_path / "report.html").exists()
+    assert "is damaged or was edited by hand" in capsys.readouterr().err and not (tmp_path / "report.html").exists()
     assert (run.path / "scores.csv").read_bytes() == scores_before  # not judged again at the edited threshold
-    with pytest.raises(RunError, match="has changed since VQI saved it"):
+    with pytest.raises(RunError, match="is damaged or was edited by hand"):
         run.save_threshold(7.0, "manual")  # nor saved over: restored from a copy first
+    stripped = {key: value for key, value in info.items() if key != "content_sha256"}  # the digest removed too
+    (run.path / "threshold.json").write_text(json.dumps({**stripped, "threshold": 5.0}))
+    with pytest.raises(RunError, match="is damaged or was edited by hand"):  # a run that records them (code review)
+        Run(run.path).check()
+    assert (run.path / "scores.csv").read_bytes() == scores_before
     (run.path / "threshold.json").write_text(json.dumps(info, indent=4))  # the same content, laid out otherwise
     assert Run(run.path).problem() is None and Run(run.path).threshold == info["threshold"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 import platform
 import secrets
 import shutil
@@ -95,17 +96,37 @@ def package_versions() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def source_revision() -> str:
-    """The git commit VQI runs from, with "modified" where its tracked files differ from it ("not a git checkout"
-    where it runs from elsewhere): VQI's version number stays the same from one commit to the next, so a run (and
-    its report) names the code that scored it by this (report review)."""
-    folder = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        changed = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):  # no git, or not a checkout
+    """The git commit VQI runs from (:func:`revision_of` its folder): VQI's version number stays the same from one
+    commit to the next, so a run (and its report) names the code that scored it by this (report review)."""
+    return revision_of(Path(__file__).resolve().parent.parent)
+
+
+def revision_of(folder: Path) -> str:
+    """The git commit checked out at ``folder``, with "modified" where its tracked files differ from it; "not a git
+    checkout" where ``folder`` is not the top of a git repository (copied, or lying inside another project's
+    repository, whose commit is not VQI's: code review); "unknown (...)" where git cannot say (not installed, or
+    failing: the first line it printed)."""
+    if not (folder / ".git").exists():
         return "not a git checkout"
+
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith("GIT_")}  # GIT_DIR and the like point git at another repository
+
+    def git(*arguments: str) -> str:  # the folder's own repository, whoever owns it (a service account's checkout)
+        command = ["git", "-c", f"safe.directory={folder}", "-C", str(folder), *arguments]
+        return subprocess.run(command, capture_output=True, text=True, timeout=10, check=True,
+                              env=environment).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except FileNotFoundError:
+        return "unknown (git is not installed)"
+    except subprocess.CalledProcessError as exc:
+        said = (exc.stderr or "").strip().splitlines()
+        return f"unknown (git: {said[0] if said else f'exit status {exc.returncode}'})"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown (git: {exc})"
     return f"git {commit}" + (" (modified)" if changed else "")
 
 

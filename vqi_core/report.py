@@ -15,7 +15,7 @@ import base64
 import html
 import json
 from pathlib import Path
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,8 @@ from .runs import MANIFEST_FILE, Run, RunError, changed_settings, local_time, re
     saved_costs_typed
 from .split_check import findings_line
 from .thresholds import chosen_on_the_test_set, cost_sentence, costlier_than_unchecked, costs_assumed, \
-    held_out_presets, line_cost_sentence, outcomes, rate_numbers, saved_false_alarm_rate, set_at_training, \
-    set_at_training_note
+    held_out_presets, line_cost_sentence, outcomes, preset_rules, rate_numbers, saved_false_alarm_rate, \
+    set_at_training, set_at_training_note
 from .wording import counted, decimals_apart, exact_number, figure, fraction, percent, saved_time, score_beside
 
 #: a table of at most this many rows is printed on one page (the six rates had been split over two: report review)
@@ -71,10 +71,10 @@ OUTLINES_SAID = "; magenta outlines are the annotated defects (the ground-truth 
 
 #: how an auditor recomputes the report's digests from the run's files (report review: the data digest is not the
 #: manifest file's own, so `sha256sum` could not confirm it)
-DIGESTS_SAID = ("How the digests are made: data, the SHA-256 of the lines \"<role>\\t<file>\\t<sha256>\\n\" of "
-                f"{MANIFEST_FILE}'s rows, sorted; model, the SHA-256 of the file model/model.json; test scores, the "
-                "SHA-256 of the lines \"<image>\\t<label>\\t<score>\\n\" of scores.csv in its order, each score as "
-                "Python's repr() of the number. The versions give VQI's source revision at training.")
+DIGESTS_SAID = ("How the digests are made: data, the SHA-256 of the UTF-8 lines \"<role>\\t<file>\\t<sha256>\\n\" of "
+                f"{MANIFEST_FILE}'s rows, sorted by code point (as LC_ALL=C sort does); model, the SHA-256 of the file "
+                "model/model.json; test scores, the SHA-256 of the UTF-8 lines \"<image>\\t<label>\\t<score>\\n\" of "
+                "scores.csv in its order, each score as Python's repr() of the number.")
 
 #: the blank sign-off block at the end of a report (found by an audit review: a quality record needs one)
 SIGN_OFF_TABLE = ("<table class=\"sign-off\"><tr><th></th><th>name</th><th>role</th><th>date</th><th>signature</th>"
@@ -96,18 +96,25 @@ def _table(frame: pd.DataFrame, index: bool = False) -> str:
                          classes="short" if len(frame) <= SHORT_TABLE_ROWS else None)
 
 
-def held_out_said(source: str, presets: Sequence[str]) -> str:
-    """Which held-out row, if any, tells what the threshold in effect (from ``source``) will do on new parts
-    (report review: the table did not say, and a typed threshold had no held-out figure without a word)."""
-    chosen_by = next((name for name in presets if source.startswith(name)), None)
-    if chosen_by is not None:
-        return (f"The threshold in effect was chosen by the {chosen_by} preset ({source}): its held-out row is "
-                f"what to expect on new parts.")
-    if chosen_on_the_test_set(source) is False:
+def held_out_said(threshold: float, source: str, presets: Mapping[str, float]) -> str:
+    """Which held-out row, if any, tells what the threshold in effect (``threshold``, from ``source``) will do on
+    new parts: the row of a preset that gives this very threshold on the test images (``presets``: each row's
+    preset and the threshold it gives), not one named alike at other costs or another rate (report reviews: the
+    table did not say; a typed threshold had no held-out figure without a word)."""
+    same = [name for name, value in presets.items() if value == threshold]
+    if len(same) == 1:
+        return (f"The threshold in effect is the one the {same[0]} preset gives on these test images: its held-out "
+                f"row is what to expect of it on new parts.")
+    if same:
+        return (f"The threshold in effect is the one the {', '.join(same[:-1])} and {same[-1]} presets give on these "
+                f"test images: their held-out rows are what to expect of it on new parts.")
+    chosen = chosen_on_the_test_set(source)
+    if chosen is False:
         return "The threshold in effect was set from the good training images, not chosen on these test images."
-    return (f"The threshold in effect ({source}) was not chosen by one of these presets, so no held-out figure can "
-            f"be given for it: if it was chosen by looking at these test images, new parts may fare worse than the "
-            f"rates above, as the presets do.")
+    how = (f"was chosen on these test images ({source}) with other settings than the rows above" if chosen else
+           f"({source}) is not the one any of these presets gives")
+    return (f"The threshold in effect {how}, so no held-out figure can be given for it: chosen by looking at these "
+            f"test images, it may fare worse on new parts than the rates above, as the presets do.")
 
 
 def _test_images_learnt_from(run: Run) -> list[str]:
@@ -317,6 +324,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     mix = percent((labels == 1).mean(), 0) if len(labels) else "n/a"
     rate_names = {"Recall": "Detection rate (recall)",  # as the report calls it elsewhere (report review)
                   "Precision": f"Precision (at this test set's mix, {mix} defective, not the line's)",
+                  "F1": f"F1 (at this test set's mix, {mix} defective, not the line's)",
                   "Accuracy": f"Accuracy (at this test set's mix, {mix} defective, not the line's)"}
     rates = "".join(f"<tr><th>{rate_names.get(name, name)}</th><td>{percent(value)}</td></tr>"
                     for name, value in rate_numbers(point).items())
@@ -324,6 +332,8 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
     if "detection rate" in by_type:
         by_type["detection rate"] = by_type["detection rate"].map(percent)
     presets, folds = held_out_presets(labels, values, max_false_alarm_rate, costs)
+    preset_thresholds = {name: rule(labels, values) for name, rule
+                         in preset_rules(labels, max_false_alarm_rate, costs).items() if name in set(presets["preset"])}
     outcome = outcomes(labels, values, threshold)
     false_alarms = [int(i) for i in np.argsort(-values, kind="stable") if outcome[i] == "FP"]
     escapes = [int(i) for i in np.argsort(values, kind="stable") if outcome[i] == "FN"]
@@ -424,7 +434,7 @@ def run_report_html(run: Run, threshold: float | None = None, costs: LineCosts |
             f"parts. Held out: each class split into {folds} seeded parts, each part decided by the preset chosen "
             f"on the other {folds - 1}, errors summed.</p>",
             _table(presets),
-            f"<p>{html.escape(held_out_said(source, presets['preset'].tolist()))}</p>"]
+            f"<p>{html.escape(held_out_said(threshold, source, preset_thresholds))}</p>"]
     held_out = metrics.get("normalisation_images")
     normalised_with = ("the good training images themselves (none was held out)" if held_out == 0 else
                        "held-out good training images")

@@ -853,14 +853,23 @@ class Run:
         ``RunError`` where the file is not the content whose SHA-256 it records (edited by hand: the threshold that
         decides every part had been taken as saved, under the last save's name and reason: audit review)."""
         info = self._read_json(THRESHOLD_FILE)
-        _check_saved_content(self.path / THRESHOLD_FILE, info, "the threshold in effect",
-                             "thresholds are changed with `threshold --save` or on the Threshold page")
+        _check_saved_content(self.path / THRESHOLD_FILE, info, self._records_digests(info), "the threshold in effect",
+                             "thresholds are changed with `threshold --save` or on the Threshold page",
+                             self._check_threshold_record)
         history = info.get("history", [])
         for entry in [info, *(history if isinstance(history, list) else [])]:  # a wrong history: threshold_history
             for key in THRESHOLD_TEXTS:
                 if isinstance(entry, dict) and isinstance(entry.get(key), str):
                     entry[key] = escaped_controls(entry[key])
         return info
+
+    def _records_digests(self, info: dict) -> bool:
+        """Whether a saved record (``threshold.json``, ``box_level.json``; content ``info``) was written by a VQI
+        that records its SHA-256: its history's entries record theirs, or the run was trained by one (its
+        ``config.json`` names the source revision, recorded since the same day)."""
+        history = info.get("history", [])
+        return (any(isinstance(entry, dict) and CONTENT_DIGEST_KEY in entry for entry in history)
+                if isinstance(history, list) else False) or "vqi_core source" in self.config.get("versions", {})
 
     @property
     def threshold_history(self) -> pd.DataFrame:
@@ -869,6 +878,16 @@ class Run:
         not recorded: runs trained before the history existed, thresholds saved before costs or names were
         recorded, the threshold set at training, a name not given)."""
         info = self.threshold_info
+        history = self._check_threshold_record(info)
+        return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
+                              "source": entry.get("source", ""),
+                              "costs": _costs_text(recorded_costs(entry), entry.get("costs_entered")),
+                              "reason": entry.get("reason", ""), "saved_by": entry.get("saved_by", "")}
+                             for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
+
+    def _check_threshold_record(self, info: dict) -> list[dict]:
+        """``RunError`` saying what is wrong with ``threshold.json``'s content ``info`` (its history not a list of
+        thresholds, a text that is none, a threshold that is no finite number); its history where nothing is."""
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
             raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: its history is not a list of thresholds")
@@ -876,11 +895,8 @@ class Run:
             for key in THRESHOLD_TEXTS:
                 if not isinstance(entry.get(key, ""), str):
                     raise RunError(f"{self.path / THRESHOLD_FILE} is damaged: a threshold's {key} is not a text")
-        return pd.DataFrame([{"saved_at": entry.get("saved_at", ""), "threshold": self._threshold_of(entry),
-                              "source": entry.get("source", ""),
-                              "costs": _costs_text(recorded_costs(entry), entry.get("costs_entered")),
-                              "reason": entry.get("reason", ""), "saved_by": entry.get("saved_by", "")}
-                             for entry in [*history, info]], columns=THRESHOLD_HISTORY_COLUMNS)
+            self._threshold_of(entry)
+        return history
 
     def _threshold_of(self, entry: dict) -> float:
         value = entry.get("threshold")
@@ -933,9 +949,19 @@ class Run:
         if not (self.path / BOX_LEVEL_FILE).exists():
             return {"level": BOX_LEVEL}
         info = self._read_json(BOX_LEVEL_FILE)
+        _check_saved_content(self.path / BOX_LEVEL_FILE, info, self._records_digests(info), "the box level in effect",
+                             "box levels are changed with `boxes --save` or on the Threshold page's Boxes tab",
+                             self._check_box_level_record)
+        for entry in [*self._check_box_level_record(info), info]:
+            for key in ("saved_at", "reason", "saved_by"):
+                if key in entry:
+                    entry[key] = escaped_controls(entry[key])
+        return info
+
+    def _check_box_level_record(self, info: dict) -> list[dict]:
+        """``RunError`` saying what is wrong with ``box_level.json``'s content ``info`` (its history not a list of
+        box levels, a level out of range, a text that is none); its history where nothing is."""
         path = self.path / BOX_LEVEL_FILE
-        _check_saved_content(path, info, "the box level in effect",
-                             "box levels are changed with `boxes --save` or on the Threshold page's Boxes tab")
         history = info.get("history", [])
         if not isinstance(history, list) or not all(isinstance(entry, dict) for entry in history):
             raise RunError(f"{path} is damaged: its history is not a list of box levels")
@@ -947,9 +973,7 @@ class Run:
             for key in ("saved_at", "reason", "saved_by"):
                 if not isinstance(entry.get(key, ""), str):
                     raise RunError(f"{path} is damaged: a box level's {key} is not a text")
-                if key in entry:
-                    entry[key] = escaped_controls(entry[key])
-        return info
+        return history
 
     @property
     def box_level(self) -> float:
@@ -1609,15 +1633,19 @@ def saved_costs_entered(entry: dict) -> set[str] | None:
     return {name for name in typed if name in COST_FIELDS} if isinstance(typed, list) else None
 
 
-def _check_saved_content(path: Path, info: dict, in_effect: str, how_changed: str) -> None:
+def _check_saved_content(path: Path, info: dict, expected: bool, in_effect: str, how_changed: str,
+                         check_record: Callable[[dict], object]) -> None:
     """``RunError`` where a saved record (``threshold.json``, ``box_level.json``) is not the content whose SHA-256 it
-    records (a hand edit had been taken as a save, under the last save's name and reason: report review); records
-    from before 2026-12-07 hold none and are not checked."""
+    records (a hand edit had been taken as a save, under the last save's name and reason: report review), or records
+    none where one is ``expected`` (its digest removed with the edit: code review): what ``check_record`` finds
+    wrong with its content first, where it finds something (more telling than the digest); records from before
+    2026-12-07 hold none and are not checked."""
     recorded = info.get(CONTENT_DIGEST_KEY)
-    if recorded is not None and recorded != content_sha256(info):
-        raise RunError(f"{path} has changed since VQI saved it (its content is not the one whose SHA-256 it "
-                       f"records): edited by hand or damaged, so neither {in_effect} nor its history can be "
-                       f"trusted; restore it from a copy (a run archive holds one), or train again ({how_changed})")
+    if (recorded is not None or expected) and recorded != content_sha256(info):
+        check_record(info)
+        raise RunError(f"{path} is damaged or was edited by hand: its content is not the one VQI saved (whose "
+                       f"SHA-256 it records), so neither {in_effect} nor its history can be trusted; restore it from "
+                       f"a copy (a run archive holds one), or train again ({how_changed})")
 
 
 def threshold_entry(threshold: float, source: str, reason: str = "", history: list[dict] | None = None,
