@@ -1621,6 +1621,10 @@ def test_cli_train_predict_runs(dataset, tmp_path, capsys):
     low, high = interval_bounds(*run.metrics["image_auroc_interval"], 4)
     assert any(line.startswith(f"image AUROC {run.metrics['image_auroc']:.4f} (95% interval {low}–{high}")
                for line in lines), lines
+    point = ThresholdEvaluator(run.labels, run.score_values).evaluate(run.threshold)  # what new parts are judged at,
+    assert f"threshold {exact_number(run.threshold)}: Nobody has chosen this threshold yet: it was set when the run " \
+           f"was trained (F1-optimal on the evaluated test set); on the run's test set it rejects {point.fp} of " in \
+           "\n".join(lines)  # as the Train page says (README review: the command line said nothing of it)
     assert run.config["params"]["image_size"] == [64, 64] and run.config["params"]["intensity"] == "standardise"
 
     out = tmp_path / "pred"

@@ -498,6 +498,11 @@ def _train(args: argparse.Namespace) -> int:
         if (region := run.config.get("region")) is not None:  # a mask of the wrong picture would cut most of it
             print(f"inspection region: {percent(region['inspected_share'], 0)} of each image is inspected, from "
                   f"{region['source']}; the rest can raise no score and get no box")
+        threshold, saved = run.saved_threshold  # what new parts are judged at, as the Train page says (review)
+        if len(run.scores) and set_at_training(saved):
+            point = ThresholdEvaluator(run.labels, run.score_values).evaluate(threshold)
+            print(f"threshold {exact_number(threshold)}: "
+                  f"{set_at_training_note(str(saved.get('source', 'saved')), point, _where_to_choose(run))}")
         if run.report["skipped"]:  # each named, as check, split and predict name them (bad-input review)
             _print_skipped(run.report["skipped"])
             what = ("file or folder", "files or folders") if any(  # (bad-input review: folders counted as files)
