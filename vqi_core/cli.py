@@ -16,6 +16,7 @@ import shlex
 import shutil
 import signal
 import sys
+import textwrap
 import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
@@ -32,7 +33,7 @@ from .finetune import FINETUNE_KINDS
 from .images import BIT_DEPTHS, is_image_path
 from .jobs import EXPECTED_ERRORS
 from .localisation import BOX_LEVEL, boxes_sentence, box_level_warning, regions_boxed_text
-from .methods import list_methods, method_class
+from .methods import list_methods, method_class, parameter_defaults
 from .metrics import (MAX_COST, MAX_DEFECT_RATE, MIN_DEFECT_RATE, LineCosts, ThresholdEvaluator, held_out_counts,
                       interval_text)
 from .pipeline import (CAPTURE_NOT_CHECKED_NOTE, IMAGE_MEMORY_MB, SUPERVISED_TRAIN_FRACTION, RunConfig,
@@ -169,6 +170,20 @@ def _costs_entered(args: argparse.Namespace) -> set[str]:
     return {name for name, value in given.items() if value is not None}
 
 
+def parameters_epilog() -> str:
+    """Every method's --param keys with their defaults, for ``train --help`` (README review: no command listed
+    them, and docs/methods.md, said to give every parameter, did not); wrapped here, as the help keeps its lines.
+    ``layers=null``: the backbone's default layers for the method."""
+    lines = ["--param keys of each method, with their defaults (layers=null: the method's default layers of the "
+             "backbone; docs/methods.md says what they do):"]
+    for method in list_methods():
+        keys = ", ".join(f"{name}={json.dumps(value, sort_keys=True)}" for name, value in
+                         parameter_defaults(method).items())
+        lines += textwrap.wrap(f"{method}: {keys}", width=100, initial_indent="  ", subsequent_indent="    ",
+                               break_on_hyphens=False)
+    return "\n".join(textwrap.wrap(lines[0], width=100) + lines[1:])
+
+
 class CommandParser(argparse.ArgumentParser):
     """A sub-command's parser: an option it does not know is refused with its own usage, naming the nearest option
     it knows (command review: "--resise" got the top-level usage, without the command's options); options are
@@ -235,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="fit a method on a category and evaluate it on its test set",
         description="Fit on <data>/train/good, evaluate on <data>/test, write a run folder under --runs "
-                    "and print its path as the last line.")
+                    "and print its path as the last line.", epilog=parameters_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("--data", required=True,
                        help="category folder in MVTec AD layout (train/good, test/<type>, optional ground_truth), "
                             "or a root holding several categories (then give --category)")
