@@ -456,8 +456,9 @@ def test_the_pages_say_what_a_run_inspects(open_page, synthetic_root, app_env, t
     run = train_run(RunConfig(str(synthetic_root), "padim", {"image_size": [64, 64], "jit": False},
                               category="widget", region=str(region_file)), app_env.root)
     said = "inspected: 75% of each image (the darkened area is ignored)"
-    assert any(note.endswith("of all defect pixels: never flagged, they count as missed in pixel AUROC and AUPRO, "
-                             "and a defect there is not found") for note in run.report["notes"])  # a drawn defect
+    assert any("defect pixels outside what the run inspects (its inspection region), " in note and note.endswith(
+        "of all defect pixels: never flagged, they count as missed in pixel AUROC and AUPRO, and a defect there is "
+        "not found") for note in run.report["notes"])  # a drawn defect
     # reaches into the right quarter: said where run notes are (code review: the note was tested alone)
     app = open_page("inspect_images.py", current_run_id=run.id)
     assert not app.exception

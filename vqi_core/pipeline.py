@@ -452,10 +452,12 @@ def empty_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray 
 
 
 def outside_inspected_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None],
-                           inspected: Sequence[np.ndarray] | None) -> str | None:
-    """A note saying how many annotated defective test images have defect pixels outside what the run inspects (its
-    inspection region or centre crop), and what share of all defect pixels lie there: never flagged, they count as
-    missed (report review: 50 of 80 glass defects reached outside a region, said nowhere); None when none do."""
+                           inspected: Sequence[np.ndarray] | None,
+                           limited_by: str = "its inspection region or centre crop") -> str | None:
+    """A note saying how many annotated defective test images have defect pixels outside what the run inspects
+    (``limited_by``: see :func:`inspection_limits`), and what share of all defect pixels lie there: never flagged,
+    they count as missed (report review: 50 of 80 glass defects reached outside a region, said nowhere); None when
+    none do."""
     if inspected is None:
         return None
     counted_pixels = [(int(mask.sum()), int((mask & ~area).sum()))
@@ -466,9 +468,18 @@ def outside_inspected_note(test_samples: Sequence[Sample], truth: Sequence[np.nd
         return None
     total, outside = sum(all_pixels for all_pixels, _ in counted_pixels), sum(part for _, part in counted_pixels)
     return (f"{outside_images} of {counted(len(counted_pixels), 'annotated defective test image')} "
-            f"{'has' if outside_images == 1 else 'have'} defect pixels outside what the run inspects (its inspection "
-            f"region or centre crop), {percent(outside / total)} of all defect pixels: never flagged, they count as "
-            f"missed in pixel AUROC and AUPRO, and a defect there is not found")
+            f"{'has' if outside_images == 1 else 'have'} defect pixels outside what the run inspects ({limited_by}), "
+            f"{percent(outside / total)} of all defect pixels: never flagged, they count as missed in pixel AUROC and "
+            f"AUPRO, and a defect there is not found")
+
+
+def inspection_limits(model: AnomalyModel) -> str:
+    """What limits the pixels ``model`` inspects, named for a note: "its inspection region", "its centre crop"
+    or both (code review: the note named both where the run had one)."""
+    limits = [name for name, applies in (("inspection region", model.region is not None), ("centre crop",
+                                                                                             model.crop < 1))
+              if applies]
+    return f"its {' and '.join(limits)}" if limits else "its inspection region or centre crop"
 
 
 def full_masks_note(test_samples: Sequence[Sample], truth: Sequence[np.ndarray | None]) -> str | None:
@@ -691,7 +702,8 @@ def _train_run(config: RunConfig, runs_dir: Path, progress: ProgressCallback | N
     if (same := one_score_note(scores["score"].to_numpy())) is not None:
         notes.append(same)
     metrics = test_set_metrics(test_samples, scores["score"].to_numpy(), maps,
-                               prediction.inspected if prediction is not None else [], notes, model.normalization)
+                               prediction.inspected if prediction is not None else [], notes, model.normalization,
+                               limited_by=inspection_limits(model))
     metrics.update({
         "fit_seconds": round(fit_seconds, 3),
         "ms_per_image": round(1000 * predict_seconds / len(test_images), 2) if test_images else None,  # no image
@@ -1185,7 +1197,8 @@ def inspected_pixels(maps: Sequence[np.ndarray], areas: Sequence[np.ndarray | No
 
 def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequence[np.ndarray],
                      inspected_areas: Sequence[np.ndarray | None], notes: list[str],
-                     normalization: Mapping[str, float], box_level: float = BOX_LEVEL) -> dict[str, Any]:
+                     normalization: Mapping[str, float], box_level: float = BOX_LEVEL,
+                     limited_by: str = "its inspection region or centre crop") -> dict[str, Any]:
     """Image and pixel metrics of a scored test set (:func:`vqi_core.metrics.summary_metrics`) with
     ``per_defect_type`` ones, and how the boxes drawn above ``box_level`` of the model's map ``normalization``
     (recorded as ``box_level``) meet the ground truth (:func:`vqi_core.metrics.box_hits`; per defect type with a
@@ -1213,7 +1226,7 @@ def test_set_metrics(samples: Sequence[Sample], scores: np.ndarray, maps: Sequen
         metrics["per_defect_type"] = defect_type_metrics(types, labels, scores)
     else:
         inspected = inspected_pixels(maps, inspected_areas)
-        if (outside := outside_inspected_note(samples, truth, inspected)) is not None:
+        if (outside := outside_inspected_note(samples, truth, inspected, limited_by)) is not None:
             notes.append(outside)
         known = [i for i, mask in enumerate(truth) if mask is not None]
         metrics = summary_metrics(labels, scores, masks, [maps[i] for i in known],
@@ -1348,7 +1361,7 @@ def evaluate_run(run: Run, data: Path | str | None = None, progress: ProgressCal
     if (see_through := transparent_images_note([(str(s.path), share) for s, share in transparent], "test")):
         notes.append(see_through)
     metrics = test_set_metrics(samples, prediction.scores, prediction.maps, prediction.inspected, notes,
-                               model.normalization, run.box_level)
+                               model.normalization, run.box_level, inspection_limits(model))
     difference, matched = None, list[tuple[float, float]]()
     if data is None:  # over the images still there (one gone or unreadable since training is left out)
         saved = dict(zip(run.scores["path"], run.score_values))
