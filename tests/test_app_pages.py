@@ -25,7 +25,8 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
 from conftest import APP, shown_table
-from synthetic import draw_defect, png_bytes, record_dataset_as, reseal, textured_image, write_png
+from synthetic import as_written_before_digests, draw_defect, png_bytes, record_dataset_as, reseal, textured_image, \
+    write_png
 from vqi_core.dashboard.boxes import boxes_mark, run_box_data, run_box_tally
 from vqi_core.dashboard.image_lists import chosen_images, decisions_csv, inspection_frame, order_images
 from vqi_core.dashboard.overlays import grid_thumbnail, map_range, own_range_note, run_overlay
@@ -2357,6 +2358,7 @@ def test_predict_warns_while_nobody_has_chosen_the_threshold(open_page, app_env)
     assert not run.save_threshold(run.threshold, "Minimum cost")  # now the same value again changes nothing
     app.run()
     assert not app.exception and not any(w.value.startswith("Nobody") for w in app.warning)
+    as_written_before_digests(run.path)  # a run from before the records' digests, as this case is
     (run.path / "threshold.json").write_text(json.dumps({"threshold": 2.5, "source": "manual"}))  # no history:
     assert not set_at_training(run.threshold_info)  # saved by hand before histories were recorded (review)
 
