@@ -109,7 +109,8 @@ def test_every_overlay_and_count_of_the_run_follows_its_box_level(runs_store):
                                                     "good part shows a box.")
     assert box_figures({**counts, "defective_image_boxes": 0})["Boxes on a defect"][0] == "n/a"  # none to count on
     assert list(box_figures({**counts, "defect_regions": None, "defective_image_boxes": None})) == [
-        "Good images boxed"]  # unknown without masks
+        "Defective images boxed", "Good images boxed"]  # what is known without masks (README review)
+    assert "Defective images boxed" not in figures  # with masks, the regions tell more
     assert boxes_mark([run]) == "regions above box level 3, where 1 is above every held-out good image's map"
     assert box_note(False, 2, run.box_level) == "2 boxes above box level 3, but the score is below the threshold"
     assert box_note(True, 0) == ("no box: no region is above every held-out good image's map; the score as a whole "

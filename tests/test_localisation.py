@@ -226,10 +226,15 @@ def test_box_hits_count_regions_boxed_boxes_on_defects_and_good_images_with_a_bo
     masks = [mask, np.zeros((40, 60), bool), np.zeros((40, 60), bool), None]  # the last: a defect, mask unknown
     counts = box_hits([1, 0, 0, 1], masks, boxes)
     assert counts == {"defect_regions": 3, "defect_regions_boxed": 2, "defective_image_boxes": 3,
-                      "boxes_on_defects": 2, "broad_boxes": 0, "good_images": 2, "good_images_boxed": 1}
+                      "boxes_on_defects": 2, "broad_boxes": 0, "good_images": 2, "good_images_boxed": 1,
+                      "defective_images": 2, "defective_images_boxed": 2}
     unknown = box_hits([0, 1], [np.zeros((4, 4), bool), None], [[], [(0, 0, 4, 4)]])
     assert unknown == {"defect_regions": None, "defect_regions_boxed": None, "defective_image_boxes": None,
-                       "boxes_on_defects": None, "broad_boxes": None, "good_images": 1, "good_images_boxed": 0}
+                       "boxes_on_defects": None, "broad_boxes": None, "good_images": 1, "good_images_boxed": 0,
+                       "defective_images": 1, "defective_images_boxed": 1}  # counted without masks (README review)
+    assert boxes_sentence(unknown) == (
+        "Boxes on the test set: 1 of 1 defective image (100.0%) gets one; 0 of 1 good image (0.0%) get one. With no "
+        "defective test image that has a ground-truth mask, whether boxes sit on defects is not known.")
     with pytest.raises(ValueError, match="2 labels, 1 masks and 2 box lists"):
         box_hits([0, 1], [None], [[], []])
 

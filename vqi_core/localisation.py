@@ -158,6 +158,10 @@ def boxes_sentence(metrics: Mapping[str, object], level: float = BOX_LEVEL) -> s
                          f"of {'its' if one else 'their'} image (most of the map is above the box level there, which "
                          f"a defect that large or a change over the whole part can cause): counted as finding no "
                          f"defect")
+    defective, defective_boxed = metrics.get("defective_images"), metrics.get("defective_images_boxed")
+    if regions is None and isinstance(defective, int) and isinstance(defective_boxed, int) and defective:
+        parts.insert(0, f"{_of(defective_boxed, defective, 'defective image')} {_gets(defective_boxed)} one")  # all
+        # that is known of them without masks (README review: only the good images had been counted)
     if good:
         parts.append(f"{_of(boxed, good, 'good image')} {_gets(boxed)} one")
     if not parts:

@@ -242,7 +242,7 @@ def pixel_auroc(masks: Sequence[np.ndarray], maps: Sequence[np.ndarray],
 
 #: the ``metrics.json`` entries of :func:`box_hits` (counts)
 BOX_KEYS = ("defect_regions", "defect_regions_boxed", "defective_image_boxes", "boxes_on_defects", "broad_boxes",
-            "good_images", "good_images_boxed")
+            "good_images", "good_images_boxed", "defective_images", "defective_images_boxed")
 #: a box covering more than this share of its image does not say where a defect is (the map above the box level
 #: over most of it): it counts neither as boxing a defect region nor as touching a defect
 BROAD_BOX_SHARE = 0.5
@@ -266,8 +266,10 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
     the boxes on those images; ``broad_boxes``: those covering more than :data:`BROAD_BOX_SHARE` of their image,
     which do not say where a defect is and count neither for ``defect_regions_boxed`` nor for
     ``boxes_on_defects``, the boxes holding a defect pixel. ``good_images`` and ``good_images_boxed``: the good
-    images, and those with at least one box (a false alarm by the boxes). The region and box counts are None
-    without a known mask of a defective image.
+    images, and those with at least one box (a false alarm by the boxes); ``defective_images`` and
+    ``defective_images_boxed``: the defective images, masks known or not, and those with at least one box (without
+    masks, all that can be said of the boxes on defective images: README review). The region and box counts are
+    None without a known mask of a defective image.
     """
     labels = np.asarray(labels, int)
     if not len(labels) == len(masks) == len(boxes):
@@ -293,7 +295,9 @@ def box_hits(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | No
             "defective_image_boxes": image_boxes if known else None,
             "boxes_on_defects": on_defects if known else None, "broad_boxes": broad if known else None,
             "good_images": int(good.sum()),
-            "good_images_boxed": int(sum(bool(len(found)) for found, is_good in zip(boxes, good) if is_good))}
+            "good_images_boxed": int(sum(bool(len(found)) for found, is_good in zip(boxes, good) if is_good)),
+            "defective_images": int((labels == 1).sum()),
+            "defective_images_boxed": int(sum(bool(len(found)) for found, label in zip(boxes, labels) if label == 1))}
 
 
 def regions_boxed_by_type(labels: Sequence[int] | np.ndarray, masks: Sequence[np.ndarray | None],

@@ -70,6 +70,12 @@ BOX_FIGURES = {
                     "cannot outline these defects at this level."),
     "Good images boxed": ("good_images_boxed", "good_images",
                           "Good test images with at least one box: how often a good part shows a box.")}
+#: the figure shown first where no defective test image has a known mask (README review: only the good images' had
+#: been shown)
+WITHOUT_MASKS_FIGURES = {
+    "Defective images boxed": ("defective_images_boxed", "defective_images",
+                               "Defective test images with at least one box (broad ones too): without ground-truth "
+                               "masks, all that can be said of the boxes on defective images.")}
 
 
 def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -77,7 +83,8 @@ def box_figures(counts: dict[str, Any]) -> dict[str, tuple[str, str]]:
     "n/a" where there is nothing to count it on, its help: "x of y" and what it means); a figure unknown for
     the run (no ground-truth masks) is left out."""
     figures = {}
-    for name, (part, whole, meaning) in BOX_FIGURES.items():
+    shown = {**WITHOUT_MASKS_FIGURES, **BOX_FIGURES} if counts.get("defect_regions") is None else BOX_FIGURES
+    for name, (part, whole, meaning) in shown.items():
         if counts.get(whole) is None:
             continue
         share = percent(counts[part] / counts[whole]) if counts[whole] else "n/a"
