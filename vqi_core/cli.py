@@ -19,7 +19,7 @@ import sys
 import textwrap
 import unicodedata
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import pandas as pd
 
@@ -187,11 +187,19 @@ def parameters_epilog() -> str:
 class CommandParser(argparse.ArgumentParser):
     """A sub-command's parser: an option it does not know is refused with its own usage, naming the nearest option
     it knows (command review: "--resise" got the top-level usage, without the command's options); options are
-    never abbreviated (an undocumented "--dat" was read as --data)."""
+    never abbreviated (an undocumented "--dat" was read as --data). ``epilog_of``: makes the help's epilog when the
+    help is shown, not whenever a command line is parsed (the train command's imports every method)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, epilog_of: Callable[[], str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **{**kwargs, "allow_abbrev": False})
         self.given: list[str] = []
+        self.epilog_of = epilog_of
+
+    def format_help(self) -> str:
+        """As argparse's, with the epilog made now where ``epilog_of`` makes it."""
+        if self.epilog_of is not None and self.epilog is None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         """As argparse's, but an argument left over is an error of this command."""
@@ -250,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="fit a method on a category and evaluate it on its test set",
         description="Fit on <data>/train/good, evaluate on <data>/test, write a run folder under --runs "
-                    "and print its path as the last line.", epilog=parameters_epilog(),
+                    "and print its path as the last line.", epilog_of=parameters_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("--data", required=True,
                        help="category folder in MVTec AD layout (train/good, test/<type>, optional ground_truth), "
