@@ -853,7 +853,7 @@ class Run:
         ``RunError`` where the file is not the content whose SHA-256 it records (edited by hand: the threshold that
         decides every part had been taken as saved, under the last save's name and reason: audit review)."""
         info = self._read_json(THRESHOLD_FILE)
-        _check_saved_content(self.path / THRESHOLD_FILE, info, self._records_digests(info), "the threshold in effect",
+        _check_saved_content(self.path / THRESHOLD_FILE, info, self._records_digests, "the threshold in effect",
                              "thresholds are changed with `threshold --save` or on the Threshold page",
                              self._check_threshold_record)
         history = info.get("history", [])
@@ -949,7 +949,7 @@ class Run:
         if not (self.path / BOX_LEVEL_FILE).exists():
             return {"level": BOX_LEVEL}
         info = self._read_json(BOX_LEVEL_FILE)
-        _check_saved_content(self.path / BOX_LEVEL_FILE, info, self._records_digests(info), "the box level in effect",
+        _check_saved_content(self.path / BOX_LEVEL_FILE, info, self._records_digests, "the box level in effect",
                              "box levels are changed with `boxes --save` or on the Threshold page's Boxes tab",
                              self._check_box_level_record)
         for entry in [*self._check_box_level_record(info), info]:
@@ -1633,15 +1633,16 @@ def saved_costs_entered(entry: dict) -> set[str] | None:
     return {name for name in typed if name in COST_FIELDS} if isinstance(typed, list) else None
 
 
-def _check_saved_content(path: Path, info: dict, expected: bool, in_effect: str, how_changed: str,
+def _check_saved_content(path: Path, info: dict, expected: Callable[[dict], bool], in_effect: str, how_changed: str,
                          check_record: Callable[[dict], object]) -> None:
     """``RunError`` where a saved record (``threshold.json``, ``box_level.json``) is not the content whose SHA-256 it
     records (a hand edit had been taken as a save, under the last save's name and reason: report review), or records
-    none where one is ``expected`` (its digest removed with the edit: code review): what ``check_record`` finds
-    wrong with its content first, where it finds something (more telling than the digest); records from before
-    2026-12-07 hold none and are not checked."""
+    none where one is ``expected`` (its digest removed with the edit: code review; asked only of a record without
+    one, as it may read the run's ``config.json``): what ``check_record`` finds wrong with its content first, where
+    it finds something (more telling than the digest); records from before 2026-12-07 hold none and are not
+    checked."""
     recorded = info.get(CONTENT_DIGEST_KEY)
-    if (recorded is not None or expected) and recorded != content_sha256(info):
+    if (recorded is not None or expected(info)) and recorded != content_sha256(info):
         check_record(info)
         raise RunError(f"{path} is damaged or was edited by hand: its content is not the one VQI saved (whose "
                        f"SHA-256 it records), so neither {in_effect} nor its history can be trusted; restore it from "
