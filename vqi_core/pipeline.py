@@ -473,12 +473,16 @@ def outside_inspected_note(test_samples: Sequence[Sample], truth: Sequence[np.nd
             f"AUPRO, and a defect there is not found")
 
 
+def limit_names(has_region: bool, crop: float) -> list[str]:
+    """What limits the pixels a run inspects, by name: "inspection region", "centre crop" (below 1), both or
+    neither."""
+    return [name for name, applies in (("inspection region", has_region), ("centre crop", crop < 1)) if applies]
+
+
 def inspection_limits(model: AnomalyModel) -> str:
     """What limits the pixels ``model`` inspects, named for a note: "its inspection region", "its centre crop"
     or both (code review: the note named both where the run had one)."""
-    limits = [name for name, applies in (("inspection region", model.region is not None), ("centre crop",
-                                                                                             model.crop < 1))
-              if applies]
+    limits = limit_names(model.region is not None, model.crop)
     return f"its {' and '.join(limits)}" if limits else "its inspection region or centre crop"
 
 

@@ -27,8 +27,15 @@ def fraction(value: float | None, digits: int = 4) -> str:
     from reading 0 or 1 where it is not (:func:`decimals_apart`); float noise around 0 is 0, not "-0.000"."""
     if value is None:
         return "n/a"
-    value = 0.0 if abs(value) < FLOAT_NOISE else value
-    return f"{value:.{decimals_apart([value], digits)}f}"
+    value, decimals = fraction_decimals(value, digits)
+    return f"{value:.{decimals}f}"
+
+
+def fraction_decimals(value: float, digits: int) -> tuple[float, int]:
+    """A fraction (or a difference of two) with float noise around 0 made 0 (not "-0.000"), and the decimals, at
+    least ``digits``, that keep it from reading 0 or 1 where it is not (:func:`decimals_apart`)."""
+    value = 0.0 if abs(float(value)) < FLOAT_NOISE else float(value)
+    return value, decimals_apart([value], digits)
 
 
 #: closer than this to 0 or 1, a figure is 0 or 1: float noise (a perfect AUPRO computed as 0.9999999999999998)

@@ -15,7 +15,7 @@ from ..images import ImageReadError, stored_size
 from ..localisation import CAPTION_TEXT_COLOR, HEATMAP_TOP, OVERLAY_FLOOR, boxes_from_map, normalize_map, \
     own_range_map, render_overlay
 from ..methods.base import MODEL_JSON, DamagedModel, inspected_area_of, saved_preprocessing
-from ..pipeline import ImageResult, inspected_pixels
+from ..pipeline import ImageResult, inspected_pixels, limit_names
 from ..preprocessing import Preprocessing
 from ..region import InspectionRegion
 from ..runs import MODEL_DIR, Run, RunError, ground_truth_masks
@@ -234,10 +234,10 @@ def centre_crop(config: dict[str, Any]) -> float:
 def pixel_scope(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     """Which pixels a run's pixel metrics count, to follow "Pixels" in a caption: "" for whole images, else the
     inspected ones (a run with an inspection region or a centre crop below 1, scored inside them)."""
-    limits = [name for name, applies in (("the inspection region", config.get("region")),
-                                         ("the centre crop", centre_crop(config) < 1)) if applies]
+    limits = limit_names(bool(config.get("region")), centre_crop(config))
     if limits and metrics.get("pixel_metrics_inspected_only"):  # only what the run has (code review: a crop alone
-        return f" inspected (inside {' and '.join(limits)}; defect pixels outside count as missed)"  # named a region)
+        return (f" inspected (inside {' and '.join(f'the {name}' for name in limits)}; defect pixels outside count "
+                f"as missed)")  # named a region)
     return ""
 
 

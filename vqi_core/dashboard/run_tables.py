@@ -22,7 +22,7 @@ from ..provenance import data_label
 from ..runs import Run, changed_settings, label_values
 from ..split_check import findings_line
 from ..thresholds import NOT_CHOSEN, TRAINING_F1, rate_interval_text, saved_source
-from ..wording import FLOAT_NOISE, decimals_apart, fraction, interval_bounds, readable_time
+from ..wording import fraction, fraction_decimals, interval_bounds, readable_time
 from .style import PLOT_MARGIN, RUN_COLORS, RUN_DASHES, RUN_LINE_WIDTHS
 
 
@@ -34,10 +34,7 @@ def _rounded(value: Any, digits: int) -> float | None:
 def _fraction(value: Any) -> float | None:
     """An AUROC, AUPRO or F1 (or a difference of two) rounded to four decimals, or more where it would round to 0
     or 1 and is not (:func:`~vqi_core.wording.decimals_apart`): an image AUROC of 0.99998 is not a perfect 1."""
-    if value is None:
-        return None
-    value = 0.0 if abs(float(value)) < FLOAT_NOISE else float(value)  # float noise is no difference: not -0.000
-    return _rounded(value, decimals_apart([value], 4))
+    return None if value is None else _rounded(*fraction_decimals(value, 4))
 
 
 def _run_setup(run: Run) -> dict[str, Any]:
