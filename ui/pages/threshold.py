@@ -321,9 +321,8 @@ def presets(run: Run, axis: ScoreAxis, labels: np.ndarray, scores: np.ndarray, c
                                       "most defective test images while rejecting at most this share of the good "
                                       "ones (of those, the one with the fewest false alarms: between the lowest "
                                       "defective score it catches and the next lower test score, or the saved "
-                                      "threshold where that passes and "
-                                      "rejects the same test images; new images may do worse: see how the presets "
-                                      "do on images they were not chosen on).")
+                                      "threshold where that passes and rejects the same test images; new images may "
+                                      "do worse: see how the presets do on images they were not chosen on).")
         buttons.button(f"{name}: {axis.text(value)}", key=f"preset_{name}", on_click=choose_threshold,
                        args=(run, value, preset_source(name, costs)))
     return max_rate

@@ -9,8 +9,8 @@ import streamlit as st
 
 from ui.common import CURRENT_RUN, HALF_MIN_WIDTH, IMAGE_UPLOAD_MB, NO_VALUE, PAGES, RUN_TABLE_COLUMNS, \
     RUNS_UNLISTED, STARTED_HERE, adopt_finished_training, apart_from_one, as_code, as_text, chosen_category_folder, \
-    clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, set_current_run, \
-    show_run_notes, store, stretching_row, training_started_here, warn_if_set_at_training
+    clear_run_caches, data_choice, dataset_or_error, headline_metrics, region_preview, runs_dir, saved_runs, \
+    set_current_run, show_run_notes, store, stretching_row, training_started_here, warn_if_set_at_training
 from vqi_core import jobs
 from vqi_core.backbones import backbone_available, backbone_title, get_backbone, list_backbones
 from vqi_core.dashboard.run_tables import runs_table
